@@ -1,0 +1,108 @@
+# Runwatch: the one entry point. `make run` and `make test` are the two commands a
+# new user types; everything else is for developers. Builds are out of tree, one
+# directory per flavour (build/release, build/asan), with -MMD header dependencies.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := build
+
+FLAVOUR ?= release
+ifeq ($(filter $(FLAVOUR),release asan),)
+$(error FLAVOUR must be release or asan, got "$(FLAVOUR)")
+endif
+
+BUILD   := build/$(FLAVOUR)
+CC      ?= cc
+PKGS    := json-c libpq hiredis libevent libcurl
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+CFLAGS_BASE := -std=c17 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
+               -Wformat=2 -Wvla -g -Ifcgi/src $(PKG_CFLAGS)
+ifeq ($(FLAVOUR),asan)
+CFLAGS_FLAVOUR := -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
+LDFLAGS_FLAVOUR := -fsanitize=address,undefined
+else
+CFLAGS_FLAVOUR := -O2 -D_FORTIFY_SOURCE=2 -fstack-protector-strong
+LDFLAGS_FLAVOUR :=
+endif
+CFLAGS  := $(CFLAGS_BASE) $(CFLAGS_FLAVOUR) $(EXTRA_CFLAGS)
+LDFLAGS := $(LDFLAGS_FLAVOUR) $(EXTRA_LDFLAGS)
+
+# Modules both daemons share.
+COMMON_SRC := fcgi/src/log.c fcgi/src/config.c fcgi/src/arena.c fcgi/src/jsonx.c
+# runwatch-api: every other file under fcgi/src and fcgi/src/api.
+API_SRC    := $(filter-out $(COMMON_SRC),$(wildcard fcgi/src/*.c)) $(wildcard fcgi/src/api/*.c)
+API_LIB_SRC := $(filter-out fcgi/src/main.c,$(API_SRC))
+SSE_SRC    := $(wildcard fcgi/src/sse/*.c)
+UNIT_SRC   := $(wildcard tests/unit/*.c)
+ITEST_SRC  := $(wildcard tests/integration/*.c)
+
+obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
+
+API_LIBS  := -lfcgi $(shell pkg-config --libs json-c libpq hiredis 2>/dev/null) -lcrypt
+SSE_LIBS  := $(shell pkg-config --libs json-c hiredis libevent 2>/dev/null)
+UNIT_LIBS := -lcunit $(API_LIBS)
+ITEST_LIBS := -lcunit $(shell pkg-config --libs libcurl json-c 2>/dev/null)
+
+BINS := $(BUILD)/runwatch-api $(BUILD)/runwatch-sse $(BUILD)/unit-tests $(BUILD)/integration-tests
+
+.PHONY: build deps run stop test unit integration asan bench fmt lint clean
+build: deps-quiet $(BINS)
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/runwatch-api: $(call obj,$(API_SRC) $(COMMON_SRC))
+	$(CC) $(LDFLAGS) -o $@ $^ $(API_LIBS)
+
+$(BUILD)/runwatch-sse: $(call obj,$(SSE_SRC) $(COMMON_SRC))
+	$(CC) $(LDFLAGS) -o $@ $^ $(SSE_LIBS)
+
+$(BUILD)/unit-tests: $(call obj,$(UNIT_SRC) $(API_LIB_SRC) $(COMMON_SRC))
+	$(CC) $(LDFLAGS) -o $@ $^ $(UNIT_LIBS)
+
+$(BUILD)/integration-tests: $(call obj,$(ITEST_SRC))
+	$(CC) $(LDFLAGS) -o $@ $^ $(ITEST_LIBS)
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+
+# Installs only what is missing; quick when everything is present.
+deps:
+	@deploy/install-deps.sh
+deps-quiet:
+	@deploy/install-deps.sh >/dev/null
+
+run: build
+	@deploy/stack.sh run
+
+stop:
+	@deploy/stack.sh stop
+
+unit: build
+	$(BUILD)/unit-tests
+
+integration: build
+	RUNWATCH_BIN_DIR=$(BUILD) tests/integration/run.sh $(BUILD)/integration-tests
+
+test: build
+	@echo "== unit tests ($(FLAVOUR))"
+	$(BUILD)/unit-tests
+	@echo "== integration tests ($(FLAVOUR))"
+	RUNWATCH_BIN_DIR=$(BUILD) tests/integration/run.sh $(BUILD)/integration-tests
+	@tests/summary.sh
+
+asan:
+	$(MAKE) FLAVOUR=asan test
+
+bench: build
+	RUNWATCH_BIN_DIR=$(BUILD) tests/bench/baseline.sh
+
+C_FILES = $(shell git ls-files '*.c' '*.h' 2>/dev/null; git ls-files --others --exclude-standard '*.c' '*.h' 2>/dev/null)
+
+fmt:
+	clang-format -i $(C_FILES)
+
+lint:
+	tests/lint.sh
+
+clean:
+	rm -rf build

@@ -1,0 +1,37 @@
+/* config: every setting of runwatch-api and runwatch-sse comes from the environment
+ * (RUNWATCH_*), read once at start into one struct with defaults that match
+ * deploy/stack.sh. A malformed value stops the process at start, never later. */
+#ifndef RW_CONFIG_H
+#define RW_CONFIG_H
+
+#include <stddef.h>
+
+#include "log.h"
+
+struct config {
+    char var_dir[512];
+    char database_url[1024];
+    char redis_url[512];
+    char api_socket[512];
+    char api_socket_group[64];
+    char migrations_dir[512];
+    char sse_host[128];
+    int sse_port;
+    int api_workers;
+    size_t max_body;
+    enum log_level log_level;
+};
+
+/* Fills cfg from the environment. On a bad value returns -1 and writes a message
+ * naming the variable into err. */
+int config_load(struct config *cfg, char *err, size_t errlen);
+
+/* Parsed form of RUNWATCH_REDIS_URL: "redis://host:port" or "unix:/path". */
+struct config_redis_addr {
+    char host[256]; /* a socket path when is_unix */
+    int port;
+    int is_unix;
+};
+int config_parse_redis_url(const char *url, struct config_redis_addr *out);
+
+#endif

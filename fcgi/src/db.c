@@ -1,0 +1,178 @@
+/* db: connection management. A dead connection is noticed when a statement fails
+ * with CONNECTION_BAD; outside a transaction the statement is retried once on a new
+ * connection, so the first request after a PostgreSQL restart succeeds. Inside a
+ * transaction the request fails with 503: its earlier statements are gone. */
+#include "db.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "db_err.h"
+#include "log.h"
+
+void db_init(struct db *db, const char *conninfo)
+{
+    db->conn = NULL;
+    db->conninfo = conninfo;
+    db->in_tx = 0;
+}
+
+void db_fini(struct db *db)
+{
+    if (db->conn)
+        PQfinish(db->conn);
+    db->conn = NULL;
+}
+
+static void db_drop(struct db *db)
+{
+    if (db->conn)
+        PQfinish(db->conn);
+    db->conn = NULL;
+    db->in_tx = 0;
+}
+
+/* Connects and prepares all statements; -1 with err on failure. */
+static int db_connect(struct db *db, char *err, size_t errlen)
+{
+    /* Ours come before dbname so that settings in the operator's URL win. */
+    const char *const keys[] = {"connect_timeout", "application_name", "options", "dbname", NULL};
+    const char *const vals[] = {"3", "runwatch-api", "-c TimeZone=UTC -c statement_timeout=30000",
+                                db->conninfo, NULL};
+    PGconn *c = PQconnectdbParams(keys, vals, 1);
+
+    if (!c || PQstatus(c) != CONNECTION_OK) {
+        snprintf(err, errlen, "%s", c ? PQerrorMessage(c) : "out of memory");
+        err[strcspn(err, "\n")] = '\0';
+        if (c)
+            PQfinish(c);
+        return -1;
+    }
+    for (int i = 0; i < DB_STMT__COUNT; i++) {
+        PGresult *res = PQprepare(c, db_stmts[i].name, db_stmts[i].sql, db_stmts[i].nparams, NULL);
+        if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+            snprintf(err, errlen, "prepare %s: %s", db_stmts[i].name, PQerrorMessage(c));
+            err[strcspn(err, "\n")] = '\0';
+            PQclear(res);
+            PQfinish(c);
+            return -1;
+        }
+        PQclear(res);
+    }
+    db->conn = c;
+    db->in_tx = 0;
+    log_info("connected to postgresql (server %d)", PQserverVersion(c));
+    return 0;
+}
+
+static void db_clear(void *res)
+{
+    PQclear(res);
+}
+
+static int db_unavailable(struct req *r, const char *why)
+{
+    log_warn("database unavailable: %s", why);
+    req_add_header(r, "Retry-After", "1");
+    return req_error(r, 503, "unavailable", NULL, "database unavailable");
+}
+
+PGresult *db_exec(struct req *r, enum db_stmt_id id, const char *const *params)
+{
+    struct db *db = r->db;
+    char err[256];
+    PGresult *res = NULL;
+    ExecStatusType st;
+
+    for (int attempt = 0; attempt < 2; attempt++) {
+        if (!db->conn && db_connect(db, err, sizeof(err)) != 0) {
+            db_unavailable(r, err);
+            return NULL;
+        }
+        res = PQexecPrepared(db->conn, db_stmts[id].name, db_stmts[id].nparams, params, NULL, NULL,
+                             0);
+        if (PQstatus(db->conn) != CONNECTION_BAD)
+            break;
+        /* The server went away (restart, failover). Retry once if nothing is lost. */
+        int was_in_tx = db->in_tx;
+        PQclear(res);
+        res = NULL;
+        db_drop(db);
+        if (was_in_tx || attempt == 1) {
+            db_unavailable(r, "connection lost");
+            return NULL;
+        }
+        log_info("postgresql connection lost, reconnecting");
+    }
+    if (arena_defer(r->arena, db_clear, res) != 0) {
+        req_error(r, 500, "internal", NULL, "out of memory");
+        return NULL;
+    }
+    st = PQresultStatus(res);
+    if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
+        return res;
+
+    const char *sqlstate = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+    struct db_err_map m = db_err_classify(sqlstate);
+    const char *msg = PQresultErrorMessage(res);
+    if (m.status >= 500)
+        log_error("statement %s failed: sqlstate=%s %.*s", db_stmts[id].name,
+                  sqlstate ? sqlstate : "-", (int)strcspn(msg, "\n"), msg);
+    else
+        log_debug("statement %s rejected: sqlstate=%s", db_stmts[id].name, sqlstate);
+    if (m.retry_after)
+        req_add_header(r, "Retry-After", "1");
+    req_error(r, m.status, m.code, NULL, "%s", m.message);
+    return NULL;
+}
+
+int db_begin(struct req *r)
+{
+    if (!db_exec(r, DB_STMT_BEGIN, NULL))
+        return -1;
+    r->db->in_tx = 1;
+    return 0;
+}
+
+int db_commit(struct req *r)
+{
+    PGresult *res = db_exec(r, DB_STMT_COMMIT, NULL);
+    r->db->in_tx = 0;
+    return res ? 0 : -1;
+}
+
+void db_rollback(struct db *db)
+{
+    if (!db->conn || PQtransactionStatus(db->conn) == PQTRANS_IDLE) {
+        db->in_tx = 0;
+        return;
+    }
+    PGresult *res =
+        PQexecPrepared(db->conn, db_stmts[DB_STMT_ROLLBACK].name, 0, NULL, NULL, NULL, 0);
+    PQclear(res);
+    if (PQstatus(db->conn) == CONNECTION_BAD)
+        db_drop(db);
+    db->in_tx = 0;
+}
+
+int db_ping(struct db *db, char *err, size_t errlen)
+{
+    for (int attempt = 0; attempt < 2; attempt++) {
+        PGresult *res;
+        if (!db->conn && db_connect(db, err, errlen) != 0)
+            return -1;
+        res = PQexecPrepared(db->conn, db_stmts[DB_STMT_PING].name, 0, NULL, NULL, NULL, 0);
+        int ok = PQresultStatus(res) == PGRES_TUPLES_OK;
+        PQclear(res);
+        if (ok)
+            return 0;
+        if (PQstatus(db->conn) != CONNECTION_BAD) {
+            snprintf(err, errlen, "%s", PQerrorMessage(db->conn));
+            err[strcspn(err, "\n")] = '\0';
+            return -1;
+        }
+        db_drop(db);
+    }
+    snprintf(err, errlen, "connection lost");
+    return -1;
+}

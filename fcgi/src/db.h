@@ -1,0 +1,33 @@
+/* db: the worker's one PostgreSQL connection. It connects lazily, prepares every
+ * statement of db_stmt.c on each new connection, and after losing the server it
+ * reconnects on the next request; a request during an outage gets 503 with
+ * Retry-After, never a crash. Handlers use db_exec and never call libpq. */
+#ifndef RW_DB_H
+#define RW_DB_H
+
+#include <libpq-fe.h>
+
+#include "db_stmt.h"
+#include "req.h"
+
+struct db {
+    PGconn *conn;
+    const char *conninfo;
+    int in_tx; /* a transaction is open: a lost connection must not be retried silently */
+};
+
+void db_init(struct db *db, const char *conninfo);
+void db_fini(struct db *db);
+
+/* Runs a prepared statement. The result is owned by the request's arena. On failure
+ * returns NULL with the mapped error set in r. */
+PGresult *db_exec(struct req *r, enum db_stmt_id id, const char *const *params);
+int db_begin(struct req *r);
+int db_commit(struct req *r);
+/* Safe to call when no transaction is open; used on every failure path. */
+void db_rollback(struct db *db);
+
+/* For readiness: 0 when the server answers a query, else -1 with a reason. */
+int db_ping(struct db *db, char *err, size_t errlen);
+
+#endif

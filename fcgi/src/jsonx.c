@@ -1,0 +1,299 @@
+/* jsonx: json-c behind a narrow interface. Parsing is strict (json-c's strict mode
+ * plus UTF-8 validation and a depth cap) because a producer's malformed payload must
+ * be rejected whole, not half-understood. */
+#include "jsonx.h"
+
+#include <ctype.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+void jsonx_err_set(struct jsonx_err *err, const char *field, const char *fmt, ...)
+{
+    va_list ap;
+    if (!err)
+        return;
+    snprintf(err->field, sizeof(err->field), "%s", field ? field : "");
+    va_start(ap, fmt);
+    vsnprintf(err->message, sizeof(err->message), fmt, ap);
+    va_end(ap);
+}
+
+/* json-c 0.16's strict mode still accepts NaN, Infinity, single-quoted strings, raw
+ * control characters in strings and "1."; none of them is JSON, and a producer that
+ * sends them should hear so. One pass over the bytes catches all of them. */
+static int jsonx_prescan(const char *buf, size_t len, struct jsonx_err *err)
+{
+    int in_str = 0, esc = 0;
+
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)buf[i];
+        if (in_str) {
+            if (esc)
+                esc = 0;
+            else if (c == '\\')
+                esc = 1;
+            else if (c == '"')
+                in_str = 0;
+            else if (c < 0x20) {
+                jsonx_err_set(err, "", "malformed JSON: control character in string at offset %zu",
+                              i);
+                return -1;
+            }
+        } else if (c == '"') {
+            in_str = 1;
+        } else if (c == '.') {
+            if (i == 0 || i + 1 >= len || !isdigit((unsigned char)buf[i - 1]) ||
+                !isdigit((unsigned char)buf[i + 1])) {
+                jsonx_err_set(err, "", "malformed JSON: bad number at offset %zu", i);
+                return -1;
+            }
+        } else if (!strchr(" \t\r\n{}[],:0123456789+-eEtrufalsn", c) || c == '\0') {
+            jsonx_err_set(err, "", "malformed JSON: unexpected character at offset %zu", i);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+json_object *jsonx_parse(const char *buf, size_t len, struct jsonx_err *err)
+{
+    json_tokener *tok = NULL;
+    json_object *obj = NULL;
+    enum json_tokener_error jerr;
+    size_t end;
+
+    if (len == 0) {
+        jsonx_err_set(err, "", "request body is empty");
+        goto fail;
+    }
+    if (memchr(buf, '\0', len)) {
+        jsonx_err_set(err, "", "malformed JSON: NUL byte at offset %zu",
+                      (size_t)((const char *)memchr(buf, '\0', len) - buf));
+        goto fail;
+    }
+    if (len > INT32_MAX) {
+        jsonx_err_set(err, "", "body too large to parse");
+        goto fail;
+    }
+    if (jsonx_prescan(buf, len, err) != 0)
+        goto fail;
+    tok = json_tokener_new_ex(JSONX_MAX_DEPTH);
+    if (!tok) {
+        jsonx_err_set(err, "", "out of memory");
+        goto fail;
+    }
+    json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+    obj = json_tokener_parse_ex(tok, buf, (int)len);
+    jerr = json_tokener_get_error(tok);
+    end = json_tokener_get_parse_end(tok);
+    if (jerr == json_tokener_continue) {
+        jsonx_err_set(err, "", "malformed JSON: unexpected end of input");
+        goto fail;
+    }
+    if (jerr != json_tokener_success) {
+        jsonx_err_set(err, "", "malformed JSON at offset %zu: %s", end,
+                      json_tokener_error_desc(jerr));
+        goto fail;
+    }
+    for (; end < len; end++) {
+        char c = buf[end];
+        if (c != ' ' && c != '\t' && c != '\r' && c != '\n') {
+            jsonx_err_set(err, "", "malformed JSON: unexpected data at offset %zu", end);
+            goto fail;
+        }
+    }
+    json_tokener_free(tok);
+    return obj;
+fail:
+    json_object_put(obj);
+    if (tok)
+        json_tokener_free(tok);
+    return NULL;
+}
+
+/* Looks key up; returns 1 when a usable value is there, 0 when absent (or null and
+ * nullable), -1 on a missing required field or a null that is not allowed. */
+static int jsonx_lookup(json_object *obj, const char *key, unsigned flags, json_object **val,
+                        int *present, struct jsonx_err *err)
+{
+    json_object *v = NULL;
+    int found = obj && json_object_object_get_ex(obj, key, &v);
+
+    if (present)
+        *present = 0;
+    if (found && v == NULL && (flags & JSONX_NULLABLE))
+        found = 0;
+    if (!found) {
+        if (flags & JSONX_REQUIRED) {
+            jsonx_err_set(err, key, "%s is required", key);
+            return -1;
+        }
+        return 0;
+    }
+    if (v == NULL) {
+        jsonx_err_set(err, key, "%s must not be null", key);
+        return -1;
+    }
+    *val = v;
+    if (present)
+        *present = 1;
+    return 1;
+}
+
+int jsonx_string(json_object *obj, const char *key, unsigned flags, size_t min_len, size_t max_len,
+                 const char **out, int *present, struct jsonx_err *err)
+{
+    json_object *v;
+    int rc = jsonx_lookup(obj, key, flags, &v, present, err);
+    size_t len;
+
+    if (rc <= 0)
+        return rc;
+    if (!json_object_is_type(v, json_type_string)) {
+        jsonx_err_set(err, key, "%s must be a string", key);
+        return -1;
+    }
+    len = (size_t)json_object_get_string_len(v);
+    if (memchr(json_object_get_string(v), '\0', len)) {
+        jsonx_err_set(err, key, "%s must not contain NUL characters", key);
+        return -1;
+    }
+    if (len < min_len || len > max_len) {
+        jsonx_err_set(err, key, "%s must be %zu to %zu bytes long", key, min_len, max_len);
+        return -1;
+    }
+    *out = json_object_get_string(v);
+    return 0;
+}
+
+int jsonx_int(json_object *obj, const char *key, unsigned flags, int64_t min, int64_t max,
+              int64_t *out, int *present, struct jsonx_err *err)
+{
+    json_object *v;
+    int rc = jsonx_lookup(obj, key, flags, &v, present, err);
+    int64_t n;
+
+    if (rc <= 0)
+        return rc;
+    if (!json_object_is_type(v, json_type_int)) {
+        jsonx_err_set(err, key, "%s must be an integer", key);
+        return -1;
+    }
+    n = json_object_get_int64(v);
+    /* json-c keeps values above INT64_MAX as uint64 and saturates get_int64. */
+    if ((n == INT64_MAX && json_object_get_uint64(v) > (uint64_t)INT64_MAX) || n < min || n > max) {
+        jsonx_err_set(err, key, "%s must be from %lld to %lld", key, (long long)min,
+                      (long long)max);
+        return -1;
+    }
+    *out = n;
+    return 0;
+}
+
+int jsonx_number(json_object *obj, const char *key, unsigned flags, double min, double max,
+                 double *out, int *present, struct jsonx_err *err)
+{
+    json_object *v;
+    int rc = jsonx_lookup(obj, key, flags, &v, present, err);
+    double d;
+
+    if (rc <= 0)
+        return rc;
+    if (!json_object_is_type(v, json_type_int) && !json_object_is_type(v, json_type_double)) {
+        jsonx_err_set(err, key, "%s must be a number", key);
+        return -1;
+    }
+    d = json_object_get_double(v);
+    if (!isfinite(d) || d < min || d > max) {
+        jsonx_err_set(err, key, "%s must be from %g to %g", key, min, max);
+        return -1;
+    }
+    *out = d;
+    return 0;
+}
+
+int jsonx_bool(json_object *obj, const char *key, unsigned flags, int *out, int *present,
+               struct jsonx_err *err)
+{
+    json_object *v;
+    int rc = jsonx_lookup(obj, key, flags, &v, present, err);
+
+    if (rc <= 0)
+        return rc;
+    if (!json_object_is_type(v, json_type_boolean)) {
+        jsonx_err_set(err, key, "%s must be true or false", key);
+        return -1;
+    }
+    *out = json_object_get_boolean(v) ? 1 : 0;
+    return 0;
+}
+
+int jsonx_enum(json_object *obj, const char *key, unsigned flags, const char *const *allowed,
+               const char **out, int *present, struct jsonx_err *err)
+{
+    const char *s = NULL;
+    char list[200];
+    size_t pos = 0;
+
+    if (jsonx_string(obj, key, flags, 0, 256, &s, present, err) != 0)
+        return -1;
+    if (!s)
+        return 0;
+    for (size_t i = 0; allowed[i]; i++) {
+        if (strcmp(s, allowed[i]) == 0) {
+            *out = allowed[i];
+            return 0;
+        }
+    }
+    list[0] = '\0';
+    for (size_t i = 0; allowed[i] && pos < sizeof(list); i++) {
+        int n = snprintf(list + pos, sizeof(list) - pos, "%s%s", i ? ", " : "", allowed[i]);
+        if (n < 0)
+            break;
+        pos += (size_t)n;
+    }
+    jsonx_err_set(err, key, "%s must be one of: %s", key, list);
+    return -1;
+}
+
+int jsonx_child(json_object *obj, const char *key, unsigned flags, json_type type,
+                json_object **out, int *present, struct jsonx_err *err)
+{
+    json_object *v;
+    int rc = jsonx_lookup(obj, key, flags, &v, present, err);
+
+    if (rc <= 0)
+        return rc;
+    if (!json_object_is_type(v, type)) {
+        jsonx_err_set(err, key, "%s must be %s", key,
+                      type == json_type_array ? "an array" : "an object");
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+int jsonx_only_keys(json_object *obj, const char *const *allowed, struct jsonx_err *err)
+{
+    json_object_object_foreach(obj, k, v)
+    {
+        size_t i;
+        (void)v;
+        for (i = 0; allowed[i]; i++)
+            if (strcmp(k, allowed[i]) == 0)
+                break;
+        if (!allowed[i]) {
+            jsonx_err_set(err, k, "unknown field %s", k);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+const char *jsonx_to_string(json_object *obj, size_t *len)
+{
+    return json_object_to_json_string_length(
+        obj, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, len);
+}

@@ -1,0 +1,56 @@
+/* jsonx: the one JSON layer over json-c, for input and output. Ownership rules live
+ * here only: jsonx_parse returns a tree the caller owns (put it, or hand it to an
+ * arena); a child got from a parent is borrowed; adding a child to a parent hands
+ * over the caller's reference. Field getters validate type and range and, on
+ * failure, name the field in a jsonx_err the caller turns into a 4xx. */
+#ifndef RW_JSONX_H
+#define RW_JSONX_H
+
+#include <json-c/json.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct jsonx_err {
+    char field[128];
+    char message[256];
+};
+
+enum {
+    JSONX_OPTIONAL = 0,
+    JSONX_REQUIRED = 1 << 0,
+    JSONX_NULLABLE = 1 << 1, /* an explicit null counts as absent */
+};
+
+#define JSONX_MAX_DEPTH 32
+
+/* Parses a complete JSON document; rejects NUL bytes, invalid UTF-8, nesting past
+ * JSONX_MAX_DEPTH and anything but whitespace after the value. */
+json_object *jsonx_parse(const char *buf, size_t len, struct jsonx_err *err);
+
+/* Each getter returns 0 when the field is valid or absent-and-optional (then *out is
+ * left untouched and *present, when given, is 0), -1 with err filled otherwise. */
+int jsonx_string(json_object *obj, const char *key, unsigned flags, size_t min_len, size_t max_len,
+                 const char **out, int *present, struct jsonx_err *err);
+int jsonx_int(json_object *obj, const char *key, unsigned flags, int64_t min, int64_t max,
+              int64_t *out, int *present, struct jsonx_err *err);
+int jsonx_number(json_object *obj, const char *key, unsigned flags, double min, double max,
+                 double *out, int *present, struct jsonx_err *err);
+int jsonx_bool(json_object *obj, const char *key, unsigned flags, int *out, int *present,
+               struct jsonx_err *err);
+/* One of a NULL-terminated list of allowed strings. */
+int jsonx_enum(json_object *obj, const char *key, unsigned flags, const char *const *allowed,
+               const char **out, int *present, struct jsonx_err *err);
+/* An object or array (type given), borrowed from obj. */
+int jsonx_child(json_object *obj, const char *key, unsigned flags, json_type type,
+                json_object **out, int *present, struct jsonx_err *err);
+/* Fails on the first key of obj not in the NULL-terminated allowed list, so a typo
+ * in a producer's payload is an error, not silently dropped data. */
+int jsonx_only_keys(json_object *obj, const char *const *allowed, struct jsonx_err *err);
+
+/* Serialises without pretty-printing or escaped slashes; the string is owned by obj. */
+const char *jsonx_to_string(json_object *obj, size_t *len);
+
+void jsonx_err_set(struct jsonx_err *err, const char *field, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+#endif

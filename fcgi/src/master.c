@@ -1,0 +1,263 @@
+/* master: signals are handled synchronously (blocked, then sigtimedwait), so the
+ * supervisor's state changes in one place only. A crash loop (workers dying faster
+ * than they can serve) is slowed to one respawn a second and logged, rather than
+ * burning both cores on fork/exec. */
+#include "master.h"
+
+#include <errno.h>
+#include <fcgiapp.h>
+#include <grp.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+
+#define MASTER_MAX_WORKERS  512 /* up to 256 live plus a generation being replaced */
+#define MASTER_STOP_GRACE_S 10
+
+struct master_worker {
+    pid_t pid;
+    unsigned gen;
+};
+
+struct master {
+    const struct config *cfg;
+    char self[PATH_MAX];
+    int listen_fd;
+    unsigned gen;
+    struct master_worker w[MASTER_MAX_WORKERS];
+    time_t deaths[8]; /* times of the last unexpected exits, for crash-loop detection */
+    unsigned ndeaths;
+};
+
+static int master_count(const struct master *m, unsigned gen)
+{
+    int n = 0;
+    for (int i = 0; i < MASTER_MAX_WORKERS; i++)
+        if (m->w[i].pid > 0 && m->w[i].gen == gen)
+            n++;
+    return n;
+}
+
+static pid_t master_spawn(struct master *m)
+{
+    int slot = -1;
+    char fdbuf[16];
+    pid_t pid;
+
+    for (int i = 0; i < MASTER_MAX_WORKERS; i++)
+        if (m->w[i].pid == 0) {
+            slot = i;
+            break;
+        }
+    if (slot < 0) {
+        log_error("worker table full");
+        return -1;
+    }
+    pid = fork();
+    if (pid < 0) {
+        log_error("fork: %s", strerror(errno));
+        return -1;
+    }
+    if (pid == 0) {
+        sigset_t none;
+        /* Die with the master, even if it is killed with SIGKILL. */
+        prctl(PR_SET_PDEATHSIG, SIGTERM);
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        snprintf(fdbuf, sizeof(fdbuf), "%d", m->listen_fd);
+        setenv("RUNWATCH_LISTEN_FD", fdbuf, 1);
+        execl(m->self, "runwatch-api", "worker", (char *)NULL);
+        log_error("exec %s: %s", m->self, strerror(errno));
+        _exit(127);
+    }
+    m->w[slot].pid = pid;
+    m->w[slot].gen = m->gen;
+    return pid;
+}
+
+static void master_signal_gen(struct master *m, int sig, int only_old)
+{
+    for (int i = 0; i < MASTER_MAX_WORKERS; i++)
+        if (m->w[i].pid > 0 && (!only_old || m->w[i].gen != m->gen))
+            kill(m->w[i].pid, sig);
+}
+
+/* Reaps exited workers; returns how many of the current generation died. */
+static int master_reap(struct master *m, int stopping)
+{
+    int died = 0, status;
+    pid_t pid;
+
+    while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+        for (int i = 0; i < MASTER_MAX_WORKERS; i++) {
+            if (m->w[i].pid != pid)
+                continue;
+            if (!stopping && m->w[i].gen == m->gen) {
+                if (WIFSIGNALED(status))
+                    log_warn("worker %d killed by signal %d", (int)pid, WTERMSIG(status));
+                else
+                    log_warn("worker %d exited with status %d", (int)pid, WEXITSTATUS(status));
+                m->deaths[m->ndeaths++ % 8] = time(NULL);
+                died++;
+            }
+            m->w[i].pid = 0;
+            break;
+        }
+    }
+    return died;
+}
+
+/* Eight unexpected exits within ten seconds is a crash loop. */
+static int master_crash_loop(const struct master *m)
+{
+    time_t now = time(NULL);
+    if (m->ndeaths < 8)
+        return 0;
+    for (int i = 0; i < 8; i++)
+        if (now - m->deaths[i] > 10)
+            return 0;
+    return 1;
+}
+
+static int master_bind(struct master *m)
+{
+    const struct config *cfg = m->cfg;
+    struct sockaddr_un sun;
+    struct stat st;
+    int probe;
+    mode_t old;
+
+    /* Refuse to steal the socket of a live master; remove a stale one. */
+    if (stat(cfg->api_socket, &st) == 0) {
+        if (!S_ISSOCK(st.st_mode)) {
+            log_error("%s exists and is not a socket", cfg->api_socket);
+            return -1;
+        }
+        memset(&sun, 0, sizeof(sun));
+        sun.sun_family = AF_UNIX;
+        /* config_load guarantees the path fits sun_path. */
+        memcpy(sun.sun_path, cfg->api_socket, strlen(cfg->api_socket) + 1);
+        probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (probe >= 0 && connect(probe, (struct sockaddr *)&sun, sizeof(sun)) == 0) {
+            close(probe);
+            log_error("%s is in use by another runwatch-api", cfg->api_socket);
+            return -1;
+        }
+        if (probe >= 0)
+            close(probe);
+        unlink(cfg->api_socket);
+    }
+    old = umask(0177); /* the socket is born 0600; widened below only for nginx's group */
+    m->listen_fd = FCGX_OpenSocket(cfg->api_socket, 1024);
+    umask(old);
+    if (m->listen_fd < 0) {
+        log_error("cannot listen on %s: %s", cfg->api_socket, strerror(errno));
+        return -1;
+    }
+    if (cfg->api_socket_group[0]) {
+        struct group *g = getgrnam(cfg->api_socket_group);
+        if (!g || chown(cfg->api_socket, (uid_t)-1, g->gr_gid) != 0 ||
+            chmod(cfg->api_socket, 0660) != 0) {
+            log_error("cannot give group %s access to %s", cfg->api_socket_group, cfg->api_socket);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+int master_run(const struct config *cfg)
+{
+    static struct master m; /* large; keep it off the stack */
+    sigset_t set;
+    siginfo_t info;
+    struct timespec tick = {1, 0};
+    int stopping = 0, rc = 0;
+    time_t stop_deadline = 0, hold_until = 0;
+    ssize_t n;
+
+    memset(&m, 0, sizeof(m));
+    m.cfg = cfg;
+    m.listen_fd = -1;
+    n = readlink("/proc/self/exe", m.self, sizeof(m.self) - 1);
+    if (n <= 0) {
+        log_error("cannot find own executable: %s", strerror(errno));
+        return 1;
+    }
+    m.self[n] = '\0';
+
+    sigemptyset(&set);
+    sigaddset(&set, SIGCHLD);
+    sigaddset(&set, SIGHUP);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigprocmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    if (master_bind(&m) != 0)
+        return 1;
+    for (int i = 0; i < cfg->api_workers; i++)
+        master_spawn(&m);
+    log_info("serving on %s with %d workers", cfg->api_socket, cfg->api_workers);
+
+    for (;;) {
+        int sig = sigtimedwait(&set, &info, &tick);
+
+        if (sig == SIGTERM || sig == SIGINT) {
+            if (!stopping) {
+                log_info("stopping: waiting up to %d s for workers", MASTER_STOP_GRACE_S);
+                stopping = 1;
+                stop_deadline = time(NULL) + MASTER_STOP_GRACE_S;
+                master_signal_gen(&m, SIGTERM, 0);
+            }
+        } else if (sig == SIGHUP && !stopping) {
+            m.gen++;
+            log_info("reload: starting generation %u", m.gen);
+            for (int i = 0; i < cfg->api_workers; i++)
+                master_spawn(&m);
+            /* Old workers finish the request in hand, then exit. */
+            master_signal_gen(&m, SIGTERM, 1);
+        }
+        master_reap(&m, stopping);
+
+        if (stopping) {
+            int left = 0;
+            for (int i = 0; i < MASTER_MAX_WORKERS; i++)
+                left += m.w[i].pid > 0;
+            if (left == 0)
+                break;
+            if (time(NULL) >= stop_deadline) {
+                log_warn("%d workers did not stop in time, killing them", left);
+                master_signal_gen(&m, SIGKILL, 0);
+                stop_deadline = time(NULL) + 5;
+            }
+            continue;
+        }
+        for (int have = master_count(&m, m.gen); have < cfg->api_workers; have++) {
+            if (master_crash_loop(&m)) {
+                time_t now = time(NULL);
+                if (now < hold_until)
+                    break;
+                log_error("workers are crashing repeatedly; respawning one a second");
+                hold_until = now + 1;
+                master_spawn(&m);
+                break;
+            }
+            master_spawn(&m);
+        }
+    }
+    close(m.listen_fd);
+    unlink(cfg->api_socket);
+    log_info("stopped");
+    return rc;
+}

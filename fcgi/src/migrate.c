@@ -1,0 +1,192 @@
+/* migrate: runs under an advisory lock so two starts at once cannot both apply the
+ * same file. Migration files are trusted SQL from the repository (not input); they
+ * must not contain their own BEGIN/COMMIT, since the runner wraps each one. */
+#include "migrate.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <libpq-fe.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+
+#define MIGRATE_LOCK_KEY  "7243001"
+#define MIGRATE_MAX_FILES 1024
+
+int migrate_is_migration_name(const char *name)
+{
+    size_t n = strlen(name);
+    if (n < 10 || strcmp(name + n - 4, ".sql") != 0 || name[4] != '_')
+        return 0;
+    for (int i = 0; i < 4; i++)
+        if (name[i] < '0' || name[i] > '9')
+            return 0;
+    return 1;
+}
+
+static int migrate_cmp(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static char *migrate_read(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    char *buf = NULL;
+    long len;
+
+    if (!f)
+        return NULL;
+    if (fseek(f, 0, SEEK_END) != 0 || (len = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0)
+        goto out;
+    buf = malloc((size_t)len + 1);
+    if (!buf)
+        goto out;
+    if (fread(buf, 1, (size_t)len, f) != (size_t)len) {
+        free(buf);
+        buf = NULL;
+        goto out;
+    }
+    buf[len] = '\0';
+out:
+    fclose(f);
+    return buf;
+}
+
+static int migrate_ok(PGconn *c, PGresult *res, const char *what)
+{
+    ExecStatusType st = PQresultStatus(res);
+    if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
+        return 1;
+    log_error("%s: %s", what, PQerrorMessage(c));
+    return 0;
+}
+
+/* Applies one file unless recorded; 1 applied, 0 already there, -1 failed. */
+static int migrate_one(PGconn *c, const char *dir, const char *name)
+{
+    char path[1024];
+    char *sql = NULL;
+    PGresult *res = NULL;
+    int rc = -1;
+    const char *params[2];
+
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    sql = migrate_read(path);
+    if (!sql) {
+        log_error("cannot read %s: %s", path, strerror(errno));
+        goto out;
+    }
+    params[0] = name;
+    params[1] = sql;
+    res = PQexecParams(c, "SELECT checksum = md5($2) FROM schema_migrations WHERE version = $1", 2,
+                       NULL, params, NULL, NULL, 0);
+    if (!migrate_ok(c, res, "read schema_migrations"))
+        goto out;
+    if (PQntuples(res) == 1) {
+        if (strcmp(PQgetvalue(res, 0, 0), "t") != 0) {
+            log_error("%s was changed after it was applied; add a new migration instead", name);
+            goto out;
+        }
+        rc = 0;
+        goto out;
+    }
+    PQclear(res);
+    res = PQexec(c, "BEGIN");
+    if (!migrate_ok(c, res, "begin"))
+        goto out;
+    PQclear(res);
+    res = PQexec(c, sql);
+    if (!migrate_ok(c, res, name))
+        goto rollback;
+    PQclear(res);
+    res = PQexecParams(c, "INSERT INTO schema_migrations (version, checksum) VALUES ($1, md5($2))",
+                       2, NULL, params, NULL, NULL, 0);
+    if (!migrate_ok(c, res, "record migration"))
+        goto rollback;
+    PQclear(res);
+    res = PQexec(c, "COMMIT");
+    if (!migrate_ok(c, res, "commit"))
+        goto rollback;
+    log_info("applied %s", name);
+    rc = 1;
+    goto out;
+rollback:
+    PQclear(res);
+    res = PQexec(c, "ROLLBACK");
+out:
+    PQclear(res);
+    free(sql);
+    return rc;
+}
+
+int migrate_run(const struct config *cfg)
+{
+    const char *const keys[] = {"connect_timeout", "application_name", "dbname", NULL};
+    const char *const vals[] = {"10", "runwatch-migrate", cfg->database_url, NULL};
+    PGconn *c = NULL;
+    PGresult *res = NULL;
+    DIR *d = NULL;
+    struct dirent *de;
+    char *names[MIGRATE_MAX_FILES];
+    size_t n = 0;
+    int rc = 1, applied = 0;
+
+    c = PQconnectdbParams(keys, vals, 1);
+    if (!c || PQstatus(c) != CONNECTION_OK) {
+        log_error("cannot connect to postgresql: %s", c ? PQerrorMessage(c) : "out of memory");
+        goto out;
+    }
+    res = PQexec(c, "SET client_min_messages = warning");
+    PQclear(res);
+    res = PQexec(c, "SELECT pg_advisory_lock(" MIGRATE_LOCK_KEY ")");
+    if (!migrate_ok(c, res, "advisory lock"))
+        goto out;
+    PQclear(res);
+    res = PQexec(c, "CREATE TABLE IF NOT EXISTS schema_migrations ("
+                    " version text PRIMARY KEY,"
+                    " checksum text NOT NULL,"
+                    " applied_at timestamptz NOT NULL DEFAULT now())");
+    if (!migrate_ok(c, res, "create schema_migrations"))
+        goto out;
+    PQclear(res);
+    res = NULL;
+
+    d = opendir(cfg->migrations_dir);
+    if (!d) {
+        log_error("cannot open %s: %s", cfg->migrations_dir, strerror(errno));
+        goto out;
+    }
+    while ((de = readdir(d)) != NULL) {
+        if (!migrate_is_migration_name(de->d_name))
+            continue;
+        if (n == MIGRATE_MAX_FILES) {
+            log_error("more than %d migrations", MIGRATE_MAX_FILES);
+            goto out;
+        }
+        names[n] = strdup(de->d_name);
+        if (!names[n])
+            goto out;
+        n++;
+    }
+    qsort(names, n, sizeof(names[0]), migrate_cmp);
+    for (size_t i = 0; i < n; i++) {
+        int r = migrate_one(c, cfg->migrations_dir, names[i]);
+        if (r < 0)
+            goto out;
+        applied += r;
+    }
+    log_info("schema up to date: %zu migrations, %d applied now", n, applied);
+    rc = 0;
+out:
+    for (size_t i = 0; i < n; i++)
+        free(names[i]);
+    if (d)
+        closedir(d);
+    PQclear(res);
+    if (c)
+        PQfinish(c); /* closing the session releases the advisory lock */
+    return rc;
+}

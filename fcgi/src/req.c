@@ -1,0 +1,303 @@
+/* req: request parsing helpers and the single error renderer. Every response body
+ * produced by runwatch-api for an error goes through req_render(), so the shape
+ * {"error":{"code","message","field"}} cannot drift between handlers. */
+#include "req.h"
+
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+void req_init(struct req *r, struct arena *a)
+{
+    memset(r, 0, sizeof(*r));
+    r->arena = a;
+    r->status = 200;
+    r->resp_type = "application/json";
+}
+
+static int req_hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+char *req_decode(struct arena *a, const char *src, size_t len, int plus_is_space)
+{
+    char *out = arena_alloc(a, len + 1);
+    size_t o = 0;
+
+    if (!out)
+        return NULL;
+    for (size_t i = 0; i < len; i++) {
+        char c = src[i];
+        if (c == '%') {
+            int hi, lo;
+            if (i + 2 >= len)
+                return NULL;
+            hi = req_hexval(src[i + 1]);
+            lo = req_hexval(src[i + 2]);
+            if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
+                return NULL;
+            out[o++] = (char)(hi * 16 + lo);
+            i += 2;
+        } else if (c == '+' && plus_is_space) {
+            out[o++] = ' ';
+        } else {
+            out[o++] = c;
+        }
+    }
+    out[o] = '\0';
+    return out;
+}
+
+int req_parse_query(struct req *r, const char *query)
+{
+    const char *p = query;
+
+    r->n_query_params = 0;
+    if (!query)
+        return 0;
+    while (*p) {
+        const char *amp = strchr(p, '&');
+        const char *end = amp ? amp : p + strlen(p);
+        const char *eq = memchr(p, '=', (size_t)(end - p));
+        char *name, *value;
+
+        if (end == p) { /* empty segment: "a=1&&b=2" */
+            p = amp ? amp + 1 : end;
+            continue;
+        }
+        if (r->n_query_params == REQ_MAX_QUERY_PARAMS)
+            return req_error(r, 400, "invalid_query", NULL, "too many query parameters (max %d)",
+                             REQ_MAX_QUERY_PARAMS);
+        name = req_decode(r->arena, p, (size_t)((eq ? eq : end) - p), 1);
+        value = eq ? req_decode(r->arena, eq + 1, (size_t)(end - eq - 1), 1)
+                   : arena_strdup(r->arena, "");
+        if (!name || !value)
+            return req_error(r, 400, "invalid_query", name ? name : NULL,
+                             "malformed percent-encoding in the query string");
+        if (!*name)
+            return req_error(r, 400, "invalid_query", NULL, "query parameter without a name");
+        r->query_params[r->n_query_params].name = name;
+        r->query_params[r->n_query_params].value = value;
+        r->n_query_params++;
+        p = amp ? amp + 1 : end;
+    }
+    return 0;
+}
+
+const char *req_query(const struct req *r, const char *name)
+{
+    for (size_t i = 0; i < r->n_query_params; i++)
+        if (strcmp(r->query_params[i].name, name) == 0)
+            return r->query_params[i].value;
+    return NULL;
+}
+
+const char *req_path_param(const struct req *r, const char *name)
+{
+    for (size_t i = 0; i < r->n_path_params; i++)
+        if (strcmp(r->path_params[i].name, name) == 0)
+            return r->path_params[i].value;
+    return NULL;
+}
+
+const char *req_header(const struct req *r, const char *name)
+{
+    char key[128];
+    size_t o = 0;
+    size_t plen;
+
+    if (!r->env)
+        return NULL;
+    /* CGI names: Content-Type and Content-Length have no HTTP_ prefix. */
+    if (strcasecmp(name, "Content-Type") != 0 && strcasecmp(name, "Content-Length") != 0) {
+        memcpy(key, "HTTP_", 5);
+        o = 5;
+    }
+    for (const char *s = name; *s && o < sizeof(key) - 2; s++)
+        key[o++] = *s == '-' ? '_' : (char)toupper((unsigned char)*s);
+    key[o++] = '=';
+    key[o] = '\0';
+    plen = o;
+    for (char *const *e = r->env; *e; e++)
+        if (strncmp(*e, key, plen) == 0)
+            return *e + plen;
+    return NULL;
+}
+
+int req_error(struct req *r, int status, const char *code, const char *field, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (r->err_code) /* the first, most specific error wins */
+        return -1;
+    r->status = status;
+    r->err_code = code;
+    r->err_field = field ? arena_strdup(r->arena, field) : NULL;
+    va_start(ap, fmt);
+    r->err_message = arena_vsprintf(r->arena, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+int req_error_json(struct req *r, int status, const struct jsonx_err *err)
+{
+    return req_error(r, status, status == 422 ? "invalid_value" : "invalid_field",
+                     err->field[0] ? err->field : NULL, "%s", err->message);
+}
+
+static void req_put_json(void *p)
+{
+    json_object_put(p);
+}
+
+void req_error_details(struct req *r, json_object *details)
+{
+    if (!details)
+        return;
+    if (arena_defer(r->arena, req_put_json, details) == 0)
+        r->err_details = details;
+}
+
+int req_add_header(struct req *r, const char *name, const char *value)
+{
+    if (r->n_resp_headers == REQ_MAX_HEADERS)
+        return -1;
+    r->resp_headers[r->n_resp_headers].name = name;
+    r->resp_headers[r->n_resp_headers].value = value;
+    r->n_resp_headers++;
+    return 0;
+}
+
+int req_json(struct req *r, int status, json_object *obj)
+{
+    size_t len = 0;
+
+    if (!obj)
+        return req_error(r, 500, "internal", NULL, "out of memory");
+    if (arena_defer(r->arena, req_put_json, obj) != 0)
+        return req_error(r, 500, "internal", NULL, "out of memory");
+    r->status = status;
+    r->resp_body = jsonx_to_string(obj, &len);
+    r->resp_len = len;
+    r->resp_type = "application/json";
+    return 0;
+}
+
+json_object *req_json_body(struct req *r)
+{
+    struct jsonx_err err;
+    json_object *obj;
+    const char *ct = r->content_type;
+
+    /* Only JSON is accepted; the media type may carry parameters ("; charset=utf-8"). */
+    if (!ct || strncasecmp(ct, "application/json", 16) != 0 ||
+        (ct[16] != '\0' && ct[16] != ';' && ct[16] != ' ')) {
+        req_error(r, 415, "unsupported_media_type", NULL, "request body must be application/json");
+        return NULL;
+    }
+    obj = jsonx_parse(r->body, r->body_len, &err);
+    if (!obj) {
+        req_error(r, 400, "invalid_json", NULL, "%s", err.message);
+        return NULL;
+    }
+    if (arena_defer(r->arena, req_put_json, obj) != 0) {
+        req_error(r, 500, "internal", NULL, "out of memory");
+        return NULL;
+    }
+    if (!json_object_is_type(obj, json_type_object)) {
+        req_error(r, 400, "invalid_json", NULL, "request body must be a JSON object");
+        return NULL;
+    }
+    return obj;
+}
+
+static void req_render_error(struct req *r)
+{
+    json_object *root = json_object_new_object();
+    json_object *e = json_object_new_object();
+    size_t len = 0;
+
+    json_object_object_add(e, "code", json_object_new_string(r->err_code));
+    json_object_object_add(e, "message",
+                           json_object_new_string(r->err_message ? r->err_message : ""));
+    if (r->err_field)
+        json_object_object_add(e, "field", json_object_new_string(r->err_field));
+    if (r->err_details)
+        json_object_object_add(e, "details", json_object_get(r->err_details));
+    json_object_object_add(root, "error", e);
+    if (arena_defer(r->arena, req_put_json, root) != 0) {
+        r->resp_body = "{\"error\":{\"code\":\"internal\",\"message\":\"out of memory\"}}";
+        r->resp_len = strlen(r->resp_body);
+        r->status = 500;
+        return;
+    }
+    r->resp_body = jsonx_to_string(root, &len);
+    r->resp_len = len;
+    r->resp_type = "application/json";
+}
+
+void req_render(struct req *r, int handler_rc)
+{
+    if (handler_rc != 0 && !r->err_code)
+        req_error(r, 500, "internal", NULL, "internal error");
+    if (r->err_code) {
+        if (r->status < 400)
+            r->status = 500;
+        req_render_error(r);
+        return;
+    }
+    if (!r->resp_body && r->status != 204) {
+        r->resp_body = "{}";
+        r->resp_len = 2;
+    }
+}
+
+const char *req_status_text(int status)
+{
+    switch (status) {
+    case 200:
+        return "OK";
+    case 201:
+        return "Created";
+    case 202:
+        return "Accepted";
+    case 204:
+        return "No Content";
+    case 304:
+        return "Not Modified";
+    case 400:
+        return "Bad Request";
+    case 401:
+        return "Unauthorized";
+    case 403:
+        return "Forbidden";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Method Not Allowed";
+    case 409:
+        return "Conflict";
+    case 413:
+        return "Content Too Large";
+    case 415:
+        return "Unsupported Media Type";
+    case 422:
+        return "Unprocessable Content";
+    case 429:
+        return "Too Many Requests";
+    case 500:
+        return "Internal Server Error";
+    case 503:
+        return "Service Unavailable";
+    default:
+        return "Unknown";
+    }
+}

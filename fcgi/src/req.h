@@ -1,0 +1,107 @@
+/* req: the request context every handler receives. It holds the parsed request
+ * (method, path, query, headers, body), the per-request arena, the response being
+ * built, and at most one error. Handlers set an error with req_error() and return
+ * -1; req_render() turns whatever was set into the one response shape of DESIGN.md
+ * section 4. Nothing here touches libfcgi: serve.c fills and drains the context. */
+#ifndef RW_REQ_H
+#define RW_REQ_H
+
+#include <json-c/json.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "arena.h"
+#include "jsonx.h"
+
+struct config;
+struct db;
+struct pub;
+
+struct req_param {
+    const char *name;
+    const char *value;
+};
+
+#define REQ_MAX_PATH_PARAMS  8
+#define REQ_MAX_QUERY_PARAMS 64
+#define REQ_MAX_HEADERS      16
+
+struct req {
+    struct arena *arena;
+    const struct config *cfg;
+    struct db *db;
+    struct pub *pub;
+
+    /* Parsed request. Strings live in the arena or in libfcgi's environment. */
+    const char *method;
+    const char *path; /* raw path, without the query string */
+    const char *query;
+    const char *request_id;
+    const char *remote_addr;
+    const char *content_type;
+    char *const *env; /* FastCGI params, NAME=value */
+    const char *body;
+    size_t body_len;
+    json_object *body_json; /* parsed by the router for ROUTE_JSON_BODY routes; arena-owned */
+    struct req_param query_params[REQ_MAX_QUERY_PARAMS];
+    size_t n_query_params;
+    struct req_param path_params[REQ_MAX_PATH_PARAMS];
+    size_t n_path_params;
+    struct timespec started;
+
+    /* Response. */
+    int status;
+    const char *resp_body;
+    size_t resp_len;
+    const char *resp_type;
+    struct req_param resp_headers[REQ_MAX_HEADERS];
+    size_t n_resp_headers;
+
+    /* The one error, rendered by req_render(). */
+    const char *err_code;
+    const char *err_message;
+    const char *err_field;
+    json_object *err_details; /* owned by the arena once set */
+};
+
+/* Resets r to an empty request using arena a. */
+void req_init(struct req *r, struct arena *a);
+
+/* Parses a raw query string into r->query_params, percent-decoding names and values.
+ * Returns -1 with a 400 error set on malformed escapes or too many parameters. */
+int req_parse_query(struct req *r, const char *query);
+/* First value of a query parameter, or NULL. */
+const char *req_query(const struct req *r, const char *name);
+/* A path parameter bound by the router ({id} in the route), or NULL. */
+const char *req_path_param(const struct req *r, const char *name);
+/* A request header by its HTTP name ("Idempotency-Key"), from the FastCGI params. */
+const char *req_header(const struct req *r, const char *name);
+
+/* Percent-decodes src[0..len) into the arena. plus_is_space for query strings.
+ * Returns NULL on a malformed escape or an encoded NUL byte. */
+char *req_decode(struct arena *a, const char *src, size_t len, int plus_is_space);
+
+/* Records the error (first one wins) and returns -1, so handlers can write
+ * `return req_error(r, 400, "invalid_field", "status", "…")`. field may be NULL. */
+int req_error(struct req *r, int status, const char *code, const char *field, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+/* A jsonx validation failure as a 400 naming the field. */
+int req_error_json(struct req *r, int status, const struct jsonx_err *err);
+/* Attaches structured details to the current error (takes ownership of details). */
+void req_error_details(struct req *r, json_object *details);
+
+/* Sets a JSON response; takes ownership of obj (it is freed with the arena). */
+int req_json(struct req *r, int status, json_object *obj);
+/* Adds a response header; name and value must outlive the request (arena or static). */
+int req_add_header(struct req *r, const char *name, const char *value);
+/* Parses the body as a JSON object that the arena owns. Sets 415/400 on failure. */
+json_object *req_json_body(struct req *r);
+
+/* Produces the final status and body: the error when one is set, else the response;
+ * a handler that failed without saying why becomes a 500. Call exactly once. */
+void req_render(struct req *r, int handler_rc);
+
+const char *req_status_text(int status);
+
+#endif

@@ -1,0 +1,34 @@
+/* router: matches a method and path against the one routing table (routes.c).
+ * Patterns are literal segments and {name} placeholders, each matching exactly one
+ * non-empty segment that is percent-decoded into the request's path parameters. A
+ * path that matches with another method gives 405 with Allow; none gives 404. */
+#ifndef RW_ROUTER_H
+#define RW_ROUTER_H
+
+#include <stddef.h>
+
+#include "req.h"
+
+typedef int (*route_handler)(struct req *r);
+
+enum {
+    ROUTE_JSON_BODY = 1 << 0, /* the dispatcher parses the body before the handler runs */
+};
+
+struct route {
+    const char *method;
+    const char *pattern;
+    route_handler handler;
+    unsigned flags;
+};
+
+extern const struct route routes[];
+extern const size_t routes_count;
+
+/* Matches path against pattern; on success binds {name} segments into r and
+ * returns 1; 0 when it does not match; -1 with a 400 set on a malformed segment. */
+int router_match(struct req *r, const char *pattern, const char *path);
+/* Finds the handler for r->method and r->path in table and runs it. */
+int router_dispatch(const struct route *table, size_t n, struct req *r);
+
+#endif

@@ -1,0 +1,20 @@
+#ifndef RW_TEST_SUITES_H
+#define RW_TEST_SUITES_H
+
+#include <CUnit/CUnit.h>
+
+int suite_arena_register(void);
+int suite_router_register(void);
+int suite_req_register(void);
+int suite_jsonx_register(void);
+int suite_config_register(void);
+int suite_misc_register(void);
+
+/* Adds a suite and its tests; returns non-zero on failure. */
+struct test_case {
+    const char *name;
+    CU_TestFunc fn;
+};
+int test_add_suite(const char *name, const struct test_case *cases);
+
+#endif

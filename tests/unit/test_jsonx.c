@@ -1,0 +1,141 @@
+/* jsonx: strict parsing and the field validators that name the failing field. */
+#include <string.h>
+
+#include "jsonx.h"
+#include "suites.h"
+
+static json_object *parse(const char *s)
+{
+    struct jsonx_err err;
+    return jsonx_parse(s, strlen(s), &err);
+}
+
+static void test_parse_strict(void)
+{
+    struct jsonx_err err;
+    json_object *o = parse(" {\"a\": [1, 2, {\"b\": null}]}\n");
+    CU_ASSERT_PTR_NOT_NULL(o);
+    json_object_put(o);
+
+    const char *bad[] = {"",
+                         "{",
+                         "{\"a\":1,}",
+                         "{'a':1}",
+                         "{\"a\":1} x",
+                         "{\"a\":1}{}",
+                         "nul",
+                         "{\"a\":\"\xff\"}",
+                         "[1,]",
+                         "{\"a\":NaN}",
+                         "{\"a\":-Infinity}",
+                         "{\"a\":1.}",
+                         "{\"a\":.5}",
+                         "{\"a\":\"t\tb\"}",
+                         "/*c*/{}",
+                         NULL};
+    for (int i = 0; bad[i]; i++) {
+        o = jsonx_parse(bad[i], strlen(bad[i]), &err);
+        CU_ASSERT_PTR_NULL(o);
+        json_object_put(o);
+        CU_ASSERT_TRUE(strlen(err.message) > 0);
+    }
+    /* An embedded NUL is refused, not truncated. */
+    o = jsonx_parse("{\"a\":1}\0{", 9, &err);
+    CU_ASSERT_PTR_NULL(o);
+}
+
+static void test_parse_depth_limit(void)
+{
+    char deep[200];
+    struct jsonx_err err;
+    int d = 40;
+    for (int i = 0; i < d; i++)
+        deep[i] = '[';
+    for (int i = 0; i < d; i++)
+        deep[d + i] = ']';
+    json_object *o = jsonx_parse(deep, (size_t)(2 * d), &err);
+    CU_ASSERT_PTR_NULL(o);
+    json_object_put(o);
+}
+
+static void test_fields(void)
+{
+    struct jsonx_err err;
+    json_object *o = parse("{\"s\":\"abc\",\"n\":42,\"big\":18446744073709551615,\"f\":0.5,"
+                           "\"b\":true,\"z\":null,\"arr\":[1],\"obj\":{},\"st\":\"failed\"}");
+    const char *s = NULL;
+    int64_t n = 0;
+    double f = 0;
+    int b = 0, present = -1;
+    json_object *child = NULL;
+    static const char *const statuses[] = {"queued", "running", "failed", NULL};
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(o);
+    CU_ASSERT_EQUAL(jsonx_string(o, "s", JSONX_REQUIRED, 1, 10, &s, &present, &err), 0);
+    CU_ASSERT_STRING_EQUAL(s, "abc");
+    CU_ASSERT_EQUAL(present, 1);
+    CU_ASSERT_EQUAL(jsonx_string(o, "s", 0, 4, 10, &s, NULL, &err), -1);
+    CU_ASSERT_STRING_EQUAL(err.field, "s");
+    CU_ASSERT_EQUAL(jsonx_string(o, "n", 0, 0, 10, &s, NULL, &err), -1);
+    CU_ASSERT_STRING_EQUAL(err.message, "n must be a string");
+    CU_ASSERT_EQUAL(jsonx_string(o, "missing", JSONX_REQUIRED, 0, 10, &s, NULL, &err), -1);
+    CU_ASSERT_STRING_EQUAL(err.field, "missing");
+    CU_ASSERT_EQUAL(jsonx_string(o, "missing", 0, 0, 10, &s, &present, &err), 0);
+    CU_ASSERT_EQUAL(present, 0);
+    CU_ASSERT_EQUAL(jsonx_string(o, "z", 0, 0, 10, &s, NULL, &err), -1);
+    CU_ASSERT_EQUAL(jsonx_string(o, "z", JSONX_NULLABLE, 0, 10, &s, &present, &err), 0);
+    CU_ASSERT_EQUAL(present, 0);
+
+    CU_ASSERT_EQUAL(jsonx_int(o, "n", 0, 0, 100, &n, NULL, &err), 0);
+    CU_ASSERT_EQUAL(n, 42);
+    CU_ASSERT_EQUAL(jsonx_int(o, "n", 0, 0, 41, &n, NULL, &err), -1);
+    CU_ASSERT_EQUAL(jsonx_int(o, "big", 0, INT64_MIN, INT64_MAX, &n, NULL, &err), -1);
+    CU_ASSERT_EQUAL(jsonx_int(o, "f", 0, 0, 1, &n, NULL, &err), -1);
+    CU_ASSERT_EQUAL(jsonx_number(o, "f", 0, 0, 1, &f, NULL, &err), 0);
+    CU_ASSERT_DOUBLE_EQUAL(f, 0.5, 1e-12);
+    CU_ASSERT_EQUAL(jsonx_number(o, "n", 0, 0, 1, &f, NULL, &err), -1);
+    CU_ASSERT_EQUAL(jsonx_bool(o, "b", 0, &b, NULL, &err), 0);
+    CU_ASSERT_EQUAL(b, 1);
+    CU_ASSERT_EQUAL(jsonx_bool(o, "n", 0, &b, NULL, &err), -1);
+    CU_ASSERT_EQUAL(jsonx_enum(o, "st", 0, statuses, &s, NULL, &err), 0);
+    CU_ASSERT_STRING_EQUAL(s, "failed");
+    CU_ASSERT_EQUAL(jsonx_enum(o, "s", 0, statuses, &s, NULL, &err), -1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "queued, running, failed"));
+    CU_ASSERT_EQUAL(jsonx_child(o, "arr", 0, json_type_array, &child, NULL, &err), 0);
+    CU_ASSERT_EQUAL(jsonx_child(o, "arr", 0, json_type_object, &child, NULL, &err), -1);
+    CU_ASSERT_EQUAL(jsonx_child(o, "obj", 0, json_type_object, &child, NULL, &err), 0);
+    json_object_put(o);
+}
+
+static void test_only_keys(void)
+{
+    struct jsonx_err err;
+    static const char *const allowed[] = {"kind", "name", NULL};
+    json_object *o = parse("{\"kind\":\"a\",\"nmae\":\"typo\"}");
+    CU_ASSERT_EQUAL(jsonx_only_keys(o, allowed, &err), -1);
+    CU_ASSERT_STRING_EQUAL(err.field, "nmae");
+    json_object_put(o);
+    o = parse("{\"kind\":\"a\"}");
+    CU_ASSERT_EQUAL(jsonx_only_keys(o, allowed, &err), 0);
+    json_object_put(o);
+}
+
+static void test_to_string(void)
+{
+    json_object *o = parse("{\"url\":\"a/b\",\"n\":1}");
+    size_t len;
+    const char *s = jsonx_to_string(o, &len);
+    CU_ASSERT_STRING_EQUAL(s, "{\"url\":\"a/b\",\"n\":1}");
+    CU_ASSERT_EQUAL(len, strlen(s));
+    json_object_put(o);
+}
+
+int suite_jsonx_register(void)
+{
+    static const struct test_case cases[] = {
+        {"strict parsing", test_parse_strict}, {"depth limit", test_parse_depth_limit},
+        {"field validators", test_fields},     {"unknown keys rejected", test_only_keys},
+        {"compact output", test_to_string},    {NULL, NULL},
+    };
+    return test_add_suite("jsonx", cases);
+}
