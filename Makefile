@@ -44,8 +44,12 @@ ITEST_LIBS := -lcunit $(shell pkg-config --libs libcurl json-c 2>/dev/null)
 
 BINS := $(BUILD)/runwatch-api $(BUILD)/runwatch-sse $(BUILD)/unit-tests $(BUILD)/integration-tests
 
-.PHONY: build deps run stop test unit integration asan bench fmt lint clean
-build: deps-quiet $(BINS)
+.PHONY: build binaries deps run stop test unit integration asan bench fmt lint clean
+# deps first, then a fresh make: pkg-config must see libraries installed moments ago.
+build: deps
+	@$(MAKE) --no-print-directory binaries
+
+binaries: $(BINS)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -68,8 +72,6 @@ $(BUILD)/integration-tests: $(call obj,$(ITEST_SRC))
 # Installs only what is missing; quick when everything is present.
 deps:
 	@deploy/install-deps.sh
-deps-quiet:
-	@deploy/install-deps.sh >/dev/null
 
 run: build
 	@deploy/stack.sh run
@@ -88,7 +90,8 @@ test: build
 	$(BUILD)/unit-tests
 	@echo "== integration tests ($(FLAVOUR))"
 	RUNWATCH_BIN_DIR=$(BUILD) tests/integration/run.sh $(BUILD)/integration-tests
-	@tests/summary.sh
+	@echo "== live hub smoke test ($(FLAVOUR))"
+	tests/integration/sse_smoke.sh $(BUILD)/runwatch-sse
 
 asan:
 	$(MAKE) FLAVOUR=asan test

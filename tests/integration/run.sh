@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Integration tests: start a private stack (PostgreSQL, Redis, runwatch-api,
+# runwatch-sse, nginx) on free loopback ports in a temporary directory, run the CUnit
+# integration suite against it over HTTP, then stop everything and remove the
+# directory, whatever happened.
+set -euo pipefail
+
+repo=$(cd "$(dirname "$0")/../.." && pwd)
+tests_bin=${1:?usage: run.sh path/to/integration-tests}
+bin_dir=${RUNWATCH_BIN_DIR:-$repo/build/release}
+case "$bin_dir" in /*) ;; *) bin_dir=$repo/$bin_dir ;; esac
+case "$tests_bin" in /*) ;; *) tests_bin=$repo/$tests_bin ;; esac
+
+# shellcheck source=../lib/ports.sh
+. "$repo/tests/lib/ports.sh"
+
+tmp=$(mktemp -d /tmp/runwatch-it.XXXXXX)
+chmod 755 "$tmp" # PostgreSQL runs as another user when we are root
+export RUNWATCH_VAR_DIR=$tmp/var
+export RUNWATCH_BIN_DIR=$bin_dir
+export RUNWATCH_HTTP_HOST=127.0.0.1
+free_port RUNWATCH_HTTP_PORT
+free_port RUNWATCH_PG_PORT
+free_port RUNWATCH_REDIS_PORT
+free_port RUNWATCH_SSE_PORT
+export RUNWATCH_API_WORKERS=${RUNWATCH_API_WORKERS:-3}
+mkdir -p "$tmp/static"
+echo '<!doctype html><title>Runwatch</title>' >"$tmp/static/index.html"
+export RUNWATCH_STATIC_DIR=$tmp/static
+
+cleanup() {
+    local rc=$?
+    "$repo/deploy/stack.sh" stop >/dev/null 2>&1 || true
+    if [ $rc -ne 0 ] && [ -d "$RUNWATCH_VAR_DIR/log" ]; then
+        for f in "$RUNWATCH_VAR_DIR"/log/*.log; do
+            echo "---- last lines of $(basename "$f")"
+            tail -n 30 "$f"
+        done
+    fi
+    rm -rf "$tmp"
+    exit $rc
+}
+trap cleanup EXIT INT TERM
+
+"$repo/deploy/stack.sh" start
+
+export RUNWATCH_TEST_URL=http://$RUNWATCH_HTTP_HOST:$RUNWATCH_HTTP_PORT
+export RUNWATCH_TEST_STACK=$repo/deploy/stack.sh
+"$tests_bin"

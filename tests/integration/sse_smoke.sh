@@ -1,0 +1,235 @@
+#!/usr/bin/env bash
+# sse_smoke: runwatch-sse against a private Redis on free loopback ports — /healthz, message
+# counting, Redis going away (503, the hub stays up) and coming back (200 with a gap), and a
+# clean SIGTERM. Every wait is bounded; everything started here is removed on exit.
+#
+# usage: tests/integration/sse_smoke.sh path/to/runwatch-sse
+# A wrapper script works as $1 if it execs the binary, so signals reach it; give valgrind
+# --error-exitcode=N so its findings fail the SIGTERM check.
+# SSE_SMOKE_SLOW=N multiplies the start/stop budgets (not the 503 deadline) for slow wrappers.
+set -u
+
+bin=${1:-}
+if [ -z "$bin" ] || [ ! -x "$bin" ]; then
+    echo "usage: $0 path/to/runwatch-sse" >&2
+    exit 2
+fi
+for tool in redis-server redis-cli curl; do
+    if ! command -v "$tool" >/dev/null; then
+        echo "$tool is required" >&2
+        exit 2
+    fi
+done
+slow=${SSE_SMOKE_SLOW:-1}
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/runwatch-sse-smoke.XXXXXX") || exit 2
+hub_pid=
+code=000
+passed=0
+failed=0
+
+redis_stop() {
+    local pid
+    [ -s "$tmp/redis.pid" ] || return 0
+    pid=$(cat "$tmp/redis.pid")
+    kill "$pid" 2>/dev/null
+    # Redis removes its pid file once it has closed its clients and its port.
+    for _ in $(seq 50); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    kill -9 "$pid" 2>/dev/null
+    rm -f "$tmp/redis.pid"
+}
+
+cleanup() {
+    if [ -n "$hub_pid" ]; then
+        kill -9 "$hub_pid" 2>/dev/null
+        wait "$hub_pid" 2>/dev/null
+    fi
+    redis_stop
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+ok() {
+    passed=$((passed + 1))
+    echo "ok - $1"
+}
+
+not_ok() {
+    failed=$((failed + 1))
+    echo "not ok - $1"
+}
+
+# A port nothing listens on; a race with another process is caught when binding fails.
+free_port() {
+    local p
+    for _ in $(seq 100); do
+        p=$((20000 + RANDOM % 40000))
+        [ "$p" = "${2:-}" ] && continue
+        if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+            echo "$p"
+            return 0
+        fi
+    done
+    return 1
+}
+
+# until TENTHS CMD...: runs CMD every 0.1 s until it succeeds or TENTHS tries are spent;
+# gives up at once when CMD returns 2 (the hub is gone, waiting cannot help).
+until_ok() {
+    local tries=$1 rc
+    shift
+    for _ in $(seq "$tries"); do
+        "$@"
+        rc=$?
+        [ "$rc" = 0 ] && return 0
+        [ "$rc" = 2 ] && return 1
+        sleep 0.1
+    done
+    return 1
+}
+
+redis_start() {
+    redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no \
+        --daemonize yes --pidfile "$tmp/redis.pid" --dir "$tmp" \
+        --logfile "$tmp/redis.log" >/dev/null || return 1
+    until_ok 50 redis_ping
+}
+
+redis_ping() {
+    [ "$(redis-cli -p "$redis_port" ping 2>/dev/null)" = PONG ]
+}
+
+# Fetches URL path $1 (method $2, GET by default) into $tmp/body and $tmp/headers and
+# stores the status in $code.
+fetch() {
+    code=$(curl -s -m 2 -X "${2:-GET}" -D "$tmp/headers" -o "$tmp/body" -w '%{http_code}' \
+        "http://127.0.0.1:$hub_port$1" 2>/dev/null) || code=000
+}
+
+healthz_is() {
+    hub_alive || return 2
+    fetch /healthz
+    [ "$code" = "$1" ] && grep -q "\"redis\":\"$2\"" "$tmp/body" 2>/dev/null
+}
+
+healthz_messages_is() {
+    hub_alive || return 2
+    fetch /healthz
+    grep -q "\"messages\":$1[,}]" "$tmp/body" 2>/dev/null
+}
+
+# kill -0 would also succeed for an exited child we have not reaped yet (a zombie).
+hub_alive() {
+    local stat
+    stat=$(cat "/proc/$hub_pid/stat" 2>/dev/null) || return 1
+    stat=${stat##*) }
+    [ "${stat%% *}" != Z ]
+}
+
+header_is() {
+    grep -qi "^$1: $2"$'\r'"\?$" "$tmp/headers" 2>/dev/null
+}
+
+publish() {
+    [ "$(redis-cli -p "$redis_port" publish runwatch:events "$1" 2>/dev/null)" = 1 ]
+}
+
+redis_port=$(free_port) || {
+    echo "no free port" >&2
+    exit 2
+}
+hub_port=$(free_port x "$redis_port") || {
+    echo "no free port" >&2
+    exit 2
+}
+
+if redis_start; then ok "private redis on 127.0.0.1:$redis_port"; else not_ok "private redis starts"; fi
+
+RUNWATCH_REDIS_URL="redis://127.0.0.1:$redis_port" RUNWATCH_SSE_HOST=127.0.0.1 \
+    RUNWATCH_SSE_PORT="$hub_port" RUNWATCH_LOG_LEVEL=info "$bin" 2>"$tmp/sse.log" &
+hub_pid=$!
+
+if until_ok $((150 * slow)) healthz_is 200 subscribed; then
+    ok "GET /healthz is 200 subscribed"
+else
+    not_ok "GET /healthz is 200 subscribed (got $code: $(cat "$tmp/body" 2>/dev/null))"
+fi
+if header_is Content-Type application/json && header_is Cache-Control no-store; then
+    ok "/healthz is application/json, no-store"
+else
+    not_ok "/healthz is application/json, no-store"
+fi
+
+if publish '{"id":1}' && until_ok 30 healthz_messages_is 1; then
+    ok "a published message is counted"
+else
+    not_ok "a published message is counted ($(cat "$tmp/body" 2>/dev/null))"
+fi
+
+fetch /nope
+if [ "$code" = 404 ] && grep -q '"code":"not_found"' "$tmp/body" 2>/dev/null; then
+    ok "unknown path is a JSON 404"
+else
+    not_ok "unknown path is a JSON 404 (got $code)"
+fi
+fetch /healthz POST
+if [ "$code" = 405 ] && header_is Allow GET && grep -q '"error"' "$tmp/body" 2>/dev/null; then
+    ok "POST /healthz is a JSON 405 with Allow: GET"
+else
+    not_ok "POST /healthz is a JSON 405 with Allow: GET (got $code)"
+fi
+
+redis_stop
+# The hub sees the close at once; 3 s leaves room for a loaded machine.
+if until_ok 30 healthz_is 503 disconnected && header_is Retry-After 1; then
+    ok "redis gone: /healthz is 503 disconnected with Retry-After"
+else
+    not_ok "redis gone: /healthz is 503 disconnected with Retry-After (got $code)"
+fi
+if hub_alive; then ok "the hub stays up without redis"; else not_ok "the hub stays up without redis"; fi
+
+redis_start || not_ok "private redis restarts"
+# The reconnect backoff tops out at 5 s plus jitter.
+if until_ok $((100 * slow)) healthz_is 200 subscribed &&
+    grep -q '"gaps":[1-9]' "$tmp/body" 2>/dev/null; then
+    ok "redis back: 200 subscribed with gaps >= 1"
+else
+    not_ok "redis back: 200 subscribed with gaps >= 1 (got $code: $(cat "$tmp/body" 2>/dev/null))"
+fi
+if publish '{"id":2}' && until_ok 30 healthz_messages_is 2; then
+    ok "messages are counted after the resubscribe"
+else
+    not_ok "messages are counted after the resubscribe ($(cat "$tmp/body" 2>/dev/null))"
+fi
+
+status=none
+if hub_alive; then
+    kill -TERM "$hub_pid"
+    if until_ok $((50 * slow)) eval '! hub_alive'; then
+        wait "$hub_pid"
+        status=$?
+    fi
+fi
+if [ "$status" = 0 ]; then
+    ok "SIGTERM stops the hub with status 0"
+else
+    not_ok "SIGTERM stops the hub with status 0 (status $status)"
+fi
+hub_pid=
+
+if grep -Eq 'AddressSanitizer|LeakSanitizer|runtime error:|ERROR SUMMARY: [1-9]' "$tmp/sse.log"; then
+    not_ok "no sanitizer or valgrind errors in the hub's log"
+else
+    ok "no sanitizer or valgrind errors in the hub's log"
+fi
+
+if [ "$failed" -gt 0 ]; then
+    echo "--- hub log (last 40 lines)"
+    tail -n 40 "$tmp/sse.log"
+fi
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

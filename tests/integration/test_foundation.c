@@ -1,0 +1,457 @@
+/* Foundation: the whole request path through nginx (routing, errors, limits), the
+ * worker supervisor (restart, reload), dependency outages (PostgreSQL restart), and
+ * the libfcgi hazards the worker is built to survive. */
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "itest.h"
+
+static void sleep_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+static void test_healthz_through_nginx(void)
+{
+    struct http_resp r;
+    char buf[128];
+
+    CU_ASSERT_EQUAL_FATAL(http_get("/api/v1/healthz", &r), 0);
+    CU_ASSERT_EQUAL(r.status, 200);
+    CU_ASSERT_STRING_EQUAL(http_json_string(&r, "status"), "ok");
+    CU_ASSERT_PTR_NOT_NULL(http_header(&r, "Content-Type", buf, sizeof(buf)));
+    CU_ASSERT_STRING_EQUAL(buf, "application/json");
+    /* nginx's request id reaches the API and comes back, for log correlation. */
+    CU_ASSERT_PTR_NOT_NULL(http_header(&r, "X-Request-Id", buf, sizeof(buf)));
+    CU_ASSERT_EQUAL(strlen(buf), 32);
+    http_resp_free(&r);
+
+    CU_ASSERT_EQUAL_FATAL(http_do("HEAD", "/api/v1/healthz", NULL, 0, NULL, &r), 0);
+    CU_ASSERT_EQUAL(r.status, 200);
+    http_resp_free(&r);
+}
+
+static void test_request_log_line(void)
+{
+    struct http_resp r;
+    char id[128], path[1024], line[4096], want[200];
+    int found = 0;
+    FILE *f;
+
+    CU_ASSERT_EQUAL_FATAL(http_get("/api/v1/healthz?probe=log", &r), 0);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(http_header(&r, "X-Request-Id", id, sizeof(id)));
+    http_resp_free(&r);
+    snprintf(want, sizeof(want), "\"request_id\":\"%s\"", id);
+    for (int tries = 0; tries < 20 && !found; tries++) {
+        f = fopen(var_path("log/api.log", path, sizeof(path)), "r");
+        CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+        while (fgets(line, sizeof(line), f))
+            if (strstr(line, want) && strstr(line, "\"method\":\"GET\"") &&
+                strstr(line, "\"path\":\"/api/v1/healthz\"") && strstr(line, "\"status\":200") &&
+                strstr(line, "\"duration_ms\":"))
+                found = 1;
+        fclose(f);
+        if (!found)
+            sleep_ms(50);
+    }
+    CU_ASSERT_TRUE(found);
+}
+
+static void test_readyz(void)
+{
+    struct http_resp r;
+    json_object *checks, *v;
+
+    CU_ASSERT_EQUAL_FATAL(http_get("/api/v1/readyz", &r), 0);
+    CU_ASSERT_EQUAL(r.status, 200);
+    CU_ASSERT_STRING_EQUAL(http_json_string(&r, "status"), "ready");
+    CU_ASSERT_TRUE_FATAL(r.json && json_object_object_get_ex(r.json, "checks", &checks));
+    CU_ASSERT_TRUE(json_object_object_get_ex(checks, "postgres", &v) &&
+                   strcmp(json_object_get_string(v), "ok") == 0);
+    CU_ASSERT_TRUE(json_object_object_get_ex(checks, "redis", &v) &&
+                   strcmp(json_object_get_string(v), "ok") == 0);
+    http_resp_free(&r);
+}
+
+static void test_not_found_json(void)
+{
+    struct http_resp r;
+    CU_ASSERT_EQUAL_FATAL(http_get("/api/v1/no-such-thing", &r), 0);
+    CU_ASSERT_EQUAL(r.status, 404);
+    CU_ASSERT_STRING_EQUAL(http_error_code(&r), "not_found");
+    http_resp_free(&r);
+    CU_ASSERT_EQUAL_FATAL(http_get("/api/v1/healthz/", &r), 0);
+    CU_ASSERT_EQUAL(r.status, 404);
+    http_resp_free(&r);
+}
+
+static void test_method_not_allowed(void)
+{
+    struct http_resp r;
+    char buf[64];
+    CU_ASSERT_EQUAL_FATAL(http_do("DELETE", "/api/v1/healthz", NULL, 0, NULL, &r), 0);
+    CU_ASSERT_EQUAL(r.status, 405);
+    CU_ASSERT_STRING_EQUAL(http_error_code(&r), "method_not_allowed");
+    CU_ASSERT_PTR_NOT_NULL(http_header(&r, "Allow", buf, sizeof(buf)));
+    CU_ASSERT_STRING_EQUAL(buf, "GET");
+    http_resp_free(&r);
+}
+
+static void test_body_too_large(void)
+{
+    const char *const hdr[] = {"Content-Type: application/json", NULL};
+    size_t n = 1536 * 1024; /* over the API's 1 MiB, under nginx's 2 MiB */
+    char *big = malloc(3 * 1024 * 1024);
+    struct http_resp r;
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(big);
+    memset(big, 'a', 3 * 1024 * 1024);
+    CU_ASSERT_EQUAL(http_do("POST", "/api/v1/healthz", big, n, hdr, &r), 0);
+    CU_ASSERT_EQUAL(r.status, 413);
+    CU_ASSERT_STRING_EQUAL(http_error_code(&r), "body_too_large");
+    http_resp_free(&r);
+
+    /* Past nginx's own limit the answer is nginx's, in the same JSON shape. */
+    CU_ASSERT_EQUAL(http_do("POST", "/api/v1/healthz", big, 3 * 1024 * 1024, hdr, &r), 0);
+    CU_ASSERT_EQUAL(r.status, 413);
+    CU_ASSERT_PTR_NOT_NULL(http_error_code(&r));
+    http_resp_free(&r);
+    free(big);
+
+    CU_ASSERT_EQUAL(http_get("/api/v1/healthz", &r), 0);
+    CU_ASSERT_EQUAL(r.status, 200);
+    http_resp_free(&r);
+}
+
+static void test_oversized_header_via_nginx(void)
+{
+    size_t n = 100 * 1024;
+    char *h = malloc(n + 32);
+    const char *hdr[] = {h, NULL};
+    struct http_resp r;
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(h);
+    memcpy(h, "X-Big: ", 7);
+    memset(h + 7, 'b', n);
+    h[7 + n] = '\0';
+    CU_ASSERT_EQUAL(http_do("GET", "/api/v1/healthz", NULL, 0, hdr, &r), 0);
+    CU_ASSERT_TRUE(r.status == 400 || r.status == 431 || r.status == 494);
+    CU_ASSERT_PTR_NOT_NULL(http_error_code(&r));
+    http_resp_free(&r);
+    free(h);
+    CU_ASSERT_EQUAL(http_get("/api/v1/healthz", &r), 0);
+    CU_ASSERT_EQUAL(r.status, 200);
+    http_resp_free(&r);
+}
+
+static void test_malformed_query(void)
+{
+    struct http_resp r;
+    CU_ASSERT_EQUAL_FATAL(http_get("/api/v1/healthz?a=%zz", &r), 0);
+    CU_ASSERT_EQUAL(r.status, 400);
+    CU_ASSERT_STRING_EQUAL(http_error_code(&r), "invalid_query");
+    http_resp_free(&r);
+}
+
+/* ---- FastCGI-level hazards, straight at the api socket ---- */
+
+static int fcgi_connect(void)
+{
+    char path[1024];
+    struct sockaddr_un sun;
+    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    const char *sock = getenv("RUNWATCH_API_SOCKET");
+
+    if (!sock)
+        sock = var_path("run/api.sock", path, sizeof(path));
+    memset(&sun, 0, sizeof(sun));
+    sun.sun_family = AF_UNIX;
+    snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", sock);
+    if (fd < 0 || connect(fd, (struct sockaddr *)&sun, sizeof(sun)) != 0) {
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+static int fcgi_record(int fd, int type, const void *body, size_t len)
+{
+    unsigned char h[8] = {
+        1, (unsigned char)type, 0, 1, (unsigned char)(len >> 8), (unsigned char)(len & 0xff), 0, 0};
+    if (write(fd, h, 8) != 8)
+        return -1;
+    if (len && write(fd, body, len) != (ssize_t)len)
+        return -1;
+    return 0;
+}
+
+static size_t fcgi_pair(unsigned char *out, const char *name, uint32_t nlen_claim,
+                        const char *value, size_t vlen)
+{
+    size_t o = 0;
+    uint32_t nl = nlen_claim;
+    out[o++] = (unsigned char)(0x80 | (nl >> 24));
+    out[o++] = (unsigned char)(nl >> 16);
+    out[o++] = (unsigned char)(nl >> 8);
+    out[o++] = (unsigned char)nl;
+    out[o++] = (unsigned char)(0x80 | (vlen >> 24));
+    out[o++] = (unsigned char)(vlen >> 16);
+    out[o++] = (unsigned char)(vlen >> 8);
+    out[o++] = (unsigned char)vlen;
+    memcpy(out + o, name, strlen(name));
+    o += strlen(name);
+    memcpy(out + o, value, vlen);
+    return o + vlen;
+}
+
+/* Reads the whole response of a FastCGI request; returns bytes read or -1. */
+static ssize_t fcgi_read_all(int fd, char *buf, size_t cap)
+{
+    size_t got = 0;
+    struct timeval tv = {5, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    for (;;) {
+        ssize_t n = read(fd, buf + got, cap - got - 1);
+        if (n <= 0)
+            break;
+        got += (size_t)n;
+        if (got >= cap - 1)
+            break;
+    }
+    buf[got] = '\0';
+    return (ssize_t)got;
+}
+
+static void test_fcgi_oversized_params(void)
+{
+    static const unsigned char begin[8] = {0, 1, 0, 0, 0, 0, 0, 0}; /* responder, no keep-conn */
+    unsigned char rec[256];
+    pid_t before[64], after[64];
+    int nb = api_worker_pids(before, 64), na, fd;
+    size_t len;
+    struct http_resp r;
+
+    CU_ASSERT_TRUE_FATAL(nb > 0);
+    /* A name claiming 2 GiB (the CVE-2025-23016 shape), then the stream ends. */
+    for (int i = 0; i < nb + 1; i++) {
+        fd = fcgi_connect();
+        CU_ASSERT_TRUE_FATAL(fd >= 0);
+        CU_ASSERT_EQUAL(fcgi_record(fd, 1, begin, 8), 0);
+        len = fcgi_pair(rec, "X", 0x7ffffff0u, "v", 1);
+        fcgi_record(fd, 4, rec, len);
+        fcgi_record(fd, 4, NULL, 0);
+        close(fd);
+    }
+    /* A legitimate but large parameter set (60 KB value) is served normally. */
+    {
+        static char big[70000];
+        char resp[8192];
+        size_t o = 0, vlen = 60000;
+        unsigned char *pbuf = malloc(vlen + 512);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(pbuf);
+        memset(big, 'v', vlen);
+        o += fcgi_pair(pbuf + o, "REQUEST_METHOD", 14, "GET", 3);
+        o += fcgi_pair(pbuf + o, "REQUEST_URI", 11, "/api/v1/healthz", 15);
+        o += fcgi_pair(pbuf + o, "HTTP_X_BIG", 10, big, vlen);
+        fd = fcgi_connect();
+        CU_ASSERT_TRUE_FATAL(fd >= 0);
+        fcgi_record(fd, 1, begin, 8);
+        for (size_t off = 0; off < o; off += 65535)
+            fcgi_record(fd, 4, pbuf + off, o - off > 65535 ? 65535 : o - off);
+        fcgi_record(fd, 4, NULL, 0);
+        fcgi_record(fd, 5, NULL, 0); /* empty stdin */
+        CU_ASSERT_TRUE(fcgi_read_all(fd, resp, sizeof(resp)) > 0);
+        CU_ASSERT_PTR_NOT_NULL(strstr(resp, "Status: 200"));
+        close(fd);
+        free(pbuf);
+    }
+    sleep_ms(300);
+    CU_ASSERT_EQUAL(http_get("/api/v1/healthz", &r), 0);
+    CU_ASSERT_EQUAL(r.status, 200);
+    http_resp_free(&r);
+    /* No worker died: the same processes are there. */
+    na = api_worker_pids(after, 64);
+    CU_ASSERT_EQUAL(na, nb);
+    for (int i = 0; i < nb; i++) {
+        int seen = 0;
+        for (int j = 0; j < na; j++)
+            seen |= before[i] == after[j];
+        CU_ASSERT_TRUE(seen);
+    }
+}
+
+static void test_worker_descriptors_low(void)
+{
+    pid_t pids[64];
+    int n = api_worker_pids(pids, 64);
+    struct http_resp r;
+
+    CU_ASSERT_TRUE_FATAL(n > 0);
+    /* Make every worker open its PostgreSQL and Redis connections first. */
+    for (int i = 0; i < 4 * n; i++) {
+        http_get("/api/v1/readyz", &r);
+        http_resp_free(&r);
+    }
+    for (int i = 0; i < n; i++) {
+        char path[128], line[256];
+        int fds = 0;
+        long soft = -1;
+        FILE *f;
+        snprintf(path, sizeof(path), "/proc/%d/fd", (int)pids[i]);
+        DIR *d = opendir(path);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(d);
+        struct dirent *de;
+        int maxfd = -1;
+        while ((de = readdir(d)) != NULL) {
+            if (de->d_name[0] == '.')
+                continue;
+            fds++;
+            if (atoi(de->d_name) > maxfd)
+                maxfd = atoi(de->d_name);
+        }
+        closedir(d);
+        CU_ASSERT_TRUE(fds <= 8);
+        CU_ASSERT_TRUE(maxfd < 16);
+        snprintf(path, sizeof(path), "/proc/%d/limits", (int)pids[i]);
+        f = fopen(path, "r");
+        CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+        while (fgets(line, sizeof(line), f))
+            if (strncmp(line, "Max open files", 14) == 0)
+                soft = strtol(line + 14, NULL, 10);
+        fclose(f);
+        CU_ASSERT_TRUE(soft > 0 && soft <= 1024);
+    }
+}
+
+static void test_worker_restart(void)
+{
+    pid_t pids[64], after[64];
+    int n = api_worker_pids(pids, 64), m = 0, ok = 0;
+    struct http_resp r;
+
+    CU_ASSERT_TRUE_FATAL(n > 0);
+    CU_ASSERT_EQUAL(kill(pids[0], SIGKILL), 0);
+    for (int tries = 0; tries < 50; tries++) {
+        sleep_ms(100);
+        m = api_worker_pids(after, 64);
+        int still = 0;
+        for (int j = 0; j < m; j++)
+            still |= after[j] == pids[0];
+        if (m == n && !still)
+            break;
+    }
+    CU_ASSERT_EQUAL(m, n);
+    for (int i = 0; i < 20; i++) {
+        http_get("/api/v1/healthz", &r);
+        ok += r.status == 200;
+        http_resp_free(&r);
+    }
+    CU_ASSERT_EQUAL(ok, 20);
+}
+
+static void test_graceful_reload(void)
+{
+    pid_t before[64], after[64];
+    int n = api_worker_pids(before, 64), m = 0, bad = 0, overlap = 1;
+    struct http_resp r;
+
+    CU_ASSERT_TRUE_FATAL(n > 0);
+    CU_ASSERT_EQUAL_FATAL(kill(api_master_pid(), SIGHUP), 0);
+    /* Requests keep succeeding while every worker is replaced. */
+    for (int tries = 0; tries < 100; tries++) {
+        http_get("/api/v1/healthz", &r);
+        bad += r.status != 200;
+        http_resp_free(&r);
+        m = api_worker_pids(after, 64);
+        overlap = 0;
+        for (int i = 0; i < n; i++)
+            for (int j = 0; j < m; j++)
+                overlap |= before[i] == after[j];
+        if (!overlap && m == n)
+            break;
+        sleep_ms(20);
+    }
+    CU_ASSERT_EQUAL(bad, 0);
+    CU_ASSERT_FALSE(overlap);
+    CU_ASSERT_EQUAL(m, n);
+}
+
+static void test_postgres_outage(void)
+{
+    struct http_resp r;
+    char buf[32];
+    int back = 0;
+
+    CU_ASSERT_EQUAL_FATAL(stack_cmd("pg-stop"), 0);
+    CU_ASSERT_EQUAL(http_get("/api/v1/readyz", &r), 0);
+    CU_ASSERT_EQUAL(r.status, 503);
+    CU_ASSERT_STRING_EQUAL(http_error_code(&r), "not_ready");
+    CU_ASSERT_PTR_NOT_NULL(http_header(&r, "Retry-After", buf, sizeof(buf)));
+    CU_ASSERT_PTR_NOT_NULL(r.body && strstr(r.body, "\"postgres\":\"unreachable\""));
+    http_resp_free(&r);
+    /* Liveness does not depend on PostgreSQL. */
+    CU_ASSERT_EQUAL(http_get("/api/v1/healthz", &r), 0);
+    CU_ASSERT_EQUAL(r.status, 200);
+    http_resp_free(&r);
+
+    CU_ASSERT_EQUAL_FATAL(stack_cmd("pg-start"), 0);
+    /* Every worker reconnects on its next request: all answers are 200 at once. */
+    for (int i = 0; i < 20; i++) {
+        http_get("/api/v1/readyz", &r);
+        back += r.status == 200;
+        http_resp_free(&r);
+    }
+    CU_ASSERT_EQUAL(back, 20);
+}
+
+static void test_sse_hub_health(void)
+{
+    struct http_resp r;
+    CU_ASSERT_EQUAL_FATAL(http_get("/api/v1/stream/healthz", &r), 0);
+    CU_ASSERT_EQUAL(r.status, 200);
+    CU_ASSERT_STRING_EQUAL(http_json_string(&r, "redis"), "subscribed");
+    http_resp_free(&r);
+}
+
+static void test_openapi_served(void)
+{
+    struct http_resp r;
+    CU_ASSERT_EQUAL_FATAL(http_get("/api/v1/openapi.json", &r), 0);
+    CU_ASSERT_EQUAL(r.status, 200);
+    CU_ASSERT_PTR_NOT_NULL(r.json);
+    CU_ASSERT_PTR_NOT_NULL(http_json_string(&r, "openapi"));
+    http_resp_free(&r);
+}
+
+int suite_foundation_register(void)
+{
+    CU_pSuite s = CU_add_suite("foundation", NULL, NULL);
+    if (!s)
+        return 1;
+    return !CU_add_test(s, "healthz through nginx", test_healthz_through_nginx) ||
+           !CU_add_test(s, "one JSON log line per request", test_request_log_line) ||
+           !CU_add_test(s, "readyz", test_readyz) ||
+           !CU_add_test(s, "404 is JSON", test_not_found_json) ||
+           !CU_add_test(s, "405 with Allow", test_method_not_allowed) ||
+           !CU_add_test(s, "413 for an oversized body", test_body_too_large) ||
+           !CU_add_test(s, "oversized header refused by nginx", test_oversized_header_via_nginx) ||
+           !CU_add_test(s, "400 for a malformed query", test_malformed_query) ||
+           !CU_add_test(s, "oversized FastCGI params", test_fcgi_oversized_params) ||
+           !CU_add_test(s, "worker descriptors stay low", test_worker_descriptors_low) ||
+           !CU_add_test(s, "dead worker is restarted", test_worker_restart) ||
+           !CU_add_test(s, "SIGHUP reload drops nothing", test_graceful_reload) ||
+           !CU_add_test(s, "readyz follows a PostgreSQL outage", test_postgres_outage) ||
+           !CU_add_test(s, "sse hub health through nginx", test_sse_hub_health) ||
+           !CU_add_test(s, "openapi document served", test_openapi_served);
+}

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# make lint: checks, never rewrites. clang-format conformance, cppcheck on the C
+# sources, and a ban on the unbounded string functions (use snprintf/memcpy with a
+# length instead). Exits non-zero on any finding.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+mapfile -t files < <(git ls-files '*.c' '*.h'; git ls-files --others --exclude-standard '*.c' '*.h')
+status=0
+
+echo "== clang-format"
+for f in "${files[@]}"; do
+    [ -f "$f" ] || continue
+    if ! clang-format --dry-run -Werror "$f" >/dev/null 2>&1; then
+        echo "not formatted: $f (run make fmt)"
+        status=1
+    fi
+done
+
+echo "== banned functions"
+if grep -nE '\b(strcpy|strcat|sprintf|vsprintf|strtok|gets)\s*\(' "${files[@]}" \
+    | grep -vE '^\S+:[0-9]+:\s*(/\*|\*|//)'; then
+    echo "use snprintf / memcpy with explicit lengths instead"
+    status=1
+fi
+
+echo "== cppcheck"
+if command -v cppcheck >/dev/null; then
+    mapfile -t srcs < <(printf '%s\n' "${files[@]}" | grep '\.c$' | grep '^fcgi/')
+    if ! cppcheck --quiet --error-exitcode=1 --enable=warning,portability,performance \
+        --std=c11 --inline-suppr --suppress=missingIncludeSystem -I fcgi/src \
+        "${srcs[@]}"; then
+        status=1
+    fi
+else
+    echo "cppcheck not installed (deploy/install-deps.sh installs it)"
+    status=1
+fi
+
+[ $status -eq 0 ] && echo "lint: clean"
+exit $status
