@@ -75,6 +75,7 @@ static pid_t master_spawn(struct master *m)
         prctl(PR_SET_PDEATHSIG, SIGTERM);
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, NULL);
+        close_range((unsigned)m->listen_fd + 1, ~0U, 0);
         snprintf(fdbuf, sizeof(fdbuf), "%d", m->listen_fd);
         setenv("RUNWATCH_LISTEN_FD", fdbuf, 1);
         execl(m->self, "runwatch-api", "worker", (char *)NULL);
@@ -195,6 +196,9 @@ int master_run(const struct config *cfg)
         return 1;
     }
     m.self[n] = '\0';
+    /* Whatever the starting shell left open is not ours to pass on to workers: the
+     * socket becomes descriptor 3 and workers inherit stdio and it alone. */
+    close_range(3, ~0U, 0);
 
     sigemptyset(&set);
     sigaddset(&set, SIGCHLD);

@@ -110,18 +110,36 @@ static int serve_read_body(struct req *r, FCGX_Stream *in, const char *clen)
     return 0;
 }
 
-static void serve_write(FCGX_Request *fr, const struct req *r)
+/* libfcgi's FCGX_FPrintF has its own printf that rejects %zu and then fails the whole
+ * stream, so the head is formatted with snprintf and written as bytes. */
+static void serve_write(FCGX_Request *fr, struct req *r)
 {
-    FCGX_FPrintF(fr->out,
+    char head[4096];
+    size_t pos;
+    int n;
+
+    n = snprintf(head, sizeof(head),
                  "Status: %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
                  "Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n"
                  "X-Request-Id: %s\r\n",
                  r->status, req_status_text(r->status), r->resp_type, r->resp_len, r->request_id);
-    for (size_t i = 0; i < r->n_resp_headers; i++)
-        FCGX_FPrintF(fr->out, "%s: %s\r\n", r->resp_headers[i].name, r->resp_headers[i].value);
-    FCGX_PutS("\r\n", fr->out);
-    if (r->resp_len)
-        FCGX_PutStr(r->resp_body, (int)r->resp_len, fr->out);
+    pos = n > 0 && (size_t)n < sizeof(head) ? (size_t)n : 0;
+    for (size_t i = 0; i < r->n_resp_headers && pos; i++) {
+        n = snprintf(head + pos, sizeof(head) - pos, "%s: %s\r\n", r->resp_headers[i].name,
+                     r->resp_headers[i].value);
+        if (n < 0 || (size_t)n >= sizeof(head) - pos)
+            break; /* headers are ours and short; a truncated one is dropped, not split */
+        pos += (size_t)n;
+    }
+    if (pos == 0 || pos + 2 >= sizeof(head)) {
+        log_error("response head does not fit");
+        return;
+    }
+    head[pos++] = '\r';
+    head[pos++] = '\n';
+    if (FCGX_PutStr(head, (int)pos, fr->out) < 0 ||
+        (r->resp_len && FCGX_PutStr(r->resp_body, (int)r->resp_len, fr->out) < 0))
+        log_warn("writing response failed: %s", strerror(FCGX_GetError(fr->out)));
 }
 
 struct serve_ctx {
