@@ -144,6 +144,13 @@ int config_load(struct config *cfg, char *err, size_t errlen)
         return -1;
     cfg->max_body = (size_t)v;
 
+    if (config_long("RUNWATCH_SESSION_IDLE", "604800", 60, 31536000, &cfg->session_idle_s, err,
+                    errlen))
+        return -1;
+    if (config_long("RUNWATCH_SESSION_MAX", "2592000", 60, 31536000, &cfg->session_max_s, err,
+                    errlen))
+        return -1;
+
     if (log_level_parse(config_env("RUNWATCH_LOG_LEVEL", "info"), &cfg->log_level) != 0) {
         snprintf(err, errlen, "RUNWATCH_LOG_LEVEL must be debug, info, warn or error");
         return -1;

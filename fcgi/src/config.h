@@ -19,6 +19,8 @@ struct config {
     int sse_port;
     int api_workers;
     size_t max_body;
+    long session_idle_s; /* a session unused this long is expired */
+    long session_max_s;  /* absolute lifetime of a session */
     enum log_level log_level;
 };
 

@@ -77,12 +77,19 @@ static int db_unavailable(struct req *r, const char *why)
     return req_error(r, 503, "unavailable", NULL, "database unavailable");
 }
 
-PGresult *db_exec(struct req *r, enum db_stmt_id id, const char *const *params)
+PGresult *db_exec(struct req *r, enum db_stmt_id id, const char *const *params, int nparams)
 {
     struct db *db = r->db;
     char err[256];
     PGresult *res = NULL;
     ExecStatusType st;
+
+    if (nparams != db_stmts[id].nparams) {
+        log_error("statement %s takes %d parameters, given %d", db_stmts[id].name,
+                  db_stmts[id].nparams, nparams);
+        req_error(r, 500, "internal", NULL, "internal error");
+        return NULL;
+    }
 
     for (int attempt = 0; attempt < 2; attempt++) {
         if (!db->conn && db_connect(db, err, sizeof(err)) != 0) {
@@ -128,7 +135,7 @@ PGresult *db_exec(struct req *r, enum db_stmt_id id, const char *const *params)
 
 int db_begin(struct req *r)
 {
-    if (!db_exec(r, DB_STMT_BEGIN, NULL))
+    if (!db_exec(r, DB_STMT_BEGIN, NULL, 0))
         return -1;
     r->db->in_tx = 1;
     return 0;
@@ -136,7 +143,7 @@ int db_begin(struct req *r)
 
 int db_commit(struct req *r)
 {
-    PGresult *res = db_exec(r, DB_STMT_COMMIT, NULL);
+    PGresult *res = db_exec(r, DB_STMT_COMMIT, NULL, 0);
     r->db->in_tx = 0;
     return res ? 0 : -1;
 }

@@ -20,8 +20,12 @@ void db_init(struct db *db, const char *conninfo);
 void db_fini(struct db *db);
 
 /* Runs a prepared statement. The result is owned by the request's arena. On failure
- * returns NULL with the mapped error set in r. */
-PGresult *db_exec(struct req *r, enum db_stmt_id id, const char *const *params);
+ * returns NULL with the mapped error set in r. nparams must equal the statement's
+ * count (checked: a mismatch is a 500, never a read past the array). Use DB_EXEC with
+ * an array so the count is the array's. */
+PGresult *db_exec(struct req *r, enum db_stmt_id id, const char *const *params, int nparams);
+#define DB_EXEC(r, id, params)                                                                     \
+    db_exec((r), (id), (params), (int)(sizeof(params) / sizeof((params)[0])))
 int db_begin(struct req *r);
 int db_commit(struct req *r);
 /* Safe to call when no transaction is open; used on every failure path. */

@@ -1,6 +1,12 @@
 /* db_stmt: the SQL of runwatch-api. Review changes to this file like schema changes:
- * each statement should use an index (see the migrations) and take only parameters. */
+ * each statement should use an index (see the migrations) and take only parameters.
+ * Secrets (session cookies, API tokens) are hashed by PostgreSQL's sha256() on the
+ * way in, so only hashes are ever stored or compared. Timestamps leave as RFC 3339
+ * UTC text (the session's TimeZone is UTC). */
 #include "db_stmt.h"
+
+#define TS(col) "to_char(" col ", 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
+#define HASH(p) "sha256(convert_to(" p ", 'UTF8'))"
 
 const struct db_stmt db_stmts[DB_STMT__COUNT] = {
     [DB_STMT_PING] = {"ping", "SELECT 1", 0},
@@ -8,4 +14,214 @@ const struct db_stmt db_stmts[DB_STMT__COUNT] = {
     [DB_STMT_BEGIN] = {"begin", "BEGIN", 0},
     [DB_STMT_COMMIT] = {"commit", "COMMIT", 0},
     [DB_STMT_ROLLBACK] = {"rollback", "ROLLBACK", 0},
+
+    /* $1 cookie token, $2 idle seconds. Touches last_seen_at at most once a minute so a
+     * busy dashboard does not write on every read. */
+    [DB_STMT_SESSION_LOOKUP] =
+        {"session_lookup",
+         "WITH s AS (SELECT s.id, s.user_id, u.is_admin FROM sessions s JOIN users u ON u.id = "
+         "s.user_id WHERE s.token_hash = " HASH(
+             "$1") " AND s.revoked_at IS NULL"
+                   " AND s.expires_at > now() AND s.last_seen_at > now() - make_interval(secs => "
+                   "$2)"
+                   " AND u.disabled_at IS NULL),"
+                   " touch AS (UPDATE sessions SET last_seen_at = now() WHERE id = (SELECT id FROM "
+                   "s)"
+                   " AND last_seen_at < now() - interval '60 seconds')"
+                   " SELECT id, user_id, is_admin FROM s",
+         2},
+    /* $1 bearer token. last_used_at has one-minute resolution for the same reason. */
+    [DB_STMT_TOKEN_LOOKUP] =
+        {"token_lookup",
+         "WITH t AS (SELECT id, project_id, scopes FROM api_tokens WHERE token_hash = " HASH(
+             "$1") " AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now())),"
+                   " touch AS (UPDATE api_tokens SET last_used_at = now() WHERE id = (SELECT id "
+                   "FROM t) AND (last_used_at IS NULL OR last_used_at < now() - interval '60 "
+                   "seconds'))"
+                   " SELECT id, project_id, array_to_string(scopes, ',') FROM t",
+         1},
+    [DB_STMT_USER_FOR_LOGIN] = {"user_for_login",
+                                "SELECT id, password_hash, disabled_at IS NOT NULL,"
+                                " coalesce(locked_until > now(), false)"
+                                " FROM users WHERE lower(email) = lower($1) FOR UPDATE",
+                                1},
+    /* Backoff: from the 5th failure on, locked for 2^(n-5) s, at most 15 minutes. */
+    [DB_STMT_USER_LOGIN_FAILED] =
+        {"user_login_failed",
+         "UPDATE users SET failed_logins = failed_logins + 1,"
+         " locked_until = CASE WHEN failed_logins + 1 >= 5 THEN now() + make_interval(secs =>"
+         " least(900, power(2, failed_logins + 1 - 5))) ELSE locked_until END WHERE id = $1",
+         1},
+    [DB_STMT_USER_LOGIN_OK] = {"user_login_ok",
+                               "UPDATE users SET failed_logins = 0, locked_until = NULL WHERE "
+                               "id = $1",
+                               1},
+    /* $1 token, $2 user, $3 absolute lifetime seconds, $4 ip, $5 user agent */
+    [DB_STMT_SESSION_CREATE] = {"session_create",
+                                "INSERT INTO sessions (token_hash, user_id, expires_at, ip, "
+                                "user_agent) VALUES (" HASH("$1") ", $2, now() + "
+                                                                  "make_interval(secs => $3), "
+                                                                  "$4::inet, left($5, 500)) "
+                                                                  "RETURNING id",
+                                5},
+    [DB_STMT_SESSION_REVOKE] = {"session_revoke",
+                                "UPDATE sessions SET revoked_at = now() WHERE id = $1 AND "
+                                "revoked_at IS NULL",
+                                1},
+    [DB_STMT_SESSIONS_REVOKE_OTHERS] = {"sessions_revoke_others",
+                                        "UPDATE sessions SET revoked_at = now() WHERE user_id = "
+                                        "$1 AND id <> $2 AND revoked_at IS NULL",
+                                        2},
+    [DB_STMT_SESSIONS_REVOKE_USER] = {"sessions_revoke_user",
+                                      "UPDATE sessions SET revoked_at = now() WHERE user_id = $1 "
+                                      "AND revoked_at IS NULL",
+                                      1},
+    [DB_STMT_USER_GET] = {"user_get",
+                          "SELECT id, email, display_name, is_admin, disabled_at IS NOT NULL, " TS(
+                              "created_at") " FROM users WHERE id = $1",
+                          1},
+    [DB_STMT_USER_PASSWORD_HASH] = {"user_password_hash",
+                                    "SELECT password_hash FROM users WHERE id = $1 FOR UPDATE", 1},
+    [DB_STMT_USER_SET_PASSWORD] = {"user_set_password",
+                                   "UPDATE users SET password_hash = $2, failed_logins = 0, "
+                                   "locked_until = NULL, updated_at = now() WHERE id = $1",
+                                   2},
+    /* $1 user id, $2 is instance admin: the projects whose live events the caller sees. */
+    [DB_STMT_ALLOWED_PROJECTS] = {"allowed_projects",
+                                  "SELECT coalesce(string_agg(id::text, ',' ORDER BY id), '') "
+                                  "FROM projects p WHERE $2 OR EXISTS (SELECT 1 FROM "
+                                  "project_members m WHERE m.project_id = p.id AND m.user_id = "
+                                  "$1)",
+                                  2},
+    /* $1 user (NULL for a token), $2 instance admin, $3 token project, $4 token role */
+    [DB_STMT_MY_PROJECTS] =
+        {"my_projects",
+         "SELECT p.id, p.slug, p.name, CASE WHEN $2 THEN 'admin' WHEN p.id = "
+         "$3 THEN $4 ELSE m.role END, " TS(
+             "p.created_at") " FROM projects p "
+                             "LEFT JOIN project_members m ON m.project_id = p.id AND m.user_id = "
+                             "$1 WHERE $2 OR m.role IS NOT NULL OR p.id = $3 ORDER BY p.slug",
+         4},
+    [DB_STMT_TOKEN_GET] = {"token_get",
+                           "SELECT t.id, t.name, t.prefix, array_to_string(t.scopes, ','), p.slug "
+                           "FROM api_tokens t JOIN projects p ON p.id = t.project_id WHERE t.id "
+                           "= $1",
+                           1},
+
+    /* $1 slug, $2 user id, $3 is instance admin: the project and the caller's role in it;
+     * no row when the caller may not see it (answered 404, not 403). */
+    [DB_STMT_PROJECT_ACCESS_USER] = {"project_access_user",
+                                     "SELECT p.id, CASE WHEN $3 THEN 'admin' ELSE m.role END, "
+                                     "p.slug, p.name, " TS("p.created_at") " FROM projects p "
+                                                                           "LEFT JOIN "
+                                                                           "project_members m "
+                                                                           "ON m.project_id = "
+                                                                           "p.id AND m.user_id "
+                                                                           "= $2 WHERE p.slug "
+                                                                           "= $1 AND ($3 OR "
+                                                                           "m.role IS NOT "
+                                                                           "NULL)",
+                                     3},
+    /* $1 slug, $2 the token's project. */
+    [DB_STMT_PROJECT_ACCESS_TOKEN] = {"project_access_token",
+                                      "SELECT id, '', slug, name, " TS(
+                                          "created_at") " FROM projects WHERE slug = $1 AND id = "
+                                                        "$2",
+                                      2},
+    [DB_STMT_PROJECT_CREATE] = {"project_create",
+                                "INSERT INTO projects (slug, name) VALUES ($1, $2) RETURNING id, "
+                                "slug, name, " TS("created_at"),
+                                2},
+    [DB_STMT_PROJECT_UPDATE] = {"project_update",
+                                "UPDATE projects SET name = $2, updated_at = now() WHERE id = $1 "
+                                "RETURNING id, slug, name, " TS("created_at"),
+                                2},
+    [DB_STMT_MEMBER_LIST] = {"member_list",
+                             "SELECT u.id, u.email, u.display_name, m.role, " TS(
+                                 "m.created_at") " FROM project_members m JOIN users u ON u.id = "
+                                                 "m.user_id WHERE m.project_id = $1 ORDER BY "
+                                                 "u.email",
+                             1},
+    /* Adding a member who is already one changes nothing: 409 is decided by the caller
+     * from the returned flag. */
+    [DB_STMT_MEMBER_UPSERT] = {"member_insert",
+                               "INSERT INTO project_members (project_id, user_id, role) VALUES "
+                               "($1, $2, $3) ON CONFLICT DO NOTHING RETURNING user_id",
+                               3},
+    [DB_STMT_MEMBER_UPDATE] = {"member_update",
+                               "UPDATE project_members SET role = $3 WHERE project_id = $1 AND "
+                               "user_id = $2 RETURNING role",
+                               3},
+    [DB_STMT_MEMBER_DELETE] = {"member_delete",
+                               "DELETE FROM project_members WHERE project_id = $1 AND user_id = "
+                               "$2 RETURNING role",
+                               2},
+    /* Locks the project's admin rows so two concurrent demotions cannot both pass. */
+    [DB_STMT_MEMBER_ADMIN_COUNT] = {"member_admin_count",
+                                    "SELECT count(*) FROM (SELECT 1 FROM project_members WHERE "
+                                    "project_id = $1 AND role = 'admin' FOR UPDATE) a",
+                                    1},
+    [DB_STMT_USER_ID_BY_EMAIL] = {"user_id_by_email",
+                                  "SELECT id FROM users WHERE lower(email) = lower($1)", 1},
+
+    /* $1 project, $2 name, $3 prefix, $4 whole token, $5 scopes '{read,write}', $6 expiry
+     * (or NULL), $7 creator user (or NULL) */
+    [DB_STMT_TOKEN_CREATE] =
+        {"token_create",
+         "INSERT INTO api_tokens (project_id, name, prefix, token_hash, "
+         "scopes, expires_at, created_by) VALUES ($1, $2, $3, " HASH(
+             "$4") ", $5::text[], $6::timestamptz, $7) RETURNING id, " TS("created_at"),
+         7},
+    [DB_STMT_TOKEN_LIST] =
+        {"token_list",
+         "SELECT id, name, prefix, array_to_string(scopes, ','), " TS("created_at") ", " TS(
+             "expires_at") ", " TS("last_used_at") ", " TS("revoked_at") " FROM api_tokens WHERE "
+                                                                         "project_id = $1 ORDER BY "
+                                                                         "created_at DESC, id DESC",
+         1},
+    [DB_STMT_TOKEN_REVOKE] = {"token_revoke",
+                              "UPDATE api_tokens SET revoked_at = coalesce(revoked_at, now()) "
+                              "WHERE id = $1 AND project_id = $2 RETURNING prefix",
+                              2},
+
+    [DB_STMT_USER_COUNT] = {"user_count", "SELECT count(*) FROM users", 0},
+    [DB_STMT_USER_CREATE] = {"user_create",
+                             "INSERT INTO users (email, display_name, password_hash, is_admin) "
+                             "VALUES ($1, $2, $3, $4) RETURNING id, email, display_name, "
+                             "is_admin, false, " TS("created_at"),
+                             4},
+    [DB_STMT_USER_LIST] = {"user_list",
+                           "SELECT id, email, display_name, is_admin, disabled_at IS NOT NULL, " TS(
+                               "created_at") " FROM users ORDER BY email",
+                           0},
+    /* NULL parameters keep the current value. */
+    [DB_STMT_USER_UPDATE] = {"user_update",
+                             "UPDATE users SET display_name = coalesce($2::text, display_name),"
+                             " is_admin = coalesce($3::boolean, is_admin),"
+                             " disabled_at = CASE WHEN $4::boolean IS NULL THEN disabled_at WHEN "
+                             "$4::boolean THEN "
+                             "coalesce(disabled_at, now()) ELSE NULL END,"
+                             " updated_at = now() WHERE id = $1 RETURNING id, email, "
+                             "display_name, is_admin, disabled_at IS NOT NULL, " TS("created_at"),
+                             4},
+
+    /* $1 actor user, $2 actor token, $3 project, $4 action, $5 target, $6 details, $7 ip */
+    [DB_STMT_AUDIT_INSERT] = {"audit_insert",
+                              "INSERT INTO audit_log (actor_user_id, actor_token_id, project_id, "
+                              "action, target, details, ip) VALUES ($1, $2, $3, $4, $5, "
+                              "coalesce($6::jsonb, '{}'), $7::inet)",
+                              7},
+    /* $1 project filter (NULL: all), $2 cursor id (NULL: newest), $3 limit */
+    [DB_STMT_AUDIT_LIST] = {"audit_list",
+                            "SELECT a.id, " TS("a.ts") ", a.action, a.target, a.details::text, "
+                                                       "host(a.ip), u.email, t.prefix, p.slug "
+                                                       "FROM audit_log a LEFT JOIN users u ON "
+                                                       "u.id = a.actor_user_id LEFT JOIN "
+                                                       "api_tokens t ON t.id = a.actor_token_id "
+                                                       "LEFT JOIN projects p ON p.id = "
+                                                       "a.project_id WHERE ($1::bigint IS NULL "
+                                                       "OR a.project_id = $1) AND ($2::bigint IS "
+                                                       "NULL OR a.id < $2) ORDER BY a.id DESC "
+                                                       "LIMIT $3",
+                            3},
 };

@@ -6,6 +6,7 @@
 #include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 void req_init(struct req *r, struct arena *a)
@@ -147,6 +148,14 @@ int req_error(struct req *r, int status, const char *code, const char *field, co
     return -1;
 }
 
+void req_refine_error(struct req *r, int status, const char *field, const char *message)
+{
+    if (r->err_code && r->status == status) {
+        r->err_field = field;
+        r->err_message = message;
+    }
+}
+
 int req_error_json(struct req *r, int status, const struct jsonx_err *err)
 {
     return req_error(r, status, status == 422 ? "invalid_value" : "invalid_field",
@@ -164,6 +173,38 @@ void req_error_details(struct req *r, json_object *details)
         return;
     if (arena_defer(r->arena, req_put_json, details) == 0)
         r->err_details = details;
+}
+
+int req_is_int(const char *s)
+{
+    size_t n = 0;
+    for (; s[n]; n++)
+        if (s[n] < '0' || s[n] > '9')
+            return 0;
+    /* 18 digits always fit in int64; rejecting longer ones keeps it simple. */
+    return n > 0 && n <= 18;
+}
+
+int req_limit(struct req *r, long *out)
+{
+    const char *s = req_query(r, "limit");
+    if (!s) {
+        *out = 100;
+        return 0;
+    }
+    if (!req_is_int(s) || strlen(s) > 4 || atol(s) < 1 || atol(s) > 1000)
+        return req_error(r, 400, "invalid_field", "limit", "limit must be from 1 to 1000");
+    *out = atol(s);
+    return 0;
+}
+
+json_object *req_page(json_object *items, const char *next_cursor)
+{
+    json_object *page = json_object_new_object();
+    json_object_object_add(page, "items", items);
+    json_object_object_add(page, "next_cursor",
+                           next_cursor ? json_object_new_string(next_cursor) : NULL);
+    return page;
 }
 
 int req_add_header(struct req *r, const char *name, const char *value)

@@ -17,6 +17,7 @@
 struct config;
 struct db;
 struct pub;
+struct auth_ident;
 
 struct req_param {
     const char *name;
@@ -49,6 +50,7 @@ struct req {
     struct req_param path_params[REQ_MAX_PATH_PARAMS];
     size_t n_path_params;
     struct timespec started;
+    const struct auth_ident *auth; /* set by the router's guard; never NULL in a handler */
 
     /* Response. */
     int status;
@@ -86,10 +88,20 @@ char *req_decode(struct arena *a, const char *src, size_t len, int plus_is_space
  * `return req_error(r, 400, "invalid_field", "status", "…")`. field may be NULL. */
 int req_error(struct req *r, int status, const char *code, const char *field, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
+/* When the error already set has this status (a conflict mapped by db_err, say),
+ * names the field and says it in the handler's words. */
+void req_refine_error(struct req *r, int status, const char *field, const char *message);
 /* A jsonx validation failure as a 400 naming the field. */
 int req_error_json(struct req *r, int status, const struct jsonx_err *err);
 /* Attaches structured details to the current error (takes ownership of details). */
 void req_error_details(struct req *r, json_object *details);
+
+/* ?limit= of a list: default 100, 1..1000, else 400 naming the field. */
+int req_limit(struct req *r, long *out);
+/* 1 when s is a non-negative decimal integer that fits in int64. */
+int req_is_int(const char *s);
+/* {"items": items, "next_cursor": cursor or null}; takes ownership of items. */
+json_object *req_page(json_object *items, const char *next_cursor);
 
 /* Sets a JSON response; takes ownership of obj (it is freed with the arena). */
 int req_json(struct req *r, int status, json_object *obj);

@@ -44,7 +44,7 @@ int router_match(struct req *r, const char *pattern, const char *path)
     return 1;
 }
 
-int router_dispatch(const struct route *table, size_t n, struct req *r)
+int router_dispatch(const struct route *table, size_t n, struct req *r, route_guard guard)
 {
     char allow[128];
     size_t apos = 0;
@@ -61,6 +61,8 @@ int router_dispatch(const struct route *table, size_t n, struct req *r)
         if (m == 0)
             continue;
         if (strcmp(table[i].method, method) == 0) {
+            if (guard && guard(r, &table[i]) != 0)
+                return -1;
             if (table[i].flags & ROUTE_JSON_BODY) {
                 r->body_json = req_json_body(r);
                 if (!r->body_json)

@@ -13,6 +13,7 @@ typedef int (*route_handler)(struct req *r);
 
 enum {
     ROUTE_JSON_BODY = 1 << 0, /* the dispatcher parses the body before the handler runs */
+    ROUTE_PUBLIC = 1 << 1,    /* no identity needed (health, login) */
 };
 
 struct route {
@@ -28,7 +29,11 @@ extern const size_t routes_count;
 /* Matches path against pattern; on success binds {name} segments into r and
  * returns 1; 0 when it does not match; -1 with a 400 set on a malformed segment. */
 int router_match(struct req *r, const char *pattern, const char *path);
-/* Finds the handler for r->method and r->path in table and runs it. */
-int router_dispatch(const struct route *table, size_t n, struct req *r);
+/* Runs before the handler of a matched route (authentication); non-zero stops it. */
+typedef int (*route_guard)(struct req *r, const struct route *rt);
+
+/* Finds the handler for r->method and r->path in table, runs guard (when given), then
+ * parses a JSON body if the route takes one, then runs the handler. */
+int router_dispatch(const struct route *table, size_t n, struct req *r, route_guard guard);
 
 #endif

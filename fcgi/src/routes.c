@@ -1,12 +1,44 @@
 /* routes: the whole HTTP API of runwatch-api in one table. To find an endpoint's
- * code, find its line here. Keep it in step with openapi/openapi.json. */
+ * code, find its line here. Keep it in step with openapi/openapi.json (a unit test
+ * checks) and with the access matrix of tests/integration/test_access.c. */
 #include "router.h"
 
+#include "api/audit.h"
+#include "api/auth.h"
 #include "api/health.h"
+#include "api/projects.h"
+#include "api/users.h"
+
+#define J   ROUTE_JSON_BODY
+#define PUB ROUTE_PUBLIC
 
 const struct route routes[] = {
-    {"GET", "/api/v1/healthz", health_live, 0},
-    {"GET", "/api/v1/readyz", health_ready, 0},
+    {"GET", "/api/v1/healthz", health_live, PUB},
+    {"GET", "/api/v1/readyz", health_ready, PUB},
+
+    {"POST", "/api/v1/auth/login", auth_login, PUB | J},
+    {"POST", "/api/v1/auth/logout", auth_logout, 0},
+    {"GET", "/api/v1/auth/me", auth_me, 0},
+    {"GET", "/api/v1/auth/check", auth_check, 0},
+    {"POST", "/api/v1/auth/password", auth_change_password, J},
+
+    {"GET", "/api/v1/users", users_list, 0},
+    {"POST", "/api/v1/users", users_create, J},
+    {"PATCH", "/api/v1/users/{user}", users_update, J},
+
+    {"GET", "/api/v1/projects", projects_list, 0},
+    {"POST", "/api/v1/projects", projects_create, J},
+    {"GET", "/api/v1/projects/{project}", projects_get, 0},
+    {"PATCH", "/api/v1/projects/{project}", projects_update, J},
+    {"GET", "/api/v1/projects/{project}/members", members_list, 0},
+    {"POST", "/api/v1/projects/{project}/members", members_add, J},
+    {"PATCH", "/api/v1/projects/{project}/members/{user}", members_update, J},
+    {"DELETE", "/api/v1/projects/{project}/members/{user}", members_remove, 0},
+    {"GET", "/api/v1/projects/{project}/tokens", tokens_list, 0},
+    {"POST", "/api/v1/projects/{project}/tokens", tokens_create, J},
+    {"DELETE", "/api/v1/projects/{project}/tokens/{token}", tokens_revoke, 0},
+
+    {"GET", "/api/v1/audit", audit_list, 0},
 };
 
 const size_t routes_count = sizeof(routes) / sizeof(routes[0]);

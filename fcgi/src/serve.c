@@ -24,6 +24,7 @@
 #include "pub.h"
 #include "req.h"
 #include "router.h"
+#include "api/auth.h"
 
 static volatile sig_atomic_t serve_stop;
 
@@ -186,7 +187,7 @@ static void serve_one(struct serve_ctx *w, FCGX_Request *fr)
         if (rc == 0)
             rc = req_parse_query(&r, r.query);
         if (rc == 0)
-            rc = router_dispatch(routes, routes_count, &r);
+            rc = router_dispatch(routes, routes_count, &r, auth_guard);
     }
     /* A failed handler may leave a transaction open; nothing half-written survives. */
     if (w->db.in_tx || rc != 0)

@@ -69,19 +69,19 @@ static void test_dispatch_404_405(void)
     struct req r;
     hits = 0;
     setup(&r, "GET", "/api/v1/nope");
-    CU_ASSERT_EQUAL(router_dispatch(table, NT, &r), -1);
+    CU_ASSERT_EQUAL(router_dispatch(table, NT, &r, NULL), -1);
     CU_ASSERT_EQUAL(r.status, 404);
     CU_ASSERT_STRING_EQUAL(r.err_code, "not_found");
 
     setup(&r, "DELETE", "/api/v1/runs/x");
-    CU_ASSERT_EQUAL(router_dispatch(table, NT, &r), -1);
+    CU_ASSERT_EQUAL(router_dispatch(table, NT, &r, NULL), -1);
     CU_ASSERT_EQUAL(r.status, 405);
     CU_ASSERT_EQUAL(r.n_resp_headers, 1);
     CU_ASSERT_STRING_EQUAL(r.resp_headers[0].name, "Allow");
     CU_ASSERT_STRING_EQUAL(r.resp_headers[0].value, "GET, PATCH");
 
     setup(&r, "HEAD", "/api/v1/runs/x");
-    CU_ASSERT_EQUAL(router_dispatch(table, NT, &r), 0);
+    CU_ASSERT_EQUAL(router_dispatch(table, NT, &r, NULL), 0);
     CU_ASSERT_EQUAL(hits, 1);
 }
 
@@ -93,7 +93,7 @@ static void test_dispatch_json_body(void)
     r.content_type = "application/json; charset=utf-8";
     r.body = "{\"kind\":\"train\"}";
     r.body_len = strlen(r.body);
-    CU_ASSERT_EQUAL(router_dispatch(table, NT, &r), 0);
+    CU_ASSERT_EQUAL(router_dispatch(table, NT, &r, NULL), 0);
     CU_ASSERT_EQUAL(hits, 1);
     CU_ASSERT_PTR_NOT_NULL(r.body_json);
 
@@ -101,7 +101,7 @@ static void test_dispatch_json_body(void)
     r.content_type = "application/json";
     r.body = "{\"kind\":";
     r.body_len = strlen(r.body);
-    CU_ASSERT_EQUAL(router_dispatch(table, NT, &r), -1);
+    CU_ASSERT_EQUAL(router_dispatch(table, NT, &r, NULL), -1);
     CU_ASSERT_EQUAL(r.status, 400);
     CU_ASSERT_STRING_EQUAL(r.err_code, "invalid_json");
     CU_ASSERT_EQUAL(hits, 1);
@@ -110,21 +110,21 @@ static void test_dispatch_json_body(void)
     r.content_type = "text/plain";
     r.body = "{}";
     r.body_len = 2;
-    CU_ASSERT_EQUAL(router_dispatch(table, NT, &r), -1);
+    CU_ASSERT_EQUAL(router_dispatch(table, NT, &r, NULL), -1);
     CU_ASSERT_EQUAL(r.status, 415);
 
     setup(&r, "POST", "/api/v1/runs");
     r.content_type = "application/jsonx";
     r.body = "{}";
     r.body_len = 2;
-    CU_ASSERT_EQUAL(router_dispatch(table, NT, &r), -1);
+    CU_ASSERT_EQUAL(router_dispatch(table, NT, &r, NULL), -1);
     CU_ASSERT_EQUAL(r.status, 415);
 
     setup(&r, "POST", "/api/v1/runs");
     r.content_type = "application/json";
     r.body = "[1,2]";
     r.body_len = 5;
-    CU_ASSERT_EQUAL(router_dispatch(table, NT, &r), -1);
+    CU_ASSERT_EQUAL(router_dispatch(table, NT, &r, NULL), -1);
     CU_ASSERT_EQUAL(r.status, 400);
 }
 

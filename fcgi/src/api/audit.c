@@ -1,0 +1,80 @@
+/* audit: the audit_log table and GET /api/v1/audit. Instance admins read everything;
+ * a project admin reads the entries of a project with ?project=slug. Details never
+ * hold secrets: callers pass what was done, not the credential that did it. */
+#include "audit.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/auth.h"
+#include "db.h"
+
+int audit_write_user(struct req *r, const char *user_id, const char *action, const char *project_id,
+                     const char *target, const char *details_json)
+{
+    const struct auth_ident *id = r->auth;
+    const char *token = id && id->kind == AUTH_TOKEN ? id->token_id : NULL;
+    const char *p[] = {user_id, token, project_id, action, target, details_json, r->remote_addr};
+    return DB_EXEC(r, DB_STMT_AUDIT_INSERT, p) ? 0 : -1;
+}
+
+int audit_write(struct req *r, const char *action, const char *project_id, const char *target,
+                const char *details_json)
+{
+    const char *user = r->auth && r->auth->kind == AUTH_SESSION ? r->auth->user_id : NULL;
+    return audit_write_user(r, user, action, project_id, target, details_json);
+}
+
+int audit_list(struct req *r)
+{
+    const char *slug = req_query(r, "project");
+    const char *cursor = req_query(r, "cursor");
+    const char *project_id = NULL;
+    struct auth_project proj;
+    long limit;
+    PGresult *res;
+
+    if (req_limit(r, &limit))
+        return -1;
+    if (cursor && !req_is_int(cursor))
+        return req_error(r, 400, "invalid_field", "cursor", "cursor is not one this API issued");
+    if (slug) {
+        if (auth_project(r, slug, AUTH_ROLE_ADMIN, &proj))
+            return -1;
+        project_id = proj.id;
+    } else if (auth_require_instance_admin(r)) {
+        return -1;
+    }
+    const char *lim = arena_sprintf(r->arena, "%ld", limit + 1);
+    const char *p[] = {project_id, cursor, lim};
+    if (!(res = DB_EXEC(r, DB_STMT_AUDIT_LIST, p)))
+        return -1;
+
+    json_object *items = json_object_new_array();
+    int n = PQntuples(res);
+    int shown = n > limit ? (int)limit : n;
+    for (int i = 0; i < shown; i++) {
+        json_object *e = json_object_new_object();
+        json_object_object_add(e, "id",
+                               json_object_new_int64(strtoll(PQgetvalue(res, i, 0), NULL, 10)));
+        json_object_object_add(e, "ts", json_object_new_string(PQgetvalue(res, i, 1)));
+        json_object_object_add(e, "action", json_object_new_string(PQgetvalue(res, i, 2)));
+        json_object_object_add(
+            e, "target",
+            PQgetisnull(res, i, 3) ? NULL : json_object_new_string(PQgetvalue(res, i, 3)));
+        json_object_object_add(e, "details", json_tokener_parse(PQgetvalue(res, i, 4)));
+        json_object_object_add(
+            e, "ip", PQgetisnull(res, i, 5) ? NULL : json_object_new_string(PQgetvalue(res, i, 5)));
+        json_object_object_add(
+            e, "actor_email",
+            PQgetisnull(res, i, 6) ? NULL : json_object_new_string(PQgetvalue(res, i, 6)));
+        json_object_object_add(
+            e, "actor_token",
+            PQgetisnull(res, i, 7) ? NULL : json_object_new_string(PQgetvalue(res, i, 7)));
+        json_object_object_add(
+            e, "project",
+            PQgetisnull(res, i, 8) ? NULL : json_object_new_string(PQgetvalue(res, i, 8)));
+        json_object_array_add(items, e);
+    }
+    return req_json(r, 200, req_page(items, n > limit ? PQgetvalue(res, shown - 1, 0) : NULL));
+}

@@ -1,0 +1,441 @@
+/* projects: every project endpoint starts with auth_project(), which finds the project
+ * and the caller's role in one query; a project the caller cannot see is a 404. A
+ * project always keeps at least one admin: the last one cannot be demoted or removed
+ * (the admin rows are locked while that is checked, so two requests cannot race past
+ * it). Tokens are shown whole once, at creation; afterwards only their prefix. */
+#include "projects.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/audit.h"
+#include "api/auth.h"
+#include "db.h"
+
+static json_object *jstr_or_null(PGresult *res, int row, int col)
+{
+    return PQgetisnull(res, row, col) ? NULL : json_object_new_string(PQgetvalue(res, row, col));
+}
+
+static json_object *jint(PGresult *res, int row, int col)
+{
+    return json_object_new_int64(strtoll(PQgetvalue(res, row, col), NULL, 10));
+}
+
+static json_object *project_json(const struct auth_project *p)
+{
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "id", json_object_new_int64(strtoll(p->id, NULL, 10)));
+    json_object_object_add(o, "slug", json_object_new_string(p->slug));
+    json_object_object_add(o, "name", json_object_new_string(p->name));
+    json_object_object_add(o, "role", json_object_new_string(auth_role_name(p->role)));
+    json_object_object_add(o, "created_at", json_object_new_string(p->created_at));
+    return o;
+}
+
+int projects_list(struct req *r)
+{
+    const struct auth_ident *id = r->auth;
+    const char *p[] = {id->user_id, id->is_admin ? "true" : "false", id->token_project_id,
+                       id->kind == AUTH_TOKEN ? auth_role_name(id->token_role) : NULL};
+    PGresult *res = DB_EXEC(r, DB_STMT_MY_PROJECTS, p);
+    json_object *items;
+
+    if (!res)
+        return -1;
+    items = json_object_new_array();
+    for (int i = 0; i < PQntuples(res); i++) {
+        json_object *o = json_object_new_object();
+        json_object_object_add(o, "id", jint(res, i, 0));
+        json_object_object_add(o, "slug", json_object_new_string(PQgetvalue(res, i, 1)));
+        json_object_object_add(o, "name", json_object_new_string(PQgetvalue(res, i, 2)));
+        json_object_object_add(o, "role", json_object_new_string(PQgetvalue(res, i, 3)));
+        json_object_object_add(o, "created_at", json_object_new_string(PQgetvalue(res, i, 4)));
+        json_object_array_add(items, o);
+    }
+    return req_json(r, 200, req_page(items, NULL));
+}
+
+static int project_slug_ok(const char *s)
+{
+    size_t n = strlen(s);
+    if (n < 1 || n > 63 || !((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= '0' && s[0] <= '9')))
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '-'))
+            return 0;
+    return 1;
+}
+
+int projects_create(struct req *r)
+{
+    static const char *const keys[] = {"slug", "name", NULL};
+    struct jsonx_err je;
+    const char *slug = NULL, *name = NULL;
+    struct auth_project pr;
+    PGresult *res;
+
+    if (auth_require_instance_admin(r))
+        return -1;
+    if (jsonx_only_keys(r->body_json, keys, &je) ||
+        jsonx_string(r->body_json, "slug", JSONX_REQUIRED, 1, 63, &slug, NULL, &je) ||
+        jsonx_string(r->body_json, "name", JSONX_REQUIRED, 1, 200, &name, NULL, &je))
+        return req_error_json(r, 400, &je);
+    if (!project_slug_ok(slug))
+        return req_error(r, 422, "invalid_value", "slug",
+                         "slug must be lowercase letters, digits and dashes, starting with a "
+                         "letter or digit");
+    const char *p[] = {slug, name};
+    if (db_begin(r) || !(res = DB_EXEC(r, DB_STMT_PROJECT_CREATE, p))) {
+        req_refine_error(r, 409, "slug", "a project with this slug exists");
+        return -1;
+    }
+    pr.id = PQgetvalue(res, 0, 0);
+    pr.slug = PQgetvalue(res, 0, 1);
+    pr.name = PQgetvalue(res, 0, 2);
+    pr.created_at = PQgetvalue(res, 0, 3);
+    pr.role = AUTH_ROLE_ADMIN;
+    /* The creator administers the project they made. */
+    const char *pm[] = {pr.id, r->auth->user_id, "admin"};
+    if (!DB_EXEC(r, DB_STMT_MEMBER_UPSERT, pm) ||
+        audit_write(r, "project.create", pr.id, pr.slug, NULL) || db_commit(r))
+        return -1;
+    return req_json(r, 201, project_json(&pr));
+}
+
+int projects_get(struct req *r)
+{
+    struct auth_project pr;
+    if (auth_project(r, req_path_param(r, "project"), AUTH_ROLE_VIEWER, &pr))
+        return -1;
+    return req_json(r, 200, project_json(&pr));
+}
+
+int projects_update(struct req *r)
+{
+    static const char *const keys[] = {"name", NULL};
+    struct jsonx_err je;
+    const char *name = NULL;
+    struct auth_project pr;
+    PGresult *res;
+
+    if (jsonx_only_keys(r->body_json, keys, &je) ||
+        jsonx_string(r->body_json, "name", JSONX_REQUIRED, 1, 200, &name, NULL, &je))
+        return req_error_json(r, 400, &je);
+    if (auth_project(r, req_path_param(r, "project"), AUTH_ROLE_ADMIN, &pr))
+        return -1;
+    const char *p[] = {pr.id, name};
+    if (db_begin(r) || !(res = DB_EXEC(r, DB_STMT_PROJECT_UPDATE, p)) ||
+        audit_write(r, "project.update", pr.id, pr.slug, NULL) || db_commit(r))
+        return -1;
+    pr.name = PQgetvalue(res, 0, 2);
+    return req_json(r, 200, project_json(&pr));
+}
+
+/* ---- members ---- */
+
+static json_object *member_json(PGresult *res, int i)
+{
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "user_id", jint(res, i, 0));
+    json_object_object_add(o, "email", json_object_new_string(PQgetvalue(res, i, 1)));
+    json_object_object_add(o, "display_name", json_object_new_string(PQgetvalue(res, i, 2)));
+    json_object_object_add(o, "role", json_object_new_string(PQgetvalue(res, i, 3)));
+    json_object_object_add(o, "created_at", json_object_new_string(PQgetvalue(res, i, 4)));
+    return o;
+}
+
+int members_list(struct req *r)
+{
+    struct auth_project pr;
+    PGresult *res;
+
+    if (auth_project(r, req_path_param(r, "project"), AUTH_ROLE_VIEWER, &pr))
+        return -1;
+    const char *p[] = {pr.id};
+    if (!(res = DB_EXEC(r, DB_STMT_MEMBER_LIST, p)))
+        return -1;
+    json_object *items = json_object_new_array();
+    for (int i = 0; i < PQntuples(res); i++)
+        json_object_array_add(items, member_json(res, i));
+    return req_json(r, 200, req_page(items, NULL));
+}
+
+static const char *const roles[] = {"viewer", "member", "admin", NULL};
+
+static const char *member_details(struct req *r, const char *role)
+{
+    return role ? arena_sprintf(r->arena, "{\"role\":\"%s\"}", role) : NULL;
+}
+
+/* 409 when user_id is the project's only admin and is about to stop being one. */
+static int members_keep_an_admin(struct req *r, const char *project_id, const char *current_role)
+{
+    PGresult *res;
+    const char *p[] = {project_id};
+    if (strcmp(current_role, "admin") != 0)
+        return 0;
+    if (!(res = DB_EXEC(r, DB_STMT_MEMBER_ADMIN_COUNT, p)))
+        return -1;
+    if (atol(PQgetvalue(res, 0, 0)) <= 1)
+        return req_error(r, 409, "last_admin", "role", "a project needs at least one admin");
+    return 0;
+}
+
+/* The current role of a member, or NULL with 404 set. */
+static const char *members_current_role(struct req *r, const char *project_id, const char *uid)
+{
+    PGresult *res;
+    const char *p[] = {project_id};
+    if (!(res = DB_EXEC(r, DB_STMT_MEMBER_LIST, p)))
+        return NULL;
+    for (int i = 0; i < PQntuples(res); i++)
+        if (strcmp(PQgetvalue(res, i, 0), uid) == 0)
+            return PQgetvalue(res, i, 3);
+    req_error(r, 404, "not_found", NULL, "no such member");
+    return NULL;
+}
+
+int members_add(struct req *r)
+{
+    static const char *const keys[] = {"email", "role", NULL};
+    struct jsonx_err je;
+    const char *email = NULL, *role = NULL;
+    struct auth_project pr;
+    PGresult *res;
+
+    if (jsonx_only_keys(r->body_json, keys, &je) ||
+        jsonx_string(r->body_json, "email", JSONX_REQUIRED, 3, 254, &email, NULL, &je) ||
+        jsonx_enum(r->body_json, "role", JSONX_REQUIRED, roles, &role, NULL, &je))
+        return req_error_json(r, 400, &je);
+    if (auth_project(r, req_path_param(r, "project"), AUTH_ROLE_ADMIN, &pr))
+        return -1;
+    const char *pe[] = {email};
+    if (db_begin(r) || !(res = DB_EXEC(r, DB_STMT_USER_ID_BY_EMAIL, pe)))
+        return -1;
+    if (PQntuples(res) != 1)
+        return req_error(r, 422, "unknown_user", "email", "no user has this email");
+    const char *uid = PQgetvalue(res, 0, 0);
+    const char *p[] = {pr.id, uid, role};
+    if (!(res = DB_EXEC(r, DB_STMT_MEMBER_UPSERT, p)))
+        return -1;
+    if (PQntuples(res) != 1)
+        return req_error(r, 409, "conflict", "email", "already a member; change the role instead");
+    if (audit_write(r, "member.add", pr.id, email, member_details(r, role)))
+        return -1;
+    const char *pl[] = {pr.id};
+    if (!(res = DB_EXEC(r, DB_STMT_MEMBER_LIST, pl)) || db_commit(r))
+        return -1;
+    for (int i = 0; i < PQntuples(res); i++)
+        if (strcmp(PQgetvalue(res, i, 0), uid) == 0)
+            return req_json(r, 201, member_json(res, i));
+    return req_error(r, 500, "internal", NULL, "member vanished");
+}
+
+int members_update(struct req *r)
+{
+    static const char *const keys[] = {"role", NULL};
+    struct jsonx_err je;
+    const char *role = NULL, *uid = req_path_param(r, "user"), *cur;
+    struct auth_project pr;
+    PGresult *res;
+
+    if (jsonx_only_keys(r->body_json, keys, &je) ||
+        jsonx_enum(r->body_json, "role", JSONX_REQUIRED, roles, &role, NULL, &je))
+        return req_error_json(r, 400, &je);
+    if (auth_project(r, req_path_param(r, "project"), AUTH_ROLE_ADMIN, &pr))
+        return -1;
+    if (!req_is_int(uid))
+        return req_error(r, 404, "not_found", NULL, "no such member");
+    if (db_begin(r) || !(cur = members_current_role(r, pr.id, uid)))
+        return -1;
+    if (strcmp(role, "admin") != 0 && members_keep_an_admin(r, pr.id, cur))
+        return -1;
+    const char *p[] = {pr.id, uid, role};
+    if (!(res = DB_EXEC(r, DB_STMT_MEMBER_UPDATE, p)) ||
+        audit_write(r, "member.role", pr.id, uid,
+                    arena_sprintf(r->arena, "{\"from\":\"%s\",\"to\":\"%s\"}", cur, role)))
+        return -1;
+    const char *pl[] = {pr.id};
+    if (!(res = DB_EXEC(r, DB_STMT_MEMBER_LIST, pl)) || db_commit(r))
+        return -1;
+    for (int i = 0; i < PQntuples(res); i++)
+        if (strcmp(PQgetvalue(res, i, 0), uid) == 0)
+            return req_json(r, 200, member_json(res, i));
+    return req_error(r, 500, "internal", NULL, "member vanished");
+}
+
+int members_remove(struct req *r)
+{
+    const char *uid = req_path_param(r, "user"), *cur;
+    struct auth_project pr;
+
+    if (auth_project(r, req_path_param(r, "project"), AUTH_ROLE_ADMIN, &pr))
+        return -1;
+    if (!req_is_int(uid))
+        return req_error(r, 404, "not_found", NULL, "no such member");
+    if (db_begin(r) || !(cur = members_current_role(r, pr.id, uid)) ||
+        members_keep_an_admin(r, pr.id, cur))
+        return -1;
+    const char *p[] = {pr.id, uid};
+    if (!DB_EXEC(r, DB_STMT_MEMBER_DELETE, p) ||
+        audit_write(r, "member.remove", pr.id, uid, member_details(r, cur)) || db_commit(r))
+        return -1;
+    r->status = 204;
+    return 0;
+}
+
+/* ---- tokens ---- */
+
+static json_object *token_json(PGresult *res, int i)
+{
+    json_object *o = json_object_new_object();
+    json_object *scopes = json_object_new_array();
+    const char *sc = PQgetvalue(res, i, 3);
+
+    json_object_object_add(o, "id", jint(res, i, 0));
+    json_object_object_add(o, "name", json_object_new_string(PQgetvalue(res, i, 1)));
+    json_object_object_add(o, "prefix", json_object_new_string(PQgetvalue(res, i, 2)));
+    for (const char *s = sc; *s;) {
+        const char *c = strchr(s, ',');
+        size_t n = c ? (size_t)(c - s) : strlen(s);
+        json_object_array_add(scopes, json_object_new_string_len(s, (int)n));
+        s += n + (c ? 1 : 0);
+    }
+    json_object_object_add(o, "scopes", scopes);
+    json_object_object_add(o, "created_at", json_object_new_string(PQgetvalue(res, i, 4)));
+    json_object_object_add(o, "expires_at", jstr_or_null(res, i, 5));
+    json_object_object_add(o, "last_used_at", jstr_or_null(res, i, 6));
+    json_object_object_add(o, "revoked_at", jstr_or_null(res, i, 7));
+    return o;
+}
+
+int tokens_list(struct req *r)
+{
+    struct auth_project pr;
+    PGresult *res;
+
+    if (auth_project(r, req_path_param(r, "project"), AUTH_ROLE_ADMIN, &pr))
+        return -1;
+    const char *p[] = {pr.id};
+    if (!(res = DB_EXEC(r, DB_STMT_TOKEN_LIST, p)))
+        return -1;
+    json_object *items = json_object_new_array();
+    for (int i = 0; i < PQntuples(res); i++)
+        json_object_array_add(items, token_json(res, i));
+    return req_json(r, 200, req_page(items, NULL));
+}
+
+/* RFC 3339 with a time zone: 2026-01-02T03:04:05(.frac)(Z|+hh:mm). */
+static int tokens_is_rfc3339(const char *s)
+{
+    static const char shape[] = "dddd-dd-ddTdd:dd:dd";
+    size_t i = 0;
+    for (; shape[i]; i++) {
+        if (shape[i] == 'd' ? (s[i] < '0' || s[i] > '9') : s[i] != shape[i])
+            return 0;
+    }
+    if (s[i] == '.') {
+        i++;
+        if (s[i] < '0' || s[i] > '9')
+            return 0;
+        while (s[i] >= '0' && s[i] <= '9')
+            i++;
+    }
+    if (s[i] == 'Z')
+        return s[i + 1] == '\0';
+    return (s[i] == '+' || s[i] == '-') && strlen(s + i) == 6 && s[i + 3] == ':';
+}
+
+int tokens_create(struct req *r)
+{
+    static const char *const keys[] = {"name", "scopes", "expires_at", NULL};
+    static const char *const scope_names[] = {"read", "write", "admin"};
+    struct jsonx_err je;
+    const char *name = NULL, *expires = NULL;
+    json_object *scopes = NULL;
+    int have[3] = {0, 0, 0};
+    struct auth_project pr;
+    PGresult *res;
+
+    if (jsonx_only_keys(r->body_json, keys, &je) ||
+        jsonx_string(r->body_json, "name", JSONX_REQUIRED, 1, 200, &name, NULL, &je) ||
+        jsonx_child(r->body_json, "scopes", JSONX_REQUIRED, json_type_array, &scopes, NULL, &je) ||
+        jsonx_string(r->body_json, "expires_at", JSONX_NULLABLE, 20, 40, &expires, NULL, &je))
+        return req_error_json(r, 400, &je);
+    if (json_object_array_length(scopes) == 0)
+        return req_error(r, 422, "invalid_value", "scopes", "scopes must name at least one scope");
+    for (size_t i = 0; i < json_object_array_length(scopes); i++) {
+        json_object *v = json_object_array_get_idx(scopes, i);
+        int k = -1;
+        for (int j = 0; j < 3 && v && json_object_is_type(v, json_type_string); j++)
+            if (strcmp(json_object_get_string(v), scope_names[j]) == 0)
+                k = j;
+        if (k < 0)
+            return req_error(r, 422, "invalid_value", "scopes",
+                             "scopes must be read, write or admin");
+        have[k] = 1;
+    }
+    if (expires && !tokens_is_rfc3339(expires))
+        return req_error(r, 400, "invalid_field", "expires_at",
+                         "expires_at must be an RFC 3339 time with a zone");
+    if (auth_project(r, req_path_param(r, "project"), AUTH_ROLE_ADMIN, &pr))
+        return -1;
+
+    /* The array literal is built only from the fixed scope names above. */
+    const char *arr = arena_sprintf(
+        r->arena, "{%s%s%s%s%s}", have[0] ? "read" : "", have[0] && (have[1] || have[2]) ? "," : "",
+        have[1] ? "write" : "", have[1] && have[2] ? "," : "", have[2] ? "admin" : "");
+    const char *prefix_rand = auth_random_token(r->arena, 6);
+    const char *secret = auth_random_token(r->arena, 32);
+    if (!prefix_rand || !secret)
+        return req_error(r, 500, "internal", NULL, "no randomness");
+    const char *prefix = arena_sprintf(r->arena, "rw_%s", prefix_rand);
+    const char *token = arena_sprintf(r->arena, "%s_%s", prefix, secret);
+    const char *p[] = {pr.id, name, prefix, token, arr, expires, r->auth->user_id};
+    if (db_begin(r) || !(res = DB_EXEC(r, DB_STMT_TOKEN_CREATE, p))) {
+        req_refine_error(r, 400, "expires_at", "expires_at is not a valid time");
+        return -1;
+    }
+    const char *tid = PQgetvalue(res, 0, 0);
+    if (audit_write(
+            r, "token.create", pr.id, prefix,
+            arena_sprintf(r->arena, "{\"name\":%s,\"scopes\":\"%s\"}",
+                          json_object_to_json_string(json_object_object_get(r->body_json, "name")),
+                          arr)))
+        return -1;
+    const char *pl[] = {pr.id};
+    if (!(res = DB_EXEC(r, DB_STMT_TOKEN_LIST, pl)) || db_commit(r))
+        return -1;
+    for (int i = 0; i < PQntuples(res); i++) {
+        if (strcmp(PQgetvalue(res, i, 0), tid) != 0)
+            continue;
+        json_object *o = token_json(res, i);
+        json_object_object_add(o, "project", json_object_new_string(pr.slug));
+        /* The only time the whole token is ever shown. */
+        json_object_object_add(o, "token", json_object_new_string(token));
+        return req_json(r, 201, o);
+    }
+    return req_error(r, 500, "internal", NULL, "token vanished");
+}
+
+int tokens_revoke(struct req *r)
+{
+    const char *tid = req_path_param(r, "token");
+    struct auth_project pr;
+    PGresult *res;
+
+    if (auth_project(r, req_path_param(r, "project"), AUTH_ROLE_ADMIN, &pr))
+        return -1;
+    if (!req_is_int(tid))
+        return req_error(r, 404, "not_found", NULL, "no such token");
+    const char *p[] = {tid, pr.id};
+    if (db_begin(r) || !(res = DB_EXEC(r, DB_STMT_TOKEN_REVOKE, p)))
+        return -1;
+    if (PQntuples(res) != 1)
+        return req_error(r, 404, "not_found", NULL, "no such token");
+    if (audit_write(r, "token.revoke", pr.id, PQgetvalue(res, 0, 0), NULL) || db_commit(r))
+        return -1;
+    r->status = 204;
+    return 0;
+}
