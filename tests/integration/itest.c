@@ -140,7 +140,7 @@ int stack_cmd(const char *cmd)
     const char *stack = getenv("RUNWATCH_TEST_STACK");
     if (!stack)
         return -1;
-    snprintf(line, sizeof(line), "'%s' %s >/dev/null", stack, cmd);
+    snprintf(line, sizeof(line), "'%s' %s >/dev/null 2>&1", stack, cmd);
     return system(line);
 }
 

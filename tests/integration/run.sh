@@ -24,6 +24,12 @@ free_port RUNWATCH_PG_PORT
 free_port RUNWATCH_REDIS_PORT
 free_port RUNWATCH_SSE_PORT
 export RUNWATCH_API_WORKERS=${RUNWATCH_API_WORKERS:-3}
+# The first admin (created by the stack's bootstrap) and a login rate high enough for
+# the suites yet low enough for the throttling test to trip it.
+export RUNWATCH_ADMIN_EMAIL=admin@runwatch.test
+export RUNWATCH_ADMIN_PASSWORD=admin-password-for-tests
+export RUNWATCH_LOGIN_RATE=20r/s
+export RUNWATCH_LOGIN_BURST=40
 mkdir -p "$tmp/static"
 echo '<!doctype html><title>Runwatch</title>' >"$tmp/static/index.html"
 export RUNWATCH_STATIC_DIR=$tmp/static
@@ -31,6 +37,14 @@ export RUNWATCH_STATIC_DIR=$tmp/static
 cleanup() {
     local rc=$?
     "$repo/deploy/stack.sh" stop >/dev/null 2>&1 || true
+    # Under `make asan` the daemons report to their logs, not to this terminal: any
+    # sanitizer report there fails the run (LeakSanitizer runs at each process's exit).
+    if grep -lE 'ERROR: (Address|Leak)Sanitizer|runtime error:|SUMMARY: UndefinedBehaviorSanitizer' \
+        "$RUNWATCH_VAR_DIR"/log/*.log 2>/dev/null; then
+        echo "sanitizer reports found in the daemons' logs (files above):"
+        grep -hE -A20 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$RUNWATCH_VAR_DIR"/log/*.log | head -80
+        rc=1
+    fi
     if [ $rc -ne 0 ] && [ -d "$RUNWATCH_VAR_DIR/log" ]; then
         for f in "$RUNWATCH_VAR_DIR"/log/*.log; do
             echo "---- last lines of $(basename "$f")"
