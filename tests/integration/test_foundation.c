@@ -154,6 +154,45 @@ static void test_oversized_header_via_nginx(void)
     http_resp_free(&r);
 }
 
+static void test_malformed_json(void)
+{
+    const char *const hdr[] = {"Content-Type: application/json", "X-Runwatch-CSRF: 1", NULL};
+    const char *const text[] = {"Content-Type: text/plain", "X-Runwatch-CSRF: 1", NULL};
+    const char *bad[] = {"{\"email\":", "{'email':'a'}", "[1,2]", "{\"a\":NaN}", ""};
+    struct http_resp r;
+
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        CU_ASSERT_EQUAL_FATAL(
+            http_do("POST", "/api/v1/auth/login", bad[i], strlen(bad[i]), hdr, &r), 0);
+        CU_ASSERT_EQUAL(r.status, 400);
+        CU_ASSERT_STRING_EQUAL(http_error_code(&r), "invalid_json");
+        http_resp_free(&r);
+    }
+    CU_ASSERT_EQUAL_FATAL(http_do("POST", "/api/v1/auth/login", "{}", 2, text, &r), 0);
+    CU_ASSERT_EQUAL(r.status, 415);
+    http_resp_free(&r);
+}
+
+/* Signs in as the admin the stack bootstrapped; returns "rw_session=…" or NULL. */
+static char *admin_cookie(void)
+{
+    const char *const hdr[] = {"Content-Type: application/json", "X-Runwatch-CSRF: 1", NULL};
+    char body[512], set[512];
+    static char cookie[256];
+    struct http_resp r;
+
+    snprintf(body, sizeof(body), "{\"email\":\"%s\",\"password\":\"%s\"}",
+             getenv("RUNWATCH_ADMIN_EMAIL"), getenv("RUNWATCH_ADMIN_PASSWORD"));
+    if (http_do("POST", "/api/v1/auth/login", body, strlen(body), hdr, &r) != 0 ||
+        r.status != 200 || !http_header(&r, "Set-Cookie", set, sizeof(set))) {
+        http_resp_free(&r);
+        return NULL;
+    }
+    http_resp_free(&r);
+    snprintf(cookie, sizeof(cookie), "Cookie: %.*s", (int)strcspn(set, ";"), set);
+    return cookie;
+}
+
 static void test_malformed_query(void)
 {
     struct http_resp r;
@@ -395,7 +434,17 @@ static void test_postgres_outage(void)
     char buf[32];
     int back = 0;
 
+    char *cookie = admin_cookie();
+    const char *const auth[] = {cookie, NULL};
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(cookie);
     CU_ASSERT_EQUAL_FATAL(stack_cmd("pg-stop"), 0);
+    /* A request that needs the database: 503 with Retry-After, never a crash or a 500. */
+    CU_ASSERT_EQUAL(http_do("GET", "/api/v1/auth/me", NULL, 0, auth, &r), 0);
+    CU_ASSERT_EQUAL(r.status, 503);
+    CU_ASSERT_STRING_EQUAL(http_error_code(&r), "unavailable");
+    CU_ASSERT_PTR_NOT_NULL(http_header(&r, "Retry-After", buf, sizeof(buf)));
+    http_resp_free(&r);
     CU_ASSERT_EQUAL(http_get("/api/v1/readyz", &r), 0);
     CU_ASSERT_EQUAL(r.status, 503);
     CU_ASSERT_STRING_EQUAL(http_error_code(&r), "not_ready");
@@ -415,6 +464,10 @@ static void test_postgres_outage(void)
         http_resp_free(&r);
     }
     CU_ASSERT_EQUAL(back, 20);
+    /* The session made before the outage still works on the new connections. */
+    CU_ASSERT_EQUAL(http_do("GET", "/api/v1/auth/me", NULL, 0, auth, &r), 0);
+    CU_ASSERT_EQUAL(r.status, 200);
+    http_resp_free(&r);
 }
 
 static void test_sse_hub_health(void)
@@ -484,6 +537,7 @@ int suite_foundation_register(void)
            !CU_add_test(s, "413 for an oversized body", test_body_too_large) ||
            !CU_add_test(s, "oversized header refused by nginx", test_oversized_header_via_nginx) ||
            !CU_add_test(s, "400 for a malformed query", test_malformed_query) ||
+           !CU_add_test(s, "400 for malformed JSON, 415 for another type", test_malformed_json) ||
            !CU_add_test(s, "oversized FastCGI params", test_fcgi_oversized_params) ||
            !CU_add_test(s, "worker descriptors stay low", test_worker_descriptors_low) ||
            !CU_add_test(s, "dead worker is restarted", test_worker_restart) ||
