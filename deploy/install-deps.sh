@@ -19,7 +19,7 @@ PACKAGES=(
     # servers of the local stack (deploy/stack.sh) and the tools it calls
     postgresql redis-server nginx curl iproute2
     # benchmark and lint
-    wrk clang-format cppcheck
+    wrk clang-format cppcheck shellcheck
 )
 
 usage() {

@@ -37,5 +37,16 @@ else
     status=1
 fi
 
+echo "== shellcheck"
+mapfile -t scripts < <(git ls-files '*.sh' .ci/run; git ls-files --others --exclude-standard '*.sh')
+if command -v shellcheck >/dev/null; then
+    if ! shellcheck -x -P SCRIPTDIR -P . "${scripts[@]}"; then
+        status=1
+    fi
+else
+    echo "shellcheck not installed (deploy/install-deps.sh installs it)"
+    status=1
+fi
+
 [ $status -eq 0 ] && echo "lint: clean"
 exit $status

@@ -52,38 +52,13 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-declare -A TAKEN=()
-
-port_in_use() {
-    local p=$1
-    if command -v ss >/dev/null 2>&1 && [[ -n "$(ss -Hltn "sport = :$p" 2>/dev/null)" ]]; then
-        return 0
-    fi
-    # Something answering on loopback (also catches listeners ss cannot see).
-    (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null
-}
-
-# A random loopback port in 20000-60000 that nothing listens on and we have not taken.
-free_port() {
-    local p i
-    for ((i = 0; i < 200; i++)); do
-        p=$((20000 + (RANDOM * 32768 + RANDOM) % 40001))
-        [[ -z "${TAKEN[$p]:-}" ]] || continue
-        if ! port_in_use "$p"; then
-            TAKEN[$p]=1
-            printf '%s' "$p"
-            return 0
-        fi
-    done
-    die "no free port found in 20000-60000"
-}
-
 export RUNWATCH_VAR_DIR=$TMP/var
-RUNWATCH_HTTP_PORT=$(free_port)
-RUNWATCH_PG_PORT=$(free_port)
-RUNWATCH_REDIS_PORT=$(free_port)
-RUNWATCH_SSE_PORT=$(free_port)
-export RUNWATCH_HTTP_PORT RUNWATCH_PG_PORT RUNWATCH_REDIS_PORT RUNWATCH_SSE_PORT
+# shellcheck source=tests/lib/ports.sh
+. "$REPO_DIR/tests/lib/ports.sh"
+free_port RUNWATCH_HTTP_PORT || die "no free port"
+free_port RUNWATCH_PG_PORT || die "no free port"
+free_port RUNWATCH_REDIS_PORT || die "no free port"
+free_port RUNWATCH_SSE_PORT || die "no free port"
 export RUNWATCH_HTTP_HOST=127.0.0.1 RUNWATCH_SSE_HOST=127.0.0.1
 export RUNWATCH_STATIC_DIR=$TMP/static
 # The stack's own defaults for everything else (the API's worker count, log level).
@@ -95,6 +70,7 @@ printf '<!doctype html><title>Runwatch bench</title>\n' >"$RUNWATCH_STATIC_DIR/i
 chmod 0755 "$RUNWATCH_STATIC_DIR"
 chmod 0644 "$RUNWATCH_STATIC_DIR"/*
 
+# shellcheck disable=SC2153 # set by free_port above
 log "starting a private stack in $TMP (http port $RUNWATCH_HTTP_PORT)"
 STACK_STARTED=1
 "$STACK" start

@@ -37,6 +37,76 @@ int api_worker_pids(pid_t *pids, int max);
 /* Path of a file under RUNWATCH_VAR_DIR. */
 const char *var_path(const char *rel, char *buf, size_t cap);
 
+/* ---- identities, the API with credentials, the database (access and auth suites) ---- */
+
+enum ident_kind {
+    IDENT_ANON,
+    IDENT_SESSION,
+    IDENT_TOKEN,
+};
+
+/* Who sends a request: nobody, a signed-in user (secret = rw_session cookie value) or a
+ * project API token (secret = the whole rw_… token). */
+struct ident {
+    enum ident_kind kind;
+    char secret[256];
+    char email[128];
+    char password[80];
+    long long user_id;  /* users, else 0 */
+    long long token_id; /* tokens, else 0 */
+};
+
+/* api_req flags */
+#define API_NO_CSRF 1u /* leave out X-Runwatch-CSRF (sessions and anonymous send it) */
+#define API_CT_TEXT 2u /* send the body as text/plain instead of application/json */
+
+/* Sends method path as id. A body goes as application/json. Anonymous and session
+ * requests carry X-Runwatch-CSRF unless API_NO_CSRF; token requests never do. extra is
+ * a NULL-terminated list of more header lines, or NULL. Returns 0 when a response came. */
+int api_req(const struct ident *id, const char *method, const char *path, const char *body,
+            unsigned flags, const char *const *extra, struct http_resp *out);
+int api_call(const struct ident *id, const char *method, const char *path, const char *body,
+             struct http_resp *out);
+/* POST /api/v1/auth/login with id->email and id->password; on 200 id becomes that
+ * session (secret, user_id) and the cookie is noted as a secret. Returns the status. */
+long api_login(struct ident *id);
+/* The value of cookie name in the response's Set-Cookie header, or NULL. */
+const char *http_set_cookie_value(const struct http_resp *r, const char *name, char *buf,
+                                  size_t cap);
+const char *http_error_field(const struct http_resp *r);
+const char *http_error_message(const struct http_resp *r);
+/* An integer member of the response's top-level object (or of its "user" object when
+ * key is "user.id"-style "a.b"), or -1. */
+long long http_json_int(const struct http_resp *r, const char *key);
+
+/* A unique lowercase name: prefix-<counter>-<random hex>. */
+const char *itest_unique(const char *prefix, char *buf, size_t cap);
+/* A random password of 24 characters, noted as a secret. */
+const char *itest_password(char *buf, size_t cap);
+
+/* Runs SQL through `$RUNWATCH_TEST_STACK psql`; out (if any) receives the unaligned,
+ * tuples-only output without the final newline. Returns psql's exit status. Never
+ * put a secret in sql: psql's errors would carry it into the test output. */
+int itest_psql(const char *sql, char *out, size_t cap);
+/* `runwatch-api user add` with the password on stdin; returns its exit status. */
+int itest_cli_user_add(const char *email, const char *name, int admin, const char *password);
+/* The first instance admin, made with the CLI once per process, signed in afresh. */
+int itest_instance_admin(struct ident *out);
+
+/* Secrets the tests used, so the logs can be searched for them at the end. */
+void secret_note(const char *kind, const char *value);
+/* Searches every file under RUNWATCH_VAR_DIR/log for every noted secret; prints the file
+ * and the kind of each hit (never the secret) and returns the number of hits. */
+int secrets_scan_logs(void);
+/* Number of noted secrets found in text (for response bodies such as the audit log). */
+int secrets_in_text(const char *text, size_t len, const char *where);
+
+/* Path of a file in the source tree (RUNWATCH_REPO_DIR, else the tree holding
+ * RUNWATCH_TEST_STACK, else the current directory). */
+const char *repo_path(const char *rel, char *buf, size_t cap);
+
 int suite_foundation_register(void);
+int suite_access_register(void);
+int suite_auth_register(void);
 
 #endif

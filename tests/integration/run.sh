@@ -11,7 +11,7 @@ bin_dir=${RUNWATCH_BIN_DIR:-$repo/build/release}
 case "$bin_dir" in /*) ;; *) bin_dir=$repo/$bin_dir ;; esac
 case "$tests_bin" in /*) ;; *) tests_bin=$repo/$tests_bin ;; esac
 
-# shellcheck source=../lib/ports.sh
+# shellcheck source=tests/lib/ports.sh
 . "$repo/tests/lib/ports.sh"
 
 tmp=$(mktemp -d /tmp/runwatch-it.XXXXXX)
@@ -58,6 +58,7 @@ trap cleanup EXIT INT TERM
 
 "$repo/deploy/stack.sh" start
 
+# shellcheck disable=SC2153 # set by free_port above
 export RUNWATCH_TEST_URL=http://$RUNWATCH_HTTP_HOST:$RUNWATCH_HTTP_PORT
 export RUNWATCH_TEST_STACK=$repo/deploy/stack.sh
 "$tests_bin"

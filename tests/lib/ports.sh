@@ -1,11 +1,21 @@
+# shellcheck shell=bash
 # free_port NAME: sets and exports NAME to a loopback TCP port nobody listens on now,
-# drawn from a random high range and never one this shell handed out before, so the
-# several ports of one stack cannot collide. Sourced by the test and bench scripts.
+# drawn at random from below the kernel's ephemeral range (so an outgoing connection
+# cannot take it between this check and the server's bind) and never one this shell
+# handed out before, so the several ports of one stack cannot collide. Sourced by the
+# test and bench scripts.
 free_port() {
-    local p i
-    for i in $(seq 1 200); do
-        p=$((20000 + (RANDOM * 32768 + RANDOM) % 40000))
+    local p lo=20000 hi=32767 eph
+    if read -r eph _ </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null && ((eph > lo + 1000)); then
+        hi=$((eph - 1))
+    fi
+    for _ in $(seq 1 200); do
+        p=$((lo + (RANDOM * 32768 + RANDOM) % (hi - lo + 1)))
         case " ${_RW_TAKEN_PORTS:-} " in *" $p "*) continue ;; esac
+        # ss also sees listeners on other addresses; the probe covers a machine without it.
+        if command -v ss >/dev/null 2>&1 && [[ -n "$(ss -Hltn "sport = :$p" 2>/dev/null)" ]]; then
+            continue
+        fi
         if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
             _RW_TAKEN_PORTS="${_RW_TAKEN_PORTS:-} $p"
             printf -v "$1" '%s' "$p"

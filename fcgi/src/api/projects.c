@@ -395,6 +395,7 @@ int tokens_create(struct req *r)
     const char *p[] = {pr.id, name, prefix, token, arr, expires, r->auth->user_id};
     if (db_begin(r) || !(res = DB_EXEC(r, DB_STMT_TOKEN_CREATE, p))) {
         req_refine_error(r, 400, "expires_at", "expires_at is not a valid time");
+        req_refine_error(r, 422, "expires_at", "expires_at must be in the future");
         return -1;
     }
     const char *tid = PQgetvalue(res, 0, 0);

@@ -1,0 +1,574 @@
+/* Access matrix: for every endpoint, the status each kind of caller gets. The matrix
+ * is data: a route in routes.c or an operation in openapi/openapi.json that has no row
+ * fails the completeness test, and so does a row for an operation that does not exist.
+ * Every call gets a fresh, valid request (fresh targets for destructive operations), so
+ * the answer depends only on who asks, never on the order of the calls. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "itest.h"
+
+enum {
+    ID_ANON,
+    ID_VIEWER,
+    ID_MEMBER,
+    ID_PADMIN,
+    ID_IADMIN,
+    ID_TREAD,
+    ID_TWRITE,
+    ID_TADMIN,
+    ID_OTHER,
+    N_ID,
+};
+
+static const char *const id_names[N_ID] = {
+    "anonymous",  "viewer",      "member",      "project-admin",       "instance-admin",
+    "token-read", "token-write", "token-admin", "other-project-admin",
+};
+
+/* What a call needs besides method and path: its body and fresh targets. */
+enum op {
+    OP_PLAIN,
+    OP_LOGIN,
+    OP_LOGOUT,
+    OP_PASSWORD,
+    OP_USER_CREATE,
+    OP_USER_PATCH,
+    OP_PROJECT_CREATE,
+    OP_PROJECT_PATCH,
+    OP_MEMBER_ADD,
+    OP_MEMBER_PATCH,
+    OP_MEMBER_REMOVE,
+    OP_TOKEN_CREATE,
+    OP_TOKEN_REVOKE,
+};
+
+#define OK 2 /* the operation's documented 2xx status */
+#define PA 0 /* {project} is project A: viewer, member, project-admin and the tokens' */
+#define PB 1 /* {project} is project B: only other-project-admin's */
+
+struct row {
+    const char *method;
+    const char *path; /* exactly as in routes.c and openapi.json */
+    const char *query;
+    int project;
+    enum op op;
+    short expect[N_ID];
+};
+
+/* clang-format off */
+static const struct row matrix[] = {
+    /*                                                                           anon viewer member padmin iadmin tread twrite tadmin other */
+    {"GET",    "/api/v1/healthz",                          NULL, PA, OP_PLAIN,          {OK,  OK,  OK,  OK,  OK,  OK,  OK,  OK,  OK}},
+    {"GET",    "/api/v1/readyz",                           NULL, PA, OP_PLAIN,          {OK,  OK,  OK,  OK,  OK,  OK,  OK,  OK,  OK}},
+    {"POST",   "/api/v1/auth/login",                       NULL, PA, OP_LOGIN,          {OK,  OK,  OK,  OK,  OK,  OK,  OK,  OK,  OK}},
+    {"POST",   "/api/v1/auth/logout",                      NULL, PA, OP_LOGOUT,         {401, OK,  OK,  OK,  OK,  OK,  OK,  OK,  OK}},
+    {"GET",    "/api/v1/auth/me",                          NULL, PA, OP_PLAIN,          {401, OK,  OK,  OK,  OK,  OK,  OK,  OK,  OK}},
+    {"GET",    "/api/v1/auth/check",                       NULL, PA, OP_PLAIN,          {401, OK,  OK,  OK,  OK,  OK,  OK,  OK,  OK}},
+    {"POST",   "/api/v1/auth/password",                    NULL, PA, OP_PASSWORD,       {401, OK,  OK,  OK,  OK,  403, 403, 403, OK}},
+    {"GET",    "/api/v1/users",                            NULL, PA, OP_PLAIN,          {401, 403, 403, 403, OK,  403, 403, 403, 403}},
+    {"POST",   "/api/v1/users",                            NULL, PA, OP_USER_CREATE,    {401, 403, 403, 403, OK,  403, 403, 403, 403}},
+    {"PATCH",  "/api/v1/users/{user}",                     NULL, PA, OP_USER_PATCH,     {401, 403, 403, 403, OK,  403, 403, 403, 403}},
+    {"GET",    "/api/v1/projects",                         NULL, PA, OP_PLAIN,          {401, OK,  OK,  OK,  OK,  OK,  OK,  OK,  OK}},
+    {"POST",   "/api/v1/projects",                         NULL, PA, OP_PROJECT_CREATE, {401, 403, 403, 403, OK,  403, 403, 403, 403}},
+    {"GET",    "/api/v1/projects/{project}",               NULL, PA, OP_PLAIN,          {401, OK,  OK,  OK,  OK,  OK,  OK,  OK,  404}},
+    {"PATCH",  "/api/v1/projects/{project}",               NULL, PA, OP_PROJECT_PATCH,  {401, 403, 403, OK,  OK,  403, 403, OK,  404}},
+    {"GET",    "/api/v1/projects/{project}/members",       NULL, PA, OP_PLAIN,          {401, OK,  OK,  OK,  OK,  OK,  OK,  OK,  404}},
+    {"POST",   "/api/v1/projects/{project}/members",       NULL, PA, OP_MEMBER_ADD,     {401, 403, 403, OK,  OK,  403, 403, OK,  404}},
+    {"PATCH",  "/api/v1/projects/{project}/members/{user}",NULL, PA, OP_MEMBER_PATCH,   {401, 403, 403, OK,  OK,  403, 403, OK,  404}},
+    {"DELETE", "/api/v1/projects/{project}/members/{user}",NULL, PA, OP_MEMBER_REMOVE,  {401, 403, 403, OK,  OK,  403, 403, OK,  404}},
+    {"GET",    "/api/v1/projects/{project}/tokens",        NULL, PA, OP_PLAIN,          {401, 403, 403, OK,  OK,  403, 403, OK,  404}},
+    {"POST",   "/api/v1/projects/{project}/tokens",        NULL, PA, OP_TOKEN_CREATE,   {401, 403, 403, OK,  OK,  403, 403, OK,  404}},
+    {"DELETE", "/api/v1/projects/{project}/tokens/{token}",NULL, PA, OP_TOKEN_REVOKE,   {401, 403, 403, OK,  OK,  403, 403, OK,  404}},
+    {"GET",    "/api/v1/audit",                            NULL, PA, OP_PLAIN,          {401, 403, 403, 403, OK,  403, 403, 403, 403}},
+    {"GET",    "/api/v1/audit",              "project={project}", PA, OP_PLAIN,         {401, 403, 403, OK,  OK,  403, 403, OK,  404}},
+
+    /* The same project endpoints on project B, which only other-project-admin (and the
+     * instance admin) can see: everyone else gets 404, tokens of A included. */
+    {"GET",    "/api/v1/projects/{project}",               NULL, PB, OP_PLAIN,          {401, 404, 404, 404, OK,  404, 404, 404, OK}},
+    {"PATCH",  "/api/v1/projects/{project}",               NULL, PB, OP_PROJECT_PATCH,  {401, 404, 404, 404, OK,  404, 404, 404, OK}},
+    {"GET",    "/api/v1/projects/{project}/members",       NULL, PB, OP_PLAIN,          {401, 404, 404, 404, OK,  404, 404, 404, OK}},
+    {"POST",   "/api/v1/projects/{project}/members",       NULL, PB, OP_MEMBER_ADD,     {401, 404, 404, 404, OK,  404, 404, 404, OK}},
+    {"PATCH",  "/api/v1/projects/{project}/members/{user}",NULL, PB, OP_MEMBER_PATCH,   {401, 404, 404, 404, OK,  404, 404, 404, OK}},
+    {"DELETE", "/api/v1/projects/{project}/members/{user}",NULL, PB, OP_MEMBER_REMOVE,  {401, 404, 404, 404, OK,  404, 404, 404, OK}},
+    {"GET",    "/api/v1/projects/{project}/tokens",        NULL, PB, OP_PLAIN,          {401, 404, 404, 404, OK,  404, 404, 404, OK}},
+    {"POST",   "/api/v1/projects/{project}/tokens",        NULL, PB, OP_TOKEN_CREATE,   {401, 404, 404, 404, OK,  404, 404, 404, OK}},
+    {"DELETE", "/api/v1/projects/{project}/tokens/{token}",NULL, PB, OP_TOKEN_REVOKE,   {401, 404, 404, 404, OK,  404, 404, 404, OK}},
+    {"GET",    "/api/v1/audit",              "project={project}", PB, OP_PLAIN,         {401, 404, 404, 404, OK,  404, 404, 404, OK}},
+};
+/* clang-format on */
+
+/* Operations the API document lists that runwatch-api does not serve. */
+static const char *const not_api_routes[][2] = {
+    {"GET", "/api/v1/stream/healthz"}, /* the SSE hub, through nginx */
+    {"GET", "/api/v1/openapi.json"},   /* a static file served by nginx */
+};
+
+static struct ident ids[N_ID];
+static struct {
+    char slug[64];
+    char name[80];
+    long long id;
+} projects[2];
+static json_object *openapi;
+
+/* ---- fixture ---- */
+
+static struct ident *admin(void)
+{
+    return &ids[ID_IADMIN];
+}
+
+/* Creates a user through the API (as the instance admin); fills email, password, id. */
+static int make_user(const char *tag, struct ident *u)
+{
+    struct http_resp r;
+    char body[512], name[64];
+
+    memset(u, 0, sizeof(*u));
+    snprintf(u->email, sizeof(u->email), "%s@access.test", itest_unique(tag, name, sizeof(name)));
+    itest_password(u->password, sizeof(u->password));
+    snprintf(body, sizeof(body), "{\"email\":\"%s\",\"display_name\":\"%s\",\"password\":\"%s\"}",
+             u->email, tag, u->password);
+    if (api_call(admin(), "POST", "/api/v1/users", body, &r) != 0 || r.status != 201) {
+        fprintf(stderr, "create user %s: %ld %s\n", u->email, r.status, r.body ? r.body : "");
+        http_resp_free(&r);
+        return -1;
+    }
+    u->user_id = http_json_int(&r, "id");
+    http_resp_free(&r);
+    return u->user_id > 0 ? 0 : -1;
+}
+
+static int add_member(int p, const char *email, const char *role)
+{
+    struct http_resp r;
+    char body[300], path[200];
+    int rc;
+
+    snprintf(path, sizeof(path), "/api/v1/projects/%s/members", projects[p].slug);
+    snprintf(body, sizeof(body), "{\"email\":\"%s\",\"role\":\"%s\"}", email, role);
+    rc = api_call(admin(), "POST", path, body, &r) == 0 && r.status == 201 ? 0 : -1;
+    if (rc)
+        fprintf(stderr, "add member %s: %ld %s\n", email, r.status, r.body ? r.body : "");
+    http_resp_free(&r);
+    return rc;
+}
+
+/* Creates a token of project p (as the instance admin). */
+static int make_token(int p, const char *scopes, struct ident *t)
+{
+    struct http_resp r;
+    char body[300], path[200], name[64];
+    const char *tok;
+
+    memset(t, 0, sizeof(*t));
+    snprintf(path, sizeof(path), "/api/v1/projects/%s/tokens", projects[p].slug);
+    snprintf(body, sizeof(body), "{\"name\":\"%s\",\"scopes\":%s}",
+             itest_unique("tok", name, sizeof(name)), scopes);
+    if (api_call(admin(), "POST", path, body, &r) != 0 || r.status != 201 ||
+        !(tok = http_json_string(&r, "token"))) {
+        fprintf(stderr, "create token: %ld %s\n", r.status, r.body ? r.body : "");
+        http_resp_free(&r);
+        return -1;
+    }
+    t->kind = IDENT_TOKEN;
+    snprintf(t->secret, sizeof(t->secret), "%s", tok);
+    secret_note("API token", tok);
+    t->token_id = http_json_int(&r, "id");
+    http_resp_free(&r);
+    return 0;
+}
+
+static int make_project(int p, const char *tag)
+{
+    struct http_resp r;
+    char body[300];
+    int rc;
+
+    char slug[64];
+
+    itest_unique(tag, slug, sizeof(slug));
+    snprintf(projects[p].slug, sizeof(projects[p].slug), "%s", slug);
+    snprintf(projects[p].name, sizeof(projects[p].name), "Project %s", slug);
+    snprintf(body, sizeof(body), "{\"slug\":\"%s\",\"name\":\"%s\"}", projects[p].slug,
+             projects[p].name);
+    rc = api_call(admin(), "POST", "/api/v1/projects", body, &r) == 0 && r.status == 201 ? 0 : -1;
+    projects[p].id = http_json_int(&r, "id");
+    if (rc)
+        fprintf(stderr, "create project: %ld %s\n", r.status, r.body ? r.body : "");
+    http_resp_free(&r);
+    return rc;
+}
+
+static int access_init(void)
+{
+    char path[1024];
+    static const char *const roles[] = {"viewer", "member", "admin"};
+
+    openapi = json_object_from_file(repo_path("openapi/openapi.json", path, sizeof(path)));
+    if (!openapi) {
+        fprintf(stderr, "cannot read %s\n", path);
+        return 1;
+    }
+    if (itest_instance_admin(&ids[ID_IADMIN]) != 0) {
+        fprintf(stderr, "cannot sign in the instance admin\n");
+        return 1;
+    }
+    if (make_project(PA, "acc-a") || make_project(PB, "acc-b"))
+        return 1;
+    for (int i = 0; i < 3; i++) {
+        if (make_user(roles[i], &ids[ID_VIEWER + i]) ||
+            add_member(PA, ids[ID_VIEWER + i].email, roles[i]) ||
+            api_login(&ids[ID_VIEWER + i]) != 200)
+            return 1;
+    }
+    if (make_user("other", &ids[ID_OTHER]) || add_member(PB, ids[ID_OTHER].email, "admin") ||
+        api_login(&ids[ID_OTHER]) != 200)
+        return 1;
+    if (make_token(PA, "[\"read\"]", &ids[ID_TREAD]) ||
+        make_token(PA, "[\"write\"]", &ids[ID_TWRITE]) ||
+        make_token(PA, "[\"admin\"]", &ids[ID_TADMIN]))
+        return 1;
+    ids[ID_ANON].kind = IDENT_ANON;
+    return 0;
+}
+
+static int access_fini(void)
+{
+    json_object_put(openapi);
+    openapi = NULL;
+    return 0;
+}
+
+/* ---- the document ---- */
+
+static json_object *doc_operation(const char *method, const char *path)
+{
+    json_object *paths, *item, *op;
+    char m[16];
+    size_t i;
+
+    for (i = 0; method[i] && i < sizeof(m) - 1; i++)
+        m[i] = (char)(method[i] >= 'A' && method[i] <= 'Z' ? method[i] + 32 : method[i]);
+    m[i] = '\0';
+    if (!openapi || !json_object_object_get_ex(openapi, "paths", &paths) ||
+        !json_object_object_get_ex(paths, path, &item) || !json_object_object_get_ex(item, m, &op))
+        return NULL;
+    return op;
+}
+
+/* The documented 2xx status of an operation, or 0. */
+static long doc_success(json_object *op)
+{
+    json_object *resp;
+    if (!op || !json_object_object_get_ex(op, "responses", &resp))
+        return 0;
+    json_object_object_foreach(resp, code, v)
+    {
+        (void)v;
+        if (code[0] == '2')
+            return strtol(code, NULL, 10);
+    }
+    return 0;
+}
+
+static int doc_has_status(json_object *op, long status)
+{
+    json_object *resp, *v;
+    char code[24];
+    snprintf(code, sizeof(code), "%ld", status);
+    return op && json_object_object_get_ex(op, "responses", &resp) &&
+           json_object_object_get_ex(resp, code, &v);
+}
+
+/* ---- one call ---- */
+
+static int substitute(const char *tmpl, const char *query, const char *project, long long user,
+                      long long token, char *out, size_t cap)
+{
+    size_t o = 0;
+    for (const char *s = tmpl; *s;) {
+        const char *val = NULL;
+        char num[32];
+        size_t skip = 0;
+        if (strncmp(s, "{project}", 9) == 0) {
+            val = project;
+            skip = 9;
+        } else if (strncmp(s, "{user}", 6) == 0) {
+            snprintf(num, sizeof(num), "%lld", user);
+            val = num;
+            skip = 6;
+        } else if (strncmp(s, "{token}", 7) == 0) {
+            snprintf(num, sizeof(num), "%lld", token);
+            val = num;
+            skip = 7;
+        }
+        if (val) {
+            size_t n = strlen(val);
+            if (o + n >= cap)
+                return -1;
+            memcpy(out + o, val, n);
+            o += n;
+            s += skip;
+        } else {
+            if (o + 1 >= cap)
+                return -1;
+            out[o++] = *s++;
+        }
+    }
+    out[o] = '\0';
+    if (query) {
+        if (o + 1 >= cap)
+            return -1;
+        out[o++] = '?';
+        return substitute(query, NULL, project, user, token, out + o, cap - o);
+    }
+    return 0;
+}
+
+/* Makes the request of row for identity who; returns the status (or -1 on a setup
+ * failure, which is reported). code gets the error code of an error answer. */
+static long access_call(const struct row *row, int who, char *code, size_t ccap)
+{
+    struct ident caller = ids[who], throwaway;
+    struct http_resp r;
+    char path[512], body[1024], name[64], pw[80];
+    long long user = 0, token = 0;
+    const char *slug = projects[row->project].slug;
+    const char *b = NULL;
+    long status;
+
+    code[0] = '\0';
+    switch (row->op) {
+    case OP_PLAIN:
+        break;
+    case OP_LOGIN:
+        snprintf(body, sizeof(body), "{\"email\":\"%s\",\"password\":\"%s\"}", ids[ID_VIEWER].email,
+                 ids[ID_VIEWER].password);
+        b = body;
+        break;
+    case OP_LOGOUT:
+    case OP_PASSWORD:
+        /* A session of its own, so the fixture's session survives the call. */
+        if (caller.kind == IDENT_SESSION && api_login(&caller) != 200)
+            return -1;
+        snprintf(body, sizeof(body), "{\"current_password\":\"%s\",\"new_password\":\"%s\"}",
+                 caller.kind == IDENT_SESSION ? caller.password : "not-my-password",
+                 caller.kind == IDENT_SESSION ? caller.password : "whatever-new-1");
+        b = row->op == OP_PASSWORD ? body : NULL;
+        break;
+    case OP_USER_CREATE:
+        snprintf(body, sizeof(body), "{\"email\":\"%s@access.test\",\"password\":\"%s\"}",
+                 itest_unique("newuser", name, sizeof(name)), itest_password(pw, sizeof(pw)));
+        b = body;
+        break;
+    case OP_USER_PATCH:
+        if (make_user("patchme", &throwaway))
+            return -1;
+        user = throwaway.user_id;
+        b = "{\"display_name\":\"renamed\"}";
+        break;
+    case OP_PROJECT_CREATE:
+        snprintf(body, sizeof(body), "{\"slug\":\"%s\",\"name\":\"made by a matrix call\"}",
+                 itest_unique("acc-new", name, sizeof(name)));
+        b = body;
+        break;
+    case OP_PROJECT_PATCH:
+        /* The same name: the call is real and changes nothing. */
+        snprintf(body, sizeof(body), "{\"name\":\"%s\"}", projects[row->project].name);
+        b = body;
+        break;
+    case OP_MEMBER_ADD:
+        if (make_user("addme", &throwaway))
+            return -1;
+        snprintf(body, sizeof(body), "{\"email\":\"%s\",\"role\":\"viewer\"}", throwaway.email);
+        b = body;
+        break;
+    case OP_MEMBER_PATCH:
+    case OP_MEMBER_REMOVE:
+        if (make_user(row->op == OP_MEMBER_PATCH ? "promoteme" : "removeme", &throwaway) ||
+            add_member(row->project, throwaway.email, "viewer"))
+            return -1;
+        user = throwaway.user_id;
+        b = row->op == OP_MEMBER_PATCH ? "{\"role\":\"member\"}" : NULL;
+        break;
+    case OP_TOKEN_CREATE:
+        snprintf(body, sizeof(body), "{\"name\":\"%s\",\"scopes\":[\"read\"]}",
+                 itest_unique("matrix", name, sizeof(name)));
+        b = body;
+        break;
+    case OP_TOKEN_REVOKE:
+        if (make_token(row->project, "[\"read\"]", &throwaway))
+            return -1;
+        token = throwaway.token_id;
+        break;
+    }
+    if (substitute(row->path, row->query, slug, user, token, path, sizeof(path)) != 0)
+        return -1;
+    if (api_call(&caller, row->method, path, b, &r) != 0) {
+        http_resp_free(&r);
+        return -1;
+    }
+    status = r.status;
+    if (http_error_code(&r))
+        snprintf(code, ccap, "%s", http_error_code(&r));
+    /* Whatever a call hands out is a secret for the log scan. */
+    if (http_json_string(&r, "token"))
+        secret_note("API token", http_json_string(&r, "token"));
+    if (http_set_cookie_value(&r, "rw_session", name, sizeof(name)))
+        secret_note("session cookie", name);
+    http_resp_free(&r);
+    /* A password change ends the user's other sessions, the fixture's among them. */
+    if (row->op == OP_PASSWORD && caller.kind == IDENT_SESSION && api_login(&ids[who]) != 200)
+        return -1;
+    return status;
+}
+
+static const char *expect_text(short e, long ok, char *buf, size_t cap)
+{
+    snprintf(buf, cap, "%ld", e == OK ? ok : (long)e);
+    return buf;
+}
+
+static const char *const error_codes[][2] = {
+    {"401", "unauthenticated"},
+    {"403", "forbidden"},
+    {"404", "not_found"},
+};
+
+static void test_access_matrix(void)
+{
+    int mismatches = 0, calls = 0;
+
+    for (size_t i = 0; i < sizeof(matrix) / sizeof(matrix[0]); i++) {
+        const struct row *row = &matrix[i];
+        json_object *op = doc_operation(row->method, row->path);
+        long ok = doc_success(op);
+
+        for (int who = 0; who < N_ID; who++) {
+            char code[64], want[16], what[400];
+            long got = access_call(row, who, code, sizeof(code));
+            short e = row->expect[who];
+            long expect = e == OK ? ok : e;
+            const char *problem = NULL;
+
+            calls++;
+            snprintf(what, sizeof(what), "%s %s%s%s [project %s] %s", row->method, row->path,
+                     row->query ? "?" : "", row->query ? row->query : "",
+                     row->project == PA ? "A" : "B", id_names[who]);
+            if (got < 0) {
+                problem = "setup failed";
+            } else if (got != expect) {
+                problem = "wrong status";
+            } else if (op && !doc_has_status(op, got)) {
+                problem = "status not documented in openapi.json";
+            } else {
+                for (size_t k = 0; k < sizeof(error_codes) / sizeof(error_codes[0]); k++)
+                    if (got == strtol(error_codes[k][0], NULL, 10) &&
+                        strcmp(code, error_codes[k][1]) != 0)
+                        problem = "wrong error code";
+            }
+            if (problem) {
+                mismatches++;
+                fprintf(stderr, "\n  ACCESS %s: expected %s got %ld%s%s%s (%s)", what,
+                        expect_text(e, ok, want, sizeof(want)), got, code[0] ? " (" : "", code,
+                        code[0] ? ")" : "", problem);
+            }
+        }
+    }
+    if (mismatches)
+        fprintf(stderr, "\n  %d of %d access matrix calls answered differently\n", mismatches,
+                calls);
+    CU_ASSERT_EQUAL(mismatches, 0);
+}
+
+/* ---- completeness ---- */
+
+static int matrix_has(const char *method, const char *path)
+{
+    for (size_t i = 0; i < sizeof(matrix) / sizeof(matrix[0]); i++)
+        if (strcmp(matrix[i].method, method) == 0 && strcmp(matrix[i].path, path) == 0)
+            return 1;
+    return 0;
+}
+
+static int skipped(const char *method, const char *path)
+{
+    for (size_t i = 0; i < sizeof(not_api_routes) / sizeof(not_api_routes[0]); i++)
+        if (strcmp(not_api_routes[i][0], method) == 0 && strcmp(not_api_routes[i][1], path) == 0)
+            return 1;
+    return 0;
+}
+
+static void test_matrix_complete(void)
+{
+    static const char *const methods[] = {"get",    "put",  "post",   "patch",
+                                          "delete", "head", "options"};
+    json_object *paths;
+    char file[1024], line[512], m[16], p[300];
+    int missing = 0, unknown = 0, routes = 0;
+    FILE *f;
+
+    CU_ASSERT_TRUE_FATAL(openapi && json_object_object_get_ex(openapi, "paths", &paths));
+    /* Every documented operation has a row. */
+    json_object_object_foreach(paths, path, item)
+    {
+        if (strncmp(path, "/api/v1/", 8) != 0)
+            continue;
+        for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++) {
+            json_object *op;
+            char up[16];
+            size_t k;
+            if (!json_object_object_get_ex(item, methods[i], &op))
+                continue;
+            for (k = 0; methods[i][k]; k++)
+                up[k] = (char)(methods[i][k] - 32);
+            up[k] = '\0';
+            if (!matrix_has(up, path) && !skipped(up, path)) {
+                fprintf(stderr, "\n  MATRIX MISSING: %s %s (in openapi.json)", up, path);
+                missing++;
+            }
+        }
+    }
+    /* Every row is a documented operation. */
+    for (size_t i = 0; i < sizeof(matrix) / sizeof(matrix[0]); i++) {
+        if (!doc_operation(matrix[i].method, matrix[i].path)) {
+            fprintf(stderr, "\n  MATRIX UNKNOWN: %s %s is not in openapi.json", matrix[i].method,
+                    matrix[i].path);
+            unknown++;
+        }
+        if (!doc_success(doc_operation(matrix[i].method, matrix[i].path)) &&
+            doc_operation(matrix[i].method, matrix[i].path)) {
+            fprintf(stderr, "\n  MATRIX: %s %s documents no 2xx response", matrix[i].method,
+                    matrix[i].path);
+            unknown++;
+        }
+    }
+    /* Every served route has a row, documented or not. */
+    f = fopen(repo_path("fcgi/src/routes.c", file, sizeof(file)), "r");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    while (fgets(line, sizeof(line), f)) {
+        if (sscanf(line, " {\"%15[A-Z]\", \"%299[^\"]\"", m, p) != 2 || strncmp(p, "/api/", 5))
+            continue;
+        routes++;
+        if (!matrix_has(m, p)) {
+            fprintf(stderr, "\n  MATRIX MISSING: %s %s (in routes.c)", m, p);
+            missing++;
+        }
+    }
+    fclose(f);
+    CU_ASSERT_TRUE(routes > 0);
+    CU_ASSERT_EQUAL(missing, 0);
+    CU_ASSERT_EQUAL(unknown, 0);
+}
+
+int suite_access_register(void)
+{
+    CU_pSuite s = CU_add_suite("access", access_init, access_fini);
+    if (!s)
+        return 1;
+    return !CU_add_test(s, "matrix covers every endpoint", test_matrix_complete) ||
+           !CU_add_test(s, "access matrix", test_access_matrix);
+}
