@@ -63,19 +63,9 @@ not_ok() {
     echo "not ok - $1"
 }
 
-# A port nothing listens on; a race with another process is caught when binding fails.
-free_port() {
-    local p
-    for _ in $(seq 100); do
-        p=$((20000 + RANDOM % 40000))
-        [ "$p" = "${2:-}" ] && continue
-        if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
-            echo "$p"
-            return 0
-        fi
-    done
-    return 1
-}
+# shellcheck source=tests/lib/ports.sh
+. "$(dirname "$0")/../lib/ports.sh"
+redis_port=0 hub_port=0 # chosen by free_port below
 
 # until TENTHS CMD...: runs CMD every 0.1 s until it succeeds or TENTHS tries are spent;
 # gives up at once when CMD returns 2 (the hub is gone, waiting cannot help).
@@ -138,16 +128,15 @@ publish() {
     [ "$(redis-cli -p "$redis_port" publish runwatch:events "$1" 2>/dev/null)" = 1 ]
 }
 
-redis_port=$(free_port) || {
-    echo "no free port" >&2
-    exit 2
-}
-hub_port=$(free_port x "$redis_port") || {
-    echo "no free port" >&2
-    exit 2
-}
+free_port redis_port || exit 1
+free_port hub_port || exit 1
 
-if redis_start; then ok "private redis on 127.0.0.1:$redis_port"; else not_ok "private redis starts"; fi
+if redis_start; then
+    ok "private redis on 127.0.0.1:$redis_port"
+else
+    not_ok "private redis starts"
+    tail -n 20 "$tmp/redis.log" 2>/dev/null
+fi
 
 RUNWATCH_REDIS_URL="redis://127.0.0.1:$redis_port" RUNWATCH_SSE_HOST=127.0.0.1 \
     RUNWATCH_SSE_PORT="$hub_port" RUNWATCH_LOG_LEVEL=info "$bin" 2>"$tmp/sse.log" &
@@ -192,7 +181,7 @@ else
 fi
 if hub_alive; then ok "the hub stays up without redis"; else not_ok "the hub stays up without redis"; fi
 
-redis_start || not_ok "private redis restarts"
+redis_start || { not_ok "private redis restarts"; tail -n 20 "$tmp/redis.log" 2>/dev/null; }
 # The reconnect backoff tops out at 5 s plus jitter.
 if until_ok $((100 * slow)) healthz_is 200 subscribed &&
     grep -q '"gaps":[1-9]' "$tmp/body" 2>/dev/null; then
