@@ -3,6 +3,7 @@
  * by hand next to a running stack finds it. */
 #include "config.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -150,6 +151,31 @@ int config_load(struct config *cfg, char *err, size_t errlen)
     if (config_long("RUNWATCH_SESSION_MAX", "2592000", 60, 31536000, &cfg->session_max_s, err,
                     errlen))
         return -1;
+
+    if (config_copy(cfg->redact_buf, sizeof(cfg->redact_buf),
+                    config_env("RUNWATCH_REDACT_KEYS",
+                               "password,passwd,secret,token,api_key,apikey,authorization,"
+                               "credential,private_key,access_key"),
+                    "RUNWATCH_REDACT_KEYS", err, errlen))
+        return -1;
+    {
+        size_t n = 0;
+        for (char *k = cfg->redact_buf, *next; k && *k; k = next) {
+            next = strchr(k, ',');
+            if (next)
+                *next++ = '\0';
+            for (char *c = k; *c; c++)
+                *c = (char)tolower((unsigned char)*c);
+            if (!*k)
+                continue;
+            if (n == sizeof(cfg->redact_keys) / sizeof(cfg->redact_keys[0]) - 1) {
+                snprintf(err, errlen, "RUNWATCH_REDACT_KEYS has more than 32 entries");
+                return -1;
+            }
+            cfg->redact_keys[n++] = k;
+        }
+        cfg->redact_keys[n] = NULL;
+    }
 
     if (log_level_parse(config_env("RUNWATCH_LOG_LEVEL", "info"), &cfg->log_level) != 0) {
         snprintf(err, errlen, "RUNWATCH_LOG_LEVEL must be debug, info, warn or error");

@@ -22,6 +22,9 @@ struct config {
     long session_idle_s; /* a session unused this long is expired */
     long session_max_s;  /* absolute lifetime of a session */
     enum log_level log_level;
+    /* Lowercase substrings of keys whose values are never stored (RUNWATCH_REDACT_KEYS). */
+    char redact_buf[512];
+    const char *redact_keys[33]; /* NULL-terminated */
 };
 
 /* Fills cfg from the environment. On a bad value returns -1 and writes a message

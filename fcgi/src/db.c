@@ -183,3 +183,31 @@ int db_ping(struct db *db, char *err, size_t errlen)
     snprintf(err, errlen, "connection lost");
     return -1;
 }
+
+int db_page_response(struct req *r, PGresult *res, int shown, const char *next_cursor)
+{
+    size_t cap = 32 + (next_cursor ? strlen(next_cursor) : 4);
+    char *out, *o;
+
+    for (int i = 0; i < shown; i++)
+        cap += (size_t)PQgetlength(res, i, 0) + 1;
+    out = o = arena_alloc(r->arena, cap);
+    if (!out)
+        return req_error(r, 500, "internal", NULL, "out of memory");
+    memcpy(o, "{\"items\":[", 10);
+    o += 10;
+    for (int i = 0; i < shown; i++) {
+        if (i)
+            *o++ = ',';
+        memcpy(o, PQgetvalue(res, i, 0), (size_t)PQgetlength(res, i, 0));
+        o += PQgetlength(res, i, 0);
+    }
+    /* Cursors are ours (timestamps, uuids, ids): nothing to escape. */
+    o += snprintf(o, cap - (size_t)(o - out), "],\"next_cursor\":%s%s%s}", next_cursor ? "\"" : "",
+                  next_cursor ? next_cursor : "null", next_cursor ? "\"" : "");
+    r->status = 200;
+    r->resp_type = "application/json";
+    r->resp_body = out;
+    r->resp_len = (size_t)(o - out);
+    return 0;
+}

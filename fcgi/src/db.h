@@ -31,6 +31,10 @@ int db_commit(struct req *r);
 /* Safe to call when no transaction is open; used on every failure path. */
 void db_rollback(struct db *db);
 
+/* Responds {"items":[…],"next_cursor":…} made of column 0 (JSON text) of the first
+ * `shown` rows, spliced as PostgreSQL produced them; next_cursor NULL for the last page. */
+int db_page_response(struct req *r, PGresult *res, int shown, const char *next_cursor);
+
 /* For readiness: 0 when the server answers a query, else -1 with a reason. */
 int db_ping(struct db *db, char *err, size_t errlen);
 

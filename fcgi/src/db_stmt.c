@@ -224,4 +224,125 @@ const struct db_stmt db_stmts[DB_STMT__COUNT] = {
                                                        "NULL OR a.id < $2) ORDER BY a.id DESC "
                                                        "LIMIT $3",
                             3},
+    /* $1 project id, $2 user id, $3 is instance admin: like project_access_user, by id. */
+    [DB_STMT_PROJECT_ACCESS_USER_BY_ID] =
+        {"project_access_user_by_id",
+         "SELECT p.id, CASE WHEN $3 THEN 'admin' ELSE m.role "
+         "END, p.slug, p.name, " TS(
+             "p.created_at") " FROM "
+                             "projects p LEFT JOIN project_members m ON "
+                             "m.project_id = p.id AND m.user_id = $2 WHERE p.id = "
+                             "$1 AND ($3 OR m.role IS NOT NULL)",
+         3},
+    [DB_STMT_RUN_IN_PROJECT] = {"run_in_project",
+                                "SELECT 1 FROM runs WHERE id = $1::uuid AND project_id = $2", 2},
+    /* $1 id or NULL, $2 project, $3 idempotency key, $4 kind, $5 name, $6 queue, $7 status,
+     * $8 priority, $9 input, $10 params, $11 tags (JSON array), $12 parent, $13 group,
+     * $14 progress, $15 project slug. No row back: the id or the key exists already. */
+    [DB_STMT_RUN_INSERT] =
+        {"run_insert",
+         "WITH ins AS (INSERT INTO runs (id, project_id, idempotency_key, kind, name, queue, "
+         "status, priority, input, params, tags, parent_id, root_id, group_id, progress, "
+         "queued_at, started_at) VALUES (coalesce($1::uuid, gen_random_uuid()), $2, $3, $4, $5, "
+         "$6, $7, $8, $9::jsonb, $10::jsonb, ARRAY(SELECT jsonb_array_elements_text($11::jsonb)), "
+         "$12::uuid, (SELECT coalesce(p.root_id, p.id) FROM runs p WHERE p.id = $12::uuid), $13, "
+         "$14::real, CASE WHEN $7 = 'queued' THEN now() END, CASE WHEN $7 = 'running' THEN now() "
+         "END) ON CONFLICT DO NOTHING RETURNING *) SELECT run_json(ins, $15), ins.id FROM ins",
+         15},
+    /* $1 id or NULL, $2 idempotency key or NULL, $3 project: the run a retried create made. */
+    [DB_STMT_RUN_FIND_EXISTING] = {"run_find_existing",
+                                   "SELECT run_json(r, p.slug), r.project_id = $3, r.id FROM runs "
+                                   "r JOIN projects p ON p.id = r.project_id WHERE r.id = "
+                                   "$1::uuid OR (r.project_id = $3 AND r.idempotency_key = $2) "
+                                   "LIMIT 1",
+                                   3},
+    [DB_STMT_RUN_GET] = {"run_get",
+                         "SELECT run_json(r, p.slug), r.project_id FROM runs r JOIN projects p ON "
+                         "p.id = r.project_id WHERE r.id = $1::uuid",
+                         1},
+    [DB_STMT_RUN_LOCK] = {"run_lock",
+                          "SELECT status, project_id FROM runs WHERE id = $1::uuid FOR UPDATE", 1},
+    /* NULL keeps a field. $1 id, $2 status, $3 progress, $4 result, $5 error type,
+     * $6 error message, $7 traceback, $8 summary, $9 tags (JSON array). */
+    [DB_STMT_RUN_UPDATE] =
+        {"run_update",
+         "UPDATE runs SET status = coalesce($2, status),"
+         " progress = coalesce($3::real, CASE WHEN $2 = 'succeeded' THEN 1 ELSE progress END),"
+         " result = coalesce($4::jsonb, result), summary = coalesce($8::jsonb, summary),"
+         " tags = CASE WHEN $9::jsonb IS NULL THEN tags ELSE"
+         " ARRAY(SELECT jsonb_array_elements_text($9::jsonb)) END,"
+         " error_type = coalesce($5, error_type), error_message = coalesce($6, error_message),"
+         " error_traceback = coalesce($7, error_traceback),"
+         " error_fingerprint = CASE WHEN $5 IS NOT NULL OR $6 IS NOT NULL THEN "
+         "error_fingerprint(coalesce($5, error_type), coalesce($6, error_message)) ELSE "
+         "error_fingerprint END,"
+         " started_at = CASE WHEN $2 = 'running' THEN coalesce(started_at, now()) ELSE "
+         "started_at END,"
+         " ended_at = CASE WHEN $2 IN ('succeeded', 'failed', 'cancelled') THEN "
+         "coalesce(ended_at, now()) ELSE ended_at END,"
+         " queued_at = CASE WHEN $2 = 'queued' THEN now() ELSE queued_at END,"
+         " updated_at = now() WHERE id = $1::uuid"
+         " RETURNING run_json(runs, (SELECT slug FROM projects WHERE id = runs.project_id))",
+         9},
+/* The run list, newest or oldest first, keyset-paginated on (created_at, id). NULL
+ * skips a filter. $1 project, $2 statuses (text[]), $3 kind, $4 queue, $5 worker,
+ * $6 tag, $7 parent, $8 created after, $9 created before, $10 text (id prefix or name
+ * substring), $11 cursor time, $12 cursor id, $13 limit, $14 ended after,
+ * $15 ended before. */
+#define RUN_LIST(order, cmp)                                                                       \
+    "SELECT run_json(r, p.slug), " TS(                                                             \
+        "r.created_at") ", r.id FROM runs r JOIN projects p ON "                                   \
+                        "p.id = r.project_id WHERE r.project_id = $1 AND ($2::text[] IS NULL OR "  \
+                        "r.status = "                                                              \
+                        "ANY($2::text[])) AND ($3::text IS NULL OR r.kind = $3) AND ($4::text IS " \
+                        "NULL OR r.queue = "                                                       \
+                        "$4) AND ($5::bigint IS NULL OR r.worker_id = $5) AND ($6::text IS NULL "  \
+                        "OR r.tags @> "                                                            \
+                        "ARRAY[$6::text]) AND ($7::uuid IS NULL OR r.parent_id = $7) AND "         \
+                        "($8::timestamptz IS NULL "                                                \
+                        "OR r.created_at >= $8) AND ($9::timestamptz IS NULL OR r.created_at < "   \
+                        "$9) AND ($10::text "                                                      \
+                        "IS NULL OR r.id::text LIKE $10 || '%' OR r.name ILIKE '%' || $10 || "     \
+                        "'%') AND "                                                                \
+                        "($11::timestamptz IS NULL OR (r.created_at, r.id) " cmp                   \
+                        " ($11::timestamptz, $12::uuid)) "                                         \
+                        "AND ($14::timestamptz IS NULL OR r.ended_at >= $14) AND "                 \
+                        "($15::timestamptz IS NULL OR "                                            \
+                        "r.ended_at < $15) ORDER BY r.created_at " order ", r.id " order           \
+                        " LIMIT $13"
+    [DB_STMT_RUN_LIST_DESC] = {"run_list_desc", RUN_LIST("DESC", "<"), 15},
+    [DB_STMT_RUN_LIST_ASC] = {"run_list_asc", RUN_LIST("ASC", ">"), 15},
+#undef RUN_LIST
+    /* $1 run, $2 progress or NULL: the run's and its latest attempt's heartbeat. */
+    [DB_STMT_RUN_HEARTBEAT] =
+        {"run_heartbeat",
+         "WITH a AS (UPDATE attempts SET last_heartbeat_at = now() WHERE run_id = $1::uuid AND "
+         "seq = (SELECT max(seq) FROM attempts WHERE run_id = $1::uuid))"
+         " UPDATE runs SET last_heartbeat_at = now(), progress = coalesce($2::real, progress) "
+         "WHERE id = $1::uuid RETURNING cancel_requested, status",
+         2},
+    /* A queued run ends now; a running or retrying one is asked to stop. */
+    [DB_STMT_RUN_CANCEL] =
+        {"run_cancel",
+         "UPDATE runs SET cancel_requested = (status <> 'queued'),"
+         " ended_at = CASE WHEN status = 'queued' THEN now() ELSE ended_at END,"
+         " status = CASE WHEN status = 'queued' THEN 'cancelled' ELSE status "
+         "END, updated_at = now() WHERE id = $1::uuid RETURNING "
+         "run_json(runs, (SELECT slug FROM projects WHERE id = runs.project_id))",
+         1},
+    /* $1 project, $2 run, $3 JSON array of {ts, kind, level, message, data}: one statement
+     * for a whole batch. */
+    [DB_STMT_EVENT_INSERT] =
+        {"event_insert",
+         "WITH ins AS (INSERT INTO events (project_id, run_id, attempt_seq, ts, kind, level, "
+         "message, data) SELECT $1, $2::uuid, (SELECT max(seq) FROM attempts WHERE run_id = "
+         "$2::uuid), coalesce(e.ts, now()), coalesce(e.kind, 'log'), coalesce(e.level, 'info'), "
+         "coalesce(e.message, ''), e.data FROM jsonb_to_recordset($3::jsonb) AS e(ts timestamptz, "
+         "kind text, level text, message text, data jsonb) RETURNING id)"
+         " SELECT count(*), min(id)::text, max(id)::text FROM ins",
+         3},
+    [DB_STMT_EVENT_LIST] = {"event_list",
+                            "SELECT event_json(e), e.id::text FROM events e WHERE e.run_id = "
+                            "$1::uuid AND e.id > $2 ORDER BY e.id LIMIT $3",
+                            3},
 };

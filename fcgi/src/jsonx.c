@@ -297,3 +297,73 @@ const char *jsonx_to_string(json_object *obj, size_t *len)
     return json_object_to_json_string_length(
         obj, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, len);
 }
+
+static int jsonx_key_matches(const char *key, const char *const *patterns)
+{
+    char low[128];
+    size_t i = 0;
+    for (; key[i] && i < sizeof(low) - 1; i++)
+        low[i] = (char)tolower((unsigned char)key[i]);
+    low[i] = '\0';
+    for (size_t k = 0; patterns[k]; k++)
+        if (strstr(low, patterns[k]))
+            return 1;
+    return 0;
+}
+
+int jsonx_redact(json_object *obj, const char *const *patterns)
+{
+    int n = 0;
+
+    if (json_object_is_type(obj, json_type_array)) {
+        for (size_t i = 0; i < json_object_array_length(obj); i++)
+            n += jsonx_redact(json_object_array_get_idx(obj, i), patterns);
+    } else if (json_object_is_type(obj, json_type_object)) {
+        json_object_object_foreach(obj, k, v)
+        {
+            if (jsonx_key_matches(k, patterns)) {
+                /* Replacing the value of an existing key during iteration keeps the
+                 * entry (json-c frees the old value), so the walk stays valid. */
+                json_object_object_add(obj, k, json_object_new_string("[redacted]"));
+                n++;
+            } else {
+                n += jsonx_redact(v, patterns);
+            }
+        }
+    }
+    return n;
+}
+
+int jsonx_is_rfc3339(const char *s)
+{
+    static const char shape[] = "dddd-dd-ddTdd:dd:dd";
+    size_t i = 0;
+    for (; shape[i]; i++)
+        if (shape[i] == 'd' ? (s[i] < '0' || s[i] > '9') : s[i] != shape[i])
+            return 0;
+    if (s[i] == '.') {
+        i++;
+        if (s[i] < '0' || s[i] > '9')
+            return 0;
+        while (s[i] >= '0' && s[i] <= '9')
+            i++;
+    }
+    if (s[i] == 'Z')
+        return s[i + 1] == '\0';
+    return (s[i] == '+' || s[i] == '-') && strlen(s + i) == 6 && isdigit((unsigned char)s[i + 1]) &&
+           isdigit((unsigned char)s[i + 2]) && s[i + 3] == ':' &&
+           isdigit((unsigned char)s[i + 4]) && isdigit((unsigned char)s[i + 5]);
+}
+
+int jsonx_is_uuid(const char *s)
+{
+    for (int i = 0; i < 36; i++) {
+        if (i == 8 || i == 13 || i == 18 || i == 23) {
+            if (s[i] != '-')
+                return 0;
+        } else if (!isxdigit((unsigned char)s[i])) {
+            return 0;
+        }
+    }
+    return s[36] == '\0';
+}

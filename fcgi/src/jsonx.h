@@ -47,6 +47,15 @@ int jsonx_child(json_object *obj, const char *key, unsigned flags, json_type typ
  * in a producer's payload is an error, not silently dropped data. */
 int jsonx_only_keys(json_object *obj, const char *const *allowed, struct jsonx_err *err);
 
+/* Replaces, in place and at any depth, the value of every object key that contains
+ * one of the NULL-terminated lowercase patterns (case-insensitively) with the string
+ * "[redacted]". Returns how many values it replaced. */
+int jsonx_redact(json_object *obj, const char *const *patterns);
+/* 1 when s is an RFC 3339 time with a zone: 2026-01-02T03:04:05(.frac)(Z|+hh:mm). */
+int jsonx_is_rfc3339(const char *s);
+/* 1 when s is a UUID in its canonical 8-4-4-4-12 hex form. */
+int jsonx_is_uuid(const char *s);
+
 /* Serialises without pretty-printing or escaped slashes; the string is owned by obj. */
 const char *jsonx_to_string(json_object *obj, size_t *len);
 

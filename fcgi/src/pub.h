@@ -15,13 +15,22 @@ struct pub {
     struct redisContext *c;
     struct config_redis_addr addr;
     struct timespec retry_at; /* no reconnect before this, so an outage costs one try a second */
+    unsigned long published;
+    unsigned long dropped; /* events not published (Redis down or slow); logged each time */
 };
+
+#define PUB_CHANNEL "runwatch:events"
+#define PUB_SEQ_KEY "runwatch:event_seq"
 
 void pub_init(struct pub *p, const struct config_redis_addr *addr);
 void pub_fini(struct pub *p);
 /* 0 when Redis answers PING now (ignores the backoff), else -1 with a reason. */
 int pub_ping(struct pub *p, char *err, size_t errlen);
-/* 0 when published, -1 when dropped (logged). */
-int pub_publish(struct pub *p, const char *channel, const char *msg, size_t len);
+/* Publishes {"id":N,"project":…,"type":…,"run":…,"data":…} on PUB_CHANNEL. N comes from
+ * a counter in Redis, taken and published by one Lua script, so ids are in the order
+ * subscribers receive them across every worker. run and data_json may be NULL;
+ * data_json is JSON text. Call after COMMIT; never fails the caller's write. */
+int pub_event(struct pub *p, const char *project_id, const char *type, const char *run_id,
+              const char *data_json);
 
 #endif

@@ -167,6 +167,15 @@ static void req_put_json(void *p)
     json_object_put(p);
 }
 
+json_object *req_own_json(struct req *r, json_object *obj)
+{
+    if (!obj || arena_defer(r->arena, req_put_json, obj) != 0) {
+        req_error(r, 500, "internal", NULL, "out of memory");
+        return NULL;
+    }
+    return obj;
+}
+
 void req_error_details(struct req *r, json_object *details)
 {
     if (!details)

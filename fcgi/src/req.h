@@ -103,6 +103,10 @@ int req_is_int(const char *s);
 /* {"items": items, "next_cursor": cursor or null}; takes ownership of items. */
 json_object *req_page(json_object *items, const char *next_cursor);
 
+/* Hands obj to the arena (freed at the end of the request) and returns it; NULL with a
+ * 500 set when obj is NULL or cannot be registered. */
+json_object *req_own_json(struct req *r, json_object *obj);
+
 /* Sets a JSON response; takes ownership of obj (it is freed with the arena). */
 int req_json(struct req *r, int status, json_object *obj);
 /* Adds a response header; name and value must outlive the request (arena or static). */

@@ -6,7 +6,9 @@
 #include "api/audit.h"
 #include "api/auth.h"
 #include "api/health.h"
+#include "api/events.h"
 #include "api/projects.h"
+#include "api/runs.h"
 #include "api/users.h"
 
 #define J   ROUTE_JSON_BODY
@@ -39,6 +41,16 @@ const struct route routes[] = {
     {"DELETE", "/api/v1/projects/{project}/tokens/{token}", tokens_revoke, 0},
 
     {"GET", "/api/v1/audit", audit_list, 0},
+
+    {"POST", "/api/v1/runs", runs_create, J},
+    {"GET", "/api/v1/runs", runs_list, 0},
+    {"GET", "/api/v1/runs/{run}", runs_get, 0},
+    {"PATCH", "/api/v1/runs/{run}", runs_update, J},
+    /* The body is optional ({"progress": …}); the handler parses it when present. */
+    {"POST", "/api/v1/runs/{run}/heartbeat", runs_heartbeat, 0},
+    {"POST", "/api/v1/runs/{run}/cancel", runs_cancel, 0},
+    {"POST", "/api/v1/runs/{run}/events", events_create, J},
+    {"GET", "/api/v1/runs/{run}/events", events_list, 0},
 };
 
 const size_t routes_count = sizeof(routes) / sizeof(routes[0]);

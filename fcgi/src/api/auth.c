@@ -232,26 +232,17 @@ int auth_require_instance_admin(struct req *r)
     return 0;
 }
 
-int auth_project(struct req *r, const char *slug, enum auth_role min, struct auth_project *out)
+/* Fills out from a project_access_* row and checks the role. */
+static int auth_project_row(struct req *r, PGresult *res, enum auth_role min,
+                            struct auth_project *out)
 {
-    const struct auth_ident *id = r->auth;
-    PGresult *res;
-
-    if (!slug || strlen(slug) > 63)
-        return req_error(r, 404, "not_found", NULL, "no such project");
-    if (id->kind == AUTH_TOKEN) {
-        const char *p[] = {slug, id->token_project_id};
-        res = DB_EXEC(r, DB_STMT_PROJECT_ACCESS_TOKEN, p);
-    } else {
-        const char *p[] = {slug, id->user_id, id->is_admin ? "true" : "false"};
-        res = DB_EXEC(r, DB_STMT_PROJECT_ACCESS_USER, p);
-    }
     if (!res)
         return -1;
     if (PQntuples(res) != 1)
         return req_error(r, 404, "not_found", NULL, "no such project");
     out->id = PQgetvalue(res, 0, 0);
-    out->role = id->kind == AUTH_TOKEN ? id->token_role : auth_role_parse(PQgetvalue(res, 0, 1));
+    out->role =
+        r->auth->kind == AUTH_TOKEN ? r->auth->token_role : auth_role_parse(PQgetvalue(res, 0, 1));
     out->slug = PQgetvalue(res, 0, 2);
     out->name = PQgetvalue(res, 0, 3);
     out->created_at = PQgetvalue(res, 0, 4);
@@ -259,6 +250,41 @@ int auth_project(struct req *r, const char *slug, enum auth_role min, struct aut
         return req_error(r, 403, "forbidden", NULL, "this needs the %s role in project %s",
                          auth_role_name(min), out->slug);
     return 0;
+}
+
+int auth_project(struct req *r, const char *slug, enum auth_role min, struct auth_project *out)
+{
+    const struct auth_ident *id = r->auth;
+
+    if (!slug || strlen(slug) > 63)
+        return req_error(r, 404, "not_found", NULL, "no such project");
+    if (id->kind == AUTH_TOKEN) {
+        const char *p[] = {slug, id->token_project_id};
+        return auth_project_row(r, DB_EXEC(r, DB_STMT_PROJECT_ACCESS_TOKEN, p), min, out);
+    }
+    const char *p[] = {slug, id->user_id, id->is_admin ? "true" : "false"};
+    return auth_project_row(r, DB_EXEC(r, DB_STMT_PROJECT_ACCESS_USER, p), min, out);
+}
+
+int auth_project_by_id(struct req *r, const char *project_id, enum auth_role min,
+                       struct auth_project *out, const char *what)
+{
+    const struct auth_ident *id = r->auth;
+    PGresult *res;
+
+    if (id->kind == AUTH_TOKEN) {
+        /* A token sees one project; anything else does not exist for it. */
+        if (strcmp(project_id, id->token_project_id) != 0)
+            return req_error(r, 404, "not_found", NULL, "no such %s", what);
+        const char *p[] = {project_id, NULL, "true"};
+        res = DB_EXEC(r, DB_STMT_PROJECT_ACCESS_USER_BY_ID, p);
+    } else {
+        const char *p[] = {project_id, id->user_id, id->is_admin ? "true" : "false"};
+        res = DB_EXEC(r, DB_STMT_PROJECT_ACCESS_USER_BY_ID, p);
+    }
+    if (res && PQntuples(res) != 1)
+        return req_error(r, 404, "not_found", NULL, "no such %s", what);
+    return auth_project_row(r, res, min, out);
 }
 
 /* ---- endpoints ---- */

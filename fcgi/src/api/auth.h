@@ -56,6 +56,10 @@ int auth_guard(struct req *r, const struct route *rt);
 /* The project named by slug with the caller's role, which must be at least min:
  * 404 when the caller cannot see it, 403 when the role is too low. */
 int auth_project(struct req *r, const char *slug, enum auth_role min, struct auth_project *out);
+/* The same for a resource that names its project by id (a run): not visible is a 404
+ * for the resource ("no such <what>"), so ids of other projects' runs reveal nothing. */
+int auth_project_by_id(struct req *r, const char *project_id, enum auth_role min,
+                       struct auth_project *out, const char *what);
 /* 403 unless the caller is a signed-in user (not a token). */
 int auth_require_user(struct req *r);
 /* 403 unless the caller is a signed-in instance admin. */

@@ -326,27 +326,6 @@ int tokens_list(struct req *r)
     return req_json(r, 200, req_page(items, NULL));
 }
 
-/* RFC 3339 with a time zone: 2026-01-02T03:04:05(.frac)(Z|+hh:mm). */
-static int tokens_is_rfc3339(const char *s)
-{
-    static const char shape[] = "dddd-dd-ddTdd:dd:dd";
-    size_t i = 0;
-    for (; shape[i]; i++) {
-        if (shape[i] == 'd' ? (s[i] < '0' || s[i] > '9') : s[i] != shape[i])
-            return 0;
-    }
-    if (s[i] == '.') {
-        i++;
-        if (s[i] < '0' || s[i] > '9')
-            return 0;
-        while (s[i] >= '0' && s[i] <= '9')
-            i++;
-    }
-    if (s[i] == 'Z')
-        return s[i + 1] == '\0';
-    return (s[i] == '+' || s[i] == '-') && strlen(s + i) == 6 && s[i + 3] == ':';
-}
-
 int tokens_create(struct req *r)
 {
     static const char *const keys[] = {"name", "scopes", "expires_at", NULL};
@@ -376,7 +355,7 @@ int tokens_create(struct req *r)
                              "scopes must be read, write or admin");
         have[k] = 1;
     }
-    if (expires && !tokens_is_rfc3339(expires))
+    if (expires && !jsonx_is_rfc3339(expires))
         return req_error(r, 400, "invalid_field", "expires_at",
                          "expires_at must be an RFC 3339 time with a zone");
     if (auth_project(r, req_path_param(r, "project"), AUTH_ROLE_ADMIN, &pr))

@@ -1,0 +1,117 @@
+/* events: one event or a batch of up to EVENTS_MAX_BATCH in one request, validated
+ * whole before anything is written, then inserted by a single statement in one
+ * transaction (jsonb_to_recordset), so a batch is all in or all out. Values under
+ * secret-looking keys of data are redacted first. Listing pages by event id. */
+#include "events.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "api/auth.h"
+#include "api/runs.h"
+#include "config.h"
+#include "db.h"
+#include "pub.h"
+
+static const char *const levels[] = {"debug", "info", "warning", "error", "critical", NULL};
+
+/* Validates one event; field names in errors carry the batch index. */
+static int events_check(struct req *r, json_object *e, long idx)
+{
+    static const char *const keys[] = {"ts", "kind", "level", "message", "data", NULL};
+    struct jsonx_err je;
+    const char *ts = NULL, *s;
+    json_object *data;
+
+    if (!json_object_is_type(e, json_type_object))
+        return req_error(r, 400, "invalid_field", idx < 0 ? NULL : "events",
+                         "events[%ld] must be an object", idx);
+    if (jsonx_only_keys(e, keys, &je) ||
+        jsonx_string(e, "ts", JSONX_NULLABLE, 20, 40, &ts, NULL, &je) ||
+        jsonx_string(e, "kind", JSONX_NULLABLE, 1, 100, &s, NULL, &je) ||
+        jsonx_enum(e, "level", JSONX_NULLABLE, levels, &s, NULL, &je) ||
+        jsonx_string(e, "message", JSONX_NULLABLE, 0, 65536, &s, NULL, &je) ||
+        jsonx_child(e, "data", JSONX_NULLABLE, json_type_object, &data, NULL, &je)) {
+        if (idx < 0)
+            return req_error_json(r, 400, &je);
+        return req_error(r, 400, "invalid_field",
+                         arena_sprintf(r->arena, "events[%ld].%s", idx, je.field),
+                         "events[%ld]: %s", idx, je.message);
+    }
+    if (ts && !jsonx_is_rfc3339(ts))
+        return req_error(r, 400, "invalid_field",
+                         idx < 0 ? "ts" : arena_sprintf(r->arena, "events[%ld].ts", idx),
+                         "ts must be an RFC 3339 time with a zone");
+    return 0;
+}
+
+int events_create(struct req *r)
+{
+    json_object *b = r->body_json, *batch, *arr;
+    struct auth_project pr;
+    const char *status;
+    PGresult *res;
+
+    /* {"events": [...]} is a batch; any other object is one event. */
+    if (json_object_object_get_ex(b, "events", &batch)) {
+        if (json_object_object_length(b) != 1)
+            return req_error(r, 400, "invalid_field", "events",
+                             "a batch is {\"events\": [...]} and nothing else");
+        if (!batch || !json_object_is_type(batch, json_type_array))
+            return req_error(r, 400, "invalid_field", "events", "events must be an array");
+        size_t n = json_object_array_length(batch);
+        if (n == 0 || n > EVENTS_MAX_BATCH)
+            return req_error(r, 422, "invalid_value", "events", "a batch holds 1 to %d events",
+                             EVENTS_MAX_BATCH);
+        for (size_t i = 0; i < n; i++)
+            if (events_check(r, json_object_array_get_idx(batch, i), (long)i))
+                return -1;
+        arr = batch;
+    } else {
+        if (events_check(r, b, -1))
+            return -1;
+        arr = req_own_json(r, json_object_new_array());
+        if (!arr)
+            return -1;
+        json_object_array_add(arr, json_object_get(b));
+    }
+    jsonx_redact(arr, r->cfg->redact_keys);
+
+    if (db_begin(r) || runs_access(r, AUTH_ROLE_MEMBER, 1, &pr, &status))
+        return -1;
+    const char *p[] = {pr.id, req_path_param(r, "run"), jsonx_to_string(arr, NULL)};
+    if (!(res = DB_EXEC(r, DB_STMT_EVENT_INSERT, p)) || db_commit(r))
+        return -1;
+    const char *count = PQgetvalue(res, 0, 0), *first = PQgetvalue(res, 0, 1),
+               *last = PQgetvalue(res, 0, 2);
+    const char *data = arena_sprintf(
+        r->arena, "{\"count\":%s,\"first_id\":\"%s\",\"last_id\":\"%s\"}", count, first, last);
+    pub_event(r->pub, pr.id, "run.event", req_path_param(r, "run"), data);
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "count", json_object_new_int64(strtoll(count, NULL, 10)));
+    json_object_object_add(o, "first_id", json_object_new_string(first));
+    json_object_object_add(o, "last_id", json_object_new_string(last));
+    return req_json(r, 201, o);
+}
+
+int events_list(struct req *r)
+{
+    const char *after = req_query(r, "after");
+    struct auth_project pr;
+    const char *json;
+    long limit;
+    PGresult *res;
+
+    if (req_limit(r, &limit))
+        return -1;
+    if (after && !req_is_int(after))
+        return req_error(r, 400, "invalid_field", "after", "after must be an event id");
+    if (runs_access(r, AUTH_ROLE_VIEWER, 0, &pr, &json))
+        return -1;
+    const char *p[] = {req_path_param(r, "run"), after ? after : "0",
+                       arena_sprintf(r->arena, "%ld", limit + 1)};
+    if (!(res = DB_EXEC(r, DB_STMT_EVENT_LIST, p)))
+        return -1;
+    int n = PQntuples(res), shown = n > limit ? (int)limit : n;
+    return db_page_response(r, res, shown, n > limit ? PQgetvalue(res, shown - 1, 1) : NULL);
+}

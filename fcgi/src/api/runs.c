@@ -1,0 +1,464 @@
+/* runs: create (idempotent), read, list, report progress and outcome, cancel.
+ * - A retried create never makes a second run: the client's id or Idempotency-Key
+ *   makes the INSERT a no-op and the first run comes back (200 instead of 201).
+ * - The state machine lives in runs_transition_ok(); an illegal move is a 409 naming
+ *   both states. Ending a run stamps ended_at; an error is fingerprinted in SQL.
+ * - Run JSON is made by PostgreSQL (run_json() in the migrations) and sent as it is.
+ * - Every committed change is published after COMMIT; publishing never fails a write.
+ * - Values under secret-looking keys of input and params are redacted before storage. */
+#include "runs.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/auth.h"
+#include "config.h"
+#include "db.h"
+#include "pub.h"
+
+static const char *const run_statuses[] = {"queued", "running",   "retrying", "succeeded",
+                                           "failed", "cancelled", NULL};
+static const char *const create_statuses[] = {"queued", "running", NULL};
+
+int runs_transition_ok(const char *from, const char *to)
+{
+    static const struct {
+        const char *from;
+        const char *to;
+    } moves[] = {
+        {"queued", "running"},     {"queued", "cancelled"},  {"running", "succeeded"},
+        {"running", "failed"},     {"running", "cancelled"}, {"running", "retrying"},
+        {"retrying", "running"},   {"retrying", "queued"},   {"retrying", "failed"},
+        {"retrying", "cancelled"}, {"queued", "failed"},
+    };
+    if (strcmp(from, to) == 0)
+        return 1;
+    for (size_t i = 0; i < sizeof(moves) / sizeof(moves[0]); i++)
+        if (strcmp(moves[i].from, from) == 0 && strcmp(moves[i].to, to) == 0)
+            return 1;
+    return 0;
+}
+
+/* Sends PostgreSQL's JSON text as the response body. */
+static int runs_send_text(struct req *r, int status, const char *json)
+{
+    r->status = status;
+    r->resp_body = json;
+    r->resp_len = strlen(json);
+    return 0;
+}
+
+/* A JSON child as text for a jsonb parameter, or NULL when absent. */
+static const char *runs_child_text(json_object *obj, const char *key)
+{
+    json_object *v;
+    if (!json_object_object_get_ex(obj, key, &v) || !v)
+        return NULL;
+    return jsonx_to_string(v, NULL);
+}
+
+/* tags: an array of 0..50 non-empty strings of at most 100 bytes. */
+static int runs_check_tags(struct req *r, json_object *body, const char **out)
+{
+    struct jsonx_err je;
+    json_object *tags = NULL;
+    int present = 0;
+
+    if (jsonx_child(body, "tags", 0, json_type_array, &tags, &present, &je))
+        return req_error_json(r, 400, &je);
+    if (!present)
+        return 0;
+    if (json_object_array_length(tags) > 50)
+        return req_error(r, 422, "invalid_value", "tags", "at most 50 tags");
+    for (size_t i = 0; i < json_object_array_length(tags); i++) {
+        json_object *t = json_object_array_get_idx(tags, i);
+        if (!t || !json_object_is_type(t, json_type_string) || json_object_get_string_len(t) < 1 ||
+            json_object_get_string_len(t) > 100)
+            return req_error(r, 422, "invalid_value", "tags",
+                             "tags must be strings of 1 to 100 bytes");
+    }
+    *out = jsonx_to_string(tags, NULL);
+    return 0;
+}
+
+int runs_create(struct req *r)
+{
+    static const char *const keys[] = {"id",        "project",  "kind",     "name",   "queue",
+                                       "status",    "priority", "input",    "params", "tags",
+                                       "parent_id", "group_id", "progress", NULL};
+    json_object *b = r->body_json, *params = NULL;
+    struct jsonx_err je;
+    const char *id = NULL, *slug = NULL, *kind = NULL, *name = "", *queue = "default";
+    const char *status = "queued", *parent = NULL, *group = NULL, *tags = "[]";
+    int64_t priority = 0;
+    double progress = 0;
+    int has_progress = 0;
+    struct auth_project pr;
+    PGresult *res;
+
+    if (jsonx_only_keys(b, keys, &je) ||
+        jsonx_string(b, "id", JSONX_NULLABLE, 36, 36, &id, NULL, &je) ||
+        jsonx_string(b, "project", JSONX_NULLABLE, 1, 63, &slug, NULL, &je) ||
+        jsonx_string(b, "kind", JSONX_REQUIRED, 1, 200, &kind, NULL, &je) ||
+        jsonx_string(b, "name", JSONX_NULLABLE, 0, 500, &name, NULL, &je) ||
+        jsonx_string(b, "queue", JSONX_NULLABLE, 1, 200, &queue, NULL, &je) ||
+        jsonx_enum(b, "status", JSONX_NULLABLE, create_statuses, &status, NULL, &je) ||
+        jsonx_int(b, "priority", JSONX_NULLABLE, -1000000, 1000000, &priority, NULL, &je) ||
+        jsonx_child(b, "params", JSONX_NULLABLE, json_type_object, &params, NULL, &je) ||
+        jsonx_string(b, "parent_id", JSONX_NULLABLE, 36, 36, &parent, NULL, &je) ||
+        jsonx_string(b, "group_id", JSONX_NULLABLE, 1, 200, &group, NULL, &je) ||
+        jsonx_number(b, "progress", JSONX_NULLABLE, 0, 1, &progress, &has_progress, &je))
+        return req_error_json(r, 400, &je);
+    if (id && !jsonx_is_uuid(id))
+        return req_error(r, 400, "invalid_field", "id", "id must be a UUID");
+    if (parent && !jsonx_is_uuid(parent))
+        return req_error(r, 400, "invalid_field", "parent_id", "parent_id must be a UUID");
+    if (runs_check_tags(r, b, &tags))
+        return -1;
+    const char *key = req_header(r, "Idempotency-Key");
+    if (key && (strlen(key) < 1 || strlen(key) > 200))
+        return req_error(r, 400, "invalid_header", "Idempotency-Key",
+                         "Idempotency-Key must be 1 to 200 bytes");
+    /* A token writes to its own project; a user names the project. */
+    if (!slug && r->auth->kind != AUTH_TOKEN)
+        return req_error(r, 400, "invalid_field", "project", "project is required");
+    if (!slug) {
+        if (auth_project_by_id(r, r->auth->token_project_id, AUTH_ROLE_MEMBER, &pr, "project"))
+            return -1;
+    } else if (auth_project(r, slug, AUTH_ROLE_MEMBER, &pr)) {
+        return -1;
+    }
+    jsonx_redact(b, r->cfg->redact_keys);
+
+    const char *prio = arena_sprintf(r->arena, "%lld", (long long)priority);
+    const char *prog = has_progress ? arena_sprintf(r->arena, "%.17g", progress) : NULL;
+    if (db_begin(r))
+        return -1;
+    if (parent) {
+        const char *pp[] = {parent, pr.id};
+        if (!(res = DB_EXEC(r, DB_STMT_RUN_IN_PROJECT, pp)))
+            return -1;
+        if (PQntuples(res) != 1)
+            return req_error(r, 422, "invalid_reference", "parent_id",
+                             "parent_id is not a run of this project");
+    }
+    const char *p[] = {id,
+                       pr.id,
+                       key,
+                       kind,
+                       name,
+                       queue,
+                       status,
+                       prio,
+                       runs_child_text(b, "input"),
+                       runs_child_text(b, "params"),
+                       tags,
+                       parent,
+                       group,
+                       prog,
+                       pr.slug};
+    if (!(res = DB_EXEC(r, DB_STMT_RUN_INSERT, p)))
+        return -1;
+    if (PQntuples(res) == 1) {
+        const char *json = PQgetvalue(res, 0, 0), *rid = PQgetvalue(res, 0, 1);
+        if (db_commit(r))
+            return -1;
+        pub_event(r->pub, pr.id, "run.created", rid, json);
+        return runs_send_text(r, 201, json);
+    }
+    /* The id or the key was seen before: answer with that run, unless the id is taken
+     * by a run of another project (which this caller must not learn anything about). */
+    const char *pe[] = {id, key, pr.id};
+    if (!(res = DB_EXEC(r, DB_STMT_RUN_FIND_EXISTING, pe)) || db_commit(r))
+        return -1;
+    if (PQntuples(res) != 1 || PQgetvalue(res, 0, 1)[0] != 't')
+        return req_error(r, 409, "conflict", "id", "this id is already in use");
+    return runs_send_text(r, 200, PQgetvalue(res, 0, 0));
+}
+
+int runs_access(struct req *r, int min_role, int lock, struct auth_project *proj,
+                const char **first)
+{
+    const char *id = req_path_param(r, "run");
+    PGresult *res;
+
+    if (!id || !jsonx_is_uuid(id))
+        return req_error(r, 404, "not_found", NULL, "no such run");
+    const char *p[] = {id};
+    if (!(res = DB_EXEC(r, lock ? DB_STMT_RUN_LOCK : DB_STMT_RUN_GET, p)))
+        return -1;
+    if (PQntuples(res) != 1)
+        return req_error(r, 404, "not_found", NULL, "no such run");
+    if (first)
+        *first = PQgetvalue(res, 0, 0);
+    return auth_project_by_id(r, PQgetvalue(res, 0, 1), (enum auth_role)min_role, proj, "run");
+}
+
+int runs_get(struct req *r)
+{
+    struct auth_project pr;
+    const char *json;
+
+    if (runs_access(r, AUTH_ROLE_VIEWER, 0, &pr, &json))
+        return -1;
+    return runs_send_text(r, 200, json);
+}
+
+int runs_update(struct req *r)
+{
+    static const char *const keys[] = {"status",  "progress", "result", "error",
+                                       "summary", "tags",     NULL};
+    static const char *const ekeys[] = {"type", "message", "traceback", NULL};
+    json_object *b = r->body_json, *err = NULL, *summary = NULL;
+    struct jsonx_err je;
+    const char *to = NULL, *from, *tags = NULL, *etype = NULL, *emsg = NULL, *etb = NULL;
+    double progress = 0;
+    int has_progress = 0;
+    struct auth_project pr;
+    PGresult *res;
+
+    if (jsonx_only_keys(b, keys, &je) ||
+        jsonx_enum(b, "status", JSONX_NULLABLE, run_statuses, &to, NULL, &je) ||
+        jsonx_number(b, "progress", JSONX_NULLABLE, 0, 1, &progress, &has_progress, &je) ||
+        jsonx_child(b, "error", JSONX_NULLABLE, json_type_object, &err, NULL, &je) ||
+        jsonx_child(b, "summary", JSONX_NULLABLE, json_type_object, &summary, NULL, &je))
+        return req_error_json(r, 400, &je);
+    if (err && (jsonx_only_keys(err, ekeys, &je) ||
+                jsonx_string(err, "type", JSONX_NULLABLE, 1, 200, &etype, NULL, &je) ||
+                jsonx_string(err, "message", JSONX_NULLABLE, 0, 10000, &emsg, NULL, &je) ||
+                jsonx_string(err, "traceback", JSONX_NULLABLE, 0, 100000, &etb, NULL, &je))) {
+        char field[160];
+        snprintf(field, sizeof(field), "error.%s", je.field);
+        return req_error(r, 400, "invalid_field", field, "error.%s", je.message);
+    }
+    if (runs_check_tags(r, b, &tags))
+        return -1;
+    jsonx_redact(b, r->cfg->redact_keys);
+
+    if (db_begin(r) || runs_access(r, AUTH_ROLE_MEMBER, 1, &pr, &from))
+        return -1;
+    if (to && !runs_transition_ok(from, to)) {
+        json_object *d = json_object_new_object();
+        json_object_object_add(d, "from", json_object_new_string(from));
+        json_object_object_add(d, "to", json_object_new_string(to));
+        req_error(r, 409, "illegal_transition", "status", "a run cannot go from %s to %s", from,
+                  to);
+        req_error_details(r, d);
+        return -1;
+    }
+    const char *p[] = {req_path_param(r, "run"),
+                       to,
+                       has_progress ? arena_sprintf(r->arena, "%.17g", progress) : NULL,
+                       runs_child_text(b, "result"),
+                       etype,
+                       emsg,
+                       etb,
+                       summary ? jsonx_to_string(summary, NULL) : NULL,
+                       tags};
+    if (!(res = DB_EXEC(r, DB_STMT_RUN_UPDATE, p)) || db_commit(r))
+        return -1;
+    const char *json = PQgetvalue(res, 0, 0);
+    pub_event(r->pub, pr.id, "run.updated", req_path_param(r, "run"), json);
+    return runs_send_text(r, 200, json);
+}
+
+/* "a,b" or repeated params → a PostgreSQL array literal of validated statuses. */
+static int runs_status_filter(struct req *r, const char **out)
+{
+    char buf[128];
+    size_t o = 0;
+
+    *out = NULL;
+    for (size_t i = 0; i < r->n_query_params; i++) {
+        if (strcmp(r->query_params[i].name, "status") != 0)
+            continue;
+        const char *s = r->query_params[i].value;
+        while (*s) {
+            size_t n = strcspn(s, ",");
+            int ok = 0;
+            for (int k = 0; run_statuses[k]; k++)
+                ok |= strlen(run_statuses[k]) == n && strncmp(run_statuses[k], s, n) == 0;
+            if (!ok || o + n + 2 >= sizeof(buf))
+                return req_error(r, 400, "invalid_field", "status",
+                                 "status must be a comma list of queued, running, retrying, "
+                                 "succeeded, failed, cancelled");
+            buf[o] = o ? ',' : '{';
+            o++;
+            memcpy(buf + o, s, n);
+            o += n;
+            s += n + (s[n] == ',');
+        }
+    }
+    if (o) {
+        buf[o++] = '}';
+        *out = arena_strndup(r->arena, buf, o);
+    }
+    return 0;
+}
+
+/* An optional RFC 3339 query parameter. */
+static int runs_time_param(struct req *r, const char *name, const char **out)
+{
+    *out = req_query(r, name);
+    if (*out && !jsonx_is_rfc3339(*out))
+        return req_error(r, 400, "invalid_field", name, "%s must be an RFC 3339 time with a zone",
+                         name);
+    return 0;
+}
+
+/* For LIKE: % _ and \ from the user are literal. */
+static const char *runs_like_escape(struct arena *a, const char *s)
+{
+    char *out = arena_alloc(a, 2 * strlen(s) + 1), *o = out;
+    if (!out)
+        return NULL;
+    for (; *s; s++) {
+        if (*s == '%' || *s == '_' || *s == '\\')
+            *o++ = '\\';
+        *o++ = *s;
+    }
+    *o = '\0';
+    return out;
+}
+
+int runs_list(struct req *r)
+{
+    static const char *const filters[] = {
+        "project",      "status", "kind",          "queue",          "worker",
+        "tag",          "parent", "created_after", "created_before", "ended_after",
+        "ended_before", "q",      "sort",          "order",          "limit",
+        "cursor",       NULL};
+    const char *slug = req_query(r, "project"), *statuses, *ca, *cb, *ea, *eb;
+    const char *worker = req_query(r, "worker"), *parent = req_query(r, "parent");
+    const char *q = req_query(r, "q"), *sort = req_query(r, "sort");
+    const char *order = req_query(r, "order"), *cursor = req_query(r, "cursor");
+    const char *cur_ts = NULL, *cur_id = NULL;
+    struct auth_project pr;
+    long limit;
+    PGresult *res;
+
+    for (size_t i = 0; i < r->n_query_params; i++) {
+        int known = 0;
+        for (int k = 0; filters[k]; k++)
+            known |= strcmp(filters[k], r->query_params[i].name) == 0;
+        if (!known)
+            return req_error(r, 400, "invalid_field", r->query_params[i].name,
+                             "unknown query parameter %s", r->query_params[i].name);
+    }
+    if (req_limit(r, &limit) || runs_status_filter(r, &statuses) ||
+        runs_time_param(r, "created_after", &ca) || runs_time_param(r, "created_before", &cb) ||
+        runs_time_param(r, "ended_after", &ea) || runs_time_param(r, "ended_before", &eb))
+        return -1;
+    if (worker && !req_is_int(worker))
+        return req_error(r, 400, "invalid_field", "worker", "worker must be a worker id");
+    if (parent && !jsonx_is_uuid(parent))
+        return req_error(r, 400, "invalid_field", "parent", "parent must be a run id");
+    if (sort && strcmp(sort, "created") != 0)
+        return req_error(r, 400, "invalid_field", "sort", "sort must be created");
+    if (order && strcmp(order, "asc") != 0 && strcmp(order, "desc") != 0)
+        return req_error(r, 400, "invalid_field", "order", "order must be asc or desc");
+    if (cursor) {
+        const char *tilde = strchr(cursor, '~');
+        if (tilde) {
+            cur_ts = arena_strndup(r->arena, cursor, (size_t)(tilde - cursor));
+            cur_id = tilde + 1;
+        }
+        if (!tilde || !jsonx_is_rfc3339(cur_ts) || !jsonx_is_uuid(cur_id))
+            return req_error(r, 400, "invalid_field", "cursor",
+                             "cursor is not one this API issued");
+    }
+    if (!slug && r->auth->kind == AUTH_TOKEN) {
+        if (auth_project_by_id(r, r->auth->token_project_id, AUTH_ROLE_VIEWER, &pr, "project"))
+            return -1;
+    } else if (!slug) {
+        return req_error(r, 400, "invalid_field", "project", "project is required");
+    } else if (auth_project(r, slug, AUTH_ROLE_VIEWER, &pr)) {
+        return -1;
+    }
+    const char *p[] = {pr.id,
+                       statuses,
+                       req_query(r, "kind"),
+                       req_query(r, "queue"),
+                       worker,
+                       req_query(r, "tag"),
+                       parent,
+                       ca,
+                       cb,
+                       q ? runs_like_escape(r->arena, q) : NULL,
+                       cur_ts,
+                       cur_id,
+                       arena_sprintf(r->arena, "%ld", limit + 1),
+                       ea,
+                       eb};
+    int asc = order && strcmp(order, "asc") == 0;
+    if (!(res = DB_EXEC(r, asc ? DB_STMT_RUN_LIST_ASC : DB_STMT_RUN_LIST_DESC, p)))
+        return -1;
+
+    /* The page is spliced from PostgreSQL's JSON texts: no parse, no re-serialise. */
+    int n = PQntuples(res), shown = n > limit ? (int)limit : n;
+    const char *next = n > limit ? arena_sprintf(r->arena, "%s~%s", PQgetvalue(res, shown - 1, 1),
+                                                 PQgetvalue(res, shown - 1, 2))
+                                 : NULL;
+    return db_page_response(r, res, shown, next);
+}
+
+int runs_heartbeat(struct req *r)
+{
+    static const char *const keys[] = {"progress", NULL};
+    struct jsonx_err je;
+    struct auth_project pr;
+    double progress = 0;
+    int has_progress = 0;
+    const char *status;
+    PGresult *res;
+
+    if (r->body_len) {
+        json_object *b = req_json_body(r);
+        if (!b)
+            return -1;
+        if (jsonx_only_keys(b, keys, &je) ||
+            jsonx_number(b, "progress", JSONX_NULLABLE, 0, 1, &progress, &has_progress, &je))
+            return req_error_json(r, 400, &je);
+    }
+    if (db_begin(r) || runs_access(r, AUTH_ROLE_MEMBER, 1, &pr, &status))
+        return -1;
+    const char *p[] = {req_path_param(r, "run"),
+                       has_progress ? arena_sprintf(r->arena, "%.17g", progress) : NULL};
+    if (!(res = DB_EXEC(r, DB_STMT_RUN_HEARTBEAT, p)) || db_commit(r))
+        return -1;
+    int cancel = PQgetvalue(res, 0, 0)[0] == 't';
+    pub_event(r->pub, pr.id, "run.heartbeat", req_path_param(r, "run"),
+              has_progress ? arena_sprintf(r->arena, "{\"progress\":%.6g}", progress) : NULL);
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "cancel_requested", json_object_new_boolean(cancel));
+    json_object_object_add(o, "status", json_object_new_string(PQgetvalue(res, 0, 1)));
+    return req_json(r, 200, o);
+}
+
+int runs_cancel(struct req *r)
+{
+    struct auth_project pr;
+    const char *status;
+    PGresult *res;
+
+    if (db_begin(r) || runs_access(r, AUTH_ROLE_MEMBER, 1, &pr, &status))
+        return -1;
+    if (strcmp(status, "succeeded") == 0 || strcmp(status, "failed") == 0 ||
+        strcmp(status, "cancelled") == 0) {
+        if (strcmp(status, "cancelled") == 0) {
+            /* Cancelling twice is not an error: answer with the run as it is. */
+            const char *p[] = {req_path_param(r, "run")};
+            if (!(res = DB_EXEC(r, DB_STMT_RUN_GET, p)) || db_commit(r))
+                return -1;
+            return runs_send_text(r, 200, PQgetvalue(res, 0, 0));
+        }
+        return req_error(r, 409, "illegal_transition", "status", "the run already %s", status);
+    }
+    const char *p[] = {req_path_param(r, "run")};
+    if (!(res = DB_EXEC(r, DB_STMT_RUN_CANCEL, p)) || db_commit(r))
+        return -1;
+    const char *json = PQgetvalue(res, 0, 0);
+    pub_event(r->pub, pr.id, "run.updated", req_path_param(r, "run"), json);
+    return runs_send_text(r, 200, json);
+}

@@ -1,0 +1,26 @@
+/* runs: the unit of work producers report, and its state machine. */
+#ifndef RW_API_RUNS_H
+#define RW_API_RUNS_H
+
+#include "req.h"
+
+int runs_create(struct req *r);
+int runs_list(struct req *r);
+int runs_get(struct req *r);
+int runs_update(struct req *r);
+int runs_heartbeat(struct req *r);
+int runs_cancel(struct req *r);
+
+/* 1 when a run may go from status `from` to `to` (same to same is allowed: a retried
+ * report of the same outcome is not a conflict). */
+int runs_transition_ok(const char *from, const char *to);
+
+/* Looks up the run named in the path and checks the caller's role on its project.
+ * Fills the project and *first: with lock set (inside a transaction) the row is locked
+ * and *first is its status; without, *first is the run's JSON. Sets 404 for a malformed
+ * id, a missing run, or a run of a project the caller cannot see. */
+struct auth_project;
+int runs_access(struct req *r, int min_role, int lock, struct auth_project *proj,
+                const char **first);
+
+#endif
