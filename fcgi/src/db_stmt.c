@@ -247,17 +247,20 @@ const struct db_stmt db_stmts[DB_STMT__COUNT] = {
          "$6, $7, $8, $9::jsonb, $10::jsonb, ARRAY(SELECT jsonb_array_elements_text($11::jsonb)), "
          "$12::uuid, (SELECT coalesce(p.root_id, p.id) FROM runs p WHERE p.id = $12::uuid), $13, "
          "$14::real, CASE WHEN $7 = 'queued' THEN now() END, CASE WHEN $7 = 'running' THEN now() "
-         "END) ON CONFLICT DO NOTHING RETURNING *) SELECT run_json(ins, $15), ins.id FROM ins",
+         "END) ON CONFLICT DO NOTHING RETURNING *) SELECT run_json(ins, $15, NULL), ins.id FROM "
+         "ins",
          15},
     /* $1 id or NULL, $2 idempotency key or NULL, $3 project: the run a retried create made. */
-    [DB_STMT_RUN_FIND_EXISTING] = {"run_find_existing",
-                                   "SELECT run_json(r, p.slug), r.project_id = $3, r.id FROM runs "
-                                   "r JOIN projects p ON p.id = r.project_id WHERE r.id = "
-                                   "$1::uuid OR (r.project_id = $3 AND r.idempotency_key = $2) "
-                                   "LIMIT 1",
-                                   3},
+    [DB_STMT_RUN_FIND_EXISTING] =
+        {"run_find_existing",
+         "SELECT run_json(r, p.slug, latest_attempt_json(r.id)), r.project_id = $3, r.id FROM runs "
+         "r JOIN projects p ON p.id = r.project_id WHERE r.id = "
+         "$1::uuid OR (r.project_id = $3 AND r.idempotency_key = $2) "
+         "LIMIT 1",
+         3},
     [DB_STMT_RUN_GET] = {"run_get",
-                         "SELECT run_json(r, p.slug), r.project_id FROM runs r JOIN projects p ON "
+                         "SELECT run_json(r, p.slug, latest_attempt_json(r.id)), r.project_id FROM "
+                         "runs r JOIN projects p ON "
                          "p.id = r.project_id WHERE r.id = $1::uuid",
                          1},
     [DB_STMT_RUN_LOCK] = {"run_lock",
@@ -282,7 +285,8 @@ const struct db_stmt db_stmts[DB_STMT__COUNT] = {
          "coalesce(ended_at, now()) ELSE ended_at END,"
          " queued_at = CASE WHEN $2 = 'queued' THEN now() ELSE queued_at END,"
          " updated_at = now() WHERE id = $1::uuid"
-         " RETURNING run_json(runs, (SELECT slug FROM projects WHERE id = runs.project_id))",
+         " RETURNING run_json(runs, (SELECT slug FROM projects WHERE id = runs.project_id), "
+         "latest_attempt_json(runs.id))",
          9},
 /* The run list, newest or oldest first, keyset-paginated on (created_at, id). NULL
  * skips a filter. $1 project, $2 statuses (text[]), $3 kind, $4 queue, $5 worker,
@@ -290,7 +294,7 @@ const struct db_stmt db_stmts[DB_STMT__COUNT] = {
  * substring), $11 cursor time, $12 cursor id, $13 limit, $14 ended after,
  * $15 ended before. */
 #define RUN_LIST(order, cmp)                                                                       \
-    "SELECT run_json(r, p.slug), " TS(                                                             \
+    "SELECT run_json(r, p.slug, latest_attempt_json(r.id)), " TS(                                  \
         "r.created_at") ", r.id FROM runs r JOIN projects p ON "                                   \
                         "p.id = r.project_id WHERE r.project_id = $1 AND ($2::text[] IS NULL OR "  \
                         "r.status = "                                                              \
@@ -322,14 +326,14 @@ const struct db_stmt db_stmts[DB_STMT__COUNT] = {
          "WHERE id = $1::uuid RETURNING cancel_requested, status",
          2},
     /* A queued run ends now; a running or retrying one is asked to stop. */
-    [DB_STMT_RUN_CANCEL] =
-        {"run_cancel",
-         "UPDATE runs SET cancel_requested = (status <> 'queued'),"
-         " ended_at = CASE WHEN status = 'queued' THEN now() ELSE ended_at END,"
-         " status = CASE WHEN status = 'queued' THEN 'cancelled' ELSE status "
-         "END, updated_at = now() WHERE id = $1::uuid RETURNING "
-         "run_json(runs, (SELECT slug FROM projects WHERE id = runs.project_id))",
-         1},
+    [DB_STMT_RUN_CANCEL] = {"run_cancel",
+                            "UPDATE runs SET cancel_requested = (status <> 'queued'),"
+                            " ended_at = CASE WHEN status = 'queued' THEN now() ELSE ended_at END,"
+                            " status = CASE WHEN status = 'queued' THEN 'cancelled' ELSE status "
+                            "END, updated_at = now() WHERE id = $1::uuid RETURNING "
+                            "run_json(runs, (SELECT slug FROM projects WHERE id = "
+                            "runs.project_id), latest_attempt_json(runs.id))",
+                            1},
     /* $1 project, $2 run, $3 JSON array of {ts, kind, level, message, data}: one statement
      * for a whole batch. */
     [DB_STMT_EVENT_INSERT] =
