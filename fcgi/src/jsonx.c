@@ -298,15 +298,11 @@ const char *jsonx_to_string(json_object *obj, size_t *len)
         obj, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, len);
 }
 
+/* Patterns are lowercase; the key is compared whole, however long it is. */
 static int jsonx_key_matches(const char *key, const char *const *patterns)
 {
-    char low[128];
-    size_t i = 0;
-    for (; key[i] && i < sizeof(low) - 1; i++)
-        low[i] = (char)tolower((unsigned char)key[i]);
-    low[i] = '\0';
     for (size_t k = 0; patterns[k]; k++)
-        if (strstr(low, patterns[k]))
+        if (strcasestr(key, patterns[k]))
             return 1;
     return 0;
 }
@@ -334,13 +330,32 @@ int jsonx_redact(json_object *obj, const char *const *patterns)
     return n;
 }
 
+static int jsonx_num(const char *s, int n)
+{
+    int v = 0;
+    for (int i = 0; i < n; i++)
+        v = v * 10 + (s[i] - '0');
+    return v;
+}
+
 int jsonx_is_rfc3339(const char *s)
 {
     static const char shape[] = "dddd-dd-ddTdd:dd:dd";
+    static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
     size_t i = 0;
+    int y, mo, d;
+
     for (; shape[i]; i++)
         if (shape[i] == 'd' ? (s[i] < '0' || s[i] > '9') : s[i] != shape[i])
             return 0;
+    /* The calendar too: PostgreSQL would refuse 2026-02-30, after our checks said yes. */
+    y = jsonx_num(s, 4);
+    mo = jsonx_num(s + 5, 2);
+    d = jsonx_num(s + 8, 2);
+    if (y < 1 || mo < 1 || mo > 12 || d < 1 ||
+        d > mdays[mo - 1] + (mo == 2 && y % 4 == 0 && (y % 100 != 0 || y % 400 == 0)) ||
+        jsonx_num(s + 11, 2) > 23 || jsonx_num(s + 14, 2) > 59 || jsonx_num(s + 17, 2) > 60)
+        return 0;
     if (s[i] == '.') {
         i++;
         if (s[i] < '0' || s[i] > '9')
@@ -352,7 +367,8 @@ int jsonx_is_rfc3339(const char *s)
         return s[i + 1] == '\0';
     return (s[i] == '+' || s[i] == '-') && strlen(s + i) == 6 && isdigit((unsigned char)s[i + 1]) &&
            isdigit((unsigned char)s[i + 2]) && s[i + 3] == ':' &&
-           isdigit((unsigned char)s[i + 4]) && isdigit((unsigned char)s[i + 5]);
+           isdigit((unsigned char)s[i + 4]) && isdigit((unsigned char)s[i + 5]) &&
+           jsonx_num(s + i + 1, 2) <= 23 && jsonx_num(s + i + 4, 2) <= 59;
 }
 
 int jsonx_is_uuid(const char *s)
@@ -366,4 +382,30 @@ int jsonx_is_uuid(const char *s)
         }
     }
     return s[36] == '\0';
+}
+
+int jsonx_find_nul(json_object *obj, char *path, size_t cap)
+{
+    size_t base = strlen(path);
+
+    if (json_object_is_type(obj, json_type_string)) {
+        return memchr(json_object_get_string(obj), '\0', (size_t)json_object_get_string_len(obj)) !=
+               NULL;
+    }
+    if (json_object_is_type(obj, json_type_array)) {
+        for (size_t i = 0; i < json_object_array_length(obj); i++) {
+            snprintf(path + base, cap - base, "[%zu]", i);
+            if (jsonx_find_nul(json_object_array_get_idx(obj, i), path, cap))
+                return 1;
+        }
+    } else if (json_object_is_type(obj, json_type_object)) {
+        json_object_object_foreach(obj, k, v)
+        {
+            snprintf(path + base, cap - base, "%s%s", base ? "." : "", k);
+            if (jsonx_find_nul(v, path, cap))
+                return 1;
+        }
+    }
+    path[base] = '\0';
+    return 0;
 }

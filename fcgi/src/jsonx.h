@@ -56,6 +56,11 @@ int jsonx_is_rfc3339(const char *s);
 /* 1 when s is a UUID in its canonical 8-4-4-4-12 hex form. */
 int jsonx_is_uuid(const char *s);
 
+/* 1 when some string value under obj holds a NUL byte (JSON's \u0000, which
+ * PostgreSQL's jsonb and text refuse); path (start it as "") then names where, like
+ * "input.args[2]". */
+int jsonx_find_nul(json_object *obj, char *path, size_t cap);
+
 /* Serialises without pretty-printing or escaped slashes; the string is owned by obj. */
 const char *jsonx_to_string(json_object *obj, size_t *len);
 

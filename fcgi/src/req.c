@@ -266,6 +266,12 @@ json_object *req_json_body(struct req *r)
         req_error(r, 400, "invalid_json", NULL, "request body must be a JSON object");
         return NULL;
     }
+    char path[256] = "";
+    if (jsonx_find_nul(obj, path, sizeof(path))) {
+        req_error(r, 400, "invalid_value", path, "%s must not contain NUL characters (\\u0000)",
+                  path);
+        return NULL;
+    }
     return obj;
 }
 

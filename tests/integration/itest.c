@@ -3,17 +3,22 @@
  * talk to the api socket directly. */
 #include "itest.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <curl/curl.h>
 #include <dirent.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/random.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 static size_t on_body(char *p, size_t sz, size_t n, void *ud)
 {
@@ -583,4 +588,163 @@ const char *repo_path(const char *rel, char *buf, size_t cap)
         snprintf(buf, cap, "%s", rel);
     }
     return buf;
+}
+
+/* ---- Redis subscriber ---- */
+
+static long long now_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/* Reads what is there, waiting at most timeout_ms for the first byte. */
+static int sub_fill(struct itest_sub *s, int timeout_ms)
+{
+    struct pollfd p = {.fd = s->fd, .events = POLLIN};
+    ssize_t n;
+
+    if (timeout_ms < 0 || poll(&p, 1, timeout_ms) != 1)
+        return -1;
+    if (s->cap - s->len < 4096) {
+        size_t cap = s->cap ? 2 * s->cap : 65536;
+        char *nb = realloc(s->buf, cap);
+        if (!nb)
+            return -1;
+        s->buf = nb;
+        s->cap = cap;
+    }
+    n = read(s->fd, s->buf + s->len, s->cap - s->len);
+    if (n <= 0)
+        return -1;
+    s->len += (size_t)n;
+    return 0;
+}
+
+/* Parses one RESP array of bulk strings and integers at the start of the buffer: 1 with
+ * its first three elements (pointers into the buffer) and *used, 0 when incomplete, -1
+ * when it is something else. */
+static int sub_parse(const struct itest_sub *s, size_t *used, const char *item[3], size_t ilen[3])
+{
+    const char *b = s->buf, *eol;
+    size_t pos, len = s->len;
+    long n;
+
+    if (len == 0)
+        return 0;
+    if (b[0] != '*')
+        return -1;
+    if (!(eol = memmem(b, len, "\r\n", 2)))
+        return 0;
+    n = strtol(b + 1, NULL, 10);
+    pos = (size_t)(eol - b) + 2;
+    for (long i = 0; i < n; i++) {
+        const char *it;
+        size_t il;
+        if (pos >= len || !(eol = memmem(b + pos, len - pos, "\r\n", 2)))
+            return 0;
+        if (b[pos] == ':') {
+            it = b + pos + 1;
+            il = (size_t)(eol - it);
+            pos = (size_t)(eol - b) + 2;
+        } else if (b[pos] == '$') {
+            long bl = strtol(b + pos + 1, NULL, 10);
+            size_t start = (size_t)(eol - b) + 2;
+            if (bl < 0)
+                return -1;
+            if (start + (size_t)bl + 2 > len)
+                return 0;
+            it = b + start;
+            il = (size_t)bl;
+            pos = start + (size_t)bl + 2;
+        } else {
+            return -1;
+        }
+        if (i < 3) {
+            item[i] = it;
+            ilen[i] = il;
+        }
+    }
+    if (n < 3)
+        return -1;
+    *used = pos;
+    return 1;
+}
+
+/* The next array whose first element is kind: its third element, malloc'd. */
+static char *sub_next_of(struct itest_sub *s, const char *kind, int timeout_ms)
+{
+    long long deadline = now_ms() + timeout_ms;
+
+    for (;;) {
+        const char *item[3];
+        size_t ilen[3], used = 0;
+        int rc = sub_parse(s, &used, item, ilen);
+        if (rc < 0)
+            return NULL;
+        if (rc == 1) {
+            char *out = NULL;
+            if (ilen[0] == strlen(kind) && memcmp(item[0], kind, ilen[0]) == 0 &&
+                (out = malloc(ilen[2] + 1)) != NULL) {
+                memcpy(out, item[2], ilen[2]);
+                out[ilen[2]] = '\0';
+            }
+            memmove(s->buf, s->buf + used, s->len - used);
+            s->len -= used;
+            if (out)
+                return out;
+            continue;
+        }
+        if (sub_fill(s, (int)(deadline - now_ms())) != 0)
+            return NULL;
+    }
+}
+
+int itest_sub_open(struct itest_sub *s, const char *channel)
+{
+    const char *port = getenv("RUNWATCH_REDIS_PORT");
+    struct sockaddr_in a = {.sin_family = AF_INET};
+    char cmd[512], *confirm;
+    int n;
+
+    memset(s, 0, sizeof(*s));
+    s->fd = -1;
+    if (!port)
+        return -1;
+    a.sin_port = htons((unsigned short)atoi(port));
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    s->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (s->fd < 0 || connect(s->fd, (struct sockaddr *)&a, sizeof(a)) != 0) {
+        itest_sub_close(s);
+        return -1;
+    }
+    n = snprintf(cmd, sizeof(cmd), "*2\r\n$9\r\nSUBSCRIBE\r\n$%zu\r\n%s\r\n", strlen(channel),
+                 channel);
+    if (n <= 0 || (size_t)n >= sizeof(cmd) || write(s->fd, cmd, (size_t)n) != n) {
+        itest_sub_close(s);
+        return -1;
+    }
+    /* The confirmation's third element is the subscription count. */
+    confirm = sub_next_of(s, "subscribe", 5000);
+    if (!confirm) {
+        itest_sub_close(s);
+        return -1;
+    }
+    free(confirm);
+    return 0;
+}
+
+char *itest_sub_next(struct itest_sub *s, int timeout_ms)
+{
+    return s->fd < 0 ? NULL : sub_next_of(s, "message", timeout_ms);
+}
+
+void itest_sub_close(struct itest_sub *s)
+{
+    if (s->fd >= 0)
+        close(s->fd);
+    free(s->buf);
+    memset(s, 0, sizeof(*s));
+    s->fd = -1;
 }

@@ -105,8 +105,27 @@ int secrets_in_text(const char *text, size_t len, const char *where);
  * RUNWATCH_TEST_STACK, else the current directory). */
 const char *repo_path(const char *rel, char *buf, size_t cap);
 
+/* ---- a Redis subscriber (the runs suite checks what writes publish) ---- */
+
+/* One SUBSCRIBE connection to 127.0.0.1:$RUNWATCH_REDIS_PORT, spoken in RESP without a
+ * client library. Pending bytes stay in buf between calls. */
+struct itest_sub {
+    int fd;
+    char *buf;
+    size_t len, cap;
+};
+
+/* Connects and subscribes to channel; returns 0 once Redis confirmed the subscription,
+ * so anything published after that is seen. */
+int itest_sub_open(struct itest_sub *s, const char *channel);
+/* The payload of the next message (malloc'd, NUL-terminated; the caller frees it), or
+ * NULL when none came within timeout_ms or the connection failed. */
+char *itest_sub_next(struct itest_sub *s, int timeout_ms);
+void itest_sub_close(struct itest_sub *s);
+
 int suite_foundation_register(void);
 int suite_access_register(void);
 int suite_auth_register(void);
+int suite_runs_register(void);
 
 #endif

@@ -12,7 +12,8 @@ int main(void)
     curl_global_init(CURL_GLOBAL_DEFAULT);
     if (CU_initialize_registry() != CUE_SUCCESS)
         return 2;
-    if (suite_foundation_register() || suite_access_register() || suite_auth_register()) {
+    if (suite_foundation_register() || suite_access_register() || suite_auth_register() ||
+        suite_runs_register()) {
         fprintf(stderr, "cannot register suites: %s\n", CU_get_error_msg());
         CU_cleanup_registry();
         return 2;

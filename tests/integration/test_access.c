@@ -42,6 +42,12 @@ enum op {
     OP_MEMBER_REMOVE,
     OP_TOKEN_CREATE,
     OP_TOKEN_REVOKE,
+    OP_RUN_CREATE,     /* a run in {project}, named in the body */
+    OP_RUN_CREATE_OWN, /* a run without a project: a token's own */
+    OP_RUN,            /* {run}: a fresh queued run of {project}, no body */
+    OP_RUN_PATCH,      /* {run}: a fresh queued run, started */
+    OP_RUN_HEARTBEAT,  /* {run}: a fresh running run, with progress */
+    OP_EVENT_CREATE,   /* {run}: a fresh queued run, one event */
 };
 
 #define OK 2 /* the operation's documented 2xx status */
@@ -83,6 +89,18 @@ static const struct row matrix[] = {
     {"DELETE", "/api/v1/projects/{project}/tokens/{token}",NULL, PA, OP_TOKEN_REVOKE,   {401, 403, 403, OK,  OK,  403, 403, OK,  404}},
     {"GET",    "/api/v1/audit",                            NULL, PA, OP_PLAIN,          {401, 403, 403, 403, OK,  403, 403, 403, 403}},
     {"GET",    "/api/v1/audit",              "project={project}", PA, OP_PLAIN,         {401, 403, 403, OK,  OK,  403, 403, OK,  404}},
+    /* Runs: viewers and read tokens read, members and write tokens write. Without a
+     * project a token means its own; a user must name one. */
+    {"POST",   "/api/v1/runs",                             NULL, PA, OP_RUN_CREATE,     {401, 403, OK,  OK,  OK,  403, OK,  OK,  404}},
+    {"POST",   "/api/v1/runs",                             NULL, PA, OP_RUN_CREATE_OWN, {401, 400, 400, 400, 400, 403, OK,  OK,  400}},
+    {"GET",    "/api/v1/runs",               "project={project}", PA, OP_PLAIN,         {401, OK,  OK,  OK,  OK,  OK,  OK,  OK,  404}},
+    {"GET",    "/api/v1/runs",                             NULL, PA, OP_PLAIN,          {401, 400, 400, 400, 400, OK,  OK,  OK,  400}},
+    {"GET",    "/api/v1/runs/{run}",                       NULL, PA, OP_RUN,            {401, OK,  OK,  OK,  OK,  OK,  OK,  OK,  404}},
+    {"PATCH",  "/api/v1/runs/{run}",                       NULL, PA, OP_RUN_PATCH,      {401, 403, OK,  OK,  OK,  403, OK,  OK,  404}},
+    {"POST",   "/api/v1/runs/{run}/heartbeat",             NULL, PA, OP_RUN_HEARTBEAT,  {401, 403, OK,  OK,  OK,  403, OK,  OK,  404}},
+    {"POST",   "/api/v1/runs/{run}/cancel",                NULL, PA, OP_RUN,            {401, 403, OK,  OK,  OK,  403, OK,  OK,  404}},
+    {"POST",   "/api/v1/runs/{run}/events",                NULL, PA, OP_EVENT_CREATE,   {401, 403, OK,  OK,  OK,  403, OK,  OK,  404}},
+    {"GET",    "/api/v1/runs/{run}/events",                NULL, PA, OP_RUN,            {401, OK,  OK,  OK,  OK,  OK,  OK,  OK,  404}},
 
     /* The same project endpoints on project B, which only other-project-admin (and the
      * instance admin) can see: everyone else gets 404, tokens of A included. */
@@ -96,6 +114,14 @@ static const struct row matrix[] = {
     {"POST",   "/api/v1/projects/{project}/tokens",        NULL, PB, OP_TOKEN_CREATE,   {401, 404, 404, 404, OK,  404, 404, 404, OK}},
     {"DELETE", "/api/v1/projects/{project}/tokens/{token}",NULL, PB, OP_TOKEN_REVOKE,   {401, 404, 404, 404, OK,  404, 404, 404, OK}},
     {"GET",    "/api/v1/audit",              "project={project}", PB, OP_PLAIN,         {401, 404, 404, 404, OK,  404, 404, 404, OK}},
+    {"POST",   "/api/v1/runs",                             NULL, PB, OP_RUN_CREATE,     {401, 404, 404, 404, OK,  404, 404, 404, OK}},
+    {"GET",    "/api/v1/runs",               "project={project}", PB, OP_PLAIN,         {401, 404, 404, 404, OK,  404, 404, 404, OK}},
+    {"GET",    "/api/v1/runs/{run}",                       NULL, PB, OP_RUN,            {401, 404, 404, 404, OK,  404, 404, 404, OK}},
+    {"PATCH",  "/api/v1/runs/{run}",                       NULL, PB, OP_RUN_PATCH,      {401, 404, 404, 404, OK,  404, 404, 404, OK}},
+    {"POST",   "/api/v1/runs/{run}/heartbeat",             NULL, PB, OP_RUN_HEARTBEAT,  {401, 404, 404, 404, OK,  404, 404, 404, OK}},
+    {"POST",   "/api/v1/runs/{run}/cancel",                NULL, PB, OP_RUN,            {401, 404, 404, 404, OK,  404, 404, 404, OK}},
+    {"POST",   "/api/v1/runs/{run}/events",                NULL, PB, OP_EVENT_CREATE,   {401, 404, 404, 404, OK,  404, 404, 404, OK}},
+    {"GET",    "/api/v1/runs/{run}/events",                NULL, PB, OP_RUN,            {401, 404, 404, 404, OK,  404, 404, 404, OK}},
 };
 /* clang-format on */
 
@@ -179,6 +205,27 @@ static int make_token(int p, const char *scopes, struct ident *t)
     t->token_id = http_json_int(&r, "id");
     http_resp_free(&r);
     return 0;
+}
+
+/* Creates a run of project p (as the instance admin) in status ("queued", "running"). */
+static int make_run(int p, const char *status, char *id, size_t cap)
+{
+    struct http_resp r;
+    char body[300];
+    int rc;
+
+    snprintf(body, sizeof(body), "{\"project\":\"%s\",\"kind\":\"matrix\",\"status\":\"%s\"}",
+             projects[p].slug, status);
+    rc = api_call(admin(), "POST", "/api/v1/runs", body, &r) == 0 && r.status == 201 &&
+                 http_json_string(&r, "id")
+             ? 0
+             : -1;
+    if (rc)
+        fprintf(stderr, "create run: %ld %s\n", r.status, r.body ? r.body : "");
+    else
+        snprintf(id, cap, "%s", http_json_string(&r, "id"));
+    http_resp_free(&r);
+    return rc;
 }
 
 static int make_project(int p, const char *tag)
@@ -286,7 +333,7 @@ static int doc_has_status(json_object *op, long status)
 /* ---- one call ---- */
 
 static int substitute(const char *tmpl, const char *query, const char *project, long long user,
-                      long long token, char *out, size_t cap)
+                      long long token, const char *run, char *out, size_t cap)
 {
     size_t o = 0;
     for (const char *s = tmpl; *s;) {
@@ -304,6 +351,9 @@ static int substitute(const char *tmpl, const char *query, const char *project, 
             snprintf(num, sizeof(num), "%lld", token);
             val = num;
             skip = 7;
+        } else if (strncmp(s, "{run}", 5) == 0) {
+            val = run;
+            skip = 5;
         }
         if (val) {
             size_t n = strlen(val);
@@ -323,7 +373,7 @@ static int substitute(const char *tmpl, const char *query, const char *project, 
         if (o + 1 >= cap)
             return -1;
         out[o++] = '?';
-        return substitute(query, NULL, project, user, token, out + o, cap - o);
+        return substitute(query, NULL, project, user, token, run, out + o, cap - o);
     }
     return 0;
 }
@@ -334,7 +384,7 @@ static long access_call(const struct row *row, int who, char *code, size_t ccap)
 {
     struct ident caller = ids[who], throwaway;
     struct http_resp r;
-    char path[512], body[1024], name[64], pw[80];
+    char path[512], body[1024], name[64], pw[80], run[64] = "";
     long long user = 0, token = 0;
     const char *slug = projects[row->project].slug;
     const char *b = NULL;
@@ -404,8 +454,29 @@ static long access_call(const struct row *row, int who, char *code, size_t ccap)
             return -1;
         token = throwaway.token_id;
         break;
+    case OP_RUN_CREATE:
+        snprintf(body, sizeof(body), "{\"project\":\"%s\",\"kind\":\"matrix\"}", slug);
+        b = body;
+        break;
+    case OP_RUN_CREATE_OWN:
+        b = "{\"kind\":\"matrix\"}";
+        break;
+    case OP_RUN:
+    case OP_RUN_PATCH:
+    case OP_EVENT_CREATE:
+        if (make_run(row->project, "queued", run, sizeof(run)))
+            return -1;
+        b = row->op == OP_RUN_PATCH      ? "{\"status\":\"running\"}"
+            : row->op == OP_EVENT_CREATE ? "{\"message\":\"from the matrix\"}"
+                                         : NULL;
+        break;
+    case OP_RUN_HEARTBEAT:
+        if (make_run(row->project, "running", run, sizeof(run)))
+            return -1;
+        b = "{\"progress\":0.5}";
+        break;
     }
-    if (substitute(row->path, row->query, slug, user, token, path, sizeof(path)) != 0)
+    if (substitute(row->path, row->query, slug, user, token, run, path, sizeof(path)) != 0)
         return -1;
     if (api_call(&caller, row->method, path, b, &r) != 0) {
         http_resp_free(&r);

@@ -1,5 +1,6 @@
 /* runs: the state machine, and the JSON helpers the runs API relies on (redaction,
  * RFC 3339 and UUID checks). */
+#include <stdio.h>
 #include <string.h>
 
 #include "api/runs.h"
@@ -39,6 +40,34 @@ static void test_redact(void)
     json_object_put(o);
 }
 
+static void test_long_key_and_nul(void)
+{
+    static const char *const pats[] = {"password", NULL};
+    struct jsonx_err err;
+    char key[300], doc[400], path[64] = "";
+    memset(key, 'k', 200);
+    memcpy(key + 200, "_Password", 10);
+    snprintf(doc, sizeof(doc), "{\"%s\":\"s3cret\"}", key);
+    json_object *o = jsonx_parse(doc, strlen(doc), &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(o);
+    CU_ASSERT_EQUAL(jsonx_redact(o, pats), 1);
+    CU_ASSERT_PTR_NULL(strstr(jsonx_to_string(o, NULL), "s3cret"));
+    json_object_put(o);
+
+    const char *nul = "{\"a\":{\"b\":[1,\"x\\u0000y\"]}}";
+    o = jsonx_parse(nul, strlen(nul), &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(o);
+    CU_ASSERT_TRUE(jsonx_find_nul(o, path, sizeof(path)));
+    CU_ASSERT_STRING_EQUAL(path, "a.b[1]");
+    json_object_put(o);
+    const char *clean = "{\"a\":{\"b\":[1,\"xy\"]}}";
+    o = jsonx_parse(clean, strlen(clean), &err);
+    path[0] = '\0';
+    CU_ASSERT_FALSE(jsonx_find_nul(o, path, sizeof(path)));
+    CU_ASSERT_STRING_EQUAL(path, "");
+    json_object_put(o);
+}
+
 static void test_time_and_uuid(void)
 {
     CU_ASSERT_TRUE(jsonx_is_rfc3339("2026-11-24T12:00:00Z"));
@@ -47,6 +76,14 @@ static void test_time_and_uuid(void)
     CU_ASSERT_FALSE(jsonx_is_rfc3339("2026-11-24T12:00:00"));
     CU_ASSERT_FALSE(jsonx_is_rfc3339("2026-11-24T12:00:00+0200"));
     CU_ASSERT_FALSE(jsonx_is_rfc3339("2026-11-24T12:00:00.Z"));
+    /* The calendar, not only the shape: PostgreSQL would refuse these later. */
+    CU_ASSERT_TRUE(jsonx_is_rfc3339("2024-02-29T00:00:00Z"));
+    CU_ASSERT_FALSE(jsonx_is_rfc3339("2026-02-29T00:00:00Z"));
+    CU_ASSERT_FALSE(jsonx_is_rfc3339("2026-13-01T00:00:00Z"));
+    CU_ASSERT_FALSE(jsonx_is_rfc3339("2026-04-31T00:00:00Z"));
+    CU_ASSERT_FALSE(jsonx_is_rfc3339("2026-01-01T24:00:00Z"));
+    CU_ASSERT_FALSE(jsonx_is_rfc3339("2026-01-01T00:00:00+25:00"));
+    CU_ASSERT_FALSE(jsonx_is_rfc3339("0000-01-01T00:00:00Z"));
     CU_ASSERT_TRUE(jsonx_is_uuid("075eb87b-1261-43aa-8323-247f7efe0aec"));
     CU_ASSERT_FALSE(jsonx_is_uuid("075eb87b-1261-43aa-8323-247f7efe0ae"));
     CU_ASSERT_FALSE(jsonx_is_uuid("075eb87b-1261-43aa-8323-247f7efe0aecc"));
@@ -60,6 +97,7 @@ int suite_runs_register(void)
         {"state machine", test_transitions},
         {"secret redaction", test_redact},
         {"rfc3339 and uuid", test_time_and_uuid},
+        {"long keys redacted, NUL located", test_long_key_and_nul},
         {NULL, NULL},
     };
     return test_add_suite("runs", cases);

@@ -274,7 +274,7 @@ static int runs_status_filter(struct req *r, const char **out)
         if (strcmp(r->query_params[i].name, "status") != 0)
             continue;
         const char *s = r->query_params[i].value;
-        while (*s) {
+        for (;;) {
             size_t n = strcspn(s, ",");
             int ok = 0;
             for (int k = 0; run_statuses[k]; k++)
@@ -287,7 +287,9 @@ static int runs_status_filter(struct req *r, const char **out)
             o++;
             memcpy(buf + o, s, n);
             o += n;
-            s += n + (s[n] == ',');
+            if (s[n] != ',')
+                break;
+            s += n + 1; /* a trailing or doubled comma leaves an empty name: refused above */
         }
     }
     if (o) {
@@ -453,7 +455,13 @@ int runs_cancel(struct req *r)
                 return -1;
             return runs_send_text(r, 200, PQgetvalue(res, 0, 0));
         }
-        return req_error(r, 409, "illegal_transition", "status", "the run already %s", status);
+        json_object *d = json_object_new_object();
+        json_object_object_add(d, "from", json_object_new_string(status));
+        json_object_object_add(d, "to", json_object_new_string("cancelled"));
+        req_error(r, 409, "illegal_transition", "status", "a run cannot go from %s to cancelled",
+                  status);
+        req_error_details(r, d);
+        return -1;
     }
     const char *p[] = {req_path_param(r, "run")};
     if (!(res = DB_EXEC(r, DB_STMT_RUN_CANCEL, p)) || db_commit(r))

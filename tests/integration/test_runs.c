@@ -1,0 +1,1870 @@
+/* Runs API: create (idempotent, also under concurrent retries), read, list (filters,
+ * keyset cursors while runs are being added), the PATCH state machine, heartbeat,
+ * cancel, event batches (all or nothing) and their paging, redaction of secrets (in
+ * answers, in the database, in the logs), who may touch which run, and what each write
+ * publishes on Redis. Each test makes its own runs under a kind of its own, so the
+ * tests do not depend on one another; the log scan runs last on purpose. */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+
+#include "itest.h"
+
+#define S(s) ((s) ? (s) : "(null)")
+
+static struct ident adm, viewer, member, member_b, tread, twrite, twrite_b;
+static struct {
+    char slug[64];
+    long long id;
+} pa, pb;
+static json_object *openapi;
+
+/* ---- fixture ---- */
+
+static int new_user(const char *tag, struct ident *u)
+{
+    struct http_resp r;
+    char body[512], name[64];
+
+    memset(u, 0, sizeof(*u));
+    snprintf(u->email, sizeof(u->email), "%s@runs.test", itest_unique(tag, name, sizeof(name)));
+    itest_password(u->password, sizeof(u->password));
+    snprintf(body, sizeof(body), "{\"email\":\"%s\",\"password\":\"%s\"}", u->email, u->password);
+    if (api_call(&adm, "POST", "/api/v1/users", body, &r) != 0 || r.status != 201) {
+        fprintf(stderr, "\n  create user: %ld %s", r.status, S(r.body));
+        http_resp_free(&r);
+        return -1;
+    }
+    u->user_id = http_json_int(&r, "id");
+    http_resp_free(&r);
+    return 0;
+}
+
+/* A user with role in project slug, signed in. */
+static int new_member(const char *tag, const char *slug, const char *role, struct ident *u)
+{
+    struct http_resp r;
+    char body[300], path[200];
+    long st;
+
+    if (new_user(tag, u))
+        return -1;
+    snprintf(path, sizeof(path), "/api/v1/projects/%s/members", slug);
+    snprintf(body, sizeof(body), "{\"email\":\"%s\",\"role\":\"%s\"}", u->email, role);
+    if (api_call(&adm, "POST", path, body, &r) != 0)
+        return -1;
+    st = r.status;
+    http_resp_free(&r);
+    return st == 201 && api_login(u) == 200 ? 0 : -1;
+}
+
+static int new_token(const char *slug, const char *scopes, struct ident *t)
+{
+    struct http_resp r;
+    char body[400], path[200], name[64];
+    int rc = -1;
+
+    memset(t, 0, sizeof(*t));
+    snprintf(path, sizeof(path), "/api/v1/projects/%s/tokens", slug);
+    snprintf(body, sizeof(body), "{\"name\":\"%s\",\"scopes\":%s}",
+             itest_unique("tok", name, sizeof(name)), scopes);
+    if (api_call(&adm, "POST", path, body, &r) != 0)
+        return -1;
+    if (r.status == 201 && http_json_string(&r, "token")) {
+        t->kind = IDENT_TOKEN;
+        snprintf(t->secret, sizeof(t->secret), "%s", http_json_string(&r, "token"));
+        secret_note("API token", t->secret);
+        t->token_id = http_json_int(&r, "id");
+        rc = 0;
+    }
+    http_resp_free(&r);
+    return rc;
+}
+
+static int make_project(const char *tag, char *slug, size_t cap, long long *id)
+{
+    struct http_resp r;
+    char body[200];
+    int rc;
+
+    itest_unique(tag, slug, cap);
+    snprintf(body, sizeof(body), "{\"slug\":\"%s\",\"name\":\"%s\"}", slug, slug);
+    rc = api_call(&adm, "POST", "/api/v1/projects", body, &r) == 0 && r.status == 201 ? 0 : -1;
+    *id = http_json_int(&r, "id");
+    http_resp_free(&r);
+    return rc;
+}
+
+static int runs_init(void)
+{
+    char path[1024];
+
+    openapi = json_object_from_file(repo_path("openapi/openapi.json", path, sizeof(path)));
+    if (!openapi) {
+        fprintf(stderr, "cannot read %s\n", path);
+        return 1;
+    }
+    if (itest_instance_admin(&adm) != 0) {
+        fprintf(stderr, "cannot sign in the instance admin\n");
+        return 1;
+    }
+    if (make_project("runs-a", pa.slug, sizeof(pa.slug), &pa.id) ||
+        make_project("runs-b", pb.slug, sizeof(pb.slug), &pb.id))
+        return 1;
+    if (new_member("viewer", pa.slug, "viewer", &viewer) ||
+        new_member("member", pa.slug, "member", &member) ||
+        new_member("member-b", pb.slug, "member", &member_b))
+        return 1;
+    if (new_token(pa.slug, "[\"read\"]", &tread) || new_token(pa.slug, "[\"write\"]", &twrite) ||
+        new_token(pb.slug, "[\"write\"]", &twrite_b))
+        return 1;
+    return 0;
+}
+
+static int runs_fini(void)
+{
+    json_object_put(openapi);
+    openapi = NULL;
+    return 0;
+}
+
+/* ---- JSON ---- */
+
+/* Follows a dotted path ("error.fingerprint", "items.0.id"); 1 when the member exists
+ * (*out may then be NULL for a JSON null), else 0. */
+static int jfind(json_object *o, const char *path, json_object **out)
+{
+    char key[256];
+
+    while (*path) {
+        size_t n = strcspn(path, ".");
+        snprintf(key, sizeof(key), "%.*s", (int)n, path);
+        if (json_object_is_type(o, json_type_array)) {
+            char *end;
+            long i = strtol(key, &end, 10);
+            if (*end || i < 0 || (size_t)i >= json_object_array_length(o))
+                return 0;
+            o = json_object_array_get_idx(o, (size_t)i);
+        } else if (!json_object_is_type(o, json_type_object) ||
+                   !json_object_object_get_ex(o, key, &o)) {
+            return 0;
+        }
+        path += n + (path[n] == '.');
+    }
+    *out = o;
+    return 1;
+}
+
+static json_object *jget(json_object *o, const char *path)
+{
+    json_object *v = NULL;
+    return jfind(o, path, &v) ? v : NULL;
+}
+
+static const char *jstr(json_object *o, const char *path)
+{
+    json_object *v = jget(o, path);
+    return v && json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
+}
+
+/* 1 when the member is there and null. */
+static int jnull(json_object *o, const char *path)
+{
+    json_object *v = NULL;
+    return jfind(o, path, &v) && v == NULL;
+}
+
+static double jnum(json_object *o, const char *path)
+{
+    json_object *v = jget(o, path);
+    return v && (json_object_is_type(v, json_type_double) || json_object_is_type(v, json_type_int))
+               ? json_object_get_double(v)
+               : -1e300;
+}
+
+static size_t jlen(json_object *o, const char *path)
+{
+    json_object *v = jget(o, path);
+    return v && json_object_is_type(v, json_type_array) ? json_object_array_length(v) : 0;
+}
+
+/* An RFC 3339 time as microseconds since the epoch, or -1. */
+static long long ts_usec(const char *s)
+{
+    struct tm tm = {0};
+    long long usec = 0, scale = 100000;
+    int off = 0, oh, om, used = 0;
+    const char *p;
+
+    if (!s || sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+                     &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &used) != 6)
+        return -1;
+    p = s + used;
+    if (*p == '.')
+        for (p++; *p >= '0' && *p <= '9'; p++, scale /= 10)
+            usec += (*p - '0') * scale;
+    if ((*p == '+' || *p == '-') && sscanf(p + 1, "%2d:%2d", &oh, &om) == 2)
+        off = (*p == '-' ? -1 : 1) * (oh * 3600 + om * 60);
+    else if (*p != 'Z')
+        return -1;
+    tm.tm_year -= 1900;
+    tm.tm_mon -= 1;
+    return ((long long)timegm(&tm) - off) * 1000000 + usec;
+}
+
+/* ---- requests ---- */
+
+#define EXPECT_STATUS(r, want)                                                                     \
+    do {                                                                                           \
+        if ((r).status != (want))                                                                  \
+            fprintf(stderr, "\n  %s:%d: expected %ld, got %ld %s", __FILE__, __LINE__,             \
+                    (long)(want), (r).status, S((r).body));                                        \
+        CU_ASSERT_EQUAL((r).status, (want));                                                       \
+    } while (0)
+
+static void uuid_new(char out[37])
+{
+    unsigned char b[16];
+    if (getrandom(b, sizeof(b), 0) != (ssize_t)sizeof(b))
+        for (size_t i = 0; i < sizeof(b); i++)
+            b[i] = (unsigned char)rand();
+    b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
+    b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
+    snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0],
+             b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13],
+             b[14], b[15]);
+}
+
+/* POST /api/v1/runs as who; id gets the run's id on 200/201. Returns the status. */
+static long create(const struct ident *who, const char *body, const char *const *extra, char id[40])
+{
+    struct http_resp r;
+    long st;
+
+    if (id)
+        id[0] = '\0';
+    if (api_req(who, "POST", "/api/v1/runs", body, 0, extra, &r) != 0) {
+        http_resp_free(&r);
+        return -1;
+    }
+    st = r.status;
+    if (id && (st == 200 || st == 201) && jstr(r.json, "id"))
+        snprintf(id, 40, "%s", jstr(r.json, "id"));
+    http_resp_free(&r);
+    return st;
+}
+
+/* A run of project slug and kind made by member (or the admin for project B); extra is
+ * more JSON members (",\"status\":\"running\""). 0 on 201. */
+static int new_run(const char *slug, const char *kind, const char *extra, char id[40])
+{
+    char body[2048];
+    long st;
+
+    snprintf(body, sizeof(body), "{\"project\":\"%s\",\"kind\":\"%s\"%s}", slug, kind,
+             extra ? extra : "");
+    st = create(strcmp(slug, pa.slug) == 0 ? &member : &adm, body, NULL, id);
+    if (st != 201)
+        fprintf(stderr, "\n  create run %s: %ld", body, st);
+    return st == 201 ? 0 : -1;
+}
+
+static long run_op(const struct ident *who, const char *method, const char *id, const char *sub,
+                   const char *body, struct http_resp *r)
+{
+    char path[256];
+    snprintf(path, sizeof(path), "/api/v1/runs/%s%s", id, sub ? sub : "");
+    if (api_call(who, method, path, body, r) != 0)
+        return -1;
+    return r->status;
+}
+
+/* PATCH as member; returns the status, the response is freed. */
+static long patch(const char *id, const char *body)
+{
+    struct http_resp r;
+    long st = run_op(&member, "PATCH", id, NULL, body, &r);
+    if (st != 200)
+        fprintf(stderr, "\n  PATCH %s %s: %ld %s", id, body, st, S(r.body));
+    http_resp_free(&r);
+    return st;
+}
+
+/* A run of project A in the given state, reached through the API. */
+static int run_in(const char *kind, const char *state, char id[40])
+{
+    int running = strcmp(state, "queued") && strcmp(state, "cancelled");
+    char body[64];
+
+    if (new_run(pa.slug, kind, running ? ",\"status\":\"running\"" : NULL, id))
+        return -1;
+    if (strcmp(state, "queued") == 0 || strcmp(state, "running") == 0)
+        return 0;
+    snprintf(body, sizeof(body), "{\"status\":\"%s\"}", state);
+    return patch(id, body) == 200 ? 0 : -1;
+}
+
+/* The run as the admin sees it (the caller puts it), or NULL. */
+static json_object *run_get(const char *id)
+{
+    struct http_resp r;
+    json_object *o = NULL;
+    if (run_op(&adm, "GET", id, NULL, NULL, &r) == 200)
+        o = json_object_get(r.json);
+    http_resp_free(&r);
+    return o;
+}
+
+/* Every id listed for query (following cursors), in order, into ids (cap entries).
+ * Returns the count or -1. */
+static int list_all(const struct ident *who, const char *query, char (*ids)[40], int cap)
+{
+    char path[1024], cursor[256] = "";
+    int n = 0;
+
+    for (int pages = 0; pages < 100; pages++) {
+        struct http_resp r;
+        json_object *items;
+        snprintf(path, sizeof(path), "/api/v1/runs?%s%s%s", query, cursor[0] ? "&cursor=" : "",
+                 cursor);
+        if (api_call(who, "GET", path, NULL, &r) != 0 || r.status != 200 ||
+            !(items = jget(r.json, "items"))) {
+            fprintf(stderr, "\n  GET %s: %ld %s", path, r.status, S(r.body));
+            http_resp_free(&r);
+            return -1;
+        }
+        for (size_t i = 0; i < json_object_array_length(items); i++)
+            if (n < cap)
+                snprintf(ids[n++], 40, "%s", S(jstr(json_object_array_get_idx(items, i), "id")));
+        cursor[0] = '\0';
+        if (jstr(r.json, "next_cursor"))
+            snprintf(cursor, sizeof(cursor), "%s", jstr(r.json, "next_cursor"));
+        http_resp_free(&r);
+        if (!cursor[0])
+            return n;
+    }
+    return -1;
+}
+
+/* Runs of project A listed for "kind=K&extra" compared with the expected set (a NULL
+ * terminated list of ids); prints the difference. */
+static int same_set(const char *what, char (*got)[40], int n, const char *const *want)
+{
+    int ok = n >= 0, nw = 0;
+    for (; want[nw]; nw++) {
+        int found = 0;
+        for (int i = 0; i < n; i++)
+            found |= strcmp(got[i], want[nw]) == 0;
+        if (!found) {
+            fprintf(stderr, "\n  %s: %s missing", what, want[nw]);
+            ok = 0;
+        }
+    }
+    if (n != nw) {
+        fprintf(stderr, "\n  %s: %d runs listed, %d expected", what, n, nw);
+        ok = 0;
+    }
+    return ok;
+}
+
+static int list_is(const char *what, const char *query, const char *const *want)
+{
+    char ids[64][40], q[1024];
+    snprintf(q, sizeof(q), "project=%s&%s", pa.slug, query);
+    return same_set(what, ids, list_all(&member, q, ids, 64), want);
+}
+
+/* Number of runs of project A with kind. */
+static int count_kind(const char *kind)
+{
+    char ids[64][40], q[512];
+    snprintf(q, sizeof(q), "project=%s&kind=%s", pa.slug, kind);
+    return list_all(&member, q, ids, 64);
+}
+
+/* '+' (and '%') escaped for a query string. */
+static const char *qenc(const char *s, char *out, size_t cap)
+{
+    size_t o = 0;
+    for (; *s && o + 4 < cap; s++) {
+        if (*s == '+' || *s == '%' || *s == '&' || *s == ' ') {
+            snprintf(out + o, cap - o, "%%%02X", (unsigned char)*s);
+            o += 3;
+        } else {
+            out[o++] = *s;
+        }
+    }
+    out[o] = '\0';
+    return out;
+}
+
+/* ---- input validation, table-driven ---- */
+
+struct bad_input {
+    const char *method;
+    const char *path; /* {p} project A's slug, {r} the test's run, {x} a run of project B */
+    const char *body; /* the same placeholders */
+    unsigned flags;
+    const char *header; /* one more header line, or NULL */
+    long status;
+    const char *field; /* or NULL: not checked */
+};
+
+static void expand(const char *tmpl, const char *run, const char *xrun, char *out, size_t cap)
+{
+    size_t o = 0;
+    for (const char *s = tmpl; *s && o + 1 < cap;) {
+        const char *val = NULL;
+        if (strncmp(s, "{p}", 3) == 0)
+            val = pa.slug;
+        else if (strncmp(s, "{r}", 3) == 0)
+            val = run;
+        else if (strncmp(s, "{x}", 3) == 0)
+            val = xrun;
+        if (val) {
+            size_t n = strlen(val);
+            if (o + n >= cap)
+                break;
+            memcpy(out + o, val, n);
+            o += n;
+            s += 3;
+        } else {
+            out[o++] = *s++;
+        }
+    }
+    out[o] = '\0';
+}
+
+/* Sends each case as who; returns the number of answers that differ. */
+static int check_bad(const struct ident *who, const struct bad_input *cases, size_t n,
+                     const char *run, const char *xrun)
+{
+    int wrong = 0;
+    for (size_t i = 0; i < n; i++) {
+        const struct bad_input *c = &cases[i];
+        const char *h[] = {c->header, NULL};
+        char path[512], body[8192];
+        struct http_resp r;
+        const char *field;
+
+        expand(c->path, run, xrun, path, sizeof(path));
+        if (c->body)
+            expand(c->body, run, xrun, body, sizeof(body));
+        if (api_req(who, c->method, path, c->body ? body : NULL, c->flags, h, &r) != 0) {
+            wrong++;
+            continue;
+        }
+        field = http_error_field(&r);
+        if (r.status != c->status || (c->field && (!field || strcmp(field, c->field) != 0))) {
+            fprintf(stderr, "\n  INPUT %s %s %.200s: expected %ld field %s, got %ld %.300s",
+                    c->method, path, c->body ? body : "", c->status, S(c->field), r.status,
+                    S(r.body));
+            wrong++;
+        }
+        http_resp_free(&r);
+    }
+    return wrong;
+}
+
+/* ---- create, get ---- */
+
+/* Every property the document gives the schema is in obj. */
+static int has_schema_keys(json_object *obj, const char *schema)
+{
+    json_object *props;
+    int missing = 0;
+    char path[128];
+
+    snprintf(path, sizeof(path), "components.schemas.%s.properties", schema);
+    if (!(props = jget(openapi, path)))
+        return 0;
+    json_object_object_foreach(props, k, v)
+    {
+        json_object *x;
+        (void)v;
+        if (!jfind(obj, k, &x)) {
+            fprintf(stderr, "\n  %s without %s", schema, k);
+            missing++;
+        }
+    }
+    return missing == 0;
+}
+
+static void test_create_and_get(void)
+{
+    char kind[64], id[37], body[2048], parent[40], path[256], ct[128];
+    struct http_resp r;
+
+    itest_unique("create", kind, sizeof(kind));
+    CU_ASSERT_EQUAL_FATAL(new_run(pa.slug, kind, NULL, parent), 0);
+
+    /* Everything a producer may send. */
+    uuid_new(id);
+    snprintf(body, sizeof(body),
+             "{\"id\":\"%s\",\"project\":\"%s\",\"kind\":\"%s\",\"name\":\"train resnet\","
+             "\"queue\":\"gpu\",\"status\":\"running\",\"priority\":7,\"input\":{\"files\":[1,2]},"
+             "\"params\":{\"lr\":0.01,\"layers\":[64,64]},\"tags\":[\"nightly\",\"exp-1\"],"
+             "\"parent_id\":\"%s\",\"group_id\":\"sweep-9\",\"progress\":0.25}",
+             id, pa.slug, kind, parent);
+    CU_ASSERT_EQUAL_FATAL(api_call(&member, "POST", "/api/v1/runs", body, &r), 0);
+    EXPECT_STATUS(r, 201);
+    CU_ASSERT_PTR_NOT_NULL(http_header(&r, "Content-Type", ct, sizeof(ct)));
+    CU_ASSERT_PTR_NOT_NULL(strstr(ct, "application/json"));
+    CU_ASSERT_STRING_EQUAL(S(jstr(r.json, "id")), id);
+    CU_ASSERT_STRING_EQUAL(S(jstr(r.json, "project")), pa.slug);
+    CU_ASSERT_STRING_EQUAL(S(jstr(r.json, "kind")), kind);
+    CU_ASSERT_STRING_EQUAL(S(jstr(r.json, "name")), "train resnet");
+    CU_ASSERT_STRING_EQUAL(S(jstr(r.json, "queue")), "gpu");
+    CU_ASSERT_STRING_EQUAL(S(jstr(r.json, "status")), "running");
+    CU_ASSERT_EQUAL(jnum(r.json, "priority"), 7);
+    CU_ASSERT_EQUAL(jnum(r.json, "input.files.1"), 2);
+    CU_ASSERT_DOUBLE_EQUAL(jnum(r.json, "params.lr"), 0.01, 1e-9);
+    CU_ASSERT_EQUAL(jlen(r.json, "tags"), 2);
+    CU_ASSERT_STRING_EQUAL(S(jstr(r.json, "tags.1")), "exp-1");
+    CU_ASSERT_STRING_EQUAL(S(jstr(r.json, "parent_id")), parent);
+    CU_ASSERT_STRING_EQUAL(S(jstr(r.json, "root_id")), parent);
+    CU_ASSERT_STRING_EQUAL(S(jstr(r.json, "group_id")), "sweep-9");
+    CU_ASSERT_DOUBLE_EQUAL(jnum(r.json, "progress"), 0.25, 1e-6);
+    CU_ASSERT_PTR_NOT_NULL(jstr(r.json, "started_at"));
+    CU_ASSERT_TRUE(jnull(r.json, "ended_at"));
+    CU_ASSERT_TRUE(jnull(r.json, "error"));
+    CU_ASSERT_TRUE(has_schema_keys(r.json, "Run"));
+    http_resp_free(&r);
+
+    /* GET answers the same run, to a viewer and to a read token too. */
+    snprintf(path, sizeof(path), "/api/v1/runs/%s", id);
+    CU_ASSERT_EQUAL_FATAL(api_call(&viewer, "GET", path, NULL, &r), 0);
+    EXPECT_STATUS(r, 200);
+    CU_ASSERT_STRING_EQUAL(S(jstr(r.json, "id")), id);
+    CU_ASSERT_STRING_EQUAL(S(jstr(r.json, "name")), "train resnet");
+    CU_ASSERT_STRING_EQUAL(S(jstr(r.json, "status")), "running");
+    CU_ASSERT_TRUE(has_schema_keys(r.json, "Run"));
+    CU_ASSERT_TRUE(jnum(r.json, "duration_s") >= 0);
+    http_resp_free(&r);
+    CU_ASSERT_EQUAL_FATAL(api_call(&tread, "GET", path, NULL, &r), 0);
+    EXPECT_STATUS(r, 200);
+    http_resp_free(&r);
+
+    /* The defaults. */
+    snprintf(body, sizeof(body), "{\"project\":\"%s\",\"kind\":\"%s\"}", pa.slug, kind);
+    CU_ASSERT_EQUAL_FATAL(api_call(&member, "POST", "/api/v1/runs", body, &r), 0);
+    EXPECT_STATUS(r, 201);
+    CU_ASSERT_STRING_EQUAL(S(jstr(r.json, "status")), "queued");
+    CU_ASSERT_STRING_EQUAL(S(jstr(r.json, "queue")), "default");
+    CU_ASSERT_STRING_EQUAL(S(jstr(r.json, "name")), "");
+    CU_ASSERT_EQUAL(jnum(r.json, "priority"), 0);
+    CU_ASSERT_EQUAL(jlen(r.json, "tags"), 0);
+    CU_ASSERT_PTR_NOT_NULL(jstr(r.json, "created_at"));
+    CU_ASSERT_PTR_NOT_NULL(jstr(r.json, "queued_at"));
+    CU_ASSERT_TRUE(jnull(r.json, "started_at"));
+    CU_ASSERT_TRUE(jnull(r.json, "parent_id"));
+    CU_ASSERT_TRUE(jget(r.json, "cancel_requested") &&
+                   !json_object_get_boolean(jget(r.json, "cancel_requested")));
+    http_resp_free(&r);
+
+    /* A token creates in its own project without naming it; a bearer needs no CSRF. */
+    snprintf(body, sizeof(body), "{\"kind\":\"%s\"}", kind);
+    CU_ASSERT_EQUAL_FATAL(api_call(&twrite, "POST", "/api/v1/runs", body, &r), 0);
+    EXPECT_STATUS(r, 201);
+    CU_ASSERT_STRING_EQUAL(S(jstr(r.json, "project")), pa.slug);
+    http_resp_free(&r);
+    CU_ASSERT_EQUAL(count_kind(kind), 4);
+
+    /* A cookie write without X-Runwatch-CSRF: refused, nothing made. */
+    snprintf(body, sizeof(body), "{\"project\":\"%s\",\"kind\":\"%s\"}", pa.slug, kind);
+    CU_ASSERT_EQUAL_FATAL(api_req(&member, "POST", "/api/v1/runs", body, API_NO_CSRF, NULL, &r), 0);
+    EXPECT_STATUS(r, 403);
+    CU_ASSERT_STRING_EQUAL(S(http_error_code(&r)), "csrf");
+    http_resp_free(&r);
+    CU_ASSERT_EQUAL(count_kind(kind), 4);
+
+    /* Unknown, malformed and invisible ids: 404 alike. */
+    CU_ASSERT_EQUAL_FATAL(run_op(&member, "GET", "not-a-uuid", NULL, NULL, &r), 404);
+    CU_ASSERT_STRING_EQUAL(S(http_error_code(&r)), "not_found");
+    http_resp_free(&r);
+    uuid_new(id);
+    CU_ASSERT_EQUAL(run_op(&member, "GET", id, NULL, NULL, &r), 404);
+    http_resp_free(&r);
+    CU_ASSERT_EQUAL(run_op(&member, "GET", "00000000-0000-0000-0000-00000000000g", NULL, NULL, &r),
+                    404);
+    http_resp_free(&r);
+}
+
+static void test_create_validation(void)
+{
+    char xrun[40], kind[64], long_name[600], body[1024], tags51[1024];
+    size_t o;
+
+    itest_unique("badcreate", kind, sizeof(kind));
+    CU_ASSERT_EQUAL_FATAL(new_run(pb.slug, "in-b", NULL, xrun), 0);
+    memset(long_name, 'n', 501);
+    long_name[501] = '\0';
+    o = (size_t)snprintf(tags51, sizeof(tags51), "[");
+    for (int i = 0; i < 51; i++)
+        o += (size_t)snprintf(tags51 + o, sizeof(tags51) - o, "%s\"t%d\"", i ? "," : "", i);
+    snprintf(tags51 + o, sizeof(tags51) - o, "]");
+
+    {
+        char name_body[1024], tags_body[1200], long_tag[300];
+        char idem[300] = "Idempotency-Key: ";
+        memset(idem + strlen(idem), 'k', 201);
+        idem[17 + 201] = '\0';
+        memset(long_tag, 'x', 101);
+        long_tag[101] = '\0';
+        snprintf(name_body, sizeof(name_body),
+                 "{\"project\":\"{p}\",\"kind\":\"%s\",\"name\":\"%s\"}", kind, long_name);
+        snprintf(tags_body, sizeof(tags_body), "{\"project\":\"{p}\",\"kind\":\"%s\",\"tags\":%s}",
+                 kind, tags51);
+        snprintf(body, sizeof(body), "{\"project\":\"{p}\",\"kind\":\"%s\",\"tags\":[\"%s\"]}",
+                 kind, long_tag);
+        const struct bad_input cases[] = {
+            {"POST", "/api/v1/runs", "{\"project\":\"{p}\"}", 0, NULL, 400, "kind"},
+            {"POST", "/api/v1/runs", "{\"project\":\"{p}\",\"kind\":\"\"}", 0, NULL, 400, "kind"},
+            {"POST", "/api/v1/runs", "{\"project\":\"{p}\",\"kind\":7}", 0, NULL, 400, "kind"},
+            {"POST", "/api/v1/runs", "{\"kind\":\"k\"}", 0, NULL, 400, "project"},
+            {"POST", "/api/v1/runs", "{\"project\":\"{p}\",\"kind\":\"k\",\"colour\":\"red\"}", 0,
+             NULL, 400, "colour"},
+            {"POST", "/api/v1/runs",
+             "{\"project\":\"{p}\",\"kind\":\"k\",\"status\":\"succeeded\"}", 0, NULL, 400,
+             "status"},
+            {"POST", "/api/v1/runs", "{\"project\":\"{p}\",\"kind\":\"k\",\"priority\":\"high\"}",
+             0, NULL, 400, "priority"},
+            {"POST", "/api/v1/runs", "{\"project\":\"{p}\",\"kind\":\"k\",\"params\":[1,2]}", 0,
+             NULL, 400, "params"},
+            {"POST", "/api/v1/runs", "{\"project\":\"{p}\",\"kind\":\"k\",\"params\":\"x=1\"}", 0,
+             NULL, 400, "params"},
+            {"POST", "/api/v1/runs", "{\"project\":\"{p}\",\"kind\":\"k\",\"tags\":\"a\"}", 0, NULL,
+             400, "tags"},
+            {"POST", "/api/v1/runs", "{\"project\":\"{p}\",\"kind\":\"k\",\"tags\":[\"\"]}", 0,
+             NULL, 422, "tags"},
+            {"POST", "/api/v1/runs", "{\"project\":\"{p}\",\"kind\":\"k\",\"tags\":[1]}", 0, NULL,
+             422, "tags"},
+            {"POST", "/api/v1/runs", tags_body, 0, NULL, 422, "tags"},
+            {"POST", "/api/v1/runs", body, 0, NULL, 422, "tags"},
+            {"POST", "/api/v1/runs", name_body, 0, NULL, 400, "name"},
+            {"POST", "/api/v1/runs", "{\"project\":\"{p}\",\"kind\":\"k\",\"queue\":\"\"}", 0, NULL,
+             400, "queue"},
+            {"POST", "/api/v1/runs", "{\"project\":\"{p}\",\"kind\":\"k\",\"group_id\":\"\"}", 0,
+             NULL, 400, "group_id"},
+            {"POST", "/api/v1/runs", "{\"project\":\"{p}\",\"kind\":\"k\",\"id\":\"abc\"}", 0, NULL,
+             400, "id"},
+            {"POST", "/api/v1/runs",
+             "{\"project\":\"{p}\",\"kind\":\"k\",\"id\":\"0123456789abcdef0123456789abcdef0123\"}",
+             0, NULL, 400, "id"},
+            {"POST", "/api/v1/runs", "{\"project\":\"{p}\",\"kind\":\"k\",\"parent_id\":\"nope\"}",
+             0, NULL, 400, "parent_id"},
+            {"POST", "/api/v1/runs",
+             "{\"project\":\"{p}\",\"kind\":\"k\",\"parent_id\":"
+             "\"6f1c1a2e-0000-4000-8000-000000000000\"}",
+             0, NULL, 422, "parent_id"},
+            /* A parent in another project is no parent here. */
+            {"POST", "/api/v1/runs", "{\"project\":\"{p}\",\"kind\":\"k\",\"parent_id\":\"{x}\"}",
+             0, NULL, 422, "parent_id"},
+            {"POST", "/api/v1/runs", "{\"project\":\"{p}\",\"kind\":\"k\",\"progress\":1.5}", 0,
+             NULL, 400, "progress"},
+            {"POST", "/api/v1/runs", "{\"project\":\"{p}\",\"kind\":\"k\",\"progress\":-0.1}", 0,
+             NULL, 400, "progress"},
+            {"POST", "/api/v1/runs", "{\"project\":\"{p}\",\"kind\":\"k\",\"progress\":\"half\"}",
+             0, NULL, 400, "progress"},
+            /* PostgreSQL's jsonb refuses \u0000: still the client's fault, named. */
+            {"POST", "/api/v1/runs",
+             "{\"project\":\"{p}\",\"kind\":\"k\",\"input\":{\"a\":\"x\\u0000y\"}}", 0, NULL, 400,
+             "input.a"},
+            {"POST", "/api/v1/runs", "{\"project\":\"{p}\",\"kind\":\"k\"}", 0, idem, 400,
+             "Idempotency-Key"},
+            {"POST", "/api/v1/runs", "{\"project\":\"{p}\",\"kind\":\"k\"}", API_CT_TEXT, NULL, 415,
+             NULL},
+            {"POST", "/api/v1/runs", "[1]", 0, NULL, 400, NULL},
+            {"POST", "/api/v1/runs", "{\"project\":\"{p}\",", 0, NULL, 400, NULL},
+            {"POST", "/api/v1/runs", "{\"project\":\"no-such-project-zz\",\"kind\":\"k\"}", 0, NULL,
+             404, NULL},
+        };
+        CU_ASSERT_EQUAL(check_bad(&member, cases, sizeof(cases) / sizeof(cases[0]), NULL, xrun), 0);
+    }
+    /* None of them made a run. */
+    CU_ASSERT_EQUAL(count_kind(kind), 0);
+    CU_ASSERT_EQUAL(count_kind("k"), 0);
+}
+
+/* ---- idempotency ---- */
+
+struct racer {
+    const char *body;
+    const char *header;
+    long status;
+    char id[40];
+};
+
+static void *race_create(void *arg)
+{
+    struct racer *x = arg;
+    const char *h[] = {x->header, NULL};
+    x->status = create(&twrite, x->body, x->header ? h : NULL, x->id);
+    return NULL;
+}
+
+/* n parallel creates of body (with header); checks one 201, the rest 200, one id. */
+static void race(const char *body, const char *header, const char *kind)
+{
+    enum { N = 8 };
+    struct racer x[N];
+    pthread_t t[N];
+    int created = 0, retried = 0, same = 1;
+
+    for (int i = 0; i < N; i++) {
+        x[i] = (struct racer){.body = body, .header = header};
+        CU_ASSERT_EQUAL_FATAL(pthread_create(&t[i], NULL, race_create, &x[i]), 0);
+    }
+    for (int i = 0; i < N; i++)
+        pthread_join(t[i], NULL);
+    for (int i = 0; i < N; i++) {
+        created += x[i].status == 201;
+        retried += x[i].status == 200;
+        same &= strcmp(x[i].id, x[0].id) == 0 && x[i].id[0];
+    }
+    if (created != 1 || retried != N - 1 || !same)
+        fprintf(stderr, "\n  concurrent creates (%s): %d created, %d retried, same id %d", kind,
+                created, retried, same);
+    CU_ASSERT_EQUAL(created, 1);
+    CU_ASSERT_EQUAL(retried, N - 1);
+    CU_ASSERT_TRUE(same);
+    CU_ASSERT_EQUAL(count_kind(kind), 1);
+}
+
+static void test_idempotent_create(void)
+{
+    char kind[64], key[80], hdr[120], body[512], first[40], again[40], cid[37], xid[40];
+    const char *h[2] = {hdr, NULL};
+
+    /* Idempotency-Key: the retry answers 200 with the first run, even with another
+     * body, and no second run exists. */
+    itest_unique("idem-key", kind, sizeof(kind));
+    snprintf(hdr, sizeof(hdr), "Idempotency-Key: %s", itest_unique("key", key, sizeof(key)));
+    snprintf(body, sizeof(body), "{\"project\":\"%s\",\"kind\":\"%s\",\"name\":\"first\"}", pa.slug,
+             kind);
+    CU_ASSERT_EQUAL(create(&member, body, h, first), 201);
+    CU_ASSERT_EQUAL(create(&member, body, h, again), 200);
+    CU_ASSERT_STRING_EQUAL(again, first);
+    snprintf(body, sizeof(body), "{\"project\":\"%s\",\"kind\":\"%s\",\"name\":\"second\"}",
+             pa.slug, kind);
+    CU_ASSERT_EQUAL(create(&twrite, body, h, again), 200);
+    CU_ASSERT_STRING_EQUAL(again, first);
+    CU_ASSERT_EQUAL(count_kind(kind), 1);
+    {
+        json_object *o = run_get(first);
+        CU_ASSERT_STRING_EQUAL(S(jstr(o, "name")), "first");
+        json_object_put(o);
+    }
+    /* Without the key: a new run. */
+    CU_ASSERT_EQUAL(create(&member, body, NULL, again), 201);
+    CU_ASSERT_STRING_NOT_EQUAL(again, first);
+    CU_ASSERT_EQUAL(count_kind(kind), 2);
+    /* Keys are per project: the same key in B makes B's own run. */
+    snprintf(body, sizeof(body), "{\"project\":\"%s\",\"kind\":\"%s\"}", pb.slug, kind);
+    CU_ASSERT_EQUAL(create(&adm, body, h, again), 201);
+    CU_ASSERT_STRING_NOT_EQUAL(again, first);
+
+    /* A client id: the same, and the id is the one chosen. */
+    itest_unique("idem-id", kind, sizeof(kind));
+    uuid_new(cid);
+    snprintf(body, sizeof(body), "{\"id\":\"%s\",\"project\":\"%s\",\"kind\":\"%s\"}", cid, pa.slug,
+             kind);
+    CU_ASSERT_EQUAL(create(&member, body, NULL, first), 201);
+    CU_ASSERT_STRING_EQUAL(first, cid);
+    CU_ASSERT_EQUAL(create(&member, body, NULL, again), 200);
+    CU_ASSERT_STRING_EQUAL(again, cid);
+    CU_ASSERT_EQUAL(count_kind(kind), 1);
+
+    /* An id a run of another project holds: 409, and nothing about that run. */
+    CU_ASSERT_EQUAL_FATAL(new_run(pb.slug, kind, NULL, xid), 0);
+    snprintf(body, sizeof(body), "{\"id\":\"%s\",\"project\":\"%s\",\"kind\":\"%s\"}", xid, pa.slug,
+             kind);
+    {
+        struct http_resp r;
+        CU_ASSERT_EQUAL_FATAL(api_call(&member, "POST", "/api/v1/runs", body, &r), 0);
+        EXPECT_STATUS(r, 409);
+        CU_ASSERT_STRING_EQUAL(S(http_error_field(&r)), "id");
+        CU_ASSERT_PTR_NULL(r.body ? strstr(r.body, pb.slug) : NULL);
+        http_resp_free(&r);
+    }
+    CU_ASSERT_EQUAL(count_kind(kind), 1);
+
+    /* Retries racing each other: one run, whoever wins. */
+    itest_unique("race-key", kind, sizeof(kind));
+    snprintf(hdr, sizeof(hdr), "Idempotency-Key: %s", itest_unique("key", key, sizeof(key)));
+    snprintf(body, sizeof(body), "{\"kind\":\"%s\"}", kind);
+    race(body, hdr, kind);
+    itest_unique("race-id", kind, sizeof(kind));
+    uuid_new(cid);
+    snprintf(body, sizeof(body), "{\"id\":\"%s\",\"kind\":\"%s\"}", cid, kind);
+    race(body, NULL, kind);
+}
+
+/* ---- the state machine ---- */
+
+static const char *const states[] = {"queued",    "running", "retrying",
+                                     "succeeded", "failed",  "cancelled"};
+
+/* The rules as documented, written out here rather than taken from the code. */
+static int legal(const char *from, const char *to)
+{
+    static const char *const moves[][2] = {
+        {"queued", "running"},    {"queued", "cancelled"},   {"queued", "failed"},
+        {"running", "succeeded"}, {"running", "failed"},     {"running", "cancelled"},
+        {"running", "retrying"},  {"retrying", "running"},   {"retrying", "queued"},
+        {"retrying", "failed"},   {"retrying", "cancelled"},
+    };
+    if (strcmp(from, to) == 0)
+        return 1;
+    for (size_t i = 0; i < sizeof(moves) / sizeof(moves[0]); i++)
+        if (strcmp(moves[i][0], from) == 0 && strcmp(moves[i][1], to) == 0)
+            return 1;
+    return 0;
+}
+
+static int is_end(const char *s)
+{
+    return !strcmp(s, "succeeded") || !strcmp(s, "failed") || !strcmp(s, "cancelled");
+}
+
+static void test_transitions(void)
+{
+    char kind[64], id[40], body[64];
+    int wrong = 0, illegal = 0;
+
+    itest_unique("transitions", kind, sizeof(kind));
+    for (size_t f = 0; f < sizeof(states) / sizeof(states[0]); f++) {
+        for (size_t t = 0; t < sizeof(states) / sizeof(states[0]); t++) {
+            const char *from = states[f], *to = states[t];
+            struct http_resp r;
+            json_object *before, *after;
+
+            if (run_in(kind, from, id)) {
+                wrong++;
+                continue;
+            }
+            before = run_get(id);
+            snprintf(body, sizeof(body), "{\"status\":\"%s\"}", to);
+            if (run_op(&member, "PATCH", id, NULL, body, &r) < 0) {
+                wrong++;
+                json_object_put(before);
+                continue;
+            }
+            after = run_get(id);
+            if (legal(from, to)) {
+                const char *problem = NULL;
+                if (r.status != 200)
+                    problem = "refused";
+                else if (strcmp(S(jstr(r.json, "status")), to) ||
+                         strcmp(S(jstr(after, "status")), to))
+                    problem = "status not changed";
+                else if (is_end(to) && !jstr(after, "ended_at"))
+                    problem = "no ended_at";
+                else if (!is_end(to) && !jnull(after, "ended_at"))
+                    problem = "ended_at on an unfinished run";
+                else if (!strcmp(to, "running") && !jstr(after, "started_at"))
+                    problem = "no started_at";
+                else if (!strcmp(to, "succeeded") && jnum(after, "progress") != 1)
+                    problem = "progress not 1";
+                else if (!strcmp(from, to) && is_end(to) &&
+                         strcmp(S(jstr(before, "ended_at")), S(jstr(after, "ended_at"))))
+                    problem = "ended_at moved";
+                if (problem) {
+                    fprintf(stderr, "\n  TRANSITION %s -> %s: %s (%ld %.300s)", from, to, problem,
+                            r.status, S(r.body));
+                    wrong++;
+                }
+            } else {
+                illegal++;
+                if (r.status != 409 || strcmp(S(http_error_code(&r)), "illegal_transition") ||
+                    strcmp(S(http_error_field(&r)), "status") ||
+                    strcmp(S(jstr(r.json, "error.details.from")), from) ||
+                    strcmp(S(jstr(r.json, "error.details.to")), to) ||
+                    strcmp(S(jstr(after, "status")), from) ||
+                    strcmp(S(jstr(before, "updated_at")), S(jstr(after, "updated_at")))) {
+                    fprintf(stderr, "\n  TRANSITION %s -> %s should be refused: %ld %.300s", from,
+                            to, r.status, S(r.body));
+                    wrong++;
+                }
+            }
+            http_resp_free(&r);
+            json_object_put(before);
+            json_object_put(after);
+        }
+    }
+    CU_ASSERT_EQUAL(illegal, 36 - 6 - 11);
+    CU_ASSERT_EQUAL(wrong, 0);
+
+    /* succeeded with a progress of its own keeps it. */
+    CU_ASSERT_EQUAL_FATAL(run_in(kind, "running", id), 0);
+    CU_ASSERT_EQUAL(patch(id, "{\"status\":\"succeeded\",\"progress\":0.25}"), 200);
+    {
+        json_object *o = run_get(id);
+        CU_ASSERT_DOUBLE_EQUAL(jnum(o, "progress"), 0.25, 1e-6);
+        CU_ASSERT_TRUE(ts_usec(jstr(o, "ended_at")) >= ts_usec(jstr(o, "started_at")));
+        CU_ASSERT_TRUE(jnum(o, "duration_s") >= 0);
+        json_object_put(o);
+    }
+}
+
+static void test_patch_fields(void)
+{
+    char kind[64], id[40], other[40], third[40], fp[64];
+    json_object *o;
+
+    itest_unique("patch", kind, sizeof(kind));
+    CU_ASSERT_EQUAL_FATAL(run_in(kind, "running", id), 0);
+    CU_ASSERT_EQUAL(patch(id, "{\"progress\":0.5,\"summary\":{\"loss\":0.1},\"tags\":[\"a\",\"b\"],"
+                              "\"result\":{\"acc\":0.9}}"),
+                    200);
+    o = run_get(id);
+    CU_ASSERT_DOUBLE_EQUAL(jnum(o, "progress"), 0.5, 1e-6);
+    CU_ASSERT_DOUBLE_EQUAL(jnum(o, "summary.loss"), 0.1, 1e-9);
+    CU_ASSERT_DOUBLE_EQUAL(jnum(o, "result.acc"), 0.9, 1e-9);
+    CU_ASSERT_EQUAL(jlen(o, "tags"), 2);
+    CU_ASSERT_STRING_EQUAL(S(jstr(o, "status")), "running");
+    json_object_put(o);
+    /* What is left out stays. */
+    CU_ASSERT_EQUAL(patch(id, "{\"tags\":[\"c\"]}"), 200);
+    o = run_get(id);
+    CU_ASSERT_EQUAL(jlen(o, "tags"), 1);
+    CU_ASSERT_DOUBLE_EQUAL(jnum(o, "progress"), 0.5, 1e-6);
+    CU_ASSERT_DOUBLE_EQUAL(jnum(o, "summary.loss"), 0.1, 1e-9);
+    json_object_put(o);
+
+    /* Errors: fingerprints equal when messages differ only in numbers, quoted values
+     * and hex ids; different for another type or another message. */
+    CU_ASSERT_EQUAL(
+        patch(id, "{\"status\":\"failed\",\"error\":{\"type\":\"TimeoutError\",\"message\":"
+                  "\"timed out after 30 s waiting for 'db-1' at 0x7ffd1234 (job "
+                  "3f2a9c1e-1111-4222-8333-444455556666)\",\"traceback\":\"File x.py, line 3\"}}"),
+        200);
+    o = run_get(id);
+    CU_ASSERT_STRING_EQUAL(S(jstr(o, "status")), "failed");
+    CU_ASSERT_STRING_EQUAL(S(jstr(o, "error.type")), "TimeoutError");
+    CU_ASSERT_PTR_NOT_NULL(strstr(S(jstr(o, "error.message")), "'db-1'"));
+    CU_ASSERT_STRING_EQUAL(S(jstr(o, "error.traceback")), "File x.py, line 3");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(jstr(o, "error.fingerprint"));
+    snprintf(fp, sizeof(fp), "%s", jstr(o, "error.fingerprint"));
+    CU_ASSERT_TRUE(strlen(fp) > 0);
+    json_object_put(o);
+
+    CU_ASSERT_EQUAL_FATAL(run_in(kind, "running", other), 0);
+    CU_ASSERT_EQUAL(patch(other, "{\"status\":\"failed\",\"error\":{\"type\":\"TimeoutError\","
+                                 "\"message\":\"timed out after 4500 s waiting for 'cache-7' at "
+                                 "0x1a2b (job 99999999-aaaa-4bbb-8ccc-dddddddddddd)\"}}"),
+                    200);
+    o = run_get(other);
+    CU_ASSERT_STRING_EQUAL(S(jstr(o, "error.fingerprint")), fp);
+    json_object_put(o);
+
+    CU_ASSERT_EQUAL_FATAL(run_in(kind, "running", third), 0);
+    CU_ASSERT_EQUAL(patch(third, "{\"status\":\"failed\",\"error\":{\"type\":\"ValueError\","
+                                 "\"message\":\"timed out after 30 s waiting for 'db-1' at "
+                                 "0x7ffd1234 (job 3f2a9c1e-1111-4222-8333-444455556666)\"}}"),
+                    200);
+    o = run_get(third);
+    CU_ASSERT_PTR_NOT_NULL(jstr(o, "error.fingerprint"));
+    CU_ASSERT_STRING_NOT_EQUAL(S(jstr(o, "error.fingerprint")), fp);
+    json_object_put(o);
+    /* The same type, another message: another group. */
+    CU_ASSERT_EQUAL(
+        patch(third, "{\"error\":{\"type\":\"TimeoutError\",\"message\":\"disk full on /data\"}}"),
+        200);
+    o = run_get(third);
+    CU_ASSERT_STRING_NOT_EQUAL(S(jstr(o, "error.fingerprint")), fp);
+    json_object_put(o);
+}
+
+static void test_patch_validation(void)
+{
+    static const struct bad_input cases[] = {
+        {"PATCH", "/api/v1/runs/{r}", "{\"status\":\"bogus\"}", 0, NULL, 400, "status"},
+        {"PATCH", "/api/v1/runs/{r}", "{\"status\":3}", 0, NULL, 400, "status"},
+        {"PATCH", "/api/v1/runs/{r}", "{\"progress\":2}", 0, NULL, 400, "progress"},
+        {"PATCH", "/api/v1/runs/{r}", "{\"progress\":\"most\"}", 0, NULL, 400, "progress"},
+        {"PATCH", "/api/v1/runs/{r}", "{\"error\":\"boom\"}", 0, NULL, 400, "error"},
+        {"PATCH", "/api/v1/runs/{r}", "{\"error\":{\"type\":\"\",\"message\":\"m\"}}", 0, NULL, 400,
+         "error.type"},
+        {"PATCH", "/api/v1/runs/{r}", "{\"error\":{\"message\":5}}", 0, NULL, 400, "error.message"},
+        {"PATCH", "/api/v1/runs/{r}", "{\"error\":{\"code\":5}}", 0, NULL, 400, "error.code"},
+        {"PATCH", "/api/v1/runs/{r}", "{\"summary\":[1]}", 0, NULL, 400, "summary"},
+        {"PATCH", "/api/v1/runs/{r}", "{\"tags\":[\"\"]}", 0, NULL, 422, "tags"},
+        {"PATCH", "/api/v1/runs/{r}", "{\"tags\":\"x\"}", 0, NULL, 400, "tags"},
+        {"PATCH", "/api/v1/runs/{r}", "{\"colour\":\"red\"}", 0, NULL, 400, "colour"},
+        {"PATCH", "/api/v1/runs/{r}", "{\"result\":{\"a\":\"x\\u0000y\"}}", 0, NULL, 400,
+         "result.a"},
+        {"PATCH", "/api/v1/runs/{r}", "{\"status\":\"failed\"}", API_CT_TEXT, NULL, 415, NULL},
+        {"PATCH", "/api/v1/runs/not-a-uuid", "{\"status\":\"failed\"}", 0, NULL, 404, NULL},
+        {"PATCH", "/api/v1/runs/6f1c1a2e-0000-4000-8000-000000000000", "{\"status\":\"failed\"}", 0,
+         NULL, 404, NULL},
+        {"POST", "/api/v1/runs/{r}/heartbeat", "{\"progress\":2}", 0, NULL, 400, "progress"},
+        {"POST", "/api/v1/runs/{r}/heartbeat", "{\"pct\":1}", 0, NULL, 400, "pct"},
+        {"POST", "/api/v1/runs/{r}/heartbeat", "{\"progress\":0.5}", API_CT_TEXT, NULL, 415, NULL},
+        {"POST", "/api/v1/runs/{r}/heartbeat", "{\"progress\":", 0, NULL, 400, NULL},
+        {"POST", "/api/v1/runs/not-a-uuid/heartbeat", NULL, 0, NULL, 404, NULL},
+        {"POST", "/api/v1/runs/not-a-uuid/cancel", NULL, 0, NULL, 404, NULL},
+    };
+    char kind[64], id[40];
+    json_object *before, *after;
+
+    itest_unique("badpatch", kind, sizeof(kind));
+    CU_ASSERT_EQUAL_FATAL(run_in(kind, "running", id), 0);
+    CU_ASSERT_EQUAL(patch(id, "{\"progress\":0.3}"), 200);
+    before = run_get(id);
+    CU_ASSERT_EQUAL(check_bad(&member, cases, sizeof(cases) / sizeof(cases[0]), id, NULL), 0);
+    after = run_get(id);
+    /* Nothing changed. */
+    CU_ASSERT_STRING_EQUAL(S(jstr(after, "status")), "running");
+    CU_ASSERT_DOUBLE_EQUAL(jnum(after, "progress"), 0.3, 1e-6);
+    CU_ASSERT_STRING_EQUAL(S(jstr(after, "updated_at")), S(jstr(before, "updated_at")));
+    CU_ASSERT_TRUE(jnull(after, "error"));
+    json_object_put(before);
+    json_object_put(after);
+}
+
+/* ---- heartbeat, cancel ---- */
+
+static void test_heartbeat(void)
+{
+    char kind[64], id[40];
+    struct http_resp r;
+    json_object *o, *c;
+
+    itest_unique("heartbeat", kind, sizeof(kind));
+    CU_ASSERT_EQUAL_FATAL(run_in(kind, "running", id), 0);
+    o = run_get(id);
+    CU_ASSERT_TRUE(jnull(o, "last_heartbeat_at"));
+    json_object_put(o);
+    CU_ASSERT_EQUAL(run_op(&twrite, "POST", id, "/heartbeat", "{\"progress\":0.5}", &r), 200);
+    c = jget(r.json, "cancel_requested");
+    CU_ASSERT_TRUE(c && json_object_is_type(c, json_type_boolean) && !json_object_get_boolean(c));
+    CU_ASSERT_STRING_EQUAL(S(jstr(r.json, "status")), "running");
+    http_resp_free(&r);
+    o = run_get(id);
+    CU_ASSERT_DOUBLE_EQUAL(jnum(o, "progress"), 0.5, 1e-6);
+    CU_ASSERT_PTR_NOT_NULL(jstr(o, "last_heartbeat_at"));
+    json_object_put(o);
+    /* No body at all: fine, progress kept. */
+    CU_ASSERT_EQUAL(run_op(&member, "POST", id, "/heartbeat", NULL, &r), 200);
+    http_resp_free(&r);
+    o = run_get(id);
+    CU_ASSERT_DOUBLE_EQUAL(jnum(o, "progress"), 0.5, 1e-6);
+    json_object_put(o);
+}
+
+static long cancel(const char *id, struct http_resp *r)
+{
+    return run_op(&member, "POST", id, "/cancel", NULL, r);
+}
+
+static int cancel_requested(json_object *o)
+{
+    json_object *c = jget(o, "cancel_requested");
+    return c && json_object_is_type(c, json_type_boolean) && json_object_get_boolean(c);
+}
+
+static void test_cancel(void)
+{
+    char kind[64], id[40], updated[64];
+    struct http_resp r;
+    json_object *o;
+
+    itest_unique("cancel", kind, sizeof(kind));
+    /* Queued: cancelled at once. */
+    CU_ASSERT_EQUAL_FATAL(run_in(kind, "queued", id), 0);
+    CU_ASSERT_EQUAL(cancel(id, &r), 200);
+    CU_ASSERT_STRING_EQUAL(S(jstr(r.json, "status")), "cancelled");
+    CU_ASSERT_PTR_NOT_NULL(jstr(r.json, "ended_at"));
+    http_resp_free(&r);
+    o = run_get(id);
+    CU_ASSERT_STRING_EQUAL(S(jstr(o, "status")), "cancelled");
+    snprintf(updated, sizeof(updated), "%s", S(jstr(o, "updated_at")));
+    json_object_put(o);
+    /* Again: 200, unchanged. */
+    CU_ASSERT_EQUAL(cancel(id, &r), 200);
+    CU_ASSERT_STRING_EQUAL(S(jstr(r.json, "status")), "cancelled");
+    CU_ASSERT_STRING_EQUAL(S(jstr(r.json, "updated_at")), updated);
+    http_resp_free(&r);
+
+    /* Running: asked to stop; the next heartbeat says so; the worker reports cancelled. */
+    CU_ASSERT_EQUAL_FATAL(run_in(kind, "running", id), 0);
+    CU_ASSERT_EQUAL(cancel(id, &r), 200);
+    CU_ASSERT_STRING_EQUAL(S(jstr(r.json, "status")), "running");
+    CU_ASSERT_TRUE(cancel_requested(r.json));
+    CU_ASSERT_TRUE(jnull(r.json, "ended_at"));
+    http_resp_free(&r);
+    CU_ASSERT_EQUAL(run_op(&twrite, "POST", id, "/heartbeat", NULL, &r), 200);
+    CU_ASSERT_TRUE(cancel_requested(r.json));
+    CU_ASSERT_STRING_EQUAL(S(jstr(r.json, "status")), "running");
+    http_resp_free(&r);
+    CU_ASSERT_EQUAL(patch(id, "{\"status\":\"cancelled\"}"), 200);
+    o = run_get(id);
+    CU_ASSERT_STRING_EQUAL(S(jstr(o, "status")), "cancelled");
+    CU_ASSERT_PTR_NOT_NULL(jstr(o, "ended_at"));
+    json_object_put(o);
+
+    /* Retrying: asked to stop too. */
+    CU_ASSERT_EQUAL_FATAL(run_in(kind, "retrying", id), 0);
+    CU_ASSERT_EQUAL(cancel(id, &r), 200);
+    CU_ASSERT_STRING_EQUAL(S(jstr(r.json, "status")), "retrying");
+    CU_ASSERT_TRUE(cancel_requested(r.json));
+    http_resp_free(&r);
+
+    /* Finished runs cannot be cancelled: 409 naming both states. */
+    for (int i = 0; i < 2; i++) {
+        const char *st = i ? "failed" : "succeeded";
+        CU_ASSERT_EQUAL_FATAL(run_in(kind, st, id), 0);
+        CU_ASSERT_EQUAL(cancel(id, &r), 409);
+        CU_ASSERT_STRING_EQUAL(S(http_error_code(&r)), "illegal_transition");
+        if (strcmp(S(jstr(r.json, "error.details.from")), st) ||
+            strcmp(S(jstr(r.json, "error.details.to")), "cancelled"))
+            fprintf(stderr, "\n  cancel of a %s run: no details.from/to: %s", st, S(r.body));
+        CU_ASSERT_STRING_EQUAL(S(jstr(r.json, "error.details.from")), st);
+        CU_ASSERT_STRING_EQUAL(S(jstr(r.json, "error.details.to")), "cancelled");
+        http_resp_free(&r);
+        o = run_get(id);
+        CU_ASSERT_STRING_EQUAL(S(jstr(o, "status")), st);
+        CU_ASSERT_FALSE(cancel_requested(o));
+        json_object_put(o);
+    }
+}
+
+/* ---- listing ---- */
+
+static int listed_before(json_object *a, json_object *b, int asc)
+{
+    long long ta = ts_usec(jstr(a, "created_at")), tb = ts_usec(jstr(b, "created_at"));
+    int c = ta < tb ? -1 : ta > tb ? 1 : strcmp(S(jstr(a, "id")), S(jstr(b, "id")));
+    return asc ? c < 0 : c > 0;
+}
+
+/* Pages through kind with limit=10, adding two runs after each page; checks that no
+ * run shows twice, that every run made before the first page shows, and the order. */
+static void page_while_inserting(const char *kind, char (*before)[40], int nbefore, int asc)
+{
+    char path[512], cursor[256] = "", seen[200][40], id[40];
+    json_object *prev = NULL;
+    int nseen = 0, pages = 0, dups = 0, disorder = 0, missing = 0, oversize = 0;
+
+    for (;;) {
+        struct http_resp r;
+        json_object *items;
+        snprintf(path, sizeof(path), "/api/v1/runs?project=%s&kind=%s&limit=10%s%s%s", pa.slug,
+                 kind, asc ? "&order=asc" : "", cursor[0] ? "&cursor=" : "", cursor);
+        CU_ASSERT_EQUAL_FATAL(api_call(&viewer, "GET", path, NULL, &r), 0);
+        EXPECT_STATUS(r, 200);
+        items = jget(r.json, "items");
+        CU_ASSERT_PTR_NOT_NULL_FATAL(items);
+        oversize += json_object_array_length(items) > 10;
+        for (size_t i = 0; i < json_object_array_length(items); i++) {
+            json_object *it = json_object_array_get_idx(items, i);
+            const char *rid = S(jstr(it, "id"));
+            for (int k = 0; k < nseen; k++)
+                dups += strcmp(seen[k], rid) == 0;
+            if (prev && !listed_before(prev, it, asc))
+                disorder++;
+            if (nseen < 200)
+                snprintf(seen[nseen++], 40, "%s", rid);
+            json_object_put(prev);
+            prev = json_object_get(it);
+        }
+        cursor[0] = '\0';
+        if (jstr(r.json, "next_cursor"))
+            snprintf(cursor, sizeof(cursor), "%s", jstr(r.json, "next_cursor"));
+        else
+            CU_ASSERT_TRUE(jnull(r.json, "next_cursor"));
+        http_resp_free(&r);
+        pages++;
+        if (!cursor[0] || pages > 40)
+            break;
+        /* Runs arrive while the client pages. */
+        for (int k = 0; k < 2; k++)
+            CU_ASSERT_EQUAL(new_run(pa.slug, kind, NULL, id), 0);
+    }
+    json_object_put(prev);
+    for (int i = 0; i < nbefore; i++) {
+        int found = 0;
+        for (int k = 0; k < nseen; k++)
+            found |= strcmp(seen[k], before[i]) == 0;
+        missing += !found;
+    }
+    if (dups || disorder || missing || oversize)
+        fprintf(stderr, "\n  paging %s: %d duplicates, %d out of order, %d missing, %d oversize",
+                asc ? "asc" : "desc", dups, disorder, missing, oversize);
+    CU_ASSERT_TRUE(pages >= 3 && pages <= 40);
+    CU_ASSERT_EQUAL(dups, 0);
+    CU_ASSERT_EQUAL(disorder, 0);
+    CU_ASSERT_EQUAL(missing, 0);
+    CU_ASSERT_EQUAL(oversize, 0);
+}
+
+static void test_pagination(void)
+{
+    char kind[64], ids[200][40];
+    int n = 0;
+
+    itest_unique("paging", kind, sizeof(kind));
+    for (int i = 0; i < 25; i++)
+        CU_ASSERT_EQUAL_FATAL(new_run(pa.slug, kind, NULL, ids[n++]), 0);
+    page_while_inserting(kind, ids, n, 0);
+    /* Oldest first: the new runs come at the end, the old ones all show. */
+    page_while_inserting(kind, ids, n, 1);
+    /* A read token without a project: its own. */
+    {
+        char q[256], got[200][40];
+        int m;
+        snprintf(q, sizeof(q), "kind=%s&limit=7", kind);
+        m = list_all(&tread, q, got, 200);
+        CU_ASSERT_TRUE(m >= 25);
+    }
+}
+
+static void test_filters(void)
+{
+    char kind[64], q[512], enc[128], extra[256], created[64];
+    char r_q[40], r_run[40], r_ok[40], r_fail[40], child[40], grand[40];
+    json_object *o;
+
+    itest_unique("filters", kind, sizeof(kind));
+    CU_ASSERT_EQUAL_FATAL(
+        new_run(pa.slug, kind,
+                ",\"name\":\"alpha 100%_done\",\"queue\":\"gpu\",\"tags\":[\"red\","
+                "\"x\"]",
+                r_q),
+        0);
+    CU_ASSERT_EQUAL_FATAL(
+        new_run(pa.slug, kind, ",\"status\":\"running\",\"tags\":[\"blue\"]", r_run), 0);
+    CU_ASSERT_EQUAL_FATAL(
+        new_run(pa.slug, kind, ",\"status\":\"running\",\"name\":\"alpha 100xydone\"", r_ok), 0);
+    CU_ASSERT_EQUAL_FATAL(patch(r_ok, "{\"status\":\"succeeded\"}"), 200);
+    CU_ASSERT_EQUAL_FATAL(
+        new_run(pa.slug, kind, ",\"status\":\"running\",\"tags\":[\"red\"]", r_fail), 0);
+    CU_ASSERT_EQUAL_FATAL(patch(r_fail, "{\"status\":\"failed\"}"), 200);
+    snprintf(extra, sizeof(extra), ",\"parent_id\":\"%s\"", r_run);
+    CU_ASSERT_EQUAL_FATAL(new_run(pa.slug, kind, extra, child), 0);
+    snprintf(extra, sizeof(extra), ",\"parent_id\":\"%s\"", child);
+    CU_ASSERT_EQUAL_FATAL(new_run(pa.slug, kind, extra, grand), 0);
+
+    o = run_get(grand);
+    CU_ASSERT_STRING_EQUAL(S(jstr(o, "parent_id")), child);
+    CU_ASSERT_STRING_EQUAL(S(jstr(o, "root_id")), r_run);
+    json_object_put(o);
+    o = run_get(r_ok);
+    snprintf(created, sizeof(created), "%s", S(jstr(o, "created_at")));
+    json_object_put(o);
+
+#define WANT(...) ((const char *const[]){__VA_ARGS__, NULL})
+    snprintf(q, sizeof(q), "kind=%s", kind);
+    CU_ASSERT_TRUE(list_is("kind", q, WANT(r_q, r_run, r_ok, r_fail, child, grand)));
+    snprintf(q, sizeof(q), "kind=%s&status=failed,running", kind);
+    CU_ASSERT_TRUE(list_is("status list", q, WANT(r_run, r_fail)));
+    snprintf(q, sizeof(q), "kind=%s&status=queued&status=succeeded", kind);
+    CU_ASSERT_TRUE(list_is("repeated status", q, WANT(r_q, r_ok, child, grand)));
+    snprintf(q, sizeof(q), "kind=%s&tag=red", kind);
+    CU_ASSERT_TRUE(list_is("tag", q, WANT(r_q, r_fail)));
+    snprintf(q, sizeof(q), "kind=%s&queue=gpu", kind);
+    CU_ASSERT_TRUE(list_is("queue", q, WANT(r_q)));
+    /* LIKE wildcards in q are literal: "%_" matches one name, not every name. */
+    snprintf(q, sizeof(q), "kind=%s&q=%s", kind, qenc("%_", enc, sizeof(enc)));
+    CU_ASSERT_TRUE(list_is("q with wildcards", q, WANT(r_q)));
+    snprintf(q, sizeof(q), "kind=%s&q=alpha%%20100", kind);
+    CU_ASSERT_TRUE(list_is("q name substring", q, WANT(r_q, r_ok)));
+    snprintf(q, sizeof(q), "kind=%s&q=%.8s", kind, r_fail);
+    CU_ASSERT_TRUE(list_is("q id prefix", q, WANT(r_fail)));
+    snprintf(q, sizeof(q), "kind=%s&q=_", kind);
+    CU_ASSERT_TRUE(list_is("q underscore", q, WANT(r_q)));
+    snprintf(q, sizeof(q), "kind=%s&parent=%s", kind, r_run);
+    CU_ASSERT_TRUE(list_is("parent", q, WANT(child)));
+    snprintf(q, sizeof(q), "kind=%s&created_after=%s", kind, qenc(created, enc, sizeof(enc)));
+    CU_ASSERT_TRUE(list_is("created_after", q, WANT(r_ok, r_fail, child, grand)));
+    snprintf(q, sizeof(q), "kind=%s&created_before=%s", kind, qenc(created, enc, sizeof(enc)));
+    CU_ASSERT_TRUE(list_is("created_before", q, WANT(r_q, r_run)));
+    snprintf(q, sizeof(q), "kind=%s&ended_after=2000-01-01T00:00:00Z", kind);
+    CU_ASSERT_TRUE(list_is("ended_after", q, WANT(r_ok, r_fail)));
+    snprintf(q, sizeof(q), "kind=%s&ended_before=2000-01-01T00:00:00Z", kind);
+    CU_ASSERT_TRUE(list_is("ended_before", q, WANT(NULL)));
+    snprintf(q, sizeof(q), "kind=%s&status=failed&tag=red&q=%.8s", kind, r_fail);
+    CU_ASSERT_TRUE(list_is("combined", q, WANT(r_fail)));
+    snprintf(q, sizeof(q), "kind=%s-not", kind);
+    CU_ASSERT_TRUE(list_is("other kind", q, WANT(NULL)));
+#undef WANT
+}
+
+static void test_list_validation(void)
+{
+    static const struct bad_input cases[] = {
+        {"GET", "/api/v1/runs?project={p}&colour=red", NULL, 0, NULL, 400, "colour"},
+        {"GET", "/api/v1/runs?project={p}&status=bogus", NULL, 0, NULL, 400, "status"},
+        {"GET", "/api/v1/runs?project={p}&status=failed,,running", NULL, 0, NULL, 400, "status"},
+        {"GET", "/api/v1/runs?project={p}&created_after=yesterday", NULL, 0, NULL, 400,
+         "created_after"},
+        {"GET", "/api/v1/runs?project={p}&created_before=2026-01-01", NULL, 0, NULL, 400,
+         "created_before"},
+        /* Shaped right, not a time: still named. */
+        {"GET", "/api/v1/runs?project={p}&created_after=2026-13-45T00:00:00Z", NULL, 0, NULL, 400,
+         "created_after"},
+        {"GET", "/api/v1/runs?project={p}&ended_after=x", NULL, 0, NULL, 400, "ended_after"},
+        {"GET", "/api/v1/runs?project={p}&ended_before=x", NULL, 0, NULL, 400, "ended_before"},
+        {"GET", "/api/v1/runs?project={p}&limit=0", NULL, 0, NULL, 400, "limit"},
+        {"GET", "/api/v1/runs?project={p}&limit=1001", NULL, 0, NULL, 400, "limit"},
+        {"GET", "/api/v1/runs?project={p}&limit=ten", NULL, 0, NULL, 400, "limit"},
+        {"GET", "/api/v1/runs?project={p}&order=sideways", NULL, 0, NULL, 400, "order"},
+        {"GET", "/api/v1/runs?project={p}&sort=name", NULL, 0, NULL, 400, "sort"},
+        {"GET", "/api/v1/runs?project={p}&cursor=abc", NULL, 0, NULL, 400, "cursor"},
+        {"GET", "/api/v1/runs?project={p}&cursor=2026-01-01T00:00:00Z~nope", NULL, 0, NULL, 400,
+         "cursor"},
+        {"GET", "/api/v1/runs?project={p}&parent=xyz", NULL, 0, NULL, 400, "parent"},
+        {"GET", "/api/v1/runs?project={p}&worker=abc", NULL, 0, NULL, 400, "worker"},
+        {"GET", "/api/v1/runs?project={p}&worker=99999999999999999999", NULL, 0, NULL, 400,
+         "worker"},
+        {"GET",
+         "/api/v1/"
+         "runs?project={p}&cursor=2026-13-45T00:00:00Z~6f1c1a2e-0000-4000-8000-000000000000",
+         NULL, 0, NULL, 400, "cursor"},
+        {"GET", "/api/v1/runs", NULL, 0, NULL, 400, "project"},
+        {"GET", "/api/v1/runs?project=no-such-project-zz", NULL, 0, NULL, 404, NULL},
+        {"GET", "/api/v1/runs?project={p}&sort=created&order=asc&limit=1000", NULL, 0, NULL, 200,
+         NULL},
+    };
+    CU_ASSERT_EQUAL(check_bad(&member, cases, sizeof(cases) / sizeof(cases[0]), NULL, NULL), 0);
+}
+
+/* ---- events ---- */
+
+/* Every event of run, oldest first, paged by limit; ids into ids (cap). */
+static int events_all(const char *run, int limit, char (*ids)[24], int cap, int *pages)
+{
+    char path[256], after[32] = "";
+    long long last = 0;
+    int n = 0;
+
+    *pages = 0;
+    for (;;) {
+        struct http_resp r;
+        json_object *items;
+        snprintf(path, sizeof(path), "/api/v1/runs/%s/events?limit=%d%s%s", run, limit,
+                 after[0] ? "&after=" : "", after);
+        if (api_call(&viewer, "GET", path, NULL, &r) != 0 || r.status != 200 ||
+            !(items = jget(r.json, "items"))) {
+            fprintf(stderr, "\n  GET %s: %ld %s", path, r.status, S(r.body));
+            http_resp_free(&r);
+            return -1;
+        }
+        (*pages)++;
+        if ((int)json_object_array_length(items) > limit)
+            n = -1000000;
+        for (size_t i = 0; i < json_object_array_length(items); i++) {
+            const char *eid = jstr(json_object_array_get_idx(items, i), "id");
+            long long v = eid ? strtoll(eid, NULL, 10) : 0;
+            if (v <= last)
+                n = -1000000; /* out of order, or not a string id */
+            last = v;
+            if (n >= 0 && n < cap)
+                snprintf(ids[n], 24, "%s", eid);
+            n++;
+        }
+        after[0] = '\0';
+        if (jstr(r.json, "next_cursor"))
+            snprintf(after, sizeof(after), "%s", jstr(r.json, "next_cursor"));
+        http_resp_free(&r);
+        if (!after[0] || *pages > 2000)
+            return n < 0 ? -1 : n;
+    }
+}
+
+static void test_events(void)
+{
+    char kind[64], id[40], ids[1100][24], first[24], path[256];
+    struct http_resp r;
+    int pages, n;
+    char *big;
+    size_t o, cap = 1001 * 64 + 64;
+
+    itest_unique("events", kind, sizeof(kind));
+    CU_ASSERT_EQUAL_FATAL(run_in(kind, "running", id), 0);
+
+    /* One event, every field. */
+    CU_ASSERT_EQUAL(run_op(&member, "POST", id, "/events",
+                           "{\"ts\":\"2026-01-02T03:04:05.123Z\",\"kind\":\"metric\",\"level\":"
+                           "\"warning\",\"message\":\"m1\",\"data\":{\"loss\":0.5}}",
+                           &r),
+                    201);
+    CU_ASSERT_EQUAL(jnum(r.json, "count"), 1);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(jstr(r.json, "first_id"));
+    CU_ASSERT_STRING_EQUAL(S(jstr(r.json, "first_id")), S(jstr(r.json, "last_id")));
+    snprintf(first, sizeof(first), "%s", jstr(r.json, "first_id"));
+    http_resp_free(&r);
+    /* The least: defaults. */
+    CU_ASSERT_EQUAL(run_op(&twrite, "POST", id, "/events", "{}", &r), 201);
+    http_resp_free(&r);
+    /* A batch. */
+    CU_ASSERT_EQUAL(run_op(&member, "POST", id, "/events",
+                           "{\"events\":[{\"message\":\"b1\"},{\"message\":\"b2\",\"level\":"
+                           "\"debug\"},{\"message\":\"b3\"},{\"message\":\"b4\",\"level\":"
+                           "\"critical\"},{\"message\":\"b5\",\"kind\":\"stdout\"}]}",
+                           &r),
+                    201);
+    CU_ASSERT_EQUAL(jnum(r.json, "count"), 5);
+    CU_ASSERT_TRUE(strtoll(S(jstr(r.json, "first_id")), NULL, 10) > strtoll(first, NULL, 10));
+    CU_ASSERT_TRUE(strtoll(S(jstr(r.json, "last_id")), NULL, 10) >
+                   strtoll(S(jstr(r.json, "first_id")), NULL, 10));
+    http_resp_free(&r);
+
+    /* Read back, oldest first. */
+    snprintf(path, sizeof(path), "/api/v1/runs/%s/events", id);
+    CU_ASSERT_EQUAL_FATAL(api_call(&tread, "GET", path, NULL, &r), 0);
+    EXPECT_STATUS(r, 200);
+    CU_ASSERT_EQUAL(jlen(r.json, "items"), 7);
+    CU_ASSERT_TRUE(jnull(r.json, "next_cursor"));
+    {
+        json_object *e0 = jget(r.json, "items.0"), *e1 = jget(r.json, "items.1");
+        CU_ASSERT_STRING_EQUAL(S(jstr(e0, "id")), first);
+        CU_ASSERT_STRING_EQUAL(S(jstr(e0, "run_id")), id);
+        CU_ASSERT_STRING_EQUAL(S(jstr(e0, "kind")), "metric");
+        CU_ASSERT_STRING_EQUAL(S(jstr(e0, "level")), "warning");
+        CU_ASSERT_STRING_EQUAL(S(jstr(e0, "message")), "m1");
+        CU_ASSERT_DOUBLE_EQUAL(jnum(e0, "data.loss"), 0.5, 1e-9);
+        CU_ASSERT_EQUAL(ts_usec(jstr(e0, "ts")), ts_usec("2026-01-02T03:04:05.123Z"));
+        CU_ASSERT_TRUE(has_schema_keys(e0, "Event"));
+        CU_ASSERT_STRING_EQUAL(S(jstr(e1, "kind")), "log");
+        CU_ASSERT_STRING_EQUAL(S(jstr(e1, "level")), "info");
+        CU_ASSERT_STRING_EQUAL(S(jstr(e1, "message")), "");
+        CU_ASSERT_PTR_NOT_NULL(jstr(e1, "ts"));
+        CU_ASSERT_STRING_EQUAL(S(jstr(r.json, "items.5.level")), "critical");
+        CU_ASSERT_STRING_EQUAL(S(jstr(r.json, "items.6.kind")), "stdout");
+    }
+    http_resp_free(&r);
+
+    /* Paging with after: the same 7, in three pages. */
+    n = events_all(id, 3, ids, 1100, &pages);
+    CU_ASSERT_EQUAL(n, 7);
+    CU_ASSERT_EQUAL(pages, 3);
+    CU_ASSERT_STRING_EQUAL(ids[0], first);
+    snprintf(path, sizeof(path), "/api/v1/runs/%s/events?after=%s", id, ids[6]);
+    CU_ASSERT_EQUAL_FATAL(api_call(&viewer, "GET", path, NULL, &r), 0);
+    EXPECT_STATUS(r, 200);
+    CU_ASSERT_EQUAL(jlen(r.json, "items"), 0);
+    CU_ASSERT_TRUE(jnull(r.json, "next_cursor"));
+    http_resp_free(&r);
+    snprintf(path, sizeof(path), "/api/v1/runs/%s/events?after=%s&limit=2", id, ids[2]);
+    CU_ASSERT_EQUAL_FATAL(api_call(&viewer, "GET", path, NULL, &r), 0);
+    CU_ASSERT_STRING_EQUAL(S(jstr(r.json, "items.0.id")), ids[3]);
+    CU_ASSERT_STRING_EQUAL(S(jstr(r.json, "next_cursor")), ids[4]);
+    http_resp_free(&r);
+
+    /* The largest batch, then one too many. */
+    big = malloc(cap);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(big);
+    o = (size_t)snprintf(big, cap, "{\"events\":[");
+    for (int i = 0; i < 1000; i++)
+        o += (size_t)snprintf(big + o, cap - o, "%s{\"message\":\"e%d\",\"data\":{\"i\":%d}}",
+                              i ? "," : "", i, i);
+    snprintf(big + o, cap - o, "]}");
+    CU_ASSERT_EQUAL(run_op(&member, "POST", id, "/events", big, &r), 201);
+    CU_ASSERT_EQUAL(jnum(r.json, "count"), 1000);
+    http_resp_free(&r);
+    n = events_all(id, 1000, ids, 1100, &pages);
+    CU_ASSERT_EQUAL(n, 1007);
+    CU_ASSERT_EQUAL(pages, 2);
+    o = (size_t)snprintf(big, cap, "{\"events\":[");
+    for (int i = 0; i < 1001; i++)
+        o += (size_t)snprintf(big + o, cap - o, "%s{}", i ? "," : "");
+    snprintf(big + o, cap - o, "]}");
+    CU_ASSERT_EQUAL(run_op(&member, "POST", id, "/events", big, &r), 422);
+    CU_ASSERT_STRING_EQUAL(S(http_error_field(&r)), "events");
+    http_resp_free(&r);
+    free(big);
+    CU_ASSERT_EQUAL(events_all(id, 1000, ids, 1100, &pages), 1007);
+}
+
+static void test_event_validation(void)
+{
+    static const struct bad_input cases[] = {
+        /* A batch with one bad item is refused whole, naming the item. */
+        {"POST", "/api/v1/runs/{r}/events",
+         "{\"events\":[{\"message\":\"ok\"},{\"level\":\"fatal\"},{\"message\":\"ok\"}]}", 0, NULL,
+         400, "events[1].level"},
+        {"POST", "/api/v1/runs/{r}/events",
+         "{\"events\":[{\"message\":\"ok\"},{\"message\":\"ok\"},{\"data\":[1]}]}", 0, NULL, 400,
+         "events[2].data"},
+        {"POST", "/api/v1/runs/{r}/events", "{\"events\":[{\"message\":\"ok\"},{\"ts\":\"noon\"}]}",
+         0, NULL, 400, "events[1].ts"},
+        {"POST", "/api/v1/runs/{r}/events",
+         "{\"events\":[{\"message\":\"ok\"},{\"colour\":\"red\"}]}", 0, NULL, 400,
+         "events[1].colour"},
+        {"POST", "/api/v1/runs/{r}/events",
+         "{\"events\":[{\"message\":\"ok\"},{\"ts\":\"2026-13-45T00:00:00Z\"}]}", 0, NULL, 400,
+         "events[1].ts"},
+        {"POST", "/api/v1/runs/{r}/events",
+         "{\"events\":[{\"message\":\"ok\"},{\"data\":{\"a\":\"x\\u0000y\"}}]}", 0, NULL, 400,
+         "events[1].data.a"},
+        {"POST", "/api/v1/runs/{r}/events", "{\"events\":[{\"message\":\"ok\"},5]}", 0, NULL, 400,
+         NULL},
+        {"POST", "/api/v1/runs/{r}/events", "{\"events\":[]}", 0, NULL, 422, "events"},
+        {"POST", "/api/v1/runs/{r}/events", "{\"events\":{}}", 0, NULL, 400, "events"},
+        {"POST", "/api/v1/runs/{r}/events", "{\"events\":[{}],\"message\":\"x\"}", 0, NULL, 400,
+         "events"},
+        {"POST", "/api/v1/runs/{r}/events", "{\"level\":\"fatal\"}", 0, NULL, 400, "level"},
+        {"POST", "/api/v1/runs/{r}/events", "{\"ts\":\"yesterday\"}", 0, NULL, 400, "ts"},
+        {"POST", "/api/v1/runs/{r}/events", "{\"ts\":\"2026-13-45T00:00:00Z\"}", 0, NULL, 400,
+         "ts"},
+        {"POST", "/api/v1/runs/{r}/events", "{\"kind\":\"\"}", 0, NULL, 400, "kind"},
+        {"POST", "/api/v1/runs/{r}/events", "{\"data\":[1]}", 0, NULL, 400, "data"},
+        {"POST", "/api/v1/runs/{r}/events", "{\"message\":7}", 0, NULL, 400, "message"},
+        {"POST", "/api/v1/runs/{r}/events", "{\"colour\":\"red\"}", 0, NULL, 400, "colour"},
+        {"POST", "/api/v1/runs/{r}/events", "{\"message\":\"x\"}", API_CT_TEXT, NULL, 415, NULL},
+        {"POST", "/api/v1/runs/6f1c1a2e-0000-4000-8000-000000000000/events", "{\"message\":\"x\"}",
+         0, NULL, 404, NULL},
+        {"GET", "/api/v1/runs/{r}/events?after=abc", NULL, 0, NULL, 400, "after"},
+        {"GET", "/api/v1/runs/{r}/events?after=99999999999999999999", NULL, 0, NULL, 400, "after"},
+        {"GET", "/api/v1/runs/{r}/events?limit=0", NULL, 0, NULL, 400, "limit"},
+        {"GET", "/api/v1/runs/{r}/events?limit=1001", NULL, 0, NULL, 400, "limit"},
+        {"GET", "/api/v1/runs/6f1c1a2e-0000-4000-8000-000000000000/events", NULL, 0, NULL, 404,
+         NULL},
+        {"GET", "/api/v1/runs/not-a-uuid/events", NULL, 0, NULL, 404, NULL},
+    };
+    char kind[64], id[40], ids[8][24];
+    struct http_resp r;
+    int pages;
+
+    itest_unique("badevents", kind, sizeof(kind));
+    CU_ASSERT_EQUAL_FATAL(run_in(kind, "running", id), 0);
+    CU_ASSERT_EQUAL(run_op(&member, "POST", id, "/events", "{\"message\":\"only\"}", &r), 201);
+    http_resp_free(&r);
+    CU_ASSERT_EQUAL(check_bad(&member, cases, sizeof(cases) / sizeof(cases[0]), id, NULL), 0);
+    /* Nothing of the refused batches was stored. */
+    CU_ASSERT_EQUAL(events_all(id, 100, ids, 8, &pages), 1);
+}
+
+/* ---- who may ---- */
+
+static void test_access(void)
+{
+    char kind[64], id[40], idb[40], body[256];
+    struct http_resp r;
+
+    itest_unique("access", kind, sizeof(kind));
+    CU_ASSERT_EQUAL_FATAL(run_in(kind, "running", id), 0);
+    CU_ASSERT_EQUAL_FATAL(new_run(pb.slug, kind, ",\"status\":\"running\"", idb), 0);
+
+    /* A viewer reads but does not write. */
+    CU_ASSERT_EQUAL(run_op(&viewer, "GET", id, NULL, NULL, &r), 200);
+    http_resp_free(&r);
+    CU_ASSERT_EQUAL(run_op(&viewer, "PATCH", id, NULL, "{\"status\":\"failed\"}", &r), 403);
+    CU_ASSERT_STRING_EQUAL(S(http_error_code(&r)), "forbidden");
+    http_resp_free(&r);
+    CU_ASSERT_EQUAL(run_op(&viewer, "POST", id, "/heartbeat", NULL, &r), 403);
+    http_resp_free(&r);
+    CU_ASSERT_EQUAL(run_op(&viewer, "POST", id, "/cancel", NULL, &r), 403);
+    http_resp_free(&r);
+    CU_ASSERT_EQUAL(run_op(&viewer, "POST", id, "/events", "{\"message\":\"x\"}", &r), 403);
+    http_resp_free(&r);
+    snprintf(body, sizeof(body), "{\"project\":\"%s\",\"kind\":\"%s\"}", pa.slug, kind);
+    CU_ASSERT_EQUAL(create(&viewer, body, NULL, NULL), 403);
+
+    /* A user of another project: the run and its events do not exist. */
+    static const char *const subs[] = {"", "/events"};
+    for (int i = 0; i < 2; i++) {
+        CU_ASSERT_EQUAL(run_op(&member_b, "GET", id, subs[i], NULL, &r), 404);
+        CU_ASSERT_STRING_EQUAL(S(http_error_code(&r)), "not_found");
+        http_resp_free(&r);
+    }
+    CU_ASSERT_EQUAL(run_op(&member_b, "PATCH", id, NULL, "{\"status\":\"failed\"}", &r), 404);
+    http_resp_free(&r);
+    CU_ASSERT_EQUAL(run_op(&member_b, "POST", id, "/cancel", NULL, &r), 404);
+    http_resp_free(&r);
+    CU_ASSERT_EQUAL(run_op(&member_b, "POST", id, "/events", "{\"message\":\"x\"}", &r), 404);
+    http_resp_free(&r);
+    CU_ASSERT_EQUAL(create(&member_b, body, NULL, NULL), 404);
+
+    /* A read token cannot create; a write token of A sees nothing of B. */
+    CU_ASSERT_EQUAL(create(&tread, body, NULL, NULL), 403);
+    snprintf(body, sizeof(body), "{\"kind\":\"%s\"}", kind);
+    CU_ASSERT_EQUAL(create(&tread, body, NULL, NULL), 403);
+    CU_ASSERT_EQUAL(run_op(&tread, "PATCH", id, NULL, "{\"progress\":0.9}", &r), 403);
+    http_resp_free(&r);
+    for (int i = 0; i < 2; i++) {
+        CU_ASSERT_EQUAL(run_op(&twrite, "GET", idb, subs[i], NULL, &r), 404);
+        http_resp_free(&r);
+    }
+    CU_ASSERT_EQUAL(run_op(&twrite, "PATCH", idb, NULL, "{\"status\":\"failed\"}", &r), 404);
+    http_resp_free(&r);
+    CU_ASSERT_EQUAL(run_op(&twrite, "POST", idb, "/heartbeat", NULL, &r), 404);
+    http_resp_free(&r);
+    snprintf(body, sizeof(body), "{\"project\":\"%s\",\"kind\":\"%s\"}", pb.slug, kind);
+    CU_ASSERT_EQUAL(create(&twrite, body, NULL, NULL), 404);
+    snprintf(body, sizeof(body), "/api/v1/runs?project=%s", pb.slug);
+    CU_ASSERT_EQUAL_FATAL(api_call(&twrite, "GET", body, NULL, &r), 0);
+    EXPECT_STATUS(r, 404);
+    http_resp_free(&r);
+    /* B's token lists B's runs only. */
+    {
+        char q[256], got[8][40];
+        snprintf(q, sizeof(q), "kind=%s", kind);
+        CU_ASSERT_TRUE(same_set("B's token", got, list_all(&twrite_b, q, got, 8),
+                                (const char *const[]){idb, NULL}));
+    }
+    /* None of that touched either run. */
+    {
+        json_object *a = run_get(id), *b = run_get(idb);
+        CU_ASSERT_STRING_EQUAL(S(jstr(a, "status")), "running");
+        CU_ASSERT_STRING_EQUAL(S(jstr(b, "status")), "running");
+        CU_ASSERT_FALSE(cancel_requested(a));
+        json_object_put(a);
+        json_object_put(b);
+    }
+}
+
+/* ---- secrets ---- */
+
+static const char *new_secret(const char *kind, char *buf, size_t cap)
+{
+    char hex[40];
+    itest_unique("sek", hex, sizeof(hex));
+    snprintf(buf, cap, "S3cr3t-%s-%s", kind, hex);
+    secret_note(kind, buf);
+    return buf;
+}
+
+/* Every noted secret absent from what PostgreSQL holds for run. */
+static int secrets_in_db(const char *run)
+{
+    char sql[512], out[65536];
+    int hits;
+
+    snprintf(sql, sizeof(sql),
+             "SELECT coalesce(input::text,'') || coalesce(params::text,'') || "
+             "coalesce(result::text,'') || coalesce(summary::text,'') || "
+             "coalesce((SELECT string_agg(coalesce(data::text,''), ' ') FROM events WHERE run_id "
+             "= '%s'),'') FROM runs WHERE id = '%s'",
+             run, run);
+    if (itest_psql(sql, out, sizeof(out)) != 0)
+        return -1;
+    hits = secrets_in_text(out, strlen(out), "the database");
+    /* The row was there and carries the marks of redaction. */
+    return strstr(out, "[redacted]") ? hits : hits + 1000;
+}
+
+static void test_redaction(void)
+{
+    char kind[64], id[40], body[4096], s[12][128], longkey[200];
+    struct http_resp r;
+    json_object *v;
+
+    itest_unique("redact", kind, sizeof(kind));
+    snprintf(body, sizeof(body),
+             "{\"project\":\"%s\",\"kind\":\"%s\",\"status\":\"running\","
+             "\"params\":{\"api_key\":\"%s\",\"lr\":0.1,\"nested\":{\"DB_Password\":\"%s\"}},"
+             "\"input\":{\"credentials\":{\"password\":\"%s\"},\"db\":{\"url\":\"pg://h/db\","
+             "\"password\":\"%s\"},\"list\":[{\"Authorization\":\"Bearer %s\"}],"
+             "\"secret\":{\"deep\":\"%s\"}}}",
+             pa.slug, kind, new_secret("params.api_key", s[0], 128),
+             new_secret("params.nested.DB_Password", s[1], 128),
+             new_secret("input.credentials.password", s[2], 128),
+             new_secret("input.db.password", s[3], 128),
+             new_secret("input.list.0.Authorization", s[4], 128),
+             new_secret("input.secret.deep", s[5], 128));
+    CU_ASSERT_EQUAL_FATAL(api_call(&member, "POST", "/api/v1/runs", body, &r), 0);
+    EXPECT_STATUS(r, 201);
+    snprintf(id, sizeof(id), "%s", S(jstr(r.json, "id")));
+    CU_ASSERT_EQUAL(secrets_in_text(S(r.body), r.len, "the create answer"), 0);
+    CU_ASSERT_STRING_EQUAL(S(jstr(r.json, "params.api_key")), "[redacted]");
+    CU_ASSERT_STRING_EQUAL(S(jstr(r.json, "params.nested.DB_Password")), "[redacted]");
+    CU_ASSERT_DOUBLE_EQUAL(jnum(r.json, "params.lr"), 0.1, 1e-9);
+    /* "credentials" is itself a secret-looking key: the whole object goes. */
+    v = jget(r.json, "input.credentials");
+    CU_ASSERT_TRUE(v && (json_object_is_type(v, json_type_string)
+                             ? strcmp(json_object_get_string(v), "[redacted]") == 0
+                             : strcmp(S(jstr(v, "password")), "[redacted]") == 0));
+    CU_ASSERT_STRING_EQUAL(S(jstr(r.json, "input.db.password")), "[redacted]");
+    CU_ASSERT_STRING_EQUAL(S(jstr(r.json, "input.db.url")), "pg://h/db");
+    CU_ASSERT_STRING_EQUAL(S(jstr(r.json, "input.list.0.Authorization")), "[redacted]");
+    CU_ASSERT_STRING_EQUAL(S(jstr(r.json, "input.secret")), "[redacted]");
+    http_resp_free(&r);
+
+    /* PATCH: result and summary. */
+    snprintf(body, sizeof(body),
+             "{\"result\":{\"token\":\"%s\",\"metrics\":{\"auth\":{\"client_secret\":\"%s\"}},"
+             "\"ok\":true},\"summary\":{\"aws_access_key_id\":\"%s\",\"rows\":3}}",
+             new_secret("result.token", s[6], 128),
+             new_secret("result.metrics.auth.client_secret", s[7], 128),
+             new_secret("summary.aws_access_key_id", s[8], 128));
+    CU_ASSERT_EQUAL(run_op(&member, "PATCH", id, NULL, body, &r), 200);
+    CU_ASSERT_EQUAL(secrets_in_text(S(r.body), r.len, "the PATCH answer"), 0);
+    CU_ASSERT_STRING_EQUAL(S(jstr(r.json, "result.token")), "[redacted]");
+    CU_ASSERT_STRING_EQUAL(S(jstr(r.json, "result.metrics.auth.client_secret")), "[redacted]");
+    CU_ASSERT_TRUE(json_object_get_boolean(jget(r.json, "result.ok")));
+    CU_ASSERT_EQUAL(jnum(r.json, "summary.rows"), 3);
+    http_resp_free(&r);
+
+    /* Events: one and a batch. */
+    snprintf(body, sizeof(body),
+             "{\"message\":\"login\",\"data\":{\"token\":\"%s\",\"headers\":{\"AUTHORIZATION\":"
+             "\"Basic %s\"},\"step\":3}}",
+             new_secret("event.data.token", s[9], 128),
+             new_secret("event.data.headers.AUTHORIZATION", s[10], 128));
+    CU_ASSERT_EQUAL(run_op(&member, "POST", id, "/events", body, &r), 201);
+    http_resp_free(&r);
+    snprintf(body, sizeof(body),
+             "{\"events\":[{\"message\":\"a\"},{\"data\":{\"items\":[{\"apiKey\":\"%s\"}]}}]}",
+             new_secret("events[1].data.items.0.apiKey", s[11], 128));
+    CU_ASSERT_EQUAL(run_op(&member, "POST", id, "/events", body, &r), 201);
+    http_resp_free(&r);
+
+    /* Nothing in what the API answers, nothing in the database. */
+    CU_ASSERT_EQUAL(run_op(&viewer, "GET", id, NULL, NULL, &r), 200);
+    CU_ASSERT_EQUAL(secrets_in_text(S(r.body), r.len, "GET run"), 0);
+    http_resp_free(&r);
+    CU_ASSERT_EQUAL(run_op(&viewer, "GET", id, "/events", NULL, &r), 200);
+    CU_ASSERT_EQUAL(secrets_in_text(S(r.body), r.len, "GET events"), 0);
+    CU_ASSERT_STRING_EQUAL(S(jstr(r.json, "items.0.data.token")), "[redacted]");
+    CU_ASSERT_STRING_EQUAL(S(jstr(r.json, "items.0.data.headers.AUTHORIZATION")), "[redacted]");
+    CU_ASSERT_EQUAL(jnum(r.json, "items.0.data.step"), 3);
+    CU_ASSERT_STRING_EQUAL(S(jstr(r.json, "items.2.data.items.0.apiKey")), "[redacted]");
+    http_resp_free(&r);
+    CU_ASSERT_EQUAL(secrets_in_db(id), 0);
+
+    /* A long key is a key like any other. */
+    itest_unique("redact-long", kind, sizeof(kind));
+    memset(longkey, 'k', 140);
+    snprintf(longkey + 140, sizeof(longkey) - 140, "_password");
+    snprintf(body, sizeof(body), "{\"project\":\"%s\",\"kind\":\"%s\",\"params\":{\"%s\":\"%s\"}}",
+             pa.slug, kind, longkey, new_secret("params.<long key>_password", s[0], 128));
+    CU_ASSERT_EQUAL_FATAL(api_call(&member, "POST", "/api/v1/runs", body, &r), 0);
+    EXPECT_STATUS(r, 201);
+    snprintf(id, sizeof(id), "%s", S(jstr(r.json, "id")));
+    CU_ASSERT_EQUAL(secrets_in_text(S(r.body), r.len, "the answer to a long secret key"), 0);
+    http_resp_free(&r);
+    CU_ASSERT_EQUAL(secrets_in_db(id), 0);
+}
+
+/* ---- Redis ---- */
+
+/* The next message about run from sub (others are skipped), parsed; NULL on timeout. */
+static json_object *next_about(struct itest_sub *sub, const char *run, long long *last_id,
+                               int *disorder)
+{
+    for (;;) {
+        char *msg = itest_sub_next(sub, 5000);
+        json_object *o, *rn;
+        long long mid;
+        if (!msg)
+            return NULL;
+        o = json_tokener_parse(msg);
+        free(msg);
+        if (!o)
+            continue;
+        /* Ids grow across every message, whoever's. */
+        mid = jget(o, "id") && json_object_is_type(jget(o, "id"), json_type_int)
+                  ? json_object_get_int64(jget(o, "id"))
+                  : -1;
+        if (mid <= *last_id)
+            (*disorder)++;
+        *last_id = mid;
+        rn = jget(o, "run");
+        if (rn && json_object_is_type(rn, json_type_string) &&
+            strcmp(json_object_get_string(rn), run) == 0)
+            return o;
+        json_object_put(o);
+    }
+}
+
+static void test_published(void)
+{
+    static const char *const want[] = {"run.created", "run.updated", "run.heartbeat",
+                                       "run.event",   "run.updated", "run.updated"};
+    struct itest_sub sub;
+    char kind[64], id[40], body[256], first[24] = "", last[24] = "";
+    struct http_resp r;
+    long long last_id = 0;
+    int disorder = 0;
+
+    itest_unique("published", kind, sizeof(kind));
+    CU_ASSERT_EQUAL_FATAL(itest_sub_open(&sub, "runwatch:events"), 0);
+    /* Writes that change something publish; a refused one does not. */
+    snprintf(body, sizeof(body), "{\"project\":\"%s\",\"kind\":\"%s\",\"status\":\"running\"}",
+             pa.slug, kind);
+    CU_ASSERT_EQUAL(create(&member, body, NULL, id), 201);
+    CU_ASSERT_EQUAL(patch(id, "{\"progress\":0.4}"), 200);
+    CU_ASSERT_EQUAL(run_op(&twrite, "POST", id, "/heartbeat", "{\"progress\":0.5}", &r), 200);
+    http_resp_free(&r);
+    CU_ASSERT_EQUAL(run_op(&member, "PATCH", id, NULL, "{\"status\":\"queued\"}", &r), 409);
+    http_resp_free(&r);
+    CU_ASSERT_EQUAL(run_op(&member, "POST", id, "/events",
+                           "{\"events\":[{\"message\":\"a\"},{\"message\":\"b\"},{}]}", &r),
+                    201);
+    snprintf(first, sizeof(first), "%s", S(jstr(r.json, "first_id")));
+    snprintf(last, sizeof(last), "%s", S(jstr(r.json, "last_id")));
+    http_resp_free(&r);
+    CU_ASSERT_EQUAL(run_op(&member, "POST", id, "/cancel", NULL, &r), 200);
+    http_resp_free(&r);
+    CU_ASSERT_EQUAL(patch(id, "{\"status\":\"cancelled\"}"), 200);
+
+    for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+        json_object *m = next_about(&sub, id, &last_id, &disorder), *p;
+        if (!m) {
+            fprintf(stderr, "\n  no %s message (#%zu) for the run", want[i], i);
+            CU_FAIL("message missing");
+            break;
+        }
+        if (strcmp(S(jstr(m, "type")), want[i]))
+            fprintf(stderr, "\n  message #%zu: expected %s, got %s", i, want[i],
+                    json_object_to_json_string(m));
+        CU_ASSERT_STRING_EQUAL(S(jstr(m, "type")), want[i]);
+        p = jget(m, "project");
+        CU_ASSERT_TRUE(p && json_object_get_int64(p) == pa.id);
+        if (i == 0) {
+            CU_ASSERT_STRING_EQUAL(S(jstr(m, "data.id")), id);
+            CU_ASSERT_STRING_EQUAL(S(jstr(m, "data.status")), "running");
+        } else if (i == 1) {
+            CU_ASSERT_DOUBLE_EQUAL(jnum(m, "data.progress"), 0.4, 1e-6);
+        } else if (i == 2) {
+            CU_ASSERT_DOUBLE_EQUAL(jnum(m, "data.progress"), 0.5, 1e-6);
+        } else if (i == 3) {
+            CU_ASSERT_EQUAL(jnum(m, "data.count"), 3);
+            CU_ASSERT_STRING_EQUAL(S(jstr(m, "data.first_id")), first);
+            CU_ASSERT_STRING_EQUAL(S(jstr(m, "data.last_id")), last);
+        } else if (i == 4) {
+            CU_ASSERT_TRUE(cancel_requested(jget(m, "data")));
+        } else {
+            CU_ASSERT_STRING_EQUAL(S(jstr(m, "data.status")), "cancelled");
+        }
+        json_object_put(m);
+    }
+    CU_ASSERT_EQUAL(disorder, 0);
+    itest_sub_close(&sub);
+}
+
+static void test_no_secrets_in_logs(void)
+{
+    struct timespec ts = {1, 200000000L}; /* nginx flushes its access log every second */
+    nanosleep(&ts, NULL);
+    CU_ASSERT_EQUAL(secrets_scan_logs(), 0);
+}
+
+int suite_runs_register(void)
+{
+    CU_pSuite s = CU_add_suite("runs", runs_init, runs_fini);
+    if (!s)
+        return 1;
+    return !CU_add_test(s, "create and get", test_create_and_get) ||
+           !CU_add_test(s, "create: bad input names the field", test_create_validation) ||
+           !CU_add_test(s, "a retried create makes one run", test_idempotent_create) ||
+           !CU_add_test(s, "every status move, legal or not", test_transitions) ||
+           !CU_add_test(s, "PATCH fields and error fingerprints", test_patch_fields) ||
+           !CU_add_test(s, "PATCH/heartbeat: bad input names the field", test_patch_validation) ||
+           !CU_add_test(s, "heartbeat", test_heartbeat) || !CU_add_test(s, "cancel", test_cancel) ||
+           !CU_add_test(s, "paging while runs arrive", test_pagination) ||
+           !CU_add_test(s, "list filters", test_filters) ||
+           !CU_add_test(s, "list: bad query names the field", test_list_validation) ||
+           !CU_add_test(s, "events: one, batches, paging", test_events) ||
+           !CU_add_test(s, "events: a bad batch stores nothing", test_event_validation) ||
+           !CU_add_test(s, "who may touch which run", test_access) ||
+           !CU_add_test(s, "secrets are redacted", test_redaction) ||
+           !CU_add_test(s, "writes are published in order", test_published) ||
+           !CU_add_test(s, "no secret in any log", test_no_secrets_in_logs);
+}
