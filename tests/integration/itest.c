@@ -748,3 +748,80 @@ void itest_sub_close(struct itest_sub *s)
     memset(s, 0, sizeof(*s));
     s->fd = -1;
 }
+
+/* ---- fixtures shared by the suites (the caller is an instance or project admin) ---- */
+
+int itest_make_project(const struct ident *admin, const char *tag, char *slug, size_t cap,
+                       long long *id)
+{
+    struct http_resp r;
+    char body[200];
+    int rc;
+
+    itest_unique(tag, slug, cap);
+    snprintf(body, sizeof(body), "{\"slug\":\"%s\",\"name\":\"%s\"}", slug, slug);
+    rc = api_call(admin, "POST", "/api/v1/projects", body, &r) == 0 && r.status == 201 ? 0 : -1;
+    *id = http_json_int(&r, "id");
+    http_resp_free(&r);
+    return rc;
+}
+
+int itest_new_user(const struct ident *admin, const char *tag, const char *domain, struct ident *u)
+{
+    struct http_resp r;
+    char body[512], name[64];
+
+    memset(u, 0, sizeof(*u));
+    snprintf(u->email, sizeof(u->email), "%s@%s", itest_unique(tag, name, sizeof(name)), domain);
+    itest_password(u->password, sizeof(u->password));
+    snprintf(body, sizeof(body), "{\"email\":\"%s\",\"password\":\"%s\"}", u->email, u->password);
+    if (api_call(admin, "POST", "/api/v1/users", body, &r) != 0 || r.status != 201) {
+        fprintf(stderr, "\n  create user: %ld %s", r.status, r.body ? r.body : "");
+        http_resp_free(&r);
+        return -1;
+    }
+    u->user_id = http_json_int(&r, "id");
+    http_resp_free(&r);
+    return 0;
+}
+
+long itest_new_token(const struct ident *creator, const char *slug, const char *scopes,
+                     const char *expires, struct ident *t)
+{
+    struct http_resp r;
+    char body[400], path[200], name[64];
+    long st;
+
+    memset(t, 0, sizeof(*t));
+    snprintf(path, sizeof(path), "/api/v1/projects/%s/tokens", slug);
+    snprintf(body, sizeof(body), "{\"name\":\"%s\",\"scopes\":%s,\"expires_at\":%s}",
+             itest_unique("tok", name, sizeof(name)), scopes, expires ? expires : "null");
+    if (api_call(creator, "POST", path, body, &r) != 0)
+        return -1;
+    st = r.status;
+    const char *tok = http_json_string(&r, "token");
+    if (st == 201 && tok) {
+        t->kind = IDENT_TOKEN;
+        snprintf(t->secret, sizeof(t->secret), "%s", tok);
+        secret_note("API token", t->secret);
+        t->token_id = http_json_int(&r, "id");
+    }
+    http_resp_free(&r);
+    return st;
+}
+
+int itest_add_member(const struct ident *admin, const char *slug, const char *email,
+                     const char *role)
+{
+    struct http_resp r;
+    char body[300], path[200];
+    long st;
+
+    snprintf(path, sizeof(path), "/api/v1/projects/%s/members", slug);
+    snprintf(body, sizeof(body), "{\"email\":\"%s\",\"role\":\"%s\"}", email, role);
+    if (api_call(admin, "POST", path, body, &r) != 0)
+        return -1;
+    st = r.status;
+    http_resp_free(&r);
+    return st == 201 ? 0 : -1;
+}

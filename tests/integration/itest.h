@@ -128,4 +128,14 @@ int suite_access_register(void);
 int suite_auth_register(void);
 int suite_runs_register(void);
 
+/* Fixtures: a project (slug written to slug), a user with a fresh password, a token
+ * (returns the HTTP status; expires is JSON text or NULL), a membership (0 on 201). */
+int itest_make_project(const struct ident *admin, const char *tag, char *slug, size_t cap,
+                       long long *id);
+int itest_new_user(const struct ident *admin, const char *tag, const char *domain, struct ident *u);
+long itest_new_token(const struct ident *creator, const char *slug, const char *scopes,
+                     const char *expires, struct ident *t);
+int itest_add_member(const struct ident *admin, const char *slug, const char *email,
+                     const char *role);
+
 #endif

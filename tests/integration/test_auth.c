@@ -22,61 +22,19 @@ static struct {
 
 static int new_user(const char *tag, struct ident *u)
 {
-    struct http_resp r;
-    char body[512], name[64];
-
-    memset(u, 0, sizeof(*u));
-    snprintf(u->email, sizeof(u->email), "%s@auth.test", itest_unique(tag, name, sizeof(name)));
-    itest_password(u->password, sizeof(u->password));
-    snprintf(body, sizeof(body), "{\"email\":\"%s\",\"password\":\"%s\"}", u->email, u->password);
-    if (api_call(&adm, "POST", "/api/v1/users", body, &r) != 0 || r.status != 201) {
-        fprintf(stderr, "\n  create user: %ld %s", r.status, r.body ? r.body : "");
-        http_resp_free(&r);
-        return -1;
-    }
-    u->user_id = http_json_int(&r, "id");
-    http_resp_free(&r);
-    return 0;
+    return itest_new_user(&adm, tag, "auth.test", u);
 }
 
 static int add_member(const char *slug, const char *email, const char *role)
 {
-    struct http_resp r;
-    char body[300], path[200];
-    long st;
-
-    snprintf(path, sizeof(path), "/api/v1/projects/%s/members", slug);
-    snprintf(body, sizeof(body), "{\"email\":\"%s\",\"role\":\"%s\"}", email, role);
-    if (api_call(&adm, "POST", path, body, &r) != 0)
-        return -1;
-    st = r.status;
-    http_resp_free(&r);
-    return st == 201 ? 0 : -1;
+    return itest_add_member(&adm, slug, email, role);
 }
 
 /* A token of slug made by creator; expires is a JSON value ("null" or a quoted time). */
 static long new_token(const struct ident *creator, const char *slug, const char *scopes,
                       const char *expires, struct ident *t)
 {
-    struct http_resp r;
-    char body[400], path[200], name[64];
-    long st;
-
-    memset(t, 0, sizeof(*t));
-    snprintf(path, sizeof(path), "/api/v1/projects/%s/tokens", slug);
-    snprintf(body, sizeof(body), "{\"name\":\"%s\",\"scopes\":%s,\"expires_at\":%s}",
-             itest_unique("tok", name, sizeof(name)), scopes, expires);
-    if (api_call(creator, "POST", path, body, &r) != 0)
-        return -1;
-    st = r.status;
-    if (st == 201 && http_json_string(&r, "token")) {
-        t->kind = IDENT_TOKEN;
-        snprintf(t->secret, sizeof(t->secret), "%s", http_json_string(&r, "token"));
-        secret_note("API token", t->secret);
-        t->token_id = http_json_int(&r, "id");
-    }
-    http_resp_free(&r);
-    return st;
+    return itest_new_token(creator, slug, scopes, expires, t);
 }
 
 /* The status of GET path as id. */
@@ -92,16 +50,7 @@ static long status_of(const struct ident *id, const char *path)
 
 static int make_project(const char *tag, char *slug, size_t cap, long long *id)
 {
-    struct http_resp r;
-    char body[200];
-    int rc;
-
-    itest_unique(tag, slug, cap);
-    snprintf(body, sizeof(body), "{\"slug\":\"%s\",\"name\":\"%s\"}", slug, slug);
-    rc = api_call(&adm, "POST", "/api/v1/projects", body, &r) == 0 && r.status == 201 ? 0 : -1;
-    *id = http_json_int(&r, "id");
-    http_resp_free(&r);
-    return rc;
+    return itest_make_project(&adm, tag, slug, cap, id);
 }
 
 static int auth_init(void)

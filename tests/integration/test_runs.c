@@ -26,21 +26,7 @@ static json_object *openapi;
 
 static int new_user(const char *tag, struct ident *u)
 {
-    struct http_resp r;
-    char body[512], name[64];
-
-    memset(u, 0, sizeof(*u));
-    snprintf(u->email, sizeof(u->email), "%s@runs.test", itest_unique(tag, name, sizeof(name)));
-    itest_password(u->password, sizeof(u->password));
-    snprintf(body, sizeof(body), "{\"email\":\"%s\",\"password\":\"%s\"}", u->email, u->password);
-    if (api_call(&adm, "POST", "/api/v1/users", body, &r) != 0 || r.status != 201) {
-        fprintf(stderr, "\n  create user: %ld %s", r.status, S(r.body));
-        http_resp_free(&r);
-        return -1;
-    }
-    u->user_id = http_json_int(&r, "id");
-    http_resp_free(&r);
-    return 0;
+    return itest_new_user(&adm, tag, "runs.test", u);
 }
 
 /* A user with role in project slug, signed in. */
@@ -63,39 +49,12 @@ static int new_member(const char *tag, const char *slug, const char *role, struc
 
 static int new_token(const char *slug, const char *scopes, struct ident *t)
 {
-    struct http_resp r;
-    char body[400], path[200], name[64];
-    int rc = -1;
-
-    memset(t, 0, sizeof(*t));
-    snprintf(path, sizeof(path), "/api/v1/projects/%s/tokens", slug);
-    snprintf(body, sizeof(body), "{\"name\":\"%s\",\"scopes\":%s}",
-             itest_unique("tok", name, sizeof(name)), scopes);
-    if (api_call(&adm, "POST", path, body, &r) != 0)
-        return -1;
-    if (r.status == 201 && http_json_string(&r, "token")) {
-        t->kind = IDENT_TOKEN;
-        snprintf(t->secret, sizeof(t->secret), "%s", http_json_string(&r, "token"));
-        secret_note("API token", t->secret);
-        t->token_id = http_json_int(&r, "id");
-        rc = 0;
-    }
-    http_resp_free(&r);
-    return rc;
+    return itest_new_token(&adm, slug, scopes, NULL, t) == 201 ? 0 : -1;
 }
 
 static int make_project(const char *tag, char *slug, size_t cap, long long *id)
 {
-    struct http_resp r;
-    char body[200];
-    int rc;
-
-    itest_unique(tag, slug, cap);
-    snprintf(body, sizeof(body), "{\"slug\":\"%s\",\"name\":\"%s\"}", slug, slug);
-    rc = api_call(&adm, "POST", "/api/v1/projects", body, &r) == 0 && r.status == 201 ? 0 : -1;
-    *id = http_json_int(&r, "id");
-    http_resp_free(&r);
-    return rc;
+    return itest_make_project(&adm, tag, slug, cap, id);
 }
 
 static int runs_init(void)

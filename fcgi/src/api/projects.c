@@ -145,20 +145,28 @@ static json_object *member_json(PGresult *res, int i)
     return o;
 }
 
-int members_list(struct req *r)
+/* A list of the project's rows (members, tokens) as {"items": [...]}, each row made by
+ * row_json, for callers with at least min on the project. */
+static int projects_rows(struct req *r, enum db_stmt_id stmt, enum auth_role min,
+                         json_object *(*row_json)(PGresult *, int))
 {
     struct auth_project pr;
     PGresult *res;
 
-    if (auth_project(r, req_path_param(r, "project"), AUTH_ROLE_VIEWER, &pr))
+    if (auth_project(r, req_path_param(r, "project"), min, &pr))
         return -1;
     const char *p[] = {pr.id};
-    if (!(res = DB_EXEC(r, DB_STMT_MEMBER_LIST, p)))
+    if (!(res = DB_EXEC(r, stmt, p)))
         return -1;
     json_object *items = json_object_new_array();
     for (int i = 0; i < PQntuples(res); i++)
-        json_object_array_add(items, member_json(res, i));
+        json_object_array_add(items, row_json(res, i));
     return req_json(r, 200, req_page(items, NULL));
+}
+
+int members_list(struct req *r)
+{
+    return projects_rows(r, DB_STMT_MEMBER_LIST, AUTH_ROLE_VIEWER, member_json);
 }
 
 static const char *const roles[] = {"viewer", "member", "admin", NULL};
@@ -312,18 +320,7 @@ static json_object *token_json(PGresult *res, int i)
 
 int tokens_list(struct req *r)
 {
-    struct auth_project pr;
-    PGresult *res;
-
-    if (auth_project(r, req_path_param(r, "project"), AUTH_ROLE_ADMIN, &pr))
-        return -1;
-    const char *p[] = {pr.id};
-    if (!(res = DB_EXEC(r, DB_STMT_TOKEN_LIST, p)))
-        return -1;
-    json_object *items = json_object_new_array();
-    for (int i = 0; i < PQntuples(res); i++)
-        json_object_array_add(items, token_json(res, i));
-    return req_json(r, 200, req_page(items, NULL));
+    return projects_rows(r, DB_STMT_TOKEN_LIST, AUTH_ROLE_ADMIN, token_json);
 }
 
 int tokens_create(struct req *r)
