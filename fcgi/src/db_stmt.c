@@ -284,6 +284,8 @@ const struct db_stmt db_stmts[DB_STMT__COUNT] = {
          " ended_at = CASE WHEN $2 IN ('succeeded', 'failed', 'cancelled') THEN "
          "coalesce(ended_at, now()) ELSE ended_at END,"
          " queued_at = CASE WHEN $2 = 'queued' THEN now() ELSE queued_at END,"
+         " lease_expires_at = CASE WHEN $2 IS NOT NULL AND $2 <> 'running' THEN NULL ELSE "
+         "lease_expires_at END,"
          " updated_at = now() WHERE id = $1::uuid"
          " RETURNING run_json(runs, (SELECT slug FROM projects WHERE id = runs.project_id), "
          "latest_attempt_json(runs.id))",
@@ -322,7 +324,9 @@ const struct db_stmt db_stmts[DB_STMT__COUNT] = {
         {"run_heartbeat",
          "WITH a AS (UPDATE attempts SET last_heartbeat_at = now() WHERE run_id = $1::uuid AND "
          "seq = (SELECT max(seq) FROM attempts WHERE run_id = $1::uuid))"
-         " UPDATE runs SET last_heartbeat_at = now(), progress = coalesce($2::real, progress) "
+         " UPDATE runs SET last_heartbeat_at = now(), progress = coalesce($2::real, progress),"
+         " lease_expires_at = CASE WHEN status = 'running' AND lease_s IS NOT NULL THEN now() + "
+         "make_interval(secs => lease_s) ELSE lease_expires_at END "
          "WHERE id = $1::uuid RETURNING cancel_requested, status",
          2},
     /* A queued run ends now; a running or retrying one is asked to stop. */
@@ -349,4 +353,123 @@ const struct db_stmt db_stmts[DB_STMT__COUNT] = {
                             "SELECT event_json(e), e.id::text FROM events e WHERE e.run_id = "
                             "$1::uuid AND e.id > $2 ORDER BY e.id LIMIT $3",
                             3},
+    [DB_STMT_ATTEMPT_LIST] = {"attempt_list",
+                              "SELECT attempt_json(a) FROM attempts a WHERE a.run_id = $1::uuid "
+                              "ORDER BY a.seq",
+                              1},
+    [DB_STMT_ATTEMPT_LATEST] = {"attempt_latest",
+                                "SELECT seq, status FROM attempts WHERE run_id = $1::uuid ORDER "
+                                "BY seq DESC LIMIT 1",
+                                1},
+    /* $1 run, $2 worker or NULL, $3 lease seconds or NULL: a new running attempt; the run
+     * runs with it. (A CTE's insert is invisible to its siblings: the attempt's JSON is
+     * passed to run_json directly.) */
+    [DB_STMT_ATTEMPT_START] =
+        {"attempt_start",
+         "WITH a AS (INSERT INTO attempts (run_id, seq, status, worker_id, started_at, "
+         "last_heartbeat_at) VALUES ($1::uuid, coalesce((SELECT max(seq) FROM attempts WHERE "
+         "run_id = $1::uuid), 0) + 1, 'running', $2::bigint, now(), now()) RETURNING *),"
+         " r AS (UPDATE runs SET status = 'running', started_at = coalesce(started_at, now()),"
+         " worker_id = coalesce($2::bigint, worker_id), last_heartbeat_at = now(), lease_s = "
+         "$3::int, lease_expires_at = now() + make_interval(secs => $3::int), updated_at = now() "
+         "WHERE id = $1::uuid RETURNING *)"
+         " SELECT run_json(r, (SELECT slug FROM projects WHERE id = r.project_id), (SELECT "
+         "attempt_json(a) FROM a)) FROM r",
+         3},
+    /* $1 run, $2 seq: the attempt's status and whether it is the latest. */
+    [DB_STMT_ATTEMPT_LOCK] = {"attempt_lock",
+                              "SELECT status, seq = (SELECT max(seq) FROM attempts WHERE run_id = "
+                              "$1::uuid) FROM attempts WHERE run_id = $1::uuid AND seq = $2::int "
+                              "FOR UPDATE",
+                              2},
+    /* $1 run, $2 seq, $3 status, $4 error type, $5 message, $6 traceback */
+    [DB_STMT_ATTEMPT_FINISH] = {"attempt_finish",
+                                "UPDATE attempts SET status = $3, ended_at = CASE WHEN $3 <> "
+                                "'running' THEN coalesce(ended_at, now()) END, error_type = "
+                                "coalesce($4, error_type), error_message = coalesce($5, "
+                                "error_message), error_traceback = coalesce($6, error_traceback) "
+                                "WHERE run_id = $1::uuid AND seq = $2::int RETURNING "
+                                "attempt_json(attempts)",
+                                6},
+    /* $1 project, $2 queue: runs whose worker let the lease lapse fail their attempt
+     * (lease_expired) and are queued again. SKIP LOCKED: claimers never wait on each
+     * other. */
+    [DB_STMT_LEASE_EXPIRE] =
+        {"lease_expire",
+         "WITH expired AS (SELECT id FROM runs WHERE project_id = $1 AND queue = $2 AND status = "
+         "'running' AND lease_expires_at < now() FOR UPDATE SKIP LOCKED),"
+         " att AS (UPDATE attempts a SET status = 'failed', ended_at = now(), error_type = "
+         "'lease_expired', error_message = 'the worker did not renew its lease in time' FROM "
+         "expired e WHERE a.run_id = e.id AND a.status = 'running' RETURNING a.run_id),"
+         " upd AS (UPDATE runs r SET status = 'queued', queued_at = now(), lease_expires_at = "
+         "NULL, worker_id = NULL, updated_at = now() FROM expired e WHERE r.id = e.id RETURNING "
+         "r.id)"
+         " SELECT id FROM upd",
+         2},
+    /* $1 project, $2 queue, $3 kinds (text[]) or NULL, $4 worker, $5 lease seconds: the
+     * highest-priority, oldest queued run, started as a new attempt. */
+    [DB_STMT_CLAIM] =
+        {"claim",
+         "WITH c AS (SELECT id FROM runs WHERE project_id = $1 AND queue = $2 AND status = "
+         "'queued' AND ($3::text[] IS NULL OR kind = ANY($3::text[])) ORDER BY priority DESC, "
+         "created_at LIMIT 1 FOR UPDATE SKIP LOCKED),"
+         " a AS (INSERT INTO attempts (run_id, seq, status, worker_id, started_at, "
+         "last_heartbeat_at) SELECT c.id, coalesce((SELECT max(seq) FROM attempts WHERE run_id = "
+         "c.id), 0) + 1, 'running', $4::bigint, now(), now() FROM c RETURNING *),"
+         " r AS (UPDATE runs SET status = 'running', started_at = coalesce(started_at, now()), "
+         "worker_id = $4::bigint, last_heartbeat_at = now(), lease_s = $5::int, lease_expires_at "
+         "= now() + make_interval(secs => $5::int), cancel_requested = false, updated_at = now() "
+         "FROM c WHERE runs.id = c.id RETURNING runs.*)"
+         " SELECT run_json(r, (SELECT slug FROM projects WHERE id = r.project_id), (SELECT "
+         "attempt_json(a) FROM a)), r.id FROM r",
+         5},
+
+    [DB_STMT_WORKER_IN_PROJECT] = {"worker_in_project",
+                                   "SELECT status FROM workers WHERE id = $1::bigint AND "
+                                   "project_id = $2",
+                                   2},
+    /* $1 project, $2 name, $3 host, $4 pid, $5 labels, $6 kinds (JSON array). A worker
+     * that registers again under its name starts a new session on the same row. */
+    [DB_STMT_WORKER_REGISTER] =
+        {"worker_register",
+         "INSERT INTO workers (project_id, name, host, pid, labels, kinds, status, started_at, "
+         "last_heartbeat_at, stopped_at) VALUES ($1, $2, coalesce($3, ''), $4::int, "
+         "coalesce($5::jsonb, '{}'), ARRAY(SELECT jsonb_array_elements_text(coalesce($6::jsonb, "
+         "'[]'))), 'online', now(), now(), NULL) ON CONFLICT (project_id, name) DO UPDATE SET "
+         "host = EXCLUDED.host, pid = EXCLUDED.pid, labels = EXCLUDED.labels, kinds = "
+         "EXCLUDED.kinds, status = 'online', started_at = now(), last_heartbeat_at = now(), "
+         "stopped_at = NULL RETURNING worker_json(workers), id, xmax = 0",
+         6},
+    [DB_STMT_WORKER_GET] = {"worker_get",
+                            "SELECT status, project_id FROM workers WHERE id = $1::bigint", 1},
+    /* The worker and the runs it has in flight. */
+    [DB_STMT_WORKER_DETAIL] =
+        {"worker_detail",
+         "SELECT json_build_object('worker', worker_json(w), 'current_runs', coalesce((SELECT "
+         "json_agg(run_json(r, p.slug, latest_attempt_json(r.id)) ORDER BY r.started_at DESC) "
+         "FROM runs r JOIN projects p ON p.id = r.project_id WHERE r.worker_id = w.id AND "
+         "r.status = 'running'), '[]')) FROM workers w WHERE w.id = $1::bigint",
+         1},
+    /* $1 worker, $2 status or NULL, $3 resources sample or NULL */
+    [DB_STMT_WORKER_HEARTBEAT] = {"worker_heartbeat",
+                                  "UPDATE workers SET last_heartbeat_at = now(), status = "
+                                  "coalesce($2, status), resources = coalesce($3::jsonb, "
+                                  "resources) WHERE id = $1::bigint RETURNING worker_json(workers)",
+                                  3},
+    /* A stopped worker's runs in flight get an "interrupted" event each. */
+    [DB_STMT_WORKER_STOP] =
+        {"worker_stop",
+         "WITH w AS (UPDATE workers SET status = 'stopped', stopped_at = coalesce(stopped_at, "
+         "now()) WHERE id = $1::bigint RETURNING *),"
+         " inflight AS (SELECT r.id, r.project_id FROM runs r JOIN w ON r.worker_id = w.id "
+         "WHERE r.status = 'running'),"
+         " ev AS (INSERT INTO events (project_id, run_id, kind, level, message, data) SELECT "
+         "project_id, id, 'interrupted', 'warning', 'the worker stopped while this run was in "
+         "flight', jsonb_build_object('worker_id', $1::bigint) FROM inflight RETURNING run_id)"
+         " SELECT worker_json(w), (SELECT coalesce(json_agg(run_id), '[]') FROM ev)::text FROM w",
+         1},
+    [DB_STMT_WORKER_LIST] = {"worker_list",
+                             "SELECT worker_json(w) FROM workers w WHERE w.project_id = $1 AND "
+                             "($2::text IS NULL OR w.status = $2) ORDER BY w.name",
+                             2},
 };

@@ -275,6 +275,13 @@ json_object *req_json_body(struct req *r)
     return obj;
 }
 
+json_object *req_json_body_opt(struct req *r)
+{
+    if (r->body_len == 0)
+        return req_own_json(r, json_object_new_object());
+    return req_json_body(r);
+}
+
 static void req_render_error(struct req *r)
 {
     json_object *root = json_object_new_object();

@@ -113,6 +113,8 @@ int req_json(struct req *r, int status, json_object *obj);
 int req_add_header(struct req *r, const char *name, const char *value);
 /* Parses the body as a JSON object that the arena owns. Sets 415/400 on failure. */
 json_object *req_json_body(struct req *r);
+/* The same for endpoints whose body is optional: no body is an empty object. */
+json_object *req_json_body_opt(struct req *r);
 
 /* Produces the final status and body: the error when one is set, else the response;
  * a handler that failed without saying why becomes a 500. Call exactly once. */

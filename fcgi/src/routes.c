@@ -8,8 +8,10 @@
 #include "api/health.h"
 #include "api/events.h"
 #include "api/projects.h"
+#include "api/queue.h"
 #include "api/runs.h"
 #include "api/users.h"
+#include "api/workers.h"
 
 #define J   ROUTE_JSON_BODY
 #define PUB ROUTE_PUBLIC
@@ -51,6 +53,19 @@ const struct route routes[] = {
     {"POST", "/api/v1/runs/{run}/cancel", runs_cancel, 0},
     {"POST", "/api/v1/runs/{run}/events", events_create, J},
     {"GET", "/api/v1/runs/{run}/events", events_list, 0},
+    {"GET", "/api/v1/runs/{run}/attempts", attempts_list, 0},
+    /* Optional body ({"worker_id", "lease_s"}), parsed by the handler. */
+    {"POST", "/api/v1/runs/{run}/attempts", attempts_start, 0},
+    {"PATCH", "/api/v1/runs/{run}/attempts/{seq}", attempts_update, J},
+
+    {"POST", "/api/v1/queues/{queue}/claim", queue_claim, J},
+
+    {"POST", "/api/v1/workers", workers_register, J},
+    {"GET", "/api/v1/workers", workers_list, 0},
+    {"GET", "/api/v1/workers/{worker}", workers_get, 0},
+    /* Optional body ({"status", "resources"}), parsed by the handler. */
+    {"POST", "/api/v1/workers/{worker}/heartbeat", workers_heartbeat, 0},
+    {"POST", "/api/v1/workers/{worker}/stop", workers_stop, 0},
 };
 
 const size_t routes_count = sizeof(routes) / sizeof(routes[0]);

@@ -415,14 +415,12 @@ int runs_heartbeat(struct req *r)
     const char *status;
     PGresult *res;
 
-    if (r->body_len) {
-        json_object *b = req_json_body(r);
-        if (!b)
-            return -1;
-        if (jsonx_only_keys(b, keys, &je) ||
-            jsonx_number(b, "progress", JSONX_NULLABLE, 0, 1, &progress, &has_progress, &je))
-            return req_error_json(r, 400, &je);
-    }
+    json_object *b = req_json_body_opt(r);
+    if (!b)
+        return -1;
+    if (jsonx_only_keys(b, keys, &je) ||
+        jsonx_number(b, "progress", JSONX_NULLABLE, 0, 1, &progress, &has_progress, &je))
+        return req_error_json(r, 400, &je);
     if (db_begin(r) || runs_access(r, AUTH_ROLE_MEMBER, 1, &pr, &status))
         return -1;
     const char *p[] = {req_path_param(r, "run"),

@@ -1,0 +1,276 @@
+/* queue: attempts and claims.
+ * - A run's status follows its latest attempt: starting an attempt runs the run; ending
+ *   the latest attempt ends the run the same way, or sends it to `retrying` when the
+ *   producer says it will retry.
+ * - A claim takes the highest-priority, oldest queued run of a queue with FOR UPDATE
+ *   SKIP LOCKED, so concurrent claimers never wait for or double-claim a run, and starts
+ *   it as a new attempt holding a lease. Before claiming, the same transaction reclaims
+ *   the queue's runs whose lease lapsed: their attempt fails with `lease_expired` and
+ *   the run is queued again. A worker keeps its lease by beating (runs heartbeat). */
+#include "queue.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/auth.h"
+#include "api/runs.h"
+#include "config.h"
+#include "db.h"
+#include "pub.h"
+
+static const char *const attempt_end_statuses[] = {"running", "succeeded", "failed", "cancelled",
+                                                   NULL};
+
+int attempts_list(struct req *r)
+{
+    struct auth_project pr;
+    const char *json;
+    PGresult *res;
+
+    if (runs_access(r, AUTH_ROLE_VIEWER, 0, &pr, &json))
+        return -1;
+    const char *p[] = {req_path_param(r, "run")};
+    if (!(res = DB_EXEC(r, DB_STMT_ATTEMPT_LIST, p)))
+        return -1;
+    return db_page_response(r, res, PQntuples(res), NULL);
+}
+
+/* worker_id (optional) must be a worker of the project that is not stopped. */
+static int queue_check_worker(struct req *r, const char *worker, const char *project_id)
+{
+    PGresult *res;
+    const char *p[] = {worker, project_id};
+
+    if (!worker)
+        return 0;
+    if (!(res = DB_EXEC(r, DB_STMT_WORKER_IN_PROJECT, p)))
+        return -1;
+    if (PQntuples(res) != 1)
+        return req_error(r, 422, "invalid_reference", "worker_id",
+                         "worker_id is not a worker of this project");
+    if (strcmp(PQgetvalue(res, 0, 0), "stopped") == 0)
+        return req_error(r, 409, "worker_stopped", "worker_id",
+                         "this worker has stopped; register it again");
+    return 0;
+}
+
+/* Reads {worker_id?, lease_s?} style fields shared by attempts and claims. */
+static int queue_worker_fields(struct req *r, json_object *b, unsigned worker_flags,
+                               const char **worker, const char **lease)
+{
+    struct jsonx_err je;
+    int64_t w = 0, l = 0;
+    int has_w = 0, has_l = 0;
+
+    if (jsonx_int(b, "worker_id", worker_flags, 1, INT64_MAX, &w, &has_w, &je) ||
+        jsonx_int(b, "lease_s", JSONX_NULLABLE, 1, 86400, &l, &has_l, &je))
+        return req_error_json(r, 400, &je);
+    *worker = has_w ? arena_sprintf(r->arena, "%lld", (long long)w) : NULL;
+    *lease = has_l ? arena_sprintf(r->arena, "%lld", (long long)l) : NULL;
+    return 0;
+}
+
+int attempts_start(struct req *r)
+{
+    static const char *const keys[] = {"worker_id", "lease_s", NULL};
+    struct jsonx_err je;
+    struct auth_project pr;
+    const char *status, *worker, *lease;
+    json_object *b = req_json_body_opt(r);
+    PGresult *res;
+
+    if (!b)
+        return -1;
+    if (jsonx_only_keys(b, keys, &je))
+        return req_error_json(r, 400, &je);
+    if (queue_worker_fields(r, b, JSONX_NULLABLE, &worker, &lease))
+        return -1;
+    if (db_begin(r) || runs_access(r, AUTH_ROLE_MEMBER, 1, &pr, &status))
+        return -1;
+    if (!runs_transition_ok(status, "running") || strcmp(status, "running") == 0) {
+        json_object *d = json_object_new_object();
+        json_object_object_add(d, "from", json_object_new_string(status));
+        json_object_object_add(d, "to", json_object_new_string("running"));
+        req_error(r, 409, "illegal_transition", "status",
+                  strcmp(status, "running") == 0
+                      ? "the run is running: end its attempt before starting another"
+                      : "a run cannot go from %s to running",
+                  status);
+        req_error_details(r, d);
+        return -1;
+    }
+    if (queue_check_worker(r, worker, pr.id))
+        return -1;
+    const char *p[] = {req_path_param(r, "run"), worker, lease};
+    if (!(res = DB_EXEC(r, DB_STMT_ATTEMPT_START, p)) || db_commit(r))
+        return -1;
+    const char *json = PQgetvalue(res, 0, 0);
+    pub_event(r->pub, pr.id, "run.updated", req_path_param(r, "run"), json);
+    r->status = 201;
+    r->resp_body = json;
+    r->resp_len = strlen(json);
+    return 0;
+}
+
+int attempts_update(struct req *r)
+{
+    static const char *const keys[] = {"status", "error", "retry", NULL};
+    static const char *const ekeys[] = {"type", "message", "traceback", NULL};
+    json_object *b = r->body_json, *err = NULL;
+    struct jsonx_err je;
+    const char *to = NULL, *etype = NULL, *emsg = NULL, *etb = NULL,
+               *seq = req_path_param(r, "seq");
+    const char *run_status;
+    int retry = 0;
+    struct auth_project pr;
+    PGresult *res;
+
+    if (jsonx_only_keys(b, keys, &je) ||
+        jsonx_enum(b, "status", JSONX_REQUIRED, attempt_end_statuses, &to, NULL, &je) ||
+        jsonx_child(b, "error", JSONX_NULLABLE, json_type_object, &err, NULL, &je) ||
+        jsonx_bool(b, "retry", JSONX_NULLABLE, &retry, NULL, &je))
+        return req_error_json(r, 400, &je);
+    if (err && (jsonx_only_keys(err, ekeys, &je) ||
+                jsonx_string(err, "type", JSONX_NULLABLE, 1, 200, &etype, NULL, &je) ||
+                jsonx_string(err, "message", JSONX_NULLABLE, 0, 10000, &emsg, NULL, &je) ||
+                jsonx_string(err, "traceback", JSONX_NULLABLE, 0, 100000, &etb, NULL, &je)))
+        return req_error(r, 400, "invalid_field", arena_sprintf(r->arena, "error.%s", je.field),
+                         "error.%s", je.message);
+    if (retry && strcmp(to, "failed") != 0)
+        return req_error(r, 422, "invalid_value", "retry", "retry goes with status failed");
+    if (!seq || !req_is_int(seq) || strlen(seq) > 9)
+        return req_error(r, 404, "not_found", NULL, "no such attempt");
+    if (db_begin(r) || runs_access(r, AUTH_ROLE_MEMBER, 1, &pr, &run_status))
+        return -1;
+    const char *pl[] = {req_path_param(r, "run"), seq};
+    if (!(res = DB_EXEC(r, DB_STMT_ATTEMPT_LOCK, pl)))
+        return -1;
+    if (PQntuples(res) != 1)
+        return req_error(r, 404, "not_found", NULL, "no such attempt");
+    const char *from = PQgetvalue(res, 0, 0);
+    int latest = PQgetvalue(res, 0, 1)[0] == 't';
+    if (strcmp(from, to) != 0 && strcmp(from, "running") != 0) {
+        json_object *d = json_object_new_object();
+        json_object_object_add(d, "from", json_object_new_string(from));
+        json_object_object_add(d, "to", json_object_new_string(to));
+        req_error(r, 409, "illegal_transition", "status", "an attempt cannot go from %s to %s",
+                  from, to);
+        req_error_details(r, d);
+        return -1;
+    }
+    const char *pf[] = {req_path_param(r, "run"), seq, to, etype, emsg, etb};
+    if (!DB_EXEC(r, DB_STMT_ATTEMPT_FINISH, pf))
+        return -1;
+    /* The run follows its latest attempt. */
+    const char *run_to = latest && strcmp(to, "running") != 0 ? (retry ? "retrying" : to) : NULL;
+    if (run_to && !runs_transition_ok(run_status, run_to)) {
+        json_object *d = json_object_new_object();
+        json_object_object_add(d, "from", json_object_new_string(run_status));
+        json_object_object_add(d, "to", json_object_new_string(run_to));
+        req_error(r, 409, "illegal_transition", "status", "the run cannot go from %s to %s",
+                  run_status, run_to);
+        req_error_details(r, d);
+        return -1;
+    }
+    if (run_to) {
+        const char *pu[] = {
+            req_path_param(r, "run"), run_to, NULL, NULL, etype, emsg, etb, NULL, NULL};
+        res = DB_EXEC(r, DB_STMT_RUN_UPDATE, pu);
+    } else {
+        /* An older attempt, or one still running: the run itself does not change. */
+        const char *pg[] = {req_path_param(r, "run")};
+        res = DB_EXEC(r, DB_STMT_RUN_GET, pg);
+    }
+    if (!res || db_commit(r))
+        return -1;
+    const char *json = PQgetvalue(res, 0, 0);
+    pub_event(r->pub, pr.id, "run.updated", req_path_param(r, "run"), json);
+    r->status = 200;
+    r->resp_body = json;
+    r->resp_len = strlen(json);
+    return 0;
+}
+
+int queue_claim(struct req *r)
+{
+    static const char *const keys[] = {"project", "worker_id", "lease_s", "kinds", NULL};
+    json_object *b = r->body_json, *kinds = NULL;
+    struct jsonx_err je;
+    const char *slug = NULL, *worker, *lease, *kind_arr = NULL, *queue = req_path_param(r, "queue");
+    struct auth_project pr;
+    PGresult *res;
+
+    if (jsonx_only_keys(b, keys, &je) ||
+        jsonx_string(b, "project", JSONX_NULLABLE, 1, 63, &slug, NULL, &je) ||
+        jsonx_child(b, "kinds", JSONX_NULLABLE, json_type_array, &kinds, NULL, &je))
+        return req_error_json(r, 400, &je);
+    if (queue_worker_fields(r, b, JSONX_REQUIRED, &worker, &lease))
+        return -1;
+    if (!lease)
+        lease = "300";
+    if (!queue || strlen(queue) > 200)
+        return req_error(r, 404, "not_found", NULL, "no such queue");
+    if (kinds) {
+        /* A text[] literal from validated names: quoted, with " and \ escaped. */
+        size_t n = json_object_array_length(kinds), cap = 3;
+        if (n == 0 || n > 100)
+            return req_error(r, 422, "invalid_value", "kinds", "kinds holds 1 to 100 names");
+        for (size_t i = 0; i < n; i++) {
+            json_object *k = json_object_array_get_idx(kinds, i);
+            if (!k || !json_object_is_type(k, json_type_string) ||
+                json_object_get_string_len(k) < 1 || json_object_get_string_len(k) > 200)
+                return req_error(r, 422, "invalid_value", "kinds",
+                                 "kinds must be names of 1 to 200 bytes");
+            cap += 2 * (size_t)json_object_get_string_len(k) + 3;
+        }
+        char *lit = arena_alloc(r->arena, cap), *o = lit;
+        if (!lit)
+            return req_error(r, 500, "internal", NULL, "out of memory");
+        *o++ = '{';
+        for (size_t i = 0; i < n; i++) {
+            if (i)
+                *o++ = ',';
+            *o++ = '"';
+            for (const char *c = json_object_get_string(json_object_array_get_idx(kinds, i)); *c;
+                 c++) {
+                if (*c == '"' || *c == '\\')
+                    *o++ = '\\';
+                *o++ = *c;
+            }
+            *o++ = '"';
+        }
+        *o++ = '}';
+        *o = '\0';
+        kind_arr = lit;
+    }
+    if (!slug && r->auth->kind == AUTH_TOKEN) {
+        if (auth_project_by_id(r, r->auth->token_project_id, AUTH_ROLE_MEMBER, &pr, "project"))
+            return -1;
+    } else if (!slug) {
+        return req_error(r, 400, "invalid_field", "project", "project is required");
+    } else if (auth_project(r, slug, AUTH_ROLE_MEMBER, &pr)) {
+        return -1;
+    }
+    if (db_begin(r) || queue_check_worker(r, worker, pr.id))
+        return -1;
+    const char *pe[] = {pr.id, queue};
+    PGresult *expired = DB_EXEC(r, DB_STMT_LEASE_EXPIRE, pe);
+    if (!expired)
+        return -1;
+    const char *pc[] = {pr.id, queue, kind_arr, worker, lease};
+    if (!(res = DB_EXEC(r, DB_STMT_CLAIM, pc)) || db_commit(r))
+        return -1;
+    for (int i = 0; i < PQntuples(expired); i++)
+        pub_event(r->pub, pr.id, "run.updated", PQgetvalue(expired, i, 0),
+                  "{\"status\":\"queued\",\"reason\":\"lease_expired\"}");
+    if (PQntuples(res) == 0) {
+        r->status = 204;
+        return 0;
+    }
+    const char *json = PQgetvalue(res, 0, 0);
+    pub_event(r->pub, pr.id, "run.updated", PQgetvalue(res, 0, 1), json);
+    r->status = 200;
+    r->resp_body = json;
+    r->resp_len = strlen(json);
+    return 0;
+}

@@ -1,0 +1,180 @@
+/* workers: a worker registers under a name (registering again starts a new session on
+ * the same row), beats with an optional resource sample, and stops. Stopping with runs
+ * in flight leaves an `interrupted` event on each, so the run's page says why it went
+ * quiet. Worker JSON is made by worker_json() in the migrations. */
+#include "workers.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/auth.h"
+#include "db.h"
+#include "pub.h"
+
+static const char *const worker_statuses[] = {"online", "idle", "busy", "draining", NULL};
+
+static int workers_send(struct req *r, int status, const char *json)
+{
+    r->status = status;
+    r->resp_body = json;
+    r->resp_len = strlen(json);
+    return 0;
+}
+
+/* The project of the request: a token's own, or ?project= / the body's "project". */
+static int workers_project(struct req *r, const char *slug, enum auth_role min,
+                           struct auth_project *pr)
+{
+    if (!slug && r->auth->kind == AUTH_TOKEN)
+        return auth_project_by_id(r, r->auth->token_project_id, min, pr, "project");
+    if (!slug)
+        return req_error(r, 400, "invalid_field", "project", "project is required");
+    return auth_project(r, slug, min, pr);
+}
+
+/* The worker in the path, checked against the caller's role on its project. */
+static int workers_access(struct req *r, enum auth_role min, struct auth_project *pr,
+                          const char **status)
+{
+    const char *id = req_path_param(r, "worker");
+    PGresult *res;
+
+    if (!id || !req_is_int(id))
+        return req_error(r, 404, "not_found", NULL, "no such worker");
+    const char *p[] = {id};
+    if (!(res = DB_EXEC(r, DB_STMT_WORKER_GET, p)))
+        return -1;
+    if (PQntuples(res) != 1)
+        return req_error(r, 404, "not_found", NULL, "no such worker");
+    if (status)
+        *status = PQgetvalue(res, 0, 0);
+    return auth_project_by_id(r, PQgetvalue(res, 0, 1), min, pr, "worker");
+}
+
+int workers_register(struct req *r)
+{
+    static const char *const keys[] = {"project", "name", "host", "pid", "labels", "kinds", NULL};
+    json_object *b = r->body_json, *labels = NULL, *kinds = NULL;
+    struct jsonx_err je;
+    const char *slug = NULL, *name = NULL, *host = NULL;
+    int64_t pid = 0;
+    int has_pid = 0;
+    struct auth_project pr;
+    PGresult *res;
+
+    if (jsonx_only_keys(b, keys, &je) ||
+        jsonx_string(b, "project", JSONX_NULLABLE, 1, 63, &slug, NULL, &je) ||
+        jsonx_string(b, "name", JSONX_REQUIRED, 1, 200, &name, NULL, &je) ||
+        jsonx_string(b, "host", JSONX_NULLABLE, 0, 255, &host, NULL, &je) ||
+        jsonx_int(b, "pid", JSONX_NULLABLE, 0, 2147483647, &pid, &has_pid, &je) ||
+        jsonx_child(b, "labels", JSONX_NULLABLE, json_type_object, &labels, NULL, &je) ||
+        jsonx_child(b, "kinds", JSONX_NULLABLE, json_type_array, &kinds, NULL, &je))
+        return req_error_json(r, 400, &je);
+    for (size_t i = 0; kinds && i < json_object_array_length(kinds); i++) {
+        json_object *k = json_object_array_get_idx(kinds, i);
+        if (!k || !json_object_is_type(k, json_type_string) || json_object_get_string_len(k) < 1 ||
+            json_object_get_string_len(k) > 200 || i >= 100)
+            return req_error(r, 422, "invalid_value", "kinds",
+                             "kinds must be at most 100 names of 1 to 200 bytes");
+    }
+    if (workers_project(r, slug, AUTH_ROLE_MEMBER, &pr))
+        return -1;
+    const char *p[] = {pr.id,
+                       name,
+                       host,
+                       has_pid ? arena_sprintf(r->arena, "%lld", (long long)pid) : NULL,
+                       labels ? jsonx_to_string(labels, NULL) : NULL,
+                       kinds ? jsonx_to_string(kinds, NULL) : NULL};
+    if (db_begin(r) || !(res = DB_EXEC(r, DB_STMT_WORKER_REGISTER, p)) || db_commit(r))
+        return -1;
+    const char *json = PQgetvalue(res, 0, 0);
+    pub_event(r->pub, pr.id, "worker.updated", NULL, json);
+    return workers_send(r, PQgetvalue(res, 0, 2)[0] == 't' ? 201 : 200, json);
+}
+
+int workers_list(struct req *r)
+{
+    const char *status = req_query(r, "status");
+    struct auth_project pr;
+    PGresult *res;
+
+    if (status && strcmp(status, "stopped") != 0) {
+        int ok = 0;
+        for (int i = 0; worker_statuses[i]; i++)
+            ok |= strcmp(worker_statuses[i], status) == 0;
+        if (!ok)
+            return req_error(r, 400, "invalid_field", "status",
+                             "status must be online, idle, busy, draining or stopped");
+    }
+    if (workers_project(r, req_query(r, "project"), AUTH_ROLE_VIEWER, &pr))
+        return -1;
+    const char *p[] = {pr.id, status};
+    if (!(res = DB_EXEC(r, DB_STMT_WORKER_LIST, p)))
+        return -1;
+    return db_page_response(r, res, PQntuples(res), NULL);
+}
+
+int workers_get(struct req *r)
+{
+    struct auth_project pr;
+    PGresult *res;
+
+    if (workers_access(r, AUTH_ROLE_VIEWER, &pr, NULL))
+        return -1;
+    const char *p[] = {req_path_param(r, "worker")};
+    if (!(res = DB_EXEC(r, DB_STMT_WORKER_DETAIL, p)))
+        return -1;
+    return workers_send(r, 200, PQgetvalue(res, 0, 0));
+}
+
+int workers_heartbeat(struct req *r)
+{
+    static const char *const keys[] = {"status", "resources", NULL};
+    json_object *b = req_json_body_opt(r), *resources = NULL;
+    struct jsonx_err je;
+    const char *status = NULL, *cur;
+    struct auth_project pr;
+    PGresult *res;
+
+    if (!b)
+        return -1;
+    if (jsonx_only_keys(b, keys, &je) ||
+        jsonx_enum(b, "status", JSONX_NULLABLE, worker_statuses, &status, NULL, &je) ||
+        jsonx_child(b, "resources", JSONX_NULLABLE, json_type_object, &resources, NULL, &je))
+        return req_error_json(r, 400, &je);
+    if (db_begin(r) || workers_access(r, AUTH_ROLE_MEMBER, &pr, &cur))
+        return -1;
+    if (strcmp(cur, "stopped") == 0)
+        return req_error(r, 409, "worker_stopped", NULL,
+                         "this worker has stopped; register it again");
+    const char *p[] = {req_path_param(r, "worker"), status,
+                       resources ? jsonx_to_string(resources, NULL) : NULL};
+    if (!(res = DB_EXEC(r, DB_STMT_WORKER_HEARTBEAT, p)) || db_commit(r))
+        return -1;
+    const char *json = PQgetvalue(res, 0, 0);
+    pub_event(r->pub, pr.id, "worker.updated", NULL, json);
+    return workers_send(r, 200, json);
+}
+
+int workers_stop(struct req *r)
+{
+    struct auth_project pr;
+    const char *cur;
+    PGresult *res;
+
+    if (db_begin(r) || workers_access(r, AUTH_ROLE_MEMBER, &pr, &cur))
+        return -1;
+    const char *p[] = {req_path_param(r, "worker")};
+    if (!(res = DB_EXEC(r, DB_STMT_WORKER_STOP, p)) || db_commit(r))
+        return -1;
+    const char *json = PQgetvalue(res, 0, 0);
+    pub_event(r->pub, pr.id, "worker.updated", NULL, json);
+    /* Each interrupted run gets its event announced, so open run pages show it. */
+    json_object *ids = json_tokener_parse(PQgetvalue(res, 0, 1));
+    for (size_t i = 0; ids && i < json_object_array_length(ids); i++)
+        pub_event(r->pub, pr.id, "run.event",
+                  json_object_get_string(json_object_array_get_idx(ids, i)),
+                  "{\"kind\":\"interrupted\"}");
+    json_object_put(ids);
+    return workers_send(r, 200, json);
+}
