@@ -37,11 +37,10 @@ static int db_connect(struct db *db, char *err, size_t errlen)
 {
     /* Ours come before dbname so that settings in the operator's URL win. */
     const char *const keys[] = {"connect_timeout", "application_name", "options", "dbname", NULL};
-    /* Custom plans: list statements carry optional filters ("$n IS NULL OR …") that a
-     * generic plan cannot drop, so each execution is planned with its real values. */
-    const char *const vals[] = {"3", "runwatch-api",
-                                "-c TimeZone=UTC -c statement_timeout=30000"
-                                " -c plan_cache_mode=force_custom_plan",
+    /* Plan caching stays PostgreSQL's default (auto). Forcing custom plans for the
+     * optional-filter list statements made every statement re-plan on every call and
+     * halved write throughput (docs/PERFORMANCE.md, 2026-11-24). */
+    const char *const vals[] = {"3", "runwatch-api", "-c TimeZone=UTC -c statement_timeout=30000",
                                 db->conninfo, NULL};
     PGconn *c = PQconnectdbParams(keys, vals, 1);
 

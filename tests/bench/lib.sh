@@ -1,0 +1,122 @@
+# shellcheck shell=bash
+# lib.sh: what the benchmark scripts share. A private stack on free loopback ports in a
+# temp dir, removed on exit; a wrk runner that records req/s, p50 and p99 per target and
+# refuses a round with errors; medians and ratios. Sourced by tests/bench/*.sh.
+
+BENCH_REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+BENCH_STACK=$BENCH_REPO/deploy/stack.sh
+
+log() { printf 'bench: %s\n' "$*" >&2; }
+die() {
+    log "error: $*"
+    exit 1
+}
+
+# wrk prints latencies as 850.00us, 1.23ms, 1.01s or 2.00m: to milliseconds.
+to_ms() {
+    awk -v v="$1" 'BEGIN {
+        n = v + 0; u = v; sub(/^[0-9.]+/, "", u)
+        if (u == "us") n /= 1000; else if (u == "s") n *= 1000; else if (u == "m") n *= 60000
+        printf "%.3f", n }'
+}
+
+# median of the arguments
+median() {
+    printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 } END {
+        if (NR % 2) printf "%.3f", a[(NR + 1) / 2]; else printf "%.3f", (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
+}
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.3f", a / b; else print "n/a" }'; }
+
+# bench_start_stack: exports the stack's settings, starts it, arranges its removal.
+# Sets TMP (scratch dir) and BASE (the URL).
+bench_start_stack() {
+    command -v wrk >/dev/null 2>&1 || die "wrk not found (deploy/install-deps.sh)"
+    command -v curl >/dev/null 2>&1 || die "curl not found (deploy/install-deps.sh)"
+    TMP=$(mktemp -d "${TMPDIR:-/tmp}/rwbench.XXXXXX")
+    chmod 755 "$TMP" # PostgreSQL runs as another user when we are root
+    BENCH_STACK_STARTED=0
+    trap bench_cleanup EXIT
+    trap 'exit 130' INT
+    trap 'exit 143' TERM
+
+    export RUNWATCH_VAR_DIR=$TMP/var
+    # shellcheck source=tests/lib/ports.sh
+    . "$BENCH_REPO/tests/lib/ports.sh"
+    free_port RUNWATCH_HTTP_PORT || die "no free port"
+    free_port RUNWATCH_PG_PORT || die "no free port"
+    free_port RUNWATCH_REDIS_PORT || die "no free port"
+    free_port RUNWATCH_SSE_PORT || die "no free port"
+    export RUNWATCH_HTTP_HOST=127.0.0.1 RUNWATCH_SSE_HOST=127.0.0.1
+    export RUNWATCH_STATIC_DIR=$TMP/static
+    # The stack's own defaults for everything else (the API's worker count, log level).
+    unset RUNWATCH_API_SOCKET RUNWATCH_DATABASE_URL RUNWATCH_REDIS_URL
+
+    mkdir -p "$RUNWATCH_STATIC_DIR"
+    head -c 1024 /dev/zero | tr '\0' 'x' >"$RUNWATCH_STATIC_DIR/1k.txt"
+    printf '<!doctype html><title>Runwatch bench</title>\n' >"$RUNWATCH_STATIC_DIR/index.html"
+    chmod 0755 "$RUNWATCH_STATIC_DIR"
+    chmod 0644 "$RUNWATCH_STATIC_DIR"/*
+
+    # shellcheck disable=SC2153 # set by free_port above
+    log "starting a private stack in $TMP (http port $RUNWATCH_HTTP_PORT)"
+    BENCH_STACK_STARTED=1
+    "$BENCH_STACK" start
+    # shellcheck disable=SC2034 # for the sourcing script
+    BASE=http://127.0.0.1:$RUNWATCH_HTTP_PORT
+}
+
+bench_cleanup() {
+    local rc=$?
+    trap - EXIT INT TERM
+    if ((BENCH_STACK_STARTED)); then
+        "$BENCH_STACK" stop >/dev/null 2>&1 || log "warning: stack stop failed"
+    fi
+    rm -rf "$TMP"
+    exit "$rc"
+}
+
+declare -A RPS=() P50=() P99=()
+FAILED=()
+
+# bench_wrk NAME OUTFILE WRK-ARGS…: one measured round; appends to RPS/P50/P99[NAME] and
+# records a round with non-2xx/3xx responses or socket errors in FAILED.
+bench_wrk() {
+    local name=$1 out=$2 rps p50 p99 bad sockerr
+    shift 2
+    if ! wrk --latency "$@" >"$out" 2>&1; then
+        sed 's/^/    /' "$out" >&2
+        die "wrk failed on $name"
+    fi
+    rps=$(awk '/^Requests\/sec:/ { print $2 }' "$out")
+    p50=$(awk '/Latency Distribution/ { d = 1 } d && $1 == "50%" { print $2; exit }' "$out")
+    p99=$(awk '/Latency Distribution/ { d = 1 } d && $1 == "99%" { print $2; exit }' "$out")
+    [[ -n "$rps" && -n "$p99" && -n "$p50" ]] || {
+        sed 's/^/    /' "$out" >&2
+        die "could not read wrk's output for $name"
+    }
+    RPS[$name]+="$rps "
+    P50[$name]+="$(to_ms "$p50") "
+    P99[$name]+="$(to_ms "$p99") "
+    bad=$(awk -F: '/Non-2xx or 3xx responses/ { gsub(/ /, "", $2); print $2 }' "$out")
+    sockerr=$(awk '/Socket errors:/ { s = 0; for (i = 3; i <= NF; i++) { x = $i; gsub(/,/, "", x); if (x ~ /^[0-9]+$/) s += x } print s }' "$out")
+    if [[ -n "$bad" && "$bad" != 0 ]] || [[ -n "$sockerr" && "$sockerr" != 0 ]]; then
+        FAILED+=("$name: ${bad:-0} non-2xx/3xx responses, ${sockerr:-0} socket errors")
+        sed 's/^/    /' "$out" >&2
+    fi
+}
+
+# bench_medians NAME: prints "median-rps median-p50 median-p99".
+bench_medians() {
+    local -a rs ps qs
+    read -r -a rs <<<"${RPS[$1]}"
+    read -r -a ps <<<"${P50[$1]}"
+    read -r -a qs <<<"${P99[$1]}"
+    printf '%s %s %s\n' "$(median "${rs[@]}")" "$(median "${ps[@]}")" "$(median "${qs[@]}")"
+}
+
+bench_machine() {
+    local workers=${RUNWATCH_API_WORKERS:-$((2 * $(nproc)))}
+    echo "machine:  $(nproc) cores ($(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo 2>/dev/null || echo unknown cpu)), $(uname -sr) $(uname -m)"
+    echo "software: $(nginx -v 2>&1 | sed 's/^nginx version: //'), $(wrk -v 2>&1 | head -n 1 | awk '{ print $1, $2 }'), runwatch-api with $workers workers"
+}
