@@ -263,6 +263,8 @@ const struct db_stmt db_stmts[DB_STMT__COUNT] = {
                          "runs r JOIN projects p ON "
                          "p.id = r.project_id WHERE r.id = $1::uuid",
                          1},
+    [DB_STMT_RUN_STATUS] = {"run_status", "SELECT status, project_id FROM runs WHERE id = $1::uuid",
+                            1},
     [DB_STMT_RUN_LOCK] = {"run_lock",
                           "SELECT status, project_id FROM runs WHERE id = $1::uuid FOR UPDATE", 1},
     /* NULL keeps a field. $1 id, $2 status, $3 progress, $4 result, $5 error type,

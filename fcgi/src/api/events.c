@@ -79,7 +79,7 @@ int events_create(struct req *r)
 
     /* No row lock on the run: appends to one run must not queue behind each other's
      * commits (the foreign key's KEY SHARE lock keeps the run from vanishing). */
-    if (db_begin(r) || runs_access(r, AUTH_ROLE_MEMBER, 0, &pr, &status))
+    if (db_begin(r) || runs_access(r, AUTH_ROLE_MEMBER, RUNS_READ_STATUS, &pr, &status))
         return -1;
     const char *p[] = {pr.id, req_path_param(r, "run"), jsonx_to_string(arr, NULL)};
     if (!(res = DB_EXEC(r, DB_STMT_EVENT_INSERT, p)) || db_commit(r))
@@ -100,7 +100,6 @@ int events_list(struct req *r)
 {
     const char *after = req_query(r, "after");
     struct auth_project pr;
-    const char *json;
     long limit;
     PGresult *res;
 
@@ -108,7 +107,7 @@ int events_list(struct req *r)
         return -1;
     if (after && !req_is_int(after))
         return req_error(r, 400, "invalid_field", "after", "after must be an event id");
-    if (runs_access(r, AUTH_ROLE_VIEWER, 0, &pr, &json))
+    if (runs_access(r, AUTH_ROLE_VIEWER, RUNS_READ_STATUS, &pr, NULL))
         return -1;
     const char *p[] = {req_path_param(r, "run"), after ? after : "0",
                        arena_sprintf(r->arena, "%ld", limit + 1)};

@@ -24,10 +24,9 @@ static const char *const attempt_end_statuses[] = {"running", "succeeded", "fail
 int attempts_list(struct req *r)
 {
     struct auth_project pr;
-    const char *json;
     PGresult *res;
 
-    if (runs_access(r, AUTH_ROLE_VIEWER, 0, &pr, &json))
+    if (runs_access(r, AUTH_ROLE_VIEWER, RUNS_READ_STATUS, &pr, NULL))
         return -1;
     const char *p[] = {req_path_param(r, "run")};
     if (!(res = DB_EXEC(r, DB_STMT_ATTEMPT_LIST, p)))
@@ -85,7 +84,7 @@ int attempts_start(struct req *r)
         return req_error_json(r, 400, &je);
     if (queue_worker_fields(r, b, JSONX_NULLABLE, &worker, &lease))
         return -1;
-    if (db_begin(r) || runs_access(r, AUTH_ROLE_MEMBER, 1, &pr, &status))
+    if (db_begin(r) || runs_access(r, AUTH_ROLE_MEMBER, RUNS_LOCK_STATUS, &pr, &status))
         return -1;
     if (!runs_transition_ok(status, "running") || strcmp(status, "running") == 0) {
         json_object *d = json_object_new_object();
@@ -140,7 +139,7 @@ int attempts_update(struct req *r)
         return req_error(r, 422, "invalid_value", "retry", "retry goes with status failed");
     if (!seq || !req_is_int(seq) || strlen(seq) > 9)
         return req_error(r, 404, "not_found", NULL, "no such attempt");
-    if (db_begin(r) || runs_access(r, AUTH_ROLE_MEMBER, 1, &pr, &run_status))
+    if (db_begin(r) || runs_access(r, AUTH_ROLE_MEMBER, RUNS_LOCK_STATUS, &pr, &run_status))
         return -1;
     const char *pl[] = {req_path_param(r, "run"), seq};
     if (!(res = DB_EXEC(r, DB_STMT_ATTEMPT_LOCK, pl)))

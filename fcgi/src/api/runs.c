@@ -177,7 +177,7 @@ int runs_create(struct req *r)
     return runs_send_text(r, 200, PQgetvalue(res, 0, 0));
 }
 
-int runs_access(struct req *r, int min_role, int lock, struct auth_project *proj,
+int runs_access(struct req *r, int min_role, enum runs_read how, struct auth_project *proj,
                 const char **first)
 {
     const char *id = req_path_param(r, "run");
@@ -186,7 +186,12 @@ int runs_access(struct req *r, int min_role, int lock, struct auth_project *proj
     if (!id || !jsonx_is_uuid(id))
         return req_error(r, 404, "not_found", NULL, "no such run");
     const char *p[] = {id};
-    if (!(res = DB_EXEC(r, lock ? DB_STMT_RUN_LOCK : DB_STMT_RUN_GET, p)))
+    static const enum db_stmt_id stmt[] = {
+        [RUNS_READ_JSON] = DB_STMT_RUN_GET,
+        [RUNS_READ_STATUS] = DB_STMT_RUN_STATUS,
+        [RUNS_LOCK_STATUS] = DB_STMT_RUN_LOCK,
+    };
+    if (!(res = DB_EXEC(r, stmt[how], p)))
         return -1;
     if (PQntuples(res) != 1)
         return req_error(r, 404, "not_found", NULL, "no such run");
@@ -200,7 +205,7 @@ int runs_get(struct req *r)
     struct auth_project pr;
     const char *json;
 
-    if (runs_access(r, AUTH_ROLE_VIEWER, 0, &pr, &json))
+    if (runs_access(r, AUTH_ROLE_VIEWER, RUNS_READ_JSON, &pr, &json))
         return -1;
     return runs_send_text(r, 200, json);
 }
@@ -236,7 +241,7 @@ int runs_update(struct req *r)
         return -1;
     jsonx_redact(b, r->cfg->redact_keys);
 
-    if (db_begin(r) || runs_access(r, AUTH_ROLE_MEMBER, 1, &pr, &from))
+    if (db_begin(r) || runs_access(r, AUTH_ROLE_MEMBER, RUNS_LOCK_STATUS, &pr, &from))
         return -1;
     if (to && !runs_transition_ok(from, to)) {
         json_object *d = json_object_new_object();
@@ -421,7 +426,7 @@ int runs_heartbeat(struct req *r)
     if (jsonx_only_keys(b, keys, &je) ||
         jsonx_number(b, "progress", JSONX_NULLABLE, 0, 1, &progress, &has_progress, &je))
         return req_error_json(r, 400, &je);
-    if (db_begin(r) || runs_access(r, AUTH_ROLE_MEMBER, 1, &pr, &status))
+    if (db_begin(r) || runs_access(r, AUTH_ROLE_MEMBER, RUNS_LOCK_STATUS, &pr, &status))
         return -1;
     const char *p[] = {req_path_param(r, "run"),
                        has_progress ? arena_sprintf(r->arena, "%.17g", progress) : NULL};
@@ -442,7 +447,7 @@ int runs_cancel(struct req *r)
     const char *status;
     PGresult *res;
 
-    if (db_begin(r) || runs_access(r, AUTH_ROLE_MEMBER, 1, &pr, &status))
+    if (db_begin(r) || runs_access(r, AUTH_ROLE_MEMBER, RUNS_LOCK_STATUS, &pr, &status))
         return -1;
     if (strcmp(status, "succeeded") == 0 || strcmp(status, "failed") == 0 ||
         strcmp(status, "cancelled") == 0) {

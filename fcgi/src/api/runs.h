@@ -15,12 +15,18 @@ int runs_cancel(struct req *r);
  * report of the same outcome is not a conflict). */
 int runs_transition_ok(const char *from, const char *to);
 
+/* How runs_access() reads the run named in the path. */
+enum runs_read {
+    RUNS_READ_JSON,   /* *first is the run's JSON (for answering with the run) */
+    RUNS_READ_STATUS, /* *first is its status; no JSON is built, no lock is taken */
+    RUNS_LOCK_STATUS, /* the same with the row locked FOR UPDATE (inside a transaction) */
+};
+
 /* Looks up the run named in the path and checks the caller's role on its project.
- * Fills the project and *first: with lock set (inside a transaction) the row is locked
- * and *first is its status; without, *first is the run's JSON. Sets 404 for a malformed
- * id, a missing run, or a run of a project the caller cannot see. */
+ * Fills the project and *first (see enum runs_read). Sets 404 for a malformed id, a
+ * missing run, or a run of a project the caller cannot see. */
 struct auth_project;
-int runs_access(struct req *r, int min_role, int lock, struct auth_project *proj,
+int runs_access(struct req *r, int min_role, enum runs_read how, struct auth_project *proj,
                 const char **first);
 
 #endif
