@@ -271,26 +271,44 @@ const struct db_stmt db_stmts[DB_STMT__COUNT] = {
      * $6 error message, $7 traceback, $8 summary, $9 tags (JSON array). */
     [DB_STMT_RUN_UPDATE] =
         {"run_update",
-         "UPDATE runs SET status = coalesce($2, status),"
-         " progress = coalesce($3::real, CASE WHEN $2 = 'succeeded' THEN 1 ELSE progress END),"
-         " result = coalesce($4::jsonb, result), summary = coalesce($8::jsonb, summary),"
-         " tags = CASE WHEN $9::jsonb IS NULL THEN tags ELSE"
+         /* The new status: a cancel that was asked for wins over a retry. */
+         "WITH cur AS (SELECT id, CASE WHEN cancel_requested AND $2 IN ('retrying', 'queued') "
+         "THEN 'cancelled' ELSE coalesce($2, status) END AS ns FROM runs WHERE id = $1::uuid),"
+         /* A run that stops running ends its running attempt the same way, so a run never
+          * has a running attempt unless it runs itself (and never two). */
+         " closed AS (UPDATE attempts a SET status = CASE cur.ns WHEN 'succeeded' THEN "
+         "'succeeded' WHEN 'cancelled' THEN 'cancelled' ELSE 'failed' END, ended_at = now(),"
+         " error_type = coalesce($5, a.error_type), error_message = coalesce($6, "
+         "a.error_message), error_traceback = coalesce($7, a.error_traceback) FROM cur WHERE "
+         "a.run_id = cur.id AND a.status = 'running' AND cur.ns <> 'running' RETURNING a.*)"
+         " UPDATE runs r SET status = cur.ns,"
+         " progress = coalesce($3::real, CASE WHEN cur.ns = 'succeeded' THEN 1 ELSE r.progress "
+         "END),"
+         " result = coalesce($4::jsonb, r.result), summary = coalesce($8::jsonb, r.summary),"
+         " tags = CASE WHEN $9::jsonb IS NULL THEN r.tags ELSE"
          " ARRAY(SELECT jsonb_array_elements_text($9::jsonb)) END,"
-         " error_type = coalesce($5, error_type), error_message = coalesce($6, error_message),"
-         " error_traceback = coalesce($7, error_traceback),"
+         /* Success clears an earlier attempt's error unless one is reported with it. */
+         " error_type = CASE WHEN cur.ns = 'succeeded' AND $2 IS NOT NULL THEN $5 ELSE "
+         "coalesce($5, r.error_type) END,"
+         " error_message = CASE WHEN cur.ns = 'succeeded' AND $2 IS NOT NULL THEN $6 ELSE "
+         "coalesce($6, r.error_message) END,"
+         " error_traceback = CASE WHEN cur.ns = 'succeeded' AND $2 IS NOT NULL THEN $7 ELSE "
+         "coalesce($7, r.error_traceback) END,"
          " error_fingerprint = CASE WHEN $5 IS NOT NULL OR $6 IS NOT NULL THEN "
-         "error_fingerprint(coalesce($5, error_type), coalesce($6, error_message)) ELSE "
-         "error_fingerprint END,"
-         " started_at = CASE WHEN $2 = 'running' THEN coalesce(started_at, now()) ELSE "
-         "started_at END,"
-         " ended_at = CASE WHEN $2 IN ('succeeded', 'failed', 'cancelled') THEN "
-         "coalesce(ended_at, now()) ELSE ended_at END,"
-         " queued_at = CASE WHEN $2 = 'queued' THEN now() ELSE queued_at END,"
-         " lease_expires_at = CASE WHEN $2 IS NOT NULL AND $2 <> 'running' THEN NULL ELSE "
-         "lease_expires_at END,"
-         " updated_at = now() WHERE id = $1::uuid"
-         " RETURNING run_json(runs, (SELECT slug FROM projects WHERE id = runs.project_id), "
-         "latest_attempt_json(runs.id))",
+         "error_fingerprint(coalesce($5, r.error_type), coalesce($6, r.error_message)) WHEN "
+         "cur.ns = 'succeeded' AND $2 IS NOT NULL THEN NULL ELSE r.error_fingerprint END,"
+         " started_at = CASE WHEN cur.ns = 'running' THEN coalesce(r.started_at, now()) ELSE "
+         "r.started_at END,"
+         " ended_at = CASE WHEN cur.ns IN ('succeeded', 'failed', 'cancelled') THEN "
+         "coalesce(r.ended_at, now()) ELSE r.ended_at END,"
+         " queued_at = CASE WHEN cur.ns = 'queued' AND r.status <> 'queued' THEN now() ELSE "
+         "r.queued_at END,"
+         " lease_expires_at = CASE WHEN cur.ns <> 'running' THEN NULL ELSE r.lease_expires_at "
+         "END,"
+         " updated_at = now() FROM cur WHERE r.id = cur.id"
+         /* The statement's snapshot predates `closed`: its attempt is passed in directly. */
+         " RETURNING run_json(r, (SELECT slug FROM projects WHERE id = r.project_id), "
+         "coalesce((SELECT attempt_json(c) FROM closed c), latest_attempt_json(r.id)))",
          9},
 /* The run list, newest or oldest first, keyset-paginated on (created_at, id). NULL
  * skips a filter. $1 project, $2 statuses (text[]), $3 kind, $4 queue, $5 worker,
@@ -331,12 +349,14 @@ const struct db_stmt db_stmts[DB_STMT__COUNT] = {
          "make_interval(secs => lease_s) ELSE lease_expires_at END "
          "WHERE id = $1::uuid RETURNING cancel_requested, status",
          2},
-    /* A queued run ends now; a running or retrying one is asked to stop. */
+    /* A queued or retrying run ends now; a running one is asked to stop. */
     [DB_STMT_RUN_CANCEL] = {"run_cancel",
-                            "UPDATE runs SET cancel_requested = (status <> 'queued'),"
-                            " ended_at = CASE WHEN status = 'queued' THEN now() ELSE ended_at END,"
-                            " status = CASE WHEN status = 'queued' THEN 'cancelled' ELSE status "
-                            "END, updated_at = now() WHERE id = $1::uuid RETURNING "
+                            "UPDATE runs SET cancel_requested = (status = 'running'),"
+                            " ended_at = CASE WHEN status IN ('queued', 'retrying') THEN now() "
+                            "ELSE ended_at END,"
+                            " status = CASE WHEN status IN ('queued', 'retrying') THEN "
+                            "'cancelled' ELSE status END, updated_at = now() WHERE id = $1::uuid "
+                            "RETURNING "
                             "run_json(runs, (SELECT slug FROM projects WHERE id = "
                             "runs.project_id), latest_attempt_json(runs.id))",
                             1},
@@ -470,6 +490,8 @@ const struct db_stmt db_stmts[DB_STMT__COUNT] = {
          "flight', jsonb_build_object('worker_id', $1::bigint) FROM inflight RETURNING run_id)"
          " SELECT worker_json(w), (SELECT coalesce(json_agg(run_id), '[]') FROM ev)::text FROM w",
          1},
+    [DB_STMT_WORKER_JSON] = {"worker_json",
+                             "SELECT worker_json(w) FROM workers w WHERE w.id = $1::bigint", 1},
     [DB_STMT_WORKER_LIST] = {"worker_list",
                              "SELECT worker_json(w) FROM workers w WHERE w.project_id = $1 AND "
                              "($2::text IS NULL OR w.status = $2) ORDER BY w.name",

@@ -825,3 +825,59 @@ int itest_add_member(const struct ident *admin, const char *slug, const char *em
     http_resp_free(&r);
     return st == 201 ? 0 : -1;
 }
+
+/* ---- JSON by path ---- */
+
+/* 1 when the member at path exists (*out is then NULL for a JSON null), else 0. */
+static int jfind(json_object *o, const char *path, json_object **out)
+{
+    char key[256];
+
+    while (*path) {
+        size_t n = strcspn(path, ".");
+        snprintf(key, sizeof(key), "%.*s", (int)n, path);
+        if (json_object_is_type(o, json_type_array)) {
+            char *end;
+            long i = strtol(key, &end, 10);
+            if (*end || end == key || i < 0 || (size_t)i >= json_object_array_length(o))
+                return 0;
+            o = json_object_array_get_idx(o, (size_t)i);
+        } else if (!json_object_is_type(o, json_type_object) ||
+                   !json_object_object_get_ex(o, key, &o)) {
+            return 0;
+        }
+        path += n + (path[n] == '.');
+    }
+    *out = o;
+    return 1;
+}
+
+json_object *itest_jget(json_object *o, const char *path)
+{
+    json_object *v = NULL;
+    return o && jfind(o, path, &v) ? v : NULL;
+}
+
+const char *itest_jstr(json_object *o, const char *path)
+{
+    json_object *v = itest_jget(o, path);
+    return v && json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
+}
+
+long long itest_jint(json_object *o, const char *path)
+{
+    json_object *v = itest_jget(o, path);
+    return v && json_object_is_type(v, json_type_int) ? json_object_get_int64(v) : -1;
+}
+
+int itest_jnull(json_object *o, const char *path)
+{
+    json_object *v = NULL;
+    return o && jfind(o, path, &v) && v == NULL;
+}
+
+long itest_jlen(json_object *o, const char *path)
+{
+    json_object *v = itest_jget(o, path);
+    return v && json_object_is_type(v, json_type_array) ? (long)json_object_array_length(v) : -1;
+}

@@ -127,6 +127,7 @@ int suite_foundation_register(void);
 int suite_access_register(void);
 int suite_auth_register(void);
 int suite_runs_register(void);
+int suite_queue_register(void);
 
 /* Fixtures: a project (slug written to slug), a user with a fresh password, a token
  * (returns the HTTP status; expires is JSON text or NULL), a membership (0 on 201). */
@@ -137,5 +138,19 @@ long itest_new_token(const struct ident *creator, const char *slug, const char *
                      const char *expires, struct ident *t);
 int itest_add_member(const struct ident *admin, const char *slug, const char *email,
                      const char *role);
+
+/* ---- JSON by path ---- */
+
+/* The member at a dotted path ("latest_attempt.seq", "items.0.id": numbers index
+ * arrays), or NULL when it is missing or JSON null. */
+json_object *itest_jget(json_object *o, const char *path);
+/* The string at path, or NULL when it is missing or not a string. */
+const char *itest_jstr(json_object *o, const char *path);
+/* The integer at path, or -1 when it is missing or not an integer. */
+long long itest_jint(json_object *o, const char *path);
+/* 1 when the member at path is there and JSON null. */
+int itest_jnull(json_object *o, const char *path);
+/* Length of the array at path, or -1 when it is missing or not an array. */
+long itest_jlen(json_object *o, const char *path);
 
 #endif

@@ -48,6 +48,13 @@ enum op {
     OP_RUN_PATCH,      /* {run}: a fresh queued run, started */
     OP_RUN_HEARTBEAT,  /* {run}: a fresh running run, with progress */
     OP_EVENT_CREATE,   /* {run}: a fresh queued run, one event */
+    OP_ATTEMPT_PATCH,  /* {run}/{seq}: a fresh run whose attempt 1 runs, ended */
+    OP_CLAIM,          /* {queue}: a fresh queue holding one run; a worker of {project} */
+    OP_CLAIM_OWN,      /* the same without a project: a token's own */
+    OP_WORKER_NEW,     /* a fresh worker name in {project} */
+    OP_WORKER_NEW_OWN, /* the same without a project: a token's own */
+    OP_WORKER,         /* {worker}: a fresh worker of {project}, no body */
+    OP_WORKER_BEAT,    /* {worker}: a fresh worker, with a status */
 };
 
 #define OK 2 /* the operation's documented 2xx status */
@@ -101,6 +108,20 @@ static const struct row matrix[] = {
     {"POST",   "/api/v1/runs/{run}/cancel",                NULL, PA, OP_RUN,            {401, 403, OK,  OK,  OK,  403, OK,  OK,  404}},
     {"POST",   "/api/v1/runs/{run}/events",                NULL, PA, OP_EVENT_CREATE,   {401, 403, OK,  OK,  OK,  403, OK,  OK,  404}},
     {"GET",    "/api/v1/runs/{run}/events",                NULL, PA, OP_RUN,            {401, OK,  OK,  OK,  OK,  OK,  OK,  OK,  404}},
+    /* Attempts and the queue follow the runs' rules: viewers read, members write. */
+    {"GET",    "/api/v1/runs/{run}/attempts",              NULL, PA, OP_RUN,            {401, OK,  OK,  OK,  OK,  OK,  OK,  OK,  404}},
+    {"POST",   "/api/v1/runs/{run}/attempts",              NULL, PA, OP_RUN,            {401, 403, OK,  OK,  OK,  403, OK,  OK,  404}},
+    {"PATCH",  "/api/v1/runs/{run}/attempts/{seq}",        NULL, PA, OP_ATTEMPT_PATCH,  {401, 403, OK,  OK,  OK,  403, OK,  OK,  404}},
+    {"POST",   "/api/v1/queues/{queue}/claim",             NULL, PA, OP_CLAIM,          {401, 403, OK,  OK,  OK,  403, OK,  OK,  404}},
+    {"POST",   "/api/v1/queues/{queue}/claim",             NULL, PA, OP_CLAIM_OWN,      {401, 400, 400, 400, 400, 403, OK,  OK,  400}},
+    /* Workers: viewers list and read, members register, beat and stop. */
+    {"POST",   "/api/v1/workers",                          NULL, PA, OP_WORKER_NEW,     {401, 403, OK,  OK,  OK,  403, OK,  OK,  404}},
+    {"POST",   "/api/v1/workers",                          NULL, PA, OP_WORKER_NEW_OWN, {401, 400, 400, 400, 400, 403, OK,  OK,  400}},
+    {"GET",    "/api/v1/workers",            "project={project}", PA, OP_PLAIN,         {401, OK,  OK,  OK,  OK,  OK,  OK,  OK,  404}},
+    {"GET",    "/api/v1/workers",                          NULL, PA, OP_PLAIN,          {401, 400, 400, 400, 400, OK,  OK,  OK,  400}},
+    {"GET",    "/api/v1/workers/{worker}",                 NULL, PA, OP_WORKER,         {401, OK,  OK,  OK,  OK,  OK,  OK,  OK,  404}},
+    {"POST",   "/api/v1/workers/{worker}/heartbeat",       NULL, PA, OP_WORKER_BEAT,    {401, 403, OK,  OK,  OK,  403, OK,  OK,  404}},
+    {"POST",   "/api/v1/workers/{worker}/stop",            NULL, PA, OP_WORKER,         {401, 403, OK,  OK,  OK,  403, OK,  OK,  404}},
 
     /* The same project endpoints on project B, which only other-project-admin (and the
      * instance admin) can see: everyone else gets 404, tokens of A included. */
@@ -122,6 +143,15 @@ static const struct row matrix[] = {
     {"POST",   "/api/v1/runs/{run}/cancel",                NULL, PB, OP_RUN,            {401, 404, 404, 404, OK,  404, 404, 404, OK}},
     {"POST",   "/api/v1/runs/{run}/events",                NULL, PB, OP_EVENT_CREATE,   {401, 404, 404, 404, OK,  404, 404, 404, OK}},
     {"GET",    "/api/v1/runs/{run}/events",                NULL, PB, OP_RUN,            {401, 404, 404, 404, OK,  404, 404, 404, OK}},
+    {"GET",    "/api/v1/runs/{run}/attempts",              NULL, PB, OP_RUN,            {401, 404, 404, 404, OK,  404, 404, 404, OK}},
+    {"POST",   "/api/v1/runs/{run}/attempts",              NULL, PB, OP_RUN,            {401, 404, 404, 404, OK,  404, 404, 404, OK}},
+    {"PATCH",  "/api/v1/runs/{run}/attempts/{seq}",        NULL, PB, OP_ATTEMPT_PATCH,  {401, 404, 404, 404, OK,  404, 404, 404, OK}},
+    {"POST",   "/api/v1/queues/{queue}/claim",             NULL, PB, OP_CLAIM,          {401, 404, 404, 404, OK,  404, 404, 404, OK}},
+    {"POST",   "/api/v1/workers",                          NULL, PB, OP_WORKER_NEW,     {401, 404, 404, 404, OK,  404, 404, 404, OK}},
+    {"GET",    "/api/v1/workers",            "project={project}", PB, OP_PLAIN,         {401, 404, 404, 404, OK,  404, 404, 404, OK}},
+    {"GET",    "/api/v1/workers/{worker}",                 NULL, PB, OP_WORKER,         {401, 404, 404, 404, OK,  404, 404, 404, OK}},
+    {"POST",   "/api/v1/workers/{worker}/heartbeat",       NULL, PB, OP_WORKER_BEAT,    {401, 404, 404, 404, OK,  404, 404, 404, OK}},
+    {"POST",   "/api/v1/workers/{worker}/stop",            NULL, PB, OP_WORKER,         {401, 404, 404, 404, OK,  404, 404, 404, OK}},
 };
 /* clang-format on */
 
@@ -228,6 +258,59 @@ static int make_run(int p, const char *status, char *id, size_t cap)
     return rc;
 }
 
+/* A queued run of project p in queue (as the instance admin). */
+static int make_queued_run(int p, const char *queue, char *id, size_t cap)
+{
+    struct http_resp r;
+    char body[300];
+    int rc;
+
+    snprintf(body, sizeof(body), "{\"project\":\"%s\",\"kind\":\"matrix\",\"queue\":\"%s\"}",
+             projects[p].slug, queue);
+    rc = api_call(admin(), "POST", "/api/v1/runs", body, &r) == 0 && r.status == 201 &&
+                 http_json_string(&r, "id")
+             ? 0
+             : -1;
+    if (rc)
+        fprintf(stderr, "create run: %ld %s\n", r.status, r.body ? r.body : "");
+    else
+        snprintf(id, cap, "%s", http_json_string(&r, "id"));
+    http_resp_free(&r);
+    return rc;
+}
+
+/* Starts attempt 1 of run (as the instance admin). */
+static int start_attempt(const char *run)
+{
+    struct http_resp r;
+    char path[200];
+    int rc;
+
+    snprintf(path, sizeof(path), "/api/v1/runs/%s/attempts", run);
+    rc = api_call(admin(), "POST", path, NULL, &r) == 0 && r.status == 201 ? 0 : -1;
+    if (rc)
+        fprintf(stderr, "start attempt: %ld %s\n", r.status, r.body ? r.body : "");
+    http_resp_free(&r);
+    return rc;
+}
+
+/* A fresh worker of project p (as the instance admin); returns its id or -1. */
+static long long make_worker(int p)
+{
+    struct http_resp r;
+    char body[300], name[64];
+    long long id = -1;
+
+    snprintf(body, sizeof(body), "{\"project\":\"%s\",\"name\":\"%s\"}", projects[p].slug,
+             itest_unique("matrix-worker", name, sizeof(name)));
+    if (api_call(admin(), "POST", "/api/v1/workers", body, &r) == 0 && r.status == 201)
+        id = http_json_int(&r, "id");
+    else
+        fprintf(stderr, "register worker: %ld %s\n", r.status, r.body ? r.body : "");
+    http_resp_free(&r);
+    return id;
+}
+
 static int make_project(int p, const char *tag)
 {
     struct http_resp r;
@@ -332,8 +415,15 @@ static int doc_has_status(json_object *op, long status)
 
 /* ---- one call ---- */
 
+/* Values for the path parameters of the queue and workers rows. */
+struct more_targets {
+    const char *queue;
+    long long worker;
+};
+
 static int substitute(const char *tmpl, const char *query, const char *project, long long user,
-                      long long token, const char *run, char *out, size_t cap)
+                      long long token, const char *run, const struct more_targets *more, char *out,
+                      size_t cap)
 {
     size_t o = 0;
     for (const char *s = tmpl; *s;) {
@@ -354,6 +444,16 @@ static int substitute(const char *tmpl, const char *query, const char *project, 
         } else if (strncmp(s, "{run}", 5) == 0) {
             val = run;
             skip = 5;
+        } else if (strncmp(s, "{seq}", 5) == 0) {
+            val = "1"; /* the attempt the fixture started */
+            skip = 5;
+        } else if (strncmp(s, "{queue}", 7) == 0) {
+            val = more->queue;
+            skip = 7;
+        } else if (strncmp(s, "{worker}", 8) == 0) {
+            snprintf(num, sizeof(num), "%lld", more->worker);
+            val = num;
+            skip = 8;
         }
         if (val) {
             size_t n = strlen(val);
@@ -373,7 +473,7 @@ static int substitute(const char *tmpl, const char *query, const char *project, 
         if (o + 1 >= cap)
             return -1;
         out[o++] = '?';
-        return substitute(query, NULL, project, user, token, run, out + o, cap - o);
+        return substitute(query, NULL, project, user, token, run, more, out + o, cap - o);
     }
     return 0;
 }
@@ -384,7 +484,8 @@ static long access_call(const struct row *row, int who, char *code, size_t ccap)
 {
     struct ident caller = ids[who], throwaway;
     struct http_resp r;
-    char path[512], body[1024], name[64], pw[80], run[64] = "";
+    char path[512], body[1024], name[64], pw[80], run[64] = "", queue[64] = "";
+    struct more_targets more = {.queue = queue};
     long long user = 0, token = 0;
     const char *slug = projects[row->project].slug;
     const char *b = NULL;
@@ -475,8 +576,43 @@ static long access_call(const struct row *row, int who, char *code, size_t ccap)
             return -1;
         b = "{\"progress\":0.5}";
         break;
+    case OP_ATTEMPT_PATCH:
+        if (make_run(row->project, "queued", run, sizeof(run)) || start_attempt(run))
+            return -1;
+        b = "{\"status\":\"succeeded\"}";
+        break;
+    case OP_CLAIM:
+    case OP_CLAIM_OWN:
+        /* A queue of its own holding one run, so a claim always finds something. */
+        itest_unique("matrix-q", queue, sizeof(queue));
+        if (make_queued_run(row->project, queue, run, sizeof(run)) ||
+            (more.worker = make_worker(row->project)) < 0)
+            return -1;
+        if (row->op == OP_CLAIM)
+            snprintf(body, sizeof(body), "{\"project\":\"%s\",\"worker_id\":%lld}", slug,
+                     more.worker);
+        else
+            snprintf(body, sizeof(body), "{\"worker_id\":%lld}", more.worker);
+        b = body;
+        break;
+    case OP_WORKER_NEW:
+    case OP_WORKER_NEW_OWN:
+        if (row->op == OP_WORKER_NEW)
+            snprintf(body, sizeof(body), "{\"project\":\"%s\",\"name\":\"%s\"}", slug,
+                     itest_unique("matrix-new", name, sizeof(name)));
+        else
+            snprintf(body, sizeof(body), "{\"name\":\"%s\"}",
+                     itest_unique("matrix-new", name, sizeof(name)));
+        b = body;
+        break;
+    case OP_WORKER:
+    case OP_WORKER_BEAT:
+        if ((more.worker = make_worker(row->project)) < 0)
+            return -1;
+        b = row->op == OP_WORKER_BEAT ? "{\"status\":\"idle\"}" : NULL;
+        break;
     }
-    if (substitute(row->path, row->query, slug, user, token, run, path, sizeof(path)) != 0)
+    if (substitute(row->path, row->query, slug, user, token, run, &more, path, sizeof(path)) != 0)
         return -1;
     if (api_call(&caller, row->method, path, b, &r) != 0) {
         http_resp_free(&r);

@@ -86,14 +86,20 @@ int attempts_start(struct req *r)
         return -1;
     if (db_begin(r) || runs_access(r, AUTH_ROLE_MEMBER, RUNS_LOCK_STATUS, &pr, &status))
         return -1;
-    if (!runs_transition_ok(status, "running") || strcmp(status, "running") == 0) {
+    /* One running attempt at a time. A run created as running has none yet and may
+     * adopt its first one here. */
+    const char *pl[] = {req_path_param(r, "run")};
+    if (!(res = DB_EXEC(r, DB_STMT_ATTEMPT_LATEST, pl)))
+        return -1;
+    if (PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 1), "running") == 0)
+        return req_error(r, 409, "attempt_running", "status",
+                         "attempt %s is still running: end it before starting another",
+                         PQgetvalue(res, 0, 0));
+    if (!runs_transition_ok(status, "running")) {
         json_object *d = json_object_new_object();
         json_object_object_add(d, "from", json_object_new_string(status));
         json_object_object_add(d, "to", json_object_new_string("running"));
-        req_error(r, 409, "illegal_transition", "status",
-                  strcmp(status, "running") == 0
-                      ? "the run is running: end its attempt before starting another"
-                      : "a run cannot go from %s to running",
+        req_error(r, 409, "illegal_transition", "status", "a run cannot go from %s to running",
                   status);
         req_error_details(r, d);
         return -1;

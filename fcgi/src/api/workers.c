@@ -165,6 +165,12 @@ int workers_stop(struct req *r)
     if (db_begin(r) || workers_access(r, AUTH_ROLE_MEMBER, &pr, &cur))
         return -1;
     const char *p[] = {req_path_param(r, "worker")};
+    if (strcmp(cur, "stopped") == 0) {
+        /* Stopping twice is not news: no second round of interrupted events. */
+        if (!(res = DB_EXEC(r, DB_STMT_WORKER_JSON, p)) || db_commit(r))
+            return -1;
+        return workers_send(r, 200, PQgetvalue(res, 0, 0));
+    }
     if (!(res = DB_EXEC(r, DB_STMT_WORKER_STOP, p)) || db_commit(r))
         return -1;
     const char *json = PQgetvalue(res, 0, 0);

@@ -1,0 +1,1651 @@
+/* Queue suite: attempts (a run follows its latest attempt), claims (order, kinds, queue
+ * and project isolation, eight concurrent claimers over 1,000 runs), leases (lapse and
+ * renewal), workers (register, beat, stop and what stopping leaves on runs), who may do
+ * what, and what claims and worker changes publish. Each test works in queues, kinds
+ * and workers of its own, so the tests do not depend on one another. The lease tests
+ * wait for a one-second lease to lapse: they poll, they never assert on durations. */
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "itest.h"
+
+#define S(s) ((s) ? (s) : "(null)")
+
+static struct ident adm, viewer, member, member_b, tread, twrite, twrite_b;
+static struct {
+    char slug[64];
+    long long id;
+} pa, pb;
+
+/* ---- fixture ---- */
+
+/* A user with role in project slug, signed in. */
+static int new_member(const char *tag, const char *slug, const char *role, struct ident *u)
+{
+    return itest_new_user(&adm, tag, "queue.test", u) == 0 &&
+                   itest_add_member(&adm, slug, u->email, role) == 0 && api_login(u) == 200
+               ? 0
+               : -1;
+}
+
+static int new_token(const char *slug, const char *scopes, struct ident *t)
+{
+    return itest_new_token(&adm, slug, scopes, NULL, t) == 201 ? 0 : -1;
+}
+
+static int queue_init(void)
+{
+    if (itest_instance_admin(&adm) != 0) {
+        fprintf(stderr, "cannot sign in the instance admin\n");
+        return 1;
+    }
+    if (itest_make_project(&adm, "queue-a", pa.slug, sizeof(pa.slug), &pa.id) ||
+        itest_make_project(&adm, "queue-b", pb.slug, sizeof(pb.slug), &pb.id))
+        return 1;
+    if (new_member("viewer", pa.slug, "viewer", &viewer) ||
+        new_member("member", pa.slug, "member", &member) ||
+        new_member("member-b", pb.slug, "member", &member_b))
+        return 1;
+    if (new_token(pa.slug, "[\"read\"]", &tread) || new_token(pa.slug, "[\"write\"]", &twrite) ||
+        new_token(pb.slug, "[\"write\"]", &twrite_b))
+        return 1;
+    return 0;
+}
+
+/* ---- requests ---- */
+
+/* method on the formatted path as who; returns the status (-1 when no answer came).
+ * The caller frees r. */
+static long call(const struct ident *who, const char *method, const char *body, struct http_resp *r,
+                 const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+static long call(const struct ident *who, const char *method, const char *body, struct http_resp *r,
+                 const char *fmt, ...)
+{
+    char path[1024];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(path, sizeof(path), fmt, ap);
+    va_end(ap);
+    if (api_call(who, method, path, body, r) != 0)
+        return -1;
+    return r->status;
+}
+
+/* The same, for a status only. */
+static long status_of(const struct ident *who, const char *method, const char *body,
+                      const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static long status_of(const struct ident *who, const char *method, const char *body,
+                      const char *fmt, ...)
+{
+    char path[1024];
+    struct http_resp r;
+    long st;
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(path, sizeof(path), fmt, ap);
+    va_end(ap);
+    st = api_call(who, method, path, body, &r) == 0 ? r.status : -1;
+    http_resp_free(&r);
+    return st;
+}
+
+/* 1 when r is the error status/code/field (code or field NULL: not checked); else
+ * prints what came and returns 0. */
+static int is_error(const struct http_resp *r, long status, const char *code, const char *field,
+                    int line)
+{
+    const char *c = http_error_code(r), *f = http_error_field(r);
+    if (r->status == status && (!code || (c && strcmp(c, code) == 0)) &&
+        (!field || (f && strcmp(f, field) == 0)))
+        return 1;
+    fprintf(stderr, "\n  test_queue.c:%d: expected %ld %s field %s, got %ld %.400s", line, status,
+            S(code), S(field), r->status, S(r->body));
+    return 0;
+}
+#define IS_ERROR(r, status, code, field) is_error(&(r), status, code, field, __LINE__)
+
+#define EXPECT_STATUS(r, want)                                                                     \
+    do {                                                                                           \
+        if ((r).status != (want))                                                                  \
+            fprintf(stderr, "\n  test_queue.c:%d: expected %ld, got %ld %.400s", __LINE__,         \
+                    (long)(want), (r).status, S((r).body));                                        \
+        CU_ASSERT_EQUAL((r).status, (want));                                                       \
+    } while (0)
+
+/* 1 when details.from and details.to of an illegal_transition are from and to. */
+static int details_are(const struct http_resp *r, const char *from, const char *to)
+{
+    const char *f = itest_jstr(r->json, "error.details.from"),
+               *t = itest_jstr(r->json, "error.details.to");
+    if (f && t && strcmp(f, from) == 0 && strcmp(t, to) == 0)
+        return 1;
+    fprintf(stderr, "\n  expected details %s -> %s in %.300s", from, to, S(r->body));
+    return 0;
+}
+
+/* A worker named name (NULL: a fresh name) of project slug (NULL: the token's own)
+ * registered by who; its id, or -1. */
+static long long new_worker(const struct ident *who, const char *slug, const char *name)
+{
+    struct http_resp r;
+    char body[400], fresh[64];
+    long long id = -1;
+
+    if (!name)
+        name = itest_unique("worker", fresh, sizeof(fresh));
+    if (slug)
+        snprintf(body, sizeof(body), "{\"project\":\"%s\",\"name\":\"%s\"}", slug, name);
+    else
+        snprintf(body, sizeof(body), "{\"name\":\"%s\"}", name);
+    if (call(who, "POST", body, &r, "/api/v1/workers") == 201 || r.status == 200)
+        id = itest_jint(r.json, "id");
+    else
+        fprintf(stderr, "\n  register %s: %ld %s", body, r.status, S(r.body));
+    http_resp_free(&r);
+    return id;
+}
+
+/* A run of project A (made by member) or B (by B's token) in queue, with kind and
+ * priority; its id in id. 0 on 201. */
+static int new_run(const char *slug, const char *queue, const char *kind, int priority, char id[40])
+{
+    struct http_resp r;
+    char body[600];
+    int b = strcmp(slug, pb.slug) == 0;
+    long st;
+
+    snprintf(body, sizeof(body),
+             "{\"project\":\"%s\",\"kind\":\"%s\",\"queue\":\"%s\",\"priority\":%d}", slug, kind,
+             queue, priority);
+    st = call(b ? &twrite_b : &member, "POST", body, &r, "/api/v1/runs");
+    id[0] = '\0';
+    if (st == 201 && itest_jstr(r.json, "id"))
+        snprintf(id, 40, "%s", itest_jstr(r.json, "id"));
+    else
+        fprintf(stderr, "\n  create run %s: %ld %s", body, st, S(r.body));
+    http_resp_free(&r);
+    return st == 201 && id[0] ? 0 : -1;
+}
+
+/* A claim on queue by who with worker (and more JSON members, or NULL); the claimed
+ * run's id goes to id ("" when none). Returns the status. */
+static long claim(const struct ident *who, const char *queue, long long worker, const char *more,
+                  char id[40])
+{
+    struct http_resp r;
+    char body[1024];
+    long st;
+
+    snprintf(body, sizeof(body), "{\"worker_id\":%lld%s%s}", worker, more ? "," : "",
+             more ? more : "");
+    st = call(who, "POST", body, &r, "/api/v1/queues/%s/claim", queue);
+    if (id) {
+        id[0] = '\0';
+        if (st == 200 && itest_jstr(r.json, "id"))
+            snprintf(id, 40, "%s", itest_jstr(r.json, "id"));
+    }
+    if (st != 200 && st != 204)
+        fprintf(stderr, "\n  claim %s on %s: %ld %.300s", body, queue, st, S(r.body));
+    http_resp_free(&r);
+    return st;
+}
+
+/* A claim by member in project A. */
+static long claim_a(const char *queue, long long worker, char id[40])
+{
+    char more[128];
+    snprintf(more, sizeof(more), "\"project\":\"%s\"", pa.slug);
+    return claim(&member, queue, worker, more, id);
+}
+
+/* The run as the admin sees it, or NULL; the caller puts it. */
+static json_object *run_get(const char *id)
+{
+    struct http_resp r;
+    json_object *o = NULL;
+    if (call(&adm, "GET", NULL, &r, "/api/v1/runs/%s", id) == 200)
+        o = json_object_get(r.json);
+    http_resp_free(&r);
+    return o;
+}
+
+/* The run's attempts page as the admin sees it, or NULL; the caller puts it. */
+static json_object *attempts_of(const char *id)
+{
+    struct http_resp r;
+    json_object *o = NULL;
+    if (call(&adm, "GET", NULL, &r, "/api/v1/runs/%s/attempts", id) == 200)
+        o = json_object_get(r.json);
+    else
+        fprintf(stderr, "\n  attempts of %s: %ld %s", id, r.status, S(r.body));
+    http_resp_free(&r);
+    return o;
+}
+
+/* Number of the run's events of kind. */
+static int events_of_kind(const char *run, const char *kind, const char *level)
+{
+    struct http_resp r;
+    int n = 0;
+    json_object *items;
+
+    if (call(&adm, "GET", NULL, &r, "/api/v1/runs/%s/events", run) != 200 ||
+        !(items = itest_jget(r.json, "items"))) {
+        http_resp_free(&r);
+        return -1;
+    }
+    for (size_t i = 0; i < json_object_array_length(items); i++) {
+        json_object *e = json_object_array_get_idx(items, i);
+        n += strcmp(S(itest_jstr(e, "kind")), kind) == 0 &&
+             (!level || strcmp(S(itest_jstr(e, "level")), level) == 0);
+    }
+    http_resp_free(&r);
+    return n;
+}
+
+static int streq(const char *a, const char *b)
+{
+    return a && b && strcmp(a, b) == 0;
+}
+
+static double now_s(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+static void sleep_ms(long ms)
+{
+    struct timespec t = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&t, NULL);
+}
+
+/* POST /runs/{run}/attempts as member with body; the status, r kept for the caller. */
+static long start(const char *run, const char *body, struct http_resp *r)
+{
+    return call(&member, "POST", body, r, "/api/v1/runs/%s/attempts", run);
+}
+
+static long end_attempt(const char *run, int seq, const char *body, struct http_resp *r)
+{
+    return call(&member, "PATCH", body, r, "/api/v1/runs/%s/attempts/%d", run, seq);
+}
+
+/* ---- input validation, table-driven ---- */
+
+struct bad_input {
+    const char *method;
+    const char *path; /* {p} project A, {r} the test's run, {w} A's worker, {x} B's worker */
+    const char *body; /* the same placeholders */
+    unsigned flags;
+    long status;
+    const char *code;  /* or NULL: not checked */
+    const char *field; /* or NULL: not checked */
+};
+
+struct bad_targets {
+    const char *run;
+    long long worker, xworker;
+};
+
+static void expand(const char *tmpl, const struct bad_targets *t, char *out, size_t cap)
+{
+    size_t o = 0;
+    for (const char *s = tmpl; *s && o + 1 < cap;) {
+        char num[32];
+        const char *val = NULL;
+        if (strncmp(s, "{p}", 3) == 0) {
+            val = pa.slug;
+        } else if (strncmp(s, "{r}", 3) == 0) {
+            val = t->run;
+        } else if (strncmp(s, "{w}", 3) == 0) {
+            snprintf(num, sizeof(num), "%lld", t->worker);
+            val = num;
+        } else if (strncmp(s, "{x}", 3) == 0) {
+            snprintf(num, sizeof(num), "%lld", t->xworker);
+            val = num;
+        }
+        if (val) {
+            size_t n = strlen(val);
+            if (o + n >= cap)
+                break;
+            memcpy(out + o, val, n);
+            o += n;
+            s += 3;
+        } else {
+            out[o++] = *s++;
+        }
+    }
+    out[o] = '\0';
+}
+
+/* Sends each case as who; returns the number of answers that differ. */
+static int check_bad(const struct ident *who, const struct bad_input *cases, size_t n,
+                     const struct bad_targets *t)
+{
+    int wrong = 0;
+    for (size_t i = 0; i < n; i++) {
+        const struct bad_input *c = &cases[i];
+        char path[1024], body[8192];
+        struct http_resp r;
+        const char *field, *code;
+
+        expand(c->path, t, path, sizeof(path));
+        if (c->body)
+            expand(c->body, t, body, sizeof(body));
+        if (api_req(who, c->method, path, c->body ? body : NULL, c->flags, NULL, &r) != 0) {
+            wrong++;
+            http_resp_free(&r);
+            continue;
+        }
+        field = http_error_field(&r);
+        code = http_error_code(&r);
+        if (r.status != c->status || (c->field && !streq(field, c->field)) ||
+            (c->code && !streq(code, c->code))) {
+            fprintf(stderr, "\n  INPUT %s %.120s %.200s: expected %ld %s field %s, got %ld %.300s",
+                    c->method, path, c->body ? body : "", c->status, S(c->code), S(c->field),
+                    r.status, S(r.body));
+            wrong++;
+        }
+        http_resp_free(&r);
+    }
+    return wrong;
+}
+
+/* ---- eight claimers, 1,000 runs ---- */
+
+#define CONC_RUNS     1000
+#define CONC_CLAIMERS 8
+#define CONC_MAKERS   4
+
+struct maker {
+    const char *queue;
+    int from, to; /* indexes into ids */
+    char (*ids)[40];
+    int failed;
+};
+
+static void *make_runs(void *arg)
+{
+    struct maker *m = arg;
+    char body[300];
+
+    snprintf(body, sizeof(body), "{\"kind\":\"conc\",\"queue\":\"%s\"}", m->queue);
+    for (int i = m->from; i < m->to; i++) {
+        struct http_resp r;
+        m->ids[i][0] = '\0';
+        if (api_call(&twrite, "POST", "/api/v1/runs", body, &r) == 0 && r.status == 201 &&
+            itest_jstr(r.json, "id"))
+            snprintf(m->ids[i], 40, "%s", itest_jstr(r.json, "id"));
+        else
+            m->failed++;
+        http_resp_free(&r);
+    }
+    return NULL;
+}
+
+struct claimer {
+    const char *queue;
+    long long worker;
+    char (*ids)[40]; /* CONC_RUNS entries of its own */
+    int n, overflow, errors, wrong_worker, wrong_attempt;
+};
+
+/* Claims until the queue answers 204, noting every claimed id. */
+static void *claim_loop(void *arg)
+{
+    struct claimer *c = arg;
+    char body[128], path[300];
+
+    snprintf(body, sizeof(body), "{\"worker_id\":%lld}", c->worker);
+    snprintf(path, sizeof(path), "/api/v1/queues/%s/claim", c->queue);
+    while (c->errors < 20) {
+        struct http_resp r;
+        const char *id;
+        if (api_call(&twrite, "POST", path, body, &r) != 0) {
+            c->errors++;
+            http_resp_free(&r);
+            continue;
+        }
+        if (r.status == 204) {
+            http_resp_free(&r);
+            break;
+        }
+        id = itest_jstr(r.json, "id");
+        if (r.status != 200 || !id) {
+            if (c->errors++ < 3)
+                fprintf(stderr, "\n  concurrent claim: %ld %.300s", r.status, S(r.body));
+            http_resp_free(&r);
+            continue;
+        }
+        c->wrong_worker += itest_jint(r.json, "worker_id") != c->worker ||
+                           itest_jint(r.json, "latest_attempt.worker_id") != c->worker;
+        c->wrong_attempt += itest_jint(r.json, "latest_attempt.seq") != 1 ||
+                            !streq(itest_jstr(r.json, "latest_attempt.status"), "running") ||
+                            !streq(itest_jstr(r.json, "status"), "running");
+        if (c->n < CONC_RUNS)
+            snprintf(c->ids[c->n++], 40, "%s", id);
+        else
+            c->overflow++;
+        http_resp_free(&r);
+    }
+    return NULL;
+}
+
+static int cmp_id(const void *a, const void *b)
+{
+    return strcmp((const char *)a, (const char *)b);
+}
+
+static void test_concurrent_claims(void)
+{
+    static char made[CONC_RUNS][40], claimed[CONC_CLAIMERS * CONC_RUNS][40],
+        per[CONC_CLAIMERS][CONC_RUNS][40];
+    struct maker mk[CONC_MAKERS];
+    struct claimer cl[CONC_CLAIMERS];
+    pthread_t t[CONC_CLAIMERS];
+    char queue[64], sql[512], out[256];
+    int total = 0, dups = 0, missing = 0, failed = 0, errors = 0, wrong_worker = 0,
+        wrong_attempt = 0, least = CONC_RUNS, most = 0;
+    double t0, t1, t2;
+
+    itest_unique("conc", queue, sizeof(queue));
+    /* The runs, made by a few threads sharing one token. */
+    t0 = now_s();
+    for (int i = 0; i < CONC_MAKERS; i++) {
+        mk[i] = (struct maker){.queue = queue,
+                               .from = i * CONC_RUNS / CONC_MAKERS,
+                               .to = (i + 1) * CONC_RUNS / CONC_MAKERS,
+                               .ids = made};
+        CU_ASSERT_EQUAL_FATAL(pthread_create(&t[i], NULL, make_runs, &mk[i]), 0);
+    }
+    for (int i = 0; i < CONC_MAKERS; i++) {
+        pthread_join(t[i], NULL);
+        failed += mk[i].failed;
+    }
+    CU_ASSERT_EQUAL_FATAL(failed, 0);
+    /* Eight workers claim in a loop until the queue is empty. */
+    for (int i = 0; i < CONC_CLAIMERS; i++) {
+        cl[i] = (struct claimer){
+            .queue = queue, .worker = new_worker(&twrite, NULL, NULL), .ids = per[i]};
+        CU_ASSERT_TRUE_FATAL(cl[i].worker > 0);
+    }
+    t1 = now_s();
+    for (int i = 0; i < CONC_CLAIMERS; i++)
+        CU_ASSERT_EQUAL_FATAL(pthread_create(&t[i], NULL, claim_loop, &cl[i]), 0);
+    for (int i = 0; i < CONC_CLAIMERS; i++)
+        pthread_join(t[i], NULL);
+    t2 = now_s();
+
+    for (int i = 0; i < CONC_CLAIMERS; i++) {
+        memcpy(claimed[total], cl[i].ids, (size_t)cl[i].n * 40);
+        total += cl[i].n;
+        errors += cl[i].errors + cl[i].overflow;
+        wrong_worker += cl[i].wrong_worker;
+        wrong_attempt += cl[i].wrong_attempt;
+        least = cl[i].n < least ? cl[i].n : least;
+        most = cl[i].n > most ? cl[i].n : most;
+    }
+    /* The claimed ids are exactly the made ones, each once. */
+    qsort(made, CONC_RUNS, 40, cmp_id);
+    qsort(claimed, (size_t)total, 40, cmp_id);
+    for (int i = 1; i < total; i++)
+        dups += strcmp(claimed[i - 1], claimed[i]) == 0;
+    for (int i = 0; i < CONC_RUNS; i++)
+        missing += !bsearch(made[i], claimed, (size_t)total, 40, cmp_id);
+    fprintf(stderr,
+            "\n  %d runs made in %.1f s; %d claims by %d claimers in %.1f s (%d to %d each)",
+            CONC_RUNS, t1 - t0, total, CONC_CLAIMERS, t2 - t1, least, most);
+    if (total != CONC_RUNS || dups || missing || errors || wrong_worker || wrong_attempt)
+        fprintf(stderr,
+                "\n  CLAIMS: %d claimed, %d twice, %d never, %d errors, %d with another worker, "
+                "%d not a first running attempt",
+                total, dups, missing, errors, wrong_worker, wrong_attempt);
+    CU_ASSERT_EQUAL(total, CONC_RUNS);
+    CU_ASSERT_EQUAL(dups, 0);
+    CU_ASSERT_EQUAL(missing, 0);
+    CU_ASSERT_EQUAL(errors, 0);
+    CU_ASSERT_EQUAL(wrong_worker, 0);
+    CU_ASSERT_EQUAL(wrong_attempt, 0);
+
+    /* The database agrees: every run of the queue runs, with exactly one attempt, whose
+     * worker is the run's. */
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FILTER (WHERE status = 'running'), count(*) FROM runs WHERE "
+             "project_id = %lld AND queue = '%s'",
+             pa.id, queue);
+    CU_ASSERT_EQUAL(itest_psql(sql, out, sizeof(out)), 0);
+    CU_ASSERT_STRING_EQUAL(out, "1000|1000");
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FILTER (WHERE a.seq = 1), count(*) FILTER (WHERE a.seq > 1), "
+             "count(DISTINCT a.run_id), count(*) FILTER (WHERE a.worker_id IS DISTINCT FROM "
+             "r.worker_id OR a.status <> 'running') FROM attempts a JOIN runs r ON r.id = "
+             "a.run_id WHERE r.project_id = %lld AND r.queue = '%s'",
+             pa.id, queue);
+    CU_ASSERT_EQUAL(itest_psql(sql, out, sizeof(out)), 0);
+    if (strcmp(out, "1000|0|1000|0") != 0)
+        fprintf(stderr, "\n  attempts (seq 1|seq > 1|runs|other worker or status): %s", out);
+    CU_ASSERT_STRING_EQUAL(out, "1000|0|1000|0");
+    /* And the queue is empty. */
+    CU_ASSERT_EQUAL(claim(&twrite, queue, cl[0].worker, NULL, NULL), 204);
+}
+
+/* ---- order, kinds, isolation ---- */
+
+static void test_claim_order(void)
+{
+    char queue[64], kind[64], ids[6][40], got[40];
+    static const int prio[6] = {0, 5, 0, 5, -1, 5};
+    static const int order[6] = {1, 3, 5, 0, 2, 4}; /* priority first, then age */
+    long long w;
+
+    itest_unique("order", queue, sizeof(queue));
+    itest_unique("order", kind, sizeof(kind));
+    CU_ASSERT_TRUE_FATAL((w = new_worker(&member, pa.slug, NULL)) > 0);
+    /* Nothing queued yet: 204, and a queue never used is just empty. */
+    CU_ASSERT_EQUAL(claim_a(queue, w, got), 204);
+    CU_ASSERT_STRING_EQUAL(got, "");
+    for (int i = 0; i < 6; i++)
+        CU_ASSERT_EQUAL_FATAL(new_run(pa.slug, queue, kind, prio[i], ids[i]), 0);
+    for (int i = 0; i < 6; i++) {
+        CU_ASSERT_EQUAL(claim_a(queue, w, got), 200);
+        if (strcmp(got, ids[order[i]]) != 0)
+            fprintf(stderr, "\n  claim #%d: expected run %d (priority %d), got %s", i, order[i],
+                    prio[order[i]], got);
+        CU_ASSERT_STRING_EQUAL(got, ids[order[i]]);
+    }
+    CU_ASSERT_EQUAL(claim_a(queue, w, got), 204);
+    /* Without lease_s the lease is 300 s. */
+    {
+        char sql[300], out[64];
+        snprintf(sql, sizeof(sql),
+                 "SELECT lease_s, lease_expires_at BETWEEN started_at + interval '299 s' AND now() "
+                 "+ interval '301 s' FROM runs WHERE id = '%s'",
+                 ids[order[5]]);
+        CU_ASSERT_EQUAL(itest_psql(sql, out, sizeof(out)), 0);
+        CU_ASSERT_STRING_EQUAL(out, "300|t");
+    }
+}
+
+static void test_claim_kinds(void)
+{
+    char queue[64], ka[64], kb[64], a1[40], b1[40], a2[40], odd[40], got[40], more[600];
+    static const char weird[] = "we\\\"ird\\\\,{k} x"; /* JSON text of: we"ird\,{k} x */
+    long long w;
+
+    itest_unique("kinds", queue, sizeof(queue));
+    itest_unique("ka", ka, sizeof(ka));
+    itest_unique("kb", kb, sizeof(kb));
+    CU_ASSERT_TRUE_FATAL((w = new_worker(&member, pa.slug, NULL)) > 0);
+    CU_ASSERT_EQUAL_FATAL(new_run(pa.slug, queue, ka, 0, a1), 0);
+    CU_ASSERT_EQUAL_FATAL(new_run(pa.slug, queue, kb, 0, b1), 0);
+    CU_ASSERT_EQUAL_FATAL(new_run(pa.slug, queue, ka, 0, a2), 0);
+
+    /* kinds ["b"] skips the older "a" runs. */
+    snprintf(more, sizeof(more), "\"project\":\"%s\",\"kinds\":[\"%s\"]", pa.slug, kb);
+    CU_ASSERT_EQUAL(claim(&member, queue, w, more, got), 200);
+    CU_ASSERT_STRING_EQUAL(got, b1);
+    CU_ASSERT_EQUAL(claim(&member, queue, w, more, got), 204);
+    snprintf(more, sizeof(more), "\"project\":\"%s\",\"kinds\":[\"nope\",\"%s\"]", pa.slug, ka);
+    CU_ASSERT_EQUAL(claim(&member, queue, w, more, got), 200);
+    CU_ASSERT_STRING_EQUAL(got, a1);
+    /* Without kinds, any kind. */
+    CU_ASSERT_EQUAL(claim_a(queue, w, got), 200);
+    CU_ASSERT_STRING_EQUAL(got, a2);
+    CU_ASSERT_EQUAL(claim_a(queue, w, got), 204);
+
+    /* A kind with quotes, a backslash, a comma and braces is matched whole. */
+    {
+        struct http_resp r;
+        char body[600];
+        snprintf(body, sizeof(body), "{\"project\":\"%s\",\"kind\":\"%s\",\"queue\":\"%s\"}",
+                 pa.slug, weird, queue);
+        CU_ASSERT_EQUAL(call(&member, "POST", body, &r, "/api/v1/runs"), 201);
+        snprintf(odd, sizeof(odd), "%s", S(itest_jstr(r.json, "id")));
+        http_resp_free(&r);
+    }
+    snprintf(more, sizeof(more), "\"project\":\"%s\",\"kinds\":[\"we\",\"ird\",\"{k} x\"]",
+             pa.slug);
+    CU_ASSERT_EQUAL(claim(&member, queue, w, more, got), 204);
+    snprintf(more, sizeof(more), "\"project\":\"%s\",\"kinds\":[\"%s\"]", pa.slug, weird);
+    CU_ASSERT_EQUAL(claim(&member, queue, w, more, got), 200);
+    CU_ASSERT_STRING_EQUAL(got, odd);
+}
+
+static void test_claim_isolation(void)
+{
+    char qx[64], qy[64], kind[64], x1[40], y1[40], ra[40], rb[40], got[40], more[200];
+    long long wa, wb;
+    json_object *o;
+
+    itest_unique("qx", qx, sizeof(qx));
+    itest_unique("qy", qy, sizeof(qy));
+    itest_unique("iso", kind, sizeof(kind));
+    CU_ASSERT_TRUE_FATAL((wa = new_worker(&member, pa.slug, NULL)) > 0);
+    CU_ASSERT_TRUE_FATAL((wb = new_worker(&twrite_b, NULL, NULL)) > 0);
+
+    /* Queue X's run is older and more urgent; a claim on Y never sees it. */
+    CU_ASSERT_EQUAL_FATAL(new_run(pa.slug, qx, kind, 100, x1), 0);
+    CU_ASSERT_EQUAL_FATAL(new_run(pa.slug, qy, kind, 0, y1), 0);
+    CU_ASSERT_EQUAL(claim_a(qy, wa, got), 200);
+    CU_ASSERT_STRING_EQUAL(got, y1);
+    CU_ASSERT_EQUAL(claim_a(qy, wa, got), 204);
+    CU_ASSERT_EQUAL(claim_a(qx, wa, got), 200);
+    CU_ASSERT_STRING_EQUAL(got, x1);
+
+    /* Same queue name in two projects: each claims its own. B's run is older and more
+     * urgent. */
+    CU_ASSERT_EQUAL_FATAL(new_run(pb.slug, qx, kind, 100, rb), 0);
+    CU_ASSERT_EQUAL_FATAL(new_run(pa.slug, qx, kind, 0, ra), 0);
+    CU_ASSERT_EQUAL(claim_a(qx, wa, got), 200);
+    CU_ASSERT_STRING_EQUAL(got, ra);
+    CU_ASSERT_EQUAL(claim(&twrite, qx, wa, NULL, got), 204);
+    o = run_get(rb);
+    CU_ASSERT_STRING_EQUAL(S(itest_jstr(o, "status")), "queued");
+    json_object_put(o);
+    /* A's callers cannot claim in B, nor with B's worker. */
+    {
+        struct http_resp r;
+        char body[300];
+        snprintf(body, sizeof(body), "{\"project\":\"%s\",\"worker_id\":%lld}", pb.slug, wb);
+        CU_ASSERT_EQUAL(call(&twrite, "POST", body, &r, "/api/v1/queues/%s/claim", qx), 404);
+        CU_ASSERT_TRUE(IS_ERROR(r, 404, "not_found", NULL));
+        http_resp_free(&r);
+        CU_ASSERT_EQUAL(call(&member, "POST", body, &r, "/api/v1/queues/%s/claim", qx), 404);
+        http_resp_free(&r);
+        snprintf(body, sizeof(body), "{\"worker_id\":%lld}", wb);
+        CU_ASSERT_EQUAL(call(&twrite, "POST", body, &r, "/api/v1/queues/%s/claim", qx), 422);
+        CU_ASSERT_TRUE(IS_ERROR(r, 422, "invalid_reference", "worker_id"));
+        http_resp_free(&r);
+        snprintf(body, sizeof(body), "{\"project\":\"%s\",\"worker_id\":%lld}", pa.slug, wa);
+        CU_ASSERT_EQUAL(call(&member_b, "POST", body, &r, "/api/v1/queues/%s/claim", qx), 404);
+        http_resp_free(&r);
+    }
+    o = run_get(rb);
+    CU_ASSERT_STRING_EQUAL(S(itest_jstr(o, "status")), "queued");
+    json_object_put(o);
+    /* B's token claims B's run, with B's worker. */
+    snprintf(more, sizeof(more), "\"project\":\"%s\"", pb.slug);
+    CU_ASSERT_EQUAL(claim(&twrite_b, qx, wb, more, got), 200);
+    CU_ASSERT_STRING_EQUAL(got, rb);
+    CU_ASSERT_EQUAL(claim(&twrite_b, qx, wb, NULL, got), 204);
+}
+
+static void test_claim_validation(void)
+{
+    char kinds101[2048], long_queue[300], path[400], body[2200];
+    size_t o;
+    long long w, wb;
+
+    CU_ASSERT_TRUE_FATAL((w = new_worker(&member, pa.slug, NULL)) > 0);
+    CU_ASSERT_TRUE_FATAL((wb = new_worker(&twrite_b, NULL, NULL)) > 0);
+    o = (size_t)snprintf(kinds101, sizeof(kinds101), "[");
+    for (int i = 0; i < 101; i++)
+        o += (size_t)snprintf(kinds101 + o, sizeof(kinds101) - o, "%s\"k%d\"", i ? "," : "", i);
+    snprintf(kinds101 + o, sizeof(kinds101) - o, "]");
+    memset(long_queue, 'q', 201);
+    long_queue[201] = '\0';
+    snprintf(path, sizeof(path), "/api/v1/queues/%s/claim", long_queue);
+    snprintf(body, sizeof(body), "{\"project\":\"{p}\",\"worker_id\":{w},\"kinds\":%s}", kinds101);
+
+#define CLAIM "/api/v1/queues/valid/claim"
+    const struct bad_input cases[] = {
+        {"POST", CLAIM, "{\"project\":\"{p}\"}", 0, 400, "invalid_field", "worker_id"},
+        {"POST", CLAIM, "{\"project\":\"{p}\",\"worker_id\":\"{w}\"}", 0, 400, NULL, "worker_id"},
+        {"POST", CLAIM, "{\"project\":\"{p}\",\"worker_id\":0}", 0, 400, NULL, "worker_id"},
+        {"POST", CLAIM, "{\"project\":\"{p}\",\"worker_id\":{w},\"lease_s\":0}", 0, 400, NULL,
+         "lease_s"},
+        {"POST", CLAIM, "{\"project\":\"{p}\",\"worker_id\":{w},\"lease_s\":86401}", 0, 400, NULL,
+         "lease_s"},
+        {"POST", CLAIM, "{\"project\":\"{p}\",\"worker_id\":{w},\"lease_s\":1.5}", 0, 400, NULL,
+         "lease_s"},
+        {"POST", CLAIM, "{\"project\":\"{p}\",\"worker_id\":{w},\"kinds\":\"a\"}", 0, 400, NULL,
+         "kinds"},
+        {"POST", CLAIM, "{\"project\":\"{p}\",\"worker_id\":{w},\"kinds\":[]}", 0, 422,
+         "invalid_value", "kinds"},
+        {"POST", CLAIM, "{\"project\":\"{p}\",\"worker_id\":{w},\"kinds\":[1]}", 0, 422, NULL,
+         "kinds"},
+        {"POST", CLAIM, "{\"project\":\"{p}\",\"worker_id\":{w},\"kinds\":[\"\"]}", 0, 422, NULL,
+         "kinds"},
+        {"POST", CLAIM, body, 0, 422, NULL, "kinds"},
+        {"POST", CLAIM, "{\"project\":\"{p}\",\"worker_id\":{w},\"colour\":1}", 0, 400, NULL,
+         "colour"},
+        {"POST", CLAIM, "{\"project\":5,\"worker_id\":{w}}", 0, 400, NULL, "project"},
+        /* A user names the project; a token may leave it out. */
+        {"POST", CLAIM, "{\"worker_id\":{w}}", 0, 400, NULL, "project"},
+        {"POST", CLAIM, "{\"project\":\"no-such-project-zz\",\"worker_id\":{w}}", 0, 404,
+         "not_found", NULL},
+        {"POST", CLAIM, "{\"project\":\"{p}\",\"worker_id\":{x}}", 0, 422, "invalid_reference",
+         "worker_id"},
+        {"POST", CLAIM, "{\"project\":\"{p}\",\"worker_id\":999999999}", 0, 422,
+         "invalid_reference", "worker_id"},
+        {"POST", path, "{\"project\":\"{p}\",\"worker_id\":{w}}", 0, 404, "not_found", NULL},
+        {"POST", CLAIM, "{\"project\":\"{p}\",\"worker_id\":{w}}", API_CT_TEXT, 415, NULL, NULL},
+        {"POST", CLAIM, NULL, 0, 415, NULL, NULL}, /* the body is required */
+        {"POST", CLAIM, "[1]", 0, 400, NULL, NULL},
+    };
+#undef CLAIM
+    struct bad_targets t = {.run = "", .worker = w, .xworker = wb};
+    CU_ASSERT_EQUAL(check_bad(&member, cases, sizeof(cases) / sizeof(cases[0]), &t), 0);
+}
+
+/* ---- leases ---- */
+
+/* The next message of type about run (or, run NULL, about worker: data.id), skipping
+ * others; parsed, or NULL after 5 s. */
+static json_object *next_msg(struct itest_sub *sub, const char *type, const char *run,
+                             long long worker)
+{
+    for (;;) {
+        char *msg = itest_sub_next(sub, 5000);
+        json_object *o;
+        if (!msg)
+            return NULL;
+        o = json_tokener_parse(msg);
+        free(msg);
+        if (o && streq(itest_jstr(o, "type"), type) &&
+            (run ? streq(itest_jstr(o, "run"), run) : itest_jint(o, "data.id") == worker))
+            return o;
+        json_object_put(o);
+    }
+}
+
+/* Claims on queue with worker every 250 ms until one answers 200 (at most ~8 s);
+ * returns that claim's status, the run in id. */
+static long claim_when_lapsed(const char *queue, long long worker, char id[40])
+{
+    long st = 204;
+    for (int i = 0; i < 32 && st == 204; i++) {
+        sleep_ms(250);
+        st = claim_a(queue, worker, id);
+    }
+    return st;
+}
+
+static void test_lease_expiry(void)
+{
+    char queue[64], kind[64], run[40], manual[40], got[40];
+    long long w1, w2;
+    struct http_resp r;
+    struct itest_sub sub;
+    json_object *page, *m;
+    double t0, lapsed;
+
+    itest_unique("lease", queue, sizeof(queue));
+    itest_unique("lease", kind, sizeof(kind));
+    CU_ASSERT_TRUE_FATAL((w1 = new_worker(&member, pa.slug, NULL)) > 0);
+    CU_ASSERT_TRUE_FATAL((w2 = new_worker(&member, pa.slug, NULL)) > 0);
+    CU_ASSERT_EQUAL_FATAL(new_run(pa.slug, queue, kind, 0, run), 0);
+    CU_ASSERT_EQUAL_FATAL(new_run(pa.slug, queue, kind, 0, manual), 0);
+    CU_ASSERT_EQUAL_FATAL(itest_sub_open(&sub, "runwatch:events"), 0);
+
+    t0 = now_s();
+    {
+        char more[128];
+        snprintf(more, sizeof(more), "\"project\":\"%s\",\"lease_s\":1", pa.slug);
+        CU_ASSERT_EQUAL_FATAL(claim(&member, queue, w1, more, got), 200);
+        CU_ASSERT_STRING_EQUAL(got, run);
+        /* An attempt started by hand can hold a lease too. */
+        snprintf(more, sizeof(more), "{\"worker_id\":%lld,\"lease_s\":1}", w1);
+        CU_ASSERT_EQUAL(start(manual, more, &r), 201);
+        http_resp_free(&r);
+    }
+    /* Nobody beats: a later claim takes the run back as attempt 2. */
+    CU_ASSERT_EQUAL(claim_when_lapsed(queue, w2, got), 200);
+    lapsed = now_s() - t0;
+    CU_ASSERT_STRING_EQUAL(got, run);
+    /* Not before the lease ran out (the server's interval lies inside ours). */
+    if (lapsed < 1.0)
+        fprintf(stderr, "\n  the lease of 1 s was reclaimed after %.2f s", lapsed);
+    CU_ASSERT_TRUE(lapsed >= 1.0);
+
+    page = attempts_of(run);
+    CU_ASSERT_EQUAL(itest_jlen(page, "items"), 2);
+    CU_ASSERT_EQUAL(itest_jint(page, "items.0.seq"), 1);
+    CU_ASSERT_STRING_EQUAL(S(itest_jstr(page, "items.0.status")), "failed");
+    CU_ASSERT_STRING_EQUAL(S(itest_jstr(page, "items.0.error.type")), "lease_expired");
+    CU_ASSERT_EQUAL(itest_jint(page, "items.0.worker_id"), w1);
+    CU_ASSERT_PTR_NOT_NULL(itest_jstr(page, "items.0.ended_at"));
+    CU_ASSERT_EQUAL(itest_jint(page, "items.1.seq"), 2);
+    CU_ASSERT_STRING_EQUAL(S(itest_jstr(page, "items.1.status")), "running");
+    CU_ASSERT_EQUAL(itest_jint(page, "items.1.worker_id"), w2);
+    CU_ASSERT_TRUE(itest_jnull(page, "items.1.ended_at"));
+    CU_ASSERT_TRUE(itest_jnull(page, "next_cursor"));
+    json_object_put(page);
+    CU_ASSERT_EQUAL(call(&adm, "GET", NULL, &r, "/api/v1/runs/%s", run), 200);
+    CU_ASSERT_STRING_EQUAL(S(itest_jstr(r.json, "status")), "running");
+    CU_ASSERT_EQUAL(itest_jint(r.json, "worker_id"), w2);
+    CU_ASSERT_EQUAL(itest_jint(r.json, "latest_attempt.seq"), 2);
+    http_resp_free(&r);
+
+    /* The reclaim and the new claim were published, in that order. */
+    m = next_msg(&sub, "run.updated", run, 0); /* the first claim */
+    CU_ASSERT_EQUAL(itest_jint(m, "data.latest_attempt.seq"), 1);
+    json_object_put(m);
+    m = next_msg(&sub, "run.updated", run, 0);
+    CU_ASSERT_STRING_EQUAL(S(itest_jstr(m, "data.status")), "queued");
+    CU_ASSERT_STRING_EQUAL(S(itest_jstr(m, "data.reason")), "lease_expired");
+    json_object_put(m);
+    m = next_msg(&sub, "run.updated", run, 0);
+    CU_ASSERT_EQUAL(itest_jint(m, "data.latest_attempt.seq"), 2);
+    CU_ASSERT_EQUAL(itest_jint(m, "data.worker_id"), w2);
+    json_object_put(m);
+    itest_sub_close(&sub);
+
+    /* The hand-started run lapsed too (a moment later): it comes back as well. */
+    CU_ASSERT_EQUAL(claim_when_lapsed(queue, w2, got), 200);
+    CU_ASSERT_STRING_EQUAL(got, manual);
+    page = attempts_of(manual);
+    CU_ASSERT_EQUAL(itest_jlen(page, "items"), 2);
+    CU_ASSERT_STRING_EQUAL(S(itest_jstr(page, "items.0.error.type")), "lease_expired");
+    CU_ASSERT_EQUAL(itest_jint(page, "items.1.seq"), 2);
+    CU_ASSERT_EQUAL(itest_jint(page, "items.1.worker_id"), w2);
+    json_object_put(page);
+}
+
+static void test_lease_renewed(void)
+{
+    char queue[64], kind[64], run[40], decoy[40], got[40], more[128];
+    long long w1, w2;
+    int stolen = 0, beats = 0;
+    json_object *page;
+
+    itest_unique("renew", queue, sizeof(queue));
+    itest_unique("renew", kind, sizeof(kind));
+    CU_ASSERT_TRUE_FATAL((w1 = new_worker(&member, pa.slug, NULL)) > 0);
+    CU_ASSERT_TRUE_FATAL((w2 = new_worker(&member, pa.slug, NULL)) > 0);
+    CU_ASSERT_EQUAL_FATAL(new_run(pa.slug, queue, kind, 1, run), 0);
+    CU_ASSERT_EQUAL_FATAL(new_run(pa.slug, queue, kind, 0, decoy), 0);
+    snprintf(more, sizeof(more), "\"project\":\"%s\",\"lease_s\":1", pa.slug);
+    CU_ASSERT_EQUAL_FATAL(claim(&member, queue, w1, more, got), 200);
+    CU_ASSERT_STRING_EQUAL_FATAL(got, run);
+
+    /* Beating every 0.3 s for 1.5 s keeps the lease: the other worker gets the decoy,
+     * then nothing. */
+    for (int i = 0; i < 5; i++) {
+        sleep_ms(300);
+        beats += status_of(&twrite, "POST", "{\"progress\":0.1}", "/api/v1/runs/%s/heartbeat",
+                           run) == 200;
+        CU_ASSERT_NOT_EQUAL(claim_a(queue, w2, got), -1);
+        stolen += strcmp(got, run) == 0;
+    }
+    CU_ASSERT_EQUAL(beats, 5);
+    CU_ASSERT_EQUAL(stolen, 0);
+    page = attempts_of(run);
+    CU_ASSERT_EQUAL(itest_jlen(page, "items"), 1);
+    CU_ASSERT_STRING_EQUAL(S(itest_jstr(page, "items.0.status")), "running");
+    CU_ASSERT_EQUAL(itest_jint(page, "items.0.worker_id"), w1);
+    json_object_put(page);
+    page = run_get(decoy);
+    CU_ASSERT_EQUAL(itest_jint(page, "worker_id"), w2);
+    json_object_put(page);
+
+    /* Without beats it lapses after all. */
+    CU_ASSERT_EQUAL(claim_when_lapsed(queue, w2, got), 200);
+    CU_ASSERT_STRING_EQUAL(got, run);
+}
+
+/* ---- attempts ---- */
+
+static void test_attempts(void)
+{
+    char queue[64], kind[64], run[40], run2[40], run3[40];
+    struct http_resp r;
+    json_object *page;
+    long long w;
+
+    itest_unique("att", queue, sizeof(queue));
+    itest_unique("att", kind, sizeof(kind));
+    CU_ASSERT_TRUE_FATAL((w = new_worker(&member, pa.slug, NULL)) > 0);
+    CU_ASSERT_EQUAL_FATAL(new_run(pa.slug, queue, kind, 0, run), 0);
+
+    /* No attempts yet. */
+    CU_ASSERT_EQUAL(call(&viewer, "GET", NULL, &r, "/api/v1/runs/%s/attempts", run), 200);
+    CU_ASSERT_EQUAL(itest_jlen(r.json, "items"), 0);
+    CU_ASSERT_TRUE(itest_jnull(r.json, "next_cursor"));
+    http_resp_free(&r);
+
+    /* Start from queued: 201, the run runs with attempt 1. */
+    CU_ASSERT_EQUAL(start(run, NULL, &r), 201);
+    CU_ASSERT_STRING_EQUAL(S(itest_jstr(r.json, "id")), run);
+    CU_ASSERT_STRING_EQUAL(S(itest_jstr(r.json, "status")), "running");
+    CU_ASSERT_EQUAL(itest_jint(r.json, "latest_attempt.seq"), 1);
+    CU_ASSERT_STRING_EQUAL(S(itest_jstr(r.json, "latest_attempt.status")), "running");
+    CU_ASSERT_TRUE(itest_jnull(r.json, "latest_attempt.worker_id"));
+    http_resp_free(&r);
+    /* Not again while it runs. */
+    CU_ASSERT_EQUAL(start(run, NULL, &r), 409);
+    CU_ASSERT_TRUE(IS_ERROR(r, 409, "attempt_running", "status"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(S(http_error_message(&r)), "attempt 1 is still running"));
+    http_resp_free(&r);
+    /* running → running is a no-op. */
+    CU_ASSERT_EQUAL(end_attempt(run, 1, "{\"status\":\"running\"}", &r), 200);
+    CU_ASSERT_STRING_EQUAL(S(itest_jstr(r.json, "status")), "running");
+    CU_ASSERT_STRING_EQUAL(S(itest_jstr(r.json, "latest_attempt.status")), "running");
+    http_resp_free(&r);
+    /* Unknown attempts. */
+    static const char *const bad_seq[] = {"2", "0", "-1", "abc", "1234567890", "99999999999"};
+    for (size_t i = 0; i < sizeof(bad_seq) / sizeof(bad_seq[0]); i++) {
+        CU_ASSERT_EQUAL(call(&member, "PATCH", "{\"status\":\"succeeded\"}", &r,
+                             "/api/v1/runs/%s/attempts/%s", run, bad_seq[i]),
+                        404);
+        CU_ASSERT_TRUE(IS_ERROR(r, 404, "not_found", NULL));
+        http_resp_free(&r);
+    }
+    /* Retry goes with failed only. */
+    CU_ASSERT_EQUAL(end_attempt(run, 1, "{\"status\":\"succeeded\",\"retry\":true}", &r), 422);
+    CU_ASSERT_TRUE(IS_ERROR(r, 422, "invalid_value", "retry"));
+    http_resp_free(&r);
+
+    /* failed with retry: the attempt fails, the run is retrying. */
+    CU_ASSERT_EQUAL(end_attempt(run, 1,
+                                "{\"status\":\"failed\",\"retry\":true,\"error\":{\"type\":"
+                                "\"OOMError\",\"message\":\"out of memory\"}}",
+                                &r),
+                    200);
+    CU_ASSERT_STRING_EQUAL(S(itest_jstr(r.json, "status")), "retrying");
+    CU_ASSERT_STRING_EQUAL(S(itest_jstr(r.json, "latest_attempt.status")), "failed");
+    CU_ASSERT_STRING_EQUAL(S(itest_jstr(r.json, "latest_attempt.error.type")), "OOMError");
+    CU_ASSERT_PTR_NOT_NULL(itest_jstr(r.json, "latest_attempt.ended_at"));
+    http_resp_free(&r);
+    /* An ended attempt does not change to another status. */
+    CU_ASSERT_EQUAL(end_attempt(run, 1, "{\"status\":\"succeeded\"}", &r), 409);
+    CU_ASSERT_TRUE(IS_ERROR(r, 409, "illegal_transition", "status"));
+    CU_ASSERT_TRUE(details_are(&r, "failed", "succeeded"));
+    http_resp_free(&r);
+    CU_ASSERT_EQUAL(end_attempt(run, 1, "{\"status\":\"running\"}", &r), 409);
+    CU_ASSERT_TRUE(details_are(&r, "failed", "running"));
+    http_resp_free(&r);
+
+    /* Start from retrying, with a worker and a lease: attempt 2. */
+    {
+        char body[128];
+        snprintf(body, sizeof(body), "{\"worker_id\":%lld,\"lease_s\":600}", w);
+        CU_ASSERT_EQUAL(start(run, body, &r), 201);
+    }
+    CU_ASSERT_STRING_EQUAL(S(itest_jstr(r.json, "status")), "running");
+    CU_ASSERT_EQUAL(itest_jint(r.json, "worker_id"), w);
+    CU_ASSERT_EQUAL(itest_jint(r.json, "latest_attempt.seq"), 2);
+    CU_ASSERT_EQUAL(itest_jint(r.json, "latest_attempt.worker_id"), w);
+    http_resp_free(&r);
+    /* The older attempt changes only itself (here: nothing, it is failed already). */
+    CU_ASSERT_EQUAL(end_attempt(run, 1, "{\"status\":\"failed\"}", &r), 200);
+    CU_ASSERT_STRING_EQUAL(S(itest_jstr(r.json, "status")), "running");
+    CU_ASSERT_EQUAL(itest_jint(r.json, "latest_attempt.seq"), 2);
+    http_resp_free(&r);
+    /* The latest one ends the run. */
+    CU_ASSERT_EQUAL(end_attempt(run, 2, "{\"status\":\"succeeded\"}", &r), 200);
+    CU_ASSERT_STRING_EQUAL(S(itest_jstr(r.json, "status")), "succeeded");
+    CU_ASSERT_PTR_NOT_NULL(itest_jstr(r.json, "ended_at"));
+    CU_ASSERT_STRING_EQUAL(S(itest_jstr(r.json, "latest_attempt.status")), "succeeded");
+    http_resp_free(&r);
+    CU_ASSERT_EQUAL(end_attempt(run, 2, "{\"status\":\"failed\"}", &r), 409);
+    CU_ASSERT_TRUE(details_are(&r, "succeeded", "failed"));
+    http_resp_free(&r);
+    /* No attempt after the end. */
+    CU_ASSERT_EQUAL(start(run, NULL, &r), 409);
+    CU_ASSERT_TRUE(IS_ERROR(r, 409, "illegal_transition", NULL));
+    CU_ASSERT_TRUE(details_are(&r, "succeeded", "running"));
+    http_resp_free(&r);
+    /* The list, oldest first. */
+    page = attempts_of(run);
+    CU_ASSERT_EQUAL(itest_jlen(page, "items"), 2);
+    CU_ASSERT_EQUAL(itest_jint(page, "items.0.seq"), 1);
+    CU_ASSERT_STRING_EQUAL(S(itest_jstr(page, "items.0.status")), "failed");
+    CU_ASSERT_STRING_EQUAL(S(itest_jstr(page, "items.0.error.message")), "out of memory");
+    CU_ASSERT_EQUAL(itest_jint(page, "items.1.seq"), 2);
+    CU_ASSERT_STRING_EQUAL(S(itest_jstr(page, "items.1.status")), "succeeded");
+    json_object_put(page);
+
+    /* failed without retry fails the run, with the error; cancelled cancels it. */
+    CU_ASSERT_EQUAL_FATAL(new_run(pa.slug, queue, kind, 0, run2), 0);
+    CU_ASSERT_EQUAL(start(run2, "{}", &r), 201);
+    http_resp_free(&r);
+    CU_ASSERT_EQUAL(
+        end_attempt(run2, 1, "{\"status\":\"failed\",\"error\":{\"type\":\"Boom\"}}", &r), 200);
+    CU_ASSERT_STRING_EQUAL(S(itest_jstr(r.json, "status")), "failed");
+    CU_ASSERT_STRING_EQUAL(S(itest_jstr(r.json, "error.type")), "Boom");
+    http_resp_free(&r);
+    CU_ASSERT_EQUAL(start(run2, NULL, &r), 409);
+    CU_ASSERT_TRUE(details_are(&r, "failed", "running"));
+    http_resp_free(&r);
+    CU_ASSERT_EQUAL_FATAL(new_run(pa.slug, queue, kind, 0, run3), 0);
+    CU_ASSERT_EQUAL(start(run3, NULL, &r), 201);
+    http_resp_free(&r);
+    CU_ASSERT_EQUAL(end_attempt(run3, 1, "{\"status\":\"cancelled\"}", &r), 200);
+    CU_ASSERT_STRING_EQUAL(S(itest_jstr(r.json, "status")), "cancelled");
+    http_resp_free(&r);
+    /* A run cancelled while queued has no attempt to start. */
+    CU_ASSERT_EQUAL_FATAL(new_run(pa.slug, queue, kind, 0, run3), 0);
+    CU_ASSERT_EQUAL(call(&member, "POST", NULL, &r, "/api/v1/runs/%s/cancel", run3), 200);
+    http_resp_free(&r);
+    CU_ASSERT_EQUAL(start(run3, NULL, &r), 409);
+    CU_ASSERT_TRUE(details_are(&r, "cancelled", "running"));
+    http_resp_free(&r);
+
+    /* Unknown runs. */
+    static const char *const nobody = "6f1c1a2e-0000-4000-8000-000000000000";
+    CU_ASSERT_EQUAL(status_of(&member, "GET", NULL, "/api/v1/runs/%s/attempts", nobody), 404);
+    CU_ASSERT_EQUAL(status_of(&member, "POST", NULL, "/api/v1/runs/%s/attempts", nobody), 404);
+    CU_ASSERT_EQUAL(status_of(&member, "PATCH", "{\"status\":\"failed\"}",
+                              "/api/v1/runs/%s/attempts/1", nobody),
+                    404);
+    CU_ASSERT_EQUAL(status_of(&member, "GET", NULL, "/api/v1/runs/not-a-uuid/attempts"), 404);
+}
+
+/* A run retried through the queue: failed with retry, queued again, claimed again. */
+static void test_retry_flow(void)
+{
+    char queue[64], kind[64], run[40], got[40];
+    struct http_resp r;
+    json_object *page;
+    long long w;
+
+    itest_unique("retry", queue, sizeof(queue));
+    itest_unique("retry", kind, sizeof(kind));
+    CU_ASSERT_TRUE_FATAL((w = new_worker(&member, pa.slug, NULL)) > 0);
+    CU_ASSERT_EQUAL_FATAL(new_run(pa.slug, queue, kind, 0, run), 0);
+    CU_ASSERT_EQUAL_FATAL(claim_a(queue, w, got), 200);
+    CU_ASSERT_STRING_EQUAL(got, run);
+    CU_ASSERT_EQUAL(end_attempt(run, 1, "{\"status\":\"failed\",\"retry\":true}", &r), 200);
+    CU_ASSERT_STRING_EQUAL(S(itest_jstr(r.json, "status")), "retrying");
+    http_resp_free(&r);
+    /* Retrying is not queued: nothing to claim yet. */
+    CU_ASSERT_EQUAL(claim_a(queue, w, got), 204);
+    CU_ASSERT_EQUAL(call(&member, "PATCH", "{\"status\":\"queued\"}", &r, "/api/v1/runs/%s", run),
+                    200);
+    http_resp_free(&r);
+    CU_ASSERT_EQUAL(claim_a(queue, w, got), 200);
+    CU_ASSERT_STRING_EQUAL(got, run);
+    page = attempts_of(run);
+    CU_ASSERT_EQUAL(itest_jlen(page, "items"), 2);
+    CU_ASSERT_STRING_EQUAL(S(itest_jstr(page, "items.0.status")), "failed");
+    CU_ASSERT_EQUAL(itest_jint(page, "items.1.seq"), 2);
+    CU_ASSERT_STRING_EQUAL(S(itest_jstr(page, "items.1.status")), "running");
+    CU_ASSERT_EQUAL(itest_jint(page, "items.1.worker_id"), w);
+    json_object_put(page);
+    CU_ASSERT_EQUAL(end_attempt(run, 2, "{\"status\":\"succeeded\"}", &r), 200);
+    CU_ASSERT_STRING_EQUAL(S(itest_jstr(r.json, "status")), "succeeded");
+    http_resp_free(&r);
+}
+
+/* Number of the run's attempts with status running. */
+static int running_attempts(const char *run)
+{
+    json_object *page = attempts_of(run);
+    int running = 0;
+
+    for (long i = 0; i < itest_jlen(page, "items"); i++) {
+        char path[48];
+        snprintf(path, sizeof(path), "items.%ld.status", i);
+        running += streq(itest_jstr(page, path), "running");
+    }
+    json_object_put(page);
+    return running;
+}
+
+/* A run never holds two running attempts: moving a run off `running` with
+ * PATCH /runs/{id} (to retrying, say) ends its running attempt, so a later start or
+ * claim adds the only running one. */
+static void test_no_second_running_attempt(void)
+{
+    char queue[64], kind[64], run[40], got[40];
+    struct http_resp r;
+    long long w;
+
+    itest_unique("second", queue, sizeof(queue));
+    itest_unique("second", kind, sizeof(kind));
+    CU_ASSERT_TRUE_FATAL((w = new_worker(&member, pa.slug, NULL)) > 0);
+    CU_ASSERT_EQUAL_FATAL(new_run(pa.slug, queue, kind, 0, run), 0);
+    CU_ASSERT_EQUAL(start(run, NULL, &r), 201);
+    http_resp_free(&r);
+    CU_ASSERT_EQUAL(call(&member, "PATCH", "{\"status\":\"retrying\"}", &r, "/api/v1/runs/%s", run),
+                    200);
+    /* The run's answer already shows attempt 1 ended with it. */
+    CU_ASSERT_EQUAL(itest_jint(r.json, "latest_attempt.seq"), 1);
+    CU_ASSERT_STRING_EQUAL(S(itest_jstr(r.json, "latest_attempt.status")), "failed");
+    http_resp_free(&r);
+    CU_ASSERT_EQUAL(running_attempts(run), 0);
+    CU_ASSERT_EQUAL(start(run, NULL, &r), 201);
+    CU_ASSERT_EQUAL(itest_jint(r.json, "latest_attempt.seq"), 2);
+    http_resp_free(&r);
+    CU_ASSERT_EQUAL(running_attempts(run), 1);
+
+    /* The same through the queue: retrying, queued, claimed. */
+    CU_ASSERT_EQUAL_FATAL(new_run(pa.slug, queue, kind, 0, run), 0);
+    CU_ASSERT_EQUAL_FATAL(claim_a(queue, w, got), 200);
+    CU_ASSERT_STRING_EQUAL_FATAL(got, run);
+    CU_ASSERT_EQUAL(
+        status_of(&member, "PATCH", "{\"status\":\"retrying\"}", "/api/v1/runs/%s", run), 200);
+    CU_ASSERT_EQUAL(status_of(&member, "PATCH", "{\"status\":\"queued\"}", "/api/v1/runs/%s", run),
+                    200);
+    CU_ASSERT_NOT_EQUAL(claim_a(queue, w, got), -1);
+    if (running_attempts(run) > 1)
+        fprintf(stderr, "\n  BUG: a claim started attempt 2 while attempt 1 still runs");
+    CU_ASSERT_TRUE(running_attempts(run) <= 1);
+}
+
+static void test_attempt_validation(void)
+{
+    char queue[64], kind[64], run[40];
+    long long w, wb, stopped;
+    struct http_resp r;
+    json_object *page;
+
+    itest_unique("attval", queue, sizeof(queue));
+    itest_unique("attval", kind, sizeof(kind));
+    CU_ASSERT_TRUE_FATAL((w = new_worker(&member, pa.slug, NULL)) > 0);
+    CU_ASSERT_TRUE_FATAL((wb = new_worker(&twrite_b, NULL, NULL)) > 0);
+    CU_ASSERT_TRUE_FATAL((stopped = new_worker(&member, pa.slug, NULL)) > 0);
+    CU_ASSERT_EQUAL(status_of(&member, "POST", NULL, "/api/v1/workers/%lld/stop", stopped), 200);
+    CU_ASSERT_EQUAL_FATAL(new_run(pa.slug, queue, kind, 0, run), 0);
+
+    /* Starting: nothing of it starts anything. */
+    {
+        char stopped_body[64];
+        snprintf(stopped_body, sizeof(stopped_body), "{\"worker_id\":%lld}", stopped);
+        const struct bad_input cases[] = {
+            {"POST", "/api/v1/runs/{r}/attempts", "{\"lease_s\":0}", 0, 400, "invalid_field",
+             "lease_s"},
+            {"POST", "/api/v1/runs/{r}/attempts", "{\"lease_s\":86401}", 0, 400, NULL, "lease_s"},
+            {"POST", "/api/v1/runs/{r}/attempts", "{\"worker_id\":\"{w}\"}", 0, 400, NULL,
+             "worker_id"},
+            {"POST", "/api/v1/runs/{r}/attempts", "{\"colour\":1}", 0, 400, NULL, "colour"},
+            {"POST", "/api/v1/runs/{r}/attempts", "[1]", 0, 400, NULL, NULL},
+            {"POST", "/api/v1/runs/{r}/attempts", "{\"lease_s\":5}", API_CT_TEXT, 415, NULL, NULL},
+            /* A worker of another project is no worker here; a stopped one cannot work. */
+            {"POST", "/api/v1/runs/{r}/attempts", "{\"worker_id\":{x}}", 0, 422,
+             "invalid_reference", "worker_id"},
+            {"POST", "/api/v1/runs/{r}/attempts", stopped_body, 0, 409, "worker_stopped",
+             "worker_id"},
+        };
+        struct bad_targets t = {.run = run, .worker = w, .xworker = wb};
+        CU_ASSERT_EQUAL(check_bad(&member, cases, sizeof(cases) / sizeof(cases[0]), &t), 0);
+    }
+    page = run_get(run);
+    CU_ASSERT_STRING_EQUAL(S(itest_jstr(page, "status")), "queued");
+    CU_ASSERT_TRUE(itest_jnull(page, "latest_attempt"));
+    json_object_put(page);
+
+    /* Ending: nothing of it ends anything. */
+    CU_ASSERT_EQUAL(start(run, NULL, &r), 201);
+    http_resp_free(&r);
+    {
+        const struct bad_input cases[] = {
+            {"PATCH", "/api/v1/runs/{r}/attempts/1", "{}", 0, 400, "invalid_field", "status"},
+            {"PATCH", "/api/v1/runs/{r}/attempts/1", "{\"status\":\"queued\"}", 0, 400, NULL,
+             "status"},
+            {"PATCH", "/api/v1/runs/{r}/attempts/1", "{\"status\":\"retrying\"}", 0, 400, NULL,
+             "status"},
+            {"PATCH", "/api/v1/runs/{r}/attempts/1", "{\"status\":\"failed\",\"retry\":\"yes\"}", 0,
+             400, NULL, "retry"},
+            {"PATCH", "/api/v1/runs/{r}/attempts/1", "{\"status\":\"cancelled\",\"retry\":true}", 0,
+             422, "invalid_value", "retry"},
+            {"PATCH", "/api/v1/runs/{r}/attempts/1", "{\"status\":\"failed\",\"error\":\"boom\"}",
+             0, 400, NULL, "error"},
+            {"PATCH", "/api/v1/runs/{r}/attempts/1",
+             "{\"status\":\"failed\",\"error\":{\"type\":5}}", 0, 400, NULL, "error.type"},
+            {"PATCH", "/api/v1/runs/{r}/attempts/1",
+             "{\"status\":\"failed\",\"error\":{\"colour\":\"red\"}}", 0, 400, NULL,
+             "error.colour"},
+            {"PATCH", "/api/v1/runs/{r}/attempts/1", "{\"status\":\"failed\",\"colour\":1}", 0, 400,
+             NULL, "colour"},
+            {"PATCH", "/api/v1/runs/{r}/attempts/1", "{\"status\":\"failed\"}", API_CT_TEXT, 415,
+             NULL, NULL},
+            {"PATCH", "/api/v1/runs/{r}/attempts/1", NULL, 0, 415, NULL, NULL},
+        };
+        struct bad_targets t = {.run = run, .worker = w, .xworker = wb};
+        CU_ASSERT_EQUAL(check_bad(&member, cases, sizeof(cases) / sizeof(cases[0]), &t), 0);
+    }
+    page = run_get(run);
+    CU_ASSERT_STRING_EQUAL(S(itest_jstr(page, "status")), "running");
+    CU_ASSERT_STRING_EQUAL(S(itest_jstr(page, "latest_attempt.status")), "running");
+    CU_ASSERT_EQUAL(itest_jint(page, "latest_attempt.seq"), 1);
+    json_object_put(page);
+}
+
+/* ---- workers ---- */
+
+static int listed(const struct ident *who, const char *query, long long worker)
+{
+    struct http_resp r;
+    json_object *items;
+    int found = 0;
+
+    if (call(who, "GET", NULL, &r, "/api/v1/workers%s", query) != 200 ||
+        !(items = itest_jget(r.json, "items"))) {
+        fprintf(stderr, "\n  GET /api/v1/workers%s: %ld %s", query, r.status, S(r.body));
+        http_resp_free(&r);
+        return -1;
+    }
+    for (size_t i = 0; i < json_object_array_length(items); i++)
+        found += itest_jint(json_object_array_get_idx(items, i), "id") == worker;
+    http_resp_free(&r);
+    return found;
+}
+
+static void test_workers(void)
+{
+    char name[64], q[200], body[600], prev_beat[64];
+    struct http_resp r;
+    long long w, w2;
+
+    /* Register: 201 with what was sent. */
+    itest_unique("wk", name, sizeof(name));
+    snprintf(body, sizeof(body),
+             "{\"project\":\"%s\",\"name\":\"%s\",\"host\":\"gpu-01\",\"pid\":4242,\"labels\":{"
+             "\"gpu\":\"a100\"},\"kinds\":[\"train\",\"eval\"]}",
+             pa.slug, name);
+    CU_ASSERT_EQUAL_FATAL(call(&member, "POST", body, &r, "/api/v1/workers"), 201);
+    w = itest_jint(r.json, "id");
+    CU_ASSERT_TRUE(w > 0);
+    CU_ASSERT_STRING_EQUAL(S(itest_jstr(r.json, "name")), name);
+    CU_ASSERT_STRING_EQUAL(S(itest_jstr(r.json, "host")), "gpu-01");
+    CU_ASSERT_EQUAL(itest_jint(r.json, "pid"), 4242);
+    CU_ASSERT_STRING_EQUAL(S(itest_jstr(r.json, "labels.gpu")), "a100");
+    CU_ASSERT_STRING_EQUAL(S(itest_jstr(r.json, "kinds.1")), "eval");
+    CU_ASSERT_STRING_EQUAL(S(itest_jstr(r.json, "status")), "online");
+    CU_ASSERT_TRUE(itest_jnull(r.json, "stopped_at"));
+    CU_ASSERT_TRUE(itest_jnull(r.json, "resources"));
+    http_resp_free(&r);
+    /* Again under the same name (a token means its own project): 200, the same worker. */
+    snprintf(body, sizeof(body), "{\"name\":\"%s\",\"host\":\"gpu-02\"}", name);
+    CU_ASSERT_EQUAL(call(&twrite, "POST", body, &r, "/api/v1/workers"), 200);
+    CU_ASSERT_EQUAL(itest_jint(r.json, "id"), w);
+    CU_ASSERT_STRING_EQUAL(S(itest_jstr(r.json, "host")), "gpu-02");
+    CU_ASSERT_STRING_EQUAL(S(itest_jstr(r.json, "status")), "online");
+    http_resp_free(&r);
+    /* The same name in project B is another worker. */
+    snprintf(body, sizeof(body), "{\"name\":\"%s\"}", name);
+    CU_ASSERT_EQUAL(call(&twrite_b, "POST", body, &r, "/api/v1/workers"), 201);
+    CU_ASSERT_TRUE(itest_jint(r.json, "id") > 0 && itest_jint(r.json, "id") != w);
+    http_resp_free(&r);
+
+    /* Heartbeat with a status and a resource sample. */
+    CU_ASSERT_EQUAL(call(&adm, "GET", NULL, &r, "/api/v1/workers/%lld", w), 200);
+    snprintf(prev_beat, sizeof(prev_beat), "%s", S(itest_jstr(r.json, "worker.last_heartbeat_at")));
+    http_resp_free(&r);
+    CU_ASSERT_EQUAL(call(&twrite, "POST",
+                         "{\"status\":\"busy\",\"resources\":{\"cpu\":0.75,\"mem_mb\":2048,"
+                         "\"gpus\":[{\"util\":0.9}]}}",
+                         &r, "/api/v1/workers/%lld/heartbeat", w),
+                    200);
+    CU_ASSERT_EQUAL(itest_jint(r.json, "id"), w);
+    CU_ASSERT_STRING_EQUAL(S(itest_jstr(r.json, "status")), "busy");
+    CU_ASSERT_EQUAL(itest_jint(r.json, "resources.mem_mb"), 2048);
+    CU_ASSERT_PTR_NOT_NULL(itest_jget(r.json, "resources.gpus.0.util"));
+    CU_ASSERT_STRING_NOT_EQUAL(S(itest_jstr(r.json, "last_heartbeat_at")), prev_beat);
+    http_resp_free(&r);
+    /* A bare beat keeps status and sample. */
+    CU_ASSERT_EQUAL(call(&member, "POST", NULL, &r, "/api/v1/workers/%lld/heartbeat", w), 200);
+    CU_ASSERT_STRING_EQUAL(S(itest_jstr(r.json, "status")), "busy");
+    CU_ASSERT_EQUAL(itest_jint(r.json, "resources.mem_mb"), 2048);
+    http_resp_free(&r);
+
+    /* The list, filtered by status. */
+    CU_ASSERT_TRUE_FATAL((w2 = new_worker(&member, pa.slug, NULL)) > 0);
+    snprintf(q, sizeof(q), "?project=%s", pa.slug);
+    CU_ASSERT_EQUAL(listed(&viewer, q, w), 1);
+    CU_ASSERT_EQUAL(listed(&viewer, q, w2), 1);
+    CU_ASSERT_EQUAL(listed(&tread, "", w), 1);
+    snprintf(q, sizeof(q), "?project=%s&status=busy", pa.slug);
+    CU_ASSERT_EQUAL(listed(&member, q, w), 1);
+    CU_ASSERT_EQUAL(listed(&member, q, w2), 0);
+    CU_ASSERT_EQUAL(listed(&twrite, "?status=online", w2), 1);
+    CU_ASSERT_EQUAL(listed(&twrite, "?status=online", w), 0);
+    CU_ASSERT_EQUAL(listed(&twrite_b, "", w), 0);
+    /* Each item is a whole worker. */
+    snprintf(q, sizeof(q), "/api/v1/workers?project=%s&status=busy", pa.slug);
+    CU_ASSERT_EQUAL(api_call(&member, "GET", q, NULL, &r), 0);
+    EXPECT_STATUS(r, 200);
+    CU_ASSERT_TRUE(itest_jnull(r.json, "next_cursor"));
+    {
+        json_object *items = itest_jget(r.json, "items");
+        for (size_t i = 0; items && i < json_object_array_length(items); i++) {
+            json_object *it = json_object_array_get_idx(items, i);
+            CU_ASSERT_STRING_EQUAL(S(itest_jstr(it, "status")), "busy");
+            CU_ASSERT_PTR_NOT_NULL(itest_jstr(it, "name"));
+            CU_ASSERT_PTR_NOT_NULL(itest_jstr(it, "started_at"));
+        }
+    }
+    http_resp_free(&r);
+
+    /* Stop, and register again: the same worker, online, stopped_at cleared. */
+    CU_ASSERT_EQUAL(call(&member, "POST", NULL, &r, "/api/v1/workers/%lld/stop", w2), 200);
+    CU_ASSERT_STRING_EQUAL(S(itest_jstr(r.json, "status")), "stopped");
+    CU_ASSERT_PTR_NOT_NULL(itest_jstr(r.json, "stopped_at"));
+    http_resp_free(&r);
+    snprintf(q, sizeof(q), "?project=%s&status=stopped", pa.slug);
+    CU_ASSERT_EQUAL(listed(&viewer, q, w2), 1);
+    CU_ASSERT_EQUAL(call(&member, "POST", NULL, &r, "/api/v1/workers/%lld/heartbeat", w2), 409);
+    CU_ASSERT_TRUE(IS_ERROR(r, 409, "worker_stopped", NULL));
+    http_resp_free(&r);
+    CU_ASSERT_EQUAL(call(&adm, "GET", NULL, &r, "/api/v1/workers/%lld", w2), 200);
+    snprintf(body, sizeof(body), "{\"project\":\"%s\",\"name\":\"%s\"}", pa.slug,
+             S(itest_jstr(r.json, "worker.name")));
+    http_resp_free(&r);
+    CU_ASSERT_EQUAL(call(&member, "POST", body, &r, "/api/v1/workers"), 200);
+    CU_ASSERT_EQUAL(itest_jint(r.json, "id"), w2);
+    CU_ASSERT_STRING_EQUAL(S(itest_jstr(r.json, "status")), "online");
+    CU_ASSERT_TRUE(itest_jnull(r.json, "stopped_at"));
+    http_resp_free(&r);
+    CU_ASSERT_EQUAL(status_of(&member, "POST", NULL, "/api/v1/workers/%lld/heartbeat", w2), 200);
+}
+
+/* current_runs, and what a stop leaves on the runs in flight. */
+static void test_worker_stop(void)
+{
+    char queue[64], kind[64], claimed[40], started[40], other[40], done[40], got[40], body[128];
+    struct http_resp r;
+    long long w, wo;
+
+    itest_unique("stop", queue, sizeof(queue));
+    itest_unique("stop", kind, sizeof(kind));
+    CU_ASSERT_TRUE_FATAL((w = new_worker(&member, pa.slug, NULL)) > 0);
+    CU_ASSERT_TRUE_FATAL((wo = new_worker(&member, pa.slug, NULL)) > 0);
+    CU_ASSERT_EQUAL_FATAL(new_run(pa.slug, queue, kind, 9, claimed), 0);
+    CU_ASSERT_EQUAL_FATAL(new_run(pa.slug, queue, kind, 8, other), 0);
+    CU_ASSERT_EQUAL_FATAL(new_run(pa.slug, queue, kind, 7, done), 0);
+    CU_ASSERT_EQUAL_FATAL(new_run(pa.slug, queue, kind, -9, started), 0);
+    /* w holds one claimed run and one started by hand; wo holds another; w ended one. */
+    CU_ASSERT_EQUAL(claim_a(queue, w, got), 200);
+    CU_ASSERT_STRING_EQUAL(got, claimed);
+    CU_ASSERT_EQUAL(claim_a(queue, wo, got), 200);
+    CU_ASSERT_STRING_EQUAL(got, other);
+    CU_ASSERT_EQUAL(claim_a(queue, w, got), 200);
+    CU_ASSERT_STRING_EQUAL(got, done);
+    CU_ASSERT_EQUAL(end_attempt(done, 1, "{\"status\":\"succeeded\"}", &r), 200);
+    http_resp_free(&r);
+    snprintf(body, sizeof(body), "{\"worker_id\":%lld}", w);
+    CU_ASSERT_EQUAL(start(started, body, &r), 201);
+    http_resp_free(&r);
+
+    CU_ASSERT_EQUAL(call(&viewer, "GET", NULL, &r, "/api/v1/workers/%lld", w), 200);
+    CU_ASSERT_EQUAL(itest_jint(r.json, "worker.id"), w);
+    CU_ASSERT_EQUAL(itest_jlen(r.json, "current_runs"), 2);
+    {
+        int seen = 0;
+        json_object *runs = itest_jget(r.json, "current_runs");
+        for (size_t i = 0; runs && i < json_object_array_length(runs); i++) {
+            json_object *x = json_object_array_get_idx(runs, i);
+            const char *id = itest_jstr(x, "id");
+            seen += streq(id, claimed) || streq(id, started);
+            CU_ASSERT_STRING_EQUAL(S(itest_jstr(x, "status")), "running");
+            CU_ASSERT_EQUAL(itest_jint(x, "worker_id"), w);
+        }
+        CU_ASSERT_EQUAL(seen, 2);
+    }
+    http_resp_free(&r);
+
+    /* Stop: the runs in flight get an interrupted warning; the others nothing. */
+    CU_ASSERT_EQUAL(call(&member, "POST", NULL, &r, "/api/v1/workers/%lld/stop", w), 200);
+    CU_ASSERT_EQUAL(itest_jint(r.json, "id"), w);
+    CU_ASSERT_STRING_EQUAL(S(itest_jstr(r.json, "status")), "stopped");
+    CU_ASSERT_PTR_NOT_NULL(itest_jstr(r.json, "stopped_at"));
+    http_resp_free(&r);
+    CU_ASSERT_EQUAL(events_of_kind(claimed, "interrupted", "warning"), 1);
+    CU_ASSERT_EQUAL(events_of_kind(started, "interrupted", "warning"), 1);
+    CU_ASSERT_EQUAL(events_of_kind(other, "interrupted", NULL), 0);
+    CU_ASSERT_EQUAL(events_of_kind(done, "interrupted", NULL), 0);
+
+    /* A stopped worker neither beats nor claims nor starts attempts. */
+    CU_ASSERT_EQUAL(
+        call(&twrite, "POST", "{\"status\":\"online\"}", &r, "/api/v1/workers/%lld/heartbeat", w),
+        409);
+    CU_ASSERT_TRUE(IS_ERROR(r, 409, "worker_stopped", NULL));
+    http_resp_free(&r);
+    CU_ASSERT_EQUAL_FATAL(new_run(pa.slug, queue, kind, 0, got), 0);
+    snprintf(body, sizeof(body), "{\"project\":\"%s\",\"worker_id\":%lld}", pa.slug, w);
+    CU_ASSERT_EQUAL(call(&member, "POST", body, &r, "/api/v1/queues/%s/claim", queue), 409);
+    CU_ASSERT_TRUE(IS_ERROR(r, 409, "worker_stopped", "worker_id"));
+    http_resp_free(&r);
+    snprintf(body, sizeof(body), "{\"worker_id\":%lld}", w);
+    CU_ASSERT_EQUAL(start(got, body, &r), 409);
+    CU_ASSERT_TRUE(IS_ERROR(r, 409, "worker_stopped", "worker_id"));
+    http_resp_free(&r);
+    /* The refused claim left the run queued for another worker. */
+    {
+        char again[40];
+        CU_ASSERT_EQUAL(claim_a(queue, wo, again), 200);
+        CU_ASSERT_STRING_EQUAL(again, got);
+    }
+}
+
+static void test_worker_validation(void)
+{
+    char long_name[260], body[400];
+    long long w, wb;
+
+    memset(long_name, 'n', 201);
+    long_name[201] = '\0';
+    snprintf(body, sizeof(body), "{\"project\":\"{p}\",\"name\":\"%s\"}", long_name);
+    CU_ASSERT_TRUE_FATAL((w = new_worker(&member, pa.slug, NULL)) > 0);
+    CU_ASSERT_TRUE_FATAL((wb = new_worker(&twrite_b, NULL, NULL)) > 0);
+    const struct bad_input cases[] = {
+        {"POST", "/api/v1/workers", "{\"project\":\"{p}\"}", 0, 400, "invalid_field", "name"},
+        {"POST", "/api/v1/workers", "{\"project\":\"{p}\",\"name\":\"\"}", 0, 400, NULL, "name"},
+        {"POST", "/api/v1/workers", "{\"project\":\"{p}\",\"name\":7}", 0, 400, NULL, "name"},
+        {"POST", "/api/v1/workers", body, 0, 400, NULL, "name"},
+        {"POST", "/api/v1/workers", "{\"project\":\"{p}\",\"name\":\"v\",\"host\":5}", 0, 400, NULL,
+         "host"},
+        {"POST", "/api/v1/workers", "{\"project\":\"{p}\",\"name\":\"v\",\"pid\":-1}", 0, 400, NULL,
+         "pid"},
+        {"POST", "/api/v1/workers", "{\"project\":\"{p}\",\"name\":\"v\",\"pid\":\"1\"}", 0, 400,
+         NULL, "pid"},
+        {"POST", "/api/v1/workers", "{\"project\":\"{p}\",\"name\":\"v\",\"labels\":[]}", 0, 400,
+         NULL, "labels"},
+        {"POST", "/api/v1/workers", "{\"project\":\"{p}\",\"name\":\"v\",\"kinds\":\"a\"}", 0, 400,
+         NULL, "kinds"},
+        {"POST", "/api/v1/workers", "{\"project\":\"{p}\",\"name\":\"v\",\"kinds\":[1]}", 0, 422,
+         "invalid_value", "kinds"},
+        {"POST", "/api/v1/workers", "{\"project\":\"{p}\",\"name\":\"v\",\"kinds\":[\"\"]}", 0, 422,
+         NULL, "kinds"},
+        {"POST", "/api/v1/workers", "{\"project\":\"{p}\",\"name\":\"v\",\"colour\":1}", 0, 400,
+         NULL, "colour"},
+        {"POST", "/api/v1/workers", "{\"name\":\"v\"}", 0, 400, NULL, "project"},
+        {"POST", "/api/v1/workers", "{\"project\":\"no-such-project-zz\",\"name\":\"v\"}", 0, 404,
+         "not_found", NULL},
+        {"POST", "/api/v1/workers", "{\"project\":\"{p}\",\"name\":\"v\"}", API_CT_TEXT, 415, NULL,
+         NULL},
+        {"POST", "/api/v1/workers/{w}/heartbeat", "{\"status\":\"stopped\"}", 0, 400,
+         "invalid_field", "status"},
+        {"POST", "/api/v1/workers/{w}/heartbeat", "{\"status\":\"offline\"}", 0, 400, NULL,
+         "status"},
+        {"POST", "/api/v1/workers/{w}/heartbeat", "{\"resources\":[1]}", 0, 400, NULL, "resources"},
+        {"POST", "/api/v1/workers/{w}/heartbeat", "{\"resources\":1}", 0, 400, NULL, "resources"},
+        {"POST", "/api/v1/workers/{w}/heartbeat", "{\"colour\":1}", 0, 400, NULL, "colour"},
+        {"POST", "/api/v1/workers/{w}/heartbeat", "{\"status\":\"idle\"}", API_CT_TEXT, 415, NULL,
+         NULL},
+        {"POST", "/api/v1/workers/abc/heartbeat", NULL, 0, 404, "not_found", NULL},
+        {"POST", "/api/v1/workers/0/heartbeat", NULL, 0, 404, "not_found", NULL},
+        {"POST", "/api/v1/workers/99999999999999999999/stop", NULL, 0, 404, "not_found", NULL},
+        {"GET", "/api/v1/workers/abc", NULL, 0, 404, "not_found", NULL},
+        {"GET", "/api/v1/workers/-1", NULL, 0, 404, "not_found", NULL},
+        {"GET", "/api/v1/workers?project={p}&status=bogus", NULL, 0, 400, "invalid_field",
+         "status"},
+        {"GET", "/api/v1/workers", NULL, 0, 400, NULL, "project"},
+        {"GET", "/api/v1/workers?project=no-such-project-zz", NULL, 0, 404, "not_found", NULL},
+    };
+    struct bad_targets t = {.run = "", .worker = w, .xworker = wb};
+    CU_ASSERT_EQUAL(check_bad(&member, cases, sizeof(cases) / sizeof(cases[0]), &t), 0);
+    /* The refused beats changed nothing. */
+    {
+        struct http_resp r;
+        CU_ASSERT_EQUAL(call(&member, "GET", NULL, &r, "/api/v1/workers/%lld", w), 200);
+        CU_ASSERT_STRING_EQUAL(S(itest_jstr(r.json, "worker.status")), "online");
+        CU_ASSERT_TRUE(itest_jnull(r.json, "worker.resources"));
+        http_resp_free(&r);
+    }
+}
+
+/* ---- who may ---- */
+
+static void test_access(void)
+{
+    char queue[64], kind[64], run[40], runb[40], body[300];
+    struct http_resp r;
+    long long w, wb;
+    json_object *o;
+
+    itest_unique("acc", queue, sizeof(queue));
+    itest_unique("acc", kind, sizeof(kind));
+    CU_ASSERT_TRUE_FATAL((w = new_worker(&member, pa.slug, NULL)) > 0);
+    CU_ASSERT_TRUE_FATAL((wb = new_worker(&twrite_b, NULL, NULL)) > 0);
+    CU_ASSERT_EQUAL_FATAL(new_run(pa.slug, queue, kind, 0, run), 0);
+    CU_ASSERT_EQUAL_FATAL(new_run(pb.slug, queue, kind, 0, runb), 0);
+
+    /* A viewer reads, and nothing more. */
+    snprintf(body, sizeof(body), "{\"project\":\"%s\",\"worker_id\":%lld}", pa.slug, w);
+    CU_ASSERT_EQUAL(call(&viewer, "POST", body, &r, "/api/v1/queues/%s/claim", queue), 403);
+    CU_ASSERT_TRUE(IS_ERROR(r, 403, "forbidden", NULL));
+    http_resp_free(&r);
+    CU_ASSERT_EQUAL(status_of(&viewer, "POST", NULL, "/api/v1/runs/%s/attempts", run), 403);
+    CU_ASSERT_EQUAL(status_of(&viewer, "GET", NULL, "/api/v1/runs/%s/attempts", run), 200);
+    CU_ASSERT_EQUAL(status_of(&viewer, "POST", NULL, "/api/v1/workers/%lld/stop", w), 403);
+    CU_ASSERT_EQUAL(status_of(&viewer, "POST", NULL, "/api/v1/workers/%lld/heartbeat", w), 403);
+    CU_ASSERT_EQUAL(status_of(&viewer, "GET", NULL, "/api/v1/workers/%lld", w), 200);
+    snprintf(body, sizeof(body), "{\"project\":\"%s\",\"name\":\"viewer-made\"}", pa.slug);
+    CU_ASSERT_EQUAL(status_of(&viewer, "POST", body, "/api/v1/workers"), 403);
+    /* A read token likewise. */
+    snprintf(body, sizeof(body), "{\"worker_id\":%lld}", w);
+    CU_ASSERT_EQUAL(call(&tread, "POST", body, &r, "/api/v1/queues/%s/claim", queue), 403);
+    CU_ASSERT_TRUE(IS_ERROR(r, 403, "forbidden", NULL));
+    http_resp_free(&r);
+    CU_ASSERT_EQUAL(status_of(&tread, "POST", NULL, "/api/v1/runs/%s/attempts", run), 403);
+    CU_ASSERT_EQUAL(status_of(&tread, "POST", "{\"name\":\"tread-made\"}", "/api/v1/workers"), 403);
+    CU_ASSERT_EQUAL(status_of(&tread, "POST", NULL, "/api/v1/workers/%lld/stop", w), 403);
+    /* Another project's users and tokens: the run and the worker do not exist. */
+    CU_ASSERT_EQUAL(call(&member_b, "GET", NULL, &r, "/api/v1/runs/%s/attempts", run), 404);
+    CU_ASSERT_TRUE(IS_ERROR(r, 404, "not_found", NULL));
+    http_resp_free(&r);
+    CU_ASSERT_EQUAL(status_of(&member_b, "POST", NULL, "/api/v1/runs/%s/attempts", run), 404);
+    CU_ASSERT_EQUAL(status_of(&twrite_b, "POST", NULL, "/api/v1/runs/%s/attempts", run), 404);
+    CU_ASSERT_EQUAL(status_of(&twrite, "POST", NULL, "/api/v1/runs/%s/attempts", runb), 404);
+    CU_ASSERT_EQUAL(status_of(&twrite, "GET", NULL, "/api/v1/runs/%s/attempts", runb), 404);
+    CU_ASSERT_EQUAL(call(&member_b, "GET", NULL, &r, "/api/v1/workers/%lld", w), 404);
+    CU_ASSERT_TRUE(IS_ERROR(r, 404, "not_found", NULL));
+    http_resp_free(&r);
+    CU_ASSERT_EQUAL(status_of(&twrite_b, "POST", NULL, "/api/v1/workers/%lld/heartbeat", w), 404);
+    CU_ASSERT_EQUAL(status_of(&twrite_b, "POST", NULL, "/api/v1/workers/%lld/stop", w), 404);
+    CU_ASSERT_EQUAL(status_of(&twrite, "GET", NULL, "/api/v1/workers/%lld", wb), 404);
+    CU_ASSERT_EQUAL(status_of(&twrite, "POST", NULL, "/api/v1/workers/%lld/stop", wb), 404);
+    CU_ASSERT_EQUAL(status_of(&member_b, "GET", NULL, "/api/v1/workers?project=%s", pa.slug), 404);
+    CU_ASSERT_EQUAL(status_of(&twrite, "GET", NULL, "/api/v1/workers?project=%s", pb.slug), 404);
+    snprintf(body, sizeof(body), "{\"project\":\"%s\",\"name\":\"cross\"}", pb.slug);
+    CU_ASSERT_EQUAL(status_of(&twrite, "POST", body, "/api/v1/workers"), 404);
+    /* Nobody signed in. */
+    CU_ASSERT_EQUAL(
+        status_of(&(struct ident){.kind = IDENT_ANON}, "GET", NULL, "/api/v1/workers/%lld", w),
+        401);
+    /* None of that changed a thing. */
+    o = run_get(run);
+    CU_ASSERT_STRING_EQUAL(S(itest_jstr(o, "status")), "queued");
+    CU_ASSERT_TRUE(itest_jnull(o, "latest_attempt"));
+    json_object_put(o);
+    o = run_get(runb);
+    CU_ASSERT_STRING_EQUAL(S(itest_jstr(o, "status")), "queued");
+    json_object_put(o);
+    CU_ASSERT_EQUAL(call(&member, "GET", NULL, &r, "/api/v1/workers/%lld", w), 200);
+    CU_ASSERT_STRING_EQUAL(S(itest_jstr(r.json, "worker.status")), "online");
+    http_resp_free(&r);
+    CU_ASSERT_EQUAL(call(&twrite_b, "GET", NULL, &r, "/api/v1/workers/%lld", wb), 200);
+    CU_ASSERT_STRING_EQUAL(S(itest_jstr(r.json, "worker.status")), "online");
+    http_resp_free(&r);
+}
+
+/* ---- Redis ---- */
+
+static void test_published(void)
+{
+    char queue[64], kind[64], run[40], run2[40], got[40];
+    struct itest_sub sub;
+    struct http_resp r;
+    json_object *m;
+    long long w;
+
+    itest_unique("pub", queue, sizeof(queue));
+    itest_unique("pub", kind, sizeof(kind));
+    CU_ASSERT_EQUAL_FATAL(new_run(pa.slug, queue, kind, 0, run), 0);
+    CU_ASSERT_EQUAL_FATAL(new_run(pa.slug, queue, kind, 0, run2), 0);
+    CU_ASSERT_EQUAL_FATAL(itest_sub_open(&sub, "runwatch:events"), 0);
+    CU_ASSERT_TRUE_FATAL((w = new_worker(&member, pa.slug, NULL)) > 0);
+    CU_ASSERT_EQUAL(claim_a(queue, w, got), 200);
+    CU_ASSERT_EQUAL(start(run2, NULL, &r), 201);
+    http_resp_free(&r);
+    CU_ASSERT_EQUAL(
+        status_of(&member, "POST", "{\"status\":\"idle\"}", "/api/v1/workers/%lld/heartbeat", w),
+        200);
+    /* A refused claim publishes nothing; an empty queue neither. */
+    CU_ASSERT_EQUAL(claim_a(queue, w, NULL), 204);
+    CU_ASSERT_EQUAL(status_of(&member, "POST", NULL, "/api/v1/workers/%lld/stop", w), 200);
+    CU_ASSERT_EQUAL(end_attempt(run2, 1, "{\"status\":\"failed\",\"retry\":true}", &r), 200);
+    http_resp_free(&r);
+
+    m = next_msg(&sub, "worker.updated", NULL, w); /* registered */
+    CU_ASSERT_PTR_NOT_NULL(m);
+    CU_ASSERT_EQUAL(itest_jint(m, "project"), pa.id);
+    CU_ASSERT_STRING_EQUAL(S(itest_jstr(m, "data.status")), "online");
+    json_object_put(m);
+    m = next_msg(&sub, "run.updated", run, 0); /* claimed */
+    CU_ASSERT_PTR_NOT_NULL(m);
+    CU_ASSERT_EQUAL(itest_jint(m, "project"), pa.id);
+    CU_ASSERT_STRING_EQUAL(S(itest_jstr(m, "data.status")), "running");
+    CU_ASSERT_EQUAL(itest_jint(m, "data.worker_id"), w);
+    CU_ASSERT_EQUAL(itest_jint(m, "data.latest_attempt.seq"), 1);
+    json_object_put(m);
+    m = next_msg(&sub, "run.updated", run2, 0); /* attempt started */
+    CU_ASSERT_STRING_EQUAL(S(itest_jstr(m, "data.status")), "running");
+    json_object_put(m);
+    m = next_msg(&sub, "worker.updated", NULL, w); /* beat */
+    CU_ASSERT_STRING_EQUAL(S(itest_jstr(m, "data.status")), "idle");
+    json_object_put(m);
+    m = next_msg(&sub, "worker.updated", NULL, w); /* stopped */
+    CU_ASSERT_PTR_NOT_NULL(m);
+    CU_ASSERT_STRING_EQUAL(S(itest_jstr(m, "data.status")), "stopped");
+    json_object_put(m);
+    m = next_msg(&sub, "run.event", run, 0); /* its run interrupted */
+    CU_ASSERT_PTR_NOT_NULL(m);
+    CU_ASSERT_STRING_EQUAL(S(itest_jstr(m, "data.kind")), "interrupted");
+    json_object_put(m);
+    m = next_msg(&sub, "run.updated", run2, 0); /* attempt ended */
+    CU_ASSERT_STRING_EQUAL(S(itest_jstr(m, "data.status")), "retrying");
+    json_object_put(m);
+    itest_sub_close(&sub);
+}
+
+static void test_no_secrets_in_logs(void)
+{
+    sleep_ms(1200); /* nginx flushes its access log every second */
+    CU_ASSERT_EQUAL(secrets_scan_logs(), 0);
+}
+
+int suite_queue_register(void)
+{
+    CU_pSuite s = CU_add_suite("queue", queue_init, NULL);
+    if (!s)
+        return 1;
+    return !CU_add_test(s, "8 claimers, 1,000 runs, each claimed once", test_concurrent_claims) ||
+           !CU_add_test(s, "claims by priority, then age", test_claim_order) ||
+           !CU_add_test(s, "claims filtered by kind", test_claim_kinds) ||
+           !CU_add_test(s, "claims stay in their queue and project", test_claim_isolation) ||
+           !CU_add_test(s, "claim: bad input names the field", test_claim_validation) ||
+           !CU_add_test(s, "a lapsed lease is reclaimed", test_lease_expiry) ||
+           !CU_add_test(s, "heartbeats keep the lease", test_lease_renewed) ||
+           !CU_add_test(s, "attempts: the run follows the latest", test_attempts) ||
+           !CU_add_test(s, "retry: failed, queued, claimed again", test_retry_flow) ||
+           !CU_add_test(s, "no second attempt while one runs", test_no_second_running_attempt) ||
+           !CU_add_test(s, "attempts: bad input names the field", test_attempt_validation) ||
+           !CU_add_test(s, "workers: register, list, beat, stop", test_workers) ||
+           !CU_add_test(s, "stopping a worker with runs in flight", test_worker_stop) ||
+           !CU_add_test(s, "workers: bad input names the field", test_worker_validation) ||
+           !CU_add_test(s, "who may claim, start and stop", test_access) ||
+           !CU_add_test(s, "claims and workers are published", test_published) ||
+           !CU_add_test(s, "no secret in any log", test_no_secrets_in_logs);
+}
