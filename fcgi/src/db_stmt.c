@@ -144,6 +144,13 @@ const struct db_stmt db_stmts[DB_STMT__COUNT] = {
                              1},
     /* Adding a member who is already one changes nothing: 409 is decided by the caller
      * from the returned flag. */
+    /* $1 project, $2 user: one member, same columns as member_list. */
+    [DB_STMT_MEMBER_GET] = {"member_get",
+                            "SELECT u.id, u.email, u.display_name, m.role, " TS(
+                                "m.created_at") " FROM project_members m JOIN users u ON u.id = "
+                                                "m.user_id WHERE m.project_id = $1 AND "
+                                                "m.user_id = $2::bigint",
+                            2},
     [DB_STMT_MEMBER_UPSERT] = {"member_insert",
                                "INSERT INTO project_members (project_id, user_id, role) VALUES "
                                "($1, $2, $3) ON CONFLICT DO NOTHING RETURNING user_id",

@@ -190,18 +190,34 @@ static int members_keep_an_admin(struct req *r, const char *project_id, const ch
     return 0;
 }
 
+/* The member row of uid in the project (member_list's columns), or NULL with 404 set. */
+static PGresult *members_get(struct req *r, const char *project_id, const char *uid)
+{
+    PGresult *res;
+    const char *p[] = {project_id, uid};
+    if (!(res = DB_EXEC(r, DB_STMT_MEMBER_GET, p)))
+        return NULL;
+    if (PQntuples(res) != 1) {
+        req_error(r, 404, "not_found", NULL, "no such member");
+        return NULL;
+    }
+    return res;
+}
+
 /* The current role of a member, or NULL with 404 set. */
 static const char *members_current_role(struct req *r, const char *project_id, const char *uid)
 {
-    PGresult *res;
-    const char *p[] = {project_id};
-    if (!(res = DB_EXEC(r, DB_STMT_MEMBER_LIST, p)))
-        return NULL;
-    for (int i = 0; i < PQntuples(res); i++)
-        if (strcmp(PQgetvalue(res, i, 0), uid) == 0)
-            return PQgetvalue(res, i, 3);
-    req_error(r, 404, "not_found", NULL, "no such member");
-    return NULL;
+    PGresult *res = members_get(r, project_id, uid);
+    return res ? PQgetvalue(res, 0, 3) : NULL;
+}
+
+/* Commits and answers with the member as it is now. */
+static int members_respond(struct req *r, const char *project_id, const char *uid, int status)
+{
+    PGresult *res = members_get(r, project_id, uid);
+    if (!res || db_commit(r))
+        return -1;
+    return req_json(r, status, member_json(res, 0));
 }
 
 int members_add(struct req *r)
@@ -231,13 +247,7 @@ int members_add(struct req *r)
         return req_error(r, 409, "conflict", "email", "already a member; change the role instead");
     if (audit_write(r, "member.add", pr.id, email, member_details(r, role)))
         return -1;
-    const char *pl[] = {pr.id};
-    if (!(res = DB_EXEC(r, DB_STMT_MEMBER_LIST, pl)) || db_commit(r))
-        return -1;
-    for (int i = 0; i < PQntuples(res); i++)
-        if (strcmp(PQgetvalue(res, i, 0), uid) == 0)
-            return req_json(r, 201, member_json(res, i));
-    return req_error(r, 500, "internal", NULL, "member vanished");
+    return members_respond(r, pr.id, uid, 201);
 }
 
 int members_update(struct req *r)
@@ -264,13 +274,7 @@ int members_update(struct req *r)
         audit_write(r, "member.role", pr.id, uid,
                     arena_sprintf(r->arena, "{\"from\":\"%s\",\"to\":\"%s\"}", cur, role)))
         return -1;
-    const char *pl[] = {pr.id};
-    if (!(res = DB_EXEC(r, DB_STMT_MEMBER_LIST, pl)) || db_commit(r))
-        return -1;
-    for (int i = 0; i < PQntuples(res); i++)
-        if (strcmp(PQgetvalue(res, i, 0), uid) == 0)
-            return req_json(r, 200, member_json(res, i));
-    return req_error(r, 500, "internal", NULL, "member vanished");
+    return members_respond(r, pr.id, uid, 200);
 }
 
 int members_remove(struct req *r)
