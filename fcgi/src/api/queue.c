@@ -96,13 +96,7 @@ int attempts_start(struct req *r)
                          "attempt %s is still running: end it before starting another",
                          PQgetvalue(res, 0, 0));
     if (!runs_transition_ok(status, "running")) {
-        json_object *d = json_object_new_object();
-        json_object_object_add(d, "from", json_object_new_string(status));
-        json_object_object_add(d, "to", json_object_new_string("running"));
-        req_error(r, 409, "illegal_transition", "status", "a run cannot go from %s to running",
-                  status);
-        req_error_details(r, d);
-        return -1;
+        return runs_illegal(r, "a run", status, "running");
     }
     if (queue_check_worker(r, worker, pr.id))
         return -1;
@@ -155,13 +149,7 @@ int attempts_update(struct req *r)
     const char *from = PQgetvalue(res, 0, 0);
     int latest = PQgetvalue(res, 0, 1)[0] == 't';
     if (strcmp(from, to) != 0 && strcmp(from, "running") != 0) {
-        json_object *d = json_object_new_object();
-        json_object_object_add(d, "from", json_object_new_string(from));
-        json_object_object_add(d, "to", json_object_new_string(to));
-        req_error(r, 409, "illegal_transition", "status", "an attempt cannot go from %s to %s",
-                  from, to);
-        req_error_details(r, d);
-        return -1;
+        return runs_illegal(r, "an attempt", from, to);
     }
     const char *pf[] = {req_path_param(r, "run"), seq, to, etype, emsg, etb};
     if (!DB_EXEC(r, DB_STMT_ATTEMPT_FINISH, pf))
@@ -169,13 +157,7 @@ int attempts_update(struct req *r)
     /* The run follows its latest attempt. */
     const char *run_to = latest && strcmp(to, "running") != 0 ? (retry ? "retrying" : to) : NULL;
     if (run_to && !runs_transition_ok(run_status, run_to)) {
-        json_object *d = json_object_new_object();
-        json_object_object_add(d, "from", json_object_new_string(run_status));
-        json_object_object_add(d, "to", json_object_new_string(run_to));
-        req_error(r, 409, "illegal_transition", "status", "the run cannot go from %s to %s",
-                  run_status, run_to);
-        req_error_details(r, d);
-        return -1;
+        return runs_illegal(r, "a run", run_status, run_to);
     }
     if (run_to) {
         const char *pu[] = {

@@ -40,6 +40,16 @@ int runs_transition_ok(const char *from, const char *to)
     return 0;
 }
 
+int runs_illegal(struct req *r, const char *what, const char *from, const char *to)
+{
+    json_object *d = json_object_new_object();
+    json_object_object_add(d, "from", json_object_new_string(from));
+    json_object_object_add(d, "to", json_object_new_string(to));
+    req_error(r, 409, "illegal_transition", "status", "%s cannot go from %s to %s", what, from, to);
+    req_error_details(r, d);
+    return -1;
+}
+
 /* Sends PostgreSQL's JSON text as the response body. */
 static int runs_send_text(struct req *r, int status, const char *json)
 {
@@ -244,13 +254,7 @@ int runs_update(struct req *r)
     if (db_begin(r) || runs_access(r, AUTH_ROLE_MEMBER, RUNS_LOCK_STATUS, &pr, &from))
         return -1;
     if (to && !runs_transition_ok(from, to)) {
-        json_object *d = json_object_new_object();
-        json_object_object_add(d, "from", json_object_new_string(from));
-        json_object_object_add(d, "to", json_object_new_string(to));
-        req_error(r, 409, "illegal_transition", "status", "a run cannot go from %s to %s", from,
-                  to);
-        req_error_details(r, d);
-        return -1;
+        return runs_illegal(r, "a run", from, to);
     }
     const char *p[] = {req_path_param(r, "run"),
                        to,
@@ -458,13 +462,7 @@ int runs_cancel(struct req *r)
                 return -1;
             return runs_send_text(r, 200, PQgetvalue(res, 0, 0));
         }
-        json_object *d = json_object_new_object();
-        json_object_object_add(d, "from", json_object_new_string(status));
-        json_object_object_add(d, "to", json_object_new_string("cancelled"));
-        req_error(r, 409, "illegal_transition", "status", "a run cannot go from %s to cancelled",
-                  status);
-        req_error_details(r, d);
-        return -1;
+        return runs_illegal(r, "a run", status, "cancelled");
     }
     const char *p[] = {req_path_param(r, "run")};
     if (!(res = DB_EXEC(r, DB_STMT_RUN_CANCEL, p)) || db_commit(r))

@@ -15,6 +15,10 @@ int runs_cancel(struct req *r);
  * report of the same outcome is not a conflict). */
 int runs_transition_ok(const char *from, const char *to);
 
+/* The one 409 for a move the state machine refuses: names both states, in the message
+ * and in error.details {from, to}. `what` is "a run" or "an attempt". Returns -1. */
+int runs_illegal(struct req *r, const char *what, const char *from, const char *to);
+
 /* How runs_access() reads the run named in the path. */
 enum runs_read {
     RUNS_READ_JSON,   /* *first is the run's JSON (for answering with the run) */
