@@ -881,3 +881,27 @@ long itest_jlen(json_object *o, const char *path)
     json_object *v = itest_jget(o, path);
     return v && json_object_is_type(v, json_type_array) ? (long)json_object_array_length(v) : -1;
 }
+
+void itest_expand(const char *tmpl, const struct itest_subst *subs, char *out, size_t cap)
+{
+    size_t o = 0;
+    for (const char *s = tmpl; *s && o + 1 < cap;) {
+        const struct itest_subst *m = NULL;
+        for (const struct itest_subst *k = subs; k->key; k++)
+            if (strncmp(s, k->key, strlen(k->key)) == 0) {
+                m = k;
+                break;
+            }
+        if (!m) {
+            out[o++] = *s++;
+            continue;
+        }
+        size_t n = strlen(m->val);
+        if (o + n >= cap)
+            break;
+        memcpy(out + o, m->val, n);
+        o += n;
+        s += strlen(m->key);
+    }
+    out[o] = '\0';
+}

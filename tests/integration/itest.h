@@ -153,4 +153,12 @@ int itest_jnull(json_object *o, const char *path);
 /* Length of the array at path, or -1 when it is missing or not an array. */
 long itest_jlen(json_object *o, const char *path);
 
+/* Copies tmpl into out, replacing each placeholder key ("{p}") of subs (ended by a
+ * NULL key) with its value. */
+struct itest_subst {
+    const char *key;
+    const char *val;
+};
+void itest_expand(const char *tmpl, const struct itest_subst *subs, char *out, size_t cap);
+
 #endif

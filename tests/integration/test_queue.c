@@ -295,41 +295,15 @@ struct bad_targets {
     long long worker, xworker;
 };
 
-static void expand(const char *tmpl, const struct bad_targets *t, char *out, size_t cap)
-{
-    size_t o = 0;
-    for (const char *s = tmpl; *s && o + 1 < cap;) {
-        char num[32];
-        const char *val = NULL;
-        if (strncmp(s, "{p}", 3) == 0) {
-            val = pa.slug;
-        } else if (strncmp(s, "{r}", 3) == 0) {
-            val = t->run;
-        } else if (strncmp(s, "{w}", 3) == 0) {
-            snprintf(num, sizeof(num), "%lld", t->worker);
-            val = num;
-        } else if (strncmp(s, "{x}", 3) == 0) {
-            snprintf(num, sizeof(num), "%lld", t->xworker);
-            val = num;
-        }
-        if (val) {
-            size_t n = strlen(val);
-            if (o + n >= cap)
-                break;
-            memcpy(out + o, val, n);
-            o += n;
-            s += 3;
-        } else {
-            out[o++] = *s++;
-        }
-    }
-    out[o] = '\0';
-}
-
 /* Sends each case as who; returns the number of answers that differ. */
 static int check_bad(const struct ident *who, const struct bad_input *cases, size_t n,
                      const struct bad_targets *t)
 {
+    char w[32], x[32];
+    snprintf(w, sizeof(w), "%lld", t->worker);
+    snprintf(x, sizeof(x), "%lld", t->xworker);
+    const struct itest_subst subs[] = {
+        {"{p}", pa.slug}, {"{r}", t->run ? t->run : ""}, {"{w}", w}, {"{x}", x}, {NULL, NULL}};
     int wrong = 0;
     for (size_t i = 0; i < n; i++) {
         const struct bad_input *c = &cases[i];
@@ -337,9 +311,9 @@ static int check_bad(const struct ident *who, const struct bad_input *cases, siz
         struct http_resp r;
         const char *field, *code;
 
-        expand(c->path, t, path, sizeof(path));
+        itest_expand(c->path, subs, path, sizeof(path));
         if (c->body)
-            expand(c->body, t, body, sizeof(body));
+            itest_expand(c->body, subs, body, sizeof(body));
         if (api_req(who, c->method, path, c->body ? body : NULL, c->flags, NULL, &r) != 0) {
             wrong++;
             http_resp_free(&r);

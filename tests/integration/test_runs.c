@@ -372,35 +372,12 @@ struct bad_input {
     const char *field; /* or NULL: not checked */
 };
 
-static void expand(const char *tmpl, const char *run, const char *xrun, char *out, size_t cap)
-{
-    size_t o = 0;
-    for (const char *s = tmpl; *s && o + 1 < cap;) {
-        const char *val = NULL;
-        if (strncmp(s, "{p}", 3) == 0)
-            val = pa.slug;
-        else if (strncmp(s, "{r}", 3) == 0)
-            val = run;
-        else if (strncmp(s, "{x}", 3) == 0)
-            val = xrun;
-        if (val) {
-            size_t n = strlen(val);
-            if (o + n >= cap)
-                break;
-            memcpy(out + o, val, n);
-            o += n;
-            s += 3;
-        } else {
-            out[o++] = *s++;
-        }
-    }
-    out[o] = '\0';
-}
-
 /* Sends each case as who; returns the number of answers that differ. */
 static int check_bad(const struct ident *who, const struct bad_input *cases, size_t n,
                      const char *run, const char *xrun)
 {
+    const struct itest_subst subs[] = {
+        {"{p}", pa.slug}, {"{r}", run ? run : ""}, {"{x}", xrun ? xrun : ""}, {NULL, NULL}};
     int wrong = 0;
     for (size_t i = 0; i < n; i++) {
         const struct bad_input *c = &cases[i];
@@ -409,9 +386,9 @@ static int check_bad(const struct ident *who, const struct bad_input *cases, siz
         struct http_resp r;
         const char *field;
 
-        expand(c->path, run, xrun, path, sizeof(path));
+        itest_expand(c->path, subs, path, sizeof(path));
         if (c->body)
-            expand(c->body, run, xrun, body, sizeof(body));
+            itest_expand(c->body, subs, body, sizeof(body));
         if (api_req(who, c->method, path, c->body ? body : NULL, c->flags, h, &r) != 0) {
             wrong++;
             continue;
