@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "db_err.h"
+#include "db_report.h"
 #include "log.h"
 
 void db_init(struct db *db, const char *conninfo)
@@ -27,6 +28,7 @@ void db_fini(struct db *db)
     if (db->conn)
         PQfinish(db->conn);
     db->conn = NULL;
+    db_report_fini(); /* the ad-hoc SQL connection, when one was opened */
 }
 
 static void db_drop(struct db *db)

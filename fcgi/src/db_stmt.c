@@ -637,4 +637,166 @@ const struct db_stmt db_stmts[DB_STMT__COUNT] = {
                              "SELECT worker_json(w) FROM workers w WHERE w.project_id = $1 AND "
                              "($2::text IS NULL OR w.status = $2) ORDER BY w.name",
                              2},
+    /* ---- reports (api/reports.c; the report schema is migration 0007) ---- */
+    /* $1 user or NULL, $2 instance admin, $3 token project or NULL, $4 only this project
+     * or NULL, $5 backend pid of the connection that will read: a signed grant. */
+    [DB_STMT_REPORT_GRANT] = {"report_grant",
+                              "SELECT report_grant($1::bigint, $2::boolean, $3::bigint, "
+                              "$4::bigint, $5::integer)",
+                              5},
+    /* The same grant for this connection, for the rest of this transaction. */
+    [DB_STMT_REPORT_SET_GRANT] = {"report_set_grant",
+                                  "SELECT set_config('runwatch.grant', report_grant($1::bigint, "
+                                  "$2::boolean, $3::bigint, $4::bigint, pg_backend_pid()), true)",
+                                  4},
+/* The window of a report: $1 from or NULL, $2 to or NULL (now), $3 length in seconds
+ * when from is NULL. */
+#define REPORT_WINDOW                                                                              \
+    " FROM (SELECT coalesce($1::timestamptz, coalesce($2::timestamptz, now()) - "                  \
+    "make_interval(secs => $3::double precision)) AS f, coalesce($2::timestamptz, now()) AS t) w"
+#define REPORT_HEAD(extra)                                                                         \
+    "SELECT json_build_object('from', w.f, 'to', w.t" extra ", 'items', coalesce((SELECT "         \
+    "json_agg(x) FROM ("
+    /* $4 bucket seconds, $5..$8 by project, kind, queue, status */
+    [DB_STMT_REPORT_THROUGHPUT] =
+        {"report_throughput",
+         REPORT_HEAD(
+             ", 'bucket_s', $4::integer") "SELECT t.bucket_start AS bucket, p.slug AS "
+                                          "project, t.kind, t.queue, t.status, t.started, t.ended "
+                                          "FROM report.throughput(w.f, w.t, "
+                                          "make_interval(secs => $4::integer), $5::boolean, "
+                                          "$6::boolean, $7::boolean, $8::boolean) t "
+                                          "LEFT JOIN projects p ON p.id = t.project_id ORDER BY 1, "
+                                          "2, 3, 4, 5) x), '[]'))" REPORT_WINDOW,
+         8},
+    /* $4..$6 by project, kind, experiment */
+    [DB_STMT_REPORT_DURATIONS] =
+        {"report_durations",
+         REPORT_HEAD(", 'metric', 'duration'") "SELECT p.slug AS project, d.kind, d.experiment_id, "
+                                               "e.name AS experiment, d.runs, d.p50_s, d.p90_s, "
+                                               "d.p99_s, d.max_s FROM "
+                                               "report.durations(w.f, w.t, $4::boolean, "
+                                               "$5::boolean, $6::boolean) d LEFT JOIN projects "
+                                               "p ON p.id = d.project_id LEFT JOIN experiments e "
+                                               "ON e.id = d.experiment_id ORDER BY 1, "
+                                               "2, 3) x), '[]'))" REPORT_WINDOW,
+         6},
+    /* $4..$6 by project, queue, kind */
+    [DB_STMT_REPORT_QUEUE_WAIT] =
+        {"report_queue_wait",
+         REPORT_HEAD(", 'metric', 'queue_wait'") "SELECT p.slug AS project, q.queue, q.kind, "
+                                                 "q.runs, q.p50_s, q.p90_s, q.p99_s, q.max_s FROM "
+                                                 "report.queue_wait(w.f, w.t, $4::boolean, "
+                                                 "$5::boolean, $6::boolean) q LEFT JOIN projects p "
+                                                 "ON p.id = q.project_id ORDER BY 1, 2, "
+                                                 "3) x), '[]'))" REPORT_WINDOW,
+         6},
+    /* $4 bucket seconds, $5..$7 by project, kind, worker */
+    [DB_STMT_REPORT_FAILURE_RATE] =
+        {"report_failure_rate",
+         REPORT_HEAD(
+             ", 'bucket_s', $4::integer") "SELECT f.bucket_start AS bucket, p.slug AS "
+                                          "project, f.kind, f.worker_id, wk.name AS worker, "
+                                          "f.finished, f.failed, f.failure_rate "
+                                          "FROM report.failure_rate(w.f, w.t, make_interval(secs "
+                                          "=> $4::integer), $5::boolean, "
+                                          "$6::boolean, $7::boolean) f LEFT JOIN projects p ON "
+                                          "p.id = f.project_id LEFT JOIN "
+                                          "workers wk ON wk.id = f.worker_id ORDER BY 1, 2, 3, 4) "
+                                          "x), '[]'))" REPORT_WINDOW,
+         7},
+    /* $4 limit */
+    [DB_STMT_REPORT_FAILURE_GROUPS] =
+        {"report_failure_groups",
+         REPORT_HEAD(
+             "") "SELECT p.slug AS project, g.fingerprint, g.error_type, g.error_message, "
+                 "g.runs, g.first_seen, g.last_seen, g.kinds, g.workers, g.sample_runs FROM "
+                 "report.failure_groups(w.f, w.t) g LEFT JOIN projects p ON p.id = g.project_id "
+                 "ORDER BY "
+                 "g.runs DESC, g.last_seen DESC LIMIT "
+                 "$4::integer) x), '[]'))" REPORT_WINDOW,
+         4},
+#undef REPORT_HEAD
+#undef REPORT_WINDOW
+    /* $1 fingerprint, $2 cursor end time, $3 cursor id (NULL: first page), $4 limit: the
+     * failed runs of a group, newest first, in the projects of the grant. */
+    [DB_STMT_REPORT_GROUP_RUNS] =
+        {"report_group_runs",
+         "SELECT run_json(r, p.slug, latest_attempt_json(r.id)), " TS(
+             "r.ended_at") ", r.id FROM runs r JOIN projects p ON p.id = r.project_id WHERE "
+                           "r.project_id = ANY ((SELECT report.visible_projects())::bigint[]) AND "
+                           "r.error_fingerprint = $1 AND r.status = 'failed' AND ($2::timestamptz "
+                           "IS NULL OR (r.ended_at, r.id) < ($2::timestamptz, $3::uuid)) ORDER BY "
+                           "r.ended_at DESC, r.id DESC LIMIT $4",
+         4},
+    /* $1 anomaly kinds (text[]) or NULL for all, $2 limit: counts by kind and the oldest
+     * first. */
+    [DB_STMT_REPORT_ANOMALIES] =
+        {"report_anomalies",
+         "WITH a AS MATERIALIZED (SELECT * FROM report.anomalies WHERE $1::text[] IS NULL OR "
+         "anomaly = ANY ($1::text[]))"
+         " SELECT json_build_object('counts', (SELECT json_build_object('stuck', count(*) FILTER "
+         "(WHERE anomaly = 'stuck'), 'stale', count(*) FILTER (WHERE anomaly = 'stale'), "
+         "'interrupted', count(*) FILTER (WHERE anomaly = 'interrupted'), 'lease_expired', "
+         "count(*) FILTER (WHERE anomaly = 'lease_expired')) FROM a), 'items', coalesce((SELECT "
+         "json_agg(x) FROM (SELECT a.anomaly, p.slug AS project, a.run_id, a.kind, a.queue, "
+         "a.worker_id, a.since, a.age_s, a.detail FROM a JOIN projects p ON p.id = a.project_id "
+         "ORDER BY a.age_s DESC, a.run_id LIMIT $2::integer) x), '[]'))",
+         2},
+    /* $1 project, $2 slug */
+    [DB_STMT_THRESHOLDS_GET] =
+        {"thresholds_get",
+         "SELECT json_build_object('project', $2::text, 'stuck_after_s', coalesce(t.stuck_after_s, "
+         "300), 'stale_after_s', coalesce(t.stale_after_s, 3600), 'lease_window_s', "
+         "coalesce(t.lease_window_s, 3600), 'updated_at', t.updated_at) FROM (SELECT $1::bigint "
+         "AS id) p LEFT JOIN anomaly_thresholds t ON t.project_id = p.id",
+         2},
+    /* $1 project, $2 stuck, $3 stale, $4 lease window, $5 user or NULL, $6 slug */
+    [DB_STMT_THRESHOLDS_PUT] =
+        {"thresholds_put",
+         "INSERT INTO anomaly_thresholds AS t (project_id, stuck_after_s, stale_after_s, "
+         "lease_window_s, updated_at, updated_by) VALUES ($1, $2, $3, $4, now(), $5::bigint) ON "
+         "CONFLICT (project_id) DO UPDATE SET stuck_after_s = EXCLUDED.stuck_after_s, "
+         "stale_after_s = EXCLUDED.stale_after_s, lease_window_s = EXCLUDED.lease_window_s, "
+         "updated_at = now(), updated_by = EXCLUDED.updated_by RETURNING json_build_object("
+         "'project', $6::text, 'stuck_after_s', t.stuck_after_s, 'stale_after_s', "
+         "t.stale_after_s, 'lease_window_s', t.lease_window_s, 'updated_at', t.updated_at)",
+         6},
+    /* Saved reports of the projects of the grant. */
+    [DB_STMT_SAVED_LIST] = {"saved_list",
+                            "SELECT saved_report_json(s, p.slug) FROM saved_reports s JOIN "
+                            "projects p ON p.id = s.project_id WHERE s.project_id = ANY ((SELECT "
+                            "report.visible_projects())::bigint[]) ORDER BY p.slug, s.name",
+                            0},
+    [DB_STMT_SAVED_GET] = {"saved_get",
+                           "SELECT saved_report_json(s, p.slug), s.project_id, s.owner_id, s.sql "
+                           "FROM saved_reports s JOIN projects p ON p.id = s.project_id WHERE s.id "
+                           "= $1::bigint",
+                           1},
+    /* $1 project, $2 owner, $3 name, $4 sql, $5 chart, $6 slug */
+    [DB_STMT_SAVED_CREATE] = {"saved_create",
+                              "INSERT INTO saved_reports AS s (project_id, owner_id, name, sql, "
+                              "chart) VALUES ($1, $2::bigint, $3, $4, coalesce($5::jsonb, "
+                              "'{\"type\": \"table\"}')) RETURNING saved_report_json(s, $6)",
+                              6},
+    /* NULL keeps a field. $1 id, $2 name, $3 sql, $4 chart, $5 slug */
+    [DB_STMT_SAVED_UPDATE] = {"saved_update",
+                              "UPDATE saved_reports s SET name = coalesce($2, name), sql = "
+                              "coalesce($3, sql), chart = coalesce($4::jsonb, chart), updated_at "
+                              "= now() WHERE id = $1::bigint RETURNING saved_report_json(s, $5)",
+                              5},
+    [DB_STMT_SAVED_DELETE] = {"saved_delete", "DELETE FROM saved_reports WHERE id = $1::bigint", 1},
+};
+
+/* The ad-hoc connection's own statements. The setup pins what the user's statement runs
+ * under: the signed grant ($1), the timeout ($2, ms), and only the report schema on the
+ * search path; everything is LOCAL to the read-only transaction. The end rolls it back
+ * and clears what a rollback does not: prepared statements and session advisory locks. */
+const char *const db_report_sql[DB_REPORT__COUNT] = {
+    [DB_REPORT_BEGIN] = "BEGIN READ ONLY",
+    [DB_REPORT_SETUP] = "SELECT set_config('runwatch.grant', $1, true), "
+                        "set_config('statement_timeout', $2, true), "
+                        "set_config('lock_timeout', $2, true), "
+                        "set_config('search_path', 'report', true)",
+    [DB_REPORT_END] = "ROLLBACK; DEALLOCATE ALL; SELECT pg_advisory_unlock_all()",
 };
