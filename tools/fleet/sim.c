@@ -298,6 +298,9 @@ static enum step_end worker_step(struct sim_worker *w, const char *run, int kind
         goto lost;
     json_object *hb = json_object_new_object();
     json_object_object_add(hb, "progress", json_object_new_double((double)step / steps));
+    /* Naming the attempt: a beat after the run moved on (our lease lapsed and another
+     * claim took it) is refused with 409 instead of renewing someone else's lease. */
+    json_object_object_add(hb, "attempt", json_object_new_int(seq));
     st = worker_post(w, "POST", run, "/heartbeat", hb, &out);
     json_object_put(hb);
     if (!sim_ok(st))
