@@ -66,6 +66,9 @@ for w in $WORKER_COUNTS; do
     req=$(median "${qs[@]}")
     printf '%-8s %10.1f %12.0f %14.0f %10s\n' "$w" "$(median "${rs[@]}")" "$req" "$hz" "$(ratio "$req" "$hz")"
 done
+for w in $WORKER_COUNTS; do
+    echo "per round, $w workers: runs/s ${RUNS[$w]% }; requests/s ${REQS[$w]% }; healthz ${RPS[healthz-$w]% }"
+done
 if ((${#FAILED[@]})); then
     printf 'errors: %s\n' "${FAILED[@]}" >&2
     exit 1
