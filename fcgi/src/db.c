@@ -19,6 +19,7 @@ void db_init(struct db *db, const char *conninfo)
     db->conn = NULL;
     db->conninfo = conninfo;
     db->in_tx = 0;
+    db->wait_slot = 0;
 }
 
 void db_fini(struct db *db)
@@ -219,41 +220,42 @@ int db_page_response(struct req *r, PGresult *res, int shown, const char *next_c
     return 0;
 }
 
-/* What a wait holds until the end of its request: a slot and a LISTEN. Undone however
- * the handler ends; on a broken connection PostgreSQL has dropped both already. */
-struct db_wait {
-    struct db *db;
-    int slot;
-};
-
-static void db_wait_end(void *arg)
+/* Releases what a wait holds: the slot and the LISTEN. Idempotent; on a broken
+ * connection PostgreSQL has dropped both already. */
+void db_wait_end(struct db *db)
 {
-    struct db_wait *w = arg;
     PGnotify *n;
 
-    if (!w->db->conn)
+    if (!db->wait_slot)
         return;
-    if (w->db->in_tx)
-        db_rollback(w->db);
-    char slot[16];
-    snprintf(slot, sizeof(slot), "%d", w->slot);
-    const char *p[] = {slot};
-    PQclear(PQexecPrepared(w->db->conn, db_stmts[DB_STMT_UNLISTEN_RUN_ENDED].name, 0, NULL, NULL,
-                           NULL, 0));
-    PQclear(
-        PQexecPrepared(w->db->conn, db_stmts[DB_STMT_WAIT_SLOT_GIVE].name, 1, p, NULL, NULL, 0));
+    int slot = db->wait_slot;
+    db->wait_slot = 0;
+    if (!db->conn)
+        return;
+    if (db->in_tx)
+        db_rollback(db);
+    char s[16];
+    snprintf(s, sizeof(s), "%d", slot);
+    const char *p[] = {s};
+    PQclear(PQexecPrepared(db->conn, db_stmts[DB_STMT_UNLISTEN_RUN_ENDED].name, 0, NULL, NULL, NULL,
+                           0));
+    PQclear(PQexecPrepared(db->conn, db_stmts[DB_STMT_WAIT_SLOT_GIVE].name, 1, p, NULL, NULL, 0));
     /* Notifications that came before UNLISTEN took effect are nobody's now. */
-    while ((n = PQnotifies(w->db->conn)))
+    while ((n = PQnotifies(db->conn)))
         PQfreemem(n);
-    if (PQstatus(w->db->conn) == CONNECTION_BAD)
-        db_drop(w->db);
+    if (PQstatus(db->conn) == CONNECTION_BAD)
+        db_drop(db);
+}
+
+static void db_wait_end_deferred(void *arg)
+{
+    db_wait_end(arg);
 }
 
 int db_wait_begin(struct req *r, int slots)
 {
     char n[16];
     PGresult *res;
-    struct db_wait *w;
 
     snprintf(n, sizeof(n), "%d", slots);
     const char *p[] = {n};
@@ -261,12 +263,12 @@ int db_wait_begin(struct req *r, int slots)
         return -1;
     if (PQgetisnull(res, 0, 0))
         return 0;
-    if (!(w = arena_alloc(r->arena, sizeof(*w))))
+    r->db->wait_slot = atoi(PQgetvalue(res, 0, 0));
+    /* The handler ends the wait before answering; this is for the paths that do not. */
+    if (arena_defer(r->arena, db_wait_end_deferred, r->db) != 0) {
+        db_wait_end(r->db);
         return req_error(r, 500, "internal", NULL, "out of memory");
-    w->db = r->db;
-    w->slot = atoi(PQgetvalue(res, 0, 0));
-    if (arena_defer(r->arena, db_wait_end, w) != 0)
-        return req_error(r, 500, "internal", NULL, "out of memory");
+    }
     if (!db_exec(r, DB_STMT_LISTEN_RUN_ENDED, NULL, 0))
         return -1;
     return 1;

@@ -13,7 +13,8 @@
 struct db {
     PGconn *conn;
     const char *conninfo;
-    int in_tx; /* a transaction is open: a lost connection must not be retried silently */
+    int in_tx;     /* a transaction is open: a lost connection must not be retried silently */
+    int wait_slot; /* the wait slot held (db_wait_begin), else 0 */
 };
 
 void db_init(struct db *db, const char *conninfo);
@@ -37,9 +38,12 @@ int db_page_response(struct req *r, PGresult *res, int shown, const char *next_c
 
 /* Starts waiting for runs to end (POST /runs/wait), outside any transaction: takes one
  * of `slots` wait slots, so waiters never hold every worker, and LISTENs for run ends.
- * Both are released when the request's arena is reset, however the handler ends.
- * Returns 1 when waiting, 0 when every slot is busy, -1 with r's error set. */
+ * Returns 1 when waiting, 0 when every slot is busy, -1 with r's error set. The
+ * handler calls db_wait_end before it answers: the client may send its next wait the
+ * moment the answer arrives, and must find the slot free. (The arena's reset ends a
+ * wait a failed handler left, after the answer.) */
 int db_wait_begin(struct req *r, int slots);
+void db_wait_end(struct db *db);
 /* After db_wait_begin: 1 with the notification's payload (arena copy) when one comes
  * within timeout_ms, 0 when the time passes, -1 with r's error set. */
 int db_notify_wait(struct req *r, long timeout_ms, const char **payload);

@@ -7,6 +7,11 @@
 
 #define TS(col) "to_char(" col ", 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
 #define HASH(p) "sha256(convert_to(" p ", 'UTF8'))"
+/* The hot writes' access check, folded into each (see runs_write): $1 run, $2 token's
+ * project, $3 user, $4 instance admin. w.project_id is NULL when the caller may not
+ * write to the run, and then nothing is written. */
+#define WRITE_ACCESS                                                                               \
+    "w AS (SELECT run_write_project($1::uuid, $2::bigint, $3::bigint, $4::bool) AS project_id)"
 
 const struct db_stmt db_stmts[DB_STMT__COUNT] = {
     [DB_STMT_PING] = {"ping", "SELECT 1", 0},
@@ -371,7 +376,6 @@ const struct db_stmt db_stmts[DB_STMT__COUNT] = {
 #undef RUN_LIST
 #undef CUR_US
 #undef CUR_TS
-    /* $1 run, $2 progress or NULL: the run's and its latest attempt's heartbeat. */
     /* $1 JSON array of run ids: each id's run (NULLs for an unknown id), in the order
      * asked. The id comes back in PostgreSQL's spelling, as run-end notifications have it. */
     [DB_STMT_RUN_WAIT_STATUS] = {"run_wait_status",
@@ -386,15 +390,26 @@ const struct db_stmt db_stmts[DB_STMT__COUNT] = {
                                 1},
     [DB_STMT_LISTEN_RUN_ENDED] = {"listen_run_ended", "LISTEN runwatch_run_ended", 0},
     [DB_STMT_UNLISTEN_RUN_ENDED] = {"unlisten_run_ended", "UNLISTEN runwatch_run_ended", 0},
+    /* $5 progress or NULL, $6 the attempt the worker runs or NULL (WRITE_ACCESS above):
+     * the run's and its latest attempt's heartbeat, renewing a running run's lease.
+     * Nothing changes when $6 is not the running latest attempt; the answer's status is
+     * then NULL and the latest attempt's seq and status say why. */
     [DB_STMT_RUN_HEARTBEAT] =
         {"run_heartbeat",
-         "WITH a AS (UPDATE attempts SET last_heartbeat_at = now() WHERE run_id = $1::uuid AND "
-         "seq = (SELECT max(seq) FROM attempts WHERE run_id = $1::uuid))"
-         " UPDATE runs SET last_heartbeat_at = now(), progress = coalesce($2::real, progress),"
-         " lease_expires_at = CASE WHEN status = 'running' AND lease_s IS NOT NULL THEN now() + "
-         "make_interval(secs => lease_s) ELSE lease_expires_at END "
-         "WHERE id = $1::uuid RETURNING cancel_requested, status",
-         2},
+         "WITH " WRITE_ACCESS ","
+         " cur AS (SELECT seq, status FROM attempts WHERE run_id = $1::uuid ORDER BY seq DESC "
+         "LIMIT 1),"
+         " ok AS (SELECT project_id FROM w WHERE project_id IS NOT NULL AND ($6::int IS NULL OR "
+         "EXISTS (SELECT 1 FROM cur WHERE seq = $6::int AND status = 'running'))),"
+         " a AS (UPDATE attempts SET last_heartbeat_at = now() FROM ok, cur WHERE run_id = "
+         "$1::uuid AND attempts.seq = cur.seq),"
+         " u AS (UPDATE runs SET last_heartbeat_at = now(), progress = coalesce($5::real, "
+         "progress), lease_expires_at = CASE WHEN status = 'running' AND lease_s IS NOT NULL THEN "
+         "now() + make_interval(secs => lease_s) ELSE lease_expires_at END FROM ok WHERE id = "
+         "$1::uuid RETURNING cancel_requested, status)"
+         " SELECT w.project_id, u.cancel_requested, u.status, (SELECT seq FROM cur), (SELECT "
+         "status FROM cur) FROM w LEFT JOIN u ON true",
+         6},
     /* A queued or retrying run ends now; a running one is asked to stop. */
     [DB_STMT_RUN_CANCEL] = {"run_cancel",
                             "UPDATE runs SET cancel_requested = (status = 'running'),"
@@ -406,35 +421,37 @@ const struct db_stmt db_stmts[DB_STMT__COUNT] = {
                             "run_json(runs, (SELECT slug FROM projects WHERE id = "
                             "runs.project_id), latest_attempt_json(runs.id))",
                             1},
-    /* $1 project, $2 run, $3 JSON array of {ts, kind, level, message, data}: one statement
-     * for a whole batch. */
+    /* $5 JSON array of {ts, kind, level, message, data}: one statement for a whole batch.
+     * Answers the project, the count and the first and last ids. */
     [DB_STMT_EVENT_INSERT] =
         {"event_insert",
-         "WITH ins AS (INSERT INTO events (project_id, run_id, attempt_seq, ts, kind, level, "
-         "message, data) SELECT $1, $2::uuid, (SELECT max(seq) FROM attempts WHERE run_id = "
-         "$2::uuid), coalesce(e.ts, now()), coalesce(e.kind, 'log'), coalesce(e.level, 'info'), "
-         "coalesce(e.message, ''), e.data FROM jsonb_to_recordset($3::jsonb) AS e(ts timestamptz, "
-         "kind text, level text, message text, data jsonb) RETURNING id)"
-         " SELECT count(*), min(id)::text, max(id)::text FROM ins",
-         3},
+         "WITH " WRITE_ACCESS ","
+         " ins AS (INSERT INTO events (project_id, run_id, attempt_seq, ts, kind, level, message, "
+         "data) SELECT w.project_id, $1::uuid, (SELECT max(seq) FROM attempts WHERE run_id = "
+         "$1::uuid), coalesce(e.ts, now()), coalesce(e.kind, 'log'), coalesce(e.level, 'info'), "
+         "coalesce(e.message, ''), e.data FROM w, jsonb_to_recordset($5::jsonb) AS e(ts "
+         "timestamptz, "
+         "kind text, level text, message text, data jsonb) WHERE w.project_id IS NOT NULL "
+         "RETURNING id)"
+         " SELECT (SELECT project_id FROM w), count(*), min(id)::text, max(id)::text FROM ins",
+         5},
     [DB_STMT_EVENT_LIST] = {"event_list",
                             "SELECT event_json(e), e.id::text FROM events e WHERE e.run_id = "
                             "$1::uuid AND e.id > $2 ORDER BY e.id LIMIT $3",
                             3},
-    /* $1 project, $2 run, $3 JSON array of {key, value, step, ts}. Answers the count and
-     * the newest point of each key (at most 20), for the live message. */
+    /* $5 JSON array of {key, value, step, ts} (WRITE_ACCESS above). Answers the project,
+     * the count and the newest point of each key (at most 20), for the live message. */
     [DB_STMT_METRIC_INSERT] =
         {"metric_insert",
-         "WITH ins AS (INSERT INTO metrics (project_id, run_id, key, step, ts, value) SELECT $1, "
-         "$2::uuid, m.key, m.step, coalesce(m.ts, now()), m.value FROM "
-         "jsonb_to_recordset($3::jsonb) "
-         "AS m(key text, step bigint, ts timestamptz, value double precision) RETURNING key, step, "
-         "ts, value)"
-         " SELECT count(*), (SELECT coalesce(json_agg(l ORDER BY l.key), '[]') FROM (SELECT "
-         "DISTINCT "
-         "ON (key) key, step, value, ts FROM ins ORDER BY key, step DESC NULLS LAST, ts DESC LIMIT "
-         "20) l) FROM ins",
-         3},
+         "WITH " WRITE_ACCESS ","
+         " ins AS (INSERT INTO metrics (project_id, run_id, key, step, ts, value) SELECT "
+         "w.project_id, $1::uuid, m.key, m.step, coalesce(m.ts, now()), m.value FROM w, "
+         "jsonb_to_recordset($5::jsonb) AS m(key text, step bigint, ts timestamptz, value double "
+         "precision) WHERE w.project_id IS NOT NULL RETURNING key, step, ts, value)"
+         " SELECT (SELECT project_id FROM w), count(*), (SELECT coalesce(json_agg(l ORDER BY "
+         "l.key), '[]') FROM (SELECT DISTINCT ON (key) key, step, value, ts FROM ins ORDER BY key, "
+         "step DESC NULLS LAST, ts DESC LIMIT 20) l) FROM ins",
+         5},
     /* The keys of a run's metrics with a summary of each. A series is ordered by step,
      * then time (points without a step come last). */
     [DB_STMT_METRIC_KEYS] =
@@ -518,13 +535,18 @@ const struct db_stmt db_stmts[DB_STMT__COUNT] = {
          "r.id)"
          " SELECT id FROM upd",
          2},
-    /* $1 project, $2 queue, $3 kinds (text[]) or NULL, $4 worker, $5 lease seconds: the
-     * highest-priority, oldest queued run, started as a new attempt. */
+    /* $1 project, $2 queue, $3 kinds (text[]) or NULL, $4 worker or NULL, $5 lease
+     * seconds: the highest-priority, oldest queued run, started as a new attempt, in one
+     * autocommitted statement. Always one row: whether the worker may claim (of the
+     * project, not stopped; else nothing is claimed and the API says why), then the run
+     * and its id, NULL when the queue has nothing for it. */
     [DB_STMT_CLAIM] =
         {"claim",
-         "WITH c AS (SELECT id FROM runs WHERE project_id = $1 AND queue = $2 AND status = "
-         "'queued' AND ($3::text[] IS NULL OR kind = ANY($3::text[])) ORDER BY priority DESC, "
-         "created_at LIMIT 1 FOR UPDATE SKIP LOCKED),"
+         "WITH wk AS (SELECT 1 WHERE $4::bigint IS NULL OR EXISTS (SELECT 1 FROM workers WHERE id "
+         "= $4::bigint AND project_id = $1 AND status <> 'stopped')),"
+         " c AS (SELECT id FROM runs WHERE project_id = $1 AND queue = $2 AND status = 'queued' "
+         "AND ($3::text[] IS NULL OR kind = ANY($3::text[])) AND EXISTS (SELECT 1 FROM wk) ORDER "
+         "BY priority DESC, created_at LIMIT 1 FOR UPDATE SKIP LOCKED),"
          " a AS (INSERT INTO attempts (run_id, seq, status, worker_id, started_at, "
          "last_heartbeat_at) SELECT c.id, coalesce((SELECT max(seq) FROM attempts WHERE run_id = "
          "c.id), 0) + 1, 'running', $4::bigint, now(), now() FROM c RETURNING *),"
@@ -532,19 +554,18 @@ const struct db_stmt db_stmts[DB_STMT__COUNT] = {
          "worker_id = $4::bigint, last_heartbeat_at = now(), lease_s = $5::int, lease_expires_at "
          "= now() + make_interval(secs => $5::int), cancel_requested = false, updated_at = now() "
          "FROM c WHERE runs.id = c.id RETURNING runs.*)"
-         " SELECT run_json(r, (SELECT slug FROM projects WHERE id = r.project_id), (SELECT "
-         "attempt_json(a) FROM a)), r.id FROM r",
+         " SELECT EXISTS (SELECT 1 FROM wk), run_json(r, (SELECT slug FROM projects WHERE id = "
+         "r.project_id), (SELECT attempt_json(a) FROM a)), r.id FROM (SELECT 1) one LEFT JOIN r ON "
+         "true",
          5},
 
     [DB_STMT_WORKER_IN_PROJECT] = {"worker_in_project",
                                    "SELECT status FROM workers WHERE id = $1::bigint AND "
                                    "project_id = $2",
                                    2},
-    /* $1 project, $2 name, $3 host, $4 pid, $5 labels, $6 kinds (JSON array). A worker
-     * that registers again under its name starts a new session on the same row. */
-    /* Registering again reuses the row (same project and name): fields left out keep
-     * their values, the status is online again, and a new session begins (the open one
-     * ends as replaced). */
+    /* $1 project, $2 name, $3 host, $4 pid, $5 labels, $6 kinds (JSON array). Registering again
+     * reuses the row (same project and name): fields left out keep their values, the status is
+     * online again, and a new session begins (the open one ends as replaced). */
     [DB_STMT_WORKER_REGISTER] =
         {"worker_register",
          "WITH w AS (INSERT INTO workers (project_id, name, host, pid, labels, kinds, status, "

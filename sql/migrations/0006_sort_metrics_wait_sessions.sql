@@ -65,3 +65,21 @@ CREATE TABLE worker_samples (
     sample    jsonb NOT NULL
 );
 CREATE INDEX worker_samples_worker_ts_idx ON worker_samples (worker_id, ts DESC);
+
+-- The project of a run the caller may write to (member or admin), or NULL: the access
+-- check of the hot producer writes (events, metrics, heartbeats) folded into their one
+-- statement. A token (token_project set; its scope is checked by the API) writes to its
+-- own project's runs; a user to those of projects where they are a member or admin; an
+-- instance admin to all. NULL says nothing of why: the API then asks the slow way to
+-- answer 404 or 403 precisely.
+CREATE FUNCTION run_write_project(run uuid, token_project bigint, uid bigint, is_admin boolean)
+RETURNS bigint
+LANGUAGE sql STABLE AS $$
+    SELECT r.project_id FROM runs r
+    WHERE r.id = run
+      AND CASE WHEN token_project IS NOT NULL THEN r.project_id = token_project
+               ELSE is_admin OR EXISTS (
+                   SELECT 1 FROM project_members m
+                   WHERE m.project_id = r.project_id AND m.user_id = uid
+                     AND m.role IN ('member', 'admin')) END
+$$;

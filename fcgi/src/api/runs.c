@@ -202,6 +202,31 @@ int runs_access(struct req *r, int min_role, enum runs_read how, struct auth_pro
     return auth_project_by_id(r, PQgetvalue(res, 0, 1), (enum auth_role)min_role, proj, "run");
 }
 
+PGresult *runs_write(struct req *r, enum db_stmt_id stmt, const char *const *extra, int nextra)
+{
+    const char *p[4 + RUNS_WRITE_MAX_EXTRA], *run = req_path_param(r, "run");
+    struct auth_project pr;
+    PGresult *res;
+
+    if (nextra > RUNS_WRITE_MAX_EXTRA) {
+        req_error(r, 500, "internal", NULL, "internal error");
+        return NULL;
+    }
+    if (run && jsonx_is_uuid(run) && auth_write_params(r, p + 1) == 0) {
+        p[0] = run;
+        for (int i = 0; i < nextra; i++)
+            p[4 + i] = extra[i];
+        if (!(res = db_exec(r, stmt, p, 4 + nextra)))
+            return NULL;
+        if (PQntuples(res) == 1 && !PQgetisnull(res, 0, 0))
+            return res;
+    }
+    /* Not allowed, or no such run: the slow lookup says which, in the usual words. */
+    if (runs_access(r, AUTH_ROLE_MEMBER, RUNS_READ_STATUS, &pr, NULL) == 0)
+        req_error(r, 409, "conflict", NULL, "access to the run changed meanwhile; retry");
+    return NULL;
+}
+
 int runs_get(struct req *r)
 {
     struct auth_project pr;
@@ -435,11 +460,9 @@ int runs_heartbeat(struct req *r)
 {
     static const char *const keys[] = {"progress", "attempt", NULL};
     struct jsonx_err je;
-    struct auth_project pr;
     double progress = 0;
     int64_t attempt = 0;
     int has_progress = 0, has_attempt = 0;
-    const char *status;
     PGresult *res;
 
     json_object *b = req_json_body_opt(r);
@@ -449,36 +472,27 @@ int runs_heartbeat(struct req *r)
         jsonx_number(b, "progress", JSONX_NULLABLE, 0, 1, &progress, &has_progress, &je) ||
         jsonx_int(b, "attempt", JSONX_NULLABLE, 1, INT32_MAX, &attempt, &has_attempt, &je))
         return req_error_json(r, 400, &je);
-    if (db_begin(r) || runs_access(r, AUTH_ROLE_MEMBER, RUNS_LOCK_STATUS, &pr, &status))
+    const char *extra[] = {has_progress ? arena_sprintf(r->arena, "%.17g", progress) : NULL,
+                           has_attempt ? arena_sprintf(r->arena, "%lld", (long long)attempt)
+                                       : NULL};
+    if (!(res = runs_write(r, DB_STMT_RUN_HEARTBEAT, extra, 2)))
         return -1;
     /* A worker that names its attempt learns when the run has moved on without it (its
-     * lease expired and another claim took the run): its beat must not renew the new
-     * attempt's lease. */
-    if (has_attempt) {
-        const char *pa[] = {req_path_param(r, "run")};
-        if (!(res = DB_EXEC(r, DB_STMT_ATTEMPT_LATEST, pa)))
-            return -1;
-        if (PQntuples(res) == 0 || strtoll(PQgetvalue(res, 0, 0), NULL, 10) != attempt ||
-            strcmp(PQgetvalue(res, 0, 1), "running") != 0) {
-            req_error(r, 409, "attempt_superseded", "attempt",
-                      "attempt %lld is not the run's running attempt%s%s", (long long)attempt,
-                      PQntuples(res) ? "; the latest is " : "",
-                      PQntuples(res) ? arena_sprintf(r->arena, "%s (%s)", PQgetvalue(res, 0, 0),
-                                                     PQgetvalue(res, 0, 1))
-                                     : "");
-            return -1;
-        }
-    }
-    const char *p[] = {req_path_param(r, "run"),
-                       has_progress ? arena_sprintf(r->arena, "%.17g", progress) : NULL};
-    if (!(res = DB_EXEC(r, DB_STMT_RUN_HEARTBEAT, p)) || db_commit(r))
-        return -1;
-    int cancel = PQgetvalue(res, 0, 0)[0] == 't';
-    pub_event(r->pub, pr.id, "run.heartbeat", req_path_param(r, "run"),
+     * lease expired and another claim took the run): its beat renewed nothing. */
+    if (PQgetisnull(res, 0, 2))
+        return req_error(
+            r, 409, "attempt_superseded", "attempt",
+            "attempt %lld is not the run's running attempt%s%s", (long long)attempt,
+            PQgetisnull(res, 0, 3) ? "" : "; the latest is ",
+            PQgetisnull(res, 0, 3)
+                ? ""
+                : arena_sprintf(r->arena, "%s (%s)", PQgetvalue(res, 0, 3), PQgetvalue(res, 0, 4)));
+    int cancel = PQgetvalue(res, 0, 1)[0] == 't';
+    pub_event(r->pub, PQgetvalue(res, 0, 0), "run.heartbeat", req_path_param(r, "run"),
               has_progress ? arena_sprintf(r->arena, "{\"progress\":%.6g}", progress) : NULL);
     json_object *o = json_object_new_object();
     json_object_object_add(o, "cancel_requested", json_object_new_boolean(cancel));
-    json_object_object_add(o, "status", json_object_new_string(PQgetvalue(res, 0, 1)));
+    json_object_object_add(o, "status", json_object_new_string(PQgetvalue(res, 0, 2)));
     return req_json(r, 200, o);
 }
 
@@ -542,13 +556,14 @@ static int runs_wait_done(PGresult *res)
     return 1;
 }
 
+static int runs_wait_slotted(struct req *r, json_object *ids, double timeout_s);
+
 int runs_wait(struct req *r)
 {
     static const char *const keys[] = {"ids", "timeout_s", NULL};
     json_object *b = r->body_json, *ids;
     struct jsonx_err je;
     double timeout_s = RUNS_WAIT_MAX_S;
-    PGresult *res;
     int rc;
 
     if (jsonx_only_keys(b, keys, &je) ||
@@ -575,6 +590,17 @@ int runs_wait(struct req *r)
         return req_error(r, 429, "too_many_waits", NULL,
                          "every wait slot is taken; retry shortly, or use the live stream");
     }
+    rc = runs_wait_slotted(r, ids, timeout_s);
+    db_wait_end(r->db);
+    return rc;
+}
+
+/* The wait itself, holding a slot and listening. */
+static int runs_wait_slotted(struct req *r, json_object *ids, double timeout_s)
+{
+    PGresult *res;
+    int rc;
+
     /* LISTEN came first, so a run that ends after this read is announced to us. */
     const char *p[] = {jsonx_to_string(ids, NULL)};
     if (!(res = DB_EXEC(r, DB_STMT_RUN_WAIT_STATUS, p)) || runs_wait_access(r, res))
