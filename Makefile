@@ -34,6 +34,7 @@ API_LIB_SRC := $(filter-out fcgi/src/main.c,$(API_SRC))
 SSE_SRC    := $(wildcard fcgi/src/sse/*.c)
 UNIT_SRC   := $(wildcard tests/unit/*.c)
 ITEST_SRC  := $(wildcard tests/integration/*.c)
+FLEET_SRC  := $(wildcard tools/fleet/*.c)
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 
@@ -41,10 +42,12 @@ API_LIBS  := -lfcgi $(shell pkg-config --libs json-c libpq hiredis 2>/dev/null) 
 SSE_LIBS  := $(shell pkg-config --libs json-c hiredis libevent 2>/dev/null)
 UNIT_LIBS := -lcunit $(API_LIBS)
 ITEST_LIBS := -lcunit $(shell pkg-config --libs libcurl json-c 2>/dev/null)
+FLEET_LIBS := $(shell pkg-config --libs libcurl json-c 2>/dev/null) -pthread -lm
 
-BINS := $(BUILD)/runwatch-api $(BUILD)/runwatch-sse $(BUILD)/unit-tests $(BUILD)/integration-tests
+BINS := $(BUILD)/runwatch-api $(BUILD)/runwatch-sse $(BUILD)/unit-tests $(BUILD)/integration-tests \
+        $(BUILD)/runwatch-fleet
 
-.PHONY: build binaries deps run stop test unit integration asan bench fmt lint clean
+.PHONY: build binaries deps run stop demo test unit integration asan bench fmt lint clean
 # deps first, then a fresh make: pkg-config must see libraries installed moments ago.
 build: deps
 	@$(MAKE) --no-print-directory binaries
@@ -67,6 +70,10 @@ $(BUILD)/unit-tests: $(call obj,$(UNIT_SRC) $(API_LIB_SRC) $(COMMON_SRC))
 $(BUILD)/integration-tests: $(call obj,$(ITEST_SRC))
 	$(CC) $(LDFLAGS) -o $@ $^ $(ITEST_LIBS)
 
+# The fleet simulator (make demo, tests/integration/fleet.sh, tests/bench/fleet.sh).
+$(BUILD)/runwatch-fleet: $(call obj,$(FLEET_SRC))
+	$(CC) $(LDFLAGS) -o $@ $^ $(FLEET_LIBS)
+
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
 
 # Installs only what is missing; quick when everything is present.
@@ -78,6 +85,11 @@ run: build
 
 stop:
 	@deploy/stack.sh stop
+
+# A simulated fleet reporting to the stack of `make run` (run it in another terminal):
+# a project "demo" and its token are made on first use. Options: make demo ARGS='--workers 8'.
+demo: build
+	@deploy/stack.sh demo $(ARGS)
 
 unit: build
 	$(BUILD)/unit-tests
@@ -96,12 +108,13 @@ test: build
 asan:
 	$(MAKE) FLAVOUR=asan test
 
-# Two private stacks in turn: the request path against nginx's ceiling, then the
-# producer API (events, batches, claims, the run list at 1M runs). Figures with their
-# commands go to docs/PERFORMANCE.md.
+# Private stacks in turn: the request path against nginx's ceiling, the producer API
+# (events, batches, claims, the run list at 1M runs), then the fleet simulator as a load
+# generator. Figures with their commands go to docs/PERFORMANCE.md.
 bench: build
 	RUNWATCH_BIN_DIR=$(BUILD) tests/bench/baseline.sh
 	RUNWATCH_BIN_DIR=$(BUILD) tests/bench/producer.sh
+	RUNWATCH_BIN_DIR=$(BUILD) tests/bench/fleet.sh
 
 C_FILES = $(shell git ls-files '*.c' '*.h' 2>/dev/null; git ls-files --others --exclude-standard '*.c' '*.h' 2>/dev/null)
 

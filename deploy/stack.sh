@@ -12,6 +12,7 @@
 #   deploy/stack.sh pg-start       start only PostgreSQL
 #   deploy/stack.sh render-nginx [FILE|-]   render nginx/runwatch.conf.in
 #   deploy/stack.sh psql [ARGS]    psql on the stack's database
+#   deploy/stack.sh demo [ARGS]    a simulated fleet reporting to the running stack (make demo)
 #
 # Layout: $VAR/pg (data), $VAR/run (sockets, pid files), $VAR/log (one log per
 # process), $VAR/nginx (rendered config, temp files).
@@ -801,6 +802,43 @@ cmd_status() {
     return "$rc"
 }
 
+# ---------------------------------------------------------------- demo
+
+# The fleet simulator against the running stack. Its project "demo" and a write token are
+# made on first use with `runwatch-api token create` (as the operator who holds the
+# database, so no one has to sign in first); the token is kept in $VAR/demo.token (0600)
+# and reused while the API accepts it. The token reaches curl and the fleet through stdin
+# and the environment, never a command line.
+cmd_demo() {
+    need_bin runwatch-api
+    need_bin runwatch-fleet
+    find_pg_bindir
+    if ! [[ -d "$RUN" ]] || ! all_running; then
+        die "the stack is not running: start it with \`make run\` in another terminal first"
+    fi
+    local token_file=$VAR/demo.token token='' code base
+    base=$(url)
+    base=${base%/}
+    if [[ -s "$token_file" ]]; then
+        token=$(<"$token_file")
+        code=$(printf 'Authorization: Bearer %s\n' "$token" |
+            curl -sS -o /dev/null -w '%{http_code}' --max-time 5 -H @- "$base/api/v1/auth/me" || true)
+        case "$code" in
+        200) ;;
+        401) token='' ;; # revoked, or a database made anew: make another
+        *) die "$base/api/v1/auth/me answered ${code:-nothing}; is the stack healthy? (deploy/stack.sh status)" ;;
+        esac
+    fi
+    if [[ -z "$token" ]]; then
+        log "making project \"demo\" (if missing) and a token for the simulated fleet"
+        token=$(cd "$REPO_DIR" && "$BIN_DIR/runwatch-api" token create --project demo \
+            --create-project --name "fleet simulator") || die "could not make a token"
+        (umask 077 && printf '%s\n' "$token" >"$token_file")
+    fi
+    log "the simulated fleet reports to project \"demo\": watch it at $(url)"
+    RUNWATCH_URL=$base RUNWATCH_TOKEN=$token exec "$BIN_DIR/runwatch-fleet" "$@"
+}
+
 usage() {
     sed -n '2,/^set -euo/{/^#/s/^# \{0,1\}//p}' "${BASH_SOURCE[0]}" >&2
     exit 2
@@ -810,7 +848,7 @@ main() {
     local cmd=${1:-}
     [[ $# -gt 0 ]] && shift
     case "$cmd" in
-    start | stop | run | status | pg-start | pg-stop | render-nginx | psql) ;;
+    start | stop | run | status | pg-start | pg-stop | render-nginx | psql | demo) ;;
     -h | --help | help | '') usage ;;
     *)
         log "unknown command '$cmd'"
@@ -842,6 +880,7 @@ main() {
         find_pg_bindir
         exec "$PG_BIN/psql" "$DATABASE_URL" "$@"
         ;;
+    demo) cmd_demo "$@" ;;
     esac
 }
 

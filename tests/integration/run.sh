@@ -64,3 +64,5 @@ export RUNWATCH_TEST_STACK=$repo/deploy/stack.sh
 "$tests_bin"
 # The README's producer walk-through, against the same stack.
 "$repo/tests/integration/examples.sh"
+# The fleet simulator (make demo) against the same stack, checked through the database.
+"$repo/tests/integration/fleet.sh"
