@@ -4,8 +4,12 @@
  * transaction the request fails with 503: its earlier statements are gone. */
 #include "db.h"
 
+#include <errno.h>
+#include <poll.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "db_err.h"
 #include "log.h"
@@ -213,4 +217,97 @@ int db_page_response(struct req *r, PGresult *res, int shown, const char *next_c
     r->resp_body = out;
     r->resp_len = (size_t)(o - out);
     return 0;
+}
+
+/* What a wait holds until the end of its request: a slot and a LISTEN. Undone however
+ * the handler ends; on a broken connection PostgreSQL has dropped both already. */
+struct db_wait {
+    struct db *db;
+    int slot;
+};
+
+static void db_wait_end(void *arg)
+{
+    struct db_wait *w = arg;
+    PGnotify *n;
+
+    if (!w->db->conn)
+        return;
+    if (w->db->in_tx)
+        db_rollback(w->db);
+    char slot[16];
+    snprintf(slot, sizeof(slot), "%d", w->slot);
+    const char *p[] = {slot};
+    PQclear(PQexecPrepared(w->db->conn, db_stmts[DB_STMT_UNLISTEN_RUN_ENDED].name, 0, NULL, NULL,
+                           NULL, 0));
+    PQclear(
+        PQexecPrepared(w->db->conn, db_stmts[DB_STMT_WAIT_SLOT_GIVE].name, 1, p, NULL, NULL, 0));
+    /* Notifications that came before UNLISTEN took effect are nobody's now. */
+    while ((n = PQnotifies(w->db->conn)))
+        PQfreemem(n);
+    if (PQstatus(w->db->conn) == CONNECTION_BAD)
+        db_drop(w->db);
+}
+
+int db_wait_begin(struct req *r, int slots)
+{
+    char n[16];
+    PGresult *res;
+    struct db_wait *w;
+
+    snprintf(n, sizeof(n), "%d", slots);
+    const char *p[] = {n};
+    if (!(res = DB_EXEC(r, DB_STMT_WAIT_SLOT_TAKE, p)))
+        return -1;
+    if (PQgetisnull(res, 0, 0))
+        return 0;
+    if (!(w = arena_alloc(r->arena, sizeof(*w))))
+        return req_error(r, 500, "internal", NULL, "out of memory");
+    w->db = r->db;
+    w->slot = atoi(PQgetvalue(res, 0, 0));
+    if (arena_defer(r->arena, db_wait_end, w) != 0)
+        return req_error(r, 500, "internal", NULL, "out of memory");
+    if (!db_exec(r, DB_STMT_LISTEN_RUN_ENDED, NULL, 0))
+        return -1;
+    return 1;
+}
+
+static long db_ms_since(const struct timespec *t0)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (t.tv_sec - t0->tv_sec) * 1000 + (t.tv_nsec - t0->tv_nsec) / 1000000;
+}
+
+int db_notify_wait(struct req *r, long timeout_ms, const char **payload)
+{
+    PGconn *c = r->db->conn;
+    struct timespec t0;
+    PGnotify *n;
+
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (;;) {
+        if (!c)
+            return db_unavailable(r, "connection lost");
+        if ((n = PQnotifies(c))) {
+            *payload = arena_strdup(r->arena, n->extra);
+            PQfreemem(n);
+            if (!*payload)
+                return req_error(r, 500, "internal", NULL, "out of memory");
+            return 1;
+        }
+        long left = timeout_ms - db_ms_since(&t0);
+        if (left <= 0)
+            return 0;
+        struct pollfd pfd = {.fd = PQsocket(c), .events = POLLIN};
+        int rc = poll(&pfd, 1, (int)left);
+        if (rc < 0 && errno != EINTR) {
+            log_error("poll on the postgresql socket: %s", strerror(errno));
+            return req_error(r, 500, "internal", NULL, "internal error");
+        }
+        if (rc > 0 && !PQconsumeInput(c)) {
+            db_drop(r->db);
+            return db_unavailable(r, "connection lost");
+        }
+    }
 }

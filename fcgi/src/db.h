@@ -35,6 +35,15 @@ void db_rollback(struct db *db);
  * `shown` rows, spliced as PostgreSQL produced them; next_cursor NULL for the last page. */
 int db_page_response(struct req *r, PGresult *res, int shown, const char *next_cursor);
 
+/* Starts waiting for runs to end (POST /runs/wait), outside any transaction: takes one
+ * of `slots` wait slots, so waiters never hold every worker, and LISTENs for run ends.
+ * Both are released when the request's arena is reset, however the handler ends.
+ * Returns 1 when waiting, 0 when every slot is busy, -1 with r's error set. */
+int db_wait_begin(struct req *r, int slots);
+/* After db_wait_begin: 1 with the notification's payload (arena copy) when one comes
+ * within timeout_ms, 0 when the time passes, -1 with r's error set. */
+int db_notify_wait(struct req *r, long timeout_ms, const char **payload);
+
 /* For readiness: 0 when the server answers a query, else -1 with a reason. */
 int db_ping(struct db *db, char *err, size_t errlen);
 

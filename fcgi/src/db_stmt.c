@@ -317,36 +317,75 @@ const struct db_stmt db_stmts[DB_STMT__COUNT] = {
          " RETURNING run_json(r, (SELECT slug FROM projects WHERE id = r.project_id), "
          "coalesce((SELECT attempt_json(c) FROM closed c), latest_attempt_json(r.id)))",
          9},
-/* The run list, newest or oldest first, keyset-paginated on (created_at, id). NULL
+/* The run list, by creation, start, end or duration, either way, keyset-paginated on
+ * (key, id) along an index of migration 0006 (or 0001 for created). Runs without the
+ * key (never started, not ended) are not in the started/ended/duration lists. NULL
  * skips a filter. $1 project, $2 statuses (text[]), $3 kind, $4 queue, $5 worker,
  * $6 tag, $7 parent, $8 created after, $9 created before, $10 text (id prefix or name
- * substring), $11 cursor time, $12 cursor id, $13 limit, $14 ended after,
- * $15 ended before. */
-#define RUN_LIST(order, cmp)                                                                       \
-    "SELECT run_json(r, p.slug, latest_attempt_json(r.id)), " TS(                                  \
-        "r.created_at") ", r.id FROM runs r JOIN projects p ON "                                   \
-                        "p.id = r.project_id WHERE r.project_id = $1 AND ($2::text[] IS NULL OR "  \
-                        "r.status = "                                                              \
-                        "ANY($2::text[])) AND ($3::text IS NULL OR r.kind = $3) AND ($4::text IS " \
-                        "NULL OR r.queue = "                                                       \
-                        "$4) AND ($5::bigint IS NULL OR r.worker_id = $5) AND ($6::text IS NULL "  \
-                        "OR r.tags @> "                                                            \
-                        "ARRAY[$6::text]) AND ($7::uuid IS NULL OR r.parent_id = $7) AND "         \
-                        "($8::timestamptz IS NULL "                                                \
-                        "OR r.created_at >= $8) AND ($9::timestamptz IS NULL OR r.created_at < "   \
-                        "$9) AND ($10::text "                                                      \
-                        "IS NULL OR r.id::text LIKE $10 || '%' OR r.name ILIKE '%' || $10 || "     \
-                        "'%') AND "                                                                \
-                        "($11::timestamptz IS NULL OR (r.created_at, r.id) " cmp                   \
-                        " ($11::timestamptz, $12::uuid)) "                                         \
-                        "AND ($14::timestamptz IS NULL OR r.ended_at >= $14) AND "                 \
-                        "($15::timestamptz IS NULL OR "                                            \
-                        "r.ended_at < $15) ORDER BY r.created_at " order ", r.id " order           \
-                        " LIMIT $13"
-    [DB_STMT_RUN_LIST_DESC] = {"run_list_desc", RUN_LIST("DESC", "<"), 15},
-    [DB_STMT_RUN_LIST_ASC] = {"run_list_asc", RUN_LIST("ASC", ">"), 15},
+ * substring), $11 cursor key, $12 cursor id, $13 limit, $14 ended after,
+ * $15 ended before. The cursor key is a time, or for duration microseconds. */
+#define CUR_TS(col)  TS(col)
+#define CUR_US(expr) "(extract(epoch FROM " expr ") * 1000000)::bigint::text"
+#define RUN_LIST(key, cur, curkey, cond, order, cmp)                                               \
+    "SELECT run_json(r, p.slug, latest_attempt_json(r.id)), " cur ", r.id FROM runs r JOIN "       \
+    "projects p ON p.id = r.project_id WHERE r.project_id = $1" cond " AND ($2::text[] IS NULL "   \
+    "OR r.status = ANY($2::text[])) AND ($3::text IS NULL OR r.kind = $3) AND ($4::text IS NULL "  \
+    "OR r.queue = $4) AND ($5::bigint IS NULL OR r.worker_id = $5) AND ($6::text IS NULL OR "      \
+    "r.tags @> ARRAY[$6::text]) AND ($7::uuid IS NULL OR r.parent_id = $7) AND ($8::timestamptz "  \
+    "IS NULL OR r.created_at >= $8) AND ($9::timestamptz IS NULL OR r.created_at < $9) AND "       \
+    "($10::text IS NULL OR r.id::text LIKE $10 || '%' OR r.name ILIKE '%' || $10 || '%') AND "     \
+    "($11::text IS NULL OR (" key ", r.id) " cmp " (" curkey ", $12::uuid)) AND "                  \
+    "($14::timestamptz IS NULL OR r.ended_at >= $14) AND ($15::timestamptz IS NULL OR "            \
+    "r.ended_at < $15) ORDER BY " key " " order ", r.id " order " LIMIT $13"
+#define RUN_LIST_TS(col, cond, order, cmp)                                                         \
+    RUN_LIST("r." col, CUR_TS("r." col), "$11::timestamptz", cond, order, cmp)
+/* Duration is ended - started: the expression of runs_project_duration_idx. */
+#define RUN_DURATION "(r.ended_at - r.started_at)"
+#define RUN_LIST_DURATION(order, cmp)                                                              \
+    RUN_LIST(RUN_DURATION, CUR_US(RUN_DURATION), "$11::bigint * interval '1 microsecond'",         \
+             " AND r.ended_at IS NOT NULL AND r.started_at IS NOT NULL", order, cmp)
+    [DB_STMT_RUN_LIST_DESC] = {"run_list_desc", RUN_LIST_TS("created_at", "", "DESC", "<"), 15},
+    [DB_STMT_RUN_LIST_ASC] = {"run_list_asc", RUN_LIST_TS("created_at", "", "ASC", ">"), 15},
+    [DB_STMT_RUN_LIST_STARTED_DESC] = {"run_list_started_desc",
+                                       RUN_LIST_TS("started_at", " AND r.started_at IS NOT NULL",
+                                                   "DESC", "<"),
+                                       15},
+    [DB_STMT_RUN_LIST_STARTED_ASC] = {"run_list_started_asc",
+                                      RUN_LIST_TS("started_at", " AND r.started_at IS NOT NULL",
+                                                  "ASC", ">"),
+                                      15},
+    [DB_STMT_RUN_LIST_ENDED_DESC] = {"run_list_ended_desc",
+                                     RUN_LIST_TS("ended_at", " AND r.ended_at IS NOT NULL", "DESC",
+                                                 "<"),
+                                     15},
+    [DB_STMT_RUN_LIST_ENDED_ASC] = {"run_list_ended_asc",
+                                    RUN_LIST_TS("ended_at", " AND r.ended_at IS NOT NULL", "ASC",
+                                                ">"),
+                                    15},
+    [DB_STMT_RUN_LIST_DURATION_DESC] = {"run_list_duration_desc", RUN_LIST_DURATION("DESC", "<"),
+                                        15},
+    [DB_STMT_RUN_LIST_DURATION_ASC] = {"run_list_duration_asc", RUN_LIST_DURATION("ASC", ">"), 15},
+#undef RUN_LIST_DURATION
+#undef RUN_DURATION
+#undef RUN_LIST_TS
 #undef RUN_LIST
+#undef CUR_US
+#undef CUR_TS
     /* $1 run, $2 progress or NULL: the run's and its latest attempt's heartbeat. */
+    /* $1 JSON array of run ids: each id's run (NULLs for an unknown id), in the order
+     * asked. The id comes back in PostgreSQL's spelling, as run-end notifications have it. */
+    [DB_STMT_RUN_WAIT_STATUS] = {"run_wait_status",
+                                 "SELECT u.id::uuid::text, r.status, " TS(
+                                     "r.ended_at") ", r.project_id FROM jsonb_array_elements_text("
+                                                   "$1::jsonb) WITH ORDINALITY u(id, i) LEFT JOIN "
+                                                   "runs r ON r.id = u.id::uuid ORDER BY u.i",
+                                 1},
+    /* Waits take one of $1 slots (advisory locks, see migration 0006). */
+    [DB_STMT_WAIT_SLOT_TAKE] = {"wait_slot_take", "SELECT wait_slot_take($1::int)", 1},
+    [DB_STMT_WAIT_SLOT_GIVE] = {"wait_slot_give", "SELECT pg_advisory_unlock(1920165473, $1::int)",
+                                1},
+    [DB_STMT_LISTEN_RUN_ENDED] = {"listen_run_ended", "LISTEN runwatch_run_ended", 0},
+    [DB_STMT_UNLISTEN_RUN_ENDED] = {"unlisten_run_ended", "UNLISTEN runwatch_run_ended", 0},
     [DB_STMT_RUN_HEARTBEAT] =
         {"run_heartbeat",
          "WITH a AS (UPDATE attempts SET last_heartbeat_at = now() WHERE run_id = $1::uuid AND "
@@ -382,6 +421,50 @@ const struct db_stmt db_stmts[DB_STMT__COUNT] = {
                             "SELECT event_json(e), e.id::text FROM events e WHERE e.run_id = "
                             "$1::uuid AND e.id > $2 ORDER BY e.id LIMIT $3",
                             3},
+    /* $1 project, $2 run, $3 JSON array of {key, value, step, ts}. Answers the count and
+     * the newest point of each key (at most 20), for the live message. */
+    [DB_STMT_METRIC_INSERT] =
+        {"metric_insert",
+         "WITH ins AS (INSERT INTO metrics (project_id, run_id, key, step, ts, value) SELECT $1, "
+         "$2::uuid, m.key, m.step, coalesce(m.ts, now()), m.value FROM "
+         "jsonb_to_recordset($3::jsonb) "
+         "AS m(key text, step bigint, ts timestamptz, value double precision) RETURNING key, step, "
+         "ts, value)"
+         " SELECT count(*), (SELECT coalesce(json_agg(l ORDER BY l.key), '[]') FROM (SELECT "
+         "DISTINCT "
+         "ON (key) key, step, value, ts FROM ins ORDER BY key, step DESC NULLS LAST, ts DESC LIMIT "
+         "20) l) FROM ins",
+         3},
+    /* The keys of a run's metrics with a summary of each. A series is ordered by step,
+     * then time (points without a step come last). */
+    [DB_STMT_METRIC_KEYS] =
+        {"metric_keys",
+         "SELECT coalesce(json_agg(json_build_object('key', key, 'count', n, 'first_step', fs, "
+         "'last_step', ls, 'last_value', lv, 'last_ts', lt, 'min', mn, 'max', mx) ORDER BY key), "
+         "'[]') FROM (SELECT key, count(*) AS n, min(step) AS fs, max(step) AS ls, min(value) AS "
+         "mn, max(value) AS mx, max(ts) AS lt, (array_agg(value ORDER BY step DESC NULLS LAST, ts "
+         "DESC))[1] AS lv FROM metrics WHERE run_id = $1::uuid GROUP BY key) k",
+         1},
+    /* $1 run, $2 keys (text[]), $3 most points per series. A longer series is cut into $3
+     * buckets of consecutive points; each bucket answers its last step and time, the mean
+     * and the min and max (so a spike survives downsampling). */
+    [DB_STMT_METRIC_SERIES] =
+        {"metric_series",
+         "WITH pts AS (SELECT key, step, ts, value, row_number() OVER (PARTITION BY key ORDER BY "
+         "step NULLS LAST, ts) - 1 AS i, count(*) OVER (PARTITION BY key) AS n FROM metrics WHERE "
+         "run_id = $1::uuid AND key = ANY($2::text[])),"
+         " g AS (SELECT key, (i * $3::bigint) / n AS bucket, max(n) AS n, max(step) AS step, "
+         "max(ts) "
+         "AS ts, avg(value) AS v, min(value) AS mn, max(value) AS mx FROM pts GROUP BY key, (i * "
+         "$3::bigint) / n),"
+         " s AS (SELECT key, max(n) AS n, json_agg(CASE WHEN n > $3::bigint THEN "
+         "json_build_object('step', step, 'ts', ts, 'value', v, 'min', mn, 'max', mx) ELSE "
+         "json_build_object('step', step, 'ts', ts, 'value', v) END ORDER BY bucket) AS pts FROM g "
+         "GROUP BY key)"
+         " SELECT json_agg(json_build_object('key', k.key, 'count', coalesce(s.n, 0), "
+         "'downsampled', coalesce(s.n, 0) > $3::bigint, 'points', coalesce(s.pts, '[]')) ORDER BY "
+         "k.i) FROM unnest($2::text[]) WITH ORDINALITY k(key, i) LEFT JOIN s ON s.key = k.key",
+         3},
     [DB_STMT_ATTEMPT_LIST] = {"attempt_list",
                               "SELECT attempt_json(a) FROM attempts a WHERE a.run_id = $1::uuid "
                               "ORDER BY a.seq",
@@ -459,25 +542,44 @@ const struct db_stmt db_stmts[DB_STMT__COUNT] = {
                                    2},
     /* $1 project, $2 name, $3 host, $4 pid, $5 labels, $6 kinds (JSON array). A worker
      * that registers again under its name starts a new session on the same row. */
+    /* Registering again reuses the row (same project and name): fields left out keep
+     * their values, the status is online again, and a new session begins (the open one
+     * ends as replaced). */
     [DB_STMT_WORKER_REGISTER] =
         {"worker_register",
-         "INSERT INTO workers (project_id, name, host, pid, labels, kinds, status, started_at, "
-         "last_heartbeat_at, stopped_at) VALUES ($1, $2, coalesce($3, ''), $4::int, "
+         "WITH w AS (INSERT INTO workers (project_id, name, host, pid, labels, kinds, status, "
+         "started_at, last_heartbeat_at, stopped_at) VALUES ($1, $2, coalesce($3, ''), $4::int, "
          "coalesce($5::jsonb, '{}'), ARRAY(SELECT jsonb_array_elements_text(coalesce($6::jsonb, "
          "'[]'))), 'online', now(), now(), NULL) ON CONFLICT (project_id, name) DO UPDATE SET "
-         "host = EXCLUDED.host, pid = EXCLUDED.pid, labels = EXCLUDED.labels, kinds = "
-         "EXCLUDED.kinds, status = 'online', started_at = now(), last_heartbeat_at = now(), "
-         "stopped_at = NULL RETURNING worker_json(workers), id, xmax = 0",
+         "host = coalesce($3, workers.host), pid = coalesce($4::int, workers.pid), labels = "
+         "coalesce($5::jsonb, workers.labels), kinds = CASE WHEN $6::jsonb IS NULL THEN "
+         "workers.kinds ELSE EXCLUDED.kinds END, status = 'online', started_at = now(), "
+         "last_heartbeat_at = now(), stopped_at = NULL RETURNING workers AS wrow, xmax = 0 AS "
+         "created),"
+         " ended AS (UPDATE worker_sessions s SET ended_at = now(), end_reason = 'replaced' FROM w "
+         "WHERE s.worker_id = (w.wrow).id AND s.ended_at IS NULL),"
+         " sess AS (INSERT INTO worker_sessions (worker_id, host, pid) SELECT (wrow).id, "
+         "(wrow).host, "
+         "(wrow).pid FROM w)"
+         " SELECT worker_json(w.wrow), (w.wrow).id, w.created FROM w",
          6},
     [DB_STMT_WORKER_GET] = {"worker_get",
                             "SELECT status, project_id FROM workers WHERE id = $1::bigint", 1},
-    /* The worker and the runs it has in flight. */
+    /* The worker, the runs it has in flight, its last 20 sessions (newest first) and its
+     * last 120 resource samples (oldest first, for a chart). */
     [DB_STMT_WORKER_DETAIL] =
         {"worker_detail",
          "SELECT json_build_object('worker', worker_json(w), 'current_runs', coalesce((SELECT "
          "json_agg(run_json(r, p.slug, latest_attempt_json(r.id)) ORDER BY r.started_at DESC) "
          "FROM runs r JOIN projects p ON p.id = r.project_id WHERE r.worker_id = w.id AND "
-         "r.status = 'running'), '[]')) FROM workers w WHERE w.id = $1::bigint",
+         "r.status = 'running'), '[]'), 'sessions', coalesce((SELECT json_agg(json_build_object("
+         "'id', s.id, 'host', s.host, 'pid', s.pid, 'started_at', s.started_at, 'ended_at', "
+         "s.ended_at, 'end_reason', s.end_reason) ORDER BY s.started_at DESC, s.id DESC) FROM "
+         "(SELECT * FROM worker_sessions WHERE worker_id = w.id ORDER BY started_at DESC, id DESC "
+         "LIMIT 20) s), '[]'), 'samples', coalesce((SELECT json_agg(json_build_object('ts', x.ts, "
+         "'sample', x.sample) ORDER BY x.ts) FROM (SELECT ts, sample FROM worker_samples WHERE "
+         "worker_id = w.id ORDER BY ts DESC LIMIT 120) x), '[]')) FROM workers w WHERE w.id = "
+         "$1::bigint",
          1},
     /* $1 worker, $2 status or NULL, $3 resources sample or NULL */
     [DB_STMT_WORKER_HEARTBEAT] = {"worker_heartbeat",
@@ -485,11 +587,22 @@ const struct db_stmt db_stmts[DB_STMT__COUNT] = {
                                   "coalesce($2, status), resources = coalesce($3::jsonb, "
                                   "resources) WHERE id = $1::bigint RETURNING worker_json(workers)",
                                   3},
+    /* $1 worker, $2 sample: kept with the others of the last 7 days (older ones pruned
+     * here, along the (worker_id, ts) index, so the table needs no cron). */
+    [DB_STMT_WORKER_SAMPLE] =
+        {"worker_sample",
+         "WITH prune AS (DELETE FROM worker_samples WHERE worker_id = "
+         "$1::bigint AND ts < now() - interval '7 days')"
+         " INSERT INTO worker_samples (worker_id, sample) VALUES ($1::bigint, "
+         "$2::jsonb)",
+         2},
     /* A stopped worker's runs in flight get an "interrupted" event each. */
     [DB_STMT_WORKER_STOP] =
         {"worker_stop",
          "WITH w AS (UPDATE workers SET status = 'stopped', stopped_at = coalesce(stopped_at, "
          "now()) WHERE id = $1::bigint RETURNING *),"
+         " sess AS (UPDATE worker_sessions SET ended_at = now(), end_reason = 'stopped' WHERE "
+         "worker_id = $1::bigint AND ended_at IS NULL),"
          " inflight AS (SELECT r.id, r.project_id FROM runs r JOIN w ON r.worker_id = w.id "
          "WHERE r.status = 'running'),"
          " ev AS (INSERT INTO events (project_id, run_id, kind, level, message, data) SELECT "

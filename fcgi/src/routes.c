@@ -7,6 +7,7 @@
 #include "api/auth.h"
 #include "api/health.h"
 #include "api/events.h"
+#include "api/metrics.h"
 #include "api/projects.h"
 #include "api/queue.h"
 #include "api/runs.h"
@@ -46,6 +47,7 @@ const struct route routes[] = {
 
     {"POST", "/api/v1/runs", runs_create, J},
     {"GET", "/api/v1/runs", runs_list, 0},
+    {"POST", "/api/v1/runs/wait", runs_wait, J},
     {"GET", "/api/v1/runs/{run}", runs_get, 0},
     {"PATCH", "/api/v1/runs/{run}", runs_update, J},
     /* The body is optional ({"progress": …}); the handler parses it when present. */
@@ -53,6 +55,8 @@ const struct route routes[] = {
     {"POST", "/api/v1/runs/{run}/cancel", runs_cancel, 0},
     {"POST", "/api/v1/runs/{run}/events", events_create, J},
     {"GET", "/api/v1/runs/{run}/events", events_list, 0},
+    {"POST", "/api/v1/runs/{run}/metrics", metrics_create, J},
+    {"GET", "/api/v1/runs/{run}/metrics", metrics_list, 0},
     {"GET", "/api/v1/runs/{run}/attempts", attempts_list, 0},
     /* Optional body ({"worker_id", "lease_s"}), parsed by the handler. */
     {"POST", "/api/v1/runs/{run}/attempts", attempts_start, 0},

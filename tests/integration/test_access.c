@@ -48,6 +48,8 @@ enum op {
     OP_RUN_PATCH,      /* {run}: a fresh queued run, started */
     OP_RUN_HEARTBEAT,  /* {run}: a fresh running run, with progress */
     OP_EVENT_CREATE,   /* {run}: a fresh queued run, one event */
+    OP_METRIC_CREATE,  /* {run}: a fresh queued run, one metric point */
+    OP_WAIT,           /* a fresh queued run of {project} waited for (in the body), no time */
     OP_ATTEMPT_PATCH,  /* {run}/{seq}: a fresh run whose attempt 1 runs, ended */
     OP_CLAIM,          /* {queue}: a fresh queue holding one run; a worker of {project} */
     OP_CLAIM_OWN,      /* the same without a project: a token's own */
@@ -108,6 +110,10 @@ static const struct row matrix[] = {
     {"POST",   "/api/v1/runs/{run}/cancel",                NULL, PA, OP_RUN,            {401, 403, OK,  OK,  OK,  403, OK,  OK,  404}},
     {"POST",   "/api/v1/runs/{run}/events",                NULL, PA, OP_EVENT_CREATE,   {401, 403, OK,  OK,  OK,  403, OK,  OK,  404}},
     {"GET",    "/api/v1/runs/{run}/events",                NULL, PA, OP_RUN,            {401, OK,  OK,  OK,  OK,  OK,  OK,  OK,  404}},
+    {"POST",   "/api/v1/runs/{run}/metrics",               NULL, PA, OP_METRIC_CREATE,  {401, 403, OK,  OK,  OK,  403, OK,  OK,  404}},
+    {"GET",    "/api/v1/runs/{run}/metrics",               NULL, PA, OP_RUN,            {401, OK,  OK,  OK,  OK,  OK,  OK,  OK,  404}},
+    /* Waiting only reads: viewers may. A run the caller cannot see is a 404. */
+    {"POST",   "/api/v1/runs/wait",                        NULL, PA, OP_WAIT,           {401, OK,  OK,  OK,  OK,  OK,  OK,  OK,  404}},
     /* Attempts and the queue follow the runs' rules: viewers read, members write. */
     {"GET",    "/api/v1/runs/{run}/attempts",              NULL, PA, OP_RUN,            {401, OK,  OK,  OK,  OK,  OK,  OK,  OK,  404}},
     {"POST",   "/api/v1/runs/{run}/attempts",              NULL, PA, OP_RUN,            {401, 403, OK,  OK,  OK,  403, OK,  OK,  404}},
@@ -143,6 +149,9 @@ static const struct row matrix[] = {
     {"POST",   "/api/v1/runs/{run}/cancel",                NULL, PB, OP_RUN,            {401, 404, 404, 404, OK,  404, 404, 404, OK}},
     {"POST",   "/api/v1/runs/{run}/events",                NULL, PB, OP_EVENT_CREATE,   {401, 404, 404, 404, OK,  404, 404, 404, OK}},
     {"GET",    "/api/v1/runs/{run}/events",                NULL, PB, OP_RUN,            {401, 404, 404, 404, OK,  404, 404, 404, OK}},
+    {"POST",   "/api/v1/runs/{run}/metrics",               NULL, PB, OP_METRIC_CREATE,  {401, 404, 404, 404, OK,  404, 404, 404, OK}},
+    {"GET",    "/api/v1/runs/{run}/metrics",               NULL, PB, OP_RUN,            {401, 404, 404, 404, OK,  404, 404, 404, OK}},
+    {"POST",   "/api/v1/runs/wait",                        NULL, PB, OP_WAIT,           {401, 404, 404, 404, OK,  404, 404, 404, OK}},
     {"GET",    "/api/v1/runs/{run}/attempts",              NULL, PB, OP_RUN,            {401, 404, 404, 404, OK,  404, 404, 404, OK}},
     {"POST",   "/api/v1/runs/{run}/attempts",              NULL, PB, OP_RUN,            {401, 404, 404, 404, OK,  404, 404, 404, OK}},
     {"PATCH",  "/api/v1/runs/{run}/attempts/{seq}",        NULL, PB, OP_ATTEMPT_PATCH,  {401, 404, 404, 404, OK,  404, 404, 404, OK}},
@@ -565,11 +574,20 @@ static long access_call(const struct row *row, int who, char *code, size_t ccap)
     case OP_RUN:
     case OP_RUN_PATCH:
     case OP_EVENT_CREATE:
+    case OP_METRIC_CREATE:
         if (make_run(row->project, "queued", run, sizeof(run)))
             return -1;
-        b = row->op == OP_RUN_PATCH      ? "{\"status\":\"running\"}"
-            : row->op == OP_EVENT_CREATE ? "{\"message\":\"from the matrix\"}"
-                                         : NULL;
+        b = row->op == OP_RUN_PATCH       ? "{\"status\":\"running\"}"
+            : row->op == OP_EVENT_CREATE  ? "{\"message\":\"from the matrix\"}"
+            : row->op == OP_METRIC_CREATE ? "{\"key\":\"loss\",\"value\":0.5,\"step\":1}"
+                                          : NULL;
+        break;
+    case OP_WAIT:
+        /* No time to wait: an allowed wait answers at once (not done). */
+        if (make_run(row->project, "queued", run, sizeof(run)))
+            return -1;
+        snprintf(body, sizeof(body), "{\"ids\":[\"%s\"],\"timeout_s\":0}", run);
+        b = body;
         break;
     case OP_RUN_HEARTBEAT:
         if (make_run(row->project, "running", run, sizeof(run)))

@@ -105,10 +105,7 @@ int attempts_start(struct req *r)
         return -1;
     const char *json = PQgetvalue(res, 0, 0);
     pub_event(r->pub, pr.id, "run.updated", req_path_param(r, "run"), json);
-    r->status = 201;
-    r->resp_body = json;
-    r->resp_len = strlen(json);
-    return 0;
+    return req_json_text(r, 201, json);
 }
 
 int attempts_update(struct req *r)
@@ -172,10 +169,7 @@ int attempts_update(struct req *r)
         return -1;
     const char *json = PQgetvalue(res, 0, 0);
     pub_event(r->pub, pr.id, "run.updated", req_path_param(r, "run"), json);
-    r->status = 200;
-    r->resp_body = json;
-    r->resp_len = strlen(json);
-    return 0;
+    return req_json_text(r, 200, json);
 }
 
 int queue_claim(struct req *r)
@@ -256,8 +250,5 @@ int queue_claim(struct req *r)
     }
     const char *json = PQgetvalue(res, 0, 0);
     pub_event(r->pub, pr.id, "run.updated", PQgetvalue(res, 0, 1), json);
-    r->status = 200;
-    r->resp_body = json;
-    r->resp_len = strlen(json);
-    return 0;
+    return req_json_text(r, 200, json);
 }

@@ -10,6 +10,11 @@ int runs_get(struct req *r);
 int runs_update(struct req *r);
 int runs_heartbeat(struct req *r);
 int runs_cancel(struct req *r);
+/* POST /runs/wait: answers when all the runs have ended or the timeout passes. */
+int runs_wait(struct req *r);
+
+#define RUNS_WAIT_MAX_S   30
+#define RUNS_WAIT_MAX_IDS 100
 
 /* 1 when a run may go from status `from` to `to` (same to same is allowed: a retried
  * report of the same outcome is not a conflict). */
