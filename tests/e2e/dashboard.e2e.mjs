@@ -190,6 +190,15 @@ async function main() {
     });
   }
 
+  await step('the run list sorts by duration on the server (URL ?sort=duration)', async () => {
+    await page.goto(`${BASE}/p/e2e/runs?sort=duration&order=asc`);
+    // The queued run has no duration, so a duration sort lists nothing: the server sorted.
+    await page.getByText('only runs that have started and ended are listed').waitFor({ timeout: WAIT });
+    await page.getByText('No runs match these filters').waitFor({ timeout: WAIT });
+    await page.goBack();
+    await page.locator('[data-testid=run-detail][data-status=queued]').waitFor({ timeout: WAIT });
+  });
+
   await step('cancel the run, with confirmation', async () => {
     await page.getByTestId('cancel-run').click();
     await page.getByRole('dialog').getByText('Cancel this run?').waitFor();
@@ -207,6 +216,9 @@ async function main() {
     await page.getByRole('link', { name: 'Workers', exact: true }).click();
     await page.getByTestId('workers-table').getByText('gpu-e2e').first().waitFor({ timeout: WAIT });
     await shot('09-workers');
+    await page.getByTestId('workers-table').getByRole('link', { name: 'gpu-e2e' }).click();
+    await page.getByTestId('worker-sessions').getByText('gpu-e2e').waitFor({ timeout: WAIT });
+    await shot('09b-worker-detail');
   });
 
   await step('switch theme, and it persists across a reload', async () => {

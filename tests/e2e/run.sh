@@ -74,8 +74,9 @@ export RUNWATCH_E2E_URL=http://$RUNWATCH_HTTP_HOST:$RUNWATCH_HTTP_PORT
 export RUNWATCH_E2E_OUT=$out
 export RUNWATCH_CHROMIUM=$chromium
 # The live steps need the hub's stream; whether this tree has one is decided by what the
-# tree contains, never by whether a probe happens to succeed (see dashboard.e2e.mjs).
-if grep -Eq '^[[:space:]]*auth_request[[:space:]]+/api/v1/auth/check;' "$repo/nginx/runwatch.conf.in"; then
+# tree contains (nginx authorising the stream location), never by whether a probe happens
+# to succeed: once the stream is in the tree, a broken stream fails the e2e.
+if grep -Eq '^[[:space:]]*auth_request[[:space:]]' "$repo/nginx/runwatch.conf.in"; then
     export RUNWATCH_E2E_STREAM=1
 else
     export RUNWATCH_E2E_STREAM=0

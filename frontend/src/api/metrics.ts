@@ -3,29 +3,11 @@
 // routes reads as "no metrics" rather than an error on every run page.
 import { queryOptions } from '@tanstack/react-query';
 import { api, ApiError } from './client';
+import type { components } from './schema.gen';
 
-export interface MetricKey {
-  key: string;
-  count: number;
-  last_step: number | null;
-  last_value: number | null;
-  last_ts: string | null;
-  min: number | null;
-  max: number | null;
-}
-export interface MetricPoint {
-  step: number;
-  ts: string;
-  value: number;
-  min?: number;
-  max?: number;
-}
-export interface MetricSeries {
-  key: string;
-  count: number;
-  downsampled: boolean;
-  points: MetricPoint[];
-}
+export type MetricKey = components['schemas']['MetricKey'];
+export type MetricSeries = components['schemas']['MetricSeries'];
+export type MetricPoint = NonNullable<MetricSeries['points']>[number];
 
 export const METRIC_POINTS = 500;
 

@@ -326,6 +326,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/runs/wait": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Wait until all the runs have ended, or timeout_s passes (viewer)
+         * @description Answers as soon as the last of the runs ends (PostgreSQL LISTEN/NOTIFY, no polling) or when the timeout passes, saying which have ended. A wait holds a server worker, so at most half the workers wait at once; beyond that the answer is 429 with Retry-After. For watching many runs, use the live stream.
+         */
+        post: operations["waitRuns"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/runs/{run}": {
         parameters: {
             query?: never;
@@ -396,6 +416,30 @@ export interface paths {
          * @description Values under keys that look like secrets (RUNWATCH_REDACT_KEYS: password, secret, token, api_key, authorization, …) in input, params, result and event data are stored as "[redacted]".
          */
         post: operations["createEvents"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/runs/{run}/metrics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A run's metric keys with a summary each, or with ?key= the series, downsampled to ?points= (viewer)
+         * @description A series is ordered by step, then time (points without a step last). When it holds more than `points` points it is cut into `points` buckets of consecutive points; each answers its last step and time, the mean as value, and min and max.
+         */
+        get: operations["listMetrics"];
+        put?: never;
+        /**
+         * Record one metric point, or a batch {"metrics": [...]} of up to 10000, in one transaction (member)
+         * @description Keys are names of A-Z a-z 0-9 _ . / : - (so ?key=a,b lists two). Publishes run.metrics with the newest point of each key (at most 20).
+         */
+        post: operations["createMetrics"];
         delete?: never;
         options?: never;
         head?: never;
@@ -473,7 +517,10 @@ export interface paths {
         /** Workers of a project (viewer) */
         get: operations["listWorkers"];
         put?: never;
-        /** Register a worker by name (member); registering again starts a new session on the same worker */
+        /**
+         * Register a worker by name (member); registering again starts a new session on the same worker
+         * @description Registering an existing name again reuses the worker: fields left out keep their values, and a new session begins.
+         */
         post: operations["registerWorker"];
         delete?: never;
         options?: never;
@@ -752,6 +799,56 @@ export interface components {
         WorkerPage: {
             items?: components["schemas"]["Worker"][];
             next_cursor?: null;
+        };
+        NewMetric: {
+            key: string;
+            /** @description finite */
+            value: number;
+            step?: number | null;
+            /**
+             * Format: date-time
+             * @description default: now
+             */
+            ts?: string | null;
+        };
+        MetricKey: {
+            key?: string;
+            count?: number;
+            first_step?: number | null;
+            last_step?: number | null;
+            last_value?: number;
+            /** Format: date-time */
+            last_ts?: string;
+            min?: number;
+            max?: number;
+        };
+        MetricSeries: {
+            key?: string;
+            /** @description points stored */
+            count?: number;
+            downsampled?: boolean;
+            points?: {
+                step?: number | null;
+                /** Format: date-time */
+                ts?: string;
+                /** @description the point, or the mean of its bucket when downsampled */
+                value?: number;
+                /** @description only when downsampled */
+                min?: number;
+                /** @description only when downsampled */
+                max?: number;
+            }[];
+        };
+        WorkerSession: {
+            id?: number;
+            host?: string;
+            pid?: number | null;
+            /** Format: date-time */
+            started_at?: string;
+            /** Format: date-time */
+            ended_at?: string | null;
+            /** @enum {unknown} */
+            end_reason?: "stopped" | "replaced" | null;
         };
     };
     responses: never;
@@ -1995,7 +2092,8 @@ export interface operations {
                 ended_before?: string;
                 /** @description id prefix or name substring */
                 q?: string;
-                sort?: "created";
+                /** @description started lists only runs that have started; ended only runs that have ended; duration (ended_at - started_at) only runs that have both. A cursor belongs to the sort it came from. */
+                sort?: "created" | "started" | "ended" | "duration";
                 order?: "desc" | "asc";
                 limit?: number;
                 cursor?: string;
@@ -2172,6 +2270,106 @@ export interface operations {
             };
         };
     };
+    waitRuns: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    ids: string[];
+                    /** @default 30 */
+                    timeout_s?: number;
+                };
+            };
+        };
+        responses: {
+            /** @description done is true when every run has ended; each run's status and ended_at (null while it has not ended) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        done?: boolean;
+                        runs?: {
+                            /** Format: uuid */
+                            id?: string;
+                            status?: string;
+                            /** Format: date-time */
+                            ended_at?: string | null;
+                        }[];
+                    };
+                };
+            };
+            /** @description Malformed request (names the field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No identity */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Role too low, or missing X-Runwatch-CSRF */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description ids[i] names no run the caller can see */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Well-formed but invalid (names the field) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Every wait slot is taken (Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     getRun: {
         parameters: {
             query?: never;
@@ -2326,6 +2524,8 @@ export interface operations {
             content: {
                 "application/json": {
                     progress?: number;
+                    /** @description the attempt this worker runs (latest_attempt.seq from the claim): a beat for an attempt that is no longer the run's running one is refused with 409 attempt_superseded, so a worker whose lease expired stops */
+                    attempt?: number;
                 };
             };
         };
@@ -2371,6 +2571,15 @@ export interface operations {
             };
             /** @description No such run, or not visible to the caller */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description attempt is not the run's running attempt (attempt_superseded) */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2526,6 +2735,147 @@ export interface operations {
                         count?: number;
                         first_id?: string;
                         last_id?: string;
+                    };
+                };
+            };
+            /** @description Malformed request (names the field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No identity */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Role too low, or missing X-Runwatch-CSRF */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such run, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Well-formed but invalid (names the field) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listMetrics: {
+        parameters: {
+            query?: {
+                /** @description comma-separated keys, at most 20 */
+                key?: string;
+                points?: number;
+            };
+            header?: never;
+            path: {
+                run: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Keys (without ?key=) or series (with it), in the order asked */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        keys: components["schemas"]["MetricKey"][];
+                    } | {
+                        series: components["schemas"]["MetricSeries"][];
+                    };
+                };
+            };
+            /** @description Malformed request (names the field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No identity */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such run, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    createMetrics: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                run: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NewMetric"] | {
+                    metrics: components["schemas"]["NewMetric"][];
+                };
+            };
+        };
+        responses: {
+            /** @description Stored */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        count?: number;
                     };
                 };
             };
@@ -3093,6 +3443,14 @@ export interface operations {
                     "application/json": {
                         worker?: components["schemas"]["Worker"];
                         current_runs?: components["schemas"]["Run"][];
+                        /** @description the last 20 registrations, newest first */
+                        sessions?: components["schemas"]["WorkerSession"][];
+                        /** @description the last 120 resource samples sent with heartbeats (kept 7 days), oldest first */
+                        samples?: {
+                            /** Format: date-time */
+                            ts?: string;
+                            sample?: Record<string, never>;
+                        }[];
                     };
                 };
             };

@@ -1,6 +1,6 @@
 // Names for the schemas of openapi/openapi.json. The shapes come from the generated
 // schema.gen.ts (`npm run gen:api`), never written by hand.
-import type { components } from './schema.gen';
+import type { components, operations } from './schema.gen';
 
 type S = components['schemas'];
 export type User = S['User'];
@@ -16,6 +16,9 @@ export type RunStatus = NonNullable<Run['status']>;
 export type RunEvent = S['Event'];
 export type EventLevel = NonNullable<RunEvent['level']>;
 export type Worker = S['Worker'];
+export type WorkerSession = S['WorkerSession'];
+/** GET /workers/{id}: the worker, its runs in flight, registrations and resource samples. */
+export type WorkerDetail = operations['getWorker']['responses'][200]['content']['application/json'];
 export type Role = NonNullable<Project['role']>;
 
 export interface Page<T> {

@@ -1,7 +1,7 @@
 // Workers: the project's fleet, and one worker.
 import { queryOptions, type QueryClient } from '@tanstack/react-query';
 import { api } from './client';
-import type { Page, Worker } from './types';
+import type { Page, Worker, WorkerDetail } from './types';
 
 export const workerKeys = {
   all: (project: string) => ['workers', project] as const,
@@ -19,13 +19,15 @@ export const workersQuery = (project: string) =>
 export const workerQuery = (project: string, id: number) =>
   queryOptions({
     queryKey: workerKeys.detail(project, id),
-    queryFn: ({ signal }) => api<Worker>(`/workers/${id}`, { signal }),
+    queryFn: ({ signal }) => api<WorkerDetail>(`/workers/${id}`, { signal }),
   });
 
 /** A worker as the live stream sent it: replace it in the list and its detail. */
 export function patchWorker(qc: QueryClient, project: string, w: Worker): void {
   if (w.id === undefined) return;
-  qc.setQueryData<Worker>(workerKeys.detail(project, w.id), (old) => (old ? { ...old, ...w } : old));
+  qc.setQueryData<WorkerDetail>(workerKeys.detail(project, w.id), (old) =>
+    old ? { ...old, worker: { ...old.worker, ...w } } : old,
+  );
   qc.setQueryData<Worker[]>(workerKeys.list(project), (list) => {
     if (!list) return list;
     const i = list.findIndex((x) => x.id === w.id);

@@ -14,7 +14,7 @@ const fmt = (v: number | null | undefined) =>
 export function MetricsPanel({ project, run }: { project: string; run: string }) {
   const keys = useQuery(metricKeysQuery(project, run));
   const [chosen, setChosen] = useState<string[] | null>(null);
-  const all = keys.data?.map((k) => k.key) ?? [];
+  const all = (keys.data ?? []).flatMap((k) => (k.key ? [k.key] : []));
   const selected = chosen ?? all.slice(0, 6);
   const series = useQuery(metricSeriesQuery(project, run, selected));
 
@@ -68,7 +68,7 @@ export function MetricsPanel({ project, run }: { project: string; run: string })
               <Text size="sm" fw={600}>
                 {s.key}{' '}
                 <Text span size="xs" c="dimmed">
-                  {s.count} points{s.downsampled ? `, ${s.points.length} shown` : ''}
+                  {s.count} points{s.downsampled ? `, ${s.points?.length ?? 0} shown` : ''}
                 </Text>
               </Text>
               <MetricChart series={s} />

@@ -1,7 +1,9 @@
 // The app's one EventSource on /api/v1/stream for the open project. The browser
-// reconnects by itself and sends Last-Event-ID, so the hub replays what was missed; when
-// the hub cannot (`event: reset`) or the stream had to be opened anew (the browser gives
-// up after an HTTP error), the cached views are refetched over REST.
+// reconnects by itself and sends Last-Event-ID, so the hub replays what was missed. When
+// the browser gives up (an HTTP error: hub restarting, nginx 502) we open a new stream
+// with the last id in the query (`last_event_id`), which the hub replays from the same
+// way; when the hub cannot (`event: reset`), or we never had an id, the cached views are
+// refetched over REST.
 import { createContext, useContext, useEffect, useRef, useState, type ReactNode } from 'react';
 import { useQueryClient } from '@tanstack/react-query';
 import {
@@ -40,9 +42,11 @@ export function LiveProvider({
     let retry: ReturnType<typeof setTimeout> | null = null;
     let closed = false;
     let opens = 0;
+    let lastId = '';
     activity.clear();
 
     const onMessage = (ev: MessageEvent<string>) => {
+      if (ev.lastEventId) lastId = ev.lastEventId;
       let msg: LiveMessage;
       try {
         msg = JSON.parse(ev.data) as LiveMessage;
@@ -56,14 +60,17 @@ export function LiveProvider({
     const open = () => {
       if (closed) return;
       setStatus(opens === 0 ? 'connecting' : 'reconnecting');
-      const src = new EventSource(`/api/v1/stream?project=${projectId}`, { withCredentials: true });
+      const resume = lastId ? `&last_event_id=${encodeURIComponent(lastId)}` : '';
+      const src = new EventSource(`/api/v1/stream?project=${projectId}${resume}`, {
+        withCredentials: true,
+      });
       es = src;
       src.onopen = () => {
         retryMs.current = RETRY_MIN_MS;
         setStatus('live');
-        // A new EventSource starts without Last-Event-ID: what happened while we were
-        // away is only in the REST API.
-        if (opens++ > 0) resyncAll(ctx);
+        // Without an id to resume from, what happened while we were away is only in the
+        // REST API. With one, the hub replays it or says `reset`.
+        if (opens++ > 0 && !resume) resyncAll(ctx);
       };
       src.onerror = () => {
         if (closed) return;

@@ -47,12 +47,21 @@ export default function RunsPage() {
         )}
       </Group>
       <RunFiltersBar value={filters} onChange={setFilters} />
+      {filters.sort !== 'created' && (
+        <Text size="xs" c="dimmed">
+          {filters.sort === 'started'
+            ? 'Sorted by start: only runs that have started are listed.'
+            : filters.sort === 'ended'
+              ? 'Sorted by end: only runs that have ended are listed.'
+              : 'Sorted by duration: only runs that have started and ended are listed.'}
+        </Text>
+      )}
       {q.isPending ? (
         <LoadingRows rows={10} />
       ) : q.error && !q.data ? (
         <ErrorState error={q.error} onRetry={() => void q.refetch()} />
       ) : runs.length === 0 ? (
-        isFiltered(filters) ? (
+        isFiltered(filters) || filters.sort !== 'created' ? (
           <EmptyState title="No runs match these filters">
             <Text size="sm" c="dimmed">
               Widen the time range or clear a filter.
