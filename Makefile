@@ -47,10 +47,11 @@ FLEET_LIBS := $(shell pkg-config --libs libcurl json-c 2>/dev/null) -pthread -lm
 BINS := $(BUILD)/runwatch-api $(BUILD)/runwatch-sse $(BUILD)/unit-tests $(BUILD)/integration-tests \
         $(BUILD)/runwatch-fleet
 
-.PHONY: build binaries deps run stop demo test unit integration asan bench fmt lint clean
+.PHONY: build binaries deps run stop demo test unit integration asan bench fmt lint clean \
+        frontend frontend-test e2e
 # deps first, then a fresh make: pkg-config must see libraries installed moments ago.
 build: deps
-	@$(MAKE) --no-print-directory binaries
+	@$(MAKE) --no-print-directory binaries frontend
 
 binaries: $(BINS)
 
@@ -75,6 +76,32 @@ $(BUILD)/runwatch-fleet: $(call obj,$(FLEET_SRC))
 	$(CC) $(LDFLAGS) -o $@ $^ $(FLEET_LIBS)
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+
+# ---- the dashboard (frontend/): npm ci when node_modules is missing or the lock file
+# changed (the stamp is inside node_modules, so deleting it re-installs), then vite build
+# into frontend/dist, which nginx serves at /.
+FRONTEND_STAMP := frontend/node_modules/.runwatch-npm-ci
+FRONTEND_SRC := $(shell find frontend/src -type f 2>/dev/null) frontend/index.html \
+                frontend/vite.config.ts frontend/tsconfig.json frontend/package.json
+
+$(FRONTEND_STAMP): frontend/package-lock.json frontend/package.json
+	cd frontend && npm ci --no-audit --no-fund
+	@touch $@
+
+frontend/dist/index.html: $(FRONTEND_STAMP) $(FRONTEND_SRC)
+	cd frontend && npm run -s build
+	@touch $@
+
+frontend: frontend/dist/index.html
+
+# Types (strict), generated API types up to date with openapi/openapi.json, Vitest
+# component tests, and the initial-JS budget (docs/PERFORMANCE.md).
+frontend-test: frontend
+	cd frontend && npm run -s typecheck && npm run -s check:api && npm run -s test && npm run -s size
+
+# Browser end-to-end tests: playwright-core + /usr/bin/chromium against a private stack.
+e2e: build
+	RUNWATCH_BIN_DIR=$(BUILD) tests/e2e/run.sh
 
 # Installs only what is missing; quick when everything is present.
 deps:
@@ -104,6 +131,10 @@ test: build
 	RUNWATCH_BIN_DIR=$(BUILD) tests/integration/run.sh $(BUILD)/integration-tests
 	@echo "== live hub smoke test ($(FLAVOUR))"
 	tests/integration/sse_smoke.sh $(BUILD)/runwatch-sse
+	@echo "== dashboard: types, component tests, bundle budget"
+	@$(MAKE) --no-print-directory frontend-test
+	@echo "== dashboard: browser e2e ($(FLAVOUR))"
+	RUNWATCH_BIN_DIR=$(BUILD) tests/e2e/run.sh
 
 asan:
 	$(MAKE) FLAVOUR=asan test
@@ -125,4 +156,4 @@ lint:
 	tests/lint.sh
 
 clean:
-	rm -rf build
+	rm -rf build frontend/dist

@@ -102,6 +102,19 @@ load_config() {
     NGX=$VAR/nginx
     NGINX_CONF=$NGX/nginx.conf
 
+    # Descriptors for nginx's workers: live streams take two each (docs/PERFORMANCE.md).
+    # Only root can go past the hard limit.
+    local hard
+    hard=$(ulimit -Hn)
+    if ((EUID == 0)); then
+        NGINX_NOFILE=65536
+    elif [[ "$hard" == unlimited ]] || ((hard > 65536)); then
+        NGINX_NOFILE=65536
+    else
+        NGINX_NOFILE=$hard
+    fi
+    NGINX_CONNECTIONS=$((NGINX_NOFILE / 2 > 1024 ? NGINX_NOFILE / 2 : 1024))
+
     NGINX_USER='' NGINX_GROUP=''
     if ((EUID == 0)); then
         id -u postgres >/dev/null 2>&1 ||
@@ -507,6 +520,9 @@ sse_start() {
     fi
     check_port_free "$SSE_PORT" RUNWATCH_SSE_PORT
     log "starting runwatch-sse on $(host_port "$SSE_HOST" "$SSE_PORT")"
+    # Its own settings (RUNWATCH_SSE_RING, _KEEPALIVE_MS, _CLIENT_BUFFER, _STALL_MS,
+    # _MAX_CLIENTS, _MAX_AGE_S, _RETRY_MS; docs/CONTRACTS.md) pass through the environment;
+    # it checks them and exits with a message naming a bad one.
     STARTED+=(sse)
     mark_log "$LOGS/sse.log"
     spawn "$LOGS/sse.log" "$RUN/sse.pid" "$BIN_DIR/runwatch-sse"
@@ -556,6 +572,8 @@ render_nginx() {
         -e "s|@USER_LINE@|$(sed_escape "$user_line")|g"
         -e "s|@LOGIN_RATE@|$(sed_escape "$LOGIN_RATE")|g"
         -e "s|@LOGIN_BURST@|$(sed_escape "$LOGIN_BURST")|g"
+        -e "s|@NGINX_NOFILE@|$(sed_escape "$NGINX_NOFILE")|g"
+        -e "s|@NGINX_CONNECTIONS@|$(sed_escape "$NGINX_CONNECTIONS")|g"
     )
     local text left
     text=$(sed "${args[@]}" "$tmpl")
