@@ -42,7 +42,8 @@ SSE_LIBS  := $(shell pkg-config --libs json-c hiredis libevent 2>/dev/null)
 UNIT_LIBS := -lcunit $(API_LIBS)
 ITEST_LIBS := -lcunit $(shell pkg-config --libs libcurl json-c 2>/dev/null)
 
-BINS := $(BUILD)/runwatch-api $(BUILD)/runwatch-sse $(BUILD)/unit-tests $(BUILD)/integration-tests
+BINS := $(BUILD)/runwatch-api $(BUILD)/runwatch-sse $(BUILD)/unit-tests $(BUILD)/integration-tests \
+        $(BUILD)/sse-load
 
 .PHONY: build binaries deps run stop test unit integration asan bench fmt lint clean
 # deps first, then a fresh make: pkg-config must see libraries installed moments ago.
@@ -66,6 +67,11 @@ $(BUILD)/unit-tests: $(call obj,$(UNIT_SRC) $(API_LIB_SRC) $(COMMON_SRC))
 
 $(BUILD)/integration-tests: $(call obj,$(ITEST_SRC))
 	$(CC) $(LDFLAGS) -o $@ $^ $(ITEST_LIBS)
+
+# The live stream's load client (tests/bench/stream.sh): publishes through pub.c, the same
+# script runwatch-api runs.
+$(BUILD)/sse-load: $(call obj,tests/bench/sse_load.c fcgi/src/pub.c $(COMMON_SRC))
+	$(CC) $(LDFLAGS) -o $@ $^ $(SSE_LIBS)
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
 
@@ -96,12 +102,13 @@ test: build
 asan:
 	$(MAKE) FLAVOUR=asan test
 
-# Two private stacks in turn: the request path against nginx's ceiling, then the
-# producer API (events, batches, claims, the run list at 1M runs). Figures with their
-# commands go to docs/PERFORMANCE.md.
+# Private stacks in turn: the request path against nginx's ceiling, the producer API
+# (events, batches, claims, the run list at 1M runs), then the live stream (idle streams'
+# memory, fan-out latency). Figures with their commands go to docs/PERFORMANCE.md.
 bench: build
 	RUNWATCH_BIN_DIR=$(BUILD) tests/bench/baseline.sh
 	RUNWATCH_BIN_DIR=$(BUILD) tests/bench/producer.sh
+	RUNWATCH_BIN_DIR=$(BUILD) tests/bench/stream.sh
 
 C_FILES = $(shell git ls-files '*.c' '*.h' 2>/dev/null; git ls-files --others --exclude-standard '*.c' '*.h' 2>/dev/null)
 
