@@ -382,6 +382,18 @@ pg_start() {
         log "creating role runwatch"
         pg_admin -c "CREATE ROLE runwatch LOGIN"
     fi
+    # Ad-hoc SQL runs as its own login (docs/REPORTS.md): read-only, bounded, no other
+    # role. It must not be a role runwatch SETs: a session can always SET ROLE back to
+    # its login. Migration 0007 grants it the report schema and nothing else.
+    if [[ "$(pg_admin -tAc "SELECT 1 FROM pg_roles WHERE rolname = 'runwatch_report'")" != 1 ]]; then
+        log "creating role runwatch_report"
+        pg_admin -c "CREATE ROLE runwatch_report LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION CONNECTION LIMIT 64" \
+            -c "ALTER ROLE runwatch_report SET default_transaction_read_only = on" \
+            -c "ALTER ROLE runwatch_report SET statement_timeout = '5s'" \
+            -c "ALTER ROLE runwatch_report SET search_path = report" \
+            -c "ALTER ROLE runwatch_report SET work_mem = '16MB'" \
+            -c "ALTER ROLE runwatch_report SET temp_file_limit = '256MB'"
+    fi
     if [[ "$(pg_admin -tAc "SELECT 1 FROM pg_database WHERE datname = 'runwatch'")" != 1 ]]; then
         log "creating database runwatch"
         pg_admin -c "CREATE DATABASE runwatch OWNER runwatch"

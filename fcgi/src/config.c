@@ -177,6 +177,19 @@ int config_load(struct config *cfg, char *err, size_t errlen)
         cfg->redact_keys[n] = NULL;
     }
 
+    /* Ad-hoc SQL. Empty: the main conninfo, logged in as runwatch_report instead. */
+    if (config_copy(cfg->report_database_url, sizeof(cfg->report_database_url),
+                    config_env("RUNWATCH_REPORT_DATABASE_URL", ""), "RUNWATCH_REPORT_DATABASE_URL",
+                    err, errlen))
+        return -1;
+    if (config_long("RUNWATCH_REPORT_TIMEOUT_MS", "5000", 100, 600000, &cfg->report_timeout_ms, err,
+                    errlen) ||
+        config_long("RUNWATCH_REPORT_MAX_ROWS", "10000", 1, 1000000, &cfg->report_max_rows, err,
+                    errlen) ||
+        config_long("RUNWATCH_REPORT_MAX_BYTES", "16777216", 65536, 256L * 1024 * 1024,
+                    &cfg->report_max_bytes, err, errlen))
+        return -1;
+
     if (log_level_parse(config_env("RUNWATCH_LOG_LEVEL", "info"), &cfg->log_level) != 0) {
         snprintf(err, errlen, "RUNWATCH_LOG_LEVEL must be debug, info, warn or error");
         return -1;

@@ -25,6 +25,12 @@ struct config {
     /* Lowercase substrings of keys whose values are never stored (RUNWATCH_REDACT_KEYS). */
     char redact_buf[512];
     const char *redact_keys[33]; /* NULL-terminated */
+    /* Ad-hoc SQL (api/reports.c, db_report.c): the read-only login's conninfo, and the
+     * limits every user statement runs under. */
+    char report_database_url[1024];
+    long report_timeout_ms;
+    long report_max_rows;
+    long report_max_bytes;
 };
 
 /* Fills cfg from the environment. On a bad value returns -1 and writes a message

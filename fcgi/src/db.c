@@ -4,10 +4,15 @@
  * transaction the request fails with 503: its earlier statements are gone. */
 #include "db.h"
 
+#include <errno.h>
+#include <poll.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "db_err.h"
+#include "db_report.h"
 #include "log.h"
 
 void db_init(struct db *db, const char *conninfo)
@@ -15,6 +20,7 @@ void db_init(struct db *db, const char *conninfo)
     db->conn = NULL;
     db->conninfo = conninfo;
     db->in_tx = 0;
+    db->wait_slot = 0;
 }
 
 void db_fini(struct db *db)
@@ -22,6 +28,7 @@ void db_fini(struct db *db)
     if (db->conn)
         PQfinish(db->conn);
     db->conn = NULL;
+    db_report_fini(); /* the ad-hoc SQL connection, when one was opened */
 }
 
 static void db_drop(struct db *db)
@@ -213,4 +220,98 @@ int db_page_response(struct req *r, PGresult *res, int shown, const char *next_c
     r->resp_body = out;
     r->resp_len = (size_t)(o - out);
     return 0;
+}
+
+/* Releases what a wait holds: the slot and the LISTEN. Idempotent; on a broken
+ * connection PostgreSQL has dropped both already. */
+void db_wait_end(struct db *db)
+{
+    PGnotify *n;
+
+    if (!db->wait_slot)
+        return;
+    int slot = db->wait_slot;
+    db->wait_slot = 0;
+    if (!db->conn)
+        return;
+    if (db->in_tx)
+        db_rollback(db);
+    char s[16];
+    snprintf(s, sizeof(s), "%d", slot);
+    const char *p[] = {s};
+    PQclear(PQexecPrepared(db->conn, db_stmts[DB_STMT_UNLISTEN_RUN_ENDED].name, 0, NULL, NULL, NULL,
+                           0));
+    PQclear(PQexecPrepared(db->conn, db_stmts[DB_STMT_WAIT_SLOT_GIVE].name, 1, p, NULL, NULL, 0));
+    /* Notifications that came before UNLISTEN took effect are nobody's now. */
+    while ((n = PQnotifies(db->conn)))
+        PQfreemem(n);
+    if (PQstatus(db->conn) == CONNECTION_BAD)
+        db_drop(db);
+}
+
+static void db_wait_end_deferred(void *arg)
+{
+    db_wait_end(arg);
+}
+
+int db_wait_begin(struct req *r, int slots)
+{
+    char n[16];
+    PGresult *res;
+
+    snprintf(n, sizeof(n), "%d", slots);
+    const char *p[] = {n};
+    if (!(res = DB_EXEC(r, DB_STMT_WAIT_SLOT_TAKE, p)))
+        return -1;
+    if (PQgetisnull(res, 0, 0))
+        return 0;
+    r->db->wait_slot = atoi(PQgetvalue(res, 0, 0));
+    /* The handler ends the wait before answering; this is for the paths that do not. */
+    if (arena_defer(r->arena, db_wait_end_deferred, r->db) != 0) {
+        db_wait_end(r->db);
+        return req_error(r, 500, "internal", NULL, "out of memory");
+    }
+    if (!db_exec(r, DB_STMT_LISTEN_RUN_ENDED, NULL, 0))
+        return -1;
+    return 1;
+}
+
+static long db_ms_since(const struct timespec *t0)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (t.tv_sec - t0->tv_sec) * 1000 + (t.tv_nsec - t0->tv_nsec) / 1000000;
+}
+
+int db_notify_wait(struct req *r, long timeout_ms, const char **payload)
+{
+    PGconn *c = r->db->conn;
+    struct timespec t0;
+    PGnotify *n;
+
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (;;) {
+        if (!c)
+            return db_unavailable(r, "connection lost");
+        if ((n = PQnotifies(c))) {
+            *payload = arena_strdup(r->arena, n->extra);
+            PQfreemem(n);
+            if (!*payload)
+                return req_error(r, 500, "internal", NULL, "out of memory");
+            return 1;
+        }
+        long left = timeout_ms - db_ms_since(&t0);
+        if (left <= 0)
+            return 0;
+        struct pollfd pfd = {.fd = PQsocket(c), .events = POLLIN};
+        int rc = poll(&pfd, 1, (int)left);
+        if (rc < 0 && errno != EINTR) {
+            log_error("poll on the postgresql socket: %s", strerror(errno));
+            return req_error(r, 500, "internal", NULL, "internal error");
+        }
+        if (rc > 0 && !PQconsumeInput(c)) {
+            db_drop(r->db);
+            return db_unavailable(r, "connection lost");
+        }
+    }
 }

@@ -13,7 +13,8 @@
 struct db {
     PGconn *conn;
     const char *conninfo;
-    int in_tx; /* a transaction is open: a lost connection must not be retried silently */
+    int in_tx;     /* a transaction is open: a lost connection must not be retried silently */
+    int wait_slot; /* the wait slot held (db_wait_begin), else 0 */
 };
 
 void db_init(struct db *db, const char *conninfo);
@@ -34,6 +35,18 @@ void db_rollback(struct db *db);
 /* Responds {"items":[…],"next_cursor":…} made of column 0 (JSON text) of the first
  * `shown` rows, spliced as PostgreSQL produced them; next_cursor NULL for the last page. */
 int db_page_response(struct req *r, PGresult *res, int shown, const char *next_cursor);
+
+/* Starts waiting for runs to end (POST /runs/wait), outside any transaction: takes one
+ * of `slots` wait slots, so waiters never hold every worker, and LISTENs for run ends.
+ * Returns 1 when waiting, 0 when every slot is busy, -1 with r's error set. The
+ * handler calls db_wait_end before it answers: the client may send its next wait the
+ * moment the answer arrives, and must find the slot free. (The arena's reset ends a
+ * wait a failed handler left, after the answer.) */
+int db_wait_begin(struct req *r, int slots);
+void db_wait_end(struct db *db);
+/* After db_wait_begin: 1 with the notification's payload (arena copy) when one comes
+ * within timeout_ms, 0 when the time passes, -1 with r's error set. */
+int db_notify_wait(struct req *r, long timeout_ms, const char **payload);
 
 /* For readiness: 0 when the server answers a query, else -1 with a reason. */
 int db_ping(struct db *db, char *err, size_t errlen);

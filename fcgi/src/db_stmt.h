@@ -60,10 +60,24 @@ enum db_stmt_id {
     DB_STMT_RUN_UPDATE,
     DB_STMT_RUN_LIST_DESC,
     DB_STMT_RUN_LIST_ASC,
+    DB_STMT_RUN_LIST_STARTED_DESC,
+    DB_STMT_RUN_LIST_STARTED_ASC,
+    DB_STMT_RUN_LIST_ENDED_DESC,
+    DB_STMT_RUN_LIST_ENDED_ASC,
+    DB_STMT_RUN_LIST_DURATION_DESC,
+    DB_STMT_RUN_LIST_DURATION_ASC,
+    DB_STMT_RUN_WAIT_STATUS,
+    DB_STMT_WAIT_SLOT_TAKE,
+    DB_STMT_WAIT_SLOT_GIVE,
+    DB_STMT_LISTEN_RUN_ENDED,
+    DB_STMT_UNLISTEN_RUN_ENDED,
     DB_STMT_RUN_HEARTBEAT,
     DB_STMT_RUN_CANCEL,
     DB_STMT_EVENT_INSERT,
     DB_STMT_EVENT_LIST,
+    DB_STMT_METRIC_INSERT,
+    DB_STMT_METRIC_KEYS,
+    DB_STMT_METRIC_SERIES,
     /* attempts and the queue */
     DB_STMT_ATTEMPT_LIST,
     DB_STMT_ATTEMPT_LATEST,
@@ -81,6 +95,24 @@ enum db_stmt_id {
     DB_STMT_WORKER_STOP,
     DB_STMT_WORKER_JSON,
     DB_STMT_WORKER_LIST,
+    DB_STMT_WORKER_SAMPLE,
+    /* reports (api/reports.c) */
+    DB_STMT_REPORT_GRANT,
+    DB_STMT_REPORT_SET_GRANT,
+    DB_STMT_REPORT_THROUGHPUT,
+    DB_STMT_REPORT_DURATIONS,
+    DB_STMT_REPORT_QUEUE_WAIT,
+    DB_STMT_REPORT_FAILURE_RATE,
+    DB_STMT_REPORT_FAILURE_GROUPS,
+    DB_STMT_REPORT_GROUP_RUNS,
+    DB_STMT_REPORT_ANOMALIES,
+    DB_STMT_THRESHOLDS_GET,
+    DB_STMT_THRESHOLDS_PUT,
+    DB_STMT_SAVED_LIST,
+    DB_STMT_SAVED_GET,
+    DB_STMT_SAVED_CREATE,
+    DB_STMT_SAVED_UPDATE,
+    DB_STMT_SAVED_DELETE,
     DB_STMT__COUNT,
 };
 
@@ -91,5 +123,15 @@ struct db_stmt {
 };
 
 extern const struct db_stmt db_stmts[DB_STMT__COUNT];
+
+/* The fixed statements of the ad-hoc SQL connection (db_report.c), which logs in as
+ * runwatch_report and runs nothing of db_stmts. */
+enum db_report_stmt_id {
+    DB_REPORT_BEGIN,
+    DB_REPORT_SETUP,
+    DB_REPORT_END,
+    DB_REPORT__COUNT,
+};
+extern const char *const db_report_sql[DB_REPORT__COUNT];
 
 #endif

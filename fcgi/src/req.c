@@ -282,6 +282,59 @@ json_object *req_json_body_opt(struct req *r)
     return req_json_body(r);
 }
 
+int req_json_text(struct req *r, int status, const char *json)
+{
+    if (!json)
+        return req_error(r, 500, "internal", NULL, "out of memory");
+    r->status = status;
+    r->resp_type = "application/json";
+    r->resp_body = json;
+    r->resp_len = strlen(json);
+    return 0;
+}
+
+json_object *req_batch(struct req *r, const char *name, size_t max,
+                       int (*check)(struct req *r, json_object *item, long idx))
+{
+    json_object *b = r->body_json, *batch, *arr;
+
+    if (json_object_object_get_ex(b, name, &batch)) {
+        if (json_object_object_length(b) != 1) {
+            req_error(r, 400, "invalid_field", name, "a batch is {\"%s\": [...]} and nothing else",
+                      name);
+            return NULL;
+        }
+        if (!batch || !json_object_is_type(batch, json_type_array)) {
+            req_error(r, 400, "invalid_field", name, "%s must be an array", name);
+            return NULL;
+        }
+        size_t n = json_object_array_length(batch);
+        if (n == 0 || n > max) {
+            req_error(r, 422, "invalid_value", name, "a batch holds 1 to %zu %s", max, name);
+            return NULL;
+        }
+        for (size_t i = 0; i < n; i++)
+            if (check(r, json_object_array_get_idx(batch, i), (long)i))
+                return NULL;
+        return batch;
+    }
+    if (check(r, b, -1))
+        return NULL;
+    if (!(arr = req_own_json(r, json_object_new_array())))
+        return NULL;
+    json_object_array_add(arr, json_object_get(b));
+    return arr;
+}
+
+int req_item_error(struct req *r, const char *name, long idx, const struct jsonx_err *je)
+{
+    if (idx < 0)
+        return req_error_json(r, 400, je);
+    return req_error(r, 400, "invalid_field",
+                     arena_sprintf(r->arena, "%s[%ld].%s", name, idx, je->field), "%s[%ld]: %s",
+                     name, idx, je->message);
+}
+
 static void req_render_error(struct req *r)
 {
     json_object *root = json_object_new_object();

@@ -109,12 +109,25 @@ json_object *req_own_json(struct req *r, json_object *obj);
 
 /* Sets a JSON response; takes ownership of obj (it is freed with the arena). */
 int req_json(struct req *r, int status, json_object *obj);
+/* Sets JSON text made elsewhere (PostgreSQL's json, an arena string) as the response,
+ * sent as it is; json must outlive the request. NULL (a failed arena_sprintf) is a 500. */
+int req_json_text(struct req *r, int status, const char *json);
 /* Adds a response header; name and value must outlive the request (arena or static). */
 int req_add_header(struct req *r, const char *name, const char *value);
 /* Parses the body as a JSON object that the arena owns. Sets 415/400 on failure. */
 json_object *req_json_body(struct req *r);
 /* The same for endpoints whose body is optional: no body is an empty object. */
 json_object *req_json_body_opt(struct req *r);
+
+/* A body that is one item, or a batch {"<name>": [1..max items]} and nothing else.
+ * check() validates one item (idx is -1 for a lone item) and sets the error. Returns
+ * the items as an array (borrowed from the body, or arena-owned), NULL with the error
+ * set. Writers validate the whole batch before writing any of it. */
+json_object *req_batch(struct req *r, const char *name, size_t max,
+                       int (*check)(struct req *r, json_object *item, long idx));
+/* A batch item's validation failure: the lone item's field as is, a batch item's as
+ * name[idx].field. Returns -1. */
+int req_item_error(struct req *r, const char *name, long idx, const struct jsonx_err *je);
 
 /* Produces the final status and body: the error when one is set, else the response;
  * a handler that failed without saying why becomes a 500. Call exactly once. */

@@ -7,8 +7,10 @@
 #include "api/auth.h"
 #include "api/health.h"
 #include "api/events.h"
+#include "api/metrics.h"
 #include "api/projects.h"
 #include "api/queue.h"
+#include "api/reports.h"
 #include "api/runs.h"
 #include "api/users.h"
 #include "api/workers.h"
@@ -46,6 +48,7 @@ const struct route routes[] = {
 
     {"POST", "/api/v1/runs", runs_create, J},
     {"GET", "/api/v1/runs", runs_list, 0},
+    {"POST", "/api/v1/runs/wait", runs_wait, J},
     {"GET", "/api/v1/runs/{run}", runs_get, 0},
     {"PATCH", "/api/v1/runs/{run}", runs_update, J},
     /* The body is optional ({"progress": …}); the handler parses it when present. */
@@ -53,6 +56,8 @@ const struct route routes[] = {
     {"POST", "/api/v1/runs/{run}/cancel", runs_cancel, 0},
     {"POST", "/api/v1/runs/{run}/events", events_create, J},
     {"GET", "/api/v1/runs/{run}/events", events_list, 0},
+    {"POST", "/api/v1/runs/{run}/metrics", metrics_create, J},
+    {"GET", "/api/v1/runs/{run}/metrics", metrics_list, 0},
     {"GET", "/api/v1/runs/{run}/attempts", attempts_list, 0},
     /* Optional body ({"worker_id", "lease_s"}), parsed by the handler. */
     {"POST", "/api/v1/runs/{run}/attempts", attempts_start, 0},
@@ -66,6 +71,23 @@ const struct route routes[] = {
     /* Optional body ({"status", "resources"}), parsed by the handler. */
     {"POST", "/api/v1/workers/{worker}/heartbeat", workers_heartbeat, 0},
     {"POST", "/api/v1/workers/{worker}/stop", workers_stop, 0},
+
+    /* Reporting (api/reports.c; the report schema of migration 0007). */
+    {"GET", "/api/v1/reports/throughput", reports_throughput, 0},
+    {"GET", "/api/v1/reports/durations", reports_durations, 0},
+    {"GET", "/api/v1/reports/failure-rate", reports_failure_rate, 0},
+    {"POST", "/api/v1/reports/query", reports_query, J},
+    {"GET", "/api/v1/reports/saved", reports_saved_list, 0},
+    {"POST", "/api/v1/reports/saved", reports_saved_create, J},
+    {"GET", "/api/v1/reports/saved/{report}", reports_saved_get, 0},
+    {"PATCH", "/api/v1/reports/saved/{report}", reports_saved_update, J},
+    {"DELETE", "/api/v1/reports/saved/{report}", reports_saved_delete, 0},
+    {"POST", "/api/v1/reports/saved/{report}/run", reports_saved_run, 0},
+    {"GET", "/api/v1/failure-groups", reports_failure_groups, 0},
+    {"GET", "/api/v1/failure-groups/{fingerprint}/runs", reports_failure_group_runs, 0},
+    {"GET", "/api/v1/anomalies", reports_anomalies, 0},
+    {"GET", "/api/v1/projects/{project}/anomaly-thresholds", reports_thresholds_get, 0},
+    {"PUT", "/api/v1/projects/{project}/anomaly-thresholds", reports_thresholds_put, J},
 };
 
 const size_t routes_count = sizeof(routes) / sizeof(routes[0]);

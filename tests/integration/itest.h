@@ -128,6 +128,8 @@ int suite_access_register(void);
 int suite_auth_register(void);
 int suite_runs_register(void);
 int suite_queue_register(void);
+int suite_produce_register(void);
+int suite_reports_register(void);
 int suite_stream_register(void);
 
 /* Fixtures: a project (slug written to slug), a user with a fresh password, a token
@@ -139,6 +141,28 @@ long itest_new_token(const struct ident *creator, const char *slug, const char *
                      const char *expires, struct ident *t);
 int itest_add_member(const struct ident *admin, const char *slug, const char *email,
                      const char *role);
+
+/* ---- requests with checks (suites share these) ---- */
+/* method on the printf-formatted path as who; returns the status (-1 when no answer
+ * came). The caller frees r. */
+long itest_callf(const struct ident *who, const char *method, const char *body, struct http_resp *r,
+                 const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+/* The same for a status only. */
+long itest_statusf(const struct ident *who, const char *method, const char *body, const char *fmt,
+                   ...) __attribute__((format(printf, 4, 5)));
+/* 1 when r is the error status/code/field (code or field NULL: not checked); else prints
+ * what came, with file:line, and returns 0. */
+int itest_is_error(const struct http_resp *r, long status, const char *code, const char *field,
+                   const char *file, int line);
+#define IS_ERROR(r, status, code, field)                                                           \
+    itest_is_error(&(r), status, code, field, __FILE__, __LINE__)
+#define EXPECT_STATUS(r, want)                                                                     \
+    do {                                                                                           \
+        if ((r).status != (want))                                                                  \
+            fprintf(stderr, "\n  %s:%d: expected %ld, got %ld %.400s", __FILE__, __LINE__,         \
+                    (long)(want), (r).status, (r).body ? (r).body : "(null)");                     \
+        CU_ASSERT_EQUAL((r).status, (want));                                                       \
+    } while (0)
 
 /* ---- JSON by path ---- */
 

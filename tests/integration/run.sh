@@ -66,3 +66,5 @@ trap cleanup EXIT INT TERM
 export RUNWATCH_TEST_URL=http://$RUNWATCH_HTTP_HOST:$RUNWATCH_HTTP_PORT
 export RUNWATCH_TEST_STACK=$repo/deploy/stack.sh
 "$tests_bin"
+# The README's producer walk-through, against the same stack.
+"$repo/tests/integration/examples.sh"

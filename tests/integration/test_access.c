@@ -48,6 +48,8 @@ enum op {
     OP_RUN_PATCH,      /* {run}: a fresh queued run, started */
     OP_RUN_HEARTBEAT,  /* {run}: a fresh running run, with progress */
     OP_EVENT_CREATE,   /* {run}: a fresh queued run, one event */
+    OP_METRIC_CREATE,  /* {run}: a fresh queued run, one metric point */
+    OP_WAIT,           /* a fresh queued run of {project} waited for (in the body), no time */
     OP_ATTEMPT_PATCH,  /* {run}/{seq}: a fresh run whose attempt 1 runs, ended */
     OP_CLAIM,          /* {queue}: a fresh queue holding one run; a worker of {project} */
     OP_CLAIM_OWN,      /* the same without a project: a token's own */
@@ -55,6 +57,13 @@ enum op {
     OP_WORKER_NEW_OWN, /* the same without a project: a token's own */
     OP_WORKER,         /* {worker}: a fresh worker of {project}, no body */
     OP_WORKER_BEAT,    /* {worker}: a fresh worker, with a status */
+    /* reports */
+    OP_QUERY,        /* ad-hoc SQL narrowed to {project} */
+    OP_SAVED_CREATE, /* a fresh saved report in {project} */
+    OP_SAVED,        /* {report}: a fresh saved report of {project} (the instance admin's) */
+    OP_SAVED_PATCH,  /* {report}: the same, renamed */
+    OP_GROUP,        /* {fingerprint}: a fresh failure group of {project} */
+    OP_THRESHOLDS,   /* thresholds of {project}, set */
 };
 
 #define OK 2 /* the operation's documented 2xx status */
@@ -108,6 +117,10 @@ static const struct row matrix[] = {
     {"POST",   "/api/v1/runs/{run}/cancel",                NULL, PA, OP_RUN,            {401, 403, OK,  OK,  OK,  403, OK,  OK,  404}},
     {"POST",   "/api/v1/runs/{run}/events",                NULL, PA, OP_EVENT_CREATE,   {401, 403, OK,  OK,  OK,  403, OK,  OK,  404}},
     {"GET",    "/api/v1/runs/{run}/events",                NULL, PA, OP_RUN,            {401, OK,  OK,  OK,  OK,  OK,  OK,  OK,  404}},
+    {"POST",   "/api/v1/runs/{run}/metrics",               NULL, PA, OP_METRIC_CREATE,  {401, 403, OK,  OK,  OK,  403, OK,  OK,  404}},
+    {"GET",    "/api/v1/runs/{run}/metrics",               NULL, PA, OP_RUN,            {401, OK,  OK,  OK,  OK,  OK,  OK,  OK,  404}},
+    /* Waiting only reads: viewers may. A run the caller cannot see is a 404. */
+    {"POST",   "/api/v1/runs/wait",                        NULL, PA, OP_WAIT,           {401, OK,  OK,  OK,  OK,  OK,  OK,  OK,  404}},
     /* Attempts and the queue follow the runs' rules: viewers read, members write. */
     {"GET",    "/api/v1/runs/{run}/attempts",              NULL, PA, OP_RUN,            {401, OK,  OK,  OK,  OK,  OK,  OK,  OK,  404}},
     {"POST",   "/api/v1/runs/{run}/attempts",              NULL, PA, OP_RUN,            {401, 403, OK,  OK,  OK,  403, OK,  OK,  404}},
@@ -122,6 +135,24 @@ static const struct row matrix[] = {
     {"GET",    "/api/v1/workers/{worker}",                 NULL, PA, OP_WORKER,         {401, OK,  OK,  OK,  OK,  OK,  OK,  OK,  404}},
     {"POST",   "/api/v1/workers/{worker}/heartbeat",       NULL, PA, OP_WORKER_BEAT,    {401, 403, OK,  OK,  OK,  403, OK,  OK,  404}},
     {"POST",   "/api/v1/workers/{worker}/stop",            NULL, PA, OP_WORKER,         {401, 403, OK,  OK,  OK,  403, OK,  OK,  404}},
+    /* reports (test_reports.c has the behaviour; here only who may) */
+    {"GET",    "/api/v1/reports/throughput",               NULL, PA, OP_PLAIN,          {401, OK,  OK,  OK,  OK,  OK,  OK,  OK,  OK}},
+    {"GET",    "/api/v1/reports/throughput", "project={project}", PA, OP_PLAIN,         {401, OK,  OK,  OK,  OK,  OK,  OK,  OK,  404}},
+    {"GET",    "/api/v1/reports/durations",  "project={project}", PA, OP_PLAIN,         {401, OK,  OK,  OK,  OK,  OK,  OK,  OK,  404}},
+    {"GET",    "/api/v1/reports/failure-rate","project={project}", PA, OP_PLAIN,        {401, OK,  OK,  OK,  OK,  OK,  OK,  OK,  404}},
+    {"POST",   "/api/v1/reports/query",                    NULL, PA, OP_QUERY,          {401, OK,  OK,  OK,  OK,  OK,  OK,  OK,  404}},
+    {"GET",    "/api/v1/reports/saved",                    NULL, PA, OP_PLAIN,          {401, OK,  OK,  OK,  OK,  OK,  OK,  OK,  OK}},
+    {"POST",   "/api/v1/reports/saved",                    NULL, PA, OP_SAVED_CREATE,   {401, 403, OK,  OK,  OK,  403, 403, 403, 404}},
+    {"GET",    "/api/v1/reports/saved/{report}",           NULL, PA, OP_SAVED,          {401, OK,  OK,  OK,  OK,  OK,  OK,  OK,  404}},
+    {"PATCH",  "/api/v1/reports/saved/{report}",           NULL, PA, OP_SAVED_PATCH,    {401, 403, 403, OK,  OK,  403, 403, 403, 404}},
+    {"DELETE", "/api/v1/reports/saved/{report}",           NULL, PA, OP_SAVED,          {401, 403, 403, OK,  OK,  403, 403, 403, 404}},
+    {"POST",   "/api/v1/reports/saved/{report}/run",       NULL, PA, OP_SAVED,          {401, OK,  OK,  OK,  OK,  OK,  OK,  OK,  404}},
+    {"GET",    "/api/v1/failure-groups",     "project={project}", PA, OP_PLAIN,         {401, OK,  OK,  OK,  OK,  OK,  OK,  OK,  404}},
+    {"GET",    "/api/v1/failure-groups/{fingerprint}/runs", NULL, PA, OP_GROUP,         {401, OK,  OK,  OK,  OK,  OK,  OK,  OK,  404}},
+    {"GET",    "/api/v1/anomalies",          "project={project}", PA, OP_PLAIN,         {401, OK,  OK,  OK,  OK,  OK,  OK,  OK,  404}},
+    {"GET",    "/api/v1/anomalies",                        NULL, PA, OP_PLAIN,          {401, OK,  OK,  OK,  OK,  OK,  OK,  OK,  OK}},
+    {"GET",    "/api/v1/projects/{project}/anomaly-thresholds", NULL, PA, OP_PLAIN,     {401, OK,  OK,  OK,  OK,  OK,  OK,  OK,  404}},
+    {"PUT",    "/api/v1/projects/{project}/anomaly-thresholds", NULL, PA, OP_THRESHOLDS, {401, 403, 403, OK,  OK,  403, 403, OK,  404}},
 
     /* The same project endpoints on project B, which only other-project-admin (and the
      * instance admin) can see: everyone else gets 404, tokens of A included. */
@@ -143,6 +174,9 @@ static const struct row matrix[] = {
     {"POST",   "/api/v1/runs/{run}/cancel",                NULL, PB, OP_RUN,            {401, 404, 404, 404, OK,  404, 404, 404, OK}},
     {"POST",   "/api/v1/runs/{run}/events",                NULL, PB, OP_EVENT_CREATE,   {401, 404, 404, 404, OK,  404, 404, 404, OK}},
     {"GET",    "/api/v1/runs/{run}/events",                NULL, PB, OP_RUN,            {401, 404, 404, 404, OK,  404, 404, 404, OK}},
+    {"POST",   "/api/v1/runs/{run}/metrics",               NULL, PB, OP_METRIC_CREATE,  {401, 404, 404, 404, OK,  404, 404, 404, OK}},
+    {"GET",    "/api/v1/runs/{run}/metrics",               NULL, PB, OP_RUN,            {401, 404, 404, 404, OK,  404, 404, 404, OK}},
+    {"POST",   "/api/v1/runs/wait",                        NULL, PB, OP_WAIT,           {401, 404, 404, 404, OK,  404, 404, 404, OK}},
     {"GET",    "/api/v1/runs/{run}/attempts",              NULL, PB, OP_RUN,            {401, 404, 404, 404, OK,  404, 404, 404, OK}},
     {"POST",   "/api/v1/runs/{run}/attempts",              NULL, PB, OP_RUN,            {401, 404, 404, 404, OK,  404, 404, 404, OK}},
     {"PATCH",  "/api/v1/runs/{run}/attempts/{seq}",        NULL, PB, OP_ATTEMPT_PATCH,  {401, 404, 404, 404, OK,  404, 404, 404, OK}},
@@ -152,6 +186,15 @@ static const struct row matrix[] = {
     {"GET",    "/api/v1/workers/{worker}",                 NULL, PB, OP_WORKER,         {401, 404, 404, 404, OK,  404, 404, 404, OK}},
     {"POST",   "/api/v1/workers/{worker}/heartbeat",       NULL, PB, OP_WORKER_BEAT,    {401, 404, 404, 404, OK,  404, 404, 404, OK}},
     {"POST",   "/api/v1/workers/{worker}/stop",            NULL, PB, OP_WORKER,         {401, 404, 404, 404, OK,  404, 404, 404, OK}},
+    /* reports, project B */
+    {"GET",    "/api/v1/reports/throughput", "project={project}", PB, OP_PLAIN,         {401, 404, 404, 404, OK,  404, 404, 404, OK}},
+    {"POST",   "/api/v1/reports/query",                    NULL, PB, OP_QUERY,          {401, 404, 404, 404, OK,  404, 404, 404, OK}},
+    {"POST",   "/api/v1/reports/saved",                    NULL, PB, OP_SAVED_CREATE,   {401, 404, 404, 404, OK,  403, 403, 403, OK}},
+    {"GET",    "/api/v1/reports/saved/{report}",           NULL, PB, OP_SAVED,          {401, 404, 404, 404, OK,  404, 404, 404, OK}},
+    {"PATCH",  "/api/v1/reports/saved/{report}",           NULL, PB, OP_SAVED_PATCH,    {401, 404, 404, 404, OK,  404, 404, 404, OK}},
+    {"POST",   "/api/v1/reports/saved/{report}/run",       NULL, PB, OP_SAVED,          {401, 404, 404, 404, OK,  404, 404, 404, OK}},
+    {"GET",    "/api/v1/failure-groups/{fingerprint}/runs", NULL, PB, OP_GROUP,         {401, 404, 404, 404, OK,  404, 404, 404, OK}},
+    {"PUT",    "/api/v1/projects/{project}/anomaly-thresholds", NULL, PB, OP_THRESHOLDS, {401, 404, 404, 404, OK,  404, 404, 404, OK}},
 };
 /* clang-format on */
 
@@ -312,6 +355,49 @@ static long long make_worker(int p)
     return id;
 }
 
+/* A fresh saved report of project p (as the instance admin); its id or -1. */
+static long long make_saved_report(int p)
+{
+    struct http_resp r;
+    char body[300], name[64];
+    long long id = -1;
+
+    snprintf(body, sizeof(body), "{\"project\":\"%s\",\"name\":\"%s\",\"sql\":\"select 1\"}",
+             projects[p].slug, itest_unique("matrix-saved", name, sizeof(name)));
+    if (api_call(admin(), "POST", "/api/v1/reports/saved", body, &r) == 0 && r.status == 201)
+        id = http_json_int(&r, "id");
+    else
+        fprintf(stderr, "save report: %ld %s\n", r.status, r.body ? r.body : "");
+    http_resp_free(&r);
+    return id;
+}
+
+/* A failed run of project p with an error of its own: a fresh failure group, whose
+ * fingerprint goes to fp. */
+static int make_failure_group(int p, char *fp, size_t cap)
+{
+    struct http_resp r;
+    char run[64], path[200], body[300], name[64];
+    const char *f;
+    int rc = -1;
+
+    if (make_run(p, "running", run, sizeof(run)))
+        return -1;
+    snprintf(path, sizeof(path), "/api/v1/runs/%s", run);
+    snprintf(body, sizeof(body),
+             "{\"status\":\"failed\",\"error\":{\"type\":\"%s\",\"message\":\"boom\"}}",
+             itest_unique("MatrixError", name, sizeof(name)));
+    if (api_call(admin(), "PATCH", path, body, &r) == 0 && r.status == 200 &&
+        (f = itest_jstr(r.json, "error.fingerprint"))) {
+        snprintf(fp, cap, "%s", f);
+        rc = 0;
+    } else {
+        fprintf(stderr, "fail run: %ld %s\n", r.status, r.body ? r.body : "");
+    }
+    http_resp_free(&r);
+    return rc;
+}
+
 static int make_project(int p, const char *tag)
 {
     struct http_resp r;
@@ -420,6 +506,8 @@ static int doc_has_status(json_object *op, long status)
 struct more_targets {
     const char *queue;
     long long worker;
+    long long report;        /* {report} */
+    const char *fingerprint; /* {fingerprint} */
 };
 
 static int substitute(const char *tmpl, const char *query, const char *project, long long user,
@@ -455,6 +543,13 @@ static int substitute(const char *tmpl, const char *query, const char *project, 
             snprintf(num, sizeof(num), "%lld", more->worker);
             val = num;
             skip = 8;
+        } else if (strncmp(s, "{report}", 8) == 0) {
+            snprintf(num, sizeof(num), "%lld", more->report);
+            val = num;
+            skip = 8;
+        } else if (strncmp(s, "{fingerprint}", 13) == 0) {
+            val = more->fingerprint;
+            skip = 13;
         }
         if (val) {
             size_t n = strlen(val);
@@ -485,8 +580,8 @@ static long access_call(const struct row *row, int who, char *code, size_t ccap)
 {
     struct ident caller = ids[who], throwaway;
     struct http_resp r;
-    char path[512], body[1024], name[64], pw[80], run[64] = "", queue[64] = "";
-    struct more_targets more = {.queue = queue};
+    char path[512], body[1024], name[64], pw[80], run[64] = "", queue[64] = "", fp[32] = "";
+    struct more_targets more = {.queue = queue, .fingerprint = fp};
     long long user = 0, token = 0;
     const char *slug = projects[row->project].slug;
     const char *b = NULL;
@@ -566,11 +661,20 @@ static long access_call(const struct row *row, int who, char *code, size_t ccap)
     case OP_RUN:
     case OP_RUN_PATCH:
     case OP_EVENT_CREATE:
+    case OP_METRIC_CREATE:
         if (make_run(row->project, "queued", run, sizeof(run)))
             return -1;
-        b = row->op == OP_RUN_PATCH      ? "{\"status\":\"running\"}"
-            : row->op == OP_EVENT_CREATE ? "{\"message\":\"from the matrix\"}"
-                                         : NULL;
+        b = row->op == OP_RUN_PATCH       ? "{\"status\":\"running\"}"
+            : row->op == OP_EVENT_CREATE  ? "{\"message\":\"from the matrix\"}"
+            : row->op == OP_METRIC_CREATE ? "{\"key\":\"loss\",\"value\":0.5,\"step\":1}"
+                                          : NULL;
+        break;
+    case OP_WAIT:
+        /* No time to wait: an allowed wait answers at once (not done). */
+        if (make_run(row->project, "queued", run, sizeof(run)))
+            return -1;
+        snprintf(body, sizeof(body), "{\"ids\":[\"%s\"],\"timeout_s\":0}", run);
+        b = body;
         break;
     case OP_RUN_HEARTBEAT:
         if (make_run(row->project, "running", run, sizeof(run)))
@@ -611,6 +715,31 @@ static long access_call(const struct row *row, int who, char *code, size_t ccap)
         if ((more.worker = make_worker(row->project)) < 0)
             return -1;
         b = row->op == OP_WORKER_BEAT ? "{\"status\":\"idle\"}" : NULL;
+        break;
+    case OP_QUERY:
+        snprintf(body, sizeof(body), "{\"sql\":\"select count(*) from runs\",\"project\":\"%s\"}",
+                 slug);
+        b = body;
+        break;
+    case OP_SAVED_CREATE:
+        snprintf(body, sizeof(body),
+                 "{\"project\":\"%s\",\"name\":\"%s\",\"sql\":\"select 1\",\"chart\":{\"type\":"
+                 "\"table\"}}",
+                 slug, itest_unique("matrix-report", name, sizeof(name)));
+        b = body;
+        break;
+    case OP_SAVED:
+    case OP_SAVED_PATCH:
+        if ((more.report = make_saved_report(row->project)) < 0)
+            return -1;
+        b = row->op == OP_SAVED_PATCH ? "{\"sql\":\"select 2\"}" : NULL;
+        break;
+    case OP_GROUP:
+        if (make_failure_group(row->project, fp, sizeof(fp)))
+            return -1;
+        break;
+    case OP_THRESHOLDS:
+        b = "{\"stuck_after_s\":600}";
         break;
     }
     if (substitute(row->path, row->query, slug, user, token, run, &more, path, sizeof(path)) != 0)

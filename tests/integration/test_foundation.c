@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -490,25 +491,55 @@ static void test_openapi_served(void)
 }
 
 /* nginx throttles the login location per address (RUNWATCH_LOGIN_RATE/BURST, set low
- * enough by run.sh to trip here), answering 429 in the API's error shape. */
+ * enough by run.sh to trip here), answering 429 in the API's error shape. Eight
+ * senders at once: a login costs a password hash, and on a busy machine one sender
+ * alone may never arrive faster than the rate. */
+struct login_flood {
+    int throttled, refused, bad_shape;
+};
+static int login_flood_stop;
+
+static void *login_flood_one(void *arg)
+{
+    const char *const hdr[] = {"Content-Type: application/json", "X-Runwatch-CSRF: 1", NULL};
+    const char *body = "{\"email\":\"nobody@runwatch.test\",\"password\":\"wrong-password\"}";
+    struct login_flood *f = arg;
+    struct http_resp r;
+    char buf[16];
+
+    for (int i = 0; i < 100 && !__atomic_load_n(&login_flood_stop, __ATOMIC_RELAXED); i++) {
+        if (http_do("POST", "/api/v1/auth/login", body, strlen(body), hdr, &r) != 0)
+            continue;
+        if (r.status == 429) {
+            f->throttled++;
+            f->bad_shape += !http_error_code(&r) || strcmp(http_error_code(&r), "throttled") != 0 ||
+                            !http_header(&r, "Retry-After", buf, sizeof(buf));
+            __atomic_store_n(&login_flood_stop, 1, __ATOMIC_RELAXED);
+        } else {
+            f->refused += r.status == 401;
+        }
+        http_resp_free(&r);
+    }
+    return NULL;
+}
+
 static void test_login_throttled(void)
 {
     const char *const hdr[] = {"Content-Type: application/json", "X-Runwatch-CSRF: 1", NULL};
     const char *body = "{\"email\":\"nobody@runwatch.test\",\"password\":\"wrong-password\"}";
+    struct login_flood f[8] = {{0}};
+    pthread_t t[8];
     struct http_resp r;
     int throttled = 0, refused = 0;
-    char buf[16];
 
-    for (int i = 0; i < 200 && !throttled; i++) {
-        http_do("POST", "/api/v1/auth/login", body, strlen(body), hdr, &r);
-        if (r.status == 429) {
-            throttled = 1;
-            CU_ASSERT_STRING_EQUAL(http_error_code(&r), "throttled");
-            CU_ASSERT_PTR_NOT_NULL(http_header(&r, "Retry-After", buf, sizeof(buf)));
-        } else {
-            refused += r.status == 401;
-        }
-        http_resp_free(&r);
+    login_flood_stop = 0;
+    for (int i = 0; i < 8; i++)
+        CU_ASSERT_EQUAL_FATAL(pthread_create(&t[i], NULL, login_flood_one, &f[i]), 0);
+    for (int i = 0; i < 8; i++) {
+        pthread_join(t[i], NULL);
+        throttled += f[i].throttled;
+        refused += f[i].refused;
+        CU_ASSERT_EQUAL(f[i].bad_shape, 0);
     }
     CU_ASSERT_TRUE(throttled);
     CU_ASSERT_TRUE(refused > 0);

@@ -58,66 +58,6 @@ static int queue_init(void)
 
 /* ---- requests ---- */
 
-/* method on the formatted path as who; returns the status (-1 when no answer came).
- * The caller frees r. */
-static long call(const struct ident *who, const char *method, const char *body, struct http_resp *r,
-                 const char *fmt, ...) __attribute__((format(printf, 5, 6)));
-static long call(const struct ident *who, const char *method, const char *body, struct http_resp *r,
-                 const char *fmt, ...)
-{
-    char path[1024];
-    va_list ap;
-
-    va_start(ap, fmt);
-    vsnprintf(path, sizeof(path), fmt, ap);
-    va_end(ap);
-    if (api_call(who, method, path, body, r) != 0)
-        return -1;
-    return r->status;
-}
-
-/* The same, for a status only. */
-static long status_of(const struct ident *who, const char *method, const char *body,
-                      const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-static long status_of(const struct ident *who, const char *method, const char *body,
-                      const char *fmt, ...)
-{
-    char path[1024];
-    struct http_resp r;
-    long st;
-    va_list ap;
-
-    va_start(ap, fmt);
-    vsnprintf(path, sizeof(path), fmt, ap);
-    va_end(ap);
-    st = api_call(who, method, path, body, &r) == 0 ? r.status : -1;
-    http_resp_free(&r);
-    return st;
-}
-
-/* 1 when r is the error status/code/field (code or field NULL: not checked); else
- * prints what came and returns 0. */
-static int is_error(const struct http_resp *r, long status, const char *code, const char *field,
-                    int line)
-{
-    const char *c = http_error_code(r), *f = http_error_field(r);
-    if (r->status == status && (!code || (c && strcmp(c, code) == 0)) &&
-        (!field || (f && strcmp(f, field) == 0)))
-        return 1;
-    fprintf(stderr, "\n  test_queue.c:%d: expected %ld %s field %s, got %ld %.400s", line, status,
-            S(code), S(field), r->status, S(r->body));
-    return 0;
-}
-#define IS_ERROR(r, status, code, field) is_error(&(r), status, code, field, __LINE__)
-
-#define EXPECT_STATUS(r, want)                                                                     \
-    do {                                                                                           \
-        if ((r).status != (want))                                                                  \
-            fprintf(stderr, "\n  test_queue.c:%d: expected %ld, got %ld %.400s", __LINE__,         \
-                    (long)(want), (r).status, S((r).body));                                        \
-        CU_ASSERT_EQUAL((r).status, (want));                                                       \
-    } while (0)
-
 /* 1 when details.from and details.to of an illegal_transition are from and to. */
 static int details_are(const struct http_resp *r, const char *from, const char *to)
 {
@@ -143,7 +83,7 @@ static long long new_worker(const struct ident *who, const char *slug, const cha
         snprintf(body, sizeof(body), "{\"project\":\"%s\",\"name\":\"%s\"}", slug, name);
     else
         snprintf(body, sizeof(body), "{\"name\":\"%s\"}", name);
-    if (call(who, "POST", body, &r, "/api/v1/workers") == 201 || r.status == 200)
+    if (itest_callf(who, "POST", body, &r, "/api/v1/workers") == 201 || r.status == 200)
         id = itest_jint(r.json, "id");
     else
         fprintf(stderr, "\n  register %s: %ld %s", body, r.status, S(r.body));
@@ -163,7 +103,7 @@ static int new_run(const char *slug, const char *queue, const char *kind, int pr
     snprintf(body, sizeof(body),
              "{\"project\":\"%s\",\"kind\":\"%s\",\"queue\":\"%s\",\"priority\":%d}", slug, kind,
              queue, priority);
-    st = call(b ? &twrite_b : &member, "POST", body, &r, "/api/v1/runs");
+    st = itest_callf(b ? &twrite_b : &member, "POST", body, &r, "/api/v1/runs");
     id[0] = '\0';
     if (st == 201 && itest_jstr(r.json, "id"))
         snprintf(id, 40, "%s", itest_jstr(r.json, "id"));
@@ -184,7 +124,7 @@ static long claim(const struct ident *who, const char *queue, long long worker, 
 
     snprintf(body, sizeof(body), "{\"worker_id\":%lld%s%s}", worker, more ? "," : "",
              more ? more : "");
-    st = call(who, "POST", body, &r, "/api/v1/queues/%s/claim", queue);
+    st = itest_callf(who, "POST", body, &r, "/api/v1/queues/%s/claim", queue);
     if (id) {
         id[0] = '\0';
         if (st == 200 && itest_jstr(r.json, "id"))
@@ -209,7 +149,7 @@ static json_object *run_get(const char *id)
 {
     struct http_resp r;
     json_object *o = NULL;
-    if (call(&adm, "GET", NULL, &r, "/api/v1/runs/%s", id) == 200)
+    if (itest_callf(&adm, "GET", NULL, &r, "/api/v1/runs/%s", id) == 200)
         o = json_object_get(r.json);
     http_resp_free(&r);
     return o;
@@ -220,7 +160,7 @@ static json_object *attempts_of(const char *id)
 {
     struct http_resp r;
     json_object *o = NULL;
-    if (call(&adm, "GET", NULL, &r, "/api/v1/runs/%s/attempts", id) == 200)
+    if (itest_callf(&adm, "GET", NULL, &r, "/api/v1/runs/%s/attempts", id) == 200)
         o = json_object_get(r.json);
     else
         fprintf(stderr, "\n  attempts of %s: %ld %s", id, r.status, S(r.body));
@@ -235,7 +175,7 @@ static int events_of_kind(const char *run, const char *kind, const char *level)
     int n = 0;
     json_object *items;
 
-    if (call(&adm, "GET", NULL, &r, "/api/v1/runs/%s/events", run) != 200 ||
+    if (itest_callf(&adm, "GET", NULL, &r, "/api/v1/runs/%s/events", run) != 200 ||
         !(items = itest_jget(r.json, "items"))) {
         http_resp_free(&r);
         return -1;
@@ -270,12 +210,12 @@ static void sleep_ms(long ms)
 /* POST /runs/{run}/attempts as member with body; the status, r kept for the caller. */
 static long start(const char *run, const char *body, struct http_resp *r)
 {
-    return call(&member, "POST", body, r, "/api/v1/runs/%s/attempts", run);
+    return itest_callf(&member, "POST", body, r, "/api/v1/runs/%s/attempts", run);
 }
 
 static long end_attempt(const char *run, int seq, const char *body, struct http_resp *r)
 {
-    return call(&member, "PATCH", body, r, "/api/v1/runs/%s/attempts/%d", run, seq);
+    return itest_callf(&member, "PATCH", body, r, "/api/v1/runs/%s/attempts/%d", run, seq);
 }
 
 /* ---- input validation, table-driven ---- */
@@ -581,7 +521,7 @@ static void test_claim_kinds(void)
         char body[600];
         snprintf(body, sizeof(body), "{\"project\":\"%s\",\"kind\":\"%s\",\"queue\":\"%s\"}",
                  pa.slug, weird, queue);
-        CU_ASSERT_EQUAL(call(&member, "POST", body, &r, "/api/v1/runs"), 201);
+        CU_ASSERT_EQUAL(itest_callf(&member, "POST", body, &r, "/api/v1/runs"), 201);
         snprintf(odd, sizeof(odd), "%s", S(itest_jstr(r.json, "id")));
         http_resp_free(&r);
     }
@@ -629,17 +569,18 @@ static void test_claim_isolation(void)
         struct http_resp r;
         char body[300];
         snprintf(body, sizeof(body), "{\"project\":\"%s\",\"worker_id\":%lld}", pb.slug, wb);
-        CU_ASSERT_EQUAL(call(&twrite, "POST", body, &r, "/api/v1/queues/%s/claim", qx), 404);
+        CU_ASSERT_EQUAL(itest_callf(&twrite, "POST", body, &r, "/api/v1/queues/%s/claim", qx), 404);
         CU_ASSERT_TRUE(IS_ERROR(r, 404, "not_found", NULL));
         http_resp_free(&r);
-        CU_ASSERT_EQUAL(call(&member, "POST", body, &r, "/api/v1/queues/%s/claim", qx), 404);
+        CU_ASSERT_EQUAL(itest_callf(&member, "POST", body, &r, "/api/v1/queues/%s/claim", qx), 404);
         http_resp_free(&r);
         snprintf(body, sizeof(body), "{\"worker_id\":%lld}", wb);
-        CU_ASSERT_EQUAL(call(&twrite, "POST", body, &r, "/api/v1/queues/%s/claim", qx), 422);
+        CU_ASSERT_EQUAL(itest_callf(&twrite, "POST", body, &r, "/api/v1/queues/%s/claim", qx), 422);
         CU_ASSERT_TRUE(IS_ERROR(r, 422, "invalid_reference", "worker_id"));
         http_resp_free(&r);
         snprintf(body, sizeof(body), "{\"project\":\"%s\",\"worker_id\":%lld}", pa.slug, wa);
-        CU_ASSERT_EQUAL(call(&member_b, "POST", body, &r, "/api/v1/queues/%s/claim", qx), 404);
+        CU_ASSERT_EQUAL(itest_callf(&member_b, "POST", body, &r, "/api/v1/queues/%s/claim", qx),
+                        404);
         http_resp_free(&r);
     }
     o = run_get(rb);
@@ -793,7 +734,7 @@ static void test_lease_expiry(void)
     CU_ASSERT_TRUE(itest_jnull(page, "items.1.ended_at"));
     CU_ASSERT_TRUE(itest_jnull(page, "next_cursor"));
     json_object_put(page);
-    CU_ASSERT_EQUAL(call(&adm, "GET", NULL, &r, "/api/v1/runs/%s", run), 200);
+    CU_ASSERT_EQUAL(itest_callf(&adm, "GET", NULL, &r, "/api/v1/runs/%s", run), 200);
     CU_ASSERT_STRING_EQUAL(S(itest_jstr(r.json, "status")), "running");
     CU_ASSERT_EQUAL(itest_jint(r.json, "worker_id"), w2);
     CU_ASSERT_EQUAL(itest_jint(r.json, "latest_attempt.seq"), 2);
@@ -845,8 +786,8 @@ static void test_lease_renewed(void)
      * then nothing. */
     for (int i = 0; i < 5; i++) {
         sleep_ms(300);
-        beats += status_of(&twrite, "POST", "{\"progress\":0.1}", "/api/v1/runs/%s/heartbeat",
-                           run) == 200;
+        beats += itest_statusf(&twrite, "POST", "{\"progress\":0.1}", "/api/v1/runs/%s/heartbeat",
+                               run) == 200;
         CU_ASSERT_NOT_EQUAL(claim_a(queue, w2, got), -1);
         stolen += strcmp(got, run) == 0;
     }
@@ -881,7 +822,7 @@ static void test_attempts(void)
     CU_ASSERT_EQUAL_FATAL(new_run(pa.slug, queue, kind, 0, run), 0);
 
     /* No attempts yet. */
-    CU_ASSERT_EQUAL(call(&viewer, "GET", NULL, &r, "/api/v1/runs/%s/attempts", run), 200);
+    CU_ASSERT_EQUAL(itest_callf(&viewer, "GET", NULL, &r, "/api/v1/runs/%s/attempts", run), 200);
     CU_ASSERT_EQUAL(itest_jlen(r.json, "items"), 0);
     CU_ASSERT_TRUE(itest_jnull(r.json, "next_cursor"));
     http_resp_free(&r);
@@ -907,8 +848,8 @@ static void test_attempts(void)
     /* Unknown attempts. */
     static const char *const bad_seq[] = {"2", "0", "-1", "abc", "1234567890", "99999999999"};
     for (size_t i = 0; i < sizeof(bad_seq) / sizeof(bad_seq[0]); i++) {
-        CU_ASSERT_EQUAL(call(&member, "PATCH", "{\"status\":\"succeeded\"}", &r,
-                             "/api/v1/runs/%s/attempts/%s", run, bad_seq[i]),
+        CU_ASSERT_EQUAL(itest_callf(&member, "PATCH", "{\"status\":\"succeeded\"}", &r,
+                                    "/api/v1/runs/%s/attempts/%s", run, bad_seq[i]),
                         404);
         CU_ASSERT_TRUE(IS_ERROR(r, 404, "not_found", NULL));
         http_resp_free(&r);
@@ -998,7 +939,7 @@ static void test_attempts(void)
     http_resp_free(&r);
     /* A run cancelled while queued has no attempt to start. */
     CU_ASSERT_EQUAL_FATAL(new_run(pa.slug, queue, kind, 0, run3), 0);
-    CU_ASSERT_EQUAL(call(&member, "POST", NULL, &r, "/api/v1/runs/%s/cancel", run3), 200);
+    CU_ASSERT_EQUAL(itest_callf(&member, "POST", NULL, &r, "/api/v1/runs/%s/cancel", run3), 200);
     http_resp_free(&r);
     CU_ASSERT_EQUAL(start(run3, NULL, &r), 409);
     CU_ASSERT_TRUE(details_are(&r, "cancelled", "running"));
@@ -1006,12 +947,12 @@ static void test_attempts(void)
 
     /* Unknown runs. */
     static const char *const nobody = "6f1c1a2e-0000-4000-8000-000000000000";
-    CU_ASSERT_EQUAL(status_of(&member, "GET", NULL, "/api/v1/runs/%s/attempts", nobody), 404);
-    CU_ASSERT_EQUAL(status_of(&member, "POST", NULL, "/api/v1/runs/%s/attempts", nobody), 404);
-    CU_ASSERT_EQUAL(status_of(&member, "PATCH", "{\"status\":\"failed\"}",
-                              "/api/v1/runs/%s/attempts/1", nobody),
+    CU_ASSERT_EQUAL(itest_statusf(&member, "GET", NULL, "/api/v1/runs/%s/attempts", nobody), 404);
+    CU_ASSERT_EQUAL(itest_statusf(&member, "POST", NULL, "/api/v1/runs/%s/attempts", nobody), 404);
+    CU_ASSERT_EQUAL(itest_statusf(&member, "PATCH", "{\"status\":\"failed\"}",
+                                  "/api/v1/runs/%s/attempts/1", nobody),
                     404);
-    CU_ASSERT_EQUAL(status_of(&member, "GET", NULL, "/api/v1/runs/not-a-uuid/attempts"), 404);
+    CU_ASSERT_EQUAL(itest_statusf(&member, "GET", NULL, "/api/v1/runs/not-a-uuid/attempts"), 404);
 }
 
 /* A run retried through the queue: failed with retry, queued again, claimed again. */
@@ -1033,8 +974,8 @@ static void test_retry_flow(void)
     http_resp_free(&r);
     /* Retrying is not queued: nothing to claim yet. */
     CU_ASSERT_EQUAL(claim_a(queue, w, got), 204);
-    CU_ASSERT_EQUAL(call(&member, "PATCH", "{\"status\":\"queued\"}", &r, "/api/v1/runs/%s", run),
-                    200);
+    CU_ASSERT_EQUAL(
+        itest_callf(&member, "PATCH", "{\"status\":\"queued\"}", &r, "/api/v1/runs/%s", run), 200);
     http_resp_free(&r);
     CU_ASSERT_EQUAL(claim_a(queue, w, got), 200);
     CU_ASSERT_STRING_EQUAL(got, run);
@@ -1080,8 +1021,9 @@ static void test_no_second_running_attempt(void)
     CU_ASSERT_EQUAL_FATAL(new_run(pa.slug, queue, kind, 0, run), 0);
     CU_ASSERT_EQUAL(start(run, NULL, &r), 201);
     http_resp_free(&r);
-    CU_ASSERT_EQUAL(call(&member, "PATCH", "{\"status\":\"retrying\"}", &r, "/api/v1/runs/%s", run),
-                    200);
+    CU_ASSERT_EQUAL(
+        itest_callf(&member, "PATCH", "{\"status\":\"retrying\"}", &r, "/api/v1/runs/%s", run),
+        200);
     /* The run's answer already shows attempt 1 ended with it. */
     CU_ASSERT_EQUAL(itest_jint(r.json, "latest_attempt.seq"), 1);
     CU_ASSERT_STRING_EQUAL(S(itest_jstr(r.json, "latest_attempt.status")), "failed");
@@ -1097,9 +1039,9 @@ static void test_no_second_running_attempt(void)
     CU_ASSERT_EQUAL_FATAL(claim_a(queue, w, got), 200);
     CU_ASSERT_STRING_EQUAL_FATAL(got, run);
     CU_ASSERT_EQUAL(
-        status_of(&member, "PATCH", "{\"status\":\"retrying\"}", "/api/v1/runs/%s", run), 200);
-    CU_ASSERT_EQUAL(status_of(&member, "PATCH", "{\"status\":\"queued\"}", "/api/v1/runs/%s", run),
-                    200);
+        itest_statusf(&member, "PATCH", "{\"status\":\"retrying\"}", "/api/v1/runs/%s", run), 200);
+    CU_ASSERT_EQUAL(
+        itest_statusf(&member, "PATCH", "{\"status\":\"queued\"}", "/api/v1/runs/%s", run), 200);
     CU_ASSERT_NOT_EQUAL(claim_a(queue, w, got), -1);
     if (running_attempts(run) > 1)
         fprintf(stderr, "\n  BUG: a claim started attempt 2 while attempt 1 still runs");
@@ -1118,7 +1060,8 @@ static void test_attempt_validation(void)
     CU_ASSERT_TRUE_FATAL((w = new_worker(&member, pa.slug, NULL)) > 0);
     CU_ASSERT_TRUE_FATAL((wb = new_worker(&twrite_b, NULL, NULL)) > 0);
     CU_ASSERT_TRUE_FATAL((stopped = new_worker(&member, pa.slug, NULL)) > 0);
-    CU_ASSERT_EQUAL(status_of(&member, "POST", NULL, "/api/v1/workers/%lld/stop", stopped), 200);
+    CU_ASSERT_EQUAL(itest_statusf(&member, "POST", NULL, "/api/v1/workers/%lld/stop", stopped),
+                    200);
     CU_ASSERT_EQUAL_FATAL(new_run(pa.slug, queue, kind, 0, run), 0);
 
     /* Starting: nothing of it starts anything. */
@@ -1193,7 +1136,7 @@ static int listed(const struct ident *who, const char *query, long long worker)
     json_object *items;
     int found = 0;
 
-    if (call(who, "GET", NULL, &r, "/api/v1/workers%s", query) != 200 ||
+    if (itest_callf(who, "GET", NULL, &r, "/api/v1/workers%s", query) != 200 ||
         !(items = itest_jget(r.json, "items"))) {
         fprintf(stderr, "\n  GET /api/v1/workers%s: %ld %s", query, r.status, S(r.body));
         http_resp_free(&r);
@@ -1217,7 +1160,7 @@ static void test_workers(void)
              "{\"project\":\"%s\",\"name\":\"%s\",\"host\":\"gpu-01\",\"pid\":4242,\"labels\":{"
              "\"gpu\":\"a100\"},\"kinds\":[\"train\",\"eval\"]}",
              pa.slug, name);
-    CU_ASSERT_EQUAL_FATAL(call(&member, "POST", body, &r, "/api/v1/workers"), 201);
+    CU_ASSERT_EQUAL_FATAL(itest_callf(&member, "POST", body, &r, "/api/v1/workers"), 201);
     w = itest_jint(r.json, "id");
     CU_ASSERT_TRUE(w > 0);
     CU_ASSERT_STRING_EQUAL(S(itest_jstr(r.json, "name")), name);
@@ -1231,25 +1174,25 @@ static void test_workers(void)
     http_resp_free(&r);
     /* Again under the same name (a token means its own project): 200, the same worker. */
     snprintf(body, sizeof(body), "{\"name\":\"%s\",\"host\":\"gpu-02\"}", name);
-    CU_ASSERT_EQUAL(call(&twrite, "POST", body, &r, "/api/v1/workers"), 200);
+    CU_ASSERT_EQUAL(itest_callf(&twrite, "POST", body, &r, "/api/v1/workers"), 200);
     CU_ASSERT_EQUAL(itest_jint(r.json, "id"), w);
     CU_ASSERT_STRING_EQUAL(S(itest_jstr(r.json, "host")), "gpu-02");
     CU_ASSERT_STRING_EQUAL(S(itest_jstr(r.json, "status")), "online");
     http_resp_free(&r);
     /* The same name in project B is another worker. */
     snprintf(body, sizeof(body), "{\"name\":\"%s\"}", name);
-    CU_ASSERT_EQUAL(call(&twrite_b, "POST", body, &r, "/api/v1/workers"), 201);
+    CU_ASSERT_EQUAL(itest_callf(&twrite_b, "POST", body, &r, "/api/v1/workers"), 201);
     CU_ASSERT_TRUE(itest_jint(r.json, "id") > 0 && itest_jint(r.json, "id") != w);
     http_resp_free(&r);
 
     /* Heartbeat with a status and a resource sample. */
-    CU_ASSERT_EQUAL(call(&adm, "GET", NULL, &r, "/api/v1/workers/%lld", w), 200);
+    CU_ASSERT_EQUAL(itest_callf(&adm, "GET", NULL, &r, "/api/v1/workers/%lld", w), 200);
     snprintf(prev_beat, sizeof(prev_beat), "%s", S(itest_jstr(r.json, "worker.last_heartbeat_at")));
     http_resp_free(&r);
-    CU_ASSERT_EQUAL(call(&twrite, "POST",
-                         "{\"status\":\"busy\",\"resources\":{\"cpu\":0.75,\"mem_mb\":2048,"
-                         "\"gpus\":[{\"util\":0.9}]}}",
-                         &r, "/api/v1/workers/%lld/heartbeat", w),
+    CU_ASSERT_EQUAL(itest_callf(&twrite, "POST",
+                                "{\"status\":\"busy\",\"resources\":{\"cpu\":0.75,\"mem_mb\":2048,"
+                                "\"gpus\":[{\"util\":0.9}]}}",
+                                &r, "/api/v1/workers/%lld/heartbeat", w),
                     200);
     CU_ASSERT_EQUAL(itest_jint(r.json, "id"), w);
     CU_ASSERT_STRING_EQUAL(S(itest_jstr(r.json, "status")), "busy");
@@ -1258,7 +1201,8 @@ static void test_workers(void)
     CU_ASSERT_STRING_NOT_EQUAL(S(itest_jstr(r.json, "last_heartbeat_at")), prev_beat);
     http_resp_free(&r);
     /* A bare beat keeps status and sample. */
-    CU_ASSERT_EQUAL(call(&member, "POST", NULL, &r, "/api/v1/workers/%lld/heartbeat", w), 200);
+    CU_ASSERT_EQUAL(itest_callf(&member, "POST", NULL, &r, "/api/v1/workers/%lld/heartbeat", w),
+                    200);
     CU_ASSERT_STRING_EQUAL(S(itest_jstr(r.json, "status")), "busy");
     CU_ASSERT_EQUAL(itest_jint(r.json, "resources.mem_mb"), 2048);
     http_resp_free(&r);
@@ -1292,25 +1236,27 @@ static void test_workers(void)
     http_resp_free(&r);
 
     /* Stop, and register again: the same worker, online, stopped_at cleared. */
-    CU_ASSERT_EQUAL(call(&member, "POST", NULL, &r, "/api/v1/workers/%lld/stop", w2), 200);
+    CU_ASSERT_EQUAL(itest_callf(&member, "POST", NULL, &r, "/api/v1/workers/%lld/stop", w2), 200);
     CU_ASSERT_STRING_EQUAL(S(itest_jstr(r.json, "status")), "stopped");
     CU_ASSERT_PTR_NOT_NULL(itest_jstr(r.json, "stopped_at"));
     http_resp_free(&r);
     snprintf(q, sizeof(q), "?project=%s&status=stopped", pa.slug);
     CU_ASSERT_EQUAL(listed(&viewer, q, w2), 1);
-    CU_ASSERT_EQUAL(call(&member, "POST", NULL, &r, "/api/v1/workers/%lld/heartbeat", w2), 409);
+    CU_ASSERT_EQUAL(itest_callf(&member, "POST", NULL, &r, "/api/v1/workers/%lld/heartbeat", w2),
+                    409);
     CU_ASSERT_TRUE(IS_ERROR(r, 409, "worker_stopped", NULL));
     http_resp_free(&r);
-    CU_ASSERT_EQUAL(call(&adm, "GET", NULL, &r, "/api/v1/workers/%lld", w2), 200);
+    CU_ASSERT_EQUAL(itest_callf(&adm, "GET", NULL, &r, "/api/v1/workers/%lld", w2), 200);
     snprintf(body, sizeof(body), "{\"project\":\"%s\",\"name\":\"%s\"}", pa.slug,
              S(itest_jstr(r.json, "worker.name")));
     http_resp_free(&r);
-    CU_ASSERT_EQUAL(call(&member, "POST", body, &r, "/api/v1/workers"), 200);
+    CU_ASSERT_EQUAL(itest_callf(&member, "POST", body, &r, "/api/v1/workers"), 200);
     CU_ASSERT_EQUAL(itest_jint(r.json, "id"), w2);
     CU_ASSERT_STRING_EQUAL(S(itest_jstr(r.json, "status")), "online");
     CU_ASSERT_TRUE(itest_jnull(r.json, "stopped_at"));
     http_resp_free(&r);
-    CU_ASSERT_EQUAL(status_of(&member, "POST", NULL, "/api/v1/workers/%lld/heartbeat", w2), 200);
+    CU_ASSERT_EQUAL(itest_statusf(&member, "POST", NULL, "/api/v1/workers/%lld/heartbeat", w2),
+                    200);
 }
 
 /* current_runs, and what a stop leaves on the runs in flight. */
@@ -1341,7 +1287,7 @@ static void test_worker_stop(void)
     CU_ASSERT_EQUAL(start(started, body, &r), 201);
     http_resp_free(&r);
 
-    CU_ASSERT_EQUAL(call(&viewer, "GET", NULL, &r, "/api/v1/workers/%lld", w), 200);
+    CU_ASSERT_EQUAL(itest_callf(&viewer, "GET", NULL, &r, "/api/v1/workers/%lld", w), 200);
     CU_ASSERT_EQUAL(itest_jint(r.json, "worker.id"), w);
     CU_ASSERT_EQUAL(itest_jlen(r.json, "current_runs"), 2);
     {
@@ -1359,7 +1305,7 @@ static void test_worker_stop(void)
     http_resp_free(&r);
 
     /* Stop: the runs in flight get an interrupted warning; the others nothing. */
-    CU_ASSERT_EQUAL(call(&member, "POST", NULL, &r, "/api/v1/workers/%lld/stop", w), 200);
+    CU_ASSERT_EQUAL(itest_callf(&member, "POST", NULL, &r, "/api/v1/workers/%lld/stop", w), 200);
     CU_ASSERT_EQUAL(itest_jint(r.json, "id"), w);
     CU_ASSERT_STRING_EQUAL(S(itest_jstr(r.json, "status")), "stopped");
     CU_ASSERT_PTR_NOT_NULL(itest_jstr(r.json, "stopped_at"));
@@ -1370,14 +1316,14 @@ static void test_worker_stop(void)
     CU_ASSERT_EQUAL(events_of_kind(done, "interrupted", NULL), 0);
 
     /* A stopped worker neither beats nor claims nor starts attempts. */
-    CU_ASSERT_EQUAL(
-        call(&twrite, "POST", "{\"status\":\"online\"}", &r, "/api/v1/workers/%lld/heartbeat", w),
-        409);
+    CU_ASSERT_EQUAL(itest_callf(&twrite, "POST", "{\"status\":\"online\"}", &r,
+                                "/api/v1/workers/%lld/heartbeat", w),
+                    409);
     CU_ASSERT_TRUE(IS_ERROR(r, 409, "worker_stopped", NULL));
     http_resp_free(&r);
     CU_ASSERT_EQUAL_FATAL(new_run(pa.slug, queue, kind, 0, got), 0);
     snprintf(body, sizeof(body), "{\"project\":\"%s\",\"worker_id\":%lld}", pa.slug, w);
-    CU_ASSERT_EQUAL(call(&member, "POST", body, &r, "/api/v1/queues/%s/claim", queue), 409);
+    CU_ASSERT_EQUAL(itest_callf(&member, "POST", body, &r, "/api/v1/queues/%s/claim", queue), 409);
     CU_ASSERT_TRUE(IS_ERROR(r, 409, "worker_stopped", "worker_id"));
     http_resp_free(&r);
     snprintf(body, sizeof(body), "{\"worker_id\":%lld}", w);
@@ -1452,7 +1398,7 @@ static void test_worker_validation(void)
     /* The refused beats changed nothing. */
     {
         struct http_resp r;
-        CU_ASSERT_EQUAL(call(&member, "GET", NULL, &r, "/api/v1/workers/%lld", w), 200);
+        CU_ASSERT_EQUAL(itest_callf(&member, "GET", NULL, &r, "/api/v1/workers/%lld", w), 200);
         CU_ASSERT_STRING_EQUAL(S(itest_jstr(r.json, "worker.status")), "online");
         CU_ASSERT_TRUE(itest_jnull(r.json, "worker.resources"));
         http_resp_free(&r);
@@ -1477,46 +1423,50 @@ static void test_access(void)
 
     /* A viewer reads, and nothing more. */
     snprintf(body, sizeof(body), "{\"project\":\"%s\",\"worker_id\":%lld}", pa.slug, w);
-    CU_ASSERT_EQUAL(call(&viewer, "POST", body, &r, "/api/v1/queues/%s/claim", queue), 403);
+    CU_ASSERT_EQUAL(itest_callf(&viewer, "POST", body, &r, "/api/v1/queues/%s/claim", queue), 403);
     CU_ASSERT_TRUE(IS_ERROR(r, 403, "forbidden", NULL));
     http_resp_free(&r);
-    CU_ASSERT_EQUAL(status_of(&viewer, "POST", NULL, "/api/v1/runs/%s/attempts", run), 403);
-    CU_ASSERT_EQUAL(status_of(&viewer, "GET", NULL, "/api/v1/runs/%s/attempts", run), 200);
-    CU_ASSERT_EQUAL(status_of(&viewer, "POST", NULL, "/api/v1/workers/%lld/stop", w), 403);
-    CU_ASSERT_EQUAL(status_of(&viewer, "POST", NULL, "/api/v1/workers/%lld/heartbeat", w), 403);
-    CU_ASSERT_EQUAL(status_of(&viewer, "GET", NULL, "/api/v1/workers/%lld", w), 200);
+    CU_ASSERT_EQUAL(itest_statusf(&viewer, "POST", NULL, "/api/v1/runs/%s/attempts", run), 403);
+    CU_ASSERT_EQUAL(itest_statusf(&viewer, "GET", NULL, "/api/v1/runs/%s/attempts", run), 200);
+    CU_ASSERT_EQUAL(itest_statusf(&viewer, "POST", NULL, "/api/v1/workers/%lld/stop", w), 403);
+    CU_ASSERT_EQUAL(itest_statusf(&viewer, "POST", NULL, "/api/v1/workers/%lld/heartbeat", w), 403);
+    CU_ASSERT_EQUAL(itest_statusf(&viewer, "GET", NULL, "/api/v1/workers/%lld", w), 200);
     snprintf(body, sizeof(body), "{\"project\":\"%s\",\"name\":\"viewer-made\"}", pa.slug);
-    CU_ASSERT_EQUAL(status_of(&viewer, "POST", body, "/api/v1/workers"), 403);
+    CU_ASSERT_EQUAL(itest_statusf(&viewer, "POST", body, "/api/v1/workers"), 403);
     /* A read token likewise. */
     snprintf(body, sizeof(body), "{\"worker_id\":%lld}", w);
-    CU_ASSERT_EQUAL(call(&tread, "POST", body, &r, "/api/v1/queues/%s/claim", queue), 403);
+    CU_ASSERT_EQUAL(itest_callf(&tread, "POST", body, &r, "/api/v1/queues/%s/claim", queue), 403);
     CU_ASSERT_TRUE(IS_ERROR(r, 403, "forbidden", NULL));
     http_resp_free(&r);
-    CU_ASSERT_EQUAL(status_of(&tread, "POST", NULL, "/api/v1/runs/%s/attempts", run), 403);
-    CU_ASSERT_EQUAL(status_of(&tread, "POST", "{\"name\":\"tread-made\"}", "/api/v1/workers"), 403);
-    CU_ASSERT_EQUAL(status_of(&tread, "POST", NULL, "/api/v1/workers/%lld/stop", w), 403);
+    CU_ASSERT_EQUAL(itest_statusf(&tread, "POST", NULL, "/api/v1/runs/%s/attempts", run), 403);
+    CU_ASSERT_EQUAL(itest_statusf(&tread, "POST", "{\"name\":\"tread-made\"}", "/api/v1/workers"),
+                    403);
+    CU_ASSERT_EQUAL(itest_statusf(&tread, "POST", NULL, "/api/v1/workers/%lld/stop", w), 403);
     /* Another project's users and tokens: the run and the worker do not exist. */
-    CU_ASSERT_EQUAL(call(&member_b, "GET", NULL, &r, "/api/v1/runs/%s/attempts", run), 404);
+    CU_ASSERT_EQUAL(itest_callf(&member_b, "GET", NULL, &r, "/api/v1/runs/%s/attempts", run), 404);
     CU_ASSERT_TRUE(IS_ERROR(r, 404, "not_found", NULL));
     http_resp_free(&r);
-    CU_ASSERT_EQUAL(status_of(&member_b, "POST", NULL, "/api/v1/runs/%s/attempts", run), 404);
-    CU_ASSERT_EQUAL(status_of(&twrite_b, "POST", NULL, "/api/v1/runs/%s/attempts", run), 404);
-    CU_ASSERT_EQUAL(status_of(&twrite, "POST", NULL, "/api/v1/runs/%s/attempts", runb), 404);
-    CU_ASSERT_EQUAL(status_of(&twrite, "GET", NULL, "/api/v1/runs/%s/attempts", runb), 404);
-    CU_ASSERT_EQUAL(call(&member_b, "GET", NULL, &r, "/api/v1/workers/%lld", w), 404);
+    CU_ASSERT_EQUAL(itest_statusf(&member_b, "POST", NULL, "/api/v1/runs/%s/attempts", run), 404);
+    CU_ASSERT_EQUAL(itest_statusf(&twrite_b, "POST", NULL, "/api/v1/runs/%s/attempts", run), 404);
+    CU_ASSERT_EQUAL(itest_statusf(&twrite, "POST", NULL, "/api/v1/runs/%s/attempts", runb), 404);
+    CU_ASSERT_EQUAL(itest_statusf(&twrite, "GET", NULL, "/api/v1/runs/%s/attempts", runb), 404);
+    CU_ASSERT_EQUAL(itest_callf(&member_b, "GET", NULL, &r, "/api/v1/workers/%lld", w), 404);
     CU_ASSERT_TRUE(IS_ERROR(r, 404, "not_found", NULL));
     http_resp_free(&r);
-    CU_ASSERT_EQUAL(status_of(&twrite_b, "POST", NULL, "/api/v1/workers/%lld/heartbeat", w), 404);
-    CU_ASSERT_EQUAL(status_of(&twrite_b, "POST", NULL, "/api/v1/workers/%lld/stop", w), 404);
-    CU_ASSERT_EQUAL(status_of(&twrite, "GET", NULL, "/api/v1/workers/%lld", wb), 404);
-    CU_ASSERT_EQUAL(status_of(&twrite, "POST", NULL, "/api/v1/workers/%lld/stop", wb), 404);
-    CU_ASSERT_EQUAL(status_of(&member_b, "GET", NULL, "/api/v1/workers?project=%s", pa.slug), 404);
-    CU_ASSERT_EQUAL(status_of(&twrite, "GET", NULL, "/api/v1/workers?project=%s", pb.slug), 404);
+    CU_ASSERT_EQUAL(itest_statusf(&twrite_b, "POST", NULL, "/api/v1/workers/%lld/heartbeat", w),
+                    404);
+    CU_ASSERT_EQUAL(itest_statusf(&twrite_b, "POST", NULL, "/api/v1/workers/%lld/stop", w), 404);
+    CU_ASSERT_EQUAL(itest_statusf(&twrite, "GET", NULL, "/api/v1/workers/%lld", wb), 404);
+    CU_ASSERT_EQUAL(itest_statusf(&twrite, "POST", NULL, "/api/v1/workers/%lld/stop", wb), 404);
+    CU_ASSERT_EQUAL(itest_statusf(&member_b, "GET", NULL, "/api/v1/workers?project=%s", pa.slug),
+                    404);
+    CU_ASSERT_EQUAL(itest_statusf(&twrite, "GET", NULL, "/api/v1/workers?project=%s", pb.slug),
+                    404);
     snprintf(body, sizeof(body), "{\"project\":\"%s\",\"name\":\"cross\"}", pb.slug);
-    CU_ASSERT_EQUAL(status_of(&twrite, "POST", body, "/api/v1/workers"), 404);
+    CU_ASSERT_EQUAL(itest_statusf(&twrite, "POST", body, "/api/v1/workers"), 404);
     /* Nobody signed in. */
     CU_ASSERT_EQUAL(
-        status_of(&(struct ident){.kind = IDENT_ANON}, "GET", NULL, "/api/v1/workers/%lld", w),
+        itest_statusf(&(struct ident){.kind = IDENT_ANON}, "GET", NULL, "/api/v1/workers/%lld", w),
         401);
     /* None of that changed a thing. */
     o = run_get(run);
@@ -1526,10 +1476,10 @@ static void test_access(void)
     o = run_get(runb);
     CU_ASSERT_STRING_EQUAL(S(itest_jstr(o, "status")), "queued");
     json_object_put(o);
-    CU_ASSERT_EQUAL(call(&member, "GET", NULL, &r, "/api/v1/workers/%lld", w), 200);
+    CU_ASSERT_EQUAL(itest_callf(&member, "GET", NULL, &r, "/api/v1/workers/%lld", w), 200);
     CU_ASSERT_STRING_EQUAL(S(itest_jstr(r.json, "worker.status")), "online");
     http_resp_free(&r);
-    CU_ASSERT_EQUAL(call(&twrite_b, "GET", NULL, &r, "/api/v1/workers/%lld", wb), 200);
+    CU_ASSERT_EQUAL(itest_callf(&twrite_b, "GET", NULL, &r, "/api/v1/workers/%lld", wb), 200);
     CU_ASSERT_STRING_EQUAL(S(itest_jstr(r.json, "worker.status")), "online");
     http_resp_free(&r);
 }
@@ -1553,12 +1503,12 @@ static void test_published(void)
     CU_ASSERT_EQUAL(claim_a(queue, w, got), 200);
     CU_ASSERT_EQUAL(start(run2, NULL, &r), 201);
     http_resp_free(&r);
-    CU_ASSERT_EQUAL(
-        status_of(&member, "POST", "{\"status\":\"idle\"}", "/api/v1/workers/%lld/heartbeat", w),
-        200);
+    CU_ASSERT_EQUAL(itest_statusf(&member, "POST", "{\"status\":\"idle\"}",
+                                  "/api/v1/workers/%lld/heartbeat", w),
+                    200);
     /* A refused claim publishes nothing; an empty queue neither. */
     CU_ASSERT_EQUAL(claim_a(queue, w, NULL), 204);
-    CU_ASSERT_EQUAL(status_of(&member, "POST", NULL, "/api/v1/workers/%lld/stop", w), 200);
+    CU_ASSERT_EQUAL(itest_statusf(&member, "POST", NULL, "/api/v1/workers/%lld/stop", w), 200);
     CU_ASSERT_EQUAL(end_attempt(run2, 1, "{\"status\":\"failed\",\"retry\":true}", &r), 200);
     http_resp_free(&r);
 

@@ -176,14 +176,6 @@ static long long ts_usec(const char *s)
 
 /* ---- requests ---- */
 
-#define EXPECT_STATUS(r, want)                                                                     \
-    do {                                                                                           \
-        if ((r).status != (want))                                                                  \
-            fprintf(stderr, "\n  %s:%d: expected %ld, got %ld %s", __FILE__, __LINE__,             \
-                    (long)(want), (r).status, S((r).body));                                        \
-        CU_ASSERT_EQUAL((r).status, (want));                                                       \
-    } while (0)
-
 static void uuid_new(char out[37])
 {
     unsigned char b[16];

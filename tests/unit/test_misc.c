@@ -1,5 +1,9 @@
-/* Small pure pieces: SQLSTATE mapping and migration file naming. */
+/* Small pure pieces: SQLSTATE mapping, migration file naming, the statement table. */
+#include <stdio.h>
+#include <string.h>
+
 #include "db_err.h"
+#include "db_stmt.h"
 #include "migrate.h"
 #include "suites.h"
 
@@ -28,11 +32,39 @@ static void test_migration_names(void)
     CU_ASSERT_FALSE(migrate_is_migration_name("abcd_core.sql"));
 }
 
+/* Every statement id has an entry: a hole would only show when a worker connects and
+ * prepares them all (and fails). Names are unique, and $N never exceeds nparams. */
+static void test_stmt_table(void)
+{
+    for (int i = 0; i < DB_STMT__COUNT; i++) {
+        const struct db_stmt *s = &db_stmts[i];
+        if (!s->name || !s->sql) {
+            fprintf(stderr, "\n  statement %d has no entry", i);
+            CU_FAIL("a statement id without an entry");
+            continue;
+        }
+        for (int j = 0; j < i; j++)
+            if (db_stmts[j].name && strcmp(db_stmts[j].name, s->name) == 0)
+                CU_FAIL("two statements share a name");
+        int max = 0;
+        for (const char *c = s->sql; (c = strchr(c, '$')) != NULL;) {
+            int n = 0;
+            for (c++; *c >= '0' && *c <= '9'; c++)
+                n = n * 10 + (*c - '0');
+            max = n > max ? n : max;
+        }
+        if (max != s->nparams)
+            fprintf(stderr, "\n  statement %s uses $%d but declares %d", s->name, max, s->nparams);
+        CU_ASSERT_EQUAL(max, s->nparams);
+    }
+}
+
 int suite_misc_register(void)
 {
     static const struct test_case cases[] = {
         {"sqlstate to http", test_db_err},
         {"migration file names", test_migration_names},
+        {"the statement table is whole", test_stmt_table},
         {NULL, NULL},
     };
     return test_add_suite("misc", cases);

@@ -266,6 +266,24 @@ int auth_project(struct req *r, const char *slug, enum auth_role min, struct aut
     return auth_project_row(r, DB_EXEC(r, DB_STMT_PROJECT_ACCESS_USER, p), min, out);
 }
 
+int auth_write_params(const struct req *r, const char *out[3])
+{
+    const struct auth_ident *id = r->auth;
+
+    if (id->kind == AUTH_TOKEN) {
+        if (id->token_role < AUTH_ROLE_MEMBER)
+            return -1;
+        out[0] = id->token_project_id;
+        out[1] = NULL;
+        out[2] = "false";
+        return 0;
+    }
+    out[0] = NULL;
+    out[1] = id->user_id;
+    out[2] = id->is_admin ? "true" : "false";
+    return 0;
+}
+
 int auth_project_by_id(struct req *r, const char *project_id, enum auth_role min,
                        struct auth_project *out, const char *what)
 {

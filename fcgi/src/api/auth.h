@@ -56,6 +56,10 @@ int auth_guard(struct req *r, const struct route *rt);
 /* The project named by slug with the caller's role, which must be at least min:
  * 404 when the caller cannot see it, 403 when the role is too low. */
 int auth_project(struct req *r, const char *slug, enum auth_role min, struct auth_project *out);
+/* The identity as three statement parameters for run_write_project() (migration 0006):
+ * the token's project, the user's id, "true" for an instance admin. Returns -1 when the
+ * identity can write nowhere (a read-only token), so the caller takes the slow path. */
+int auth_write_params(const struct req *r, const char *out[3]);
 /* The same for a resource that names its project by id (a run): not visible is a 404
  * for the resource ("no such <what>"), so ids of other projects' runs reveal nothing. */
 int auth_project_by_id(struct req *r, const char *project_id, enum auth_role min,

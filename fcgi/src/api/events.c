@@ -31,13 +31,8 @@ static int events_check(struct req *r, json_object *e, long idx)
         jsonx_string(e, "kind", JSONX_NULLABLE, 1, 100, &s, NULL, &je) ||
         jsonx_enum(e, "level", JSONX_NULLABLE, levels, &s, NULL, &je) ||
         jsonx_string(e, "message", JSONX_NULLABLE, 0, 65536, &s, NULL, &je) ||
-        jsonx_child(e, "data", JSONX_NULLABLE, json_type_object, &data, NULL, &je)) {
-        if (idx < 0)
-            return req_error_json(r, 400, &je);
-        return req_error(r, 400, "invalid_field",
-                         arena_sprintf(r->arena, "events[%ld].%s", idx, je.field),
-                         "events[%ld]: %s", idx, je.message);
-    }
+        jsonx_child(e, "data", JSONX_NULLABLE, json_type_object, &data, NULL, &je))
+        return req_item_error(r, "events", idx, &je);
     if (ts && !jsonx_is_rfc3339(ts))
         return req_error(r, 400, "invalid_field",
                          idx < 0 ? "ts" : arena_sprintf(r->arena, "events[%ld].ts", idx),
@@ -47,48 +42,24 @@ static int events_check(struct req *r, json_object *e, long idx)
 
 int events_create(struct req *r)
 {
-    json_object *b = r->body_json, *batch, *arr;
-    struct auth_project pr;
-    const char *status;
     PGresult *res;
 
-    /* {"events": [...]} is a batch; any other object is one event. */
-    if (json_object_object_get_ex(b, "events", &batch)) {
-        if (json_object_object_length(b) != 1)
-            return req_error(r, 400, "invalid_field", "events",
-                             "a batch is {\"events\": [...]} and nothing else");
-        if (!batch || !json_object_is_type(batch, json_type_array))
-            return req_error(r, 400, "invalid_field", "events", "events must be an array");
-        size_t n = json_object_array_length(batch);
-        if (n == 0 || n > EVENTS_MAX_BATCH)
-            return req_error(r, 422, "invalid_value", "events", "a batch holds 1 to %d events",
-                             EVENTS_MAX_BATCH);
-        for (size_t i = 0; i < n; i++)
-            if (events_check(r, json_object_array_get_idx(batch, i), (long)i))
-                return -1;
-        arr = batch;
-    } else {
-        if (events_check(r, b, -1))
-            return -1;
-        arr = req_own_json(r, json_object_new_array());
-        if (!arr)
-            return -1;
-        json_object_array_add(arr, json_object_get(b));
-    }
+    json_object *arr = req_batch(r, "events", EVENTS_MAX_BATCH, events_check);
+    if (!arr)
+        return -1;
     jsonx_redact(arr, r->cfg->redact_keys);
 
-    /* No row lock on the run: appends to one run must not queue behind each other's
-     * commits (the foreign key's KEY SHARE lock keeps the run from vanishing). */
-    if (db_begin(r) || runs_access(r, AUTH_ROLE_MEMBER, RUNS_READ_STATUS, &pr, &status))
+    /* One autocommitted statement checks access and appends the whole batch. No row
+     * lock on the run: appends to one run must not queue behind each other's commits
+     * (the foreign key's KEY SHARE lock keeps the run from vanishing). */
+    const char *extra[] = {jsonx_to_string(arr, NULL)};
+    if (!(res = runs_write(r, DB_STMT_EVENT_INSERT, extra, 1)))
         return -1;
-    const char *p[] = {pr.id, req_path_param(r, "run"), jsonx_to_string(arr, NULL)};
-    if (!(res = DB_EXEC(r, DB_STMT_EVENT_INSERT, p)) || db_commit(r))
-        return -1;
-    const char *count = PQgetvalue(res, 0, 0), *first = PQgetvalue(res, 0, 1),
-               *last = PQgetvalue(res, 0, 2);
+    const char *count = PQgetvalue(res, 0, 1), *first = PQgetvalue(res, 0, 2),
+               *last = PQgetvalue(res, 0, 3);
     const char *data = arena_sprintf(
         r->arena, "{\"count\":%s,\"first_id\":\"%s\",\"last_id\":\"%s\"}", count, first, last);
-    pub_event(r->pub, pr.id, "run.event", req_path_param(r, "run"), data);
+    pub_event(r->pub, PQgetvalue(res, 0, 0), "run.event", req_path_param(r, "run"), data);
     json_object *o = json_object_new_object();
     json_object_object_add(o, "count", json_object_new_int64(strtoll(count, NULL, 10)));
     json_object_object_add(o, "first_id", json_object_new_string(first));

@@ -11,6 +11,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "api/auth.h"
 #include "api/runs.h"
@@ -51,6 +52,33 @@ static int queue_check_worker(struct req *r, const char *worker, const char *pro
         return req_error(r, 409, "worker_stopped", "worker_id",
                          "this worker has stopped; register it again");
     return 0;
+}
+
+/* Lapsed leases of a queue are looked for at most once a second per worker process, not
+ * before every claim: leases are whole seconds, so a lapsed run waits at most about a
+ * second longer, and claims on a busy queue skip a statement each. A collision in this
+ * small table only means an extra look. */
+static int queue_expiry_due(const char *project, const char *queue)
+{
+    static struct {
+        unsigned long hash;
+        time_t at;
+    } seen[64];
+    unsigned long h = 5381;
+    struct timespec now;
+
+    for (const char *c = project; *c; c++)
+        h = h * 33 + (unsigned char)*c;
+    h = h * 33 + '/';
+    for (const char *c = queue; *c; c++)
+        h = h * 33 + (unsigned char)*c;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    size_t slot = h % (sizeof(seen) / sizeof(seen[0]));
+    if (seen[slot].hash == h && seen[slot].at == now.tv_sec)
+        return 0;
+    seen[slot].hash = h;
+    seen[slot].at = now.tv_sec;
+    return 1;
 }
 
 /* Reads {worker_id?, lease_s?} style fields shared by attempts and claims. */
@@ -105,10 +133,7 @@ int attempts_start(struct req *r)
         return -1;
     const char *json = PQgetvalue(res, 0, 0);
     pub_event(r->pub, pr.id, "run.updated", req_path_param(r, "run"), json);
-    r->status = 201;
-    r->resp_body = json;
-    r->resp_len = strlen(json);
-    return 0;
+    return req_json_text(r, 201, json);
 }
 
 int attempts_update(struct req *r)
@@ -172,10 +197,7 @@ int attempts_update(struct req *r)
         return -1;
     const char *json = PQgetvalue(res, 0, 0);
     pub_event(r->pub, pr.id, "run.updated", req_path_param(r, "run"), json);
-    r->status = 200;
-    r->resp_body = json;
-    r->resp_len = strlen(json);
-    return 0;
+    return req_json_text(r, 200, json);
 }
 
 int queue_claim(struct req *r)
@@ -230,7 +252,10 @@ int queue_claim(struct req *r)
         *o = '\0';
         kind_arr = lit;
     }
-    if (!slug && r->auth->kind == AUTH_TOKEN) {
+    /* A token that may write claims in its own project: nothing to look up. */
+    if (!slug && r->auth->kind == AUTH_TOKEN && r->auth->token_role >= AUTH_ROLE_MEMBER) {
+        pr.id = r->auth->token_project_id;
+    } else if (!slug && r->auth->kind == AUTH_TOKEN) {
         if (auth_project_by_id(r, r->auth->token_project_id, AUTH_ROLE_MEMBER, &pr, "project"))
             return -1;
     } else if (!slug) {
@@ -238,26 +263,32 @@ int queue_claim(struct req *r)
     } else if (auth_project(r, slug, AUTH_ROLE_MEMBER, &pr)) {
         return -1;
     }
-    if (db_begin(r) || queue_check_worker(r, worker, pr.id))
-        return -1;
-    const char *pe[] = {pr.id, queue};
-    PGresult *expired = DB_EXEC(r, DB_STMT_LEASE_EXPIRE, pe);
-    if (!expired)
-        return -1;
+    /* Lapsed leases first (their runs are claimable again), each expiry and the claim an
+     * autocommitted statement of its own: an expiry stands whether or not a claim
+     * follows. */
+    if (queue_expiry_due(pr.id, queue)) {
+        const char *pe[] = {pr.id, queue};
+        PGresult *expired = DB_EXEC(r, DB_STMT_LEASE_EXPIRE, pe);
+        if (!expired)
+            return -1;
+        for (int i = 0; i < PQntuples(expired); i++)
+            pub_event(r->pub, pr.id, "run.updated", PQgetvalue(expired, i, 0),
+                      "{\"status\":\"queued\",\"reason\":\"lease_expired\"}");
+    }
     const char *pc[] = {pr.id, queue, kind_arr, worker, lease};
-    if (!(res = DB_EXEC(r, DB_STMT_CLAIM, pc)) || db_commit(r))
+    if (!(res = DB_EXEC(r, DB_STMT_CLAIM, pc)))
         return -1;
-    for (int i = 0; i < PQntuples(expired); i++)
-        pub_event(r->pub, pr.id, "run.updated", PQgetvalue(expired, i, 0),
-                  "{\"status\":\"queued\",\"reason\":\"lease_expired\"}");
-    if (PQntuples(res) == 0) {
+    if (PQgetvalue(res, 0, 0)[0] != 't') {
+        /* The worker may not claim: say why (not of this project, or stopped). */
+        if (queue_check_worker(r, worker, pr.id) == 0)
+            req_error(r, 409, "conflict", "worker_id", "the worker changed meanwhile; retry");
+        return -1;
+    }
+    if (PQgetisnull(res, 0, 2)) {
         r->status = 204;
         return 0;
     }
-    const char *json = PQgetvalue(res, 0, 0);
-    pub_event(r->pub, pr.id, "run.updated", PQgetvalue(res, 0, 1), json);
-    r->status = 200;
-    r->resp_body = json;
-    r->resp_len = strlen(json);
-    return 0;
+    const char *json = PQgetvalue(res, 0, 1);
+    pub_event(r->pub, pr.id, "run.updated", PQgetvalue(res, 0, 2), json);
+    return req_json_text(r, 200, json);
 }

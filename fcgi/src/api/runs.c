@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "api/auth.h"
 #include "config.h"
@@ -48,15 +49,6 @@ int runs_illegal(struct req *r, const char *what, const char *from, const char *
     req_error(r, 409, "illegal_transition", "status", "%s cannot go from %s to %s", what, from, to);
     req_error_details(r, d);
     return -1;
-}
-
-/* Sends PostgreSQL's JSON text as the response body. */
-static int runs_send_text(struct req *r, int status, const char *json)
-{
-    r->status = status;
-    r->resp_body = json;
-    r->resp_len = strlen(json);
-    return 0;
 }
 
 /* A JSON child as text for a jsonb parameter, or NULL when absent. */
@@ -175,7 +167,7 @@ int runs_create(struct req *r)
         if (db_commit(r))
             return -1;
         pub_event(r->pub, pr.id, "run.created", rid, json);
-        return runs_send_text(r, 201, json);
+        return req_json_text(r, 201, json);
     }
     /* The id or the key was seen before: answer with that run, unless the id is taken
      * by a run of another project (which this caller must not learn anything about). */
@@ -184,7 +176,7 @@ int runs_create(struct req *r)
         return -1;
     if (PQntuples(res) != 1 || PQgetvalue(res, 0, 1)[0] != 't')
         return req_error(r, 409, "conflict", "id", "this id is already in use");
-    return runs_send_text(r, 200, PQgetvalue(res, 0, 0));
+    return req_json_text(r, 200, PQgetvalue(res, 0, 0));
 }
 
 int runs_access(struct req *r, int min_role, enum runs_read how, struct auth_project *proj,
@@ -210,6 +202,31 @@ int runs_access(struct req *r, int min_role, enum runs_read how, struct auth_pro
     return auth_project_by_id(r, PQgetvalue(res, 0, 1), (enum auth_role)min_role, proj, "run");
 }
 
+PGresult *runs_write(struct req *r, enum db_stmt_id stmt, const char *const *extra, int nextra)
+{
+    const char *p[4 + RUNS_WRITE_MAX_EXTRA], *run = req_path_param(r, "run");
+    struct auth_project pr;
+    PGresult *res;
+
+    if (nextra > RUNS_WRITE_MAX_EXTRA) {
+        req_error(r, 500, "internal", NULL, "internal error");
+        return NULL;
+    }
+    if (run && jsonx_is_uuid(run) && auth_write_params(r, p + 1) == 0) {
+        p[0] = run;
+        for (int i = 0; i < nextra; i++)
+            p[4 + i] = extra[i];
+        if (!(res = db_exec(r, stmt, p, 4 + nextra)))
+            return NULL;
+        if (PQntuples(res) == 1 && !PQgetisnull(res, 0, 0))
+            return res;
+    }
+    /* Not allowed, or no such run: the slow lookup says which, in the usual words. */
+    if (runs_access(r, AUTH_ROLE_MEMBER, RUNS_READ_STATUS, &pr, NULL) == 0)
+        req_error(r, 409, "conflict", NULL, "access to the run changed meanwhile; retry");
+    return NULL;
+}
+
 int runs_get(struct req *r)
 {
     struct auth_project pr;
@@ -217,7 +234,7 @@ int runs_get(struct req *r)
 
     if (runs_access(r, AUTH_ROLE_VIEWER, RUNS_READ_JSON, &pr, &json))
         return -1;
-    return runs_send_text(r, 200, json);
+    return req_json_text(r, 200, json);
 }
 
 int runs_update(struct req *r)
@@ -269,7 +286,7 @@ int runs_update(struct req *r)
         return -1;
     const char *json = PQgetvalue(res, 0, 0);
     pub_event(r->pub, pr.id, "run.updated", req_path_param(r, "run"), json);
-    return runs_send_text(r, 200, json);
+    return req_json_text(r, 200, json);
 }
 
 /* "a,b" or repeated params → a PostgreSQL array literal of validated statuses. */
@@ -333,6 +350,21 @@ static const char *runs_like_escape(struct arena *a, const char *s)
     return out;
 }
 
+/* The sorts of the run list. Cursors of `created` carry no prefix (they predate the
+ * others, and links with them keep working). */
+static const struct runs_sort {
+    const char *name;
+    const char *cursor_prefix;
+    int key_is_time; /* else microseconds */
+    enum db_stmt_id desc, asc;
+} runs_sorts[] = {
+    {"created", "", 1, DB_STMT_RUN_LIST_DESC, DB_STMT_RUN_LIST_ASC},
+    {"started", "s:", 1, DB_STMT_RUN_LIST_STARTED_DESC, DB_STMT_RUN_LIST_STARTED_ASC},
+    {"ended", "e:", 1, DB_STMT_RUN_LIST_ENDED_DESC, DB_STMT_RUN_LIST_ENDED_ASC},
+    {"duration", "d:", 0, DB_STMT_RUN_LIST_DURATION_DESC, DB_STMT_RUN_LIST_DURATION_ASC},
+    {NULL, NULL, 0, DB_STMT_PING, DB_STMT_PING},
+};
+
 int runs_list(struct req *r)
 {
     static const char *const filters[] = {
@@ -344,7 +376,7 @@ int runs_list(struct req *r)
     const char *worker = req_query(r, "worker"), *parent = req_query(r, "parent");
     const char *q = req_query(r, "q"), *sort = req_query(r, "sort");
     const char *order = req_query(r, "order"), *cursor = req_query(r, "cursor");
-    const char *cur_ts = NULL, *cur_id = NULL;
+    const char *cur_key = NULL, *cur_id = NULL;
     struct auth_project pr;
     long limit;
     PGresult *res;
@@ -365,19 +397,28 @@ int runs_list(struct req *r)
         return req_error(r, 400, "invalid_field", "worker", "worker must be a worker id");
     if (parent && !jsonx_is_uuid(parent))
         return req_error(r, 400, "invalid_field", "parent", "parent must be a run id");
-    if (sort && strcmp(sort, "created") != 0)
-        return req_error(r, 400, "invalid_field", "sort", "sort must be created");
+    const struct runs_sort *by = runs_sorts;
+    while (sort && by->name && strcmp(by->name, sort) != 0)
+        by++;
+    if (!by->name)
+        return req_error(r, 400, "invalid_field", "sort",
+                         "sort must be created, started, ended or duration");
     if (order && strcmp(order, "asc") != 0 && strcmp(order, "desc") != 0)
         return req_error(r, 400, "invalid_field", "order", "order must be asc or desc");
+    /* A cursor is <prefix><key>~<id>; the prefix ties it to its sort, so a cursor of
+     * one sort cannot page another. */
     if (cursor) {
+        size_t plen = strlen(by->cursor_prefix);
         const char *tilde = strchr(cursor, '~');
-        if (tilde) {
-            cur_ts = arena_strndup(r->arena, cursor, (size_t)(tilde - cursor));
+        if (tilde && strncmp(cursor, by->cursor_prefix, plen) == 0 &&
+            (size_t)(tilde - cursor) > plen) {
+            cur_key = arena_strndup(r->arena, cursor + plen, (size_t)(tilde - cursor) - plen);
             cur_id = tilde + 1;
         }
-        if (!tilde || !jsonx_is_rfc3339(cur_ts) || !jsonx_is_uuid(cur_id))
+        if (!cur_key || !(by->key_is_time ? jsonx_is_rfc3339(cur_key) : req_is_int(cur_key)) ||
+            !jsonx_is_uuid(cur_id))
             return req_error(r, 400, "invalid_field", "cursor",
-                             "cursor is not one this API issued");
+                             "cursor is not one this API issued for this sort");
     }
     if (!slug && r->auth->kind == AUTH_TOKEN) {
         if (auth_project_by_id(r, r->auth->token_project_id, AUTH_ROLE_VIEWER, &pr, "project"))
@@ -397,51 +438,61 @@ int runs_list(struct req *r)
                        ca,
                        cb,
                        q ? runs_like_escape(r->arena, q) : NULL,
-                       cur_ts,
+                       cur_key,
                        cur_id,
                        arena_sprintf(r->arena, "%ld", limit + 1),
                        ea,
                        eb};
     int asc = order && strcmp(order, "asc") == 0;
-    if (!(res = DB_EXEC(r, asc ? DB_STMT_RUN_LIST_ASC : DB_STMT_RUN_LIST_DESC, p)))
+    if (!(res = DB_EXEC(r, asc ? by->asc : by->desc, p)))
         return -1;
 
     /* The page is spliced from PostgreSQL's JSON texts: no parse, no re-serialise. */
     int n = PQntuples(res), shown = n > limit ? (int)limit : n;
-    const char *next = n > limit ? arena_sprintf(r->arena, "%s~%s", PQgetvalue(res, shown - 1, 1),
-                                                 PQgetvalue(res, shown - 1, 2))
-                                 : NULL;
+    const char *next =
+        n > limit ? arena_sprintf(r->arena, "%s%s~%s", by->cursor_prefix,
+                                  PQgetvalue(res, shown - 1, 1), PQgetvalue(res, shown - 1, 2))
+                  : NULL;
     return db_page_response(r, res, shown, next);
 }
 
 int runs_heartbeat(struct req *r)
 {
-    static const char *const keys[] = {"progress", NULL};
+    static const char *const keys[] = {"progress", "attempt", NULL};
     struct jsonx_err je;
-    struct auth_project pr;
     double progress = 0;
-    int has_progress = 0;
-    const char *status;
+    int64_t attempt = 0;
+    int has_progress = 0, has_attempt = 0;
     PGresult *res;
 
     json_object *b = req_json_body_opt(r);
     if (!b)
         return -1;
     if (jsonx_only_keys(b, keys, &je) ||
-        jsonx_number(b, "progress", JSONX_NULLABLE, 0, 1, &progress, &has_progress, &je))
+        jsonx_number(b, "progress", JSONX_NULLABLE, 0, 1, &progress, &has_progress, &je) ||
+        jsonx_int(b, "attempt", JSONX_NULLABLE, 1, INT32_MAX, &attempt, &has_attempt, &je))
         return req_error_json(r, 400, &je);
-    if (db_begin(r) || runs_access(r, AUTH_ROLE_MEMBER, RUNS_LOCK_STATUS, &pr, &status))
+    const char *extra[] = {has_progress ? arena_sprintf(r->arena, "%.17g", progress) : NULL,
+                           has_attempt ? arena_sprintf(r->arena, "%lld", (long long)attempt)
+                                       : NULL};
+    if (!(res = runs_write(r, DB_STMT_RUN_HEARTBEAT, extra, 2)))
         return -1;
-    const char *p[] = {req_path_param(r, "run"),
-                       has_progress ? arena_sprintf(r->arena, "%.17g", progress) : NULL};
-    if (!(res = DB_EXEC(r, DB_STMT_RUN_HEARTBEAT, p)) || db_commit(r))
-        return -1;
-    int cancel = PQgetvalue(res, 0, 0)[0] == 't';
-    pub_event(r->pub, pr.id, "run.heartbeat", req_path_param(r, "run"),
+    /* A worker that names its attempt learns when the run has moved on without it (its
+     * lease expired and another claim took the run): its beat renewed nothing. */
+    if (PQgetisnull(res, 0, 2))
+        return req_error(
+            r, 409, "attempt_superseded", "attempt",
+            "attempt %lld is not the run's running attempt%s%s", (long long)attempt,
+            PQgetisnull(res, 0, 3) ? "" : "; the latest is ",
+            PQgetisnull(res, 0, 3)
+                ? ""
+                : arena_sprintf(r->arena, "%s (%s)", PQgetvalue(res, 0, 3), PQgetvalue(res, 0, 4)));
+    int cancel = PQgetvalue(res, 0, 1)[0] == 't';
+    pub_event(r->pub, PQgetvalue(res, 0, 0), "run.heartbeat", req_path_param(r, "run"),
               has_progress ? arena_sprintf(r->arena, "{\"progress\":%.6g}", progress) : NULL);
     json_object *o = json_object_new_object();
     json_object_object_add(o, "cancel_requested", json_object_new_boolean(cancel));
-    json_object_object_add(o, "status", json_object_new_string(PQgetvalue(res, 0, 1)));
+    json_object_object_add(o, "status", json_object_new_string(PQgetvalue(res, 0, 2)));
     return req_json(r, 200, o);
 }
 
@@ -460,7 +511,7 @@ int runs_cancel(struct req *r)
             const char *p[] = {req_path_param(r, "run")};
             if (!(res = DB_EXEC(r, DB_STMT_RUN_GET, p)) || db_commit(r))
                 return -1;
-            return runs_send_text(r, 200, PQgetvalue(res, 0, 0));
+            return req_json_text(r, 200, PQgetvalue(res, 0, 0));
         }
         return runs_illegal(r, "a run", status, "cancelled");
     }
@@ -469,5 +520,125 @@ int runs_cancel(struct req *r)
         return -1;
     const char *json = PQgetvalue(res, 0, 0);
     pub_event(r->pub, pr.id, "run.updated", req_path_param(r, "run"), json);
-    return runs_send_text(r, 200, json);
+    return req_json_text(r, 200, json);
+}
+
+/* Checks each id of a wait: it must name a run the caller can see (else 404 naming the
+ * index, as for a run it cannot see). Access is checked once per project. */
+static int runs_wait_access(struct req *r, PGresult *res)
+{
+    const char *seen = NULL;
+    struct auth_project pr;
+
+    for (int i = 0; i < PQntuples(res); i++) {
+        const char *field = arena_sprintf(r->arena, "ids[%d]", i);
+        if (PQgetisnull(res, i, 1))
+            return req_error(r, 404, "not_found", field, "no such run: %s", PQgetvalue(res, i, 0));
+        const char *project = PQgetvalue(res, i, 3);
+        if (seen && strcmp(seen, project) == 0)
+            continue;
+        if (auth_project_by_id(r, project, AUTH_ROLE_VIEWER, &pr, "run")) {
+            req_refine_error(r, 404, field,
+                             arena_sprintf(r->arena, "no such run: %s", PQgetvalue(res, i, 0)));
+            return -1;
+        }
+        seen = project;
+    }
+    return 0;
+}
+
+/* 1 when every run of the status result has ended. */
+static int runs_wait_done(PGresult *res)
+{
+    for (int i = 0; i < PQntuples(res); i++)
+        if (PQgetisnull(res, i, 2))
+            return 0;
+    return 1;
+}
+
+static int runs_wait_slotted(struct req *r, json_object *ids, double timeout_s);
+
+int runs_wait(struct req *r)
+{
+    static const char *const keys[] = {"ids", "timeout_s", NULL};
+    json_object *b = r->body_json, *ids;
+    struct jsonx_err je;
+    double timeout_s = RUNS_WAIT_MAX_S;
+    int rc;
+
+    if (jsonx_only_keys(b, keys, &je) ||
+        jsonx_child(b, "ids", JSONX_REQUIRED, json_type_array, &ids, NULL, &je) ||
+        jsonx_number(b, "timeout_s", JSONX_NULLABLE, 0, RUNS_WAIT_MAX_S, &timeout_s, NULL, &je))
+        return req_error_json(r, 400, &je);
+    size_t n = json_object_array_length(ids);
+    if (n < 1 || n > RUNS_WAIT_MAX_IDS)
+        return req_error(r, 422, "invalid_value", "ids", "ids holds 1 to %d run ids",
+                         RUNS_WAIT_MAX_IDS);
+    for (size_t i = 0; i < n; i++) {
+        json_object *id = json_object_array_get_idx(ids, i);
+        if (!json_object_is_type(id, json_type_string) ||
+            !jsonx_is_uuid(json_object_get_string(id)))
+            return req_error(r, 400, "invalid_field", arena_sprintf(r->arena, "ids[%zu]", i),
+                             "ids[%zu] must be a run id", i);
+    }
+    /* Half the workers at most: the rest keep serving while others wait. */
+    rc = db_wait_begin(r, r->cfg->api_workers > 1 ? r->cfg->api_workers / 2 : 1);
+    if (rc < 0)
+        return -1;
+    if (rc == 0) {
+        req_add_header(r, "Retry-After", "1");
+        return req_error(r, 429, "too_many_waits", NULL,
+                         "every wait slot is taken; retry shortly, or use the live stream");
+    }
+    rc = runs_wait_slotted(r, ids, timeout_s);
+    db_wait_end(r->db);
+    return rc;
+}
+
+/* The wait itself, holding a slot and listening. */
+static int runs_wait_slotted(struct req *r, json_object *ids, double timeout_s)
+{
+    PGresult *res;
+    int rc;
+
+    /* LISTEN came first, so a run that ends after this read is announced to us. */
+    const char *p[] = {jsonx_to_string(ids, NULL)};
+    if (!(res = DB_EXEC(r, DB_STMT_RUN_WAIT_STATUS, p)) || runs_wait_access(r, res))
+        return -1;
+
+    struct timespec t0, t;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    long budget = (long)(timeout_s * 1000);
+    while (!runs_wait_done(res)) {
+        clock_gettime(CLOCK_MONOTONIC, &t);
+        long left = budget - ((t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000);
+        const char *ended;
+        if (left <= 0 || (rc = db_notify_wait(r, left, &ended)) == 0)
+            break;
+        if (rc < 0)
+            return -1;
+        /* Every run end in the instance is announced; re-read only for one of ours. */
+        for (int i = 0; i < PQntuples(res); i++) {
+            if (PQgetisnull(res, i, 2) && strcmp(PQgetvalue(res, i, 0), ended) == 0) {
+                if (!(res = DB_EXEC(r, DB_STMT_RUN_WAIT_STATUS, p)))
+                    return -1;
+                break;
+            }
+        }
+    }
+
+    json_object *o = json_object_new_object(), *runs = json_object_new_array();
+    int done = runs_wait_done(res);
+    json_object_object_add(o, "done", json_object_new_boolean(done));
+    for (int i = 0; i < PQntuples(res); i++) {
+        json_object *one = json_object_new_object();
+        json_object_object_add(one, "id", json_object_new_string(PQgetvalue(res, i, 0)));
+        json_object_object_add(one, "status", json_object_new_string(PQgetvalue(res, i, 1)));
+        json_object_object_add(
+            one, "ended_at",
+            PQgetisnull(res, i, 2) ? NULL : json_object_new_string(PQgetvalue(res, i, 2)));
+        json_object_array_add(runs, one);
+    }
+    json_object_object_add(o, "runs", runs);
+    return req_json(r, 200, o);
 }

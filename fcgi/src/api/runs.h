@@ -2,6 +2,9 @@
 #ifndef RW_API_RUNS_H
 #define RW_API_RUNS_H
 
+#include <libpq-fe.h>
+
+#include "db_stmt.h"
 #include "req.h"
 
 int runs_create(struct req *r);
@@ -10,6 +13,11 @@ int runs_get(struct req *r);
 int runs_update(struct req *r);
 int runs_heartbeat(struct req *r);
 int runs_cancel(struct req *r);
+/* POST /runs/wait: answers when all the runs have ended or the timeout passes. */
+int runs_wait(struct req *r);
+
+#define RUNS_WAIT_MAX_S   30
+#define RUNS_WAIT_MAX_IDS 100
 
 /* 1 when a run may go from status `from` to `to` (same to same is allowed: a retried
  * report of the same outcome is not a conflict). */
@@ -32,5 +40,14 @@ enum runs_read {
 struct auth_project;
 int runs_access(struct req *r, int min_role, enum runs_read how, struct auth_project *proj,
                 const char **first);
+
+/* The hot producer writes (events, metrics, heartbeats) in one autocommitted statement
+ * that checks access itself: its parameters are the run of the path, the identity's
+ * three (auth_write_params) and then `extra` ones; column 0 of its one row is the
+ * run's project id, NULL when the caller may not write to the run. Then runs_access
+ * explains (404 or 403) and NULL is returned, as on any error. One round trip instead
+ * of BEGIN, two lookups, the write and COMMIT. */
+PGresult *runs_write(struct req *r, enum db_stmt_id stmt, const char *const *extra, int nextra);
+#define RUNS_WRITE_MAX_EXTRA 4
 
 #endif

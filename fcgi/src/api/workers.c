@@ -1,5 +1,6 @@
 /* workers: a worker registers under a name (registering again starts a new session on
- * the same row), beats with an optional resource sample, and stops. Stopping with runs
+ * the same row, keeping the fields it leaves out), beats with an optional resource
+ * sample (kept a week for the worker's page), and stops. Stopping with runs
  * in flight leaves an `interrupted` event on each, so the run's page says why it went
  * quiet. Worker JSON is made by worker_json() in the migrations. */
 #include "workers.h"
@@ -11,15 +12,9 @@
 #include "db.h"
 #include "pub.h"
 
-static const char *const worker_statuses[] = {"online", "idle", "busy", "draining", NULL};
+#define WORKERS_MAX_SAMPLE 4096
 
-static int workers_send(struct req *r, int status, const char *json)
-{
-    r->status = status;
-    r->resp_body = json;
-    r->resp_len = strlen(json);
-    return 0;
-}
+static const char *const worker_statuses[] = {"online", "idle", "busy", "draining", NULL};
 
 /* The project of the request: a token's own, or ?project= / the body's "project". */
 static int workers_project(struct req *r, const char *slug, enum auth_role min,
@@ -89,7 +84,7 @@ int workers_register(struct req *r)
         return -1;
     const char *json = PQgetvalue(res, 0, 0);
     pub_event(r->pub, pr.id, "worker.updated", NULL, json);
-    return workers_send(r, PQgetvalue(res, 0, 2)[0] == 't' ? 201 : 200, json);
+    return req_json_text(r, PQgetvalue(res, 0, 2)[0] == 't' ? 201 : 200, json);
 }
 
 int workers_list(struct req *r)
@@ -124,7 +119,7 @@ int workers_get(struct req *r)
     const char *p[] = {req_path_param(r, "worker")};
     if (!(res = DB_EXEC(r, DB_STMT_WORKER_DETAIL, p)))
         return -1;
-    return workers_send(r, 200, PQgetvalue(res, 0, 0));
+    return req_json_text(r, 200, PQgetvalue(res, 0, 0));
 }
 
 int workers_heartbeat(struct req *r)
@@ -147,13 +142,19 @@ int workers_heartbeat(struct req *r)
     if (strcmp(cur, "stopped") == 0)
         return req_error(r, 409, "worker_stopped", NULL,
                          "this worker has stopped; register it again");
-    const char *p[] = {req_path_param(r, "worker"), status,
-                       resources ? jsonx_to_string(resources, NULL) : NULL};
-    if (!(res = DB_EXEC(r, DB_STMT_WORKER_HEARTBEAT, p)) || db_commit(r))
+    const char *sample = resources ? jsonx_to_string(resources, NULL) : NULL;
+    /* A sample is kept for a week at every beat: a few numbers, not a payload. */
+    if (sample && strlen(sample) > WORKERS_MAX_SAMPLE)
+        return req_error(r, 422, "invalid_value", "resources",
+                         "resources must be at most %d bytes of JSON", WORKERS_MAX_SAMPLE);
+    const char *p[] = {req_path_param(r, "worker"), status, sample};
+    const char *ps[] = {req_path_param(r, "worker"), sample};
+    if (!(res = DB_EXEC(r, DB_STMT_WORKER_HEARTBEAT, p)) ||
+        (sample && !DB_EXEC(r, DB_STMT_WORKER_SAMPLE, ps)) || db_commit(r))
         return -1;
     const char *json = PQgetvalue(res, 0, 0);
     pub_event(r->pub, pr.id, "worker.updated", NULL, json);
-    return workers_send(r, 200, json);
+    return req_json_text(r, 200, json);
 }
 
 int workers_stop(struct req *r)
@@ -169,7 +170,7 @@ int workers_stop(struct req *r)
         /* Stopping twice is not news: no second round of interrupted events. */
         if (!(res = DB_EXEC(r, DB_STMT_WORKER_JSON, p)) || db_commit(r))
             return -1;
-        return workers_send(r, 200, PQgetvalue(res, 0, 0));
+        return req_json_text(r, 200, PQgetvalue(res, 0, 0));
     }
     if (!(res = DB_EXEC(r, DB_STMT_WORKER_STOP, p)) || db_commit(r))
         return -1;
@@ -182,5 +183,5 @@ int workers_stop(struct req *r)
                   json_object_get_string(json_object_array_get_idx(ids, i)),
                   "{\"kind\":\"interrupted\"}");
     json_object_put(ids);
-    return workers_send(r, 200, json);
+    return req_json_text(r, 200, json);
 }

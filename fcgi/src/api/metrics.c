@@ -1,0 +1,142 @@
+/* metrics: one point or a batch of up to METRICS_MAX_BATCH, validated whole and then
+ * written by one statement (jsonb_to_recordset) in one transaction. Reading without a
+ * key lists the run's keys with a summary; with ?key=a,b it answers each series,
+ * downsampled in PostgreSQL to ?points= buckets (mean, min and max of each) when it is
+ * longer, so a chart of a million-step run costs the browser a thousand points. */
+#include "metrics.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/auth.h"
+#include "api/runs.h"
+#include "db.h"
+#include "pub.h"
+
+/* Keys are names, not text: [A-Za-z0-9_./:-], so "a,b" in a query lists two keys and a
+ * key never needs escaping in a URL or a chart legend. */
+static int metrics_key_ok(const char *k, size_t len)
+{
+    if (len < 1 || len > 200)
+        return 0;
+    for (size_t i = 0; i < len; i++) {
+        char c = k[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '_' || c == '.' || c == '/' || c == ':' || c == '-'))
+            return 0;
+    }
+    return 1;
+}
+
+static int metrics_check(struct req *r, json_object *m, long idx)
+{
+    static const char *const keys[] = {"key", "value", "step", "ts", NULL};
+    struct jsonx_err je;
+    const char *key = NULL, *ts = NULL;
+    double value;
+    int64_t step;
+
+    if (!json_object_is_type(m, json_type_object))
+        return req_error(r, 400, "invalid_field", idx < 0 ? NULL : "metrics",
+                         "metrics[%ld] must be an object", idx);
+    /* jsonx_number refuses NaN and infinities (JSON has neither). */
+    if (jsonx_only_keys(m, keys, &je) ||
+        jsonx_string(m, "key", JSONX_REQUIRED, 1, 200, &key, NULL, &je) ||
+        jsonx_number(m, "value", JSONX_REQUIRED, -1.7976931348623157e308, 1.7976931348623157e308,
+                     &value, NULL, &je) ||
+        jsonx_int(m, "step", JSONX_NULLABLE, 0, INT64_MAX, &step, NULL, &je) ||
+        jsonx_string(m, "ts", JSONX_NULLABLE, 20, 40, &ts, NULL, &je))
+        return req_item_error(r, "metrics", idx, &je);
+    if (!metrics_key_ok(key, strlen(key)))
+        return req_error(r, 400, "invalid_field",
+                         idx < 0 ? "key" : arena_sprintf(r->arena, "metrics[%ld].key", idx),
+                         "key must be 1 to 200 of A-Z a-z 0-9 _ . / : -");
+    if (ts && !jsonx_is_rfc3339(ts))
+        return req_error(r, 400, "invalid_field",
+                         idx < 0 ? "ts" : arena_sprintf(r->arena, "metrics[%ld].ts", idx),
+                         "ts must be an RFC 3339 time with a zone");
+    return 0;
+}
+
+int metrics_create(struct req *r)
+{
+    PGresult *res;
+
+    json_object *arr = req_batch(r, "metrics", METRICS_MAX_BATCH, metrics_check);
+    if (!arr)
+        return -1;
+    /* Like events: one statement checks access and writes, no lock on the run. */
+    const char *extra[] = {jsonx_to_string(arr, NULL)};
+    if (!(res = runs_write(r, DB_STMT_METRIC_INSERT, extra, 1)))
+        return -1;
+    const char *count = PQgetvalue(res, 0, 1);
+    pub_event(
+        r->pub, PQgetvalue(res, 0, 0), "run.metrics", req_path_param(r, "run"),
+        arena_sprintf(r->arena, "{\"count\":%s,\"latest\":%s}", count, PQgetvalue(res, 0, 2)));
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "count", json_object_new_int64(strtoll(count, NULL, 10)));
+    return req_json(r, 201, o);
+}
+
+/* ?key=a,b as a text[] literal. Keys are checked against metrics_key_ok, so none holds
+ * a quote, comma, brace or backslash and the literal needs no escaping. */
+static const char *metrics_keys_param(struct req *r, const char *list)
+{
+    size_t n = 0, len = strlen(list);
+    char *out = arena_alloc(r->arena, len + 3);
+
+    if (!out) {
+        req_error(r, 500, "internal", NULL, "out of memory");
+        return NULL;
+    }
+    for (const char *k = list;; n++) {
+        size_t kl = strcspn(k, ",");
+        if (!metrics_key_ok(k, kl)) {
+            req_error(r, 400, "invalid_field", "key",
+                      "key must be a comma-separated list of keys of A-Z a-z 0-9 _ . / : -");
+            return NULL;
+        }
+        if (n >= METRICS_MAX_KEYS) {
+            req_error(r, 400, "invalid_field", "key", "at most %d keys at once", METRICS_MAX_KEYS);
+            return NULL;
+        }
+        if (!k[kl])
+            break;
+        k += kl + 1;
+    }
+    snprintf(out, len + 3, "{%s}", list);
+    return out;
+}
+
+int metrics_list(struct req *r)
+{
+    const char *keys = req_query(r, "key"), *points = req_query(r, "points");
+    long npoints = METRICS_DEFAULT_POINTS;
+    struct auth_project pr;
+    PGresult *res;
+
+    if (points) {
+        char *end;
+        npoints = req_is_int(points) ? strtol(points, &end, 10) : 0;
+        if (npoints < 2 || npoints > METRICS_MAX_POINTS)
+            return req_error(r, 400, "invalid_field", "points", "points must be 2 to %d",
+                             METRICS_MAX_POINTS);
+    }
+    if (keys && !(keys = metrics_keys_param(r, keys)))
+        return -1;
+    if (runs_access(r, AUTH_ROLE_VIEWER, RUNS_READ_STATUS, &pr, NULL))
+        return -1;
+    const char *run = req_path_param(r, "run");
+    if (!keys) {
+        const char *p[] = {run};
+        if (!(res = DB_EXEC(r, DB_STMT_METRIC_KEYS, p)))
+            return -1;
+        return req_json_text(r, 200,
+                             arena_sprintf(r->arena, "{\"keys\":%s}", PQgetvalue(res, 0, 0)));
+    }
+    const char *p[] = {run, keys, arena_sprintf(r->arena, "%ld", npoints)};
+    if (!(res = DB_EXEC(r, DB_STMT_METRIC_SERIES, p)))
+        return -1;
+    return req_json_text(r, 200, arena_sprintf(r->arena, "{\"series\":%s}", PQgetvalue(res, 0, 0)));
+}

@@ -1,0 +1,619 @@
+/* reports: the reporting endpoints. Every read runs inside a transaction that first
+ * sets a signed grant of the caller's projects (all they are a member of, or the one
+ * named by ?project=), and then reads the report schema, whose views keep only those
+ * projects' rows; so a report cannot show another project's runs even if its SQL is
+ * wrong. Built-in reports are answered with JSON that PostgreSQL builds. Ad-hoc SQL
+ * (and running a saved report) goes to db_report, on the read-only login. */
+#include "reports.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/audit.h"
+#include "api/auth.h"
+#include "config.h"
+#include "db.h"
+#include "db_report.h"
+
+#define REPORTS_MAX_WINDOW_S (400L * 86400)
+#define REPORTS_MAX_BUCKETS  10000
+#define REPORTS_SQL_MAX      100000
+
+static int reports_send_text(struct req *r, int status, const char *json)
+{
+    r->status = status;
+    r->resp_body = json;
+    r->resp_len = strlen(json);
+    return 0;
+}
+
+/* A parameter outside known is a 400 naming it, so a typo is not silently ignored. */
+static int reports_known_params(struct req *r, const char *const *known)
+{
+    for (size_t i = 0; i < r->n_query_params; i++) {
+        int ok = 0;
+        for (int k = 0; known[k]; k++)
+            ok |= strcmp(known[k], r->query_params[i].name) == 0;
+        if (!ok)
+            return req_error(r, 400, "invalid_field", r->query_params[i].name,
+                             "unknown query parameter %s", r->query_params[i].name);
+    }
+    return 0;
+}
+
+/* $1..$4 of report_grant(): who asks, and the one project it is narrowed to. */
+static void reports_grant_params(const struct req *r, const char *only, const char **p)
+{
+    const struct auth_ident *id = r->auth;
+    p[0] = id->kind == AUTH_SESSION ? id->user_id : NULL;
+    p[1] = id->kind == AUTH_SESSION && id->is_admin ? "true" : "false";
+    p[2] = id->kind == AUTH_TOKEN ? id->token_project_id : NULL;
+    p[3] = only;
+}
+
+/* ?project= narrows to one project the caller can see; without it, all of them. */
+static int reports_project(struct req *r, const char **only)
+{
+    struct auth_project pr;
+    const char *slug = req_query(r, "project");
+
+    *only = NULL;
+    if (!slug)
+        return 0;
+    if (auth_project(r, slug, AUTH_ROLE_VIEWER, &pr))
+        return -1;
+    *only = pr.id;
+    return 0;
+}
+
+/* Opens the request's transaction with the caller's grant set in it. */
+static int reports_begin(struct req *r, const char *only)
+{
+    const char *p[4];
+    reports_grant_params(r, only, p);
+    if (db_begin(r))
+        return -1;
+    return DB_EXEC(r, DB_STMT_REPORT_SET_GRANT, p) ? 0 : -1;
+}
+
+struct reports_window {
+    const char *from, *to, *secs;
+    long s;
+};
+
+/* from/to (RFC 3339) or window ("90m", "24h", "7d"; default dflt_s) ending at to. */
+static int reports_window(struct req *r, long dflt_s, struct reports_window *w)
+{
+    const char *win = req_query(r, "window");
+
+    w->from = req_query(r, "from");
+    w->to = req_query(r, "to");
+    w->s = dflt_s;
+    if (w->from && !jsonx_is_rfc3339(w->from))
+        return req_error(r, 400, "invalid_field", "from", "from must be an RFC 3339 time");
+    if (w->to && !jsonx_is_rfc3339(w->to))
+        return req_error(r, 400, "invalid_field", "to", "to must be an RFC 3339 time");
+    if (win) {
+        char *end;
+        long n = isdigit((unsigned char)win[0]) ? strtol(win, &end, 10) : -1;
+        long unit = 0;
+        if (n > 0 && end[0] && !end[1])
+            unit = end[0] == 'm' ? 60 : end[0] == 'h' ? 3600 : end[0] == 'd' ? 86400 : 0;
+        if (!unit || n > REPORTS_MAX_WINDOW_S / unit)
+            return req_error(r, 400, "invalid_field", "window",
+                             "window must be minutes, hours or days (30m, 24h, 7d), at most 400d");
+        if (w->from)
+            return req_error(r, 400, "invalid_field", "window", "give window or from, not both");
+        w->s = n * unit;
+    }
+    w->secs = arena_sprintf(r->arena, "%ld", w->s);
+    return 0;
+}
+
+/* ?bucket=minute|hour|day as seconds; at most REPORTS_MAX_BUCKETS in a window. */
+static int reports_bucket(struct req *r, const char *dflt, const struct reports_window *w,
+                          const char **out)
+{
+    const char *b = req_query(r, "bucket");
+    long s;
+
+    if (!b)
+        b = dflt;
+    if (strcmp(b, "minute") == 0)
+        s = 60;
+    else if (strcmp(b, "hour") == 0)
+        s = 3600;
+    else if (strcmp(b, "day") == 0)
+        s = 86400;
+    else
+        return req_error(r, 400, "invalid_field", "bucket", "bucket must be minute, hour or day");
+    if (!w->from && w->s / s > REPORTS_MAX_BUCKETS)
+        return req_error(r, 422, "invalid_value", "bucket",
+                         "at most %d buckets: choose a larger bucket or a shorter window",
+                         REPORTS_MAX_BUCKETS);
+    *out = arena_sprintf(r->arena, "%ld", s);
+    return 0;
+}
+
+/* ?by=a,b: the dimensions (of the NULL-terminated dims) to group by, as "true"/"false"
+ * in dims' order. Absent: dflt; empty: none (totals). */
+static int reports_by(struct req *r, const char *const *dims, const char *dflt, const char **flags)
+{
+    const char *by = req_query(r, "by");
+    int n = 0;
+
+    if (!by)
+        by = dflt;
+    for (n = 0; dims[n]; n++)
+        flags[n] = "false";
+    for (const char *s = by; *s;) {
+        size_t len = strcspn(s, ",");
+        int found = 0;
+        for (int i = 0; dims[i]; i++)
+            if (strlen(dims[i]) == len && strncmp(dims[i], s, len) == 0) {
+                flags[i] = "true";
+                found = 1;
+            }
+        if (!found) {
+            char list[128] = "";
+            for (int i = 0; dims[i]; i++) {
+                size_t o = strlen(list);
+                snprintf(list + o, sizeof(list) - o, "%s%s", i ? ", " : "", dims[i]);
+            }
+            return req_error(r, 400, "invalid_field", "by", "by must be a comma list of %s", list);
+        }
+        s += len;
+        if (*s == ',')
+            s++;
+    }
+    return 0;
+}
+
+/* Runs a built-in report statement whose one row, one column is the whole answer. */
+static int reports_answer(struct req *r, const char *only, enum db_stmt_id id, const char **p,
+                          int np)
+{
+    PGresult *res;
+    if (reports_begin(r, only) || !(res = db_exec(r, id, p, np)) || db_commit(r))
+        return -1;
+    return reports_send_text(r, 200, PQgetvalue(res, 0, 0));
+}
+
+int reports_throughput(struct req *r)
+{
+    static const char *const known[] = {"project", "from", "to", "window", "bucket", "by", NULL};
+    static const char *const dims[] = {"project", "kind", "queue", "status", NULL};
+    struct reports_window w;
+    const char *only, *bucket, *by[4];
+
+    if (reports_known_params(r, known) || reports_window(r, 86400, &w) ||
+        reports_bucket(r, "hour", &w, &bucket) || reports_by(r, dims, "project", by) ||
+        reports_project(r, &only))
+        return -1;
+    const char *p[] = {w.from, w.to, w.secs, bucket, by[0], by[1], by[2], by[3]};
+    return reports_answer(r, only, DB_STMT_REPORT_THROUGHPUT, p, 8);
+}
+
+int reports_durations(struct req *r)
+{
+    static const char *const known[] = {"project", "from", "to", "window", "by", "metric", NULL};
+    static const char *const run_dims[] = {"project", "kind", "experiment", NULL};
+    static const char *const wait_dims[] = {"project", "queue", "kind", NULL};
+    const char *metric = req_query(r, "metric");
+    struct reports_window w;
+    const char *only, *by[3];
+    int wait;
+
+    if (reports_known_params(r, known))
+        return -1;
+    if (metric && strcmp(metric, "duration") != 0 && strcmp(metric, "queue_wait") != 0)
+        return req_error(r, 400, "invalid_field", "metric",
+                         "metric must be duration or queue_wait");
+    wait = metric && strcmp(metric, "queue_wait") == 0;
+    if (reports_window(r, 7 * 86400, &w) ||
+        reports_by(r, wait ? wait_dims : run_dims, wait ? "project,queue" : "project,kind", by) ||
+        reports_project(r, &only))
+        return -1;
+    const char *p[] = {w.from, w.to, w.secs, by[0], by[1], by[2]};
+    return reports_answer(r, only, wait ? DB_STMT_REPORT_QUEUE_WAIT : DB_STMT_REPORT_DURATIONS, p,
+                          6);
+}
+
+int reports_failure_rate(struct req *r)
+{
+    static const char *const known[] = {"project", "from", "to", "window", "bucket", "by", NULL};
+    static const char *const dims[] = {"project", "kind", "worker", NULL};
+    struct reports_window w;
+    const char *only, *bucket, *by[3];
+
+    if (reports_known_params(r, known) || reports_window(r, 7 * 86400, &w) ||
+        reports_bucket(r, "day", &w, &bucket) || reports_by(r, dims, "project,kind", by) ||
+        reports_project(r, &only))
+        return -1;
+    const char *p[] = {w.from, w.to, w.secs, bucket, by[0], by[1], by[2]};
+    return reports_answer(r, only, DB_STMT_REPORT_FAILURE_RATE, p, 7);
+}
+
+int reports_failure_groups(struct req *r)
+{
+    static const char *const known[] = {"project", "from", "to", "window", "limit", NULL};
+    struct reports_window w;
+    const char *only;
+    long limit;
+
+    if (reports_known_params(r, known) || reports_window(r, 30 * 86400, &w) ||
+        req_limit(r, &limit) || reports_project(r, &only))
+        return -1;
+    const char *p[] = {w.from, w.to, w.secs, arena_sprintf(r->arena, "%ld", limit)};
+    return reports_answer(r, only, DB_STMT_REPORT_FAILURE_GROUPS, p, 4);
+}
+
+/* Fingerprints are error_fingerprint()'s: 16 lowercase hex digits. */
+static int reports_is_fingerprint(const char *s)
+{
+    size_t n = 0;
+    for (; s[n]; n++)
+        if (!((s[n] >= '0' && s[n] <= '9') || (s[n] >= 'a' && s[n] <= 'f')))
+            return 0;
+    return n == 16;
+}
+
+int reports_failure_group_runs(struct req *r)
+{
+    static const char *const known[] = {"project", "limit", "cursor", NULL};
+    const char *fp = req_path_param(r, "fingerprint"), *cursor = req_query(r, "cursor");
+    const char *cur_ts = NULL, *cur_id = NULL, *only;
+    long limit;
+    PGresult *res;
+
+    if (!fp || !reports_is_fingerprint(fp))
+        return req_error(r, 404, "not_found", NULL, "no such failure group");
+    if (reports_known_params(r, known) || req_limit(r, &limit))
+        return -1;
+    if (cursor) {
+        const char *tilde = strchr(cursor, '~');
+        if (tilde) {
+            cur_ts = arena_strndup(r->arena, cursor, (size_t)(tilde - cursor));
+            cur_id = tilde + 1;
+        }
+        if (!tilde || !jsonx_is_rfc3339(cur_ts) || !jsonx_is_uuid(cur_id))
+            return req_error(r, 400, "invalid_field", "cursor",
+                             "cursor is not one this API issued");
+    }
+    if (reports_project(r, &only) || reports_begin(r, only))
+        return -1;
+    const char *p[] = {fp, cur_ts, cur_id, arena_sprintf(r->arena, "%ld", limit + 1)};
+    if (!(res = DB_EXEC(r, DB_STMT_REPORT_GROUP_RUNS, p)) || db_commit(r))
+        return -1;
+    int n = PQntuples(res), shown = n > limit ? (int)limit : n;
+    /* A group with no run the caller may see does not exist for the caller. */
+    if (n == 0 && !cursor)
+        return req_error(r, 404, "not_found", NULL, "no such failure group");
+    const char *next = n > limit ? arena_sprintf(r->arena, "%s~%s", PQgetvalue(res, shown - 1, 1),
+                                                 PQgetvalue(res, shown - 1, 2))
+                                 : NULL;
+    return db_page_response(r, res, shown, next);
+}
+
+int reports_anomalies(struct req *r)
+{
+    static const char *const known[] = {"project", "type", "limit", NULL};
+    static const char *const types[] = {"stuck", "stale", "interrupted", "lease_expired", NULL};
+    const char *type = req_query(r, "type"), *only, *arr = NULL;
+    long limit;
+
+    if (reports_known_params(r, known) || req_limit(r, &limit))
+        return -1;
+    if (type) {
+        char buf[128];
+        size_t o = 0;
+        for (const char *s = type;;) {
+            size_t n = strcspn(s, ",");
+            int ok = 0;
+            for (int k = 0; types[k]; k++)
+                ok |= strlen(types[k]) == n && strncmp(types[k], s, n) == 0;
+            if (!ok || o + n + 2 >= sizeof(buf))
+                return req_error(r, 400, "invalid_field", "type",
+                                 "type must be a comma list of stuck, stale, interrupted, "
+                                 "lease_expired");
+            buf[o] = o ? ',' : '{';
+            o++;
+            memcpy(buf + o, s, n);
+            o += n;
+            if (s[n] != ',')
+                break;
+            s += n + 1;
+        }
+        buf[o++] = '}';
+        arr = arena_strndup(r->arena, buf, o);
+    }
+    if (reports_project(r, &only))
+        return -1;
+    const char *p[] = {arr, arena_sprintf(r->arena, "%ld", limit)};
+    return reports_answer(r, only, DB_STMT_REPORT_ANOMALIES, p, 2);
+}
+
+/* ---- thresholds ---- */
+
+int reports_thresholds_get(struct req *r)
+{
+    struct auth_project pr;
+    PGresult *res;
+
+    if (auth_project(r, req_path_param(r, "project"), AUTH_ROLE_VIEWER, &pr))
+        return -1;
+    const char *p[] = {pr.id, pr.slug};
+    if (!(res = DB_EXEC(r, DB_STMT_THRESHOLDS_GET, p)))
+        return -1;
+    return reports_send_text(r, 200, PQgetvalue(res, 0, 0));
+}
+
+int reports_thresholds_put(struct req *r)
+{
+    static const char *const keys[] = {"stuck_after_s", "stale_after_s", "lease_window_s", NULL};
+    json_object *b = r->body_json;
+    struct jsonx_err je;
+    int64_t stuck = 300, stale = 3600, lease = 3600;
+    struct auth_project pr;
+    PGresult *res;
+
+    /* PUT replaces the whole setting: a field left out goes back to its default. */
+    if (jsonx_only_keys(b, keys, &je) ||
+        jsonx_int(b, "stuck_after_s", JSONX_NULLABLE, 10, 604800, &stuck, NULL, &je) ||
+        jsonx_int(b, "stale_after_s", JSONX_NULLABLE, 10, 2592000, &stale, NULL, &je) ||
+        jsonx_int(b, "lease_window_s", JSONX_NULLABLE, 60, 2592000, &lease, NULL, &je))
+        return req_error_json(r, 400, &je);
+    if (auth_project(r, req_path_param(r, "project"), AUTH_ROLE_ADMIN, &pr))
+        return -1;
+    const char *p[] = {pr.id,
+                       arena_sprintf(r->arena, "%lld", (long long)stuck),
+                       arena_sprintf(r->arena, "%lld", (long long)stale),
+                       arena_sprintf(r->arena, "%lld", (long long)lease),
+                       r->auth->kind == AUTH_SESSION ? r->auth->user_id : NULL,
+                       pr.slug};
+    if (db_begin(r) || !(res = DB_EXEC(r, DB_STMT_THRESHOLDS_PUT, p)) ||
+        audit_write(r, "anomaly_thresholds.update", pr.id, pr.slug, PQgetvalue(res, 0, 0)) ||
+        db_commit(r))
+        return -1;
+    return reports_send_text(r, 200, PQgetvalue(res, 0, 0));
+}
+
+/* ---- ad-hoc SQL ---- */
+
+/* CSV when asked for by ?format=csv or an Accept header that prefers it. */
+static int reports_format(struct req *r, enum db_report_format *fmt)
+{
+    const char *f = req_query(r, "format"), *accept = req_header(r, "Accept");
+
+    if (f && strcmp(f, "csv") != 0 && strcmp(f, "json") != 0)
+        return req_error(r, 400, "invalid_field", "format", "format must be json or csv");
+    if (f)
+        *fmt = strcmp(f, "csv") == 0 ? DB_REPORT_FORMAT_CSV : DB_REPORT_FORMAT_JSON;
+    else
+        *fmt = accept && strstr(accept, "text/csv") && !strstr(accept, "application/json")
+                   ? DB_REPORT_FORMAT_CSV
+                   : DB_REPORT_FORMAT_JSON;
+    return 0;
+}
+
+/* Runs sql for the caller, narrowed to project `only` (or all the caller's). The
+ * statement is audited first, so even one that fails is on record. */
+static int reports_run_sql(struct req *r, const char *sql, const char *only, const char *source,
+                           enum db_report_format fmt)
+{
+    const char *gp[5];
+    const char *pid;
+    PGresult *res;
+
+    reports_grant_params(r, only, gp);
+    if (!(pid = db_report_pid(r)))
+        return -1;
+    gp[4] = pid;
+    if (!(res = db_exec(r, DB_STMT_REPORT_GRANT, gp, 5)))
+        return -1;
+    const char *grant = PQgetvalue(res, 0, 0);
+
+    json_object *d = json_object_new_object();
+    json_object_object_add(d, "source", json_object_new_string(source));
+    json_object_object_add(d, "sql", json_object_new_string_len(sql, (int)strnlen(sql, 2000)));
+    if (!req_own_json(r, d) || audit_write(r, "report.query", only, NULL, jsonx_to_string(d, NULL)))
+        return -1;
+    return db_report_run(r, sql, grant, fmt);
+}
+
+int reports_query(struct req *r)
+{
+    static const char *const keys[] = {"sql", "project", NULL};
+    static const char *const known[] = {"format", NULL};
+    json_object *b = r->body_json;
+    struct jsonx_err je;
+    const char *sql = NULL, *slug = NULL, *only = NULL;
+    enum db_report_format fmt;
+    struct auth_project pr;
+
+    if (reports_known_params(r, known) || reports_format(r, &fmt))
+        return -1;
+    if (jsonx_only_keys(b, keys, &je) ||
+        jsonx_string(b, "sql", JSONX_REQUIRED, 1, REPORTS_SQL_MAX, &sql, NULL, &je) ||
+        jsonx_string(b, "project", JSONX_NULLABLE, 1, 63, &slug, NULL, &je))
+        return req_error_json(r, 400, &je);
+    if (slug) {
+        if (auth_project(r, slug, AUTH_ROLE_VIEWER, &pr))
+            return -1;
+        only = pr.id;
+    }
+    return reports_run_sql(r, sql, only, "adhoc", fmt);
+}
+
+/* ---- saved reports ---- */
+
+/* chart: {"type": line|bar|table, "x": column, "y": column or [columns], "series":
+ * column, "title": text}. */
+static int reports_check_chart(struct req *r, json_object *chart)
+{
+    static const char *const keys[] = {"type", "x", "y", "series", "title", NULL};
+    static const char *const types[] = {"line", "bar", "table", NULL};
+    struct jsonx_err je;
+    const char *s;
+    json_object *y;
+    char field[160];
+
+    if (jsonx_only_keys(chart, keys, &je) ||
+        jsonx_enum(chart, "type", JSONX_REQUIRED, types, &s, NULL, &je) ||
+        jsonx_string(chart, "x", JSONX_NULLABLE, 1, 200, &s, NULL, &je) ||
+        jsonx_string(chart, "series", JSONX_NULLABLE, 1, 200, &s, NULL, &je) ||
+        jsonx_string(chart, "title", JSONX_NULLABLE, 0, 200, &s, NULL, &je)) {
+        snprintf(field, sizeof(field), "chart.%s", je.field);
+        return req_error(r, 400, "invalid_field", field, "chart.%s", je.message);
+    }
+    if (json_object_object_get_ex(chart, "y", &y) && y) {
+        int ok = json_object_is_type(y, json_type_string) ||
+                 (json_object_is_type(y, json_type_array) && json_object_array_length(y) <= 20);
+        for (size_t i = 0;
+             ok && json_object_is_type(y, json_type_array) && i < json_object_array_length(y); i++)
+            ok = json_object_is_type(json_object_array_get_idx(y, i), json_type_string);
+        if (!ok)
+            return req_error(r, 400, "invalid_field", "chart.y",
+                             "chart.y must be a column name or a list of up to 20");
+    }
+    return 0;
+}
+
+int reports_saved_list(struct req *r)
+{
+    static const char *const known[] = {"project", NULL};
+    const char *only;
+    PGresult *res;
+
+    if (reports_known_params(r, known) || reports_project(r, &only) || reports_begin(r, only) ||
+        !(res = db_exec(r, DB_STMT_SAVED_LIST, NULL, 0)) || db_commit(r))
+        return -1;
+    return db_page_response(r, res, PQntuples(res), NULL);
+}
+
+int reports_saved_create(struct req *r)
+{
+    static const char *const keys[] = {"project", "name", "sql", "chart", NULL};
+    json_object *b = r->body_json, *chart = NULL;
+    struct jsonx_err je;
+    const char *slug = NULL, *name = NULL, *sql = NULL;
+    struct auth_project pr;
+    PGresult *res;
+
+    if (jsonx_only_keys(b, keys, &je) ||
+        jsonx_string(b, "project", JSONX_REQUIRED, 1, 63, &slug, NULL, &je) ||
+        jsonx_string(b, "name", JSONX_REQUIRED, 1, 200, &name, NULL, &je) ||
+        jsonx_string(b, "sql", JSONX_REQUIRED, 1, REPORTS_SQL_MAX, &sql, NULL, &je) ||
+        jsonx_child(b, "chart", JSONX_NULLABLE, json_type_object, &chart, NULL, &je))
+        return req_error_json(r, 400, &je);
+    if ((chart && reports_check_chart(r, chart)) || auth_require_user(r) ||
+        auth_project(r, slug, AUTH_ROLE_MEMBER, &pr))
+        return -1;
+    const char *p[] = {
+        pr.id, r->auth->user_id, name, sql, chart ? jsonx_to_string(chart, NULL) : NULL, pr.slug};
+    if (db_begin(r) || !(res = DB_EXEC(r, DB_STMT_SAVED_CREATE, p)) || db_commit(r)) {
+        req_refine_error(r, 409, "name", "a saved report of this name exists in the project");
+        return -1;
+    }
+    return reports_send_text(r, 201, PQgetvalue(res, 0, 0));
+}
+
+/* The saved report in the path, checked against the caller's role on its project;
+ * *res keeps its row (json, project_id, owner_id, sql). */
+static int reports_saved_access(struct req *r, enum auth_role min, struct auth_project *pr,
+                                PGresult **res)
+{
+    const char *id = req_path_param(r, "report");
+
+    if (!id || !req_is_int(id))
+        return req_error(r, 404, "not_found", NULL, "no such saved report");
+    const char *p[] = {id};
+    if (!(*res = DB_EXEC(r, DB_STMT_SAVED_GET, p)))
+        return -1;
+    if (PQntuples(*res) != 1)
+        return req_error(r, 404, "not_found", NULL, "no such saved report");
+    return auth_project_by_id(r, PQgetvalue(*res, 0, 1), min, pr, "saved report");
+}
+
+/* Changing a saved report is for its owner and the project's admins. */
+static int reports_saved_may_change(struct req *r, const struct auth_project *pr, PGresult *res)
+{
+    if (auth_require_user(r))
+        return -1;
+    if (pr->role >= AUTH_ROLE_ADMIN ||
+        (!PQgetisnull(res, 0, 2) && strcmp(PQgetvalue(res, 0, 2), r->auth->user_id) == 0))
+        return 0;
+    return req_error(r, 403, "forbidden", NULL,
+                     "only its owner or a project admin may change a saved report");
+}
+
+int reports_saved_get(struct req *r)
+{
+    struct auth_project pr;
+    PGresult *res;
+
+    if (reports_saved_access(r, AUTH_ROLE_VIEWER, &pr, &res))
+        return -1;
+    return reports_send_text(r, 200, PQgetvalue(res, 0, 0));
+}
+
+int reports_saved_update(struct req *r)
+{
+    static const char *const keys[] = {"name", "sql", "chart", NULL};
+    json_object *b = r->body_json, *chart = NULL;
+    struct jsonx_err je;
+    const char *name = NULL, *sql = NULL;
+    struct auth_project pr;
+    PGresult *res, *cur;
+
+    if (jsonx_only_keys(b, keys, &je) ||
+        jsonx_string(b, "name", JSONX_NULLABLE, 1, 200, &name, NULL, &je) ||
+        jsonx_string(b, "sql", JSONX_NULLABLE, 1, REPORTS_SQL_MAX, &sql, NULL, &je) ||
+        jsonx_child(b, "chart", JSONX_NULLABLE, json_type_object, &chart, NULL, &je))
+        return req_error_json(r, 400, &je);
+    if (chart && reports_check_chart(r, chart))
+        return -1;
+    if (db_begin(r) || reports_saved_access(r, AUTH_ROLE_VIEWER, &pr, &cur) ||
+        reports_saved_may_change(r, &pr, cur))
+        return -1;
+    const char *p[] = {req_path_param(r, "report"), name, sql,
+                       chart ? jsonx_to_string(chart, NULL) : NULL, pr.slug};
+    if (!(res = DB_EXEC(r, DB_STMT_SAVED_UPDATE, p)) || db_commit(r)) {
+        req_refine_error(r, 409, "name", "a saved report of this name exists in the project");
+        return -1;
+    }
+    return reports_send_text(r, 200, PQgetvalue(res, 0, 0));
+}
+
+int reports_saved_delete(struct req *r)
+{
+    struct auth_project pr;
+    PGresult *cur;
+
+    if (db_begin(r) || reports_saved_access(r, AUTH_ROLE_VIEWER, &pr, &cur) ||
+        reports_saved_may_change(r, &pr, cur))
+        return -1;
+    const char *p[] = {req_path_param(r, "report")};
+    if (!DB_EXEC(r, DB_STMT_SAVED_DELETE, p) || db_commit(r))
+        return -1;
+    r->status = 204;
+    return 0;
+}
+
+int reports_saved_run(struct req *r)
+{
+    static const char *const known[] = {"format", NULL};
+    enum db_report_format fmt;
+    struct auth_project pr;
+    PGresult *res;
+
+    if (reports_known_params(r, known) || reports_format(r, &fmt) ||
+        reports_saved_access(r, AUTH_ROLE_VIEWER, &pr, &res))
+        return -1;
+    /* Run with the caller's own grant, narrowed to the report's project: a saved report
+     * shows each reader what that reader may see. */
+    return reports_run_sql(r, PQgetvalue(res, 0, 3), pr.id,
+                           arena_sprintf(r->arena, "saved:%s", req_path_param(r, "report")), fmt);
+}

@@ -1,0 +1,660 @@
+/* Reports suite: the built-in reports count what was made, failure groups group it,
+ * anomalies find what was planted (times moved back with SQL), thresholds are per
+ * project, and ad-hoc SQL is safe by the database: a viewer of project A cannot read
+ * B's rows, write anything, read users/sessions/tokens, forge a grant, take back the
+ * application's role, run past the timeout, or pull more than the row cap; a string of
+ * two statements is refused. Saved reports: create, list, change, run, CSV, delete.
+ * Each test makes its own kinds and error types, so the tests do not depend on one
+ * another. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "itest.h"
+
+#define S(s) ((s) ? (s) : "(null)")
+
+static struct ident adm, viewer, member, viewer_b, tread_b;
+static struct {
+    char slug[64];
+    long long id;
+} pa, pb;
+
+static int new_member(const char *tag, const char *slug, const char *role, struct ident *u)
+{
+    return itest_new_user(&adm, tag, "reports.test", u) == 0 &&
+                   itest_add_member(&adm, slug, u->email, role) == 0 && api_login(u) == 200
+               ? 0
+               : -1;
+}
+
+static int reports_init(void)
+{
+    if (itest_instance_admin(&adm) != 0)
+        return 1;
+    if (itest_make_project(&adm, "rep-a", pa.slug, sizeof(pa.slug), &pa.id) ||
+        itest_make_project(&adm, "rep-b", pb.slug, sizeof(pb.slug), &pb.id))
+        return 1;
+    if (new_member("viewer", pa.slug, "viewer", &viewer) ||
+        new_member("member", pa.slug, "member", &member) ||
+        new_member("viewer-b", pb.slug, "viewer", &viewer_b))
+        return 1;
+    return itest_new_token(&adm, pb.slug, "[\"read\"]", NULL, &tread_b) == 201 ? 0 : 1;
+}
+
+/* ---- helpers ---- */
+
+/* A run of project slug with kind, moved to status (running, failed with error type
+ * etype, succeeded); its id into id. */
+static int run_with(const char *slug, const char *kind, const char *status, const char *etype,
+                    char *id, size_t cap)
+{
+    struct http_resp r;
+    char body[400], path[200];
+    int ok;
+
+    snprintf(body, sizeof(body), "{\"project\":\"%s\",\"kind\":\"%s\",\"status\":\"%s\"}", slug,
+             kind, strcmp(status, "queued") == 0 ? "queued" : "running");
+    ok = api_call(&adm, "POST", "/api/v1/runs", body, &r) == 0 && r.status == 201;
+    if (ok)
+        snprintf(id, cap, "%s", S(http_json_string(&r, "id")));
+    http_resp_free(&r);
+    if (!ok || strcmp(status, "queued") == 0 || strcmp(status, "running") == 0)
+        return ok ? 0 : -1;
+    snprintf(path, sizeof(path), "/api/v1/runs/%s", id);
+    if (etype)
+        snprintf(body, sizeof(body),
+                 "{\"status\":\"%s\",\"error\":{\"type\":\"%s\",\"message\":\"failed at step "
+                 "%d\"}}",
+                 status, etype, rand() % 1000);
+    else
+        snprintf(body, sizeof(body), "{\"status\":\"%s\"}", status);
+    ok = api_call(&adm, "PATCH", path, body, &r) == 0 && r.status == 200;
+    http_resp_free(&r);
+    return ok ? 0 : -1;
+}
+
+/* POST /api/v1/reports/query {sql, project} as who. */
+static int query(const struct ident *who, const char *sql, const char *project, struct http_resp *r)
+{
+    json_object *b = json_object_new_object();
+    json_object_object_add(b, "sql", json_object_new_string(sql));
+    if (project)
+        json_object_object_add(b, "project", json_object_new_string(project));
+    int rc = api_call(who, "POST", "/api/v1/reports/query", json_object_to_json_string(b), r);
+    json_object_put(b);
+    return rc;
+}
+
+/* The one value of a one-row, one-column query, as text ("" on failure). */
+static const char *scalar(const struct ident *who, const char *sql, char *out, size_t cap)
+{
+    struct http_resp r;
+    json_object *v;
+
+    out[0] = '\0';
+    if (query(who, sql, NULL, &r) == 0 && r.status == 200 && (v = itest_jget(r.json, "rows.0.0")))
+        snprintf(out, cap, "%s", json_object_get_string(v));
+    else
+        fprintf(stderr, "\n  query %s: %ld %s", sql, r.status, S(r.body));
+    http_resp_free(&r);
+    return out;
+}
+
+static long status_of(const struct ident *who, const char *method, const char *path,
+                      const char *body, char *code, size_t cap)
+{
+    struct http_resp r;
+    long st = api_call(who, method, path, body, &r) == 0 ? r.status : -1;
+    if (code)
+        snprintf(code, cap, "%s", S(http_error_field(&r)));
+    http_resp_free(&r);
+    return st;
+}
+
+/* Sum of `field` over the items whose `key` equals val. */
+static long long sum_items(json_object *o, const char *key, const char *val, const char *field)
+{
+    json_object *items = itest_jget(o, "items");
+    long long sum = 0;
+    for (size_t i = 0; items && i < json_object_array_length(items); i++) {
+        json_object *it = json_object_array_get_idx(items, i), *k, *f;
+        if (json_object_object_get_ex(it, key, &k) && k &&
+            strcmp(json_object_get_string(k), val) == 0 && json_object_object_get_ex(it, field, &f))
+            sum += json_object_get_int64(f);
+    }
+    return sum;
+}
+
+/* ---- built-in reports ---- */
+
+static void test_builtin_reports(void)
+{
+    char kind[64], kind_b[64], id[64], path[300];
+    struct http_resp r;
+
+    itest_unique("thr", kind, sizeof(kind));
+    itest_unique("thr-b", kind_b, sizeof(kind_b));
+    for (int i = 0; i < 3; i++)
+        CU_ASSERT_EQUAL_FATAL(run_with(pa.slug, kind, "succeeded", NULL, id, sizeof(id)), 0);
+    for (int i = 0; i < 2; i++)
+        CU_ASSERT_EQUAL_FATAL(run_with(pa.slug, kind, "failed", "ThrError", id, sizeof(id)), 0);
+    CU_ASSERT_EQUAL_FATAL(run_with(pb.slug, kind_b, "failed", "ThrError", id, sizeof(id)), 0);
+
+    /* Throughput by kind: 5 started and 5 ended in A; B's kind is not there for A's viewer. */
+    CU_ASSERT_EQUAL(api_call(&viewer, "GET", "/api/v1/reports/throughput?by=kind", NULL, &r), 0);
+    CU_ASSERT_EQUAL(r.status, 200);
+    CU_ASSERT_EQUAL(sum_items(r.json, "kind", kind, "started"), 5);
+    CU_ASSERT_EQUAL(sum_items(r.json, "kind", kind, "ended"), 5);
+    CU_ASSERT_EQUAL(sum_items(r.json, "kind", kind_b, "started"), 0);
+    CU_ASSERT_EQUAL(itest_jint(r.json, "bucket_s"), 3600);
+    http_resp_free(&r);
+    /* B's viewer sees B's kind, and only B. */
+    CU_ASSERT_EQUAL(api_call(&viewer_b, "GET",
+                             "/api/v1/reports/throughput?by=kind,project&bucket=day", NULL, &r),
+                    0);
+    CU_ASSERT_EQUAL(sum_items(r.json, "kind", kind_b, "started"), 1);
+    CU_ASSERT_EQUAL(sum_items(r.json, "project", pa.slug, "started"), 0);
+    http_resp_free(&r);
+
+    /* Failure rate by kind: 2 of 5. */
+    snprintf(path, sizeof(path), "/api/v1/reports/failure-rate?project=%s&by=kind&window=2d",
+             pa.slug);
+    CU_ASSERT_EQUAL(api_call(&viewer, "GET", path, NULL, &r), 0);
+    CU_ASSERT_EQUAL(r.status, 200);
+    CU_ASSERT_EQUAL(sum_items(r.json, "kind", kind, "finished"), 5);
+    CU_ASSERT_EQUAL(sum_items(r.json, "kind", kind, "failed"), 2);
+    http_resp_free(&r);
+
+    /* Durations and queue wait: one row for the kind, with 5 runs and ordered percentiles. */
+    snprintf(path, sizeof(path), "/api/v1/reports/durations?project=%s&by=kind", pa.slug);
+    CU_ASSERT_EQUAL(api_call(&viewer, "GET", path, NULL, &r), 0);
+    CU_ASSERT_EQUAL(r.status, 200);
+    CU_ASSERT_EQUAL(sum_items(r.json, "kind", kind, "runs"), 5);
+    json_object *items = itest_jget(r.json, "items");
+    for (size_t i = 0; items && i < json_object_array_length(items); i++) {
+        json_object *it = json_object_array_get_idx(items, i);
+        double p50 = json_object_get_double(itest_jget(it, "p50_s"));
+        double p99 = json_object_get_double(itest_jget(it, "p99_s"));
+        double mx = json_object_get_double(itest_jget(it, "max_s"));
+        CU_ASSERT_TRUE(p50 >= 0 && p50 <= p99 && p99 <= mx);
+    }
+    http_resp_free(&r);
+    snprintf(path, sizeof(path), "/api/v1/reports/durations?project=%s&metric=queue_wait&by=kind",
+             pa.slug);
+    CU_ASSERT_EQUAL(api_call(&viewer, "GET", path, NULL, &r), 0);
+    CU_ASSERT_EQUAL(r.status, 200);
+    CU_ASSERT_STRING_EQUAL(S(itest_jstr(r.json, "metric")), "queue_wait");
+    CU_ASSERT_EQUAL(sum_items(r.json, "kind", kind, "runs"), 5);
+    http_resp_free(&r);
+}
+
+static void test_report_validation(void)
+{
+    static const struct {
+        const char *path;
+        long status;
+        const char *field;
+    } bad[] = {
+        {"/api/v1/reports/throughput?window=abc", 400, "window"},
+        {"/api/v1/reports/throughput?window=401d", 400, "window"},
+        {"/api/v1/reports/throughput?window=0h", 400, "window"},
+        {"/api/v1/reports/throughput?from=yesterday", 400, "from"},
+        {"/api/v1/reports/throughput?to=2026-13-01", 400, "to"},
+        {"/api/v1/reports/throughput?from=2026-01-01T00:00:00Z&window=1d", 400, "window"},
+        {"/api/v1/reports/throughput?bucket=week", 400, "bucket"},
+        {"/api/v1/reports/throughput?bucket=minute&window=30d", 422, "bucket"},
+        {"/api/v1/reports/throughput?by=colour", 400, "by"},
+        {"/api/v1/reports/throughput?colour=red", 400, "colour"},
+        {"/api/v1/reports/durations?metric=speed", 400, "metric"},
+        {"/api/v1/reports/durations?by=queue", 400, "by"},
+        {"/api/v1/reports/failure-rate?by=status", 400, "by"},
+        {"/api/v1/failure-groups?limit=0", 400, "limit"},
+        {"/api/v1/failure-groups/0123456789abcdef/runs?cursor=x", 400, "cursor"},
+        {"/api/v1/anomalies?type=slow", 400, "type"},
+        {"/api/v1/anomalies?limit=5000", 400, "limit"},
+        {"/api/v1/reports/throughput?project=no-such-project", 404, NULL},
+        {"/api/v1/failure-groups/not-a-fingerprint/runs", 404, NULL},
+    };
+    char field[64];
+
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        long st = status_of(&viewer, "GET", bad[i].path, NULL, field, sizeof(field));
+        if (st != bad[i].status || (bad[i].field && strcmp(field, bad[i].field) != 0))
+            fprintf(stderr, "\n  %s: %ld field %s", bad[i].path, st, field);
+        CU_ASSERT_EQUAL(st, bad[i].status);
+        if (bad[i].field)
+            CU_ASSERT_STRING_EQUAL(field, bad[i].field);
+    }
+}
+
+/* ---- failure groups ---- */
+
+static void test_failure_groups(void)
+{
+    char etype[64], id[64], path[300], fp[32] = "";
+    struct http_resp r;
+    json_object *items;
+    int found = 0;
+
+    itest_unique("GroupError", etype, sizeof(etype));
+    for (int i = 0; i < 3; i++)
+        CU_ASSERT_EQUAL_FATAL(run_with(pa.slug, "grp", "failed", etype, id, sizeof(id)), 0);
+    snprintf(path, sizeof(path), "/api/v1/failure-groups?project=%s&window=1d&limit=1000", pa.slug);
+    CU_ASSERT_EQUAL_FATAL(api_call(&viewer, "GET", path, NULL, &r), 0);
+    CU_ASSERT_EQUAL(r.status, 200);
+    items = itest_jget(r.json, "items");
+    for (size_t i = 0; items && i < json_object_array_length(items); i++) {
+        json_object *g = json_object_array_get_idx(items, i);
+        if (strcmp(S(itest_jstr(g, "error_type")), etype) != 0)
+            continue;
+        found++;
+        /* "failed at step N": the numbers differ, the fingerprint does not. */
+        CU_ASSERT_EQUAL(itest_jint(g, "runs"), 3);
+        CU_ASSERT_EQUAL(itest_jlen(g, "sample_runs"), 3);
+        CU_ASSERT_STRING_EQUAL(S(itest_jstr(g, "kinds.0")), "grp");
+        CU_ASSERT_PTR_NOT_NULL(itest_jstr(g, "first_seen"));
+        snprintf(fp, sizeof(fp), "%s", S(itest_jstr(g, "fingerprint")));
+    }
+    CU_ASSERT_EQUAL(found, 1);
+    http_resp_free(&r);
+
+    /* The group's runs, two pages of 2 + 1. */
+    snprintf(path, sizeof(path), "/api/v1/failure-groups/%s/runs?limit=2", fp);
+    CU_ASSERT_EQUAL_FATAL(api_call(&viewer, "GET", path, NULL, &r), 0);
+    CU_ASSERT_EQUAL(r.status, 200);
+    CU_ASSERT_EQUAL(itest_jlen(r.json, "items"), 2);
+    CU_ASSERT_STRING_EQUAL(S(itest_jstr(r.json, "items.0.error.fingerprint")), fp);
+    const char *next = itest_jstr(r.json, "next_cursor");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(next);
+    snprintf(path, sizeof(path), "/api/v1/failure-groups/%s/runs?limit=2&cursor=%s", fp, next);
+    http_resp_free(&r);
+    CU_ASSERT_EQUAL(api_call(&viewer, "GET", path, NULL, &r), 0);
+    CU_ASSERT_EQUAL(itest_jlen(r.json, "items"), 1);
+    CU_ASSERT_TRUE(itest_jnull(r.json, "next_cursor"));
+    http_resp_free(&r);
+    /* B's viewer and B's token: no such group. */
+    snprintf(path, sizeof(path), "/api/v1/failure-groups/%s/runs", fp);
+    CU_ASSERT_EQUAL(status_of(&viewer_b, "GET", path, NULL, NULL, 0), 404);
+    CU_ASSERT_EQUAL(status_of(&tread_b, "GET", path, NULL, NULL, 0), 404);
+}
+
+/* ---- anomalies ---- */
+
+static int has_anomaly(json_object *o, const char *kind, const char *run)
+{
+    json_object *items = itest_jget(o, "items");
+    for (size_t i = 0; items && i < json_object_array_length(items); i++) {
+        json_object *it = json_object_array_get_idx(items, i);
+        if (strcmp(S(itest_jstr(it, "anomaly")), kind) == 0 &&
+            strcmp(S(itest_jstr(it, "run_id")), run) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+static void test_anomalies(void)
+{
+    char proj[64], stuck[64], stale[64], fresh[64], lease[64], intr[64], sql[600], path[300];
+    char body[300], wname[64];
+    long long pid, worker;
+    struct http_resp r;
+
+    /* A project of its own, so the counts are this test's. */
+    CU_ASSERT_EQUAL_FATAL(itest_make_project(&adm, "rep-anom", proj, sizeof(proj), &pid), 0);
+    CU_ASSERT_EQUAL_FATAL(itest_add_member(&adm, proj, viewer.email, "viewer"), 0);
+    CU_ASSERT_EQUAL_FATAL(run_with(proj, "anom", "running", NULL, stuck, sizeof(stuck)), 0);
+    CU_ASSERT_EQUAL_FATAL(run_with(proj, "anom", "queued", NULL, stale, sizeof(stale)), 0);
+    CU_ASSERT_EQUAL_FATAL(run_with(proj, "anom", "queued", NULL, fresh, sizeof(fresh)), 0);
+    CU_ASSERT_EQUAL_FATAL(run_with(proj, "anom", "running", NULL, lease, sizeof(lease)), 0);
+    /* The clock moved back instead of waiting: heartbeat 20 min ago, queued 2 h ago, a
+     * lease that lapsed a minute ago. */
+    snprintf(sql, sizeof(sql),
+             "UPDATE runs SET last_heartbeat_at = now() - interval '20 minutes' WHERE id = '%s';"
+             "UPDATE runs SET queued_at = now() - interval '2 hours', created_at = now() - "
+             "interval '2 hours' WHERE id = '%s';"
+             "UPDATE runs SET lease_s = 30, lease_expires_at = now() - interval '1 minute' WHERE "
+             "id = '%s'",
+             stuck, stale, lease);
+    CU_ASSERT_EQUAL_FATAL(itest_psql(sql, NULL, 0), 0);
+    /* Interrupted: a run started by a worker that then stops. */
+    snprintf(body, sizeof(body), "{\"project\":\"%s\",\"name\":\"%s\"}", proj,
+             itest_unique("anom-worker", wname, sizeof(wname)));
+    CU_ASSERT_EQUAL_FATAL(api_call(&adm, "POST", "/api/v1/workers", body, &r), 0);
+    worker = http_json_int(&r, "id");
+    http_resp_free(&r);
+    CU_ASSERT_EQUAL_FATAL(run_with(proj, "anom", "queued", NULL, intr, sizeof(intr)), 0);
+    snprintf(path, sizeof(path), "/api/v1/runs/%s/attempts", intr);
+    snprintf(body, sizeof(body), "{\"worker_id\":%lld}", worker);
+    CU_ASSERT_EQUAL(status_of(&adm, "POST", path, body, NULL, 0), 201);
+    snprintf(path, sizeof(path), "/api/v1/workers/%lld/stop", worker);
+    CU_ASSERT_EQUAL(status_of(&adm, "POST", path, NULL, NULL, 0), 200);
+
+    snprintf(path, sizeof(path), "/api/v1/anomalies?project=%s", proj);
+    CU_ASSERT_EQUAL_FATAL(api_call(&viewer, "GET", path, NULL, &r), 0);
+    CU_ASSERT_EQUAL(r.status, 200);
+    CU_ASSERT_TRUE(has_anomaly(r.json, "stuck", stuck));
+    CU_ASSERT_TRUE(has_anomaly(r.json, "stale", stale));
+    CU_ASSERT_FALSE(has_anomaly(r.json, "stale", fresh));
+    CU_ASSERT_TRUE(has_anomaly(r.json, "lease_expired", lease));
+    CU_ASSERT_TRUE(has_anomaly(r.json, "interrupted", intr));
+    CU_ASSERT_EQUAL(itest_jint(r.json, "counts.stuck"), 1);
+    CU_ASSERT_EQUAL(itest_jint(r.json, "counts.stale"), 1);
+    CU_ASSERT_EQUAL(itest_jint(r.json, "counts.interrupted"), 1);
+    http_resp_free(&r);
+
+    /* Thresholds are per project: 3 h makes the 2-hour-old run fresh, 1 h stuck_after
+     * makes the 20-minute silence normal. */
+    snprintf(path, sizeof(path), "/api/v1/projects/%s/anomaly-thresholds", proj);
+    CU_ASSERT_EQUAL(
+        status_of(&adm, "PUT", path, "{\"stale_after_s\":10800,\"stuck_after_s\":3600}", NULL, 0),
+        200);
+    CU_ASSERT_EQUAL_FATAL(api_call(&viewer, "GET", path, NULL, &r), 0);
+    CU_ASSERT_EQUAL(itest_jint(r.json, "stale_after_s"), 10800);
+    CU_ASSERT_EQUAL(itest_jint(r.json, "lease_window_s"), 3600); /* left out: the default */
+    http_resp_free(&r);
+    snprintf(path, sizeof(path), "/api/v1/anomalies?project=%s&type=stale,stuck", proj);
+    CU_ASSERT_EQUAL_FATAL(api_call(&viewer, "GET", path, NULL, &r), 0);
+    CU_ASSERT_FALSE(has_anomaly(r.json, "stale", stale));
+    CU_ASSERT_FALSE(has_anomaly(r.json, "stuck", stuck));
+    CU_ASSERT_EQUAL(itest_jint(r.json, "counts.interrupted"), 0); /* filtered by type */
+    http_resp_free(&r);
+
+    /* Setting them is for project admins; values are checked. */
+    snprintf(path, sizeof(path), "/api/v1/projects/%s/anomaly-thresholds", proj);
+    CU_ASSERT_EQUAL(status_of(&viewer, "PUT", path, "{\"stuck_after_s\":60}", NULL, 0), 403);
+    char field[64];
+    CU_ASSERT_EQUAL(status_of(&adm, "PUT", path, "{\"stuck_after_s\":1}", field, sizeof(field)),
+                    400);
+    CU_ASSERT_STRING_EQUAL(field, "stuck_after_s");
+    CU_ASSERT_EQUAL(status_of(&adm, "PUT", path, "{\"stale\":60}", field, sizeof(field)), 400);
+    CU_ASSERT_STRING_EQUAL(field, "stale");
+    CU_ASSERT_EQUAL(
+        status_of(&adm, "PUT", path, "{\"lease_window_s\":\"1h\"}", field, sizeof(field)), 400);
+    CU_ASSERT_STRING_EQUAL(field, "lease_window_s");
+}
+
+/* ---- ad-hoc SQL ---- */
+
+static void expect_refused(const struct ident *who, const char *sql, long status, const char *code)
+{
+    struct http_resp r;
+    CU_ASSERT_EQUAL_FATAL(query(who, sql, NULL, &r), 0);
+    if (r.status != status || (code && strcmp(S(http_error_code(&r)), code) != 0))
+        fprintf(stderr, "\n  %s: %ld %s", sql, r.status, S(r.body));
+    CU_ASSERT_EQUAL(r.status, status);
+    if (code)
+        CU_ASSERT_STRING_EQUAL(S(http_error_code(&r)), code);
+    http_resp_free(&r);
+}
+
+static void test_query_isolation(void)
+{
+    char kind[64], id[64], sql[300], out[256], out2[256];
+
+    itest_unique("iso", kind, sizeof(kind));
+    CU_ASSERT_EQUAL_FATAL(run_with(pa.slug, kind, "succeeded", NULL, id, sizeof(id)), 0);
+    CU_ASSERT_EQUAL_FATAL(run_with(pb.slug, kind, "succeeded", NULL, id, sizeof(id)), 0);
+    CU_ASSERT_EQUAL_FATAL(run_with(pb.slug, kind, "succeeded", NULL, id, sizeof(id)), 0);
+
+    /* Each sees the runs of their own project only, with or without a WHERE of theirs. */
+    snprintf(sql, sizeof(sql), "select count(*) from runs where kind = '%s'", kind);
+    CU_ASSERT_STRING_EQUAL(scalar(&viewer, sql, out, sizeof(out)), "1");
+    CU_ASSERT_STRING_EQUAL(scalar(&viewer_b, sql, out, sizeof(out)), "2");
+    CU_ASSERT_STRING_EQUAL(scalar(&tread_b, sql, out, sizeof(out)), "2");
+    snprintf(sql, sizeof(sql), "select count(*) from runs where id = '%s'", id); /* B's run */
+    CU_ASSERT_STRING_EQUAL(scalar(&viewer, sql, out, sizeof(out)), "0");
+    snprintf(sql, sizeof(sql), "select count(*) from projects where slug = '%s'", pb.slug);
+    CU_ASSERT_STRING_EQUAL(scalar(&viewer, sql, out, sizeof(out)), "0");
+    snprintf(sql, sizeof(sql),
+             "select count(*) from events e join runs r on r.id = e.run_id where r.project_id = "
+             "%lld",
+             pb.id);
+    CU_ASSERT_STRING_EQUAL(scalar(&viewer, sql, out, sizeof(out)), "0");
+    /* A forged grant (set_config is open to everyone) shows nothing at all. */
+    snprintf(sql, sizeof(sql),
+             "select set_config('runwatch.grant', '%lld|' || pg_backend_pid() || "
+             "'|9999999999|00', true) is not null, (select count(*) from projects)",
+             pb.id);
+    struct http_resp r;
+    CU_ASSERT_EQUAL(query(&viewer, sql, NULL, &r), 0);
+    CU_ASSERT_EQUAL(r.status, 200);
+    CU_ASSERT_EQUAL(json_object_get_int(itest_jget(r.json, "rows.0.1")), 0);
+    http_resp_free(&r);
+    /* The user's own grant cannot be widened either: editing it breaks the signature. */
+    snprintf(sql, sizeof(sql),
+             "select set_config('runwatch.grant', '%lld,' || current_setting('runwatch.grant'), "
+             "true) is not null, (select count(*) from projects)",
+             pb.id);
+    CU_ASSERT_EQUAL(query(&viewer, sql, NULL, &r), 0);
+    CU_ASSERT_EQUAL(json_object_get_int(itest_jget(r.json, "rows.0.1")), 0);
+    http_resp_free(&r);
+    /* An instance admin sees both; ?project narrows. */
+    snprintf(sql, sizeof(sql), "select count(*) from runs where kind = '%s'", kind);
+    CU_ASSERT_STRING_EQUAL(scalar(&adm, sql, out, sizeof(out)), "3");
+    CU_ASSERT_EQUAL(query(&adm, sql, pa.slug, &r), 0);
+    CU_ASSERT_EQUAL(json_object_get_int(itest_jget(r.json, "rows.0.0")), 1);
+    http_resp_free(&r);
+    /* B's token cannot narrow to A. */
+    CU_ASSERT_EQUAL(query(&tread_b, sql, pa.slug, &r), 0);
+    CU_ASSERT_EQUAL(r.status, 404);
+    http_resp_free(&r);
+    (void)out2;
+}
+
+static void test_query_cannot_escape(void)
+{
+    /* No public tables, by name or by schema. */
+    expect_refused(&viewer, "select * from users", 400, "query_error");
+    expect_refused(&viewer, "select password_hash from public.users", 403, "permission_denied");
+    expect_refused(&viewer, "select * from public.sessions", 403, "permission_denied");
+    expect_refused(&viewer, "select token_hash from public.api_tokens", 403, "permission_denied");
+    expect_refused(&viewer, "select * from public.runs", 403, "permission_denied");
+    expect_refused(&viewer, "select * from pg_catalog.pg_authid", 403, "permission_denied");
+    expect_refused(&viewer, "select k from public.report_secret", 403, "permission_denied");
+    expect_refused(&viewer, "select public.report_grant(1, true, null, null, pg_backend_pid())",
+                   403, "permission_denied");
+    /* Functions that run SQL run it as the report role too. */
+    expect_refused(&viewer, "select query_to_xml('select * from public.users', true, true, '')",
+                   403, "permission_denied");
+    /* No writes of any kind. */
+    expect_refused(&viewer, "insert into runs (project_id, kind) values (1, 'x')", 403, NULL);
+    expect_refused(&viewer, "update runs set kind = 'x'", 403, NULL);
+    expect_refused(&viewer, "delete from runs", 403, NULL);
+    expect_refused(&viewer, "create table report.t (x int)", 403, "read_only");
+    expect_refused(&viewer, "create temporary table t (x int)", 403, "read_only");
+    expect_refused(&viewer, "copy (select 1) to stdout", 422, "not_a_query");
+    expect_refused(&viewer, "copy runs from stdin", 403, NULL);
+    expect_refused(&viewer, "do $$ begin delete from runs; end $$", 403, NULL);
+    expect_refused(&viewer, "select set_config('transaction_read_only', 'off', false)", 400,
+                   "query_error");
+    /* The application's role cannot be taken back: not by SET, not inside a query. */
+    expect_refused(&viewer, "set role runwatch", 403, "permission_denied");
+    expect_refused(&viewer,
+                   "select set_config('role', 'runwatch', true), query_to_xml('select "
+                   "password_hash from public.users', true, true, '')",
+                   403, "permission_denied");
+    expect_refused(&viewer, "set session authorization runwatch", 403, "permission_denied");
+    /* One statement per request, refused by the server's extended protocol. */
+    expect_refused(&viewer, "select 1; select 2", 400, "multiple_statements");
+    expect_refused(&viewer, "select 1; delete from runs", 400, "multiple_statements");
+}
+
+static void test_query_bounds(void)
+{
+    struct http_resp r;
+
+    /* Time: the statement timeout cancels it, also when the statement switches it off. */
+    expect_refused(&viewer, "select pg_sleep(30)", 422, "query_timeout");
+    expect_refused(&viewer, "select set_config('statement_timeout', '0', true), pg_sleep(30)", 422,
+                   "query_timeout");
+    /* Memory: a result of 10^12 rows stops at the cap, read one row at a time. */
+    CU_ASSERT_EQUAL_FATAL(query(&viewer,
+                                "select a.x, b.y from generate_series(1, 1000000) a(x), "
+                                "generate_series(1, 1000000) b(y)",
+                                NULL, &r),
+                          0);
+    CU_ASSERT_EQUAL(r.status, 200);
+    CU_ASSERT_EQUAL(itest_jint(r.json, "row_count"), 10000);
+    CU_ASSERT_EQUAL(itest_jlen(r.json, "rows"), 10000);
+    CU_ASSERT_TRUE(json_object_get_boolean(itest_jget(r.json, "truncated")));
+    http_resp_free(&r);
+    /* And a result that must be materialised first hits the server's temp-file limit. */
+    expect_refused(&viewer, "select g from generate_series(1, 100000000) g order by g desc", 422,
+                   "resource_limit");
+    /* The connection is fine afterwards. */
+    CU_ASSERT_EQUAL_FATAL(query(&viewer, "select 1 as one, 'a,b' as t, null as n", NULL, &r), 0);
+    CU_ASSERT_EQUAL(r.status, 200);
+    CU_ASSERT_STRING_EQUAL(S(itest_jstr(r.json, "columns.0.name")), "one");
+    CU_ASSERT_STRING_EQUAL(S(itest_jstr(r.json, "columns.0.type")), "int4");
+    CU_ASSERT_EQUAL(itest_jint(r.json, "rows.0.0"), 1);
+    CU_ASSERT_TRUE(itest_jnull(r.json, "rows.0.2"));
+    CU_ASSERT_FALSE(json_object_get_boolean(itest_jget(r.json, "truncated")));
+    http_resp_free(&r);
+
+    /* Validation of the request itself. */
+    char field[64];
+    CU_ASSERT_EQUAL(status_of(&viewer, "POST", "/api/v1/reports/query", "{}", field, sizeof(field)),
+                    400);
+    CU_ASSERT_STRING_EQUAL(field, "sql");
+    CU_ASSERT_EQUAL(status_of(&viewer, "POST", "/api/v1/reports/query",
+                              "{\"sql\":\"select 1\",\"limit\":5}", field, sizeof(field)),
+                    400);
+    CU_ASSERT_STRING_EQUAL(field, "limit");
+    CU_ASSERT_EQUAL(status_of(&viewer, "POST", "/api/v1/reports/query?format=xml",
+                              "{\"sql\":\"select 1\"}", field, sizeof(field)),
+                    400);
+    CU_ASSERT_STRING_EQUAL(field, "format");
+    expect_refused(&viewer, "select from_nowhere(", 400, "query_error");
+}
+
+static void test_query_csv(void)
+{
+    static const char *const csv[] = {"Accept: text/csv", NULL};
+    struct http_resp r;
+    char ct[128];
+
+    CU_ASSERT_EQUAL_FATAL(api_req(&viewer, "POST", "/api/v1/reports/query",
+                                  "{\"sql\":\"select 1 as a, 'x,\\\"y\\\"' as b, null as c\"}", 0,
+                                  csv, &r),
+                          0);
+    CU_ASSERT_EQUAL(r.status, 200);
+    CU_ASSERT_PTR_NOT_NULL(http_header(&r, "Content-Type", ct, sizeof(ct)));
+    CU_ASSERT_TRUE(strncmp(ct, "text/csv", 8) == 0);
+    CU_ASSERT_STRING_EQUAL(S(r.body), "a,b,c\r\n1,\"x,\"\"y\"\"\",\r\n");
+    http_resp_free(&r);
+    CU_ASSERT_EQUAL_FATAL(api_req(&viewer, "POST", "/api/v1/reports/query?format=csv",
+                                  "{\"sql\":\"select g from generate_series(1, 20000) g\"}", 0,
+                                  NULL, &r),
+                          0);
+    CU_ASSERT_EQUAL(r.status, 200);
+    CU_ASSERT_STRING_EQUAL(S(http_header(&r, "X-Runwatch-Truncated", ct, sizeof(ct))), "true");
+    http_resp_free(&r);
+}
+
+/* ---- saved reports ---- */
+
+static void test_saved_reports(void)
+{
+    char name[64], body[600], path[200], ct[128];
+    struct http_resp r;
+    long long id;
+
+    itest_unique("weekly", name, sizeof(name));
+    snprintf(
+        body, sizeof(body),
+        "{\"project\":\"%s\",\"name\":\"%s\",\"sql\":\"select status, count(*) from runs "
+        "group by 1 order by 1\",\"chart\":{\"type\":\"bar\",\"x\":\"status\",\"y\":[\"count\"]}}",
+        pa.slug, name);
+    CU_ASSERT_EQUAL_FATAL(api_call(&member, "POST", "/api/v1/reports/saved", body, &r), 0);
+    CU_ASSERT_EQUAL_FATAL(r.status, 201);
+    id = http_json_int(&r, "id");
+    CU_ASSERT_EQUAL(http_json_int(&r, "owner_id"), member.user_id);
+    CU_ASSERT_STRING_EQUAL(S(itest_jstr(r.json, "chart.type")), "bar");
+    http_resp_free(&r);
+    /* The same name again is a conflict on name. */
+    char field[64];
+    CU_ASSERT_EQUAL(status_of(&member, "POST", "/api/v1/reports/saved", body, field, sizeof(field)),
+                    409);
+    CU_ASSERT_STRING_EQUAL(field, "name");
+    /* Listed for A's viewer, not for B's. */
+    CU_ASSERT_EQUAL(api_call(&viewer, "GET", "/api/v1/reports/saved", NULL, &r), 0);
+    CU_ASSERT_TRUE(strstr(S(r.body), name) != NULL);
+    http_resp_free(&r);
+    CU_ASSERT_EQUAL(api_call(&viewer_b, "GET", "/api/v1/reports/saved", NULL, &r), 0);
+    CU_ASSERT_TRUE(strstr(S(r.body), name) == NULL);
+    http_resp_free(&r);
+    /* The owner changes it; a viewer may not. */
+    snprintf(path, sizeof(path), "/api/v1/reports/saved/%lld", id);
+    CU_ASSERT_EQUAL(status_of(&viewer, "PATCH", path, "{\"name\":\"mine now\"}", NULL, 0), 403);
+    CU_ASSERT_EQUAL(api_call(&member, "PATCH", path,
+                             "{\"sql\":\"select count(*) as n from runs\",\"chart\":{\"type\":"
+                             "\"table\"}}",
+                             &r),
+                    0);
+    CU_ASSERT_EQUAL(r.status, 200);
+    CU_ASSERT_STRING_EQUAL(S(itest_jstr(r.json, "name")), name);
+    CU_ASSERT_STRING_EQUAL(S(itest_jstr(r.json, "sql")), "select count(*) as n from runs");
+    http_resp_free(&r);
+    /* Run by the viewer (JSON and CSV); B's viewer cannot. */
+    snprintf(path, sizeof(path), "/api/v1/reports/saved/%lld/run", id);
+    CU_ASSERT_EQUAL(api_call(&viewer, "POST", path, NULL, &r), 0);
+    CU_ASSERT_EQUAL(r.status, 200);
+    CU_ASSERT_STRING_EQUAL(S(itest_jstr(r.json, "columns.0.name")), "n");
+    CU_ASSERT_TRUE(itest_jint(r.json, "rows.0.0") >= 1);
+    http_resp_free(&r);
+    snprintf(path, sizeof(path), "/api/v1/reports/saved/%lld/run?format=csv", id);
+    CU_ASSERT_EQUAL(api_call(&viewer, "POST", path, NULL, &r), 0);
+    CU_ASSERT_EQUAL(r.status, 200);
+    CU_ASSERT_TRUE(strncmp(S(r.body), "n\r\n", 3) == 0);
+    CU_ASSERT_TRUE(strncmp(S(http_header(&r, "Content-Type", ct, sizeof(ct))), "text/csv", 8) == 0);
+    http_resp_free(&r);
+    CU_ASSERT_EQUAL(status_of(&viewer_b, "POST", path, NULL, NULL, 0), 404);
+    /* Bad charts and fields. */
+    snprintf(
+        body, sizeof(body),
+        "{\"project\":\"%s\",\"name\":\"x\",\"sql\":\"select 1\",\"chart\":{\"type\":\"pie\"}}",
+        pa.slug);
+    CU_ASSERT_EQUAL(status_of(&member, "POST", "/api/v1/reports/saved", body, field, sizeof(field)),
+                    400);
+    CU_ASSERT_STRING_EQUAL(field, "chart.type");
+    snprintf(body, sizeof(body),
+             "{\"project\":\"%s\",\"name\":\"x\",\"sql\":\"select 1\",\"chart\":{\"type\":\"line\","
+             "\"y\":[1]}}",
+             pa.slug);
+    CU_ASSERT_EQUAL(status_of(&member, "POST", "/api/v1/reports/saved", body, field, sizeof(field)),
+                    400);
+    CU_ASSERT_STRING_EQUAL(field, "chart.y");
+    snprintf(body, sizeof(body), "{\"project\":\"%s\",\"name\":\"\",\"sql\":\"select 1\"}",
+             pa.slug);
+    CU_ASSERT_EQUAL(status_of(&member, "POST", "/api/v1/reports/saved", body, field, sizeof(field)),
+                    400);
+    CU_ASSERT_STRING_EQUAL(field, "name");
+    /* Delete: the owner may; then it is gone. */
+    snprintf(path, sizeof(path), "/api/v1/reports/saved/%lld", id);
+    CU_ASSERT_EQUAL(status_of(&viewer, "DELETE", path, NULL, NULL, 0), 403);
+    CU_ASSERT_EQUAL(status_of(&member, "DELETE", path, NULL, NULL, 0), 204);
+    CU_ASSERT_EQUAL(status_of(&member, "GET", path, NULL, NULL, 0), 404);
+}
+
+int suite_reports_register(void)
+{
+    CU_pSuite s = CU_add_suite("reports", reports_init, NULL);
+    if (!s)
+        return -1;
+    if (!CU_add_test(s, "built-in reports count what was made, per project",
+                     test_builtin_reports) ||
+        !CU_add_test(s, "report parameters are validated", test_report_validation) ||
+        !CU_add_test(s, "failure groups: by fingerprint, paged runs, per project",
+                     test_failure_groups) ||
+        !CU_add_test(s, "anomalies: stuck, stale, interrupted, lease expired; thresholds",
+                     test_anomalies) ||
+        !CU_add_test(s, "ad-hoc SQL sees only the caller's projects", test_query_isolation) ||
+        !CU_add_test(s, "ad-hoc SQL cannot write, read secrets or change role",
+                     test_query_cannot_escape) ||
+        !CU_add_test(s, "ad-hoc SQL is bounded in time and rows", test_query_bounds) ||
+        !CU_add_test(s, "ad-hoc SQL as CSV", test_query_csv) ||
+        !CU_add_test(s, "saved reports: create, list, change, run, delete", test_saved_reports))
+        return -1;
+    return 0;
+}
