@@ -45,7 +45,7 @@ ITEST_LIBS := -lcunit $(shell pkg-config --libs libcurl json-c 2>/dev/null)
 FLEET_LIBS := $(shell pkg-config --libs libcurl json-c 2>/dev/null) -pthread -lm
 
 BINS := $(BUILD)/runwatch-api $(BUILD)/runwatch-sse $(BUILD)/unit-tests $(BUILD)/integration-tests \
-        $(BUILD)/runwatch-fleet
+        $(BUILD)/runwatch-fleet $(BUILD)/sse-load
 
 .PHONY: build binaries deps run stop demo test unit integration asan bench fmt lint clean \
         frontend frontend-test e2e
@@ -74,6 +74,11 @@ $(BUILD)/integration-tests: $(call obj,$(ITEST_SRC))
 # The fleet simulator (make demo, tests/integration/fleet.sh, tests/bench/fleet.sh).
 $(BUILD)/runwatch-fleet: $(call obj,$(FLEET_SRC))
 	$(CC) $(LDFLAGS) -o $@ $^ $(FLEET_LIBS)
+
+# The live stream's load client (tests/bench/stream.sh): publishes through pub.c, the same
+# script runwatch-api runs.
+$(BUILD)/sse-load: $(call obj,tests/bench/sse_load.c fcgi/src/pub.c $(COMMON_SRC))
+	$(CC) $(LDFLAGS) -o $@ $^ $(SSE_LIBS)
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
 
@@ -140,12 +145,14 @@ asan:
 	$(MAKE) FLAVOUR=asan test
 
 # Private stacks in turn: the request path against nginx's ceiling, the producer API
-# (events, batches, claims, the run list at 1M runs), then the fleet simulator as a load
-# generator. Figures with their commands go to docs/PERFORMANCE.md.
+# (events, batches, claims, the run list at 1M runs), the fleet simulator as a load
+# generator, then the live stream (idle streams' memory, fan-out latency). Figures with
+# their commands go to docs/PERFORMANCE.md.
 bench: build
 	RUNWATCH_BIN_DIR=$(BUILD) tests/bench/baseline.sh
 	RUNWATCH_BIN_DIR=$(BUILD) tests/bench/producer.sh
 	RUNWATCH_BIN_DIR=$(BUILD) tests/bench/fleet.sh
+	RUNWATCH_BIN_DIR=$(BUILD) tests/bench/stream.sh
 
 C_FILES = $(shell git ls-files '*.c' '*.h' 2>/dev/null; git ls-files --others --exclude-standard '*.c' '*.h' 2>/dev/null)
 

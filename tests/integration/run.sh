@@ -30,6 +30,10 @@ export RUNWATCH_ADMIN_EMAIL=admin@runwatch.test
 export RUNWATCH_ADMIN_PASSWORD=admin-password-for-tests
 export RUNWATCH_LOGIN_RATE=20r/s
 export RUNWATCH_LOGIN_BURST=40
+# The live hub: a short keepalive and a small ring, so the stream suite sees comments and
+# reaches past the ring quickly.
+export RUNWATCH_SSE_KEEPALIVE_MS=1000
+export RUNWATCH_SSE_RING=256
 mkdir -p "$tmp/static"
 echo '<!doctype html><title>Runwatch</title>' >"$tmp/static/index.html"
 export RUNWATCH_STATIC_DIR=$tmp/static

@@ -7,9 +7,12 @@
  * - a reconnecting client's Last-Event-ID is replayed from the ring when the ring holds
  *   everything after it, waits for the first message when the hub does not know yet
  *   (just started or resubscribed), and gets `reset` otherwise.
- * Memory per client is bounded: a client whose pending output passes the buffer limit, or
- * whose output stops draining, is disconnected (it reconnects and replays); a replay is
- * paced by the client's own draining so it never has to pass the limit. */
+ * Memory per client is bounded: a client whose pending output stays above the buffer
+ * limit for HUB_BEHIND_GRACE_MS, passes HUB_HARD_FACTOR times the limit, or stops
+ * draining is disconnected (it reconnects and replays). The grace lets a healthy client
+ * take a burst of large frames (a run with a big input) without being dropped; the hard
+ * bound caps what a client can pin meanwhile. A replay is paced by the client's own
+ * draining so it never has to pass the limit. */
 #include "hub.h"
 
 #include <stdio.h>
@@ -31,6 +34,10 @@
 #define HUB_LOG_PAYLOAD_MAX 256
 /* After its last frame a stream that is ended gets this long to drain, then it is cut. */
 #define HUB_END_DRAIN_S 10
+/* Above the buffer limit this long without coming back under it: the client is behind. */
+#define HUB_BEHIND_GRACE_MS 2000
+/* Pending output past this many times the limit drops the client at once. */
+#define HUB_HARD_FACTOR 4
 
 struct hub_client {
     struct hub_client *prev, *next;
@@ -50,6 +57,7 @@ struct hub_client {
     int64_t last_write_ms;
     int64_t busy_since_ms; /* output last went from empty to pending, or drained some */
     int64_t deadline_ms;   /* ended at this time (RUNWATCH_SSE_MAX_AGE_S), 0 = never */
+    int64_t over_since_ms; /* pending output went above the limit, 0 = it is under */
     char ident[40];
 };
 
@@ -173,6 +181,30 @@ static void hub_client_drop(struct hub *hub, struct hub_client *c, const char *w
     evhttp_connection_free(c->evcon);
 }
 
+/* Drops c if it fell behind (see the file's note); true when it did (c is gone). */
+static bool hub_client_behind(struct hub *hub, struct hub_client *c, int64_t now)
+{
+    size_t pending = hub_client_pending(c);
+
+    if (pending > HUB_HARD_FACTOR * hub->opts.client_buffer) {
+        hub_client_drop(hub, c, "buffer full");
+        return true;
+    }
+    if (pending <= hub->opts.client_buffer) {
+        c->over_since_ms = 0;
+    } else if (!c->over_since_ms) {
+        c->over_since_ms = now;
+    } else if (now - c->over_since_ms >= HUB_BEHIND_GRACE_MS) {
+        hub_client_drop(hub, c, "behind");
+        return true;
+    }
+    if (pending > 0 && now - c->busy_since_ms >= hub->opts.stall_ms) {
+        hub_client_drop(hub, c, "not reading");
+        return true;
+    }
+    return false;
+}
+
 /* Ends a stream cleanly (the last chunk, then the connection closes). */
 static void hub_client_end(struct hub *hub, struct hub_client *c)
 {
@@ -266,10 +298,8 @@ static void hub_client_deliver(struct hub *hub, struct hub_client *c, const stru
     }
     if (c->cursor || e->seq <= c->after_seq || !hub_client_matches(c, e))
         return;
-    if (hub_client_pending(c) > hub->opts.client_buffer) {
-        hub_client_drop(hub, c, "buffer full");
+    if (hub_client_behind(hub, c, hub_now_ms()))
         return;
-    }
     hub_client_write(hub, c, e->frame, e->frame_len);
     hub->st.frames++;
 }
@@ -313,14 +343,10 @@ static void hub_on_tick(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     for (c = hub->clients; c; c = next) {
-        size_t pending = hub_client_pending(c);
-
         next = c->next;
-        if (pending > hub->opts.client_buffer) {
-            hub_client_drop(hub, c, "buffer full");
-        } else if (pending > 0 && now - c->busy_since_ms >= hub->opts.stall_ms) {
-            hub_client_drop(hub, c, "not reading");
-        } else if (c->deadline_ms && now >= c->deadline_ms) {
+        if (hub_client_behind(hub, c, now))
+            continue;
+        if (c->deadline_ms && now >= c->deadline_ms) {
             log_debug("ending a stream at its maximum age (%s)", c->ident);
             hub_client_end(hub, c);
         } else if (now - c->last_write_ms >= hub->opts.keepalive_ms - hub->tick_ms) {

@@ -35,7 +35,7 @@ int sse_options_load(struct sse_options *opts, char *err, size_t errlen)
     if (sse_options_long("RUNWATCH_SSE_RING", 4096, 1, 1000000, &ring, err, errlen) ||
         sse_options_long("RUNWATCH_SSE_KEEPALIVE_MS", 15000, 100, 3600000, &keepalive, err,
                          errlen) ||
-        sse_options_long("RUNWATCH_SSE_CLIENT_BUFFER", 65536, 4096, 64L << 20, &buffer, err,
+        sse_options_long("RUNWATCH_SSE_CLIENT_BUFFER", 262144, 4096, 64L << 20, &buffer, err,
                          errlen) ||
         sse_options_long("RUNWATCH_SSE_STALL_MS", 30000, 100, 3600000, &stall, err, errlen) ||
         sse_options_long("RUNWATCH_SSE_MAX_CLIENTS", 50000, 1, 1000000, &clients, err, errlen) ||

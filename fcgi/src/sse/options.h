@@ -9,7 +9,7 @@
 struct sse_options {
     size_t ring;          /* events kept for Last-Event-ID replay */
     int keepalive_ms;     /* a comment on a connection idle this long */
-    size_t client_buffer; /* pending output above this marks a client slow */
+    size_t client_buffer; /* pending output above this for 2 s (or 4x it) marks a client slow */
     int stall_ms;         /* pending output that does not move for this long: slow too */
     size_t max_clients;   /* streams held at once; more get 503 */
     int max_age_s;        /* a stream is ended after about this long (0 = never) */

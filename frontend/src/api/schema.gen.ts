@@ -41,6 +41,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/stream": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Live events as Server-Sent Events (served by runwatch-sse after nginx's auth_request)
+         * @description One frame per committed change the caller may see: `id: <epoch>-<seq>`, `event: <type>`, `data: <the published JSON>`. The stream opens with `retry:` and a comment; idle streams get a comment every 15 s. A reconnecting client sends `Last-Event-ID` (EventSource does) or `last_event_id`, and gets what it missed from the hub's ring, or `event: reset` (data `{"reason": …}`) when the hub cannot bridge the gap: refetch over REST. Streams end after about RUNWATCH_SSE_MAX_AGE_S; EventSource reconnects and resumes. Instance admins see every project; others the projects they are members of (a token: its project). Contract: docs/CONTRACTS.md.
+         */
+        get: operations["streamEvents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/stream/healthz": {
         parameters: {
             query?: never;
@@ -1243,6 +1263,74 @@ export interface operations {
             503: {
                 headers: {
                     "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    streamEvents: {
+        parameters: {
+            query?: {
+                /** @description Comma list of up to 100 project ids; each must be one the caller may see (404 otherwise). Default: every project the caller may see. */
+                project?: string;
+                /** @description Only events about this run. */
+                run?: string;
+                /** @description Comma list of event types: run.created, run.updated, run.event, run.heartbeat, run.metrics, worker.updated. */
+                types?: string;
+                /** @description Resume after this id (as the Last-Event-ID header does). */
+                last_event_id?: string;
+            };
+            header?: {
+                /** @description Resume after this id; sent by EventSource when it reconnects. */
+                "Last-Event-ID"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The event stream */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream": string;
+                };
+            };
+            /** @description A malformed filter (field: project, run or types) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No identity: sign in or send a bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A project in the filter the caller may not see (field: project) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The hub is at its client limit, stopping, or runwatch-api cannot answer the authorisation check; retry after Retry-After */
+            503: {
+                headers: {
                     [name: string]: unknown;
                 };
                 content: {
