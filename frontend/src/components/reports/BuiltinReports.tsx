@@ -93,7 +93,7 @@ function Throughput({ slug, window, bucket }: { slug: string; window: string; bu
         {() => (
           <>
             <Text size="sm" c="dimmed" mb={4}>
-              {total} runs {what} per {bucket}, by {by}
+              {total} {total === 1 ? 'run' : 'runs'} {what}, per {bucket}, by {by}
             </Text>
             <ReportChart data={chart as ChartData} type="bar" stacked />
           </>
