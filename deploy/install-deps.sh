@@ -20,6 +20,9 @@ PACKAGES=(
     postgresql redis-server nginx curl iproute2
     # benchmark and lint
     wrk clang-format cppcheck shellcheck
+    # promtool (checks the /metrics exposition and deploy/prometheus/alerts.yml in tests).
+    # The package also ships a Prometheus server that Runwatch never starts.
+    prometheus
 )
 
 usage() {
