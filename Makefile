@@ -96,12 +96,13 @@ test: build
 asan:
 	$(MAKE) FLAVOUR=asan test
 
-# Two private stacks in turn: the request path against nginx's ceiling, then the
-# producer API (events, batches, claims, the run list at 1M runs). Figures with their
-# commands go to docs/PERFORMANCE.md.
+# Private stacks in turn: the request path against nginx's ceiling, the producer API
+# (events, batches, claims, the run list at 1M runs), then the built-in reports at 1M
+# runs and 10M events. Figures with their commands go to docs/PERFORMANCE.md.
 bench: build
 	RUNWATCH_BIN_DIR=$(BUILD) tests/bench/baseline.sh
 	RUNWATCH_BIN_DIR=$(BUILD) tests/bench/producer.sh
+	RUNWATCH_BIN_DIR=$(BUILD) tests/bench/reports.sh
 
 C_FILES = $(shell git ls-files '*.c' '*.h' 2>/dev/null; git ls-files --others --exclude-standard '*.c' '*.h' 2>/dev/null)
 
