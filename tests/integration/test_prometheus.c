@@ -4,7 +4,8 @@
  * route pattern and never the raw path); they survive a worker's death; who may scrape
  * (the allowed address through /metrics, an instance admin through /api/v1/metrics);
  * the alert rules pass `promtool check rules`, and every metric the rules and the
- * Grafana dashboard name is one the exposition has. */
+ * Grafana dashboard name is one the exposition has. With PostgreSQL stopped a scrape
+ * still answers, says runwatch_database_up 0 and counts the failed requests. */
 #include <ctype.h>
 #include <curl/curl.h>
 #include <signal.h>
@@ -319,6 +320,36 @@ static void test_access(void)
     http_resp_free(&r);
 }
 
+static void test_database_down(void)
+{
+    struct http_resp r;
+    const char *unavail = "runwatch_db_errors_total{kind=\"unavailable\"}";
+    double u0 = scrape_value(unavail);
+
+    CU_ASSERT_TRUE_FATAL(u0 >= 0);
+    CU_ASSERT_EQUAL_FATAL(stack_cmd("pg-stop"), 0);
+    CU_ASSERT_EQUAL(itest_callf(&token, "GET", NULL, &r, "/api/v1/runs"), 503);
+    http_resp_free(&r);
+    char *text = scrape();
+    CU_ASSERT_EQUAL(stack_cmd("pg-start"), 0);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(text);
+    CU_ASSERT_EQUAL(value_of(text, "runwatch_database_up"), 0);
+    /* The token lookup failed, and so did the scrape's own query (at least once each;
+     * nginx may have sent them to one worker or two). */
+    CU_ASSERT_TRUE(value_of(text, unavail) >= u0 + 2);
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "# TYPE runwatch_http_requests_total counter"));
+    CU_ASSERT_PTR_NULL(strstr(text, "runwatch_runs{"));
+    free(text);
+    /* Back: the next scrape has the database again. */
+    double up = -1;
+    for (int i = 0; i < 20 && up != 1; i++) {
+        up = scrape_value("runwatch_database_up");
+        if (up != 1)
+            sleep_ms(200);
+    }
+    CU_ASSERT_EQUAL(up, 1);
+}
+
 /* Every runwatch_* name in text is in the exposition (histograms by their family). */
 static int names_exist(const char *file, const char *exposition)
 {
@@ -399,6 +430,7 @@ int suite_prometheus_register(void)
         !CU_add_test(s, "runs by status, started and finished counters", test_run_counters) ||
         !CU_add_test(s, "counters survive a worker's death", test_counters_survive_worker_death) ||
         !CU_add_test(s, "who may scrape", test_access) ||
+        !CU_add_test(s, "a scrape while PostgreSQL is down", test_database_down) ||
         !CU_add_test(s, "alert rules pass promtool; rules and dashboard name real metrics",
                      test_rules_and_dashboard))
         return -1;
