@@ -34,6 +34,7 @@ API_LIB_SRC := $(filter-out fcgi/src/main.c,$(API_SRC))
 SSE_SRC    := $(wildcard fcgi/src/sse/*.c)
 UNIT_SRC   := $(wildcard tests/unit/*.c)
 ITEST_SRC  := $(wildcard tests/integration/*.c)
+FLEET_SRC  := $(wildcard tools/fleet/*.c)
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 
@@ -41,13 +42,16 @@ API_LIBS  := -lfcgi $(shell pkg-config --libs json-c libpq hiredis 2>/dev/null) 
 SSE_LIBS  := $(shell pkg-config --libs json-c hiredis libevent 2>/dev/null)
 UNIT_LIBS := -lcunit $(API_LIBS)
 ITEST_LIBS := -lcunit $(shell pkg-config --libs libcurl json-c 2>/dev/null)
+FLEET_LIBS := $(shell pkg-config --libs libcurl json-c 2>/dev/null) -pthread -lm
 
-BINS := $(BUILD)/runwatch-api $(BUILD)/runwatch-sse $(BUILD)/unit-tests $(BUILD)/integration-tests
+BINS := $(BUILD)/runwatch-api $(BUILD)/runwatch-sse $(BUILD)/unit-tests $(BUILD)/integration-tests \
+        $(BUILD)/runwatch-fleet $(BUILD)/sse-load
 
-.PHONY: build binaries deps run stop test unit integration asan bench fmt lint clean
+.PHONY: build binaries deps run stop demo test unit integration asan bench fmt lint clean \
+        frontend frontend-test e2e
 # deps first, then a fresh make: pkg-config must see libraries installed moments ago.
 build: deps
-	@$(MAKE) --no-print-directory binaries
+	@$(MAKE) --no-print-directory binaries frontend
 
 binaries: $(BINS)
 
@@ -67,7 +71,42 @@ $(BUILD)/unit-tests: $(call obj,$(UNIT_SRC) $(API_LIB_SRC) $(COMMON_SRC))
 $(BUILD)/integration-tests: $(call obj,$(ITEST_SRC))
 	$(CC) $(LDFLAGS) -o $@ $^ $(ITEST_LIBS)
 
+# The fleet simulator (make demo, tests/integration/fleet.sh, tests/bench/fleet.sh).
+$(BUILD)/runwatch-fleet: $(call obj,$(FLEET_SRC))
+	$(CC) $(LDFLAGS) -o $@ $^ $(FLEET_LIBS)
+
+# The live stream's load client (tests/bench/stream.sh): publishes through pub.c, the same
+# script runwatch-api runs.
+$(BUILD)/sse-load: $(call obj,tests/bench/sse_load.c fcgi/src/pub.c $(COMMON_SRC))
+	$(CC) $(LDFLAGS) -o $@ $^ $(SSE_LIBS)
+
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+
+# ---- the dashboard (frontend/): npm ci when node_modules is missing or the lock file
+# changed (the stamp is inside node_modules, so deleting it re-installs), then vite build
+# into frontend/dist, which nginx serves at /.
+FRONTEND_STAMP := frontend/node_modules/.runwatch-npm-ci
+FRONTEND_SRC := $(shell find frontend/src -type f 2>/dev/null) frontend/index.html \
+                frontend/vite.config.ts frontend/tsconfig.json frontend/package.json
+
+$(FRONTEND_STAMP): frontend/package-lock.json frontend/package.json
+	cd frontend && npm ci --no-audit --no-fund
+	@touch $@
+
+frontend/dist/index.html: $(FRONTEND_STAMP) $(FRONTEND_SRC)
+	cd frontend && npm run -s build
+	@touch $@
+
+frontend: frontend/dist/index.html
+
+# Types (strict), generated API types up to date with openapi/openapi.json, Vitest
+# component tests, and the initial-JS budget (docs/PERFORMANCE.md).
+frontend-test: frontend
+	cd frontend && npm run -s typecheck && npm run -s check:api && npm run -s test && npm run -s size
+
+# Browser end-to-end tests: playwright-core + /usr/bin/chromium against a private stack.
+e2e: build
+	RUNWATCH_BIN_DIR=$(BUILD) tests/e2e/run.sh
 
 # Installs only what is missing; quick when everything is present.
 deps:
@@ -78,6 +117,11 @@ run: build
 
 stop:
 	@deploy/stack.sh stop
+
+# A simulated fleet reporting to the stack of `make run` (run it in another terminal):
+# a project "demo" and its token are made on first use. Options: make demo ARGS='--workers 8'.
+demo: build
+	@deploy/stack.sh demo $(ARGS)
 
 unit: build
 	$(BUILD)/unit-tests
@@ -92,16 +136,24 @@ test: build
 	RUNWATCH_BIN_DIR=$(BUILD) tests/integration/run.sh $(BUILD)/integration-tests
 	@echo "== live hub smoke test ($(FLAVOUR))"
 	tests/integration/sse_smoke.sh $(BUILD)/runwatch-sse
+	@echo "== dashboard: types, component tests, bundle budget"
+	@$(MAKE) --no-print-directory frontend-test
+	@echo "== dashboard: browser e2e ($(FLAVOUR))"
+	RUNWATCH_BIN_DIR=$(BUILD) tests/e2e/run.sh
 
 asan:
 	$(MAKE) FLAVOUR=asan test
 
 # Private stacks in turn: the request path against nginx's ceiling, the producer API
-# (events, batches, claims, the run list at 1M runs), then the built-in reports at 1M
-# runs and 10M events. Figures with their commands go to docs/PERFORMANCE.md.
+# (events, batches, claims, the run list at 1M runs), the fleet simulator as a load
+# generator, the live stream (idle streams' memory, fan-out latency), then the built-in
+# reports at 1M runs and 10M events. Figures with their commands go to
+# docs/PERFORMANCE.md.
 bench: build
 	RUNWATCH_BIN_DIR=$(BUILD) tests/bench/baseline.sh
 	RUNWATCH_BIN_DIR=$(BUILD) tests/bench/producer.sh
+	RUNWATCH_BIN_DIR=$(BUILD) tests/bench/fleet.sh
+	RUNWATCH_BIN_DIR=$(BUILD) tests/bench/stream.sh
 	RUNWATCH_BIN_DIR=$(BUILD) tests/bench/reports.sh
 
 C_FILES = $(shell git ls-files '*.c' '*.h' 2>/dev/null; git ls-files --others --exclude-standard '*.c' '*.h' 2>/dev/null)
@@ -113,4 +165,4 @@ lint:
 	tests/lint.sh
 
 clean:
-	rm -rf build
+	rm -rf build frontend/dist

@@ -12,6 +12,7 @@
 #   deploy/stack.sh pg-start       start only PostgreSQL
 #   deploy/stack.sh render-nginx [FILE|-]   render nginx/runwatch.conf.in
 #   deploy/stack.sh psql [ARGS]    psql on the stack's database
+#   deploy/stack.sh demo [ARGS]    a simulated fleet reporting to the running stack (make demo)
 #
 # Layout: $VAR/pg (data), $VAR/run (sockets, pid files), $VAR/log (one log per
 # process), $VAR/nginx (rendered config, temp files).
@@ -113,6 +114,19 @@ load_config() {
     LOGS=$VAR/log
     NGX=$VAR/nginx
     NGINX_CONF=$NGX/nginx.conf
+
+    # Descriptors for nginx's workers: live streams take two each (docs/PERFORMANCE.md).
+    # Only root can go past the hard limit.
+    local hard
+    hard=$(ulimit -Hn)
+    if ((EUID == 0)); then
+        NGINX_NOFILE=65536
+    elif [[ "$hard" == unlimited ]] || ((hard > 65536)); then
+        NGINX_NOFILE=65536
+    else
+        NGINX_NOFILE=$hard
+    fi
+    NGINX_CONNECTIONS=$((NGINX_NOFILE / 2 > 1024 ? NGINX_NOFILE / 2 : 1024))
 
     NGINX_USER='' NGINX_GROUP=''
     if ((EUID == 0)); then
@@ -519,6 +533,9 @@ sse_start() {
     fi
     check_port_free "$SSE_PORT" RUNWATCH_SSE_PORT
     log "starting runwatch-sse on $(host_port "$SSE_HOST" "$SSE_PORT")"
+    # Its own settings (RUNWATCH_SSE_RING, _KEEPALIVE_MS, _CLIENT_BUFFER, _STALL_MS,
+    # _MAX_CLIENTS, _MAX_AGE_S, _RETRY_MS; docs/CONTRACTS.md) pass through the environment;
+    # it checks them and exits with a message naming a bad one.
     STARTED+=(sse)
     mark_log "$LOGS/sse.log"
     spawn "$LOGS/sse.log" "$RUN/sse.pid" "$BIN_DIR/runwatch-sse"
@@ -568,6 +585,8 @@ render_nginx() {
         -e "s|@USER_LINE@|$(sed_escape "$user_line")|g"
         -e "s|@LOGIN_RATE@|$(sed_escape "$LOGIN_RATE")|g"
         -e "s|@LOGIN_BURST@|$(sed_escape "$LOGIN_BURST")|g"
+        -e "s|@NGINX_NOFILE@|$(sed_escape "$NGINX_NOFILE")|g"
+        -e "s|@NGINX_CONNECTIONS@|$(sed_escape "$NGINX_CONNECTIONS")|g"
         -e "s|@METRICS_ALLOW@|$(sed_escape "$METRICS_ALLOW_LINES")|g"
     )
     local text left
@@ -815,6 +834,43 @@ cmd_status() {
     return "$rc"
 }
 
+# ---------------------------------------------------------------- demo
+
+# The fleet simulator against the running stack. Its project "demo" and a write token are
+# made on first use with `runwatch-api token create` (as the operator who holds the
+# database, so no one has to sign in first); the token is kept in $VAR/demo.token (0600)
+# and reused while the API accepts it. The token reaches curl and the fleet through stdin
+# and the environment, never a command line.
+cmd_demo() {
+    need_bin runwatch-api
+    need_bin runwatch-fleet
+    find_pg_bindir
+    if ! [[ -d "$RUN" ]] || ! all_running; then
+        die "the stack is not running: start it with \`make run\` in another terminal first"
+    fi
+    local token_file=$VAR/demo.token token='' code base
+    base=$(url)
+    base=${base%/}
+    if [[ -s "$token_file" ]]; then
+        token=$(<"$token_file")
+        code=$(printf 'Authorization: Bearer %s\n' "$token" |
+            curl -sS -o /dev/null -w '%{http_code}' --max-time 5 -H @- "$base/api/v1/auth/me" || true)
+        case "$code" in
+        200) ;;
+        401) token='' ;; # revoked, or a database made anew: make another
+        *) die "$base/api/v1/auth/me answered ${code:-nothing}; is the stack healthy? (deploy/stack.sh status)" ;;
+        esac
+    fi
+    if [[ -z "$token" ]]; then
+        log "making project \"demo\" (if missing) and a token for the simulated fleet"
+        token=$(cd "$REPO_DIR" && "$BIN_DIR/runwatch-api" token create --project demo \
+            --create-project --name "fleet simulator") || die "could not make a token"
+        (umask 077 && printf '%s\n' "$token" >"$token_file")
+    fi
+    log "the simulated fleet reports to project \"demo\": watch it at $(url)"
+    RUNWATCH_URL=$base RUNWATCH_TOKEN=$token exec "$BIN_DIR/runwatch-fleet" "$@"
+}
+
 usage() {
     sed -n '2,/^set -euo/{/^#/s/^# \{0,1\}//p}' "${BASH_SOURCE[0]}" >&2
     exit 2
@@ -824,7 +880,7 @@ main() {
     local cmd=${1:-}
     [[ $# -gt 0 ]] && shift
     case "$cmd" in
-    start | stop | run | status | pg-start | pg-stop | render-nginx | psql) ;;
+    start | stop | run | status | pg-start | pg-stop | render-nginx | psql | demo) ;;
     -h | --help | help | '') usage ;;
     *)
         log "unknown command '$cmd'"
@@ -856,6 +912,7 @@ main() {
         find_pg_bindir
         exec "$PG_BIN/psql" "$DATABASE_URL" "$@"
         ;;
+    demo) cmd_demo "$@" ;;
     esac
 }
 

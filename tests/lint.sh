@@ -26,7 +26,7 @@ fi
 
 echo "== cppcheck"
 if command -v cppcheck >/dev/null; then
-    mapfile -t srcs < <(printf '%s\n' "${files[@]}" | grep '\.c$' | grep '^fcgi/')
+    mapfile -t srcs < <(printf '%s\n' "${files[@]}" | grep '\.c$' | grep -E '^(fcgi|tools)/')
     if ! cppcheck --quiet --error-exitcode=1 --enable=warning,portability,performance \
         --std=c11 --inline-suppr --suppress=missingIncludeSystem -I fcgi/src \
         "${srcs[@]}"; then

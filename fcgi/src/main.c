@@ -10,6 +10,7 @@
 #include "master.h"
 #include "migrate.h"
 #include "serve.h"
+#include "api/projects.h"
 #include "api/users.h"
 
 #ifndef RUNWATCH_VERSION
@@ -18,10 +19,11 @@
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: runwatch-api serve | migrate | user … | version\n"
+    fprintf(f, "usage: runwatch-api serve | migrate | user … | token … | version\n"
                "  serve    bind RUNWATCH_API_SOCKET and run RUNWATCH_API_WORKERS FastCGI workers\n"
                "  migrate  apply the migrations in RUNWATCH_MIGRATIONS_DIR\n"
                "  user     add | reset-password | bootstrap (run `runwatch-api user` for help)\n"
+               "  token    create: a project's producer token (run `runwatch-api token` for help)\n"
                "  version  print the version\n"
                "Configuration comes from RUNWATCH_* environment variables (see README).\n");
 }
@@ -66,6 +68,10 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "user") == 0) {
         log_init("cli", LOG_LEVEL_WARN);
         return users_cli(&cfg, argc - 2, argv + 2);
+    }
+    if (strcmp(cmd, "token") == 0) {
+        log_init("cli", LOG_LEVEL_WARN);
+        return tokens_cli(&cfg, argc - 2, argv + 2);
     }
     usage(stderr);
     return 2;

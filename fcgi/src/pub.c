@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 
 #include "log.h"
 
@@ -93,12 +94,36 @@ static int pub_backing_off(const struct pub *p)
            (now.tv_sec == p->retry_at.tv_sec && now.tv_nsec < p->retry_at.tv_nsec);
 }
 
-/* KEYS[1] the counter, KEYS[2] the channel, ARGV[1] the message without its id: one
- * atomic step in Redis, so no two workers can publish ids out of order. */
+/* KEYS[1] the counter, KEYS[2] the channel, KEYS[3] the epoch, ARGV[1] the message without
+ * id and epoch, ARGV[2] a fresh epoch, used only if the counter starts over (INCR gave 1)
+ * or the epoch key is gone: one atomic step in Redis, so no two workers can publish ids out
+ * of order and no (epoch, id) pair is ever published twice. Redis 5+ replicates a script's
+ * effects, so the candidate drawn by the worker is what replicas store too. */
 static const char pub_script[] =
     "local id = redis.call('INCR', KEYS[1]) "
-    "redis.call('PUBLISH', KEYS[2], '{\"id\":' .. id .. ',' .. string.sub(ARGV[1], 2)) "
+    "local epoch = redis.call('GET', KEYS[3]) "
+    "if id == 1 or not epoch then epoch = ARGV[2] redis.call('SET', KEYS[3], epoch) end "
+    "redis.call('PUBLISH', KEYS[2], '{\"id\":' .. id .. ',\"epoch\":\"' .. epoch .. '\",' .. "
+    "string.sub(ARGV[1], 2)) "
     "return id";
+
+/* A candidate epoch: Unix seconds and 24 random bits in hex. Two lives of the counter get
+ * different epochs unless they start in the same second and draw the same bits. */
+static void pub_epoch_candidate(char out[PUB_EPOCH_MAX + 1])
+{
+    unsigned char r[3] = {0, 0, 0};
+    struct timespec now;
+
+    clock_gettime(CLOCK_REALTIME, &now);
+    if (getrandom(r, sizeof(r), GRND_NONBLOCK) != (ssize_t)sizeof(r)) {
+        /* No entropy yet (early boot): the clock's nanoseconds still differ between lives. */
+        r[0] = (unsigned char)now.tv_nsec;
+        r[1] = (unsigned char)(now.tv_nsec >> 8);
+        r[2] = (unsigned char)(now.tv_nsec >> 16);
+    }
+    snprintf(out, PUB_EPOCH_MAX + 1, "%08lx%02x%02x%02x", (unsigned long)now.tv_sec & 0xffffffffUL,
+             r[0], r[1], r[2]);
+}
 
 int pub_event(struct pub *p, const char *project_id, const char *type, const char *run_id,
               const char *data_json)
@@ -131,10 +156,19 @@ int pub_event(struct pub *p, const char *project_id, const char *type, const cha
         p->dropped++;
         return -1;
     }
-    const char *argv[] = {"EVAL", pub_script, "2", PUB_SEQ_KEY, PUB_CHANNEL, msg};
-    const size_t lens[] = {
-        4, sizeof(pub_script) - 1, 1, strlen(PUB_SEQ_KEY), strlen(PUB_CHANNEL), (size_t)n};
-    reply = pub_command(p, err, sizeof(err), 6, argv, lens);
+    char epoch[PUB_EPOCH_MAX + 1];
+    pub_epoch_candidate(epoch);
+    const char *argv[] = {"EVAL",      pub_script,    "3", PUB_SEQ_KEY,
+                          PUB_CHANNEL, PUB_EPOCH_KEY, msg, epoch};
+    const size_t lens[] = {4,
+                           sizeof(pub_script) - 1,
+                           1,
+                           strlen(PUB_SEQ_KEY),
+                           strlen(PUB_CHANNEL),
+                           strlen(PUB_EPOCH_KEY),
+                           (size_t)n,
+                           strlen(epoch)};
+    reply = pub_command(p, err, sizeof(err), 8, argv, lens);
     free(msg);
     if (!reply) {
         log_warn("%s event not published: %s", type, err);

@@ -21,15 +21,23 @@ struct pub {
 
 #define PUB_CHANNEL "runwatch:events"
 #define PUB_SEQ_KEY "runwatch:event_seq"
+/* The epoch of the counter: a new one is drawn whenever the counter starts over (a Redis
+ * without persistence restarted, the key was deleted), so an id from before can never be
+ * mistaken for one after. Ids go to browsers as "<epoch>-<seq>" (docs/CONTRACTS.md). */
+#define PUB_EPOCH_KEY "runwatch:event_epoch"
+/* Longest epoch the script makes: 8 hex digits of Unix seconds and 6 random ones. */
+#define PUB_EPOCH_MAX 14
 
 void pub_init(struct pub *p, const struct config_redis_addr *addr);
 void pub_fini(struct pub *p);
 /* 0 when Redis answers PING now (ignores the backoff), else -1 with a reason. */
 int pub_ping(struct pub *p, char *err, size_t errlen);
-/* Publishes {"id":N,"project":…,"type":…,"run":…,"data":…} on PUB_CHANNEL. N comes from
- * a counter in Redis, taken and published by one Lua script, so ids are in the order
- * subscribers receive them across every worker. run and data_json may be NULL;
- * data_json is JSON text. Call after COMMIT; never fails the caller's write. */
+/* Publishes {"id":N,"epoch":"E","project":…,"type":…,"run":…,"data":…} on PUB_CHANNEL.
+ * N comes from a counter in Redis and E from the epoch key, both taken and published by
+ * one Lua script, so ids are in the order subscribers receive them across every worker;
+ * when the script finds the counter new (N == 1) or the epoch missing it makes a new
+ * epoch, so (E, N) never repeats. run and data_json may be NULL; data_json is JSON text.
+ * Call after COMMIT; never fails the caller's write. */
 int pub_event(struct pub *p, const char *project_id, const char *type, const char *run_id,
               const char *data_json);
 

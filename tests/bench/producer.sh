@@ -7,8 +7,11 @@
 #   healthz     GET /api/v1/healthz (the FastCGI path, no database)
 #   event1      POST one event                          (BENCH_CONNECTIONS, 16)
 #   batch1000   POST a batch of 1000 events             (8 connections)
+#   beat        POST a run heartbeat                    (BENCH_CONNECTIONS, 16)
+#   metrics1000 POST a batch of 1000 metric points      (8 connections)
 #   claim       POST /queues/bench/claim, 8 claimers    (8 connections)
 #   list100     GET /runs?limit=100 over 1,000,000 runs (BENCH_CONNECTIONS, 16)
+#   listdur     the same, sort=duration                 (BENCH_CONNECTIONS, 16)
 # Knobs: BENCH_SECONDS (5), BENCH_ROUNDS (3), BENCH_CONNECTIONS (16), BENCH_SEED_RUNS
 # (1000000), BENCH_SEED_QUEUED (300000), RUNWATCH_BIN_DIR. Exits non-zero when a round
 # saw errors. Figures go to docs/PERFORMANCE.md.
@@ -79,15 +82,27 @@ printf '{"level":"info","message":"step done","data":{"step":1,"loss":0.25}}' >"
     printf ']}'
 } >"$TMP/batch1000.json"
 printf '{"worker_id":%s,"lease_s":3600}' "$WORKER" >"$TMP/claim.json"
+printf '{"progress":0.5}' >"$TMP/beat.json"
+{
+    printf '{"metrics":['
+    for ((i = 0; i < 1000; i++)); do
+        ((i)) && printf ','
+        printf '{"key":"train/loss","value":0.%d,"step":%d}' "$((i % 97 + 1))" "$i"
+    done
+    printf ']}'
+} >"$TMP/metrics1000.json"
 
 # ---------------------------------------------------------------- measure
 
 LUA=$(dirname "${BASH_SOURCE[0]}")/post.lua
-NAMES=(return204 healthz event1 batch1000 claim list100)
+NAMES=(return204 healthz event1 beat batch1000 metrics1000 claim list100 listdur)
 declare -A LABEL_OF=(
     [return204]="nginx return 204"
     [healthz]="GET /api/v1/healthz"
     [event1]="POST 1 event"
+    [beat]="POST run heartbeat"
+    [metrics1000]="POST 1000 metric points"
+    [listdur]="GET 100 by duration of $SEED_RUNS"
     [batch1000]="POST 1000 events (batch)"
     [claim]="POST claim, 8 claimers"
     [list100]="GET 100 runs of $SEED_RUNS"
@@ -101,10 +116,16 @@ measure() { # name
         bench_wrk "$n" "$out" -t2 "-c$CONNS" "$d" -s "$LUA" "$BASE/api/v1/runs/$RUN/events" ;;
     batch1000) BENCH_BODY_FILE=$TMP/batch1000.json BENCH_TOKEN=$TOKEN \
         bench_wrk "$n" "$out" -t2 -c8 "$d" -s "$LUA" "$BASE/api/v1/runs/$RUN/events" ;;
+    beat) BENCH_BODY_FILE=$TMP/beat.json BENCH_TOKEN=$TOKEN \
+        bench_wrk "$n" "$out" -t2 "-c$CONNS" "$d" -s "$LUA" "$BASE/api/v1/runs/$RUN/heartbeat" ;;
+    metrics1000) BENCH_BODY_FILE=$TMP/metrics1000.json BENCH_TOKEN=$TOKEN \
+        bench_wrk "$n" "$out" -t2 -c8 "$d" -s "$LUA" "$BASE/api/v1/runs/$RUN/metrics" ;;
     claim) BENCH_BODY_FILE=$TMP/claim.json BENCH_TOKEN=$TOKEN \
         bench_wrk "$n" "$out" -t2 -c8 "$d" -s "$LUA" "$BASE/api/v1/queues/bench/claim" ;;
     list100) bench_wrk "$n" "$out" -t2 "-c$CONNS" "$d" -H "Authorization: Bearer $TOKEN" \
         "$BASE/api/v1/runs?limit=100" ;;
+    listdur) bench_wrk "$n" "$out" -t2 "-c$CONNS" "$d" -H "Authorization: Bearer $TOKEN" \
+        "$BASE/api/v1/runs?limit=100&sort=duration" ;;
     esac
 }
 for ((r = 1; r <= ROUNDS; r++)); do
@@ -140,10 +161,24 @@ for n in "${NAMES[@]}"; do
         "${M_P99[$n]}" "$(ratio "${M_RPS[$n]}" "${M_RPS[healthz]}")"
 done
 echo
-printf 'batch ingest: %.0f events/s (1000 a request)\n' "$(awk -v r="${M_RPS[batch1000]}" 'BEGIN { print r * 1000 }')"
+printf 'batch ingest: %.0f events/s, %.0f metric points/s (1000 a request)\n' \
+    "$(awk -v r="${M_RPS[batch1000]}" 'BEGIN { print r * 1000 }')" \
+    "$(awk -v r="${M_RPS[metrics1000]}" 'BEGIN { print r * 1000 }')"
 echo "per round (req/s):"
 for n in "${NAMES[@]}"; do
     printf '  %-12s %s\n' "$n" "$(for x in ${RPS[$n]}; do printf '%.0f ' "$x"; done)"
+done
+# The list's plans at this size: each sort walks its index (no sort of the table).
+echo
+echo "plans (EXPLAIN ANALYZE of the list's first page, the API's query shape):"
+for key in "r.created_at" "(r.ended_at - r.started_at)"; do
+    cond=""
+    [[ $key == "r.created_at" ]] || cond="AND r.ended_at IS NOT NULL AND r.started_at IS NOT NULL"
+    "$BENCH_STACK" psql -qAt -c "EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY ON)
+        SELECT run_json(r, p.slug, latest_attempt_json(r.id)) FROM runs r
+        JOIN projects p ON p.id = r.project_id
+        WHERE r.project_id = (SELECT id FROM projects WHERE slug = 'bench') $cond
+        ORDER BY $key DESC, r.id DESC LIMIT 101" | sed 's/^/  /'
 done
 if ((${#FAILED[@]})); then
     echo

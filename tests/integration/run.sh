@@ -14,15 +14,9 @@ case "$tests_bin" in /*) ;; *) tests_bin=$repo/$tests_bin ;; esac
 # shellcheck source=tests/lib/ports.sh
 . "$repo/tests/lib/ports.sh"
 
-tmp=$(mktemp -d /tmp/runwatch-it.XXXXXX)
-chmod 755 "$tmp" # PostgreSQL runs as another user when we are root
-export RUNWATCH_VAR_DIR=$tmp/var
+private_stack runwatch-it
+tmp=$stack_dir
 export RUNWATCH_BIN_DIR=$bin_dir
-export RUNWATCH_HTTP_HOST=127.0.0.1
-free_port RUNWATCH_HTTP_PORT
-free_port RUNWATCH_PG_PORT
-free_port RUNWATCH_REDIS_PORT
-free_port RUNWATCH_SSE_PORT
 export RUNWATCH_API_WORKERS=${RUNWATCH_API_WORKERS:-3}
 # The first admin (created by the stack's bootstrap) and a login rate high enough for
 # the suites yet low enough for the throttling test to trip it.
@@ -30,6 +24,10 @@ export RUNWATCH_ADMIN_EMAIL=admin@runwatch.test
 export RUNWATCH_ADMIN_PASSWORD=admin-password-for-tests
 export RUNWATCH_LOGIN_RATE=20r/s
 export RUNWATCH_LOGIN_BURST=40
+# The live hub: a short keepalive and a small ring, so the stream suite sees comments and
+# reaches past the ring quickly.
+export RUNWATCH_SSE_KEEPALIVE_MS=1000
+export RUNWATCH_SSE_RING=256
 mkdir -p "$tmp/static"
 echo '<!doctype html><title>Runwatch</title>' >"$tmp/static/index.html"
 export RUNWATCH_STATIC_DIR=$tmp/static
@@ -64,3 +62,5 @@ export RUNWATCH_TEST_STACK=$repo/deploy/stack.sh
 "$tests_bin"
 # The README's producer walk-through, against the same stack.
 "$repo/tests/integration/examples.sh"
+# The fleet simulator (make demo) against the same stack, checked through the database.
+"$repo/tests/integration/fleet.sh"

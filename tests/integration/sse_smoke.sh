@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # sse_smoke: runwatch-sse against a private Redis on free loopback ports — /healthz, message
-# counting, Redis going away (503, the hub stays up) and coming back (200 with a gap), and a
-# clean SIGTERM. Every wait is bounded; everything started here is removed on exit.
+# counting, Redis going away (503, the hub stays up) and coming back (200 with a gap),
+# /metrics, a stream read straight from the hub (no nginx: the test sets the allowed-projects
+# header itself), and a clean SIGTERM that ends that stream properly. Every wait is bounded;
+# everything started here is removed on exit.
 #
 # usage: tests/integration/sse_smoke.sh path/to/runwatch-sse
 # A wrapper script works as $1 if it execs the binary, so signals reach it; give valgrind
@@ -195,6 +197,39 @@ else
     not_ok "messages are counted after the resubscribe ($(cat "$tmp/body" 2>/dev/null))"
 fi
 
+fetch /metrics
+if [ "$code" = 200 ] && header_is Content-Type 'text/plain; version=0.0.4' &&
+    grep -q '^runwatch_sse_events_in_total 2$' "$tmp/body" &&
+    grep -q '^runwatch_sse_redis_reconnects_total 1$' "$tmp/body" &&
+    grep -q '^# TYPE runwatch_sse_clients gauge$' "$tmp/body"; then
+    ok "GET /metrics is Prometheus text with the counters"
+else
+    not_ok "GET /metrics is Prometheus text with the counters (got $code: $(head -c 300 "$tmp/body"))"
+fi
+
+fetch /api/v1/stream
+if [ "$code" = 401 ] && grep -q '"code":"unauthenticated"' "$tmp/body" 2>/dev/null; then
+    ok "a stream request without nginx's projects header is a JSON 401"
+else
+    not_ok "a stream request without nginx's projects header is a JSON 401 (got $code)"
+fi
+
+# A stream of project 7, open across the SIGTERM below: it must end cleanly (curl exits 0
+# only when the chunked body was terminated).
+stream_rc=none
+curl -sN -m 20 -H 'X-Runwatch-Projects: [7]' "http://127.0.0.1:$hub_port/api/v1/stream" \
+    >"$tmp/stream" 2>/dev/null &
+stream_pid=$!
+stream_has() { grep -q "$1" "$tmp/stream" 2>/dev/null; }
+if until_ok 30 stream_has '^retry: ' &&
+    publish '{"id":3,"epoch":"smoke","project":8,"type":"run.updated","run":null,"data":{}}' &&
+    publish '{"id":4,"epoch":"smoke","project":7,"type":"run.updated","run":null,"data":{"n":4}}' &&
+    until_ok 30 stream_has '^id: smoke-4$' && ! stream_has 'smoke-3'; then
+    ok "a stream gets its project's frames and not another's"
+else
+    not_ok "a stream gets its project's frames and not another's ($(head -c 300 "$tmp/stream"))"
+fi
+
 status=none
 if hub_alive; then
     kill -TERM "$hub_pid"
@@ -209,6 +244,13 @@ else
     not_ok "SIGTERM stops the hub with status 0 (status $status)"
 fi
 hub_pid=
+wait "$stream_pid"
+stream_rc=$?
+if [ "$stream_rc" = 0 ]; then
+    ok "SIGTERM ends an open stream cleanly"
+else
+    not_ok "SIGTERM ends an open stream cleanly (curl status $stream_rc)"
+fi
 
 if grep -Eq 'AddressSanitizer|LeakSanitizer|runtime error:|ERROR SUMMARY: [1-9]' "$tmp/sse.log"; then
     not_ok "no sanitizer or valgrind errors in the hub's log"

@@ -202,6 +202,7 @@ static const struct row matrix[] = {
 
 /* Operations the API document lists that runwatch-api does not serve. */
 static const char *const not_api_routes[][2] = {
+    {"GET", "/api/v1/stream"},         /* the SSE hub after auth_request (test_stream.c) */
     {"GET", "/api/v1/stream/healthz"}, /* the SSE hub, through nginx */
     {"GET", "/api/v1/openapi.json"},   /* a static file served by nginx */
 };

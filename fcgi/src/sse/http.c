@@ -1,13 +1,19 @@
 /* http: the evhttp server of runwatch-sse. One generic callback routes through a table, so
  * every answer — including 404 and 405 — is JSON in the API's error shape (DESIGN.md §4).
- * The limits are set for the stream to come: small headers, no bodies, and a timeout that
- * both stops slow-header clients and, once streaming, drops a reader that stalls. */
+ * The stream route checks what nginx and the client sent (the allowed projects nginx got
+ * from auth_request, the filters) and hands the request to the hub. No bodies are read;
+ * the timeout bounds how long a client may take to send its request (the hub lifts it
+ * once a stream starts). */
 #include "http.h"
 
+#include <ctype.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/queue.h>
 #include <sys/socket.h>
 
 #include <event2/event.h>
@@ -19,18 +25,24 @@
 #include "hub.h"
 #include "log.h"
 
-/* libevent 2.1 has one timeout for reads and writes. Reads: a client has this long to
- * send its request. Writes: a stream the client has not drained for this long is closed
- * (it reconnects and replays); the fan-out may tune it per connection. */
+/* libevent 2.1 has one timeout for reads and writes: a client has this long to send its
+ * request; a stream replaces it with the hub's own stall check. */
 #define SSE_HTTP_TIMEOUT_S 10
-/* GET requests with cookies and a forwarded-projects header from nginx fit easily. */
-#define SSE_HTTP_MAX_HEADERS 8192
+/* nginx strips cookies and credentials before the hub; the allowed-projects header of an
+ * instance admin on a large instance is the big one (about 8 bytes a project). */
+#define SSE_HTTP_MAX_HEADERS (256 * 1024)
+/* The header nginx sets from auth_request, "[1,5,9]" (never sent by a client: nginx
+ * replaces any such header). Its absence means the request did not come through nginx. */
+#define SSE_HTTP_PROJECTS_HEADER "X-Runwatch-Projects"
+/* At most this many ids in ?project=. */
+#define SSE_HTTP_MAX_PROJECT_FILTER 100
 /* evhttp listens with a backlog of 128; after a hub restart thousands of browsers reconnect
  * at once. The kernel caps this at net.core.somaxconn. */
 #define SSE_HTTP_BACKLOG 4096
 
 struct sse_http {
     struct evhttp *evhttp;
+    struct evhttp_bound_socket *bound;
     struct hub *hub; /* borrowed */
 };
 
@@ -77,8 +89,8 @@ static void sse_http_send_json(struct evhttp_request *req, int code, json_object
     json_object_put(body);
 }
 
-static void sse_http_send_error(struct evhttp_request *req, int code, const char *err_code,
-                                const char *message)
+static void sse_http_send_field_error(struct evhttp_request *req, int code, const char *err_code,
+                                      const char *field, const char *message)
 {
     json_object *body = json_object_new_object();
     json_object *err = json_object_new_object();
@@ -86,7 +98,8 @@ static void sse_http_send_error(struct evhttp_request *req, int code, const char
     if (!body || !err)
         goto fail;
     if (sse_http_json_add(err, "code", json_object_new_string(err_code)) ||
-        sse_http_json_add(err, "message", json_object_new_string(message)))
+        sse_http_json_add(err, "message", json_object_new_string(message)) ||
+        (field && sse_http_json_add(err, "field", json_object_new_string(field))))
         goto fail;
     if (sse_http_json_add(body, "error", err)) {
         err = NULL; /* given up by sse_http_json_add */
@@ -99,6 +112,12 @@ fail:
     json_object_put(err);
     json_object_put(body);
     sse_http_send_json(req, code, NULL);
+}
+
+static void sse_http_send_error(struct evhttp_request *req, int code, const char *err_code,
+                                const char *message)
+{
+    sse_http_send_field_error(req, code, err_code, NULL, message);
 }
 
 /* 200 while the subscription is live; 503 otherwise, so a load balancer stops sending
@@ -131,8 +150,235 @@ out:
     sse_http_send_json(req, code, body);
 }
 
+/* Prometheus text exposition: what an operator graphs and alerts on. */
+static void sse_http_metrics(struct sse_http *http, struct evhttp_request *req)
+{
+    struct evbuffer *out = evhttp_request_get_output_buffer(req);
+    struct hub_stats st;
+    static const struct {
+        const char *name, *type, *help;
+    } m[] = {
+        {"runwatch_sse_clients", "gauge", "Connected stream clients."},
+        {"runwatch_sse_clients_replaying", "gauge", "Clients still catching up from the ring."},
+        {"runwatch_sse_streams_total", "counter", "Streams opened."},
+        {"runwatch_sse_streams_refused_total", "counter",
+         "Streams refused (client limit reached or shutting down)."},
+        {"runwatch_sse_events_in_total", "counter", "Messages received from Redis."},
+        {"runwatch_sse_events_invalid_total", "counter", "Messages dropped as malformed."},
+        {"runwatch_sse_frames_out_total", "counter", "Event frames written to clients."},
+        {"runwatch_sse_frames_replayed_total", "counter",
+         "Event frames replayed from the ring (Last-Event-ID)."},
+        {"runwatch_sse_keepalives_total", "counter", "Keepalive comments written."},
+        {"runwatch_sse_resets_total", "counter", "Reset frames written."},
+        {"runwatch_sse_slow_disconnects_total", "counter",
+         "Clients disconnected for falling behind."},
+        {"runwatch_sse_redis_subscribed", "gauge", "1 while the Redis subscription is live."},
+        {"runwatch_sse_redis_gaps_total", "counter", "Live subscriptions lost."},
+        {"runwatch_sse_redis_reconnects_total", "counter", "Subscriptions restored after a loss."},
+        {"runwatch_sse_ring_events", "gauge", "Events held for replay."},
+        {"runwatch_sse_ring_bytes", "gauge", "Bytes of the frames held for replay."},
+        {"runwatch_sse_uptime_seconds", "gauge", "Seconds since the hub started."},
+    };
+    uint64_t v[sizeof(m) / sizeof(m[0])];
+
+    hub_stats_get(http->hub, &st);
+    v[0] = st.clients;
+    v[1] = st.replaying;
+    v[2] = st.streams;
+    v[3] = st.refused;
+    v[4] = st.messages;
+    v[5] = st.invalid;
+    v[6] = st.frames;
+    v[7] = st.replayed;
+    v[8] = st.comments;
+    v[9] = st.resets;
+    v[10] = st.slow;
+    v[11] = st.subscribed;
+    v[12] = st.gaps;
+    v[13] = st.reconnects;
+    v[14] = st.ring_events;
+    v[15] = st.ring_bytes;
+    v[16] = st.uptime_s;
+    for (size_t i = 0; i < sizeof(m) / sizeof(m[0]); i++)
+        evbuffer_add_printf(out, "# HELP %s %s\n# TYPE %s %s\n%s %" PRIu64 "\n", m[i].name,
+                            m[i].help, m[i].name, m[i].type, m[i].name, v[i]);
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
+                      "text/plain; version=0.0.4");
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Cache-Control", "no-store");
+    evhttp_send_reply(req, HTTP_OK, NULL, NULL);
+}
+
+static int sse_http_cmp_id(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+    return (x > y) - (x < y);
+}
+
+/* Parses a comma list of positive ids (bracketed when brackets is set) into a sorted,
+ * duplicate-free malloc'd array; *out is NULL for an empty list. -1 when malformed or
+ * longer than max. */
+static int sse_http_parse_ids(const char *s, int brackets, size_t max, int64_t **out, size_t *n)
+{
+    size_t cap = 0, len = 0, w = 0;
+    int64_t *ids = NULL;
+    const char *p = s;
+
+    *out = NULL;
+    *n = 0;
+    if (brackets) {
+        size_t l = strlen(s);
+        if (l < 2 || s[0] != '[' || s[l - 1] != ']')
+            return -1;
+        p = s + 1;
+        if (l == 2)
+            return 0;
+    }
+    for (;;) {
+        char *end;
+        long long v;
+
+        if (!isdigit((unsigned char)*p))
+            goto fail;
+        errno = 0;
+        v = strtoll(p, &end, 10);
+        if (errno != 0 || v <= 0)
+            goto fail;
+        if (len == cap) {
+            int64_t *grown;
+            cap = cap ? 2 * cap : 16;
+            if (cap > max)
+                cap = max;
+            if (len == cap)
+                goto fail;
+            grown = realloc(ids, cap * sizeof(*ids));
+            if (!grown)
+                goto fail;
+            ids = grown;
+        }
+        ids[len++] = v;
+        p = end;
+        if (*p == ',') {
+            p++;
+            continue;
+        }
+        if ((brackets && *p == ']' && p[1] == '\0') || (!brackets && *p == '\0'))
+            break;
+        goto fail;
+    }
+    qsort(ids, len, sizeof(*ids), sse_http_cmp_id);
+    for (size_t i = 0; i < len; i++)
+        if (w == 0 || ids[w - 1] != ids[i])
+            ids[w++] = ids[i];
+    *out = ids;
+    *n = w;
+    return 0;
+fail:
+    free(ids);
+    return -1;
+}
+
+static int sse_http_has_id(const int64_t *ids, size_t n, int64_t id)
+{
+    return bsearch(&id, ids, n, sizeof(*ids), sse_http_cmp_id) != NULL;
+}
+
+/* GET /api/v1/stream?project=1,2&run=<uuid>&types=run.updated,run.event[&last_event_id=…]
+ * The project filter may only name allowed projects (404 otherwise, as the REST API
+ * answers for a project the caller cannot see); without it the stream shows every
+ * allowed project. */
+static void sse_http_stream(struct sse_http *http, struct evhttp_request *req)
+{
+    struct evkeyvalq *in = evhttp_request_get_input_headers(req);
+    const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+    const char *allowed_hdr = evhttp_find_header(in, SSE_HTTP_PROJECTS_HEADER);
+    const char *query = uri ? evhttp_uri_get_query(uri) : NULL;
+    const char *v;
+    struct evkeyvalq params;
+    struct hub_stream_req sr;
+    int64_t *allowed = NULL, *wanted = NULL;
+    size_t n_allowed = 0, n_wanted = 0;
+    char bad[80], msg[256];
+    int status;
+
+    memset(&sr, 0, sizeof(sr));
+    TAILQ_INIT(&params);
+    if (!allowed_hdr) {
+        /* Only nginx reaches the hub, and it always sets the header after auth_request:
+         * a request without it bypassed authorisation. */
+        log_warn("stream request without %s (not through nginx?)", SSE_HTTP_PROJECTS_HEADER);
+        sse_http_send_error(req, 401, "unauthenticated", "sign in first");
+        goto out;
+    }
+    if (sse_http_parse_ids(allowed_hdr, 1, SIZE_MAX / sizeof(int64_t), &allowed, &n_allowed)) {
+        log_error("malformed %s header from nginx", SSE_HTTP_PROJECTS_HEADER);
+        sse_http_send_error(req, HTTP_INTERNAL, "internal", "internal error");
+        goto out;
+    }
+    if (query && evhttp_parse_query_str(query, &params) != 0) {
+        sse_http_send_error(req, HTTP_BADREQUEST, "bad_request", "malformed query string");
+        goto out;
+    }
+    if ((v = evhttp_find_header(&params, "project")) != NULL) {
+        if (sse_http_parse_ids(v, 0, SSE_HTTP_MAX_PROJECT_FILTER, &wanted, &n_wanted) ||
+            n_wanted == 0) {
+            sse_http_send_field_error(req, HTTP_BADREQUEST, "invalid_field", "project",
+                                      "project must be a comma list of up to 100 project ids");
+            goto out;
+        }
+        for (size_t i = 0; i < n_wanted; i++)
+            if (!sse_http_has_id(allowed, n_allowed, wanted[i])) {
+                snprintf(msg, sizeof(msg), "no such project: %lld", (long long)wanted[i]);
+                sse_http_send_field_error(req, HTTP_NOTFOUND, "not_found", "project", msg);
+                goto out;
+            }
+        sr.projects = wanted;
+        sr.n_projects = n_wanted;
+        wanted = NULL;
+    } else {
+        sr.projects = allowed;
+        sr.n_projects = n_allowed;
+        allowed = NULL;
+    }
+    if ((v = evhttp_find_header(&params, "run")) != NULL) {
+        size_t l = strlen(v);
+        for (size_t i = 0; i < l && i < SSE_RUN_LEN; i++)
+            sr.run[i] = (char)tolower((unsigned char)v[i]);
+        if (l != SSE_RUN_LEN || !sse_run_valid(sr.run)) {
+            sse_http_send_field_error(req, HTTP_BADREQUEST, "invalid_field", "run",
+                                      "run must be a run id (a UUID)");
+            goto out;
+        }
+    }
+    if ((v = evhttp_find_header(&params, "types")) != NULL &&
+        sse_types_parse(v, &sr.types, bad, sizeof(bad)) != 0) {
+        snprintf(msg, sizeof(msg), "unknown event type \"%s\"; known: %s", bad, sse_type_names());
+        sse_http_send_field_error(req, HTTP_BADREQUEST, "invalid_field", "types", msg);
+        goto out;
+    }
+    /* EventSource sends the header on its own reconnects; a page that opens a new stream
+     * (other filters) passes the id it had in the query. */
+    sr.last_event_id = evhttp_find_header(in, "Last-Event-ID");
+    if (!sr.last_event_id)
+        sr.last_event_id = evhttp_find_header(&params, "last_event_id");
+    sr.identity = evhttp_find_header(in, "X-Runwatch-Identity");
+    status = hub_stream_open(http->hub, req, &sr);
+    sr.projects = NULL; /* the hub took it */
+    if (status != 0) {
+        evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After", "5");
+        sse_http_send_error(req, status, "unavailable", "the live hub is full or stopping");
+    }
+out:
+    free(sr.projects);
+    free(allowed);
+    free(wanted);
+    evhttp_clear_headers(&params);
+}
+
 static const struct sse_http_route sse_http_routes[] = {
     {"/healthz", EVHTTP_REQ_GET, "GET", sse_http_healthz},
+    {"/metrics", EVHTTP_REQ_GET, "GET", sse_http_metrics},
+    {"/api/v1/stream", EVHTTP_REQ_GET, "GET", sse_http_stream},
 };
 
 static void sse_http_dispatch(struct evhttp_request *req, void *arg)
@@ -184,6 +430,7 @@ struct sse_http *sse_http_new(struct event_base *base, struct hub *hub, const ch
     evhttp_set_gencb(http->evhttp, sse_http_dispatch, http);
 
     bound = evhttp_bind_socket_with_handle(http->evhttp, host, (ev_uint16_t)port);
+    http->bound = bound;
     if (!bound) {
         log_error("cannot listen on %s:%d: %s", host, port, strerror(errno));
         goto fail;
@@ -197,6 +444,14 @@ struct sse_http *sse_http_new(struct event_base *base, struct hub *hub, const ch
 fail:
     sse_http_free(http);
     return NULL;
+}
+
+void sse_http_stop_accepting(struct sse_http *http)
+{
+    if (http->bound) {
+        evhttp_del_accept_socket(http->evhttp, http->bound);
+        http->bound = NULL;
+    }
 }
 
 void sse_http_free(struct sse_http *http)

@@ -1,5 +1,8 @@
-/* hub: the state of runwatch-sse — whether the Redis subscription is live, the counters
- * /healthz reports and, with the fan-out issue, the client list and the replay ring.
+/* hub: the state of runwatch-sse — the Redis subscription, the replay ring, the connected
+ * stream clients and the counters /healthz and /metrics report. It fans each published
+ * event out to the clients whose filters and allowed projects match, replays from the
+ * ring on reconnect, answers what it cannot bridge with `event: reset`, keeps idle
+ * streams alive with comments and drops clients that fall behind.
  * Only the event-loop thread touches it; nothing here locks. */
 #ifndef RW_SSE_HUB_H
 #define RW_SSE_HUB_H
@@ -8,35 +11,71 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* The one channel runwatch-api publishes every committed change on (DESIGN.md §5). The
- * per-project channel scheme replaces this constant later. */
+#include "event.h"
+#include "options.h"
+
+/* The one channel runwatch-api publishes every committed change on (DESIGN.md §5). */
 #define HUB_CHANNEL "runwatch:events"
 
 struct event_base;
+struct evhttp_request;
 struct hub;
 
 /* A copy of the counters, so readers never depend on the struct's layout. */
 struct hub_stats {
-    bool subscribed;   /* the SUBSCRIBE is confirmed and the link is up */
-    size_t clients;    /* connected stream clients (0 until the fan-out issue) */
-    uint64_t messages; /* messages received from Redis since start */
-    uint64_t gaps;     /* times the subscription was lost after being live */
-    uint64_t uptime_s; /* seconds since hub_new, monotonic */
+    bool subscribed;               /* the SUBSCRIBE is confirmed and the link is up */
+    size_t clients;                /* connected stream clients */
+    size_t replaying;              /* of which still catching up from the ring */
+    uint64_t messages;             /* messages received from Redis since start */
+    uint64_t invalid;              /* of which dropped as malformed */
+    uint64_t frames;               /* event frames written to clients (live and replayed) */
+    uint64_t replayed;             /* of which replayed from the ring */
+    uint64_t comments;             /* keepalive comments written */
+    uint64_t resets;               /* `event: reset` frames written */
+    uint64_t slow;                 /* clients disconnected for falling behind */
+    uint64_t refused;              /* streams refused (client limit, shutting down) */
+    uint64_t streams;              /* streams opened since start */
+    uint64_t gaps;                 /* times the subscription was lost after being live */
+    uint64_t reconnects;           /* times it came back after such a loss */
+    size_t ring_events;            /* events held for replay */
+    size_t ring_bytes;             /* their frames' bytes */
+    uint64_t last_seq;             /* newest seq seen in the current epoch, 0 when unknown */
+    char epoch[SSE_EPOCH_MAX + 1]; /* the current epoch, "" when unknown */
+    uint64_t uptime_s;             /* seconds since hub_new, monotonic */
 };
 
-/* base is kept for what the fan-out adds (the 15 s comment heartbeat, slow-client
- * checks); the hub does not own it. NULL when out of memory. */
-struct hub *hub_new(struct event_base *base);
+/* What a stream asks for, checked by the HTTP side. projects is sorted and free of
+ * duplicates: the projects this client may see and asked for (malloc'd; the hub takes it
+ * over whatever hub_stream_open returns). */
+struct hub_stream_req {
+    int64_t *projects;
+    size_t n_projects;
+    uint32_t types;            /* 0 = every type */
+    char run[SSE_RUN_LEN + 1]; /* "" = every run */
+    const char *last_event_id; /* Last-Event-ID, or NULL */
+    const char *identity;      /* who, for log lines ("user:5"), or NULL */
+};
+
+/* base carries the hub's timers; the hub does not own it. NULL when out of memory. */
+struct hub *hub_new(struct event_base *base, const struct sse_options *opts);
 void hub_free(struct hub *hub);
 
 /* The Redis side reports its transitions here. hub_on_link_lost may be called in any
- * state and as often as the link drops; only the loss of a live subscription is a gap. */
+ * state and as often as the link drops; only the loss of a live subscription is a gap,
+ * and the next hub_on_subscribed sends every client `event: reset`. */
 void hub_on_subscribed(struct hub *hub);
 void hub_on_link_lost(struct hub *hub);
 
-/* One message from the channel. payload is borrowed for the duration of the call and is
- * not NUL-terminated as far as the hub is concerned: copy what must outlive the call. */
+/* One message from the channel. payload is borrowed for the duration of the call. */
 void hub_on_message(struct hub *hub, const char *payload, size_t len);
+
+/* Starts streaming req (a GET the HTTP side accepted): 0 when the hub took it, else the
+ * HTTP status the caller must answer with (503: at the client limit or shutting down). */
+int hub_stream_open(struct hub *hub, struct evhttp_request *req, struct hub_stream_req *sr);
+
+/* SIGTERM: refuses new streams and ends every stream cleanly (browsers reconnect, to
+ * this hub once restarted or to another). Returns the number of streams ended. */
+size_t hub_shutdown(struct hub *hub);
 
 void hub_stats_get(const struct hub *hub, struct hub_stats *out);
 

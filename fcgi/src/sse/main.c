@@ -1,6 +1,7 @@
 /* runwatch-sse: the SSE hub's process — configuration, limits, signals and the one
  * event loop that the HTTP server and the Redis subscriber share. Everything runs on this
- * thread; SIGTERM/SIGINT stop the loop and everything is freed in reverse order. */
+ * thread. SIGTERM/SIGINT stop accepting, end every stream cleanly, give the last frames a
+ * moment to leave, then free everything in reverse order. */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -13,10 +14,20 @@
 #include "log.h"
 #include "http.h"
 #include "hub.h"
+#include "options.h"
 #include "redis_sub.h"
 
-/* Below this many descriptors the hub cannot hold the connections it is built for. */
-#define MAIN_NOFILE_WANTED 4096
+/* Descriptors beyond the streams: the listener, Redis, logs, a burst of accepts. */
+#define MAIN_NOFILE_RESERVE 64
+/* How long ended streams get to send their last chunk on SIGTERM. */
+#define MAIN_SHUTDOWN_GRACE_MS 500
+
+struct main_ctx {
+    struct event_base *base;
+    struct sse_http *http;
+    struct hub *hub;
+    int stopping;
+};
 
 /* libevent's own warnings become JSON lines like everything else on stderr. */
 static void main_libevent_log(int severity, const char *msg)
@@ -37,45 +48,72 @@ static void main_libevent_log(int severity, const char *msg)
     }
 }
 
-/* Every stream is a descriptor: take all the hard limit allows, and say what we got. */
-static void main_raise_nofile(void)
+/* Every stream is a descriptor: raise the soft limit to what RUNWATCH_SSE_MAX_CLIENTS
+ * needs (the hard limit too when privileged), and lower the client limit to what the
+ * descriptors allow, so the hub answers 503 instead of failing accept() with EMFILE. */
+static void main_raise_nofile(struct sse_options *opts)
 {
+    rlim_t want = (rlim_t)opts->max_clients + MAIN_NOFILE_RESERVE;
     struct rlimit rl;
 
     if (getrlimit(RLIMIT_NOFILE, &rl) != 0) {
         log_warn("cannot read the open files limit: %s", strerror(errno));
         return;
     }
-    if (rl.rlim_cur < rl.rlim_max) {
-        rlim_t before = rl.rlim_cur;
+    if (rl.rlim_cur < want) {
+        struct rlimit up = rl;
 
-        rl.rlim_cur = rl.rlim_max;
-        if (setrlimit(RLIMIT_NOFILE, &rl) != 0) {
-            log_warn("cannot raise the open files limit from %llu to %llu: %s",
-                     (unsigned long long)before, (unsigned long long)rl.rlim_max, strerror(errno));
-            rl.rlim_cur = before;
+        up.rlim_cur = want;
+        if (up.rlim_max < want)
+            up.rlim_max = want;
+        /* Raising the hard limit needs CAP_SYS_RESOURCE; without it take what there is. */
+        if (setrlimit(RLIMIT_NOFILE, &up) == 0) {
+            rl = up;
+        } else {
+            up.rlim_cur = rl.rlim_max < want ? rl.rlim_max : want;
+            up.rlim_max = rl.rlim_max;
+            if (setrlimit(RLIMIT_NOFILE, &up) == 0)
+                rl = up;
         }
     }
-    if (rl.rlim_cur < MAIN_NOFILE_WANTED)
-        log_warn("open files limit is %llu (hard %llu): the hub will refuse clients early",
-                 (unsigned long long)rl.rlim_cur, (unsigned long long)rl.rlim_max);
-    else
-        log_info("open files limit %llu (hard %llu)", (unsigned long long)rl.rlim_cur,
-                 (unsigned long long)rl.rlim_max);
+    if (rl.rlim_cur < want) {
+        size_t fit = rl.rlim_cur > 2 * MAIN_NOFILE_RESERVE ? rl.rlim_cur - MAIN_NOFILE_RESERVE
+                                                           : rl.rlim_cur / 2;
+        log_warn("open files limit is %llu (hard %llu): at most %zu clients instead of %zu",
+                 (unsigned long long)rl.rlim_cur, (unsigned long long)rl.rlim_max, fit,
+                 opts->max_clients);
+        opts->max_clients = fit;
+    } else {
+        log_info("open files limit %llu (hard %llu), up to %zu clients",
+                 (unsigned long long)rl.rlim_cur, (unsigned long long)rl.rlim_max,
+                 opts->max_clients);
+    }
 }
 
 static void main_on_signal(evutil_socket_t sig, short what, void *arg)
 {
-    struct event_base *base = arg;
+    struct main_ctx *ctx = arg;
+    struct timeval grace = {0, MAIN_SHUTDOWN_GRACE_MS * 1000};
+    size_t ended;
 
     (void)what;
+    if (ctx->stopping++) {
+        log_info("second signal: stopping now");
+        event_base_loopbreak(ctx->base);
+        return;
+    }
     log_info("stopping on %s", sig == SIGTERM ? "SIGTERM" : "SIGINT");
-    event_base_loopexit(base, NULL);
+    sse_http_stop_accepting(ctx->http);
+    ended = ctx->hub ? hub_shutdown(ctx->hub) : 0;
+    log_info("ended %zu streams", ended);
+    event_base_loopexit(ctx->base, ended ? &grace : NULL);
 }
 
 int main(void)
 {
     struct config cfg;
+    struct sse_options opts;
+    struct main_ctx ctx = {0};
     char err[256];
     struct event_base *base = NULL;
     struct event *sigterm = NULL, *sigint = NULL;
@@ -89,6 +127,10 @@ int main(void)
         log_error("%s", err);
         return 2;
     }
+    if (sse_options_load(&opts, err, sizeof(err)) != 0) {
+        log_error("%s", err);
+        return 2;
+    }
     log_init("sse", cfg.log_level);
     event_set_log_callback(main_libevent_log);
 
@@ -97,21 +139,22 @@ int main(void)
         log_error("cannot ignore SIGPIPE: %s", strerror(errno));
         goto out;
     }
-    main_raise_nofile();
+    main_raise_nofile(&opts);
 
     base = event_base_new();
     if (!base) {
         log_error("cannot create the event loop");
         goto out;
     }
-    sigterm = evsignal_new(base, SIGTERM, main_on_signal, base);
-    sigint = evsignal_new(base, SIGINT, main_on_signal, base);
+    ctx.base = base;
+    sigterm = evsignal_new(base, SIGTERM, main_on_signal, &ctx);
+    sigint = evsignal_new(base, SIGINT, main_on_signal, &ctx);
     if (!sigterm || !sigint || evsignal_add(sigterm, NULL) != 0 ||
         evsignal_add(sigint, NULL) != 0) {
         log_error("cannot install the signal handlers");
         goto out;
     }
-    hub = hub_new(base);
+    hub = hub_new(base, &opts);
     if (!hub) {
         log_error("out of memory");
         goto out;
@@ -119,14 +162,18 @@ int main(void)
     http = sse_http_new(base, hub, cfg.sse_host, cfg.sse_port);
     if (!http)
         goto out;
+    ctx.http = http;
+    ctx.hub = hub;
     sub = redis_sub_new(base, hub, cfg.redis_url);
     if (!sub) {
         log_error("cannot set up the redis subscriber");
         goto out;
     }
     redis_sub_start(sub);
-    log_info("started (%s, redis %s, channel %s)", event_base_get_method(base), cfg.redis_url,
-             HUB_CHANNEL);
+    log_info("started (%s, redis %s, channel %s, ring %zu, keepalive %d ms, client buffer %zu, "
+             "max age %d s)",
+             event_base_get_method(base), cfg.redis_url, HUB_CHANNEL, opts.ring, opts.keepalive_ms,
+             opts.client_buffer, opts.max_age_s);
 
     if (event_base_dispatch(base) < 0) {
         log_error("event loop failed");

@@ -1,0 +1,200 @@
+/* event: parsing published messages and the stream's small grammars. The frame's data line
+ * is the message exactly as published (one compact JSON line), re-serialised only if it
+ * ever held a line break, which would end an SSE field early. */
+#include "event.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+/* Index = bit. Keep in step with the types runwatch-api publishes (docs/CONTRACTS.md). */
+static const char *const sse_types[] = {
+    "run.created", "run.updated", "run.event", "run.heartbeat", "run.metrics", "worker.updated",
+};
+#define SSE_N_TYPES (sizeof(sse_types) / sizeof(sse_types[0]))
+
+uint32_t sse_type_bit(const char *name, size_t len)
+{
+    for (size_t i = 0; i < SSE_N_TYPES; i++)
+        if (strlen(sse_types[i]) == len && memcmp(sse_types[i], name, len) == 0)
+            return 1u << i;
+    return 0;
+}
+
+const char *sse_type_names(void)
+{
+    return "run.created, run.updated, run.event, run.heartbeat, run.metrics, worker.updated";
+}
+
+int sse_types_parse(const char *list, uint32_t *mask, char *bad, size_t badcap)
+{
+    uint32_t m = 0;
+
+    for (const char *p = list;;) {
+        size_t n = strcspn(p, ",");
+        uint32_t bit = sse_type_bit(p, n);
+
+        if (!bit) {
+            snprintf(bad, badcap, "%.*s", (int)(n > 64 ? 64 : n), p);
+            return -1;
+        }
+        m |= bit;
+        if (!p[n])
+            break;
+        p += n + 1;
+    }
+    *mask = m;
+    return 0;
+}
+
+static int sse_epoch_char(char c)
+{
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+int sse_id_parse(const char *s, char epoch[SSE_EPOCH_MAX + 1], uint64_t *seq)
+{
+    const char *dash = strchr(s, '-');
+    size_t elen;
+    unsigned long long v;
+    char *end;
+
+    if (!dash)
+        return -1;
+    elen = (size_t)(dash - s);
+    if (elen == 0 || elen > SSE_EPOCH_MAX)
+        return -1;
+    for (size_t i = 0; i < elen; i++)
+        if (!sse_epoch_char(s[i]))
+            return -1;
+    if (dash[1] < '0' || dash[1] > '9')
+        return -1;
+    errno = 0;
+    v = strtoull(dash + 1, &end, 10);
+    if (errno != 0 || *end != '\0' || v == 0)
+        return -1;
+    memcpy(epoch, s, elen);
+    epoch[elen] = '\0';
+    *seq = (uint64_t)v;
+    return 0;
+}
+
+int sse_run_valid(const char *s)
+{
+    static const char shape[] = "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx";
+
+    if (strlen(s) != SSE_RUN_LEN)
+        return 0;
+    for (size_t i = 0; i < SSE_RUN_LEN; i++) {
+        if (shape[i] == '-') {
+            if (s[i] != '-')
+                return 0;
+        } else if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f'))) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+void sse_event_fini(struct sse_event *ev)
+{
+    free(ev->frame);
+    ev->frame = NULL;
+    ev->frame_len = 0;
+}
+
+int sse_event_parse(const char *payload, size_t len, struct sse_event *ev, char *why, size_t whylen)
+{
+    json_tokener *tok = json_tokener_new();
+    json_object *o = NULL, *v;
+    const char *data = payload, *type, *epoch;
+    size_t data_len = len, tlen, elen;
+    int rc = -1, n;
+
+    memset(ev, 0, sizeof(*ev));
+    if (!tok) {
+        snprintf(why, whylen, "out of memory");
+        goto out;
+    }
+    o = json_tokener_parse_ex(tok, payload, (int)len);
+    if (!o || json_tokener_get_error(tok) != json_tokener_success ||
+        json_tokener_get_parse_end(tok) != len || !json_object_is_type(o, json_type_object)) {
+        snprintf(why, whylen, "not a JSON object");
+        goto out;
+    }
+    if (!json_object_object_get_ex(o, "id", &v) || !json_object_is_type(v, json_type_int) ||
+        json_object_get_int64(v) <= 0) {
+        snprintf(why, whylen, "no positive integer id");
+        goto out;
+    }
+    ev->seq = (uint64_t)json_object_get_int64(v);
+    if (!json_object_object_get_ex(o, "epoch", &v) || !json_object_is_type(v, json_type_string) ||
+        (elen = (size_t)json_object_get_string_len(v)) == 0 || elen > SSE_EPOCH_MAX) {
+        snprintf(why, whylen, "no epoch");
+        goto out;
+    }
+    epoch = json_object_get_string(v);
+    for (size_t i = 0; i < elen; i++)
+        if (!sse_epoch_char(epoch[i])) {
+            snprintf(why, whylen, "bad epoch");
+            goto out;
+        }
+    memcpy(ev->epoch, epoch, elen + 1);
+    if (!json_object_object_get_ex(o, "project", &v) || !json_object_is_type(v, json_type_int)) {
+        snprintf(why, whylen, "no integer project");
+        goto out;
+    }
+    ev->project = json_object_get_int64(v);
+    if (!json_object_object_get_ex(o, "type", &v) || !json_object_is_type(v, json_type_string) ||
+        (tlen = (size_t)json_object_get_string_len(v)) == 0 || tlen > 64) {
+        snprintf(why, whylen, "no type");
+        goto out;
+    }
+    type = json_object_get_string(v);
+    /* The type becomes the `event:` line: it must not carry a line break. */
+    if (strcspn(type, "\r\n") != tlen) {
+        snprintf(why, whylen, "bad type");
+        goto out;
+    }
+    ev->type_bit = sse_type_bit(type, tlen);
+    if (!ev->type_bit)
+        ev->type_bit = 1u << SSE_TYPE_OTHER;
+    if (json_object_object_get_ex(o, "run", &v) && v) {
+        if (!json_object_is_type(v, json_type_string) ||
+            !sse_run_valid(json_object_get_string(v))) {
+            snprintf(why, whylen, "bad run");
+            goto out;
+        }
+        memcpy(ev->run, json_object_get_string(v), SSE_RUN_LEN + 1);
+    }
+    if (memchr(payload, '\n', len) || memchr(payload, '\r', len))
+        data = json_object_to_json_string_length(o, JSON_C_TO_STRING_PLAIN, &data_len);
+    if (!data) {
+        snprintf(why, whylen, "out of memory");
+        goto out;
+    }
+    ev->frame_len = 4 + elen + 1 + 20 + 8 + tlen + 7 + data_len + 3;
+    ev->frame = malloc(ev->frame_len);
+    if (!ev->frame) {
+        snprintf(why, whylen, "out of memory");
+        goto out;
+    }
+    n = snprintf(ev->frame, ev->frame_len, "id: %s-%llu\nevent: %s\ndata: %.*s\n\n", ev->epoch,
+                 (unsigned long long)ev->seq, type, (int)data_len, data);
+    if (n < 0 || (size_t)n >= ev->frame_len) {
+        snprintf(why, whylen, "frame too long");
+        goto out;
+    }
+    ev->frame_len = (size_t)n;
+    rc = 0;
+out:
+    if (rc != 0)
+        sse_event_fini(ev);
+    json_object_put(o);
+    if (tok)
+        json_tokener_free(tok);
+    return rc;
+}

@@ -1,0 +1,46 @@
+/* event: one message of runwatch:events as the hub keeps it — the fields the filters need
+ * and the SSE frame, built once and copied to every client that may see it. Also the
+ * grammar of the stream's ids ("<epoch>-<seq>"), its event types and run ids. Pure code:
+ * no I/O, so the unit tests cover it. */
+#ifndef RW_SSE_EVENT_H
+#define RW_SSE_EVENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define SSE_EPOCH_MAX 32
+#define SSE_RUN_LEN   36
+/* Types the hub does not know (a newer runwatch-api) share this bit: clients without a
+ * types filter get them, a filter cannot name them. */
+#define SSE_TYPE_OTHER 31u
+
+struct sse_event {
+    uint64_t seq;
+    int64_t project;
+    uint32_t type_bit; /* 1u << index in the type table, or 1u << SSE_TYPE_OTHER */
+    char epoch[SSE_EPOCH_MAX + 1];
+    char run[SSE_RUN_LEN + 1]; /* "" when the event is about no run */
+    char *frame;               /* "id: …\nevent: …\ndata: …\n\n", owned (malloc) */
+    size_t frame_len;
+};
+
+/* Parses a published message into ev and builds its frame. -1 with a reason in why when
+ * the message lacks a field the hub needs (id, epoch, project, type) or is not JSON. */
+int sse_event_parse(const char *payload, size_t len, struct sse_event *ev, char *why,
+                    size_t whylen);
+/* Frees the frame; ev may be parsed into again. */
+void sse_event_fini(struct sse_event *ev);
+
+/* The bit of a known type name, 0 when unknown. */
+uint32_t sse_type_bit(const char *name, size_t len);
+/* A comma list of type names to a mask. -1 when a name is unknown (copied to bad). */
+int sse_types_parse(const char *list, uint32_t *mask, char *bad, size_t badcap);
+/* The known names, comma separated, for error messages. */
+const char *sse_type_names(void);
+
+/* "<epoch>-<seq>" as the hub sends it in `id:`. -1 when s has another shape. */
+int sse_id_parse(const char *s, char epoch[SSE_EPOCH_MAX + 1], uint64_t *seq);
+/* A run id the way PostgreSQL prints a uuid (lowercase, 8-4-4-4-12). */
+int sse_run_valid(const char *s);
+
+#endif

@@ -1,0 +1,28 @@
+/* options: RUNWATCH_SSE_* with their defaults and ranges. A malformed value stops the hub
+ * at start (like config.c), never later. */
+#include "options.h"
+
+#include "config.h"
+
+int sse_options_load(struct sse_options *opts, char *err, size_t errlen)
+{
+    long ring, keepalive, buffer, stall, clients, age, retry;
+
+    if (config_long("RUNWATCH_SSE_RING", "4096", 1, 1000000, &ring, err, errlen) ||
+        config_long("RUNWATCH_SSE_KEEPALIVE_MS", "15000", 100, 3600000, &keepalive, err, errlen) ||
+        config_long("RUNWATCH_SSE_CLIENT_BUFFER", "262144", 4096, 64L << 20, &buffer, err,
+                    errlen) ||
+        config_long("RUNWATCH_SSE_STALL_MS", "30000", 100, 3600000, &stall, err, errlen) ||
+        config_long("RUNWATCH_SSE_MAX_CLIENTS", "50000", 1, 1000000, &clients, err, errlen) ||
+        config_long("RUNWATCH_SSE_MAX_AGE_S", "900", 0, 86400 * 7, &age, err, errlen) ||
+        config_long("RUNWATCH_SSE_RETRY_MS", "3000", 0, 600000, &retry, err, errlen))
+        return -1;
+    opts->ring = (size_t)ring;
+    opts->keepalive_ms = (int)keepalive;
+    opts->client_buffer = (size_t)buffer;
+    opts->stall_ms = (int)stall;
+    opts->max_clients = (size_t)clients;
+    opts->max_age_s = (int)age;
+    opts->retry_ms = (int)retry;
+    return 0;
+}

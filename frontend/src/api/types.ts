@@ -1,0 +1,36 @@
+// Names for the schemas of openapi/openapi.json. The shapes come from the generated
+// schema.gen.ts (`npm run gen:api`), never written by hand.
+import type { components, operations } from './schema.gen';
+
+type S = components['schemas'];
+export type User = S['User'];
+export type Project = S['Project'];
+export type Member = S['Member'];
+export type Token = S['Token'];
+export type NewToken = S['NewToken'];
+export type Me = S['Me'];
+export type Attempt = S['Attempt'];
+export type RunError = S['RunError'];
+export type Run = S['Run'];
+export type RunStatus = NonNullable<Run['status']>;
+export type RunEvent = S['Event'];
+export type EventLevel = NonNullable<RunEvent['level']>;
+export type Worker = S['Worker'];
+export type WorkerSession = S['WorkerSession'];
+/** GET /workers/{id}: the worker, its runs in flight, registrations and resource samples. */
+export type WorkerDetail = operations['getWorker']['responses'][200]['content']['application/json'];
+export type Role = NonNullable<Project['role']>;
+
+export interface Page<T> {
+  items: T[];
+  next_cursor: string | null;
+}
+
+export const RUN_STATUSES: RunStatus[] = [
+  'queued',
+  'running',
+  'retrying',
+  'succeeded',
+  'failed',
+  'cancelled',
+];

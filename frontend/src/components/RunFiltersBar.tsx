@@ -1,0 +1,143 @@
+// The runs table's filter bar. Every control writes the URL (lib/runFilters), so the
+// view can be shared by link; typed fields wait a moment before they do.
+import { useEffect, useState } from 'react';
+import { ActionIcon, Button, Group, MultiSelect, Select, TextInput, Tooltip } from '@mantine/core';
+import { useDebouncedValue } from '@mantine/hooks';
+import { RUN_STATUSES, type RunStatus } from '../api/types';
+import {
+  DEFAULT_FILTERS,
+  isFiltered,
+  RANGES,
+  SORT_KEYS,
+  type RangeKey,
+  type RunFilters,
+  type SortKey,
+} from '../lib/runFilters';
+
+function DebouncedInput({
+  label,
+  value,
+  onChange,
+  placeholder,
+  w = 130,
+  inputMode,
+}: {
+  label: string;
+  value: string;
+  onChange: (v: string) => void;
+  placeholder?: string;
+  w?: number;
+  inputMode?: 'numeric';
+}) {
+  const [text, setText] = useState(value);
+  const [debounced] = useDebouncedValue(text, 350);
+  useEffect(() => setText(value), [value]); // back/forward, "clear filters"
+  useEffect(() => {
+    if (debounced.trim() !== value) onChange(debounced.trim());
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [debounced]);
+  return (
+    <TextInput
+      size="xs"
+      label={label}
+      placeholder={placeholder}
+      w={w}
+      value={text}
+      inputMode={inputMode}
+      onChange={(e) => setText(e.currentTarget.value)}
+    />
+  );
+}
+
+/** `datetime-local` wants `YYYY-MM-DDTHH:mm` in local time; the URL keeps that text. */
+function LocalTimeInput({ label, value, onChange }: { label: string; value: string; onChange: (v: string) => void }) {
+  return (
+    <TextInput
+      size="xs"
+      type="datetime-local"
+      label={label}
+      value={value}
+      w={190}
+      onChange={(e) => onChange(e.currentTarget.value)}
+    />
+  );
+}
+
+export function RunFiltersBar({ value, onChange }: { value: RunFilters; onChange: (f: RunFilters) => void }) {
+  const set = <K extends keyof RunFilters>(k: K, v: RunFilters[K]) => onChange({ ...value, [k]: v });
+  const [custom, setCustom] = useState(false);
+  const rangeValue = value.range || (custom || value.from || value.to ? 'custom' : 'any');
+  return (
+    <Group align="flex-end" gap="xs" wrap="wrap" data-testid="run-filters">
+      <DebouncedInput label="Search" placeholder="id or name" value={value.q} onChange={(v) => set('q', v)} w={180} />
+      <MultiSelect
+        size="xs"
+        label="Status"
+        placeholder={value.status.length ? undefined : 'any'}
+        data={RUN_STATUSES}
+        value={value.status}
+        onChange={(v) => set('status', v as RunStatus[])}
+        w={240}
+        clearable
+      />
+      <DebouncedInput label="Kind" value={value.kind} onChange={(v) => set('kind', v)} />
+      <DebouncedInput label="Queue" value={value.queue} onChange={(v) => set('queue', v)} />
+      <DebouncedInput label="Tag" value={value.tag} onChange={(v) => set('tag', v)} />
+      <DebouncedInput
+        label="Worker id"
+        value={value.worker}
+        inputMode="numeric"
+        onChange={(v) => set('worker', /^[0-9]*$/.test(v) ? v : value.worker)}
+        w={90}
+      />
+      <Select
+        size="xs"
+        label="Created"
+        w={120}
+        allowDeselect={false}
+        value={rangeValue}
+        data={[
+          { value: 'any', label: 'any time' },
+          ...Object.keys(RANGES).map((r) => ({ value: r, label: `last ${r}` })),
+          { value: 'custom', label: 'from – to' },
+        ]}
+        onChange={(v) => {
+          setCustom(v === 'custom');
+          if (v === 'any') onChange({ ...value, range: '', from: '', to: '' });
+          else if (v === 'custom') onChange({ ...value, range: '' });
+          else if (v) onChange({ ...value, range: v as RangeKey, from: '', to: '' });
+        }}
+      />
+      {rangeValue === 'custom' && (
+        <>
+          <LocalTimeInput label="From" value={value.from} onChange={(v) => set('from', v)} />
+          <LocalTimeInput label="To" value={value.to} onChange={(v) => set('to', v)} />
+        </>
+      )}
+      <Select
+        size="xs"
+        label="Sort by"
+        w={110}
+        allowDeselect={false}
+        value={value.sort}
+        data={SORT_KEYS.map((k) => ({ value: k, label: k }))}
+        onChange={(v) => v && set('sort', v as SortKey)}
+      />
+      <Tooltip label={value.order === 'desc' ? 'newest / longest first' : 'oldest / shortest first'}>
+        <ActionIcon
+          variant="default"
+          size="lg"
+          aria-label={`order ${value.order}`}
+          onClick={() => set('order', value.order === 'desc' ? 'asc' : 'desc')}
+        >
+          {value.order === 'desc' ? '↓' : '↑'}
+        </ActionIcon>
+      </Tooltip>
+      {isFiltered(value) && (
+        <Button size="xs" variant="subtle" onClick={() => onChange({ ...DEFAULT_FILTERS, sort: value.sort, order: value.order })}>
+          Clear filters
+        </Button>
+      )}
+    </Group>
+  );
+}

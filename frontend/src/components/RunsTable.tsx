@@ -1,0 +1,291 @@
+// The runs table: TanStack Table for columns, @tanstack/react-virtual for rows, so
+// 10,000 loaded runs cost the DOM of the ~30 on screen. Each run is one <tbody> (a row
+// and, when expanded, its attempts), measured as it renders. Scrolling near the end
+// asks for the next page.
+import { Fragment, useEffect, useMemo, useRef, useState } from 'react';
+import {
+  flexRender,
+  getCoreRowModel,
+  useReactTable,
+  type ColumnDef,
+} from '@tanstack/react-table';
+import { useVirtualizer } from '@tanstack/react-virtual';
+import { ActionIcon, Anchor, Box, Group, Progress, Table, Text, Tooltip } from '@mantine/core';
+import { useQuery } from '@tanstack/react-query';
+import { Link } from 'react-router-dom';
+import type { Run } from '../api/types';
+import { attemptsQuery } from '../api/runs';
+import { durationBetween, formatDuration, formatRelative, formatTime, shortId, truncateJson } from '../lib/format';
+import { RunStatusBadges, StatusBadge } from './StatusBadges';
+import { ErrorState, LoadingRows } from './QueryState';
+import { JsonDrawer } from './Json';
+import classes from './RunsTable.module.css';
+
+export const ROW_ESTIMATE = 41;
+
+function AttemptsRow({ project, run, colSpan }: { project: string; run: Run; colSpan: number }) {
+  const q = useQuery(attemptsQuery(project, run.id ?? ''));
+  return (
+    <tr>
+      <td colSpan={colSpan} className={classes.attempts}>
+        {q.isPending ? (
+          <LoadingRows rows={2} height={20} />
+        ) : q.error ? (
+          <ErrorState error={q.error} onRetry={() => void q.refetch()} />
+        ) : (
+          <Table withRowBorders={false} fz="xs" data-testid="attempts">
+            <Table.Thead>
+              <Table.Tr>
+                <Table.Th>attempt</Table.Th>
+                <Table.Th>status</Table.Th>
+                <Table.Th>worker</Table.Th>
+                <Table.Th>started</Table.Th>
+                <Table.Th>duration</Table.Th>
+                <Table.Th>error</Table.Th>
+              </Table.Tr>
+            </Table.Thead>
+            <Table.Tbody>
+              {q.data.map((a) => (
+                <Table.Tr key={a.seq}>
+                  <Table.Td>#{a.seq}</Table.Td>
+                  <Table.Td>
+                    <StatusBadge status={a.status} />
+                  </Table.Td>
+                  <Table.Td>{a.worker_id ?? '—'}</Table.Td>
+                  <Table.Td>{formatTime(a.started_at)}</Table.Td>
+                  <Table.Td>{formatDuration(durationBetween(a.started_at, a.ended_at))}</Table.Td>
+                  <Table.Td>{truncateJson((a.error as { message?: string } | null)?.message ?? a.error, 100)}</Table.Td>
+                </Table.Tr>
+              ))}
+            </Table.Tbody>
+          </Table>
+        )}
+      </td>
+    </tr>
+  );
+}
+
+export function RunsTable({
+  project,
+  runs,
+  now,
+  hasMore,
+  loadingMore,
+  onLoadMore,
+  height,
+}: {
+  project: string;
+  runs: Run[];
+  now: number;
+  hasMore: boolean;
+  loadingMore: boolean;
+  onLoadMore: () => void;
+  height: string;
+}) {
+  const [expanded, setExpanded] = useState<Record<string, boolean>>({});
+  const [drawer, setDrawer] = useState<Run | null>(null);
+  const base = `/p/${project}/runs`;
+
+  const columns = useMemo<ColumnDef<Run>[]>(
+    () => [
+      {
+        id: 'expand',
+        header: '',
+        size: 28,
+        cell: ({ row }) => {
+          const seq = row.original.latest_attempt?.seq ?? 0;
+          if (seq < 2) return null;
+          const id = row.original.id ?? '';
+          return (
+            <ActionIcon
+              size="xs"
+              variant="subtle"
+              aria-label={expanded[id] ? 'hide attempts' : 'show attempts'}
+              onClick={() => setExpanded((e) => ({ ...e, [id]: !e[id] }))}
+            >
+              {expanded[id] ? '▾' : '▸'}
+            </ActionIcon>
+          );
+        },
+      },
+      {
+        id: 'run',
+        header: 'Run',
+        cell: ({ row }) => (
+          <Anchor component={Link} to={`${base}/${row.original.id}`} ff="monospace" size="sm" title={row.original.id}>
+            {shortId(row.original.id)}
+          </Anchor>
+        ),
+      },
+      { id: 'attempt', header: 'Att.', cell: ({ row }) => (row.original.latest_attempt ? `#${row.original.latest_attempt.seq}` : '—') },
+      {
+        id: 'name',
+        header: 'Name / kind',
+        cell: ({ row }) => (
+          <Box maw={220}>
+            <Text size="sm" truncate>
+              {row.original.name || '—'}
+            </Text>
+            <Text size="xs" c="dimmed" truncate>
+              {row.original.kind}
+              {row.original.queue ? ` · ${row.original.queue}` : ''}
+            </Text>
+          </Box>
+        ),
+      },
+      {
+        id: 'input',
+        header: 'Input',
+        cell: ({ row }) => (
+          <Text size="xs" ff="monospace" truncate maw={200} c="dimmed">
+            {truncateJson(row.original.input, 60)}
+          </Text>
+        ),
+      },
+      { id: 'status', header: 'Status', cell: ({ row }) => <RunStatusBadges run={row.original} now={now} /> },
+      {
+        id: 'progress',
+        header: 'Progress',
+        cell: ({ row }) => {
+          const p = row.original.progress;
+          if (p === null || p === undefined) return <Text size="xs" c="dimmed">—</Text>;
+          return (
+            <Tooltip label={`${Math.round(p * 100)}%`}>
+              <Progress value={p * 100} size="sm" w={80} aria-label="progress" />
+            </Tooltip>
+          );
+        },
+      },
+      { id: 'started', header: 'Started', cell: ({ row }) => <Text size="sm" ff="monospace">{formatTime(row.original.started_at)}</Text> },
+      {
+        id: 'duration',
+        header: 'Duration',
+        cell: ({ row }) => formatDuration(durationBetween(row.original.started_at, row.original.ended_at, now)),
+      },
+      {
+        id: 'heartbeat',
+        header: 'Heartbeat',
+        cell: ({ row }) => (
+          <span title={formatTime(row.original.last_heartbeat_at)}>{formatRelative(row.original.last_heartbeat_at, now)}</span>
+        ),
+      },
+      {
+        id: 'worker',
+        header: 'Worker',
+        cell: ({ row }) =>
+          row.original.worker_id ? (
+            <Anchor component={Link} to={`/p/${project}/workers/${row.original.worker_id}`} size="sm">
+              {row.original.worker_id}
+            </Anchor>
+          ) : (
+            '—'
+          ),
+      },
+      {
+        id: 'actions',
+        header: '',
+        cell: ({ row }) => (
+          <Group gap={4} wrap="nowrap">
+            <Tooltip label="Raw JSON">
+              <ActionIcon size="sm" variant="subtle" aria-label="raw JSON" onClick={() => setDrawer(row.original)}>
+                {'{}'}
+              </ActionIcon>
+            </Tooltip>
+            <Tooltip label="Open">
+              <ActionIcon size="sm" variant="subtle" aria-label="open run" component={Link} to={`${base}/${row.original.id}`}>
+                →
+              </ActionIcon>
+            </Tooltip>
+          </Group>
+        ),
+      },
+    ],
+    [base, expanded, now, project],
+  );
+
+  const table = useReactTable({
+    data: runs,
+    columns,
+    getCoreRowModel: getCoreRowModel(),
+    getRowId: (r, i) => r.id ?? String(i),
+  });
+  const rows = table.getRowModel().rows;
+
+  const scrollRef = useRef<HTMLDivElement>(null);
+  const virtualizer = useVirtualizer({
+    count: rows.length,
+    getScrollElement: () => scrollRef.current,
+    estimateSize: () => ROW_ESTIMATE,
+    overscan: 12,
+    getItemKey: (i) => rows[i]?.id ?? i,
+  });
+  const items = virtualizer.getVirtualItems();
+  const lastIndex = items.length ? items[items.length - 1]!.index : -1;
+
+  useEffect(() => {
+    if (hasMore && !loadingMore && lastIndex >= rows.length - 20) onLoadMore();
+  }, [hasMore, loadingMore, lastIndex, rows.length, onLoadMore]);
+
+  const colSpan = columns.length;
+  const padTop = items.length ? items[0]!.start : 0;
+  const padBottom = items.length ? virtualizer.getTotalSize() - items[items.length - 1]!.end : 0;
+
+  return (
+    <>
+      <div ref={scrollRef} className={classes.scroll} style={{ height }} data-testid="runs-scroll">
+        <table className={classes.table} data-testid="runs-table">
+          <thead className={classes.head}>
+            {table.getHeaderGroups().map((hg) => (
+              <tr key={hg.id}>
+                {hg.headers.map((h) => (
+                  <th key={h.id}>{flexRender(h.column.columnDef.header, h.getContext())}</th>
+                ))}
+              </tr>
+            ))}
+          </thead>
+          {padTop > 0 && (
+            <tbody aria-hidden>
+              <tr style={{ height: padTop }} />
+            </tbody>
+          )}
+          {items.map((vi) => {
+            const row = rows[vi.index]!;
+            const open = !!expanded[row.id];
+            return (
+              <tbody
+                key={vi.key}
+                data-index={vi.index}
+                ref={virtualizer.measureElement}
+                className={classes.run}
+                data-run-id={row.original.id}
+                data-status={row.original.status}
+              >
+                <tr>
+                  {row.getVisibleCells().map((c) => (
+                    <td key={c.id}>{flexRender(c.column.columnDef.cell, c.getContext())}</td>
+                  ))}
+                </tr>
+                {open && (
+                  <Fragment>
+                    <AttemptsRow project={project} run={row.original} colSpan={colSpan} />
+                  </Fragment>
+                )}
+              </tbody>
+            );
+          })}
+          {padBottom > 0 && (
+            <tbody aria-hidden>
+              <tr style={{ height: padBottom }} />
+            </tbody>
+          )}
+        </table>
+      </div>
+      <JsonDrawer
+        title={drawer ? `Run ${drawer.id}` : ''}
+        value={drawer}
+        opened={drawer !== null}
+        onClose={() => setDrawer(null)}
+      />
+    </>
+  );
+}

@@ -1,0 +1,92 @@
+// Status badge logic: which colour a status gets, which derived states apply
+// (DESIGN.md §3: stuck, stale — derived, never stored), and whether the latest attempt
+// is worth showing beside the run (only when it says something the run's status does not).
+import type { Run, RunStatus } from '../api/types';
+
+export const STATUS_COLOR: Record<string, string> = {
+  queued: 'gray',
+  running: 'blue',
+  retrying: 'orange',
+  succeeded: 'teal',
+  failed: 'red',
+  cancelled: 'dark',
+  stuck: 'yellow',
+  stale: 'yellow',
+  online: 'teal',
+  idle: 'teal',
+  busy: 'blue',
+  draining: 'orange',
+  offline: 'gray',
+  stopped: 'dark',
+};
+
+export function statusColor(status: string | null | undefined): string {
+  return (status && STATUS_COLOR[status]) || 'gray';
+}
+
+export const TERMINAL: ReadonlySet<string> = new Set(['succeeded', 'failed', 'cancelled']);
+
+export function isTerminal(status: string | null | undefined): boolean {
+  return !!status && TERMINAL.has(status);
+}
+
+/** A run can be cancelled while it has not ended and no cancel is pending. */
+export function canCancel(run: Pick<Run, 'status' | 'cancel_requested'>): boolean {
+  return !!run.status && !isTerminal(run.status) && !run.cancel_requested;
+}
+
+/** Heartbeat silence after which a running run counts as stuck. */
+export const STUCK_AFTER_S = 300;
+/** Queue wait after which a queued run counts as stale. */
+export const STALE_AFTER_S = 3600;
+
+export interface Badge {
+  label: string;
+  color: string;
+  title: string;
+}
+
+/**
+ * The badges of a run's status cell: its status; the latest attempt's status when it
+ * differs (e.g. run retrying, attempt #2 failed); derived `stuck`/`stale`; a pending
+ * cancel.
+ */
+export function runBadges(
+  run: Pick<
+    Run,
+    'status' | 'latest_attempt' | 'last_heartbeat_at' | 'started_at' | 'created_at' | 'queued_at'
+  > & { cancel_requested?: boolean },
+  now: number = Date.now(),
+): Badge[] {
+  const status = (run.status ?? 'queued') as RunStatus;
+  const out: Badge[] = [{ label: status, color: statusColor(status), title: `run ${status}` }];
+  const a = run.latest_attempt;
+  if (a && a.status && a.status !== status) {
+    out.push({
+      label: `#${a.seq} ${a.status}`,
+      color: statusColor(a.status),
+      title: `attempt ${a.seq} ${a.status}`,
+    });
+  }
+  if (status === 'running') {
+    const last = Date.parse(run.last_heartbeat_at ?? run.started_at ?? '');
+    if (Number.isFinite(last) && (now - last) / 1000 > STUCK_AFTER_S)
+      out.push({
+        label: 'stuck',
+        color: statusColor('stuck'),
+        title: `no heartbeat for over ${STUCK_AFTER_S / 60} minutes`,
+      });
+  }
+  if (status === 'queued') {
+    const since = Date.parse(run.queued_at ?? run.created_at ?? '');
+    if (Number.isFinite(since) && (now - since) / 1000 > STALE_AFTER_S)
+      out.push({
+        label: 'stale',
+        color: statusColor('stale'),
+        title: `queued for over ${STALE_AFTER_S / 3600} hour`,
+      });
+  }
+  if (run.cancel_requested && !isTerminal(status))
+    out.push({ label: 'cancelling', color: 'grape', title: 'cancel requested' });
+  return out;
+}

@@ -1,0 +1,390 @@
+// Settings: this browser's theme and auto-refresh, the user's password, and for project
+// admins the project's producer tokens and members.
+import { useState } from 'react';
+import {
+  Alert,
+  Badge,
+  Button,
+  Card,
+  Checkbox,
+  Code,
+  CopyButton,
+  Group,
+  Modal,
+  PasswordInput,
+  SegmentedControl,
+  Select,
+  Stack,
+  Table,
+  Text,
+  TextInput,
+  Title,
+  useMantineColorScheme,
+  type MantineColorScheme,
+} from '@mantine/core';
+import { notifications } from '@mantine/notifications';
+import { useQuery } from '@tanstack/react-query';
+import { ApiError, errorText } from '../api/client';
+import { useChangePassword } from '../api/auth';
+import {
+  membersQuery,
+  tokensQuery,
+  useAddMember,
+  useCreateToken,
+  useRemoveMember,
+  useRevokeToken,
+  useSetMemberRole,
+} from '../api/projects';
+import type { NewToken, Role } from '../api/types';
+import { useCan, useMe, useProject } from '../components/guards';
+import { EmptyState, ErrorState, LoadingRows } from '../components/QueryState';
+import { formatRelative, formatTime } from '../lib/format';
+import { REFRESH_CHOICES, setRefreshSeconds, useRefetchInterval, useRefreshSeconds, type RefreshSeconds } from '../lib/prefs';
+
+const fieldError = (err: unknown, field: string) =>
+  err instanceof ApiError && err.field === field ? err.message : undefined;
+const generalError = (err: unknown, fields: string[]) =>
+  err && !(err instanceof ApiError && err.field && fields.includes(err.field)) ? errorText(err) : null;
+
+function Appearance() {
+  const { colorScheme, setColorScheme } = useMantineColorScheme();
+  const refresh = useRefreshSeconds();
+  return (
+    <Card withBorder>
+      <Title order={4} mb="sm">
+        This browser
+      </Title>
+      <Stack>
+        <div>
+          <Text size="sm" mb={4}>
+            Theme
+          </Text>
+          <SegmentedControl
+            data-testid="theme-choice"
+            value={colorScheme}
+            onChange={(v) => setColorScheme(v as MantineColorScheme)}
+            data={[
+              { value: 'light', label: 'Light' },
+              { value: 'dark', label: 'Dark' },
+              { value: 'auto', label: 'System' },
+            ]}
+          />
+        </div>
+        <div>
+          <Text size="sm" mb={4}>
+            Auto-refresh of views that are not live (workers, overview, tokens, members)
+          </Text>
+          <SegmentedControl
+            value={String(refresh)}
+            onChange={(v) => setRefreshSeconds(Number(v) as RefreshSeconds)}
+            data={REFRESH_CHOICES.map((s) => ({ value: String(s), label: s === 0 ? 'Off' : `${s} s` }))}
+          />
+        </div>
+      </Stack>
+    </Card>
+  );
+}
+
+function Password() {
+  const m = useChangePassword();
+  const [cur, setCur] = useState('');
+  const [next, setNext] = useState('');
+  const [again, setAgain] = useState('');
+  const mismatch = again !== '' && next !== again;
+  return (
+    <Card withBorder>
+      <Title order={4} mb="sm">
+        Password
+      </Title>
+      <form
+        onSubmit={(e) => {
+          e.preventDefault();
+          if (mismatch) return;
+          m.mutate(
+            { current_password: cur, new_password: next },
+            {
+              onSuccess: () => {
+                setCur('');
+                setNext('');
+                setAgain('');
+                notifications.show({ color: 'teal', message: 'Password changed; your other sessions were signed out.' });
+              },
+            },
+          );
+        }}
+      >
+        <Stack maw={360}>
+          <PasswordInput label="Current password" autoComplete="current-password" required value={cur} onChange={(e) => setCur(e.currentTarget.value)} error={fieldError(m.error, 'current_password')} />
+          <PasswordInput label="New password" autoComplete="new-password" required value={next} onChange={(e) => setNext(e.currentTarget.value)} error={fieldError(m.error, 'new_password')} />
+          <PasswordInput label="New password again" autoComplete="new-password" required value={again} onChange={(e) => setAgain(e.currentTarget.value)} error={mismatch ? 'the two new passwords differ' : undefined} />
+          {generalError(m.error, ['current_password', 'new_password']) && <Alert color="red">{generalError(m.error, ['current_password', 'new_password'])}</Alert>}
+          <Group>
+            <Button type="submit" loading={m.isPending} disabled={mismatch}>
+              Change password
+            </Button>
+          </Group>
+        </Stack>
+      </form>
+    </Card>
+  );
+}
+
+const SCOPES = ['read', 'write', 'admin'];
+
+function Tokens({ slug }: { slug: string }) {
+  const refetchInterval = useRefetchInterval();
+  const q = useQuery({ ...tokensQuery(slug), refetchInterval });
+  const create = useCreateToken(slug);
+  const revoke = useRevokeToken(slug);
+  const [name, setName] = useState('');
+  const [scopes, setScopes] = useState<string[]>(['read', 'write']);
+  const [expires, setExpires] = useState('');
+  const [shown, setShown] = useState<NewToken | null>(null);
+  const [confirm, setConfirm] = useState<{ id: number; name: string } | null>(null);
+
+  return (
+    <Card withBorder data-testid="tokens">
+      <Title order={4} mb="sm">
+        API tokens
+      </Title>
+      <form
+        onSubmit={(e) => {
+          e.preventDefault();
+          create.mutate(
+            { name, scopes, expires_at: expires ? new Date(expires).toISOString() : null },
+            {
+              onSuccess: (t) => {
+                setShown(t);
+                setName('');
+              },
+            },
+          );
+        }}
+      >
+        <Group align="flex-end" mb="md">
+          <TextInput label="Name" placeholder="trainer-01" required value={name} onChange={(e) => setName(e.currentTarget.value)} error={fieldError(create.error, 'name')} />
+          <Checkbox.Group label="Scopes" value={scopes} onChange={setScopes} error={fieldError(create.error, 'scopes')}>
+            <Group gap="xs" mt={6}>
+              {SCOPES.map((s) => (
+                <Checkbox key={s} value={s} label={s} />
+              ))}
+            </Group>
+          </Checkbox.Group>
+          <TextInput type="datetime-local" label="Expires (optional)" value={expires} onChange={(e) => setExpires(e.currentTarget.value)} error={fieldError(create.error, 'expires_at')} />
+          <Button type="submit" loading={create.isPending}>
+            Create token
+          </Button>
+        </Group>
+        {generalError(create.error, ['name', 'scopes', 'expires_at']) && (
+          <Alert color="red" mb="sm">
+            {generalError(create.error, ['name', 'scopes', 'expires_at'])}
+          </Alert>
+        )}
+      </form>
+      {q.isPending ? (
+        <LoadingRows rows={3} />
+      ) : q.error ? (
+        <ErrorState error={q.error} onRetry={() => void q.refetch()} />
+      ) : q.data.length === 0 ? (
+        <EmptyState title="No tokens yet">
+          <Text size="sm" c="dimmed">
+            Create one above and hand it to a producer: it sends runs with Authorization: Bearer rw_…
+          </Text>
+        </EmptyState>
+      ) : (
+        <Table fz="sm" striped>
+          <Table.Thead>
+            <Table.Tr>
+              <Table.Th>Name</Table.Th>
+              <Table.Th>Token</Table.Th>
+              <Table.Th>Scopes</Table.Th>
+              <Table.Th>Created</Table.Th>
+              <Table.Th>Expires</Table.Th>
+              <Table.Th>Last used</Table.Th>
+              <Table.Th />
+            </Table.Tr>
+          </Table.Thead>
+          <Table.Tbody>
+            {q.data.map((t) => (
+              <Table.Tr key={t.id}>
+                <Table.Td>{t.name}</Table.Td>
+                <Table.Td>
+                  <Code>{t.prefix}…</Code>
+                </Table.Td>
+                <Table.Td>{(t.scopes ?? []).join(', ')}</Table.Td>
+                <Table.Td>{formatTime(t.created_at)}</Table.Td>
+                <Table.Td>{t.expires_at ? formatTime(t.expires_at) : 'never'}</Table.Td>
+                <Table.Td>{t.last_used_at ? formatRelative(t.last_used_at) : 'never'}</Table.Td>
+                <Table.Td>
+                  {t.revoked_at ? (
+                    <Badge color="gray" variant="light">
+                      revoked {formatTime(t.revoked_at)}
+                    </Badge>
+                  ) : (
+                    <Button size="xs" color="red" variant="subtle" onClick={() => setConfirm({ id: t.id ?? 0, name: t.name ?? '' })}>
+                      Revoke
+                    </Button>
+                  )}
+                </Table.Td>
+              </Table.Tr>
+            ))}
+          </Table.Tbody>
+        </Table>
+      )}
+      <Modal opened={shown !== null} onClose={() => setShown(null)} title="Your new token" size="lg">
+        <Stack>
+          <Text size="sm">Copy it now: it is shown only this once. Runwatch keeps only its hash.</Text>
+          <Code block data-testid="new-token">
+            {shown?.token}
+          </Code>
+          <Group justify="flex-end">
+            <CopyButton value={shown?.token ?? ''}>
+              {({ copied, copy }) => (
+                <Button variant="light" onClick={copy}>
+                  {copied ? 'Copied' : 'Copy'}
+                </Button>
+              )}
+            </CopyButton>
+            <Button onClick={() => setShown(null)}>Done</Button>
+          </Group>
+        </Stack>
+      </Modal>
+      <Modal opened={confirm !== null} onClose={() => setConfirm(null)} title="Revoke this token?">
+        <Stack>
+          <Text size="sm">Producers using “{confirm?.name}” are refused from now on.</Text>
+          {revoke.error && <Alert color="red">{errorText(revoke.error)}</Alert>}
+          <Group justify="flex-end">
+            <Button variant="default" onClick={() => setConfirm(null)}>
+              Keep it
+            </Button>
+            <Button color="red" loading={revoke.isPending} onClick={() => confirm && revoke.mutate(confirm.id, { onSuccess: () => setConfirm(null) })}>
+              Revoke
+            </Button>
+          </Group>
+        </Stack>
+      </Modal>
+    </Card>
+  );
+}
+
+const ROLES: Role[] = ['viewer', 'member', 'admin'];
+
+function Members({ slug, canAdmin }: { slug: string; canAdmin: boolean }) {
+  const me = useMe();
+  const refetchInterval = useRefetchInterval();
+  const q = useQuery({ ...membersQuery(slug), refetchInterval });
+  const add = useAddMember(slug);
+  const setRole = useSetMemberRole(slug);
+  const remove = useRemoveMember(slug);
+  const [email, setEmail] = useState('');
+  const [role, setNewRole] = useState<Role>('member');
+  const rowError = setRole.error ?? remove.error;
+
+  return (
+    <Card withBorder data-testid="members">
+      <Title order={4} mb="sm">
+        Members
+      </Title>
+      {canAdmin && (
+        <form
+          onSubmit={(e) => {
+            e.preventDefault();
+            add.mutate({ email, role }, { onSuccess: () => setEmail('') });
+          }}
+        >
+          <Group align="flex-end" mb="md">
+            <TextInput label="Email" type="email" required value={email} onChange={(e) => setEmail(e.currentTarget.value)} error={fieldError(add.error, 'email')} />
+            <Select label="Role" data={ROLES} value={role} allowDeselect={false} onChange={(v) => v && setNewRole(v as Role)} w={120} />
+            <Button type="submit" loading={add.isPending}>
+              Add member
+            </Button>
+          </Group>
+          {generalError(add.error, ['email']) && (
+            <Alert color="red" mb="sm">
+              {generalError(add.error, ['email'])}
+            </Alert>
+          )}
+        </form>
+      )}
+      {rowError && (
+        <Alert color="red" mb="sm">
+          {errorText(rowError)}
+        </Alert>
+      )}
+      {q.isPending ? (
+        <LoadingRows rows={3} />
+      ) : q.error ? (
+        <ErrorState error={q.error} onRetry={() => void q.refetch()} />
+      ) : (
+        <Table fz="sm" striped>
+          <Table.Thead>
+            <Table.Tr>
+              <Table.Th>Name</Table.Th>
+              <Table.Th>Email</Table.Th>
+              <Table.Th>Role</Table.Th>
+              <Table.Th>Since</Table.Th>
+              {canAdmin && <Table.Th />}
+            </Table.Tr>
+          </Table.Thead>
+          <Table.Tbody>
+            {q.data.map((m) => (
+              <Table.Tr key={m.user_id}>
+                <Table.Td>{m.display_name}</Table.Td>
+                <Table.Td>{m.email}</Table.Td>
+                <Table.Td>
+                  {canAdmin ? (
+                    <Select
+                      size="xs"
+                      w={110}
+                      data={ROLES}
+                      value={m.role ?? 'viewer'}
+                      allowDeselect={false}
+                      aria-label={`role of ${m.email}`}
+                      onChange={(v) => v && v !== m.role && setRole.mutate({ user_id: m.user_id ?? 0, role: v as Role })}
+                    />
+                  ) : (
+                    m.role
+                  )}
+                </Table.Td>
+                <Table.Td>{formatTime(m.created_at)}</Table.Td>
+                {canAdmin && (
+                  <Table.Td>
+                    <Button
+                      size="xs"
+                      variant="subtle"
+                      color="red"
+                      onClick={() => {
+                        const self = m.user_id === me.user?.id;
+                        if (window.confirm(self ? 'Remove yourself from this project?' : `Remove ${m.email} from this project?`))
+                          remove.mutate(m.user_id ?? 0);
+                      }}
+                    >
+                      Remove
+                    </Button>
+                  </Table.Td>
+                )}
+              </Table.Tr>
+            ))}
+          </Table.Tbody>
+        </Table>
+      )}
+    </Card>
+  );
+}
+
+export default function SettingsPage() {
+  const { slug, name } = useProject();
+  const canAdmin = useCan('admin');
+  return (
+    <Stack>
+      <Title order={2}>Settings</Title>
+      <Appearance />
+      <Password />
+      <Title order={3} mt="md">
+        Project {name}
+      </Title>
+      {canAdmin ? <Tokens slug={slug} /> : <Text size="sm" c="dimmed">Project admins manage API tokens.</Text>}
+      <Members slug={slug} canAdmin={canAdmin} />
+    </Stack>
+  );
+}

@@ -1,0 +1,61 @@
+// Routes, each page its own chunk (React.lazy), so the first load carries only the shell.
+import { lazy, Suspense, type ReactNode } from 'react';
+import { createBrowserRouter, Navigate } from 'react-router-dom';
+import { Center, Loader } from '@mantine/core';
+import { RequireAuth, ProjectRoute, ProjectRedirect } from './components/guards';
+import { AppLayout } from './components/AppLayout';
+
+const LoginPage = lazy(() => import('./pages/LoginPage'));
+const OverviewPage = lazy(() => import('./pages/OverviewPage'));
+const RunsPage = lazy(() => import('./pages/RunsPage'));
+const RunDetailPage = lazy(() => import('./pages/RunDetailPage'));
+const WorkersPage = lazy(() => import('./pages/WorkersPage'));
+const WorkerDetailPage = lazy(() => import('./pages/WorkerDetailPage'));
+const SettingsPage = lazy(() => import('./pages/SettingsPage'));
+const NotFoundPage = lazy(() => import('./pages/NotFoundPage'));
+
+function page(el: ReactNode) {
+  return (
+    <Suspense
+      fallback={
+        <Center py="xl">
+          <Loader size="sm" />
+        </Center>
+      }
+    >
+      {el}
+    </Suspense>
+  );
+}
+
+export const router = createBrowserRouter([
+  { path: '/login', element: page(<LoginPage />) },
+  {
+    element: <RequireAuth />,
+    children: [
+      { path: '/', element: <ProjectRedirect /> },
+      {
+        path: '/p/:project',
+        element: <ProjectRoute />,
+        children: [
+          {
+            element: <AppLayout />,
+            children: [
+              { index: true, element: page(<OverviewPage />) },
+              { path: 'runs', element: page(<RunsPage />) },
+              { path: 'runs/:runId', element: page(<RunDetailPage />) },
+              { path: 'workers', element: page(<WorkersPage />) },
+              { path: 'workers/:workerId', element: page(<WorkerDetailPage />) },
+              { path: 'settings', element: page(<SettingsPage />) },
+              { path: '*', element: page(<NotFoundPage />) },
+            ],
+          },
+        ],
+      },
+      { path: '/runs', element: <Navigate to="/" replace /> },
+      { path: '*', element: page(<NotFoundPage />) },
+    ],
+  },
+], {
+  future: { v7_relativeSplatPath: true, v7_fetcherPersist: true, v7_normalizeFormMethod: true, v7_partialHydration: true, v7_skipActionErrorRevalidation: true },
+});

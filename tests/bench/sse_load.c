@@ -1,0 +1,439 @@
+/* sse_load: the live stream's load client (`make bench`, tests/bench/stream.sh). It opens
+ * N SSE streams through nginx (one libevent loop, plain HTTP/1.0 so nginx sends the stream
+ * unchunked), publishes events the way runwatch-api does (pub.c: the same Lua script,
+ * the same channel), and measures publish -> receive latency on every frame every client
+ * gets. It also reads the resident memory of the processes it is given before and after
+ * the streams are open, for the per-connection cost.
+ *
+ * usage: sse-load --url http://127.0.0.1:PORT --token rw_... --project ID --redis URL
+ *                 [--clients N] [--rate EVENTS_PER_S] [--seconds S] [--hold S]
+ *                 [--connect-rate PER_S] [--rss-pid PID]...
+ * Prints "key value" lines; exits 1 when a stream failed, closed early or missed a frame. */
+#include <errno.h>
+#include <getopt.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <arpa/inet.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+
+#include "config.h"
+#include "log.h"
+#include "pub.h"
+
+#define LOAD_MAX_PIDS 16
+
+enum conn_state {
+    CONN_IDLE,
+    CONN_CONNECTING, /* TCP + request sent, no response head yet */
+    CONN_STREAMING,  /* 200 and the hub's hello seen */
+    CONN_FAILED,
+};
+
+struct load;
+
+struct conn {
+    struct load *load;
+    struct bufferevent *bev;
+    enum conn_state state;
+    int head_done;
+    uint64_t frames;
+};
+
+struct load {
+    struct event_base *base;
+    struct sockaddr_in addr;
+    char host[64];
+    int port;
+    const char *token;
+    const char *project;
+    struct pub pub;
+    int clients, rate, seconds, hold, connect_rate;
+    pid_t rss_pids[LOAD_MAX_PIDS];
+    int n_rss;
+    long rss_before[LOAD_MAX_PIDS];
+
+    struct conn *conns;
+    int next_to_open, pending, streaming, failed, closed_early;
+    uint64_t published, publish_failed, received, keepalives;
+    uint32_t *lat_us; /* one per received frame */
+    size_t n_lat, cap_lat;
+    int64_t t_all_open_ns, t_phase_end_ns;
+    int phase; /* 0 connecting, 1 holding, 2 publishing, 3 draining */
+    struct event *tick;
+};
+
+static int64_t now_ns(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
+}
+
+static long rss_kb(pid_t pid)
+{
+    char path[64], line[256];
+    long kb = -1;
+    FILE *f;
+
+    snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+    f = fopen(path, "r");
+    if (!f)
+        return -1;
+    while (fgets(line, sizeof(line), f))
+        if (strncmp(line, "VmRSS:", 6) == 0)
+            kb = strtol(line + 6, NULL, 10);
+    fclose(f);
+    return kb;
+}
+
+static void raise_nofile(int want)
+{
+    struct rlimit rl;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return;
+    if (rl.rlim_cur >= (rlim_t)want)
+        return;
+    rl.rlim_cur = (rlim_t)want;
+    if (rl.rlim_max < rl.rlim_cur)
+        rl.rlim_max = rl.rlim_cur; /* only root may; otherwise the next call takes the hard */
+    if (setrlimit(RLIMIT_NOFILE, &rl) != 0) {
+        getrlimit(RLIMIT_NOFILE, &rl);
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+        fprintf(stderr, "sse-load: open files limit %llu, fewer than %d wanted\n",
+                (unsigned long long)rl.rlim_max, want);
+    }
+}
+
+static void lat_add(struct load *l, int64_t ns)
+{
+    if (l->n_lat == l->cap_lat) {
+        size_t cap = l->cap_lat ? 2 * l->cap_lat : 1 << 20;
+        uint32_t *nb = realloc(l->lat_us, cap * sizeof(*nb));
+        if (!nb)
+            return;
+        l->lat_us = nb;
+        l->cap_lat = cap;
+    }
+    l->lat_us[l->n_lat++] =
+        ns < 0 ? 0 : (uint32_t)(ns / 1000 > UINT32_MAX ? UINT32_MAX : ns / 1000);
+}
+
+/* One complete frame (without its blank line). */
+static void on_frame(struct load *l, struct conn *c, const char *f, size_t len)
+{
+    const char *t;
+
+    if (len >= 6 && memcmp(f, "retry:", 6) == 0) {
+        if (c->state == CONN_CONNECTING) {
+            c->state = CONN_STREAMING;
+            l->pending--;
+            l->streaming++;
+        }
+        return;
+    }
+    if (len >= 1 && f[0] == ':') {
+        l->keepalives++;
+        return;
+    }
+    if (len >= 13 && memcmp(f, "event: reset\n", 13) == 0) {
+        fprintf(stderr, "sse-load: unexpected reset\n");
+        return;
+    }
+    t = memmem(f, len, "\"t\":", 4);
+    if (!t)
+        return;
+    c->frames++;
+    l->received++;
+    lat_add(l, now_ns() - strtoll(t + 4, NULL, 10));
+}
+
+static void conn_fail(struct load *l, struct conn *c, const char *why)
+{
+    if (c->state == CONN_CONNECTING)
+        l->pending--;
+    if (c->state == CONN_STREAMING) {
+        l->streaming--;
+        l->closed_early++;
+    }
+    if (c->state != CONN_FAILED) {
+        l->failed++;
+        if (l->failed <= 5)
+            fprintf(stderr, "sse-load: stream %ld: %s\n", (long)(c - l->conns), why);
+    }
+    c->state = CONN_FAILED;
+    if (c->bev) {
+        bufferevent_free(c->bev);
+        c->bev = NULL;
+    }
+}
+
+static void conn_read(struct bufferevent *bev, void *arg)
+{
+    struct conn *c = arg;
+    struct load *l = c->load;
+    struct evbuffer *in = bufferevent_get_input(bev);
+
+    if (!c->head_done) {
+        struct evbuffer_ptr p = evbuffer_search(in, "\r\n\r\n", 4, NULL);
+        char line[64] = "";
+        int status = 0;
+
+        if (p.pos < 0)
+            return;
+        evbuffer_copyout(in, line,
+                         sizeof(line) - 1 < (size_t)p.pos ? sizeof(line) - 1 : (size_t)p.pos);
+        if (sscanf(line, "HTTP/1.%*d %d", &status) != 1 || status != 200) {
+            char why[96];
+            snprintf(why, sizeof(why), "status %d", status);
+            conn_fail(l, c, why);
+            return;
+        }
+        evbuffer_drain(in, (size_t)p.pos + 4);
+        c->head_done = 1;
+    }
+    for (;;) {
+        struct evbuffer_ptr p = evbuffer_search(in, "\n\n", 2, NULL);
+        unsigned char *f;
+
+        if (p.pos < 0)
+            return;
+        f = evbuffer_pullup(in, p.pos + 2);
+        if (!f)
+            return;
+        on_frame(l, c, (const char *)f, (size_t)p.pos);
+        evbuffer_drain(in, (size_t)p.pos + 2);
+    }
+}
+
+static void conn_event(struct bufferevent *bev, short what, void *arg)
+{
+    struct conn *c = arg;
+    struct load *l = c->load;
+    char req[1024];
+    int n;
+
+    if (what & BEV_EVENT_CONNECTED) {
+        int one = 1;
+        setsockopt(bufferevent_getfd(bev), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+        n = snprintf(req, sizeof(req),
+                     "GET /api/v1/stream?project=%s HTTP/1.0\r\nHost: %s:%d\r\n"
+                     "Accept: text/event-stream\r\nAuthorization: Bearer %s\r\n\r\n",
+                     l->project, l->host, l->port, l->token);
+        bufferevent_write(bev, req, (size_t)n);
+        return;
+    }
+    conn_fail(l, c, what & BEV_EVENT_EOF ? "closed" : "error");
+}
+
+static void open_one(struct load *l, struct conn *c)
+{
+    c->bev = bufferevent_socket_new(l->base, -1, BEV_OPT_CLOSE_ON_FREE);
+    if (!c->bev) {
+        conn_fail(l, c, "out of memory");
+        return;
+    }
+    c->state = CONN_CONNECTING;
+    l->pending++;
+    bufferevent_setcb(c->bev, conn_read, NULL, conn_event, c);
+    bufferevent_enable(c->bev, EV_READ);
+    if (bufferevent_socket_connect(c->bev, (struct sockaddr *)&l->addr, sizeof(l->addr)) != 0)
+        conn_fail(l, c, "connect failed");
+}
+
+static void publish_one(struct load *l)
+{
+    char data[96];
+
+    snprintf(data, sizeof(data), "{\"t\":%lld,\"k\":%llu}", (long long)now_ns(),
+             (unsigned long long)l->published);
+    if (pub_event(&l->pub, l->project, "run.metrics", NULL, data) == 0)
+        l->published++;
+    else
+        l->publish_failed++;
+}
+
+/* Every 10 ms: open more streams, publish on schedule, move between phases. */
+static void on_tick(evutil_socket_t fd, short what, void *arg)
+{
+    struct load *l = arg;
+    int64_t now = now_ns();
+
+    (void)fd;
+    (void)what;
+    if (l->phase == 0) {
+        int budget = l->connect_rate / 100 > 0 ? l->connect_rate / 100 : 1;
+        while (budget-- > 0 && l->next_to_open < l->clients && l->pending < 256)
+            open_one(l, &l->conns[l->next_to_open++]);
+        if (l->next_to_open == l->clients && l->pending == 0) {
+            l->t_all_open_ns = now;
+            fprintf(stderr, "sse-load: %d streams open, %d failed; holding %d s\n", l->streaming,
+                    l->failed, l->hold);
+            l->phase = 1;
+            l->t_phase_end_ns = now + (int64_t)l->hold * 1000000000;
+        }
+    } else if (l->phase == 1 && now >= l->t_phase_end_ns) {
+        for (int i = 0; i < l->n_rss; i++)
+            printf("rss_after_kb.%d %ld\n", (int)l->rss_pids[i], rss_kb(l->rss_pids[i]));
+        l->phase = 2;
+        l->t_phase_end_ns = now + (int64_t)l->seconds * 1000000000;
+        l->t_all_open_ns = now; /* publishing starts now */
+    } else if (l->phase == 2) {
+        /* Catch up to the schedule: events due since publishing started. */
+        uint64_t due = (uint64_t)((now - l->t_all_open_ns) / 1000 * l->rate / 1000000);
+        while (l->published + l->publish_failed < due && now < l->t_phase_end_ns)
+            publish_one(l);
+        if (now >= l->t_phase_end_ns) {
+            l->phase = 3;
+            l->t_phase_end_ns = now + 2000000000LL;
+        }
+    } else if (l->phase == 3) {
+        if (l->received >= l->published * (uint64_t)l->streaming || now >= l->t_phase_end_ns)
+            event_base_loopexit(l->base, NULL);
+    }
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return (x > y) - (x < y);
+}
+
+static double pct_ms(const struct load *l, double p)
+{
+    size_t i;
+    if (!l->n_lat)
+        return 0;
+    i = (size_t)(p * (double)(l->n_lat - 1) + 0.5);
+    return l->lat_us[i] / 1000.0;
+}
+
+static void usage(void)
+{
+    fprintf(stderr, "usage: sse-load --url http://HOST:PORT --token TOKEN --project ID --redis URL "
+                    "[--clients N] [--rate N] [--seconds S] [--hold S] [--connect-rate N] "
+                    "[--rss-pid PID]...\n");
+    exit(2);
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"url", required_argument, NULL, 'u'},
+        {"token", required_argument, NULL, 't'},
+        {"project", required_argument, NULL, 'p'},
+        {"redis", required_argument, NULL, 'r'},
+        {"clients", required_argument, NULL, 'c'},
+        {"rate", required_argument, NULL, 'e'},
+        {"seconds", required_argument, NULL, 's'},
+        {"hold", required_argument, NULL, 'h'},
+        {"connect-rate", required_argument, NULL, 'C'},
+        {"rss-pid", required_argument, NULL, 'P'},
+        {NULL, 0, NULL, 0},
+    };
+    struct load l = {.clients = 100, .rate = 10, .seconds = 5, .hold = 1, .connect_rate = 2000};
+    struct config_redis_addr ra;
+    const char *url = NULL, *redis = NULL;
+    struct timeval tick = {0, 10000};
+    uint64_t expected;
+    int opt, rc = 0;
+
+    while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (opt) {
+        case 'u':
+            url = optarg;
+            break;
+        case 't':
+            l.token = optarg;
+            break;
+        case 'p':
+            l.project = optarg;
+            break;
+        case 'r':
+            redis = optarg;
+            break;
+        case 'c':
+            l.clients = atoi(optarg);
+            break;
+        case 'e':
+            l.rate = atoi(optarg);
+            break;
+        case 's':
+            l.seconds = atoi(optarg);
+            break;
+        case 'h':
+            l.hold = atoi(optarg);
+            break;
+        case 'C':
+            l.connect_rate = atoi(optarg);
+            break;
+        case 'P':
+            if (l.n_rss < LOAD_MAX_PIDS)
+                l.rss_pids[l.n_rss++] = (pid_t)atoi(optarg);
+            break;
+        default:
+            usage();
+        }
+    }
+    if (!url || !l.token || !l.project || !redis || l.clients <= 0 || l.rate < 0 ||
+        sscanf(url, "http://%63[^:]:%d", l.host, &l.port) != 2 ||
+        config_parse_redis_url(redis, &ra) != 0)
+        usage();
+    log_init("sse-load", LOG_LEVEL_WARN);
+    signal(SIGPIPE, SIG_IGN);
+    raise_nofile(l.clients + 64);
+    l.addr.sin_family = AF_INET;
+    l.addr.sin_port = htons((unsigned short)l.port);
+    if (inet_pton(AF_INET, l.host, &l.addr.sin_addr) != 1)
+        usage();
+    pub_init(&l.pub, &ra);
+    l.conns = calloc((size_t)l.clients, sizeof(*l.conns));
+    l.base = event_base_new();
+    if (!l.conns || !l.base)
+        return 2;
+    for (int i = 0; i < l.clients; i++)
+        l.conns[i].load = &l;
+    for (int i = 0; i < l.n_rss; i++) {
+        l.rss_before[i] = rss_kb(l.rss_pids[i]);
+        printf("rss_before_kb.%d %ld\n", (int)l.rss_pids[i], l.rss_before[i]);
+    }
+    l.tick = event_new(l.base, -1, EV_PERSIST, on_tick, &l);
+    event_add(l.tick, &tick);
+    event_base_dispatch(l.base);
+
+    qsort(l.lat_us, l.n_lat, sizeof(*l.lat_us), cmp_u32);
+    expected = l.published * (uint64_t)l.clients;
+    printf("clients %d\nstreaming %d\nfailed %d\nclosed_early %d\n", l.clients, l.streaming,
+           l.failed, l.closed_early);
+    printf("published %llu\npublish_failed %llu\nframes_expected %llu\nframes_received %llu\n",
+           (unsigned long long)l.published, (unsigned long long)l.publish_failed,
+           (unsigned long long)expected, (unsigned long long)l.received);
+    printf("frames_per_s %.0f\n", l.seconds ? (double)l.received / l.seconds : 0.0);
+    printf("latency_p50_ms %.3f\nlatency_p90_ms %.3f\nlatency_p99_ms %.3f\nlatency_max_ms %.3f\n",
+           pct_ms(&l, 0.50), pct_ms(&l, 0.90), pct_ms(&l, 0.99), pct_ms(&l, 1.0));
+    printf("keepalives %llu\n", (unsigned long long)l.keepalives);
+    if (l.failed || l.closed_early || l.received != expected || l.publish_failed)
+        rc = 1;
+    for (int i = 0; i < l.clients; i++)
+        if (l.conns[i].bev)
+            bufferevent_free(l.conns[i].bev);
+    event_free(l.tick);
+    event_base_free(l.base);
+    pub_fini(&l.pub);
+    free(l.conns);
+    free(l.lat_us);
+    return rc;
+}

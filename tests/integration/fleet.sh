@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# The fleet simulator against the integration stack, through `deploy/stack.sh demo` (the
+# path `make demo` takes: project "demo" and its token made by `runwatch-api token
+# create`, kept and reused). It runs ~15 s with fast steps and many failures, then the
+# database must show what the fleet says it did: workers registered and stopped, runs
+# succeeded, failed (with fingerprints that group), retried as new attempts, cancelled,
+# grouped under parents, interrupted at the stop; every event and metric point it
+# counted stored; and no 5xx answer or lost request. Run by tests/integration/run.sh
+# after the C suite, with the stack's environment.
+set -euo pipefail
+
+stack=${RUNWATCH_TEST_STACK:?run by tests/integration/run.sh}
+var=${RUNWATCH_VAR_DIR:?run by tests/integration/run.sh}
+out=$var/fleet-summary.txt
+failures=0
+
+say() { printf 'fleet test: %s\n' "$*"; }
+check() { # check DESCRIPTION COMMAND…
+    local what=$1
+    shift
+    if "$@"; then
+        say "ok   $what"
+    else
+        say "FAIL $what"
+        failures=$((failures + 1))
+    fi
+}
+q() { "$stack" psql -X -q -tA -v ON_ERROR_STOP=1 -c "$1"; }
+# A value of the fleet's summary ("name value [rate]").
+summary() { awk -v k="$1" '$1 == k { print $2; found = 1 } END { if (!found) print "missing" }' "$out"; }
+ge() { [[ "$1" =~ ^[0-9]+$ && "$2" =~ ^[0-9]+$ ]] && (($1 >= $2)); }
+eq() { [[ "$1" == "$2" ]] || { say "     expected '$2', got '$1'"; return 1; }; }
+
+say "running the simulator for 15 s"
+rc=0
+"$stack" demo --workers 4 --duration 15 --step-ms 50 --max-steps 8 --rate 0 --backlog 12 \
+    --poll-ms 100 --fail-rate 0.4 --cancel-rate 0.1 --lease 30 --quiet >"$out" 2>"$var/fleet.err" || rc=$?
+sed 's/^/    /' "$out"
+if [[ -s "$var/fleet.err" ]]; then sed 's/^/    stderr: /' "$var/fleet.err"; fi
+
+P="(SELECT id FROM projects WHERE slug = 'demo')"
+check "the simulator exited 0" eq "$rc" 0
+check "no 5xx answers" eq "$(summary http_5xx)" 0
+check "no request went unanswered" eq "$(summary transport_errors)" 0
+check "4 workers registered" eq "$(q "SELECT count(*) FROM workers WHERE project_id = $P")" 4
+check "every worker stopped cleanly" eq "$(q "SELECT count(*) FROM workers WHERE project_id = $P AND status = 'stopped'")" 4
+check "runs succeeded" ge "$(q "SELECT count(*) FROM runs WHERE project_id = $P AND status = 'succeeded'")" 1
+nfailed=$(q "SELECT count(*) FROM runs WHERE project_id = $P AND status = 'failed' AND kind <> 'sweep' AND kind <> 'pipeline'")
+check "runs failed" ge "$nfailed" 2
+check "every failed run has a fingerprint" eq "$(q "SELECT count(*) FROM runs WHERE project_id = $P AND status = 'failed' AND error_fingerprint IS NULL")" 0
+nprints=$(q "SELECT count(DISTINCT error_fingerprint) FROM runs WHERE project_id = $P AND status = 'failed' AND kind <> 'sweep' AND kind <> 'pipeline'")
+check "fingerprints group the failures ($nprints for $nfailed)" test "$nprints" -lt "$nfailed"
+check "a run has 2 or more attempts" ge "$(q "SELECT coalesce(max(n), 0) FROM (SELECT count(*) AS n FROM attempts a JOIN runs r ON r.id = a.run_id WHERE r.project_id = $P GROUP BY a.run_id) x")" 2
+check "runs were cancelled" ge "$(q "SELECT count(*) FROM runs WHERE project_id = $P AND status = 'cancelled'")" 1
+check "child runs point to their parent" ge "$(q "SELECT count(*) FROM runs c JOIN runs p ON p.id = c.parent_id WHERE c.project_id = $P AND c.group_id = p.group_id")" 1
+check "runs in flight at the stop are interrupted" ge "$(q "SELECT count(DISTINCT run_id) FROM events WHERE project_id = $P AND kind = 'interrupted'")" "$(summary runs_interrupted)"
+check "every event the fleet counted is stored" eq "$(q "SELECT count(*) FROM events WHERE project_id = $P AND kind <> 'interrupted'")" "$(summary events)"
+check "events were sent" ge "$(summary events)" 100
+check "every metric point the fleet counted is stored" eq "$(q "SELECT count(*) FROM metrics WHERE project_id = $P")" "$(summary metric_points)"
+check "metric points were sent" ge "$(summary metric_points)" 100
+check "secrets in params are stored redacted" eq "$(q "SELECT count(*) FROM runs WHERE project_id = $P AND params::text LIKE '%hunter2%'")" 0
+
+# A second start reuses the token kept in the var dir.
+token=$(cat "$var/demo.token")
+"$stack" demo --workers 1 --duration 1 --quiet >"$out" 2>"$var/fleet.err" || rc=$?
+check "the second start exited 0" eq "$rc" 0
+check "the second start reused the token" eq "$(cat "$var/demo.token")" "$token"
+check "one token for the fleet" eq "$(q "SELECT count(*) FROM api_tokens WHERE project_id = $P AND name = 'fleet simulator'")" 1
+
+# The CLI behind it: refusals, and a read-only token the fleet will not run with.
+api=${RUNWATCH_BIN_DIR:?run by tests/integration/run.sh}/runwatch-api
+fleet=$RUNWATCH_BIN_DIR/runwatch-fleet
+rc=0
+"$api" token create --project no-such-project --name x >/dev/null 2>"$var/cli.err" || rc=$?
+check "token create: an unknown project is refused" eq "$rc:$(grep -c 'no such project' "$var/cli.err")" 1:1
+rc=0
+"$api" token create --project demo --name x --scopes read,bogus >/dev/null 2>&1 || rc=$?
+check "token create: an unknown scope is a usage error" eq "$rc" 2
+reader=$("$api" token create --project demo --name reader --scopes read)
+check "token create: prints the token" eq "${reader:0:3}" rw_
+check "token create: writes the audit log" eq "$(q "SELECT count(*) FROM audit_log WHERE project_id = $P AND action = 'token.create' AND details->>'name' = 'reader' AND details->>'scopes' = '{read}'")" 1
+rc=0
+RUNWATCH_URL=$RUNWATCH_TEST_URL RUNWATCH_TOKEN=$reader "$fleet" --duration 1 >/dev/null 2>"$var/cli.err" || rc=$?
+check "the fleet refuses a token without the write scope" eq "$rc:$(grep -c 'no write scope' "$var/cli.err")" 2:1
+
+if ((failures)); then
+    say "$failures check(s) failed"
+    exit 1
+fi
+say "all checks passed"

@@ -1,0 +1,880 @@
+/* Live stream (GET /api/v1/stream) through nginx, as a browser sees it: HTTP/1.1,
+ * chunked, the session cookie or a bearer token, auth_request in front of runwatch-sse.
+ * Writes go through the REST API, so each test covers the whole path: COMMIT, the publish
+ * script, Redis, the hub, nginx. The stack runs the hub with a 1 s keepalive and a ring
+ * of 256 events (tests/integration/run.sh). The Redis restart runs last: it starts a new
+ * epoch for everything after it. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "itest.h"
+
+#define S(s) ((s) ? (s) : "(null)")
+/* The ring size run.sh gives the hub. */
+#define RING 256
+
+static struct ident adm, mem_a, mem_b, tok_a;
+static struct {
+    char slug[64];
+    long long id;
+} pa, pb;
+
+/* ---- a raw SSE client ---- */
+
+/* One stream over a plain socket: no library between the test and the bytes, so a test
+ * can also stop reading altogether. Chunked bodies are decoded as they arrive. */
+struct sse_conn {
+    int fd;
+    long status;
+    int chunked, ended;
+    char head[8192];
+    char *raw; /* received, not yet decoded */
+    size_t raw_len, raw_cap;
+    char *body; /* decoded, not yet parsed into frames */
+    size_t body_len, body_cap;
+    size_t chunk_left; /* bytes of the current chunk still to decode */
+    int chunk_crlf;    /* the CRLF after a chunk is still to skip */
+    unsigned comments;
+};
+
+struct sse_frame {
+    char id[80];
+    char event[40];
+    char *data; /* malloc'd, NULL when the frame had none */
+};
+
+static long long now_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+static int buf_add(char **buf, size_t *len, size_t *cap, const char *p, size_t n)
+{
+    if (*len + n + 1 > *cap) {
+        size_t c = *cap ? *cap : 65536;
+        while (c < *len + n + 1)
+            c *= 2;
+        char *nb = realloc(*buf, c);
+        if (!nb)
+            return -1;
+        *buf = nb;
+        *cap = c;
+    }
+    memcpy(*buf + *len, p, n);
+    *len += n;
+    (*buf)[*len] = '\0';
+    return 0;
+}
+
+static void sse_close(struct sse_conn *c)
+{
+    if (c->fd >= 0)
+        close(c->fd);
+    free(c->raw);
+    free(c->body);
+    memset(c, 0, sizeof(*c));
+    c->fd = -1;
+}
+
+/* Moves what is complete in raw into body (de-chunking). */
+static void sse_decode(struct sse_conn *c)
+{
+    size_t pos = 0;
+
+    if (!c->chunked) {
+        buf_add(&c->body, &c->body_len, &c->body_cap, c->raw, c->raw_len);
+        c->raw_len = 0;
+        return;
+    }
+    while (pos < c->raw_len && !c->ended) {
+        if (c->chunk_crlf) {
+            if (c->raw_len - pos < 2)
+                break;
+            pos += 2;
+            c->chunk_crlf = 0;
+        } else if (c->chunk_left) {
+            size_t n = c->raw_len - pos < c->chunk_left ? c->raw_len - pos : c->chunk_left;
+            buf_add(&c->body, &c->body_len, &c->body_cap, c->raw + pos, n);
+            pos += n;
+            c->chunk_left -= n;
+            if (!c->chunk_left)
+                c->chunk_crlf = 1;
+        } else {
+            char *eol = memmem(c->raw + pos, c->raw_len - pos, "\r\n", 2);
+            if (!eol)
+                break;
+            c->chunk_left = strtoul(c->raw + pos, NULL, 16);
+            pos = (size_t)(eol - c->raw) + 2;
+            if (!c->chunk_left)
+                c->ended = 1;
+        }
+    }
+    memmove(c->raw, c->raw + pos, c->raw_len - pos);
+    c->raw_len -= pos;
+}
+
+/* Reads what arrives within timeout_ms (at least one read when data is there). 0 when
+ * something came, -1 at end of stream or on error, 1 on timeout. */
+static int sse_fill(struct sse_conn *c, int timeout_ms)
+{
+    struct pollfd p = {.fd = c->fd, .events = POLLIN};
+    char buf[65536];
+    ssize_t n;
+
+    if (c->ended || c->fd < 0)
+        return -1;
+    if (poll(&p, 1, timeout_ms < 0 ? 0 : timeout_ms) != 1)
+        return 1;
+    n = read(c->fd, buf, sizeof(buf));
+    if (n <= 0) {
+        c->ended = 1;
+        return -1;
+    }
+    if (buf_add(&c->raw, &c->raw_len, &c->raw_cap, buf, (size_t)n))
+        return -1;
+    if (c->status)
+        sse_decode(c);
+    return 0;
+}
+
+/* Connects to nginx and sends the stream request. query may be NULL; extra is one more
+ * header line or NULL; rcvbuf > 0 shrinks the socket's receive buffer (a slow client).
+ * Returns the HTTP status (0 when no answer came). */
+static long sse_open(struct sse_conn *c, const struct ident *id, const char *query,
+                     const char *last_event_id, const char *extra, int rcvbuf)
+{
+    const char *url = getenv("RUNWATCH_TEST_URL");
+    struct sockaddr_in a = {.sin_family = AF_INET};
+    char host[64] = "", req[4096];
+    int port = 0, n;
+    long long deadline = now_ms() + 10000;
+
+    memset(c, 0, sizeof(*c));
+    c->fd = -1;
+    if (!url || sscanf(url, "http://%63[^:]:%d", host, &port) != 2)
+        return 0;
+    a.sin_port = htons((unsigned short)port);
+    inet_pton(AF_INET, host, &a.sin_addr);
+    c->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (c->fd < 0)
+        return 0;
+    if (rcvbuf > 0)
+        setsockopt(c->fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+    if (connect(c->fd, (struct sockaddr *)&a, sizeof(a)) != 0)
+        return 0;
+    n = snprintf(req, sizeof(req),
+                 "GET /api/v1/stream%s%s HTTP/1.1\r\nHost: %s:%d\r\nAccept: text/event-stream\r\n"
+                 "%s%s%s%s%s%s%s%s%s\r\n",
+                 query ? "?" : "", query ? query : "", host, port,
+                 id && id->kind == IDENT_SESSION ? "Cookie: rw_session=" : "",
+                 id && id->kind == IDENT_SESSION ? id->secret : "",
+                 id && id->kind == IDENT_SESSION ? "\r\n" : "",
+                 id && id->kind == IDENT_TOKEN ? "Authorization: Bearer " : "",
+                 id && id->kind == IDENT_TOKEN ? id->secret : "",
+                 id && id->kind == IDENT_TOKEN ? "\r\n" : "",
+                 last_event_id ? "Last-Event-ID: " : "", last_event_id ? last_event_id : "",
+                 last_event_id ? "\r\n" : "");
+    if (n <= 0 || (size_t)n >= sizeof(req))
+        return 0;
+    if (extra) {
+        /* Before the blank line that ends the request. */
+        n -= 2;
+        n += snprintf(req + n, sizeof(req) - (size_t)n, "%s\r\n\r\n", extra);
+    }
+    if (write(c->fd, req, (size_t)n) != n)
+        return 0;
+    for (;;) {
+        char *end = c->raw ? memmem(c->raw, c->raw_len, "\r\n\r\n", 4) : NULL;
+        if (end) {
+            size_t hl = (size_t)(end - c->raw) + 4;
+            snprintf(c->head, sizeof(c->head), "%.*s", (int)hl, c->raw);
+            memmove(c->raw, c->raw + hl, c->raw_len - hl);
+            c->raw_len -= hl;
+            sscanf(c->head, "HTTP/1.%*d %ld", &c->status);
+            c->chunked = strcasestr(c->head, "transfer-encoding: chunked") != NULL;
+            sse_decode(c);
+            return c->status;
+        }
+        if (now_ms() > deadline || sse_fill(c, (int)(deadline - now_ms())) < 0)
+            return 0;
+    }
+}
+
+/* The whole (short) body of a refused stream, for its JSON error. */
+static json_object *sse_error_body(struct sse_conn *c)
+{
+    long long deadline = now_ms() + 5000;
+    const char *cl = strcasestr(c->head, "content-length:");
+    size_t want = cl ? strtoul(cl + 15, NULL, 10) : 0;
+
+    while (!c->ended && now_ms() < deadline && (!cl || c->body_len < want))
+        if (sse_fill(c, 200) < 0)
+            break;
+    return c->body ? json_tokener_parse(c->body) : NULL;
+}
+
+static void frame_free(struct sse_frame *f)
+{
+    free(f->data);
+    memset(f, 0, sizeof(*f));
+}
+
+/* Parses the first complete frame out of body: 1 with an event frame, 0 when there is no
+ * complete frame yet. Comment-only frames and the retry line are counted and skipped. */
+static int sse_take(struct sse_conn *c, struct sse_frame *f)
+{
+    for (;;) {
+        char *end = c->body ? memmem(c->body, c->body_len, "\n\n", 2) : NULL;
+        size_t flen;
+        int got = 0;
+
+        if (!end)
+            return 0;
+        flen = (size_t)(end - c->body);
+        memset(f, 0, sizeof(*f));
+        for (char *line = c->body; line < end;) {
+            char *eol = memchr(line, '\n', (size_t)(end - line));
+            size_t ll = eol ? (size_t)(eol - line) : (size_t)(end - line);
+            if (ll >= 1 && line[0] == ':') {
+                c->comments++;
+            } else if (ll >= 4 && strncmp(line, "id: ", 4) == 0) {
+                snprintf(f->id, sizeof(f->id), "%.*s", (int)(ll - 4), line + 4);
+                got = 1;
+            } else if (ll >= 7 && strncmp(line, "event: ", 7) == 0) {
+                snprintf(f->event, sizeof(f->event), "%.*s", (int)(ll - 7), line + 7);
+                got = 1;
+            } else if (ll >= 6 && strncmp(line, "data: ", 6) == 0) {
+                free(f->data);
+                f->data = strndup(line + 6, ll - 6);
+                got = 1;
+            }
+            line += ll + 1;
+        }
+        memmove(c->body, c->body + flen + 2, c->body_len - flen - 2);
+        c->body_len -= flen + 2;
+        c->body[c->body_len] = '\0';
+        if (got)
+            return 1;
+    }
+}
+
+/* The next event frame within timeout_ms: 1, 0 on timeout, -1 when the stream ended. */
+static int sse_next(struct sse_conn *c, int timeout_ms, struct sse_frame *f)
+{
+    long long deadline = now_ms() + timeout_ms;
+
+    for (;;) {
+        int rc;
+        if (sse_take(c, f))
+            return 1;
+        rc = sse_fill(c, (int)(deadline - now_ms()));
+        if (rc < 0)
+            return sse_take(c, f) ? 1 : -1;
+        if (rc > 0 || now_ms() >= deadline)
+            return 0;
+    }
+}
+
+/* The seq of an "<epoch>-<seq>" id, the epoch into ep (may be NULL). */
+static long long id_seq(const char *id, char *ep, size_t cap)
+{
+    const char *dash = strrchr(id, '-');
+    if (!dash)
+        return -1;
+    if (ep)
+        snprintf(ep, cap, "%.*s", (int)(dash - id), id);
+    return atoll(dash + 1);
+}
+
+/* ---- REST helpers ---- */
+
+static long create_run(const struct ident *who, const char *slug, const char *extra_json,
+                       char id[40])
+{
+    struct http_resp r;
+    size_t cap = 512 + (extra_json ? strlen(extra_json) : 0);
+    char *body = malloc(cap), kind[64];
+    long st;
+
+    if (!body)
+        return -1;
+    snprintf(body, cap, "{\"project\":\"%s\",\"kind\":\"%s\"%s%s}", slug,
+             itest_unique("stream", kind, sizeof(kind)), extra_json ? "," : "",
+             extra_json ? extra_json : "");
+    if (api_call(who, "POST", "/api/v1/runs", body, &r) != 0) {
+        free(body);
+        return -1;
+    }
+    free(body);
+    st = r.status;
+    if (st != 201)
+        fprintf(stderr, "\n  create run: %ld %s", st, S(r.body));
+    if (id)
+        snprintf(id, 40, "%s", S(http_json_string(&r, "id")));
+    http_resp_free(&r);
+    return st;
+}
+
+static long heartbeat(const struct ident *who, const char *run)
+{
+    struct http_resp r;
+    char path[128];
+    long st;
+
+    snprintf(path, sizeof(path), "/api/v1/runs/%s/heartbeat", run);
+    if (api_call(who, "POST", path, "{\"progress\":0.5}", &r) != 0)
+        return -1;
+    st = r.status;
+    http_resp_free(&r);
+    return st;
+}
+
+/* A counter of the hub's /metrics (the hub's own port; nginx does not expose it). */
+static long long hub_metric(const char *name)
+{
+    const char *port = getenv("RUNWATCH_SSE_PORT");
+    char url[128], cmd[256], line[256];
+    long long v = -1;
+    FILE *p;
+
+    if (!port)
+        return -1;
+    snprintf(url, sizeof(url), "http://127.0.0.1:%s/metrics", port);
+    snprintf(cmd, sizeof(cmd), "curl -s -m 5 '%s'", url);
+    p = popen(cmd, "r");
+    if (!p)
+        return -1;
+    while (fgets(line, sizeof(line), p))
+        if (strncmp(line, name, strlen(name)) == 0 && line[strlen(name)] == ' ')
+            v = atoll(line + strlen(name) + 1);
+    pclose(p);
+    return v;
+}
+
+/* ---- fixture ---- */
+
+static int stream_init(void)
+{
+    signal(SIGPIPE, SIG_IGN);
+    if (itest_instance_admin(&adm) || itest_make_project(&adm, "stream-a", pa.slug, 64, &pa.id) ||
+        itest_make_project(&adm, "stream-b", pb.slug, 64, &pb.id) ||
+        itest_new_user(&adm, "stream-a", "stream.test", &mem_a) ||
+        itest_new_user(&adm, "stream-b", "stream.test", &mem_b) ||
+        itest_add_member(&adm, pa.slug, mem_a.email, "member") ||
+        itest_add_member(&adm, pb.slug, mem_b.email, "member") || api_login(&mem_a) != 200 ||
+        api_login(&mem_b) != 200 ||
+        itest_new_token(&adm, pa.slug, "[\"read\"]", NULL, &tok_a) != 201)
+        return 1;
+    return 0;
+}
+
+static int stream_fini(void)
+{
+    return 0;
+}
+
+/* ---- tests ---- */
+
+static void test_unauthenticated(void)
+{
+    struct sse_conn c;
+    struct ident bogus = {.kind = IDENT_SESSION};
+    json_object *e;
+
+    CU_ASSERT_EQUAL(sse_open(&c, NULL, NULL, NULL, NULL, 0), 401);
+    e = sse_error_body(&c);
+    CU_ASSERT_STRING_EQUAL(S(itest_jstr(e, "error.code")), "unauthenticated");
+    json_object_put(e);
+    sse_close(&c);
+    /* A forged allowed-projects header changes nothing without a session. */
+    snprintf(bogus.secret, sizeof(bogus.secret), "not-a-session");
+    CU_ASSERT_EQUAL(sse_open(&c, &bogus, NULL, NULL, "X-Runwatch-Projects: [1,2,3]", 0), 401);
+    e = sse_error_body(&c);
+    CU_ASSERT_STRING_EQUAL(S(itest_jstr(e, "error.code")), "unauthenticated");
+    json_object_put(e);
+    sse_close(&c);
+}
+
+static void test_bad_filters(void)
+{
+    static const struct {
+        const char *query;
+        long status;
+        const char *code, *field;
+    } cases[] = {
+        {"types=run.updated,nope", 400, "invalid_field", "types"},
+        {"types=", 400, "invalid_field", "types"},
+        {"run=not-a-uuid", 400, "invalid_field", "run"},
+        {"project=abc", 400, "invalid_field", "project"},
+        {"project=0", 400, "invalid_field", "project"},
+        {"project={b}", 404, "not_found", "project"},
+        {"project={a},{b}", 404, "not_found", "project"},
+    };
+    char idb[32], ida[32], q[128];
+
+    snprintf(ida, sizeof(ida), "%lld", pa.id);
+    snprintf(idb, sizeof(idb), "%lld", pb.id);
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const struct itest_subst subs[] = {{"{a}", ida}, {"{b}", idb}, {NULL, NULL}};
+        struct sse_conn c;
+        json_object *e;
+
+        itest_expand(cases[i].query, subs, q, sizeof(q));
+        CU_ASSERT_EQUAL(sse_open(&c, &mem_a, q, NULL, NULL, 0), cases[i].status);
+        e = sse_error_body(&c);
+        if (strcmp(S(itest_jstr(e, "error.field")), cases[i].field) != 0)
+            fprintf(stderr, "\n  ?%s: %ld %s", q, c.status, S(c.body));
+        CU_ASSERT_STRING_EQUAL(S(itest_jstr(e, "error.code")), cases[i].code);
+        CU_ASSERT_STRING_EQUAL(S(itest_jstr(e, "error.field")), cases[i].field);
+        json_object_put(e);
+        sse_close(&c);
+    }
+}
+
+/* A run created through the REST API reaches the stream: as a frame with id, event and the
+ * published JSON as data, within a second of the write's answer. */
+static void test_live(void)
+{
+    struct sse_conn c;
+    struct sse_frame f;
+    char run[40], q[64];
+    long long t0, dt;
+    json_object *d;
+
+    snprintf(q, sizeof(q), "project=%lld", pa.id);
+    CU_ASSERT_EQUAL_FATAL(sse_open(&c, &mem_a, q, NULL, NULL, 0), 200);
+    CU_ASSERT_PTR_NOT_NULL(strcasestr(c.head, "content-type: text/event-stream"));
+    CU_ASSERT_PTR_NOT_NULL(strcasestr(c.head, "cache-control: no-store"));
+    CU_ASSERT_TRUE(c.chunked);
+    CU_ASSERT_EQUAL_FATAL(create_run(&mem_a, pa.slug, NULL, run), 201);
+    t0 = now_ms();
+    CU_ASSERT_EQUAL_FATAL(sse_next(&c, 1000, &f), 1);
+    dt = now_ms() - t0;
+    fprintf(stderr, " [REST answer -> frame: %lld ms] ", dt);
+    CU_ASSERT_TRUE(dt < 1000);
+    CU_ASSERT_STRING_EQUAL(f.event, "run.created");
+    d = f.data ? json_tokener_parse(f.data) : NULL;
+    CU_ASSERT_STRING_EQUAL(S(itest_jstr(d, "run")), run);
+    CU_ASSERT_STRING_EQUAL(S(itest_jstr(d, "data.id")), run);
+    CU_ASSERT_EQUAL(itest_jint(d, "project"), pa.id);
+    {
+        char ep[64], want[128];
+        long long seq = id_seq(f.id, ep, sizeof(ep));
+        snprintf(want, sizeof(want), "%s-%lld", S(itest_jstr(d, "epoch")), itest_jint(d, "id"));
+        CU_ASSERT_STRING_EQUAL(f.id, want);
+        CU_ASSERT_TRUE(seq > 0);
+    }
+    json_object_put(d);
+    frame_free(&f);
+    sse_close(&c);
+
+    /* A producer's token streams its project too. */
+    CU_ASSERT_EQUAL_FATAL(sse_open(&c, &tok_a, NULL, NULL, NULL, 0), 200);
+    CU_ASSERT_EQUAL_FATAL(heartbeat(&mem_a, run), 200);
+    CU_ASSERT_EQUAL(sse_next(&c, 5000, &f), 1);
+    CU_ASSERT_STRING_EQUAL(f.event, "run.heartbeat");
+    frame_free(&f);
+    sse_close(&c);
+}
+
+/* Project B's events never reach a member of A only — not with a forged header, not by
+ * asking for B. An instance admin sees every project. */
+static void test_isolation(void)
+{
+    struct sse_conn plain, forged, admin;
+    struct sse_frame f;
+    char rb[40], ra[40], hdr[64];
+    int seen_b = 0, seen_a = 0, admin_b = 0, admin_a = 0;
+
+    snprintf(hdr, sizeof(hdr), "X-Runwatch-Projects: [%lld,%lld]", pa.id, pb.id);
+    CU_ASSERT_EQUAL_FATAL(sse_open(&plain, &mem_a, NULL, NULL, NULL, 0), 200);
+    CU_ASSERT_EQUAL_FATAL(sse_open(&forged, &mem_a, NULL, NULL, hdr, 0), 200);
+    CU_ASSERT_EQUAL_FATAL(sse_open(&admin, &adm, NULL, NULL, NULL, 0), 200);
+    /* B's run first: if it were delivered, it would come before A's. */
+    CU_ASSERT_EQUAL_FATAL(create_run(&mem_b, pb.slug, NULL, rb), 201);
+    CU_ASSERT_EQUAL_FATAL(create_run(&mem_a, pa.slug, NULL, ra), 201);
+    for (struct sse_conn *c = &plain; c; c = c == &plain ? &forged : NULL) {
+        for (;;) {
+            int rc = sse_next(c, 5000, &f);
+            if (rc != 1)
+                break;
+            if (f.data && strstr(f.data, rb))
+                seen_b++;
+            if (f.data && strstr(f.data, ra)) {
+                seen_a++;
+                frame_free(&f);
+                break;
+            }
+            frame_free(&f);
+        }
+    }
+    CU_ASSERT_EQUAL(seen_b, 0);
+    CU_ASSERT_EQUAL(seen_a, 2);
+    while (!(admin_a && admin_b) && sse_next(&admin, 5000, &f) == 1) {
+        admin_b |= f.data && strstr(f.data, rb);
+        admin_a |= f.data && strstr(f.data, ra);
+        frame_free(&f);
+    }
+    CU_ASSERT_TRUE(admin_a && admin_b);
+    sse_close(&plain);
+    sse_close(&forged);
+    sse_close(&admin);
+}
+
+/* ?run= and ?types= are applied by the hub. */
+static void test_filters(void)
+{
+    struct sse_conn c;
+    struct sse_frame f;
+    char r1[40], r2[40], q[160];
+    struct http_resp r;
+    char path[128];
+
+    CU_ASSERT_EQUAL_FATAL(create_run(&mem_a, pa.slug, NULL, r1), 201);
+    CU_ASSERT_EQUAL_FATAL(create_run(&mem_a, pa.slug, NULL, r2), 201);
+    snprintf(q, sizeof(q), "run=%s&types=run.updated", r1);
+    CU_ASSERT_EQUAL_FATAL(sse_open(&c, &mem_a, q, NULL, NULL, 0), 200);
+    CU_ASSERT_EQUAL(heartbeat(&mem_a, r1), 200);
+    snprintf(path, sizeof(path), "/api/v1/runs/%s", r2);
+    CU_ASSERT_EQUAL(api_call(&mem_a, "PATCH", path, "{\"status\":\"running\"}", &r), 0);
+    CU_ASSERT_EQUAL(r.status, 200);
+    http_resp_free(&r);
+    snprintf(path, sizeof(path), "/api/v1/runs/%s", r1);
+    CU_ASSERT_EQUAL(api_call(&mem_a, "PATCH", path, "{\"status\":\"running\"}", &r), 0);
+    CU_ASSERT_EQUAL(r.status, 200);
+    http_resp_free(&r);
+    CU_ASSERT_EQUAL_FATAL(sse_next(&c, 5000, &f), 1);
+    CU_ASSERT_STRING_EQUAL(f.event, "run.updated");
+    CU_ASSERT_PTR_NOT_NULL(f.data && strstr(f.data, r1));
+    CU_ASSERT_PTR_NULL(f.data ? strstr(f.data, r2) : NULL);
+    frame_free(&f);
+    sse_close(&c);
+}
+
+/* Reads frames until one about run arrives; returns its id in id (and 1), 0 on timeout. */
+static int wait_for_run(struct sse_conn *c, const char *run, char *id, size_t cap)
+{
+    struct sse_frame f;
+    while (sse_next(c, 5000, &f) == 1) {
+        int hit = f.data && strstr(f.data, run);
+        if (hit)
+            snprintf(id, cap, "%s", f.id);
+        frame_free(&f);
+        if (hit)
+            return 1;
+    }
+    return 0;
+}
+
+/* A client that reconnects with Last-Event-ID gets exactly what it missed, in order, then
+ * live events; an id the hub cannot bridge gets `event: reset`. */
+static void test_replay(void)
+{
+    struct sse_conn c;
+    struct sse_frame f;
+    char run[40], last[80], q[160], ep[64];
+    long long seq, prev;
+    int got = 0, order_ok = 1;
+
+    snprintf(q, sizeof(q), "project=%lld", pa.id);
+    CU_ASSERT_EQUAL_FATAL(sse_open(&c, &mem_a, q, NULL, NULL, 0), 200);
+    CU_ASSERT_EQUAL_FATAL(create_run(&mem_a, pa.slug, NULL, run), 201);
+    CU_ASSERT_EQUAL_FATAL(wait_for_run(&c, run, last, sizeof(last)), 1);
+    sse_close(&c);
+
+    /* Missed while away: 5 heartbeats, and a run of project B (not to be replayed). */
+    for (int i = 0; i < 5; i++)
+        CU_ASSERT_EQUAL(heartbeat(&mem_a, run), 200);
+    CU_ASSERT_EQUAL(create_run(&mem_b, pb.slug, NULL, NULL), 201);
+
+    CU_ASSERT_EQUAL_FATAL(sse_open(&c, &mem_a, q, last, NULL, 0), 200);
+    prev = id_seq(last, ep, sizeof(ep));
+    while (got < 5 && sse_next(&c, 5000, &f) == 1) {
+        char e2[64];
+        seq = id_seq(f.id, e2, sizeof(e2));
+        if (strcmp(f.event, "run.heartbeat") != 0 || seq <= prev || strcmp(e2, ep) != 0 ||
+            !f.data || !strstr(f.data, run)) {
+            fprintf(stderr, "\n  unexpected replay frame %s %s", f.id, f.event);
+            order_ok = 0;
+        }
+        prev = seq;
+        got++;
+        frame_free(&f);
+    }
+    CU_ASSERT_EQUAL(got, 5);
+    CU_ASSERT_TRUE(order_ok);
+    /* Then live. */
+    CU_ASSERT_EQUAL(heartbeat(&mem_a, run), 200);
+    CU_ASSERT_EQUAL_FATAL(sse_next(&c, 5000, &f), 1);
+    CU_ASSERT_STRING_EQUAL(f.event, "run.heartbeat");
+    CU_ASSERT_TRUE(id_seq(f.id, NULL, 0) > prev);
+    snprintf(last, sizeof(last), "%s", f.id);
+    frame_free(&f);
+    sse_close(&c);
+
+    /* Up to date: nothing to replay, no reset; the same id in the query works too. */
+    snprintf(q, sizeof(q), "project=%lld&last_event_id=%s", pa.id, last);
+    CU_ASSERT_EQUAL_FATAL(sse_open(&c, &mem_a, q, NULL, NULL, 0), 200);
+    CU_ASSERT_EQUAL(heartbeat(&mem_a, run), 200);
+    CU_ASSERT_EQUAL_FATAL(sse_next(&c, 5000, &f), 1);
+    CU_ASSERT_STRING_EQUAL(f.event, "run.heartbeat");
+    CU_ASSERT_EQUAL(id_seq(f.id, NULL, 0), id_seq(last, NULL, 0) + 1);
+    frame_free(&f);
+    sse_close(&c);
+
+    /* Another epoch, or not an id at all: reset. */
+    static const char *const bad[] = {"zzzz1234-5", "garbage", "abc-0"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        CU_ASSERT_EQUAL_FATAL(sse_open(&c, &mem_a, NULL, bad[i], NULL, 0), 200);
+        CU_ASSERT_EQUAL(sse_next(&c, 5000, &f), 1);
+        CU_ASSERT_STRING_EQUAL(f.event, "reset");
+        frame_free(&f);
+        sse_close(&c);
+    }
+
+    /* Older than the ring: more than RING events since. */
+    for (int i = 0; i < RING + 5; i++)
+        if (heartbeat(&mem_a, run) != 200) {
+            CU_FAIL("heartbeat failed");
+            break;
+        }
+    CU_ASSERT_EQUAL_FATAL(sse_open(&c, &mem_a, q, NULL, NULL, 0), 200);
+    CU_ASSERT_EQUAL(sse_next(&c, 5000, &f), 1);
+    CU_ASSERT_STRING_EQUAL(f.event, "reset");
+    CU_ASSERT_PTR_NOT_NULL(f.data && strstr(f.data, "too_old"));
+    frame_free(&f);
+    sse_close(&c);
+}
+
+struct writer {
+    char run[40];
+    int n;
+    int failures;
+};
+
+static void *writer_main(void *arg)
+{
+    struct writer *w = arg;
+    for (int i = 0; i < w->n; i++)
+        if (heartbeat(&mem_a, w->run) != 200)
+            w->failures++;
+    return NULL;
+}
+
+/* Writers on several API workers at once: an unfiltered stream (an instance admin sees
+ * every event) receives ids that go up by exactly one each time. */
+static void test_order_concurrent(void)
+{
+    enum { WRITERS = 6, EACH = 60 };
+    struct writer w[WRITERS];
+    pthread_t th[WRITERS];
+    struct sse_conn c;
+    struct sse_frame f;
+    long long prev = -1;
+    int mine = 0, skipped = 0, frames = 0, failures = 0;
+    char ep0[64] = "";
+
+    CU_ASSERT_EQUAL_FATAL(sse_open(&c, &adm, NULL, NULL, NULL, 0), 200);
+    for (int i = 0; i < WRITERS; i++) {
+        w[i].n = EACH;
+        w[i].failures = 0;
+        CU_ASSERT_EQUAL_FATAL(create_run(&mem_a, pa.slug, NULL, w[i].run), 201);
+    }
+    for (int i = 0; i < WRITERS; i++)
+        pthread_create(&th[i], NULL, writer_main, &w[i]);
+    while (mine < WRITERS * EACH) {
+        char ep[64];
+        long long seq;
+        if (sse_next(&c, 10000, &f) != 1)
+            break;
+        seq = id_seq(f.id, ep, sizeof(ep));
+        if (prev >= 0 && (seq != prev + 1 || strcmp(ep, ep0) != 0)) {
+            fprintf(stderr, "\n  id %s after %s-%lld", f.id, ep0, prev);
+            skipped++;
+        }
+        prev = seq;
+        snprintf(ep0, sizeof(ep0), "%s", ep);
+        frames++;
+        if (strcmp(f.event, "run.heartbeat") == 0)
+            for (int i = 0; i < WRITERS; i++)
+                if (f.data && strstr(f.data, w[i].run))
+                    mine++;
+        frame_free(&f);
+    }
+    for (int i = 0; i < WRITERS; i++) {
+        pthread_join(th[i], NULL);
+        failures += w[i].failures;
+    }
+    CU_ASSERT_EQUAL(failures, 0);
+    CU_ASSERT_EQUAL(mine, WRITERS * EACH);
+    CU_ASSERT_EQUAL(skipped, 0);
+    fprintf(stderr, " [%d frames in order] ", frames);
+    sse_close(&c);
+}
+
+/* Idle streams hear a comment every keepalive interval (1 s in the test stack). */
+static void test_keepalive(void)
+{
+    struct sse_conn c;
+    long long deadline = now_ms() + 5000;
+    unsigned start;
+
+    CU_ASSERT_EQUAL_FATAL(sse_open(&c, &mem_b, NULL, NULL, "X-Test: keepalive", 0), 200);
+    /* The hello frame carries one comment; wait for two more. */
+    start = c.comments;
+    while (now_ms() < deadline) {
+        struct sse_frame f;
+        if (sse_next(&c, 200, &f) == 1)
+            frame_free(&f);
+        if (c.comments >= start + 3)
+            break;
+    }
+    CU_ASSERT_TRUE(c.comments >= start + 3);
+    sse_close(&c);
+}
+
+/* A client that stops reading is disconnected (and counted) once its backlog passes the
+ * hub's per-client buffer, while a client that reads gets every event. Big events (runs
+ * with a 200 KB input) fill the kernel's buffers quickly. */
+static void test_slow_client(void)
+{
+    struct sse_conn slow, fast;
+    struct sse_frame f;
+    char q[64], run[40];
+    char *input = malloc(200 * 1024 + 64);
+    long long slow0 = hub_metric("runwatch_sse_slow_disconnects_total"), slow1 = slow0;
+    long long prev = -1;
+    int created = 0, received = 0, skipped = 0;
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(input);
+    CU_ASSERT_TRUE_FATAL(slow0 >= 0);
+    memcpy(input, "\"input\":{\"blob\":\"", 17);
+    memset(input + 17, 'x', 200 * 1024);
+    snprintf(input + 17 + 200 * 1024, 8, "\"}");
+    snprintf(q, sizeof(q), "project=%lld&types=run.created", pa.id);
+    CU_ASSERT_EQUAL_FATAL(sse_open(&slow, &mem_a, q, NULL, NULL, 4096), 200);
+    CU_ASSERT_EQUAL_FATAL(sse_open(&fast, &mem_a, q, NULL, NULL, 0), 200);
+    for (int i = 0; i < 300 && slow1 == slow0; i++) {
+        if (create_run(&mem_a, pa.slug, input, run) != 201)
+            break;
+        created++;
+        /* The fast client reads until it has this run's frame, as a browser keeps up. */
+        while (received < created && sse_next(&fast, 5000, &f) == 1) {
+            long long seq = id_seq(f.id, NULL, 0);
+            if (prev >= 0 && seq != prev + 1)
+                skipped++;
+            prev = seq;
+            received++;
+            frame_free(&f);
+        }
+        if (i % 10 == 9)
+            slow1 = hub_metric("runwatch_sse_slow_disconnects_total");
+    }
+    while (received < created && sse_next(&fast, 5000, &f) == 1) {
+        received++;
+        frame_free(&f);
+    }
+    fprintf(stderr, " [slow client dropped after %d events of 200 KB] ", created);
+    CU_ASSERT_TRUE(slow1 > slow0);
+    CU_ASSERT_EQUAL(received, created);
+    CU_ASSERT_EQUAL(skipped, 0);
+    /* The fast one is still connected and live. */
+    CU_ASSERT_EQUAL(create_run(&mem_a, pa.slug, NULL, run), 201);
+    CU_ASSERT_EQUAL(wait_for_run(&fast, run, q, sizeof(q)), 1);
+    sse_close(&slow);
+    sse_close(&fast);
+    free(input);
+}
+
+static int redis_pid(void)
+{
+    char path[1024];
+    int pid = -1;
+    FILE *f = fopen(var_path("run/redis.pid", path, sizeof(path)), "r");
+    if (f) {
+        if (fscanf(f, "%d", &pid) != 1)
+            pid = -1;
+        fclose(f);
+    }
+    return pid;
+}
+
+/* Redis restarts (without persistence: the id counter starts over in a new epoch): the
+ * stream stays open, gets `event: reset`, then live events again under the new epoch. */
+static void test_redis_restart(void)
+{
+    struct sse_conn c;
+    struct sse_frame f;
+    char run[40], id1[80], ep1[64], ep2[64], path[1024], cmd[1200];
+    int pid = redis_pid(), reset = 0, live = 0;
+    long long deadline;
+
+    CU_ASSERT_TRUE_FATAL(pid > 0);
+    CU_ASSERT_EQUAL_FATAL(sse_open(&c, &mem_a, NULL, NULL, NULL, 0), 200);
+    CU_ASSERT_EQUAL_FATAL(create_run(&mem_a, pa.slug, NULL, run), 201);
+    CU_ASSERT_EQUAL_FATAL(wait_for_run(&c, run, id1, sizeof(id1)), 1);
+    id_seq(id1, ep1, sizeof(ep1));
+
+    CU_ASSERT_EQUAL_FATAL(kill(pid, SIGTERM), 0);
+    deadline = now_ms() + 10000;
+    while (kill(pid, 0) == 0 && now_ms() < deadline)
+        usleep(50000);
+    CU_ASSERT_NOT_EQUAL_FATAL(kill(pid, 0), 0);
+    snprintf(cmd, sizeof(cmd), "redis-server '%s' >/dev/null 2>&1",
+             var_path("run/redis.conf", path, sizeof(path)));
+    CU_ASSERT_EQUAL_FATAL(system(cmd), 0);
+
+    /* The hub resubscribes (backoff up to 5 s) and tells the client. */
+    deadline = now_ms() + 15000;
+    while (!reset && now_ms() < deadline && sse_next(&c, 1000, &f) >= 0) {
+        reset = strcmp(f.event, "reset") == 0;
+        frame_free(&f);
+    }
+    CU_ASSERT_TRUE_FATAL(reset);
+    /* Writes publish again once the API's connection is back (it retries after 1 s). */
+    deadline = now_ms() + 15000;
+    while (!live && now_ms() < deadline) {
+        char r2[40];
+        CU_ASSERT_EQUAL(create_run(&mem_a, pa.slug, NULL, r2), 201);
+        while (!live && sse_next(&c, 1000, &f) == 1) {
+            live = f.data && strstr(f.data, r2);
+            if (live)
+                id_seq(f.id, ep2, sizeof(ep2));
+            frame_free(&f);
+        }
+    }
+    CU_ASSERT_TRUE(live);
+    if (live)
+        CU_ASSERT_STRING_NOT_EQUAL(ep1, ep2);
+    sse_close(&c);
+}
+
+int suite_stream_register(void)
+{
+    CU_pSuite s = CU_add_suite("stream", stream_init, stream_fini);
+    if (!s)
+        return 1;
+    return !CU_add_test(s, "no session: 401 in JSON", test_unauthenticated) ||
+           !CU_add_test(s, "bad filters name the field", test_bad_filters) ||
+           !CU_add_test(s, "a REST write reaches the stream", test_live) ||
+           !CU_add_test(s, "a member of A never sees B", test_isolation) ||
+           !CU_add_test(s, "run and type filters", test_filters) ||
+           !CU_add_test(s, "Last-Event-ID replay and reset", test_replay) ||
+           !CU_add_test(s, "ids in order across concurrent writers", test_order_concurrent) ||
+           !CU_add_test(s, "keepalive comments", test_keepalive) ||
+           !CU_add_test(s, "a client that stops reading is dropped", test_slow_client) ||
+           !CU_add_test(s, "redis restart: reset, then live", test_redis_restart);
+}
