@@ -150,24 +150,33 @@ static void prom_process(FILE *f)
     fprintf(f, "runwatch_api_start_time_seconds %lld\n", (long long)counters_created_at());
 }
 
-/* The PostgreSQL part; a failed query is reported as runwatch_database_up 0 and the
- * request carries on (its error is cleared, the process counters still go out). */
-static void prom_database(struct req *r, FILE *f)
+/* The PostgreSQL part, queried before anything is printed so that a failure of this
+ * very query is in the counters below. A failed query is reported as
+ * runwatch_database_up 0 and the request carries on (its error is cleared, the process
+ * counters still go out). */
+static PGresult *prom_query(struct req *r)
 {
     PGresult *res = db_exec(r, DB_STMT_PROM_RUNS, NULL, 0);
-    int n;
 
-    prom_head(f, "runwatch_database_up", "gauge",
-              "1 when this scrape's query of PostgreSQL succeeded.");
-    fprintf(f, "runwatch_database_up %d\n", res ? 1 : 0);
     if (!res) {
         log_warn("metrics: runs query failed: %s", r->err_message ? r->err_message : "-");
         r->err_code = r->err_message = r->err_field = NULL;
         r->err_details = NULL;
         r->n_resp_headers = 0; /* the Retry-After of the failure: nothing else is set yet */
         r->status = 0;
-        return;
     }
+    return res;
+}
+
+static void prom_database(FILE *f, PGresult *res)
+{
+    int n;
+
+    prom_head(f, "runwatch_database_up", "gauge",
+              "1 when this scrape's query of PostgreSQL succeeded.");
+    fprintf(f, "runwatch_database_up %d\n", res ? 1 : 0);
+    if (!res)
+        return;
     n = PQntuples(res);
     prom_head(f, "runwatch_runs", "gauge", "Runs stored now, by project and status.");
     for (int i = 0; i < n; i++)
@@ -224,17 +233,19 @@ int prom_metrics(struct req *r)
     static const struct route signed_in = {"GET", "/api/v1/metrics", prom_metrics, 0};
     char *buf = NULL;
     size_t len = 0;
+    PGresult *res;
     FILE *f;
 
     if (!prom_from_scrape_location(r) &&
         (auth_guard(r, &signed_in) != 0 || auth_require_instance_admin(r) != 0))
         return -1;
+    res = prom_query(r);
     f = open_memstream(&buf, &len);
     if (!f)
         return req_error(r, 500, "internal", NULL, "out of memory");
     prom_requests(f);
     prom_process(f);
-    prom_database(r, f);
+    prom_database(f, res);
     if (fclose(f) != 0 || !buf) {
         free(buf);
         return req_error(r, 500, "internal", NULL, "out of memory");
