@@ -146,13 +146,15 @@ asan:
 
 # Private stacks in turn: the request path against nginx's ceiling, the producer API
 # (events, batches, claims, the run list at 1M runs), the fleet simulator as a load
-# generator, then the live stream (idle streams' memory, fan-out latency). Figures with
-# their commands go to docs/PERFORMANCE.md.
+# generator, the live stream (idle streams' memory, fan-out latency), then the built-in
+# reports at 1M runs and 10M events. Figures with their commands go to
+# docs/PERFORMANCE.md.
 bench: build
 	RUNWATCH_BIN_DIR=$(BUILD) tests/bench/baseline.sh
 	RUNWATCH_BIN_DIR=$(BUILD) tests/bench/producer.sh
 	RUNWATCH_BIN_DIR=$(BUILD) tests/bench/fleet.sh
 	RUNWATCH_BIN_DIR=$(BUILD) tests/bench/stream.sh
+	RUNWATCH_BIN_DIR=$(BUILD) tests/bench/reports.sh
 
 C_FILES = $(shell git ls-files '*.c' '*.h' 2>/dev/null; git ls-files --others --exclude-standard '*.c' '*.h' 2>/dev/null)
 

@@ -18,6 +18,7 @@ struct config;
 struct db;
 struct pub;
 struct auth_ident;
+struct route;
 
 struct req_param {
     const char *name;
@@ -51,6 +52,7 @@ struct req {
     size_t n_path_params;
     struct timespec started;
     const struct auth_ident *auth; /* set by the router's guard; never NULL in a handler */
+    const struct route *route;     /* the matched route (per-route counters), or NULL */
 
     /* Response. */
     int status;
