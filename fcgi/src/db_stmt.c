@@ -439,6 +439,13 @@ const struct db_stmt db_stmts[DB_STMT__COUNT] = {
                             "SELECT event_json(e), e.id::text FROM events e WHERE e.run_id = "
                             "$1::uuid AND e.id > $2 ORDER BY e.id LIMIT $3",
                             3},
+    /* Newest first, before an id ($2, NULL for the newest): the log's tail in one page,
+     * walking (run_id, id) backwards. */
+    [DB_STMT_EVENT_LIST_DESC] = {"event_list_desc",
+                                 "SELECT event_json(e), e.id::text FROM events e WHERE e.run_id = "
+                                 "$1::uuid AND ($2::bigint IS NULL OR e.id < $2) ORDER BY e.id "
+                                 "DESC LIMIT $3",
+                                 3},
     /* $5 JSON array of {key, value, step, ts} (WRITE_ACCESS above). Answers the project,
      * the count and the newest point of each key (at most 20), for the live message. */
     [DB_STMT_METRIC_INSERT] =

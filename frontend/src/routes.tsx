@@ -12,6 +12,9 @@ const RunDetailPage = lazy(() => import('./pages/RunDetailPage'));
 const WorkersPage = lazy(() => import('./pages/WorkersPage'));
 const WorkerDetailPage = lazy(() => import('./pages/WorkerDetailPage'));
 const SettingsPage = lazy(() => import('./pages/SettingsPage'));
+const ReportsPage = lazy(() => import('./pages/ReportsPage'));
+const FailuresPage = lazy(() => import('./pages/FailuresPage'));
+const FailureGroupPage = lazy(() => import('./pages/FailureGroupPage'));
 const NotFoundPage = lazy(() => import('./pages/NotFoundPage'));
 
 function page(el: ReactNode) {
@@ -46,6 +49,9 @@ export const router = createBrowserRouter([
               { path: 'runs/:runId', element: page(<RunDetailPage />) },
               { path: 'workers', element: page(<WorkersPage />) },
               { path: 'workers/:workerId', element: page(<WorkerDetailPage />) },
+              { path: 'reports', element: page(<ReportsPage />) },
+              { path: 'failures', element: page(<FailuresPage />) },
+              { path: 'failures/:fingerprint', element: page(<FailureGroupPage />) },
               { path: 'settings', element: page(<SettingsPage />) },
               { path: '*', element: page(<NotFoundPage />) },
             ],

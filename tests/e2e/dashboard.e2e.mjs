@@ -1,7 +1,9 @@
 // The dashboard end to end, in a real browser against a real stack (tests/e2e/run.sh
 // starts both): log in; create a run with a producer token over the API and see it appear
-// in the runs table; open it; see an event arrive; cancel it; switch the theme. A
-// screenshot of each page goes to RUNWATCH_E2E_OUT.
+// in the runs table; open it; see an event arrive; cancel it; switch the theme; a failed
+// run lands in a failure group; the Reports page runs SQL, saves it and downloads CSV;
+// anomaly thresholds are saved in Settings. A screenshot of each page goes to
+// RUNWATCH_E2E_OUT.
 //
 // Live steps: with RUNWATCH_E2E_STREAM=1 (run.sh sets it when the tree has the live hub's
 // stream) the run and the event must appear WITHOUT a reload, and the connection
@@ -9,6 +11,7 @@
 // the test checks the same data after a reload instead — so the REST path is still tested
 // and the skip is visible in every run's output.
 import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -84,7 +87,7 @@ async function main() {
     body: { name: 'e2e-producer', scopes: ['read', 'write'] },
   });
   const token = tok.token;
-  await call('POST', '/workers', { token, body: { name: 'gpu-e2e', host: 'gpu-e2e', kinds: ['train'] } });
+  const worker = await call('POST', '/workers', { token, body: { name: 'gpu-e2e', host: 'gpu-e2e', kinds: ['train'] } });
 
   browser = await chromium.launch({
     executablePath: process.env.RUNWATCH_CHROMIUM ?? '/usr/bin/chromium',
@@ -248,6 +251,127 @@ async function main() {
     assert.equal(me.token.name, 'from-the-browser');
     await page.getByRole('button', { name: 'Done' }).click();
     await page.getByTestId('tokens').getByText('from-the-browser').waitFor();
+  });
+
+  // A failed run, reported as a producer does, lands in a failure group.
+  const failedRun = await call('POST', '/runs', { token, body: { kind: 'train', name: 'e2e-oom', queue: 'gpu' } });
+  await call('PATCH', `/runs/${failedRun.id}`, { token, body: { status: 'running' } });
+  await call('PATCH', `/runs/${failedRun.id}`, {
+    token,
+    body: { status: 'failed', error: { type: 'CUDAOutOfMemory', message: 'tried to allocate 20.00 GiB on device 3' } },
+  });
+
+  await step('the failed run appears in a failure group, whose page lists it', async () => {
+    await page.getByRole('link', { name: 'Failures', exact: true }).click();
+    await page.waitForURL(`${BASE}/p/e2e/failures`);
+    const group = page.getByTestId('failure-groups').getByRole('row').filter({ hasText: 'CUDAOutOfMemory' });
+    await group.waitFor({ timeout: WAIT });
+    await group.getByText('tried to allocate 20.00 GiB on device 3').waitFor();
+    await group.getByText('train').waitFor();
+    await shot('13-failures');
+    await group.getByRole('link', { name: 'CUDAOutOfMemory' }).click();
+    await page.waitForURL(/\/p\/e2e\/failures\/[0-9a-f]{16}$/);
+    const runRow = page.locator(`[data-testid=group-runs] [data-run-id="${failedRun.id}"]`);
+    await runRow.waitFor({ timeout: WAIT });
+    await shot('14-failure-group');
+    await runRow.getByRole('link', { name: failedRun.id.slice(0, 8) }).click();
+    await page.locator('[data-testid=run-detail][data-status=failed]').waitFor({ timeout: WAIT });
+  });
+
+  await step('overview: exact counts of the last 24 h', async () => {
+    await page.getByRole('link', { name: 'Overview', exact: true }).click();
+    await page.getByTestId('anomalies').getByText('Nothing stuck, stale, interrupted or past its lease.').waitFor({ timeout: WAIT });
+    // One run failed and one was cancelled in the last 24 h, from the throughput report.
+    await page.getByTestId('count-failed').getByText('1', { exact: true }).waitFor({ timeout: WAIT });
+    await page.getByTestId('count-cancelled').getByText('1', { exact: true }).waitFor({ timeout: WAIT });
+    await shot('15-overview-counts');
+  });
+
+  await step('reports: the built-in cards draw the runs', async () => {
+    await page.getByRole('link', { name: 'Reports', exact: true }).click();
+    await page.waitForURL(`${BASE}/p/e2e/reports`);
+    await page.getByTestId('report-throughput').getByText(/started, per day, by status/).waitFor({ timeout: WAIT });
+    await page.getByTestId('report-failure-rate').getByRole('cell', { name: 'train' }).waitFor({ timeout: WAIT });
+    await page.getByTestId('report-duration').getByRole('cell', { name: 'train' }).waitFor({ timeout: WAIT });
+    await shot('16-reports-builtin');
+  });
+
+  const reportSql = 'select status, count(*) as runs from runs group by 1 order by 1';
+  await step('reports: run a SQL statement and see its rows and chart', async () => {
+    await page.getByRole('tab', { name: 'SQL' }).click();
+    await page.waitForURL(/tab=sql/);
+    // The schema list comes from the database's own catalogue, through the same endpoint.
+    await page.getByTestId('report-schema').getByText('failure_groups_30d').waitFor({ timeout: WAIT });
+    const editor = page.getByTestId('sql-editor');
+    await editor.waitFor({ timeout: WAIT });
+    await editor.fill(reportSql);
+    await page.getByTestId('run-sql').click();
+    const result = page.getByTestId('query-result');
+    await result.getByTestId('row-count').getByText('2 rows').waitFor({ timeout: WAIT });
+    await result.getByTestId('result-table').getByRole('cell', { name: 'cancelled' }).waitFor();
+    await result.getByTestId('result-table').getByRole('cell', { name: 'failed' }).waitFor();
+    // A name and a number: a bar chart is offered first.
+    await result.getByTestId('result-chart').waitFor();
+    await shot('17-reports-sql');
+    // A statement the database refuses is shown in words.
+    await editor.fill('select password_hash from public.users');
+    await page.getByTestId('run-sql').click();
+    await page.getByTestId('query-error').waitFor({ timeout: WAIT });
+    assert.match((await page.getByTestId('query-error').textContent()) ?? '', /permission denied|does not exist/);
+    await editor.fill(reportSql);
+    await page.getByTestId('run-sql').click();
+    await result.getByTestId('row-count').getByText('2 rows').waitFor({ timeout: WAIT });
+  });
+
+  await step('reports: save the statement with its chart, and find it in the list', async () => {
+    await page.getByRole('button', { name: 'Save as report…' }).click();
+    await page.getByRole('dialog').getByLabel('Name').fill('e2e runs by status');
+    await page.getByTestId('save-report').click();
+    await page.getByTestId('editing-name').getByText('Editing “e2e runs by status”').waitFor({ timeout: WAIT });
+    await page.getByTestId('saved-reports').locator('[data-report="e2e runs by status"]').waitFor({ timeout: WAIT });
+    const saved = await call('GET', '/reports/saved?project=e2e', { cookie: adminCookie });
+    const mine = saved.items.find((r) => r.name === 'e2e runs by status');
+    assert.ok(mine, 'the saved report is listed by the API');
+    assert.equal(mine.sql, reportSql);
+    assert.equal(mine.chart.type, 'bar');
+    await shot('18-reports-saved');
+  });
+
+  await step('reports: download the result as CSV', async () => {
+    const [download] = await Promise.all([page.waitForEvent('download', { timeout: WAIT }), page.getByTestId('download-csv').click()]);
+    assert.equal(download.suggestedFilename(), 'e2e-runs-by-status.csv');
+    const csv = await readFile(await download.path(), 'utf8');
+    const lines = csv.trim().split(/\r?\n/);
+    assert.equal(lines[0], 'status,runs');
+    assert.deepEqual(lines.slice(1).sort(), ['cancelled,1', 'failed,1']);
+  });
+
+  await step('settings: a project admin saves the anomaly thresholds', async () => {
+    await page.getByRole('link', { name: 'Settings', exact: true }).click();
+    const box = page.getByTestId('thresholds');
+    const stuck = box.getByLabel('Stuck after (seconds)');
+    await stuck.waitFor({ timeout: WAIT });
+    assert.equal(await stuck.inputValue(), '300');
+    await stuck.fill('600');
+    await page.getByTestId('save-thresholds').click();
+    await box.getByText(/last changed/).waitFor({ timeout: WAIT });
+    const t = await call('GET', '/projects/e2e/anomaly-thresholds', { cookie: adminCookie });
+    assert.equal(t.stuck_after_s, 600);
+    await shot('19-settings-thresholds');
+  });
+
+  // A worker claims a run and stops while it runs: the run is interrupted.
+  const lost = await call('POST', '/runs', { token, body: { kind: 'train', name: 'e2e-lost', queue: 'e2e-q' } });
+  const claimed = await call('POST', '/queues/e2e-q/claim', { token, body: { worker_id: worker.id, lease_s: 600 } });
+  assert.equal(claimed.id, lost.id);
+  await call('POST', `/workers/${worker.id}/stop`, { token });
+
+  await step('overview: an interrupted run shows in the anomalies panel', async () => {
+    await page.getByRole('link', { name: 'Overview', exact: true }).click();
+    const panel = page.getByTestId('anomalies');
+    await panel.getByTestId('anomaly-interrupted').getByText('1', { exact: true }).waitFor({ timeout: WAIT });
+    await panel.getByRole('link', { name: lost.id.slice(0, 8) }).waitFor();
+    await shot('20-overview-anomalies');
   });
 
   await step('no uncaught errors in the page', async () => {

@@ -3,7 +3,8 @@
  * paged with cursors, POST /runs/wait (answers when runs end, on timeout, refuses past
  * its slots), heartbeats tied to an attempt, and worker sessions and samples. Each test
  * works in runs and workers of its own. Nothing asserts on durations: a wait's test
- * asserts what it answered, not how fast. */
+ * asserts what it answered, not how fast. The event log read newest first (order=desc,
+ * before=) is here too. */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -646,6 +647,100 @@ static void test_worker_sessions(void)
     http_resp_free(&r);
 }
 
+/* ---- events newest first ---- */
+
+/* GET /runs/{run}/events?order=desc: the newest page first, then older ones with
+ * before=<next_cursor>, ending in next_cursor null; the ids are those of the asc
+ * listing, reversed. Bad order/before/after combinations name their field. */
+static void test_events_desc(void)
+{
+    char run[40], ids[7][24], path[200], cursor[24] = "";
+    struct http_resp r;
+    int got = 0;
+
+    CU_ASSERT_EQUAL_FATAL(new_run("running", run), 0);
+    CU_ASSERT_EQUAL_FATAL(
+        itest_callf(&twrite, "POST",
+                    "{\"events\":[{\"message\":\"e0\"},{\"message\":\"e1\"},{\"message\":\"e2\"},"
+                    "{\"message\":\"e3\"},{\"message\":\"e4\"},{\"message\":\"e5\"},"
+                    "{\"message\":\"e6\"}]}",
+                    &r, "/api/v1/runs/%s/events", run),
+        201);
+    http_resp_free(&r);
+    CU_ASSERT_EQUAL_FATAL(itest_callf(&viewer, "GET", NULL, &r, "/api/v1/runs/%s/events", run),
+                          200);
+    CU_ASSERT_EQUAL_FATAL(itest_jlen(r.json, "items"), 7);
+    for (int i = 0; i < 7; i++) {
+        char item[32];
+        snprintf(item, sizeof(item), "items.%d.id", i);
+        snprintf(ids[i], sizeof(ids[i]), "%s", S(itest_jstr(r.json, item)));
+    }
+    http_resp_free(&r);
+
+    /* Pages of 3, newest first: e6 e5 e4 | e3 e2 e1 | e0. */
+    for (int page = 0; page < 4; page++) {
+        if (cursor[0])
+            snprintf(path, sizeof(path), "/api/v1/runs/%s/events?order=desc&limit=3&before=%s", run,
+                     cursor);
+        else
+            snprintf(path, sizeof(path), "/api/v1/runs/%s/events?order=desc&limit=3", run);
+        CU_ASSERT_EQUAL_FATAL(itest_callf(&viewer, "GET", NULL, &r, "%s", path), 200);
+        long n = itest_jlen(r.json, "items");
+        for (long i = 0; i < n; i++) {
+            char item[32], msg[16];
+            snprintf(item, sizeof(item), "items.%ld.id", i);
+            CU_ASSERT(got < 7 && streq(itest_jstr(r.json, item), ids[6 - got]));
+            snprintf(item, sizeof(item), "items.%ld.message", i);
+            snprintf(msg, sizeof(msg), "e%d", 6 - got);
+            CU_ASSERT(streq(itest_jstr(r.json, item), msg));
+            got++;
+        }
+        if (itest_jnull(r.json, "next_cursor")) {
+            http_resp_free(&r);
+            break;
+        }
+        CU_ASSERT_EQUAL(n, 3);
+        snprintf(cursor, sizeof(cursor), "%s", S(itest_jstr(r.json, "next_cursor")));
+        CU_ASSERT(streq(cursor, ids[7 - got]));
+        http_resp_free(&r);
+    }
+    CU_ASSERT_EQUAL(got, 7);
+
+    /* before the oldest: nothing; order=asc is the default order. */
+    CU_ASSERT_EQUAL(itest_callf(&viewer, "GET", NULL, &r,
+                                "/api/v1/runs/%s/events?order=desc&before=%s", run, ids[0]),
+                    200);
+    CU_ASSERT_EQUAL(itest_jlen(r.json, "items"), 0);
+    CU_ASSERT(itest_jnull(r.json, "next_cursor"));
+    http_resp_free(&r);
+    CU_ASSERT_EQUAL(
+        itest_callf(&viewer, "GET", NULL, &r, "/api/v1/runs/%s/events?order=asc&limit=1", run),
+        200);
+    CU_ASSERT(streq(itest_jstr(r.json, "items.0.id"), ids[0]));
+    http_resp_free(&r);
+
+    /* Bad input names the field; another project's member sees no such run. */
+    static const struct {
+        const char *query, *field;
+    } bad[] = {
+        {"order=newest", "order"},
+        {"order=desc&before=abc", "before"},
+        {"order=desc&before=99999999999999999999", "before"},
+        {"before=5", "before"},
+        {"order=asc&before=5", "before"},
+        {"order=desc&after=5", "after"},
+        {"order=desc&limit=0", "limit"},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        itest_callf(&viewer, "GET", NULL, &r, "/api/v1/runs/%s/events?%s", run, bad[i].query);
+        CU_ASSERT(IS_ERROR(r, 400, "invalid_field", bad[i].field));
+        http_resp_free(&r);
+    }
+    itest_callf(&member_b, "GET", NULL, &r, "/api/v1/runs/%s/events?order=desc", run);
+    CU_ASSERT(IS_ERROR(r, 404, NULL, NULL));
+    http_resp_free(&r);
+}
+
 int suite_produce_register(void)
 {
     CU_pSuite s = CU_add_suite("produce", produce_init, NULL);
@@ -660,5 +755,6 @@ int suite_produce_register(void)
            !CU_add_test(s, "wait: bad input names the field", test_wait_validation) ||
            !CU_add_test(s, "wait: slots are bounded", test_wait_slots) ||
            !CU_add_test(s, "heartbeats name their attempt", test_heartbeat_attempt) ||
-           !CU_add_test(s, "workers: sessions, kept fields, samples", test_worker_sessions);
+           !CU_add_test(s, "workers: sessions, kept fields, samples", test_worker_sessions) ||
+           !CU_add_test(s, "events newest first, paged with before", test_events_desc);
 }

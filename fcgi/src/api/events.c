@@ -1,7 +1,8 @@
 /* events: one event or a batch of up to EVENTS_MAX_BATCH in one request, validated
  * whole before anything is written, then inserted by a single statement in one
  * transaction (jsonb_to_recordset), so a batch is all in or all out. Values under
- * secret-looking keys of data are redacted first. Listing pages by event id. */
+ * secret-looking keys of data are redacted first. Listing pages by event id, oldest or
+ * newest first. */
 #include "events.h"
 
 #include <stdio.h>
@@ -70,22 +71,35 @@ int events_create(struct req *r)
     return req_json(r, 201, o);
 }
 
+/* Oldest first after an id (?after=, the default), or newest first before one
+ * (?order=desc&before=), so a reader can take a long log's tail without walking it. */
 int events_list(struct req *r)
 {
-    const char *after = req_query(r, "after");
+    const char *after = req_query(r, "after"), *before = req_query(r, "before");
+    const char *order = req_query(r, "order");
     struct auth_project pr;
     long limit;
+    int desc;
     PGresult *res;
 
     if (req_limit(r, &limit))
         return -1;
-    if (after && !req_is_int(after))
-        return req_error(r, 400, "invalid_field", "after", "after must be an event id");
+    if (order && strcmp(order, "asc") != 0 && strcmp(order, "desc") != 0)
+        return req_error(r, 400, "invalid_field", "order", "order must be asc or desc");
+    desc = order && strcmp(order, "desc") == 0;
+    if (after && (desc || !req_is_int(after)))
+        return req_error(r, 400, "invalid_field", "after",
+                         desc ? "after goes with order=asc; use before with order=desc"
+                              : "after must be an event id");
+    if (before && (!desc || !req_is_int(before)))
+        return req_error(r, 400, "invalid_field", "before",
+                         desc ? "before must be an event id"
+                              : "before goes with order=desc; use after with order=asc");
     if (runs_access(r, AUTH_ROLE_VIEWER, RUNS_READ_STATUS, &pr, NULL))
         return -1;
-    const char *p[] = {req_path_param(r, "run"), after ? after : "0",
+    const char *p[] = {req_path_param(r, "run"), desc ? before : (after ? after : "0"),
                        arena_sprintf(r->arena, "%ld", limit + 1)};
-    if (!(res = DB_EXEC(r, DB_STMT_EVENT_LIST, p)))
+    if (!(res = DB_EXEC(r, desc ? DB_STMT_EVENT_LIST_DESC : DB_STMT_EVENT_LIST, p)))
         return -1;
     int n = PQntuples(res), shown = n > limit ? (int)limit : n;
     return db_page_response(r, res, shown, n > limit ? PQgetvalue(res, shown - 1, 1) : NULL);

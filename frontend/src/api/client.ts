@@ -68,15 +68,15 @@ async function toApiError(res: Response): Promise<ApiError> {
 }
 
 export interface RequestOptions {
-  method?: 'GET' | 'POST' | 'PATCH' | 'DELETE';
+  method?: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   query?: Query;
   body?: unknown;
   signal?: AbortSignal;
 }
 
-export async function api<T>(path: string, opts: RequestOptions = {}): Promise<T> {
+async function send(path: string, opts: RequestOptions, accept: string): Promise<Response> {
   const method = opts.method ?? 'GET';
-  const headers: Record<string, string> = { Accept: 'application/json' };
+  const headers: Record<string, string> = { Accept: accept };
   if (method !== 'GET') headers[CSRF_HEADER] = '1';
   let body: string | undefined;
   if (opts.body !== undefined) {
@@ -102,7 +102,22 @@ export async function api<T>(path: string, opts: RequestOptions = {}): Promise<T
     if (res.status === 401 && path !== '/auth/login' && onUnauthenticated) onUnauthenticated();
     throw err;
   }
+  return res;
+}
+
+export async function api<T>(path: string, opts: RequestOptions = {}): Promise<T> {
+  const res = await send(path, opts, 'application/json');
   if (res.status === 204) return undefined as T;
   const text = await res.text();
   return (text ? JSON.parse(text) : undefined) as T;
+}
+
+/** A non-JSON answer (CSV): its body as a Blob and its headers; errors as api() throws them. */
+export async function apiBlob(
+  path: string,
+  accept: string,
+  opts: RequestOptions = {},
+): Promise<{ blob: Blob; headers: Headers }> {
+  const res = await send(path, opts, accept);
+  return { blob: await res.blob(), headers: res.headers };
 }

@@ -77,43 +77,53 @@ export const attemptsQuery = (project: string, id: string) =>
       (await api<Page<Attempt>>(`/runs/${encodeURIComponent(id)}/attempts`, { signal })).items,
   });
 
-/** Most pages a full event-log load walks through before keeping the newest lines. */
-const EVENT_PAGES_MAX = 50;
-
-async function fetchEventsAfter(
-  id: string,
-  after: string | undefined,
-  log: RunEvent[],
-  signal?: AbortSignal,
-): Promise<RunEvent[]> {
-  // The API lists events oldest first after an id; the newest EVENT_LOG_CAP are kept.
-  for (let i = 0; i < EVENT_PAGES_MAX; i++) {
-    const page = await api<Page<RunEvent>>(`/runs/${encodeURIComponent(id)}/events`, {
-      query: { after, limit: 1000 },
-      signal,
-    });
-    log = appendCapped(log, page.items, EVENT_LOG_CAP);
-    if (!page.next_cursor || page.items.length === 0) break;
-    after = page.next_cursor;
-  }
-  return log;
+/** The log's tail: the newest EVENT_LOG_CAP events in one request (order=desc), oldest first. */
+async function fetchEventsTail(id: string, signal?: AbortSignal): Promise<RunEvent[]> {
+  const page = await api<Page<RunEvent>>(`/runs/${encodeURIComponent(id)}/events`, {
+    query: { order: 'desc', limit: EVENT_LOG_CAP },
+    signal,
+  });
+  return appendCapped([], page.items.slice().reverse(), EVENT_LOG_CAP);
 }
 
 export const eventsQuery = (project: string, id: string) =>
   queryOptions({
     queryKey: runKeys.events(project, id),
-    queryFn: ({ signal }) => fetchEventsAfter(id, undefined, [], signal),
+    queryFn: ({ signal }) => fetchEventsTail(id, signal),
     staleTime: Infinity, // kept current by the live stream (fetchNewEvents)
   });
+
+/** Newer events than the log holds: one page after its newest, or, when more than a
+ * page came meanwhile (a tab asleep for a while), the tail again, which then replaces the
+ * log (keeping older lines would leave a silent gap in it). */
+async function fetchEventsSince(id: string, log: RunEvent[]): Promise<{ events: RunEvent[]; tail: boolean }> {
+  const after = lastEventId(log);
+  if (!after) return { events: await fetchEventsTail(id), tail: true };
+  const page = await api<Page<RunEvent>>(`/runs/${encodeURIComponent(id)}/events`, {
+    query: { after, limit: EVENT_LOG_CAP },
+  });
+  if (page.next_cursor) return { events: await fetchEventsTail(id), tail: true };
+  return { events: page.items, tail: false };
+}
+
+const newerOrSame = (e: RunEvent, than: RunEvent | undefined) => {
+  try {
+    return !than || BigInt(e.id ?? '0') >= BigInt(than.id ?? '0');
+  } catch {
+    return true;
+  }
+};
 
 /** Brings a cached event log up to date: only the events after its newest. */
 export async function fetchNewEvents(qc: QueryClient, project: string, id: string): Promise<void> {
   const key = runKeys.events(project, id);
   const log = qc.getQueryData<RunEvent[]>(key);
   if (!log) return; // nobody is looking at this run's log
-  const next = await fetchEventsAfter(id, lastEventId(log), log);
+  const { events, tail } = await fetchEventsSince(id, log);
   // Another fetch may have landed meanwhile: merge rather than overwrite.
-  qc.setQueryData<RunEvent[]>(key, (cur) => appendCapped(cur ?? [], next, EVENT_LOG_CAP));
+  qc.setQueryData<RunEvent[]>(key, (cur) =>
+    appendCapped(tail ? (cur ?? []).filter((e) => newerOrSame(e, events[0])) : (cur ?? []), events, EVENT_LOG_CAP),
+  );
 }
 
 /** Puts a run (as the API or the live stream sent it) everywhere it is cached. */

@@ -448,7 +448,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Events of a run, oldest first, after an id (viewer) */
+        /**
+         * Events of a run, oldest first after an id, or newest first before one (viewer)
+         * @description order=asc (default): oldest first, after= the last id seen. order=desc: newest first, before= the next_cursor of the previous page, so a reader takes a long log's tail in one request. after goes only with asc and before only with desc.
+         */
         get: operations["listEvents"];
         put?: never;
         /**
@@ -1002,7 +1005,7 @@ export interface components {
         };
         EventPage: {
             items: components["schemas"]["Event"][];
-            /** @description pass as ?after= */
+            /** @description pass as ?after= (order=asc) or ?before= (order=desc) */
             next_cursor: string | null;
         };
         NewEvent: {
@@ -3147,7 +3150,12 @@ export interface operations {
     listEvents: {
         parameters: {
             query?: {
+                /** @description order=asc: events with a larger id (the previous page's next_cursor) */
                 after?: string;
+                /** @description order=desc: events with a smaller id (the previous page's next_cursor) */
+                before?: string;
+                /** @description asc: oldest first; desc: newest first */
+                order?: "asc" | "desc";
                 limit?: number;
             };
             header?: never;

@@ -34,3 +34,20 @@ export const RUN_STATUSES: RunStatus[] = [
   'failed',
   'cancelled',
 ];
+
+// Reporting (issue 7): built-in reports, failure groups, anomalies, ad-hoc SQL.
+export type ReportThroughput = S['ReportThroughput'];
+export type ThroughputRow = ReportThroughput['items'][number];
+export type ReportDurations = S['ReportDurations'];
+export type DurationRow = ReportDurations['items'][number];
+export type ReportFailureRate = S['ReportFailureRate'];
+export type FailureRateRow = ReportFailureRate['items'][number];
+export type FailureGroups = S['FailureGroups'];
+export type FailureGroup = FailureGroups['items'][number];
+export type Anomalies = S['Anomalies'];
+export type Anomaly = NonNullable<Anomalies['items']>[number];
+export type AnomalyKind = NonNullable<Anomaly['anomaly']>;
+export type AnomalyThresholds = S['AnomalyThresholds'];
+export type QueryResult = S['QueryResult'];
+export type SavedReport = S['SavedReport'];
+export type ChartSpec = S['Chart'];

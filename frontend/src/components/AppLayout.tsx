@@ -24,6 +24,8 @@ const NAV = [
   { to: '', label: 'Overview' },
   { to: 'runs', label: 'Runs' },
   { to: 'workers', label: 'Workers' },
+  { to: 'failures', label: 'Failures' },
+  { to: 'reports', label: 'Reports' },
   { to: 'settings', label: 'Settings' },
 ];
 

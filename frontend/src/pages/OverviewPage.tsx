@@ -1,13 +1,15 @@
-// Overview: the last 24 h at a glance (counts by status, success rate), runs in flight,
-// recent failures, workers online, and the live activity feed. Counts come from the run
-// list (the API has no aggregate endpoint yet): one page of up to 1000 runs of the last
-// 24 h, and the page says so when there were more.
+// Overview: the last 24 h at a glance, runs in flight, anomalies, recent failures, workers
+// online, and the live activity feed. Finished counts (succeeded, failed, cancelled by the
+// time they ended) and the runs started are exact, from the throughput report; the runs
+// queued, running or retrying now are counted from one list page of up to 1000 and shown
+// as "1000+" beyond. Every query is keyed under ['overview', slug], which the live stream
+// refreshes (coalesced) as runs change.
 import { Anchor, Badge, Card, Group, SimpleGrid, Stack, Table, Text, Title } from '@mantine/core';
 import { useQuery } from '@tanstack/react-query';
 import { Link } from 'react-router-dom';
 import { api } from '../api/client';
-import type { Page, Run } from '../api/types';
-import { RUN_STATUSES } from '../api/types';
+import type { Page, ReportThroughput, Run } from '../api/types';
+import { AnomaliesPanel } from '../components/AnomaliesPanel';
 import { workersQuery } from '../api/workers';
 import { useProject } from '../components/guards';
 import { EmptyState, ErrorState, FirstRunHint, LoadingRows } from '../components/QueryState';
@@ -18,25 +20,41 @@ import { statusColor } from '../lib/status';
 import { useRefetchInterval } from '../lib/prefs';
 import { useNow } from '../lib/useNow';
 
-const WINDOW_LIMIT = 1000;
+const NOW_LIMIT = 1000;
 
 function useOverviewRuns(slug: string, name: string, query: Record<string, string>, limit: number) {
   const refetchInterval = useRefetchInterval();
   return useQuery({
     queryKey: ['overview', slug, name],
-    queryFn: ({ signal }) =>
-      api<Page<Run>>('/runs', {
-        query: {
-          project: slug,
-          limit,
-          ...query,
-          ...(name === 'window' ? { created_after: new Date(Date.now() - 86400_000).toISOString() } : {}),
-        },
-        signal,
-      }),
+    queryFn: ({ signal }) => api<Page<Run>>('/runs', { query: { project: slug, limit, ...query }, signal }),
     refetchInterval,
   });
 }
+
+/** Exact counts of the last 24 h: runs that ended, by status, and runs that started. */
+function useLastDay(slug: string) {
+  const refetchInterval = useRefetchInterval();
+  return useQuery({
+    queryKey: ['overview', slug, 'last-day'],
+    queryFn: async ({ signal }) => {
+      const t = await api<ReportThroughput>('/reports/throughput', {
+        query: { project: slug, window: '24h', bucket: 'hour', by: 'status' },
+        signal,
+      });
+      const ended: Record<string, number> = {};
+      let started = 0;
+      for (const r of t.items) {
+        started += r.started ?? 0;
+        if (r.status && r.ended) ended[r.status] = (ended[r.status] ?? 0) + r.ended;
+      }
+      return { ended, started };
+    },
+    refetchInterval,
+  });
+}
+
+const LIVE_STATUSES = ['queued', 'running', 'retrying'] as const;
+const ENDED_STATUSES = ['succeeded', 'failed', 'cancelled'] as const;
 
 function Stat({ label, value, color, testid }: { label: string; value: string | number; color?: string; testid?: string }) {
   return (
@@ -79,44 +97,71 @@ function RunList({ runs, slug, now }: { runs: Run[]; slug: string; now: number }
 export default function OverviewPage() {
   const { slug, name } = useProject();
   const now = useNow(5000);
-  const win = useOverviewRuns(slug, 'window', {}, WINDOW_LIMIT);
+  const day = useLastDay(slug);
+  const live = useOverviewRuns(slug, 'now', { status: LIVE_STATUSES.join(',') }, NOW_LIMIT);
   const inflight = useOverviewRuns(slug, 'inflight', { status: 'running,retrying' }, 10);
   const failures = useOverviewRuns(slug, 'failures', { status: 'failed' }, 10);
   const refetchInterval = useRefetchInterval();
   const workers = useQuery({ ...workersQuery(slug), refetchInterval });
   const feed = useActivity();
 
-  const counts: Record<string, number> = {};
-  for (const r of win.data?.items ?? []) counts[r.status ?? 'queued'] = (counts[r.status ?? 'queued'] ?? 0) + 1;
-  const done = (counts.succeeded ?? 0) + (counts.failed ?? 0);
-  const more = !!win.data?.next_cursor;
+  const nowCounts: Record<string, number> = {};
+  for (const r of live.data?.items ?? []) nowCounts[r.status ?? 'queued'] = (nowCounts[r.status ?? 'queued'] ?? 0) + 1;
+  const nowMore = !!live.data?.next_cursor;
+  const ended = day.data?.ended ?? {};
+  const done = (ended.succeeded ?? 0) + (ended.failed ?? 0);
   const online = (workers.data ?? []).filter((w) => w.status && !['offline', 'stopped'].includes(w.status));
+  const error = day.error ?? live.error;
+  const empty =
+    day.data &&
+    live.data &&
+    day.data.started === 0 &&
+    ENDED_STATUSES.every((s) => !ended[s]) &&
+    live.data.items.length === 0 &&
+    !failures.data?.items.length;
 
   return (
     <Stack>
       <Title order={2}>{name}</Title>
-      {win.error ? (
-        <ErrorState error={win.error} onRetry={() => void win.refetch()} />
-      ) : win.isPending ? (
+      {error ? (
+        <ErrorState
+          error={error}
+          onRetry={() => {
+            void day.refetch();
+            void live.refetch();
+          }}
+        />
+      ) : !day.data || !live.data ? (
         <LoadingRows rows={2} height={60} />
-      ) : win.data.items.length === 0 && !failures.data?.items.length && !inflight.data?.items.length ? (
+      ) : empty ? (
         <EmptyState title="No runs in the last 24 hours">
           <FirstRunHint />
         </EmptyState>
       ) : (
         <>
           <Text size="sm" c="dimmed">
-            Last 24 hours{more ? ` — the newest ${WINDOW_LIMIT} runs; there were more` : ''}
+            Now, and the last 24 hours: {day.data.started} runs started; finished runs are counted by when they ended
           </Text>
-          <SimpleGrid cols={{ base: 2, sm: 4, lg: 8 }} data-testid="status-counts">
-            {RUN_STATUSES.map((s) => (
-              <Stat key={s} label={s} value={counts[s] ?? 0} color={statusColor(s)} testid={`count-${s}`} />
+          <SimpleGrid cols={{ base: 2, sm: 4, lg: 9 }} data-testid="status-counts">
+            {LIVE_STATUSES.map((s) => (
+              <Stat
+                key={s}
+                label={`${s} now`}
+                value={nowMore && (nowCounts[s] ?? 0) > 0 ? `${nowCounts[s]}+` : (nowCounts[s] ?? 0)}
+                color={statusColor(s)}
+                testid={`count-${s}`}
+              />
             ))}
-            <Stat label="success rate" value={done ? formatPercent((counts.succeeded ?? 0) / done, 1) : '—'} />
+            {ENDED_STATUSES.map((s) => (
+              <Stat key={s} label={`${s} 24 h`} value={ended[s] ?? 0} color={statusColor(s)} testid={`count-${s}`} />
+            ))}
+            <Stat label="started 24 h" value={day.data.started} testid="count-started" />
+            <Stat label="success rate" value={done ? formatPercent((ended.succeeded ?? 0) / done, 1) : '—'} />
             <Stat label="workers online" value={workers.data ? online.length : '…'} />
           </SimpleGrid>
         </>
       )}
+      <AnomaliesPanel slug={slug} now={now} />
       <SimpleGrid cols={{ base: 1, lg: 3 }}>
         <Card withBorder>
           <Title order={4} mb="xs">

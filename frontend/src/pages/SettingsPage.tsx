@@ -11,6 +11,7 @@ import {
   CopyButton,
   Group,
   Modal,
+  NumberInput,
   PasswordInput,
   SegmentedControl,
   Select,
@@ -35,10 +36,11 @@ import {
   useRevokeToken,
   useSetMemberRole,
 } from '../api/projects';
+import { thresholdsQuery, useSaveThresholds } from '../api/reports';
 import type { NewToken, Role } from '../api/types';
 import { useCan, useMe, useProject } from '../components/guards';
 import { EmptyState, ErrorState, LoadingRows } from '../components/QueryState';
-import { formatRelative, formatTime } from '../lib/format';
+import { formatDuration, formatRelative, formatTime } from '../lib/format';
 import { REFRESH_CHOICES, setRefreshSeconds, useRefetchInterval, useRefreshSeconds, type RefreshSeconds } from '../lib/prefs';
 
 const fieldError = (err: unknown, field: string) =>
@@ -372,6 +374,82 @@ function Members({ slug, canAdmin }: { slug: string; canAdmin: boolean }) {
   );
 }
 
+const THRESHOLDS = [
+  { key: 'stuck_after_s', label: 'Stuck after', hint: 'a running run without a heartbeat this long is stuck', min: 10, max: 604800 },
+  { key: 'stale_after_s', label: 'Stale after', hint: 'a run queued this long is stale', min: 10, max: 2592000 },
+  { key: 'lease_window_s', label: 'Lost leases shown for', hint: 'an attempt that lost its lease is listed this long', min: 60, max: 2592000 },
+] as const;
+type ThresholdKey = (typeof THRESHOLDS)[number]['key'];
+
+/** Anomaly thresholds: every member sees them; project admins change them. */
+function Thresholds({ slug, canAdmin }: { slug: string; canAdmin: boolean }) {
+  const q = useQuery(thresholdsQuery(slug));
+  const save = useSaveThresholds(slug);
+  const [draft, setDraft] = useState<Partial<Record<ThresholdKey, number | string>>>({});
+  const value = (k: ThresholdKey) => draft[k] ?? q.data?.[k] ?? '';
+  return (
+    <Card withBorder id="thresholds" data-testid="thresholds">
+      <Title order={4} mb="sm">
+        Anomaly thresholds
+      </Title>
+      {q.error ? (
+        <ErrorState error={q.error} onRetry={() => void q.refetch()} />
+      ) : q.isPending ? (
+        <LoadingRows rows={3} />
+      ) : (
+        <form
+          onSubmit={(e) => {
+            e.preventDefault();
+            const body = Object.fromEntries(THRESHOLDS.map((t) => [t.key, Number(value(t.key))])) as Record<ThresholdKey, number>;
+            save.mutate(body, {
+              onSuccess: () => {
+                setDraft({});
+                notifications.show({ color: 'teal', message: 'Anomaly thresholds saved.' });
+              },
+            });
+          }}
+        >
+          <Stack maw={520} gap="sm">
+            {THRESHOLDS.map((t) => (
+              <NumberInput
+                key={t.key}
+                label={`${t.label} (seconds)`}
+                description={`${t.hint}; now ${formatDuration(Number(value(t.key)) || null)}`}
+                min={t.min}
+                max={t.max}
+                allowDecimal={false}
+                disabled={!canAdmin}
+                value={value(t.key)}
+                onChange={(v) => setDraft((d) => ({ ...d, [t.key]: v }))}
+                error={fieldError(save.error, t.key)}
+              />
+            ))}
+            {generalError(save.error, THRESHOLDS.map((t) => t.key)) && (
+              <Alert color="red">{generalError(save.error, THRESHOLDS.map((t) => t.key))}</Alert>
+            )}
+            {canAdmin ? (
+              <Group>
+                <Button type="submit" loading={save.isPending} data-testid="save-thresholds">
+                  Save thresholds
+                </Button>
+                {q.data.updated_at && (
+                  <Text size="xs" c="dimmed">
+                    last changed {formatRelative(q.data.updated_at)}
+                  </Text>
+                )}
+              </Group>
+            ) : (
+              <Text size="sm" c="dimmed">
+                Project admins change the thresholds.
+              </Text>
+            )}
+          </Stack>
+        </form>
+      )}
+    </Card>
+  );
+}
+
 export default function SettingsPage() {
   const { slug, name } = useProject();
   const canAdmin = useCan('admin');
@@ -385,6 +463,7 @@ export default function SettingsPage() {
       </Title>
       {canAdmin ? <Tokens slug={slug} /> : <Text size="sm" c="dimmed">Project admins manage API tokens.</Text>}
       <Members slug={slug} canAdmin={canAdmin} />
+      <Thresholds slug={slug} canAdmin={canAdmin} />
     </Stack>
   );
 }

@@ -1,0 +1,206 @@
+// Reporting: the built-in reports, failure groups, anomalies and their thresholds, ad-hoc
+// SQL (JSON or CSV) and saved reports. Every read is narrowed to the current project with
+// ?project= (or "project" in the body), so a report shows what the project page is about.
+import {
+  infiniteQueryOptions,
+  queryOptions,
+  useMutation,
+  useQueryClient,
+} from '@tanstack/react-query';
+import { api, apiBlob } from './client';
+import type {
+  Anomalies,
+  AnomalyThresholds,
+  ChartSpec,
+  FailureGroups,
+  Page,
+  QueryResult,
+  ReportDurations,
+  ReportFailureRate,
+  ReportThroughput,
+  Run,
+  SavedReport,
+} from './types';
+
+export type Bucket = 'hour' | 'day';
+export type Window = '24h' | '7d' | '30d' | '90d';
+
+export const reportKeys = {
+  all: (project: string) => ['reports', project] as const,
+  builtin: (project: string, name: string, params: Record<string, string>) =>
+    ['reports', project, 'builtin', name, params] as const,
+  groups: (project: string, window: string) => ['reports', project, 'groups', window] as const,
+  groupRuns: (project: string, fp: string) => ['reports', project, 'group-runs', fp] as const,
+  anomalies: (project: string) => ['reports', project, 'anomalies'] as const,
+  thresholds: (project: string) => ['reports', project, 'thresholds'] as const,
+  saved: (project: string) => ['reports', project, 'saved'] as const,
+  schema: ['reports', 'schema'] as const,
+};
+
+function builtin<T>(project: string, name: string, path: string, params: Record<string, string>) {
+  return queryOptions({
+    queryKey: reportKeys.builtin(project, name, params),
+    queryFn: ({ signal }) => api<T>(path, { query: { project, ...params }, signal }),
+  });
+}
+
+export const throughputQuery = (project: string, p: { window: string; bucket: Bucket; by: string }) =>
+  builtin<ReportThroughput>(project, 'throughput', '/reports/throughput', p);
+
+export const durationsQuery = (
+  project: string,
+  p: { window: string; metric: 'duration' | 'queue_wait'; by: string },
+) => builtin<ReportDurations>(project, 'durations', '/reports/durations', p);
+
+export const failureRateQuery = (project: string, p: { window: string; bucket: Bucket; by: string }) =>
+  builtin<ReportFailureRate>(project, 'failure-rate', '/reports/failure-rate', p);
+
+export const failureGroupsQuery = (project: string, window: string) =>
+  queryOptions({
+    queryKey: reportKeys.groups(project, window),
+    queryFn: ({ signal }) =>
+      api<FailureGroups>('/failure-groups', { query: { project, window, limit: 200 }, signal }),
+  });
+
+export const failureGroupRunsQuery = (project: string, fingerprint: string) =>
+  infiniteQueryOptions({
+    queryKey: reportKeys.groupRuns(project, fingerprint),
+    initialPageParam: null as string | null,
+    queryFn: ({ pageParam, signal }) =>
+      api<Page<Run>>(`/failure-groups/${encodeURIComponent(fingerprint)}/runs`, {
+        query: { project, limit: 100, cursor: pageParam ?? undefined },
+        signal,
+      }),
+    getNextPageParam: (last) => last.next_cursor ?? undefined,
+  });
+
+export const anomaliesQuery = (project: string) =>
+  queryOptions({
+    queryKey: reportKeys.anomalies(project),
+    queryFn: ({ signal }) => api<Anomalies>('/anomalies', { query: { project, limit: 50 }, signal }),
+  });
+
+const thresholdsPath = (project: string) => `/projects/${encodeURIComponent(project)}/anomaly-thresholds`;
+
+export const thresholdsQuery = (project: string) =>
+  queryOptions({
+    queryKey: reportKeys.thresholds(project),
+    queryFn: ({ signal }) => api<AnomalyThresholds>(thresholdsPath(project), { signal }),
+  });
+
+export function useSaveThresholds(project: string) {
+  const qc = useQueryClient();
+  return useMutation({
+    mutationFn: (v: { stuck_after_s: number; stale_after_s: number; lease_window_s: number }) =>
+      api<AnomalyThresholds>(thresholdsPath(project), { method: 'PUT', body: v }),
+    onSuccess: (t) => {
+      qc.setQueryData(reportKeys.thresholds(project), t);
+      void qc.invalidateQueries({ queryKey: reportKeys.anomalies(project) });
+    },
+  });
+}
+
+// ---- ad-hoc SQL and saved reports
+
+/** Runs one statement over the report schema, narrowed to `project`. */
+export function runSql(project: string, sql: string, signal?: AbortSignal): Promise<QueryResult> {
+  return api<QueryResult>('/reports/query', { method: 'POST', body: { sql, project }, signal });
+}
+
+export function runSaved(id: number, signal?: AbortSignal): Promise<QueryResult> {
+  return api<QueryResult>(`/reports/saved/${id}/run`, { method: 'POST', signal });
+}
+
+/** The same statement as CSV (the server's own rendering, with its row cap). */
+export async function downloadCsv(
+  what: { project: string; sql: string } | { saved: number },
+): Promise<{ blob: Blob; truncated: boolean }> {
+  const { blob, headers } =
+    'saved' in what
+      ? await apiBlob(`/reports/saved/${what.saved}/run`, 'text/csv', { method: 'POST', query: { format: 'csv' } })
+      : await apiBlob('/reports/query', 'text/csv', {
+          method: 'POST',
+          query: { format: 'csv' },
+          body: { sql: what.sql, project: what.project },
+        });
+  return { blob, truncated: headers.get('X-Runwatch-Truncated') === 'true' };
+}
+
+export const savedReportsQuery = (project: string) =>
+  queryOptions({
+    queryKey: reportKeys.saved(project),
+    queryFn: async ({ signal }) =>
+      (await api<Page<SavedReport>>('/reports/saved', { query: { project }, signal })).items,
+  });
+
+export interface SavedInput {
+  name: string;
+  sql: string;
+  chart: ChartSpec;
+}
+
+export function useSaveReport(project: string) {
+  const qc = useQueryClient();
+  return useMutation({
+    mutationFn: (v: SavedInput & { id?: number }) =>
+      v.id === undefined
+        ? api<SavedReport>('/reports/saved', {
+            method: 'POST',
+            body: { project, name: v.name, sql: v.sql, chart: v.chart },
+          })
+        : api<SavedReport>(`/reports/saved/${v.id}`, {
+            method: 'PATCH',
+            body: { name: v.name, sql: v.sql, chart: v.chart },
+          }),
+    onSuccess: () => qc.invalidateQueries({ queryKey: reportKeys.saved(project) }),
+  });
+}
+
+export function useDeleteReport(project: string) {
+  const qc = useQueryClient();
+  return useMutation({
+    mutationFn: (id: number) => api<void>(`/reports/saved/${id}`, { method: 'DELETE' }),
+    onSuccess: () => qc.invalidateQueries({ queryKey: reportKeys.saved(project) }),
+  });
+}
+
+/**
+ * The report schema's views (with their columns) and functions (with their arguments),
+ * read through the same ad-hoc endpoint as the editor: the read-only login may read the
+ * catalogue of what it may query, and nothing else.
+ */
+export const SCHEMA_SQL = `select c.table_name as object, 'view' as what, c.column_name as name, c.data_type as type, c.ordinal_position as pos
+from information_schema.columns c where c.table_schema = 'report'
+union all
+select p.proname, 'function', pg_get_function_arguments(p.oid), pg_get_function_result(p.oid), 0
+from pg_catalog.pg_proc p join pg_catalog.pg_namespace n on n.oid = p.pronamespace
+where n.nspname = 'report' and p.proname <> 'visible_projects'
+order by 2 desc, 1, 5`;
+
+export interface SchemaObject {
+  name: string;
+  what: 'view' | 'function';
+  /** view: its columns with their types; function: one entry, arguments → result. */
+  columns: { name: string; type: string }[];
+}
+
+export function schemaFromResult(res: QueryResult): SchemaObject[] {
+  const out: SchemaObject[] = [];
+  for (const row of res.rows) {
+    const [object, what, name, type] = row as [string, 'view' | 'function', string, string];
+    let o = out[out.length - 1];
+    if (!o || o.name !== object || o.what !== what) {
+      o = { name: object, what, columns: [] };
+      out.push(o);
+    }
+    o.columns.push({ name, type });
+  }
+  return out;
+}
+
+export const schemaQuery = (project: string) =>
+  queryOptions({
+    queryKey: reportKeys.schema,
+    queryFn: async ({ signal }) => schemaFromResult(await runSql(project, SCHEMA_SQL, signal)),
+    staleTime: Infinity, // changes only with a migration
+  });
