@@ -114,3 +114,14 @@ bench_machine() {
     echo "machine:  $(nproc) cores ($(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo 2>/dev/null || echo unknown cpu)), $(uname -sr) $(uname -m)"
     echo "software: $(nginx -v 2>&1 | sed 's/^nginx version: //'), $(wrk -v 2>&1 | head -n 1 | awk '{ print $1, $2 }'), runwatch-api with $workers workers"
 }
+
+# For seeding through the API of the stack bench_start_stack started (BASE): method path
+# body [extra curl args]; dies on a transport error. field NAME: the first string or
+# number member NAME of the JSON on stdin.
+api() { # method path body [extra curl args]
+    local out
+    out=$(curl -sS -X "$1" -H 'Content-Type: application/json' -H 'X-Runwatch-CSRF: 1' \
+        "${@:4}" ${3:+-d "$3"} "$BASE$2") || die "$1 $2 failed"
+    printf '%s' "$out"
+}
+field() { sed -n "s/.*\"$1\" *: *\"\{0,1\}\([^\",}]*\).*/\1/p" | head -n 1; }
