@@ -687,7 +687,7 @@ static void test_events_desc(void)
         CU_ASSERT_EQUAL_FATAL(itest_callf(&viewer, "GET", NULL, &r, "%s", path), 200);
         long n = itest_jlen(r.json, "items");
         for (long i = 0; i < n; i++) {
-            char item[32], msg[16];
+            char item[48], msg[16];
             snprintf(item, sizeof(item), "items.%ld.id", i);
             CU_ASSERT(got < 7 && streq(itest_jstr(r.json, item), ids[6 - got]));
             snprintf(item, sizeof(item), "items.%ld.message", i);
