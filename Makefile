@@ -146,14 +146,16 @@ asan:
 
 # Private stacks in turn: the request path against nginx's ceiling, the producer API
 # (events, batches, claims, the run list at 1M runs), the fleet simulator as a load
-# generator, the live stream (idle streams' memory, fan-out latency), then the dashboard's
-# runs page scrolling 10,000 rows in Chromium. Figures with their commands go to
+# generator, the live stream (idle streams' memory, fan-out latency), the built-in
+# reports at 1M runs and 10M events, then the dashboard's runs page scrolling 10,000
+# rows in Chromium. Figures with their commands go to
 # docs/PERFORMANCE.md.
 bench: build
 	RUNWATCH_BIN_DIR=$(BUILD) tests/bench/baseline.sh
 	RUNWATCH_BIN_DIR=$(BUILD) tests/bench/producer.sh
 	RUNWATCH_BIN_DIR=$(BUILD) tests/bench/fleet.sh
 	RUNWATCH_BIN_DIR=$(BUILD) tests/bench/stream.sh
+	RUNWATCH_BIN_DIR=$(BUILD) tests/bench/reports.sh
 	RUNWATCH_BIN_DIR=$(BUILD) tests/bench/runs_scroll.sh
 
 C_FILES = $(shell git ls-files '*.c' '*.h' 2>/dev/null; git ls-files --others --exclude-standard '*.c' '*.h' 2>/dev/null)

@@ -26,6 +26,9 @@ PACKAGES=(
     wrk clang-format cppcheck shellcheck
     # the dashboard's browser tests (playwright-core drives it; no browser is downloaded)
     chromium
+    # promtool (checks the /metrics exposition and deploy/prometheus/alerts.yml in tests).
+    # The package also ships a Prometheus server that Runwatch never starts.
+    prometheus
 )
 NODE_MIN_MAJOR=20
 

@@ -74,6 +74,19 @@ load_config() {
     LOGIN_BURST=${RUNWATCH_LOGIN_BURST:-20}
     [[ "$LOGIN_RATE" =~ ^[0-9]+r/[sm]$ ]] || die "RUNWATCH_LOGIN_RATE must look like 10r/m or 5r/s, got '$LOGIN_RATE'"
     [[ "$LOGIN_BURST" =~ ^[0-9]+$ ]] || die "RUNWATCH_LOGIN_BURST must be a number, got '$LOGIN_BURST'"
+    # Who may scrape /metrics (Prometheus): addresses or CIDRs, comma-separated; each
+    # becomes an nginx `allow`, everyone else is denied.
+    METRICS_ALLOW_LINES=''
+    local addr
+    local -a allow_list
+    IFS=',' read -r -a allow_list <<<"${RUNWATCH_METRICS_ALLOW:-127.0.0.1,::1}"
+    for addr in "${allow_list[@]}"; do
+        addr=${addr// /}
+        [[ -z "$addr" ]] && continue
+        [[ "$addr" =~ ^[0-9A-Fa-f.:]+(/[0-9]{1,3})?$ ]] ||
+            die "RUNWATCH_METRICS_ALLOW: '$addr' is not an address or CIDR"
+        METRICS_ALLOW_LINES+="allow $addr; "
+    done
 
     local name
     for name in HTTP_PORT PG_PORT REDIS_PORT SSE_PORT; do
@@ -574,6 +587,7 @@ render_nginx() {
         -e "s|@LOGIN_BURST@|$(sed_escape "$LOGIN_BURST")|g"
         -e "s|@NGINX_NOFILE@|$(sed_escape "$NGINX_NOFILE")|g"
         -e "s|@NGINX_CONNECTIONS@|$(sed_escape "$NGINX_CONNECTIONS")|g"
+        -e "s|@METRICS_ALLOW@|$(sed_escape "$METRICS_ALLOW_LINES")|g"
     )
     local text left
     text=$(sed "${args[@]}" "$tmpl")

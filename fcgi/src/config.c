@@ -29,8 +29,8 @@ static int config_copy(char *dst, size_t cap, const char *src, const char *name,
     return 0;
 }
 
-static int config_long(const char *name, const char *dflt, long min, long max, long *out, char *err,
-                       size_t errlen)
+int config_long(const char *name, const char *dflt, long min, long max, long *out, char *err,
+                size_t errlen)
 {
     const char *s = config_env(name, dflt);
     char *end;

@@ -45,4 +45,9 @@ struct config_redis_addr {
 };
 int config_parse_redis_url(const char *url, struct config_redis_addr *out);
 
+/* An integer environment variable (dflt when unset or empty) within [min, max]; -1 with
+ * a message naming the variable otherwise. Shared by both daemons' settings. */
+int config_long(const char *name, const char *dflt, long min, long max, long *out, char *err,
+                size_t errlen);
+
 #endif

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "counters.h"
 #include "db_err.h"
 #include "db_report.h"
 #include "log.h"
@@ -83,6 +84,7 @@ static void db_clear(void *res)
 static int db_unavailable(struct req *r, const char *why)
 {
     log_warn("database unavailable: %s", why);
+    counters_db_error("unavailable");
     req_add_header(r, "Retry-After", "1");
     return req_error(r, 503, "unavailable", NULL, "database unavailable");
 }
@@ -132,6 +134,8 @@ PGresult *db_exec(struct req *r, enum db_stmt_id id, const char *const *params, 
     const char *sqlstate = PQresultErrorField(res, PG_DIAG_SQLSTATE);
     struct db_err_map m = db_err_classify(sqlstate);
     const char *msg = PQresultErrorMessage(res);
+    if (m.status >= 500)
+        counters_db_error(m.code);
     if (m.status >= 500)
         log_error("statement %s failed: sqlstate=%s %.*s", db_stmts[id].name,
                   sqlstate ? sqlstate : "-", (int)strcspn(msg, "\n"), msg);

@@ -793,6 +793,33 @@ const struct db_stmt db_stmts[DB_STMT__COUNT] = {
                               "= now() WHERE id = $1::bigint RETURNING saved_report_json(s, $5)",
                               5},
     [DB_STMT_SAVED_DELETE] = {"saved_delete", "DELETE FROM saved_reports WHERE id = $1::bigint", 1},
+
+    /* One row a project for GET /metrics: runs by status (one pass over
+     * runs_project_status_idx, index only), the start/end counters of migration 0008
+     * summed over their shards, and stuck runs (the partial index of running runs).
+     * Column order is prom.c's. */
+    [DB_STMT_PROM_RUNS] =
+        {"prom_runs",
+         "SELECT p.slug, coalesce(s.queued, 0), coalesce(s.running, 0), coalesce(s.retrying, 0),"
+         " coalesce(s.succeeded, 0), coalesce(s.failed, 0), coalesce(s.cancelled, 0),"
+         " coalesce(c.started, 0), coalesce(c.succeeded, 0), coalesce(c.failed, 0),"
+         " coalesce(c.cancelled, 0), coalesce(k.stuck, 0) FROM projects p"
+         " LEFT JOIN (SELECT project_id, count(*) FILTER (WHERE status = 'queued') AS queued,"
+         " count(*) FILTER (WHERE status = 'running') AS running,"
+         " count(*) FILTER (WHERE status = 'retrying') AS retrying,"
+         " count(*) FILTER (WHERE status = 'succeeded') AS succeeded,"
+         " count(*) FILTER (WHERE status = 'failed') AS failed,"
+         " count(*) FILTER (WHERE status = 'cancelled') AS cancelled"
+         " FROM runs GROUP BY project_id) s ON s.project_id = p.id"
+         " LEFT JOIN (SELECT project_id, sum(started) AS started, sum(succeeded) AS succeeded,"
+         " sum(failed) AS failed, sum(cancelled) AS cancelled FROM run_counters"
+         " GROUP BY project_id) c ON c.project_id = p.id"
+         " LEFT JOIN (SELECT r.project_id, count(*) AS stuck FROM runs r"
+         " LEFT JOIN anomaly_thresholds t ON t.project_id = r.project_id"
+         " WHERE r.status = 'running' AND coalesce(r.last_heartbeat_at, r.started_at) < now() -"
+         " make_interval(secs => coalesce(t.stuck_after_s, 300)) GROUP BY r.project_id) k"
+         " ON k.project_id = p.id ORDER BY p.slug",
+         0},
 };
 
 /* The ad-hoc connection's own statements. The setup pins what the user's statement runs

@@ -114,6 +114,8 @@ enum db_stmt_id {
     DB_STMT_SAVED_CREATE,
     DB_STMT_SAVED_UPDATE,
     DB_STMT_SAVED_DELETE,
+    /* Prometheus (prom.c) */
+    DB_STMT_PROM_RUNS,
     DB_STMT__COUNT,
 };
 

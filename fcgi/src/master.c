@@ -5,6 +5,7 @@
 #include "master.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <fcgiapp.h>
 #include <grp.h>
 #include <limits.h>
@@ -20,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "counters.h"
 #include "log.h"
 
 #define MASTER_MAX_WORKERS  512 /* up to 256 live plus a generation being replaced */
@@ -34,6 +36,8 @@ struct master {
     const struct config *cfg;
     char self[PATH_MAX];
     int listen_fd;
+    int counters_fd; /* the shared counters (counters.c), or -1; passed to every worker */
+    int nslots;
     unsigned gen;
     struct master_worker w[MASTER_MAX_WORKERS];
     time_t deaths[8]; /* times of the last unexpected exits, for crash-loop detection */
@@ -52,7 +56,7 @@ static int master_count(const struct master *m, unsigned gen)
 static pid_t master_spawn(struct master *m)
 {
     int slot = -1;
-    char fdbuf[16];
+    char fdbuf[16], cfdbuf[16], slotbuf[16];
     pid_t pid;
 
     for (int i = 0; i < MASTER_MAX_WORKERS; i++)
@@ -75,7 +79,19 @@ static pid_t master_spawn(struct master *m)
         prctl(PR_SET_PDEATHSIG, SIGTERM);
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, NULL);
-        close_range((unsigned)m->listen_fd + 1, ~0U, 0);
+        if (m->counters_fd >= 0) {
+            /* The worker maps the counters and closes this descriptor at once. */
+            fcntl(m->counters_fd, F_SETFD, 0);
+            if (m->counters_fd > m->listen_fd + 1)
+                close_range((unsigned)m->listen_fd + 1, (unsigned)m->counters_fd - 1, 0);
+            close_range((unsigned)m->counters_fd + 1, ~0U, 0);
+            snprintf(cfdbuf, sizeof(cfdbuf), "%d", m->counters_fd);
+            snprintf(slotbuf, sizeof(slotbuf), "%d", slot % m->nslots);
+            setenv("RUNWATCH_COUNTERS_FD", cfdbuf, 1);
+            setenv("RUNWATCH_COUNTERS_SLOT", slotbuf, 1);
+        } else {
+            close_range((unsigned)m->listen_fd + 1, ~0U, 0);
+        }
         snprintf(fdbuf, sizeof(fdbuf), "%d", m->listen_fd);
         setenv("RUNWATCH_LISTEN_FD", fdbuf, 1);
         execl(m->self, "runwatch-api", "worker", (char *)NULL);
@@ -84,6 +100,7 @@ static pid_t master_spawn(struct master *m)
     }
     m->w[slot].pid = pid;
     m->w[slot].gen = m->gen;
+    counters_note_spawn();
     return pid;
 }
 
@@ -190,6 +207,7 @@ int master_run(const struct config *cfg)
     memset(&m, 0, sizeof(m));
     m.cfg = cfg;
     m.listen_fd = -1;
+    m.counters_fd = -1;
     n = readlink("/proc/self/exe", m.self, sizeof(m.self) - 1);
     if (n <= 0) {
         log_error("cannot find own executable: %s", strerror(errno));
@@ -210,6 +228,14 @@ int master_run(const struct config *cfg)
 
     if (master_bind(&m) != 0)
         return 1;
+    /* Two slots a worker: a reload runs two generations side by side for a moment. */
+    m.nslots =
+        cfg->api_workers * 2 < COUNTERS_MAX_SLOTS ? cfg->api_workers * 2 : COUNTERS_MAX_SLOTS;
+    m.counters_fd = counters_create(m.nslots);
+    if (m.counters_fd >= 0 && m.counters_fd < m.listen_fd) { /* workers keep fds above it */
+        close(m.counters_fd);
+        m.counters_fd = -1;
+    }
     for (int i = 0; i < cfg->api_workers; i++)
         master_spawn(&m);
     log_info("serving on %s with %d workers", cfg->api_socket, cfg->api_workers);
@@ -261,6 +287,8 @@ int master_run(const struct config *cfg)
         }
     }
     close(m.listen_fd);
+    if (m.counters_fd >= 0)
+        close(m.counters_fd);
     unlink(cfg->api_socket);
     log_info("stopped");
     return rc;

@@ -282,6 +282,60 @@ json_object *req_json_body_opt(struct req *r)
     return req_json_body(r);
 }
 
+int req_only_params(struct req *r, const char *const *known)
+{
+    for (size_t i = 0; i < r->n_query_params; i++) {
+        int ok = 0;
+        for (int k = 0; known[k]; k++)
+            ok |= strcmp(known[k], r->query_params[i].name) == 0;
+        if (!ok)
+            return req_error(r, 400, "invalid_field", r->query_params[i].name,
+                             "unknown query parameter %s", r->query_params[i].name);
+    }
+    return 0;
+}
+
+int req_enum_list(struct req *r, const char *name, const char *const *allowed, const char **out)
+{
+    char buf[256];
+    size_t o = 0;
+
+    *out = NULL;
+    for (size_t i = 0; i < r->n_query_params; i++) {
+        if (strcmp(r->query_params[i].name, name) != 0)
+            continue;
+        for (const char *s = r->query_params[i].value;;) {
+            size_t n = strcspn(s, ",");
+            int ok = 0;
+            for (int k = 0; allowed[k]; k++)
+                ok |= strlen(allowed[k]) == n && strncmp(allowed[k], s, n) == 0;
+            /* A trailing or doubled comma leaves an empty name: refused here too. */
+            if (!ok || o + n + 2 >= sizeof(buf)) {
+                char list[200];
+                size_t l = 0;
+                for (int k = 0; allowed[k] && l < sizeof(list); k++)
+                    l += (size_t)snprintf(list + l, sizeof(list) - l, "%s%s", k ? ", " : "",
+                                          allowed[k]);
+                return req_error(r, 400, "invalid_field", name, "%s must be a comma list of %s",
+                                 name, list);
+            }
+            buf[o] = o ? ',' : '{';
+            o++;
+            memcpy(buf + o, s, n);
+            o += n;
+            if (s[n] != ',')
+                break;
+            s += n + 1;
+        }
+    }
+    if (o) {
+        buf[o++] = '}';
+        if (!(*out = arena_strndup(r->arena, buf, o)))
+            return req_error(r, 500, "internal", NULL, "out of memory");
+    }
+    return 0;
+}
+
 int req_json_text(struct req *r, int status, const char *json)
 {
     if (!json)

@@ -18,6 +18,7 @@ struct config;
 struct db;
 struct pub;
 struct auth_ident;
+struct route;
 
 struct req_param {
     const char *name;
@@ -51,6 +52,7 @@ struct req {
     size_t n_path_params;
     struct timespec started;
     const struct auth_ident *auth; /* set by the router's guard; never NULL in a handler */
+    const struct route *route;     /* the matched route (per-route counters), or NULL */
 
     /* Response. */
     int status;
@@ -96,6 +98,12 @@ int req_error_json(struct req *r, int status, const struct jsonx_err *err);
 /* Attaches structured details to the current error (takes ownership of details). */
 void req_error_details(struct req *r, json_object *details);
 
+/* 400 naming the first query parameter not in known (NULL-ended). */
+int req_only_params(struct req *r, const char *const *known);
+/* The query parameter `name`, repeated or a comma list ("a,b"), as a PostgreSQL text[]
+ * literal of names from allowed (so the literal needs no escaping); *out NULL when the
+ * parameter is absent. Anything else is a 400 naming the parameter and the choices. */
+int req_enum_list(struct req *r, const char *name, const char *const *allowed, const char **out);
 /* ?limit= of a list: default 100, 1..1000, else 400 naming the field. */
 int req_limit(struct req *r, long *out);
 /* 1 when s is a non-negative decimal integer that fits in int64. */

@@ -61,6 +61,7 @@ int router_dispatch(const struct route *table, size_t n, struct req *r, route_gu
         if (m == 0)
             continue;
         if (strcmp(table[i].method, method) == 0) {
+            r->route = &table[i];
             if (guard && guard(r, &table[i]) != 0)
                 return -1;
             if (table[i].flags & ROUTE_JSON_BODY) {

@@ -14,6 +14,7 @@
 #include "api/runs.h"
 #include "api/users.h"
 #include "api/workers.h"
+#include "prom.h"
 
 #define J   ROUTE_JSON_BODY
 #define PUB ROUTE_PUBLIC
@@ -21,6 +22,9 @@
 const struct route routes[] = {
     {"GET", "/api/v1/healthz", health_live, PUB},
     {"GET", "/api/v1/readyz", health_ready, PUB},
+    /* Prometheus: public here, because nginx's /metrics location (address allow-list)
+     * needs no identity; everyone else must be an instance admin (prom.c). */
+    {"GET", "/api/v1/metrics", prom_metrics, PUB},
 
     {"POST", "/api/v1/auth/login", auth_login, PUB | J},
     {"POST", "/api/v1/auth/logout", auth_logout, 0},

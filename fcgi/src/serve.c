@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "arena.h"
+#include "counters.h"
 #include "db.h"
 #include "log.h"
 #include "pub.h"
@@ -149,6 +150,7 @@ struct serve_ctx {
     struct db db;
     struct pub pub;
     unsigned long served;
+    unsigned long pub_seen[2]; /* pub.published and pub.dropped already counted */
 };
 
 static void serve_one(struct serve_ctx *w, FCGX_Request *fr)
@@ -197,10 +199,15 @@ static void serve_one(struct serve_ctx *w, FCGX_Request *fr)
 
     struct timespec end;
     clock_gettime(CLOCK_MONOTONIC, &end);
-    log_request(r.request_id, r.method, r.path, r.status,
-                (double)(end.tv_sec - r.started.tv_sec) * 1e3 +
-                    (double)(end.tv_nsec - r.started.tv_nsec) / 1e6,
-                r.resp_len);
+    double ms = (double)(end.tv_sec - r.started.tv_sec) * 1e3 +
+                (double)(end.tv_nsec - r.started.tv_nsec) / 1e6;
+    log_request(r.request_id, r.method, r.path, r.status, ms, r.resp_len);
+    /* By route pattern, never the raw path: ids in paths would make a series each. */
+    counters_request(r.route, r.status, ms / 1e3);
+    counters_add(COUNTERS_PUB_PUBLISHED, w->pub.published - w->pub_seen[0]);
+    counters_add(COUNTERS_PUB_DROPPED, w->pub.dropped - w->pub_seen[1]);
+    w->pub_seen[0] = w->pub.published;
+    w->pub_seen[1] = w->pub.dropped;
     w->served++;
 }
 
@@ -220,6 +227,7 @@ int serve_worker(const struct config *cfg, int listen_fd)
     signal(SIGPIPE, SIG_IGN);
     signal(SIGHUP, SIG_IGN);
     serve_cap_descriptors();
+    counters_attach(routes, routes_count);
 
     memset(&w, 0, sizeof(w));
     w.cfg = cfg;
@@ -253,5 +261,6 @@ out:
     pub_fini(&w.pub);
     db_fini(&w.db);
     arena_fini(&w.arena);
+    counters_detach();
     return rc;
 }

@@ -33,21 +33,15 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.3f", a / b; else
 bench_start_stack() {
     command -v wrk >/dev/null 2>&1 || die "wrk not found (deploy/install-deps.sh)"
     command -v curl >/dev/null 2>&1 || die "curl not found (deploy/install-deps.sh)"
-    TMP=$(mktemp -d "${TMPDIR:-/tmp}/rwbench.XXXXXX")
-    chmod 755 "$TMP" # PostgreSQL runs as another user when we are root
+    # shellcheck source=tests/lib/ports.sh
+    . "$BENCH_REPO/tests/lib/ports.sh"
+    private_stack rwbench || die "no private directory or free port"
+    TMP=$stack_dir
     BENCH_STACK_STARTED=0
     trap bench_cleanup EXIT
     trap 'exit 130' INT
     trap 'exit 143' TERM
 
-    export RUNWATCH_VAR_DIR=$TMP/var
-    # shellcheck source=tests/lib/ports.sh
-    . "$BENCH_REPO/tests/lib/ports.sh"
-    free_port RUNWATCH_HTTP_PORT || die "no free port"
-    free_port RUNWATCH_PG_PORT || die "no free port"
-    free_port RUNWATCH_REDIS_PORT || die "no free port"
-    free_port RUNWATCH_SSE_PORT || die "no free port"
-    export RUNWATCH_HTTP_HOST=127.0.0.1 RUNWATCH_SSE_HOST=127.0.0.1
     export RUNWATCH_STATIC_DIR=$TMP/static
     # The stack's own defaults for everything else (the API's worker count, log level).
     unset RUNWATCH_API_SOCKET RUNWATCH_DATABASE_URL RUNWATCH_REDIS_URL
@@ -120,3 +114,14 @@ bench_machine() {
     echo "machine:  $(nproc) cores ($(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo 2>/dev/null || echo unknown cpu)), $(uname -sr) $(uname -m)"
     echo "software: $(nginx -v 2>&1 | sed 's/^nginx version: //'), $(wrk -v 2>&1 | head -n 1 | awk '{ print $1, $2 }'), runwatch-api with $workers workers"
 }
+
+# For seeding through the API of the stack bench_start_stack started (BASE): method path
+# body [extra curl args]; dies on a transport error. field NAME: the first string or
+# number member NAME of the JSON on stdin.
+api() { # method path body [extra curl args]
+    local out
+    out=$(curl -sS -X "$1" -H 'Content-Type: application/json' -H 'X-Runwatch-CSRF: 1' \
+        "${@:4}" ${3:+-d "$3"} "$BASE$2") || die "$1 $2 failed"
+    printf '%s' "$out"
+}
+field() { sed -n "s/.*\"$1\" *: *\"\{0,1\}\([^\",}]*\).*/\1/p" | head -n 1; }

@@ -36,13 +36,6 @@ bench_start_stack
 
 # ---------------------------------------------------------------- seed
 
-api() { # method path body [extra curl args]
-    local out
-    out=$(curl -sS -X "$1" -H 'Content-Type: application/json' -H 'X-Runwatch-CSRF: 1' \
-        "${@:4}" ${3:+-d "$3"} "$BASE$2") || die "$1 $2 failed"
-    printf '%s' "$out"
-}
-field() { sed -n "s/.*\"$1\" *: *\"\{0,1\}\([^\",}]*\).*/\1/p" | head -n 1; }
 
 log "seeding: project, token, worker, runs"
 api POST /api/v1/auth/login "{\"email\":\"$RUNWATCH_ADMIN_EMAIL\",\"password\":\"$RUNWATCH_ADMIN_PASSWORD\"}" \

@@ -34,12 +34,6 @@ RUNWATCH_ADMIN_PASSWORD=bench-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' 
 export RUNWATCH_ADMIN_PASSWORD
 bench_start_stack
 
-api() { # method path body [extra curl args]
-    curl -sS -X "$1" -H 'Content-Type: application/json' -H 'X-Runwatch-CSRF: 1' "${@:4}" \
-        ${3:+-d "$3"} "$BASE$2" || die "$1 $2 failed"
-}
-field() { sed -n "s/.*\"$1\" *: *\"\{0,1\}\([^\",}]*\).*/\1/p" | head -n 1; }
-
 api POST /api/v1/auth/login "{\"email\":\"$RUNWATCH_ADMIN_EMAIL\",\"password\":\"$RUNWATCH_ADMIN_PASSWORD\"}" \
     -c "$TMP/jar" >/dev/null
 PROJECT=$(api POST /api/v1/projects '{"slug":"live","name":"Live"}' -b "$TMP/jar" | field id)

@@ -30,15 +30,9 @@ chromium=${RUNWATCH_CHROMIUM:-/usr/bin/chromium}
 # shellcheck source=tests/lib/ports.sh
 . "$repo/tests/lib/ports.sh"
 
-tmp=$(mktemp -d /tmp/runwatch-e2e.XXXXXX)
-chmod 755 "$tmp" # PostgreSQL and nginx's workers run as other users when we are root
-export RUNWATCH_VAR_DIR=$tmp/var
+private_stack runwatch-e2e
+tmp=$stack_dir
 export RUNWATCH_BIN_DIR=$bin_dir
-export RUNWATCH_HTTP_HOST=127.0.0.1
-free_port RUNWATCH_HTTP_PORT
-free_port RUNWATCH_PG_PORT
-free_port RUNWATCH_REDIS_PORT
-free_port RUNWATCH_SSE_PORT
 export RUNWATCH_API_WORKERS=${RUNWATCH_API_WORKERS:-2}
 export RUNWATCH_ADMIN_EMAIL=admin@runwatch.test
 export RUNWATCH_ADMIN_PASSWORD=admin-password-for-e2e

@@ -14,15 +14,9 @@ case "$tests_bin" in /*) ;; *) tests_bin=$repo/$tests_bin ;; esac
 # shellcheck source=tests/lib/ports.sh
 . "$repo/tests/lib/ports.sh"
 
-tmp=$(mktemp -d /tmp/runwatch-it.XXXXXX)
-chmod 755 "$tmp" # PostgreSQL runs as another user when we are root
-export RUNWATCH_VAR_DIR=$tmp/var
+private_stack runwatch-it
+tmp=$stack_dir
 export RUNWATCH_BIN_DIR=$bin_dir
-export RUNWATCH_HTTP_HOST=127.0.0.1
-free_port RUNWATCH_HTTP_PORT
-free_port RUNWATCH_PG_PORT
-free_port RUNWATCH_REDIS_PORT
-free_port RUNWATCH_SSE_PORT
 export RUNWATCH_API_WORKERS=${RUNWATCH_API_WORKERS:-3}
 # The first admin (created by the stack's bootstrap) and a login rate high enough for
 # the suites yet low enough for the throttling test to trip it.

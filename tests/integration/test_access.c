@@ -84,6 +84,8 @@ static const struct row matrix[] = {
     /*                                                                           anon viewer member padmin iadmin tread twrite tadmin other */
     {"GET",    "/api/v1/healthz",                          NULL, PA, OP_PLAIN,          {OK,  OK,  OK,  OK,  OK,  OK,  OK,  OK,  OK}},
     {"GET",    "/api/v1/readyz",                           NULL, PA, OP_PLAIN,          {OK,  OK,  OK,  OK,  OK,  OK,  OK,  OK,  OK}},
+    /* Prometheus through the API: instance admins only (nginx's /metrics is by address). */
+    {"GET",    "/api/v1/metrics",                          NULL, PA, OP_PLAIN,          {401, 403, 403, 403, OK,  403, 403, 403, 403}},
     {"POST",   "/api/v1/auth/login",                       NULL, PA, OP_LOGIN,          {OK,  OK,  OK,  OK,  OK,  OK,  OK,  OK,  OK}},
     {"POST",   "/api/v1/auth/logout",                      NULL, PA, OP_LOGOUT,         {401, OK,  OK,  OK,  OK,  OK,  OK,  OK,  OK}},
     {"GET",    "/api/v1/auth/me",                          NULL, PA, OP_PLAIN,          {401, OK,  OK,  OK,  OK,  OK,  OK,  OK,  OK}},

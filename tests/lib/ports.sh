@@ -26,3 +26,17 @@ free_port() {
     echo "free_port: no free port found" >&2
     return 1
 }
+
+# private_stack PREFIX: a private directory for a whole stack (mktemp under
+# ${TMPDIR:-/tmp}, mode 755 so PostgreSQL and nginx's workers can enter it as their own
+# users when we are root), with the stack's settings exported for it: its var dir,
+# loopback, and a free port for each server. Sets `stack_dir` to the directory. Sourced
+# by the integration, e2e and bench scripts, which add what is theirs.
+private_stack() {
+    stack_dir=$(mktemp -d "${TMPDIR:-/tmp}/$1.XXXXXX") || return 1
+    chmod 755 "$stack_dir"
+    export RUNWATCH_VAR_DIR=$stack_dir/var
+    export RUNWATCH_HTTP_HOST=127.0.0.1 RUNWATCH_SSE_HOST=127.0.0.1
+    free_port RUNWATCH_HTTP_PORT && free_port RUNWATCH_PG_PORT &&
+        free_port RUNWATCH_REDIS_PORT && free_port RUNWATCH_SSE_PORT
+}

@@ -6,11 +6,13 @@
 #include "events.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "api/auth.h"
 #include "api/runs.h"
 #include "config.h"
+#include "counters.h"
 #include "db.h"
 #include "pub.h"
 
@@ -58,6 +60,7 @@ int events_create(struct req *r)
         return -1;
     const char *count = PQgetvalue(res, 0, 1), *first = PQgetvalue(res, 0, 2),
                *last = PQgetvalue(res, 0, 3);
+    counters_add(COUNTERS_EVENTS_STORED, strtoull(count, NULL, 10));
     const char *data = arena_sprintf(
         r->arena, "{\"count\":%s,\"first_id\":\"%s\",\"last_id\":\"%s\"}", count, first, last);
     pub_event(r->pub, PQgetvalue(res, 0, 0), "run.event", req_path_param(r, "run"), data);

@@ -11,6 +11,7 @@
 
 #include "api/auth.h"
 #include "api/runs.h"
+#include "counters.h"
 #include "db.h"
 #include "pub.h"
 
@@ -71,6 +72,7 @@ int metrics_create(struct req *r)
     if (!(res = runs_write(r, DB_STMT_METRIC_INSERT, extra, 1)))
         return -1;
     const char *count = PQgetvalue(res, 0, 1);
+    counters_add(COUNTERS_METRIC_POINTS_STORED, strtoull(count, NULL, 10));
     pub_event(
         r->pub, PQgetvalue(res, 0, 0), "run.metrics", req_path_param(r, "run"),
         arena_sprintf(r->arena, "{\"count\":%s,\"latest\":%s}", count, PQgetvalue(res, 0, 2)));

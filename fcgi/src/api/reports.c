@@ -21,28 +21,6 @@
 #define REPORTS_MAX_BUCKETS  10000
 #define REPORTS_SQL_MAX      100000
 
-static int reports_send_text(struct req *r, int status, const char *json)
-{
-    r->status = status;
-    r->resp_body = json;
-    r->resp_len = strlen(json);
-    return 0;
-}
-
-/* A parameter outside known is a 400 naming it, so a typo is not silently ignored. */
-static int reports_known_params(struct req *r, const char *const *known)
-{
-    for (size_t i = 0; i < r->n_query_params; i++) {
-        int ok = 0;
-        for (int k = 0; known[k]; k++)
-            ok |= strcmp(known[k], r->query_params[i].name) == 0;
-        if (!ok)
-            return req_error(r, 400, "invalid_field", r->query_params[i].name,
-                             "unknown query parameter %s", r->query_params[i].name);
-    }
-    return 0;
-}
-
 /* $1..$4 of report_grant(): who asks, and the one project it is narrowed to. */
 static void reports_grant_params(const struct req *r, const char *only, const char **p)
 {
@@ -178,7 +156,7 @@ static int reports_answer(struct req *r, const char *only, enum db_stmt_id id, c
     PGresult *res;
     if (reports_begin(r, only) || !(res = db_exec(r, id, p, np)) || db_commit(r))
         return -1;
-    return reports_send_text(r, 200, PQgetvalue(res, 0, 0));
+    return req_json_text(r, 200, PQgetvalue(res, 0, 0));
 }
 
 int reports_throughput(struct req *r)
@@ -188,7 +166,7 @@ int reports_throughput(struct req *r)
     struct reports_window w;
     const char *only, *bucket, *by[4];
 
-    if (reports_known_params(r, known) || reports_window(r, 86400, &w) ||
+    if (req_only_params(r, known) || reports_window(r, 86400, &w) ||
         reports_bucket(r, "hour", &w, &bucket) || reports_by(r, dims, "project", by) ||
         reports_project(r, &only))
         return -1;
@@ -206,7 +184,7 @@ int reports_durations(struct req *r)
     const char *only, *by[3];
     int wait;
 
-    if (reports_known_params(r, known))
+    if (req_only_params(r, known))
         return -1;
     if (metric && strcmp(metric, "duration") != 0 && strcmp(metric, "queue_wait") != 0)
         return req_error(r, 400, "invalid_field", "metric",
@@ -228,7 +206,7 @@ int reports_failure_rate(struct req *r)
     struct reports_window w;
     const char *only, *bucket, *by[3];
 
-    if (reports_known_params(r, known) || reports_window(r, 7 * 86400, &w) ||
+    if (req_only_params(r, known) || reports_window(r, 7 * 86400, &w) ||
         reports_bucket(r, "day", &w, &bucket) || reports_by(r, dims, "project,kind", by) ||
         reports_project(r, &only))
         return -1;
@@ -243,8 +221,8 @@ int reports_failure_groups(struct req *r)
     const char *only;
     long limit;
 
-    if (reports_known_params(r, known) || reports_window(r, 30 * 86400, &w) ||
-        req_limit(r, &limit) || reports_project(r, &only))
+    if (req_only_params(r, known) || reports_window(r, 30 * 86400, &w) || req_limit(r, &limit) ||
+        reports_project(r, &only))
         return -1;
     const char *p[] = {w.from, w.to, w.secs, arena_sprintf(r->arena, "%ld", limit)};
     return reports_answer(r, only, DB_STMT_REPORT_FAILURE_GROUPS, p, 4);
@@ -270,7 +248,7 @@ int reports_failure_group_runs(struct req *r)
 
     if (!fp || !reports_is_fingerprint(fp))
         return req_error(r, 404, "not_found", NULL, "no such failure group");
-    if (reports_known_params(r, known) || req_limit(r, &limit))
+    if (req_only_params(r, known) || req_limit(r, &limit))
         return -1;
     if (cursor) {
         const char *tilde = strchr(cursor, '~');
@@ -301,34 +279,11 @@ int reports_anomalies(struct req *r)
 {
     static const char *const known[] = {"project", "type", "limit", NULL};
     static const char *const types[] = {"stuck", "stale", "interrupted", "lease_expired", NULL};
-    const char *type = req_query(r, "type"), *only, *arr = NULL;
+    const char *only, *arr = NULL;
     long limit;
 
-    if (reports_known_params(r, known) || req_limit(r, &limit))
+    if (req_only_params(r, known) || req_limit(r, &limit) || req_enum_list(r, "type", types, &arr))
         return -1;
-    if (type) {
-        char buf[128];
-        size_t o = 0;
-        for (const char *s = type;;) {
-            size_t n = strcspn(s, ",");
-            int ok = 0;
-            for (int k = 0; types[k]; k++)
-                ok |= strlen(types[k]) == n && strncmp(types[k], s, n) == 0;
-            if (!ok || o + n + 2 >= sizeof(buf))
-                return req_error(r, 400, "invalid_field", "type",
-                                 "type must be a comma list of stuck, stale, interrupted, "
-                                 "lease_expired");
-            buf[o] = o ? ',' : '{';
-            o++;
-            memcpy(buf + o, s, n);
-            o += n;
-            if (s[n] != ',')
-                break;
-            s += n + 1;
-        }
-        buf[o++] = '}';
-        arr = arena_strndup(r->arena, buf, o);
-    }
     if (reports_project(r, &only))
         return -1;
     const char *p[] = {arr, arena_sprintf(r->arena, "%ld", limit)};
@@ -347,7 +302,7 @@ int reports_thresholds_get(struct req *r)
     const char *p[] = {pr.id, pr.slug};
     if (!(res = DB_EXEC(r, DB_STMT_THRESHOLDS_GET, p)))
         return -1;
-    return reports_send_text(r, 200, PQgetvalue(res, 0, 0));
+    return req_json_text(r, 200, PQgetvalue(res, 0, 0));
 }
 
 int reports_thresholds_put(struct req *r)
@@ -377,7 +332,7 @@ int reports_thresholds_put(struct req *r)
         audit_write(r, "anomaly_thresholds.update", pr.id, pr.slug, PQgetvalue(res, 0, 0)) ||
         db_commit(r))
         return -1;
-    return reports_send_text(r, 200, PQgetvalue(res, 0, 0));
+    return req_json_text(r, 200, PQgetvalue(res, 0, 0));
 }
 
 /* ---- ad-hoc SQL ---- */
@@ -433,7 +388,7 @@ int reports_query(struct req *r)
     enum db_report_format fmt;
     struct auth_project pr;
 
-    if (reports_known_params(r, known) || reports_format(r, &fmt))
+    if (req_only_params(r, known) || reports_format(r, &fmt))
         return -1;
     if (jsonx_only_keys(b, keys, &je) ||
         jsonx_string(b, "sql", JSONX_REQUIRED, 1, REPORTS_SQL_MAX, &sql, NULL, &je) ||
@@ -487,7 +442,7 @@ int reports_saved_list(struct req *r)
     const char *only;
     PGresult *res;
 
-    if (reports_known_params(r, known) || reports_project(r, &only) || reports_begin(r, only) ||
+    if (req_only_params(r, known) || reports_project(r, &only) || reports_begin(r, only) ||
         !(res = db_exec(r, DB_STMT_SAVED_LIST, NULL, 0)) || db_commit(r))
         return -1;
     return db_page_response(r, res, PQntuples(res), NULL);
@@ -517,7 +472,7 @@ int reports_saved_create(struct req *r)
         req_refine_error(r, 409, "name", "a saved report of this name exists in the project");
         return -1;
     }
-    return reports_send_text(r, 201, PQgetvalue(res, 0, 0));
+    return req_json_text(r, 201, PQgetvalue(res, 0, 0));
 }
 
 /* The saved report in the path, checked against the caller's role on its project;
@@ -556,7 +511,7 @@ int reports_saved_get(struct req *r)
 
     if (reports_saved_access(r, AUTH_ROLE_VIEWER, &pr, &res))
         return -1;
-    return reports_send_text(r, 200, PQgetvalue(res, 0, 0));
+    return req_json_text(r, 200, PQgetvalue(res, 0, 0));
 }
 
 int reports_saved_update(struct req *r)
@@ -584,7 +539,7 @@ int reports_saved_update(struct req *r)
         req_refine_error(r, 409, "name", "a saved report of this name exists in the project");
         return -1;
     }
-    return reports_send_text(r, 200, PQgetvalue(res, 0, 0));
+    return req_json_text(r, 200, PQgetvalue(res, 0, 0));
 }
 
 int reports_saved_delete(struct req *r)
@@ -609,7 +564,7 @@ int reports_saved_run(struct req *r)
     struct auth_project pr;
     PGresult *res;
 
-    if (reports_known_params(r, known) || reports_format(r, &fmt) ||
+    if (req_only_params(r, known) || reports_format(r, &fmt) ||
         reports_saved_access(r, AUTH_ROLE_VIEWER, &pr, &res))
         return -1;
     /* Run with the caller's own grant, narrowed to the report's project: a saved report

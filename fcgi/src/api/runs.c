@@ -289,42 +289,6 @@ int runs_update(struct req *r)
     return req_json_text(r, 200, json);
 }
 
-/* "a,b" or repeated params → a PostgreSQL array literal of validated statuses. */
-static int runs_status_filter(struct req *r, const char **out)
-{
-    char buf[128];
-    size_t o = 0;
-
-    *out = NULL;
-    for (size_t i = 0; i < r->n_query_params; i++) {
-        if (strcmp(r->query_params[i].name, "status") != 0)
-            continue;
-        const char *s = r->query_params[i].value;
-        for (;;) {
-            size_t n = strcspn(s, ",");
-            int ok = 0;
-            for (int k = 0; run_statuses[k]; k++)
-                ok |= strlen(run_statuses[k]) == n && strncmp(run_statuses[k], s, n) == 0;
-            if (!ok || o + n + 2 >= sizeof(buf))
-                return req_error(r, 400, "invalid_field", "status",
-                                 "status must be a comma list of queued, running, retrying, "
-                                 "succeeded, failed, cancelled");
-            buf[o] = o ? ',' : '{';
-            o++;
-            memcpy(buf + o, s, n);
-            o += n;
-            if (s[n] != ',')
-                break;
-            s += n + 1; /* a trailing or doubled comma leaves an empty name: refused above */
-        }
-    }
-    if (o) {
-        buf[o++] = '}';
-        *out = arena_strndup(r->arena, buf, o);
-    }
-    return 0;
-}
-
 /* An optional RFC 3339 query parameter. */
 static int runs_time_param(struct req *r, const char *name, const char **out)
 {
@@ -381,15 +345,8 @@ int runs_list(struct req *r)
     long limit;
     PGresult *res;
 
-    for (size_t i = 0; i < r->n_query_params; i++) {
-        int known = 0;
-        for (int k = 0; filters[k]; k++)
-            known |= strcmp(filters[k], r->query_params[i].name) == 0;
-        if (!known)
-            return req_error(r, 400, "invalid_field", r->query_params[i].name,
-                             "unknown query parameter %s", r->query_params[i].name);
-    }
-    if (req_limit(r, &limit) || runs_status_filter(r, &statuses) ||
+    if (req_only_params(r, filters) || req_limit(r, &limit) ||
+        req_enum_list(r, "status", run_statuses, &statuses) ||
         runs_time_param(r, "created_after", &ca) || runs_time_param(r, "created_before", &cb) ||
         runs_time_param(r, "ended_after", &ea) || runs_time_param(r, "ended_before", &eb))
         return -1;

@@ -41,6 +41,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/metrics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Prometheus exposition of runwatch-api (text format 0.0.4)
+         * @description Request counts and a latency histogram by route pattern and status class, events and metric points stored, Redis publish failures, database errors, worker starts (summed over every API worker through a shared segment), and from PostgreSQL: runs by project and status, runs started and finished (counters kept by triggers), stuck runs. A failed database query still answers 200 with runwatch_database_up 0. Prometheus scrapes it through nginx at /metrics, which only RUNWATCH_METRICS_ALLOW addresses may reach and which needs no identity; through this path it needs a signed-in instance admin. Project tokens are refused: the exposition covers every project.
+         */
+        get: operations["getPrometheusMetrics"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/stream": {
         parameters: {
             query?: never;
@@ -1266,6 +1286,44 @@ export interface operations {
             503: {
                 headers: {
                     "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getPrometheusMetrics: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The exposition */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain": string;
+                };
+            };
+            /** @description No identity: sign in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not an instance admin (project tokens included) */
+            403: {
+                headers: {
                     [name: string]: unknown;
                 };
                 content: {

@@ -1,0 +1,77 @@
+/* counters: the API's Prometheus counters, kept in one shared memory segment because
+ * workers are separate exec'd processes. The master creates the segment (a memfd) and
+ * passes it to every worker, which maps it and closes the descriptor, so a worker holds
+ * no extra descriptor. Each worker adds to one slot with relaxed atomic adds; a scrape,
+ * in whichever worker nginx picks, sums the slots. A restarted worker keeps adding to a
+ * slot that outlives it, so every counter only grows while the master lives. Without a
+ * segment (a worker started by hand, the unit tests) every call is a no-op. */
+#ifndef RW_COUNTERS_H
+#define RW_COUNTERS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct route;
+
+/* Latency buckets of the request histogram, in seconds (+Inf is the count). */
+#define COUNTERS_BUCKETS 13
+extern const double counters_bucket_le[COUNTERS_BUCKETS];
+/* 2xx 3xx 4xx 5xx (nothing answers 1xx). */
+#define COUNTERS_CLASSES 4
+
+enum counters_scalar {
+    COUNTERS_EVENTS_STORED,
+    COUNTERS_METRIC_POINTS_STORED,
+    COUNTERS_PUB_PUBLISHED,
+    COUNTERS_PUB_DROPPED,
+    COUNTERS_DB_UNAVAILABLE, /* connect failed or the connection was lost */
+    COUNTERS_DB_TIMEOUT,     /* statement_timeout */
+    COUNTERS_DB_RETRY,       /* serialization failure or deadlock */
+    COUNTERS_DB_INTERNAL,    /* any other error the API answers with a 500 */
+    COUNTERS__COUNT,
+};
+
+/* Slots beyond this are shared by workers (the adds are atomic, so that is safe). */
+#define COUNTERS_MAX_SLOTS 64
+
+/* The master: creates a segment with nslots worker slots and returns its descriptor
+ * (close-on-exec), or -1 (logged; the API then runs without shared counters). */
+int counters_create(int nslots);
+/* The master, after each fork: how many worker processes were ever started. */
+void counters_note_spawn(void);
+
+/* A worker: maps the segment named by RUNWATCH_COUNTERS_FD, closes that descriptor,
+ * takes slot RUNWATCH_COUNTERS_SLOT and registers the routing table's names. Returns 0,
+ * or -1 (logged) when there is no usable segment; counting is then off. */
+int counters_attach(const struct route *table, size_t n);
+void counters_detach(void);
+
+void counters_add(enum counters_scalar k, uint64_t n);
+/* One answered request: rt is the matched route of the table given to attach (NULL
+ * when none matched), status the HTTP status, seconds from first byte to response. */
+void counters_request(const struct route *rt, int status, double seconds);
+/* Maps a db_err code ("unavailable", "timeout", "retry", "internal") to its counter. */
+void counters_db_error(const char *code);
+
+/* ---- reading (the scrape) ---- */
+
+struct counters_hist {
+    uint64_t bucket[COUNTERS_BUCKETS]; /* per bucket, not cumulative */
+    uint64_t count;
+    uint64_t sum_us;
+};
+
+/* 1 when a segment is mapped. */
+int counters_enabled(void);
+/* Number of route names registered (by every binary that attached since the master
+ * started), and the method and pattern of name i ("*", "unmatched" for no route). */
+size_t counters_routes(void);
+void counters_route_name(size_t i, const char **method, const char **pattern);
+/* Sums over every slot. */
+uint64_t counters_total(enum counters_scalar k);
+void counters_route_total(size_t i, int class_idx, struct counters_hist *out);
+uint64_t counters_worker_starts(void);
+/* When the master created the segment (Unix seconds): counters restart from zero then. */
+int64_t counters_created_at(void);
+
+#endif

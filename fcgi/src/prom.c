@@ -1,0 +1,260 @@
+/* prom: GET /api/v1/metrics, the Prometheus text exposition (format 0.0.4) of
+ * runwatch-api. Two sources: the shared request counters of every worker (counters.c)
+ * and one grouped query over PostgreSQL (runs by status and project, the run start/end
+ * counters of migration 0008, stuck runs). A database outage still answers 200 with the
+ * process counters and runwatch_database_up 0, so Prometheus tells "API down" from
+ * "database down".
+ *
+ * Access: the exposition covers every project, so it is for the operator. nginx's
+ * `location = /metrics` (allowed addresses only, RUNWATCH_METRICS_ALLOW) passes the
+ * FastCGI parameter RUNWATCH_METRICS_SCRAPE=1, which no client can set (client headers
+ * arrive as HTTP_*); through /api/v1/metrics it takes a signed-in instance admin.
+ * Project tokens are refused: they see one project, this shows all of them. */
+#include "prom.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/auth.h"
+#include "counters.h"
+#include "db.h"
+#include "log.h"
+
+static const char *const prom_statuses[] = {"queued",    "running", "retrying",
+                                            "succeeded", "failed",  "cancelled"};
+static const char *const prom_final[] = {"succeeded", "failed", "cancelled"};
+static const char *const prom_classes[COUNTERS_CLASSES] = {"2xx", "3xx", "4xx", "5xx"};
+
+/* A label value: backslash, double quote and newline escaped, as the format says. */
+static void prom_label(FILE *f, const char *v)
+{
+    for (; *v; v++) {
+        if (*v == '\\' || *v == '"')
+            fputc('\\', f);
+        if (*v == '\n') {
+            fputs("\\n", f);
+            continue;
+        }
+        fputc(*v, f);
+    }
+}
+
+static void prom_head(FILE *f, const char *name, const char *type, const char *help)
+{
+    fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+static void prom_scalar(FILE *f, const char *name, const char *type, const char *help, uint64_t v)
+{
+    prom_head(f, name, type, help);
+    fprintf(f, "%s %llu\n", name, (unsigned long long)v);
+}
+
+static void prom_requests(FILE *f)
+{
+    size_t n = counters_routes();
+    struct counters_hist h;
+    const char *method, *pattern;
+
+    prom_head(f, "runwatch_http_requests_total", "counter",
+              "Requests answered, by route pattern and status class.");
+    for (size_t i = 0; i < n; i++)
+        for (int c = 0; c < COUNTERS_CLASSES; c++) {
+            counters_route_total(i, c, &h);
+            if (!h.count)
+                continue;
+            counters_route_name(i, &method, &pattern);
+            fprintf(f, "runwatch_http_requests_total{method=\"%s\",route=\"", method);
+            prom_label(f, pattern);
+            fprintf(f, "\",status_class=\"%s\"} %llu\n", prom_classes[c],
+                    (unsigned long long)h.count);
+        }
+
+    prom_head(f, "runwatch_http_request_duration_seconds", "histogram",
+              "Time from the request reaching a worker to its response, by route pattern "
+              "and status class.");
+    for (size_t i = 0; i < n; i++)
+        for (int c = 0; c < COUNTERS_CLASSES; c++) {
+            uint64_t cum = 0;
+            counters_route_total(i, c, &h);
+            if (!h.count)
+                continue;
+            counters_route_name(i, &method, &pattern);
+            for (int b = 0; b < COUNTERS_BUCKETS; b++)
+                cum += h.bucket[b];
+            /* The slots are read while workers add to them: keep the series consistent
+             * (the count is never below a bucket). */
+            if (h.count < cum)
+                h.count = cum;
+            cum = 0;
+            for (int b = 0; b <= COUNTERS_BUCKETS; b++) {
+                fputs("runwatch_http_request_duration_seconds_bucket{method=\"", f);
+                fputs(method, f);
+                fputs("\",route=\"", f);
+                prom_label(f, pattern);
+                fprintf(f, "\",status_class=\"%s\",le=\"", prom_classes[c]);
+                if (b < COUNTERS_BUCKETS) {
+                    cum += h.bucket[b];
+                    fprintf(f, "%g\"} %llu\n", counters_bucket_le[b], (unsigned long long)cum);
+                } else {
+                    fprintf(f, "+Inf\"} %llu\n", (unsigned long long)h.count);
+                }
+            }
+            fprintf(f, "runwatch_http_request_duration_seconds_sum{method=\"%s\",route=\"", method);
+            prom_label(f, pattern);
+            fprintf(f, "\",status_class=\"%s\"} %.6f\n", prom_classes[c], (double)h.sum_us / 1e6);
+            fprintf(f, "runwatch_http_request_duration_seconds_count{method=\"%s\",route=\"",
+                    method);
+            prom_label(f, pattern);
+            fprintf(f, "\",status_class=\"%s\"} %llu\n", prom_classes[c],
+                    (unsigned long long)h.count);
+        }
+}
+
+static void prom_process(FILE *f)
+{
+    static const struct {
+        enum counters_scalar k;
+        const char *kind;
+    } db_kinds[] = {
+        {COUNTERS_DB_UNAVAILABLE, "unavailable"},
+        {COUNTERS_DB_TIMEOUT, "timeout"},
+        {COUNTERS_DB_RETRY, "retry"},
+        {COUNTERS_DB_INTERNAL, "internal"},
+    };
+
+    prom_scalar(f, "runwatch_events_stored_total", "counter",
+                "Run events stored through the API (each item of a batch counts).",
+                counters_total(COUNTERS_EVENTS_STORED));
+    prom_scalar(f, "runwatch_metric_points_stored_total", "counter",
+                "Metric points stored through the API (each item of a batch counts).",
+                counters_total(COUNTERS_METRIC_POINTS_STORED));
+    prom_scalar(f, "runwatch_redis_published_total", "counter",
+                "Live events published to Redis after COMMIT.",
+                counters_total(COUNTERS_PUB_PUBLISHED));
+    prom_scalar(f, "runwatch_redis_publish_failures_total", "counter",
+                "Live events not published (Redis down or slow); the write itself succeeded.",
+                counters_total(COUNTERS_PUB_DROPPED));
+    prom_head(f, "runwatch_db_errors_total", "counter",
+              "PostgreSQL failures the API answered with 5xx, by kind.");
+    for (size_t i = 0; i < sizeof(db_kinds) / sizeof(db_kinds[0]); i++)
+        fprintf(f, "runwatch_db_errors_total{kind=\"%s\"} %llu\n", db_kinds[i].kind,
+                (unsigned long long)counters_total(db_kinds[i].k));
+    prom_scalar(f, "runwatch_api_worker_starts_total", "counter",
+                "API worker processes started by the master (restarts and reloads included).",
+                counters_worker_starts());
+    prom_head(f, "runwatch_api_start_time_seconds", "gauge",
+              "When the API master started counting (Unix time); counters restart from zero "
+              "then.");
+    fprintf(f, "runwatch_api_start_time_seconds %lld\n", (long long)counters_created_at());
+}
+
+/* The PostgreSQL part, queried before anything is printed so that a failure of this
+ * very query is in the counters below. A failed query is reported as
+ * runwatch_database_up 0 and the request carries on (its error is cleared, the process
+ * counters still go out). */
+static PGresult *prom_query(struct req *r)
+{
+    PGresult *res = db_exec(r, DB_STMT_PROM_RUNS, NULL, 0);
+
+    if (!res) {
+        log_warn("metrics: runs query failed: %s", r->err_message ? r->err_message : "-");
+        r->err_code = r->err_message = r->err_field = NULL;
+        r->err_details = NULL;
+        r->n_resp_headers = 0; /* the Retry-After of the failure: nothing else is set yet */
+        r->status = 0;
+    }
+    return res;
+}
+
+static void prom_database(FILE *f, PGresult *res)
+{
+    int n;
+
+    prom_head(f, "runwatch_database_up", "gauge",
+              "1 when this scrape's query of PostgreSQL succeeded.");
+    fprintf(f, "runwatch_database_up %d\n", res ? 1 : 0);
+    if (!res)
+        return;
+    n = PQntuples(res);
+    prom_head(f, "runwatch_runs", "gauge", "Runs stored now, by project and status.");
+    for (int i = 0; i < n; i++)
+        for (int s = 0; s < 6; s++) {
+            fputs("runwatch_runs{project=\"", f);
+            prom_label(f, PQgetvalue(res, i, 0));
+            fprintf(f, "\",status=\"%s\"} %s\n", prom_statuses[s], PQgetvalue(res, i, 1 + s));
+        }
+    prom_head(f, "runwatch_runs_started_total", "counter",
+              "Runs that started (first start only), by project.");
+    for (int i = 0; i < n; i++) {
+        fputs("runwatch_runs_started_total{project=\"", f);
+        prom_label(f, PQgetvalue(res, i, 0));
+        fprintf(f, "\"} %s\n", PQgetvalue(res, i, 7));
+    }
+    prom_head(f, "runwatch_runs_finished_total", "counter",
+              "Runs that reached a final status, by project and status.");
+    for (int i = 0; i < n; i++)
+        for (int s = 0; s < 3; s++) {
+            fputs("runwatch_runs_finished_total{project=\"", f);
+            prom_label(f, PQgetvalue(res, i, 0));
+            fprintf(f, "\",status=\"%s\"} %s\n", prom_final[s], PQgetvalue(res, i, 8 + s));
+        }
+    prom_head(f, "runwatch_runs_stuck", "gauge",
+              "Running runs without a heartbeat past the project's stuck threshold.");
+    for (int i = 0; i < n; i++) {
+        fputs("runwatch_runs_stuck{project=\"", f);
+        prom_label(f, PQgetvalue(res, i, 0));
+        fprintf(f, "\"} %s\n", PQgetvalue(res, i, 11));
+    }
+}
+
+/* 1 when nginx's /metrics location sent this request (a FastCGI parameter of ours). */
+static int prom_from_scrape_location(const struct req *r)
+{
+    static const char key[] = "RUNWATCH_METRICS_SCRAPE=";
+    if (!r->env)
+        return 0;
+    for (char *const *e = r->env; *e; e++)
+        if (strncmp(*e, key, sizeof(key) - 1) == 0)
+            return strcmp(*e + sizeof(key) - 1, "1") == 0;
+    return 0;
+}
+
+static void prom_free(void *p)
+{
+    free(p);
+}
+
+int prom_metrics(struct req *r)
+{
+    /* The route is public so that the scrape location needs no identity; everyone
+     * else is resolved here as on any other route. */
+    static const struct route signed_in = {"GET", "/api/v1/metrics", prom_metrics, 0};
+    char *buf = NULL;
+    size_t len = 0;
+    PGresult *res;
+    FILE *f;
+
+    if (!prom_from_scrape_location(r) &&
+        (auth_guard(r, &signed_in) != 0 || auth_require_instance_admin(r) != 0))
+        return -1;
+    res = prom_query(r);
+    f = open_memstream(&buf, &len);
+    if (!f)
+        return req_error(r, 500, "internal", NULL, "out of memory");
+    prom_requests(f);
+    prom_process(f);
+    prom_database(f, res);
+    if (fclose(f) != 0 || !buf) {
+        free(buf);
+        return req_error(r, 500, "internal", NULL, "out of memory");
+    }
+    if (arena_defer(r->arena, prom_free, buf) != 0)
+        return req_error(r, 500, "internal", NULL, "out of memory");
+    r->status = 200;
+    r->resp_type = "text/plain; version=0.0.4; charset=utf-8";
+    r->resp_body = buf;
+    r->resp_len = len;
+    return 0;
+}
