@@ -346,6 +346,18 @@ async function main() {
     assert.deepEqual(lines.slice(1).sort(), ['cancelled,1', 'failed,1']);
   });
 
+  await step('reports: delete the saved report, with confirmation', async () => {
+    const row = page.getByTestId('saved-reports').locator('[data-report="e2e runs by status"]');
+    await row.getByRole('button', { name: 'Delete' }).click();
+    await page.getByRole('dialog').getByText('Delete this saved report?').waitFor();
+    await page.getByTestId('confirm-delete-report').click();
+    await page.getByTestId('saved-reports').getByText('No saved reports yet').waitFor({ timeout: WAIT });
+    const saved = await call('GET', '/reports/saved?project=e2e', { cookie: adminCookie });
+    assert.equal(saved.items.length, 0);
+    // The editor lets go of a report that no longer exists.
+    await page.getByTestId('editing-name').getByText('New query').waitFor();
+  });
+
   await step('settings: a project admin saves the anomaly thresholds', async () => {
     await page.getByRole('link', { name: 'Settings', exact: true }).click();
     const box = page.getByTestId('thresholds');

@@ -1,6 +1,7 @@
 // Settings: this browser's theme and auto-refresh, the user's password, and for project
 // admins the project's producer tokens and members.
-import { useState } from 'react';
+import { useEffect, useState } from 'react';
+import { useLocation } from 'react-router-dom';
 import {
   Alert,
   Badge,
@@ -453,6 +454,11 @@ function Thresholds({ slug, canAdmin }: { slug: string; canAdmin: boolean }) {
 export default function SettingsPage() {
   const { slug, name } = useProject();
   const canAdmin = useCan('admin');
+  const { hash } = useLocation();
+  // A link to one section (the Overview's "thresholds" → #thresholds) scrolls to it.
+  useEffect(() => {
+    if (hash) document.getElementById(hash.slice(1))?.scrollIntoView({ block: 'start' });
+  }, [hash]);
   return (
     <Stack>
       <Title order={2}>Settings</Title>
