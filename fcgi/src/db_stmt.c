@@ -679,24 +679,37 @@ const struct db_stmt db_stmts[DB_STMT__COUNT] = {
     /* $4..$6 by project, kind, experiment */
     [DB_STMT_REPORT_DURATIONS] =
         {"report_durations",
-         REPORT_HEAD(", 'metric', 'duration'") "SELECT p.slug AS project, d.kind, d.experiment_id, "
-                                               "e.name AS experiment, d.runs, d.p50_s, d.p90_s, "
-                                               "d.p99_s, d.max_s FROM "
-                                               "report.durations(w.f, w.t, $4::boolean, "
-                                               "$5::boolean, $6::boolean) d LEFT JOIN projects "
-                                               "p ON p.id = d.project_id LEFT JOIN experiments e "
-                                               "ON e.id = d.experiment_id ORDER BY 1, "
-                                               "2, 3) x), '[]'))" REPORT_WINDOW,
+         REPORT_HEAD(
+             ", 'metric', 'duration', 'relative_error', 0.01") "SELECT p.slug AS project, d.kind, "
+                                                               "d.experiment_id, "
+                                                               "e.name AS experiment, d.runs, "
+                                                               "d.p50_s, d.p90_s, "
+                                                               "d.p99_s, d.max_s FROM "
+                                                               "report.durations(w.f, w.t, "
+                                                               "$4::boolean, "
+                                                               "$5::boolean, $6::boolean) d LEFT "
+                                                               "JOIN projects "
+                                                               "p ON p.id = d.project_id LEFT JOIN "
+                                                               "experiments e "
+                                                               "ON e.id = d.experiment_id ORDER BY "
+                                                               "1, "
+                                                               "2, 3) x), '[]'))" REPORT_WINDOW,
          6},
     /* $4..$6 by project, queue, kind */
     [DB_STMT_REPORT_QUEUE_WAIT] =
         {"report_queue_wait",
-         REPORT_HEAD(", 'metric', 'queue_wait'") "SELECT p.slug AS project, q.queue, q.kind, "
-                                                 "q.runs, q.p50_s, q.p90_s, q.p99_s, q.max_s FROM "
-                                                 "report.queue_wait(w.f, w.t, $4::boolean, "
-                                                 "$5::boolean, $6::boolean) q LEFT JOIN projects p "
-                                                 "ON p.id = q.project_id ORDER BY 1, 2, "
-                                                 "3) x), '[]'))" REPORT_WINDOW,
+         REPORT_HEAD(
+             ", 'metric', 'queue_wait', 'relative_error', 0.01") "SELECT p.slug AS project, "
+                                                                 "q.queue, q.kind, "
+                                                                 "q.runs, q.p50_s, q.p90_s, "
+                                                                 "q.p99_s, q.max_s FROM "
+                                                                 "report.queue_wait(w.f, w.t, "
+                                                                 "$4::boolean, "
+                                                                 "$5::boolean, $6::boolean) q LEFT "
+                                                                 "JOIN projects p "
+                                                                 "ON p.id = q.project_id ORDER BY "
+                                                                 "1, 2, "
+                                                                 "3) x), '[]'))" REPORT_WINDOW,
          6},
     /* $4 bucket seconds, $5..$7 by project, kind, worker */
     [DB_STMT_REPORT_FAILURE_RATE] =
@@ -820,6 +833,10 @@ const struct db_stmt db_stmts[DB_STMT__COUNT] = {
          " make_interval(secs => coalesce(t.stuck_after_s, 300)) GROUP BY r.project_id) k"
          " ON k.project_id = p.id ORDER BY p.slug",
          0},
+
+    /* $1 at most this many deltas: the report rollups' folder (migration 0009). Returns
+     * how many it folded, or -1 when another session is folding. */
+    [DB_STMT_ROLLUP_FOLD] = {"rollup_fold", "SELECT rollup_fold($1::integer)", 1},
 };
 
 /* The ad-hoc connection's own statements. The setup pins what the user's statement runs

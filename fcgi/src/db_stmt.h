@@ -116,6 +116,8 @@ enum db_stmt_id {
     DB_STMT_SAVED_DELETE,
     /* Prometheus (prom.c) */
     DB_STMT_PROM_RUNS,
+    /* housekeeping (serve.c) */
+    DB_STMT_ROLLUP_FOLD,
     DB_STMT__COUNT,
 };
 

@@ -392,7 +392,7 @@ static int sh_quote(char *out, size_t cap, const char *s)
 
 int itest_psql(const char *sql, char *out, size_t cap)
 {
-    char cmd[8192] = "";
+    char cmd[16384] = "";
     const char *stack = getenv("RUNWATCH_TEST_STACK");
     char line[1024];
     size_t o = 0;

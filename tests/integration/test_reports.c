@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "itest.h"
 
@@ -637,6 +638,187 @@ static void test_saved_reports(void)
     CU_ASSERT_EQUAL(status_of(&member, "GET", path, NULL, NULL, 0), 404);
 }
 
+/* ---- rollups (migration 0009) ---- */
+
+/* Compares the built-in report functions with the same reports computed from the runs
+ * (0007's definitions, percentile_cont for the percentiles), over windows with ragged
+ * ends, buckets that are and are not whole hours, and a window inside one hour, all in
+ * the transaction of one psql call. Prints the mismatches of throughput, failure rate,
+ * durations and queue wait as "a|b|c|d" (and to stderr unless quiet); tol is the
+ * relative error allowed a percentile. */
+static int rollup_mismatches(long long project, const char *tol, int quiet, char *out, size_t cap)
+{
+    char sql[8192];
+    snprintf(
+        sql, sizeof(sql),
+        "DO $$ BEGIN PERFORM set_config('runwatch.grant', report_grant(NULL, true, NULL, %lld, "
+        "pg_backend_pid()), true); PERFORM set_config('rwtest.p', '%lld', true); END $$;"
+        "WITH w(f, t, b) AS (VALUES (now() - interval '7 days', now(), interval '1 hour'),"
+        " (now() - interval '3 days 7 minutes', now() - interval '5 hours 3 minutes', interval "
+        "'6 hours'), (now() - interval '6 days', now() + interval '1 day', interval '1 day'),"
+        " (date_bin('1 hour', now(), '2000-01-03') - interval '50 minutes', date_bin('1 hour',"
+        " now(), '2000-01-03') - interval '10 minutes', interval '1 hour'),"
+        " (now() - interval '7 days', now(), interval '15 minutes')),"
+        " p AS (SELECT current_setting('rwtest.p')::bigint AS id),"
+        " r AS (SELECT r.*, extract(epoch FROM r.ended_at - r.started_at)::float8 AS d,"
+        " greatest(0, extract(epoch FROM r.started_at - coalesce(r.queued_at,"
+        " r.created_at)))::float8 AS q FROM runs r, p WHERE r.project_id = p.id),"
+        " tn AS (SELECT w.f, w.t, w.b, x.* FROM w, report.throughput(w.f, w.t, w.b, true, true, "
+        "true, true) x),"
+        " tr AS (SELECT w.f, w.t, w.b, x.bk, x.project_id, x.kind, x.queue, x.status, "
+        "sum(x.s)::bigint, sum(x.e)::bigint FROM w, LATERAL (SELECT date_bin(w.b, r.started_at, "
+        "'2000-01-03') AS bk, r.project_id, r.kind, r.queue, r.status, 1 AS s, 0 AS e FROM r "
+        "WHERE r.started_at >= w.f AND r.started_at < w.t UNION ALL SELECT date_bin(w.b, "
+        "r.ended_at, '2000-01-03'), r.project_id, r.kind, r.queue, r.status, 0, 1 FROM r WHERE "
+        "r.ended_at >= w.f AND r.ended_at < w.t) x GROUP BY 1, 2, 3, 4, 5, 6, 7, 8),"
+        " fn AS (SELECT w.f, w.t, w.b, x.* FROM w, report.failure_rate(w.f, w.t, w.b, true, "
+        "true, false) x),"
+        " fr AS (SELECT w.f, w.t, w.b, date_bin(w.b, r.ended_at, '2000-01-03'), r.project_id, "
+        "r.kind, NULL::bigint, count(*), count(*) FILTER (WHERE r.status = 'failed'), (count(*) "
+        "FILTER (WHERE r.status = 'failed'))::float8 / count(*) FROM w, r WHERE r.ended_at >= "
+        "w.f AND r.ended_at < w.t AND r.status IN ('succeeded', 'failed', 'cancelled') GROUP BY "
+        "1, 2, 3, 4, 5, 6),"
+        " dn AS (SELECT w.f, w.t, w.b, x.kind AS k, x.runs, x.p50_s AS p50, x.p90_s AS p90, "
+        "x.p99_s "
+        "AS p99, x.max_s AS mx FROM w, report.durations(w.f, w.t, true, true, false) x),"
+        " dr AS (SELECT w.f, w.t, w.b, r.kind AS k, count(*) AS runs, percentile_cont(0.5) WITHIN "
+        "GROUP (ORDER BY r.d) AS p50, percentile_cont(0.9) WITHIN GROUP (ORDER BY r.d) AS p90, "
+        "percentile_cont(0.99) WITHIN GROUP (ORDER BY r.d) AS p99, max(r.d) AS mx FROM w, r "
+        "WHERE r.ended_at >= w.f AND r.ended_at < w.t AND r.started_at IS NOT NULL GROUP BY 1, "
+        "2, 3, 4),"
+        " qn AS (SELECT w.f, w.t, w.b, x.queue || '/' || x.kind AS k, x.runs, x.p50_s AS p50, "
+        "x.p90_s AS p90, x.p99_s AS p99, x.max_s AS mx FROM w, report.queue_wait(w.f, w.t, true, "
+        "true, true) x),"
+        " qr AS (SELECT w.f, w.t, w.b, r.queue || '/' || r.kind AS k, count(*) AS runs, "
+        "percentile_cont(0.5) WITHIN GROUP (ORDER BY r.q) AS p50, percentile_cont(0.9) WITHIN "
+        "GROUP (ORDER BY r.q) AS p90, percentile_cont(0.99) WITHIN GROUP (ORDER BY r.q) AS p99, "
+        "max(r.q) AS mx FROM w, r WHERE r.started_at >= w.f AND r.started_at < w.t GROUP BY 1, "
+        "2, 3, 4)"
+        " SELECT (SELECT count(*) FROM ((TABLE tn EXCEPT ALL TABLE tr) UNION ALL (TABLE tr "
+        "EXCEPT ALL TABLE tn)) m) || '|' || (SELECT count(*) FROM ((TABLE fn EXCEPT ALL TABLE "
+        "fr) UNION ALL (TABLE fr EXCEPT ALL TABLE fn)) m) || '|' || (SELECT count(*) FROM dn FULL "
+        "JOIN dr USING (f, t, b, k) WHERE dn.runs IS DISTINCT FROM dr.runs OR dn.mx IS DISTINCT "
+        "FROM dr.mx OR NOT abs(dn.p50 - dr.p50) <= %s * abs(dr.p50) + 1e-9 OR NOT abs(dn.p90 - "
+        "dr.p90) <= %s * abs(dr.p90) + 1e-9 OR NOT abs(dn.p99 - dr.p99) <= %s * abs(dr.p99) + "
+        "1e-9) || '|' || (SELECT count(*) FROM qn FULL JOIN qr USING (f, t, b, k) WHERE qn.runs IS "
+        "DISTINCT FROM qr.runs OR qn.mx IS DISTINCT FROM qr.mx OR NOT abs(qn.p50 - qr.p50) <= %s "
+        "* abs(qr.p50) + 1e-9 OR NOT abs(qn.p90 - qr.p90) <= %s * abs(qr.p90) + 1e-9 OR NOT "
+        "abs(qn.p99 - qr.p99) <= %s * abs(qr.p99) + 1e-9)",
+        project, project, tol, tol, tol, tol, tol, tol);
+    int rc = itest_psql(sql, out, cap);
+    if (rc != 0 || (!quiet && strcmp(out, "0|0|0|0") != 0))
+        fprintf(stderr,
+                "\n  rollup mismatches (throughput|failure rate|durations|queue wait, "
+                "tolerance %s): %s",
+                tol, out);
+    return rc;
+}
+
+static long long delta_rows(long long project)
+{
+    char sql[200], out[64];
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM rollup_delta WHERE project_id = %lld",
+             project);
+    return itest_psql(sql, out, sizeof(out)) == 0 ? atoll(out) : -1;
+}
+
+static void test_rollups_agree(void)
+{
+    char proj[64], id[64], path[300], body[200], sql[2048], out[256];
+    char running[4][64];
+    long long pid;
+    struct http_resp r;
+
+    CU_ASSERT_EQUAL_FATAL(itest_make_project(&adm, "rep-roll", proj, sizeof(proj), &pid), 0);
+    /* 24 runs over two kinds in every state, then spread over the last four days with
+     * SQL: durations 10% apart and waits at least 4% apart, so each histogram bucket
+     * (2% wide) holds one value and the percentiles must come out exact. */
+    for (int i = 0; i < 24; i++) {
+        static const char *const st[] = {"succeeded", "failed",    "succeeded", "running",
+                                         "succeeded", "cancelled", "queued",    "failed"};
+        const char *status = st[i % 8];
+        CU_ASSERT_EQUAL_FATAL(run_with(proj, i % 3 ? "roll-a" : "roll-b", status,
+                                       strcmp(status, "failed") == 0 ? "RollError" : NULL, id,
+                                       sizeof(id)),
+                              0);
+        if (strcmp(status, "running") == 0 && i / 8 < 4)
+            snprintf(running[i / 8], sizeof(running[0]), "%s", id);
+    }
+    snprintf(sql, sizeof(sql),
+             "UPDATE runs SET created_at = x.c, queued_at = x.c, queue = CASE WHEN x.n %% 2 = 0 "
+             "THEN 'gpu' ELSE 'default' END, started_at = CASE WHEN started_at IS NOT NULL THEN "
+             "x.c + x.n * interval '17 seconds' END, ended_at = CASE WHEN ended_at IS NOT NULL "
+             "THEN x.c + x.n * interval '17 seconds' + 30 * power(1.1, x.n) * interval '1 "
+             "second' END FROM (SELECT id, n, now() - n * interval '3 hours 59 minutes' AS c "
+             "FROM (SELECT id, row_number() OVER (ORDER BY id) AS n FROM runs WHERE project_id = "
+             "%lld) o) x WHERE runs.id = x.id",
+             pid);
+    CU_ASSERT_EQUAL_FATAL(itest_psql(sql, NULL, 0), 0);
+    /* Then the API moves two of the running ones on: the trigger's path. */
+    for (int i = 0; i < 2; i++) {
+        snprintf(path, sizeof(path), "/api/v1/runs/%s", running[i]);
+        snprintf(body, sizeof(body), "{\"status\":\"%s\"}", i ? "failed" : "succeeded");
+        CU_ASSERT_EQUAL(status_of(&adm, "PATCH", path, body, NULL, 0), 200);
+    }
+
+    /* Exact, whether the deltas are folded or not. */
+    CU_ASSERT_EQUAL(rollup_mismatches(pid, "1e-12", 0, out, sizeof(out)), 0);
+    CU_ASSERT_STRING_EQUAL(out, "0|0|0|0");
+    /* The API folds after its answers: the deltas drain while requests come. */
+    for (int i = 0; i < 60 && delta_rows(pid) != 0; i++) {
+        CU_ASSERT_EQUAL(status_of(&adm, "GET", "/api/v1/healthz", NULL, NULL, 0), 200);
+        usleep(100 * 1000);
+    }
+    CU_ASSERT_EQUAL(delta_rows(pid), 0);
+    CU_ASSERT_EQUAL(rollup_mismatches(pid, "1e-12", 0, out, sizeof(out)), 0);
+    CU_ASSERT_STRING_EQUAL(out, "0|0|0|0");
+
+    /* An import of 3,000 finished runs with durations and waits that share buckets: the
+     * statement trigger's path; percentiles within 1%, counts and max exact. */
+    snprintf(sql, sizeof(sql),
+             "INSERT INTO runs (project_id, kind, name, queue, status, created_at, queued_at, "
+             "started_at, ended_at) SELECT %lld, 'roll-' || (g %% 3), 'import', 'bulk', CASE "
+             "WHEN g %% 5 = 0 THEN 'failed' ELSE 'succeeded' END, c, c, c + (g %% 97) * "
+             "interval '1.3 seconds', c + (g %% 97) * interval '1.3 seconds' + (1 + (g * 7919) "
+             "%% 5000) * interval '0.77 seconds' FROM generate_series(1, 3000) g, LATERAL "
+             "(SELECT now() - g * interval '2 minutes 1 second' AS c) t",
+             pid);
+    CU_ASSERT_EQUAL_FATAL(itest_psql(sql, NULL, 0), 0);
+    CU_ASSERT_EQUAL(rollup_mismatches(pid, "0.01", 0, out, sizeof(out)), 0);
+    CU_ASSERT_STRING_EQUAL(out, "0|0|0|0");
+    CU_ASSERT_EQUAL(itest_psql("SELECT rollup_fold(1000000) >= 0", out, sizeof(out)), 0);
+    CU_ASSERT_STRING_EQUAL(out, "t");
+    CU_ASSERT_EQUAL(rollup_mismatches(pid, "0.01", 0, out, sizeof(out)), 0);
+    CU_ASSERT_STRING_EQUAL(out, "0|0|0|0");
+    /* …and not exact there: the check above is not vacuous. */
+    CU_ASSERT_EQUAL(rollup_mismatches(pid, "1e-12", 1, out, sizeof(out)), 0);
+    CU_ASSERT_STRING_NOT_EQUAL(out, "0|0|0|0");
+
+    /* Deleting runs takes them out of the rollups; the largest durations go, so max is
+     * exact only if the fold reads the bounds of the days that lost runs again. */
+    snprintf(sql, sizeof(sql),
+             "DELETE FROM runs WHERE project_id = %lld AND name = 'import' AND (status = "
+             "'failed' OR ended_at - started_at > interval '3500 seconds')",
+             pid);
+    CU_ASSERT_EQUAL_FATAL(itest_psql(sql, NULL, 0), 0);
+    CU_ASSERT_TRUE(delta_rows(pid) > 0);
+    for (int i = 0; i < 50 && delta_rows(pid) != 0; i++) {
+        CU_ASSERT_EQUAL(itest_psql("SELECT rollup_fold(1000000)", NULL, 0), 0);
+        usleep(100 * 1000);
+    }
+    CU_ASSERT_EQUAL(delta_rows(pid), 0);
+    CU_ASSERT_EQUAL(rollup_mismatches(pid, "0.01", 0, out, sizeof(out)), 0);
+    CU_ASSERT_STRING_EQUAL(out, "0|0|0|0");
+
+    /* Through the API: the durations answer says how close its percentiles are. */
+    snprintf(path, sizeof(path), "/api/v1/reports/durations?project=%s&window=7d", proj);
+    CU_ASSERT_EQUAL(api_call(&adm, "GET", path, NULL, &r), 0);
+    CU_ASSERT_EQUAL(r.status, 200);
+    CU_ASSERT_DOUBLE_EQUAL(json_object_get_double(itest_jget(r.json, "relative_error")), 0.01,
+                           1e-12);
+    http_resp_free(&r);
+}
+
 int suite_reports_register(void)
 {
     CU_pSuite s = CU_add_suite("reports", reports_init, NULL);
@@ -654,7 +836,8 @@ int suite_reports_register(void)
                      test_query_cannot_escape) ||
         !CU_add_test(s, "ad-hoc SQL is bounded in time and rows", test_query_bounds) ||
         !CU_add_test(s, "ad-hoc SQL as CSV", test_query_csv) ||
-        !CU_add_test(s, "saved reports: create, list, change, run, delete", test_saved_reports))
+        !CU_add_test(s, "saved reports: create, list, change, run, delete", test_saved_reports) ||
+        !CU_add_test(s, "the rollups agree with the runs, folded or not", test_rollups_agree))
         return -1;
     return 0;
 }

@@ -1120,6 +1120,8 @@ export interface components {
             to: string;
             /** @enum {unknown} */
             metric?: "duration" | "queue_wait";
+            /** @description Percentiles are within this fraction of the exact value (0.01: 1%). Whole days of the window are answered from daily histograms of 2%-wide log buckets, the partial days at each end from the runs; runs and max_s are exact. */
+            relative_error?: number;
             items: {
                 project?: string | null;
                 kind?: string | null;
