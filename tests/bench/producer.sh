@@ -10,10 +10,14 @@
 #   beat        POST a run heartbeat                    (BENCH_CONNECTIONS, 16)
 #   metrics1000 POST a batch of 1000 metric points      (8 connections)
 #   claim       POST /queues/bench/claim, 8 claimers    (8 connections)
+#   finish      PATCH a running run to succeeded        (8 connections, a new run each)
+#   claimbare, finishbare   the same with the run-counter (0008) and rollup (0009)
+#               triggers disabled: what keeping the reports' aggregates costs a write
 #   list100     GET /runs?limit=100 over 1,000,000 runs (BENCH_CONNECTIONS, 16)
 #   listdur     the same, sort=duration                 (BENCH_CONNECTIONS, 16)
 # Knobs: BENCH_SECONDS (5), BENCH_ROUNDS (3), BENCH_CONNECTIONS (16), BENCH_SEED_RUNS
-# (1000000), BENCH_SEED_QUEUED (300000), RUNWATCH_BIN_DIR. Exits non-zero when a round
+# (1000000), BENCH_SEED_QUEUED (300000), BENCH_SEED_FINISH (150000 running runs to
+# finish), RUNWATCH_BIN_DIR. Exits non-zero when a round
 # saw errors. Figures go to docs/PERFORMANCE.md.
 set -euo pipefail
 
@@ -25,7 +29,8 @@ ROUNDS=${BENCH_ROUNDS:-3}
 CONNS=${BENCH_CONNECTIONS:-16}
 SEED_RUNS=${BENCH_SEED_RUNS:-1000000}
 SEED_QUEUED=${BENCH_SEED_QUEUED:-300000}
-for v in DURATION ROUNDS CONNS SEED_RUNS SEED_QUEUED; do
+SEED_FINISH=${BENCH_SEED_FINISH:-150000}
+for v in DURATION ROUNDS CONNS SEED_RUNS SEED_QUEUED SEED_FINISH; do
     [[ "${!v}" =~ ^[0-9]+$ ]] || die "$v must be a whole number, got '${!v}'"
 done
 
@@ -61,9 +66,18 @@ SQL="INSERT INTO runs (project_id, kind, name, queue, status, priority, tags, cr
      INSERT INTO runs (project_id, kind, queue, status, priority, created_at, queued_at)
      SELECT p.id, 'bench', 'bench', 'queued', g % 5, now() - g * interval '1 millisecond', now()
      FROM projects p, generate_series(1, $SEED_QUEUED) g WHERE p.slug = 'bench';
+     INSERT INTO runs (project_id, kind, queue, status, created_at, queued_at, started_at)
+     SELECT p.id, 'bench', 'finish', 'running', now() - interval '1 minute',
+            now() - interval '1 minute', now() - g * interval '1 millisecond'
+     FROM projects p, generate_series(1, $SEED_FINISH) g WHERE p.slug = 'bench';
      ANALYZE runs;"
-log "seeding $SEED_RUNS runs and $SEED_QUEUED queued runs with SQL"
+log "seeding $SEED_RUNS runs, $SEED_QUEUED queued and $SEED_FINISH running runs with SQL"
 "$BENCH_STACK" psql -q -v ON_ERROR_STOP=1 -c "$SQL" >/dev/null
+# The running runs to finish, dealt into one file per finish measurement (each run ends
+# once). The seeding's rollup deltas are folded before measuring.
+"$BENCH_STACK" psql -qAt -c "SELECT id FROM runs WHERE queue = 'finish' ORDER BY id" >"$TMP/finish-ids"
+split -n "l/$((2 * ROUNDS))" -d -a 3 "$TMP/finish-ids" "$TMP/finish-ids."
+until [[ "$("$BENCH_STACK" psql -qAt -c "SELECT rollup_fold(200000)")" == 0 ]]; do :; done
 
 printf '{"level":"info","message":"step done","data":{"step":1,"loss":0.25}}' >"$TMP/event1.json"
 {
@@ -88,7 +102,9 @@ printf '{"progress":0.5}' >"$TMP/beat.json"
 # ---------------------------------------------------------------- measure
 
 LUA=$(dirname "${BASH_SOURCE[0]}")/post.lua
-NAMES=(return204 healthz event1 beat batch1000 metrics1000 claim list100 listdur)
+FINISH_LUA=$(dirname "${BASH_SOURCE[0]}")/finish.lua
+NAMES=(return204 healthz event1 beat batch1000 metrics1000 claim claimbare finish finishbare
+    list100 listdur)
 declare -A LABEL_OF=(
     [return204]="nginx return 204"
     [healthz]="GET /api/v1/healthz"
@@ -98,10 +114,22 @@ declare -A LABEL_OF=(
     [listdur]="GET 100 by duration of $SEED_RUNS"
     [batch1000]="POST 1000 events (batch)"
     [claim]="POST claim, 8 claimers"
+    [claimbare]="the same, no report triggers"
+    [finish]="PATCH a run to succeeded"
+    [finishbare]="the same, no report triggers"
     [list100]="GET 100 runs of $SEED_RUNS"
 )
+# The triggers that keep the reports' aggregates (run counters, rollups), off for the
+# *bare targets only.
+report_triggers() { # ENABLE|DISABLE
+    "$BENCH_STACK" psql -q -v ON_ERROR_STOP=1 -c "ALTER TABLE runs $1 TRIGGER runs_counters_update, $1 TRIGGER runs_rollup_update" >/dev/null
+}
+FINISH_CHUNK=0
 measure() { # name
     local n=$1 out=$TMP/wrk-$1-$r.txt d="-d${DURATION}s"
+    case "$n" in
+    *bare) report_triggers DISABLE ;;
+    esac
     case "$n" in
     return204) bench_wrk "$n" "$out" -t2 -c64 "$d" "$BASE/nginx-healthz" ;;
     healthz) bench_wrk "$n" "$out" -t2 -c64 "$d" "$BASE/api/v1/healthz" ;;
@@ -113,12 +141,20 @@ measure() { # name
         bench_wrk "$n" "$out" -t2 "-c$CONNS" "$d" -s "$LUA" "$BASE/api/v1/runs/$RUN/heartbeat" ;;
     metrics1000) BENCH_BODY_FILE=$TMP/metrics1000.json BENCH_TOKEN=$TOKEN \
         bench_wrk "$n" "$out" -t2 -c8 "$d" -s "$LUA" "$BASE/api/v1/runs/$RUN/metrics" ;;
-    claim) BENCH_BODY_FILE=$TMP/claim.json BENCH_TOKEN=$TOKEN \
+    claim | claimbare) BENCH_BODY_FILE=$TMP/claim.json BENCH_TOKEN=$TOKEN \
         bench_wrk "$n" "$out" -t2 -c8 "$d" -s "$LUA" "$BASE/api/v1/queues/bench/claim" ;;
+    finish | finishbare)
+        BENCH_IDS_FILE=$(printf '%s.%03d' "$TMP/finish-ids" "$FINISH_CHUNK") BENCH_TOKEN=$TOKEN \
+            BENCH_THREADS=2 bench_wrk "$n" "$out" -t2 -c8 "$d" -s "$FINISH_LUA" "$BASE/api/v1/runs"
+        FINISH_CHUNK=$((FINISH_CHUNK + 1))
+        ;;
     list100) bench_wrk "$n" "$out" -t2 "-c$CONNS" "$d" -H "Authorization: Bearer $TOKEN" \
         "$BASE/api/v1/runs?limit=100" ;;
     listdur) bench_wrk "$n" "$out" -t2 "-c$CONNS" "$d" -H "Authorization: Bearer $TOKEN" \
         "$BASE/api/v1/runs?limit=100&sort=duration" ;;
+    esac
+    case "$n" in
+    *bare) report_triggers ENABLE ;;
     esac
 }
 for ((r = 1; r <= ROUNDS; r++)); do
@@ -157,6 +193,8 @@ echo
 printf 'batch ingest: %.0f events/s, %.0f metric points/s (1000 a request)\n' \
     "$(awk -v r="${M_RPS[batch1000]}" 'BEGIN { print r * 1000 }')" \
     "$(awk -v r="${M_RPS[metrics1000]}" 'BEGIN { print r * 1000 }')"
+printf 'report triggers (0008 counters, 0009 rollups): claims at %s, run ends at %s of their rate without\n' \
+    "$(ratio "${M_RPS[claim]}" "${M_RPS[claimbare]}")" "$(ratio "${M_RPS[finish]}" "${M_RPS[finishbare]}")"
 echo "per round (req/s):"
 for n in "${NAMES[@]}"; do
     printf '  %-12s %s\n' "$n" "$(for x in ${RPS[$n]}; do printf '%.0f ' "$x"; done)"

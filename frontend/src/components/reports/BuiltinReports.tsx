@@ -138,8 +138,12 @@ function Percentiles({
       <Body q={q} empty={(d) => d.items.length === 0}>
         {(d) => (
           <Stack gap="xs">
-            <Text size="xs" c="dimmed">
-              seconds
+            <Text size="xs" c="dimmed" data-testid={`report-${metric}-precision`}>
+              {/* Whole days come from histograms: say how close, so nobody reads the
+                  percentiles as exact. */}
+              {d.relative_error
+                ? `seconds; percentiles within ±${+(d.relative_error * 100).toFixed(2)}%, runs and max exact`
+                : 'seconds'}
             </Text>
             <ReportChart data={chart as ChartData} type="bar" height={180} />
             <Table fz="xs" striped>
