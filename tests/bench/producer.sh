@@ -122,7 +122,7 @@ declare -A LABEL_OF=(
 # The triggers that keep the reports' aggregates (run counters, rollups), off for the
 # *bare targets only.
 report_triggers() { # ENABLE|DISABLE
-    "$BENCH_STACK" psql -q -v ON_ERROR_STOP=1 -c "ALTER TABLE runs $1 TRIGGER runs_counters_update, $1 TRIGGER runs_rollup_update" >/dev/null
+    "$BENCH_STACK" psql -q -v ON_ERROR_STOP=1 -c "ALTER TABLE runs $1 TRIGGER runs_report_update" >/dev/null
 }
 FINISH_CHUNK=0
 measure() { # name
