@@ -29,7 +29,9 @@ export const reportKeys = {
   all: (project: string) => ['reports', project] as const,
   builtin: (project: string, name: string, params: Record<string, string>) =>
     ['reports', project, 'builtin', name, params] as const,
+  groupsAll: (project: string) => ['reports', project, 'groups'] as const,
   groups: (project: string, window: string) => ['reports', project, 'groups', window] as const,
+  groupRunsAll: (project: string) => ['reports', project, 'group-runs'] as const,
   groupRuns: (project: string, fp: string) => ['reports', project, 'group-runs', fp] as const,
   anomalies: (project: string) => ['reports', project, 'anomalies'] as const,
   thresholds: (project: string) => ['reports', project, 'thresholds'] as const,

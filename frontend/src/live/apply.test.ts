@@ -1,5 +1,6 @@
-import { describe, expect, it } from 'vitest';
-import { QueryClient } from '@tanstack/react-query';
+import { describe, expect, it, vi } from 'vitest';
+import { QueryClient, QueryObserver } from '@tanstack/react-query';
+import { reportKeys } from '../api/reports';
 import { applyLiveMessage, newLiveContext } from './apply';
 import { runKeys, type RunsData } from '../api/runs';
 import { workerKeys } from '../api/workers';
@@ -26,6 +27,31 @@ function setup() {
 }
 
 describe('applyLiveMessage', () => {
+  it('refetches the failure groups on screen when a run fails, once for a burst', async () => {
+    vi.useFakeTimers();
+    const { qc, ctx } = setup();
+    let fetches = 0;
+    const observer = new QueryObserver(qc, {
+      queryKey: reportKeys.groups('ml', '7d'),
+      queryFn: () => ++fetches,
+    });
+    const stop = observer.subscribe(() => {});
+    await vi.advanceTimersByTimeAsync(0);
+    expect(fetches).toBe(1);
+    const failed = (id: string) => ({ project: 7, type: 'run.updated', run: id, data: run(id, { status: 'failed' }) });
+    applyLiveMessage(ctx, failed('a'));
+    applyLiveMessage(ctx, failed('b'));
+    applyLiveMessage(ctx, { project: 7, type: 'run.updated', run: 'c', data: run('c', { status: 'succeeded' }) });
+    await vi.advanceTimersByTimeAsync(1100);
+    expect(fetches).toBe(2);
+    // A success does not touch them.
+    applyLiveMessage(ctx, { project: 7, type: 'run.updated', run: 'd', data: run('d', { status: 'succeeded' }) });
+    await vi.advanceTimersByTimeAsync(1100);
+    expect(fetches).toBe(2);
+    stop();
+    ctx.refetch.clear();
+    vi.useRealTimers();
+  });
   it('puts a new run at the top of the lists it matches, once', () => {
     const { qc, ctx } = setup();
     qc.setQueryData(keyFor(''), page([run('a')]));

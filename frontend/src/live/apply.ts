@@ -5,6 +5,7 @@ import type { QueryClient } from '@tanstack/react-query';
 import { fetchNewEvents, patchRun, runKeys, type RunsData } from '../api/runs';
 import { patchWorker, workerKeys } from '../api/workers';
 import { metricKeys } from '../api/metrics';
+import { reportKeys } from '../api/reports';
 import type { Run, Worker } from '../api/types';
 import { parseRunFilters, runMatches } from '../lib/runFilters';
 
@@ -105,6 +106,16 @@ function refreshOverview(ctx: LiveContext): void {
   ctx.refetch.run('overview', () => ctx.qc.invalidateQueries({ queryKey: ['overview', ctx.slug] }));
 }
 
+/** A run failed: the failure groups and their run lists may have changed. They are
+ * grouped by the server (fingerprints, counts, first/last seen), so they are refetched
+ * (coalesced), not patched; only the queries on screen refetch. */
+function refreshFailures(ctx: LiveContext): void {
+  ctx.refetch.run('failures', () => {
+    void ctx.qc.invalidateQueries({ queryKey: reportKeys.groupsAll(ctx.slug) });
+    void ctx.qc.invalidateQueries({ queryKey: reportKeys.groupRunsAll(ctx.slug) });
+  });
+}
+
 /** Applies one message; returns false when it was not for this project. */
 export function applyLiveMessage(ctx: LiveContext, msg: LiveMessage): boolean {
   if (msg.project !== undefined && Number(msg.project) !== ctx.projectId) return false;
@@ -117,6 +128,7 @@ export function applyLiveMessage(ctx: LiveContext, msg: LiveMessage): boolean {
     case 'run.updated':
       if (msg.data && typeof msg.data === 'object') patchRun(qc, slug, msg.data as Run);
       if (msg.run) qc.invalidateQueries({ queryKey: runKeys.attempts(slug, msg.run) });
+      if (msg.data && typeof msg.data === 'object' && (msg.data as Run).status === 'failed') refreshFailures(ctx);
       refreshOverview(ctx);
       break;
     case 'run.heartbeat': {
@@ -153,4 +165,6 @@ export function resyncAll(ctx: LiveContext): void {
   void ctx.qc.invalidateQueries({ queryKey: runKeys.all(ctx.slug) });
   void ctx.qc.invalidateQueries({ queryKey: workerKeys.all(ctx.slug) });
   void ctx.qc.invalidateQueries({ queryKey: ['overview', ctx.slug] });
+  void ctx.qc.invalidateQueries({ queryKey: reportKeys.groupsAll(ctx.slug) });
+  void ctx.qc.invalidateQueries({ queryKey: reportKeys.groupRunsAll(ctx.slug) });
 }
