@@ -60,6 +60,41 @@ check "every metric point the fleet counted is stored" eq "$(q "SELECT count(*) 
 check "metric points were sent" ge "$(summary metric_points)" 100
 check "secrets in params are stored redacted" eq "$(q "SELECT count(*) FROM runs WHERE project_id = $P AND params::text LIKE '%hunter2%'")" 0
 
+# The report rollups (migration 0009) after a fleet's concurrent claims, retries, ends and
+# cancels, with the API folding as it went: folded counts plus pending deltas must equal
+# the runs' own, hour by hour and day by day.
+ROLLUP_SQL="
+WITH h AS (SELECT hour, kind, queue, status, sum(started) AS s, sum(ended) AS e FROM (
+             SELECT hour, kind, queue, status, started, ended FROM rollup_hourly WHERE project_id = $P
+             UNION ALL
+             SELECT date_bin('1 hour', t, '2000-01-03'), kind, queue, status,
+                    CASE side WHEN 's' THEN n ELSE 0 END, CASE side WHEN 'e' THEN n ELSE 0 END
+             FROM rollup_delta WHERE project_id = $P) x
+           GROUP BY 1, 2, 3, 4 HAVING sum(started) <> 0 OR sum(ended) <> 0),
+     hr AS (SELECT hour, kind, queue, status, sum(s) AS s, sum(e) AS e FROM (
+             SELECT date_bin('1 hour', started_at, '2000-01-03') AS hour, kind, queue, status, 1 AS s, 0 AS e
+             FROM runs WHERE project_id = $P AND started_at IS NOT NULL
+             UNION ALL
+             SELECT date_bin('1 hour', ended_at, '2000-01-03'), kind, queue, status, 0, 1
+             FROM runs WHERE project_id = $P AND ended_at IS NOT NULL) x GROUP BY 1, 2, 3, 4),
+     d AS (SELECT day, metric, kind, sum(n) AS n FROM (
+             SELECT day, metric, kind, n FROM rollup_hist_daily WHERE project_id = $P
+             UNION ALL
+             SELECT date_bin('1 day', t, '2000-01-03'), CASE side WHEN 'e' THEN 'd' ELSE 'w' END::\"char\",
+                    kind, n FROM rollup_delta WHERE project_id = $P AND v IS NOT NULL) x
+           GROUP BY 1, 2, 3 HAVING sum(n) <> 0),
+     dr AS (SELECT date_bin('1 day', ended_at, '2000-01-03') AS day, 'd'::\"char\" AS metric, kind, count(*) AS n
+            FROM runs WHERE project_id = $P AND ended_at IS NOT NULL AND started_at IS NOT NULL GROUP BY 1, 2, 3
+            UNION ALL
+            SELECT date_bin('1 day', started_at, '2000-01-03'), 'w'::\"char\", kind, count(*)
+            FROM runs WHERE project_id = $P AND started_at IS NOT NULL GROUP BY 1, 2, 3)
+SELECT (SELECT count(*) FROM ((TABLE h EXCEPT ALL TABLE hr) UNION ALL (TABLE hr EXCEPT ALL TABLE h)) m)
+       || ':' || (SELECT count(*) FROM ((TABLE d EXCEPT ALL TABLE dr) UNION ALL (TABLE dr EXCEPT ALL TABLE d)) m)"
+check "the report rollups agree with the runs (hours:days differing)" eq "$(q "$ROLLUP_SQL")" 0:0
+until [[ "$(q "SELECT rollup_fold()")" != -1 ]]; do sleep 0.1; done
+check "…and once folded" eq "$(q "$ROLLUP_SQL")" 0:0
+check "…with nothing left to fold" eq "$(q "SELECT count(*) FROM rollup_delta WHERE project_id = $P")" 0
+
 # A second start reuses the token kept in the var dir.
 token=$(cat "$var/demo.token")
 "$stack" demo --workers 1 --duration 1 --quiet >"$out" 2>"$var/fleet.err" || rc=$?
