@@ -810,6 +810,14 @@ static void test_rollups_agree(void)
     CU_ASSERT_EQUAL(rollup_mismatches(pid, "0.01", 0, out, sizeof(out)), 0);
     CU_ASSERT_STRING_EQUAL(out, "0|0|0|0");
 
+    /* The rollups' views keep to the caller's projects, like every view of the schema. */
+    snprintf(sql, sizeof(sql),
+             "SELECT (SELECT count(*) FROM report.runs_hourly WHERE project_id = %lld) + (SELECT "
+             "count(*) FROM report.hist_daily WHERE project_id = %lld)",
+             pid, pid);
+    CU_ASSERT_TRUE(atoll(scalar(&adm, sql, out, sizeof(out))) > 0);
+    CU_ASSERT_STRING_EQUAL(scalar(&viewer_b, sql, out, sizeof(out)), "0");
+
     /* Through the API: the durations answer says how close its percentiles are. */
     snprintf(path, sizeof(path), "/api/v1/reports/durations?project=%s&window=7d", proj);
     CU_ASSERT_EQUAL(api_call(&adm, "GET", path, NULL, &r), 0);
