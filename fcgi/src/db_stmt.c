@@ -677,40 +677,50 @@ const struct db_stmt db_stmts[DB_STMT__COUNT] = {
                                           "2, 3, 4, 5) x), '[]'))" REPORT_WINDOW,
          8},
     /* $4..$6 by project, kind, experiment */
-    [DB_STMT_REPORT_DURATIONS] =
-        {"report_durations",
-         REPORT_HEAD(
-             ", 'metric', 'duration', 'relative_error', 0.01") "SELECT p.slug AS project, d.kind, "
-                                                               "d.experiment_id, "
-                                                               "e.name AS experiment, d.runs, "
-                                                               "d.p50_s, d.p90_s, "
-                                                               "d.p99_s, d.max_s FROM "
-                                                               "report.durations(w.f, w.t, "
-                                                               "$4::boolean, "
-                                                               "$5::boolean, $6::boolean) d LEFT "
-                                                               "JOIN projects "
-                                                               "p ON p.id = d.project_id LEFT JOIN "
-                                                               "experiments e "
-                                                               "ON e.id = d.experiment_id ORDER BY "
-                                                               "1, "
-                                                               "2, 3) x), '[]'))" REPORT_WINDOW,
-         6},
+    [DB_STMT_REPORT_DURATIONS] = {"report_durations",
+                                  REPORT_HEAD(
+                                      ", 'metric', 'duration', 'relative_error', "
+                                      "report.hist_relative_error()") "SELECT p.slug AS project, "
+                                                                      "d.kind, "
+                                                                      "d.experiment_id, "
+                                                                      "e.name AS experiment, "
+                                                                      "d.runs, "
+                                                                      "d.p50_s, d.p90_s, "
+                                                                      "d.p99_s, d.max_s FROM "
+                                                                      "report.durations(w.f, w.t, "
+                                                                      "$4::boolean, "
+                                                                      "$5::boolean, $6::boolean) d "
+                                                                      "LEFT "
+                                                                      "JOIN projects "
+                                                                      "p ON p.id = d.project_id "
+                                                                      "LEFT JOIN "
+                                                                      "experiments e "
+                                                                      "ON e.id = d.experiment_id "
+                                                                      "ORDER BY "
+                                                                      "1, "
+                                                                      "2, 3) x), "
+                                                                      "'[]'))" REPORT_WINDOW,
+                                  6},
     /* $4..$6 by project, queue, kind */
-    [DB_STMT_REPORT_QUEUE_WAIT] =
-        {"report_queue_wait",
-         REPORT_HEAD(
-             ", 'metric', 'queue_wait', 'relative_error', 0.01") "SELECT p.slug AS project, "
-                                                                 "q.queue, q.kind, "
-                                                                 "q.runs, q.p50_s, q.p90_s, "
-                                                                 "q.p99_s, q.max_s FROM "
-                                                                 "report.queue_wait(w.f, w.t, "
-                                                                 "$4::boolean, "
-                                                                 "$5::boolean, $6::boolean) q LEFT "
-                                                                 "JOIN projects p "
-                                                                 "ON p.id = q.project_id ORDER BY "
-                                                                 "1, 2, "
-                                                                 "3) x), '[]'))" REPORT_WINDOW,
-         6},
+    [DB_STMT_REPORT_QUEUE_WAIT] = {"report_queue_wait",
+                                   REPORT_HEAD(
+                                       ", 'metric', 'queue_wait', 'relative_error', "
+                                       "report.hist_relative_error()") "SELECT p.slug AS project, "
+                                                                       "q.queue, q.kind, "
+                                                                       "q.runs, q.p50_s, q.p90_s, "
+                                                                       "q.p99_s, q.max_s FROM "
+                                                                       "report.queue_wait(w.f, "
+                                                                       "w.t, "
+                                                                       "$4::boolean, "
+                                                                       "$5::boolean, $6::boolean) "
+                                                                       "q LEFT "
+                                                                       "JOIN projects p "
+                                                                       "ON p.id = q.project_id "
+                                                                       "ORDER BY "
+                                                                       "1, 2, "
+                                                                       "3) x), "
+                                                                       "'[]'))" REPORT_WINDOW,
+                                   6},
     /* $4 bucket seconds, $5..$7 by project, kind, worker */
     [DB_STMT_REPORT_FAILURE_RATE] =
         {"report_failure_rate",

@@ -722,6 +722,17 @@ static long long delta_rows(long long project)
     return itest_psql(sql, out, sizeof(out)) == 0 ? atoll(out) : -1;
 }
 
+/* Folds until the project has no deltas left (an API worker may be folding too: then
+ * rollup_fold answers -1 and the next turn goes on). */
+static long long fold_all(long long project)
+{
+    for (int i = 0; i < 50 && delta_rows(project) != 0; i++) {
+        CU_ASSERT_EQUAL(itest_psql("SELECT rollup_fold(1000000)", NULL, 0), 0);
+        usleep(100 * 1000);
+    }
+    return delta_rows(project);
+}
+
 static void test_rollups_agree(void)
 {
     char proj[64], id[64], path[300], body[200], sql[2048], out[256];
@@ -786,8 +797,7 @@ static void test_rollups_agree(void)
     CU_ASSERT_EQUAL_FATAL(itest_psql(sql, NULL, 0), 0);
     CU_ASSERT_EQUAL(rollup_mismatches(pid, "0.01", 0, out, sizeof(out)), 0);
     CU_ASSERT_STRING_EQUAL(out, "0|0|0|0");
-    CU_ASSERT_EQUAL(itest_psql("SELECT rollup_fold(1000000) >= 0", out, sizeof(out)), 0);
-    CU_ASSERT_STRING_EQUAL(out, "t");
+    CU_ASSERT_EQUAL(fold_all(pid), 0);
     CU_ASSERT_EQUAL(rollup_mismatches(pid, "0.01", 0, out, sizeof(out)), 0);
     CU_ASSERT_STRING_EQUAL(out, "0|0|0|0");
     /* …and not exact there: the check above is not vacuous. */
@@ -802,11 +812,7 @@ static void test_rollups_agree(void)
              pid);
     CU_ASSERT_EQUAL_FATAL(itest_psql(sql, NULL, 0), 0);
     CU_ASSERT_TRUE(delta_rows(pid) > 0);
-    for (int i = 0; i < 50 && delta_rows(pid) != 0; i++) {
-        CU_ASSERT_EQUAL(itest_psql("SELECT rollup_fold(1000000)", NULL, 0), 0);
-        usleep(100 * 1000);
-    }
-    CU_ASSERT_EQUAL(delta_rows(pid), 0);
+    CU_ASSERT_EQUAL(fold_all(pid), 0);
     CU_ASSERT_EQUAL(rollup_mismatches(pid, "0.01", 0, out, sizeof(out)), 0);
     CU_ASSERT_STRING_EQUAL(out, "0|0|0|0");
 

@@ -109,11 +109,13 @@ function refreshOverview(ctx: LiveContext): void {
 /** A run failed: the failure groups and their run lists may have changed. They are
  * grouped by the server (fingerprints, counts, first/last seen), so they are refetched
  * (coalesced), not patched; only the queries on screen refetch. */
+function invalidateFailures(ctx: LiveContext): void {
+  void ctx.qc.invalidateQueries({ queryKey: reportKeys.groupsAll(ctx.slug) });
+  void ctx.qc.invalidateQueries({ queryKey: reportKeys.groupRunsAll(ctx.slug) });
+}
+
 function refreshFailures(ctx: LiveContext): void {
-  ctx.refetch.run('failures', () => {
-    void ctx.qc.invalidateQueries({ queryKey: reportKeys.groupsAll(ctx.slug) });
-    void ctx.qc.invalidateQueries({ queryKey: reportKeys.groupRunsAll(ctx.slug) });
-  });
+  ctx.refetch.run('failures', () => invalidateFailures(ctx));
 }
 
 /** Applies one message; returns false when it was not for this project. */
@@ -165,6 +167,5 @@ export function resyncAll(ctx: LiveContext): void {
   void ctx.qc.invalidateQueries({ queryKey: runKeys.all(ctx.slug) });
   void ctx.qc.invalidateQueries({ queryKey: workerKeys.all(ctx.slug) });
   void ctx.qc.invalidateQueries({ queryKey: ['overview', ctx.slug] });
-  void ctx.qc.invalidateQueries({ queryKey: reportKeys.groupsAll(ctx.slug) });
-  void ctx.qc.invalidateQueries({ queryKey: reportKeys.groupRunsAll(ctx.slug) });
+  invalidateFailures(ctx);
 }
