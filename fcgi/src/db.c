@@ -1,7 +1,7 @@
 /* db: connection management. A dead connection is noticed when a statement fails
  * with CONNECTION_BAD; outside a transaction the statement is retried once on a new
  * connection, so the first request after a PostgreSQL restart succeeds. Inside a
- * transaction the request fails with 503: its earlier statements are gone. */
+ * transaction the work fails as unavailable: its earlier statements are gone. */
 #include "db.h"
 
 #include <errno.h>
@@ -11,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "arena.h"
 #include "counters.h"
 #include "db_err.h"
 #include "db_report.h"
@@ -22,6 +23,8 @@ void db_init(struct db *db, const char *conninfo)
     db->conninfo = conninfo;
     db->in_tx = 0;
     db->wait_slot = 0;
+    db->fake_exec = NULL;
+    db->fake_ctx = NULL;
 }
 
 void db_fini(struct db *db)
@@ -81,17 +84,29 @@ static void db_clear(void *res)
     PQclear(res);
 }
 
-static int db_unavailable(struct req *r, const char *why)
+static int db_unavailable(struct op *o, const char *why)
 {
     log_warn("database unavailable: %s", why);
     counters_db_error("unavailable");
-    req_add_header(r, "Retry-After", "1");
-    return req_error(r, 503, "unavailable", NULL, "database unavailable");
+    op_fail(o, OP_UNAVAILABLE, "unavailable", NULL, "database unavailable");
+    if (o->err.kind == OP_UNAVAILABLE && o->err.retry_after == 0)
+        o->err.retry_after = 1;
+    return -1;
 }
 
-PGresult *db_exec(struct req *r, enum db_stmt_id id, const char *const *params, int nparams)
+/* The fake's answer in place of the server's (unit tests): NULL is an unreachable
+ * database, as a connection that cannot be made. */
+static PGresult *db_exec_fake(struct op *o, enum db_stmt_id id, const char *const *params)
 {
-    struct db *db = r->db;
+    PGresult *res = o->db->fake_exec(o->db->fake_ctx, id, params, db_stmts[id].nparams);
+    if (!res)
+        db_unavailable(o, "the fake database is down");
+    return res;
+}
+
+PGresult *db_exec(struct op *o, enum db_stmt_id id, const char *const *params, int nparams)
+{
+    struct db *db = o->db;
     char err[256];
     PGresult *res = NULL;
     ExecStatusType st;
@@ -99,13 +114,15 @@ PGresult *db_exec(struct req *r, enum db_stmt_id id, const char *const *params, 
     if (nparams != db_stmts[id].nparams) {
         log_error("statement %s takes %d parameters, given %d", db_stmts[id].name,
                   db_stmts[id].nparams, nparams);
-        req_error(r, 500, "internal", NULL, "internal error");
+        op_fail(o, OP_INTERNAL, "internal", NULL, "internal error");
         return NULL;
     }
 
-    for (int attempt = 0; attempt < 2; attempt++) {
+    if (db->fake_exec && !(res = db_exec_fake(o, id, params)))
+        return NULL;
+    for (int attempt = 0; attempt < 2 && !db->fake_exec; attempt++) {
         if (!db->conn && db_connect(db, err, sizeof(err)) != 0) {
-            db_unavailable(r, err);
+            db_unavailable(o, err);
             return NULL;
         }
         res = PQexecPrepared(db->conn, db_stmts[id].name, db_stmts[id].nparams, params, NULL, NULL,
@@ -118,13 +135,14 @@ PGresult *db_exec(struct req *r, enum db_stmt_id id, const char *const *params, 
         res = NULL;
         db_drop(db);
         if (was_in_tx || attempt == 1) {
-            db_unavailable(r, "connection lost");
+            db_unavailable(o, "connection lost");
             return NULL;
         }
         log_info("postgresql connection lost, reconnecting");
     }
-    if (arena_defer(r->arena, db_clear, res) != 0) {
-        req_error(r, 500, "internal", NULL, "out of memory");
+    if (arena_defer(o->arena, db_clear, res) != 0) {
+        PQclear(res);
+        op_fail(o, OP_INTERNAL, "internal", NULL, "out of memory");
         return NULL;
     }
     st = PQresultStatus(res);
@@ -134,31 +152,35 @@ PGresult *db_exec(struct req *r, enum db_stmt_id id, const char *const *params, 
     const char *sqlstate = PQresultErrorField(res, PG_DIAG_SQLSTATE);
     struct db_err_map m = db_err_classify(sqlstate);
     const char *msg = PQresultErrorMessage(res);
-    if (m.status >= 500)
+    int ours = m.kind == OP_INTERNAL || m.kind == OP_UNAVAILABLE;
+    if (ours)
         counters_db_error(m.code);
-    if (m.status >= 500)
+    if (ours)
         log_error("statement %s failed: sqlstate=%s %.*s", db_stmts[id].name,
                   sqlstate ? sqlstate : "-", (int)strcspn(msg, "\n"), msg);
     else
         log_debug("statement %s rejected: sqlstate=%s", db_stmts[id].name, sqlstate);
-    if (m.retry_after)
-        req_add_header(r, "Retry-After", "1");
-    req_error(r, m.status, m.code, NULL, "%s", m.message);
+    if (o->err.kind == OP_OK) {
+        op_fail(o, m.kind, m.code, NULL, "%s", m.message);
+        o->err.retry_after = m.retry_after;
+        if (sqlstate)
+            snprintf(o->err.sqlstate, sizeof(o->err.sqlstate), "%s", sqlstate);
+    }
     return NULL;
 }
 
-int db_begin(struct req *r)
+int db_begin(struct op *o)
 {
-    if (!db_exec(r, DB_STMT_BEGIN, NULL, 0))
+    if (!db_exec(o, DB_STMT_BEGIN, NULL, 0))
         return -1;
-    r->db->in_tx = 1;
+    o->db->in_tx = 1;
     return 0;
 }
 
-int db_commit(struct req *r)
+int db_commit(struct op *o)
 {
-    PGresult *res = db_exec(r, DB_STMT_COMMIT, NULL, 0);
-    r->db->in_tx = 0;
+    PGresult *res = db_exec(o, DB_STMT_COMMIT, NULL, 0);
+    o->db->in_tx = 0;
     return res ? 0 : -1;
 }
 
@@ -198,34 +220,6 @@ int db_ping(struct db *db, char *err, size_t errlen)
     return -1;
 }
 
-int db_page_response(struct req *r, PGresult *res, int shown, const char *next_cursor)
-{
-    size_t cap = 32 + (next_cursor ? strlen(next_cursor) : 4);
-    char *out, *o;
-
-    for (int i = 0; i < shown; i++)
-        cap += (size_t)PQgetlength(res, i, 0) + 1;
-    out = o = arena_alloc(r->arena, cap);
-    if (!out)
-        return req_error(r, 500, "internal", NULL, "out of memory");
-    memcpy(o, "{\"items\":[", 10);
-    o += 10;
-    for (int i = 0; i < shown; i++) {
-        if (i)
-            *o++ = ',';
-        memcpy(o, PQgetvalue(res, i, 0), (size_t)PQgetlength(res, i, 0));
-        o += PQgetlength(res, i, 0);
-    }
-    /* Cursors are ours (timestamps, uuids, ids): nothing to escape. */
-    o += snprintf(o, cap - (size_t)(o - out), "],\"next_cursor\":%s%s%s}", next_cursor ? "\"" : "",
-                  next_cursor ? next_cursor : "null", next_cursor ? "\"" : "");
-    r->status = 200;
-    r->resp_type = "application/json";
-    r->resp_body = out;
-    r->resp_len = (size_t)(o - out);
-    return 0;
-}
-
 /* Releases what a wait holds: the slot and the LISTEN. Idempotent; on a broken
  * connection PostgreSQL has dropped both already. */
 void db_wait_end(struct db *db)
@@ -258,24 +252,24 @@ static void db_wait_end_deferred(void *arg)
     db_wait_end(arg);
 }
 
-int db_wait_begin(struct req *r, int slots)
+int db_wait_begin(struct op *o, int slots)
 {
     char n[16];
     PGresult *res;
 
     snprintf(n, sizeof(n), "%d", slots);
     const char *p[] = {n};
-    if (!(res = DB_EXEC(r, DB_STMT_WAIT_SLOT_TAKE, p)))
+    if (!(res = DB_EXEC(o, DB_STMT_WAIT_SLOT_TAKE, p)))
         return -1;
     if (PQgetisnull(res, 0, 0))
         return 0;
-    r->db->wait_slot = atoi(PQgetvalue(res, 0, 0));
+    o->db->wait_slot = atoi(PQgetvalue(res, 0, 0));
     /* The handler ends the wait before answering; this is for the paths that do not. */
-    if (arena_defer(r->arena, db_wait_end_deferred, r->db) != 0) {
-        db_wait_end(r->db);
-        return req_error(r, 500, "internal", NULL, "out of memory");
+    if (arena_defer(o->arena, db_wait_end_deferred, o->db) != 0) {
+        db_wait_end(o->db);
+        return op_fail(o, OP_INTERNAL, "internal", NULL, "out of memory");
     }
-    if (!db_exec(r, DB_STMT_LISTEN_RUN_ENDED, NULL, 0))
+    if (!db_exec(o, DB_STMT_LISTEN_RUN_ENDED, NULL, 0))
         return -1;
     return 1;
 }
@@ -287,21 +281,21 @@ static long db_ms_since(const struct timespec *t0)
     return (t.tv_sec - t0->tv_sec) * 1000 + (t.tv_nsec - t0->tv_nsec) / 1000000;
 }
 
-int db_notify_wait(struct req *r, long timeout_ms, const char **payload)
+int db_notify_wait(struct op *o, long timeout_ms, const char **payload)
 {
-    PGconn *c = r->db->conn;
+    PGconn *c = o->db->conn;
     struct timespec t0;
     PGnotify *n;
 
     clock_gettime(CLOCK_MONOTONIC, &t0);
     for (;;) {
         if (!c)
-            return db_unavailable(r, "connection lost");
+            return db_unavailable(o, "connection lost");
         if ((n = PQnotifies(c))) {
-            *payload = arena_strdup(r->arena, n->extra);
+            *payload = arena_strdup(o->arena, n->extra);
             PQfreemem(n);
             if (!*payload)
-                return req_error(r, 500, "internal", NULL, "out of memory");
+                return op_fail(o, OP_INTERNAL, "internal", NULL, "out of memory");
             return 1;
         }
         long left = timeout_ms - db_ms_since(&t0);
@@ -311,11 +305,11 @@ int db_notify_wait(struct req *r, long timeout_ms, const char **payload)
         int rc = poll(&pfd, 1, (int)left);
         if (rc < 0 && errno != EINTR) {
             log_error("poll on the postgresql socket: %s", strerror(errno));
-            return req_error(r, 500, "internal", NULL, "internal error");
+            return op_fail(o, OP_INTERNAL, "internal", NULL, "internal error");
         }
         if (rc > 0 && !PQconsumeInput(c)) {
-            db_drop(r->db);
-            return db_unavailable(r, "connection lost");
+            db_drop(o->db);
+            return db_unavailable(o, "connection lost");
         }
     }
 }

@@ -1,52 +1,54 @@
 /* db: the worker's one PostgreSQL connection. It connects lazily, prepares every
  * statement of db_stmt.c on each new connection, and after losing the server it
- * reconnects on the next request; a request during an outage gets 503 with
- * Retry-After, never a crash. Handlers use db_exec and never call libpq. */
+ * reconnects on the next unit of work; work during an outage fails as unavailable
+ * (503 with Retry-After for a request), never a crash. Callers use db_exec on a
+ * struct op and never call libpq; nothing here knows about HTTP. */
 #ifndef RW_DB_H
 #define RW_DB_H
 
 #include <libpq-fe.h>
 
 #include "db_stmt.h"
-#include "req.h"
+#include "op.h"
 
 struct db {
     PGconn *conn;
     const char *conninfo;
     int in_tx;     /* a transaction is open: a lost connection must not be retried silently */
     int wait_slot; /* the wait slot held (db_wait_begin), else 0 */
+    /* The seam for unit tests: when set, db_exec asks it instead of a server. It returns
+     * a result it made (PQmakeEmptyPGresult…), which db_exec then owns, or NULL for a
+     * database that cannot be reached. Never set outside tests/unit. */
+    PGresult *(*fake_exec)(void *ctx, enum db_stmt_id id, const char *const *params, int nparams);
+    void *fake_ctx;
 };
 
 void db_init(struct db *db, const char *conninfo);
 void db_fini(struct db *db);
 
-/* Runs a prepared statement. The result is owned by the request's arena. On failure
- * returns NULL with the mapped error set in r. nparams must equal the statement's
- * count (checked: a mismatch is a 500, never a read past the array). Use DB_EXEC with
- * an array so the count is the array's. */
-PGresult *db_exec(struct req *r, enum db_stmt_id id, const char *const *params, int nparams);
-#define DB_EXEC(r, id, params)                                                                     \
-    db_exec((r), (id), (params), (int)(sizeof(params) / sizeof((params)[0])))
-int db_begin(struct req *r);
-int db_commit(struct req *r);
+/* Runs a prepared statement on o's connection. The result is owned by o's arena. On
+ * failure returns NULL with the classified error set in o. nparams must equal the
+ * statement's count (checked: a mismatch is an internal error, never a read past the
+ * array). Use DB_EXEC with an array so the count is the array's. */
+PGresult *db_exec(struct op *o, enum db_stmt_id id, const char *const *params, int nparams);
+#define DB_EXEC(o, id, params)                                                                     \
+    db_exec((o), (id), (params), (int)(sizeof(params) / sizeof((params)[0])))
+int db_begin(struct op *o);
+int db_commit(struct op *o);
 /* Safe to call when no transaction is open; used on every failure path. */
 void db_rollback(struct db *db);
 
-/* Responds {"items":[…],"next_cursor":…} made of column 0 (JSON text) of the first
- * `shown` rows, spliced as PostgreSQL produced them; next_cursor NULL for the last page. */
-int db_page_response(struct req *r, PGresult *res, int shown, const char *next_cursor);
-
 /* Starts waiting for runs to end (POST /runs/wait), outside any transaction: takes one
  * of `slots` wait slots, so waiters never hold every worker, and LISTENs for run ends.
- * Returns 1 when waiting, 0 when every slot is busy, -1 with r's error set. The
+ * Returns 1 when waiting, 0 when every slot is busy, -1 with o's error set. The
  * handler calls db_wait_end before it answers: the client may send its next wait the
  * moment the answer arrives, and must find the slot free. (The arena's reset ends a
  * wait a failed handler left, after the answer.) */
-int db_wait_begin(struct req *r, int slots);
+int db_wait_begin(struct op *o, int slots);
 void db_wait_end(struct db *db);
 /* After db_wait_begin: 1 with the notification's payload (arena copy) when one comes
- * within timeout_ms, 0 when the time passes, -1 with r's error set. */
-int db_notify_wait(struct req *r, long timeout_ms, const char **payload);
+ * within timeout_ms, 0 when the time passes, -1 with o's error set. */
+int db_notify_wait(struct op *o, long timeout_ms, const char **payload);
 
 /* For readiness: 0 when the server answers a query, else -1 with a reason. */
 int db_ping(struct db *db, char *err, size_t errlen);

@@ -9,10 +9,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <libpq-fe.h>
+
 void req_init(struct req *r, struct arena *a)
 {
     memset(r, 0, sizeof(*r));
-    r->arena = a;
+    r->op.arena = a;
     r->status = 200;
     r->resp_type = "application/json";
 }
@@ -133,27 +135,48 @@ const char *req_header(const struct req *r, const char *name)
     return NULL;
 }
 
+/* The one map between an op's error kinds and HTTP statuses. */
+static const struct {
+    enum op_kind kind;
+    int status;
+} req_kinds[] = {
+    {OP_BAD_INPUT, 400},   {OP_UNAUTHENTICATED, 401}, {OP_FORBIDDEN, 403}, {OP_NOT_FOUND, 404},
+    {OP_NOT_ALLOWED, 405}, {OP_CONFLICT, 409},        {OP_TOO_LARGE, 413}, {OP_UNSUPPORTED, 415},
+    {OP_INVALID, 422},     {OP_RATE_LIMITED, 429},    {OP_INTERNAL, 500},  {OP_UNAVAILABLE, 503},
+};
+
+enum op_kind req_op_kind(int status)
+{
+    for (size_t i = 0; i < sizeof(req_kinds) / sizeof(req_kinds[0]); i++)
+        if (req_kinds[i].status == status)
+            return req_kinds[i].kind;
+    return OP_INTERNAL;
+}
+
+int req_op_status(enum op_kind kind)
+{
+    for (size_t i = 0; i < sizeof(req_kinds) / sizeof(req_kinds[0]); i++)
+        if (req_kinds[i].kind == kind)
+            return req_kinds[i].status;
+    return 500;
+}
+
 int req_error(struct req *r, int status, const char *code, const char *field, const char *fmt, ...)
 {
     va_list ap;
 
-    if (r->err_code) /* the first, most specific error wins */
+    if (r->op.err.kind != OP_OK) /* the first, most specific error wins */
         return -1;
-    r->status = status;
-    r->err_code = code;
-    r->err_field = field ? arena_strdup(r->arena, field) : NULL;
     va_start(ap, fmt);
-    r->err_message = arena_vsprintf(r->arena, fmt, ap);
+    op_failv(&r->op, req_op_kind(status), code, field, fmt, ap);
     va_end(ap);
+    r->status = req_op_status(r->op.err.kind);
     return -1;
 }
 
 void req_refine_error(struct req *r, int status, const char *field, const char *message)
 {
-    if (r->err_code && r->status == status) {
-        r->err_field = field;
-        r->err_message = message;
-    }
+    op_refine(&r->op, req_op_kind(status), field, message);
 }
 
 int req_error_json(struct req *r, int status, const struct jsonx_err *err)
@@ -178,10 +201,7 @@ json_object *req_own_json(struct req *r, json_object *obj)
 
 void req_error_details(struct req *r, json_object *details)
 {
-    if (!details)
-        return;
-    if (arena_defer(r->arena, req_put_json, details) == 0)
-        r->err_details = details;
+    op_details(&r->op, details);
 }
 
 int req_is_int(const char *s)
@@ -336,6 +356,34 @@ int req_enum_list(struct req *r, const char *name, const char *const *allowed, c
     return 0;
 }
 
+int req_page_rows(struct req *r, struct pg_result *res, int shown, const char *next_cursor)
+{
+    size_t cap = 32 + (next_cursor ? strlen(next_cursor) : 4);
+    char *out, *o;
+
+    for (int i = 0; i < shown; i++)
+        cap += (size_t)PQgetlength(res, i, 0) + 1;
+    out = o = arena_alloc(r->arena, cap);
+    if (!out)
+        return req_error(r, 500, "internal", NULL, "out of memory");
+    memcpy(o, "{\"items\":[", 10);
+    o += 10;
+    for (int i = 0; i < shown; i++) {
+        if (i)
+            *o++ = ',';
+        memcpy(o, PQgetvalue(res, i, 0), (size_t)PQgetlength(res, i, 0));
+        o += PQgetlength(res, i, 0);
+    }
+    /* Cursors are ours (timestamps, uuids, ids): nothing to escape. */
+    o += snprintf(o, cap - (size_t)(o - out), "],\"next_cursor\":%s%s%s}", next_cursor ? "\"" : "",
+                  next_cursor ? next_cursor : "null", next_cursor ? "\"" : "");
+    r->status = 200;
+    r->resp_type = "application/json";
+    r->resp_body = out;
+    r->resp_len = (size_t)(o - out);
+    return 0;
+}
+
 int req_json_text(struct req *r, int status, const char *json)
 {
     if (!json)
@@ -391,17 +439,17 @@ int req_item_error(struct req *r, const char *name, long idx, const struct jsonx
 
 static void req_render_error(struct req *r)
 {
+    const struct op_err *err = &r->op.err;
     json_object *root = json_object_new_object();
     json_object *e = json_object_new_object();
     size_t len = 0;
 
-    json_object_object_add(e, "code", json_object_new_string(r->err_code));
-    json_object_object_add(e, "message",
-                           json_object_new_string(r->err_message ? r->err_message : ""));
-    if (r->err_field)
-        json_object_object_add(e, "field", json_object_new_string(r->err_field));
-    if (r->err_details)
-        json_object_object_add(e, "details", json_object_get(r->err_details));
+    json_object_object_add(e, "code", json_object_new_string(err->code ? err->code : "internal"));
+    json_object_object_add(e, "message", json_object_new_string(err->message ? err->message : ""));
+    if (err->field)
+        json_object_object_add(e, "field", json_object_new_string(err->field));
+    if (err->details)
+        json_object_object_add(e, "details", json_object_get(err->details));
     json_object_object_add(root, "error", e);
     if (arena_defer(r->arena, req_put_json, root) != 0) {
         r->resp_body = "{\"error\":{\"code\":\"internal\",\"message\":\"out of memory\"}}";
@@ -416,11 +464,13 @@ static void req_render_error(struct req *r)
 
 void req_render(struct req *r, int handler_rc)
 {
-    if (handler_rc != 0 && !r->err_code)
+    if (handler_rc != 0 && r->op.err.kind == OP_OK)
         req_error(r, 500, "internal", NULL, "internal error");
-    if (r->err_code) {
-        if (r->status < 400)
-            r->status = 500;
+    if (r->op.err.kind != OP_OK) {
+        r->status = req_op_status(r->op.err.kind);
+        if (r->op.err.retry_after > 0)
+            req_add_header(r, "Retry-After",
+                           arena_sprintf(r->op.arena, "%d", r->op.err.retry_after));
         req_render_error(r);
         return;
     }

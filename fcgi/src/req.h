@@ -1,8 +1,10 @@
 /* req: the request context every handler receives. It holds the parsed request
- * (method, path, query, headers, body), the per-request arena, the response being
- * built, and at most one error. Handlers set an error with req_error() and return
- * -1; req_render() turns whatever was set into the one response shape of DESIGN.md
- * section 4. Nothing here touches libfcgi: serve.c fills and drains the context. */
+ * (method, path, query, headers, body), the response being built, and the unit of
+ * database work it embeds (r->op: arena, connections, identity and the one error).
+ * Handlers set an error with req_error() (or a db_* / access_* call sets it in r->op)
+ * and return -1; req_render() turns whatever was set into the one response shape
+ * {"error":{"code","message","field"}}: it is the one place an op's error becomes
+ * HTTP. Nothing here touches libfcgi: serve.c fills and drains the context. */
 #ifndef RW_REQ_H
 #define RW_REQ_H
 
@@ -13,12 +15,10 @@
 
 #include "arena.h"
 #include "jsonx.h"
+#include "op.h"
 
-struct config;
-struct db;
-struct pub;
-struct auth_ident;
 struct route;
+struct pg_result;
 
 struct req_param {
     const char *name;
@@ -30,10 +30,9 @@ struct req_param {
 #define REQ_MAX_HEADERS      16
 
 struct req {
-    struct arena *arena;
-    const struct config *cfg;
-    struct db *db;
-    struct pub *pub;
+    /* The database work of the request: r->op.arena is the request's arena, and
+     * r->op.ident the identity the router's guard resolved (never NULL in a handler). */
+    struct op op;
 
     /* Parsed request. Strings live in the arena or in libfcgi's environment. */
     const char *method;
@@ -51,22 +50,15 @@ struct req {
     struct req_param path_params[REQ_MAX_PATH_PARAMS];
     size_t n_path_params;
     struct timespec started;
-    const struct auth_ident *auth; /* set by the router's guard; never NULL in a handler */
-    const struct route *route;     /* the matched route (per-route counters), or NULL */
+    const struct route *route; /* the matched route (per-route counters), or NULL */
 
-    /* Response. */
+    /* Response. status is the error's once one is set (req_render). */
     int status;
     const char *resp_body;
     size_t resp_len;
     const char *resp_type;
     struct req_param resp_headers[REQ_MAX_HEADERS];
     size_t n_resp_headers;
-
-    /* The one error, rendered by req_render(). */
-    const char *err_code;
-    const char *err_message;
-    const char *err_field;
-    json_object *err_details; /* owned by the arena once set */
 };
 
 /* Resets r to an empty request using arena a. */
@@ -86,11 +78,12 @@ const char *req_header(const struct req *r, const char *name);
  * Returns NULL on a malformed escape or an encoded NUL byte. */
 char *req_decode(struct arena *a, const char *src, size_t len, int plus_is_space);
 
-/* Records the error (first one wins) and returns -1, so handlers can write
- * `return req_error(r, 400, "invalid_field", "status", "…")`. field may be NULL. */
+/* Records the error in r->op (first one wins) and returns -1, so handlers can write
+ * `return req_error(r, 400, "invalid_field", "status", "…")`. field may be NULL. The
+ * status must be one req_op_kind() knows (the statuses of the API's errors). */
 int req_error(struct req *r, int status, const char *code, const char *field, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
-/* When the error already set has this status (a conflict mapped by db_err, say),
+/* When the error already set has this status (a conflict classified by db_err, say),
  * names the field and says it in the handler's words. */
 void req_refine_error(struct req *r, int status, const char *field, const char *message);
 /* A jsonx validation failure as a 400 naming the field. */
@@ -110,6 +103,14 @@ int req_limit(struct req *r, long *out);
 int req_is_int(const char *s);
 /* {"items": items, "next_cursor": cursor or null}; takes ownership of items. */
 json_object *req_page(json_object *items, const char *next_cursor);
+
+/* The op error kind of an HTTP error status, and back: one table (req.c). */
+enum op_kind req_op_kind(int status);
+int req_op_status(enum op_kind kind);
+
+/* Responds {"items":[…],"next_cursor":…} made of column 0 (JSON text) of the first
+ * `shown` rows, spliced as PostgreSQL produced them; next_cursor NULL for the last page. */
+int req_page_rows(struct req *r, struct pg_result *res, int shown, const char *next_cursor);
 
 /* Hands obj to the arena (freed at the end of the request) and returns it; NULL with a
  * 500 set when obj is NULL or cannot be registered. */

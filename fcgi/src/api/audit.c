@@ -1,6 +1,5 @@
-/* audit: the audit_log table and GET /api/v1/audit. Instance admins read everything;
- * a project admin reads the entries of a project with ?project=slug. Details never
- * hold secrets: callers pass what was done, not the credential that did it. */
+/* audit: GET /api/v1/audit. Instance admins read everything; a project admin reads the
+ * entries of a project with ?project=slug. (Writing entries is audit_log.c's.) */
 #include "audit.h"
 
 #include <stdlib.h>
@@ -8,22 +7,6 @@
 
 #include "api/auth.h"
 #include "db.h"
-
-int audit_write_user(struct req *r, const char *user_id, const char *action, const char *project_id,
-                     const char *target, const char *details_json)
-{
-    const struct auth_ident *id = r->auth;
-    const char *token = id && id->kind == AUTH_TOKEN ? id->token_id : NULL;
-    const char *p[] = {user_id, token, project_id, action, target, details_json, r->remote_addr};
-    return DB_EXEC(r, DB_STMT_AUDIT_INSERT, p) ? 0 : -1;
-}
-
-int audit_write(struct req *r, const char *action, const char *project_id, const char *target,
-                const char *details_json)
-{
-    const char *user = r->auth && r->auth->kind == AUTH_SESSION ? r->auth->user_id : NULL;
-    return audit_write_user(r, user, action, project_id, target, details_json);
-}
 
 int audit_list(struct req *r)
 {

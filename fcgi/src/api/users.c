@@ -16,6 +16,26 @@
 #include "db.h"
 #include "log.h"
 
+json_object *users_row_json(PGresult *res, int row)
+{
+    json_object *u = json_object_new_object();
+    json_object_object_add(u, "id",
+                           json_object_new_int64(strtoll(PQgetvalue(res, row, 0), NULL, 10)));
+    json_object_object_add(u, "email", json_object_new_string(PQgetvalue(res, row, 1)));
+    json_object_object_add(u, "display_name", json_object_new_string(PQgetvalue(res, row, 2)));
+    json_object_object_add(u, "is_admin",
+                           json_object_new_boolean(PQgetvalue(res, row, 3)[0] == 't'));
+    json_object_object_add(u, "disabled",
+                           json_object_new_boolean(PQgetvalue(res, row, 4)[0] == 't'));
+    json_object_object_add(u, "created_at", json_object_new_string(PQgetvalue(res, row, 5)));
+    return u;
+}
+
+json_object *users_row_json(PGresult *res, int row)
+{
+    return auth_user_json(res, row);
+}
+
 int users_list(struct req *r)
 {
     PGresult *res;
@@ -24,7 +44,7 @@ int users_list(struct req *r)
         return -1;
     json_object *items = json_object_new_array();
     for (int i = 0; i < PQntuples(res); i++)
-        json_object_array_add(items, auth_user_row_json(res, i));
+        json_object_array_add(items, users_row_json(res, i));
     return req_json(r, 200, req_page(items, NULL));
 }
 
@@ -75,7 +95,7 @@ int users_create(struct req *r)
         return req_error_json(r, 400, &je);
     if (db_begin(r) || !(res = users_insert(r, email, name, password, is_admin)) || db_commit(r))
         return -1;
-    return req_json(r, 201, auth_user_row_json(res, 0));
+    return req_json(r, 201, users_row_json(res, 0));
 }
 
 int users_update(struct req *r)
@@ -114,7 +134,7 @@ int users_update(struct req *r)
         has_disabled ? (disabled ? "true" : "false") : "null");
     if (audit_write(r, "user.update", NULL, PQgetvalue(res, 0, 1), details) || db_commit(r))
         return -1;
-    return req_json(r, 200, auth_user_row_json(res, 0));
+    return req_json(r, 200, users_row_json(res, 0));
 }
 
 /* ---- CLI ---- */

@@ -1,15 +1,16 @@
-/* users: instance-level user management (instance admins) and the operator CLI. */
+/* users: instance-level user management (instance admins). */
 #ifndef RW_API_USERS_H
 #define RW_API_USERS_H
 
-#include "config.h"
+#include <libpq-fe.h>
+
 #include "req.h"
 
 int users_list(struct req *r);
 int users_create(struct req *r);
 int users_update(struct req *r);
 
-/* `runwatch-api user add|reset-password|bootstrap …`; returns the exit code. */
-int users_cli(const struct config *cfg, int argc, char **argv);
+/* The public JSON of a user row (id, email, display_name, is_admin, disabled, created_at). */
+json_object *users_row_json(PGresult *res, int row);
 
 #endif
