@@ -43,7 +43,7 @@ static int db_report_unavailable(struct req *r, const char *why)
 
 static int db_report_connect(struct req *r)
 {
-    const struct config *cfg = r->cfg;
+    const struct config *cfg = r->op.cfg;
     const char *opts = "-c TimeZone=UTC -c client_encoding=UTF8";
     PGconn *c;
 
@@ -80,7 +80,7 @@ const char *db_report_pid(struct req *r)
 {
     if (db_report_connect(r))
         return NULL;
-    return arena_sprintf(r->arena, "%d", PQbackendPID(db_report_conn));
+    return arena_sprintf(r->op.arena, "%d", PQbackendPID(db_report_conn));
 }
 
 /* ---- output ---- */
@@ -385,7 +385,7 @@ static int db_report_sql_error(struct req *r, const PGresult *res)
 /* Starts the transaction and pins its settings; -1 with an error set. */
 static int db_report_begin(struct req *r, PGconn *c, const char *grant)
 {
-    const char *timeout = arena_sprintf(r->arena, "%ld", r->cfg->report_timeout_ms);
+    const char *timeout = arena_sprintf(r->op.arena, "%ld", r->op.cfg->report_timeout_ms);
     const char *p[] = {grant, timeout};
     PGresult *res = PQexec(c, db_report_sql[DB_REPORT_BEGIN]);
     int ok = PQresultStatus(res) == PGRES_COMMAND_OK;
@@ -466,15 +466,15 @@ static void db_report_row(struct db_report_buf *b, const PGresult *res, enum db_
 
 int db_report_run(struct req *r, const char *sql, const char *grant, enum db_report_format fmt)
 {
-    const struct config *cfg = r->cfg;
-    struct db_report_buf *b = arena_calloc(r->arena, sizeof(*b));
+    const struct config *cfg = r->op.cfg;
+    struct db_report_buf *b = arena_calloc(r->op.arena, sizeof(*b));
     struct timespec deadline;
     PGconn *c;
     PGresult *res, *err = NULL;
     long nrows = 0;
     int truncated = 0, headed = 0, late = 0, broken = 0, not_rows = 0;
 
-    if (!b || arena_defer(r->arena, db_report_buf_free, b) != 0)
+    if (!b || arena_defer(r->op.arena, db_report_buf_free, b) != 0)
         return req_error(r, 500, "internal", NULL, "out of memory");
     if (db_report_connect(r) || db_report_begin(r, db_report_conn, grant))
         return -1;
@@ -523,7 +523,7 @@ int db_report_run(struct req *r, const char *sql, const char *grant, enum db_rep
         }
         PQclear(res);
     }
-    if (err && arena_defer(r->arena, db_report_clear, err) != 0)
+    if (err && arena_defer(r->op.arena, db_report_clear, err) != 0)
         err = NULL;
     if (late) {
         /* The server did not stop on its own: cancel, then give up on the connection if

@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/auth.h"
+#include "access.h"
 #include "counters.h"
 #include "db.h"
 #include "log.h"
@@ -156,11 +156,11 @@ static void prom_process(FILE *f)
  * counters still go out). */
 static PGresult *prom_query(struct req *r)
 {
-    PGresult *res = db_exec(r, DB_STMT_PROM_RUNS, NULL, 0);
+    PGresult *res = db_exec(&r->op, DB_STMT_PROM_RUNS, NULL, 0);
 
     if (!res) {
-        log_warn("metrics: runs query failed: %s", r->err_message ? r->err_message : "-");
-        r->err_code = r->err_message = r->err_field = NULL;
+        log_warn("metrics: runs query failed: %s", r->op.err.message ? r->op.err.message : "-");
+        r->op.err.code = r->op.err.message = r->op.err.field = NULL;
         r->err_details = NULL;
         r->n_resp_headers = 0; /* the Retry-After of the failure: nothing else is set yet */
         r->status = 0;
@@ -237,7 +237,7 @@ int prom_metrics(struct req *r)
     FILE *f;
 
     if (!prom_from_scrape_location(r) &&
-        (auth_guard(r, &signed_in) != 0 || auth_require_instance_admin(r) != 0))
+        (auth_guard(r, &signed_in) != 0 || access_require_instance_admin(&r->op) != 0))
         return -1;
     res = prom_query(r);
     f = open_memstream(&buf, &len);
@@ -250,7 +250,7 @@ int prom_metrics(struct req *r)
         free(buf);
         return req_error(r, 500, "internal", NULL, "out of memory");
     }
-    if (arena_defer(r->arena, prom_free, buf) != 0)
+    if (arena_defer(r->op.arena, prom_free, buf) != 0)
         return req_error(r, 500, "internal", NULL, "out of memory");
     r->status = 200;
     r->resp_type = "text/plain; version=0.0.4; charset=utf-8";

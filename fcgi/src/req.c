@@ -79,9 +79,9 @@ int req_parse_query(struct req *r, const char *query)
         if (r->n_query_params == REQ_MAX_QUERY_PARAMS)
             return req_error(r, 400, "invalid_query", NULL, "too many query parameters (max %d)",
                              REQ_MAX_QUERY_PARAMS);
-        name = req_decode(r->arena, p, (size_t)((eq ? eq : end) - p), 1);
-        value = eq ? req_decode(r->arena, eq + 1, (size_t)(end - eq - 1), 1)
-                   : arena_strdup(r->arena, "");
+        name = req_decode(r->op.arena, p, (size_t)((eq ? eq : end) - p), 1);
+        value = eq ? req_decode(r->op.arena, eq + 1, (size_t)(end - eq - 1), 1)
+                   : arena_strdup(r->op.arena, "");
         if (!name || !value)
             return req_error(r, 400, "invalid_query", name ? name : NULL,
                              "malformed percent-encoding in the query string");
@@ -192,7 +192,7 @@ static void req_put_json(void *p)
 
 json_object *req_own_json(struct req *r, json_object *obj)
 {
-    if (!obj || arena_defer(r->arena, req_put_json, obj) != 0) {
+    if (!obj || arena_defer(r->op.arena, req_put_json, obj) != 0) {
         req_error(r, 500, "internal", NULL, "out of memory");
         return NULL;
     }
@@ -252,7 +252,7 @@ int req_json(struct req *r, int status, json_object *obj)
 
     if (!obj)
         return req_error(r, 500, "internal", NULL, "out of memory");
-    if (arena_defer(r->arena, req_put_json, obj) != 0)
+    if (arena_defer(r->op.arena, req_put_json, obj) != 0)
         return req_error(r, 500, "internal", NULL, "out of memory");
     r->status = status;
     r->resp_body = jsonx_to_string(obj, &len);
@@ -278,7 +278,7 @@ json_object *req_json_body(struct req *r)
         req_error(r, 400, "invalid_json", NULL, "%s", err.message);
         return NULL;
     }
-    if (arena_defer(r->arena, req_put_json, obj) != 0) {
+    if (arena_defer(r->op.arena, req_put_json, obj) != 0) {
         req_error(r, 500, "internal", NULL, "out of memory");
         return NULL;
     }
@@ -350,7 +350,7 @@ int req_enum_list(struct req *r, const char *name, const char *const *allowed, c
     }
     if (o) {
         buf[o++] = '}';
-        if (!(*out = arena_strndup(r->arena, buf, o)))
+        if (!(*out = arena_strndup(r->op.arena, buf, o)))
             return req_error(r, 500, "internal", NULL, "out of memory");
     }
     return 0;
@@ -363,7 +363,7 @@ int req_page_rows(struct req *r, struct pg_result *res, int shown, const char *n
 
     for (int i = 0; i < shown; i++)
         cap += (size_t)PQgetlength(res, i, 0) + 1;
-    out = o = arena_alloc(r->arena, cap);
+    out = o = arena_alloc(r->op.arena, cap);
     if (!out)
         return req_error(r, 500, "internal", NULL, "out of memory");
     memcpy(o, "{\"items\":[", 10);
@@ -433,7 +433,7 @@ int req_item_error(struct req *r, const char *name, long idx, const struct jsonx
     if (idx < 0)
         return req_error_json(r, 400, je);
     return req_error(r, 400, "invalid_field",
-                     arena_sprintf(r->arena, "%s[%ld].%s", name, idx, je->field), "%s[%ld]: %s",
+                     arena_sprintf(r->op.arena, "%s[%ld].%s", name, idx, je->field), "%s[%ld]: %s",
                      name, idx, je->message);
 }
 
@@ -451,7 +451,7 @@ static void req_render_error(struct req *r)
     if (err->details)
         json_object_object_add(e, "details", json_object_get(err->details));
     json_object_object_add(root, "error", e);
-    if (arena_defer(r->arena, req_put_json, root) != 0) {
+    if (arena_defer(r->op.arena, req_put_json, root) != 0) {
         r->resp_body = "{\"error\":{\"code\":\"internal\",\"message\":\"out of memory\"}}";
         r->resp_len = strlen(r->resp_body);
         r->status = 500;

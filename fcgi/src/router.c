@@ -25,11 +25,11 @@ int router_match(struct req *r, const char *pattern, const char *path)
             char *value;
             if (slen == 0 || nbound == REQ_MAX_PATH_PARAMS)
                 return 0;
-            value = req_decode(r->arena, s, slen, 0);
+            value = req_decode(r->op.arena, s, slen, 0);
             if (!value)
                 return req_error(r, 400, "invalid_path", NULL,
                                  "malformed percent-encoding in path");
-            r->path_params[nbound].name = arena_strndup(r->arena, p + 1, plen - 2);
+            r->path_params[nbound].name = arena_strndup(r->op.arena, p + 1, plen - 2);
             r->path_params[nbound].value = value;
             nbound++;
         } else if (plen != slen || memcmp(p, s, plen) != 0) {
@@ -77,7 +77,7 @@ int router_dispatch(const struct route *table, size_t n, struct req *r, route_gu
             apos += (size_t)w;
     }
     if (apos) {
-        req_add_header(r, "Allow", arena_strdup(r->arena, allow));
+        req_add_header(r, "Allow", arena_strdup(r->op.arena, allow));
         return req_error(r, 405, "method_not_allowed", NULL, "%s is not allowed on %s", r->method,
                          r->path);
     }

@@ -26,11 +26,11 @@ const struct route routes[] = {
      * needs no identity; everyone else must be an instance admin (prom.c). */
     {"GET", "/api/v1/metrics", prom_metrics, PUB},
 
-    {"POST", "/api/v1/auth/login", auth_login, PUB | J},
-    {"POST", "/api/v1/auth/logout", auth_logout, 0},
-    {"GET", "/api/v1/auth/me", auth_me, 0},
-    {"GET", "/api/v1/auth/check", auth_check, 0},
-    {"POST", "/api/v1/auth/password", auth_change_password, J},
+    {"POST", "/api/v1/auth/login", login_signin, PUB | J},
+    {"POST", "/api/v1/auth/logout", login_signout, 0},
+    {"GET", "/api/v1/auth/me", login_me, 0},
+    {"GET", "/api/v1/auth/check", login_check, 0},
+    {"POST", "/api/v1/auth/password", login_password, J},
 
     {"GET", "/api/v1/users", users_list, 0},
     {"POST", "/api/v1/users", users_create, J},

@@ -36,7 +36,7 @@ static void test_query_rejects(void)
     req_init(&r, &a);
     CU_ASSERT_EQUAL(req_parse_query(&r, "a=%4"), -1);
     CU_ASSERT_EQUAL(r.status, 400);
-    CU_ASSERT_STRING_EQUAL(r.err_code, "invalid_query");
+    CU_ASSERT_STRING_EQUAL(r.op.err.code, "invalid_query");
 
     req_init(&r, &a);
     CU_ASSERT_EQUAL(req_parse_query(&r, "a=%00"), -1);

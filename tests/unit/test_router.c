@@ -71,7 +71,7 @@ static void test_dispatch_404_405(void)
     setup(&r, "GET", "/api/v1/nope");
     CU_ASSERT_EQUAL(router_dispatch(table, NT, &r, NULL), -1);
     CU_ASSERT_EQUAL(r.status, 404);
-    CU_ASSERT_STRING_EQUAL(r.err_code, "not_found");
+    CU_ASSERT_STRING_EQUAL(r.op.err.code, "not_found");
 
     setup(&r, "DELETE", "/api/v1/runs/x");
     CU_ASSERT_EQUAL(router_dispatch(table, NT, &r, NULL), -1);
@@ -103,7 +103,7 @@ static void test_dispatch_json_body(void)
     r.body_len = strlen(r.body);
     CU_ASSERT_EQUAL(router_dispatch(table, NT, &r, NULL), -1);
     CU_ASSERT_EQUAL(r.status, 400);
-    CU_ASSERT_STRING_EQUAL(r.err_code, "invalid_json");
+    CU_ASSERT_STRING_EQUAL(r.op.err.code, "invalid_json");
     CU_ASSERT_EQUAL(hits, 1);
 
     setup(&r, "POST", "/api/v1/runs");

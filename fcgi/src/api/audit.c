@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/auth.h"
+#include "access.h"
 #include "db.h"
 
 int audit_list(struct req *r)
@@ -13,7 +13,7 @@ int audit_list(struct req *r)
     const char *slug = req_query(r, "project");
     const char *cursor = req_query(r, "cursor");
     const char *project_id = NULL;
-    struct auth_project proj;
+    struct access_project proj;
     long limit;
     PGresult *res;
 
@@ -22,15 +22,15 @@ int audit_list(struct req *r)
     if (cursor && !req_is_int(cursor))
         return req_error(r, 400, "invalid_field", "cursor", "cursor is not one this API issued");
     if (slug) {
-        if (auth_project(r, slug, AUTH_ROLE_ADMIN, &proj))
+        if (access_project(&r->op, slug, ACCESS_ROLE_ADMIN, &proj))
             return -1;
         project_id = proj.id;
-    } else if (auth_require_instance_admin(r)) {
+    } else if (access_require_instance_admin(&r->op)) {
         return -1;
     }
-    const char *lim = arena_sprintf(r->arena, "%ld", limit + 1);
+    const char *lim = arena_sprintf(r->op.arena, "%ld", limit + 1);
     const char *p[] = {project_id, cursor, lim};
-    if (!(res = DB_EXEC(r, DB_STMT_AUDIT_LIST, p)))
+    if (!(res = DB_EXEC(&r->op, DB_STMT_AUDIT_LIST, p)))
         return -1;
 
     json_object *items = json_object_new_array();

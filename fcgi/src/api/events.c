@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/auth.h"
+#include "access.h"
 #include "api/runs.h"
 #include "config.h"
 #include "counters.h"
@@ -38,7 +38,7 @@ static int events_check(struct req *r, json_object *e, long idx)
         return req_item_error(r, "events", idx, &je);
     if (ts && !jsonx_is_rfc3339(ts))
         return req_error(r, 400, "invalid_field",
-                         idx < 0 ? "ts" : arena_sprintf(r->arena, "events[%ld].ts", idx),
+                         idx < 0 ? "ts" : arena_sprintf(r->op.arena, "events[%ld].ts", idx),
                          "ts must be an RFC 3339 time with a zone");
     return 0;
 }
@@ -50,7 +50,7 @@ int events_create(struct req *r)
     json_object *arr = req_batch(r, "events", EVENTS_MAX_BATCH, events_check);
     if (!arr)
         return -1;
-    jsonx_redact(arr, r->cfg->redact_keys);
+    jsonx_redact(arr, r->op.cfg->redact_keys);
 
     /* One autocommitted statement checks access and appends the whole batch. No row
      * lock on the run: appends to one run must not queue behind each other's commits
@@ -62,8 +62,8 @@ int events_create(struct req *r)
                *last = PQgetvalue(res, 0, 3);
     counters_add(COUNTERS_EVENTS_STORED, strtoull(count, NULL, 10));
     const char *data = arena_sprintf(
-        r->arena, "{\"count\":%s,\"first_id\":\"%s\",\"last_id\":\"%s\"}", count, first, last);
-    pub_event(r->pub, PQgetvalue(res, 0, 0), "run.event", req_path_param(r, "run"), data);
+        r->op.arena, "{\"count\":%s,\"first_id\":\"%s\",\"last_id\":\"%s\"}", count, first, last);
+    pub_event(r->op.pub, PQgetvalue(res, 0, 0), "run.event", req_path_param(r, "run"), data);
     json_object *o = json_object_new_object();
     json_object_object_add(o, "count", json_object_new_int64(strtoll(count, NULL, 10)));
     json_object_object_add(o, "first_id", json_object_new_string(first));
@@ -77,7 +77,7 @@ int events_list(struct req *r)
 {
     const char *after = req_query(r, "after"), *before = req_query(r, "before");
     const char *order = req_query(r, "order");
-    struct auth_project pr;
+    struct access_project pr;
     long limit;
     int desc;
     PGresult *res;
@@ -95,12 +95,12 @@ int events_list(struct req *r)
         return req_error(r, 400, "invalid_field", "before",
                          desc ? "before must be an event id"
                               : "before goes with order=desc; use after with order=asc");
-    if (runs_access(r, AUTH_ROLE_VIEWER, RUNS_READ_STATUS, &pr, NULL))
+    if (runs_access(r, ACCESS_ROLE_VIEWER, RUNS_READ_STATUS, &pr, NULL))
         return -1;
     const char *p[] = {req_path_param(r, "run"), desc ? before : (after ? after : "0"),
-                       arena_sprintf(r->arena, "%ld", limit + 1)};
-    if (!(res = DB_EXEC(r, desc ? DB_STMT_EVENT_LIST_DESC : DB_STMT_EVENT_LIST, p)))
+                       arena_sprintf(r->op.arena, "%ld", limit + 1)};
+    if (!(res = DB_EXEC(&r->op, desc ? DB_STMT_EVENT_LIST_DESC : DB_STMT_EVENT_LIST, p)))
         return -1;
     int n = PQntuples(res), shown = n > limit ? (int)limit : n;
-    return db_page_response(r, res, shown, n > limit ? PQgetvalue(res, shown - 1, 1) : NULL);
+    return req_page_rows(r, res, shown, n > limit ? PQgetvalue(res, shown - 1, 1) : NULL);
 }

@@ -18,10 +18,10 @@ int health_live(struct req *r)
 int health_ready(struct req *r)
 {
     char err[256];
-    int pg_ok = db_ping(r->db, err, sizeof(err)) == 0;
+    int pg_ok = db_ping(r->op.db, err, sizeof(err)) == 0;
     if (!pg_ok)
         log_warn("readyz: postgresql: %s", err);
-    int redis_ok = pub_ping(r->pub, err, sizeof(err)) == 0;
+    int redis_ok = pub_ping(r->op.pub, err, sizeof(err)) == 0;
     if (!redis_ok)
         log_warn("readyz: redis: %s", err);
 

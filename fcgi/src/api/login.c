@@ -11,8 +11,8 @@
 #include <string.h>
 
 #include "api/users.h"
-#include "api/audit.h"
-#include "api/auth.h"
+#include "audit_log.h"
+#include "access.h"
 #include "config.h"
 #include "db.h"
 
@@ -42,16 +42,17 @@ int login_signin(struct req *r)
         jsonx_string(r->body_json, "password", JSONX_REQUIRED, 1, 1024, &password, NULL, &je))
         return req_error_json(r, 400, &je);
 
-    if (db_begin(r) != 0)
+    if (db_begin(&r->op) != 0)
         return -1;
     const char *p1[] = {email};
-    res = DB_EXEC(r, DB_STMT_USER_FOR_LOGIN, p1);
+    res = DB_EXEC(&r->op, DB_STMT_USER_FOR_LOGIN, p1);
     if (!res)
         return -1;
     if (PQntuples(res) != 1 || PQgetisnull(res, 0, 1)) {
         access_equalise_timing(password);
-        if (audit_write(r, "auth.login_failed", NULL, email, "{\"reason\":\"unknown user\"}") ||
-            db_commit(r))
+        if (audit_log_write(&r->op, "auth.login_failed", NULL, email,
+                            "{\"reason\":\"unknown user\"}") ||
+            db_commit(&r->op))
             return -1;
         return req_error(r, 401, "invalid_credentials", NULL, "invalid email or password");
     }
@@ -62,58 +63,60 @@ int login_signin(struct req *r)
         access_equalise_timing(password);
         const char *why = PQgetvalue(res, 0, 2)[0] == 't' ? "{\"reason\":\"disabled\"}"
                                                           : "{\"reason\":\"locked\"}";
-        if (audit_write_user(r, user_id, "auth.login_failed", NULL, email, why) || db_commit(r))
+        if (audit_log_write_user(&r->op, user_id, "auth.login_failed", NULL, email, why) ||
+            db_commit(&r->op))
             return -1;
         return req_error(r, 401, "invalid_credentials", NULL, "invalid email or password");
     }
-    ok = auth_check_password(password, hash);
+    ok = access_check_password(password, hash);
     const char *p2[] = {user_id};
     if (!ok) {
-        if (!DB_EXEC(r, DB_STMT_USER_LOGIN_FAILED, p2) ||
-            audit_write_user(r, user_id, "auth.login_failed", NULL, email,
-                             "{\"reason\":\"bad password\"}") ||
-            db_commit(r))
+        if (!DB_EXEC(&r->op, DB_STMT_USER_LOGIN_FAILED, p2) ||
+            audit_log_write_user(&r->op, user_id, "auth.login_failed", NULL, email,
+                                 "{\"reason\":\"bad password\"}") ||
+            db_commit(&r->op))
             return -1;
         return req_error(r, 401, "invalid_credentials", NULL, "invalid email or password");
     }
-    if (!DB_EXEC(r, DB_STMT_USER_LOGIN_OK, p2))
+    if (!DB_EXEC(&r->op, DB_STMT_USER_LOGIN_OK, p2))
         return -1;
-    char *token = auth_random_token(r->arena, 32);
+    char *token = access_random_token(r->op.arena, 32);
     if (!token)
         return req_error(r, 500, "internal", NULL, "no randomness");
-    const char *max = arena_sprintf(r->arena, "%ld", r->cfg->session_max_s);
+    const char *max = arena_sprintf(r->op.arena, "%ld", r->op.cfg->session_max_s);
     const char *ua = req_header(r, "User-Agent");
     const char *p3[] = {token, user_id, max, r->remote_addr, ua ? ua : ""};
-    res = DB_EXEC(r, DB_STMT_SESSION_CREATE, p3);
+    res = DB_EXEC(&r->op, DB_STMT_SESSION_CREATE, p3);
     if (!res)
         return -1;
-    if (audit_write_user(r, user_id, "auth.login", NULL, email, NULL))
+    if (audit_log_write_user(&r->op, user_id, "auth.login", NULL, email, NULL))
         return -1;
-    res = DB_EXEC(r, DB_STMT_USER_GET, p2);
+    res = DB_EXEC(&r->op, DB_STMT_USER_GET, p2);
     if (!res || PQntuples(res) != 1)
         return -1;
     json_object *out = json_object_new_object();
-    json_object_object_add(out, "user", auth_user_row_json(res, 0));
-    if (db_commit(r) != 0) {
+    json_object_object_add(out, "user", users_row_json(res, 0));
+    if (db_commit(&r->op) != 0) {
         json_object_put(out);
         return -1;
     }
     req_add_header(r, "Set-Cookie",
-                   arena_sprintf(r->arena, AUTH_COOKIE "=%s%s; Max-Age=%ld", token,
-                                 login_cookie_attrs(r), r->cfg->session_max_s));
+                   arena_sprintf(r->op.arena, ACCESS_COOKIE "=%s%s; Max-Age=%ld", token,
+                                 login_cookie_attrs(r), r->op.cfg->session_max_s));
     return req_json(r, 200, out);
 }
 
 int login_signout(struct req *r)
 {
-    if (r->auth->kind == AUTH_SESSION) {
-        const char *p[] = {r->auth->session_id};
-        if (db_begin(r) || !DB_EXEC(r, DB_STMT_SESSION_REVOKE, p) ||
-            audit_write(r, "auth.logout", NULL, NULL, NULL) || db_commit(r))
+    if (r->op.ident->kind == ACCESS_SESSION) {
+        const char *p[] = {r->op.ident->session_id};
+        if (db_begin(&r->op) || !DB_EXEC(&r->op, DB_STMT_SESSION_REVOKE, p) ||
+            audit_log_write(&r->op, "auth.logout", NULL, NULL, NULL) || db_commit(&r->op))
             return -1;
     }
-    req_add_header(r, "Set-Cookie",
-                   arena_sprintf(r->arena, AUTH_COOKIE "=%s; Max-Age=0", login_cookie_attrs(r)));
+    req_add_header(
+        r, "Set-Cookie",
+        arena_sprintf(r->op.arena, ACCESS_COOKIE "=%s; Max-Age=0", login_cookie_attrs(r)));
     r->status = 204;
     return 0;
 }
@@ -136,23 +139,23 @@ static json_object *login_projects_json(PGresult *res)
 
 int login_me(struct req *r)
 {
-    const struct auth_ident *id = r->auth;
+    const struct access_ident *id = r->op.ident;
     json_object *out = json_object_new_object();
     PGresult *res;
 
-    if (id->kind == AUTH_SESSION) {
+    if (id->kind == ACCESS_SESSION) {
         const char *p[] = {id->user_id};
         const char *p2[] = {id->user_id, id->is_admin ? "true" : "false", NULL, NULL};
-        if (!(res = DB_EXEC(r, DB_STMT_USER_GET, p)) || PQntuples(res) != 1)
+        if (!(res = DB_EXEC(&r->op, DB_STMT_USER_GET, p)) || PQntuples(res) != 1)
             goto fail;
-        json_object_object_add(out, "user", auth_user_row_json(res, 0));
+        json_object_object_add(out, "user", users_row_json(res, 0));
         json_object_object_add(out, "token", NULL);
-        if (!(res = DB_EXEC(r, DB_STMT_MY_PROJECTS, p2)))
+        if (!(res = DB_EXEC(&r->op, DB_STMT_MY_PROJECTS, p2)))
             goto fail;
         json_object_object_add(out, "projects", login_projects_json(res));
     } else {
         const char *p[] = {id->token_id};
-        if (!(res = DB_EXEC(r, DB_STMT_TOKEN_GET, p)) || PQntuples(res) != 1)
+        if (!(res = DB_EXEC(&r->op, DB_STMT_TOKEN_GET, p)) || PQntuples(res) != 1)
             goto fail;
         json_object *t = json_object_new_object();
         json_object_object_add(t, "id",
@@ -160,7 +163,7 @@ int login_me(struct req *r)
         json_object_object_add(t, "name", json_object_new_string(PQgetvalue(res, 0, 1)));
         json_object_object_add(t, "prefix", json_object_new_string(PQgetvalue(res, 0, 2)));
         json_object *scopes = json_object_new_array();
-        char *sc = arena_strdup(r->arena, PQgetvalue(res, 0, 3));
+        char *sc = arena_strdup(r->op.arena, PQgetvalue(res, 0, 3));
         for (char *s = sc, *next; s && *s; s = next) {
             next = strchr(s, ',');
             if (next)
@@ -180,19 +183,21 @@ fail:
 
 int login_check(struct req *r)
 {
-    const struct auth_ident *id = r->auth;
+    const struct access_ident *id = r->op.ident;
     const char *allowed;
 
-    if (id->kind == AUTH_TOKEN) {
-        allowed = id->token_role >= AUTH_ROLE_VIEWER ? id->token_project_id : "";
-        req_add_header(r, "X-Runwatch-Identity", arena_sprintf(r->arena, "token:%s", id->token_id));
+    if (id->kind == ACCESS_TOKEN) {
+        allowed = id->token_role >= ACCESS_ROLE_VIEWER ? id->token_project_id : "";
+        req_add_header(r, "X-Runwatch-Identity",
+                       arena_sprintf(r->op.arena, "token:%s", id->token_id));
     } else {
         const char *p[] = {id->user_id, id->is_admin ? "true" : "false"};
-        PGresult *res = DB_EXEC(r, DB_STMT_ALLOWED_PROJECTS, p);
+        PGresult *res = DB_EXEC(&r->op, DB_STMT_ALLOWED_PROJECTS, p);
         if (!res)
             return -1;
         allowed = PQgetvalue(res, 0, 0);
-        req_add_header(r, "X-Runwatch-Identity", arena_sprintf(r->arena, "user:%s", id->user_id));
+        req_add_header(r, "X-Runwatch-Identity",
+                       arena_sprintf(r->op.arena, "user:%s", id->user_id));
     }
     req_add_header(r, "X-Runwatch-Projects", allowed);
     r->status = 204;
@@ -207,30 +212,30 @@ int login_password(struct req *r)
     char hash[CRYPT_OUTPUT_SIZE];
     PGresult *res;
 
-    if (auth_require_user(r))
+    if (access_require_user(&r->op))
         return -1;
     if (jsonx_only_keys(r->body_json, keys, &je) ||
         jsonx_string(r->body_json, "current_password", JSONX_REQUIRED, 1, 1024, &cur, NULL, &je) ||
         jsonx_string(r->body_json, "new_password", JSONX_REQUIRED, 0, 1024, &pw, NULL, &je))
         return req_error_json(r, 400, &je);
-    if (auth_validate_password(r, "new_password", pw))
+    if (access_validate_password(&r->op, "new_password", pw))
         return -1;
-    const char *p1[] = {r->auth->user_id};
-    if (db_begin(r) || !(res = DB_EXEC(r, DB_STMT_USER_PASSWORD_HASH, p1)))
+    const char *p1[] = {r->op.ident->user_id};
+    if (db_begin(&r->op) || !(res = DB_EXEC(&r->op, DB_STMT_USER_PASSWORD_HASH, p1)))
         return -1;
     if (PQntuples(res) != 1 || PQgetisnull(res, 0, 0) ||
-        !auth_check_password(cur, PQgetvalue(res, 0, 0)))
+        !access_check_password(cur, PQgetvalue(res, 0, 0)))
         return req_error(r, 403, "invalid_credentials", "current_password",
                          "current password is wrong");
-    if (auth_hash_password(pw, hash, sizeof(hash)) != 0)
+    if (access_hash_password(pw, hash, sizeof(hash)) != 0)
         return req_error(r, 500, "internal", NULL, "cannot hash password");
-    const char *p2[] = {r->auth->user_id, hash};
-    const char *p3[] = {r->auth->user_id, r->auth->session_id};
+    const char *p2[] = {r->op.ident->user_id, hash};
+    const char *p3[] = {r->op.ident->user_id, r->op.ident->session_id};
     /* Every other session of the user ends: a changed password locks out whoever else
      * had it. */
-    if (!DB_EXEC(r, DB_STMT_USER_SET_PASSWORD, p2) ||
-        !DB_EXEC(r, DB_STMT_SESSIONS_REVOKE_OTHERS, p3) ||
-        audit_write(r, "user.password_changed", NULL, NULL, NULL) || db_commit(r))
+    if (!DB_EXEC(&r->op, DB_STMT_USER_SET_PASSWORD, p2) ||
+        !DB_EXEC(&r->op, DB_STMT_SESSIONS_REVOKE_OTHERS, p3) ||
+        audit_log_write(&r->op, "user.password_changed", NULL, NULL, NULL) || db_commit(&r->op))
         return -1;
     r->status = 204;
     return 0;

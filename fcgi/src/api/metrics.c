@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/auth.h"
+#include "access.h"
 #include "api/runs.h"
 #include "counters.h"
 #include "db.h"
@@ -51,11 +51,11 @@ static int metrics_check(struct req *r, json_object *m, long idx)
         return req_item_error(r, "metrics", idx, &je);
     if (!metrics_key_ok(key, strlen(key)))
         return req_error(r, 400, "invalid_field",
-                         idx < 0 ? "key" : arena_sprintf(r->arena, "metrics[%ld].key", idx),
+                         idx < 0 ? "key" : arena_sprintf(r->op.arena, "metrics[%ld].key", idx),
                          "key must be 1 to 200 of A-Z a-z 0-9 _ . / : -");
     if (ts && !jsonx_is_rfc3339(ts))
         return req_error(r, 400, "invalid_field",
-                         idx < 0 ? "ts" : arena_sprintf(r->arena, "metrics[%ld].ts", idx),
+                         idx < 0 ? "ts" : arena_sprintf(r->op.arena, "metrics[%ld].ts", idx),
                          "ts must be an RFC 3339 time with a zone");
     return 0;
 }
@@ -74,8 +74,8 @@ int metrics_create(struct req *r)
     const char *count = PQgetvalue(res, 0, 1);
     counters_add(COUNTERS_METRIC_POINTS_STORED, strtoull(count, NULL, 10));
     pub_event(
-        r->pub, PQgetvalue(res, 0, 0), "run.metrics", req_path_param(r, "run"),
-        arena_sprintf(r->arena, "{\"count\":%s,\"latest\":%s}", count, PQgetvalue(res, 0, 2)));
+        r->op.pub, PQgetvalue(res, 0, 0), "run.metrics", req_path_param(r, "run"),
+        arena_sprintf(r->op.arena, "{\"count\":%s,\"latest\":%s}", count, PQgetvalue(res, 0, 2)));
     json_object *o = json_object_new_object();
     json_object_object_add(o, "count", json_object_new_int64(strtoll(count, NULL, 10)));
     return req_json(r, 201, o);
@@ -86,7 +86,7 @@ int metrics_create(struct req *r)
 static const char *metrics_keys_param(struct req *r, const char *list)
 {
     size_t n = 0, len = strlen(list);
-    char *out = arena_alloc(r->arena, len + 3);
+    char *out = arena_alloc(r->op.arena, len + 3);
 
     if (!out) {
         req_error(r, 500, "internal", NULL, "out of memory");
@@ -115,7 +115,7 @@ int metrics_list(struct req *r)
 {
     const char *keys = req_query(r, "key"), *points = req_query(r, "points");
     long npoints = METRICS_DEFAULT_POINTS;
-    struct auth_project pr;
+    struct access_project pr;
     PGresult *res;
 
     if (points) {
@@ -127,18 +127,19 @@ int metrics_list(struct req *r)
     }
     if (keys && !(keys = metrics_keys_param(r, keys)))
         return -1;
-    if (runs_access(r, AUTH_ROLE_VIEWER, RUNS_READ_STATUS, &pr, NULL))
+    if (runs_access(r, ACCESS_ROLE_VIEWER, RUNS_READ_STATUS, &pr, NULL))
         return -1;
     const char *run = req_path_param(r, "run");
     if (!keys) {
         const char *p[] = {run};
-        if (!(res = DB_EXEC(r, DB_STMT_METRIC_KEYS, p)))
+        if (!(res = DB_EXEC(&r->op, DB_STMT_METRIC_KEYS, p)))
             return -1;
         return req_json_text(r, 200,
-                             arena_sprintf(r->arena, "{\"keys\":%s}", PQgetvalue(res, 0, 0)));
+                             arena_sprintf(r->op.arena, "{\"keys\":%s}", PQgetvalue(res, 0, 0)));
     }
-    const char *p[] = {run, keys, arena_sprintf(r->arena, "%ld", npoints)};
-    if (!(res = DB_EXEC(r, DB_STMT_METRIC_SERIES, p)))
+    const char *p[] = {run, keys, arena_sprintf(r->op.arena, "%ld", npoints)};
+    if (!(res = DB_EXEC(&r->op, DB_STMT_METRIC_SERIES, p)))
         return -1;
-    return req_json_text(r, 200, arena_sprintf(r->arena, "{\"series\":%s}", PQgetvalue(res, 0, 0)));
+    return req_json_text(r, 200,
+                         arena_sprintf(r->op.arena, "{\"series\":%s}", PQgetvalue(res, 0, 0)));
 }

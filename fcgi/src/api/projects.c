@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/audit.h"
-#include "api/auth.h"
+#include "audit_log.h"
+#include "access.h"
 #include "config.h"
 #include "db.h"
 
@@ -24,23 +24,23 @@ static json_object *jint(PGresult *res, int row, int col)
     return json_object_new_int64(strtoll(PQgetvalue(res, row, col), NULL, 10));
 }
 
-static json_object *project_json(const struct auth_project *p)
+static json_object *project_json(const struct access_project *p)
 {
     json_object *o = json_object_new_object();
     json_object_object_add(o, "id", json_object_new_int64(strtoll(p->id, NULL, 10)));
     json_object_object_add(o, "slug", json_object_new_string(p->slug));
     json_object_object_add(o, "name", json_object_new_string(p->name));
-    json_object_object_add(o, "role", json_object_new_string(auth_role_name(p->role)));
+    json_object_object_add(o, "role", json_object_new_string(access_role_name(p->role)));
     json_object_object_add(o, "created_at", json_object_new_string(p->created_at));
     return o;
 }
 
 int projects_list(struct req *r)
 {
-    const struct auth_ident *id = r->auth;
+    const struct access_ident *id = r->op.ident;
     const char *p[] = {id->user_id, id->is_admin ? "true" : "false", id->token_project_id,
-                       id->kind == AUTH_TOKEN ? auth_role_name(id->token_role) : NULL};
-    PGresult *res = DB_EXEC(r, DB_STMT_MY_PROJECTS, p);
+                       id->kind == ACCESS_TOKEN ? access_role_name(id->token_role) : NULL};
+    PGresult *res = DB_EXEC(&r->op, DB_STMT_MY_PROJECTS, p);
     json_object *items;
 
     if (!res)
@@ -74,10 +74,10 @@ int projects_create(struct req *r)
     static const char *const keys[] = {"slug", "name", NULL};
     struct jsonx_err je;
     const char *slug = NULL, *name = NULL;
-    struct auth_project pr;
+    struct access_project pr;
     PGresult *res;
 
-    if (auth_require_instance_admin(r))
+    if (access_require_instance_admin(&r->op))
         return -1;
     if (jsonx_only_keys(r->body_json, keys, &je) ||
         jsonx_string(r->body_json, "slug", JSONX_REQUIRED, 1, 63, &slug, NULL, &je) ||
@@ -88,7 +88,7 @@ int projects_create(struct req *r)
                          "slug must be lowercase letters, digits and dashes, starting with a "
                          "letter or digit");
     const char *p[] = {slug, name};
-    if (db_begin(r) || !(res = DB_EXEC(r, DB_STMT_PROJECT_CREATE, p))) {
+    if (db_begin(&r->op) || !(res = DB_EXEC(&r->op, DB_STMT_PROJECT_CREATE, p))) {
         req_refine_error(r, 409, "slug", "a project with this slug exists");
         return -1;
     }
@@ -96,19 +96,19 @@ int projects_create(struct req *r)
     pr.slug = PQgetvalue(res, 0, 1);
     pr.name = PQgetvalue(res, 0, 2);
     pr.created_at = PQgetvalue(res, 0, 3);
-    pr.role = AUTH_ROLE_ADMIN;
+    pr.role = ACCESS_ROLE_ADMIN;
     /* The creator administers the project they made. */
-    const char *pm[] = {pr.id, r->auth->user_id, "admin"};
-    if (!DB_EXEC(r, DB_STMT_MEMBER_UPSERT, pm) ||
-        audit_write(r, "project.create", pr.id, pr.slug, NULL) || db_commit(r))
+    const char *pm[] = {pr.id, r->op.ident->user_id, "admin"};
+    if (!DB_EXEC(&r->op, DB_STMT_MEMBER_UPSERT, pm) ||
+        audit_log_write(&r->op, "project.create", pr.id, pr.slug, NULL) || db_commit(&r->op))
         return -1;
     return req_json(r, 201, project_json(&pr));
 }
 
 int projects_get(struct req *r)
 {
-    struct auth_project pr;
-    if (auth_project(r, req_path_param(r, "project"), AUTH_ROLE_VIEWER, &pr))
+    struct access_project pr;
+    if (access_project(&r->op, req_path_param(r, "project"), ACCESS_ROLE_VIEWER, &pr))
         return -1;
     return req_json(r, 200, project_json(&pr));
 }
@@ -118,17 +118,17 @@ int projects_update(struct req *r)
     static const char *const keys[] = {"name", NULL};
     struct jsonx_err je;
     const char *name = NULL;
-    struct auth_project pr;
+    struct access_project pr;
     PGresult *res;
 
     if (jsonx_only_keys(r->body_json, keys, &je) ||
         jsonx_string(r->body_json, "name", JSONX_REQUIRED, 1, 200, &name, NULL, &je))
         return req_error_json(r, 400, &je);
-    if (auth_project(r, req_path_param(r, "project"), AUTH_ROLE_ADMIN, &pr))
+    if (access_project(&r->op, req_path_param(r, "project"), ACCESS_ROLE_ADMIN, &pr))
         return -1;
     const char *p[] = {pr.id, name};
-    if (db_begin(r) || !(res = DB_EXEC(r, DB_STMT_PROJECT_UPDATE, p)) ||
-        audit_write(r, "project.update", pr.id, pr.slug, NULL) || db_commit(r))
+    if (db_begin(&r->op) || !(res = DB_EXEC(&r->op, DB_STMT_PROJECT_UPDATE, p)) ||
+        audit_log_write(&r->op, "project.update", pr.id, pr.slug, NULL) || db_commit(&r->op))
         return -1;
     pr.name = PQgetvalue(res, 0, 2);
     return req_json(r, 200, project_json(&pr));
@@ -149,16 +149,16 @@ static json_object *member_json(PGresult *res, int i)
 
 /* A list of the project's rows (members, tokens) as {"items": [...]}, each row made by
  * row_json, for callers with at least min on the project. */
-static int projects_rows(struct req *r, enum db_stmt_id stmt, enum auth_role min,
+static int projects_rows(struct req *r, enum db_stmt_id stmt, enum access_role min,
                          json_object *(*row_json)(PGresult *, int))
 {
-    struct auth_project pr;
+    struct access_project pr;
     PGresult *res;
 
-    if (auth_project(r, req_path_param(r, "project"), min, &pr))
+    if (access_project(&r->op, req_path_param(r, "project"), min, &pr))
         return -1;
     const char *p[] = {pr.id};
-    if (!(res = DB_EXEC(r, stmt, p)))
+    if (!(res = DB_EXEC(&r->op, stmt, p)))
         return -1;
     json_object *items = json_object_new_array();
     for (int i = 0; i < PQntuples(res); i++)
@@ -168,14 +168,14 @@ static int projects_rows(struct req *r, enum db_stmt_id stmt, enum auth_role min
 
 int members_list(struct req *r)
 {
-    return projects_rows(r, DB_STMT_MEMBER_LIST, AUTH_ROLE_VIEWER, member_json);
+    return projects_rows(r, DB_STMT_MEMBER_LIST, ACCESS_ROLE_VIEWER, member_json);
 }
 
 static const char *const roles[] = {"viewer", "member", "admin", NULL};
 
 static const char *member_details(struct req *r, const char *role)
 {
-    return role ? arena_sprintf(r->arena, "{\"role\":\"%s\"}", role) : NULL;
+    return role ? arena_sprintf(r->op.arena, "{\"role\":\"%s\"}", role) : NULL;
 }
 
 /* 409 when user_id is the project's only admin and is about to stop being one. */
@@ -185,7 +185,7 @@ static int members_keep_an_admin(struct req *r, const char *project_id, const ch
     const char *p[] = {project_id};
     if (strcmp(current_role, "admin") != 0)
         return 0;
-    if (!(res = DB_EXEC(r, DB_STMT_MEMBER_ADMIN_COUNT, p)))
+    if (!(res = DB_EXEC(&r->op, DB_STMT_MEMBER_ADMIN_COUNT, p)))
         return -1;
     if (atol(PQgetvalue(res, 0, 0)) <= 1)
         return req_error(r, 409, "last_admin", "role", "a project needs at least one admin");
@@ -197,7 +197,7 @@ static PGresult *members_get(struct req *r, const char *project_id, const char *
 {
     PGresult *res;
     const char *p[] = {project_id, uid};
-    if (!(res = DB_EXEC(r, DB_STMT_MEMBER_GET, p)))
+    if (!(res = DB_EXEC(&r->op, DB_STMT_MEMBER_GET, p)))
         return NULL;
     if (PQntuples(res) != 1) {
         req_error(r, 404, "not_found", NULL, "no such member");
@@ -217,7 +217,7 @@ static const char *members_current_role(struct req *r, const char *project_id, c
 static int members_respond(struct req *r, const char *project_id, const char *uid, int status)
 {
     PGresult *res = members_get(r, project_id, uid);
-    if (!res || db_commit(r))
+    if (!res || db_commit(&r->op))
         return -1;
     return req_json(r, status, member_json(res, 0));
 }
@@ -227,27 +227,27 @@ int members_add(struct req *r)
     static const char *const keys[] = {"email", "role", NULL};
     struct jsonx_err je;
     const char *email = NULL, *role = NULL;
-    struct auth_project pr;
+    struct access_project pr;
     PGresult *res;
 
     if (jsonx_only_keys(r->body_json, keys, &je) ||
         jsonx_string(r->body_json, "email", JSONX_REQUIRED, 3, 254, &email, NULL, &je) ||
         jsonx_enum(r->body_json, "role", JSONX_REQUIRED, roles, &role, NULL, &je))
         return req_error_json(r, 400, &je);
-    if (auth_project(r, req_path_param(r, "project"), AUTH_ROLE_ADMIN, &pr))
+    if (access_project(&r->op, req_path_param(r, "project"), ACCESS_ROLE_ADMIN, &pr))
         return -1;
     const char *pe[] = {email};
-    if (db_begin(r) || !(res = DB_EXEC(r, DB_STMT_USER_ID_BY_EMAIL, pe)))
+    if (db_begin(&r->op) || !(res = DB_EXEC(&r->op, DB_STMT_USER_ID_BY_EMAIL, pe)))
         return -1;
     if (PQntuples(res) != 1)
         return req_error(r, 422, "unknown_user", "email", "no user has this email");
     const char *uid = PQgetvalue(res, 0, 0);
     const char *p[] = {pr.id, uid, role};
-    if (!(res = DB_EXEC(r, DB_STMT_MEMBER_UPSERT, p)))
+    if (!(res = DB_EXEC(&r->op, DB_STMT_MEMBER_UPSERT, p)))
         return -1;
     if (PQntuples(res) != 1)
         return req_error(r, 409, "conflict", "email", "already a member; change the role instead");
-    if (audit_write(r, "member.add", pr.id, email, member_details(r, role)))
+    if (audit_log_write(&r->op, "member.add", pr.id, email, member_details(r, role)))
         return -1;
     return members_respond(r, pr.id, uid, 201);
 }
@@ -257,24 +257,24 @@ int members_update(struct req *r)
     static const char *const keys[] = {"role", NULL};
     struct jsonx_err je;
     const char *role = NULL, *uid = req_path_param(r, "user"), *cur;
-    struct auth_project pr;
+    struct access_project pr;
     PGresult *res;
 
     if (jsonx_only_keys(r->body_json, keys, &je) ||
         jsonx_enum(r->body_json, "role", JSONX_REQUIRED, roles, &role, NULL, &je))
         return req_error_json(r, 400, &je);
-    if (auth_project(r, req_path_param(r, "project"), AUTH_ROLE_ADMIN, &pr))
+    if (access_project(&r->op, req_path_param(r, "project"), ACCESS_ROLE_ADMIN, &pr))
         return -1;
     if (!req_is_int(uid))
         return req_error(r, 404, "not_found", NULL, "no such member");
-    if (db_begin(r) || !(cur = members_current_role(r, pr.id, uid)))
+    if (db_begin(&r->op) || !(cur = members_current_role(r, pr.id, uid)))
         return -1;
     if (strcmp(role, "admin") != 0 && members_keep_an_admin(r, pr.id, cur))
         return -1;
     const char *p[] = {pr.id, uid, role};
-    if (!(res = DB_EXEC(r, DB_STMT_MEMBER_UPDATE, p)) ||
-        audit_write(r, "member.role", pr.id, uid,
-                    arena_sprintf(r->arena, "{\"from\":\"%s\",\"to\":\"%s\"}", cur, role)))
+    if (!(res = DB_EXEC(&r->op, DB_STMT_MEMBER_UPDATE, p)) ||
+        audit_log_write(&r->op, "member.role", pr.id, uid,
+                        arena_sprintf(r->op.arena, "{\"from\":\"%s\",\"to\":\"%s\"}", cur, role)))
         return -1;
     return members_respond(r, pr.id, uid, 200);
 }
@@ -282,18 +282,19 @@ int members_update(struct req *r)
 int members_remove(struct req *r)
 {
     const char *uid = req_path_param(r, "user"), *cur;
-    struct auth_project pr;
+    struct access_project pr;
 
-    if (auth_project(r, req_path_param(r, "project"), AUTH_ROLE_ADMIN, &pr))
+    if (access_project(&r->op, req_path_param(r, "project"), ACCESS_ROLE_ADMIN, &pr))
         return -1;
     if (!req_is_int(uid))
         return req_error(r, 404, "not_found", NULL, "no such member");
-    if (db_begin(r) || !(cur = members_current_role(r, pr.id, uid)) ||
+    if (db_begin(&r->op) || !(cur = members_current_role(r, pr.id, uid)) ||
         members_keep_an_admin(r, pr.id, cur))
         return -1;
     const char *p[] = {pr.id, uid};
-    if (!DB_EXEC(r, DB_STMT_MEMBER_DELETE, p) ||
-        audit_write(r, "member.remove", pr.id, uid, member_details(r, cur)) || db_commit(r))
+    if (!DB_EXEC(&r->op, DB_STMT_MEMBER_DELETE, p) ||
+        audit_log_write(&r->op, "member.remove", pr.id, uid, member_details(r, cur)) ||
+        db_commit(&r->op))
         return -1;
     r->status = 204;
     return 0;
@@ -326,7 +327,7 @@ static json_object *token_json(PGresult *res, int i)
 
 int tokens_list(struct req *r)
 {
-    return projects_rows(r, DB_STMT_TOKEN_LIST, AUTH_ROLE_ADMIN, token_json);
+    return projects_rows(r, DB_STMT_TOKEN_LIST, ACCESS_ROLE_ADMIN, token_json);
 }
 
 /* A new token of the project, hashed, with its audit entry, in the caller's transaction:
@@ -336,16 +337,16 @@ static int tokens_insert(struct req *r, const char *project_id, const char *name
                          const char *scopes, const char *expires, const char **token,
                          const char **tid)
 {
-    const char *prefix_rand = auth_random_token(r->arena, 6);
-    const char *secret = auth_random_token(r->arena, 32);
+    const char *prefix_rand = access_random_token(r->op.arena, 6);
+    const char *secret = access_random_token(r->op.arena, 32);
     PGresult *res;
 
     if (!prefix_rand || !secret)
         return req_error(r, 500, "internal", NULL, "no randomness");
-    const char *prefix = arena_sprintf(r->arena, "rw_%s", prefix_rand);
-    *token = arena_sprintf(r->arena, "%s_%s", prefix, secret);
-    const char *p[] = {project_id, name, prefix, *token, scopes, expires, r->auth->user_id};
-    if (!(res = DB_EXEC(r, DB_STMT_TOKEN_CREATE, p))) {
+    const char *prefix = arena_sprintf(r->op.arena, "rw_%s", prefix_rand);
+    *token = arena_sprintf(r->op.arena, "%s_%s", prefix, secret);
+    const char *p[] = {project_id, name, prefix, *token, scopes, expires, r->op.ident->user_id};
+    if (!(res = DB_EXEC(&r->op, DB_STMT_TOKEN_CREATE, p))) {
         req_refine_error(r, 400, "expires_at", "expires_at is not a valid time");
         req_refine_error(r, 422, "expires_at", "expires_at must be in the future");
         return -1;
@@ -354,9 +355,9 @@ static int tokens_insert(struct req *r, const char *project_id, const char *name
     json_object *d = json_object_new_object();
     json_object_object_add(d, "name", json_object_new_string(name));
     json_object_object_add(d, "scopes", json_object_new_string(scopes));
-    const char *details = arena_strdup(r->arena, json_object_to_json_string(d));
+    const char *details = arena_strdup(r->op.arena, json_object_to_json_string(d));
     json_object_put(d);
-    return audit_write(r, "token.create", project_id, prefix, details);
+    return audit_log_write(&r->op, "token.create", project_id, prefix, details);
 }
 
 int tokens_create(struct req *r)
@@ -367,7 +368,7 @@ int tokens_create(struct req *r)
     const char *name = NULL, *expires = NULL;
     json_object *scopes = NULL;
     int have[3] = {0, 0, 0};
-    struct auth_project pr;
+    struct access_project pr;
     PGresult *res;
 
     if (jsonx_only_keys(r->body_json, keys, &je) ||
@@ -391,18 +392,19 @@ int tokens_create(struct req *r)
     if (expires && !jsonx_is_rfc3339(expires))
         return req_error(r, 400, "invalid_field", "expires_at",
                          "expires_at must be an RFC 3339 time with a zone");
-    if (auth_project(r, req_path_param(r, "project"), AUTH_ROLE_ADMIN, &pr))
+    if (access_project(&r->op, req_path_param(r, "project"), ACCESS_ROLE_ADMIN, &pr))
         return -1;
 
     /* The array literal is built only from the fixed scope names above. */
-    const char *arr = arena_sprintf(
-        r->arena, "{%s%s%s%s%s}", have[0] ? "read" : "", have[0] && (have[1] || have[2]) ? "," : "",
-        have[1] ? "write" : "", have[1] && have[2] ? "," : "", have[2] ? "admin" : "");
+    const char *arr =
+        arena_sprintf(r->op.arena, "{%s%s%s%s%s}", have[0] ? "read" : "",
+                      have[0] && (have[1] || have[2]) ? "," : "", have[1] ? "write" : "",
+                      have[1] && have[2] ? "," : "", have[2] ? "admin" : "");
     const char *token, *tid;
-    if (db_begin(r) || tokens_insert(r, pr.id, name, arr, expires, &token, &tid))
+    if (db_begin(&r->op) || tokens_insert(r, pr.id, name, arr, expires, &token, &tid))
         return -1;
     const char *pl[] = {pr.id};
-    if (!(res = DB_EXEC(r, DB_STMT_TOKEN_LIST, pl)) || db_commit(r))
+    if (!(res = DB_EXEC(&r->op, DB_STMT_TOKEN_LIST, pl)) || db_commit(&r->op))
         return -1;
     for (int i = 0; i < PQntuples(res); i++) {
         if (strcmp(PQgetvalue(res, i, 0), tid) != 0)
@@ -419,19 +421,20 @@ int tokens_create(struct req *r)
 int tokens_revoke(struct req *r)
 {
     const char *tid = req_path_param(r, "token");
-    struct auth_project pr;
+    struct access_project pr;
     PGresult *res;
 
-    if (auth_project(r, req_path_param(r, "project"), AUTH_ROLE_ADMIN, &pr))
+    if (access_project(&r->op, req_path_param(r, "project"), ACCESS_ROLE_ADMIN, &pr))
         return -1;
     if (!req_is_int(tid))
         return req_error(r, 404, "not_found", NULL, "no such token");
     const char *p[] = {tid, pr.id};
-    if (db_begin(r) || !(res = DB_EXEC(r, DB_STMT_TOKEN_REVOKE, p)))
+    if (db_begin(&r->op) || !(res = DB_EXEC(&r->op, DB_STMT_TOKEN_REVOKE, p)))
         return -1;
     if (PQntuples(res) != 1)
         return req_error(r, 404, "not_found", NULL, "no such token");
-    if (audit_write(r, "token.revoke", pr.id, PQgetvalue(res, 0, 0), NULL) || db_commit(r))
+    if (audit_log_write(&r->op, "token.revoke", pr.id, PQgetvalue(res, 0, 0), NULL) ||
+        db_commit(&r->op))
         return -1;
     r->status = 204;
     return 0;
@@ -456,8 +459,8 @@ int tokens_cli(const struct config *cfg, int argc, char **argv)
 {
     struct arena a;
     struct db db;
-    struct auth_ident op = {.kind = AUTH_NONE, .is_admin = 1};
-    struct auth_project pr;
+    struct access_ident op = {.kind = ACCESS_NONE, .is_admin = 1};
+    struct access_project pr;
     struct req r;
     const char *sub = argc > 0 ? argv[0] : "", *slug = NULL, *name = NULL;
     const char *scopes = "read,write", *token, *tid;
@@ -515,7 +518,7 @@ int tokens_cli(const struct config *cfg, int argc, char **argv)
         have[1] ? "write" : "", have[1] && have[2] ? "," : "", have[2] ? "admin" : "");
     if (db_begin(&r))
         goto out;
-    if (auth_project(&r, slug, AUTH_ROLE_ADMIN, &pr) != 0) {
+    if (auth_project(&r, slug, ACCESS_ROLE_ADMIN, &pr) != 0) {
         if (r.status != 404 || !create)
             goto out;
         if (!project_slug_ok(slug)) {
@@ -537,7 +540,7 @@ int tokens_cli(const struct config *cfg, int argc, char **argv)
 out:
     if (rc == 1)
         fprintf(stderr, "runwatch-api token %s: %s\n", sub,
-                r.err_message ? r.err_message : "failed");
+                r.op.err.message ? r.op.err.message : "failed");
     db_rollback(&db);
     db_fini(&db);
     arena_fini(&a);

@@ -13,7 +13,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "api/auth.h"
+#include "access.h"
 #include "api/runs.h"
 #include "config.h"
 #include "db.h"
@@ -24,15 +24,15 @@ static const char *const attempt_end_statuses[] = {"running", "succeeded", "fail
 
 int attempts_list(struct req *r)
 {
-    struct auth_project pr;
+    struct access_project pr;
     PGresult *res;
 
-    if (runs_access(r, AUTH_ROLE_VIEWER, RUNS_READ_STATUS, &pr, NULL))
+    if (runs_access(r, ACCESS_ROLE_VIEWER, RUNS_READ_STATUS, &pr, NULL))
         return -1;
     const char *p[] = {req_path_param(r, "run")};
-    if (!(res = DB_EXEC(r, DB_STMT_ATTEMPT_LIST, p)))
+    if (!(res = DB_EXEC(&r->op, DB_STMT_ATTEMPT_LIST, p)))
         return -1;
-    return db_page_response(r, res, PQntuples(res), NULL);
+    return req_page_rows(r, res, PQntuples(res), NULL);
 }
 
 /* worker_id (optional) must be a worker of the project that is not stopped. */
@@ -43,7 +43,7 @@ static int queue_check_worker(struct req *r, const char *worker, const char *pro
 
     if (!worker)
         return 0;
-    if (!(res = DB_EXEC(r, DB_STMT_WORKER_IN_PROJECT, p)))
+    if (!(res = DB_EXEC(&r->op, DB_STMT_WORKER_IN_PROJECT, p)))
         return -1;
     if (PQntuples(res) != 1)
         return req_error(r, 422, "invalid_reference", "worker_id",
@@ -92,8 +92,8 @@ static int queue_worker_fields(struct req *r, json_object *b, unsigned worker_fl
     if (jsonx_int(b, "worker_id", worker_flags, 1, INT64_MAX, &w, &has_w, &je) ||
         jsonx_int(b, "lease_s", JSONX_NULLABLE, 1, 86400, &l, &has_l, &je))
         return req_error_json(r, 400, &je);
-    *worker = has_w ? arena_sprintf(r->arena, "%lld", (long long)w) : NULL;
-    *lease = has_l ? arena_sprintf(r->arena, "%lld", (long long)l) : NULL;
+    *worker = has_w ? arena_sprintf(r->op.arena, "%lld", (long long)w) : NULL;
+    *lease = has_l ? arena_sprintf(r->op.arena, "%lld", (long long)l) : NULL;
     return 0;
 }
 
@@ -101,7 +101,7 @@ int attempts_start(struct req *r)
 {
     static const char *const keys[] = {"worker_id", "lease_s", NULL};
     struct jsonx_err je;
-    struct auth_project pr;
+    struct access_project pr;
     const char *status, *worker, *lease;
     json_object *b = req_json_body_opt(r);
     PGresult *res;
@@ -112,12 +112,12 @@ int attempts_start(struct req *r)
         return req_error_json(r, 400, &je);
     if (queue_worker_fields(r, b, JSONX_NULLABLE, &worker, &lease))
         return -1;
-    if (db_begin(r) || runs_access(r, AUTH_ROLE_MEMBER, RUNS_LOCK_STATUS, &pr, &status))
+    if (db_begin(&r->op) || runs_access(r, ACCESS_ROLE_MEMBER, RUNS_LOCK_STATUS, &pr, &status))
         return -1;
     /* One running attempt at a time. A run created as running has none yet and may
      * adopt its first one here. */
     const char *pl[] = {req_path_param(r, "run")};
-    if (!(res = DB_EXEC(r, DB_STMT_ATTEMPT_LATEST, pl)))
+    if (!(res = DB_EXEC(&r->op, DB_STMT_ATTEMPT_LATEST, pl)))
         return -1;
     if (PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 1), "running") == 0)
         return req_error(r, 409, "attempt_running", "status",
@@ -129,10 +129,10 @@ int attempts_start(struct req *r)
     if (queue_check_worker(r, worker, pr.id))
         return -1;
     const char *p[] = {req_path_param(r, "run"), worker, lease};
-    if (!(res = DB_EXEC(r, DB_STMT_ATTEMPT_START, p)) || db_commit(r))
+    if (!(res = DB_EXEC(&r->op, DB_STMT_ATTEMPT_START, p)) || db_commit(&r->op))
         return -1;
     const char *json = PQgetvalue(res, 0, 0);
-    pub_event(r->pub, pr.id, "run.updated", req_path_param(r, "run"), json);
+    pub_event(r->op.pub, pr.id, "run.updated", req_path_param(r, "run"), json);
     return req_json_text(r, 201, json);
 }
 
@@ -146,7 +146,7 @@ int attempts_update(struct req *r)
                *seq = req_path_param(r, "seq");
     const char *run_status;
     int retry = 0;
-    struct auth_project pr;
+    struct access_project pr;
     PGresult *res;
 
     if (jsonx_only_keys(b, keys, &je) ||
@@ -158,16 +158,16 @@ int attempts_update(struct req *r)
                 jsonx_string(err, "type", JSONX_NULLABLE, 1, 200, &etype, NULL, &je) ||
                 jsonx_string(err, "message", JSONX_NULLABLE, 0, 10000, &emsg, NULL, &je) ||
                 jsonx_string(err, "traceback", JSONX_NULLABLE, 0, 100000, &etb, NULL, &je)))
-        return req_error(r, 400, "invalid_field", arena_sprintf(r->arena, "error.%s", je.field),
+        return req_error(r, 400, "invalid_field", arena_sprintf(r->op.arena, "error.%s", je.field),
                          "error.%s", je.message);
     if (retry && strcmp(to, "failed") != 0)
         return req_error(r, 422, "invalid_value", "retry", "retry goes with status failed");
     if (!seq || !req_is_int(seq) || strlen(seq) > 9)
         return req_error(r, 404, "not_found", NULL, "no such attempt");
-    if (db_begin(r) || runs_access(r, AUTH_ROLE_MEMBER, RUNS_LOCK_STATUS, &pr, &run_status))
+    if (db_begin(&r->op) || runs_access(r, ACCESS_ROLE_MEMBER, RUNS_LOCK_STATUS, &pr, &run_status))
         return -1;
     const char *pl[] = {req_path_param(r, "run"), seq};
-    if (!(res = DB_EXEC(r, DB_STMT_ATTEMPT_LOCK, pl)))
+    if (!(res = DB_EXEC(&r->op, DB_STMT_ATTEMPT_LOCK, pl)))
         return -1;
     if (PQntuples(res) != 1)
         return req_error(r, 404, "not_found", NULL, "no such attempt");
@@ -177,7 +177,7 @@ int attempts_update(struct req *r)
         return runs_illegal(r, "an attempt", from, to);
     }
     const char *pf[] = {req_path_param(r, "run"), seq, to, etype, emsg, etb};
-    if (!DB_EXEC(r, DB_STMT_ATTEMPT_FINISH, pf))
+    if (!DB_EXEC(&r->op, DB_STMT_ATTEMPT_FINISH, pf))
         return -1;
     /* The run follows its latest attempt. */
     const char *run_to = latest && strcmp(to, "running") != 0 ? (retry ? "retrying" : to) : NULL;
@@ -187,16 +187,16 @@ int attempts_update(struct req *r)
     if (run_to) {
         const char *pu[] = {
             req_path_param(r, "run"), run_to, NULL, NULL, etype, emsg, etb, NULL, NULL};
-        res = DB_EXEC(r, DB_STMT_RUN_UPDATE, pu);
+        res = DB_EXEC(&r->op, DB_STMT_RUN_UPDATE, pu);
     } else {
         /* An older attempt, or one still running: the run itself does not change. */
         const char *pg[] = {req_path_param(r, "run")};
-        res = DB_EXEC(r, DB_STMT_RUN_GET, pg);
+        res = DB_EXEC(&r->op, DB_STMT_RUN_GET, pg);
     }
-    if (!res || db_commit(r))
+    if (!res || db_commit(&r->op))
         return -1;
     const char *json = PQgetvalue(res, 0, 0);
-    pub_event(r->pub, pr.id, "run.updated", req_path_param(r, "run"), json);
+    pub_event(r->op.pub, pr.id, "run.updated", req_path_param(r, "run"), json);
     return req_json_text(r, 200, json);
 }
 
@@ -206,7 +206,7 @@ int queue_claim(struct req *r)
     json_object *b = r->body_json, *kinds = NULL;
     struct jsonx_err je;
     const char *slug = NULL, *worker, *lease, *kind_arr = NULL, *queue = req_path_param(r, "queue");
-    struct auth_project pr;
+    struct access_project pr;
     PGresult *res;
 
     if (jsonx_only_keys(b, keys, &je) ||
@@ -232,7 +232,7 @@ int queue_claim(struct req *r)
                                  "kinds must be names of 1 to 200 bytes");
             cap += 2 * (size_t)json_object_get_string_len(k) + 3;
         }
-        char *lit = arena_alloc(r->arena, cap), *o = lit;
+        char *lit = arena_alloc(r->op.arena, cap), *o = lit;
         if (!lit)
             return req_error(r, 500, "internal", NULL, "out of memory");
         *o++ = '{';
@@ -253,14 +253,16 @@ int queue_claim(struct req *r)
         kind_arr = lit;
     }
     /* A token that may write claims in its own project: nothing to look up. */
-    if (!slug && r->auth->kind == AUTH_TOKEN && r->auth->token_role >= AUTH_ROLE_MEMBER) {
-        pr.id = r->auth->token_project_id;
-    } else if (!slug && r->auth->kind == AUTH_TOKEN) {
-        if (auth_project_by_id(r, r->auth->token_project_id, AUTH_ROLE_MEMBER, &pr, "project"))
+    if (!slug && r->op.ident->kind == ACCESS_TOKEN &&
+        r->op.ident->token_role >= ACCESS_ROLE_MEMBER) {
+        pr.id = r->op.ident->token_project_id;
+    } else if (!slug && r->op.ident->kind == ACCESS_TOKEN) {
+        if (access_project_by_id(&r->op, r->op.ident->token_project_id, ACCESS_ROLE_MEMBER, &pr,
+                                 "project"))
             return -1;
     } else if (!slug) {
         return req_error(r, 400, "invalid_field", "project", "project is required");
-    } else if (auth_project(r, slug, AUTH_ROLE_MEMBER, &pr)) {
+    } else if (access_project(&r->op, slug, ACCESS_ROLE_MEMBER, &pr)) {
         return -1;
     }
     /* Lapsed leases first (their runs are claimable again), each expiry and the claim an
@@ -268,15 +270,15 @@ int queue_claim(struct req *r)
      * follows. */
     if (queue_expiry_due(pr.id, queue)) {
         const char *pe[] = {pr.id, queue};
-        PGresult *expired = DB_EXEC(r, DB_STMT_LEASE_EXPIRE, pe);
+        PGresult *expired = DB_EXEC(&r->op, DB_STMT_LEASE_EXPIRE, pe);
         if (!expired)
             return -1;
         for (int i = 0; i < PQntuples(expired); i++)
-            pub_event(r->pub, pr.id, "run.updated", PQgetvalue(expired, i, 0),
+            pub_event(r->op.pub, pr.id, "run.updated", PQgetvalue(expired, i, 0),
                       "{\"status\":\"queued\",\"reason\":\"lease_expired\"}");
     }
     const char *pc[] = {pr.id, queue, kind_arr, worker, lease};
-    if (!(res = DB_EXEC(r, DB_STMT_CLAIM, pc)))
+    if (!(res = DB_EXEC(&r->op, DB_STMT_CLAIM, pc)))
         return -1;
     if (PQgetvalue(res, 0, 0)[0] != 't') {
         /* The worker may not claim: say why (not of this project, or stopped). */
@@ -289,6 +291,6 @@ int queue_claim(struct req *r)
         return 0;
     }
     const char *json = PQgetvalue(res, 0, 1);
-    pub_event(r->pub, pr.id, "run.updated", PQgetvalue(res, 0, 2), json);
+    pub_event(r->op.pub, pr.id, "run.updated", PQgetvalue(res, 0, 2), json);
     return req_json_text(r, 200, json);
 }

@@ -11,8 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/audit.h"
-#include "api/auth.h"
+#include "audit_log.h"
+#include "access.h"
 #include "config.h"
 #include "db.h"
 #include "db_report.h"
@@ -24,23 +24,23 @@
 /* $1..$4 of report_grant(): who asks, and the one project it is narrowed to. */
 static void reports_grant_params(const struct req *r, const char *only, const char **p)
 {
-    const struct auth_ident *id = r->auth;
-    p[0] = id->kind == AUTH_SESSION ? id->user_id : NULL;
-    p[1] = id->kind == AUTH_SESSION && id->is_admin ? "true" : "false";
-    p[2] = id->kind == AUTH_TOKEN ? id->token_project_id : NULL;
+    const struct access_ident *id = r->op.ident;
+    p[0] = id->kind == ACCESS_SESSION ? id->user_id : NULL;
+    p[1] = id->kind == ACCESS_SESSION && id->is_admin ? "true" : "false";
+    p[2] = id->kind == ACCESS_TOKEN ? id->token_project_id : NULL;
     p[3] = only;
 }
 
 /* ?project= narrows to one project the caller can see; without it, all of them. */
 static int reports_project(struct req *r, const char **only)
 {
-    struct auth_project pr;
+    struct access_project pr;
     const char *slug = req_query(r, "project");
 
     *only = NULL;
     if (!slug)
         return 0;
-    if (auth_project(r, slug, AUTH_ROLE_VIEWER, &pr))
+    if (access_project(&r->op, slug, ACCESS_ROLE_VIEWER, &pr))
         return -1;
     *only = pr.id;
     return 0;
@@ -51,9 +51,9 @@ static int reports_begin(struct req *r, const char *only)
 {
     const char *p[4];
     reports_grant_params(r, only, p);
-    if (db_begin(r))
+    if (db_begin(&r->op))
         return -1;
-    return DB_EXEC(r, DB_STMT_REPORT_SET_GRANT, p) ? 0 : -1;
+    return DB_EXEC(&r->op, DB_STMT_REPORT_SET_GRANT, p) ? 0 : -1;
 }
 
 struct reports_window {
@@ -86,7 +86,7 @@ static int reports_window(struct req *r, long dflt_s, struct reports_window *w)
             return req_error(r, 400, "invalid_field", "window", "give window or from, not both");
         w->s = n * unit;
     }
-    w->secs = arena_sprintf(r->arena, "%ld", w->s);
+    w->secs = arena_sprintf(r->op.arena, "%ld", w->s);
     return 0;
 }
 
@@ -111,7 +111,7 @@ static int reports_bucket(struct req *r, const char *dflt, const struct reports_
         return req_error(r, 422, "invalid_value", "bucket",
                          "at most %d buckets: choose a larger bucket or a shorter window",
                          REPORTS_MAX_BUCKETS);
-    *out = arena_sprintf(r->arena, "%ld", s);
+    *out = arena_sprintf(r->op.arena, "%ld", s);
     return 0;
 }
 
@@ -154,7 +154,7 @@ static int reports_answer(struct req *r, const char *only, enum db_stmt_id id, c
                           int np)
 {
     PGresult *res;
-    if (reports_begin(r, only) || !(res = db_exec(r, id, p, np)) || db_commit(r))
+    if (reports_begin(r, only) || !(res = db_exec(&r->op, id, p, np)) || db_commit(&r->op))
         return -1;
     return req_json_text(r, 200, PQgetvalue(res, 0, 0));
 }
@@ -224,7 +224,7 @@ int reports_failure_groups(struct req *r)
     if (req_only_params(r, known) || reports_window(r, 30 * 86400, &w) || req_limit(r, &limit) ||
         reports_project(r, &only))
         return -1;
-    const char *p[] = {w.from, w.to, w.secs, arena_sprintf(r->arena, "%ld", limit)};
+    const char *p[] = {w.from, w.to, w.secs, arena_sprintf(r->op.arena, "%ld", limit)};
     return reports_answer(r, only, DB_STMT_REPORT_FAILURE_GROUPS, p, 4);
 }
 
@@ -253,7 +253,7 @@ int reports_failure_group_runs(struct req *r)
     if (cursor) {
         const char *tilde = strchr(cursor, '~');
         if (tilde) {
-            cur_ts = arena_strndup(r->arena, cursor, (size_t)(tilde - cursor));
+            cur_ts = arena_strndup(r->op.arena, cursor, (size_t)(tilde - cursor));
             cur_id = tilde + 1;
         }
         if (!tilde || !jsonx_is_rfc3339(cur_ts) || !jsonx_is_uuid(cur_id))
@@ -262,17 +262,18 @@ int reports_failure_group_runs(struct req *r)
     }
     if (reports_project(r, &only) || reports_begin(r, only))
         return -1;
-    const char *p[] = {fp, cur_ts, cur_id, arena_sprintf(r->arena, "%ld", limit + 1)};
-    if (!(res = DB_EXEC(r, DB_STMT_REPORT_GROUP_RUNS, p)) || db_commit(r))
+    const char *p[] = {fp, cur_ts, cur_id, arena_sprintf(r->op.arena, "%ld", limit + 1)};
+    if (!(res = DB_EXEC(&r->op, DB_STMT_REPORT_GROUP_RUNS, p)) || db_commit(&r->op))
         return -1;
     int n = PQntuples(res), shown = n > limit ? (int)limit : n;
     /* A group with no run the caller may see does not exist for the caller. */
     if (n == 0 && !cursor)
         return req_error(r, 404, "not_found", NULL, "no such failure group");
-    const char *next = n > limit ? arena_sprintf(r->arena, "%s~%s", PQgetvalue(res, shown - 1, 1),
-                                                 PQgetvalue(res, shown - 1, 2))
-                                 : NULL;
-    return db_page_response(r, res, shown, next);
+    const char *next = n > limit
+                           ? arena_sprintf(r->op.arena, "%s~%s", PQgetvalue(res, shown - 1, 1),
+                                           PQgetvalue(res, shown - 1, 2))
+                           : NULL;
+    return req_page_rows(r, res, shown, next);
 }
 
 int reports_anomalies(struct req *r)
@@ -286,7 +287,7 @@ int reports_anomalies(struct req *r)
         return -1;
     if (reports_project(r, &only))
         return -1;
-    const char *p[] = {arr, arena_sprintf(r->arena, "%ld", limit)};
+    const char *p[] = {arr, arena_sprintf(r->op.arena, "%ld", limit)};
     return reports_answer(r, only, DB_STMT_REPORT_ANOMALIES, p, 2);
 }
 
@@ -294,13 +295,13 @@ int reports_anomalies(struct req *r)
 
 int reports_thresholds_get(struct req *r)
 {
-    struct auth_project pr;
+    struct access_project pr;
     PGresult *res;
 
-    if (auth_project(r, req_path_param(r, "project"), AUTH_ROLE_VIEWER, &pr))
+    if (access_project(&r->op, req_path_param(r, "project"), ACCESS_ROLE_VIEWER, &pr))
         return -1;
     const char *p[] = {pr.id, pr.slug};
-    if (!(res = DB_EXEC(r, DB_STMT_THRESHOLDS_GET, p)))
+    if (!(res = DB_EXEC(&r->op, DB_STMT_THRESHOLDS_GET, p)))
         return -1;
     return req_json_text(r, 200, PQgetvalue(res, 0, 0));
 }
@@ -311,7 +312,7 @@ int reports_thresholds_put(struct req *r)
     json_object *b = r->body_json;
     struct jsonx_err je;
     int64_t stuck = 300, stale = 3600, lease = 3600;
-    struct auth_project pr;
+    struct access_project pr;
     PGresult *res;
 
     /* PUT replaces the whole setting: a field left out goes back to its default. */
@@ -320,17 +321,18 @@ int reports_thresholds_put(struct req *r)
         jsonx_int(b, "stale_after_s", JSONX_NULLABLE, 10, 2592000, &stale, NULL, &je) ||
         jsonx_int(b, "lease_window_s", JSONX_NULLABLE, 60, 2592000, &lease, NULL, &je))
         return req_error_json(r, 400, &je);
-    if (auth_project(r, req_path_param(r, "project"), AUTH_ROLE_ADMIN, &pr))
+    if (access_project(&r->op, req_path_param(r, "project"), ACCESS_ROLE_ADMIN, &pr))
         return -1;
     const char *p[] = {pr.id,
-                       arena_sprintf(r->arena, "%lld", (long long)stuck),
-                       arena_sprintf(r->arena, "%lld", (long long)stale),
-                       arena_sprintf(r->arena, "%lld", (long long)lease),
-                       r->auth->kind == AUTH_SESSION ? r->auth->user_id : NULL,
+                       arena_sprintf(r->op.arena, "%lld", (long long)stuck),
+                       arena_sprintf(r->op.arena, "%lld", (long long)stale),
+                       arena_sprintf(r->op.arena, "%lld", (long long)lease),
+                       r->op.ident->kind == ACCESS_SESSION ? r->op.ident->user_id : NULL,
                        pr.slug};
-    if (db_begin(r) || !(res = DB_EXEC(r, DB_STMT_THRESHOLDS_PUT, p)) ||
-        audit_write(r, "anomaly_thresholds.update", pr.id, pr.slug, PQgetvalue(res, 0, 0)) ||
-        db_commit(r))
+    if (db_begin(&r->op) || !(res = DB_EXEC(&r->op, DB_STMT_THRESHOLDS_PUT, p)) ||
+        audit_log_write(&r->op, "anomaly_thresholds.update", pr.id, pr.slug,
+                        PQgetvalue(res, 0, 0)) ||
+        db_commit(&r->op))
         return -1;
     return req_json_text(r, 200, PQgetvalue(res, 0, 0));
 }
@@ -366,14 +368,15 @@ static int reports_run_sql(struct req *r, const char *sql, const char *only, con
     if (!(pid = db_report_pid(r)))
         return -1;
     gp[4] = pid;
-    if (!(res = db_exec(r, DB_STMT_REPORT_GRANT, gp, 5)))
+    if (!(res = db_exec(&r->op, DB_STMT_REPORT_GRANT, gp, 5)))
         return -1;
     const char *grant = PQgetvalue(res, 0, 0);
 
     json_object *d = json_object_new_object();
     json_object_object_add(d, "source", json_object_new_string(source));
     json_object_object_add(d, "sql", json_object_new_string_len(sql, (int)strnlen(sql, 2000)));
-    if (!req_own_json(r, d) || audit_write(r, "report.query", only, NULL, jsonx_to_string(d, NULL)))
+    if (!req_own_json(r, d) ||
+        audit_log_write(&r->op, "report.query", only, NULL, jsonx_to_string(d, NULL)))
         return -1;
     return db_report_run(r, sql, grant, fmt);
 }
@@ -386,7 +389,7 @@ int reports_query(struct req *r)
     struct jsonx_err je;
     const char *sql = NULL, *slug = NULL, *only = NULL;
     enum db_report_format fmt;
-    struct auth_project pr;
+    struct access_project pr;
 
     if (req_only_params(r, known) || reports_format(r, &fmt))
         return -1;
@@ -395,7 +398,7 @@ int reports_query(struct req *r)
         jsonx_string(b, "project", JSONX_NULLABLE, 1, 63, &slug, NULL, &je))
         return req_error_json(r, 400, &je);
     if (slug) {
-        if (auth_project(r, slug, AUTH_ROLE_VIEWER, &pr))
+        if (access_project(&r->op, slug, ACCESS_ROLE_VIEWER, &pr))
             return -1;
         only = pr.id;
     }
@@ -443,9 +446,9 @@ int reports_saved_list(struct req *r)
     PGresult *res;
 
     if (req_only_params(r, known) || reports_project(r, &only) || reports_begin(r, only) ||
-        !(res = db_exec(r, DB_STMT_SAVED_LIST, NULL, 0)) || db_commit(r))
+        !(res = db_exec(&r->op, DB_STMT_SAVED_LIST, NULL, 0)) || db_commit(&r->op))
         return -1;
-    return db_page_response(r, res, PQntuples(res), NULL);
+    return req_page_rows(r, res, PQntuples(res), NULL);
 }
 
 int reports_saved_create(struct req *r)
@@ -454,7 +457,7 @@ int reports_saved_create(struct req *r)
     json_object *b = r->body_json, *chart = NULL;
     struct jsonx_err je;
     const char *slug = NULL, *name = NULL, *sql = NULL;
-    struct auth_project pr;
+    struct access_project pr;
     PGresult *res;
 
     if (jsonx_only_keys(b, keys, &je) ||
@@ -463,12 +466,14 @@ int reports_saved_create(struct req *r)
         jsonx_string(b, "sql", JSONX_REQUIRED, 1, REPORTS_SQL_MAX, &sql, NULL, &je) ||
         jsonx_child(b, "chart", JSONX_NULLABLE, json_type_object, &chart, NULL, &je))
         return req_error_json(r, 400, &je);
-    if ((chart && reports_check_chart(r, chart)) || auth_require_user(r) ||
-        auth_project(r, slug, AUTH_ROLE_MEMBER, &pr))
+    if ((chart && reports_check_chart(r, chart)) || access_require_user(&r->op) ||
+        access_project(&r->op, slug, ACCESS_ROLE_MEMBER, &pr))
         return -1;
     const char *p[] = {
-        pr.id, r->auth->user_id, name, sql, chart ? jsonx_to_string(chart, NULL) : NULL, pr.slug};
-    if (db_begin(r) || !(res = DB_EXEC(r, DB_STMT_SAVED_CREATE, p)) || db_commit(r)) {
+        pr.id,  r->op.ident->user_id, name, sql, chart ? jsonx_to_string(chart, NULL) : NULL,
+        pr.slug};
+    if (db_begin(&r->op) || !(res = DB_EXEC(&r->op, DB_STMT_SAVED_CREATE, p)) ||
+        db_commit(&r->op)) {
         req_refine_error(r, 409, "name", "a saved report of this name exists in the project");
         return -1;
     }
@@ -477,7 +482,7 @@ int reports_saved_create(struct req *r)
 
 /* The saved report in the path, checked against the caller's role on its project;
  * *res keeps its row (json, project_id, owner_id, sql). */
-static int reports_saved_access(struct req *r, enum auth_role min, struct auth_project *pr,
+static int reports_saved_access(struct req *r, enum access_role min, struct access_project *pr,
                                 PGresult **res)
 {
     const char *id = req_path_param(r, "report");
@@ -485,20 +490,20 @@ static int reports_saved_access(struct req *r, enum auth_role min, struct auth_p
     if (!id || !req_is_int(id))
         return req_error(r, 404, "not_found", NULL, "no such saved report");
     const char *p[] = {id};
-    if (!(*res = DB_EXEC(r, DB_STMT_SAVED_GET, p)))
+    if (!(*res = DB_EXEC(&r->op, DB_STMT_SAVED_GET, p)))
         return -1;
     if (PQntuples(*res) != 1)
         return req_error(r, 404, "not_found", NULL, "no such saved report");
-    return auth_project_by_id(r, PQgetvalue(*res, 0, 1), min, pr, "saved report");
+    return access_project_by_id(&r->op, PQgetvalue(*res, 0, 1), min, pr, "saved report");
 }
 
 /* Changing a saved report is for its owner and the project's admins. */
-static int reports_saved_may_change(struct req *r, const struct auth_project *pr, PGresult *res)
+static int reports_saved_may_change(struct req *r, const struct access_project *pr, PGresult *res)
 {
-    if (auth_require_user(r))
+    if (access_require_user(&r->op))
         return -1;
-    if (pr->role >= AUTH_ROLE_ADMIN ||
-        (!PQgetisnull(res, 0, 2) && strcmp(PQgetvalue(res, 0, 2), r->auth->user_id) == 0))
+    if (pr->role >= ACCESS_ROLE_ADMIN ||
+        (!PQgetisnull(res, 0, 2) && strcmp(PQgetvalue(res, 0, 2), r->op.ident->user_id) == 0))
         return 0;
     return req_error(r, 403, "forbidden", NULL,
                      "only its owner or a project admin may change a saved report");
@@ -506,10 +511,10 @@ static int reports_saved_may_change(struct req *r, const struct auth_project *pr
 
 int reports_saved_get(struct req *r)
 {
-    struct auth_project pr;
+    struct access_project pr;
     PGresult *res;
 
-    if (reports_saved_access(r, AUTH_ROLE_VIEWER, &pr, &res))
+    if (reports_saved_access(r, ACCESS_ROLE_VIEWER, &pr, &res))
         return -1;
     return req_json_text(r, 200, PQgetvalue(res, 0, 0));
 }
@@ -520,7 +525,7 @@ int reports_saved_update(struct req *r)
     json_object *b = r->body_json, *chart = NULL;
     struct jsonx_err je;
     const char *name = NULL, *sql = NULL;
-    struct auth_project pr;
+    struct access_project pr;
     PGresult *res, *cur;
 
     if (jsonx_only_keys(b, keys, &je) ||
@@ -530,12 +535,12 @@ int reports_saved_update(struct req *r)
         return req_error_json(r, 400, &je);
     if (chart && reports_check_chart(r, chart))
         return -1;
-    if (db_begin(r) || reports_saved_access(r, AUTH_ROLE_VIEWER, &pr, &cur) ||
+    if (db_begin(&r->op) || reports_saved_access(r, ACCESS_ROLE_VIEWER, &pr, &cur) ||
         reports_saved_may_change(r, &pr, cur))
         return -1;
     const char *p[] = {req_path_param(r, "report"), name, sql,
                        chart ? jsonx_to_string(chart, NULL) : NULL, pr.slug};
-    if (!(res = DB_EXEC(r, DB_STMT_SAVED_UPDATE, p)) || db_commit(r)) {
+    if (!(res = DB_EXEC(&r->op, DB_STMT_SAVED_UPDATE, p)) || db_commit(&r->op)) {
         req_refine_error(r, 409, "name", "a saved report of this name exists in the project");
         return -1;
     }
@@ -544,14 +549,14 @@ int reports_saved_update(struct req *r)
 
 int reports_saved_delete(struct req *r)
 {
-    struct auth_project pr;
+    struct access_project pr;
     PGresult *cur;
 
-    if (db_begin(r) || reports_saved_access(r, AUTH_ROLE_VIEWER, &pr, &cur) ||
+    if (db_begin(&r->op) || reports_saved_access(r, ACCESS_ROLE_VIEWER, &pr, &cur) ||
         reports_saved_may_change(r, &pr, cur))
         return -1;
     const char *p[] = {req_path_param(r, "report")};
-    if (!DB_EXEC(r, DB_STMT_SAVED_DELETE, p) || db_commit(r))
+    if (!DB_EXEC(&r->op, DB_STMT_SAVED_DELETE, p) || db_commit(&r->op))
         return -1;
     r->status = 204;
     return 0;
@@ -561,14 +566,15 @@ int reports_saved_run(struct req *r)
 {
     static const char *const known[] = {"format", NULL};
     enum db_report_format fmt;
-    struct auth_project pr;
+    struct access_project pr;
     PGresult *res;
 
     if (req_only_params(r, known) || reports_format(r, &fmt) ||
-        reports_saved_access(r, AUTH_ROLE_VIEWER, &pr, &res))
+        reports_saved_access(r, ACCESS_ROLE_VIEWER, &pr, &res))
         return -1;
     /* Run with the caller's own grant, narrowed to the report's project: a saved report
      * shows each reader what that reader may see. */
     return reports_run_sql(r, PQgetvalue(res, 0, 3), pr.id,
-                           arena_sprintf(r->arena, "saved:%s", req_path_param(r, "report")), fmt);
+                           arena_sprintf(r->op.arena, "saved:%s", req_path_param(r, "report")),
+                           fmt);
 }

@@ -13,7 +13,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "api/auth.h"
+#include "access.h"
 #include "config.h"
 #include "db.h"
 #include "pub.h"
@@ -96,7 +96,7 @@ int runs_create(struct req *r)
     int64_t priority = 0;
     double progress = 0;
     int has_progress = 0;
-    struct auth_project pr;
+    struct access_project pr;
     PGresult *res;
 
     if (jsonx_only_keys(b, keys, &je) ||
@@ -123,23 +123,24 @@ int runs_create(struct req *r)
         return req_error(r, 400, "invalid_header", "Idempotency-Key",
                          "Idempotency-Key must be 1 to 200 bytes");
     /* A token writes to its own project; a user names the project. */
-    if (!slug && r->auth->kind != AUTH_TOKEN)
+    if (!slug && r->op.ident->kind != ACCESS_TOKEN)
         return req_error(r, 400, "invalid_field", "project", "project is required");
     if (!slug) {
-        if (auth_project_by_id(r, r->auth->token_project_id, AUTH_ROLE_MEMBER, &pr, "project"))
+        if (access_project_by_id(&r->op, r->op.ident->token_project_id, ACCESS_ROLE_MEMBER, &pr,
+                                 "project"))
             return -1;
-    } else if (auth_project(r, slug, AUTH_ROLE_MEMBER, &pr)) {
+    } else if (access_project(&r->op, slug, ACCESS_ROLE_MEMBER, &pr)) {
         return -1;
     }
-    jsonx_redact(b, r->cfg->redact_keys);
+    jsonx_redact(b, r->op.cfg->redact_keys);
 
-    const char *prio = arena_sprintf(r->arena, "%lld", (long long)priority);
-    const char *prog = has_progress ? arena_sprintf(r->arena, "%.17g", progress) : NULL;
-    if (db_begin(r))
+    const char *prio = arena_sprintf(r->op.arena, "%lld", (long long)priority);
+    const char *prog = has_progress ? arena_sprintf(r->op.arena, "%.17g", progress) : NULL;
+    if (db_begin(&r->op))
         return -1;
     if (parent) {
         const char *pp[] = {parent, pr.id};
-        if (!(res = DB_EXEC(r, DB_STMT_RUN_IN_PROJECT, pp)))
+        if (!(res = DB_EXEC(&r->op, DB_STMT_RUN_IN_PROJECT, pp)))
             return -1;
         if (PQntuples(res) != 1)
             return req_error(r, 422, "invalid_reference", "parent_id",
@@ -160,26 +161,26 @@ int runs_create(struct req *r)
                        group,
                        prog,
                        pr.slug};
-    if (!(res = DB_EXEC(r, DB_STMT_RUN_INSERT, p)))
+    if (!(res = DB_EXEC(&r->op, DB_STMT_RUN_INSERT, p)))
         return -1;
     if (PQntuples(res) == 1) {
         const char *json = PQgetvalue(res, 0, 0), *rid = PQgetvalue(res, 0, 1);
-        if (db_commit(r))
+        if (db_commit(&r->op))
             return -1;
-        pub_event(r->pub, pr.id, "run.created", rid, json);
+        pub_event(r->op.pub, pr.id, "run.created", rid, json);
         return req_json_text(r, 201, json);
     }
     /* The id or the key was seen before: answer with that run, unless the id is taken
      * by a run of another project (which this caller must not learn anything about). */
     const char *pe[] = {id, key, pr.id};
-    if (!(res = DB_EXEC(r, DB_STMT_RUN_FIND_EXISTING, pe)) || db_commit(r))
+    if (!(res = DB_EXEC(&r->op, DB_STMT_RUN_FIND_EXISTING, pe)) || db_commit(&r->op))
         return -1;
     if (PQntuples(res) != 1 || PQgetvalue(res, 0, 1)[0] != 't')
         return req_error(r, 409, "conflict", "id", "this id is already in use");
     return req_json_text(r, 200, PQgetvalue(res, 0, 0));
 }
 
-int runs_access(struct req *r, int min_role, enum runs_read how, struct auth_project *proj,
+int runs_access(struct req *r, int min_role, enum runs_read how, struct access_project *proj,
                 const char **first)
 {
     const char *id = req_path_param(r, "run");
@@ -193,46 +194,47 @@ int runs_access(struct req *r, int min_role, enum runs_read how, struct auth_pro
         [RUNS_READ_STATUS] = DB_STMT_RUN_STATUS,
         [RUNS_LOCK_STATUS] = DB_STMT_RUN_LOCK,
     };
-    if (!(res = DB_EXEC(r, stmt[how], p)))
+    if (!(res = DB_EXEC(&r->op, stmt[how], p)))
         return -1;
     if (PQntuples(res) != 1)
         return req_error(r, 404, "not_found", NULL, "no such run");
     if (first)
         *first = PQgetvalue(res, 0, 0);
-    return auth_project_by_id(r, PQgetvalue(res, 0, 1), (enum auth_role)min_role, proj, "run");
+    return access_project_by_id(&r->op, PQgetvalue(res, 0, 1), (enum access_role)min_role, proj,
+                                "run");
 }
 
 PGresult *runs_write(struct req *r, enum db_stmt_id stmt, const char *const *extra, int nextra)
 {
     const char *p[4 + RUNS_WRITE_MAX_EXTRA], *run = req_path_param(r, "run");
-    struct auth_project pr;
+    struct access_project pr;
     PGresult *res;
 
     if (nextra > RUNS_WRITE_MAX_EXTRA) {
         req_error(r, 500, "internal", NULL, "internal error");
         return NULL;
     }
-    if (run && jsonx_is_uuid(run) && auth_write_params(r, p + 1) == 0) {
+    if (run && jsonx_is_uuid(run) && access_write_params(&r->op, p + 1) == 0) {
         p[0] = run;
         for (int i = 0; i < nextra; i++)
             p[4 + i] = extra[i];
-        if (!(res = db_exec(r, stmt, p, 4 + nextra)))
+        if (!(res = db_exec(&r->op, stmt, p, 4 + nextra)))
             return NULL;
         if (PQntuples(res) == 1 && !PQgetisnull(res, 0, 0))
             return res;
     }
     /* Not allowed, or no such run: the slow lookup says which, in the usual words. */
-    if (runs_access(r, AUTH_ROLE_MEMBER, RUNS_READ_STATUS, &pr, NULL) == 0)
+    if (runs_access(r, ACCESS_ROLE_MEMBER, RUNS_READ_STATUS, &pr, NULL) == 0)
         req_error(r, 409, "conflict", NULL, "access to the run changed meanwhile; retry");
     return NULL;
 }
 
 int runs_get(struct req *r)
 {
-    struct auth_project pr;
+    struct access_project pr;
     const char *json;
 
-    if (runs_access(r, AUTH_ROLE_VIEWER, RUNS_READ_JSON, &pr, &json))
+    if (runs_access(r, ACCESS_ROLE_VIEWER, RUNS_READ_JSON, &pr, &json))
         return -1;
     return req_json_text(r, 200, json);
 }
@@ -247,7 +249,7 @@ int runs_update(struct req *r)
     const char *to = NULL, *from, *tags = NULL, *etype = NULL, *emsg = NULL, *etb = NULL;
     double progress = 0;
     int has_progress = 0;
-    struct auth_project pr;
+    struct access_project pr;
     PGresult *res;
 
     if (jsonx_only_keys(b, keys, &je) ||
@@ -266,26 +268,26 @@ int runs_update(struct req *r)
     }
     if (runs_check_tags(r, b, &tags))
         return -1;
-    jsonx_redact(b, r->cfg->redact_keys);
+    jsonx_redact(b, r->op.cfg->redact_keys);
 
-    if (db_begin(r) || runs_access(r, AUTH_ROLE_MEMBER, RUNS_LOCK_STATUS, &pr, &from))
+    if (db_begin(&r->op) || runs_access(r, ACCESS_ROLE_MEMBER, RUNS_LOCK_STATUS, &pr, &from))
         return -1;
     if (to && !runs_transition_ok(from, to)) {
         return runs_illegal(r, "a run", from, to);
     }
     const char *p[] = {req_path_param(r, "run"),
                        to,
-                       has_progress ? arena_sprintf(r->arena, "%.17g", progress) : NULL,
+                       has_progress ? arena_sprintf(r->op.arena, "%.17g", progress) : NULL,
                        runs_child_text(b, "result"),
                        etype,
                        emsg,
                        etb,
                        summary ? jsonx_to_string(summary, NULL) : NULL,
                        tags};
-    if (!(res = DB_EXEC(r, DB_STMT_RUN_UPDATE, p)) || db_commit(r))
+    if (!(res = DB_EXEC(&r->op, DB_STMT_RUN_UPDATE, p)) || db_commit(&r->op))
         return -1;
     const char *json = PQgetvalue(res, 0, 0);
-    pub_event(r->pub, pr.id, "run.updated", req_path_param(r, "run"), json);
+    pub_event(r->op.pub, pr.id, "run.updated", req_path_param(r, "run"), json);
     return req_json_text(r, 200, json);
 }
 
@@ -341,7 +343,7 @@ int runs_list(struct req *r)
     const char *q = req_query(r, "q"), *sort = req_query(r, "sort");
     const char *order = req_query(r, "order"), *cursor = req_query(r, "cursor");
     const char *cur_key = NULL, *cur_id = NULL;
-    struct auth_project pr;
+    struct access_project pr;
     long limit;
     PGresult *res;
 
@@ -369,7 +371,7 @@ int runs_list(struct req *r)
         const char *tilde = strchr(cursor, '~');
         if (tilde && strncmp(cursor, by->cursor_prefix, plen) == 0 &&
             (size_t)(tilde - cursor) > plen) {
-            cur_key = arena_strndup(r->arena, cursor + plen, (size_t)(tilde - cursor) - plen);
+            cur_key = arena_strndup(r->op.arena, cursor + plen, (size_t)(tilde - cursor) - plen);
             cur_id = tilde + 1;
         }
         if (!cur_key || !(by->key_is_time ? jsonx_is_rfc3339(cur_key) : req_is_int(cur_key)) ||
@@ -377,12 +379,13 @@ int runs_list(struct req *r)
             return req_error(r, 400, "invalid_field", "cursor",
                              "cursor is not one this API issued for this sort");
     }
-    if (!slug && r->auth->kind == AUTH_TOKEN) {
-        if (auth_project_by_id(r, r->auth->token_project_id, AUTH_ROLE_VIEWER, &pr, "project"))
+    if (!slug && r->op.ident->kind == ACCESS_TOKEN) {
+        if (access_project_by_id(&r->op, r->op.ident->token_project_id, ACCESS_ROLE_VIEWER, &pr,
+                                 "project"))
             return -1;
     } else if (!slug) {
         return req_error(r, 400, "invalid_field", "project", "project is required");
-    } else if (auth_project(r, slug, AUTH_ROLE_VIEWER, &pr)) {
+    } else if (access_project(&r->op, slug, ACCESS_ROLE_VIEWER, &pr)) {
         return -1;
     }
     const char *p[] = {pr.id,
@@ -394,23 +397,23 @@ int runs_list(struct req *r)
                        parent,
                        ca,
                        cb,
-                       q ? runs_like_escape(r->arena, q) : NULL,
+                       q ? runs_like_escape(r->op.arena, q) : NULL,
                        cur_key,
                        cur_id,
-                       arena_sprintf(r->arena, "%ld", limit + 1),
+                       arena_sprintf(r->op.arena, "%ld", limit + 1),
                        ea,
                        eb};
     int asc = order && strcmp(order, "asc") == 0;
-    if (!(res = DB_EXEC(r, asc ? by->asc : by->desc, p)))
+    if (!(res = DB_EXEC(&r->op, asc ? by->asc : by->desc, p)))
         return -1;
 
     /* The page is spliced from PostgreSQL's JSON texts: no parse, no re-serialise. */
     int n = PQntuples(res), shown = n > limit ? (int)limit : n;
     const char *next =
-        n > limit ? arena_sprintf(r->arena, "%s%s~%s", by->cursor_prefix,
+        n > limit ? arena_sprintf(r->op.arena, "%s%s~%s", by->cursor_prefix,
                                   PQgetvalue(res, shown - 1, 1), PQgetvalue(res, shown - 1, 2))
                   : NULL;
-    return db_page_response(r, res, shown, next);
+    return req_page_rows(r, res, shown, next);
 }
 
 int runs_heartbeat(struct req *r)
@@ -429,24 +432,24 @@ int runs_heartbeat(struct req *r)
         jsonx_number(b, "progress", JSONX_NULLABLE, 0, 1, &progress, &has_progress, &je) ||
         jsonx_int(b, "attempt", JSONX_NULLABLE, 1, INT32_MAX, &attempt, &has_attempt, &je))
         return req_error_json(r, 400, &je);
-    const char *extra[] = {has_progress ? arena_sprintf(r->arena, "%.17g", progress) : NULL,
-                           has_attempt ? arena_sprintf(r->arena, "%lld", (long long)attempt)
+    const char *extra[] = {has_progress ? arena_sprintf(r->op.arena, "%.17g", progress) : NULL,
+                           has_attempt ? arena_sprintf(r->op.arena, "%lld", (long long)attempt)
                                        : NULL};
     if (!(res = runs_write(r, DB_STMT_RUN_HEARTBEAT, extra, 2)))
         return -1;
     /* A worker that names its attempt learns when the run has moved on without it (its
      * lease expired and another claim took the run): its beat renewed nothing. */
     if (PQgetisnull(res, 0, 2))
-        return req_error(
-            r, 409, "attempt_superseded", "attempt",
-            "attempt %lld is not the run's running attempt%s%s", (long long)attempt,
-            PQgetisnull(res, 0, 3) ? "" : "; the latest is ",
-            PQgetisnull(res, 0, 3)
-                ? ""
-                : arena_sprintf(r->arena, "%s (%s)", PQgetvalue(res, 0, 3), PQgetvalue(res, 0, 4)));
+        return req_error(r, 409, "attempt_superseded", "attempt",
+                         "attempt %lld is not the run's running attempt%s%s", (long long)attempt,
+                         PQgetisnull(res, 0, 3) ? "" : "; the latest is ",
+                         PQgetisnull(res, 0, 3)
+                             ? ""
+                             : arena_sprintf(r->op.arena, "%s (%s)", PQgetvalue(res, 0, 3),
+                                             PQgetvalue(res, 0, 4)));
     int cancel = PQgetvalue(res, 0, 1)[0] == 't';
-    pub_event(r->pub, PQgetvalue(res, 0, 0), "run.heartbeat", req_path_param(r, "run"),
-              has_progress ? arena_sprintf(r->arena, "{\"progress\":%.6g}", progress) : NULL);
+    pub_event(r->op.pub, PQgetvalue(res, 0, 0), "run.heartbeat", req_path_param(r, "run"),
+              has_progress ? arena_sprintf(r->op.arena, "{\"progress\":%.6g}", progress) : NULL);
     json_object *o = json_object_new_object();
     json_object_object_add(o, "cancel_requested", json_object_new_boolean(cancel));
     json_object_object_add(o, "status", json_object_new_string(PQgetvalue(res, 0, 2)));
@@ -455,28 +458,28 @@ int runs_heartbeat(struct req *r)
 
 int runs_cancel(struct req *r)
 {
-    struct auth_project pr;
+    struct access_project pr;
     const char *status;
     PGresult *res;
 
-    if (db_begin(r) || runs_access(r, AUTH_ROLE_MEMBER, RUNS_LOCK_STATUS, &pr, &status))
+    if (db_begin(&r->op) || runs_access(r, ACCESS_ROLE_MEMBER, RUNS_LOCK_STATUS, &pr, &status))
         return -1;
     if (strcmp(status, "succeeded") == 0 || strcmp(status, "failed") == 0 ||
         strcmp(status, "cancelled") == 0) {
         if (strcmp(status, "cancelled") == 0) {
             /* Cancelling twice is not an error: answer with the run as it is. */
             const char *p[] = {req_path_param(r, "run")};
-            if (!(res = DB_EXEC(r, DB_STMT_RUN_GET, p)) || db_commit(r))
+            if (!(res = DB_EXEC(&r->op, DB_STMT_RUN_GET, p)) || db_commit(&r->op))
                 return -1;
             return req_json_text(r, 200, PQgetvalue(res, 0, 0));
         }
         return runs_illegal(r, "a run", status, "cancelled");
     }
     const char *p[] = {req_path_param(r, "run")};
-    if (!(res = DB_EXEC(r, DB_STMT_RUN_CANCEL, p)) || db_commit(r))
+    if (!(res = DB_EXEC(&r->op, DB_STMT_RUN_CANCEL, p)) || db_commit(&r->op))
         return -1;
     const char *json = PQgetvalue(res, 0, 0);
-    pub_event(r->pub, pr.id, "run.updated", req_path_param(r, "run"), json);
+    pub_event(r->op.pub, pr.id, "run.updated", req_path_param(r, "run"), json);
     return req_json_text(r, 200, json);
 }
 
@@ -485,18 +488,18 @@ int runs_cancel(struct req *r)
 static int runs_wait_access(struct req *r, PGresult *res)
 {
     const char *seen = NULL;
-    struct auth_project pr;
+    struct access_project pr;
 
     for (int i = 0; i < PQntuples(res); i++) {
-        const char *field = arena_sprintf(r->arena, "ids[%d]", i);
+        const char *field = arena_sprintf(r->op.arena, "ids[%d]", i);
         if (PQgetisnull(res, i, 1))
             return req_error(r, 404, "not_found", field, "no such run: %s", PQgetvalue(res, i, 0));
         const char *project = PQgetvalue(res, i, 3);
         if (seen && strcmp(seen, project) == 0)
             continue;
-        if (auth_project_by_id(r, project, AUTH_ROLE_VIEWER, &pr, "run")) {
+        if (access_project_by_id(&r->op, project, ACCESS_ROLE_VIEWER, &pr, "run")) {
             req_refine_error(r, 404, field,
-                             arena_sprintf(r->arena, "no such run: %s", PQgetvalue(res, i, 0)));
+                             arena_sprintf(r->op.arena, "no such run: %s", PQgetvalue(res, i, 0)));
             return -1;
         }
         seen = project;
@@ -535,11 +538,11 @@ int runs_wait(struct req *r)
         json_object *id = json_object_array_get_idx(ids, i);
         if (!json_object_is_type(id, json_type_string) ||
             !jsonx_is_uuid(json_object_get_string(id)))
-            return req_error(r, 400, "invalid_field", arena_sprintf(r->arena, "ids[%zu]", i),
+            return req_error(r, 400, "invalid_field", arena_sprintf(r->op.arena, "ids[%zu]", i),
                              "ids[%zu] must be a run id", i);
     }
     /* Half the workers at most: the rest keep serving while others wait. */
-    rc = db_wait_begin(r, r->cfg->api_workers > 1 ? r->cfg->api_workers / 2 : 1);
+    rc = db_wait_begin(&r->op, r->op.cfg->api_workers > 1 ? r->op.cfg->api_workers / 2 : 1);
     if (rc < 0)
         return -1;
     if (rc == 0) {
@@ -548,7 +551,7 @@ int runs_wait(struct req *r)
                          "every wait slot is taken; retry shortly, or use the live stream");
     }
     rc = runs_wait_slotted(r, ids, timeout_s);
-    db_wait_end(r->db);
+    db_wait_end(r->op.db);
     return rc;
 }
 
@@ -560,7 +563,7 @@ static int runs_wait_slotted(struct req *r, json_object *ids, double timeout_s)
 
     /* LISTEN came first, so a run that ends after this read is announced to us. */
     const char *p[] = {jsonx_to_string(ids, NULL)};
-    if (!(res = DB_EXEC(r, DB_STMT_RUN_WAIT_STATUS, p)) || runs_wait_access(r, res))
+    if (!(res = DB_EXEC(&r->op, DB_STMT_RUN_WAIT_STATUS, p)) || runs_wait_access(r, res))
         return -1;
 
     struct timespec t0, t;
@@ -570,14 +573,14 @@ static int runs_wait_slotted(struct req *r, json_object *ids, double timeout_s)
         clock_gettime(CLOCK_MONOTONIC, &t);
         long left = budget - ((t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000);
         const char *ended;
-        if (left <= 0 || (rc = db_notify_wait(r, left, &ended)) == 0)
+        if (left <= 0 || (rc = db_notify_wait(&r->op, left, &ended)) == 0)
             break;
         if (rc < 0)
             return -1;
         /* Every run end in the instance is announced; re-read only for one of ours. */
         for (int i = 0; i < PQntuples(res); i++) {
             if (PQgetisnull(res, i, 2) && strcmp(PQgetvalue(res, i, 0), ended) == 0) {
-                if (!(res = DB_EXEC(r, DB_STMT_RUN_WAIT_STATUS, p)))
+                if (!(res = DB_EXEC(&r->op, DB_STMT_RUN_WAIT_STATUS, p)))
                     return -1;
                 break;
             }

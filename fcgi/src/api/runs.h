@@ -37,8 +37,8 @@ enum runs_read {
 /* Looks up the run named in the path and checks the caller's role on its project.
  * Fills the project and *first (see enum runs_read). Sets 404 for a malformed id, a
  * missing run, or a run of a project the caller cannot see. */
-struct auth_project;
-int runs_access(struct req *r, int min_role, enum runs_read how, struct auth_project *proj,
+struct access_project;
+int runs_access(struct req *r, int min_role, enum runs_read how, struct access_project *proj,
                 const char **first);
 
 /* The hot producer writes (events, metrics, heartbeats) in one autocommitted statement

@@ -11,8 +11,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "api/audit.h"
-#include "api/auth.h"
+#include "audit_log.h"
+#include "access.h"
 #include "db.h"
 #include "log.h"
 
@@ -40,7 +40,8 @@ int users_list(struct req *r)
 {
     PGresult *res;
 
-    if (auth_require_instance_admin(r) || !(res = db_exec(r, DB_STMT_USER_LIST, NULL, 0)))
+    if (access_require_instance_admin(&r->op) ||
+        !(res = db_exec(&r->op, DB_STMT_USER_LIST, NULL, 0)))
         return -1;
     json_object *items = json_object_new_array();
     for (int i = 0; i < PQntuples(res); i++)
@@ -59,20 +60,20 @@ static PGresult *users_insert(struct req *r, const char *email, const char *name
         req_error(r, 422, "invalid_value", "email", "email must look like name@host");
         return NULL;
     }
-    if (auth_validate_password(r, "password", password))
+    if (access_validate_password(&r->op, "password", password))
         return NULL;
-    if (auth_hash_password(password, hash, sizeof(hash)) != 0) {
+    if (access_hash_password(password, hash, sizeof(hash)) != 0) {
         req_error(r, 500, "internal", NULL, "cannot hash password");
         return NULL;
     }
     const char *p[] = {email, name, hash, is_admin ? "true" : "false"};
-    if (!(res = DB_EXEC(r, DB_STMT_USER_CREATE, p))) {
+    if (!(res = DB_EXEC(&r->op, DB_STMT_USER_CREATE, p))) {
         req_refine_error(r, 409, "email", "a user with this email exists");
         req_refine_error(r, 422, "email", "email is not valid");
         return NULL;
     }
-    if (audit_write(r, "user.create", NULL, email,
-                    is_admin ? "{\"is_admin\":true}" : "{\"is_admin\":false}"))
+    if (audit_log_write(&r->op, "user.create", NULL, email,
+                        is_admin ? "{\"is_admin\":true}" : "{\"is_admin\":false}"))
         return NULL;
     return res;
 }
@@ -85,7 +86,7 @@ int users_create(struct req *r)
     int is_admin = 0;
     PGresult *res;
 
-    if (auth_require_instance_admin(r))
+    if (access_require_instance_admin(&r->op))
         return -1;
     if (jsonx_only_keys(r->body_json, keys, &je) ||
         jsonx_string(r->body_json, "email", JSONX_REQUIRED, 3, 254, &email, NULL, &je) ||
@@ -93,7 +94,8 @@ int users_create(struct req *r)
         jsonx_string(r->body_json, "password", JSONX_REQUIRED, 0, 1024, &password, NULL, &je) ||
         jsonx_bool(r->body_json, "is_admin", 0, &is_admin, NULL, &je))
         return req_error_json(r, 400, &je);
-    if (db_begin(r) || !(res = users_insert(r, email, name, password, is_admin)) || db_commit(r))
+    if (db_begin(&r->op) || !(res = users_insert(r, email, name, password, is_admin)) ||
+        db_commit(&r->op))
         return -1;
     return req_json(r, 201, users_row_json(res, 0));
 }
@@ -106,7 +108,7 @@ int users_update(struct req *r)
     int is_admin = 0, disabled = 0, has_admin = 0, has_disabled = 0;
     PGresult *res;
 
-    if (auth_require_instance_admin(r))
+    if (access_require_instance_admin(&r->op))
         return -1;
     if (jsonx_only_keys(r->body_json, keys, &je) ||
         jsonx_string(r->body_json, "display_name", 0, 0, 200, &name, NULL, &je) ||
@@ -115,24 +117,25 @@ int users_update(struct req *r)
         return req_error_json(r, 400, &je);
     if (!req_is_int(uid))
         return req_error(r, 404, "not_found", NULL, "no such user");
-    if (strtoll(uid, NULL, 10) == strtoll(r->auth->user_id, NULL, 10) &&
+    if (strtoll(uid, NULL, 10) == strtoll(r->op.ident->user_id, NULL, 10) &&
         ((has_admin && !is_admin) || (has_disabled && disabled)))
         return req_error(r, 409, "self_lockout", has_disabled ? "disabled" : "is_admin",
                          "you cannot disable or demote your own account");
     const char *p[] = {uid, name, has_admin ? (is_admin ? "true" : "false") : NULL,
                        has_disabled ? (disabled ? "true" : "false") : NULL};
-    if (db_begin(r) || !(res = DB_EXEC(r, DB_STMT_USER_UPDATE, p)))
+    if (db_begin(&r->op) || !(res = DB_EXEC(&r->op, DB_STMT_USER_UPDATE, p)))
         return -1;
     if (PQntuples(res) != 1)
         return req_error(r, 404, "not_found", NULL, "no such user");
     const char *pu[] = {uid};
-    if (has_disabled && disabled && !DB_EXEC(r, DB_STMT_SESSIONS_REVOKE_USER, pu))
+    if (has_disabled && disabled && !DB_EXEC(&r->op, DB_STMT_SESSIONS_REVOKE_USER, pu))
         return -1;
     const char *details = arena_sprintf(
-        r->arena, "{\"display_name\":%s,\"is_admin\":%s,\"disabled\":%s}",
+        r->op.arena, "{\"display_name\":%s,\"is_admin\":%s,\"disabled\":%s}",
         name ? "\"changed\"" : "null", has_admin ? (is_admin ? "true" : "false") : "null",
         has_disabled ? (disabled ? "true" : "false") : "null");
-    if (audit_write(r, "user.update", NULL, PQgetvalue(res, 0, 1), details) || db_commit(r))
+    if (audit_log_write(&r->op, "user.update", NULL, PQgetvalue(res, 0, 1), details) ||
+        db_commit(&r->op))
         return -1;
     return req_json(r, 200, users_row_json(res, 0));
 }
@@ -151,7 +154,7 @@ static const char *users_cli_password(struct arena *a, int from_stdin, int *gene
         return line;
     }
     *generated = 1;
-    return auth_random_token(a, 15); /* 20 characters, 120 bits */
+    return access_random_token(a, 15); /* 20 characters, 120 bits */
 }
 
 static void users_cli_usage(void)
@@ -171,7 +174,7 @@ int users_cli(const struct config *cfg, int argc, char **argv)
 {
     struct arena a;
     struct db db;
-    struct auth_ident anon = {0};
+    struct access_ident anon = {0};
     struct req r;
     const char *sub = argc > 0 ? argv[0] : "";
     const char *email = NULL, *name = "", *password = NULL;
@@ -212,7 +215,7 @@ int users_cli(const struct config *cfg, int argc, char **argv)
             email = "admin@localhost";
         password = getenv("RUNWATCH_ADMIN_PASSWORD");
         if (!password || !*password) {
-            password = auth_random_token(&a, 15);
+            password = access_random_token(&a, 15);
             generated = 1;
         }
         if (!users_insert(&r, email, "Administrator", password, 1) || db_commit(&r))
@@ -235,7 +238,7 @@ int users_cli(const struct config *cfg, int argc, char **argv)
         if (!(password = users_cli_password(&a, from_stdin, &generated)))
             goto out;
         if (auth_validate_password(&r, "password", password) ||
-            auth_hash_password(password, hash, sizeof(hash)) != 0)
+            access_hash_password(password, hash, sizeof(hash)) != 0)
             goto out;
         const char *pe[] = {email};
         if (db_begin(&r) || !(res = DB_EXEC(&r, DB_STMT_USER_ID_BY_EMAIL, pe)))
@@ -263,7 +266,7 @@ int users_cli(const struct config *cfg, int argc, char **argv)
 out:
     if (rc == 1)
         fprintf(stderr, "runwatch-api user %s: %s\n", sub,
-                r.err_message ? r.err_message : "failed");
+                r.op.err.message ? r.op.err.message : "failed");
     db_rollback(&db);
     db_fini(&db);
     arena_fini(&a);

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/auth.h"
+#include "access.h"
 #include "db.h"
 #include "pub.h"
 
@@ -17,18 +17,18 @@
 static const char *const worker_statuses[] = {"online", "idle", "busy", "draining", NULL};
 
 /* The project of the request: a token's own, or ?project= / the body's "project". */
-static int workers_project(struct req *r, const char *slug, enum auth_role min,
-                           struct auth_project *pr)
+static int workers_project(struct req *r, const char *slug, enum access_role min,
+                           struct access_project *pr)
 {
-    if (!slug && r->auth->kind == AUTH_TOKEN)
-        return auth_project_by_id(r, r->auth->token_project_id, min, pr, "project");
+    if (!slug && r->op.ident->kind == ACCESS_TOKEN)
+        return access_project_by_id(&r->op, r->op.ident->token_project_id, min, pr, "project");
     if (!slug)
         return req_error(r, 400, "invalid_field", "project", "project is required");
-    return auth_project(r, slug, min, pr);
+    return access_project(&r->op, slug, min, pr);
 }
 
 /* The worker in the path, checked against the caller's role on its project. */
-static int workers_access(struct req *r, enum auth_role min, struct auth_project *pr,
+static int workers_access(struct req *r, enum access_role min, struct access_project *pr,
                           const char **status)
 {
     const char *id = req_path_param(r, "worker");
@@ -37,13 +37,13 @@ static int workers_access(struct req *r, enum auth_role min, struct auth_project
     if (!id || !req_is_int(id))
         return req_error(r, 404, "not_found", NULL, "no such worker");
     const char *p[] = {id};
-    if (!(res = DB_EXEC(r, DB_STMT_WORKER_GET, p)))
+    if (!(res = DB_EXEC(&r->op, DB_STMT_WORKER_GET, p)))
         return -1;
     if (PQntuples(res) != 1)
         return req_error(r, 404, "not_found", NULL, "no such worker");
     if (status)
         *status = PQgetvalue(res, 0, 0);
-    return auth_project_by_id(r, PQgetvalue(res, 0, 1), min, pr, "worker");
+    return access_project_by_id(&r->op, PQgetvalue(res, 0, 1), min, pr, "worker");
 }
 
 int workers_register(struct req *r)
@@ -54,7 +54,7 @@ int workers_register(struct req *r)
     const char *slug = NULL, *name = NULL, *host = NULL;
     int64_t pid = 0;
     int has_pid = 0;
-    struct auth_project pr;
+    struct access_project pr;
     PGresult *res;
 
     if (jsonx_only_keys(b, keys, &je) ||
@@ -72,25 +72,26 @@ int workers_register(struct req *r)
             return req_error(r, 422, "invalid_value", "kinds",
                              "kinds must be at most 100 names of 1 to 200 bytes");
     }
-    if (workers_project(r, slug, AUTH_ROLE_MEMBER, &pr))
+    if (workers_project(r, slug, ACCESS_ROLE_MEMBER, &pr))
         return -1;
     const char *p[] = {pr.id,
                        name,
                        host,
-                       has_pid ? arena_sprintf(r->arena, "%lld", (long long)pid) : NULL,
+                       has_pid ? arena_sprintf(r->op.arena, "%lld", (long long)pid) : NULL,
                        labels ? jsonx_to_string(labels, NULL) : NULL,
                        kinds ? jsonx_to_string(kinds, NULL) : NULL};
-    if (db_begin(r) || !(res = DB_EXEC(r, DB_STMT_WORKER_REGISTER, p)) || db_commit(r))
+    if (db_begin(&r->op) || !(res = DB_EXEC(&r->op, DB_STMT_WORKER_REGISTER, p)) ||
+        db_commit(&r->op))
         return -1;
     const char *json = PQgetvalue(res, 0, 0);
-    pub_event(r->pub, pr.id, "worker.updated", NULL, json);
+    pub_event(r->op.pub, pr.id, "worker.updated", NULL, json);
     return req_json_text(r, PQgetvalue(res, 0, 2)[0] == 't' ? 201 : 200, json);
 }
 
 int workers_list(struct req *r)
 {
     const char *status = req_query(r, "status");
-    struct auth_project pr;
+    struct access_project pr;
     PGresult *res;
 
     if (status && strcmp(status, "stopped") != 0) {
@@ -101,23 +102,23 @@ int workers_list(struct req *r)
             return req_error(r, 400, "invalid_field", "status",
                              "status must be online, idle, busy, draining or stopped");
     }
-    if (workers_project(r, req_query(r, "project"), AUTH_ROLE_VIEWER, &pr))
+    if (workers_project(r, req_query(r, "project"), ACCESS_ROLE_VIEWER, &pr))
         return -1;
     const char *p[] = {pr.id, status};
-    if (!(res = DB_EXEC(r, DB_STMT_WORKER_LIST, p)))
+    if (!(res = DB_EXEC(&r->op, DB_STMT_WORKER_LIST, p)))
         return -1;
-    return db_page_response(r, res, PQntuples(res), NULL);
+    return req_page_rows(r, res, PQntuples(res), NULL);
 }
 
 int workers_get(struct req *r)
 {
-    struct auth_project pr;
+    struct access_project pr;
     PGresult *res;
 
-    if (workers_access(r, AUTH_ROLE_VIEWER, &pr, NULL))
+    if (workers_access(r, ACCESS_ROLE_VIEWER, &pr, NULL))
         return -1;
     const char *p[] = {req_path_param(r, "worker")};
-    if (!(res = DB_EXEC(r, DB_STMT_WORKER_DETAIL, p)))
+    if (!(res = DB_EXEC(&r->op, DB_STMT_WORKER_DETAIL, p)))
         return -1;
     return req_json_text(r, 200, PQgetvalue(res, 0, 0));
 }
@@ -128,7 +129,7 @@ int workers_heartbeat(struct req *r)
     json_object *b = req_json_body_opt(r), *resources = NULL;
     struct jsonx_err je;
     const char *status = NULL, *cur;
-    struct auth_project pr;
+    struct access_project pr;
     PGresult *res;
 
     if (!b)
@@ -137,7 +138,7 @@ int workers_heartbeat(struct req *r)
         jsonx_enum(b, "status", JSONX_NULLABLE, worker_statuses, &status, NULL, &je) ||
         jsonx_child(b, "resources", JSONX_NULLABLE, json_type_object, &resources, NULL, &je))
         return req_error_json(r, 400, &je);
-    if (db_begin(r) || workers_access(r, AUTH_ROLE_MEMBER, &pr, &cur))
+    if (db_begin(&r->op) || workers_access(r, ACCESS_ROLE_MEMBER, &pr, &cur))
         return -1;
     if (strcmp(cur, "stopped") == 0)
         return req_error(r, 409, "worker_stopped", NULL,
@@ -149,37 +150,37 @@ int workers_heartbeat(struct req *r)
                          "resources must be at most %d bytes of JSON", WORKERS_MAX_SAMPLE);
     const char *p[] = {req_path_param(r, "worker"), status, sample};
     const char *ps[] = {req_path_param(r, "worker"), sample};
-    if (!(res = DB_EXEC(r, DB_STMT_WORKER_HEARTBEAT, p)) ||
-        (sample && !DB_EXEC(r, DB_STMT_WORKER_SAMPLE, ps)) || db_commit(r))
+    if (!(res = DB_EXEC(&r->op, DB_STMT_WORKER_HEARTBEAT, p)) ||
+        (sample && !DB_EXEC(&r->op, DB_STMT_WORKER_SAMPLE, ps)) || db_commit(&r->op))
         return -1;
     const char *json = PQgetvalue(res, 0, 0);
-    pub_event(r->pub, pr.id, "worker.updated", NULL, json);
+    pub_event(r->op.pub, pr.id, "worker.updated", NULL, json);
     return req_json_text(r, 200, json);
 }
 
 int workers_stop(struct req *r)
 {
-    struct auth_project pr;
+    struct access_project pr;
     const char *cur;
     PGresult *res;
 
-    if (db_begin(r) || workers_access(r, AUTH_ROLE_MEMBER, &pr, &cur))
+    if (db_begin(&r->op) || workers_access(r, ACCESS_ROLE_MEMBER, &pr, &cur))
         return -1;
     const char *p[] = {req_path_param(r, "worker")};
     if (strcmp(cur, "stopped") == 0) {
         /* Stopping twice is not news: no second round of interrupted events. */
-        if (!(res = DB_EXEC(r, DB_STMT_WORKER_JSON, p)) || db_commit(r))
+        if (!(res = DB_EXEC(&r->op, DB_STMT_WORKER_JSON, p)) || db_commit(&r->op))
             return -1;
         return req_json_text(r, 200, PQgetvalue(res, 0, 0));
     }
-    if (!(res = DB_EXEC(r, DB_STMT_WORKER_STOP, p)) || db_commit(r))
+    if (!(res = DB_EXEC(&r->op, DB_STMT_WORKER_STOP, p)) || db_commit(&r->op))
         return -1;
     const char *json = PQgetvalue(res, 0, 0);
-    pub_event(r->pub, pr.id, "worker.updated", NULL, json);
+    pub_event(r->op.pub, pr.id, "worker.updated", NULL, json);
     /* Each interrupted run gets its event announced, so open run pages show it. */
     json_object *ids = json_tokener_parse(PQgetvalue(res, 0, 1));
     for (size_t i = 0; ids && i < json_object_array_length(ids); i++)
-        pub_event(r->pub, pr.id, "run.event",
+        pub_event(r->op.pub, pr.id, "run.event",
                   json_object_get_string(json_object_array_get_idx(ids, i)),
                   "{\"kind\":\"interrupted\"}");
     json_object_put(ids);
