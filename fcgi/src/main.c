@@ -5,13 +5,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli.h"
 #include "config.h"
 #include "log.h"
 #include "master.h"
 #include "migrate.h"
 #include "serve.h"
-#include "api/projects.h"
-#include "api/users.h"
 
 #ifndef RUNWATCH_VERSION
 #define RUNWATCH_VERSION "0.1.0"
@@ -67,11 +66,11 @@ int main(int argc, char **argv)
     }
     if (strcmp(cmd, "user") == 0) {
         log_init("cli", LOG_LEVEL_WARN);
-        return users_cli(&cfg, argc - 2, argv + 2);
+        return cli_user(&cfg, argc - 2, argv + 2);
     }
     if (strcmp(cmd, "token") == 0) {
         log_init("cli", LOG_LEVEL_WARN);
-        return tokens_cli(&cfg, argc - 2, argv + 2);
+        return cli_token(&cfg, argc - 2, argv + 2);
     }
     usage(stderr);
     return 2;

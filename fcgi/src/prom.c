@@ -20,6 +20,7 @@
 #include "counters.h"
 #include "db.h"
 #include "log.h"
+#include "router.h"
 
 static const char *const prom_statuses[] = {"queued",    "running", "retrying",
                                             "succeeded", "failed",  "cancelled"};
@@ -160,10 +161,7 @@ static PGresult *prom_query(struct req *r)
 
     if (!res) {
         log_warn("metrics: runs query failed: %s", r->op.err.message ? r->op.err.message : "-");
-        r->op.err.code = r->op.err.message = r->op.err.field = NULL;
-        r->err_details = NULL;
-        r->n_resp_headers = 0; /* the Retry-After of the failure: nothing else is set yet */
-        r->status = 0;
+        op_clear(&r->op); /* its Retry-After too: req_render would add it */
     }
     return res;
 }
@@ -237,7 +235,7 @@ int prom_metrics(struct req *r)
     FILE *f;
 
     if (!prom_from_scrape_location(r) &&
-        (auth_guard(r, &signed_in) != 0 || access_require_instance_admin(&r->op) != 0))
+        (access_guard(r, &signed_in) != 0 || access_require_instance_admin(&r->op) != 0))
         return -1;
     res = prom_query(r);
     f = open_memstream(&buf, &len);

@@ -3,10 +3,11 @@
  * checks) and with the access matrix of tests/integration/test_access.c. */
 #include "router.h"
 
+#include "api/attempts.h"
 #include "api/audit.h"
-#include "api/auth.h"
 #include "api/health.h"
 #include "api/events.h"
+#include "api/login.h"
 #include "api/metrics.h"
 #include "api/projects.h"
 #include "api/queue.h"

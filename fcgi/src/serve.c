@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "access.h"
 #include "arena.h"
 #include "counters.h"
 #include "db.h"
@@ -25,7 +26,6 @@
 #include "pub.h"
 #include "req.h"
 #include "router.h"
-#include "api/auth.h"
 
 static volatile sig_atomic_t serve_stop;
 
@@ -65,7 +65,7 @@ static int serve_id_ok(const char *id)
  * body is still drained (nginx caps it) so nginx sees our 413, not a broken pipe. */
 static int serve_read_body(struct req *r, FCGX_Stream *in, const char *clen)
 {
-    size_t max = r->cfg->max_body;
+    size_t max = r->op.cfg->max_body;
     size_t want = 0, got = 0;
     char *buf;
     char sink[8192];
@@ -89,7 +89,7 @@ static int serve_read_body(struct req *r, FCGX_Stream *in, const char *clen)
         want = max; /* no length given: read what comes, up to the limit */
     if (want == 0)
         return 0;
-    buf = arena_alloc(r->arena, want + 1);
+    buf = arena_alloc(r->op.arena, want + 1);
     if (!buf)
         return req_error(r, 500, "internal", NULL, "out of memory");
     while (got < want) {
@@ -162,18 +162,17 @@ static void serve_one(struct serve_ctx *w, FCGX_Request *fr)
 
     req_init(&r, &w->arena);
     clock_gettime(CLOCK_MONOTONIC, &r.started);
-    r.cfg = w->cfg;
-    r.db = &w->db;
-    r.pub = &w->pub;
+    op_init(&r.op, &w->arena, w->cfg, &w->db, &w->pub);
     r.env = fr->envp;
     r.method = FCGX_GetParam("REQUEST_METHOD", fr->envp);
     r.remote_addr = FCGX_GetParam("REMOTE_ADDR", fr->envp);
+    r.op.origin = r.remote_addr;
     r.content_type = FCGX_GetParam("CONTENT_TYPE", fr->envp);
     id = FCGX_GetParam("REQUEST_ID", fr->envp);
     if (!serve_id_ok(id))
         id = FCGX_GetParam("HTTP_X_REQUEST_ID", fr->envp);
     r.request_id =
-        serve_id_ok(id) ? id : arena_sprintf(r.arena, "w%ld-%lu", (long)getpid(), w->served);
+        serve_id_ok(id) ? id : arena_sprintf(r.op.arena, "w%ld-%lu", (long)getpid(), w->served);
     uri = FCGX_GetParam("REQUEST_URI", fr->envp);
     if (!uri)
         uri = FCGX_GetParam("DOCUMENT_URI", fr->envp);
@@ -184,13 +183,13 @@ static void serve_one(struct serve_ctx *w, FCGX_Request *fr)
         rc = req_error(&r, 400, "bad_request", NULL, "missing REQUEST_METHOD or REQUEST_URI");
     } else {
         q = strchr(uri, '?');
-        r.path = q ? arena_strndup(r.arena, uri, (size_t)(q - uri)) : uri;
+        r.path = q ? arena_strndup(r.op.arena, uri, (size_t)(q - uri)) : uri;
         r.query = q ? q + 1 : "";
         rc = serve_read_body(&r, fr->in, FCGX_GetParam("CONTENT_LENGTH", fr->envp));
         if (rc == 0)
             rc = req_parse_query(&r, r.query);
         if (rc == 0)
-            rc = router_dispatch(routes, routes_count, &r, auth_guard);
+            rc = router_dispatch(routes, routes_count, &r, access_guard);
     }
     /* A failed handler may leave a transaction open; nothing half-written survives. */
     if (w->db.in_tx || rc != 0)
@@ -223,7 +222,7 @@ static void serve_one(struct serve_ctx *w, FCGX_Request *fr)
 static void serve_fold(struct serve_ctx *w)
 {
     struct timespec now;
-    struct req r;
+    struct op o;
     const char *params[] = {SERVE_FOLD_BATCH};
 
     clock_gettime(CLOCK_MONOTONIC, &now);
@@ -234,15 +233,10 @@ static void serve_fold(struct serve_ctx *w)
     w->next_fold.tv_sec += SERVE_FOLD_EVERY_S;
     if (w->db.in_tx || !w->db.conn)
         return; /* no connection yet (or a handler's leftover): nothing to do now */
-    req_init(&r, &w->arena);
-    r.cfg = w->cfg;
-    r.db = &w->db;
-    r.method = "-";
-    r.path = "(rollup fold)";
-    r.request_id = "fold";
-    if (!DB_EXEC(&r, DB_STMT_ROLLUP_FOLD, params))
+    op_init(&o, &w->arena, w->cfg, &w->db, NULL);
+    if (!DB_EXEC(&o, DB_STMT_ROLLUP_FOLD, params))
         log_warn("folding the report rollups failed: %s",
-                 r.err_message ? r.err_message : "unknown error");
+                 o.err.message ? o.err.message : "unknown error");
 }
 
 int serve_worker(const struct config *cfg, int listen_fd)

@@ -1,24 +1,26 @@
-/* Small pure pieces: SQLSTATE mapping, migration file naming, the statement table. */
+/* Small pure pieces: SQLSTATE classification (as the HTTP statuses req.c maps it to), migration
+ * file naming, the statement table. */
 #include <stdio.h>
 #include <string.h>
 
 #include "db_err.h"
 #include "db_stmt.h"
 #include "migrate.h"
+#include "req.h"
 #include "suites.h"
 
 static void test_db_err(void)
 {
-    CU_ASSERT_EQUAL(db_err_classify("23505").status, 409);
-    CU_ASSERT_EQUAL(db_err_classify("23503").status, 422);
-    CU_ASSERT_EQUAL(db_err_classify("23514").status, 422);
-    CU_ASSERT_EQUAL(db_err_classify("22P02").status, 400);
-    CU_ASSERT_EQUAL(db_err_classify("40001").status, 503);
+    CU_ASSERT_EQUAL(req_op_status(db_err_classify("23505").kind), 409);
+    CU_ASSERT_EQUAL(req_op_status(db_err_classify("23503").kind), 422);
+    CU_ASSERT_EQUAL(req_op_status(db_err_classify("23514").kind), 422);
+    CU_ASSERT_EQUAL(req_op_status(db_err_classify("22P02").kind), 400);
+    CU_ASSERT_EQUAL(req_op_status(db_err_classify("40001").kind), 503);
     CU_ASSERT_EQUAL(db_err_classify("40001").retry_after, 1);
-    CU_ASSERT_EQUAL(db_err_classify("08006").status, 503);
-    CU_ASSERT_EQUAL(db_err_classify("57P01").status, 503);
-    CU_ASSERT_EQUAL(db_err_classify(NULL).status, 503);
-    CU_ASSERT_EQUAL(db_err_classify("42P01").status, 500);
+    CU_ASSERT_EQUAL(req_op_status(db_err_classify("08006").kind), 503);
+    CU_ASSERT_EQUAL(req_op_status(db_err_classify("57P01").kind), 503);
+    CU_ASSERT_EQUAL(req_op_status(db_err_classify(NULL).kind), 503);
+    CU_ASSERT_EQUAL(req_op_status(db_err_classify("42P01").kind), 500);
 }
 
 static void test_migration_names(void)

@@ -11,6 +11,7 @@
 
 #include "audit_log.h"
 #include "access.h"
+#include "accounts.h"
 #include "config.h"
 #include "db.h"
 
@@ -58,17 +59,6 @@ int projects_list(struct req *r)
     return req_json(r, 200, req_page(items, NULL));
 }
 
-static int project_slug_ok(const char *s)
-{
-    size_t n = strlen(s);
-    if (n < 1 || n > 63 || !((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= '0' && s[0] <= '9')))
-        return 0;
-    for (size_t i = 0; i < n; i++)
-        if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '-'))
-            return 0;
-    return 1;
-}
-
 int projects_create(struct req *r)
 {
     static const char *const keys[] = {"slug", "name", NULL};
@@ -83,7 +73,7 @@ int projects_create(struct req *r)
         jsonx_string(r->body_json, "slug", JSONX_REQUIRED, 1, 63, &slug, NULL, &je) ||
         jsonx_string(r->body_json, "name", JSONX_REQUIRED, 1, 200, &name, NULL, &je))
         return req_error_json(r, 400, &je);
-    if (!project_slug_ok(slug))
+    if (!accounts_slug_ok(slug))
         return req_error(r, 422, "invalid_value", "slug",
                          "slug must be lowercase letters, digits and dashes, starting with a "
                          "letter or digit");
@@ -330,36 +320,6 @@ int tokens_list(struct req *r)
     return projects_rows(r, DB_STMT_TOKEN_LIST, ACCESS_ROLE_ADMIN, token_json);
 }
 
-/* A new token of the project, hashed, with its audit entry, in the caller's transaction:
- * *token is the whole token (shown once), *tid its id. `scopes` is a text[] literal made
- * only from the fixed scope names. The API and the CLI share it. */
-static int tokens_insert(struct req *r, const char *project_id, const char *name,
-                         const char *scopes, const char *expires, const char **token,
-                         const char **tid)
-{
-    const char *prefix_rand = access_random_token(r->op.arena, 6);
-    const char *secret = access_random_token(r->op.arena, 32);
-    PGresult *res;
-
-    if (!prefix_rand || !secret)
-        return req_error(r, 500, "internal", NULL, "no randomness");
-    const char *prefix = arena_sprintf(r->op.arena, "rw_%s", prefix_rand);
-    *token = arena_sprintf(r->op.arena, "%s_%s", prefix, secret);
-    const char *p[] = {project_id, name, prefix, *token, scopes, expires, r->op.ident->user_id};
-    if (!(res = DB_EXEC(&r->op, DB_STMT_TOKEN_CREATE, p))) {
-        req_refine_error(r, 400, "expires_at", "expires_at is not a valid time");
-        req_refine_error(r, 422, "expires_at", "expires_at must be in the future");
-        return -1;
-    }
-    *tid = PQgetvalue(res, 0, 0);
-    json_object *d = json_object_new_object();
-    json_object_object_add(d, "name", json_object_new_string(name));
-    json_object_object_add(d, "scopes", json_object_new_string(scopes));
-    const char *details = arena_strdup(r->op.arena, json_object_to_json_string(d));
-    json_object_put(d);
-    return audit_log_write(&r->op, "token.create", project_id, prefix, details);
-}
-
 int tokens_create(struct req *r)
 {
     static const char *const keys[] = {"name", "scopes", "expires_at", NULL};
@@ -401,7 +361,7 @@ int tokens_create(struct req *r)
                       have[0] && (have[1] || have[2]) ? "," : "", have[1] ? "write" : "",
                       have[1] && have[2] ? "," : "", have[2] ? "admin" : "");
     const char *token, *tid;
-    if (db_begin(&r->op) || tokens_insert(r, pr.id, name, arr, expires, &token, &tid))
+    if (db_begin(&r->op) || accounts_token_create(&r->op, pr.id, name, arr, expires, &token, &tid))
         return -1;
     const char *pl[] = {pr.id};
     if (!(res = DB_EXEC(&r->op, DB_STMT_TOKEN_LIST, pl)) || db_commit(&r->op))
@@ -438,111 +398,4 @@ int tokens_revoke(struct req *r)
         return -1;
     r->status = 204;
     return 0;
-}
-
-/* ---- CLI ---- */
-
-static void tokens_cli_usage(void)
-{
-    fprintf(stderr,
-            "usage: runwatch-api token create --project SLUG --name NAME [--scopes read,write]\n"
-            "                                 [--create-project]\n"
-            "  Prints a new producer token of the project on stdout (shown only now).\n"
-            "  --create-project creates the project (named after its slug) when it does not\n"
-            "  exist yet. Scopes: read, write, admin (default read,write).\n");
-}
-
-/* `runwatch-api token create`: a producer token for scripts that run beside the stack
- * (`make demo`), so no one has to sign in first. It runs as the operator who holds the
- * database, like `user add`, and writes the same rows and audit entries as the API. */
-int tokens_cli(const struct config *cfg, int argc, char **argv)
-{
-    struct arena a;
-    struct db db;
-    struct access_ident op = {.kind = ACCESS_NONE, .is_admin = 1};
-    struct access_project pr;
-    struct req r;
-    const char *sub = argc > 0 ? argv[0] : "", *slug = NULL, *name = NULL;
-    const char *scopes = "read,write", *token, *tid;
-    int create = 0, rc = 1;
-    PGresult *res;
-
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--project") == 0 && i + 1 < argc)
-            slug = argv[++i];
-        else if (strcmp(argv[i], "--name") == 0 && i + 1 < argc)
-            name = argv[++i];
-        else if (strcmp(argv[i], "--scopes") == 0 && i + 1 < argc)
-            scopes = argv[++i];
-        else if (strcmp(argv[i], "--create-project") == 0)
-            create = 1;
-        else {
-            tokens_cli_usage();
-            return 2;
-        }
-    }
-    if (strcmp(sub, "create") != 0 || !slug || !name || !*name || strlen(name) > 200) {
-        tokens_cli_usage();
-        return 2;
-    }
-    /* The same literal the API builds: only fixed names, in a fixed order. */
-    int have[3] = {0, 0, 0};
-    static const char *const scope_names[] = {"read", "write", "admin"};
-    for (const char *s = scopes; *s;) {
-        size_t n = strcspn(s, ",");
-        int k = -1;
-        for (int j = 0; j < 3; j++)
-            if (strlen(scope_names[j]) == n && strncmp(s, scope_names[j], n) == 0)
-                k = j;
-        if (k < 0) {
-            fprintf(stderr, "runwatch-api token create: scopes must be read, write or admin\n");
-            return 2;
-        }
-        have[k] = 1;
-        s += n + (s[n] == ',');
-    }
-    if (!have[0] && !have[1] && !have[2]) {
-        tokens_cli_usage();
-        return 2;
-    }
-    arena_init(&a, 16384);
-    db_init(&db, cfg->database_url);
-    req_init(&r, &a);
-    r.cfg = cfg;
-    r.db = &db;
-    r.auth = &op;
-    r.remote_addr = NULL;
-
-    const char *arr = arena_sprintf(
-        &a, "{%s%s%s%s%s}", have[0] ? "read" : "", have[0] && (have[1] || have[2]) ? "," : "",
-        have[1] ? "write" : "", have[1] && have[2] ? "," : "", have[2] ? "admin" : "");
-    if (db_begin(&r))
-        goto out;
-    if (auth_project(&r, slug, ACCESS_ROLE_ADMIN, &pr) != 0) {
-        if (r.status != 404 || !create)
-            goto out;
-        if (!project_slug_ok(slug)) {
-            req_error(&r, 422, "invalid_value", "slug",
-                      "slug must be lowercase letters, digits and dashes");
-            goto out;
-        }
-        const char *p[] = {slug, slug};
-        if (!(res = DB_EXEC(&r, DB_STMT_PROJECT_CREATE, p)))
-            goto out;
-        pr.id = PQgetvalue(res, 0, 0);
-        if (audit_write(&r, "project.create", pr.id, slug, "{\"via\":\"cli\"}"))
-            goto out;
-    }
-    if (tokens_insert(&r, pr.id, name, arr, NULL, &token, &tid) || db_commit(&r))
-        goto out;
-    printf("%s\n", token);
-    rc = 0;
-out:
-    if (rc == 1)
-        fprintf(stderr, "runwatch-api token %s: %s\n", sub,
-                r.op.err.message ? r.op.err.message : "failed");
-    db_rollback(&db);
-    db_fini(&db);
-    arena_fini(&a);
-    return rc;
 }

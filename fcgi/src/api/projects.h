@@ -16,8 +16,4 @@ int tokens_list(struct req *r);
 int tokens_create(struct req *r);
 int tokens_revoke(struct req *r);
 
-struct config;
-/* `runwatch-api token …` (see its usage); returns the process exit status. */
-int tokens_cli(const struct config *cfg, int argc, char **argv);
-
 #endif

@@ -1,7 +1,4 @@
-/* queue: attempts and claims.
- * - A run's status follows its latest attempt: starting an attempt runs the run; ending
- *   the latest attempt ends the run the same way, or sends it to `retrying` when the
- *   producer says it will retry.
+/* queue: claims (a run's attempts are api/attempts.c's).
  * - A claim takes the highest-priority, oldest queued run of a queue with FOR UPDATE
  *   SKIP LOCKED, so concurrent claimers never wait for or double-claim a run, and starts
  *   it as a new attempt holding a lease. Before claiming, the same transaction reclaims
@@ -19,24 +16,8 @@
 #include "db.h"
 #include "pub.h"
 
-static const char *const attempt_end_statuses[] = {"running", "succeeded", "failed", "cancelled",
-                                                   NULL};
-
-int attempts_list(struct req *r)
-{
-    struct access_project pr;
-    PGresult *res;
-
-    if (runs_access(r, ACCESS_ROLE_VIEWER, RUNS_READ_STATUS, &pr, NULL))
-        return -1;
-    const char *p[] = {req_path_param(r, "run")};
-    if (!(res = DB_EXEC(&r->op, DB_STMT_ATTEMPT_LIST, p)))
-        return -1;
-    return req_page_rows(r, res, PQntuples(res), NULL);
-}
-
 /* worker_id (optional) must be a worker of the project that is not stopped. */
-static int queue_check_worker(struct req *r, const char *worker, const char *project_id)
+int queue_check_worker(struct req *r, const char *worker, const char *project_id)
 {
     PGresult *res;
     const char *p[] = {worker, project_id};
@@ -82,8 +63,8 @@ static int queue_expiry_due(const char *project, const char *queue)
 }
 
 /* Reads {worker_id?, lease_s?} style fields shared by attempts and claims. */
-static int queue_worker_fields(struct req *r, json_object *b, unsigned worker_flags,
-                               const char **worker, const char **lease)
+int queue_worker_fields(struct req *r, json_object *b, unsigned worker_flags, const char **worker,
+                        const char **lease)
 {
     struct jsonx_err je;
     int64_t w = 0, l = 0;
@@ -95,109 +76,6 @@ static int queue_worker_fields(struct req *r, json_object *b, unsigned worker_fl
     *worker = has_w ? arena_sprintf(r->op.arena, "%lld", (long long)w) : NULL;
     *lease = has_l ? arena_sprintf(r->op.arena, "%lld", (long long)l) : NULL;
     return 0;
-}
-
-int attempts_start(struct req *r)
-{
-    static const char *const keys[] = {"worker_id", "lease_s", NULL};
-    struct jsonx_err je;
-    struct access_project pr;
-    const char *status, *worker, *lease;
-    json_object *b = req_json_body_opt(r);
-    PGresult *res;
-
-    if (!b)
-        return -1;
-    if (jsonx_only_keys(b, keys, &je))
-        return req_error_json(r, 400, &je);
-    if (queue_worker_fields(r, b, JSONX_NULLABLE, &worker, &lease))
-        return -1;
-    if (db_begin(&r->op) || runs_access(r, ACCESS_ROLE_MEMBER, RUNS_LOCK_STATUS, &pr, &status))
-        return -1;
-    /* One running attempt at a time. A run created as running has none yet and may
-     * adopt its first one here. */
-    const char *pl[] = {req_path_param(r, "run")};
-    if (!(res = DB_EXEC(&r->op, DB_STMT_ATTEMPT_LATEST, pl)))
-        return -1;
-    if (PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 1), "running") == 0)
-        return req_error(r, 409, "attempt_running", "status",
-                         "attempt %s is still running: end it before starting another",
-                         PQgetvalue(res, 0, 0));
-    if (!runs_transition_ok(status, "running")) {
-        return runs_illegal(r, "a run", status, "running");
-    }
-    if (queue_check_worker(r, worker, pr.id))
-        return -1;
-    const char *p[] = {req_path_param(r, "run"), worker, lease};
-    if (!(res = DB_EXEC(&r->op, DB_STMT_ATTEMPT_START, p)) || db_commit(&r->op))
-        return -1;
-    const char *json = PQgetvalue(res, 0, 0);
-    pub_event(r->op.pub, pr.id, "run.updated", req_path_param(r, "run"), json);
-    return req_json_text(r, 201, json);
-}
-
-int attempts_update(struct req *r)
-{
-    static const char *const keys[] = {"status", "error", "retry", NULL};
-    static const char *const ekeys[] = {"type", "message", "traceback", NULL};
-    json_object *b = r->body_json, *err = NULL;
-    struct jsonx_err je;
-    const char *to = NULL, *etype = NULL, *emsg = NULL, *etb = NULL,
-               *seq = req_path_param(r, "seq");
-    const char *run_status;
-    int retry = 0;
-    struct access_project pr;
-    PGresult *res;
-
-    if (jsonx_only_keys(b, keys, &je) ||
-        jsonx_enum(b, "status", JSONX_REQUIRED, attempt_end_statuses, &to, NULL, &je) ||
-        jsonx_child(b, "error", JSONX_NULLABLE, json_type_object, &err, NULL, &je) ||
-        jsonx_bool(b, "retry", JSONX_NULLABLE, &retry, NULL, &je))
-        return req_error_json(r, 400, &je);
-    if (err && (jsonx_only_keys(err, ekeys, &je) ||
-                jsonx_string(err, "type", JSONX_NULLABLE, 1, 200, &etype, NULL, &je) ||
-                jsonx_string(err, "message", JSONX_NULLABLE, 0, 10000, &emsg, NULL, &je) ||
-                jsonx_string(err, "traceback", JSONX_NULLABLE, 0, 100000, &etb, NULL, &je)))
-        return req_error(r, 400, "invalid_field", arena_sprintf(r->op.arena, "error.%s", je.field),
-                         "error.%s", je.message);
-    if (retry && strcmp(to, "failed") != 0)
-        return req_error(r, 422, "invalid_value", "retry", "retry goes with status failed");
-    if (!seq || !req_is_int(seq) || strlen(seq) > 9)
-        return req_error(r, 404, "not_found", NULL, "no such attempt");
-    if (db_begin(&r->op) || runs_access(r, ACCESS_ROLE_MEMBER, RUNS_LOCK_STATUS, &pr, &run_status))
-        return -1;
-    const char *pl[] = {req_path_param(r, "run"), seq};
-    if (!(res = DB_EXEC(&r->op, DB_STMT_ATTEMPT_LOCK, pl)))
-        return -1;
-    if (PQntuples(res) != 1)
-        return req_error(r, 404, "not_found", NULL, "no such attempt");
-    const char *from = PQgetvalue(res, 0, 0);
-    int latest = PQgetvalue(res, 0, 1)[0] == 't';
-    if (strcmp(from, to) != 0 && strcmp(from, "running") != 0) {
-        return runs_illegal(r, "an attempt", from, to);
-    }
-    const char *pf[] = {req_path_param(r, "run"), seq, to, etype, emsg, etb};
-    if (!DB_EXEC(&r->op, DB_STMT_ATTEMPT_FINISH, pf))
-        return -1;
-    /* The run follows its latest attempt. */
-    const char *run_to = latest && strcmp(to, "running") != 0 ? (retry ? "retrying" : to) : NULL;
-    if (run_to && !runs_transition_ok(run_status, run_to)) {
-        return runs_illegal(r, "a run", run_status, run_to);
-    }
-    if (run_to) {
-        const char *pu[] = {
-            req_path_param(r, "run"), run_to, NULL, NULL, etype, emsg, etb, NULL, NULL};
-        res = DB_EXEC(&r->op, DB_STMT_RUN_UPDATE, pu);
-    } else {
-        /* An older attempt, or one still running: the run itself does not change. */
-        const char *pg[] = {req_path_param(r, "run")};
-        res = DB_EXEC(&r->op, DB_STMT_RUN_GET, pg);
-    }
-    if (!res || db_commit(&r->op))
-        return -1;
-    const char *json = PQgetvalue(res, 0, 0);
-    pub_event(r->op.pub, pr.id, "run.updated", req_path_param(r, "run"), json);
-    return req_json_text(r, 200, json);
 }
 
 int queue_claim(struct req *r)
@@ -256,13 +134,7 @@ int queue_claim(struct req *r)
     if (!slug && r->op.ident->kind == ACCESS_TOKEN &&
         r->op.ident->token_role >= ACCESS_ROLE_MEMBER) {
         pr.id = r->op.ident->token_project_id;
-    } else if (!slug && r->op.ident->kind == ACCESS_TOKEN) {
-        if (access_project_by_id(&r->op, r->op.ident->token_project_id, ACCESS_ROLE_MEMBER, &pr,
-                                 "project"))
-            return -1;
-    } else if (!slug) {
-        return req_error(r, 400, "invalid_field", "project", "project is required");
-    } else if (access_project(&r->op, slug, ACCESS_ROLE_MEMBER, &pr)) {
+    } else if (access_project_for(&r->op, slug, "project", ACCESS_ROLE_MEMBER, &pr)) {
         return -1;
     }
     /* Lapsed leases first (their runs are claimable again), each expiry and the claim an

@@ -123,15 +123,8 @@ int runs_create(struct req *r)
         return req_error(r, 400, "invalid_header", "Idempotency-Key",
                          "Idempotency-Key must be 1 to 200 bytes");
     /* A token writes to its own project; a user names the project. */
-    if (!slug && r->op.ident->kind != ACCESS_TOKEN)
-        return req_error(r, 400, "invalid_field", "project", "project is required");
-    if (!slug) {
-        if (access_project_by_id(&r->op, r->op.ident->token_project_id, ACCESS_ROLE_MEMBER, &pr,
-                                 "project"))
-            return -1;
-    } else if (access_project(&r->op, slug, ACCESS_ROLE_MEMBER, &pr)) {
+    if (access_project_for(&r->op, slug, "project", ACCESS_ROLE_MEMBER, &pr))
         return -1;
-    }
     jsonx_redact(b, r->op.cfg->redact_keys);
 
     const char *prio = arena_sprintf(r->op.arena, "%lld", (long long)priority);
@@ -379,15 +372,8 @@ int runs_list(struct req *r)
             return req_error(r, 400, "invalid_field", "cursor",
                              "cursor is not one this API issued for this sort");
     }
-    if (!slug && r->op.ident->kind == ACCESS_TOKEN) {
-        if (access_project_by_id(&r->op, r->op.ident->token_project_id, ACCESS_ROLE_VIEWER, &pr,
-                                 "project"))
-            return -1;
-    } else if (!slug) {
-        return req_error(r, 400, "invalid_field", "project", "project is required");
-    } else if (access_project(&r->op, slug, ACCESS_ROLE_VIEWER, &pr)) {
+    if (access_project_for(&r->op, slug, "project", ACCESS_ROLE_VIEWER, &pr))
         return -1;
-    }
     const char *p[] = {pr.id,
                        statuses,
                        req_query(r, "kind"),

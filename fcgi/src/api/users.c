@@ -1,8 +1,7 @@
 /* users: accounts. Only instance admins manage them over HTTP. An admin cannot
  * disable or demote their own account, so an instance is never left without one by
- * a slip. Disabling a user ends their sessions at once. The CLI reuses the handlers'
- * statements through a request context of its own, so there is one code path that
- * writes a user and its audit entry. */
+ * a slip. Disabling a user ends their sessions at once. Creating a user is
+ * accounts_user_create, which the CLI calls too. */
 #include "users.h"
 
 #include <crypt.h>
@@ -13,6 +12,7 @@
 
 #include "audit_log.h"
 #include "access.h"
+#include "accounts.h"
 #include "db.h"
 #include "log.h"
 
@@ -31,11 +31,6 @@ json_object *users_row_json(PGresult *res, int row)
     return u;
 }
 
-json_object *users_row_json(PGresult *res, int row)
-{
-    return auth_user_json(res, row);
-}
-
 int users_list(struct req *r)
 {
     PGresult *res;
@@ -47,35 +42,6 @@ int users_list(struct req *r)
     for (int i = 0; i < PQntuples(res); i++)
         json_object_array_add(items, users_row_json(res, i));
     return req_json(r, 200, req_page(items, NULL));
-}
-
-/* Inserts a user and its audit entry in the open transaction. */
-static PGresult *users_insert(struct req *r, const char *email, const char *name,
-                              const char *password, int is_admin)
-{
-    char hash[CRYPT_OUTPUT_SIZE];
-    PGresult *res;
-
-    if (!strchr(email, '@') || strchr(email, ' ')) {
-        req_error(r, 422, "invalid_value", "email", "email must look like name@host");
-        return NULL;
-    }
-    if (access_validate_password(&r->op, "password", password))
-        return NULL;
-    if (access_hash_password(password, hash, sizeof(hash)) != 0) {
-        req_error(r, 500, "internal", NULL, "cannot hash password");
-        return NULL;
-    }
-    const char *p[] = {email, name, hash, is_admin ? "true" : "false"};
-    if (!(res = DB_EXEC(&r->op, DB_STMT_USER_CREATE, p))) {
-        req_refine_error(r, 409, "email", "a user with this email exists");
-        req_refine_error(r, 422, "email", "email is not valid");
-        return NULL;
-    }
-    if (audit_log_write(&r->op, "user.create", NULL, email,
-                        is_admin ? "{\"is_admin\":true}" : "{\"is_admin\":false}"))
-        return NULL;
-    return res;
 }
 
 int users_create(struct req *r)
@@ -94,8 +60,8 @@ int users_create(struct req *r)
         jsonx_string(r->body_json, "password", JSONX_REQUIRED, 0, 1024, &password, NULL, &je) ||
         jsonx_bool(r->body_json, "is_admin", 0, &is_admin, NULL, &je))
         return req_error_json(r, 400, &je);
-    if (db_begin(&r->op) || !(res = users_insert(r, email, name, password, is_admin)) ||
-        db_commit(&r->op))
+    if (db_begin(&r->op) ||
+        !(res = accounts_user_create(&r->op, email, name, password, is_admin)) || db_commit(&r->op))
         return -1;
     return req_json(r, 201, users_row_json(res, 0));
 }
@@ -138,137 +104,4 @@ int users_update(struct req *r)
         db_commit(&r->op))
         return -1;
     return req_json(r, 200, users_row_json(res, 0));
-}
-
-/* ---- CLI ---- */
-
-/* A password from stdin (first line), or a generated one that is printed once. */
-static const char *users_cli_password(struct arena *a, int from_stdin, int *generated)
-{
-    static char line[1100];
-    *generated = 0;
-    if (from_stdin) {
-        if (!fgets(line, sizeof(line), stdin))
-            return NULL;
-        line[strcspn(line, "\r\n")] = '\0';
-        return line;
-    }
-    *generated = 1;
-    return access_random_token(a, 15); /* 20 characters, 120 bits */
-}
-
-static void users_cli_usage(void)
-{
-    fprintf(
-        stderr,
-        "usage: runwatch-api user add --email EMAIL [--name NAME] [--admin] [--password-stdin]\n"
-        "       runwatch-api user reset-password --email EMAIL [--password-stdin]\n"
-        "       runwatch-api user bootstrap\n"
-        "  Without --password-stdin a strong password is generated and printed once.\n"
-        "  bootstrap: when no user exists, creates an instance admin from\n"
-        "  RUNWATCH_ADMIN_EMAIL / RUNWATCH_ADMIN_PASSWORD (default admin@localhost and a\n"
-        "  generated password); does nothing otherwise.\n");
-}
-
-int users_cli(const struct config *cfg, int argc, char **argv)
-{
-    struct arena a;
-    struct db db;
-    struct access_ident anon = {0};
-    struct req r;
-    const char *sub = argc > 0 ? argv[0] : "";
-    const char *email = NULL, *name = "", *password = NULL;
-    int admin = 0, from_stdin = 0, generated = 0, rc = 1;
-    PGresult *res;
-
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--email") == 0 && i + 1 < argc)
-            email = argv[++i];
-        else if (strcmp(argv[i], "--name") == 0 && i + 1 < argc)
-            name = argv[++i];
-        else if (strcmp(argv[i], "--admin") == 0)
-            admin = 1;
-        else if (strcmp(argv[i], "--password-stdin") == 0)
-            from_stdin = 1;
-        else {
-            users_cli_usage();
-            return 2;
-        }
-    }
-    arena_init(&a, 16384);
-    db_init(&db, cfg->database_url);
-    req_init(&r, &a);
-    r.cfg = cfg;
-    r.db = &db;
-    r.auth = &anon;
-    r.remote_addr = NULL;
-
-    if (strcmp(sub, "bootstrap") == 0) {
-        if (db_begin(&r) || !(res = db_exec(&r, DB_STMT_USER_COUNT, NULL, 0)))
-            goto out;
-        if (atol(PQgetvalue(res, 0, 0)) > 0) {
-            rc = 0;
-            goto out;
-        }
-        email = getenv("RUNWATCH_ADMIN_EMAIL");
-        if (!email || !*email)
-            email = "admin@localhost";
-        password = getenv("RUNWATCH_ADMIN_PASSWORD");
-        if (!password || !*password) {
-            password = access_random_token(&a, 15);
-            generated = 1;
-        }
-        if (!users_insert(&r, email, "Administrator", password, 1) || db_commit(&r))
-            goto out;
-        printf("Created the first instance admin: %s\n", email);
-        if (generated)
-            printf("Its password, shown only now: %s\n", password);
-        rc = 0;
-    } else if (strcmp(sub, "add") == 0 && email) {
-        if (!(password = users_cli_password(&a, from_stdin, &generated)))
-            goto out;
-        if (db_begin(&r) || !users_insert(&r, email, name, password, admin) || db_commit(&r))
-            goto out;
-        printf("Created user %s%s\n", email, admin ? " (instance admin)" : "");
-        if (generated)
-            printf("Password, shown only now: %s\n", password);
-        rc = 0;
-    } else if (strcmp(sub, "reset-password") == 0 && email) {
-        char hash[CRYPT_OUTPUT_SIZE];
-        if (!(password = users_cli_password(&a, from_stdin, &generated)))
-            goto out;
-        if (auth_validate_password(&r, "password", password) ||
-            access_hash_password(password, hash, sizeof(hash)) != 0)
-            goto out;
-        const char *pe[] = {email};
-        if (db_begin(&r) || !(res = DB_EXEC(&r, DB_STMT_USER_ID_BY_EMAIL, pe)))
-            goto out;
-        if (PQntuples(res) != 1) {
-            req_error(&r, 404, "not_found", "email", "no user has this email");
-            goto out;
-        }
-        const char *uid = PQgetvalue(res, 0, 0);
-        const char *p[] = {uid, hash};
-        const char *pu[] = {uid};
-        if (!DB_EXEC(&r, DB_STMT_USER_SET_PASSWORD, p) ||
-            !DB_EXEC(&r, DB_STMT_SESSIONS_REVOKE_USER, pu) ||
-            audit_write(&r, "user.password_reset", NULL, email, "{\"via\":\"cli\"}") ||
-            db_commit(&r))
-            goto out;
-        printf("Password of %s reset; their sessions are ended\n", email);
-        if (generated)
-            printf("New password, shown only now: %s\n", password);
-        rc = 0;
-    } else {
-        users_cli_usage();
-        rc = 2;
-    }
-out:
-    if (rc == 1)
-        fprintf(stderr, "runwatch-api user %s: %s\n", sub,
-                r.op.err.message ? r.op.err.message : "failed");
-    db_rollback(&db);
-    db_fini(&db);
-    arena_fini(&a);
-    return rc;
 }

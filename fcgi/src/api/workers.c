@@ -16,17 +16,6 @@
 
 static const char *const worker_statuses[] = {"online", "idle", "busy", "draining", NULL};
 
-/* The project of the request: a token's own, or ?project= / the body's "project". */
-static int workers_project(struct req *r, const char *slug, enum access_role min,
-                           struct access_project *pr)
-{
-    if (!slug && r->op.ident->kind == ACCESS_TOKEN)
-        return access_project_by_id(&r->op, r->op.ident->token_project_id, min, pr, "project");
-    if (!slug)
-        return req_error(r, 400, "invalid_field", "project", "project is required");
-    return access_project(&r->op, slug, min, pr);
-}
-
 /* The worker in the path, checked against the caller's role on its project. */
 static int workers_access(struct req *r, enum access_role min, struct access_project *pr,
                           const char **status)
@@ -72,7 +61,7 @@ int workers_register(struct req *r)
             return req_error(r, 422, "invalid_value", "kinds",
                              "kinds must be at most 100 names of 1 to 200 bytes");
     }
-    if (workers_project(r, slug, ACCESS_ROLE_MEMBER, &pr))
+    if (access_project_for(&r->op, slug, "project", ACCESS_ROLE_MEMBER, &pr))
         return -1;
     const char *p[] = {pr.id,
                        name,
@@ -102,7 +91,7 @@ int workers_list(struct req *r)
             return req_error(r, 400, "invalid_field", "status",
                              "status must be online, idle, busy, draining or stopped");
     }
-    if (workers_project(r, req_query(r, "project"), ACCESS_ROLE_VIEWER, &pr))
+    if (access_project_for(&r->op, req_query(r, "project"), "project", ACCESS_ROLE_VIEWER, &pr))
         return -1;
     const char *p[] = {pr.id, status};
     if (!(res = DB_EXEC(&r->op, DB_STMT_WORKER_LIST, p)))
