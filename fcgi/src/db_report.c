@@ -19,6 +19,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "arena.h"
 #include "config.h"
 #include "db_stmt.h"
 #include "log.h"
@@ -34,16 +35,18 @@ void db_report_fini(void)
     db_report_conn = NULL;
 }
 
-static int db_report_unavailable(struct req *r, const char *why)
+static int db_report_unavailable(struct op *o, const char *why)
 {
     log_warn("report database unavailable: %s", why);
-    req_add_header(r, "Retry-After", "1");
-    return req_error(r, 503, "unavailable", NULL, "database unavailable");
+    op_fail(o, OP_UNAVAILABLE, "unavailable", NULL, "database unavailable");
+    if (o->err.kind == OP_UNAVAILABLE && o->err.retry_after == 0)
+        o->err.retry_after = 1;
+    return -1;
 }
 
-static int db_report_connect(struct req *r)
+static int db_report_connect(struct op *o)
 {
-    const struct config *cfg = r->op.cfg;
+    const struct config *cfg = o->cfg;
     const char *opts = "-c TimeZone=UTC -c client_encoding=UTF8";
     PGconn *c;
 
@@ -69,18 +72,18 @@ static int db_report_connect(struct req *r)
         err[strcspn(err, "\n")] = '\0';
         if (c)
             PQfinish(c);
-        return db_report_unavailable(r, err);
+        return db_report_unavailable(o, err);
     }
     db_report_conn = c;
     log_info("report connection open (backend %d)", PQbackendPID(c));
     return 0;
 }
 
-const char *db_report_pid(struct req *r)
+const char *db_report_pid(struct op *o)
 {
-    if (db_report_connect(r))
+    if (db_report_connect(o))
         return NULL;
-    return arena_sprintf(r->op.arena, "%d", PQbackendPID(db_report_conn));
+    return arena_sprintf(o->arena, "%d", PQbackendPID(db_report_conn));
 }
 
 /* ---- output ---- */
@@ -342,12 +345,12 @@ static int db_report_drain(PGconn *c)
 
 /* Maps the error of the user's statement to an answer that shows PostgreSQL's message:
  * it is about SQL the user wrote, and the editor needs it. */
-static int db_report_sql_error(struct req *r, const PGresult *res)
+static int db_report_sql_error(struct op *o, const PGresult *res)
 {
     const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
     const char *msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
     const char *pos = PQresultErrorField(res, PG_DIAG_STATEMENT_POSITION);
-    int status = 400;
+    enum op_kind kind = OP_BAD_INPUT;
     const char *code = "query_error";
 
     if (!state)
@@ -355,37 +358,37 @@ static int db_report_sql_error(struct req *r, const PGresult *res)
     if (!msg)
         msg = "the statement failed";
     if (strcmp(state, "57014") == 0) {
-        status = 422;
+        kind = OP_INVALID;
         code = "query_timeout";
         msg = "the statement ran past its time limit and was cancelled";
     } else if (strcmp(state, "42601") == 0 && strstr(msg, "multiple commands")) {
         code = "multiple_statements";
         msg = "send one statement at a time";
     } else if (strcmp(state, "25006") == 0 || strncmp(state, "42501", 5) == 0) {
-        status = 403;
+        kind = OP_FORBIDDEN;
         code = strcmp(state, "25006") == 0 ? "read_only" : "permission_denied";
     } else if (strcmp(state, "53200") == 0 || strcmp(state, "53400") == 0) {
         /* Out of memory, temp_file_limit: the statement asked for too much, not a fault
          * of the server. */
-        status = 422;
+        kind = OP_INVALID;
         code = "resource_limit";
     } else if (strncmp(state, "08", 2) == 0 || strncmp(state, "53", 2) == 0 ||
                strncmp(state, "57P", 3) == 0) {
-        return db_report_unavailable(r, msg);
+        return db_report_unavailable(o, msg);
     }
-    req_error(r, status, code, "sql", "%s", msg);
+    op_fail(o, kind, code, "sql", "%s", msg);
     json_object *d = json_object_new_object();
     json_object_object_add(d, "sqlstate", json_object_new_string(state));
     if (pos)
         json_object_object_add(d, "position", json_object_new_int(atoi(pos)));
-    req_error_details(r, d);
+    op_details(o, d);
     return -1;
 }
 
 /* Starts the transaction and pins its settings; -1 with an error set. */
-static int db_report_begin(struct req *r, PGconn *c, const char *grant)
+static int db_report_begin(struct op *o, PGconn *c, const char *grant)
 {
-    const char *timeout = arena_sprintf(r->op.arena, "%ld", r->op.cfg->report_timeout_ms);
+    const char *timeout = arena_sprintf(o->arena, "%ld", o->cfg->report_timeout_ms);
     const char *p[] = {grant, timeout};
     PGresult *res = PQexec(c, db_report_sql[DB_REPORT_BEGIN]);
     int ok = PQresultStatus(res) == PGRES_COMMAND_OK;
@@ -401,7 +404,7 @@ static int db_report_begin(struct req *r, PGconn *c, const char *grant)
         snprintf(err, sizeof(err), "%s", PQerrorMessage(c));
         err[strcspn(err, "\n")] = '\0';
         db_report_fini();
-        return db_report_unavailable(r, err);
+        return db_report_unavailable(o, err);
     }
     return 0;
 }
@@ -464,19 +467,20 @@ static void db_report_row(struct db_report_buf *b, const PGresult *res, enum db_
     buf_put(b, "]", 1);
 }
 
-int db_report_run(struct req *r, const char *sql, const char *grant, enum db_report_format fmt)
+int db_report_run(struct op *o, const char *sql, const char *grant, enum db_report_format fmt,
+                  struct db_report_out *out)
 {
-    const struct config *cfg = r->op.cfg;
-    struct db_report_buf *b = arena_calloc(r->op.arena, sizeof(*b));
+    const struct config *cfg = o->cfg;
+    struct db_report_buf *b = arena_calloc(o->arena, sizeof(*b));
     struct timespec deadline;
     PGconn *c;
     PGresult *res, *err = NULL;
     long nrows = 0;
     int truncated = 0, headed = 0, late = 0, broken = 0, not_rows = 0;
 
-    if (!b || arena_defer(r->op.arena, db_report_buf_free, b) != 0)
-        return req_error(r, 500, "internal", NULL, "out of memory");
-    if (db_report_connect(r) || db_report_begin(r, db_report_conn, grant))
+    if (!b || arena_defer(o->arena, db_report_buf_free, b) != 0)
+        return op_fail(o, OP_INTERNAL, "internal", NULL, "out of memory");
+    if (db_report_connect(o) || db_report_begin(o, db_report_conn, grant))
         return -1;
     c = db_report_conn;
     clock_gettime(CLOCK_MONOTONIC, &deadline);
@@ -492,7 +496,7 @@ int db_report_run(struct req *r, const char *sql, const char *grant, enum db_rep
     if (!PQsendQueryParams(c, sql, 0, NULL, NULL, NULL, NULL, 0) || !PQsetSingleRowMode(c)) {
         log_warn("sending an ad-hoc query failed: %s", PQerrorMessage(c));
         db_report_fini();
-        return db_report_unavailable(r, "send failed");
+        return db_report_unavailable(o, "send failed");
     }
     while ((res = db_report_next(c, &deadline, &late))) {
         ExecStatusType st = PQresultStatus(res);
@@ -523,7 +527,7 @@ int db_report_run(struct req *r, const char *sql, const char *grant, enum db_rep
         }
         PQclear(res);
     }
-    if (err && arena_defer(r->op.arena, db_report_clear, err) != 0)
+    if (err && arena_defer(o->arena, db_report_clear, err) != 0)
         err = NULL;
     if (late) {
         /* The server did not stop on its own: cancel, then give up on the connection if
@@ -532,7 +536,7 @@ int db_report_run(struct req *r, const char *sql, const char *grant, enum db_rep
             broken = 1;
     } else if (!truncated && !broken && PQstatus(c) != CONNECTION_OK) {
         db_report_fini();
-        return db_report_unavailable(r, "connection lost");
+        return db_report_unavailable(o, "connection lost");
     }
     if (broken)
         db_report_fini();
@@ -540,32 +544,30 @@ int db_report_run(struct req *r, const char *sql, const char *grant, enum db_rep
         db_report_end(c);
 
     if (late)
-        return req_error(r, 422, "query_timeout", "sql",
-                         "the statement ran past its time limit and was cancelled");
+        return op_fail(o, OP_INVALID, "query_timeout", "sql",
+                       "the statement ran past its time limit and was cancelled");
     if (err && !truncated)
-        return db_report_sql_error(r, err);
+        return db_report_sql_error(o, err);
     if (not_rows && !headed)
-        return req_error(r, 422, "not_a_query", "sql",
-                         "only statements that return rows can be run here");
+        return op_fail(o, OP_INVALID, "not_a_query", "sql",
+                       "only statements that return rows can be run here");
     if (!headed) /* no result at all: the connection broke */
-        return db_report_unavailable(r, "no result");
+        return db_report_unavailable(o, "no result");
     if (b->oom)
-        return req_error(r, 500, "internal", NULL, "out of memory");
+        return op_fail(o, OP_INTERNAL, "internal", NULL, "out of memory");
+    out->truncated = truncated;
     if (fmt == DB_REPORT_FORMAT_CSV) {
-        if (truncated)
-            req_add_header(r, "X-Runwatch-Truncated", "true");
-        r->resp_type = "text/csv; charset=utf-8";
+        out->type = "text/csv; charset=utf-8";
     } else {
         char tail[96];
         snprintf(tail, sizeof(tail), "],\"row_count\":%ld,\"truncated\":%s}", nrows,
                  truncated ? "true" : "false");
         buf_str(b, tail);
         if (b->oom)
-            return req_error(r, 500, "internal", NULL, "out of memory");
-        r->resp_type = "application/json";
+            return op_fail(o, OP_INTERNAL, "internal", NULL, "out of memory");
+        out->type = "application/json";
     }
-    r->status = 200;
-    r->resp_body = b->p ? b->p : "";
-    r->resp_len = b->len;
+    out->body = b->p ? b->p : "";
+    out->len = b->len;
     return 0;
 }

@@ -4,26 +4,37 @@
  * signed project grant, a statement timeout and only `report` on the search path; rows
  * are read one at a time (single-row mode) and reading stops at the row and byte caps,
  * so a huge result never sits in memory. Handlers never see libpq: the result comes
- * back as the response body (JSON or CSV). */
+ * back as the text of a response body (JSON or CSV), which the caller sends. */
 #ifndef RW_DB_REPORT_H
 #define RW_DB_REPORT_H
 
-#include "req.h"
+#include <stddef.h>
+
+#include "op.h"
 
 enum db_report_format {
     DB_REPORT_FORMAT_JSON,
     DB_REPORT_FORMAT_CSV,
 };
 
-/* The backend pid of the ad-hoc connection as text (connecting first when needed), for
- * the grant to be bound to; NULL with a 503 set when it cannot connect. */
-const char *db_report_pid(struct req *r);
+/* The rows of one ad-hoc statement, as the body of an answer: arena-owned. */
+struct db_report_out {
+    const char *body;
+    size_t len;
+    const char *type; /* the media type of body */
+    int truncated;    /* the row or byte cap cut the rows short */
+};
 
-/* Runs one user statement under grant and sets the response:
+/* The backend pid of the ad-hoc connection as text (connecting first when needed), for
+ * the grant to be bound to; NULL with o's error set (unavailable) when it cannot connect. */
+const char *db_report_pid(struct op *o);
+
+/* Runs one user statement under grant into out:
  * JSON {"columns":[{"name","type"}],"rows":[[…]],"row_count":n,"truncated":b}, or CSV
- * with a header line (and X-Runwatch-Truncated: true when cut short). A statement that
- * fails answers 4xx with PostgreSQL's message (it is about the user's own SQL). */
-int db_report_run(struct req *r, const char *sql, const char *grant, enum db_report_format fmt);
+ * with a header line. A statement that fails sets an error (bad input, invalid,
+ * forbidden) with PostgreSQL's message: it is about the user's own SQL. */
+int db_report_run(struct op *o, const char *sql, const char *grant, enum db_report_format fmt,
+                  struct db_report_out *out);
 
 /* Closes the connection (worker exit). */
 void db_report_fini(void);

@@ -365,7 +365,7 @@ static int reports_run_sql(struct req *r, const char *sql, const char *only, con
     PGresult *res;
 
     reports_grant_params(r, only, gp);
-    if (!(pid = db_report_pid(r)))
+    if (!(pid = db_report_pid(&r->op)))
         return -1;
     gp[4] = pid;
     if (!(res = db_exec(&r->op, DB_STMT_REPORT_GRANT, gp, 5)))
@@ -378,7 +378,16 @@ static int reports_run_sql(struct req *r, const char *sql, const char *only, con
     if (!req_own_json(r, d) ||
         audit_log_write(&r->op, "report.query", only, NULL, jsonx_to_string(d, NULL)))
         return -1;
-    return db_report_run(r, sql, grant, fmt);
+    struct db_report_out out;
+    if (db_report_run(&r->op, sql, grant, fmt, &out))
+        return -1;
+    if (out.truncated && fmt == DB_REPORT_FORMAT_CSV)
+        req_add_header(r, "X-Runwatch-Truncated", "true");
+    r->status = 200;
+    r->resp_type = out.type;
+    r->resp_body = out.body;
+    r->resp_len = out.len;
+    return 0;
 }
 
 int reports_query(struct req *r)
