@@ -24,6 +24,51 @@ if grep -nE '\b(strcpy|strcat|sprintf|vsprintf|strtok|gets)\s*\(' "${files[@]}" 
     status=1
 fi
 
+echo "== layers"
+# fcgi/src is layered: api/ on top (only api/ and routes.c include "api/…"), the
+# database layer (db*.c/h) below HTTP (never includes req.h), and no include cycle
+# among modules (a module is a .c and its .h; A depends on B when either includes B.h).
+if ! (cd fcgi/src && for f in *.[ch] api/*.[ch]; do
+    grep -oE '^\s*#\s*include\s+"[^"]+"' "$f" | sed -E 's/.*"([^"]+)"/\1/' |
+        while read -r inc; do
+            t=""
+            if [ -f "$(dirname "$f")/$inc" ]; then t=$(realpath --relative-to=. "$(dirname "$f")/$inc")
+            elif [ -f "$inc" ]; then t=$inc; fi
+            [ -n "$t" ] && echo "$f $t"
+        done
+done) | awk '
+    function mod(p) { sub(/\.[ch]$/, "", p); return p }
+    {
+        f = $1; t = $2
+        if (t ~ /^api\// && f !~ /^api\// && f != "routes.c") {
+            print f ": includes " t "; only api/ and routes.c may"; bad = 1
+        }
+        if (f ~ /^db[^\/]*\.[ch]$/ && t == "req.h") {
+            print f ": the database layer includes req.h"; bad = 1
+        }
+        a = mod(f); b = mod(t)
+        if (a != b && !((a, b) in edge)) { edge[a, b] = 1; out[a] = out[a] " " b; mods[a] = 1 }
+    }
+    function visit(m,    n, i, d, k, c, ds) {
+        state[m] = 1; stack[++depth] = m
+        n = split(out[m], ds, " ")
+        for (i = 1; i <= n; i++) {
+            d = ds[i]
+            if (state[d] == 1) {
+                c = ""; for (k = 1; k <= depth; k++) if (stack[k] == d) break
+                for (; k <= depth; k++) c = c stack[k] " -> "
+                print "include cycle: " c d; bad = 1
+            } else if (!state[d]) {
+                visit(d)
+            }
+        }
+        depth--; state[m] = 2
+    }
+    END { for (m in mods) if (!state[m]) visit(m); exit bad }
+'; then
+    status=1
+fi
+
 echo "== cppcheck"
 if command -v cppcheck >/dev/null; then
     mapfile -t srcs < <(printf '%s\n' "${files[@]}" | grep '\.c$' | grep -E '^(fcgi|tools)/')
