@@ -1,6 +1,7 @@
-// Status badge logic: which colour a status gets, which derived states apply
-// (DESIGN.md §3: stuck, stale — derived, never stored), and whether the latest attempt
-// is worth showing beside the run (only when it says something the run's status does not).
+// Status badge logic: which colour a status gets, which derived states apply (stuck,
+// stale: derived, never stored; docs/ARCHITECTURE.md, "The run lifecycle"), and whether
+// the latest attempt is worth showing beside the run (only when it says something the
+// run's status does not).
 import type { Run, RunStatus } from '../api/types';
 
 export const STATUS_COLOR: Record<string, string> = {
