@@ -1,4 +1,4 @@
-/* projects: every project endpoint starts with auth_project(), which finds the project
+/* projects: every project endpoint starts with access_project(), which finds the project
  * and the caller's role in one query; a project the caller cannot see is a 404. A
  * project always keeps at least one admin: the last one cannot be demoted or removed
  * (the admin rows are locked while that is checked, so two requests cannot race past
