@@ -99,7 +99,7 @@ int projects_create(struct req *r)
     pr.role = AUTH_ROLE_ADMIN;
     /* The creator administers the project they made. */
     const char *pm[] = {pr.id, r->auth->user_id, "admin"};
-    if (!DB_EXEC(r, DB_STMT_MEMBER_UPSERT, pm) ||
+    if (!DB_EXEC(r, DB_STMT_MEMBER_INSERT, pm) ||
         audit_write(r, "project.create", pr.id, pr.slug, NULL) || db_commit(r))
         return -1;
     return req_json(r, 201, project_json(&pr));
@@ -243,7 +243,7 @@ int members_add(struct req *r)
         return req_error(r, 422, "unknown_user", "email", "no user has this email");
     const char *uid = PQgetvalue(res, 0, 0);
     const char *p[] = {pr.id, uid, role};
-    if (!(res = DB_EXEC(r, DB_STMT_MEMBER_UPSERT, p)))
+    if (!(res = DB_EXEC(r, DB_STMT_MEMBER_INSERT, p)))
         return -1;
     if (PQntuples(res) != 1)
         return req_error(r, 409, "conflict", "email", "already a member; change the role instead");
