@@ -43,7 +43,7 @@ static void db_drop(struct db *db)
 /* The statement's result columns, as the server describes them, must be its declared
  * outputs, name for name: callers read columns by the generated <NAME>_<COLUMN> indexes,
  * so a statement edited without its "-- out:" line fails here, at connect, not as a
- * wrong value later. About 0.05 ms a statement on a local socket (docs/SQL.md). */
+ * wrong value later. It adds a round trip a statement to each connect (docs/SQL.md). */
 static int db_check_columns(PGconn *c, const struct db_stmt *s, char *err, size_t errlen)
 {
     PGresult *d = PQdescribePrepared(c, s->name);
