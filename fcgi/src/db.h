@@ -1,7 +1,7 @@
 /* db: the worker's one PostgreSQL connection. It connects lazily, prepares every
- * statement of db_stmt.c on each new connection, and after losing the server it
- * reconnects on the next request; a request during an outage gets 503 with
- * Retry-After, never a crash. Handlers use db_exec and never call libpq. */
+ * statement of sql/statements (the generated db_stmt.h) on each new connection, and
+ * after losing the server it reconnects on the next request; a request during an outage gets 503
+ * with Retry-After, never a crash. Handlers use db_exec and never call libpq. */
 #ifndef RW_DB_H
 #define RW_DB_H
 

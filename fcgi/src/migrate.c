@@ -1,6 +1,8 @@
 /* migrate: runs under an advisory lock so two starts at once cannot both apply the
  * same file. Migration files are trusted SQL from the repository (not input); they
- * must not contain their own BEGIN/COMMIT, since the runner wraps each one. */
+ * must not contain their own BEGIN/COMMIT, since the runner wraps each one. The
+ * runner's own statements are sql/statements/migrate.sql's, run as text on its own
+ * connection (nothing is prepared before the schema exists). */
 #include "migrate.h"
 
 #include <dirent.h>
@@ -10,9 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "db_stmt.h"
 #include "log.h"
 
-#define MIGRATE_LOCK_KEY  "7243001"
 #define MIGRATE_MAX_FILES 1024
 
 int migrate_is_migration_name(const char *name)
@@ -71,7 +73,7 @@ static int migrate_one(PGconn *c, const char *dir, const char *name)
     char *sql = NULL;
     PGresult *res = NULL;
     int rc = -1;
-    const char *params[2];
+    const char *params[MIGRATE_CHECKSUM__NIN];
 
     snprintf(path, sizeof(path), "%s/%s", dir, name);
     sql = migrate_read(path);
@@ -79,14 +81,19 @@ static int migrate_one(PGconn *c, const char *dir, const char *name)
         log_error("cannot read %s: %s", path, strerror(errno));
         goto out;
     }
-    params[0] = name;
-    params[1] = sql;
-    res = PQexecParams(c, "SELECT checksum = md5($2) FROM schema_migrations WHERE version = $1", 2,
-                       NULL, params, NULL, NULL, 0);
+    /* migrate_record takes the same two inputs in the same places. */
+    _Static_assert(MIGRATE_CHECKSUM_IN_VERSION == MIGRATE_RECORD_IN_VERSION &&
+                       MIGRATE_CHECKSUM_IN_SQL == MIGRATE_RECORD_IN_SQL &&
+                       MIGRATE_CHECKSUM__NIN == MIGRATE_RECORD__NIN,
+                   "migrate_checksum and migrate_record inputs differ");
+    params[MIGRATE_CHECKSUM_IN_VERSION] = name;
+    params[MIGRATE_CHECKSUM_IN_SQL] = sql;
+    res = PQexecParams(c, db_stmts[DB_STMT_MIGRATE_CHECKSUM].sql, MIGRATE_CHECKSUM__NIN, NULL,
+                       params, NULL, NULL, 0);
     if (!migrate_ok(c, res, "read schema_migrations"))
         goto out;
     if (PQntuples(res) == 1) {
-        if (strcmp(PQgetvalue(res, 0, 0), "t") != 0) {
+        if (strcmp(PQgetvalue(res, 0, MIGRATE_CHECKSUM_UNCHANGED), "t") != 0) {
             log_error("%s was changed after it was applied; add a new migration instead", name);
             goto out;
         }
@@ -94,7 +101,7 @@ static int migrate_one(PGconn *c, const char *dir, const char *name)
         goto out;
     }
     PQclear(res);
-    res = PQexec(c, "BEGIN");
+    res = PQexec(c, db_stmts[DB_STMT_BEGIN].sql);
     if (!migrate_ok(c, res, "begin"))
         goto out;
     PQclear(res);
@@ -102,12 +109,12 @@ static int migrate_one(PGconn *c, const char *dir, const char *name)
     if (!migrate_ok(c, res, name))
         goto rollback;
     PQclear(res);
-    res = PQexecParams(c, "INSERT INTO schema_migrations (version, checksum) VALUES ($1, md5($2))",
-                       2, NULL, params, NULL, NULL, 0);
+    res = PQexecParams(c, db_stmts[DB_STMT_MIGRATE_RECORD].sql, MIGRATE_RECORD__NIN, NULL, params,
+                       NULL, NULL, 0);
     if (!migrate_ok(c, res, "record migration"))
         goto rollback;
     PQclear(res);
-    res = PQexec(c, "COMMIT");
+    res = PQexec(c, db_stmts[DB_STMT_COMMIT].sql);
     if (!migrate_ok(c, res, "commit"))
         goto rollback;
     log_info("applied %s", name);
@@ -115,7 +122,7 @@ static int migrate_one(PGconn *c, const char *dir, const char *name)
     goto out;
 rollback:
     PQclear(res);
-    res = PQexec(c, "ROLLBACK");
+    res = PQexec(c, db_stmts[DB_STMT_ROLLBACK].sql);
 out:
     PQclear(res);
     free(sql);
@@ -139,16 +146,13 @@ int migrate_run(const struct config *cfg)
         log_error("cannot connect to postgresql: %s", c ? PQerrorMessage(c) : "out of memory");
         goto out;
     }
-    res = PQexec(c, "SET client_min_messages = warning");
+    res = PQexec(c, db_stmts[DB_STMT_MIGRATE_QUIET].sql);
     PQclear(res);
-    res = PQexec(c, "SELECT pg_advisory_lock(" MIGRATE_LOCK_KEY ")");
+    res = PQexec(c, db_stmts[DB_STMT_MIGRATE_LOCK].sql);
     if (!migrate_ok(c, res, "advisory lock"))
         goto out;
     PQclear(res);
-    res = PQexec(c, "CREATE TABLE IF NOT EXISTS schema_migrations ("
-                    " version text PRIMARY KEY,"
-                    " checksum text NOT NULL,"
-                    " applied_at timestamptz NOT NULL DEFAULT now())");
+    res = PQexec(c, db_stmts[DB_STMT_MIGRATE_TABLE].sql);
     if (!migrate_ok(c, res, "create schema_migrations"))
         goto out;
     PQclear(res);

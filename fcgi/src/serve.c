@@ -224,7 +224,7 @@ static void serve_fold(struct serve_ctx *w)
 {
     struct timespec now;
     struct req r;
-    const char *params[] = {SERVE_FOLD_BATCH};
+    const char *params[ROLLUP_FOLD__NIN] = {[ROLLUP_FOLD_IN_MAX_DELTAS] = SERVE_FOLD_BATCH};
 
     clock_gettime(CLOCK_MONOTONIC, &now);
     if (now.tv_sec < w->next_fold.tv_sec ||

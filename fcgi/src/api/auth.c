@@ -1,6 +1,6 @@
 /* auth: identities, sessions and the login endpoints.
  * - Secrets are random 256-bit values; PostgreSQL stores and compares only their
- *   SHA-256 (see db_stmt.c), so a database dump holds no usable credential.
+ *   SHA-256 (see sql/statements/auth.sql), so a database dump holds no usable credential.
  * - Passwords are yescrypt hashes from libcrypt. A login for an unknown email still
  *   computes one hash, so timing does not tell whether the email exists, and every
  *   failure has the same message.
@@ -164,30 +164,31 @@ static int auth_resolve(struct req *r, struct auth_ident *id)
         /* Only well-formed tokens reach the database. */
         if (strncmp(tok, "rw_", 3) != 0 || strlen(tok) > 200)
             return auth_unauthenticated(r, "invalid or expired token");
-        const char *p[] = {tok};
+        const char *p[TOKEN_LOOKUP__NIN] = {[TOKEN_LOOKUP_IN_TOKEN] = tok};
         res = DB_EXEC(r, DB_STMT_TOKEN_LOOKUP, p);
         if (!res)
             return -1;
         if (PQntuples(res) != 1)
             return auth_unauthenticated(r, "invalid or expired token");
         id->kind = AUTH_TOKEN;
-        id->token_id = PQgetvalue(res, 0, 0);
-        id->token_project_id = PQgetvalue(res, 0, 1);
-        id->token_role = auth_scopes_role(PQgetvalue(res, 0, 2));
+        id->token_id = PQgetvalue(res, 0, TOKEN_LOOKUP_ID);
+        id->token_project_id = PQgetvalue(res, 0, TOKEN_LOOKUP_PROJECT_ID);
+        id->token_role = auth_scopes_role(PQgetvalue(res, 0, TOKEN_LOOKUP_SCOPES));
         return 0;
     }
     const char *cookie = auth_cookie(r, AUTH_COOKIE);
     if (cookie && *cookie && strlen(cookie) <= 100) {
         const char *idle = arena_sprintf(r->arena, "%ld", r->cfg->session_idle_s);
-        const char *p[] = {cookie, idle};
+        const char *p[SESSION_LOOKUP__NIN] = {
+            [SESSION_LOOKUP_IN_TOKEN] = cookie, [SESSION_LOOKUP_IN_IDLE_S] = idle};
         res = DB_EXEC(r, DB_STMT_SESSION_LOOKUP, p);
         if (!res)
             return -1;
         if (PQntuples(res) == 1) {
             id->kind = AUTH_SESSION;
-            id->session_id = PQgetvalue(res, 0, 0);
-            id->user_id = PQgetvalue(res, 0, 1);
-            id->is_admin = PQgetvalue(res, 0, 2)[0] == 't';
+            id->session_id = PQgetvalue(res, 0, SESSION_LOOKUP_ID);
+            id->user_id = PQgetvalue(res, 0, SESSION_LOOKUP_USER_ID);
+            id->is_admin = PQgetvalue(res, 0, SESSION_LOOKUP_IS_ADMIN)[0] == 't';
         }
     }
     return 0;
@@ -232,6 +233,15 @@ int auth_require_instance_admin(struct req *r)
     return 0;
 }
 
+/* The three project_access statements answer the same columns (projects.sql). */
+#define AUTH_SAME_COLS(a, b)                                                                       \
+    (a##_ID == b##_ID && a##_ROLE == b##_ROLE && a##_SLUG == b##_SLUG && a##_NAME == b##_NAME &&   \
+     a##_CREATED_AT == b##_CREATED_AT && a##__NOUT == b##__NOUT)
+_Static_assert(AUTH_SAME_COLS(PROJECT_ACCESS_USER, PROJECT_ACCESS_TOKEN) &&
+                   AUTH_SAME_COLS(PROJECT_ACCESS_USER, PROJECT_ACCESS_USER_BY_ID),
+               "the project_access statements answer different columns");
+#undef AUTH_SAME_COLS
+
 /* Fills out from a project_access_* row and checks the role. */
 static int auth_project_row(struct req *r, PGresult *res, enum auth_role min,
                             struct auth_project *out)
@@ -240,12 +250,13 @@ static int auth_project_row(struct req *r, PGresult *res, enum auth_role min,
         return -1;
     if (PQntuples(res) != 1)
         return req_error(r, 404, "not_found", NULL, "no such project");
-    out->id = PQgetvalue(res, 0, 0);
-    out->role =
-        r->auth->kind == AUTH_TOKEN ? r->auth->token_role : auth_role_parse(PQgetvalue(res, 0, 1));
-    out->slug = PQgetvalue(res, 0, 2);
-    out->name = PQgetvalue(res, 0, 3);
-    out->created_at = PQgetvalue(res, 0, 4);
+    out->id = PQgetvalue(res, 0, PROJECT_ACCESS_USER_ID);
+    out->role = r->auth->kind == AUTH_TOKEN
+                    ? r->auth->token_role
+                    : auth_role_parse(PQgetvalue(res, 0, PROJECT_ACCESS_USER_ROLE));
+    out->slug = PQgetvalue(res, 0, PROJECT_ACCESS_USER_SLUG);
+    out->name = PQgetvalue(res, 0, PROJECT_ACCESS_USER_NAME);
+    out->created_at = PQgetvalue(res, 0, PROJECT_ACCESS_USER_CREATED_AT);
     if (out->role < min)
         return req_error(r, 403, "forbidden", NULL, "this needs the %s role in project %s",
                          auth_role_name(min), out->slug);
@@ -259,10 +270,15 @@ int auth_project(struct req *r, const char *slug, enum auth_role min, struct aut
     if (!slug || strlen(slug) > 63)
         return req_error(r, 404, "not_found", NULL, "no such project");
     if (id->kind == AUTH_TOKEN) {
-        const char *p[] = {slug, id->token_project_id};
+        const char *p[PROJECT_ACCESS_TOKEN__NIN] = {[PROJECT_ACCESS_TOKEN_IN_SLUG] = slug,
+                                                    [PROJECT_ACCESS_TOKEN_IN_TOKEN_PROJECT] =
+                                                        id->token_project_id};
         return auth_project_row(r, DB_EXEC(r, DB_STMT_PROJECT_ACCESS_TOKEN, p), min, out);
     }
-    const char *p[] = {slug, id->user_id, id->is_admin ? "true" : "false"};
+    const char *p[PROJECT_ACCESS_USER__NIN] = {[PROJECT_ACCESS_USER_IN_SLUG] = slug,
+                                               [PROJECT_ACCESS_USER_IN_USER_ID] = id->user_id,
+                                               [PROJECT_ACCESS_USER_IN_IS_ADMIN] =
+                                                   id->is_admin ? "true" : "false"};
     return auth_project_row(r, DB_EXEC(r, DB_STMT_PROJECT_ACCESS_USER, p), min, out);
 }
 
@@ -294,10 +310,16 @@ int auth_project_by_id(struct req *r, const char *project_id, enum auth_role min
         /* A token sees one project; anything else does not exist for it. */
         if (strcmp(project_id, id->token_project_id) != 0)
             return req_error(r, 404, "not_found", NULL, "no such %s", what);
-        const char *p[] = {project_id, NULL, "true"};
+        const char *p[PROJECT_ACCESS_USER_BY_ID__NIN] = {
+            [PROJECT_ACCESS_USER_BY_ID_IN_PROJECT_ID] = project_id,
+            [PROJECT_ACCESS_USER_BY_ID_IN_USER_ID] = NULL,
+            [PROJECT_ACCESS_USER_BY_ID_IN_IS_ADMIN] = "true"};
         res = DB_EXEC(r, DB_STMT_PROJECT_ACCESS_USER_BY_ID, p);
     } else {
-        const char *p[] = {project_id, id->user_id, id->is_admin ? "true" : "false"};
+        const char *p[PROJECT_ACCESS_USER_BY_ID__NIN] = {
+            [PROJECT_ACCESS_USER_BY_ID_IN_PROJECT_ID] = project_id,
+            [PROJECT_ACCESS_USER_BY_ID_IN_USER_ID] = id->user_id,
+            [PROJECT_ACCESS_USER_BY_ID_IN_IS_ADMIN] = id->is_admin ? "true" : "false"};
         res = DB_EXEC(r, DB_STMT_PROJECT_ACCESS_USER_BY_ID, p);
     }
     if (res && PQntuples(res) != 1)
@@ -307,18 +329,31 @@ int auth_project_by_id(struct req *r, const char *project_id, enum auth_role min
 
 /* ---- endpoints ---- */
 
+/* user_get, user_create, user_list and user_update answer the same columns (users.sql). */
+#define AUTH_SAME_COLS(a, b)                                                                       \
+    (a##_ID == b##_ID && a##_EMAIL == b##_EMAIL && a##_DISPLAY_NAME == b##_DISPLAY_NAME &&         \
+     a##_IS_ADMIN == b##_IS_ADMIN && a##_DISABLED == b##_DISABLED &&                               \
+     a##_CREATED_AT == b##_CREATED_AT && a##__NOUT == b##__NOUT)
+_Static_assert(AUTH_SAME_COLS(USER_GET, USER_CREATE) && AUTH_SAME_COLS(USER_GET, USER_LIST) &&
+                   AUTH_SAME_COLS(USER_GET, USER_UPDATE),
+               "the user statements answer different columns");
+#undef AUTH_SAME_COLS
+
 static json_object *auth_user_json(PGresult *res, int row)
 {
     json_object *u = json_object_new_object();
-    json_object_object_add(u, "id",
-                           json_object_new_int64(strtoll(PQgetvalue(res, row, 0), NULL, 10)));
-    json_object_object_add(u, "email", json_object_new_string(PQgetvalue(res, row, 1)));
-    json_object_object_add(u, "display_name", json_object_new_string(PQgetvalue(res, row, 2)));
-    json_object_object_add(u, "is_admin",
-                           json_object_new_boolean(PQgetvalue(res, row, 3)[0] == 't'));
-    json_object_object_add(u, "disabled",
-                           json_object_new_boolean(PQgetvalue(res, row, 4)[0] == 't'));
-    json_object_object_add(u, "created_at", json_object_new_string(PQgetvalue(res, row, 5)));
+    json_object_object_add(
+        u, "id", json_object_new_int64(strtoll(PQgetvalue(res, row, USER_GET_ID), NULL, 10)));
+    json_object_object_add(u, "email",
+                           json_object_new_string(PQgetvalue(res, row, USER_GET_EMAIL)));
+    json_object_object_add(u, "display_name",
+                           json_object_new_string(PQgetvalue(res, row, USER_GET_DISPLAY_NAME)));
+    json_object_object_add(
+        u, "is_admin", json_object_new_boolean(PQgetvalue(res, row, USER_GET_IS_ADMIN)[0] == 't'));
+    json_object_object_add(
+        u, "disabled", json_object_new_boolean(PQgetvalue(res, row, USER_GET_DISABLED)[0] == 't'));
+    json_object_object_add(u, "created_at",
+                           json_object_new_string(PQgetvalue(res, row, USER_GET_CREATED_AT)));
     return u;
 }
 
@@ -355,30 +390,38 @@ int auth_login(struct req *r)
 
     if (db_begin(r) != 0)
         return -1;
-    const char *p1[] = {email};
+    const char *p1[USER_FOR_LOGIN__NIN] = {[USER_FOR_LOGIN_IN_EMAIL] = email};
     res = DB_EXEC(r, DB_STMT_USER_FOR_LOGIN, p1);
     if (!res)
         return -1;
-    if (PQntuples(res) != 1 || PQgetisnull(res, 0, 1)) {
+    if (PQntuples(res) != 1 || PQgetisnull(res, 0, USER_FOR_LOGIN_PASSWORD_HASH)) {
         auth_equalise_timing(password);
         if (audit_write(r, "auth.login_failed", NULL, email, "{\"reason\":\"unknown user\"}") ||
             db_commit(r))
             return -1;
         return req_error(r, 401, "invalid_credentials", NULL, "invalid email or password");
     }
-    user_id = PQgetvalue(res, 0, 0);
-    hash = PQgetvalue(res, 0, 1);
-    if (PQgetvalue(res, 0, 2)[0] == 't' || PQgetvalue(res, 0, 3)[0] == 't') {
+    user_id = PQgetvalue(res, 0, USER_FOR_LOGIN_ID);
+    hash = PQgetvalue(res, 0, USER_FOR_LOGIN_PASSWORD_HASH);
+    if (PQgetvalue(res, 0, USER_FOR_LOGIN_DISABLED)[0] == 't' ||
+        PQgetvalue(res, 0, USER_FOR_LOGIN_LOCKED)[0] == 't') {
         /* Disabled or backing off: the same answer, and no password check to time. */
         auth_equalise_timing(password);
-        const char *why = PQgetvalue(res, 0, 2)[0] == 't' ? "{\"reason\":\"disabled\"}"
-                                                          : "{\"reason\":\"locked\"}";
+        const char *why = PQgetvalue(res, 0, USER_FOR_LOGIN_DISABLED)[0] == 't'
+                              ? "{\"reason\":\"disabled\"}"
+                              : "{\"reason\":\"locked\"}";
         if (audit_write_user(r, user_id, "auth.login_failed", NULL, email, why) || db_commit(r))
             return -1;
         return req_error(r, 401, "invalid_credentials", NULL, "invalid email or password");
     }
     ok = auth_check_password(password, hash);
-    const char *p2[] = {user_id};
+    const char *p2[USER_LOGIN_FAILED__NIN] = {[USER_LOGIN_FAILED_IN_USER_ID] = user_id};
+    /* p2 serves user_login_failed, user_login_ok and user_get: one input, the user. */
+    _Static_assert(USER_LOGIN_FAILED__NIN == USER_LOGIN_OK__NIN &&
+                       USER_LOGIN_FAILED__NIN == USER_GET__NIN &&
+                       USER_LOGIN_FAILED_IN_USER_ID == USER_LOGIN_OK_IN_USER_ID &&
+                       USER_LOGIN_FAILED_IN_USER_ID == USER_GET_IN_USER_ID,
+                   "p2 does not fit the login statements");
     if (!ok) {
         if (!DB_EXEC(r, DB_STMT_USER_LOGIN_FAILED, p2) ||
             audit_write_user(r, user_id, "auth.login_failed", NULL, email,
@@ -394,7 +437,11 @@ int auth_login(struct req *r)
         return req_error(r, 500, "internal", NULL, "no randomness");
     const char *max = arena_sprintf(r->arena, "%ld", r->cfg->session_max_s);
     const char *ua = req_header(r, "User-Agent");
-    const char *p3[] = {token, user_id, max, r->remote_addr, ua ? ua : ""};
+    const char *p3[SESSION_CREATE__NIN] = {[SESSION_CREATE_IN_TOKEN] = token,
+                                           [SESSION_CREATE_IN_USER_ID] = user_id,
+                                           [SESSION_CREATE_IN_LIFETIME_S] = max,
+                                           [SESSION_CREATE_IN_IP] = r->remote_addr,
+                                           [SESSION_CREATE_IN_USER_AGENT] = ua ? ua : ""};
     res = DB_EXEC(r, DB_STMT_SESSION_CREATE, p3);
     if (!res)
         return -1;
@@ -418,7 +465,7 @@ int auth_login(struct req *r)
 int auth_logout(struct req *r)
 {
     if (r->auth->kind == AUTH_SESSION) {
-        const char *p[] = {r->auth->session_id};
+        const char *p[SESSION_REVOKE__NIN] = {[SESSION_REVOKE_IN_SESSION_ID] = r->auth->session_id};
         if (db_begin(r) || !DB_EXEC(r, DB_STMT_SESSION_REVOKE, p) ||
             audit_write(r, "auth.logout", NULL, NULL, NULL) || db_commit(r))
             return -1;
@@ -434,12 +481,16 @@ static json_object *auth_projects_json(PGresult *res)
     json_object *arr = json_object_new_array();
     for (int i = 0; i < PQntuples(res); i++) {
         json_object *p = json_object_new_object();
-        json_object_object_add(p, "id",
-                               json_object_new_int64(strtoll(PQgetvalue(res, i, 0), NULL, 10)));
-        json_object_object_add(p, "slug", json_object_new_string(PQgetvalue(res, i, 1)));
-        json_object_object_add(p, "name", json_object_new_string(PQgetvalue(res, i, 2)));
-        json_object_object_add(p, "role", json_object_new_string(PQgetvalue(res, i, 3)));
-        json_object_object_add(p, "created_at", json_object_new_string(PQgetvalue(res, i, 4)));
+        json_object_object_add(
+            p, "id", json_object_new_int64(strtoll(PQgetvalue(res, i, MY_PROJECTS_ID), NULL, 10)));
+        json_object_object_add(p, "slug",
+                               json_object_new_string(PQgetvalue(res, i, MY_PROJECTS_SLUG)));
+        json_object_object_add(p, "name",
+                               json_object_new_string(PQgetvalue(res, i, MY_PROJECTS_NAME)));
+        json_object_object_add(p, "role",
+                               json_object_new_string(PQgetvalue(res, i, MY_PROJECTS_ROLE)));
+        json_object_object_add(p, "created_at",
+                               json_object_new_string(PQgetvalue(res, i, MY_PROJECTS_CREATED_AT)));
         json_object_array_add(arr, p);
     }
     return arr;
@@ -452,8 +503,12 @@ int auth_me(struct req *r)
     PGresult *res;
 
     if (id->kind == AUTH_SESSION) {
-        const char *p[] = {id->user_id};
-        const char *p2[] = {id->user_id, id->is_admin ? "true" : "false", NULL, NULL};
+        const char *p[USER_GET__NIN] = {[USER_GET_IN_USER_ID] = id->user_id};
+        const char *p2[MY_PROJECTS__NIN] = {[MY_PROJECTS_IN_USER_ID] = id->user_id,
+                                            [MY_PROJECTS_IN_IS_ADMIN] =
+                                                id->is_admin ? "true" : "false",
+                                            [MY_PROJECTS_IN_TOKEN_PROJECT] = NULL,
+                                            [MY_PROJECTS_IN_TOKEN_ROLE] = NULL};
         if (!(res = DB_EXEC(r, DB_STMT_USER_GET, p)) || PQntuples(res) != 1)
             goto fail;
         json_object_object_add(out, "user", auth_user_json(res, 0));
@@ -462,16 +517,18 @@ int auth_me(struct req *r)
             goto fail;
         json_object_object_add(out, "projects", auth_projects_json(res));
     } else {
-        const char *p[] = {id->token_id};
+        const char *p[TOKEN_GET__NIN] = {[TOKEN_GET_IN_TOKEN_ID] = id->token_id};
         if (!(res = DB_EXEC(r, DB_STMT_TOKEN_GET, p)) || PQntuples(res) != 1)
             goto fail;
         json_object *t = json_object_new_object();
-        json_object_object_add(t, "id",
-                               json_object_new_int64(strtoll(PQgetvalue(res, 0, 0), NULL, 10)));
-        json_object_object_add(t, "name", json_object_new_string(PQgetvalue(res, 0, 1)));
-        json_object_object_add(t, "prefix", json_object_new_string(PQgetvalue(res, 0, 2)));
+        json_object_object_add(
+            t, "id", json_object_new_int64(strtoll(PQgetvalue(res, 0, TOKEN_GET_ID), NULL, 10)));
+        json_object_object_add(t, "name",
+                               json_object_new_string(PQgetvalue(res, 0, TOKEN_GET_NAME)));
+        json_object_object_add(t, "prefix",
+                               json_object_new_string(PQgetvalue(res, 0, TOKEN_GET_PREFIX)));
         json_object *scopes = json_object_new_array();
-        char *sc = arena_strdup(r->arena, PQgetvalue(res, 0, 3));
+        char *sc = arena_strdup(r->arena, PQgetvalue(res, 0, TOKEN_GET_SCOPES));
         for (char *s = sc, *next; s && *s; s = next) {
             next = strchr(s, ',');
             if (next)
@@ -479,7 +536,8 @@ int auth_me(struct req *r)
             json_object_array_add(scopes, json_object_new_string(s));
         }
         json_object_object_add(t, "scopes", scopes);
-        json_object_object_add(t, "project", json_object_new_string(PQgetvalue(res, 0, 4)));
+        json_object_object_add(t, "project",
+                               json_object_new_string(PQgetvalue(res, 0, TOKEN_GET_SLUG)));
         json_object_object_add(out, "user", NULL);
         json_object_object_add(out, "token", t);
     }
@@ -498,11 +556,13 @@ int auth_check(struct req *r)
         allowed = id->token_role >= AUTH_ROLE_VIEWER ? id->token_project_id : "";
         req_add_header(r, "X-Runwatch-Identity", arena_sprintf(r->arena, "token:%s", id->token_id));
     } else {
-        const char *p[] = {id->user_id, id->is_admin ? "true" : "false"};
+        const char *p[ALLOWED_PROJECTS__NIN] = {[ALLOWED_PROJECTS_IN_USER_ID] = id->user_id,
+                                                [ALLOWED_PROJECTS_IN_IS_ADMIN] =
+                                                    id->is_admin ? "true" : "false"};
         PGresult *res = DB_EXEC(r, DB_STMT_ALLOWED_PROJECTS, p);
         if (!res)
             return -1;
-        allowed = PQgetvalue(res, 0, 0);
+        allowed = PQgetvalue(res, 0, ALLOWED_PROJECTS_IDS);
         req_add_header(r, "X-Runwatch-Identity", arena_sprintf(r->arena, "user:%s", id->user_id));
     }
     req_add_header(r, "X-Runwatch-Projects", allowed);
@@ -535,17 +595,20 @@ int auth_change_password(struct req *r)
         return req_error_json(r, 400, &je);
     if (auth_validate_password(r, "new_password", pw))
         return -1;
-    const char *p1[] = {r->auth->user_id};
+    const char *p1[USER_PASSWORD_HASH__NIN] = {[USER_PASSWORD_HASH_IN_USER_ID] = r->auth->user_id};
     if (db_begin(r) || !(res = DB_EXEC(r, DB_STMT_USER_PASSWORD_HASH, p1)))
         return -1;
-    if (PQntuples(res) != 1 || PQgetisnull(res, 0, 0) ||
-        !auth_check_password(cur, PQgetvalue(res, 0, 0)))
+    if (PQntuples(res) != 1 || PQgetisnull(res, 0, USER_PASSWORD_HASH_PASSWORD_HASH) ||
+        !auth_check_password(cur, PQgetvalue(res, 0, USER_PASSWORD_HASH_PASSWORD_HASH)))
         return req_error(r, 403, "invalid_credentials", "current_password",
                          "current password is wrong");
     if (auth_hash_password(pw, hash, sizeof(hash)) != 0)
         return req_error(r, 500, "internal", NULL, "cannot hash password");
-    const char *p2[] = {r->auth->user_id, hash};
-    const char *p3[] = {r->auth->user_id, r->auth->session_id};
+    const char *p2[USER_SET_PASSWORD__NIN] = {[USER_SET_PASSWORD_IN_USER_ID] = r->auth->user_id,
+                                              [USER_SET_PASSWORD_IN_PASSWORD_HASH] = hash};
+    const char *p3[SESSIONS_REVOKE_OTHERS__NIN] = {
+        [SESSIONS_REVOKE_OTHERS_IN_USER_ID] = r->auth->user_id,
+        [SESSIONS_REVOKE_OTHERS_IN_SESSION_ID] = r->auth->session_id};
     /* Every other session of the user ends: a changed password locks out whoever else
      * had it. */
     if (!DB_EXEC(r, DB_STMT_USER_SET_PASSWORD, p2) ||

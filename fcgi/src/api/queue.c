@@ -29,7 +29,7 @@ int attempts_list(struct req *r)
 
     if (runs_access(r, AUTH_ROLE_VIEWER, RUNS_READ_STATUS, &pr, NULL))
         return -1;
-    const char *p[] = {req_path_param(r, "run")};
+    const char *p[ATTEMPT_LIST__NIN] = {[ATTEMPT_LIST_IN_RUN] = req_path_param(r, "run")};
     if (!(res = DB_EXEC(r, DB_STMT_ATTEMPT_LIST, p)))
         return -1;
     return db_page_response(r, res, PQntuples(res), NULL);
@@ -39,7 +39,8 @@ int attempts_list(struct req *r)
 static int queue_check_worker(struct req *r, const char *worker, const char *project_id)
 {
     PGresult *res;
-    const char *p[] = {worker, project_id};
+    const char *p[WORKER_IN_PROJECT__NIN] = {
+        [WORKER_IN_PROJECT_IN_WORKER_ID] = worker, [WORKER_IN_PROJECT_IN_PROJECT_ID] = project_id};
 
     if (!worker)
         return 0;
@@ -48,7 +49,7 @@ static int queue_check_worker(struct req *r, const char *worker, const char *pro
     if (PQntuples(res) != 1)
         return req_error(r, 422, "invalid_reference", "worker_id",
                          "worker_id is not a worker of this project");
-    if (strcmp(PQgetvalue(res, 0, 0), "stopped") == 0)
+    if (strcmp(PQgetvalue(res, 0, WORKER_IN_PROJECT_STATUS), "stopped") == 0)
         return req_error(r, 409, "worker_stopped", "worker_id",
                          "this worker has stopped; register it again");
     return 0;
@@ -116,22 +117,24 @@ int attempts_start(struct req *r)
         return -1;
     /* One running attempt at a time. A run created as running has none yet and may
      * adopt its first one here. */
-    const char *pl[] = {req_path_param(r, "run")};
+    const char *pl[ATTEMPT_LATEST__NIN] = {[ATTEMPT_LATEST_IN_RUN] = req_path_param(r, "run")};
     if (!(res = DB_EXEC(r, DB_STMT_ATTEMPT_LATEST, pl)))
         return -1;
-    if (PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 1), "running") == 0)
+    if (PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, ATTEMPT_LATEST_STATUS), "running") == 0)
         return req_error(r, 409, "attempt_running", "status",
                          "attempt %s is still running: end it before starting another",
-                         PQgetvalue(res, 0, 0));
+                         PQgetvalue(res, 0, ATTEMPT_LATEST_SEQ));
     if (!runs_transition_ok(status, "running")) {
         return runs_illegal(r, "a run", status, "running");
     }
     if (queue_check_worker(r, worker, pr.id))
         return -1;
-    const char *p[] = {req_path_param(r, "run"), worker, lease};
+    const char *p[ATTEMPT_START__NIN] = {[ATTEMPT_START_IN_RUN] = req_path_param(r, "run"),
+                                         [ATTEMPT_START_IN_WORKER_ID] = worker,
+                                         [ATTEMPT_START_IN_LEASE_S] = lease};
     if (!(res = DB_EXEC(r, DB_STMT_ATTEMPT_START, p)) || db_commit(r))
         return -1;
-    const char *json = PQgetvalue(res, 0, 0);
+    const char *json = PQgetvalue(res, 0, ATTEMPT_START_RUN_JSON);
     pub_event(r->pub, pr.id, "run.updated", req_path_param(r, "run"), json);
     return req_json_text(r, 201, json);
 }
@@ -166,17 +169,23 @@ int attempts_update(struct req *r)
         return req_error(r, 404, "not_found", NULL, "no such attempt");
     if (db_begin(r) || runs_access(r, AUTH_ROLE_MEMBER, RUNS_LOCK_STATUS, &pr, &run_status))
         return -1;
-    const char *pl[] = {req_path_param(r, "run"), seq};
+    const char *pl[ATTEMPT_LOCK__NIN] = {
+        [ATTEMPT_LOCK_IN_RUN] = req_path_param(r, "run"), [ATTEMPT_LOCK_IN_SEQ] = seq};
     if (!(res = DB_EXEC(r, DB_STMT_ATTEMPT_LOCK, pl)))
         return -1;
     if (PQntuples(res) != 1)
         return req_error(r, 404, "not_found", NULL, "no such attempt");
-    const char *from = PQgetvalue(res, 0, 0);
-    int latest = PQgetvalue(res, 0, 1)[0] == 't';
+    const char *from = PQgetvalue(res, 0, ATTEMPT_LOCK_STATUS);
+    int latest = PQgetvalue(res, 0, ATTEMPT_LOCK_IS_LATEST)[0] == 't';
     if (strcmp(from, to) != 0 && strcmp(from, "running") != 0) {
         return runs_illegal(r, "an attempt", from, to);
     }
-    const char *pf[] = {req_path_param(r, "run"), seq, to, etype, emsg, etb};
+    const char *pf[ATTEMPT_FINISH__NIN] = {[ATTEMPT_FINISH_IN_RUN] = req_path_param(r, "run"),
+                                           [ATTEMPT_FINISH_IN_SEQ] = seq,
+                                           [ATTEMPT_FINISH_IN_STATUS] = to,
+                                           [ATTEMPT_FINISH_IN_ERROR_TYPE] = etype,
+                                           [ATTEMPT_FINISH_IN_ERROR_MESSAGE] = emsg,
+                                           [ATTEMPT_FINISH_IN_TRACEBACK] = etb};
     if (!DB_EXEC(r, DB_STMT_ATTEMPT_FINISH, pf))
         return -1;
     /* The run follows its latest attempt. */
@@ -185,17 +194,26 @@ int attempts_update(struct req *r)
         return runs_illegal(r, "a run", run_status, run_to);
     }
     if (run_to) {
-        const char *pu[] = {
-            req_path_param(r, "run"), run_to, NULL, NULL, etype, emsg, etb, NULL, NULL};
+        const char *pu[RUN_UPDATE__NIN] = {[RUN_UPDATE_IN_RUN] = req_path_param(r, "run"),
+                                           [RUN_UPDATE_IN_STATUS] = run_to,
+                                           [RUN_UPDATE_IN_PROGRESS] = NULL,
+                                           [RUN_UPDATE_IN_RESULT] = NULL,
+                                           [RUN_UPDATE_IN_ERROR_TYPE] = etype,
+                                           [RUN_UPDATE_IN_ERROR_MESSAGE] = emsg,
+                                           [RUN_UPDATE_IN_TRACEBACK] = etb,
+                                           [RUN_UPDATE_IN_SUMMARY] = NULL,
+                                           [RUN_UPDATE_IN_TAGS] = NULL};
         res = DB_EXEC(r, DB_STMT_RUN_UPDATE, pu);
     } else {
         /* An older attempt, or one still running: the run itself does not change. */
-        const char *pg[] = {req_path_param(r, "run")};
+        const char *pg[RUN_GET__NIN] = {[RUN_GET_IN_RUN] = req_path_param(r, "run")};
         res = DB_EXEC(r, DB_STMT_RUN_GET, pg);
     }
     if (!res || db_commit(r))
         return -1;
-    const char *json = PQgetvalue(res, 0, 0);
+    /* res is run_update's or run_get's: the run's JSON first in both. */
+    _Static_assert(RUN_UPDATE_RUN_JSON == RUN_GET_RUN_JSON, "run_update and run_get differ");
+    const char *json = PQgetvalue(res, 0, RUN_GET_RUN_JSON);
     pub_event(r->pub, pr.id, "run.updated", req_path_param(r, "run"), json);
     return req_json_text(r, 200, json);
 }
@@ -267,28 +285,33 @@ int queue_claim(struct req *r)
      * autocommitted statement of its own: an expiry stands whether or not a claim
      * follows. */
     if (queue_expiry_due(pr.id, queue)) {
-        const char *pe[] = {pr.id, queue};
+        const char *pe[LEASE_EXPIRE__NIN] = {
+            [LEASE_EXPIRE_IN_PROJECT_ID] = pr.id, [LEASE_EXPIRE_IN_QUEUE] = queue};
         PGresult *expired = DB_EXEC(r, DB_STMT_LEASE_EXPIRE, pe);
         if (!expired)
             return -1;
         for (int i = 0; i < PQntuples(expired); i++)
-            pub_event(r->pub, pr.id, "run.updated", PQgetvalue(expired, i, 0),
+            pub_event(r->pub, pr.id, "run.updated", PQgetvalue(expired, i, LEASE_EXPIRE_ID),
                       "{\"status\":\"queued\",\"reason\":\"lease_expired\"}");
     }
-    const char *pc[] = {pr.id, queue, kind_arr, worker, lease};
+    const char *pc[CLAIM__NIN] = {[CLAIM_IN_PROJECT_ID] = pr.id,
+                                  [CLAIM_IN_QUEUE] = queue,
+                                  [CLAIM_IN_KINDS] = kind_arr,
+                                  [CLAIM_IN_WORKER_ID] = worker,
+                                  [CLAIM_IN_LEASE_S] = lease};
     if (!(res = DB_EXEC(r, DB_STMT_CLAIM, pc)))
         return -1;
-    if (PQgetvalue(res, 0, 0)[0] != 't') {
+    if (PQgetvalue(res, 0, CLAIM_MAY_CLAIM)[0] != 't') {
         /* The worker may not claim: say why (not of this project, or stopped). */
         if (queue_check_worker(r, worker, pr.id) == 0)
             req_error(r, 409, "conflict", "worker_id", "the worker changed meanwhile; retry");
         return -1;
     }
-    if (PQgetisnull(res, 0, 2)) {
+    if (PQgetisnull(res, 0, CLAIM_ID)) {
         r->status = 204;
         return 0;
     }
-    const char *json = PQgetvalue(res, 0, 1);
-    pub_event(r->pub, pr.id, "run.updated", PQgetvalue(res, 0, 2), json);
+    const char *json = PQgetvalue(res, 0, CLAIM_RUN_JSON);
+    pub_event(r->pub, pr.id, "run.updated", PQgetvalue(res, 0, CLAIM_ID), json);
     return req_json_text(r, 200, json);
 }

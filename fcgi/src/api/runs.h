@@ -49,5 +49,6 @@ int runs_access(struct req *r, int min_role, enum runs_read how, struct auth_pro
  * of BEGIN, two lookups, the write and COMMIT. */
 PGresult *runs_write(struct req *r, enum db_stmt_id stmt, const char *const *extra, int nextra);
 #define RUNS_WRITE_MAX_EXTRA 4
+#define RUNS_WRITE_NFIXED    4 /* the run and the identity's three, before `extra` */
 
 #endif

@@ -45,7 +45,10 @@ static PGresult *users_insert(struct req *r, const char *email, const char *name
         req_error(r, 500, "internal", NULL, "cannot hash password");
         return NULL;
     }
-    const char *p[] = {email, name, hash, is_admin ? "true" : "false"};
+    const char *p[USER_CREATE__NIN] = {[USER_CREATE_IN_EMAIL] = email,
+                                       [USER_CREATE_IN_DISPLAY_NAME] = name,
+                                       [USER_CREATE_IN_PASSWORD_HASH] = hash,
+                                       [USER_CREATE_IN_IS_ADMIN] = is_admin ? "true" : "false"};
     if (!(res = DB_EXEC(r, DB_STMT_USER_CREATE, p))) {
         req_refine_error(r, 409, "email", "a user with this email exists");
         req_refine_error(r, 422, "email", "email is not valid");
@@ -99,20 +102,24 @@ int users_update(struct req *r)
         ((has_admin && !is_admin) || (has_disabled && disabled)))
         return req_error(r, 409, "self_lockout", has_disabled ? "disabled" : "is_admin",
                          "you cannot disable or demote your own account");
-    const char *p[] = {uid, name, has_admin ? (is_admin ? "true" : "false") : NULL,
-                       has_disabled ? (disabled ? "true" : "false") : NULL};
+    const char *p[USER_UPDATE__NIN] = {
+        [USER_UPDATE_IN_USER_ID] = uid,
+        [USER_UPDATE_IN_DISPLAY_NAME] = name,
+        [USER_UPDATE_IN_IS_ADMIN] = has_admin ? (is_admin ? "true" : "false") : NULL,
+        [USER_UPDATE_IN_DISABLED] = has_disabled ? (disabled ? "true" : "false") : NULL};
     if (db_begin(r) || !(res = DB_EXEC(r, DB_STMT_USER_UPDATE, p)))
         return -1;
     if (PQntuples(res) != 1)
         return req_error(r, 404, "not_found", NULL, "no such user");
-    const char *pu[] = {uid};
+    const char *pu[SESSIONS_REVOKE_USER__NIN] = {[SESSIONS_REVOKE_USER_IN_USER_ID] = uid};
     if (has_disabled && disabled && !DB_EXEC(r, DB_STMT_SESSIONS_REVOKE_USER, pu))
         return -1;
     const char *details = arena_sprintf(
         r->arena, "{\"display_name\":%s,\"is_admin\":%s,\"disabled\":%s}",
         name ? "\"changed\"" : "null", has_admin ? (is_admin ? "true" : "false") : "null",
         has_disabled ? (disabled ? "true" : "false") : "null");
-    if (audit_write(r, "user.update", NULL, PQgetvalue(res, 0, 1), details) || db_commit(r))
+    if (audit_write(r, "user.update", NULL, PQgetvalue(res, 0, USER_UPDATE_EMAIL), details) ||
+        db_commit(r))
         return -1;
     return req_json(r, 200, auth_user_row_json(res, 0));
 }
@@ -183,7 +190,7 @@ int users_cli(const struct config *cfg, int argc, char **argv)
     if (strcmp(sub, "bootstrap") == 0) {
         if (db_begin(&r) || !(res = db_exec(&r, DB_STMT_USER_COUNT, NULL, 0)))
             goto out;
-        if (atol(PQgetvalue(res, 0, 0)) > 0) {
+        if (atol(PQgetvalue(res, 0, USER_COUNT_COUNT)) > 0) {
             rc = 0;
             goto out;
         }
@@ -217,16 +224,17 @@ int users_cli(const struct config *cfg, int argc, char **argv)
         if (auth_validate_password(&r, "password", password) ||
             auth_hash_password(password, hash, sizeof(hash)) != 0)
             goto out;
-        const char *pe[] = {email};
+        const char *pe[USER_ID_BY_EMAIL__NIN] = {[USER_ID_BY_EMAIL_IN_EMAIL] = email};
         if (db_begin(&r) || !(res = DB_EXEC(&r, DB_STMT_USER_ID_BY_EMAIL, pe)))
             goto out;
         if (PQntuples(res) != 1) {
             req_error(&r, 404, "not_found", "email", "no user has this email");
             goto out;
         }
-        const char *uid = PQgetvalue(res, 0, 0);
-        const char *p[] = {uid, hash};
-        const char *pu[] = {uid};
+        const char *uid = PQgetvalue(res, 0, USER_ID_BY_EMAIL_ID);
+        const char *p[USER_SET_PASSWORD__NIN] = {
+            [USER_SET_PASSWORD_IN_USER_ID] = uid, [USER_SET_PASSWORD_IN_PASSWORD_HASH] = hash};
+        const char *pu[SESSIONS_REVOKE_USER__NIN] = {[SESSIONS_REVOKE_USER_IN_USER_ID] = uid};
         if (!DB_EXEC(&r, DB_STMT_USER_SET_PASSWORD, p) ||
             !DB_EXEC(&r, DB_STMT_SESSIONS_REVOKE_USER, pu) ||
             audit_write(&r, "user.password_reset", NULL, email, "{\"via\":\"cli\"}") ||

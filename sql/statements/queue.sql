@@ -1,0 +1,91 @@
+-- Attempts and the queue (api/queue.c).
+
+-- name: attempt_list
+-- in: run
+-- out: attempt_json
+SELECT attempt_json(a)
+FROM attempts a
+WHERE a.run_id = $1::uuid
+ORDER BY a.seq;
+
+-- name: attempt_latest
+-- in: run
+-- out: seq, status
+SELECT seq, status
+FROM attempts
+WHERE run_id = $1::uuid
+ORDER BY seq DESC
+LIMIT 1;
+
+-- name: attempt_start
+-- worker_id and lease_s may be NULL: a new running attempt; the run runs with it. (A CTE's
+-- insert is invisible to its siblings: the attempt's JSON is passed to run_json directly.)
+-- in: run, worker_id, lease_s
+-- out: run_json
+WITH a AS (INSERT INTO attempts (run_id, seq, status, worker_id, started_at,
+    last_heartbeat_at) VALUES ($1::uuid, coalesce((SELECT max(seq) FROM attempts WHERE
+    run_id = $1::uuid), 0) + 1, 'running', $2::bigint, now(), now()) RETURNING *),
+r AS (UPDATE runs SET status = 'running', started_at = coalesce(started_at, now()),
+    worker_id = coalesce($2::bigint, worker_id), last_heartbeat_at = now(), lease_s =
+    $3::int, lease_expires_at = now() + make_interval(secs => $3::int), updated_at = now()
+    WHERE id = $1::uuid RETURNING *)
+SELECT run_json(r, (SELECT slug FROM projects WHERE id = r.project_id), (SELECT
+    attempt_json(a) FROM a))
+FROM r;
+
+-- name: attempt_lock
+-- The attempt's status and whether it is the latest.
+-- in: run, seq
+-- out: status, is_latest
+SELECT status, seq = (SELECT max(seq) FROM attempts WHERE run_id = $1::uuid) AS is_latest
+FROM attempts
+WHERE run_id = $1::uuid AND seq = $2::int FOR UPDATE;
+
+-- name: attempt_finish
+-- in: run, seq, status, error_type, error_message, traceback
+-- out: attempt_json
+UPDATE attempts
+SET status = $3, ended_at = CASE WHEN $3 <> 'running' THEN coalesce(ended_at, now()) END,
+    error_type = coalesce($4, error_type), error_message = coalesce($5, error_message),
+    error_traceback = coalesce($6, error_traceback)
+WHERE run_id = $1::uuid AND seq = $2::int
+RETURNING attempt_json(attempts);
+
+-- name: lease_expire
+-- Runs whose worker let the lease lapse fail their attempt (lease_expired) and are queued
+-- again. SKIP LOCKED: claimers never wait on each other.
+-- in: project_id, queue
+-- out: id
+WITH expired AS (SELECT id FROM runs WHERE project_id = $1 AND queue = $2 AND status =
+    'running' AND lease_expires_at < now() FOR UPDATE SKIP LOCKED),
+att AS (UPDATE attempts a SET status = 'failed', ended_at = now(), error_type =
+    'lease_expired', error_message = 'the worker did not renew its lease in time' FROM
+    expired e WHERE a.run_id = e.id AND a.status = 'running' RETURNING a.run_id),
+upd AS (UPDATE runs r SET status = 'queued', queued_at = now(), lease_expires_at = NULL,
+    worker_id = NULL, updated_at = now() FROM expired e WHERE r.id = e.id RETURNING r.id)
+SELECT id
+FROM upd;
+
+-- name: claim
+-- kinds (text[]) and worker_id may be NULL: the highest-priority, oldest queued run, started
+-- as a new attempt, in one autocommitted statement. Always one row: whether the worker may
+-- claim (of the project, not stopped; else nothing is claimed and the API says why), then
+-- the run and its id, NULL when the queue has nothing for it.
+-- in: project_id, queue, kinds, worker_id, lease_s
+-- out: may_claim, run_json, id
+WITH wk AS (SELECT 1 WHERE $4::bigint IS NULL OR EXISTS (SELECT 1 FROM workers WHERE id =
+    $4::bigint AND project_id = $1 AND status <> 'stopped')),
+c AS (SELECT id FROM runs WHERE project_id = $1 AND queue = $2 AND status = 'queued' AND
+    ($3::text[] IS NULL OR kind = ANY($3::text[])) AND EXISTS (SELECT 1 FROM wk) ORDER BY
+    priority DESC, created_at LIMIT 1 FOR UPDATE SKIP LOCKED),
+a AS (INSERT INTO attempts (run_id, seq, status, worker_id, started_at, last_heartbeat_at)
+    SELECT c.id, coalesce((SELECT max(seq) FROM attempts WHERE run_id = c.id), 0) + 1,
+    'running', $4::bigint, now(), now() FROM c RETURNING *),
+r AS (UPDATE runs SET status = 'running', started_at = coalesce(started_at, now()),
+    worker_id = $4::bigint, last_heartbeat_at = now(), lease_s = $5::int, lease_expires_at =
+    now() + make_interval(secs => $5::int), cancel_requested = false, updated_at = now()
+    FROM c WHERE runs.id = c.id RETURNING runs.*)
+SELECT EXISTS (SELECT 1 FROM wk) AS may_claim, run_json(r, (SELECT slug FROM projects WHERE
+    id = r.project_id), (SELECT attempt_json(a) FROM a)), r.id
+FROM (SELECT 1) one
+LEFT JOIN r ON true;
