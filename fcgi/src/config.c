@@ -129,6 +129,16 @@ int config_load(struct config *cfg, char *err, size_t errlen)
                     config_env("RUNWATCH_MIGRATIONS_DIR", "sql/migrations"),
                     "RUNWATCH_MIGRATIONS_DIR", err, errlen))
         return -1;
+    {
+        /* sql/functions beside sql/migrations, wherever the migrations were put. */
+        const char *slash = strrchr(cfg->migrations_dir, '/');
+        int len = slash ? (int)(slash - cfg->migrations_dir) : 0;
+        snprintf(buf, sizeof(buf), "%.*s%sfunctions", len, cfg->migrations_dir, slash ? "/" : "");
+    }
+    if (config_copy(cfg->functions_dir, sizeof(cfg->functions_dir),
+                    config_env("RUNWATCH_FUNCTIONS_DIR", buf), "RUNWATCH_FUNCTIONS_DIR", err,
+                    errlen))
+        return -1;
     if (config_copy(cfg->sse_host, sizeof(cfg->sse_host),
                     config_env("RUNWATCH_SSE_HOST", "127.0.0.1"), "RUNWATCH_SSE_HOST", err, errlen))
         return -1;

@@ -15,6 +15,7 @@ struct config {
     char api_socket[512];
     char api_socket_group[64];
     char migrations_dir[512];
+    char functions_dir[512]; /* RUNWATCH_FUNCTIONS_DIR: beside the migrations by default */
     char sse_host[128];
     int sse_port;
     int api_workers;

@@ -21,7 +21,7 @@ static void usage(FILE *f)
 {
     fprintf(f, "usage: runwatch-api serve | migrate | user … | token … | version\n"
                "  serve    bind RUNWATCH_API_SOCKET and run RUNWATCH_API_WORKERS FastCGI workers\n"
-               "  migrate  apply the migrations in RUNWATCH_MIGRATIONS_DIR\n"
+               "  migrate  apply the migrations, then the changed files of RUNWATCH_FUNCTIONS_DIR\n"
                "  user     add | reset-password | bootstrap (run `runwatch-api user` for help)\n"
                "  token    create: a project's producer token (run `runwatch-api token` for help)\n"
                "  version  print the version\n"
