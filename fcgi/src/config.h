@@ -32,6 +32,11 @@ struct config {
     long report_timeout_ms;
     long report_max_rows;
     long report_max_bytes;
+    /* Housekeeping (housekeep.c): the settings every task receives, as JSON text:
+     * {"retention_days": {"<family>": days, …}} from RUNWATCH_RETENTION_DAYS_<FAMILY>
+     * (family lowercased: RUNWATCH_RETENTION_DAYS_EVENTS → "events"); a family left out
+     * keeps everything. */
+    char housekeep_settings[1024];
 };
 
 /* Fills cfg from the environment. On a bad value returns -1 and writes a message

@@ -528,20 +528,10 @@ const struct db_stmt db_stmts[DB_STMT__COUNT] = {
                                 "attempt_json(attempts)",
                                 6},
     /* $1 project, $2 queue: runs whose worker let the lease lapse fail their attempt
-     * (lease_expired) and are queued again. SKIP LOCKED: claimers never wait on each
-     * other. */
-    [DB_STMT_LEASE_EXPIRE] =
-        {"lease_expire",
-         "WITH expired AS (SELECT id FROM runs WHERE project_id = $1 AND queue = $2 AND status = "
-         "'running' AND lease_expires_at < now() FOR UPDATE SKIP LOCKED),"
-         " att AS (UPDATE attempts a SET status = 'failed', ended_at = now(), error_type = "
-         "'lease_expired', error_message = 'the worker did not renew its lease in time' FROM "
-         "expired e WHERE a.run_id = e.id AND a.status = 'running' RETURNING a.run_id),"
-         " upd AS (UPDATE runs r SET status = 'queued', queued_at = now(), lease_expires_at = "
-         "NULL, worker_id = NULL, updated_at = now() FROM expired e WHERE r.id = e.id RETURNING "
-         "r.id)"
-         " SELECT id FROM upd",
-         2},
+     * (lease_expired) and are queued again (expire_leases, sql/functions/25_leases.sql,
+     * which the housekeeper also runs for every queue). */
+    [DB_STMT_LEASE_EXPIRE] = {"lease_expire",
+                              "SELECT expired_run FROM expire_leases($1::bigint, $2)", 2},
     /* $1 project, $2 queue, $3 kinds (text[]) or NULL, $4 worker or NULL, $5 lease
      * seconds: the highest-priority, oldest queued run, started as a new attempt, in one
      * autocommitted statement. Always one row: whether the worker may claim (of the
@@ -615,15 +605,11 @@ const struct db_stmt db_stmts[DB_STMT__COUNT] = {
                                   "coalesce($2, status), resources = coalesce($3::jsonb, "
                                   "resources) WHERE id = $1::bigint RETURNING worker_json(workers)",
                                   3},
-    /* $1 worker, $2 sample: kept with the others of the last 7 days (older ones pruned
-     * here, along the (worker_id, ts) index, so the table needs no cron). */
-    [DB_STMT_WORKER_SAMPLE] =
-        {"worker_sample",
-         "WITH prune AS (DELETE FROM worker_samples WHERE worker_id = "
-         "$1::bigint AND ts < now() - interval '7 days')"
-         " INSERT INTO worker_samples (worker_id, sample) VALUES ($1::bigint, "
-         "$2::jsonb)",
-         2},
+    /* $1 worker, $2 sample: kept for 7 days (the housekeeper prunes older ones). */
+    [DB_STMT_WORKER_SAMPLE] = {"worker_sample",
+                               "INSERT INTO worker_samples (worker_id, sample) VALUES ($1::bigint, "
+                               "$2::jsonb)",
+                               2},
     /* A stopped worker's runs in flight get an "interrupted" event each. */
     [DB_STMT_WORKER_STOP] =
         {"worker_stop",
@@ -844,9 +830,15 @@ const struct db_stmt db_stmts[DB_STMT__COUNT] = {
          " ON k.project_id = p.id ORDER BY p.slug",
          0},
 
-    /* $1 at most this many deltas: the report rollups' folder (migration 0009). Returns
-     * how many it folded, or -1 when another session is folding. */
-    [DB_STMT_ROLLUP_FOLD] = {"rollup_fold", "SELECT rollup_fold($1::integer)", 1},
+    /* The housekeeper (housekeep.c, sql/functions/70_housekeeping.sql). Leadership: a
+     * session advisory lock, held while the connection lives. */
+    [DB_STMT_HOUSEKEEP_LEAD] = {"housekeep_lead", "SELECT pg_try_advisory_lock(7243002)", 0},
+    /* $1 all (bool): the names of the tasks to run now. */
+    [DB_STMT_HOUSEKEEP_DUE] = {"housekeep_due", "SELECT housekeeping_due($1::boolean)", 1},
+    /* $1 task, $2 settings (jsonb): ok, result (jsonb text), live events to publish. */
+    [DB_STMT_HOUSEKEEP_RUN] = {"housekeep_run",
+                               "SELECT ok, result, publish FROM housekeeping_run($1, $2::jsonb)",
+                               2},
 };
 
 /* The ad-hoc connection's own statements. The setup pins what the user's statement runs

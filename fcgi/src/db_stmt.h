@@ -116,8 +116,10 @@ enum db_stmt_id {
     DB_STMT_SAVED_DELETE,
     /* Prometheus (prom.c) */
     DB_STMT_PROM_RUNS,
-    /* housekeeping (serve.c) */
-    DB_STMT_ROLLUP_FOLD,
+    /* housekeeping (housekeep.c) */
+    DB_STMT_HOUSEKEEP_LEAD,
+    DB_STMT_HOUSEKEEP_DUE,
+    DB_STMT_HOUSEKEEP_RUN,
     DB_STMT__COUNT,
 };
 

@@ -1,7 +1,7 @@
 -- The maintained rollups of the built-in reports: buckets, the deltas the run triggers
 -- append and the folder that moves them into rollup_hourly and rollup_hist_daily. What
 -- is kept and why it is kept this way: the comment at the top of
--- sql/migrations/0009_report_rollups.sql. runwatch-api calls rollup_fold() periodically.
+-- sql/migrations/0009_report_rollups.sql. The housekeeper folds (70_housekeeping.sql).
 
 -- α, the one place it is set: the buckets below and the reports' `relative_error`.
 CREATE OR REPLACE FUNCTION report.hist_relative_error() RETURNS double precision
