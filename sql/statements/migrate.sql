@@ -38,3 +38,30 @@ WHERE version = $1;
 -- out:
 INSERT INTO schema_migrations (version, checksum)
 VALUES ($1, md5($2));
+
+-- name: functions_table
+-- connection: migrate
+-- The checksums of sql/functions/'s files as last applied.
+-- in:
+-- out:
+CREATE TABLE IF NOT EXISTS schema_functions (
+    name text PRIMARY KEY,
+    checksum text NOT NULL,
+    applied_at timestamptz NOT NULL DEFAULT now());
+
+-- name: functions_unchanged
+-- connection: migrate
+-- A row when the file was applied as it is now.
+-- in: name, sql
+-- out: unchanged
+SELECT true AS unchanged
+FROM schema_functions
+WHERE name = $1 AND checksum = md5($2);
+
+-- name: functions_record
+-- connection: migrate
+-- in: name, sql
+-- out:
+INSERT INTO schema_functions (name, checksum)
+VALUES ($1, md5($2))
+ON CONFLICT (name) DO UPDATE SET checksum = EXCLUDED.checksum, applied_at = now();

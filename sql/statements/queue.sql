@@ -52,19 +52,12 @@ WHERE run_id = $1::uuid AND seq = $2::int
 RETURNING attempt_json(attempts);
 
 -- name: lease_expire
--- Runs whose worker let the lease lapse fail their attempt (lease_expired) and are queued
--- again. SKIP LOCKED: claimers never wait on each other.
+-- Runs of this queue whose worker let the lease lapse fail their attempt (lease_expired)
+-- and are queued again (expire_leases, sql/functions/25_leases.sql, which the housekeeper
+-- also runs for every queue).
 -- in: project_id, queue
 -- out: id
-WITH expired AS (SELECT id FROM runs WHERE project_id = $1 AND queue = $2 AND status =
-    'running' AND lease_expires_at < now() FOR UPDATE SKIP LOCKED),
-att AS (UPDATE attempts a SET status = 'failed', ended_at = now(), error_type =
-    'lease_expired', error_message = 'the worker did not renew its lease in time' FROM
-    expired e WHERE a.run_id = e.id AND a.status = 'running' RETURNING a.run_id),
-upd AS (UPDATE runs r SET status = 'queued', queued_at = now(), lease_expires_at = NULL,
-    worker_id = NULL, updated_at = now() FROM expired e WHERE r.id = e.id RETURNING r.id)
-SELECT id
-FROM upd;
+SELECT expired_run AS id FROM expire_leases($1::bigint, $2);
 
 -- name: claim
 -- kinds (text[]) and worker_id may be NULL: the highest-priority, oldest queued run, started

@@ -65,12 +65,10 @@ WHERE id = $1::bigint
 RETURNING worker_json(workers);
 
 -- name: worker_sample
--- Kept with the others of the last 7 days (older ones pruned here, along the (worker_id, ts)
--- index, so the table needs no cron).
+-- Kept for 7 days: the housekeeper prunes older ones (sql/functions/70_housekeeping.sql).
 -- in: worker_id, sample
 -- out:
-WITH prune AS (DELETE FROM worker_samples WHERE worker_id = $1::bigint AND ts < now() -
-    interval '7 days') INSERT INTO worker_samples (worker_id, sample)
+INSERT INTO worker_samples (worker_id, sample)
 VALUES ($1::bigint, $2::jsonb);
 
 -- name: worker_stop

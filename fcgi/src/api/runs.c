@@ -3,7 +3,7 @@
  *   makes the INSERT a no-op and the first run comes back (200 instead of 201).
  * - The state machine lives in runs_transition_ok(); an illegal move is a 409 naming
  *   both states. Ending a run stamps ended_at; an error is fingerprinted in SQL.
- * - Run JSON is made by PostgreSQL (run_json() in the migrations) and sent as it is.
+ * - Run JSON is made by PostgreSQL (run_json() in sql/functions/10_json.sql) and sent as it is.
  * - Every committed change is published after COMMIT; publishing never fails a write.
  * - Values under secret-looking keys of input and params are redacted before storage. */
 #include "runs.h"

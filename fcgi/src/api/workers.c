@@ -2,7 +2,7 @@
  * the same row, keeping the fields it leaves out), beats with an optional resource
  * sample (kept a week for the worker's page), and stops. Stopping with runs
  * in flight leaves an `interrupted` event on each, so the run's page says why it went
- * quiet. Worker JSON is made by worker_json() in the migrations. */
+ * quiet. Worker JSON is made by worker_json() in sql/functions/10_json.sql. */
 #include "workers.h"
 
 #include <stdlib.h>
