@@ -283,9 +283,10 @@ const struct db_stmt db_stmts[DB_STMT__COUNT] = {
      * $6 error message, $7 traceback, $8 summary, $9 tags (JSON array). */
     [DB_STMT_RUN_UPDATE] =
         {"run_update",
-         /* The new status: a cancel that was asked for wins over a retry. */
-         "WITH cur AS (SELECT id, CASE WHEN cancel_requested AND $2 IN ('retrying', 'queued') "
-         "THEN 'cancelled' ELSE coalesce($2, status) END AS ns FROM runs WHERE id = $1::uuid),"
+         /* The new status, from the lifecycle (sql/functions/lifecycle.sql): the request
+          * must be a legal move, and a cancel that was asked for wins over a retry. */
+         "WITH cur AS (SELECT id, run_next_status(status, $2, cancel_requested) AS ns FROM runs "
+         "WHERE id = $1::uuid),"
          /* A run that stops running ends its running attempt the same way, so a run never
           * has a running attempt unless it runs itself (and never two). */
          " closed AS (UPDATE attempts a SET status = CASE cur.ns WHEN 'succeeded' THEN "
@@ -410,13 +411,14 @@ const struct db_stmt db_stmts[DB_STMT__COUNT] = {
          " SELECT w.project_id, u.cancel_requested, u.status, (SELECT seq FROM cur), (SELECT "
          "status FROM cur) FROM w LEFT JOIN u ON true",
          6},
-    /* A queued or retrying run ends now; a running one is asked to stop. */
+    /* A queued or retrying run ends now; a running one is asked to stop. Any other run
+     * moves to cancelled too, which the lifecycle trigger refuses (409 naming both). */
     [DB_STMT_RUN_CANCEL] = {"run_cancel",
                             "UPDATE runs SET cancel_requested = (status = 'running'),"
                             " ended_at = CASE WHEN status IN ('queued', 'retrying') THEN now() "
                             "ELSE ended_at END,"
-                            " status = CASE WHEN status IN ('queued', 'retrying') THEN "
-                            "'cancelled' ELSE status END, updated_at = now() WHERE id = $1::uuid "
+                            " status = CASE WHEN status = 'running' THEN status ELSE "
+                            "'cancelled' END, updated_at = now() WHERE id = $1::uuid "
                             "RETURNING "
                             "run_json(runs, (SELECT slug FROM projects WHERE id = "
                             "runs.project_id), latest_attempt_json(runs.id))",
@@ -527,21 +529,9 @@ const struct db_stmt db_stmts[DB_STMT__COUNT] = {
                                 "WHERE run_id = $1::uuid AND seq = $2::int RETURNING "
                                 "attempt_json(attempts)",
                                 6},
-    /* $1 project, $2 queue: runs whose worker let the lease lapse fail their attempt
-     * (lease_expired) and are queued again. SKIP LOCKED: claimers never wait on each
-     * other. */
-    [DB_STMT_LEASE_EXPIRE] =
-        {"lease_expire",
-         "WITH expired AS (SELECT id FROM runs WHERE project_id = $1 AND queue = $2 AND status = "
-         "'running' AND lease_expires_at < now() FOR UPDATE SKIP LOCKED),"
-         " att AS (UPDATE attempts a SET status = 'failed', ended_at = now(), error_type = "
-         "'lease_expired', error_message = 'the worker did not renew its lease in time' FROM "
-         "expired e WHERE a.run_id = e.id AND a.status = 'running' RETURNING a.run_id),"
-         " upd AS (UPDATE runs r SET status = 'queued', queued_at = now(), lease_expires_at = "
-         "NULL, worker_id = NULL, updated_at = now() FROM expired e WHERE r.id = e.id RETURNING "
-         "r.id)"
-         " SELECT id FROM upd",
-         2},
+    /* $1 project, $2 queue: runs whose worker let the lease lapse are queued again
+     * (the lifecycle's one system move, sql/functions/lifecycle.sql). */
+    [DB_STMT_LEASE_EXPIRE] = {"lease_expire", "SELECT run_expire_leases($1::bigint, $2)", 2},
     /* $1 project, $2 queue, $3 kinds (text[]) or NULL, $4 worker or NULL, $5 lease
      * seconds: the highest-priority, oldest queued run, started as a new attempt, in one
      * autocommitted statement. Always one row: whether the worker may claim (of the
