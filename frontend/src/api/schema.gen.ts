@@ -1195,13 +1195,14 @@ export interface components {
                 detail?: string;
             }[];
         };
+        /** @description The one set of thresholds behind a project's derived states: the anomalies report (stuck, stale, lease_expired) and the dashboard's status badges (stuck, stale) both use them. A project without its own has the defaults (300, 3600, 3600). */
         AnomalyThresholds: {
-            project?: string;
-            stuck_after_s?: number;
-            stale_after_s?: number;
-            lease_window_s?: number;
+            project: string;
+            stuck_after_s: number;
+            stale_after_s: number;
+            lease_window_s: number;
             /** Format: date-time */
-            updated_at?: string | null;
+            updated_at: string | null;
         };
         QueryResult: {
             columns: {
