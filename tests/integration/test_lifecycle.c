@@ -3,7 +3,8 @@
  * claims, lease expiry (at claim time and run_expire_leases(), the sweeper's move) and
  * raw SQL. An illegal move is SQLSTATE RW409 in the database and 409 illegal_transition
  * naming both states over HTTP; the legal system move (lease expiry, running -> queued)
- * still happens. Leases are lapsed by moving lease_expires_at back, never by waiting. */
+ * still happens; the README's table is the database's. Leases are lapsed by moving
+ * lease_expires_at back, never by waiting. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -380,6 +381,56 @@ static void test_raw_sql(void)
     CU_ASSERT_STRING_EQUAL(run_status(run, st, sizeof(st)), "running");
 }
 
+/* ---- the documented table ---- */
+
+/* The README states the table once; it must be the database's, row for row. */
+static void test_readme_table(void)
+{
+    char path[1024], line[512], doc[4096] = "", db[4096];
+    size_t o = 0;
+    int in = 0, rows = 0;
+    FILE *f = fopen(repo_path("README.md", path, sizeof(path)), "r");
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    while (fgets(line, sizeof(line), f)) {
+        if (strstr(line, "<!-- lifecycle:begin -->")) {
+            in = 1;
+            continue;
+        }
+        if (strstr(line, "<!-- lifecycle:end -->"))
+            break;
+        /* "| run | queued | running | |" -> "run|queued|running|"; skip the head. */
+        if (!in || line[0] != '|' || strstr(line, "---") || strstr(line, "| of |"))
+            continue;
+        char cell[4][64] = {{0}};
+        int n = 0;
+        for (char *c = line + 1; *c && *c != '\n' && n < 4; n++) {
+            char *end = strchr(c, '|');
+            if (!end)
+                break;
+            char *a = c, *b = end;
+            while (a < b && *a == ' ')
+                a++;
+            while (b > a && b[-1] == ' ')
+                b--;
+            snprintf(cell[n], sizeof(cell[n]), "%.*s", (int)(b - a), a);
+            c = end + 1;
+        }
+        o += (size_t)snprintf(doc + o, sizeof(doc) - o, "%s%s|%s|%s|%s", rows ? "\n" : "", cell[0],
+                              cell[1], cell[2], cell[3]);
+        rows++;
+    }
+    fclose(f);
+    CU_ASSERT_TRUE(rows > 0);
+    CU_ASSERT_EQUAL(itest_psql("SELECT entity || '|' || from_status || '|' || to_status || '|' "
+                               "|| coalesce(system_move, '') FROM lifecycle_transitions()",
+                               db, sizeof(db)),
+                    0);
+    if (strcmp(doc, db) != 0)
+        fprintf(stderr, "\n  README's lifecycle table:\n%s\n  the database's:\n%s", doc, db);
+    CU_ASSERT_STRING_EQUAL(doc, db);
+}
+
 int suite_lifecycle_register(void)
 {
     CU_pSuite s = CU_add_suite("lifecycle", lifecycle_init, NULL);
@@ -391,5 +442,6 @@ int suite_lifecycle_register(void)
            !CU_add_test(s, "attempts and claims: ended runs stay ended",
                         test_attempts_and_claims_refuse) ||
            !CU_add_test(s, "lease expiry: legal from running only", test_lease_expiry_moves) ||
-           !CU_add_test(s, "raw SQL: the trigger refuses with RW409", test_raw_sql);
+           !CU_add_test(s, "raw SQL: the trigger refuses with RW409", test_raw_sql) ||
+           !CU_add_test(s, "the README's table is the database's", test_readme_table);
 }

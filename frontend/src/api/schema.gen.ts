@@ -402,7 +402,7 @@ export interface paths {
         head?: never;
         /**
          * Report status, progress, result, error, summary, tags (member)
-         * @description Status moves: queued→running|cancelled|failed, running→succeeded|failed|cancelled|retrying, retrying→running|queued|failed|cancelled; reporting the current status again is allowed. Anything else is 409 illegal_transition with details.from and details.to. Ending stamps ended_at; an error gets a fingerprint. Values under keys that look like secrets (RUNWATCH_REDACT_KEYS: password, secret, token, api_key, authorization, …) in input, params, result and event data are stored as "[redacted]". Moving a run off running ends its running attempt the same way (retrying or queued: failed), so a run never has more than one running attempt. Succeeding clears an earlier error unless one is sent with it.
+         * @description Status moves follow the run lifecycle (README, "The run lifecycle"), which the database enforces; reporting the current status again is allowed. Anything else is 409 illegal_transition naming both states, with field status and details.from and details.to. Ending stamps ended_at; an error gets a fingerprint. Values under keys that look like secrets (RUNWATCH_REDACT_KEYS: password, secret, token, api_key, authorization, …) in input, params, result and event data are stored as "[redacted]". Moving a run off running ends its running attempt the same way (retrying or queued: failed), so a run never has more than one running attempt. Succeeding clears an earlier error unless one is sent with it.
          */
         patch: operations["updateRun"];
         trace?: never;
