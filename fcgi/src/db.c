@@ -182,6 +182,16 @@ PGresult *db_exec(struct req *r, enum db_stmt_id id, const char *const *params, 
         log_debug("statement %s rejected: sqlstate=%s", db_stmts[id].name, sqlstate);
     if (m.retry_after)
         req_add_header(r, "Retry-After", "1");
+    if (m.server_text) {
+        const char *primary = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY),
+                   *detail = PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL);
+        int first = !r->err_code; /* else an earlier error stands, details and all */
+        req_error(r, m.status, m.code, PQresultErrorField(res, PG_DIAG_COLUMN_NAME), "%s",
+                  primary ? primary : m.message);
+        if (first && detail)
+            req_error_details(r, json_tokener_parse(detail));
+        return NULL;
+    }
     req_error(r, m.status, m.code, NULL, "%s", m.message);
     return NULL;
 }

@@ -58,15 +58,16 @@ WHERE id = $1::uuid;
 
 -- name: run_update
 -- NULL keeps a field. tags is a JSON array.
--- The new status: a cancel that was asked for wins over a retry.
+-- The new status comes from the lifecycle (run_next_status, sql/functions/25_lifecycle.sql):
+-- the request must be a legal move, and a cancel that was asked for wins over a retry.
 -- A run that stops running ends its running attempt the same way, so a run never has a running
 -- attempt unless it runs itself (and never two).
 -- Success clears an earlier attempt's error unless one is reported with it.
 -- The statement's snapshot predates `closed`: its attempt is passed in directly.
 -- in: run, status, progress, result, error_type, error_message, traceback, summary, tags
 -- out: run_json
-WITH cur AS (SELECT id, CASE WHEN cancel_requested AND $2 IN ('retrying', 'queued') THEN
-    'cancelled' ELSE coalesce($2, status) END AS ns FROM runs WHERE id = $1::uuid),
+WITH cur AS (SELECT id, run_next_status(status, $2, cancel_requested) AS ns FROM runs
+    WHERE id = $1::uuid),
 closed AS (UPDATE attempts a SET status = CASE cur.ns WHEN 'succeeded' THEN 'succeeded' WHEN
     'cancelled' THEN 'cancelled' ELSE 'failed' END, ended_at = now(), error_type =
     coalesce($5, a.error_type), error_message = coalesce($6, a.error_message),
@@ -310,13 +311,14 @@ FROM w
 LEFT JOIN u ON true;
 
 -- name: run_cancel
--- A queued or retrying run ends now; a running one is asked to stop.
+-- A queued or retrying run ends now; a running one is asked to stop. Any other run moves to
+-- cancelled too, which the lifecycle trigger refuses (409 naming both states).
 -- in: run
 -- out: run_json
 UPDATE runs
 SET cancel_requested = (status = 'running'), ended_at = CASE WHEN status IN ('queued',
-    'retrying') THEN now() ELSE ended_at END, status = CASE WHEN status IN ('queued',
-    'retrying') THEN 'cancelled' ELSE status END, updated_at = now()
+    'retrying') THEN now() ELSE ended_at END, status = CASE WHEN status = 'running' THEN
+    status ELSE 'cancelled' END, updated_at = now()
 WHERE id = $1::uuid
 RETURNING run_json(runs, (SELECT slug FROM projects WHERE id = runs.project_id),
     latest_attempt_json(runs.id));

@@ -103,7 +103,7 @@ int attempts_start(struct req *r)
     static const char *const keys[] = {"worker_id", "lease_s", NULL};
     struct jsonx_err je;
     struct auth_project pr;
-    const char *status, *worker, *lease;
+    const char *worker, *lease;
     json_object *b = req_json_body_opt(r);
     PGresult *res;
 
@@ -113,7 +113,7 @@ int attempts_start(struct req *r)
         return req_error_json(r, 400, &je);
     if (queue_worker_fields(r, b, JSONX_NULLABLE, &worker, &lease))
         return -1;
-    if (db_begin(r) || runs_access(r, AUTH_ROLE_MEMBER, RUNS_LOCK_STATUS, &pr, &status))
+    if (db_begin(r) || runs_access(r, AUTH_ROLE_MEMBER, RUNS_LOCK_STATUS, &pr, NULL))
         return -1;
     /* One running attempt at a time. A run created as running has none yet and may
      * adopt its first one here. */
@@ -124,9 +124,6 @@ int attempts_start(struct req *r)
         return req_error(r, 409, "attempt_running", "status",
                          "attempt %s is still running: end it before starting another",
                          PQgetvalue(res, 0, ATTEMPT_LATEST_SEQ));
-    if (!runs_transition_ok(status, "running")) {
-        return runs_illegal(r, "a run", status, "running");
-    }
     if (queue_check_worker(r, worker, pr.id))
         return -1;
     const char *p[ATTEMPT_START__NIN] = {[ATTEMPT_START_IN_RUN] = req_path_param(r, "run"),
@@ -147,7 +144,6 @@ int attempts_update(struct req *r)
     struct jsonx_err je;
     const char *to = NULL, *etype = NULL, *emsg = NULL, *etb = NULL,
                *seq = req_path_param(r, "seq");
-    const char *run_status;
     int retry = 0;
     struct auth_project pr;
     PGresult *res;
@@ -167,7 +163,7 @@ int attempts_update(struct req *r)
         return req_error(r, 422, "invalid_value", "retry", "retry goes with status failed");
     if (!seq || !req_is_int(seq) || strlen(seq) > 9)
         return req_error(r, 404, "not_found", NULL, "no such attempt");
-    if (db_begin(r) || runs_access(r, AUTH_ROLE_MEMBER, RUNS_LOCK_STATUS, &pr, &run_status))
+    if (db_begin(r) || runs_access(r, AUTH_ROLE_MEMBER, RUNS_LOCK_STATUS, &pr, NULL))
         return -1;
     const char *pl[ATTEMPT_LOCK__NIN] = {
         [ATTEMPT_LOCK_IN_RUN] = req_path_param(r, "run"), [ATTEMPT_LOCK_IN_SEQ] = seq};
@@ -175,11 +171,8 @@ int attempts_update(struct req *r)
         return -1;
     if (PQntuples(res) != 1)
         return req_error(r, 404, "not_found", NULL, "no such attempt");
-    const char *from = PQgetvalue(res, 0, ATTEMPT_LOCK_STATUS);
     int latest = PQgetvalue(res, 0, ATTEMPT_LOCK_IS_LATEST)[0] == 't';
-    if (strcmp(from, to) != 0 && strcmp(from, "running") != 0) {
-        return runs_illegal(r, "an attempt", from, to);
-    }
+    /* Illegal moves of the attempt or of the run are the lifecycle trigger's 409. */
     const char *pf[ATTEMPT_FINISH__NIN] = {[ATTEMPT_FINISH_IN_RUN] = req_path_param(r, "run"),
                                            [ATTEMPT_FINISH_IN_SEQ] = seq,
                                            [ATTEMPT_FINISH_IN_STATUS] = to,
@@ -190,9 +183,6 @@ int attempts_update(struct req *r)
         return -1;
     /* The run follows its latest attempt. */
     const char *run_to = latest && strcmp(to, "running") != 0 ? (retry ? "retrying" : to) : NULL;
-    if (run_to && !runs_transition_ok(run_status, run_to)) {
-        return runs_illegal(r, "a run", run_status, run_to);
-    }
     if (run_to) {
         const char *pu[RUN_UPDATE__NIN] = {[RUN_UPDATE_IN_RUN] = req_path_param(r, "run"),
                                            [RUN_UPDATE_IN_STATUS] = run_to,

@@ -1,8 +1,9 @@
 /* runs: create (idempotent), read, list, report progress and outcome, cancel.
  * - A retried create never makes a second run: the client's id or Idempotency-Key
  *   makes the INSERT a no-op and the first run comes back (200 instead of 201).
- * - The state machine lives in runs_transition_ok(); an illegal move is a 409 naming
- *   both states. Ending a run stamps ended_at; an error is fingerprinted in SQL.
+ * - The state machine is the lifecycle's (sql/functions/25_lifecycle.sql): its trigger
+ *   refuses an illegal move with a 409 naming both states, whoever writes. Ending a run
+ *   stamps ended_at; an error is fingerprinted in SQL.
  * - Run JSON is made by PostgreSQL (run_json() in sql/functions/10_json.sql) and sent as it is.
  * - Every committed change is published after COMMIT; publishing never fails a write.
  * - Values under secret-looking keys of input and params are redacted before storage. */
@@ -21,35 +22,6 @@
 static const char *const run_statuses[] = {"queued", "running",   "retrying", "succeeded",
                                            "failed", "cancelled", NULL};
 static const char *const create_statuses[] = {"queued", "running", NULL};
-
-int runs_transition_ok(const char *from, const char *to)
-{
-    static const struct {
-        const char *from;
-        const char *to;
-    } moves[] = {
-        {"queued", "running"},     {"queued", "cancelled"},  {"running", "succeeded"},
-        {"running", "failed"},     {"running", "cancelled"}, {"running", "retrying"},
-        {"retrying", "running"},   {"retrying", "queued"},   {"retrying", "failed"},
-        {"retrying", "cancelled"}, {"queued", "failed"},
-    };
-    if (strcmp(from, to) == 0)
-        return 1;
-    for (size_t i = 0; i < sizeof(moves) / sizeof(moves[0]); i++)
-        if (strcmp(moves[i].from, from) == 0 && strcmp(moves[i].to, to) == 0)
-            return 1;
-    return 0;
-}
-
-int runs_illegal(struct req *r, const char *what, const char *from, const char *to)
-{
-    json_object *d = json_object_new_object();
-    json_object_object_add(d, "from", json_object_new_string(from));
-    json_object_object_add(d, "to", json_object_new_string(to));
-    req_error(r, 409, "illegal_transition", "status", "%s cannot go from %s to %s", what, from, to);
-    req_error_details(r, d);
-    return -1;
-}
 
 /* A JSON child as text for a jsonb parameter, or NULL when absent. */
 static const char *runs_child_text(json_object *obj, const char *key)
@@ -269,7 +241,7 @@ int runs_update(struct req *r)
     static const char *const ekeys[] = {"type", "message", "traceback", NULL};
     json_object *b = r->body_json, *err = NULL, *summary = NULL;
     struct jsonx_err je;
-    const char *to = NULL, *from, *tags = NULL, *etype = NULL, *emsg = NULL, *etb = NULL;
+    const char *to = NULL, *tags = NULL, *etype = NULL, *emsg = NULL, *etb = NULL;
     double progress = 0;
     int has_progress = 0;
     struct auth_project pr;
@@ -293,11 +265,8 @@ int runs_update(struct req *r)
         return -1;
     jsonx_redact(b, r->cfg->redact_keys);
 
-    if (db_begin(r) || runs_access(r, AUTH_ROLE_MEMBER, RUNS_LOCK_STATUS, &pr, &from))
+    if (db_begin(r) || runs_access(r, AUTH_ROLE_MEMBER, RUNS_LOCK_STATUS, &pr, NULL))
         return -1;
-    if (to && !runs_transition_ok(from, to)) {
-        return runs_illegal(r, "a run", from, to);
-    }
     const char *p[RUN_UPDATE__NIN] = {
         [RUN_UPDATE_IN_RUN] = req_path_param(r, "run"),
         [RUN_UPDATE_IN_STATUS] = to,
@@ -519,17 +488,14 @@ int runs_cancel(struct req *r)
 
     if (db_begin(r) || runs_access(r, AUTH_ROLE_MEMBER, RUNS_LOCK_STATUS, &pr, &status))
         return -1;
-    if (strcmp(status, "succeeded") == 0 || strcmp(status, "failed") == 0 ||
-        strcmp(status, "cancelled") == 0) {
-        if (strcmp(status, "cancelled") == 0) {
-            /* Cancelling twice is not an error: answer with the run as it is. */
-            const char *p[RUN_GET__NIN] = {[RUN_GET_IN_RUN] = req_path_param(r, "run")};
-            if (!(res = DB_EXEC(r, DB_STMT_RUN_GET, p)) || db_commit(r))
-                return -1;
-            return req_json_text(r, 200, PQgetvalue(res, 0, RUN_GET_RUN_JSON));
-        }
-        return runs_illegal(r, "a run", status, "cancelled");
+    if (strcmp(status, "cancelled") == 0) {
+        /* Cancelling twice is not an error: answer with the run as it is. */
+        const char *p[RUN_GET__NIN] = {[RUN_GET_IN_RUN] = req_path_param(r, "run")};
+        if (!(res = DB_EXEC(r, DB_STMT_RUN_GET, p)) || db_commit(r))
+            return -1;
+        return req_json_text(r, 200, PQgetvalue(res, 0, RUN_GET_RUN_JSON));
     }
+    /* An ended run: the lifecycle trigger refuses the move to cancelled. */
     const char *p[RUN_CANCEL__NIN] = {[RUN_CANCEL_IN_RUN] = req_path_param(r, "run")};
     if (!(res = DB_EXEC(r, DB_STMT_RUN_CANCEL, p)) || db_commit(r))
         return -1;
