@@ -15,7 +15,7 @@ CC      ?= cc
 PKGS    := json-c libpq hiredis libevent libcurl
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 CFLAGS_BASE := -std=c17 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
-               -Wformat=2 -Wvla -g -Ifcgi/src $(PKG_CFLAGS)
+               -Wformat=2 -Wvla -g -Ifcgi/src -I$(BUILD)/gen $(PKG_CFLAGS)
 ifeq ($(FLAVOUR),asan)
 CFLAGS_FLAVOUR := -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
 LDFLAGS_FLAVOUR := -fsanitize=address,undefined
@@ -38,6 +38,14 @@ FLEET_SRC  := $(wildcard tools/fleet/*.c)
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 
+# The statement table (db_stmt.h, db_stmt.c) is generated from sql/statements by
+# tools/sqlgen into $(GEN), before anything is compiled (docs/SQL.md). The generator
+# rewrites a file only when its text changes, so the stamp says when it last ran.
+GEN       := $(BUILD)/gen
+SQLGEN    := $(BUILD)/sqlgen
+SQL_STMTS := $(sort $(wildcard sql/statements/*.sql))
+GEN_OBJ   := $(BUILD)/obj/gen/db_stmt.o
+
 API_LIBS  := -lfcgi $(shell pkg-config --libs json-c libpq hiredis 2>/dev/null) -lcrypt
 SSE_LIBS  := $(shell pkg-config --libs json-c hiredis libevent 2>/dev/null)
 UNIT_LIBS := -lcunit $(API_LIBS)
@@ -55,17 +63,34 @@ build: deps
 
 binaries: $(BINS)
 
-$(BUILD)/obj/%.o: %.c
+$(SQLGEN): tools/sqlgen/sqlgen.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=c17 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wvla -O1 -g -o $@ $<
+
+$(GEN)/.stamp: $(SQL_STMTS) $(SQLGEN)
+	@mkdir -p $(GEN)
+	$(SQLGEN) -o $(GEN) $(SQL_STMTS)
+	@touch $@
+
+$(GEN)/db_stmt.h $(GEN)/db_stmt.c: $(GEN)/.stamp ;
+
+$(GEN_OBJ): $(GEN)/db_stmt.c $(GEN)/db_stmt.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
 
-$(BUILD)/runwatch-api: $(call obj,$(API_SRC) $(COMMON_SRC))
+# Order-only: a first build generates the table before compiling; afterwards the -MMD
+# dependencies name the generated header.
+$(BUILD)/obj/%.o: %.c | $(GEN)/.stamp
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/runwatch-api: $(call obj,$(API_SRC) $(COMMON_SRC)) $(GEN_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(API_LIBS)
 
 $(BUILD)/runwatch-sse: $(call obj,$(SSE_SRC) $(COMMON_SRC))
 	$(CC) $(LDFLAGS) -o $@ $^ $(SSE_LIBS)
 
-$(BUILD)/unit-tests: $(call obj,$(UNIT_SRC) $(API_LIB_SRC) $(COMMON_SRC))
+$(BUILD)/unit-tests: $(call obj,$(UNIT_SRC) $(API_LIB_SRC) $(COMMON_SRC)) $(GEN_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(UNIT_LIBS)
 
 $(BUILD)/integration-tests: $(call obj,$(ITEST_SRC))

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # make lint: checks, never rewrites. clang-format conformance, cppcheck on the C
-# sources, and a ban on the unbounded string functions (use snprintf/memcpy with a
-# length instead). Exits non-zero on any finding.
+# sources, a ban on the unbounded string functions (use snprintf/memcpy with a
+# length instead), the statement files (tools/sqlgen), and that SQL stays in them:
+# no SQL text in C and no result column read by number in fcgi/src/api. Exits
+# non-zero on any finding.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -66,6 +68,22 @@ done) | awk '
     }
     END { for (m in mods) if (!state[m]) visit(m); exit bad }
 '; then
+echo "== statements (sql/statements, through tools/sqlgen)"
+# The generated header is also what cppcheck needs to see the accessors.
+gen=$(mktemp -d)
+trap 'rm -rf "$gen"' EXIT
+if ! { cc -std=c17 -D_GNU_SOURCE -O1 -o "$gen/sqlgen" tools/sqlgen/sqlgen.c &&
+    "$gen/sqlgen" -o "$gen" sql/statements/*.sql; }; then
+    status=1
+fi
+
+echo "== SQL only in sql/"
+if grep -nE '"(SELECT|INSERT|UPDATE|DELETE|WITH|BEGIN|COMMIT) ' -r fcgi/src; then
+    echo "SQL text belongs in sql/statements (docs/SQL.md)"
+    status=1
+fi
+if grep -nE 'PQget(value|isnull|length)\([^,]+,[^,]+, *[0-9]' fcgi/src/api/*.c; then
+    echo "read columns by their generated names (<STATEMENT>_<COLUMN>), not by number"
     status=1
 fi
 
@@ -73,7 +91,7 @@ echo "== cppcheck"
 if command -v cppcheck >/dev/null; then
     mapfile -t srcs < <(printf '%s\n' "${files[@]}" | grep '\.c$' | grep -E '^(fcgi|tools)/')
     if ! cppcheck --quiet --error-exitcode=1 --enable=warning,portability,performance \
-        --std=c11 --inline-suppr --suppress=missingIncludeSystem -I fcgi/src \
+        --std=c11 --inline-suppr --suppress=missingIncludeSystem -I fcgi/src -I "$gen" \
         "${srcs[@]}"; then
         status=1
     fi

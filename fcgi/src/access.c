@@ -161,30 +161,31 @@ static int access_resolve(struct req *r, struct access_ident *id)
         /* Only well-formed tokens reach the database. */
         if (strncmp(tok, "rw_", 3) != 0 || strlen(tok) > 200)
             return access_unauthenticated(r, "invalid or expired token");
-        const char *p[] = {tok};
+        const char *p[TOKEN_LOOKUP__NIN] = {[TOKEN_LOOKUP_IN_TOKEN] = tok};
         res = DB_EXEC(&r->op, DB_STMT_TOKEN_LOOKUP, p);
         if (!res)
             return -1;
         if (PQntuples(res) != 1)
             return access_unauthenticated(r, "invalid or expired token");
         id->kind = ACCESS_TOKEN;
-        id->token_id = PQgetvalue(res, 0, 0);
-        id->token_project_id = PQgetvalue(res, 0, 1);
-        id->token_role = access_scopes_role(PQgetvalue(res, 0, 2));
+        id->token_id = PQgetvalue(res, 0, TOKEN_LOOKUP_ID);
+        id->token_project_id = PQgetvalue(res, 0, TOKEN_LOOKUP_PROJECT_ID);
+        id->token_role = access_scopes_role(PQgetvalue(res, 0, TOKEN_LOOKUP_SCOPES));
         return 0;
     }
     const char *cookie = access_cookie(r, ACCESS_COOKIE);
     if (cookie && *cookie && strlen(cookie) <= 100) {
         const char *idle = arena_sprintf(r->op.arena, "%ld", r->op.cfg->session_idle_s);
-        const char *p[] = {cookie, idle};
+        const char *p[SESSION_LOOKUP__NIN] = {
+            [SESSION_LOOKUP_IN_TOKEN] = cookie, [SESSION_LOOKUP_IN_IDLE_S] = idle};
         res = DB_EXEC(&r->op, DB_STMT_SESSION_LOOKUP, p);
         if (!res)
             return -1;
         if (PQntuples(res) == 1) {
             id->kind = ACCESS_SESSION;
-            id->session_id = PQgetvalue(res, 0, 0);
-            id->user_id = PQgetvalue(res, 0, 1);
-            id->is_admin = PQgetvalue(res, 0, 2)[0] == 't';
+            id->session_id = PQgetvalue(res, 0, SESSION_LOOKUP_ID);
+            id->user_id = PQgetvalue(res, 0, SESSION_LOOKUP_USER_ID);
+            id->is_admin = PQgetvalue(res, 0, SESSION_LOOKUP_IS_ADMIN)[0] == 't';
         }
     }
     return 0;
@@ -231,6 +232,14 @@ int access_require_instance_admin(struct op *o)
     return 0;
 }
 
+#define ACCESS_SAME_COLS(a, b)                                                                     \
+    (a##_ID == b##_ID && a##_ROLE == b##_ROLE && a##_SLUG == b##_SLUG && a##_NAME == b##_NAME &&   \
+     a##_CREATED_AT == b##_CREATED_AT && a##__NOUT == b##__NOUT)
+_Static_assert(ACCESS_SAME_COLS(PROJECT_ACCESS_USER, PROJECT_ACCESS_TOKEN) &&
+                   ACCESS_SAME_COLS(PROJECT_ACCESS_USER, PROJECT_ACCESS_USER_BY_ID),
+               "the project_access statements answer different columns");
+#undef ACCESS_SAME_COLS
+
 /* Fills out from a project_access_* row and checks the role. */
 static int access_project_row(struct op *o, PGresult *res, enum access_role min,
                               struct access_project *out)
@@ -239,12 +248,13 @@ static int access_project_row(struct op *o, PGresult *res, enum access_role min,
         return -1;
     if (PQntuples(res) != 1)
         return op_fail(o, OP_NOT_FOUND, "not_found", NULL, "no such project");
-    out->id = PQgetvalue(res, 0, 0);
-    out->role = o->ident->kind == ACCESS_TOKEN ? o->ident->token_role
-                                               : access_role_parse(PQgetvalue(res, 0, 1));
-    out->slug = PQgetvalue(res, 0, 2);
-    out->name = PQgetvalue(res, 0, 3);
-    out->created_at = PQgetvalue(res, 0, 4);
+    out->id = PQgetvalue(res, 0, PROJECT_ACCESS_USER_ID);
+    out->role = o->ident->kind == ACCESS_TOKEN
+                    ? o->ident->token_role
+                    : access_role_parse(PQgetvalue(res, 0, PROJECT_ACCESS_USER_ROLE));
+    out->slug = PQgetvalue(res, 0, PROJECT_ACCESS_USER_SLUG);
+    out->name = PQgetvalue(res, 0, PROJECT_ACCESS_USER_NAME);
+    out->created_at = PQgetvalue(res, 0, PROJECT_ACCESS_USER_CREATED_AT);
     if (out->role < min)
         return op_fail(o, OP_FORBIDDEN, "forbidden", NULL, "this needs the %s role in project %s",
                        access_role_name(min), out->slug);
@@ -258,10 +268,15 @@ int access_project(struct op *o, const char *slug, enum access_role min, struct 
     if (!slug || strlen(slug) > 63)
         return op_fail(o, OP_NOT_FOUND, "not_found", NULL, "no such project");
     if (id->kind == ACCESS_TOKEN) {
-        const char *p[] = {slug, id->token_project_id};
+        const char *p[PROJECT_ACCESS_TOKEN__NIN] = {[PROJECT_ACCESS_TOKEN_IN_SLUG] = slug,
+                                                    [PROJECT_ACCESS_TOKEN_IN_TOKEN_PROJECT] =
+                                                        id->token_project_id};
         return access_project_row(o, DB_EXEC(o, DB_STMT_PROJECT_ACCESS_TOKEN, p), min, out);
     }
-    const char *p[] = {slug, id->user_id, id->is_admin ? "true" : "false"};
+    const char *p[PROJECT_ACCESS_USER__NIN] = {[PROJECT_ACCESS_USER_IN_SLUG] = slug,
+                                               [PROJECT_ACCESS_USER_IN_USER_ID] = id->user_id,
+                                               [PROJECT_ACCESS_USER_IN_IS_ADMIN] =
+                                                   id->is_admin ? "true" : "false"};
     return access_project_row(o, DB_EXEC(o, DB_STMT_PROJECT_ACCESS_USER, p), min, out);
 }
 
@@ -293,10 +308,16 @@ int access_project_by_id(struct op *o, const char *project_id, enum access_role 
         /* A token sees one project; anything else does not exist for it. */
         if (strcmp(project_id, id->token_project_id) != 0)
             return op_fail(o, OP_NOT_FOUND, "not_found", NULL, "no such %s", what);
-        const char *p[] = {project_id, NULL, "true"};
+        const char *p[PROJECT_ACCESS_USER_BY_ID__NIN] = {
+            [PROJECT_ACCESS_USER_BY_ID_IN_PROJECT_ID] = project_id,
+            [PROJECT_ACCESS_USER_BY_ID_IN_USER_ID] = NULL,
+            [PROJECT_ACCESS_USER_BY_ID_IN_IS_ADMIN] = "true"};
         res = DB_EXEC(o, DB_STMT_PROJECT_ACCESS_USER_BY_ID, p);
     } else {
-        const char *p[] = {project_id, id->user_id, id->is_admin ? "true" : "false"};
+        const char *p[PROJECT_ACCESS_USER_BY_ID__NIN] = {
+            [PROJECT_ACCESS_USER_BY_ID_IN_PROJECT_ID] = project_id,
+            [PROJECT_ACCESS_USER_BY_ID_IN_USER_ID] = id->user_id,
+            [PROJECT_ACCESS_USER_BY_ID_IN_IS_ADMIN] = id->is_admin ? "true" : "false"};
         res = DB_EXEC(o, DB_STMT_PROJECT_ACCESS_USER_BY_ID, p);
     }
     if (res && PQntuples(res) != 1)

@@ -26,7 +26,10 @@ PGresult *accounts_user_create(struct op *o, const char *email, const char *name
         op_fail(o, OP_INTERNAL, "internal", NULL, "cannot hash password");
         return NULL;
     }
-    const char *p[] = {email, name, hash, is_admin ? "true" : "false"};
+    const char *p[USER_CREATE__NIN] = {[USER_CREATE_IN_EMAIL] = email,
+                                       [USER_CREATE_IN_DISPLAY_NAME] = name,
+                                       [USER_CREATE_IN_PASSWORD_HASH] = hash,
+                                       [USER_CREATE_IN_IS_ADMIN] = is_admin ? "true" : "false"};
     if (!(res = DB_EXEC(o, DB_STMT_USER_CREATE, p))) {
         op_refine(o, OP_CONFLICT, "email", "a user with this email exists");
         op_refine(o, OP_INVALID, "email", "email is not valid");
@@ -47,14 +50,15 @@ int accounts_password_reset(struct op *o, const char *email, const char *passwor
         return -1;
     if (access_hash_password(password, hash, sizeof(hash)) != 0)
         return op_fail(o, OP_INTERNAL, "internal", NULL, "cannot hash password");
-    const char *pe[] = {email};
+    const char *pe[USER_ID_BY_EMAIL__NIN] = {[USER_ID_BY_EMAIL_IN_EMAIL] = email};
     if (!(res = DB_EXEC(o, DB_STMT_USER_ID_BY_EMAIL, pe)))
         return -1;
     if (PQntuples(res) != 1)
         return op_fail(o, OP_NOT_FOUND, "not_found", "email", "no user has this email");
-    const char *uid = PQgetvalue(res, 0, 0);
-    const char *p[] = {uid, hash};
-    const char *pu[] = {uid};
+    const char *uid = PQgetvalue(res, 0, USER_ID_BY_EMAIL_ID);
+    const char *p[USER_SET_PASSWORD__NIN] = {
+        [USER_SET_PASSWORD_IN_USER_ID] = uid, [USER_SET_PASSWORD_IN_PASSWORD_HASH] = hash};
+    const char *pu[SESSIONS_REVOKE_USER__NIN] = {[SESSIONS_REVOKE_USER_IN_USER_ID] = uid};
     if (!DB_EXEC(o, DB_STMT_USER_SET_PASSWORD, p) || !DB_EXEC(o, DB_STMT_SESSIONS_REVOKE_USER, pu))
         return -1;
     return audit_log_write(o, "user.password_reset", NULL, email,
@@ -73,13 +77,19 @@ int accounts_token_create(struct op *o, const char *project_id, const char *name
         return op_fail(o, OP_INTERNAL, "internal", NULL, "no randomness");
     const char *prefix = arena_sprintf(o->arena, "rw_%s", prefix_rand);
     *token = arena_sprintf(o->arena, "%s_%s", prefix, secret);
-    const char *p[] = {project_id, name, prefix, *token, scopes, expires, o->ident->user_id};
+    const char *p[TOKEN_CREATE__NIN] = {[TOKEN_CREATE_IN_PROJECT_ID] = project_id,
+                                        [TOKEN_CREATE_IN_NAME] = name,
+                                        [TOKEN_CREATE_IN_PREFIX] = prefix,
+                                        [TOKEN_CREATE_IN_TOKEN] = *token,
+                                        [TOKEN_CREATE_IN_SCOPES] = scopes,
+                                        [TOKEN_CREATE_IN_EXPIRES_AT] = expires,
+                                        [TOKEN_CREATE_IN_CREATED_BY] = o->ident->user_id};
     if (!(res = DB_EXEC(o, DB_STMT_TOKEN_CREATE, p))) {
         op_refine(o, OP_BAD_INPUT, "expires_at", "expires_at is not a valid time");
         op_refine(o, OP_INVALID, "expires_at", "expires_at must be in the future");
         return -1;
     }
-    *tid = PQgetvalue(res, 0, 0);
+    *tid = PQgetvalue(res, 0, TOKEN_CREATE_ID);
     json_object *d = json_object_new_object();
     json_object_object_add(d, "name", json_object_new_string(name));
     json_object_object_add(d, "scopes", json_object_new_string(scopes));

@@ -10,7 +10,11 @@ int audit_log_write_user(struct op *o, const char *user_id, const char *action,
 {
     const struct access_ident *id = o->ident;
     const char *token = id && id->kind == ACCESS_TOKEN ? id->token_id : NULL;
-    const char *p[] = {user_id, token, project_id, action, target, details_json, o->origin};
+    const char *p[AUDIT_INSERT__NIN] = {
+        [AUDIT_INSERT_IN_ACTOR_USER] = user_id,    [AUDIT_INSERT_IN_ACTOR_TOKEN] = token,
+        [AUDIT_INSERT_IN_PROJECT_ID] = project_id, [AUDIT_INSERT_IN_ACTION] = action,
+        [AUDIT_INSERT_IN_TARGET] = target,         [AUDIT_INSERT_IN_DETAILS] = details_json,
+        [AUDIT_INSERT_IN_IP] = o->origin};
     return DB_EXEC(o, DB_STMT_AUDIT_INSERT, p) ? 0 : -1;
 }
 

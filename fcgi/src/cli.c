@@ -103,7 +103,7 @@ int cli_user(const struct config *cfg, int argc, char **argv)
     if (strcmp(sub, "bootstrap") == 0) {
         if (db_begin(o) || !(res = db_exec(o, DB_STMT_USER_COUNT, NULL, 0)))
             goto out;
-        if (atol(PQgetvalue(res, 0, 0)) > 0) {
+        if (atol(PQgetvalue(res, 0, USER_COUNT_COUNT)) > 0) {
             rc = 0;
             goto out;
         }
@@ -223,10 +223,11 @@ int cli_token(const struct config *cfg, int argc, char **argv)
                     "slug must be lowercase letters, digits and dashes");
             goto out;
         }
-        const char *p[] = {slug, slug};
+        const char *p[PROJECT_CREATE__NIN] = {
+            [PROJECT_CREATE_IN_SLUG] = slug, [PROJECT_CREATE_IN_NAME] = slug};
         if (!(res = DB_EXEC(o, DB_STMT_PROJECT_CREATE, p)))
             goto out;
-        pr.id = PQgetvalue(res, 0, 0);
+        pr.id = PQgetvalue(res, 0, PROJECT_CREATE_ID);
         if (audit_log_write(o, "project.create", pr.id, slug, "{\"via\":\"cli\"}"))
             goto out;
     }

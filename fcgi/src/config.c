@@ -81,6 +81,52 @@ int config_parse_redis_url(const char *url, struct config_redis_addr *out)
     return 0;
 }
 
+/* RUNWATCH_RETENTION_DAYS_<FAMILY>=days, each, into {"retention_days":{"family":days}}. */
+static int config_retention(struct config *cfg, char *err, size_t errlen)
+{
+    static const char prefix[] = "RUNWATCH_RETENTION_DAYS_";
+    size_t cap = sizeof(cfg->housekeep_settings), pos;
+    int n = 0;
+
+    pos = (size_t)snprintf(cfg->housekeep_settings, cap, "{\"retention_days\":{");
+    for (char **e = environ; e && *e; e++) {
+        const char *fam = *e + sizeof(prefix) - 1, *eq = strchr(*e, '=');
+        char name[128], family[64];
+        long days;
+        size_t flen;
+
+        if (strncmp(*e, prefix, sizeof(prefix) - 1) != 0 || !eq || eq[1] == '\0')
+            continue;
+        flen = (size_t)(eq - fam);
+        if (flen == 0 || flen >= sizeof(family)) {
+            snprintf(err, errlen, "%.*s: the family name must be 1 to 63 characters",
+                     (int)(eq - *e), *e);
+            return -1;
+        }
+        for (size_t i = 0; i < flen; i++) {
+            char c = fam[i];
+            if (!((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_')) {
+                snprintf(err, errlen, "%.*s: the family name must be A-Z, 0-9 and _",
+                         (int)(eq - *e), *e);
+                return -1;
+            }
+            family[i] = (char)tolower((unsigned char)c);
+        }
+        family[flen] = '\0';
+        snprintf(name, sizeof(name), "%.*s", (int)(eq - *e), *e);
+        if (config_long(name, "", 1, 365000, &days, err, errlen))
+            return -1;
+        pos += (size_t)snprintf(cfg->housekeep_settings + pos, pos < cap ? cap - pos : 0,
+                                "%s\"%s\":%ld", n++ ? "," : "", family, days);
+    }
+    pos += (size_t)snprintf(cfg->housekeep_settings + pos, pos < cap ? cap - pos : 0, "}}");
+    if (pos >= cap) {
+        snprintf(err, errlen, "too many RUNWATCH_RETENTION_DAYS_* variables");
+        return -1;
+    }
+    return 0;
+}
+
 int config_load(struct config *cfg, char *err, size_t errlen)
 {
     char buf[1024];
@@ -128,6 +174,16 @@ int config_load(struct config *cfg, char *err, size_t errlen)
     if (config_copy(cfg->migrations_dir, sizeof(cfg->migrations_dir),
                     config_env("RUNWATCH_MIGRATIONS_DIR", "sql/migrations"),
                     "RUNWATCH_MIGRATIONS_DIR", err, errlen))
+        return -1;
+    {
+        /* sql/functions beside sql/migrations, wherever the migrations were put. */
+        const char *slash = strrchr(cfg->migrations_dir, '/');
+        int len = slash ? (int)(slash - cfg->migrations_dir) : 0;
+        snprintf(buf, sizeof(buf), "%.*s%sfunctions", len, cfg->migrations_dir, slash ? "/" : "");
+    }
+    if (config_copy(cfg->functions_dir, sizeof(cfg->functions_dir),
+                    config_env("RUNWATCH_FUNCTIONS_DIR", buf), "RUNWATCH_FUNCTIONS_DIR", err,
+                    errlen))
         return -1;
     if (config_copy(cfg->sse_host, sizeof(cfg->sse_host),
                     config_env("RUNWATCH_SSE_HOST", "127.0.0.1"), "RUNWATCH_SSE_HOST", err, errlen))
@@ -188,6 +244,9 @@ int config_load(struct config *cfg, char *err, size_t errlen)
                     errlen) ||
         config_long("RUNWATCH_REPORT_MAX_BYTES", "16777216", 65536, 256L * 1024 * 1024,
                     &cfg->report_max_bytes, err, errlen))
+        return -1;
+
+    if (config_retention(cfg, err, errlen))
         return -1;
 
     if (log_level_parse(config_env("RUNWATCH_LOG_LEVEL", "info"), &cfg->log_level) != 0) {

@@ -15,6 +15,7 @@ struct config {
     char api_socket[512];
     char api_socket_group[64];
     char migrations_dir[512];
+    char functions_dir[512]; /* RUNWATCH_FUNCTIONS_DIR: beside the migrations by default */
     char sse_host[128];
     int sse_port;
     int api_workers;
@@ -31,6 +32,11 @@ struct config {
     long report_timeout_ms;
     long report_max_rows;
     long report_max_bytes;
+    /* Housekeeping (housekeep.c): the settings every task receives, as JSON text:
+     * {"retention_days": {"<family>": days, …}} from RUNWATCH_RETENTION_DAYS_<FAMILY>
+     * (family lowercased: RUNWATCH_RETENTION_DAYS_EVENTS → "events"); a family left out
+     * keeps everything. */
+    char housekeep_settings[1024];
 };
 
 /* Fills cfg from the environment. On a bad value returns -1 and writes a message

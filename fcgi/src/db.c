@@ -43,7 +43,39 @@ static void db_drop(struct db *db)
     db->in_tx = 0;
 }
 
-/* Connects and prepares all statements; -1 with err on failure. */
+/* The statement's result columns, as the server describes them, must be its declared
+ * outputs, name for name: callers read columns by the generated <NAME>_<COLUMN> indexes,
+ * so a statement edited without its "-- out:" line fails here, at connect, not as a
+ * wrong value later. It adds a round trip a statement to each connect (docs/SQL.md). */
+static int db_check_columns(PGconn *c, const struct db_stmt *s, char *err, size_t errlen)
+{
+    PGresult *d = PQdescribePrepared(c, s->name);
+    int ok = PQresultStatus(d) == PGRES_COMMAND_OK;
+    int n = ok ? PQnfields(d) : 0;
+
+    if (!ok) {
+        snprintf(err, errlen, "describe %s: %s", s->name, PQerrorMessage(c));
+        err[strcspn(err, "\n")] = '\0';
+    } else if (n != s->ncols) {
+        snprintf(err, errlen, "statement %s (%s) answers %d columns but declares %d", s->name,
+                 s->where, n, s->ncols);
+        ok = 0;
+    } else {
+        for (int i = 0; i < n && ok; i++) {
+            if (strcmp(PQfname(d, i), s->cols[i]) != 0) {
+                snprintf(err, errlen,
+                         "statement %s (%s) answers column %d as \"%s\" but declares \"%s\"",
+                         s->name, s->where, i + 1, PQfname(d, i), s->cols[i]);
+                ok = 0;
+            }
+        }
+    }
+    PQclear(d);
+    return ok ? 0 : -1;
+}
+
+/* Connects, prepares all statements of the API's connection and checks their columns;
+ * -1 with err on failure. */
 static int db_connect(struct db *db, char *err, size_t errlen)
 {
     /* Ours come before dbname so that settings in the operator's URL win. */
@@ -63,15 +95,22 @@ static int db_connect(struct db *db, char *err, size_t errlen)
         return -1;
     }
     for (int i = 0; i < DB_STMT__COUNT; i++) {
+        if (db_stmts[i].connection)
+            continue; /* another connection's statement (migrate.c, db_report.c) */
         PGresult *res = PQprepare(c, db_stmts[i].name, db_stmts[i].sql, db_stmts[i].nparams, NULL);
         if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-            snprintf(err, errlen, "prepare %s: %s", db_stmts[i].name, PQerrorMessage(c));
+            snprintf(err, errlen, "prepare %s (%s): %s", db_stmts[i].name, db_stmts[i].where,
+                     PQerrorMessage(c));
             err[strcspn(err, "\n")] = '\0';
             PQclear(res);
             PQfinish(c);
             return -1;
         }
         PQclear(res);
+        if (db_check_columns(c, &db_stmts[i], err, errlen) != 0) {
+            PQfinish(c);
+            return -1;
+        }
     }
     db->conn = c;
     db->in_tx = 0;
@@ -160,12 +199,22 @@ PGresult *db_exec(struct op *o, enum db_stmt_id id, const char *const *params, i
                   sqlstate ? sqlstate : "-", (int)strcspn(msg, "\n"), msg);
     else
         log_debug("statement %s rejected: sqlstate=%s", db_stmts[id].name, sqlstate);
-    if (o->err.kind == OP_OK) {
+    if (o->err.kind != OP_OK)
+        return NULL; /* an earlier error stands, details and all */
+    if (m.server_text) {
+        /* Our own SQLSTATEs: the server's message is written for clients. */
+        const char *primary = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY),
+                   *detail = PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL);
+        op_fail(o, m.kind, m.code, PQresultErrorField(res, PG_DIAG_COLUMN_NAME), "%s",
+                primary ? primary : m.message);
+        if (detail)
+            op_details(o, json_tokener_parse(detail));
+    } else {
         op_fail(o, m.kind, m.code, NULL, "%s", m.message);
-        o->err.retry_after = m.retry_after;
-        if (sqlstate)
-            snprintf(o->err.sqlstate, sizeof(o->err.sqlstate), "%s", sqlstate);
     }
+    o->err.retry_after = m.retry_after;
+    if (sqlstate)
+        snprintf(o->err.sqlstate, sizeof(o->err.sqlstate), "%s", sqlstate);
     return NULL;
 }
 
@@ -236,10 +285,11 @@ void db_wait_end(struct db *db)
         db_rollback(db);
     char s[16];
     snprintf(s, sizeof(s), "%d", slot);
-    const char *p[] = {s};
+    const char *p[WAIT_SLOT_GIVE__NIN] = {[WAIT_SLOT_GIVE_IN_SLOT] = s};
     PQclear(PQexecPrepared(db->conn, db_stmts[DB_STMT_UNLISTEN_RUN_ENDED].name, 0, NULL, NULL, NULL,
                            0));
-    PQclear(PQexecPrepared(db->conn, db_stmts[DB_STMT_WAIT_SLOT_GIVE].name, 1, p, NULL, NULL, 0));
+    PQclear(PQexecPrepared(db->conn, db_stmts[DB_STMT_WAIT_SLOT_GIVE].name, WAIT_SLOT_GIVE__NIN, p,
+                           NULL, NULL, 0));
     /* Notifications that came before UNLISTEN took effect are nobody's now. */
     while ((n = PQnotifies(db->conn)))
         PQfreemem(n);
@@ -258,12 +308,12 @@ int db_wait_begin(struct op *o, int slots)
     PGresult *res;
 
     snprintf(n, sizeof(n), "%d", slots);
-    const char *p[] = {n};
+    const char *p[WAIT_SLOT_TAKE__NIN] = {[WAIT_SLOT_TAKE_IN_SLOTS] = n};
     if (!(res = DB_EXEC(o, DB_STMT_WAIT_SLOT_TAKE, p)))
         return -1;
-    if (PQgetisnull(res, 0, 0))
+    if (PQgetisnull(res, 0, WAIT_SLOT_TAKE_SLOT))
         return 0;
-    o->db->wait_slot = atoi(PQgetvalue(res, 0, 0));
+    o->db->wait_slot = atoi(PQgetvalue(res, 0, WAIT_SLOT_TAKE_SLOT));
     /* The handler ends the wait before answering; this is for the paths that do not. */
     if (arena_defer(o->arena, db_wait_end_deferred, o->db) != 0) {
         db_wait_end(o->db);

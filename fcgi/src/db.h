@@ -1,8 +1,8 @@
 /* db: the worker's one PostgreSQL connection. It connects lazily, prepares every
- * statement of db_stmt.c on each new connection, and after losing the server it
- * reconnects on the next unit of work; work during an outage fails as unavailable
- * (503 with Retry-After for a request), never a crash. Callers use db_exec on a
- * struct op and never call libpq; nothing here knows about HTTP. */
+ * statement of sql/statements (the generated db_stmt.h) on each new connection, and
+ * after losing the server it reconnects on the next unit of work; work during an
+ * outage fails as unavailable (503 with Retry-After for a request), never a crash.
+ * Callers use db_exec on a struct op and never call libpq; nothing here knows HTTP. */
 #ifndef RW_DB_H
 #define RW_DB_H
 

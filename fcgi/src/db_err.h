@@ -11,7 +11,15 @@ struct db_err_map {
     const char *code;
     const char *message;
     int retry_after; /* seconds, 0 for none */
+    /* 1: the client gets the server's own message, its COLUMN as the field and its
+     * DETAIL (a JSON object) as details. Only for our own SQLSTATEs, whose messages are
+     * written for clients and hold no SQL text. */
+    int server_text;
 };
+
+/* An illegal status move of a run or attempt, raised by the lifecycle trigger
+ * (sql/functions/25_lifecycle.sql): 409 illegal_transition. */
+#define DB_ERR_ILLEGAL_TRANSITION "RW409"
 
 /* sqlstate may be NULL (no server error: connection trouble). */
 struct db_err_map db_err_classify(const char *sqlstate);

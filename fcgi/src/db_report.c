@@ -389,13 +389,15 @@ static int db_report_sql_error(struct op *o, const PGresult *res)
 static int db_report_begin(struct op *o, PGconn *c, const char *grant)
 {
     const char *timeout = arena_sprintf(o->arena, "%ld", o->cfg->report_timeout_ms);
-    const char *p[] = {grant, timeout};
-    PGresult *res = PQexec(c, db_report_sql[DB_REPORT_BEGIN]);
+    const char *p[ADHOC_SETUP__NIN] = {
+        [ADHOC_SETUP_IN_GRANT] = grant, [ADHOC_SETUP_IN_TIMEOUT_MS] = timeout};
+    PGresult *res = PQexec(c, db_stmts[DB_STMT_ADHOC_BEGIN].sql);
     int ok = PQresultStatus(res) == PGRES_COMMAND_OK;
 
     PQclear(res);
     if (ok) {
-        res = PQexecParams(c, db_report_sql[DB_REPORT_SETUP], 2, NULL, p, NULL, NULL, 0);
+        res = PQexecParams(c, db_stmts[DB_STMT_ADHOC_SETUP].sql, ADHOC_SETUP__NIN, NULL, p, NULL,
+                           NULL, 0);
         ok = PQresultStatus(res) == PGRES_TUPLES_OK;
         PQclear(res);
     }
@@ -412,7 +414,7 @@ static int db_report_begin(struct op *o, PGconn *c, const char *grant)
 /* Rolls back and clears session state; closes the connection when that fails. */
 static void db_report_end(PGconn *c)
 {
-    PGresult *res = PQexec(c, db_report_sql[DB_REPORT_END]);
+    PGresult *res = PQexec(c, db_stmts[DB_STMT_ADHOC_END].sql);
     int ok = PQresultStatus(res) == PGRES_TUPLES_OK;
     PQclear(res);
     if (!ok || PQtransactionStatus(c) != PQTRANS_IDLE) {

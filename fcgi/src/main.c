@@ -1,12 +1,13 @@
 /* main: runwatch-api's subcommands. `serve` is the supervisor nginx talks to through
- * its workers; `worker` is what serve execs (not for operators); `migrate` brings the
- * schema up to date. */
+ * its workers; `worker` and `housekeeper` are what serve execs (not for operators);
+ * `migrate` brings the schema up to date. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
 #include "config.h"
+#include "housekeep.h"
 #include "log.h"
 #include "master.h"
 #include "migrate.h"
@@ -18,9 +19,11 @@
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: runwatch-api serve | migrate | user … | token … | version\n"
+    fprintf(f, "usage: runwatch-api serve | migrate | housekeep --once | user … | token … | "
+               "version\n"
                "  serve    bind RUNWATCH_API_SOCKET and run RUNWATCH_API_WORKERS FastCGI workers\n"
-               "  migrate  apply the migrations in RUNWATCH_MIGRATIONS_DIR\n"
+               "  migrate  apply the migrations, then the changed files of RUNWATCH_FUNCTIONS_DIR\n"
+               "  housekeep --once  run every housekeeping task once (serve runs them itself)\n"
                "  user     add | reset-password | bootstrap (run `runwatch-api user` for help)\n"
                "  token    create: a project's producer token (run `runwatch-api token` for help)\n"
                "  version  print the version\n"
@@ -59,6 +62,18 @@ int main(int argc, char **argv)
             return 2;
         }
         return serve_worker(&cfg, (int)v);
+    }
+    if (strcmp(cmd, "housekeeper") == 0) { /* exec'd by serve */
+        log_init("housekeeper", cfg.log_level);
+        return housekeep_main(&cfg);
+    }
+    if (strcmp(cmd, "housekeep") == 0) {
+        if (argc != 3 || strcmp(argv[2], "--once") != 0) {
+            fprintf(stderr, "usage: runwatch-api housekeep --once\n");
+            return 2;
+        }
+        log_init("housekeep", cfg.log_level);
+        return housekeep_once(&cfg);
     }
     if (strcmp(cmd, "migrate") == 0) {
         log_init("migrate", cfg.log_level);

@@ -42,6 +42,8 @@ struct master {
     struct master_worker w[MASTER_MAX_WORKERS];
     time_t deaths[8]; /* times of the last unexpected exits, for crash-loop detection */
     unsigned ndeaths;
+    pid_t hk_pid;         /* the housekeeper (housekeep.c), or 0 */
+    time_t hk_not_before; /* a dead housekeeper is restarted at most once a second */
 };
 
 static int master_count(const struct master *m, unsigned gen)
@@ -104,6 +106,28 @@ static pid_t master_spawn(struct master *m)
     return pid;
 }
 
+/* The housekeeper: exec'd like a worker, with stdio only (it serves no socket). */
+static void master_spawn_housekeeper(struct master *m)
+{
+    pid_t pid = fork();
+    if (pid < 0) {
+        log_error("fork: %s", strerror(errno));
+        return;
+    }
+    if (pid == 0) {
+        sigset_t none;
+        prctl(PR_SET_PDEATHSIG, SIGTERM);
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        close_range(3, ~0U, 0);
+        execl(m->self, "runwatch-api", "housekeeper", (char *)NULL);
+        log_error("exec %s: %s", m->self, strerror(errno));
+        _exit(127);
+    }
+    m->hk_pid = pid;
+    m->hk_not_before = time(NULL) + 1;
+}
+
 static void master_signal_gen(struct master *m, int sig, int only_old)
 {
     for (int i = 0; i < MASTER_MAX_WORKERS; i++)
@@ -118,6 +142,14 @@ static int master_reap(struct master *m, int stopping)
     pid_t pid;
 
     while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+        if (pid == m->hk_pid) {
+            if (!stopping)
+                log_warn("housekeeper %d %s %d; restarting it", (int)pid,
+                         WIFSIGNALED(status) ? "killed by signal" : "exited with status",
+                         WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+            m->hk_pid = 0;
+            continue;
+        }
         for (int i = 0; i < MASTER_MAX_WORKERS; i++) {
             if (m->w[i].pid != pid)
                 continue;
@@ -238,6 +270,7 @@ int master_run(const struct config *cfg)
     }
     for (int i = 0; i < cfg->api_workers; i++)
         master_spawn(&m);
+    master_spawn_housekeeper(&m);
     log_info("serving on %s with %d workers", cfg->api_socket, cfg->api_workers);
 
     for (;;) {
@@ -249,14 +282,19 @@ int master_run(const struct config *cfg)
                 stopping = 1;
                 stop_deadline = time(NULL) + MASTER_STOP_GRACE_S;
                 master_signal_gen(&m, SIGTERM, 0);
+                if (m.hk_pid > 0)
+                    kill(m.hk_pid, SIGTERM);
             }
         } else if (sig == SIGHUP && !stopping) {
             m.gen++;
             log_info("reload: starting generation %u", m.gen);
             for (int i = 0; i < cfg->api_workers; i++)
                 master_spawn(&m);
-            /* Old workers finish the request in hand, then exit. */
+            /* Old workers finish the request in hand, then exit. The housekeeper ends
+             * its task in hand and is restarted below, running the new binary. */
             master_signal_gen(&m, SIGTERM, 1);
+            if (m.hk_pid > 0)
+                kill(m.hk_pid, SIGTERM);
         }
         master_reap(&m, stopping);
 
@@ -264,15 +302,20 @@ int master_run(const struct config *cfg)
             int left = 0;
             for (int i = 0; i < MASTER_MAX_WORKERS; i++)
                 left += m.w[i].pid > 0;
+            left += m.hk_pid > 0;
             if (left == 0)
                 break;
             if (time(NULL) >= stop_deadline) {
                 log_warn("%d workers did not stop in time, killing them", left);
                 master_signal_gen(&m, SIGKILL, 0);
+                if (m.hk_pid > 0)
+                    kill(m.hk_pid, SIGKILL);
                 stop_deadline = time(NULL) + 5;
             }
             continue;
         }
+        if (m.hk_pid == 0 && time(NULL) >= m.hk_not_before)
+            master_spawn_housekeeper(&m);
         for (int have = master_count(&m, m.gen); have < cfg->api_workers; have++) {
             if (master_crash_loop(&m)) {
                 time_t now = time(NULL);

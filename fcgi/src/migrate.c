@@ -1,6 +1,11 @@
 /* migrate: runs under an advisory lock so two starts at once cannot both apply the
  * same file. Migration files are trusted SQL from the repository (not input); they
- * must not contain their own BEGIN/COMMIT, since the runner wraps each one. */
+ * must not contain their own BEGIN/COMMIT, since the runner wraps each one. The
+ * runner's own statements are sql/statements/migrate.sql's, run as text on its own
+ * connection (nothing is prepared before the schema exists). After the
+ * migrations, the living definitions of sql/functions/ are re-applied, in one
+ * transaction, where their checksum changed (all of them after a migration ran, since a
+ * migration may have dropped or replaced one). */
 #include "migrate.h"
 
 #include <dirent.h>
@@ -10,9 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "db_stmt.h"
 #include "log.h"
 
-#define MIGRATE_LOCK_KEY  "7243001"
 #define MIGRATE_MAX_FILES 1024
 
 int migrate_is_migration_name(const char *name)
@@ -71,7 +76,7 @@ static int migrate_one(PGconn *c, const char *dir, const char *name)
     char *sql = NULL;
     PGresult *res = NULL;
     int rc = -1;
-    const char *params[2];
+    const char *params[MIGRATE_CHECKSUM__NIN];
 
     snprintf(path, sizeof(path), "%s/%s", dir, name);
     sql = migrate_read(path);
@@ -79,14 +84,19 @@ static int migrate_one(PGconn *c, const char *dir, const char *name)
         log_error("cannot read %s: %s", path, strerror(errno));
         goto out;
     }
-    params[0] = name;
-    params[1] = sql;
-    res = PQexecParams(c, "SELECT checksum = md5($2) FROM schema_migrations WHERE version = $1", 2,
-                       NULL, params, NULL, NULL, 0);
+    /* migrate_record takes the same two inputs in the same places. */
+    _Static_assert(MIGRATE_CHECKSUM_IN_VERSION == MIGRATE_RECORD_IN_VERSION &&
+                       MIGRATE_CHECKSUM_IN_SQL == MIGRATE_RECORD_IN_SQL &&
+                       MIGRATE_CHECKSUM__NIN == MIGRATE_RECORD__NIN,
+                   "migrate_checksum and migrate_record inputs differ");
+    params[MIGRATE_CHECKSUM_IN_VERSION] = name;
+    params[MIGRATE_CHECKSUM_IN_SQL] = sql;
+    res = PQexecParams(c, db_stmts[DB_STMT_MIGRATE_CHECKSUM].sql, MIGRATE_CHECKSUM__NIN, NULL,
+                       params, NULL, NULL, 0);
     if (!migrate_ok(c, res, "read schema_migrations"))
         goto out;
     if (PQntuples(res) == 1) {
-        if (strcmp(PQgetvalue(res, 0, 0), "t") != 0) {
+        if (strcmp(PQgetvalue(res, 0, MIGRATE_CHECKSUM_UNCHANGED), "t") != 0) {
             log_error("%s was changed after it was applied; add a new migration instead", name);
             goto out;
         }
@@ -94,7 +104,7 @@ static int migrate_one(PGconn *c, const char *dir, const char *name)
         goto out;
     }
     PQclear(res);
-    res = PQexec(c, "BEGIN");
+    res = PQexec(c, db_stmts[DB_STMT_BEGIN].sql);
     if (!migrate_ok(c, res, "begin"))
         goto out;
     PQclear(res);
@@ -102,12 +112,12 @@ static int migrate_one(PGconn *c, const char *dir, const char *name)
     if (!migrate_ok(c, res, name))
         goto rollback;
     PQclear(res);
-    res = PQexecParams(c, "INSERT INTO schema_migrations (version, checksum) VALUES ($1, md5($2))",
-                       2, NULL, params, NULL, NULL, 0);
+    res = PQexecParams(c, db_stmts[DB_STMT_MIGRATE_RECORD].sql, MIGRATE_RECORD__NIN, NULL, params,
+                       NULL, NULL, 0);
     if (!migrate_ok(c, res, "record migration"))
         goto rollback;
     PQclear(res);
-    res = PQexec(c, "COMMIT");
+    res = PQexec(c, db_stmts[DB_STMT_COMMIT].sql);
     if (!migrate_ok(c, res, "commit"))
         goto rollback;
     log_info("applied %s", name);
@@ -115,10 +125,123 @@ static int migrate_one(PGconn *c, const char *dir, const char *name)
     goto out;
 rollback:
     PQclear(res);
-    res = PQexec(c, "ROLLBACK");
+    res = PQexec(c, db_stmts[DB_STMT_ROLLBACK].sql);
 out:
     PQclear(res);
     free(sql);
+    return rc;
+}
+
+int migrate_is_function_name(const char *name)
+{
+    size_t n = strlen(name);
+    return n > 4 && name[0] != '.' && strcmp(name + n - 4, ".sql") == 0;
+}
+
+/* The sorted names of dir's files that pass keep(); -1 on error (logged). */
+static int migrate_list(const char *dir, int (*keep)(const char *), char **names, size_t *n)
+{
+    DIR *d = opendir(dir);
+    struct dirent *de;
+    int rc = -1;
+
+    *n = 0;
+    if (!d) {
+        log_error("cannot open %s: %s", dir, strerror(errno));
+        return -1;
+    }
+    while ((de = readdir(d)) != NULL) {
+        if (!keep(de->d_name))
+            continue;
+        if (*n == MIGRATE_MAX_FILES) {
+            log_error("more than %d files in %s", MIGRATE_MAX_FILES, dir);
+            goto out;
+        }
+        names[*n] = strdup(de->d_name);
+        if (!names[*n])
+            goto out;
+        (*n)++;
+    }
+    qsort(names, *n, sizeof(names[0]), migrate_cmp);
+    rc = 0;
+out:
+    closedir(d);
+    return rc;
+}
+
+/* Re-applies the function files whose checksum differs from the recorded one (every
+ * file when all is set), in name order, in one transaction: a file that fails leaves
+ * every definition as it was. 0 done, -1 failed. */
+static int migrate_functions(PGconn *c, const char *dir, int all)
+{
+    char *names[MIGRATE_MAX_FILES];
+    size_t n = 0;
+    char path[1024];
+    char *sql = NULL;
+    PGresult *res = NULL;
+    int rc = -1, applied = 0;
+    const char *params[FUNCTIONS_RECORD__NIN];
+
+    _Static_assert(FUNCTIONS_UNCHANGED_IN_NAME == FUNCTIONS_RECORD_IN_NAME &&
+                       FUNCTIONS_UNCHANGED_IN_SQL == FUNCTIONS_RECORD_IN_SQL &&
+                       FUNCTIONS_UNCHANGED__NIN == FUNCTIONS_RECORD__NIN,
+                   "functions_unchanged and functions_record take the same parameters");
+    res = PQexec(c, db_stmts[DB_STMT_FUNCTIONS_TABLE].sql);
+    if (!migrate_ok(c, res, "create schema_functions"))
+        goto out;
+    PQclear(res);
+    res = NULL;
+    if (migrate_list(dir, migrate_is_function_name, names, &n) != 0)
+        goto out;
+    res = PQexec(c, db_stmts[DB_STMT_BEGIN].sql);
+    if (!migrate_ok(c, res, "begin"))
+        goto out;
+    for (size_t i = 0; i < n; i++) {
+        PQclear(res);
+        res = NULL;
+        free(sql);
+        snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+        sql = migrate_read(path);
+        if (!sql) {
+            log_error("cannot read %s: %s", path, strerror(errno));
+            goto rollback;
+        }
+        params[FUNCTIONS_RECORD_IN_NAME] = names[i];
+        params[FUNCTIONS_RECORD_IN_SQL] = sql;
+        if (!all) {
+            res = PQexecParams(c, db_stmts[DB_STMT_FUNCTIONS_UNCHANGED].sql,
+                               FUNCTIONS_UNCHANGED__NIN, NULL, params, NULL, NULL, 0);
+            if (!migrate_ok(c, res, "read schema_functions"))
+                goto rollback;
+            if (PQntuples(res) == 1)
+                continue;
+            PQclear(res);
+        }
+        res = PQexec(c, sql);
+        if (!migrate_ok(c, res, names[i]))
+            goto rollback;
+        PQclear(res);
+        res = PQexecParams(c, db_stmts[DB_STMT_FUNCTIONS_RECORD].sql, FUNCTIONS_RECORD__NIN, NULL,
+                           params, NULL, NULL, 0);
+        if (!migrate_ok(c, res, "record functions"))
+            goto rollback;
+        applied++;
+    }
+    PQclear(res);
+    res = PQexec(c, db_stmts[DB_STMT_COMMIT].sql);
+    if (!migrate_ok(c, res, "commit"))
+        goto rollback;
+    log_info("functions up to date: %zu files, %d applied now", n, applied);
+    rc = 0;
+    goto out;
+rollback:
+    PQclear(res);
+    res = PQexec(c, db_stmts[DB_STMT_ROLLBACK].sql);
+out:
+    PQclear(res);
+    free(sql);
+    for (size_t i = 0; i < n; i++)
+        free(names[i]);
     return rc;
 }
 
@@ -128,8 +251,6 @@ int migrate_run(const struct config *cfg)
     const char *const vals[] = {"10", "runwatch-migrate", cfg->database_url, NULL};
     PGconn *c = NULL;
     PGresult *res = NULL;
-    DIR *d = NULL;
-    struct dirent *de;
     char *names[MIGRATE_MAX_FILES];
     size_t n = 0;
     int rc = 1, applied = 0;
@@ -139,39 +260,20 @@ int migrate_run(const struct config *cfg)
         log_error("cannot connect to postgresql: %s", c ? PQerrorMessage(c) : "out of memory");
         goto out;
     }
-    res = PQexec(c, "SET client_min_messages = warning");
+    res = PQexec(c, db_stmts[DB_STMT_MIGRATE_QUIET].sql);
     PQclear(res);
-    res = PQexec(c, "SELECT pg_advisory_lock(" MIGRATE_LOCK_KEY ")");
+    res = PQexec(c, db_stmts[DB_STMT_MIGRATE_LOCK].sql);
     if (!migrate_ok(c, res, "advisory lock"))
         goto out;
     PQclear(res);
-    res = PQexec(c, "CREATE TABLE IF NOT EXISTS schema_migrations ("
-                    " version text PRIMARY KEY,"
-                    " checksum text NOT NULL,"
-                    " applied_at timestamptz NOT NULL DEFAULT now())");
+    res = PQexec(c, db_stmts[DB_STMT_MIGRATE_TABLE].sql);
     if (!migrate_ok(c, res, "create schema_migrations"))
         goto out;
     PQclear(res);
     res = NULL;
 
-    d = opendir(cfg->migrations_dir);
-    if (!d) {
-        log_error("cannot open %s: %s", cfg->migrations_dir, strerror(errno));
+    if (migrate_list(cfg->migrations_dir, migrate_is_migration_name, names, &n) != 0)
         goto out;
-    }
-    while ((de = readdir(d)) != NULL) {
-        if (!migrate_is_migration_name(de->d_name))
-            continue;
-        if (n == MIGRATE_MAX_FILES) {
-            log_error("more than %d migrations", MIGRATE_MAX_FILES);
-            goto out;
-        }
-        names[n] = strdup(de->d_name);
-        if (!names[n])
-            goto out;
-        n++;
-    }
-    qsort(names, n, sizeof(names[0]), migrate_cmp);
     for (size_t i = 0; i < n; i++) {
         int r = migrate_one(c, cfg->migrations_dir, names[i]);
         if (r < 0)
@@ -179,12 +281,12 @@ int migrate_run(const struct config *cfg)
         applied += r;
     }
     log_info("schema up to date: %zu migrations, %d applied now", n, applied);
+    if (migrate_functions(c, cfg->functions_dir, applied > 0) != 0)
+        goto out;
     rc = 0;
 out:
     for (size_t i = 0; i < n; i++)
         free(names[i]);
-    if (d)
-        closedir(d);
     PQclear(res);
     if (c)
         PQfinish(c); /* closing the session releases the advisory lock */

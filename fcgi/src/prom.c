@@ -25,6 +25,15 @@
 static const char *const prom_statuses[] = {"queued",    "running", "retrying",
                                             "succeeded", "failed",  "cancelled"};
 static const char *const prom_final[] = {"succeeded", "failed", "cancelled"};
+/* prom_runs answers the statuses, then the final counters, in these arrays' orders. */
+_Static_assert(PROM_RUNS_RUNNING == PROM_RUNS_QUEUED + 1 &&
+                   PROM_RUNS_RETRYING == PROM_RUNS_QUEUED + 2 &&
+                   PROM_RUNS_SUCCEEDED == PROM_RUNS_QUEUED + 3 &&
+                   PROM_RUNS_FAILED == PROM_RUNS_QUEUED + 4 &&
+                   PROM_RUNS_CANCELLED == PROM_RUNS_QUEUED + 5 &&
+                   PROM_RUNS_FAILED_TOTAL == PROM_RUNS_SUCCEEDED_TOTAL + 1 &&
+                   PROM_RUNS_CANCELLED_TOTAL == PROM_RUNS_SUCCEEDED_TOTAL + 2,
+               "prom_runs' columns are not in prom_statuses' and prom_final's order");
 static const char *const prom_classes[COUNTERS_CLASSES] = {"2xx", "3xx", "4xx", "5xx"};
 
 /* A label value: backslash, double quote and newline escaped, as the format says. */
@@ -180,30 +189,32 @@ static void prom_database(FILE *f, PGresult *res)
     for (int i = 0; i < n; i++)
         for (int s = 0; s < 6; s++) {
             fputs("runwatch_runs{project=\"", f);
-            prom_label(f, PQgetvalue(res, i, 0));
-            fprintf(f, "\",status=\"%s\"} %s\n", prom_statuses[s], PQgetvalue(res, i, 1 + s));
+            prom_label(f, PQgetvalue(res, i, PROM_RUNS_SLUG));
+            fprintf(f, "\",status=\"%s\"} %s\n", prom_statuses[s],
+                    PQgetvalue(res, i, PROM_RUNS_QUEUED + s));
         }
     prom_head(f, "runwatch_runs_started_total", "counter",
               "Runs that started (first start only), by project.");
     for (int i = 0; i < n; i++) {
         fputs("runwatch_runs_started_total{project=\"", f);
-        prom_label(f, PQgetvalue(res, i, 0));
-        fprintf(f, "\"} %s\n", PQgetvalue(res, i, 7));
+        prom_label(f, PQgetvalue(res, i, PROM_RUNS_SLUG));
+        fprintf(f, "\"} %s\n", PQgetvalue(res, i, PROM_RUNS_STARTED_TOTAL));
     }
     prom_head(f, "runwatch_runs_finished_total", "counter",
               "Runs that reached a final status, by project and status.");
     for (int i = 0; i < n; i++)
         for (int s = 0; s < 3; s++) {
             fputs("runwatch_runs_finished_total{project=\"", f);
-            prom_label(f, PQgetvalue(res, i, 0));
-            fprintf(f, "\",status=\"%s\"} %s\n", prom_final[s], PQgetvalue(res, i, 8 + s));
+            prom_label(f, PQgetvalue(res, i, PROM_RUNS_SLUG));
+            fprintf(f, "\",status=\"%s\"} %s\n", prom_final[s],
+                    PQgetvalue(res, i, PROM_RUNS_SUCCEEDED_TOTAL + s));
         }
     prom_head(f, "runwatch_runs_stuck", "gauge",
               "Running runs without a heartbeat past the project's stuck threshold.");
     for (int i = 0; i < n; i++) {
         fputs("runwatch_runs_stuck{project=\"", f);
-        prom_label(f, PQgetvalue(res, i, 0));
-        fprintf(f, "\"} %s\n", PQgetvalue(res, i, 11));
+        prom_label(f, PQgetvalue(res, i, PROM_RUNS_SLUG));
+        fprintf(f, "\"} %s\n", PQgetvalue(res, i, PROM_RUNS_STUCK));
     }
 }
 

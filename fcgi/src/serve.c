@@ -151,7 +151,6 @@ struct serve_ctx {
     struct pub pub;
     unsigned long served;
     unsigned long pub_seen[2]; /* pub.published and pub.dropped already counted */
-    struct timespec next_fold; /* serve_fold: not before this (monotonic) */
 };
 
 static void serve_one(struct serve_ctx *w, FCGX_Request *fr)
@@ -211,34 +210,6 @@ static void serve_one(struct serve_ctx *w, FCGX_Request *fr)
     w->served++;
 }
 
-/* Folds the report rollups' deltas (migration 0009) after an answer has gone out, at
- * most once a second per worker: the workers take turns through the fold's own
- * try-lock, and no request waits for it. A batch is capped so that after a bulk import
- * a worker returns to its queue within about 100 ms; the next turn goes on. The reports
- * are exact whether or not the fold has caught up (they add the deltas), so a failure
- * here is only logged. */
-#define SERVE_FOLD_EVERY_S 1
-#define SERVE_FOLD_BATCH   "10000"
-static void serve_fold(struct serve_ctx *w)
-{
-    struct timespec now;
-    struct op o;
-    const char *params[] = {SERVE_FOLD_BATCH};
-
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    if (now.tv_sec < w->next_fold.tv_sec ||
-        (now.tv_sec == w->next_fold.tv_sec && now.tv_nsec < w->next_fold.tv_nsec))
-        return;
-    w->next_fold = now;
-    w->next_fold.tv_sec += SERVE_FOLD_EVERY_S;
-    if (w->db.in_tx || !w->db.conn)
-        return; /* no connection yet (or a handler's leftover): nothing to do now */
-    op_init(&o, &w->arena, w->cfg, &w->db, NULL);
-    if (!DB_EXEC(&o, DB_STMT_ROLLUP_FOLD, params))
-        log_warn("folding the report rollups failed: %s",
-                 o.err.message ? o.err.message : "unknown error");
-}
-
 int serve_worker(const struct config *cfg, int listen_fd)
 {
     struct serve_ctx w;
@@ -282,8 +253,6 @@ int serve_worker(const struct config *cfg, int listen_fd)
         }
         serve_one(&w, &fr);
         FCGX_Finish_r(&fr);
-        arena_reset(&w.arena);
-        serve_fold(&w);
         arena_reset(&w.arena);
     }
     log_info("worker stopping after %lu requests", w.served);

@@ -174,6 +174,24 @@ int api_master_pid(void)
     return pid;
 }
 
+/* The master's other child, the housekeeper, is not a worker: its argv[1] says so. */
+static int itest_is_housekeeper(const char *pid)
+{
+    char path[300], cmd[256] = "";
+    size_t len = 0;
+    FILE *f;
+
+    snprintf(path, sizeof(path), "/proc/%s/cmdline", pid);
+    f = fopen(path, "r");
+    if (f) {
+        len = fread(cmd, 1, sizeof(cmd) - 1, f);
+        fclose(f);
+    }
+    cmd[len] = '\0';
+    size_t a0 = strlen(cmd);
+    return a0 + 1 < len && strcmp(cmd + a0 + 1, "housekeeper") == 0;
+}
+
 int api_worker_pids(pid_t *pids, int max)
 {
     int master = api_master_pid(), n = 0;
@@ -200,7 +218,7 @@ int api_worker_pids(pid_t *pids, int max)
             /* pid (comm) state ppid: comm may hold spaces, so parse after the last ')' */
             char *rp = strrchr(buf, ')');
             if (rp && sscanf(rp + 1, " %c %d", &state, &ppid) == 2 && ppid == master &&
-                state != 'Z')
+                state != 'Z' && !itest_is_housekeeper(de->d_name))
                 pids[n++] = (pid_t)atoi(de->d_name);
         }
         fclose(f);

@@ -31,7 +31,8 @@ const char *http_json_string(const struct http_resp *r, const char *key);
 
 /* Runs `$RUNWATCH_TEST_STACK <cmd>`; returns its exit status. */
 int stack_cmd(const char *cmd);
-/* Reads the master's pid and fills pids with its live children; returns the count. */
+/* Reads the master's pid and fills pids with its live workers (children other than the
+ * housekeeper); returns the count. */
 int api_master_pid(void);
 int api_worker_pids(pid_t *pids, int max);
 /* Path of a file under RUNWATCH_VAR_DIR. */
@@ -132,6 +133,8 @@ int suite_produce_register(void);
 int suite_reports_register(void);
 int suite_stream_register(void);
 int suite_prometheus_register(void);
+int suite_housekeeping_register(void);
+int suite_lifecycle_register(void);
 
 /* Fixtures: a project (slug written to slug), a user with a fresh password, a token
  * (returns the HTTP status; expires is JSON text or NULL), a membership (0 on 201). */

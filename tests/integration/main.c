@@ -14,7 +14,8 @@ int main(void)
         return 2;
     if (suite_foundation_register() || suite_access_register() || suite_auth_register() ||
         suite_runs_register() || suite_queue_register() || suite_produce_register() ||
-        suite_reports_register() || suite_stream_register() || suite_prometheus_register()) {
+        suite_reports_register() || suite_stream_register() || suite_prometheus_register() ||
+        suite_housekeeping_register() || suite_lifecycle_register()) {
         fprintf(stderr, "cannot register suites: %s\n", CU_get_error_msg());
         CU_cleanup_registry();
         return 2;

@@ -83,23 +83,33 @@ static PGresult *fake_answer(struct fake *f, enum db_stmt_id id, const char *con
     case DB_STMT_COMMIT:
         return fake_command();
     case DB_STMT_RUN_GET: {
-        const char *v[] = {f->run_json, PROJECT};
-        return fake_rows(2, f->run_json ? 1 : 0, v);
+        const char *v[RUN_GET__NOUT] = {
+            [RUN_GET_RUN_JSON] = f->run_json, [RUN_GET_PROJECT_ID] = PROJECT};
+        return fake_rows(RUN_GET__NOUT, f->run_json ? 1 : 0, v);
     }
     case DB_STMT_RUN_STATUS: {
-        const char *v[] = {"running", PROJECT};
-        return fake_rows(2, 1, v);
+        const char *v[RUN_STATUS__NOUT] = {
+            [RUN_STATUS_STATUS] = "running", [RUN_STATUS_PROJECT_ID] = PROJECT};
+        return fake_rows(RUN_STATUS__NOUT, 1, v);
     }
     case DB_STMT_PROJECT_ACCESS_USER_BY_ID: {
-        /* id, role (of a user; a token's comes from its scopes), slug, name, created_at */
-        const char *v[] = {PROJECT, "admin", "demo", "Demo", "2026-01-01T00:00:00Z"};
-        return fake_rows(5, 1, v);
+        /* The role is a user's; a token's comes from its scopes. */
+        const char *v[PROJECT_ACCESS_USER_BY_ID__NOUT] = {
+            [PROJECT_ACCESS_USER_BY_ID_ID] = PROJECT,
+            [PROJECT_ACCESS_USER_BY_ID_ROLE] = "admin",
+            [PROJECT_ACCESS_USER_BY_ID_SLUG] = "demo",
+            [PROJECT_ACCESS_USER_BY_ID_NAME] = "Demo",
+            [PROJECT_ACCESS_USER_BY_ID_CREATED_AT] = "2026-01-01T00:00:00Z"};
+        return fake_rows(PROJECT_ACCESS_USER_BY_ID__NOUT, 1, v);
     }
     case DB_STMT_RUN_HEARTBEAT: {
-        /* project, cancel_requested, status (NULL: the named attempt is not the running
-         * one), the latest attempt's seq and status */
-        const char *v[] = {PROJECT, "f", f->heartbeat_status, "4", "running"};
-        return fake_rows(5, 1, v);
+        /* status NULL: the named attempt is not the running one */
+        const char *v[RUN_HEARTBEAT__NOUT] = {[RUN_HEARTBEAT_PROJECT_ID] = PROJECT,
+                                              [RUN_HEARTBEAT_CANCEL_REQUESTED] = "f",
+                                              [RUN_HEARTBEAT_STATUS] = f->heartbeat_status,
+                                              [RUN_HEARTBEAT_LATEST_ATTEMPT] = "4",
+                                              [RUN_HEARTBEAT_LATEST_STATUS] = "running"};
+        return fake_rows(RUN_HEARTBEAT__NOUT, 1, v);
     }
     default:
         return fake_rows(1, 0, NULL);
@@ -190,7 +200,7 @@ static void test_runs_get_found(void)
     CU_ASSERT_NSTRING_EQUAL(r.resp_body, fk.run_json, r.resp_len);
     const struct fake_call *c = fake_find(DB_STMT_RUN_GET);
     CU_ASSERT_PTR_NOT_NULL_FATAL(c);
-    CU_ASSERT(param_is(c, 0, RUN_ID));
+    CU_ASSERT(param_is(c, RUN_GET_IN_RUN, RUN_ID));
 }
 
 static void test_runs_get_not_found(void)
@@ -221,15 +231,14 @@ static void test_runs_heartbeat_params(void)
     CU_ASSERT_EQUAL(r.status, 200);
     const struct fake_call *c = fake_find(DB_STMT_RUN_HEARTBEAT);
     CU_ASSERT_PTR_NOT_NULL_FATAL(c);
-    CU_ASSERT_EQUAL_FATAL(c->n, 6);
-    /* $1 the run, $2-$4 the writer (a token: its project, no user, not an admin),
-     * $5 the progress, $6 the attempt. */
-    CU_ASSERT(param_is(c, 0, RUN_ID));
-    CU_ASSERT(param_is(c, 1, PROJECT));
-    CU_ASSERT_PTR_NULL(c->params[2]);
-    CU_ASSERT(param_is(c, 3, "false"));
-    CU_ASSERT(param_is(c, 4, "0.5"));
-    CU_ASSERT(param_is(c, 5, "4"));
+    CU_ASSERT_EQUAL_FATAL(c->n, RUN_HEARTBEAT__NIN);
+    /* The writer is a token: its project, no user, not an admin. */
+    CU_ASSERT(param_is(c, RUN_HEARTBEAT_IN_RUN, RUN_ID));
+    CU_ASSERT(param_is(c, RUN_HEARTBEAT_IN_TOKEN_PROJECT, PROJECT));
+    CU_ASSERT_PTR_NULL(c->params[RUN_HEARTBEAT_IN_USER_ID]);
+    CU_ASSERT(param_is(c, RUN_HEARTBEAT_IN_IS_ADMIN, "false"));
+    CU_ASSERT(param_is(c, RUN_HEARTBEAT_IN_PROGRESS, "0.5"));
+    CU_ASSERT(param_is(c, RUN_HEARTBEAT_IN_ATTEMPT, "4"));
     CU_ASSERT_PTR_NOT_NULL(strstr(r.resp_body, "\"status\":\"running\""));
 }
 
@@ -248,8 +257,8 @@ static void test_runs_heartbeat_superseded(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(r.op.err.message, "4 (running)"));
     const struct fake_call *c = fake_find(DB_STMT_RUN_HEARTBEAT);
     CU_ASSERT_PTR_NOT_NULL_FATAL(c);
-    CU_ASSERT_PTR_NULL(c->params[4]); /* no progress given */
-    CU_ASSERT(param_is(c, 5, "3"));
+    CU_ASSERT_PTR_NULL(c->params[RUN_HEARTBEAT_IN_PROGRESS]); /* no progress given */
+    CU_ASSERT(param_is(c, RUN_HEARTBEAT_IN_ATTEMPT, "3"));
 }
 
 static void test_write_database_down(void)

@@ -35,7 +35,8 @@ static void test_migration_names(void)
 }
 
 /* Every statement id has an entry: a hole would only show when a worker connects and
- * prepares them all (and fails). Names are unique, and $N never exceeds nparams. */
+ * prepares them all (and fails). Names are unique, $N never exceeds nparams, and each
+ * declared column has a name (tools/sqlgen checks the files; this checks its output). */
 static void test_stmt_table(void)
 {
     for (int i = 0; i < DB_STMT__COUNT; i++) {
@@ -58,6 +59,9 @@ static void test_stmt_table(void)
         if (max != s->nparams)
             fprintf(stderr, "\n  statement %s uses $%d but declares %d", s->name, max, s->nparams);
         CU_ASSERT_EQUAL(max, s->nparams);
+        CU_ASSERT_TRUE(s->ncols == 0 || s->cols != NULL);
+        for (int j = 0; j < s->ncols && s->cols; j++)
+            CU_ASSERT_PTR_NOT_NULL(s->cols[j]);
     }
 }
 

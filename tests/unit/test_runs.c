@@ -1,25 +1,30 @@
-/* runs: the state machine, and the JSON helpers the runs API relies on (redaction,
- * RFC 3339 and UUID checks). */
+/* runs: how an illegal status move reaches a client, and the JSON helpers the runs API relies on
+ * (redaction, RFC 3339 and UUID checks). */
 #include <stdio.h>
 #include <string.h>
 
 #include "api/runs.h"
+#include "db_err.h"
 #include "jsonx.h"
+#include "req.h"
 #include "suites.h"
 
-static void test_transitions(void)
+/* The state machine itself lives in SQL (sql/functions/25_lifecycle.sql; the integration
+ * suite "lifecycle" drives it from every path). Here: its SQLSTATE reaches the client as
+ * 409 illegal_transition with the trigger's own message, field and details. */
+static void test_illegal_transition_maps(void)
 {
-    const char *ok[][2] = {
-        {"queued", "running"},  {"queued", "cancelled"},    {"running", "succeeded"},
-        {"running", "failed"},  {"running", "retrying"},    {"retrying", "running"},
-        {"retrying", "queued"}, {"succeeded", "succeeded"}, {"queued", "failed"}};
-    const char *bad[][2] = {{"succeeded", "running"}, {"failed", "succeeded"},
-                            {"cancelled", "running"}, {"queued", "succeeded"},
-                            {"queued", "retrying"},   {"running", "queued"}};
-    for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
-        CU_ASSERT_TRUE(runs_transition_ok(ok[i][0], ok[i][1]));
-    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-        CU_ASSERT_FALSE(runs_transition_ok(bad[i][0], bad[i][1]));
+    struct db_err_map m = db_err_classify(DB_ERR_ILLEGAL_TRANSITION);
+    CU_ASSERT_EQUAL(req_op_status(m.kind), 409);
+    CU_ASSERT_STRING_EQUAL(m.code, "illegal_transition");
+    CU_ASSERT_TRUE(m.server_text);
+    CU_ASSERT_EQUAL(m.retry_after, 0);
+    /* No other SQLSTATE passes the server's text through. */
+    static const char *const others[] = {"23505", "23514", "22P02", "40001",
+                                         "42P01", "P0001", "RW408", NULL};
+    for (int i = 0; others[i]; i++)
+        CU_ASSERT_FALSE(db_err_classify(others[i]).server_text);
+    CU_ASSERT_FALSE(db_err_classify(NULL).server_text);
 }
 
 static void test_redact(void)
@@ -94,7 +99,7 @@ static void test_time_and_uuid(void)
 int suite_runs_register(void)
 {
     static const struct test_case cases[] = {
-        {"state machine", test_transitions},
+        {"illegal transition maps to 409", test_illegal_transition_maps},
         {"secret redaction", test_redact},
         {"rfc3339 and uuid", test_time_and_uuid},
         {"long keys redacted, NUL located", test_long_key_and_nul},

@@ -25,7 +25,7 @@ int attempts_list(struct req *r)
 
     if (runs_access(r, ACCESS_ROLE_VIEWER, RUNS_READ_STATUS, &pr, NULL))
         return -1;
-    const char *p[] = {req_path_param(r, "run")};
+    const char *p[ATTEMPT_LIST__NIN] = {[ATTEMPT_LIST_IN_RUN] = req_path_param(r, "run")};
     if (!(res = DB_EXEC(&r->op, DB_STMT_ATTEMPT_LIST, p)))
         return -1;
     return req_page_rows(r, res, PQntuples(res), NULL);
@@ -36,7 +36,7 @@ int attempts_start(struct req *r)
     static const char *const keys[] = {"worker_id", "lease_s", NULL};
     struct jsonx_err je;
     struct access_project pr;
-    const char *status, *worker, *lease;
+    const char *worker, *lease;
     json_object *b = req_json_body_opt(r);
     PGresult *res;
 
@@ -46,26 +46,25 @@ int attempts_start(struct req *r)
         return req_error_json(r, 400, &je);
     if (queue_worker_fields(r, b, JSONX_NULLABLE, &worker, &lease))
         return -1;
-    if (db_begin(&r->op) || runs_access(r, ACCESS_ROLE_MEMBER, RUNS_LOCK_STATUS, &pr, &status))
+    if (db_begin(&r->op) || runs_access(r, ACCESS_ROLE_MEMBER, RUNS_LOCK_STATUS, &pr, NULL))
         return -1;
     /* One running attempt at a time. A run created as running has none yet and may
      * adopt its first one here. */
-    const char *pl[] = {req_path_param(r, "run")};
+    const char *pl[ATTEMPT_LATEST__NIN] = {[ATTEMPT_LATEST_IN_RUN] = req_path_param(r, "run")};
     if (!(res = DB_EXEC(&r->op, DB_STMT_ATTEMPT_LATEST, pl)))
         return -1;
-    if (PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 1), "running") == 0)
+    if (PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, ATTEMPT_LATEST_STATUS), "running") == 0)
         return req_error(r, 409, "attempt_running", "status",
                          "attempt %s is still running: end it before starting another",
-                         PQgetvalue(res, 0, 0));
-    if (!runs_transition_ok(status, "running")) {
-        return runs_illegal(r, "a run", status, "running");
-    }
+                         PQgetvalue(res, 0, ATTEMPT_LATEST_SEQ));
     if (queue_check_worker(r, worker, pr.id))
         return -1;
-    const char *p[] = {req_path_param(r, "run"), worker, lease};
+    const char *p[ATTEMPT_START__NIN] = {[ATTEMPT_START_IN_RUN] = req_path_param(r, "run"),
+                                         [ATTEMPT_START_IN_WORKER_ID] = worker,
+                                         [ATTEMPT_START_IN_LEASE_S] = lease};
     if (!(res = DB_EXEC(&r->op, DB_STMT_ATTEMPT_START, p)) || db_commit(&r->op))
         return -1;
-    const char *json = PQgetvalue(res, 0, 0);
+    const char *json = PQgetvalue(res, 0, ATTEMPT_START_RUN_JSON);
     pub_event(r->op.pub, pr.id, "run.updated", req_path_param(r, "run"), json);
     return req_json_text(r, 201, json);
 }
@@ -78,7 +77,6 @@ int attempts_update(struct req *r)
     struct jsonx_err je;
     const char *to = NULL, *etype = NULL, *emsg = NULL, *etb = NULL,
                *seq = req_path_param(r, "seq");
-    const char *run_status;
     int retry = 0;
     struct access_project pr;
     PGresult *res;
@@ -98,38 +96,47 @@ int attempts_update(struct req *r)
         return req_error(r, 422, "invalid_value", "retry", "retry goes with status failed");
     if (!seq || !req_is_int(seq) || strlen(seq) > 9)
         return req_error(r, 404, "not_found", NULL, "no such attempt");
-    if (db_begin(&r->op) || runs_access(r, ACCESS_ROLE_MEMBER, RUNS_LOCK_STATUS, &pr, &run_status))
+    if (db_begin(&r->op) || runs_access(r, ACCESS_ROLE_MEMBER, RUNS_LOCK_STATUS, &pr, NULL))
         return -1;
-    const char *pl[] = {req_path_param(r, "run"), seq};
+    const char *pl[ATTEMPT_LOCK__NIN] = {
+        [ATTEMPT_LOCK_IN_RUN] = req_path_param(r, "run"), [ATTEMPT_LOCK_IN_SEQ] = seq};
     if (!(res = DB_EXEC(&r->op, DB_STMT_ATTEMPT_LOCK, pl)))
         return -1;
     if (PQntuples(res) != 1)
         return req_error(r, 404, "not_found", NULL, "no such attempt");
-    const char *from = PQgetvalue(res, 0, 0);
-    int latest = PQgetvalue(res, 0, 1)[0] == 't';
-    if (strcmp(from, to) != 0 && strcmp(from, "running") != 0) {
-        return runs_illegal(r, "an attempt", from, to);
-    }
-    const char *pf[] = {req_path_param(r, "run"), seq, to, etype, emsg, etb};
+    int latest = PQgetvalue(res, 0, ATTEMPT_LOCK_IS_LATEST)[0] == 't';
+    /* Illegal moves of the attempt or of the run are the lifecycle trigger's 409. */
+    const char *pf[ATTEMPT_FINISH__NIN] = {[ATTEMPT_FINISH_IN_RUN] = req_path_param(r, "run"),
+                                           [ATTEMPT_FINISH_IN_SEQ] = seq,
+                                           [ATTEMPT_FINISH_IN_STATUS] = to,
+                                           [ATTEMPT_FINISH_IN_ERROR_TYPE] = etype,
+                                           [ATTEMPT_FINISH_IN_ERROR_MESSAGE] = emsg,
+                                           [ATTEMPT_FINISH_IN_TRACEBACK] = etb};
     if (!DB_EXEC(&r->op, DB_STMT_ATTEMPT_FINISH, pf))
         return -1;
     /* The run follows its latest attempt. */
     const char *run_to = latest && strcmp(to, "running") != 0 ? (retry ? "retrying" : to) : NULL;
-    if (run_to && !runs_transition_ok(run_status, run_to)) {
-        return runs_illegal(r, "a run", run_status, run_to);
-    }
     if (run_to) {
-        const char *pu[] = {
-            req_path_param(r, "run"), run_to, NULL, NULL, etype, emsg, etb, NULL, NULL};
+        const char *pu[RUN_UPDATE__NIN] = {[RUN_UPDATE_IN_RUN] = req_path_param(r, "run"),
+                                           [RUN_UPDATE_IN_STATUS] = run_to,
+                                           [RUN_UPDATE_IN_PROGRESS] = NULL,
+                                           [RUN_UPDATE_IN_RESULT] = NULL,
+                                           [RUN_UPDATE_IN_ERROR_TYPE] = etype,
+                                           [RUN_UPDATE_IN_ERROR_MESSAGE] = emsg,
+                                           [RUN_UPDATE_IN_TRACEBACK] = etb,
+                                           [RUN_UPDATE_IN_SUMMARY] = NULL,
+                                           [RUN_UPDATE_IN_TAGS] = NULL};
         res = DB_EXEC(&r->op, DB_STMT_RUN_UPDATE, pu);
     } else {
         /* An older attempt, or one still running: the run itself does not change. */
-        const char *pg[] = {req_path_param(r, "run")};
+        const char *pg[RUN_GET__NIN] = {[RUN_GET_IN_RUN] = req_path_param(r, "run")};
         res = DB_EXEC(&r->op, DB_STMT_RUN_GET, pg);
     }
     if (!res || db_commit(&r->op))
         return -1;
-    const char *json = PQgetvalue(res, 0, 0);
+    /* res is run_update's or run_get's: the run's JSON first in both. */
+    _Static_assert(RUN_UPDATE_RUN_JSON == RUN_GET_RUN_JSON, "run_update and run_get differ");
+    const char *json = PQgetvalue(res, 0, RUN_GET_RUN_JSON);
     pub_event(r->op.pub, pr.id, "run.updated", req_path_param(r, "run"), json);
     return req_json_text(r, 200, json);
 }

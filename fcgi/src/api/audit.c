@@ -29,7 +29,9 @@ int audit_list(struct req *r)
         return -1;
     }
     const char *lim = arena_sprintf(r->op.arena, "%ld", limit + 1);
-    const char *p[] = {project_id, cursor, lim};
+    const char *p[AUDIT_LIST__NIN] = {[AUDIT_LIST_IN_PROJECT_ID] = project_id,
+                                      [AUDIT_LIST_IN_CURSOR] = cursor,
+                                      [AUDIT_LIST_IN_LIMIT] = lim};
     if (!(res = DB_EXEC(&r->op, DB_STMT_AUDIT_LIST, p)))
         return -1;
 
@@ -38,26 +40,35 @@ int audit_list(struct req *r)
     int shown = n > limit ? (int)limit : n;
     for (int i = 0; i < shown; i++) {
         json_object *e = json_object_new_object();
-        json_object_object_add(e, "id",
-                               json_object_new_int64(strtoll(PQgetvalue(res, i, 0), NULL, 10)));
-        json_object_object_add(e, "ts", json_object_new_string(PQgetvalue(res, i, 1)));
-        json_object_object_add(e, "action", json_object_new_string(PQgetvalue(res, i, 2)));
         json_object_object_add(
-            e, "target",
-            PQgetisnull(res, i, 3) ? NULL : json_object_new_string(PQgetvalue(res, i, 3)));
-        json_object_object_add(e, "details", json_tokener_parse(PQgetvalue(res, i, 4)));
-        json_object_object_add(
-            e, "ip", PQgetisnull(res, i, 5) ? NULL : json_object_new_string(PQgetvalue(res, i, 5)));
-        json_object_object_add(
-            e, "actor_email",
-            PQgetisnull(res, i, 6) ? NULL : json_object_new_string(PQgetvalue(res, i, 6)));
-        json_object_object_add(
-            e, "actor_token",
-            PQgetisnull(res, i, 7) ? NULL : json_object_new_string(PQgetvalue(res, i, 7)));
-        json_object_object_add(
-            e, "project",
-            PQgetisnull(res, i, 8) ? NULL : json_object_new_string(PQgetvalue(res, i, 8)));
+            e, "id", json_object_new_int64(strtoll(PQgetvalue(res, i, AUDIT_LIST_ID), NULL, 10)));
+        json_object_object_add(e, "ts", json_object_new_string(PQgetvalue(res, i, AUDIT_LIST_TS)));
+        json_object_object_add(e, "action",
+                               json_object_new_string(PQgetvalue(res, i, AUDIT_LIST_ACTION)));
+        json_object_object_add(e, "target",
+                               PQgetisnull(res, i, AUDIT_LIST_TARGET)
+                                   ? NULL
+                                   : json_object_new_string(PQgetvalue(res, i, AUDIT_LIST_TARGET)));
+        json_object_object_add(e, "details",
+                               json_tokener_parse(PQgetvalue(res, i, AUDIT_LIST_DETAILS)));
+        json_object_object_add(e, "ip",
+                               PQgetisnull(res, i, AUDIT_LIST_IP)
+                                   ? NULL
+                                   : json_object_new_string(PQgetvalue(res, i, AUDIT_LIST_IP)));
+        json_object_object_add(e, "actor_email",
+                               PQgetisnull(res, i, AUDIT_LIST_EMAIL)
+                                   ? NULL
+                                   : json_object_new_string(PQgetvalue(res, i, AUDIT_LIST_EMAIL)));
+        json_object_object_add(e, "actor_token",
+                               PQgetisnull(res, i, AUDIT_LIST_PREFIX)
+                                   ? NULL
+                                   : json_object_new_string(PQgetvalue(res, i, AUDIT_LIST_PREFIX)));
+        json_object_object_add(e, "project",
+                               PQgetisnull(res, i, AUDIT_LIST_SLUG)
+                                   ? NULL
+                                   : json_object_new_string(PQgetvalue(res, i, AUDIT_LIST_SLUG)));
         json_object_array_add(items, e);
     }
-    return req_json(r, 200, req_page(items, n > limit ? PQgetvalue(res, shown - 1, 0) : NULL));
+    return req_json(r, 200,
+                    req_page(items, n > limit ? PQgetvalue(res, shown - 1, AUDIT_LIST_ID) : NULL));
 }

@@ -55,15 +55,18 @@ int events_create(struct req *r)
     /* One autocommitted statement checks access and appends the whole batch. No row
      * lock on the run: appends to one run must not queue behind each other's commits
      * (the foreign key's KEY SHARE lock keeps the run from vanishing). */
-    const char *extra[] = {jsonx_to_string(arr, NULL)};
-    if (!(res = runs_write(r, DB_STMT_EVENT_INSERT, extra, 1)))
+    const char *extra[EVENT_INSERT__NIN - RUNS_WRITE_NFIXED] = {
+        [EVENT_INSERT_IN_EVENTS - RUNS_WRITE_NFIXED] = jsonx_to_string(arr, NULL)};
+    if (!(res = runs_write(r, DB_STMT_EVENT_INSERT, extra, EVENT_INSERT__NIN - RUNS_WRITE_NFIXED)))
         return -1;
-    const char *count = PQgetvalue(res, 0, 1), *first = PQgetvalue(res, 0, 2),
-               *last = PQgetvalue(res, 0, 3);
+    const char *count = PQgetvalue(res, 0, EVENT_INSERT_COUNT),
+               *first = PQgetvalue(res, 0, EVENT_INSERT_FIRST_ID),
+               *last = PQgetvalue(res, 0, EVENT_INSERT_LAST_ID);
     counters_add(COUNTERS_EVENTS_STORED, strtoull(count, NULL, 10));
     const char *data = arena_sprintf(
         r->op.arena, "{\"count\":%s,\"first_id\":\"%s\",\"last_id\":\"%s\"}", count, first, last);
-    pub_event(r->op.pub, PQgetvalue(res, 0, 0), "run.event", req_path_param(r, "run"), data);
+    pub_event(r->op.pub, PQgetvalue(res, 0, EVENT_INSERT_PROJECT_ID), "run.event",
+              req_path_param(r, "run"), data);
     json_object *o = json_object_new_object();
     json_object_object_add(o, "count", json_object_new_int64(strtoll(count, NULL, 10)));
     json_object_object_add(o, "first_id", json_object_new_string(first));
@@ -97,10 +100,21 @@ int events_list(struct req *r)
                               : "before goes with order=desc; use after with order=asc");
     if (runs_access(r, ACCESS_ROLE_VIEWER, RUNS_READ_STATUS, &pr, NULL))
         return -1;
-    const char *p[] = {req_path_param(r, "run"), desc ? before : (after ? after : "0"),
-                       arena_sprintf(r->op.arena, "%ld", limit + 1)};
+    /* event_list and event_list_desc take the same inputs and answer the same columns. */
+    _Static_assert(EVENT_LIST_IN_RUN == EVENT_LIST_DESC_IN_RUN &&
+                       EVENT_LIST_IN_AFTER == EVENT_LIST_DESC_IN_BEFORE &&
+                       EVENT_LIST_IN_LIMIT == EVENT_LIST_DESC_IN_LIMIT &&
+                       EVENT_LIST__NIN == EVENT_LIST_DESC__NIN &&
+                       EVENT_LIST_ID == EVENT_LIST_DESC_ID,
+                   "event_list and event_list_desc differ");
+    const char *p[EVENT_LIST__NIN] = {[EVENT_LIST_IN_RUN] = req_path_param(r, "run"),
+                                      [EVENT_LIST_IN_AFTER] = desc ? before : (after ? after : "0"),
+                                      [EVENT_LIST_IN_LIMIT] =
+                                          arena_sprintf(r->op.arena, "%ld", limit + 1)};
     if (!(res = DB_EXEC(&r->op, desc ? DB_STMT_EVENT_LIST_DESC : DB_STMT_EVENT_LIST, p)))
         return -1;
+    _Static_assert(EVENT_LIST_EVENT_JSON == 0, "db_page_response splices column 0");
     int n = PQntuples(res), shown = n > limit ? (int)limit : n;
-    return req_page_rows(r, res, shown, n > limit ? PQgetvalue(res, shown - 1, 1) : NULL);
+    return req_page_rows(r, res, shown,
+                         n > limit ? PQgetvalue(res, shown - 1, EVENT_LIST_ID) : NULL);
 }

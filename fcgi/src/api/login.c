@@ -44,11 +44,11 @@ int login_signin(struct req *r)
 
     if (db_begin(&r->op) != 0)
         return -1;
-    const char *p1[] = {email};
+    const char *p1[USER_FOR_LOGIN__NIN] = {[USER_FOR_LOGIN_IN_EMAIL] = email};
     res = DB_EXEC(&r->op, DB_STMT_USER_FOR_LOGIN, p1);
     if (!res)
         return -1;
-    if (PQntuples(res) != 1 || PQgetisnull(res, 0, 1)) {
+    if (PQntuples(res) != 1 || PQgetisnull(res, 0, USER_FOR_LOGIN_PASSWORD_HASH)) {
         access_equalise_timing(password);
         if (audit_log_write(&r->op, "auth.login_failed", NULL, email,
                             "{\"reason\":\"unknown user\"}") ||
@@ -56,20 +56,28 @@ int login_signin(struct req *r)
             return -1;
         return req_error(r, 401, "invalid_credentials", NULL, "invalid email or password");
     }
-    user_id = PQgetvalue(res, 0, 0);
-    hash = PQgetvalue(res, 0, 1);
-    if (PQgetvalue(res, 0, 2)[0] == 't' || PQgetvalue(res, 0, 3)[0] == 't') {
+    user_id = PQgetvalue(res, 0, USER_FOR_LOGIN_ID);
+    hash = PQgetvalue(res, 0, USER_FOR_LOGIN_PASSWORD_HASH);
+    if (PQgetvalue(res, 0, USER_FOR_LOGIN_DISABLED)[0] == 't' ||
+        PQgetvalue(res, 0, USER_FOR_LOGIN_LOCKED)[0] == 't') {
         /* Disabled or backing off: the same answer, and no password check to time. */
         access_equalise_timing(password);
-        const char *why = PQgetvalue(res, 0, 2)[0] == 't' ? "{\"reason\":\"disabled\"}"
-                                                          : "{\"reason\":\"locked\"}";
+        const char *why = PQgetvalue(res, 0, USER_FOR_LOGIN_DISABLED)[0] == 't'
+                              ? "{\"reason\":\"disabled\"}"
+                              : "{\"reason\":\"locked\"}";
         if (audit_log_write_user(&r->op, user_id, "auth.login_failed", NULL, email, why) ||
             db_commit(&r->op))
             return -1;
         return req_error(r, 401, "invalid_credentials", NULL, "invalid email or password");
     }
     ok = access_check_password(password, hash);
-    const char *p2[] = {user_id};
+    const char *p2[USER_LOGIN_FAILED__NIN] = {[USER_LOGIN_FAILED_IN_USER_ID] = user_id};
+    /* p2 serves user_login_failed, user_login_ok and user_get: one input, the user. */
+    _Static_assert(USER_LOGIN_FAILED__NIN == USER_LOGIN_OK__NIN &&
+                       USER_LOGIN_FAILED__NIN == USER_GET__NIN &&
+                       USER_LOGIN_FAILED_IN_USER_ID == USER_LOGIN_OK_IN_USER_ID &&
+                       USER_LOGIN_FAILED_IN_USER_ID == USER_GET_IN_USER_ID,
+                   "p2 does not fit the login statements");
     if (!ok) {
         if (!DB_EXEC(&r->op, DB_STMT_USER_LOGIN_FAILED, p2) ||
             audit_log_write_user(&r->op, user_id, "auth.login_failed", NULL, email,
@@ -85,7 +93,11 @@ int login_signin(struct req *r)
         return req_error(r, 500, "internal", NULL, "no randomness");
     const char *max = arena_sprintf(r->op.arena, "%ld", r->op.cfg->session_max_s);
     const char *ua = req_header(r, "User-Agent");
-    const char *p3[] = {token, user_id, max, r->remote_addr, ua ? ua : ""};
+    const char *p3[SESSION_CREATE__NIN] = {[SESSION_CREATE_IN_TOKEN] = token,
+                                           [SESSION_CREATE_IN_USER_ID] = user_id,
+                                           [SESSION_CREATE_IN_LIFETIME_S] = max,
+                                           [SESSION_CREATE_IN_IP] = r->remote_addr,
+                                           [SESSION_CREATE_IN_USER_AGENT] = ua ? ua : ""};
     res = DB_EXEC(&r->op, DB_STMT_SESSION_CREATE, p3);
     if (!res)
         return -1;
@@ -109,7 +121,8 @@ int login_signin(struct req *r)
 int login_signout(struct req *r)
 {
     if (r->op.ident->kind == ACCESS_SESSION) {
-        const char *p[] = {r->op.ident->session_id};
+        const char *p[SESSION_REVOKE__NIN] = {[SESSION_REVOKE_IN_SESSION_ID] =
+                                                  r->op.ident->session_id};
         if (db_begin(&r->op) || !DB_EXEC(&r->op, DB_STMT_SESSION_REVOKE, p) ||
             audit_log_write(&r->op, "auth.logout", NULL, NULL, NULL) || db_commit(&r->op))
             return -1;
@@ -126,12 +139,16 @@ static json_object *login_projects_json(PGresult *res)
     json_object *arr = json_object_new_array();
     for (int i = 0; i < PQntuples(res); i++) {
         json_object *p = json_object_new_object();
-        json_object_object_add(p, "id",
-                               json_object_new_int64(strtoll(PQgetvalue(res, i, 0), NULL, 10)));
-        json_object_object_add(p, "slug", json_object_new_string(PQgetvalue(res, i, 1)));
-        json_object_object_add(p, "name", json_object_new_string(PQgetvalue(res, i, 2)));
-        json_object_object_add(p, "role", json_object_new_string(PQgetvalue(res, i, 3)));
-        json_object_object_add(p, "created_at", json_object_new_string(PQgetvalue(res, i, 4)));
+        json_object_object_add(
+            p, "id", json_object_new_int64(strtoll(PQgetvalue(res, i, MY_PROJECTS_ID), NULL, 10)));
+        json_object_object_add(p, "slug",
+                               json_object_new_string(PQgetvalue(res, i, MY_PROJECTS_SLUG)));
+        json_object_object_add(p, "name",
+                               json_object_new_string(PQgetvalue(res, i, MY_PROJECTS_NAME)));
+        json_object_object_add(p, "role",
+                               json_object_new_string(PQgetvalue(res, i, MY_PROJECTS_ROLE)));
+        json_object_object_add(p, "created_at",
+                               json_object_new_string(PQgetvalue(res, i, MY_PROJECTS_CREATED_AT)));
         json_object_array_add(arr, p);
     }
     return arr;
@@ -144,8 +161,12 @@ int login_me(struct req *r)
     PGresult *res;
 
     if (id->kind == ACCESS_SESSION) {
-        const char *p[] = {id->user_id};
-        const char *p2[] = {id->user_id, id->is_admin ? "true" : "false", NULL, NULL};
+        const char *p[USER_GET__NIN] = {[USER_GET_IN_USER_ID] = id->user_id};
+        const char *p2[MY_PROJECTS__NIN] = {[MY_PROJECTS_IN_USER_ID] = id->user_id,
+                                            [MY_PROJECTS_IN_IS_ADMIN] =
+                                                id->is_admin ? "true" : "false",
+                                            [MY_PROJECTS_IN_TOKEN_PROJECT] = NULL,
+                                            [MY_PROJECTS_IN_TOKEN_ROLE] = NULL};
         if (!(res = DB_EXEC(&r->op, DB_STMT_USER_GET, p)) || PQntuples(res) != 1)
             goto fail;
         json_object_object_add(out, "user", users_row_json(res, 0));
@@ -154,16 +175,18 @@ int login_me(struct req *r)
             goto fail;
         json_object_object_add(out, "projects", login_projects_json(res));
     } else {
-        const char *p[] = {id->token_id};
+        const char *p[TOKEN_GET__NIN] = {[TOKEN_GET_IN_TOKEN_ID] = id->token_id};
         if (!(res = DB_EXEC(&r->op, DB_STMT_TOKEN_GET, p)) || PQntuples(res) != 1)
             goto fail;
         json_object *t = json_object_new_object();
-        json_object_object_add(t, "id",
-                               json_object_new_int64(strtoll(PQgetvalue(res, 0, 0), NULL, 10)));
-        json_object_object_add(t, "name", json_object_new_string(PQgetvalue(res, 0, 1)));
-        json_object_object_add(t, "prefix", json_object_new_string(PQgetvalue(res, 0, 2)));
+        json_object_object_add(
+            t, "id", json_object_new_int64(strtoll(PQgetvalue(res, 0, TOKEN_GET_ID), NULL, 10)));
+        json_object_object_add(t, "name",
+                               json_object_new_string(PQgetvalue(res, 0, TOKEN_GET_NAME)));
+        json_object_object_add(t, "prefix",
+                               json_object_new_string(PQgetvalue(res, 0, TOKEN_GET_PREFIX)));
         json_object *scopes = json_object_new_array();
-        char *sc = arena_strdup(r->op.arena, PQgetvalue(res, 0, 3));
+        char *sc = arena_strdup(r->op.arena, PQgetvalue(res, 0, TOKEN_GET_SCOPES));
         for (char *s = sc, *next; s && *s; s = next) {
             next = strchr(s, ',');
             if (next)
@@ -171,7 +194,8 @@ int login_me(struct req *r)
             json_object_array_add(scopes, json_object_new_string(s));
         }
         json_object_object_add(t, "scopes", scopes);
-        json_object_object_add(t, "project", json_object_new_string(PQgetvalue(res, 0, 4)));
+        json_object_object_add(t, "project",
+                               json_object_new_string(PQgetvalue(res, 0, TOKEN_GET_SLUG)));
         json_object_object_add(out, "user", NULL);
         json_object_object_add(out, "token", t);
     }
@@ -191,11 +215,13 @@ int login_check(struct req *r)
         req_add_header(r, "X-Runwatch-Identity",
                        arena_sprintf(r->op.arena, "token:%s", id->token_id));
     } else {
-        const char *p[] = {id->user_id, id->is_admin ? "true" : "false"};
+        const char *p[ALLOWED_PROJECTS__NIN] = {[ALLOWED_PROJECTS_IN_USER_ID] = id->user_id,
+                                                [ALLOWED_PROJECTS_IN_IS_ADMIN] =
+                                                    id->is_admin ? "true" : "false"};
         PGresult *res = DB_EXEC(&r->op, DB_STMT_ALLOWED_PROJECTS, p);
         if (!res)
             return -1;
-        allowed = PQgetvalue(res, 0, 0);
+        allowed = PQgetvalue(res, 0, ALLOWED_PROJECTS_IDS);
         req_add_header(r, "X-Runwatch-Identity",
                        arena_sprintf(r->op.arena, "user:%s", id->user_id));
     }
@@ -220,17 +246,21 @@ int login_password(struct req *r)
         return req_error_json(r, 400, &je);
     if (access_validate_password(&r->op, "new_password", pw))
         return -1;
-    const char *p1[] = {r->op.ident->user_id};
+    const char *p1[USER_PASSWORD_HASH__NIN] = {[USER_PASSWORD_HASH_IN_USER_ID] =
+                                                   r->op.ident->user_id};
     if (db_begin(&r->op) || !(res = DB_EXEC(&r->op, DB_STMT_USER_PASSWORD_HASH, p1)))
         return -1;
-    if (PQntuples(res) != 1 || PQgetisnull(res, 0, 0) ||
-        !access_check_password(cur, PQgetvalue(res, 0, 0)))
+    if (PQntuples(res) != 1 || PQgetisnull(res, 0, USER_PASSWORD_HASH_PASSWORD_HASH) ||
+        !access_check_password(cur, PQgetvalue(res, 0, USER_PASSWORD_HASH_PASSWORD_HASH)))
         return req_error(r, 403, "invalid_credentials", "current_password",
                          "current password is wrong");
     if (access_hash_password(pw, hash, sizeof(hash)) != 0)
         return req_error(r, 500, "internal", NULL, "cannot hash password");
-    const char *p2[] = {r->op.ident->user_id, hash};
-    const char *p3[] = {r->op.ident->user_id, r->op.ident->session_id};
+    const char *p2[USER_SET_PASSWORD__NIN] = {[USER_SET_PASSWORD_IN_USER_ID] = r->op.ident->user_id,
+                                              [USER_SET_PASSWORD_IN_PASSWORD_HASH] = hash};
+    const char *p3[SESSIONS_REVOKE_OTHERS__NIN] = {
+        [SESSIONS_REVOKE_OTHERS_IN_USER_ID] = r->op.ident->user_id,
+        [SESSIONS_REVOKE_OTHERS_IN_SESSION_ID] = r->op.ident->session_id};
     /* Every other session of the user ends: a changed password locks out whoever else
      * had it. */
     if (!DB_EXEC(&r->op, DB_STMT_USER_SET_PASSWORD, p2) ||

@@ -68,14 +68,17 @@ int metrics_create(struct req *r)
     if (!arr)
         return -1;
     /* Like events: one statement checks access and writes, no lock on the run. */
-    const char *extra[] = {jsonx_to_string(arr, NULL)};
-    if (!(res = runs_write(r, DB_STMT_METRIC_INSERT, extra, 1)))
+    const char *extra[METRIC_INSERT__NIN - RUNS_WRITE_NFIXED] = {
+        [METRIC_INSERT_IN_POINTS - RUNS_WRITE_NFIXED] = jsonx_to_string(arr, NULL)};
+    if (!(res =
+              runs_write(r, DB_STMT_METRIC_INSERT, extra, METRIC_INSERT__NIN - RUNS_WRITE_NFIXED)))
         return -1;
-    const char *count = PQgetvalue(res, 0, 1);
+    const char *count = PQgetvalue(res, 0, METRIC_INSERT_COUNT);
     counters_add(COUNTERS_METRIC_POINTS_STORED, strtoull(count, NULL, 10));
-    pub_event(
-        r->op.pub, PQgetvalue(res, 0, 0), "run.metrics", req_path_param(r, "run"),
-        arena_sprintf(r->op.arena, "{\"count\":%s,\"latest\":%s}", count, PQgetvalue(res, 0, 2)));
+    pub_event(r->op.pub, PQgetvalue(res, 0, METRIC_INSERT_PROJECT_ID), "run.metrics",
+              req_path_param(r, "run"),
+              arena_sprintf(r->op.arena, "{\"count\":%s,\"latest\":%s}", count,
+                            PQgetvalue(res, 0, METRIC_INSERT_LATEST)));
     json_object *o = json_object_new_object();
     json_object_object_add(o, "count", json_object_new_int64(strtoll(count, NULL, 10)));
     return req_json(r, 201, o);
@@ -131,15 +134,20 @@ int metrics_list(struct req *r)
         return -1;
     const char *run = req_path_param(r, "run");
     if (!keys) {
-        const char *p[] = {run};
+        const char *p[METRIC_KEYS__NIN] = {[METRIC_KEYS_IN_RUN] = run};
         if (!(res = DB_EXEC(&r->op, DB_STMT_METRIC_KEYS, p)))
             return -1;
-        return req_json_text(r, 200,
-                             arena_sprintf(r->op.arena, "{\"keys\":%s}", PQgetvalue(res, 0, 0)));
+        return req_json_text(
+            r, 200,
+            arena_sprintf(r->op.arena, "{\"keys\":%s}", PQgetvalue(res, 0, METRIC_KEYS_KEYS)));
     }
-    const char *p[] = {run, keys, arena_sprintf(r->op.arena, "%ld", npoints)};
+    const char *p[METRIC_SERIES__NIN] = {[METRIC_SERIES_IN_RUN] = run,
+                                         [METRIC_SERIES_IN_KEYS] = keys,
+                                         [METRIC_SERIES_IN_POINTS] =
+                                             arena_sprintf(r->op.arena, "%ld", npoints)};
     if (!(res = DB_EXEC(&r->op, DB_STMT_METRIC_SERIES, p)))
         return -1;
-    return req_json_text(r, 200,
-                         arena_sprintf(r->op.arena, "{\"series\":%s}", PQgetvalue(res, 0, 0)));
+    return req_json_text(
+        r, 200,
+        arena_sprintf(r->op.arena, "{\"series\":%s}", PQgetvalue(res, 0, METRIC_SERIES_SERIES)));
 }

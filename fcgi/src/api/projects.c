@@ -39,8 +39,12 @@ static json_object *project_json(const struct access_project *p)
 int projects_list(struct req *r)
 {
     const struct access_ident *id = r->op.ident;
-    const char *p[] = {id->user_id, id->is_admin ? "true" : "false", id->token_project_id,
-                       id->kind == ACCESS_TOKEN ? access_role_name(id->token_role) : NULL};
+    const char *p[MY_PROJECTS__NIN] = {
+        [MY_PROJECTS_IN_USER_ID] = id->user_id,
+        [MY_PROJECTS_IN_IS_ADMIN] = id->is_admin ? "true" : "false",
+        [MY_PROJECTS_IN_TOKEN_PROJECT] = id->token_project_id,
+        [MY_PROJECTS_IN_TOKEN_ROLE] =
+            id->kind == ACCESS_TOKEN ? access_role_name(id->token_role) : NULL};
     PGresult *res = DB_EXEC(&r->op, DB_STMT_MY_PROJECTS, p);
     json_object *items;
 
@@ -49,11 +53,15 @@ int projects_list(struct req *r)
     items = json_object_new_array();
     for (int i = 0; i < PQntuples(res); i++) {
         json_object *o = json_object_new_object();
-        json_object_object_add(o, "id", jint(res, i, 0));
-        json_object_object_add(o, "slug", json_object_new_string(PQgetvalue(res, i, 1)));
-        json_object_object_add(o, "name", json_object_new_string(PQgetvalue(res, i, 2)));
-        json_object_object_add(o, "role", json_object_new_string(PQgetvalue(res, i, 3)));
-        json_object_object_add(o, "created_at", json_object_new_string(PQgetvalue(res, i, 4)));
+        json_object_object_add(o, "id", jint(res, i, MY_PROJECTS_ID));
+        json_object_object_add(o, "slug",
+                               json_object_new_string(PQgetvalue(res, i, MY_PROJECTS_SLUG)));
+        json_object_object_add(o, "name",
+                               json_object_new_string(PQgetvalue(res, i, MY_PROJECTS_NAME)));
+        json_object_object_add(o, "role",
+                               json_object_new_string(PQgetvalue(res, i, MY_PROJECTS_ROLE)));
+        json_object_object_add(o, "created_at",
+                               json_object_new_string(PQgetvalue(res, i, MY_PROJECTS_CREATED_AT)));
         json_object_array_add(items, o);
     }
     return req_json(r, 200, req_page(items, NULL));
@@ -77,19 +85,22 @@ int projects_create(struct req *r)
         return req_error(r, 422, "invalid_value", "slug",
                          "slug must be lowercase letters, digits and dashes, starting with a "
                          "letter or digit");
-    const char *p[] = {slug, name};
+    const char *p[PROJECT_CREATE__NIN] = {
+        [PROJECT_CREATE_IN_SLUG] = slug, [PROJECT_CREATE_IN_NAME] = name};
     if (db_begin(&r->op) || !(res = DB_EXEC(&r->op, DB_STMT_PROJECT_CREATE, p))) {
         req_refine_error(r, 409, "slug", "a project with this slug exists");
         return -1;
     }
-    pr.id = PQgetvalue(res, 0, 0);
-    pr.slug = PQgetvalue(res, 0, 1);
-    pr.name = PQgetvalue(res, 0, 2);
-    pr.created_at = PQgetvalue(res, 0, 3);
+    pr.id = PQgetvalue(res, 0, PROJECT_CREATE_ID);
+    pr.slug = PQgetvalue(res, 0, PROJECT_CREATE_SLUG);
+    pr.name = PQgetvalue(res, 0, PROJECT_CREATE_NAME);
+    pr.created_at = PQgetvalue(res, 0, PROJECT_CREATE_CREATED_AT);
     pr.role = ACCESS_ROLE_ADMIN;
     /* The creator administers the project they made. */
-    const char *pm[] = {pr.id, r->op.ident->user_id, "admin"};
-    if (!DB_EXEC(&r->op, DB_STMT_MEMBER_UPSERT, pm) ||
+    const char *pm[MEMBER_INSERT__NIN] = {[MEMBER_INSERT_IN_PROJECT_ID] = pr.id,
+                                          [MEMBER_INSERT_IN_USER_ID] = r->op.ident->user_id,
+                                          [MEMBER_INSERT_IN_ROLE] = "admin"};
+    if (!DB_EXEC(&r->op, DB_STMT_MEMBER_INSERT, pm) ||
         audit_log_write(&r->op, "project.create", pr.id, pr.slug, NULL) || db_commit(&r->op))
         return -1;
     return req_json(r, 201, project_json(&pr));
@@ -116,24 +127,36 @@ int projects_update(struct req *r)
         return req_error_json(r, 400, &je);
     if (access_project(&r->op, req_path_param(r, "project"), ACCESS_ROLE_ADMIN, &pr))
         return -1;
-    const char *p[] = {pr.id, name};
+    const char *p[PROJECT_UPDATE__NIN] = {
+        [PROJECT_UPDATE_IN_PROJECT_ID] = pr.id, [PROJECT_UPDATE_IN_NAME] = name};
     if (db_begin(&r->op) || !(res = DB_EXEC(&r->op, DB_STMT_PROJECT_UPDATE, p)) ||
         audit_log_write(&r->op, "project.update", pr.id, pr.slug, NULL) || db_commit(&r->op))
         return -1;
-    pr.name = PQgetvalue(res, 0, 2);
+    pr.name = PQgetvalue(res, 0, PROJECT_UPDATE_NAME);
     return req_json(r, 200, project_json(&pr));
 }
 
 /* ---- members ---- */
 
+/* member_list and member_get answer the same columns (projects.sql). */
+_Static_assert(MEMBER_LIST_ID == MEMBER_GET_ID && MEMBER_LIST_EMAIL == MEMBER_GET_EMAIL &&
+                   MEMBER_LIST_DISPLAY_NAME == MEMBER_GET_DISPLAY_NAME &&
+                   MEMBER_LIST_ROLE == MEMBER_GET_ROLE &&
+                   MEMBER_LIST_CREATED_AT == MEMBER_GET_CREATED_AT &&
+                   MEMBER_LIST__NOUT == MEMBER_GET__NOUT,
+               "member_list and member_get differ");
+
 static json_object *member_json(PGresult *res, int i)
 {
     json_object *o = json_object_new_object();
-    json_object_object_add(o, "user_id", jint(res, i, 0));
-    json_object_object_add(o, "email", json_object_new_string(PQgetvalue(res, i, 1)));
-    json_object_object_add(o, "display_name", json_object_new_string(PQgetvalue(res, i, 2)));
-    json_object_object_add(o, "role", json_object_new_string(PQgetvalue(res, i, 3)));
-    json_object_object_add(o, "created_at", json_object_new_string(PQgetvalue(res, i, 4)));
+    json_object_object_add(o, "user_id", jint(res, i, MEMBER_LIST_ID));
+    json_object_object_add(o, "email",
+                           json_object_new_string(PQgetvalue(res, i, MEMBER_LIST_EMAIL)));
+    json_object_object_add(o, "display_name",
+                           json_object_new_string(PQgetvalue(res, i, MEMBER_LIST_DISPLAY_NAME)));
+    json_object_object_add(o, "role", json_object_new_string(PQgetvalue(res, i, MEMBER_LIST_ROLE)));
+    json_object_object_add(o, "created_at",
+                           json_object_new_string(PQgetvalue(res, i, MEMBER_LIST_CREATED_AT)));
     return o;
 }
 
@@ -147,7 +170,11 @@ static int projects_rows(struct req *r, enum db_stmt_id stmt, enum access_role m
 
     if (access_project(&r->op, req_path_param(r, "project"), min, &pr))
         return -1;
-    const char *p[] = {pr.id};
+    /* member_list and token_list take one input, the project. */
+    _Static_assert(MEMBER_LIST__NIN == 1 && MEMBER_LIST_IN_PROJECT_ID == 0 &&
+                       TOKEN_LIST__NIN == 1 && TOKEN_LIST_IN_PROJECT_ID == 0,
+                   "member_list and token_list differ");
+    const char *p[MEMBER_LIST__NIN] = {[MEMBER_LIST_IN_PROJECT_ID] = pr.id};
     if (!(res = DB_EXEC(&r->op, stmt, p)))
         return -1;
     json_object *items = json_object_new_array();
@@ -172,12 +199,12 @@ static const char *member_details(struct req *r, const char *role)
 static int members_keep_an_admin(struct req *r, const char *project_id, const char *current_role)
 {
     PGresult *res;
-    const char *p[] = {project_id};
+    const char *p[MEMBER_ADMIN_COUNT__NIN] = {[MEMBER_ADMIN_COUNT_IN_PROJECT_ID] = project_id};
     if (strcmp(current_role, "admin") != 0)
         return 0;
     if (!(res = DB_EXEC(&r->op, DB_STMT_MEMBER_ADMIN_COUNT, p)))
         return -1;
-    if (atol(PQgetvalue(res, 0, 0)) <= 1)
+    if (atol(PQgetvalue(res, 0, MEMBER_ADMIN_COUNT_COUNT)) <= 1)
         return req_error(r, 409, "last_admin", "role", "a project needs at least one admin");
     return 0;
 }
@@ -186,7 +213,8 @@ static int members_keep_an_admin(struct req *r, const char *project_id, const ch
 static PGresult *members_get(struct req *r, const char *project_id, const char *uid)
 {
     PGresult *res;
-    const char *p[] = {project_id, uid};
+    const char *p[MEMBER_GET__NIN] = {
+        [MEMBER_GET_IN_PROJECT_ID] = project_id, [MEMBER_GET_IN_USER_ID] = uid};
     if (!(res = DB_EXEC(&r->op, DB_STMT_MEMBER_GET, p)))
         return NULL;
     if (PQntuples(res) != 1) {
@@ -200,7 +228,7 @@ static PGresult *members_get(struct req *r, const char *project_id, const char *
 static const char *members_current_role(struct req *r, const char *project_id, const char *uid)
 {
     PGresult *res = members_get(r, project_id, uid);
-    return res ? PQgetvalue(res, 0, 3) : NULL;
+    return res ? PQgetvalue(res, 0, MEMBER_GET_ROLE) : NULL;
 }
 
 /* Commits and answers with the member as it is now. */
@@ -226,14 +254,16 @@ int members_add(struct req *r)
         return req_error_json(r, 400, &je);
     if (access_project(&r->op, req_path_param(r, "project"), ACCESS_ROLE_ADMIN, &pr))
         return -1;
-    const char *pe[] = {email};
+    const char *pe[USER_ID_BY_EMAIL__NIN] = {[USER_ID_BY_EMAIL_IN_EMAIL] = email};
     if (db_begin(&r->op) || !(res = DB_EXEC(&r->op, DB_STMT_USER_ID_BY_EMAIL, pe)))
         return -1;
     if (PQntuples(res) != 1)
         return req_error(r, 422, "unknown_user", "email", "no user has this email");
-    const char *uid = PQgetvalue(res, 0, 0);
-    const char *p[] = {pr.id, uid, role};
-    if (!(res = DB_EXEC(&r->op, DB_STMT_MEMBER_UPSERT, p)))
+    const char *uid = PQgetvalue(res, 0, USER_ID_BY_EMAIL_ID);
+    const char *p[MEMBER_INSERT__NIN] = {[MEMBER_INSERT_IN_PROJECT_ID] = pr.id,
+                                         [MEMBER_INSERT_IN_USER_ID] = uid,
+                                         [MEMBER_INSERT_IN_ROLE] = role};
+    if (!(res = DB_EXEC(&r->op, DB_STMT_MEMBER_INSERT, p)))
         return -1;
     if (PQntuples(res) != 1)
         return req_error(r, 409, "conflict", "email", "already a member; change the role instead");
@@ -261,7 +291,9 @@ int members_update(struct req *r)
         return -1;
     if (strcmp(role, "admin") != 0 && members_keep_an_admin(r, pr.id, cur))
         return -1;
-    const char *p[] = {pr.id, uid, role};
+    const char *p[MEMBER_UPDATE__NIN] = {[MEMBER_UPDATE_IN_PROJECT_ID] = pr.id,
+                                         [MEMBER_UPDATE_IN_USER_ID] = uid,
+                                         [MEMBER_UPDATE_IN_ROLE] = role};
     if (!(res = DB_EXEC(&r->op, DB_STMT_MEMBER_UPDATE, p)) ||
         audit_log_write(&r->op, "member.role", pr.id, uid,
                         arena_sprintf(r->op.arena, "{\"from\":\"%s\",\"to\":\"%s\"}", cur, role)))
@@ -281,7 +313,8 @@ int members_remove(struct req *r)
     if (db_begin(&r->op) || !(cur = members_current_role(r, pr.id, uid)) ||
         members_keep_an_admin(r, pr.id, cur))
         return -1;
-    const char *p[] = {pr.id, uid};
+    const char *p[MEMBER_DELETE__NIN] = {
+        [MEMBER_DELETE_IN_PROJECT_ID] = pr.id, [MEMBER_DELETE_IN_USER_ID] = uid};
     if (!DB_EXEC(&r->op, DB_STMT_MEMBER_DELETE, p) ||
         audit_log_write(&r->op, "member.remove", pr.id, uid, member_details(r, cur)) ||
         db_commit(&r->op))
@@ -296,11 +329,12 @@ static json_object *token_json(PGresult *res, int i)
 {
     json_object *o = json_object_new_object();
     json_object *scopes = json_object_new_array();
-    const char *sc = PQgetvalue(res, i, 3);
+    const char *sc = PQgetvalue(res, i, TOKEN_LIST_SCOPES);
 
-    json_object_object_add(o, "id", jint(res, i, 0));
-    json_object_object_add(o, "name", json_object_new_string(PQgetvalue(res, i, 1)));
-    json_object_object_add(o, "prefix", json_object_new_string(PQgetvalue(res, i, 2)));
+    json_object_object_add(o, "id", jint(res, i, TOKEN_LIST_ID));
+    json_object_object_add(o, "name", json_object_new_string(PQgetvalue(res, i, TOKEN_LIST_NAME)));
+    json_object_object_add(o, "prefix",
+                           json_object_new_string(PQgetvalue(res, i, TOKEN_LIST_PREFIX)));
     for (const char *s = sc; *s;) {
         const char *c = strchr(s, ',');
         size_t n = c ? (size_t)(c - s) : strlen(s);
@@ -308,10 +342,11 @@ static json_object *token_json(PGresult *res, int i)
         s += n + (c ? 1 : 0);
     }
     json_object_object_add(o, "scopes", scopes);
-    json_object_object_add(o, "created_at", json_object_new_string(PQgetvalue(res, i, 4)));
-    json_object_object_add(o, "expires_at", jstr_or_null(res, i, 5));
-    json_object_object_add(o, "last_used_at", jstr_or_null(res, i, 6));
-    json_object_object_add(o, "revoked_at", jstr_or_null(res, i, 7));
+    json_object_object_add(o, "created_at",
+                           json_object_new_string(PQgetvalue(res, i, TOKEN_LIST_CREATED_AT)));
+    json_object_object_add(o, "expires_at", jstr_or_null(res, i, TOKEN_LIST_EXPIRES_AT));
+    json_object_object_add(o, "last_used_at", jstr_or_null(res, i, TOKEN_LIST_LAST_USED_AT));
+    json_object_object_add(o, "revoked_at", jstr_or_null(res, i, TOKEN_LIST_REVOKED_AT));
     return o;
 }
 
@@ -363,11 +398,11 @@ int tokens_create(struct req *r)
     const char *token, *tid;
     if (db_begin(&r->op) || accounts_token_create(&r->op, pr.id, name, arr, expires, &token, &tid))
         return -1;
-    const char *pl[] = {pr.id};
+    const char *pl[TOKEN_LIST__NIN] = {[TOKEN_LIST_IN_PROJECT_ID] = pr.id};
     if (!(res = DB_EXEC(&r->op, DB_STMT_TOKEN_LIST, pl)) || db_commit(&r->op))
         return -1;
     for (int i = 0; i < PQntuples(res); i++) {
-        if (strcmp(PQgetvalue(res, i, 0), tid) != 0)
+        if (strcmp(PQgetvalue(res, i, TOKEN_LIST_ID), tid) != 0)
             continue;
         json_object *o = token_json(res, i);
         json_object_object_add(o, "project", json_object_new_string(pr.slug));
@@ -388,12 +423,14 @@ int tokens_revoke(struct req *r)
         return -1;
     if (!req_is_int(tid))
         return req_error(r, 404, "not_found", NULL, "no such token");
-    const char *p[] = {tid, pr.id};
+    const char *p[TOKEN_REVOKE__NIN] = {
+        [TOKEN_REVOKE_IN_TOKEN_ID] = tid, [TOKEN_REVOKE_IN_PROJECT_ID] = pr.id};
     if (db_begin(&r->op) || !(res = DB_EXEC(&r->op, DB_STMT_TOKEN_REVOKE, p)))
         return -1;
     if (PQntuples(res) != 1)
         return req_error(r, 404, "not_found", NULL, "no such token");
-    if (audit_log_write(&r->op, "token.revoke", pr.id, PQgetvalue(res, 0, 0), NULL) ||
+    if (audit_log_write(&r->op, "token.revoke", pr.id, PQgetvalue(res, 0, TOKEN_REVOKE_PREFIX),
+                        NULL) ||
         db_commit(&r->op))
         return -1;
     r->status = 204;

@@ -20,7 +20,8 @@
 int queue_check_worker(struct req *r, const char *worker, const char *project_id)
 {
     PGresult *res;
-    const char *p[] = {worker, project_id};
+    const char *p[WORKER_IN_PROJECT__NIN] = {
+        [WORKER_IN_PROJECT_IN_WORKER_ID] = worker, [WORKER_IN_PROJECT_IN_PROJECT_ID] = project_id};
 
     if (!worker)
         return 0;
@@ -29,7 +30,7 @@ int queue_check_worker(struct req *r, const char *worker, const char *project_id
     if (PQntuples(res) != 1)
         return req_error(r, 422, "invalid_reference", "worker_id",
                          "worker_id is not a worker of this project");
-    if (strcmp(PQgetvalue(res, 0, 0), "stopped") == 0)
+    if (strcmp(PQgetvalue(res, 0, WORKER_IN_PROJECT_STATUS), "stopped") == 0)
         return req_error(r, 409, "worker_stopped", "worker_id",
                          "this worker has stopped; register it again");
     return 0;
@@ -141,28 +142,33 @@ int queue_claim(struct req *r)
      * autocommitted statement of its own: an expiry stands whether or not a claim
      * follows. */
     if (queue_expiry_due(pr.id, queue)) {
-        const char *pe[] = {pr.id, queue};
+        const char *pe[LEASE_EXPIRE__NIN] = {
+            [LEASE_EXPIRE_IN_PROJECT_ID] = pr.id, [LEASE_EXPIRE_IN_QUEUE] = queue};
         PGresult *expired = DB_EXEC(&r->op, DB_STMT_LEASE_EXPIRE, pe);
         if (!expired)
             return -1;
         for (int i = 0; i < PQntuples(expired); i++)
-            pub_event(r->op.pub, pr.id, "run.updated", PQgetvalue(expired, i, 0),
+            pub_event(r->op.pub, pr.id, "run.updated", PQgetvalue(expired, i, LEASE_EXPIRE_ID),
                       "{\"status\":\"queued\",\"reason\":\"lease_expired\"}");
     }
-    const char *pc[] = {pr.id, queue, kind_arr, worker, lease};
+    const char *pc[CLAIM__NIN] = {[CLAIM_IN_PROJECT_ID] = pr.id,
+                                  [CLAIM_IN_QUEUE] = queue,
+                                  [CLAIM_IN_KINDS] = kind_arr,
+                                  [CLAIM_IN_WORKER_ID] = worker,
+                                  [CLAIM_IN_LEASE_S] = lease};
     if (!(res = DB_EXEC(&r->op, DB_STMT_CLAIM, pc)))
         return -1;
-    if (PQgetvalue(res, 0, 0)[0] != 't') {
+    if (PQgetvalue(res, 0, CLAIM_MAY_CLAIM)[0] != 't') {
         /* The worker may not claim: say why (not of this project, or stopped). */
         if (queue_check_worker(r, worker, pr.id) == 0)
             req_error(r, 409, "conflict", "worker_id", "the worker changed meanwhile; retry");
         return -1;
     }
-    if (PQgetisnull(res, 0, 2)) {
+    if (PQgetisnull(res, 0, CLAIM_ID)) {
         r->status = 204;
         return 0;
     }
-    const char *json = PQgetvalue(res, 0, 1);
-    pub_event(r->op.pub, pr.id, "run.updated", PQgetvalue(res, 0, 2), json);
+    const char *json = PQgetvalue(res, 0, CLAIM_RUN_JSON);
+    pub_event(r->op.pub, pr.id, "run.updated", PQgetvalue(res, 0, CLAIM_ID), json);
     return req_json_text(r, 200, json);
 }

@@ -22,13 +22,20 @@
 #define REPORTS_SQL_MAX      100000
 
 /* $1..$4 of report_grant(): who asks, and the one project it is narrowed to. */
+/* report_grant and report_set_grant share their first four inputs (reports.sql). */
+_Static_assert(REPORT_GRANT_IN_USER_ID == REPORT_SET_GRANT_IN_USER_ID &&
+                   REPORT_GRANT_IN_IS_ADMIN == REPORT_SET_GRANT_IN_IS_ADMIN &&
+                   REPORT_GRANT_IN_TOKEN_PROJECT == REPORT_SET_GRANT_IN_TOKEN_PROJECT &&
+                   REPORT_GRANT_IN_PROJECT_ID == REPORT_SET_GRANT_IN_PROJECT_ID,
+               "report_grant and report_set_grant differ");
+
 static void reports_grant_params(const struct req *r, const char *only, const char **p)
 {
     const struct access_ident *id = r->op.ident;
-    p[0] = id->kind == ACCESS_SESSION ? id->user_id : NULL;
-    p[1] = id->kind == ACCESS_SESSION && id->is_admin ? "true" : "false";
-    p[2] = id->kind == ACCESS_TOKEN ? id->token_project_id : NULL;
-    p[3] = only;
+    p[REPORT_GRANT_IN_USER_ID] = id->kind == ACCESS_SESSION ? id->user_id : NULL;
+    p[REPORT_GRANT_IN_IS_ADMIN] = id->kind == ACCESS_SESSION && id->is_admin ? "true" : "false";
+    p[REPORT_GRANT_IN_TOKEN_PROJECT] = id->kind == ACCESS_TOKEN ? id->token_project_id : NULL;
+    p[REPORT_GRANT_IN_PROJECT_ID] = only;
 }
 
 /* ?project= narrows to one project the caller can see; without it, all of them. */
@@ -49,7 +56,7 @@ static int reports_project(struct req *r, const char **only)
 /* Opens the request's transaction with the caller's grant set in it. */
 static int reports_begin(struct req *r, const char *only)
 {
-    const char *p[4];
+    const char *p[REPORT_SET_GRANT__NIN];
     reports_grant_params(r, only, p);
     if (db_begin(&r->op))
         return -1;
@@ -149,6 +156,12 @@ static int reports_by(struct req *r, const char *const *dims, const char *dflt, 
     return 0;
 }
 
+/* The built-in reports answer one row whose one column is the whole answer. */
+_Static_assert(REPORT_THROUGHPUT_REPORT == 0 && REPORT_DURATIONS_REPORT == 0 &&
+                   REPORT_QUEUE_WAIT_REPORT == 0 && REPORT_FAILURE_RATE_REPORT == 0 &&
+                   REPORT_FAILURE_GROUPS_REPORT == 0 && REPORT_ANOMALIES_REPORT == 0,
+               "a built-in report does not answer in its first column");
+
 /* Runs a built-in report statement whose one row, one column is the whole answer. */
 static int reports_answer(struct req *r, const char *only, enum db_stmt_id id, const char **p,
                           int np)
@@ -156,7 +169,7 @@ static int reports_answer(struct req *r, const char *only, enum db_stmt_id id, c
     PGresult *res;
     if (reports_begin(r, only) || !(res = db_exec(&r->op, id, p, np)) || db_commit(&r->op))
         return -1;
-    return req_json_text(r, 200, PQgetvalue(res, 0, 0));
+    return req_json_text(r, 200, PQgetvalue(res, 0, REPORT_THROUGHPUT_REPORT));
 }
 
 int reports_throughput(struct req *r)
@@ -170,8 +183,12 @@ int reports_throughput(struct req *r)
         reports_bucket(r, "hour", &w, &bucket) || reports_by(r, dims, "project", by) ||
         reports_project(r, &only))
         return -1;
-    const char *p[] = {w.from, w.to, w.secs, bucket, by[0], by[1], by[2], by[3]};
-    return reports_answer(r, only, DB_STMT_REPORT_THROUGHPUT, p, 8);
+    const char *p[REPORT_THROUGHPUT__NIN] = {
+        [REPORT_THROUGHPUT_IN_FROM] = w.from,      [REPORT_THROUGHPUT_IN_TO] = w.to,
+        [REPORT_THROUGHPUT_IN_LENGTH_S] = w.secs,  [REPORT_THROUGHPUT_IN_BUCKET_S] = bucket,
+        [REPORT_THROUGHPUT_IN_BY_PROJECT] = by[0], [REPORT_THROUGHPUT_IN_BY_KIND] = by[1],
+        [REPORT_THROUGHPUT_IN_BY_QUEUE] = by[2],   [REPORT_THROUGHPUT_IN_BY_STATUS] = by[3]};
+    return reports_answer(r, only, DB_STMT_REPORT_THROUGHPUT, p, REPORT_THROUGHPUT__NIN);
 }
 
 int reports_durations(struct req *r)
@@ -194,9 +211,21 @@ int reports_durations(struct req *r)
         reports_by(r, wait ? wait_dims : run_dims, wait ? "project,queue" : "project,kind", by) ||
         reports_project(r, &only))
         return -1;
-    const char *p[] = {w.from, w.to, w.secs, by[0], by[1], by[2]};
+    /* by[] follows the dimensions: run_dims for durations, wait_dims for queue_wait. */
+    _Static_assert(REPORT_DURATIONS_IN_FROM == REPORT_QUEUE_WAIT_IN_FROM &&
+                       REPORT_DURATIONS_IN_TO == REPORT_QUEUE_WAIT_IN_TO &&
+                       REPORT_DURATIONS_IN_LENGTH_S == REPORT_QUEUE_WAIT_IN_LENGTH_S &&
+                       REPORT_DURATIONS_IN_BY_PROJECT == REPORT_QUEUE_WAIT_IN_BY_PROJECT &&
+                       REPORT_DURATIONS_IN_BY_KIND == REPORT_QUEUE_WAIT_IN_BY_QUEUE &&
+                       REPORT_DURATIONS_IN_BY_EXPERIMENT == REPORT_QUEUE_WAIT_IN_BY_KIND &&
+                       REPORT_DURATIONS__NIN == REPORT_QUEUE_WAIT__NIN,
+                   "report_durations and report_queue_wait differ");
+    const char *p[REPORT_DURATIONS__NIN] = {
+        [REPORT_DURATIONS_IN_FROM] = w.from,     [REPORT_DURATIONS_IN_TO] = w.to,
+        [REPORT_DURATIONS_IN_LENGTH_S] = w.secs, [REPORT_DURATIONS_IN_BY_PROJECT] = by[0],
+        [REPORT_DURATIONS_IN_BY_KIND] = by[1],   [REPORT_DURATIONS_IN_BY_EXPERIMENT] = by[2]};
     return reports_answer(r, only, wait ? DB_STMT_REPORT_QUEUE_WAIT : DB_STMT_REPORT_DURATIONS, p,
-                          6);
+                          REPORT_DURATIONS__NIN);
 }
 
 int reports_failure_rate(struct req *r)
@@ -210,8 +239,12 @@ int reports_failure_rate(struct req *r)
         reports_bucket(r, "day", &w, &bucket) || reports_by(r, dims, "project,kind", by) ||
         reports_project(r, &only))
         return -1;
-    const char *p[] = {w.from, w.to, w.secs, bucket, by[0], by[1], by[2]};
-    return reports_answer(r, only, DB_STMT_REPORT_FAILURE_RATE, p, 7);
+    const char *p[REPORT_FAILURE_RATE__NIN] = {
+        [REPORT_FAILURE_RATE_IN_FROM] = w.from,      [REPORT_FAILURE_RATE_IN_TO] = w.to,
+        [REPORT_FAILURE_RATE_IN_LENGTH_S] = w.secs,  [REPORT_FAILURE_RATE_IN_BUCKET_S] = bucket,
+        [REPORT_FAILURE_RATE_IN_BY_PROJECT] = by[0], [REPORT_FAILURE_RATE_IN_BY_KIND] = by[1],
+        [REPORT_FAILURE_RATE_IN_BY_WORKER] = by[2]};
+    return reports_answer(r, only, DB_STMT_REPORT_FAILURE_RATE, p, REPORT_FAILURE_RATE__NIN);
 }
 
 int reports_failure_groups(struct req *r)
@@ -224,8 +257,12 @@ int reports_failure_groups(struct req *r)
     if (req_only_params(r, known) || reports_window(r, 30 * 86400, &w) || req_limit(r, &limit) ||
         reports_project(r, &only))
         return -1;
-    const char *p[] = {w.from, w.to, w.secs, arena_sprintf(r->op.arena, "%ld", limit)};
-    return reports_answer(r, only, DB_STMT_REPORT_FAILURE_GROUPS, p, 4);
+    const char *p[REPORT_FAILURE_GROUPS__NIN] = {[REPORT_FAILURE_GROUPS_IN_FROM] = w.from,
+                                                 [REPORT_FAILURE_GROUPS_IN_TO] = w.to,
+                                                 [REPORT_FAILURE_GROUPS_IN_LENGTH_S] = w.secs,
+                                                 [REPORT_FAILURE_GROUPS_IN_LIMIT] =
+                                                     arena_sprintf(r->op.arena, "%ld", limit)};
+    return reports_answer(r, only, DB_STMT_REPORT_FAILURE_GROUPS, p, REPORT_FAILURE_GROUPS__NIN);
 }
 
 /* Fingerprints are error_fingerprint()'s: 16 lowercase hex digits. */
@@ -262,7 +299,11 @@ int reports_failure_group_runs(struct req *r)
     }
     if (reports_project(r, &only) || reports_begin(r, only))
         return -1;
-    const char *p[] = {fp, cur_ts, cur_id, arena_sprintf(r->op.arena, "%ld", limit + 1)};
+    const char *p[REPORT_GROUP_RUNS__NIN] = {[REPORT_GROUP_RUNS_IN_FINGERPRINT] = fp,
+                                             [REPORT_GROUP_RUNS_IN_CURSOR_ENDED_AT] = cur_ts,
+                                             [REPORT_GROUP_RUNS_IN_CURSOR_ID] = cur_id,
+                                             [REPORT_GROUP_RUNS_IN_LIMIT] =
+                                                 arena_sprintf(r->op.arena, "%ld", limit + 1)};
     if (!(res = DB_EXEC(&r->op, DB_STMT_REPORT_GROUP_RUNS, p)) || db_commit(&r->op))
         return -1;
     int n = PQntuples(res), shown = n > limit ? (int)limit : n;
@@ -270,9 +311,11 @@ int reports_failure_group_runs(struct req *r)
     if (n == 0 && !cursor)
         return req_error(r, 404, "not_found", NULL, "no such failure group");
     const char *next = n > limit
-                           ? arena_sprintf(r->op.arena, "%s~%s", PQgetvalue(res, shown - 1, 1),
-                                           PQgetvalue(res, shown - 1, 2))
+                           ? arena_sprintf(r->op.arena, "%s~%s",
+                                           PQgetvalue(res, shown - 1, REPORT_GROUP_RUNS_ENDED_AT),
+                                           PQgetvalue(res, shown - 1, REPORT_GROUP_RUNS_ID))
                            : NULL;
+    _Static_assert(REPORT_GROUP_RUNS_RUN_JSON == 0, "db_page_response splices column 0");
     return req_page_rows(r, res, shown, next);
 }
 
@@ -287,8 +330,10 @@ int reports_anomalies(struct req *r)
         return -1;
     if (reports_project(r, &only))
         return -1;
-    const char *p[] = {arr, arena_sprintf(r->op.arena, "%ld", limit)};
-    return reports_answer(r, only, DB_STMT_REPORT_ANOMALIES, p, 2);
+    const char *p[REPORT_ANOMALIES__NIN] = {[REPORT_ANOMALIES_IN_KINDS] = arr,
+                                            [REPORT_ANOMALIES_IN_LIMIT] =
+                                                arena_sprintf(r->op.arena, "%ld", limit)};
+    return reports_answer(r, only, DB_STMT_REPORT_ANOMALIES, p, REPORT_ANOMALIES__NIN);
 }
 
 /* ---- thresholds ---- */
@@ -300,10 +345,11 @@ int reports_thresholds_get(struct req *r)
 
     if (access_project(&r->op, req_path_param(r, "project"), ACCESS_ROLE_VIEWER, &pr))
         return -1;
-    const char *p[] = {pr.id, pr.slug};
+    const char *p[THRESHOLDS_GET__NIN] = {
+        [THRESHOLDS_GET_IN_PROJECT_ID] = pr.id, [THRESHOLDS_GET_IN_SLUG] = pr.slug};
     if (!(res = DB_EXEC(&r->op, DB_STMT_THRESHOLDS_GET, p)))
         return -1;
-    return req_json_text(r, 200, PQgetvalue(res, 0, 0));
+    return req_json_text(r, 200, PQgetvalue(res, 0, THRESHOLDS_GET_THRESHOLDS));
 }
 
 int reports_thresholds_put(struct req *r)
@@ -323,18 +369,20 @@ int reports_thresholds_put(struct req *r)
         return req_error_json(r, 400, &je);
     if (access_project(&r->op, req_path_param(r, "project"), ACCESS_ROLE_ADMIN, &pr))
         return -1;
-    const char *p[] = {pr.id,
-                       arena_sprintf(r->op.arena, "%lld", (long long)stuck),
-                       arena_sprintf(r->op.arena, "%lld", (long long)stale),
-                       arena_sprintf(r->op.arena, "%lld", (long long)lease),
-                       r->op.ident->kind == ACCESS_SESSION ? r->op.ident->user_id : NULL,
-                       pr.slug};
+    const char *p[THRESHOLDS_PUT__NIN] = {
+        [THRESHOLDS_PUT_IN_PROJECT_ID] = pr.id,
+        [THRESHOLDS_PUT_IN_STUCK_AFTER_S] = arena_sprintf(r->op.arena, "%lld", (long long)stuck),
+        [THRESHOLDS_PUT_IN_STALE_AFTER_S] = arena_sprintf(r->op.arena, "%lld", (long long)stale),
+        [THRESHOLDS_PUT_IN_LEASE_WINDOW_S] = arena_sprintf(r->op.arena, "%lld", (long long)lease),
+        [THRESHOLDS_PUT_IN_USER_ID] =
+            r->op.ident->kind == ACCESS_SESSION ? r->op.ident->user_id : NULL,
+        [THRESHOLDS_PUT_IN_SLUG] = pr.slug};
     if (db_begin(&r->op) || !(res = DB_EXEC(&r->op, DB_STMT_THRESHOLDS_PUT, p)) ||
         audit_log_write(&r->op, "anomaly_thresholds.update", pr.id, pr.slug,
-                        PQgetvalue(res, 0, 0)) ||
+                        PQgetvalue(res, 0, THRESHOLDS_PUT_THRESHOLDS)) ||
         db_commit(&r->op))
         return -1;
-    return req_json_text(r, 200, PQgetvalue(res, 0, 0));
+    return req_json_text(r, 200, PQgetvalue(res, 0, THRESHOLDS_PUT_THRESHOLDS));
 }
 
 /* ---- ad-hoc SQL ---- */
@@ -360,17 +408,17 @@ static int reports_format(struct req *r, enum db_report_format *fmt)
 static int reports_run_sql(struct req *r, const char *sql, const char *only, const char *source,
                            enum db_report_format fmt)
 {
-    const char *gp[5];
+    const char *gp[REPORT_GRANT__NIN];
     const char *pid;
     PGresult *res;
 
     reports_grant_params(r, only, gp);
     if (!(pid = db_report_pid(&r->op)))
         return -1;
-    gp[4] = pid;
-    if (!(res = db_exec(&r->op, DB_STMT_REPORT_GRANT, gp, 5)))
+    gp[REPORT_GRANT_IN_BACKEND_PID] = pid;
+    if (!(res = DB_EXEC(&r->op, DB_STMT_REPORT_GRANT, gp)))
         return -1;
-    const char *grant = PQgetvalue(res, 0, 0);
+    const char *grant = PQgetvalue(res, 0, REPORT_GRANT_REPORT_GRANT);
 
     json_object *d = json_object_new_object();
     json_object_object_add(d, "source", json_object_new_string(source));
@@ -457,6 +505,7 @@ int reports_saved_list(struct req *r)
     if (req_only_params(r, known) || reports_project(r, &only) || reports_begin(r, only) ||
         !(res = db_exec(&r->op, DB_STMT_SAVED_LIST, NULL, 0)) || db_commit(&r->op))
         return -1;
+    _Static_assert(SAVED_LIST_SAVED_REPORT_JSON == 0, "db_page_response splices column 0");
     return req_page_rows(r, res, PQntuples(res), NULL);
 }
 
@@ -478,15 +527,19 @@ int reports_saved_create(struct req *r)
     if ((chart && reports_check_chart(r, chart)) || access_require_user(&r->op) ||
         access_project(&r->op, slug, ACCESS_ROLE_MEMBER, &pr))
         return -1;
-    const char *p[] = {
-        pr.id,  r->op.ident->user_id, name, sql, chart ? jsonx_to_string(chart, NULL) : NULL,
-        pr.slug};
+    const char *p[SAVED_CREATE__NIN] = {[SAVED_CREATE_IN_PROJECT_ID] = pr.id,
+                                        [SAVED_CREATE_IN_OWNER_ID] = r->op.ident->user_id,
+                                        [SAVED_CREATE_IN_NAME] = name,
+                                        [SAVED_CREATE_IN_SQL] = sql,
+                                        [SAVED_CREATE_IN_CHART] =
+                                            chart ? jsonx_to_string(chart, NULL) : NULL,
+                                        [SAVED_CREATE_IN_SLUG] = pr.slug};
     if (db_begin(&r->op) || !(res = DB_EXEC(&r->op, DB_STMT_SAVED_CREATE, p)) ||
         db_commit(&r->op)) {
         req_refine_error(r, 409, "name", "a saved report of this name exists in the project");
         return -1;
     }
-    return req_json_text(r, 201, PQgetvalue(res, 0, 0));
+    return req_json_text(r, 201, PQgetvalue(res, 0, SAVED_CREATE_SAVED_REPORT_JSON));
 }
 
 /* The saved report in the path, checked against the caller's role on its project;
@@ -498,12 +551,13 @@ static int reports_saved_access(struct req *r, enum access_role min, struct acce
 
     if (!id || !req_is_int(id))
         return req_error(r, 404, "not_found", NULL, "no such saved report");
-    const char *p[] = {id};
+    const char *p[SAVED_GET__NIN] = {[SAVED_GET_IN_SAVED_ID] = id};
     if (!(*res = DB_EXEC(&r->op, DB_STMT_SAVED_GET, p)))
         return -1;
     if (PQntuples(*res) != 1)
         return req_error(r, 404, "not_found", NULL, "no such saved report");
-    return access_project_by_id(&r->op, PQgetvalue(*res, 0, 1), min, pr, "saved report");
+    return access_project_by_id(&r->op, PQgetvalue(*res, 0, SAVED_GET_PROJECT_ID), min, pr,
+                                "saved report");
 }
 
 /* Changing a saved report is for its owner and the project's admins. */
@@ -512,7 +566,8 @@ static int reports_saved_may_change(struct req *r, const struct access_project *
     if (access_require_user(&r->op))
         return -1;
     if (pr->role >= ACCESS_ROLE_ADMIN ||
-        (!PQgetisnull(res, 0, 2) && strcmp(PQgetvalue(res, 0, 2), r->op.ident->user_id) == 0))
+        (!PQgetisnull(res, 0, SAVED_GET_OWNER_ID) &&
+         strcmp(PQgetvalue(res, 0, SAVED_GET_OWNER_ID), r->op.ident->user_id) == 0))
         return 0;
     return req_error(r, 403, "forbidden", NULL,
                      "only its owner or a project admin may change a saved report");
@@ -525,7 +580,7 @@ int reports_saved_get(struct req *r)
 
     if (reports_saved_access(r, ACCESS_ROLE_VIEWER, &pr, &res))
         return -1;
-    return req_json_text(r, 200, PQgetvalue(res, 0, 0));
+    return req_json_text(r, 200, PQgetvalue(res, 0, SAVED_GET_SAVED_REPORT_JSON));
 }
 
 int reports_saved_update(struct req *r)
@@ -547,13 +602,17 @@ int reports_saved_update(struct req *r)
     if (db_begin(&r->op) || reports_saved_access(r, ACCESS_ROLE_VIEWER, &pr, &cur) ||
         reports_saved_may_change(r, &pr, cur))
         return -1;
-    const char *p[] = {req_path_param(r, "report"), name, sql,
-                       chart ? jsonx_to_string(chart, NULL) : NULL, pr.slug};
+    const char *p[SAVED_UPDATE__NIN] = {[SAVED_UPDATE_IN_SAVED_ID] = req_path_param(r, "report"),
+                                        [SAVED_UPDATE_IN_NAME] = name,
+                                        [SAVED_UPDATE_IN_SQL] = sql,
+                                        [SAVED_UPDATE_IN_CHART] =
+                                            chart ? jsonx_to_string(chart, NULL) : NULL,
+                                        [SAVED_UPDATE_IN_SLUG] = pr.slug};
     if (!(res = DB_EXEC(&r->op, DB_STMT_SAVED_UPDATE, p)) || db_commit(&r->op)) {
         req_refine_error(r, 409, "name", "a saved report of this name exists in the project");
         return -1;
     }
-    return req_json_text(r, 200, PQgetvalue(res, 0, 0));
+    return req_json_text(r, 200, PQgetvalue(res, 0, SAVED_UPDATE_SAVED_REPORT_JSON));
 }
 
 int reports_saved_delete(struct req *r)
@@ -564,7 +623,7 @@ int reports_saved_delete(struct req *r)
     if (db_begin(&r->op) || reports_saved_access(r, ACCESS_ROLE_VIEWER, &pr, &cur) ||
         reports_saved_may_change(r, &pr, cur))
         return -1;
-    const char *p[] = {req_path_param(r, "report")};
+    const char *p[SAVED_DELETE__NIN] = {[SAVED_DELETE_IN_SAVED_ID] = req_path_param(r, "report")};
     if (!DB_EXEC(&r->op, DB_STMT_SAVED_DELETE, p) || db_commit(&r->op))
         return -1;
     r->status = 204;
@@ -583,7 +642,7 @@ int reports_saved_run(struct req *r)
         return -1;
     /* Run with the caller's own grant, narrowed to the report's project: a saved report
      * shows each reader what that reader may see. */
-    return reports_run_sql(r, PQgetvalue(res, 0, 3), pr.id,
+    return reports_run_sql(r, PQgetvalue(res, 0, SAVED_GET_SQL), pr.id,
                            arena_sprintf(r->op.arena, "saved:%s", req_path_param(r, "report")),
                            fmt);
 }

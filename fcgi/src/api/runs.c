@@ -1,9 +1,10 @@
 /* runs: create (idempotent), read, list, report progress and outcome, cancel.
  * - A retried create never makes a second run: the client's id or Idempotency-Key
  *   makes the INSERT a no-op and the first run comes back (200 instead of 201).
- * - The state machine lives in runs_transition_ok(); an illegal move is a 409 naming
- *   both states. Ending a run stamps ended_at; an error is fingerprinted in SQL.
- * - Run JSON is made by PostgreSQL (run_json() in the migrations) and sent as it is.
+ * - The state machine is the lifecycle's (sql/functions/25_lifecycle.sql): its trigger
+ *   refuses an illegal move with a 409 naming both states, whoever writes. Ending a run
+ *   stamps ended_at; an error is fingerprinted in SQL.
+ * - Run JSON is made by PostgreSQL (run_json() in sql/functions/10_json.sql) and sent as it is.
  * - Every committed change is published after COMMIT; publishing never fails a write.
  * - Values under secret-looking keys of input and params are redacted before storage. */
 #include "runs.h"
@@ -21,35 +22,6 @@
 static const char *const run_statuses[] = {"queued", "running",   "retrying", "succeeded",
                                            "failed", "cancelled", NULL};
 static const char *const create_statuses[] = {"queued", "running", NULL};
-
-int runs_transition_ok(const char *from, const char *to)
-{
-    static const struct {
-        const char *from;
-        const char *to;
-    } moves[] = {
-        {"queued", "running"},     {"queued", "cancelled"},  {"running", "succeeded"},
-        {"running", "failed"},     {"running", "cancelled"}, {"running", "retrying"},
-        {"retrying", "running"},   {"retrying", "queued"},   {"retrying", "failed"},
-        {"retrying", "cancelled"}, {"queued", "failed"},
-    };
-    if (strcmp(from, to) == 0)
-        return 1;
-    for (size_t i = 0; i < sizeof(moves) / sizeof(moves[0]); i++)
-        if (strcmp(moves[i].from, from) == 0 && strcmp(moves[i].to, to) == 0)
-            return 1;
-    return 0;
-}
-
-int runs_illegal(struct req *r, const char *what, const char *from, const char *to)
-{
-    json_object *d = json_object_new_object();
-    json_object_object_add(d, "from", json_object_new_string(from));
-    json_object_object_add(d, "to", json_object_new_string(to));
-    req_error(r, 409, "illegal_transition", "status", "%s cannot go from %s to %s", what, from, to);
-    req_error_details(r, d);
-    return -1;
-}
 
 /* A JSON child as text for a jsonb parameter, or NULL when absent. */
 static const char *runs_child_text(json_object *obj, const char *key)
@@ -132,32 +104,34 @@ int runs_create(struct req *r)
     if (db_begin(&r->op))
         return -1;
     if (parent) {
-        const char *pp[] = {parent, pr.id};
+        const char *pp[RUN_IN_PROJECT__NIN] = {
+            [RUN_IN_PROJECT_IN_RUN] = parent, [RUN_IN_PROJECT_IN_PROJECT_ID] = pr.id};
         if (!(res = DB_EXEC(&r->op, DB_STMT_RUN_IN_PROJECT, pp)))
             return -1;
         if (PQntuples(res) != 1)
             return req_error(r, 422, "invalid_reference", "parent_id",
                              "parent_id is not a run of this project");
     }
-    const char *p[] = {id,
-                       pr.id,
-                       key,
-                       kind,
-                       name,
-                       queue,
-                       status,
-                       prio,
-                       runs_child_text(b, "input"),
-                       runs_child_text(b, "params"),
-                       tags,
-                       parent,
-                       group,
-                       prog,
-                       pr.slug};
+    const char *p[RUN_INSERT__NIN] = {[RUN_INSERT_IN_ID] = id,
+                                      [RUN_INSERT_IN_PROJECT_ID] = pr.id,
+                                      [RUN_INSERT_IN_IDEMPOTENCY_KEY] = key,
+                                      [RUN_INSERT_IN_KIND] = kind,
+                                      [RUN_INSERT_IN_NAME] = name,
+                                      [RUN_INSERT_IN_QUEUE] = queue,
+                                      [RUN_INSERT_IN_STATUS] = status,
+                                      [RUN_INSERT_IN_PRIORITY] = prio,
+                                      [RUN_INSERT_IN_INPUT] = runs_child_text(b, "input"),
+                                      [RUN_INSERT_IN_PARAMS] = runs_child_text(b, "params"),
+                                      [RUN_INSERT_IN_TAGS] = tags,
+                                      [RUN_INSERT_IN_PARENT] = parent,
+                                      [RUN_INSERT_IN_GROUP_ID] = group,
+                                      [RUN_INSERT_IN_PROGRESS] = prog,
+                                      [RUN_INSERT_IN_SLUG] = pr.slug};
     if (!(res = DB_EXEC(&r->op, DB_STMT_RUN_INSERT, p)))
         return -1;
     if (PQntuples(res) == 1) {
-        const char *json = PQgetvalue(res, 0, 0), *rid = PQgetvalue(res, 0, 1);
+        const char *json = PQgetvalue(res, 0, RUN_INSERT_RUN_JSON),
+                   *rid = PQgetvalue(res, 0, RUN_INSERT_ID);
         if (db_commit(&r->op))
             return -1;
         pub_event(r->op.pub, pr.id, "run.created", rid, json);
@@ -165,12 +139,14 @@ int runs_create(struct req *r)
     }
     /* The id or the key was seen before: answer with that run, unless the id is taken
      * by a run of another project (which this caller must not learn anything about). */
-    const char *pe[] = {id, key, pr.id};
+    const char *pe[RUN_FIND_EXISTING__NIN] = {[RUN_FIND_EXISTING_IN_ID] = id,
+                                              [RUN_FIND_EXISTING_IN_IDEMPOTENCY_KEY] = key,
+                                              [RUN_FIND_EXISTING_IN_PROJECT_ID] = pr.id};
     if (!(res = DB_EXEC(&r->op, DB_STMT_RUN_FIND_EXISTING, pe)) || db_commit(&r->op))
         return -1;
-    if (PQntuples(res) != 1 || PQgetvalue(res, 0, 1)[0] != 't')
+    if (PQntuples(res) != 1 || PQgetvalue(res, 0, RUN_FIND_EXISTING_SAME_PROJECT)[0] != 't')
         return req_error(r, 409, "conflict", "id", "this id is already in use");
-    return req_json_text(r, 200, PQgetvalue(res, 0, 0));
+    return req_json_text(r, 200, PQgetvalue(res, 0, RUN_FIND_EXISTING_RUN_JSON));
 }
 
 int runs_access(struct req *r, int min_role, enum runs_read how, struct access_project *proj,
@@ -181,7 +157,15 @@ int runs_access(struct req *r, int min_role, enum runs_read how, struct access_p
 
     if (!id || !jsonx_is_uuid(id))
         return req_error(r, 404, "not_found", NULL, "no such run");
-    const char *p[] = {id};
+    /* run_get, run_status and run_lock: one input, the run; the first column is `first`. */
+    _Static_assert(RUN_GET_IN_RUN == RUN_STATUS_IN_RUN && RUN_GET_IN_RUN == RUN_LOCK_IN_RUN &&
+                       RUN_GET__NIN == RUN_STATUS__NIN && RUN_GET__NIN == RUN_LOCK__NIN &&
+                       RUN_GET_RUN_JSON == RUN_STATUS_STATUS &&
+                       RUN_GET_RUN_JSON == RUN_LOCK_STATUS &&
+                       RUN_GET_PROJECT_ID == RUN_STATUS_PROJECT_ID &&
+                       RUN_GET_PROJECT_ID == RUN_LOCK_PROJECT_ID,
+                   "run_get, run_status and run_lock differ");
+    const char *p[RUN_GET__NIN] = {[RUN_GET_IN_RUN] = id};
     static const enum db_stmt_id stmt[] = {
         [RUNS_READ_JSON] = DB_STMT_RUN_GET,
         [RUNS_READ_STATUS] = DB_STMT_RUN_STATUS,
@@ -192,14 +176,24 @@ int runs_access(struct req *r, int min_role, enum runs_read how, struct access_p
     if (PQntuples(res) != 1)
         return req_error(r, 404, "not_found", NULL, "no such run");
     if (first)
-        *first = PQgetvalue(res, 0, 0);
-    return access_project_by_id(&r->op, PQgetvalue(res, 0, 1), (enum access_role)min_role, proj,
-                                "run");
+        *first = PQgetvalue(res, 0, RUN_GET_RUN_JSON);
+    return access_project_by_id(&r->op, PQgetvalue(res, 0, RUN_GET_PROJECT_ID),
+                                (enum access_role)min_role, proj, "run");
 }
+
+/* The statements runs_write runs share their first inputs and their first column. */
+#define RUNS_WRITE_SHAPE(s)                                                                        \
+    (s##_IN_RUN == 0 && s##_IN_TOKEN_PROJECT == 1 && s##_IN_USER_ID == 2 &&                        \
+     s##_IN_IS_ADMIN == 3 && s##_PROJECT_ID == 0 &&                                                \
+     s##__NIN <= RUNS_WRITE_NFIXED + RUNS_WRITE_MAX_EXTRA)
+_Static_assert(RUNS_WRITE_SHAPE(RUN_HEARTBEAT) && RUNS_WRITE_SHAPE(EVENT_INSERT) &&
+                   RUNS_WRITE_SHAPE(METRIC_INSERT),
+               "a runs_write statement does not start with the run and the identity");
+#undef RUNS_WRITE_SHAPE
 
 PGresult *runs_write(struct req *r, enum db_stmt_id stmt, const char *const *extra, int nextra)
 {
-    const char *p[4 + RUNS_WRITE_MAX_EXTRA], *run = req_path_param(r, "run");
+    const char *p[RUNS_WRITE_NFIXED + RUNS_WRITE_MAX_EXTRA], *run = req_path_param(r, "run");
     struct access_project pr;
     PGresult *res;
 
@@ -207,13 +201,15 @@ PGresult *runs_write(struct req *r, enum db_stmt_id stmt, const char *const *ext
         req_error(r, 500, "internal", NULL, "internal error");
         return NULL;
     }
-    if (run && jsonx_is_uuid(run) && access_write_params(&r->op, p + 1) == 0) {
-        p[0] = run;
+    /* auth_write_params fills the identity's three: token project, user, instance admin. */
+    if (run && jsonx_is_uuid(run) &&
+        access_write_params(&r->op, p + RUN_HEARTBEAT_IN_TOKEN_PROJECT) == 0) {
+        p[RUN_HEARTBEAT_IN_RUN] = run;
         for (int i = 0; i < nextra; i++)
-            p[4 + i] = extra[i];
-        if (!(res = db_exec(&r->op, stmt, p, 4 + nextra)))
+            p[RUNS_WRITE_NFIXED + i] = extra[i];
+        if (!(res = db_exec(&r->op, stmt, p, RUNS_WRITE_NFIXED + nextra)))
             return NULL;
-        if (PQntuples(res) == 1 && !PQgetisnull(res, 0, 0))
+        if (PQntuples(res) == 1 && !PQgetisnull(res, 0, RUN_HEARTBEAT_PROJECT_ID))
             return res;
     }
     /* Not allowed, or no such run: the slow lookup says which, in the usual words. */
@@ -239,7 +235,7 @@ int runs_update(struct req *r)
     static const char *const ekeys[] = {"type", "message", "traceback", NULL};
     json_object *b = r->body_json, *err = NULL, *summary = NULL;
     struct jsonx_err je;
-    const char *to = NULL, *from, *tags = NULL, *etype = NULL, *emsg = NULL, *etb = NULL;
+    const char *to = NULL, *tags = NULL, *etype = NULL, *emsg = NULL, *etb = NULL;
     double progress = 0;
     int has_progress = 0;
     struct access_project pr;
@@ -263,23 +259,22 @@ int runs_update(struct req *r)
         return -1;
     jsonx_redact(b, r->op.cfg->redact_keys);
 
-    if (db_begin(&r->op) || runs_access(r, ACCESS_ROLE_MEMBER, RUNS_LOCK_STATUS, &pr, &from))
+    if (db_begin(&r->op) || runs_access(r, ACCESS_ROLE_MEMBER, RUNS_LOCK_STATUS, &pr, NULL))
         return -1;
-    if (to && !runs_transition_ok(from, to)) {
-        return runs_illegal(r, "a run", from, to);
-    }
-    const char *p[] = {req_path_param(r, "run"),
-                       to,
-                       has_progress ? arena_sprintf(r->op.arena, "%.17g", progress) : NULL,
-                       runs_child_text(b, "result"),
-                       etype,
-                       emsg,
-                       etb,
-                       summary ? jsonx_to_string(summary, NULL) : NULL,
-                       tags};
+    const char *p[RUN_UPDATE__NIN] = {
+        [RUN_UPDATE_IN_RUN] = req_path_param(r, "run"),
+        [RUN_UPDATE_IN_STATUS] = to,
+        [RUN_UPDATE_IN_PROGRESS] =
+            has_progress ? arena_sprintf(r->op.arena, "%.17g", progress) : NULL,
+        [RUN_UPDATE_IN_RESULT] = runs_child_text(b, "result"),
+        [RUN_UPDATE_IN_ERROR_TYPE] = etype,
+        [RUN_UPDATE_IN_ERROR_MESSAGE] = emsg,
+        [RUN_UPDATE_IN_TRACEBACK] = etb,
+        [RUN_UPDATE_IN_SUMMARY] = summary ? jsonx_to_string(summary, NULL) : NULL,
+        [RUN_UPDATE_IN_TAGS] = tags};
     if (!(res = DB_EXEC(&r->op, DB_STMT_RUN_UPDATE, p)) || db_commit(&r->op))
         return -1;
-    const char *json = PQgetvalue(res, 0, 0);
+    const char *json = PQgetvalue(res, 0, RUN_UPDATE_RUN_JSON);
     pub_event(r->op.pub, pr.id, "run.updated", req_path_param(r, "run"), json);
     return req_json_text(r, 200, json);
 }
@@ -323,6 +318,27 @@ static const struct runs_sort {
     {"duration", "d:", 0, DB_STMT_RUN_LIST_DURATION_DESC, DB_STMT_RUN_LIST_DURATION_ASC},
     {NULL, NULL, 0, DB_STMT_PING, DB_STMT_PING},
 };
+
+/* The run_list statements take the same inputs and answer the same columns (runs.sql). */
+#define RUNS_LIST_SAME(s)                                                                          \
+    (s##_IN_PROJECT_ID == RUN_LIST_DESC_IN_PROJECT_ID &&                                           \
+     s##_IN_STATUSES == RUN_LIST_DESC_IN_STATUSES && s##_IN_KIND == RUN_LIST_DESC_IN_KIND &&       \
+     s##_IN_QUEUE == RUN_LIST_DESC_IN_QUEUE && s##_IN_WORKER_ID == RUN_LIST_DESC_IN_WORKER_ID &&   \
+     s##_IN_TAG == RUN_LIST_DESC_IN_TAG && s##_IN_PARENT == RUN_LIST_DESC_IN_PARENT &&             \
+     s##_IN_CREATED_AFTER == RUN_LIST_DESC_IN_CREATED_AFTER &&                                     \
+     s##_IN_CREATED_BEFORE == RUN_LIST_DESC_IN_CREATED_BEFORE &&                                   \
+     s##_IN_TEXT == RUN_LIST_DESC_IN_TEXT && s##_IN_CURSOR_KEY == RUN_LIST_DESC_IN_CURSOR_KEY &&   \
+     s##_IN_CURSOR_ID == RUN_LIST_DESC_IN_CURSOR_ID && s##_IN_LIMIT == RUN_LIST_DESC_IN_LIMIT &&   \
+     s##_IN_ENDED_AFTER == RUN_LIST_DESC_IN_ENDED_AFTER &&                                         \
+     s##_IN_ENDED_BEFORE == RUN_LIST_DESC_IN_ENDED_BEFORE && s##__NIN == RUN_LIST_DESC__NIN &&     \
+     s##_RUN_JSON == RUN_LIST_DESC_RUN_JSON && s##_CURSOR_KEY == RUN_LIST_DESC_CURSOR_KEY &&       \
+     s##_ID == RUN_LIST_DESC_ID && s##__NOUT == RUN_LIST_DESC__NOUT)
+_Static_assert(RUNS_LIST_SAME(RUN_LIST_ASC) && RUNS_LIST_SAME(RUN_LIST_STARTED_DESC) &&
+                   RUNS_LIST_SAME(RUN_LIST_STARTED_ASC) && RUNS_LIST_SAME(RUN_LIST_ENDED_DESC) &&
+                   RUNS_LIST_SAME(RUN_LIST_ENDED_ASC) && RUNS_LIST_SAME(RUN_LIST_DURATION_DESC) &&
+                   RUNS_LIST_SAME(RUN_LIST_DURATION_ASC),
+               "the run_list statements differ");
+#undef RUNS_LIST_SAME
 
 int runs_list(struct req *r)
 {
@@ -374,31 +390,35 @@ int runs_list(struct req *r)
     }
     if (access_project_for(&r->op, slug, "project", ACCESS_ROLE_VIEWER, &pr))
         return -1;
-    const char *p[] = {pr.id,
-                       statuses,
-                       req_query(r, "kind"),
-                       req_query(r, "queue"),
-                       worker,
-                       req_query(r, "tag"),
-                       parent,
-                       ca,
-                       cb,
-                       q ? runs_like_escape(r->op.arena, q) : NULL,
-                       cur_key,
-                       cur_id,
-                       arena_sprintf(r->op.arena, "%ld", limit + 1),
-                       ea,
-                       eb};
+    /* The eight run_list statements take these inputs (runs.sql; checked above). */
+    const char *p[RUN_LIST_DESC__NIN] = {
+        [RUN_LIST_DESC_IN_PROJECT_ID] = pr.id,
+        [RUN_LIST_DESC_IN_STATUSES] = statuses,
+        [RUN_LIST_DESC_IN_KIND] = req_query(r, "kind"),
+        [RUN_LIST_DESC_IN_QUEUE] = req_query(r, "queue"),
+        [RUN_LIST_DESC_IN_WORKER_ID] = worker,
+        [RUN_LIST_DESC_IN_TAG] = req_query(r, "tag"),
+        [RUN_LIST_DESC_IN_PARENT] = parent,
+        [RUN_LIST_DESC_IN_CREATED_AFTER] = ca,
+        [RUN_LIST_DESC_IN_CREATED_BEFORE] = cb,
+        [RUN_LIST_DESC_IN_TEXT] = q ? runs_like_escape(r->op.arena, q) : NULL,
+        [RUN_LIST_DESC_IN_CURSOR_KEY] = cur_key,
+        [RUN_LIST_DESC_IN_CURSOR_ID] = cur_id,
+        [RUN_LIST_DESC_IN_LIMIT] = arena_sprintf(r->op.arena, "%ld", limit + 1),
+        [RUN_LIST_DESC_IN_ENDED_AFTER] = ea,
+        [RUN_LIST_DESC_IN_ENDED_BEFORE] = eb};
     int asc = order && strcmp(order, "asc") == 0;
     if (!(res = DB_EXEC(&r->op, asc ? by->asc : by->desc, p)))
         return -1;
 
     /* The page is spliced from PostgreSQL's JSON texts: no parse, no re-serialise. */
+    _Static_assert(RUN_LIST_DESC_RUN_JSON == 0, "db_page_response splices column 0");
     int n = PQntuples(res), shown = n > limit ? (int)limit : n;
-    const char *next =
-        n > limit ? arena_sprintf(r->op.arena, "%s%s~%s", by->cursor_prefix,
-                                  PQgetvalue(res, shown - 1, 1), PQgetvalue(res, shown - 1, 2))
-                  : NULL;
+    const char *next = n > limit
+                           ? arena_sprintf(r->op.arena, "%s%s~%s", by->cursor_prefix,
+                                           PQgetvalue(res, shown - 1, RUN_LIST_DESC_CURSOR_KEY),
+                                           PQgetvalue(res, shown - 1, RUN_LIST_DESC_ID))
+                           : NULL;
     return req_page_rows(r, res, shown, next);
 }
 
@@ -418,27 +438,34 @@ int runs_heartbeat(struct req *r)
         jsonx_number(b, "progress", JSONX_NULLABLE, 0, 1, &progress, &has_progress, &je) ||
         jsonx_int(b, "attempt", JSONX_NULLABLE, 1, INT32_MAX, &attempt, &has_attempt, &je))
         return req_error_json(r, 400, &je);
-    const char *extra[] = {has_progress ? arena_sprintf(r->op.arena, "%.17g", progress) : NULL,
-                           has_attempt ? arena_sprintf(r->op.arena, "%lld", (long long)attempt)
-                                       : NULL};
-    if (!(res = runs_write(r, DB_STMT_RUN_HEARTBEAT, extra, 2)))
+    const char *extra[RUN_HEARTBEAT__NIN - RUNS_WRITE_NFIXED] = {
+        [RUN_HEARTBEAT_IN_PROGRESS - RUNS_WRITE_NFIXED] =
+            has_progress ? arena_sprintf(r->op.arena, "%.17g", progress) : NULL,
+        [RUN_HEARTBEAT_IN_ATTEMPT - RUNS_WRITE_NFIXED] =
+            has_attempt ? arena_sprintf(r->op.arena, "%lld", (long long)attempt) : NULL};
+    if (!(res =
+              runs_write(r, DB_STMT_RUN_HEARTBEAT, extra, RUN_HEARTBEAT__NIN - RUNS_WRITE_NFIXED)))
         return -1;
     /* A worker that names its attempt learns when the run has moved on without it (its
      * lease expired and another claim took the run): its beat renewed nothing. */
-    if (PQgetisnull(res, 0, 2))
+    if (PQgetisnull(res, 0, RUN_HEARTBEAT_STATUS))
         return req_error(r, 409, "attempt_superseded", "attempt",
                          "attempt %lld is not the run's running attempt%s%s", (long long)attempt,
-                         PQgetisnull(res, 0, 3) ? "" : "; the latest is ",
-                         PQgetisnull(res, 0, 3)
+                         PQgetisnull(res, 0, RUN_HEARTBEAT_LATEST_ATTEMPT) ? ""
+                                                                           : "; the latest is ",
+                         PQgetisnull(res, 0, RUN_HEARTBEAT_LATEST_ATTEMPT)
                              ? ""
-                             : arena_sprintf(r->op.arena, "%s (%s)", PQgetvalue(res, 0, 3),
-                                             PQgetvalue(res, 0, 4)));
-    int cancel = PQgetvalue(res, 0, 1)[0] == 't';
-    pub_event(r->op.pub, PQgetvalue(res, 0, 0), "run.heartbeat", req_path_param(r, "run"),
+                             : arena_sprintf(r->op.arena, "%s (%s)",
+                                             PQgetvalue(res, 0, RUN_HEARTBEAT_LATEST_ATTEMPT),
+                                             PQgetvalue(res, 0, RUN_HEARTBEAT_LATEST_STATUS)));
+    int cancel = PQgetvalue(res, 0, RUN_HEARTBEAT_CANCEL_REQUESTED)[0] == 't';
+    pub_event(r->op.pub, PQgetvalue(res, 0, RUN_HEARTBEAT_PROJECT_ID), "run.heartbeat",
+              req_path_param(r, "run"),
               has_progress ? arena_sprintf(r->op.arena, "{\"progress\":%.6g}", progress) : NULL);
     json_object *o = json_object_new_object();
     json_object_object_add(o, "cancel_requested", json_object_new_boolean(cancel));
-    json_object_object_add(o, "status", json_object_new_string(PQgetvalue(res, 0, 2)));
+    json_object_object_add(o, "status",
+                           json_object_new_string(PQgetvalue(res, 0, RUN_HEARTBEAT_STATUS)));
     return req_json(r, 200, o);
 }
 
@@ -450,21 +477,18 @@ int runs_cancel(struct req *r)
 
     if (db_begin(&r->op) || runs_access(r, ACCESS_ROLE_MEMBER, RUNS_LOCK_STATUS, &pr, &status))
         return -1;
-    if (strcmp(status, "succeeded") == 0 || strcmp(status, "failed") == 0 ||
-        strcmp(status, "cancelled") == 0) {
-        if (strcmp(status, "cancelled") == 0) {
-            /* Cancelling twice is not an error: answer with the run as it is. */
-            const char *p[] = {req_path_param(r, "run")};
-            if (!(res = DB_EXEC(&r->op, DB_STMT_RUN_GET, p)) || db_commit(&r->op))
-                return -1;
-            return req_json_text(r, 200, PQgetvalue(res, 0, 0));
-        }
-        return runs_illegal(r, "a run", status, "cancelled");
+    if (strcmp(status, "cancelled") == 0) {
+        /* Cancelling twice is not an error: answer with the run as it is. */
+        const char *p[RUN_GET__NIN] = {[RUN_GET_IN_RUN] = req_path_param(r, "run")};
+        if (!(res = DB_EXEC(&r->op, DB_STMT_RUN_GET, p)) || db_commit(&r->op))
+            return -1;
+        return req_json_text(r, 200, PQgetvalue(res, 0, RUN_GET_RUN_JSON));
     }
-    const char *p[] = {req_path_param(r, "run")};
+    /* An ended run: the lifecycle trigger refuses the move to cancelled. */
+    const char *p[RUN_CANCEL__NIN] = {[RUN_CANCEL_IN_RUN] = req_path_param(r, "run")};
     if (!(res = DB_EXEC(&r->op, DB_STMT_RUN_CANCEL, p)) || db_commit(&r->op))
         return -1;
-    const char *json = PQgetvalue(res, 0, 0);
+    const char *json = PQgetvalue(res, 0, RUN_CANCEL_RUN_JSON);
     pub_event(r->op.pub, pr.id, "run.updated", req_path_param(r, "run"), json);
     return req_json_text(r, 200, json);
 }
@@ -478,14 +502,16 @@ static int runs_wait_access(struct req *r, PGresult *res)
 
     for (int i = 0; i < PQntuples(res); i++) {
         const char *field = arena_sprintf(r->op.arena, "ids[%d]", i);
-        if (PQgetisnull(res, i, 1))
-            return req_error(r, 404, "not_found", field, "no such run: %s", PQgetvalue(res, i, 0));
-        const char *project = PQgetvalue(res, i, 3);
+        if (PQgetisnull(res, i, RUN_WAIT_STATUS_STATUS))
+            return req_error(r, 404, "not_found", field, "no such run: %s",
+                             PQgetvalue(res, i, RUN_WAIT_STATUS_ID));
+        const char *project = PQgetvalue(res, i, RUN_WAIT_STATUS_PROJECT_ID);
         if (seen && strcmp(seen, project) == 0)
             continue;
         if (access_project_by_id(&r->op, project, ACCESS_ROLE_VIEWER, &pr, "run")) {
             req_refine_error(r, 404, field,
-                             arena_sprintf(r->op.arena, "no such run: %s", PQgetvalue(res, i, 0)));
+                             arena_sprintf(r->op.arena, "no such run: %s",
+                                           PQgetvalue(res, i, RUN_WAIT_STATUS_ID)));
             return -1;
         }
         seen = project;
@@ -497,7 +523,7 @@ static int runs_wait_access(struct req *r, PGresult *res)
 static int runs_wait_done(PGresult *res)
 {
     for (int i = 0; i < PQntuples(res); i++)
-        if (PQgetisnull(res, i, 2))
+        if (PQgetisnull(res, i, RUN_WAIT_STATUS_ENDED_AT))
             return 0;
     return 1;
 }
@@ -548,7 +574,7 @@ static int runs_wait_slotted(struct req *r, json_object *ids, double timeout_s)
     int rc;
 
     /* LISTEN came first, so a run that ends after this read is announced to us. */
-    const char *p[] = {jsonx_to_string(ids, NULL)};
+    const char *p[RUN_WAIT_STATUS__NIN] = {[RUN_WAIT_STATUS_IN_IDS] = jsonx_to_string(ids, NULL)};
     if (!(res = DB_EXEC(&r->op, DB_STMT_RUN_WAIT_STATUS, p)) || runs_wait_access(r, res))
         return -1;
 
@@ -565,7 +591,8 @@ static int runs_wait_slotted(struct req *r, json_object *ids, double timeout_s)
             return -1;
         /* Every run end in the instance is announced; re-read only for one of ours. */
         for (int i = 0; i < PQntuples(res); i++) {
-            if (PQgetisnull(res, i, 2) && strcmp(PQgetvalue(res, i, 0), ended) == 0) {
+            if (PQgetisnull(res, i, RUN_WAIT_STATUS_ENDED_AT) &&
+                strcmp(PQgetvalue(res, i, RUN_WAIT_STATUS_ID), ended) == 0) {
                 if (!(res = DB_EXEC(&r->op, DB_STMT_RUN_WAIT_STATUS, p)))
                     return -1;
                 break;
@@ -578,11 +605,15 @@ static int runs_wait_slotted(struct req *r, json_object *ids, double timeout_s)
     json_object_object_add(o, "done", json_object_new_boolean(done));
     for (int i = 0; i < PQntuples(res); i++) {
         json_object *one = json_object_new_object();
-        json_object_object_add(one, "id", json_object_new_string(PQgetvalue(res, i, 0)));
-        json_object_object_add(one, "status", json_object_new_string(PQgetvalue(res, i, 1)));
+        json_object_object_add(one, "id",
+                               json_object_new_string(PQgetvalue(res, i, RUN_WAIT_STATUS_ID)));
+        json_object_object_add(one, "status",
+                               json_object_new_string(PQgetvalue(res, i, RUN_WAIT_STATUS_STATUS)));
         json_object_object_add(
             one, "ended_at",
-            PQgetisnull(res, i, 2) ? NULL : json_object_new_string(PQgetvalue(res, i, 2)));
+            PQgetisnull(res, i, RUN_WAIT_STATUS_ENDED_AT)
+                ? NULL
+                : json_object_new_string(PQgetvalue(res, i, RUN_WAIT_STATUS_ENDED_AT)));
         json_object_array_add(runs, one);
     }
     json_object_object_add(o, "runs", runs);

@@ -19,14 +19,6 @@ int runs_wait(struct req *r);
 #define RUNS_WAIT_MAX_S   30
 #define RUNS_WAIT_MAX_IDS 100
 
-/* 1 when a run may go from status `from` to `to` (same to same is allowed: a retried
- * report of the same outcome is not a conflict). */
-int runs_transition_ok(const char *from, const char *to);
-
-/* The one 409 for a move the state machine refuses: names both states, in the message
- * and in error.details {from, to}. `what` is "a run" or "an attempt". Returns -1. */
-int runs_illegal(struct req *r, const char *what, const char *from, const char *to);
-
 /* How runs_access() reads the run named in the path. */
 enum runs_read {
     RUNS_READ_JSON,   /* *first is the run's JSON (for answering with the run) */
@@ -49,5 +41,6 @@ int runs_access(struct req *r, int min_role, enum runs_read how, struct access_p
  * of BEGIN, two lookups, the write and COMMIT. */
 PGresult *runs_write(struct req *r, enum db_stmt_id stmt, const char *const *extra, int nextra);
 #define RUNS_WRITE_MAX_EXTRA 4
+#define RUNS_WRITE_NFIXED    4 /* the run and the identity's three, before `extra` */
 
 #endif

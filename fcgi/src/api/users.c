@@ -16,18 +16,31 @@
 #include "db.h"
 #include "log.h"
 
+/* user_get, user_create, user_list and user_update answer the same columns (users.sql). */
+#define USERS_SAME_COLS(a, b)                                                                      \
+    (a##_ID == b##_ID && a##_EMAIL == b##_EMAIL && a##_DISPLAY_NAME == b##_DISPLAY_NAME &&         \
+     a##_IS_ADMIN == b##_IS_ADMIN && a##_DISABLED == b##_DISABLED &&                               \
+     a##_CREATED_AT == b##_CREATED_AT && a##__NOUT == b##__NOUT)
+_Static_assert(USERS_SAME_COLS(USER_GET, USER_CREATE) && USERS_SAME_COLS(USER_GET, USER_LIST) &&
+                   USERS_SAME_COLS(USER_GET, USER_UPDATE),
+               "the user statements answer different columns");
+#undef USERS_SAME_COLS
+
 json_object *users_row_json(PGresult *res, int row)
 {
     json_object *u = json_object_new_object();
-    json_object_object_add(u, "id",
-                           json_object_new_int64(strtoll(PQgetvalue(res, row, 0), NULL, 10)));
-    json_object_object_add(u, "email", json_object_new_string(PQgetvalue(res, row, 1)));
-    json_object_object_add(u, "display_name", json_object_new_string(PQgetvalue(res, row, 2)));
-    json_object_object_add(u, "is_admin",
-                           json_object_new_boolean(PQgetvalue(res, row, 3)[0] == 't'));
-    json_object_object_add(u, "disabled",
-                           json_object_new_boolean(PQgetvalue(res, row, 4)[0] == 't'));
-    json_object_object_add(u, "created_at", json_object_new_string(PQgetvalue(res, row, 5)));
+    json_object_object_add(
+        u, "id", json_object_new_int64(strtoll(PQgetvalue(res, row, USER_GET_ID), NULL, 10)));
+    json_object_object_add(u, "email",
+                           json_object_new_string(PQgetvalue(res, row, USER_GET_EMAIL)));
+    json_object_object_add(u, "display_name",
+                           json_object_new_string(PQgetvalue(res, row, USER_GET_DISPLAY_NAME)));
+    json_object_object_add(
+        u, "is_admin", json_object_new_boolean(PQgetvalue(res, row, USER_GET_IS_ADMIN)[0] == 't'));
+    json_object_object_add(
+        u, "disabled", json_object_new_boolean(PQgetvalue(res, row, USER_GET_DISABLED)[0] == 't'));
+    json_object_object_add(u, "created_at",
+                           json_object_new_string(PQgetvalue(res, row, USER_GET_CREATED_AT)));
     return u;
 }
 
@@ -87,20 +100,24 @@ int users_update(struct req *r)
         ((has_admin && !is_admin) || (has_disabled && disabled)))
         return req_error(r, 409, "self_lockout", has_disabled ? "disabled" : "is_admin",
                          "you cannot disable or demote your own account");
-    const char *p[] = {uid, name, has_admin ? (is_admin ? "true" : "false") : NULL,
-                       has_disabled ? (disabled ? "true" : "false") : NULL};
+    const char *p[USER_UPDATE__NIN] = {
+        [USER_UPDATE_IN_USER_ID] = uid,
+        [USER_UPDATE_IN_DISPLAY_NAME] = name,
+        [USER_UPDATE_IN_IS_ADMIN] = has_admin ? (is_admin ? "true" : "false") : NULL,
+        [USER_UPDATE_IN_DISABLED] = has_disabled ? (disabled ? "true" : "false") : NULL};
     if (db_begin(&r->op) || !(res = DB_EXEC(&r->op, DB_STMT_USER_UPDATE, p)))
         return -1;
     if (PQntuples(res) != 1)
         return req_error(r, 404, "not_found", NULL, "no such user");
-    const char *pu[] = {uid};
+    const char *pu[SESSIONS_REVOKE_USER__NIN] = {[SESSIONS_REVOKE_USER_IN_USER_ID] = uid};
     if (has_disabled && disabled && !DB_EXEC(&r->op, DB_STMT_SESSIONS_REVOKE_USER, pu))
         return -1;
     const char *details = arena_sprintf(
         r->op.arena, "{\"display_name\":%s,\"is_admin\":%s,\"disabled\":%s}",
         name ? "\"changed\"" : "null", has_admin ? (is_admin ? "true" : "false") : "null",
         has_disabled ? (disabled ? "true" : "false") : "null");
-    if (audit_log_write(&r->op, "user.update", NULL, PQgetvalue(res, 0, 1), details) ||
+    if (audit_log_write(&r->op, "user.update", NULL, PQgetvalue(res, 0, USER_UPDATE_EMAIL),
+                        details) ||
         db_commit(&r->op))
         return -1;
     return req_json(r, 200, users_row_json(res, 0));

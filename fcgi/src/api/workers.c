@@ -2,7 +2,7 @@
  * the same row, keeping the fields it leaves out), beats with an optional resource
  * sample (kept a week for the worker's page), and stops. Stopping with runs
  * in flight leaves an `interrupted` event on each, so the run's page says why it went
- * quiet. Worker JSON is made by worker_json() in the migrations. */
+ * quiet. Worker JSON is made by worker_json() in sql/functions/10_json.sql. */
 #include "workers.h"
 
 #include <stdlib.h>
@@ -25,14 +25,15 @@ static int workers_access(struct req *r, enum access_role min, struct access_pro
 
     if (!id || !req_is_int(id))
         return req_error(r, 404, "not_found", NULL, "no such worker");
-    const char *p[] = {id};
+    const char *p[WORKER_GET__NIN] = {[WORKER_GET_IN_WORKER_ID] = id};
     if (!(res = DB_EXEC(&r->op, DB_STMT_WORKER_GET, p)))
         return -1;
     if (PQntuples(res) != 1)
         return req_error(r, 404, "not_found", NULL, "no such worker");
     if (status)
-        *status = PQgetvalue(res, 0, 0);
-    return access_project_by_id(&r->op, PQgetvalue(res, 0, 1), min, pr, "worker");
+        *status = PQgetvalue(res, 0, WORKER_GET_STATUS);
+    return access_project_by_id(&r->op, PQgetvalue(res, 0, WORKER_GET_PROJECT_ID), min, pr,
+                                "worker");
 }
 
 int workers_register(struct req *r)
@@ -63,18 +64,21 @@ int workers_register(struct req *r)
     }
     if (access_project_for(&r->op, slug, "project", ACCESS_ROLE_MEMBER, &pr))
         return -1;
-    const char *p[] = {pr.id,
-                       name,
-                       host,
-                       has_pid ? arena_sprintf(r->op.arena, "%lld", (long long)pid) : NULL,
-                       labels ? jsonx_to_string(labels, NULL) : NULL,
-                       kinds ? jsonx_to_string(kinds, NULL) : NULL};
+    const char *p[WORKER_REGISTER__NIN] = {
+        [WORKER_REGISTER_IN_PROJECT_ID] = pr.id,
+        [WORKER_REGISTER_IN_NAME] = name,
+        [WORKER_REGISTER_IN_HOST] = host,
+        [WORKER_REGISTER_IN_PID] =
+            has_pid ? arena_sprintf(r->op.arena, "%lld", (long long)pid) : NULL,
+        [WORKER_REGISTER_IN_LABELS] = labels ? jsonx_to_string(labels, NULL) : NULL,
+        [WORKER_REGISTER_IN_KINDS] = kinds ? jsonx_to_string(kinds, NULL) : NULL};
     if (db_begin(&r->op) || !(res = DB_EXEC(&r->op, DB_STMT_WORKER_REGISTER, p)) ||
         db_commit(&r->op))
         return -1;
-    const char *json = PQgetvalue(res, 0, 0);
+    const char *json = PQgetvalue(res, 0, WORKER_REGISTER_WORKER_JSON);
     pub_event(r->op.pub, pr.id, "worker.updated", NULL, json);
-    return req_json_text(r, PQgetvalue(res, 0, 2)[0] == 't' ? 201 : 200, json);
+    return req_json_text(r, PQgetvalue(res, 0, WORKER_REGISTER_CREATED)[0] == 't' ? 201 : 200,
+                         json);
 }
 
 int workers_list(struct req *r)
@@ -93,7 +97,8 @@ int workers_list(struct req *r)
     }
     if (access_project_for(&r->op, req_query(r, "project"), "project", ACCESS_ROLE_VIEWER, &pr))
         return -1;
-    const char *p[] = {pr.id, status};
+    const char *p[WORKER_LIST__NIN] = {
+        [WORKER_LIST_IN_PROJECT_ID] = pr.id, [WORKER_LIST_IN_STATUS] = status};
     if (!(res = DB_EXEC(&r->op, DB_STMT_WORKER_LIST, p)))
         return -1;
     return req_page_rows(r, res, PQntuples(res), NULL);
@@ -106,10 +111,11 @@ int workers_get(struct req *r)
 
     if (workers_access(r, ACCESS_ROLE_VIEWER, &pr, NULL))
         return -1;
-    const char *p[] = {req_path_param(r, "worker")};
+    const char *p[WORKER_DETAIL__NIN] = {[WORKER_DETAIL_IN_WORKER_ID] =
+                                             req_path_param(r, "worker")};
     if (!(res = DB_EXEC(&r->op, DB_STMT_WORKER_DETAIL, p)))
         return -1;
-    return req_json_text(r, 200, PQgetvalue(res, 0, 0));
+    return req_json_text(r, 200, PQgetvalue(res, 0, WORKER_DETAIL_DETAIL));
 }
 
 int workers_heartbeat(struct req *r)
@@ -137,12 +143,17 @@ int workers_heartbeat(struct req *r)
     if (sample && strlen(sample) > WORKERS_MAX_SAMPLE)
         return req_error(r, 422, "invalid_value", "resources",
                          "resources must be at most %d bytes of JSON", WORKERS_MAX_SAMPLE);
-    const char *p[] = {req_path_param(r, "worker"), status, sample};
-    const char *ps[] = {req_path_param(r, "worker"), sample};
+    const char *p[WORKER_HEARTBEAT__NIN] = {[WORKER_HEARTBEAT_IN_WORKER_ID] =
+                                                req_path_param(r, "worker"),
+                                            [WORKER_HEARTBEAT_IN_STATUS] = status,
+                                            [WORKER_HEARTBEAT_IN_RESOURCES] = sample};
+    const char *ps[WORKER_SAMPLE__NIN] = {[WORKER_SAMPLE_IN_WORKER_ID] =
+                                              req_path_param(r, "worker"),
+                                          [WORKER_SAMPLE_IN_SAMPLE] = sample};
     if (!(res = DB_EXEC(&r->op, DB_STMT_WORKER_HEARTBEAT, p)) ||
         (sample && !DB_EXEC(&r->op, DB_STMT_WORKER_SAMPLE, ps)) || db_commit(&r->op))
         return -1;
-    const char *json = PQgetvalue(res, 0, 0);
+    const char *json = PQgetvalue(res, 0, WORKER_HEARTBEAT_WORKER_JSON);
     pub_event(r->op.pub, pr.id, "worker.updated", NULL, json);
     return req_json_text(r, 200, json);
 }
@@ -155,19 +166,23 @@ int workers_stop(struct req *r)
 
     if (db_begin(&r->op) || workers_access(r, ACCESS_ROLE_MEMBER, &pr, &cur))
         return -1;
-    const char *p[] = {req_path_param(r, "worker")};
+    /* p serves worker_json and worker_stop: one input, the worker. */
+    _Static_assert(WORKER_JSON__NIN == WORKER_STOP__NIN &&
+                       WORKER_JSON_IN_WORKER_ID == WORKER_STOP_IN_WORKER_ID,
+                   "worker_json and worker_stop differ");
+    const char *p[WORKER_JSON__NIN] = {[WORKER_JSON_IN_WORKER_ID] = req_path_param(r, "worker")};
     if (strcmp(cur, "stopped") == 0) {
         /* Stopping twice is not news: no second round of interrupted events. */
         if (!(res = DB_EXEC(&r->op, DB_STMT_WORKER_JSON, p)) || db_commit(&r->op))
             return -1;
-        return req_json_text(r, 200, PQgetvalue(res, 0, 0));
+        return req_json_text(r, 200, PQgetvalue(res, 0, WORKER_JSON_WORKER_JSON));
     }
     if (!(res = DB_EXEC(&r->op, DB_STMT_WORKER_STOP, p)) || db_commit(&r->op))
         return -1;
-    const char *json = PQgetvalue(res, 0, 0);
+    const char *json = PQgetvalue(res, 0, WORKER_STOP_WORKER_JSON);
     pub_event(r->op.pub, pr.id, "worker.updated", NULL, json);
     /* Each interrupted run gets its event announced, so open run pages show it. */
-    json_object *ids = json_tokener_parse(PQgetvalue(res, 0, 1));
+    json_object *ids = json_tokener_parse(PQgetvalue(res, 0, WORKER_STOP_INTERRUPTED_RUNS));
     for (size_t i = 0; ids && i < json_object_array_length(ids); i++)
         pub_event(r->op.pub, pr.id, "run.event",
                   json_object_get_string(json_object_array_get_idx(ids, i)),

@@ -402,7 +402,7 @@ export interface paths {
         head?: never;
         /**
          * Report status, progress, result, error, summary, tags (member)
-         * @description Status moves: queued→running|cancelled|failed, running→succeeded|failed|cancelled|retrying, retrying→running|queued|failed|cancelled; reporting the current status again is allowed. Anything else is 409 illegal_transition with details.from and details.to. Ending stamps ended_at; an error gets a fingerprint. Values under keys that look like secrets (RUNWATCH_REDACT_KEYS: password, secret, token, api_key, authorization, …) in input, params, result and event data are stored as "[redacted]". Moving a run off running ends its running attempt the same way (retrying or queued: failed), so a run never has more than one running attempt. Succeeding clears an earlier error unless one is sent with it.
+         * @description Status moves follow the run lifecycle (README, "The run lifecycle"), which the database enforces; reporting the current status again is allowed. Anything else is 409 illegal_transition naming both states, with field status and details.from and details.to. Ending stamps ended_at; an error gets a fingerprint. Values under keys that look like secrets (RUNWATCH_REDACT_KEYS: password, secret, token, api_key, authorization, …) in input, params, result and event data are stored as "[redacted]". Moving a run off running ends its running attempt the same way (retrying or queued: failed), so a run never has more than one running attempt. Succeeding clears an earlier error unless one is sent with it.
          */
         patch: operations["updateRun"];
         trace?: never;
@@ -1195,13 +1195,14 @@ export interface components {
                 detail?: string;
             }[];
         };
+        /** @description The one set of thresholds behind a project's derived states: the anomalies report (stuck, stale, lease_expired) and the dashboard's status badges (stuck, stale) both use them. A project without its own has the defaults (300, 3600, 3600). */
         AnomalyThresholds: {
-            project?: string;
-            stuck_after_s?: number;
-            stale_after_s?: number;
-            lease_window_s?: number;
+            project: string;
+            stuck_after_s: number;
+            stale_after_s: number;
+            lease_window_s: number;
             /** Format: date-time */
-            updated_at?: string | null;
+            updated_at: string | null;
         };
         QueryResult: {
             columns: {

@@ -1,12 +1,17 @@
-// A run's status cell: the run's badge, plus the attempt's and derived states (lib/status).
+// A run's status cell: the run's badge, plus the attempt's and derived states (lib/status),
+// derived by the run's project's anomaly thresholds (one cached query per project).
 import { Badge, Group } from '@mantine/core';
+import { useQuery } from '@tanstack/react-query';
+import { thresholdsQuery } from '../api/reports';
 import type { Run } from '../api/types';
 import { runBadges, statusColor } from '../lib/status';
 
 export function RunStatusBadges({ run, now }: { run: Run; now?: number }) {
+  const project = run.project ?? '';
+  const thresholds = useQuery({ ...thresholdsQuery(project), enabled: project !== '', staleTime: 60_000 });
   return (
     <Group gap={4} wrap="nowrap">
-      {runBadges(run, now).map((b) => (
+      {runBadges(run, thresholds.data, now).map((b) => (
         <Badge key={b.label} color={b.color} variant="light" title={b.title} size="sm">
           {b.label}
         </Badge>

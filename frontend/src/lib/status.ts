@@ -1,8 +1,9 @@
 // Status badge logic: which colour a status gets, which derived states apply (stuck,
-// stale: derived, never stored; docs/ARCHITECTURE.md, "The run lifecycle"), and whether
-// the latest attempt is worth showing beside the run (only when it says something the
-// run's status does not).
-import type { Run, RunStatus } from '../api/types';
+// stale: derived, never stored, from the project's anomaly thresholds, the same numbers
+// the server's anomalies panel uses; docs/ARCHITECTURE.md, "The run lifecycle"), and
+// whether the latest attempt is worth showing beside the run (only when it says something
+// the run's status does not).
+import type { AnomalyThresholds, Run, RunStatus } from '../api/types';
 
 export const STATUS_COLOR: Record<string, string> = {
   queued: 'gray',
@@ -36,10 +37,16 @@ export function canCancel(run: Pick<Run, 'status' | 'cancel_requested'>): boolea
   return !!run.status && !isTerminal(run.status) && !run.cancel_requested;
 }
 
-/** Heartbeat silence after which a running run counts as stuck. */
-export const STUCK_AFTER_S = 300;
-/** Queue wait after which a queued run counts as stale. */
-export const STALE_AFTER_S = 3600;
+/** The thresholds the badges derive from: GET /projects/{p}/anomaly-thresholds. */
+export type BadgeThresholds = Pick<AnomalyThresholds, 'stuck_after_s' | 'stale_after_s'>;
+
+/** "5 minutes", "1 hour", "90 seconds": a threshold in words, for a badge's title. */
+export function formatThreshold(s: number): string {
+  const unit = (n: number, w: string) => `${n} ${w}${n === 1 ? '' : 's'}`;
+  if (s % 3600 === 0) return unit(s / 3600, 'hour');
+  if (s % 60 === 0) return unit(s / 60, 'minute');
+  return unit(s, 'second');
+}
 
 export interface Badge {
   label: string;
@@ -49,14 +56,15 @@ export interface Badge {
 
 /**
  * The badges of a run's status cell: its status; the latest attempt's status when it
- * differs (e.g. run retrying, attempt #2 failed); derived `stuck`/`stale`; a pending
- * cancel.
+ * differs (e.g. run retrying, attempt #2 failed); derived `stuck`/`stale` by the project's
+ * thresholds (none while they are unknown: a badge never guesses); a pending cancel.
  */
 export function runBadges(
   run: Pick<
     Run,
     'status' | 'latest_attempt' | 'last_heartbeat_at' | 'started_at' | 'created_at' | 'queued_at'
   > & { cancel_requested?: boolean },
+  thresholds: BadgeThresholds | undefined,
   now: number = Date.now(),
 ): Badge[] {
   const status = (run.status ?? 'queued') as RunStatus;
@@ -69,22 +77,23 @@ export function runBadges(
       title: `attempt ${a.seq} ${a.status}`,
     });
   }
-  if (status === 'running') {
+  // The server's test (report.anomalies): older than now minus the threshold.
+  if (status === 'running' && thresholds) {
     const last = Date.parse(run.last_heartbeat_at ?? run.started_at ?? '');
-    if (Number.isFinite(last) && (now - last) / 1000 > STUCK_AFTER_S)
+    if (Number.isFinite(last) && (now - last) / 1000 > thresholds.stuck_after_s)
       out.push({
         label: 'stuck',
         color: statusColor('stuck'),
-        title: `no heartbeat for over ${STUCK_AFTER_S / 60} minutes`,
+        title: `no heartbeat for over ${formatThreshold(thresholds.stuck_after_s)}`,
       });
   }
-  if (status === 'queued') {
+  if (status === 'queued' && thresholds) {
     const since = Date.parse(run.queued_at ?? run.created_at ?? '');
-    if (Number.isFinite(since) && (now - since) / 1000 > STALE_AFTER_S)
+    if (Number.isFinite(since) && (now - since) / 1000 > thresholds.stale_after_s)
       out.push({
         label: 'stale',
         color: statusColor('stale'),
-        title: `queued for over ${STALE_AFTER_S / 3600} hour`,
+        title: `queued for over ${formatThreshold(thresholds.stale_after_s)}`,
       });
   }
   if (run.cancel_requested && !isTerminal(status))

@@ -1,0 +1,81 @@
+-- The public JSON of runs, attempts, events, workers and saved reports, built here once
+-- so every endpoint, report and live event shows the same shape and runwatch-api can
+-- send the text as PostgreSQL made it, without parsing and re-serialising it.
+--
+-- sql/functions/ holds the living definitions (README, "Schema and functions"):
+-- `runwatch-api migrate` re-applies a file whenever its checksum changes.
+
+-- Groups failures: the error type plus the message with its variable parts (numbers,
+-- hex ids, quoted values, paths' digits) replaced, hashed to a short stable key.
+CREATE OR REPLACE FUNCTION error_fingerprint(etype text, message text) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT left(md5(coalesce(etype, '') || ':' ||
+        regexp_replace(
+            regexp_replace(
+                regexp_replace(coalesce(message, ''), '''[^'']*''|"[^"]*"', '?', 'g'),
+                '0x[0-9a-fA-F]+|[0-9a-fA-F]{8,}(-[0-9a-fA-F]{4,})*', 'X', 'g'),
+            '[0-9]+(\.[0-9]+)?', 'N', 'g')), 16)
+$$;
+
+CREATE OR REPLACE FUNCTION attempt_json(a attempts) RETURNS json
+LANGUAGE sql STABLE AS $$
+    SELECT json_build_object(
+        'seq', a.seq, 'status', a.status, 'worker_id', a.worker_id,
+        'created_at', a.created_at, 'started_at', a.started_at, 'ended_at', a.ended_at,
+        'last_heartbeat_at', a.last_heartbeat_at,
+        'error', CASE WHEN a.error_type IS NULL AND a.error_message IS NULL THEN NULL
+                      ELSE json_build_object('type', a.error_type, 'message', a.error_message,
+                                             'traceback', a.error_traceback) END)
+$$;
+
+-- Callers pass the latest attempt, got with latest_attempt_json(), which the run list
+-- joins once per row: without a sub-select PostgreSQL inlines run_json() into the calling
+-- query (a scalar SQL function with a sub-select is executed per row instead: measured
+-- 3.5 ms against 1.4 ms for a page of 100 runs).
+CREATE OR REPLACE FUNCTION run_json(r runs, project_slug text, latest_attempt json) RETURNS json
+LANGUAGE sql STABLE AS $$
+    SELECT json_build_object(
+        'id', r.id, 'project', project_slug, 'experiment_id', r.experiment_id,
+        'kind', r.kind, 'name', r.name, 'queue', r.queue, 'status', r.status,
+        'priority', r.priority, 'input', r.input, 'params', r.params, 'tags', r.tags,
+        'parent_id', r.parent_id, 'root_id', r.root_id, 'group_id', r.group_id,
+        'worker_id', r.worker_id, 'progress', r.progress,
+        'created_at', r.created_at, 'queued_at', r.queued_at, 'started_at', r.started_at,
+        'ended_at', r.ended_at, 'last_heartbeat_at', r.last_heartbeat_at,
+        'updated_at', r.updated_at, 'cancel_requested', r.cancel_requested,
+        'duration_s', extract(epoch FROM (coalesce(r.ended_at, now()) - r.started_at)),
+        'error', CASE WHEN r.error_type IS NULL AND r.error_message IS NULL THEN NULL
+                      ELSE json_build_object('type', r.error_type, 'message', r.error_message,
+                                             'traceback', r.error_traceback,
+                                             'fingerprint', r.error_fingerprint) END,
+        'result', r.result, 'summary', r.summary,
+        'latest_attempt', latest_attempt)
+$$;
+
+CREATE OR REPLACE FUNCTION latest_attempt_json(run uuid) RETURNS json
+LANGUAGE sql STABLE AS $$
+    SELECT attempt_json(a) FROM attempts a WHERE a.run_id = run ORDER BY a.seq DESC LIMIT 1
+$$;
+
+CREATE OR REPLACE FUNCTION event_json(e events) RETURNS json
+LANGUAGE sql STABLE AS $$
+    SELECT json_build_object('id', e.id::text, 'run_id', e.run_id, 'attempt', e.attempt_seq,
+                             'ts', e.ts, 'kind', e.kind, 'level', e.level,
+                             'message', e.message, 'data', e.data)
+$$;
+
+CREATE OR REPLACE FUNCTION worker_json(w workers) RETURNS json
+LANGUAGE sql STABLE AS $$
+    SELECT json_build_object(
+        'id', w.id, 'name', w.name, 'host', w.host, 'pid', w.pid, 'labels', w.labels,
+        'kinds', w.kinds, 'status', w.status, 'started_at', w.started_at,
+        'last_heartbeat_at', w.last_heartbeat_at, 'stopped_at', w.stopped_at,
+        'resources', w.resources)
+$$;
+
+CREATE OR REPLACE FUNCTION saved_report_json(s saved_reports, project_slug text) RETURNS json
+LANGUAGE sql STABLE AS $$
+    SELECT json_build_object('id', s.id, 'project', project_slug, 'owner_id', s.owner_id,
+                             'name', s.name, 'sql', s.sql, 'chart', s.chart,
+                             'created_at', s.created_at, 'updated_at', s.updated_at)
+$$;

@@ -1,0 +1,106 @@
+-- The lifecycle of runs and attempts: the one table of legal status moves, the trigger
+-- that enforces it on every write (API, claims, lease expiry, raw SQL), and the status
+-- decisions built on it (cancel wins over retry, lease expiry).
+--
+-- An illegal move raises SQLSTATE RW409 with the message "cannot move a run from X to Y"
+-- (or "an attempt"), DETAIL {"from": X, "to": Y} and COLUMN status; runwatch-api answers
+-- it as 409 illegal_transition with that message, field and details (db_err.c).
+--
+-- Only moves are checked, not a row's first status: imports insert ended runs, and the
+-- API lets a run be created only queued or running.
+
+-- Every legal move; moving to the status a row already has is always legal. A move with a
+-- system_move is legal only inside a transaction that announced that move with
+-- set_config('runwatch.transition', <system_move>, true), as expire_leases() (25_leases.sql) does.
+CREATE OR REPLACE FUNCTION lifecycle_transitions()
+RETURNS TABLE (entity text, from_status text, to_status text, system_move text)
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    VALUES
+        ('run', 'queued', 'running', NULL),
+        ('run', 'queued', 'cancelled', NULL),
+        ('run', 'queued', 'failed', NULL),
+        ('run', 'running', 'succeeded', NULL),
+        ('run', 'running', 'failed', NULL),
+        ('run', 'running', 'cancelled', NULL),
+        ('run', 'running', 'retrying', NULL),
+        ('run', 'retrying', 'running', NULL),
+        ('run', 'retrying', 'queued', NULL),
+        ('run', 'retrying', 'failed', NULL),
+        ('run', 'retrying', 'cancelled', NULL),
+        -- A worker that let its lease lapse loses the run: it is queued for another.
+        ('run', 'running', 'queued', 'lease_expiry'),
+        ('attempt', 'running', 'succeeded', NULL),
+        ('attempt', 'running', 'failed', NULL),
+        ('attempt', 'running', 'cancelled', NULL)
+$$;
+
+CREATE OR REPLACE FUNCTION lifecycle_legal(entity text, from_status text, to_status text,
+                                           system_move text)
+RETURNS boolean
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+    SELECT from_status = to_status OR EXISTS (
+        SELECT 1 FROM lifecycle_transitions() t
+        WHERE t.entity = lifecycle_legal.entity AND t.from_status = lifecycle_legal.from_status
+          AND t.to_status = lifecycle_legal.to_status
+          AND (t.system_move IS NULL OR t.system_move = lifecycle_legal.system_move))
+$$;
+
+-- The run's table, as the issue names it.
+CREATE OR REPLACE FUNCTION run_transition_legal(from_status text, to_status text, system_move text)
+RETURNS boolean
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+    SELECT lifecycle_legal('run', from_status, to_status, system_move)
+$$;
+
+-- The one error of an illegal move (see the top of this file).
+CREATE OR REPLACE FUNCTION lifecycle_refuse(entity text, from_status text, to_status text)
+RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION USING
+        ERRCODE = 'RW409',
+        MESSAGE = format('cannot move %s from %s to %s',
+                         CASE entity WHEN 'attempt' THEN 'an attempt' ELSE 'a run' END,
+                         from_status, to_status),
+        DETAIL = json_build_object('from', from_status, 'to', to_status)::text,
+        COLUMN = 'status';
+END $$;
+
+-- The trigger of runs and attempts (TG_ARGV[0]: the entity). The system move the
+-- transaction announced, if any, is read here and nowhere else.
+CREATE OR REPLACE FUNCTION lifecycle_check() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF NOT lifecycle_legal(TG_ARGV[0], OLD.status, NEW.status,
+                           nullif(current_setting('runwatch.transition', true), '')) THEN
+        PERFORM lifecycle_refuse(TG_ARGV[0], OLD.status, NEW.status);
+    END IF;
+    RETURN NEW;
+END $$;
+
+CREATE OR REPLACE TRIGGER runs_lifecycle BEFORE UPDATE OF status ON runs
+    FOR EACH ROW WHEN (OLD.status IS DISTINCT FROM NEW.status)
+    EXECUTE FUNCTION lifecycle_check('run');
+
+CREATE OR REPLACE TRIGGER attempts_lifecycle BEFORE UPDATE OF status ON attempts
+    FOR EACH ROW WHEN (OLD.status IS DISTINCT FROM NEW.status)
+    EXECUTE FUNCTION lifecycle_check('attempt');
+
+-- The status a run reported as `requested` (NULL: unchanged) gets. The request itself
+-- must be a legal move; then a cancel that was asked for wins over a retry: a run asked
+-- to stop that would be retried or queued again is cancelled instead.
+CREATE OR REPLACE FUNCTION run_next_status(cur text, requested text, cancel_requested boolean)
+RETURNS text
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    IF requested IS NULL THEN
+        RETURN cur;
+    END IF;
+    IF NOT run_transition_legal(cur, requested, NULL) THEN
+        PERFORM lifecycle_refuse('run', cur, requested);
+    END IF;
+    IF cancel_requested AND requested IN ('retrying', 'queued') THEN
+        RETURN 'cancelled';
+    END IF;
+    RETURN requested;
+END $$;

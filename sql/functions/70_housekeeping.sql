@@ -1,0 +1,101 @@
+-- Housekeeping: the periodic tasks of housekeeping_tasks (migration 0010), run by the
+-- housekeeper process (fcgi/src/housekeep.c) or once by `runwatch-api housekeep
+-- --once`. A task is a function (settings jsonb) RETURNS jsonb: settings carries the
+-- process's configuration ({"retention_days": {"events": 90}}); the result is what it
+-- did, plus an optional "publish" array of live events ({project, type, run, data})
+-- that the process sends to Redis once the task has committed. Each task is safe to run
+-- from two processes at once (its own lock or SKIP LOCKED), so a second box, or an
+-- operator's --once beside a running housekeeper, only repeats work.
+
+-- The report rollups' deltas, folded (rollup_fold, 50_rollups.sql). A batch is capped
+-- so one pass holds the folder's lock for about a second at most; the next goes on.
+CREATE OR REPLACE FUNCTION housekeep_fold_rollups(settings jsonb) RETURNS jsonb
+LANGUAGE sql AS $$
+    SELECT jsonb_build_object('folded', greatest(rollup_fold(50000), 0))
+$$;
+
+-- Lapsed leases of every queue (25_leases.sql), with a live event for each run queued
+-- again, like the claim sends.
+CREATE OR REPLACE FUNCTION housekeep_expire_leases(settings jsonb) RETURNS jsonb
+LANGUAGE sql AS $$
+    SELECT jsonb_build_object(
+        'requeued', count(*),
+        'publish', coalesce(jsonb_agg(jsonb_build_object(
+            'project', e.expired_project::text, 'type', 'run.updated', 'run', e.expired_run,
+            'data', jsonb_build_object('status', 'queued', 'reason', 'lease_expired'))), '[]'))
+    FROM expire_leases() e
+$$;
+
+-- Workers' resource samples are kept for 7 days. Deleted worker by worker, along the
+-- (worker_id, ts) index.
+CREATE OR REPLACE FUNCTION housekeep_prune_samples(settings jsonb) RETURNS jsonb
+LANGUAGE sql AS $$
+    WITH d AS (DELETE FROM worker_samples s USING workers w
+               WHERE s.worker_id = w.id AND s.ts < now() - interval '7 days' RETURNING 1)
+    SELECT jsonb_build_object('pruned', count(*)) FROM d
+$$;
+
+-- Every table of time_partitioned: months past its family's retention
+-- (settings.retention_days.<parent>, absent: keep everything) dropped first, then this
+-- month and the months ahead created, and rows that landed in the default partition
+-- given their own month. One pass at a time (the lock), and a parent busy for longer
+-- than the lock_timeout fails this pass only: the next one tries again.
+CREATE OR REPLACE FUNCTION housekeep_partitions(settings jsonb) RETURNS jsonb
+LANGUAGE plpgsql AS $$
+DECLARE
+    t record;
+    days integer;
+    result jsonb := '{}';
+BEGIN
+    PERFORM pg_advisory_xact_lock(hashtext('runwatch.partitions'));
+    PERFORM set_config('lock_timeout', '10s', true);
+    FOR t IN SELECT * FROM time_partitioned ORDER BY parent LOOP
+        days := (settings -> 'retention_days' ->> t.parent)::integer;
+        result := result || jsonb_build_object(t.parent,
+            partitions_drop_expired(t.parent, days) || partitions_ensure(t.parent, t.months_ahead));
+    END LOOP;
+    RETURN result;
+END $$;
+
+-- The tasks to run now, in name order: those whose interval has passed (all of them
+-- when p_all).
+CREATE OR REPLACE FUNCTION housekeeping_due(p_all boolean) RETURNS SETOF text
+LANGUAGE sql STABLE AS $$
+    SELECT name FROM housekeeping_tasks
+    WHERE p_all OR last_run IS NULL OR last_run + every <= now()
+    ORDER BY name
+$$;
+
+-- Runs one task and records its outcome. A failing task is rolled back alone (the
+-- block's subtransaction) and reported, never raised: the caller goes on with the next.
+-- Returns ok, the result without its "publish" array (or {"error": …}), and that array.
+CREATE OR REPLACE FUNCTION housekeeping_run(p_name text, p_settings jsonb)
+RETURNS TABLE (ok boolean, result jsonb, publish jsonb)
+LANGUAGE plpgsql AS $$
+DECLARE
+    t housekeeping_tasks;
+    r jsonb;
+    err text;
+BEGIN
+    SELECT * INTO t FROM housekeeping_tasks WHERE name = p_name;
+    IF NOT FOUND THEN
+        RETURN QUERY SELECT false, jsonb_build_object('error', 'no such task'), '[]'::jsonb;
+        RETURN;
+    END IF;
+    BEGIN
+        EXECUTE format('SELECT %I($1)', t.fn) INTO r USING coalesce(p_settings, '{}');
+        r := coalesce(r, '{}');
+    EXCEPTION WHEN OTHERS THEN
+        GET STACKED DIAGNOSTICS err = MESSAGE_TEXT;
+    END;
+    UPDATE housekeeping_tasks
+    SET last_run = now(), last_ok = err IS NULL,
+        last_result = CASE WHEN err IS NULL THEN (r - 'publish')::text ELSE last_result END,
+        last_error = err
+    WHERE name = p_name;
+    IF err IS NOT NULL THEN
+        RETURN QUERY SELECT false, jsonb_build_object('error', err), '[]'::jsonb;
+    ELSE
+        RETURN QUERY SELECT true, r - 'publish', coalesce(r -> 'publish', '[]');
+    END IF;
+END $$;

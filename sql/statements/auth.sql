@@ -1,0 +1,135 @@
+-- Identities (api/auth.c): sessions, API tokens, logins and passwords. Secrets (session
+-- cookies, API tokens) are hashed by PostgreSQL's sha256() on the way in, so only hashes
+-- are ever stored or compared. Timestamps leave as RFC 3339 UTC text (the session's
+-- TimeZone is UTC).
+
+-- name: session_lookup
+-- Touches last_seen_at at most once a minute so a busy dashboard does not write on every
+-- read.
+-- in: token, idle_s
+-- out: id, user_id, is_admin
+WITH s AS (SELECT s.id, s.user_id, u.is_admin FROM sessions s JOIN users u ON u.id =
+    s.user_id WHERE s.token_hash = sha256(convert_to($1, 'UTF8')) AND s.revoked_at IS NULL
+    AND s.expires_at > now() AND s.last_seen_at > now() - make_interval(secs => $2) AND
+    u.disabled_at IS NULL),
+touch AS (UPDATE sessions SET last_seen_at = now() WHERE id = (SELECT id FROM s) AND
+    last_seen_at < now() - interval '60 seconds')
+SELECT id, user_id, is_admin
+FROM s;
+
+-- name: token_lookup
+-- The bearer token. last_used_at has one-minute resolution for the same reason.
+-- in: token
+-- out: id, project_id, scopes
+WITH t AS (SELECT id, project_id, scopes FROM api_tokens WHERE token_hash =
+    sha256(convert_to($1, 'UTF8')) AND revoked_at IS NULL AND (expires_at IS NULL OR
+    expires_at > now())),
+touch AS (UPDATE api_tokens SET last_used_at = now() WHERE id = (SELECT id FROM t) AND
+    (last_used_at IS NULL OR last_used_at < now() - interval '60 seconds'))
+SELECT id, project_id, array_to_string(scopes, ',') AS scopes
+FROM t;
+
+-- name: user_for_login
+-- in: email
+-- out: id, password_hash, disabled, locked
+SELECT id, password_hash, disabled_at IS NOT NULL AS disabled,
+    coalesce(locked_until > now(), false) AS locked
+FROM users
+WHERE lower(email) = lower($1) FOR UPDATE;
+
+-- name: user_login_failed
+-- Backoff: from the 5th failure on, locked for 2^(n-5) s, at most 15 minutes.
+-- in: user_id
+-- out:
+UPDATE users
+SET failed_logins = failed_logins + 1, locked_until = CASE WHEN failed_logins + 1 >= 5 THEN
+    now() + make_interval(secs => least(900, power(2, failed_logins + 1 - 5))) ELSE
+    locked_until END
+WHERE id = $1;
+
+-- name: user_login_ok
+-- in: user_id
+-- out:
+UPDATE users
+SET failed_logins = 0, locked_until = NULL
+WHERE id = $1;
+
+-- name: session_create
+-- The session lives at most lifetime_s seconds.
+-- in: token, user_id, lifetime_s, ip, user_agent
+-- out: id
+INSERT INTO sessions (token_hash, user_id, expires_at, ip, user_agent)
+VALUES (sha256(convert_to($1, 'UTF8')), $2, now() + make_interval(secs => $3), $4::inet,
+    left($5, 500))
+RETURNING id;
+
+-- name: session_revoke
+-- in: session_id
+-- out:
+UPDATE sessions
+SET revoked_at = now()
+WHERE id = $1 AND revoked_at IS NULL;
+
+-- name: sessions_revoke_others
+-- in: user_id, session_id
+-- out:
+UPDATE sessions
+SET revoked_at = now()
+WHERE user_id = $1 AND id <> $2 AND revoked_at IS NULL;
+
+-- name: sessions_revoke_user
+-- in: user_id
+-- out:
+UPDATE sessions
+SET revoked_at = now()
+WHERE user_id = $1 AND revoked_at IS NULL;
+
+-- name: user_get
+-- in: user_id
+-- out: id, email, display_name, is_admin, disabled, created_at
+SELECT id, email, display_name, is_admin, disabled_at IS NOT NULL AS disabled,
+    to_char(created_at, 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS created_at
+FROM users
+WHERE id = $1;
+
+-- name: user_password_hash
+-- in: user_id
+-- out: password_hash
+SELECT password_hash
+FROM users
+WHERE id = $1 FOR UPDATE;
+
+-- name: user_set_password
+-- in: user_id, password_hash
+-- out:
+UPDATE users
+SET password_hash = $2, failed_logins = 0, locked_until = NULL, updated_at = now()
+WHERE id = $1;
+
+-- name: allowed_projects
+-- The projects whose live events the caller sees, as "1,2,3".
+-- in: user_id, is_admin
+-- out: ids
+SELECT coalesce(string_agg(id::text, ',' ORDER BY id), '') AS ids
+FROM projects p
+WHERE $2 OR EXISTS (SELECT 1 FROM project_members m WHERE m.project_id = p.id AND m.user_id
+    = $1);
+
+-- name: my_projects
+-- user_id is NULL for a token.
+-- in: user_id, is_admin, token_project, token_role
+-- out: id, slug, name, role, created_at
+SELECT p.id, p.slug, p.name, CASE WHEN $2 THEN 'admin' WHEN p.id = $3 THEN $4 ELSE m.role
+    END AS role, to_char(p.created_at, 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS created_at
+FROM projects p
+LEFT JOIN project_members m ON m.project_id = p.id AND m.user_id = $1
+WHERE $2 OR m.role IS NOT NULL OR p.id = $3
+ORDER BY p.slug;
+
+-- name: token_get
+-- in: token_id
+-- out: id, name, prefix, scopes, slug
+SELECT t.id, t.name, t.prefix, array_to_string(t.scopes, ',') AS scopes, p.slug
+FROM api_tokens t
+JOIN projects p ON p.id = t.project_id
+WHERE t.id = $1;

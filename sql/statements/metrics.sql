@@ -1,0 +1,52 @@
+-- A run's metrics (api/metrics.c).
+
+-- name: metric_insert
+-- points is a JSON array of {key, value, step, ts}. Answers the project, the count and the
+-- newest point of each key (at most 20), for the live message. The hot writes' access check is
+-- folded into the statement (see runs_write): w.project_id is NULL when the caller may not
+-- write to the run, and then nothing is written.
+-- in: run, token_project, user_id, is_admin, points
+-- out: project_id, count, latest
+WITH w AS (SELECT run_write_project($1::uuid, $2::bigint, $3::bigint, $4::bool) AS
+    project_id),
+ins AS (INSERT INTO metrics (project_id, run_id, key, step, ts, value) SELECT w.project_id,
+    $1::uuid, m.key, m.step, coalesce(m.ts, now()), m.value FROM w,
+    jsonb_to_recordset($5::jsonb) AS m(key text, step bigint, ts timestamptz, value double
+    precision) WHERE w.project_id IS NOT NULL RETURNING key, step, ts, value)
+SELECT (SELECT project_id FROM w) AS project_id, count(*) AS count, (SELECT
+    coalesce(json_agg(l ORDER BY l.key), '[]') FROM (SELECT DISTINCT ON (key) key, step,
+    value, ts FROM ins ORDER BY key, step DESC NULLS LAST, ts DESC LIMIT 20) l) AS latest
+FROM ins;
+
+-- name: metric_keys
+-- The keys of a run's metrics with a summary of each. A series is ordered by step, then time
+-- (points without a step come last).
+-- in: run
+-- out: keys
+SELECT coalesce(json_agg(json_build_object('key', key, 'count', n, 'first_step', fs,
+    'last_step', ls, 'last_value', lv, 'last_ts', lt, 'min', mn, 'max', mx) ORDER BY key),
+    '[]') AS keys
+FROM (SELECT key, count(*) AS n, min(step) AS fs, max(step) AS ls, min(value) AS mn,
+    max(value) AS mx, max(ts) AS lt, (array_agg(value ORDER BY step DESC NULLS LAST, ts
+    DESC))[1] AS lv FROM metrics WHERE run_id = $1::uuid GROUP BY key) k;
+
+-- name: metric_series
+-- keys is a text[]; points the most points per series. A longer series is cut into that many
+-- buckets of consecutive points; each bucket answers its last step and time, the mean and
+-- the min and max (so a spike survives downsampling).
+-- in: run, keys, points
+-- out: series
+WITH pts AS (SELECT key, step, ts, value, row_number() OVER (PARTITION BY key ORDER BY step
+    NULLS LAST, ts) - 1 AS i, count(*) OVER (PARTITION BY key) AS n FROM metrics WHERE
+    run_id = $1::uuid AND key = ANY($2::text[])),
+g AS (SELECT key, (i * $3::bigint) / n AS bucket, max(n) AS n, max(step) AS step, max(ts) AS
+    ts, avg(value) AS v, min(value) AS mn, max(value) AS mx FROM pts GROUP BY key, (i *
+    $3::bigint) / n),
+s AS (SELECT key, max(n) AS n, json_agg(CASE WHEN n > $3::bigint THEN
+    json_build_object('step', step, 'ts', ts, 'value', v, 'min', mn, 'max', mx) ELSE
+    json_build_object('step', step, 'ts', ts, 'value', v) END ORDER BY bucket) AS pts FROM g
+    GROUP BY key)
+SELECT json_agg(json_build_object('key', k.key, 'count', coalesce(s.n, 0), 'downsampled',
+    coalesce(s.n, 0) > $3::bigint, 'points', coalesce(s.pts, '[]')) ORDER BY k.i) AS series
+FROM unnest($2::text[]) WITH ORDINALITY k(key, i)
+LEFT JOIN s ON s.key = k.key;

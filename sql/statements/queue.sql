@@ -1,0 +1,84 @@
+-- Attempts and the queue (api/queue.c).
+
+-- name: attempt_list
+-- in: run
+-- out: attempt_json
+SELECT attempt_json(a)
+FROM attempts a
+WHERE a.run_id = $1::uuid
+ORDER BY a.seq;
+
+-- name: attempt_latest
+-- in: run
+-- out: seq, status
+SELECT seq, status
+FROM attempts
+WHERE run_id = $1::uuid
+ORDER BY seq DESC
+LIMIT 1;
+
+-- name: attempt_start
+-- worker_id and lease_s may be NULL: a new running attempt; the run runs with it. (A CTE's
+-- insert is invisible to its siblings: the attempt's JSON is passed to run_json directly.)
+-- in: run, worker_id, lease_s
+-- out: run_json
+WITH a AS (INSERT INTO attempts (run_id, seq, status, worker_id, started_at,
+    last_heartbeat_at) VALUES ($1::uuid, coalesce((SELECT max(seq) FROM attempts WHERE
+    run_id = $1::uuid), 0) + 1, 'running', $2::bigint, now(), now()) RETURNING *),
+r AS (UPDATE runs SET status = 'running', started_at = coalesce(started_at, now()),
+    worker_id = coalesce($2::bigint, worker_id), last_heartbeat_at = now(), lease_s =
+    $3::int, lease_expires_at = now() + make_interval(secs => $3::int), updated_at = now()
+    WHERE id = $1::uuid RETURNING *)
+SELECT run_json(r, (SELECT slug FROM projects WHERE id = r.project_id), (SELECT
+    attempt_json(a) FROM a))
+FROM r;
+
+-- name: attempt_lock
+-- The attempt's status and whether it is the latest.
+-- in: run, seq
+-- out: status, is_latest
+SELECT status, seq = (SELECT max(seq) FROM attempts WHERE run_id = $1::uuid) AS is_latest
+FROM attempts
+WHERE run_id = $1::uuid AND seq = $2::int FOR UPDATE;
+
+-- name: attempt_finish
+-- in: run, seq, status, error_type, error_message, traceback
+-- out: attempt_json
+UPDATE attempts
+SET status = $3, ended_at = CASE WHEN $3 <> 'running' THEN coalesce(ended_at, now()) END,
+    error_type = coalesce($4, error_type), error_message = coalesce($5, error_message),
+    error_traceback = coalesce($6, error_traceback)
+WHERE run_id = $1::uuid AND seq = $2::int
+RETURNING attempt_json(attempts);
+
+-- name: lease_expire
+-- Runs of this queue whose worker let the lease lapse fail their attempt (lease_expired)
+-- and are queued again (expire_leases, sql/functions/25_leases.sql, which the housekeeper
+-- also runs for every queue).
+-- in: project_id, queue
+-- out: id
+SELECT expired_run AS id FROM expire_leases($1::bigint, $2);
+
+-- name: claim
+-- kinds (text[]) and worker_id may be NULL: the highest-priority, oldest queued run, started
+-- as a new attempt, in one autocommitted statement. Always one row: whether the worker may
+-- claim (of the project, not stopped; else nothing is claimed and the API says why), then
+-- the run and its id, NULL when the queue has nothing for it.
+-- in: project_id, queue, kinds, worker_id, lease_s
+-- out: may_claim, run_json, id
+WITH wk AS (SELECT 1 WHERE $4::bigint IS NULL OR EXISTS (SELECT 1 FROM workers WHERE id =
+    $4::bigint AND project_id = $1 AND status <> 'stopped')),
+c AS (SELECT id FROM runs WHERE project_id = $1 AND queue = $2 AND status = 'queued' AND
+    ($3::text[] IS NULL OR kind = ANY($3::text[])) AND EXISTS (SELECT 1 FROM wk) ORDER BY
+    priority DESC, created_at LIMIT 1 FOR UPDATE SKIP LOCKED),
+a AS (INSERT INTO attempts (run_id, seq, status, worker_id, started_at, last_heartbeat_at)
+    SELECT c.id, coalesce((SELECT max(seq) FROM attempts WHERE run_id = c.id), 0) + 1,
+    'running', $4::bigint, now(), now() FROM c RETURNING *),
+r AS (UPDATE runs SET status = 'running', started_at = coalesce(started_at, now()),
+    worker_id = $4::bigint, last_heartbeat_at = now(), lease_s = $5::int, lease_expires_at =
+    now() + make_interval(secs => $5::int), cancel_requested = false, updated_at = now()
+    FROM c WHERE runs.id = c.id RETURNING runs.*)
+SELECT EXISTS (SELECT 1 FROM wk) AS may_claim, run_json(r, (SELECT slug FROM projects WHERE
+    id = r.project_id), (SELECT attempt_json(a) FROM a)), r.id
+FROM (SELECT 1) one
+LEFT JOIN r ON true;
