@@ -68,6 +68,9 @@ done) | awk '
     }
     END { for (m in mods) if (!state[m]) visit(m); exit bad }
 '; then
+    status=1
+fi
+
 echo "== statements (sql/statements, through tools/sqlgen)"
 # The generated header is also what cppcheck needs to see the accessors.
 gen=$(mktemp -d)

@@ -298,7 +298,8 @@ static void test_lease_expiry_moves(void)
     /* Legal: the sweeper's function, for every queue, moves running -> queued. */
     CU_ASSERT_EQUAL(itest_psql(sql, NULL, 0), 0);
     snprintf(sql, sizeof(sql),
-             "SELECT count(*) FROM expire_leases(%lld, NULL) x WHERE x.expired_run = '%s'", pid, run);
+             "SELECT count(*) FROM expire_leases(%lld, NULL) x WHERE x.expired_run = '%s'", pid,
+             run);
     CU_ASSERT_EQUAL(itest_psql(sql, out, sizeof(out)), 0);
     CU_ASSERT_STRING_EQUAL(out, "1");
     CU_ASSERT_STRING_EQUAL(run_status(run, st, sizeof(st)), "queued");
