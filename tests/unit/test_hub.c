@@ -588,8 +588,10 @@ static void test_hub_resume_refused(void)
     hub_on_subscribed(f.hub);
     for (uint64_t s = 1; s <= 10; s++)
         fx_publish(&f, EPOCH, s, 1, "run.updated");
-    /* 8..10 are there after 7: a replay; after 5, 6 is gone: reset. */
+    /* 8..10 are there after 7: a replay; after 6 too (the ring's first is 7, the
+     * boundary); after 5, 6 is gone: reset. */
     expect_start(&f, EPOCH "-7", "id: ep1-8\n");
+    expect_start(&f, EPOCH "-6", "id: ep1-7\n");
     expect_start(&f, EPOCH "-5", RESET("too_old"));
     expect_start(&f, "ep0-9", RESET("epoch"));
     expect_start(&f, "garbage", RESET("unknown_id"));
