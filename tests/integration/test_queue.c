@@ -230,19 +230,11 @@ struct maker {
 static void *make_runs(void *arg)
 {
     struct maker *m = arg;
-    char body[300];
+    struct itest_run run = {.kind = "conc", .queue = m->queue};
 
-    snprintf(body, sizeof(body), "{\"kind\":\"conc\",\"queue\":\"%s\"}", m->queue);
-    for (int i = m->from; i < m->to; i++) {
-        struct http_resp r;
-        m->ids[i][0] = '\0';
-        if (api_call(&world.twrite, "POST", "/api/v1/runs", body, &r) == 0 && r.status == 201 &&
-            itest_jstr(r.json, "id"))
-            snprintf(m->ids[i], 40, "%s", itest_jstr(r.json, "id"));
-        else
+    for (int i = m->from; i < m->to; i++)
+        if (itest_make_run(&world.twrite, &run, m->ids[i], 40) != 201)
             m->failed++;
-        http_resp_free(&r);
-    }
     return NULL;
 }
 
