@@ -135,7 +135,7 @@ test: build
 	@echo "== unit tests ($(FLAVOUR))"
 	$(BUILD)/unit-tests
 	@echo "== integration tests ($(FLAVOUR))"
-	RUNWATCH_BIN_DIR=$(BUILD) tests/integration/run.sh $(BUILD)/integration-tests
+	RUNWATCH_SUITES= RUNWATCH_BIN_DIR=$(BUILD) tests/integration/run.sh $(BUILD)/integration-tests
 	@echo "== live hub smoke test ($(FLAVOUR))"
 	tests/integration/sse_smoke.sh $(BUILD)/runwatch-sse
 	@echo "== dashboard: types, component tests, bundle budget"
