@@ -893,6 +893,8 @@ long itest_make_run(const struct ident *who, const struct itest_run *run, char *
         json_object_object_add(b, "status", json_object_new_string(run->status));
     if (run->queue)
         json_object_object_add(b, "queue", json_object_new_string(run->queue));
+    if (run->parent)
+        json_object_object_add(b, "parent_id", json_object_new_string(run->parent));
     text = json_object_to_json_string_ext(b, JSON_C_TO_STRING_PLAIN);
     /* The extra members go in as text: they may be anything a test needs to send. */
     if (extra && *extra == ',')

@@ -25,7 +25,7 @@ int http_get(const char *path, struct http_resp *out);
 void http_resp_free(struct http_resp *r);
 /* Value of a response header (case-insensitive name) copied into buf, or NULL. */
 const char *http_header(const struct http_resp *r, const char *name, char *buf, size_t cap);
-/* The error code of a DESIGN.md section 4 error body, or NULL. */
+/* The code of an API error body ({"error":{"code":…}}), or NULL. */
 const char *http_error_code(const struct http_resp *r);
 const char *http_json_string(const struct http_resp *r, const char *key);
 
@@ -179,7 +179,8 @@ struct itest_run {
     const char *kind;   /* NULL: "itest" */
     const char *status; /* "queued" or "running" */
     const char *queue;
-    const char *extra; /* more members as JSON text ("\"priority\":3"), a leading comma allowed */
+    const char *parent; /* parent_id: a run's id */
+    const char *extra;  /* more members as JSON text ("\"priority\":3"), a leading comma allowed */
 };
 /* Creates the run as who; id (cap bytes, may be NULL) gets its id on 201, else "".
  * Returns the status (-1 when no answer came) and prints the answer when it is not 201. */
