@@ -32,6 +32,7 @@ COMMON_SRC := fcgi/src/log.c fcgi/src/config.c fcgi/src/arena.c fcgi/src/jsonx.c
 API_SRC    := $(filter-out $(COMMON_SRC),$(wildcard fcgi/src/*.c)) $(wildcard fcgi/src/api/*.c)
 API_LIB_SRC := $(filter-out fcgi/src/main.c,$(API_SRC))
 SSE_SRC    := $(wildcard fcgi/src/sse/*.c)
+SSE_LIB_SRC := $(filter-out fcgi/src/sse/main.c,$(SSE_SRC))
 UNIT_SRC   := $(wildcard tests/unit/*.c)
 ITEST_SRC  := $(wildcard tests/integration/*.c)
 FLEET_SRC  := $(wildcard tools/fleet/*.c)
@@ -48,7 +49,7 @@ GEN_OBJ   := $(BUILD)/obj/gen/db_stmt.o
 
 API_LIBS  := -lfcgi $(shell pkg-config --libs json-c libpq hiredis 2>/dev/null) -lcrypt
 SSE_LIBS  := $(shell pkg-config --libs json-c hiredis libevent 2>/dev/null)
-UNIT_LIBS := -lcunit $(API_LIBS)
+UNIT_LIBS := -lcunit $(API_LIBS) $(shell pkg-config --libs libevent 2>/dev/null)
 ITEST_LIBS := -lcunit $(shell pkg-config --libs libcurl json-c 2>/dev/null)
 FLEET_LIBS := $(shell pkg-config --libs libcurl json-c 2>/dev/null) -pthread -lm
 
@@ -90,7 +91,8 @@ $(BUILD)/runwatch-api: $(call obj,$(API_SRC) $(COMMON_SRC)) $(GEN_OBJ)
 $(BUILD)/runwatch-sse: $(call obj,$(SSE_SRC) $(COMMON_SRC))
 	$(CC) $(LDFLAGS) -o $@ $^ $(SSE_LIBS)
 
-$(BUILD)/unit-tests: $(call obj,$(UNIT_SRC) $(API_LIB_SRC) $(COMMON_SRC)) $(GEN_OBJ)
+# The unit tests link the API and the hub (each without its main).
+$(BUILD)/unit-tests: $(call obj,$(UNIT_SRC) $(API_LIB_SRC) $(SSE_LIB_SRC) $(COMMON_SRC)) $(GEN_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(UNIT_LIBS)
 
 $(BUILD)/integration-tests: $(call obj,$(ITEST_SRC))
@@ -158,7 +160,7 @@ test: build
 	@echo "== unit tests ($(FLAVOUR))"
 	$(BUILD)/unit-tests
 	@echo "== integration tests ($(FLAVOUR))"
-	RUNWATCH_BIN_DIR=$(BUILD) tests/integration/run.sh $(BUILD)/integration-tests
+	RUNWATCH_SUITES= RUNWATCH_BIN_DIR=$(BUILD) tests/integration/run.sh $(BUILD)/integration-tests
 	@echo "== live hub smoke test ($(FLAVOUR))"
 	tests/integration/sse_smoke.sh $(BUILD)/runwatch-sse
 	@echo "== dashboard: types, component tests, bundle budget"
