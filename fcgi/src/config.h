@@ -1,6 +1,8 @@
 /* config: every setting of runwatch-api and runwatch-sse comes from the environment
- * (RUNWATCH_*), read once at start into one struct with defaults that match
- * deploy/stack.sh. A malformed value stops the process at start, never later. */
+ * (RUNWATCH_*), read once at start into one struct; what the environment leaves unset
+ * comes from the stack's $RUNWATCH_VAR_DIR/stack.env, then from the defaults, which are
+ * written here only (deploy/stack.sh reads them through `runwatch-api config --shell`).
+ * A malformed value stops the process at start, never later. */
 #ifndef RW_CONFIG_H
 #define RW_CONFIG_H
 
