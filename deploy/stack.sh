@@ -237,7 +237,7 @@ url() { printf 'http://%s/' "$(host_port "$HTTP_HOST" "$HTTP_PORT")"; }
 pid_of() {
     local file=$1 pattern=$2 pid cmd
     [[ -r "$file" ]] || return 1
-    read -r pid <"$file" 2>/dev/null || return 1
+    read -r pid 2>/dev/null <"$file" || return 1
     [[ "$pid" =~ ^[0-9]+$ ]] || return 1
     kill -0 "$pid" 2>/dev/null || return 1
     if [[ -r /proc/$pid/cmdline ]]; then
@@ -252,7 +252,7 @@ pid_of() {
 proc_alive() {
     local line
     kill -0 "$1" 2>/dev/null || return 1
-    read -r line <"/proc/$1/stat" 2>/dev/null || return 0
+    read -r line 2>/dev/null <"/proc/$1/stat" || return 0
     [[ "${line##*) }" != Z* ]]
 }
 
@@ -286,7 +286,7 @@ stop_pidfile() {
 group_alive() {
     local pgid=$1 pattern=$2 f line state _ppid pgrp cmd
     for f in /proc/[0-9]*/stat; do
-        read -r line <"$f" 2>/dev/null || continue
+        read -r line 2>/dev/null <"$f" || continue
         read -r state _ppid pgrp _ <<<"${line##*) }"
         [[ "$pgrp" == "$pgid" && "$state" != Z ]] || continue
         cmd=$(tr '\0' ' ' <"${f%/stat}/cmdline" 2>/dev/null) || continue
