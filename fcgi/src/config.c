@@ -419,8 +419,9 @@ int config_cli(const struct config *cfg, int argc, char **argv)
     }
     err[0] = '\0';
     if (config_print_shell(cfg, stdout, err, sizeof(err)) != 0 || fflush(stdout) != 0) {
+        /* A bad value exits 2, like one config_load refuses; a failed write 1. */
         fprintf(stderr, "runwatch-api config: %s\n", err[0] ? err : "cannot write");
-        return 1;
+        return err[0] ? 2 : 1;
     }
     return 0;
 }
