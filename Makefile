@@ -56,7 +56,7 @@ FLEET_LIBS := $(shell pkg-config --libs libcurl json-c 2>/dev/null) -pthread -lm
 BINS := $(BUILD)/runwatch-api $(BUILD)/runwatch-sse $(BUILD)/unit-tests $(BUILD)/integration-tests \
         $(BUILD)/runwatch-fleet $(BUILD)/sse-load
 
-.PHONY: build binaries deps run stop demo test unit integration asan bench fmt lint clean \
+.PHONY: build binaries deps run-deps run stop demo test unit integration asan bench fmt lint clean \
         frontend frontend-test e2e
 # deps first, then a fresh make: pkg-config must see libraries installed moments ago.
 build: deps
@@ -135,19 +135,29 @@ frontend-test: frontend
 e2e: build
 	RUNWATCH_BIN_DIR=$(BUILD) tests/e2e/run.sh
 
-# Installs only what is missing; quick when everything is present.
+# Installs only what is missing; quick when everything is present. Running needs less
+# than testing: deploy/install-deps.sh has a profile each (run, demo, lint, test).
 deps:
-	@deploy/install-deps.sh
+	@deploy/install-deps.sh test
 
-run: build
+run-deps:
+	@deploy/install-deps.sh run
+
+# Only what running needs: the two daemons and the dashboard (make test builds the rest).
+# Then a fresh make, as for build: pkg-config must see libraries installed moments ago.
+run: run-deps
+	@$(MAKE) --no-print-directory $(BUILD)/runwatch-api $(BUILD)/runwatch-sse frontend
 	@deploy/stack.sh run
 
+# Stops the stack of `make run`, on the ports it was started with (var/stack.env).
 stop:
 	@deploy/stack.sh stop
 
 # A simulated fleet reporting to the stack of `make run` (run it in another terminal):
 # a project "demo" and its token are made on first use. Options: make demo ARGS='--workers 8'.
-demo: build
+demo:
+	@deploy/install-deps.sh demo
+	@$(MAKE) --no-print-directory $(BUILD)/runwatch-api $(BUILD)/runwatch-fleet
 	@deploy/stack.sh demo $(ARGS)
 
 unit: build
@@ -190,7 +200,9 @@ C_FILES = $(shell git ls-files '*.c' '*.h' 2>/dev/null; git ls-files --others --
 fmt:
 	clang-format -i $(C_FILES)
 
+# Installs its own checkers: CI runs it first on a fresh clone.
 lint:
+	@deploy/install-deps.sh lint
 	tests/lint.sh
 
 clean:

@@ -70,3 +70,6 @@ fi
 "$repo/tests/integration/examples.sh"
 # The fleet simulator (make demo) against the same stack, checked through the database.
 "$repo/tests/integration/fleet.sh"
+# A stack of its own, on other free ports: what a start remembers (deploy/stack.sh status,
+# demo, stop and the runwatch-api CLI without the ports), the first admin's password file.
+"$repo/tests/integration/stack_settings.sh"
