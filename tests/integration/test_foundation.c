@@ -393,23 +393,30 @@ static void test_openapi_served(void)
 }
 
 /* nginx throttles the login location per address (RUNWATCH_LOGIN_RATE/BURST, set low
- * enough by run.sh to trip here), answering 429 in the API's error shape. Eight
- * senders at once: a login costs a password hash, and on a busy machine one sender
- * alone may never arrive faster than the rate. */
+ * enough by run.sh to trip here), answering 429 in the API's error shape. nginx counts
+ * a request when it arrives, before the API sees it, so the flood must not wait on the
+ * API: a real login costs a password hash, and on a busy machine senders that wait for
+ * hashes may never arrive faster than the rate. Each sender makes one real (refused)
+ * login, then floods with malformed bodies, which the API refuses before any hash:
+ * the same location and limit, at a rate far above any configured one on any machine. */
 struct login_flood {
     int throttled, refused, bad_shape;
 };
 static int login_flood_stop;
+static pthread_barrier_t login_flood_go;
 
 static void *login_flood_one(void *arg)
 {
     const char *const hdr[] = {"Content-Type: application/json", "X-Runwatch-CSRF: 1", NULL};
-    const char *body = "{\"email\":\"nobody@runwatch.test\",\"password\":\"wrong-password\"}";
+    const char *real = "{\"email\":\"nobody@runwatch.test\",\"password\":\"wrong-password\"}";
+    const char *cheap = "{";
     struct login_flood *f = arg;
     struct http_resp r;
     char buf[16];
 
-    for (int i = 0; i < 100 && !__atomic_load_n(&login_flood_stop, __ATOMIC_RELAXED); i++) {
+    pthread_barrier_wait(&login_flood_go);
+    for (int i = 0; i < 500 && !__atomic_load_n(&login_flood_stop, __ATOMIC_RELAXED); i++) {
+        const char *body = i == 0 ? real : cheap;
         if (http_do("POST", "/api/v1/auth/login", body, strlen(body), hdr, &r) != 0)
             continue;
         if (r.status == 429) {
@@ -435,6 +442,7 @@ static void test_login_throttled(void)
     int throttled = 0, refused = 0;
 
     login_flood_stop = 0;
+    CU_ASSERT_EQUAL_FATAL(pthread_barrier_init(&login_flood_go, NULL, 8), 0);
     for (int i = 0; i < 8; i++)
         CU_ASSERT_EQUAL_FATAL(pthread_create(&t[i], NULL, login_flood_one, &f[i]), 0);
     for (int i = 0; i < 8; i++) {
@@ -443,6 +451,7 @@ static void test_login_throttled(void)
         refused += f[i].refused;
         CU_ASSERT_EQUAL(f[i].bad_shape, 0);
     }
+    pthread_barrier_destroy(&login_flood_go);
     CU_ASSERT_TRUE(throttled);
     CU_ASSERT_TRUE(refused > 0);
     /* Leave the bucket refilled for whatever runs next. */
