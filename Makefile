@@ -32,6 +32,7 @@ COMMON_SRC := fcgi/src/log.c fcgi/src/config.c fcgi/src/arena.c fcgi/src/jsonx.c
 API_SRC    := $(filter-out $(COMMON_SRC),$(wildcard fcgi/src/*.c)) $(wildcard fcgi/src/api/*.c)
 API_LIB_SRC := $(filter-out fcgi/src/main.c,$(API_SRC))
 SSE_SRC    := $(wildcard fcgi/src/sse/*.c)
+SSE_LIB_SRC := $(filter-out fcgi/src/sse/main.c,$(SSE_SRC))
 UNIT_SRC   := $(wildcard tests/unit/*.c)
 ITEST_SRC  := $(wildcard tests/integration/*.c)
 FLEET_SRC  := $(wildcard tools/fleet/*.c)
@@ -48,14 +49,14 @@ GEN_OBJ   := $(BUILD)/obj/gen/db_stmt.o
 
 API_LIBS  := -lfcgi $(shell pkg-config --libs json-c libpq hiredis 2>/dev/null) -lcrypt
 SSE_LIBS  := $(shell pkg-config --libs json-c hiredis libevent 2>/dev/null)
-UNIT_LIBS := -lcunit $(API_LIBS)
+UNIT_LIBS := -lcunit $(API_LIBS) $(shell pkg-config --libs libevent 2>/dev/null)
 ITEST_LIBS := -lcunit $(shell pkg-config --libs libcurl json-c 2>/dev/null)
 FLEET_LIBS := $(shell pkg-config --libs libcurl json-c 2>/dev/null) -pthread -lm
 
 BINS := $(BUILD)/runwatch-api $(BUILD)/runwatch-sse $(BUILD)/unit-tests $(BUILD)/integration-tests \
         $(BUILD)/runwatch-fleet $(BUILD)/sse-load
 
-.PHONY: build binaries deps run stop demo test unit integration asan bench fmt lint clean \
+.PHONY: build binaries deps run-deps run stop demo test unit integration asan bench fmt lint clean \
         frontend frontend-test e2e
 # deps first, then a fresh make: pkg-config must see libraries installed moments ago.
 build: deps
@@ -90,7 +91,8 @@ $(BUILD)/runwatch-api: $(call obj,$(API_SRC) $(COMMON_SRC)) $(GEN_OBJ)
 $(BUILD)/runwatch-sse: $(call obj,$(SSE_SRC) $(COMMON_SRC))
 	$(CC) $(LDFLAGS) -o $@ $^ $(SSE_LIBS)
 
-$(BUILD)/unit-tests: $(call obj,$(UNIT_SRC) $(API_LIB_SRC) $(COMMON_SRC)) $(GEN_OBJ)
+# The unit tests link the API and the hub (each without its main).
+$(BUILD)/unit-tests: $(call obj,$(UNIT_SRC) $(API_LIB_SRC) $(SSE_LIB_SRC) $(COMMON_SRC)) $(GEN_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(UNIT_LIBS)
 
 $(BUILD)/integration-tests: $(call obj,$(ITEST_SRC))
@@ -133,19 +135,29 @@ frontend-test: frontend
 e2e: build
 	RUNWATCH_BIN_DIR=$(BUILD) tests/e2e/run.sh
 
-# Installs only what is missing; quick when everything is present.
+# Installs only what is missing; quick when everything is present. Running needs less
+# than testing: deploy/install-deps.sh has a profile each (run, demo, lint, test).
 deps:
-	@deploy/install-deps.sh
+	@deploy/install-deps.sh test
 
-run: build
+run-deps:
+	@deploy/install-deps.sh run
+
+# Only what running needs: the two daemons and the dashboard (make test builds the rest).
+# Then a fresh make, as for build: pkg-config must see libraries installed moments ago.
+run: run-deps
+	@$(MAKE) --no-print-directory $(BUILD)/runwatch-api $(BUILD)/runwatch-sse frontend
 	@deploy/stack.sh run
 
+# Stops the stack of `make run`, on the ports it was started with (var/stack.env).
 stop:
 	@deploy/stack.sh stop
 
 # A simulated fleet reporting to the stack of `make run` (run it in another terminal):
 # a project "demo" and its token are made on first use. Options: make demo ARGS='--workers 8'.
-demo: build
+demo:
+	@deploy/install-deps.sh demo
+	@$(MAKE) --no-print-directory $(BUILD)/runwatch-api $(BUILD)/runwatch-fleet
 	@deploy/stack.sh demo $(ARGS)
 
 unit: build
@@ -158,7 +170,7 @@ test: build
 	@echo "== unit tests ($(FLAVOUR))"
 	$(BUILD)/unit-tests
 	@echo "== integration tests ($(FLAVOUR))"
-	RUNWATCH_BIN_DIR=$(BUILD) tests/integration/run.sh $(BUILD)/integration-tests
+	RUNWATCH_SUITES= RUNWATCH_BIN_DIR=$(BUILD) tests/integration/run.sh $(BUILD)/integration-tests
 	@echo "== live hub smoke test ($(FLAVOUR))"
 	tests/integration/sse_smoke.sh $(BUILD)/runwatch-sse
 	@echo "== dashboard: types, component tests, bundle budget"
@@ -188,7 +200,9 @@ C_FILES = $(shell git ls-files '*.c' '*.h' 2>/dev/null; git ls-files --others --
 fmt:
 	clang-format -i $(C_FILES)
 
+# Installs its own checkers: CI runs it first on a fresh clone.
 lint:
+	@deploy/install-deps.sh lint
 	tests/lint.sh
 
 clean:

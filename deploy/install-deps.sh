@@ -1,29 +1,42 @@
 #!/usr/bin/env bash
-# install-deps.sh: installs the Debian packages Runwatch needs to build, test and run
-# locally, and only those that are missing. Quick (one dpkg-query) when all are present,
-# so `make build` can call it every time.
+# install-deps.sh: installs the Debian packages Runwatch needs, by profile, and only those
+# that are missing. Quick (one dpkg-query) when all are present, so make can call it every
+# time.
 #
-#   deploy/install-deps.sh                 # build + test + local stack + dashboard
+#   deploy/install-deps.sh run     build and run the stack and the dashboard (make run)
+#   deploy/install-deps.sh demo    run, plus what the fleet simulator links (make demo)
+#   deploy/install-deps.sh lint    the checkers of make lint
+#   deploy/install-deps.sh test    everything: run, demo, lint, the test and benchmark
+#                                  tools and the browser (make build, test, asan, bench)
+#   deploy/install-deps.sh         the same as test
 #
-# The dashboard (frontend/) needs Node.js >= 20 with npm, and its browser tests need
-# Chromium: nodejs and npm are installed from Debian only when the commands are missing
-# (a Node.js from elsewhere, such as NodeSource's nodejs that bundles npm, is kept), and
-# an older Node.js is reported rather than replaced.
+# Profiles combine (`install-deps.sh run lint`). The dashboard (frontend/) needs Node.js
+# >= 20 with npm: nodejs and npm are installed from Debian only when the commands are
+# missing (a Node.js from elsewhere, such as NodeSource's nodejs that bundles npm, is
+# kept), and an older Node.js is reported rather than replaced.
 #
 # The postgresql, redis-server and nginx packages may start their system services when
 # installed; Runwatch never uses them (the stack runs private instances on its own ports).
 set -euo pipefail
 
-PACKAGES=(
-    # toolchain (gcc's ASan/UBSan runtimes come with build-essential's gcc)
+RUN_PACKAGES=(
+    # toolchain
     build-essential pkg-config
-    # libraries the C code links against
-    libfcgi-dev libpq-dev libjson-c-dev libhiredis-dev libevent-dev libcurl4-openssl-dev
-    libcrypt-dev libcunit1-dev
+    # libraries runwatch-api and runwatch-sse link against
+    libfcgi-dev libpq-dev libjson-c-dev libhiredis-dev libevent-dev libcrypt-dev
     # servers of the local stack (deploy/stack.sh) and the tools it calls
     postgresql redis-server nginx curl iproute2
-    # benchmark and lint
-    wrk clang-format cppcheck shellcheck
+)
+DEMO_PACKAGES=(
+    # the fleet simulator (runwatch-fleet) and the integration tests speak HTTP with libcurl
+    libcurl4-openssl-dev
+)
+LINT_PACKAGES=(clang-format cppcheck shellcheck)
+TEST_PACKAGES=(
+    # unit and integration tests (gcc's ASan/UBSan runtimes come with build-essential's gcc)
+    libcunit1-dev
+    # benchmarks
+    wrk
     # the dashboard's browser tests (playwright-core drives it; no browser is downloaded)
     chromium
     # promtool (checks the /metrics exposition and deploy/prometheus/alerts.yml in tests).
@@ -33,17 +46,33 @@ PACKAGES=(
 NODE_MIN_MAJOR=20
 
 usage() {
-    echo "usage: $0 [--with-browser]" >&2
+    echo "usage: $0 [run|demo|lint|test]..." >&2
     exit 2
 }
 
+PACKAGES=()
+need_node=0
+(($# > 0)) || set -- test
 for arg in "$@"; do
     case "$arg" in
-    --with-browser) ;; # chromium is always installed now; kept for old callers
+    run)
+        PACKAGES+=("${RUN_PACKAGES[@]}")
+        need_node=1
+        ;;
+    demo)
+        PACKAGES+=("${RUN_PACKAGES[@]}" "${DEMO_PACKAGES[@]}")
+        need_node=1
+        ;;
+    lint) PACKAGES+=("${LINT_PACKAGES[@]}") ;;
+    test | --with-browser) # the browser is part of test; the option is kept for old callers
+        PACKAGES+=("${RUN_PACKAGES[@]}" "${DEMO_PACKAGES[@]}" "${LINT_PACKAGES[@]}" "${TEST_PACKAGES[@]}")
+        need_node=1
+        ;;
     -h | --help) usage ;;
     *) usage ;;
     esac
 done
+mapfile -t PACKAGES < <(printf '%s\n' "${PACKAGES[@]}" | sort -u)
 
 # One dpkg-query for all of them; a package dpkg has never heard of prints nothing here
 # (and an error on stderr), which counts as missing.
@@ -58,13 +87,16 @@ for p in "${PACKAGES[@]}"; do
 done
 # By command, not by package: NodeSource's nodejs provides npm without Debian's npm
 # package, and installing that one beside it would conflict.
-command -v node >/dev/null 2>&1 || missing+=(nodejs)
-command -v npm >/dev/null 2>&1 || missing+=(npm)
+if ((need_node)); then
+    command -v node >/dev/null 2>&1 || missing+=(nodejs)
+    command -v npm >/dev/null 2>&1 || missing+=(npm)
+fi
 
 # Node.js that is present but too old for the dashboard's toolchain (Vite, Vitest's
 # jsdom, playwright-core): say what to do rather than fail later inside npm.
 check_node() {
     local v
+    ((need_node)) || return 0
     command -v node >/dev/null 2>&1 || return 0
     v=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
     if ((v < NODE_MIN_MAJOR)); then
@@ -76,7 +108,7 @@ check_node() {
 
 if ((${#missing[@]} == 0)); then
     check_node
-    echo "install-deps: all dependencies present"
+    echo "install-deps: all dependencies present ($*)"
     exit 0
 fi
 

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # stack.sh: the local Runwatch stack — a private PostgreSQL, Redis, runwatch-api,
 # runwatch-sse and nginx, all on loopback, all state under RUNWATCH_VAR_DIR.
-# Settings come from the environment (docs/CONTRACTS.md); `make run` and the test
-# harnesses drive it.
+# Settings come from the environment (README, docs/CONTRACTS.md), then from the settings
+# the stack was last started with ($VAR/stack.env), then from the defaults, which live
+# in the binary (`runwatch-api config --shell`). `make run` and the test harnesses drive it.
 #
 #   deploy/stack.sh start          start what is not running, wait until healthy
 #   deploy/stack.sh stop           stop everything (never fails if nothing runs)
@@ -15,7 +16,9 @@
 #   deploy/stack.sh demo [ARGS]    a simulated fleet reporting to the running stack (make demo)
 #
 # Layout: $VAR/pg (data), $VAR/run (sockets, pid files), $VAR/log (one log per
-# process), $VAR/nginx (rendered config, temp files).
+# process), $VAR/nginx (rendered config, temp files), $VAR/stack.env (the settings of
+# the last start), $VAR/first-admin.txt (the first admin's generated password, 0600).
+# Each component's recipe is a file in deploy/stack; the table below puts them in order.
 #
 # As root (CI, containers): PostgreSQL runs as the `postgres` system user and nginx's
 # workers as www-data, which reaches the API's socket through its group.
@@ -54,32 +57,113 @@ abs_path() {
 
 # ---------------------------------------------------------------- configuration
 
+# What a start remembers in $VAR/stack.env, so that stop, status, demo, psql and the
+# runwatch-api CLI find the stack without being told its ports again: these always...
+REMEMBERED=(RUNWATCH_VAR_DIR RUNWATCH_HTTP_HOST RUNWATCH_HTTP_PORT RUNWATCH_PG_PORT
+    RUNWATCH_REDIS_PORT RUNWATCH_SSE_HOST RUNWATCH_SSE_PORT RUNWATCH_BIN_DIR
+    RUNWATCH_STATIC_DIR RUNWATCH_MIGRATIONS_DIR RUNWATCH_LOGIN_RATE RUNWATCH_LOGIN_BURST
+    RUNWATCH_METRICS_ALLOW)
+# ...and any other setting of the stack's (those `runwatch-api config --shell` prints, the
+# hub's RUNWATCH_SSE_*, RUNWATCH_PG_BINDIR) that was set by hand. Never the first admin's
+# password or a producer's token.
+EXPLICIT=()
+
+# Fills every RUNWATCH_* variable the environment leaves unset from $VAR/stack.env.
+recall_settings() {
+    local file=$VAR/stack.env line name value re="^(RUNWATCH_[A-Z0-9_]+)='(.*)'\$"
+    [[ -r "$file" ]] || return 0
+    while IFS= read -r line; do
+        [[ "$line" =~ $re ]] || continue
+        name=${BASH_REMATCH[1]}
+        value=${BASH_REMATCH[2]//"'\''"/"'"}
+        [[ -z "${!name:-}" ]] || continue
+        export "$name=$value"
+    done <"$file"
+}
+
+# Writes $VAR/stack.env (0600: a database URL may hold a password). NAME='value' lines,
+# which the shell and runwatch-api's config both read.
+remember_settings() {
+    local name value
+    local -A seen=()
+    {
+        echo "# Written by deploy/stack.sh at start: the settings this stack runs with."
+        echo "# The environment overrides them; delete this file to go back to the defaults."
+        for name in "${REMEMBERED[@]}" "${EXPLICIT[@]}"; do
+            [[ -z "${seen[$name]:-}" ]] || continue
+            seen[$name]=1
+            value=${!name:-}
+            printf "%s='%s'\n" "$name" "${value//"'"/"'\''"}"
+        done
+    } | (umask 077 && cat >"$VAR/stack.env.tmp")
+    mv "$VAR/stack.env.tmp" "$VAR/stack.env"
+}
+
+# $1 is the command: stop, status and pg-stop also work without a built runwatch-api
+# (what they need is under $VAR), the others need its settings.
 load_config() {
+    local cmd=$1 name settings
+    local -a known
     VAR=$(abs_path "${RUNWATCH_VAR_DIR:-$REPO_DIR/var}")
     VAR=${VAR%/}
-    HTTP_HOST=${RUNWATCH_HTTP_HOST:-127.0.0.1}
-    HTTP_PORT=${RUNWATCH_HTTP_PORT:-8080}
-    PG_PORT=${RUNWATCH_PG_PORT:-5439}
-    REDIS_PORT=${RUNWATCH_REDIS_PORT:-6389}
-    SSE_HOST=${RUNWATCH_SSE_HOST:-127.0.0.1}
-    SSE_PORT=${RUNWATCH_SSE_PORT:-8089}
-    BIN_DIR=$(abs_path "${RUNWATCH_BIN_DIR:-$REPO_DIR/build/release}")
-    STATIC_DIR=$(abs_path "${RUNWATCH_STATIC_DIR:-$REPO_DIR/frontend/dist}")
-    MIGRATIONS_DIR=$(abs_path "${RUNWATCH_MIGRATIONS_DIR:-$REPO_DIR/sql/migrations}")
-    API_SOCKET=$(abs_path "${RUNWATCH_API_SOCKET:-$VAR/run/api.sock}")
-    DATABASE_URL=${RUNWATCH_DATABASE_URL:-host=$VAR/run port=$PG_PORT dbname=runwatch user=runwatch}
-    REDIS_URL=${RUNWATCH_REDIS_URL:-redis://127.0.0.1:$REDIS_PORT}
+    export RUNWATCH_VAR_DIR=$VAR
+    recall_settings
+    for name in RUNWATCH_BIN_DIR RUNWATCH_STATIC_DIR RUNWATCH_MIGRATIONS_DIR RUNWATCH_API_SOCKET; do
+        if [[ -n "${!name:-}" ]]; then export "$name=$(abs_path "${!name}")"; fi
+    done
+    # The binary is how the script finds every other default, so its own default is here.
+    BIN_DIR=${RUNWATCH_BIN_DIR:-$REPO_DIR/build/release}
+    export RUNWATCH_BIN_DIR=$BIN_DIR
+    PG_DATA=$VAR/pg
+    RUN=$VAR/run
+    LOGS=$VAR/log
+    NGX=$VAR/nginx
+    NGINX_CONF=$NGX/nginx.conf
+    ADMIN_FILE=$VAR/first-admin.txt
+
+    if [[ ! -x "$BIN_DIR/runwatch-api" ]]; then
+        case "$cmd" in
+        stop | status | pg-stop) ;;
+        *) need_bin runwatch-api ;;
+        esac
+        # Only what stack.env remembers; a port nobody remembers shows as "?".
+        HTTP_HOST=${RUNWATCH_HTTP_HOST:-?} HTTP_PORT=${RUNWATCH_HTTP_PORT:-?}
+        PG_PORT=${RUNWATCH_PG_PORT:-?} REDIS_PORT=${RUNWATCH_REDIS_PORT:-?}
+        SSE_HOST=${RUNWATCH_SSE_HOST:-?} SSE_PORT=${RUNWATCH_SSE_PORT:-?}
+        API_SOCKET=${RUNWATCH_API_SOCKET:-?}
+        return 0
+    fi
+    # Run from the repository, so the binary's relative defaults (var, frontend/dist,
+    # sql/migrations) are the repository's whatever directory the caller stands in.
+    settings=$(cd "$REPO_DIR" && "$BIN_DIR/runwatch-api" config --shell) ||
+        die "$BIN_DIR/runwatch-api config --shell failed (a setting above is wrong, or the binary predates it: make build)"
+    mapfile -t known < <(sed -n 's/^\(RUNWATCH_[A-Z0-9_]*\)=.*/\1/p' <<<"$settings")
+    for name in "${known[@]}" $(compgen -e | grep -E '^RUNWATCH_(SSE_[A-Z0-9_]+|PG_BINDIR)$' || true); do
+        if [[ -n "${!name:-}" ]]; then EXPLICIT+=("$name"); fi
+    done
+    eval "$settings"
+
+    HTTP_HOST=$RUNWATCH_HTTP_HOST
+    HTTP_PORT=$RUNWATCH_HTTP_PORT
+    PG_PORT=$RUNWATCH_PG_PORT
+    REDIS_PORT=$RUNWATCH_REDIS_PORT
+    SSE_HOST=$RUNWATCH_SSE_HOST
+    SSE_PORT=$RUNWATCH_SSE_PORT
+    STATIC_DIR=$RUNWATCH_STATIC_DIR
+    MIGRATIONS_DIR=$RUNWATCH_MIGRATIONS_DIR
+    API_SOCKET=$RUNWATCH_API_SOCKET
+    DATABASE_URL=$RUNWATCH_DATABASE_URL
+    REDIS_URL=$RUNWATCH_REDIS_URL
     # Login throttling per client address, in nginx (the API adds a per-account backoff).
-    LOGIN_RATE=${RUNWATCH_LOGIN_RATE:-10r/m}
-    LOGIN_BURST=${RUNWATCH_LOGIN_BURST:-20}
+    LOGIN_RATE=$RUNWATCH_LOGIN_RATE
+    LOGIN_BURST=$RUNWATCH_LOGIN_BURST
     [[ "$LOGIN_RATE" =~ ^[0-9]+r/[sm]$ ]] || die "RUNWATCH_LOGIN_RATE must look like 10r/m or 5r/s, got '$LOGIN_RATE'"
-    [[ "$LOGIN_BURST" =~ ^[0-9]+$ ]] || die "RUNWATCH_LOGIN_BURST must be a number, got '$LOGIN_BURST'"
     # Who may scrape /metrics (Prometheus): addresses or CIDRs, comma-separated; each
     # becomes an nginx `allow`, everyone else is denied.
     METRICS_ALLOW_LINES=''
     local addr
     local -a allow_list
-    IFS=',' read -r -a allow_list <<<"${RUNWATCH_METRICS_ALLOW:-127.0.0.1,::1}"
+    IFS=',' read -r -a allow_list <<<"$RUNWATCH_METRICS_ALLOW"
     for addr in "${allow_list[@]}"; do
         addr=${addr// /}
         [[ -z "$addr" ]] && continue
@@ -88,12 +172,6 @@ load_config() {
         METRICS_ALLOW_LINES+="allow $addr; "
     done
 
-    local name
-    for name in HTTP_PORT PG_PORT REDIS_PORT SSE_PORT; do
-        if ! [[ "${!name}" =~ ^[0-9]+$ ]] || ((${!name} < 1 || ${!name} > 65535)); then
-            die "RUNWATCH_$name must be a port number, got '${!name}'"
-        fi
-    done
     # These paths go into nginx, PostgreSQL and Redis config files; keep them to
     # characters none of those formats needs to escape.
     for name in VAR BIN_DIR STATIC_DIR MIGRATIONS_DIR API_SOCKET REPO_DIR; do
@@ -106,14 +184,6 @@ load_config() {
     # sun_path holds 107 bytes: PostgreSQL's socket is $VAR/run/.s.PGSQL.<port>.
     (($(printf '%s' "$VAR/run/.s.PGSQL.$PG_PORT" | wc -c) <= 107)) ||
         die "RUNWATCH_VAR_DIR '$VAR' is too long for a unix socket path (keep it under ~80 bytes)"
-    (($(printf '%s' "$API_SOCKET" | wc -c) <= 107)) ||
-        die "RUNWATCH_API_SOCKET '$API_SOCKET' is too long for a unix socket path"
-
-    PG_DATA=$VAR/pg
-    RUN=$VAR/run
-    LOGS=$VAR/log
-    NGX=$VAR/nginx
-    NGINX_CONF=$NGX/nginx.conf
 
     # Descriptors for nginx's workers: live streams take two each (docs/PERFORMANCE.md).
     # Only root can go past the hard limit.
@@ -131,7 +201,7 @@ load_config() {
     NGINX_USER='' NGINX_GROUP=''
     if ((EUID == 0)); then
         id -u postgres >/dev/null 2>&1 ||
-            die "running as root needs the 'postgres' system user (install postgresql: deploy/install-deps.sh)"
+            die "running as root needs the 'postgres' system user (install postgresql: deploy/install-deps.sh run)"
         local u
         for u in www-data nobody; do
             if id -u "$u" >/dev/null 2>&1; then
@@ -167,7 +237,7 @@ url() { printf 'http://%s/' "$(host_port "$HTTP_HOST" "$HTTP_PORT")"; }
 pid_of() {
     local file=$1 pattern=$2 pid cmd
     [[ -r "$file" ]] || return 1
-    read -r pid <"$file" 2>/dev/null || return 1
+    read -r pid 2>/dev/null <"$file" || return 1
     [[ "$pid" =~ ^[0-9]+$ ]] || return 1
     kill -0 "$pid" 2>/dev/null || return 1
     if [[ -r /proc/$pid/cmdline ]]; then
@@ -182,7 +252,7 @@ pid_of() {
 proc_alive() {
     local line
     kill -0 "$1" 2>/dev/null || return 1
-    read -r line <"/proc/$1/stat" 2>/dev/null || return 0
+    read -r line 2>/dev/null <"/proc/$1/stat" || return 0
     [[ "${line##*) }" != Z* ]]
 }
 
@@ -216,7 +286,7 @@ stop_pidfile() {
 group_alive() {
     local pgid=$1 pattern=$2 f line state _ppid pgrp cmd
     for f in /proc/[0-9]*/stat; do
-        read -r line <"$f" 2>/dev/null || continue
+        read -r line 2>/dev/null <"$f" || continue
         read -r state _ppid pgrp _ <<<"${line##*) }"
         [[ "$pgrp" == "$pgid" && "$state" != Z ]] || continue
         cmd=$(tr '\0' ' ' <"${f%/stat}/cmdline" 2>/dev/null) || continue
@@ -265,6 +335,10 @@ check_port_free() {
     fi
 }
 
+need_bin() {
+    [[ -x "$BIN_DIR/$1" ]] || die "$BIN_DIR/$1 not found: build it with \`make build\` (or set RUNWATCH_BIN_DIR)"
+}
+
 # ---------------------------------------------------------------- directories
 
 # Every directory above $VAR must be searchable by the postgres user and nginx's
@@ -299,344 +373,105 @@ prepare_dirs() {
     fi
 }
 
-# ---------------------------------------------------------------- PostgreSQL
+# ---------------------------------------------------------------- the components
 
-find_pg_bindir() {
-    local d v
-    if [[ -n "${RUNWATCH_PG_BINDIR:-}" ]]; then
-        PG_BIN=$RUNWATCH_PG_BINDIR
-    elif [[ -r "$PG_DATA/PG_VERSION" ]] && v=$(<"$PG_DATA/PG_VERSION") &&
-        [[ -x /usr/lib/postgresql/$v/bin/pg_ctl ]]; then
-        PG_BIN=/usr/lib/postgresql/$v/bin # the major the cluster was made with
-    elif command -v pg_config >/dev/null 2>&1 && d=$(pg_config --bindir 2>/dev/null) &&
-        [[ -x "$d/initdb" ]]; then
-        PG_BIN=$d
-    elif d=$(printf '%s\n' /usr/lib/postgresql/*/bin | sort -V | tail -n 1) &&
-        [[ -n "$d" && -x "$d/initdb" ]]; then
-        PG_BIN=$d
-    elif d=$(command -v initdb 2>/dev/null); then
-        PG_BIN=$(dirname "$d")
-    else
-        die "PostgreSQL server binaries not found (install postgresql: deploy/install-deps.sh)"
-    fi
-    [[ -x "$PG_BIN/pg_ctl" ]] || die "no pg_ctl in $PG_BIN"
+# shellcheck source=deploy/stack/postgres.sh
+. "$SCRIPT_DIR/stack/postgres.sh"
+# shellcheck source=deploy/stack/redis.sh
+. "$SCRIPT_DIR/stack/redis.sh"
+# shellcheck source=deploy/stack/schema.sh
+. "$SCRIPT_DIR/stack/schema.sh"
+# shellcheck source=deploy/stack/api.sh
+. "$SCRIPT_DIR/stack/api.sh"
+# shellcheck source=deploy/stack/sse.sh
+. "$SCRIPT_DIR/stack/sse.sh"
+# shellcheck source=deploy/stack/nginx.sh
+. "$SCRIPT_DIR/stack/nginx.sh"
+
+# One line per component, in start order (stop goes in reverse). Columns: its name (as
+# status shows it); the functions that print its pid while it runs, start it, say whether
+# it is ready (0 yes, 1 not yet, 2 it died: give up; what it waits for on stdout), stop
+# it, and describe where it listens; its logs under $VAR/log (comma-separated; a failure
+# shows their new lines); the variable holding its TCP port, checked free before anything
+# starts; whether `run` stops everything when it exits. "-": none.
+STACK_TABLE='
+postgresql    pg_pid     pg_start      pg_ready     pg_stop     pg_where     postgresql.log          PG_PORT     no
+redis         redis_pid  redis_start   redis_ready  redis_stop  redis_where  redis.log               REDIS_PORT  no
+schema        -          schema_apply  -            -           -            migrate.log             -           no
+runwatch-api  api_pid    api_start     api_ready    api_stop    api_where    api.log                 -           yes
+runwatch-sse  sse_pid    sse_start     sse_ready    sse_stop    sse_where    sse.log                 SSE_PORT    yes
+nginx         nginx_pid  nginx_start   nginx_ready  nginx_stop  nginx_where  nginx-error.log,api.log HTTP_PORT   yes
+'
+mapfile -t STACK < <(grep -v '^[[:space:]]*$' <<<"$STACK_TABLE")
+
+# How long a started component may take to become ready (generous: a loaded CI box).
+READY_SECS=30
+
+# row NAME: sets C_NAME C_PID C_START C_READY C_STOP C_WHERE C_LOGS C_PORT C_WATCH.
+row() {
+    local line
+    for line in "${STACK[@]}"; do
+        read -r C_NAME C_PID C_START C_READY C_STOP C_WHERE C_LOGS C_PORT C_WATCH <<<"$line"
+        [[ "$C_NAME" == "$1" ]] && return 0
+    done
+    die "no component '$1'"
 }
 
-# Runs a server-side PostgreSQL tool; PostgreSQL refuses to run as root.
-as_pg() {
-    if ((EUID == 0)); then
-        (cd / && runuser -u postgres -- "$@")
-    else
-        "$@"
-    fi
+names() {
+    local line
+    for line in "${STACK[@]}"; do printf '%s\n' "${line%% *}"; done
 }
 
-pg_running() { [[ -r "$PG_DATA/postmaster.pid" ]] && as_pg "$PG_BIN/pg_ctl" -D "$PG_DATA" status >/dev/null 2>&1; }
-
-pg_admin() {
-    "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h "$RUN" -p "$PG_PORT" -U postgres -d postgres "$@"
+# Prints the component's pid and succeeds while it runs; a step (no pid) never runs.
+running() {
+    row "$1"
+    [[ "$C_PID" != - ]] && "$C_PID"
 }
 
-pg_init() {
-    local locale_opt=(--no-locale)
-    if locale -a 2>/dev/null | grep -qix 'c\.utf-\?8'; then locale_opt=(--locale=C.UTF-8); fi
-    log "initdb $PG_DATA"
-    # Local (socket) connections are trusted: the socket directory and the socket itself
-    # are private to the stack's user. TCP needs a password, and no role has one.
-    if ! as_pg "$PG_BIN/initdb" -D "$PG_DATA" -U postgres -E UTF8 "${locale_opt[@]}" \
-        --auth-local=trust --auth-host=scram-sha-256 >"$LOGS/initdb.log" 2>&1; then
-        show_log "$LOGS/initdb.log"
-        fail "initdb failed"
-    fi
-    echo "include_if_exists = 'runwatch.conf'" | as_pg tee -a "$PG_DATA/postgresql.conf" >/dev/null
+show_logs() {
+    local f
+    local -a files
+    IFS=',' read -r -a files <<<"$1"
+    for f in "${files[@]}"; do show_log "$LOGS/$f"; done
 }
 
-# Our settings, rewritten at every start so a change of port or var dir takes effect.
-pg_write_conf() {
-    as_pg tee "$PG_DATA/runwatch.conf" >/dev/null <<EOF
-# Written by deploy/stack.sh at every start: edit that script, not this file.
-port = $PG_PORT
-listen_addresses = '127.0.0.1'
-unix_socket_directories = '$RUN'
-unix_socket_permissions = 0700
-max_connections = 100
-# A dev box / CI runner: modest memory, durability left on (fsync, synchronous_commit).
-shared_buffers = 128MB
-effective_cache_size = 1GB
-work_mem = 8MB
-maintenance_work_mem = 128MB
-wal_buffers = 16MB
-max_wal_size = 2GB
-checkpoint_timeout = 15min
-random_page_cost = 1.1
-timezone = 'UTC'
-log_timezone = 'UTC'
-log_line_prefix = '%m [%p] %q%u@%d '
-log_min_duration_statement = 1s
-EOF
-}
-
-pg_start() {
-    find_pg_bindir
-    if pg_running; then
-        log "postgresql already running"
+# Starts one component unless it runs, then waits until it is ready.
+start_one() {
+    local name=$1 i rc=1 f why="$1 is not ready"
+    local -a files
+    row "$name"
+    if [[ "$C_PID" != - ]] && "$C_PID" >/dev/null; then
+        log "$name already running"
         return 0
     fi
-    check_port_free "$PG_PORT" RUNWATCH_PG_PORT
-    if [[ ! -f "$PG_DATA/PG_VERSION" ]]; then pg_init; fi
-    pg_write_conf
-    log "starting postgresql on port $PG_PORT (socket in $RUN)"
-    STARTED+=(pg)
-    mark_log "$LOGS/postgresql.log"
-    if ! as_pg "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$LOGS/postgresql.log" -w -t 60 -s start; then
-        show_log "$LOGS/postgresql.log"
-        fail "postgresql did not start"
-    fi
-    if [[ "$(pg_admin -tAc "SELECT 1 FROM pg_roles WHERE rolname = 'runwatch'")" != 1 ]]; then
-        log "creating role runwatch"
-        pg_admin -c "CREATE ROLE runwatch LOGIN"
-    fi
-    # Ad-hoc SQL runs as its own login (docs/REPORTS.md): read-only, bounded, no other
-    # role. It must not be a role runwatch SETs: a session can always SET ROLE back to
-    # its login. Migration 0007 grants it the report schema and nothing else.
-    if [[ "$(pg_admin -tAc "SELECT 1 FROM pg_roles WHERE rolname = 'runwatch_report'")" != 1 ]]; then
-        log "creating role runwatch_report"
-        pg_admin -c "CREATE ROLE runwatch_report LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION CONNECTION LIMIT 64" \
-            -c "ALTER ROLE runwatch_report SET default_transaction_read_only = on" \
-            -c "ALTER ROLE runwatch_report SET statement_timeout = '5s'" \
-            -c "ALTER ROLE runwatch_report SET search_path = report" \
-            -c "ALTER ROLE runwatch_report SET work_mem = '16MB'" \
-            -c "ALTER ROLE runwatch_report SET temp_file_limit = '256MB'"
-    fi
-    if [[ "$(pg_admin -tAc "SELECT 1 FROM pg_database WHERE datname = 'runwatch'")" != 1 ]]; then
-        log "creating database runwatch"
-        pg_admin -c "CREATE DATABASE runwatch OWNER runwatch"
-    fi
-}
-
-pg_stop() {
-    find_pg_bindir
-    if pg_running; then
-        log "stopping postgresql"
-        as_pg "$PG_BIN/pg_ctl" -D "$PG_DATA" -w -t 60 -s stop -m fast ||
-            log "warning: pg_ctl stop failed"
-    fi
-}
-
-# ---------------------------------------------------------------- Redis
-
-redis_start() {
-    if pid_of "$RUN/redis.pid" redis-server >/dev/null; then
-        log "redis already running"
-        return 0
-    fi
-    check_port_free "$REDIS_PORT" RUNWATCH_REDIS_PORT
-    command -v redis-server >/dev/null 2>&1 || die "redis-server not found (deploy/install-deps.sh)"
-    cat >"$RUN/redis.conf" <<EOF
-# Written by deploy/stack.sh. Redis only carries pub/sub here: no persistence.
-port $REDIS_PORT
-bind 127.0.0.1
-protected-mode yes
-daemonize yes
-pidfile "$RUN/redis.pid"
-logfile "$LOGS/redis.log"
-dir "$RUN"
-save ""
-appendonly no
-EOF
-    log "starting redis on port $REDIS_PORT"
-    STARTED+=(redis)
-    mark_log "$LOGS/redis.log"
-    redis-server "$RUN/redis.conf" || {
-        show_log "$LOGS/redis.log"
-        fail "redis did not start"
-    }
-    local i
-    for ((i = 0; i < 100; i++)); do
-        if [[ "$(redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping 2>/dev/null)" == PONG ]]; then return 0; fi
+    IFS=',' read -r -a files <<<"$C_LOGS"
+    for f in "${files[@]}"; do mark_log "$LOGS/$f"; done
+    STARTED+=("$name")
+    "$C_START"
+    [[ "$C_READY" != - ]] || return 0
+    for ((i = 0; i < READY_SECS * 10; i++)); do
+        rc=0
+        why=$("$C_READY") || rc=$?
+        ((rc == 0)) && return 0
+        ((rc == 2)) && break
         sleep 0.1
     done
-    show_log "$LOGS/redis.log"
-    fail "redis did not answer PING within 10 s"
+    show_logs "$C_LOGS"
+    if ((rc == 2)); then fail "$name exited during start"; fi
+    fail "${why:-$name is not ready} within $READY_SECS s"
 }
 
-redis_stop() { stop_pidfile redis "$RUN/redis.pid" redis-server TERM 10; }
-
-# ---------------------------------------------------------------- our binaries
-
-need_bin() {
-    [[ -x "$BIN_DIR/$1" ]] || die "$BIN_DIR/$1 not found: build it with \`make build\` (or set RUNWATCH_BIN_DIR)"
+stop_one() {
+    row "$1"
+    [[ "$C_STOP" == - ]] || "$C_STOP"
 }
 
-migrate() {
-    need_bin runwatch-api
-    log "applying migrations from $MIGRATIONS_DIR"
-    mark_log "$LOGS/migrate.log"
-    if ! (cd "$REPO_DIR" && "$BIN_DIR/runwatch-api" migrate) </dev/null >>"$LOGS/migrate.log" 2>&1; then
-        show_log "$LOGS/migrate.log"
-        fail "migrations failed"
-    fi
-}
-
-# The first instance admin, only while the database has no user at all. The generated
-# password goes to the terminal once and never into a log file.
-bootstrap_admin() {
-    local out
-    if ! out=$(cd "$REPO_DIR" && "$BIN_DIR/runwatch-api" user bootstrap </dev/null 2>>"$LOGS/migrate.log"); then
-        show_log "$LOGS/migrate.log"
-        fail "creating the first admin failed"
-    fi
-    if [[ -n "$out" ]]; then
-        BOOTSTRAP_OUT=$out
-    fi
-}
-
-api_start() {
-    need_bin runwatch-api
-    if pid_of "$RUN/api.pid" runwatch-api >/dev/null; then
-        log "runwatch-api already running"
-        return 0
-    fi
-    rm -f "$API_SOCKET" # a stale socket would look like a started API
-    log "starting runwatch-api (socket $API_SOCKET)"
-    STARTED+=(api)
-    mark_log "$LOGS/api.log"
-    spawn "$LOGS/api.log" "$RUN/api.pid" "$BIN_DIR/runwatch-api" serve
-    local i pid
-    read -r pid <"$RUN/api.pid"
-    for ((i = 0; i < 100; i++)); do
-        if [[ -S "$API_SOCKET" ]]; then return 0; fi
-        if ! proc_alive "$pid"; then break; fi
-        sleep 0.1
+all_running() {
+    local name
+    for name in $(names); do
+        row "$name"
+        [[ "$C_PID" == - ]] || "$C_PID" >/dev/null || return 1
     done
-    show_log "$LOGS/api.log"
-    if proc_alive "$pid"; then
-        fail "runwatch-api did not create $API_SOCKET within 10 s"
-    fi
-    fail "runwatch-api exited during start"
-}
-
-api_stop() {
-    local pid=''
-    # The group id is the master's pid: read it even if the master is gone, so workers
-    # it left behind are found.
-    if [[ -r "$RUN/api.pid" ]]; then read -r pid <"$RUN/api.pid" || true; fi
-    stop_pidfile runwatch-api "$RUN/api.pid" runwatch-api TERM 10
-    if [[ "$pid" =~ ^[0-9]+$ ]]; then reap_group "$pid" runwatch-api; fi
-}
-
-sse_start() {
-    need_bin runwatch-sse
-    if pid_of "$RUN/sse.pid" runwatch-sse >/dev/null; then
-        log "runwatch-sse already running"
-        return 0
-    fi
-    check_port_free "$SSE_PORT" RUNWATCH_SSE_PORT
-    log "starting runwatch-sse on $(host_port "$SSE_HOST" "$SSE_PORT")"
-    # Its own settings (RUNWATCH_SSE_RING, _KEEPALIVE_MS, _CLIENT_BUFFER, _STALL_MS,
-    # _MAX_CLIENTS, _MAX_AGE_S, _RETRY_MS; docs/CONTRACTS.md) pass through the environment;
-    # it checks them and exits with a message naming a bad one.
-    STARTED+=(sse)
-    mark_log "$LOGS/sse.log"
-    spawn "$LOGS/sse.log" "$RUN/sse.pid" "$BIN_DIR/runwatch-sse"
-    local i pid
-    read -r pid <"$RUN/sse.pid"
-    for ((i = 0; i < 100; i++)); do
-        if curl -fsS -o /dev/null --max-time 1 "http://$(host_port "$SSE_HOST" "$SSE_PORT")/healthz" 2>/dev/null; then
-            return 0
-        fi
-        if ! proc_alive "$pid"; then break; fi
-        sleep 0.1
-    done
-    show_log "$LOGS/sse.log"
-    if proc_alive "$pid"; then
-        fail "runwatch-sse did not answer /healthz with 200 within 10 s"
-    fi
-    fail "runwatch-sse exited during start"
-}
-
-sse_stop() {
-    local pid=''
-    # The group id is the master's pid: read it even if the master is gone, so workers
-    # it left behind are found.
-    if [[ -r "$RUN/sse.pid" ]]; then read -r pid <"$RUN/sse.pid" || true; fi
-    stop_pidfile runwatch-sse "$RUN/sse.pid" runwatch-sse TERM 10
-    if [[ "$pid" =~ ^[0-9]+$ ]]; then reap_group "$pid" runwatch-sse; fi
-}
-
-# ---------------------------------------------------------------- nginx
-
-sed_escape() { printf '%s' "$1" | sed -e 's/[\\|&]/\\&/g'; }
-
-# Renders the template to $1 ("-" = stdout).
-render_nginx() {
-    local out=$1 tmpl=$REPO_DIR/nginx/runwatch.conf.in user_line=''
-    [[ -r "$tmpl" ]] || die "$tmpl not found"
-    if [[ -n "$NGINX_USER" ]]; then user_line="user $NGINX_USER $NGINX_GROUP;"; fi
-    local -a args=(
-        -e "s|@HTTP_HOST@:@HTTP_PORT@|$(sed_escape "$(host_port "$HTTP_HOST" "$HTTP_PORT")")|g"
-        -e "s|@HTTP_HOST@|$(sed_escape "$HTTP_HOST")|g"
-        -e "s|@HTTP_PORT@|$(sed_escape "$HTTP_PORT")|g"
-        -e "s|@API_SOCKET@|$(sed_escape "$API_SOCKET")|g"
-        -e "s|@SSE_ADDR@|$(sed_escape "$(host_port "$SSE_HOST" "$SSE_PORT")")|g"
-        -e "s|@STATIC_DIR@|$(sed_escape "$STATIC_DIR")|g"
-        -e "s|@VAR_DIR@|$(sed_escape "$VAR")|g"
-        -e "s|@REPO_DIR@|$(sed_escape "$REPO_DIR")|g"
-        -e "s|@USER_LINE@|$(sed_escape "$user_line")|g"
-        -e "s|@LOGIN_RATE@|$(sed_escape "$LOGIN_RATE")|g"
-        -e "s|@LOGIN_BURST@|$(sed_escape "$LOGIN_BURST")|g"
-        -e "s|@NGINX_NOFILE@|$(sed_escape "$NGINX_NOFILE")|g"
-        -e "s|@NGINX_CONNECTIONS@|$(sed_escape "$NGINX_CONNECTIONS")|g"
-        -e "s|@METRICS_ALLOW@|$(sed_escape "$METRICS_ALLOW_LINES")|g"
-    )
-    local text left
-    text=$(sed "${args[@]}" "$tmpl")
-    if left=$(grep -o '@[A-Z_]*@' <<<"$text" | sort -u | tr '\n' ' ') && [[ -n "$left" ]]; then
-        die "unrendered placeholders in $tmpl: $left"
-    fi
-    if [[ "$out" == - ]]; then
-        printf '%s\n' "$text"
-    else
-        mkdir -p "$(dirname "$out")"
-        printf '%s\n' "$text" >"$out.tmp"
-        mv "$out.tmp" "$out"
-    fi
-}
-
-nginx_cmd() { nginx -e "$LOGS/nginx-error.log" -p "$NGX/" -c "$NGINX_CONF" "$@"; }
-
-nginx_start() {
-    if pid_of "$RUN/nginx.pid" nginx >/dev/null; then
-        log "nginx already running"
-        return 0
-    fi
-    command -v nginx >/dev/null 2>&1 || die "nginx not found (deploy/install-deps.sh)"
-    check_port_free "$HTTP_PORT" RUNWATCH_HTTP_PORT
-    if [[ ! -d "$STATIC_DIR" ]]; then
-        log "note: $STATIC_DIR does not exist (frontend not built): / will answer 404"
-    elif ((EUID == 0)) && ! runuser -u "$NGINX_USER" -- test -r "$STATIC_DIR" 2>/dev/null; then
-        log "warning: $NGINX_USER cannot read $STATIC_DIR: / will answer 403/404"
-    fi
-    mkdir -p "$NGX/tmp"
-    render_nginx "$NGINX_CONF"
-    local out
-    if ! out=$(nginx_cmd -t -q 2>&1); then
-        printf '%s\n' "$out" | sed 's/^/    /' >&2
-        fail "nginx rejected $NGINX_CONF"
-    fi
-    log "starting nginx on $(url)"
-    STARTED+=(nginx)
-    mark_log "$LOGS/nginx-error.log"
-    if ! out=$(nginx_cmd 2>&1); then
-        printf '%s\n' "$out" | sed 's/^/    /' >&2
-        show_log "$LOGS/nginx-error.log"
-        fail "nginx did not start"
-    fi
-}
-
-nginx_stop() {
-    # QUIT lets requests in flight finish; worker_shutdown_timeout bounds SSE streams.
-    stop_pidfile nginx "$RUN/nginx.pid" nginx QUIT 15
 }
 
 # ---------------------------------------------------------------- whole stack
@@ -644,63 +479,33 @@ nginx_stop() {
 STARTED=()
 STARTING=0
 
-# A failure during start: say so, stop what this run started (newest first), exit 1.
-fail() {
-    log "error: $*"
-    if ((STARTING)); then
-        STARTING=0
-        local i
-        for ((i = ${#STARTED[@]} - 1; i >= 0; i--)); do
-            stop_one "${STARTED[$i]}" || true
-        done
-    fi
-    exit 1
+# Stops what this run started, newest first.
+undo_start() {
+    local i
+    STARTING=0
+    for ((i = ${#STARTED[@]} - 1; i >= 0; i--)); do
+        stop_one "${STARTED[$i]}" || true
+    done
 }
 
-stop_one() {
-    case "$1" in
-    nginx) nginx_stop ;;
-    sse) sse_stop ;;
-    api) api_stop ;;
-    redis) redis_stop ;;
-    pg) pg_stop ;;
-    esac
+# A failure during start: say so, stop what this run started, exit 1.
+fail() {
+    log "error: $*"
+    if ((STARTING)); then undo_start; fi
+    exit 1
 }
 
 # An unexpected error (set -e) during start also stops what was started.
 on_exit_while_starting() {
     local rc=$?
     if ((STARTING)) && ((rc != 0)); then
-        STARTING=0
         log "start failed; stopping what it started"
-        local i
-        for ((i = ${#STARTED[@]} - 1; i >= 0; i--)); do
-            stop_one "${STARTED[$i]}" || true
-        done
+        undo_start
     fi
 }
 
-all_running() {
-    pg_running && pid_of "$RUN/redis.pid" redis-server >/dev/null &&
-        pid_of "$RUN/api.pid" runwatch-api >/dev/null &&
-        pid_of "$RUN/sse.pid" runwatch-sse >/dev/null &&
-        pid_of "$RUN/nginx.pid" nginx >/dev/null
-}
-
-wait_healthy() {
-    local u i code=''
-    u="$(url)api/v1/healthz"
-    for ((i = 0; i < 100; i++)); do
-        code=$(curl -sS -o /dev/null -w '%{http_code}' --max-time 2 "$u" 2>/dev/null || true)
-        if [[ "$code" == 200 ]]; then return 0; fi
-        sleep 0.1
-    done
-    show_log "$LOGS/nginx-error.log" 10
-    show_log "$LOGS/api.log" 15
-    fail "$u answered ${code:-nothing} instead of 200 within 10 s"
-}
-
 cmd_start() {
+    local name
     find_pg_bindir
     need_bin runwatch-api
     need_bin runwatch-sse
@@ -709,22 +514,19 @@ cmd_start() {
         return 0
     fi
     # Every port a component that is not running yet will need, before starting any.
-    if ! pg_running; then check_port_free "$PG_PORT" RUNWATCH_PG_PORT; fi
-    if ! pid_of "$RUN/redis.pid" redis-server >/dev/null; then check_port_free "$REDIS_PORT" RUNWATCH_REDIS_PORT; fi
-    if ! pid_of "$RUN/sse.pid" runwatch-sse >/dev/null; then check_port_free "$SSE_PORT" RUNWATCH_SSE_PORT; fi
-    if ! pid_of "$RUN/nginx.pid" nginx >/dev/null; then check_port_free "$HTTP_PORT" RUNWATCH_HTTP_PORT; fi
+    for name in $(names); do
+        row "$name"
+        if [[ "$C_PORT" != - ]] && ! running "$name" >/dev/null; then
+            row "$name"
+            check_port_free "${!C_PORT}" "RUNWATCH_$C_PORT"
+        fi
+    done
     STARTING=1
     trap on_exit_while_starting EXIT
-    rm -f "$RUN/stop-requested"
     prepare_dirs
-    pg_start
-    redis_start
-    migrate
-    bootstrap_admin
-    api_start
-    sse_start
-    nginx_start
-    wait_healthy
+    rm -f "$RUN/stop-requested"
+    remember_settings
+    for name in $(names); do start_one "$name"; done
     STARTING=0
     trap - EXIT
     log "Runwatch is up at $(url)"
@@ -733,19 +535,18 @@ cmd_start() {
         printf 'Sign in at %s with that email and password.\n\n' "$(url)"
     else
         log "sign in with your account; an operator resets a password with:"
-        log "  RUNWATCH_VAR_DIR=$VAR $BIN_DIR/runwatch-api user reset-password --email EMAIL"
+        log "  $BIN_DIR/runwatch-api user reset-password --email EMAIL"
     fi
 }
 
 cmd_stop() {
+    local -a order
+    local i
     # Tells a `run` in another shell that this stop was asked for.
     if [[ -d "$RUN" ]]; then : >"$RUN/stop-requested" 2>/dev/null || true; fi
-    nginx_stop
-    sse_stop
-    api_stop
-    redis_stop
-    if [[ -d "$PG_DATA" ]]; then pg_stop; fi
-    rm -f "$API_SOCKET"
+    mapfile -t order < <(names)
+    for ((i = ${#order[@]} - 1; i >= 0; i--)); do stop_one "${order[$i]}"; done
+    if [[ "$API_SOCKET" == /* ]]; then rm -f "$API_SOCKET"; fi
     log "stopped"
 }
 
@@ -755,7 +556,12 @@ cmd_run() {
         return 0
     fi
     cmd_start
-    local tail_pid=''
+    local tail_pid='' name
+    local -a watched=()
+    for name in $(names); do
+        row "$name"
+        if [[ "$C_WATCH" == yes ]]; then watched+=("$name"); fi
+    done
     on_signal() {
         trap '' INT TERM
         echo >&2
@@ -778,19 +584,19 @@ cmd_run() {
             log "stopped from another shell"
             exit 0
         fi
-        pid_of "$RUN/api.pid" runwatch-api >/dev/null || dead=runwatch-api
-        pid_of "$RUN/sse.pid" runwatch-sse >/dev/null || dead=${dead:-runwatch-sse}
-        pid_of "$RUN/nginx.pid" nginx >/dev/null || dead=${dead:-nginx}
+        for name in "${watched[@]}"; do
+            if ! running "$name" >/dev/null; then
+                dead=$name
+                break
+            fi
+        done
         if [[ -n "$dead" ]]; then
             trap '' INT TERM
             kill "$tail_pid" 2>/dev/null || true
             [[ -e "$RUN/stop-requested" ]] && exit 0
             log "error: $dead exited unexpectedly; stopping everything"
-            case "$dead" in
-            runwatch-api) show_log "$LOGS/api.log" ;;
-            runwatch-sse) show_log "$LOGS/sse.log" ;;
-            nginx) show_log "$LOGS/nginx-error.log" ;;
-            esac
+            row "$dead"
+            show_logs "${C_LOGS%%,*}"
             cmd_stop
             exit 1
         fi
@@ -798,39 +604,17 @@ cmd_run() {
 }
 
 cmd_status() {
-    local rc=0 pid
-    find_pg_bindir
-    if pg_running; then
-        read -r pid <"$PG_DATA/postmaster.pid"
-        printf '%-14s running (pid %s, port %s)\n' postgresql "$pid" "$PG_PORT"
-    else
-        printf '%-14s stopped\n' postgresql
-        rc=3
-    fi
-    if pid=$(pid_of "$RUN/redis.pid" redis-server); then
-        printf '%-14s running (pid %s, port %s)\n' redis "$pid" "$REDIS_PORT"
-    else
-        printf '%-14s stopped\n' redis
-        rc=3
-    fi
-    if pid=$(pid_of "$RUN/api.pid" runwatch-api); then
-        printf '%-14s running (pid %s, socket %s)\n' runwatch-api "$pid" "$API_SOCKET"
-    else
-        printf '%-14s stopped\n' runwatch-api
-        rc=3
-    fi
-    if pid=$(pid_of "$RUN/sse.pid" runwatch-sse); then
-        printf '%-14s running (pid %s, %s)\n' runwatch-sse "$pid" "$(host_port "$SSE_HOST" "$SSE_PORT")"
-    else
-        printf '%-14s stopped\n' runwatch-sse
-        rc=3
-    fi
-    if pid=$(pid_of "$RUN/nginx.pid" nginx); then
-        printf '%-14s running (pid %s, %s)\n' nginx "$pid" "$(url)"
-    else
-        printf '%-14s stopped\n' nginx
-        rc=3
-    fi
+    local rc=0 pid name
+    for name in $(names); do
+        row "$name"
+        [[ "$C_PID" != - ]] || continue
+        if pid=$("$C_PID"); then
+            printf '%-14s running (pid %s, %s)\n' "$name" "$pid" "$("$C_WHERE")"
+        else
+            printf '%-14s stopped\n' "$name"
+            rc=3
+        fi
+    done
     return "$rc"
 }
 
@@ -887,7 +671,7 @@ main() {
         usage
         ;;
     esac
-    load_config
+    load_config "$cmd"
     case "$cmd" in
     start) cmd_start ;;
     stop) cmd_stop ;;
@@ -897,7 +681,7 @@ main() {
         STARTING=1
         trap on_exit_while_starting EXIT
         prepare_dirs
-        pg_start
+        start_one postgresql
         STARTING=0
         trap - EXIT
         ;;

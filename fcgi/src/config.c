@@ -1,6 +1,8 @@
-/* config: reads RUNWATCH_* once at start. Defaults derive from RUNWATCH_VAR_DIR and
- * the port variables the same way deploy/stack.sh derives them, so a binary started
- * by hand next to a running stack finds it. */
+/* config: reads RUNWATCH_* once at start. Every default is written here and only here:
+ * deploy/stack.sh takes its settings from `runwatch-api config --shell`. What the
+ * environment leaves unset is first taken from the settings the local stack was started
+ * with ($RUNWATCH_VAR_DIR/stack.env, written by deploy/stack.sh), so a binary started by
+ * hand next to a running stack (an operator's `runwatch-api user add`) finds it. */
 #include "config.h"
 
 #include <ctype.h>
@@ -127,6 +129,8 @@ static int config_retention(struct config *cfg, char *err, size_t errlen)
     return 0;
 }
 
+static int config_remembered(char *err, size_t errlen);
+
 int config_load(struct config *cfg, char *err, size_t errlen)
 {
     char buf[1024];
@@ -137,6 +141,8 @@ int config_load(struct config *cfg, char *err, size_t errlen)
     const char *var, *pg_port, *redis_port;
 
     memset(cfg, 0, sizeof(*cfg));
+    if (config_remembered(err, errlen) != 0)
+        return -1;
     var = config_env("RUNWATCH_VAR_DIR", "var");
     pg_port = config_env("RUNWATCH_PG_PORT", "5439");
     redis_port = config_env("RUNWATCH_REDIS_PORT", "6389");
@@ -252,6 +258,241 @@ int config_load(struct config *cfg, char *err, size_t errlen)
     if (log_level_parse(config_env("RUNWATCH_LOG_LEVEL", "info"), &cfg->log_level) != 0) {
         snprintf(err, errlen, "RUNWATCH_LOG_LEVEL must be debug, info, warn or error");
         return -1;
+    }
+    return 0;
+}
+
+/* ---- the stack's settings, remembered and printed */
+
+/* A path made absolute against the current directory: libpq reads a relative
+ * "host=var/run" as a host name, and the stack's files must name one place whatever
+ * directory a command runs from. */
+static int config_abs(char *dst, size_t cap, const char *path, const char *name, char *err,
+                      size_t errlen)
+{
+    char cwd[PATH_MAX];
+    int n;
+
+    if (path[0] == '/' || path[0] == '\0')
+        return config_copy(dst, cap, path, name, err, errlen);
+    if (!getcwd(cwd, sizeof(cwd))) {
+        snprintf(err, errlen, "%s: cannot resolve \"%s\": %s", name, path, strerror(errno));
+        return -1;
+    }
+    if (path[0] == '.' && path[1] == '/')
+        path += 2;
+    else if (path[0] == '.' && path[1] == '\0')
+        path = "";
+    n = snprintf(dst, cap, "%s%s%s", cwd, *path ? "/" : "", path);
+    if (n < 0 || (size_t)n >= cap) {
+        snprintf(err, errlen, "%s is too long (max %zu bytes)", name, cap - 1);
+        return -1;
+    }
+    return 0;
+}
+
+/* One value of stack.env: shell single quotes (a quote inside is '\''), backslash
+ * escapes outside them, up to the end of the line. */
+static void config_unquote(const char *s, char *out, size_t cap)
+{
+    size_t n = 0;
+    while (*s && *s != '\n' && n + 1 < cap) {
+        if (*s == '\'') {
+            for (s++; *s && *s != '\'' && n + 1 < cap; s++)
+                out[n++] = *s;
+            if (*s == '\'')
+                s++;
+        } else if (*s == '\\' && s[1] && s[1] != '\n') {
+            out[n++] = s[1];
+            s += 2;
+        } else {
+            out[n++] = *s++;
+        }
+    }
+    out[n] = '\0';
+}
+
+/* Makes RUNWATCH_VAR_DIR absolute, then fills every RUNWATCH_* variable the
+ * environment leaves unset (or empty) from $RUNWATCH_VAR_DIR/stack.env, if there is
+ * one. The environment always wins; without the file nothing changes. */
+static int config_remembered(char *err, size_t errlen)
+{
+    char var[512], path[600], line[2048], value[2048];
+    FILE *f;
+
+    if (config_abs(var, sizeof(var), config_env("RUNWATCH_VAR_DIR", "var"), "RUNWATCH_VAR_DIR", err,
+                   errlen) != 0)
+        return -1;
+    if (setenv("RUNWATCH_VAR_DIR", var, 1) != 0) {
+        snprintf(err, errlen, "RUNWATCH_VAR_DIR: %s", strerror(errno));
+        return -1;
+    }
+    snprintf(path, sizeof(path), "%s/stack.env", var);
+    f = fopen(path, "r");
+    if (!f)
+        return 0; /* no stack started here yet */
+    while (fgets(line, sizeof(line), f)) {
+        char *eq = strchr(line, '=');
+        const char *cur;
+        size_t i;
+
+        if (strncmp(line, "RUNWATCH_", 9) != 0 || !eq)
+            continue;
+        for (i = 9; line + i < eq; i++)
+            if (!isupper((unsigned char)line[i]) && !isdigit((unsigned char)line[i]) &&
+                line[i] != '_')
+                break;
+        if (line + i != eq)
+            continue;
+        *eq = '\0';
+        cur = getenv(line);
+        if (cur && *cur)
+            continue;
+        config_unquote(eq + 1, value, sizeof(value));
+        if (setenv(line, value, 1) != 0) {
+            snprintf(err, errlen, "%s (from %s): %s", line, path, strerror(errno));
+            fclose(f);
+            return -1;
+        }
+    }
+    fclose(f);
+    return 0;
+}
+
+int config_stack_load(struct config_stack *st, char *err, size_t errlen)
+{
+    long v;
+
+    memset(st, 0, sizeof(*st));
+    if (config_copy(st->http_host, sizeof(st->http_host),
+                    config_env("RUNWATCH_HTTP_HOST", "127.0.0.1"), "RUNWATCH_HTTP_HOST", err,
+                    errlen))
+        return -1;
+    if (config_long("RUNWATCH_HTTP_PORT", "8080", 1, 65535, &v, err, errlen))
+        return -1;
+    st->http_port = (int)v;
+    if (config_long("RUNWATCH_PG_PORT", "5439", 1, 65535, &v, err, errlen))
+        return -1;
+    st->pg_port = (int)v;
+    if (config_long("RUNWATCH_REDIS_PORT", "6389", 1, 65535, &v, err, errlen))
+        return -1;
+    st->redis_port = (int)v;
+    if (config_abs(st->static_dir, sizeof(st->static_dir),
+                   config_env("RUNWATCH_STATIC_DIR", "frontend/dist"), "RUNWATCH_STATIC_DIR", err,
+                   errlen))
+        return -1;
+    /* Login throttling per client address, in nginx (the API adds a per-account backoff). */
+    if (config_copy(st->login_rate, sizeof(st->login_rate),
+                    config_env("RUNWATCH_LOGIN_RATE", "10r/m"), "RUNWATCH_LOGIN_RATE", err, errlen))
+        return -1;
+    if (config_long("RUNWATCH_LOGIN_BURST", "20", 0, 100000, &st->login_burst, err, errlen))
+        return -1;
+    /* Who may scrape nginx's /metrics: addresses or CIDRs, comma-separated. */
+    if (config_copy(st->metrics_allow, sizeof(st->metrics_allow),
+                    config_env("RUNWATCH_METRICS_ALLOW", "127.0.0.1,::1"), "RUNWATCH_METRICS_ALLOW",
+                    err, errlen))
+        return -1;
+    return 0;
+}
+
+/* NAME='value' with the value in shell single quotes, for `eval`. */
+static void config_put(FILE *out, const char *name, const char *value)
+{
+    fprintf(out, "%s='", name);
+    for (const char *c = value; *c; c++) {
+        if (*c == '\'')
+            fputs("'\\''", out);
+        else
+            fputc(*c, out);
+    }
+    fputs("'\n", out);
+}
+
+static void config_put_long(FILE *out, const char *name, long value)
+{
+    char buf[24];
+    snprintf(buf, sizeof(buf), "%ld", value);
+    config_put(out, name, buf);
+}
+
+int config_print_shell(const struct config *cfg, FILE *out, char *err, size_t errlen)
+{
+    static const char *const levels[] = {"debug", "info", "warn", "error"};
+    struct config_stack st;
+    char path[512], keys[512];
+    size_t n = 0;
+
+    if (config_stack_load(&st, err, errlen) != 0)
+        return -1;
+    keys[0] = '\0';
+    for (int i = 0; cfg->redact_keys[i]; i++) {
+        int w = snprintf(keys + n, sizeof(keys) - n, "%s%s", i ? "," : "", cfg->redact_keys[i]);
+        if (w < 0 || (size_t)w >= sizeof(keys) - n)
+            break;
+        n += (size_t)w;
+    }
+
+    config_put(out, "RUNWATCH_VAR_DIR", cfg->var_dir);
+    config_put(out, "RUNWATCH_HTTP_HOST", st.http_host);
+    config_put_long(out, "RUNWATCH_HTTP_PORT", st.http_port);
+    config_put_long(out, "RUNWATCH_PG_PORT", st.pg_port);
+    config_put_long(out, "RUNWATCH_REDIS_PORT", st.redis_port);
+    config_put(out, "RUNWATCH_SSE_HOST", cfg->sse_host);
+    config_put_long(out, "RUNWATCH_SSE_PORT", cfg->sse_port);
+    config_put(out, "RUNWATCH_STATIC_DIR", st.static_dir);
+    if (config_abs(path, sizeof(path), cfg->migrations_dir, "RUNWATCH_MIGRATIONS_DIR", err,
+                   errlen) != 0)
+        return -1;
+    config_put(out, "RUNWATCH_MIGRATIONS_DIR", path);
+    if (config_abs(path, sizeof(path), cfg->functions_dir, "RUNWATCH_FUNCTIONS_DIR", err,
+                   errlen) != 0)
+        return -1;
+    config_put(out, "RUNWATCH_FUNCTIONS_DIR", path);
+    if (config_abs(path, sizeof(path), cfg->api_socket, "RUNWATCH_API_SOCKET", err, errlen) != 0)
+        return -1;
+    config_put(out, "RUNWATCH_API_SOCKET", path);
+    config_put(out, "RUNWATCH_API_SOCKET_GROUP", cfg->api_socket_group);
+    config_put(out, "RUNWATCH_DATABASE_URL", cfg->database_url);
+    config_put(out, "RUNWATCH_REDIS_URL", cfg->redis_url);
+    config_put(out, "RUNWATCH_REPORT_DATABASE_URL", cfg->report_database_url);
+    config_put_long(out, "RUNWATCH_REPORT_TIMEOUT_MS", cfg->report_timeout_ms);
+    config_put_long(out, "RUNWATCH_REPORT_MAX_ROWS", cfg->report_max_rows);
+    config_put_long(out, "RUNWATCH_REPORT_MAX_BYTES", cfg->report_max_bytes);
+    config_put_long(out, "RUNWATCH_API_WORKERS", cfg->api_workers);
+    config_put_long(out, "RUNWATCH_MAX_BODY", (long)cfg->max_body);
+    config_put_long(out, "RUNWATCH_SESSION_IDLE", cfg->session_idle_s);
+    config_put_long(out, "RUNWATCH_SESSION_MAX", cfg->session_max_s);
+    config_put(out, "RUNWATCH_REDACT_KEYS", keys);
+    config_put(out, "RUNWATCH_LOG_LEVEL", levels[cfg->log_level]);
+    config_put(out, "RUNWATCH_LOGIN_RATE", st.login_rate);
+    config_put_long(out, "RUNWATCH_LOGIN_BURST", st.login_burst);
+    config_put(out, "RUNWATCH_METRICS_ALLOW", st.metrics_allow);
+    /* Retention has no default (keep everything): only the families set are printed. */
+    for (char **e = environ; e && *e; e++) {
+        const char *eq = strchr(*e, '=');
+        if (eq && strncmp(*e, "RUNWATCH_RETENTION_DAYS_", 24) == 0 && eq[1] != '\0') {
+            snprintf(path, sizeof(path), "%.*s", (int)(eq - *e), *e);
+            config_put(out, path, eq + 1);
+        }
+    }
+    return ferror(out) ? -1 : 0;
+}
+
+int config_cli(const struct config *cfg, int argc, char **argv)
+{
+    char err[256];
+
+    if (argc > 1 || (argc == 1 && strcmp(argv[0], "--shell") != 0)) {
+        fprintf(stderr, "usage: runwatch-api config [--shell]\n"
+                        "  prints every setting with its effective value (the environment, then\n"
+                        "  $RUNWATCH_VAR_DIR/stack.env, then the defaults) as shell assignments\n");
+        return 2;
+    }
+    err[0] = '\0';
+    if (config_print_shell(cfg, stdout, err, sizeof(err)) != 0 || fflush(stdout) != 0) {
+        /* A bad value exits 2, like one config_load refuses; a failed write 1. */
+        fprintf(stderr, "runwatch-api config: %s\n", err[0] ? err : "cannot write");
+        return err[0] ? 2 : 1;
     }
     return 0;
 }

@@ -1,10 +1,13 @@
 /* config: every setting of runwatch-api and runwatch-sse comes from the environment
- * (RUNWATCH_*), read once at start into one struct with defaults that match
- * deploy/stack.sh. A malformed value stops the process at start, never later. */
+ * (RUNWATCH_*), read once at start into one struct; what the environment leaves unset
+ * comes from the stack's $RUNWATCH_VAR_DIR/stack.env, then from the defaults, which are
+ * written here only (deploy/stack.sh reads them through `runwatch-api config --shell`).
+ * A malformed value stops the process at start, never later. */
 #ifndef RW_CONFIG_H
 #define RW_CONFIG_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #include "log.h"
 
@@ -55,5 +58,27 @@ int config_parse_redis_url(const char *url, struct config_redis_addr *out);
  * a message naming the variable otherwise. Shared by both daemons' settings. */
 int config_long(const char *name, const char *dflt, long min, long max, long *out, char *err,
                 size_t errlen);
+
+/* The local stack's own settings, which only deploy/stack.sh uses (nginx's address and
+ * its login throttle and /metrics allow-list, the private servers' ports, the static
+ * files): here so that their defaults, too, are written once. */
+struct config_stack {
+    char http_host[128];
+    int http_port;
+    int pg_port;
+    int redis_port;
+    char static_dir[512]; /* absolute */
+    char login_rate[32];
+    long login_burst;
+    char metrics_allow[512];
+};
+int config_stack_load(struct config_stack *st, char *err, size_t errlen);
+
+/* Every setting with its effective value, paths absolute, as shell assignments
+ * (NAME='value') that deploy/stack.sh evaluates. */
+int config_print_shell(const struct config *cfg, FILE *out, char *err, size_t errlen);
+
+/* `runwatch-api config [--shell]`: config_print_shell on stdout; the exit status. */
+int config_cli(const struct config *cfg, int argc, char **argv);
 
 #endif

@@ -20,12 +20,13 @@
 static void usage(FILE *f)
 {
     fprintf(f, "usage: runwatch-api serve | migrate | housekeep --once | user … | token … | "
-               "version\n"
+               "config | version\n"
                "  serve    bind RUNWATCH_API_SOCKET and run RUNWATCH_API_WORKERS FastCGI workers\n"
                "  migrate  apply the migrations, then the changed files of RUNWATCH_FUNCTIONS_DIR\n"
                "  housekeep --once  run every housekeeping task once (serve runs them itself)\n"
                "  user     add | reset-password | bootstrap (run `runwatch-api user` for help)\n"
                "  token    create: a project's producer token (run `runwatch-api token` for help)\n"
+               "  config   every setting with its effective value, as shell assignments\n"
                "  version  print the version\n"
                "Configuration comes from RUNWATCH_* environment variables (see README).\n");
 }
@@ -87,6 +88,8 @@ int main(int argc, char **argv)
         log_init("cli", LOG_LEVEL_WARN);
         return cli_token(&cfg, argc - 2, argv + 2);
     }
+    if (strcmp(cmd, "config") == 0)
+        return config_cli(&cfg, argc - 2, argv + 2);
     usage(stderr);
     return 2;
 }

@@ -847,10 +847,104 @@ int itest_add_member(const struct ident *admin, const char *slug, const char *em
     return st == 201 ? 0 : -1;
 }
 
+int itest_new_member(const struct ident *admin, const char *tag, const char *domain,
+                     const char *slug, const char *role, struct ident *u)
+{
+    return itest_new_user(admin, tag, domain, u) == 0 &&
+                   itest_add_member(admin, slug, u->email, role) == 0 && api_login(u) == 200
+               ? 0
+               : -1;
+}
+
+int itest_world_projects(struct itest_world *w, const char *tag)
+{
+    char a[64], b[64];
+
+    memset(w, 0, sizeof(*w));
+    snprintf(a, sizeof(a), "%s-a", tag);
+    snprintf(b, sizeof(b), "%s-b", tag);
+    if (itest_instance_admin(&w->adm) != 0) {
+        fprintf(stderr, "cannot sign in the instance admin\n");
+        return -1;
+    }
+    if (itest_make_project(&w->adm, a, w->pa.slug, sizeof(w->pa.slug), &w->pa.id) ||
+        itest_make_project(&w->adm, b, w->pb.slug, sizeof(w->pb.slug), &w->pb.id))
+        return -1;
+    return 0;
+}
+
+int itest_world_init(struct itest_world *w, const char *tag)
+{
+    char domain[80];
+
+    snprintf(domain, sizeof(domain), "%s.test", tag);
+    if (itest_world_projects(w, tag))
+        return -1;
+    if (itest_new_member(&w->adm, "viewer", domain, w->pa.slug, "viewer", &w->viewer) ||
+        itest_new_member(&w->adm, "member", domain, w->pa.slug, "member", &w->member) ||
+        itest_new_member(&w->adm, "member-b", domain, w->pb.slug, "member", &w->member_b))
+        return -1;
+    if (itest_new_token(&w->adm, w->pa.slug, "[\"read\"]", NULL, &w->tread) != 201 ||
+        itest_new_token(&w->adm, w->pa.slug, "[\"write\"]", NULL, &w->twrite) != 201 ||
+        itest_new_token(&w->adm, w->pb.slug, "[\"write\"]", NULL, &w->twrite_b) != 201)
+        return -1;
+    return 0;
+}
+
+long itest_make_run(const struct ident *who, const struct itest_run *run, char *id, size_t cap)
+{
+    json_object *b = json_object_new_object();
+    const char *extra = run->extra, *text;
+    struct http_resp r;
+    char *body = NULL;
+    size_t n;
+    long st = -1;
+
+    if (id && cap)
+        id[0] = '\0';
+    if (!b)
+        return -1;
+    if (run->project)
+        json_object_object_add(b, "project", json_object_new_string(run->project));
+    json_object_object_add(b, "kind", json_object_new_string(run->kind ? run->kind : "itest"));
+    if (run->status)
+        json_object_object_add(b, "status", json_object_new_string(run->status));
+    if (run->queue)
+        json_object_object_add(b, "queue", json_object_new_string(run->queue));
+    if (run->parent)
+        json_object_object_add(b, "parent_id", json_object_new_string(run->parent));
+    text = json_object_to_json_string_ext(b, JSON_C_TO_STRING_PLAIN);
+    /* The extra members go in as text: they may be anything a test needs to send. */
+    if (extra && *extra == ',')
+        extra++;
+    n = strlen(text) + (extra ? strlen(extra) + 1 : 0) + 1;
+    if (!(body = malloc(n)))
+        goto out;
+    if (extra && *extra)
+        snprintf(body, n, "%.*s,%s}", (int)strlen(text) - 1, text, extra);
+    else
+        snprintf(body, n, "%s", text);
+    if (api_call(who, "POST", "/api/v1/runs", body, &r) != 0) {
+        http_resp_free(&r);
+        goto out;
+    }
+    st = r.status;
+    if (st == 201 && http_json_string(&r, "id")) {
+        if (id && cap)
+            snprintf(id, cap, "%s", http_json_string(&r, "id"));
+    } else {
+        fprintf(stderr, "\n  create run %.300s: %ld %.300s", body, st, r.body ? r.body : "");
+    }
+    http_resp_free(&r);
+out:
+    free(body);
+    json_object_put(b);
+    return st;
+}
+
 /* ---- JSON by path ---- */
 
-/* 1 when the member at path exists (*out is then NULL for a JSON null), else 0. */
-static int jfind(json_object *o, const char *path, json_object **out)
+int itest_jfind(json_object *o, const char *path, json_object **out)
 {
     char key[256];
 
@@ -876,7 +970,7 @@ static int jfind(json_object *o, const char *path, json_object **out)
 json_object *itest_jget(json_object *o, const char *path)
 {
     json_object *v = NULL;
-    return o && jfind(o, path, &v) ? v : NULL;
+    return o && itest_jfind(o, path, &v) ? v : NULL;
 }
 
 const char *itest_jstr(json_object *o, const char *path)
@@ -894,13 +988,44 @@ long long itest_jint(json_object *o, const char *path)
 int itest_jnull(json_object *o, const char *path)
 {
     json_object *v = NULL;
-    return o && jfind(o, path, &v) && v == NULL;
+    return o && itest_jfind(o, path, &v) && v == NULL;
 }
 
 long itest_jlen(json_object *o, const char *path)
 {
     json_object *v = itest_jget(o, path);
     return v && json_object_is_type(v, json_type_array) ? (long)json_object_array_length(v) : -1;
+}
+
+double itest_jnum(json_object *o, const char *path)
+{
+    json_object *v = itest_jget(o, path);
+    return v && (json_object_is_type(v, json_type_double) || json_object_is_type(v, json_type_int))
+               ? json_object_get_double(v)
+               : -1e300;
+}
+
+long long itest_ts_usec(const char *s)
+{
+    struct tm tm = {0};
+    long long usec = 0, scale = 100000;
+    int off = 0, oh, om, used = 0;
+    const char *p;
+
+    if (!s || sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+                     &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &used) != 6)
+        return -1;
+    p = s + used;
+    if (*p == '.')
+        for (p++; *p >= '0' && *p <= '9'; p++, scale /= 10)
+            usec += (*p - '0') * scale;
+    if ((*p == '+' || *p == '-') && sscanf(p + 1, "%2d:%2d", &oh, &om) == 2)
+        off = (*p == '-' ? -1 : 1) * (oh * 3600 + om * 60);
+    else if (*p != 'Z')
+        return -1;
+    tm.tm_year -= 1900;
+    tm.tm_mon -= 1;
+    return ((long long)timegm(&tm) - off) * 1000000 + usec;
 }
 
 void itest_expand(const char *tmpl, const struct itest_subst *subs, char *out, size_t cap)

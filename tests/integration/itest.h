@@ -25,7 +25,7 @@ int http_get(const char *path, struct http_resp *out);
 void http_resp_free(struct http_resp *r);
 /* Value of a response header (case-insensitive name) copied into buf, or NULL. */
 const char *http_header(const struct http_resp *r, const char *name, char *buf, size_t cap);
-/* The error code of a DESIGN.md section 4 error body, or NULL. */
+/* The code of an API error body ({"error":{"code":…}}), or NULL. */
 const char *http_error_code(const struct http_resp *r);
 const char *http_json_string(const struct http_resp *r, const char *key);
 
@@ -124,12 +124,19 @@ int itest_sub_open(struct itest_sub *s, const char *channel);
 char *itest_sub_next(struct itest_sub *s, int timeout_ms);
 void itest_sub_close(struct itest_sub *s);
 
+/* One suite per API module (test_<module>.c) plus the cross-cutting ones. */
 int suite_foundation_register(void);
+int suite_health_register(void);
 int suite_access_register(void);
 int suite_auth_register(void);
+int suite_users_register(void);
+int suite_projects_register(void);
+int suite_audit_register(void);
 int suite_runs_register(void);
+int suite_events_register(void);
 int suite_queue_register(void);
-int suite_produce_register(void);
+int suite_workers_register(void);
+int suite_metrics_register(void);
 int suite_reports_register(void);
 int suite_stream_register(void);
 int suite_prometheus_register(void);
@@ -145,6 +152,42 @@ long itest_new_token(const struct ident *creator, const char *slug, const char *
                      const char *expires, struct ident *t);
 int itest_add_member(const struct ident *admin, const char *slug, const char *email,
                      const char *role);
+/* A new user with role in project slug, signed in; 0 on success. */
+int itest_new_member(const struct ident *admin, const char *tag, const char *domain,
+                     const char *slug, const char *role, struct ident *u);
+
+/* The usual world of a suite: the instance admin, two projects of its own (A and B),
+ * people and tokens in them. Tags make the names: "<tag>-a", users @<tag>.test. */
+struct itest_project {
+    char slug[64];
+    long long id;
+};
+struct itest_world {
+    struct ident adm;            /* the instance admin, signed in */
+    struct itest_project pa, pb; /* two projects */
+    struct ident viewer, member; /* a viewer and a member of A, signed in */
+    struct ident member_b;       /* a member of B, signed in */
+    struct ident tread, twrite;  /* read and write tokens of A */
+    struct ident twrite_b;       /* a write token of B */
+};
+/* Fills w; 0 on success (a suite's set-up returns non-zero otherwise). */
+int itest_world_init(struct itest_world *w, const char *tag);
+/* Only the admin and the two projects (for suites that make their own people). */
+int itest_world_projects(struct itest_world *w, const char *tag);
+
+/* A run made by POST /api/v1/runs. Members left NULL stay out of the body, so the
+ * server's defaults apply; project NULL means the token's own project. */
+struct itest_run {
+    const char *project;
+    const char *kind;   /* NULL: "itest" */
+    const char *status; /* "queued" or "running" */
+    const char *queue;
+    const char *parent; /* parent_id: a run's id */
+    const char *extra;  /* more members as JSON text ("\"priority\":3"), a leading comma allowed */
+};
+/* Creates the run as who; id (cap bytes, may be NULL) gets its id on 201, else "".
+ * Returns the status (-1 when no answer came) and prints the answer when it is not 201. */
+long itest_make_run(const struct ident *who, const struct itest_run *run, char *id, size_t cap);
 
 /* ---- requests with checks (suites share these) ---- */
 /* method on the printf-formatted path as who; returns the status (-1 when no answer
@@ -181,6 +224,12 @@ long long itest_jint(json_object *o, const char *path);
 int itest_jnull(json_object *o, const char *path);
 /* Length of the array at path, or -1 when it is missing or not an array. */
 long itest_jlen(json_object *o, const char *path);
+/* The number at path (an integer too), or -1e300 when it is missing or not a number. */
+double itest_jnum(json_object *o, const char *path);
+/* 1 when the member at path exists (*out is then NULL for a JSON null), else 0. */
+int itest_jfind(json_object *o, const char *path, json_object **out);
+/* An RFC 3339 time as microseconds since the epoch, or -1. */
+long long itest_ts_usec(const char *s);
 
 /* Copies tmpl into out, replacing each placeholder key ("{p}") of subs (ended by a
  * NULL key) with its value. */

@@ -2,7 +2,7 @@
 # Integration tests: start a private stack (PostgreSQL, Redis, runwatch-api,
 # runwatch-sse, nginx) on free loopback ports in a temporary directory, run the CUnit
 # integration suite against it over HTTP, then stop everything and remove the
-# directory, whatever happened.
+# directory, whatever happened. RUNWATCH_SUITES=runs,queue runs only those suites.
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/../.." && pwd)
@@ -59,8 +59,17 @@ trap cleanup EXIT INT TERM
 # shellcheck disable=SC2153 # set by free_port above
 export RUNWATCH_TEST_URL=http://$RUNWATCH_HTTP_HOST:$RUNWATCH_HTTP_PORT
 export RUNWATCH_TEST_STACK=$repo/deploy/stack.sh
+# RUNWATCH_SUITES (a developer's shortcut, see the README) runs only the suites it names,
+# and then neither the walk-through nor the fleet test.
 "$tests_bin"
+if [ -n "${RUNWATCH_SUITES:-}" ]; then
+    echo "RUNWATCH_SUITES=$RUNWATCH_SUITES: skipped the other suites, examples.sh and fleet.sh"
+    exit 0
+fi
 # The README's producer walk-through, against the same stack.
 "$repo/tests/integration/examples.sh"
 # The fleet simulator (make demo) against the same stack, checked through the database.
 "$repo/tests/integration/fleet.sh"
+# A stack of its own, on other free ports: what a start remembers (deploy/stack.sh status,
+# demo, stop and the runwatch-api CLI without the ports), the first admin's password file.
+"$repo/tests/integration/stack_settings.sh"

@@ -140,7 +140,8 @@ else
     tail -n 20 "$tmp/redis.log" 2>/dev/null
 fi
 
-RUNWATCH_REDIS_URL="redis://127.0.0.1:$redis_port" RUNWATCH_SSE_HOST=127.0.0.1 \
+# A var dir of its own: settings a developer's stack remembers (var/stack.env) stay out.
+RUNWATCH_VAR_DIR="$tmp" RUNWATCH_REDIS_URL="redis://127.0.0.1:$redis_port" RUNWATCH_SSE_HOST=127.0.0.1 \
     RUNWATCH_SSE_PORT="$hub_port" RUNWATCH_LOG_LEVEL=info "$bin" 2>"$tmp/sse.log" &
 hub_pid=$!
 

@@ -225,104 +225,32 @@ static struct ident *admin(void)
 /* Creates a user through the API (as the instance admin); fills email, password, id. */
 static int make_user(const char *tag, struct ident *u)
 {
-    struct http_resp r;
-    char body[512], name[64];
-
-    memset(u, 0, sizeof(*u));
-    snprintf(u->email, sizeof(u->email), "%s@access.test", itest_unique(tag, name, sizeof(name)));
-    itest_password(u->password, sizeof(u->password));
-    snprintf(body, sizeof(body), "{\"email\":\"%s\",\"display_name\":\"%s\",\"password\":\"%s\"}",
-             u->email, tag, u->password);
-    if (api_call(admin(), "POST", "/api/v1/users", body, &r) != 0 || r.status != 201) {
-        fprintf(stderr, "create user %s: %ld %s\n", u->email, r.status, r.body ? r.body : "");
-        http_resp_free(&r);
-        return -1;
-    }
-    u->user_id = http_json_int(&r, "id");
-    http_resp_free(&r);
-    return u->user_id > 0 ? 0 : -1;
+    return itest_new_user(admin(), tag, "access.test", u);
 }
 
 static int add_member(int p, const char *email, const char *role)
 {
-    struct http_resp r;
-    char body[300], path[200];
-    int rc;
-
-    snprintf(path, sizeof(path), "/api/v1/projects/%s/members", projects[p].slug);
-    snprintf(body, sizeof(body), "{\"email\":\"%s\",\"role\":\"%s\"}", email, role);
-    rc = api_call(admin(), "POST", path, body, &r) == 0 && r.status == 201 ? 0 : -1;
-    if (rc)
-        fprintf(stderr, "add member %s: %ld %s\n", email, r.status, r.body ? r.body : "");
-    http_resp_free(&r);
-    return rc;
+    return itest_add_member(admin(), projects[p].slug, email, role);
 }
 
 /* Creates a token of project p (as the instance admin). */
 static int make_token(int p, const char *scopes, struct ident *t)
 {
-    struct http_resp r;
-    char body[300], path[200], name[64];
-    const char *tok;
-
-    memset(t, 0, sizeof(*t));
-    snprintf(path, sizeof(path), "/api/v1/projects/%s/tokens", projects[p].slug);
-    snprintf(body, sizeof(body), "{\"name\":\"%s\",\"scopes\":%s}",
-             itest_unique("tok", name, sizeof(name)), scopes);
-    if (api_call(admin(), "POST", path, body, &r) != 0 || r.status != 201 ||
-        !(tok = http_json_string(&r, "token"))) {
-        fprintf(stderr, "create token: %ld %s\n", r.status, r.body ? r.body : "");
-        http_resp_free(&r);
-        return -1;
-    }
-    t->kind = IDENT_TOKEN;
-    snprintf(t->secret, sizeof(t->secret), "%s", tok);
-    secret_note("API token", tok);
-    t->token_id = http_json_int(&r, "id");
-    http_resp_free(&r);
-    return 0;
+    return itest_new_token(admin(), projects[p].slug, scopes, NULL, t) == 201 ? 0 : -1;
 }
 
 /* Creates a run of project p (as the instance admin) in status ("queued", "running"). */
 static int make_run(int p, const char *status, char *id, size_t cap)
 {
-    struct http_resp r;
-    char body[300];
-    int rc;
-
-    snprintf(body, sizeof(body), "{\"project\":\"%s\",\"kind\":\"matrix\",\"status\":\"%s\"}",
-             projects[p].slug, status);
-    rc = api_call(admin(), "POST", "/api/v1/runs", body, &r) == 0 && r.status == 201 &&
-                 http_json_string(&r, "id")
-             ? 0
-             : -1;
-    if (rc)
-        fprintf(stderr, "create run: %ld %s\n", r.status, r.body ? r.body : "");
-    else
-        snprintf(id, cap, "%s", http_json_string(&r, "id"));
-    http_resp_free(&r);
-    return rc;
+    struct itest_run run = {.project = projects[p].slug, .kind = "matrix", .status = status};
+    return itest_make_run(admin(), &run, id, cap) == 201 ? 0 : -1;
 }
 
 /* A queued run of project p in queue (as the instance admin). */
 static int make_queued_run(int p, const char *queue, char *id, size_t cap)
 {
-    struct http_resp r;
-    char body[300];
-    int rc;
-
-    snprintf(body, sizeof(body), "{\"project\":\"%s\",\"kind\":\"matrix\",\"queue\":\"%s\"}",
-             projects[p].slug, queue);
-    rc = api_call(admin(), "POST", "/api/v1/runs", body, &r) == 0 && r.status == 201 &&
-                 http_json_string(&r, "id")
-             ? 0
-             : -1;
-    if (rc)
-        fprintf(stderr, "create run: %ld %s\n", r.status, r.body ? r.body : "");
-    else
-        snprintf(id, cap, "%s", http_json_string(&r, "id"));
-    http_resp_free(&r);
-    return rc;
+    struct itest_run run = {.project = projects[p].slug, .kind = "matrix", .queue = queue};
+    return itest_make_run(admin(), &run, id, cap) == 201 ? 0 : -1;
 }
 
 /* Starts attempt 1 of run (as the instance admin). */

@@ -28,8 +28,7 @@ static int prom_init(void)
     long long pid;
     if (itest_instance_admin(&adm) != 0 ||
         itest_make_project(&adm, "prom", slug, sizeof(slug), &pid) != 0 ||
-        itest_new_user(&adm, "prom-viewer", "prom.test", &viewer) != 0 ||
-        itest_add_member(&adm, slug, viewer.email, "viewer") != 0 || api_login(&viewer) != 200)
+        itest_new_member(&adm, "prom-viewer", "prom.test", slug, "viewer", &viewer) != 0)
         return 1;
     return itest_new_token(&adm, slug, "[\"read\",\"write\"]", NULL, &token) == 201 ? 0 : 1;
 }
@@ -125,16 +124,8 @@ static long status_from(const char *src, const char *path)
 /* A fresh run of the suite's project (as the token), its id into id. */
 static int new_run(const char *status, char *id, size_t cap)
 {
-    struct http_resp r;
-    char body[200];
-    snprintf(body, sizeof(body), "{\"kind\":\"prom\",\"status\":\"%s\"}", status);
-    int ok = api_call(&token, "POST", "/api/v1/runs", body, &r) == 0 && r.status == 201;
-    if (ok)
-        snprintf(id, cap, "%s", S(http_json_string(&r, "id")));
-    else
-        fprintf(stderr, "\n  create run: %ld %.300s", r.status, S(r.body));
-    http_resp_free(&r);
-    return ok ? 0 : -1;
+    struct itest_run run = {.kind = "prom", .status = status};
+    return itest_make_run(&token, &run, id, cap) == 201 ? 0 : -1;
 }
 
 /* ---- tests ---- */

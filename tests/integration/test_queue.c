@@ -1,9 +1,8 @@
-/* Queue suite: attempts (a run follows its latest attempt), claims (order, kinds, queue
- * and project isolation, eight concurrent claimers over 1,000 runs), leases (lapse and
- * renewal), workers (register, beat, stop and what stopping leaves on runs), who may do
- * what, and what claims and worker changes publish. Each test works in queues, kinds
- * and workers of its own, so the tests do not depend on one another. The lease tests
- * wait for a one-second lease to lapse: they poll, they never assert on durations. */
+/* Queue suite (api/queue.c): attempts (a run follows its latest attempt), claims (order,
+ * kinds, queue and project isolation, eight concurrent claimers over 1,000 runs), leases
+ * (lapse and renewal), who may do what, and what claims publish. Each test works in
+ * queues and kinds of its own, so the tests do not depend on one another. The lease
+ * tests wait for a one-second lease to lapse: they poll, they never assert on durations. */
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -15,45 +14,13 @@
 
 #define S(s) ((s) ? (s) : "(null)")
 
-static struct ident adm, viewer, member, member_b, tread, twrite, twrite_b;
-static struct {
-    char slug[64];
-    long long id;
-} pa, pb;
+static struct itest_world world;
 
 /* ---- fixture ---- */
 
-/* A user with role in project slug, signed in. */
-static int new_member(const char *tag, const char *slug, const char *role, struct ident *u)
-{
-    return itest_new_user(&adm, tag, "queue.test", u) == 0 &&
-                   itest_add_member(&adm, slug, u->email, role) == 0 && api_login(u) == 200
-               ? 0
-               : -1;
-}
-
-static int new_token(const char *slug, const char *scopes, struct ident *t)
-{
-    return itest_new_token(&adm, slug, scopes, NULL, t) == 201 ? 0 : -1;
-}
-
 static int queue_init(void)
 {
-    if (itest_instance_admin(&adm) != 0) {
-        fprintf(stderr, "cannot sign in the instance admin\n");
-        return 1;
-    }
-    if (itest_make_project(&adm, "queue-a", pa.slug, sizeof(pa.slug), &pa.id) ||
-        itest_make_project(&adm, "queue-b", pb.slug, sizeof(pb.slug), &pb.id))
-        return 1;
-    if (new_member("viewer", pa.slug, "viewer", &viewer) ||
-        new_member("member", pa.slug, "member", &member) ||
-        new_member("member-b", pb.slug, "member", &member_b))
-        return 1;
-    if (new_token(pa.slug, "[\"read\"]", &tread) || new_token(pa.slug, "[\"write\"]", &twrite) ||
-        new_token(pb.slug, "[\"write\"]", &twrite_b))
-        return 1;
-    return 0;
+    return itest_world_init(&world, "queue") ? 1 : 0;
 }
 
 /* ---- requests ---- */
@@ -95,22 +62,14 @@ static long long new_worker(const struct ident *who, const char *slug, const cha
  * priority; its id in id. 0 on 201. */
 static int new_run(const char *slug, const char *queue, const char *kind, int priority, char id[40])
 {
-    struct http_resp r;
-    char body[600];
-    int b = strcmp(slug, pb.slug) == 0;
-    long st;
+    char more[32];
+    struct itest_run run = {.project = slug, .kind = kind, .queue = queue, .extra = more};
 
-    snprintf(body, sizeof(body),
-             "{\"project\":\"%s\",\"kind\":\"%s\",\"queue\":\"%s\",\"priority\":%d}", slug, kind,
-             queue, priority);
-    st = itest_callf(b ? &twrite_b : &member, "POST", body, &r, "/api/v1/runs");
-    id[0] = '\0';
-    if (st == 201 && itest_jstr(r.json, "id"))
-        snprintf(id, 40, "%s", itest_jstr(r.json, "id"));
-    else
-        fprintf(stderr, "\n  create run %s: %ld %s", body, st, S(r.body));
-    http_resp_free(&r);
-    return st == 201 && id[0] ? 0 : -1;
+    snprintf(more, sizeof(more), "\"priority\":%d", priority);
+    return itest_make_run(strcmp(slug, world.pb.slug) == 0 ? &world.twrite_b : &world.member, &run,
+                          id, 40) == 201
+               ? 0
+               : -1;
 }
 
 /* A claim on queue by who with worker (and more JSON members, or NULL); the claimed
@@ -140,8 +99,8 @@ static long claim(const struct ident *who, const char *queue, long long worker, 
 static long claim_a(const char *queue, long long worker, char id[40])
 {
     char more[128];
-    snprintf(more, sizeof(more), "\"project\":\"%s\"", pa.slug);
-    return claim(&member, queue, worker, more, id);
+    snprintf(more, sizeof(more), "\"project\":\"%s\"", world.pa.slug);
+    return claim(&world.member, queue, worker, more, id);
 }
 
 /* The run as the admin sees it, or NULL; the caller puts it. */
@@ -149,7 +108,7 @@ static json_object *run_get(const char *id)
 {
     struct http_resp r;
     json_object *o = NULL;
-    if (itest_callf(&adm, "GET", NULL, &r, "/api/v1/runs/%s", id) == 200)
+    if (itest_callf(&world.adm, "GET", NULL, &r, "/api/v1/runs/%s", id) == 200)
         o = json_object_get(r.json);
     http_resp_free(&r);
     return o;
@@ -160,33 +119,12 @@ static json_object *attempts_of(const char *id)
 {
     struct http_resp r;
     json_object *o = NULL;
-    if (itest_callf(&adm, "GET", NULL, &r, "/api/v1/runs/%s/attempts", id) == 200)
+    if (itest_callf(&world.adm, "GET", NULL, &r, "/api/v1/runs/%s/attempts", id) == 200)
         o = json_object_get(r.json);
     else
         fprintf(stderr, "\n  attempts of %s: %ld %s", id, r.status, S(r.body));
     http_resp_free(&r);
     return o;
-}
-
-/* Number of the run's events of kind. */
-static int events_of_kind(const char *run, const char *kind, const char *level)
-{
-    struct http_resp r;
-    int n = 0;
-    json_object *items;
-
-    if (itest_callf(&adm, "GET", NULL, &r, "/api/v1/runs/%s/events", run) != 200 ||
-        !(items = itest_jget(r.json, "items"))) {
-        http_resp_free(&r);
-        return -1;
-    }
-    for (size_t i = 0; i < json_object_array_length(items); i++) {
-        json_object *e = json_object_array_get_idx(items, i);
-        n += strcmp(S(itest_jstr(e, "kind")), kind) == 0 &&
-             (!level || strcmp(S(itest_jstr(e, "level")), level) == 0);
-    }
-    http_resp_free(&r);
-    return n;
 }
 
 static int streq(const char *a, const char *b)
@@ -210,12 +148,12 @@ static void sleep_ms(long ms)
 /* POST /runs/{run}/attempts as member with body; the status, r kept for the caller. */
 static long start(const char *run, const char *body, struct http_resp *r)
 {
-    return itest_callf(&member, "POST", body, r, "/api/v1/runs/%s/attempts", run);
+    return itest_callf(&world.member, "POST", body, r, "/api/v1/runs/%s/attempts", run);
 }
 
 static long end_attempt(const char *run, int seq, const char *body, struct http_resp *r)
 {
-    return itest_callf(&member, "PATCH", body, r, "/api/v1/runs/%s/attempts/%d", run, seq);
+    return itest_callf(&world.member, "PATCH", body, r, "/api/v1/runs/%s/attempts/%d", run, seq);
 }
 
 /* ---- input validation, table-driven ---- */
@@ -242,8 +180,11 @@ static int check_bad(const struct ident *who, const struct bad_input *cases, siz
     char w[32], x[32];
     snprintf(w, sizeof(w), "%lld", t->worker);
     snprintf(x, sizeof(x), "%lld", t->xworker);
-    const struct itest_subst subs[] = {
-        {"{p}", pa.slug}, {"{r}", t->run ? t->run : ""}, {"{w}", w}, {"{x}", x}, {NULL, NULL}};
+    const struct itest_subst subs[] = {{"{p}", world.pa.slug},
+                                       {"{r}", t->run ? t->run : ""},
+                                       {"{w}", w},
+                                       {"{x}", x},
+                                       {NULL, NULL}};
     int wrong = 0;
     for (size_t i = 0; i < n; i++) {
         const struct bad_input *c = &cases[i];
@@ -289,19 +230,11 @@ struct maker {
 static void *make_runs(void *arg)
 {
     struct maker *m = arg;
-    char body[300];
+    struct itest_run run = {.kind = "conc", .queue = m->queue};
 
-    snprintf(body, sizeof(body), "{\"kind\":\"conc\",\"queue\":\"%s\"}", m->queue);
-    for (int i = m->from; i < m->to; i++) {
-        struct http_resp r;
-        m->ids[i][0] = '\0';
-        if (api_call(&twrite, "POST", "/api/v1/runs", body, &r) == 0 && r.status == 201 &&
-            itest_jstr(r.json, "id"))
-            snprintf(m->ids[i], 40, "%s", itest_jstr(r.json, "id"));
-        else
+    for (int i = m->from; i < m->to; i++)
+        if (itest_make_run(&world.twrite, &run, m->ids[i], 40) != 201)
             m->failed++;
-        http_resp_free(&r);
-    }
     return NULL;
 }
 
@@ -323,7 +256,7 @@ static void *claim_loop(void *arg)
     while (c->errors < 20) {
         struct http_resp r;
         const char *id;
-        if (api_call(&twrite, "POST", path, body, &r) != 0) {
+        if (api_call(&world.twrite, "POST", path, body, &r) != 0) {
             c->errors++;
             http_resp_free(&r);
             continue;
@@ -388,7 +321,7 @@ static void test_concurrent_claims(void)
     /* Eight workers claim in a loop until the queue is empty. */
     for (int i = 0; i < CONC_CLAIMERS; i++) {
         cl[i] = (struct claimer){
-            .queue = queue, .worker = new_worker(&twrite, NULL, NULL), .ids = per[i]};
+            .queue = queue, .worker = new_worker(&world.twrite, NULL, NULL), .ids = per[i]};
         CU_ASSERT_TRUE_FATAL(cl[i].worker > 0);
     }
     t1 = now_s();
@@ -434,7 +367,7 @@ static void test_concurrent_claims(void)
     snprintf(sql, sizeof(sql),
              "SELECT count(*) FILTER (WHERE status = 'running'), count(*) FROM runs WHERE "
              "project_id = %lld AND queue = '%s'",
-             pa.id, queue);
+             world.pa.id, queue);
     CU_ASSERT_EQUAL(itest_psql(sql, out, sizeof(out)), 0);
     CU_ASSERT_STRING_EQUAL(out, "1000|1000");
     snprintf(sql, sizeof(sql),
@@ -442,13 +375,13 @@ static void test_concurrent_claims(void)
              "count(DISTINCT a.run_id), count(*) FILTER (WHERE a.worker_id IS DISTINCT FROM "
              "r.worker_id OR a.status <> 'running') FROM attempts a JOIN runs r ON r.id = "
              "a.run_id WHERE r.project_id = %lld AND r.queue = '%s'",
-             pa.id, queue);
+             world.pa.id, queue);
     CU_ASSERT_EQUAL(itest_psql(sql, out, sizeof(out)), 0);
     if (strcmp(out, "1000|0|1000|0") != 0)
         fprintf(stderr, "\n  attempts (seq 1|seq > 1|runs|other worker or status): %s", out);
     CU_ASSERT_STRING_EQUAL(out, "1000|0|1000|0");
     /* And the queue is empty. */
-    CU_ASSERT_EQUAL(claim(&twrite, queue, cl[0].worker, NULL, NULL), 204);
+    CU_ASSERT_EQUAL(claim(&world.twrite, queue, cl[0].worker, NULL, NULL), 204);
 }
 
 /* ---- order, kinds, isolation ---- */
@@ -462,12 +395,12 @@ static void test_claim_order(void)
 
     itest_unique("order", queue, sizeof(queue));
     itest_unique("order", kind, sizeof(kind));
-    CU_ASSERT_TRUE_FATAL((w = new_worker(&member, pa.slug, NULL)) > 0);
+    CU_ASSERT_TRUE_FATAL((w = new_worker(&world.member, world.pa.slug, NULL)) > 0);
     /* Nothing queued yet: 204, and a queue never used is just empty. */
     CU_ASSERT_EQUAL(claim_a(queue, w, got), 204);
     CU_ASSERT_STRING_EQUAL(got, "");
     for (int i = 0; i < 6; i++)
-        CU_ASSERT_EQUAL_FATAL(new_run(pa.slug, queue, kind, prio[i], ids[i]), 0);
+        CU_ASSERT_EQUAL_FATAL(new_run(world.pa.slug, queue, kind, prio[i], ids[i]), 0);
     for (int i = 0; i < 6; i++) {
         CU_ASSERT_EQUAL(claim_a(queue, w, got), 200);
         if (strcmp(got, ids[order[i]]) != 0)
@@ -497,18 +430,19 @@ static void test_claim_kinds(void)
     itest_unique("kinds", queue, sizeof(queue));
     itest_unique("ka", ka, sizeof(ka));
     itest_unique("kb", kb, sizeof(kb));
-    CU_ASSERT_TRUE_FATAL((w = new_worker(&member, pa.slug, NULL)) > 0);
-    CU_ASSERT_EQUAL_FATAL(new_run(pa.slug, queue, ka, 0, a1), 0);
-    CU_ASSERT_EQUAL_FATAL(new_run(pa.slug, queue, kb, 0, b1), 0);
-    CU_ASSERT_EQUAL_FATAL(new_run(pa.slug, queue, ka, 0, a2), 0);
+    CU_ASSERT_TRUE_FATAL((w = new_worker(&world.member, world.pa.slug, NULL)) > 0);
+    CU_ASSERT_EQUAL_FATAL(new_run(world.pa.slug, queue, ka, 0, a1), 0);
+    CU_ASSERT_EQUAL_FATAL(new_run(world.pa.slug, queue, kb, 0, b1), 0);
+    CU_ASSERT_EQUAL_FATAL(new_run(world.pa.slug, queue, ka, 0, a2), 0);
 
     /* kinds ["b"] skips the older "a" runs. */
-    snprintf(more, sizeof(more), "\"project\":\"%s\",\"kinds\":[\"%s\"]", pa.slug, kb);
-    CU_ASSERT_EQUAL(claim(&member, queue, w, more, got), 200);
+    snprintf(more, sizeof(more), "\"project\":\"%s\",\"kinds\":[\"%s\"]", world.pa.slug, kb);
+    CU_ASSERT_EQUAL(claim(&world.member, queue, w, more, got), 200);
     CU_ASSERT_STRING_EQUAL(got, b1);
-    CU_ASSERT_EQUAL(claim(&member, queue, w, more, got), 204);
-    snprintf(more, sizeof(more), "\"project\":\"%s\",\"kinds\":[\"nope\",\"%s\"]", pa.slug, ka);
-    CU_ASSERT_EQUAL(claim(&member, queue, w, more, got), 200);
+    CU_ASSERT_EQUAL(claim(&world.member, queue, w, more, got), 204);
+    snprintf(more, sizeof(more), "\"project\":\"%s\",\"kinds\":[\"nope\",\"%s\"]", world.pa.slug,
+             ka);
+    CU_ASSERT_EQUAL(claim(&world.member, queue, w, more, got), 200);
     CU_ASSERT_STRING_EQUAL(got, a1);
     /* Without kinds, any kind. */
     CU_ASSERT_EQUAL(claim_a(queue, w, got), 200);
@@ -520,16 +454,16 @@ static void test_claim_kinds(void)
         struct http_resp r;
         char body[600];
         snprintf(body, sizeof(body), "{\"project\":\"%s\",\"kind\":\"%s\",\"queue\":\"%s\"}",
-                 pa.slug, weird, queue);
-        CU_ASSERT_EQUAL(itest_callf(&member, "POST", body, &r, "/api/v1/runs"), 201);
+                 world.pa.slug, weird, queue);
+        CU_ASSERT_EQUAL(itest_callf(&world.member, "POST", body, &r, "/api/v1/runs"), 201);
         snprintf(odd, sizeof(odd), "%s", S(itest_jstr(r.json, "id")));
         http_resp_free(&r);
     }
     snprintf(more, sizeof(more), "\"project\":\"%s\",\"kinds\":[\"we\",\"ird\",\"{k} x\"]",
-             pa.slug);
-    CU_ASSERT_EQUAL(claim(&member, queue, w, more, got), 204);
-    snprintf(more, sizeof(more), "\"project\":\"%s\",\"kinds\":[\"%s\"]", pa.slug, weird);
-    CU_ASSERT_EQUAL(claim(&member, queue, w, more, got), 200);
+             world.pa.slug);
+    CU_ASSERT_EQUAL(claim(&world.member, queue, w, more, got), 204);
+    snprintf(more, sizeof(more), "\"project\":\"%s\",\"kinds\":[\"%s\"]", world.pa.slug, weird);
+    CU_ASSERT_EQUAL(claim(&world.member, queue, w, more, got), 200);
     CU_ASSERT_STRING_EQUAL(got, odd);
 }
 
@@ -542,12 +476,12 @@ static void test_claim_isolation(void)
     itest_unique("qx", qx, sizeof(qx));
     itest_unique("qy", qy, sizeof(qy));
     itest_unique("iso", kind, sizeof(kind));
-    CU_ASSERT_TRUE_FATAL((wa = new_worker(&member, pa.slug, NULL)) > 0);
-    CU_ASSERT_TRUE_FATAL((wb = new_worker(&twrite_b, NULL, NULL)) > 0);
+    CU_ASSERT_TRUE_FATAL((wa = new_worker(&world.member, world.pa.slug, NULL)) > 0);
+    CU_ASSERT_TRUE_FATAL((wb = new_worker(&world.twrite_b, NULL, NULL)) > 0);
 
     /* Queue X's run is older and more urgent; a claim on Y never sees it. */
-    CU_ASSERT_EQUAL_FATAL(new_run(pa.slug, qx, kind, 100, x1), 0);
-    CU_ASSERT_EQUAL_FATAL(new_run(pa.slug, qy, kind, 0, y1), 0);
+    CU_ASSERT_EQUAL_FATAL(new_run(world.pa.slug, qx, kind, 100, x1), 0);
+    CU_ASSERT_EQUAL_FATAL(new_run(world.pa.slug, qy, kind, 0, y1), 0);
     CU_ASSERT_EQUAL(claim_a(qy, wa, got), 200);
     CU_ASSERT_STRING_EQUAL(got, y1);
     CU_ASSERT_EQUAL(claim_a(qy, wa, got), 204);
@@ -556,11 +490,11 @@ static void test_claim_isolation(void)
 
     /* Same queue name in two projects: each claims its own. B's run is older and more
      * urgent. */
-    CU_ASSERT_EQUAL_FATAL(new_run(pb.slug, qx, kind, 100, rb), 0);
-    CU_ASSERT_EQUAL_FATAL(new_run(pa.slug, qx, kind, 0, ra), 0);
+    CU_ASSERT_EQUAL_FATAL(new_run(world.pb.slug, qx, kind, 100, rb), 0);
+    CU_ASSERT_EQUAL_FATAL(new_run(world.pa.slug, qx, kind, 0, ra), 0);
     CU_ASSERT_EQUAL(claim_a(qx, wa, got), 200);
     CU_ASSERT_STRING_EQUAL(got, ra);
-    CU_ASSERT_EQUAL(claim(&twrite, qx, wa, NULL, got), 204);
+    CU_ASSERT_EQUAL(claim(&world.twrite, qx, wa, NULL, got), 204);
     o = run_get(rb);
     CU_ASSERT_STRING_EQUAL(S(itest_jstr(o, "status")), "queued");
     json_object_put(o);
@@ -568,29 +502,32 @@ static void test_claim_isolation(void)
     {
         struct http_resp r;
         char body[300];
-        snprintf(body, sizeof(body), "{\"project\":\"%s\",\"worker_id\":%lld}", pb.slug, wb);
-        CU_ASSERT_EQUAL(itest_callf(&twrite, "POST", body, &r, "/api/v1/queues/%s/claim", qx), 404);
+        snprintf(body, sizeof(body), "{\"project\":\"%s\",\"worker_id\":%lld}", world.pb.slug, wb);
+        CU_ASSERT_EQUAL(itest_callf(&world.twrite, "POST", body, &r, "/api/v1/queues/%s/claim", qx),
+                        404);
         CU_ASSERT_TRUE(IS_ERROR(r, 404, "not_found", NULL));
         http_resp_free(&r);
-        CU_ASSERT_EQUAL(itest_callf(&member, "POST", body, &r, "/api/v1/queues/%s/claim", qx), 404);
+        CU_ASSERT_EQUAL(itest_callf(&world.member, "POST", body, &r, "/api/v1/queues/%s/claim", qx),
+                        404);
         http_resp_free(&r);
         snprintf(body, sizeof(body), "{\"worker_id\":%lld}", wb);
-        CU_ASSERT_EQUAL(itest_callf(&twrite, "POST", body, &r, "/api/v1/queues/%s/claim", qx), 422);
+        CU_ASSERT_EQUAL(itest_callf(&world.twrite, "POST", body, &r, "/api/v1/queues/%s/claim", qx),
+                        422);
         CU_ASSERT_TRUE(IS_ERROR(r, 422, "invalid_reference", "worker_id"));
         http_resp_free(&r);
-        snprintf(body, sizeof(body), "{\"project\":\"%s\",\"worker_id\":%lld}", pa.slug, wa);
-        CU_ASSERT_EQUAL(itest_callf(&member_b, "POST", body, &r, "/api/v1/queues/%s/claim", qx),
-                        404);
+        snprintf(body, sizeof(body), "{\"project\":\"%s\",\"worker_id\":%lld}", world.pa.slug, wa);
+        CU_ASSERT_EQUAL(
+            itest_callf(&world.member_b, "POST", body, &r, "/api/v1/queues/%s/claim", qx), 404);
         http_resp_free(&r);
     }
     o = run_get(rb);
     CU_ASSERT_STRING_EQUAL(S(itest_jstr(o, "status")), "queued");
     json_object_put(o);
     /* B's token claims B's run, with B's worker. */
-    snprintf(more, sizeof(more), "\"project\":\"%s\"", pb.slug);
-    CU_ASSERT_EQUAL(claim(&twrite_b, qx, wb, more, got), 200);
+    snprintf(more, sizeof(more), "\"project\":\"%s\"", world.pb.slug);
+    CU_ASSERT_EQUAL(claim(&world.twrite_b, qx, wb, more, got), 200);
     CU_ASSERT_STRING_EQUAL(got, rb);
-    CU_ASSERT_EQUAL(claim(&twrite_b, qx, wb, NULL, got), 204);
+    CU_ASSERT_EQUAL(claim(&world.twrite_b, qx, wb, NULL, got), 204);
 }
 
 static void test_claim_validation(void)
@@ -599,8 +536,8 @@ static void test_claim_validation(void)
     size_t o;
     long long w, wb;
 
-    CU_ASSERT_TRUE_FATAL((w = new_worker(&member, pa.slug, NULL)) > 0);
-    CU_ASSERT_TRUE_FATAL((wb = new_worker(&twrite_b, NULL, NULL)) > 0);
+    CU_ASSERT_TRUE_FATAL((w = new_worker(&world.member, world.pa.slug, NULL)) > 0);
+    CU_ASSERT_TRUE_FATAL((wb = new_worker(&world.twrite_b, NULL, NULL)) > 0);
     o = (size_t)snprintf(kinds101, sizeof(kinds101), "[");
     for (int i = 0; i < 101; i++)
         o += (size_t)snprintf(kinds101 + o, sizeof(kinds101) - o, "%s\"k%d\"", i ? "," : "", i);
@@ -648,7 +585,7 @@ static void test_claim_validation(void)
     };
 #undef CLAIM
     struct bad_targets t = {.run = "", .worker = w, .xworker = wb};
-    CU_ASSERT_EQUAL(check_bad(&member, cases, sizeof(cases) / sizeof(cases[0]), &t), 0);
+    CU_ASSERT_EQUAL(check_bad(&world.member, cases, sizeof(cases) / sizeof(cases[0]), &t), 0);
 }
 
 /* ---- leases ---- */
@@ -695,17 +632,17 @@ static void test_lease_expiry(void)
 
     itest_unique("lease", queue, sizeof(queue));
     itest_unique("lease", kind, sizeof(kind));
-    CU_ASSERT_TRUE_FATAL((w1 = new_worker(&member, pa.slug, NULL)) > 0);
-    CU_ASSERT_TRUE_FATAL((w2 = new_worker(&member, pa.slug, NULL)) > 0);
-    CU_ASSERT_EQUAL_FATAL(new_run(pa.slug, queue, kind, 0, run), 0);
-    CU_ASSERT_EQUAL_FATAL(new_run(pa.slug, queue, kind, 0, manual), 0);
+    CU_ASSERT_TRUE_FATAL((w1 = new_worker(&world.member, world.pa.slug, NULL)) > 0);
+    CU_ASSERT_TRUE_FATAL((w2 = new_worker(&world.member, world.pa.slug, NULL)) > 0);
+    CU_ASSERT_EQUAL_FATAL(new_run(world.pa.slug, queue, kind, 0, run), 0);
+    CU_ASSERT_EQUAL_FATAL(new_run(world.pa.slug, queue, kind, 0, manual), 0);
     CU_ASSERT_EQUAL_FATAL(itest_sub_open(&sub, "runwatch:events"), 0);
 
     t0 = now_s();
     {
         char more[128];
-        snprintf(more, sizeof(more), "\"project\":\"%s\",\"lease_s\":1", pa.slug);
-        CU_ASSERT_EQUAL_FATAL(claim(&member, queue, w1, more, got), 200);
+        snprintf(more, sizeof(more), "\"project\":\"%s\",\"lease_s\":1", world.pa.slug);
+        CU_ASSERT_EQUAL_FATAL(claim(&world.member, queue, w1, more, got), 200);
         CU_ASSERT_STRING_EQUAL(got, run);
         /* An attempt started by hand can hold a lease too. */
         snprintf(more, sizeof(more), "{\"worker_id\":%lld,\"lease_s\":1}", w1);
@@ -734,7 +671,7 @@ static void test_lease_expiry(void)
     CU_ASSERT_TRUE(itest_jnull(page, "items.1.ended_at"));
     CU_ASSERT_TRUE(itest_jnull(page, "next_cursor"));
     json_object_put(page);
-    CU_ASSERT_EQUAL(itest_callf(&adm, "GET", NULL, &r, "/api/v1/runs/%s", run), 200);
+    CU_ASSERT_EQUAL(itest_callf(&world.adm, "GET", NULL, &r, "/api/v1/runs/%s", run), 200);
     CU_ASSERT_STRING_EQUAL(S(itest_jstr(r.json, "status")), "running");
     CU_ASSERT_EQUAL(itest_jint(r.json, "worker_id"), w2);
     CU_ASSERT_EQUAL(itest_jint(r.json, "latest_attempt.seq"), 2);
@@ -774,20 +711,20 @@ static void test_lease_renewed(void)
 
     itest_unique("renew", queue, sizeof(queue));
     itest_unique("renew", kind, sizeof(kind));
-    CU_ASSERT_TRUE_FATAL((w1 = new_worker(&member, pa.slug, NULL)) > 0);
-    CU_ASSERT_TRUE_FATAL((w2 = new_worker(&member, pa.slug, NULL)) > 0);
-    CU_ASSERT_EQUAL_FATAL(new_run(pa.slug, queue, kind, 1, run), 0);
-    CU_ASSERT_EQUAL_FATAL(new_run(pa.slug, queue, kind, 0, decoy), 0);
-    snprintf(more, sizeof(more), "\"project\":\"%s\",\"lease_s\":1", pa.slug);
-    CU_ASSERT_EQUAL_FATAL(claim(&member, queue, w1, more, got), 200);
+    CU_ASSERT_TRUE_FATAL((w1 = new_worker(&world.member, world.pa.slug, NULL)) > 0);
+    CU_ASSERT_TRUE_FATAL((w2 = new_worker(&world.member, world.pa.slug, NULL)) > 0);
+    CU_ASSERT_EQUAL_FATAL(new_run(world.pa.slug, queue, kind, 1, run), 0);
+    CU_ASSERT_EQUAL_FATAL(new_run(world.pa.slug, queue, kind, 0, decoy), 0);
+    snprintf(more, sizeof(more), "\"project\":\"%s\",\"lease_s\":1", world.pa.slug);
+    CU_ASSERT_EQUAL_FATAL(claim(&world.member, queue, w1, more, got), 200);
     CU_ASSERT_STRING_EQUAL_FATAL(got, run);
 
     /* Beating every 0.3 s for 1.5 s keeps the lease: the other worker gets the decoy,
      * then nothing. */
     for (int i = 0; i < 5; i++) {
         sleep_ms(300);
-        beats += itest_statusf(&twrite, "POST", "{\"progress\":0.1}", "/api/v1/runs/%s/heartbeat",
-                               run) == 200;
+        beats += itest_statusf(&world.twrite, "POST", "{\"progress\":0.1}",
+                               "/api/v1/runs/%s/heartbeat", run) == 200;
         CU_ASSERT_NOT_EQUAL(claim_a(queue, w2, got), -1);
         stolen += strcmp(got, run) == 0;
     }
@@ -818,11 +755,12 @@ static void test_attempts(void)
 
     itest_unique("att", queue, sizeof(queue));
     itest_unique("att", kind, sizeof(kind));
-    CU_ASSERT_TRUE_FATAL((w = new_worker(&member, pa.slug, NULL)) > 0);
-    CU_ASSERT_EQUAL_FATAL(new_run(pa.slug, queue, kind, 0, run), 0);
+    CU_ASSERT_TRUE_FATAL((w = new_worker(&world.member, world.pa.slug, NULL)) > 0);
+    CU_ASSERT_EQUAL_FATAL(new_run(world.pa.slug, queue, kind, 0, run), 0);
 
     /* No attempts yet. */
-    CU_ASSERT_EQUAL(itest_callf(&viewer, "GET", NULL, &r, "/api/v1/runs/%s/attempts", run), 200);
+    CU_ASSERT_EQUAL(itest_callf(&world.viewer, "GET", NULL, &r, "/api/v1/runs/%s/attempts", run),
+                    200);
     CU_ASSERT_EQUAL(itest_jlen(r.json, "items"), 0);
     CU_ASSERT_TRUE(itest_jnull(r.json, "next_cursor"));
     http_resp_free(&r);
@@ -848,7 +786,7 @@ static void test_attempts(void)
     /* Unknown attempts. */
     static const char *const bad_seq[] = {"2", "0", "-1", "abc", "1234567890", "99999999999"};
     for (size_t i = 0; i < sizeof(bad_seq) / sizeof(bad_seq[0]); i++) {
-        CU_ASSERT_EQUAL(itest_callf(&member, "PATCH", "{\"status\":\"succeeded\"}", &r,
+        CU_ASSERT_EQUAL(itest_callf(&world.member, "PATCH", "{\"status\":\"succeeded\"}", &r,
                                     "/api/v1/runs/%s/attempts/%s", run, bad_seq[i]),
                         404);
         CU_ASSERT_TRUE(IS_ERROR(r, 404, "not_found", NULL));
@@ -920,7 +858,7 @@ static void test_attempts(void)
     json_object_put(page);
 
     /* failed without retry fails the run, with the error; cancelled cancels it. */
-    CU_ASSERT_EQUAL_FATAL(new_run(pa.slug, queue, kind, 0, run2), 0);
+    CU_ASSERT_EQUAL_FATAL(new_run(world.pa.slug, queue, kind, 0, run2), 0);
     CU_ASSERT_EQUAL(start(run2, "{}", &r), 201);
     http_resp_free(&r);
     CU_ASSERT_EQUAL(
@@ -931,15 +869,16 @@ static void test_attempts(void)
     CU_ASSERT_EQUAL(start(run2, NULL, &r), 409);
     CU_ASSERT_TRUE(details_are(&r, "failed", "running"));
     http_resp_free(&r);
-    CU_ASSERT_EQUAL_FATAL(new_run(pa.slug, queue, kind, 0, run3), 0);
+    CU_ASSERT_EQUAL_FATAL(new_run(world.pa.slug, queue, kind, 0, run3), 0);
     CU_ASSERT_EQUAL(start(run3, NULL, &r), 201);
     http_resp_free(&r);
     CU_ASSERT_EQUAL(end_attempt(run3, 1, "{\"status\":\"cancelled\"}", &r), 200);
     CU_ASSERT_STRING_EQUAL(S(itest_jstr(r.json, "status")), "cancelled");
     http_resp_free(&r);
     /* A run cancelled while queued has no attempt to start. */
-    CU_ASSERT_EQUAL_FATAL(new_run(pa.slug, queue, kind, 0, run3), 0);
-    CU_ASSERT_EQUAL(itest_callf(&member, "POST", NULL, &r, "/api/v1/runs/%s/cancel", run3), 200);
+    CU_ASSERT_EQUAL_FATAL(new_run(world.pa.slug, queue, kind, 0, run3), 0);
+    CU_ASSERT_EQUAL(itest_callf(&world.member, "POST", NULL, &r, "/api/v1/runs/%s/cancel", run3),
+                    200);
     http_resp_free(&r);
     CU_ASSERT_EQUAL(start(run3, NULL, &r), 409);
     CU_ASSERT_TRUE(details_are(&r, "cancelled", "running"));
@@ -947,12 +886,15 @@ static void test_attempts(void)
 
     /* Unknown runs. */
     static const char *const nobody = "6f1c1a2e-0000-4000-8000-000000000000";
-    CU_ASSERT_EQUAL(itest_statusf(&member, "GET", NULL, "/api/v1/runs/%s/attempts", nobody), 404);
-    CU_ASSERT_EQUAL(itest_statusf(&member, "POST", NULL, "/api/v1/runs/%s/attempts", nobody), 404);
-    CU_ASSERT_EQUAL(itest_statusf(&member, "PATCH", "{\"status\":\"failed\"}",
+    CU_ASSERT_EQUAL(itest_statusf(&world.member, "GET", NULL, "/api/v1/runs/%s/attempts", nobody),
+                    404);
+    CU_ASSERT_EQUAL(itest_statusf(&world.member, "POST", NULL, "/api/v1/runs/%s/attempts", nobody),
+                    404);
+    CU_ASSERT_EQUAL(itest_statusf(&world.member, "PATCH", "{\"status\":\"failed\"}",
                                   "/api/v1/runs/%s/attempts/1", nobody),
                     404);
-    CU_ASSERT_EQUAL(itest_statusf(&member, "GET", NULL, "/api/v1/runs/not-a-uuid/attempts"), 404);
+    CU_ASSERT_EQUAL(itest_statusf(&world.member, "GET", NULL, "/api/v1/runs/not-a-uuid/attempts"),
+                    404);
 }
 
 /* A run retried through the queue: failed with retry, queued again, claimed again. */
@@ -965,8 +907,8 @@ static void test_retry_flow(void)
 
     itest_unique("retry", queue, sizeof(queue));
     itest_unique("retry", kind, sizeof(kind));
-    CU_ASSERT_TRUE_FATAL((w = new_worker(&member, pa.slug, NULL)) > 0);
-    CU_ASSERT_EQUAL_FATAL(new_run(pa.slug, queue, kind, 0, run), 0);
+    CU_ASSERT_TRUE_FATAL((w = new_worker(&world.member, world.pa.slug, NULL)) > 0);
+    CU_ASSERT_EQUAL_FATAL(new_run(world.pa.slug, queue, kind, 0, run), 0);
     CU_ASSERT_EQUAL_FATAL(claim_a(queue, w, got), 200);
     CU_ASSERT_STRING_EQUAL(got, run);
     CU_ASSERT_EQUAL(end_attempt(run, 1, "{\"status\":\"failed\",\"retry\":true}", &r), 200);
@@ -975,7 +917,8 @@ static void test_retry_flow(void)
     /* Retrying is not queued: nothing to claim yet. */
     CU_ASSERT_EQUAL(claim_a(queue, w, got), 204);
     CU_ASSERT_EQUAL(
-        itest_callf(&member, "PATCH", "{\"status\":\"queued\"}", &r, "/api/v1/runs/%s", run), 200);
+        itest_callf(&world.member, "PATCH", "{\"status\":\"queued\"}", &r, "/api/v1/runs/%s", run),
+        200);
     http_resp_free(&r);
     CU_ASSERT_EQUAL(claim_a(queue, w, got), 200);
     CU_ASSERT_STRING_EQUAL(got, run);
@@ -1017,13 +960,13 @@ static void test_no_second_running_attempt(void)
 
     itest_unique("second", queue, sizeof(queue));
     itest_unique("second", kind, sizeof(kind));
-    CU_ASSERT_TRUE_FATAL((w = new_worker(&member, pa.slug, NULL)) > 0);
-    CU_ASSERT_EQUAL_FATAL(new_run(pa.slug, queue, kind, 0, run), 0);
+    CU_ASSERT_TRUE_FATAL((w = new_worker(&world.member, world.pa.slug, NULL)) > 0);
+    CU_ASSERT_EQUAL_FATAL(new_run(world.pa.slug, queue, kind, 0, run), 0);
     CU_ASSERT_EQUAL(start(run, NULL, &r), 201);
     http_resp_free(&r);
-    CU_ASSERT_EQUAL(
-        itest_callf(&member, "PATCH", "{\"status\":\"retrying\"}", &r, "/api/v1/runs/%s", run),
-        200);
+    CU_ASSERT_EQUAL(itest_callf(&world.member, "PATCH", "{\"status\":\"retrying\"}", &r,
+                                "/api/v1/runs/%s", run),
+                    200);
     /* The run's answer already shows attempt 1 ended with it. */
     CU_ASSERT_EQUAL(itest_jint(r.json, "latest_attempt.seq"), 1);
     CU_ASSERT_STRING_EQUAL(S(itest_jstr(r.json, "latest_attempt.status")), "failed");
@@ -1035,13 +978,15 @@ static void test_no_second_running_attempt(void)
     CU_ASSERT_EQUAL(running_attempts(run), 1);
 
     /* The same through the queue: retrying, queued, claimed. */
-    CU_ASSERT_EQUAL_FATAL(new_run(pa.slug, queue, kind, 0, run), 0);
+    CU_ASSERT_EQUAL_FATAL(new_run(world.pa.slug, queue, kind, 0, run), 0);
     CU_ASSERT_EQUAL_FATAL(claim_a(queue, w, got), 200);
     CU_ASSERT_STRING_EQUAL_FATAL(got, run);
     CU_ASSERT_EQUAL(
-        itest_statusf(&member, "PATCH", "{\"status\":\"retrying\"}", "/api/v1/runs/%s", run), 200);
+        itest_statusf(&world.member, "PATCH", "{\"status\":\"retrying\"}", "/api/v1/runs/%s", run),
+        200);
     CU_ASSERT_EQUAL(
-        itest_statusf(&member, "PATCH", "{\"status\":\"queued\"}", "/api/v1/runs/%s", run), 200);
+        itest_statusf(&world.member, "PATCH", "{\"status\":\"queued\"}", "/api/v1/runs/%s", run),
+        200);
     CU_ASSERT_NOT_EQUAL(claim_a(queue, w, got), -1);
     if (running_attempts(run) > 1)
         fprintf(stderr, "\n  BUG: a claim started attempt 2 while attempt 1 still runs");
@@ -1057,12 +1002,12 @@ static void test_attempt_validation(void)
 
     itest_unique("attval", queue, sizeof(queue));
     itest_unique("attval", kind, sizeof(kind));
-    CU_ASSERT_TRUE_FATAL((w = new_worker(&member, pa.slug, NULL)) > 0);
-    CU_ASSERT_TRUE_FATAL((wb = new_worker(&twrite_b, NULL, NULL)) > 0);
-    CU_ASSERT_TRUE_FATAL((stopped = new_worker(&member, pa.slug, NULL)) > 0);
-    CU_ASSERT_EQUAL(itest_statusf(&member, "POST", NULL, "/api/v1/workers/%lld/stop", stopped),
-                    200);
-    CU_ASSERT_EQUAL_FATAL(new_run(pa.slug, queue, kind, 0, run), 0);
+    CU_ASSERT_TRUE_FATAL((w = new_worker(&world.member, world.pa.slug, NULL)) > 0);
+    CU_ASSERT_TRUE_FATAL((wb = new_worker(&world.twrite_b, NULL, NULL)) > 0);
+    CU_ASSERT_TRUE_FATAL((stopped = new_worker(&world.member, world.pa.slug, NULL)) > 0);
+    CU_ASSERT_EQUAL(
+        itest_statusf(&world.member, "POST", NULL, "/api/v1/workers/%lld/stop", stopped), 200);
+    CU_ASSERT_EQUAL_FATAL(new_run(world.pa.slug, queue, kind, 0, run), 0);
 
     /* Starting: nothing of it starts anything. */
     {
@@ -1084,7 +1029,7 @@ static void test_attempt_validation(void)
              "worker_id"},
         };
         struct bad_targets t = {.run = run, .worker = w, .xworker = wb};
-        CU_ASSERT_EQUAL(check_bad(&member, cases, sizeof(cases) / sizeof(cases[0]), &t), 0);
+        CU_ASSERT_EQUAL(check_bad(&world.member, cases, sizeof(cases) / sizeof(cases[0]), &t), 0);
     }
     page = run_get(run);
     CU_ASSERT_STRING_EQUAL(S(itest_jstr(page, "status")), "queued");
@@ -1119,290 +1064,13 @@ static void test_attempt_validation(void)
             {"PATCH", "/api/v1/runs/{r}/attempts/1", NULL, 0, 415, NULL, NULL},
         };
         struct bad_targets t = {.run = run, .worker = w, .xworker = wb};
-        CU_ASSERT_EQUAL(check_bad(&member, cases, sizeof(cases) / sizeof(cases[0]), &t), 0);
+        CU_ASSERT_EQUAL(check_bad(&world.member, cases, sizeof(cases) / sizeof(cases[0]), &t), 0);
     }
     page = run_get(run);
     CU_ASSERT_STRING_EQUAL(S(itest_jstr(page, "status")), "running");
     CU_ASSERT_STRING_EQUAL(S(itest_jstr(page, "latest_attempt.status")), "running");
     CU_ASSERT_EQUAL(itest_jint(page, "latest_attempt.seq"), 1);
     json_object_put(page);
-}
-
-/* ---- workers ---- */
-
-static int listed(const struct ident *who, const char *query, long long worker)
-{
-    struct http_resp r;
-    json_object *items;
-    int found = 0;
-
-    if (itest_callf(who, "GET", NULL, &r, "/api/v1/workers%s", query) != 200 ||
-        !(items = itest_jget(r.json, "items"))) {
-        fprintf(stderr, "\n  GET /api/v1/workers%s: %ld %s", query, r.status, S(r.body));
-        http_resp_free(&r);
-        return -1;
-    }
-    for (size_t i = 0; i < json_object_array_length(items); i++)
-        found += itest_jint(json_object_array_get_idx(items, i), "id") == worker;
-    http_resp_free(&r);
-    return found;
-}
-
-static void test_workers(void)
-{
-    char name[64], q[200], body[600], prev_beat[64];
-    struct http_resp r;
-    long long w, w2;
-
-    /* Register: 201 with what was sent. */
-    itest_unique("wk", name, sizeof(name));
-    snprintf(body, sizeof(body),
-             "{\"project\":\"%s\",\"name\":\"%s\",\"host\":\"gpu-01\",\"pid\":4242,\"labels\":{"
-             "\"gpu\":\"a100\"},\"kinds\":[\"train\",\"eval\"]}",
-             pa.slug, name);
-    CU_ASSERT_EQUAL_FATAL(itest_callf(&member, "POST", body, &r, "/api/v1/workers"), 201);
-    w = itest_jint(r.json, "id");
-    CU_ASSERT_TRUE(w > 0);
-    CU_ASSERT_STRING_EQUAL(S(itest_jstr(r.json, "name")), name);
-    CU_ASSERT_STRING_EQUAL(S(itest_jstr(r.json, "host")), "gpu-01");
-    CU_ASSERT_EQUAL(itest_jint(r.json, "pid"), 4242);
-    CU_ASSERT_STRING_EQUAL(S(itest_jstr(r.json, "labels.gpu")), "a100");
-    CU_ASSERT_STRING_EQUAL(S(itest_jstr(r.json, "kinds.1")), "eval");
-    CU_ASSERT_STRING_EQUAL(S(itest_jstr(r.json, "status")), "online");
-    CU_ASSERT_TRUE(itest_jnull(r.json, "stopped_at"));
-    CU_ASSERT_TRUE(itest_jnull(r.json, "resources"));
-    http_resp_free(&r);
-    /* Again under the same name (a token means its own project): 200, the same worker. */
-    snprintf(body, sizeof(body), "{\"name\":\"%s\",\"host\":\"gpu-02\"}", name);
-    CU_ASSERT_EQUAL(itest_callf(&twrite, "POST", body, &r, "/api/v1/workers"), 200);
-    CU_ASSERT_EQUAL(itest_jint(r.json, "id"), w);
-    CU_ASSERT_STRING_EQUAL(S(itest_jstr(r.json, "host")), "gpu-02");
-    CU_ASSERT_STRING_EQUAL(S(itest_jstr(r.json, "status")), "online");
-    http_resp_free(&r);
-    /* The same name in project B is another worker. */
-    snprintf(body, sizeof(body), "{\"name\":\"%s\"}", name);
-    CU_ASSERT_EQUAL(itest_callf(&twrite_b, "POST", body, &r, "/api/v1/workers"), 201);
-    CU_ASSERT_TRUE(itest_jint(r.json, "id") > 0 && itest_jint(r.json, "id") != w);
-    http_resp_free(&r);
-
-    /* Heartbeat with a status and a resource sample. */
-    CU_ASSERT_EQUAL(itest_callf(&adm, "GET", NULL, &r, "/api/v1/workers/%lld", w), 200);
-    snprintf(prev_beat, sizeof(prev_beat), "%s", S(itest_jstr(r.json, "worker.last_heartbeat_at")));
-    http_resp_free(&r);
-    CU_ASSERT_EQUAL(itest_callf(&twrite, "POST",
-                                "{\"status\":\"busy\",\"resources\":{\"cpu\":0.75,\"mem_mb\":2048,"
-                                "\"gpus\":[{\"util\":0.9}]}}",
-                                &r, "/api/v1/workers/%lld/heartbeat", w),
-                    200);
-    CU_ASSERT_EQUAL(itest_jint(r.json, "id"), w);
-    CU_ASSERT_STRING_EQUAL(S(itest_jstr(r.json, "status")), "busy");
-    CU_ASSERT_EQUAL(itest_jint(r.json, "resources.mem_mb"), 2048);
-    CU_ASSERT_PTR_NOT_NULL(itest_jget(r.json, "resources.gpus.0.util"));
-    CU_ASSERT_STRING_NOT_EQUAL(S(itest_jstr(r.json, "last_heartbeat_at")), prev_beat);
-    http_resp_free(&r);
-    /* A bare beat keeps status and sample. */
-    CU_ASSERT_EQUAL(itest_callf(&member, "POST", NULL, &r, "/api/v1/workers/%lld/heartbeat", w),
-                    200);
-    CU_ASSERT_STRING_EQUAL(S(itest_jstr(r.json, "status")), "busy");
-    CU_ASSERT_EQUAL(itest_jint(r.json, "resources.mem_mb"), 2048);
-    http_resp_free(&r);
-
-    /* The list, filtered by status. */
-    CU_ASSERT_TRUE_FATAL((w2 = new_worker(&member, pa.slug, NULL)) > 0);
-    snprintf(q, sizeof(q), "?project=%s", pa.slug);
-    CU_ASSERT_EQUAL(listed(&viewer, q, w), 1);
-    CU_ASSERT_EQUAL(listed(&viewer, q, w2), 1);
-    CU_ASSERT_EQUAL(listed(&tread, "", w), 1);
-    snprintf(q, sizeof(q), "?project=%s&status=busy", pa.slug);
-    CU_ASSERT_EQUAL(listed(&member, q, w), 1);
-    CU_ASSERT_EQUAL(listed(&member, q, w2), 0);
-    CU_ASSERT_EQUAL(listed(&twrite, "?status=online", w2), 1);
-    CU_ASSERT_EQUAL(listed(&twrite, "?status=online", w), 0);
-    CU_ASSERT_EQUAL(listed(&twrite_b, "", w), 0);
-    /* Each item is a whole worker. */
-    snprintf(q, sizeof(q), "/api/v1/workers?project=%s&status=busy", pa.slug);
-    CU_ASSERT_EQUAL(api_call(&member, "GET", q, NULL, &r), 0);
-    EXPECT_STATUS(r, 200);
-    CU_ASSERT_TRUE(itest_jnull(r.json, "next_cursor"));
-    {
-        json_object *items = itest_jget(r.json, "items");
-        for (size_t i = 0; items && i < json_object_array_length(items); i++) {
-            json_object *it = json_object_array_get_idx(items, i);
-            CU_ASSERT_STRING_EQUAL(S(itest_jstr(it, "status")), "busy");
-            CU_ASSERT_PTR_NOT_NULL(itest_jstr(it, "name"));
-            CU_ASSERT_PTR_NOT_NULL(itest_jstr(it, "started_at"));
-        }
-    }
-    http_resp_free(&r);
-
-    /* Stop, and register again: the same worker, online, stopped_at cleared. */
-    CU_ASSERT_EQUAL(itest_callf(&member, "POST", NULL, &r, "/api/v1/workers/%lld/stop", w2), 200);
-    CU_ASSERT_STRING_EQUAL(S(itest_jstr(r.json, "status")), "stopped");
-    CU_ASSERT_PTR_NOT_NULL(itest_jstr(r.json, "stopped_at"));
-    http_resp_free(&r);
-    snprintf(q, sizeof(q), "?project=%s&status=stopped", pa.slug);
-    CU_ASSERT_EQUAL(listed(&viewer, q, w2), 1);
-    CU_ASSERT_EQUAL(itest_callf(&member, "POST", NULL, &r, "/api/v1/workers/%lld/heartbeat", w2),
-                    409);
-    CU_ASSERT_TRUE(IS_ERROR(r, 409, "worker_stopped", NULL));
-    http_resp_free(&r);
-    CU_ASSERT_EQUAL(itest_callf(&adm, "GET", NULL, &r, "/api/v1/workers/%lld", w2), 200);
-    snprintf(body, sizeof(body), "{\"project\":\"%s\",\"name\":\"%s\"}", pa.slug,
-             S(itest_jstr(r.json, "worker.name")));
-    http_resp_free(&r);
-    CU_ASSERT_EQUAL(itest_callf(&member, "POST", body, &r, "/api/v1/workers"), 200);
-    CU_ASSERT_EQUAL(itest_jint(r.json, "id"), w2);
-    CU_ASSERT_STRING_EQUAL(S(itest_jstr(r.json, "status")), "online");
-    CU_ASSERT_TRUE(itest_jnull(r.json, "stopped_at"));
-    http_resp_free(&r);
-    CU_ASSERT_EQUAL(itest_statusf(&member, "POST", NULL, "/api/v1/workers/%lld/heartbeat", w2),
-                    200);
-}
-
-/* current_runs, and what a stop leaves on the runs in flight. */
-static void test_worker_stop(void)
-{
-    char queue[64], kind[64], claimed[40], started[40], other[40], done[40], got[40], body[128];
-    struct http_resp r;
-    long long w, wo;
-
-    itest_unique("stop", queue, sizeof(queue));
-    itest_unique("stop", kind, sizeof(kind));
-    CU_ASSERT_TRUE_FATAL((w = new_worker(&member, pa.slug, NULL)) > 0);
-    CU_ASSERT_TRUE_FATAL((wo = new_worker(&member, pa.slug, NULL)) > 0);
-    CU_ASSERT_EQUAL_FATAL(new_run(pa.slug, queue, kind, 9, claimed), 0);
-    CU_ASSERT_EQUAL_FATAL(new_run(pa.slug, queue, kind, 8, other), 0);
-    CU_ASSERT_EQUAL_FATAL(new_run(pa.slug, queue, kind, 7, done), 0);
-    CU_ASSERT_EQUAL_FATAL(new_run(pa.slug, queue, kind, -9, started), 0);
-    /* w holds one claimed run and one started by hand; wo holds another; w ended one. */
-    CU_ASSERT_EQUAL(claim_a(queue, w, got), 200);
-    CU_ASSERT_STRING_EQUAL(got, claimed);
-    CU_ASSERT_EQUAL(claim_a(queue, wo, got), 200);
-    CU_ASSERT_STRING_EQUAL(got, other);
-    CU_ASSERT_EQUAL(claim_a(queue, w, got), 200);
-    CU_ASSERT_STRING_EQUAL(got, done);
-    CU_ASSERT_EQUAL(end_attempt(done, 1, "{\"status\":\"succeeded\"}", &r), 200);
-    http_resp_free(&r);
-    snprintf(body, sizeof(body), "{\"worker_id\":%lld}", w);
-    CU_ASSERT_EQUAL(start(started, body, &r), 201);
-    http_resp_free(&r);
-
-    CU_ASSERT_EQUAL(itest_callf(&viewer, "GET", NULL, &r, "/api/v1/workers/%lld", w), 200);
-    CU_ASSERT_EQUAL(itest_jint(r.json, "worker.id"), w);
-    CU_ASSERT_EQUAL(itest_jlen(r.json, "current_runs"), 2);
-    {
-        int seen = 0;
-        json_object *runs = itest_jget(r.json, "current_runs");
-        for (size_t i = 0; runs && i < json_object_array_length(runs); i++) {
-            json_object *x = json_object_array_get_idx(runs, i);
-            const char *id = itest_jstr(x, "id");
-            seen += streq(id, claimed) || streq(id, started);
-            CU_ASSERT_STRING_EQUAL(S(itest_jstr(x, "status")), "running");
-            CU_ASSERT_EQUAL(itest_jint(x, "worker_id"), w);
-        }
-        CU_ASSERT_EQUAL(seen, 2);
-    }
-    http_resp_free(&r);
-
-    /* Stop: the runs in flight get an interrupted warning; the others nothing. */
-    CU_ASSERT_EQUAL(itest_callf(&member, "POST", NULL, &r, "/api/v1/workers/%lld/stop", w), 200);
-    CU_ASSERT_EQUAL(itest_jint(r.json, "id"), w);
-    CU_ASSERT_STRING_EQUAL(S(itest_jstr(r.json, "status")), "stopped");
-    CU_ASSERT_PTR_NOT_NULL(itest_jstr(r.json, "stopped_at"));
-    http_resp_free(&r);
-    CU_ASSERT_EQUAL(events_of_kind(claimed, "interrupted", "warning"), 1);
-    CU_ASSERT_EQUAL(events_of_kind(started, "interrupted", "warning"), 1);
-    CU_ASSERT_EQUAL(events_of_kind(other, "interrupted", NULL), 0);
-    CU_ASSERT_EQUAL(events_of_kind(done, "interrupted", NULL), 0);
-
-    /* A stopped worker neither beats nor claims nor starts attempts. */
-    CU_ASSERT_EQUAL(itest_callf(&twrite, "POST", "{\"status\":\"online\"}", &r,
-                                "/api/v1/workers/%lld/heartbeat", w),
-                    409);
-    CU_ASSERT_TRUE(IS_ERROR(r, 409, "worker_stopped", NULL));
-    http_resp_free(&r);
-    CU_ASSERT_EQUAL_FATAL(new_run(pa.slug, queue, kind, 0, got), 0);
-    snprintf(body, sizeof(body), "{\"project\":\"%s\",\"worker_id\":%lld}", pa.slug, w);
-    CU_ASSERT_EQUAL(itest_callf(&member, "POST", body, &r, "/api/v1/queues/%s/claim", queue), 409);
-    CU_ASSERT_TRUE(IS_ERROR(r, 409, "worker_stopped", "worker_id"));
-    http_resp_free(&r);
-    snprintf(body, sizeof(body), "{\"worker_id\":%lld}", w);
-    CU_ASSERT_EQUAL(start(got, body, &r), 409);
-    CU_ASSERT_TRUE(IS_ERROR(r, 409, "worker_stopped", "worker_id"));
-    http_resp_free(&r);
-    /* The refused claim left the run queued for another worker. */
-    {
-        char again[40];
-        CU_ASSERT_EQUAL(claim_a(queue, wo, again), 200);
-        CU_ASSERT_STRING_EQUAL(again, got);
-    }
-}
-
-static void test_worker_validation(void)
-{
-    char long_name[260], body[400];
-    long long w, wb;
-
-    memset(long_name, 'n', 201);
-    long_name[201] = '\0';
-    snprintf(body, sizeof(body), "{\"project\":\"{p}\",\"name\":\"%s\"}", long_name);
-    CU_ASSERT_TRUE_FATAL((w = new_worker(&member, pa.slug, NULL)) > 0);
-    CU_ASSERT_TRUE_FATAL((wb = new_worker(&twrite_b, NULL, NULL)) > 0);
-    const struct bad_input cases[] = {
-        {"POST", "/api/v1/workers", "{\"project\":\"{p}\"}", 0, 400, "invalid_field", "name"},
-        {"POST", "/api/v1/workers", "{\"project\":\"{p}\",\"name\":\"\"}", 0, 400, NULL, "name"},
-        {"POST", "/api/v1/workers", "{\"project\":\"{p}\",\"name\":7}", 0, 400, NULL, "name"},
-        {"POST", "/api/v1/workers", body, 0, 400, NULL, "name"},
-        {"POST", "/api/v1/workers", "{\"project\":\"{p}\",\"name\":\"v\",\"host\":5}", 0, 400, NULL,
-         "host"},
-        {"POST", "/api/v1/workers", "{\"project\":\"{p}\",\"name\":\"v\",\"pid\":-1}", 0, 400, NULL,
-         "pid"},
-        {"POST", "/api/v1/workers", "{\"project\":\"{p}\",\"name\":\"v\",\"pid\":\"1\"}", 0, 400,
-         NULL, "pid"},
-        {"POST", "/api/v1/workers", "{\"project\":\"{p}\",\"name\":\"v\",\"labels\":[]}", 0, 400,
-         NULL, "labels"},
-        {"POST", "/api/v1/workers", "{\"project\":\"{p}\",\"name\":\"v\",\"kinds\":\"a\"}", 0, 400,
-         NULL, "kinds"},
-        {"POST", "/api/v1/workers", "{\"project\":\"{p}\",\"name\":\"v\",\"kinds\":[1]}", 0, 422,
-         "invalid_value", "kinds"},
-        {"POST", "/api/v1/workers", "{\"project\":\"{p}\",\"name\":\"v\",\"kinds\":[\"\"]}", 0, 422,
-         NULL, "kinds"},
-        {"POST", "/api/v1/workers", "{\"project\":\"{p}\",\"name\":\"v\",\"colour\":1}", 0, 400,
-         NULL, "colour"},
-        {"POST", "/api/v1/workers", "{\"name\":\"v\"}", 0, 400, NULL, "project"},
-        {"POST", "/api/v1/workers", "{\"project\":\"no-such-project-zz\",\"name\":\"v\"}", 0, 404,
-         "not_found", NULL},
-        {"POST", "/api/v1/workers", "{\"project\":\"{p}\",\"name\":\"v\"}", API_CT_TEXT, 415, NULL,
-         NULL},
-        {"POST", "/api/v1/workers/{w}/heartbeat", "{\"status\":\"stopped\"}", 0, 400,
-         "invalid_field", "status"},
-        {"POST", "/api/v1/workers/{w}/heartbeat", "{\"status\":\"offline\"}", 0, 400, NULL,
-         "status"},
-        {"POST", "/api/v1/workers/{w}/heartbeat", "{\"resources\":[1]}", 0, 400, NULL, "resources"},
-        {"POST", "/api/v1/workers/{w}/heartbeat", "{\"resources\":1}", 0, 400, NULL, "resources"},
-        {"POST", "/api/v1/workers/{w}/heartbeat", "{\"colour\":1}", 0, 400, NULL, "colour"},
-        {"POST", "/api/v1/workers/{w}/heartbeat", "{\"status\":\"idle\"}", API_CT_TEXT, 415, NULL,
-         NULL},
-        {"POST", "/api/v1/workers/abc/heartbeat", NULL, 0, 404, "not_found", NULL},
-        {"POST", "/api/v1/workers/0/heartbeat", NULL, 0, 404, "not_found", NULL},
-        {"POST", "/api/v1/workers/99999999999999999999/stop", NULL, 0, 404, "not_found", NULL},
-        {"GET", "/api/v1/workers/abc", NULL, 0, 404, "not_found", NULL},
-        {"GET", "/api/v1/workers/-1", NULL, 0, 404, "not_found", NULL},
-        {"GET", "/api/v1/workers?project={p}&status=bogus", NULL, 0, 400, "invalid_field",
-         "status"},
-        {"GET", "/api/v1/workers", NULL, 0, 400, NULL, "project"},
-        {"GET", "/api/v1/workers?project=no-such-project-zz", NULL, 0, 404, "not_found", NULL},
-    };
-    struct bad_targets t = {.run = "", .worker = w, .xworker = wb};
-    CU_ASSERT_EQUAL(check_bad(&member, cases, sizeof(cases) / sizeof(cases[0]), &t), 0);
-    /* The refused beats changed nothing. */
-    {
-        struct http_resp r;
-        CU_ASSERT_EQUAL(itest_callf(&member, "GET", NULL, &r, "/api/v1/workers/%lld", w), 200);
-        CU_ASSERT_STRING_EQUAL(S(itest_jstr(r.json, "worker.status")), "online");
-        CU_ASSERT_TRUE(itest_jnull(r.json, "worker.resources"));
-        http_resp_free(&r);
-    }
 }
 
 /* ---- who may ---- */
@@ -1416,54 +1084,70 @@ static void test_access(void)
 
     itest_unique("acc", queue, sizeof(queue));
     itest_unique("acc", kind, sizeof(kind));
-    CU_ASSERT_TRUE_FATAL((w = new_worker(&member, pa.slug, NULL)) > 0);
-    CU_ASSERT_TRUE_FATAL((wb = new_worker(&twrite_b, NULL, NULL)) > 0);
-    CU_ASSERT_EQUAL_FATAL(new_run(pa.slug, queue, kind, 0, run), 0);
-    CU_ASSERT_EQUAL_FATAL(new_run(pb.slug, queue, kind, 0, runb), 0);
+    CU_ASSERT_TRUE_FATAL((w = new_worker(&world.member, world.pa.slug, NULL)) > 0);
+    CU_ASSERT_TRUE_FATAL((wb = new_worker(&world.twrite_b, NULL, NULL)) > 0);
+    CU_ASSERT_EQUAL_FATAL(new_run(world.pa.slug, queue, kind, 0, run), 0);
+    CU_ASSERT_EQUAL_FATAL(new_run(world.pb.slug, queue, kind, 0, runb), 0);
 
     /* A viewer reads, and nothing more. */
-    snprintf(body, sizeof(body), "{\"project\":\"%s\",\"worker_id\":%lld}", pa.slug, w);
-    CU_ASSERT_EQUAL(itest_callf(&viewer, "POST", body, &r, "/api/v1/queues/%s/claim", queue), 403);
+    snprintf(body, sizeof(body), "{\"project\":\"%s\",\"worker_id\":%lld}", world.pa.slug, w);
+    CU_ASSERT_EQUAL(itest_callf(&world.viewer, "POST", body, &r, "/api/v1/queues/%s/claim", queue),
+                    403);
     CU_ASSERT_TRUE(IS_ERROR(r, 403, "forbidden", NULL));
     http_resp_free(&r);
-    CU_ASSERT_EQUAL(itest_statusf(&viewer, "POST", NULL, "/api/v1/runs/%s/attempts", run), 403);
-    CU_ASSERT_EQUAL(itest_statusf(&viewer, "GET", NULL, "/api/v1/runs/%s/attempts", run), 200);
-    CU_ASSERT_EQUAL(itest_statusf(&viewer, "POST", NULL, "/api/v1/workers/%lld/stop", w), 403);
-    CU_ASSERT_EQUAL(itest_statusf(&viewer, "POST", NULL, "/api/v1/workers/%lld/heartbeat", w), 403);
-    CU_ASSERT_EQUAL(itest_statusf(&viewer, "GET", NULL, "/api/v1/workers/%lld", w), 200);
-    snprintf(body, sizeof(body), "{\"project\":\"%s\",\"name\":\"viewer-made\"}", pa.slug);
-    CU_ASSERT_EQUAL(itest_statusf(&viewer, "POST", body, "/api/v1/workers"), 403);
+    CU_ASSERT_EQUAL(itest_statusf(&world.viewer, "POST", NULL, "/api/v1/runs/%s/attempts", run),
+                    403);
+    CU_ASSERT_EQUAL(itest_statusf(&world.viewer, "GET", NULL, "/api/v1/runs/%s/attempts", run),
+                    200);
+    CU_ASSERT_EQUAL(itest_statusf(&world.viewer, "POST", NULL, "/api/v1/workers/%lld/stop", w),
+                    403);
+    CU_ASSERT_EQUAL(itest_statusf(&world.viewer, "POST", NULL, "/api/v1/workers/%lld/heartbeat", w),
+                    403);
+    CU_ASSERT_EQUAL(itest_statusf(&world.viewer, "GET", NULL, "/api/v1/workers/%lld", w), 200);
+    snprintf(body, sizeof(body), "{\"project\":\"%s\",\"name\":\"viewer-made\"}", world.pa.slug);
+    CU_ASSERT_EQUAL(itest_statusf(&world.viewer, "POST", body, "/api/v1/workers"), 403);
     /* A read token likewise. */
     snprintf(body, sizeof(body), "{\"worker_id\":%lld}", w);
-    CU_ASSERT_EQUAL(itest_callf(&tread, "POST", body, &r, "/api/v1/queues/%s/claim", queue), 403);
+    CU_ASSERT_EQUAL(itest_callf(&world.tread, "POST", body, &r, "/api/v1/queues/%s/claim", queue),
+                    403);
     CU_ASSERT_TRUE(IS_ERROR(r, 403, "forbidden", NULL));
     http_resp_free(&r);
-    CU_ASSERT_EQUAL(itest_statusf(&tread, "POST", NULL, "/api/v1/runs/%s/attempts", run), 403);
-    CU_ASSERT_EQUAL(itest_statusf(&tread, "POST", "{\"name\":\"tread-made\"}", "/api/v1/workers"),
+    CU_ASSERT_EQUAL(itest_statusf(&world.tread, "POST", NULL, "/api/v1/runs/%s/attempts", run),
                     403);
-    CU_ASSERT_EQUAL(itest_statusf(&tread, "POST", NULL, "/api/v1/workers/%lld/stop", w), 403);
+    CU_ASSERT_EQUAL(
+        itest_statusf(&world.tread, "POST", "{\"name\":\"tread-made\"}", "/api/v1/workers"), 403);
+    CU_ASSERT_EQUAL(itest_statusf(&world.tread, "POST", NULL, "/api/v1/workers/%lld/stop", w), 403);
     /* Another project's users and tokens: the run and the worker do not exist. */
-    CU_ASSERT_EQUAL(itest_callf(&member_b, "GET", NULL, &r, "/api/v1/runs/%s/attempts", run), 404);
+    CU_ASSERT_EQUAL(itest_callf(&world.member_b, "GET", NULL, &r, "/api/v1/runs/%s/attempts", run),
+                    404);
     CU_ASSERT_TRUE(IS_ERROR(r, 404, "not_found", NULL));
     http_resp_free(&r);
-    CU_ASSERT_EQUAL(itest_statusf(&member_b, "POST", NULL, "/api/v1/runs/%s/attempts", run), 404);
-    CU_ASSERT_EQUAL(itest_statusf(&twrite_b, "POST", NULL, "/api/v1/runs/%s/attempts", run), 404);
-    CU_ASSERT_EQUAL(itest_statusf(&twrite, "POST", NULL, "/api/v1/runs/%s/attempts", runb), 404);
-    CU_ASSERT_EQUAL(itest_statusf(&twrite, "GET", NULL, "/api/v1/runs/%s/attempts", runb), 404);
-    CU_ASSERT_EQUAL(itest_callf(&member_b, "GET", NULL, &r, "/api/v1/workers/%lld", w), 404);
+    CU_ASSERT_EQUAL(itest_statusf(&world.member_b, "POST", NULL, "/api/v1/runs/%s/attempts", run),
+                    404);
+    CU_ASSERT_EQUAL(itest_statusf(&world.twrite_b, "POST", NULL, "/api/v1/runs/%s/attempts", run),
+                    404);
+    CU_ASSERT_EQUAL(itest_statusf(&world.twrite, "POST", NULL, "/api/v1/runs/%s/attempts", runb),
+                    404);
+    CU_ASSERT_EQUAL(itest_statusf(&world.twrite, "GET", NULL, "/api/v1/runs/%s/attempts", runb),
+                    404);
+    CU_ASSERT_EQUAL(itest_callf(&world.member_b, "GET", NULL, &r, "/api/v1/workers/%lld", w), 404);
     CU_ASSERT_TRUE(IS_ERROR(r, 404, "not_found", NULL));
     http_resp_free(&r);
-    CU_ASSERT_EQUAL(itest_statusf(&twrite_b, "POST", NULL, "/api/v1/workers/%lld/heartbeat", w),
+    CU_ASSERT_EQUAL(
+        itest_statusf(&world.twrite_b, "POST", NULL, "/api/v1/workers/%lld/heartbeat", w), 404);
+    CU_ASSERT_EQUAL(itest_statusf(&world.twrite_b, "POST", NULL, "/api/v1/workers/%lld/stop", w),
                     404);
-    CU_ASSERT_EQUAL(itest_statusf(&twrite_b, "POST", NULL, "/api/v1/workers/%lld/stop", w), 404);
-    CU_ASSERT_EQUAL(itest_statusf(&twrite, "GET", NULL, "/api/v1/workers/%lld", wb), 404);
-    CU_ASSERT_EQUAL(itest_statusf(&twrite, "POST", NULL, "/api/v1/workers/%lld/stop", wb), 404);
-    CU_ASSERT_EQUAL(itest_statusf(&member_b, "GET", NULL, "/api/v1/workers?project=%s", pa.slug),
+    CU_ASSERT_EQUAL(itest_statusf(&world.twrite, "GET", NULL, "/api/v1/workers/%lld", wb), 404);
+    CU_ASSERT_EQUAL(itest_statusf(&world.twrite, "POST", NULL, "/api/v1/workers/%lld/stop", wb),
                     404);
-    CU_ASSERT_EQUAL(itest_statusf(&twrite, "GET", NULL, "/api/v1/workers?project=%s", pb.slug),
-                    404);
-    snprintf(body, sizeof(body), "{\"project\":\"%s\",\"name\":\"cross\"}", pb.slug);
-    CU_ASSERT_EQUAL(itest_statusf(&twrite, "POST", body, "/api/v1/workers"), 404);
+    CU_ASSERT_EQUAL(
+        itest_statusf(&world.member_b, "GET", NULL, "/api/v1/workers?project=%s", world.pa.slug),
+        404);
+    CU_ASSERT_EQUAL(
+        itest_statusf(&world.twrite, "GET", NULL, "/api/v1/workers?project=%s", world.pb.slug),
+        404);
+    snprintf(body, sizeof(body), "{\"project\":\"%s\",\"name\":\"cross\"}", world.pb.slug);
+    CU_ASSERT_EQUAL(itest_statusf(&world.twrite, "POST", body, "/api/v1/workers"), 404);
     /* Nobody signed in. */
     CU_ASSERT_EQUAL(
         itest_statusf(&(struct ident){.kind = IDENT_ANON}, "GET", NULL, "/api/v1/workers/%lld", w),
@@ -1476,10 +1160,10 @@ static void test_access(void)
     o = run_get(runb);
     CU_ASSERT_STRING_EQUAL(S(itest_jstr(o, "status")), "queued");
     json_object_put(o);
-    CU_ASSERT_EQUAL(itest_callf(&member, "GET", NULL, &r, "/api/v1/workers/%lld", w), 200);
+    CU_ASSERT_EQUAL(itest_callf(&world.member, "GET", NULL, &r, "/api/v1/workers/%lld", w), 200);
     CU_ASSERT_STRING_EQUAL(S(itest_jstr(r.json, "worker.status")), "online");
     http_resp_free(&r);
-    CU_ASSERT_EQUAL(itest_callf(&twrite_b, "GET", NULL, &r, "/api/v1/workers/%lld", wb), 200);
+    CU_ASSERT_EQUAL(itest_callf(&world.twrite_b, "GET", NULL, &r, "/api/v1/workers/%lld", wb), 200);
     CU_ASSERT_STRING_EQUAL(S(itest_jstr(r.json, "worker.status")), "online");
     http_resp_free(&r);
 }
@@ -1496,30 +1180,31 @@ static void test_published(void)
 
     itest_unique("pub", queue, sizeof(queue));
     itest_unique("pub", kind, sizeof(kind));
-    CU_ASSERT_EQUAL_FATAL(new_run(pa.slug, queue, kind, 0, run), 0);
-    CU_ASSERT_EQUAL_FATAL(new_run(pa.slug, queue, kind, 0, run2), 0);
+    CU_ASSERT_EQUAL_FATAL(new_run(world.pa.slug, queue, kind, 0, run), 0);
+    CU_ASSERT_EQUAL_FATAL(new_run(world.pa.slug, queue, kind, 0, run2), 0);
     CU_ASSERT_EQUAL_FATAL(itest_sub_open(&sub, "runwatch:events"), 0);
-    CU_ASSERT_TRUE_FATAL((w = new_worker(&member, pa.slug, NULL)) > 0);
+    CU_ASSERT_TRUE_FATAL((w = new_worker(&world.member, world.pa.slug, NULL)) > 0);
     CU_ASSERT_EQUAL(claim_a(queue, w, got), 200);
     CU_ASSERT_EQUAL(start(run2, NULL, &r), 201);
     http_resp_free(&r);
-    CU_ASSERT_EQUAL(itest_statusf(&member, "POST", "{\"status\":\"idle\"}",
+    CU_ASSERT_EQUAL(itest_statusf(&world.member, "POST", "{\"status\":\"idle\"}",
                                   "/api/v1/workers/%lld/heartbeat", w),
                     200);
     /* A refused claim publishes nothing; an empty queue neither. */
     CU_ASSERT_EQUAL(claim_a(queue, w, NULL), 204);
-    CU_ASSERT_EQUAL(itest_statusf(&member, "POST", NULL, "/api/v1/workers/%lld/stop", w), 200);
+    CU_ASSERT_EQUAL(itest_statusf(&world.member, "POST", NULL, "/api/v1/workers/%lld/stop", w),
+                    200);
     CU_ASSERT_EQUAL(end_attempt(run2, 1, "{\"status\":\"failed\",\"retry\":true}", &r), 200);
     http_resp_free(&r);
 
     m = next_msg(&sub, "worker.updated", NULL, w); /* registered */
     CU_ASSERT_PTR_NOT_NULL(m);
-    CU_ASSERT_EQUAL(itest_jint(m, "project"), pa.id);
+    CU_ASSERT_EQUAL(itest_jint(m, "project"), world.pa.id);
     CU_ASSERT_STRING_EQUAL(S(itest_jstr(m, "data.status")), "online");
     json_object_put(m);
     m = next_msg(&sub, "run.updated", run, 0); /* claimed */
     CU_ASSERT_PTR_NOT_NULL(m);
-    CU_ASSERT_EQUAL(itest_jint(m, "project"), pa.id);
+    CU_ASSERT_EQUAL(itest_jint(m, "project"), world.pa.id);
     CU_ASSERT_STRING_EQUAL(S(itest_jstr(m, "data.status")), "running");
     CU_ASSERT_EQUAL(itest_jint(m, "data.worker_id"), w);
     CU_ASSERT_EQUAL(itest_jint(m, "data.latest_attempt.seq"), 1);
@@ -1566,9 +1251,6 @@ int suite_queue_register(void)
            !CU_add_test(s, "retry: failed, queued, claimed again", test_retry_flow) ||
            !CU_add_test(s, "no second attempt while one runs", test_no_second_running_attempt) ||
            !CU_add_test(s, "attempts: bad input names the field", test_attempt_validation) ||
-           !CU_add_test(s, "workers: register, list, beat, stop", test_workers) ||
-           !CU_add_test(s, "stopping a worker with runs in flight", test_worker_stop) ||
-           !CU_add_test(s, "workers: bad input names the field", test_worker_validation) ||
            !CU_add_test(s, "who may claim, start and stop", test_access) ||
            !CU_add_test(s, "claims and workers are published", test_published) ||
            !CU_add_test(s, "no secret in any log", test_no_secrets_in_logs);

@@ -23,10 +23,7 @@ static struct {
 
 static int new_member(const char *tag, const char *slug, const char *role, struct ident *u)
 {
-    return itest_new_user(&adm, tag, "reports.test", u) == 0 &&
-                   itest_add_member(&adm, slug, u->email, role) == 0 && api_login(u) == 200
-               ? 0
-               : -1;
+    return itest_new_member(&adm, tag, "reports.test", slug, role, u);
 }
 
 static int reports_init(void)
@@ -50,16 +47,14 @@ static int reports_init(void)
 static int run_with(const char *slug, const char *kind, const char *status, const char *etype,
                     char *id, size_t cap)
 {
+    struct itest_run run = {.project = slug,
+                            .kind = kind,
+                            .status = strcmp(status, "queued") == 0 ? "queued" : "running"};
     struct http_resp r;
     char body[400], path[200];
     int ok;
 
-    snprintf(body, sizeof(body), "{\"project\":\"%s\",\"kind\":\"%s\",\"status\":\"%s\"}", slug,
-             kind, strcmp(status, "queued") == 0 ? "queued" : "running");
-    ok = api_call(&adm, "POST", "/api/v1/runs", body, &r) == 0 && r.status == 201;
-    if (ok)
-        snprintf(id, cap, "%s", S(http_json_string(&r, "id")));
-    http_resp_free(&r);
+    ok = itest_make_run(&adm, &run, id, cap) == 201;
     if (!ok || strcmp(status, "queued") == 0 || strcmp(status, "running") == 0)
         return ok ? 0 : -1;
     snprintf(path, sizeof(path), "/api/v1/runs/%s", id);

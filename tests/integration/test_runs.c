@@ -1,9 +1,11 @@
-/* Runs API: create (idempotent, also under concurrent retries), read, list (filters,
- * keyset cursors while runs are being added), the PATCH state machine, heartbeat,
- * cancel, event batches (all or nothing) and their paging, redaction of secrets (in
- * answers, in the database, in the logs), who may touch which run, and what each write
- * publishes on Redis. Each test makes its own runs under a kind of its own, so the
- * tests do not depend on one another; the log scan runs last on purpose. */
+/* Runs API (api/runs.c): create (idempotent, also under concurrent retries), read, list
+ * (filters, keyset cursors while runs are being added, the sorts by start, end and
+ * duration), the PATCH state machine, heartbeat (and the attempt it names), cancel,
+ * POST /runs/wait (answers when runs end, on timeout, refuses past its slots),
+ * redaction of secrets (in answers, in the database, in the logs), who may touch which
+ * run, and what each write publishes on Redis. Each test makes its own runs under a
+ * kind of its own, so the tests do not depend on one another; nothing asserts on
+ * durations; the log scan runs last on purpose. */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,47 +17,10 @@
 
 #define S(s) ((s) ? (s) : "(null)")
 
-static struct ident adm, viewer, member, member_b, tread, twrite, twrite_b;
-static struct {
-    char slug[64];
-    long long id;
-} pa, pb;
+static struct itest_world world;
 static json_object *openapi;
 
 /* ---- fixture ---- */
-
-static int new_user(const char *tag, struct ident *u)
-{
-    return itest_new_user(&adm, tag, "runs.test", u);
-}
-
-/* A user with role in project slug, signed in. */
-static int new_member(const char *tag, const char *slug, const char *role, struct ident *u)
-{
-    struct http_resp r;
-    char body[300], path[200];
-    long st;
-
-    if (new_user(tag, u))
-        return -1;
-    snprintf(path, sizeof(path), "/api/v1/projects/%s/members", slug);
-    snprintf(body, sizeof(body), "{\"email\":\"%s\",\"role\":\"%s\"}", u->email, role);
-    if (api_call(&adm, "POST", path, body, &r) != 0)
-        return -1;
-    st = r.status;
-    http_resp_free(&r);
-    return st == 201 && api_login(u) == 200 ? 0 : -1;
-}
-
-static int new_token(const char *slug, const char *scopes, struct ident *t)
-{
-    return itest_new_token(&adm, slug, scopes, NULL, t) == 201 ? 0 : -1;
-}
-
-static int make_project(const char *tag, char *slug, size_t cap, long long *id)
-{
-    return itest_make_project(&adm, tag, slug, cap, id);
-}
 
 static int runs_init(void)
 {
@@ -66,21 +31,7 @@ static int runs_init(void)
         fprintf(stderr, "cannot read %s\n", path);
         return 1;
     }
-    if (itest_instance_admin(&adm) != 0) {
-        fprintf(stderr, "cannot sign in the instance admin\n");
-        return 1;
-    }
-    if (make_project("runs-a", pa.slug, sizeof(pa.slug), &pa.id) ||
-        make_project("runs-b", pb.slug, sizeof(pb.slug), &pb.id))
-        return 1;
-    if (new_member("viewer", pa.slug, "viewer", &viewer) ||
-        new_member("member", pa.slug, "member", &member) ||
-        new_member("member-b", pb.slug, "member", &member_b))
-        return 1;
-    if (new_token(pa.slug, "[\"read\"]", &tread) || new_token(pa.slug, "[\"write\"]", &twrite) ||
-        new_token(pb.slug, "[\"write\"]", &twrite_b))
-        return 1;
-    return 0;
+    return itest_world_init(&world, "runs") ? 1 : 0;
 }
 
 static int runs_fini(void)
@@ -88,90 +39,6 @@ static int runs_fini(void)
     json_object_put(openapi);
     openapi = NULL;
     return 0;
-}
-
-/* ---- JSON ---- */
-
-/* Follows a dotted path ("error.fingerprint", "items.0.id"); 1 when the member exists
- * (*out may then be NULL for a JSON null), else 0. */
-static int jfind(json_object *o, const char *path, json_object **out)
-{
-    char key[256];
-
-    while (*path) {
-        size_t n = strcspn(path, ".");
-        snprintf(key, sizeof(key), "%.*s", (int)n, path);
-        if (json_object_is_type(o, json_type_array)) {
-            char *end;
-            long i = strtol(key, &end, 10);
-            if (*end || i < 0 || (size_t)i >= json_object_array_length(o))
-                return 0;
-            o = json_object_array_get_idx(o, (size_t)i);
-        } else if (!json_object_is_type(o, json_type_object) ||
-                   !json_object_object_get_ex(o, key, &o)) {
-            return 0;
-        }
-        path += n + (path[n] == '.');
-    }
-    *out = o;
-    return 1;
-}
-
-static json_object *jget(json_object *o, const char *path)
-{
-    json_object *v = NULL;
-    return jfind(o, path, &v) ? v : NULL;
-}
-
-static const char *jstr(json_object *o, const char *path)
-{
-    json_object *v = jget(o, path);
-    return v && json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
-}
-
-/* 1 when the member is there and null. */
-static int jnull(json_object *o, const char *path)
-{
-    json_object *v = NULL;
-    return jfind(o, path, &v) && v == NULL;
-}
-
-static double jnum(json_object *o, const char *path)
-{
-    json_object *v = jget(o, path);
-    return v && (json_object_is_type(v, json_type_double) || json_object_is_type(v, json_type_int))
-               ? json_object_get_double(v)
-               : -1e300;
-}
-
-static size_t jlen(json_object *o, const char *path)
-{
-    json_object *v = jget(o, path);
-    return v && json_object_is_type(v, json_type_array) ? json_object_array_length(v) : 0;
-}
-
-/* An RFC 3339 time as microseconds since the epoch, or -1. */
-static long long ts_usec(const char *s)
-{
-    struct tm tm = {0};
-    long long usec = 0, scale = 100000;
-    int off = 0, oh, om, used = 0;
-    const char *p;
-
-    if (!s || sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
-                     &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &used) != 6)
-        return -1;
-    p = s + used;
-    if (*p == '.')
-        for (p++; *p >= '0' && *p <= '9'; p++, scale /= 10)
-            usec += (*p - '0') * scale;
-    if ((*p == '+' || *p == '-') && sscanf(p + 1, "%2d:%2d", &oh, &om) == 2)
-        off = (*p == '-' ? -1 : 1) * (oh * 3600 + om * 60);
-    else if (*p != 'Z')
-        return -1;
-    tm.tm_year -= 1900;
-    tm.tm_mon -= 1;
-    return ((long long)timegm(&tm) - off) * 1000000 + usec;
 }
 
 /* ---- requests ---- */
@@ -202,8 +69,8 @@ static long create(const struct ident *who, const char *body, const char *const 
         return -1;
     }
     st = r.status;
-    if (id && (st == 200 || st == 201) && jstr(r.json, "id"))
-        snprintf(id, 40, "%s", jstr(r.json, "id"));
+    if (id && (st == 200 || st == 201) && itest_jstr(r.json, "id"))
+        snprintf(id, 40, "%s", itest_jstr(r.json, "id"));
     http_resp_free(&r);
     return st;
 }
@@ -212,15 +79,11 @@ static long create(const struct ident *who, const char *body, const char *const 
  * more JSON members (",\"status\":\"running\""). 0 on 201. */
 static int new_run(const char *slug, const char *kind, const char *extra, char id[40])
 {
-    char body[2048];
-    long st;
-
-    snprintf(body, sizeof(body), "{\"project\":\"%s\",\"kind\":\"%s\"%s}", slug, kind,
-             extra ? extra : "");
-    st = create(strcmp(slug, pa.slug) == 0 ? &member : &adm, body, NULL, id);
-    if (st != 201)
-        fprintf(stderr, "\n  create run %s: %ld", body, st);
-    return st == 201 ? 0 : -1;
+    struct itest_run run = {.project = slug, .kind = kind, .extra = extra};
+    return itest_make_run(strcmp(slug, world.pa.slug) == 0 ? &world.member : &world.adm, &run, id,
+                          40) == 201
+               ? 0
+               : -1;
 }
 
 static long run_op(const struct ident *who, const char *method, const char *id, const char *sub,
@@ -237,7 +100,7 @@ static long run_op(const struct ident *who, const char *method, const char *id, 
 static long patch(const char *id, const char *body)
 {
     struct http_resp r;
-    long st = run_op(&member, "PATCH", id, NULL, body, &r);
+    long st = run_op(&world.member, "PATCH", id, NULL, body, &r);
     if (st != 200)
         fprintf(stderr, "\n  PATCH %s %s: %ld %s", id, body, st, S(r.body));
     http_resp_free(&r);
@@ -250,7 +113,7 @@ static int run_in(const char *kind, const char *state, char id[40])
     int running = strcmp(state, "queued") && strcmp(state, "cancelled");
     char body[64];
 
-    if (new_run(pa.slug, kind, running ? ",\"status\":\"running\"" : NULL, id))
+    if (new_run(world.pa.slug, kind, running ? ",\"status\":\"running\"" : NULL, id))
         return -1;
     if (strcmp(state, "queued") == 0 || strcmp(state, "running") == 0)
         return 0;
@@ -263,7 +126,7 @@ static json_object *run_get(const char *id)
 {
     struct http_resp r;
     json_object *o = NULL;
-    if (run_op(&adm, "GET", id, NULL, NULL, &r) == 200)
+    if (run_op(&world.adm, "GET", id, NULL, NULL, &r) == 200)
         o = json_object_get(r.json);
     http_resp_free(&r);
     return o;
@@ -282,17 +145,18 @@ static int list_all(const struct ident *who, const char *query, char (*ids)[40],
         snprintf(path, sizeof(path), "/api/v1/runs?%s%s%s", query, cursor[0] ? "&cursor=" : "",
                  cursor);
         if (api_call(who, "GET", path, NULL, &r) != 0 || r.status != 200 ||
-            !(items = jget(r.json, "items"))) {
+            !(items = itest_jget(r.json, "items"))) {
             fprintf(stderr, "\n  GET %s: %ld %s", path, r.status, S(r.body));
             http_resp_free(&r);
             return -1;
         }
         for (size_t i = 0; i < json_object_array_length(items); i++)
             if (n < cap)
-                snprintf(ids[n++], 40, "%s", S(jstr(json_object_array_get_idx(items, i), "id")));
+                snprintf(ids[n++], 40, "%s",
+                         S(itest_jstr(json_object_array_get_idx(items, i), "id")));
         cursor[0] = '\0';
-        if (jstr(r.json, "next_cursor"))
-            snprintf(cursor, sizeof(cursor), "%s", jstr(r.json, "next_cursor"));
+        if (itest_jstr(r.json, "next_cursor"))
+            snprintf(cursor, sizeof(cursor), "%s", itest_jstr(r.json, "next_cursor"));
         http_resp_free(&r);
         if (!cursor[0])
             return n;
@@ -324,16 +188,16 @@ static int same_set(const char *what, char (*got)[40], int n, const char *const 
 static int list_is(const char *what, const char *query, const char *const *want)
 {
     char ids[64][40], q[1024];
-    snprintf(q, sizeof(q), "project=%s&%s", pa.slug, query);
-    return same_set(what, ids, list_all(&member, q, ids, 64), want);
+    snprintf(q, sizeof(q), "project=%s&%s", world.pa.slug, query);
+    return same_set(what, ids, list_all(&world.member, q, ids, 64), want);
 }
 
 /* Number of runs of project A with kind. */
 static int count_kind(const char *kind)
 {
     char ids[64][40], q[512];
-    snprintf(q, sizeof(q), "project=%s&kind=%s", pa.slug, kind);
-    return list_all(&member, q, ids, 64);
+    snprintf(q, sizeof(q), "project=%s&kind=%s", world.pa.slug, kind);
+    return list_all(&world.member, q, ids, 64);
 }
 
 /* '+' (and '%') escaped for a query string. */
@@ -369,7 +233,7 @@ static int check_bad(const struct ident *who, const struct bad_input *cases, siz
                      const char *run, const char *xrun)
 {
     const struct itest_subst subs[] = {
-        {"{p}", pa.slug}, {"{r}", run ? run : ""}, {"{x}", xrun ? xrun : ""}, {NULL, NULL}};
+        {"{p}", world.pa.slug}, {"{r}", run ? run : ""}, {"{x}", xrun ? xrun : ""}, {NULL, NULL}};
     int wrong = 0;
     for (size_t i = 0; i < n; i++) {
         const struct bad_input *c = &cases[i];
@@ -407,13 +271,13 @@ static int has_schema_keys(json_object *obj, const char *schema)
     char path[128];
 
     snprintf(path, sizeof(path), "components.schemas.%s.properties", schema);
-    if (!(props = jget(openapi, path)))
+    if (!(props = itest_jget(openapi, path)))
         return 0;
     json_object_object_foreach(props, k, v)
     {
         json_object *x;
         (void)v;
-        if (!jfind(obj, k, &x)) {
+        if (!itest_jfind(obj, k, &x)) {
             fprintf(stderr, "\n  %s without %s", schema, k);
             missing++;
         }
@@ -427,7 +291,7 @@ static void test_create_and_get(void)
     struct http_resp r;
 
     itest_unique("create", kind, sizeof(kind));
-    CU_ASSERT_EQUAL_FATAL(new_run(pa.slug, kind, NULL, parent), 0);
+    CU_ASSERT_EQUAL_FATAL(new_run(world.pa.slug, kind, NULL, parent), 0);
 
     /* Everything a producer may send. */
     uuid_new(id);
@@ -436,88 +300,89 @@ static void test_create_and_get(void)
              "\"queue\":\"gpu\",\"status\":\"running\",\"priority\":7,\"input\":{\"files\":[1,2]},"
              "\"params\":{\"lr\":0.01,\"layers\":[64,64]},\"tags\":[\"nightly\",\"exp-1\"],"
              "\"parent_id\":\"%s\",\"group_id\":\"sweep-9\",\"progress\":0.25}",
-             id, pa.slug, kind, parent);
-    CU_ASSERT_EQUAL_FATAL(api_call(&member, "POST", "/api/v1/runs", body, &r), 0);
+             id, world.pa.slug, kind, parent);
+    CU_ASSERT_EQUAL_FATAL(api_call(&world.member, "POST", "/api/v1/runs", body, &r), 0);
     EXPECT_STATUS(r, 201);
     CU_ASSERT_PTR_NOT_NULL(http_header(&r, "Content-Type", ct, sizeof(ct)));
     CU_ASSERT_PTR_NOT_NULL(strstr(ct, "application/json"));
-    CU_ASSERT_STRING_EQUAL(S(jstr(r.json, "id")), id);
-    CU_ASSERT_STRING_EQUAL(S(jstr(r.json, "project")), pa.slug);
-    CU_ASSERT_STRING_EQUAL(S(jstr(r.json, "kind")), kind);
-    CU_ASSERT_STRING_EQUAL(S(jstr(r.json, "name")), "train resnet");
-    CU_ASSERT_STRING_EQUAL(S(jstr(r.json, "queue")), "gpu");
-    CU_ASSERT_STRING_EQUAL(S(jstr(r.json, "status")), "running");
-    CU_ASSERT_EQUAL(jnum(r.json, "priority"), 7);
-    CU_ASSERT_EQUAL(jnum(r.json, "input.files.1"), 2);
-    CU_ASSERT_DOUBLE_EQUAL(jnum(r.json, "params.lr"), 0.01, 1e-9);
-    CU_ASSERT_EQUAL(jlen(r.json, "tags"), 2);
-    CU_ASSERT_STRING_EQUAL(S(jstr(r.json, "tags.1")), "exp-1");
-    CU_ASSERT_STRING_EQUAL(S(jstr(r.json, "parent_id")), parent);
-    CU_ASSERT_STRING_EQUAL(S(jstr(r.json, "root_id")), parent);
-    CU_ASSERT_STRING_EQUAL(S(jstr(r.json, "group_id")), "sweep-9");
-    CU_ASSERT_DOUBLE_EQUAL(jnum(r.json, "progress"), 0.25, 1e-6);
-    CU_ASSERT_PTR_NOT_NULL(jstr(r.json, "started_at"));
-    CU_ASSERT_TRUE(jnull(r.json, "ended_at"));
-    CU_ASSERT_TRUE(jnull(r.json, "error"));
+    CU_ASSERT_STRING_EQUAL(S(itest_jstr(r.json, "id")), id);
+    CU_ASSERT_STRING_EQUAL(S(itest_jstr(r.json, "project")), world.pa.slug);
+    CU_ASSERT_STRING_EQUAL(S(itest_jstr(r.json, "kind")), kind);
+    CU_ASSERT_STRING_EQUAL(S(itest_jstr(r.json, "name")), "train resnet");
+    CU_ASSERT_STRING_EQUAL(S(itest_jstr(r.json, "queue")), "gpu");
+    CU_ASSERT_STRING_EQUAL(S(itest_jstr(r.json, "status")), "running");
+    CU_ASSERT_EQUAL(itest_jnum(r.json, "priority"), 7);
+    CU_ASSERT_EQUAL(itest_jnum(r.json, "input.files.1"), 2);
+    CU_ASSERT_DOUBLE_EQUAL(itest_jnum(r.json, "params.lr"), 0.01, 1e-9);
+    CU_ASSERT_EQUAL(itest_jlen(r.json, "tags"), 2);
+    CU_ASSERT_STRING_EQUAL(S(itest_jstr(r.json, "tags.1")), "exp-1");
+    CU_ASSERT_STRING_EQUAL(S(itest_jstr(r.json, "parent_id")), parent);
+    CU_ASSERT_STRING_EQUAL(S(itest_jstr(r.json, "root_id")), parent);
+    CU_ASSERT_STRING_EQUAL(S(itest_jstr(r.json, "group_id")), "sweep-9");
+    CU_ASSERT_DOUBLE_EQUAL(itest_jnum(r.json, "progress"), 0.25, 1e-6);
+    CU_ASSERT_PTR_NOT_NULL(itest_jstr(r.json, "started_at"));
+    CU_ASSERT_TRUE(itest_jnull(r.json, "ended_at"));
+    CU_ASSERT_TRUE(itest_jnull(r.json, "error"));
     CU_ASSERT_TRUE(has_schema_keys(r.json, "Run"));
     http_resp_free(&r);
 
     /* GET answers the same run, to a viewer and to a read token too. */
     snprintf(path, sizeof(path), "/api/v1/runs/%s", id);
-    CU_ASSERT_EQUAL_FATAL(api_call(&viewer, "GET", path, NULL, &r), 0);
+    CU_ASSERT_EQUAL_FATAL(api_call(&world.viewer, "GET", path, NULL, &r), 0);
     EXPECT_STATUS(r, 200);
-    CU_ASSERT_STRING_EQUAL(S(jstr(r.json, "id")), id);
-    CU_ASSERT_STRING_EQUAL(S(jstr(r.json, "name")), "train resnet");
-    CU_ASSERT_STRING_EQUAL(S(jstr(r.json, "status")), "running");
+    CU_ASSERT_STRING_EQUAL(S(itest_jstr(r.json, "id")), id);
+    CU_ASSERT_STRING_EQUAL(S(itest_jstr(r.json, "name")), "train resnet");
+    CU_ASSERT_STRING_EQUAL(S(itest_jstr(r.json, "status")), "running");
     CU_ASSERT_TRUE(has_schema_keys(r.json, "Run"));
-    CU_ASSERT_TRUE(jnum(r.json, "duration_s") >= 0);
+    CU_ASSERT_TRUE(itest_jnum(r.json, "duration_s") >= 0);
     http_resp_free(&r);
-    CU_ASSERT_EQUAL_FATAL(api_call(&tread, "GET", path, NULL, &r), 0);
+    CU_ASSERT_EQUAL_FATAL(api_call(&world.tread, "GET", path, NULL, &r), 0);
     EXPECT_STATUS(r, 200);
     http_resp_free(&r);
 
     /* The defaults. */
-    snprintf(body, sizeof(body), "{\"project\":\"%s\",\"kind\":\"%s\"}", pa.slug, kind);
-    CU_ASSERT_EQUAL_FATAL(api_call(&member, "POST", "/api/v1/runs", body, &r), 0);
+    snprintf(body, sizeof(body), "{\"project\":\"%s\",\"kind\":\"%s\"}", world.pa.slug, kind);
+    CU_ASSERT_EQUAL_FATAL(api_call(&world.member, "POST", "/api/v1/runs", body, &r), 0);
     EXPECT_STATUS(r, 201);
-    CU_ASSERT_STRING_EQUAL(S(jstr(r.json, "status")), "queued");
-    CU_ASSERT_STRING_EQUAL(S(jstr(r.json, "queue")), "default");
-    CU_ASSERT_STRING_EQUAL(S(jstr(r.json, "name")), "");
-    CU_ASSERT_EQUAL(jnum(r.json, "priority"), 0);
-    CU_ASSERT_EQUAL(jlen(r.json, "tags"), 0);
-    CU_ASSERT_PTR_NOT_NULL(jstr(r.json, "created_at"));
-    CU_ASSERT_PTR_NOT_NULL(jstr(r.json, "queued_at"));
-    CU_ASSERT_TRUE(jnull(r.json, "started_at"));
-    CU_ASSERT_TRUE(jnull(r.json, "parent_id"));
-    CU_ASSERT_TRUE(jget(r.json, "cancel_requested") &&
-                   !json_object_get_boolean(jget(r.json, "cancel_requested")));
+    CU_ASSERT_STRING_EQUAL(S(itest_jstr(r.json, "status")), "queued");
+    CU_ASSERT_STRING_EQUAL(S(itest_jstr(r.json, "queue")), "default");
+    CU_ASSERT_STRING_EQUAL(S(itest_jstr(r.json, "name")), "");
+    CU_ASSERT_EQUAL(itest_jnum(r.json, "priority"), 0);
+    CU_ASSERT_EQUAL(itest_jlen(r.json, "tags"), 0);
+    CU_ASSERT_PTR_NOT_NULL(itest_jstr(r.json, "created_at"));
+    CU_ASSERT_PTR_NOT_NULL(itest_jstr(r.json, "queued_at"));
+    CU_ASSERT_TRUE(itest_jnull(r.json, "started_at"));
+    CU_ASSERT_TRUE(itest_jnull(r.json, "parent_id"));
+    CU_ASSERT_TRUE(itest_jget(r.json, "cancel_requested") &&
+                   !json_object_get_boolean(itest_jget(r.json, "cancel_requested")));
     http_resp_free(&r);
 
     /* A token creates in its own project without naming it; a bearer needs no CSRF. */
     snprintf(body, sizeof(body), "{\"kind\":\"%s\"}", kind);
-    CU_ASSERT_EQUAL_FATAL(api_call(&twrite, "POST", "/api/v1/runs", body, &r), 0);
+    CU_ASSERT_EQUAL_FATAL(api_call(&world.twrite, "POST", "/api/v1/runs", body, &r), 0);
     EXPECT_STATUS(r, 201);
-    CU_ASSERT_STRING_EQUAL(S(jstr(r.json, "project")), pa.slug);
+    CU_ASSERT_STRING_EQUAL(S(itest_jstr(r.json, "project")), world.pa.slug);
     http_resp_free(&r);
     CU_ASSERT_EQUAL(count_kind(kind), 4);
 
     /* A cookie write without X-Runwatch-CSRF: refused, nothing made. */
-    snprintf(body, sizeof(body), "{\"project\":\"%s\",\"kind\":\"%s\"}", pa.slug, kind);
-    CU_ASSERT_EQUAL_FATAL(api_req(&member, "POST", "/api/v1/runs", body, API_NO_CSRF, NULL, &r), 0);
+    snprintf(body, sizeof(body), "{\"project\":\"%s\",\"kind\":\"%s\"}", world.pa.slug, kind);
+    CU_ASSERT_EQUAL_FATAL(
+        api_req(&world.member, "POST", "/api/v1/runs", body, API_NO_CSRF, NULL, &r), 0);
     EXPECT_STATUS(r, 403);
     CU_ASSERT_STRING_EQUAL(S(http_error_code(&r)), "csrf");
     http_resp_free(&r);
     CU_ASSERT_EQUAL(count_kind(kind), 4);
 
     /* Unknown, malformed and invisible ids: 404 alike. */
-    CU_ASSERT_EQUAL_FATAL(run_op(&member, "GET", "not-a-uuid", NULL, NULL, &r), 404);
+    CU_ASSERT_EQUAL_FATAL(run_op(&world.member, "GET", "not-a-uuid", NULL, NULL, &r), 404);
     CU_ASSERT_STRING_EQUAL(S(http_error_code(&r)), "not_found");
     http_resp_free(&r);
     uuid_new(id);
-    CU_ASSERT_EQUAL(run_op(&member, "GET", id, NULL, NULL, &r), 404);
+    CU_ASSERT_EQUAL(run_op(&world.member, "GET", id, NULL, NULL, &r), 404);
     http_resp_free(&r);
-    CU_ASSERT_EQUAL(run_op(&member, "GET", "00000000-0000-0000-0000-00000000000g", NULL, NULL, &r),
-                    404);
+    CU_ASSERT_EQUAL(
+        run_op(&world.member, "GET", "00000000-0000-0000-0000-00000000000g", NULL, NULL, &r), 404);
     http_resp_free(&r);
 }
 
@@ -527,7 +392,7 @@ static void test_create_validation(void)
     size_t o;
 
     itest_unique("badcreate", kind, sizeof(kind));
-    CU_ASSERT_EQUAL_FATAL(new_run(pb.slug, "in-b", NULL, xrun), 0);
+    CU_ASSERT_EQUAL_FATAL(new_run(world.pb.slug, "in-b", NULL, xrun), 0);
     memset(long_name, 'n', 501);
     long_name[501] = '\0';
     o = (size_t)snprintf(tags51, sizeof(tags51), "[");
@@ -610,7 +475,8 @@ static void test_create_validation(void)
             {"POST", "/api/v1/runs", "{\"project\":\"no-such-project-zz\",\"kind\":\"k\"}", 0, NULL,
              404, NULL},
         };
-        CU_ASSERT_EQUAL(check_bad(&member, cases, sizeof(cases) / sizeof(cases[0]), NULL, xrun), 0);
+        CU_ASSERT_EQUAL(
+            check_bad(&world.member, cases, sizeof(cases) / sizeof(cases[0]), NULL, xrun), 0);
     }
     /* None of them made a run. */
     CU_ASSERT_EQUAL(count_kind(kind), 0);
@@ -630,7 +496,7 @@ static void *race_create(void *arg)
 {
     struct racer *x = arg;
     const char *h[] = {x->header, NULL};
-    x->status = create(&twrite, x->body, x->header ? h : NULL, x->id);
+    x->status = create(&world.twrite, x->body, x->header ? h : NULL, x->id);
     return NULL;
 }
 
@@ -671,51 +537,51 @@ static void test_idempotent_create(void)
      * body, and no second run exists. */
     itest_unique("idem-key", kind, sizeof(kind));
     snprintf(hdr, sizeof(hdr), "Idempotency-Key: %s", itest_unique("key", key, sizeof(key)));
-    snprintf(body, sizeof(body), "{\"project\":\"%s\",\"kind\":\"%s\",\"name\":\"first\"}", pa.slug,
-             kind);
-    CU_ASSERT_EQUAL(create(&member, body, h, first), 201);
-    CU_ASSERT_EQUAL(create(&member, body, h, again), 200);
+    snprintf(body, sizeof(body), "{\"project\":\"%s\",\"kind\":\"%s\",\"name\":\"first\"}",
+             world.pa.slug, kind);
+    CU_ASSERT_EQUAL(create(&world.member, body, h, first), 201);
+    CU_ASSERT_EQUAL(create(&world.member, body, h, again), 200);
     CU_ASSERT_STRING_EQUAL(again, first);
     snprintf(body, sizeof(body), "{\"project\":\"%s\",\"kind\":\"%s\",\"name\":\"second\"}",
-             pa.slug, kind);
-    CU_ASSERT_EQUAL(create(&twrite, body, h, again), 200);
+             world.pa.slug, kind);
+    CU_ASSERT_EQUAL(create(&world.twrite, body, h, again), 200);
     CU_ASSERT_STRING_EQUAL(again, first);
     CU_ASSERT_EQUAL(count_kind(kind), 1);
     {
         json_object *o = run_get(first);
-        CU_ASSERT_STRING_EQUAL(S(jstr(o, "name")), "first");
+        CU_ASSERT_STRING_EQUAL(S(itest_jstr(o, "name")), "first");
         json_object_put(o);
     }
     /* Without the key: a new run. */
-    CU_ASSERT_EQUAL(create(&member, body, NULL, again), 201);
+    CU_ASSERT_EQUAL(create(&world.member, body, NULL, again), 201);
     CU_ASSERT_STRING_NOT_EQUAL(again, first);
     CU_ASSERT_EQUAL(count_kind(kind), 2);
     /* Keys are per project: the same key in B makes B's own run. */
-    snprintf(body, sizeof(body), "{\"project\":\"%s\",\"kind\":\"%s\"}", pb.slug, kind);
-    CU_ASSERT_EQUAL(create(&adm, body, h, again), 201);
+    snprintf(body, sizeof(body), "{\"project\":\"%s\",\"kind\":\"%s\"}", world.pb.slug, kind);
+    CU_ASSERT_EQUAL(create(&world.adm, body, h, again), 201);
     CU_ASSERT_STRING_NOT_EQUAL(again, first);
 
     /* A client id: the same, and the id is the one chosen. */
     itest_unique("idem-id", kind, sizeof(kind));
     uuid_new(cid);
-    snprintf(body, sizeof(body), "{\"id\":\"%s\",\"project\":\"%s\",\"kind\":\"%s\"}", cid, pa.slug,
-             kind);
-    CU_ASSERT_EQUAL(create(&member, body, NULL, first), 201);
+    snprintf(body, sizeof(body), "{\"id\":\"%s\",\"project\":\"%s\",\"kind\":\"%s\"}", cid,
+             world.pa.slug, kind);
+    CU_ASSERT_EQUAL(create(&world.member, body, NULL, first), 201);
     CU_ASSERT_STRING_EQUAL(first, cid);
-    CU_ASSERT_EQUAL(create(&member, body, NULL, again), 200);
+    CU_ASSERT_EQUAL(create(&world.member, body, NULL, again), 200);
     CU_ASSERT_STRING_EQUAL(again, cid);
     CU_ASSERT_EQUAL(count_kind(kind), 1);
 
     /* An id a run of another project holds: 409, and nothing about that run. */
-    CU_ASSERT_EQUAL_FATAL(new_run(pb.slug, kind, NULL, xid), 0);
-    snprintf(body, sizeof(body), "{\"id\":\"%s\",\"project\":\"%s\",\"kind\":\"%s\"}", xid, pa.slug,
-             kind);
+    CU_ASSERT_EQUAL_FATAL(new_run(world.pb.slug, kind, NULL, xid), 0);
+    snprintf(body, sizeof(body), "{\"id\":\"%s\",\"project\":\"%s\",\"kind\":\"%s\"}", xid,
+             world.pa.slug, kind);
     {
         struct http_resp r;
-        CU_ASSERT_EQUAL_FATAL(api_call(&member, "POST", "/api/v1/runs", body, &r), 0);
+        CU_ASSERT_EQUAL_FATAL(api_call(&world.member, "POST", "/api/v1/runs", body, &r), 0);
         EXPECT_STATUS(r, 409);
         CU_ASSERT_STRING_EQUAL(S(http_error_field(&r)), "id");
-        CU_ASSERT_PTR_NULL(r.body ? strstr(r.body, pb.slug) : NULL);
+        CU_ASSERT_PTR_NULL(r.body ? strstr(r.body, world.pb.slug) : NULL);
         http_resp_free(&r);
     }
     CU_ASSERT_EQUAL(count_kind(kind), 1);
@@ -776,7 +642,7 @@ static void test_transitions(void)
             }
             before = run_get(id);
             snprintf(body, sizeof(body), "{\"status\":\"%s\"}", to);
-            if (run_op(&member, "PATCH", id, NULL, body, &r) < 0) {
+            if (run_op(&world.member, "PATCH", id, NULL, body, &r) < 0) {
                 wrong++;
                 json_object_put(before);
                 continue;
@@ -786,19 +652,20 @@ static void test_transitions(void)
                 const char *problem = NULL;
                 if (r.status != 200)
                     problem = "refused";
-                else if (strcmp(S(jstr(r.json, "status")), to) ||
-                         strcmp(S(jstr(after, "status")), to))
+                else if (strcmp(S(itest_jstr(r.json, "status")), to) ||
+                         strcmp(S(itest_jstr(after, "status")), to))
                     problem = "status not changed";
-                else if (is_end(to) && !jstr(after, "ended_at"))
+                else if (is_end(to) && !itest_jstr(after, "ended_at"))
                     problem = "no ended_at";
-                else if (!is_end(to) && !jnull(after, "ended_at"))
+                else if (!is_end(to) && !itest_jnull(after, "ended_at"))
                     problem = "ended_at on an unfinished run";
-                else if (!strcmp(to, "running") && !jstr(after, "started_at"))
+                else if (!strcmp(to, "running") && !itest_jstr(after, "started_at"))
                     problem = "no started_at";
-                else if (!strcmp(to, "succeeded") && jnum(after, "progress") != 1)
+                else if (!strcmp(to, "succeeded") && itest_jnum(after, "progress") != 1)
                     problem = "progress not 1";
                 else if (!strcmp(from, to) && is_end(to) &&
-                         strcmp(S(jstr(before, "ended_at")), S(jstr(after, "ended_at"))))
+                         strcmp(S(itest_jstr(before, "ended_at")),
+                                S(itest_jstr(after, "ended_at"))))
                     problem = "ended_at moved";
                 if (problem) {
                     fprintf(stderr, "\n  TRANSITION %s -> %s: %s (%ld %.300s)", from, to, problem,
@@ -809,10 +676,11 @@ static void test_transitions(void)
                 illegal++;
                 if (r.status != 409 || strcmp(S(http_error_code(&r)), "illegal_transition") ||
                     strcmp(S(http_error_field(&r)), "status") ||
-                    strcmp(S(jstr(r.json, "error.details.from")), from) ||
-                    strcmp(S(jstr(r.json, "error.details.to")), to) ||
-                    strcmp(S(jstr(after, "status")), from) ||
-                    strcmp(S(jstr(before, "updated_at")), S(jstr(after, "updated_at")))) {
+                    strcmp(S(itest_jstr(r.json, "error.details.from")), from) ||
+                    strcmp(S(itest_jstr(r.json, "error.details.to")), to) ||
+                    strcmp(S(itest_jstr(after, "status")), from) ||
+                    strcmp(S(itest_jstr(before, "updated_at")),
+                           S(itest_jstr(after, "updated_at")))) {
                     fprintf(stderr, "\n  TRANSITION %s -> %s should be refused: %ld %.300s", from,
                             to, r.status, S(r.body));
                     wrong++;
@@ -831,9 +699,10 @@ static void test_transitions(void)
     CU_ASSERT_EQUAL(patch(id, "{\"status\":\"succeeded\",\"progress\":0.25}"), 200);
     {
         json_object *o = run_get(id);
-        CU_ASSERT_DOUBLE_EQUAL(jnum(o, "progress"), 0.25, 1e-6);
-        CU_ASSERT_TRUE(ts_usec(jstr(o, "ended_at")) >= ts_usec(jstr(o, "started_at")));
-        CU_ASSERT_TRUE(jnum(o, "duration_s") >= 0);
+        CU_ASSERT_DOUBLE_EQUAL(itest_jnum(o, "progress"), 0.25, 1e-6);
+        CU_ASSERT_TRUE(itest_ts_usec(itest_jstr(o, "ended_at")) >=
+                       itest_ts_usec(itest_jstr(o, "started_at")));
+        CU_ASSERT_TRUE(itest_jnum(o, "duration_s") >= 0);
         json_object_put(o);
     }
 }
@@ -849,18 +718,18 @@ static void test_patch_fields(void)
                               "\"result\":{\"acc\":0.9}}"),
                     200);
     o = run_get(id);
-    CU_ASSERT_DOUBLE_EQUAL(jnum(o, "progress"), 0.5, 1e-6);
-    CU_ASSERT_DOUBLE_EQUAL(jnum(o, "summary.loss"), 0.1, 1e-9);
-    CU_ASSERT_DOUBLE_EQUAL(jnum(o, "result.acc"), 0.9, 1e-9);
-    CU_ASSERT_EQUAL(jlen(o, "tags"), 2);
-    CU_ASSERT_STRING_EQUAL(S(jstr(o, "status")), "running");
+    CU_ASSERT_DOUBLE_EQUAL(itest_jnum(o, "progress"), 0.5, 1e-6);
+    CU_ASSERT_DOUBLE_EQUAL(itest_jnum(o, "summary.loss"), 0.1, 1e-9);
+    CU_ASSERT_DOUBLE_EQUAL(itest_jnum(o, "result.acc"), 0.9, 1e-9);
+    CU_ASSERT_EQUAL(itest_jlen(o, "tags"), 2);
+    CU_ASSERT_STRING_EQUAL(S(itest_jstr(o, "status")), "running");
     json_object_put(o);
     /* What is left out stays. */
     CU_ASSERT_EQUAL(patch(id, "{\"tags\":[\"c\"]}"), 200);
     o = run_get(id);
-    CU_ASSERT_EQUAL(jlen(o, "tags"), 1);
-    CU_ASSERT_DOUBLE_EQUAL(jnum(o, "progress"), 0.5, 1e-6);
-    CU_ASSERT_DOUBLE_EQUAL(jnum(o, "summary.loss"), 0.1, 1e-9);
+    CU_ASSERT_EQUAL(itest_jlen(o, "tags"), 1);
+    CU_ASSERT_DOUBLE_EQUAL(itest_jnum(o, "progress"), 0.5, 1e-6);
+    CU_ASSERT_DOUBLE_EQUAL(itest_jnum(o, "summary.loss"), 0.1, 1e-9);
     json_object_put(o);
 
     /* Errors: fingerprints equal when messages differ only in numbers, quoted values
@@ -871,12 +740,12 @@ static void test_patch_fields(void)
                   "3f2a9c1e-1111-4222-8333-444455556666)\",\"traceback\":\"File x.py, line 3\"}}"),
         200);
     o = run_get(id);
-    CU_ASSERT_STRING_EQUAL(S(jstr(o, "status")), "failed");
-    CU_ASSERT_STRING_EQUAL(S(jstr(o, "error.type")), "TimeoutError");
-    CU_ASSERT_PTR_NOT_NULL(strstr(S(jstr(o, "error.message")), "'db-1'"));
-    CU_ASSERT_STRING_EQUAL(S(jstr(o, "error.traceback")), "File x.py, line 3");
-    CU_ASSERT_PTR_NOT_NULL_FATAL(jstr(o, "error.fingerprint"));
-    snprintf(fp, sizeof(fp), "%s", jstr(o, "error.fingerprint"));
+    CU_ASSERT_STRING_EQUAL(S(itest_jstr(o, "status")), "failed");
+    CU_ASSERT_STRING_EQUAL(S(itest_jstr(o, "error.type")), "TimeoutError");
+    CU_ASSERT_PTR_NOT_NULL(strstr(S(itest_jstr(o, "error.message")), "'db-1'"));
+    CU_ASSERT_STRING_EQUAL(S(itest_jstr(o, "error.traceback")), "File x.py, line 3");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(itest_jstr(o, "error.fingerprint"));
+    snprintf(fp, sizeof(fp), "%s", itest_jstr(o, "error.fingerprint"));
     CU_ASSERT_TRUE(strlen(fp) > 0);
     json_object_put(o);
 
@@ -886,7 +755,7 @@ static void test_patch_fields(void)
                                  "0x1a2b (job 99999999-aaaa-4bbb-8ccc-dddddddddddd)\"}}"),
                     200);
     o = run_get(other);
-    CU_ASSERT_STRING_EQUAL(S(jstr(o, "error.fingerprint")), fp);
+    CU_ASSERT_STRING_EQUAL(S(itest_jstr(o, "error.fingerprint")), fp);
     json_object_put(o);
 
     CU_ASSERT_EQUAL_FATAL(run_in(kind, "running", third), 0);
@@ -895,15 +764,15 @@ static void test_patch_fields(void)
                                  "0x7ffd1234 (job 3f2a9c1e-1111-4222-8333-444455556666)\"}}"),
                     200);
     o = run_get(third);
-    CU_ASSERT_PTR_NOT_NULL(jstr(o, "error.fingerprint"));
-    CU_ASSERT_STRING_NOT_EQUAL(S(jstr(o, "error.fingerprint")), fp);
+    CU_ASSERT_PTR_NOT_NULL(itest_jstr(o, "error.fingerprint"));
+    CU_ASSERT_STRING_NOT_EQUAL(S(itest_jstr(o, "error.fingerprint")), fp);
     json_object_put(o);
     /* The same type, another message: another group. */
     CU_ASSERT_EQUAL(
         patch(third, "{\"error\":{\"type\":\"TimeoutError\",\"message\":\"disk full on /data\"}}"),
         200);
     o = run_get(third);
-    CU_ASSERT_STRING_NOT_EQUAL(S(jstr(o, "error.fingerprint")), fp);
+    CU_ASSERT_STRING_NOT_EQUAL(S(itest_jstr(o, "error.fingerprint")), fp);
     json_object_put(o);
 }
 
@@ -943,13 +812,13 @@ static void test_patch_validation(void)
     CU_ASSERT_EQUAL_FATAL(run_in(kind, "running", id), 0);
     CU_ASSERT_EQUAL(patch(id, "{\"progress\":0.3}"), 200);
     before = run_get(id);
-    CU_ASSERT_EQUAL(check_bad(&member, cases, sizeof(cases) / sizeof(cases[0]), id, NULL), 0);
+    CU_ASSERT_EQUAL(check_bad(&world.member, cases, sizeof(cases) / sizeof(cases[0]), id, NULL), 0);
     after = run_get(id);
     /* Nothing changed. */
-    CU_ASSERT_STRING_EQUAL(S(jstr(after, "status")), "running");
-    CU_ASSERT_DOUBLE_EQUAL(jnum(after, "progress"), 0.3, 1e-6);
-    CU_ASSERT_STRING_EQUAL(S(jstr(after, "updated_at")), S(jstr(before, "updated_at")));
-    CU_ASSERT_TRUE(jnull(after, "error"));
+    CU_ASSERT_STRING_EQUAL(S(itest_jstr(after, "status")), "running");
+    CU_ASSERT_DOUBLE_EQUAL(itest_jnum(after, "progress"), 0.3, 1e-6);
+    CU_ASSERT_STRING_EQUAL(S(itest_jstr(after, "updated_at")), S(itest_jstr(before, "updated_at")));
+    CU_ASSERT_TRUE(itest_jnull(after, "error"));
     json_object_put(before);
     json_object_put(after);
 }
@@ -965,33 +834,33 @@ static void test_heartbeat(void)
     itest_unique("heartbeat", kind, sizeof(kind));
     CU_ASSERT_EQUAL_FATAL(run_in(kind, "running", id), 0);
     o = run_get(id);
-    CU_ASSERT_TRUE(jnull(o, "last_heartbeat_at"));
+    CU_ASSERT_TRUE(itest_jnull(o, "last_heartbeat_at"));
     json_object_put(o);
-    CU_ASSERT_EQUAL(run_op(&twrite, "POST", id, "/heartbeat", "{\"progress\":0.5}", &r), 200);
-    c = jget(r.json, "cancel_requested");
+    CU_ASSERT_EQUAL(run_op(&world.twrite, "POST", id, "/heartbeat", "{\"progress\":0.5}", &r), 200);
+    c = itest_jget(r.json, "cancel_requested");
     CU_ASSERT_TRUE(c && json_object_is_type(c, json_type_boolean) && !json_object_get_boolean(c));
-    CU_ASSERT_STRING_EQUAL(S(jstr(r.json, "status")), "running");
+    CU_ASSERT_STRING_EQUAL(S(itest_jstr(r.json, "status")), "running");
     http_resp_free(&r);
     o = run_get(id);
-    CU_ASSERT_DOUBLE_EQUAL(jnum(o, "progress"), 0.5, 1e-6);
-    CU_ASSERT_PTR_NOT_NULL(jstr(o, "last_heartbeat_at"));
+    CU_ASSERT_DOUBLE_EQUAL(itest_jnum(o, "progress"), 0.5, 1e-6);
+    CU_ASSERT_PTR_NOT_NULL(itest_jstr(o, "last_heartbeat_at"));
     json_object_put(o);
     /* No body at all: fine, progress kept. */
-    CU_ASSERT_EQUAL(run_op(&member, "POST", id, "/heartbeat", NULL, &r), 200);
+    CU_ASSERT_EQUAL(run_op(&world.member, "POST", id, "/heartbeat", NULL, &r), 200);
     http_resp_free(&r);
     o = run_get(id);
-    CU_ASSERT_DOUBLE_EQUAL(jnum(o, "progress"), 0.5, 1e-6);
+    CU_ASSERT_DOUBLE_EQUAL(itest_jnum(o, "progress"), 0.5, 1e-6);
     json_object_put(o);
 }
 
 static long cancel(const char *id, struct http_resp *r)
 {
-    return run_op(&member, "POST", id, "/cancel", NULL, r);
+    return run_op(&world.member, "POST", id, "/cancel", NULL, r);
 }
 
 static int cancel_requested(json_object *o)
 {
-    json_object *c = jget(o, "cancel_requested");
+    json_object *c = itest_jget(o, "cancel_requested");
     return c && json_object_is_type(c, json_type_boolean) && json_object_get_boolean(c);
 }
 
@@ -1005,41 +874,41 @@ static void test_cancel(void)
     /* Queued: cancelled at once. */
     CU_ASSERT_EQUAL_FATAL(run_in(kind, "queued", id), 0);
     CU_ASSERT_EQUAL(cancel(id, &r), 200);
-    CU_ASSERT_STRING_EQUAL(S(jstr(r.json, "status")), "cancelled");
-    CU_ASSERT_PTR_NOT_NULL(jstr(r.json, "ended_at"));
+    CU_ASSERT_STRING_EQUAL(S(itest_jstr(r.json, "status")), "cancelled");
+    CU_ASSERT_PTR_NOT_NULL(itest_jstr(r.json, "ended_at"));
     http_resp_free(&r);
     o = run_get(id);
-    CU_ASSERT_STRING_EQUAL(S(jstr(o, "status")), "cancelled");
-    snprintf(updated, sizeof(updated), "%s", S(jstr(o, "updated_at")));
+    CU_ASSERT_STRING_EQUAL(S(itest_jstr(o, "status")), "cancelled");
+    snprintf(updated, sizeof(updated), "%s", S(itest_jstr(o, "updated_at")));
     json_object_put(o);
     /* Again: 200, unchanged. */
     CU_ASSERT_EQUAL(cancel(id, &r), 200);
-    CU_ASSERT_STRING_EQUAL(S(jstr(r.json, "status")), "cancelled");
-    CU_ASSERT_STRING_EQUAL(S(jstr(r.json, "updated_at")), updated);
+    CU_ASSERT_STRING_EQUAL(S(itest_jstr(r.json, "status")), "cancelled");
+    CU_ASSERT_STRING_EQUAL(S(itest_jstr(r.json, "updated_at")), updated);
     http_resp_free(&r);
 
     /* Running: asked to stop; the next heartbeat says so; the worker reports cancelled. */
     CU_ASSERT_EQUAL_FATAL(run_in(kind, "running", id), 0);
     CU_ASSERT_EQUAL(cancel(id, &r), 200);
-    CU_ASSERT_STRING_EQUAL(S(jstr(r.json, "status")), "running");
+    CU_ASSERT_STRING_EQUAL(S(itest_jstr(r.json, "status")), "running");
     CU_ASSERT_TRUE(cancel_requested(r.json));
-    CU_ASSERT_TRUE(jnull(r.json, "ended_at"));
+    CU_ASSERT_TRUE(itest_jnull(r.json, "ended_at"));
     http_resp_free(&r);
-    CU_ASSERT_EQUAL(run_op(&twrite, "POST", id, "/heartbeat", NULL, &r), 200);
+    CU_ASSERT_EQUAL(run_op(&world.twrite, "POST", id, "/heartbeat", NULL, &r), 200);
     CU_ASSERT_TRUE(cancel_requested(r.json));
-    CU_ASSERT_STRING_EQUAL(S(jstr(r.json, "status")), "running");
+    CU_ASSERT_STRING_EQUAL(S(itest_jstr(r.json, "status")), "running");
     http_resp_free(&r);
     CU_ASSERT_EQUAL(patch(id, "{\"status\":\"cancelled\"}"), 200);
     o = run_get(id);
-    CU_ASSERT_STRING_EQUAL(S(jstr(o, "status")), "cancelled");
-    CU_ASSERT_PTR_NOT_NULL(jstr(o, "ended_at"));
+    CU_ASSERT_STRING_EQUAL(S(itest_jstr(o, "status")), "cancelled");
+    CU_ASSERT_PTR_NOT_NULL(itest_jstr(o, "ended_at"));
     json_object_put(o);
 
     /* Retrying: nothing runs it between attempts, so it ends at once, like a queued run. */
     CU_ASSERT_EQUAL_FATAL(run_in(kind, "retrying", id), 0);
     CU_ASSERT_EQUAL(cancel(id, &r), 200);
-    CU_ASSERT_STRING_EQUAL(S(jstr(r.json, "status")), "cancelled");
-    CU_ASSERT_PTR_NOT_NULL(jstr(r.json, "ended_at"));
+    CU_ASSERT_STRING_EQUAL(S(itest_jstr(r.json, "status")), "cancelled");
+    CU_ASSERT_PTR_NOT_NULL(itest_jstr(r.json, "ended_at"));
     http_resp_free(&r);
 
     /* Finished runs cannot be cancelled: 409 naming both states. */
@@ -1048,14 +917,14 @@ static void test_cancel(void)
         CU_ASSERT_EQUAL_FATAL(run_in(kind, st, id), 0);
         CU_ASSERT_EQUAL(cancel(id, &r), 409);
         CU_ASSERT_STRING_EQUAL(S(http_error_code(&r)), "illegal_transition");
-        if (strcmp(S(jstr(r.json, "error.details.from")), st) ||
-            strcmp(S(jstr(r.json, "error.details.to")), "cancelled"))
+        if (strcmp(S(itest_jstr(r.json, "error.details.from")), st) ||
+            strcmp(S(itest_jstr(r.json, "error.details.to")), "cancelled"))
             fprintf(stderr, "\n  cancel of a %s run: no details.from/to: %s", st, S(r.body));
-        CU_ASSERT_STRING_EQUAL(S(jstr(r.json, "error.details.from")), st);
-        CU_ASSERT_STRING_EQUAL(S(jstr(r.json, "error.details.to")), "cancelled");
+        CU_ASSERT_STRING_EQUAL(S(itest_jstr(r.json, "error.details.from")), st);
+        CU_ASSERT_STRING_EQUAL(S(itest_jstr(r.json, "error.details.to")), "cancelled");
         http_resp_free(&r);
         o = run_get(id);
-        CU_ASSERT_STRING_EQUAL(S(jstr(o, "status")), st);
+        CU_ASSERT_STRING_EQUAL(S(itest_jstr(o, "status")), st);
         CU_ASSERT_FALSE(cancel_requested(o));
         json_object_put(o);
     }
@@ -1065,8 +934,9 @@ static void test_cancel(void)
 
 static int listed_before(json_object *a, json_object *b, int asc)
 {
-    long long ta = ts_usec(jstr(a, "created_at")), tb = ts_usec(jstr(b, "created_at"));
-    int c = ta < tb ? -1 : ta > tb ? 1 : strcmp(S(jstr(a, "id")), S(jstr(b, "id")));
+    long long ta = itest_ts_usec(itest_jstr(a, "created_at")),
+              tb = itest_ts_usec(itest_jstr(b, "created_at"));
+    int c = ta < tb ? -1 : ta > tb ? 1 : strcmp(S(itest_jstr(a, "id")), S(itest_jstr(b, "id")));
     return asc ? c < 0 : c > 0;
 }
 
@@ -1081,16 +951,16 @@ static void page_while_inserting(const char *kind, char (*before)[40], int nbefo
     for (;;) {
         struct http_resp r;
         json_object *items;
-        snprintf(path, sizeof(path), "/api/v1/runs?project=%s&kind=%s&limit=10%s%s%s", pa.slug,
-                 kind, asc ? "&order=asc" : "", cursor[0] ? "&cursor=" : "", cursor);
-        CU_ASSERT_EQUAL_FATAL(api_call(&viewer, "GET", path, NULL, &r), 0);
+        snprintf(path, sizeof(path), "/api/v1/runs?project=%s&kind=%s&limit=10%s%s%s",
+                 world.pa.slug, kind, asc ? "&order=asc" : "", cursor[0] ? "&cursor=" : "", cursor);
+        CU_ASSERT_EQUAL_FATAL(api_call(&world.viewer, "GET", path, NULL, &r), 0);
         EXPECT_STATUS(r, 200);
-        items = jget(r.json, "items");
+        items = itest_jget(r.json, "items");
         CU_ASSERT_PTR_NOT_NULL_FATAL(items);
         oversize += json_object_array_length(items) > 10;
         for (size_t i = 0; i < json_object_array_length(items); i++) {
             json_object *it = json_object_array_get_idx(items, i);
-            const char *rid = S(jstr(it, "id"));
+            const char *rid = S(itest_jstr(it, "id"));
             for (int k = 0; k < nseen; k++)
                 dups += strcmp(seen[k], rid) == 0;
             if (prev && !listed_before(prev, it, asc))
@@ -1101,17 +971,17 @@ static void page_while_inserting(const char *kind, char (*before)[40], int nbefo
             prev = json_object_get(it);
         }
         cursor[0] = '\0';
-        if (jstr(r.json, "next_cursor"))
-            snprintf(cursor, sizeof(cursor), "%s", jstr(r.json, "next_cursor"));
+        if (itest_jstr(r.json, "next_cursor"))
+            snprintf(cursor, sizeof(cursor), "%s", itest_jstr(r.json, "next_cursor"));
         else
-            CU_ASSERT_TRUE(jnull(r.json, "next_cursor"));
+            CU_ASSERT_TRUE(itest_jnull(r.json, "next_cursor"));
         http_resp_free(&r);
         pages++;
         if (!cursor[0] || pages > 40)
             break;
         /* Runs arrive while the client pages. */
         for (int k = 0; k < 2; k++)
-            CU_ASSERT_EQUAL(new_run(pa.slug, kind, NULL, id), 0);
+            CU_ASSERT_EQUAL(new_run(world.pa.slug, kind, NULL, id), 0);
     }
     json_object_put(prev);
     for (int i = 0; i < nbefore; i++) {
@@ -1137,7 +1007,7 @@ static void test_pagination(void)
 
     itest_unique("paging", kind, sizeof(kind));
     for (int i = 0; i < 25; i++)
-        CU_ASSERT_EQUAL_FATAL(new_run(pa.slug, kind, NULL, ids[n++]), 0);
+        CU_ASSERT_EQUAL_FATAL(new_run(world.pa.slug, kind, NULL, ids[n++]), 0);
     page_while_inserting(kind, ids, n, 0);
     /* Oldest first: the new runs come at the end, the old ones all show. */
     page_while_inserting(kind, ids, n, 1);
@@ -1146,7 +1016,7 @@ static void test_pagination(void)
         char q[256], got[200][40];
         int m;
         snprintf(q, sizeof(q), "kind=%s&limit=7", kind);
-        m = list_all(&tread, q, got, 200);
+        m = list_all(&world.tread, q, got, 200);
         CU_ASSERT_TRUE(m >= 25);
     }
 }
@@ -1159,30 +1029,31 @@ static void test_filters(void)
 
     itest_unique("filters", kind, sizeof(kind));
     CU_ASSERT_EQUAL_FATAL(
-        new_run(pa.slug, kind,
+        new_run(world.pa.slug, kind,
                 ",\"name\":\"alpha 100%_done\",\"queue\":\"gpu\",\"tags\":[\"red\","
                 "\"x\"]",
                 r_q),
         0);
     CU_ASSERT_EQUAL_FATAL(
-        new_run(pa.slug, kind, ",\"status\":\"running\",\"tags\":[\"blue\"]", r_run), 0);
+        new_run(world.pa.slug, kind, ",\"status\":\"running\",\"tags\":[\"blue\"]", r_run), 0);
     CU_ASSERT_EQUAL_FATAL(
-        new_run(pa.slug, kind, ",\"status\":\"running\",\"name\":\"alpha 100xydone\"", r_ok), 0);
+        new_run(world.pa.slug, kind, ",\"status\":\"running\",\"name\":\"alpha 100xydone\"", r_ok),
+        0);
     CU_ASSERT_EQUAL_FATAL(patch(r_ok, "{\"status\":\"succeeded\"}"), 200);
     CU_ASSERT_EQUAL_FATAL(
-        new_run(pa.slug, kind, ",\"status\":\"running\",\"tags\":[\"red\"]", r_fail), 0);
+        new_run(world.pa.slug, kind, ",\"status\":\"running\",\"tags\":[\"red\"]", r_fail), 0);
     CU_ASSERT_EQUAL_FATAL(patch(r_fail, "{\"status\":\"failed\"}"), 200);
     snprintf(extra, sizeof(extra), ",\"parent_id\":\"%s\"", r_run);
-    CU_ASSERT_EQUAL_FATAL(new_run(pa.slug, kind, extra, child), 0);
+    CU_ASSERT_EQUAL_FATAL(new_run(world.pa.slug, kind, extra, child), 0);
     snprintf(extra, sizeof(extra), ",\"parent_id\":\"%s\"", child);
-    CU_ASSERT_EQUAL_FATAL(new_run(pa.slug, kind, extra, grand), 0);
+    CU_ASSERT_EQUAL_FATAL(new_run(world.pa.slug, kind, extra, grand), 0);
 
     o = run_get(grand);
-    CU_ASSERT_STRING_EQUAL(S(jstr(o, "parent_id")), child);
-    CU_ASSERT_STRING_EQUAL(S(jstr(o, "root_id")), r_run);
+    CU_ASSERT_STRING_EQUAL(S(itest_jstr(o, "parent_id")), child);
+    CU_ASSERT_STRING_EQUAL(S(itest_jstr(o, "root_id")), r_run);
     json_object_put(o);
     o = run_get(r_ok);
-    snprintf(created, sizeof(created), "%s", S(jstr(o, "created_at")));
+    snprintf(created, sizeof(created), "%s", S(itest_jstr(o, "created_at")));
     json_object_put(o);
 
 #define WANT(...) ((const char *const[]){__VA_ARGS__, NULL})
@@ -1258,214 +1129,343 @@ static void test_list_validation(void)
         {"GET", "/api/v1/runs?project={p}&sort=created&order=asc&limit=1000", NULL, 0, NULL, 200,
          NULL},
     };
-    CU_ASSERT_EQUAL(check_bad(&member, cases, sizeof(cases) / sizeof(cases[0]), NULL, NULL), 0);
+    CU_ASSERT_EQUAL(check_bad(&world.member, cases, sizeof(cases) / sizeof(cases[0]), NULL, NULL),
+                    0);
 }
 
-/* ---- events ---- */
-
-/* Every event of run, oldest first, paged by limit; ids into ids (cap). */
-static int events_all(const char *run, int limit, char (*ids)[24], int cap, int *pages)
+/* A run of project A (status queued or running) made by the write token; 0 on success. */
+static int token_run(const char *status, char id[40])
 {
-    char path[256], after[32] = "";
-    long long last = 0;
-    int n = 0;
-
-    *pages = 0;
-    for (;;) {
-        struct http_resp r;
-        json_object *items;
-        snprintf(path, sizeof(path), "/api/v1/runs/%s/events?limit=%d%s%s", run, limit,
-                 after[0] ? "&after=" : "", after);
-        if (api_call(&viewer, "GET", path, NULL, &r) != 0 || r.status != 200 ||
-            !(items = jget(r.json, "items"))) {
-            fprintf(stderr, "\n  GET %s: %ld %s", path, r.status, S(r.body));
-            http_resp_free(&r);
-            return -1;
-        }
-        (*pages)++;
-        if ((int)json_object_array_length(items) > limit)
-            n = -1000000;
-        for (size_t i = 0; i < json_object_array_length(items); i++) {
-            const char *eid = jstr(json_object_array_get_idx(items, i), "id");
-            long long v = eid ? strtoll(eid, NULL, 10) : 0;
-            if (v <= last)
-                n = -1000000; /* out of order, or not a string id */
-            last = v;
-            if (n >= 0 && n < cap)
-                snprintf(ids[n], 24, "%s", eid);
-            n++;
-        }
-        after[0] = '\0';
-        if (jstr(r.json, "next_cursor"))
-            snprintf(after, sizeof(after), "%s", jstr(r.json, "next_cursor"));
-        http_resp_free(&r);
-        if (!after[0] || *pages > 2000)
-            return n < 0 ? -1 : n;
-    }
+    struct itest_run run = {.kind = "produce", .status = status};
+    return itest_make_run(&world.twrite, &run, id, 40) == 201 ? 0 : -1;
 }
 
-static void test_events(void)
+static int streq(const char *a, const char *b)
 {
-    char kind[64], id[40], ids[1100][24], first[24], path[256];
-    struct http_resp r;
-    int pages, n;
-    char *big;
-    size_t o, cap = 1001 * 64 + 64;
-
-    itest_unique("events", kind, sizeof(kind));
-    CU_ASSERT_EQUAL_FATAL(run_in(kind, "running", id), 0);
-
-    /* One event, every field. */
-    CU_ASSERT_EQUAL(run_op(&member, "POST", id, "/events",
-                           "{\"ts\":\"2026-01-02T03:04:05.123Z\",\"kind\":\"metric\",\"level\":"
-                           "\"warning\",\"message\":\"m1\",\"data\":{\"loss\":0.5}}",
-                           &r),
-                    201);
-    CU_ASSERT_EQUAL(jnum(r.json, "count"), 1);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(jstr(r.json, "first_id"));
-    CU_ASSERT_STRING_EQUAL(S(jstr(r.json, "first_id")), S(jstr(r.json, "last_id")));
-    snprintf(first, sizeof(first), "%s", jstr(r.json, "first_id"));
-    http_resp_free(&r);
-    /* The least: defaults. */
-    CU_ASSERT_EQUAL(run_op(&twrite, "POST", id, "/events", "{}", &r), 201);
-    http_resp_free(&r);
-    /* A batch. */
-    CU_ASSERT_EQUAL(run_op(&member, "POST", id, "/events",
-                           "{\"events\":[{\"message\":\"b1\"},{\"message\":\"b2\",\"level\":"
-                           "\"debug\"},{\"message\":\"b3\"},{\"message\":\"b4\",\"level\":"
-                           "\"critical\"},{\"message\":\"b5\",\"kind\":\"stdout\"}]}",
-                           &r),
-                    201);
-    CU_ASSERT_EQUAL(jnum(r.json, "count"), 5);
-    CU_ASSERT_TRUE(strtoll(S(jstr(r.json, "first_id")), NULL, 10) > strtoll(first, NULL, 10));
-    CU_ASSERT_TRUE(strtoll(S(jstr(r.json, "last_id")), NULL, 10) >
-                   strtoll(S(jstr(r.json, "first_id")), NULL, 10));
-    http_resp_free(&r);
-
-    /* Read back, oldest first. */
-    snprintf(path, sizeof(path), "/api/v1/runs/%s/events", id);
-    CU_ASSERT_EQUAL_FATAL(api_call(&tread, "GET", path, NULL, &r), 0);
-    EXPECT_STATUS(r, 200);
-    CU_ASSERT_EQUAL(jlen(r.json, "items"), 7);
-    CU_ASSERT_TRUE(jnull(r.json, "next_cursor"));
-    {
-        json_object *e0 = jget(r.json, "items.0"), *e1 = jget(r.json, "items.1");
-        CU_ASSERT_STRING_EQUAL(S(jstr(e0, "id")), first);
-        CU_ASSERT_STRING_EQUAL(S(jstr(e0, "run_id")), id);
-        CU_ASSERT_STRING_EQUAL(S(jstr(e0, "kind")), "metric");
-        CU_ASSERT_STRING_EQUAL(S(jstr(e0, "level")), "warning");
-        CU_ASSERT_STRING_EQUAL(S(jstr(e0, "message")), "m1");
-        CU_ASSERT_DOUBLE_EQUAL(jnum(e0, "data.loss"), 0.5, 1e-9);
-        CU_ASSERT_EQUAL(ts_usec(jstr(e0, "ts")), ts_usec("2026-01-02T03:04:05.123Z"));
-        CU_ASSERT_TRUE(has_schema_keys(e0, "Event"));
-        CU_ASSERT_STRING_EQUAL(S(jstr(e1, "kind")), "log");
-        CU_ASSERT_STRING_EQUAL(S(jstr(e1, "level")), "info");
-        CU_ASSERT_STRING_EQUAL(S(jstr(e1, "message")), "");
-        CU_ASSERT_PTR_NOT_NULL(jstr(e1, "ts"));
-        CU_ASSERT_STRING_EQUAL(S(jstr(r.json, "items.5.level")), "critical");
-        CU_ASSERT_STRING_EQUAL(S(jstr(r.json, "items.6.kind")), "stdout");
-    }
-    http_resp_free(&r);
-
-    /* Paging with after: the same 7, in three pages. */
-    n = events_all(id, 3, ids, 1100, &pages);
-    CU_ASSERT_EQUAL(n, 7);
-    CU_ASSERT_EQUAL(pages, 3);
-    CU_ASSERT_STRING_EQUAL(ids[0], first);
-    snprintf(path, sizeof(path), "/api/v1/runs/%s/events?after=%s", id, ids[6]);
-    CU_ASSERT_EQUAL_FATAL(api_call(&viewer, "GET", path, NULL, &r), 0);
-    EXPECT_STATUS(r, 200);
-    CU_ASSERT_EQUAL(jlen(r.json, "items"), 0);
-    CU_ASSERT_TRUE(jnull(r.json, "next_cursor"));
-    http_resp_free(&r);
-    snprintf(path, sizeof(path), "/api/v1/runs/%s/events?after=%s&limit=2", id, ids[2]);
-    CU_ASSERT_EQUAL_FATAL(api_call(&viewer, "GET", path, NULL, &r), 0);
-    CU_ASSERT_STRING_EQUAL(S(jstr(r.json, "items.0.id")), ids[3]);
-    CU_ASSERT_STRING_EQUAL(S(jstr(r.json, "next_cursor")), ids[4]);
-    http_resp_free(&r);
-
-    /* The largest batch, then one too many. */
-    big = malloc(cap);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(big);
-    o = (size_t)snprintf(big, cap, "{\"events\":[");
-    for (int i = 0; i < 1000; i++)
-        o += (size_t)snprintf(big + o, cap - o, "%s{\"message\":\"e%d\",\"data\":{\"i\":%d}}",
-                              i ? "," : "", i, i);
-    snprintf(big + o, cap - o, "]}");
-    CU_ASSERT_EQUAL(run_op(&member, "POST", id, "/events", big, &r), 201);
-    CU_ASSERT_EQUAL(jnum(r.json, "count"), 1000);
-    http_resp_free(&r);
-    n = events_all(id, 1000, ids, 1100, &pages);
-    CU_ASSERT_EQUAL(n, 1007);
-    CU_ASSERT_EQUAL(pages, 2);
-    o = (size_t)snprintf(big, cap, "{\"events\":[");
-    for (int i = 0; i < 1001; i++)
-        o += (size_t)snprintf(big + o, cap - o, "%s{}", i ? "," : "");
-    snprintf(big + o, cap - o, "]}");
-    CU_ASSERT_EQUAL(run_op(&member, "POST", id, "/events", big, &r), 422);
-    CU_ASSERT_STRING_EQUAL(S(http_error_field(&r)), "events");
-    http_resp_free(&r);
-    free(big);
-    CU_ASSERT_EQUAL(events_all(id, 1000, ids, 1100, &pages), 1007);
+    return a && b && strcmp(a, b) == 0;
 }
 
-static void test_event_validation(void)
+/* ---- sorts ---- */
+
+/* Runs of a fresh project whose times are set by hand, so each sort's order is known. */
+static void test_sorts(void)
 {
-    static const struct bad_input cases[] = {
-        /* A batch with one bad item is refused whole, naming the item. */
-        {"POST", "/api/v1/runs/{r}/events",
-         "{\"events\":[{\"message\":\"ok\"},{\"level\":\"fatal\"},{\"message\":\"ok\"}]}", 0, NULL,
-         400, "events[1].level"},
-        {"POST", "/api/v1/runs/{r}/events",
-         "{\"events\":[{\"message\":\"ok\"},{\"message\":\"ok\"},{\"data\":[1]}]}", 0, NULL, 400,
-         "events[2].data"},
-        {"POST", "/api/v1/runs/{r}/events", "{\"events\":[{\"message\":\"ok\"},{\"ts\":\"noon\"}]}",
-         0, NULL, 400, "events[1].ts"},
-        {"POST", "/api/v1/runs/{r}/events",
-         "{\"events\":[{\"message\":\"ok\"},{\"colour\":\"red\"}]}", 0, NULL, 400,
-         "events[1].colour"},
-        {"POST", "/api/v1/runs/{r}/events",
-         "{\"events\":[{\"message\":\"ok\"},{\"ts\":\"2026-13-45T00:00:00Z\"}]}", 0, NULL, 400,
-         "events[1].ts"},
-        {"POST", "/api/v1/runs/{r}/events",
-         "{\"events\":[{\"message\":\"ok\"},{\"data\":{\"a\":\"x\\u0000y\"}}]}", 0, NULL, 400,
-         "events[1].data.a"},
-        {"POST", "/api/v1/runs/{r}/events", "{\"events\":[{\"message\":\"ok\"},5]}", 0, NULL, 400,
-         NULL},
-        {"POST", "/api/v1/runs/{r}/events", "{\"events\":[]}", 0, NULL, 422, "events"},
-        {"POST", "/api/v1/runs/{r}/events", "{\"events\":{}}", 0, NULL, 400, "events"},
-        {"POST", "/api/v1/runs/{r}/events", "{\"events\":[{}],\"message\":\"x\"}", 0, NULL, 400,
-         "events"},
-        {"POST", "/api/v1/runs/{r}/events", "{\"level\":\"fatal\"}", 0, NULL, 400, "level"},
-        {"POST", "/api/v1/runs/{r}/events", "{\"ts\":\"yesterday\"}", 0, NULL, 400, "ts"},
-        {"POST", "/api/v1/runs/{r}/events", "{\"ts\":\"2026-13-45T00:00:00Z\"}", 0, NULL, 400,
-         "ts"},
-        {"POST", "/api/v1/runs/{r}/events", "{\"kind\":\"\"}", 0, NULL, 400, "kind"},
-        {"POST", "/api/v1/runs/{r}/events", "{\"data\":[1]}", 0, NULL, 400, "data"},
-        {"POST", "/api/v1/runs/{r}/events", "{\"message\":7}", 0, NULL, 400, "message"},
-        {"POST", "/api/v1/runs/{r}/events", "{\"colour\":\"red\"}", 0, NULL, 400, "colour"},
-        {"POST", "/api/v1/runs/{r}/events", "{\"message\":\"x\"}", API_CT_TEXT, NULL, 415, NULL},
-        {"POST", "/api/v1/runs/6f1c1a2e-0000-4000-8000-000000000000/events", "{\"message\":\"x\"}",
-         0, NULL, 404, NULL},
-        {"GET", "/api/v1/runs/{r}/events?after=abc", NULL, 0, NULL, 400, "after"},
-        {"GET", "/api/v1/runs/{r}/events?after=99999999999999999999", NULL, 0, NULL, 400, "after"},
-        {"GET", "/api/v1/runs/{r}/events?limit=0", NULL, 0, NULL, 400, "limit"},
-        {"GET", "/api/v1/runs/{r}/events?limit=1001", NULL, 0, NULL, 400, "limit"},
-        {"GET", "/api/v1/runs/6f1c1a2e-0000-4000-8000-000000000000/events", NULL, 0, NULL, 404,
-         NULL},
-        {"GET", "/api/v1/runs/not-a-uuid/events", NULL, 0, NULL, 404, NULL},
+    static const char *const times[][2] = {
+        /* started_at, ended_at (NULL: not ended) */
+        {"2026-01-01T00:00:03Z", "2026-01-01T00:00:10Z"}, /* 7 s */
+        {"2026-01-01T00:00:01Z", "2026-01-01T00:01:01Z"}, /* 60 s */
+        {"2026-01-01T00:00:05Z", NULL},
+        {"2026-01-01T00:00:02Z", "2026-01-01T00:00:04Z"}, /* 2 s */
+        {"2026-01-01T00:00:04Z", "2026-01-01T00:00:34Z"}, /* 30 s */
     };
-    char kind[64], id[40], ids[8][24];
+    enum { N = 5 };
+    char slug[64], run[N + 1][40], sql[1024], body[200];
+    long long pid;
+    struct ident tok;
     struct http_resp r;
-    int pages;
 
-    itest_unique("badevents", kind, sizeof(kind));
-    CU_ASSERT_EQUAL_FATAL(run_in(kind, "running", id), 0);
-    CU_ASSERT_EQUAL(run_op(&member, "POST", id, "/events", "{\"message\":\"only\"}", &r), 201);
+    CU_ASSERT_EQUAL_FATAL(itest_make_project(&world.adm, "sorts", slug, sizeof(slug), &pid), 0);
+    CU_ASSERT_EQUAL_FATAL(itest_new_token(&world.adm, slug, "[\"write\"]", NULL, &tok), 201);
+    for (int i = 0; i <= N; i++) {
+        snprintf(body, sizeof(body), "{\"kind\":\"sorted\",\"name\":\"r%d\"}", i);
+        itest_callf(&tok, "POST", body, &r, "/api/v1/runs");
+        CU_ASSERT_EQUAL_FATAL(r.status, 201);
+        snprintf(run[i], 40, "%s", S(itest_jstr(r.json, "id")));
+        http_resp_free(&r);
+        if (i == N)
+            break; /* the last stays queued: in no started/ended/duration list */
+        snprintf(
+            sql, sizeof(sql),
+            /* By way of running: the lifecycle trigger refuses queued -> succeeded. */
+            "UPDATE runs SET status = 'running' WHERE id = '%s'; UPDATE runs SET status = '%s', "
+            "started_at = '%s', ended_at = %s%s%s WHERE id = '%s'",
+            run[i], times[i][1] ? "succeeded" : "running", times[i][0], times[i][1] ? "'" : "",
+            times[i][1] ? times[i][1] : "NULL", times[i][1] ? "'" : "", run[i]);
+        CU_ASSERT_EQUAL_FATAL(itest_psql(sql, NULL, 0), 0);
+    }
+    static const struct {
+        const char *query;
+        int order[N];
+        int n;
+    } want[] = {
+        {"sort=started&order=desc", {2, 4, 0, 3, 1}, 5},
+        {"sort=started&order=asc", {1, 3, 0, 4, 2}, 5},
+        {"sort=ended", {1, 4, 0, 3}, 4},
+        {"sort=ended&order=asc", {3, 0, 4, 1}, 4},
+        {"sort=duration", {1, 4, 0, 3}, 4},
+        {"sort=duration&order=asc", {3, 0, 4, 1}, 4},
+    };
+    for (size_t w = 0; w < sizeof(want) / sizeof(want[0]); w++) {
+        /* Two to a page: the cursor carries each sort's key across pages. */
+        char cursor[200] = "", path[512];
+        int got = 0, ok = 1;
+        for (int page = 0; page < 5; page++) {
+            snprintf(path, sizeof(path), "/api/v1/runs?project=%s&%s&limit=2%s%s", slug,
+                     want[w].query, cursor[0] ? "&cursor=" : "", cursor);
+            api_call(&tok, "GET", path, NULL, &r);
+            EXPECT_STATUS(r, 200);
+            for (long i = 0; i < itest_jlen(r.json, "items"); i++, got++) {
+                char key[32];
+                snprintf(key, sizeof(key), "items.%ld.id", i);
+                if (got >= want[w].n || !streq(itest_jstr(r.json, key), run[want[w].order[got]]))
+                    ok = 0;
+            }
+            const char *next = itest_jstr(r.json, "next_cursor");
+            snprintf(cursor, sizeof(cursor), "%s", next ? next : "");
+            http_resp_free(&r);
+            if (!next)
+                break;
+        }
+        if (!ok || got != want[w].n)
+            fprintf(stderr, "\n  %s: wrong order or count (%d)", want[w].query, got);
+        CU_ASSERT(ok && got == want[w].n);
+    }
+    /* A cursor belongs to its sort. */
+    char path[512], cursor[200];
+    snprintf(path, sizeof(path), "/api/v1/runs?project=%s&sort=duration&limit=1", slug);
+    api_call(&tok, "GET", path, NULL, &r);
+    snprintf(cursor, sizeof(cursor), "%s", S(itest_jstr(r.json, "next_cursor")));
+    CU_ASSERT_EQUAL(strncmp(cursor, "d:", 2), 0);
     http_resp_free(&r);
-    CU_ASSERT_EQUAL(check_bad(&member, cases, sizeof(cases) / sizeof(cases[0]), id, NULL), 0);
-    /* Nothing of the refused batches was stored. */
-    CU_ASSERT_EQUAL(events_all(id, 100, ids, 8, &pages), 1);
+    static const char *const other[] = {"created", "started", "ended"};
+    for (int i = 0; i < 3; i++) {
+        snprintf(path, sizeof(path), "/api/v1/runs?project=%s&sort=%s&cursor=%s", slug, other[i],
+                 cursor);
+        api_call(&tok, "GET", path, NULL, &r);
+        CU_ASSERT(IS_ERROR(r, 400, "invalid_field", "cursor"));
+        http_resp_free(&r);
+    }
+    snprintf(path, sizeof(path), "/api/v1/runs?project=%s&sort=name", slug);
+    api_call(&tok, "GET", path, NULL, &r);
+    CU_ASSERT(IS_ERROR(r, 400, "invalid_field", "sort"));
+    http_resp_free(&r);
+    snprintf(path, sizeof(path), "/api/v1/runs?project=%s&sort=duration&cursor=d:x~%s", slug,
+             run[0]);
+    api_call(&tok, "GET", path, NULL, &r);
+    CU_ASSERT(IS_ERROR(r, 400, "invalid_field", "cursor"));
+    http_resp_free(&r);
+}
+
+/* ---- wait ---- */
+
+struct ender {
+    char run[40];
+    int delay_ms;
+    long status;
+};
+
+/* Ends the run after a while, from another connection. */
+static void *end_later(void *arg)
+{
+    struct ender *e = arg;
+    struct timespec ts = {e->delay_ms / 1000, (long)(e->delay_ms % 1000) * 1000000};
+    nanosleep(&ts, NULL);
+    e->status = itest_statusf(&world.twrite, "PATCH", "{\"status\":\"succeeded\"}",
+                              "/api/v1/runs/%s", e->run);
+    return NULL;
+}
+
+static void test_wait(void)
+{
+    struct http_resp r;
+    struct ender e = {.delay_ms = 300};
+    char ended[40], body[300];
+    pthread_t t;
+
+    CU_ASSERT_EQUAL_FATAL(token_run("running", e.run), 0);
+    CU_ASSERT_EQUAL_FATAL(token_run("queued", ended), 0);
+    CU_ASSERT_EQUAL(itest_statusf(&world.twrite, "POST", NULL, "/api/v1/runs/%s/cancel", ended),
+                    200);
+
+    /* Already ended: answered at once, done. */
+    snprintf(body, sizeof(body), "{\"ids\":[\"%s\"]}", ended);
+    itest_callf(&world.viewer, "POST", body, &r, "/api/v1/runs/wait");
+    EXPECT_STATUS(r, 200);
+    CU_ASSERT(json_object_get_boolean(itest_jget(r.json, "done")));
+    CU_ASSERT(streq(itest_jstr(r.json, "runs.0.status"), "cancelled"));
+    CU_ASSERT_PTR_NOT_NULL(itest_jstr(r.json, "runs.0.ended_at"));
+    http_resp_free(&r);
+
+    /* One ends while we wait (30 s allowed): the answer says both have ended. The
+     * run's id in upper case is the same run. */
+    char upper[40];
+    snprintf(upper, sizeof(upper), "%s", e.run);
+    for (char *c = upper; *c; c++)
+        if (*c >= 'a' && *c <= 'f')
+            *c = (char)(*c - 'a' + 'A');
+    snprintf(body, sizeof(body), "{\"ids\":[\"%s\",\"%s\"],\"timeout_s\":30}", upper, ended);
+    CU_ASSERT_EQUAL_FATAL(pthread_create(&t, NULL, end_later, &e), 0);
+    itest_callf(&world.member, "POST", body, &r, "/api/v1/runs/wait");
+    pthread_join(t, NULL);
+    CU_ASSERT_EQUAL(e.status, 200);
+    EXPECT_STATUS(r, 200);
+    CU_ASSERT(json_object_get_boolean(itest_jget(r.json, "done")));
+    CU_ASSERT(streq(itest_jstr(r.json, "runs.0.id"), e.run));
+    CU_ASSERT(streq(itest_jstr(r.json, "runs.0.status"), "succeeded"));
+    CU_ASSERT(streq(itest_jstr(r.json, "runs.1.id"), ended));
+    http_resp_free(&r);
+
+    /* Nothing ends: the timeout answers, not done, ended_at null. */
+    char open_run[40];
+    CU_ASSERT_EQUAL_FATAL(token_run("queued", open_run), 0);
+    snprintf(body, sizeof(body), "{\"ids\":[\"%s\",\"%s\"],\"timeout_s\":0.5}", open_run, ended);
+    itest_callf(&world.viewer, "POST", body, &r, "/api/v1/runs/wait");
+    EXPECT_STATUS(r, 200);
+    CU_ASSERT_FALSE(json_object_get_boolean(itest_jget(r.json, "done")));
+    CU_ASSERT(streq(itest_jstr(r.json, "runs.0.status"), "queued"));
+    CU_ASSERT(itest_jnull(r.json, "runs.0.ended_at"));
+    CU_ASSERT_PTR_NOT_NULL(itest_jstr(r.json, "runs.1.ended_at"));
+    http_resp_free(&r);
+}
+
+static void test_wait_validation(void)
+{
+    struct http_resp r;
+    char run[40], b_run[40], body[8000];
+    struct ident tok_b;
+
+    CU_ASSERT_EQUAL_FATAL(token_run("queued", run), 0);
+    CU_ASSERT_EQUAL_FATAL(itest_new_token(&world.adm, world.pb.slug, "[\"write\"]", NULL, &tok_b),
+                          201);
+    itest_callf(&tok_b, "POST", "{\"kind\":\"b\"}", &r, "/api/v1/runs");
+    snprintf(b_run, sizeof(b_run), "%s", S(itest_jstr(r.json, "id")));
+    http_resp_free(&r);
+
+    const struct {
+        const char *body;
+        long status;
+        const char *field;
+    } cases[] = {
+        {"{}", 400, "ids"},
+        {"{\"ids\":\"x\"}", 400, "ids"},
+        {"{\"ids\":[]}", 422, "ids"},
+        {"{\"ids\":[\"not-a-uuid\"]}", 400, "ids[0]"},
+        {"{\"ids\":[\"00000000-0000-4000-8000-000000000000\"],\"timeout_s\":31}", 400, "timeout_s"},
+        {"{\"ids\":[\"00000000-0000-4000-8000-000000000000\"],\"timeout_s\":-1}", 400, "timeout_s"},
+        {"{\"ids\":[\"00000000-0000-4000-8000-000000000000\"],\"wait\":1}", 400, "wait"},
+        {"{\"ids\":[\"00000000-0000-4000-8000-000000000000\"],\"timeout_s\":0}", 404, "ids[0]"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        itest_callf(&world.member, "POST", cases[i].body, &r, "/api/v1/runs/wait");
+        if (!IS_ERROR(r, cases[i].status, NULL, cases[i].field))
+            fprintf(stderr, " (body %s)", cases[i].body);
+        CU_ASSERT_EQUAL(r.status, cases[i].status);
+        http_resp_free(&r);
+    }
+    /* 101 ids is too many. */
+    size_t len = (size_t)snprintf(body, sizeof(body), "{\"ids\":[");
+    for (int i = 0; i < 101; i++)
+        len += (size_t)snprintf(body + len, sizeof(body) - len, "%s\"%s\"", i ? "," : "", run);
+    snprintf(body + len, sizeof(body) - len, "]}");
+    itest_callf(&world.member, "POST", body, &r, "/api/v1/runs/wait");
+    CU_ASSERT(IS_ERROR(r, 422, "invalid_value", "ids"));
+    http_resp_free(&r);
+    /* A run of another project is a run that does not exist, named by its index. */
+    snprintf(body, sizeof(body), "{\"ids\":[\"%s\",\"%s\"],\"timeout_s\":0}", run, b_run);
+    itest_callf(&world.member, "POST", body, &r, "/api/v1/runs/wait");
+    CU_ASSERT(IS_ERROR(r, 404, "not_found", "ids[1]"));
+    http_resp_free(&r);
+}
+
+struct waiter {
+    char body[200];
+    long status;
+};
+
+static void *wait_long(void *arg)
+{
+    struct waiter *w = arg;
+    w->status = itest_statusf(&world.viewer, "POST", w->body, "/api/v1/runs/wait");
+    return NULL;
+}
+
+/* Waits take at most half the API's workers; one more is told to come back. */
+static void test_wait_slots(void)
+{
+    enum { MAXW = 16 };
+    pid_t pids[64];
+    int workers = api_worker_pids(pids, 64), slots = workers > 1 ? workers / 2 : 1;
+    struct waiter w[MAXW];
+    pthread_t t[MAXW];
+    char run[40], out[64] = "";
+    struct http_resp r;
+
+    CU_ASSERT_FATAL(slots >= 1 && slots <= MAXW);
+    CU_ASSERT_EQUAL_FATAL(token_run("queued", run), 0);
+    for (int i = 0; i < slots; i++) {
+        snprintf(w[i].body, sizeof(w[i].body), "{\"ids\":[\"%s\"],\"timeout_s\":4}", run);
+        CU_ASSERT_EQUAL_FATAL(pthread_create(&t[i], NULL, wait_long, &w[i]), 0);
+    }
+    /* Until every slot is held (seen in pg_locks), then one more wait. */
+    for (int tries = 0; tries < 300; tries++) {
+        itest_psql("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND classid = "
+                   "1920165473 AND granted",
+                   out, sizeof(out));
+        if (atoi(out) == slots)
+            break;
+        struct timespec ts = {0, 10000000};
+        nanosleep(&ts, NULL);
+    }
+    CU_ASSERT_EQUAL(atoi(out), slots);
+    char body[200];
+    snprintf(body, sizeof(body), "{\"ids\":[\"%s\"],\"timeout_s\":1}", run);
+    itest_callf(&world.viewer, "POST", body, &r, "/api/v1/runs/wait");
+    CU_ASSERT(IS_ERROR(r, 429, "too_many_waits", NULL));
+    char ra[16];
+    CU_ASSERT_PTR_NOT_NULL(http_header(&r, "Retry-After", ra, sizeof(ra)));
+    http_resp_free(&r);
+    /* Other requests are still served meanwhile. */
+    CU_ASSERT_EQUAL(itest_statusf(&world.viewer, "GET", NULL, "/api/v1/runs/%s", run), 200);
+    for (int i = 0; i < slots; i++) {
+        pthread_join(t[i], NULL);
+        CU_ASSERT_EQUAL(w[i].status, 200);
+    }
+    /* The slots are free again. */
+    itest_callf(&world.viewer, "POST", body, &r, "/api/v1/runs/wait");
+    EXPECT_STATUS(r, 200);
+    http_resp_free(&r);
+}
+
+/* ---- heartbeats name their attempt ---- */
+
+static void test_heartbeat_attempt(void)
+{
+    struct http_resp r;
+    char run[40];
+
+    CU_ASSERT_EQUAL_FATAL(token_run("queued", run), 0);
+    CU_ASSERT_EQUAL(itest_statusf(&world.twrite, "POST", NULL, "/api/v1/runs/%s/attempts", run),
+                    201);
+    itest_callf(&world.twrite, "POST", "{\"attempt\":1,\"progress\":0.1}", &r,
+                "/api/v1/runs/%s/heartbeat", run);
+    EXPECT_STATUS(r, 200);
+    http_resp_free(&r);
+    /* Attempt 1 fails; attempt 2 takes over. The first worker's beat is refused. */
+    CU_ASSERT_EQUAL(itest_statusf(&world.twrite, "PATCH", "{\"status\":\"failed\",\"retry\":true}",
+                                  "/api/v1/runs/%s/attempts/1", run),
+                    200);
+    CU_ASSERT_EQUAL(itest_statusf(&world.twrite, "POST", NULL, "/api/v1/runs/%s/attempts", run),
+                    201);
+    itest_callf(&world.twrite, "POST", "{\"attempt\":1}", &r, "/api/v1/runs/%s/heartbeat", run);
+    CU_ASSERT(IS_ERROR(r, 409, "attempt_superseded", "attempt"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(S(http_error_message(&r)), "latest is 2 (running)"));
+    http_resp_free(&r);
+    itest_callf(&world.twrite, "POST", "{\"attempt\":2}", &r, "/api/v1/runs/%s/heartbeat", run);
+    EXPECT_STATUS(r, 200);
+    http_resp_free(&r);
+    /* Without an attempt, a beat is for the run (as before). */
+    CU_ASSERT_EQUAL(itest_statusf(&world.twrite, "POST", NULL, "/api/v1/runs/%s/heartbeat", run),
+                    200);
+    itest_callf(&world.twrite, "POST", "{\"attempt\":0}", &r, "/api/v1/runs/%s/heartbeat", run);
+    CU_ASSERT(IS_ERROR(r, 400, NULL, "attempt"));
+    http_resp_free(&r);
+    /* Once the attempt has ended, its beats are refused too. */
+    CU_ASSERT_EQUAL(itest_statusf(&world.twrite, "PATCH", "{\"status\":\"succeeded\"}",
+                                  "/api/v1/runs/%s/attempts/2", run),
+                    200);
+    itest_callf(&world.twrite, "POST", "{\"attempt\":2}", &r, "/api/v1/runs/%s/heartbeat", run);
+    CU_ASSERT(IS_ERROR(r, 409, "attempt_superseded", "attempt"));
+    http_resp_free(&r);
 }
 
 /* ---- who may ---- */
@@ -1477,70 +1477,70 @@ static void test_access(void)
 
     itest_unique("access", kind, sizeof(kind));
     CU_ASSERT_EQUAL_FATAL(run_in(kind, "running", id), 0);
-    CU_ASSERT_EQUAL_FATAL(new_run(pb.slug, kind, ",\"status\":\"running\"", idb), 0);
+    CU_ASSERT_EQUAL_FATAL(new_run(world.pb.slug, kind, ",\"status\":\"running\"", idb), 0);
 
     /* A viewer reads but does not write. */
-    CU_ASSERT_EQUAL(run_op(&viewer, "GET", id, NULL, NULL, &r), 200);
+    CU_ASSERT_EQUAL(run_op(&world.viewer, "GET", id, NULL, NULL, &r), 200);
     http_resp_free(&r);
-    CU_ASSERT_EQUAL(run_op(&viewer, "PATCH", id, NULL, "{\"status\":\"failed\"}", &r), 403);
+    CU_ASSERT_EQUAL(run_op(&world.viewer, "PATCH", id, NULL, "{\"status\":\"failed\"}", &r), 403);
     CU_ASSERT_STRING_EQUAL(S(http_error_code(&r)), "forbidden");
     http_resp_free(&r);
-    CU_ASSERT_EQUAL(run_op(&viewer, "POST", id, "/heartbeat", NULL, &r), 403);
+    CU_ASSERT_EQUAL(run_op(&world.viewer, "POST", id, "/heartbeat", NULL, &r), 403);
     http_resp_free(&r);
-    CU_ASSERT_EQUAL(run_op(&viewer, "POST", id, "/cancel", NULL, &r), 403);
+    CU_ASSERT_EQUAL(run_op(&world.viewer, "POST", id, "/cancel", NULL, &r), 403);
     http_resp_free(&r);
-    CU_ASSERT_EQUAL(run_op(&viewer, "POST", id, "/events", "{\"message\":\"x\"}", &r), 403);
+    CU_ASSERT_EQUAL(run_op(&world.viewer, "POST", id, "/events", "{\"message\":\"x\"}", &r), 403);
     http_resp_free(&r);
-    snprintf(body, sizeof(body), "{\"project\":\"%s\",\"kind\":\"%s\"}", pa.slug, kind);
-    CU_ASSERT_EQUAL(create(&viewer, body, NULL, NULL), 403);
+    snprintf(body, sizeof(body), "{\"project\":\"%s\",\"kind\":\"%s\"}", world.pa.slug, kind);
+    CU_ASSERT_EQUAL(create(&world.viewer, body, NULL, NULL), 403);
 
     /* A user of another project: the run and its events do not exist. */
     static const char *const subs[] = {"", "/events"};
     for (int i = 0; i < 2; i++) {
-        CU_ASSERT_EQUAL(run_op(&member_b, "GET", id, subs[i], NULL, &r), 404);
+        CU_ASSERT_EQUAL(run_op(&world.member_b, "GET", id, subs[i], NULL, &r), 404);
         CU_ASSERT_STRING_EQUAL(S(http_error_code(&r)), "not_found");
         http_resp_free(&r);
     }
-    CU_ASSERT_EQUAL(run_op(&member_b, "PATCH", id, NULL, "{\"status\":\"failed\"}", &r), 404);
+    CU_ASSERT_EQUAL(run_op(&world.member_b, "PATCH", id, NULL, "{\"status\":\"failed\"}", &r), 404);
     http_resp_free(&r);
-    CU_ASSERT_EQUAL(run_op(&member_b, "POST", id, "/cancel", NULL, &r), 404);
+    CU_ASSERT_EQUAL(run_op(&world.member_b, "POST", id, "/cancel", NULL, &r), 404);
     http_resp_free(&r);
-    CU_ASSERT_EQUAL(run_op(&member_b, "POST", id, "/events", "{\"message\":\"x\"}", &r), 404);
+    CU_ASSERT_EQUAL(run_op(&world.member_b, "POST", id, "/events", "{\"message\":\"x\"}", &r), 404);
     http_resp_free(&r);
-    CU_ASSERT_EQUAL(create(&member_b, body, NULL, NULL), 404);
+    CU_ASSERT_EQUAL(create(&world.member_b, body, NULL, NULL), 404);
 
     /* A read token cannot create; a write token of A sees nothing of B. */
-    CU_ASSERT_EQUAL(create(&tread, body, NULL, NULL), 403);
+    CU_ASSERT_EQUAL(create(&world.tread, body, NULL, NULL), 403);
     snprintf(body, sizeof(body), "{\"kind\":\"%s\"}", kind);
-    CU_ASSERT_EQUAL(create(&tread, body, NULL, NULL), 403);
-    CU_ASSERT_EQUAL(run_op(&tread, "PATCH", id, NULL, "{\"progress\":0.9}", &r), 403);
+    CU_ASSERT_EQUAL(create(&world.tread, body, NULL, NULL), 403);
+    CU_ASSERT_EQUAL(run_op(&world.tread, "PATCH", id, NULL, "{\"progress\":0.9}", &r), 403);
     http_resp_free(&r);
     for (int i = 0; i < 2; i++) {
-        CU_ASSERT_EQUAL(run_op(&twrite, "GET", idb, subs[i], NULL, &r), 404);
+        CU_ASSERT_EQUAL(run_op(&world.twrite, "GET", idb, subs[i], NULL, &r), 404);
         http_resp_free(&r);
     }
-    CU_ASSERT_EQUAL(run_op(&twrite, "PATCH", idb, NULL, "{\"status\":\"failed\"}", &r), 404);
+    CU_ASSERT_EQUAL(run_op(&world.twrite, "PATCH", idb, NULL, "{\"status\":\"failed\"}", &r), 404);
     http_resp_free(&r);
-    CU_ASSERT_EQUAL(run_op(&twrite, "POST", idb, "/heartbeat", NULL, &r), 404);
+    CU_ASSERT_EQUAL(run_op(&world.twrite, "POST", idb, "/heartbeat", NULL, &r), 404);
     http_resp_free(&r);
-    snprintf(body, sizeof(body), "{\"project\":\"%s\",\"kind\":\"%s\"}", pb.slug, kind);
-    CU_ASSERT_EQUAL(create(&twrite, body, NULL, NULL), 404);
-    snprintf(body, sizeof(body), "/api/v1/runs?project=%s", pb.slug);
-    CU_ASSERT_EQUAL_FATAL(api_call(&twrite, "GET", body, NULL, &r), 0);
+    snprintf(body, sizeof(body), "{\"project\":\"%s\",\"kind\":\"%s\"}", world.pb.slug, kind);
+    CU_ASSERT_EQUAL(create(&world.twrite, body, NULL, NULL), 404);
+    snprintf(body, sizeof(body), "/api/v1/runs?project=%s", world.pb.slug);
+    CU_ASSERT_EQUAL_FATAL(api_call(&world.twrite, "GET", body, NULL, &r), 0);
     EXPECT_STATUS(r, 404);
     http_resp_free(&r);
     /* B's token lists B's runs only. */
     {
         char q[256], got[8][40];
         snprintf(q, sizeof(q), "kind=%s", kind);
-        CU_ASSERT_TRUE(same_set("B's token", got, list_all(&twrite_b, q, got, 8),
+        CU_ASSERT_TRUE(same_set("B's token", got, list_all(&world.twrite_b, q, got, 8),
                                 (const char *const[]){idb, NULL}));
     }
     /* None of that touched either run. */
     {
         json_object *a = run_get(id), *b = run_get(idb);
-        CU_ASSERT_STRING_EQUAL(S(jstr(a, "status")), "running");
-        CU_ASSERT_STRING_EQUAL(S(jstr(b, "status")), "running");
+        CU_ASSERT_STRING_EQUAL(S(itest_jstr(a, "status")), "running");
+        CU_ASSERT_STRING_EQUAL(S(itest_jstr(b, "status")), "running");
         CU_ASSERT_FALSE(cancel_requested(a));
         json_object_put(a);
         json_object_put(b);
@@ -1590,28 +1590,28 @@ static void test_redaction(void)
              "\"input\":{\"credentials\":{\"password\":\"%s\"},\"db\":{\"url\":\"pg://h/db\","
              "\"password\":\"%s\"},\"list\":[{\"Authorization\":\"Bearer %s\"}],"
              "\"secret\":{\"deep\":\"%s\"}}}",
-             pa.slug, kind, new_secret("params.api_key", s[0], 128),
+             world.pa.slug, kind, new_secret("params.api_key", s[0], 128),
              new_secret("params.nested.DB_Password", s[1], 128),
              new_secret("input.credentials.password", s[2], 128),
              new_secret("input.db.password", s[3], 128),
              new_secret("input.list.0.Authorization", s[4], 128),
              new_secret("input.secret.deep", s[5], 128));
-    CU_ASSERT_EQUAL_FATAL(api_call(&member, "POST", "/api/v1/runs", body, &r), 0);
+    CU_ASSERT_EQUAL_FATAL(api_call(&world.member, "POST", "/api/v1/runs", body, &r), 0);
     EXPECT_STATUS(r, 201);
-    snprintf(id, sizeof(id), "%s", S(jstr(r.json, "id")));
+    snprintf(id, sizeof(id), "%s", S(itest_jstr(r.json, "id")));
     CU_ASSERT_EQUAL(secrets_in_text(S(r.body), r.len, "the create answer"), 0);
-    CU_ASSERT_STRING_EQUAL(S(jstr(r.json, "params.api_key")), "[redacted]");
-    CU_ASSERT_STRING_EQUAL(S(jstr(r.json, "params.nested.DB_Password")), "[redacted]");
-    CU_ASSERT_DOUBLE_EQUAL(jnum(r.json, "params.lr"), 0.1, 1e-9);
+    CU_ASSERT_STRING_EQUAL(S(itest_jstr(r.json, "params.api_key")), "[redacted]");
+    CU_ASSERT_STRING_EQUAL(S(itest_jstr(r.json, "params.nested.DB_Password")), "[redacted]");
+    CU_ASSERT_DOUBLE_EQUAL(itest_jnum(r.json, "params.lr"), 0.1, 1e-9);
     /* "credentials" is itself a secret-looking key: the whole object goes. */
-    v = jget(r.json, "input.credentials");
+    v = itest_jget(r.json, "input.credentials");
     CU_ASSERT_TRUE(v && (json_object_is_type(v, json_type_string)
                              ? strcmp(json_object_get_string(v), "[redacted]") == 0
-                             : strcmp(S(jstr(v, "password")), "[redacted]") == 0));
-    CU_ASSERT_STRING_EQUAL(S(jstr(r.json, "input.db.password")), "[redacted]");
-    CU_ASSERT_STRING_EQUAL(S(jstr(r.json, "input.db.url")), "pg://h/db");
-    CU_ASSERT_STRING_EQUAL(S(jstr(r.json, "input.list.0.Authorization")), "[redacted]");
-    CU_ASSERT_STRING_EQUAL(S(jstr(r.json, "input.secret")), "[redacted]");
+                             : strcmp(S(itest_jstr(v, "password")), "[redacted]") == 0));
+    CU_ASSERT_STRING_EQUAL(S(itest_jstr(r.json, "input.db.password")), "[redacted]");
+    CU_ASSERT_STRING_EQUAL(S(itest_jstr(r.json, "input.db.url")), "pg://h/db");
+    CU_ASSERT_STRING_EQUAL(S(itest_jstr(r.json, "input.list.0.Authorization")), "[redacted]");
+    CU_ASSERT_STRING_EQUAL(S(itest_jstr(r.json, "input.secret")), "[redacted]");
     http_resp_free(&r);
 
     /* PATCH: result and summary. */
@@ -1621,12 +1621,13 @@ static void test_redaction(void)
              new_secret("result.token", s[6], 128),
              new_secret("result.metrics.auth.client_secret", s[7], 128),
              new_secret("summary.aws_access_key_id", s[8], 128));
-    CU_ASSERT_EQUAL(run_op(&member, "PATCH", id, NULL, body, &r), 200);
+    CU_ASSERT_EQUAL(run_op(&world.member, "PATCH", id, NULL, body, &r), 200);
     CU_ASSERT_EQUAL(secrets_in_text(S(r.body), r.len, "the PATCH answer"), 0);
-    CU_ASSERT_STRING_EQUAL(S(jstr(r.json, "result.token")), "[redacted]");
-    CU_ASSERT_STRING_EQUAL(S(jstr(r.json, "result.metrics.auth.client_secret")), "[redacted]");
-    CU_ASSERT_TRUE(json_object_get_boolean(jget(r.json, "result.ok")));
-    CU_ASSERT_EQUAL(jnum(r.json, "summary.rows"), 3);
+    CU_ASSERT_STRING_EQUAL(S(itest_jstr(r.json, "result.token")), "[redacted]");
+    CU_ASSERT_STRING_EQUAL(S(itest_jstr(r.json, "result.metrics.auth.client_secret")),
+                           "[redacted]");
+    CU_ASSERT_TRUE(json_object_get_boolean(itest_jget(r.json, "result.ok")));
+    CU_ASSERT_EQUAL(itest_jnum(r.json, "summary.rows"), 3);
     http_resp_free(&r);
 
     /* Events: one and a batch. */
@@ -1635,24 +1636,25 @@ static void test_redaction(void)
              "\"Basic %s\"},\"step\":3}}",
              new_secret("event.data.token", s[9], 128),
              new_secret("event.data.headers.AUTHORIZATION", s[10], 128));
-    CU_ASSERT_EQUAL(run_op(&member, "POST", id, "/events", body, &r), 201);
+    CU_ASSERT_EQUAL(run_op(&world.member, "POST", id, "/events", body, &r), 201);
     http_resp_free(&r);
     snprintf(body, sizeof(body),
              "{\"events\":[{\"message\":\"a\"},{\"data\":{\"items\":[{\"apiKey\":\"%s\"}]}}]}",
              new_secret("events[1].data.items.0.apiKey", s[11], 128));
-    CU_ASSERT_EQUAL(run_op(&member, "POST", id, "/events", body, &r), 201);
+    CU_ASSERT_EQUAL(run_op(&world.member, "POST", id, "/events", body, &r), 201);
     http_resp_free(&r);
 
     /* Nothing in what the API answers, nothing in the database. */
-    CU_ASSERT_EQUAL(run_op(&viewer, "GET", id, NULL, NULL, &r), 200);
+    CU_ASSERT_EQUAL(run_op(&world.viewer, "GET", id, NULL, NULL, &r), 200);
     CU_ASSERT_EQUAL(secrets_in_text(S(r.body), r.len, "GET run"), 0);
     http_resp_free(&r);
-    CU_ASSERT_EQUAL(run_op(&viewer, "GET", id, "/events", NULL, &r), 200);
+    CU_ASSERT_EQUAL(run_op(&world.viewer, "GET", id, "/events", NULL, &r), 200);
     CU_ASSERT_EQUAL(secrets_in_text(S(r.body), r.len, "GET events"), 0);
-    CU_ASSERT_STRING_EQUAL(S(jstr(r.json, "items.0.data.token")), "[redacted]");
-    CU_ASSERT_STRING_EQUAL(S(jstr(r.json, "items.0.data.headers.AUTHORIZATION")), "[redacted]");
-    CU_ASSERT_EQUAL(jnum(r.json, "items.0.data.step"), 3);
-    CU_ASSERT_STRING_EQUAL(S(jstr(r.json, "items.2.data.items.0.apiKey")), "[redacted]");
+    CU_ASSERT_STRING_EQUAL(S(itest_jstr(r.json, "items.0.data.token")), "[redacted]");
+    CU_ASSERT_STRING_EQUAL(S(itest_jstr(r.json, "items.0.data.headers.AUTHORIZATION")),
+                           "[redacted]");
+    CU_ASSERT_EQUAL(itest_jnum(r.json, "items.0.data.step"), 3);
+    CU_ASSERT_STRING_EQUAL(S(itest_jstr(r.json, "items.2.data.items.0.apiKey")), "[redacted]");
     http_resp_free(&r);
     CU_ASSERT_EQUAL(secrets_in_db(id), 0);
 
@@ -1661,10 +1663,10 @@ static void test_redaction(void)
     memset(longkey, 'k', 140);
     snprintf(longkey + 140, sizeof(longkey) - 140, "_password");
     snprintf(body, sizeof(body), "{\"project\":\"%s\",\"kind\":\"%s\",\"params\":{\"%s\":\"%s\"}}",
-             pa.slug, kind, longkey, new_secret("params.<long key>_password", s[0], 128));
-    CU_ASSERT_EQUAL_FATAL(api_call(&member, "POST", "/api/v1/runs", body, &r), 0);
+             world.pa.slug, kind, longkey, new_secret("params.<long key>_password", s[0], 128));
+    CU_ASSERT_EQUAL_FATAL(api_call(&world.member, "POST", "/api/v1/runs", body, &r), 0);
     EXPECT_STATUS(r, 201);
-    snprintf(id, sizeof(id), "%s", S(jstr(r.json, "id")));
+    snprintf(id, sizeof(id), "%s", S(itest_jstr(r.json, "id")));
     CU_ASSERT_EQUAL(secrets_in_text(S(r.body), r.len, "the answer to a long secret key"), 0);
     http_resp_free(&r);
     CU_ASSERT_EQUAL(secrets_in_db(id), 0);
@@ -1687,13 +1689,13 @@ static json_object *next_about(struct itest_sub *sub, const char *run, long long
         if (!o)
             continue;
         /* Ids grow across every message, whoever's. */
-        mid = jget(o, "id") && json_object_is_type(jget(o, "id"), json_type_int)
-                  ? json_object_get_int64(jget(o, "id"))
+        mid = itest_jget(o, "id") && json_object_is_type(itest_jget(o, "id"), json_type_int)
+                  ? json_object_get_int64(itest_jget(o, "id"))
                   : -1;
         if (mid <= *last_id)
             (*disorder)++;
         *last_id = mid;
-        rn = jget(o, "run");
+        rn = itest_jget(o, "run");
         if (rn && json_object_is_type(rn, json_type_string) &&
             strcmp(json_object_get_string(rn), run) == 0)
             return o;
@@ -1715,20 +1717,20 @@ static void test_published(void)
     CU_ASSERT_EQUAL_FATAL(itest_sub_open(&sub, "runwatch:events"), 0);
     /* Writes that change something publish; a refused one does not. */
     snprintf(body, sizeof(body), "{\"project\":\"%s\",\"kind\":\"%s\",\"status\":\"running\"}",
-             pa.slug, kind);
-    CU_ASSERT_EQUAL(create(&member, body, NULL, id), 201);
+             world.pa.slug, kind);
+    CU_ASSERT_EQUAL(create(&world.member, body, NULL, id), 201);
     CU_ASSERT_EQUAL(patch(id, "{\"progress\":0.4}"), 200);
-    CU_ASSERT_EQUAL(run_op(&twrite, "POST", id, "/heartbeat", "{\"progress\":0.5}", &r), 200);
+    CU_ASSERT_EQUAL(run_op(&world.twrite, "POST", id, "/heartbeat", "{\"progress\":0.5}", &r), 200);
     http_resp_free(&r);
-    CU_ASSERT_EQUAL(run_op(&member, "PATCH", id, NULL, "{\"status\":\"queued\"}", &r), 409);
+    CU_ASSERT_EQUAL(run_op(&world.member, "PATCH", id, NULL, "{\"status\":\"queued\"}", &r), 409);
     http_resp_free(&r);
-    CU_ASSERT_EQUAL(run_op(&member, "POST", id, "/events",
+    CU_ASSERT_EQUAL(run_op(&world.member, "POST", id, "/events",
                            "{\"events\":[{\"message\":\"a\"},{\"message\":\"b\"},{}]}", &r),
                     201);
-    snprintf(first, sizeof(first), "%s", S(jstr(r.json, "first_id")));
-    snprintf(last, sizeof(last), "%s", S(jstr(r.json, "last_id")));
+    snprintf(first, sizeof(first), "%s", S(itest_jstr(r.json, "first_id")));
+    snprintf(last, sizeof(last), "%s", S(itest_jstr(r.json, "last_id")));
     http_resp_free(&r);
-    CU_ASSERT_EQUAL(run_op(&member, "POST", id, "/cancel", NULL, &r), 200);
+    CU_ASSERT_EQUAL(run_op(&world.member, "POST", id, "/cancel", NULL, &r), 200);
     http_resp_free(&r);
     CU_ASSERT_EQUAL(patch(id, "{\"status\":\"cancelled\"}"), 200);
 
@@ -1739,27 +1741,27 @@ static void test_published(void)
             CU_FAIL("message missing");
             break;
         }
-        if (strcmp(S(jstr(m, "type")), want[i]))
+        if (strcmp(S(itest_jstr(m, "type")), want[i]))
             fprintf(stderr, "\n  message #%zu: expected %s, got %s", i, want[i],
                     json_object_to_json_string(m));
-        CU_ASSERT_STRING_EQUAL(S(jstr(m, "type")), want[i]);
-        p = jget(m, "project");
-        CU_ASSERT_TRUE(p && json_object_get_int64(p) == pa.id);
+        CU_ASSERT_STRING_EQUAL(S(itest_jstr(m, "type")), want[i]);
+        p = itest_jget(m, "project");
+        CU_ASSERT_TRUE(p && json_object_get_int64(p) == world.pa.id);
         if (i == 0) {
-            CU_ASSERT_STRING_EQUAL(S(jstr(m, "data.id")), id);
-            CU_ASSERT_STRING_EQUAL(S(jstr(m, "data.status")), "running");
+            CU_ASSERT_STRING_EQUAL(S(itest_jstr(m, "data.id")), id);
+            CU_ASSERT_STRING_EQUAL(S(itest_jstr(m, "data.status")), "running");
         } else if (i == 1) {
-            CU_ASSERT_DOUBLE_EQUAL(jnum(m, "data.progress"), 0.4, 1e-6);
+            CU_ASSERT_DOUBLE_EQUAL(itest_jnum(m, "data.progress"), 0.4, 1e-6);
         } else if (i == 2) {
-            CU_ASSERT_DOUBLE_EQUAL(jnum(m, "data.progress"), 0.5, 1e-6);
+            CU_ASSERT_DOUBLE_EQUAL(itest_jnum(m, "data.progress"), 0.5, 1e-6);
         } else if (i == 3) {
-            CU_ASSERT_EQUAL(jnum(m, "data.count"), 3);
-            CU_ASSERT_STRING_EQUAL(S(jstr(m, "data.first_id")), first);
-            CU_ASSERT_STRING_EQUAL(S(jstr(m, "data.last_id")), last);
+            CU_ASSERT_EQUAL(itest_jnum(m, "data.count"), 3);
+            CU_ASSERT_STRING_EQUAL(S(itest_jstr(m, "data.first_id")), first);
+            CU_ASSERT_STRING_EQUAL(S(itest_jstr(m, "data.last_id")), last);
         } else if (i == 4) {
-            CU_ASSERT_TRUE(cancel_requested(jget(m, "data")));
+            CU_ASSERT_TRUE(cancel_requested(itest_jget(m, "data")));
         } else {
-            CU_ASSERT_STRING_EQUAL(S(jstr(m, "data.status")), "cancelled");
+            CU_ASSERT_STRING_EQUAL(S(itest_jstr(m, "data.status")), "cancelled");
         }
         json_object_put(m);
     }
@@ -1789,8 +1791,11 @@ int suite_runs_register(void)
            !CU_add_test(s, "paging while runs arrive", test_pagination) ||
            !CU_add_test(s, "list filters", test_filters) ||
            !CU_add_test(s, "list: bad query names the field", test_list_validation) ||
-           !CU_add_test(s, "events: one, batches, paging", test_events) ||
-           !CU_add_test(s, "events: a bad batch stores nothing", test_event_validation) ||
+           !CU_add_test(s, "runs sorted by start, end, duration, paged", test_sorts) ||
+           !CU_add_test(s, "wait: ended, ends meanwhile, times out", test_wait) ||
+           !CU_add_test(s, "wait: bad input names the field", test_wait_validation) ||
+           !CU_add_test(s, "wait: slots are bounded", test_wait_slots) ||
+           !CU_add_test(s, "heartbeats name their attempt", test_heartbeat_attempt) ||
            !CU_add_test(s, "who may touch which run", test_access) ||
            !CU_add_test(s, "secrets are redacted", test_redaction) ||
            !CU_add_test(s, "writes are published in order", test_published) ||

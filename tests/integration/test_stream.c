@@ -304,28 +304,10 @@ static long long id_seq(const char *id, char *ep, size_t cap)
 static long create_run(const struct ident *who, const char *slug, const char *extra_json,
                        char id[40])
 {
-    struct http_resp r;
-    size_t cap = 512 + (extra_json ? strlen(extra_json) : 0);
-    char *body = malloc(cap), kind[64];
-    long st;
-
-    if (!body)
-        return -1;
-    snprintf(body, cap, "{\"project\":\"%s\",\"kind\":\"%s\"%s%s}", slug,
-             itest_unique("stream", kind, sizeof(kind)), extra_json ? "," : "",
-             extra_json ? extra_json : "");
-    if (api_call(who, "POST", "/api/v1/runs", body, &r) != 0) {
-        free(body);
-        return -1;
-    }
-    free(body);
-    st = r.status;
-    if (st != 201)
-        fprintf(stderr, "\n  create run: %ld %s", st, S(r.body));
-    if (id)
-        snprintf(id, 40, "%s", S(http_json_string(&r, "id")));
-    http_resp_free(&r);
-    return st;
+    char kind[64];
+    struct itest_run run = {
+        .project = slug, .kind = itest_unique("stream", kind, sizeof(kind)), .extra = extra_json};
+    return itest_make_run(who, &run, id, id ? 40 : 0);
 }
 
 static long heartbeat(const struct ident *who, const char *run)
@@ -371,11 +353,8 @@ static int stream_init(void)
     signal(SIGPIPE, SIG_IGN);
     if (itest_instance_admin(&adm) || itest_make_project(&adm, "stream-a", pa.slug, 64, &pa.id) ||
         itest_make_project(&adm, "stream-b", pb.slug, 64, &pb.id) ||
-        itest_new_user(&adm, "stream-a", "stream.test", &mem_a) ||
-        itest_new_user(&adm, "stream-b", "stream.test", &mem_b) ||
-        itest_add_member(&adm, pa.slug, mem_a.email, "member") ||
-        itest_add_member(&adm, pb.slug, mem_b.email, "member") || api_login(&mem_a) != 200 ||
-        api_login(&mem_b) != 200 ||
+        itest_new_member(&adm, "stream-a", "stream.test", pa.slug, "member", &mem_a) ||
+        itest_new_member(&adm, "stream-b", "stream.test", pb.slug, "member", &mem_b) ||
         itest_new_token(&adm, pa.slug, "[\"read\"]", NULL, &tok_a) != 201)
         return 1;
     return 0;

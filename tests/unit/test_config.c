@@ -1,26 +1,35 @@
-/* config: defaults, derived addresses, and refusal of malformed values by name. */
+/* config: defaults, derived addresses, refusal of malformed values by name, the
+ * settings a stack remembers (stack.env) and their printing as shell assignments. */
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "suites.h"
 
-static const char *vars[] = {"RUNWATCH_VAR_DIR",
-                             "RUNWATCH_PG_PORT",
-                             "RUNWATCH_REDIS_PORT",
-                             "RUNWATCH_DATABASE_URL",
-                             "RUNWATCH_REDIS_URL",
-                             "RUNWATCH_API_SOCKET",
-                             "RUNWATCH_API_WORKERS",
-                             "RUNWATCH_MAX_BODY",
-                             "RUNWATCH_LOG_LEVEL",
-                             "RUNWATCH_SSE_PORT",
-                             NULL};
+extern char **environ;
 
+/* No RUNWATCH_* of the caller's, and a var dir without a stack.env: a developer's own
+ * stack (var/stack.env) must not leak into these tests. */
 static void clear_env(void)
 {
-    for (int i = 0; vars[i]; i++)
-        unsetenv(vars[i]);
+    char name[128];
+    for (int again = 1; again;) {
+        again = 0;
+        for (char **e = environ; *e; e++) {
+            const char *eq = strchr(*e, '=');
+            if (strncmp(*e, "RUNWATCH_", 9) == 0 && eq && (size_t)(eq - *e) < sizeof(name)) {
+                memcpy(name, *e, (size_t)(eq - *e));
+                name[eq - *e] = '\0';
+                unsetenv(name); /* changes environ: scan again */
+                again = 1;
+                break;
+            }
+        }
+    }
+    setenv("RUNWATCH_VAR_DIR", "/nonexistent/runwatch-unit-tests", 1);
 }
 
 static void test_defaults(void)
@@ -79,12 +88,76 @@ static void test_redis_url(void)
     CU_ASSERT_EQUAL(config_parse_redis_url("unix:", &ra), -1);
 }
 
+/* stack.env fills what the environment leaves unset; the environment wins. */
+static void test_remembered(void)
+{
+    struct config c;
+    char err[256], dir[] = "/tmp/rw-config-XXXXXX", path[64];
+    FILE *f;
+
+    clear_env();
+    CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
+    snprintf(path, sizeof(path), "%s/stack.env", dir);
+    f = fopen(path, "w");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    fputs("# a comment\nRUNWATCH_PG_PORT='6123'\nRUNWATCH_REDIS_URL='redis://h:7'\n"
+          "RUNWATCH_SSE_PORT='9'\nRUNWATCH_MAX_BODY='20'\\''48'\nnot a setting\n",
+          f);
+    fclose(f);
+    setenv("RUNWATCH_VAR_DIR", dir, 1);
+    setenv("RUNWATCH_SSE_PORT", "8100", 1);
+    setenv("RUNWATCH_MAX_BODY", "2048", 1);
+    CU_ASSERT_EQUAL(config_load(&c, err, sizeof(err)), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(c.database_url, "/run port=6123 "));
+    CU_ASSERT_STRING_EQUAL(c.redis_url, "redis://h:7");
+    CU_ASSERT_EQUAL(c.sse_port, 8100);
+    CU_ASSERT_EQUAL(c.max_body, 2048);
+    /* '20'\''48' is 20'48: not a number, refused by name like any bad value. */
+    clear_env();
+    setenv("RUNWATCH_VAR_DIR", dir, 1);
+    CU_ASSERT_EQUAL(config_load(&c, err, sizeof(err)), -1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "RUNWATCH_MAX_BODY"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "20'48"));
+    clear_env();
+    unlink(path);
+    rmdir(dir);
+}
+
+/* Every setting as NAME='value', quotes escaped; a relative var dir made absolute. */
+static void test_shell(void)
+{
+    struct config c;
+    char err[256], cwd[PATH_MAX], want[PATH_MAX + 64], *text = NULL;
+    size_t len = 0;
+    FILE *out;
+
+    clear_env();
+    CU_ASSERT_PTR_NOT_NULL_FATAL(getcwd(cwd, sizeof(cwd)));
+    setenv("RUNWATCH_VAR_DIR", "./no-such-var", 1);
+    setenv("RUNWATCH_DATABASE_URL", "host=/x password='a b'", 1);
+    CU_ASSERT_EQUAL_FATAL(config_load(&c, err, sizeof(err)), 0);
+    out = open_memstream(&text, &len);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(out);
+    CU_ASSERT_EQUAL(config_print_shell(&c, out, err, sizeof(err)), 0);
+    fclose(out);
+    snprintf(want, sizeof(want), "RUNWATCH_VAR_DIR='%s/no-such-var'\n", cwd);
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, want));
+    CU_ASSERT_PTR_NOT_NULL(
+        strstr(text, "RUNWATCH_DATABASE_URL='host=/x password='\\''a b'\\'''\n"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "RUNWATCH_HTTP_PORT='8080'\n"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "RUNWATCH_LOG_LEVEL='info'\n"));
+    free(text);
+    clear_env();
+}
+
 int suite_config_register(void)
 {
     static const struct test_case cases[] = {
         {"defaults derive from var dir and ports", test_defaults},
         {"malformed values are named", test_rejects},
         {"redis url", test_redis_url},
+        {"stack.env fills what the environment leaves unset", test_remembered},
+        {"config --shell", test_shell},
         {NULL, NULL},
     };
     return test_add_suite("config", cases);

@@ -83,12 +83,19 @@ struct hub {
     struct hub_stats st; /* counters only; the rest is filled by hub_stats_get */
 };
 
-static int64_t hub_now_ms(void)
+static int64_t hub_clock_monotonic_ms(void)
 {
     struct timespec t;
 
     clock_gettime(CLOCK_MONOTONIC_COARSE, &t);
     return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+int64_t (*hub_clock_ms)(void) = hub_clock_monotonic_ms;
+
+static int64_t hub_now_ms(void)
+{
+    return hub_clock_ms();
 }
 
 /* ---- one client ---- */

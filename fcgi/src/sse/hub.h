@@ -56,6 +56,10 @@ struct hub_stream_req {
     const char *identity;      /* who, for log lines ("user:5"), or NULL */
 };
 
+/* The clock behind keepalives, slow clients and stream ages, in milliseconds
+ * (CLOCK_MONOTONIC_COARSE). A seam for the unit tests, which replace it with a fake. */
+extern int64_t (*hub_clock_ms)(void);
+
 /* base carries the hub's timers; the hub does not own it. NULL when out of memory. */
 struct hub *hub_new(struct event_base *base, const struct sse_options *opts);
 void hub_free(struct hub *hub);
