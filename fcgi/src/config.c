@@ -444,8 +444,8 @@ int config_print_shell(const struct config *cfg, FILE *out, char *err, size_t er
                    errlen) != 0)
         return -1;
     config_put(out, "RUNWATCH_MIGRATIONS_DIR", path);
-    if (config_abs(path, sizeof(path), cfg->functions_dir, "RUNWATCH_FUNCTIONS_DIR", err,
-                   errlen) != 0)
+    if (config_abs(path, sizeof(path), cfg->functions_dir, "RUNWATCH_FUNCTIONS_DIR", err, errlen) !=
+        0)
         return -1;
     config_put(out, "RUNWATCH_FUNCTIONS_DIR", path);
     if (config_abs(path, sizeof(path), cfg->api_socket, "RUNWATCH_API_SOCKET", err, errlen) != 0)
