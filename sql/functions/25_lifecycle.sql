@@ -104,3 +104,17 @@ BEGIN
     END IF;
     RETURN requested;
 END $$;
+
+-- Derived states (stuck, stale, lease expired) are never stored: they are computed from a
+-- project's anomaly thresholds (anomaly_thresholds), and where a project has set none,
+-- from these defaults, their one home. The API's thresholds (which the dashboard's
+-- badges use), the anomalies report (report.thresholds) and Prometheus' stuck gauge all
+-- read them through here, so a badge and the anomalies panel always agree. (Migration
+-- 0007's column defaults are history: every write names all three values.) In the report
+-- schema so that the ad-hoc SQL role may call it through report.thresholds.
+CREATE OR REPLACE FUNCTION report.anomaly_defaults(OUT stuck_after_s integer,
+                                                   OUT stale_after_s integer,
+                                                   OUT lease_window_s integer)
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT 300, 3600, 3600
+$$;

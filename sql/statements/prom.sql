@@ -3,7 +3,7 @@
 -- name: prom_runs
 -- One row a project for GET /metrics: runs by status (one pass over runs_project_status_idx,
 -- index only), the start/end counters of migration 0008 summed over their shards, and stuck
--- runs (the partial index of running runs).
+-- runs (the partial index of running runs) by each project's threshold.
 -- in:
 -- out: slug, queued, running, retrying, succeeded, failed, cancelled, started_total, succeeded_total, failed_total, cancelled_total, stuck
 SELECT p.slug, coalesce(s.queued, 0) AS queued, coalesce(s.running, 0) AS running,
@@ -24,5 +24,6 @@ LEFT JOIN (SELECT project_id, sum(started) AS started, sum(succeeded) AS succeed
 LEFT JOIN (SELECT r.project_id, count(*) AS stuck FROM runs r LEFT JOIN anomaly_thresholds t
     ON t.project_id = r.project_id WHERE r.status = 'running' AND
     coalesce(r.last_heartbeat_at, r.started_at) < now() - make_interval(secs =>
-    coalesce(t.stuck_after_s, 300)) GROUP BY r.project_id) k ON k.project_id = p.id
+    coalesce(t.stuck_after_s, (SELECT
+    stuck_after_s FROM report.anomaly_defaults()))) GROUP BY r.project_id) k ON k.project_id = p.id
 ORDER BY p.slug;

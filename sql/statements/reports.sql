@@ -104,21 +104,26 @@ SELECT json_build_object('counts', (SELECT json_build_object('stuck', count(*) F
     LIMIT $2::integer) x), '[]')) AS report;
 
 -- name: thresholds_get
+-- A project's own thresholds, the defaults (report.anomaly_defaults) for what it has not set.
 -- in: project_id, slug
 -- out: thresholds
 SELECT json_build_object('project', $2::text, 'stuck_after_s', coalesce(t.stuck_after_s,
-    300), 'stale_after_s', coalesce(t.stale_after_s, 3600), 'lease_window_s',
-    coalesce(t.lease_window_s, 3600), 'updated_at', t.updated_at) AS thresholds
-FROM (SELECT $1::bigint AS id) p
-LEFT JOIN anomaly_thresholds t ON t.project_id = p.id;
+    d.stuck_after_s), 'stale_after_s', coalesce(t.stale_after_s, d.stale_after_s),
+    'lease_window_s', coalesce(t.lease_window_s, d.lease_window_s), 'updated_at',
+    t.updated_at) AS thresholds
+FROM report.anomaly_defaults() d
+LEFT JOIN anomaly_thresholds t ON t.project_id = $1::bigint;
 
 -- name: thresholds_put
--- user_id may be NULL.
+-- PUT replaces the whole setting: a NULL threshold (left out) goes back to its default
+-- (report.anomaly_defaults). user_id may be NULL.
 -- in: project_id, stuck_after_s, stale_after_s, lease_window_s, user_id, slug
 -- out: thresholds
 INSERT INTO anomaly_thresholds AS t (project_id, stuck_after_s, stale_after_s,
     lease_window_s, updated_at, updated_by)
-VALUES ($1, $2, $3, $4, now(), $5::bigint)
+SELECT $1, coalesce($2::integer, d.stuck_after_s), coalesce($3::integer, d.stale_after_s),
+    coalesce($4::integer, d.lease_window_s), now(), $5::bigint
+FROM report.anomaly_defaults() d
 ON CONFLICT (project_id) DO UPDATE
 SET stuck_after_s = EXCLUDED.stuck_after_s, stale_after_s = EXCLUDED.stale_after_s,
     lease_window_s = EXCLUDED.lease_window_s, updated_at = now(), updated_by =

@@ -356,8 +356,25 @@ static void test_anomalies(void)
     CU_ASSERT_EQUAL(itest_jint(r.json, "counts.interrupted"), 0); /* filtered by type */
     http_resp_free(&r);
 
-    /* Setting them is for project admins; values are checked. */
+    /* A threshold set to null goes back to the default, which has one home in SQL
+     * (report.anomaly_defaults): the API, and ad-hoc SQL's thresholds view, read it there. */
+    char def[32], seen[32], tsql[200];
+    CU_ASSERT_EQUAL_FATAL(
+        itest_psql("SELECT stuck_after_s FROM report.anomaly_defaults()", def, sizeof(def)), 0);
     snprintf(path, sizeof(path), "/api/v1/projects/%s/anomaly-thresholds", proj);
+    CU_ASSERT_EQUAL(status_of(&adm, "PUT", path, "{\"stuck_after_s\":null}", NULL, 0), 200);
+    CU_ASSERT_EQUAL_FATAL(api_call(&viewer, "GET", path, NULL, &r), 0);
+    snprintf(seen, sizeof(seen), "%lld", (long long)itest_jint(r.json, "stuck_after_s"));
+    CU_ASSERT_STRING_EQUAL(seen, def);
+    CU_ASSERT_EQUAL(itest_jint(r.json, "stale_after_s"), 3600); /* left out: the default */
+    http_resp_free(&r);
+    snprintf(tsql, sizeof(tsql),
+             "select t.stuck_after_s from thresholds t join projects p on p.id = t.project_id "
+             "where p.slug = '%s'",
+             proj);
+    CU_ASSERT_STRING_EQUAL(scalar(&viewer, tsql, seen, sizeof(seen)), def);
+
+    /* Setting them is for project admins; values are checked. */
     CU_ASSERT_EQUAL(status_of(&viewer, "PUT", path, "{\"stuck_after_s\":60}", NULL, 0), 403);
     char field[64];
     CU_ASSERT_EQUAL(status_of(&adm, "PUT", path, "{\"stuck_after_s\":1}", field, sizeof(field)),

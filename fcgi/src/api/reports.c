@@ -357,23 +357,28 @@ int reports_thresholds_put(struct req *r)
     static const char *const keys[] = {"stuck_after_s", "stale_after_s", "lease_window_s", NULL};
     json_object *b = r->body_json;
     struct jsonx_err je;
-    int64_t stuck = 300, stale = 3600, lease = 3600;
+    int64_t stuck = 0, stale = 0, lease = 0;
+    int has_stuck = 0, has_stale = 0, has_lease = 0;
     struct access_project pr;
     PGresult *res;
 
-    /* PUT replaces the whole setting: a field left out goes back to its default. */
+    /* PUT replaces the whole setting: a field left out (or null) goes back to its default,
+     * which the statement takes from the defaults' one home (report.anomaly_defaults). */
     if (jsonx_only_keys(b, keys, &je) ||
-        jsonx_int(b, "stuck_after_s", JSONX_NULLABLE, 10, 604800, &stuck, NULL, &je) ||
-        jsonx_int(b, "stale_after_s", JSONX_NULLABLE, 10, 2592000, &stale, NULL, &je) ||
-        jsonx_int(b, "lease_window_s", JSONX_NULLABLE, 60, 2592000, &lease, NULL, &je))
+        jsonx_int(b, "stuck_after_s", JSONX_NULLABLE, 10, 604800, &stuck, &has_stuck, &je) ||
+        jsonx_int(b, "stale_after_s", JSONX_NULLABLE, 10, 2592000, &stale, &has_stale, &je) ||
+        jsonx_int(b, "lease_window_s", JSONX_NULLABLE, 60, 2592000, &lease, &has_lease, &je))
         return req_error_json(r, 400, &je);
     if (access_project(&r->op, req_path_param(r, "project"), ACCESS_ROLE_ADMIN, &pr))
         return -1;
     const char *p[THRESHOLDS_PUT__NIN] = {
         [THRESHOLDS_PUT_IN_PROJECT_ID] = pr.id,
-        [THRESHOLDS_PUT_IN_STUCK_AFTER_S] = arena_sprintf(r->op.arena, "%lld", (long long)stuck),
-        [THRESHOLDS_PUT_IN_STALE_AFTER_S] = arena_sprintf(r->op.arena, "%lld", (long long)stale),
-        [THRESHOLDS_PUT_IN_LEASE_WINDOW_S] = arena_sprintf(r->op.arena, "%lld", (long long)lease),
+        [THRESHOLDS_PUT_IN_STUCK_AFTER_S] =
+            has_stuck ? arena_sprintf(r->op.arena, "%lld", (long long)stuck) : NULL,
+        [THRESHOLDS_PUT_IN_STALE_AFTER_S] =
+            has_stale ? arena_sprintf(r->op.arena, "%lld", (long long)stale) : NULL,
+        [THRESHOLDS_PUT_IN_LEASE_WINDOW_S] =
+            has_lease ? arena_sprintf(r->op.arena, "%lld", (long long)lease) : NULL,
         [THRESHOLDS_PUT_IN_USER_ID] =
             r->op.ident->kind == ACCESS_SESSION ? r->op.ident->user_id : NULL,
         [THRESHOLDS_PUT_IN_SLUG] = pr.slug};

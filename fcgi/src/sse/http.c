@@ -1,5 +1,6 @@
 /* http: the evhttp server of runwatch-sse. One generic callback routes through a table, so
- * every answer — including 404 and 405 — is JSON in the API's error shape (DESIGN.md §4).
+ * every answer — including 404 and 405 — is JSON in the API's error shape
+ * (docs/ARCHITECTURE.md, "API conventions").
  * The stream route checks what nginx and the client sent (the allowed projects nginx got
  * from auth_request, the filters) and hands the request to the hub. No bodies are read;
  * the timeout bounds how long a client may take to send its request (the hub lifts it

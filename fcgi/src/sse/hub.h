@@ -14,7 +14,7 @@
 #include "event.h"
 #include "options.h"
 
-/* The one channel runwatch-api publishes every committed change on (DESIGN.md §5). */
+/* The one channel runwatch-api publishes every committed change on (docs/CONTRACTS.md). */
 #define HUB_CHANNEL "runwatch:events"
 
 struct event_base;
