@@ -13,6 +13,8 @@
 #   finish      PATCH a running run to succeeded        (8 connections, a new run each)
 #   claimbare, finishbare   the same with the run-counter (0008) and rollup (0009)
 #               triggers disabled: what keeping the reports' aggregates costs a write
+#   claimnolc, finishnolc   the same with the lifecycle triggers (runs_lifecycle,
+#               attempts_lifecycle) disabled: what checking every status move costs
 #   list100     GET /runs?limit=100 over 1,000,000 runs (BENCH_CONNECTIONS, 16)
 #   listdur     the same, sort=duration                 (BENCH_CONNECTIONS, 16)
 # Knobs: BENCH_SECONDS (5), BENCH_ROUNDS (3), BENCH_CONNECTIONS (16), BENCH_SEED_RUNS
@@ -76,7 +78,7 @@ log "seeding $SEED_RUNS runs, $SEED_QUEUED queued and $SEED_FINISH running runs 
 # The running runs to finish, dealt into one file per finish measurement (each run ends
 # once). The seeding's rollup deltas are folded before measuring.
 "$BENCH_STACK" psql -qAt -c "SELECT id FROM runs WHERE queue = 'finish' ORDER BY id" >"$TMP/finish-ids"
-split -n "l/$((2 * ROUNDS))" -d -a 3 "$TMP/finish-ids" "$TMP/finish-ids."
+split -n "l/$((3 * ROUNDS))" -d -a 3 "$TMP/finish-ids" "$TMP/finish-ids."
 until [[ "$("$BENCH_STACK" psql -qAt -c "SELECT rollup_fold(200000)")" == 0 ]]; do :; done
 
 printf '{"level":"info","message":"step done","data":{"step":1,"loss":0.25}}' >"$TMP/event1.json"
@@ -103,8 +105,8 @@ printf '{"progress":0.5}' >"$TMP/beat.json"
 
 LUA=$(dirname "${BASH_SOURCE[0]}")/post.lua
 FINISH_LUA=$(dirname "${BASH_SOURCE[0]}")/finish.lua
-NAMES=(return204 healthz event1 beat batch1000 metrics1000 claim claimbare finish finishbare
-    list100 listdur)
+NAMES=(return204 healthz event1 beat batch1000 metrics1000 claim claimbare claimnolc finish
+    finishbare finishnolc list100 listdur)
 declare -A LABEL_OF=(
     [return204]="nginx return 204"
     [healthz]="GET /api/v1/healthz"
@@ -115,8 +117,10 @@ declare -A LABEL_OF=(
     [batch1000]="POST 1000 events (batch)"
     [claim]="POST claim, 8 claimers"
     [claimbare]="the same, no report triggers"
+    [claimnolc]="the same, no lifecycle check"
     [finish]="PATCH a run to succeeded"
     [finishbare]="the same, no report triggers"
+    [finishnolc]="the same, no lifecycle check"
     [list100]="GET 100 runs of $SEED_RUNS"
 )
 # The triggers that keep the reports' aggregates (run counters, rollups), off for the
@@ -124,11 +128,17 @@ declare -A LABEL_OF=(
 report_triggers() { # ENABLE|DISABLE
     "$BENCH_STACK" psql -q -v ON_ERROR_STOP=1 -c "ALTER TABLE runs $1 TRIGGER runs_report_update" >/dev/null
 }
+# The run lifecycle's triggers (sql/functions/25_lifecycle.sql), off for the *nolc targets.
+lifecycle_triggers() { # ENABLE|DISABLE
+    "$BENCH_STACK" psql -q -v ON_ERROR_STOP=1 -c "ALTER TABLE runs $1 TRIGGER runs_lifecycle" \
+        -c "ALTER TABLE attempts $1 TRIGGER attempts_lifecycle" >/dev/null
+}
 FINISH_CHUNK=0
 measure() { # name
     local n=$1 out=$TMP/wrk-$1-$r.txt d="-d${DURATION}s"
     case "$n" in
     *bare) report_triggers DISABLE ;;
+    *nolc) lifecycle_triggers DISABLE ;;
     esac
     case "$n" in
     return204) bench_wrk "$n" "$out" -t2 -c64 "$d" "$BASE/nginx-healthz" ;;
@@ -141,9 +151,9 @@ measure() { # name
         bench_wrk "$n" "$out" -t2 "-c$CONNS" "$d" -s "$LUA" "$BASE/api/v1/runs/$RUN/heartbeat" ;;
     metrics1000) BENCH_BODY_FILE=$TMP/metrics1000.json BENCH_TOKEN=$TOKEN \
         bench_wrk "$n" "$out" -t2 -c8 "$d" -s "$LUA" "$BASE/api/v1/runs/$RUN/metrics" ;;
-    claim | claimbare) BENCH_BODY_FILE=$TMP/claim.json BENCH_TOKEN=$TOKEN \
+    claim | claimbare | claimnolc) BENCH_BODY_FILE=$TMP/claim.json BENCH_TOKEN=$TOKEN \
         bench_wrk "$n" "$out" -t2 -c8 "$d" -s "$LUA" "$BASE/api/v1/queues/bench/claim" ;;
-    finish | finishbare)
+    finish | finishbare | finishnolc)
         BENCH_IDS_FILE=$(printf '%s.%03d' "$TMP/finish-ids" "$FINISH_CHUNK") BENCH_TOKEN=$TOKEN \
             BENCH_THREADS=2 bench_wrk "$n" "$out" -t2 -c8 "$d" -s "$FINISH_LUA" "$BASE/api/v1/runs"
         FINISH_CHUNK=$((FINISH_CHUNK + 1))
@@ -155,6 +165,7 @@ measure() { # name
     esac
     case "$n" in
     *bare) report_triggers ENABLE ;;
+    *nolc) lifecycle_triggers ENABLE ;;
     esac
 }
 for ((r = 1; r <= ROUNDS; r++)); do
@@ -195,6 +206,8 @@ printf 'batch ingest: %.0f events/s, %.0f metric points/s (1000 a request)\n' \
     "$(awk -v r="${M_RPS[metrics1000]}" 'BEGIN { print r * 1000 }')"
 printf 'report triggers (0008 counters, 0009 rollups): claims at %s, run ends at %s of their rate without\n' \
     "$(ratio "${M_RPS[claim]}" "${M_RPS[claimbare]}")" "$(ratio "${M_RPS[finish]}" "${M_RPS[finishbare]}")"
+printf 'lifecycle check (25_lifecycle.sql): claims at %s, run ends at %s of their rate without\n' \
+    "$(ratio "${M_RPS[claim]}" "${M_RPS[claimnolc]}")" "$(ratio "${M_RPS[finish]}" "${M_RPS[finishnolc]}")"
 echo "per round (req/s):"
 for n in "${NAMES[@]}"; do
     printf '  %-12s %s\n' "$n" "$(for x in ${RPS[$n]}; do printf '%.0f ' "$x"; done)"
