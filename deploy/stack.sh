@@ -312,6 +312,26 @@ reap_group() {
     kill -KILL -- "-$pgid" 2>/dev/null || true
 }
 
+# Stops a binary of ours that leads its own process group (spawn), then reaps the
+# workers it left behind. The pid file is read first, even if the leader is gone: its
+# pid is the group id.
+stop_group() {
+    local name=$1 file=$2 pid=''
+    if [[ -r "$file" ]]; then read -r pid <"$file" || true; fi
+    stop_pidfile "$name" "$file" "$name" TERM 10
+    if [[ "$pid" =~ ^[0-9]+$ ]]; then reap_group "$pid" "$name"; fi
+}
+
+# The end of a <component>_ready that found it not ready yet: 2 (give up) when the
+# process in the pid file is gone, else prints why it is still waiting and returns 1.
+not_ready() {
+    local file=$1 why=$2 pid
+    read -r pid <"$file" || return 2
+    proc_alive "$pid" || return 2
+    printf '%s' "$why"
+    return 1
+}
+
 # Starts a foreground binary of ours in the background in its own session, so a Ctrl-C
 # at the terminal reaches this script (which stops things in order), not the daemon.
 # The child is not a process-group leader, so setsid execs rather than forks and $! is

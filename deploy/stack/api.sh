@@ -14,19 +14,8 @@ api_start() {
 }
 
 api_ready() {
-    local pid
     [[ -S "$API_SOCKET" ]] && return 0
-    read -r pid <"$RUN/api.pid" || return 2
-    proc_alive "$pid" || return 2
-    printf '%s' "runwatch-api did not create $API_SOCKET"
-    return 1
+    not_ready "$RUN/api.pid" "runwatch-api did not create $API_SOCKET"
 }
 
-api_stop() {
-    local pid=''
-    # The group id is the master's pid: read it even if the master is gone, so workers
-    # it left behind are found.
-    if [[ -r "$RUN/api.pid" ]]; then read -r pid <"$RUN/api.pid" || true; fi
-    stop_pidfile runwatch-api "$RUN/api.pid" runwatch-api TERM 10
-    if [[ "$pid" =~ ^[0-9]+$ ]]; then reap_group "$pid" runwatch-api; fi
-}
+api_stop() { stop_group runwatch-api "$RUN/api.pid"; }

@@ -16,21 +16,10 @@ sse_start() {
 }
 
 sse_ready() {
-    local pid
     if curl -fsS -o /dev/null --max-time 1 "http://$(host_port "$SSE_HOST" "$SSE_PORT")/healthz" 2>/dev/null; then
         return 0
     fi
-    read -r pid <"$RUN/sse.pid" || return 2
-    proc_alive "$pid" || return 2
-    printf '%s' "runwatch-sse did not answer /healthz with 200"
-    return 1
+    not_ready "$RUN/sse.pid" "runwatch-sse did not answer /healthz with 200"
 }
 
-sse_stop() {
-    local pid=''
-    # The group id is the master's pid: read it even if the master is gone, so workers
-    # it left behind are found.
-    if [[ -r "$RUN/sse.pid" ]]; then read -r pid <"$RUN/sse.pid" || true; fi
-    stop_pidfile runwatch-sse "$RUN/sse.pid" runwatch-sse TERM 10
-    if [[ "$pid" =~ ^[0-9]+$ ]]; then reap_group "$pid" runwatch-sse; fi
-}
+sse_stop() { stop_group runwatch-sse "$RUN/sse.pid"; }

@@ -69,6 +69,23 @@ static int migrate_ok(PGconn *c, PGresult *res, const char *what)
     return 0;
 }
 
+/* Ends the open transaction: COMMIT when ok, else (or when COMMIT fails) ROLLBACK.
+ * Returns 1 when it committed. */
+static int migrate_end(PGconn *c, int ok)
+{
+    PGresult *res;
+
+    if (ok) {
+        res = PQexec(c, db_stmts[DB_STMT_COMMIT].sql);
+        ok = migrate_ok(c, res, "commit");
+        PQclear(res);
+        if (ok)
+            return 1;
+    }
+    PQclear(PQexec(c, db_stmts[DB_STMT_ROLLBACK].sql));
+    return 0;
+}
+
 /* Applies one file unless recorded; 1 applied, 0 already there, -1 failed. */
 static int migrate_one(PGconn *c, const char *dir, const char *name)
 {
@@ -117,15 +134,14 @@ static int migrate_one(PGconn *c, const char *dir, const char *name)
     if (!migrate_ok(c, res, "record migration"))
         goto rollback;
     PQclear(res);
-    res = PQexec(c, db_stmts[DB_STMT_COMMIT].sql);
-    if (!migrate_ok(c, res, "commit"))
-        goto rollback;
-    log_info("applied %s", name);
-    rc = 1;
+    res = NULL;
+    if (migrate_end(c, 1)) {
+        log_info("applied %s", name);
+        rc = 1;
+    }
     goto out;
 rollback:
-    PQclear(res);
-    res = PQexec(c, db_stmts[DB_STMT_ROLLBACK].sql);
+    migrate_end(c, 0);
 out:
     PQclear(res);
     free(sql);
@@ -228,15 +244,14 @@ static int migrate_functions(PGconn *c, const char *dir, int all)
         applied++;
     }
     PQclear(res);
-    res = PQexec(c, db_stmts[DB_STMT_COMMIT].sql);
-    if (!migrate_ok(c, res, "commit"))
-        goto rollback;
-    log_info("functions up to date: %zu files, %d applied now", n, applied);
-    rc = 0;
+    res = NULL;
+    if (migrate_end(c, 1)) {
+        log_info("functions up to date: %zu files, %d applied now", n, applied);
+        rc = 0;
+    }
     goto out;
 rollback:
-    PQclear(res);
-    res = PQexec(c, db_stmts[DB_STMT_ROLLBACK].sql);
+    migrate_end(c, 0);
 out:
     PQclear(res);
     free(sql);

@@ -1098,3 +1098,248 @@ int itest_is_error(const struct http_resp *r, long status, const char *code, con
             code ? code : "-", field ? field : "-", r->status, r->body ? r->body : "(null)");
     return 0;
 }
+
+/* ---- fixtures and checks the suites share ---- */
+
+#define ORNULL(s) ((s) ? (s) : "(null)")
+
+int itest_streq(const char *a, const char *b)
+{
+    return a && b && strcmp(a, b) == 0;
+}
+
+double itest_now_s(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+void itest_sleep_ms(long ms)
+{
+    struct timespec t = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&t, NULL);
+}
+
+long itest_get_status(const struct ident *id, const char *path)
+{
+    struct http_resp r;
+    long st = -1;
+    if (api_call(id, "GET", path, NULL, &r) == 0)
+        st = r.status;
+    http_resp_free(&r);
+    return st;
+}
+
+void itest_psql_ok(const char *sql)
+{
+    char out[1024];
+    CU_ASSERT_EQUAL(itest_psql(sql, out, sizeof(out)), 0);
+}
+
+long itest_login_as(const char *email, const char *pw, char *code, char *msg)
+{
+    static const struct ident anon = {.kind = IDENT_ANON};
+    struct http_resp r;
+    char body[400];
+    long st;
+
+    snprintf(body, sizeof(body), "{\"email\":\"%s\",\"password\":\"%s\"}", email, pw);
+    if (api_call(&anon, "POST", "/api/v1/auth/login", body, &r) != 0)
+        return -1;
+    st = r.status;
+    snprintf(code, 64, "%s", http_error_code(&r) ? http_error_code(&r) : "");
+    snprintf(msg, 200, "%s", http_error_message(&r) ? http_error_message(&r) : "");
+    if (http_set_cookie_value(&r, "rw_session", body, sizeof(body)))
+        secret_note("session cookie", body);
+    http_resp_free(&r);
+    return st;
+}
+
+int itest_has_schema_keys(json_object *openapi, json_object *obj, const char *schema)
+{
+    json_object *props;
+    int missing = 0;
+    char path[128];
+
+    snprintf(path, sizeof(path), "components.schemas.%s.properties", schema);
+    if (!(props = itest_jget(openapi, path)))
+        return 0;
+    json_object_object_foreach(props, k, v)
+    {
+        json_object *x;
+        (void)v;
+        if (!itest_jfind(obj, k, &x)) {
+            fprintf(stderr, "\n  %s without %s", schema, k);
+            missing++;
+        }
+    }
+    return missing == 0;
+}
+
+int itest_world_run(const struct itest_world *w, const char *slug, const char *kind,
+                    const char *extra, char id[40])
+{
+    struct itest_run run = {.project = slug, .kind = kind, .extra = extra};
+    return itest_make_run(strcmp(slug, w->pa.slug) == 0 ? &w->member : &w->adm, &run, id, 40) == 201
+               ? 0
+               : -1;
+}
+
+int itest_token_run(const struct itest_world *w, const char *status, char id[40])
+{
+    struct itest_run run = {.kind = "produce", .status = status};
+    return itest_make_run(&w->twrite, &run, id, 40) == 201 ? 0 : -1;
+}
+
+int itest_queued_run(const struct itest_world *w, const char *slug, const char *queue,
+                     const char *kind, int priority, char id[40])
+{
+    char more[32];
+    struct itest_run run = {.project = slug, .kind = kind, .queue = queue, .extra = more};
+
+    snprintf(more, sizeof(more), "\"priority\":%d", priority);
+    return itest_make_run(strcmp(slug, w->pb.slug) == 0 ? &w->twrite_b : &w->member, &run, id,
+                          40) == 201
+               ? 0
+               : -1;
+}
+
+long itest_run_op(const struct ident *who, const char *method, const char *id, const char *sub,
+                  const char *body, struct http_resp *r)
+{
+    char path[256];
+    snprintf(path, sizeof(path), "/api/v1/runs/%s%s", id, sub ? sub : "");
+    if (api_call(who, method, path, body, r) != 0)
+        return -1;
+    return r->status;
+}
+
+long itest_run_patch(const struct itest_world *w, const char *id, const char *body)
+{
+    struct http_resp r;
+    long st = itest_run_op(&w->member, "PATCH", id, NULL, body, &r);
+    if (st != 200)
+        fprintf(stderr, "\n  PATCH %s %s: %ld %s", id, body, st, ORNULL(r.body));
+    http_resp_free(&r);
+    return st;
+}
+
+int itest_run_in(const struct itest_world *w, const char *kind, const char *state, char id[40])
+{
+    int running = strcmp(state, "queued") && strcmp(state, "cancelled");
+    char body[64];
+
+    if (itest_world_run(w, w->pa.slug, kind, running ? ",\"status\":\"running\"" : NULL, id))
+        return -1;
+    if (strcmp(state, "queued") == 0 || strcmp(state, "running") == 0)
+        return 0;
+    snprintf(body, sizeof(body), "{\"status\":\"%s\"}", state);
+    return itest_run_patch(w, id, body) == 200 ? 0 : -1;
+}
+
+long long itest_new_worker(const struct ident *who, const char *slug, const char *name)
+{
+    struct http_resp r;
+    char body[400], fresh[64];
+    long long id = -1;
+
+    if (!name)
+        name = itest_unique("worker", fresh, sizeof(fresh));
+    if (slug)
+        snprintf(body, sizeof(body), "{\"project\":\"%s\",\"name\":\"%s\"}", slug, name);
+    else
+        snprintf(body, sizeof(body), "{\"name\":\"%s\"}", name);
+    if (itest_callf(who, "POST", body, &r, "/api/v1/workers") == 201 || r.status == 200)
+        id = itest_jint(r.json, "id");
+    else
+        fprintf(stderr, "\n  register %s: %ld %s", body, r.status, ORNULL(r.body));
+    http_resp_free(&r);
+    return id;
+}
+
+long itest_claim(const struct ident *who, const char *queue, long long worker, const char *more,
+                 char id[40])
+{
+    struct http_resp r;
+    char body[1024];
+    long st;
+
+    snprintf(body, sizeof(body), "{\"worker_id\":%lld%s%s}", worker, more ? "," : "",
+             more ? more : "");
+    st = itest_callf(who, "POST", body, &r, "/api/v1/queues/%s/claim", queue);
+    if (id) {
+        id[0] = '\0';
+        if (st == 200 && itest_jstr(r.json, "id"))
+            snprintf(id, 40, "%s", itest_jstr(r.json, "id"));
+    }
+    if (st != 200 && st != 204)
+        fprintf(stderr, "\n  claim %s on %s: %ld %.300s", body, queue, st, ORNULL(r.body));
+    http_resp_free(&r);
+    return st;
+}
+
+long itest_claim_a(const struct itest_world *w, const char *queue, long long worker, char id[40])
+{
+    char more[128];
+    snprintf(more, sizeof(more), "\"project\":\"%s\"", w->pa.slug);
+    return itest_claim(&w->member, queue, worker, more, id);
+}
+
+long itest_attempt_start(const struct ident *who, const char *run, const char *body,
+                         struct http_resp *r)
+{
+    return itest_callf(who, "POST", body, r, "/api/v1/runs/%s/attempts", run);
+}
+
+long itest_attempt_end(const struct ident *who, const char *run, int seq, const char *body,
+                       struct http_resp *r)
+{
+    return itest_callf(who, "PATCH", body, r, "/api/v1/runs/%s/attempts/%d", run, seq);
+}
+
+int itest_check_bad(const struct itest_world *w, const struct ident *who,
+                    const struct itest_bad *cases, size_t n, const struct itest_bad_targets *t)
+{
+    static const struct itest_bad_targets none;
+    char ws[32], wbs[32];
+    int wrong = 0;
+
+    if (!t)
+        t = &none;
+    snprintf(ws, sizeof(ws), "%lld", t->worker);
+    snprintf(wbs, sizeof(wbs), "%lld", t->xworker);
+    const struct itest_subst subs[] = {{"{p}", w->pa.slug},
+                                       {"{r}", t->run ? t->run : ""},
+                                       {"{x}", t->xrun ? t->xrun : ""},
+                                       {"{wb}", wbs},
+                                       {"{w}", ws},
+                                       {NULL, NULL}};
+    for (size_t i = 0; i < n; i++) {
+        const struct itest_bad *c = &cases[i];
+        const char *h[] = {c->header, NULL};
+        char path[1024], body[8192];
+        struct http_resp r;
+        const char *field, *code;
+
+        itest_expand(c->path, subs, path, sizeof(path));
+        if (c->body)
+            itest_expand(c->body, subs, body, sizeof(body));
+        if (api_req(who, c->method, path, c->body ? body : NULL, c->flags, h, &r) != 0) {
+            wrong++;
+            http_resp_free(&r);
+            continue;
+        }
+        field = http_error_field(&r);
+        code = http_error_code(&r);
+        if (r.status != c->status || (c->field && !itest_streq(field, c->field)) ||
+            (c->code && !itest_streq(code, c->code))) {
+            fprintf(stderr, "\n  INPUT %s %.120s %.200s: expected %ld %s field %s, got %ld %.300s",
+                    c->method, path, c->body ? body : "", c->status, ORNULL(c->code),
+                    ORNULL(c->field), r.status, ORNULL(r.body));
+            wrong++;
+        }
+        http_resp_free(&r);
+    }
+    return wrong;
+}

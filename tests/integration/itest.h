@@ -239,4 +239,82 @@ struct itest_subst {
 };
 void itest_expand(const char *tmpl, const struct itest_subst *subs, char *out, size_t cap);
 
+/* ---- fixtures and checks the suites share ---- */
+
+/* 1 when a and b are both there and equal. */
+int itest_streq(const char *a, const char *b);
+/* A monotonic clock in seconds, for polling deadlines (never asserted on). */
+double itest_now_s(void);
+void itest_sleep_ms(long ms);
+/* The status of GET path as id, or -1 when no answer came. */
+long itest_get_status(const struct ident *id, const char *path);
+/* Runs sql through itest_psql and asserts that psql succeeded. */
+void itest_psql_ok(const char *sql);
+/* POST /api/v1/auth/login anonymously as email with pw; returns the status (-1 when no
+ * answer came) and fills code (64 bytes) and msg (200 bytes) with the error's, or "".
+ * A session cookie it sets is noted as a secret. */
+long itest_login_as(const char *email, const char *pw, char *code, char *msg);
+/* Every property the OpenAPI document (openapi) gives the schema is in obj; prints
+ * what is missing. */
+int itest_has_schema_keys(json_object *openapi, json_object *obj, const char *schema);
+
+/* Runs of a world. A run of project slug and kind made by w's member in project A or by
+ * the admin elsewhere; extra is more JSON members (",\"status\":\"running\""). 0 on 201. */
+int itest_world_run(const struct itest_world *w, const char *slug, const char *kind,
+                    const char *extra, char id[40]);
+/* A run of project A (status queued or running) made by A's write token; 0 on 201. */
+int itest_token_run(const struct itest_world *w, const char *status, char id[40]);
+/* A run in queue with kind and priority, made by w's member in project A or by B's
+ * write token in project B. 0 on 201. */
+int itest_queued_run(const struct itest_world *w, const char *slug, const char *queue,
+                     const char *kind, int priority, char id[40]);
+/* method on /api/v1/runs/<id><sub> (sub may be NULL) as who; the status, or -1 when no
+ * answer came. The caller frees r. */
+long itest_run_op(const struct ident *who, const char *method, const char *id, const char *sub,
+                  const char *body, struct http_resp *r);
+/* PATCH the run as w's member; returns the status (prints the answer when not 200). */
+long itest_run_patch(const struct itest_world *w, const char *id, const char *body);
+/* A run of project A in state (queued, running or an end state), reached through the
+ * API as w's member; 0 on success. */
+int itest_run_in(const struct itest_world *w, const char *kind, const char *state, char id[40]);
+
+/* Workers, claims and attempts (queue and workers suites). A worker named name (NULL:
+ * a fresh name) of project slug (NULL: the token's own) registered by who; its id, or -1. */
+long long itest_new_worker(const struct ident *who, const char *slug, const char *name);
+/* A claim on queue by who with worker (and more JSON members, or NULL); the claimed
+ * run's id goes to id ("" when none). Returns the status. */
+long itest_claim(const struct ident *who, const char *queue, long long worker, const char *more,
+                 char id[40]);
+/* A claim by w's member in project A. */
+long itest_claim_a(const struct itest_world *w, const char *queue, long long worker, char id[40]);
+/* POST /runs/<run>/attempts and PATCH /runs/<run>/attempts/<seq> as who with body;
+ * the status, r kept for the caller to free. */
+long itest_attempt_start(const struct ident *who, const char *run, const char *body,
+                         struct http_resp *r);
+long itest_attempt_end(const struct ident *who, const char *run, int seq, const char *body,
+                       struct http_resp *r);
+
+/* Input validation, table-driven: one request a case and the error it must get. */
+struct itest_bad {
+    const char *method;
+    const char *path; /* with the placeholders of struct itest_bad_targets */
+    const char *body; /* the same placeholders, or NULL */
+    unsigned flags;   /* api_req flags */
+    long status;
+    const char *code;   /* or NULL: not checked */
+    const char *field;  /* or NULL: not checked */
+    const char *header; /* one more header line, or NULL */
+};
+/* What the placeholders of a case stand for: {p} project A's slug, {r} run, {x} xrun
+ * (a run of project B), {w} worker (of A), {wb} xworker (of B). Members left out are
+ * "" and 0. */
+struct itest_bad_targets {
+    const char *run, *xrun;
+    long long worker, xworker;
+};
+/* Sends each case of w as who (t may be NULL); prints each answer that differs and
+ * returns their number. */
+int itest_check_bad(const struct itest_world *w, const struct ident *who,
+                    const struct itest_bad *cases, size_t n, const struct itest_bad_targets *t);
+
 #endif

@@ -27,8 +27,6 @@ slow=${SSE_SMOKE_SLOW:-1}
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/runwatch-sse-smoke.XXXXXX") || exit 2
 hub_pid=
 code=000
-passed=0
-failed=0
 
 redis_stop() {
     local pid
@@ -55,16 +53,8 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-ok() {
-    passed=$((passed + 1))
-    echo "ok - $1"
-}
-
-not_ok() {
-    failed=$((failed + 1))
-    echo "not ok - $1"
-}
-
+# shellcheck source=tests/lib/tap.sh
+. "$(dirname "$0")/../lib/tap.sh"
 # shellcheck source=tests/lib/ports.sh
 . "$(dirname "$0")/../lib/ports.sh"
 redis_port=0 hub_port=0 # chosen by free_port below

@@ -34,16 +34,8 @@ export RUNWATCH_STATIC_DIR=$tmp/static
 full_env=(RUNWATCH_VAR_DIR="$var" RUNWATCH_HTTP_PORT="$http" RUNWATCH_PG_PORT="$pg"
     RUNWATCH_REDIS_PORT="$redis" RUNWATCH_SSE_PORT="$sse" RUNWATCH_BIN_DIR="$bin_dir")
 
-passed=0 failed=0
-ok() {
-    passed=$((passed + 1))
-    echo "ok - $1"
-}
-not_ok() {
-    failed=$((failed + 1))
-    echo "not ok - $1"
-    if [[ -n "${2:-}" ]]; then printf '%s\n' "$2" | sed 's/^/    /'; fi
-}
+# shellcheck source=tests/lib/tap.sh
+. "$repo/tests/lib/tap.sh"
 
 cleanup() {
     local rc=$?

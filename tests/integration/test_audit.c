@@ -9,29 +9,6 @@
 
 static struct itest_world world;
 
-/* ---- helpers ---- */
-
-static int new_user(const char *tag, struct ident *u)
-{
-    return itest_new_user(&world.adm, tag, "audit.test", u);
-}
-
-static int add_member(const char *slug, const char *email, const char *role)
-{
-    return itest_add_member(&world.adm, slug, email, role);
-}
-
-/* The status of GET path as id. */
-static long status_of(const struct ident *id, const char *path)
-{
-    struct http_resp r;
-    long st = -1;
-    if (api_call(id, "GET", path, NULL, &r) == 0)
-        st = r.status;
-    http_resp_free(&r);
-    return st;
-}
-
 static int audit_init(void)
 {
     return itest_world_projects(&world, "audit") ? 1 : 0;
@@ -94,8 +71,8 @@ static void test_audit(void)
     CU_ASSERT_EQUAL(leaks, 0);
 
     /* A project admin of A: A's entries only. */
-    CU_ASSERT_EQUAL_FATAL(new_user("auditor", &padmin), 0);
-    CU_ASSERT_EQUAL_FATAL(add_member(world.pa.slug, padmin.email, "admin"), 0);
+    CU_ASSERT_EQUAL_FATAL(itest_new_user(&world.adm, "auditor", "audit.test", &padmin), 0);
+    CU_ASSERT_EQUAL_FATAL(itest_add_member(&world.adm, world.pa.slug, padmin.email, "admin"), 0);
     CU_ASSERT_EQUAL_FATAL(api_login(&padmin), 200);
     snprintf(path, sizeof(path), "/api/v1/audit?project=%s&limit=1000", world.pa.slug);
     CU_ASSERT_EQUAL_FATAL(api_call(&padmin, "GET", path, NULL, &r), 0);
@@ -116,8 +93,8 @@ static void test_audit(void)
     }
     http_resp_free(&r);
     snprintf(path, sizeof(path), "/api/v1/audit?project=%s", world.pb.slug);
-    CU_ASSERT_EQUAL(status_of(&padmin, path), 404);
-    CU_ASSERT_EQUAL(status_of(&padmin, "/api/v1/audit"), 403);
+    CU_ASSERT_EQUAL(itest_get_status(&padmin, path), 404);
+    CU_ASSERT_EQUAL(itest_get_status(&padmin, "/api/v1/audit"), 403);
 }
 
 int suite_audit_register(void)

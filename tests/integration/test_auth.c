@@ -14,47 +14,11 @@
 
 static struct itest_world world;
 
-/* ---- helpers ---- */
-
-static int new_user(const char *tag, struct ident *u)
-{
-    return itest_new_user(&world.adm, tag, "auth.test", u);
-}
-
-static int add_member(const char *slug, const char *email, const char *role)
-{
-    return itest_add_member(&world.adm, slug, email, role);
-}
-
-/* A token of slug made by creator; expires is a JSON value ("null" or a quoted time). */
-static long new_token(const struct ident *creator, const char *slug, const char *scopes,
-                      const char *expires, struct ident *t)
-{
-    return itest_new_token(creator, slug, scopes, expires, t);
-}
-
-/* The status of GET path as id. */
-static long status_of(const struct ident *id, const char *path)
-{
-    struct http_resp r;
-    long st = -1;
-    if (api_call(id, "GET", path, NULL, &r) == 0)
-        st = r.status;
-    http_resp_free(&r);
-    return st;
-}
-
 static int auth_init(void)
 {
     /* The stack's own first admin (deploy/stack.sh bootstrap) must not leak either. */
     secret_note("bootstrap admin password", getenv("RUNWATCH_ADMIN_PASSWORD"));
     return itest_world_projects(&world, "auth") ? 1 : 0;
-}
-
-static void psql_ok(const char *sql)
-{
-    char out[1024];
-    CU_ASSERT_EQUAL(itest_psql(sql, out, sizeof(out)), 0);
 }
 
 /* ---- CSRF ---- */
@@ -76,7 +40,7 @@ static void test_csrf(void)
     CU_ASSERT_STRING_EQUAL(http_error_code(&r) ? http_error_code(&r) : "", "csrf");
     http_resp_free(&r);
     snprintf(path, sizeof(path), "/api/v1/projects/%s", slug);
-    CU_ASSERT_EQUAL(status_of(&world.adm, path), 404);
+    CU_ASSERT_EQUAL(itest_get_status(&world.adm, path), 404);
 
     /* Adding an Authorization header that is not a bearer token does not fall back to
      * the cookie: no way around the header. */
@@ -84,17 +48,17 @@ static void test_csrf(void)
         api_req(&world.adm, "POST", "/api/v1/projects", body, API_NO_CSRF, basic, &r), 0);
     CU_ASSERT_EQUAL(r.status, 401);
     http_resp_free(&r);
-    CU_ASSERT_EQUAL(status_of(&world.adm, path), 404);
+    CU_ASSERT_EQUAL(itest_get_status(&world.adm, path), 404);
 
     /* Logout without the header: refused, the session lives on. */
-    CU_ASSERT_EQUAL_FATAL(new_user("csrf", &u), 0);
+    CU_ASSERT_EQUAL_FATAL(itest_new_user(&world.adm, "csrf", "auth.test", &u), 0);
     CU_ASSERT_EQUAL_FATAL(api_login(&u), 200);
     CU_ASSERT_EQUAL_FATAL(api_req(&u, "POST", "/api/v1/auth/logout", NULL, API_NO_CSRF, NULL, &r),
                           0);
     CU_ASSERT_EQUAL(r.status, 403);
     CU_ASSERT_STRING_EQUAL(http_error_code(&r) ? http_error_code(&r) : "", "csrf");
     http_resp_free(&r);
-    CU_ASSERT_EQUAL(status_of(&u, "/api/v1/auth/me"), 200);
+    CU_ASSERT_EQUAL(itest_get_status(&u, "/api/v1/auth/me"), 200);
 
     /* Login without the header: refused, no cookie. */
     snprintf(body, sizeof(body), "{\"email\":\"%s\",\"password\":\"%s\"}", u.email, u.password);
@@ -106,7 +70,8 @@ static void test_csrf(void)
     http_resp_free(&r);
 
     /* A bearer write needs no header. */
-    CU_ASSERT_EQUAL_FATAL(new_token(&world.adm, world.pa.slug, "[\"admin\"]", "null", &tok), 201);
+    CU_ASSERT_EQUAL_FATAL(itest_new_token(&world.adm, world.pa.slug, "[\"admin\"]", "null", &tok),
+                          201);
     snprintf(path, sizeof(path), "/api/v1/projects/%s", world.pa.slug);
     snprintf(body, sizeof(body), "{\"name\":\"%s\"}", world.pa.slug);
     CU_ASSERT_EQUAL_FATAL(api_req(&tok, "PATCH", path, body, API_NO_CSRF, NULL, &r), 0);
@@ -123,7 +88,7 @@ static void test_login_failures_look_alike(void)
     struct http_resp unknown, wrong;
     char body[400], cookie[200];
 
-    CU_ASSERT_EQUAL_FATAL(new_user("alike", &u), 0);
+    CU_ASSERT_EQUAL_FATAL(itest_new_user(&world.adm, "alike", "auth.test", &u), 0);
     /* An email no one has, with a password someone does have. */
     snprintf(body, sizeof(body), "{\"email\":\"nobody-%s\",\"password\":\"%s\"}", u.email,
              u.password);
@@ -145,33 +110,6 @@ static void test_login_failures_look_alike(void)
     http_resp_free(&wrong);
 }
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* Login as u with password pw: fills status, code and message. */
-static long login_as(const char *email, const char *pw, char *code, char *msg)
-{
-    static const struct ident anon = {.kind = IDENT_ANON};
-    struct http_resp r;
-    char body[400];
-    long st;
-
-    snprintf(body, sizeof(body), "{\"email\":\"%s\",\"password\":\"%s\"}", email, pw);
-    if (api_call(&anon, "POST", "/api/v1/auth/login", body, &r) != 0)
-        return -1;
-    st = r.status;
-    snprintf(code, 64, "%s", http_error_code(&r) ? http_error_code(&r) : "");
-    snprintf(msg, 200, "%s", http_error_message(&r) ? http_error_message(&r) : "");
-    if (http_set_cookie_value(&r, "rw_session", body, sizeof(body)))
-        secret_note("session cookie", body);
-    http_resp_free(&r);
-    return st;
-}
-
 static void test_lockout(void)
 {
     struct ident u;
@@ -179,23 +117,23 @@ static void test_lockout(void)
     long st;
     double t5;
 
-    CU_ASSERT_EQUAL_FATAL(new_user("lock", &u), 0);
+    CU_ASSERT_EQUAL_FATAL(itest_new_user(&world.adm, "lock", "auth.test", &u), 0);
     snprintf(wrong, sizeof(wrong), "%s-wrong", u.password);
     for (int i = 0; i < 5; i++) {
-        CU_ASSERT_EQUAL(login_as(u.email, wrong, code0, msg0), 401);
+        CU_ASSERT_EQUAL(itest_login_as(u.email, wrong, code0, msg0), 401);
     }
-    t5 = now_s();
+    t5 = itest_now_s();
     /* Locked: the right password gets the very same answer. */
-    st = login_as(u.email, u.password, code, msg);
-    if (st == 200 && now_s() - t5 > 0.9) {
+    st = itest_login_as(u.email, u.password, code, msg);
+    if (st == 200 && itest_now_s() - t5 > 0.9) {
         /* The first lock lasts one second; this machine took longer than that to ask.
          * Lock again by hand so the check below still means something. */
         fprintf(stderr, "\n  note: the 1 s lock passed before the check; re-locking via SQL");
         snprintf(sql, sizeof(sql),
                  "UPDATE users SET locked_until = now() + interval '1 hour' WHERE email = '%s'",
                  u.email);
-        psql_ok(sql);
-        st = login_as(u.email, u.password, code, msg);
+        itest_psql_ok(sql);
+        st = itest_login_as(u.email, u.password, code, msg);
     }
     CU_ASSERT_EQUAL(st, 401);
     CU_ASSERT_STRING_EQUAL(code, code0);
@@ -210,8 +148,8 @@ static void test_lockout(void)
     snprintf(sql, sizeof(sql),
              "UPDATE users SET locked_until = now() - interval '1 second' WHERE email = '%s'",
              u.email);
-    psql_ok(sql);
-    CU_ASSERT_EQUAL(login_as(u.email, u.password, code, msg), 200);
+    itest_psql_ok(sql);
+    CU_ASSERT_EQUAL(itest_login_as(u.email, u.password, code, msg), 200);
     snprintf(sql, sizeof(sql), "SELECT failed_logins FROM users WHERE email = '%s'", u.email);
     CU_ASSERT_EQUAL(itest_psql(sql, out, sizeof(out)), 0);
     CU_ASSERT_STRING_EQUAL(out, "0");
@@ -227,7 +165,7 @@ static void test_cookie_attributes(void)
     char body[400], line[1024];
     int httponly = 0, samesite = 0, pathroot = 0, secure = 0, maxage = 0;
 
-    CU_ASSERT_EQUAL_FATAL(new_user("cookie", &u), 0);
+    CU_ASSERT_EQUAL_FATAL(itest_new_user(&world.adm, "cookie", "auth.test", &u), 0);
     snprintf(body, sizeof(body), "{\"email\":\"%s\",\"password\":\"%s\"}", u.email, u.password);
     CU_ASSERT_EQUAL_FATAL(api_call(&anon, "POST", "/api/v1/auth/login", body, &r), 0);
     CU_ASSERT_EQUAL(r.status, 200);
@@ -261,7 +199,7 @@ static void test_logout(void)
     struct http_resp r;
     char line[512];
 
-    CU_ASSERT_EQUAL_FATAL(new_user("logout", &u), 0);
+    CU_ASSERT_EQUAL_FATAL(itest_new_user(&world.adm, "logout", "auth.test", &u), 0);
     s1 = u;
     s2 = u;
     CU_ASSERT_EQUAL_FATAL(api_login(&s1), 200);
@@ -271,9 +209,9 @@ static void test_logout(void)
     CU_ASSERT_PTR_NOT_NULL(http_header(&r, "Set-Cookie", line, sizeof(line)));
     CU_ASSERT_PTR_NOT_NULL(strstr(line, "Max-Age=0"));
     http_resp_free(&r);
-    CU_ASSERT_EQUAL(status_of(&s1, "/api/v1/auth/me"), 401);
-    CU_ASSERT_EQUAL(status_of(&s1, "/api/v1/projects"), 401);
-    CU_ASSERT_EQUAL(status_of(&s2, "/api/v1/auth/me"), 200); /* only that session ended */
+    CU_ASSERT_EQUAL(itest_get_status(&s1, "/api/v1/auth/me"), 401);
+    CU_ASSERT_EQUAL(itest_get_status(&s1, "/api/v1/projects"), 401);
+    CU_ASSERT_EQUAL(itest_get_status(&s2, "/api/v1/auth/me"), 200); /* only that session ended */
 }
 
 static void test_session_expiry(void)
@@ -282,24 +220,24 @@ static void test_session_expiry(void)
     char sql[400];
 
     /* Absolute expiry. */
-    CU_ASSERT_EQUAL_FATAL(new_user("expire", &u), 0);
+    CU_ASSERT_EQUAL_FATAL(itest_new_user(&world.adm, "expire", "auth.test", &u), 0);
     CU_ASSERT_EQUAL_FATAL(api_login(&u), 200);
-    CU_ASSERT_EQUAL(status_of(&u, "/api/v1/auth/me"), 200);
+    CU_ASSERT_EQUAL(itest_get_status(&u, "/api/v1/auth/me"), 200);
     snprintf(sql, sizeof(sql),
              "UPDATE sessions SET expires_at = now() - interval '1 second' WHERE user_id = %lld",
              u.user_id);
-    psql_ok(sql);
-    CU_ASSERT_EQUAL(status_of(&u, "/api/v1/auth/me"), 401);
+    itest_psql_ok(sql);
+    CU_ASSERT_EQUAL(itest_get_status(&u, "/api/v1/auth/me"), 401);
     CU_ASSERT_EQUAL(api_login(&u), 200); /* a new session is fine */
-    CU_ASSERT_EQUAL(status_of(&u, "/api/v1/auth/me"), 200);
+    CU_ASSERT_EQUAL(itest_get_status(&u, "/api/v1/auth/me"), 200);
 
     /* Idle expiry: unused for longer than any allowed RUNWATCH_SESSION_IDLE (1 year). */
     snprintf(sql, sizeof(sql),
              "UPDATE sessions SET last_seen_at = now() - interval '400 days' WHERE user_id = %lld "
              "AND revoked_at IS NULL AND expires_at > now()",
              u.user_id);
-    psql_ok(sql);
-    CU_ASSERT_EQUAL(status_of(&u, "/api/v1/auth/me"), 401);
+    itest_psql_ok(sql);
+    CU_ASSERT_EQUAL(itest_get_status(&u, "/api/v1/auth/me"), 401);
 }
 
 static void test_password_change(void)
@@ -308,7 +246,7 @@ static void test_password_change(void)
     struct http_resp r;
     char body[400], pw2[80];
 
-    CU_ASSERT_EQUAL_FATAL(new_user("passwd", &u), 0);
+    CU_ASSERT_EQUAL_FATAL(itest_new_user(&world.adm, "passwd", "auth.test", &u), 0);
     s1 = u;
     s2 = u;
     CU_ASSERT_EQUAL_FATAL(api_login(&s1), 200);
@@ -329,16 +267,16 @@ static void test_password_change(void)
     CU_ASSERT_EQUAL(r.status, 422);
     CU_ASSERT_STRING_EQUAL(http_error_field(&r) ? http_error_field(&r) : "", "new_password");
     http_resp_free(&r);
-    CU_ASSERT_EQUAL(status_of(&s2, "/api/v1/auth/me"), 200);
+    CU_ASSERT_EQUAL(itest_get_status(&s2, "/api/v1/auth/me"), 200);
 
     snprintf(body, sizeof(body), "{\"current_password\":\"%s\",\"new_password\":\"%s\"}",
              u.password, pw2);
     CU_ASSERT_EQUAL_FATAL(api_call(&s1, "POST", "/api/v1/auth/password", body, &r), 0);
     CU_ASSERT_EQUAL(r.status, 204);
     http_resp_free(&r);
-    CU_ASSERT_EQUAL(status_of(&s1, "/api/v1/auth/me"), 200); /* this session stays */
-    CU_ASSERT_EQUAL(status_of(&s2, "/api/v1/auth/me"), 401); /* the others end */
-    CU_ASSERT_EQUAL(api_login(&u), 401);                     /* old password */
+    CU_ASSERT_EQUAL(itest_get_status(&s1, "/api/v1/auth/me"), 200); /* this session stays */
+    CU_ASSERT_EQUAL(itest_get_status(&s2, "/api/v1/auth/me"), 401); /* the others end */
+    CU_ASSERT_EQUAL(api_login(&u), 401);                            /* old password */
     neu = u;
     snprintf(neu.password, sizeof(neu.password), "%s", pw2);
     CU_ASSERT_EQUAL(api_login(&neu), 200);
@@ -351,7 +289,8 @@ static void test_malformed_bearer(void)
     const char *cases[8];
     int n = 0;
 
-    CU_ASSERT_EQUAL_FATAL(new_token(&world.adm, world.pa.slug, "[\"read\"]", "null", &t), 201);
+    CU_ASSERT_EQUAL_FATAL(itest_new_token(&world.adm, world.pa.slug, "[\"read\"]", "null", &t),
+                          201);
     snprintf(bad, sizeof(bad), "%s", t.secret);
     bad[strlen(bad) - 1] = bad[strlen(bad) - 1] == 'A' ? 'B' : 'A'; /* one character off */
     cases[n++] = bad;
@@ -383,7 +322,7 @@ static void test_malformed_bearer(void)
         CU_ASSERT_EQUAL(r.status, 401);
         http_resp_free(&r);
     }
-    CU_ASSERT_EQUAL(status_of(&t, "/api/v1/auth/me"), 200); /* the real one still works */
+    CU_ASSERT_EQUAL(itest_get_status(&t, "/api/v1/auth/me"), 200); /* the real one still works */
 }
 
 /* Ids are checked against the project in the path: an admin of A cannot reach a token
@@ -394,18 +333,19 @@ static void test_no_reach_across_projects(void)
     struct http_resp r;
     char path[300];
 
-    CU_ASSERT_EQUAL_FATAL(new_user("padmin", &padmin), 0);
-    CU_ASSERT_EQUAL_FATAL(add_member(world.pa.slug, padmin.email, "admin"), 0);
+    CU_ASSERT_EQUAL_FATAL(itest_new_user(&world.adm, "padmin", "auth.test", &padmin), 0);
+    CU_ASSERT_EQUAL_FATAL(itest_add_member(&world.adm, world.pa.slug, padmin.email, "admin"), 0);
     CU_ASSERT_EQUAL_FATAL(api_login(&padmin), 200);
-    CU_ASSERT_EQUAL_FATAL(new_user("onlyb", &onlyb), 0);
-    CU_ASSERT_EQUAL_FATAL(add_member(world.pb.slug, onlyb.email, "viewer"), 0);
-    CU_ASSERT_EQUAL_FATAL(new_token(&world.adm, world.pb.slug, "[\"read\"]", "null", &tb), 201);
+    CU_ASSERT_EQUAL_FATAL(itest_new_user(&world.adm, "onlyb", "auth.test", &onlyb), 0);
+    CU_ASSERT_EQUAL_FATAL(itest_add_member(&world.adm, world.pb.slug, onlyb.email, "viewer"), 0);
+    CU_ASSERT_EQUAL_FATAL(itest_new_token(&world.adm, world.pb.slug, "[\"read\"]", "null", &tb),
+                          201);
 
     snprintf(path, sizeof(path), "/api/v1/projects/%s/tokens/%lld", world.pa.slug, tb.token_id);
     CU_ASSERT_EQUAL_FATAL(api_call(&padmin, "DELETE", path, NULL, &r), 0);
     CU_ASSERT_EQUAL(r.status, 404);
     http_resp_free(&r);
-    CU_ASSERT_EQUAL(status_of(&tb, "/api/v1/auth/me"), 200);
+    CU_ASSERT_EQUAL(itest_get_status(&tb, "/api/v1/auth/me"), 200);
 
     snprintf(path, sizeof(path), "/api/v1/projects/%s/members/%lld", world.pa.slug, onlyb.user_id);
     CU_ASSERT_EQUAL_FATAL(api_call(&padmin, "PATCH", path, "{\"role\":\"admin\"}", &r), 0);
@@ -421,7 +361,7 @@ static void test_no_reach_across_projects(void)
 
     /* A token of B reads nothing of A. */
     snprintf(path, sizeof(path), "/api/v1/projects/%s", world.pa.slug);
-    CU_ASSERT_EQUAL(status_of(&tb, path), 404);
+    CU_ASSERT_EQUAL(itest_get_status(&tb, path), 404);
 }
 
 /* ---- /auth/check ---- */
@@ -433,8 +373,8 @@ static void test_auth_check(void)
     struct http_resp r;
     char h[4096], want[4096], id[64];
 
-    CU_ASSERT_EQUAL_FATAL(new_user("checka", &ua), 0);
-    CU_ASSERT_EQUAL_FATAL(add_member(world.pa.slug, ua.email, "viewer"), 0);
+    CU_ASSERT_EQUAL_FATAL(itest_new_user(&world.adm, "checka", "auth.test", &ua), 0);
+    CU_ASSERT_EQUAL_FATAL(itest_add_member(&world.adm, world.pa.slug, ua.email, "viewer"), 0);
     CU_ASSERT_EQUAL_FATAL(api_login(&ua), 200);
     CU_ASSERT_EQUAL_FATAL(api_call(&ua, "GET", "/api/v1/auth/check", NULL, &r), 0);
     CU_ASSERT_EQUAL(r.status, 204);
@@ -447,7 +387,7 @@ static void test_auth_check(void)
     http_resp_free(&r);
 
     /* A user of no project may watch nothing. */
-    CU_ASSERT_EQUAL_FATAL(new_user("checknone", &none), 0);
+    CU_ASSERT_EQUAL_FATAL(itest_new_user(&world.adm, "checknone", "auth.test", &none), 0);
     CU_ASSERT_EQUAL_FATAL(api_login(&none), 200);
     CU_ASSERT_EQUAL_FATAL(api_call(&none, "GET", "/api/v1/auth/check", NULL, &r), 0);
     CU_ASSERT_EQUAL(r.status, 204);
@@ -465,7 +405,8 @@ static void test_auth_check(void)
     http_resp_free(&r);
 
     /* A token: its project. */
-    CU_ASSERT_EQUAL_FATAL(new_token(&world.adm, world.pb.slug, "[\"read\"]", "null", &t), 201);
+    CU_ASSERT_EQUAL_FATAL(itest_new_token(&world.adm, world.pb.slug, "[\"read\"]", "null", &t),
+                          201);
     CU_ASSERT_EQUAL_FATAL(api_call(&t, "GET", "/api/v1/auth/check", NULL, &r), 0);
     CU_ASSERT_EQUAL(r.status, 204);
     snprintf(want, sizeof(want), "%lld", world.pb.id);
@@ -476,7 +417,7 @@ static void test_auth_check(void)
     CU_ASSERT_STRING_EQUAL(h, id);
     http_resp_free(&r);
 
-    CU_ASSERT_EQUAL(status_of(&anon, "/api/v1/auth/check"), 401);
+    CU_ASSERT_EQUAL(itest_get_status(&anon, "/api/v1/auth/check"), 401);
 }
 
 static void test_no_secrets_in_logs(void)

@@ -33,135 +33,6 @@ static int events_fini(void)
     return 0;
 }
 
-/* ---- requests ---- */
-
-/* A run of project slug and kind made by member (or the admin for project B); extra is
- * more JSON members (",\"status\":\"running\""). 0 on 201. */
-static int new_run(const char *slug, const char *kind, const char *extra, char id[40])
-{
-    struct itest_run run = {.project = slug, .kind = kind, .extra = extra};
-    return itest_make_run(strcmp(slug, world.pa.slug) == 0 ? &world.member : &world.adm, &run, id,
-                          40) == 201
-               ? 0
-               : -1;
-}
-
-static long run_op(const struct ident *who, const char *method, const char *id, const char *sub,
-                   const char *body, struct http_resp *r)
-{
-    char path[256];
-    snprintf(path, sizeof(path), "/api/v1/runs/%s%s", id, sub ? sub : "");
-    if (api_call(who, method, path, body, r) != 0)
-        return -1;
-    return r->status;
-}
-
-/* PATCH as member; returns the status, the response is freed. */
-static long patch(const char *id, const char *body)
-{
-    struct http_resp r;
-    long st = run_op(&world.member, "PATCH", id, NULL, body, &r);
-    if (st != 200)
-        fprintf(stderr, "\n  PATCH %s %s: %ld %s", id, body, st, S(r.body));
-    http_resp_free(&r);
-    return st;
-}
-
-/* A run of project A in the given state, reached through the API. */
-static int run_in(const char *kind, const char *state, char id[40])
-{
-    int running = strcmp(state, "queued") && strcmp(state, "cancelled");
-    char body[64];
-
-    if (new_run(world.pa.slug, kind, running ? ",\"status\":\"running\"" : NULL, id))
-        return -1;
-    if (strcmp(state, "queued") == 0 || strcmp(state, "running") == 0)
-        return 0;
-    snprintf(body, sizeof(body), "{\"status\":\"%s\"}", state);
-    return patch(id, body) == 200 ? 0 : -1;
-}
-
-/* ---- input validation, table-driven ---- */
-
-struct bad_input {
-    const char *method;
-    const char *path; /* {p} project A's slug, {r} the test's run, {x} a run of project B */
-    const char *body; /* the same placeholders */
-    unsigned flags;
-    const char *header; /* one more header line, or NULL */
-    long status;
-    const char *field; /* or NULL: not checked */
-};
-
-/* Sends each case as who; returns the number of answers that differ. */
-static int check_bad(const struct ident *who, const struct bad_input *cases, size_t n,
-                     const char *run, const char *xrun)
-{
-    const struct itest_subst subs[] = {
-        {"{p}", world.pa.slug}, {"{r}", run ? run : ""}, {"{x}", xrun ? xrun : ""}, {NULL, NULL}};
-    int wrong = 0;
-    for (size_t i = 0; i < n; i++) {
-        const struct bad_input *c = &cases[i];
-        const char *h[] = {c->header, NULL};
-        char path[512], body[8192];
-        struct http_resp r;
-        const char *field;
-
-        itest_expand(c->path, subs, path, sizeof(path));
-        if (c->body)
-            itest_expand(c->body, subs, body, sizeof(body));
-        if (api_req(who, c->method, path, c->body ? body : NULL, c->flags, h, &r) != 0) {
-            wrong++;
-            continue;
-        }
-        field = http_error_field(&r);
-        if (r.status != c->status || (c->field && (!field || strcmp(field, c->field) != 0))) {
-            fprintf(stderr, "\n  INPUT %s %s %.200s: expected %ld field %s, got %ld %.300s",
-                    c->method, path, c->body ? body : "", c->status, S(c->field), r.status,
-                    S(r.body));
-            wrong++;
-        }
-        http_resp_free(&r);
-    }
-    return wrong;
-}
-
-/* ---- create, get ---- */
-
-/* Every property the document gives the schema is in obj. */
-static int has_schema_keys(json_object *obj, const char *schema)
-{
-    json_object *props;
-    int missing = 0;
-    char path[128];
-
-    snprintf(path, sizeof(path), "components.schemas.%s.properties", schema);
-    if (!(props = itest_jget(openapi, path)))
-        return 0;
-    json_object_object_foreach(props, k, v)
-    {
-        json_object *x;
-        (void)v;
-        if (!itest_jfind(obj, k, &x)) {
-            fprintf(stderr, "\n  %s without %s", schema, k);
-            missing++;
-        }
-    }
-    return missing == 0;
-}
-
-/* A run of project A (status queued or running) made by the write token; 0 on success. */
-static int token_run(const char *status, char id[40])
-{
-    struct itest_run run = {.kind = "produce", .status = status};
-    return itest_make_run(&world.twrite, &run, id, 40) == 201 ? 0 : -1;
-}
-
-static int streq(const char *a, const char *b)
-{
-    return a && b && strcmp(a, b) == 0;
-}
-
 /* ---- events ---- */
 
 /* Every event of run, oldest first, paged by limit; ids into ids (cap). */
@@ -214,28 +85,29 @@ static void test_events(void)
     size_t o, cap = 1001 * 64 + 64;
 
     itest_unique("events", kind, sizeof(kind));
-    CU_ASSERT_EQUAL_FATAL(run_in(kind, "running", id), 0);
+    CU_ASSERT_EQUAL_FATAL(itest_run_in(&world, kind, "running", id), 0);
 
     /* One event, every field. */
-    CU_ASSERT_EQUAL(run_op(&world.member, "POST", id, "/events",
-                           "{\"ts\":\"2026-01-02T03:04:05.123Z\",\"kind\":\"metric\",\"level\":"
-                           "\"warning\",\"message\":\"m1\",\"data\":{\"loss\":0.5}}",
-                           &r),
-                    201);
+    CU_ASSERT_EQUAL(
+        itest_run_op(&world.member, "POST", id, "/events",
+                     "{\"ts\":\"2026-01-02T03:04:05.123Z\",\"kind\":\"metric\",\"level\":"
+                     "\"warning\",\"message\":\"m1\",\"data\":{\"loss\":0.5}}",
+                     &r),
+        201);
     CU_ASSERT_EQUAL(itest_jnum(r.json, "count"), 1);
     CU_ASSERT_PTR_NOT_NULL_FATAL(itest_jstr(r.json, "first_id"));
     CU_ASSERT_STRING_EQUAL(S(itest_jstr(r.json, "first_id")), S(itest_jstr(r.json, "last_id")));
     snprintf(first, sizeof(first), "%s", itest_jstr(r.json, "first_id"));
     http_resp_free(&r);
     /* The least: defaults. */
-    CU_ASSERT_EQUAL(run_op(&world.twrite, "POST", id, "/events", "{}", &r), 201);
+    CU_ASSERT_EQUAL(itest_run_op(&world.twrite, "POST", id, "/events", "{}", &r), 201);
     http_resp_free(&r);
     /* A batch. */
-    CU_ASSERT_EQUAL(run_op(&world.member, "POST", id, "/events",
-                           "{\"events\":[{\"message\":\"b1\"},{\"message\":\"b2\",\"level\":"
-                           "\"debug\"},{\"message\":\"b3\"},{\"message\":\"b4\",\"level\":"
-                           "\"critical\"},{\"message\":\"b5\",\"kind\":\"stdout\"}]}",
-                           &r),
+    CU_ASSERT_EQUAL(itest_run_op(&world.member, "POST", id, "/events",
+                                 "{\"events\":[{\"message\":\"b1\"},{\"message\":\"b2\",\"level\":"
+                                 "\"debug\"},{\"message\":\"b3\"},{\"message\":\"b4\",\"level\":"
+                                 "\"critical\"},{\"message\":\"b5\",\"kind\":\"stdout\"}]}",
+                                 &r),
                     201);
     CU_ASSERT_EQUAL(itest_jnum(r.json, "count"), 5);
     CU_ASSERT_TRUE(strtoll(S(itest_jstr(r.json, "first_id")), NULL, 10) > strtoll(first, NULL, 10));
@@ -259,7 +131,7 @@ static void test_events(void)
         CU_ASSERT_DOUBLE_EQUAL(itest_jnum(e0, "data.loss"), 0.5, 1e-9);
         CU_ASSERT_EQUAL(itest_ts_usec(itest_jstr(e0, "ts")),
                         itest_ts_usec("2026-01-02T03:04:05.123Z"));
-        CU_ASSERT_TRUE(has_schema_keys(e0, "Event"));
+        CU_ASSERT_TRUE(itest_has_schema_keys(openapi, e0, "Event"));
         CU_ASSERT_STRING_EQUAL(S(itest_jstr(e1, "kind")), "log");
         CU_ASSERT_STRING_EQUAL(S(itest_jstr(e1, "level")), "info");
         CU_ASSERT_STRING_EQUAL(S(itest_jstr(e1, "message")), "");
@@ -294,7 +166,7 @@ static void test_events(void)
         o += (size_t)snprintf(big + o, cap - o, "%s{\"message\":\"e%d\",\"data\":{\"i\":%d}}",
                               i ? "," : "", i, i);
     snprintf(big + o, cap - o, "]}");
-    CU_ASSERT_EQUAL(run_op(&world.member, "POST", id, "/events", big, &r), 201);
+    CU_ASSERT_EQUAL(itest_run_op(&world.member, "POST", id, "/events", big, &r), 201);
     CU_ASSERT_EQUAL(itest_jnum(r.json, "count"), 1000);
     http_resp_free(&r);
     n = events_all(id, 1000, ids, 1100, &pages);
@@ -304,7 +176,7 @@ static void test_events(void)
     for (int i = 0; i < 1001; i++)
         o += (size_t)snprintf(big + o, cap - o, "%s{}", i ? "," : "");
     snprintf(big + o, cap - o, "]}");
-    CU_ASSERT_EQUAL(run_op(&world.member, "POST", id, "/events", big, &r), 422);
+    CU_ASSERT_EQUAL(itest_run_op(&world.member, "POST", id, "/events", big, &r), 422);
     CU_ASSERT_STRING_EQUAL(S(http_error_field(&r)), "events");
     http_resp_free(&r);
     free(big);
@@ -313,60 +185,64 @@ static void test_events(void)
 
 static void test_event_validation(void)
 {
-    static const struct bad_input cases[] = {
+    static const struct itest_bad cases[] = {
         /* A batch with one bad item is refused whole, naming the item. */
         {"POST", "/api/v1/runs/{r}/events",
-         "{\"events\":[{\"message\":\"ok\"},{\"level\":\"fatal\"},{\"message\":\"ok\"}]}", 0, NULL,
-         400, "events[1].level"},
+         "{\"events\":[{\"message\":\"ok\"},{\"level\":\"fatal\"},{\"message\":\"ok\"}]}", 0, 400,
+         NULL, "events[1].level", NULL},
         {"POST", "/api/v1/runs/{r}/events",
-         "{\"events\":[{\"message\":\"ok\"},{\"message\":\"ok\"},{\"data\":[1]}]}", 0, NULL, 400,
-         "events[2].data"},
+         "{\"events\":[{\"message\":\"ok\"},{\"message\":\"ok\"},{\"data\":[1]}]}", 0, 400, NULL,
+         "events[2].data", NULL},
         {"POST", "/api/v1/runs/{r}/events", "{\"events\":[{\"message\":\"ok\"},{\"ts\":\"noon\"}]}",
-         0, NULL, 400, "events[1].ts"},
+         0, 400, NULL, "events[1].ts", NULL},
         {"POST", "/api/v1/runs/{r}/events",
-         "{\"events\":[{\"message\":\"ok\"},{\"colour\":\"red\"}]}", 0, NULL, 400,
-         "events[1].colour"},
+         "{\"events\":[{\"message\":\"ok\"},{\"colour\":\"red\"}]}", 0, 400, NULL,
+         "events[1].colour", NULL},
         {"POST", "/api/v1/runs/{r}/events",
-         "{\"events\":[{\"message\":\"ok\"},{\"ts\":\"2026-13-45T00:00:00Z\"}]}", 0, NULL, 400,
-         "events[1].ts"},
+         "{\"events\":[{\"message\":\"ok\"},{\"ts\":\"2026-13-45T00:00:00Z\"}]}", 0, 400, NULL,
+         "events[1].ts", NULL},
         {"POST", "/api/v1/runs/{r}/events",
-         "{\"events\":[{\"message\":\"ok\"},{\"data\":{\"a\":\"x\\u0000y\"}}]}", 0, NULL, 400,
-         "events[1].data.a"},
-        {"POST", "/api/v1/runs/{r}/events", "{\"events\":[{\"message\":\"ok\"},5]}", 0, NULL, 400,
+         "{\"events\":[{\"message\":\"ok\"},{\"data\":{\"a\":\"x\\u0000y\"}}]}", 0, 400, NULL,
+         "events[1].data.a", NULL},
+        {"POST", "/api/v1/runs/{r}/events", "{\"events\":[{\"message\":\"ok\"},5]}", 0, 400, NULL,
+         NULL, NULL},
+        {"POST", "/api/v1/runs/{r}/events", "{\"events\":[]}", 0, 422, NULL, "events", NULL},
+        {"POST", "/api/v1/runs/{r}/events", "{\"events\":{}}", 0, 400, NULL, "events", NULL},
+        {"POST", "/api/v1/runs/{r}/events", "{\"events\":[{}],\"message\":\"x\"}", 0, 400, NULL,
+         "events", NULL},
+        {"POST", "/api/v1/runs/{r}/events", "{\"level\":\"fatal\"}", 0, 400, NULL, "level", NULL},
+        {"POST", "/api/v1/runs/{r}/events", "{\"ts\":\"yesterday\"}", 0, 400, NULL, "ts", NULL},
+        {"POST", "/api/v1/runs/{r}/events", "{\"ts\":\"2026-13-45T00:00:00Z\"}", 0, 400, NULL, "ts",
          NULL},
-        {"POST", "/api/v1/runs/{r}/events", "{\"events\":[]}", 0, NULL, 422, "events"},
-        {"POST", "/api/v1/runs/{r}/events", "{\"events\":{}}", 0, NULL, 400, "events"},
-        {"POST", "/api/v1/runs/{r}/events", "{\"events\":[{}],\"message\":\"x\"}", 0, NULL, 400,
-         "events"},
-        {"POST", "/api/v1/runs/{r}/events", "{\"level\":\"fatal\"}", 0, NULL, 400, "level"},
-        {"POST", "/api/v1/runs/{r}/events", "{\"ts\":\"yesterday\"}", 0, NULL, 400, "ts"},
-        {"POST", "/api/v1/runs/{r}/events", "{\"ts\":\"2026-13-45T00:00:00Z\"}", 0, NULL, 400,
-         "ts"},
-        {"POST", "/api/v1/runs/{r}/events", "{\"kind\":\"\"}", 0, NULL, 400, "kind"},
-        {"POST", "/api/v1/runs/{r}/events", "{\"data\":[1]}", 0, NULL, 400, "data"},
-        {"POST", "/api/v1/runs/{r}/events", "{\"message\":7}", 0, NULL, 400, "message"},
-        {"POST", "/api/v1/runs/{r}/events", "{\"colour\":\"red\"}", 0, NULL, 400, "colour"},
-        {"POST", "/api/v1/runs/{r}/events", "{\"message\":\"x\"}", API_CT_TEXT, NULL, 415, NULL},
+        {"POST", "/api/v1/runs/{r}/events", "{\"kind\":\"\"}", 0, 400, NULL, "kind", NULL},
+        {"POST", "/api/v1/runs/{r}/events", "{\"data\":[1]}", 0, 400, NULL, "data", NULL},
+        {"POST", "/api/v1/runs/{r}/events", "{\"message\":7}", 0, 400, NULL, "message", NULL},
+        {"POST", "/api/v1/runs/{r}/events", "{\"colour\":\"red\"}", 0, 400, NULL, "colour", NULL},
+        {"POST", "/api/v1/runs/{r}/events", "{\"message\":\"x\"}", API_CT_TEXT, 415, NULL, NULL,
+         NULL},
         {"POST", "/api/v1/runs/6f1c1a2e-0000-4000-8000-000000000000/events", "{\"message\":\"x\"}",
-         0, NULL, 404, NULL},
-        {"GET", "/api/v1/runs/{r}/events?after=abc", NULL, 0, NULL, 400, "after"},
-        {"GET", "/api/v1/runs/{r}/events?after=99999999999999999999", NULL, 0, NULL, 400, "after"},
-        {"GET", "/api/v1/runs/{r}/events?limit=0", NULL, 0, NULL, 400, "limit"},
-        {"GET", "/api/v1/runs/{r}/events?limit=1001", NULL, 0, NULL, 400, "limit"},
-        {"GET", "/api/v1/runs/6f1c1a2e-0000-4000-8000-000000000000/events", NULL, 0, NULL, 404,
+         0, 404, NULL, NULL, NULL},
+        {"GET", "/api/v1/runs/{r}/events?after=abc", NULL, 0, 400, NULL, "after", NULL},
+        {"GET", "/api/v1/runs/{r}/events?after=99999999999999999999", NULL, 0, 400, NULL, "after",
          NULL},
-        {"GET", "/api/v1/runs/not-a-uuid/events", NULL, 0, NULL, 404, NULL},
+        {"GET", "/api/v1/runs/{r}/events?limit=0", NULL, 0, 400, NULL, "limit", NULL},
+        {"GET", "/api/v1/runs/{r}/events?limit=1001", NULL, 0, 400, NULL, "limit", NULL},
+        {"GET", "/api/v1/runs/6f1c1a2e-0000-4000-8000-000000000000/events", NULL, 0, 404, NULL,
+         NULL, NULL},
+        {"GET", "/api/v1/runs/not-a-uuid/events", NULL, 0, 404, NULL, NULL, NULL},
     };
     char kind[64], id[40], ids[8][24];
     struct http_resp r;
     int pages;
 
     itest_unique("badevents", kind, sizeof(kind));
-    CU_ASSERT_EQUAL_FATAL(run_in(kind, "running", id), 0);
-    CU_ASSERT_EQUAL(run_op(&world.member, "POST", id, "/events", "{\"message\":\"only\"}", &r),
-                    201);
+    CU_ASSERT_EQUAL_FATAL(itest_run_in(&world, kind, "running", id), 0);
+    CU_ASSERT_EQUAL(
+        itest_run_op(&world.member, "POST", id, "/events", "{\"message\":\"only\"}", &r), 201);
     http_resp_free(&r);
-    CU_ASSERT_EQUAL(check_bad(&world.member, cases, sizeof(cases) / sizeof(cases[0]), id, NULL), 0);
+    CU_ASSERT_EQUAL(itest_check_bad(&world, &world.member, cases, sizeof(cases) / sizeof(cases[0]),
+                                    &(struct itest_bad_targets){.run = id}),
+                    0);
     /* Nothing of the refused batches was stored. */
     CU_ASSERT_EQUAL(events_all(id, 100, ids, 8, &pages), 1);
 }
@@ -382,7 +258,7 @@ static void test_events_desc(void)
     struct http_resp r;
     int got = 0;
 
-    CU_ASSERT_EQUAL_FATAL(token_run("running", run), 0);
+    CU_ASSERT_EQUAL_FATAL(itest_token_run(&world, "running", run), 0);
     CU_ASSERT_EQUAL_FATAL(
         itest_callf(&world.twrite, "POST",
                     "{\"events\":[{\"message\":\"e0\"},{\"message\":\"e1\"},{\"message\":\"e2\"},"
@@ -413,10 +289,10 @@ static void test_events_desc(void)
         for (long i = 0; i < n; i++) {
             char item[48], msg[16];
             snprintf(item, sizeof(item), "items.%ld.id", i);
-            CU_ASSERT(got < 7 && streq(itest_jstr(r.json, item), ids[6 - got]));
+            CU_ASSERT(got < 7 && itest_streq(itest_jstr(r.json, item), ids[6 - got]));
             snprintf(item, sizeof(item), "items.%ld.message", i);
             snprintf(msg, sizeof(msg), "e%d", 6 - got);
-            CU_ASSERT(streq(itest_jstr(r.json, item), msg));
+            CU_ASSERT(itest_streq(itest_jstr(r.json, item), msg));
             got++;
         }
         if (itest_jnull(r.json, "next_cursor")) {
@@ -425,7 +301,7 @@ static void test_events_desc(void)
         }
         CU_ASSERT_EQUAL(n, 3);
         snprintf(cursor, sizeof(cursor), "%s", S(itest_jstr(r.json, "next_cursor")));
-        CU_ASSERT(streq(cursor, ids[7 - got]));
+        CU_ASSERT(itest_streq(cursor, ids[7 - got]));
         http_resp_free(&r);
     }
     CU_ASSERT_EQUAL(got, 7);
@@ -440,7 +316,7 @@ static void test_events_desc(void)
     CU_ASSERT_EQUAL(itest_callf(&world.viewer, "GET", NULL, &r,
                                 "/api/v1/runs/%s/events?order=asc&limit=1", run),
                     200);
-    CU_ASSERT(streq(itest_jstr(r.json, "items.0.id"), ids[0]));
+    CU_ASSERT(itest_streq(itest_jstr(r.json, "items.0.id"), ids[0]));
     http_resp_free(&r);
 
     /* Bad input names the field; another project's member sees no such run. */

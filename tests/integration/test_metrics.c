@@ -17,18 +17,6 @@ static int metrics_init(void)
     return itest_world_init(&world, "metrics") ? 1 : 0;
 }
 
-/* A run of project A (status queued or running) made by the write token; 0 on success. */
-static int token_run(const char *status, char id[40])
-{
-    struct itest_run run = {.kind = "produce", .status = status};
-    return itest_make_run(&world.twrite, &run, id, 40) == 201 ? 0 : -1;
-}
-
-static int streq(const char *a, const char *b)
-{
-    return a && b && strcmp(a, b) == 0;
-}
-
 /* ---- metrics ---- */
 
 static void test_metrics_write_read(void)
@@ -37,7 +25,7 @@ static void test_metrics_write_read(void)
     char run[40], *body;
     size_t cap = 400000, len = 0;
 
-    CU_ASSERT_EQUAL_FATAL(token_run("running", run), 0);
+    CU_ASSERT_EQUAL_FATAL(itest_token_run(&world, "running", run), 0);
     /* One point. */
     itest_callf(&world.twrite, "POST", "{\"key\":\"acc\",\"value\":0.25,\"step\":0}", &r,
                 "/api/v1/runs/%s/metrics", run);
@@ -64,8 +52,8 @@ static void test_metrics_write_read(void)
     itest_callf(&world.viewer, "GET", NULL, &r, "/api/v1/runs/%s/metrics", run);
     EXPECT_STATUS(r, 200);
     CU_ASSERT_EQUAL(itest_jlen(r.json, "keys"), 2);
-    CU_ASSERT(streq(itest_jstr(r.json, "keys.0.key"), "acc"));
-    CU_ASSERT(streq(itest_jstr(r.json, "keys.1.key"), "train/loss"));
+    CU_ASSERT(itest_streq(itest_jstr(r.json, "keys.0.key"), "acc"));
+    CU_ASSERT(itest_streq(itest_jstr(r.json, "keys.1.key"), "train/loss"));
     CU_ASSERT_EQUAL(itest_jint(r.json, "keys.1.count"), 5000);
     CU_ASSERT_EQUAL(itest_jint(r.json, "keys.1.first_step"), 0);
     CU_ASSERT_EQUAL(itest_jint(r.json, "keys.1.last_step"), 4999);
@@ -79,7 +67,7 @@ static void test_metrics_write_read(void)
                 "/api/v1/runs/%s/metrics?key=train/loss,acc,none&points=100", run);
     EXPECT_STATUS(r, 200);
     CU_ASSERT_EQUAL(itest_jlen(r.json, "series"), 3);
-    CU_ASSERT(streq(itest_jstr(r.json, "series.0.key"), "train/loss"));
+    CU_ASSERT(itest_streq(itest_jstr(r.json, "series.0.key"), "train/loss"));
     CU_ASSERT_EQUAL(itest_jint(r.json, "series.0.count"), 5000);
     CU_ASSERT(json_object_get_boolean(itest_jget(r.json, "series.0.downsampled")));
     json_object *pts = itest_jget(r.json, "series.0.points");
@@ -101,7 +89,7 @@ static void test_metrics_write_read(void)
     CU_ASSERT_EQUAL(prev, 4999);
     CU_ASSERT_DOUBLE_EQUAL(maxmax, 99.0, 1e-9);
     /* A short series comes whole, without min and max; an unknown key is empty. */
-    CU_ASSERT(streq(itest_jstr(r.json, "series.1.key"), "acc"));
+    CU_ASSERT(itest_streq(itest_jstr(r.json, "series.1.key"), "acc"));
     CU_ASSERT_FALSE(json_object_get_boolean(itest_jget(r.json, "series.1.downsampled")));
     CU_ASSERT_EQUAL(itest_jlen(r.json, "series.1.points"), 1);
     CU_ASSERT_PTR_NULL(itest_jget(r.json, "series.1.points.0.min"));
@@ -147,7 +135,7 @@ static void test_metrics_validation(void)
     struct http_resp r;
     char run[40], path[128];
 
-    CU_ASSERT_EQUAL_FATAL(token_run("running", run), 0);
+    CU_ASSERT_EQUAL_FATAL(itest_token_run(&world, "running", run), 0);
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         itest_callf(&world.twrite, "POST", cases[i].body, &r, "/api/v1/runs/%s/metrics", run);
         if (!IS_ERROR(r, cases[i].status, NULL, cases[i].field))
@@ -200,7 +188,7 @@ static void test_metrics_published(void)
     char run[40];
     char *msg = NULL;
 
-    CU_ASSERT_EQUAL_FATAL(token_run("running", run), 0);
+    CU_ASSERT_EQUAL_FATAL(itest_token_run(&world, "running", run), 0);
     CU_ASSERT_EQUAL_FATAL(itest_sub_open(&sub, "runwatch:events"), 0);
     itest_callf(&world.twrite, "POST",
                 "{\"metrics\":[{\"key\":\"lr\",\"value\":0.1,\"step\":1},{\"key\":\"lr\",\"value\":"
@@ -215,7 +203,8 @@ static void test_metrics_published(void)
         if (!(msg = itest_sub_next(&sub, 5000)))
             break;
         json_object *o = json_tokener_parse(msg);
-        if (o && streq(itest_jstr(o, "run"), run) && streq(itest_jstr(o, "type"), "run.metrics"))
+        if (o && itest_streq(itest_jstr(o, "run"), run) &&
+            itest_streq(itest_jstr(o, "type"), "run.metrics"))
             m = o;
         else
             json_object_put(o);
@@ -226,8 +215,8 @@ static void test_metrics_published(void)
     CU_ASSERT_EQUAL(itest_jint(m, "project"), world.pa.id);
     CU_ASSERT_EQUAL(itest_jint(m, "data.count"), 3);
     CU_ASSERT_EQUAL(itest_jlen(m, "data.latest"), 2);
-    CU_ASSERT(streq(itest_jstr(m, "data.latest.0.key"), "gpu"));
-    CU_ASSERT(streq(itest_jstr(m, "data.latest.1.key"), "lr"));
+    CU_ASSERT(itest_streq(itest_jstr(m, "data.latest.0.key"), "gpu"));
+    CU_ASSERT(itest_streq(itest_jstr(m, "data.latest.1.key"), "lr"));
     CU_ASSERT_EQUAL(itest_jint(m, "data.latest.1.step"), 2);
     json_object_put(m);
 }

@@ -10,45 +10,9 @@
 
 static struct itest_world world;
 
-/* ---- helpers ---- */
-
-static int new_user(const char *tag, struct ident *u)
-{
-    return itest_new_user(&world.adm, tag, "projects.test", u);
-}
-
-static int add_member(const char *slug, const char *email, const char *role)
-{
-    return itest_add_member(&world.adm, slug, email, role);
-}
-
-/* A token of slug made by creator; expires is a JSON value ("null" or a quoted time). */
-static long new_token(const struct ident *creator, const char *slug, const char *scopes,
-                      const char *expires, struct ident *t)
-{
-    return itest_new_token(creator, slug, scopes, expires, t);
-}
-
-/* The status of GET path as id. */
-static long status_of(const struct ident *id, const char *path)
-{
-    struct http_resp r;
-    long st = -1;
-    if (api_call(id, "GET", path, NULL, &r) == 0)
-        st = r.status;
-    http_resp_free(&r);
-    return st;
-}
-
 static int projects_init(void)
 {
     return itest_world_projects(&world, "projects") ? 1 : 0;
-}
-
-static void psql_ok(const char *sql)
-{
-    char out[1024];
-    CU_ASSERT_EQUAL(itest_psql(sql, out, sizeof(out)), 0);
 }
 
 /* ---- tokens ---- */
@@ -75,31 +39,35 @@ static void test_token_lifecycle(void)
     json_object *it, *v;
 
     /* Revoked. */
-    CU_ASSERT_EQUAL_FATAL(new_token(&world.adm, world.pa.slug, "[\"read\"]", "null", &t), 201);
-    CU_ASSERT_EQUAL(status_of(&t, "/api/v1/auth/me"), 200);
+    CU_ASSERT_EQUAL_FATAL(itest_new_token(&world.adm, world.pa.slug, "[\"read\"]", "null", &t),
+                          201);
+    CU_ASSERT_EQUAL(itest_get_status(&t, "/api/v1/auth/me"), 200);
     snprintf(path, sizeof(path), "/api/v1/projects/%s/tokens/%lld", world.pa.slug, t.token_id);
     CU_ASSERT_EQUAL_FATAL(api_call(&world.adm, "DELETE", path, NULL, &r), 0);
     CU_ASSERT_EQUAL(r.status, 204);
     http_resp_free(&r);
-    CU_ASSERT_EQUAL(status_of(&t, "/api/v1/auth/me"), 401);
+    CU_ASSERT_EQUAL(itest_get_status(&t, "/api/v1/auth/me"), 401);
 
     /* Expired: made with a future expiry, then moved into the past. */
     CU_ASSERT_EQUAL_FATAL(
-        new_token(&world.adm, world.pa.slug, "[\"write\"]", "\"2099-01-01T00:00:00Z\"", &t2), 201);
-    CU_ASSERT_EQUAL(status_of(&t2, "/api/v1/auth/me"), 200);
+        itest_new_token(&world.adm, world.pa.slug, "[\"write\"]", "\"2099-01-01T00:00:00Z\"", &t2),
+        201);
+    CU_ASSERT_EQUAL(itest_get_status(&t2, "/api/v1/auth/me"), 200);
     snprintf(sql, sizeof(sql),
              "UPDATE api_tokens SET created_at = now() - interval '2 days', expires_at = now() - "
              "interval '1 second' WHERE id = %lld",
              t2.token_id);
-    psql_ok(sql);
-    CU_ASSERT_EQUAL(status_of(&t2, "/api/v1/auth/me"), 401);
+    itest_psql_ok(sql);
+    CU_ASSERT_EQUAL(itest_get_status(&t2, "/api/v1/auth/me"), 401);
 
     /* A token made already expired is refused outright. */
     CU_ASSERT_EQUAL(
-        new_token(&world.adm, world.pa.slug, "[\"read\"]", "\"2000-01-01T00:00:00Z\"", &t3), 422);
+        itest_new_token(&world.adm, world.pa.slug, "[\"read\"]", "\"2000-01-01T00:00:00Z\"", &t3),
+        422);
 
     /* last_used_at: empty until the token is used; the list never shows the secret. */
-    CU_ASSERT_EQUAL_FATAL(new_token(&world.adm, world.pa.slug, "[\"read\"]", "null", &t4), 201);
+    CU_ASSERT_EQUAL_FATAL(itest_new_token(&world.adm, world.pa.slug, "[\"read\"]", "null", &t4),
+                          201);
     snprintf(path, sizeof(path), "/api/v1/projects/%s/tokens", world.pa.slug);
     CU_ASSERT_EQUAL_FATAL(api_call(&world.adm, "GET", path, NULL, &r), 0);
     it = token_item(&r, t4.token_id);
@@ -107,7 +75,7 @@ static void test_token_lifecycle(void)
     CU_ASSERT_TRUE(it && json_object_object_get_ex(it, "last_used_at", &v) && v == NULL);
     CU_ASSERT_PTR_NULL(r.body ? strstr(r.body, t4.secret) : NULL);
     http_resp_free(&r);
-    CU_ASSERT_EQUAL(status_of(&t4, "/api/v1/projects"), 200);
+    CU_ASSERT_EQUAL(itest_get_status(&t4, "/api/v1/projects"), 200);
     CU_ASSERT_EQUAL_FATAL(api_call(&world.adm, "GET", path, NULL, &r), 0);
     it = token_item(&r, t4.token_id);
     CU_ASSERT_TRUE(it && json_object_object_get_ex(it, "last_used_at", &v) && v != NULL &&
@@ -223,10 +191,10 @@ static void test_member_changes(void)
     struct http_resp r;
     char path[300];
 
-    CU_ASSERT_EQUAL_FATAL(new_user("member", &u), 0);
-    CU_ASSERT_EQUAL_FATAL(add_member(world.pa.slug, u.email, "viewer"), 0);
+    CU_ASSERT_EQUAL_FATAL(itest_new_user(&world.adm, "member", "projects.test", &u), 0);
+    CU_ASSERT_EQUAL_FATAL(itest_add_member(&world.adm, world.pa.slug, u.email, "viewer"), 0);
     /* Adding again: 409. */
-    CU_ASSERT_EQUAL(add_member(world.pa.slug, u.email, "member"), -1);
+    CU_ASSERT_EQUAL(itest_add_member(&world.adm, world.pa.slug, u.email, "member"), -1);
     snprintf(path, sizeof(path), "/api/v1/projects/%s/members/%lld", world.pa.slug, u.user_id);
     CU_ASSERT_EQUAL_FATAL(api_call(&world.adm, "PATCH", path, "{\"role\":\"member\"}", &r), 0);
     CU_ASSERT_EQUAL(r.status, 200);
@@ -234,7 +202,8 @@ static void test_member_changes(void)
                            "member");
     http_resp_free(&r);
     /* Done by a token, so an entry carries actor_token. */
-    CU_ASSERT_EQUAL_FATAL(new_token(&world.adm, world.pa.slug, "[\"admin\"]", "null", &tok), 201);
+    CU_ASSERT_EQUAL_FATAL(itest_new_token(&world.adm, world.pa.slug, "[\"admin\"]", "null", &tok),
+                          201);
     CU_ASSERT_EQUAL_FATAL(api_call(&tok, "DELETE", path, NULL, &r), 0);
     CU_ASSERT_EQUAL(r.status, 204);
     http_resp_free(&r);

@@ -36,73 +36,6 @@ static int details_are(const struct http_resp *r, const char *from, const char *
     return 0;
 }
 
-/* A worker named name (NULL: a fresh name) of project slug (NULL: the token's own)
- * registered by who; its id, or -1. */
-static long long new_worker(const struct ident *who, const char *slug, const char *name)
-{
-    struct http_resp r;
-    char body[400], fresh[64];
-    long long id = -1;
-
-    if (!name)
-        name = itest_unique("worker", fresh, sizeof(fresh));
-    if (slug)
-        snprintf(body, sizeof(body), "{\"project\":\"%s\",\"name\":\"%s\"}", slug, name);
-    else
-        snprintf(body, sizeof(body), "{\"name\":\"%s\"}", name);
-    if (itest_callf(who, "POST", body, &r, "/api/v1/workers") == 201 || r.status == 200)
-        id = itest_jint(r.json, "id");
-    else
-        fprintf(stderr, "\n  register %s: %ld %s", body, r.status, S(r.body));
-    http_resp_free(&r);
-    return id;
-}
-
-/* A run of project A (made by member) or B (by B's token) in queue, with kind and
- * priority; its id in id. 0 on 201. */
-static int new_run(const char *slug, const char *queue, const char *kind, int priority, char id[40])
-{
-    char more[32];
-    struct itest_run run = {.project = slug, .kind = kind, .queue = queue, .extra = more};
-
-    snprintf(more, sizeof(more), "\"priority\":%d", priority);
-    return itest_make_run(strcmp(slug, world.pb.slug) == 0 ? &world.twrite_b : &world.member, &run,
-                          id, 40) == 201
-               ? 0
-               : -1;
-}
-
-/* A claim on queue by who with worker (and more JSON members, or NULL); the claimed
- * run's id goes to id ("" when none). Returns the status. */
-static long claim(const struct ident *who, const char *queue, long long worker, const char *more,
-                  char id[40])
-{
-    struct http_resp r;
-    char body[1024];
-    long st;
-
-    snprintf(body, sizeof(body), "{\"worker_id\":%lld%s%s}", worker, more ? "," : "",
-             more ? more : "");
-    st = itest_callf(who, "POST", body, &r, "/api/v1/queues/%s/claim", queue);
-    if (id) {
-        id[0] = '\0';
-        if (st == 200 && itest_jstr(r.json, "id"))
-            snprintf(id, 40, "%s", itest_jstr(r.json, "id"));
-    }
-    if (st != 200 && st != 204)
-        fprintf(stderr, "\n  claim %s on %s: %ld %.300s", body, queue, st, S(r.body));
-    http_resp_free(&r);
-    return st;
-}
-
-/* A claim by member in project A. */
-static long claim_a(const char *queue, long long worker, char id[40])
-{
-    char more[128];
-    snprintf(more, sizeof(more), "\"project\":\"%s\"", world.pa.slug);
-    return claim(&world.member, queue, worker, more, id);
-}
-
 /* The run as the admin sees it, or NULL; the caller puts it. */
 static json_object *run_get(const char *id)
 {
@@ -125,93 +58,6 @@ static json_object *attempts_of(const char *id)
         fprintf(stderr, "\n  attempts of %s: %ld %s", id, r.status, S(r.body));
     http_resp_free(&r);
     return o;
-}
-
-static int streq(const char *a, const char *b)
-{
-    return a && b && strcmp(a, b) == 0;
-}
-
-static double now_s(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
-static void sleep_ms(long ms)
-{
-    struct timespec t = {ms / 1000, (ms % 1000) * 1000000L};
-    nanosleep(&t, NULL);
-}
-
-/* POST /runs/{run}/attempts as member with body; the status, r kept for the caller. */
-static long start(const char *run, const char *body, struct http_resp *r)
-{
-    return itest_callf(&world.member, "POST", body, r, "/api/v1/runs/%s/attempts", run);
-}
-
-static long end_attempt(const char *run, int seq, const char *body, struct http_resp *r)
-{
-    return itest_callf(&world.member, "PATCH", body, r, "/api/v1/runs/%s/attempts/%d", run, seq);
-}
-
-/* ---- input validation, table-driven ---- */
-
-struct bad_input {
-    const char *method;
-    const char *path; /* {p} project A, {r} the test's run, {w} A's worker, {x} B's worker */
-    const char *body; /* the same placeholders */
-    unsigned flags;
-    long status;
-    const char *code;  /* or NULL: not checked */
-    const char *field; /* or NULL: not checked */
-};
-
-struct bad_targets {
-    const char *run;
-    long long worker, xworker;
-};
-
-/* Sends each case as who; returns the number of answers that differ. */
-static int check_bad(const struct ident *who, const struct bad_input *cases, size_t n,
-                     const struct bad_targets *t)
-{
-    char w[32], x[32];
-    snprintf(w, sizeof(w), "%lld", t->worker);
-    snprintf(x, sizeof(x), "%lld", t->xworker);
-    const struct itest_subst subs[] = {{"{p}", world.pa.slug},
-                                       {"{r}", t->run ? t->run : ""},
-                                       {"{w}", w},
-                                       {"{x}", x},
-                                       {NULL, NULL}};
-    int wrong = 0;
-    for (size_t i = 0; i < n; i++) {
-        const struct bad_input *c = &cases[i];
-        char path[1024], body[8192];
-        struct http_resp r;
-        const char *field, *code;
-
-        itest_expand(c->path, subs, path, sizeof(path));
-        if (c->body)
-            itest_expand(c->body, subs, body, sizeof(body));
-        if (api_req(who, c->method, path, c->body ? body : NULL, c->flags, NULL, &r) != 0) {
-            wrong++;
-            http_resp_free(&r);
-            continue;
-        }
-        field = http_error_field(&r);
-        code = http_error_code(&r);
-        if (r.status != c->status || (c->field && !streq(field, c->field)) ||
-            (c->code && !streq(code, c->code))) {
-            fprintf(stderr, "\n  INPUT %s %.120s %.200s: expected %ld %s field %s, got %ld %.300s",
-                    c->method, path, c->body ? body : "", c->status, S(c->code), S(c->field),
-                    r.status, S(r.body));
-            wrong++;
-        }
-        http_resp_free(&r);
-    }
-    return wrong;
 }
 
 /* ---- eight claimers, 1,000 runs ---- */
@@ -275,8 +121,8 @@ static void *claim_loop(void *arg)
         c->wrong_worker += itest_jint(r.json, "worker_id") != c->worker ||
                            itest_jint(r.json, "latest_attempt.worker_id") != c->worker;
         c->wrong_attempt += itest_jint(r.json, "latest_attempt.seq") != 1 ||
-                            !streq(itest_jstr(r.json, "latest_attempt.status"), "running") ||
-                            !streq(itest_jstr(r.json, "status"), "running");
+                            !itest_streq(itest_jstr(r.json, "latest_attempt.status"), "running") ||
+                            !itest_streq(itest_jstr(r.json, "status"), "running");
         if (c->n < CONC_RUNS)
             snprintf(c->ids[c->n++], 40, "%s", id);
         else
@@ -305,7 +151,7 @@ static void test_concurrent_claims(void)
 
     itest_unique("conc", queue, sizeof(queue));
     /* The runs, made by a few threads sharing one token. */
-    t0 = now_s();
+    t0 = itest_now_s();
     for (int i = 0; i < CONC_MAKERS; i++) {
         mk[i] = (struct maker){.queue = queue,
                                .from = i * CONC_RUNS / CONC_MAKERS,
@@ -321,15 +167,15 @@ static void test_concurrent_claims(void)
     /* Eight workers claim in a loop until the queue is empty. */
     for (int i = 0; i < CONC_CLAIMERS; i++) {
         cl[i] = (struct claimer){
-            .queue = queue, .worker = new_worker(&world.twrite, NULL, NULL), .ids = per[i]};
+            .queue = queue, .worker = itest_new_worker(&world.twrite, NULL, NULL), .ids = per[i]};
         CU_ASSERT_TRUE_FATAL(cl[i].worker > 0);
     }
-    t1 = now_s();
+    t1 = itest_now_s();
     for (int i = 0; i < CONC_CLAIMERS; i++)
         CU_ASSERT_EQUAL_FATAL(pthread_create(&t[i], NULL, claim_loop, &cl[i]), 0);
     for (int i = 0; i < CONC_CLAIMERS; i++)
         pthread_join(t[i], NULL);
-    t2 = now_s();
+    t2 = itest_now_s();
 
     for (int i = 0; i < CONC_CLAIMERS; i++) {
         memcpy(claimed[total], cl[i].ids, (size_t)cl[i].n * 40);
@@ -381,7 +227,7 @@ static void test_concurrent_claims(void)
         fprintf(stderr, "\n  attempts (seq 1|seq > 1|runs|other worker or status): %s", out);
     CU_ASSERT_STRING_EQUAL(out, "1000|0|1000|0");
     /* And the queue is empty. */
-    CU_ASSERT_EQUAL(claim(&world.twrite, queue, cl[0].worker, NULL, NULL), 204);
+    CU_ASSERT_EQUAL(itest_claim(&world.twrite, queue, cl[0].worker, NULL, NULL), 204);
 }
 
 /* ---- order, kinds, isolation ---- */
@@ -395,20 +241,21 @@ static void test_claim_order(void)
 
     itest_unique("order", queue, sizeof(queue));
     itest_unique("order", kind, sizeof(kind));
-    CU_ASSERT_TRUE_FATAL((w = new_worker(&world.member, world.pa.slug, NULL)) > 0);
+    CU_ASSERT_TRUE_FATAL((w = itest_new_worker(&world.member, world.pa.slug, NULL)) > 0);
     /* Nothing queued yet: 204, and a queue never used is just empty. */
-    CU_ASSERT_EQUAL(claim_a(queue, w, got), 204);
+    CU_ASSERT_EQUAL(itest_claim_a(&world, queue, w, got), 204);
     CU_ASSERT_STRING_EQUAL(got, "");
     for (int i = 0; i < 6; i++)
-        CU_ASSERT_EQUAL_FATAL(new_run(world.pa.slug, queue, kind, prio[i], ids[i]), 0);
+        CU_ASSERT_EQUAL_FATAL(itest_queued_run(&world, world.pa.slug, queue, kind, prio[i], ids[i]),
+                              0);
     for (int i = 0; i < 6; i++) {
-        CU_ASSERT_EQUAL(claim_a(queue, w, got), 200);
+        CU_ASSERT_EQUAL(itest_claim_a(&world, queue, w, got), 200);
         if (strcmp(got, ids[order[i]]) != 0)
             fprintf(stderr, "\n  claim #%d: expected run %d (priority %d), got %s", i, order[i],
                     prio[order[i]], got);
         CU_ASSERT_STRING_EQUAL(got, ids[order[i]]);
     }
-    CU_ASSERT_EQUAL(claim_a(queue, w, got), 204);
+    CU_ASSERT_EQUAL(itest_claim_a(&world, queue, w, got), 204);
     /* Without lease_s the lease is 300 s. */
     {
         char sql[300], out[64];
@@ -430,24 +277,24 @@ static void test_claim_kinds(void)
     itest_unique("kinds", queue, sizeof(queue));
     itest_unique("ka", ka, sizeof(ka));
     itest_unique("kb", kb, sizeof(kb));
-    CU_ASSERT_TRUE_FATAL((w = new_worker(&world.member, world.pa.slug, NULL)) > 0);
-    CU_ASSERT_EQUAL_FATAL(new_run(world.pa.slug, queue, ka, 0, a1), 0);
-    CU_ASSERT_EQUAL_FATAL(new_run(world.pa.slug, queue, kb, 0, b1), 0);
-    CU_ASSERT_EQUAL_FATAL(new_run(world.pa.slug, queue, ka, 0, a2), 0);
+    CU_ASSERT_TRUE_FATAL((w = itest_new_worker(&world.member, world.pa.slug, NULL)) > 0);
+    CU_ASSERT_EQUAL_FATAL(itest_queued_run(&world, world.pa.slug, queue, ka, 0, a1), 0);
+    CU_ASSERT_EQUAL_FATAL(itest_queued_run(&world, world.pa.slug, queue, kb, 0, b1), 0);
+    CU_ASSERT_EQUAL_FATAL(itest_queued_run(&world, world.pa.slug, queue, ka, 0, a2), 0);
 
     /* kinds ["b"] skips the older "a" runs. */
     snprintf(more, sizeof(more), "\"project\":\"%s\",\"kinds\":[\"%s\"]", world.pa.slug, kb);
-    CU_ASSERT_EQUAL(claim(&world.member, queue, w, more, got), 200);
+    CU_ASSERT_EQUAL(itest_claim(&world.member, queue, w, more, got), 200);
     CU_ASSERT_STRING_EQUAL(got, b1);
-    CU_ASSERT_EQUAL(claim(&world.member, queue, w, more, got), 204);
+    CU_ASSERT_EQUAL(itest_claim(&world.member, queue, w, more, got), 204);
     snprintf(more, sizeof(more), "\"project\":\"%s\",\"kinds\":[\"nope\",\"%s\"]", world.pa.slug,
              ka);
-    CU_ASSERT_EQUAL(claim(&world.member, queue, w, more, got), 200);
+    CU_ASSERT_EQUAL(itest_claim(&world.member, queue, w, more, got), 200);
     CU_ASSERT_STRING_EQUAL(got, a1);
     /* Without kinds, any kind. */
-    CU_ASSERT_EQUAL(claim_a(queue, w, got), 200);
+    CU_ASSERT_EQUAL(itest_claim_a(&world, queue, w, got), 200);
     CU_ASSERT_STRING_EQUAL(got, a2);
-    CU_ASSERT_EQUAL(claim_a(queue, w, got), 204);
+    CU_ASSERT_EQUAL(itest_claim_a(&world, queue, w, got), 204);
 
     /* A kind with quotes, a backslash, a comma and braces is matched whole. */
     {
@@ -461,9 +308,9 @@ static void test_claim_kinds(void)
     }
     snprintf(more, sizeof(more), "\"project\":\"%s\",\"kinds\":[\"we\",\"ird\",\"{k} x\"]",
              world.pa.slug);
-    CU_ASSERT_EQUAL(claim(&world.member, queue, w, more, got), 204);
+    CU_ASSERT_EQUAL(itest_claim(&world.member, queue, w, more, got), 204);
     snprintf(more, sizeof(more), "\"project\":\"%s\",\"kinds\":[\"%s\"]", world.pa.slug, weird);
-    CU_ASSERT_EQUAL(claim(&world.member, queue, w, more, got), 200);
+    CU_ASSERT_EQUAL(itest_claim(&world.member, queue, w, more, got), 200);
     CU_ASSERT_STRING_EQUAL(got, odd);
 }
 
@@ -476,25 +323,25 @@ static void test_claim_isolation(void)
     itest_unique("qx", qx, sizeof(qx));
     itest_unique("qy", qy, sizeof(qy));
     itest_unique("iso", kind, sizeof(kind));
-    CU_ASSERT_TRUE_FATAL((wa = new_worker(&world.member, world.pa.slug, NULL)) > 0);
-    CU_ASSERT_TRUE_FATAL((wb = new_worker(&world.twrite_b, NULL, NULL)) > 0);
+    CU_ASSERT_TRUE_FATAL((wa = itest_new_worker(&world.member, world.pa.slug, NULL)) > 0);
+    CU_ASSERT_TRUE_FATAL((wb = itest_new_worker(&world.twrite_b, NULL, NULL)) > 0);
 
     /* Queue X's run is older and more urgent; a claim on Y never sees it. */
-    CU_ASSERT_EQUAL_FATAL(new_run(world.pa.slug, qx, kind, 100, x1), 0);
-    CU_ASSERT_EQUAL_FATAL(new_run(world.pa.slug, qy, kind, 0, y1), 0);
-    CU_ASSERT_EQUAL(claim_a(qy, wa, got), 200);
+    CU_ASSERT_EQUAL_FATAL(itest_queued_run(&world, world.pa.slug, qx, kind, 100, x1), 0);
+    CU_ASSERT_EQUAL_FATAL(itest_queued_run(&world, world.pa.slug, qy, kind, 0, y1), 0);
+    CU_ASSERT_EQUAL(itest_claim_a(&world, qy, wa, got), 200);
     CU_ASSERT_STRING_EQUAL(got, y1);
-    CU_ASSERT_EQUAL(claim_a(qy, wa, got), 204);
-    CU_ASSERT_EQUAL(claim_a(qx, wa, got), 200);
+    CU_ASSERT_EQUAL(itest_claim_a(&world, qy, wa, got), 204);
+    CU_ASSERT_EQUAL(itest_claim_a(&world, qx, wa, got), 200);
     CU_ASSERT_STRING_EQUAL(got, x1);
 
     /* Same queue name in two projects: each claims its own. B's run is older and more
      * urgent. */
-    CU_ASSERT_EQUAL_FATAL(new_run(world.pb.slug, qx, kind, 100, rb), 0);
-    CU_ASSERT_EQUAL_FATAL(new_run(world.pa.slug, qx, kind, 0, ra), 0);
-    CU_ASSERT_EQUAL(claim_a(qx, wa, got), 200);
+    CU_ASSERT_EQUAL_FATAL(itest_queued_run(&world, world.pb.slug, qx, kind, 100, rb), 0);
+    CU_ASSERT_EQUAL_FATAL(itest_queued_run(&world, world.pa.slug, qx, kind, 0, ra), 0);
+    CU_ASSERT_EQUAL(itest_claim_a(&world, qx, wa, got), 200);
     CU_ASSERT_STRING_EQUAL(got, ra);
-    CU_ASSERT_EQUAL(claim(&world.twrite, qx, wa, NULL, got), 204);
+    CU_ASSERT_EQUAL(itest_claim(&world.twrite, qx, wa, NULL, got), 204);
     o = run_get(rb);
     CU_ASSERT_STRING_EQUAL(S(itest_jstr(o, "status")), "queued");
     json_object_put(o);
@@ -525,9 +372,9 @@ static void test_claim_isolation(void)
     json_object_put(o);
     /* B's token claims B's run, with B's worker. */
     snprintf(more, sizeof(more), "\"project\":\"%s\"", world.pb.slug);
-    CU_ASSERT_EQUAL(claim(&world.twrite_b, qx, wb, more, got), 200);
+    CU_ASSERT_EQUAL(itest_claim(&world.twrite_b, qx, wb, more, got), 200);
     CU_ASSERT_STRING_EQUAL(got, rb);
-    CU_ASSERT_EQUAL(claim(&world.twrite_b, qx, wb, NULL, got), 204);
+    CU_ASSERT_EQUAL(itest_claim(&world.twrite_b, qx, wb, NULL, got), 204);
 }
 
 static void test_claim_validation(void)
@@ -536,8 +383,8 @@ static void test_claim_validation(void)
     size_t o;
     long long w, wb;
 
-    CU_ASSERT_TRUE_FATAL((w = new_worker(&world.member, world.pa.slug, NULL)) > 0);
-    CU_ASSERT_TRUE_FATAL((wb = new_worker(&world.twrite_b, NULL, NULL)) > 0);
+    CU_ASSERT_TRUE_FATAL((w = itest_new_worker(&world.member, world.pa.slug, NULL)) > 0);
+    CU_ASSERT_TRUE_FATAL((wb = itest_new_worker(&world.twrite_b, NULL, NULL)) > 0);
     o = (size_t)snprintf(kinds101, sizeof(kinds101), "[");
     for (int i = 0; i < 101; i++)
         o += (size_t)snprintf(kinds101 + o, sizeof(kinds101) - o, "%s\"k%d\"", i ? "," : "", i);
@@ -548,44 +395,47 @@ static void test_claim_validation(void)
     snprintf(body, sizeof(body), "{\"project\":\"{p}\",\"worker_id\":{w},\"kinds\":%s}", kinds101);
 
 #define CLAIM "/api/v1/queues/valid/claim"
-    const struct bad_input cases[] = {
-        {"POST", CLAIM, "{\"project\":\"{p}\"}", 0, 400, "invalid_field", "worker_id"},
-        {"POST", CLAIM, "{\"project\":\"{p}\",\"worker_id\":\"{w}\"}", 0, 400, NULL, "worker_id"},
-        {"POST", CLAIM, "{\"project\":\"{p}\",\"worker_id\":0}", 0, 400, NULL, "worker_id"},
+    const struct itest_bad cases[] = {
+        {"POST", CLAIM, "{\"project\":\"{p}\"}", 0, 400, "invalid_field", "worker_id", NULL},
+        {"POST", CLAIM, "{\"project\":\"{p}\",\"worker_id\":\"{w}\"}", 0, 400, NULL, "worker_id",
+         NULL},
+        {"POST", CLAIM, "{\"project\":\"{p}\",\"worker_id\":0}", 0, 400, NULL, "worker_id", NULL},
         {"POST", CLAIM, "{\"project\":\"{p}\",\"worker_id\":{w},\"lease_s\":0}", 0, 400, NULL,
-         "lease_s"},
+         "lease_s", NULL},
         {"POST", CLAIM, "{\"project\":\"{p}\",\"worker_id\":{w},\"lease_s\":86401}", 0, 400, NULL,
-         "lease_s"},
+         "lease_s", NULL},
         {"POST", CLAIM, "{\"project\":\"{p}\",\"worker_id\":{w},\"lease_s\":1.5}", 0, 400, NULL,
-         "lease_s"},
+         "lease_s", NULL},
         {"POST", CLAIM, "{\"project\":\"{p}\",\"worker_id\":{w},\"kinds\":\"a\"}", 0, 400, NULL,
-         "kinds"},
+         "kinds", NULL},
         {"POST", CLAIM, "{\"project\":\"{p}\",\"worker_id\":{w},\"kinds\":[]}", 0, 422,
-         "invalid_value", "kinds"},
+         "invalid_value", "kinds", NULL},
         {"POST", CLAIM, "{\"project\":\"{p}\",\"worker_id\":{w},\"kinds\":[1]}", 0, 422, NULL,
-         "kinds"},
+         "kinds", NULL},
         {"POST", CLAIM, "{\"project\":\"{p}\",\"worker_id\":{w},\"kinds\":[\"\"]}", 0, 422, NULL,
-         "kinds"},
-        {"POST", CLAIM, body, 0, 422, NULL, "kinds"},
+         "kinds", NULL},
+        {"POST", CLAIM, body, 0, 422, NULL, "kinds", NULL},
         {"POST", CLAIM, "{\"project\":\"{p}\",\"worker_id\":{w},\"colour\":1}", 0, 400, NULL,
-         "colour"},
-        {"POST", CLAIM, "{\"project\":5,\"worker_id\":{w}}", 0, 400, NULL, "project"},
+         "colour", NULL},
+        {"POST", CLAIM, "{\"project\":5,\"worker_id\":{w}}", 0, 400, NULL, "project", NULL},
         /* A user names the project; a token may leave it out. */
-        {"POST", CLAIM, "{\"worker_id\":{w}}", 0, 400, NULL, "project"},
+        {"POST", CLAIM, "{\"worker_id\":{w}}", 0, 400, NULL, "project", NULL},
         {"POST", CLAIM, "{\"project\":\"no-such-project-zz\",\"worker_id\":{w}}", 0, 404,
-         "not_found", NULL},
-        {"POST", CLAIM, "{\"project\":\"{p}\",\"worker_id\":{x}}", 0, 422, "invalid_reference",
-         "worker_id"},
+         "not_found", NULL, NULL},
+        {"POST", CLAIM, "{\"project\":\"{p}\",\"worker_id\":{wb}}", 0, 422, "invalid_reference",
+         "worker_id", NULL},
         {"POST", CLAIM, "{\"project\":\"{p}\",\"worker_id\":999999999}", 0, 422,
-         "invalid_reference", "worker_id"},
-        {"POST", path, "{\"project\":\"{p}\",\"worker_id\":{w}}", 0, 404, "not_found", NULL},
-        {"POST", CLAIM, "{\"project\":\"{p}\",\"worker_id\":{w}}", API_CT_TEXT, 415, NULL, NULL},
-        {"POST", CLAIM, NULL, 0, 415, NULL, NULL}, /* the body is required */
-        {"POST", CLAIM, "[1]", 0, 400, NULL, NULL},
+         "invalid_reference", "worker_id", NULL},
+        {"POST", path, "{\"project\":\"{p}\",\"worker_id\":{w}}", 0, 404, "not_found", NULL, NULL},
+        {"POST", CLAIM, "{\"project\":\"{p}\",\"worker_id\":{w}}", API_CT_TEXT, 415, NULL, NULL,
+         NULL},
+        {"POST", CLAIM, NULL, 0, 415, NULL, NULL, NULL}, /* the body is required */
+        {"POST", CLAIM, "[1]", 0, 400, NULL, NULL, NULL},
     };
 #undef CLAIM
-    struct bad_targets t = {.run = "", .worker = w, .xworker = wb};
-    CU_ASSERT_EQUAL(check_bad(&world.member, cases, sizeof(cases) / sizeof(cases[0]), &t), 0);
+    struct itest_bad_targets t = {.run = "", .worker = w, .xworker = wb};
+    CU_ASSERT_EQUAL(
+        itest_check_bad(&world, &world.member, cases, sizeof(cases) / sizeof(cases[0]), &t), 0);
 }
 
 /* ---- leases ---- */
@@ -602,8 +452,8 @@ static json_object *next_msg(struct itest_sub *sub, const char *type, const char
             return NULL;
         o = json_tokener_parse(msg);
         free(msg);
-        if (o && streq(itest_jstr(o, "type"), type) &&
-            (run ? streq(itest_jstr(o, "run"), run) : itest_jint(o, "data.id") == worker))
+        if (o && itest_streq(itest_jstr(o, "type"), type) &&
+            (run ? itest_streq(itest_jstr(o, "run"), run) : itest_jint(o, "data.id") == worker))
             return o;
         json_object_put(o);
     }
@@ -615,8 +465,8 @@ static long claim_when_lapsed(const char *queue, long long worker, char id[40])
 {
     long st = 204;
     for (int i = 0; i < 32 && st == 204; i++) {
-        sleep_ms(250);
-        st = claim_a(queue, worker, id);
+        itest_sleep_ms(250);
+        st = itest_claim_a(&world, queue, worker, id);
     }
     return st;
 }
@@ -632,26 +482,26 @@ static void test_lease_expiry(void)
 
     itest_unique("lease", queue, sizeof(queue));
     itest_unique("lease", kind, sizeof(kind));
-    CU_ASSERT_TRUE_FATAL((w1 = new_worker(&world.member, world.pa.slug, NULL)) > 0);
-    CU_ASSERT_TRUE_FATAL((w2 = new_worker(&world.member, world.pa.slug, NULL)) > 0);
-    CU_ASSERT_EQUAL_FATAL(new_run(world.pa.slug, queue, kind, 0, run), 0);
-    CU_ASSERT_EQUAL_FATAL(new_run(world.pa.slug, queue, kind, 0, manual), 0);
+    CU_ASSERT_TRUE_FATAL((w1 = itest_new_worker(&world.member, world.pa.slug, NULL)) > 0);
+    CU_ASSERT_TRUE_FATAL((w2 = itest_new_worker(&world.member, world.pa.slug, NULL)) > 0);
+    CU_ASSERT_EQUAL_FATAL(itest_queued_run(&world, world.pa.slug, queue, kind, 0, run), 0);
+    CU_ASSERT_EQUAL_FATAL(itest_queued_run(&world, world.pa.slug, queue, kind, 0, manual), 0);
     CU_ASSERT_EQUAL_FATAL(itest_sub_open(&sub, "runwatch:events"), 0);
 
-    t0 = now_s();
+    t0 = itest_now_s();
     {
         char more[128];
         snprintf(more, sizeof(more), "\"project\":\"%s\",\"lease_s\":1", world.pa.slug);
-        CU_ASSERT_EQUAL_FATAL(claim(&world.member, queue, w1, more, got), 200);
+        CU_ASSERT_EQUAL_FATAL(itest_claim(&world.member, queue, w1, more, got), 200);
         CU_ASSERT_STRING_EQUAL(got, run);
         /* An attempt started by hand can hold a lease too. */
         snprintf(more, sizeof(more), "{\"worker_id\":%lld,\"lease_s\":1}", w1);
-        CU_ASSERT_EQUAL(start(manual, more, &r), 201);
+        CU_ASSERT_EQUAL(itest_attempt_start(&world.member, manual, more, &r), 201);
         http_resp_free(&r);
     }
     /* Nobody beats: a later claim takes the run back as attempt 2. */
     CU_ASSERT_EQUAL(claim_when_lapsed(queue, w2, got), 200);
-    lapsed = now_s() - t0;
+    lapsed = itest_now_s() - t0;
     CU_ASSERT_STRING_EQUAL(got, run);
     /* Not before the lease ran out (the server's interval lies inside ours). */
     if (lapsed < 1.0)
@@ -711,21 +561,21 @@ static void test_lease_renewed(void)
 
     itest_unique("renew", queue, sizeof(queue));
     itest_unique("renew", kind, sizeof(kind));
-    CU_ASSERT_TRUE_FATAL((w1 = new_worker(&world.member, world.pa.slug, NULL)) > 0);
-    CU_ASSERT_TRUE_FATAL((w2 = new_worker(&world.member, world.pa.slug, NULL)) > 0);
-    CU_ASSERT_EQUAL_FATAL(new_run(world.pa.slug, queue, kind, 1, run), 0);
-    CU_ASSERT_EQUAL_FATAL(new_run(world.pa.slug, queue, kind, 0, decoy), 0);
+    CU_ASSERT_TRUE_FATAL((w1 = itest_new_worker(&world.member, world.pa.slug, NULL)) > 0);
+    CU_ASSERT_TRUE_FATAL((w2 = itest_new_worker(&world.member, world.pa.slug, NULL)) > 0);
+    CU_ASSERT_EQUAL_FATAL(itest_queued_run(&world, world.pa.slug, queue, kind, 1, run), 0);
+    CU_ASSERT_EQUAL_FATAL(itest_queued_run(&world, world.pa.slug, queue, kind, 0, decoy), 0);
     snprintf(more, sizeof(more), "\"project\":\"%s\",\"lease_s\":1", world.pa.slug);
-    CU_ASSERT_EQUAL_FATAL(claim(&world.member, queue, w1, more, got), 200);
+    CU_ASSERT_EQUAL_FATAL(itest_claim(&world.member, queue, w1, more, got), 200);
     CU_ASSERT_STRING_EQUAL_FATAL(got, run);
 
     /* Beating every 0.3 s for 1.5 s keeps the lease: the other worker gets the decoy,
      * then nothing. */
     for (int i = 0; i < 5; i++) {
-        sleep_ms(300);
+        itest_sleep_ms(300);
         beats += itest_statusf(&world.twrite, "POST", "{\"progress\":0.1}",
                                "/api/v1/runs/%s/heartbeat", run) == 200;
-        CU_ASSERT_NOT_EQUAL(claim_a(queue, w2, got), -1);
+        CU_ASSERT_NOT_EQUAL(itest_claim_a(&world, queue, w2, got), -1);
         stolen += strcmp(got, run) == 0;
     }
     CU_ASSERT_EQUAL(beats, 5);
@@ -755,8 +605,8 @@ static void test_attempts(void)
 
     itest_unique("att", queue, sizeof(queue));
     itest_unique("att", kind, sizeof(kind));
-    CU_ASSERT_TRUE_FATAL((w = new_worker(&world.member, world.pa.slug, NULL)) > 0);
-    CU_ASSERT_EQUAL_FATAL(new_run(world.pa.slug, queue, kind, 0, run), 0);
+    CU_ASSERT_TRUE_FATAL((w = itest_new_worker(&world.member, world.pa.slug, NULL)) > 0);
+    CU_ASSERT_EQUAL_FATAL(itest_queued_run(&world, world.pa.slug, queue, kind, 0, run), 0);
 
     /* No attempts yet. */
     CU_ASSERT_EQUAL(itest_callf(&world.viewer, "GET", NULL, &r, "/api/v1/runs/%s/attempts", run),
@@ -766,7 +616,7 @@ static void test_attempts(void)
     http_resp_free(&r);
 
     /* Start from queued: 201, the run runs with attempt 1. */
-    CU_ASSERT_EQUAL(start(run, NULL, &r), 201);
+    CU_ASSERT_EQUAL(itest_attempt_start(&world.member, run, NULL, &r), 201);
     CU_ASSERT_STRING_EQUAL(S(itest_jstr(r.json, "id")), run);
     CU_ASSERT_STRING_EQUAL(S(itest_jstr(r.json, "status")), "running");
     CU_ASSERT_EQUAL(itest_jint(r.json, "latest_attempt.seq"), 1);
@@ -774,12 +624,12 @@ static void test_attempts(void)
     CU_ASSERT_TRUE(itest_jnull(r.json, "latest_attempt.worker_id"));
     http_resp_free(&r);
     /* Not again while it runs. */
-    CU_ASSERT_EQUAL(start(run, NULL, &r), 409);
+    CU_ASSERT_EQUAL(itest_attempt_start(&world.member, run, NULL, &r), 409);
     CU_ASSERT_TRUE(IS_ERROR(r, 409, "attempt_running", "status"));
     CU_ASSERT_PTR_NOT_NULL(strstr(S(http_error_message(&r)), "attempt 1 is still running"));
     http_resp_free(&r);
     /* running → running is a no-op. */
-    CU_ASSERT_EQUAL(end_attempt(run, 1, "{\"status\":\"running\"}", &r), 200);
+    CU_ASSERT_EQUAL(itest_attempt_end(&world.member, run, 1, "{\"status\":\"running\"}", &r), 200);
     CU_ASSERT_STRING_EQUAL(S(itest_jstr(r.json, "status")), "running");
     CU_ASSERT_STRING_EQUAL(S(itest_jstr(r.json, "latest_attempt.status")), "running");
     http_resp_free(&r);
@@ -793,15 +643,17 @@ static void test_attempts(void)
         http_resp_free(&r);
     }
     /* Retry goes with failed only. */
-    CU_ASSERT_EQUAL(end_attempt(run, 1, "{\"status\":\"succeeded\",\"retry\":true}", &r), 422);
+    CU_ASSERT_EQUAL(
+        itest_attempt_end(&world.member, run, 1, "{\"status\":\"succeeded\",\"retry\":true}", &r),
+        422);
     CU_ASSERT_TRUE(IS_ERROR(r, 422, "invalid_value", "retry"));
     http_resp_free(&r);
 
     /* failed with retry: the attempt fails, the run is retrying. */
-    CU_ASSERT_EQUAL(end_attempt(run, 1,
-                                "{\"status\":\"failed\",\"retry\":true,\"error\":{\"type\":"
-                                "\"OOMError\",\"message\":\"out of memory\"}}",
-                                &r),
+    CU_ASSERT_EQUAL(itest_attempt_end(&world.member, run, 1,
+                                      "{\"status\":\"failed\",\"retry\":true,\"error\":{\"type\":"
+                                      "\"OOMError\",\"message\":\"out of memory\"}}",
+                                      &r),
                     200);
     CU_ASSERT_STRING_EQUAL(S(itest_jstr(r.json, "status")), "retrying");
     CU_ASSERT_STRING_EQUAL(S(itest_jstr(r.json, "latest_attempt.status")), "failed");
@@ -809,11 +661,12 @@ static void test_attempts(void)
     CU_ASSERT_PTR_NOT_NULL(itest_jstr(r.json, "latest_attempt.ended_at"));
     http_resp_free(&r);
     /* An ended attempt does not change to another status. */
-    CU_ASSERT_EQUAL(end_attempt(run, 1, "{\"status\":\"succeeded\"}", &r), 409);
+    CU_ASSERT_EQUAL(itest_attempt_end(&world.member, run, 1, "{\"status\":\"succeeded\"}", &r),
+                    409);
     CU_ASSERT_TRUE(IS_ERROR(r, 409, "illegal_transition", "status"));
     CU_ASSERT_TRUE(details_are(&r, "failed", "succeeded"));
     http_resp_free(&r);
-    CU_ASSERT_EQUAL(end_attempt(run, 1, "{\"status\":\"running\"}", &r), 409);
+    CU_ASSERT_EQUAL(itest_attempt_end(&world.member, run, 1, "{\"status\":\"running\"}", &r), 409);
     CU_ASSERT_TRUE(details_are(&r, "failed", "running"));
     http_resp_free(&r);
 
@@ -821,7 +674,7 @@ static void test_attempts(void)
     {
         char body[128];
         snprintf(body, sizeof(body), "{\"worker_id\":%lld,\"lease_s\":600}", w);
-        CU_ASSERT_EQUAL(start(run, body, &r), 201);
+        CU_ASSERT_EQUAL(itest_attempt_start(&world.member, run, body, &r), 201);
     }
     CU_ASSERT_STRING_EQUAL(S(itest_jstr(r.json, "status")), "running");
     CU_ASSERT_EQUAL(itest_jint(r.json, "worker_id"), w);
@@ -829,21 +682,22 @@ static void test_attempts(void)
     CU_ASSERT_EQUAL(itest_jint(r.json, "latest_attempt.worker_id"), w);
     http_resp_free(&r);
     /* The older attempt changes only itself (here: nothing, it is failed already). */
-    CU_ASSERT_EQUAL(end_attempt(run, 1, "{\"status\":\"failed\"}", &r), 200);
+    CU_ASSERT_EQUAL(itest_attempt_end(&world.member, run, 1, "{\"status\":\"failed\"}", &r), 200);
     CU_ASSERT_STRING_EQUAL(S(itest_jstr(r.json, "status")), "running");
     CU_ASSERT_EQUAL(itest_jint(r.json, "latest_attempt.seq"), 2);
     http_resp_free(&r);
     /* The latest one ends the run. */
-    CU_ASSERT_EQUAL(end_attempt(run, 2, "{\"status\":\"succeeded\"}", &r), 200);
+    CU_ASSERT_EQUAL(itest_attempt_end(&world.member, run, 2, "{\"status\":\"succeeded\"}", &r),
+                    200);
     CU_ASSERT_STRING_EQUAL(S(itest_jstr(r.json, "status")), "succeeded");
     CU_ASSERT_PTR_NOT_NULL(itest_jstr(r.json, "ended_at"));
     CU_ASSERT_STRING_EQUAL(S(itest_jstr(r.json, "latest_attempt.status")), "succeeded");
     http_resp_free(&r);
-    CU_ASSERT_EQUAL(end_attempt(run, 2, "{\"status\":\"failed\"}", &r), 409);
+    CU_ASSERT_EQUAL(itest_attempt_end(&world.member, run, 2, "{\"status\":\"failed\"}", &r), 409);
     CU_ASSERT_TRUE(details_are(&r, "succeeded", "failed"));
     http_resp_free(&r);
     /* No attempt after the end. */
-    CU_ASSERT_EQUAL(start(run, NULL, &r), 409);
+    CU_ASSERT_EQUAL(itest_attempt_start(&world.member, run, NULL, &r), 409);
     CU_ASSERT_TRUE(IS_ERROR(r, 409, "illegal_transition", NULL));
     CU_ASSERT_TRUE(details_are(&r, "succeeded", "running"));
     http_resp_free(&r);
@@ -858,29 +712,31 @@ static void test_attempts(void)
     json_object_put(page);
 
     /* failed without retry fails the run, with the error; cancelled cancels it. */
-    CU_ASSERT_EQUAL_FATAL(new_run(world.pa.slug, queue, kind, 0, run2), 0);
-    CU_ASSERT_EQUAL(start(run2, "{}", &r), 201);
+    CU_ASSERT_EQUAL_FATAL(itest_queued_run(&world, world.pa.slug, queue, kind, 0, run2), 0);
+    CU_ASSERT_EQUAL(itest_attempt_start(&world.member, run2, "{}", &r), 201);
     http_resp_free(&r);
-    CU_ASSERT_EQUAL(
-        end_attempt(run2, 1, "{\"status\":\"failed\",\"error\":{\"type\":\"Boom\"}}", &r), 200);
+    CU_ASSERT_EQUAL(itest_attempt_end(&world.member, run2, 1,
+                                      "{\"status\":\"failed\",\"error\":{\"type\":\"Boom\"}}", &r),
+                    200);
     CU_ASSERT_STRING_EQUAL(S(itest_jstr(r.json, "status")), "failed");
     CU_ASSERT_STRING_EQUAL(S(itest_jstr(r.json, "error.type")), "Boom");
     http_resp_free(&r);
-    CU_ASSERT_EQUAL(start(run2, NULL, &r), 409);
+    CU_ASSERT_EQUAL(itest_attempt_start(&world.member, run2, NULL, &r), 409);
     CU_ASSERT_TRUE(details_are(&r, "failed", "running"));
     http_resp_free(&r);
-    CU_ASSERT_EQUAL_FATAL(new_run(world.pa.slug, queue, kind, 0, run3), 0);
-    CU_ASSERT_EQUAL(start(run3, NULL, &r), 201);
+    CU_ASSERT_EQUAL_FATAL(itest_queued_run(&world, world.pa.slug, queue, kind, 0, run3), 0);
+    CU_ASSERT_EQUAL(itest_attempt_start(&world.member, run3, NULL, &r), 201);
     http_resp_free(&r);
-    CU_ASSERT_EQUAL(end_attempt(run3, 1, "{\"status\":\"cancelled\"}", &r), 200);
+    CU_ASSERT_EQUAL(itest_attempt_end(&world.member, run3, 1, "{\"status\":\"cancelled\"}", &r),
+                    200);
     CU_ASSERT_STRING_EQUAL(S(itest_jstr(r.json, "status")), "cancelled");
     http_resp_free(&r);
     /* A run cancelled while queued has no attempt to start. */
-    CU_ASSERT_EQUAL_FATAL(new_run(world.pa.slug, queue, kind, 0, run3), 0);
+    CU_ASSERT_EQUAL_FATAL(itest_queued_run(&world, world.pa.slug, queue, kind, 0, run3), 0);
     CU_ASSERT_EQUAL(itest_callf(&world.member, "POST", NULL, &r, "/api/v1/runs/%s/cancel", run3),
                     200);
     http_resp_free(&r);
-    CU_ASSERT_EQUAL(start(run3, NULL, &r), 409);
+    CU_ASSERT_EQUAL(itest_attempt_start(&world.member, run3, NULL, &r), 409);
     CU_ASSERT_TRUE(details_are(&r, "cancelled", "running"));
     http_resp_free(&r);
 
@@ -907,20 +763,22 @@ static void test_retry_flow(void)
 
     itest_unique("retry", queue, sizeof(queue));
     itest_unique("retry", kind, sizeof(kind));
-    CU_ASSERT_TRUE_FATAL((w = new_worker(&world.member, world.pa.slug, NULL)) > 0);
-    CU_ASSERT_EQUAL_FATAL(new_run(world.pa.slug, queue, kind, 0, run), 0);
-    CU_ASSERT_EQUAL_FATAL(claim_a(queue, w, got), 200);
+    CU_ASSERT_TRUE_FATAL((w = itest_new_worker(&world.member, world.pa.slug, NULL)) > 0);
+    CU_ASSERT_EQUAL_FATAL(itest_queued_run(&world, world.pa.slug, queue, kind, 0, run), 0);
+    CU_ASSERT_EQUAL_FATAL(itest_claim_a(&world, queue, w, got), 200);
     CU_ASSERT_STRING_EQUAL(got, run);
-    CU_ASSERT_EQUAL(end_attempt(run, 1, "{\"status\":\"failed\",\"retry\":true}", &r), 200);
+    CU_ASSERT_EQUAL(
+        itest_attempt_end(&world.member, run, 1, "{\"status\":\"failed\",\"retry\":true}", &r),
+        200);
     CU_ASSERT_STRING_EQUAL(S(itest_jstr(r.json, "status")), "retrying");
     http_resp_free(&r);
     /* Retrying is not queued: nothing to claim yet. */
-    CU_ASSERT_EQUAL(claim_a(queue, w, got), 204);
+    CU_ASSERT_EQUAL(itest_claim_a(&world, queue, w, got), 204);
     CU_ASSERT_EQUAL(
         itest_callf(&world.member, "PATCH", "{\"status\":\"queued\"}", &r, "/api/v1/runs/%s", run),
         200);
     http_resp_free(&r);
-    CU_ASSERT_EQUAL(claim_a(queue, w, got), 200);
+    CU_ASSERT_EQUAL(itest_claim_a(&world, queue, w, got), 200);
     CU_ASSERT_STRING_EQUAL(got, run);
     page = attempts_of(run);
     CU_ASSERT_EQUAL(itest_jlen(page, "items"), 2);
@@ -929,7 +787,8 @@ static void test_retry_flow(void)
     CU_ASSERT_STRING_EQUAL(S(itest_jstr(page, "items.1.status")), "running");
     CU_ASSERT_EQUAL(itest_jint(page, "items.1.worker_id"), w);
     json_object_put(page);
-    CU_ASSERT_EQUAL(end_attempt(run, 2, "{\"status\":\"succeeded\"}", &r), 200);
+    CU_ASSERT_EQUAL(itest_attempt_end(&world.member, run, 2, "{\"status\":\"succeeded\"}", &r),
+                    200);
     CU_ASSERT_STRING_EQUAL(S(itest_jstr(r.json, "status")), "succeeded");
     http_resp_free(&r);
 }
@@ -943,7 +802,7 @@ static int running_attempts(const char *run)
     for (long i = 0; i < itest_jlen(page, "items"); i++) {
         char path[48];
         snprintf(path, sizeof(path), "items.%ld.status", i);
-        running += streq(itest_jstr(page, path), "running");
+        running += itest_streq(itest_jstr(page, path), "running");
     }
     json_object_put(page);
     return running;
@@ -960,9 +819,9 @@ static void test_no_second_running_attempt(void)
 
     itest_unique("second", queue, sizeof(queue));
     itest_unique("second", kind, sizeof(kind));
-    CU_ASSERT_TRUE_FATAL((w = new_worker(&world.member, world.pa.slug, NULL)) > 0);
-    CU_ASSERT_EQUAL_FATAL(new_run(world.pa.slug, queue, kind, 0, run), 0);
-    CU_ASSERT_EQUAL(start(run, NULL, &r), 201);
+    CU_ASSERT_TRUE_FATAL((w = itest_new_worker(&world.member, world.pa.slug, NULL)) > 0);
+    CU_ASSERT_EQUAL_FATAL(itest_queued_run(&world, world.pa.slug, queue, kind, 0, run), 0);
+    CU_ASSERT_EQUAL(itest_attempt_start(&world.member, run, NULL, &r), 201);
     http_resp_free(&r);
     CU_ASSERT_EQUAL(itest_callf(&world.member, "PATCH", "{\"status\":\"retrying\"}", &r,
                                 "/api/v1/runs/%s", run),
@@ -972,14 +831,14 @@ static void test_no_second_running_attempt(void)
     CU_ASSERT_STRING_EQUAL(S(itest_jstr(r.json, "latest_attempt.status")), "failed");
     http_resp_free(&r);
     CU_ASSERT_EQUAL(running_attempts(run), 0);
-    CU_ASSERT_EQUAL(start(run, NULL, &r), 201);
+    CU_ASSERT_EQUAL(itest_attempt_start(&world.member, run, NULL, &r), 201);
     CU_ASSERT_EQUAL(itest_jint(r.json, "latest_attempt.seq"), 2);
     http_resp_free(&r);
     CU_ASSERT_EQUAL(running_attempts(run), 1);
 
     /* The same through the queue: retrying, queued, claimed. */
-    CU_ASSERT_EQUAL_FATAL(new_run(world.pa.slug, queue, kind, 0, run), 0);
-    CU_ASSERT_EQUAL_FATAL(claim_a(queue, w, got), 200);
+    CU_ASSERT_EQUAL_FATAL(itest_queued_run(&world, world.pa.slug, queue, kind, 0, run), 0);
+    CU_ASSERT_EQUAL_FATAL(itest_claim_a(&world, queue, w, got), 200);
     CU_ASSERT_STRING_EQUAL_FATAL(got, run);
     CU_ASSERT_EQUAL(
         itest_statusf(&world.member, "PATCH", "{\"status\":\"retrying\"}", "/api/v1/runs/%s", run),
@@ -987,7 +846,7 @@ static void test_no_second_running_attempt(void)
     CU_ASSERT_EQUAL(
         itest_statusf(&world.member, "PATCH", "{\"status\":\"queued\"}", "/api/v1/runs/%s", run),
         200);
-    CU_ASSERT_NOT_EQUAL(claim_a(queue, w, got), -1);
+    CU_ASSERT_NOT_EQUAL(itest_claim_a(&world, queue, w, got), -1);
     if (running_attempts(run) > 1)
         fprintf(stderr, "\n  BUG: a claim started attempt 2 while attempt 1 still runs");
     CU_ASSERT_TRUE(running_attempts(run) <= 1);
@@ -1002,34 +861,37 @@ static void test_attempt_validation(void)
 
     itest_unique("attval", queue, sizeof(queue));
     itest_unique("attval", kind, sizeof(kind));
-    CU_ASSERT_TRUE_FATAL((w = new_worker(&world.member, world.pa.slug, NULL)) > 0);
-    CU_ASSERT_TRUE_FATAL((wb = new_worker(&world.twrite_b, NULL, NULL)) > 0);
-    CU_ASSERT_TRUE_FATAL((stopped = new_worker(&world.member, world.pa.slug, NULL)) > 0);
+    CU_ASSERT_TRUE_FATAL((w = itest_new_worker(&world.member, world.pa.slug, NULL)) > 0);
+    CU_ASSERT_TRUE_FATAL((wb = itest_new_worker(&world.twrite_b, NULL, NULL)) > 0);
+    CU_ASSERT_TRUE_FATAL((stopped = itest_new_worker(&world.member, world.pa.slug, NULL)) > 0);
     CU_ASSERT_EQUAL(
         itest_statusf(&world.member, "POST", NULL, "/api/v1/workers/%lld/stop", stopped), 200);
-    CU_ASSERT_EQUAL_FATAL(new_run(world.pa.slug, queue, kind, 0, run), 0);
+    CU_ASSERT_EQUAL_FATAL(itest_queued_run(&world, world.pa.slug, queue, kind, 0, run), 0);
 
     /* Starting: nothing of it starts anything. */
     {
         char stopped_body[64];
         snprintf(stopped_body, sizeof(stopped_body), "{\"worker_id\":%lld}", stopped);
-        const struct bad_input cases[] = {
+        const struct itest_bad cases[] = {
             {"POST", "/api/v1/runs/{r}/attempts", "{\"lease_s\":0}", 0, 400, "invalid_field",
-             "lease_s"},
-            {"POST", "/api/v1/runs/{r}/attempts", "{\"lease_s\":86401}", 0, 400, NULL, "lease_s"},
+             "lease_s", NULL},
+            {"POST", "/api/v1/runs/{r}/attempts", "{\"lease_s\":86401}", 0, 400, NULL, "lease_s",
+             NULL},
             {"POST", "/api/v1/runs/{r}/attempts", "{\"worker_id\":\"{w}\"}", 0, 400, NULL,
-             "worker_id"},
-            {"POST", "/api/v1/runs/{r}/attempts", "{\"colour\":1}", 0, 400, NULL, "colour"},
-            {"POST", "/api/v1/runs/{r}/attempts", "[1]", 0, 400, NULL, NULL},
-            {"POST", "/api/v1/runs/{r}/attempts", "{\"lease_s\":5}", API_CT_TEXT, 415, NULL, NULL},
+             "worker_id", NULL},
+            {"POST", "/api/v1/runs/{r}/attempts", "{\"colour\":1}", 0, 400, NULL, "colour", NULL},
+            {"POST", "/api/v1/runs/{r}/attempts", "[1]", 0, 400, NULL, NULL, NULL},
+            {"POST", "/api/v1/runs/{r}/attempts", "{\"lease_s\":5}", API_CT_TEXT, 415, NULL, NULL,
+             NULL},
             /* A worker of another project is no worker here; a stopped one cannot work. */
-            {"POST", "/api/v1/runs/{r}/attempts", "{\"worker_id\":{x}}", 0, 422,
-             "invalid_reference", "worker_id"},
+            {"POST", "/api/v1/runs/{r}/attempts", "{\"worker_id\":{wb}}", 0, 422,
+             "invalid_reference", "worker_id", NULL},
             {"POST", "/api/v1/runs/{r}/attempts", stopped_body, 0, 409, "worker_stopped",
-             "worker_id"},
+             "worker_id", NULL},
         };
-        struct bad_targets t = {.run = run, .worker = w, .xworker = wb};
-        CU_ASSERT_EQUAL(check_bad(&world.member, cases, sizeof(cases) / sizeof(cases[0]), &t), 0);
+        struct itest_bad_targets t = {.run = run, .worker = w, .xworker = wb};
+        CU_ASSERT_EQUAL(
+            itest_check_bad(&world, &world.member, cases, sizeof(cases) / sizeof(cases[0]), &t), 0);
     }
     page = run_get(run);
     CU_ASSERT_STRING_EQUAL(S(itest_jstr(page, "status")), "queued");
@@ -1037,34 +899,35 @@ static void test_attempt_validation(void)
     json_object_put(page);
 
     /* Ending: nothing of it ends anything. */
-    CU_ASSERT_EQUAL(start(run, NULL, &r), 201);
+    CU_ASSERT_EQUAL(itest_attempt_start(&world.member, run, NULL, &r), 201);
     http_resp_free(&r);
     {
-        const struct bad_input cases[] = {
-            {"PATCH", "/api/v1/runs/{r}/attempts/1", "{}", 0, 400, "invalid_field", "status"},
+        const struct itest_bad cases[] = {
+            {"PATCH", "/api/v1/runs/{r}/attempts/1", "{}", 0, 400, "invalid_field", "status", NULL},
             {"PATCH", "/api/v1/runs/{r}/attempts/1", "{\"status\":\"queued\"}", 0, 400, NULL,
-             "status"},
+             "status", NULL},
             {"PATCH", "/api/v1/runs/{r}/attempts/1", "{\"status\":\"retrying\"}", 0, 400, NULL,
-             "status"},
+             "status", NULL},
             {"PATCH", "/api/v1/runs/{r}/attempts/1", "{\"status\":\"failed\",\"retry\":\"yes\"}", 0,
-             400, NULL, "retry"},
+             400, NULL, "retry", NULL},
             {"PATCH", "/api/v1/runs/{r}/attempts/1", "{\"status\":\"cancelled\",\"retry\":true}", 0,
-             422, "invalid_value", "retry"},
+             422, "invalid_value", "retry", NULL},
             {"PATCH", "/api/v1/runs/{r}/attempts/1", "{\"status\":\"failed\",\"error\":\"boom\"}",
-             0, 400, NULL, "error"},
+             0, 400, NULL, "error", NULL},
             {"PATCH", "/api/v1/runs/{r}/attempts/1",
-             "{\"status\":\"failed\",\"error\":{\"type\":5}}", 0, 400, NULL, "error.type"},
+             "{\"status\":\"failed\",\"error\":{\"type\":5}}", 0, 400, NULL, "error.type", NULL},
             {"PATCH", "/api/v1/runs/{r}/attempts/1",
-             "{\"status\":\"failed\",\"error\":{\"colour\":\"red\"}}", 0, 400, NULL,
-             "error.colour"},
+             "{\"status\":\"failed\",\"error\":{\"colour\":\"red\"}}", 0, 400, NULL, "error.colour",
+             NULL},
             {"PATCH", "/api/v1/runs/{r}/attempts/1", "{\"status\":\"failed\",\"colour\":1}", 0, 400,
-             NULL, "colour"},
+             NULL, "colour", NULL},
             {"PATCH", "/api/v1/runs/{r}/attempts/1", "{\"status\":\"failed\"}", API_CT_TEXT, 415,
-             NULL, NULL},
-            {"PATCH", "/api/v1/runs/{r}/attempts/1", NULL, 0, 415, NULL, NULL},
+             NULL, NULL, NULL},
+            {"PATCH", "/api/v1/runs/{r}/attempts/1", NULL, 0, 415, NULL, NULL, NULL},
         };
-        struct bad_targets t = {.run = run, .worker = w, .xworker = wb};
-        CU_ASSERT_EQUAL(check_bad(&world.member, cases, sizeof(cases) / sizeof(cases[0]), &t), 0);
+        struct itest_bad_targets t = {.run = run, .worker = w, .xworker = wb};
+        CU_ASSERT_EQUAL(
+            itest_check_bad(&world, &world.member, cases, sizeof(cases) / sizeof(cases[0]), &t), 0);
     }
     page = run_get(run);
     CU_ASSERT_STRING_EQUAL(S(itest_jstr(page, "status")), "running");
@@ -1084,10 +947,10 @@ static void test_access(void)
 
     itest_unique("acc", queue, sizeof(queue));
     itest_unique("acc", kind, sizeof(kind));
-    CU_ASSERT_TRUE_FATAL((w = new_worker(&world.member, world.pa.slug, NULL)) > 0);
-    CU_ASSERT_TRUE_FATAL((wb = new_worker(&world.twrite_b, NULL, NULL)) > 0);
-    CU_ASSERT_EQUAL_FATAL(new_run(world.pa.slug, queue, kind, 0, run), 0);
-    CU_ASSERT_EQUAL_FATAL(new_run(world.pb.slug, queue, kind, 0, runb), 0);
+    CU_ASSERT_TRUE_FATAL((w = itest_new_worker(&world.member, world.pa.slug, NULL)) > 0);
+    CU_ASSERT_TRUE_FATAL((wb = itest_new_worker(&world.twrite_b, NULL, NULL)) > 0);
+    CU_ASSERT_EQUAL_FATAL(itest_queued_run(&world, world.pa.slug, queue, kind, 0, run), 0);
+    CU_ASSERT_EQUAL_FATAL(itest_queued_run(&world, world.pb.slug, queue, kind, 0, runb), 0);
 
     /* A viewer reads, and nothing more. */
     snprintf(body, sizeof(body), "{\"project\":\"%s\",\"worker_id\":%lld}", world.pa.slug, w);
@@ -1180,21 +1043,23 @@ static void test_published(void)
 
     itest_unique("pub", queue, sizeof(queue));
     itest_unique("pub", kind, sizeof(kind));
-    CU_ASSERT_EQUAL_FATAL(new_run(world.pa.slug, queue, kind, 0, run), 0);
-    CU_ASSERT_EQUAL_FATAL(new_run(world.pa.slug, queue, kind, 0, run2), 0);
+    CU_ASSERT_EQUAL_FATAL(itest_queued_run(&world, world.pa.slug, queue, kind, 0, run), 0);
+    CU_ASSERT_EQUAL_FATAL(itest_queued_run(&world, world.pa.slug, queue, kind, 0, run2), 0);
     CU_ASSERT_EQUAL_FATAL(itest_sub_open(&sub, "runwatch:events"), 0);
-    CU_ASSERT_TRUE_FATAL((w = new_worker(&world.member, world.pa.slug, NULL)) > 0);
-    CU_ASSERT_EQUAL(claim_a(queue, w, got), 200);
-    CU_ASSERT_EQUAL(start(run2, NULL, &r), 201);
+    CU_ASSERT_TRUE_FATAL((w = itest_new_worker(&world.member, world.pa.slug, NULL)) > 0);
+    CU_ASSERT_EQUAL(itest_claim_a(&world, queue, w, got), 200);
+    CU_ASSERT_EQUAL(itest_attempt_start(&world.member, run2, NULL, &r), 201);
     http_resp_free(&r);
     CU_ASSERT_EQUAL(itest_statusf(&world.member, "POST", "{\"status\":\"idle\"}",
                                   "/api/v1/workers/%lld/heartbeat", w),
                     200);
     /* A refused claim publishes nothing; an empty queue neither. */
-    CU_ASSERT_EQUAL(claim_a(queue, w, NULL), 204);
+    CU_ASSERT_EQUAL(itest_claim_a(&world, queue, w, NULL), 204);
     CU_ASSERT_EQUAL(itest_statusf(&world.member, "POST", NULL, "/api/v1/workers/%lld/stop", w),
                     200);
-    CU_ASSERT_EQUAL(end_attempt(run2, 1, "{\"status\":\"failed\",\"retry\":true}", &r), 200);
+    CU_ASSERT_EQUAL(
+        itest_attempt_end(&world.member, run2, 1, "{\"status\":\"failed\",\"retry\":true}", &r),
+        200);
     http_resp_free(&r);
 
     m = next_msg(&sub, "worker.updated", NULL, w); /* registered */
@@ -1231,7 +1096,7 @@ static void test_published(void)
 
 static void test_no_secrets_in_logs(void)
 {
-    sleep_ms(1200); /* nginx flushes its access log every second */
+    itest_sleep_ms(1200); /* nginx flushes its access log every second */
     CU_ASSERT_EQUAL(secrets_scan_logs(), 0);
 }
 

@@ -75,58 +75,12 @@ static long create(const struct ident *who, const char *body, const char *const 
     return st;
 }
 
-/* A run of project slug and kind made by member (or the admin for project B); extra is
- * more JSON members (",\"status\":\"running\""). 0 on 201. */
-static int new_run(const char *slug, const char *kind, const char *extra, char id[40])
-{
-    struct itest_run run = {.project = slug, .kind = kind, .extra = extra};
-    return itest_make_run(strcmp(slug, world.pa.slug) == 0 ? &world.member : &world.adm, &run, id,
-                          40) == 201
-               ? 0
-               : -1;
-}
-
-static long run_op(const struct ident *who, const char *method, const char *id, const char *sub,
-                   const char *body, struct http_resp *r)
-{
-    char path[256];
-    snprintf(path, sizeof(path), "/api/v1/runs/%s%s", id, sub ? sub : "");
-    if (api_call(who, method, path, body, r) != 0)
-        return -1;
-    return r->status;
-}
-
-/* PATCH as member; returns the status, the response is freed. */
-static long patch(const char *id, const char *body)
-{
-    struct http_resp r;
-    long st = run_op(&world.member, "PATCH", id, NULL, body, &r);
-    if (st != 200)
-        fprintf(stderr, "\n  PATCH %s %s: %ld %s", id, body, st, S(r.body));
-    http_resp_free(&r);
-    return st;
-}
-
-/* A run of project A in the given state, reached through the API. */
-static int run_in(const char *kind, const char *state, char id[40])
-{
-    int running = strcmp(state, "queued") && strcmp(state, "cancelled");
-    char body[64];
-
-    if (new_run(world.pa.slug, kind, running ? ",\"status\":\"running\"" : NULL, id))
-        return -1;
-    if (strcmp(state, "queued") == 0 || strcmp(state, "running") == 0)
-        return 0;
-    snprintf(body, sizeof(body), "{\"status\":\"%s\"}", state);
-    return patch(id, body) == 200 ? 0 : -1;
-}
-
 /* The run as the admin sees it (the caller puts it), or NULL. */
 static json_object *run_get(const char *id)
 {
     struct http_resp r;
     json_object *o = NULL;
-    if (run_op(&world.adm, "GET", id, NULL, NULL, &r) == 200)
+    if (itest_run_op(&world.adm, "GET", id, NULL, NULL, &r) == 200)
         o = json_object_get(r.json);
     http_resp_free(&r);
     return o;
@@ -216,74 +170,7 @@ static const char *qenc(const char *s, char *out, size_t cap)
     return out;
 }
 
-/* ---- input validation, table-driven ---- */
-
-struct bad_input {
-    const char *method;
-    const char *path; /* {p} project A's slug, {r} the test's run, {x} a run of project B */
-    const char *body; /* the same placeholders */
-    unsigned flags;
-    const char *header; /* one more header line, or NULL */
-    long status;
-    const char *field; /* or NULL: not checked */
-};
-
-/* Sends each case as who; returns the number of answers that differ. */
-static int check_bad(const struct ident *who, const struct bad_input *cases, size_t n,
-                     const char *run, const char *xrun)
-{
-    const struct itest_subst subs[] = {
-        {"{p}", world.pa.slug}, {"{r}", run ? run : ""}, {"{x}", xrun ? xrun : ""}, {NULL, NULL}};
-    int wrong = 0;
-    for (size_t i = 0; i < n; i++) {
-        const struct bad_input *c = &cases[i];
-        const char *h[] = {c->header, NULL};
-        char path[512], body[8192];
-        struct http_resp r;
-        const char *field;
-
-        itest_expand(c->path, subs, path, sizeof(path));
-        if (c->body)
-            itest_expand(c->body, subs, body, sizeof(body));
-        if (api_req(who, c->method, path, c->body ? body : NULL, c->flags, h, &r) != 0) {
-            wrong++;
-            continue;
-        }
-        field = http_error_field(&r);
-        if (r.status != c->status || (c->field && (!field || strcmp(field, c->field) != 0))) {
-            fprintf(stderr, "\n  INPUT %s %s %.200s: expected %ld field %s, got %ld %.300s",
-                    c->method, path, c->body ? body : "", c->status, S(c->field), r.status,
-                    S(r.body));
-            wrong++;
-        }
-        http_resp_free(&r);
-    }
-    return wrong;
-}
-
 /* ---- create, get ---- */
-
-/* Every property the document gives the schema is in obj. */
-static int has_schema_keys(json_object *obj, const char *schema)
-{
-    json_object *props;
-    int missing = 0;
-    char path[128];
-
-    snprintf(path, sizeof(path), "components.schemas.%s.properties", schema);
-    if (!(props = itest_jget(openapi, path)))
-        return 0;
-    json_object_object_foreach(props, k, v)
-    {
-        json_object *x;
-        (void)v;
-        if (!itest_jfind(obj, k, &x)) {
-            fprintf(stderr, "\n  %s without %s", schema, k);
-            missing++;
-        }
-    }
-    return missing == 0;
-}
 
 static void test_create_and_get(void)
 {
@@ -291,7 +178,7 @@ static void test_create_and_get(void)
     struct http_resp r;
 
     itest_unique("create", kind, sizeof(kind));
-    CU_ASSERT_EQUAL_FATAL(new_run(world.pa.slug, kind, NULL, parent), 0);
+    CU_ASSERT_EQUAL_FATAL(itest_world_run(&world, world.pa.slug, kind, NULL, parent), 0);
 
     /* Everything a producer may send. */
     uuid_new(id);
@@ -323,7 +210,7 @@ static void test_create_and_get(void)
     CU_ASSERT_PTR_NOT_NULL(itest_jstr(r.json, "started_at"));
     CU_ASSERT_TRUE(itest_jnull(r.json, "ended_at"));
     CU_ASSERT_TRUE(itest_jnull(r.json, "error"));
-    CU_ASSERT_TRUE(has_schema_keys(r.json, "Run"));
+    CU_ASSERT_TRUE(itest_has_schema_keys(openapi, r.json, "Run"));
     http_resp_free(&r);
 
     /* GET answers the same run, to a viewer and to a read token too. */
@@ -333,7 +220,7 @@ static void test_create_and_get(void)
     CU_ASSERT_STRING_EQUAL(S(itest_jstr(r.json, "id")), id);
     CU_ASSERT_STRING_EQUAL(S(itest_jstr(r.json, "name")), "train resnet");
     CU_ASSERT_STRING_EQUAL(S(itest_jstr(r.json, "status")), "running");
-    CU_ASSERT_TRUE(has_schema_keys(r.json, "Run"));
+    CU_ASSERT_TRUE(itest_has_schema_keys(openapi, r.json, "Run"));
     CU_ASSERT_TRUE(itest_jnum(r.json, "duration_s") >= 0);
     http_resp_free(&r);
     CU_ASSERT_EQUAL_FATAL(api_call(&world.tread, "GET", path, NULL, &r), 0);
@@ -375,14 +262,15 @@ static void test_create_and_get(void)
     CU_ASSERT_EQUAL(count_kind(kind), 4);
 
     /* Unknown, malformed and invisible ids: 404 alike. */
-    CU_ASSERT_EQUAL_FATAL(run_op(&world.member, "GET", "not-a-uuid", NULL, NULL, &r), 404);
+    CU_ASSERT_EQUAL_FATAL(itest_run_op(&world.member, "GET", "not-a-uuid", NULL, NULL, &r), 404);
     CU_ASSERT_STRING_EQUAL(S(http_error_code(&r)), "not_found");
     http_resp_free(&r);
     uuid_new(id);
-    CU_ASSERT_EQUAL(run_op(&world.member, "GET", id, NULL, NULL, &r), 404);
+    CU_ASSERT_EQUAL(itest_run_op(&world.member, "GET", id, NULL, NULL, &r), 404);
     http_resp_free(&r);
     CU_ASSERT_EQUAL(
-        run_op(&world.member, "GET", "00000000-0000-0000-0000-00000000000g", NULL, NULL, &r), 404);
+        itest_run_op(&world.member, "GET", "00000000-0000-0000-0000-00000000000g", NULL, NULL, &r),
+        404);
     http_resp_free(&r);
 }
 
@@ -392,7 +280,7 @@ static void test_create_validation(void)
     size_t o;
 
     itest_unique("badcreate", kind, sizeof(kind));
-    CU_ASSERT_EQUAL_FATAL(new_run(world.pb.slug, "in-b", NULL, xrun), 0);
+    CU_ASSERT_EQUAL_FATAL(itest_world_run(&world, world.pb.slug, "in-b", NULL, xrun), 0);
     memset(long_name, 'n', 501);
     long_name[501] = '\0';
     o = (size_t)snprintf(tags51, sizeof(tags51), "[");
@@ -413,70 +301,74 @@ static void test_create_validation(void)
                  kind, tags51);
         snprintf(body, sizeof(body), "{\"project\":\"{p}\",\"kind\":\"%s\",\"tags\":[\"%s\"]}",
                  kind, long_tag);
-        const struct bad_input cases[] = {
-            {"POST", "/api/v1/runs", "{\"project\":\"{p}\"}", 0, NULL, 400, "kind"},
-            {"POST", "/api/v1/runs", "{\"project\":\"{p}\",\"kind\":\"\"}", 0, NULL, 400, "kind"},
-            {"POST", "/api/v1/runs", "{\"project\":\"{p}\",\"kind\":7}", 0, NULL, 400, "kind"},
-            {"POST", "/api/v1/runs", "{\"kind\":\"k\"}", 0, NULL, 400, "project"},
+        const struct itest_bad cases[] = {
+            {"POST", "/api/v1/runs", "{\"project\":\"{p}\"}", 0, 400, NULL, "kind", NULL},
+            {"POST", "/api/v1/runs", "{\"project\":\"{p}\",\"kind\":\"\"}", 0, 400, NULL, "kind",
+             NULL},
+            {"POST", "/api/v1/runs", "{\"project\":\"{p}\",\"kind\":7}", 0, 400, NULL, "kind",
+             NULL},
+            {"POST", "/api/v1/runs", "{\"kind\":\"k\"}", 0, 400, NULL, "project", NULL},
             {"POST", "/api/v1/runs", "{\"project\":\"{p}\",\"kind\":\"k\",\"colour\":\"red\"}", 0,
-             NULL, 400, "colour"},
+             400, NULL, "colour", NULL},
             {"POST", "/api/v1/runs",
-             "{\"project\":\"{p}\",\"kind\":\"k\",\"status\":\"succeeded\"}", 0, NULL, 400,
-             "status"},
+             "{\"project\":\"{p}\",\"kind\":\"k\",\"status\":\"succeeded\"}", 0, 400, NULL,
+             "status", NULL},
             {"POST", "/api/v1/runs", "{\"project\":\"{p}\",\"kind\":\"k\",\"priority\":\"high\"}",
-             0, NULL, 400, "priority"},
+             0, 400, NULL, "priority", NULL},
             {"POST", "/api/v1/runs", "{\"project\":\"{p}\",\"kind\":\"k\",\"params\":[1,2]}", 0,
-             NULL, 400, "params"},
+             400, NULL, "params", NULL},
             {"POST", "/api/v1/runs", "{\"project\":\"{p}\",\"kind\":\"k\",\"params\":\"x=1\"}", 0,
-             NULL, 400, "params"},
-            {"POST", "/api/v1/runs", "{\"project\":\"{p}\",\"kind\":\"k\",\"tags\":\"a\"}", 0, NULL,
-             400, "tags"},
-            {"POST", "/api/v1/runs", "{\"project\":\"{p}\",\"kind\":\"k\",\"tags\":[\"\"]}", 0,
-             NULL, 422, "tags"},
-            {"POST", "/api/v1/runs", "{\"project\":\"{p}\",\"kind\":\"k\",\"tags\":[1]}", 0, NULL,
-             422, "tags"},
-            {"POST", "/api/v1/runs", tags_body, 0, NULL, 422, "tags"},
-            {"POST", "/api/v1/runs", body, 0, NULL, 422, "tags"},
-            {"POST", "/api/v1/runs", name_body, 0, NULL, 400, "name"},
-            {"POST", "/api/v1/runs", "{\"project\":\"{p}\",\"kind\":\"k\",\"queue\":\"\"}", 0, NULL,
-             400, "queue"},
+             400, NULL, "params", NULL},
+            {"POST", "/api/v1/runs", "{\"project\":\"{p}\",\"kind\":\"k\",\"tags\":\"a\"}", 0, 400,
+             NULL, "tags", NULL},
+            {"POST", "/api/v1/runs", "{\"project\":\"{p}\",\"kind\":\"k\",\"tags\":[\"\"]}", 0, 422,
+             NULL, "tags", NULL},
+            {"POST", "/api/v1/runs", "{\"project\":\"{p}\",\"kind\":\"k\",\"tags\":[1]}", 0, 422,
+             NULL, "tags", NULL},
+            {"POST", "/api/v1/runs", tags_body, 0, 422, NULL, "tags", NULL},
+            {"POST", "/api/v1/runs", body, 0, 422, NULL, "tags", NULL},
+            {"POST", "/api/v1/runs", name_body, 0, 400, NULL, "name", NULL},
+            {"POST", "/api/v1/runs", "{\"project\":\"{p}\",\"kind\":\"k\",\"queue\":\"\"}", 0, 400,
+             NULL, "queue", NULL},
             {"POST", "/api/v1/runs", "{\"project\":\"{p}\",\"kind\":\"k\",\"group_id\":\"\"}", 0,
-             NULL, 400, "group_id"},
-            {"POST", "/api/v1/runs", "{\"project\":\"{p}\",\"kind\":\"k\",\"id\":\"abc\"}", 0, NULL,
-             400, "id"},
+             400, NULL, "group_id", NULL},
+            {"POST", "/api/v1/runs", "{\"project\":\"{p}\",\"kind\":\"k\",\"id\":\"abc\"}", 0, 400,
+             NULL, "id", NULL},
             {"POST", "/api/v1/runs",
              "{\"project\":\"{p}\",\"kind\":\"k\",\"id\":\"0123456789abcdef0123456789abcdef0123\"}",
-             0, NULL, 400, "id"},
+             0, 400, NULL, "id", NULL},
             {"POST", "/api/v1/runs", "{\"project\":\"{p}\",\"kind\":\"k\",\"parent_id\":\"nope\"}",
-             0, NULL, 400, "parent_id"},
+             0, 400, NULL, "parent_id", NULL},
             {"POST", "/api/v1/runs",
              "{\"project\":\"{p}\",\"kind\":\"k\",\"parent_id\":"
              "\"6f1c1a2e-0000-4000-8000-000000000000\"}",
-             0, NULL, 422, "parent_id"},
+             0, 422, NULL, "parent_id", NULL},
             /* A parent in another project is no parent here. */
             {"POST", "/api/v1/runs", "{\"project\":\"{p}\",\"kind\":\"k\",\"parent_id\":\"{x}\"}",
-             0, NULL, 422, "parent_id"},
+             0, 422, NULL, "parent_id", NULL},
             {"POST", "/api/v1/runs", "{\"project\":\"{p}\",\"kind\":\"k\",\"progress\":1.5}", 0,
-             NULL, 400, "progress"},
+             400, NULL, "progress", NULL},
             {"POST", "/api/v1/runs", "{\"project\":\"{p}\",\"kind\":\"k\",\"progress\":-0.1}", 0,
-             NULL, 400, "progress"},
+             400, NULL, "progress", NULL},
             {"POST", "/api/v1/runs", "{\"project\":\"{p}\",\"kind\":\"k\",\"progress\":\"half\"}",
-             0, NULL, 400, "progress"},
+             0, 400, NULL, "progress", NULL},
             /* PostgreSQL's jsonb refuses \u0000: still the client's fault, named. */
             {"POST", "/api/v1/runs",
-             "{\"project\":\"{p}\",\"kind\":\"k\",\"input\":{\"a\":\"x\\u0000y\"}}", 0, NULL, 400,
-             "input.a"},
-            {"POST", "/api/v1/runs", "{\"project\":\"{p}\",\"kind\":\"k\"}", 0, idem, 400,
-             "Idempotency-Key"},
-            {"POST", "/api/v1/runs", "{\"project\":\"{p}\",\"kind\":\"k\"}", API_CT_TEXT, NULL, 415,
-             NULL},
-            {"POST", "/api/v1/runs", "[1]", 0, NULL, 400, NULL},
-            {"POST", "/api/v1/runs", "{\"project\":\"{p}\",", 0, NULL, 400, NULL},
-            {"POST", "/api/v1/runs", "{\"project\":\"no-such-project-zz\",\"kind\":\"k\"}", 0, NULL,
-             404, NULL},
+             "{\"project\":\"{p}\",\"kind\":\"k\",\"input\":{\"a\":\"x\\u0000y\"}}", 0, 400, NULL,
+             "input.a", NULL},
+            {"POST", "/api/v1/runs", "{\"project\":\"{p}\",\"kind\":\"k\"}", 0, 400, NULL,
+             "Idempotency-Key", idem},
+            {"POST", "/api/v1/runs", "{\"project\":\"{p}\",\"kind\":\"k\"}", API_CT_TEXT, 415, NULL,
+             NULL, NULL},
+            {"POST", "/api/v1/runs", "[1]", 0, 400, NULL, NULL, NULL},
+            {"POST", "/api/v1/runs", "{\"project\":\"{p}\",", 0, 400, NULL, NULL, NULL},
+            {"POST", "/api/v1/runs", "{\"project\":\"no-such-project-zz\",\"kind\":\"k\"}", 0, 404,
+             NULL, NULL, NULL},
         };
-        CU_ASSERT_EQUAL(
-            check_bad(&world.member, cases, sizeof(cases) / sizeof(cases[0]), NULL, xrun), 0);
+        CU_ASSERT_EQUAL(itest_check_bad(&world, &world.member, cases,
+                                        sizeof(cases) / sizeof(cases[0]),
+                                        &(struct itest_bad_targets){.xrun = xrun}),
+                        0);
     }
     /* None of them made a run. */
     CU_ASSERT_EQUAL(count_kind(kind), 0);
@@ -573,7 +465,7 @@ static void test_idempotent_create(void)
     CU_ASSERT_EQUAL(count_kind(kind), 1);
 
     /* An id a run of another project holds: 409, and nothing about that run. */
-    CU_ASSERT_EQUAL_FATAL(new_run(world.pb.slug, kind, NULL, xid), 0);
+    CU_ASSERT_EQUAL_FATAL(itest_world_run(&world, world.pb.slug, kind, NULL, xid), 0);
     snprintf(body, sizeof(body), "{\"id\":\"%s\",\"project\":\"%s\",\"kind\":\"%s\"}", xid,
              world.pa.slug, kind);
     {
@@ -636,13 +528,13 @@ static void test_transitions(void)
             struct http_resp r;
             json_object *before, *after;
 
-            if (run_in(kind, from, id)) {
+            if (itest_run_in(&world, kind, from, id)) {
                 wrong++;
                 continue;
             }
             before = run_get(id);
             snprintf(body, sizeof(body), "{\"status\":\"%s\"}", to);
-            if (run_op(&world.member, "PATCH", id, NULL, body, &r) < 0) {
+            if (itest_run_op(&world.member, "PATCH", id, NULL, body, &r) < 0) {
                 wrong++;
                 json_object_put(before);
                 continue;
@@ -695,8 +587,9 @@ static void test_transitions(void)
     CU_ASSERT_EQUAL(wrong, 0);
 
     /* succeeded with a progress of its own keeps it. */
-    CU_ASSERT_EQUAL_FATAL(run_in(kind, "running", id), 0);
-    CU_ASSERT_EQUAL(patch(id, "{\"status\":\"succeeded\",\"progress\":0.25}"), 200);
+    CU_ASSERT_EQUAL_FATAL(itest_run_in(&world, kind, "running", id), 0);
+    CU_ASSERT_EQUAL(itest_run_patch(&world, id, "{\"status\":\"succeeded\",\"progress\":0.25}"),
+                    200);
     {
         json_object *o = run_get(id);
         CU_ASSERT_DOUBLE_EQUAL(itest_jnum(o, "progress"), 0.25, 1e-6);
@@ -713,10 +606,12 @@ static void test_patch_fields(void)
     json_object *o;
 
     itest_unique("patch", kind, sizeof(kind));
-    CU_ASSERT_EQUAL_FATAL(run_in(kind, "running", id), 0);
-    CU_ASSERT_EQUAL(patch(id, "{\"progress\":0.5,\"summary\":{\"loss\":0.1},\"tags\":[\"a\",\"b\"],"
-                              "\"result\":{\"acc\":0.9}}"),
-                    200);
+    CU_ASSERT_EQUAL_FATAL(itest_run_in(&world, kind, "running", id), 0);
+    CU_ASSERT_EQUAL(
+        itest_run_patch(&world, id,
+                        "{\"progress\":0.5,\"summary\":{\"loss\":0.1},\"tags\":[\"a\",\"b\"],"
+                        "\"result\":{\"acc\":0.9}}"),
+        200);
     o = run_get(id);
     CU_ASSERT_DOUBLE_EQUAL(itest_jnum(o, "progress"), 0.5, 1e-6);
     CU_ASSERT_DOUBLE_EQUAL(itest_jnum(o, "summary.loss"), 0.1, 1e-9);
@@ -725,7 +620,7 @@ static void test_patch_fields(void)
     CU_ASSERT_STRING_EQUAL(S(itest_jstr(o, "status")), "running");
     json_object_put(o);
     /* What is left out stays. */
-    CU_ASSERT_EQUAL(patch(id, "{\"tags\":[\"c\"]}"), 200);
+    CU_ASSERT_EQUAL(itest_run_patch(&world, id, "{\"tags\":[\"c\"]}"), 200);
     o = run_get(id);
     CU_ASSERT_EQUAL(itest_jlen(o, "tags"), 1);
     CU_ASSERT_DOUBLE_EQUAL(itest_jnum(o, "progress"), 0.5, 1e-6);
@@ -735,9 +630,11 @@ static void test_patch_fields(void)
     /* Errors: fingerprints equal when messages differ only in numbers, quoted values
      * and hex ids; different for another type or another message. */
     CU_ASSERT_EQUAL(
-        patch(id, "{\"status\":\"failed\",\"error\":{\"type\":\"TimeoutError\",\"message\":"
-                  "\"timed out after 30 s waiting for 'db-1' at 0x7ffd1234 (job "
-                  "3f2a9c1e-1111-4222-8333-444455556666)\",\"traceback\":\"File x.py, line 3\"}}"),
+        itest_run_patch(
+            &world, id,
+            "{\"status\":\"failed\",\"error\":{\"type\":\"TimeoutError\",\"message\":"
+            "\"timed out after 30 s waiting for 'db-1' at 0x7ffd1234 (job "
+            "3f2a9c1e-1111-4222-8333-444455556666)\",\"traceback\":\"File x.py, line 3\"}}"),
         200);
     o = run_get(id);
     CU_ASSERT_STRING_EQUAL(S(itest_jstr(o, "status")), "failed");
@@ -749,19 +646,21 @@ static void test_patch_fields(void)
     CU_ASSERT_TRUE(strlen(fp) > 0);
     json_object_put(o);
 
-    CU_ASSERT_EQUAL_FATAL(run_in(kind, "running", other), 0);
-    CU_ASSERT_EQUAL(patch(other, "{\"status\":\"failed\",\"error\":{\"type\":\"TimeoutError\","
-                                 "\"message\":\"timed out after 4500 s waiting for 'cache-7' at "
-                                 "0x1a2b (job 99999999-aaaa-4bbb-8ccc-dddddddddddd)\"}}"),
+    CU_ASSERT_EQUAL_FATAL(itest_run_in(&world, kind, "running", other), 0);
+    CU_ASSERT_EQUAL(itest_run_patch(&world, other,
+                                    "{\"status\":\"failed\",\"error\":{\"type\":\"TimeoutError\","
+                                    "\"message\":\"timed out after 4500 s waiting for 'cache-7' at "
+                                    "0x1a2b (job 99999999-aaaa-4bbb-8ccc-dddddddddddd)\"}}"),
                     200);
     o = run_get(other);
     CU_ASSERT_STRING_EQUAL(S(itest_jstr(o, "error.fingerprint")), fp);
     json_object_put(o);
 
-    CU_ASSERT_EQUAL_FATAL(run_in(kind, "running", third), 0);
-    CU_ASSERT_EQUAL(patch(third, "{\"status\":\"failed\",\"error\":{\"type\":\"ValueError\","
-                                 "\"message\":\"timed out after 30 s waiting for 'db-1' at "
-                                 "0x7ffd1234 (job 3f2a9c1e-1111-4222-8333-444455556666)\"}}"),
+    CU_ASSERT_EQUAL_FATAL(itest_run_in(&world, kind, "running", third), 0);
+    CU_ASSERT_EQUAL(itest_run_patch(&world, third,
+                                    "{\"status\":\"failed\",\"error\":{\"type\":\"ValueError\","
+                                    "\"message\":\"timed out after 30 s waiting for 'db-1' at "
+                                    "0x7ffd1234 (job 3f2a9c1e-1111-4222-8333-444455556666)\"}}"),
                     200);
     o = run_get(third);
     CU_ASSERT_PTR_NOT_NULL(itest_jstr(o, "error.fingerprint"));
@@ -769,7 +668,9 @@ static void test_patch_fields(void)
     json_object_put(o);
     /* The same type, another message: another group. */
     CU_ASSERT_EQUAL(
-        patch(third, "{\"error\":{\"type\":\"TimeoutError\",\"message\":\"disk full on /data\"}}"),
+        itest_run_patch(
+            &world, third,
+            "{\"error\":{\"type\":\"TimeoutError\",\"message\":\"disk full on /data\"}}"),
         200);
     o = run_get(third);
     CU_ASSERT_STRING_NOT_EQUAL(S(itest_jstr(o, "error.fingerprint")), fp);
@@ -778,41 +679,46 @@ static void test_patch_fields(void)
 
 static void test_patch_validation(void)
 {
-    static const struct bad_input cases[] = {
-        {"PATCH", "/api/v1/runs/{r}", "{\"status\":\"bogus\"}", 0, NULL, 400, "status"},
-        {"PATCH", "/api/v1/runs/{r}", "{\"status\":3}", 0, NULL, 400, "status"},
-        {"PATCH", "/api/v1/runs/{r}", "{\"progress\":2}", 0, NULL, 400, "progress"},
-        {"PATCH", "/api/v1/runs/{r}", "{\"progress\":\"most\"}", 0, NULL, 400, "progress"},
-        {"PATCH", "/api/v1/runs/{r}", "{\"error\":\"boom\"}", 0, NULL, 400, "error"},
-        {"PATCH", "/api/v1/runs/{r}", "{\"error\":{\"type\":\"\",\"message\":\"m\"}}", 0, NULL, 400,
-         "error.type"},
-        {"PATCH", "/api/v1/runs/{r}", "{\"error\":{\"message\":5}}", 0, NULL, 400, "error.message"},
-        {"PATCH", "/api/v1/runs/{r}", "{\"error\":{\"code\":5}}", 0, NULL, 400, "error.code"},
-        {"PATCH", "/api/v1/runs/{r}", "{\"summary\":[1]}", 0, NULL, 400, "summary"},
-        {"PATCH", "/api/v1/runs/{r}", "{\"tags\":[\"\"]}", 0, NULL, 422, "tags"},
-        {"PATCH", "/api/v1/runs/{r}", "{\"tags\":\"x\"}", 0, NULL, 400, "tags"},
-        {"PATCH", "/api/v1/runs/{r}", "{\"colour\":\"red\"}", 0, NULL, 400, "colour"},
-        {"PATCH", "/api/v1/runs/{r}", "{\"result\":{\"a\":\"x\\u0000y\"}}", 0, NULL, 400,
-         "result.a"},
-        {"PATCH", "/api/v1/runs/{r}", "{\"status\":\"failed\"}", API_CT_TEXT, NULL, 415, NULL},
-        {"PATCH", "/api/v1/runs/not-a-uuid", "{\"status\":\"failed\"}", 0, NULL, 404, NULL},
+    static const struct itest_bad cases[] = {
+        {"PATCH", "/api/v1/runs/{r}", "{\"status\":\"bogus\"}", 0, 400, NULL, "status", NULL},
+        {"PATCH", "/api/v1/runs/{r}", "{\"status\":3}", 0, 400, NULL, "status", NULL},
+        {"PATCH", "/api/v1/runs/{r}", "{\"progress\":2}", 0, 400, NULL, "progress", NULL},
+        {"PATCH", "/api/v1/runs/{r}", "{\"progress\":\"most\"}", 0, 400, NULL, "progress", NULL},
+        {"PATCH", "/api/v1/runs/{r}", "{\"error\":\"boom\"}", 0, 400, NULL, "error", NULL},
+        {"PATCH", "/api/v1/runs/{r}", "{\"error\":{\"type\":\"\",\"message\":\"m\"}}", 0, 400, NULL,
+         "error.type", NULL},
+        {"PATCH", "/api/v1/runs/{r}", "{\"error\":{\"message\":5}}", 0, 400, NULL, "error.message",
+         NULL},
+        {"PATCH", "/api/v1/runs/{r}", "{\"error\":{\"code\":5}}", 0, 400, NULL, "error.code", NULL},
+        {"PATCH", "/api/v1/runs/{r}", "{\"summary\":[1]}", 0, 400, NULL, "summary", NULL},
+        {"PATCH", "/api/v1/runs/{r}", "{\"tags\":[\"\"]}", 0, 422, NULL, "tags", NULL},
+        {"PATCH", "/api/v1/runs/{r}", "{\"tags\":\"x\"}", 0, 400, NULL, "tags", NULL},
+        {"PATCH", "/api/v1/runs/{r}", "{\"colour\":\"red\"}", 0, 400, NULL, "colour", NULL},
+        {"PATCH", "/api/v1/runs/{r}", "{\"result\":{\"a\":\"x\\u0000y\"}}", 0, 400, NULL,
+         "result.a", NULL},
+        {"PATCH", "/api/v1/runs/{r}", "{\"status\":\"failed\"}", API_CT_TEXT, 415, NULL, NULL,
+         NULL},
+        {"PATCH", "/api/v1/runs/not-a-uuid", "{\"status\":\"failed\"}", 0, 404, NULL, NULL, NULL},
         {"PATCH", "/api/v1/runs/6f1c1a2e-0000-4000-8000-000000000000", "{\"status\":\"failed\"}", 0,
-         NULL, 404, NULL},
-        {"POST", "/api/v1/runs/{r}/heartbeat", "{\"progress\":2}", 0, NULL, 400, "progress"},
-        {"POST", "/api/v1/runs/{r}/heartbeat", "{\"pct\":1}", 0, NULL, 400, "pct"},
-        {"POST", "/api/v1/runs/{r}/heartbeat", "{\"progress\":0.5}", API_CT_TEXT, NULL, 415, NULL},
-        {"POST", "/api/v1/runs/{r}/heartbeat", "{\"progress\":", 0, NULL, 400, NULL},
-        {"POST", "/api/v1/runs/not-a-uuid/heartbeat", NULL, 0, NULL, 404, NULL},
-        {"POST", "/api/v1/runs/not-a-uuid/cancel", NULL, 0, NULL, 404, NULL},
+         404, NULL, NULL, NULL},
+        {"POST", "/api/v1/runs/{r}/heartbeat", "{\"progress\":2}", 0, 400, NULL, "progress", NULL},
+        {"POST", "/api/v1/runs/{r}/heartbeat", "{\"pct\":1}", 0, 400, NULL, "pct", NULL},
+        {"POST", "/api/v1/runs/{r}/heartbeat", "{\"progress\":0.5}", API_CT_TEXT, 415, NULL, NULL,
+         NULL},
+        {"POST", "/api/v1/runs/{r}/heartbeat", "{\"progress\":", 0, 400, NULL, NULL, NULL},
+        {"POST", "/api/v1/runs/not-a-uuid/heartbeat", NULL, 0, 404, NULL, NULL, NULL},
+        {"POST", "/api/v1/runs/not-a-uuid/cancel", NULL, 0, 404, NULL, NULL, NULL},
     };
     char kind[64], id[40];
     json_object *before, *after;
 
     itest_unique("badpatch", kind, sizeof(kind));
-    CU_ASSERT_EQUAL_FATAL(run_in(kind, "running", id), 0);
-    CU_ASSERT_EQUAL(patch(id, "{\"progress\":0.3}"), 200);
+    CU_ASSERT_EQUAL_FATAL(itest_run_in(&world, kind, "running", id), 0);
+    CU_ASSERT_EQUAL(itest_run_patch(&world, id, "{\"progress\":0.3}"), 200);
     before = run_get(id);
-    CU_ASSERT_EQUAL(check_bad(&world.member, cases, sizeof(cases) / sizeof(cases[0]), id, NULL), 0);
+    CU_ASSERT_EQUAL(itest_check_bad(&world, &world.member, cases, sizeof(cases) / sizeof(cases[0]),
+                                    &(struct itest_bad_targets){.run = id}),
+                    0);
     after = run_get(id);
     /* Nothing changed. */
     CU_ASSERT_STRING_EQUAL(S(itest_jstr(after, "status")), "running");
@@ -832,11 +738,12 @@ static void test_heartbeat(void)
     json_object *o, *c;
 
     itest_unique("heartbeat", kind, sizeof(kind));
-    CU_ASSERT_EQUAL_FATAL(run_in(kind, "running", id), 0);
+    CU_ASSERT_EQUAL_FATAL(itest_run_in(&world, kind, "running", id), 0);
     o = run_get(id);
     CU_ASSERT_TRUE(itest_jnull(o, "last_heartbeat_at"));
     json_object_put(o);
-    CU_ASSERT_EQUAL(run_op(&world.twrite, "POST", id, "/heartbeat", "{\"progress\":0.5}", &r), 200);
+    CU_ASSERT_EQUAL(itest_run_op(&world.twrite, "POST", id, "/heartbeat", "{\"progress\":0.5}", &r),
+                    200);
     c = itest_jget(r.json, "cancel_requested");
     CU_ASSERT_TRUE(c && json_object_is_type(c, json_type_boolean) && !json_object_get_boolean(c));
     CU_ASSERT_STRING_EQUAL(S(itest_jstr(r.json, "status")), "running");
@@ -846,7 +753,7 @@ static void test_heartbeat(void)
     CU_ASSERT_PTR_NOT_NULL(itest_jstr(o, "last_heartbeat_at"));
     json_object_put(o);
     /* No body at all: fine, progress kept. */
-    CU_ASSERT_EQUAL(run_op(&world.member, "POST", id, "/heartbeat", NULL, &r), 200);
+    CU_ASSERT_EQUAL(itest_run_op(&world.member, "POST", id, "/heartbeat", NULL, &r), 200);
     http_resp_free(&r);
     o = run_get(id);
     CU_ASSERT_DOUBLE_EQUAL(itest_jnum(o, "progress"), 0.5, 1e-6);
@@ -855,7 +762,7 @@ static void test_heartbeat(void)
 
 static long cancel(const char *id, struct http_resp *r)
 {
-    return run_op(&world.member, "POST", id, "/cancel", NULL, r);
+    return itest_run_op(&world.member, "POST", id, "/cancel", NULL, r);
 }
 
 static int cancel_requested(json_object *o)
@@ -872,7 +779,7 @@ static void test_cancel(void)
 
     itest_unique("cancel", kind, sizeof(kind));
     /* Queued: cancelled at once. */
-    CU_ASSERT_EQUAL_FATAL(run_in(kind, "queued", id), 0);
+    CU_ASSERT_EQUAL_FATAL(itest_run_in(&world, kind, "queued", id), 0);
     CU_ASSERT_EQUAL(cancel(id, &r), 200);
     CU_ASSERT_STRING_EQUAL(S(itest_jstr(r.json, "status")), "cancelled");
     CU_ASSERT_PTR_NOT_NULL(itest_jstr(r.json, "ended_at"));
@@ -888,24 +795,24 @@ static void test_cancel(void)
     http_resp_free(&r);
 
     /* Running: asked to stop; the next heartbeat says so; the worker reports cancelled. */
-    CU_ASSERT_EQUAL_FATAL(run_in(kind, "running", id), 0);
+    CU_ASSERT_EQUAL_FATAL(itest_run_in(&world, kind, "running", id), 0);
     CU_ASSERT_EQUAL(cancel(id, &r), 200);
     CU_ASSERT_STRING_EQUAL(S(itest_jstr(r.json, "status")), "running");
     CU_ASSERT_TRUE(cancel_requested(r.json));
     CU_ASSERT_TRUE(itest_jnull(r.json, "ended_at"));
     http_resp_free(&r);
-    CU_ASSERT_EQUAL(run_op(&world.twrite, "POST", id, "/heartbeat", NULL, &r), 200);
+    CU_ASSERT_EQUAL(itest_run_op(&world.twrite, "POST", id, "/heartbeat", NULL, &r), 200);
     CU_ASSERT_TRUE(cancel_requested(r.json));
     CU_ASSERT_STRING_EQUAL(S(itest_jstr(r.json, "status")), "running");
     http_resp_free(&r);
-    CU_ASSERT_EQUAL(patch(id, "{\"status\":\"cancelled\"}"), 200);
+    CU_ASSERT_EQUAL(itest_run_patch(&world, id, "{\"status\":\"cancelled\"}"), 200);
     o = run_get(id);
     CU_ASSERT_STRING_EQUAL(S(itest_jstr(o, "status")), "cancelled");
     CU_ASSERT_PTR_NOT_NULL(itest_jstr(o, "ended_at"));
     json_object_put(o);
 
     /* Retrying: nothing runs it between attempts, so it ends at once, like a queued run. */
-    CU_ASSERT_EQUAL_FATAL(run_in(kind, "retrying", id), 0);
+    CU_ASSERT_EQUAL_FATAL(itest_run_in(&world, kind, "retrying", id), 0);
     CU_ASSERT_EQUAL(cancel(id, &r), 200);
     CU_ASSERT_STRING_EQUAL(S(itest_jstr(r.json, "status")), "cancelled");
     CU_ASSERT_PTR_NOT_NULL(itest_jstr(r.json, "ended_at"));
@@ -914,7 +821,7 @@ static void test_cancel(void)
     /* Finished runs cannot be cancelled: 409 naming both states. */
     for (int i = 0; i < 2; i++) {
         const char *st = i ? "failed" : "succeeded";
-        CU_ASSERT_EQUAL_FATAL(run_in(kind, st, id), 0);
+        CU_ASSERT_EQUAL_FATAL(itest_run_in(&world, kind, st, id), 0);
         CU_ASSERT_EQUAL(cancel(id, &r), 409);
         CU_ASSERT_STRING_EQUAL(S(http_error_code(&r)), "illegal_transition");
         if (strcmp(S(itest_jstr(r.json, "error.details.from")), st) ||
@@ -981,7 +888,7 @@ static void page_while_inserting(const char *kind, char (*before)[40], int nbefo
             break;
         /* Runs arrive while the client pages. */
         for (int k = 0; k < 2; k++)
-            CU_ASSERT_EQUAL(new_run(world.pa.slug, kind, NULL, id), 0);
+            CU_ASSERT_EQUAL(itest_world_run(&world, world.pa.slug, kind, NULL, id), 0);
     }
     json_object_put(prev);
     for (int i = 0; i < nbefore; i++) {
@@ -1007,7 +914,7 @@ static void test_pagination(void)
 
     itest_unique("paging", kind, sizeof(kind));
     for (int i = 0; i < 25; i++)
-        CU_ASSERT_EQUAL_FATAL(new_run(world.pa.slug, kind, NULL, ids[n++]), 0);
+        CU_ASSERT_EQUAL_FATAL(itest_world_run(&world, world.pa.slug, kind, NULL, ids[n++]), 0);
     page_while_inserting(kind, ids, n, 0);
     /* Oldest first: the new runs come at the end, the old ones all show. */
     page_while_inserting(kind, ids, n, 1);
@@ -1029,24 +936,27 @@ static void test_filters(void)
 
     itest_unique("filters", kind, sizeof(kind));
     CU_ASSERT_EQUAL_FATAL(
-        new_run(world.pa.slug, kind,
-                ",\"name\":\"alpha 100%_done\",\"queue\":\"gpu\",\"tags\":[\"red\","
-                "\"x\"]",
-                r_q),
+        itest_world_run(&world, world.pa.slug, kind,
+                        ",\"name\":\"alpha 100%_done\",\"queue\":\"gpu\",\"tags\":[\"red\","
+                        "\"x\"]",
+                        r_q),
         0);
-    CU_ASSERT_EQUAL_FATAL(
-        new_run(world.pa.slug, kind, ",\"status\":\"running\",\"tags\":[\"blue\"]", r_run), 0);
-    CU_ASSERT_EQUAL_FATAL(
-        new_run(world.pa.slug, kind, ",\"status\":\"running\",\"name\":\"alpha 100xydone\"", r_ok),
-        0);
-    CU_ASSERT_EQUAL_FATAL(patch(r_ok, "{\"status\":\"succeeded\"}"), 200);
-    CU_ASSERT_EQUAL_FATAL(
-        new_run(world.pa.slug, kind, ",\"status\":\"running\",\"tags\":[\"red\"]", r_fail), 0);
-    CU_ASSERT_EQUAL_FATAL(patch(r_fail, "{\"status\":\"failed\"}"), 200);
+    CU_ASSERT_EQUAL_FATAL(itest_world_run(&world, world.pa.slug, kind,
+                                          ",\"status\":\"running\",\"tags\":[\"blue\"]", r_run),
+                          0);
+    CU_ASSERT_EQUAL_FATAL(itest_world_run(&world, world.pa.slug, kind,
+                                          ",\"status\":\"running\",\"name\":\"alpha 100xydone\"",
+                                          r_ok),
+                          0);
+    CU_ASSERT_EQUAL_FATAL(itest_run_patch(&world, r_ok, "{\"status\":\"succeeded\"}"), 200);
+    CU_ASSERT_EQUAL_FATAL(itest_world_run(&world, world.pa.slug, kind,
+                                          ",\"status\":\"running\",\"tags\":[\"red\"]", r_fail),
+                          0);
+    CU_ASSERT_EQUAL_FATAL(itest_run_patch(&world, r_fail, "{\"status\":\"failed\"}"), 200);
     snprintf(extra, sizeof(extra), ",\"parent_id\":\"%s\"", r_run);
-    CU_ASSERT_EQUAL_FATAL(new_run(world.pa.slug, kind, extra, child), 0);
+    CU_ASSERT_EQUAL_FATAL(itest_world_run(&world, world.pa.slug, kind, extra, child), 0);
     snprintf(extra, sizeof(extra), ",\"parent_id\":\"%s\"", child);
-    CU_ASSERT_EQUAL_FATAL(new_run(world.pa.slug, kind, extra, grand), 0);
+    CU_ASSERT_EQUAL_FATAL(itest_world_run(&world, world.pa.slug, kind, extra, grand), 0);
 
     o = run_get(grand);
     CU_ASSERT_STRING_EQUAL(S(itest_jstr(o, "parent_id")), child);
@@ -1095,54 +1005,44 @@ static void test_filters(void)
 
 static void test_list_validation(void)
 {
-    static const struct bad_input cases[] = {
-        {"GET", "/api/v1/runs?project={p}&colour=red", NULL, 0, NULL, 400, "colour"},
-        {"GET", "/api/v1/runs?project={p}&status=bogus", NULL, 0, NULL, 400, "status"},
-        {"GET", "/api/v1/runs?project={p}&status=failed,,running", NULL, 0, NULL, 400, "status"},
-        {"GET", "/api/v1/runs?project={p}&created_after=yesterday", NULL, 0, NULL, 400,
-         "created_after"},
-        {"GET", "/api/v1/runs?project={p}&created_before=2026-01-01", NULL, 0, NULL, 400,
-         "created_before"},
+    static const struct itest_bad cases[] = {
+        {"GET", "/api/v1/runs?project={p}&colour=red", NULL, 0, 400, NULL, "colour", NULL},
+        {"GET", "/api/v1/runs?project={p}&status=bogus", NULL, 0, 400, NULL, "status", NULL},
+        {"GET", "/api/v1/runs?project={p}&status=failed,,running", NULL, 0, 400, NULL, "status",
+         NULL},
+        {"GET", "/api/v1/runs?project={p}&created_after=yesterday", NULL, 0, 400, NULL,
+         "created_after", NULL},
+        {"GET", "/api/v1/runs?project={p}&created_before=2026-01-01", NULL, 0, 400, NULL,
+         "created_before", NULL},
         /* Shaped right, not a time: still named. */
-        {"GET", "/api/v1/runs?project={p}&created_after=2026-13-45T00:00:00Z", NULL, 0, NULL, 400,
-         "created_after"},
-        {"GET", "/api/v1/runs?project={p}&ended_after=x", NULL, 0, NULL, 400, "ended_after"},
-        {"GET", "/api/v1/runs?project={p}&ended_before=x", NULL, 0, NULL, 400, "ended_before"},
-        {"GET", "/api/v1/runs?project={p}&limit=0", NULL, 0, NULL, 400, "limit"},
-        {"GET", "/api/v1/runs?project={p}&limit=1001", NULL, 0, NULL, 400, "limit"},
-        {"GET", "/api/v1/runs?project={p}&limit=ten", NULL, 0, NULL, 400, "limit"},
-        {"GET", "/api/v1/runs?project={p}&order=sideways", NULL, 0, NULL, 400, "order"},
-        {"GET", "/api/v1/runs?project={p}&sort=name", NULL, 0, NULL, 400, "sort"},
-        {"GET", "/api/v1/runs?project={p}&cursor=abc", NULL, 0, NULL, 400, "cursor"},
-        {"GET", "/api/v1/runs?project={p}&cursor=2026-01-01T00:00:00Z~nope", NULL, 0, NULL, 400,
-         "cursor"},
-        {"GET", "/api/v1/runs?project={p}&parent=xyz", NULL, 0, NULL, 400, "parent"},
-        {"GET", "/api/v1/runs?project={p}&worker=abc", NULL, 0, NULL, 400, "worker"},
-        {"GET", "/api/v1/runs?project={p}&worker=99999999999999999999", NULL, 0, NULL, 400,
-         "worker"},
+        {"GET", "/api/v1/runs?project={p}&created_after=2026-13-45T00:00:00Z", NULL, 0, 400, NULL,
+         "created_after", NULL},
+        {"GET", "/api/v1/runs?project={p}&ended_after=x", NULL, 0, 400, NULL, "ended_after", NULL},
+        {"GET", "/api/v1/runs?project={p}&ended_before=x", NULL, 0, 400, NULL, "ended_before",
+         NULL},
+        {"GET", "/api/v1/runs?project={p}&limit=0", NULL, 0, 400, NULL, "limit", NULL},
+        {"GET", "/api/v1/runs?project={p}&limit=1001", NULL, 0, 400, NULL, "limit", NULL},
+        {"GET", "/api/v1/runs?project={p}&limit=ten", NULL, 0, 400, NULL, "limit", NULL},
+        {"GET", "/api/v1/runs?project={p}&order=sideways", NULL, 0, 400, NULL, "order", NULL},
+        {"GET", "/api/v1/runs?project={p}&sort=name", NULL, 0, 400, NULL, "sort", NULL},
+        {"GET", "/api/v1/runs?project={p}&cursor=abc", NULL, 0, 400, NULL, "cursor", NULL},
+        {"GET", "/api/v1/runs?project={p}&cursor=2026-01-01T00:00:00Z~nope", NULL, 0, 400, NULL,
+         "cursor", NULL},
+        {"GET", "/api/v1/runs?project={p}&parent=xyz", NULL, 0, 400, NULL, "parent", NULL},
+        {"GET", "/api/v1/runs?project={p}&worker=abc", NULL, 0, 400, NULL, "worker", NULL},
+        {"GET", "/api/v1/runs?project={p}&worker=99999999999999999999", NULL, 0, 400, NULL,
+         "worker", NULL},
         {"GET",
          "/api/v1/"
          "runs?project={p}&cursor=2026-13-45T00:00:00Z~6f1c1a2e-0000-4000-8000-000000000000",
-         NULL, 0, NULL, 400, "cursor"},
-        {"GET", "/api/v1/runs", NULL, 0, NULL, 400, "project"},
-        {"GET", "/api/v1/runs?project=no-such-project-zz", NULL, 0, NULL, 404, NULL},
-        {"GET", "/api/v1/runs?project={p}&sort=created&order=asc&limit=1000", NULL, 0, NULL, 200,
-         NULL},
+         NULL, 0, 400, NULL, "cursor", NULL},
+        {"GET", "/api/v1/runs", NULL, 0, 400, NULL, "project", NULL},
+        {"GET", "/api/v1/runs?project=no-such-project-zz", NULL, 0, 404, NULL, NULL, NULL},
+        {"GET", "/api/v1/runs?project={p}&sort=created&order=asc&limit=1000", NULL, 0, 200, NULL,
+         NULL, NULL},
     };
-    CU_ASSERT_EQUAL(check_bad(&world.member, cases, sizeof(cases) / sizeof(cases[0]), NULL, NULL),
-                    0);
-}
-
-/* A run of project A (status queued or running) made by the write token; 0 on success. */
-static int token_run(const char *status, char id[40])
-{
-    struct itest_run run = {.kind = "produce", .status = status};
-    return itest_make_run(&world.twrite, &run, id, 40) == 201 ? 0 : -1;
-}
-
-static int streq(const char *a, const char *b)
-{
-    return a && b && strcmp(a, b) == 0;
+    CU_ASSERT_EQUAL(
+        itest_check_bad(&world, &world.member, cases, sizeof(cases) / sizeof(cases[0]), NULL), 0);
 }
 
 /* ---- sorts ---- */
@@ -1207,7 +1107,8 @@ static void test_sorts(void)
             for (long i = 0; i < itest_jlen(r.json, "items"); i++, got++) {
                 char key[32];
                 snprintf(key, sizeof(key), "items.%ld.id", i);
-                if (got >= want[w].n || !streq(itest_jstr(r.json, key), run[want[w].order[got]]))
+                if (got >= want[w].n ||
+                    !itest_streq(itest_jstr(r.json, key), run[want[w].order[got]]))
                     ok = 0;
             }
             const char *next = itest_jstr(r.json, "next_cursor");
@@ -1272,8 +1173,8 @@ static void test_wait(void)
     char ended[40], body[300];
     pthread_t t;
 
-    CU_ASSERT_EQUAL_FATAL(token_run("running", e.run), 0);
-    CU_ASSERT_EQUAL_FATAL(token_run("queued", ended), 0);
+    CU_ASSERT_EQUAL_FATAL(itest_token_run(&world, "running", e.run), 0);
+    CU_ASSERT_EQUAL_FATAL(itest_token_run(&world, "queued", ended), 0);
     CU_ASSERT_EQUAL(itest_statusf(&world.twrite, "POST", NULL, "/api/v1/runs/%s/cancel", ended),
                     200);
 
@@ -1282,7 +1183,7 @@ static void test_wait(void)
     itest_callf(&world.viewer, "POST", body, &r, "/api/v1/runs/wait");
     EXPECT_STATUS(r, 200);
     CU_ASSERT(json_object_get_boolean(itest_jget(r.json, "done")));
-    CU_ASSERT(streq(itest_jstr(r.json, "runs.0.status"), "cancelled"));
+    CU_ASSERT(itest_streq(itest_jstr(r.json, "runs.0.status"), "cancelled"));
     CU_ASSERT_PTR_NOT_NULL(itest_jstr(r.json, "runs.0.ended_at"));
     http_resp_free(&r);
 
@@ -1300,19 +1201,19 @@ static void test_wait(void)
     CU_ASSERT_EQUAL(e.status, 200);
     EXPECT_STATUS(r, 200);
     CU_ASSERT(json_object_get_boolean(itest_jget(r.json, "done")));
-    CU_ASSERT(streq(itest_jstr(r.json, "runs.0.id"), e.run));
-    CU_ASSERT(streq(itest_jstr(r.json, "runs.0.status"), "succeeded"));
-    CU_ASSERT(streq(itest_jstr(r.json, "runs.1.id"), ended));
+    CU_ASSERT(itest_streq(itest_jstr(r.json, "runs.0.id"), e.run));
+    CU_ASSERT(itest_streq(itest_jstr(r.json, "runs.0.status"), "succeeded"));
+    CU_ASSERT(itest_streq(itest_jstr(r.json, "runs.1.id"), ended));
     http_resp_free(&r);
 
     /* Nothing ends: the timeout answers, not done, ended_at null. */
     char open_run[40];
-    CU_ASSERT_EQUAL_FATAL(token_run("queued", open_run), 0);
+    CU_ASSERT_EQUAL_FATAL(itest_token_run(&world, "queued", open_run), 0);
     snprintf(body, sizeof(body), "{\"ids\":[\"%s\",\"%s\"],\"timeout_s\":0.5}", open_run, ended);
     itest_callf(&world.viewer, "POST", body, &r, "/api/v1/runs/wait");
     EXPECT_STATUS(r, 200);
     CU_ASSERT_FALSE(json_object_get_boolean(itest_jget(r.json, "done")));
-    CU_ASSERT(streq(itest_jstr(r.json, "runs.0.status"), "queued"));
+    CU_ASSERT(itest_streq(itest_jstr(r.json, "runs.0.status"), "queued"));
     CU_ASSERT(itest_jnull(r.json, "runs.0.ended_at"));
     CU_ASSERT_PTR_NOT_NULL(itest_jstr(r.json, "runs.1.ended_at"));
     http_resp_free(&r);
@@ -1324,7 +1225,7 @@ static void test_wait_validation(void)
     char run[40], b_run[40], body[8000];
     struct ident tok_b;
 
-    CU_ASSERT_EQUAL_FATAL(token_run("queued", run), 0);
+    CU_ASSERT_EQUAL_FATAL(itest_token_run(&world, "queued", run), 0);
     CU_ASSERT_EQUAL_FATAL(itest_new_token(&world.adm, world.pb.slug, "[\"write\"]", NULL, &tok_b),
                           201);
     itest_callf(&tok_b, "POST", "{\"kind\":\"b\"}", &r, "/api/v1/runs");
@@ -1391,7 +1292,7 @@ static void test_wait_slots(void)
     struct http_resp r;
 
     CU_ASSERT_FATAL(slots >= 1 && slots <= MAXW);
-    CU_ASSERT_EQUAL_FATAL(token_run("queued", run), 0);
+    CU_ASSERT_EQUAL_FATAL(itest_token_run(&world, "queued", run), 0);
     for (int i = 0; i < slots; i++) {
         snprintf(w[i].body, sizeof(w[i].body), "{\"ids\":[\"%s\"],\"timeout_s\":4}", run);
         CU_ASSERT_EQUAL_FATAL(pthread_create(&t[i], NULL, wait_long, &w[i]), 0);
@@ -1433,7 +1334,7 @@ static void test_heartbeat_attempt(void)
     struct http_resp r;
     char run[40];
 
-    CU_ASSERT_EQUAL_FATAL(token_run("queued", run), 0);
+    CU_ASSERT_EQUAL_FATAL(itest_token_run(&world, "queued", run), 0);
     CU_ASSERT_EQUAL(itest_statusf(&world.twrite, "POST", NULL, "/api/v1/runs/%s/attempts", run),
                     201);
     itest_callf(&world.twrite, "POST", "{\"attempt\":1,\"progress\":0.1}", &r,
@@ -1476,20 +1377,23 @@ static void test_access(void)
     struct http_resp r;
 
     itest_unique("access", kind, sizeof(kind));
-    CU_ASSERT_EQUAL_FATAL(run_in(kind, "running", id), 0);
-    CU_ASSERT_EQUAL_FATAL(new_run(world.pb.slug, kind, ",\"status\":\"running\"", idb), 0);
+    CU_ASSERT_EQUAL_FATAL(itest_run_in(&world, kind, "running", id), 0);
+    CU_ASSERT_EQUAL_FATAL(
+        itest_world_run(&world, world.pb.slug, kind, ",\"status\":\"running\"", idb), 0);
 
     /* A viewer reads but does not write. */
-    CU_ASSERT_EQUAL(run_op(&world.viewer, "GET", id, NULL, NULL, &r), 200);
+    CU_ASSERT_EQUAL(itest_run_op(&world.viewer, "GET", id, NULL, NULL, &r), 200);
     http_resp_free(&r);
-    CU_ASSERT_EQUAL(run_op(&world.viewer, "PATCH", id, NULL, "{\"status\":\"failed\"}", &r), 403);
+    CU_ASSERT_EQUAL(itest_run_op(&world.viewer, "PATCH", id, NULL, "{\"status\":\"failed\"}", &r),
+                    403);
     CU_ASSERT_STRING_EQUAL(S(http_error_code(&r)), "forbidden");
     http_resp_free(&r);
-    CU_ASSERT_EQUAL(run_op(&world.viewer, "POST", id, "/heartbeat", NULL, &r), 403);
+    CU_ASSERT_EQUAL(itest_run_op(&world.viewer, "POST", id, "/heartbeat", NULL, &r), 403);
     http_resp_free(&r);
-    CU_ASSERT_EQUAL(run_op(&world.viewer, "POST", id, "/cancel", NULL, &r), 403);
+    CU_ASSERT_EQUAL(itest_run_op(&world.viewer, "POST", id, "/cancel", NULL, &r), 403);
     http_resp_free(&r);
-    CU_ASSERT_EQUAL(run_op(&world.viewer, "POST", id, "/events", "{\"message\":\"x\"}", &r), 403);
+    CU_ASSERT_EQUAL(itest_run_op(&world.viewer, "POST", id, "/events", "{\"message\":\"x\"}", &r),
+                    403);
     http_resp_free(&r);
     snprintf(body, sizeof(body), "{\"project\":\"%s\",\"kind\":\"%s\"}", world.pa.slug, kind);
     CU_ASSERT_EQUAL(create(&world.viewer, body, NULL, NULL), 403);
@@ -1497,15 +1401,17 @@ static void test_access(void)
     /* A user of another project: the run and its events do not exist. */
     static const char *const subs[] = {"", "/events"};
     for (int i = 0; i < 2; i++) {
-        CU_ASSERT_EQUAL(run_op(&world.member_b, "GET", id, subs[i], NULL, &r), 404);
+        CU_ASSERT_EQUAL(itest_run_op(&world.member_b, "GET", id, subs[i], NULL, &r), 404);
         CU_ASSERT_STRING_EQUAL(S(http_error_code(&r)), "not_found");
         http_resp_free(&r);
     }
-    CU_ASSERT_EQUAL(run_op(&world.member_b, "PATCH", id, NULL, "{\"status\":\"failed\"}", &r), 404);
+    CU_ASSERT_EQUAL(itest_run_op(&world.member_b, "PATCH", id, NULL, "{\"status\":\"failed\"}", &r),
+                    404);
     http_resp_free(&r);
-    CU_ASSERT_EQUAL(run_op(&world.member_b, "POST", id, "/cancel", NULL, &r), 404);
+    CU_ASSERT_EQUAL(itest_run_op(&world.member_b, "POST", id, "/cancel", NULL, &r), 404);
     http_resp_free(&r);
-    CU_ASSERT_EQUAL(run_op(&world.member_b, "POST", id, "/events", "{\"message\":\"x\"}", &r), 404);
+    CU_ASSERT_EQUAL(itest_run_op(&world.member_b, "POST", id, "/events", "{\"message\":\"x\"}", &r),
+                    404);
     http_resp_free(&r);
     CU_ASSERT_EQUAL(create(&world.member_b, body, NULL, NULL), 404);
 
@@ -1513,15 +1419,16 @@ static void test_access(void)
     CU_ASSERT_EQUAL(create(&world.tread, body, NULL, NULL), 403);
     snprintf(body, sizeof(body), "{\"kind\":\"%s\"}", kind);
     CU_ASSERT_EQUAL(create(&world.tread, body, NULL, NULL), 403);
-    CU_ASSERT_EQUAL(run_op(&world.tread, "PATCH", id, NULL, "{\"progress\":0.9}", &r), 403);
+    CU_ASSERT_EQUAL(itest_run_op(&world.tread, "PATCH", id, NULL, "{\"progress\":0.9}", &r), 403);
     http_resp_free(&r);
     for (int i = 0; i < 2; i++) {
-        CU_ASSERT_EQUAL(run_op(&world.twrite, "GET", idb, subs[i], NULL, &r), 404);
+        CU_ASSERT_EQUAL(itest_run_op(&world.twrite, "GET", idb, subs[i], NULL, &r), 404);
         http_resp_free(&r);
     }
-    CU_ASSERT_EQUAL(run_op(&world.twrite, "PATCH", idb, NULL, "{\"status\":\"failed\"}", &r), 404);
+    CU_ASSERT_EQUAL(itest_run_op(&world.twrite, "PATCH", idb, NULL, "{\"status\":\"failed\"}", &r),
+                    404);
     http_resp_free(&r);
-    CU_ASSERT_EQUAL(run_op(&world.twrite, "POST", idb, "/heartbeat", NULL, &r), 404);
+    CU_ASSERT_EQUAL(itest_run_op(&world.twrite, "POST", idb, "/heartbeat", NULL, &r), 404);
     http_resp_free(&r);
     snprintf(body, sizeof(body), "{\"project\":\"%s\",\"kind\":\"%s\"}", world.pb.slug, kind);
     CU_ASSERT_EQUAL(create(&world.twrite, body, NULL, NULL), 404);
@@ -1621,7 +1528,7 @@ static void test_redaction(void)
              new_secret("result.token", s[6], 128),
              new_secret("result.metrics.auth.client_secret", s[7], 128),
              new_secret("summary.aws_access_key_id", s[8], 128));
-    CU_ASSERT_EQUAL(run_op(&world.member, "PATCH", id, NULL, body, &r), 200);
+    CU_ASSERT_EQUAL(itest_run_op(&world.member, "PATCH", id, NULL, body, &r), 200);
     CU_ASSERT_EQUAL(secrets_in_text(S(r.body), r.len, "the PATCH answer"), 0);
     CU_ASSERT_STRING_EQUAL(S(itest_jstr(r.json, "result.token")), "[redacted]");
     CU_ASSERT_STRING_EQUAL(S(itest_jstr(r.json, "result.metrics.auth.client_secret")),
@@ -1636,19 +1543,19 @@ static void test_redaction(void)
              "\"Basic %s\"},\"step\":3}}",
              new_secret("event.data.token", s[9], 128),
              new_secret("event.data.headers.AUTHORIZATION", s[10], 128));
-    CU_ASSERT_EQUAL(run_op(&world.member, "POST", id, "/events", body, &r), 201);
+    CU_ASSERT_EQUAL(itest_run_op(&world.member, "POST", id, "/events", body, &r), 201);
     http_resp_free(&r);
     snprintf(body, sizeof(body),
              "{\"events\":[{\"message\":\"a\"},{\"data\":{\"items\":[{\"apiKey\":\"%s\"}]}}]}",
              new_secret("events[1].data.items.0.apiKey", s[11], 128));
-    CU_ASSERT_EQUAL(run_op(&world.member, "POST", id, "/events", body, &r), 201);
+    CU_ASSERT_EQUAL(itest_run_op(&world.member, "POST", id, "/events", body, &r), 201);
     http_resp_free(&r);
 
     /* Nothing in what the API answers, nothing in the database. */
-    CU_ASSERT_EQUAL(run_op(&world.viewer, "GET", id, NULL, NULL, &r), 200);
+    CU_ASSERT_EQUAL(itest_run_op(&world.viewer, "GET", id, NULL, NULL, &r), 200);
     CU_ASSERT_EQUAL(secrets_in_text(S(r.body), r.len, "GET run"), 0);
     http_resp_free(&r);
-    CU_ASSERT_EQUAL(run_op(&world.viewer, "GET", id, "/events", NULL, &r), 200);
+    CU_ASSERT_EQUAL(itest_run_op(&world.viewer, "GET", id, "/events", NULL, &r), 200);
     CU_ASSERT_EQUAL(secrets_in_text(S(r.body), r.len, "GET events"), 0);
     CU_ASSERT_STRING_EQUAL(S(itest_jstr(r.json, "items.0.data.token")), "[redacted]");
     CU_ASSERT_STRING_EQUAL(S(itest_jstr(r.json, "items.0.data.headers.AUTHORIZATION")),
@@ -1719,20 +1626,22 @@ static void test_published(void)
     snprintf(body, sizeof(body), "{\"project\":\"%s\",\"kind\":\"%s\",\"status\":\"running\"}",
              world.pa.slug, kind);
     CU_ASSERT_EQUAL(create(&world.member, body, NULL, id), 201);
-    CU_ASSERT_EQUAL(patch(id, "{\"progress\":0.4}"), 200);
-    CU_ASSERT_EQUAL(run_op(&world.twrite, "POST", id, "/heartbeat", "{\"progress\":0.5}", &r), 200);
+    CU_ASSERT_EQUAL(itest_run_patch(&world, id, "{\"progress\":0.4}"), 200);
+    CU_ASSERT_EQUAL(itest_run_op(&world.twrite, "POST", id, "/heartbeat", "{\"progress\":0.5}", &r),
+                    200);
     http_resp_free(&r);
-    CU_ASSERT_EQUAL(run_op(&world.member, "PATCH", id, NULL, "{\"status\":\"queued\"}", &r), 409);
+    CU_ASSERT_EQUAL(itest_run_op(&world.member, "PATCH", id, NULL, "{\"status\":\"queued\"}", &r),
+                    409);
     http_resp_free(&r);
-    CU_ASSERT_EQUAL(run_op(&world.member, "POST", id, "/events",
-                           "{\"events\":[{\"message\":\"a\"},{\"message\":\"b\"},{}]}", &r),
+    CU_ASSERT_EQUAL(itest_run_op(&world.member, "POST", id, "/events",
+                                 "{\"events\":[{\"message\":\"a\"},{\"message\":\"b\"},{}]}", &r),
                     201);
     snprintf(first, sizeof(first), "%s", S(itest_jstr(r.json, "first_id")));
     snprintf(last, sizeof(last), "%s", S(itest_jstr(r.json, "last_id")));
     http_resp_free(&r);
-    CU_ASSERT_EQUAL(run_op(&world.member, "POST", id, "/cancel", NULL, &r), 200);
+    CU_ASSERT_EQUAL(itest_run_op(&world.member, "POST", id, "/cancel", NULL, &r), 200);
     http_resp_free(&r);
-    CU_ASSERT_EQUAL(patch(id, "{\"status\":\"cancelled\"}"), 200);
+    CU_ASSERT_EQUAL(itest_run_patch(&world, id, "{\"status\":\"cancelled\"}"), 200);
 
     for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
         json_object *m = next_about(&sub, id, &last_id, &disorder), *p;

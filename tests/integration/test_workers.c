@@ -21,73 +21,6 @@ static int workers_init(void)
 
 /* ---- requests ---- */
 
-/* A worker named name (NULL: a fresh name) of project slug (NULL: the token's own)
- * registered by who; its id, or -1. */
-static long long new_worker(const struct ident *who, const char *slug, const char *name)
-{
-    struct http_resp r;
-    char body[400], fresh[64];
-    long long id = -1;
-
-    if (!name)
-        name = itest_unique("worker", fresh, sizeof(fresh));
-    if (slug)
-        snprintf(body, sizeof(body), "{\"project\":\"%s\",\"name\":\"%s\"}", slug, name);
-    else
-        snprintf(body, sizeof(body), "{\"name\":\"%s\"}", name);
-    if (itest_callf(who, "POST", body, &r, "/api/v1/workers") == 201 || r.status == 200)
-        id = itest_jint(r.json, "id");
-    else
-        fprintf(stderr, "\n  register %s: %ld %s", body, r.status, S(r.body));
-    http_resp_free(&r);
-    return id;
-}
-
-/* A run of project A (made by member) or B (by B's token) in queue, with kind and
- * priority; its id in id. 0 on 201. */
-static int new_run(const char *slug, const char *queue, const char *kind, int priority, char id[40])
-{
-    char more[32];
-    struct itest_run run = {.project = slug, .kind = kind, .queue = queue, .extra = more};
-
-    snprintf(more, sizeof(more), "\"priority\":%d", priority);
-    return itest_make_run(strcmp(slug, world.pb.slug) == 0 ? &world.twrite_b : &world.member, &run,
-                          id, 40) == 201
-               ? 0
-               : -1;
-}
-
-/* A claim on queue by who with worker (and more JSON members, or NULL); the claimed
- * run's id goes to id ("" when none). Returns the status. */
-static long claim(const struct ident *who, const char *queue, long long worker, const char *more,
-                  char id[40])
-{
-    struct http_resp r;
-    char body[1024];
-    long st;
-
-    snprintf(body, sizeof(body), "{\"worker_id\":%lld%s%s}", worker, more ? "," : "",
-             more ? more : "");
-    st = itest_callf(who, "POST", body, &r, "/api/v1/queues/%s/claim", queue);
-    if (id) {
-        id[0] = '\0';
-        if (st == 200 && itest_jstr(r.json, "id"))
-            snprintf(id, 40, "%s", itest_jstr(r.json, "id"));
-    }
-    if (st != 200 && st != 204)
-        fprintf(stderr, "\n  claim %s on %s: %ld %.300s", body, queue, st, S(r.body));
-    http_resp_free(&r);
-    return st;
-}
-
-/* A claim by member in project A. */
-static long claim_a(const char *queue, long long worker, char id[40])
-{
-    char more[128];
-    snprintf(more, sizeof(more), "\"project\":\"%s\"", world.pa.slug);
-    return claim(&world.member, queue, worker, more, id);
-}
-
 /* Number of the run's events of kind. */
 static int events_of_kind(const char *run, const char *kind, const char *level)
 {
@@ -107,80 +40,6 @@ static int events_of_kind(const char *run, const char *kind, const char *level)
     }
     http_resp_free(&r);
     return n;
-}
-
-static int streq(const char *a, const char *b)
-{
-    return a && b && strcmp(a, b) == 0;
-}
-
-/* POST /runs/{run}/attempts as member with body; the status, r kept for the caller. */
-static long start(const char *run, const char *body, struct http_resp *r)
-{
-    return itest_callf(&world.member, "POST", body, r, "/api/v1/runs/%s/attempts", run);
-}
-
-static long end_attempt(const char *run, int seq, const char *body, struct http_resp *r)
-{
-    return itest_callf(&world.member, "PATCH", body, r, "/api/v1/runs/%s/attempts/%d", run, seq);
-}
-
-/* ---- input validation, table-driven ---- */
-
-struct bad_input {
-    const char *method;
-    const char *path; /* {p} project A, {r} the test's run, {w} A's worker, {x} B's worker */
-    const char *body; /* the same placeholders */
-    unsigned flags;
-    long status;
-    const char *code;  /* or NULL: not checked */
-    const char *field; /* or NULL: not checked */
-};
-
-struct bad_targets {
-    const char *run;
-    long long worker, xworker;
-};
-
-/* Sends each case as who; returns the number of answers that differ. */
-static int check_bad(const struct ident *who, const struct bad_input *cases, size_t n,
-                     const struct bad_targets *t)
-{
-    char w[32], x[32];
-    snprintf(w, sizeof(w), "%lld", t->worker);
-    snprintf(x, sizeof(x), "%lld", t->xworker);
-    const struct itest_subst subs[] = {{"{p}", world.pa.slug},
-                                       {"{r}", t->run ? t->run : ""},
-                                       {"{w}", w},
-                                       {"{x}", x},
-                                       {NULL, NULL}};
-    int wrong = 0;
-    for (size_t i = 0; i < n; i++) {
-        const struct bad_input *c = &cases[i];
-        char path[1024], body[8192];
-        struct http_resp r;
-        const char *field, *code;
-
-        itest_expand(c->path, subs, path, sizeof(path));
-        if (c->body)
-            itest_expand(c->body, subs, body, sizeof(body));
-        if (api_req(who, c->method, path, c->body ? body : NULL, c->flags, NULL, &r) != 0) {
-            wrong++;
-            http_resp_free(&r);
-            continue;
-        }
-        field = http_error_field(&r);
-        code = http_error_code(&r);
-        if (r.status != c->status || (c->field && !streq(field, c->field)) ||
-            (c->code && !streq(code, c->code))) {
-            fprintf(stderr, "\n  INPUT %s %.120s %.200s: expected %ld %s field %s, got %ld %.300s",
-                    c->method, path, c->body ? body : "", c->status, S(c->code), S(c->field),
-                    r.status, S(r.body));
-            wrong++;
-        }
-        http_resp_free(&r);
-    }
-    return wrong;
 }
 
 /* ---- workers ---- */
@@ -263,7 +122,7 @@ static void test_workers(void)
     http_resp_free(&r);
 
     /* The list, filtered by status. */
-    CU_ASSERT_TRUE_FATAL((w2 = new_worker(&world.member, world.pa.slug, NULL)) > 0);
+    CU_ASSERT_TRUE_FATAL((w2 = itest_new_worker(&world.member, world.pa.slug, NULL)) > 0);
     snprintf(q, sizeof(q), "?project=%s", world.pa.slug);
     CU_ASSERT_EQUAL(listed(&world.viewer, q, w), 1);
     CU_ASSERT_EQUAL(listed(&world.viewer, q, w2), 1);
@@ -324,23 +183,24 @@ static void test_worker_stop(void)
 
     itest_unique("stop", queue, sizeof(queue));
     itest_unique("stop", kind, sizeof(kind));
-    CU_ASSERT_TRUE_FATAL((w = new_worker(&world.member, world.pa.slug, NULL)) > 0);
-    CU_ASSERT_TRUE_FATAL((wo = new_worker(&world.member, world.pa.slug, NULL)) > 0);
-    CU_ASSERT_EQUAL_FATAL(new_run(world.pa.slug, queue, kind, 9, claimed), 0);
-    CU_ASSERT_EQUAL_FATAL(new_run(world.pa.slug, queue, kind, 8, other), 0);
-    CU_ASSERT_EQUAL_FATAL(new_run(world.pa.slug, queue, kind, 7, done), 0);
-    CU_ASSERT_EQUAL_FATAL(new_run(world.pa.slug, queue, kind, -9, started), 0);
+    CU_ASSERT_TRUE_FATAL((w = itest_new_worker(&world.member, world.pa.slug, NULL)) > 0);
+    CU_ASSERT_TRUE_FATAL((wo = itest_new_worker(&world.member, world.pa.slug, NULL)) > 0);
+    CU_ASSERT_EQUAL_FATAL(itest_queued_run(&world, world.pa.slug, queue, kind, 9, claimed), 0);
+    CU_ASSERT_EQUAL_FATAL(itest_queued_run(&world, world.pa.slug, queue, kind, 8, other), 0);
+    CU_ASSERT_EQUAL_FATAL(itest_queued_run(&world, world.pa.slug, queue, kind, 7, done), 0);
+    CU_ASSERT_EQUAL_FATAL(itest_queued_run(&world, world.pa.slug, queue, kind, -9, started), 0);
     /* w holds one claimed run and one started by hand; wo holds another; w ended one. */
-    CU_ASSERT_EQUAL(claim_a(queue, w, got), 200);
+    CU_ASSERT_EQUAL(itest_claim_a(&world, queue, w, got), 200);
     CU_ASSERT_STRING_EQUAL(got, claimed);
-    CU_ASSERT_EQUAL(claim_a(queue, wo, got), 200);
+    CU_ASSERT_EQUAL(itest_claim_a(&world, queue, wo, got), 200);
     CU_ASSERT_STRING_EQUAL(got, other);
-    CU_ASSERT_EQUAL(claim_a(queue, w, got), 200);
+    CU_ASSERT_EQUAL(itest_claim_a(&world, queue, w, got), 200);
     CU_ASSERT_STRING_EQUAL(got, done);
-    CU_ASSERT_EQUAL(end_attempt(done, 1, "{\"status\":\"succeeded\"}", &r), 200);
+    CU_ASSERT_EQUAL(itest_attempt_end(&world.member, done, 1, "{\"status\":\"succeeded\"}", &r),
+                    200);
     http_resp_free(&r);
     snprintf(body, sizeof(body), "{\"worker_id\":%lld}", w);
-    CU_ASSERT_EQUAL(start(started, body, &r), 201);
+    CU_ASSERT_EQUAL(itest_attempt_start(&world.member, started, body, &r), 201);
     http_resp_free(&r);
 
     CU_ASSERT_EQUAL(itest_callf(&world.viewer, "GET", NULL, &r, "/api/v1/workers/%lld", w), 200);
@@ -352,7 +212,7 @@ static void test_worker_stop(void)
         for (size_t i = 0; runs && i < json_object_array_length(runs); i++) {
             json_object *x = json_object_array_get_idx(runs, i);
             const char *id = itest_jstr(x, "id");
-            seen += streq(id, claimed) || streq(id, started);
+            seen += itest_streq(id, claimed) || itest_streq(id, started);
             CU_ASSERT_STRING_EQUAL(S(itest_jstr(x, "status")), "running");
             CU_ASSERT_EQUAL(itest_jint(x, "worker_id"), w);
         }
@@ -378,20 +238,20 @@ static void test_worker_stop(void)
                     409);
     CU_ASSERT_TRUE(IS_ERROR(r, 409, "worker_stopped", NULL));
     http_resp_free(&r);
-    CU_ASSERT_EQUAL_FATAL(new_run(world.pa.slug, queue, kind, 0, got), 0);
+    CU_ASSERT_EQUAL_FATAL(itest_queued_run(&world, world.pa.slug, queue, kind, 0, got), 0);
     snprintf(body, sizeof(body), "{\"project\":\"%s\",\"worker_id\":%lld}", world.pa.slug, w);
     CU_ASSERT_EQUAL(itest_callf(&world.member, "POST", body, &r, "/api/v1/queues/%s/claim", queue),
                     409);
     CU_ASSERT_TRUE(IS_ERROR(r, 409, "worker_stopped", "worker_id"));
     http_resp_free(&r);
     snprintf(body, sizeof(body), "{\"worker_id\":%lld}", w);
-    CU_ASSERT_EQUAL(start(got, body, &r), 409);
+    CU_ASSERT_EQUAL(itest_attempt_start(&world.member, got, body, &r), 409);
     CU_ASSERT_TRUE(IS_ERROR(r, 409, "worker_stopped", "worker_id"));
     http_resp_free(&r);
     /* The refused claim left the run queued for another worker. */
     {
         char again[40];
-        CU_ASSERT_EQUAL(claim_a(queue, wo, again), 200);
+        CU_ASSERT_EQUAL(itest_claim_a(&world, queue, wo, again), 200);
         CU_ASSERT_STRING_EQUAL(again, got);
     }
 }
@@ -404,55 +264,61 @@ static void test_worker_validation(void)
     memset(long_name, 'n', 201);
     long_name[201] = '\0';
     snprintf(body, sizeof(body), "{\"project\":\"{p}\",\"name\":\"%s\"}", long_name);
-    CU_ASSERT_TRUE_FATAL((w = new_worker(&world.member, world.pa.slug, NULL)) > 0);
-    CU_ASSERT_TRUE_FATAL((wb = new_worker(&world.twrite_b, NULL, NULL)) > 0);
-    const struct bad_input cases[] = {
-        {"POST", "/api/v1/workers", "{\"project\":\"{p}\"}", 0, 400, "invalid_field", "name"},
-        {"POST", "/api/v1/workers", "{\"project\":\"{p}\",\"name\":\"\"}", 0, 400, NULL, "name"},
-        {"POST", "/api/v1/workers", "{\"project\":\"{p}\",\"name\":7}", 0, 400, NULL, "name"},
-        {"POST", "/api/v1/workers", body, 0, 400, NULL, "name"},
+    CU_ASSERT_TRUE_FATAL((w = itest_new_worker(&world.member, world.pa.slug, NULL)) > 0);
+    CU_ASSERT_TRUE_FATAL((wb = itest_new_worker(&world.twrite_b, NULL, NULL)) > 0);
+    const struct itest_bad cases[] = {
+        {"POST", "/api/v1/workers", "{\"project\":\"{p}\"}", 0, 400, "invalid_field", "name", NULL},
+        {"POST", "/api/v1/workers", "{\"project\":\"{p}\",\"name\":\"\"}", 0, 400, NULL, "name",
+         NULL},
+        {"POST", "/api/v1/workers", "{\"project\":\"{p}\",\"name\":7}", 0, 400, NULL, "name", NULL},
+        {"POST", "/api/v1/workers", body, 0, 400, NULL, "name", NULL},
         {"POST", "/api/v1/workers", "{\"project\":\"{p}\",\"name\":\"v\",\"host\":5}", 0, 400, NULL,
-         "host"},
+         "host", NULL},
         {"POST", "/api/v1/workers", "{\"project\":\"{p}\",\"name\":\"v\",\"pid\":-1}", 0, 400, NULL,
-         "pid"},
+         "pid", NULL},
         {"POST", "/api/v1/workers", "{\"project\":\"{p}\",\"name\":\"v\",\"pid\":\"1\"}", 0, 400,
-         NULL, "pid"},
+         NULL, "pid", NULL},
         {"POST", "/api/v1/workers", "{\"project\":\"{p}\",\"name\":\"v\",\"labels\":[]}", 0, 400,
-         NULL, "labels"},
+         NULL, "labels", NULL},
         {"POST", "/api/v1/workers", "{\"project\":\"{p}\",\"name\":\"v\",\"kinds\":\"a\"}", 0, 400,
-         NULL, "kinds"},
+         NULL, "kinds", NULL},
         {"POST", "/api/v1/workers", "{\"project\":\"{p}\",\"name\":\"v\",\"kinds\":[1]}", 0, 422,
-         "invalid_value", "kinds"},
+         "invalid_value", "kinds", NULL},
         {"POST", "/api/v1/workers", "{\"project\":\"{p}\",\"name\":\"v\",\"kinds\":[\"\"]}", 0, 422,
-         NULL, "kinds"},
+         NULL, "kinds", NULL},
         {"POST", "/api/v1/workers", "{\"project\":\"{p}\",\"name\":\"v\",\"colour\":1}", 0, 400,
-         NULL, "colour"},
-        {"POST", "/api/v1/workers", "{\"name\":\"v\"}", 0, 400, NULL, "project"},
+         NULL, "colour", NULL},
+        {"POST", "/api/v1/workers", "{\"name\":\"v\"}", 0, 400, NULL, "project", NULL},
         {"POST", "/api/v1/workers", "{\"project\":\"no-such-project-zz\",\"name\":\"v\"}", 0, 404,
-         "not_found", NULL},
+         "not_found", NULL, NULL},
         {"POST", "/api/v1/workers", "{\"project\":\"{p}\",\"name\":\"v\"}", API_CT_TEXT, 415, NULL,
-         NULL},
+         NULL, NULL},
         {"POST", "/api/v1/workers/{w}/heartbeat", "{\"status\":\"stopped\"}", 0, 400,
-         "invalid_field", "status"},
+         "invalid_field", "status", NULL},
         {"POST", "/api/v1/workers/{w}/heartbeat", "{\"status\":\"offline\"}", 0, 400, NULL,
-         "status"},
-        {"POST", "/api/v1/workers/{w}/heartbeat", "{\"resources\":[1]}", 0, 400, NULL, "resources"},
-        {"POST", "/api/v1/workers/{w}/heartbeat", "{\"resources\":1}", 0, 400, NULL, "resources"},
-        {"POST", "/api/v1/workers/{w}/heartbeat", "{\"colour\":1}", 0, 400, NULL, "colour"},
-        {"POST", "/api/v1/workers/{w}/heartbeat", "{\"status\":\"idle\"}", API_CT_TEXT, 415, NULL,
+         "status", NULL},
+        {"POST", "/api/v1/workers/{w}/heartbeat", "{\"resources\":[1]}", 0, 400, NULL, "resources",
          NULL},
-        {"POST", "/api/v1/workers/abc/heartbeat", NULL, 0, 404, "not_found", NULL},
-        {"POST", "/api/v1/workers/0/heartbeat", NULL, 0, 404, "not_found", NULL},
-        {"POST", "/api/v1/workers/99999999999999999999/stop", NULL, 0, 404, "not_found", NULL},
-        {"GET", "/api/v1/workers/abc", NULL, 0, 404, "not_found", NULL},
-        {"GET", "/api/v1/workers/-1", NULL, 0, 404, "not_found", NULL},
-        {"GET", "/api/v1/workers?project={p}&status=bogus", NULL, 0, 400, "invalid_field",
-         "status"},
-        {"GET", "/api/v1/workers", NULL, 0, 400, NULL, "project"},
-        {"GET", "/api/v1/workers?project=no-such-project-zz", NULL, 0, 404, "not_found", NULL},
+        {"POST", "/api/v1/workers/{w}/heartbeat", "{\"resources\":1}", 0, 400, NULL, "resources",
+         NULL},
+        {"POST", "/api/v1/workers/{w}/heartbeat", "{\"colour\":1}", 0, 400, NULL, "colour", NULL},
+        {"POST", "/api/v1/workers/{w}/heartbeat", "{\"status\":\"idle\"}", API_CT_TEXT, 415, NULL,
+         NULL, NULL},
+        {"POST", "/api/v1/workers/abc/heartbeat", NULL, 0, 404, "not_found", NULL, NULL},
+        {"POST", "/api/v1/workers/0/heartbeat", NULL, 0, 404, "not_found", NULL, NULL},
+        {"POST", "/api/v1/workers/99999999999999999999/stop", NULL, 0, 404, "not_found", NULL,
+         NULL},
+        {"GET", "/api/v1/workers/abc", NULL, 0, 404, "not_found", NULL, NULL},
+        {"GET", "/api/v1/workers/-1", NULL, 0, 404, "not_found", NULL, NULL},
+        {"GET", "/api/v1/workers?project={p}&status=bogus", NULL, 0, 400, "invalid_field", "status",
+         NULL},
+        {"GET", "/api/v1/workers", NULL, 0, 400, NULL, "project", NULL},
+        {"GET", "/api/v1/workers?project=no-such-project-zz", NULL, 0, 404, "not_found", NULL,
+         NULL},
     };
-    struct bad_targets t = {.run = "", .worker = w, .xworker = wb};
-    CU_ASSERT_EQUAL(check_bad(&world.member, cases, sizeof(cases) / sizeof(cases[0]), &t), 0);
+    struct itest_bad_targets t = {.run = "", .worker = w, .xworker = wb};
+    CU_ASSERT_EQUAL(
+        itest_check_bad(&world, &world.member, cases, sizeof(cases) / sizeof(cases[0]), &t), 0);
     /* The refused beats changed nothing. */
     {
         struct http_resp r;
@@ -485,10 +351,10 @@ static void test_worker_sessions(void)
     itest_callf(&world.twrite, "POST", body, &r, "/api/v1/workers");
     EXPECT_STATUS(r, 200);
     CU_ASSERT_EQUAL(itest_jint(r.json, "id"), id);
-    CU_ASSERT(streq(itest_jstr(r.json, "host"), "gpu-1"));
+    CU_ASSERT(itest_streq(itest_jstr(r.json, "host"), "gpu-1"));
     CU_ASSERT_EQUAL(itest_jint(r.json, "pid"), 42);
-    CU_ASSERT(streq(itest_jstr(r.json, "labels.zone"), "a"));
-    CU_ASSERT(streq(itest_jstr(r.json, "kinds.0"), "train"));
+    CU_ASSERT(itest_streq(itest_jstr(r.json, "labels.zone"), "a"));
+    CU_ASSERT(itest_streq(itest_jstr(r.json, "kinds.0"), "train"));
     http_resp_free(&r);
     /* An explicit empty list does replace. */
     snprintf(body, sizeof(body), "{\"name\":\"%s\",\"kinds\":[]}", name);
@@ -519,9 +385,9 @@ static void test_worker_sessions(void)
     itest_callf(&world.viewer, "GET", NULL, &r, "/api/v1/workers/%lld", id);
     EXPECT_STATUS(r, 200);
     CU_ASSERT_EQUAL(itest_jlen(r.json, "sessions"), 3);
-    CU_ASSERT(streq(itest_jstr(r.json, "sessions.0.end_reason"), "stopped"));
-    CU_ASSERT(streq(itest_jstr(r.json, "sessions.1.end_reason"), "replaced"));
-    CU_ASSERT(streq(itest_jstr(r.json, "sessions.2.end_reason"), "replaced"));
+    CU_ASSERT(itest_streq(itest_jstr(r.json, "sessions.0.end_reason"), "stopped"));
+    CU_ASSERT(itest_streq(itest_jstr(r.json, "sessions.1.end_reason"), "replaced"));
+    CU_ASSERT(itest_streq(itest_jstr(r.json, "sessions.2.end_reason"), "replaced"));
     CU_ASSERT_EQUAL(itest_jint(r.json, "sessions.2.pid"), 41);
     CU_ASSERT_EQUAL(itest_jint(r.json, "sessions.1.pid"), 42);
     CU_ASSERT_EQUAL(itest_jlen(r.json, "samples"), 2);

@@ -332,6 +332,15 @@ static int fx_open(struct fx *f, size_t ring, int keepalive_ms, int max_age_s)
     return 0;
 }
 
+/* A fixture whose hub is already subscribed to Redis, as most tests want it. */
+static int fx_open_live(struct fx *f, size_t ring, int keepalive_ms, int max_age_s)
+{
+    if (fx_open(f, ring, keepalive_ms, max_age_s))
+        return -1;
+    hub_on_subscribed(f->hub);
+    return 0;
+}
+
 static void fx_close(struct fx *f)
 {
     /* evhttp first: its close callbacks free the hub's side of each stream. */
@@ -505,8 +514,7 @@ static void test_hub_live(void)
     char want[1100], other[512], fr[512];
     struct hub_stats st;
 
-    CU_ASSERT_EQUAL_FATAL(fx_open(&f, 16, 15000, 0), 0);
-    hub_on_subscribed(f.hub);
+    CU_ASSERT_EQUAL_FATAL(fx_open_live(&f, 16, 15000, 0), 0);
     CU_ASSERT_EQUAL_FATAL(client_open(&f, &c, NULL), 0);
     CU_ASSERT_FATAL(client_wait(&f, &c, ": runwatch\n\n"));
     CU_ASSERT_STRING_EQUAL(c.body, "retry: 3000\n: runwatch\n\n");
@@ -539,8 +547,7 @@ static void test_hub_resume(void)
     char want[2048], fr[512];
     struct hub_stats st;
 
-    CU_ASSERT_EQUAL_FATAL(fx_open(&f, 16, 15000, 0), 0);
-    hub_on_subscribed(f.hub);
+    CU_ASSERT_EQUAL_FATAL(fx_open_live(&f, 16, 15000, 0), 0);
     for (uint64_t s = 1; s <= 5; s++)
         fx_publish(&f, EPOCH, s, s == 4 ? 3 : 1, "run.updated");
     /* Seen up to 2: the ring replays 3 and 5 (4 is another project's), then live 6. */
@@ -584,8 +591,7 @@ static void test_hub_resume_refused(void)
     char fr[512];
 
     /* A ring of 4 after 10 events holds 7..10. */
-    CU_ASSERT_EQUAL_FATAL(fx_open(&f, 4, 15000, 0), 0);
-    hub_on_subscribed(f.hub);
+    CU_ASSERT_EQUAL_FATAL(fx_open_live(&f, 4, 15000, 0), 0);
     for (uint64_t s = 1; s <= 10; s++)
         fx_publish(&f, EPOCH, s, 1, "run.updated");
     /* 8..10 are there after 7: a replay; after 6 too (the ring's first is 7, the
@@ -623,8 +629,7 @@ static void test_hub_breaks(void)
     char want[2048], fr[512];
     struct hub_stats st;
 
-    CU_ASSERT_EQUAL_FATAL(fx_open(&f, 16, 15000, 0), 0);
-    hub_on_subscribed(f.hub);
+    CU_ASSERT_EQUAL_FATAL(fx_open_live(&f, 16, 15000, 0), 0);
     CU_ASSERT_EQUAL_FATAL(client_open(&f, &c, NULL), 0);
     CU_ASSERT_FATAL(client_wait(&f, &c, ": runwatch\n\n"));
     fx_publish(&f, EPOCH, 1, 1, "run.created");
@@ -663,8 +668,7 @@ static void test_hub_waits_for_first(void)
     char fr[512], want[1024];
 
     /* Just (re)started: the hub knows no epoch, so the first event decides. */
-    CU_ASSERT_EQUAL_FATAL(fx_open(&f, 16, 15000, 0), 0);
-    hub_on_subscribed(f.hub);
+    CU_ASSERT_EQUAL_FATAL(fx_open_live(&f, 16, 15000, 0), 0);
     CU_ASSERT_EQUAL_FATAL(client_open(&f, &cont, EPOCH "-5"), 0);
     CU_ASSERT_EQUAL_FATAL(client_open(&f, &missed, EPOCH "-4"), 0);
     CU_ASSERT_FATAL(client_wait(&f, &cont, ": runwatch\n\n"));
@@ -734,8 +738,7 @@ static void test_hub_keepalive(void)
     struct hub_stats st;
 
     /* Keepalive 100 ms: a tick every 20 ms of real time, decisions on the fake clock. */
-    CU_ASSERT_EQUAL_FATAL(fx_open(&f, 16, 100, 0), 0);
-    hub_on_subscribed(f.hub);
+    CU_ASSERT_EQUAL_FATAL(fx_open_live(&f, 16, 100, 0), 0);
     CU_ASSERT_EQUAL_FATAL(client_open(&f, &c, NULL), 0);
     CU_ASSERT_FATAL(client_wait(&f, &c, ": runwatch\n\n"));
     /* The clock stands still: however many ticks pass, the stream is not idle. */
@@ -769,8 +772,7 @@ static void test_hub_max_age(void)
 
     /* Streams end after about a second (±10%) of the fake clock; the short keepalive
      * only makes the hub's timer tick often. */
-    CU_ASSERT_EQUAL_FATAL(fx_open(&f, 16, 100, 1), 0);
-    hub_on_subscribed(f.hub);
+    CU_ASSERT_EQUAL_FATAL(fx_open_live(&f, 16, 100, 1), 0);
     CU_ASSERT_EQUAL_FATAL(client_open(&f, &c, NULL), 0);
     CU_ASSERT_FATAL(client_wait(&f, &c, ": runwatch\n\n"));
     fake_ms += 850;

@@ -8,6 +8,12 @@
 #include "access.h"
 #include "db.h"
 
+/* A text column as a JSON string, SQL NULL as JSON null. */
+static json_object *jstr_or_null(PGresult *res, int row, int col)
+{
+    return PQgetisnull(res, row, col) ? NULL : json_object_new_string(PQgetvalue(res, row, col));
+}
+
 int audit_list(struct req *r)
 {
     const char *slug = req_query(r, "project");
@@ -45,28 +51,13 @@ int audit_list(struct req *r)
         json_object_object_add(e, "ts", json_object_new_string(PQgetvalue(res, i, AUDIT_LIST_TS)));
         json_object_object_add(e, "action",
                                json_object_new_string(PQgetvalue(res, i, AUDIT_LIST_ACTION)));
-        json_object_object_add(e, "target",
-                               PQgetisnull(res, i, AUDIT_LIST_TARGET)
-                                   ? NULL
-                                   : json_object_new_string(PQgetvalue(res, i, AUDIT_LIST_TARGET)));
+        json_object_object_add(e, "target", jstr_or_null(res, i, AUDIT_LIST_TARGET));
         json_object_object_add(e, "details",
                                json_tokener_parse(PQgetvalue(res, i, AUDIT_LIST_DETAILS)));
-        json_object_object_add(e, "ip",
-                               PQgetisnull(res, i, AUDIT_LIST_IP)
-                                   ? NULL
-                                   : json_object_new_string(PQgetvalue(res, i, AUDIT_LIST_IP)));
-        json_object_object_add(e, "actor_email",
-                               PQgetisnull(res, i, AUDIT_LIST_EMAIL)
-                                   ? NULL
-                                   : json_object_new_string(PQgetvalue(res, i, AUDIT_LIST_EMAIL)));
-        json_object_object_add(e, "actor_token",
-                               PQgetisnull(res, i, AUDIT_LIST_PREFIX)
-                                   ? NULL
-                                   : json_object_new_string(PQgetvalue(res, i, AUDIT_LIST_PREFIX)));
-        json_object_object_add(e, "project",
-                               PQgetisnull(res, i, AUDIT_LIST_SLUG)
-                                   ? NULL
-                                   : json_object_new_string(PQgetvalue(res, i, AUDIT_LIST_SLUG)));
+        json_object_object_add(e, "ip", jstr_or_null(res, i, AUDIT_LIST_IP));
+        json_object_object_add(e, "actor_email", jstr_or_null(res, i, AUDIT_LIST_EMAIL));
+        json_object_object_add(e, "actor_token", jstr_or_null(res, i, AUDIT_LIST_PREFIX));
+        json_object_object_add(e, "project", jstr_or_null(res, i, AUDIT_LIST_SLUG));
         json_object_array_add(items, e);
     }
     return req_json(r, 200,

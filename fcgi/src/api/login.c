@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/projects.h"
 #include "api/users.h"
 #include "audit_log.h"
 #include "access.h"
@@ -134,26 +135,6 @@ int login_signout(struct req *r)
     return 0;
 }
 
-static json_object *login_projects_json(PGresult *res)
-{
-    json_object *arr = json_object_new_array();
-    for (int i = 0; i < PQntuples(res); i++) {
-        json_object *p = json_object_new_object();
-        json_object_object_add(
-            p, "id", json_object_new_int64(strtoll(PQgetvalue(res, i, MY_PROJECTS_ID), NULL, 10)));
-        json_object_object_add(p, "slug",
-                               json_object_new_string(PQgetvalue(res, i, MY_PROJECTS_SLUG)));
-        json_object_object_add(p, "name",
-                               json_object_new_string(PQgetvalue(res, i, MY_PROJECTS_NAME)));
-        json_object_object_add(p, "role",
-                               json_object_new_string(PQgetvalue(res, i, MY_PROJECTS_ROLE)));
-        json_object_object_add(p, "created_at",
-                               json_object_new_string(PQgetvalue(res, i, MY_PROJECTS_CREATED_AT)));
-        json_object_array_add(arr, p);
-    }
-    return arr;
-}
-
 int login_me(struct req *r)
 {
     const struct access_ident *id = r->op.ident;
@@ -173,7 +154,7 @@ int login_me(struct req *r)
         json_object_object_add(out, "token", NULL);
         if (!(res = DB_EXEC(&r->op, DB_STMT_MY_PROJECTS, p2)))
             goto fail;
-        json_object_object_add(out, "projects", login_projects_json(res));
+        json_object_object_add(out, "projects", projects_mine_json(res));
     } else {
         const char *p[TOKEN_GET__NIN] = {[TOKEN_GET_IN_TOKEN_ID] = id->token_id};
         if (!(res = DB_EXEC(&r->op, DB_STMT_TOKEN_GET, p)) || PQntuples(res) != 1)

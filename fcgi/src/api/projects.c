@@ -36,6 +36,25 @@ static json_object *project_json(const struct access_project *p)
     return o;
 }
 
+json_object *projects_mine_json(PGresult *res)
+{
+    json_object *items = json_object_new_array();
+    for (int i = 0; i < PQntuples(res); i++) {
+        json_object *o = json_object_new_object();
+        json_object_object_add(o, "id", jint(res, i, MY_PROJECTS_ID));
+        json_object_object_add(o, "slug",
+                               json_object_new_string(PQgetvalue(res, i, MY_PROJECTS_SLUG)));
+        json_object_object_add(o, "name",
+                               json_object_new_string(PQgetvalue(res, i, MY_PROJECTS_NAME)));
+        json_object_object_add(o, "role",
+                               json_object_new_string(PQgetvalue(res, i, MY_PROJECTS_ROLE)));
+        json_object_object_add(o, "created_at",
+                               json_object_new_string(PQgetvalue(res, i, MY_PROJECTS_CREATED_AT)));
+        json_object_array_add(items, o);
+    }
+    return items;
+}
+
 int projects_list(struct req *r)
 {
     const struct access_ident *id = r->op.ident;
@@ -50,20 +69,7 @@ int projects_list(struct req *r)
 
     if (!res)
         return -1;
-    items = json_object_new_array();
-    for (int i = 0; i < PQntuples(res); i++) {
-        json_object *o = json_object_new_object();
-        json_object_object_add(o, "id", jint(res, i, MY_PROJECTS_ID));
-        json_object_object_add(o, "slug",
-                               json_object_new_string(PQgetvalue(res, i, MY_PROJECTS_SLUG)));
-        json_object_object_add(o, "name",
-                               json_object_new_string(PQgetvalue(res, i, MY_PROJECTS_NAME)));
-        json_object_object_add(o, "role",
-                               json_object_new_string(PQgetvalue(res, i, MY_PROJECTS_ROLE)));
-        json_object_object_add(o, "created_at",
-                               json_object_new_string(PQgetvalue(res, i, MY_PROJECTS_CREATED_AT)));
-        json_object_array_add(items, o);
-    }
+    items = projects_mine_json(res);
     return req_json(r, 200, req_page(items, NULL));
 }
 
