@@ -166,17 +166,19 @@ unit: build
 integration: build
 	RUNWATCH_BIN_DIR=$(BUILD) tests/integration/run.sh $(BUILD)/integration-tests
 
+# Every suite runs even when one fails (CI must see them all); the target fails at the
+# end, naming the suites that failed.
 test: build
-	@echo "== unit tests ($(FLAVOUR))"
-	$(BUILD)/unit-tests
-	@echo "== integration tests ($(FLAVOUR))"
-	RUNWATCH_SUITES= RUNWATCH_BIN_DIR=$(BUILD) tests/integration/run.sh $(BUILD)/integration-tests
-	@echo "== live hub smoke test ($(FLAVOUR))"
-	tests/integration/sse_smoke.sh $(BUILD)/runwatch-sse
-	@echo "== dashboard: types, component tests, bundle budget"
-	@$(MAKE) --no-print-directory frontend-test
-	@echo "== dashboard: browser e2e ($(FLAVOUR))"
-	RUNWATCH_BIN_DIR=$(BUILD) tests/e2e/run.sh
+	@failed=; \
+	suite() { name=$$1; shift; echo "== $$name ($(FLAVOUR))"; "$$@" || failed="$$failed $$name"; }; \
+	suite unit $(BUILD)/unit-tests; \
+	suite integration env RUNWATCH_SUITES= RUNWATCH_BIN_DIR=$(BUILD) \
+	    tests/integration/run.sh $(BUILD)/integration-tests; \
+	suite hub-smoke tests/integration/sse_smoke.sh $(BUILD)/runwatch-sse; \
+	suite dashboard $(MAKE) --no-print-directory frontend-test; \
+	suite e2e env RUNWATCH_BIN_DIR=$(BUILD) tests/e2e/run.sh; \
+	if [ -n "$$failed" ]; then echo "== failed:$$failed"; exit 1; fi; \
+	echo "== every suite passed ($(FLAVOUR))"
 
 asan:
 	$(MAKE) FLAVOUR=asan test

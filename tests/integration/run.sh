@@ -59,17 +59,29 @@ trap cleanup EXIT INT TERM
 # shellcheck disable=SC2153 # set by free_port above
 export RUNWATCH_TEST_URL=http://$RUNWATCH_HTTP_HOST:$RUNWATCH_HTTP_PORT
 export RUNWATCH_TEST_STACK=$repo/deploy/stack.sh
-# RUNWATCH_SUITES (a developer's shortcut, see the README) runs only the suites it names,
-# and then neither the walk-through nor the fleet test.
-"$tests_bin"
+# Every part runs even when an earlier one fails; the script fails at the end, naming the
+# parts that failed. RUNWATCH_SUITES (a developer's shortcut, see the README) runs only the
+# suites it names, and then none of the shell parts.
+failed=()
+part() { # name command…
+    local name=$1
+    shift
+    "$@" || failed+=("$name")
+}
+part "CUnit suites" "$tests_bin"
 if [ -n "${RUNWATCH_SUITES:-}" ]; then
     echo "RUNWATCH_SUITES=$RUNWATCH_SUITES: skipped the other suites, examples.sh and fleet.sh"
-    exit 0
+else
+    # The README's producer walk-through, against the same stack.
+    part examples.sh "$repo/tests/integration/examples.sh"
+    # The fleet simulator (make demo) against the same stack, checked through the database.
+    part fleet.sh "$repo/tests/integration/fleet.sh"
+    # A stack of its own, on other free ports: what a start remembers (deploy/stack.sh
+    # status, demo, stop and the runwatch-api CLI without the ports), the first admin's
+    # password file.
+    part stack_settings.sh "$repo/tests/integration/stack_settings.sh"
 fi
-# The README's producer walk-through, against the same stack.
-"$repo/tests/integration/examples.sh"
-# The fleet simulator (make demo) against the same stack, checked through the database.
-"$repo/tests/integration/fleet.sh"
-# A stack of its own, on other free ports: what a start remembers (deploy/stack.sh status,
-# demo, stop and the runwatch-api CLI without the ports), the first admin's password file.
-"$repo/tests/integration/stack_settings.sh"
+if ((${#failed[@]})); then
+    echo "integration: failed: ${failed[*]}"
+    exit 1
+fi
