@@ -83,10 +83,13 @@ int config_parse_redis_url(const char *url, struct config_redis_addr *out)
     return 0;
 }
 
+/* Retention per table family: RUNWATCH_RETENTION_DAYS_<FAMILY>=days. */
+#define CONFIG_RETENTION_PREFIX "RUNWATCH_RETENTION_DAYS_"
+
 /* RUNWATCH_RETENTION_DAYS_<FAMILY>=days, each, into {"retention_days":{"family":days}}. */
 static int config_retention(struct config *cfg, char *err, size_t errlen)
 {
-    static const char prefix[] = "RUNWATCH_RETENTION_DAYS_";
+    static const char prefix[] = CONFIG_RETENTION_PREFIX;
     size_t cap = sizeof(cfg->housekeep_settings), pos;
     int n = 0;
 
@@ -470,7 +473,8 @@ int config_print_shell(const struct config *cfg, FILE *out, char *err, size_t er
     /* Retention has no default (keep everything): only the families set are printed. */
     for (char **e = environ; e && *e; e++) {
         const char *eq = strchr(*e, '=');
-        if (eq && strncmp(*e, "RUNWATCH_RETENTION_DAYS_", 24) == 0 && eq[1] != '\0') {
+        if (eq && strncmp(*e, CONFIG_RETENTION_PREFIX, sizeof(CONFIG_RETENTION_PREFIX) - 1) == 0 &&
+            eq[1] != '\0') {
             snprintf(path, sizeof(path), "%.*s", (int)(eq - *e), *e);
             config_put(out, path, eq + 1);
         }

@@ -192,13 +192,13 @@ PGresult *db_exec(struct op *o, enum db_stmt_id id, const char *const *params, i
     struct db_err_map m = db_err_classify(sqlstate);
     const char *msg = PQresultErrorMessage(res);
     int ours = m.kind == OP_INTERNAL || m.kind == OP_UNAVAILABLE;
-    if (ours)
+    if (ours) {
         counters_db_error(m.code);
-    if (ours)
         log_error("statement %s failed: sqlstate=%s %.*s", db_stmts[id].name,
                   sqlstate ? sqlstate : "-", (int)strcspn(msg, "\n"), msg);
-    else
+    } else {
         log_debug("statement %s rejected: sqlstate=%s", db_stmts[id].name, sqlstate);
+    }
     if (o->err.kind != OP_OK)
         return NULL; /* an earlier error stands, details and all */
     if (m.server_text) {

@@ -11,40 +11,41 @@
 CREATE OR REPLACE FUNCTION expire_leases(p_project bigint DEFAULT NULL, p_queue text DEFAULT NULL)
 RETURNS TABLE (expired_project bigint, expired_run uuid)
 LANGUAGE plpgsql AS $$
+DECLARE
+    ids uuid[];
 BEGIN
-    PERFORM set_config('runwatch.transition', 'lease_expiry', true);
+    -- Only the choice of runs differs: the claim's case (one queue) has its own query so
+    -- that its plan walks runs_lease_idx (project, queue, lease_expires_at); a generic
+    -- plan of the NULL-tolerant one would not.
     IF p_project IS NOT NULL AND p_queue IS NOT NULL THEN
-        -- The claim's case, along runs_lease_idx (project, queue, lease_expires_at).
-        RETURN QUERY
-        WITH expired AS (SELECT r.id FROM runs r
-                         WHERE r.project_id = p_project AND r.queue = p_queue
-                           AND r.status = 'running' AND r.lease_expires_at < now()
-                         FOR UPDATE SKIP LOCKED),
-        att AS (UPDATE attempts a SET status = 'failed', ended_at = now(),
-                       error_type = 'lease_expired',
-                       error_message = 'the worker did not renew its lease in time'
-                FROM expired e WHERE a.run_id = e.id AND a.status = 'running'
-                RETURNING a.run_id),
-        upd AS (UPDATE runs r SET status = 'queued', queued_at = now(), lease_expires_at = NULL,
-                       worker_id = NULL, updated_at = now()
-                FROM expired e WHERE r.id = e.id RETURNING r.project_id, r.id)
-        SELECT u.project_id, u.id FROM upd u;
+        SELECT array_agg(x.id) INTO ids
+        FROM (SELECT r.id FROM runs r
+              WHERE r.project_id = p_project AND r.queue = p_queue
+                AND r.status = 'running' AND r.lease_expires_at < now()
+              FOR UPDATE SKIP LOCKED) x;
     ELSE
-        RETURN QUERY
-        WITH expired AS (SELECT r.id FROM runs r
-                         WHERE (p_project IS NULL OR r.project_id = p_project)
-                           AND (p_queue IS NULL OR r.queue = p_queue)
-                           AND r.status = 'running' AND r.lease_expires_at < now()
-                         FOR UPDATE SKIP LOCKED),
-        att AS (UPDATE attempts a SET status = 'failed', ended_at = now(),
-                       error_type = 'lease_expired',
-                       error_message = 'the worker did not renew its lease in time'
-                FROM expired e WHERE a.run_id = e.id AND a.status = 'running'
-                RETURNING a.run_id),
-        upd AS (UPDATE runs r SET status = 'queued', queued_at = now(), lease_expires_at = NULL,
-                       worker_id = NULL, updated_at = now()
-                FROM expired e WHERE r.id = e.id RETURNING r.project_id, r.id)
-        SELECT u.project_id, u.id FROM upd u;
+        SELECT array_agg(x.id) INTO ids
+        FROM (SELECT r.id FROM runs r
+              WHERE (p_project IS NULL OR r.project_id = p_project)
+                AND (p_queue IS NULL OR r.queue = p_queue)
+                AND r.status = 'running' AND r.lease_expires_at < now()
+              FOR UPDATE SKIP LOCKED) x;
     END IF;
+    IF ids IS NULL THEN
+        RETURN;
+    END IF;
+    PERFORM set_config('runwatch.transition', 'lease_expiry', true);
+    RETURN QUERY
+    WITH att AS (UPDATE attempts a SET status = 'failed', ended_at = now(),
+                        error_type = 'lease_expired',
+                        error_message = 'the worker did not renew its lease in time'
+                 WHERE a.run_id = ANY (ids) AND a.status = 'running'
+                 RETURNING a.run_id),
+    upd AS (UPDATE runs r SET status = 'queued', queued_at = now(), lease_expires_at = NULL,
+                   worker_id = NULL, updated_at = now()
+            WHERE r.id = ANY (ids) RETURNING r.project_id, r.id)
+    SELECT u.project_id, u.id FROM upd u;
+    -- The announcement ends with the move: later statements of a caller's transaction
+    -- are checked as usual.
     PERFORM set_config('runwatch.transition', '', true);
 END $$;
