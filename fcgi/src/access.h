@@ -68,7 +68,7 @@ int access_project_by_id(struct op *o, const char *project_id, enum access_role 
  * project; a user who names none gets a 400 naming `field`. */
 int access_project_for(struct op *o, const char *slug, const char *field, enum access_role min,
                        struct access_project *out);
-/* The identity as three statement parameters for run_write_project() (migration 0006):
+/* The identity as three statement parameters for run_writable() (sql/functions/20_runs.sql):
  * the token's project, the user's id, "true" for an instance admin. Returns -1 (no
  * error set) when the identity can write nowhere (a read-only token), so the caller
  * takes the slow path. */

@@ -3,18 +3,18 @@
 -- name: event_insert
 -- events is a JSON array of {ts, kind, level, message, data}: one statement for a whole
 -- batch. Answers the project, the count and the first and last ids. The hot writes' access
--- check is folded into the statement (see runs_write): w.project_id is NULL when the caller may
--- not write to the run, and then nothing is written.
+-- check is folded into the statement (run_writable, inlined; see runs_write): w has no row
+-- when the caller may not write to the run, and then nothing is written and project_id is
+-- NULL. The run's row is read there, so the run exists when its events are written (events
+-- have no foreign key to runs: migration 0012).
 -- in: run, token_project, user_id, is_admin, events
 -- out: project_id, count, first_id, last_id
-WITH w AS (SELECT run_write_project($1::uuid, $2::bigint, $3::bigint, $4::bool) AS
-    project_id),
+WITH w AS (SELECT project_id FROM run_writable($1::uuid, $2::bigint, $3::bigint, $4::bool)),
 ins AS (INSERT INTO events (project_id, run_id, attempt_seq, ts, kind, level, message, data)
     SELECT w.project_id, $1::uuid, (SELECT max(seq) FROM attempts WHERE run_id = $1::uuid),
     coalesce(e.ts, now()), coalesce(e.kind, 'log'), coalesce(e.level, 'info'),
     coalesce(e.message, ''), e.data FROM w, jsonb_to_recordset($5::jsonb) AS e(ts
-    timestamptz, kind text, level text, message text, data jsonb) WHERE w.project_id IS NOT
-    NULL RETURNING id)
+    timestamptz, kind text, level text, message text, data jsonb) RETURNING id)
 SELECT (SELECT project_id FROM w) AS project_id, count(*) AS count, min(id)::text AS
     first_id, max(id)::text AS last_id
 FROM ins;

@@ -3,16 +3,15 @@
 -- name: metric_insert
 -- points is a JSON array of {key, value, step, ts}. Answers the project, the count and the
 -- newest point of each key (at most 20), for the live message. The hot writes' access check is
--- folded into the statement (see runs_write): w.project_id is NULL when the caller may not
--- write to the run, and then nothing is written.
+-- folded into the statement (run_writable, inlined; see runs_write): w has no row when the
+-- caller may not write to the run, and then nothing is written and project_id is NULL.
 -- in: run, token_project, user_id, is_admin, points
 -- out: project_id, count, latest
-WITH w AS (SELECT run_write_project($1::uuid, $2::bigint, $3::bigint, $4::bool) AS
-    project_id),
+WITH w AS (SELECT project_id FROM run_writable($1::uuid, $2::bigint, $3::bigint, $4::bool)),
 ins AS (INSERT INTO metrics (project_id, run_id, key, step, ts, value) SELECT w.project_id,
     $1::uuid, m.key, m.step, coalesce(m.ts, now()), m.value FROM w,
     jsonb_to_recordset($5::jsonb) AS m(key text, step bigint, ts timestamptz, value double
-    precision) WHERE w.project_id IS NOT NULL RETURNING key, step, ts, value)
+    precision) RETURNING key, step, ts, value)
 SELECT (SELECT project_id FROM w) AS project_id, count(*) AS count, (SELECT
     coalesce(json_agg(l ORDER BY l.key), '[]') FROM (SELECT DISTINCT ON (key) key, step,
     value, ts FROM ins ORDER BY key, step DESC NULLS LAST, ts DESC LIMIT 20) l) AS latest

@@ -63,7 +63,9 @@ WHERE id = $1::uuid;
 -- A run that stops running ends its running attempt the same way, so a run never has a running
 -- attempt unless it runs itself (and never two).
 -- Success clears an earlier attempt's error unless one is reported with it.
--- The statement's snapshot predates `closed`: its attempt is passed in directly.
+-- The statement's snapshot predates `closed`: its attempt is passed in directly. The latest
+-- attempt is a sub-select here, planned with the statement (latest_attempt_json() is a SQL
+-- function that cannot be inlined and was planned again on every call).
 -- in: run, status, progress, result, error_type, error_message, traceback, summary, tags
 -- out: run_json
 WITH cur AS (SELECT id, run_next_status(status, $2, cancel_requested) AS ns FROM runs
@@ -92,7 +94,8 @@ SET status = cur.ns, progress = coalesce($3::real, CASE WHEN cur.ns = 'succeeded
 FROM cur
 WHERE r.id = cur.id
 RETURNING run_json(r, (SELECT slug FROM projects WHERE id = r.project_id), coalesce((SELECT
-    attempt_json(c) FROM closed c), latest_attempt_json(r.id)));
+    attempt_json(c) FROM closed c), (SELECT attempt_json(a) FROM attempts a WHERE a.run_id =
+    r.id ORDER BY a.seq DESC LIMIT 1)));
 
 -- name: run_list_desc
 -- The run list, by creation, start, end or duration, either way, keyset-paginated on
@@ -290,15 +293,14 @@ UNLISTEN runwatch_run_ended;
 -- latest attempt's heartbeat, renewing a running run's lease. Nothing changes when attempt
 -- is not the running latest attempt; the answer's status is then NULL and the latest
 -- attempt's seq and status say why. The hot writes' access check is folded into the statement
--- (see runs_write): w.project_id is NULL when the caller may not write to the run, and then
--- nothing is written.
+-- (run_writable, inlined; see runs_write): w has no row when the caller may not write to the
+-- run, and then nothing is written and no row answers.
 -- in: run, token_project, user_id, is_admin, progress, attempt
 -- out: project_id, cancel_requested, status, latest_attempt, latest_status
-WITH w AS (SELECT run_write_project($1::uuid, $2::bigint, $3::bigint, $4::bool) AS
-    project_id),
+WITH w AS (SELECT project_id FROM run_writable($1::uuid, $2::bigint, $3::bigint, $4::bool)),
 cur AS (SELECT seq, status FROM attempts WHERE run_id = $1::uuid ORDER BY seq DESC LIMIT 1),
-ok AS (SELECT project_id FROM w WHERE project_id IS NOT NULL AND ($6::int IS NULL OR EXISTS
-    (SELECT 1 FROM cur WHERE seq = $6::int AND status = 'running'))),
+ok AS (SELECT project_id FROM w WHERE $6::int IS NULL OR EXISTS (SELECT 1 FROM cur WHERE seq
+    = $6::int AND status = 'running')),
 a AS (UPDATE attempts SET last_heartbeat_at = now() FROM ok, cur WHERE run_id = $1::uuid AND
     attempts.seq = cur.seq),
 u AS (UPDATE runs SET last_heartbeat_at = now(), progress = coalesce($5::real, progress),
@@ -320,5 +322,5 @@ SET cancel_requested = (status = 'running'), ended_at = CASE WHEN status IN ('qu
     'retrying') THEN now() ELSE ended_at END, status = CASE WHEN status = 'running' THEN
     status ELSE 'cancelled' END, updated_at = now()
 WHERE id = $1::uuid
-RETURNING run_json(runs, (SELECT slug FROM projects WHERE id = runs.project_id),
-    latest_attempt_json(runs.id));
+RETURNING run_json(runs, (SELECT slug FROM projects WHERE id = runs.project_id), (SELECT
+    attempt_json(a) FROM attempts a WHERE a.run_id = runs.id ORDER BY a.seq DESC LIMIT 1));

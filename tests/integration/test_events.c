@@ -1,6 +1,7 @@
 /* Events API (api/events.c): a run's event log written one at a time or in batches (a
  * bad batch stores nothing), read oldest first with cursors and newest first with
- * before=. Each test works in runs of its own. */
+ * before=; a run deleted by hand takes its log with it. Each test works in runs of its
+ * own. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -341,6 +342,49 @@ static void test_events_desc(void)
     http_resp_free(&r);
 }
 
+/* ---- a deleted run's log ---- */
+
+/* Events and metrics have no foreign key to their run (migration 0012): the writes read
+ * the run in their statement, and a run deleted by hand takes both with it (the
+ * runs_delete_logs trigger), as ON DELETE CASCADE did. Another run's rows stay. */
+static void test_deleted_run_log(void)
+{
+    char gone[40], kept[40], sql[400], out[64];
+    struct http_resp r;
+
+    CU_ASSERT_EQUAL_FATAL(itest_token_run(&world, "running", gone), 0);
+    CU_ASSERT_EQUAL_FATAL(itest_token_run(&world, "running", kept), 0);
+    for (int i = 0; i < 2; i++) {
+        const char *run = i ? kept : gone;
+        CU_ASSERT_EQUAL(itest_run_op(&world.twrite, "POST", run, "/events",
+                                     "{\"events\":[{\"message\":\"a\"},{\"message\":\"b\"}]}", &r),
+                        201);
+        http_resp_free(&r);
+        CU_ASSERT_EQUAL(itest_run_op(&world.twrite, "POST", run, "/metrics",
+                                     "{\"metrics\":[{\"key\":\"loss\",\"value\":1,\"step\":1}]}",
+                                     &r),
+                        201);
+        http_resp_free(&r);
+    }
+    snprintf(sql, sizeof(sql), "DELETE FROM runs WHERE id = '%s'", gone);
+    itest_psql_ok(sql);
+    snprintf(sql, sizeof(sql),
+             "SELECT (SELECT count(*) FROM events WHERE run_id = '%s') || '|' || "
+             "(SELECT count(*) FROM metrics WHERE run_id = '%s') || '|' || "
+             "(SELECT count(*) FROM events WHERE run_id = '%s') || '|' || "
+             "(SELECT count(*) FROM metrics WHERE run_id = '%s')",
+             gone, gone, kept, kept);
+    CU_ASSERT_EQUAL(itest_psql(sql, out, sizeof(out)), 0);
+    CU_ASSERT_STRING_EQUAL(out, "0|0|2|1");
+    /* The run is gone for writers too: nothing is stored, the answer is 404. */
+    CU_ASSERT_EQUAL(
+        itest_run_op(&world.twrite, "POST", gone, "/events", "{\"message\":\"late\"}", &r), 404);
+    http_resp_free(&r);
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM events WHERE run_id = '%s'", gone);
+    CU_ASSERT_EQUAL(itest_psql(sql, out, sizeof(out)), 0);
+    CU_ASSERT_STRING_EQUAL(out, "0");
+}
+
 int suite_events_register(void)
 {
     CU_pSuite s = CU_add_suite("events", events_init, events_fini);
@@ -348,5 +392,7 @@ int suite_events_register(void)
         return 1;
     return !CU_add_test(s, "events: one, batches, paging", test_events) ||
            !CU_add_test(s, "events: a bad batch stores nothing", test_event_validation) ||
-           !CU_add_test(s, "events newest first, paged with before", test_events_desc);
+           !CU_add_test(s, "events newest first, paged with before", test_events_desc) ||
+           !CU_add_test(s, "a run deleted by hand takes its events and metrics",
+                        test_deleted_run_log);
 }

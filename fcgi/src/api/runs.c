@@ -201,7 +201,8 @@ PGresult *runs_write(struct req *r, enum db_stmt_id stmt, const char *const *ext
         req_error(r, 500, "internal", NULL, "internal error");
         return NULL;
     }
-    /* auth_write_params fills the identity's three: token project, user, instance admin. */
+    /* access_write_params fills the identity's three: token project, user, instance admin.
+     * The statement answers no row, or a NULL project, when the identity may not write. */
     if (run && jsonx_is_uuid(run) &&
         access_write_params(&r->op, p + RUN_HEARTBEAT_IN_TOKEN_PROJECT) == 0) {
         p[RUN_HEARTBEAT_IN_RUN] = run;

@@ -35,8 +35,9 @@ int runs_access(struct req *r, int min_role, enum runs_read how, struct access_p
 
 /* The hot producer writes (events, metrics, heartbeats) in one autocommitted statement
  * that checks access itself: its parameters are the run of the path, the identity's
- * three (auth_write_params) and then `extra` ones; column 0 of its one row is the
- * run's project id, NULL when the caller may not write to the run. Then runs_access
+ * three (access_write_params) and then `extra` ones; column 0 of its one row is the
+ * run's project id, NULL (or no row) when the caller may not write to the run
+ * (run_writable, sql/functions/20_runs.sql). Then runs_access
  * explains (404 or 403) and NULL is returned, as on any error. One round trip instead
  * of BEGIN, two lookups, the write and COMMIT. */
 PGresult *runs_write(struct req *r, enum db_stmt_id stmt, const char *const *extra, int nextra);
