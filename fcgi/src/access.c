@@ -280,12 +280,14 @@ int access_project(struct op *o, const char *slug, enum access_role min, struct 
     return access_project_row(o, DB_EXEC(o, DB_STMT_PROJECT_ACCESS_USER, p), min, out);
 }
 
-int access_write_params(const struct op *o, const char *out[3])
+/* The identity as the three parameters of a statement that checks access itself, or -1
+ * when a token's scopes fall short of min (the caller then takes the slow path). */
+static int access_ident_params(const struct op *o, enum access_role min, const char *out[3])
 {
     const struct access_ident *id = o->ident;
 
     if (id->kind == ACCESS_TOKEN) {
-        if (id->token_role < ACCESS_ROLE_MEMBER)
+        if (id->token_role < min)
             return -1;
         out[0] = id->token_project_id;
         out[1] = NULL;
@@ -296,6 +298,16 @@ int access_write_params(const struct op *o, const char *out[3])
     out[1] = id->user_id;
     out[2] = id->is_admin ? "true" : "false";
     return 0;
+}
+
+int access_write_params(const struct op *o, const char *out[3])
+{
+    return access_ident_params(o, ACCESS_ROLE_MEMBER, out);
+}
+
+int access_read_params(const struct op *o, const char *out[3])
+{
+    return access_ident_params(o, ACCESS_ROLE_VIEWER, out);
 }
 
 int access_project_by_id(struct op *o, const char *project_id, enum access_role min,

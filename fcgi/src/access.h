@@ -73,6 +73,9 @@ int access_project_for(struct op *o, const char *slug, const char *field, enum a
  * error set) when the identity can write nowhere (a read-only token), so the caller
  * takes the slow path. */
 int access_write_params(const struct op *o, const char *out[3]);
+/* The same for a read that checks access itself (run_get_visible): any token reads its own
+ * project, a user the projects they belong to, an instance admin all. */
+int access_read_params(const struct op *o, const char *out[3]);
 /* Forbidden unless the identity is a signed-in user (not a token). */
 int access_require_user(struct op *o);
 /* Forbidden unless the identity is an instance admin. */

@@ -1,6 +1,47 @@
 -- Runs (api/runs.c): create, read, update, list, wait, heartbeat, cancel. Timestamps
 -- leave as RFC 3339 UTC text (the session's TimeZone is UTC).
 
+-- fragment: run_latest_attempt
+-- The latest attempt of run r as la.j, NULL before the first: a lateral join PostgreSQL plans
+-- with the statement. (latest_attempt_json() is a function it cannot inline: its query was
+-- planned again for every run it was called for.)
+LEFT JOIN LATERAL (SELECT attempt_json(a) AS j FROM attempts a WHERE a.run_id = r.id ORDER BY
+    a.seq DESC LIMIT 1) la ON true
+
+-- fragment: run_json_joins
+-- What run_json() needs beside the run r: its project's slug and its latest attempt. The
+-- lists join them after the page is cut, so only the runs shown pay for them.
+JOIN projects p ON p.id = r.project_id
+-- include: run_latest_attempt
+
+-- fragment: run_list_statuses
+-- One row per status: the lists scan each wanted status's range of a runs_project_status_*
+-- index (project, status, key, id) in order and merge the scans. An index on (project, key)
+-- filtered by status reads every newer run of the other statuses first (a list of succeeded
+-- runs read 100,000 newer queued ones on every page), and PostgreSQL 15 cannot scan
+-- status = ANY(...) in key order.
+(VALUES ('queued'), ('running'), ('retrying'), ('succeeded'), ('failed'), ('cancelled')) s(status)
+
+-- fragment: run_list_args
+-- The inputs of the unfiltered lists, through a materialized CTE: the planner cannot see the
+-- values, so a plan made for the values of a call costs the same as the generic plan and
+-- PostgreSQL keeps the generic one after the fifth call. (With the LIMIT or the project as
+-- plain parameters, a plan for the values looks cheaper and PostgreSQL plans every call:
+-- about 0.6 ms, a third of the list's time.) statuses NULL is all six; a NULL cursor starts.
+WITH arg AS MATERIALIZED (SELECT $1::bigint AS project_id, $2::text[] AS statuses, $3::text AS
+    cursor_key, $4::uuid AS cursor_id, $5::int AS n)
+
+-- fragment: run_list_filters
+-- The filters of the *_filtered lists, which take the same inputs; NULL skips one. text is an
+-- id prefix or a name substring, with LIKE's wildcards escaped by the API.
+AND ($3::text IS NULL OR r.kind = $3) AND ($4::text IS NULL OR r.queue = $4) AND
+    ($5::bigint IS NULL OR r.worker_id = $5) AND ($6::text IS NULL OR r.tags @>
+    ARRAY[$6::text]) AND ($7::uuid IS NULL OR r.parent_id = $7) AND ($8::timestamptz IS NULL
+    OR r.created_at >= $8) AND ($9::timestamptz IS NULL OR r.created_at < $9) AND ($10::text
+    IS NULL OR r.id::text LIKE $10 || '%' OR r.name ILIKE '%' || $10 || '%') AND
+    ($14::timestamptz IS NULL OR r.ended_at >= $14) AND ($15::timestamptz IS NULL OR
+    r.ended_at < $15)
+
 -- name: run_in_project
 -- in: run, project_id
 -- out: one
@@ -27,20 +68,32 @@ FROM ins;
 -- id or idempotency_key may be NULL: the run a retried create made.
 -- in: id, idempotency_key, project_id
 -- out: run_json, same_project, id
-SELECT run_json(r, p.slug, latest_attempt_json(r.id)), r.project_id = $3 AS same_project,
-    r.id
-FROM runs r
-JOIN projects p ON p.id = r.project_id
-WHERE r.id = $1::uuid OR (r.project_id = $3 AND r.idempotency_key = $2)
-LIMIT 1;
+SELECT run_json(r, p.slug, la.j) AS run_json, r.project_id = $3 AS same_project, r.id
+FROM (SELECT * FROM runs r WHERE r.id = $1::uuid OR (r.project_id = $3 AND r.idempotency_key =
+    $2) LIMIT 1) r
+-- include: run_json_joins
 
 -- name: run_get
 -- in: run
 -- out: run_json, project_id
-SELECT run_json(r, p.slug, latest_attempt_json(r.id)), r.project_id
+SELECT run_json(r, p.slug, la.j) AS run_json, r.project_id
 FROM runs r
-JOIN projects p ON p.id = r.project_id
+-- include: run_json_joins
 WHERE r.id = $1::uuid;
+
+-- name: run_get_visible
+-- GET /runs/{id} in one statement: the run when the caller may read it, no row otherwise (the
+-- API then asks the slow way whether to answer 404 or 403). A token (token_project set; its
+-- scopes are the API's) reads its own project's runs; a user those of projects they belong
+-- to; an instance admin all.
+-- in: run, token_project, user_id, is_admin
+-- out: run_json
+SELECT run_json(r, p.slug, la.j) AS run_json
+FROM runs r
+-- include: run_json_joins
+WHERE r.id = $1::uuid AND CASE WHEN $2::bigint IS NOT NULL THEN r.project_id = $2::bigint
+    ELSE $4::bool OR EXISTS (SELECT 1 FROM project_members m WHERE m.project_id = r.project_id
+    AND m.user_id = $3::bigint) END;
 
 -- name: run_lock
 -- in: run
@@ -97,164 +150,407 @@ RETURNING run_json(r, (SELECT slug FROM projects WHERE id = r.project_id), coale
     attempt_json(c) FROM closed c), (SELECT attempt_json(a) FROM attempts a WHERE a.run_id =
     r.id ORDER BY a.seq DESC LIMIT 1)));
 
--- name: run_list_desc
--- The run list, by creation, start, end or duration, either way, keyset-paginated on
--- (key, id) along an index of migration 0006 (or 0001 for created). Runs without the key
--- (never started, not ended) are not in the started/ended/duration lists. NULL skips a
--- filter: statuses is a text[], text an id prefix or a name substring. The cursor key is
--- a time, or for duration microseconds (the duration is ended - started: the expression
--- of runs_project_duration_idx). All eight run_list statements answer the same columns.
--- in: project_id, statuses, kind, queue, worker_id, tag, parent, created_after, created_before, text, cursor_key, cursor_id, limit, ended_after, ended_before
--- out: run_json, cursor_key, id
-SELECT run_json(r, p.slug, latest_attempt_json(r.id)), to_char(r.created_at,
-    'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS cursor_key, r.id
-FROM runs r
-JOIN projects p ON p.id = r.project_id
-WHERE r.project_id = $1 AND ($2::text[] IS NULL OR r.status = ANY($2::text[])) AND ($3::text
-    IS NULL OR r.kind = $3) AND ($4::text IS NULL OR r.queue = $4) AND ($5::bigint IS NULL
-    OR r.worker_id = $5) AND ($6::text IS NULL OR r.tags @> ARRAY[$6::text]) AND ($7::uuid
-    IS NULL OR r.parent_id = $7) AND ($8::timestamptz IS NULL OR r.created_at >= $8) AND
-    ($9::timestamptz IS NULL OR r.created_at < $9) AND ($10::text IS NULL OR r.id::text LIKE
-    $10 || '%' OR r.name ILIKE '%' || $10 || '%') AND ($11::text IS NULL OR (r.created_at,
-    r.id) < ($11::timestamptz, $12::uuid)) AND ($14::timestamptz IS NULL OR r.ended_at >=
-    $14) AND ($15::timestamptz IS NULL OR r.ended_at < $15)
-ORDER BY r.created_at DESC, r.id DESC
-LIMIT $13;
+-- The run list, by creation, start, end or duration, either way, keyset-paginated on (key, id)
+-- along the runs_project_status_* indexes (0001 for created, 0013 for the others). Runs
+-- without the key (never started, not ended) are not in the started/ended/duration lists.
+-- The cursor key is a time, or for duration microseconds (ended - started, the expression of
+-- the duration index). The API runs run_list_created_<order>_all when nothing narrows a list
+-- by creation, run_list_<sort>_<order> when only statuses do, else the _filtered one; all
+-- eighteen answer the same columns.
 
--- name: run_list_asc
--- The run list again (see run_list_desc).
+-- name: run_list_created_desc
+-- The run list's common shapes (no filter but statuses), whose generic plan
+-- PostgreSQL keeps: see the fragment run_list_args. One index range scan per status
+-- wanted (all six when statuses is NULL), merged; the JSON is made for the page only.
+-- in: project_id, statuses, cursor_key, cursor_id, limit
+-- out: run_json, cursor_key, id
+-- include: run_list_args
+SELECT run_json(r, p.slug, la.j) AS run_json,
+    to_char(r.created_at, 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS cursor_key, r.id
+FROM (SELECT r.*
+    FROM arg JOIN
+    -- include: run_list_statuses
+    ON arg.statuses IS NULL OR s.status = ANY(arg.statuses)
+    CROSS JOIN LATERAL (SELECT * FROM runs r WHERE r.project_id = arg.project_id AND
+        r.status = s.status AND
+        (r.created_at, r.id) < (coalesce(arg.cursor_key::timestamptz,
+        'infinity'), coalesce(arg.cursor_id, 'ffffffff-ffff-ffff-ffff-ffffffffffff'))
+        ORDER BY r.created_at DESC, r.id DESC
+        LIMIT arg.n) r
+    ORDER BY r.created_at DESC, r.id DESC
+    LIMIT (SELECT n FROM arg)) r
+-- include: run_json_joins
+ORDER BY r.created_at DESC, r.id DESC;
+
+-- name: run_list_created_desc_all
+-- The default view (by creation, no filter at all): one range scan of
+-- runs_project_created_idx, cheaper than merging six statuses. Inputs as in
+-- run_list_args (see there why they pass through a CTE).
+-- in: project_id, cursor_key, cursor_id, limit
+-- out: run_json, cursor_key, id
+WITH arg AS MATERIALIZED (SELECT $1::bigint AS project_id, $2::text AS cursor_key, $3::uuid AS
+    cursor_id, $4::int AS n)
+SELECT run_json(r, p.slug, la.j) AS run_json,
+    to_char(r.created_at, 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS cursor_key, r.id
+FROM (SELECT r.*
+    FROM arg
+    CROSS JOIN LATERAL (SELECT * FROM runs r WHERE r.project_id = arg.project_id AND
+        (r.created_at, r.id) < (coalesce(arg.cursor_key::timestamptz, 'infinity'),
+        coalesce(arg.cursor_id, 'ffffffff-ffff-ffff-ffff-ffffffffffff'))
+        ORDER BY r.created_at DESC, r.id DESC
+        LIMIT arg.n) r) r
+-- include: run_json_joins
+ORDER BY r.created_at DESC, r.id DESC;
+
+-- name: run_list_created_desc_filtered
+-- The run list with any filter (see run_list_filters): parameters as they are, so
+-- PostgreSQL plans each call with its values and may choose another index (a parent's
+-- runs, a worker's).
 -- in: project_id, statuses, kind, queue, worker_id, tag, parent, created_after, created_before, text, cursor_key, cursor_id, limit, ended_after, ended_before
 -- out: run_json, cursor_key, id
-SELECT run_json(r, p.slug, latest_attempt_json(r.id)), to_char(r.created_at,
-    'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS cursor_key, r.id
-FROM runs r
-JOIN projects p ON p.id = r.project_id
-WHERE r.project_id = $1 AND ($2::text[] IS NULL OR r.status = ANY($2::text[])) AND ($3::text
-    IS NULL OR r.kind = $3) AND ($4::text IS NULL OR r.queue = $4) AND ($5::bigint IS NULL
-    OR r.worker_id = $5) AND ($6::text IS NULL OR r.tags @> ARRAY[$6::text]) AND ($7::uuid
-    IS NULL OR r.parent_id = $7) AND ($8::timestamptz IS NULL OR r.created_at >= $8) AND
-    ($9::timestamptz IS NULL OR r.created_at < $9) AND ($10::text IS NULL OR r.id::text LIKE
-    $10 || '%' OR r.name ILIKE '%' || $10 || '%') AND ($11::text IS NULL OR (r.created_at,
-    r.id) > ($11::timestamptz, $12::uuid)) AND ($14::timestamptz IS NULL OR r.ended_at >=
-    $14) AND ($15::timestamptz IS NULL OR r.ended_at < $15)
-ORDER BY r.created_at ASC, r.id ASC
-LIMIT $13;
+SELECT run_json(r, p.slug, la.j) AS run_json,
+    to_char(r.created_at, 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS cursor_key, r.id
+FROM (SELECT r.*
+    FROM
+    -- include: run_list_statuses
+    CROSS JOIN LATERAL (SELECT * FROM runs r WHERE r.project_id = $1 AND
+        r.status = s.status AND
+        (r.created_at, r.id) < (coalesce($11::timestamptz,
+        'infinity'), coalesce($12::uuid, 'ffffffff-ffff-ffff-ffff-ffffffffffff'))
+        -- include: run_list_filters
+        ORDER BY r.created_at DESC, r.id DESC
+        LIMIT $13) r
+    WHERE $2::text[] IS NULL OR s.status = ANY($2::text[])
+    ORDER BY r.created_at DESC, r.id DESC
+    LIMIT $13) r
+-- include: run_json_joins
+ORDER BY r.created_at DESC, r.id DESC;
+
+-- name: run_list_created_asc
+-- See run_list_created_desc.
+-- in: project_id, statuses, cursor_key, cursor_id, limit
+-- out: run_json, cursor_key, id
+-- include: run_list_args
+SELECT run_json(r, p.slug, la.j) AS run_json,
+    to_char(r.created_at, 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS cursor_key, r.id
+FROM (SELECT r.*
+    FROM arg JOIN
+    -- include: run_list_statuses
+    ON arg.statuses IS NULL OR s.status = ANY(arg.statuses)
+    CROSS JOIN LATERAL (SELECT * FROM runs r WHERE r.project_id = arg.project_id AND
+        r.status = s.status AND
+        (r.created_at, r.id) > (coalesce(arg.cursor_key::timestamptz,
+        '-infinity'), coalesce(arg.cursor_id, '00000000-0000-0000-0000-000000000000'))
+        ORDER BY r.created_at ASC, r.id ASC
+        LIMIT arg.n) r
+    ORDER BY r.created_at ASC, r.id ASC
+    LIMIT (SELECT n FROM arg)) r
+-- include: run_json_joins
+ORDER BY r.created_at ASC, r.id ASC;
+
+-- name: run_list_created_asc_all
+-- See run_list_created_desc_all.
+-- in: project_id, cursor_key, cursor_id, limit
+-- out: run_json, cursor_key, id
+WITH arg AS MATERIALIZED (SELECT $1::bigint AS project_id, $2::text AS cursor_key, $3::uuid AS
+    cursor_id, $4::int AS n)
+SELECT run_json(r, p.slug, la.j) AS run_json,
+    to_char(r.created_at, 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS cursor_key, r.id
+FROM (SELECT r.*
+    FROM arg
+    CROSS JOIN LATERAL (SELECT * FROM runs r WHERE r.project_id = arg.project_id AND
+        (r.created_at, r.id) > (coalesce(arg.cursor_key::timestamptz, '-infinity'),
+        coalesce(arg.cursor_id, '00000000-0000-0000-0000-000000000000'))
+        ORDER BY r.created_at ASC, r.id ASC
+        LIMIT arg.n) r) r
+-- include: run_json_joins
+ORDER BY r.created_at ASC, r.id ASC;
+
+-- name: run_list_created_asc_filtered
+-- See run_list_created_desc_filtered.
+-- in: project_id, statuses, kind, queue, worker_id, tag, parent, created_after, created_before, text, cursor_key, cursor_id, limit, ended_after, ended_before
+-- out: run_json, cursor_key, id
+SELECT run_json(r, p.slug, la.j) AS run_json,
+    to_char(r.created_at, 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS cursor_key, r.id
+FROM (SELECT r.*
+    FROM
+    -- include: run_list_statuses
+    CROSS JOIN LATERAL (SELECT * FROM runs r WHERE r.project_id = $1 AND
+        r.status = s.status AND
+        (r.created_at, r.id) > (coalesce($11::timestamptz,
+        '-infinity'), coalesce($12::uuid, '00000000-0000-0000-0000-000000000000'))
+        -- include: run_list_filters
+        ORDER BY r.created_at ASC, r.id ASC
+        LIMIT $13) r
+    WHERE $2::text[] IS NULL OR s.status = ANY($2::text[])
+    ORDER BY r.created_at ASC, r.id ASC
+    LIMIT $13) r
+-- include: run_json_joins
+ORDER BY r.created_at ASC, r.id ASC;
 
 -- name: run_list_started_desc
--- The run list again (see run_list_desc).
+-- See run_list_created_desc.
+-- in: project_id, statuses, cursor_key, cursor_id, limit
+-- out: run_json, cursor_key, id
+-- include: run_list_args
+SELECT run_json(r, p.slug, la.j) AS run_json,
+    to_char(r.started_at, 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS cursor_key, r.id
+FROM (SELECT r.*
+    FROM arg JOIN
+    -- include: run_list_statuses
+    ON arg.statuses IS NULL OR s.status = ANY(arg.statuses)
+    CROSS JOIN LATERAL (SELECT * FROM runs r WHERE r.project_id = arg.project_id AND
+        r.status = s.status AND r.started_at IS NOT NULL AND
+        (r.started_at, r.id) < (coalesce(arg.cursor_key::timestamptz,
+        'infinity'), coalesce(arg.cursor_id, 'ffffffff-ffff-ffff-ffff-ffffffffffff'))
+        ORDER BY r.started_at DESC, r.id DESC
+        LIMIT arg.n) r
+    ORDER BY r.started_at DESC, r.id DESC
+    LIMIT (SELECT n FROM arg)) r
+-- include: run_json_joins
+ORDER BY r.started_at DESC, r.id DESC;
+
+-- name: run_list_started_desc_filtered
+-- See run_list_created_desc_filtered.
 -- in: project_id, statuses, kind, queue, worker_id, tag, parent, created_after, created_before, text, cursor_key, cursor_id, limit, ended_after, ended_before
 -- out: run_json, cursor_key, id
-SELECT run_json(r, p.slug, latest_attempt_json(r.id)), to_char(r.started_at,
-    'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS cursor_key, r.id
-FROM runs r
-JOIN projects p ON p.id = r.project_id
-WHERE r.project_id = $1 AND r.started_at IS NOT NULL AND ($2::text[] IS NULL OR r.status =
-    ANY($2::text[])) AND ($3::text IS NULL OR r.kind = $3) AND ($4::text IS NULL OR r.queue
-    = $4) AND ($5::bigint IS NULL OR r.worker_id = $5) AND ($6::text IS NULL OR r.tags @>
-    ARRAY[$6::text]) AND ($7::uuid IS NULL OR r.parent_id = $7) AND ($8::timestamptz IS NULL
-    OR r.created_at >= $8) AND ($9::timestamptz IS NULL OR r.created_at < $9) AND ($10::text
-    IS NULL OR r.id::text LIKE $10 || '%' OR r.name ILIKE '%' || $10 || '%') AND ($11::text
-    IS NULL OR (r.started_at, r.id) < ($11::timestamptz, $12::uuid)) AND ($14::timestamptz
-    IS NULL OR r.ended_at >= $14) AND ($15::timestamptz IS NULL OR r.ended_at < $15)
-ORDER BY r.started_at DESC, r.id DESC
-LIMIT $13;
+SELECT run_json(r, p.slug, la.j) AS run_json,
+    to_char(r.started_at, 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS cursor_key, r.id
+FROM (SELECT r.*
+    FROM
+    -- include: run_list_statuses
+    CROSS JOIN LATERAL (SELECT * FROM runs r WHERE r.project_id = $1 AND
+        r.status = s.status AND r.started_at IS NOT NULL AND
+        (r.started_at, r.id) < (coalesce($11::timestamptz,
+        'infinity'), coalesce($12::uuid, 'ffffffff-ffff-ffff-ffff-ffffffffffff'))
+        -- include: run_list_filters
+        ORDER BY r.started_at DESC, r.id DESC
+        LIMIT $13) r
+    WHERE $2::text[] IS NULL OR s.status = ANY($2::text[])
+    ORDER BY r.started_at DESC, r.id DESC
+    LIMIT $13) r
+-- include: run_json_joins
+ORDER BY r.started_at DESC, r.id DESC;
 
 -- name: run_list_started_asc
--- The run list again (see run_list_desc).
+-- See run_list_created_desc.
+-- in: project_id, statuses, cursor_key, cursor_id, limit
+-- out: run_json, cursor_key, id
+-- include: run_list_args
+SELECT run_json(r, p.slug, la.j) AS run_json,
+    to_char(r.started_at, 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS cursor_key, r.id
+FROM (SELECT r.*
+    FROM arg JOIN
+    -- include: run_list_statuses
+    ON arg.statuses IS NULL OR s.status = ANY(arg.statuses)
+    CROSS JOIN LATERAL (SELECT * FROM runs r WHERE r.project_id = arg.project_id AND
+        r.status = s.status AND r.started_at IS NOT NULL AND
+        (r.started_at, r.id) > (coalesce(arg.cursor_key::timestamptz,
+        '-infinity'), coalesce(arg.cursor_id, '00000000-0000-0000-0000-000000000000'))
+        ORDER BY r.started_at ASC, r.id ASC
+        LIMIT arg.n) r
+    ORDER BY r.started_at ASC, r.id ASC
+    LIMIT (SELECT n FROM arg)) r
+-- include: run_json_joins
+ORDER BY r.started_at ASC, r.id ASC;
+
+-- name: run_list_started_asc_filtered
+-- See run_list_created_desc_filtered.
 -- in: project_id, statuses, kind, queue, worker_id, tag, parent, created_after, created_before, text, cursor_key, cursor_id, limit, ended_after, ended_before
 -- out: run_json, cursor_key, id
-SELECT run_json(r, p.slug, latest_attempt_json(r.id)), to_char(r.started_at,
-    'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS cursor_key, r.id
-FROM runs r
-JOIN projects p ON p.id = r.project_id
-WHERE r.project_id = $1 AND r.started_at IS NOT NULL AND ($2::text[] IS NULL OR r.status =
-    ANY($2::text[])) AND ($3::text IS NULL OR r.kind = $3) AND ($4::text IS NULL OR r.queue
-    = $4) AND ($5::bigint IS NULL OR r.worker_id = $5) AND ($6::text IS NULL OR r.tags @>
-    ARRAY[$6::text]) AND ($7::uuid IS NULL OR r.parent_id = $7) AND ($8::timestamptz IS NULL
-    OR r.created_at >= $8) AND ($9::timestamptz IS NULL OR r.created_at < $9) AND ($10::text
-    IS NULL OR r.id::text LIKE $10 || '%' OR r.name ILIKE '%' || $10 || '%') AND ($11::text
-    IS NULL OR (r.started_at, r.id) > ($11::timestamptz, $12::uuid)) AND ($14::timestamptz
-    IS NULL OR r.ended_at >= $14) AND ($15::timestamptz IS NULL OR r.ended_at < $15)
-ORDER BY r.started_at ASC, r.id ASC
-LIMIT $13;
+SELECT run_json(r, p.slug, la.j) AS run_json,
+    to_char(r.started_at, 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS cursor_key, r.id
+FROM (SELECT r.*
+    FROM
+    -- include: run_list_statuses
+    CROSS JOIN LATERAL (SELECT * FROM runs r WHERE r.project_id = $1 AND
+        r.status = s.status AND r.started_at IS NOT NULL AND
+        (r.started_at, r.id) > (coalesce($11::timestamptz,
+        '-infinity'), coalesce($12::uuid, '00000000-0000-0000-0000-000000000000'))
+        -- include: run_list_filters
+        ORDER BY r.started_at ASC, r.id ASC
+        LIMIT $13) r
+    WHERE $2::text[] IS NULL OR s.status = ANY($2::text[])
+    ORDER BY r.started_at ASC, r.id ASC
+    LIMIT $13) r
+-- include: run_json_joins
+ORDER BY r.started_at ASC, r.id ASC;
 
 -- name: run_list_ended_desc
--- The run list again (see run_list_desc).
+-- See run_list_created_desc.
+-- in: project_id, statuses, cursor_key, cursor_id, limit
+-- out: run_json, cursor_key, id
+-- include: run_list_args
+SELECT run_json(r, p.slug, la.j) AS run_json,
+    to_char(r.ended_at, 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS cursor_key, r.id
+FROM (SELECT r.*
+    FROM arg JOIN
+    -- include: run_list_statuses
+    ON arg.statuses IS NULL OR s.status = ANY(arg.statuses)
+    CROSS JOIN LATERAL (SELECT * FROM runs r WHERE r.project_id = arg.project_id AND
+        r.status = s.status AND r.ended_at IS NOT NULL AND
+        (r.ended_at, r.id) < (coalesce(arg.cursor_key::timestamptz,
+        'infinity'), coalesce(arg.cursor_id, 'ffffffff-ffff-ffff-ffff-ffffffffffff'))
+        ORDER BY r.ended_at DESC, r.id DESC
+        LIMIT arg.n) r
+    ORDER BY r.ended_at DESC, r.id DESC
+    LIMIT (SELECT n FROM arg)) r
+-- include: run_json_joins
+ORDER BY r.ended_at DESC, r.id DESC;
+
+-- name: run_list_ended_desc_filtered
+-- See run_list_created_desc_filtered.
 -- in: project_id, statuses, kind, queue, worker_id, tag, parent, created_after, created_before, text, cursor_key, cursor_id, limit, ended_after, ended_before
 -- out: run_json, cursor_key, id
-SELECT run_json(r, p.slug, latest_attempt_json(r.id)), to_char(r.ended_at,
-    'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS cursor_key, r.id
-FROM runs r
-JOIN projects p ON p.id = r.project_id
-WHERE r.project_id = $1 AND r.ended_at IS NOT NULL AND ($2::text[] IS NULL OR r.status =
-    ANY($2::text[])) AND ($3::text IS NULL OR r.kind = $3) AND ($4::text IS NULL OR r.queue
-    = $4) AND ($5::bigint IS NULL OR r.worker_id = $5) AND ($6::text IS NULL OR r.tags @>
-    ARRAY[$6::text]) AND ($7::uuid IS NULL OR r.parent_id = $7) AND ($8::timestamptz IS NULL
-    OR r.created_at >= $8) AND ($9::timestamptz IS NULL OR r.created_at < $9) AND ($10::text
-    IS NULL OR r.id::text LIKE $10 || '%' OR r.name ILIKE '%' || $10 || '%') AND ($11::text
-    IS NULL OR (r.ended_at, r.id) < ($11::timestamptz, $12::uuid)) AND ($14::timestamptz IS
-    NULL OR r.ended_at >= $14) AND ($15::timestamptz IS NULL OR r.ended_at < $15)
-ORDER BY r.ended_at DESC, r.id DESC
-LIMIT $13;
+SELECT run_json(r, p.slug, la.j) AS run_json,
+    to_char(r.ended_at, 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS cursor_key, r.id
+FROM (SELECT r.*
+    FROM
+    -- include: run_list_statuses
+    CROSS JOIN LATERAL (SELECT * FROM runs r WHERE r.project_id = $1 AND
+        r.status = s.status AND r.ended_at IS NOT NULL AND
+        (r.ended_at, r.id) < (coalesce($11::timestamptz,
+        'infinity'), coalesce($12::uuid, 'ffffffff-ffff-ffff-ffff-ffffffffffff'))
+        -- include: run_list_filters
+        ORDER BY r.ended_at DESC, r.id DESC
+        LIMIT $13) r
+    WHERE $2::text[] IS NULL OR s.status = ANY($2::text[])
+    ORDER BY r.ended_at DESC, r.id DESC
+    LIMIT $13) r
+-- include: run_json_joins
+ORDER BY r.ended_at DESC, r.id DESC;
 
 -- name: run_list_ended_asc
--- The run list again (see run_list_desc).
+-- See run_list_created_desc.
+-- in: project_id, statuses, cursor_key, cursor_id, limit
+-- out: run_json, cursor_key, id
+-- include: run_list_args
+SELECT run_json(r, p.slug, la.j) AS run_json,
+    to_char(r.ended_at, 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS cursor_key, r.id
+FROM (SELECT r.*
+    FROM arg JOIN
+    -- include: run_list_statuses
+    ON arg.statuses IS NULL OR s.status = ANY(arg.statuses)
+    CROSS JOIN LATERAL (SELECT * FROM runs r WHERE r.project_id = arg.project_id AND
+        r.status = s.status AND r.ended_at IS NOT NULL AND
+        (r.ended_at, r.id) > (coalesce(arg.cursor_key::timestamptz,
+        '-infinity'), coalesce(arg.cursor_id, '00000000-0000-0000-0000-000000000000'))
+        ORDER BY r.ended_at ASC, r.id ASC
+        LIMIT arg.n) r
+    ORDER BY r.ended_at ASC, r.id ASC
+    LIMIT (SELECT n FROM arg)) r
+-- include: run_json_joins
+ORDER BY r.ended_at ASC, r.id ASC;
+
+-- name: run_list_ended_asc_filtered
+-- See run_list_created_desc_filtered.
 -- in: project_id, statuses, kind, queue, worker_id, tag, parent, created_after, created_before, text, cursor_key, cursor_id, limit, ended_after, ended_before
 -- out: run_json, cursor_key, id
-SELECT run_json(r, p.slug, latest_attempt_json(r.id)), to_char(r.ended_at,
-    'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS cursor_key, r.id
-FROM runs r
-JOIN projects p ON p.id = r.project_id
-WHERE r.project_id = $1 AND r.ended_at IS NOT NULL AND ($2::text[] IS NULL OR r.status =
-    ANY($2::text[])) AND ($3::text IS NULL OR r.kind = $3) AND ($4::text IS NULL OR r.queue
-    = $4) AND ($5::bigint IS NULL OR r.worker_id = $5) AND ($6::text IS NULL OR r.tags @>
-    ARRAY[$6::text]) AND ($7::uuid IS NULL OR r.parent_id = $7) AND ($8::timestamptz IS NULL
-    OR r.created_at >= $8) AND ($9::timestamptz IS NULL OR r.created_at < $9) AND ($10::text
-    IS NULL OR r.id::text LIKE $10 || '%' OR r.name ILIKE '%' || $10 || '%') AND ($11::text
-    IS NULL OR (r.ended_at, r.id) > ($11::timestamptz, $12::uuid)) AND ($14::timestamptz IS
-    NULL OR r.ended_at >= $14) AND ($15::timestamptz IS NULL OR r.ended_at < $15)
-ORDER BY r.ended_at ASC, r.id ASC
-LIMIT $13;
+SELECT run_json(r, p.slug, la.j) AS run_json,
+    to_char(r.ended_at, 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS cursor_key, r.id
+FROM (SELECT r.*
+    FROM
+    -- include: run_list_statuses
+    CROSS JOIN LATERAL (SELECT * FROM runs r WHERE r.project_id = $1 AND
+        r.status = s.status AND r.ended_at IS NOT NULL AND
+        (r.ended_at, r.id) > (coalesce($11::timestamptz,
+        '-infinity'), coalesce($12::uuid, '00000000-0000-0000-0000-000000000000'))
+        -- include: run_list_filters
+        ORDER BY r.ended_at ASC, r.id ASC
+        LIMIT $13) r
+    WHERE $2::text[] IS NULL OR s.status = ANY($2::text[])
+    ORDER BY r.ended_at ASC, r.id ASC
+    LIMIT $13) r
+-- include: run_json_joins
+ORDER BY r.ended_at ASC, r.id ASC;
 
 -- name: run_list_duration_desc
--- The run list again (see run_list_desc).
+-- See run_list_created_desc.
+-- in: project_id, statuses, cursor_key, cursor_id, limit
+-- out: run_json, cursor_key, id
+-- include: run_list_args
+SELECT run_json(r, p.slug, la.j) AS run_json,
+    (extract(epoch FROM (r.ended_at - r.started_at)) * 1000000)::bigint::text AS cursor_key, r.id
+FROM (SELECT r.*
+    FROM arg JOIN
+    -- include: run_list_statuses
+    ON arg.statuses IS NULL OR s.status = ANY(arg.statuses)
+    CROSS JOIN LATERAL (SELECT * FROM runs r WHERE r.project_id = arg.project_id AND
+        r.status = s.status AND r.ended_at IS NOT NULL AND r.started_at IS NOT NULL AND
+        ((r.ended_at - r.started_at), r.id) < (coalesce(arg.cursor_key::bigint * interval '1 microsecond',
+        interval '1000000 years'), coalesce(arg.cursor_id, 'ffffffff-ffff-ffff-ffff-ffffffffffff'))
+        ORDER BY (r.ended_at - r.started_at) DESC, r.id DESC
+        LIMIT arg.n) r
+    ORDER BY (r.ended_at - r.started_at) DESC, r.id DESC
+    LIMIT (SELECT n FROM arg)) r
+-- include: run_json_joins
+ORDER BY (r.ended_at - r.started_at) DESC, r.id DESC;
+
+-- name: run_list_duration_desc_filtered
+-- See run_list_created_desc_filtered.
 -- in: project_id, statuses, kind, queue, worker_id, tag, parent, created_after, created_before, text, cursor_key, cursor_id, limit, ended_after, ended_before
 -- out: run_json, cursor_key, id
-SELECT run_json(r, p.slug, latest_attempt_json(r.id)), (extract(epoch FROM (r.ended_at -
-    r.started_at)) * 1000000)::bigint::text AS cursor_key, r.id
-FROM runs r
-JOIN projects p ON p.id = r.project_id
-WHERE r.project_id = $1 AND r.ended_at IS NOT NULL AND r.started_at IS NOT NULL AND
-    ($2::text[] IS NULL OR r.status = ANY($2::text[])) AND ($3::text IS NULL OR r.kind = $3)
-    AND ($4::text IS NULL OR r.queue = $4) AND ($5::bigint IS NULL OR r.worker_id = $5) AND
-    ($6::text IS NULL OR r.tags @> ARRAY[$6::text]) AND ($7::uuid IS NULL OR r.parent_id =
-    $7) AND ($8::timestamptz IS NULL OR r.created_at >= $8) AND ($9::timestamptz IS NULL OR
-    r.created_at < $9) AND ($10::text IS NULL OR r.id::text LIKE $10 || '%' OR r.name ILIKE
-    '%' || $10 || '%') AND ($11::text IS NULL OR ((r.ended_at - r.started_at), r.id) <
-    ($11::bigint * interval '1 microsecond', $12::uuid)) AND ($14::timestamptz IS NULL OR
-    r.ended_at >= $14) AND ($15::timestamptz IS NULL OR r.ended_at < $15)
-ORDER BY (r.ended_at - r.started_at) DESC, r.id DESC
-LIMIT $13;
+SELECT run_json(r, p.slug, la.j) AS run_json,
+    (extract(epoch FROM (r.ended_at - r.started_at)) * 1000000)::bigint::text AS cursor_key, r.id
+FROM (SELECT r.*
+    FROM
+    -- include: run_list_statuses
+    CROSS JOIN LATERAL (SELECT * FROM runs r WHERE r.project_id = $1 AND
+        r.status = s.status AND r.ended_at IS NOT NULL AND r.started_at IS NOT NULL AND
+        ((r.ended_at - r.started_at), r.id) < (coalesce($11::bigint * interval '1 microsecond',
+        interval '1000000 years'), coalesce($12::uuid, 'ffffffff-ffff-ffff-ffff-ffffffffffff'))
+        -- include: run_list_filters
+        ORDER BY (r.ended_at - r.started_at) DESC, r.id DESC
+        LIMIT $13) r
+    WHERE $2::text[] IS NULL OR s.status = ANY($2::text[])
+    ORDER BY (r.ended_at - r.started_at) DESC, r.id DESC
+    LIMIT $13) r
+-- include: run_json_joins
+ORDER BY (r.ended_at - r.started_at) DESC, r.id DESC;
 
 -- name: run_list_duration_asc
--- The run list again (see run_list_desc).
+-- See run_list_created_desc.
+-- in: project_id, statuses, cursor_key, cursor_id, limit
+-- out: run_json, cursor_key, id
+-- include: run_list_args
+SELECT run_json(r, p.slug, la.j) AS run_json,
+    (extract(epoch FROM (r.ended_at - r.started_at)) * 1000000)::bigint::text AS cursor_key, r.id
+FROM (SELECT r.*
+    FROM arg JOIN
+    -- include: run_list_statuses
+    ON arg.statuses IS NULL OR s.status = ANY(arg.statuses)
+    CROSS JOIN LATERAL (SELECT * FROM runs r WHERE r.project_id = arg.project_id AND
+        r.status = s.status AND r.ended_at IS NOT NULL AND r.started_at IS NOT NULL AND
+        ((r.ended_at - r.started_at), r.id) > (coalesce(arg.cursor_key::bigint * interval '1 microsecond',
+        interval '-1000000 years'), coalesce(arg.cursor_id, '00000000-0000-0000-0000-000000000000'))
+        ORDER BY (r.ended_at - r.started_at) ASC, r.id ASC
+        LIMIT arg.n) r
+    ORDER BY (r.ended_at - r.started_at) ASC, r.id ASC
+    LIMIT (SELECT n FROM arg)) r
+-- include: run_json_joins
+ORDER BY (r.ended_at - r.started_at) ASC, r.id ASC;
+
+-- name: run_list_duration_asc_filtered
+-- See run_list_created_desc_filtered.
 -- in: project_id, statuses, kind, queue, worker_id, tag, parent, created_after, created_before, text, cursor_key, cursor_id, limit, ended_after, ended_before
 -- out: run_json, cursor_key, id
-SELECT run_json(r, p.slug, latest_attempt_json(r.id)), (extract(epoch FROM (r.ended_at -
-    r.started_at)) * 1000000)::bigint::text AS cursor_key, r.id
-FROM runs r
-JOIN projects p ON p.id = r.project_id
-WHERE r.project_id = $1 AND r.ended_at IS NOT NULL AND r.started_at IS NOT NULL AND
-    ($2::text[] IS NULL OR r.status = ANY($2::text[])) AND ($3::text IS NULL OR r.kind = $3)
-    AND ($4::text IS NULL OR r.queue = $4) AND ($5::bigint IS NULL OR r.worker_id = $5) AND
-    ($6::text IS NULL OR r.tags @> ARRAY[$6::text]) AND ($7::uuid IS NULL OR r.parent_id =
-    $7) AND ($8::timestamptz IS NULL OR r.created_at >= $8) AND ($9::timestamptz IS NULL OR
-    r.created_at < $9) AND ($10::text IS NULL OR r.id::text LIKE $10 || '%' OR r.name ILIKE
-    '%' || $10 || '%') AND ($11::text IS NULL OR ((r.ended_at - r.started_at), r.id) >
-    ($11::bigint * interval '1 microsecond', $12::uuid)) AND ($14::timestamptz IS NULL OR
-    r.ended_at >= $14) AND ($15::timestamptz IS NULL OR r.ended_at < $15)
-ORDER BY (r.ended_at - r.started_at) ASC, r.id ASC
-LIMIT $13;
+SELECT run_json(r, p.slug, la.j) AS run_json,
+    (extract(epoch FROM (r.ended_at - r.started_at)) * 1000000)::bigint::text AS cursor_key, r.id
+FROM (SELECT r.*
+    FROM
+    -- include: run_list_statuses
+    CROSS JOIN LATERAL (SELECT * FROM runs r WHERE r.project_id = $1 AND
+        r.status = s.status AND r.ended_at IS NOT NULL AND r.started_at IS NOT NULL AND
+        ((r.ended_at - r.started_at), r.id) > (coalesce($11::bigint * interval '1 microsecond',
+        interval '-1000000 years'), coalesce($12::uuid, '00000000-0000-0000-0000-000000000000'))
+        -- include: run_list_filters
+        ORDER BY (r.ended_at - r.started_at) ASC, r.id ASC
+        LIMIT $13) r
+    WHERE $2::text[] IS NULL OR s.status = ANY($2::text[])
+    ORDER BY (r.ended_at - r.started_at) ASC, r.id ASC
+    LIMIT $13) r
+-- include: run_json_joins
+ORDER BY (r.ended_at - r.started_at) ASC, r.id ASC;
 
 -- name: run_wait_status
 -- ids is a JSON array of run ids: each id's run (NULLs for an unknown id), in the order asked.

@@ -77,7 +77,6 @@ static PGresult *fake_command(void)
  * which a handler reads as "no such thing". */
 static PGresult *fake_answer(struct fake *f, enum db_stmt_id id, const char *const *params)
 {
-    (void)params;
     switch (id) {
     case DB_STMT_BEGIN:
     case DB_STMT_COMMIT:
@@ -86,6 +85,13 @@ static PGresult *fake_answer(struct fake *f, enum db_stmt_id id, const char *con
         const char *v[RUN_GET__NOUT] = {
             [RUN_GET_RUN_JSON] = f->run_json, [RUN_GET_PROJECT_ID] = PROJECT};
         return fake_rows(RUN_GET__NOUT, f->run_json ? 1 : 0, v);
+    }
+    case DB_STMT_RUN_GET_VISIBLE: {
+        /* The run is PROJECT's: a token sees it from there only; users are members. */
+        const char *tp = params[RUN_GET_VISIBLE_IN_TOKEN_PROJECT];
+        const char *v[RUN_GET_VISIBLE__NOUT] = {[RUN_GET_VISIBLE_RUN_JSON] = f->run_json};
+        return fake_rows(RUN_GET_VISIBLE__NOUT,
+                         f->run_json && (!tp || strcmp(tp, PROJECT) == 0) ? 1 : 0, v);
     }
     case DB_STMT_RUN_STATUS: {
         const char *v[RUN_STATUS__NOUT] = {
@@ -198,9 +204,13 @@ static void test_runs_get_found(void)
     CU_ASSERT_EQUAL(r.status, 200);
     CU_ASSERT_EQUAL(r.resp_len, strlen(fk.run_json));
     CU_ASSERT_NSTRING_EQUAL(r.resp_body, fk.run_json, r.resp_len);
-    const struct fake_call *c = fake_find(DB_STMT_RUN_GET);
+    /* One statement: the run with the access check folded in, the token's project as it. */
+    CU_ASSERT_EQUAL(fk.ncalls, 1);
+    const struct fake_call *c = fake_find(DB_STMT_RUN_GET_VISIBLE);
     CU_ASSERT_PTR_NOT_NULL_FATAL(c);
-    CU_ASSERT(param_is(c, RUN_GET_IN_RUN, RUN_ID));
+    CU_ASSERT(param_is(c, RUN_GET_VISIBLE_IN_RUN, RUN_ID));
+    CU_ASSERT(param_is(c, RUN_GET_VISIBLE_IN_TOKEN_PROJECT, PROJECT));
+    CU_ASSERT_PTR_NULL(c->params[RUN_GET_VISIBLE_IN_USER_ID]);
 }
 
 static void test_runs_get_not_found(void)

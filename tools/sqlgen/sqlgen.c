@@ -4,7 +4,9 @@
  * (<NAME>_IN_<PARAM>, <NAME>__NIN) and result columns (<NAME>_<COLUMN>, <NAME>__NOUT), so
  * callers never address either by number. It rejects a file that declares what its SQL
  * does not do (an undeclared $n, an unused input, a missing line, a duplicate name) with a
- * file:line message. The format is described in docs/SQL.md. No dependencies but libc. */
+ * file:line message. A fragment (a piece of SQL several statements share, such as the run
+ * list's filters) is written once and included by name; the generated text holds it
+ * expanded. The format is described in docs/SQL.md. No dependencies but libc. */
 #include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
@@ -13,11 +15,24 @@
 #include <string.h>
 
 #define SQLGEN_MAX_NAMES 64 /* inputs or outputs of one statement */
+#define SQLGEN_MAX_DEPTH 8  /* fragments including fragments */
 
+/* A line of a block's SQL as written: text, or an "-- include: name" of a fragment, whose
+ * lines are indented as the include line is. */
+struct sqlgen_line {
+    char *text;
+    char *include;
+    int indent;
+    int line;
+};
+
+/* A statement ("-- name:") or a fragment ("-- fragment:", no in/out/connection). */
 struct sqlgen_stmt {
     char *name;
     const char *file;
     int line;
+    int fragment;
+    int used;         /* a fragment: included somewhere */
     char *connection; /* NULL: the API's connection, prepared at connect */
     char *in[SQLGEN_MAX_NAMES];
     int nin;
@@ -25,13 +40,18 @@ struct sqlgen_stmt {
     char *out[SQLGEN_MAX_NAMES];
     int nout;
     int have_out;
-    char *sql; /* lines joined by \n, without the final ';' */
+    struct sqlgen_line *body;
+    size_t nbody, capbody;
+    char *sql; /* lines joined by \n, fragments expanded, without the final ';' */
     size_t sqllen;
-    int sql_line; /* where the SQL starts */
+    /* for each line of sql: where it was written (a fragment's lines are the fragment's) */
+    const char **src_file;
+    int *src_line;
+    size_t nsrc;
 };
 
-static struct sqlgen_stmt *stmts;
-static size_t nstmts, capstmts;
+static struct sqlgen_stmt *stmts, *frags;
+static size_t nstmts, capstmts, nfrags, capfrags;
 static int errors;
 
 static void sqlgen_error(const char *file, int line, const char *fmt, ...)
@@ -122,23 +142,63 @@ static void sqlgen_list(const char *file, int line, const char *v, char **names,
     }
 }
 
-static void sqlgen_append_sql(struct sqlgen_stmt *s, const char *line, size_t len)
+static void sqlgen_append_sql(struct sqlgen_stmt *s, int indent, const char *line, const char *file,
+                              int lineno)
 {
-    s->sql = sqlgen_xalloc(s->sql, s->sqllen + len + 2);
-    if (s->sqllen)
+    size_t len = strlen(line);
+    s->sql = sqlgen_xalloc(s->sql, s->sqllen + (size_t)indent + len + 2);
+    if (s->nsrc)
         s->sql[s->sqllen++] = '\n';
+    memset(s->sql + s->sqllen, ' ', (size_t)indent);
+    s->sqllen += (size_t)indent;
     memcpy(s->sql + s->sqllen, line, len);
     s->sqllen += len;
     s->sql[s->sqllen] = '\0';
+    s->src_file = sqlgen_xalloc(s->src_file, (s->nsrc + 1) * sizeof(*s->src_file));
+    s->src_line = sqlgen_xalloc(s->src_line, (s->nsrc + 1) * sizeof(*s->src_line));
+    s->src_file[s->nsrc] = file;
+    s->src_line[s->nsrc++] = lineno;
 }
 
-/* The line of the SQL's n-th character (the SQL's lines are the file's, comments out). */
-static int sqlgen_line_of(const struct sqlgen_stmt *s, const char *at)
+/* Where the SQL's character at was written (a file's line, or an included fragment's). */
+static void sqlgen_where(const struct sqlgen_stmt *s, const char *at, const char **file, int *line)
 {
-    int line = s->sql_line;
+    size_t n = 0;
     for (const char *c = s->sql; c < at; c++)
-        line += *c == '\n';
-    return line;
+        n += *c == '\n';
+    *file = n < s->nsrc ? s->src_file[n] : s->file;
+    *line = n < s->nsrc ? s->src_line[n] : s->line;
+}
+
+static const struct sqlgen_stmt *sqlgen_fragment(const char *name)
+{
+    for (size_t i = 0; i < nfrags; i++)
+        if (strcmp(frags[i].name, name) == 0)
+            return &frags[i];
+    return NULL;
+}
+
+/* Appends block b's lines to s, indented by indent, expanding its includes (depth guards
+ * against a cycle). */
+static void sqlgen_expand(struct sqlgen_stmt *s, struct sqlgen_stmt *b, int indent, int depth)
+{
+    for (size_t i = 0; i < b->nbody; i++) {
+        const struct sqlgen_line *l = &b->body[i];
+        if (!l->include) {
+            sqlgen_append_sql(s, indent, l->text, b->file, l->line);
+            continue;
+        }
+        struct sqlgen_stmt *f = (struct sqlgen_stmt *)sqlgen_fragment(l->include);
+        if (!f)
+            sqlgen_error(b->file, l->line, "no fragment named %s", l->include);
+        else if (depth >= SQLGEN_MAX_DEPTH)
+            sqlgen_error(b->file, l->line, "fragments include each other more than %d deep",
+                         SQLGEN_MAX_DEPTH);
+        else {
+            f->used = 1;
+            sqlgen_expand(s, f, indent + l->indent, depth + 1);
+        }
+    }
 }
 
 /* Checks that the SQL uses exactly $1..$nin, skipping literals, quoted identifiers,
@@ -161,11 +221,13 @@ static void sqlgen_check_params(const struct sqlgen_stmt *s)
         } else if (*c == '$' && c > s->sql && (isalnum((unsigned char)c[-1]) || c[-1] == '_')) {
             c++; /* part of an identifier */
         } else if (*c == '$' && isdigit((unsigned char)c[1])) {
-            const char *at = c;
+            const char *at = c, *file;
+            int line;
             long n = strtol(c + 1, (char **)&c, 10);
+            sqlgen_where(s, at, &file, &line);
             if (n < 1 || n > s->nin)
-                sqlgen_error(s->file, sqlgen_line_of(s, at), "%s uses $%ld but declares %d input%s",
-                             s->name, n, s->nin, s->nin == 1 ? "" : "s");
+                sqlgen_error(file, line, "%s uses $%ld but declares %d input%s", s->name, n, s->nin,
+                             s->nin == 1 ? "" : "s");
             else
                 used[n] = 1;
         } else if (*c == '$') {
@@ -194,12 +256,18 @@ static void sqlgen_check_params(const struct sqlgen_stmt *s)
 
 static void sqlgen_finish(struct sqlgen_stmt *s)
 {
-    if (!s)
+    if (!s || s->fragment)
         return;
     if (!s->have_in)
         sqlgen_error(s->file, s->line, "%s has no \"-- in:\" line", s->name);
     if (!s->have_out)
         sqlgen_error(s->file, s->line, "%s has no \"-- out:\" line", s->name);
+}
+
+/* After every file is read: a statement's SQL with its fragments, then its checks. */
+static void sqlgen_build(struct sqlgen_stmt *s)
+{
+    sqlgen_expand(s, s, 0, 0);
     /* One trailing ';' ends the block; a script (several commands) keeps its inner ones. */
     while (s->sqllen &&
            (s->sql[s->sqllen - 1] == ';' || isspace((unsigned char)s->sql[s->sqllen - 1])))
@@ -209,6 +277,43 @@ static void sqlgen_finish(struct sqlgen_stmt *s)
         return;
     }
     sqlgen_check_params(s);
+}
+
+/* A new block of the kind the array holds, named v (a statement's or a fragment's name). */
+static struct sqlgen_stmt *sqlgen_new_block(struct sqlgen_stmt **arr, size_t *n, size_t *cap,
+                                            const char *v, const char *file, int lineno,
+                                            int fragment)
+{
+    const char *what = fragment ? "fragment" : "statement";
+    if (!sqlgen_is_ident(v))
+        sqlgen_error(file, lineno, "%s name \"%s\" is not a lower-case identifier", what, v);
+    for (size_t i = 0; i < *n; i++)
+        if (strcmp((*arr)[i].name, v) == 0)
+            sqlgen_error(file, lineno, "%s %s is already defined at %s:%d", what, v, (*arr)[i].file,
+                         (*arr)[i].line);
+    if (*n == *cap) {
+        *cap = *cap ? *cap * 2 : 64;
+        *arr = sqlgen_xalloc(*arr, *cap * sizeof(**arr));
+    }
+    struct sqlgen_stmt *b = &(*arr)[(*n)++];
+    memset(b, 0, sizeof(*b));
+    b->name = sqlgen_strndup(v, strlen(v));
+    b->file = file;
+    b->line = lineno;
+    b->fragment = fragment;
+    return b;
+}
+
+static void sqlgen_add_line(struct sqlgen_stmt *b, const char *text, const char *include,
+                            int indent, int lineno)
+{
+    if (b->nbody == b->capbody) {
+        b->capbody = b->capbody ? b->capbody * 2 : 16;
+        b->body = sqlgen_xalloc(b->body, b->capbody * sizeof(*b->body));
+    }
+    b->body[b->nbody++] = (struct sqlgen_line){
+        text ? sqlgen_strndup(text, strlen(text)) : NULL,
+        include ? sqlgen_strndup(include, strlen(include)) : NULL, indent, lineno};
 }
 
 static void sqlgen_parse(const char *file)
@@ -233,48 +338,44 @@ static void sqlgen_parse(const char *file)
         const char *v;
         const char *t = sqlgen_skip_space(line);
         int comment = strncmp(t, "--", 2) == 0;
+        int fragment = 0;
 
-        if ((v = sqlgen_key(line, "name"))) {
+        if ((v = sqlgen_key(line, "name")) || (fragment = !!(v = sqlgen_key(line, "fragment")))) {
             sqlgen_finish(cur);
-            if (!sqlgen_is_ident(v))
-                sqlgen_error(file, lineno, "statement name \"%s\" is not a lower-case identifier",
-                             v);
-            for (size_t i = 0; i < nstmts; i++)
-                if (strcmp(stmts[i].name, v) == 0)
-                    sqlgen_error(file, lineno, "statement %s is already defined at %s:%d", v,
-                                 stmts[i].file, stmts[i].line);
-            if (nstmts == capstmts) {
-                capstmts = capstmts ? capstmts * 2 : 64;
-                stmts = sqlgen_xalloc(stmts, capstmts * sizeof(*stmts));
-            }
-            cur = &stmts[nstmts++];
-            memset(cur, 0, sizeof(*cur));
-            cur->name = sqlgen_strndup(v, strlen(v));
-            cur->file = file;
-            cur->line = lineno;
+            cur = fragment ? sqlgen_new_block(&frags, &nfrags, &capfrags, v, file, lineno, 1)
+                           : sqlgen_new_block(&stmts, &nstmts, &capstmts, v, file, lineno, 0);
             in_body = 0;
             continue;
         }
         if (!cur) {
             if (*t && !comment)
-                sqlgen_error(file, lineno, "SQL before the first \"-- name:\" line");
+                sqlgen_error(file, lineno,
+                             "SQL before the first \"-- name:\" or \"-- fragment:\" line");
             continue;
         }
-        if (!in_body && (v = sqlgen_key(line, "in"))) {
+        if ((v = sqlgen_key(line, "include"))) {
+            if (!sqlgen_is_ident(v))
+                sqlgen_error(file, lineno, "fragment name \"%s\" is not a lower-case identifier",
+                             v);
+            in_body = 1;
+            sqlgen_add_line(cur, NULL, v, (int)(t - line), lineno);
+            continue;
+        }
+        if (!in_body && !cur->fragment && (v = sqlgen_key(line, "in"))) {
             if (cur->have_in)
                 sqlgen_error(file, lineno, "a second \"-- in:\" line");
             cur->have_in = 1;
             sqlgen_list(file, lineno, v, cur->in, &cur->nin);
             continue;
         }
-        if (!in_body && (v = sqlgen_key(line, "out"))) {
+        if (!in_body && !cur->fragment && (v = sqlgen_key(line, "out"))) {
             if (cur->have_out)
                 sqlgen_error(file, lineno, "a second \"-- out:\" line");
             cur->have_out = 1;
             sqlgen_list(file, lineno, v, cur->out, &cur->nout);
             continue;
         }
-        if (!in_body && (v = sqlgen_key(line, "connection"))) {
+        if (!in_body && !cur->fragment && (v = sqlgen_key(line, "connection"))) {
             if (!sqlgen_is_ident(v))
                 sqlgen_error(file, lineno, "connection \"%s\" is not a lower-case identifier", v);
             cur->connection = sqlgen_strndup(v, strlen(v));
@@ -282,15 +383,44 @@ static void sqlgen_parse(const char *file)
         }
         if (comment || !*t)
             continue; /* why-comments and blank lines stay in the file */
-        if (!in_body) {
-            in_body = 1;
-            cur->sql_line = lineno;
-        }
-        sqlgen_append_sql(cur, line, (size_t)len);
+        in_body = 1;
+        sqlgen_add_line(cur, line, NULL, 0, lineno);
     }
     sqlgen_finish(cur);
     free(line);
     fclose(f);
+}
+
+/* Every statement's SQL with its fragments expanded and checked; every fragment used. */
+static void sqlgen_build_all(void)
+{
+    for (size_t i = 0; i < nfrags; i++)
+        if (!frags[i].nbody)
+            sqlgen_error(frags[i].file, frags[i].line, "fragment %s has no SQL", frags[i].name);
+    for (size_t i = 0; i < nstmts; i++)
+        sqlgen_build(&stmts[i]);
+    for (size_t i = 0; i < nfrags; i++)
+        if (!frags[i].used)
+            sqlgen_error(frags[i].file, frags[i].line, "fragment %s is never included",
+                         frags[i].name);
+}
+
+static void sqlgen_free_block(struct sqlgen_stmt *b)
+{
+    free(b->name);
+    free(b->connection);
+    free(b->sql);
+    free(b->src_file);
+    free(b->src_line);
+    for (int j = 0; j < b->nin; j++)
+        free(b->in[j]);
+    for (int j = 0; j < b->nout; j++)
+        free(b->out[j]);
+    for (size_t j = 0; j < b->nbody; j++) {
+        free(b->body[j].text);
+        free(b->body[j].include);
+    }
+    free(b->body);
 }
 
 static void sqlgen_upper(FILE *o, const char *s)
@@ -515,35 +645,48 @@ int main(int argc, char **argv)
     const char *outdir = NULL;
     int first = 1;
 
+    const char *print = NULL;
+
     if (argc >= 3 && strcmp(argv[1], "-o") == 0) {
         outdir = argv[2];
         first = 3;
+    } else if (argc >= 3 && strcmp(argv[1], "-p") == 0) {
+        print = argv[2];
+        first = 3;
     }
     if (first >= argc) {
-        fprintf(stderr, "usage: sqlgen [-o OUTDIR] FILE.sql...\n"
-                        "  checks the statement files; with -o writes OUTDIR/db_stmt.{h,c}\n");
+        fprintf(stderr, "usage: sqlgen [-o OUTDIR | -p NAME] FILE.sql...\n"
+                        "  checks the statement files; with -o writes OUTDIR/db_stmt.{h,c};\n"
+                        "  with -p prints statement NAME's SQL as it is prepared (for EXPLAIN)\n");
         return 2;
     }
     for (int i = first; i < argc; i++)
         sqlgen_parse(argv[i]);
+    sqlgen_build_all();
     if (!errors)
         sqlgen_check_macros();
     if (errors) {
         fprintf(stderr, "sqlgen: %d error%s\n", errors, errors == 1 ? "" : "s");
         return 1;
     }
+    if (print) {
+        size_t i = 0;
+        while (i < nstmts && strcmp(stmts[i].name, print) != 0)
+            i++;
+        if (i == nstmts) {
+            fprintf(stderr, "sqlgen: no statement named %s\n", print);
+            return 1;
+        }
+        printf("%s;\n", stmts[i].sql);
+    }
     if (outdir && (sqlgen_emit(outdir, "db_stmt.h", sqlgen_write_header) != 0 ||
                    sqlgen_emit(outdir, "db_stmt.c", sqlgen_write_source) != 0))
         return 1;
-    for (size_t i = 0; i < nstmts; i++) {
-        free(stmts[i].name);
-        free(stmts[i].connection);
-        free(stmts[i].sql);
-        for (int j = 0; j < stmts[i].nin; j++)
-            free(stmts[i].in[j]);
-        for (int j = 0; j < stmts[i].nout; j++)
-            free(stmts[i].out[j]);
-    }
+    for (size_t i = 0; i < nstmts; i++)
+        sqlgen_free_block(&stmts[i]);
+    for (size_t i = 0; i < nfrags; i++)
+        sqlgen_free_block(&frags[i]);
     free(stmts);
+    free(frags);
     return 0;
 }

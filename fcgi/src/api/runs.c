@@ -221,9 +221,24 @@ PGresult *runs_write(struct req *r, enum db_stmt_id stmt, const char *const *ext
 
 int runs_get(struct req *r)
 {
+    const char *run = req_path_param(r, "run"), *p[RUN_GET_VISIBLE__NIN], *json;
     struct access_project pr;
-    const char *json;
+    PGresult *res;
 
+    /* One statement reads the run and checks access (the token's project, or membership);
+     * only a miss or a refusal takes the slow lookup, which tells 404 from 403 in the words
+     * of every run endpoint. */
+    _Static_assert(RUN_GET_VISIBLE_IN_RUN == 0 && RUN_GET_VISIBLE_IN_TOKEN_PROJECT == 1 &&
+                       RUN_GET_VISIBLE_IN_USER_ID == 2 && RUN_GET_VISIBLE_IN_IS_ADMIN == 3,
+                   "run_get_visible takes the run, then the identity's three");
+    if (run && jsonx_is_uuid(run) &&
+        access_read_params(&r->op, p + RUN_GET_VISIBLE_IN_TOKEN_PROJECT) == 0) {
+        p[RUN_GET_VISIBLE_IN_RUN] = run;
+        if (!(res = DB_EXEC(&r->op, DB_STMT_RUN_GET_VISIBLE, p)))
+            return -1;
+        if (PQntuples(res) == 1)
+            return req_json_text(r, 200, PQgetvalue(res, 0, RUN_GET_VISIBLE_RUN_JSON));
+    }
     if (runs_access(r, ACCESS_ROLE_VIEWER, RUNS_READ_JSON, &pr, &json))
         return -1;
     return req_json_text(r, 200, json);
@@ -305,41 +320,103 @@ static const char *runs_like_escape(struct arena *a, const char *s)
     return out;
 }
 
-/* The sorts of the run list. Cursors of `created` carry no prefix (they predate the
+/* The sorts of the run list and their statements (runs.sql), [0] descending, [1] ascending:
+ * `plain` when nothing but statuses narrows the list (its generic plan is kept), `filtered`
+ * with any other filter (planned for its values), `all` for no filter at all where a sort has
+ * one (else plain with every status). Cursors of `created` carry no prefix (they predate the
  * others, and links with them keep working). */
 static const struct runs_sort {
     const char *name;
     const char *cursor_prefix;
     int key_is_time; /* else microseconds */
-    enum db_stmt_id desc, asc;
+    enum db_stmt_id plain[2], filtered[2], all[2];
 } runs_sorts[] = {
-    {"created", "", 1, DB_STMT_RUN_LIST_DESC, DB_STMT_RUN_LIST_ASC},
-    {"started", "s:", 1, DB_STMT_RUN_LIST_STARTED_DESC, DB_STMT_RUN_LIST_STARTED_ASC},
-    {"ended", "e:", 1, DB_STMT_RUN_LIST_ENDED_DESC, DB_STMT_RUN_LIST_ENDED_ASC},
-    {"duration", "d:", 0, DB_STMT_RUN_LIST_DURATION_DESC, DB_STMT_RUN_LIST_DURATION_ASC},
-    {NULL, NULL, 0, DB_STMT_PING, DB_STMT_PING},
+    {"created",
+     "",
+     1,
+     {DB_STMT_RUN_LIST_CREATED_DESC, DB_STMT_RUN_LIST_CREATED_ASC},
+     {DB_STMT_RUN_LIST_CREATED_DESC_FILTERED, DB_STMT_RUN_LIST_CREATED_ASC_FILTERED},
+     {DB_STMT_RUN_LIST_CREATED_DESC_ALL, DB_STMT_RUN_LIST_CREATED_ASC_ALL}},
+    {"started",
+     "s:",
+     1,
+     {DB_STMT_RUN_LIST_STARTED_DESC, DB_STMT_RUN_LIST_STARTED_ASC},
+     {DB_STMT_RUN_LIST_STARTED_DESC_FILTERED, DB_STMT_RUN_LIST_STARTED_ASC_FILTERED},
+     {DB_STMT__COUNT, DB_STMT__COUNT}},
+    {"ended",
+     "e:",
+     1,
+     {DB_STMT_RUN_LIST_ENDED_DESC, DB_STMT_RUN_LIST_ENDED_ASC},
+     {DB_STMT_RUN_LIST_ENDED_DESC_FILTERED, DB_STMT_RUN_LIST_ENDED_ASC_FILTERED},
+     {DB_STMT__COUNT, DB_STMT__COUNT}},
+    {"duration",
+     "d:",
+     0,
+     {DB_STMT_RUN_LIST_DURATION_DESC, DB_STMT_RUN_LIST_DURATION_ASC},
+     {DB_STMT_RUN_LIST_DURATION_DESC_FILTERED, DB_STMT_RUN_LIST_DURATION_ASC_FILTERED},
+     {DB_STMT__COUNT, DB_STMT__COUNT}},
+    {NULL,
+     NULL,
+     0,
+     {DB_STMT_PING, DB_STMT_PING},
+     {DB_STMT_PING, DB_STMT_PING},
+     {DB_STMT_PING, DB_STMT_PING}},
 };
 
-/* The run_list statements take the same inputs and answer the same columns (runs.sql). */
-#define RUNS_LIST_SAME(s)                                                                          \
-    (s##_IN_PROJECT_ID == RUN_LIST_DESC_IN_PROJECT_ID &&                                           \
-     s##_IN_STATUSES == RUN_LIST_DESC_IN_STATUSES && s##_IN_KIND == RUN_LIST_DESC_IN_KIND &&       \
-     s##_IN_QUEUE == RUN_LIST_DESC_IN_QUEUE && s##_IN_WORKER_ID == RUN_LIST_DESC_IN_WORKER_ID &&   \
-     s##_IN_TAG == RUN_LIST_DESC_IN_TAG && s##_IN_PARENT == RUN_LIST_DESC_IN_PARENT &&             \
-     s##_IN_CREATED_AFTER == RUN_LIST_DESC_IN_CREATED_AFTER &&                                     \
-     s##_IN_CREATED_BEFORE == RUN_LIST_DESC_IN_CREATED_BEFORE &&                                   \
-     s##_IN_TEXT == RUN_LIST_DESC_IN_TEXT && s##_IN_CURSOR_KEY == RUN_LIST_DESC_IN_CURSOR_KEY &&   \
-     s##_IN_CURSOR_ID == RUN_LIST_DESC_IN_CURSOR_ID && s##_IN_LIMIT == RUN_LIST_DESC_IN_LIMIT &&   \
-     s##_IN_ENDED_AFTER == RUN_LIST_DESC_IN_ENDED_AFTER &&                                         \
-     s##_IN_ENDED_BEFORE == RUN_LIST_DESC_IN_ENDED_BEFORE && s##__NIN == RUN_LIST_DESC__NIN &&     \
-     s##_RUN_JSON == RUN_LIST_DESC_RUN_JSON && s##_CURSOR_KEY == RUN_LIST_DESC_CURSOR_KEY &&       \
-     s##_ID == RUN_LIST_DESC_ID && s##__NOUT == RUN_LIST_DESC__NOUT)
-_Static_assert(RUNS_LIST_SAME(RUN_LIST_ASC) && RUNS_LIST_SAME(RUN_LIST_STARTED_DESC) &&
-                   RUNS_LIST_SAME(RUN_LIST_STARTED_ASC) && RUNS_LIST_SAME(RUN_LIST_ENDED_DESC) &&
-                   RUNS_LIST_SAME(RUN_LIST_ENDED_ASC) && RUNS_LIST_SAME(RUN_LIST_DURATION_DESC) &&
-                   RUNS_LIST_SAME(RUN_LIST_DURATION_ASC),
-               "the run_list statements differ");
-#undef RUNS_LIST_SAME
+/* Each family of run_list statements takes the same inputs and all answer the same columns
+ * (runs.sql): one parameter array per family serves its statements. */
+#define RUNS_LIST_COLS(s)                                                                          \
+    (s##_RUN_JSON == RUN_LIST_CREATED_DESC_RUN_JSON &&                                             \
+     s##_CURSOR_KEY == RUN_LIST_CREATED_DESC_CURSOR_KEY && s##_ID == RUN_LIST_CREATED_DESC_ID &&   \
+     s##__NOUT == RUN_LIST_CREATED_DESC__NOUT)
+#define RUNS_LIST_PLAIN(s)                                                                         \
+    (RUNS_LIST_COLS(s) && s##_IN_PROJECT_ID == RUN_LIST_CREATED_DESC_IN_PROJECT_ID &&              \
+     s##_IN_STATUSES == RUN_LIST_CREATED_DESC_IN_STATUSES &&                                       \
+     s##_IN_CURSOR_KEY == RUN_LIST_CREATED_DESC_IN_CURSOR_KEY &&                                   \
+     s##_IN_CURSOR_ID == RUN_LIST_CREATED_DESC_IN_CURSOR_ID &&                                     \
+     s##_IN_LIMIT == RUN_LIST_CREATED_DESC_IN_LIMIT && s##__NIN == RUN_LIST_CREATED_DESC__NIN)
+#define RUNS_LIST_FILTERED(s)                                                                      \
+    (RUNS_LIST_COLS(s) && s##_IN_PROJECT_ID == RUN_LIST_CREATED_DESC_FILTERED_IN_PROJECT_ID &&     \
+     s##_IN_STATUSES == RUN_LIST_CREATED_DESC_FILTERED_IN_STATUSES &&                              \
+     s##_IN_KIND == RUN_LIST_CREATED_DESC_FILTERED_IN_KIND &&                                      \
+     s##_IN_QUEUE == RUN_LIST_CREATED_DESC_FILTERED_IN_QUEUE &&                                    \
+     s##_IN_WORKER_ID == RUN_LIST_CREATED_DESC_FILTERED_IN_WORKER_ID &&                            \
+     s##_IN_TAG == RUN_LIST_CREATED_DESC_FILTERED_IN_TAG &&                                        \
+     s##_IN_PARENT == RUN_LIST_CREATED_DESC_FILTERED_IN_PARENT &&                                  \
+     s##_IN_CREATED_AFTER == RUN_LIST_CREATED_DESC_FILTERED_IN_CREATED_AFTER &&                    \
+     s##_IN_CREATED_BEFORE == RUN_LIST_CREATED_DESC_FILTERED_IN_CREATED_BEFORE &&                  \
+     s##_IN_TEXT == RUN_LIST_CREATED_DESC_FILTERED_IN_TEXT &&                                      \
+     s##_IN_CURSOR_KEY == RUN_LIST_CREATED_DESC_FILTERED_IN_CURSOR_KEY &&                          \
+     s##_IN_CURSOR_ID == RUN_LIST_CREATED_DESC_FILTERED_IN_CURSOR_ID &&                            \
+     s##_IN_LIMIT == RUN_LIST_CREATED_DESC_FILTERED_IN_LIMIT &&                                    \
+     s##_IN_ENDED_AFTER == RUN_LIST_CREATED_DESC_FILTERED_IN_ENDED_AFTER &&                        \
+     s##_IN_ENDED_BEFORE == RUN_LIST_CREATED_DESC_FILTERED_IN_ENDED_BEFORE &&                      \
+     s##__NIN == RUN_LIST_CREATED_DESC_FILTERED__NIN)
+_Static_assert(RUNS_LIST_PLAIN(RUN_LIST_CREATED_ASC) && RUNS_LIST_PLAIN(RUN_LIST_STARTED_DESC) &&
+                   RUNS_LIST_PLAIN(RUN_LIST_STARTED_ASC) && RUNS_LIST_PLAIN(RUN_LIST_ENDED_DESC) &&
+                   RUNS_LIST_PLAIN(RUN_LIST_ENDED_ASC) && RUNS_LIST_PLAIN(RUN_LIST_DURATION_DESC) &&
+                   RUNS_LIST_PLAIN(RUN_LIST_DURATION_ASC),
+               "the plain run_list statements differ");
+_Static_assert(RUNS_LIST_FILTERED(RUN_LIST_CREATED_DESC_FILTERED) &&
+                   RUNS_LIST_FILTERED(RUN_LIST_CREATED_ASC_FILTERED) &&
+                   RUNS_LIST_FILTERED(RUN_LIST_STARTED_DESC_FILTERED) &&
+                   RUNS_LIST_FILTERED(RUN_LIST_STARTED_ASC_FILTERED) &&
+                   RUNS_LIST_FILTERED(RUN_LIST_ENDED_DESC_FILTERED) &&
+                   RUNS_LIST_FILTERED(RUN_LIST_ENDED_ASC_FILTERED) &&
+                   RUNS_LIST_FILTERED(RUN_LIST_DURATION_DESC_FILTERED) &&
+                   RUNS_LIST_FILTERED(RUN_LIST_DURATION_ASC_FILTERED),
+               "the filtered run_list statements differ");
+_Static_assert(
+    RUNS_LIST_COLS(RUN_LIST_CREATED_DESC_ALL) && RUNS_LIST_COLS(RUN_LIST_CREATED_ASC_ALL) &&
+        RUN_LIST_CREATED_DESC_ALL_IN_PROJECT_ID == RUN_LIST_CREATED_ASC_ALL_IN_PROJECT_ID &&
+        RUN_LIST_CREATED_DESC_ALL_IN_CURSOR_KEY == RUN_LIST_CREATED_ASC_ALL_IN_CURSOR_KEY &&
+        RUN_LIST_CREATED_DESC_ALL_IN_CURSOR_ID == RUN_LIST_CREATED_ASC_ALL_IN_CURSOR_ID &&
+        RUN_LIST_CREATED_DESC_ALL_IN_LIMIT == RUN_LIST_CREATED_ASC_ALL_IN_LIMIT &&
+        RUN_LIST_CREATED_DESC_ALL__NIN == RUN_LIST_CREATED_ASC_ALL__NIN,
+    "the run_list_created_*_all statements differ");
+#undef RUNS_LIST_COLS
+#undef RUNS_LIST_PLAIN
+#undef RUNS_LIST_FILTERED
 
 int runs_list(struct req *r)
 {
@@ -351,6 +428,8 @@ int runs_list(struct req *r)
     const char *slug = req_query(r, "project"), *statuses, *ca, *cb, *ea, *eb;
     const char *worker = req_query(r, "worker"), *parent = req_query(r, "parent");
     const char *q = req_query(r, "q"), *sort = req_query(r, "sort");
+    const char *kind = req_query(r, "kind"), *queue = req_query(r, "queue");
+    const char *tag = req_query(r, "tag");
     const char *order = req_query(r, "order"), *cursor = req_query(r, "cursor");
     const char *cur_key = NULL, *cur_id = NULL;
     struct access_project pr;
@@ -391,35 +470,53 @@ int runs_list(struct req *r)
     }
     if (access_project_for(&r->op, slug, "project", ACCESS_ROLE_VIEWER, &pr))
         return -1;
-    /* The eight run_list statements take these inputs (runs.sql; checked above). */
-    const char *p[RUN_LIST_DESC__NIN] = {
-        [RUN_LIST_DESC_IN_PROJECT_ID] = pr.id,
-        [RUN_LIST_DESC_IN_STATUSES] = statuses,
-        [RUN_LIST_DESC_IN_KIND] = req_query(r, "kind"),
-        [RUN_LIST_DESC_IN_QUEUE] = req_query(r, "queue"),
-        [RUN_LIST_DESC_IN_WORKER_ID] = worker,
-        [RUN_LIST_DESC_IN_TAG] = req_query(r, "tag"),
-        [RUN_LIST_DESC_IN_PARENT] = parent,
-        [RUN_LIST_DESC_IN_CREATED_AFTER] = ca,
-        [RUN_LIST_DESC_IN_CREATED_BEFORE] = cb,
-        [RUN_LIST_DESC_IN_TEXT] = q ? runs_like_escape(r->op.arena, q) : NULL,
-        [RUN_LIST_DESC_IN_CURSOR_KEY] = cur_key,
-        [RUN_LIST_DESC_IN_CURSOR_ID] = cur_id,
-        [RUN_LIST_DESC_IN_LIMIT] = arena_sprintf(r->op.arena, "%ld", limit + 1),
-        [RUN_LIST_DESC_IN_ENDED_AFTER] = ea,
-        [RUN_LIST_DESC_IN_ENDED_BEFORE] = eb};
+    const char *n = arena_sprintf(r->op.arena, "%ld", limit + 1);
     int asc = order && strcmp(order, "asc") == 0;
-    if (!(res = DB_EXEC(&r->op, asc ? by->asc : by->desc, p)))
+    if (kind || queue || worker || tag || parent || ca || cb || q || ea || eb) {
+        const char *p[RUN_LIST_CREATED_DESC_FILTERED__NIN] = {
+            [RUN_LIST_CREATED_DESC_FILTERED_IN_PROJECT_ID] = pr.id,
+            [RUN_LIST_CREATED_DESC_FILTERED_IN_STATUSES] = statuses,
+            [RUN_LIST_CREATED_DESC_FILTERED_IN_KIND] = kind,
+            [RUN_LIST_CREATED_DESC_FILTERED_IN_QUEUE] = queue,
+            [RUN_LIST_CREATED_DESC_FILTERED_IN_WORKER_ID] = worker,
+            [RUN_LIST_CREATED_DESC_FILTERED_IN_TAG] = tag,
+            [RUN_LIST_CREATED_DESC_FILTERED_IN_PARENT] = parent,
+            [RUN_LIST_CREATED_DESC_FILTERED_IN_CREATED_AFTER] = ca,
+            [RUN_LIST_CREATED_DESC_FILTERED_IN_CREATED_BEFORE] = cb,
+            [RUN_LIST_CREATED_DESC_FILTERED_IN_TEXT] = q ? runs_like_escape(r->op.arena, q) : NULL,
+            [RUN_LIST_CREATED_DESC_FILTERED_IN_CURSOR_KEY] = cur_key,
+            [RUN_LIST_CREATED_DESC_FILTERED_IN_CURSOR_ID] = cur_id,
+            [RUN_LIST_CREATED_DESC_FILTERED_IN_LIMIT] = n,
+            [RUN_LIST_CREATED_DESC_FILTERED_IN_ENDED_AFTER] = ea,
+            [RUN_LIST_CREATED_DESC_FILTERED_IN_ENDED_BEFORE] = eb};
+        res = DB_EXEC(&r->op, by->filtered[asc], p);
+    } else if (!statuses && by->all[asc] != DB_STMT__COUNT) {
+        const char *p[RUN_LIST_CREATED_DESC_ALL__NIN] = {
+            [RUN_LIST_CREATED_DESC_ALL_IN_PROJECT_ID] = pr.id,
+            [RUN_LIST_CREATED_DESC_ALL_IN_CURSOR_KEY] = cur_key,
+            [RUN_LIST_CREATED_DESC_ALL_IN_CURSOR_ID] = cur_id,
+            [RUN_LIST_CREATED_DESC_ALL_IN_LIMIT] = n};
+        res = DB_EXEC(&r->op, by->all[asc], p);
+    } else {
+        const char *p[RUN_LIST_CREATED_DESC__NIN] = {[RUN_LIST_CREATED_DESC_IN_PROJECT_ID] = pr.id,
+                                                     [RUN_LIST_CREATED_DESC_IN_STATUSES] = statuses,
+                                                     [RUN_LIST_CREATED_DESC_IN_CURSOR_KEY] =
+                                                         cur_key,
+                                                     [RUN_LIST_CREATED_DESC_IN_CURSOR_ID] = cur_id,
+                                                     [RUN_LIST_CREATED_DESC_IN_LIMIT] = n};
+        res = DB_EXEC(&r->op, by->plain[asc], p);
+    }
+    if (!res)
         return -1;
 
     /* The page is spliced from PostgreSQL's JSON texts: no parse, no re-serialise. */
-    _Static_assert(RUN_LIST_DESC_RUN_JSON == 0, "db_page_response splices column 0");
-    int n = PQntuples(res), shown = n > limit ? (int)limit : n;
-    const char *next = n > limit
-                           ? arena_sprintf(r->op.arena, "%s%s~%s", by->cursor_prefix,
-                                           PQgetvalue(res, shown - 1, RUN_LIST_DESC_CURSOR_KEY),
-                                           PQgetvalue(res, shown - 1, RUN_LIST_DESC_ID))
-                           : NULL;
+    _Static_assert(RUN_LIST_CREATED_DESC_RUN_JSON == 0, "db_page_response splices column 0");
+    int nrows = PQntuples(res), shown = nrows > limit ? (int)limit : nrows;
+    const char *next =
+        nrows > limit ? arena_sprintf(r->op.arena, "%s%s~%s", by->cursor_prefix,
+                                      PQgetvalue(res, shown - 1, RUN_LIST_CREATED_DESC_CURSOR_KEY),
+                                      PQgetvalue(res, shown - 1, RUN_LIST_CREATED_DESC_ID))
+                      : NULL;
     return req_page_rows(r, res, shown, next);
 }
 
