@@ -16,9 +16,9 @@
  *
  * usage: sse-load --url http://127.0.0.1:PORT --token rw_... --project ID --redis URL
  *                 [--clients N] [--rate EVENTS_PER_S] [--seconds S] [--hold S]
- *                 [--connect-rate PER_S] [--rss-pid PID]...
+ *                 [--connect-rate PER_S] [--rss-pid PID]... [--pad BYTES] [--cpu-pid PID]...
  *        sse-load --url … --token rw_… --project ID --run UUID --write-token rw_…
- *                 [--viewer frame|fetch] [--drain S] [--cpu-pid PID]... [as above]
+ *                 [--viewer frame|fetch] [--drain S] [as above]
  * Prints "key value" lines; exits 1 when a stream failed, closed early or missed a frame
  * (with --run: an event). */
 #include <errno.h>
@@ -53,6 +53,7 @@
 /* The producer's connections: each carries one POST at a time, so an event is timed from
  * when its request is sent, not from when it queued behind another. */
 #define LOAD_PRODUCERS 16
+#define LOAD_MAX_PAD   65536
 
 enum conn_state {
     CONN_IDLE,
@@ -96,6 +97,8 @@ struct load {
     pid_t cpu_pids[LOAD_MAX_CPU_PIDS];
     int n_cpu;
     long long cpu_before[LOAD_MAX_CPU_PIDS];
+
+    int pad; /* bytes of filler in each published event */
 
     /* --run */
     const char *run, *write_token;
@@ -270,6 +273,7 @@ static void on_frame(struct load *l, struct conn *c, const char *f, size_t len)
         return;
     c->frames++;
     l->received++;
+    l->frame_bytes += len;
     lat_add(l, now_ns() - strtoll(t + 4, NULL, 10));
 }
 
@@ -500,10 +504,18 @@ static void open_one(struct load *l, struct conn *c)
 
 static void publish_one(struct load *l)
 {
-    char data[96];
+    char data[96 + LOAD_MAX_PAD];
+    int n = snprintf(data, 96, "{\"t\":%lld,\"k\":%llu", (long long)now_ns(),
+                     (unsigned long long)l->published);
 
-    snprintf(data, sizeof(data), "{\"t\":%lld,\"k\":%llu}", (long long)now_ns(),
-             (unsigned long long)l->published);
+    /* --pad: filler, so a frame is as big as a run.event carrying events. */
+    if (l->pad) {
+        n += snprintf(data + n, 8, ",\"p\":\"");
+        memset(data + n, 'x', (size_t)l->pad);
+        n += l->pad;
+        data[n++] = '"';
+    }
+    snprintf(data + n, 2, "}");
     if (pub_event(&l->pub, l->project, "run.metrics", NULL, data) == 0)
         l->published++;
     else
@@ -579,8 +591,8 @@ static void usage(void)
 {
     fprintf(stderr, "usage: sse-load --url http://HOST:PORT --token TOKEN --project ID --redis URL "
                     "[--clients N] [--rate N] [--seconds S] [--hold S] [--connect-rate N] "
-                    "[--rss-pid PID]... [--run UUID --write-token TOKEN [--viewer frame|fetch] "
-                    "[--drain S] [--cpu-pid PID]...]\n");
+                    "[--rss-pid PID]... [--pad BYTES] [--cpu-pid PID]... [--run UUID --write-token "
+                    "TOKEN [--viewer frame|fetch] [--drain S]]\n");
     exit(2);
 }
 
@@ -602,6 +614,7 @@ int main(int argc, char **argv)
         {"viewer", required_argument, NULL, 'V'},
         {"drain", required_argument, NULL, 'D'},
         {"cpu-pid", required_argument, NULL, 'U'},
+        {"pad", required_argument, NULL, 'A'},
         {NULL, 0, NULL, 0},
     };
     struct load l = {
@@ -659,6 +672,9 @@ int main(int argc, char **argv)
         case 'D':
             l.drain = atoi(optarg);
             break;
+        case 'A':
+            l.pad = atoi(optarg);
+            break;
         case 'U':
             if (l.n_cpu < LOAD_MAX_CPU_PIDS)
                 l.cpu_pids[l.n_cpu++] = (pid_t)atoi(optarg);
@@ -668,7 +684,7 @@ int main(int argc, char **argv)
         }
     }
     if (!url || !l.token || !l.project || !redis || l.clients <= 0 || l.rate < 0 ||
-        (l.run && !l.write_token) || l.drain < 0 ||
+        (l.run && !l.write_token) || l.drain < 0 || l.pad < 0 || l.pad > LOAD_MAX_PAD ||
         sscanf(url, "http://%63[^:]:%d", l.host, &l.port) != 2 ||
         config_parse_redis_url(redis, &ra) != 0)
         usage();
@@ -739,7 +755,9 @@ int main(int argc, char **argv)
                "%llu\n",
                (unsigned long long)l.published, (unsigned long long)l.publish_failed,
                (unsigned long long)expected, (unsigned long long)l.received);
-        printf("frames_per_s %.0f\n", l.seconds ? (double)l.received / l.seconds : 0.0);
+        printf("frames_per_s %.0f\nframe_bytes_avg %.0f\n",
+               l.seconds ? (double)l.received / l.seconds : 0.0,
+               l.received ? (double)l.frame_bytes / (double)l.received : 0.0);
     }
     printf("latency_p50_ms %.3f\nlatency_p90_ms %.3f\nlatency_p99_ms %.3f\nlatency_max_ms %.3f\n",
            pct_ms(&l, 0.50), pct_ms(&l, 0.90), pct_ms(&l, 0.99), pct_ms(&l, 1.0));
