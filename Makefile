@@ -194,6 +194,7 @@ bench: build
 	RUNWATCH_BIN_DIR=$(BUILD) tests/bench/producer.sh
 	RUNWATCH_BIN_DIR=$(BUILD) tests/bench/fleet.sh
 	RUNWATCH_BIN_DIR=$(BUILD) tests/bench/stream.sh
+	RUNWATCH_BIN_DIR=$(BUILD) tests/bench/livelog.sh
 	RUNWATCH_BIN_DIR=$(BUILD) tests/bench/reports.sh
 	RUNWATCH_BIN_DIR=$(BUILD) tests/bench/runs_scroll.sh
 

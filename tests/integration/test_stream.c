@@ -638,6 +638,202 @@ static void test_replay(void)
     sse_close(&c);
 }
 
+/* ---- run.event frames carry the batch ---- */
+
+/* POSTs body to the run's events; the answer's first_id into first (may be NULL). */
+static long post_events(const char *run, const char *body, char *first, size_t cap)
+{
+    struct http_resp r;
+    char path[128];
+    long st;
+
+    snprintf(path, sizeof(path), "/api/v1/runs/%s/events", run);
+    if (api_call(&mem_a, "POST", path, body, &r) != 0)
+        return -1;
+    st = r.status;
+    if (first && r.status == 201)
+        snprintf(first, cap, "%s", S(http_json_string(&r, "first_id")));
+    http_resp_free(&r);
+    return st;
+}
+
+/* The text between after and the last occurrence of until in s, malloc'd; NULL when absent. */
+static char *between(const char *s, const char *after, const char *until)
+{
+    const char *a = s ? strstr(s, after) : NULL, *b = NULL;
+
+    if (!a)
+        return NULL;
+    a += strlen(after);
+    for (const char *p = strstr(a, until); p; p = strstr(p + 1, until))
+        b = p;
+    return b ? strndup(a, (size_t)(b - a)) : NULL;
+}
+
+/* The next run.event frame's data, parsed, and the raw text of its events array (inside
+ * the brackets) into *events when it has one. NULL on timeout. */
+static json_object *next_batch(struct sse_conn *c, char **events)
+{
+    struct sse_frame f;
+    json_object *d = NULL;
+
+    *events = NULL;
+    while (!d && sse_next(c, 5000, &f) == 1) {
+        if (strcmp(f.event, "run.event") == 0 && f.data) {
+            d = json_tokener_parse(f.data);
+            *events = between(f.data, "\"events\":[", "]}}");
+        }
+        frame_free(&f);
+    }
+    return d;
+}
+
+/* GET …/events from first_id on, as the raw text of its items (inside the brackets). */
+static char *rest_batch(const char *run, const char *first_id, int limit)
+{
+    struct http_resp r;
+    char path[192];
+    char *items = NULL;
+
+    snprintf(path, sizeof(path), "/api/v1/runs/%s/events?after=%lld&limit=%d", run,
+             atoll(first_id) - 1, limit);
+    if (api_call(&mem_a, "GET", path, NULL, &r) == 0 && r.status == 200)
+        items = between(r.body, "{\"items\":[", "],\"next_cursor\"");
+    http_resp_free(&r);
+    return items;
+}
+
+/* A batch within the budget arrives with its events, byte for byte what GET …/events
+ * returns for them (the defaulted ts and the redacted data included); a viewer needs no
+ * request. */
+static void test_event_frame_carries_batch(void)
+{
+    static const char body[] =
+        "{\"events\":[{\"message\":\"first line\\nsecond, \\u00e9t\\u00e9 \\\"quoted\\\"\","
+        "\"data\":{\"password\":\"hunter2\",\"step\":3,\"nested\":{\"z\":[1,2.50,{\"a\":null}]}}},"
+        "{\"ts\":\"2026-01-02T03:04:05.678+02:00\",\"kind\":\"metric\",\"level\":\"warning\"},"
+        "{\"level\":\"error\",\"message\":\"\"}]}";
+    struct sse_conn c;
+    char run[40], q[128], first[32] = "";
+    char *events = NULL, *rest = NULL;
+    json_object *d;
+
+    CU_ASSERT_EQUAL_FATAL(create_run(&mem_a, pa.slug, NULL, run), 201);
+    snprintf(q, sizeof(q), "run=%s&types=run.event", run);
+    CU_ASSERT_EQUAL_FATAL(sse_open(&c, &mem_a, q, NULL, NULL, 0), 200);
+    CU_ASSERT_EQUAL_FATAL(post_events(run, body, first, sizeof(first)), 201);
+    d = next_batch(&c, &events);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(d);
+    CU_ASSERT_EQUAL(itest_jint(d, "data.count"), 3);
+    CU_ASSERT_STRING_EQUAL(S(itest_jstr(d, "data.first_id")), first);
+    CU_ASSERT_TRUE(json_object_get_boolean(itest_jget(d, "data.truncated")) == 0 &&
+                   itest_jget(d, "data.truncated") != NULL);
+    CU_ASSERT_EQUAL(json_object_array_length(itest_jget(d, "data.events")), 3);
+    CU_ASSERT_STRING_EQUAL(S(itest_jstr(d, "data.events.0.data.password")), "[redacted]");
+    rest = rest_batch(run, first, 10);
+    CU_ASSERT_PTR_NOT_NULL(rest);
+    CU_ASSERT_PTR_NOT_NULL(events);
+    if (rest && events && strcmp(rest, events) != 0)
+        fprintf(stderr, "\n  frame: [%s]\n  REST:  [%s]", events, rest);
+    CU_ASSERT_STRING_EQUAL(S(events), S(rest));
+    free(events);
+    free(rest);
+    json_object_put(d);
+    sse_close(&c);
+}
+
+/* Past EVENTS_LIVE_MAX_BYTES (32768) of event JSON the frame carries the ids and
+ * truncated, no events: a batch of many events (which the statement does not even
+ * render), a few big ones (rendered, then found too big), and one byte either side of the
+ * bound. */
+static void test_event_frame_truncated(void)
+{
+    enum { BOUND = 32768 };
+    size_t cap = 600 * 64 + 80000;
+    char *body = malloc(cap), *events = NULL;
+    struct sse_conn c;
+    char run[40], q[128], first[32] = "";
+    json_object *d;
+    size_t n, probe_len = 0;
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(body);
+    CU_ASSERT_EQUAL_FATAL(create_run(&mem_a, pa.slug, NULL, run), 201);
+    snprintf(q, sizeof(q), "run=%s&types=run.event", run);
+    CU_ASSERT_EQUAL_FATAL(sse_open(&c, &mem_a, q, NULL, NULL, 0), 200);
+
+    /* 600 small events: about 110 KB rendered. */
+    n = (size_t)snprintf(body, cap, "{\"events\":[");
+    for (int i = 0; i < 600; i++)
+        n += (size_t)snprintf(body + n, cap - n, "%s{\"message\":\"line %d\"}", i ? "," : "", i);
+    snprintf(body + n, cap - n, "]}");
+    CU_ASSERT_EQUAL_FATAL(post_events(run, body, first, sizeof(first)), 201);
+    d = next_batch(&c, &events);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(d);
+    CU_ASSERT_EQUAL(itest_jint(d, "data.count"), 600);
+    CU_ASSERT_STRING_EQUAL(S(itest_jstr(d, "data.first_id")), first);
+    CU_ASSERT_PTR_NOT_NULL(itest_jstr(d, "data.last_id"));
+    CU_ASSERT_TRUE(json_object_get_boolean(itest_jget(d, "data.truncated")));
+    CU_ASSERT_PTR_NULL(itest_jget(d, "data.events"));
+    CU_ASSERT_PTR_NULL(events);
+    json_object_put(d);
+
+    /* 4 events of 10,000 characters: few, but past the bound. */
+    n = (size_t)snprintf(body, cap, "{\"events\":[");
+    for (int i = 0; i < 4; i++) {
+        n += (size_t)snprintf(body + n, cap - n, "%s{\"message\":\"", i ? "," : "");
+        memset(body + n, 'y', 10000);
+        n += 10000;
+        n += (size_t)snprintf(body + n, cap - n, "\"}");
+    }
+    snprintf(body + n, cap - n, "]}");
+    CU_ASSERT_EQUAL_FATAL(post_events(run, body, NULL, 0), 201);
+    d = next_batch(&c, &events);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(d);
+    CU_ASSERT_EQUAL(itest_jint(d, "data.count"), 4);
+    CU_ASSERT_TRUE(json_object_get_boolean(itest_jget(d, "data.truncated")));
+    CU_ASSERT_PTR_NULL(itest_jget(d, "data.events"));
+    free(events);
+    json_object_put(d);
+
+    /* The bound itself: a probe gives one event's rendered size with a one-character
+     * message (a fixed ts, so its length does not vary), then messages that make the array
+     * exactly BOUND bytes, and one byte more. The ids must keep their number of digits. */
+    for (int tries = 0; tries < 3 && !probe_len; tries++) {
+        CU_ASSERT_EQUAL_FATAL(post_events(run,
+                                          "{\"ts\":\"2026-01-01T00:00:00Z\",\"message\":\"x\"}",
+                                          first, sizeof(first)),
+                              201);
+        d = next_batch(&c, &events);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(d);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(events);
+        if (strspn(first, "9") != strlen(first)) /* the next id has as many digits */
+            probe_len = strlen(events);
+        free(events);
+        json_object_put(d);
+    }
+    CU_ASSERT_TRUE_FATAL(probe_len > 0);
+    for (int over = 0; over <= 1; over++) {
+        size_t msg = 1 + (BOUND - 2 - probe_len) + (size_t)over;
+        n = (size_t)snprintf(body, cap, "{\"ts\":\"2026-01-01T00:00:00Z\",\"message\":\"");
+        memset(body + n, 'x', msg);
+        n += msg;
+        snprintf(body + n, cap - n, "\"}");
+        CU_ASSERT_EQUAL_FATAL(post_events(run, body, NULL, 0), 201);
+        d = next_batch(&c, &events);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(d);
+        CU_ASSERT_EQUAL(json_object_get_boolean(itest_jget(d, "data.truncated")), over);
+        if (over) {
+            CU_ASSERT_PTR_NULL(events);
+        } else {
+            CU_ASSERT_EQUAL(events ? strlen(events) + 2 : 0, BOUND);
+        }
+        free(events);
+        json_object_put(d);
+    }
+    sse_close(&c);
+    free(body);
+}
+
 struct writer {
     char run[40];
     int n;
@@ -852,6 +1048,10 @@ int suite_stream_register(void)
            !CU_add_test(s, "a member of A never sees B", test_isolation) ||
            !CU_add_test(s, "run and type filters", test_filters) ||
            !CU_add_test(s, "Last-Event-ID replay and reset", test_replay) ||
+           !CU_add_test(s, "run.event carries its batch as GET returns it",
+                        test_event_frame_carries_batch) ||
+           !CU_add_test(s, "a batch past the bound: ids and truncated",
+                        test_event_frame_truncated) ||
            !CU_add_test(s, "ids in order across concurrent writers", test_order_concurrent) ||
            !CU_add_test(s, "keepalive comments", test_keepalive) ||
            !CU_add_test(s, "a client that stops reading is dropped", test_slow_client) ||

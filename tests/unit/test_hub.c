@@ -20,6 +20,7 @@
 #include <event2/keyvalq_struct.h>
 #include <event2/listener.h>
 
+#include "jsonx.h"
 #include "log.h"
 #include "sse/event.h"
 #include "sse/hub.h"
@@ -196,6 +197,29 @@ static void test_frame_large(void)
     CU_ASSERT_STRING_EQUAL(ev.frame + ev.frame_len - 2, "\n\n");
     sse_event_fini(&ev);
     free(msg);
+}
+
+static void test_frame_deep(void)
+{
+    /* A run.event frame holds an event's data a few levels deeper than the client sent it,
+     * and the API accepts data nested up to JSONX_MAX_DEPTH: the hub must not refuse that
+     * (a refused message costs every client a reset). */
+    enum { DEPTH = JSONX_MAX_DEPTH };
+    char msg[512 + 8 * DEPTH], why[64];
+    size_t len = (size_t)snprintf(msg, 256,
+                                  "{\"id\":1,\"epoch\":\"ep1\",\"project\":1,\"type\":"
+                                  "\"run.event\",\"data\":{\"events\":[{\"data\":");
+    struct sse_event ev;
+
+    for (int i = 0; i < DEPTH; i++)
+        len += (size_t)snprintf(msg + len, 8, "{\"a\":");
+    len += (size_t)snprintf(msg + len, 4, "1");
+    for (int i = 0; i < DEPTH; i++)
+        msg[len++] = '}';
+    len += (size_t)snprintf(msg + len, 8, "}]}}");
+    CU_ASSERT_EQUAL_FATAL(sse_event_parse(msg, len, &ev, why, sizeof(why)), 0);
+    CU_ASSERT_EQUAL(memcmp(ev.frame + ev.frame_len - len - 2, msg, len), 0);
+    sse_event_fini(&ev);
 }
 
 static void test_frame_refused(void)
@@ -802,6 +826,7 @@ int suite_hub_register(void)
         {"one frame: id, event, data, blank line", test_frame_exact},
         {"line breaks never reach the data line", test_frame_one_data_line},
         {"a large event stays one frame", test_frame_large},
+        {"a client's JSON nested as deep as the API takes passes", test_frame_deep},
         {"messages the hub refuses", test_frame_refused},
         {"types and the id grammar", test_frame_types_and_ids},
         {NULL, NULL},

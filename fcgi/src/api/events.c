@@ -63,8 +63,20 @@ int events_create(struct req *r)
                *first = PQgetvalue(res, 0, EVENT_INSERT_FIRST_ID),
                *last = PQgetvalue(res, 0, EVENT_INSERT_LAST_ID);
     counters_add(COUNTERS_EVENTS_STORED, strtoull(count, NULL, 10));
-    const char *data = arena_sprintf(
-        r->op.arena, "{\"count\":%s,\"first_id\":\"%s\",\"last_id\":\"%s\"}", count, first, last);
+    /* The frame carries the batch as GET .../events renders it (the statement renders the
+     * stored rows: ids, the attempt and a defaulted ts are the database's), so a viewer of
+     * the run fetches nothing. A batch past the budget goes as its ids, and viewers fetch. */
+    const char *data;
+    if (!PQgetisnull(res, 0, EVENT_INSERT_EVENTS_JSON) &&
+        (size_t)PQgetlength(res, 0, EVENT_INSERT_EVENTS_JSON) + 2 <= EVENTS_LIVE_MAX_BYTES)
+        data = arena_sprintf(r->op.arena,
+                             "{\"count\":%s,\"first_id\":\"%s\",\"last_id\":\"%s\","
+                             "\"truncated\":false,\"events\":[%s]}",
+                             count, first, last, PQgetvalue(res, 0, EVENT_INSERT_EVENTS_JSON));
+    else
+        data = arena_sprintf(
+            r->op.arena, "{\"count\":%s,\"first_id\":\"%s\",\"last_id\":\"%s\",\"truncated\":true}",
+            count, first, last);
     pub_event(r->op.pub, PQgetvalue(res, 0, EVENT_INSERT_PROJECT_ID), "run.event",
               req_path_param(r, "run"), data);
     json_object *o = json_object_new_object();

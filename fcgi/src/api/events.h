@@ -5,6 +5,12 @@
 #include "req.h"
 
 #define EVENTS_MAX_BATCH 1000
+/* The most event JSON (the `events` array, brackets included) a run.event frame carries;
+ * past it the frame carries only the ids and `truncated`, and viewers fetch
+ * (docs/CONTRACTS.md, "Live events"). It bounds the frame, and so what the hub's ring and
+ * every stream's buffer hold per message: 32 KiB is a second of a busy log (about 100
+ * lines) without letting one batch cost viewers more than a REST page would. */
+#define EVENTS_LIVE_MAX_BYTES 32768
 
 int events_create(struct req *r);
 int events_list(struct req *r);

@@ -10,6 +10,11 @@
 
 #include <json-c/json.h>
 
+#include "jsonx.h"
+
+_Static_assert(SSE_JSON_MAX_DEPTH >= JSONX_MAX_DEPTH + 8,
+               "the hub must parse what the API publishes from what it accepts");
+
 /* Index = bit. Keep in step with the types runwatch-api publishes (docs/CONTRACTS.md). */
 static const char *const sse_types[] = {
     "run.created", "run.updated", "run.event", "run.heartbeat", "run.metrics", "worker.updated",
@@ -108,7 +113,7 @@ void sse_event_fini(struct sse_event *ev)
 
 int sse_event_parse(const char *payload, size_t len, struct sse_event *ev, char *why, size_t whylen)
 {
-    json_tokener *tok = json_tokener_new();
+    json_tokener *tok = json_tokener_new_ex(SSE_JSON_MAX_DEPTH);
     json_object *o = NULL, *v;
     const char *data = payload, *type, *epoch;
     size_t data_len = len, tlen, elen;

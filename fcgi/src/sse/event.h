@@ -9,7 +9,12 @@
 #include <stdint.h>
 
 #define SSE_EPOCH_MAX 32
-#define SSE_RUN_LEN   36
+/* How deep a published message may nest. runwatch-api accepts client JSON up to
+ * JSONX_MAX_DEPTH and publishes it a few levels deeper (a run.event frame holds an event's
+ * data at depth 5, one level under where a batch had it); refusing such a message would
+ * cost every client a reset. Twice the API's limit leaves room to spare. */
+#define SSE_JSON_MAX_DEPTH 64
+#define SSE_RUN_LEN        36
 /* Types the hub does not know (a newer runwatch-api) share this bit: clients without a
  * types filter get them, a filter cannot name them. */
 #define SSE_TYPE_OTHER 31u

@@ -86,19 +86,51 @@ async function fetchEventsTail(id: string, signal?: AbortSignal): Promise<RunEve
   return appendCapped([], page.items.slice().reverse(), EVENT_LOG_CAP);
 }
 
+const idOf = (e: RunEvent | undefined): bigint | undefined => {
+  try {
+    return e?.id !== undefined ? BigInt(e.id) : undefined;
+  } catch {
+    return undefined;
+  }
+};
+
+const newerOrSame = (e: RunEvent, than: RunEvent | undefined) => {
+  const a = idOf(e),
+    b = idOf(than);
+  return a === undefined || b === undefined || a >= b;
+};
+
+/** A fresh tail merged with the log as it is now: lines newer than the tail's oldest that
+ * the live stream added while the request was out are kept; older ones are dropped, since
+ * between them and the tail there may be a silent gap. */
+function mergeTail(cur: RunEvent[] | undefined, tail: RunEvent[]): RunEvent[] {
+  return appendCapped((cur ?? []).filter((e) => newerOrSame(e, tail[0])), tail, EVENT_LOG_CAP);
+}
+
 export const eventsQuery = (project: string, id: string) =>
   queryOptions({
     queryKey: runKeys.events(project, id),
-    queryFn: ({ signal }) => fetchEventsTail(id, signal),
-    staleTime: Infinity, // kept current by the live stream (fetchNewEvents)
+    // Merged, not replaced: a refetch (after a reset) must not drop the live lines that
+    // arrived while it was out.
+    queryFn: async ({ signal, client, queryKey }) => {
+      const tail = await fetchEventsTail(id, signal);
+      return mergeTail(client.getQueryData<RunEvent[]>(queryKey), tail);
+    },
+    staleTime: Infinity, // kept current by the live stream (appendLiveEvents, fetchNewEvents)
   });
 
-/** Newer events than the log holds: one page after its newest, or, when more than a
+/** Newer events than the log holds: one page after its newest (or, given `from`, from
+ * there if that is earlier: a batch that committed after a newer one), or, when more than a
  * page came meanwhile (a tab asleep for a while), the tail again, which then replaces the
  * log (keeping older lines would leave a silent gap in it). */
-async function fetchEventsSince(id: string, log: RunEvent[]): Promise<{ events: RunEvent[]; tail: boolean }> {
-  const after = lastEventId(log);
+async function fetchEventsSince(
+  id: string,
+  log: RunEvent[],
+  from?: bigint,
+): Promise<{ events: RunEvent[]; tail: boolean }> {
+  let after = lastEventId(log);
   if (!after) return { events: await fetchEventsTail(id), tail: true };
+  if (from !== undefined && from > 0n && from - 1n < BigInt(after)) after = String(from - 1n);
   const page = await api<Page<RunEvent>>(`/runs/${encodeURIComponent(id)}/events`, {
     query: { after, limit: EVENT_LOG_CAP },
   });
@@ -106,24 +138,54 @@ async function fetchEventsSince(id: string, log: RunEvent[]): Promise<{ events: 
   return { events: page.items, tail: false };
 }
 
-const newerOrSame = (e: RunEvent, than: RunEvent | undefined) => {
-  try {
-    return !than || BigInt(e.id ?? '0') >= BigInt(than.id ?? '0');
-  } catch {
-    return true;
-  }
-};
+/** Whether someone is looking at this run's log: its query exists. While its first load is
+ * out there is no log yet, and what arrives meanwhile must wait for it. */
+function logState(qc: QueryClient, project: string, id: string): 'none' | 'loading' | 'ready' {
+  const q = qc.getQueryCache().find<RunEvent[]>({ queryKey: runKeys.events(project, id), exact: true });
+  if (!q) return 'none';
+  if (q.state.data !== undefined) return 'ready';
+  return q.state.fetchStatus === 'fetching' ? 'loading' : 'none';
+}
 
-/** Brings a cached event log up to date: only the events after its newest. */
-export async function fetchNewEvents(qc: QueryClient, project: string, id: string): Promise<void> {
-  const key = runKeys.events(project, id);
-  const log = qc.getQueryData<RunEvent[]>(key);
-  if (!log) return; // nobody is looking at this run's log
-  const { events, tail } = await fetchEventsSince(id, log);
-  // Another fetch may have landed meanwhile: merge rather than overwrite.
-  qc.setQueryData<RunEvent[]>(key, (cur) =>
-    appendCapped(tail ? (cur ?? []).filter((e) => newerOrSame(e, events[0])) : (cur ?? []), events, EVENT_LOG_CAP),
+/** Waits for the log's first load, which is already out (fetchQuery joins it). */
+async function logLoaded(qc: QueryClient, project: string, id: string): Promise<boolean> {
+  try {
+    await qc.fetchQuery(eventsQuery(project, id));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Adds events the live stream carried to a cached log, in id order without duplicates;
+ * nothing when nobody is looking at the run's log. Costs no request. */
+export async function appendLiveEvents(
+  qc: QueryClient,
+  project: string,
+  id: string,
+  events: RunEvent[],
+): Promise<void> {
+  const state = logState(qc, project, id);
+  if (state === 'none') return;
+  // Its first load may have been answered before these committed: add them after it.
+  if (state === 'loading' && !(await logLoaded(qc, project, id))) return;
+  qc.setQueryData<RunEvent[]>(runKeys.events(project, id), (cur) =>
+    cur === undefined ? cur : appendCapped(cur, events, EVENT_LOG_CAP),
   );
+}
+
+/** Brings a cached event log up to date over REST: the events after its newest, or from
+ * `from` (an event id) when that is earlier. */
+export async function fetchNewEvents(qc: QueryClient, project: string, id: string, from?: bigint): Promise<void> {
+  const key = runKeys.events(project, id);
+  const state = logState(qc, project, id);
+  if (state === 'none') return; // nobody is looking at this run's log
+  if (state === 'loading' && !(await logLoaded(qc, project, id))) return;
+  const log = qc.getQueryData<RunEvent[]>(key);
+  if (!log) return;
+  const { events, tail } = await fetchEventsSince(id, log, from);
+  // Another fetch may have landed meanwhile: merge rather than overwrite.
+  qc.setQueryData<RunEvent[]>(key, (cur) => (tail ? mergeTail(cur, events) : appendCapped(cur ?? [], events, EVENT_LOG_CAP)));
 }
 
 /** Puts a run (as the API or the live stream sent it) everywhere it is cached. */

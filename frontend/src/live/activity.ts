@@ -16,7 +16,9 @@ export const activity = {
   push(msg: LiveMessage): void {
     // Heartbeats are too chatty for a feed a person reads.
     if (msg.type === 'run.heartbeat' || msg.type === 'run.metrics') return;
-    items = [{ ...msg, at: Date.now() }, ...items].slice(0, ACTIVITY_CAP);
+    // A run.event may carry its whole batch (up to 32 KiB), which the feed never shows.
+    const kept = msg.type === 'run.event' ? { ...msg, data: undefined } : msg;
+    items = [{ ...kept, at: Date.now() }, ...items].slice(0, ACTIVITY_CAP);
     notify();
   },
   clear(): void {

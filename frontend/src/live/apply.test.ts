@@ -1,10 +1,12 @@
-import { describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { QueryClient, QueryObserver } from '@tanstack/react-query';
 import { reportKeys } from '../api/reports';
-import { applyLiveMessage, newLiveContext } from './apply';
-import { runKeys, type RunsData } from '../api/runs';
+import { applyLiveMessage, frameEvents, newLiveContext } from './apply';
+import { activity, useActivity } from './activity';
+import { renderHook } from '@testing-library/react';
+import { eventsQuery, runKeys, type RunsData } from '../api/runs';
 import { workerKeys } from '../api/workers';
-import type { Run, Worker } from '../api/types';
+import type { Run, RunEvent, Worker } from '../api/types';
 import { runFiltersToSearch, parseRunFilters } from '../lib/runFilters';
 
 const keyFor = (url: string) => runKeys.list('ml', Object.fromEntries(runFiltersToSearch(parseRunFilters(new URLSearchParams(url)))));
@@ -93,5 +95,164 @@ describe('applyLiveMessage', () => {
     applyLiveMessage(ctx, { project: 7, type: 'worker.updated', data: { id: 2, name: 'w2', status: 'online' } });
     expect(qc.getQueryData<Worker[]>(workerKeys.list('ml'))!.map((w) => `${w.id}:${w.status}`)).toEqual(['2:online', '1:stopped']);
     ctx.refetch.clear();
+  });
+});
+
+describe('run.event: the frame carries the batch', () => {
+  const RUN = '0a1b2c3d-0000-4000-8000-00000000000f';
+  const ev = (id: number, run = RUN): RunEvent => ({
+    id: String(id),
+    run_id: run,
+    attempt: null,
+    ts: '2026-01-01T00:00:00+00:00',
+    kind: 'log',
+    level: 'info',
+    message: `line ${id}`,
+    data: null,
+  });
+  const frame = (events: RunEvent[], extra: Record<string, unknown> = {}) => ({
+    id: 1,
+    project: 7,
+    type: 'run.event',
+    run: RUN,
+    data: {
+      count: events.length,
+      first_id: events[0]?.id,
+      last_id: events[events.length - 1]?.id,
+      truncated: false,
+      events,
+      ...extra,
+    },
+  });
+  const truncated = (first: number, last: number) => ({
+    project: 7,
+    type: 'run.event',
+    run: RUN,
+    data: { count: last - first + 1, first_id: String(first), last_id: String(last), truncated: true },
+  });
+  const page = (items: RunEvent[], next: string | null = null) =>
+    new Response(JSON.stringify({ items, next_cursor: next }), { status: 200 });
+  const ids = (qc: QueryClient) => qc.getQueryData<RunEvent[]>(runKeys.events('ml', RUN))?.map((e) => e.id);
+
+  afterEach(() => vi.unstubAllGlobals());
+
+  it('appends the events to an open log without a request', async () => {
+    const fetchMock = vi.fn(async () => page([]));
+    vi.stubGlobal('fetch', fetchMock);
+    const { qc, ctx } = setup();
+    qc.setQueryData(runKeys.events('ml', RUN), [ev(1), ev(2)]);
+    applyLiveMessage(ctx, frame([ev(5), ev(6)]));
+    await vi.waitFor(() => expect(ids(qc)).toEqual(['1', '2', '5', '6']));
+    // The same frame again (a replay after reconnect) and an older batch that committed
+    // later: no duplicates, id order.
+    applyLiveMessage(ctx, frame([ev(5), ev(6)]));
+    applyLiveMessage(ctx, frame([ev(3), ev(4)]));
+    await vi.waitFor(() => expect(ids(qc)).toEqual(['1', '2', '3', '4', '5', '6']));
+    expect(fetchMock).not.toHaveBeenCalled();
+  });
+
+  it('keeps the events exactly as the frame carried them', async () => {
+    vi.stubGlobal('fetch', vi.fn(async () => page([])));
+    const { qc, ctx } = setup();
+    qc.setQueryData(runKeys.events('ml', RUN), []);
+    const e = { ...ev(9), level: 'error', data: { step: 3, nested: { a: [1, 2] } } } as unknown as RunEvent;
+    applyLiveMessage(ctx, frame([e]));
+    await vi.waitFor(() => expect(qc.getQueryData<RunEvent[]>(runKeys.events('ml', RUN))).toEqual([e]));
+  });
+
+  it('does nothing when nobody looks at the run', async () => {
+    const fetchMock = vi.fn(async () => page([]));
+    vi.stubGlobal('fetch', fetchMock);
+    const { qc, ctx } = setup();
+    applyLiveMessage(ctx, frame([ev(1)]));
+    applyLiveMessage(ctx, truncated(2, 900));
+    await new Promise((r) => setTimeout(r, 0));
+    expect(qc.getQueryData(runKeys.events('ml', RUN))).toBeUndefined();
+    expect(fetchMock).not.toHaveBeenCalled();
+  });
+
+  it('fetches a truncated batch from its first id', async () => {
+    const fetchMock = vi.fn(async (_url: string) => page([ev(40), ev(41), ev(42)]));
+    vi.stubGlobal('fetch', fetchMock);
+    const { qc, ctx } = setup();
+    qc.setQueryData(runKeys.events('ml', RUN), [ev(1), ev(50)]);
+    applyLiveMessage(ctx, truncated(40, 42));
+    await vi.waitFor(() => expect(ids(qc)).toEqual(['1', '40', '41', '42', '50']));
+    expect(fetchMock).toHaveBeenCalledTimes(1);
+    // From the batch's first id, not after the log's newest (50): it committed later.
+    expect(fetchMock.mock.calls[0]![0]).toBe(`/api/v1/runs/${RUN}/events?after=39&limit=500`);
+  });
+
+  it('fetches when the frame does not add up (a gap)', async () => {
+    const fetchMock = vi.fn(async (_url: string) => page([ev(3), ev(4), ev(5)]));
+    vi.stubGlobal('fetch', fetchMock);
+    const { qc, ctx } = setup();
+    qc.setQueryData(runKeys.events('ml', RUN), [ev(2)]);
+    // Three in the batch, two in the frame.
+    applyLiveMessage(ctx, frame([ev(3), ev(5)], { count: 3, last_id: '5' }));
+    await vi.waitFor(() => expect(ids(qc)).toEqual(['2', '3', '4', '5']));
+    expect(fetchMock).toHaveBeenCalledTimes(1);
+    // Another run's event, or an older API's frame with ids only: fetched too.
+    applyLiveMessage(ctx, frame([ev(6, 'another-run')]));
+    applyLiveMessage(ctx, { project: 7, type: 'run.event', run: RUN, data: { count: 1, first_id: '7', last_id: '7' } });
+    await vi.waitFor(() => expect(fetchMock).toHaveBeenCalledTimes(2));
+  });
+
+  it('adds a frame that arrives while the log first loads, after the load', async () => {
+    let answer: (r: Response) => void = () => {};
+    const fetchMock = vi.fn(() => new Promise<Response>((res) => (answer = res)));
+    vi.stubGlobal('fetch', fetchMock);
+    const { qc, ctx } = setup();
+    const loading = qc.fetchQuery(eventsQuery('ml', RUN));
+    // The load's answer was made before event 3 committed; its frame comes first.
+    applyLiveMessage(ctx, frame([ev(3)]));
+    answer(page([ev(2), ev(1)]));
+    await loading;
+    await vi.waitFor(() => expect(ids(qc)).toEqual(['1', '2', '3']));
+    expect(fetchMock).toHaveBeenCalledTimes(1);
+  });
+
+  it('keeps live lines when a refetch of the log (after a reset) lands later', async () => {
+    let answer: (r: Response) => void = () => {};
+    const fetchMock = vi
+      .fn(() => new Promise<Response>((res) => (answer = res)))
+      .mockResolvedValueOnce(page([ev(2), ev(1)]));
+    vi.stubGlobal('fetch', fetchMock);
+    const { qc, ctx } = setup();
+    await qc.fetchQuery(eventsQuery('ml', RUN));
+    const refetch = qc.refetchQueries({ queryKey: runKeys.events('ml', RUN) });
+    applyLiveMessage(ctx, frame([ev(5)]));
+    await vi.waitFor(() => expect(ids(qc)).toEqual(['1', '2', '5']));
+    answer(page([ev(4), ev(3), ev(2)]));
+    await refetch;
+    // The tail (2..4) plus the live line the refetch's answer predates; nothing older
+    // than the tail is kept.
+    expect(ids(qc)).toEqual(['2', '3', '4', '5']);
+  });
+});
+
+describe('frameEvents', () => {
+  const e = (id: string, run = 'r') => ({ id, run_id: run });
+  it('takes a whole batch and refuses anything else', () => {
+    const ok = { count: 2, first_id: '1', last_id: '2', truncated: false, events: [e('1'), e('2')] };
+    expect(frameEvents('r', ok)).toEqual(ok.events);
+    expect(frameEvents('r', { ...ok, truncated: true })).toBeNull();
+    expect(frameEvents('r', { ...ok, truncated: undefined })).toBeNull();
+    expect(frameEvents('r', { ...ok, count: 3 })).toBeNull();
+    expect(frameEvents('r', { ...ok, first_id: '0' })).toBeNull();
+    expect(frameEvents('x', ok)).toBeNull();
+    expect(frameEvents('r', { kind: 'interrupted' })).toBeNull();
+    expect(frameEvents('r', null)).toBeNull();
+  });
+});
+
+describe('the activity feed', () => {
+  it('does not keep the events a run.event carries', () => {
+    activity.clear();
+    activity.push({ type: 'run.event', run: 'r', data: { count: 1, events: [{ id: '1' }] } });
+    const { result } = renderHook(() => useActivity());
+    expect(result.current[0]!.type).toBe('run.event');
+    expect(result.current[0]!.data).toBeUndefined();
+    activity.clear();
   });
 });

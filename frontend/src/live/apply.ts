@@ -1,12 +1,13 @@
 // What a live message does to the TanStack Query cache. Updates are patched in place
-// (a run's row, its page, a worker); only what cannot be patched is refetched, and
-// those refetches are coalesced so a burst of messages costs one request.
+// (a run's row, its page, a worker, a run's log from the events a run.event carries);
+// only what cannot be patched is refetched, and those refetches are coalesced so a burst
+// of messages costs one request.
 import type { QueryClient } from '@tanstack/react-query';
-import { fetchNewEvents, patchRun, runKeys, type RunsData } from '../api/runs';
+import { appendLiveEvents, fetchNewEvents, patchRun, runKeys, type RunsData } from '../api/runs';
 import { patchWorker, workerKeys } from '../api/workers';
 import { metricKeys } from '../api/metrics';
 import { reportKeys } from '../api/reports';
-import type { Run, Worker } from '../api/types';
+import type { Run, RunEvent, Worker } from '../api/types';
 import { parseRunFilters, runMatches } from '../lib/runFilters';
 
 export interface LiveMessage {
@@ -46,25 +47,61 @@ export class Coalescer {
   }
 }
 
-/** One fetch of new events per run at a time; a message during a fetch queues one more. */
+/** One fetch of new events per run at a time; a message during a fetch queues one more,
+ * from the earliest event id any of the queued messages named. */
 class EventFetcher {
-  private busy = new Map<string, boolean>();
-  async fetch(qc: QueryClient, project: string, run: string): Promise<void> {
-    if (this.busy.has(run)) {
-      this.busy.set(run, true);
+  private busy = new Map<string, { again: boolean; from?: bigint }>();
+  async fetch(qc: QueryClient, project: string, run: string, from?: bigint): Promise<void> {
+    const queued = this.busy.get(run);
+    if (queued) {
+      queued.again = true;
+      if (from !== undefined && (queued.from === undefined || from < queued.from)) queued.from = from;
       return;
     }
-    this.busy.set(run, false);
+    const state = { again: true, from };
+    this.busy.set(run, state);
     try {
-      do {
-        this.busy.set(run, false);
-        await fetchNewEvents(qc, project, run);
-      } while (this.busy.get(run));
+      while (state.again) {
+        const start = state.from;
+        state.again = false;
+        state.from = undefined;
+        await fetchNewEvents(qc, project, run, start);
+      }
     } catch {
       // The log refetches on the next message or a reset; the page shows the query's state.
     } finally {
       this.busy.delete(run);
     }
+  }
+}
+
+/** What a run.event carries (docs/CONTRACTS.md, "Live events"): the batch's ids, and the
+ * events themselves unless the batch was past the frame's budget (`truncated`). */
+export interface RunEventData {
+  count?: number;
+  first_id?: string;
+  last_id?: string;
+  truncated?: boolean;
+  events?: RunEvent[];
+}
+
+/** The events a run.event carries when they are the whole batch (as many as `count`, from
+ * `first_id` to `last_id`, all of this run); null when the log must be fetched instead:
+ * the frame was truncated, or it does not add up (a gap). */
+export function frameEvents(run: string, data: unknown): RunEvent[] | null {
+  const d = (data ?? {}) as RunEventData;
+  const ev = d.events;
+  if (d.truncated !== false || !Array.isArray(ev) || ev.length === 0 || ev.length !== d.count) return null;
+  if (ev[0]?.id !== d.first_id || ev[ev.length - 1]?.id !== d.last_id) return null;
+  return ev.every((e) => e && typeof e === 'object' && typeof e.id === 'string' && e.run_id === run) ? ev : null;
+}
+
+function firstId(data: unknown): bigint | undefined {
+  try {
+    const id = (data as RunEventData | null)?.first_id;
+    return id ? BigInt(id) : undefined;
+  } catch {
+    return undefined;
   }
 }
 
@@ -141,9 +178,15 @@ export function applyLiveMessage(ctx: LiveContext, msg: LiveMessage): boolean {
       patchRun(qc, slug, patch);
       break;
     }
-    case 'run.event':
-      if (msg.run) void ctx.events.fetch(qc, slug, msg.run);
+    case 'run.event': {
+      if (!msg.run) break;
+      // The frame carries the batch: a viewer of the run costs the API nothing. Only a
+      // batch past the frame's budget, or a frame that does not add up, is fetched.
+      const events = frameEvents(msg.run, msg.data);
+      if (events) void appendLiveEvents(qc, slug, msg.run, events);
+      else void ctx.events.fetch(qc, slug, msg.run, firstId(msg.data));
       break;
+    }
     case 'run.metrics':
       if (msg.run) {
         const run = msg.run;
