@@ -155,8 +155,8 @@ static int access_unauthenticated(struct req *r, const char *why)
 /* This worker's cache of identity lookups; one request at a time uses it. */
 static struct idcache access_cache;
 
-/* The cache's answer for secret: 1 with v filled, else 0 with key set to the secret's
- * key. *on says whether a lookup's answer may then be stored: the cache is on, the
+/* The cache's answer for secret: 1 with v filled, else 0. *on says whether a lookup's
+ * answer may then be stored under key (then the secret's key): the cache is on, the
  * workers share an epoch (a worker started without the master's segment has none, so
  * another worker's change would reach it only later, by notification), and the
  * connection is up and listening with its notifications read. */
