@@ -4,7 +4,10 @@
  * - Passwords are yescrypt hashes from libcrypt.
  * - CSRF: a write that is not authenticated by a bearer token must carry the
  *   X-Runwatch-CSRF header. Browsers' fetch can add it; a cross-site form cannot, and
- *   a cross-site fetch with it needs a CORS preflight we never grant. */
+ *   a cross-site fetch with it needs a CORS preflight we never grant.
+ * - Identity cache: with RUNWATCH_AUTH_CACHE_S > 0 each worker reuses a lookup's answer
+ *   for at most that long (idcache.c), and drops every answer when an identity changes
+ *   (db_ident_poll, db_ident_epoch). See docs/ARCHITECTURE.md, "The identity cache". */
 #include "access.h"
 
 #include <crypt.h>
@@ -14,7 +17,9 @@
 #include <sys/random.h>
 
 #include "config.h"
+#include "counters.h"
 #include "db.h"
+#include "idcache.h"
 #include "req.h"
 #include "router.h"
 
@@ -147,10 +152,61 @@ static int access_unauthenticated(struct req *r, const char *why)
     return req_error(r, 401, "unauthenticated", NULL, "%s", why);
 }
 
+/* This worker's cache of identity lookups; one request at a time uses it. */
+static struct idcache access_cache;
+
+/* The cache's answer for secret: 1 with v filled, else 0. *on says whether a lookup's
+ * answer may then be stored under key (then the secret's key): the cache is on, the
+ * workers share an epoch (a worker started without the master's segment has none, so
+ * another worker's change would reach it only later, by notification), and the
+ * connection is up and listening with its notifications read. */
+static int access_cache_get(struct req *r, enum idcache_kind kind, const char *secret,
+                            uint8_t key[SHA256_DIGEST], int *on, struct idcache_value *v)
+{
+    *on = 0;
+    if (r->op.cfg->auth_cache_s <= 0 || !counters_enabled())
+        return 0;
+    *on = db_ident_poll(r->op.db);
+    idcache_sync(&access_cache, db_ident_epoch(r->op.db));
+    idcache_key(secret, key);
+    if (*on && idcache_get(&access_cache, kind, key, idcache_now_ns(), v)) {
+        counters_add(COUNTERS_AUTH_CACHE_HIT, 1);
+        return 1;
+    }
+    counters_add(COUNTERS_AUTH_CACHE_MISS, 1);
+    return 0;
+}
+
+/* Keeps a lookup's answer until the earliest of the TTL and valid_ms after sent_ns (when
+ * the statement was sent: never later than PostgreSQL's own deadline), unless an
+ * identity changed since the cache was synced (the answer may predate the change). */
+static void access_cache_put(struct req *r, enum idcache_kind kind, const uint8_t *key,
+                             int64_t sent_ns, const char *valid_ms, const char *id,
+                             const char *owner, int grade)
+{
+    struct idcache_value v;
+    long long ms = r->op.cfg->auth_cache_s * 1000LL;
+
+    if (db_ident_epoch(r->op.db) != access_cache.epoch || !r->op.db->ident_listening ||
+        strlen(id) >= sizeof(v.id) || strlen(owner) >= sizeof(v.owner))
+        return;
+    if (valid_ms && *valid_ms && strtoll(valid_ms, NULL, 10) < ms)
+        ms = strtoll(valid_ms, NULL, 10);
+    memset(&v, 0, sizeof(v));
+    memcpy(v.id, id, strlen(id) + 1);
+    memcpy(v.owner, owner, strlen(owner) + 1);
+    v.grade = grade;
+    idcache_put(&access_cache, kind, key, sent_ns + ms * 1000000, idcache_now_ns(), &v);
+}
+
 static int access_resolve(struct req *r, struct access_ident *id)
 {
     const char *authz = req_header(r, "Authorization");
+    uint8_t key[SHA256_DIGEST];
+    struct idcache_value v;
+    int64_t sent_ns;
     PGresult *res;
+    int on;
 
     if (authz) {
         if (strncasecmp(authz, "Bearer ", 7) != 0)
@@ -161,7 +217,17 @@ static int access_resolve(struct req *r, struct access_ident *id)
         /* Only well-formed tokens reach the database. */
         if (strncmp(tok, "rw_", 3) != 0 || strlen(tok) > 200)
             return access_unauthenticated(r, "invalid or expired token");
+        if (access_cache_get(r, IDCACHE_TOKEN, tok, key, &on, &v)) {
+            id->kind = ACCESS_TOKEN;
+            id->token_id = arena_strdup(r->op.arena, v.id);
+            id->token_project_id = arena_strdup(r->op.arena, v.owner);
+            id->token_role = (enum access_role)v.grade;
+            if (!id->token_id || !id->token_project_id)
+                return req_error(r, 500, "internal", NULL, "out of memory");
+            return 0;
+        }
         const char *p[TOKEN_LOOKUP__NIN] = {[TOKEN_LOOKUP_IN_TOKEN] = tok};
+        sent_ns = idcache_now_ns();
         res = DB_EXEC(&r->op, DB_STMT_TOKEN_LOOKUP, p);
         if (!res)
             return -1;
@@ -171,22 +237,40 @@ static int access_resolve(struct req *r, struct access_ident *id)
         id->token_id = PQgetvalue(res, 0, TOKEN_LOOKUP_ID);
         id->token_project_id = PQgetvalue(res, 0, TOKEN_LOOKUP_PROJECT_ID);
         id->token_role = access_scopes_role(PQgetvalue(res, 0, TOKEN_LOOKUP_SCOPES));
+        if (on)
+            access_cache_put(r, IDCACHE_TOKEN, key, sent_ns,
+                             PQgetvalue(res, 0, TOKEN_LOOKUP_VALID_MS), id->token_id,
+                             id->token_project_id, (int)id->token_role);
         return 0;
     }
     const char *cookie = access_cookie(r, ACCESS_COOKIE);
-    if (cookie && *cookie && strlen(cookie) <= 100) {
-        const char *idle = arena_sprintf(r->op.arena, "%ld", r->op.cfg->session_idle_s);
-        const char *p[SESSION_LOOKUP__NIN] = {
-            [SESSION_LOOKUP_IN_TOKEN] = cookie, [SESSION_LOOKUP_IN_IDLE_S] = idle};
-        res = DB_EXEC(&r->op, DB_STMT_SESSION_LOOKUP, p);
-        if (!res)
-            return -1;
-        if (PQntuples(res) == 1) {
-            id->kind = ACCESS_SESSION;
-            id->session_id = PQgetvalue(res, 0, SESSION_LOOKUP_ID);
-            id->user_id = PQgetvalue(res, 0, SESSION_LOOKUP_USER_ID);
-            id->is_admin = PQgetvalue(res, 0, SESSION_LOOKUP_IS_ADMIN)[0] == 't';
-        }
+    if (!cookie || !*cookie || strlen(cookie) > 100)
+        return 0;
+    if (access_cache_get(r, IDCACHE_SESSION, cookie, key, &on, &v)) {
+        id->kind = ACCESS_SESSION;
+        id->session_id = arena_strdup(r->op.arena, v.id);
+        id->user_id = arena_strdup(r->op.arena, v.owner);
+        id->is_admin = v.grade;
+        if (!id->session_id || !id->user_id)
+            return req_error(r, 500, "internal", NULL, "out of memory");
+        return 0;
+    }
+    const char *idle = arena_sprintf(r->op.arena, "%ld", r->op.cfg->session_idle_s);
+    const char *p[SESSION_LOOKUP__NIN] = {
+        [SESSION_LOOKUP_IN_TOKEN] = cookie, [SESSION_LOOKUP_IN_IDLE_S] = idle};
+    sent_ns = idcache_now_ns();
+    res = DB_EXEC(&r->op, DB_STMT_SESSION_LOOKUP, p);
+    if (!res)
+        return -1;
+    if (PQntuples(res) == 1) {
+        id->kind = ACCESS_SESSION;
+        id->session_id = PQgetvalue(res, 0, SESSION_LOOKUP_ID);
+        id->user_id = PQgetvalue(res, 0, SESSION_LOOKUP_USER_ID);
+        id->is_admin = PQgetvalue(res, 0, SESSION_LOOKUP_IS_ADMIN)[0] == 't';
+        if (on)
+            access_cache_put(r, IDCACHE_SESSION, key, sent_ns,
+                             PQgetvalue(res, 0, SESSION_LOOKUP_VALID_MS), id->session_id,
+                             id->user_id, id->is_admin);
     }
     return 0;
 }

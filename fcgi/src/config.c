@@ -216,6 +216,10 @@ int config_load(struct config *cfg, char *err, size_t errlen)
     if (config_long("RUNWATCH_SESSION_MAX", "2592000", 60, 31536000, &cfg->session_max_s, err,
                     errlen))
         return -1;
+    /* At most a minute: last_used_at and last_seen_at are touched on cache misses only, and
+     * their one-minute resolution should stay about that (docs/ARCHITECTURE.md). */
+    if (config_long("RUNWATCH_AUTH_CACHE_S", "5", 0, 60, &cfg->auth_cache_s, err, errlen))
+        return -1;
 
     if (config_copy(cfg->redact_buf, sizeof(cfg->redact_buf),
                     config_env("RUNWATCH_REDACT_KEYS",
@@ -465,6 +469,7 @@ int config_print_shell(const struct config *cfg, FILE *out, char *err, size_t er
     config_put_long(out, "RUNWATCH_MAX_BODY", (long)cfg->max_body);
     config_put_long(out, "RUNWATCH_SESSION_IDLE", cfg->session_idle_s);
     config_put_long(out, "RUNWATCH_SESSION_MAX", cfg->session_max_s);
+    config_put_long(out, "RUNWATCH_AUTH_CACHE_S", cfg->auth_cache_s);
     config_put(out, "RUNWATCH_REDACT_KEYS", keys);
     config_put(out, "RUNWATCH_LOG_LEVEL", levels[cfg->log_level]);
     config_put(out, "RUNWATCH_LOGIN_RATE", st.login_rate);

@@ -25,6 +25,7 @@ struct config {
     size_t max_body;
     long session_idle_s; /* a session unused this long is expired */
     long session_max_s;  /* absolute lifetime of a session */
+    long auth_cache_s;   /* how long a worker may reuse a token or session lookup; 0: never */
     enum log_level log_level;
     /* Lowercase substrings of keys whose values are never stored (RUNWATCH_REDACT_KEYS). */
     char redact_buf[512];

@@ -26,7 +26,7 @@
 #include "log.h"
 #include "router.h"
 
-#define COUNTERS_MAGIC   0x52574354u /* "RWCT" */
+#define COUNTERS_MAGIC   0x52574332u /* "RWC2": the header holds the identity epoch */
 #define COUNTERS_ROUTES  192         /* names across reloads; a route beyond is "unmatched" */
 #define COUNTERS_METHOD  8
 #define COUNTERS_PATTERN 120
@@ -52,6 +52,7 @@ struct counters_shm {
     uint32_t nroutes; /* names[0..nroutes) are written; read with acquire */
     int64_t created_at;
     uint64_t worker_starts;
+    uint64_t ident_epoch; /* counters_ident_bump */
     pthread_mutex_t lock; /* guards appending names */
     struct counters_name names[COUNTERS_ROUTES];
     struct counters_slot slots[];
@@ -257,6 +258,19 @@ void counters_db_error(const char *code)
         counters_add(COUNTERS_DB_RETRY, 1);
     else
         counters_add(COUNTERS_DB_INTERNAL, 1);
+}
+
+void counters_ident_bump(void)
+{
+    /* The request that must see the change reaches another worker only after this store
+     * (its client has the answer, which is written after it). */
+    if (shm)
+        __atomic_fetch_add(&shm->ident_epoch, 1, __ATOMIC_RELEASE);
+}
+
+uint64_t counters_ident_epoch(void)
+{
+    return shm ? __atomic_load_n(&shm->ident_epoch, __ATOMIC_ACQUIRE) : 0;
 }
 
 int counters_enabled(void)

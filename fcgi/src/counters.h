@@ -24,10 +24,12 @@ enum counters_scalar {
     COUNTERS_METRIC_POINTS_STORED,
     COUNTERS_PUB_PUBLISHED,
     COUNTERS_PUB_DROPPED,
-    COUNTERS_DB_UNAVAILABLE, /* connect failed or the connection was lost */
-    COUNTERS_DB_TIMEOUT,     /* statement_timeout */
-    COUNTERS_DB_RETRY,       /* serialization failure or deadlock */
-    COUNTERS_DB_INTERNAL,    /* any other error the API answers with a 500 */
+    COUNTERS_DB_UNAVAILABLE,  /* connect failed or the connection was lost */
+    COUNTERS_DB_TIMEOUT,      /* statement_timeout */
+    COUNTERS_DB_RETRY,        /* serialization failure or deadlock */
+    COUNTERS_DB_INTERNAL,     /* any other error the API answers with a 500 */
+    COUNTERS_AUTH_CACHE_HIT,  /* identities answered from a worker's cache (idcache.c) */
+    COUNTERS_AUTH_CACHE_MISS, /* identities the cache could not answer: looked up in SQL */
     COUNTERS__COUNT,
 };
 
@@ -52,6 +54,14 @@ void counters_add(enum counters_scalar k, uint64_t n);
 void counters_request(const struct route *rt, int status, double seconds);
 /* Maps a db_err code ("unavailable", "timeout", "retry", "internal") to its counter. */
 void counters_db_error(const char *code);
+
+/* The identity epoch every worker shares: a worker whose own transaction changed an
+ * identity (it sees its own runwatch_ident notification with the COMMIT's answer) bumps
+ * it before answering, and every worker empties its identity cache when it moves, so the
+ * change holds on the very next request, whichever worker takes it (db.c, access.c).
+ * 0 without a segment. */
+void counters_ident_bump(void);
+uint64_t counters_ident_epoch(void);
 
 /* ---- reading (the scrape) ---- */
 

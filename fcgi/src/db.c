@@ -1,7 +1,11 @@
 /* db: connection management. A dead connection is noticed when a statement fails
  * with CONNECTION_BAD; outside a transaction the statement is retried once on a new
  * connection, so the first request after a PostgreSQL restart succeeds. Inside a
- * transaction the work fails as unavailable: its earlier statements are gone. */
+ * transaction the work fails as unavailable: its earlier statements are gone.
+ * Notifications: one connection carries two channels, runwatch_ident (always, while the
+ * identity cache is on) and runwatch_run_ended (during a run wait). Whoever reads them
+ * passes each through db_ident_note, so identity changes are never lost to a wait and a
+ * wait's run ends are never dropped by the identity side. */
 #include "db.h"
 
 #include <errno.h>
@@ -23,6 +27,10 @@ void db_init(struct db *db, const char *conninfo)
     db->conninfo = conninfo;
     db->in_tx = 0;
     db->wait_slot = 0;
+    db->ident_listen = 0;
+    db->ident_listening = 0;
+    db->backend_pid = 0;
+    db->ident_epoch = 0;
     db->fake_exec = NULL;
     db->fake_ctx = NULL;
 }
@@ -37,10 +45,44 @@ void db_fini(struct db *db)
 
 static void db_drop(struct db *db)
 {
-    if (db->conn)
+    if (db->conn) {
         PQfinish(db->conn);
+        db->ident_epoch++; /* what was announced until the next LISTEN is lost */
+    }
     db->conn = NULL;
     db->in_tx = 0;
+    db->ident_listening = 0;
+}
+
+/* The channel of sql/functions/15_identity.sql (LISTENed by the listen_ident statement). */
+#define DB_IDENT_CHANNEL "runwatch_ident"
+
+/* 1 when n announces an identity change, which it then accounts for: this worker's
+ * caches are stale, and when this very connection committed it, every worker's. */
+static int db_ident_note(struct db *db, const PGnotify *n)
+{
+    if (strcmp(n->relname, DB_IDENT_CHANNEL) != 0)
+        return 0;
+    db->ident_epoch++;
+    if (n->be_pid == db->backend_pid)
+        counters_ident_bump();
+    log_debug("identity change in %s: cached identities dropped", n->extra);
+    return 1;
+}
+
+/* Takes every notification libpq has read. Outside a wait, a run end is a leftover of
+ * an ended one (db_wait_end unlistens), so it is dropped; during a wait nothing is taken
+ * here: db_notify_wait reads them in order. */
+static void db_notifies(struct db *db)
+{
+    PGnotify *n;
+
+    if (db->wait_slot)
+        return;
+    while (db->conn && (n = PQnotifies(db->conn))) {
+        db_ident_note(db, n);
+        PQfreemem(n);
+    }
 }
 
 /* The statement's result columns, as the server describes them, must be its declared
@@ -112,8 +154,23 @@ static int db_connect(struct db *db, char *err, size_t errlen)
             return -1;
         }
     }
+    if (db->ident_listen) {
+        PGresult *res =
+            PQexecPrepared(c, db_stmts[DB_STMT_LISTEN_IDENT].name, 0, NULL, NULL, NULL, 0);
+        int ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+        PQclear(res);
+        if (!ok) {
+            snprintf(err, errlen, "listen for identity changes: %s", PQerrorMessage(c));
+            err[strcspn(err, "\n")] = '\0';
+            PQfinish(c);
+            return -1;
+        }
+    }
     db->conn = c;
     db->in_tx = 0;
+    db->ident_listening = db->ident_listen;
+    db->backend_pid = PQbackendPID(c);
+    db->ident_epoch++; /* a new connection: nothing announced before it is known */
     log_info("connected to postgresql (server %d)", PQserverVersion(c));
     return 0;
 }
@@ -179,6 +236,8 @@ PGresult *db_exec(struct op *o, enum db_stmt_id id, const char *const *params, i
         }
         log_info("postgresql connection lost, reconnecting");
     }
+    if (!db->fake_exec)
+        db_notifies(db);
     if (arena_defer(o->arena, db_clear, res) != 0) {
         PQclear(res);
         op_fail(o, OP_INTERNAL, "internal", NULL, "out of memory");
@@ -247,6 +306,43 @@ void db_rollback(struct db *db)
     db->in_tx = 0;
 }
 
+int db_ident_poll(struct db *db)
+{
+    db->ident_listen = 1;
+    if (!db->conn || db->fake_exec)
+        return 0;
+    if (!db->ident_listening) {
+        /* A connection made before the cache was first used (a public route's). */
+        PGresult *res =
+            PQexecPrepared(db->conn, db_stmts[DB_STMT_LISTEN_IDENT].name, 0, NULL, NULL, NULL, 0);
+        int ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+        PQclear(res);
+        if (!ok) {
+            log_warn("cannot listen for identity changes: %.*s",
+                     (int)strcspn(PQerrorMessage(db->conn), "\n"), PQerrorMessage(db->conn));
+            if (PQstatus(db->conn) == CONNECTION_BAD)
+                db_drop(db);
+            return 0;
+        }
+        db->ident_listening = 1;
+        db->ident_epoch++;
+    }
+    /* Non-blocking: reads what has arrived, if anything. A connection found broken here
+     * is dropped: nothing said since can be known, and the lookup reconnects. */
+    if (!PQconsumeInput(db->conn) || PQstatus(db->conn) == CONNECTION_BAD) {
+        log_info("postgresql connection lost, reconnecting");
+        db_drop(db);
+        return 0;
+    }
+    db_notifies(db);
+    return 1;
+}
+
+uint64_t db_ident_epoch(const struct db *db)
+{
+    return db->ident_epoch + counters_ident_epoch();
+}
+
 int db_ping(struct db *db, char *err, size_t errlen)
 {
     for (int attempt = 0; attempt < 2; attempt++) {
@@ -273,8 +369,6 @@ int db_ping(struct db *db, char *err, size_t errlen)
  * connection PostgreSQL has dropped both already. */
 void db_wait_end(struct db *db)
 {
-    PGnotify *n;
-
     if (!db->wait_slot)
         return;
     int slot = db->wait_slot;
@@ -290,9 +384,9 @@ void db_wait_end(struct db *db)
                            0));
     PQclear(PQexecPrepared(db->conn, db_stmts[DB_STMT_WAIT_SLOT_GIVE].name, WAIT_SLOT_GIVE__NIN, p,
                            NULL, NULL, 0));
-    /* Notifications that came before UNLISTEN took effect are nobody's now. */
-    while ((n = PQnotifies(db->conn)))
-        PQfreemem(n);
+    /* Run ends that came before UNLISTEN took effect are nobody's now; identity changes
+     * still count. */
+    db_notifies(db);
     if (PQstatus(db->conn) == CONNECTION_BAD)
         db_drop(db);
 }
@@ -342,6 +436,10 @@ int db_notify_wait(struct op *o, long timeout_ms, const char **payload)
         if (!c)
             return db_unavailable(o, "connection lost");
         if ((n = PQnotifies(c))) {
+            if (db_ident_note(o->db, n)) {
+                PQfreemem(n);
+                continue;
+            }
             *payload = arena_strdup(o->arena, n->extra);
             PQfreemem(n);
             if (!*payload)

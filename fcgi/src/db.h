@@ -7,6 +7,7 @@
 #define RW_DB_H
 
 #include <libpq-fe.h>
+#include <stdint.h>
 
 #include "db_stmt.h"
 #include "op.h"
@@ -16,6 +17,13 @@ struct db {
     const char *conninfo;
     int in_tx;     /* a transaction is open: a lost connection must not be retried silently */
     int wait_slot; /* the wait slot held (db_wait_begin), else 0 */
+    /* The identity cache's side (db_ident_*): LISTEN runwatch_ident on every connection
+     * once asked; the epoch advances on every identity notification and every connect or
+     * loss, since notifications may have been missed while there was no connection. */
+    int ident_listen;     /* wanted: every new connection LISTENs */
+    int ident_listening;  /* this connection LISTENs */
+    int backend_pid;      /* the server process of this connection: its own notifications */
+    uint64_t ident_epoch; /* this worker's part of db_ident_epoch */
     /* The seam for unit tests: when set, db_exec asks it instead of a server. It returns
      * a result it made (PQmakeEmptyPGresult…), which db_exec then owns, or NULL for a
      * database that cannot be reached. Never set outside tests/unit. */
@@ -49,6 +57,21 @@ void db_wait_end(struct db *db);
 /* After db_wait_begin: 1 with the notification's payload (arena copy) when one comes
  * within timeout_ms, 0 when the time passes, -1 with o's error set. */
 int db_notify_wait(struct op *o, long timeout_ms, const char **payload);
+
+/* The identity cache's invalidation (access.c). db_ident_poll asks that this and every
+ * later connection LISTEN on runwatch_ident (sql/functions/15_identity.sql), reads what
+ * the server has sent without waiting, and answers 1 when a connection is up and
+ * listening, so that a cache synced to db_ident_epoch may be trusted; 0 otherwise (no
+ * connection yet, or it was found broken and dropped: the next statement reconnects).
+ * Notifications are read wherever libpq receives them: after every statement here and
+ * in db_notify_wait, so neither the cache nor a run wait takes the other's. An identity
+ * change committed on this connection (its own notification, which comes with the
+ * COMMIT's answer) also bumps the epoch all workers share (counters_ident_bump) before
+ * the handler answers. */
+int db_ident_poll(struct db *db);
+/* This worker's notifications and (re)connects, plus the shared epoch: it changes
+ * whenever a cache synced to it may be stale. */
+uint64_t db_ident_epoch(const struct db *db);
 
 /* For readiness: 0 when the server answers a query, else -1 with a reason. */
 int db_ping(struct db *db, char *err, size_t errlen);

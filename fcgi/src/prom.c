@@ -151,6 +151,13 @@ static void prom_process(FILE *f)
     for (size_t i = 0; i < sizeof(db_kinds) / sizeof(db_kinds[0]); i++)
         fprintf(f, "runwatch_db_errors_total{kind=\"%s\"} %llu\n", db_kinds[i].kind,
                 (unsigned long long)counters_total(db_kinds[i].k));
+    prom_head(f, "runwatch_auth_cache_lookups_total", "counter",
+              "Identities of requests answered from a worker's cache (hit) or looked up in "
+              "PostgreSQL (miss), while the cache is on (RUNWATCH_AUTH_CACHE_S).");
+    fprintf(f, "runwatch_auth_cache_lookups_total{result=\"hit\"} %llu\n",
+            (unsigned long long)counters_total(COUNTERS_AUTH_CACHE_HIT));
+    fprintf(f, "runwatch_auth_cache_lookups_total{result=\"miss\"} %llu\n",
+            (unsigned long long)counters_total(COUNTERS_AUTH_CACHE_MISS));
     prom_scalar(f, "runwatch_api_worker_starts_total", "counter",
                 "API worker processes started by the master (restarts and reloads included).",
                 counters_worker_starts());

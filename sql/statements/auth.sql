@@ -5,29 +5,43 @@
 
 -- name: session_lookup
 -- Touches last_seen_at at most once a minute so a busy dashboard does not write on every
--- read.
+-- read. valid_ms: how long the answer stays true if nothing changes, until the session's
+-- absolute end or its idle end counted from last_seen_at as this statement leaves it; a
+-- worker caches the answer no longer (fcgi/src/idcache.c).
 -- in: token, idle_s
--- out: id, user_id, is_admin
-WITH s AS (SELECT s.id, s.user_id, u.is_admin FROM sessions s JOIN users u ON u.id =
-    s.user_id WHERE s.token_hash = sha256(convert_to($1, 'UTF8')) AND s.revoked_at IS NULL
-    AND s.expires_at > now() AND s.last_seen_at > now() - make_interval(secs => $2) AND
-    u.disabled_at IS NULL),
+-- out: id, user_id, is_admin, valid_ms
+WITH s AS (SELECT s.id, s.user_id, u.is_admin, s.expires_at, s.last_seen_at FROM sessions s
+    JOIN users u ON u.id = s.user_id WHERE s.token_hash = sha256(convert_to($1, 'UTF8')) AND
+    s.revoked_at IS NULL AND s.expires_at > now() AND s.last_seen_at > now() -
+    make_interval(secs => $2) AND u.disabled_at IS NULL),
 touch AS (UPDATE sessions SET last_seen_at = now() WHERE id = (SELECT id FROM s) AND
     last_seen_at < now() - interval '60 seconds')
-SELECT id, user_id, is_admin
+SELECT id, user_id, is_admin, floor(extract(epoch FROM least(expires_at, CASE WHEN
+    last_seen_at < now() - interval '60 seconds' THEN now() ELSE last_seen_at END +
+    make_interval(secs => $2)) - now()) * 1000)::bigint AS valid_ms
 FROM s;
 
 -- name: token_lookup
 -- The bearer token. last_used_at has one-minute resolution for the same reason.
+-- valid_ms: how long until the token expires, NULL when it does not.
 -- in: token
--- out: id, project_id, scopes
-WITH t AS (SELECT id, project_id, scopes FROM api_tokens WHERE token_hash =
+-- out: id, project_id, scopes, valid_ms
+WITH t AS (SELECT id, project_id, scopes, expires_at FROM api_tokens WHERE token_hash =
     sha256(convert_to($1, 'UTF8')) AND revoked_at IS NULL AND (expires_at IS NULL OR
     expires_at > now())),
 touch AS (UPDATE api_tokens SET last_used_at = now() WHERE id = (SELECT id FROM t) AND
     (last_used_at IS NULL OR last_used_at < now() - interval '60 seconds'))
-SELECT id, project_id, array_to_string(scopes, ',') AS scopes
+SELECT id, project_id, array_to_string(scopes, ',') AS scopes, floor(extract(epoch FROM
+    expires_at - now()) * 1000)::bigint AS valid_ms
 FROM t;
+
+-- name: listen_ident
+-- On every connection of a worker whose identity cache is on: the triggers of
+-- sql/functions/15_identity.sql announce here every change that can end or narrow an
+-- identity, and the worker empties its cache (fcgi/src/db.c).
+-- in:
+-- out:
+LISTEN runwatch_ident;
 
 -- name: user_for_login
 -- in: email

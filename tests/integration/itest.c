@@ -1131,6 +1131,16 @@ long itest_get_status(const struct ident *id, const char *path)
     return st;
 }
 
+long itest_status_settles(const struct ident *id, const char *path, long want)
+{
+    double deadline = itest_now_s() + 10;
+    long st;
+
+    while ((st = itest_get_status(id, path)) != want && itest_now_s() < deadline)
+        itest_sleep_ms(20);
+    return st;
+}
+
 void itest_psql_ok(const char *sql)
 {
     char out[1024];

@@ -248,6 +248,13 @@ double itest_now_s(void);
 void itest_sleep_ms(long ms);
 /* The status of GET path as id, or -1 when no answer came. */
 long itest_get_status(const struct ident *id, const char *path);
+/* The status of GET path as id once it is want, or the last status after 10 s of
+ * asking. For identity changes made outside the API (psql): they reach the workers'
+ * identity caches by PostgreSQL's notification, which is asynchronous, where a change
+ * through the API holds on the very next request (docs/ARCHITECTURE.md, "The identity
+ * cache"). The deadline is no speed assumption: run.sh sets a cache TTL far above it, so
+ * a missing notification fails the check. */
+long itest_status_settles(const struct ident *id, const char *path, long want);
 /* Runs sql through itest_psql and asserts that psql succeeded. */
 void itest_psql_ok(const char *sql);
 /* POST /api/v1/auth/login anonymously as email with pw; returns the status (-1 when no

@@ -28,6 +28,9 @@ export RUNWATCH_LOGIN_BURST=40
 # reaches past the ring quickly.
 export RUNWATCH_SSE_KEEPALIVE_MS=1000
 export RUNWATCH_SSE_RING=256
+# The identity cache at its longest: no suite runs that long, so a change that holds at
+# once can only have been invalidated, never merely expired (test_auth.c).
+export RUNWATCH_AUTH_CACHE_S=60
 mkdir -p "$tmp/static"
 echo '<!doctype html><title>Runwatch</title>' >"$tmp/static/index.html"
 export RUNWATCH_STATIC_DIR=$tmp/static

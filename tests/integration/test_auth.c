@@ -3,7 +3,8 @@
  * reach across projects, /auth/check for nginx, and at the end a search of every log
  * for the secrets the integration tests used. Expiry is simulated by moving timestamps
  * in PostgreSQL, never by waiting. Each test makes its own users, so the tests do not
- * depend on one another, except the log scan (which runs last on purpose). */
+ * depend on one another, except the log scan (which runs last on purpose). The identity
+ * cache's tests check that every change holds on the next request, on every worker. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,44 @@ static int auth_init(void)
     /* The stack's own first admin (deploy/stack.sh bootstrap) must not leak either. */
     secret_note("bootstrap admin password", getenv("RUNWATCH_ADMIN_PASSWORD"));
     return itest_world_projects(&world, "auth") ? 1 : 0;
+}
+
+/* Rounds of a request that make sure every worker (3 under run.sh) has seen an identity,
+ * so its identity cache holds it (the cache's tests, the password change). */
+#define CACHE_ROUNDS 30
+
+/* The stack's count of identities answered from a cache, or -1. */
+static double cache_hits(void)
+{
+    static const char series[] = "runwatch_auth_cache_lookups_total{result=\"hit\"} ";
+    struct http_resp r;
+    double v = -1;
+
+    if (http_get("/metrics", &r) == 0 && r.status == 200 && r.body) {
+        const char *p = strstr(r.body, series);
+        if (p)
+            v = strtod(p + sizeof(series) - 1, NULL);
+    }
+    http_resp_free(&r);
+    return v;
+}
+
+/* Sends method path as id n times; returns how many answered want and prints the first
+ * answer that did not. */
+static int answers(const struct ident *id, const char *method, const char *path, long want, int n)
+{
+    int same = 0, told = 0;
+
+    for (int i = 0; i < n; i++) {
+        struct http_resp r;
+        if (api_call(id, method, path, NULL, &r) == 0 && r.status == want)
+            same++;
+        else if (!told++)
+            fprintf(stderr, "\n  %s %s, round %d: expected %ld, got %ld %.200s", method, path, i,
+                    want, r.status, r.body ? r.body : "");
+        http_resp_free(&r);
+    }
+    return same;
 }
 
 /* ---- CSRF ---- */
@@ -227,7 +266,7 @@ static void test_session_expiry(void)
              "UPDATE sessions SET expires_at = now() - interval '1 second' WHERE user_id = %lld",
              u.user_id);
     itest_psql_ok(sql);
-    CU_ASSERT_EQUAL(itest_get_status(&u, "/api/v1/auth/me"), 401);
+    CU_ASSERT_EQUAL(itest_status_settles(&u, "/api/v1/auth/me", 401), 401);
     CU_ASSERT_EQUAL(api_login(&u), 200); /* a new session is fine */
     CU_ASSERT_EQUAL(itest_get_status(&u, "/api/v1/auth/me"), 200);
 
@@ -237,7 +276,7 @@ static void test_session_expiry(void)
              "AND revoked_at IS NULL AND expires_at > now()",
              u.user_id);
     itest_psql_ok(sql);
-    CU_ASSERT_EQUAL(itest_get_status(&u, "/api/v1/auth/me"), 401);
+    CU_ASSERT_EQUAL(itest_status_settles(&u, "/api/v1/auth/me", 401), 401);
 }
 
 static void test_password_change(void)
@@ -267,7 +306,7 @@ static void test_password_change(void)
     CU_ASSERT_EQUAL(r.status, 422);
     CU_ASSERT_STRING_EQUAL(http_error_field(&r) ? http_error_field(&r) : "", "new_password");
     http_resp_free(&r);
-    CU_ASSERT_EQUAL(itest_get_status(&s2, "/api/v1/auth/me"), 200);
+    CU_ASSERT_EQUAL(answers(&s2, "GET", "/api/v1/auth/me", 200, CACHE_ROUNDS), CACHE_ROUNDS);
 
     snprintf(body, sizeof(body), "{\"current_password\":\"%s\",\"new_password\":\"%s\"}",
              u.password, pw2);
@@ -275,8 +314,9 @@ static void test_password_change(void)
     CU_ASSERT_EQUAL(r.status, 204);
     http_resp_free(&r);
     CU_ASSERT_EQUAL(itest_get_status(&s1, "/api/v1/auth/me"), 200); /* this session stays */
-    CU_ASSERT_EQUAL(itest_get_status(&s2, "/api/v1/auth/me"), 401); /* the others end */
-    CU_ASSERT_EQUAL(api_login(&u), 401);                            /* old password */
+    CU_ASSERT_EQUAL(answers(&s2, "GET", "/api/v1/auth/me", 401, CACHE_ROUNDS),
+                    CACHE_ROUNDS);       /* the others end, at once on every worker */
+    CU_ASSERT_EQUAL(api_login(&u), 401); /* old password */
     neu = u;
     snprintf(neu.password, sizeof(neu.password), "%s", pw2);
     CU_ASSERT_EQUAL(api_login(&neu), 200);
@@ -420,6 +460,165 @@ static void test_auth_check(void)
     CU_ASSERT_EQUAL(itest_get_status(&anon, "/api/v1/auth/check"), 401);
 }
 
+/* ---- the identity cache (RUNWATCH_AUTH_CACHE_S) ----
+ * run.sh sets its TTL to 60 s, far longer than any of these tests: only an invalidation,
+ * never an entry's expiry, can make a change hold here. Changes go through the API and
+ * must hold on the very next request, whichever worker takes it; each identity is first
+ * used CACHE_ROUNDS times so that every worker has it cached. */
+
+static void test_cache_serves(void)
+{
+    struct ident t;
+    double h0, h1;
+
+    CU_ASSERT_EQUAL_FATAL(itest_new_token(&world.adm, world.pa.slug, "[\"read\"]", "null", &t),
+                          201);
+    h0 = cache_hits();
+    CU_ASSERT_EQUAL(answers(&t, "GET", "/api/v1/auth/me", 200, CACHE_ROUNDS), CACHE_ROUNDS);
+    h1 = cache_hits();
+    /* At most one lookup per worker; the rest come from the caches (the tests below mean
+     * something only if this holds). */
+    if (h0 < 0 || h1 - h0 < CACHE_ROUNDS - 10)
+        fprintf(stderr, "\n  cache hits went from %.0f to %.0f", h0, h1);
+    CU_ASSERT_TRUE(h0 >= 0 && h1 - h0 >= CACHE_ROUNDS - 10);
+}
+
+static void test_cache_revoke(void)
+{
+    struct ident t;
+    char path[200];
+
+    CU_ASSERT_EQUAL_FATAL(itest_new_token(&world.adm, world.pa.slug, "[\"write\"]", "null", &t),
+                          201);
+    CU_ASSERT_EQUAL(answers(&t, "GET", "/api/v1/auth/me", 200, CACHE_ROUNDS), CACHE_ROUNDS);
+    snprintf(path, sizeof(path), "/api/v1/projects/%s/tokens/%lld", world.pa.slug, t.token_id);
+    CU_ASSERT_EQUAL(answers(&world.adm, "DELETE", path, 204, 1), 1);
+    CU_ASSERT_EQUAL(answers(&t, "GET", "/api/v1/auth/me", 401, CACHE_ROUNDS), CACHE_ROUNDS);
+}
+
+static void test_cache_logout(void)
+{
+    struct ident u, other;
+
+    CU_ASSERT_EQUAL_FATAL(itest_new_user(&world.adm, "clogout", "auth.test", &u), 0);
+    other = u;
+    CU_ASSERT_EQUAL_FATAL(api_login(&u), 200);
+    CU_ASSERT_EQUAL_FATAL(api_login(&other), 200);
+    CU_ASSERT_EQUAL(answers(&u, "GET", "/api/v1/auth/me", 200, CACHE_ROUNDS), CACHE_ROUNDS);
+    CU_ASSERT_EQUAL(answers(&other, "GET", "/api/v1/auth/me", 200, CACHE_ROUNDS), CACHE_ROUNDS);
+    CU_ASSERT_EQUAL(answers(&u, "POST", "/api/v1/auth/logout", 204, 1), 1);
+    CU_ASSERT_EQUAL(answers(&u, "GET", "/api/v1/auth/me", 401, CACHE_ROUNDS), CACHE_ROUNDS);
+    /* The emptied caches answer the other session again from the database. */
+    CU_ASSERT_EQUAL(answers(&other, "GET", "/api/v1/auth/me", 200, CACHE_ROUNDS), CACHE_ROUNDS);
+}
+
+/* The role in a project, membership, instance admin and a disabled account: each holds
+ * on the next request. */
+static void test_cache_roles(void)
+{
+    struct ident u;
+    struct http_resp r;
+    char project[200], member[260], user[100];
+
+    snprintf(project, sizeof(project), "/api/v1/projects/%s", world.pa.slug);
+    CU_ASSERT_EQUAL_FATAL(
+        itest_new_member(&world.adm, "croles", "auth.test", world.pa.slug, "member", &u), 0);
+    snprintf(member, sizeof(member), "%s/members/%lld", project, u.user_id);
+    snprintf(user, sizeof(user), "/api/v1/users/%lld", u.user_id);
+    CU_ASSERT_EQUAL(answers(&u, "GET", project, 200, CACHE_ROUNDS), CACHE_ROUNDS);
+
+    /* member → viewer: every answer says viewer. */
+    CU_ASSERT_EQUAL_FATAL(api_call(&world.adm, "PATCH", member, "{\"role\":\"viewer\"}", &r), 0);
+    EXPECT_STATUS(r, 200);
+    http_resp_free(&r);
+    for (int i = 0; i < CACHE_ROUNDS; i++) {
+        CU_ASSERT_EQUAL_FATAL(api_call(&u, "GET", project, NULL, &r), 0);
+        CU_ASSERT_STRING_EQUAL(http_json_string(&r, "role") ? http_json_string(&r, "role") : "",
+                               "viewer");
+        http_resp_free(&r);
+    }
+    /* Removed from the project: it is gone for them. */
+    CU_ASSERT_EQUAL(answers(&world.adm, "DELETE", member, 204, 1), 1);
+    CU_ASSERT_EQUAL(answers(&u, "GET", project, 404, CACHE_ROUNDS), CACHE_ROUNDS);
+
+    /* Made instance admin, then not: the users list is theirs, then not. */
+    CU_ASSERT_EQUAL_FATAL(api_call(&world.adm, "PATCH", user, "{\"is_admin\":true}", &r), 0);
+    EXPECT_STATUS(r, 200);
+    http_resp_free(&r);
+    CU_ASSERT_EQUAL(answers(&u, "GET", "/api/v1/users", 200, CACHE_ROUNDS), CACHE_ROUNDS);
+    CU_ASSERT_EQUAL_FATAL(api_call(&world.adm, "PATCH", user, "{\"is_admin\":false}", &r), 0);
+    EXPECT_STATUS(r, 200);
+    http_resp_free(&r);
+    CU_ASSERT_EQUAL(answers(&u, "GET", "/api/v1/users", 403, CACHE_ROUNDS), CACHE_ROUNDS);
+
+    /* Disabled: signed out everywhere at once. */
+    CU_ASSERT_EQUAL(answers(&u, "GET", "/api/v1/auth/me", 200, CACHE_ROUNDS), CACHE_ROUNDS);
+    CU_ASSERT_EQUAL_FATAL(api_call(&world.adm, "PATCH", user, "{\"disabled\":true}", &r), 0);
+    EXPECT_STATUS(r, 200);
+    http_resp_free(&r);
+    CU_ASSERT_EQUAL(answers(&u, "GET", "/api/v1/auth/me", 401, CACHE_ROUNDS), CACHE_ROUNDS);
+}
+
+/* Unknown secrets are not remembered: a token works on its first request, everywhere. */
+static void test_cache_new_token(void)
+{
+    struct ident t;
+
+    for (int i = 0; i < 3; i++) {
+        CU_ASSERT_EQUAL_FATAL(itest_new_token(&world.adm, world.pa.slug, "[\"read\"]", "null", &t),
+                              201);
+        CU_ASSERT_EQUAL(answers(&t, "GET", "/api/v1/auth/me", 200, CACHE_ROUNDS), CACHE_ROUNDS);
+    }
+}
+
+/* A token that expires while cached is refused once its time has come, though no row
+ * changed (the cache keeps an answer no longer than the token's expiry). The test waits
+ * for the expiry to pass; it asserts nothing about how fast requests are. */
+static void test_cache_expiry(void)
+{
+    struct ident t;
+    char expires[64];
+    time_t at = time(NULL) + 4;
+    struct tm tm;
+    int ok = 0;
+
+    gmtime_r(&at, &tm);
+    strftime(expires, sizeof(expires), "\"%Y-%m-%dT%H:%M:%SZ\"", &tm);
+    CU_ASSERT_EQUAL_FATAL(itest_new_token(&world.adm, world.pa.slug, "[\"read\"]", expires, &t),
+                          201);
+    /* Answers that came back before the expiry must be 200s (they fill the caches); one
+     * that came later may rightly be a 401, whatever the machine's speed. */
+    for (int i = 0; i < CACHE_ROUNDS; i++) {
+        long st = itest_get_status(&t, "/api/v1/auth/me");
+        if (time(NULL) < at) {
+            CU_ASSERT_EQUAL(st, 200);
+            ok += st == 200;
+        }
+    }
+    if (!ok)
+        fprintf(stderr, "\n  note: the token expired before any request was answered");
+    while (time(NULL) < at + 1)
+        itest_sleep_ms(100);
+    CU_ASSERT_EQUAL(answers(&t, "GET", "/api/v1/auth/me", 401, CACHE_ROUNDS), CACHE_ROUNDS);
+}
+
+/* An operator's SQL reaches the caches too, by notification (asynchronously, so the
+ * first answer may come before it: itest_status_settles). */
+static void test_cache_outside_change(void)
+{
+    struct ident t;
+    char sql[200];
+
+    CU_ASSERT_EQUAL_FATAL(itest_new_token(&world.adm, world.pa.slug, "[\"read\"]", "null", &t),
+                          201);
+    CU_ASSERT_EQUAL(answers(&t, "GET", "/api/v1/auth/me", 200, CACHE_ROUNDS), CACHE_ROUNDS);
+    snprintf(sql, sizeof(sql), "UPDATE api_tokens SET revoked_at = now() WHERE id = %lld",
+             t.token_id);
+    itest_psql_ok(sql);
+    CU_ASSERT_EQUAL(itest_status_settles(&t, "/api/v1/auth/me", 401), 401);
+    CU_ASSERT_EQUAL(answers(&t, "GET", "/api/v1/auth/me", 401, CACHE_ROUNDS), CACHE_ROUNDS);
+}
+
 static void test_no_secrets_in_logs(void)
 {
     struct timespec ts = {1, 200000000L}; /* nginx flushes its access log every second */
@@ -442,5 +641,14 @@ int suite_auth_register(void)
            !CU_add_test(s, "malformed bearer tokens", test_malformed_bearer) ||
            !CU_add_test(s, "no reach across projects by id", test_no_reach_across_projects) ||
            !CU_add_test(s, "auth/check lists the caller's projects", test_auth_check) ||
+           !CU_add_test(s, "identity cache: repeated lookups are served", test_cache_serves) ||
+           !CU_add_test(s, "identity cache: a revoked token, at once", test_cache_revoke) ||
+           !CU_add_test(s, "identity cache: logout, at once", test_cache_logout) ||
+           !CU_add_test(s, "identity cache: roles, membership, admin, disabled, at once",
+                        test_cache_roles) ||
+           !CU_add_test(s, "identity cache: a new token works at once", test_cache_new_token) ||
+           !CU_add_test(s, "identity cache: an expiring token ends in time", test_cache_expiry) ||
+           !CU_add_test(s, "identity cache: an operator's SQL reaches it",
+                        test_cache_outside_change) ||
            !CU_add_test(s, "no secret in any log", test_no_secrets_in_logs);
 }

@@ -58,7 +58,7 @@ static void test_token_lifecycle(void)
              "interval '1 second' WHERE id = %lld",
              t2.token_id);
     itest_psql_ok(sql);
-    CU_ASSERT_EQUAL(itest_get_status(&t2, "/api/v1/auth/me"), 401);
+    CU_ASSERT_EQUAL(itest_status_settles(&t2, "/api/v1/auth/me", 401), 401);
 
     /* A token made already expired is refused outright. */
     CU_ASSERT_EQUAL(

@@ -47,6 +47,7 @@ static void test_defaults(void)
     CU_ASSERT_EQUAL(c.max_body, 1048576);
     CU_ASSERT_TRUE(c.api_workers >= 2);
     CU_ASSERT_EQUAL(c.sse_port, 8089);
+    CU_ASSERT_EQUAL(c.auth_cache_s, 5);
     clear_env();
 }
 
@@ -55,10 +56,11 @@ static void test_rejects(void)
     struct config c;
     char err[256];
     const char *cases[][2] = {
-        {"RUNWATCH_API_WORKERS", "0"},  {"RUNWATCH_API_WORKERS", "four"},
-        {"RUNWATCH_MAX_BODY", "10"},    {"RUNWATCH_SSE_PORT", "70000"},
-        {"RUNWATCH_LOG_LEVEL", "loud"}, {"RUNWATCH_REDIS_URL", "http://x"},
-        {"RUNWATCH_API_WORKERS", "2x"},
+        {"RUNWATCH_API_WORKERS", "0"},   {"RUNWATCH_API_WORKERS", "four"},
+        {"RUNWATCH_MAX_BODY", "10"},     {"RUNWATCH_SSE_PORT", "70000"},
+        {"RUNWATCH_LOG_LEVEL", "loud"},  {"RUNWATCH_REDIS_URL", "http://x"},
+        {"RUNWATCH_API_WORKERS", "2x"},  {"RUNWATCH_AUTH_CACHE_S", "61"},
+        {"RUNWATCH_AUTH_CACHE_S", "-1"},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         clear_env();

@@ -1,0 +1,50 @@
+-- Identity changes, announced to the API's workers. Each worker keeps a few seconds' cache
+-- of token and session lookups (fcgi/src/idcache.c, RUNWATCH_AUTH_CACHE_S) and LISTENs on
+-- runwatch_ident; any notification there empties its cache. pg_notify is transactional:
+-- it is delivered at COMMIT (a rolled-back change announces nothing), to the committing
+-- session before its COMMIT returns, and it catches every path that writes these tables:
+-- the API, the CLI, an operator's SQL, and the cascades of a deleted project or user.
+--
+-- Only changes that can end or narrow what a lookup answered fire: a token revoked,
+-- deleted, re-scoped, moved or given another expiry; a session revoked, deleted, expired
+-- early or made idle (last_seen_at moved back); a user disabled or re-enabled, made or
+-- unmade instance admin, or given a new password. The lookups' own touches of
+-- last_used_at and last_seen_at (forward) do not fire, nor do INSERTs: unknown secrets are
+-- never cached, so a new token or session needs no announcement. Memberships are not
+-- cached (a project's role is read per request), so project_members has no trigger. The
+-- payload names the table, for the log; identical payloads of one transaction are
+-- delivered once.
+CREATE OR REPLACE FUNCTION ident_notify() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_notify('runwatch_ident', TG_TABLE_NAME);
+    RETURN NULL;
+END $$;
+
+CREATE OR REPLACE TRIGGER api_tokens_ident_update AFTER UPDATE ON api_tokens
+    FOR EACH ROW WHEN (OLD.revoked_at IS DISTINCT FROM NEW.revoked_at
+                       OR OLD.expires_at IS DISTINCT FROM NEW.expires_at
+                       OR OLD.scopes IS DISTINCT FROM NEW.scopes
+                       OR OLD.project_id IS DISTINCT FROM NEW.project_id
+                       OR OLD.token_hash IS DISTINCT FROM NEW.token_hash)
+    EXECUTE FUNCTION ident_notify();
+
+CREATE OR REPLACE TRIGGER api_tokens_ident_delete AFTER DELETE ON api_tokens
+    FOR EACH ROW EXECUTE FUNCTION ident_notify();
+
+CREATE OR REPLACE TRIGGER sessions_ident_update AFTER UPDATE ON sessions
+    FOR EACH ROW WHEN (OLD.revoked_at IS DISTINCT FROM NEW.revoked_at
+                       OR OLD.expires_at IS DISTINCT FROM NEW.expires_at
+                       OR OLD.user_id IS DISTINCT FROM NEW.user_id
+                       OR OLD.token_hash IS DISTINCT FROM NEW.token_hash
+                       OR NEW.last_seen_at < OLD.last_seen_at)
+    EXECUTE FUNCTION ident_notify();
+
+CREATE OR REPLACE TRIGGER sessions_ident_delete AFTER DELETE ON sessions
+    FOR EACH ROW EXECUTE FUNCTION ident_notify();
+
+CREATE OR REPLACE TRIGGER users_ident_update AFTER UPDATE ON users
+    FOR EACH ROW WHEN (OLD.is_admin IS DISTINCT FROM NEW.is_admin
+                       OR OLD.disabled_at IS DISTINCT FROM NEW.disabled_at
+                       OR OLD.password_hash IS DISTINCT FROM NEW.password_hash)
+    EXECUTE FUNCTION ident_notify();
