@@ -8,10 +8,10 @@
 -- NULL. The run's row is read there, so the run exists when its events are written (events
 -- have no foreign key to runs: migration 0012).
 -- events_json is the batch as GET .../events renders it (event_json of each stored row,
--- comma-separated, in id order), for the live frame (EVENTS_LIVE_MAX_BYTES in
--- api/events.h). It is NULL for a batch too big to fit that budget: no event renders in
--- fewer than 180 bytes, so a batch of more than 32768 / 180 events cannot, and is not
--- rendered at all; the handler checks the real size.
+-- comma-separated, in id order), for the live frame (EVENTS_LIVE_MAX_BYTES, 32768, in
+-- api/events.h). No event renders in fewer than 175 bytes, so a batch of more than
+-- 32768 / 175 events cannot fit: it is not rendered at all (NULL), and costs nothing more
+-- than before. The handler checks the real size of the rest.
 -- in: run, token_project, user_id, is_admin, events
 -- out: project_id, count, first_id, last_id, events_json
 WITH w AS (SELECT project_id FROM run_writable($1::uuid, $2::bigint, $3::bigint, $4::bool)),
@@ -19,11 +19,11 @@ ins AS (INSERT INTO events (project_id, run_id, attempt_seq, ts, kind, level, me
     SELECT w.project_id, $1::uuid, (SELECT max(seq) FROM attempts WHERE run_id = $1::uuid),
     coalesce(e.ts, now()), coalesce(e.kind, 'log'), coalesce(e.level, 'info'),
     coalesce(e.message, ''), e.data FROM w, jsonb_to_recordset($5::jsonb) AS e(ts
-    timestamptz, kind text, level text, message text, data jsonb) RETURNING id, events AS ev)
+    timestamptz, kind text, level text, message text, data jsonb) RETURNING id, CASE WHEN
+    jsonb_array_length($5::jsonb) * 175 <= 32768 THEN event_json(events)::text END AS j)
 SELECT (SELECT project_id FROM w) AS project_id, count(*) AS count, min(id)::text AS
-    first_id, max(id)::text AS last_id,
-    CASE WHEN count(*) * 180 <= 32768 THEN (SELECT string_agg(event_json(i.ev)::text, ','
-    ORDER BY i.id) FROM ins i) END AS events_json
+    first_id, max(id)::text AS last_id, string_agg(j, ',' ORDER BY id) FILTER (WHERE j IS
+    NOT NULL) AS events_json
 FROM ins;
 
 -- name: event_list

@@ -138,7 +138,7 @@ echo
 echo "Runwatch live-log benchmark, $(date -u +%Y-%m-%dT%H:%MZ)"
 bench_machine
 echo "load:     $(cut -d' ' -f1-3 /proc/loadavg) (1/5/15 min load average at the end: the machine is shared)"
-echo "command:  sse-load --url $BASE --token … --project $PROJECT --redis … --run RUN --write-token … --viewer MODE --clients $VIEWERS --rate $RATE --seconds $DURATION --drain $DRAIN --cpu-pid …"
+((${#MODES[@]})) && echo "command:  sse-load --url $BASE --token … --project $PROJECT --redis … --run RUN --write-token … --viewer MODE --clients $VIEWERS --rate $RATE --seconds $DURATION --drain $DRAIN --cpu-pid …"
 if ((${#MODES[@]})); then
     echo
     printf '%-7s %10s %8s %8s %8s %8s %6s %8s %7s %9s %8s %7s %7s\n' "viewer" "API req/s" "p50 ms" "p99 ms" \
@@ -159,6 +159,7 @@ if ((${#MODES[@]})); then
 fi
 if ((${#PADS[@]})); then
     echo
+    echo "command:  sse-load --url $BASE --token … --project $PROJECT --redis … --clients $VIEWERS --rate $RATE --seconds $DURATION --pad BYTES --cpu-pid $HUB"
     printf '%-22s %8s %10s %8s %8s %7s %9s\n' "hub alone, $VIEWERS x $RATE/s" "frame B" "frames/s" "p50 ms" "p99 ms" "hub %" "hub us/fr"
     for p in "${PADS[@]}"; do
         printf '%-22s %8.0f %10.0f %8.1f %8.1f %7.1f %9.2f\n' "padded by $p B" "$(med "pad$p.frame_bytes_avg")" \

@@ -8,8 +8,9 @@
 /* The most event JSON (the `events` array, brackets included) a run.event frame carries;
  * past it the frame carries only the ids and `truncated`, and viewers fetch
  * (docs/CONTRACTS.md, "Live events"). It bounds the frame, and so what the hub's ring and
- * every stream's buffer hold per message: 32 KiB is a second of a busy log (about 100
- * lines) without letting one batch cost viewers more than a REST page would. */
+ * every stream's buffer hold per message: 32 KiB holds about 100 typical lines (a second
+ * of a busy log) and stays small beside a stream's 256 KiB buffer. sql/statements/events.sql
+ * skips rendering a batch that cannot fit it: keep the two in step. */
 #define EVENTS_LIVE_MAX_BYTES 32768
 
 int events_create(struct req *r);
