@@ -197,6 +197,7 @@ bench: build
 	RUNWATCH_BIN_DIR=$(BUILD) tests/bench/livelog.sh
 	RUNWATCH_BIN_DIR=$(BUILD) tests/bench/reports.sh
 	RUNWATCH_BIN_DIR=$(BUILD) tests/bench/runs_scroll.sh
+	RUNWATCH_BIN_DIR=$(BUILD) tests/bench/runs_list.sh
 
 C_FILES = $(shell git ls-files '*.c' '*.h' 2>/dev/null; git ls-files --others --exclude-standard '*.c' '*.h' 2>/dev/null)
 

@@ -421,6 +421,13 @@ int access_project_by_id(struct op *o, const char *project_id, enum access_role 
     return access_project_row(o, res, min, out);
 }
 
+const char *access_own_project(const struct op *o, enum access_role min)
+{
+    const struct access_ident *id = o->ident;
+
+    return id->kind == ACCESS_TOKEN && id->token_role >= min ? id->token_project_id : NULL;
+}
+
 int access_project_for(struct op *o, const char *slug, const char *field, enum access_role min,
                        struct access_project *out)
 {

@@ -68,6 +68,10 @@ int access_project_by_id(struct op *o, const char *project_id, enum access_role 
  * project; a user who names none gets a 400 naming `field`. */
 int access_project_for(struct op *o, const char *slug, const char *field, enum access_role min,
                        struct access_project *out);
+/* The id of a token's own project when its scopes reach min, with no lookup (a token lives
+ * no longer than its project: deleting one deletes its tokens); NULL for a user, or for a
+ * token whose scopes fall short: access_project_for then answers, and says why. */
+const char *access_own_project(const struct op *o, enum access_role min);
 /* The identity as three statement parameters for run_writable() (sql/functions/20_runs.sql):
  * the token's project, the user's id, "true" for an instance admin. Returns -1 (no
  * error set) when the identity can write nowhere (a read-only token), so the caller

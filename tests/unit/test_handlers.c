@@ -320,6 +320,60 @@ static void test_other_projects_token_sees_nothing(void)
     CU_ASSERT_STRING_EQUAL(r.op.err.message, "no such run");
 }
 
+/* GET /runs?query by identity id: the statements runs_list ran. */
+static int list_with(struct req *r, const struct access_ident *id, const char *query)
+{
+    setup(r, id, NULL);
+    r->method = "GET";
+    r->path = "/api/v1/runs";
+    r->n_path_params = 0;
+    CU_ASSERT_EQUAL_FATAL(req_parse_query(r, query), 0);
+    int rc = runs_list(r);
+    req_render(r, rc);
+    return rc;
+}
+
+static void test_runs_list_statements(void)
+{
+    static const struct access_ident user = {
+        .kind = ACCESS_SESSION, .user_id = "9", .session_id = "1"};
+    const struct fake_call *c;
+    struct req r;
+
+    /* A token's own project needs no lookup: one statement, the list. Statuses alone keep
+     * the plain statement (its generic plan), with the page size plus one. */
+    CU_ASSERT_EQUAL(list_with(&r, &viewer_token, "status=succeeded,failed"), 0);
+    CU_ASSERT_EQUAL(r.status, 200);
+    CU_ASSERT_EQUAL(fk.ncalls, 1);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(c = fake_find(DB_STMT_RUN_LIST_CREATED_DESC));
+    CU_ASSERT(param_is(c, RUN_LIST_CREATED_DESC_IN_PROJECT_ID, PROJECT));
+    CU_ASSERT(param_is(c, RUN_LIST_CREATED_DESC_IN_STATUSES, "{succeeded,failed}"));
+    CU_ASSERT(param_is(c, RUN_LIST_CREATED_DESC_IN_LIMIT, "101"));
+    CU_ASSERT_PTR_NULL(c->params[RUN_LIST_CREATED_DESC_IN_CURSOR_KEY]);
+
+    /* Nothing at all: the default view's own statement. */
+    CU_ASSERT_EQUAL(list_with(&r, &viewer_token, "limit=5"), 0);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(c = fake_find(DB_STMT_RUN_LIST_CREATED_DESC_ALL));
+    CU_ASSERT(param_is(c, RUN_LIST_CREATED_DESC_ALL_IN_LIMIT, "6"));
+
+    /* Another sort without statuses: the plain statement over every status. */
+    CU_ASSERT_EQUAL(list_with(&r, &viewer_token, "sort=started&order=asc"), 0);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(c = fake_find(DB_STMT_RUN_LIST_STARTED_ASC));
+    CU_ASSERT_PTR_NULL(c->params[RUN_LIST_CREATED_DESC_IN_STATUSES]);
+
+    /* Any other filter: the filtered statement, planned for its values. */
+    CU_ASSERT_EQUAL(list_with(&r, &viewer_token, "sort=duration&kind=train&status=failed"), 0);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(c = fake_find(DB_STMT_RUN_LIST_DURATION_DESC_FILTERED));
+    CU_ASSERT(param_is(c, RUN_LIST_CREATED_DESC_FILTERED_IN_KIND, "train"));
+    CU_ASSERT(param_is(c, RUN_LIST_CREATED_DESC_FILTERED_IN_STATUSES, "{failed}"));
+
+    /* A user names the project, which is looked up (here: not theirs, so no list). */
+    CU_ASSERT_EQUAL(list_with(&r, &user, "project=demo"), -1);
+    CU_ASSERT_EQUAL(r.status, 404);
+    CU_ASSERT_PTR_NOT_NULL(fake_find(DB_STMT_PROJECT_ACCESS_USER));
+    CU_ASSERT_PTR_NULL(fake_find(DB_STMT_RUN_LIST_CREATED_DESC_ALL));
+}
+
 static enum log_level saved_level;
 
 static int handlers_init(void)
@@ -347,6 +401,7 @@ int suite_handlers_register(void)
     static const struct test_case cases[] = {
         {"runs_get answers the run", test_runs_get_found},
         {"runs_get of no such run is 404", test_runs_get_not_found},
+        {"runs_list picks the statement of its filters", test_runs_list_statements},
         {"runs_heartbeat passes its parameters in their slots", test_runs_heartbeat_params},
         {"runs_heartbeat of a superseded attempt is 409", test_runs_heartbeat_superseded},
         {"a write while the database is down is 503 with Retry-After", test_write_database_down},

@@ -468,13 +468,18 @@ int runs_list(struct req *r)
             return req_error(r, 400, "invalid_field", "cursor",
                              "cursor is not one this API issued for this sort");
     }
-    if (access_project_for(&r->op, slug, "project", ACCESS_ROLE_VIEWER, &pr))
-        return -1;
+    /* A token that names no project lists its own, which needs no lookup. */
+    const char *project = slug ? NULL : access_own_project(&r->op, ACCESS_ROLE_VIEWER);
+    if (!project) {
+        if (access_project_for(&r->op, slug, "project", ACCESS_ROLE_VIEWER, &pr))
+            return -1;
+        project = pr.id;
+    }
     const char *n = arena_sprintf(r->op.arena, "%ld", limit + 1);
     int asc = order && strcmp(order, "asc") == 0;
     if (kind || queue || worker || tag || parent || ca || cb || q || ea || eb) {
         const char *p[RUN_LIST_CREATED_DESC_FILTERED__NIN] = {
-            [RUN_LIST_CREATED_DESC_FILTERED_IN_PROJECT_ID] = pr.id,
+            [RUN_LIST_CREATED_DESC_FILTERED_IN_PROJECT_ID] = project,
             [RUN_LIST_CREATED_DESC_FILTERED_IN_STATUSES] = statuses,
             [RUN_LIST_CREATED_DESC_FILTERED_IN_KIND] = kind,
             [RUN_LIST_CREATED_DESC_FILTERED_IN_QUEUE] = queue,
@@ -492,18 +497,18 @@ int runs_list(struct req *r)
         res = DB_EXEC(&r->op, by->filtered[asc], p);
     } else if (!statuses && by->all[asc] != DB_STMT__COUNT) {
         const char *p[RUN_LIST_CREATED_DESC_ALL__NIN] = {
-            [RUN_LIST_CREATED_DESC_ALL_IN_PROJECT_ID] = pr.id,
+            [RUN_LIST_CREATED_DESC_ALL_IN_PROJECT_ID] = project,
             [RUN_LIST_CREATED_DESC_ALL_IN_CURSOR_KEY] = cur_key,
             [RUN_LIST_CREATED_DESC_ALL_IN_CURSOR_ID] = cur_id,
             [RUN_LIST_CREATED_DESC_ALL_IN_LIMIT] = n};
         res = DB_EXEC(&r->op, by->all[asc], p);
     } else {
-        const char *p[RUN_LIST_CREATED_DESC__NIN] = {[RUN_LIST_CREATED_DESC_IN_PROJECT_ID] = pr.id,
-                                                     [RUN_LIST_CREATED_DESC_IN_STATUSES] = statuses,
-                                                     [RUN_LIST_CREATED_DESC_IN_CURSOR_KEY] =
-                                                         cur_key,
-                                                     [RUN_LIST_CREATED_DESC_IN_CURSOR_ID] = cur_id,
-                                                     [RUN_LIST_CREATED_DESC_IN_LIMIT] = n};
+        const char *p[RUN_LIST_CREATED_DESC__NIN] = {
+            [RUN_LIST_CREATED_DESC_IN_PROJECT_ID] = project,
+            [RUN_LIST_CREATED_DESC_IN_STATUSES] = statuses,
+            [RUN_LIST_CREATED_DESC_IN_CURSOR_KEY] = cur_key,
+            [RUN_LIST_CREATED_DESC_IN_CURSOR_ID] = cur_id,
+            [RUN_LIST_CREATED_DESC_IN_LIMIT] = n};
         res = DB_EXEC(&r->op, by->plain[asc], p);
     }
     if (!res)
