@@ -1,5 +1,5 @@
 /* Foundation: the whole request path through nginx (routing, errors, limits), the
- * worker supervisor (restart, reload), and the libfcgi hazards the worker is built to
+ * worker supervisor (restart, reload), and the FastCGI hazards the worker is built to
  * survive. Liveness, readiness and the PostgreSQL outage are the health suite's. */
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -277,6 +277,9 @@ static void test_fcgi_oversized_params(void)
     }
 }
 
+/* Connections nginx closes are closed here too: once nginx's kept connections have timed
+ * out (keepalive_timeout 2s in the template), a worker holds stdio, the listening socket,
+ * its epoll set, PostgreSQL and Redis, and nothing else. */
 static void test_worker_descriptors_low(void)
 {
     pid_t pids[64];
@@ -289,11 +292,10 @@ static void test_worker_descriptors_low(void)
         http_get("/api/v1/readyz", &r);
         http_resp_free(&r);
     }
+    sleep_ms(3500);
     for (int i = 0; i < n; i++) {
-        char path[128], line[256];
+        char path[128];
         int fds = 0;
-        long soft = -1;
-        FILE *f;
         snprintf(path, sizeof(path), "/proc/%d/fd", (int)pids[i]);
         DIR *d = opendir(path);
         CU_ASSERT_PTR_NOT_NULL_FATAL(d);
@@ -309,14 +311,6 @@ static void test_worker_descriptors_low(void)
         closedir(d);
         CU_ASSERT_TRUE(fds <= 8);
         CU_ASSERT_TRUE(maxfd < 16);
-        snprintf(path, sizeof(path), "/proc/%d/limits", (int)pids[i]);
-        f = fopen(path, "r");
-        CU_ASSERT_PTR_NOT_NULL_FATAL(f);
-        while (fgets(line, sizeof(line), f))
-            if (strncmp(line, "Max open files", 14) == 0)
-                soft = strtol(line + 14, NULL, 10);
-        fclose(f);
-        CU_ASSERT_TRUE(soft > 0 && soft <= 1024);
     }
 }
 
@@ -354,8 +348,9 @@ static void test_graceful_reload(void)
 
     CU_ASSERT_TRUE_FATAL(n > 0);
     CU_ASSERT_EQUAL_FATAL(kill(api_master_pid(), SIGHUP), 0);
-    /* Requests keep succeeding while every worker is replaced. */
-    for (int tries = 0; tries < 100; tries++) {
+    /* Requests keep succeeding while every worker is replaced. An old worker leaves once
+     * nginx has closed the connections it kept (keepalive_time 2s in the template). */
+    for (int tries = 0; tries < 400; tries++) {
         http_get("/api/v1/healthz", &r);
         bad += r.status != 200;
         http_resp_free(&r);
@@ -479,7 +474,7 @@ int suite_foundation_register(void)
            !CU_add_test(s, "400 for a malformed query", test_malformed_query) ||
            !CU_add_test(s, "400 for malformed JSON, 415 for another type", test_malformed_json) ||
            !CU_add_test(s, "oversized FastCGI params", test_fcgi_oversized_params) ||
-           !CU_add_test(s, "worker descriptors stay low", test_worker_descriptors_low) ||
+           !CU_add_test(s, "closed connections leave no descriptor", test_worker_descriptors_low) ||
            !CU_add_test(s, "dead worker is restarted", test_worker_restart) ||
            !CU_add_test(s, "SIGHUP reload drops nothing", test_graceful_reload) ||
            !CU_add_test(s, "sse hub health through nginx", test_sse_hub_health) ||
