@@ -319,8 +319,13 @@ enum fastcgi_rc fastcgi_read_head(struct fastcgi_conn *c, struct fastcgi_in *in,
             fastcgi_unexpected(&h, q, err, errlen);
             return FASTCGI_BROKEN;
         }
-        if (h.content == 0)
+        if (h.content == 0) {
+            if (fastcgi_take(c, in, NULL, h.padding, &deadline)) {
+                snprintf(err, errlen, "connection closed inside the parameters");
+                return FASTCGI_BROKEN;
+            }
             break;
+        }
         if (plen + h.content > FASTCGI_MAX_PARAMS) {
             snprintf(err, errlen, "parameters larger than %d bytes", FASTCGI_MAX_PARAMS);
             return FASTCGI_BROKEN;
@@ -381,8 +386,13 @@ enum fastcgi_rc fastcgi_read_body(struct fastcgi_conn *c, struct fastcgi_in *in,
             fastcgi_unexpected(&h, q, err, errlen);
             return FASTCGI_BROKEN;
         }
-        if (h.content == 0)
+        if (h.content == 0) {
+            if (fastcgi_take(c, in, NULL, h.padding, &deadline)) {
+                snprintf(err, errlen, "connection closed inside the body");
+                return FASTCGI_BROKEN;
+            }
             break;
+        }
         /* What is kept of this record; the rest of it is counted and dropped. */
         size_t room = q->body_len < keep ? keep - q->body_len : 0;
         size_t k = h.content < room ? h.content : room;

@@ -282,22 +282,26 @@ static void serve_conn(struct serve_ctx *w, struct serve_conn *sc, struct arena 
 
     if (sc->fc.fd < 0 || sc->busy)
         return;
-    switch (fastcgi_read_head(&sc->fc, &w->in, a, &q, err, sizeof(err))) {
-    case FASTCGI_OK:
-        sc->busy = 1;
-        keep = serve_request(w, sc, &q, a, nested);
-        sc->busy = 0;
-        break;
-    case FASTCGI_IDLE: /* its request was served during a wait */
-        keep = 1;
-        break;
-    case FASTCGI_CLOSED: /* nginx closed an idle connection */
-        break;
-    case FASTCGI_BROKEN:
-        log_warn("fastcgi: %s", err);
-        break;
-    }
-    arena_reset(a);
+    /* A request that came with the last one's bytes is served now: epoll will not tell. */
+    do {
+        keep = 0;
+        switch (fastcgi_read_head(&sc->fc, &w->in, a, &q, err, sizeof(err))) {
+        case FASTCGI_OK:
+            sc->busy = 1;
+            keep = serve_request(w, sc, &q, a, nested);
+            sc->busy = 0;
+            break;
+        case FASTCGI_IDLE: /* its request was served during a wait */
+            keep = 1;
+            break;
+        case FASTCGI_CLOSED: /* nginx closed an idle connection */
+            break;
+        case FASTCGI_BROKEN:
+            log_warn("fastcgi: %s", err);
+            break;
+        }
+        arena_reset(a);
+    } while (keep && sc->fc.spill);
     if (!keep)
         serve_close(w, sc);
 }
