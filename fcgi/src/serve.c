@@ -1,41 +1,42 @@
-/* serve: the worker loop. One epoll set holds the shared listening socket (EPOLLEXCLUSIVE,
- * so a new connection wakes one idle worker, not all) and every FastCGI connection this
- * worker has accepted. nginx keeps its connections open between requests
- * (fastcgi_keep_conn, nginx/runwatch.conf.in) and sends the next request on any of them,
- * so an idle worker serves whichever of its connections has a request, and accepts new
- * ones: a kept connection never pins a worker the way libfcgi's accept loop did.
- * Only nginx closes a kept connection (its keepalive_timeout and keepalive_time): a
- * close from this side could cross a request nginx is sending, which nginx cannot retry
- * for a POST. So a stopping worker stops accepting and serves its connections until
- * nginx has closed them all, or SERVE_DRAIN_MS have passed.
- * A request that waits (POST /runs/wait) keeps serving the worker's other connections
- * while it waits (serve_wait_poll), so no request sent to this worker waits behind it. */
+/* serve: the worker loop. The worker's FastCGI connections are conns.c's (libfcgi, one
+ * epoll set, nginx's kept connections served whichever has a request); this file turns a
+ * request into a response and runs the loop. Only nginx closes a kept connection (its
+ * keepalive_timeout and keepalive_time): a close from this side could cross a request
+ * nginx is sending, which nginx cannot retry for a POST. So a stopping worker stops
+ * accepting and serves its connections until nginx has closed them all, or
+ * SERVE_DRAIN_MS have passed. A request that waits (POST /runs/wait) keeps serving the
+ * worker's other connections while it waits (serve_wait_poll).
+ * Descriptors are kept low by design: a worker is exec'd with only stdio and the
+ * listening socket, then holds its epoll set, one PostgreSQL and one Redis socket and at
+ * most CONNS_MAX connections. libfcgi 2.4.2 applies FD_CLR (fortified: abort) to every
+ * descriptor it closes, so a descriptor at or above FD_SETSIZE would kill the worker; the
+ * soft RLIMIT_NOFILE is capped at FD_SETSIZE so accept() fails with EMFILE instead.
+ * Oversized FastCGI parameter records are refused by Debian's CVE-2025-23016 fix in
+ * ReadParams (tested in tests/integration). */
 #include "serve.h"
 
 #include <errno.h>
+#include <fcgiapp.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
-#include <sys/socket.h>
+#include <sys/resource.h>
+#include <sys/select.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "access.h"
 #include "arena.h"
+#include "conns.h"
 #include "counters.h"
 #include "db.h"
-#include "fastcgi.h"
 #include "log.h"
 #include "pub.h"
 #include "req.h"
 #include "router.h"
 
-/* Connections a worker holds at most; beyond it the worker stops accepting until one
- * closes (nginx holds its keepalive cache plus the requests in flight). */
-#define SERVE_MAX_CONNS 512
 /* After SIGTERM: how long kept connections are served while nginx closes them; below
  * the master's grace (master.c), after which it kills. */
 #define SERVE_DRAIN_MS 8000
@@ -48,26 +49,23 @@ static void serve_on_term(int sig)
     serve_stop = 1;
 }
 
-struct serve_conn {
-    struct fastcgi_conn fc;
-    struct serve_conn *prev, *next;
-    int busy; /* its request is being served (a wait serves others meanwhile) */
-};
+static void serve_cap_descriptors(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur > FD_SETSIZE) {
+        rl.rlim_cur = FD_SETSIZE;
+        if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+            log_warn("cannot cap RLIMIT_NOFILE at %d: %s", FD_SETSIZE, strerror(errno));
+    }
+}
 
 struct serve_ctx {
     const struct config *cfg;
-    int listen_fd, ep;
-    int accepting; /* the listening socket is in the epoll set */
     struct arena arena;
     struct arena nested; /* a request served while another one waits */
     struct db db;
     struct pub pub;
-    struct fastcgi_in in;
-    struct serve_conn *conns; /* every open connection */
-    int nconns;
-    /* Closed connections, freed at the top of the loop: events already fetched may still
-     * name them (a request served during a wait can close one). */
-    struct serve_conn *dead;
+    struct conns conns;
     long pid;
     unsigned long served;
     unsigned long pub_seen[2]; /* pub.published and pub.dropped already counted */
@@ -88,48 +86,54 @@ static int serve_id_ok(const char *id)
     return n > 0;
 }
 
-/* Reads the body into the arena, refusing more than cfg->max_body bytes. A refused body
- * is still read to its end (nginx caps it), so the connection stays in step and nginx
- * sees our 413. Returns 0, or -1 with the error set; *broken when the connection failed. */
-static int serve_read_body(struct req *r, struct serve_ctx *w, struct serve_conn *sc,
-                           struct fastcgi_req *q, const char *clen, int *broken)
+/* Reads the body into the arena, refusing more than cfg->max_body bytes. A refused
+ * body is still drained (nginx caps it) so nginx sees our 413, not a broken pipe. */
+static int serve_read_body(struct req *r, FCGX_Stream *in, const char *clen)
 {
-    size_t max = r->op.cfg->max_body, want = 0;
-    int has_len = clen && *clen, bad = 0;
-    char err[160];
+    size_t max = r->op.cfg->max_body;
+    size_t want = 0, got = 0;
+    char *buf;
+    char sink[8192];
 
-    if (has_len) {
+    if (clen && *clen) {
         char *end;
         unsigned long long v;
         errno = 0;
         v = strtoull(clen, &end, 10);
         if (errno || *end || clen[0] == '-')
-            bad = 1;
-        else if (v > max)
-            bad = 2;
-        else
-            want = (size_t)v;
+            return req_error(r, 400, "invalid_header", "Content-Length",
+                             "malformed Content-Length");
+        if (v > max) {
+            while (FCGX_GetStr(sink, sizeof(sink), in) > 0)
+                ;
+            return req_error(r, 413, "body_too_large", NULL, "request body exceeds %zu bytes", max);
+        }
+        want = (size_t)v;
     }
-    /* Without a length, what comes is read up to the limit. */
-    if (fastcgi_read_body(&sc->fc, &w->in, r->op.arena,
-                          bad       ? 0
-                          : has_len ? want
-                                    : max,
-                          bad ? 0 : want, q, err, sizeof(err)) != FASTCGI_OK) {
-        log_warn("reading the request body: %s", err);
-        *broken = 1;
-        return req_error(r, 400, "incomplete_body", NULL,
-                         "request body shorter than Content-Length");
+    if (want == 0 && !(clen && *clen))
+        want = max; /* no length given: read what comes, up to the limit */
+    if (want == 0)
+        return 0;
+    buf = arena_alloc(r->op.arena, want + 1);
+    if (!buf)
+        return req_error(r, 500, "internal", NULL, "out of memory");
+    while (got < want) {
+        int n = FCGX_GetStr(buf + got, (int)(want - got), in);
+        if (n <= 0)
+            break;
+        got += (size_t)n;
     }
-    if (bad == 1)
-        return req_error(r, 400, "invalid_header", "Content-Length", "malformed Content-Length");
-    if (bad == 2 || q->stdin_len > (has_len ? want : max))
+    if (got == want && FCGX_GetStr(sink, 1, in) > 0) {
+        while (FCGX_GetStr(sink, sizeof(sink), in) > 0)
+            ;
         return req_error(r, 413, "body_too_large", NULL, "request body exceeds %zu bytes", max);
-    if (has_len && q->stdin_len != want)
+    }
+    if (clen && *clen && got != want)
         return req_error(r, 400, "incomplete_body", NULL,
                          "request body shorter than Content-Length");
-    r->body = q->body;
-    r->body_len = q->body_len;
+    buf[got] = '\0';
+    r->body = buf;
+    r->body_len = got;
     return 0;
 }
 
@@ -172,15 +176,15 @@ static void serve_count_pub(struct serve_ctx *w)
     w->pub_seen[1] = w->pub.dropped;
 }
 
-/* Serves one request of a connection whose head is read. Returns 1 when the connection
- * stays open for another request. */
-static int serve_request(struct serve_ctx *w, struct serve_conn *sc, struct fastcgi_req *q,
-                         struct arena *a, int nested)
+/* conns' serve callback: one request, answered on fr->out. */
+static void serve_one(void *ctx, FCGX_Request *fr, int nested)
 {
+    struct serve_ctx *w = ctx;
+    struct arena *a = nested ? &w->nested : &w->arena;
     struct req r;
-    const char *uri, *qs, *id;
-    int rc, broken = 0;
-    char err[160];
+    const char *uri, *q, *id;
+    char sink[8192];
+    int rc;
 
     req_init(&r, a);
     clock_gettime(CLOCK_MONOTONIC, &r.started);
@@ -189,51 +193,49 @@ static int serve_request(struct serve_ctx *w, struct serve_conn *sc, struct fast
         r.op.wait_poll = serve_wait_poll;
         r.op.wait_ctx = w;
     }
-    r.env = q->env;
-    r.method = fastcgi_param(q, "REQUEST_METHOD");
-    r.remote_addr = fastcgi_param(q, "REMOTE_ADDR");
+    r.env = fr->envp;
+    r.method = FCGX_GetParam("REQUEST_METHOD", fr->envp);
+    r.remote_addr = FCGX_GetParam("REMOTE_ADDR", fr->envp);
     r.op.origin = r.remote_addr;
-    r.content_type = fastcgi_param(q, "CONTENT_TYPE");
-    id = fastcgi_param(q, "REQUEST_ID");
+    r.content_type = FCGX_GetParam("CONTENT_TYPE", fr->envp);
+    id = FCGX_GetParam("REQUEST_ID", fr->envp);
     if (!serve_id_ok(id))
-        id = fastcgi_param(q, "HTTP_X_REQUEST_ID");
+        id = FCGX_GetParam("HTTP_X_REQUEST_ID", fr->envp);
     r.request_id = serve_id_ok(id) ? id : arena_sprintf(a, "w%ld-%lu", w->pid, w->served);
-    uri = fastcgi_param(q, "REQUEST_URI");
+    uri = FCGX_GetParam("REQUEST_URI", fr->envp);
     if (!uri)
-        uri = fastcgi_param(q, "DOCUMENT_URI");
+        uri = FCGX_GetParam("DOCUMENT_URI", fr->envp);
 
     if (!r.method || !uri || uri[0] != '/') {
         r.method = r.method ? r.method : "-";
         r.path = uri ? uri : "-";
         rc = req_error(&r, 400, "bad_request", NULL, "missing REQUEST_METHOD or REQUEST_URI");
     } else {
-        qs = strchr(uri, '?');
-        r.path = qs ? arena_strndup(a, uri, (size_t)(qs - uri)) : uri;
-        r.query = qs ? qs + 1 : "";
-        rc = serve_read_body(&r, w, sc, q, fastcgi_param(q, "CONTENT_LENGTH"), &broken);
+        q = strchr(uri, '?');
+        r.path = q ? arena_strndup(a, uri, (size_t)(q - uri)) : uri;
+        r.query = q ? q + 1 : "";
+        rc = serve_read_body(&r, fr->in, FCGX_GetParam("CONTENT_LENGTH", fr->envp));
         if (rc == 0)
             rc = req_parse_query(&r, r.query);
         if (rc == 0)
             rc = router_dispatch(routes, routes_count, &r, access_guard);
     }
-    /* The connection carries the next request right after this one's body. */
-    if (!broken && !q->stdin_done &&
-        fastcgi_read_body(&sc->fc, &w->in, a, 0, 0, q, err, sizeof(err)) != FASTCGI_OK) {
-        log_warn("reading the request body: %s", err);
-        broken = 1;
-    }
+    /* A kept connection carries the next request right after this one's input, and
+     * FCGX_Finish_r leaves what was not read: whatever a refusal left is read now. */
+    while (FCGX_GetStr(sink, sizeof(sink), fr->in) > 0)
+        ;
     /* A failed handler may leave a transaction open; nothing half-written survives. */
     if (w->db.in_tx || rc != 0)
         db_rollback(&w->db);
     req_render(&r, rc);
-    if (!broken) {
+    {
         char head[4096];
         size_t hlen = serve_head(&r, head, sizeof(head));
-        if (hlen == 0 || fastcgi_respond(&sc->fc, q, head, hlen, r.resp_body, r.resp_len) != 0) {
-            if (hlen)
-                log_warn("writing response failed: %s", strerror(errno));
-            broken = 1;
-        }
+        /* libfcgi's FCGX_FPrintF has its own printf that rejects %zu and then fails the
+         * whole stream, so the head is formatted with snprintf and written as bytes. */
+        if (hlen && (FCGX_PutStr(head, (int)hlen, fr->out) < 0 ||
+                     (r.resp_len && FCGX_PutStr(r.resp_body, (int)r.resp_len, fr->out) < 0)))
+            log_warn("writing response failed: %s", strerror(FCGX_GetError(fr->out)));
     }
 
     struct timespec end;
@@ -245,248 +247,106 @@ static int serve_request(struct serve_ctx *w, struct serve_conn *sc, struct fast
     counters_request(r.route, r.status, ms / 1e3);
     serve_count_pub(w);
     w->served++;
-    return !broken && q->keep;
-}
-
-static void serve_close(struct serve_ctx *w, struct serve_conn *sc)
-{
-    epoll_ctl(w->ep, EPOLL_CTL_DEL, sc->fc.fd, NULL);
-    fastcgi_conn_close(&sc->fc);
-    if (sc->prev)
-        sc->prev->next = sc->next;
-    else
-        w->conns = sc->next;
-    if (sc->next)
-        sc->next->prev = sc->prev;
-    sc->prev = NULL;
-    sc->next = w->dead;
-    w->dead = sc;
-    w->nconns--;
-}
-
-static void serve_free_dead(struct serve_ctx *w)
-{
-    while (w->dead) {
-        struct serve_conn *sc = w->dead;
-        w->dead = sc->next;
-        free(sc);
-    }
-}
-
-/* One request of a ready connection; closes the connection when it is done with. */
-static void serve_conn(struct serve_ctx *w, struct serve_conn *sc, struct arena *a, int nested)
-{
-    struct fastcgi_req q;
-    char err[160];
-    int keep = 0;
-
-    if (sc->fc.fd < 0 || sc->busy)
-        return;
-    /* A request that came with the last one's bytes is served now: epoll will not tell. */
-    do {
-        keep = 0;
-        switch (fastcgi_read_head(&sc->fc, &w->in, a, &q, err, sizeof(err))) {
-        case FASTCGI_OK:
-            sc->busy = 1;
-            keep = serve_request(w, sc, &q, a, nested);
-            sc->busy = 0;
-            break;
-        case FASTCGI_IDLE: /* its request was served during a wait */
-            keep = 1;
-            break;
-        case FASTCGI_CLOSED: /* nginx closed an idle connection */
-            break;
-        case FASTCGI_BROKEN:
-            log_warn("fastcgi: %s", err);
-            break;
-        }
-        arena_reset(a);
-    } while (keep && sc->fc.spill);
-    if (!keep)
-        serve_close(w, sc);
-}
-
-static void serve_listen(struct serve_ctx *w, int on)
-{
-    struct epoll_event ev = {.events = EPOLLIN | EPOLLEXCLUSIVE, .data.ptr = NULL};
-    if (on == w->accepting)
-        return;
-    if (epoll_ctl(w->ep, on ? EPOLL_CTL_ADD : EPOLL_CTL_DEL, w->listen_fd, on ? &ev : NULL) != 0)
-        log_warn("epoll on the listening socket: %s", strerror(errno));
-    else
-        w->accepting = on;
-}
-
-static void serve_accept(struct serve_ctx *w)
-{
-    int fd = accept4(w->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-    if (fd < 0) {
-        /* Another worker took it (EAGAIN), or nginx gave up; EMFILE: stop for a moment. */
-        if (errno != EAGAIN && errno != EWOULDBLOCK && errno != ECONNABORTED && errno != EINTR) {
-            log_warn("accept failed: %s", strerror(errno));
-            usleep(100000);
-        }
-        return;
-    }
-    struct serve_conn *sc = calloc(1, sizeof(*sc));
-    struct epoll_event ev = {.events = EPOLLIN};
-    if (!sc) {
-        close(fd);
-        return;
-    }
-    fastcgi_conn_init(&sc->fc, fd);
-    ev.data.ptr = sc;
-    if (epoll_ctl(w->ep, EPOLL_CTL_ADD, fd, &ev) != 0) {
-        log_warn("epoll on a connection: %s", strerror(errno));
-        fastcgi_conn_close(&sc->fc);
-        free(sc);
-        return;
-    }
-    sc->next = w->conns;
-    if (w->conns)
-        w->conns->prev = sc;
-    w->conns = sc;
-    if (++w->nconns >= SERVE_MAX_CONNS)
-        serve_listen(w, 0);
+    arena_reset(a);
 }
 
 /* While a request waits for PostgreSQL (db_notify_wait), requests on the worker's other
- * connections are served, one per call, on a second arena. Waits among them are refused
- * (db_wait_begin: one wait a connection). Returns like poll(2) on pfd; 0 after serving,
- * so the caller reads what PostgreSQL sent meanwhile before calling again. */
+ * connections are served, one per call, on a second arena (conns_wait). Waits among them
+ * are refused (db_wait_begin: one wait a connection). */
 static int serve_wait_poll(void *ctx, struct pollfd *pfd, int timeout_ms)
 {
     struct serve_ctx *w = ctx;
-    struct epoll_event ev = {.events = EPOLLIN, .data.ptr = w}, got[16];
-    int n;
-
-    pfd->revents = 0;
-    if (epoll_ctl(w->ep, EPOLL_CTL_ADD, pfd->fd, &ev) != 0)
-        return poll(pfd, 1, timeout_ms);
-    n = epoll_wait(w->ep, got, 16, timeout_ms);
-    epoll_ctl(w->ep, EPOLL_CTL_DEL, pfd->fd, NULL);
-    if (n < 0)
-        return errno == EINTR ? 0 : -1;
-    for (int i = 0; i < n; i++)
-        if (got[i].data.ptr == w) {
-            pfd->revents = (short)(got[i].events & (EPOLLIN | EPOLLERR | EPOLLHUP));
-            return 1; /* PostgreSQL first: the wait may be over */
-        }
-    for (int i = 0; i < n; i++) {
-        struct serve_conn *sc = got[i].data.ptr;
-        if (!sc) {
-            serve_accept(w);
-        } else if (!sc->busy && sc->fc.fd >= 0) {
-            serve_conn(w, sc, &w->nested, 1);
-            break; /* one request a call: PostgreSQL is looked at between two */
-        }
-    }
-    return 0;
+    return conns_wait(&w->conns, pfd, timeout_ms);
 }
 
 static void serve_loop(struct serve_ctx *w)
 {
-    struct epoll_event got[64];
     struct timespec drain_end = {0, 0};
 
     for (;;) {
         int timeout = -1;
-        serve_free_dead(w);
         if (serve_stop) {
             struct timespec now;
             clock_gettime(CLOCK_MONOTONIC, &now);
             if (drain_end.tv_sec == 0) {
-                serve_listen(w, 0);
+                conns_listen(&w->conns, 0);
                 drain_end = now;
                 drain_end.tv_sec += SERVE_DRAIN_MS / 1000;
                 log_info("worker stopping: serving %d kept connections until nginx closes them",
-                         w->nconns);
+                         w->conns.n);
             }
-            if (w->nconns == 0)
+            if (w->conns.n == 0)
                 break;
             long left = (drain_end.tv_sec - now.tv_sec) * 1000 +
                         (drain_end.tv_nsec - now.tv_nsec) / 1000000;
             if (left <= 0) {
-                log_warn("closing %d connections nginx kept open past %d ms", w->nconns,
+                log_warn("closing %d connections nginx kept open past %d ms", w->conns.n,
                          SERVE_DRAIN_MS);
                 break;
             }
             timeout = (int)left;
-        } else if (!w->accepting && w->nconns < SERVE_MAX_CONNS) {
-            serve_listen(w, 1);
         }
         /* The last publish's reply is read when there is nothing else to do. */
-        int n = epoll_wait(w->ep, got, 64, pub_pending(&w->pub) ? 0 : timeout);
+        int n = conns_run(&w->conns, pub_pending(&w->pub) ? 0 : timeout);
         if (n == 0 && pub_pending(&w->pub)) {
             pub_flush(&w->pub);
             serve_count_pub(w);
-            continue;
-        }
-        if (n < 0) {
-            if (errno != EINTR) {
-                log_error("epoll_wait: %s", strerror(errno));
-                usleep(100000);
-            }
-            continue;
-        }
-        /* Accept first: a connection's request may come in the same round. A connection
-         * closed by one request is not touched after: events name live ones only. */
-        for (int i = 0; i < n; i++)
-            if (!got[i].data.ptr && !serve_stop)
-                serve_accept(w);
-        for (int i = 0; i < n; i++) {
-            struct serve_conn *sc = got[i].data.ptr;
-            if (sc)
-                serve_conn(w, sc, &w->arena, 0);
+        } else if (n < 0 && errno != EINTR) {
+            log_error("epoll_wait: %s", strerror(errno));
+            usleep(100000);
         }
     }
 }
 
 int serve_worker(const struct config *cfg, int listen_fd)
 {
-    struct serve_ctx w;
+    struct serve_ctx *w;
     struct config_redis_addr ra;
     struct sigaction sa;
     int rc = 0;
 
     memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = serve_on_term; /* no SA_RESTART: a blocked epoll_wait must return */
+    /* SA_RESTART: libfcgi's blocking reads and writes of a request are not cut short;
+     * epoll_wait returns on the signal regardless. */
+    sa.sa_handler = serve_on_term;
+    sa.sa_flags = SA_RESTART;
     sigemptyset(&sa.sa_mask);
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
     signal(SIGHUP, SIG_IGN);
+    serve_cap_descriptors();
     counters_attach(routes, routes_count);
 
-    memset(&w, 0, sizeof(w));
-    w.cfg = cfg;
-    w.listen_fd = listen_fd;
-    w.pid = (long)getpid();
-    arena_init(&w.arena, 16384);
-    arena_init(&w.nested, 16384);
-    db_init(&w.db, cfg->database_url);
+    w = calloc(1, sizeof(*w)); /* the connection slots make it large for a stack */
+    if (!w) {
+        log_error("out of memory");
+        counters_detach();
+        return 1;
+    }
+    w->cfg = cfg;
+    w->pid = (long)getpid();
+    arena_init(&w->arena, 16384);
+    arena_init(&w->nested, 16384);
+    db_init(&w->db, cfg->database_url);
     config_parse_redis_url(cfg->redis_url, &ra);
-    pub_init(&w.pub, &ra);
+    pub_init(&w->pub, &ra);
 
-    w.ep = epoll_create1(EPOLL_CLOEXEC);
-    if (w.ep < 0) {
-        log_error("epoll_create1: %s", strerror(errno));
+    if (conns_init(&w->conns, listen_fd, serve_one, w) != 0) {
+        log_error("cannot set up the FastCGI connections: %s", strerror(errno));
         rc = 1;
         goto out;
     }
     log_info("worker ready");
-    serve_loop(&w);
-    log_info("worker stopping after %lu requests", w.served);
+    serve_loop(w);
+    log_info("worker stopping after %lu requests", w->served);
 out:
-    while (w.conns)
-        serve_close(&w, w.conns);
-    serve_free_dead(&w);
-    if (w.ep >= 0)
-        close(w.ep);
-    pub_fini(&w.pub);
-    db_fini(&w.db);
-    arena_fini(&w.nested);
-    arena_fini(&w.arena);
+    conns_fini(&w->conns);
+    pub_fini(&w->pub);
+    db_fini(&w->db);
+    arena_fini(&w->nested);
+    arena_fini(&w->arena);
+    free(w);
     counters_detach();
     return rc;
 }

@@ -1,5 +1,5 @@
 /* Foundation: the whole request path through nginx (routing, errors, limits), the
- * worker supervisor (restart, reload), and the FastCGI hazards the worker is built to
+ * worker supervisor (restart, reload), and the libfcgi hazards the worker is built to
  * survive. Liveness, readiness and the PostgreSQL outage are the health suite's. */
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -408,8 +408,10 @@ static void test_worker_descriptors_low(void)
     }
     sleep_ms(3500);
     for (int i = 0; i < n; i++) {
-        char path[128];
+        char path[128], line[256];
         int fds = 0;
+        long soft = -1;
+        FILE *f;
         snprintf(path, sizeof(path), "/proc/%d/fd", (int)pids[i]);
         DIR *d = opendir(path);
         CU_ASSERT_PTR_NOT_NULL_FATAL(d);
@@ -425,6 +427,15 @@ static void test_worker_descriptors_low(void)
         closedir(d);
         CU_ASSERT_TRUE(fds <= 8);
         CU_ASSERT_TRUE(maxfd < 16);
+        /* libfcgi's FD_CLR aborts at FD_SETSIZE: the soft limit keeps accept() below. */
+        snprintf(path, sizeof(path), "/proc/%d/limits", (int)pids[i]);
+        f = fopen(path, "r");
+        CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+        while (fgets(line, sizeof(line), f))
+            if (strncmp(line, "Max open files", 14) == 0)
+                soft = strtol(line + 14, NULL, 10);
+        fclose(f);
+        CU_ASSERT_TRUE(soft > 0 && soft <= 1024);
     }
 }
 

@@ -13,7 +13,7 @@ int suite_openapi_register(void);
 int suite_runs_register(void);
 int suite_handlers_register(void);
 int suite_hub_register(void);
-int suite_fastcgi_register(void);
+int suite_conns_register(void);
 int suite_pub_register(void);
 
 /* Adds a suite and its tests; returns non-zero on failure. */
