@@ -401,6 +401,9 @@ int db_wait_begin(struct op *o, int slots)
     char n[16];
     PGresult *res;
 
+    /* One wait a connection: a request served while another waits may not wait too. */
+    if (o->db->wait_slot)
+        return 0;
     snprintf(n, sizeof(n), "%d", slots);
     const char *p[WAIT_SLOT_TAKE__NIN] = {[WAIT_SLOT_TAKE_IN_SLOTS] = n};
     if (!(res = DB_EXEC(o, DB_STMT_WAIT_SLOT_TAKE, p)))
@@ -450,7 +453,11 @@ int db_notify_wait(struct op *o, long timeout_ms, const char **payload)
         if (left <= 0)
             return 0;
         struct pollfd pfd = {.fd = PQsocket(c), .events = POLLIN};
-        int rc = poll(&pfd, 1, (int)left);
+        int rc =
+            o->wait_poll ? o->wait_poll(o->wait_ctx, &pfd, (int)left) : poll(&pfd, 1, (int)left);
+        /* What wait_poll served may have lost the connection (and made a new one). */
+        if (o->db->conn != c)
+            return db_unavailable(o, "connection lost");
         if (rc < 0 && errno != EINTR) {
             log_error("poll on the postgresql socket: %s", strerror(errno));
             return op_fail(o, OP_INTERNAL, "internal", NULL, "internal error");

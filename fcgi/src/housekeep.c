@@ -113,6 +113,7 @@ static void housekeep_publish(struct pub *pub, const char *publish)
         if (project && type)
             pub_event(pub, project, type, run, data);
     }
+    pub_flush(pub); /* the last reply now, not at the next task's publish */
     json_object_put(arr);
 }
 

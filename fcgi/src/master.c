@@ -6,7 +6,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <fcgiapp.h>
 #include <grp.h>
 #include <limits.h>
 #include <signal.h>
@@ -209,7 +208,19 @@ static int master_bind(struct master *m)
         unlink(cfg->api_socket);
     }
     old = umask(0177); /* the socket is born 0600; widened below only for nginx's group */
-    m->listen_fd = FCGX_OpenSocket(cfg->api_socket, 1024);
+    memset(&sun, 0, sizeof(sun));
+    sun.sun_family = AF_UNIX;
+    memcpy(sun.sun_path, cfg->api_socket, strlen(cfg->api_socket) + 1);
+    /* Not close-on-exec: workers are exec'd with it. Non-blocking: workers accept from an
+     * epoll set, and another worker may have taken the connection first. */
+    m->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    if (m->listen_fd >= 0 && (bind(m->listen_fd, (struct sockaddr *)&sun, sizeof(sun)) != 0 ||
+                              listen(m->listen_fd, 1024) != 0)) {
+        int e = errno;
+        close(m->listen_fd);
+        m->listen_fd = -1;
+        errno = e;
+    }
     umask(old);
     if (m->listen_fd < 0) {
         log_error("cannot listen on %s: %s", cfg->api_socket, strerror(errno));

@@ -10,6 +10,7 @@
 #include <stdarg.h>
 
 struct arena;
+struct pollfd;
 struct config;
 struct db;
 struct pub;
@@ -51,6 +52,11 @@ struct op {
     const struct access_ident *ident; /* who acts; the guard sets it for a request */
     const char *origin;               /* the client address for the audit log, or NULL */
     struct op_err err;
+    /* How a long wait for PostgreSQL waits (db_notify_wait): like poll(2) on the one
+     * descriptor. A worker's request sets it to keep serving the worker's other
+     * connections meanwhile (serve.c); NULL is plain poll(2). */
+    int (*wait_poll)(void *ctx, struct pollfd *pfd, int timeout_ms);
+    void *wait_ctx;
 };
 
 /* An op with no identity and no error over these (borrowed) parts. */

@@ -1,9 +1,17 @@
-/* pub: synchronous hiredis with short timeouts. A publish waits at most 500 ms; after
- * a failure the worker does not try again for a second, so a dead Redis adds no
- * latency to the writes that follow. */
+/* pub: synchronous hiredis with short timeouts, pipelined one deep. A publish is written
+ * to Redis at once and its reply read later: before the next command on the connection,
+ * or when the worker has nothing else to do (pub_flush), so a write's answer never waits
+ * for Redis. One message at most is unanswered, so a worker's messages keep their order,
+ * and each is counted as published or dropped (and logged) once its reply is read. The
+ * script is loaded once a connection (SCRIPT LOAD) and run by its SHA-1 (EVALSHA); if
+ * Redis has lost it (SCRIPT FLUSH), the message is sent again with the script itself
+ * before anything else. A reply waits at most 500 ms; after a failure the worker does
+ * not try again for a second, so a dead Redis adds no latency to the writes that follow. */
 #include "pub.h"
 
 #include <hiredis/hiredis.h>
+#include <poll.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,24 +21,54 @@
 
 static const struct timeval pub_timeout = {0, 500000};
 
+/* KEYS[1] the counter, KEYS[2] the channel, KEYS[3] the epoch, ARGV[1] the message without
+ * id and epoch, ARGV[2] a fresh epoch, used only if the counter starts over (INCR gave 1)
+ * or the epoch key is gone: one atomic step in Redis, so no two workers can publish ids out
+ * of order and no (epoch, id) pair is ever published twice. Redis 5+ replicates a script's
+ * effects, so the candidate drawn by the worker is what replicas store too. */
+static const char pub_script[] =
+    "local id = redis.call('INCR', KEYS[1]) "
+    "local epoch = redis.call('GET', KEYS[3]) "
+    "if id == 1 or not epoch then epoch = ARGV[2] redis.call('SET', KEYS[3], epoch) end "
+    "redis.call('PUBLISH', KEYS[2], '{\"id\":' .. id .. ',\"epoch\":\"' .. epoch .. '\",' .. "
+    "string.sub(ARGV[1], 2)) "
+    "return id";
+
 void pub_init(struct pub *p, const struct config_redis_addr *addr)
 {
     memset(p, 0, sizeof(*p));
     p->addr = *addr;
+    /* The epoch candidates' random bits: one getrandom a process, not one a message. */
+    if (getrandom(&p->rng, sizeof(p->rng), GRND_NONBLOCK) != (ssize_t)sizeof(p->rng)) {
+        struct timespec now; /* no entropy yet (early boot): the clock still differs */
+        clock_gettime(CLOCK_REALTIME, &now);
+        p->rng = (uint64_t)now.tv_nsec * 0x9e3779b97f4a7c15ULL ^ (uint64_t)now.tv_sec;
+    }
+    p->rng |= 1;
 }
 
-void pub_fini(struct pub *p)
+static void pub_forget(struct pub *p)
 {
-    if (p->c)
-        redisFree(p->c);
-    p->c = NULL;
+    free(p->pending);
+    p->pending = NULL;
+    p->pending_len = 0;
 }
 
 static void pub_drop(struct pub *p)
 {
     clock_gettime(CLOCK_MONOTONIC, &p->retry_at);
     p->retry_at.tv_sec += 1;
-    pub_fini(p);
+    if (p->c)
+        redisFree(p->c);
+    p->c = NULL;
+}
+
+/* The unanswered message could not be confirmed: it counts as dropped. */
+static void pub_lost(struct pub *p, const char *why)
+{
+    log_warn("%s event not published: %s", p->pending_type, why);
+    p->dropped++;
+    pub_forget(p);
 }
 
 static int pub_connect(struct pub *p, char *err, size_t errlen)
@@ -38,6 +76,8 @@ static int pub_connect(struct pub *p, char *err, size_t errlen)
     redisContext *c = p->addr.is_unix
                           ? redisConnectUnixWithTimeout(p->addr.host, pub_timeout)
                           : redisConnectWithTimeout(p->addr.host, p->addr.port, pub_timeout);
+    redisReply *r;
+
     if (!c || c->err) {
         snprintf(err, errlen, "redis: %s", c ? c->errstr : "out of memory");
         if (c)
@@ -46,39 +86,131 @@ static int pub_connect(struct pub *p, char *err, size_t errlen)
         return -1;
     }
     redisSetTimeout(c, pub_timeout);
+    r = redisCommand(c, "SCRIPT LOAD %b", pub_script, sizeof(pub_script) - 1);
+    if (!r || r->type != REDIS_REPLY_STRING || r->len >= sizeof(p->sha)) {
+        snprintf(err, errlen, "redis: loading the publish script: %s",
+                 !r                             ? (c->errstr[0] ? c->errstr : "no reply")
+                 : r->type == REDIS_REPLY_ERROR ? r->str
+                                                : "unexpected reply");
+        if (r)
+            freeReplyObject(r);
+        redisFree(c);
+        pub_drop(p);
+        return -1;
+    }
+    memcpy(p->sha, r->str, r->len + 1);
+    freeReplyObject(r);
     p->c = c;
     return 0;
 }
 
-/* Runs one command; on any transport error drops the connection. */
-static redisReply *pub_command(struct pub *p, char *err, size_t errlen, int argc, const char **argv,
-                               const size_t *argvlen)
+/* Writes the pending message to Redis, by the script's SHA-1 or (eval) with its text. */
+static int pub_send(struct pub *p, int eval)
 {
-    redisReply *reply;
+    const char *argv[] = {eval ? "EVAL" : "EVALSHA",
+                          eval ? pub_script : p->sha,
+                          "3",
+                          PUB_SEQ_KEY,
+                          PUB_CHANNEL,
+                          PUB_EPOCH_KEY,
+                          p->pending,
+                          p->pending_epoch};
+    const size_t lens[] = {strlen(argv[0]),
+                           eval ? sizeof(pub_script) - 1 : strlen(p->sha),
+                           1,
+                           strlen(PUB_SEQ_KEY),
+                           strlen(PUB_CHANNEL),
+                           strlen(PUB_EPOCH_KEY),
+                           p->pending_len,
+                           strlen(p->pending_epoch)};
+    int done = 0;
 
-    if (!p->c && pub_connect(p, err, errlen) != 0)
-        return NULL;
-    reply = redisCommandArgv(p->c, argc, argv, argvlen);
-    if (!reply) {
-        snprintf(err, errlen, "redis: %s", p->c->errstr[0] ? p->c->errstr : "no reply");
-        pub_drop(p);
-        return NULL;
+    if (redisAppendCommandArgv(p->c, 8, argv, lens) != REDIS_OK)
+        return -1;
+    while (!done)
+        if (redisBufferWrite(p->c, &done) != REDIS_OK)
+            return -1;
+    return 0;
+}
+
+/* Reads the reply of the pending message and counts it; 0, or -1 when the connection
+ * was lost (and dropped). */
+static int pub_settle(struct pub *p)
+{
+    char why[192];
+    redisReply *r = NULL;
+
+    if (!p->pending)
+        return 0;
+    for (int eval = 0;; eval = 1) {
+        if (!p->c || redisGetReply(p->c, (void **)&r) != REDIS_OK || !r) {
+            snprintf(why, sizeof(why), "redis: %s",
+                     p->c && p->c->errstr[0] ? p->c->errstr : "no reply");
+            pub_lost(p, why);
+            pub_drop(p);
+            return -1;
+        }
+        /* Redis lost the script: that message took no id; send it again with the script
+         * before anything else, so nothing overtakes it. */
+        if (!eval && r->type == REDIS_REPLY_ERROR && strncmp(r->str, "NOSCRIPT", 8) == 0) {
+            freeReplyObject(r);
+            if (pub_send(p, 1) != 0) {
+                pub_lost(p, "redis: sending the publish script failed");
+                pub_drop(p);
+                return -1;
+            }
+            continue;
+        }
+        break;
     }
-    if (reply->type == REDIS_REPLY_ERROR) {
-        snprintf(err, errlen, "redis: %.*s", (int)reply->len, reply->str);
-        freeReplyObject(reply);
-        return NULL;
+    if (r->type == REDIS_REPLY_ERROR) {
+        snprintf(why, sizeof(why), "redis: %.*s", (int)r->len, r->str);
+        pub_lost(p, why);
+    } else {
+        p->published++;
+        pub_forget(p);
     }
-    return reply;
+    freeReplyObject(r);
+    return 0;
+}
+
+void pub_flush(struct pub *p)
+{
+    pub_settle(p);
+}
+
+int pub_pending(const struct pub *p)
+{
+    return p->pending != NULL;
+}
+
+void pub_fini(struct pub *p)
+{
+    pub_settle(p);
+    pub_forget(p);
+    if (p->c)
+        redisFree(p->c);
+    p->c = NULL;
 }
 
 int pub_ping(struct pub *p, char *err, size_t errlen)
 {
-    const char *argv[] = {"PING"};
-    const size_t lens[] = {4};
-    redisReply *reply = pub_command(p, err, errlen, 1, argv, lens);
-    if (!reply)
+    redisReply *reply;
+
+    pub_settle(p);
+    if (!p->c && pub_connect(p, err, errlen) != 0)
         return -1;
+    reply = redisCommand(p->c, "PING");
+    if (!reply) {
+        snprintf(err, errlen, "redis: %s", p->c->errstr[0] ? p->c->errstr : "no reply");
+        pub_drop(p);
+        return -1;
+    }
+    if (reply->type == REDIS_REPLY_ERROR) {
+        snprintf(err, errlen, "redis: %.*s", (int)reply->len, reply->str);
+        freeReplyObject(reply);
+        return -1;
+    }
     freeReplyObject(reply);
     return 0;
 }
@@ -94,88 +226,63 @@ static int pub_backing_off(const struct pub *p)
            (now.tv_sec == p->retry_at.tv_sec && now.tv_nsec < p->retry_at.tv_nsec);
 }
 
-/* KEYS[1] the counter, KEYS[2] the channel, KEYS[3] the epoch, ARGV[1] the message without
- * id and epoch, ARGV[2] a fresh epoch, used only if the counter starts over (INCR gave 1)
- * or the epoch key is gone: one atomic step in Redis, so no two workers can publish ids out
- * of order and no (epoch, id) pair is ever published twice. Redis 5+ replicates a script's
- * effects, so the candidate drawn by the worker is what replicas store too. */
-static const char pub_script[] =
-    "local id = redis.call('INCR', KEYS[1]) "
-    "local epoch = redis.call('GET', KEYS[3]) "
-    "if id == 1 or not epoch then epoch = ARGV[2] redis.call('SET', KEYS[3], epoch) end "
-    "redis.call('PUBLISH', KEYS[2], '{\"id\":' .. id .. ',\"epoch\":\"' .. epoch .. '\",' .. "
-    "string.sub(ARGV[1], 2)) "
-    "return id";
-
 /* A candidate epoch: Unix seconds and 24 random bits in hex. Two lives of the counter get
  * different epochs unless they start in the same second and draw the same bits. */
-static void pub_epoch_candidate(char out[PUB_EPOCH_MAX + 1])
+static void pub_epoch_candidate(struct pub *p, char out[PUB_EPOCH_MAX + 1])
 {
-    unsigned char r[3] = {0, 0, 0};
     struct timespec now;
 
     clock_gettime(CLOCK_REALTIME, &now);
-    if (getrandom(r, sizeof(r), GRND_NONBLOCK) != (ssize_t)sizeof(r)) {
-        /* No entropy yet (early boot): the clock's nanoseconds still differ between lives. */
-        r[0] = (unsigned char)now.tv_nsec;
-        r[1] = (unsigned char)(now.tv_nsec >> 8);
-        r[2] = (unsigned char)(now.tv_nsec >> 16);
-    }
-    snprintf(out, PUB_EPOCH_MAX + 1, "%08lx%02x%02x%02x", (unsigned long)now.tv_sec & 0xffffffffUL,
-             r[0], r[1], r[2]);
+    /* xorshift64*, seeded from getrandom at pub_init */
+    p->rng ^= p->rng >> 12;
+    p->rng ^= p->rng << 25;
+    p->rng ^= p->rng >> 27;
+    uint64_t r = (p->rng * 0x2545f4914f6cdd1dULL) >> 40;
+    snprintf(out, PUB_EPOCH_MAX + 1, "%08lx%06lx", (unsigned long)now.tv_sec & 0xffffffffUL,
+             (unsigned long)(r & 0xffffff));
 }
 
 int pub_event(struct pub *p, const char *project_id, const char *type, const char *run_id,
               const char *data_json)
 {
     char err[256];
-    char *msg;
     size_t cap;
     int n;
-    redisReply *reply;
 
+    /* The previous message's reply first: one unanswered message at most. */
+    pub_settle(p);
     cap = 96 + strlen(type) + (run_id ? strlen(run_id) : 4) + (data_json ? strlen(data_json) : 4) +
           strlen(project_id);
-    msg = malloc(cap);
-    if (!msg) {
+    p->pending = malloc(cap);
+    if (!p->pending) {
         p->dropped++;
         return -1;
     }
+    snprintf(p->pending_type, sizeof(p->pending_type), "%s", type);
     /* type and run are ours (a constant, a uuid from PostgreSQL): no escaping needed. */
-    n = snprintf(msg, cap, "{\"project\":%s,\"type\":\"%s\",\"run\":%s%s%s,\"data\":%s}",
+    n = snprintf(p->pending, cap, "{\"project\":%s,\"type\":\"%s\",\"run\":%s%s%s,\"data\":%s}",
                  project_id, type, run_id ? "\"" : "", run_id ? run_id : "null", run_id ? "\"" : "",
                  data_json ? data_json : "null");
     if (n < 0 || (size_t)n >= cap) {
-        free(msg);
+        pub_forget(p);
         p->dropped++;
         return -1;
     }
+    p->pending_len = (size_t)n;
     if (pub_backing_off(p)) {
-        log_warn("redis down, %s event not published", type);
-        free(msg);
-        p->dropped++;
+        pub_lost(p, "redis down");
         return -1;
     }
-    char epoch[PUB_EPOCH_MAX + 1];
-    pub_epoch_candidate(epoch);
-    const char *argv[] = {"EVAL",      pub_script,    "3", PUB_SEQ_KEY,
-                          PUB_CHANNEL, PUB_EPOCH_KEY, msg, epoch};
-    const size_t lens[] = {4,
-                           sizeof(pub_script) - 1,
-                           1,
-                           strlen(PUB_SEQ_KEY),
-                           strlen(PUB_CHANNEL),
-                           strlen(PUB_EPOCH_KEY),
-                           (size_t)n,
-                           strlen(epoch)};
-    reply = pub_command(p, err, sizeof(err), 8, argv, lens);
-    free(msg);
-    if (!reply) {
-        log_warn("%s event not published: %s", type, err);
-        p->dropped++;
+    if (!p->c && pub_connect(p, err, sizeof(err)) != 0) {
+        pub_lost(p, err);
         return -1;
     }
-    freeReplyObject(reply);
-    p->published++;
+    pub_epoch_candidate(p, p->pending_epoch);
+    if (pub_send(p, 0) != 0) {
+        snprintf(err, sizeof(err), "redis: %s", p->c->errstr[0] ? p->c->errstr : "write failed");
+        pub_lost(p, err);
+        pub_drop(p);
+        return -1;
+    }
     return 0;
 }

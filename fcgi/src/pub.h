@@ -1,23 +1,18 @@
 /* pub: the worker's Redis connection, used only to PUBLISH after COMMIT and to answer
  * readiness. A Redis outage never fails a write: PostgreSQL holds the event and the
- * hub tells browsers to resync, so pub_publish() only logs what it could not send. */
+ * hub tells browsers to resync, so pub_event() only logs and counts what it could not
+ * send. A message is written at once and its reply read later (pub.c), so a write does
+ * not wait for Redis. */
 #ifndef RW_PUB_H
 #define RW_PUB_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <time.h>
 
 #include "config.h"
 
 struct redisContext;
-
-struct pub {
-    struct redisContext *c;
-    struct config_redis_addr addr;
-    struct timespec retry_at; /* no reconnect before this, so an outage costs one try a second */
-    unsigned long published;
-    unsigned long dropped; /* events not published (Redis down or slow); logged each time */
-};
 
 #define PUB_CHANNEL "runwatch:events"
 #define PUB_SEQ_KEY "runwatch:event_seq"
@@ -28,16 +23,39 @@ struct pub {
 /* Longest epoch the script makes: 8 hex digits of Unix seconds and 6 random ones. */
 #define PUB_EPOCH_MAX 14
 
+struct pub {
+    struct redisContext *c;
+    struct config_redis_addr addr;
+    struct timespec retry_at; /* no reconnect before this, so an outage costs one try a second */
+    unsigned long published;
+    unsigned long dropped; /* events not published (Redis down or slow); logged each time */
+    char sha[48];          /* the script's SHA-1, as Redis loaded it on this connection */
+    uint64_t rng;          /* the epoch candidates' random bits */
+    /* The message sent whose reply is not read yet (malloc'd), with what it needs to be
+     * sent again (the epoch candidate) and named in the log (its type). */
+    char *pending;
+    size_t pending_len;
+    char pending_epoch[PUB_EPOCH_MAX + 1];
+    char pending_type[32];
+};
+
 void pub_init(struct pub *p, const struct config_redis_addr *addr);
 void pub_fini(struct pub *p);
 /* 0 when Redis answers PING now (ignores the backoff), else -1 with a reason. */
 int pub_ping(struct pub *p, char *err, size_t errlen);
+/* Reads the reply of the message sent last, if it is not read yet, and counts it. A
+ * worker calls it when idle; every other call on the connection does it first. */
+void pub_flush(struct pub *p);
+/* 1 while a message's reply is unread. */
+int pub_pending(const struct pub *p);
 /* Publishes {"id":N,"epoch":"E","project":…,"type":…,"run":…,"data":…} on PUB_CHANNEL.
  * N comes from a counter in Redis and E from the epoch key, both taken and published by
  * one Lua script, so ids are in the order subscribers receive them across every worker;
  * when the script finds the counter new (N == 1) or the epoch missing it makes a new
  * epoch, so (E, N) never repeats. run and data_json may be NULL; data_json is JSON text.
- * Call after COMMIT; never fails the caller's write. */
+ * Call after COMMIT; never fails the caller's write. Returns 0 when the message was sent
+ * (published or dropped is known at its reply: `published`, `dropped`), -1 when it was
+ * dropped at once. */
 int pub_event(struct pub *p, const char *project_id, const char *type, const char *run_id,
               const char *data_json);
 

@@ -1,14 +1,23 @@
-/* serve: the worker loop. Descriptors are kept low by design: a worker is exec'd with
- * only stdio and the listening socket, then holds one PostgreSQL and one Redis socket,
- * so an accepted connection is always a small number. libfcgi 2.4.2 applies FD_CLR
- * (fortified: abort) to every descriptor it closes, so a descriptor at or above
- * FD_SETSIZE would kill the worker; the soft RLIMIT_NOFILE is capped at FD_SETSIZE so
- * accept() fails with EMFILE instead. Oversized FastCGI parameter records are refused
- * by Debian's CVE-2025-23016 fix in ReadParams (tested in tests/integration). */
+/* serve: the worker loop. The worker's FastCGI connections are conns.c's (libfcgi, one
+ * epoll set, nginx's kept connections served whichever has a request); this file turns a
+ * request into a response and runs the loop. Only nginx closes a kept connection (its
+ * keepalive_timeout and keepalive_time): a close from this side could cross a request
+ * nginx is sending, which nginx cannot retry for a POST. So a stopping worker stops
+ * accepting and serves its connections until nginx has closed them all, or
+ * SERVE_DRAIN_MS have passed. A request that waits (POST /runs/wait) keeps serving the
+ * worker's other connections while it waits (serve_wait_poll).
+ * Descriptors are kept low by design: a worker is exec'd with only stdio and the
+ * listening socket, then holds its epoll set, one PostgreSQL and one Redis socket and at
+ * most CONNS_MAX connections. libfcgi 2.4.2 applies FD_CLR (fortified: abort) to every
+ * descriptor it closes, so a descriptor at or above FD_SETSIZE would kill the worker; the
+ * soft RLIMIT_NOFILE is capped at FD_SETSIZE so accept() fails with EMFILE instead.
+ * Oversized FastCGI parameter records are refused by Debian's CVE-2025-23016 fix in
+ * ReadParams (tested in tests/integration). */
 #include "serve.h"
 
 #include <errno.h>
 #include <fcgiapp.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +29,7 @@
 
 #include "access.h"
 #include "arena.h"
+#include "conns.h"
 #include "counters.h"
 #include "db.h"
 #include "log.h"
@@ -27,13 +37,16 @@
 #include "req.h"
 #include "router.h"
 
+/* After SIGTERM: how long kept connections are served while nginx closes them; below
+ * the master's grace (master.c), after which it kills. */
+#define SERVE_DRAIN_MS 8000
+
 static volatile sig_atomic_t serve_stop;
 
 static void serve_on_term(int sig)
 {
     (void)sig;
     serve_stop = 1;
-    FCGX_ShutdownPending();
 }
 
 static void serve_cap_descriptors(void)
@@ -45,6 +58,18 @@ static void serve_cap_descriptors(void)
             log_warn("cannot cap RLIMIT_NOFILE at %d: %s", FD_SETSIZE, strerror(errno));
     }
 }
+
+struct serve_ctx {
+    const struct config *cfg;
+    struct arena arena;
+    struct arena nested; /* a request served while another one waits */
+    struct db db;
+    struct pub pub;
+    struct conns conns;
+    long pid;
+    unsigned long served;
+    unsigned long pub_seen[2]; /* pub.published and pub.dropped already counted */
+};
 
 /* A request id goes into logs and a response header: accept only a safe token. */
 static int serve_id_ok(const char *id)
@@ -112,56 +137,62 @@ static int serve_read_body(struct req *r, FCGX_Stream *in, const char *clen)
     return 0;
 }
 
-/* libfcgi's FCGX_FPrintF has its own printf that rejects %zu and then fails the whole
- * stream, so the head is formatted with snprintf and written as bytes. */
-static void serve_write(FCGX_Request *fr, struct req *r)
+/* The response head; the body follows it as is. Returns its length, 0 if it cannot fit. */
+static size_t serve_head(const struct req *r, char *head, size_t cap)
 {
-    char head[4096];
     size_t pos;
     int n;
 
-    n = snprintf(head, sizeof(head),
+    n = snprintf(head, cap,
                  "Status: %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
                  "Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n"
                  "X-Request-Id: %s\r\n",
                  r->status, req_status_text(r->status), r->resp_type, r->resp_len, r->request_id);
-    pos = n > 0 && (size_t)n < sizeof(head) ? (size_t)n : 0;
+    pos = n > 0 && (size_t)n < cap ? (size_t)n : 0;
     for (size_t i = 0; i < r->n_resp_headers && pos; i++) {
-        n = snprintf(head + pos, sizeof(head) - pos, "%s: %s\r\n", r->resp_headers[i].name,
+        n = snprintf(head + pos, cap - pos, "%s: %s\r\n", r->resp_headers[i].name,
                      r->resp_headers[i].value);
-        if (n < 0 || (size_t)n >= sizeof(head) - pos)
+        if (n < 0 || (size_t)n >= cap - pos)
             break; /* headers are ours and short; a truncated one is dropped, not split */
         pos += (size_t)n;
     }
-    if (pos == 0 || pos + 2 >= sizeof(head)) {
+    if (pos == 0 || pos + 2 >= cap) {
         log_error("response head does not fit");
-        return;
+        return 0;
     }
     head[pos++] = '\r';
     head[pos++] = '\n';
-    if (FCGX_PutStr(head, (int)pos, fr->out) < 0 ||
-        (r->resp_len && FCGX_PutStr(r->resp_body, (int)r->resp_len, fr->out) < 0))
-        log_warn("writing response failed: %s", strerror(FCGX_GetError(fr->out)));
+    return pos;
 }
 
-struct serve_ctx {
-    const struct config *cfg;
-    struct arena arena;
-    struct db db;
-    struct pub pub;
-    unsigned long served;
-    unsigned long pub_seen[2]; /* pub.published and pub.dropped already counted */
-};
+static int serve_wait_poll(void *ctx, struct pollfd *pfd, int timeout_ms);
 
-static void serve_one(struct serve_ctx *w, FCGX_Request *fr)
+/* Publishes are counted when their replies are read (pub.c), after the request or later. */
+static void serve_count_pub(struct serve_ctx *w)
 {
+    counters_add(COUNTERS_PUB_PUBLISHED, w->pub.published - w->pub_seen[0]);
+    counters_add(COUNTERS_PUB_DROPPED, w->pub.dropped - w->pub_seen[1]);
+    w->pub_seen[0] = w->pub.published;
+    w->pub_seen[1] = w->pub.dropped;
+}
+
+/* conns' serve callback: one request, answered on fr->out. */
+static void serve_one(void *ctx, FCGX_Request *fr, int nested)
+{
+    struct serve_ctx *w = ctx;
+    struct arena *a = nested ? &w->nested : &w->arena;
     struct req r;
     const char *uri, *q, *id;
+    char sink[8192];
     int rc;
 
-    req_init(&r, &w->arena);
+    req_init(&r, a);
     clock_gettime(CLOCK_MONOTONIC, &r.started);
-    op_init(&r.op, &w->arena, w->cfg, &w->db, &w->pub);
+    op_init(&r.op, a, w->cfg, &w->db, &w->pub);
+    if (!nested) { /* a wait in this request serves the worker's other connections */
+        r.op.wait_poll = serve_wait_poll;
+        r.op.wait_ctx = w;
+    }
     r.env = fr->envp;
     r.method = FCGX_GetParam("REQUEST_METHOD", fr->envp);
     r.remote_addr = FCGX_GetParam("REMOTE_ADDR", fr->envp);
@@ -170,8 +201,7 @@ static void serve_one(struct serve_ctx *w, FCGX_Request *fr)
     id = FCGX_GetParam("REQUEST_ID", fr->envp);
     if (!serve_id_ok(id))
         id = FCGX_GetParam("HTTP_X_REQUEST_ID", fr->envp);
-    r.request_id =
-        serve_id_ok(id) ? id : arena_sprintf(r.op.arena, "w%ld-%lu", (long)getpid(), w->served);
+    r.request_id = serve_id_ok(id) ? id : arena_sprintf(a, "w%ld-%lu", w->pid, w->served);
     uri = FCGX_GetParam("REQUEST_URI", fr->envp);
     if (!uri)
         uri = FCGX_GetParam("DOCUMENT_URI", fr->envp);
@@ -182,7 +212,7 @@ static void serve_one(struct serve_ctx *w, FCGX_Request *fr)
         rc = req_error(&r, 400, "bad_request", NULL, "missing REQUEST_METHOD or REQUEST_URI");
     } else {
         q = strchr(uri, '?');
-        r.path = q ? arena_strndup(r.op.arena, uri, (size_t)(q - uri)) : uri;
+        r.path = q ? arena_strndup(a, uri, (size_t)(q - uri)) : uri;
         r.query = q ? q + 1 : "";
         rc = serve_read_body(&r, fr->in, FCGX_GetParam("CONTENT_LENGTH", fr->envp));
         if (rc == 0)
@@ -190,11 +220,23 @@ static void serve_one(struct serve_ctx *w, FCGX_Request *fr)
         if (rc == 0)
             rc = router_dispatch(routes, routes_count, &r, access_guard);
     }
+    /* A kept connection carries the next request right after this one's input, and
+     * FCGX_Finish_r leaves what was not read: whatever a refusal left is read now. */
+    while (FCGX_GetStr(sink, sizeof(sink), fr->in) > 0)
+        ;
     /* A failed handler may leave a transaction open; nothing half-written survives. */
     if (w->db.in_tx || rc != 0)
         db_rollback(&w->db);
     req_render(&r, rc);
-    serve_write(fr, &r);
+    {
+        char head[4096];
+        size_t hlen = serve_head(&r, head, sizeof(head));
+        /* libfcgi's FCGX_FPrintF has its own printf that rejects %zu and then fails the
+         * whole stream, so the head is formatted with snprintf and written as bytes. */
+        if (hlen && (FCGX_PutStr(head, (int)hlen, fr->out) < 0 ||
+                     (r.resp_len && FCGX_PutStr(r.resp_body, (int)r.resp_len, fr->out) < 0)))
+            log_warn("writing response failed: %s", strerror(FCGX_GetError(fr->out)));
+    }
 
     struct timespec end;
     clock_gettime(CLOCK_MONOTONIC, &end);
@@ -203,23 +245,71 @@ static void serve_one(struct serve_ctx *w, FCGX_Request *fr)
     log_request(r.request_id, r.method, r.path, r.status, ms, r.resp_len);
     /* By route pattern, never the raw path: ids in paths would make a series each. */
     counters_request(r.route, r.status, ms / 1e3);
-    counters_add(COUNTERS_PUB_PUBLISHED, w->pub.published - w->pub_seen[0]);
-    counters_add(COUNTERS_PUB_DROPPED, w->pub.dropped - w->pub_seen[1]);
-    w->pub_seen[0] = w->pub.published;
-    w->pub_seen[1] = w->pub.dropped;
+    serve_count_pub(w);
     w->served++;
+    arena_reset(a);
+}
+
+/* While a request waits for PostgreSQL (db_notify_wait), requests on the worker's other
+ * connections are served, one per call, on a second arena (conns_wait). Waits among them
+ * are refused (db_wait_begin: one wait a connection). */
+static int serve_wait_poll(void *ctx, struct pollfd *pfd, int timeout_ms)
+{
+    struct serve_ctx *w = ctx;
+    return conns_wait(&w->conns, pfd, timeout_ms);
+}
+
+static void serve_loop(struct serve_ctx *w)
+{
+    struct timespec drain_end = {0, 0};
+
+    for (;;) {
+        int timeout = -1;
+        if (serve_stop) {
+            struct timespec now;
+            clock_gettime(CLOCK_MONOTONIC, &now);
+            if (drain_end.tv_sec == 0) {
+                conns_listen(&w->conns, 0);
+                drain_end = now;
+                drain_end.tv_sec += SERVE_DRAIN_MS / 1000;
+                log_info("worker stopping: serving %d kept connections until nginx closes them",
+                         w->conns.n);
+            }
+            if (w->conns.n == 0)
+                break;
+            long left = (drain_end.tv_sec - now.tv_sec) * 1000 +
+                        (drain_end.tv_nsec - now.tv_nsec) / 1000000;
+            if (left <= 0) {
+                log_warn("closing %d connections nginx kept open past %d ms", w->conns.n,
+                         SERVE_DRAIN_MS);
+                break;
+            }
+            timeout = (int)left;
+        }
+        /* The last publish's reply is read when there is nothing else to do. */
+        int n = conns_run(&w->conns, pub_pending(&w->pub) ? 0 : timeout);
+        if (n == 0 && pub_pending(&w->pub)) {
+            pub_flush(&w->pub);
+            serve_count_pub(w);
+        } else if (n < 0 && errno != EINTR) {
+            log_error("epoll_wait: %s", strerror(errno));
+            usleep(100000);
+        }
+    }
 }
 
 int serve_worker(const struct config *cfg, int listen_fd)
 {
-    struct serve_ctx w;
+    struct serve_ctx *w;
     struct config_redis_addr ra;
-    FCGX_Request fr;
     struct sigaction sa;
     int rc = 0;
 
     memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = serve_on_term; /* no SA_RESTART: a blocked accept() must return */
+    /* SA_RESTART: libfcgi's blocking reads and writes of a request are not cut short;
+     * epoll_wait returns on the signal regardless. */
+    sa.sa_handler = serve_on_term;
+    sa.sa_flags = SA_RESTART;
     sigemptyset(&sa.sa_mask);
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
@@ -228,38 +318,35 @@ int serve_worker(const struct config *cfg, int listen_fd)
     serve_cap_descriptors();
     counters_attach(routes, routes_count);
 
-    memset(&w, 0, sizeof(w));
-    w.cfg = cfg;
-    arena_init(&w.arena, 16384);
-    db_init(&w.db, cfg->database_url);
+    w = calloc(1, sizeof(*w)); /* the connection slots make it large for a stack */
+    if (!w) {
+        log_error("out of memory");
+        counters_detach();
+        return 1;
+    }
+    w->cfg = cfg;
+    w->pid = (long)getpid();
+    arena_init(&w->arena, 16384);
+    arena_init(&w->nested, 16384);
+    db_init(&w->db, cfg->database_url);
     config_parse_redis_url(cfg->redis_url, &ra);
-    pub_init(&w.pub, &ra);
+    pub_init(&w->pub, &ra);
 
-    if (FCGX_Init() != 0 || FCGX_InitRequest(&fr, listen_fd, FCGI_FAIL_ACCEPT_ON_INTR) != 0) {
-        log_error("libfcgi initialisation failed");
+    if (conns_init(&w->conns, listen_fd, serve_one, w) != 0) {
+        log_error("cannot set up the FastCGI connections: %s", strerror(errno));
         rc = 1;
         goto out;
     }
     log_info("worker ready");
-    while (!serve_stop) {
-        if (FCGX_Accept_r(&fr) < 0) {
-            if (serve_stop)
-                break;
-            if (errno != EINTR) {
-                log_warn("accept failed: %s", strerror(errno));
-                usleep(100000); /* EMFILE and friends: do not spin */
-            }
-            continue;
-        }
-        serve_one(&w, &fr);
-        FCGX_Finish_r(&fr);
-        arena_reset(&w.arena);
-    }
-    log_info("worker stopping after %lu requests", w.served);
+    serve_loop(w);
+    log_info("worker stopping after %lu requests", w->served);
 out:
-    pub_fini(&w.pub);
-    db_fini(&w.db);
-    arena_fini(&w.arena);
+    conns_fini(&w->conns);
+    pub_fini(&w->pub);
+    db_fini(&w->db);
+    arena_fini(&w->nested);
+    arena_fini(&w->arena);
+    free(w);
     counters_detach();
     return rc;
 }

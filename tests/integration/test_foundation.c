@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -277,6 +278,122 @@ static void test_fcgi_oversized_params(void)
     }
 }
 
+/* Sends one FastCGI request on fd: BEGIN_REQUEST (keep_conn asks the worker to leave the
+ * connection open after the answer), the given params as NAME, VALUE pairs, the body. */
+static int fcgi_send(int fd, int keep_conn, const char *const *params, const char *body)
+{
+    unsigned char begin[8] = {0, 1, (unsigned char)(keep_conn ? 1 : 0), 0, 0, 0, 0, 0};
+    unsigned char buf[4096];
+    size_t o = 0, blen = body ? strlen(body) : 0;
+
+    for (size_t i = 0; params[i]; i += 2)
+        o += fcgi_pair(buf + o, params[i], (uint32_t)strlen(params[i]), params[i + 1],
+                       strlen(params[i + 1]));
+    if (fcgi_record(fd, 1, begin, 8) || fcgi_record(fd, 4, buf, o) || fcgi_record(fd, 4, NULL, 0))
+        return -1;
+    if (blen && fcgi_record(fd, 5, body, blen))
+        return -1;
+    return fcgi_record(fd, 5, NULL, 0);
+}
+
+/* Reads one answer up to its END_REQUEST record within timeout_ms: its STDOUT (NUL-ended)
+ * into out, or -1 (nothing in time, or the connection ended). */
+static int fcgi_answer(int fd, char *out, size_t cap, int timeout_ms)
+{
+    unsigned char h[8];
+    size_t o = 0;
+    struct timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
+
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    for (;;) {
+        size_t got = 0, len, pad;
+        while (got < 8) {
+            ssize_t n = read(fd, h + got, 8 - got);
+            if (n <= 0)
+                return -1;
+            got += (size_t)n;
+        }
+        len = (size_t)h[4] << 8 | h[5];
+        pad = h[6];
+        for (size_t left = len + pad; left > 0;) {
+            char tmp[4096];
+            ssize_t n = read(fd, tmp, left < sizeof(tmp) ? left : sizeof(tmp));
+            if (n <= 0)
+                return -1;
+            for (ssize_t i = 0; i < n; i++) {
+                size_t at = len + pad - left + (size_t)i;
+                if (h[1] == 6 && at < len && o + 1 < cap)
+                    out[o++] = tmp[i];
+            }
+            left -= (size_t)n;
+        }
+        if (h[1] == 3) { /* END_REQUEST */
+            out[o] = '\0';
+            return 0;
+        }
+    }
+}
+
+/* nginx sends a request on whichever connection it keeps, so a worker that waits
+ * (POST /runs/wait) must keep answering its other connections. Connections opened one
+ * after another while the workers are idle mostly go to one worker, and the wait is sent
+ * on the first of them: the others' requests are answered while the wait still waits. */
+static void test_fcgi_wait_serves_others(void)
+{
+    enum { N = 8 };
+    const char *const hz[] = {"REQUEST_METHOD", "GET", "REQUEST_URI", "/api/v1/healthz", NULL};
+    struct ident adm, tok;
+    char slug[64], run[40], auth[300], body[128], clen[16], out[8192];
+    long long pid;
+    int fds[N], pending;
+
+    CU_ASSERT_EQUAL_FATAL(itest_instance_admin(&adm), 0);
+    CU_ASSERT_EQUAL_FATAL(itest_make_project(&adm, "fcgi-wait", slug, sizeof(slug), &pid), 0);
+    CU_ASSERT_EQUAL_FATAL(itest_new_token(&adm, slug, "[\"read\",\"write\"]", NULL, &tok), 201);
+    struct itest_run spec = {.project = NULL, .status = "queued"};
+    CU_ASSERT_EQUAL_FATAL(itest_make_run(&tok, &spec, run, sizeof(run)), 201);
+    for (int i = 0; i < N; i++) {
+        fds[i] = fcgi_connect();
+        CU_ASSERT_TRUE_FATAL(fds[i] >= 0);
+        CU_ASSERT_EQUAL_FATAL(fcgi_send(fds[i], 1, hz, NULL), 0);
+        CU_ASSERT_EQUAL_FATAL(fcgi_answer(fds[i], out, sizeof(out), 5000), 0);
+        CU_ASSERT_PTR_NOT_NULL(strstr(out, "Status: 200"));
+    }
+    snprintf(auth, sizeof(auth), "Bearer %s", tok.secret);
+    snprintf(body, sizeof(body), "{\"ids\":[\"%s\"],\"timeout_s\":6}", run);
+    snprintf(clen, sizeof(clen), "%zu", strlen(body));
+    const char *const wait[] = {"REQUEST_METHOD",
+                                "POST",
+                                "REQUEST_URI",
+                                "/api/v1/runs/wait",
+                                "CONTENT_TYPE",
+                                "application/json",
+                                "CONTENT_LENGTH",
+                                clen,
+                                "HTTP_AUTHORIZATION",
+                                auth,
+                                NULL};
+    CU_ASSERT_EQUAL_FATAL(fcgi_send(fds[0], 1, wait, body), 0);
+    sleep_ms(300); /* the wait is under way */
+    for (int i = 1; i < N; i++) {
+        CU_ASSERT_EQUAL(fcgi_send(fds[i], 1, hz, NULL), 0);
+        CU_ASSERT_EQUAL(fcgi_answer(fds[i], out, sizeof(out), 5000), 0);
+        CU_ASSERT_PTR_NOT_NULL(strstr(out, "Status: 200"));
+    }
+    /* Every other connection was answered while the wait has not answered yet. */
+    struct pollfd p = {.fd = fds[0], .events = POLLIN};
+    pending = poll(&p, 1, 0) == 0;
+    CU_ASSERT_TRUE(pending);
+    CU_ASSERT_EQUAL(fcgi_answer(fds[0], out, sizeof(out), 10000), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "Status: 200"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"done\":false"));
+    for (int i = 0; i < N; i++)
+        close(fds[i]);
+}
+
+/* Connections nginx closes are closed here too: once nginx's kept connections have timed
+ * out (keepalive_timeout 2s in the template), a worker holds stdio, the listening socket,
+ * its epoll set, PostgreSQL and Redis, and nothing else. */
 static void test_worker_descriptors_low(void)
 {
     pid_t pids[64];
@@ -289,6 +406,7 @@ static void test_worker_descriptors_low(void)
         http_get("/api/v1/readyz", &r);
         http_resp_free(&r);
     }
+    sleep_ms(3500);
     for (int i = 0; i < n; i++) {
         char path[128], line[256];
         int fds = 0;
@@ -309,6 +427,7 @@ static void test_worker_descriptors_low(void)
         closedir(d);
         CU_ASSERT_TRUE(fds <= 8);
         CU_ASSERT_TRUE(maxfd < 16);
+        /* libfcgi's FD_CLR aborts at FD_SETSIZE: the soft limit keeps accept() below. */
         snprintf(path, sizeof(path), "/proc/%d/limits", (int)pids[i]);
         f = fopen(path, "r");
         CU_ASSERT_PTR_NOT_NULL_FATAL(f);
@@ -354,8 +473,9 @@ static void test_graceful_reload(void)
 
     CU_ASSERT_TRUE_FATAL(n > 0);
     CU_ASSERT_EQUAL_FATAL(kill(api_master_pid(), SIGHUP), 0);
-    /* Requests keep succeeding while every worker is replaced. */
-    for (int tries = 0; tries < 100; tries++) {
+    /* Requests keep succeeding while every worker is replaced. An old worker leaves once
+     * nginx has closed the connections it kept (keepalive_time 2s in the template). */
+    for (int tries = 0; tries < 400; tries++) {
         http_get("/api/v1/healthz", &r);
         bad += r.status != 200;
         http_resp_free(&r);
@@ -479,7 +599,9 @@ int suite_foundation_register(void)
            !CU_add_test(s, "400 for a malformed query", test_malformed_query) ||
            !CU_add_test(s, "400 for malformed JSON, 415 for another type", test_malformed_json) ||
            !CU_add_test(s, "oversized FastCGI params", test_fcgi_oversized_params) ||
-           !CU_add_test(s, "worker descriptors stay low", test_worker_descriptors_low) ||
+           !CU_add_test(s, "a waiting worker answers its other connections",
+                        test_fcgi_wait_serves_others) ||
+           !CU_add_test(s, "closed connections leave no descriptor", test_worker_descriptors_low) ||
            !CU_add_test(s, "dead worker is restarted", test_worker_restart) ||
            !CU_add_test(s, "SIGHUP reload drops nothing", test_graceful_reload) ||
            !CU_add_test(s, "sse hub health through nginx", test_sse_hub_health) ||

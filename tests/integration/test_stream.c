@@ -989,6 +989,42 @@ static int redis_pid(void)
 
 /* Redis restarts (without persistence: the id counter starts over in a new epoch): the
  * stream stays open, gets `event: reset`, then live events again under the new epoch. */
+/* Publishing runs the script by its SHA-1. When Redis forgets it (SCRIPT FLUSH), a worker's
+ * next publish is refused (NOSCRIPT, no id taken) and sent again with the script before
+ * anything else: every write still reaches the stream, in the order written. */
+static void test_script_flushed(void)
+{
+    struct sse_conn c;
+    struct sse_frame f;
+    char runs[8][40], cmd[256];
+    const char *port = getenv("RUNWATCH_REDIS_PORT");
+    int seen = 0, in_order = 1;
+    long long prev = -1;
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(port);
+    CU_ASSERT_EQUAL_FATAL(sse_open(&c, &mem_a, "types=run.created", NULL, NULL, 0), 200);
+    snprintf(cmd, sizeof(cmd), "redis-cli -p %s SCRIPT FLUSH >/dev/null 2>&1", port);
+    CU_ASSERT_EQUAL_FATAL(system(cmd), 0);
+    /* More writes than workers, so every worker meets the flushed cache. */
+    for (int i = 0; i < 8; i++)
+        CU_ASSERT_EQUAL_FATAL(create_run(&mem_a, pa.slug, NULL, runs[i]), 201);
+    while (seen < 8 && sse_next(&c, 5000, &f) == 1) {
+        if (f.data && strstr(f.data, runs[seen])) {
+            long long seq = id_seq(f.id, NULL, 0);
+            in_order &= seq > prev;
+            prev = seq;
+            seen++;
+        } else if (f.data) {
+            for (int i = seen + 1; i < 8; i++)
+                in_order &= !strstr(f.data, runs[i]);
+        }
+        frame_free(&f);
+    }
+    CU_ASSERT_EQUAL(seen, 8);
+    CU_ASSERT_TRUE(in_order);
+    sse_close(&c);
+}
+
 static void test_redis_restart(void)
 {
     struct sse_conn c;
@@ -1055,5 +1091,6 @@ int suite_stream_register(void)
            !CU_add_test(s, "ids in order across concurrent writers", test_order_concurrent) ||
            !CU_add_test(s, "keepalive comments", test_keepalive) ||
            !CU_add_test(s, "a client that stops reading is dropped", test_slow_client) ||
+           !CU_add_test(s, "redis forgets the script: nothing lost", test_script_flushed) ||
            !CU_add_test(s, "redis restart: reset, then live", test_redis_restart);
 }
