@@ -54,7 +54,7 @@ ITEST_LIBS := -lcunit $(shell pkg-config --libs libcurl json-c 2>/dev/null)
 FLEET_LIBS := $(shell pkg-config --libs libcurl json-c 2>/dev/null) -pthread -lm
 
 BINS := $(BUILD)/runwatch-api $(BUILD)/runwatch-sse $(BUILD)/unit-tests $(BUILD)/integration-tests \
-        $(BUILD)/runwatch-fleet $(BUILD)/sse-load
+        $(BUILD)/runwatch-fleet $(BUILD)/sse-load $(BUILD)/stmt-cost
 
 .PHONY: build binaries deps run-deps run stop demo test unit integration asan bench fmt lint clean \
         frontend frontend-test e2e
@@ -106,6 +106,10 @@ $(BUILD)/runwatch-fleet: $(call obj,$(FLEET_SRC))
 # script runwatch-api runs.
 $(BUILD)/sse-load: $(call obj,tests/bench/sse_load.c fcgi/src/pub.c $(COMMON_SRC))
 	$(CC) $(LDFLAGS) -o $@ $^ $(SSE_LIBS)
+
+# A prepared statement's cost to PostgreSQL, case against case (docs/PERFORMANCE.md).
+$(BUILD)/stmt-cost: $(call obj,tests/bench/stmt_cost.c)
+	$(CC) $(LDFLAGS) -o $@ $^ $(shell pkg-config --libs libpq 2>/dev/null)
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
 

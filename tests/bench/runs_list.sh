@@ -7,7 +7,7 @@
 #   return204   nginx's own `return 204` (the ceiling)
 #   plain       GET /runs?status=succeeded&limit=100 in project plain
 #   skewed      the same in project skewed (the planner trap: this was 4-5x slower)
-#   all         GET /runs?limit=100 in skewed (the default view)
+#   all         GET /runs?limit=100 in plain (the default view)
 #   live        GET /runs?status=running,retrying&limit=100 in skewed (a merge of two statuses)
 #   duration    GET /runs?status=failed&sort=duration&limit=100 in skewed
 #   page2       the page after the first of `skewed` (a cursor)
@@ -108,14 +108,19 @@ declare -A PATH_OF=(
 )
 measure() {
     local n=$1 out="$TMP/$1.$2.txt" d="-d${DURATION}s" tok=${TOKEN[skewed]}
-    [[ $n == plain ]] && tok=${TOKEN[plain]}
+    [[ $n == plain || $n == all ]] && tok=${TOKEN[plain]}
     case "$n" in
     return204) bench_wrk "$n" "$out" -t2 "-c$CONNS" "$d" "$BASE/nginx-healthz" ;;
     *) bench_wrk "$n" "$out" -t2 "-c$CONNS" "$d" -H "Authorization: Bearer $tok" "$BASE${PATH_OF[$n]}" ;;
     esac
 }
+# Every other round runs the targets in reverse, so no target always follows another.
 for ((r = 1; r <= ROUNDS; r++)); do
-    for n in "${NAMES[@]}"; do
+    order=("${NAMES[@]}")
+    if ((r % 2 == 0)); then
+        for ((i = 0; i < ${#NAMES[@]}; i++)); do order[i]=${NAMES[${#NAMES[@]} - 1 - i]}; done
+    fi
+    for n in "${order[@]}"; do
         log "round $r/$ROUNDS: $n (${DURATION}s)"
         measure "$n" "$r"
     done
@@ -127,7 +132,8 @@ echo
 echo "Runwatch run-list benchmark, $(date -u +%Y-%m-%dT%H:%MZ)"
 bench_machine
 echo "command:  wrk --latency -t2 -c$CONNS -d${DURATION}s -H 'Authorization: Bearer …' $BASE<path>"
-echo "data:     $RUNS runs in plain and in skewed, + $SKEW newer queued runs in skewed; $ROUNDS rounds, interleaved"
+echo "data:     $RUNS runs in plain and in skewed, + $SKEW newer queued runs in skewed"
+echo "rounds:   $ROUNDS per target, interleaved, every other one in reverse order"
 echo
 printf '%-10s %12s %10s %10s  %s\n' "target" "median req/s" "p50" "p99" "path"
 for n in "${NAMES[@]}"; do
@@ -148,6 +154,7 @@ done
 echo
 echo "plans (PREPARE the statement of sql/statements/runs.sql, EXECUTE 10 times, EXPLAIN once more):"
 PID_SKEWED=$("$BENCH_STACK" psql -qAt -c "SELECT id FROM projects WHERE slug = 'skewed'")
+PID_PLAIN=$("$BENCH_STACK" psql -qAt -c "SELECT id FROM projects WHERE slug = 'plain'")
 CUR_KEY=${NEXT%~*} CUR_ID=${NEXT#*~}
 explain() { # label statement args
     local label=$1 stmt=$2 args=$3 sql
@@ -162,8 +169,8 @@ explain() { # label statement args
         awk '/generic plans/ || /Execution Time/ || (/Buffers: shared/ && !b++) || /Scan .*on runs / {
             sub(/^ *(->)? */, ""); print "    " $0 }'
 }
-explain plain run_list_created_desc "$PID_SKEWED, '{succeeded}', NULL, NULL, 101"
-explain all run_list_created_desc_all "$PID_SKEWED, NULL, NULL, 101"
+explain skewed run_list_created_desc "$PID_SKEWED, '{succeeded}', NULL, NULL, 101"
+explain all run_list_created_desc_all "$PID_PLAIN, NULL, NULL, 101"
 explain live run_list_created_desc "$PID_SKEWED, '{running,retrying}', NULL, NULL, 101"
 explain duration run_list_duration_desc "$PID_SKEWED, '{failed}', NULL, NULL, 101"
 explain page2 run_list_created_desc "$PID_SKEWED, '{succeeded}', '$CUR_KEY', '$CUR_ID', 101"
