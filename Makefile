@@ -195,6 +195,7 @@ asan:
 # docs/PERFORMANCE.md.
 bench: build
 	RUNWATCH_BIN_DIR=$(BUILD) tests/bench/baseline.sh
+	RUNWATCH_BIN_DIR=$(BUILD) tests/bench/api.sh
 	RUNWATCH_BIN_DIR=$(BUILD) tests/bench/producer.sh
 	RUNWATCH_BIN_DIR=$(BUILD) tests/bench/fleet.sh
 	RUNWATCH_BIN_DIR=$(BUILD) tests/bench/stream.sh

@@ -72,6 +72,7 @@ bench_cleanup() {
 
 declare -A RPS=() P50=() P99=()
 FAILED=()
+BENCH_LAST_REQUESTS=0 # requests of the last bench_wrk round
 
 # bench_wrk NAME OUTFILE WRK-ARGS…: one measured round; appends to RPS/P50/P99[NAME] and
 # records a round with non-2xx/3xx responses or socket errors in FAILED.
@@ -89,6 +90,7 @@ bench_wrk() {
         sed 's/^/    /' "$out" >&2
         die "could not read wrk's output for $name"
     }
+    BENCH_LAST_REQUESTS=$(awk '/requests in/ { print $1; exit }' "$out")
     RPS[$name]+="$rps "
     P50[$name]+="$(to_ms "$p50") "
     P99[$name]+="$(to_ms "$p99") "
@@ -125,3 +127,57 @@ api() { # method path body [extra curl args]
     printf '%s' "$out"
 }
 field() { sed -n "s/.*\"$1\" *: *\"\{0,1\}\([^\",}]*\).*/\1/p" | head -n 1; }
+
+# CPU time by component, so a round's cost per request can be read on a shared machine
+# where req/s moves with the neighbours' load: nginx's workers, runwatch-api (master and
+# workers), PostgreSQL (server and backends), Redis with the hub. From the stack's pid
+# files under RUNWATCH_VAR_DIR.
+BENCH_COMPONENTS=(nginx api postgres redis)
+bench_component_pids() {
+    local run=$RUNWATCH_VAR_DIR/run p
+    case $1 in
+    nginx) p=$(cat "$run/nginx.pid" 2>/dev/null) && pgrep -P "$p" ;;
+    api) p=$(cat "$run/api.pid" 2>/dev/null) && echo "$p" && pgrep -P "$p" ;;
+    postgres) p=$(head -n 1 "$RUNWATCH_VAR_DIR/pg/postmaster.pid" 2>/dev/null) && echo "$p" &&
+        pgrep -P "$p" ;;
+    redis) cat "$run/redis.pid" "$run/sse.pid" 2>/dev/null ;;
+    esac
+    return 0
+}
+# Clock ticks (user + system) of the given pids, those still alive.
+bench_ticks() {
+    local p t=0 a b
+    for p in "$@"; do
+        read -r a b < <(awk '{ print $14, $15 }' "/proc/$p/stat" 2>/dev/null) || continue
+        t=$((t + a + b))
+    done
+    echo "$t"
+}
+declare -A BENCH_CPU_PIDS=() BENCH_CPU_T0=() CPU=()
+# bench_cpu_begin: notes each component's processes and ticks before a round.
+bench_cpu_begin() {
+    local c
+    for c in "${BENCH_COMPONENTS[@]}"; do
+        BENCH_CPU_PIDS[$c]=$(bench_component_pids "$c" | tr '\n' ' ')
+        # shellcheck disable=SC2086 # a list of pids
+        BENCH_CPU_T0[$c]=$(bench_ticks ${BENCH_CPU_PIDS[$c]})
+    done
+}
+# bench_cpu_end NAME: appends each component's CPU µs per request of the round just
+# measured (BENCH_LAST_REQUESTS) to CPU[NAME:component].
+bench_cpu_end() {
+    local c t hz
+    hz=$(getconf CLK_TCK)
+    for c in "${BENCH_COMPONENTS[@]}"; do
+        # shellcheck disable=SC2086
+        t=$(bench_ticks ${BENCH_CPU_PIDS[$c]})
+        CPU[$1:$c]+="$(awk -v a="${BENCH_CPU_T0[$c]}" -v b="$t" -v n="$BENCH_LAST_REQUESTS" -v hz="$hz" \
+            'BEGIN { printf "%.1f", (n > 0 ? (b - a) / hz * 1e6 / n : 0) }') "
+    done
+}
+# bench_cpu_median NAME COMPONENT
+bench_cpu_median() {
+    local -a xs
+    read -r -a xs <<<"${CPU[$1:$2]}"
+    median "${xs[@]}"
+}

@@ -1,0 +1,217 @@
+#!/usr/bin/env bash
+# api.sh (`make bench`): the API's hot endpoints under load, each against nginx's own
+# `return 204` measured in the same rounds, as in the issue's side-by-side method. A
+# private stack is seeded with BENCH_RUNS runs in 10 projects (bench-1..bench-10, a
+# realistic status mix over 90 days) and a claim queue in a project of its own, then wrk
+# (-t2 -c$BENCH_CONNECTIONS --latency) measures, interleaved round by round:
+#   return204   nginx `return 204` (/nginx-healthz): the ceiling
+#   healthz     GET /api/v1/healthz (the FastCGI path, no database)
+#   get         GET /api/v1/runs/{id}, a random one of 10,000 of bench-3 (get.lua)
+#   list        GET /api/v1/runs?status=succeeded&limit=100 with bench-3's token
+#   event1      POST one event to a running run of bench-3
+#   event1000   POST a batch of 1000 events (~95 KB) to the same run
+#   claim       POST /api/v1/queues/bench-claim/claim; the queue (BENCH_CLAIM_QUEUE runs
+#               of project bench-claims, never a listed project) is seeded again before
+#               every claim round, so it never runs dry (checked)
+# Reported: median req/s, p50, p99, the ratio to return204, and CPU µs per request of
+# nginx, runwatch-api, PostgreSQL and Redis + the hub (from /proc, the same rounds).
+# Knobs: BENCH_RUNS (200000; the issue's figures use 1000000), BENCH_SECONDS (5),
+# BENCH_ROUNDS (3), BENCH_CONNECTIONS (64), BENCH_WARMUP (2 s a target), BENCH_CLAIM_QUEUE
+# (50000), BENCH_TESTS (all of the above, space-separated), RUNWATCH_BIN_DIR,
+# RUNWATCH_API_WORKERS. Exits non-zero when a round saw an error or the queue ran dry.
+set -euo pipefail
+
+# shellcheck source=tests/bench/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+SEED_RUNS=${BENCH_RUNS:-200000}
+DURATION=${BENCH_SECONDS:-5}
+ROUNDS=${BENCH_ROUNDS:-3}
+CONNS=${BENCH_CONNECTIONS:-64}
+WARMUP=${BENCH_WARMUP:-2}
+CLAIM_QUEUE=${BENCH_CLAIM_QUEUE:-50000}
+read -r -a NAMES <<<"${BENCH_TESTS:-return204 healthz get list event1 event1000 claim}"
+for v in SEED_RUNS DURATION ROUNDS CONNS WARMUP CLAIM_QUEUE; do
+    [[ "${!v}" =~ ^[0-9]+$ ]] || die "$v must be a whole number, got '${!v}'"
+done
+((SEED_RUNS >= 100000 && DURATION > 0 && ROUNDS > 0 && CONNS >= 2)) ||
+    die "need BENCH_RUNS >= 100000 (10,000 ids to get in one project), BENCH_SECONDS > 0, BENCH_ROUNDS > 0, BENCH_CONNECTIONS >= 2"
+declare -A LABEL_OF=(
+    [return204]="nginx return 204 (ceiling)"
+    [healthz]="GET /api/v1/healthz"
+    [get]="GET /runs/{id} (random of 10k)"
+    [list]="GET 100 runs by status"
+    [event1]="POST 1 event"
+    [event1000]="POST 1000 events (batch)"
+    [claim]="POST claim"
+)
+for n in "${NAMES[@]}"; do [[ -n "${LABEL_OF[$n]:-}" ]] || die "unknown test '$n' in BENCH_TESTS"; done
+BIN=${RUNWATCH_BIN_DIR:-$BENCH_REPO/build/release}
+case "$BIN" in /*) ;; *) BIN=$BENCH_REPO/$BIN ;; esac
+
+bench_start_stack
+psql_q() { "$BENCH_STACK" psql -qAt -v ON_ERROR_STOP=1 "$@"; }
+
+# ---------------------------------------------------------------- seed
+
+log "seeding $SEED_RUNS runs in 10 projects"
+t0=$(date +%s)
+psql_q -c "INSERT INTO projects (slug, name) SELECT 'bench-' || g, 'Bench ' || g
+           FROM generate_series(1, 10) g ON CONFLICT (slug) DO NOTHING" >/dev/null
+# Deterministic pseudo-random mix (md5 of the row number): 70% succeeded, 10% failed, 3%
+# cancelled, 3% running, 2% retrying, 12% queued; created over 90 days; 5 kinds, 4 queues.
+psql_q -c "
+INSERT INTO runs (project_id, kind, name, status, queue, priority, input, params, tags,
+                  created_at, queued_at, started_at, ended_at, last_heartbeat_at,
+                  error_type, error_message)
+SELECT pr.id, k, k || '-' || g, st, (ARRAY['default','gpu','cpu','io'])[1 + g % 4], g % 5,
+       jsonb_build_object('dataset', 'ds-' || (g % 100), 'rows', g % 10000),
+       jsonb_build_object('lr', 0.001 * (1 + g % 10), 'epochs', 1 + g % 20, 'seed', g),
+       ARRAY['team-' || (g % 7), CASE WHEN g % 3 = 0 THEN 'env-prod' ELSE 'env-dev' END],
+       c, c,
+       CASE WHEN st <> 'queued' THEN c + interval '5 seconds' END,
+       CASE WHEN st IN ('succeeded', 'failed', 'cancelled')
+            THEN c + interval '5 seconds' + (g % 3600) * interval '1 second' END,
+       CASE WHEN st IN ('running', 'retrying') THEN now() - (g % 60) * interval '1 second' END,
+       CASE WHEN st = 'failed' THEN 'RuntimeError' END,
+       CASE WHEN st = 'failed' THEN 'step ' || (g % 100) || ' failed' END
+FROM (SELECT g, 1 + g % 10 AS p, (ARRAY['train','eval','etl','export','sweep'])[1 + g % 5] AS k,
+             now() - f2 * interval '90 days' AS c,
+             CASE WHEN f1 < 0.70 THEN 'succeeded' WHEN f1 < 0.80 THEN 'failed'
+                  WHEN f1 < 0.83 THEN 'cancelled' WHEN f1 < 0.86 THEN 'running'
+                  WHEN f1 < 0.88 THEN 'retrying' ELSE 'queued' END AS st
+      FROM (SELECT g, ('x' || substr(h, 1, 8))::bit(32)::bigint / 4294967296.0 AS f1,
+                      ('x' || substr(h, 9, 8))::bit(32)::bigint / 4294967296.0 AS f2
+            FROM (SELECT g, md5('bench-run-' || g) AS h
+                  FROM generate_series(1, $SEED_RUNS) g) a) s) x
+JOIN projects pr ON pr.slug = 'bench-' || x.p" >/dev/null
+TOKEN=$("$BIN/runwatch-api" token create --project bench-3 --name bench) || die "no token"
+CLAIM_TOKEN=$("$BIN/runwatch-api" token create --project bench-claims --create-project \
+    --name bench) || die "no claim token"
+[[ "$TOKEN" == rw_* && "$CLAIM_TOKEN" == rw_* ]] || die "no token"
+RUN=$(api POST /api/v1/runs '{"kind":"bench","status":"running"}' -H "Authorization: Bearer $TOKEN" |
+    field id)
+WORKER=$(api POST /api/v1/workers '{"name":"bench-claimer","host":"localhost"}' \
+    -H "Authorization: Bearer $CLAIM_TOKEN" | field id)
+[[ -n "$RUN" && -n "$WORKER" ]] || die "seeding through the API failed"
+psql_q -c "SELECT r.id FROM runs r JOIN projects p ON p.id = r.project_id
+           WHERE p.slug = 'bench-3' ORDER BY md5(r.id::text) LIMIT 10000" >"$TMP/ids"
+[[ "$(wc -l <"$TMP/ids")" -eq 10000 ]] || die "fewer than 10,000 runs in bench-3"
+
+# Rollup deltas the seeding left are folded now, so no measurement folds them.
+fold() { until [[ "$(psql_q -c "SELECT rollup_fold(200000)")" == 0 ]]; do :; done; }
+# The claim queue, afresh: the last round's runs go (with their attempts), new ones come.
+seed_claims() {
+    psql_q -c "DELETE FROM runs WHERE project_id = (SELECT id FROM projects WHERE slug = 'bench-claims')
+                   AND kind = 'claim'" \
+        -c "INSERT INTO runs (project_id, kind, name, status, queue, priority, tags, created_at, queued_at)
+            SELECT p.id, 'claim', 'claim-' || g, 'queued', 'bench-claim', g % 3, ARRAY['claim'],
+                   now() - ($CLAIM_QUEUE - g) * interval '1 millisecond', now()
+            FROM projects p, generate_series(1, $CLAIM_QUEUE) g WHERE p.slug = 'bench-claims'" >/dev/null
+    fold
+    psql_q -c "ANALYZE runs" >/dev/null
+}
+fold
+psql_q -c "VACUUM ANALYZE runs" >/dev/null
+log "seeded in $(($(date +%s) - t0)) s"
+
+printf '{"level":"info","message":"epoch 1 step 1: loss 0.2500","data":{"step":1,"loss":0.25}}' \
+    >"$TMP/event1.json"
+{
+    printf '{"events":['
+    for ((i = 0; i < 1000; i++)); do
+        ((i)) && printf ','
+        printf '{"level":"info","message":"epoch %d step %d: loss 0.%04d acc 0.91 lr 0.001","data":{"step":%d,"loss":0.25,"acc":0.91}}' \
+            "$((i / 100))" "$i" "$((i * 7 % 10000))" "$i"
+    done
+    printf ']}'
+} >"$TMP/event1000.json"
+printf '{"worker_id":%s,"lease_s":3600}' "$WORKER" >"$TMP/claim.json"
+
+# Every target answers 2xx before it is measured.
+probe() { # name code curl-args…
+    local code
+    code=$(curl -sS -o "$TMP/probe.out" -w '%{http_code}' --max-time 10 "${@:2}") || code=000
+    [[ "$code" =~ ^2 ]] || die "$1 answered $code: $(head -c 300 "$TMP/probe.out")"
+}
+AUTH=(-H "Authorization: Bearer $TOKEN")
+probe get "${AUTH[@]}" "$BASE/api/v1/runs/$(head -n 1 "$TMP/ids")"
+probe list "${AUTH[@]}" "$BASE/api/v1/runs?status=succeeded&limit=100"
+probe event1 "${AUTH[@]}" -H 'Content-Type: application/json' --data-binary "@$TMP/event1.json" \
+    "$BASE/api/v1/runs/$RUN/events"
+
+# ---------------------------------------------------------------- measure
+
+LIB_DIR=$(dirname "${BASH_SOURCE[0]}")
+WRK=(-t2 "-c$CONNS" --timeout 10s)
+# wrk_args NAME: what wrk needs for a target (ARGS), with the wrk scripts' environment.
+wrk_args() {
+    case "$1" in
+    return204) ARGS=("$BASE/nginx-healthz") ;;
+    healthz) ARGS=("$BASE/api/v1/healthz") ;;
+    get) ARGS=(-s "$LIB_DIR/get.lua" "$BASE") ;;
+    list) ARGS=("${AUTH[@]}" "$BASE/api/v1/runs?status=succeeded&limit=100") ;;
+    event1 | event1000) ARGS=(-s "$LIB_DIR/post.lua" "$BASE/api/v1/runs/$RUN/events") ;;
+    claim) ARGS=(-s "$LIB_DIR/post.lua" "$BASE/api/v1/queues/bench-claim/claim") ;;
+    esac
+    export BENCH_IDS_FILE=$TMP/ids BENCH_BODY_FILE=$TMP/$1.json
+    BENCH_TOKEN=$TOKEN
+    [[ $1 == claim ]] && BENCH_TOKEN=$CLAIM_TOKEN
+    export BENCH_TOKEN
+}
+measure() { # name round
+    local n=$1 left
+    wrk_args "$n"
+    if [[ $n == claim ]]; then seed_claims; fi
+    if ((WARMUP > 0)); then
+        wrk "${WRK[@]}" "-d${WARMUP}s" "${ARGS[@]}" >/dev/null 2>&1 || true
+        if [[ $n == claim ]]; then seed_claims; fi
+    fi
+    bench_cpu_begin
+    bench_wrk "$n" "$TMP/wrk-$n-$2.txt" "${WRK[@]}" "-d${DURATION}s" "${ARGS[@]}"
+    bench_cpu_end "$n"
+    if [[ $n == claim ]]; then
+        left=$(psql_q -c "SELECT count(*) FROM runs WHERE queue = 'bench-claim' AND status = 'queued'")
+        ((left > 0)) || FAILED+=("claim round $2: the queue ran dry; raise BENCH_CLAIM_QUEUE")
+    fi
+}
+for ((r = 1; r <= ROUNDS; r++)); do
+    for n in "${NAMES[@]}"; do
+        log "round $r/$ROUNDS: $n (${DURATION}s)"
+        measure "$n" "$r"
+    done
+done
+
+# ---------------------------------------------------------------- report
+
+have204=0
+for n in "${NAMES[@]}"; do [[ $n == return204 ]] && have204=1; done
+echo
+echo "Runwatch API benchmark, $(date -u +%Y-%m-%dT%H:%MZ)"
+bench_machine
+echo "command:  wrk ${WRK[*]} -d${DURATION}s --latency [-s tests/bench/{get,post}.lua] $BASE<path>"
+echo "rounds:   $ROUNDS per target, interleaved, each after a ${WARMUP}s warm-up; $SEED_RUNS runs in 10 projects"
+echo
+printf '%-32s %10s %9s %9s %9s   %s\n' "target" "req/s" "p50 ms" "p99 ms" "vs 204" \
+    "CPU us/request: nginx api postgres redis+hub"
+for n in "${NAMES[@]}"; do
+    read -r rps p50 p99 <<<"$(bench_medians "$n")"
+    [[ $n == return204 ]] && R204=$rps
+    cpu=""
+    for c in "${BENCH_COMPONENTS[@]}"; do cpu+=$(printf ' %6.0f' "$(bench_cpu_median "$n" "$c")"); done
+    printf '%-32s %10.0f %9.2f %9.2f %9s  %s\n' "${LABEL_OF[$n]}" "$rps" "$p50" "$p99" \
+        "$( ((have204)) && ratio "$rps" "$R204" || echo -)" "$cpu"
+done
+for n in "${NAMES[@]}"; do
+    [[ $n == event1000 ]] && printf 'batch ingest: %.0f events/s\n' \
+        "$(awk -v r="$(bench_medians event1000 | cut -d' ' -f1)" 'BEGIN { print r * 1000 }')"
+done
+echo "per round (req/s):"
+for n in "${NAMES[@]}"; do
+    printf '  %-10s %s\n' "$n" "$(for x in ${RPS[$n]}; do printf '%.0f ' "$x"; done)"
+done
+if ((${#FAILED[@]})); then
+    echo
+    for f in "${FAILED[@]}"; do echo "FAILED: $f"; done
+    exit 1
+fi
