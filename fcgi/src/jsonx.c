@@ -25,7 +25,13 @@ void jsonx_err_set(struct jsonx_err *err, const char *field, const char *fmt, ..
  * sends them should hear so. One pass over the bytes catches all of them. */
 static int jsonx_prescan(const char *buf, size_t len, struct jsonx_err *err)
 {
+    /* The bytes JSON allows outside strings, as a table: one load a byte. */
+    static unsigned char ok[256];
     int in_str = 0, esc = 0;
+
+    if (!ok['{'])
+        for (const char *c = " \t\r\n{}[],:0123456789+-eEtrufalsn"; *c; c++)
+            ok[(unsigned char)*c] = 1;
 
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)buf[i];
@@ -49,7 +55,7 @@ static int jsonx_prescan(const char *buf, size_t len, struct jsonx_err *err)
                 jsonx_err_set(err, "", "malformed JSON: bad number at offset %zu", i);
                 return -1;
             }
-        } else if (!strchr(" \t\r\n{}[],:0123456789+-eEtrufalsn", c) || c == '\0') {
+        } else if (!ok[c]) {
             jsonx_err_set(err, "", "malformed JSON: unexpected character at offset %zu", i);
             return -1;
         }
@@ -59,7 +65,9 @@ static int jsonx_prescan(const char *buf, size_t len, struct jsonx_err *err)
 
 json_object *jsonx_parse(const char *buf, size_t len, struct jsonx_err *err)
 {
-    json_tokener *tok = NULL;
+    /* One tokener a process, reset for each parse: making one allocates its whole depth
+     * stack. Both daemons parse on one thread. */
+    static json_tokener *tok;
     json_object *obj = NULL;
     enum json_tokener_error jerr;
     size_t end;
@@ -79,11 +87,11 @@ json_object *jsonx_parse(const char *buf, size_t len, struct jsonx_err *err)
     }
     if (jsonx_prescan(buf, len, err) != 0)
         goto fail;
-    tok = json_tokener_new_ex(JSONX_MAX_DEPTH);
-    if (!tok) {
+    if (!tok && (tok = json_tokener_new_ex(JSONX_MAX_DEPTH)) == NULL) {
         jsonx_err_set(err, "", "out of memory");
         goto fail;
     }
+    json_tokener_reset(tok);
     json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
     obj = json_tokener_parse_ex(tok, buf, (int)len);
     jerr = json_tokener_get_error(tok);
@@ -104,12 +112,9 @@ json_object *jsonx_parse(const char *buf, size_t len, struct jsonx_err *err)
             goto fail;
         }
     }
-    json_tokener_free(tok);
     return obj;
 fail:
     json_object_put(obj);
-    if (tok)
-        json_tokener_free(tok);
     return NULL;
 }
 
@@ -298,11 +303,18 @@ const char *jsonx_to_string(json_object *obj, size_t *len)
         obj, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, len);
 }
 
-/* Patterns are lowercase; the key is compared whole, however long it is. */
+/* Patterns are lowercase; the key is compared whole, however long it is. A short key is
+ * lowered once and searched with strstr: strcasestr per pattern cost a walk per pattern. */
 static int jsonx_key_matches(const char *key, const char *const *patterns)
 {
+    char low[128];
+    size_t n = 0;
+
+    for (; key[n] && n < sizeof(low) - 1; n++)
+        low[n] = (char)tolower((unsigned char)key[n]);
+    low[n] = '\0';
     for (size_t k = 0; patterns[k]; k++)
-        if (strcasestr(key, patterns[k]))
+        if (key[n] ? strcasestr(key, patterns[k]) != NULL : strstr(low, patterns[k]) != NULL)
             return 1;
     return 0;
 }
