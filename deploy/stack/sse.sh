@@ -1,7 +1,7 @@
 # shellcheck shell=bash
 # sse.sh: runwatch-sse, the live hub (sourced by deploy/stack.sh). Its own settings
-# (RUNWATCH_SSE_RING, _KEEPALIVE_MS, _CLIENT_BUFFER, _STALL_MS, _MAX_CLIENTS, _MAX_AGE_S,
-# _RETRY_MS; docs/CONTRACTS.md) pass through the environment; it checks them and exits
+# (RUNWATCH_SSE_RING, _RING_BYTES, _FRAME_MAX, _KEEPALIVE_MS, _CLIENT_BUFFER, _STALL_MS,
+# _MAX_CLIENTS, _MAX_AGE_S, _RETRY_MS; docs/CONTRACTS.md) pass through the environment; it checks them and exits
 # with a message naming a bad one. Ready once /healthz answers 200.
 
 sse_pid() { pid_of "$RUN/sse.pid" runwatch-sse; }

@@ -7,6 +7,7 @@
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 void jsonx_err_set(struct jsonx_err *err, const char *field, const char *fmt, ...)
@@ -20,18 +21,112 @@ void jsonx_err_set(struct jsonx_err *err, const char *field, const char *fmt, ..
     va_end(ap);
 }
 
+/* Where the prescan is in the document, to name the field of a number it refuses: one
+ * level per open object or array, with the current key (raw, as sent) or index. */
+struct jsonx_where {
+    int depth, expect_key;
+    struct {
+        char kind; /* '{' or '[' */
+        size_t index, key_off, key_len;
+    } lv[JSONX_MAX_DEPTH + 1];
+};
+
+static void jsonx_where_path(const struct jsonx_where *w, const char *buf, char *out, size_t cap)
+{
+    size_t pos = 0;
+    int n;
+
+    out[0] = '\0';
+    for (int d = 1; d <= w->depth && d <= JSONX_MAX_DEPTH && pos < cap; d++) {
+        if (w->lv[d].kind == '[')
+            n = snprintf(out + pos, cap - pos, "[%zu]", w->lv[d].index);
+        else
+            n = snprintf(out + pos, cap - pos, "%s%.*s", pos ? "." : "", (int)w->lv[d].key_len,
+                         buf + w->lv[d].key_off);
+        if (n < 0)
+            break;
+        pos += (size_t)n;
+    }
+}
+
+/* NULL when the number literal s (n bytes) is stored as sent, else why not. json-c keeps
+ * a literal's text and PostgreSQL keeps every digit of it, so 1e131000 (8 bytes) would
+ * print 131,001 digits on every read: a number must be one a double holds (finite, and
+ * not a non-zero that rounds to zero), its exponent at most four digits, and an integer
+ * without fraction or exponent must fit in 64 bits (json-c silently clamps beyond). */
+static const char *jsonx_number_problem(const char *s, size_t n)
+{
+    const char *p = s, *end = s + n, *ds;
+    int neg = 0, nonzero = 0, frac = 0, exp = 0;
+    size_t intdig = 0, expdig = 0;
+
+    if (p < end && *p == '-') {
+        neg = 1;
+        p++;
+    }
+    for (ds = p; p < end && isdigit((unsigned char)*p); p++, intdig++)
+        nonzero |= *p != '0';
+    if (p < end && *p == '.')
+        for (frac = 1, p++; p < end && isdigit((unsigned char)*p); p++)
+            nonzero |= *p != '0';
+    if (p < end && (*p == 'e' || *p == 'E')) {
+        exp = 1;
+        p++;
+        if (p < end && (*p == '+' || *p == '-'))
+            p++;
+        while (p < end && *p == '0')
+            p++;
+        for (; p < end && isdigit((unsigned char)*p); p++)
+            expdig++;
+    }
+    if (!frac && !exp) {
+        static const char int_min[] = "9223372036854775808", uint_max[] = "18446744073709551615";
+        const char *lim = neg ? int_min : uint_max;
+        size_t ll = strlen(lim);
+        if (intdig > ll || (intdig == ll && memcmp(ds, lim, ll) > 0))
+            return "is an integer beyond 64 bits (send a float or a string)";
+        return NULL;
+    }
+    if (expdig > 4)
+        return "has an exponent beyond what a double holds";
+    if (!nonzero)
+        return NULL;
+    /* The literal is not NUL-terminated in the body: strtod reads a copy. */
+    char small[64], *copy = n < sizeof(small) ? small : malloc(n + 1);
+    if (!copy)
+        return "could not be checked (out of memory)";
+    memcpy(copy, s, n);
+    copy[n] = '\0';
+    double d = strtod(copy, NULL);
+    if (copy != small)
+        free(copy);
+    if (isinf(d))
+        return "is too large for a double";
+    if (d == 0)
+        return "is too small for a double (it would be stored as 0)";
+    return NULL;
+}
+
 /* json-c 0.16's strict mode still accepts NaN, Infinity, single-quoted strings, raw
  * control characters in strings and "1."; none of them is JSON, and a producer that
- * sends them should hear so. One pass over the bytes catches all of them. */
+ * sends them should hear so. One pass over the bytes catches all of them, and checks
+ * each number's range (jsonx_number_problem) with the path of its field in err->field. */
 static int jsonx_prescan(const char *buf, size_t len, struct jsonx_err *err)
 {
     /* The bytes JSON allows outside strings, as a table: one load a byte. */
-    static unsigned char ok[256];
-    int in_str = 0, esc = 0;
+    static unsigned char ok[256], num[256];
+    struct jsonx_where w;
+    int in_str = 0, esc = 0, in_num = 0;
+    size_t str_start = 0;
 
-    if (!ok['{'])
+    if (!ok['{']) {
         for (const char *c = " \t\r\n{}[],:0123456789+-eEtrufalsn"; *c; c++)
             ok[(unsigned char)*c] = 1;
+        for (const char *c = "0123456789+-.eE"; *c; c++)
+            num[(unsigned char)*c] = 1;
+    }
+    w.depth = 0;
+    w.expect_key = 0;
 
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)buf[i];
@@ -40,15 +135,25 @@ static int jsonx_prescan(const char *buf, size_t len, struct jsonx_err *err)
                 esc = 0;
             else if (c == '\\')
                 esc = 1;
-            else if (c == '"')
+            else if (c == '"') {
                 in_str = 0;
-            else if (c < 0x20) {
+                if (w.expect_key && w.depth >= 1 && w.depth <= JSONX_MAX_DEPTH) {
+                    w.lv[w.depth].key_off = str_start;
+                    w.lv[w.depth].key_len = i - str_start;
+                    w.expect_key = 0;
+                }
+            } else if (c < 0x20) {
                 jsonx_err_set(err, "", "malformed JSON: control character in string at offset %zu",
                               i);
                 return -1;
             }
-        } else if (c == '"') {
+            continue;
+        }
+        if (in_num && !num[c])
+            in_num = 0;
+        if (c == '"') {
             in_str = 1;
+            str_start = i + 1;
         } else if (c == '.') {
             if (i == 0 || i + 1 >= len || !isdigit((unsigned char)buf[i - 1]) ||
                 !isdigit((unsigned char)buf[i + 1])) {
@@ -58,6 +163,35 @@ static int jsonx_prescan(const char *buf, size_t len, struct jsonx_err *err)
         } else if (!ok[c]) {
             jsonx_err_set(err, "", "malformed JSON: unexpected character at offset %zu", i);
             return -1;
+        } else if (!in_num && (c == '-' || isdigit(c))) {
+            size_t e = i;
+            while (e < len && num[(unsigned char)buf[e]])
+                e++;
+            in_num = 1;
+            const char *why = jsonx_number_problem(buf + i, e - i);
+            if (why) {
+                char path[sizeof(err->field)];
+                jsonx_where_path(&w, buf, path, sizeof(path));
+                jsonx_err_set(err, path, "%s: the number %.*s%s %s", path[0] ? path : "value",
+                              (int)(e - i > 40 ? 40 : e - i), buf + i, e - i > 40 ? "..." : "",
+                              why);
+                return -1;
+            }
+        } else if (c == '{' || c == '[') {
+            if (++w.depth <= JSONX_MAX_DEPTH) {
+                w.lv[w.depth].kind = (char)c;
+                w.lv[w.depth].index = 0;
+                w.lv[w.depth].key_len = 0;
+            }
+            w.expect_key = c == '{';
+        } else if (c == '}' || c == ']') {
+            w.depth--;
+            w.expect_key = 0;
+        } else if (c == ',' && w.depth >= 1 && w.depth <= JSONX_MAX_DEPTH) {
+            if (w.lv[w.depth].kind == '[')
+                w.lv[w.depth].index++;
+            else
+                w.expect_key = 1;
         }
     }
     return 0;

@@ -275,7 +275,11 @@ json_object *req_json_body(struct req *r)
     }
     obj = jsonx_parse(r->body, r->body_len, &err);
     if (!obj) {
-        req_error(r, 400, "invalid_json", NULL, "%s", err.message);
+        /* A well-formed body with a value refused (a number out of range) names its field. */
+        if (err.field[0])
+            req_error(r, 400, "invalid_value", err.field, "%s", err.message);
+        else
+            req_error(r, 400, "invalid_json", NULL, "%s", err.message);
         return NULL;
     }
     if (arena_defer(r->op.arena, req_put_json, obj) != 0) {

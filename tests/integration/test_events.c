@@ -205,6 +205,15 @@ static void test_event_validation(void)
         {"POST", "/api/v1/runs/{r}/events",
          "{\"events\":[{\"message\":\"ok\"},{\"data\":{\"a\":\"x\\u0000y\"}}]}", 0, 400, NULL,
          "events[1].data.a", NULL},
+        /* Numbers a double does not hold (kept as sent, 1e131000 would print 131,001
+         * digits on every read), or integers json-c would clamp, are refused by field. */
+        {"POST", "/api/v1/runs/{r}/events",
+         "{\"events\":[{\"message\":\"ok\"},{\"data\":{\"x\":1e131000}}]}", 0, 400, NULL,
+         "events[1].data.x", NULL},
+        {"POST", "/api/v1/runs/{r}/events", "{\"data\":{\"loss\":[0.5,1e-400]}}", 0, 400, NULL,
+         "data.loss[1]", NULL},
+        {"POST", "/api/v1/runs/{r}/events", "{\"data\":{\"n\":123456789012345678901234567890}}", 0,
+         400, NULL, "data.n", NULL},
         {"POST", "/api/v1/runs/{r}/events", "{\"events\":[{\"message\":\"ok\"},5]}", 0, 400, NULL,
          NULL, NULL},
         {"POST", "/api/v1/runs/{r}/events", "{\"events\":[]}", 0, 422, NULL, "events", NULL},

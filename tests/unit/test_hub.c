@@ -58,7 +58,7 @@ static void test_ring_empty(void)
 {
     struct sse_ring r;
 
-    CU_ASSERT_EQUAL_FATAL(sse_ring_init(&r, 4), 0);
+    CU_ASSERT_EQUAL_FATAL(sse_ring_init(&r, 4, 1 << 20), 0);
     CU_ASSERT_EQUAL(sse_ring_first(&r), 0);
     CU_ASSERT_EQUAL(sse_ring_last(&r), 0);
     CU_ASSERT_PTR_NULL(sse_ring_get(&r, 0));
@@ -71,7 +71,7 @@ static void test_ring_wraps(void)
     struct sse_ring r;
     size_t bytes = 0;
 
-    CU_ASSERT_EQUAL_FATAL(sse_ring_init(&r, 4), 0);
+    CU_ASSERT_EQUAL_FATAL(sse_ring_init(&r, 4, 1 << 20), 0);
     for (uint64_t s = 1; s <= 3; s++) {
         struct sse_event ev = ring_ev(s);
         sse_ring_push(&r, &ev);
@@ -105,11 +105,80 @@ static void test_ring_wraps(void)
     sse_ring_fini(&r);
 }
 
+/* The ring is bounded in bytes too: a few huge frames evict the oldest until the newest
+ * fits, and the newest is kept even when it alone is past the bound. */
+static void test_ring_bytes(void)
+{
+    struct sse_ring r;
+
+    CU_ASSERT_EQUAL_FATAL(sse_ring_init(&r, 100, 10), 0);
+    for (uint64_t s = 1; s <= 5; s++) { /* frames "f1".."f5": 2 bytes each */
+        struct sse_event ev = ring_ev(s);
+        sse_ring_push(&r, &ev);
+    }
+    CU_ASSERT_EQUAL(r.count, 5);
+    CU_ASSERT_EQUAL(r.bytes, 10);
+    {
+        struct sse_event ev = ring_ev(6);
+        sse_ring_push(&r, &ev);
+    }
+    CU_ASSERT_EQUAL(r.count, 5);
+    CU_ASSERT_EQUAL(sse_ring_first(&r), 2);
+    CU_ASSERT_TRUE(r.bytes <= 10);
+    {
+        struct sse_event ev = {.seq = 7, .project = 1};
+        ev.frame = malloc(64);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(ev.frame);
+        memset(ev.frame, 'x', 63);
+        ev.frame[63] = '\0';
+        ev.frame_len = 63;
+        sse_ring_push(&r, &ev);
+    }
+    /* Everything older went; the gap-free run is just the newest. */
+    CU_ASSERT_EQUAL(r.count, 1);
+    CU_ASSERT_EQUAL(sse_ring_first(&r), 7);
+    CU_ASSERT_EQUAL(r.bytes, 63);
+    {
+        struct sse_event ev = ring_ev(8);
+        sse_ring_push(&r, &ev);
+    }
+    CU_ASSERT_EQUAL(r.count, 1);
+    CU_ASSERT_EQUAL(sse_ring_first(&r), 8);
+    CU_ASSERT_EQUAL(r.bytes, 2);
+    sse_ring_fini(&r);
+}
+
+/* A payload past frame_max becomes a stub: the same id, type, project and run, and
+ * truncated, so a viewer knows to fetch; under the bound the payload is the data. */
+static void test_frame_cap(void)
+{
+    char msg[9000], why[64];
+    struct sse_event ev;
+    int n = snprintf(msg, sizeof(msg),
+                     "{\"id\":9,\"epoch\":\"ep1\",\"project\":4,\"type\":\"run.updated\","
+                     "\"run\":\"0a1b2c3d-0000-4000-8000-00000000000f\",\"data\":{\"p\":\"");
+    memset(msg + n, 'a', 8000);
+    snprintf(msg + n + 8000, sizeof(msg) - (size_t)n - 8000, "\"}}");
+
+    CU_ASSERT_EQUAL_FATAL(sse_event_parse(msg, strlen(msg), 4096, &ev, why, sizeof(why)), 0);
+    CU_ASSERT_TRUE(ev.truncated);
+    CU_ASSERT_EQUAL(ev.seq, 9);
+    CU_ASSERT_STRING_EQUAL(ev.frame, "id: ep1-9\nevent: run.updated\ndata: "
+                                     "{\"id\":9,\"epoch\":\"ep1\",\"project\":4,\"type\":"
+                                     "\"run.updated\",\"run\":\"0a1b2c3d-0000-4000-8000-"
+                                     "00000000000f\",\"truncated\":true}\n\n");
+    sse_event_fini(&ev);
+    CU_ASSERT_EQUAL_FATAL(sse_event_parse(msg, strlen(msg), 16384, &ev, why, sizeof(why)), 0);
+    CU_ASSERT_FALSE(ev.truncated);
+    CU_ASSERT_TRUE(ev.frame_len > 8000);
+    sse_event_fini(&ev);
+}
+
 static void test_ring_clear(void)
 {
     struct sse_ring r;
 
-    CU_ASSERT_EQUAL_FATAL(sse_ring_init(&r, 3), 0);
+    CU_ASSERT_EQUAL_FATAL(sse_ring_init(&r, 3, 1 << 20), 0);
     for (uint64_t s = 1; s <= 5; s++) {
         struct sse_event ev = ring_ev(s);
         sse_ring_push(&r, &ev);
@@ -138,7 +207,7 @@ static void test_frame_exact(void)
     struct sse_event ev;
     char why[64];
 
-    CU_ASSERT_EQUAL_FATAL(sse_event_parse(msg, strlen(msg), &ev, why, sizeof(why)), 0);
+    CU_ASSERT_EQUAL_FATAL(sse_event_parse(msg, strlen(msg), 0, &ev, why, sizeof(why)), 0);
     CU_ASSERT_EQUAL(ev.seq, 7);
     CU_ASSERT_EQUAL(ev.project, 3);
     CU_ASSERT_STRING_EQUAL(ev.epoch, "ep1");
@@ -164,7 +233,7 @@ static void test_frame_one_data_line(void)
     char why[64];
     int lines = 0;
 
-    CU_ASSERT_EQUAL_FATAL(sse_event_parse(msg, strlen(msg), &ev, why, sizeof(why)), 0);
+    CU_ASSERT_EQUAL_FATAL(sse_event_parse(msg, strlen(msg), 0, &ev, why, sizeof(why)), 0);
     for (const char *p = ev.frame; *p; p++)
         lines += *p == '\n';
     /* id, event, data, and the blank line. */
@@ -190,7 +259,7 @@ static void test_frame_large(void)
     memset(msg + len, 'x', n);
     len += n;
     len += (size_t)snprintf(msg + len, 8, "\"}");
-    CU_ASSERT_EQUAL_FATAL(sse_event_parse(msg, len, &ev, why, sizeof(why)), 0);
+    CU_ASSERT_EQUAL_FATAL(sse_event_parse(msg, len, 0, &ev, why, sizeof(why)), 0);
     CU_ASSERT_EQUAL(ev.frame_len, strlen("id: ep1-1\nevent: run.created\ndata: ") + len + 2);
     CU_ASSERT_EQUAL(ev.frame_len, strlen(ev.frame));
     CU_ASSERT_EQUAL(memcmp(ev.frame + ev.frame_len - len - 2, msg, len), 0);
@@ -217,7 +286,7 @@ static void test_frame_deep(void)
     for (int i = 0; i < DEPTH; i++)
         msg[len++] = '}';
     len += (size_t)snprintf(msg + len, 8, "}]}}");
-    CU_ASSERT_EQUAL_FATAL(sse_event_parse(msg, len, &ev, why, sizeof(why)), 0);
+    CU_ASSERT_EQUAL_FATAL(sse_event_parse(msg, len, 0, &ev, why, sizeof(why)), 0);
     CU_ASSERT_EQUAL(memcmp(ev.frame + ev.frame_len - len - 2, msg, len), 0);
     sse_event_fini(&ev);
 }
@@ -244,7 +313,7 @@ static void test_frame_refused(void)
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         struct sse_event ev;
         char why[64] = "";
-        int rc = sse_event_parse(bad[i].msg, strlen(bad[i].msg), &ev, why, sizeof(why));
+        int rc = sse_event_parse(bad[i].msg, strlen(bad[i].msg), 0, &ev, why, sizeof(why));
         if (rc == 0 || strcmp(why, bad[i].why) != 0)
             fprintf(stderr, "\n  %s: rc %d, why \"%s\"", bad[i].msg, rc, why);
         CU_ASSERT_EQUAL(rc, -1);
@@ -262,7 +331,7 @@ static void test_frame_types_and_ids(void)
     uint64_t seq = 0;
 
     /* An unknown type (a newer runwatch-api) passes under the shared bit. */
-    CU_ASSERT_EQUAL_FATAL(sse_event_parse(other, strlen(other), &ev, bad, sizeof(bad)), 0);
+    CU_ASSERT_EQUAL_FATAL(sse_event_parse(other, strlen(other), 0, &ev, bad, sizeof(bad)), 0);
     CU_ASSERT_EQUAL(ev.type_bit, 1u << SSE_TYPE_OTHER);
     sse_event_fini(&ev);
     CU_ASSERT_EQUAL(sse_types_parse("run.created,worker.updated", &mask, bad, sizeof(bad)), 0);
@@ -331,6 +400,7 @@ static int fx_open(struct fx *f, size_t ring, int keepalive_ms, int max_age_s)
 {
     struct sse_options o = {
         .ring = ring,
+        .ring_bytes = 64 << 20,
         .keepalive_ms = keepalive_ms,
         .client_buffer = 1 << 20,
         .stall_ms = 3600000,
@@ -820,12 +890,14 @@ int suite_hub_register(void)
         {"empty ring", test_ring_empty},
         {"push past capacity keeps the newest", test_ring_wraps},
         {"clear, then start again", test_ring_clear},
+        {"bounded in bytes too", test_ring_bytes},
         {NULL, NULL},
     };
     static const struct test_case framing[] = {
         {"one frame: id, event, data, blank line", test_frame_exact},
         {"line breaks never reach the data line", test_frame_one_data_line},
         {"a large event stays one frame", test_frame_large},
+        {"a payload past the frame cap becomes a stub", test_frame_cap},
         {"a client's JSON nested as deep as the API takes passes", test_frame_deep},
         {"messages the hub refuses", test_frame_refused},
         {"types and the id grammar", test_frame_types_and_ids},

@@ -44,6 +44,45 @@ static void test_parse_strict(void)
     CU_ASSERT_PTR_NULL(o);
 }
 
+/* Numbers are kept as sent (json-c keeps the literal, PostgreSQL every digit): one that a
+ * double does not hold, or an integer json-c would clamp, is refused with its field. */
+static void test_number_range(void)
+{
+    static const struct {
+        const char *doc, *field; /* field NULL: accepted */
+    } cases[] = {
+        {"{\"a\":1e131000}", "a"},
+        {"{\"a\":-1E+400}", "a"},
+        {"{\"a\":1e-400}", "a"},
+        {"{\"a\":0.0000001e-330}", "a"},
+        {"{\"a\":0e999999}", "a"},
+        {"{\"a\":1e00000000001}", NULL},
+        {"{\"a\":123456789012345678901234567890}", "a"},
+        {"{\"a\":18446744073709551616}", "a"},
+        {"{\"a\":-9223372036854775809}", "a"},
+        {"{\"p\":{\"x\":[1,2,{\"y\":1e999}]}}", "p.x[2].y"},
+        {"{\"e\":[{\"ts\":\"1e999\",\"d\":{\"k,{\":[0,1e999]}}]}", "e[0].d.k,{[1]"},
+        {"[1,[2,3e500]]", "[1][1]"},
+        {"{\"a\":1e308,\"b\":-1.7976931348623157e308,\"c\":4.9e-324,\"d\":0e5}", NULL},
+        {"{\"a\":18446744073709551615,\"b\":-9223372036854775808,\"c\":0.5e1}", NULL},
+        {"{\"a\":\"1e131000\",\"b\":[true,false,null],\"c\":-0}", NULL},
+        {"{\"a\":1.00000000000000000000000000000000000000000000000001}", NULL},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct jsonx_err err;
+        memset(&err, 0, sizeof(err));
+        json_object *o = jsonx_parse(cases[i].doc, strlen(cases[i].doc), &err);
+        if (cases[i].field) {
+            CU_ASSERT_PTR_NULL(o);
+            CU_ASSERT_STRING_EQUAL(err.field, cases[i].field);
+            CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "the number"));
+        } else {
+            CU_ASSERT_PTR_NOT_NULL(o);
+        }
+        json_object_put(o);
+    }
+}
+
 static void test_parse_depth_limit(void)
 {
     char deep[200];
@@ -133,9 +172,13 @@ static void test_to_string(void)
 int suite_jsonx_register(void)
 {
     static const struct test_case cases[] = {
-        {"strict parsing", test_parse_strict}, {"depth limit", test_parse_depth_limit},
-        {"field validators", test_fields},     {"unknown keys rejected", test_only_keys},
-        {"compact output", test_to_string},    {NULL, NULL},
+        {"strict parsing", test_parse_strict},
+        {"number range", test_number_range},
+        {"depth limit", test_parse_depth_limit},
+        {"field validators", test_fields},
+        {"unknown keys rejected", test_only_keys},
+        {"compact output", test_to_string},
+        {NULL, NULL},
     };
     return test_add_suite("jsonx", cases);
 }

@@ -111,8 +111,10 @@ void sse_event_fini(struct sse_event *ev)
     ev->frame_len = 0;
 }
 
-int sse_event_parse(const char *payload, size_t len, struct sse_event *ev, char *why, size_t whylen)
+int sse_event_parse(const char *payload, size_t len, size_t frame_max, struct sse_event *ev,
+                    char *why, size_t whylen)
 {
+    char stub[320];
     json_tokener *tok = json_tokener_new_ex(SSE_JSON_MAX_DEPTH);
     json_object *o = NULL, *v;
     const char *data = payload, *type, *epoch;
@@ -180,6 +182,23 @@ int sse_event_parse(const char *payload, size_t len, struct sse_event *ev, char 
     if (!data) {
         snprintf(why, whylen, "out of memory");
         goto out;
+    }
+    if (frame_max && data_len > frame_max) {
+        /* Too big to hand every viewer (and to keep for replay): the frame keeps its id,
+         * type, project and run, says truncated, and viewers fetch what changed. */
+        n = snprintf(
+            stub, sizeof(stub),
+            "{\"id\":%llu,\"epoch\":\"%s\",\"project\":%lld,\"type\":\"%s\",\"run\":%s%s%s,"
+            "\"truncated\":true}",
+            (unsigned long long)ev->seq, ev->epoch, (long long)ev->project, type,
+            ev->run[0] ? "\"" : "", ev->run[0] ? ev->run : "null", ev->run[0] ? "\"" : "");
+        if (n < 0 || (size_t)n >= sizeof(stub)) {
+            snprintf(why, whylen, "frame too long");
+            goto out;
+        }
+        data = stub;
+        data_len = (size_t)n;
+        ev->truncated = 1;
     }
     ev->frame_len = 4 + elen + 1 + 20 + 8 + tlen + 7 + data_len + 3;
     ev->frame = malloc(ev->frame_len);

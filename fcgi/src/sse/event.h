@@ -27,12 +27,15 @@ struct sse_event {
     char run[SSE_RUN_LEN + 1]; /* "" when the event is about no run */
     char *frame;               /* "id: …\nevent: …\ndata: …\n\n", owned (malloc) */
     size_t frame_len;
+    int truncated; /* the payload was past frame_max: the frame carries a stub */
 };
 
 /* Parses a published message into ev and builds its frame. -1 with a reason in why when
- * the message lacks a field the hub needs (id, epoch, project, type) or is not JSON. */
-int sse_event_parse(const char *payload, size_t len, struct sse_event *ev, char *why,
-                    size_t whylen);
+ * the message lacks a field the hub needs (id, epoch, project, type) or is not JSON. A
+ * payload of more than frame_max bytes (0: no cap) gets a stub frame instead, with its
+ * id, type, project and run and "truncated":true, and ev->truncated set. */
+int sse_event_parse(const char *payload, size_t len, size_t frame_max, struct sse_event *ev,
+                    char *why, size_t whylen);
 /* Frees the frame; ev may be parsed into again. */
 void sse_event_fini(struct sse_event *ev);
 

@@ -179,6 +179,8 @@ static void sse_http_metrics(struct sse_http *http, struct evhttp_request *req)
         {"runwatch_sse_ring_events", "gauge", "Events held for replay."},
         {"runwatch_sse_ring_bytes", "gauge", "Bytes of the frames held for replay."},
         {"runwatch_sse_uptime_seconds", "gauge", "Seconds since the hub started."},
+        {"runwatch_sse_events_truncated_total", "counter",
+         "Messages past RUNWATCH_SSE_FRAME_MAX, sent as truncated stubs."},
     };
     uint64_t v[sizeof(m) / sizeof(m[0])];
 
@@ -200,6 +202,7 @@ static void sse_http_metrics(struct sse_http *http, struct evhttp_request *req)
     v[14] = st.ring_events;
     v[15] = st.ring_bytes;
     v[16] = st.uptime_s;
+    v[17] = st.truncated;
     for (size_t i = 0; i < sizeof(m) / sizeof(m[0]); i++)
         evbuffer_add_printf(out, "# HELP %s %s\n# TYPE %s %s\n%s %" PRIu64 "\n", m[i].name,
                             m[i].help, m[i].name, m[i].type, m[i].name, v[i]);

@@ -379,7 +379,8 @@ struct hub *hub_new(struct event_base *base, const struct sse_options *opts)
     hub->tick_ms = opts->keepalive_ms / 5 > 20 ? opts->keepalive_ms / 5 : 20;
     tv.tv_sec = hub->tick_ms / 1000;
     tv.tv_usec = (hub->tick_ms % 1000) * 1000;
-    if (sse_ring_init(&hub->ring, opts->ring) != 0 || !(hub->scratch = evbuffer_new()) ||
+    if (sse_ring_init(&hub->ring, opts->ring, opts->ring_bytes) != 0 ||
+        !(hub->scratch = evbuffer_new()) ||
         !(hub->tick = event_new(base, -1, EV_PERSIST, hub_on_tick, hub)) ||
         !(hub->pump = event_new(base, -1, 0, hub_on_pump, hub)) || event_add(hub->tick, &tv) != 0)
         goto fail;
@@ -448,7 +449,7 @@ void hub_on_message(struct hub *hub, const char *payload, size_t len)
     char why[64];
 
     hub->st.messages++;
-    if (sse_event_parse(payload, len, &ev, why, sizeof(why)) != 0) {
+    if (sse_event_parse(payload, len, hub->opts.frame_max, &ev, why, sizeof(why)) != 0) {
         /* Logged every time up to 10, then every 1000th: a misbehaving publisher must not
          * flood the log. */
         if (++hub->st.invalid <= 10 || hub->st.invalid % 1000 == 0)
@@ -458,6 +459,9 @@ void hub_on_message(struct hub *hub, const char *payload, size_t len)
         return;
     }
     log_debug("event %s-%llu (%zu bytes)", ev.epoch, (unsigned long long)ev.seq, len);
+    if (ev.truncated && ++hub->st.truncated <= 10)
+        log_warn("event %s-%llu of %zu bytes is past RUNWATCH_SSE_FRAME_MAX: sent truncated",
+                 ev.epoch, (unsigned long long)ev.seq, len);
     if (hub->epoch_known && strcmp(ev.epoch, hub->epoch) != 0) {
         log_warn("event ids moved from epoch %s to %s (redis lost its counter)", hub->epoch,
                  ev.epoch);

@@ -28,6 +28,7 @@ struct hub_stats {
     size_t replaying;              /* of which still catching up from the ring */
     uint64_t messages;             /* messages received from Redis since start */
     uint64_t invalid;              /* of which dropped as malformed */
+    uint64_t truncated;            /* of which past RUNWATCH_SSE_FRAME_MAX: sent as stubs */
     uint64_t frames;               /* event frames written to clients (live and replayed) */
     uint64_t replayed;             /* of which replayed from the ring */
     uint64_t comments;             /* keepalive comments written */

@@ -6,9 +6,12 @@
 
 int sse_options_load(struct sse_options *opts, char *err, size_t errlen)
 {
-    long ring, keepalive, buffer, stall, clients, age, retry;
+    long ring, ring_bytes, frame_max, keepalive, buffer, stall, clients, age, retry;
 
     if (config_long("RUNWATCH_SSE_RING", "4096", 1, 1000000, &ring, err, errlen) ||
+        config_long("RUNWATCH_SSE_RING_BYTES", "67108864", 1L << 20, 16L << 30, &ring_bytes, err,
+                    errlen) ||
+        config_long("RUNWATCH_SSE_FRAME_MAX", "131072", 4096, 16L << 20, &frame_max, err, errlen) ||
         config_long("RUNWATCH_SSE_KEEPALIVE_MS", "15000", 100, 3600000, &keepalive, err, errlen) ||
         config_long("RUNWATCH_SSE_CLIENT_BUFFER", "262144", 4096, 64L << 20, &buffer, err,
                     errlen) ||
@@ -18,6 +21,8 @@ int sse_options_load(struct sse_options *opts, char *err, size_t errlen)
         config_long("RUNWATCH_SSE_RETRY_MS", "3000", 0, 600000, &retry, err, errlen))
         return -1;
     opts->ring = (size_t)ring;
+    opts->ring_bytes = (size_t)ring_bytes;
+    opts->frame_max = (size_t)frame_max;
     opts->keepalive_ms = (int)keepalive;
     opts->client_buffer = (size_t)buffer;
     opts->stall_ms = (int)stall;

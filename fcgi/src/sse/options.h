@@ -8,6 +8,8 @@
 
 struct sse_options {
     size_t ring;          /* events kept for Last-Event-ID replay */
+    size_t ring_bytes;    /* and at most this many frame bytes of them */
+    size_t frame_max;     /* a published payload past this becomes a truncated stub */
     int keepalive_ms;     /* a comment on a connection idle this long */
     size_t client_buffer; /* pending output above this for 2 s (or 4x it) marks a client slow */
     int stall_ms;         /* pending output that does not move for this long: slow too */

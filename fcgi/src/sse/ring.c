@@ -5,14 +5,23 @@
 #include <stdlib.h>
 #include <string.h>
 
-int sse_ring_init(struct sse_ring *r, size_t cap)
+int sse_ring_init(struct sse_ring *r, size_t cap, size_t max_bytes)
 {
     memset(r, 0, sizeof(*r));
     r->slots = calloc(cap, sizeof(*r->slots));
     if (!r->slots)
         return -1;
     r->cap = cap;
+    r->max_bytes = max_bytes;
     return 0;
+}
+
+static void sse_ring_drop_oldest(struct sse_ring *r)
+{
+    r->bytes -= r->slots[r->head].frame_len;
+    sse_event_fini(&r->slots[r->head]);
+    r->head = (r->head + 1) % r->cap;
+    r->count--;
 }
 
 void sse_ring_clear(struct sse_ring *r)
@@ -35,12 +44,9 @@ void sse_ring_fini(struct sse_ring *r)
 
 void sse_ring_push(struct sse_ring *r, struct sse_event *ev)
 {
-    if (r->count == r->cap) {
-        r->bytes -= r->slots[r->head].frame_len;
-        sse_event_fini(&r->slots[r->head]);
-        r->head = (r->head + 1) % r->cap;
-        r->count--;
-    }
+    /* The oldest go first: what stays is still a gap-free run ending at the newest. */
+    while (r->count == r->cap || (r->count && r->bytes + ev->frame_len > r->max_bytes))
+        sse_ring_drop_oldest(r);
     r->slots[(r->head + r->count) % r->cap] = *ev;
     r->count++;
     r->bytes += ev->frame_len;

@@ -1,7 +1,8 @@
 /* ring: the last N events of the current epoch, in seq order with no holes, for
  * Last-Event-ID replay. The hub clears it whenever continuity is lost (a new epoch, a
  * missed seq, a Redis gap), so "seq is in the ring" always means "and every event after
- * it too". Fixed capacity: pushing into a full ring frees the oldest event. */
+ * it too". Bounded in events and in bytes: pushing into a full ring frees the oldest
+ * events until the new one fits (a few huge frames must not hold the hub's memory). */
 #ifndef RW_SSE_RING_H
 #define RW_SSE_RING_H
 
@@ -15,10 +16,11 @@ struct sse_ring {
     size_t cap;
     size_t head; /* slot of the oldest event */
     size_t count;
-    size_t bytes; /* frame bytes held, for /metrics */
+    size_t bytes;     /* frame bytes held, for /metrics */
+    size_t max_bytes; /* the most frame bytes held (the newest event is always kept) */
 };
 
-int sse_ring_init(struct sse_ring *r, size_t cap);
+int sse_ring_init(struct sse_ring *r, size_t cap, size_t max_bytes);
 void sse_ring_fini(struct sse_ring *r);
 void sse_ring_clear(struct sse_ring *r);
 /* Takes over ev (its frame included); ev->seq must be one more than the newest's. */
