@@ -444,7 +444,7 @@ static int jsonx_key_matches(const char *key, const char *const *patterns)
     char low[128];
     size_t n = 0;
 
-    for (; key[n] && n < sizeof(low) - 1; n++)
+    for (; n < sizeof(low) - 1 && key[n]; n++)
         low[n] = (char)tolower((unsigned char)key[n]);
     low[n] = '\0';
     for (size_t k = 0; patterns[k]; k++)

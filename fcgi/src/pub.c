@@ -126,11 +126,12 @@ static int pub_send(struct pub *p, int eval)
     const char *cmd = eval ? "EVAL" : "EVALSHA", *body = eval ? pub_script : p->sha;
     size_t blen = eval ? sizeof(pub_script) - 1 : strlen(p->sha);
     size_t need = 160 + blen + p->pending_len + sizeof(PUB_SEQ_KEY PUB_CHANNEL PUB_EPOCH_KEY);
-    char *buf = malloc(need), *o, *end = buf + need;
+    char *buf = malloc(need), *o, *end;
     int done = 0, rc = -1;
 
     if (!buf)
         return -1;
+    end = buf + need;
     memcpy(buf, "*8\r\n", 4);
     o = buf + 4;
     o = pub_bulk(o, end, cmd, strlen(cmd));
