@@ -923,13 +923,14 @@ static void test_keepalive(void)
 
 /* A client that stops reading is disconnected (and counted) once its backlog passes the
  * hub's per-client buffer, while a client that reads gets every event. Big events (runs
- * with a 200 KB input) fill the kernel's buffers quickly. */
+ * with a 100 KB input, under RUNWATCH_SSE_FRAME_MAX) fill the kernel's buffers quickly. */
 static void test_slow_client(void)
 {
+    enum { BLOB = 100 * 1024 };
     struct sse_conn slow, fast;
     struct sse_frame f;
     char q[64], run[40];
-    char *input = malloc(200 * 1024 + 64);
+    char *input = malloc(BLOB + 64);
     long long slow0 = hub_metric("runwatch_sse_slow_disconnects_total"), slow1 = slow0;
     long long prev = -1;
     int created = 0, received = 0, skipped = 0;
@@ -937,12 +938,12 @@ static void test_slow_client(void)
     CU_ASSERT_PTR_NOT_NULL_FATAL(input);
     CU_ASSERT_TRUE_FATAL(slow0 >= 0);
     memcpy(input, "\"input\":{\"blob\":\"", 17);
-    memset(input + 17, 'x', 200 * 1024);
-    snprintf(input + 17 + 200 * 1024, 8, "\"}");
+    memset(input + 17, 'x', BLOB);
+    snprintf(input + 17 + BLOB, 8, "\"}");
     snprintf(q, sizeof(q), "project=%lld&types=run.created", pa.id);
     CU_ASSERT_EQUAL_FATAL(sse_open(&slow, &mem_a, q, NULL, NULL, 4096), 200);
     CU_ASSERT_EQUAL_FATAL(sse_open(&fast, &mem_a, q, NULL, NULL, 0), 200);
-    for (int i = 0; i < 300 && slow1 == slow0; i++) {
+    for (int i = 0; i < 600 && slow1 == slow0; i++) {
         if (create_run(&mem_a, pa.slug, input, run) != 201)
             break;
         created++;
@@ -962,7 +963,7 @@ static void test_slow_client(void)
         received++;
         frame_free(&f);
     }
-    fprintf(stderr, " [slow client dropped after %d events of 200 KB] ", created);
+    fprintf(stderr, " [slow client dropped after %d events of 100 KB] ", created);
     CU_ASSERT_TRUE(slow1 > slow0);
     CU_ASSERT_EQUAL(received, created);
     CU_ASSERT_EQUAL(skipped, 0);
@@ -971,6 +972,50 @@ static void test_slow_client(void)
     CU_ASSERT_EQUAL(wait_for_run(&fast, run, q, sizeof(q)), 1);
     sse_close(&slow);
     sse_close(&fast);
+    free(input);
+}
+
+/* A message past RUNWATCH_SSE_FRAME_MAX (128 KiB: a run created with a 200 KB input)
+ * reaches viewers as a stub with its id, type, project and run and "truncated": true,
+ * and the stream goes on gap-free. */
+static void test_truncated_frame(void)
+{
+    enum { BLOB = 200 * 1024 };
+    struct sse_conn c;
+    struct sse_frame f;
+    char q[64], run[40], run2[40];
+    char *input = malloc(BLOB + 64);
+    long long t0 = hub_metric("runwatch_sse_events_truncated_total"), seq = -1;
+    int got = 0;
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(input);
+    CU_ASSERT_TRUE_FATAL(t0 >= 0);
+    memcpy(input, "\"input\":{\"blob\":\"", 17);
+    memset(input + 17, 'x', BLOB);
+    snprintf(input + 17 + BLOB, 8, "\"}");
+    snprintf(q, sizeof(q), "project=%lld&types=run.created", pa.id);
+    CU_ASSERT_EQUAL_FATAL(sse_open(&c, &mem_a, q, NULL, NULL, 0), 200);
+    CU_ASSERT_EQUAL_FATAL(create_run(&mem_a, pa.slug, input, run), 201);
+    CU_ASSERT_EQUAL_FATAL(create_run(&mem_a, pa.slug, NULL, run2), 201);
+    while (got < 2 && sse_next(&c, 5000, &f) == 1) {
+        long long s2 = id_seq(f.id, NULL, 0);
+        if (f.data && strstr(f.data, run)) {
+            CU_ASSERT_PTR_NOT_NULL(strstr(f.data, "\"truncated\":true"));
+            CU_ASSERT_PTR_NULL(strstr(f.data, "xxxx"));
+            CU_ASSERT_TRUE(strlen(f.data) < 1024);
+            seq = s2;
+            got++;
+        } else if (f.data && strstr(f.data, run2)) {
+            /* The next one is whole, and follows without a gap. */
+            CU_ASSERT_PTR_NULL(strstr(f.data, "\"truncated\""));
+            CU_ASSERT_EQUAL(s2, seq + 1);
+            got++;
+        }
+        frame_free(&f);
+    }
+    CU_ASSERT_EQUAL(got, 2);
+    CU_ASSERT_TRUE(hub_metric("runwatch_sse_events_truncated_total") > t0);
+    sse_close(&c);
     free(input);
 }
 
@@ -1091,6 +1136,8 @@ int suite_stream_register(void)
            !CU_add_test(s, "ids in order across concurrent writers", test_order_concurrent) ||
            !CU_add_test(s, "keepalive comments", test_keepalive) ||
            !CU_add_test(s, "a client that stops reading is dropped", test_slow_client) ||
+           !CU_add_test(s, "a message past the frame cap arrives truncated",
+                        test_truncated_frame) ||
            !CU_add_test(s, "redis forgets the script: nothing lost", test_script_flushed) ||
            !CU_add_test(s, "redis restart: reset, then live", test_redis_restart);
 }

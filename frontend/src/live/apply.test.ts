@@ -54,6 +54,20 @@ describe('applyLiveMessage', () => {
     ctx.refetch.clear();
     vi.useRealTimers();
   });
+  it('refetches the run and the lists for a truncated stub instead of patching', async () => {
+    vi.useFakeTimers();
+    const { qc, ctx } = setup();
+    qc.setQueryData(keyFor(''), page([run('a')]));
+    qc.setQueryData(runKeys.detail('ml', 'a'), run('a'));
+    applyLiveMessage(ctx, { project: 7, type: 'run.updated', run: 'a', truncated: true });
+    expect(qc.getQueryState(runKeys.detail('ml', 'a'))!.isInvalidated).toBe(true);
+    // The run's fields were not touched: nothing came to patch them with.
+    expect(qc.getQueryData<Run>(runKeys.detail('ml', 'a'))!.status).toBe('queued');
+    await vi.advanceTimersByTimeAsync(1100);
+    expect(qc.getQueryState(keyFor(''))!.isInvalidated).toBe(true);
+    ctx.refetch.clear();
+    vi.useRealTimers();
+  });
   it('puts a new run at the top of the lists it matches, once', () => {
     const { qc, ctx } = setup();
     qc.setQueryData(keyFor(''), page([run('a')]));

@@ -16,6 +16,9 @@ export interface LiveMessage {
   type: string;
   run?: string | null;
   data?: unknown;
+  /** The hub sent a stub: the message was past its frame budget (RUNWATCH_SSE_FRAME_MAX),
+   * only id, type, project and run came, and what changed must be fetched. */
+  truncated?: boolean;
 }
 
 export const LIVE_TYPES = [
@@ -159,6 +162,13 @@ function refreshFailures(ctx: LiveContext): void {
 export function applyLiveMessage(ctx: LiveContext, msg: LiveMessage): boolean {
   if (msg.project !== undefined && Number(msg.project) !== ctx.projectId) return false;
   const { qc, slug } = ctx;
+  if (msg.truncated && (msg.type === 'run.created' || msg.type === 'run.updated')) {
+    // Nothing to patch with: the run's page and the lists on screen refetch (coalesced).
+    if (msg.run) void qc.invalidateQueries({ queryKey: runKeys.detail(slug, msg.run) });
+    ctx.refetch.run('lists', () => qc.invalidateQueries({ queryKey: runKeys.lists(slug) }));
+    refreshOverview(ctx);
+    return true;
+  }
   switch (msg.type) {
     case 'run.created':
       if (msg.data && typeof msg.data === 'object') insertRun(ctx, msg.data as Run);
