@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <libpq-fe.h>
 #include <poll.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -88,11 +89,13 @@ const char *db_report_pid(struct op *o)
 
 /* ---- output ---- */
 
-/* A growing buffer on the heap, freed with the request's arena. */
+/* A growing buffer on the heap, freed with the request's arena. It never grows past
+ * limit: a put that would is refused whole and sets over, so one huge value (a 200 MB
+ * text escaped six times over) is never copied, only found too big. */
 struct db_report_buf {
     char *p;
-    size_t len, cap;
-    int oom;
+    size_t len, cap, limit;
+    int oom, over;
 };
 
 static void db_report_clear(void *res)
@@ -107,8 +110,12 @@ static void db_report_buf_free(void *b)
 
 static void buf_put(struct db_report_buf *b, const char *s, size_t n)
 {
-    if (b->oom)
+    if (b->oom || b->over)
         return;
+    if (n > b->limit || b->len > b->limit - n) {
+        b->over = 1;
+        return;
+    }
     if (b->len + n + 1 > b->cap) {
         size_t cap = b->cap ? b->cap : 16384;
         while (cap < b->len + n + 1)
@@ -155,19 +162,34 @@ static void buf_json_string(struct db_report_buf *b, const char *s, size_t n)
     buf_put(b, "\"", 1);
 }
 
-static void buf_csv_field(struct db_report_buf *b, const char *s, size_t n)
+/* One CSV field (RFC 4180). A text that a spreadsheet would run as a formula (starting
+ * with = + - @, a tab or a carriage return) is neutralised with a leading ' and quoted,
+ * as OWASP advises for CSV injection; numbers keep their sign (formula is 0 for them). */
+static void buf_csv_field(struct db_report_buf *b, const char *s, size_t n, int formula)
 {
-    if (n == 0 || strcspn(s, ",\"\r\n") == n) {
+    int neutral = formula && n > 0 && strchr("=+-@\t\r", s[0]) != NULL;
+
+    if (!neutral && (n == 0 || strcspn(s, ",\"\r\n") == n)) {
         buf_put(b, s, n);
         return;
     }
-    buf_put(b, "\"", 1);
+    buf_put(b, neutral ? "\"'" : "\"", neutral ? 2 : 1);
+    size_t start = 0;
     for (size_t i = 0; i < n; i++) {
-        if (s[i] == '"')
-            buf_put(b, "\"", 1);
-        buf_put(b, s + i, 1);
+        if (s[i] != '"')
+            continue;
+        buf_put(b, s + start, i + 1 - start); /* the quote, then itself again */
+        buf_put(b, "\"", 1);
+        start = i + 1;
     }
+    buf_put(b, s + start, n - start);
     buf_put(b, "\"", 1);
+}
+
+/* Types whose text is a number: never a formula in a spreadsheet. */
+static int db_report_numeric(Oid t)
+{
+    return t == 20 || t == 21 || t == 23 || t == 26 || t == 700 || t == 701 || t == 1700;
 }
 
 /* PostgreSQL's own type names for the common OIDs (pg_type.dat); others are "unknown"
@@ -430,7 +452,7 @@ static void db_report_head(struct db_report_buf *b, const PGresult *res, enum db
         for (int i = 0; i < nf; i++) {
             if (i)
                 buf_put(b, ",", 1);
-            buf_csv_field(b, PQfname(res, i), strlen(PQfname(res, i)));
+            buf_csv_field(b, PQfname(res, i), strlen(PQfname(res, i)), 1);
         }
         buf_put(b, "\r\n", 2);
         return;
@@ -455,7 +477,8 @@ static void db_report_row(struct db_report_buf *b, const PGresult *res, enum db_
             if (i)
                 buf_put(b, ",", 1);
             if (!PQgetisnull(res, 0, i))
-                buf_csv_field(b, PQgetvalue(res, 0, i), (size_t)PQgetlength(res, 0, i));
+                buf_csv_field(b, PQgetvalue(res, 0, i), (size_t)PQgetlength(res, 0, i),
+                              !db_report_numeric(PQftype(res, i)));
         }
         buf_put(b, "\r\n", 2);
         return;
@@ -482,6 +505,7 @@ int db_report_run(struct op *o, const char *sql, const char *grant, enum db_repo
 
     if (!b || arena_defer(o->arena, db_report_buf_free, b) != 0)
         return op_fail(o, OP_INTERNAL, "internal", NULL, "out of memory");
+    b->limit = SIZE_MAX;
     if (db_report_connect(o) || db_report_begin(o, db_report_conn, grant))
         return -1;
     c = db_report_conn;
@@ -505,8 +529,22 @@ int db_report_run(struct op *o, const char *sql, const char *grant, enum db_repo
         if (st == PGRES_SINGLE_TUPLE && !truncated) {
             if (!headed++)
                 db_report_head(b, res, fmt);
-            db_report_row(b, res, fmt, nrows++);
-            if (nrows >= cfg->report_max_rows || b->len >= (size_t)cfg->report_max_bytes) {
+            /* A row that would pass the byte cap is not copied at all: it is cut whole. */
+            size_t mark = b->len;
+            int cut = 0;
+            b->limit = (size_t)cfg->report_max_bytes;
+            db_report_row(b, res, fmt, nrows);
+            b->limit = SIZE_MAX;
+            if (b->over) {
+                b->over = 0;
+                b->len = mark;
+                if (b->p)
+                    b->p[mark] = '\0';
+                cut = 1;
+            } else {
+                nrows++;
+            }
+            if (cut || nrows >= cfg->report_max_rows || b->len >= (size_t)cfg->report_max_bytes) {
                 /* Enough: stop the server producing more, drop what is in flight. */
                 truncated = 1;
                 PQclear(res);

@@ -177,6 +177,19 @@ static void serve_count_pub(struct serve_ctx *w)
 }
 
 /* conns' serve callback: one request, answered on fr->out. */
+/* Writes n bytes: lengths stay size_t, and libfcgi's int count is fed in pieces. */
+static int serve_put(FCGX_Stream *out, const char *p, size_t n)
+{
+    while (n > 0) {
+        int k = n > (1u << 30) ? 1 << 30 : (int)n;
+        if (FCGX_PutStr(p, k, out) < 0)
+            return -1;
+        p += k;
+        n -= (size_t)k;
+    }
+    return 0;
+}
+
 static void serve_one(void *ctx, FCGX_Request *fr, int nested)
 {
     struct serve_ctx *w = ctx;
@@ -234,7 +247,7 @@ static void serve_one(void *ctx, FCGX_Request *fr, int nested)
         /* libfcgi's FCGX_FPrintF has its own printf that rejects %zu and then fails the
          * whole stream, so the head is formatted with snprintf and written as bytes. */
         if (hlen && (FCGX_PutStr(head, (int)hlen, fr->out) < 0 ||
-                     (r.resp_len && FCGX_PutStr(r.resp_body, (int)r.resp_len, fr->out) < 0)))
+                     serve_put(fr->out, r.resp_body, r.resp_len) < 0))
             log_warn("writing response failed: %s", strerror(FCGX_GetError(fr->out)));
     }
 

@@ -512,6 +512,28 @@ static void test_query_bounds(void)
     CU_ASSERT_EQUAL(itest_jlen(r.json, "rows"), 10000);
     CU_ASSERT_TRUE(json_object_get_boolean(itest_jget(r.json, "truncated")));
     http_resp_free(&r);
+    /* One value past the byte cap (16 MiB) is never copied: 3 MB of chr(1) escapes to 18
+     * MB of JSON. The answer is cut before that row, not grown to hold it. */
+    CU_ASSERT_EQUAL_FATAL(
+        query(&viewer,
+              "select 1 as n union all select 2 union all select length(repeat(chr(1), "
+              "3000000) || '') union all select 4",
+              NULL, &r),
+        0);
+    CU_ASSERT_EQUAL(r.status, 200);
+    CU_ASSERT_EQUAL(itest_jint(r.json, "row_count"), 4);
+    http_resp_free(&r);
+    CU_ASSERT_EQUAL_FATAL(query(&viewer,
+                                "select g, case when g = 3 then repeat(chr(1), 3000000) end as big "
+                                "from generate_series(1, 5) g",
+                                NULL, &r),
+                          0);
+    CU_ASSERT_EQUAL(r.status, 200);
+    CU_ASSERT_EQUAL(itest_jint(r.json, "row_count"), 2);
+    CU_ASSERT_EQUAL(itest_jlen(r.json, "rows"), 2);
+    CU_ASSERT_TRUE(json_object_get_boolean(itest_jget(r.json, "truncated")));
+    CU_ASSERT_TRUE(r.len < 4096);
+    http_resp_free(&r);
     /* And a result that must be materialised first hits the server's temp-file limit. */
     expect_refused(&viewer, "select g from generate_series(1, 100000000) g order by g desc", 422,
                    "resource_limit");
@@ -555,6 +577,17 @@ static void test_query_csv(void)
     CU_ASSERT_PTR_NOT_NULL(http_header(&r, "Content-Type", ct, sizeof(ct)));
     CU_ASSERT_TRUE(strncmp(ct, "text/csv", 8) == 0);
     CU_ASSERT_STRING_EQUAL(S(r.body), "a,b,c\r\n1,\"x,\"\"y\"\"\",\r\n");
+    http_resp_free(&r);
+    /* Text a spreadsheet would run as a formula is neutralised; numbers keep their sign. */
+    CU_ASSERT_EQUAL_FATAL(
+        api_req(&viewer, "POST", "/api/v1/reports/query",
+                "{\"sql\":\"select -5 as n, -1.5::float8 as f, '=HYPERLINK(\\\"x\\\")' as a, "
+                "'+1' as b, '@SUM(A1)' as c, '-2' as d, 'plain' as e\"}",
+                0, csv, &r),
+        0);
+    CU_ASSERT_EQUAL(r.status, 200);
+    CU_ASSERT_STRING_EQUAL(S(r.body), "n,f,a,b,c,d,e\r\n-5,-1.5,\"'=HYPERLINK(\"\"x\"\")\",\"'+1\","
+                                      "\"'@SUM(A1)\",\"'-2\",plain\r\n");
     http_resp_free(&r);
     CU_ASSERT_EQUAL_FATAL(api_req(&viewer, "POST", "/api/v1/reports/query?format=csv",
                                   "{\"sql\":\"select g from generate_series(1, 20000) g\"}", 0,
