@@ -124,8 +124,10 @@ else
     exit 1
 fi
 
+# shellcheck source=deploy/lib/apt.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib/apt.sh"
 echo "install-deps: installing ${missing[*]}" >&2
-"${sudo[@]}" "${apt_env[@]}" apt-get update -qq >&2
-"${sudo[@]}" "${apt_env[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+apt_wait "${sudo[@]}" "${apt_env[@]}" apt-get update -qq
+apt_wait "${sudo[@]}" "${apt_env[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
 echo "install-deps: installed ${missing[*]}"
 check_node

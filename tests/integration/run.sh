@@ -73,7 +73,7 @@ part() { # name command…
 }
 part "CUnit suites" "$tests_bin"
 if [ -n "${RUNWATCH_SUITES:-}" ]; then
-    echo "RUNWATCH_SUITES=$RUNWATCH_SUITES: skipped the other suites, examples.sh and fleet.sh"
+    echo "RUNWATCH_SUITES=$RUNWATCH_SUITES: skipped the other suites and the shell parts"
 else
     # The README's producer walk-through, against the same stack.
     part examples.sh "$repo/tests/integration/examples.sh"
@@ -83,6 +83,8 @@ else
     # status, demo, stop and the runwatch-api CLI without the ports), the first admin's
     # password file.
     part stack_settings.sh "$repo/tests/integration/stack_settings.sh"
+    # deploy/install-deps.sh waits for another apt's lock instead of failing at once.
+    part apt_wait.sh "$repo/tests/integration/apt_wait.sh"
 fi
 if ((${#failed[@]})); then
     echo "integration: failed: ${failed[*]}"
