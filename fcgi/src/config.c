@@ -256,8 +256,14 @@ int config_load(struct config *cfg, char *err, size_t errlen)
         config_long("RUNWATCH_REPORT_MAX_ROWS", "10000", 1, 1000000, &cfg->report_max_rows, err,
                     errlen) ||
         config_long("RUNWATCH_REPORT_MAX_BYTES", "16777216", 65536, 256L * 1024 * 1024,
-                    &cfg->report_max_bytes, err, errlen))
+                    &cfg->report_max_bytes, err, errlen) ||
+        config_long("RUNWATCH_REPORT_CONCURRENCY", "0", 0, 256, &cfg->report_concurrency, err,
+                    errlen) ||
+        config_long("RUNWATCH_REPORT_PER_USER", "2", 1, 256, &cfg->report_per_user, err, errlen))
         return -1;
+    /* 0: half the workers (at least one), so the other half always serves the rest. */
+    if (cfg->report_concurrency == 0)
+        cfg->report_concurrency = cfg->api_workers / 2 > 1 ? cfg->api_workers / 2 : 1;
 
     if (config_retention(cfg, err, errlen))
         return -1;
@@ -464,6 +470,8 @@ int config_print_shell(const struct config *cfg, FILE *out, char *err, size_t er
     config_put(out, "RUNWATCH_REPORT_DATABASE_URL", cfg->report_database_url);
     config_put_long(out, "RUNWATCH_REPORT_TIMEOUT_MS", cfg->report_timeout_ms);
     config_put_long(out, "RUNWATCH_REPORT_MAX_ROWS", cfg->report_max_rows);
+    config_put_long(out, "RUNWATCH_REPORT_CONCURRENCY", cfg->report_concurrency);
+    config_put_long(out, "RUNWATCH_REPORT_PER_USER", cfg->report_per_user);
     config_put_long(out, "RUNWATCH_REPORT_MAX_BYTES", cfg->report_max_bytes);
     config_put_long(out, "RUNWATCH_API_WORKERS", cfg->api_workers);
     config_put_long(out, "RUNWATCH_MAX_BODY", (long)cfg->max_body);

@@ -36,6 +36,10 @@ struct config {
     long report_timeout_ms;
     long report_max_rows;
     long report_max_bytes;
+    /* How many run at once in all workers, and of one user or token: more get 429, so
+     * queries never hold the workers producers and health checks need. */
+    long report_concurrency;
+    long report_per_user;
     /* Housekeeping (housekeep.c): the settings every task receives, as JSON text:
      * {"retention_days": {"<family>": days, …}} from RUNWATCH_RETENTION_DAYS_<FAMILY>
      * (family lowercased: RUNWATCH_RETENTION_DAYS_EVENTS → "events"); a family left out

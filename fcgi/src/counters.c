@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
@@ -26,7 +27,7 @@
 #include "log.h"
 #include "router.h"
 
-#define COUNTERS_MAGIC   0x52574332u /* "RWC2": the header holds the identity epoch */
+#define COUNTERS_MAGIC   0x52574333u /* "RWC3": the header holds the report seats */
 #define COUNTERS_ROUTES  192         /* names across reloads; a route beyond is "unmatched" */
 #define COUNTERS_METHOD  8
 #define COUNTERS_PATTERN 120
@@ -53,7 +54,11 @@ struct counters_shm {
     int64_t created_at;
     uint64_t worker_starts;
     uint64_t ident_epoch; /* counters_ident_bump */
-    pthread_mutex_t lock; /* guards appending names */
+    pthread_mutex_t lock; /* guards appending names and the report seats */
+    struct {
+        int32_t pid; /* 0: free */
+        int64_t who;
+    } report[COUNTERS_REPORT_SEATS];
     struct counters_name names[COUNTERS_ROUTES];
     struct counters_slot slots[];
 };
@@ -324,4 +329,87 @@ uint64_t counters_worker_starts(void)
 int64_t counters_created_at(void)
 {
     return shm ? shm->created_at : 0;
+}
+
+/* ---- report admission ----
+ * Ad-hoc SQL holds a worker and a database connection for up to its timeout, so a few
+ * slow queries from one viewer could take every worker from producers and health checks.
+ * Each running query holds a seat here: (pid of its worker, who asked); a worker may hold
+ * several, as it serves other connections while it waits for a query (conns_wait). Seats of a pid
+ * that no longer exists are freed by the next admission (a worker killed mid-query), and
+ * the master frees a reaped worker's seats at once, so a reused pid cannot hold one. */
+
+static void counters_report_purge(void)
+{
+    for (int i = 0; i < COUNTERS_REPORT_SEATS; i++)
+        if (shm->report[i].pid && kill(shm->report[i].pid, 0) != 0 && errno == ESRCH)
+            shm->report[i].pid = 0;
+}
+
+int counters_report_enter(int64_t who, int global_cap, int per_user_cap, int *running, int *seat)
+{
+    int n = 0, same = 0, free_seat = -1, rc;
+
+    *running = 0;
+    *seat = -1;
+    if (!shm)
+        return 0;
+    if (counters_lock() != 0)
+        return 0; /* cannot count: admit rather than refuse everyone */
+    counters_report_purge();
+    for (int i = 0; i < COUNTERS_REPORT_SEATS; i++) {
+        if (!shm->report[i].pid) {
+            if (free_seat < 0)
+                free_seat = i;
+            continue;
+        }
+        n++;
+        same += shm->report[i].who == who;
+    }
+    if (n >= global_cap || free_seat < 0) {
+        rc = COUNTERS_REPORT_GLOBAL;
+    } else if (same >= per_user_cap) {
+        rc = COUNTERS_REPORT_PER_USER;
+    } else {
+        shm->report[free_seat].pid = (int32_t)getpid();
+        shm->report[free_seat].who = who;
+        *seat = free_seat;
+        rc = 0;
+    }
+    *running = rc == COUNTERS_REPORT_PER_USER ? same : n;
+    pthread_mutex_unlock(&shm->lock);
+    return rc;
+}
+
+void counters_report_leave(int seat)
+{
+    if (!shm || seat < 0 || seat >= COUNTERS_REPORT_SEATS)
+        return;
+    if (counters_lock() == 0) {
+        if (shm->report[seat].pid == (int32_t)getpid())
+            shm->report[seat].pid = 0;
+        pthread_mutex_unlock(&shm->lock);
+    }
+}
+
+void counters_report_forget(int pid)
+{
+    if (!shm || counters_lock() != 0)
+        return;
+    for (int i = 0; i < COUNTERS_REPORT_SEATS; i++)
+        if (shm->report[i].pid == pid)
+            shm->report[i].pid = 0;
+    pthread_mutex_unlock(&shm->lock);
+}
+
+int counters_report_running(void)
+{
+    int n = 0;
+    if (!shm || counters_lock() != 0)
+        return 0;
+    counters_report_purge();
+    for (int i = 0; i < COUNTERS_REPORT_SEATS; i++)
+        n += shm->report[i].pid != 0;
+    pthread_mutex_unlock(&shm->lock);
+    return n;
 }

@@ -30,6 +30,7 @@ enum counters_scalar {
     COUNTERS_DB_INTERNAL,     /* any other error the API answers with a 500 */
     COUNTERS_AUTH_CACHE_HIT,  /* identities answered from a worker's cache (idcache.c) */
     COUNTERS_AUTH_CACHE_MISS, /* identities the cache could not answer: looked up in SQL */
+    COUNTERS_REPORT_REFUSED,  /* ad-hoc queries refused with 429 (the concurrency caps) */
     COUNTERS__COUNT,
 };
 
@@ -62,6 +63,21 @@ void counters_db_error(const char *code);
  * 0 without a segment. */
 void counters_ident_bump(void);
 uint64_t counters_ident_epoch(void);
+
+/* Report admission (ad-hoc SQL): at most global_cap queries run at once in all workers,
+ * and per_user_cap of one identity (who: a user id, or minus a token id). Returns 0 and
+ * holds *seat until counters_report_leave(*seat), or COUNTERS_REPORT_GLOBAL / _PER_USER
+ * with *running the queries holding the cap that refused. Always admits without a
+ * segment (*seat -1). */
+#define COUNTERS_REPORT_SEATS    256
+#define COUNTERS_REPORT_GLOBAL   1
+#define COUNTERS_REPORT_PER_USER 2
+int counters_report_enter(int64_t who, int global_cap, int per_user_cap, int *running, int *seat);
+void counters_report_leave(int seat);
+/* The master: a reaped worker's seats are free at once. */
+void counters_report_forget(int pid);
+/* Queries holding a seat now (the gauge). */
+int counters_report_running(void);
 
 /* ---- reading (the scrape) ---- */
 

@@ -28,6 +28,14 @@
 #define DB_REPORT_GRACE_MS 2000 /* past the statement timeout before we cancel ourselves */
 
 static PGconn *db_report_conn;
+/* A query is in flight on db_report_conn: a request served meanwhile (db_report_next
+ * serves other connections) cannot run another on it. */
+static int db_report_in_flight;
+
+int db_report_busy(void)
+{
+    return db_report_in_flight;
+}
 
 void db_report_fini(void)
 {
@@ -315,7 +323,7 @@ static long db_report_ms_left(const struct timespec *deadline)
 
 /* The next result, waiting at most until deadline. *late is set when the deadline
  * passed first; NULL with *late unset means the query is over (or the link broke). */
-static PGresult *db_report_next(PGconn *c, const struct timespec *deadline, int *late)
+static PGresult *db_report_next(struct op *o, PGconn *c, const struct timespec *deadline, int *late)
 {
     *late = 0;
     while (PQisBusy(c)) {
@@ -325,7 +333,11 @@ static PGresult *db_report_next(PGconn *c, const struct timespec *deadline, int 
             return NULL;
         }
         struct pollfd p = {.fd = PQsocket(c), .events = POLLIN};
-        int n = poll(&p, 1, (int)(ms > 60000 ? 60000 : ms));
+        int t = (int)(ms > 60000 ? 60000 : ms);
+        /* While the query runs the worker serves its other connections (conns_wait), as
+         * a run wait does: nginx keeps connections to each worker, and a request sent on
+         * this worker's must not wait out somebody's slow query. */
+        int n = o && o->wait_poll ? o->wait_poll(o->wait_ctx, &p, t) : poll(&p, 1, t);
         if (n < 0 && errno != EINTR)
             return NULL;
         if (n > 0 && !PQconsumeInput(c))
@@ -356,7 +368,7 @@ static int db_report_drain(PGconn *c)
 
     clock_gettime(CLOCK_MONOTONIC, &deadline);
     deadline.tv_sec += 2;
-    while ((res = db_report_next(c, &deadline, &late))) {
+    while ((res = db_report_next(NULL, c, &deadline, &late))) {
         ExecStatusType st = PQresultStatus(res);
         PQclear(res);
         if (st == PGRES_COPY_OUT || st == PGRES_COPY_IN || st == PGRES_COPY_BOTH)
@@ -524,7 +536,8 @@ int db_report_run(struct op *o, const char *sql, const char *grant, enum db_repo
         db_report_fini();
         return db_report_unavailable(o, "send failed");
     }
-    while ((res = db_report_next(c, &deadline, &late))) {
+    db_report_in_flight = 1;
+    while ((res = db_report_next(o, c, &deadline, &late))) {
         ExecStatusType st = PQresultStatus(res);
         if (st == PGRES_SINGLE_TUPLE && !truncated) {
             if (!headed++)
@@ -567,6 +580,7 @@ int db_report_run(struct op *o, const char *sql, const char *grant, enum db_repo
         }
         PQclear(res);
     }
+    db_report_in_flight = 0;
     if (err && arena_defer(o->arena, db_report_clear, err) != 0)
         err = NULL;
     if (late) {

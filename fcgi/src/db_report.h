@@ -28,6 +28,9 @@ struct db_report_out {
 /* The backend pid of the ad-hoc connection as text (connecting first when needed), for
  * the grant to be bound to; NULL with o's error set (unavailable) when it cannot connect. */
 const char *db_report_pid(struct op *o);
+/* 1 while this worker has a query in flight: a request it serves meanwhile (it serves its
+ * other connections while it waits) cannot run another. */
+int db_report_busy(void);
 
 /* Runs one user statement under grant into out:
  * JSON {"columns":[{"name","type"}],"rows":[[…]],"row_count":n,"truncated":b}, or CSV

@@ -149,6 +149,7 @@ static int master_reap(struct master *m, int stopping)
             m->hk_pid = 0;
             continue;
         }
+        counters_report_forget((int)pid);
         for (int i = 0; i < MASTER_MAX_WORKERS; i++) {
             if (m->w[i].pid != pid)
                 continue;

@@ -158,6 +158,12 @@ static void prom_process(FILE *f)
             (unsigned long long)counters_total(COUNTERS_AUTH_CACHE_HIT));
     fprintf(f, "runwatch_auth_cache_lookups_total{result=\"miss\"} %llu\n",
             (unsigned long long)counters_total(COUNTERS_AUTH_CACHE_MISS));
+    prom_scalar(f, "runwatch_report_queries_running", "gauge",
+                "Ad-hoc SQL queries running now (RUNWATCH_REPORT_CONCURRENCY at most).",
+                (uint64_t)counters_report_running());
+    prom_scalar(f, "runwatch_report_queries_refused_total", "counter",
+                "Ad-hoc SQL queries refused with 429 by the concurrency caps.",
+                counters_total(COUNTERS_REPORT_REFUSED));
     prom_scalar(f, "runwatch_api_worker_starts_total", "counter",
                 "API worker processes started by the master (restarts and reloads included).",
                 counters_worker_starts());

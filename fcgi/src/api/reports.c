@@ -13,6 +13,7 @@
 
 #include "audit_log.h"
 #include "access.h"
+#include "counters.h"
 #include "config.h"
 #include "db.h"
 #include "db_report.h"
@@ -408,6 +409,49 @@ static int reports_format(struct req *r, enum db_report_format *fmt)
     return 0;
 }
 
+static void reports_leave(void *seat)
+{
+    counters_report_leave(*(int *)seat);
+}
+
+/* A seat for one ad-hoc query (counters_report_enter), held to the end of the request:
+ * at most RUNWATCH_REPORT_CONCURRENCY run in all workers and RUNWATCH_REPORT_PER_USER of
+ * one user or token; beyond, 429 at once, so slow queries never take the workers that
+ * producers and health checks need. */
+static int reports_admit(struct req *r)
+{
+    const struct access_ident *id = r->op.ident;
+    const char *key = id->user_id ? id->user_id : id->token_id;
+    int64_t who = key ? strtoll(key, NULL, 10) : 0;
+    int running, rc, *seat = arena_alloc(r->op.arena, sizeof(*seat));
+
+    if (!seat)
+        return req_error(r, 500, "internal", NULL, "out of memory");
+    if (db_report_busy()) { /* served while this worker waits for another query */
+        req_add_header(r, "Retry-After", "1");
+        return req_error(r, 429, "too_many_queries", NULL,
+                         "this worker is running a query; retry in a moment");
+    }
+    if (!id->user_id)
+        who = -who;
+    rc = counters_report_enter(who, (int)r->op.cfg->report_concurrency,
+                               (int)r->op.cfg->report_per_user, &running, seat);
+    if (rc == 0) {
+        if (arena_defer(r->op.arena, reports_leave, seat) == 0)
+            return 0;
+        counters_report_leave(*seat);
+        return req_error(r, 500, "internal", NULL, "out of memory");
+    }
+    counters_add(COUNTERS_REPORT_REFUSED, 1);
+    req_add_header(r, "Retry-After", "1");
+    if (rc == COUNTERS_REPORT_PER_USER)
+        return req_error(r, 429, "too_many_queries", NULL,
+                         "you have %d queries running, the most at once; retry when one ends",
+                         running);
+    return req_error(r, 429, "too_many_queries", NULL,
+                     "%d queries are running, the most at once; retry when one ends", running);
+}
+
 /* Runs sql for the caller, narrowed to project `only` (or all the caller's). The
  * statement is audited first, so even one that fails is on record. */
 static int reports_run_sql(struct req *r, const char *sql, const char *only, const char *source,
@@ -417,6 +461,8 @@ static int reports_run_sql(struct req *r, const char *sql, const char *only, con
     const char *pid;
     PGresult *res;
 
+    if (reports_admit(r))
+        return -1;
     reports_grant_params(r, only, gp);
     if (!(pid = db_report_pid(&r->op)))
         return -1;

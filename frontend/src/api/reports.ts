@@ -7,7 +7,7 @@ import {
   useMutation,
   useQueryClient,
 } from '@tanstack/react-query';
-import { api, apiBlob } from './client';
+import { ApiError, api, apiBlob } from './client';
 import type {
   Anomalies,
   AnomalyThresholds,
@@ -104,27 +104,50 @@ export function useSaveThresholds(project: string) {
 
 // ---- ad-hoc SQL and saved reports
 
+/** Ad-hoc queries have concurrency caps (RUNWATCH_REPORT_CONCURRENCY and _PER_USER): a
+ * query refused because others are running (429 too_many_queries) is asked again after a
+ * short wait, a few times, before the refusal is shown. Queries only read. */
+export async function withQuerySeat<T>(
+  run: () => Promise<T>,
+  signal?: AbortSignal,
+  waits = [500, 1000, 2000, 4000],
+): Promise<T> {
+  for (let i = 0; ; i++) {
+    try {
+      return await run();
+    } catch (err) {
+      const busy = err instanceof ApiError && err.status === 429 && err.code === 'too_many_queries';
+      if (!busy || i >= waits.length || signal?.aborted) throw err;
+      await new Promise((resolve) => setTimeout(resolve, waits[i]));
+    }
+  }
+}
+
 /** Runs one statement over the report schema, narrowed to `project`. */
 export function runSql(project: string, sql: string, signal?: AbortSignal): Promise<QueryResult> {
-  return api<QueryResult>('/reports/query', { method: 'POST', body: { sql, project }, signal });
+  return withQuerySeat(
+    () => api<QueryResult>('/reports/query', { method: 'POST', body: { sql, project }, signal }),
+    signal,
+  );
 }
 
 export function runSaved(id: number, signal?: AbortSignal): Promise<QueryResult> {
-  return api<QueryResult>(`/reports/saved/${id}/run`, { method: 'POST', signal });
+  return withQuerySeat(() => api<QueryResult>(`/reports/saved/${id}/run`, { method: 'POST', signal }), signal);
 }
 
 /** The same statement as CSV (the server's own rendering, with its row cap). */
 export async function downloadCsv(
   what: { project: string; sql: string } | { saved: number },
 ): Promise<{ blob: Blob; truncated: boolean }> {
-  const { blob, headers } =
+  const { blob, headers } = await withQuerySeat(() =>
     'saved' in what
-      ? await apiBlob(`/reports/saved/${what.saved}/run`, 'text/csv', { method: 'POST', query: { format: 'csv' } })
-      : await apiBlob('/reports/query', 'text/csv', {
+      ? apiBlob(`/reports/saved/${what.saved}/run`, 'text/csv', { method: 'POST', query: { format: 'csv' } })
+      : apiBlob('/reports/query', 'text/csv', {
           method: 'POST',
           query: { format: 'csv' },
           body: { sql: what.sql, project: what.project },
-        });
+        }),
+  );
   return { blob, truncated: headers.get('X-Runwatch-Truncated') === 'true' };
 }
 

@@ -690,7 +690,7 @@ export interface paths {
         put?: never;
         /**
          * Run one read-only SQL statement over the report schema (viewer)
-         * @description Runs as the read-only database login runwatch_report, in a READ ONLY transaction, with only the report schema on the search path, a statement timeout (RUNWATCH_REPORT_TIMEOUT_MS, 5 s) and a row cap (RUNWATCH_REPORT_MAX_ROWS, 10000) and byte cap (RUNWATCH_REPORT_MAX_BYTES) applied while reading: past a cap the answer is cut short with truncated: true (CSV: X-Runwatch-Truncated: true). The report views show only the rows of the caller's projects (or of project). One statement a request. Errors carry PostgreSQL's message about the statement and details.sqlstate/position. Every statement is in the audit log.
+         * @description Runs as the read-only database login runwatch_report, in a READ ONLY transaction, with only the report schema on the search path, a statement timeout (RUNWATCH_REPORT_TIMEOUT_MS, 5 s) and a row cap (RUNWATCH_REPORT_MAX_ROWS, 10000) and byte cap (RUNWATCH_REPORT_MAX_BYTES) applied while reading: past a cap the answer is cut short with truncated: true (CSV: X-Runwatch-Truncated: true; a row that would pass the byte cap is left out whole, and a text cell a spreadsheet would run as a formula is written with a leading quote). At most RUNWATCH_REPORT_CONCURRENCY queries run at once and RUNWATCH_REPORT_PER_USER of one user or token: more get 429 too_many_queries at once. The report views show only the rows of the caller's projects (or of project). One statement a request. Errors carry PostgreSQL's message about the statement and details.sqlstate/position. Every statement is in the audit log.
          */
         post: operations["reportQuery"];
         delete?: never;
@@ -4415,6 +4415,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description Too many ad-hoc queries running: RUNWATCH_REPORT_CONCURRENCY in all (default half the API workers) or RUNWATCH_REPORT_PER_USER (2) of the caller; code too_many_queries, Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description A dependency is down (Retry-After) */
             503: {
                 headers: {
@@ -4837,6 +4846,15 @@ export interface operations {
             };
             /** @description query_timeout, resource_limit, not_a_query */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too many ad-hoc queries running: RUNWATCH_REPORT_CONCURRENCY in all (default half the API workers) or RUNWATCH_REPORT_PER_USER (2) of the caller; code too_many_queries, Retry-After */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
