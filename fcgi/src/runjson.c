@@ -156,27 +156,58 @@ static void runjson_split(int64_t us, struct runjson_tm *tm)
     tm->usec = (int)(time - (int64_t)tm->sec * 1000000);
 }
 
+/* n as exactly width digits (n < 10^width), the way %0*d would, without printf's cost: a
+ * page has over a thousand timestamps. */
+static char *runjson_digits(char *p, int n, int width)
+{
+    for (int i = width - 1; i >= 0; i--) {
+        p[i] = (char)('0' + n % 10);
+        n /= 10;
+    }
+    return p + width;
+}
+
 size_t runjson_fmt_time(char *buf, int64_t us)
 {
     struct runjson_tm tm;
-    int n;
 
     if (us == INT64_MAX || us == INT64_MIN)
         return (size_t)snprintf(buf, RUNJSON_NUM_MAX, "%s",
                                 us == INT64_MAX ? "infinity" : "-infinity");
     runjson_split(us, &tm);
-    n = snprintf(buf, RUNJSON_NUM_MAX, "%04d-%02d-%02dT%02d:%02d:%02d",
-                 tm.year > 0 ? tm.year : -(tm.year - 1), tm.mon, tm.mday, tm.hour, tm.min, tm.sec);
-    if (tm.usec) {
+    int year = tm.year > 0 ? tm.year : -(tm.year - 1);
+    char *p = buf;
+    if (year > 9999)
+        p += snprintf(p, RUNJSON_NUM_MAX, "%d", year);
+    else
+        p = runjson_digits(p, year, 4);
+    *p++ = '-';
+    p = runjson_digits(p, tm.mon, 2);
+    *p++ = '-';
+    p = runjson_digits(p, tm.mday, 2);
+    *p++ = 'T';
+    p = runjson_digits(p, tm.hour, 2);
+    *p++ = ':';
+    p = runjson_digits(p, tm.min, 2);
+    *p++ = ':';
+    p = runjson_digits(p, tm.sec, 2);
+    if (tm.usec) { /* without trailing zeros, as PostgreSQL's AppendSeconds */
         int frac = tm.usec, digits = 6;
         while (frac % 10 == 0) {
             frac /= 10;
             digits--;
         }
-        n += snprintf(buf + n, RUNJSON_NUM_MAX - (size_t)n, ".%0*d", digits, frac);
+        *p++ = '.';
+        p = runjson_digits(p, frac, digits);
     }
-    n += snprintf(buf + n, RUNJSON_NUM_MAX - (size_t)n, "+00:00%s", tm.year > 0 ? "" : " BC");
-    return (size_t)n;
+    memcpy(p, "+00:00", 6);
+    p += 6;
+    if (tm.year <= 0) {
+        memcpy(p, " BC", 3);
+        p += 3;
+    }
+    *p = '\0';
+    return (size_t)(p - buf);
 }
 
 size_t runjson_fmt_cursor_time(char *buf, int64_t us)
@@ -187,52 +218,78 @@ size_t runjson_fmt_cursor_time(char *buf, int64_t us)
                             tm.mon, tm.mday, tm.hour, tm.min, tm.sec, tm.usec);
 }
 
-/* The shortest significant digits (at most 9, no trailing zeros) that read back as f > 0,
- * and the decimal exponent of the first one; among candidates of that length, the nearest. */
-static int runjson_shortest(float f, char *digits, int *exp10)
+/* The correctly rounded decimal of f > 0 with prec + 1 significant digits when it reads back
+ * as f, else (only next to a power of 2, where the floats below are closer together than
+ * those above) a neighbour one unit in its last place away that does; -1 when none does.
+ * Like PostgreSQL's Ryu, a decimal exactly halfway to the next float does not count, even
+ * where strtof would round it to f (long double holds those midpoints exactly). */
+static long runjson_try(float f, int prec, long double mid_lo, long double mid_hi, int *ex, int *nd)
 {
-    char tmp[32];
-    for (int prec = 0; prec <= 8; prec++) {
-        snprintf(tmp, sizeof(tmp), "%.*e", prec, (double)f);
-        /* tmp is d[.ddd]e±XX: the correctly rounded candidate, and its neighbours one unit
-         * in its last place away, which may read back when it does not (near a power of 2
-         * the floats below are closer together than those above). */
-        char *e = strchr(tmp, 'e');
-        long mant = 0;
-        int nd = 0;
-        for (char *p = tmp; p < e; p++)
-            if (*p != '.') {
-                mant = mant * 10 + (*p - '0');
-                nd++;
-            }
-        int ex = atoi(e + 1);
-        long best = -1;
-        double best_err = 0;
-        for (long cand = mant - 1; cand <= mant + 1; cand++) {
+    char tmp[32], c[32];
+    snprintf(tmp, sizeof(tmp), "%.*e", prec, (double)f); /* d[.ddd]e±XX, ties to even */
+    char *e = strchr(tmp, 'e');
+    long mant = 0;
+    *nd = 0;
+    for (char *p = tmp; p < e; p++)
+        if (*p != '.') {
+            mant = mant * 10 + (*p - '0');
+            (*nd)++;
+        }
+    *ex = atoi(e + 1);
+    int pow2 = frexpf(f, &(int){0}) == 0.5f;
+    for (int k = 0; k < (pow2 ? 3 : 1); k++) {
+        long cand = mant + (k == 0 ? 0 : k == 1 ? -1 : 1);
+        const char *s = tmp;
+        if (k) {
             if (cand <= 0)
                 continue;
-            char c[32];
-            snprintf(c, sizeof(c), "%lde%d", cand, ex - (nd - 1));
-            if (strtof(c, NULL) != f)
-                continue;
-            double err = fabs(strtod(c, NULL) - (double)f);
-            if (best < 0 || err < best_err || (err == best_err && cand == mant)) {
-                best = cand;
-                best_err = err;
-            }
+            snprintf(c, sizeof(c), "%lde%d", cand, *ex - (*nd - 1));
+            s = c;
         }
-        if (best < 0)
+        if (strtof(s, NULL) != f)
             continue;
-        int len = snprintf(digits, 16, "%ld", best);
-        /* a neighbour may have gained a digit (999 + 1) or lost one (100 - 1) */
-        *exp10 = ex + (len - nd);
-        while (len > 1 && digits[len - 1] == '0')
-            digits[--len] = '\0';
-        return len;
+        double d = strtod(s, NULL); /* exact at a midpoint; strtold settles a near miss */
+        if ((d == (double)mid_lo || d == (double)mid_hi) &&
+            (strtold(s, NULL) == mid_lo || strtold(s, NULL) == mid_hi))
+            continue;
+        return cand;
     }
-    /* Not reached: nine significant digits always read back as the same float. */
-    *exp10 = 0;
-    return (int)snprintf(digits, 16, "0");
+    return -1;
+}
+
+/* The shortest significant digits (at most 9, no trailing zeros) that read back as f > 0,
+ * and the decimal exponent of the first one. A precision that reads back stays good with
+ * more digits, so a binary search over 1 to 9 digits finds it in four tries at most. */
+static int runjson_shortest(float f, char *digits, int *exp10)
+{
+    float below = nextafterf(f, 0), above = nextafterf(f, INFINITY);
+    long double mid_lo = ((long double)f + below) / 2,
+                mid_hi = isinf(above) ? (long double)f + ((long double)f - below) / 2
+                                      : ((long double)f + above) / 2;
+    int lo = 0, hi = 8, ex = 0, nd = 1, best_ex = 0, best_nd = 1;
+    long best = -1;
+    while (lo <= hi) {
+        int mid = (lo + hi) / 2;
+        long cand = runjson_try(f, mid, mid_lo, mid_hi, &ex, &nd);
+        if (cand >= 0) {
+            best = cand;
+            best_ex = ex;
+            best_nd = nd;
+            hi = mid - 1;
+        } else {
+            lo = mid + 1;
+        }
+    }
+    if (best < 0) { /* not reached: nine significant digits always read back */
+        *exp10 = 0;
+        return snprintf(digits, 16, "0");
+    }
+    int len = snprintf(digits, 16, "%ld", best);
+    /* a neighbour may have gained a digit (999 + 1) or lost one (100 - 1) */
+    *exp10 = best_ex + (len - best_nd);
+    while (len > 1 && digits[len - 1] == '0')
+        digits[--len] = '\0';
+    return len;
 }
 
 size_t runjson_fmt_float4(char *buf, float f)
