@@ -1,5 +1,6 @@
 -- Runs (api/runs.c): create, read, update, list, wait, heartbeat, cancel. Timestamps
--- leave as RFC 3339 UTC text (the session's TimeZone is UTC).
+-- leave as RFC 3339 UTC text (the session's TimeZone is UTC), runs as run_json()'s text,
+-- except in the run lists, whose columns leave in binary for runjson.c (docs/SQL.md).
 
 -- fragment: run_latest_attempt
 -- The latest attempt of run r as la.j, NULL before the first: a lateral join PostgreSQL plans

@@ -263,6 +263,10 @@ static void sqlgen_finish(struct sqlgen_stmt *s)
         sqlgen_error(s->file, s->line, "%s has no \"-- in:\" line", s->name);
     if (!s->have_out)
         sqlgen_error(s->file, s->line, "%s has no \"-- out:\" line", s->name);
+    /* Only db_exec, on the API's connection, asks for binary results. */
+    if (s->binary && s->connection)
+        sqlgen_error(s->file, s->line, "%s: binary results are for the API's connection only",
+                     s->name);
 }
 
 /* After every file is read: a statement's SQL with its fragments, then its checks. */
@@ -491,7 +495,8 @@ static int sqlgen_write_header(FILE *o)
           "    /* NULL: the API's connection (prepared at connect); otherwise the connection\n"
           "     * that runs it as text (\"adhoc\": db_report.c, \"migrate\": migrate.c). */\n"
           "    const char *connection;\n"
-          "    /* 1: the caller reads the result in libpq's binary format (\"-- format: binary\"). */\n"
+          "    /* 1: the caller reads the result in libpq's binary format (\"-- format: binary\"). "
+          "*/\n"
           "    int binary;\n"
           "};\n\n"
           "extern const struct db_stmt db_stmts[DB_STMT__COUNT];\n",
