@@ -47,7 +47,7 @@ SQLGEN    := $(BUILD)/sqlgen
 SQL_STMTS := $(sort $(wildcard sql/statements/*.sql))
 GEN_OBJ   := $(BUILD)/obj/gen/db_stmt.o
 
-API_LIBS  := -lfcgi $(shell pkg-config --libs json-c libpq hiredis 2>/dev/null) -lcrypt
+API_LIBS  := -lfcgi $(shell pkg-config --libs json-c libpq hiredis 2>/dev/null) -lcrypt -lm
 SSE_LIBS  := $(shell pkg-config --libs json-c hiredis libevent 2>/dev/null)
 UNIT_LIBS := -lcunit $(API_LIBS) $(shell pkg-config --libs libevent 2>/dev/null)
 ITEST_LIBS := -lcunit $(shell pkg-config --libs libcurl json-c 2>/dev/null)

@@ -221,8 +221,10 @@ PGresult *db_exec(struct op *o, enum db_stmt_id id, const char *const *params, i
             db_unavailable(o, err);
             return NULL;
         }
+        /* Parameters go as text; a "-- format: binary" statement's columns come back in
+         * binary, which the server makes without its text output functions. */
         res = PQexecPrepared(db->conn, db_stmts[id].name, db_stmts[id].nparams, params, NULL, NULL,
-                             0);
+                             db_stmts[id].binary);
         if (PQstatus(db->conn) != CONNECTION_BAD)
             break;
         /* The server went away (restart, failover). Retry once if nothing is lost. */

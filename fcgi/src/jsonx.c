@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "arena.h"
+
 void jsonx_err_set(struct jsonx_err *err, const char *field, const char *fmt, ...)
 {
     va_list ap;
@@ -554,4 +556,99 @@ int jsonx_find_nul(json_object *obj, char *path, size_t cap)
     }
     path[base] = '\0';
     return 0;
+}
+
+void jsonx_out_init(struct jsonx_out *o, struct arena *a, size_t cap)
+{
+    o->arena = a;
+    o->len = 0;
+    o->cap = cap < 64 ? 64 : cap;
+    o->buf = arena_alloc(a, o->cap);
+    o->failed = !o->buf;
+}
+
+char *jsonx_out_room(struct jsonx_out *o, size_t n)
+{
+    if (o->failed)
+        return NULL;
+    if (o->cap - o->len <= n) { /* keep a byte for the final NUL */
+        size_t cap = o->cap;
+        while (cap - o->len <= n)
+            cap *= 2;
+        char *buf = arena_alloc(o->arena, cap);
+        if (!buf) {
+            o->failed = 1;
+            return NULL;
+        }
+        memcpy(buf, o->buf, o->len);
+        o->buf = buf;
+        o->cap = cap;
+    }
+    return o->buf + o->len;
+}
+
+void jsonx_out_raw(struct jsonx_out *o, const char *s, size_t n)
+{
+    char *p = jsonx_out_room(o, n);
+    if (!p)
+        return;
+    memcpy(p, s, n);
+    o->len += n;
+}
+
+void jsonx_out_str(struct jsonx_out *o, const char *s, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    char *p = jsonx_out_room(o, 6 * n + 2), *start = p; /* \u00xx is the longest form */
+    if (!p)
+        return;
+    *p++ = '"';
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c >= 0x20 && c != '"' && c != '\\') {
+            *p++ = (char)c;
+            continue;
+        }
+        *p++ = '\\';
+        switch (c) {
+        case '"':
+            *p++ = '"';
+            break;
+        case '\\':
+            *p++ = '\\';
+            break;
+        case '\b':
+            *p++ = 'b';
+            break;
+        case '\f':
+            *p++ = 'f';
+            break;
+        case '\n':
+            *p++ = 'n';
+            break;
+        case '\r':
+            *p++ = 'r';
+            break;
+        case '\t':
+            *p++ = 't';
+            break;
+        default:
+            memcpy(p, "u00", 3);
+            p[3] = hex[c >> 4];
+            p[4] = hex[c & 15];
+            p += 5;
+        }
+    }
+    *p++ = '"';
+    o->len += (size_t)(p - start);
+}
+
+const char *jsonx_out_end(struct jsonx_out *o, size_t *len)
+{
+    if (!jsonx_out_room(o, 0))
+        return NULL;
+    o->buf[o->len] = '\0';
+    if (len)
+        *len = o->len;
+    return o->buf;
 }

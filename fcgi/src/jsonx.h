@@ -64,6 +64,29 @@ int jsonx_find_nul(json_object *obj, char *path, size_t cap);
 /* Serialises without pretty-printing or escaped slashes; the string is owned by obj. */
 const char *jsonx_to_string(json_object *obj, size_t *len);
 
+/* JSON text written directly into a request's arena, for answers made from database
+ * columns without building a json-c tree (runjson.c). The buffer doubles as it fills (the
+ * old one stays in the arena until the request ends); after an allocation failure every
+ * call is a no-op and jsonx_out_end answers NULL. */
+struct arena;
+struct jsonx_out {
+    struct arena *arena;
+    char *buf;
+    size_t len, cap;
+    int failed;
+};
+
+void jsonx_out_init(struct jsonx_out *o, struct arena *a, size_t cap);
+/* Room for n more bytes at the end, or NULL (failed set); the caller writes at most n
+ * bytes there and adds what it wrote to o->len. */
+char *jsonx_out_room(struct jsonx_out *o, size_t n);
+void jsonx_out_raw(struct jsonx_out *o, const char *s, size_t n);
+/* s[0..n) as a JSON string, escaped as PostgreSQL's json output escapes text: \" \\ \b
+ * \f \n \r \t, other control bytes as \u00xx, everything else (UTF-8) as it is. */
+void jsonx_out_str(struct jsonx_out *o, const char *s, size_t n);
+/* The text, NUL-terminated, and its length; NULL when an allocation failed. */
+const char *jsonx_out_end(struct jsonx_out *o, size_t *len);
+
 void jsonx_err_set(struct jsonx_err *err, const char *field, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 

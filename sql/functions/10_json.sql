@@ -1,6 +1,8 @@
 -- The public JSON of runs, attempts, events, workers and saved reports, built here once
 -- so every endpoint, report and live event shows the same shape and runwatch-api can
--- send the text as PostgreSQL made it, without parsing and re-serialising it.
+-- send the text as PostgreSQL made it, without parsing and re-serialising it. The run list
+-- is the exception: fcgi/src/runjson.c makes run_json()'s shape from binary columns (cheaper
+-- for the server), so a change to run_json() or attempt_json() goes there too (docs/SQL.md).
 --
 -- sql/functions/ holds the living definitions (README, "Schema and functions"):
 -- `runwatch-api migrate` re-applies a file whenever its checksum changes.

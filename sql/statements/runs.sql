@@ -1,5 +1,6 @@
 -- Runs (api/runs.c): create, read, update, list, wait, heartbeat, cancel. Timestamps
--- leave as RFC 3339 UTC text (the session's TimeZone is UTC).
+-- leave as RFC 3339 UTC text (the session's TimeZone is UTC), runs as run_json()'s text,
+-- except in the run lists, whose columns leave in binary for runjson.c (docs/SQL.md).
 
 -- fragment: run_latest_attempt
 -- The latest attempt of run r as la.j, NULL before the first: a lateral join PostgreSQL plans
@@ -13,6 +14,29 @@ LEFT JOIN LATERAL (SELECT attempt_json(a) AS j FROM attempts a WHERE a.run_id = 
 -- lists join them after the page is cut, so only the runs shown pay for them.
 JOIN projects p ON p.id = r.project_id
 -- include: run_latest_attempt
+
+-- fragment: run_list_columns
+-- The columns of a listed run and of its latest attempt (a_*, all NULL before the first),
+-- which runjson.c renders as run_json() would, from libpq's binary format: PostgreSQL's text
+-- output of the timestamps and jsonb in run_json() was most of the list's time
+-- (docs/PERFORMANCE.md, "The run list's JSON made in C"). now is the statement's, for a running
+-- run's duration_s; the cursor's key is made from the sort's column.
+r.id, p.slug AS project, r.experiment_id, r.kind, r.name, r.queue, r.status, r.priority,
+    r.input, r.params, r.tags, r.parent_id, r.root_id, r.group_id, r.worker_id, r.progress,
+    r.created_at, r.queued_at, r.started_at, r.ended_at, r.last_heartbeat_at, r.updated_at,
+    r.cancel_requested, r.error_type, r.error_message, r.error_traceback, r.error_fingerprint,
+    r.result, r.summary, now() AS now, la.seq AS a_seq, la.status AS a_status, la.worker_id AS
+    a_worker_id, la.created_at AS a_created_at, la.started_at AS a_started_at, la.ended_at AS
+    a_ended_at, la.last_heartbeat_at AS a_last_heartbeat_at, la.error_type AS a_error_type,
+    la.error_message AS a_error_message, la.error_traceback AS a_error_traceback
+
+-- fragment: run_list_joins
+-- What the lists' columns need beside the run r, joined after the page is cut so only the
+-- runs shown pay for them: its project's slug and its latest attempt's columns.
+JOIN projects p ON p.id = r.project_id
+LEFT JOIN LATERAL (SELECT a.seq, a.status, a.worker_id, a.created_at, a.started_at, a.ended_at,
+    a.last_heartbeat_at, a.error_type, a.error_message, a.error_traceback FROM attempts a WHERE
+    a.run_id = r.id ORDER BY a.seq DESC LIMIT 1) la ON true
 
 -- fragment: run_list_statuses
 -- One row per status: the lists scan each wanted status's range of a runs_project_status_*
@@ -156,17 +180,18 @@ RETURNING run_json(r, (SELECT slug FROM projects WHERE id = r.project_id), coale
 -- The cursor key is a time, or for duration microseconds (ended - started, the expression of
 -- the duration index). The API runs run_list_created_<order>_all when nothing narrows a list
 -- by creation, run_list_<sort>_<order> when only statuses do, else the _filtered one; all
--- eighteen answer the same columns.
+-- eighteen answer the same columns (run_list_columns), in binary.
 
 -- name: run_list_created_desc
 -- The run list's common shapes (no filter but statuses), whose generic plan
 -- PostgreSQL keeps: see the fragment run_list_args. One index range scan per status
 -- wanted (all six when statuses is NULL), merged; the JSON is made for the page only.
 -- in: project_id, statuses, cursor_key, cursor_id, limit
--- out: run_json, cursor_key, id
+-- out: id, project, experiment_id, kind, name, queue, status, priority, input, params, tags, parent_id, root_id, group_id, worker_id, progress, created_at, queued_at, started_at, ended_at, last_heartbeat_at, updated_at, cancel_requested, error_type, error_message, error_traceback, error_fingerprint, result, summary, now, a_seq, a_status, a_worker_id, a_created_at, a_started_at, a_ended_at, a_last_heartbeat_at, a_error_type, a_error_message, a_error_traceback
+-- format: binary
 -- include: run_list_args
-SELECT run_json(r, p.slug, la.j) AS run_json,
-    to_char(r.created_at, 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS cursor_key, r.id
+SELECT
+    -- include: run_list_columns
 FROM (SELECT r.*
     FROM arg JOIN
     -- include: run_list_statuses
@@ -179,7 +204,7 @@ FROM (SELECT r.*
         LIMIT arg.n) r
     ORDER BY r.created_at DESC, r.id DESC
     LIMIT (SELECT n FROM arg)) r
--- include: run_json_joins
+-- include: run_list_joins
 ORDER BY r.created_at DESC, r.id DESC;
 
 -- name: run_list_created_desc_all
@@ -187,11 +212,12 @@ ORDER BY r.created_at DESC, r.id DESC;
 -- runs_project_created_idx, cheaper than merging six statuses. Inputs as in
 -- run_list_args (see there why they pass through a CTE).
 -- in: project_id, cursor_key, cursor_id, limit
--- out: run_json, cursor_key, id
+-- out: id, project, experiment_id, kind, name, queue, status, priority, input, params, tags, parent_id, root_id, group_id, worker_id, progress, created_at, queued_at, started_at, ended_at, last_heartbeat_at, updated_at, cancel_requested, error_type, error_message, error_traceback, error_fingerprint, result, summary, now, a_seq, a_status, a_worker_id, a_created_at, a_started_at, a_ended_at, a_last_heartbeat_at, a_error_type, a_error_message, a_error_traceback
+-- format: binary
 WITH arg AS MATERIALIZED (SELECT $1::bigint AS project_id, $2::text AS cursor_key, $3::uuid AS
     cursor_id, $4::int AS n)
-SELECT run_json(r, p.slug, la.j) AS run_json,
-    to_char(r.created_at, 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS cursor_key, r.id
+SELECT
+    -- include: run_list_columns
 FROM (SELECT r.*
     FROM arg
     CROSS JOIN LATERAL (SELECT * FROM runs r WHERE r.project_id = arg.project_id AND
@@ -199,7 +225,7 @@ FROM (SELECT r.*
         coalesce(arg.cursor_id, 'ffffffff-ffff-ffff-ffff-ffffffffffff'))
         ORDER BY r.created_at DESC, r.id DESC
         LIMIT arg.n) r) r
--- include: run_json_joins
+-- include: run_list_joins
 ORDER BY r.created_at DESC, r.id DESC;
 
 -- name: run_list_created_desc_filtered
@@ -207,9 +233,10 @@ ORDER BY r.created_at DESC, r.id DESC;
 -- PostgreSQL plans each call with its values and may choose another index (a parent's
 -- runs, a worker's).
 -- in: project_id, statuses, kind, queue, worker_id, tag, parent, created_after, created_before, text, cursor_key, cursor_id, limit, ended_after, ended_before
--- out: run_json, cursor_key, id
-SELECT run_json(r, p.slug, la.j) AS run_json,
-    to_char(r.created_at, 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS cursor_key, r.id
+-- out: id, project, experiment_id, kind, name, queue, status, priority, input, params, tags, parent_id, root_id, group_id, worker_id, progress, created_at, queued_at, started_at, ended_at, last_heartbeat_at, updated_at, cancel_requested, error_type, error_message, error_traceback, error_fingerprint, result, summary, now, a_seq, a_status, a_worker_id, a_created_at, a_started_at, a_ended_at, a_last_heartbeat_at, a_error_type, a_error_message, a_error_traceback
+-- format: binary
+SELECT
+    -- include: run_list_columns
 FROM (SELECT r.*
     FROM
     -- include: run_list_statuses
@@ -223,16 +250,17 @@ FROM (SELECT r.*
     WHERE $2::text[] IS NULL OR s.status = ANY($2::text[])
     ORDER BY r.created_at DESC, r.id DESC
     LIMIT $13) r
--- include: run_json_joins
+-- include: run_list_joins
 ORDER BY r.created_at DESC, r.id DESC;
 
 -- name: run_list_created_asc
 -- See run_list_created_desc.
 -- in: project_id, statuses, cursor_key, cursor_id, limit
--- out: run_json, cursor_key, id
+-- out: id, project, experiment_id, kind, name, queue, status, priority, input, params, tags, parent_id, root_id, group_id, worker_id, progress, created_at, queued_at, started_at, ended_at, last_heartbeat_at, updated_at, cancel_requested, error_type, error_message, error_traceback, error_fingerprint, result, summary, now, a_seq, a_status, a_worker_id, a_created_at, a_started_at, a_ended_at, a_last_heartbeat_at, a_error_type, a_error_message, a_error_traceback
+-- format: binary
 -- include: run_list_args
-SELECT run_json(r, p.slug, la.j) AS run_json,
-    to_char(r.created_at, 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS cursor_key, r.id
+SELECT
+    -- include: run_list_columns
 FROM (SELECT r.*
     FROM arg JOIN
     -- include: run_list_statuses
@@ -245,17 +273,18 @@ FROM (SELECT r.*
         LIMIT arg.n) r
     ORDER BY r.created_at ASC, r.id ASC
     LIMIT (SELECT n FROM arg)) r
--- include: run_json_joins
+-- include: run_list_joins
 ORDER BY r.created_at ASC, r.id ASC;
 
 -- name: run_list_created_asc_all
 -- See run_list_created_desc_all.
 -- in: project_id, cursor_key, cursor_id, limit
--- out: run_json, cursor_key, id
+-- out: id, project, experiment_id, kind, name, queue, status, priority, input, params, tags, parent_id, root_id, group_id, worker_id, progress, created_at, queued_at, started_at, ended_at, last_heartbeat_at, updated_at, cancel_requested, error_type, error_message, error_traceback, error_fingerprint, result, summary, now, a_seq, a_status, a_worker_id, a_created_at, a_started_at, a_ended_at, a_last_heartbeat_at, a_error_type, a_error_message, a_error_traceback
+-- format: binary
 WITH arg AS MATERIALIZED (SELECT $1::bigint AS project_id, $2::text AS cursor_key, $3::uuid AS
     cursor_id, $4::int AS n)
-SELECT run_json(r, p.slug, la.j) AS run_json,
-    to_char(r.created_at, 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS cursor_key, r.id
+SELECT
+    -- include: run_list_columns
 FROM (SELECT r.*
     FROM arg
     CROSS JOIN LATERAL (SELECT * FROM runs r WHERE r.project_id = arg.project_id AND
@@ -263,15 +292,16 @@ FROM (SELECT r.*
         coalesce(arg.cursor_id, '00000000-0000-0000-0000-000000000000'))
         ORDER BY r.created_at ASC, r.id ASC
         LIMIT arg.n) r) r
--- include: run_json_joins
+-- include: run_list_joins
 ORDER BY r.created_at ASC, r.id ASC;
 
 -- name: run_list_created_asc_filtered
 -- See run_list_created_desc_filtered.
 -- in: project_id, statuses, kind, queue, worker_id, tag, parent, created_after, created_before, text, cursor_key, cursor_id, limit, ended_after, ended_before
--- out: run_json, cursor_key, id
-SELECT run_json(r, p.slug, la.j) AS run_json,
-    to_char(r.created_at, 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS cursor_key, r.id
+-- out: id, project, experiment_id, kind, name, queue, status, priority, input, params, tags, parent_id, root_id, group_id, worker_id, progress, created_at, queued_at, started_at, ended_at, last_heartbeat_at, updated_at, cancel_requested, error_type, error_message, error_traceback, error_fingerprint, result, summary, now, a_seq, a_status, a_worker_id, a_created_at, a_started_at, a_ended_at, a_last_heartbeat_at, a_error_type, a_error_message, a_error_traceback
+-- format: binary
+SELECT
+    -- include: run_list_columns
 FROM (SELECT r.*
     FROM
     -- include: run_list_statuses
@@ -285,16 +315,17 @@ FROM (SELECT r.*
     WHERE $2::text[] IS NULL OR s.status = ANY($2::text[])
     ORDER BY r.created_at ASC, r.id ASC
     LIMIT $13) r
--- include: run_json_joins
+-- include: run_list_joins
 ORDER BY r.created_at ASC, r.id ASC;
 
 -- name: run_list_started_desc
 -- See run_list_created_desc.
 -- in: project_id, statuses, cursor_key, cursor_id, limit
--- out: run_json, cursor_key, id
+-- out: id, project, experiment_id, kind, name, queue, status, priority, input, params, tags, parent_id, root_id, group_id, worker_id, progress, created_at, queued_at, started_at, ended_at, last_heartbeat_at, updated_at, cancel_requested, error_type, error_message, error_traceback, error_fingerprint, result, summary, now, a_seq, a_status, a_worker_id, a_created_at, a_started_at, a_ended_at, a_last_heartbeat_at, a_error_type, a_error_message, a_error_traceback
+-- format: binary
 -- include: run_list_args
-SELECT run_json(r, p.slug, la.j) AS run_json,
-    to_char(r.started_at, 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS cursor_key, r.id
+SELECT
+    -- include: run_list_columns
 FROM (SELECT r.*
     FROM arg JOIN
     -- include: run_list_statuses
@@ -307,15 +338,16 @@ FROM (SELECT r.*
         LIMIT arg.n) r
     ORDER BY r.started_at DESC, r.id DESC
     LIMIT (SELECT n FROM arg)) r
--- include: run_json_joins
+-- include: run_list_joins
 ORDER BY r.started_at DESC, r.id DESC;
 
 -- name: run_list_started_desc_filtered
 -- See run_list_created_desc_filtered.
 -- in: project_id, statuses, kind, queue, worker_id, tag, parent, created_after, created_before, text, cursor_key, cursor_id, limit, ended_after, ended_before
--- out: run_json, cursor_key, id
-SELECT run_json(r, p.slug, la.j) AS run_json,
-    to_char(r.started_at, 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS cursor_key, r.id
+-- out: id, project, experiment_id, kind, name, queue, status, priority, input, params, tags, parent_id, root_id, group_id, worker_id, progress, created_at, queued_at, started_at, ended_at, last_heartbeat_at, updated_at, cancel_requested, error_type, error_message, error_traceback, error_fingerprint, result, summary, now, a_seq, a_status, a_worker_id, a_created_at, a_started_at, a_ended_at, a_last_heartbeat_at, a_error_type, a_error_message, a_error_traceback
+-- format: binary
+SELECT
+    -- include: run_list_columns
 FROM (SELECT r.*
     FROM
     -- include: run_list_statuses
@@ -329,16 +361,17 @@ FROM (SELECT r.*
     WHERE $2::text[] IS NULL OR s.status = ANY($2::text[])
     ORDER BY r.started_at DESC, r.id DESC
     LIMIT $13) r
--- include: run_json_joins
+-- include: run_list_joins
 ORDER BY r.started_at DESC, r.id DESC;
 
 -- name: run_list_started_asc
 -- See run_list_created_desc.
 -- in: project_id, statuses, cursor_key, cursor_id, limit
--- out: run_json, cursor_key, id
+-- out: id, project, experiment_id, kind, name, queue, status, priority, input, params, tags, parent_id, root_id, group_id, worker_id, progress, created_at, queued_at, started_at, ended_at, last_heartbeat_at, updated_at, cancel_requested, error_type, error_message, error_traceback, error_fingerprint, result, summary, now, a_seq, a_status, a_worker_id, a_created_at, a_started_at, a_ended_at, a_last_heartbeat_at, a_error_type, a_error_message, a_error_traceback
+-- format: binary
 -- include: run_list_args
-SELECT run_json(r, p.slug, la.j) AS run_json,
-    to_char(r.started_at, 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS cursor_key, r.id
+SELECT
+    -- include: run_list_columns
 FROM (SELECT r.*
     FROM arg JOIN
     -- include: run_list_statuses
@@ -351,15 +384,16 @@ FROM (SELECT r.*
         LIMIT arg.n) r
     ORDER BY r.started_at ASC, r.id ASC
     LIMIT (SELECT n FROM arg)) r
--- include: run_json_joins
+-- include: run_list_joins
 ORDER BY r.started_at ASC, r.id ASC;
 
 -- name: run_list_started_asc_filtered
 -- See run_list_created_desc_filtered.
 -- in: project_id, statuses, kind, queue, worker_id, tag, parent, created_after, created_before, text, cursor_key, cursor_id, limit, ended_after, ended_before
--- out: run_json, cursor_key, id
-SELECT run_json(r, p.slug, la.j) AS run_json,
-    to_char(r.started_at, 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS cursor_key, r.id
+-- out: id, project, experiment_id, kind, name, queue, status, priority, input, params, tags, parent_id, root_id, group_id, worker_id, progress, created_at, queued_at, started_at, ended_at, last_heartbeat_at, updated_at, cancel_requested, error_type, error_message, error_traceback, error_fingerprint, result, summary, now, a_seq, a_status, a_worker_id, a_created_at, a_started_at, a_ended_at, a_last_heartbeat_at, a_error_type, a_error_message, a_error_traceback
+-- format: binary
+SELECT
+    -- include: run_list_columns
 FROM (SELECT r.*
     FROM
     -- include: run_list_statuses
@@ -373,16 +407,17 @@ FROM (SELECT r.*
     WHERE $2::text[] IS NULL OR s.status = ANY($2::text[])
     ORDER BY r.started_at ASC, r.id ASC
     LIMIT $13) r
--- include: run_json_joins
+-- include: run_list_joins
 ORDER BY r.started_at ASC, r.id ASC;
 
 -- name: run_list_ended_desc
 -- See run_list_created_desc.
 -- in: project_id, statuses, cursor_key, cursor_id, limit
--- out: run_json, cursor_key, id
+-- out: id, project, experiment_id, kind, name, queue, status, priority, input, params, tags, parent_id, root_id, group_id, worker_id, progress, created_at, queued_at, started_at, ended_at, last_heartbeat_at, updated_at, cancel_requested, error_type, error_message, error_traceback, error_fingerprint, result, summary, now, a_seq, a_status, a_worker_id, a_created_at, a_started_at, a_ended_at, a_last_heartbeat_at, a_error_type, a_error_message, a_error_traceback
+-- format: binary
 -- include: run_list_args
-SELECT run_json(r, p.slug, la.j) AS run_json,
-    to_char(r.ended_at, 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS cursor_key, r.id
+SELECT
+    -- include: run_list_columns
 FROM (SELECT r.*
     FROM arg JOIN
     -- include: run_list_statuses
@@ -395,15 +430,16 @@ FROM (SELECT r.*
         LIMIT arg.n) r
     ORDER BY r.ended_at DESC, r.id DESC
     LIMIT (SELECT n FROM arg)) r
--- include: run_json_joins
+-- include: run_list_joins
 ORDER BY r.ended_at DESC, r.id DESC;
 
 -- name: run_list_ended_desc_filtered
 -- See run_list_created_desc_filtered.
 -- in: project_id, statuses, kind, queue, worker_id, tag, parent, created_after, created_before, text, cursor_key, cursor_id, limit, ended_after, ended_before
--- out: run_json, cursor_key, id
-SELECT run_json(r, p.slug, la.j) AS run_json,
-    to_char(r.ended_at, 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS cursor_key, r.id
+-- out: id, project, experiment_id, kind, name, queue, status, priority, input, params, tags, parent_id, root_id, group_id, worker_id, progress, created_at, queued_at, started_at, ended_at, last_heartbeat_at, updated_at, cancel_requested, error_type, error_message, error_traceback, error_fingerprint, result, summary, now, a_seq, a_status, a_worker_id, a_created_at, a_started_at, a_ended_at, a_last_heartbeat_at, a_error_type, a_error_message, a_error_traceback
+-- format: binary
+SELECT
+    -- include: run_list_columns
 FROM (SELECT r.*
     FROM
     -- include: run_list_statuses
@@ -417,16 +453,17 @@ FROM (SELECT r.*
     WHERE $2::text[] IS NULL OR s.status = ANY($2::text[])
     ORDER BY r.ended_at DESC, r.id DESC
     LIMIT $13) r
--- include: run_json_joins
+-- include: run_list_joins
 ORDER BY r.ended_at DESC, r.id DESC;
 
 -- name: run_list_ended_asc
 -- See run_list_created_desc.
 -- in: project_id, statuses, cursor_key, cursor_id, limit
--- out: run_json, cursor_key, id
+-- out: id, project, experiment_id, kind, name, queue, status, priority, input, params, tags, parent_id, root_id, group_id, worker_id, progress, created_at, queued_at, started_at, ended_at, last_heartbeat_at, updated_at, cancel_requested, error_type, error_message, error_traceback, error_fingerprint, result, summary, now, a_seq, a_status, a_worker_id, a_created_at, a_started_at, a_ended_at, a_last_heartbeat_at, a_error_type, a_error_message, a_error_traceback
+-- format: binary
 -- include: run_list_args
-SELECT run_json(r, p.slug, la.j) AS run_json,
-    to_char(r.ended_at, 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS cursor_key, r.id
+SELECT
+    -- include: run_list_columns
 FROM (SELECT r.*
     FROM arg JOIN
     -- include: run_list_statuses
@@ -439,15 +476,16 @@ FROM (SELECT r.*
         LIMIT arg.n) r
     ORDER BY r.ended_at ASC, r.id ASC
     LIMIT (SELECT n FROM arg)) r
--- include: run_json_joins
+-- include: run_list_joins
 ORDER BY r.ended_at ASC, r.id ASC;
 
 -- name: run_list_ended_asc_filtered
 -- See run_list_created_desc_filtered.
 -- in: project_id, statuses, kind, queue, worker_id, tag, parent, created_after, created_before, text, cursor_key, cursor_id, limit, ended_after, ended_before
--- out: run_json, cursor_key, id
-SELECT run_json(r, p.slug, la.j) AS run_json,
-    to_char(r.ended_at, 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS cursor_key, r.id
+-- out: id, project, experiment_id, kind, name, queue, status, priority, input, params, tags, parent_id, root_id, group_id, worker_id, progress, created_at, queued_at, started_at, ended_at, last_heartbeat_at, updated_at, cancel_requested, error_type, error_message, error_traceback, error_fingerprint, result, summary, now, a_seq, a_status, a_worker_id, a_created_at, a_started_at, a_ended_at, a_last_heartbeat_at, a_error_type, a_error_message, a_error_traceback
+-- format: binary
+SELECT
+    -- include: run_list_columns
 FROM (SELECT r.*
     FROM
     -- include: run_list_statuses
@@ -461,16 +499,17 @@ FROM (SELECT r.*
     WHERE $2::text[] IS NULL OR s.status = ANY($2::text[])
     ORDER BY r.ended_at ASC, r.id ASC
     LIMIT $13) r
--- include: run_json_joins
+-- include: run_list_joins
 ORDER BY r.ended_at ASC, r.id ASC;
 
 -- name: run_list_duration_desc
 -- See run_list_created_desc.
 -- in: project_id, statuses, cursor_key, cursor_id, limit
--- out: run_json, cursor_key, id
+-- out: id, project, experiment_id, kind, name, queue, status, priority, input, params, tags, parent_id, root_id, group_id, worker_id, progress, created_at, queued_at, started_at, ended_at, last_heartbeat_at, updated_at, cancel_requested, error_type, error_message, error_traceback, error_fingerprint, result, summary, now, a_seq, a_status, a_worker_id, a_created_at, a_started_at, a_ended_at, a_last_heartbeat_at, a_error_type, a_error_message, a_error_traceback
+-- format: binary
 -- include: run_list_args
-SELECT run_json(r, p.slug, la.j) AS run_json,
-    (extract(epoch FROM (r.ended_at - r.started_at)) * 1000000)::bigint::text AS cursor_key, r.id
+SELECT
+    -- include: run_list_columns
 FROM (SELECT r.*
     FROM arg JOIN
     -- include: run_list_statuses
@@ -483,15 +522,16 @@ FROM (SELECT r.*
         LIMIT arg.n) r
     ORDER BY (r.ended_at - r.started_at) DESC, r.id DESC
     LIMIT (SELECT n FROM arg)) r
--- include: run_json_joins
+-- include: run_list_joins
 ORDER BY (r.ended_at - r.started_at) DESC, r.id DESC;
 
 -- name: run_list_duration_desc_filtered
 -- See run_list_created_desc_filtered.
 -- in: project_id, statuses, kind, queue, worker_id, tag, parent, created_after, created_before, text, cursor_key, cursor_id, limit, ended_after, ended_before
--- out: run_json, cursor_key, id
-SELECT run_json(r, p.slug, la.j) AS run_json,
-    (extract(epoch FROM (r.ended_at - r.started_at)) * 1000000)::bigint::text AS cursor_key, r.id
+-- out: id, project, experiment_id, kind, name, queue, status, priority, input, params, tags, parent_id, root_id, group_id, worker_id, progress, created_at, queued_at, started_at, ended_at, last_heartbeat_at, updated_at, cancel_requested, error_type, error_message, error_traceback, error_fingerprint, result, summary, now, a_seq, a_status, a_worker_id, a_created_at, a_started_at, a_ended_at, a_last_heartbeat_at, a_error_type, a_error_message, a_error_traceback
+-- format: binary
+SELECT
+    -- include: run_list_columns
 FROM (SELECT r.*
     FROM
     -- include: run_list_statuses
@@ -505,16 +545,17 @@ FROM (SELECT r.*
     WHERE $2::text[] IS NULL OR s.status = ANY($2::text[])
     ORDER BY (r.ended_at - r.started_at) DESC, r.id DESC
     LIMIT $13) r
--- include: run_json_joins
+-- include: run_list_joins
 ORDER BY (r.ended_at - r.started_at) DESC, r.id DESC;
 
 -- name: run_list_duration_asc
 -- See run_list_created_desc.
 -- in: project_id, statuses, cursor_key, cursor_id, limit
--- out: run_json, cursor_key, id
+-- out: id, project, experiment_id, kind, name, queue, status, priority, input, params, tags, parent_id, root_id, group_id, worker_id, progress, created_at, queued_at, started_at, ended_at, last_heartbeat_at, updated_at, cancel_requested, error_type, error_message, error_traceback, error_fingerprint, result, summary, now, a_seq, a_status, a_worker_id, a_created_at, a_started_at, a_ended_at, a_last_heartbeat_at, a_error_type, a_error_message, a_error_traceback
+-- format: binary
 -- include: run_list_args
-SELECT run_json(r, p.slug, la.j) AS run_json,
-    (extract(epoch FROM (r.ended_at - r.started_at)) * 1000000)::bigint::text AS cursor_key, r.id
+SELECT
+    -- include: run_list_columns
 FROM (SELECT r.*
     FROM arg JOIN
     -- include: run_list_statuses
@@ -527,15 +568,16 @@ FROM (SELECT r.*
         LIMIT arg.n) r
     ORDER BY (r.ended_at - r.started_at) ASC, r.id ASC
     LIMIT (SELECT n FROM arg)) r
--- include: run_json_joins
+-- include: run_list_joins
 ORDER BY (r.ended_at - r.started_at) ASC, r.id ASC;
 
 -- name: run_list_duration_asc_filtered
 -- See run_list_created_desc_filtered.
 -- in: project_id, statuses, kind, queue, worker_id, tag, parent, created_after, created_before, text, cursor_key, cursor_id, limit, ended_after, ended_before
--- out: run_json, cursor_key, id
-SELECT run_json(r, p.slug, la.j) AS run_json,
-    (extract(epoch FROM (r.ended_at - r.started_at)) * 1000000)::bigint::text AS cursor_key, r.id
+-- out: id, project, experiment_id, kind, name, queue, status, priority, input, params, tags, parent_id, root_id, group_id, worker_id, progress, created_at, queued_at, started_at, ended_at, last_heartbeat_at, updated_at, cancel_requested, error_type, error_message, error_traceback, error_fingerprint, result, summary, now, a_seq, a_status, a_worker_id, a_created_at, a_started_at, a_ended_at, a_last_heartbeat_at, a_error_type, a_error_message, a_error_traceback
+-- format: binary
+SELECT
+    -- include: run_list_columns
 FROM (SELECT r.*
     FROM
     -- include: run_list_statuses
@@ -549,7 +591,7 @@ FROM (SELECT r.*
     WHERE $2::text[] IS NULL OR s.status = ANY($2::text[])
     ORDER BY (r.ended_at - r.started_at) ASC, r.id ASC
     LIMIT $13) r
--- include: run_json_joins
+-- include: run_list_joins
 ORDER BY (r.ended_at - r.started_at) ASC, r.id ASC;
 
 -- name: run_wait_status

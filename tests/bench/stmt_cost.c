@@ -1,7 +1,9 @@
 /* stmt_cost: what a prepared statement costs PostgreSQL, A against B, as the API runs it.
  * Each case file holds one statement after a "-- params: a|b|\N" line (\N is SQL NULL, which
  * pgbench cannot send) and an optional "-- set: SET …" line run before each of its rounds
- * (else RESET ALL: plan_cache_mode = force_generic_plan, say, stays with its case).
+ * (else RESET ALL: plan_cache_mode = force_generic_plan, say, stays with its case), then
+ * an optional "-- format: binary" line for a statement whose columns the API reads in
+ * binary (sql/statements' "-- format: binary").
  * Every case is prepared once on one connection (so PostgreSQL's custom-or-generic choice
  * is the API's), then executed N times per round, rounds alternating the cases' order. It
  * prints the median over rounds of the wall time and of the backend's CPU time per
@@ -22,6 +24,7 @@ struct stmt_case {
     const char *file;
     char *text; /* the whole file; params, set and sql point into it */
     const char *set;
+    int binary; /* results in binary, as the API asks for them */
     const char *sql;
     const char *params[STMT_MAX_PARAMS];
     int nparams;
@@ -100,6 +103,8 @@ static int stmt_load(struct stmt_case *c, const char *file)
     fclose(f);
     char *rest = c->text, *params = stmt_header(&rest, "-- params: ");
     c->set = stmt_header(&rest, "-- set: ");
+    const char *format = stmt_header(&rest, "-- format: ");
+    c->binary = format && strcmp(format, "binary") == 0;
     c->sql = rest;
     for (char *p = params; p;) {
         char *bar = strchr(p, '|');
@@ -158,7 +163,8 @@ int main(int argc, char **argv)
             PQclear(PQexec(conn, c->set ? c->set : "RESET ALL"));
             double t0 = stmt_now_us(), c0 = stmt_cpu_us(pid);
             for (int j = 0; j < n; j++) {
-                PGresult *res = PQexecPrepared(conn, name, c->nparams, c->params, NULL, NULL, 0);
+                PGresult *res =
+                    PQexecPrepared(conn, name, c->nparams, c->params, NULL, NULL, c->binary);
                 int ok = PQresultStatus(res) == PGRES_TUPLES_OK;
                 c->rows = PQntuples(res);
                 PQclear(res);

@@ -1689,6 +1689,234 @@ static void test_no_secrets_in_logs(void)
     CU_ASSERT_EQUAL(secrets_scan_logs(), 0);
 }
 
+/* ---- the list's JSON, made in C (runjson.c), against run_json() ---- */
+
+/* s without the whitespace between JSON tokens (inside strings it stays). */
+static char *json_squeeze(const char *s, size_t n)
+{
+    char *out = malloc(n + 1), *o = out;
+    int in_str = 0;
+    for (size_t i = 0; out && i < n; i++) {
+        char c = s[i];
+        if (in_str) {
+            *o++ = c;
+            if (c == '\\' && i + 1 < n)
+                *o++ = s[++i];
+            else if (c == '"')
+                in_str = 0;
+        } else if (c == '"') {
+            in_str = 1;
+            *o++ = c;
+        } else if (c != ' ' && c != '\n' && c != '\t' && c != '\r') {
+            *o++ = c;
+        }
+    }
+    if (out)
+        *o = '\0';
+    return out;
+}
+
+/* Replaces, in squeezed page text, the duration_s of each run that has started and not ended
+ * (the one value that depends on when it was made: now()) by X; the values go to durs.
+ * Its own ended_at is the nearest before duration_s (its attempt's comes after). */
+static int mask_running_durations(char *s, double *durs, int cap)
+{
+    int n = 0;
+    for (char *d = strstr(s, "\"duration_s\":"); d; d = strstr(d + 1, "\"duration_s\":")) {
+        char *e = NULL;
+        for (char *p = d; p > s; p--)
+            if (strncmp(p, "\"ended_at\":", 11) == 0) {
+                e = p + 11;
+                break;
+            }
+        char *v = d + 13, *end = v + strcspn(v, ",}");
+        if (!e || strncmp(e, "null", 4) != 0 || strncmp(v, "null", 4) == 0)
+            continue;
+        if (n < cap)
+            durs[n] = strtod(v, NULL);
+        n++;
+        /* the format PostgreSQL's numeric has: -?digits.six digits */
+        const char *dot = memchr(v, '.', (size_t)(end - v));
+        CU_ASSERT(dot && end - dot == 7);
+        *v = 'X';
+        memmove(v + 1, end, strlen(end) + 1);
+    }
+    return n;
+}
+
+/* GET path (one page of the list) and compare its items with run_json() of the same runs.
+ * Returns the page's next cursor (in cursor, "" at the end); -1 on a difference. */
+static int list_page_is_run_json(const struct ident *who, const char *path, char *cursor,
+                                 size_t ccap, int *nitems)
+{
+    struct http_resp r;
+    json_object *items;
+    size_t cap = 1 << 22;
+    char *ids = malloc(64 * 1024), *sql = malloc(80 * 1024), *want = malloc(cap);
+    char *got = NULL, *wsq = NULL;
+    double got_d[64], want_d[64];
+    int rc = -1;
+
+    cursor[0] = '\0';
+    CU_ASSERT_FATAL(ids && sql && want);
+    if (api_call(who, "GET", path, NULL, &r) != 0 || r.status != 200 ||
+        !(items = itest_jget(r.json, "items"))) {
+        fprintf(stderr, "\n  GET %s: %ld", path, r.status);
+        goto out;
+    }
+    size_t n = json_object_array_length(items), o = 0;
+    *nitems = (int)n;
+    if (itest_jstr(r.json, "next_cursor"))
+        snprintf(cursor, ccap, "%s", itest_jstr(r.json, "next_cursor"));
+    if (n == 0) {
+        rc = 0;
+        goto out;
+    }
+    o += (size_t)snprintf(ids + o, 64 * 1024 - o, "{");
+    for (size_t i = 0; i < n; i++)
+        o += (size_t)snprintf(ids + o, 64 * 1024 - o, "%s%s", i ? "," : "",
+                              S(itest_jstr(json_object_array_get_idx(items, i), "id")));
+    snprintf(ids + o, 64 * 1024 - o, "}");
+    /* The items as sent: between the page's first [ and its last ],"next_cursor". */
+    const char *a = strchr(r.body, '[');
+    const char *b = NULL;
+    for (const char *p = strstr(r.body, "],\"next_cursor\""); p;
+         p = strstr(p + 1, "],\"next_cursor\""))
+        b = p;
+    CU_ASSERT_FATAL(a && b && a < b);
+    got = json_squeeze(a + 1, (size_t)(b - a - 1));
+    snprintf(sql, 80 * 1024,
+             "SELECT string_agg(run_json(r, p.slug, la.j)::text, ',' ORDER BY u.i) FROM "
+             "unnest('%s'::uuid[]) WITH ORDINALITY u(id, i) JOIN runs r ON r.id = u.id JOIN "
+             "projects p ON p.id = r.project_id LEFT JOIN LATERAL (SELECT attempt_json(a) AS j "
+             "FROM attempts a WHERE a.run_id = r.id ORDER BY a.seq DESC LIMIT 1) la ON true",
+             ids);
+    CU_ASSERT_EQUAL_FATAL(itest_psql(sql, want, cap), 0);
+    wsq = json_squeeze(want, strlen(want));
+    /* Durations to now() were made at different times: the list's must be the earlier. */
+    int ng = mask_running_durations(got, got_d, 64), nw = mask_running_durations(wsq, want_d, 64);
+    CU_ASSERT_EQUAL(ng, nw);
+    for (int i = 0; i < ng && i < nw && i < 64; i++)
+        CU_ASSERT(got_d[i] <= want_d[i]);
+    if (strcmp(got, wsq) != 0) {
+        size_t i = 0;
+        while (got[i] && got[i] == wsq[i])
+            i++;
+        fprintf(stderr,
+                "\n  GET %s differs from run_json() at byte %zu:\n  list:     %.160s\n"
+                "  run_json: %.160s\n",
+                path, i, got + (i > 40 ? i - 40 : 0), wsq + (i > 40 ? i - 40 : 0));
+        goto out;
+    }
+    rc = 0;
+out:
+    http_resp_free(&r);
+    free(ids);
+    free(sql);
+    free(want);
+    free(got);
+    free(wsq);
+    return rc;
+}
+
+/* Every list statement (plain, all, filtered; every sort, both orders; pages) gives, for each
+ * run, what run_json() gives for it: the same keys in the same order and the same texts of
+ * every value (timestamps with PostgreSQL's trimming of microseconds, float4 progress, the
+ * numeric duration, escapes, jsonb as stored, errors, latest attempts, nulls). */
+static void test_list_json(void)
+{
+    char slug[64], id[40], parent[40], body[200], sql[8192];
+    long long pid;
+    struct ident tok;
+
+    CU_ASSERT_EQUAL_FATAL(itest_make_project(&world.adm, "listjson", slug, sizeof(slug), &pid), 0);
+    CU_ASSERT_EQUAL_FATAL(itest_new_token(&world.adm, slug, "[\"write\"]", NULL, &tok), 201);
+    /* Some through the API, as producers make them. */
+    CU_ASSERT_EQUAL_FATAL(
+        create(&tok,
+               "{\"kind\":\"api\",\"name\":\"\xc3\xa9 \\\" \\\\ \\n \\u0001 \\u2028 / \\t\","
+               "\"tags\":[\"a\\\"b\",\"\xc3\xa9\",\"\\\\\"],\"progress\":0.1,\"group_id\":\"g\","
+               "\"input\":{\"x\":[1,2.50,\"\\u00e9\\n\"],\"n\":null,\"big\":1e30,\"neg\":-0.0},"
+               "\"params\":{}}",
+               NULL, parent),
+        201);
+    snprintf(body, sizeof(body), "{\"kind\":\"api\",\"parent_id\":\"%s\",\"status\":\"running\"}",
+             parent);
+    CU_ASSERT_EQUAL_FATAL(create(&tok, body, NULL, id), 201);
+    CU_ASSERT_EQUAL_FATAL(create(&tok, "{\"kind\":\"api\",\"progress\":0.33333334}", NULL, id),
+                          201);
+    /* Every shape at once through SQL: all statuses; times with 0 to 6 microsecond digits
+     * and trailing zeros; errors with some parts NULL; workers, experiments; attempts, the
+     * latest running, failed or none; progress of every float4 form; jsonb of every kind. */
+    snprintf(
+        sql, sizeof(sql),
+        "INSERT INTO workers (project_id, name) VALUES (%lld, 'w1'); "
+        "INSERT INTO experiments (project_id, name) VALUES (%lld, 'e1'); "
+        "INSERT INTO runs (project_id, experiment_id, kind, name, queue, status, priority, input, "
+        "params, tags, created_at, queued_at, started_at, ended_at, last_heartbeat_at, "
+        "updated_at, error_type, error_message, error_traceback, error_fingerprint, progress, "
+        "group_id, result, summary, cancel_requested, worker_id) "
+        "SELECT %lld, CASE WHEN g %% 4 = 0 THEN (SELECT max(id) FROM experiments WHERE "
+        "project_id = %lld) END, (ARRAY['train','eval','k\"\\x'])[1 + g %% 3], 'n' || g || "
+        "E'\\t\"\\\\\\u00e9\\n' || chr(1 + g %% 31), 'q', st, g - 20, CASE WHEN g %% 4 = 0 THEN "
+        "NULL ELSE jsonb_build_object('a', g, 'f', g / 7.0, 's', E'x\\u2028\"\\\\', 'n', NULL, "
+        "'arr', jsonb_build_array(1, 'two', 3.50, -0.0, 1e-7)) END, CASE WHEN g %% 5 = 0 THEN "
+        "'{}'::jsonb WHEN g %% 5 = 1 THEN '[]' WHEN g %% 5 = 2 THEN '\"s\"' ELSE '[1, "
+        "{\"b\": \"\\u00e9\"}]' END, CASE WHEN g %% 3 = 0 THEN '{}'::text[] ELSE ARRAY['t' || g, "
+        "E'q\"\\\\', E'\\u00e9\\n'] END, t0, t0 + interval '1 second', CASE WHEN st <> 'queued' "
+        "THEN t0 + (g %% 7) * interval '1.1 second' END, CASE WHEN st IN ('succeeded', 'failed', "
+        "'cancelled') THEN t0 + (g %% 7) * interval '1.1 second' + (g * 123457) * interval '1 "
+        "microsecond' END, CASE WHEN g %% 2 = 0 THEN t0 + interval '10 ms' END, t0 + interval "
+        "'100 ms', CASE WHEN st = 'failed' THEN 'ValueError' WHEN g %% 11 = 0 THEN NULL END, CASE "
+        "WHEN st = 'failed' OR g %% 13 = 0 THEN E'bad \\\\ \"value\" \\n ' || g END, CASE WHEN g "
+        "%% 2 = 0 THEN 'tb' END, CASE WHEN st = 'failed' THEN 'fp' || g END, (ARRAY[NULL, 0, 1, "
+        "0.5, 0.1, 1e-5, 0.0001, 0.33333334, 0.000244140625, 0.999999940395, 1.4e-45])[1 + g %% "
+        "11]::real, CASE WHEN g %% 3 = 0 THEN 'grp' END, CASE WHEN g %% 2 = 0 THEN "
+        "jsonb_build_object('acc', 0.1 * g, 'big', 1e30) END, CASE WHEN g %% 3 = 0 THEN "
+        "'\"str\"'::jsonb END, g %% 17 = 0, CASE WHEN g %% 5 = 0 THEN (SELECT max(id) FROM "
+        "workers WHERE project_id = %lld) END "
+        "FROM generate_series(1, 60) g, LATERAL (SELECT (ARRAY['queued', 'running', 'retrying', "
+        "'succeeded', 'failed', 'cancelled'])[1 + g %% 6] AS st, timestamptz '2026-09-28 "
+        "07:43:11.4953+00' + g * interval '1 second' + (g %% 10) * interval '100 ms' + (g %% 3) "
+        "* interval '10 us' AS t0) x; "
+        "INSERT INTO attempts (run_id, seq, status, worker_id, created_at, started_at, ended_at, "
+        "last_heartbeat_at, error_type, error_message, error_traceback) SELECT r.id, s, CASE WHEN "
+        "s = 2 THEN 'running' ELSE 'failed' END, r.worker_id, r.created_at + s * interval '0.5 "
+        "s', r.started_at, CASE WHEN s = 1 THEN r.started_at + interval '0.25 s' END, "
+        "r.last_heartbeat_at, CASE WHEN s = 1 THEN 'lease_expired' END, CASE WHEN s = 1 THEN "
+        "E'lost \\u00e9' END, CASE WHEN s = 1 AND r.priority %% 3 = 0 THEN 'tb' END FROM runs r "
+        "CROSS JOIN generate_series(1, 2) s WHERE r.project_id = %lld AND r.started_at IS NOT "
+        "NULL AND r.kind <> 'api' AND (s = 1 OR r.priority %% 2 = 0)",
+        pid, pid, pid, pid, pid, pid);
+    CU_ASSERT_EQUAL_FATAL(itest_psql(sql, NULL, 0), 0);
+
+    static const char *const queries[] = {
+        "limit=1000",                              /* run_list_created_desc_all */
+        "order=asc&limit=7",                       /* _asc_all, paged */
+        "status=succeeded,failed,running&limit=9", /* plain, paged */
+        "status=queued&order=asc&limit=1000",      /* plain */
+        "kind=train&limit=1000",                   /* filtered */
+        "q=n1&sort=ended&order=asc&limit=1000",    /* filtered */
+        "sort=started&limit=8",                    /* plain, every status, paged */
+        "sort=started&order=asc&status=running,retrying&limit=1000",
+        "sort=ended&limit=11",
+        "sort=duration&limit=6",
+        "sort=duration&order=asc&limit=1000",
+        "sort=duration&tag=t4&limit=1000",
+    };
+    for (size_t q = 0; q < sizeof(queries) / sizeof(queries[0]); q++) {
+        char cursor[256] = "", path[1024];
+        int pages = 0, total = 0, n = 0;
+        do {
+            snprintf(path, sizeof(path), "/api/v1/runs?project=%s&%s%s%s", slug, queries[q],
+                     cursor[0] ? "&cursor=" : "", cursor);
+            CU_ASSERT_EQUAL(list_page_is_run_json(&tok, path, cursor, sizeof(cursor), &n), 0);
+            total += n;
+        } while (cursor[0] && ++pages < 50);
+        CU_ASSERT(total > 0); /* each query lists something, so it compared something */
+    }
+}
+
 int suite_runs_register(void)
 {
     CU_pSuite s = CU_add_suite("runs", runs_init, runs_fini);
@@ -1705,6 +1933,7 @@ int suite_runs_register(void)
            !CU_add_test(s, "list filters", test_filters) ||
            !CU_add_test(s, "list: bad query names the field", test_list_validation) ||
            !CU_add_test(s, "runs sorted by start, end, duration, paged", test_sorts) ||
+           !CU_add_test(s, "the list's JSON is run_json()'s", test_list_json) ||
            !CU_add_test(s, "wait: ended, ends meanwhile, times out", test_wait) ||
            !CU_add_test(s, "wait: bad input names the field", test_wait_validation) ||
            !CU_add_test(s, "wait: slots are bounded", test_wait_slots) ||

@@ -34,6 +34,7 @@ struct sqlgen_stmt {
     int fragment;
     int used;         /* a fragment: included somewhere */
     char *connection; /* NULL: the API's connection, prepared at connect */
+    int binary;       /* "-- format: binary": results in libpq's binary format */
     char *in[SQLGEN_MAX_NAMES];
     int nin;
     int have_in;
@@ -262,6 +263,10 @@ static void sqlgen_finish(struct sqlgen_stmt *s)
         sqlgen_error(s->file, s->line, "%s has no \"-- in:\" line", s->name);
     if (!s->have_out)
         sqlgen_error(s->file, s->line, "%s has no \"-- out:\" line", s->name);
+    /* Only db_exec, on the API's connection, asks for binary results. */
+    if (s->binary && s->connection)
+        sqlgen_error(s->file, s->line, "%s: binary results are for the API's connection only",
+                     s->name);
 }
 
 /* After every file is read: a statement's SQL with its fragments, then its checks. */
@@ -375,6 +380,12 @@ static void sqlgen_parse(const char *file)
             sqlgen_list(file, lineno, v, cur->out, &cur->nout);
             continue;
         }
+        if (!in_body && !cur->fragment && (v = sqlgen_key(line, "format"))) {
+            if (strcmp(v, "binary") != 0 && strcmp(v, "text") != 0)
+                sqlgen_error(file, lineno, "format \"%s\" is neither binary nor text", v);
+            cur->binary = strcmp(v, "binary") == 0;
+            continue;
+        }
         if (!in_body && !cur->fragment && (v = sqlgen_key(line, "connection"))) {
             if (!sqlgen_is_ident(v))
                 sqlgen_error(file, lineno, "connection \"%s\" is not a lower-case identifier", v);
@@ -484,6 +495,9 @@ static int sqlgen_write_header(FILE *o)
           "    /* NULL: the API's connection (prepared at connect); otherwise the connection\n"
           "     * that runs it as text (\"adhoc\": db_report.c, \"migrate\": migrate.c). */\n"
           "    const char *connection;\n"
+          "    /* 1: the caller reads the result in libpq's binary format (\"-- format: binary\"). "
+          "*/\n"
+          "    int binary;\n"
           "};\n\n"
           "extern const struct db_stmt db_stmts[DB_STMT__COUNT];\n",
           o);
@@ -542,9 +556,10 @@ static int sqlgen_write_source(FILE *o)
             fputs("NULL, ", o);
         fprintf(o, "\"%s:%d\", ", s->file, s->line);
         if (s->connection)
-            fprintf(o, "\"%s\"},\n", s->connection);
+            fprintf(o, "\"%s\", ", s->connection);
         else
-            fputs("NULL},\n", o);
+            fputs("NULL, ", o);
+        fprintf(o, "%d},\n", s->binary);
     }
     fputs("};\n", o);
     return 0;
