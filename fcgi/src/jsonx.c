@@ -109,6 +109,61 @@ static const char *jsonx_number_problem(const char *s, size_t n)
     return NULL;
 }
 
+/* The length of the well-formed UTF-8 sequence at s (Unicode's table 3-7: no overlong
+ * forms, no surrogates, nothing past U+10FFFF), or 0. json-c's own check lets all three
+ * through, and PostgreSQL refuses them later with a less helpful error. */
+static size_t jsonx_utf8_len(const char *p, size_t avail)
+{
+    const unsigned char *s = (const unsigned char *)p;
+    unsigned char lo = 0x80, hi = 0xbf;
+    size_t n;
+
+    if (s[0] >= 0xc2 && s[0] <= 0xdf)
+        n = 2;
+    else if (s[0] >= 0xe0 && s[0] <= 0xef)
+        n = 3, lo = s[0] == 0xe0 ? 0xa0 : 0x80, hi = s[0] == 0xed ? 0x9f : 0xbf;
+    else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+        n = 4, lo = s[0] == 0xf0 ? 0x90 : 0x80, hi = s[0] == 0xf4 ? 0x8f : 0xbf;
+    else
+        return 0;
+    if (avail < n || s[1] < lo || s[1] > hi)
+        return 0;
+    for (size_t k = 2; k < n; k++)
+        if (s[k] < 0x80 || s[k] > 0xbf)
+            return 0;
+    return n;
+}
+
+/* The value of four hex digits, or 0x10000 when they are not. */
+static unsigned jsonx_hex4(const char *p)
+{
+    unsigned v = 0;
+    for (int k = 0; k < 4; k++) {
+        char c = p[k];
+        v <<= 4;
+        if (c >= '0' && c <= '9')
+            v |= (unsigned)(c - '0');
+        else if (c >= 'a' && c <= 'f')
+            v |= (unsigned)(c - 'a' + 10);
+        else if (c >= 'A' && c <= 'F')
+            v |= (unsigned)(c - 'A' + 10);
+        else
+            return 0x10000;
+    }
+    return v;
+}
+
+/* A string's text that cannot be stored: the field it is in, and where. */
+static int jsonx_bad_text(const struct jsonx_where *w, const char *buf, size_t at, const char *what,
+                          struct jsonx_err *err)
+{
+    char path[sizeof(err->field)];
+    jsonx_where_path(w, buf, path, sizeof(path));
+    jsonx_err_set(err, path, "%s holds %s at offset %zu", path[0] ? path : "the document", what,
+                  at);
+    return -1;
+}
+
 /* json-c 0.16's strict mode still accepts NaN, Infinity, single-quoted strings, raw
  * control characters in strings and "1."; none of them is JSON, and a producer that
  * sends them should hear so. One pass over the bytes catches all of them, and checks
@@ -118,7 +173,7 @@ static int jsonx_prescan(const char *buf, size_t len, struct jsonx_err *err)
     /* The bytes JSON allows outside strings, as a table: one load a byte. */
     static unsigned char ok[256], num[256];
     struct jsonx_where w;
-    int in_str = 0, esc = 0, in_num = 0;
+    int in_str = 0, esc = 0, in_num = 0, high = 0;
     size_t str_start = 0;
 
     if (!ok['{']) {
@@ -133,11 +188,32 @@ static int jsonx_prescan(const char *buf, size_t len, struct jsonx_err *err)
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)buf[i];
         if (in_str) {
-            if (esc)
+            if (high && !(esc == 0 && c == '\\') && !(esc && c == 'u'))
+                return jsonx_bad_text(&w, buf, i, "a lone UTF-16 surrogate (\\ud800-\\udbff)", err);
+            if (esc) {
                 esc = 0;
-            else if (c == '\\')
+                if (c == 'u' && i + 4 < len) {
+                    unsigned u = jsonx_hex4(buf + i + 1);
+                    if (u <= 0xffff) {
+                        i += 4;
+                        if (u >= 0xdc00 && u <= 0xdfff && !high)
+                            return jsonx_bad_text(&w, buf, i,
+                                                  "a lone UTF-16 surrogate (\\udc00-\\udfff)", err);
+                        if (high && !(u >= 0xdc00 && u <= 0xdfff))
+                            return jsonx_bad_text(&w, buf, i,
+                                                  "a lone UTF-16 surrogate (\\ud800-\\udbff)", err);
+                        high = u >= 0xd800 && u <= 0xdbff;
+                    }
+                }
+            } else if (c == '\\')
                 esc = 1;
-            else if (c == '"') {
+            else if (c >= 0x80) {
+                size_t n = jsonx_utf8_len(buf + i, len - i);
+                if (!n)
+                    return jsonx_bad_text(
+                        &w, buf, i, "invalid UTF-8 (overlong, a surrogate or past U+10FFFF)", err);
+                i += n - 1;
+            } else if (c == '"') {
                 in_str = 0;
                 if (w.expect_key && w.depth >= 1 && w.depth <= JSONX_MAX_DEPTH) {
                     w.lv[w.depth].key_off = str_start;

@@ -210,6 +210,11 @@ static void test_event_validation(void)
         {"POST", "/api/v1/runs/{r}/events",
          "{\"events\":[{\"message\":\"ok\"},{\"data\":{\"x\":1e131000}}]}", 0, 400, NULL,
          "events[1].data.x", NULL},
+        /* Text that cannot be stored as sent: a lone surrogate, overlong UTF-8. */
+        {"POST", "/api/v1/runs/{r}/events", "{\"message\":\"half \\ud83d\"}", 0, 400, NULL,
+         "message", NULL},
+        {"POST", "/api/v1/runs/{r}/events", "{\"data\":{\"k\":\"\xc0\xaf\"}}", 0, 400, NULL,
+         "data.k", NULL},
         {"POST", "/api/v1/runs/{r}/events", "{\"data\":{\"loss\":[0.5,1e-400]}}", 0, 400, NULL,
          "data.loss[1]", NULL},
         {"POST", "/api/v1/runs/{r}/events", "{\"data\":{\"n\":123456789012345678901234567890}}", 0,

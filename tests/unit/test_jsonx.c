@@ -1,4 +1,5 @@
 /* jsonx: strict parsing and the field validators that name the failing field. */
+#include <stdio.h>
 #include <string.h>
 
 #include "jsonx.h"
@@ -78,6 +79,43 @@ static void test_number_range(void)
             CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "the number"));
         } else {
             CU_ASSERT_PTR_NOT_NULL(o);
+        }
+        json_object_put(o);
+    }
+}
+
+/* Text PostgreSQL could not store, or json-c would change silently: overlong UTF-8,
+ * encoded surrogates, code points past U+10FFFF, and lone UTF-16 surrogate escapes
+ * (json-c turns them into U+FFFD). Each names its field; pairs and plain text pass. */
+static void test_text_strict(void)
+{
+    static const struct {
+        const char *doc, *field; /* field NULL: accepted */
+    } cases[] = {
+        {"{\"a\":\"\xc0\xaf\"}", "a"},
+        {"{\"a\":\"\xe0\x80\xaf\"}", "a"},
+        {"{\"a\":{\"b\":[\"ok\",\"\xed\xa0\x80\"]}}", "a.b[1]"},
+        {"{\"a\":\"\xf4\x90\x80\x80\"}", "a"},
+        {"{\"a\":\"\xe2\x82\"}", "a"},
+        {"{\"a\":\"x\\ud800\"}", "a"},
+        {"{\"a\":\"\\ud800x\"}", "a"},
+        {"{\"a\":\"\\ud800\\u0041\"}", "a"},
+        {"{\"a\":\"\\udc00\"}", "a"},
+        {"{\"a\":\"\\ud83d\\ude00 \xf0\x9f\x98\x80 \xe2\x82\xac \xc3\xa9 \xf4\x8f\xbf\xbf\"}",
+         NULL},
+        {"{\"\\ud83d\\ude00\":\"\\u00e9\\uFFFD\\\\ud800\"}", NULL},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct jsonx_err err;
+        memset(&err, 0, sizeof(err));
+        json_object *o = jsonx_parse(cases[i].doc, strlen(cases[i].doc), &err);
+        if (cases[i].field) {
+            CU_ASSERT_PTR_NULL(o);
+            CU_ASSERT_STRING_EQUAL(err.field, cases[i].field);
+        } else {
+            CU_ASSERT_PTR_NOT_NULL(o);
+            if (!o)
+                fprintf(stderr, "\n  case %zu refused: %s", i, err.message);
         }
         json_object_put(o);
     }
@@ -172,13 +210,10 @@ static void test_to_string(void)
 int suite_jsonx_register(void)
 {
     static const struct test_case cases[] = {
-        {"strict parsing", test_parse_strict},
-        {"number range", test_number_range},
-        {"depth limit", test_parse_depth_limit},
-        {"field validators", test_fields},
-        {"unknown keys rejected", test_only_keys},
-        {"compact output", test_to_string},
-        {NULL, NULL},
+        {"strict parsing", test_parse_strict}, {"number range", test_number_range},
+        {"text strict", test_text_strict},     {"depth limit", test_parse_depth_limit},
+        {"field validators", test_fields},     {"unknown keys rejected", test_only_keys},
+        {"compact output", test_to_string},    {NULL, NULL},
     };
     return test_add_suite("jsonx", cases);
 }
