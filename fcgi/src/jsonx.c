@@ -30,7 +30,16 @@ struct jsonx_where {
     struct {
         char kind; /* '{' or '[' */
         size_t index, key_off, key_len;
+        size_t inst; /* an object's number, in the order its '{' comes */
     } lv[JSONX_MAX_DEPTH + 1];
+};
+
+/* How many keys each object of the document has as sent, by its number: json-c keeps the
+ * last of a repeated key without a word, and fewer keys in its tree than here means one
+ * was repeated. */
+struct jsonx_keys {
+    uint32_t *n;
+    size_t len, cap;
 };
 
 static void jsonx_where_path(const struct jsonx_where *w, const char *buf, char *out, size_t cap)
@@ -168,7 +177,8 @@ static int jsonx_bad_text(const struct jsonx_where *w, const char *buf, size_t a
  * control characters in strings and "1."; none of them is JSON, and a producer that
  * sends them should hear so. One pass over the bytes catches all of them, and checks
  * each number's range (jsonx_number_problem) with the path of its field in err->field. */
-static int jsonx_prescan(const char *buf, size_t len, struct jsonx_err *err)
+static int jsonx_prescan(const char *buf, size_t len, struct jsonx_keys *keys,
+                         struct jsonx_err *err)
 {
     /* The bytes JSON allows outside strings, as a table: one load a byte. */
     static unsigned char ok[256], num[256];
@@ -218,6 +228,7 @@ static int jsonx_prescan(const char *buf, size_t len, struct jsonx_err *err)
                 if (w.expect_key && w.depth >= 1 && w.depth <= JSONX_MAX_DEPTH) {
                     w.lv[w.depth].key_off = str_start;
                     w.lv[w.depth].key_len = i - str_start;
+                    keys->n[w.lv[w.depth].inst]++;
                     w.expect_key = 0;
                 }
             } else if (c < 0x20) {
@@ -260,6 +271,20 @@ static int jsonx_prescan(const char *buf, size_t len, struct jsonx_err *err)
                 w.lv[w.depth].kind = (char)c;
                 w.lv[w.depth].index = 0;
                 w.lv[w.depth].key_len = 0;
+                if (c == '{') {
+                    if (keys->len == keys->cap) {
+                        size_t cap = keys->cap ? 2 * keys->cap : 64;
+                        uint32_t *n = realloc(keys->n, cap * sizeof(*n));
+                        if (!n) {
+                            jsonx_err_set(err, "", "out of memory");
+                            return -1;
+                        }
+                        keys->n = n;
+                        keys->cap = cap;
+                    }
+                    w.lv[w.depth].inst = keys->len;
+                    keys->n[keys->len++] = 0;
+                }
             }
             w.expect_key = c == '{';
         } else if (c == '}' || c == ']') {
@@ -275,6 +300,107 @@ static int jsonx_prescan(const char *buf, size_t len, struct jsonx_err *err)
     return 0;
 }
 
+struct jsonx_span {
+    size_t off, len;
+};
+
+static const char *jsonx_span_buf;
+
+static int jsonx_span_cmp(const void *a, const void *b)
+{
+    const struct jsonx_span *x = a, *y = b;
+    if (x->len != y->len)
+        return x->len < y->len ? -1 : 1;
+    return memcmp(jsonx_span_buf + x->off, jsonx_span_buf + y->off, x->len);
+}
+
+/* The key object number inst holds twice, as sent (escapes and all), into out; -1 when
+ * no two are written alike (the same key escaped two ways: the object's path must do). */
+static int jsonx_dup_key(const char *buf, size_t len, size_t inst, char *out, size_t cap)
+{
+    struct jsonx_span *ks = NULL;
+    size_t nk = 0, kcap = 0, seen = 0, start = 0;
+    int depth = 0, in_str = 0, esc = 0, expect = 0, rc = -1;
+
+    for (size_t i = 0; i < len; i++) {
+        char c = buf[i];
+        if (in_str) {
+            if (esc)
+                esc = 0;
+            else if (c == '\\')
+                esc = 1;
+            else if (c == '"') {
+                in_str = 0;
+                if (depth == 1 && expect) {
+                    if (nk == kcap) {
+                        struct jsonx_span *g =
+                            realloc(ks, (kcap = kcap ? 2 * kcap : 16) * sizeof(*g));
+                        if (!g)
+                            goto out;
+                        ks = g;
+                    }
+                    ks[nk++] = (struct jsonx_span){start, i - start};
+                    expect = 0;
+                }
+            }
+        } else if (c == '"') {
+            in_str = 1;
+            start = i + 1;
+        } else if (c == '{' || c == '[') {
+            if (depth > 0)
+                depth++;
+            else if (c == '{' && seen++ == inst)
+                depth = 1, expect = 1;
+        } else if (c == '}' || c == ']') {
+            if (depth > 0 && --depth == 0)
+                break;
+        } else if (c == ',' && depth == 1) {
+            expect = 1;
+        }
+    }
+    jsonx_span_buf = buf;
+    qsort(ks, nk, sizeof(*ks), jsonx_span_cmp);
+    for (size_t i = 1; i < nk; i++)
+        if (jsonx_span_cmp(&ks[i - 1], &ks[i]) == 0) {
+            snprintf(out, cap, "%.*s", (int)ks[i].len, buf + ks[i].off);
+            rc = 0;
+            break;
+        }
+out:
+    free(ks);
+    return rc;
+}
+
+/* The first object (in document order) with fewer keys in json-c's tree than were sent,
+ * with its path in path; *next ends one past its number. NULL when none. */
+static json_object *jsonx_dup_object(json_object *o, const struct jsonx_keys *k, size_t *next,
+                                     char *path, size_t cap)
+{
+    size_t base = strlen(path);
+
+    if (json_object_is_type(o, json_type_object)) {
+        size_t me = (*next)++;
+        if (me >= k->len || (size_t)json_object_object_length(o) != k->n[me])
+            return o;
+        json_object_object_foreach(o, key, v)
+        {
+            snprintf(path + base, cap - base, "%s%s", base ? "." : "", key);
+            json_object *d = jsonx_dup_object(v, k, next, path, cap);
+            if (d)
+                return d;
+        }
+    } else if (json_object_is_type(o, json_type_array)) {
+        for (size_t i = 0; i < json_object_array_length(o); i++) {
+            snprintf(path + base, cap - base, "[%zu]", i);
+            json_object *d = jsonx_dup_object(json_object_array_get_idx(o, i), k, next, path, cap);
+            if (d)
+                return d;
+        }
+    }
+    path[base] = '\0';
+    return NULL;
+}
+
 json_object *jsonx_parse(const char *buf, size_t len, struct jsonx_err *err)
 {
     /* One tokener a process, reset for each parse: making one allocates its whole depth
@@ -282,6 +408,7 @@ json_object *jsonx_parse(const char *buf, size_t len, struct jsonx_err *err)
     static json_tokener *tok;
     json_object *obj = NULL;
     enum json_tokener_error jerr;
+    struct jsonx_keys keys = {0};
     size_t end;
 
     if (len == 0) {
@@ -297,7 +424,7 @@ json_object *jsonx_parse(const char *buf, size_t len, struct jsonx_err *err)
         jsonx_err_set(err, "", "body too large to parse");
         goto fail;
     }
-    if (jsonx_prescan(buf, len, err) != 0)
+    if (jsonx_prescan(buf, len, &keys, err) != 0)
         goto fail;
     if (!tok && (tok = json_tokener_new_ex(JSONX_MAX_DEPTH)) == NULL) {
         jsonx_err_set(err, "", "out of memory");
@@ -324,8 +451,23 @@ json_object *jsonx_parse(const char *buf, size_t len, struct jsonx_err *err)
             goto fail;
         }
     }
+    {
+        char path[sizeof(err->field)] = "", key[64];
+        size_t next = 0;
+        json_object *dup = jsonx_dup_object(obj, &keys, &next, path, sizeof(path));
+        if (dup) {
+            size_t plen = strlen(path);
+            if (jsonx_dup_key(buf, len, next - 1, key, sizeof(key)) == 0)
+                snprintf(path + plen, sizeof(path) - plen, "%s%s", plen ? "." : "", key);
+            jsonx_err_set(err, path[0] ? path : "", "%s: a key is sent twice in one object",
+                          path[0] ? path : "the document");
+            goto fail;
+        }
+    }
+    free(keys.n);
     return obj;
 fail:
+    free(keys.n);
     json_object_put(obj);
     return NULL;
 }

@@ -210,6 +210,12 @@ static void test_event_validation(void)
         {"POST", "/api/v1/runs/{r}/events",
          "{\"events\":[{\"message\":\"ok\"},{\"data\":{\"x\":1e131000}}]}", 0, 400, NULL,
          "events[1].data.x", NULL},
+        /* A key sent twice (json-c would keep the last without a word). */
+        {"POST", "/api/v1/runs/{r}/events", "{\"message\":\"a\",\"message\":\"b\"}", 0, 400, NULL,
+         "message", NULL},
+        {"POST", "/api/v1/runs/{r}/events",
+         "{\"events\":[{\"message\":\"ok\"},{\"data\":{\"k\":1,\"k\":2}}]}", 0, 400, NULL,
+         "events[1].data.k", NULL},
         /* Text that cannot be stored as sent: a lone surrogate, overlong UTF-8. */
         {"POST", "/api/v1/runs/{r}/events", "{\"message\":\"half \\ud83d\"}", 0, 400, NULL,
          "message", NULL},

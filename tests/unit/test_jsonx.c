@@ -121,6 +121,38 @@ static void test_text_strict(void)
     }
 }
 
+/* A key sent twice in one object is refused (json-c keeps the last without a word), naming
+ * it; the same name in different objects is fine. */
+static void test_duplicate_keys(void)
+{
+    static const struct {
+        const char *doc, *field; /* field NULL: accepted */
+    } cases[] = {
+        {"{\"a\":1,\"a\":2}", "a"},
+        {"{\"p\":{\"x\":1,\"y\":2,\"x\":3}}", "p.x"},
+        {"[{\"a\":1},{\"b\":1,\"b\":2}]", "[1].b"},
+        {"{\"e\":[{\"k\":{\"q\":1}},{\"k\":1,\"k\":{\"z\":{}}}]}", "e[1].k"},
+        {"{\"a\":1,\"\\u0061\":2}", ""},
+        {"{\"a\":{\"a\":{\"a\":1}},\"b\":[{\"a\":1},{\"a\":2}],\"c\":{}}", NULL},
+        {"{\"a,\\\"b\":1,\"a\":{\"x\":[1,{\"y\":\"}\"}]},\"z\":2}", NULL},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct jsonx_err err;
+        memset(&err, 0, sizeof(err));
+        json_object *o = jsonx_parse(cases[i].doc, strlen(cases[i].doc), &err);
+        if (cases[i].field) {
+            CU_ASSERT_PTR_NULL(o);
+            CU_ASSERT_STRING_EQUAL(err.field, cases[i].field);
+            CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "twice"));
+        } else {
+            CU_ASSERT_PTR_NOT_NULL(o);
+            if (!o)
+                fprintf(stderr, "\n  case %zu refused: %s", i, err.message);
+        }
+        json_object_put(o);
+    }
+}
+
 static void test_parse_depth_limit(void)
 {
     char deep[200];
@@ -210,10 +242,15 @@ static void test_to_string(void)
 int suite_jsonx_register(void)
 {
     static const struct test_case cases[] = {
-        {"strict parsing", test_parse_strict}, {"number range", test_number_range},
-        {"text strict", test_text_strict},     {"depth limit", test_parse_depth_limit},
-        {"field validators", test_fields},     {"unknown keys rejected", test_only_keys},
-        {"compact output", test_to_string},    {NULL, NULL},
+        {"strict parsing", test_parse_strict},
+        {"number range", test_number_range},
+        {"text strict", test_text_strict},
+        {"duplicate keys", test_duplicate_keys},
+        {"depth limit", test_parse_depth_limit},
+        {"field validators", test_fields},
+        {"unknown keys rejected", test_only_keys},
+        {"compact output", test_to_string},
+        {NULL, NULL},
     };
     return test_add_suite("jsonx", cases);
 }
