@@ -204,7 +204,9 @@ static size_t fcgi_pair(unsigned char *out, const char *name, uint32_t nlen_clai
 static ssize_t fcgi_read_all(int fd, char *buf, size_t cap)
 {
     size_t got = 0;
-    struct timeval tv = {5, 0};
+    /* Generous: a bound for a hung worker, never a speed check (ASan on a busy box once
+     * took more than 5 s to answer the 60 KB parameter set after the bogus ones). */
+    struct timeval tv = {30, 0};
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
     for (;;) {
         ssize_t n = read(fd, buf + got, cap - got - 1);
