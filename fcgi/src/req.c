@@ -11,8 +11,6 @@
 
 #include <libpq-fe.h>
 
-#include "db.h"
-
 void req_init(struct req *r, struct arena *a)
 {
     memset(r, 0, sizeof(*r));
@@ -522,26 +520,4 @@ const char *req_status_text(int status)
     default:
         return "Unknown";
     }
-}
-
-int req_write(struct req *r, int group, int stmt, const char *const *params, int nparams,
-              req_then_fn then)
-{
-    if (nparams < 0 || nparams > REQ_WRITE_MAX_PARAMS)
-        return req_error(r, 500, "internal", NULL, "internal error");
-    r->write.stmt = stmt;
-    r->write.nparams = nparams;
-    r->write.then = then;
-    for (int i = 0; i < nparams; i++)
-        r->write.params[i] = params[i];
-    if (group && r->may_defer)
-        return REQ_DEFERRED;
-    return req_write_now(r);
-}
-
-int req_write_now(struct req *r)
-{
-    PGresult *res =
-        db_exec(&r->op, (enum db_stmt_id)r->write.stmt, r->write.params, r->write.nparams);
-    return res ? r->write.then(r, res) : -1;
 }

@@ -26,9 +26,10 @@ struct req_param {
     const char *value;
 };
 
-/* A write that may join the worker's group commit (req_write): the statement, its
- * parameters (they point into the request's arena or its FastCGI parameters, which live
- * until it is answered) and the step that completes the request with the result. */
+/* A write that may join the worker's group commit (group_write, group.h): the
+ * statement, its parameters (they point into the request's arena or its FastCGI
+ * parameters, which live until it is answered) and the step that completes the request
+ * with the result. */
 typedef int (*req_then_fn)(struct req *r, struct pg_result *res);
 #define REQ_WRITE_MAX_PARAMS 8
 struct req_write {
@@ -68,7 +69,7 @@ struct req {
     const struct route *route; /* the matched route (per-route counters), or NULL */
     /* Other requests were ready with this one: a write may wait to join their commit. */
     int may_defer;
-    struct req_write write; /* the write handed over by req_write */
+    struct req_write write; /* the write handed over by group_write */
 
     /* Response. status is the error's once one is set (req_render). */
     int status;
@@ -155,18 +156,6 @@ json_object *req_batch(struct req *r, const char *name, size_t max,
 /* A batch item's validation failure: the lone item's field as is, a batch item's as
  * name[idx].field. Returns -1. */
 int req_item_error(struct req *r, const char *name, long idx, const struct jsonx_err *je);
-
-/* A handler's last step for a write that is one autocommitted statement of its own: runs
- * it and returns then(r, result) (NULL with the error set when it failed). When the
- * worker has other requests ready (r->may_defer) and `group` is set, it only records the
- * write and returns REQ_DEFERRED, and serve.c runs it with the others' in one
- * transaction, then calls then() after COMMIT; a failed group runs it again alone
- * (req_write_now). then() may run more statements (autocommitted: reads, an error's
- * lookup), publish and answer, as the handler would have. */
-int req_write(struct req *r, int group, int stmt, const char *const *params, int nparams,
-              req_then_fn then);
-/* Runs the recorded write now, alone, and completes the request with its outcome. */
-int req_write_now(struct req *r);
 
 /* Produces the final status and body: the error when one is set, else the response;
  * a handler that failed without saying why becomes a 500. Call exactly once. */

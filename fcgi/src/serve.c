@@ -7,7 +7,7 @@
  * SERVE_DRAIN_MS have passed. A request that waits (POST /runs/wait) keeps serving the
  * worker's other connections while it waits (serve_wait_poll).
  * Group commit: when several requests are ready at once, a handler whose write may join
- * a group (req_write: one event, a claim) stops at that write; the writes of the ready
+ * a group (group_write: a lone event, a claim) stops at that write; the writes of the ready
  * requests then go as one transaction in one round trip, and each request is completed
  * and answered only after its COMMIT (serve_flush). A lone request runs as it always did.
  * Descriptors are kept low by design: a worker is exec'd with only stdio and the
@@ -36,6 +36,7 @@
 #include "conns.h"
 #include "counters.h"
 #include "db.h"
+#include "group.h"
 #include "log.h"
 #include "pub.h"
 #include "req.h"
@@ -221,18 +222,20 @@ static void serve_answer(struct serve_ctx *w, struct req *r, FCGX_Request *fr, i
 }
 
 /* conns' serve callback: one request, answered on fr->out, or (CONNS_MAY_DEFER, a
- * handler that hands its write to the group: REQ_DEFERRED) kept for serve_flush. */
+ * handler that hands its write to the group: REQ_DEFERRED, group.h) kept for serve_flush. */
 static int serve_one(void *ctx, FCGX_Request *fr, enum conns_mode mode)
 {
     struct serve_ctx *w = ctx;
     struct serve_pending *p = mode == CONNS_MAY_DEFER ? &w->pending[w->npending] : NULL;
-    struct req local, *r = p ? &p->r : &local;
+    struct req local;
+    struct req *r = &local;
     struct arena *a = mode == CONNS_NESTED ? &w->nested : &w->arena;
     const char *uri, *q, *id;
     char sink[8192];
     int rc;
 
     if (p) {
+        r = &p->r;
         if (!p->arena_ready)
             arena_init(&p->arena, 16384);
         p->arena_ready = 1;
@@ -326,7 +329,7 @@ static void serve_flush(void *ctx)
         else if (outcome == DB_BATCH_LOST) /* db_batch said why in r->op */
             rc = -1;
         else
-            rc = req_write_now(r);
+            rc = group_run_now(r);
         serve_answer(w, r, w->pending[i].fr, rc);
     }
     w->npending = 0;

@@ -54,7 +54,7 @@ int events_create(struct req *r)
 
     /* One autocommitted statement checks access and appends the whole batch. No row
      * lock on the run: appends to one run must not queue behind each other's commits.
-     * A lone event may share its commit with other requests' writes (req_write); a batch
+     * A lone event may share its commit with other requests' writes (group_write); a batch
      * is one commit already, and a large one would hold the others up. */
     const char *extra[EVENT_INSERT__NIN - RUNS_WRITE_NFIXED] = {
         [EVENT_INSERT_IN_EVENTS - RUNS_WRITE_NFIXED] = jsonx_to_string(arr, NULL)};

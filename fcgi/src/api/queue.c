@@ -14,6 +14,7 @@
 #include "api/runs.h"
 #include "config.h"
 #include "db.h"
+#include "group.h"
 #include "pub.h"
 
 /* worker_id (optional) must be a worker of the project that is not stopped. */
@@ -157,10 +158,10 @@ int queue_claim(struct req *r)
                                   [CLAIM_IN_KINDS] = kind_arr,
                                   [CLAIM_IN_WORKER_ID] = worker,
                                   [CLAIM_IN_LEASE_S] = lease};
-    /* The claim may share its commit with other requests' writes (req_write). Two claims
+    /* The claim may share its commit with other requests' writes (group_write). Two claims
      * in one transaction take two runs: the second statement sees the first's run as
      * running, so it no longer matches. */
-    return req_write(r, 1, DB_STMT_CLAIM, pc, CLAIM__NIN, queue_claimed);
+    return group_write(r, 1, DB_STMT_CLAIM, pc, CLAIM__NIN, queue_claimed);
 }
 
 /* After the COMMIT: the claimed run (or none) is answered and published. */

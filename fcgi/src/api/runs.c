@@ -17,6 +17,7 @@
 #include "access.h"
 #include "config.h"
 #include "db.h"
+#include "group.h"
 #include "pub.h"
 
 static const char *const run_statuses[] = {"queued", "running",   "retrying", "succeeded",
@@ -244,7 +245,7 @@ int runs_write_then(struct req *r, int group, enum db_stmt_id stmt, const char *
 
     if (runs_write_params(r, p, extra, nextra) != 0)
         return runs_write_check(r, NULL);
-    return req_write(r, group, stmt, p, RUNS_WRITE_NFIXED + nextra, then);
+    return group_write(r, group, stmt, p, RUNS_WRITE_NFIXED + nextra, then);
 }
 
 int runs_get(struct req *r)
