@@ -167,7 +167,7 @@ group_counters() {
         /^runwatch_write_batched_requests_total / { q = $2 }
         END { if (g != "") print g, q }'
 }
-declare -A GROUPS=() GROUPED=() GROUP_REQS=()
+declare -A GC_GROUPS=() GC_GROUPED=() GC_REQS=()
 measure() { # name round
     local n=$1 left g0 q0 g1 q1
     wrk_args "$n"
@@ -182,9 +182,9 @@ measure() { # name round
     bench_cpu_end "$n"
     read -r g1 q1 <<<"$(group_counters)" || true
     if [[ -n "$g0" && -n "$g1" ]]; then
-        GROUPS[$n]=$((${GROUPS[$n]:-0} + g1 - g0))
-        GROUPED[$n]=$((${GROUPED[$n]:-0} + q1 - q0))
-        GROUP_REQS[$n]=$((${GROUP_REQS[$n]:-0} + BENCH_LAST_REQUESTS))
+        GC_GROUPS[$n]=$((${GC_GROUPS[$n]:-0} + g1 - g0))
+        GC_GROUPED[$n]=$((${GC_GROUPED[$n]:-0} + q1 - q0))
+        GC_REQS[$n]=$((${GC_REQS[$n]:-0} + BENCH_LAST_REQUESTS))
     fi
     if [[ $n == claim ]]; then
         left=$(psql_q -c "SELECT count(*) FROM runs WHERE queue = 'bench-claim' AND status = 'queued'")
@@ -223,11 +223,11 @@ for n in "${NAMES[@]}"; do
         "$(awk -v r="$(bench_medians event1000 | cut -d' ' -f1)" 'BEGIN { print r * 1000 }')"
 done
 for n in "${NAMES[@]}"; do
-    if [[ -n "${GROUPS[$n]:-}" && "${GROUPS[$n]}" -gt 0 ]]; then
+    if [[ -n "${GC_GROUPS[$n]:-}" && "${GC_GROUPS[$n]}" -gt 0 ]]; then
         printf 'group commit, %s: %s of %s requests (%.0f%%) in %s groups, %.1f a group\n' "$n" \
-            "${GROUPED[$n]}" "${GROUP_REQS[$n]}" \
-            "$(awk -v a="${GROUPED[$n]}" -v b="${GROUP_REQS[$n]}" 'BEGIN { print b > 0 ? 100 * a / b : 0 }')" \
-            "${GROUPS[$n]}" "$(awk -v a="${GROUPED[$n]}" -v b="${GROUPS[$n]}" 'BEGIN { print a / b }')"
+            "${GC_GROUPED[$n]}" "${GC_REQS[$n]}" \
+            "$(awk -v a="${GC_GROUPED[$n]}" -v b="${GC_REQS[$n]}" 'BEGIN { print (b > 0 ? 100 * a / b : 0) }')" \
+            "${GC_GROUPS[$n]}" "$(awk -v a="${GC_GROUPED[$n]}" -v b="${GC_GROUPS[$n]}" 'BEGIN { print a / b }')"
     fi
 done
 echo "per round (req/s):"
