@@ -280,12 +280,12 @@ static int serve_one(void *ctx, FCGX_Request *fr, enum conns_mode mode)
      * FCGX_Finish_r leaves what was not read: whatever a refusal left is read now. */
     while (FCGX_GetStr(sink, sizeof(sink), fr->in) > 0)
         ;
-    if (rc == REQ_DEFERRED && p) {
+    if (rc == REQ_DEFERRED && p && r->write.then) {
         p->fr = fr;
         w->npending++;
         return 1;
     }
-    if (rc == REQ_DEFERRED) /* never without may_defer: a bug, not an answer */
+    if (rc == REQ_DEFERRED) /* never without may_defer and a write: a bug, not an answer */
         rc = req_error(r, 500, "internal", NULL, "internal error");
     serve_answer(w, r, fr, rc);
     return 0;
