@@ -230,6 +230,14 @@ for n in "${NAMES[@]}"; do
             "${GC_GROUPS[$n]}" "$(awk -v a="${GC_GROUPED[$n]}" -v b="${GC_GROUPS[$n]}" 'BEGIN { print a / b }')"
     fi
 done
+# Peak resident memory of the API's processes (master and workers), summed, after all
+# rounds: the issue's memory goal.
+hwm=0
+for p in $(bench_component_pids api); do
+    kb=$(awk '/^VmHWM:/ { print $2 }' "/proc/$p/status" 2>/dev/null || true)
+    hwm=$((hwm + ${kb:-0}))
+done
+printf 'peak RSS of the API processes: %.1f MiB\n' "$(awk -v k="$hwm" 'BEGIN { print k / 1024 }')"
 echo "per round (req/s):"
 for n in "${NAMES[@]}"; do
     printf '  %-10s %s\n' "$n" "$(for x in ${RPS[$n]}; do printf '%.0f ' "$x"; done)"
