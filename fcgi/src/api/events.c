@@ -56,9 +56,15 @@ int events_create(struct req *r)
      * lock on the run: appends to one run must not queue behind each other's commits.
      * A lone event may share its commit with other requests' writes (group_write); a batch
      * is one commit already, and a large one would hold the others up. */
+    const char *text = jsonx_to_string(arr, NULL);
+    int lone = json_object_array_length(arr) == 1;
+    /* The text is json-c's buffer of arr until arr is printed again: a write that may wait
+     * for its group takes the arena's copy. */
+    if (lone && text && !(text = arena_strdup(r->op.arena, text)))
+        return req_error(r, 500, "internal", NULL, "out of memory");
     const char *extra[EVENT_INSERT__NIN - RUNS_WRITE_NFIXED] = {
-        [EVENT_INSERT_IN_EVENTS - RUNS_WRITE_NFIXED] = jsonx_to_string(arr, NULL)};
-    return runs_write_then(r, json_object_array_length(arr) == 1, DB_STMT_EVENT_INSERT, extra,
+        [EVENT_INSERT_IN_EVENTS - RUNS_WRITE_NFIXED] = text};
+    return runs_write_then(r, lone, DB_STMT_EVENT_INSERT, extra,
                            EVENT_INSERT__NIN - RUNS_WRITE_NFIXED, events_created);
 }
 
