@@ -13,6 +13,8 @@
  * - Reads and writes block. A readable connection holds a request nginx sends at once,
  *   but a readiness fetched before the request was served (during a wait) is stale and
  *   would block on the next one: slot ticks tell.
+ * - A kept request (the group commit) stays busy and unfinished until the flush that
+ *   answers it; its connection is not read meanwhile, as nginx sends nothing more on it.
  * - A descriptor libfcgi closes leaves the epoll set by itself (nothing else refers to
  *   it: accepted close-on-exec, and workers do not fork). libfcgi closes with FD_CLR,
  *   which aborts for a descriptor at or above FD_SETSIZE: serve.c caps RLIMIT_NOFILE. */
@@ -37,12 +39,14 @@ static void conns_slot_reset(struct conns_slot *s)
     s->busy = 0;
 }
 
-int conns_init(struct conns *c, int listen_fd, conns_serve_fn serve, void *ctx)
+int conns_init(struct conns *c, int listen_fd, conns_serve_fn serve, conns_flush_fn flush,
+               void *ctx)
 {
     memset(c, 0, sizeof(*c));
     c->ep = -1;
     c->listen_fd = listen_fd;
     c->serve = serve;
+    c->flush = flush;
     c->ctx = ctx;
     for (int i = 0; i < CONNS_MAX; i++)
         conns_slot_reset(&c->slot[i]);
@@ -135,8 +139,33 @@ static void conns_accept(struct conns *c)
     c->n++;
 }
 
-/* Reads and serves one request of slot s; a connection that ended is freed. */
-static void conns_serve(struct conns *c, struct conns_slot *s, int nested)
+/* Finishes the answered request of slot s; a connection that ended is freed. */
+static void conns_finish(struct conns *c, struct conns_slot *s)
+{
+    FCGX_Finish_r(&s->fr);
+    c->served++;
+    s->busy = 0;
+    s->tick = c->tick;
+    if (s->fr.ipcFd < 0) { /* no FCGI_KEEP_CONN, or the answer could not be written */
+        conns_slot_reset(s);
+        c->n--;
+    }
+}
+
+void conns_flush(struct conns *c)
+{
+    int n = c->ndeferred;
+    if (n == 0)
+        return;
+    c->flush(c->ctx);
+    c->ndeferred = 0;
+    for (int i = 0; i < n; i++)
+        conns_finish(c, c->deferred[i]);
+}
+
+/* Reads and serves one request of slot s: answered and finished now, or kept (busy,
+ * unfinished) for the next flush. */
+static void conns_serve(struct conns *c, struct conns_slot *s, enum conns_mode mode)
 {
     s->busy = 1;
     if (FCGX_Accept_r(&s->fr) < 0) {
@@ -147,15 +176,13 @@ static void conns_serve(struct conns *c, struct conns_slot *s, int nested)
         c->n--;
         return;
     }
-    c->serve(c->ctx, &s->fr, nested);
-    FCGX_Finish_r(&s->fr);
-    c->served++;
-    s->busy = 0;
-    s->tick = c->tick;
-    if (s->fr.ipcFd < 0) { /* no FCGI_KEEP_CONN, or the answer could not be written */
-        conns_slot_reset(s);
-        c->n--;
+    if (c->serve(c->ctx, &s->fr, mode) == 1 && mode == CONNS_MAY_DEFER && c->flush) {
+        c->deferred[c->ndeferred++] = s;
+        if (c->ndeferred == CONNS_BATCH_MAX)
+            conns_flush(c);
+        return;
     }
+    conns_finish(c, s);
 }
 
 /* The slot an event names if its readiness still holds, or NULL. */
@@ -177,14 +204,20 @@ int conns_run(struct conns *c, int timeout_ms)
     if (n <= 0)
         return n;
     unsigned long fetched = ++c->tick;
+    int ready = 0;
     for (int i = 0; i < n; i++)
         if (got[i].data.u64 == CONNS_LISTEN && c->accepting)
             conns_accept(c);
+        else if (conns_ready(c, got[i].data.u64, fetched))
+            ready++;
+    /* Only what is readable now is grouped: a lone request never waits for company. */
+    enum conns_mode mode = ready > 1 && c->flush ? CONNS_MAY_DEFER : CONNS_NOW;
     for (int i = 0; i < n; i++) {
         struct conns_slot *s = conns_ready(c, got[i].data.u64, fetched);
         if (s)
-            conns_serve(c, s, 0);
+            conns_serve(c, s, mode);
     }
+    conns_flush(c);
     return n;
 }
 
@@ -212,7 +245,7 @@ int conns_wait(struct conns *c, struct pollfd *pfd, int timeout_ms)
     for (int i = 0; i < n; i++) {
         struct conns_slot *s = conns_ready(c, got[i].data.u64, fetched);
         if (s) {
-            conns_serve(c, s, 1);
+            conns_serve(c, s, CONNS_NESTED);
             break; /* one request a call: the waiter is looked at between two */
         }
     }

@@ -24,13 +24,16 @@ enum counters_scalar {
     COUNTERS_METRIC_POINTS_STORED,
     COUNTERS_PUB_PUBLISHED,
     COUNTERS_PUB_DROPPED,
-    COUNTERS_DB_UNAVAILABLE,  /* connect failed or the connection was lost */
-    COUNTERS_DB_TIMEOUT,      /* statement_timeout */
-    COUNTERS_DB_RETRY,        /* serialization failure or deadlock */
-    COUNTERS_DB_INTERNAL,     /* any other error the API answers with a 500 */
-    COUNTERS_AUTH_CACHE_HIT,  /* identities answered from a worker's cache (idcache.c) */
-    COUNTERS_AUTH_CACHE_MISS, /* identities the cache could not answer: looked up in SQL */
-    COUNTERS_REPORT_REFUSED,  /* ad-hoc queries refused with 429 (the concurrency caps) */
+    COUNTERS_DB_UNAVAILABLE,        /* connect failed or the connection was lost */
+    COUNTERS_DB_TIMEOUT,            /* statement_timeout */
+    COUNTERS_DB_RETRY,              /* serialization failure or deadlock */
+    COUNTERS_DB_INTERNAL,           /* any other error the API answers with a 500 */
+    COUNTERS_AUTH_CACHE_HIT,        /* identities answered from a worker's cache (idcache.c) */
+    COUNTERS_AUTH_CACHE_MISS,       /* identities the cache could not answer: looked up in SQL */
+    COUNTERS_WRITE_BATCHES,         /* groups of writes committed as one transaction (serve.c) */
+    COUNTERS_WRITE_BATCHED,         /* requests whose write was in such a group */
+    COUNTERS_WRITE_BATCH_FALLBACKS, /* groups not committed: their writes ran one by one */
+    COUNTERS_REPORT_REFUSED,        /* ad-hoc queries refused with 429 (the concurrency caps) */
     COUNTERS__COUNT,
 };
 

@@ -279,6 +279,128 @@ PGresult *db_exec(struct op *o, enum db_stmt_id id, const char *const *params, i
     return NULL;
 }
 
+/* A connection that broke while idle (a server restart) has said so already: its socket
+ * is readable with the server's farewell or the end. Dropped here, the group goes to a
+ * new connection instead of failing as lost. */
+static void db_drop_if_closed(struct db *db)
+{
+    struct pollfd pfd = {.fd = PQsocket(db->conn), .events = POLLIN};
+    if (poll(&pfd, 1, 0) == 1 &&
+        (!PQconsumeInput(db->conn) || PQstatus(db->conn) == CONNECTION_BAD))
+        db_drop(db);
+    else
+        db_notifies(db);
+}
+
+/* Sends what libpq holds, reading meanwhile whatever the server answers (into libpq's
+ * buffer), so that neither side can block on a full socket: the statements' answers may
+ * exceed the socket's buffer before all the statements are sent. 0, or -1 when lost. */
+static int db_batch_flush(PGconn *c)
+{
+    int f;
+    while ((f = PQflush(c)) == 1) {
+        struct pollfd pfd = {.fd = PQsocket(c), .events = POLLIN | POLLOUT};
+        int rc = poll(&pfd, 1, 30000);
+        if (rc < 0 && errno == EINTR)
+            continue;
+        if (rc <= 0)
+            return -1;
+        if ((pfd.revents & (POLLIN | POLLERR | POLLHUP)) && !PQconsumeInput(c))
+            return -1;
+    }
+    return f == 0 ? 0 : -1;
+}
+
+/* The answer of one queued statement (then the NULL that ends it); NULL when the
+ * connection failed. */
+static PGresult *db_batch_result(PGconn *c)
+{
+    PGresult *res = PQgetResult(c), *extra;
+    if (!res)
+        return NULL;
+    while ((extra = PQgetResult(c)))
+        PQclear(extra);
+    return res;
+}
+
+enum db_batch_outcome db_batch(struct db *db, struct db_batch_item *it, int n)
+{
+    char err[256];
+    PGconn *c;
+    int ok = 1, sent = 0, failed = -1;
+    const int total = n + 2; /* BEGIN, the statements, COMMIT */
+    PGresult *res[2 + DB_BATCH_MAX];
+
+    if (db->fake_exec || db->in_tx || n < 1 || n > DB_BATCH_MAX)
+        return DB_BATCH_FAILED;
+    if (db->conn)
+        db_drop_if_closed(db);
+    if (!db->conn && db_connect(db, err, sizeof(err)) != 0)
+        return DB_BATCH_FAILED; /* each statement alone meets the outage and says so */
+    c = db->conn;
+    memset(res, 0, sizeof(res));
+    if (PQsetnonblocking(c, 1) != 0 || PQenterPipelineMode(c) != 1) {
+        PQsetnonblocking(c, 0);
+        return DB_BATCH_FAILED;
+    }
+    ok = PQsendQueryPrepared(c, db_stmts[DB_STMT_BEGIN].name, 0, NULL, NULL, NULL, 0);
+    for (int i = 0; i < n && ok; i++)
+        ok = it[i].nparams == db_stmts[it[i].stmt].nparams &&
+             PQsendQueryPrepared(c, db_stmts[it[i].stmt].name, it[i].nparams, it[i].params, NULL,
+                                 NULL, 0);
+    /* COMMIT is queued last: if the group breaks before it is, nothing can commit. */
+    sent = ok && PQsendQueryPrepared(c, db_stmts[DB_STMT_COMMIT].name, 0, NULL, NULL, NULL, 0);
+    ok = sent && PQpipelineSync(c) == 1 && db_batch_flush(c) == 0;
+    PQsetnonblocking(c, 0);
+    for (int i = 0; i < total && ok; i++) {
+        if (!(res[i] = db_batch_result(c))) {
+            ok = 0;
+        } else if (failed < 0 && PQresultStatus(res[i]) != PGRES_COMMAND_OK &&
+                   PQresultStatus(res[i]) != PGRES_TUPLES_OK) {
+            failed = i;
+        }
+    }
+    if (ok) {
+        PGresult *sync = PQgetResult(c);
+        ok = sync && PQresultStatus(sync) == PGRES_PIPELINE_SYNC;
+        PQclear(sync);
+    }
+    if (ok)
+        ok = PQexitPipelineMode(c) == 1;
+    if (!ok || PQstatus(c) == CONNECTION_BAD) {
+        for (int i = 0; i < total; i++)
+            PQclear(res[i]);
+        log_warn("postgresql connection lost during a group of %d writes", n);
+        db_drop(db);
+        if (!sent)
+            return DB_BATCH_FAILED;
+        for (int i = 0; i < n; i++)
+            db_unavailable(it[i].op, "connection lost during a group commit");
+        return DB_BATCH_LOST;
+    }
+    db_notifies(db);
+    if (failed >= 0) {
+        const char *sqlstate = PQresultErrorField(res[failed], PG_DIAG_SQLSTATE);
+        log_debug("group of %d writes failed at %d (sqlstate=%s): each runs alone", n, failed,
+                  sqlstate ? sqlstate : "-");
+        for (int i = 0; i < total; i++)
+            PQclear(res[i]);
+        db->in_tx = 1; /* a failed statement leaves the transaction open and aborted */
+        db_rollback(db);
+        return DB_BATCH_FAILED;
+    }
+    PQclear(res[0]);
+    PQclear(res[total - 1]);
+    for (int i = 0; i < n; i++) {
+        it[i].res = res[i + 1];
+        if (arena_defer(it[i].op->arena, db_clear, it[i].res) != 0) {
+            it[i].res = NULL; /* arena_defer cleared it: committed, but cannot be told */
+            op_fail(it[i].op, OP_INTERNAL, "internal", NULL, "out of memory");
+        }
+    }
+    return DB_BATCH_COMMITTED;
+}
+
 int db_begin(struct op *o)
 {
     if (!db_exec(o, DB_STMT_BEGIN, NULL, 0))

@@ -41,6 +41,28 @@ void db_fini(struct db *db);
 PGresult *db_exec(struct op *o, enum db_stmt_id id, const char *const *params, int nparams);
 #define DB_EXEC(o, id, params)                                                                     \
     db_exec((o), (id), (params), (int)(sizeof(params) / sizeof((params)[0])))
+/* The group commit (serve.c): n prepared statements, each for its own op, as one
+ * transaction in one round trip (libpq's pipeline: BEGIN, the statements, COMMIT, one
+ * sync). */
+struct db_batch_item {
+    enum db_stmt_id stmt;
+    const char *const *params;
+    int nparams;
+    struct op *op; /* whose arena owns the result */
+    PGresult *res; /* set when the group committed */
+};
+enum db_batch_outcome {
+    DB_BATCH_COMMITTED, /* every statement succeeded and COMMIT did: each res is set */
+    /* Nothing was committed (a statement or the COMMIT failed, or nothing could be sent,
+     * or there is no server to batch on, as under a fake): run each again alone. */
+    DB_BATCH_FAILED,
+    /* The connection was lost after the COMMIT went out: whether it committed is unknown,
+     * so no statement may run again; each op has the unavailable error. */
+    DB_BATCH_LOST,
+};
+#define DB_BATCH_MAX 32 /* statements a group holds at most */
+/* n is 1 to DB_BATCH_MAX. Results and errors go to each item's op, as db_exec's. */
+enum db_batch_outcome db_batch(struct db *db, struct db_batch_item *items, int n);
 int db_begin(struct op *o);
 int db_commit(struct op *o);
 /* Safe to call when no transaction is open; used on every failure path. */

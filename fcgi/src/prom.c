@@ -164,6 +164,16 @@ static void prom_process(FILE *f)
     prom_scalar(f, "runwatch_report_queries_refused_total", "counter",
                 "Ad-hoc SQL queries refused with 429 by the concurrency caps.",
                 counters_total(COUNTERS_REPORT_REFUSED));
+    prom_scalar(f, "runwatch_write_batches_total", "counter",
+                "Groups of single writes (one event, a claim) committed as one transaction.",
+                counters_total(COUNTERS_WRITE_BATCHES));
+    prom_scalar(f, "runwatch_write_batched_requests_total", "counter",
+                "Requests whose write was committed in such a group.",
+                counters_total(COUNTERS_WRITE_BATCHED));
+    prom_scalar(f, "runwatch_write_batch_fallbacks_total", "counter",
+                "Groups that did not commit (a statement failed, or the connection): each write "
+                "ran again alone.",
+                counters_total(COUNTERS_WRITE_BATCH_FALLBACKS));
     prom_scalar(f, "runwatch_api_worker_starts_total", "counter",
                 "API worker processes started by the master (restarts and reloads included).",
                 counters_worker_starts());

@@ -19,11 +19,27 @@
 
 struct route;
 struct pg_result;
+struct req;
 
 struct req_param {
     const char *name;
     const char *value;
 };
+
+/* A write that may join the worker's group commit (group_write, group.h): the
+ * statement, its parameters (they point into the request's arena or its FastCGI
+ * parameters, which live until it is answered) and the step that completes the request
+ * with the result. */
+typedef int (*req_then_fn)(struct req *r, struct pg_result *res);
+#define REQ_WRITE_MAX_PARAMS 8
+struct req_write {
+    int stmt; /* an enum db_stmt_id */
+    const char *params[REQ_WRITE_MAX_PARAMS];
+    int nparams;
+    req_then_fn then;
+};
+/* What a handler returns when its write waits for the group (never to an HTTP client). */
+#define REQ_DEFERRED 1
 
 #define REQ_MAX_PATH_PARAMS  8
 #define REQ_MAX_QUERY_PARAMS 64
@@ -51,6 +67,9 @@ struct req {
     size_t n_path_params;
     struct timespec started;
     const struct route *route; /* the matched route (per-route counters), or NULL */
+    /* Other requests were ready with this one: a write may wait to join their commit. */
+    int may_defer;
+    struct req_write write; /* the write handed over by group_write */
 
     /* Response. status is the error's once one is set (req_render). */
     int status;

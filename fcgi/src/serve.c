@@ -6,6 +6,10 @@
  * accepting and serves its connections until nginx has closed them all, or
  * SERVE_DRAIN_MS have passed. A request that waits (POST /runs/wait) keeps serving the
  * worker's other connections while it waits (serve_wait_poll).
+ * Group commit: when several requests are ready at once, a handler whose write may join
+ * a group (group_write: a lone event, a claim) stops at that write; the writes of the ready
+ * requests then go as one transaction in one round trip, and each request is completed
+ * and answered only after its COMMIT (serve_flush). A lone request runs as it always did.
  * Descriptors are kept low by design: a worker is exec'd with only stdio and the
  * listening socket, then holds its epoll set, one PostgreSQL and one Redis socket and at
  * most CONNS_MAX connections. libfcgi 2.4.2 applies FD_CLR (fortified: abort) to every
@@ -32,6 +36,7 @@
 #include "conns.h"
 #include "counters.h"
 #include "db.h"
+#include "group.h"
 #include "log.h"
 #include "pub.h"
 #include "req.h"
@@ -68,7 +73,9 @@ struct serve_ctx {
     struct conns conns;
     long pid;
     unsigned long served;
-    unsigned long pub_seen[2]; /* pub.published and pub.dropped already counted */
+    unsigned long pub_seen[2];     /* pub.published and pub.dropped already counted */
+    struct serve_pending *pending; /* CONNS_BATCH_MAX of them */
+    int npending;
 };
 
 /* A request id goes into logs and a response header: accept only a safe token. */
@@ -176,7 +183,6 @@ static void serve_count_pub(struct serve_ctx *w)
     w->pub_seen[1] = w->pub.dropped;
 }
 
-/* conns' serve callback: one request, answered on fr->out. */
 /* Writes n bytes: lengths stay size_t, and libfcgi's int count is fed in pieces. */
 static int serve_put(FCGX_Stream *out, const char *p, size_t n)
 {
@@ -190,77 +196,156 @@ static int serve_put(FCGX_Stream *out, const char *p, size_t n)
     return 0;
 }
 
-static void serve_one(void *ctx, FCGX_Request *fr, int nested)
-{
-    struct serve_ctx *w = ctx;
-    struct arena *a = nested ? &w->nested : &w->arena;
+/* A request whose write waits for the group's commit (serve_flush): its own arena and
+ * context live here until it is answered. */
+struct serve_pending {
     struct req r;
-    const char *uri, *q, *id;
-    char sink[8192];
-    int rc;
+    struct arena arena; /* set up on first use */
+    int arena_ready;
+    FCGX_Request *fr;
+};
 
-    req_init(&r, a);
-    clock_gettime(CLOCK_MONOTONIC, &r.started);
-    op_init(&r.op, a, w->cfg, &w->db, &w->pub);
-    if (!nested) { /* a wait in this request serves the worker's other connections */
-        r.op.wait_poll = serve_wait_poll;
-        r.op.wait_ctx = w;
-    }
-    r.env = fr->envp;
-    r.method = FCGX_GetParam("REQUEST_METHOD", fr->envp);
-    r.remote_addr = FCGX_GetParam("REMOTE_ADDR", fr->envp);
-    r.op.origin = r.remote_addr;
-    r.content_type = FCGX_GetParam("CONTENT_TYPE", fr->envp);
-    id = FCGX_GetParam("REQUEST_ID", fr->envp);
-    if (!serve_id_ok(id))
-        id = FCGX_GetParam("HTTP_X_REQUEST_ID", fr->envp);
-    r.request_id = serve_id_ok(id) ? id : arena_sprintf(a, "w%ld-%lu", w->pid, w->served);
-    uri = FCGX_GetParam("REQUEST_URI", fr->envp);
-    if (!uri)
-        uri = FCGX_GetParam("DOCUMENT_URI", fr->envp);
-
-    if (!r.method || !uri || uri[0] != '/') {
-        r.method = r.method ? r.method : "-";
-        r.path = uri ? uri : "-";
-        rc = req_error(&r, 400, "bad_request", NULL, "missing REQUEST_METHOD or REQUEST_URI");
-    } else {
-        q = strchr(uri, '?');
-        r.path = q ? arena_strndup(a, uri, (size_t)(q - uri)) : uri;
-        r.query = q ? q + 1 : "";
-        rc = serve_read_body(&r, fr->in, FCGX_GetParam("CONTENT_LENGTH", fr->envp));
-        if (rc == 0)
-            rc = req_parse_query(&r, r.query);
-        if (rc == 0)
-            rc = router_dispatch(routes, routes_count, &r, access_guard);
-    }
-    /* A kept connection carries the next request right after this one's input, and
-     * FCGX_Finish_r leaves what was not read: whatever a refusal left is read now. */
-    while (FCGX_GetStr(sink, sizeof(sink), fr->in) > 0)
-        ;
+/* Answers r on fr->out (rc: the handler's) and ends it: log, counters, arena reset. */
+static void serve_answer(struct serve_ctx *w, struct req *r, FCGX_Request *fr, int rc)
+{
     /* A failed handler may leave a transaction open; nothing half-written survives. */
     if (w->db.in_tx || rc != 0)
         db_rollback(&w->db);
-    req_render(&r, rc);
+    req_render(r, rc);
     {
         char head[4096];
-        size_t hlen = serve_head(&r, head, sizeof(head));
+        size_t hlen = serve_head(r, head, sizeof(head));
         /* libfcgi's FCGX_FPrintF has its own printf that rejects %zu and then fails the
          * whole stream, so the head is formatted with snprintf and written as bytes. */
         if (hlen && (FCGX_PutStr(head, (int)hlen, fr->out) < 0 ||
-                     serve_put(fr->out, r.resp_body, r.resp_len) < 0))
+                     serve_put(fr->out, r->resp_body, r->resp_len) < 0))
             log_warn("writing response failed: %s", strerror(FCGX_GetError(fr->out)));
     }
 
     struct timespec end;
     clock_gettime(CLOCK_MONOTONIC, &end);
-    double ms = (double)(end.tv_sec - r.started.tv_sec) * 1e3 +
-                (double)(end.tv_nsec - r.started.tv_nsec) / 1e6;
-    log_request(r.request_id, r.method, r.path, r.status, ms, r.resp_len);
+    double ms = (double)(end.tv_sec - r->started.tv_sec) * 1e3 +
+                (double)(end.tv_nsec - r->started.tv_nsec) / 1e6;
+    log_request(r->request_id, r->method, r->path, r->status, ms, r->resp_len);
     /* By route pattern, never the raw path: ids in paths would make a series each. */
-    counters_request(r.route, r.status, ms / 1e3);
+    counters_request(r->route, r->status, ms / 1e3);
     serve_count_pub(w);
     w->served++;
-    arena_reset(a);
+    arena_reset(r->op.arena);
+}
+
+/* conns' serve callback: one request, answered on fr->out, or (CONNS_MAY_DEFER, a
+ * handler that hands its write to the group: REQ_DEFERRED, group.h) kept for serve_flush. */
+static int serve_one(void *ctx, FCGX_Request *fr, enum conns_mode mode)
+{
+    struct serve_ctx *w = ctx;
+    struct serve_pending *p = mode == CONNS_MAY_DEFER ? &w->pending[w->npending] : NULL;
+    struct req local;
+    struct req *r = &local;
+    struct arena *a = mode == CONNS_NESTED ? &w->nested : &w->arena;
+    const char *uri, *q, *id;
+    char sink[8192];
+    int rc;
+
+    if (p) {
+        r = &p->r;
+        if (!p->arena_ready)
+            arena_init(&p->arena, 16384);
+        p->arena_ready = 1;
+        a = &p->arena;
+    }
+    req_init(r, a);
+    clock_gettime(CLOCK_MONOTONIC, &r->started);
+    op_init(&r->op, a, w->cfg, &w->db, &w->pub);
+    if (mode != CONNS_NESTED) { /* a wait in this request serves the worker's other connections */
+        r->op.wait_poll = serve_wait_poll;
+        r->op.wait_ctx = w;
+    }
+    r->may_defer = p != NULL;
+    r->env = fr->envp;
+    r->method = FCGX_GetParam("REQUEST_METHOD", fr->envp);
+    r->remote_addr = FCGX_GetParam("REMOTE_ADDR", fr->envp);
+    r->op.origin = r->remote_addr;
+    r->content_type = FCGX_GetParam("CONTENT_TYPE", fr->envp);
+    id = FCGX_GetParam("REQUEST_ID", fr->envp);
+    if (!serve_id_ok(id))
+        id = FCGX_GetParam("HTTP_X_REQUEST_ID", fr->envp);
+    r->request_id = serve_id_ok(id) ? id : arena_sprintf(a, "w%ld-%lu", w->pid, w->served);
+    uri = FCGX_GetParam("REQUEST_URI", fr->envp);
+    if (!uri)
+        uri = FCGX_GetParam("DOCUMENT_URI", fr->envp);
+
+    if (!r->method || !uri || uri[0] != '/') {
+        r->method = r->method ? r->method : "-";
+        r->path = uri ? uri : "-";
+        rc = req_error(r, 400, "bad_request", NULL, "missing REQUEST_METHOD or REQUEST_URI");
+    } else {
+        q = strchr(uri, '?');
+        r->path = q ? arena_strndup(a, uri, (size_t)(q - uri)) : uri;
+        r->query = q ? q + 1 : "";
+        rc = serve_read_body(r, fr->in, FCGX_GetParam("CONTENT_LENGTH", fr->envp));
+        if (rc == 0)
+            rc = req_parse_query(r, r->query);
+        if (rc == 0)
+            rc = router_dispatch(routes, routes_count, r, access_guard);
+    }
+    /* A kept connection carries the next request right after this one's input, and
+     * FCGX_Finish_r leaves what was not read: whatever a refusal left is read now. */
+    while (FCGX_GetStr(sink, sizeof(sink), fr->in) > 0)
+        ;
+    if (rc == REQ_DEFERRED && p && r->write.then) {
+        p->fr = fr;
+        w->npending++;
+        return 1;
+    }
+    if (rc == REQ_DEFERRED) /* never without may_defer and a write: a bug, not an answer */
+        rc = req_error(r, 500, "internal", NULL, "internal error");
+    serve_answer(w, r, fr, rc);
+    return 0;
+}
+
+/* conns' flush callback: the kept requests' writes, in the order they came. Several go
+ * as one transaction in one round trip (db_batch); each request is completed (its
+ * publish, its answer) only after that COMMIT, in statement order, so a run's events are
+ * published in id order. When the group fails, nothing of it counts: each statement runs
+ * again alone, autocommitted, and each request gets its own outcome. A lone one runs as
+ * it would have without company. */
+_Static_assert(CONNS_BATCH_MAX <= DB_BATCH_MAX, "a group must fit in one db_batch");
+
+static void serve_flush(void *ctx)
+{
+    struct serve_ctx *w = ctx;
+    struct db_batch_item items[CONNS_BATCH_MAX];
+    int n = w->npending, outcome = DB_BATCH_FAILED;
+
+    if (n > 1) {
+        for (int i = 0; i < n; i++) {
+            struct req_write *wr = &w->pending[i].r.write;
+            items[i] = (struct db_batch_item){.stmt = (enum db_stmt_id)wr->stmt,
+                                              .params = wr->params,
+                                              .nparams = wr->nparams,
+                                              .op = &w->pending[i].r.op};
+        }
+        outcome = db_batch(&w->db, items, n);
+        if (outcome == DB_BATCH_COMMITTED) {
+            counters_add(COUNTERS_WRITE_BATCHES, 1);
+            counters_add(COUNTERS_WRITE_BATCHED, (uint64_t)n);
+        } else {
+            counters_add(COUNTERS_WRITE_BATCH_FALLBACKS, 1);
+        }
+    }
+    for (int i = 0; i < n; i++) {
+        struct req *r = &w->pending[i].r;
+        int rc;
+        if (outcome == DB_BATCH_COMMITTED)
+            rc = items[i].res ? r->write.then(r, items[i].res) : -1;
+        else if (outcome == DB_BATCH_LOST) /* db_batch said why in r->op */
+            rc = -1;
+        else
+            rc = group_run_now(r);
+        serve_answer(w, r, w->pending[i].fr, rc);
+    }
+    w->npending = 0;
 }
 
 /* While a request waits for PostgreSQL (db_notify_wait), requests on the worker's other
@@ -269,6 +354,8 @@ static void serve_one(void *ctx, FCGX_Request *fr, int nested)
 static int serve_wait_poll(void *ctx, struct pollfd *pfd, int timeout_ms)
 {
     struct serve_ctx *w = ctx;
+    /* Requests kept for the group commit are not held up by a wait. */
+    conns_flush(&w->conns);
     return conns_wait(&w->conns, pfd, timeout_ms);
 }
 
@@ -332,6 +419,10 @@ int serve_worker(const struct config *cfg, int listen_fd)
     counters_attach(routes, routes_count);
 
     w = calloc(1, sizeof(*w)); /* the connection slots make it large for a stack */
+    if (w && !(w->pending = calloc(CONNS_BATCH_MAX, sizeof(*w->pending)))) {
+        free(w);
+        w = NULL;
+    }
     if (!w) {
         log_error("out of memory");
         counters_detach();
@@ -345,7 +436,7 @@ int serve_worker(const struct config *cfg, int listen_fd)
     config_parse_redis_url(cfg->redis_url, &ra);
     pub_init(&w->pub, &ra);
 
-    if (conns_init(&w->conns, listen_fd, serve_one, w) != 0) {
+    if (conns_init(&w->conns, listen_fd, serve_one, serve_flush, w) != 0) {
         log_error("cannot set up the FastCGI connections: %s", strerror(errno));
         rc = 1;
         goto out;
@@ -355,6 +446,10 @@ int serve_worker(const struct config *cfg, int listen_fd)
     log_info("worker stopping after %lu requests", w->served);
 out:
     conns_fini(&w->conns);
+    for (int i = 0; i < CONNS_BATCH_MAX; i++)
+        if (w->pending[i].arena_ready)
+            arena_fini(&w->pending[i].arena);
+    free(w->pending);
     pub_fini(&w->pub);
     db_fini(&w->db);
     arena_fini(&w->nested);

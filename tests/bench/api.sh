@@ -14,7 +14,9 @@
 #               of project bench-claims, never a listed project) is seeded again before
 #               every claim round, so it never runs dry (checked)
 # Reported: median req/s, p50, p99, the ratio to return204, and CPU µs per request of
-# nginx, runwatch-api, PostgreSQL and Redis + the hub (from /proc, the same rounds).
+# nginx, runwatch-api, PostgreSQL and Redis + the hub (from /proc, the same rounds), and
+# for the targets whose writes share commits (the group commit: event1, claim) how many of
+# their requests did and the mean group (from /metrics around each measured round).
 # Knobs: BENCH_RUNS (200000; the issue's figures use 1000000), BENCH_SECONDS (5),
 # BENCH_ROUNDS (3), BENCH_CONNECTIONS (64), BENCH_WARMUP (2 s a target), BENCH_CLAIM_QUEUE
 # (50000), BENCH_TESTS (all of the above, space-separated), RUNWATCH_BIN_DIR,
@@ -159,17 +161,31 @@ wrk_args() {
     [[ $1 == claim ]] && BENCH_TOKEN=$CLAIM_TOKEN
     export BENCH_TOKEN
 }
+# group_counters: "groups grouped-requests" from /metrics, or nothing (an API without them).
+group_counters() {
+    curl -sf "$BASE/metrics" | awk '/^runwatch_write_batches_total / { g = $2 }
+        /^runwatch_write_batched_requests_total / { q = $2 }
+        END { if (g != "") print g, q }'
+}
+declare -A GC_GROUPS=() GC_GROUPED=() GC_REQS=()
 measure() { # name round
-    local n=$1 left
+    local n=$1 left g0 q0 g1 q1
     wrk_args "$n"
     if [[ $n == claim ]]; then seed_claims; fi
     if ((WARMUP > 0)); then
         wrk "${WRK[@]}" "-d${WARMUP}s" "${ARGS[@]}" >/dev/null 2>&1 || true
         if [[ $n == claim ]]; then seed_claims; fi
     fi
+    read -r g0 q0 <<<"$(group_counters)" || true
     bench_cpu_begin
     bench_wrk "$n" "$TMP/wrk-$n-$2.txt" "${WRK[@]}" "-d${DURATION}s" "${ARGS[@]}"
     bench_cpu_end "$n"
+    read -r g1 q1 <<<"$(group_counters)" || true
+    if [[ -n "$g0" && -n "$g1" ]]; then
+        GC_GROUPS[$n]=$((${GC_GROUPS[$n]:-0} + g1 - g0))
+        GC_GROUPED[$n]=$((${GC_GROUPED[$n]:-0} + q1 - q0))
+        GC_REQS[$n]=$((${GC_REQS[$n]:-0} + BENCH_LAST_REQUESTS))
+    fi
     if [[ $n == claim ]]; then
         left=$(psql_q -c "SELECT count(*) FROM runs WHERE queue = 'bench-claim' AND status = 'queued'")
         ((left > 0)) || FAILED+=("claim round $2: the queue ran dry; raise BENCH_CLAIM_QUEUE")
@@ -206,6 +222,22 @@ for n in "${NAMES[@]}"; do
     [[ $n == event1000 ]] && printf 'batch ingest: %.0f events/s\n' \
         "$(awk -v r="$(bench_medians event1000 | cut -d' ' -f1)" 'BEGIN { print r * 1000 }')"
 done
+for n in "${NAMES[@]}"; do
+    if [[ -n "${GC_GROUPS[$n]:-}" && "${GC_GROUPS[$n]}" -gt 0 ]]; then
+        printf 'group commit, %s: %s of %s requests (%.0f%%) in %s groups, %.1f a group\n' "$n" \
+            "${GC_GROUPED[$n]}" "${GC_REQS[$n]}" \
+            "$(awk -v a="${GC_GROUPED[$n]}" -v b="${GC_REQS[$n]}" 'BEGIN { print (b > 0 ? 100 * a / b : 0) }')" \
+            "${GC_GROUPS[$n]}" "$(awk -v a="${GC_GROUPED[$n]}" -v b="${GC_GROUPS[$n]}" 'BEGIN { print a / b }')"
+    fi
+done
+# Peak resident memory of the API's processes (master and workers), summed, after all
+# rounds: the issue's memory goal.
+hwm=0
+for p in $(bench_component_pids api); do
+    kb=$(awk '/^VmHWM:/ { print $2 }' "/proc/$p/status" 2>/dev/null || true)
+    hwm=$((hwm + ${kb:-0}))
+done
+printf 'peak RSS of the API processes: %.1f MiB\n' "$(awk -v k="$hwm" 'BEGIN { print k / 1024 }')"
 echo "per round (req/s):"
 for n in "${NAMES[@]}"; do
     printf '  %-10s %s\n' "$n" "$(for x in ${RPS[$n]}; do printf '%.0f ' "$x"; done)"

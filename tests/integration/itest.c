@@ -722,6 +722,24 @@ static char *sub_next_of(struct itest_sub *s, const char *kind, int timeout_ms)
     }
 }
 
+double itest_metric(const char *series)
+{
+    struct http_resp r;
+    double v = -1;
+    size_t n = strlen(series);
+
+    if (http_get("/metrics", &r) == 0 && r.status == 200 && r.body) {
+        /* At a line's start, followed by the value. */
+        for (const char *p = r.body; (p = strstr(p, series)); p += n)
+            if ((p == r.body || p[-1] == '\n') && p[n] == ' ') {
+                v = strtod(p + n + 1, NULL);
+                break;
+            }
+    }
+    http_resp_free(&r);
+    return v;
+}
+
 int itest_sub_open(struct itest_sub *s, const char *channel)
 {
     const char *port = getenv("RUNWATCH_REDIS_PORT");

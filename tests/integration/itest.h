@@ -106,6 +106,10 @@ int secrets_in_text(const char *text, size_t len, const char *where);
  * RUNWATCH_TEST_STACK, else the current directory). */
 const char *repo_path(const char *rel, char *buf, size_t cap);
 
+/* The value of one series of GET /metrics (its whole name with labels, as printed:
+ * "runwatch_write_batches_total"), or -1 when it is missing. */
+double itest_metric(const char *series);
+
 /* ---- a Redis subscriber (the runs suite checks what writes publish) ---- */
 
 /* One SUBSCRIBE connection to 127.0.0.1:$RUNWATCH_REDIS_PORT, spoken in RESP without a

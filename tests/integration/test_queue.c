@@ -1,5 +1,6 @@
 /* Queue suite (api/queue.c): attempts (a run follows its latest attempt), claims (order,
- * kinds, queue and project isolation, eight concurrent claimers over 1,000 runs), leases
+ * kinds, queue and project isolation, eight concurrent claimers over 1,000 runs, sixteen
+ * sharing commits with refused ones among them), leases
  * (lapse and renewal), who may do what, and what claims publish. Each test works in
  * queues and kinds of its own, so the tests do not depend on one another. The lease
  * tests wait for a one-second lease to lapse: they poll, they never assert on durations. */
@@ -228,6 +229,163 @@ static void test_concurrent_claims(void)
     CU_ASSERT_STRING_EQUAL(out, "1000|0|1000|0");
     /* And the queue is empty. */
     CU_ASSERT_EQUAL(itest_claim(&world.twrite, queue, cl[0].worker, NULL, NULL), 204);
+}
+
+/* ---- claims at once: the group commit (serve.c, db_batch) ----
+ * Sixteen claimers at once, so workers commit several claims in one transaction: two
+ * claims of one transaction must take two runs. Meanwhile a stopped worker asks (409, from
+ * the claim's completion) and a worker whose attempts PostgreSQL refuses (a trigger this
+ * test adds: its claim fails inside the group, which then runs again one by one) asks too;
+ * the others get their runs as usual. Passes repeat, a bounded number of times, until a
+ * group committed and one failed (no speed is assumed). */
+
+#define GC_CLAIMERS 16
+#define GC_PASS     160 /* runs a pass */
+#define GC_PASSES   4
+
+struct gc_asker {
+    const char *queue;
+    long long worker;
+    long want;
+    const char *code;
+    int empty_ok; /* the refusal comes only with a run to claim */
+    int n, wrong;
+    volatile int *stop;
+};
+
+/* Claims as a worker that may not, until the others are done: each answer must be the
+ * error. */
+static void *gc_ask(void *arg)
+{
+    struct gc_asker *a = arg;
+    char body[64], path[300];
+
+    snprintf(body, sizeof(body), "{\"worker_id\":%lld}", a->worker);
+    snprintf(path, sizeof(path), "/api/v1/queues/%s/claim", a->queue);
+    while (!*a->stop && a->n < 500) {
+        struct http_resp r;
+        long st = api_call(&world.twrite, "POST", path, body, &r) == 0 ? r.status : -1;
+        /* An empty queue has no run to refuse: 204 (the claimers emptied it). */
+        int empty = st == 204 && a->empty_ok;
+        if (!empty && (st != a->want || !itest_streq(http_error_code(&r), a->code))) {
+            if (a->wrong++ < 2)
+                fprintf(stderr, "\n  refused claimer %lld (after %d): %ld %.200s", a->worker, a->n,
+                        st, S(r.body));
+        }
+        a->n++;
+        http_resp_free(&r);
+    }
+    return NULL;
+}
+
+static void test_grouped_claims(void)
+{
+    static char made[GC_PASS][40], claimed[GC_PASSES * GC_PASS][40],
+        per[GC_CLAIMERS][CONC_RUNS][40];
+    struct maker mk[CONC_MAKERS];
+    struct claimer cl[GC_CLAIMERS];
+    struct gc_asker ask[2];
+    pthread_t t[GC_CLAIMERS], ta[2];
+    char queue[64], sql[512], out[256];
+    long long stopped, refused;
+    double batches0 = itest_metric("runwatch_write_batches_total"),
+           fallbacks0 = itest_metric("runwatch_write_batch_fallbacks_total");
+    int total = 0, dups = 0, errors = 0, passes = 0, wrong = 0, asked = 0;
+
+    CU_ASSERT_TRUE_FATAL(batches0 >= 0 && fallbacks0 >= 0);
+    itest_unique("gc", queue, sizeof(queue));
+    CU_ASSERT_TRUE_FATAL((stopped = itest_new_worker(&world.twrite, NULL, NULL)) > 0);
+    CU_ASSERT_EQUAL_FATAL(
+        itest_statusf(&world.twrite, "POST", NULL, "/api/v1/workers/%lld/stop", stopped), 200);
+    CU_ASSERT_TRUE_FATAL((refused = itest_new_worker(&world.twrite, NULL, NULL)) > 0);
+    snprintf(sql, sizeof(sql),
+             "CREATE FUNCTION itest_gc_refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+             "IF NEW.worker_id = %lld THEN RAISE EXCEPTION 'refused' USING ERRCODE = "
+             "'check_violation'; END IF; RETURN NEW; END $$; CREATE TRIGGER itest_gc_refuse "
+             "BEFORE INSERT ON attempts FOR EACH ROW EXECUTE FUNCTION itest_gc_refuse()",
+             refused);
+    itest_psql_ok(sql);
+    for (int i = 0; i < GC_CLAIMERS; i++) {
+        cl[i] = (struct claimer){
+            .queue = queue, .worker = itest_new_worker(&world.twrite, NULL, NULL), .ids = per[i]};
+        CU_ASSERT_TRUE_FATAL(cl[i].worker > 0);
+    }
+    while (passes < GC_PASSES &&
+           (itest_metric("runwatch_write_batches_total") <= batches0 ||
+            itest_metric("runwatch_write_batch_fallbacks_total") <= fallbacks0)) {
+        volatile int stop = 0;
+        int failed = 0;
+        for (int i = 0; i < CONC_MAKERS; i++) {
+            mk[i] = (struct maker){.queue = queue,
+                                   .from = i * GC_PASS / CONC_MAKERS,
+                                   .to = (i + 1) * GC_PASS / CONC_MAKERS,
+                                   .ids = made};
+            CU_ASSERT_EQUAL_FATAL(pthread_create(&t[i], NULL, make_runs, &mk[i]), 0);
+        }
+        for (int i = 0; i < CONC_MAKERS; i++) {
+            pthread_join(t[i], NULL);
+            failed += mk[i].failed;
+        }
+        CU_ASSERT_EQUAL_FATAL(failed, 0);
+        ask[0] = (struct gc_asker){.queue = queue,
+                                   .worker = stopped,
+                                   .want = 409,
+                                   .code = "worker_stopped",
+                                   .stop = &stop};
+        ask[1] = (struct gc_asker){.queue = queue,
+                                   .worker = refused,
+                                   .want = 422,
+                                   .code = "invalid_value",
+                                   .empty_ok = 1,
+                                   .stop = &stop};
+        for (int i = 0; i < 2; i++)
+            CU_ASSERT_EQUAL_FATAL(pthread_create(&ta[i], NULL, gc_ask, &ask[i]), 0);
+        for (int i = 0; i < GC_CLAIMERS; i++) {
+            cl[i].n = cl[i].errors = cl[i].overflow = cl[i].wrong_worker = cl[i].wrong_attempt = 0;
+            CU_ASSERT_EQUAL_FATAL(pthread_create(&t[i], NULL, claim_loop, &cl[i]), 0);
+        }
+        for (int i = 0; i < GC_CLAIMERS; i++)
+            pthread_join(t[i], NULL);
+        stop = 1;
+        for (int i = 0; i < 2; i++) {
+            pthread_join(ta[i], NULL);
+            wrong += ask[i].wrong;
+            asked += ask[i].n;
+        }
+        for (int i = 0; i < GC_CLAIMERS; i++) {
+            memcpy(claimed[total], cl[i].ids, (size_t)cl[i].n * 40);
+            total += cl[i].n;
+            errors += cl[i].errors + cl[i].overflow + cl[i].wrong_worker + cl[i].wrong_attempt;
+        }
+        passes++;
+    }
+    snprintf(sql, sizeof(sql),
+             "DROP TRIGGER itest_gc_refuse ON attempts; DROP FUNCTION "
+             "itest_gc_refuse()");
+    itest_psql_ok(sql);
+    CU_ASSERT_TRUE(itest_metric("runwatch_write_batches_total") > batches0);
+    CU_ASSERT_TRUE(itest_metric("runwatch_write_batch_fallbacks_total") > fallbacks0);
+    /* Every run made was claimed once, by a claimer that may. */
+    qsort(claimed, (size_t)total, 40, cmp_id);
+    for (int i = 1; i < total; i++)
+        dups += strcmp(claimed[i - 1], claimed[i]) == 0;
+    if (total != passes * GC_PASS || dups || errors || wrong)
+        fprintf(stderr, "\n  GROUPED CLAIMS: %d passes, %d claimed, %d twice, %d errors, %d wrong",
+                passes, total, dups, errors, wrong);
+    CU_ASSERT_EQUAL(total, passes * GC_PASS);
+    CU_ASSERT_EQUAL(dups, 0);
+    CU_ASSERT_EQUAL(errors, 0);
+    CU_ASSERT_EQUAL(wrong, 0);
+    CU_ASSERT_TRUE(asked > 0);
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FILTER (WHERE r.status = 'running'), count(*), count(a.run_id), "
+             "count(*) FILTER (WHERE a.worker_id IN (%lld, %lld)) FROM runs r LEFT JOIN "
+             "attempts a ON a.run_id = r.id WHERE r.project_id = %lld AND r.queue = '%s'",
+             stopped, refused, world.pa.id, queue);
+    CU_ASSERT_EQUAL(itest_psql(sql, out, sizeof(out)), 0);
+    char want[64];
+    snprintf(want, sizeof(want), "%d|%d|%d|0", total, total, total);
+    CU_ASSERT_STRING_EQUAL(out, want);
 }
 
 /* ---- order, kinds, isolation ---- */
@@ -1116,6 +1274,8 @@ int suite_queue_register(void)
            !CU_add_test(s, "retry: failed, queued, claimed again", test_retry_flow) ||
            !CU_add_test(s, "no second attempt while one runs", test_no_second_running_attempt) ||
            !CU_add_test(s, "attempts: bad input names the field", test_attempt_validation) ||
+           !CU_add_test(s, "claims at once share commits, each run claimed once",
+                        test_grouped_claims) ||
            !CU_add_test(s, "who may claim, start and stop", test_access) ||
            !CU_add_test(s, "claims and workers are published", test_published) ||
            !CU_add_test(s, "no secret in any log", test_no_secrets_in_logs);

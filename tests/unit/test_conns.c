@@ -3,8 +3,9 @@
  * after request and stays open, one without FCGI_KEEP_CONN is closed after its answer, a
  * connection the peer closes is freed, a 1 MiB body arrives whole, parameters claiming
  * 2 GiB are refused by closing that connection (not the worker), a request that waits
- * serves another connection's request meanwhile, and a new connection beyond CONNS_MAX
- * closes the one idle longest. */
+ * serves another connection's request meanwhile, requests ready together may be kept and
+ * answered by one flush (the group commit's) while a lone one is served at once, and a
+ * new connection beyond CONNS_MAX closes the one idle longest. */
 #include <fcntl.h>
 #include <poll.h>
 #include <stdint.h>
@@ -25,18 +26,43 @@ struct fx {
     struct conns *c;
     int pipe[2]; /* what a waiting request waits for */
     unsigned long nested_served;
-    char order[64]; /* the URIs' last letters, in the order answered */
+    char order[64];                      /* the URIs' last letters, in the order answered */
+    FCGX_Request *kept[CONNS_BATCH_MAX]; /* "/d…" requests kept for the flush */
+    int nkept, flushes, last_group;
 };
 
 static struct fx fx;
 
+static void fx_answer(FCGX_Request *fr, const char *uri, size_t len, unsigned long sum)
+{
+    char out[256];
+    int n;
+    if (uri && strlen(fx.order) + 1 < sizeof(fx.order))
+        strncat(fx.order, uri + strlen(uri) - 1, 1);
+    n = snprintf(out, sizeof(out), "Status: 200 OK\r\n\r\nuri=%s len=%zu sum=%lu", uri ? uri : "-",
+                 len, sum);
+    FCGX_PutStr(out, n, fr->out);
+}
+
+/* The flush: answers the kept requests in order. */
+static void fx_flush(void *ctx)
+{
+    struct fx *f = ctx;
+    f->flushes++;
+    f->last_group = f->nkept;
+    for (int i = 0; i < f->nkept; i++)
+        fx_answer(f->kept[i], FCGX_GetParam("REQUEST_URI", f->kept[i]->envp), 0, 0);
+    f->nkept = 0;
+}
+
 /* Echoes what it read: the URI, the body's length and byte sum. "/wait" waits on the pipe,
- * serving the others meanwhile, and writes the pipe itself once one was served. */
-static void fx_serve(void *ctx, FCGX_Request *fr, int nested)
+ * serving the others meanwhile, and writes the pipe itself once one was served. "/d…"
+ * (no body) is kept for the flush when it may be. */
+static int fx_serve(void *ctx, FCGX_Request *fr, enum conns_mode mode)
 {
     struct fx *f = ctx;
     const char *uri = FCGX_GetParam("REQUEST_URI", fr->envp);
-    char buf[8192], out[256];
+    char buf[8192];
     size_t len = 0;
     unsigned long sum = 0;
     int n;
@@ -54,12 +80,13 @@ static void fx_serve(void *ctx, FCGX_Request *fr, int nested)
                 CU_ASSERT_EQUAL(write(f->pipe[1], "x", 1), 1);
         CU_ASSERT_EQUAL(read(f->pipe[0], buf, 1), 1);
     }
-    f->nested_served += nested != 0;
-    if (uri && strlen(f->order) + 1 < sizeof(f->order))
-        strncat(f->order, uri + strlen(uri) - 1, 1);
-    n = snprintf(out, sizeof(out), "Status: 200 OK\r\n\r\nuri=%s len=%zu sum=%lu", uri ? uri : "-",
-                 len, sum);
-    FCGX_PutStr(out, n, fr->out);
+    f->nested_served += mode == CONNS_NESTED;
+    if (uri && strncmp(uri, "/d", 2) == 0 && mode == CONNS_MAY_DEFER) {
+        f->kept[f->nkept++] = fr;
+        return 1;
+    }
+    fx_answer(fr, uri, len, sum);
+    return 0;
 }
 
 static int fx_setup(void)
@@ -76,7 +103,7 @@ static int fx_setup(void)
         listen(fx.lfd, 256) != 0 || pipe(fx.pipe) != 0)
         return -1;
     fx.c = calloc(1, sizeof(*fx.c));
-    return fx.c && conns_init(fx.c, fx.lfd, fx_serve, &fx) == 0 ? 0 : -1;
+    return fx.c && conns_init(fx.c, fx.lfd, fx_serve, fx_flush, &fx) == 0 ? 0 : -1;
 }
 
 static int fx_teardown(void)
@@ -368,6 +395,52 @@ static void test_wait_serves_other(void)
     fx_run_until(0);
 }
 
+/* Requests ready together are served with CONNS_MAY_DEFER: the ones kept are answered
+ * by one flush after the others, in the order they were kept; a lone request is served
+ * at once (CONNS_NOW), never kept. */
+static void test_group_flush(void)
+{
+    char out[1024];
+    int a = fx_connect(), b = fx_connect(), c = fx_connect();
+
+    CU_ASSERT_TRUE_FATAL(a >= 0 && b >= 0 && c >= 0);
+    fx_run_until(3);
+    fx.order[0] = '\0';
+    fx.flushes = 0;
+    CU_ASSERT_EQUAL_FATAL(send_req(a, 1, "/d1", ""), 0);
+    CU_ASSERT_EQUAL_FATAL(send_req(b, 1, "/d2", ""), 0);
+    CU_ASSERT_EQUAL_FATAL(send_req(c, 1, "/x", ""), 0);
+    for (int i = 0; i < 10 && strlen(fx.order) < 3; i++)
+        conns_run(fx.c, 100);
+    CU_ASSERT_EQUAL(fx.flushes, 1);
+    CU_ASSERT_EQUAL(fx.last_group, 2);
+    /* The kept ones keep their relative order; the other was answered while they waited. */
+    CU_ASSERT_PTR_NOT_NULL(strstr(fx.order, "x"));
+    CU_ASSERT_TRUE(strchr(fx.order, '1') < strchr(fx.order, '2'));
+    CU_ASSERT_EQUAL(answer(a, out, sizeof(out)), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "uri=/d1"));
+    CU_ASSERT_EQUAL(answer(b, out, sizeof(out)), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "uri=/d2"));
+    CU_ASSERT_EQUAL(answer(c, out, sizeof(out)), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "uri=/x"));
+    /* Alone, a deferrable request is served at once: no flush. */
+    CU_ASSERT_EQUAL_FATAL(send_req(a, 1, "/d3", ""), 0);
+    fx_run();
+    CU_ASSERT_EQUAL(fx.flushes, 1);
+    CU_ASSERT_EQUAL(answer(a, out, sizeof(out)), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "uri=/d3"));
+    /* The connections stay open and serve on. */
+    CU_ASSERT_EQUAL(fx.c->n, 3);
+    CU_ASSERT_EQUAL_FATAL(send_req(b, 1, "/y", "2"), 0);
+    fx_run();
+    CU_ASSERT_EQUAL(answer(b, out, sizeof(out)), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "uri=/y len=1"));
+    close(a);
+    close(b);
+    close(c);
+    fx_run_until(0);
+}
+
 /* CONNS_MAX kept connections, each used once in turn; one more closes the first. The
  * first's peer ends its side as it sees the close, as nginx does with an idle one (here
  * in advance, in one process). */
@@ -410,5 +483,6 @@ int suite_conns_register(void)
            !CU_add_test(s, "a 1 MiB body arrives whole", test_large_body) ||
            !CU_add_test(s, "2 GiB parameters close that connection", test_refused_params) ||
            !CU_add_test(s, "a waiting request serves another", test_wait_serves_other) ||
+           !CU_add_test(s, "requests ready together are flushed as a group", test_group_flush) ||
            !CU_add_test(s, "one more than CONNS_MAX closes the idlest", test_evict_idle);
 }

@@ -8,10 +8,12 @@
 #include <libpq-fe.h>
 
 #include "access.h"
+#include "api/events.h"
 #include "api/runs.h"
 #include "arena.h"
 #include "config.h"
 #include "db.h"
+#include "group.h"
 #include "log.h"
 #include "pub.h"
 #include "req.h"
@@ -116,6 +118,14 @@ static PGresult *fake_answer(struct fake *f, enum db_stmt_id id, const char *con
                                               [RUN_HEARTBEAT_LATEST_ATTEMPT] = "4",
                                               [RUN_HEARTBEAT_LATEST_STATUS] = "running"};
         return fake_rows(RUN_HEARTBEAT__NOUT, 1, v);
+    }
+    case DB_STMT_EVENT_INSERT: {
+        const char *v[EVENT_INSERT__NOUT] = {[EVENT_INSERT_PROJECT_ID] = PROJECT,
+                                             [EVENT_INSERT_COUNT] = "1",
+                                             [EVENT_INSERT_FIRST_ID] = "10",
+                                             [EVENT_INSERT_LAST_ID] = "10",
+                                             [EVENT_INSERT_EVENTS_JSON] = "{\"id\":\"10\"}"};
+        return fake_rows(EVENT_INSERT__NOUT, 1, v);
     }
     default:
         return fake_rows(1, 0, NULL);
@@ -304,6 +314,59 @@ static void test_viewer_cannot_write(void)
     CU_ASSERT_PTR_NOT_NULL(fake_find(DB_STMT_RUN_STATUS));
 }
 
+/* With other requests ready, a lone event stops at its write (REQ_DEFERRED): nothing
+ * is run yet, the write is recorded with its parameters, and running it later completes
+ * the request as if it had run at once. A group cannot form under the fake (db_batch
+ * says so), which is the path of a failed group: each write alone. */
+static void test_event_deferred(void)
+{
+    struct req r;
+
+    setup(&r, &member_token, "{\"message\":\"m\"}");
+    r.body_json = req_json_body(&r);
+    r.may_defer = 1;
+    int rc = events_create(&r);
+    CU_ASSERT_EQUAL_FATAL(rc, REQ_DEFERRED);
+    CU_ASSERT_EQUAL(fk.ncalls, 0);
+    CU_ASSERT_EQUAL(r.write.stmt, DB_STMT_EVENT_INSERT);
+    CU_ASSERT_EQUAL_FATAL(r.write.nparams, EVENT_INSERT__NIN);
+    CU_ASSERT_STRING_EQUAL(r.write.params[EVENT_INSERT_IN_RUN], RUN_ID);
+    CU_ASSERT_STRING_EQUAL(r.write.params[EVENT_INSERT_IN_TOKEN_PROJECT], PROJECT);
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.write.params[EVENT_INSERT_IN_EVENTS], "\"m\""));
+
+    struct db_batch_item it[2] = {{.stmt = DB_STMT_EVENT_INSERT,
+                                   .params = r.write.params,
+                                   .nparams = r.write.nparams,
+                                   .op = &r.op},
+                                  {.stmt = DB_STMT_EVENT_INSERT,
+                                   .params = r.write.params,
+                                   .nparams = r.write.nparams,
+                                   .op = &r.op}};
+    CU_ASSERT_EQUAL(db_batch(&db, it, 2), DB_BATCH_FAILED);
+    CU_ASSERT_EQUAL(fk.ncalls, 0);
+    rc = group_run_now(&r);
+    req_render(&r, rc);
+    CU_ASSERT_EQUAL(rc, 0);
+    CU_ASSERT_EQUAL(r.status, 201);
+    CU_ASSERT_EQUAL(fk.ncalls, 1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.resp_body, "\"first_id\":\"10\""));
+}
+
+/* A batch of events is one commit already: it never waits for a group. */
+static void test_event_batch_not_deferred(void)
+{
+    struct req r;
+
+    setup(&r, &member_token, "{\"events\":[{\"message\":\"a\"},{\"message\":\"b\"}]}");
+    r.body_json = req_json_body(&r);
+    r.may_defer = 1;
+    int rc = events_create(&r);
+    req_render(&r, rc);
+    CU_ASSERT_EQUAL(rc, 0);
+    CU_ASSERT_EQUAL(r.status, 201);
+    CU_ASSERT_PTR_NOT_NULL(fake_find(DB_STMT_EVENT_INSERT));
+}
+
 static void test_other_projects_token_sees_nothing(void)
 {
     static const struct access_ident other = {.kind = ACCESS_TOKEN,
@@ -407,6 +470,8 @@ int suite_handlers_register(void)
         {"a write while the database is down is 503 with Retry-After", test_write_database_down},
         {"a viewer's write is 403", test_viewer_cannot_write},
         {"another project's token gets 404", test_other_projects_token_sees_nothing},
+        {"a lone event among ready requests waits for the group", test_event_deferred},
+        {"a batch of events never waits for a group", test_event_batch_not_deferred},
         {NULL, NULL},
     };
     CU_pSuite s = CU_add_suite("handlers", handlers_init, handlers_fini);

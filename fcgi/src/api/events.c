@@ -43,21 +43,35 @@ static int events_check(struct req *r, json_object *e, long idx)
     return 0;
 }
 
+static int events_created(struct req *r, PGresult *res);
+
 int events_create(struct req *r)
 {
-    PGresult *res;
-
     json_object *arr = req_batch(r, "events", EVENTS_MAX_BATCH, events_check);
     if (!arr)
         return -1;
     jsonx_redact(arr, r->op.cfg->redact_keys);
 
     /* One autocommitted statement checks access and appends the whole batch. No row
-     * lock on the run: appends to one run must not queue behind each other's commits
-     * (the foreign key's KEY SHARE lock keeps the run from vanishing). */
+     * lock on the run: appends to one run must not queue behind each other's commits.
+     * A lone event may share its commit with other requests' writes (group_write); a batch
+     * is one commit already, and a large one would hold the others up. */
+    const char *text = jsonx_to_string(arr, NULL);
+    int lone = json_object_array_length(arr) == 1;
+    /* The text is json-c's buffer of arr until arr is printed again: a write that may wait
+     * for its group takes the arena's copy. */
+    if (lone && text && !(text = arena_strdup(r->op.arena, text)))
+        return req_error(r, 500, "internal", NULL, "out of memory");
     const char *extra[EVENT_INSERT__NIN - RUNS_WRITE_NFIXED] = {
-        [EVENT_INSERT_IN_EVENTS - RUNS_WRITE_NFIXED] = jsonx_to_string(arr, NULL)};
-    if (!(res = runs_write(r, DB_STMT_EVENT_INSERT, extra, EVENT_INSERT__NIN - RUNS_WRITE_NFIXED)))
+        [EVENT_INSERT_IN_EVENTS - RUNS_WRITE_NFIXED] = text};
+    return runs_write_then(r, lone, DB_STMT_EVENT_INSERT, extra,
+                           EVENT_INSERT__NIN - RUNS_WRITE_NFIXED, events_created);
+}
+
+/* After the COMMIT: counts, publishes and answers. */
+static int events_created(struct req *r, PGresult *res)
+{
+    if (runs_write_check(r, res))
         return -1;
     const char *count = PQgetvalue(res, 0, EVENT_INSERT_COUNT),
                *first = PQgetvalue(res, 0, EVENT_INSERT_FIRST_ID),

@@ -14,6 +14,7 @@
 #include "api/runs.h"
 #include "config.h"
 #include "db.h"
+#include "group.h"
 #include "pub.h"
 
 /* worker_id (optional) must be a worker of the project that is not stopped. */
@@ -79,6 +80,8 @@ int queue_worker_fields(struct req *r, json_object *b, unsigned worker_flags, co
     return 0;
 }
 
+static int queue_claimed(struct req *r, PGresult *res);
+
 int queue_claim(struct req *r)
 {
     static const char *const keys[] = {"project", "worker_id", "lease_s", "kinds", NULL};
@@ -86,7 +89,6 @@ int queue_claim(struct req *r)
     struct jsonx_err je;
     const char *slug = NULL, *worker, *lease, *kind_arr = NULL, *queue = req_path_param(r, "queue");
     struct access_project pr;
-    PGresult *res;
 
     if (jsonx_only_keys(b, keys, &je) ||
         jsonx_string(b, "project", JSONX_NULLABLE, 1, 63, &slug, NULL, &je) ||
@@ -156,11 +158,21 @@ int queue_claim(struct req *r)
                                   [CLAIM_IN_KINDS] = kind_arr,
                                   [CLAIM_IN_WORKER_ID] = worker,
                                   [CLAIM_IN_LEASE_S] = lease};
-    if (!(res = DB_EXEC(&r->op, DB_STMT_CLAIM, pc)))
-        return -1;
+    /* The claim may share its commit with other requests' writes (group_write). Two claims
+     * in one transaction take two runs: the second statement sees the first's run as
+     * running, so it no longer matches. */
+    return group_write(r, 1, DB_STMT_CLAIM, pc, CLAIM__NIN, queue_claimed);
+}
+
+/* After the COMMIT: the claimed run (or none) is answered and published. */
+static int queue_claimed(struct req *r, PGresult *res)
+{
+    const char *project = r->write.params[CLAIM_IN_PROJECT_ID],
+               *worker = r->write.params[CLAIM_IN_WORKER_ID];
+
     if (PQgetvalue(res, 0, CLAIM_MAY_CLAIM)[0] != 't') {
         /* The worker may not claim: say why (not of this project, or stopped). */
-        if (queue_check_worker(r, worker, pr.id) == 0)
+        if (queue_check_worker(r, worker, project) == 0)
             req_error(r, 409, "conflict", "worker_id", "the worker changed meanwhile; retry");
         return -1;
     }
@@ -169,6 +181,6 @@ int queue_claim(struct req *r)
         return 0;
     }
     const char *json = PQgetvalue(res, 0, CLAIM_RUN_JSON);
-    pub_event(r->op.pub, pr.id, "run.updated", PQgetvalue(res, 0, CLAIM_ID), json);
+    pub_event(r->op.pub, project, "run.updated", PQgetvalue(res, 0, CLAIM_ID), json);
     return req_json_text(r, 200, json);
 }

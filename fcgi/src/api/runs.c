@@ -18,6 +18,7 @@
 #include "access.h"
 #include "config.h"
 #include "db.h"
+#include "group.h"
 #include "log.h"
 #include "pub.h"
 #include "runjson.h"
@@ -194,32 +195,60 @@ _Static_assert(RUNS_WRITE_SHAPE(RUN_HEARTBEAT) && RUNS_WRITE_SHAPE(EVENT_INSERT)
                "a runs_write statement does not start with the run and the identity");
 #undef RUNS_WRITE_SHAPE
 
-PGresult *runs_write(struct req *r, enum db_stmt_id stmt, const char *const *extra, int nextra)
+/* Fills p (RUNS_WRITE_NFIXED + nextra) for stmt; -1 when the fast path cannot be taken
+ * (a malformed run id, an identity that may not write anywhere, an internal error). */
+static int runs_write_params(struct req *r, const char **p, const char *const *extra, int nextra)
 {
-    const char *p[RUNS_WRITE_NFIXED + RUNS_WRITE_MAX_EXTRA], *run = req_path_param(r, "run");
-    struct access_project pr;
-    PGresult *res;
+    const char *run = req_path_param(r, "run");
 
     if (nextra > RUNS_WRITE_MAX_EXTRA) {
         req_error(r, 500, "internal", NULL, "internal error");
-        return NULL;
+        return -1;
     }
     /* access_write_params fills the identity's three: token project, user, instance admin.
      * The statement answers no row, or a NULL project, when the identity may not write. */
-    if (run && jsonx_is_uuid(run) &&
-        access_write_params(&r->op, p + RUN_HEARTBEAT_IN_TOKEN_PROJECT) == 0) {
-        p[RUN_HEARTBEAT_IN_RUN] = run;
-        for (int i = 0; i < nextra; i++)
-            p[RUNS_WRITE_NFIXED + i] = extra[i];
-        if (!(res = db_exec(&r->op, stmt, p, RUNS_WRITE_NFIXED + nextra)))
-            return NULL;
-        if (PQntuples(res) == 1 && !PQgetisnull(res, 0, RUN_HEARTBEAT_PROJECT_ID))
-            return res;
-    }
+    if (!run || !jsonx_is_uuid(run) ||
+        access_write_params(&r->op, p + RUN_HEARTBEAT_IN_TOKEN_PROJECT) != 0)
+        return -1;
+    p[RUN_HEARTBEAT_IN_RUN] = run;
+    for (int i = 0; i < nextra; i++)
+        p[RUNS_WRITE_NFIXED + i] = extra[i];
+    return 0;
+}
+
+int runs_write_check(struct req *r, PGresult *res)
+{
+    struct access_project pr;
+
+    if (r->op.err.kind != OP_OK)
+        return -1;
+    if (res && PQntuples(res) == 1 && !PQgetisnull(res, 0, RUN_HEARTBEAT_PROJECT_ID))
+        return 0;
     /* Not allowed, or no such run: the slow lookup says which, in the usual words. */
     if (runs_access(r, ACCESS_ROLE_MEMBER, RUNS_READ_STATUS, &pr, NULL) == 0)
         req_error(r, 409, "conflict", NULL, "access to the run changed meanwhile; retry");
-    return NULL;
+    return -1;
+}
+
+PGresult *runs_write(struct req *r, enum db_stmt_id stmt, const char *const *extra, int nextra)
+{
+    const char *p[RUNS_WRITE_NFIXED + RUNS_WRITE_MAX_EXTRA];
+    PGresult *res = NULL;
+
+    if (runs_write_params(r, p, extra, nextra) == 0 &&
+        !(res = db_exec(&r->op, stmt, p, RUNS_WRITE_NFIXED + nextra)))
+        return NULL;
+    return runs_write_check(r, res) == 0 ? res : NULL;
+}
+
+int runs_write_then(struct req *r, int group, enum db_stmt_id stmt, const char *const *extra,
+                    int nextra, req_then_fn then)
+{
+    const char *p[RUNS_WRITE_NFIXED + RUNS_WRITE_MAX_EXTRA];
+
+    if (runs_write_params(r, p, extra, nextra) != 0)
+        return runs_write_check(r, NULL);
+    return group_write(r, group, stmt, p, RUNS_WRITE_NFIXED + nextra, then);
 }
 
 int runs_get(struct req *r)

@@ -41,6 +41,14 @@ int runs_access(struct req *r, int min_role, enum runs_read how, struct access_p
  * explains (404 or 403) and NULL is returned, as on any error. One round trip instead
  * of BEGIN, two lookups, the write and COMMIT. */
 PGresult *runs_write(struct req *r, enum db_stmt_id stmt, const char *const *extra, int nextra);
+/* The same write handed to group_write (with `group` set it may join the worker's group
+ * commit): then() gets its result and starts with runs_write_check. Returns as group_write
+ * does. */
+int runs_write_then(struct req *r, int group, enum db_stmt_id stmt, const char *const *extra,
+                    int nextra, req_then_fn then);
+/* 0 when res (NULL: the statement was never run) says the caller could write to the run;
+ * else runs_access explains (404 or 403) and -1 is returned. */
+int runs_write_check(struct req *r, PGresult *res);
 #define RUNS_WRITE_MAX_EXTRA 4
 #define RUNS_WRITE_NFIXED    4 /* the run and the identity's three, before `extra` */
 
