@@ -85,6 +85,29 @@ static void *make_runs(void *arg)
     return NULL;
 }
 
+/* n runs queued in queue by CONC_MAKERS threads sharing one token, their ids into ids;
+ * how many creates failed. */
+static int make_runs_parallel(const char *queue, int n, char (*ids)[40])
+{
+    struct maker mk[CONC_MAKERS];
+    pthread_t t[CONC_MAKERS];
+    int failed = 0;
+
+    for (int i = 0; i < CONC_MAKERS; i++) {
+        mk[i] = (struct maker){.queue = queue,
+                               .from = i * n / CONC_MAKERS,
+                               .to = (i + 1) * n / CONC_MAKERS,
+                               .ids = ids};
+        if (pthread_create(&t[i], NULL, make_runs, &mk[i]) != 0)
+            return n;
+    }
+    for (int i = 0; i < CONC_MAKERS; i++) {
+        pthread_join(t[i], NULL);
+        failed += mk[i].failed;
+    }
+    return failed;
+}
+
 struct claimer {
     const char *queue;
     long long worker;
@@ -142,7 +165,6 @@ static void test_concurrent_claims(void)
 {
     static char made[CONC_RUNS][40], claimed[CONC_CLAIMERS * CONC_RUNS][40],
         per[CONC_CLAIMERS][CONC_RUNS][40];
-    struct maker mk[CONC_MAKERS];
     struct claimer cl[CONC_CLAIMERS];
     pthread_t t[CONC_CLAIMERS];
     char queue[64], sql[512], out[256];
@@ -153,17 +175,7 @@ static void test_concurrent_claims(void)
     itest_unique("conc", queue, sizeof(queue));
     /* The runs, made by a few threads sharing one token. */
     t0 = itest_now_s();
-    for (int i = 0; i < CONC_MAKERS; i++) {
-        mk[i] = (struct maker){.queue = queue,
-                               .from = i * CONC_RUNS / CONC_MAKERS,
-                               .to = (i + 1) * CONC_RUNS / CONC_MAKERS,
-                               .ids = made};
-        CU_ASSERT_EQUAL_FATAL(pthread_create(&t[i], NULL, make_runs, &mk[i]), 0);
-    }
-    for (int i = 0; i < CONC_MAKERS; i++) {
-        pthread_join(t[i], NULL);
-        failed += mk[i].failed;
-    }
+    failed = make_runs_parallel(queue, CONC_RUNS, made);
     CU_ASSERT_EQUAL_FATAL(failed, 0);
     /* Eight workers claim in a loop until the queue is empty. */
     for (int i = 0; i < CONC_CLAIMERS; i++) {
@@ -282,7 +294,6 @@ static void test_grouped_claims(void)
 {
     static char made[GC_PASS][40], claimed[GC_PASSES * GC_PASS][40],
         per[GC_CLAIMERS][CONC_RUNS][40];
-    struct maker mk[CONC_MAKERS];
     struct claimer cl[GC_CLAIMERS];
     struct gc_asker ask[2];
     pthread_t t[GC_CLAIMERS], ta[2];
@@ -315,17 +326,7 @@ static void test_grouped_claims(void)
             itest_metric("runwatch_write_batch_fallbacks_total") <= fallbacks0)) {
         volatile int stop = 0;
         int failed = 0;
-        for (int i = 0; i < CONC_MAKERS; i++) {
-            mk[i] = (struct maker){.queue = queue,
-                                   .from = i * GC_PASS / CONC_MAKERS,
-                                   .to = (i + 1) * GC_PASS / CONC_MAKERS,
-                                   .ids = made};
-            CU_ASSERT_EQUAL_FATAL(pthread_create(&t[i], NULL, make_runs, &mk[i]), 0);
-        }
-        for (int i = 0; i < CONC_MAKERS; i++) {
-            pthread_join(t[i], NULL);
-            failed += mk[i].failed;
-        }
+        failed = make_runs_parallel(queue, GC_PASS, made);
         CU_ASSERT_EQUAL_FATAL(failed, 0);
         ask[0] = (struct gc_asker){.queue = queue,
                                    .worker = stopped,

@@ -921,25 +921,33 @@ static void test_keepalive(void)
     sse_close(&c);
 }
 
+/* A run's input field of n bytes of x (`"input":{"blob":"xx…"}`), for create_run; malloc'd. */
+static char *blob_input(size_t n)
+{
+    char *input = malloc(n + 64);
+    if (input) {
+        memcpy(input, "\"input\":{\"blob\":\"", 17);
+        memset(input + 17, 'x', n);
+        snprintf(input + 17 + n, 8, "\"}");
+    }
+    return input;
+}
+
 /* A client that stops reading is disconnected (and counted) once its backlog passes the
  * hub's per-client buffer, while a client that reads gets every event. Big events (runs
  * with a 100 KB input, under RUNWATCH_SSE_FRAME_MAX) fill the kernel's buffers quickly. */
 static void test_slow_client(void)
 {
-    enum { BLOB = 100 * 1024 };
     struct sse_conn slow, fast;
     struct sse_frame f;
     char q[64], run[40];
-    char *input = malloc(BLOB + 64);
+    char *input = blob_input(100 * 1024);
     long long slow0 = hub_metric("runwatch_sse_slow_disconnects_total"), slow1 = slow0;
     long long prev = -1;
     int created = 0, received = 0, skipped = 0;
 
     CU_ASSERT_PTR_NOT_NULL_FATAL(input);
     CU_ASSERT_TRUE_FATAL(slow0 >= 0);
-    memcpy(input, "\"input\":{\"blob\":\"", 17);
-    memset(input + 17, 'x', BLOB);
-    snprintf(input + 17 + BLOB, 8, "\"}");
     snprintf(q, sizeof(q), "project=%lld&types=run.created", pa.id);
     CU_ASSERT_EQUAL_FATAL(sse_open(&slow, &mem_a, q, NULL, NULL, 4096), 200);
     CU_ASSERT_EQUAL_FATAL(sse_open(&fast, &mem_a, q, NULL, NULL, 0), 200);
@@ -980,19 +988,15 @@ static void test_slow_client(void)
  * and the stream goes on gap-free. */
 static void test_truncated_frame(void)
 {
-    enum { BLOB = 200 * 1024 };
     struct sse_conn c;
     struct sse_frame f;
     char q[64], run[40], run2[40];
-    char *input = malloc(BLOB + 64);
+    char *input = blob_input(200 * 1024);
     long long t0 = hub_metric("runwatch_sse_events_truncated_total"), seq = -1;
     int got = 0;
 
     CU_ASSERT_PTR_NOT_NULL_FATAL(input);
     CU_ASSERT_TRUE_FATAL(t0 >= 0);
-    memcpy(input, "\"input\":{\"blob\":\"", 17);
-    memset(input + 17, 'x', BLOB);
-    snprintf(input + 17 + BLOB, 8, "\"}");
     snprintf(q, sizeof(q), "project=%lld&types=run.created", pa.id);
     CU_ASSERT_EQUAL_FATAL(sse_open(&c, &mem_a, q, NULL, NULL, 0), 200);
     CU_ASSERT_EQUAL_FATAL(create_run(&mem_a, pa.slug, input, run), 201);

@@ -45,13 +45,37 @@ static void test_parse_strict(void)
     CU_ASSERT_PTR_NULL(o);
 }
 
+/* A table of documents: field NULL means accepted; otherwise refused, naming that field,
+ * with a message holding `says` (when given). */
+struct refusal_case {
+    const char *doc, *field;
+};
+
+static void check_refusals(const struct refusal_case *cases, size_t n, const char *says)
+{
+    for (size_t i = 0; i < n; i++) {
+        struct jsonx_err err;
+        memset(&err, 0, sizeof(err));
+        json_object *o = jsonx_parse(cases[i].doc, strlen(cases[i].doc), &err);
+        if (cases[i].field) {
+            CU_ASSERT_PTR_NULL(o);
+            CU_ASSERT_STRING_EQUAL(err.field, cases[i].field);
+            if (says)
+                CU_ASSERT_PTR_NOT_NULL(strstr(err.message, says));
+        } else {
+            CU_ASSERT_PTR_NOT_NULL(o);
+            if (!o)
+                fprintf(stderr, "\n  case %zu refused: %s", i, err.message);
+        }
+        json_object_put(o);
+    }
+}
+
 /* Numbers are kept as sent (json-c keeps the literal, PostgreSQL every digit): one that a
  * double does not hold, or an integer json-c would clamp, is refused with its field. */
 static void test_number_range(void)
 {
-    static const struct {
-        const char *doc, *field; /* field NULL: accepted */
-    } cases[] = {
+    static const struct refusal_case cases[] = {
         {"{\"a\":1e131000}", "a"},
         {"{\"a\":-1E+400}", "a"},
         {"{\"a\":1e-400}", "a"},
@@ -69,19 +93,7 @@ static void test_number_range(void)
         {"{\"a\":\"1e131000\",\"b\":[true,false,null],\"c\":-0}", NULL},
         {"{\"a\":1.00000000000000000000000000000000000000000000000001}", NULL},
     };
-    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        struct jsonx_err err;
-        memset(&err, 0, sizeof(err));
-        json_object *o = jsonx_parse(cases[i].doc, strlen(cases[i].doc), &err);
-        if (cases[i].field) {
-            CU_ASSERT_PTR_NULL(o);
-            CU_ASSERT_STRING_EQUAL(err.field, cases[i].field);
-            CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "the number"));
-        } else {
-            CU_ASSERT_PTR_NOT_NULL(o);
-        }
-        json_object_put(o);
-    }
+    check_refusals(cases, sizeof(cases) / sizeof(cases[0]), "the number");
 }
 
 /* Text PostgreSQL could not store, or json-c would change silently: overlong UTF-8,
@@ -89,9 +101,7 @@ static void test_number_range(void)
  * (json-c turns them into U+FFFD). Each names its field; pairs and plain text pass. */
 static void test_text_strict(void)
 {
-    static const struct {
-        const char *doc, *field; /* field NULL: accepted */
-    } cases[] = {
+    static const struct refusal_case cases[] = {
         {"{\"a\":\"\xc0\xaf\"}", "a"},
         {"{\"a\":\"\xe0\x80\xaf\"}", "a"},
         {"{\"a\":{\"b\":[\"ok\",\"\xed\xa0\x80\"]}}", "a.b[1]"},
@@ -105,29 +115,14 @@ static void test_text_strict(void)
          NULL},
         {"{\"\\ud83d\\ude00\":\"\\u00e9\\uFFFD\\\\ud800\"}", NULL},
     };
-    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        struct jsonx_err err;
-        memset(&err, 0, sizeof(err));
-        json_object *o = jsonx_parse(cases[i].doc, strlen(cases[i].doc), &err);
-        if (cases[i].field) {
-            CU_ASSERT_PTR_NULL(o);
-            CU_ASSERT_STRING_EQUAL(err.field, cases[i].field);
-        } else {
-            CU_ASSERT_PTR_NOT_NULL(o);
-            if (!o)
-                fprintf(stderr, "\n  case %zu refused: %s", i, err.message);
-        }
-        json_object_put(o);
-    }
+    check_refusals(cases, sizeof(cases) / sizeof(cases[0]), NULL);
 }
 
 /* A key sent twice in one object is refused (json-c keeps the last without a word), naming
  * it; the same name in different objects is fine. */
 static void test_duplicate_keys(void)
 {
-    static const struct {
-        const char *doc, *field; /* field NULL: accepted */
-    } cases[] = {
+    static const struct refusal_case cases[] = {
         {"{\"a\":1,\"a\":2}", "a"},
         {"{\"p\":{\"x\":1,\"y\":2,\"x\":3}}", "p.x"},
         {"[{\"a\":1},{\"b\":1,\"b\":2}]", "[1].b"},
@@ -136,21 +131,7 @@ static void test_duplicate_keys(void)
         {"{\"a\":{\"a\":{\"a\":1}},\"b\":[{\"a\":1},{\"a\":2}],\"c\":{}}", NULL},
         {"{\"a,\\\"b\":1,\"a\":{\"x\":[1,{\"y\":\"}\"}]},\"z\":2}", NULL},
     };
-    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        struct jsonx_err err;
-        memset(&err, 0, sizeof(err));
-        json_object *o = jsonx_parse(cases[i].doc, strlen(cases[i].doc), &err);
-        if (cases[i].field) {
-            CU_ASSERT_PTR_NULL(o);
-            CU_ASSERT_STRING_EQUAL(err.field, cases[i].field);
-            CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "twice"));
-        } else {
-            CU_ASSERT_PTR_NOT_NULL(o);
-            if (!o)
-                fprintf(stderr, "\n  case %zu refused: %s", i, err.message);
-        }
-        json_object_put(o);
-    }
+    check_refusals(cases, sizeof(cases) / sizeof(cases[0]), "twice");
 }
 
 static void test_parse_depth_limit(void)
