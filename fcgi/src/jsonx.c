@@ -69,7 +69,7 @@ static const char *jsonx_number_problem(const char *s, size_t n)
 {
     const char *p = s, *end = s + n, *ds;
     int neg = 0, nonzero = 0, frac = 0, exp = 0;
-    size_t intdig = 0, expdig = 0;
+    size_t intdig = 0, fracdig = 0, expdig = 0, expval = 0;
 
     if (p < end && *p == '-') {
         neg = 1;
@@ -78,7 +78,7 @@ static const char *jsonx_number_problem(const char *s, size_t n)
     for (ds = p; p < end && isdigit((unsigned char)*p); p++, intdig++)
         nonzero |= *p != '0';
     if (p < end && *p == '.')
-        for (frac = 1, p++; p < end && isdigit((unsigned char)*p); p++)
+        for (frac = 1, p++; p < end && isdigit((unsigned char)*p); p++, fracdig++)
             nonzero |= *p != '0';
     if (p < end && (*p == 'e' || *p == 'E')) {
         exp = 1;
@@ -87,8 +87,8 @@ static const char *jsonx_number_problem(const char *s, size_t n)
             p++;
         while (p < end && *p == '0')
             p++;
-        for (; p < end && isdigit((unsigned char)*p); p++)
-            expdig++;
+        for (; p < end && isdigit((unsigned char)*p); p++, expdig++)
+            expval = expdig < 5 ? expval * 10 + (size_t)(*p - '0') : expval;
     }
     if (!frac && !exp) {
         static const char int_min[] = "9223372036854775808", uint_max[] = "18446744073709551615";
@@ -100,7 +100,9 @@ static const char *jsonx_number_problem(const char *s, size_t n)
     }
     if (expdig > 4)
         return "has an exponent beyond what a double holds";
-    if (!nonzero)
+    /* Zero, or a magnitude between 1e-300 and 1e300 by its digits alone (the common
+     * case, 0.001 or 2.5e-7): nothing to ask strtod. */
+    if (!nonzero || (intdig + fracdig <= 100 && expval <= 200))
         return NULL;
     /* The literal is not NUL-terminated in the body: strtod reads a copy. */
     char small[64], *copy = n < sizeof(small) ? small : malloc(n + 1);
@@ -371,34 +373,55 @@ out:
     return rc;
 }
 
-/* The first object (in document order) with fewer keys in json-c's tree than were sent,
- * with its path in path; *next ends one past its number. NULL when none. */
-static json_object *jsonx_dup_object(json_object *o, const struct jsonx_keys *k, size_t *next,
-                                     char *path, size_t cap)
+/* The number of the first object (in document order) with fewer keys in json-c's tree
+ * than were sent, or -1. *next counts the objects walked. */
+static long jsonx_dup_object(json_object *o, const struct jsonx_keys *k, size_t *next)
 {
-    size_t base = strlen(path);
-
     if (json_object_is_type(o, json_type_object)) {
         size_t me = (*next)++;
         if (me >= k->len || (size_t)json_object_object_length(o) != k->n[me])
-            return o;
+            return (long)me;
         json_object_object_foreach(o, key, v)
         {
-            snprintf(path + base, cap - base, "%s%s", base ? "." : "", key);
-            json_object *d = jsonx_dup_object(v, k, next, path, cap);
-            if (d)
+            (void)key;
+            long d = jsonx_dup_object(v, k, next);
+            if (d >= 0)
                 return d;
         }
     } else if (json_object_is_type(o, json_type_array)) {
         for (size_t i = 0; i < json_object_array_length(o); i++) {
-            snprintf(path + base, cap - base, "[%zu]", i);
-            json_object *d = jsonx_dup_object(json_object_array_get_idx(o, i), k, next, path, cap);
-            if (d)
+            long d = jsonx_dup_object(json_object_array_get_idx(o, i), k, next);
+            if (d >= 0)
                 return d;
         }
     }
+    return -1;
+}
+
+/* The path of object number want (as jsonx_dup_object counts them) into path; 1 when
+ * found. Only walked once a duplicate is known, so the common case builds no paths. */
+static int jsonx_object_path(json_object *o, size_t want, size_t *next, char *path, size_t cap)
+{
+    size_t base = strlen(path);
+
+    if (json_object_is_type(o, json_type_object)) {
+        if ((*next)++ == want)
+            return 1;
+        json_object_object_foreach(o, key, v)
+        {
+            snprintf(path + base, cap - base, "%s%s", base ? "." : "", key);
+            if (jsonx_object_path(v, want, next, path, cap))
+                return 1;
+        }
+    } else if (json_object_is_type(o, json_type_array)) {
+        for (size_t i = 0; i < json_object_array_length(o); i++) {
+            snprintf(path + base, cap - base, "[%zu]", i);
+            if (jsonx_object_path(json_object_array_get_idx(o, i), want, next, path, cap))
+                return 1;
+        }
+    }
     path[base] = '\0';
-    return NULL;
+    return 0;
 }
 
 json_object *jsonx_parse(const char *buf, size_t len, struct jsonx_err *err)
@@ -454,10 +477,13 @@ json_object *jsonx_parse(const char *buf, size_t len, struct jsonx_err *err)
     {
         char path[sizeof(err->field)] = "", key[64];
         size_t next = 0;
-        json_object *dup = jsonx_dup_object(obj, &keys, &next, path, sizeof(path));
-        if (dup) {
-            size_t plen = strlen(path);
-            if (jsonx_dup_key(buf, len, next - 1, key, sizeof(key)) == 0)
+        long dup = jsonx_dup_object(obj, &keys, &next);
+        if (dup >= 0) {
+            size_t plen;
+            next = 0;
+            jsonx_object_path(obj, (size_t)dup, &next, path, sizeof(path));
+            plen = strlen(path);
+            if (jsonx_dup_key(buf, len, (size_t)dup, key, sizeof(key)) == 0)
                 snprintf(path + plen, sizeof(path) - plen, "%s%s", plen ? "." : "", key);
             jsonx_err_set(err, path[0] ? path : "", "%s: a key is sent twice in one object",
                           path[0] ? path : "the document");
