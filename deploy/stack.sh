@@ -13,6 +13,8 @@
 #   deploy/stack.sh pg-start       start only PostgreSQL
 #   deploy/stack.sh render-nginx [FILE|-]   render nginx/runwatch.conf.in
 #   deploy/stack.sh psql [ARGS]    psql on the stack's database
+#   deploy/stack.sh psql-admin [ARGS]  psql as the cluster's superuser, on the stack's
+#                                  database over its socket (tests, operators' repairs)
 #   deploy/stack.sh demo [ARGS]    a simulated fleet reporting to the running stack (make demo)
 #
 # Layout: $VAR/pg (data), $VAR/run (sockets, pid files), $VAR/log (one log per
@@ -684,7 +686,7 @@ main() {
     local cmd=${1:-}
     [[ $# -gt 0 ]] && shift
     case "$cmd" in
-    start | stop | run | status | pg-start | pg-stop | render-nginx | psql | demo) ;;
+    start | stop | run | status | pg-start | pg-stop | render-nginx | psql | psql-admin | demo) ;;
     -h | --help | help | '') usage ;;
     *)
         log "unknown command '$cmd'"
@@ -715,6 +717,10 @@ main() {
     psql)
         find_pg_bindir
         exec "$PG_BIN/psql" "$DATABASE_URL" "$@"
+        ;;
+    psql-admin)
+        find_pg_bindir
+        exec "$PG_BIN/psql" -h "$RUN" -p "$PG_PORT" -U postgres -d runwatch "$@"
         ;;
     demo) cmd_demo "$@" ;;
     esac

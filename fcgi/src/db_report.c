@@ -53,13 +53,31 @@ static int db_report_unavailable(struct op *o, const char *why)
     return -1;
 }
 
+/* 1 when the idle connection is still usable. It is idle between requests, so anything
+ * to read means the server spoke first: almost always the FATAL of a terminated backend
+ * (pg_terminate_backend, a restart), which libpq notices only when the next query fails.
+ * Such a connection is replaced before the request's grant is signed for its pid, so
+ * the first query after it answers normally instead of 503. */
+static int db_report_alive(void)
+{
+    struct pollfd p;
+
+    if (!db_report_conn || PQstatus(db_report_conn) != CONNECTION_OK)
+        return 0;
+    p = (struct pollfd){.fd = PQsocket(db_report_conn), .events = POLLIN};
+    if (poll(&p, 1, 0) == 0)
+        return 1;
+    log_info("the report connection was closed by the server; opening a new one");
+    return 0;
+}
+
 static int db_report_connect(struct op *o)
 {
     const struct config *cfg = o->cfg;
     const char *opts = "-c TimeZone=UTC -c client_encoding=UTF8";
     PGconn *c;
 
-    if (db_report_conn && PQstatus(db_report_conn) == CONNECTION_OK)
+    if (db_report_alive())
         return 0;
     db_report_fini();
     if (cfg->report_database_url[0]) {

@@ -408,7 +408,19 @@ static int sh_quote(char *out, size_t cap, const char *s)
     return 0;
 }
 
+static int itest_psql_via(const char *sub, const char *sql, char *out, size_t cap);
+
 int itest_psql(const char *sql, char *out, size_t cap)
+{
+    return itest_psql_via("psql", sql, out, cap);
+}
+
+int itest_psql_admin(const char *sql, char *out, size_t cap)
+{
+    return itest_psql_via("psql-admin", sql, out, cap);
+}
+
+static int itest_psql_via(const char *sub, const char *sql, char *out, size_t cap)
 {
     char cmd[16384] = "";
     const char *stack = getenv("RUNWATCH_TEST_STACK");
@@ -419,8 +431,8 @@ int itest_psql(const char *sql, char *out, size_t cap)
 
     if (!stack || sh_quote(cmd, sizeof(cmd), stack) != 0)
         return -1;
-    snprintf(cmd + strlen(cmd), sizeof(cmd) - strlen(cmd),
-             " psql -X -q -A -t -v ON_ERROR_STOP=1 -c ");
+    snprintf(cmd + strlen(cmd), sizeof(cmd) - strlen(cmd), " %s -X -q -A -t -v ON_ERROR_STOP=1 -c ",
+             sub);
     if (sh_quote(cmd, sizeof(cmd), sql) != 0)
         return -1;
     snprintf(cmd + strlen(cmd), sizeof(cmd) - strlen(cmd), " 2>&1");

@@ -89,6 +89,9 @@ const char *itest_password(char *buf, size_t cap);
  * tuples-only output without the final newline. Returns psql's exit status. Never
  * put a secret in sql: psql's errors would carry it into the test output. */
 int itest_psql(const char *sql, char *out, size_t cap);
+/* The same as the cluster's superuser (`stack.sh psql-admin`): for what the API's login
+ * may not do, such as ending another role's backends. */
+int itest_psql_admin(const char *sql, char *out, size_t cap);
 /* `runwatch-api user add` with the password on stdin; returns its exit status. */
 int itest_cli_user_add(const char *email, const char *name, int admin, const char *password);
 /* The first instance admin, made with the CLI once per process, signed in afresh. */

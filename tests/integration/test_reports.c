@@ -690,6 +690,32 @@ static void test_query_caps(void)
     CU_ASSERT_EQUAL(reports_running(), 0);
 }
 
+/* A report connection the server ended (pg_terminate_backend, a restart) is noticed and
+ * replaced before the next query is signed for it: every query after the kill answers
+ * 200, none 503. Each worker holds its own, so several queries reach them all. */
+static void test_query_after_kill(void)
+{
+    char killed[32] = "", one[16];
+
+    for (int i = 0; i < 6; i++)
+        CU_ASSERT_STRING_EQUAL(scalar(&viewer, "select 1", one, sizeof(one)), "1");
+    CU_ASSERT_EQUAL_FATAL(
+        itest_psql_admin("select count(pg_terminate_backend(pid)) from pg_stat_activity "
+                         "where application_name = 'runwatch-report'",
+                         killed, sizeof(killed)),
+        0);
+    CU_ASSERT_TRUE(atoi(killed) >= 1);
+    itest_sleep_ms(200); /* the backends' goodbye reaches the sockets */
+    for (int i = 0; i < 6; i++) {
+        struct http_resp r;
+        CU_ASSERT_EQUAL(query(&viewer, "select 1", NULL, &r), 0);
+        CU_ASSERT_EQUAL(r.status, 200);
+        if (r.status != 200)
+            fprintf(stderr, "\n  query %d after the kill: %ld %s", i, r.status, S(r.body));
+        http_resp_free(&r);
+    }
+}
+
 /* ---- saved reports ---- */
 
 static void test_saved_reports(void)
@@ -990,6 +1016,8 @@ int suite_reports_register(void)
         !CU_add_test(s, "ad-hoc SQL is bounded in time and rows", test_query_bounds) ||
         !CU_add_test(s, "ad-hoc SQL as CSV", test_query_csv) ||
         !CU_add_test(s, "ad-hoc SQL has concurrency caps; writes go on", test_query_caps) ||
+        !CU_add_test(s, "a report connection the server ended is replaced",
+                     test_query_after_kill) ||
         !CU_add_test(s, "saved reports: create, list, change, run, delete", test_saved_reports) ||
         !CU_add_test(s, "the rollups agree with the runs, folded or not", test_rollups_agree))
         return -1;
