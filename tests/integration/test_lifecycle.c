@@ -295,13 +295,16 @@ static void test_lease_expiry_moves(void)
     CU_ASSERT_STRING_EQUAL(S(itest_jstr(r.json, "items.1.status")), "running");
     http_resp_free(&r);
 
-    /* Legal: the sweeper's function, for every queue, moves running -> queued. */
+    /* Legal: the sweeper's function, for every queue, moves running -> queued. The
+     * housekeeper runs the same function on its own schedule and may get there between
+     * the UPDATE and this call (it did, under ASan on a busy machine): either one moved
+     * it, once, and the checks below hold the same. */
     CU_ASSERT_EQUAL(itest_psql(sql, NULL, 0), 0);
     snprintf(sql, sizeof(sql),
              "SELECT count(*) FROM expire_leases(%lld, NULL) x WHERE x.expired_run = '%s'", pid,
              run);
     CU_ASSERT_EQUAL(itest_psql(sql, out, sizeof(out)), 0);
-    CU_ASSERT_STRING_EQUAL(out, "1");
+    CU_ASSERT_TRUE(strcmp(out, "1") == 0 || strcmp(out, "0") == 0);
     CU_ASSERT_STRING_EQUAL(run_status(run, st, sizeof(st)), "queued");
     CU_ASSERT_STRING_EQUAL(attempt_status(run, 2, st, sizeof(st)), "failed");
 
