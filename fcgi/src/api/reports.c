@@ -423,19 +423,17 @@ static int reports_admit(struct req *r)
     const struct access_ident *id = r->op.ident;
     const char *key = id->user_id ? id->user_id : id->token_id;
     int64_t who = key ? strtoll(key, NULL, 10) : 0;
-    int running, rc, *seat = arena_alloc(r->op.arena, sizeof(*seat));
+    int running = 0, rc, *seat = arena_alloc(r->op.arena, sizeof(*seat));
 
     if (!seat)
         return req_error(r, 500, "internal", NULL, "out of memory");
-    if (db_report_busy()) { /* served while this worker waits for another query */
-        req_add_header(r, "Retry-After", "1");
-        return req_error(r, 429, "too_many_queries", NULL,
-                         "this worker is running a query; retry in a moment");
-    }
     if (!id->user_id)
         who = -who;
-    rc = counters_report_enter(who, (int)r->op.cfg->report_concurrency,
-                               (int)r->op.cfg->report_per_user, &running, seat);
+    /* A request served while this worker waits for another query cannot use its report
+     * connection: refused like a full cap, and counted with them. */
+    rc = db_report_busy() ? -1
+                          : counters_report_enter(who, (int)r->op.cfg->report_concurrency,
+                                                  (int)r->op.cfg->report_per_user, &running, seat);
     if (rc == 0) {
         if (arena_defer(r->op.arena, reports_leave, seat) == 0)
             return 0;
@@ -448,8 +446,11 @@ static int reports_admit(struct req *r)
         return req_error(r, 429, "too_many_queries", NULL,
                          "you have %d queries running, the most at once; retry when one ends",
                          running);
+    if (rc == COUNTERS_REPORT_GLOBAL)
+        return req_error(r, 429, "too_many_queries", NULL,
+                         "%d queries are running, the most at once; retry when one ends", running);
     return req_error(r, 429, "too_many_queries", NULL,
-                     "%d queries are running, the most at once; retry when one ends", running);
+                     "this worker is running a query; retry in a moment");
 }
 
 /* Runs sql for the caller, narrowed to project `only` (or all the caller's). The
