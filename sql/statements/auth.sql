@@ -1,17 +1,18 @@
--- Identities (api/auth.c): sessions, API tokens, logins and passwords. Secrets (session
--- cookies, API tokens) are hashed by PostgreSQL's sha256() on the way in, so only hashes
--- are ever stored or compared. Timestamps leave as RFC 3339 UTC text (the session's
--- TimeZone is UTC).
+-- Identities (api/login.c, access.c): sessions, API tokens, logins and passwords.
+-- Secrets (session cookies, API tokens) never reach PostgreSQL: the API sends the hex of
+-- their SHA-256 (token_sha256), which is what is stored and compared, so no server log
+-- (a slow statement is logged with its parameters) can hold a usable credential.
+-- Timestamps leave as RFC 3339 UTC text (the session's TimeZone is UTC).
 
 -- name: session_lookup
 -- Touches last_seen_at at most once a minute so a busy dashboard does not write on every
 -- read. valid_ms: how long the answer stays true if nothing changes, until the session's
 -- absolute end or its idle end counted from last_seen_at as this statement leaves it; a
 -- worker caches the answer no longer (fcgi/src/idcache.c).
--- in: token, idle_s
+-- in: token_sha256, idle_s
 -- out: id, user_id, is_admin, valid_ms
 WITH s AS (SELECT s.id, s.user_id, u.is_admin, s.expires_at, s.last_seen_at FROM sessions s
-    JOIN users u ON u.id = s.user_id WHERE s.token_hash = sha256(convert_to($1, 'UTF8')) AND
+    JOIN users u ON u.id = s.user_id WHERE s.token_hash = decode($1, 'hex') AND
     s.revoked_at IS NULL AND s.expires_at > now() AND s.last_seen_at > now() -
     make_interval(secs => $2) AND u.disabled_at IS NULL),
 touch AS (UPDATE sessions SET last_seen_at = now() WHERE id = (SELECT id FROM s) AND
@@ -24,11 +25,10 @@ FROM s;
 -- name: token_lookup
 -- The bearer token. last_used_at has one-minute resolution for the same reason.
 -- valid_ms: how long until the token expires, NULL when it does not.
--- in: token
+-- in: token_sha256
 -- out: id, project_id, scopes, valid_ms
 WITH t AS (SELECT id, project_id, scopes, expires_at FROM api_tokens WHERE token_hash =
-    sha256(convert_to($1, 'UTF8')) AND revoked_at IS NULL AND (expires_at IS NULL OR
-    expires_at > now())),
+    decode($1, 'hex') AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now())),
 touch AS (UPDATE api_tokens SET last_used_at = now() WHERE id = (SELECT id FROM t) AND
     (last_used_at IS NULL OR last_used_at < now() - interval '60 seconds'))
 SELECT id, project_id, array_to_string(scopes, ',') AS scopes, floor(extract(epoch FROM
@@ -70,10 +70,10 @@ WHERE id = $1;
 
 -- name: session_create
 -- The session lives at most lifetime_s seconds.
--- in: token, user_id, lifetime_s, ip, user_agent
+-- in: token_sha256, user_id, lifetime_s, ip, user_agent
 -- out: id
 INSERT INTO sessions (token_hash, user_id, expires_at, ip, user_agent)
-VALUES (sha256(convert_to($1, 'UTF8')), $2, now() + make_interval(secs => $3), $4::inet,
+VALUES (decode($1, 'hex'), $2, now() + make_interval(secs => $3), $4::inet,
     left($5, 500))
 RETURNING id;
 

@@ -92,9 +92,12 @@ int login_signin(struct req *r)
     char *token = access_random_token(r->op.arena, 32);
     if (!token)
         return req_error(r, 500, "internal", NULL, "no randomness");
+    const char *digest = access_secret_digest(r->op.arena, token);
+    if (!digest)
+        return req_error(r, 500, "internal", NULL, "out of memory");
     const char *max = arena_sprintf(r->op.arena, "%ld", r->op.cfg->session_max_s);
     const char *ua = req_header(r, "User-Agent");
-    const char *p3[SESSION_CREATE__NIN] = {[SESSION_CREATE_IN_TOKEN] = token,
+    const char *p3[SESSION_CREATE__NIN] = {[SESSION_CREATE_IN_TOKEN_SHA256] = digest,
                                            [SESSION_CREATE_IN_USER_ID] = user_id,
                                            [SESSION_CREATE_IN_LIFETIME_S] = max,
                                            [SESSION_CREATE_IN_IP] = r->remote_addr,
