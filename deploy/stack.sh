@@ -156,7 +156,7 @@ load_config() {
     API_SOCKET=$RUNWATCH_API_SOCKET
     DATABASE_URL=$RUNWATCH_DATABASE_URL
     REDIS_URL=$RUNWATCH_REDIS_URL
-    # Login throttling per client address, in nginx (the API adds a per-account backoff).
+    # Login throttling per client address, in nginx (the API adds a backoff per (account, address)).
     LOGIN_RATE=$RUNWATCH_LOGIN_RATE
     LOGIN_BURST=$RUNWATCH_LOGIN_BURST
     [[ "$LOGIN_RATE" =~ ^[0-9]+r/[sm]$ ]] || die "RUNWATCH_LOGIN_RATE must look like 10r/m or 5r/s, got '$LOGIN_RATE'"
