@@ -156,7 +156,7 @@ load_config() {
     API_SOCKET=$RUNWATCH_API_SOCKET
     DATABASE_URL=$RUNWATCH_DATABASE_URL
     REDIS_URL=$RUNWATCH_REDIS_URL
-    # Login throttling per client address, in nginx (the API adds a per-account backoff).
+    # Login throttling per client address, in nginx (the API adds a backoff per (account, address)).
     LOGIN_RATE=$RUNWATCH_LOGIN_RATE
     LOGIN_BURST=$RUNWATCH_LOGIN_BURST
     [[ "$LOGIN_RATE" =~ ^[0-9]+r/[sm]$ ]] || die "RUNWATCH_LOGIN_RATE must look like 10r/m or 5r/s, got '$LOGIN_RATE'"
@@ -377,6 +377,21 @@ make_traversable() {
     done
 }
 
+# The logs of every process of the stack. A log can hold what clients sent (addresses,
+# user agents, the statements PostgreSQL found slow), so only the stack's user may read
+# them: the directory is 0700 and each log is made 0600 before anything writes to it (a
+# daemon appends to the file it finds and keeps its mode); logs of older starts are
+# narrowed too. Every daemon opens its log as the stack's user, even PostgreSQL's server
+# running as `postgres` under root: it writes to the file this script opened for it.
+STACK_LOGS=(postgresql.log redis.log migrate.log api.log sse.log nginx-error.log nginx-access.log)
+
+prepare_logs() {
+    local f
+    chmod 0700 "$LOGS"
+    for f in "${STACK_LOGS[@]}"; do (umask 077 && : >>"$LOGS/$f"); done
+    find "$LOGS" -maxdepth 1 -type f ! -perm 0600 -exec chmod 0600 {} +
+}
+
 prepare_dirs() {
     mkdir -p "$VAR" "$PG_DATA" "$RUN" "$LOGS" "$NGX/tmp"
     if ((EUID == 0)); then
@@ -387,12 +402,10 @@ prepare_dirs() {
         # API's socket; root (api, redis, nginx master) needs no permission bits.
         chown "postgres:$NGINX_GROUP" "$RUN"
         chmod 0710 "$RUN"
-        chmod o+x "$LOGS"
-        touch "$LOGS/postgresql.log"
-        chown postgres: "$LOGS/postgresql.log"
     else
         chmod 0700 "$PG_DATA" "$RUN"
     fi
+    prepare_logs
 }
 
 # ---------------------------------------------------------------- the components

@@ -60,6 +60,7 @@ pg_init() {
     log "initdb $PG_DATA"
     # Local (socket) connections are trusted: the socket directory and the socket itself
     # are private to the stack's user. TCP needs a password, and no role has one.
+    (umask 077 && : >"$LOGS/initdb.log")
     if ! as_pg "$PG_BIN/initdb" -D "$PG_DATA" -U postgres -E UTF8 "${locale_opt[@]}" \
         --auth-local=trust --auth-host=scram-sha-256 >"$LOGS/initdb.log" 2>&1; then
         show_log "$LOGS/initdb.log"
@@ -94,13 +95,15 @@ EOF2
 }
 
 # pg_ctl -w waits until the server accepts connections, so pg_ready only confirms it.
+# The server's output goes to the log this script opened (prepare_logs: 0600, in a
+# directory only the stack's user enters), not to one pg_ctl -l would open as postgres.
 pg_start() {
     find_pg_bindir
     check_port_free "$PG_PORT" RUNWATCH_PG_PORT
     if [[ ! -f "$PG_DATA/PG_VERSION" ]]; then pg_init; fi
     pg_write_conf
     log "starting postgresql on port $PG_PORT (socket in $RUN)"
-    if ! as_pg "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$LOGS/postgresql.log" -w -t 60 -s start; then
+    if ! as_pg "$PG_BIN/pg_ctl" -D "$PG_DATA" -w -t 60 -s start >>"$LOGS/postgresql.log" 2>&1; then
         show_log "$LOGS/postgresql.log"
         fail "postgresql did not start"
     fi

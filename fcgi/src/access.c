@@ -1,6 +1,7 @@
 /* access: identities, the guard and role checks.
  * - Secrets are random 256-bit values; PostgreSQL stores and compares only their
- *   SHA-256, so a database dump holds no usable credential.
+ *   SHA-256, so a database dump holds no usable credential. The digest is made here and
+ *   is all a statement is given: PostgreSQL logs a slow statement with its parameters.
  * - Passwords are yescrypt hashes from libcrypt.
  * - CSRF: a write that is not authenticated by a bearer token must carry the
  *   X-Runwatch-CSRF header. Browsers' fetch can add it; a cross-site form cannot, and
@@ -20,6 +21,7 @@
 #include "counters.h"
 #include "db.h"
 #include "idcache.h"
+#include "sha256.h"
 #include "req.h"
 #include "router.h"
 
@@ -64,6 +66,29 @@ char *access_random_token(struct arena *a, size_t nbytes)
             out[o++] = b64[v & 63];
     }
     out[o] = '\0';
+    return out;
+}
+
+/* key as 64 lowercase hex digits (what the statements' decode($n, 'hex') reads). */
+static void access_hex(const uint8_t key[SHA256_DIGEST], char out[2 * SHA256_DIGEST + 1])
+{
+    static const char hex[] = "0123456789abcdef";
+    for (int i = 0; i < SHA256_DIGEST; i++) {
+        out[2 * i] = hex[key[i] >> 4];
+        out[2 * i + 1] = hex[key[i] & 15];
+    }
+    out[2 * SHA256_DIGEST] = '\0';
+}
+
+char *access_secret_digest(struct arena *a, const char *secret)
+{
+    uint8_t key[SHA256_DIGEST];
+    char *out = arena_alloc(a, 2 * SHA256_DIGEST + 1);
+
+    if (!out)
+        return NULL;
+    sha256_digest(secret, strlen(secret), key);
+    access_hex(key, out);
     return out;
 }
 
@@ -155,20 +180,19 @@ static int access_unauthenticated(struct req *r, const char *why)
 /* This worker's cache of identity lookups; one request at a time uses it. */
 static struct idcache access_cache;
 
-/* The cache's answer for secret: 1 with v filled, else 0. *on says whether a lookup's
- * answer may then be stored under key (then the secret's key): the cache is on, the
+/* The cache's answer for the secret whose key (digest) is key: 1 with v filled, else 0.
+ * *on says whether a lookup's answer may then be stored under key: the cache is on, the
  * workers share an epoch (a worker started without the master's segment has none, so
  * another worker's change would reach it only later, by notification), and the
  * connection is up and listening with its notifications read. */
-static int access_cache_get(struct req *r, enum idcache_kind kind, const char *secret,
-                            uint8_t key[SHA256_DIGEST], int *on, struct idcache_value *v)
+static int access_cache_get(struct req *r, enum idcache_kind kind, const uint8_t *key, int *on,
+                            struct idcache_value *v)
 {
     *on = 0;
     if (r->op.cfg->auth_cache_s <= 0 || !counters_enabled())
         return 0;
     *on = db_ident_poll(r->op.db);
     idcache_sync(&access_cache, db_ident_epoch(r->op.db));
-    idcache_key(secret, key);
     if (*on && idcache_get(&access_cache, kind, key, idcache_now_ns(), v)) {
         counters_add(COUNTERS_AUTH_CACHE_HIT, 1);
         return 1;
@@ -203,6 +227,7 @@ static int access_resolve(struct req *r, struct access_ident *id)
 {
     const char *authz = req_header(r, "Authorization");
     uint8_t key[SHA256_DIGEST];
+    char digest[2 * SHA256_DIGEST + 1];
     struct idcache_value v;
     int64_t sent_ns;
     PGresult *res;
@@ -217,7 +242,9 @@ static int access_resolve(struct req *r, struct access_ident *id)
         /* Only well-formed tokens reach the database. */
         if (strncmp(tok, "rw_", 3) != 0 || strlen(tok) > 200)
             return access_unauthenticated(r, "invalid or expired token");
-        if (access_cache_get(r, IDCACHE_TOKEN, tok, key, &on, &v)) {
+        /* One digest serves the cache's key and the lookup's parameter. */
+        idcache_key(tok, key);
+        if (access_cache_get(r, IDCACHE_TOKEN, key, &on, &v)) {
             id->kind = ACCESS_TOKEN;
             id->token_id = arena_strdup(r->op.arena, v.id);
             id->token_project_id = arena_strdup(r->op.arena, v.owner);
@@ -226,7 +253,8 @@ static int access_resolve(struct req *r, struct access_ident *id)
                 return req_error(r, 500, "internal", NULL, "out of memory");
             return 0;
         }
-        const char *p[TOKEN_LOOKUP__NIN] = {[TOKEN_LOOKUP_IN_TOKEN] = tok};
+        access_hex(key, digest);
+        const char *p[TOKEN_LOOKUP__NIN] = {[TOKEN_LOOKUP_IN_TOKEN_SHA256] = digest};
         sent_ns = idcache_now_ns();
         res = DB_EXEC(&r->op, DB_STMT_TOKEN_LOOKUP, p);
         if (!res)
@@ -246,7 +274,8 @@ static int access_resolve(struct req *r, struct access_ident *id)
     const char *cookie = access_cookie(r, ACCESS_COOKIE);
     if (!cookie || !*cookie || strlen(cookie) > 100)
         return 0;
-    if (access_cache_get(r, IDCACHE_SESSION, cookie, key, &on, &v)) {
+    idcache_key(cookie, key);
+    if (access_cache_get(r, IDCACHE_SESSION, key, &on, &v)) {
         id->kind = ACCESS_SESSION;
         id->session_id = arena_strdup(r->op.arena, v.id);
         id->user_id = arena_strdup(r->op.arena, v.owner);
@@ -256,8 +285,9 @@ static int access_resolve(struct req *r, struct access_ident *id)
         return 0;
     }
     const char *idle = arena_sprintf(r->op.arena, "%ld", r->op.cfg->session_idle_s);
+    access_hex(key, digest);
     const char *p[SESSION_LOOKUP__NIN] = {
-        [SESSION_LOOKUP_IN_TOKEN] = cookie, [SESSION_LOOKUP_IN_IDLE_S] = idle};
+        [SESSION_LOOKUP_IN_TOKEN_SHA256] = digest, [SESSION_LOOKUP_IN_IDLE_S] = idle};
     sent_ns = idcache_now_ns();
     res = DB_EXEC(&r->op, DB_STMT_SESSION_LOOKUP, p);
     if (!res)

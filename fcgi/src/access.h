@@ -51,6 +51,10 @@ struct access_project {
 #define ACCESS_PASSWORD_MIN 8
 #define ACCESS_PASSWORD_MAX 200
 
+/* The hex SHA-256 of a secret (an API token, a session cookie) in the arena, or NULL:
+ * the only form of a secret a statement is given (PostgreSQL stores the same digest). */
+char *access_secret_digest(struct arena *a, const char *secret);
+
 /* The router's guard: resolves the identity into r->op.ident, enforces CSRF on writes
  * that are not bearer-authenticated, and answers 401 on non-public routes without an
  * identity. */

@@ -1,5 +1,5 @@
 /* accounts: one code path per account write. Passwords are validated and hashed here
- * (access.c's crypto), tokens drawn here; the database keeps only hashes. */
+ * (access.c's crypto), tokens drawn here; the database sees and keeps only hashes. */
 #include "accounts.h"
 
 #include <crypt.h>
@@ -71,16 +71,19 @@ int accounts_token_create(struct op *o, const char *project_id, const char *name
 {
     const char *prefix_rand = access_random_token(o->arena, 6);
     const char *secret = access_random_token(o->arena, 32);
+    const char *digest;
     PGresult *res;
 
     if (!prefix_rand || !secret)
         return op_fail(o, OP_INTERNAL, "internal", NULL, "no randomness");
     const char *prefix = arena_sprintf(o->arena, "rw_%s", prefix_rand);
     *token = arena_sprintf(o->arena, "%s_%s", prefix, secret);
+    if (!*token || !(digest = access_secret_digest(o->arena, *token)))
+        return op_fail(o, OP_INTERNAL, "internal", NULL, "out of memory");
     const char *p[TOKEN_CREATE__NIN] = {[TOKEN_CREATE_IN_PROJECT_ID] = project_id,
                                         [TOKEN_CREATE_IN_NAME] = name,
                                         [TOKEN_CREATE_IN_PREFIX] = prefix,
-                                        [TOKEN_CREATE_IN_TOKEN] = *token,
+                                        [TOKEN_CREATE_IN_TOKEN_SHA256] = digest,
                                         [TOKEN_CREATE_IN_SCOPES] = scopes,
                                         [TOKEN_CREATE_IN_EXPIRES_AT] = expires,
                                         [TOKEN_CREATE_IN_CREATED_BY] = o->ident->user_id};

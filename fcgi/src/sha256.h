@@ -1,6 +1,6 @@
-/* sha256: SHA-256 (FIPS 180-4) of a byte string, for the identity cache's keys
- * (idcache.c): a worker keys cached lookups by the digest of the presented secret, as
- * PostgreSQL stores it, so no raw token outlives its request. */
+/* sha256: SHA-256 (FIPS 180-4) of a byte string, the one form of a secret past its
+ * request: the identity cache's key (idcache.c) and the only form of a token or cookie
+ * PostgreSQL is given and stores (access.c), so no raw token outlives its request. */
 #ifndef RW_SHA256_H
 #define RW_SHA256_H
 

@@ -48,3 +48,16 @@ CREATE OR REPLACE TRIGGER users_ident_update AFTER UPDATE ON users
                        OR OLD.disabled_at IS DISTINCT FROM NEW.disabled_at
                        OR OLD.password_hash IS DISTINCT FROM NEW.password_hash)
     EXECUTE FUNCTION ident_notify();
+
+-- The client a failed login is counted against (login_failures, migration 0014): the
+-- address nginx saw (REMOTE_ADDR, which a client cannot set: no X-Forwarded-For is
+-- believed), or for IPv6 its /64, which one host commonly holds whole, so counting per
+-- IPv6 address would throttle nobody (an IPv4 address written as IPv6, ::ffff:a.b.c.d,
+-- stays itself). A request without an address (none reaches the API through the stack's
+-- nginx) counts as 0.0.0.0.
+CREATE OR REPLACE FUNCTION login_client(addr text) RETURNS inet
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT CASE WHEN family(a) = 6 AND NOT a << inet '::ffff:0.0.0.0/96'
+                THEN network(set_masklen(a, 64))::inet ELSE host(a)::inet END
+    FROM (SELECT coalesce(nullif(addr, ''), '0.0.0.0')::inet AS a) x
+$$;

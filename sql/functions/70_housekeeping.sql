@@ -35,6 +35,16 @@ LANGUAGE sql AS $$
     SELECT jsonb_build_object('pruned', count(*)) FROM d
 $$;
 
+-- Failed-login counts (login_failures, migration 0014) a day after their last failure:
+-- a lock lasts 15 minutes at most, and a client that failed then stopped starts afresh
+-- (user_login_failed ignores such a count already; this keeps the table small).
+CREATE OR REPLACE FUNCTION housekeep_prune_login_failures(settings jsonb) RETURNS jsonb
+LANGUAGE sql AS $$
+    WITH d AS (DELETE FROM login_failures WHERE last_failed_at < now() - interval '1 day'
+               RETURNING 1)
+    SELECT jsonb_build_object('pruned', count(*)) FROM d
+$$;
+
 -- Every table of time_partitioned: months past its family's retention
 -- (settings.retention_days.<parent>, absent: keep everything) dropped first, then this
 -- month and the months ahead created, and rows that landed in the default partition

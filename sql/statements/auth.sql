@@ -1,17 +1,18 @@
--- Identities (api/auth.c): sessions, API tokens, logins and passwords. Secrets (session
--- cookies, API tokens) are hashed by PostgreSQL's sha256() on the way in, so only hashes
--- are ever stored or compared. Timestamps leave as RFC 3339 UTC text (the session's
--- TimeZone is UTC).
+-- Identities (api/login.c, access.c): sessions, API tokens, logins and passwords.
+-- Secrets (session cookies, API tokens) never reach PostgreSQL: the API sends the hex of
+-- their SHA-256 (token_sha256), which is what is stored and compared, so no server log
+-- (a slow statement is logged with its parameters) can hold a usable credential.
+-- Timestamps leave as RFC 3339 UTC text (the session's TimeZone is UTC).
 
 -- name: session_lookup
 -- Touches last_seen_at at most once a minute so a busy dashboard does not write on every
 -- read. valid_ms: how long the answer stays true if nothing changes, until the session's
 -- absolute end or its idle end counted from last_seen_at as this statement leaves it; a
 -- worker caches the answer no longer (fcgi/src/idcache.c).
--- in: token, idle_s
+-- in: token_sha256, idle_s
 -- out: id, user_id, is_admin, valid_ms
 WITH s AS (SELECT s.id, s.user_id, u.is_admin, s.expires_at, s.last_seen_at FROM sessions s
-    JOIN users u ON u.id = s.user_id WHERE s.token_hash = sha256(convert_to($1, 'UTF8')) AND
+    JOIN users u ON u.id = s.user_id WHERE s.token_hash = decode($1, 'hex') AND
     s.revoked_at IS NULL AND s.expires_at > now() AND s.last_seen_at > now() -
     make_interval(secs => $2) AND u.disabled_at IS NULL),
 touch AS (UPDATE sessions SET last_seen_at = now() WHERE id = (SELECT id FROM s) AND
@@ -24,11 +25,10 @@ FROM s;
 -- name: token_lookup
 -- The bearer token. last_used_at has one-minute resolution for the same reason.
 -- valid_ms: how long until the token expires, NULL when it does not.
--- in: token
+-- in: token_sha256
 -- out: id, project_id, scopes, valid_ms
 WITH t AS (SELECT id, project_id, scopes, expires_at FROM api_tokens WHERE token_hash =
-    sha256(convert_to($1, 'UTF8')) AND revoked_at IS NULL AND (expires_at IS NULL OR
-    expires_at > now())),
+    decode($1, 'hex') AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now())),
 touch AS (UPDATE api_tokens SET last_used_at = now() WHERE id = (SELECT id FROM t) AND
     (last_used_at IS NULL OR last_used_at < now() - interval '60 seconds'))
 SELECT id, project_id, array_to_string(scopes, ',') AS scopes, floor(extract(epoch FROM
@@ -43,37 +43,52 @@ FROM t;
 -- out:
 LISTEN runwatch_ident;
 
+-- Failed logins are counted per (account, client): client is the address nginx saw
+-- (REMOTE_ADDR), grouped by login_client() (sql/functions/15_identity.sql). A client
+-- that keeps failing is held back from that account while its owner, elsewhere, signs in
+-- as usual; the answer is the same whether or not the client is held back.
+
 -- name: user_for_login
--- in: email
+-- The user's row is locked, so the logins of one account run one at a time and the
+-- counts below need no more care. locked: this client is held back from this account.
+-- in: email, client
 -- out: id, password_hash, disabled, locked
-SELECT id, password_hash, disabled_at IS NOT NULL AS disabled,
-    coalesce(locked_until > now(), false) AS locked
-FROM users
-WHERE lower(email) = lower($1) FOR UPDATE;
+SELECT u.id, u.password_hash, u.disabled_at IS NOT NULL AS disabled,
+    EXISTS (SELECT 1 FROM login_failures f WHERE f.user_id = u.id AND f.client =
+        login_client($2) AND f.locked_until > now()) AS locked
+FROM users u
+WHERE lower(u.email) = lower($1) FOR UPDATE OF u;
 
 -- name: user_login_failed
--- Backoff: from the 5th failure on, locked for 2^(n-5) s, at most 15 minutes.
--- in: user_id
+-- One more failure of this client with this account; every attempt it makes while held
+-- back counts too (its password is not even checked). Backoff: from the 5th failure on,
+-- held back for 2^(n-5) s, at most 15 minutes. A count whose last failure is a day old
+-- starts again (the housekeeper deletes such rows: prune_login_failures).
+-- in: user_id, client
 -- out:
-UPDATE users
-SET failed_logins = failed_logins + 1, locked_until = CASE WHEN failed_logins + 1 >= 5 THEN
-    now() + make_interval(secs => least(900, power(2, failed_logins + 1 - 5))) ELSE
-    locked_until END
-WHERE id = $1;
+WITH n AS (SELECT coalesce((SELECT f.failures FROM login_failures f WHERE f.user_id = $1 AND
+    f.client = login_client($2) AND f.last_failed_at > now() - interval '1 day'), 0) + 1 AS n)
+INSERT INTO login_failures AS f (user_id, client, failures, locked_until, last_failed_at)
+SELECT $1, login_client($2), n.n, CASE WHEN n.n >= 5 THEN now() + make_interval(secs =>
+    least(900, power(2, n.n - 5))) END, now()
+FROM n
+ON CONFLICT (user_id, client) DO UPDATE
+SET failures = EXCLUDED.failures, locked_until = EXCLUDED.locked_until,
+    last_failed_at = EXCLUDED.last_failed_at;
 
 -- name: user_login_ok
--- in: user_id
+-- A sign-in clears this client's count only: another client's holds.
+-- in: user_id, client
 -- out:
-UPDATE users
-SET failed_logins = 0, locked_until = NULL
-WHERE id = $1;
+DELETE FROM login_failures
+WHERE user_id = $1 AND client = login_client($2);
 
 -- name: session_create
 -- The session lives at most lifetime_s seconds.
--- in: token, user_id, lifetime_s, ip, user_agent
+-- in: token_sha256, user_id, lifetime_s, ip, user_agent
 -- out: id
 INSERT INTO sessions (token_hash, user_id, expires_at, ip, user_agent)
-VALUES (sha256(convert_to($1, 'UTF8')), $2, now() + make_interval(secs => $3), $4::inet,
+VALUES (decode($1, 'hex'), $2, now() + make_interval(secs => $3), $4::inet,
     left($5, 500))
 RETURNING id;
 
@@ -114,10 +129,13 @@ FROM users
 WHERE id = $1 FOR UPDATE;
 
 -- name: user_set_password
+-- A new password (set by its owner or reset by an operator) clears every client's count
+-- of failures with the account.
 -- in: user_id, password_hash
 -- out:
+WITH f AS (DELETE FROM login_failures WHERE user_id = $1)
 UPDATE users
-SET password_hash = $2, failed_logins = 0, locked_until = NULL, updated_at = now()
+SET password_hash = $2, updated_at = now()
 WHERE id = $1;
 
 -- name: allowed_projects

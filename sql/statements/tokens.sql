@@ -1,12 +1,13 @@
--- API tokens of a project (api/projects.c). Only the token's hash is stored.
+-- API tokens of a project (api/projects.c). Only the token's hash is stored, and only
+-- the hash reaches PostgreSQL (token_sha256: hex, made by the API; sql/statements/auth.sql).
 
 -- name: token_create
 -- scopes is an array literal such as '{read,write}'; expires_at and created_by may be NULL.
--- in: project_id, name, prefix, token, scopes, expires_at, created_by
+-- in: project_id, name, prefix, token_sha256, scopes, expires_at, created_by
 -- out: id, created_at
 INSERT INTO api_tokens (project_id, name, prefix, token_hash, scopes, expires_at,
     created_by)
-VALUES ($1, $2, $3, sha256(convert_to($4, 'UTF8')), $5::text[], $6::timestamptz, $7)
+VALUES ($1, $2, $3, decode($4, 'hex'), $5::text[], $6::timestamptz, $7)
 RETURNING id, to_char(created_at, 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS created_at;
 
 -- name: token_list

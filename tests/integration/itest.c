@@ -50,6 +50,13 @@ static size_t on_header(char *p, size_t sz, size_t n, void *ud)
 int http_do(const char *method, const char *path, const char *body, size_t body_len,
             const char *const *headers, struct http_resp *out)
 {
+    return http_do_from(NULL, method, path, body, body_len, headers, out);
+}
+
+int http_do_from(const char *source, const char *method, const char *path, const char *body,
+                 size_t body_len, const char *const *headers, struct http_resp *out)
+{
+    char iface[64];
     const char *base = getenv("RUNWATCH_TEST_URL");
     char url[4096];
     struct curl_slist *hl = NULL;
@@ -72,6 +79,11 @@ int http_do(const char *method, const char *path, const char *body, size_t body_
     curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(c, CURLOPT_HEADERDATA, out);
     curl_easy_setopt(c, CURLOPT_TIMEOUT, 20L);
+    if (source) {
+        /* "host!": an address to bind, never taken for an interface's name. */
+        snprintf(iface, sizeof(iface), "host!%s", source);
+        curl_easy_setopt(c, CURLOPT_INTERFACE, iface);
+    }
     if (body) {
         curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
         curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_len);
@@ -256,7 +268,8 @@ int api_req(const struct ident *id, const char *method, const char *path, const 
      * out. Any other 429 is the answer under test. */
     int is_login = strcmp(path, "/api/v1/auth/login") == 0;
     for (int tries = 0;; tries++) {
-        int rc = http_do(method, path, body, body ? strlen(body) : 0, hdr, out);
+        int rc = http_do_from(flags & API_FROM_ALT ? ITEST_ALT_SOURCE : NULL, method, path, body,
+                              body ? strlen(body) : 0, hdr, out);
         if (rc != 0 || out->status != 429 || !is_login || tries == 50)
             return rc;
         http_resp_free(out);

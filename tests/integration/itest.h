@@ -21,6 +21,11 @@ struct http_resp {
  * "Name: value" lines (or NULL). Returns 0 when a response arrived. */
 int http_do(const char *method, const char *path, const char *body, size_t body_len,
             const char *const *headers, struct http_resp *out);
+/* The same from the local address source (NULL: the kernel's choice, 127.0.0.1 for the
+ * stack's loopback nginx). Any 127.x address reaches nginx on Linux's loopback, so a test
+ * can be two clients at once. */
+int http_do_from(const char *source, const char *method, const char *path, const char *body,
+                 size_t body_len, const char *const *headers, struct http_resp *out);
 int http_get(const char *path, struct http_resp *out);
 void http_resp_free(struct http_resp *r);
 /* Value of a response header (case-insensitive name) copied into buf, or NULL. */
@@ -58,8 +63,10 @@ struct ident {
 };
 
 /* api_req flags */
-#define API_NO_CSRF 1u /* leave out X-Runwatch-CSRF (sessions and anonymous send it) */
-#define API_CT_TEXT 2u /* send the body as text/plain instead of application/json */
+#define API_NO_CSRF      1u /* leave out X-Runwatch-CSRF (sessions and anonymous send it) */
+#define API_CT_TEXT      2u /* send the body as text/plain instead of application/json */
+#define API_FROM_ALT     4u /* send from ITEST_ALT_SOURCE: another client than the suites' */
+#define ITEST_ALT_SOURCE "127.0.0.2"
 
 /* Sends method path as id. A body goes as application/json. Anonymous and session
  * requests carry X-Runwatch-CSRF unless API_NO_CSRF; token requests never do. extra is

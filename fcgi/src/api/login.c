@@ -2,6 +2,11 @@
  * change password). Identities, the guard and the crypto are access.c's.
  * - A login for an unknown email still computes one hash, so timing does not tell
  *   whether the email exists, and every failure has the same message.
+ * - Failures are counted per (account, client address): a client that keeps guessing is
+ *   held back from that account, with the same answer as any failure, while the owner
+ *   signs in from elsewhere (sql/statements/auth.sql). The address is nginx's
+ *   REMOTE_ADDR; no header a client sends (X-Forwarded-For) is believed. nginx also
+ *   limits the login rate per address.
  * - The session cookie is HttpOnly, SameSite=Lax, and Secure behind HTTPS. */
 #include "login.h"
 
@@ -45,7 +50,9 @@ int login_signin(struct req *r)
 
     if (db_begin(&r->op) != 0)
         return -1;
-    const char *p1[USER_FOR_LOGIN__NIN] = {[USER_FOR_LOGIN_IN_EMAIL] = email};
+    const char *client = r->remote_addr;
+    const char *p1[USER_FOR_LOGIN__NIN] = {
+        [USER_FOR_LOGIN_IN_EMAIL] = email, [USER_FOR_LOGIN_IN_CLIENT] = client};
     res = DB_EXEC(&r->op, DB_STMT_USER_FOR_LOGIN, p1);
     if (!res)
         return -1;
@@ -59,26 +66,27 @@ int login_signin(struct req *r)
     }
     user_id = PQgetvalue(res, 0, USER_FOR_LOGIN_ID);
     hash = PQgetvalue(res, 0, USER_FOR_LOGIN_PASSWORD_HASH);
-    if (PQgetvalue(res, 0, USER_FOR_LOGIN_DISABLED)[0] == 't' ||
-        PQgetvalue(res, 0, USER_FOR_LOGIN_LOCKED)[0] == 't') {
-        /* Disabled or backing off: the same answer, and no password check to time. */
+    int disabled = PQgetvalue(res, 0, USER_FOR_LOGIN_DISABLED)[0] == 't';
+    int held_back = PQgetvalue(res, 0, USER_FOR_LOGIN_LOCKED)[0] == 't';
+    /* p2 serves user_login_failed and user_login_ok: the user and the client. */
+    const char *p2[USER_LOGIN_FAILED__NIN] = {
+        [USER_LOGIN_FAILED_IN_USER_ID] = user_id, [USER_LOGIN_FAILED_IN_CLIENT] = client};
+    _Static_assert(USER_LOGIN_FAILED__NIN == USER_LOGIN_OK__NIN &&
+                       USER_LOGIN_FAILED_IN_USER_ID == USER_LOGIN_OK_IN_USER_ID &&
+                       USER_LOGIN_FAILED_IN_CLIENT == USER_LOGIN_OK_IN_CLIENT,
+                   "p2 does not fit the login statements");
+    if (disabled || held_back) {
+        /* Disabled or held back: the same answer, and no password check to time. A
+         * client held back that keeps trying is held back longer. */
         access_equalise_timing(password);
-        const char *why = PQgetvalue(res, 0, USER_FOR_LOGIN_DISABLED)[0] == 't'
-                              ? "{\"reason\":\"disabled\"}"
-                              : "{\"reason\":\"locked\"}";
-        if (audit_log_write_user(&r->op, user_id, "auth.login_failed", NULL, email, why) ||
+        const char *why = disabled ? "{\"reason\":\"disabled\"}" : "{\"reason\":\"locked\"}";
+        if ((held_back && !DB_EXEC(&r->op, DB_STMT_USER_LOGIN_FAILED, p2)) ||
+            audit_log_write_user(&r->op, user_id, "auth.login_failed", NULL, email, why) ||
             db_commit(&r->op))
             return -1;
         return req_error(r, 401, "invalid_credentials", NULL, "invalid email or password");
     }
     ok = access_check_password(password, hash);
-    const char *p2[USER_LOGIN_FAILED__NIN] = {[USER_LOGIN_FAILED_IN_USER_ID] = user_id};
-    /* p2 serves user_login_failed, user_login_ok and user_get: one input, the user. */
-    _Static_assert(USER_LOGIN_FAILED__NIN == USER_LOGIN_OK__NIN &&
-                       USER_LOGIN_FAILED__NIN == USER_GET__NIN &&
-                       USER_LOGIN_FAILED_IN_USER_ID == USER_LOGIN_OK_IN_USER_ID &&
-                       USER_LOGIN_FAILED_IN_USER_ID == USER_GET_IN_USER_ID,
-                   "p2 does not fit the login statements");
     if (!ok) {
         if (!DB_EXEC(&r->op, DB_STMT_USER_LOGIN_FAILED, p2) ||
             audit_log_write_user(&r->op, user_id, "auth.login_failed", NULL, email,
@@ -92,19 +100,23 @@ int login_signin(struct req *r)
     char *token = access_random_token(r->op.arena, 32);
     if (!token)
         return req_error(r, 500, "internal", NULL, "no randomness");
+    const char *digest = access_secret_digest(r->op.arena, token);
+    if (!digest)
+        return req_error(r, 500, "internal", NULL, "out of memory");
     const char *max = arena_sprintf(r->op.arena, "%ld", r->op.cfg->session_max_s);
     const char *ua = req_header(r, "User-Agent");
-    const char *p3[SESSION_CREATE__NIN] = {[SESSION_CREATE_IN_TOKEN] = token,
+    const char *p3[SESSION_CREATE__NIN] = {[SESSION_CREATE_IN_TOKEN_SHA256] = digest,
                                            [SESSION_CREATE_IN_USER_ID] = user_id,
                                            [SESSION_CREATE_IN_LIFETIME_S] = max,
-                                           [SESSION_CREATE_IN_IP] = r->remote_addr,
+                                           [SESSION_CREATE_IN_IP] = client,
                                            [SESSION_CREATE_IN_USER_AGENT] = ua ? ua : ""};
     res = DB_EXEC(&r->op, DB_STMT_SESSION_CREATE, p3);
     if (!res)
         return -1;
     if (audit_log_write_user(&r->op, user_id, "auth.login", NULL, email, NULL))
         return -1;
-    res = DB_EXEC(&r->op, DB_STMT_USER_GET, p2);
+    const char *pu[USER_GET__NIN] = {[USER_GET_IN_USER_ID] = user_id};
+    res = DB_EXEC(&r->op, DB_STMT_USER_GET, pu);
     if (!res || PQntuples(res) != 1)
         return -1;
     json_object *out = json_object_new_object();

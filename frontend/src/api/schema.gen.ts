@@ -109,7 +109,7 @@ export interface paths {
         put?: never;
         /**
          * Sign in; sets the rw_session cookie (HttpOnly, SameSite=Lax)
-         * @description Every failure is the same 401 invalid_credentials, whether or not the email exists. Repeated failures lock the account for a growing time (up to 15 minutes); nginx also rate-limits this location (429). Requires X-Runwatch-CSRF.
+         * @description Every failure is the same 401 invalid_credentials, whether or not the email exists and whether or not the client is held back. Failures are counted per account and client address: from the 5th on, that client (not the account: its owner elsewhere still signs in) is refused for a growing time (up to 15 minutes), and every attempt it makes meanwhile counts too; nginx also rate-limits this location per address (429). Requires X-Runwatch-CSRF.
          */
         post: operations["login"];
         delete?: never;
