@@ -1535,8 +1535,8 @@ static void test_redaction(void)
     CU_ASSERT_EQUAL(itest_run_op(&world.member, "PATCH", id, NULL, body, &r), 200);
     CU_ASSERT_EQUAL(secrets_in_text(S(r.body), r.len, "the PATCH answer"), 0);
     CU_ASSERT_STRING_EQUAL(S(itest_jstr(r.json, "result.token")), "[redacted]");
-    CU_ASSERT_STRING_EQUAL(S(itest_jstr(r.json, "result.metrics.auth.client_secret")),
-                           "[redacted]");
+    /* "auth" is itself a secret word: the whole object goes. */
+    CU_ASSERT_STRING_EQUAL(S(itest_jstr(r.json, "result.metrics.auth")), "[redacted]");
     CU_ASSERT_TRUE(json_object_get_boolean(itest_jget(r.json, "result.ok")));
     CU_ASSERT_EQUAL(itest_jnum(r.json, "summary.rows"), 3);
     http_resp_free(&r);
@@ -1581,6 +1581,78 @@ static void test_redaction(void)
     CU_ASSERT_EQUAL(secrets_in_text(S(r.body), r.len, "the answer to a long secret key"), 0);
     http_resp_free(&r);
     CU_ASSERT_EQUAL(secrets_in_db(id), 0);
+}
+
+/* Keys by their words, values by their shape (the unit suite "runs" has the full table):
+ * an ML run's max_tokens and tokenizer are kept, api-key, privateKey and the password of a
+ * db_url are not, and a secret-shaped string is caught under any key, in params, in an event's
+ * message and data and in an attempt's error, as answered and as stored. */
+static void test_redaction_words_and_shapes(void)
+{
+    char kind[64], id[40], body[4096], s[6][128], sql[512], out[65536], want[256];
+    struct http_resp r;
+
+    itest_unique("redact-words", kind, sizeof(kind));
+    snprintf(body, sizeof(body),
+             "{\"project\":\"%s\",\"kind\":\"%s\",\"status\":\"running\","
+             "\"params\":{\"max_tokens\":2048,\"tokenizer\":\"bpe-50k\",\"num_tokens\":7,"
+             "\"api-key\":\"%s\",\"privateKey\":\"%s\","
+             "\"db_url\":\"postgres://app:%s@db.internal:5432/runs\","
+             "\"headers\":[\"Bearer %s\"]}}",
+             world.pa.slug, kind, new_secret("params.api-key", s[0], 128),
+             new_secret("params.privateKey", s[1], 128), new_secret("params.db_url", s[2], 128),
+             new_secret("params.headers.0", s[3], 128));
+    CU_ASSERT_EQUAL_FATAL(api_call(&world.member, "POST", "/api/v1/runs", body, &r), 0);
+    EXPECT_STATUS(r, 201);
+    snprintf(id, sizeof(id), "%s", S(itest_jstr(r.json, "id")));
+    CU_ASSERT_EQUAL(secrets_in_text(S(r.body), r.len, "the create answer"), 0);
+    CU_ASSERT_EQUAL(itest_jnum(r.json, "params.max_tokens"), 2048);
+    CU_ASSERT_EQUAL(itest_jnum(r.json, "params.num_tokens"), 7);
+    CU_ASSERT_STRING_EQUAL(S(itest_jstr(r.json, "params.tokenizer")), "bpe-50k");
+    CU_ASSERT_STRING_EQUAL(S(itest_jstr(r.json, "params.api-key")), "[redacted]");
+    CU_ASSERT_STRING_EQUAL(S(itest_jstr(r.json, "params.privateKey")), "[redacted]");
+    CU_ASSERT_STRING_EQUAL(S(itest_jstr(r.json, "params.db_url")),
+                           "postgres://app:[redacted]@db.internal:5432/runs");
+    CU_ASSERT_STRING_EQUAL(S(itest_jstr(r.json, "params.headers.0")), "Bearer [redacted]");
+    http_resp_free(&r);
+
+    /* An event whose message quotes a connection string; an attempt's error that does. */
+    snprintf(body, sizeof(body),
+             "{\"message\":\"connecting to redis://:%s@cache:6379/0\",\"data\":{\"max_tokens\":9}}",
+             new_secret("event.message", s[4], 128));
+    CU_ASSERT_EQUAL(itest_run_op(&world.member, "POST", id, "/events", body, &r), 201);
+    http_resp_free(&r);
+    CU_ASSERT_EQUAL(itest_run_op(&world.member, "POST", id, "/attempts", "{}", &r), 201);
+    http_resp_free(&r);
+    snprintf(body, sizeof(body),
+             "{\"status\":\"failed\",\"error\":{\"type\":\"IOError\",\"message\":"
+             "\"cannot reach mysql://root:%s@db/x\"}}",
+             new_secret("attempt.error.message", s[5], 128));
+    CU_ASSERT_EQUAL(itest_run_op(&world.member, "PATCH", id, "/attempts/1", body, &r), 200);
+    http_resp_free(&r);
+
+    CU_ASSERT_EQUAL(itest_run_op(&world.viewer, "GET", id, "/events", NULL, &r), 200);
+    CU_ASSERT_EQUAL(secrets_in_text(S(r.body), r.len, "GET events"), 0);
+    CU_ASSERT_STRING_EQUAL(S(itest_jstr(r.json, "items.0.message")),
+                           "connecting to redis://:[redacted]@cache:6379/0");
+    CU_ASSERT_EQUAL(itest_jnum(r.json, "items.0.data.max_tokens"), 9);
+    http_resp_free(&r);
+
+    /* As stored: every column a producer's text reaches. */
+    snprintf(sql, sizeof(sql),
+             "SELECT r.params::text || ' ' || coalesce(r.error_message, '') || ' ' || "
+             "coalesce((SELECT string_agg(coalesce(a.error_message, ''), ' ') FROM attempts a "
+             "WHERE a.run_id = r.id), '') || ' ' || coalesce((SELECT string_agg(e.message || "
+             "coalesce(e.data::text, ''), ' ') FROM events e WHERE e.run_id = r.id), '') "
+             "FROM runs r WHERE r.id = '%s'",
+             id);
+    CU_ASSERT_EQUAL_FATAL(itest_psql(sql, out, sizeof(out)), 0);
+    CU_ASSERT_EQUAL(secrets_in_text(out, strlen(out), "the database"), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"max_tokens\": 2048"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"tokenizer\": \"bpe-50k\""));
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "cannot reach mysql://root:[redacted]@db/x"));
+    snprintf(want, sizeof(want), "\"db_url\": \"postgres://app:[redacted]@db.internal");
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, want));
 }
 
 /* ---- Redis ---- */
@@ -1940,6 +2012,8 @@ int suite_runs_register(void)
            !CU_add_test(s, "heartbeats name their attempt", test_heartbeat_attempt) ||
            !CU_add_test(s, "who may touch which run", test_access) ||
            !CU_add_test(s, "secrets are redacted", test_redaction) ||
+           !CU_add_test(s, "secrets by key words and value shapes",
+                        test_redaction_words_and_shapes) ||
            !CU_add_test(s, "writes are published in order", test_published) ||
            !CU_add_test(s, "no secret in any log", test_no_secrets_in_logs);
 }

@@ -7,7 +7,8 @@
  * - Run JSON is made by PostgreSQL (run_json() in sql/functions/10_json.sql) and sent as it is,
  *   except the list's, which runjson.c makes from binary columns (cheaper for the server).
  * - Every committed change is published after COMMIT; publishing never fails a write.
- * - Values under secret-looking keys of input and params are redacted before storage. */
+ * - Secrets in what a producer sends (keys by their words, values by their shape; jsonx_redact)
+ *   are redacted before anything reads the body. */
 #include "runs.h"
 
 #include <stdio.h>
@@ -75,6 +76,8 @@ int runs_create(struct req *r)
     struct access_project pr;
     PGresult *res;
 
+    /* First: redaction replaces strings, and the getters below hand out pointers into them. */
+    jsonx_redact(b, r->op.cfg->redact_keys);
     if (jsonx_only_keys(b, keys, &je) ||
         jsonx_string(b, "id", JSONX_NULLABLE, 36, 36, &id, NULL, &je) ||
         jsonx_string(b, "project", JSONX_NULLABLE, 1, 63, &slug, NULL, &je) ||
@@ -289,6 +292,8 @@ int runs_update(struct req *r)
     struct access_project pr;
     PGresult *res;
 
+    /* First: redaction replaces strings, and the getters below hand out pointers into them. */
+    jsonx_redact(b, r->op.cfg->redact_keys);
     if (jsonx_only_keys(b, keys, &je) ||
         jsonx_enum(b, "status", JSONX_NULLABLE, run_statuses, &to, NULL, &je) ||
         jsonx_number(b, "progress", JSONX_NULLABLE, 0, 1, &progress, &has_progress, &je) ||
@@ -305,7 +310,6 @@ int runs_update(struct req *r)
     }
     if (runs_check_tags(r, b, &tags))
         return -1;
-    jsonx_redact(b, r->op.cfg->redact_keys);
 
     if (db_begin(&r->op) || runs_access(r, ACCESS_ROLE_MEMBER, RUNS_LOCK_STATUS, &pr, NULL))
         return -1;
