@@ -56,6 +56,15 @@ static void uuid_new(char out[37])
              b[14], b[15]);
 }
 
+/* A client-chosen id for a run of the project numbered project: version 8, its last 12 hex
+ * digits the project's number (README, "Runs"). */
+static void uuid_for(long long project, char out[37])
+{
+    uuid_new(out);
+    out[14] = '8';
+    snprintf(out + 24, 13, "%012llx", (unsigned long long)project);
+}
+
 /* POST /api/v1/runs as who; id gets the run's id on 200/201. Returns the status. */
 static long create(const struct ident *who, const char *body, const char *const *extra, char id[40])
 {
@@ -181,7 +190,7 @@ static void test_create_and_get(void)
     CU_ASSERT_EQUAL_FATAL(itest_world_run(&world, world.pa.slug, kind, NULL, parent), 0);
 
     /* Everything a producer may send. */
-    uuid_new(id);
+    uuid_for(world.pa.id, id);
     snprintf(body, sizeof(body),
              "{\"id\":\"%s\",\"project\":\"%s\",\"kind\":\"%s\",\"name\":\"train resnet\","
              "\"queue\":\"gpu\",\"status\":\"running\",\"priority\":7,\"input\":{\"files\":[1,2]},"
@@ -271,6 +280,78 @@ static void test_create_and_get(void)
     CU_ASSERT_EQUAL(
         itest_run_op(&world.member, "GET", "00000000-0000-0000-0000-00000000000g", NULL, NULL, &r),
         404);
+    http_resp_free(&r);
+}
+
+/* A member of B probing the ids of A's runs with POST /runs learns nothing: A's taken ids
+ * (the server's, and a client's in A's part of the id space) answer exactly as free ids of
+ * every shape B may not use do, with nothing stored; only ids of B's own part are B's to take,
+ * and taking one twice is the usual idempotent retry. */
+static void test_run_id_probe(void)
+{
+    char kind[64], taken_server[40], taken_client[40], ids[6][40], body[512], first[2048];
+    struct http_resp r;
+    int n = 0;
+
+    itest_unique("probe", kind, sizeof(kind));
+    CU_ASSERT_EQUAL_FATAL(itest_world_run(&world, world.pa.slug, kind, NULL, taken_server), 0);
+    uuid_for(world.pa.id, taken_client);
+    snprintf(body, sizeof(body), "{\"id\":\"%s\",\"project\":\"%s\",\"kind\":\"%s\"}", taken_client,
+             world.pa.slug, kind);
+    CU_ASSERT_EQUAL(api_call(&world.member, "POST", "/api/v1/runs", body, &r), 0);
+    EXPECT_STATUS(r, 201);
+    http_resp_free(&r);
+
+    /* Taken in A, and free: version 4, version 8 of A's number, version 8 of a number no
+     * project has. */
+    snprintf(ids[n++], 40, "%s", taken_server);
+    snprintf(ids[n++], 40, "%s", taken_client);
+    uuid_new(ids[n++]);
+    uuid_for(world.pa.id, ids[n++]);
+    uuid_for(0xfffffffffffLL, ids[n++]);
+    first[0] = '\0';
+    for (int i = 0; i < n; i++) {
+        const struct ident *who = i % 2 ? &world.twrite_b : &world.member_b;
+        /* B's member names B; B's token writes to its own project. */
+        if (who == &world.member_b)
+            snprintf(body, sizeof(body), "{\"id\":\"%s\",\"project\":\"%s\",\"kind\":\"%s-b\"}",
+                     ids[i], world.pb.slug, kind);
+        else
+            snprintf(body, sizeof(body), "{\"id\":\"%s\",\"kind\":\"%s-b\"}", ids[i], kind);
+        CU_ASSERT_EQUAL_FATAL(api_call(who, "POST", "/api/v1/runs", body, &r), 0);
+        EXPECT_STATUS(r, 422);
+        CU_ASSERT_STRING_EQUAL(S(http_error_code(&r)), "invalid_value");
+        CU_ASSERT_STRING_EQUAL(S(http_error_field(&r)), "id");
+        /* The same words for every id, taken or not. */
+        if (!first[0])
+            snprintf(first, sizeof(first), "%s", S(r.body));
+        CU_ASSERT_STRING_EQUAL(S(r.body), first);
+        http_resp_free(&r);
+    }
+    {
+        char sql[256], out[32];
+        snprintf(sql, sizeof(sql), "SELECT count(*) FROM runs WHERE kind = '%s-b'", kind);
+        CU_ASSERT_EQUAL(itest_psql(sql, out, sizeof(out)), 0);
+        CU_ASSERT_STRING_EQUAL(out, "0");
+    }
+
+    /* B's own part: B's to take, once. */
+    uuid_for(world.pb.id, ids[5]);
+    snprintf(body, sizeof(body), "{\"id\":\"%s\",\"project\":\"%s\",\"kind\":\"%s-b\"}", ids[5],
+             world.pb.slug, kind);
+    CU_ASSERT_EQUAL(api_call(&world.member_b, "POST", "/api/v1/runs", body, &r), 0);
+    EXPECT_STATUS(r, 201);
+    CU_ASSERT_STRING_EQUAL(S(itest_jstr(r.json, "id")), ids[5]);
+    http_resp_free(&r);
+    CU_ASSERT_EQUAL(api_call(&world.member_b, "POST", "/api/v1/runs", body, &r), 0);
+    EXPECT_STATUS(r, 200);
+    http_resp_free(&r);
+    /* And not A's to take. */
+    snprintf(body, sizeof(body), "{\"id\":\"%s\",\"project\":\"%s\",\"kind\":\"%s\"}", ids[5],
+             world.pa.slug, kind);
+    CU_ASSERT_EQUAL(api_call(&world.member, "POST", "/api/v1/runs", body, &r), 0);
+    EXPECT_STATUS(r, 422);
+    CU_ASSERT_STRING_EQUAL(S(r.body), first);
     http_resp_free(&r);
 }
 
@@ -455,7 +536,7 @@ static void test_idempotent_create(void)
 
     /* A client id: the same, and the id is the one chosen. */
     itest_unique("idem-id", kind, sizeof(kind));
-    uuid_new(cid);
+    uuid_for(world.pa.id, cid);
     snprintf(body, sizeof(body), "{\"id\":\"%s\",\"project\":\"%s\",\"kind\":\"%s\"}", cid,
              world.pa.slug, kind);
     CU_ASSERT_EQUAL(create(&world.member, body, NULL, first), 201);
@@ -464,14 +545,14 @@ static void test_idempotent_create(void)
     CU_ASSERT_STRING_EQUAL(again, cid);
     CU_ASSERT_EQUAL(count_kind(kind), 1);
 
-    /* An id a run of another project holds: 409, and nothing about that run. */
+    /* Another project's ids, taken or free, all answer alike (see test_run_id_probe). */
     CU_ASSERT_EQUAL_FATAL(itest_world_run(&world, world.pb.slug, kind, NULL, xid), 0);
     snprintf(body, sizeof(body), "{\"id\":\"%s\",\"project\":\"%s\",\"kind\":\"%s\"}", xid,
              world.pa.slug, kind);
     {
         struct http_resp r;
         CU_ASSERT_EQUAL_FATAL(api_call(&world.member, "POST", "/api/v1/runs", body, &r), 0);
-        EXPECT_STATUS(r, 409);
+        EXPECT_STATUS(r, 422);
         CU_ASSERT_STRING_EQUAL(S(http_error_field(&r)), "id");
         CU_ASSERT_PTR_NULL(r.body ? strstr(r.body, world.pb.slug) : NULL);
         http_resp_free(&r);
@@ -484,7 +565,7 @@ static void test_idempotent_create(void)
     snprintf(body, sizeof(body), "{\"kind\":\"%s\"}", kind);
     race(body, hdr, kind);
     itest_unique("race-id", kind, sizeof(kind));
-    uuid_new(cid);
+    uuid_for(world.pa.id, cid);
     snprintf(body, sizeof(body), "{\"id\":\"%s\",\"kind\":\"%s\"}", cid, kind);
     race(body, NULL, kind);
 }
@@ -2011,6 +2092,7 @@ int suite_runs_register(void)
            !CU_add_test(s, "wait: slots are bounded", test_wait_slots) ||
            !CU_add_test(s, "heartbeats name their attempt", test_heartbeat_attempt) ||
            !CU_add_test(s, "who may touch which run", test_access) ||
+           !CU_add_test(s, "another project's run ids cannot be probed", test_run_id_probe) ||
            !CU_add_test(s, "secrets are redacted", test_redaction) ||
            !CU_add_test(s, "secrets by key words and value shapes",
                         test_redaction_words_and_shapes) ||
