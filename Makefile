@@ -54,7 +54,7 @@ ITEST_LIBS := -lcunit $(shell pkg-config --libs libcurl json-c 2>/dev/null)
 FLEET_LIBS := $(shell pkg-config --libs libcurl json-c 2>/dev/null) -pthread -lm
 
 BINS := $(BUILD)/runwatch-api $(BUILD)/runwatch-sse $(BUILD)/unit-tests $(BUILD)/integration-tests \
-        $(BUILD)/runwatch-fleet $(BUILD)/sse-load $(BUILD)/stmt-cost
+        $(BUILD)/runwatch-fleet $(BUILD)/sse-load $(BUILD)/stmt-cost $(BUILD)/redact-cost
 
 .PHONY: build binaries deps run-deps run stop demo test unit integration asan bench fmt lint clean \
         frontend frontend-test e2e
@@ -111,6 +111,10 @@ $(BUILD)/sse-load: $(call obj,tests/bench/sse_load.c fcgi/src/pub.c $(COMMON_SRC
 # A prepared statement's cost to PostgreSQL, case against case (docs/PERFORMANCE.md).
 $(BUILD)/stmt-cost: $(call obj,tests/bench/stmt_cost.c)
 	$(CC) $(LDFLAGS) -o $@ $^ $(shell pkg-config --libs libpq 2>/dev/null)
+
+# What redaction costs a 1000-event batch (docs/PERFORMANCE.md, "Redaction").
+$(BUILD)/redact-cost: $(call obj,tests/bench/redact_cost.c fcgi/src/jsonx.c fcgi/src/arena.c)
+	$(CC) $(LDFLAGS) -o $@ $^ $(shell pkg-config --libs json-c 2>/dev/null) -lm
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
 

@@ -27,7 +27,8 @@ struct config {
     long session_max_s;  /* absolute lifetime of a session */
     long auth_cache_s;   /* how long a worker may reuse a token or session lookup; 0: never */
     enum log_level log_level;
-    /* Lowercase substrings of keys whose values are never stored (RUNWATCH_REDACT_KEYS). */
+    /* Extra words or word sequences (api_key: "api key") that make a key secret, beside the
+     * built-in ones (RUNWATCH_REDACT_KEYS; jsonx_redact). */
     char redact_buf[512];
     const char *redact_keys[33]; /* NULL-terminated */
     /* Ad-hoc SQL (api/reports.c, db_report.c): the read-only login's conninfo, and the

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "arena.h"
 
@@ -683,43 +684,498 @@ const char *jsonx_to_string(json_object *obj, size_t *len)
         obj, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, len);
 }
 
-/* Patterns are lowercase; the key is compared whole, however long it is. A short key is
- * lowered once and searched with strstr: strcasestr per pattern cost a walk per pattern. */
-static int jsonx_key_matches(const char *key, const char *const *patterns)
-{
-    char low[128];
-    size_t n = 0;
+/* ---- Redaction (docs/ARCHITECTURE.md, "Redaction"). Keys are judged by their words, values
+ * by their shape. Both run on every string of every event batch, so neither allocates unless
+ * it finds something, and a key or a string is read once, left to right. */
 
-    for (; n < sizeof(low) - 1 && key[n]; n++)
-        low[n] = (char)tolower((unsigned char)key[n]);
-    low[n] = '\0';
-    for (size_t k = 0; patterns[k]; k++)
-        if (key[n] ? strcasestr(key, patterns[k]) != NULL : strstr(low, patterns[k]) != NULL)
+/* A word of a key: a run of letters or of digits, cut at separators (anything not a letter
+ * or digit), at a lower-to-upper step (camelCase), before the last capital of a run followed
+ * by a lower-case letter (AWSSecret: AWS, Secret) and between letters and digits. */
+struct jsonx_word {
+    const char *p;
+    size_t n;
+};
+
+/* Literal words with their lengths, compared first by length and one letter: this runs for
+ * every key of every event. */
+struct jsonx_lit {
+    const char *s;
+    size_t n;
+};
+#define JSONX_LIT(s)                                                                               \
+    {                                                                                              \
+        s, sizeof(s) - 1                                                                           \
+    }
+
+static int jsonx_weq(struct jsonx_word w, const char *lit)
+{
+    size_t n = strlen(lit);
+    return w.n == n && strncasecmp(w.p, lit, n) == 0;
+}
+
+static int jsonx_wany(struct jsonx_word w, const struct jsonx_lit *lits)
+{
+    for (; lits->s; lits++)
+        if (w.n == lits->n && (w.p[0] | 0x20) == lits->s[0] && strncasecmp(w.p, lits->s, w.n) == 0)
             return 1;
     return 0;
 }
 
-int jsonx_redact(json_object *obj, const char *const *patterns)
+static int jsonx_wends(struct jsonx_word w, const struct jsonx_lit *lits)
+{
+    for (; lits->s; lits++)
+        if (w.n >= lits->n && (w.p[w.n - 1] | 0x20) == lits->s[lits->n - 1] &&
+            strncasecmp(w.p + w.n - lits->n, lits->s, lits->n) == 0)
+            return 1;
+    return 0;
+}
+
+/* A word that makes its key secret wherever it stands, alone or as the end of a word run
+ * together (dbpassword, clientsecret, xapikey). */
+static const struct jsonx_lit jsonx_secret_ends[] = {JSONX_LIT("password"),
+                                                     JSONX_LIT("passwd"),
+                                                     JSONX_LIT("passphrase"),
+                                                     JSONX_LIT("secret"),
+                                                     JSONX_LIT("secrets"),
+                                                     JSONX_LIT("apikey"),
+                                                     JSONX_LIT("apikeys"),
+                                                     JSONX_LIT("privatekey"),
+                                                     JSONX_LIT("accesskey"),
+                                                     JSONX_LIT("secretkey"),
+                                                     JSONX_LIT("accesstoken"),
+                                                     JSONX_LIT("authtoken"),
+                                                     JSONX_LIT("refreshtoken"),
+                                                     JSONX_LIT("sessionid"),
+                                                     JSONX_LIT("credential"),
+                                                     JSONX_LIT("credentials"),
+                                                     {NULL, 0}};
+/* Words that must be the whole word: short, or common inside ordinary words. */
+static const struct jsonx_lit jsonx_secret_words[] = {
+    JSONX_LIT("pwd"),           JSONX_LIT("creds"),
+    JSONX_LIT("authorization"), JSONX_LIT("cookie"),
+    JSONX_LIT("cookies"),       JSONX_LIT("sessid"),
+    JSONX_LIT("jwt"),           JSONX_LIT("bearer"),
+    JSONX_LIT("signature"),     {NULL, 0}};
+/* "<one of these> key": api key, private key, session key... */
+static const struct jsonx_lit jsonx_key_owners[] = {JSONX_LIT("api"),
+                                                    JSONX_LIT("private"),
+                                                    JSONX_LIT("access"),
+                                                    JSONX_LIT("secret"),
+                                                    JSONX_LIT("signing"),
+                                                    JSONX_LIT("encryption"),
+                                                    JSONX_LIT("master"),
+                                                    JSONX_LIT("ssh"),
+                                                    JSONX_LIT("client"),
+                                                    JSONX_LIT("session"),
+                                                    {NULL, 0}};
+/* token and auth are secret unless the next word says the key is about one, not one:
+ * token_count, auth_type, token_url (max_tokens is another word). A tokenizer's special
+ * tokens (pad_token, eos_token) are strings like "</s>". */
+static const struct jsonx_lit jsonx_about[] = {
+    JSONX_LIT("id"),       JSONX_LIT("ids"),      JSONX_LIT("type"),     JSONX_LIT("types"),
+    JSONX_LIT("count"),    JSONX_LIT("counts"),   JSONX_LIT("len"),      JSONX_LIT("length"),
+    JSONX_LIT("limit"),    JSONX_LIT("limits"),   JSONX_LIT("usage"),    JSONX_LIT("budget"),
+    JSONX_LIT("index"),    JSONX_LIT("size"),     JSONX_LIT("dim"),      JSONX_LIT("url"),
+    JSONX_LIT("uri"),      JSONX_LIT("endpoint"), JSONX_LIT("method"),   JSONX_LIT("mode"),
+    JSONX_LIT("provider"), JSONX_LIT("enabled"),  JSONX_LIT("required"), JSONX_LIT("scheme"),
+    JSONX_LIT("ttl"),      JSONX_LIT("expiry"),   JSONX_LIT("expires"),  {NULL, 0}};
+static const struct jsonx_lit jsonx_special_tokens[] = {
+    JSONX_LIT("pad"), JSONX_LIT("eos"),     JSONX_LIT("bos"),  JSONX_LIT("unk"),
+    JSONX_LIT("sep"), JSONX_LIT("cls"),     JSONX_LIT("mask"), JSONX_LIT("start"),
+    JSONX_LIT("end"), JSONX_LIT("special"), JSONX_LIT("stop"), {NULL, 0}};
+
+/* The extra words of RUNWATCH_REDACT_KEYS, split once per jsonx_redact call. */
+#define JSONX_EXTRA_MAX   32
+#define JSONX_EXTRA_WORDS 4
+struct jsonx_redactor {
+    size_t nextra;
+    struct {
+        int nw;
+        struct jsonx_word w[JSONX_EXTRA_WORDS];
+        char joined[64];
+        size_t joined_n;
+    } extra[JSONX_EXTRA_MAX];
+};
+
+enum jsonx_cc { JSONX_SEP, JSONX_LOW, JSONX_UP, JSONX_DIGIT };
+
+static enum jsonx_cc jsonx_cc(unsigned char c)
+{
+    if (c >= 'a' && c <= 'z')
+        return JSONX_LOW;
+    if (c >= 'A' && c <= 'Z')
+        return JSONX_UP;
+    if (c >= '0' && c <= '9')
+        return JSONX_DIGIT;
+    /* Bytes of UTF-8 sequences belong to the word they are in. */
+    return c >= 0x80 ? JSONX_LOW : JSONX_SEP;
+}
+
+/* The next word of s (len bytes) at or after *pos: 1 and the word, or 0 at the end. */
+static int jsonx_next_word(const char *s, size_t len, size_t *pos, struct jsonx_word *w)
+{
+    size_t i = *pos, start;
+
+    while (i < len && jsonx_cc((unsigned char)s[i]) == JSONX_SEP)
+        i++;
+    if (i == len)
+        return 0;
+    for (start = i++; i < len; i++) {
+        enum jsonx_cc c = jsonx_cc((unsigned char)s[i]), pc = jsonx_cc((unsigned char)s[i - 1]);
+        if (c == JSONX_SEP || (pc == JSONX_LOW && c == JSONX_UP) ||
+            (pc == JSONX_DIGIT) != (c == JSONX_DIGIT) ||
+            (pc == JSONX_UP && c == JSONX_UP && i + 1 < len &&
+             jsonx_cc((unsigned char)s[i + 1]) == JSONX_LOW))
+            break;
+    }
+    *w = (struct jsonx_word){s + start, i - start};
+    *pos = i;
+    return 1;
+}
+
+/* Whether the key's words make it secret. The words are looked at as they come, the last
+ * few kept for the pairs and the extra word sequences, so a key of any length is read whole
+ * without a buffer. */
+static int jsonx_key_secret(const struct jsonx_redactor *rd, const char *key, size_t len)
+{
+    struct jsonx_word ring[JSONX_EXTRA_WORDS] = {{0}}, w, prev = {0};
+    size_t nw = 0, pos = 0;
+    int pending = 0;
+
+    for (; jsonx_next_word(key, len, &pos, &w); prev = w) {
+        ring[nw++ % JSONX_EXTRA_WORDS] = w;
+        if (pending && !jsonx_wany(w, jsonx_about))
+            return 1;
+        pending = 0;
+        if (jsonx_wends(w, jsonx_secret_ends) || jsonx_wany(w, jsonx_secret_words))
+            return 1;
+        if (prev.n && (jsonx_weq(w, "key") || jsonx_weq(w, "keys")) &&
+            jsonx_wany(prev, jsonx_key_owners))
+            return 1;
+        if (prev.n &&
+            ((jsonx_weq(prev, "session") && jsonx_weq(w, "id")) ||
+             (jsonx_weq(prev, "pass") && (jsonx_weq(w, "word") || jsonx_weq(w, "phrase")))))
+            return 1;
+        if (jsonx_weq(w, "auth") ||
+            (jsonx_weq(w, "token") && !(prev.n && jsonx_wany(prev, jsonx_special_tokens))))
+            pending = 1;
+        for (size_t e = 0; e < rd->nextra; e++) {
+            size_t k = (size_t)rd->extra[e].nw;
+            int all = k <= nw;
+            for (size_t j = 0; j < k && all; j++) {
+                struct jsonx_word x = ring[(nw - k + j) % JSONX_EXTRA_WORDS], y = rd->extra[e].w[j];
+                all = x.n == y.n && strncasecmp(x.p, y.p, x.n) == 0;
+            }
+            /* An extra of several words also matches them run together (api_key: apikey). */
+            if (all ||
+                (w.n == rd->extra[e].joined_n && strncasecmp(w.p, rd->extra[e].joined, w.n) == 0))
+                return 1;
+        }
+    }
+    return pending;
+}
+
+/* ---- Values by shape: credentials in URLs, bearer strings, PEM private keys and the
+ * well-known key formats. Each finder is tried where its secret can start and answers the
+ * span to replace ([*a, return value)), or 0. */
+
+static int jsonx_is_b64url(unsigned char c)
+{
+    return isalnum(c) || c == '-' || c == '_';
+}
+
+/* How many bytes from s[i] are in the class. */
+static size_t jsonx_run(const char *s, size_t len, size_t i, int (*in)(unsigned char))
+{
+    size_t j = i;
+    while (j < len && in((unsigned char)s[j]))
+        j++;
+    return j - i;
+}
+
+static int jsonx_is_alnum(unsigned char c)
+{
+    return isalnum(c) != 0;
+}
+
+static int jsonx_is_upnum(unsigned char c)
+{
+    return (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+
+static int jsonx_is_tokenc(unsigned char c)
+{
+    return isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~' || c == '+' || c == '/' ||
+           c == '=';
+}
+
+static int jsonx_is_slackc(unsigned char c)
+{
+    return isalnum(c) || c == '-';
+}
+
+static int jsonx_is_pemlabel(unsigned char c)
+{
+    return jsonx_is_upnum(c) || c == ' ';
+}
+
+static int jsonx_has(const char *s, size_t len, size_t i, const char *lit)
+{
+    size_t n = strlen(lit);
+    return len - i >= n && memcmp(s + i, lit, n) == 0;
+}
+
+/* scheme://user:password@host: only the password goes. */
+static size_t jsonx_find_url(const char *s, size_t len, size_t i, size_t *a)
+{
+    size_t j = i + 3, at = 0, colon = 0;
+
+    if (i == 0 || !isalpha((unsigned char)s[i - 1]) || !jsonx_has(s, len, i, "://"))
+        return 0;
+    for (; j < len && !strchr("/?#\"'<> \t\r\n", s[j]); j++) {
+        if (s[j] == '@')
+            at = j;
+        else if (s[j] == ':' && !colon && !at)
+            colon = j;
+    }
+    if (!at || !colon || colon > at || colon + 1 == at)
+        return 0;
+    *a = colon + 1;
+    return at;
+}
+
+/* -----BEGIN ... PRIVATE KEY----- through its END line (or the end of the text). */
+static size_t jsonx_find_pem(const char *s, size_t len, size_t i, size_t *a)
+{
+    size_t j = i + 11, n;
+    const char *end;
+
+    if (!jsonx_has(s, len, i, "-----BEGIN "))
+        return 0;
+    n = jsonx_run(s, len, j, jsonx_is_pemlabel);
+    if (!memmem(s + j, n, "PRIVATE KEY", 11) || !jsonx_has(s, len, j + n, "-----"))
+        return 0;
+    *a = i;
+    end = memmem(s + j + n + 5, len - (j + n + 5), "-----END ", 9);
+    if (!end)
+        return len;
+    j = (size_t)(end - s) + 9;
+    j += jsonx_run(s, len, j, jsonx_is_pemlabel);
+    return jsonx_has(s, len, j, "-----") ? j + 5 : j;
+}
+
+/* A run of at least min bytes of the class after a prefix of plen bytes, ending at a word's
+ * end: the whole token. */
+static size_t jsonx_tok(const char *s, size_t len, size_t i, size_t plen, size_t min,
+                        int (*in)(unsigned char), size_t *a)
+{
+    size_t n = jsonx_run(s, len, i + plen, in);
+    if (n < min || (i + plen + n < len && isalnum((unsigned char)s[i + plen + n])))
+        return 0;
+    *a = i;
+    return i + plen + n;
+}
+
+/* The formats, tried at the start of a word. */
+static size_t jsonx_find_key(const char *s, size_t len, size_t i, size_t *a)
+{
+    size_t r = len - i, n;
+
+    switch (s[i]) {
+    case 'A': /* AWS access key ids; Google API keys */
+        if (r >= 20 && (jsonx_has(s, len, i, "AKIA") || jsonx_has(s, len, i, "ASIA")) &&
+            jsonx_run(s, len, i + 4, jsonx_is_upnum) == 16)
+            return jsonx_tok(s, len, i, 4, 16, jsonx_is_upnum, a);
+        if (jsonx_has(s, len, i, "AIza"))
+            return jsonx_tok(s, len, i, 4, 35, jsonx_is_b64url, a);
+        return 0;
+    case 'B':
+    case 'b': /* Bearer <token>: the token goes */
+        if (r > 7 && strncasecmp(s + i, "bearer ", 7) == 0 &&
+            jsonx_run(s, len, i + 7, jsonx_is_tokenc) >= 16) {
+            size_t e = jsonx_tok(s, len, i, 7, 16, jsonx_is_tokenc, a);
+            *a = i + 7;
+            return e;
+        }
+        return 0;
+    case 'e': /* a JWT: base64url of {"... twice, dot-separated, then the signature */
+        if (!jsonx_has(s, len, i, "eyJ"))
+            return 0;
+        n = i + 3 + jsonx_run(s, len, i + 3, jsonx_is_b64url);
+        if (n - i < 10 || !jsonx_has(s, len, n, ".eyJ"))
+            return 0;
+        n += 4 + jsonx_run(s, len, n + 4, jsonx_is_b64url);
+        if (n >= len || s[n] != '.')
+            return 0;
+        *a = i;
+        return n + 1 + jsonx_run(s, len, n + 1, jsonx_is_b64url);
+    case 'g': /* GitHub and GitLab tokens */
+        if (r > 4 && s[i + 1] == 'h' && strchr("pousr", s[i + 2]) && s[i + 3] == '_')
+            return jsonx_tok(s, len, i, 4, 36, jsonx_is_alnum, a);
+        if (jsonx_has(s, len, i, "github_pat_"))
+            return jsonx_tok(s, len, i, 11, 22, jsonx_is_b64url, a);
+        if (jsonx_has(s, len, i, "glpat-"))
+            return jsonx_tok(s, len, i, 6, 20, jsonx_is_b64url, a);
+        return 0;
+    case 'r': /* Runwatch's own tokens (rw_<prefix>_<secret>); Stripe restricted keys */
+        if (jsonx_has(s, len, i, "rw_"))
+            return jsonx_tok(s, len, i, 3, 40, jsonx_is_b64url, a);
+        if (jsonx_has(s, len, i, "rk_live_") || jsonx_has(s, len, i, "rk_test_"))
+            return jsonx_tok(s, len, i, 8, 16, jsonx_is_alnum, a);
+        return 0;
+    case 's': /* Stripe secret keys; OpenAI-style sk-… keys (long, mixed case and digits) */
+        if (jsonx_has(s, len, i, "sk_live_") || jsonx_has(s, len, i, "sk_test_"))
+            return jsonx_tok(s, len, i, 8, 16, jsonx_is_alnum, a);
+        if (jsonx_has(s, len, i, "sk-")) {
+            int up = 0, low = 0, dig = 0;
+            n = jsonx_run(s, len, i + 3, jsonx_is_b64url);
+            for (size_t k = i + 3; k < i + 3 + n; k++) {
+                up |= isupper((unsigned char)s[k]) != 0;
+                low |= islower((unsigned char)s[k]) != 0;
+                dig |= isdigit((unsigned char)s[k]) != 0;
+            }
+            return up && low && dig ? jsonx_tok(s, len, i, 3, 32, jsonx_is_b64url, a) : 0;
+        }
+        return 0;
+    case 'x': /* Slack tokens */
+        if (r > 5 && s[i + 1] == 'o' && s[i + 2] == 'x' && strchr("baprs", s[i + 3]) &&
+            s[i + 4] == '-')
+            return jsonx_tok(s, len, i, 5, 10, jsonx_is_slackc, a);
+        return 0;
+    default:
+        return 0;
+    }
+}
+
+static const char jsonx_redacted[] = "[redacted]";
+
+/* What a byte may start: 1 a key format (at a word's start), 2 a URL's "://", 3 a PEM block. */
+static const unsigned char jsonx_trigger[256] = {
+    ['A'] = 1, ['B'] = 1, ['b'] = 1, ['e'] = 1, ['g'] = 1,
+    ['r'] = 1, ['s'] = 1, ['x'] = 1, [':'] = 2, ['-'] = 3};
+
+/* The text with every secret found in it replaced by "[redacted]": NULL when there was none
+ * (nothing allocated), else a malloc'd copy of *outlen bytes. */
+static char *jsonx_scrub(const char *s, size_t len, size_t *outlen)
+{
+    char *out = NULL;
+    size_t cap = 0, n = 0, copied = 0;
+
+    for (size_t i = 0; i < len; i++) {
+        size_t a = 0, b = 0;
+        switch (jsonx_trigger[(unsigned char)s[i]]) {
+        case 0:
+            continue;
+        case 1:
+            if (i == 0 || !isalnum((unsigned char)s[i - 1]))
+                b = jsonx_find_key(s, len, i, &a);
+            break;
+        case 2:
+            b = jsonx_find_url(s, len, i, &a);
+            break;
+        default:
+            b = jsonx_find_pem(s, len, i, &a);
+        }
+        if (!b)
+            continue;
+        size_t need = n + (a - copied) + sizeof(jsonx_redacted) + (len - b) + 1;
+        if (need > cap) {
+            char *grown = realloc(out, cap = need + len);
+            if (!grown) {
+                free(out);
+                return NULL;
+            }
+            out = grown;
+        }
+        memcpy(out + n, s + copied, a - copied);
+        n += a - copied;
+        memcpy(out + n, jsonx_redacted, sizeof(jsonx_redacted) - 1);
+        n += sizeof(jsonx_redacted) - 1;
+        copied = b;
+        i = b - 1;
+    }
+    if (!out)
+        return NULL;
+    memcpy(out + n, s + copied, len - copied);
+    n += len - copied;
+    out[n] = '\0';
+    *outlen = n;
+    return out;
+}
+
+/* A string value's replacement, or NULL to keep it. */
+static json_object *jsonx_scrubbed(json_object *v)
+{
+    size_t n;
+    char *t = jsonx_scrub(json_object_get_string(v), (size_t)json_object_get_string_len(v), &n);
+    json_object *o;
+
+    if (!t)
+        return NULL;
+    o = json_object_new_string_len(t, (int)n);
+    free(t);
+    return o;
+}
+
+static int jsonx_redact_in(const struct jsonx_redactor *rd, json_object *obj)
 {
     int n = 0;
+    json_object *repl;
 
     if (json_object_is_type(obj, json_type_array)) {
-        for (size_t i = 0; i < json_object_array_length(obj); i++)
-            n += jsonx_redact(json_object_array_get_idx(obj, i), patterns);
+        for (size_t i = 0; i < json_object_array_length(obj); i++) {
+            json_object *v = json_object_array_get_idx(obj, i);
+            if (json_object_is_type(v, json_type_string)) {
+                if ((repl = jsonx_scrubbed(v)) && json_object_array_put_idx(obj, i, repl) == 0)
+                    n++;
+            } else {
+                n += jsonx_redact_in(rd, v);
+            }
+        }
     } else if (json_object_is_type(obj, json_type_object)) {
+        /* Replacing the value of an existing key during iteration keeps the entry (json-c
+         * frees the old value), so the walk stays valid. */
         json_object_object_foreach(obj, k, v)
         {
-            if (jsonx_key_matches(k, patterns)) {
-                /* Replacing the value of an existing key during iteration keeps the
-                 * entry (json-c frees the old value), so the walk stays valid. */
-                json_object_object_add(obj, k, json_object_new_string("[redacted]"));
+            if (jsonx_key_secret(rd, k, strlen(k))) {
+                json_object_object_add(obj, k, json_object_new_string(jsonx_redacted));
                 n++;
+            } else if (json_object_is_type(v, json_type_string)) {
+                if ((repl = jsonx_scrubbed(v))) {
+                    json_object_object_add(obj, k, repl);
+                    n++;
+                }
             } else {
-                n += jsonx_redact(v, patterns);
+                n += jsonx_redact_in(rd, v);
             }
         }
     }
     return n;
+}
+
+int jsonx_redact(json_object *obj, const char *const *extra)
+{
+    struct jsonx_redactor rd = {0};
+
+    for (size_t e = 0; extra && extra[e] && rd.nextra < JSONX_EXTRA_MAX; e++) {
+        size_t pos = 0, len = strlen(extra[e]);
+        struct jsonx_word w;
+        int nw = 0;
+        while (nw < JSONX_EXTRA_WORDS && jsonx_next_word(extra[e], len, &pos, &w))
+            rd.extra[rd.nextra].w[nw++] = w;
+        if (!nw)
+            continue;
+        /* The words run together, for a key written as one word. */
+        size_t j = 0;
+        for (size_t k = 0; k < len && j < sizeof(rd.extra[0].joined) - 1; k++)
+            if (jsonx_cc((unsigned char)extra[e][k]) != JSONX_SEP)
+                rd.extra[rd.nextra].joined[j++] = extra[e][k];
+        rd.extra[rd.nextra].joined_n = j;
+        rd.extra[rd.nextra++].nw = nw;
+    }
+    if (json_object_is_type(obj, json_type_string))
+        return 0;
+    return jsonx_redact_in(&rd, obj);
 }
 
 static int jsonx_num(const char *s, int n)

@@ -47,10 +47,14 @@ int jsonx_child(json_object *obj, const char *key, unsigned flags, json_type typ
  * in a producer's payload is an error, not silently dropped data. */
 int jsonx_only_keys(json_object *obj, const char *const *allowed, struct jsonx_err *err);
 
-/* Replaces, in place and at any depth, the value of every object key that contains
- * one of the NULL-terminated lowercase patterns (case-insensitively) with the string
- * "[redacted]". Returns how many values it replaced. */
-int jsonx_redact(json_object *obj, const char *const *patterns);
+/* Redacts secrets in place, at any depth (docs/ARCHITECTURE.md, "Redaction"): the value of
+ * every key whose words name a secret (password, api_key, privateKey, AWSSecretAccessKey;
+ * not max_tokens or tokenizer) becomes the string "[redacted]", whatever it was; in every
+ * other string, what has the shape of a secret (a URL's password, a bearer token, a PEM
+ * private key, a well-known key format) is replaced by "[redacted]" and the rest kept.
+ * extra (NULL-terminated, may be NULL) adds words or word sequences that make a key secret
+ * (RUNWATCH_REDACT_KEYS). Returns how many values it replaced. */
+int jsonx_redact(json_object *obj, const char *const *extra);
 /* 1 when s is an RFC 3339 time with a zone: 2026-01-02T03:04:05(.frac)(Z|+hh:mm). */
 int jsonx_is_rfc3339(const char *s);
 /* 1 when s is a UUID in its canonical 8-4-4-4-12 hex form. */

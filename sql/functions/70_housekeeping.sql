@@ -45,6 +45,13 @@ LANGUAGE sql AS $$
     SELECT jsonb_build_object('pruned', count(*)) FROM d
 $$;
 
+-- The Idempotency-Keys of event and metric batches are kept 24 hours (migration 0017).
+CREATE OR REPLACE FUNCTION housekeep_prune_write_keys(settings jsonb) RETURNS jsonb
+LANGUAGE sql AS $$
+    WITH d AS (DELETE FROM write_keys WHERE created_at < now() - interval '24 hours' RETURNING 1)
+    SELECT jsonb_build_object('pruned', count(*)) FROM d
+$$;
+
 -- Every table of time_partitioned: months past its family's retention
 -- (settings.retention_days.<parent>, absent: keep everything) dropped first, then this
 -- month and the months ahead created, and rows that landed in the default partition

@@ -17,6 +17,29 @@ SELECT (SELECT project_id FROM w) AS project_id, count(*) AS count, (SELECT
     value, ts FROM ins ORDER BY key, step DESC NULLS LAST, ts DESC LIMIT 20) l) AS latest
 FROM ins;
 
+-- name: metric_insert_keyed
+-- metric_insert with an Idempotency-Key, as event_insert_keyed: the key's row first, the
+-- points only when it was new; a key seen before answers its row and whether the batch is
+-- the same one.
+-- in: run, token_project, user_id, is_admin, points, key
+-- out: project_id, count, latest, stored, prior_count, same_body
+WITH w AS (SELECT project_id FROM run_writable($1::uuid, $2::bigint, $3::bigint, $4::bool)),
+k AS (INSERT INTO write_keys (run_id, kind, key, project_id, body_hash, answer) SELECT $1::uuid,
+    'metrics', $6, w.project_id, sha256(convert_to($5::jsonb::text, 'UTF8')), jsonb_build_object('count',
+    jsonb_array_length($5::jsonb)) FROM w ON CONFLICT DO NOTHING RETURNING 1),
+ins AS (INSERT INTO metrics (project_id, run_id, key, step, ts, value) SELECT w.project_id,
+    $1::uuid, m.key, m.step, coalesce(m.ts, now()), m.value FROM w,
+    jsonb_to_recordset($5::jsonb) AS m(key text, step bigint, ts timestamptz, value double
+    precision) WHERE EXISTS (SELECT FROM k) RETURNING key, step, ts, value),
+prior AS (SELECT answer, body_hash = sha256(convert_to($5::jsonb::text, 'UTF8')) AS same_body FROM write_keys
+    WHERE run_id = $1::uuid AND kind = 'metrics' AND key = $6)
+SELECT (SELECT project_id FROM w) AS project_id, count(*) AS count, (SELECT
+    coalesce(json_agg(l ORDER BY l.key), '[]') FROM (SELECT DISTINCT ON (key) key, step,
+    value, ts FROM ins ORDER BY key, step DESC NULLS LAST, ts DESC LIMIT 20) l) AS latest,
+    EXISTS (SELECT FROM k) AS stored, (SELECT answer->>'count' FROM prior) AS prior_count,
+    (SELECT same_body FROM prior) AS same_body
+FROM ins;
+
 -- name: metric_keys
 -- The keys of a run's metrics with a summary of each. A series is ordered by step, then time
 -- (points without a step come last).

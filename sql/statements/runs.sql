@@ -662,3 +662,14 @@ SET cancel_requested = (status = 'running'), ended_at = CASE WHEN status IN ('qu
 WHERE id = $1::uuid
 RETURNING run_json(runs, (SELECT slug FROM projects WHERE id = runs.project_id), (SELECT
     attempt_json(a) FROM attempts a WHERE a.run_id = runs.id ORDER BY a.seq DESC LIMIT 1));
+
+-- name: write_key_get
+-- The first answer under a batch's Idempotency-Key (migration 0017), for a keyed insert whose
+-- duplicate committed after its snapshot (event_insert_keyed), and whether body is the batch
+-- it was used with. first_id and last_id are NULL for metrics.
+-- in: run, kind, key, body
+-- out: count, first_id, last_id, same_body
+SELECT answer->>'count' AS count, answer->>'first_id' AS first_id, answer->>'last_id' AS
+    last_id, body_hash = sha256(convert_to($4::jsonb::text, 'UTF8')) AS same_body
+FROM write_keys
+WHERE run_id = $1::uuid AND kind = $2 AND key = $3;

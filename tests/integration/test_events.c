@@ -566,6 +566,130 @@ static void test_grouped_events(void)
     CU_ASSERT_EQUAL(published, expected);
 }
 
+/* ---- Idempotency-Key on batches ---- */
+
+static long long idem_count(const char *table, const char *run)
+{
+    char sql[256], out[64];
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM %s WHERE run_id = '%s'", table, run);
+    return itest_psql(sql, out, sizeof(out)) == 0 ? strtoll(out, NULL, 10) : -1;
+}
+
+/* POST body to the run's sub with the key (NULL: none) as the write token; the status. */
+static long idem_post(const char *run, const char *sub, const char *key, const char *body,
+                      struct http_resp *r)
+{
+    char path[128], hdr[300];
+    const char *h[2] = {hdr, NULL};
+    snprintf(path, sizeof(path), "/api/v1/runs/%s%s", run, sub);
+    snprintf(hdr, sizeof(hdr), "Idempotency-Key: %s", key ? key : "");
+    if (api_req(&world.twrite, "POST", path, body, 0, key ? h : NULL, r) != 0)
+        return -1;
+    return r->status;
+}
+
+#define IDEM_RACERS 8
+struct idem_racer {
+    const char *run, *sub, *key, *body;
+    long status;
+    char answer[256];
+};
+
+static void *idem_race(void *arg)
+{
+    struct idem_racer *x = arg;
+    struct http_resp r;
+    x->status = idem_post(x->run, x->sub, x->key, x->body, &r);
+    snprintf(x->answer, sizeof(x->answer), "%s", S(r.body));
+    http_resp_free(&r);
+    return NULL;
+}
+
+/* A batch retried with its Idempotency-Key (the connection dropped after the COMMIT) is
+ * stored once and answered as the first time (200 instead of 201); the same key with another
+ * batch is refused naming the header; racing duplicates store once; keys are per run and per
+ * endpoint; a lone event (which may join a group commit) the same. */
+static void idem_case(const char *table, const char *sub, const char *b1, const char *b2,
+                      long long n1)
+{
+    char run[40], other[40], key[80], first[256];
+    struct http_resp r;
+
+    CU_ASSERT_EQUAL_FATAL(itest_token_run(&world, "running", run), 0);
+    CU_ASSERT_EQUAL_FATAL(itest_token_run(&world, "running", other), 0);
+    itest_unique("idem", key, sizeof(key));
+
+    CU_ASSERT_EQUAL(idem_post(run, sub, key, b1, &r), 201);
+    snprintf(first, sizeof(first), "%s", S(r.body));
+    http_resp_free(&r);
+    CU_ASSERT_EQUAL(idem_count(table, run), n1);
+    CU_ASSERT_EQUAL(idem_post(run, sub, key, b1, &r), 200);
+    CU_ASSERT_STRING_EQUAL(S(r.body), first);
+    http_resp_free(&r);
+    CU_ASSERT_EQUAL(idem_count(table, run), n1);
+
+    /* The same key with another batch: refused, nothing stored. */
+    CU_ASSERT_EQUAL(idem_post(run, sub, key, b2, &r), 422);
+    CU_ASSERT_STRING_EQUAL(S(http_error_code(&r)), "idempotency_key_reused");
+    CU_ASSERT_STRING_EQUAL(S(http_error_field(&r)), "Idempotency-Key");
+    http_resp_free(&r);
+    CU_ASSERT_EQUAL(idem_count(table, run), n1);
+
+    /* Another run, or no key: stored. */
+    CU_ASSERT_EQUAL(idem_post(other, sub, key, b1, &r), 201);
+    http_resp_free(&r);
+    CU_ASSERT_EQUAL(idem_post(run, sub, NULL, b1, &r), 201);
+    http_resp_free(&r);
+    CU_ASSERT_EQUAL(idem_count(table, run), 2 * n1);
+
+    /* Racing duplicates: one stores, every answer is the same. */
+    {
+        struct idem_racer x[IDEM_RACERS];
+        pthread_t t[IDEM_RACERS];
+        char rkey[80];
+        int stored = 0;
+        itest_unique("idem-race", rkey, sizeof(rkey));
+        for (int i = 0; i < IDEM_RACERS; i++) {
+            x[i] = (struct idem_racer){run, sub, rkey, b2, 0, ""};
+            CU_ASSERT_EQUAL_FATAL(pthread_create(&t[i], NULL, idem_race, &x[i]), 0);
+        }
+        for (int i = 0; i < IDEM_RACERS; i++)
+            pthread_join(t[i], NULL);
+        for (int i = 0; i < IDEM_RACERS; i++) {
+            stored += x[i].status == 201;
+            CU_ASSERT(x[i].status == 201 || x[i].status == 200);
+            CU_ASSERT_STRING_EQUAL(x[i].answer, x[0].answer);
+        }
+        CU_ASSERT_EQUAL(stored, 1);
+    }
+    CU_ASSERT(idem_count(table, run) > 2 * n1);
+    long long after_race = idem_count(table, run);
+
+    /* A malformed key is refused before anything is written. */
+    {
+        char longkey[260];
+        memset(longkey, 'k', 201);
+        longkey[201] = '\0';
+        CU_ASSERT_EQUAL(idem_post(run, sub, longkey, b1, &r), 400);
+        CU_ASSERT_STRING_EQUAL(S(http_error_field(&r)), "Idempotency-Key");
+        http_resp_free(&r);
+    }
+    CU_ASSERT_EQUAL(idem_count(table, run), after_race);
+}
+
+static void test_idempotent_batches(void)
+{
+    idem_case("events", "/events",
+              "{\"events\":[{\"message\":\"a\"},{\"message\":\"b\"},{\"message\":\"c\"}]}",
+              "{\"events\":[{\"message\":\"other\"}]}", 3);
+    /* A lone event: the group commit's kind of request. */
+    idem_case("events", "/events", "{\"message\":\"lone\"}", "{\"message\":\"lone too\"}", 1);
+    idem_case("metrics", "/metrics",
+              "{\"metrics\":[{\"key\":\"loss\",\"value\":0.5,\"step\":1},{\"key\":\"lr\","
+              "\"value\":0.1,\"step\":1}]}",
+              "{\"key\":\"loss\",\"value\":0.4,\"step\":2}", 2);
+}
+
 int suite_events_register(void)
 {
     CU_pSuite s = CU_add_suite("events", events_init, events_fini);
@@ -577,5 +701,7 @@ int suite_events_register(void)
            !CU_add_test(s, "a run deleted by hand takes its events and metrics",
                         test_deleted_run_log) ||
            !CU_add_test(s, "producers at once share commits, each event once and in order",
-                        test_grouped_events);
+                        test_grouped_events) ||
+           !CU_add_test(s, "a batch retried with its Idempotency-Key is stored once",
+                        test_idempotent_batches);
 }

@@ -94,11 +94,13 @@ static int make_claimed_run(char id[40])
 static void test_first_pass_runs_everything(void)
 {
     char out[256] = "";
-    /* Every task, however many the migrations made. */
+    /* Every task of the table, however many there are (six since migrations 0014 and 0017). */
     for (int i = 0; i < DEADLINE_S && strcmp(out, "t") != 0; i++) {
         if (i)
             sleep(1);
-        sql1(out, sizeof(out), "SELECT bool_and(coalesce(last_ok, false)) FROM housekeeping_tasks");
+        sql1(out, sizeof(out),
+             "SELECT count(*) FILTER (WHERE last_ok) = count(*) AND count(*) >= 6 FROM "
+             "housekeeping_tasks");
     }
     CU_ASSERT_STRING_EQUAL(out, "t");
     sql1(out, sizeof(out),

@@ -56,6 +56,15 @@ static void uuid_new(char out[37])
              b[14], b[15]);
 }
 
+/* A client-chosen id for a run of the project numbered project: version 8, its last 12 hex
+ * digits the project's number (README, "Runs"). */
+static void uuid_for(long long project, char out[37])
+{
+    uuid_new(out);
+    out[14] = '8';
+    snprintf(out + 24, 13, "%012llx", (unsigned long long)project);
+}
+
 /* POST /api/v1/runs as who; id gets the run's id on 200/201. Returns the status. */
 static long create(const struct ident *who, const char *body, const char *const *extra, char id[40])
 {
@@ -181,7 +190,7 @@ static void test_create_and_get(void)
     CU_ASSERT_EQUAL_FATAL(itest_world_run(&world, world.pa.slug, kind, NULL, parent), 0);
 
     /* Everything a producer may send. */
-    uuid_new(id);
+    uuid_for(world.pa.id, id);
     snprintf(body, sizeof(body),
              "{\"id\":\"%s\",\"project\":\"%s\",\"kind\":\"%s\",\"name\":\"train resnet\","
              "\"queue\":\"gpu\",\"status\":\"running\",\"priority\":7,\"input\":{\"files\":[1,2]},"
@@ -271,6 +280,78 @@ static void test_create_and_get(void)
     CU_ASSERT_EQUAL(
         itest_run_op(&world.member, "GET", "00000000-0000-0000-0000-00000000000g", NULL, NULL, &r),
         404);
+    http_resp_free(&r);
+}
+
+/* A member of B probing the ids of A's runs with POST /runs learns nothing: A's taken ids
+ * (the server's, and a client's in A's part of the id space) answer exactly as free ids of
+ * every shape B may not use do, with nothing stored; only ids of B's own part are B's to take,
+ * and taking one twice is the usual idempotent retry. */
+static void test_run_id_probe(void)
+{
+    char kind[64], taken_server[40], taken_client[40], ids[6][40], body[512], first[2048];
+    struct http_resp r;
+    int n = 0;
+
+    itest_unique("probe", kind, sizeof(kind));
+    CU_ASSERT_EQUAL_FATAL(itest_world_run(&world, world.pa.slug, kind, NULL, taken_server), 0);
+    uuid_for(world.pa.id, taken_client);
+    snprintf(body, sizeof(body), "{\"id\":\"%s\",\"project\":\"%s\",\"kind\":\"%s\"}", taken_client,
+             world.pa.slug, kind);
+    CU_ASSERT_EQUAL(api_call(&world.member, "POST", "/api/v1/runs", body, &r), 0);
+    EXPECT_STATUS(r, 201);
+    http_resp_free(&r);
+
+    /* Taken in A, and free: version 4, version 8 of A's number, version 8 of a number no
+     * project has. */
+    snprintf(ids[n++], 40, "%s", taken_server);
+    snprintf(ids[n++], 40, "%s", taken_client);
+    uuid_new(ids[n++]);
+    uuid_for(world.pa.id, ids[n++]);
+    uuid_for(0xfffffffffffLL, ids[n++]);
+    first[0] = '\0';
+    for (int i = 0; i < n; i++) {
+        const struct ident *who = i % 2 ? &world.twrite_b : &world.member_b;
+        /* B's member names B; B's token writes to its own project. */
+        if (who == &world.member_b)
+            snprintf(body, sizeof(body), "{\"id\":\"%s\",\"project\":\"%s\",\"kind\":\"%s-b\"}",
+                     ids[i], world.pb.slug, kind);
+        else
+            snprintf(body, sizeof(body), "{\"id\":\"%s\",\"kind\":\"%s-b\"}", ids[i], kind);
+        CU_ASSERT_EQUAL_FATAL(api_call(who, "POST", "/api/v1/runs", body, &r), 0);
+        EXPECT_STATUS(r, 422);
+        CU_ASSERT_STRING_EQUAL(S(http_error_code(&r)), "invalid_value");
+        CU_ASSERT_STRING_EQUAL(S(http_error_field(&r)), "id");
+        /* The same words for every id, taken or not. */
+        if (!first[0])
+            snprintf(first, sizeof(first), "%s", S(r.body));
+        CU_ASSERT_STRING_EQUAL(S(r.body), first);
+        http_resp_free(&r);
+    }
+    {
+        char sql[256], out[32];
+        snprintf(sql, sizeof(sql), "SELECT count(*) FROM runs WHERE kind = '%s-b'", kind);
+        CU_ASSERT_EQUAL(itest_psql(sql, out, sizeof(out)), 0);
+        CU_ASSERT_STRING_EQUAL(out, "0");
+    }
+
+    /* B's own part: B's to take, once. */
+    uuid_for(world.pb.id, ids[5]);
+    snprintf(body, sizeof(body), "{\"id\":\"%s\",\"project\":\"%s\",\"kind\":\"%s-b\"}", ids[5],
+             world.pb.slug, kind);
+    CU_ASSERT_EQUAL(api_call(&world.member_b, "POST", "/api/v1/runs", body, &r), 0);
+    EXPECT_STATUS(r, 201);
+    CU_ASSERT_STRING_EQUAL(S(itest_jstr(r.json, "id")), ids[5]);
+    http_resp_free(&r);
+    CU_ASSERT_EQUAL(api_call(&world.member_b, "POST", "/api/v1/runs", body, &r), 0);
+    EXPECT_STATUS(r, 200);
+    http_resp_free(&r);
+    /* And not A's to take. */
+    snprintf(body, sizeof(body), "{\"id\":\"%s\",\"project\":\"%s\",\"kind\":\"%s\"}", ids[5],
+             world.pa.slug, kind);
+    CU_ASSERT_EQUAL(api_call(&world.member, "POST", "/api/v1/runs", body, &r), 0);
+    EXPECT_STATUS(r, 422);
+    CU_ASSERT_STRING_EQUAL(S(r.body), first);
     http_resp_free(&r);
 }
 
@@ -455,7 +536,7 @@ static void test_idempotent_create(void)
 
     /* A client id: the same, and the id is the one chosen. */
     itest_unique("idem-id", kind, sizeof(kind));
-    uuid_new(cid);
+    uuid_for(world.pa.id, cid);
     snprintf(body, sizeof(body), "{\"id\":\"%s\",\"project\":\"%s\",\"kind\":\"%s\"}", cid,
              world.pa.slug, kind);
     CU_ASSERT_EQUAL(create(&world.member, body, NULL, first), 201);
@@ -464,14 +545,14 @@ static void test_idempotent_create(void)
     CU_ASSERT_STRING_EQUAL(again, cid);
     CU_ASSERT_EQUAL(count_kind(kind), 1);
 
-    /* An id a run of another project holds: 409, and nothing about that run. */
+    /* Another project's ids, taken or free, all answer alike (see test_run_id_probe). */
     CU_ASSERT_EQUAL_FATAL(itest_world_run(&world, world.pb.slug, kind, NULL, xid), 0);
     snprintf(body, sizeof(body), "{\"id\":\"%s\",\"project\":\"%s\",\"kind\":\"%s\"}", xid,
              world.pa.slug, kind);
     {
         struct http_resp r;
         CU_ASSERT_EQUAL_FATAL(api_call(&world.member, "POST", "/api/v1/runs", body, &r), 0);
-        EXPECT_STATUS(r, 409);
+        EXPECT_STATUS(r, 422);
         CU_ASSERT_STRING_EQUAL(S(http_error_field(&r)), "id");
         CU_ASSERT_PTR_NULL(r.body ? strstr(r.body, world.pb.slug) : NULL);
         http_resp_free(&r);
@@ -484,7 +565,7 @@ static void test_idempotent_create(void)
     snprintf(body, sizeof(body), "{\"kind\":\"%s\"}", kind);
     race(body, hdr, kind);
     itest_unique("race-id", kind, sizeof(kind));
-    uuid_new(cid);
+    uuid_for(world.pa.id, cid);
     snprintf(body, sizeof(body), "{\"id\":\"%s\",\"kind\":\"%s\"}", cid, kind);
     race(body, NULL, kind);
 }
@@ -1535,8 +1616,8 @@ static void test_redaction(void)
     CU_ASSERT_EQUAL(itest_run_op(&world.member, "PATCH", id, NULL, body, &r), 200);
     CU_ASSERT_EQUAL(secrets_in_text(S(r.body), r.len, "the PATCH answer"), 0);
     CU_ASSERT_STRING_EQUAL(S(itest_jstr(r.json, "result.token")), "[redacted]");
-    CU_ASSERT_STRING_EQUAL(S(itest_jstr(r.json, "result.metrics.auth.client_secret")),
-                           "[redacted]");
+    /* "auth" is itself a secret word: the whole object goes. */
+    CU_ASSERT_STRING_EQUAL(S(itest_jstr(r.json, "result.metrics.auth")), "[redacted]");
     CU_ASSERT_TRUE(json_object_get_boolean(itest_jget(r.json, "result.ok")));
     CU_ASSERT_EQUAL(itest_jnum(r.json, "summary.rows"), 3);
     http_resp_free(&r);
@@ -1581,6 +1662,78 @@ static void test_redaction(void)
     CU_ASSERT_EQUAL(secrets_in_text(S(r.body), r.len, "the answer to a long secret key"), 0);
     http_resp_free(&r);
     CU_ASSERT_EQUAL(secrets_in_db(id), 0);
+}
+
+/* Keys by their words, values by their shape (the unit suite "runs" has the full table):
+ * an ML run's max_tokens and tokenizer are kept, api-key, privateKey and the password of a
+ * db_url are not, and a secret-shaped string is caught under any key, in params, in an event's
+ * message and data and in an attempt's error, as answered and as stored. */
+static void test_redaction_words_and_shapes(void)
+{
+    char kind[64], id[40], body[4096], s[6][128], sql[512], out[65536], want[256];
+    struct http_resp r;
+
+    itest_unique("redact-words", kind, sizeof(kind));
+    snprintf(body, sizeof(body),
+             "{\"project\":\"%s\",\"kind\":\"%s\",\"status\":\"running\","
+             "\"params\":{\"max_tokens\":2048,\"tokenizer\":\"bpe-50k\",\"num_tokens\":7,"
+             "\"api-key\":\"%s\",\"privateKey\":\"%s\","
+             "\"db_url\":\"postgres://app:%s@db.internal:5432/runs\","
+             "\"headers\":[\"Bearer %s\"]}}",
+             world.pa.slug, kind, new_secret("params.api-key", s[0], 128),
+             new_secret("params.privateKey", s[1], 128), new_secret("params.db_url", s[2], 128),
+             new_secret("params.headers.0", s[3], 128));
+    CU_ASSERT_EQUAL_FATAL(api_call(&world.member, "POST", "/api/v1/runs", body, &r), 0);
+    EXPECT_STATUS(r, 201);
+    snprintf(id, sizeof(id), "%s", S(itest_jstr(r.json, "id")));
+    CU_ASSERT_EQUAL(secrets_in_text(S(r.body), r.len, "the create answer"), 0);
+    CU_ASSERT_EQUAL(itest_jnum(r.json, "params.max_tokens"), 2048);
+    CU_ASSERT_EQUAL(itest_jnum(r.json, "params.num_tokens"), 7);
+    CU_ASSERT_STRING_EQUAL(S(itest_jstr(r.json, "params.tokenizer")), "bpe-50k");
+    CU_ASSERT_STRING_EQUAL(S(itest_jstr(r.json, "params.api-key")), "[redacted]");
+    CU_ASSERT_STRING_EQUAL(S(itest_jstr(r.json, "params.privateKey")), "[redacted]");
+    CU_ASSERT_STRING_EQUAL(S(itest_jstr(r.json, "params.db_url")),
+                           "postgres://app:[redacted]@db.internal:5432/runs");
+    CU_ASSERT_STRING_EQUAL(S(itest_jstr(r.json, "params.headers.0")), "Bearer [redacted]");
+    http_resp_free(&r);
+
+    /* An event whose message quotes a connection string; an attempt's error that does. */
+    snprintf(body, sizeof(body),
+             "{\"message\":\"connecting to redis://:%s@cache:6379/0\",\"data\":{\"max_tokens\":9}}",
+             new_secret("event.message", s[4], 128));
+    CU_ASSERT_EQUAL(itest_run_op(&world.member, "POST", id, "/events", body, &r), 201);
+    http_resp_free(&r);
+    CU_ASSERT_EQUAL(itest_run_op(&world.member, "POST", id, "/attempts", "{}", &r), 201);
+    http_resp_free(&r);
+    snprintf(body, sizeof(body),
+             "{\"status\":\"failed\",\"error\":{\"type\":\"IOError\",\"message\":"
+             "\"cannot reach mysql://root:%s@db/x\"}}",
+             new_secret("attempt.error.message", s[5], 128));
+    CU_ASSERT_EQUAL(itest_run_op(&world.member, "PATCH", id, "/attempts/1", body, &r), 200);
+    http_resp_free(&r);
+
+    CU_ASSERT_EQUAL(itest_run_op(&world.viewer, "GET", id, "/events", NULL, &r), 200);
+    CU_ASSERT_EQUAL(secrets_in_text(S(r.body), r.len, "GET events"), 0);
+    CU_ASSERT_STRING_EQUAL(S(itest_jstr(r.json, "items.0.message")),
+                           "connecting to redis://:[redacted]@cache:6379/0");
+    CU_ASSERT_EQUAL(itest_jnum(r.json, "items.0.data.max_tokens"), 9);
+    http_resp_free(&r);
+
+    /* As stored: every column a producer's text reaches. */
+    snprintf(sql, sizeof(sql),
+             "SELECT r.params::text || ' ' || coalesce(r.error_message, '') || ' ' || "
+             "coalesce((SELECT string_agg(coalesce(a.error_message, ''), ' ') FROM attempts a "
+             "WHERE a.run_id = r.id), '') || ' ' || coalesce((SELECT string_agg(e.message || "
+             "coalesce(e.data::text, ''), ' ') FROM events e WHERE e.run_id = r.id), '') "
+             "FROM runs r WHERE r.id = '%s'",
+             id);
+    CU_ASSERT_EQUAL_FATAL(itest_psql(sql, out, sizeof(out)), 0);
+    CU_ASSERT_EQUAL(secrets_in_text(out, strlen(out), "the database"), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"max_tokens\": 2048"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"tokenizer\": \"bpe-50k\""));
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "cannot reach mysql://root:[redacted]@db/x"));
+    snprintf(want, sizeof(want), "\"db_url\": \"postgres://app:[redacted]@db.internal");
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, want));
 }
 
 /* ---- Redis ---- */
@@ -1939,7 +2092,10 @@ int suite_runs_register(void)
            !CU_add_test(s, "wait: slots are bounded", test_wait_slots) ||
            !CU_add_test(s, "heartbeats name their attempt", test_heartbeat_attempt) ||
            !CU_add_test(s, "who may touch which run", test_access) ||
+           !CU_add_test(s, "another project's run ids cannot be probed", test_run_id_probe) ||
            !CU_add_test(s, "secrets are redacted", test_redaction) ||
+           !CU_add_test(s, "secrets by key words and value shapes",
+                        test_redaction_words_and_shapes) ||
            !CU_add_test(s, "writes are published in order", test_published) ||
            !CU_add_test(s, "no secret in any log", test_no_secrets_in_logs);
 }

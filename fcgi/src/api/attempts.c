@@ -81,6 +81,8 @@ int attempts_update(struct req *r)
     struct access_project pr;
     PGresult *res;
 
+    /* A traceback may quote a connection string: redacted before the getters point into it. */
+    jsonx_redact(b, r->op.cfg->redact_keys);
     if (jsonx_only_keys(b, keys, &je) ||
         jsonx_enum(b, "status", JSONX_REQUIRED, attempt_end_statuses, &to, NULL, &je) ||
         jsonx_child(b, "error", JSONX_NULLABLE, json_type_object, &err, NULL, &je) ||

@@ -44,13 +44,56 @@ static int events_check(struct req *r, json_object *e, long idx)
 }
 
 static int events_created(struct req *r, PGresult *res);
+static int events_answer(struct req *r, int status, const char *count, const char *first,
+                         const char *last);
+
+/* The keyed insert answers event_insert's columns first: a batch it stored completes the same
+ * way. */
+_Static_assert(EVENT_INSERT_KEYED_PROJECT_ID == EVENT_INSERT_PROJECT_ID &&
+                   EVENT_INSERT_KEYED_COUNT == EVENT_INSERT_COUNT &&
+                   EVENT_INSERT_KEYED_FIRST_ID == EVENT_INSERT_FIRST_ID &&
+                   EVENT_INSERT_KEYED_LAST_ID == EVENT_INSERT_LAST_ID &&
+                   EVENT_INSERT_KEYED_EVENTS_JSON == EVENT_INSERT_EVENTS_JSON,
+               "event_insert_keyed answers event_insert's columns first");
+
+/* A batch with an Idempotency-Key: one statement still, never in a group commit (a key's
+ * row must be decided by its own statement, and a keyed retry is rare enough not to
+ * matter to the group). A retry answers the first answer with 200 and stores nothing. */
+static int events_create_keyed(struct req *r, json_object *arr, const char *key)
+{
+    const char *text = jsonx_to_string(arr, NULL);
+    const char *extra[EVENT_INSERT_KEYED__NIN - RUNS_WRITE_NFIXED] = {
+        [EVENT_INSERT_KEYED_IN_EVENTS - RUNS_WRITE_NFIXED] = text,
+        [EVENT_INSERT_KEYED_IN_KEY - RUNS_WRITE_NFIXED] = key};
+    struct runs_prior prior = {NULL, NULL, NULL};
+    PGresult *res = runs_write(r, DB_STMT_EVENT_INSERT_KEYED, extra,
+                               EVENT_INSERT_KEYED__NIN - RUNS_WRITE_NFIXED);
+
+    if (!res)
+        return -1;
+    if (PQgetvalue(res, 0, EVENT_INSERT_KEYED_STORED)[0] == 't')
+        return events_created(r, res);
+    int known = !PQgetisnull(res, 0, EVENT_INSERT_KEYED_PRIOR_COUNT);
+    if (known)
+        prior = (struct runs_prior){PQgetvalue(res, 0, EVENT_INSERT_KEYED_PRIOR_COUNT),
+                                    PQgetvalue(res, 0, EVENT_INSERT_KEYED_PRIOR_FIRST_ID),
+                                    PQgetvalue(res, 0, EVENT_INSERT_KEYED_PRIOR_LAST_ID)};
+    if (runs_batch_prior(r, "events", key, text, known,
+                         PQgetvalue(res, 0, EVENT_INSERT_KEYED_SAME_BODY), &prior))
+        return -1;
+    return events_answer(r, 200, prior.count, prior.first_id ? prior.first_id : "",
+                         prior.last_id ? prior.last_id : "");
+}
 
 int events_create(struct req *r)
 {
+    const char *key;
     json_object *arr = req_batch(r, "events", EVENTS_MAX_BATCH, events_check);
-    if (!arr)
+    if (!arr || runs_idempotency_key(r, &key))
         return -1;
     jsonx_redact(arr, r->op.cfg->redact_keys);
+    if (key)
+        return events_create_keyed(r, arr, key);
 
     /* One autocommitted statement checks access and appends the whole batch. No row
      * lock on the run: appends to one run must not queue behind each other's commits.
@@ -93,11 +136,18 @@ static int events_created(struct req *r, PGresult *res)
             count, first, last);
     pub_event(r->op.pub, PQgetvalue(res, 0, EVENT_INSERT_PROJECT_ID), "run.event",
               req_path_param(r, "run"), data);
+    return events_answer(r, 201, count, first, last);
+}
+
+/* The answer to a stored batch, and to its retry under the same Idempotency-Key. */
+static int events_answer(struct req *r, int status, const char *count, const char *first,
+                         const char *last)
+{
     json_object *o = json_object_new_object();
     json_object_object_add(o, "count", json_object_new_int64(strtoll(count, NULL, 10)));
     json_object_object_add(o, "first_id", json_object_new_string(first));
     json_object_object_add(o, "last_id", json_object_new_string(last));
-    return req_json(r, 201, o);
+    return req_json(r, status, o);
 }
 
 /* Oldest first after an id (?after=, the default), or newest first before one

@@ -60,28 +60,56 @@ static int metrics_check(struct req *r, json_object *m, long idx)
     return 0;
 }
 
+/* The keyed insert answers metric_insert's columns first. */
+_Static_assert(METRIC_INSERT_KEYED_PROJECT_ID == METRIC_INSERT_PROJECT_ID &&
+                   METRIC_INSERT_KEYED_COUNT == METRIC_INSERT_COUNT &&
+                   METRIC_INSERT_KEYED_LATEST == METRIC_INSERT_LATEST &&
+                   METRIC_INSERT_KEYED_IN_POINTS == METRIC_INSERT_IN_POINTS,
+               "metric_insert_keyed answers metric_insert's columns first");
+
+static int metrics_answer(struct req *r, int status, const char *count)
+{
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "count", json_object_new_int64(strtoll(count, NULL, 10)));
+    return req_json(r, status, o);
+}
+
 int metrics_create(struct req *r)
 {
     PGresult *res;
+    const char *key;
 
     json_object *arr = req_batch(r, "metrics", METRICS_MAX_BATCH, metrics_check);
-    if (!arr)
+    if (!arr || runs_idempotency_key(r, &key))
         return -1;
-    /* Like events: one statement checks access and writes, no lock on the run. */
-    const char *extra[METRIC_INSERT__NIN - RUNS_WRITE_NFIXED] = {
-        [METRIC_INSERT_IN_POINTS - RUNS_WRITE_NFIXED] = jsonx_to_string(arr, NULL)};
-    if (!(res =
-              runs_write(r, DB_STMT_METRIC_INSERT, extra, METRIC_INSERT__NIN - RUNS_WRITE_NFIXED)))
+    /* Like events: one statement checks access and writes, no lock on the run; with an
+     * Idempotency-Key, the statement that also records the key (a retry stores nothing). */
+    const char *text = jsonx_to_string(arr, NULL);
+    const char *extra[METRIC_INSERT_KEYED__NIN - RUNS_WRITE_NFIXED] = {
+        [METRIC_INSERT_KEYED_IN_POINTS - RUNS_WRITE_NFIXED] = text,
+        [METRIC_INSERT_KEYED_IN_KEY - RUNS_WRITE_NFIXED] = key};
+    if (!(res = key ? runs_write(r, DB_STMT_METRIC_INSERT_KEYED, extra,
+                                 METRIC_INSERT_KEYED__NIN - RUNS_WRITE_NFIXED)
+                    : runs_write(r, DB_STMT_METRIC_INSERT, extra,
+                                 METRIC_INSERT__NIN - RUNS_WRITE_NFIXED)))
         return -1;
+    if (key && PQgetvalue(res, 0, METRIC_INSERT_KEYED_STORED)[0] != 't') {
+        struct runs_prior prior = {NULL, NULL, NULL};
+        int known = !PQgetisnull(res, 0, METRIC_INSERT_KEYED_PRIOR_COUNT);
+        if (known)
+            prior.count = PQgetvalue(res, 0, METRIC_INSERT_KEYED_PRIOR_COUNT);
+        if (runs_batch_prior(r, "metrics", key, text, known,
+                             PQgetvalue(res, 0, METRIC_INSERT_KEYED_SAME_BODY), &prior))
+            return -1;
+        return metrics_answer(r, 200, prior.count);
+    }
     const char *count = PQgetvalue(res, 0, METRIC_INSERT_COUNT);
     counters_add(COUNTERS_METRIC_POINTS_STORED, strtoull(count, NULL, 10));
     pub_event(r->op.pub, PQgetvalue(res, 0, METRIC_INSERT_PROJECT_ID), "run.metrics",
               req_path_param(r, "run"),
               arena_sprintf(r->op.arena, "{\"count\":%s,\"latest\":%s}", count,
                             PQgetvalue(res, 0, METRIC_INSERT_LATEST)));
-    json_object *o = json_object_new_object();
-    json_object_object_add(o, "count", json_object_new_int64(strtoll(count, NULL, 10)));
-    return req_json(r, 201, o);
+    return metrics_answer(r, 201, count);
 }
 
 /* ?key=a,b as a text[] literal. Keys are checked against metrics_key_ok, so none holds

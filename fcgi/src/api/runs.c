@@ -1,18 +1,21 @@
 /* runs: create (idempotent), read, list, report progress and outcome, cancel.
  * - A retried create never makes a second run: the client's id or Idempotency-Key
- *   makes the INSERT a no-op and the first run comes back (200 instead of 201).
+ *   makes the INSERT a no-op and the first run comes back (200 instead of 201). A client's
+ *   id lies in its project's part of the id space, so it never meets another project's run.
  * - The state machine is the lifecycle's (sql/functions/25_lifecycle.sql): its trigger
  *   refuses an illegal move with a 409 naming both states, whoever writes. Ending a run
  *   stamps ended_at; an error is fingerprinted in SQL.
  * - Run JSON is made by PostgreSQL (run_json() in sql/functions/10_json.sql) and sent as it is,
  *   except the list's, which runjson.c makes from binary columns (cheaper for the server).
  * - Every committed change is published after COMMIT; publishing never fails a write.
- * - Values under secret-looking keys of input and params are redacted before storage. */
+ * - Secrets in what a producer sends (keys by their words, values by their shape; jsonx_redact)
+ *   are redacted before anything reads the body. */
 #include "runs.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "access.h"
@@ -34,6 +37,22 @@ static const char *runs_child_text(json_object *obj, const char *key)
     if (!json_object_object_get_ex(obj, key, &v) || !v)
         return NULL;
     return jsonx_to_string(v, NULL);
+}
+
+/* Run ids are global (paths name a run by its id alone), so a client-chosen id that another
+ * project's run holds could never be created, and answering so would tell the caller that
+ * run exists. A client therefore chooses ids only in its project's own part of the id space
+ * (docs/ARCHITECTURE.md, "Run ids"): version 8 UUIDs whose last 12 hex digits are the
+ * project's number. The server's ids are version 4, so no other project's run, the server's
+ * or a client's, can hold one; any other id is refused by its shape alone, whether or not a
+ * run has it. */
+static int runs_id_in_project(const char *id, const char *project_id)
+{
+    char tail[16];
+
+    snprintf(tail, sizeof(tail), "%012llx", strtoull(project_id, NULL, 10));
+    return id[14] == '8' && strchr("89abAB", id[19]) && strlen(tail) == 12 &&
+           strncasecmp(id + 24, tail, 12) == 0;
 }
 
 /* tags: an array of 0..50 non-empty strings of at most 100 bytes. */
@@ -75,6 +94,8 @@ int runs_create(struct req *r)
     struct access_project pr;
     PGresult *res;
 
+    /* First: redaction replaces strings, and the getters below hand out pointers into them. */
+    jsonx_redact(b, r->op.cfg->redact_keys);
     if (jsonx_only_keys(b, keys, &je) ||
         jsonx_string(b, "id", JSONX_NULLABLE, 36, 36, &id, NULL, &je) ||
         jsonx_string(b, "project", JSONX_NULLABLE, 1, 63, &slug, NULL, &je) ||
@@ -94,14 +115,16 @@ int runs_create(struct req *r)
         return req_error(r, 400, "invalid_field", "parent_id", "parent_id must be a UUID");
     if (runs_check_tags(r, b, &tags))
         return -1;
-    const char *key = req_header(r, "Idempotency-Key");
-    if (key && (strlen(key) < 1 || strlen(key) > 200))
-        return req_error(r, 400, "invalid_header", "Idempotency-Key",
-                         "Idempotency-Key must be 1 to 200 bytes");
+    const char *key;
+    if (runs_idempotency_key(r, &key))
+        return -1;
     /* A token writes to its own project; a user names the project. */
     if (access_project_for(&r->op, slug, "project", ACCESS_ROLE_MEMBER, &pr))
         return -1;
-    jsonx_redact(b, r->op.cfg->redact_keys);
+    if (id && !runs_id_in_project(id, pr.id))
+        return req_error(r, 422, "invalid_value", "id",
+                         "a client-chosen id must be a version 8 UUID whose last 12 hex digits "
+                         "are the project's id");
 
     const char *prio = arena_sprintf(r->op.arena, "%lld", (long long)priority);
     const char *prog = has_progress ? arena_sprintf(r->op.arena, "%.17g", progress) : NULL;
@@ -141,8 +164,8 @@ int runs_create(struct req *r)
         pub_event(r->op.pub, pr.id, "run.created", rid, json);
         return req_json_text(r, 201, json);
     }
-    /* The id or the key was seen before: answer with that run, unless the id is taken
-     * by a run of another project (which this caller must not learn anything about). */
+    /* The id or the key was seen before: answer with that run. Only a run made before ids
+     * were kept to their project's part (runs_id_in_project) can be another project's. */
     const char *pe[RUN_FIND_EXISTING__NIN] = {[RUN_FIND_EXISTING_IN_ID] = id,
                                               [RUN_FIND_EXISTING_IN_IDEMPOTENCY_KEY] = key,
                                               [RUN_FIND_EXISTING_IN_PROJECT_ID] = pr.id};
@@ -151,6 +174,46 @@ int runs_create(struct req *r)
     if (PQntuples(res) != 1 || PQgetvalue(res, 0, RUN_FIND_EXISTING_SAME_PROJECT)[0] != 't')
         return req_error(r, 409, "conflict", "id", "this id is already in use");
     return req_json_text(r, 200, PQgetvalue(res, 0, RUN_FIND_EXISTING_RUN_JSON));
+}
+
+int runs_idempotency_key(struct req *r, const char **key)
+{
+    *key = req_header(r, "Idempotency-Key");
+    if (*key && (strlen(*key) < 1 || strlen(*key) > 200))
+        return req_error(r, 400, "invalid_header", "Idempotency-Key",
+                         "Idempotency-Key must be 1 to 200 bytes");
+    return 0;
+}
+
+int runs_batch_prior(struct req *r, const char *kind, const char *key, const char *body, int known,
+                     const char *same, struct runs_prior *prior)
+{
+    if (!known) {
+        const char *p[WRITE_KEY_GET__NIN] = {[WRITE_KEY_GET_IN_RUN] = req_path_param(r, "run"),
+                                             [WRITE_KEY_GET_IN_KIND] = kind,
+                                             [WRITE_KEY_GET_IN_KEY] = key,
+                                             [WRITE_KEY_GET_IN_BODY] = body};
+        PGresult *res = DB_EXEC(&r->op, DB_STMT_WRITE_KEY_GET, p);
+        if (!res)
+            return -1;
+        /* The duplicate rolled back after all, or its key expired meanwhile: nothing to
+         * answer with, and this request stored nothing either. */
+        if (PQntuples(res) != 1)
+            return req_error(r, 409, "conflict", "Idempotency-Key",
+                             "a request with this Idempotency-Key did not complete; retry");
+        prior->count = PQgetvalue(res, 0, WRITE_KEY_GET_COUNT);
+        prior->first_id = PQgetisnull(res, 0, WRITE_KEY_GET_FIRST_ID)
+                              ? NULL
+                              : PQgetvalue(res, 0, WRITE_KEY_GET_FIRST_ID);
+        prior->last_id = PQgetisnull(res, 0, WRITE_KEY_GET_LAST_ID)
+                             ? NULL
+                             : PQgetvalue(res, 0, WRITE_KEY_GET_LAST_ID);
+        same = PQgetvalue(res, 0, WRITE_KEY_GET_SAME_BODY);
+    }
+    if (!same || same[0] != 't')
+        return req_error(r, 422, "idempotency_key_reused", "Idempotency-Key",
+                         "this Idempotency-Key was used with another batch");
+    return 0;
 }
 
 int runs_access(struct req *r, int min_role, enum runs_read how, struct access_project *proj,
@@ -289,6 +352,8 @@ int runs_update(struct req *r)
     struct access_project pr;
     PGresult *res;
 
+    /* First: redaction replaces strings, and the getters below hand out pointers into them. */
+    jsonx_redact(b, r->op.cfg->redact_keys);
     if (jsonx_only_keys(b, keys, &je) ||
         jsonx_enum(b, "status", JSONX_NULLABLE, run_statuses, &to, NULL, &je) ||
         jsonx_number(b, "progress", JSONX_NULLABLE, 0, 1, &progress, &has_progress, &je) ||
@@ -305,7 +370,6 @@ int runs_update(struct req *r)
     }
     if (runs_check_tags(r, b, &tags))
         return -1;
-    jsonx_redact(b, r->op.cfg->redact_keys);
 
     if (db_begin(&r->op) || runs_access(r, ACCESS_ROLE_MEMBER, RUNS_LOCK_STATUS, &pr, NULL))
         return -1;

@@ -49,6 +49,20 @@ int runs_write_then(struct req *r, int group, enum db_stmt_id stmt, const char *
 /* 0 when res (NULL: the statement was never run) says the caller could write to the run;
  * else runs_access explains (404 or 403) and -1 is returned. */
 int runs_write_check(struct req *r, PGresult *res);
+
+/* Idempotency-Key (runs, and a run's event and metric batches): 0 with *key NULL when none
+ * was sent or the key; -1 with a 400 naming the header when it is not 1 to 200 bytes. */
+int runs_idempotency_key(struct req *r, const char **key);
+/* What a keyed batch answers when its statement stored nothing because the key was used
+ * before: the first answer's count, first_id and last_id (the latter two NULL for metrics).
+ * `known` says the statement saw the key's row (then *prior and `same`, "t" when the batch
+ * is the same one, are its columns); else a duplicate committed after its snapshot and the
+ * row is read again. -1 with the error set: 422 when the key came with another batch. */
+struct runs_prior {
+    const char *count, *first_id, *last_id;
+};
+int runs_batch_prior(struct req *r, const char *kind, const char *key, const char *body, int known,
+                     const char *same, struct runs_prior *prior);
 #define RUNS_WRITE_MAX_EXTRA 4
 #define RUNS_WRITE_NFIXED    4 /* the run and the identity's three, before `extra` */
 

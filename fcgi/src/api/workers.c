@@ -47,6 +47,8 @@ int workers_register(struct req *r)
     struct access_project pr;
     PGresult *res;
 
+    /* Labels are free-form: redacted first, before the getters point into the tree. */
+    jsonx_redact(b, r->op.cfg->redact_keys);
     if (jsonx_only_keys(b, keys, &je) ||
         jsonx_string(b, "project", JSONX_NULLABLE, 1, 63, &slug, NULL, &je) ||
         jsonx_string(b, "name", JSONX_REQUIRED, 1, 200, &name, NULL, &je) ||
@@ -129,6 +131,7 @@ int workers_heartbeat(struct req *r)
 
     if (!b)
         return -1;
+    jsonx_redact(b, r->op.cfg->redact_keys);
     if (jsonx_only_keys(b, keys, &je) ||
         jsonx_enum(b, "status", JSONX_NULLABLE, worker_statuses, &status, NULL, &je) ||
         jsonx_child(b, "resources", JSONX_NULLABLE, json_type_object, &resources, NULL, &je))

@@ -357,7 +357,7 @@ export interface paths {
         put?: never;
         /**
          * Create a run (project member or write token)
-         * @description Idempotent: a client-chosen id or an Idempotency-Key header makes a retried create answer 200 with the first run instead of making a second. A token creates in its own project; a user names the project. Values under keys that look like secrets (RUNWATCH_REDACT_KEYS: password, secret, token, api_key, authorization, …) in input, params, result and event data are stored as "[redacted]".
+         * @description Idempotent: a client-chosen id or an Idempotency-Key header makes a retried create answer 200 with the first run instead of making a second. Run ids are global, so a client-chosen id must lie in the caller's project's part of them (docs/ARCHITECTURE.md, "Run ids"): a version 8 UUID whose last 12 hex digits are the project's id in hex (xxxxxxxx-xxxx-8xxx-[89ab]xxx-PPPPPPPPPPPP). Any other id is 422 invalid_value naming id, in the same words whether or not a run has it, so the answer tells nothing about other projects' runs. A token creates in its own project; a user names the project. Secrets are redacted before storage (docs/ARCHITECTURE.md, "Redaction"): the value of a key whose words name a secret (password, api-key, privateKey, AWSSecretAccessKey, access_token, Authorization, cookie, …, but not max_tokens, tokenizer or token_count; RUNWATCH_REDACT_KEYS adds words) is stored as "[redacted]", and in any string the part shaped like a secret (a URL's password, a Bearer token, a PEM private key, AWS, GitHub, GitLab, Slack, OpenAI, Stripe and Google keys, JWTs, Runwatch tokens) is replaced by "[redacted]".
          */
         post: operations["createRun"];
         delete?: never;
@@ -402,7 +402,7 @@ export interface paths {
         head?: never;
         /**
          * Report status, progress, result, error, summary, tags (member)
-         * @description Status moves follow the run lifecycle (README, "The run lifecycle"), which the database enforces; reporting the current status again is allowed. Anything else is 409 illegal_transition naming both states, with field status and details.from and details.to. Ending stamps ended_at; an error gets a fingerprint. Values under keys that look like secrets (RUNWATCH_REDACT_KEYS: password, secret, token, api_key, authorization, …) in input, params, result and event data are stored as "[redacted]". Moving a run off running ends its running attempt the same way (retrying or queued: failed), so a run never has more than one running attempt. Succeeding clears an earlier error unless one is sent with it.
+         * @description Status moves follow the run lifecycle (README, "The run lifecycle"), which the database enforces; reporting the current status again is allowed. Anything else is 409 illegal_transition naming both states, with field status and details.from and details.to. Ending stamps ended_at; an error gets a fingerprint. Secrets are redacted before storage (docs/ARCHITECTURE.md, "Redaction"): the value of a key whose words name a secret (password, api-key, privateKey, AWSSecretAccessKey, access_token, Authorization, cookie, …, but not max_tokens, tokenizer or token_count; RUNWATCH_REDACT_KEYS adds words) is stored as "[redacted]", and in any string the part shaped like a secret (a URL's password, a Bearer token, a PEM private key, AWS, GitHub, GitLab, Slack, OpenAI, Stripe and Google keys, JWTs, Runwatch tokens) is replaced by "[redacted]". Moving a run off running ends its running attempt the same way (retrying or queued: failed), so a run never has more than one running attempt. Succeeding clears an earlier error unless one is sent with it.
          */
         patch: operations["updateRun"];
         trace?: never;
@@ -456,7 +456,7 @@ export interface paths {
         put?: never;
         /**
          * Append one event, or a batch {"events": [...]} of up to 1000, in one transaction (member)
-         * @description Values under keys that look like secrets (RUNWATCH_REDACT_KEYS: password, secret, token, api_key, authorization, …) in input, params, result and event data are stored as "[redacted]".
+         * @description Secrets are redacted before storage (docs/ARCHITECTURE.md, "Redaction"): the value of a key whose words name a secret (password, api-key, privateKey, AWSSecretAccessKey, access_token, Authorization, cookie, …, but not max_tokens, tokenizer or token_count; RUNWATCH_REDACT_KEYS adds words) is stored as "[redacted]", and in any string the part shaped like a secret (a URL's password, a Bearer token, a PEM private key, AWS, GitHub, GitLab, Slack, OpenAI, Stripe and Google keys, JWTs, Runwatch tokens) is replaced by "[redacted]".
          */
         post: operations["createEvents"];
         delete?: never;
@@ -2649,6 +2649,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
+                /** @description A retried create with the same key (per project) answers 200 with the first run. */
                 "Idempotency-Key"?: string;
             };
             path?: never;
@@ -2657,7 +2658,10 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": {
-                    /** Format: uuid */
+                    /**
+                     * Format: uuid
+                     * @description A client-chosen id: a version 8 UUID whose last 12 hex digits are the project's id in hex (the rest random). Absent: the server chooses a version 4 UUID.
+                     */
                     id?: string;
                     project?: string;
                     kind: string;
@@ -2735,7 +2739,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Illegal transition (details.from, details.to) or id in use */
+            /** @description Illegal transition (details.from, details.to), or an id taken by a run made before client ids were kept to their project's part */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -2753,7 +2757,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Well-formed but invalid (names the field) */
+            /** @description Well-formed but invalid (names the field); also a client-chosen id outside the project's part of the id space (the same answer whether or not a run has it) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -3210,7 +3214,10 @@ export interface operations {
     createEvents: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Makes a retry safe: a batch sent again with the same key (per run and endpoint, kept 24 hours) is stored once and answered as the first time, with 200. The same key with another batch is 422 idempotency_key_reused naming the header; 409 conflict when a request with the key did not complete. */
+                "Idempotency-Key"?: string;
+            };
             path: {
                 run: string;
             };
@@ -3224,6 +3231,19 @@ export interface operations {
             };
         };
         responses: {
+            /** @description A retry with the Idempotency-Key of a stored batch: the first answer, nothing stored */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        count?: number;
+                        first_id?: string;
+                        last_id?: string;
+                    };
+                };
+            };
             /** @description Stored */
             201: {
                 headers: {
@@ -3273,6 +3293,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description A request with this Idempotency-Key did not complete; retry */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Body is not application/json */
             415: {
                 headers: {
@@ -3282,7 +3311,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Well-formed but invalid (names the field) */
+            /** @description Well-formed but invalid (names the field), or an Idempotency-Key used with another batch (idempotency_key_reused, field Idempotency-Key) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -3353,7 +3382,10 @@ export interface operations {
     createMetrics: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Makes a retry safe: a batch sent again with the same key (per run and endpoint, kept 24 hours) is stored once and answered as the first time, with 200. The same key with another batch is 422 idempotency_key_reused naming the header; 409 conflict when a request with the key did not complete. */
+                "Idempotency-Key"?: string;
+            };
             path: {
                 run: string;
             };
@@ -3367,6 +3399,17 @@ export interface operations {
             };
         };
         responses: {
+            /** @description A retry with the Idempotency-Key of a stored batch: the first answer, nothing stored */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        count?: number;
+                    };
+                };
+            };
             /** @description Stored */
             201: {
                 headers: {
@@ -3414,6 +3457,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description A request with this Idempotency-Key did not complete; retry */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Body is not application/json */
             415: {
                 headers: {
@@ -3423,7 +3475,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Well-formed but invalid (names the field) */
+            /** @description Well-formed but invalid (names the field), or an Idempotency-Key used with another batch (idempotency_key_reused, field Idempotency-Key) */
             422: {
                 headers: {
                     [name: string]: unknown;
