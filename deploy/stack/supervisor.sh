@@ -13,14 +13,15 @@
 
 # How often it looks, how the backoff grows (milliseconds), and how long a server must
 # stay up for its backoff to start over.
-SUPERVISE_TICK=0.5
+SUPERVISE_TICK=1
 SUPERVISE_FIRST_MS=500
 SUPERVISE_MAX_MS=30000
 SUPERVISE_STABLE_MS=60000
 
 supervisor_pid() { pid_of "$RUN/supervisor.pid" "stack.sh supervise"; }
 
-now_ms() { printf '%s' "$((${EPOCHREALTIME/[.,]/} / 1000))"; }
+# Sets now (milliseconds), without a subshell: the loop runs for the stack's life.
+now_ms() { now=$((${EPOCHREALTIME/[.,]/} / 1000)); }
 
 slog() { printf '%s supervisor: %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$*"; }
 
@@ -71,7 +72,8 @@ cmd_supervise() {
     done
     for name in "${servers[@]}"; do
         delay[$name]=$SUPERVISE_FIRST_MS
-        up_since[$name]=$(now_ms)
+        now_ms
+        up_since[$name]=$now
         down[$name]=0
     done
     # shellcheck disable=SC2317 # invoked by the traps
@@ -83,14 +85,18 @@ cmd_supervise() {
     while ((!stopping)) && [[ ! -e "$RUN/stop-requested" ]]; do
         for name in "${servers[@]}"; do
             ((!stopping)) || break
-            now=$(now_ms)
+            now_ms
             # Stopped on purpose (`stack.sh pg-stop`): not ours to restart.
             if [[ -e "$RUN/held.$name" ]]; then
                 down[$name]=0
                 continue
             fi
             if running "$name" >/dev/null; then
-                if ((down[$name] == 0 && now - up_since[$name] >= SUPERVISE_STABLE_MS)); then
+                if ((down[$name])); then # someone else started it meanwhile
+                    down[$name]=0
+                    up_since[$name]=$now
+                    slog "$name is running again (pid $(running "$name"))"
+                elif ((now - up_since[$name] >= SUPERVISE_STABLE_MS)); then
                     delay[$name]=$SUPERVISE_FIRST_MS
                 fi
                 continue
@@ -111,7 +117,7 @@ cmd_supervise() {
             wait "$job" || true # returns early on a signal, the restart still in hand
             if ((stopping)); then break; fi
             job=''
-            now=$(now_ms)
+            now_ms
             if running "$name" >/dev/null; then
                 down[$name]=0
                 up_since[$name]=$now
