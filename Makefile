@@ -56,7 +56,7 @@ FLEET_LIBS := $(shell pkg-config --libs libcurl json-c 2>/dev/null) -pthread -lm
 BINS := $(BUILD)/runwatch-api $(BUILD)/runwatch-sse $(BUILD)/unit-tests $(BUILD)/integration-tests \
         $(BUILD)/runwatch-fleet $(BUILD)/sse-load $(BUILD)/stmt-cost $(BUILD)/redact-cost
 
-.PHONY: build binaries deps run-deps run stop demo test unit integration asan bench fmt lint clean \
+.PHONY: build binaries deps run-deps run stop demo test unit integration faults asan bench fmt lint clean \
         frontend frontend-test e2e
 # deps first, then a fresh make: pkg-config must see libraries installed moments ago.
 build: deps
@@ -175,6 +175,11 @@ unit: build
 integration: build
 	RUNWATCH_BIN_DIR=$(BUILD) tests/integration/run.sh $(BUILD)/integration-tests
 
+# A private stack whose processes are killed in turn under a writer and a live stream
+# (tests/faults/run.sh): nothing acknowledged is lost, the stream resumes.
+faults: build
+	RUNWATCH_BIN_DIR=$(BUILD) tests/faults/run.sh
+
 # Every suite runs even when one fails (CI must see them all); the target fails at the
 # end, naming the suites that failed.
 test: build
@@ -183,6 +188,7 @@ test: build
 	suite unit $(BUILD)/unit-tests; \
 	suite integration env RUNWATCH_SUITES= RUNWATCH_BIN_DIR=$(BUILD) \
 	    tests/integration/run.sh $(BUILD)/integration-tests; \
+	suite faults env RUNWATCH_BIN_DIR=$(BUILD) tests/faults/run.sh; \
 	suite hub-smoke tests/integration/sse_smoke.sh $(BUILD)/runwatch-sse; \
 	suite dashboard $(MAKE) --no-print-directory frontend-test; \
 	suite e2e env RUNWATCH_BIN_DIR=$(BUILD) tests/e2e/run.sh; \

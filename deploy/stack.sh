@@ -5,21 +5,28 @@
 # the stack was last started with ($VAR/stack.env), then from the defaults, which live
 # in the binary (`runwatch-api config --shell`). `make run` and the test harnesses drive it.
 #
-#   deploy/stack.sh start          start what is not running, wait until healthy
-#   deploy/stack.sh stop           stop everything (never fails if nothing runs)
-#   deploy/stack.sh run            start, stay in the foreground, Ctrl-C stops
+#   deploy/stack.sh start          start what is not running, wait until healthy, and
+#                                  leave the supervisor running, which restarts any
+#                                  server that dies (deploy/stack/supervisor.sh)
+#   deploy/stack.sh stop           stop everything, the supervisor first (never fails
+#                                  if nothing runs)
+#   deploy/stack.sh run            start, stay in the foreground reporting restarts,
+#                                  Ctrl-C stops
 #   deploy/stack.sh status         one line per component; exit 3 if any is down
-#   deploy/stack.sh pg-stop        stop only PostgreSQL (tests of readyz)
+#   deploy/stack.sh pg-stop        stop only PostgreSQL, and keep it stopped (tests of
+#                                  readyz): the supervisor leaves it until pg-start
 #   deploy/stack.sh pg-start       start only PostgreSQL
 #   deploy/stack.sh render-nginx [FILE|-]   render nginx/runwatch.conf.in
 #   deploy/stack.sh psql [ARGS]    psql on the stack's database
 #   deploy/stack.sh psql-admin [ARGS]  psql as the cluster's superuser, on the stack's
 #                                  database over its socket (tests, operators' repairs)
 #   deploy/stack.sh demo [ARGS]    a simulated fleet reporting to the running stack (make demo)
+#   deploy/stack.sh supervise      the supervisor itself (start leaves it running)
 #
 # Layout: $VAR/pg (data), $VAR/run (sockets, pid files), $VAR/log (one log per
-# process), $VAR/nginx (rendered config, temp files), $VAR/stack.env (the settings of
-# the last start), $VAR/first-admin.txt (the first admin's generated password, 0600).
+# process; supervisor.log: deaths and restarts), $VAR/nginx (rendered config, temp
+# files), $VAR/stack.env (the settings of the last start), $VAR/first-admin.txt (the
+# first admin's generated password, 0600).
 # Each component's recipe is a file in deploy/stack; the table below puts them in order.
 #
 # As root (CI, containers): PostgreSQL runs as the `postgres` system user and nginx's
@@ -343,6 +350,8 @@ spawn() {
     shift 2
     (cd "$REPO_DIR" && exec setsid "$@" </dev/null >>"$logfile" 2>&1) &
     printf '%s\n' "$!" >"$pidfile"
+    # Not a job of ours: its death (the supervisor's business) is no message of this shell.
+    disown "$!" 2>/dev/null || true
 }
 
 port_busy() {
@@ -422,13 +431,16 @@ prepare_dirs() {
 . "$SCRIPT_DIR/stack/sse.sh"
 # shellcheck source=deploy/stack/nginx.sh
 . "$SCRIPT_DIR/stack/nginx.sh"
+# shellcheck source=deploy/stack/supervisor.sh
+. "$SCRIPT_DIR/stack/supervisor.sh"
 
 # One line per component, in start order (stop goes in reverse). Columns: its name (as
 # status shows it); the functions that print its pid while it runs, start it, say whether
 # it is ready (0 yes, 1 not yet, 2 it died: give up; what it waits for on stdout), stop
 # it, and describe where it listens; its logs under $VAR/log (comma-separated; a failure
 # shows their new lines); the variable holding its TCP port, checked free before anything
-# starts; whether `run` stops everything when it exits. "-": none.
+# starts; whether `run` shows its log when it dies (the supervisor restarts every
+# component that has a pid function). "-": none.
 STACK_TABLE='
 postgresql    pg_pid     pg_start      pg_ready     pg_stop     pg_where     postgresql.log          PG_PORT     no
 redis         redis_pid  redis_start   redis_ready  redis_stop  redis_where  redis.log               REDIS_PORT  no
@@ -545,6 +557,8 @@ cmd_start() {
     need_bin runwatch-api
     need_bin runwatch-sse
     if [[ -d "$RUN" ]] && all_running; then
+        rm -f "$RUN"/held.*
+        supervisor_start
         log "already running at $(url)"
         return 0
     fi
@@ -559,9 +573,10 @@ cmd_start() {
     STARTING=1
     trap on_exit_while_starting EXIT
     prepare_dirs
-    rm -f "$RUN/stop-requested"
+    rm -f "$RUN/stop-requested" "$RUN"/held.*
     remember_settings
     for name in $(names); do start_one "$name"; done
+    supervisor_start
     STARTING=0
     trap - EXIT
     log "Runwatch is up at $(url)"
@@ -579,6 +594,8 @@ cmd_stop() {
     local i
     # Tells a `run` in another shell that this stop was asked for.
     if [[ -d "$RUN" ]]; then : >"$RUN/stop-requested" 2>/dev/null || true; fi
+    # First, so that it does not restart what is being stopped.
+    supervisor_stop
     mapfile -t order < <(names)
     for ((i = ${#order[@]} - 1; i >= 0; i--)); do stop_one "${order[$i]}"; done
     if [[ "$API_SOCKET" == /* ]]; then rm -f "$API_SOCKET"; fi
@@ -597,6 +614,8 @@ cmd_run() {
         row "$name"
         if [[ "$C_WATCH" == yes ]]; then watched+=("$name"); fi
     done
+    local -A was_up=()
+    for name in "${watched[@]}"; do was_up[$name]=1; done
     on_signal() {
         trap '' INT TERM
         echo >&2
@@ -607,11 +626,10 @@ cmd_run() {
     }
     trap on_signal INT TERM
     echo "Runwatch is running at $(url) — press Ctrl-C to stop (or \`make stop\` from another shell)"
-    # The daemons' warnings and errors, as they happen.
-    tail -q -n 0 -F --pid=$$ "$LOGS/api.log" "$LOGS/sse.log" 2>/dev/null |
+    # The daemons' warnings and errors, and the supervisor's restarts, as they happen.
+    tail -q -n 0 -F --pid=$$ "$LOGS/api.log" "$LOGS/sse.log" "$LOGS/supervisor.log" 2>/dev/null |
         grep --line-buffered -E '"level":"(warn|error)"|^[^{]' &
     tail_pid=$!
-    local dead=''
     while true; do
         sleep 1
         if [[ -e "$RUN/stop-requested" ]]; then
@@ -619,21 +637,21 @@ cmd_run() {
             log "stopped from another shell"
             exit 0
         fi
+        # A server that died is the supervisor's to restart; here it is reported, with
+        # the end of its log (why it died).
         for name in "${watched[@]}"; do
-            if ! running "$name" >/dev/null; then
-                dead=$name
-                break
+            if running "$name" >/dev/null; then
+                was_up[$name]=1
+            elif ((was_up[$name])); then
+                was_up[$name]=0
+                log "$name exited unexpectedly; the supervisor restarts it"
+                row "$name"
+                show_logs "${C_LOGS%%,*}"
             fi
         done
-        if [[ -n "$dead" ]]; then
-            trap '' INT TERM
-            kill "$tail_pid" 2>/dev/null || true
-            [[ -e "$RUN/stop-requested" ]] && exit 0
-            log "error: $dead exited unexpectedly; stopping everything"
-            row "$dead"
-            show_logs "${C_LOGS%%,*}"
-            cmd_stop
-            exit 1
+        if ! supervisor_pid >/dev/null && [[ ! -e "$RUN/stop-requested" ]]; then
+            log "the supervisor is gone; starting it again"
+            supervisor_start
         fi
     done
 }
@@ -650,6 +668,12 @@ cmd_status() {
             rc=3
         fi
     done
+    if pid=$(supervisor_pid); then
+        printf '%-14s running (pid %s, log %s)\n' supervisor "$pid" "$LOGS/supervisor.log"
+    else
+        printf '%-14s stopped\n' supervisor
+        rc=3
+    fi
     return "$rc"
 }
 
@@ -699,7 +723,7 @@ main() {
     local cmd=${1:-}
     [[ $# -gt 0 ]] && shift
     case "$cmd" in
-    start | stop | run | status | pg-start | pg-stop | render-nginx | psql | psql-admin | demo) ;;
+    start | stop | run | status | pg-start | pg-stop | render-nginx | psql | psql-admin | demo | supervise) ;;
     -h | --help | help | '') usage ;;
     *)
         log "unknown command '$cmd'"
@@ -712,15 +736,20 @@ main() {
     stop) cmd_stop ;;
     run) cmd_run ;;
     status) cmd_status ;;
+    supervise) cmd_supervise ;;
     pg-start)
         STARTING=1
         trap on_exit_while_starting EXIT
         prepare_dirs
+        rm -f "$RUN/held.postgresql"
         start_one postgresql
         STARTING=0
         trap - EXIT
         ;;
-    pg-stop) pg_stop ;;
+    pg-stop)
+        if [[ -d "$RUN" ]]; then : >"$RUN/held.postgresql"; fi
+        pg_stop
+        ;;
     render-nginx)
         local out=${1:-$NGINX_CONF}
         [[ "$out" == - ]] || out=$(abs_path "$out")

@@ -271,6 +271,10 @@ int config_load(struct config *cfg, char *err, size_t errlen)
         snprintf(err, errlen, "RUNWATCH_LOG_LEVEL must be debug, info, warn or error");
         return -1;
     }
+    if (config_copy(cfg->test_fault_publish, sizeof(cfg->test_fault_publish),
+                    config_env("RUNWATCH_TEST_FAULT_EXIT_BEFORE_PUBLISH", ""),
+                    "RUNWATCH_TEST_FAULT_EXIT_BEFORE_PUBLISH", err, errlen))
+        return -1;
     return 0;
 }
 

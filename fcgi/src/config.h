@@ -46,6 +46,11 @@ struct config {
      * (family lowercased: RUNWATCH_RETENTION_DAYS_EVENTS → "events"); a family left out
      * keeps everything. */
     char housekeep_settings[1024];
+    /* Tests only: RUNWATCH_TEST_FAULT_EXIT_BEFORE_PUBLISH=<text> makes a worker exit after a
+     * COMMIT instead of publishing a change whose data holds <text> (pub.h), so a test can
+     * die exactly there (tests/faults). Empty (the default, and never remembered or
+     * printed by `config --shell`): off. */
+    char test_fault_publish[64];
 };
 
 /* Fills cfg from the environment. On a bad value returns -1 and writes a message

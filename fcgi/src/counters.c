@@ -27,7 +27,7 @@
 #include "log.h"
 #include "router.h"
 
-#define COUNTERS_MAGIC   0x52574333u /* "RWC3": the header holds the report seats */
+#define COUNTERS_MAGIC   0x52574334u /* "RWC4": the header holds the workers' write counts */
 #define COUNTERS_ROUTES  192         /* names across reloads; a route beyond is "unmatched" */
 #define COUNTERS_METHOD  8
 #define COUNTERS_PATTERN 120
@@ -59,6 +59,10 @@ struct counters_shm {
         int32_t pid; /* 0: free */
         int64_t who;
     } report[COUNTERS_REPORT_SEATS];
+    struct {
+        uint32_t n; /* counters_write_begin/end of the worker in this master seat */
+        char pad[60];
+    } writing[COUNTERS_WORKER_SEATS];
     struct counters_name names[COUNTERS_ROUTES];
     struct counters_slot slots[];
 };
@@ -66,6 +70,7 @@ struct counters_shm {
 static struct counters_shm *shm;
 static size_t shm_len;
 static struct counters_slot *mine;
+static uint32_t *my_writing; /* this worker's count of writes in hand, or NULL */
 /* routes[i] of the attached table → name index; the table it belongs to. */
 static const struct route *map_table;
 static size_t map_n;
@@ -160,9 +165,10 @@ static uint16_t counters_name_index(const char *method, const char *pattern)
 int counters_attach(const struct route *table, size_t n)
 {
     const char *fds = getenv("RUNWATCH_COUNTERS_FD"), *slots = getenv("RUNWATCH_COUNTERS_SLOT");
+    const char *seats = getenv("RUNWATCH_COUNTERS_SEAT");
     struct counters_shm *s;
     char *end;
-    long fd, slot;
+    long fd, slot, seat = -1;
     size_t len;
 
     if (!fds || !slots) {
@@ -210,6 +216,12 @@ int counters_attach(const struct route *table, size_t n)
     map_table = table;
     map_n = n;
     mine = &shm->slots[slot];
+    if (seats) {
+        seat = strtol(seats, &end, 10);
+        if (*end || seat < 0 || seat >= COUNTERS_WORKER_SEATS)
+            seat = -1;
+    }
+    my_writing = seat >= 0 ? &shm->writing[seat].n : NULL;
     return 0;
 }
 
@@ -220,6 +232,7 @@ void counters_detach(void)
     free(map_idx);
     shm = NULL;
     mine = NULL;
+    my_writing = NULL;
     map_idx = NULL;
     map_table = NULL;
     map_n = 0;
@@ -249,6 +262,28 @@ void counters_request(const struct route *rt, int status, double seconds)
         __atomic_fetch_add(&h->bucket[b], 1, __ATOMIC_RELAXED);
     __atomic_fetch_add(&h->count, 1, __ATOMIC_RELAXED);
     __atomic_fetch_add(&h->sum_us, (uint64_t)(seconds > 0 ? seconds * 1e6 : 0), __ATOMIC_RELAXED);
+}
+
+void counters_write_begin(void)
+{
+    /* Only this worker writes its seat, and the master reads it after reaping the worker,
+     * so plain atomics suffice: the count is ordered before the COMMIT by the system call
+     * that sends it. */
+    if (my_writing)
+        __atomic_store_n(my_writing, *my_writing + 1, __ATOMIC_RELAXED);
+}
+
+void counters_write_end(void)
+{
+    if (my_writing && *my_writing)
+        __atomic_store_n(my_writing, *my_writing - 1, __ATOMIC_RELAXED);
+}
+
+uint32_t counters_write_take(int seat)
+{
+    if (!shm || seat < 0 || seat >= COUNTERS_WORKER_SEATS)
+        return 0;
+    return __atomic_exchange_n(&shm->writing[seat].n, 0, __ATOMIC_RELAXED);
 }
 
 void counters_db_error(const char *code)

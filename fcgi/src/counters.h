@@ -82,6 +82,18 @@ void counters_report_forget(int pid);
 /* Queries holding a seat now (the gauge). */
 int counters_report_running(void);
 
+/* Writes in hand, per worker (the master's worker-table index, RUNWATCH_COUNTERS_SEAT):
+ * a worker counts a request that may commit and publish from before its handler runs
+ * until it is answered, which is after its publish was handed to Redis. A worker that
+ * dies with a count above zero may have committed a change live viewers never hear of,
+ * so the master, reaping it, tells every stream to refetch (master.c). Two relaxed
+ * stores a request to the worker's own cache line; no lock, no system call. */
+#define COUNTERS_WORKER_SEATS 512
+void counters_write_begin(void);
+void counters_write_end(void);
+/* The master: the count seat `seat` was left with, zeroed for the next worker there. */
+uint32_t counters_write_take(int seat);
+
 /* ---- reading (the scrape) ---- */
 
 struct counters_hist {

@@ -1,7 +1,10 @@
 /* master: signals are handled synchronously (blocked, then sigtimedwait), so the
  * supervisor's state changes in one place only. A crash loop (workers dying faster
  * than they can serve) is slowed to one respawn a second and logged, rather than
- * burning both cores on fork/exec. */
+ * burning both cores on fork/exec. A worker that dies with a write in hand (counters.h)
+ * may have committed without publishing, so live viewers would never hear of that change:
+ * the master then publishes a `reset` message, which the hub turns into `event: reset` for
+ * every stream (docs/CONTRACTS.md), so nothing is missed silently. */
 #include "master.h"
 
 #include <errno.h>
@@ -22,9 +25,11 @@
 
 #include "counters.h"
 #include "log.h"
+#include "pub.h"
 
 #define MASTER_MAX_WORKERS  512 /* up to 256 live plus a generation being replaced */
 #define MASTER_STOP_GRACE_S 10
+_Static_assert(MASTER_MAX_WORKERS <= COUNTERS_WORKER_SEATS, "a seat for every worker");
 
 struct master_worker {
     pid_t pid;
@@ -57,7 +62,7 @@ static int master_count(const struct master *m, unsigned gen)
 static pid_t master_spawn(struct master *m)
 {
     int slot = -1;
-    char fdbuf[16], cfdbuf[16], slotbuf[16];
+    char fdbuf[16], cfdbuf[16], slotbuf[16], seatbuf[16];
     pid_t pid;
 
     for (int i = 0; i < MASTER_MAX_WORKERS; i++)
@@ -69,6 +74,7 @@ static pid_t master_spawn(struct master *m)
         log_error("worker table full");
         return -1;
     }
+    counters_write_take(slot); /* a new worker starts with no write in hand */
     pid = fork();
     if (pid < 0) {
         log_error("fork: %s", strerror(errno));
@@ -88,8 +94,10 @@ static pid_t master_spawn(struct master *m)
             close_range((unsigned)m->counters_fd + 1, ~0U, 0);
             snprintf(cfdbuf, sizeof(cfdbuf), "%d", m->counters_fd);
             snprintf(slotbuf, sizeof(slotbuf), "%d", slot % m->nslots);
+            snprintf(seatbuf, sizeof(seatbuf), "%d", slot);
             setenv("RUNWATCH_COUNTERS_FD", cfdbuf, 1);
             setenv("RUNWATCH_COUNTERS_SLOT", slotbuf, 1);
+            setenv("RUNWATCH_COUNTERS_SEAT", seatbuf, 1);
         } else {
             close_range((unsigned)m->listen_fd + 1, ~0U, 0);
         }
@@ -134,6 +142,28 @@ static void master_signal_gen(struct master *m, int sig, int only_old)
             kill(m->w[i].pid, sig);
 }
 
+/* Tells every live stream to refetch: a `reset` message on the events channel, through
+ * the same script as every event (so it takes its place in the id order). A connection
+ * of its own each time: this is rare, and a kept one could be dead since the last. When
+ * Redis is down the hub has lost its subscription too and resets everyone once back. */
+static void master_reset_streams(const struct master *m, const char *why)
+{
+    struct config_redis_addr ra;
+    struct pub p;
+    char data[96];
+
+    config_parse_redis_url(m->cfg->redis_url, &ra);
+    pub_init(&p, &ra);
+    snprintf(data, sizeof(data), "{\"reason\":\"%s\"}", why);
+    if (pub_event(&p, "0", PUB_TYPE_RESET, NULL, data) == 0)
+        pub_flush(&p);
+    if (p.published)
+        log_warn("%s: told live streams to refetch (reset)", why);
+    else
+        log_error("%s: could not tell live streams to refetch", why);
+    pub_fini(&p);
+}
+
 /* Reaps exited workers; returns how many of the current generation died. */
 static int master_reap(struct master *m, int stopping)
 {
@@ -146,6 +176,10 @@ static int master_reap(struct master *m, int stopping)
                 log_warn("housekeeper %d %s %d; restarting it", (int)pid,
                          WIFSIGNALED(status) ? "killed by signal" : "exited with status",
                          WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+            /* It publishes after its own commits and keeps no seat: any death that was
+             * not a clean stop may have fallen between the two. */
+            if (WIFSIGNALED(status) || WEXITSTATUS(status) != 0)
+                master_reset_streams(m, "housekeeper died");
             m->hk_pid = 0;
             continue;
         }
@@ -161,6 +195,8 @@ static int master_reap(struct master *m, int stopping)
                 m->deaths[m->ndeaths++ % 8] = time(NULL);
                 died++;
             }
+            if (counters_write_take(i) > 0)
+                master_reset_streams(m, "a worker died with a write in hand");
             m->w[i].pid = 0;
             break;
         }

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <unistd.h>
 
 #include "log.h"
 
@@ -269,6 +270,10 @@ int pub_event(struct pub *p, const char *project_id, const char *type, const cha
     size_t cap;
     int n;
 
+    if (p->fault_marker && data_json && strstr(data_json, p->fault_marker)) {
+        log_warn("test fault: exiting after the commit, before publishing %s", type);
+        _exit(70);
+    }
     /* The previous message's reply first: one unanswered message at most. */
     pub_settle(p);
     cap = 96 + strlen(type) + (run_id ? strlen(run_id) : 4) + (data_json ? strlen(data_json) : 4) +

@@ -20,6 +20,9 @@ struct redisContext;
  * without persistence restarted, the key was deleted), so an id from before can never be
  * mistaken for one after. Ids go to browsers as "<epoch>-<seq>" (docs/CONTRACTS.md). */
 #define PUB_EPOCH_KEY "runwatch:event_epoch"
+/* The message a master publishes when a worker died between a COMMIT and its publish
+ * (master.c): the hub answers it with `event: reset` on every stream (docs/CONTRACTS.md). */
+#define PUB_TYPE_RESET "reset"
 /* Longest epoch the script makes: 8 hex digits of Unix seconds and 6 random ones. */
 #define PUB_EPOCH_MAX 14
 
@@ -37,6 +40,9 @@ struct pub {
     size_t pending_len;
     char pending_epoch[PUB_EPOCH_MAX + 1];
     char pending_type[32];
+    /* Tests only (RUNWATCH_TEST_FAULT_EXIT_BEFORE_PUBLISH, config.h): a publish whose data
+     * holds this text ends the process instead, after the caller's COMMIT. NULL: never. */
+    const char *fault_marker;
 };
 
 void pub_init(struct pub *p, const struct config_redis_addr *addr);

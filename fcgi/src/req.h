@@ -69,6 +69,7 @@ struct req {
     const struct route *route; /* the matched route (per-route counters), or NULL */
     /* Other requests were ready with this one: a write may wait to join their commit. */
     int may_defer;
+    int write_marked;       /* serve.c counted it as a write in hand (counters_write_begin) */
     struct req_write write; /* the write handed over by group_write */
 
     /* Response. status is the error's once one is set (req_render). */

@@ -230,6 +230,9 @@ static void serve_answer(struct serve_ctx *w, struct req *r, FCGX_Request *fr, i
     /* By route pattern, never the raw path: ids in paths would make a series each. */
     counters_request(r->route, r->status, ms / 1e3);
     serve_count_pub(w);
+    /* Its publish, if any, is with Redis now (pub.c writes it at once). */
+    if (r->write_marked)
+        counters_write_end();
     w->served++;
     arena_reset(r->op.arena);
 }
@@ -264,6 +267,11 @@ static int serve_one(void *ctx, FCGX_Request *fr, enum conns_mode mode)
     r->may_defer = p != NULL;
     r->env = fr->envp;
     r->method = FCGX_GetParam("REQUEST_METHOD", fr->envp);
+    /* Anything but a read may commit and publish: counted until answered (counters.h). */
+    if (r->method && strcmp(r->method, "GET") != 0 && strcmp(r->method, "HEAD") != 0) {
+        r->write_marked = 1;
+        counters_write_begin();
+    }
     r->remote_addr = FCGX_GetParam("REMOTE_ADDR", fr->envp);
     r->op.origin = r->remote_addr;
     r->content_type = FCGX_GetParam("CONTENT_TYPE", fr->envp);
@@ -435,6 +443,10 @@ int serve_worker(const struct config *cfg, int listen_fd)
     db_init(&w->db, cfg->database_url);
     config_parse_redis_url(cfg->redis_url, &ra);
     pub_init(&w->pub, &ra);
+    if (cfg->test_fault_publish[0]) {
+        log_warn("RUNWATCH_TEST_FAULT_EXIT_BEFORE_PUBLISH is set: a test stack, not for use");
+        w->pub.fault_marker = cfg->test_fault_publish;
+    }
 
     if (conns_init(&w->conns, listen_fd, serve_one, serve_flush, w) != 0) {
         log_error("cannot set up the FastCGI connections: %s", strerror(errno));

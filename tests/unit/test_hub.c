@@ -755,6 +755,37 @@ static void test_hub_breaks(void)
     fx_close(&f);
 }
 
+/* A worker died between a COMMIT and its publish: its master publishes a `reset` message
+ * (it takes an id). Every stream, whatever its projects, gets `event: reset` (lost), the
+ * message itself is no frame, and a resume from before it is told it missed something. */
+static void test_hub_lost_publish(void)
+{
+    struct fx f;
+    struct client c;
+    char want[2048], fr[512], fr2[512];
+    struct hub_stats st;
+
+    CU_ASSERT_EQUAL_FATAL(fx_open_live(&f, 16, 15000, 0), 0);
+    CU_ASSERT_EQUAL_FATAL(client_open(&f, &c, NULL), 0);
+    CU_ASSERT_FATAL(client_wait(&f, &c, ": runwatch\n\n"));
+    fx_publish(&f, EPOCH, 1, 1, "run.created");
+    fx_publish(&f, EPOCH, 2, 0, "reset");
+    CU_ASSERT_FATAL(client_wait(&f, &c, RESET("lost")));
+    fx_publish(&f, EPOCH, 3, 1, "run.updated");
+    frame_of(fr2, sizeof(fr2), EPOCH, 3, 1, "run.updated");
+    CU_ASSERT_FATAL(client_wait(&f, &c, fr2));
+    snprintf(want, sizeof(want), "%s%s%s", frame_of(fr, sizeof(fr), EPOCH, 1, 1, "run.created"),
+             RESET("lost"), fr2);
+    CU_ASSERT_STRING_EQUAL(after_hello(&c), want);
+    hub_stats_get(f.hub, &st);
+    CU_ASSERT_EQUAL(st.resets, 1);
+    CU_ASSERT_EQUAL(st.ring_events, 1);
+    /* Seen up to 1: the reset at 2 is not in the ring, so it cannot be replayed past. */
+    expect_start(&f, EPOCH "-1", RESET("too_old"));
+    client_close(&c);
+    fx_close(&f);
+}
+
 static void test_hub_waits_for_first(void)
 {
     struct fx f;
@@ -908,6 +939,7 @@ int suite_hub_register(void)
         {"Last-Event-ID replays from the ring, then live", test_hub_resume},
         {"ids the ring cannot bridge get a reset", test_hub_resume_refused},
         {"a gap or a new epoch resets every client", test_hub_breaks},
+        {"a lost publish (a reset message) resets every client", test_hub_lost_publish},
         {"before the first event, it decides", test_hub_waits_for_first},
         {"a redis gap resets every client once", test_hub_redis_gap},
         {"keepalive comments on the fake clock", test_hub_keepalive},

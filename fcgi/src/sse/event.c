@@ -166,6 +166,7 @@ int sse_event_parse(const char *payload, size_t len, size_t frame_max, struct ss
         snprintf(why, whylen, "bad type");
         goto out;
     }
+    ev->reset = tlen == sizeof(SSE_RESET_TYPE) - 1 && memcmp(type, SSE_RESET_TYPE, tlen) == 0;
     ev->type_bit = sse_type_bit(type, tlen);
     if (!ev->type_bit)
         ev->type_bit = 1u << SSE_TYPE_OTHER;

@@ -28,7 +28,12 @@ struct sse_event {
     char *frame;               /* "id: …\nevent: …\ndata: …\n\n", owned (malloc) */
     size_t frame_len;
     int truncated; /* the payload was past frame_max: the frame carries a stub */
+    int reset;     /* type SSE_RESET_TYPE: not a frame, an order to reset every stream */
 };
+
+/* The type of the message runwatch-api's master publishes when a worker died between a
+ * COMMIT and its publish (PUB_TYPE_RESET in pub.h): streams may have missed a change. */
+#define SSE_RESET_TYPE "reset"
 
 /* Parses a published message into ev and builds its frame. -1 with a reason in why when
  * the message lacks a field the hub needs (id, epoch, project, type) or is not JSON. A

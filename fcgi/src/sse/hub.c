@@ -3,7 +3,9 @@
  * - the hub knows the current epoch and the newest seq once a message arrived since the
  *   last (re)subscription; the ring holds a gap-free run of seqs ending at that newest;
  * - any break in continuity (new epoch, a seq that is not newest + 1, a Redis gap) sends
- *   every client `event: reset` and empties the ring;
+ *   every client `event: reset` and empties the ring; so does a `reset` message (a
+ *   runwatch-api worker died between a COMMIT and its publish), which takes an id of its
+ *   own, so a client that resumes from before it is reset too;
  * - a reconnecting client's Last-Event-ID is replayed from the ring when the ring holds
  *   everything after it, waits for the first message when the hub does not know yet
  *   (just started or resubscribed), and gets `reset` otherwise.
@@ -459,6 +461,15 @@ void hub_on_message(struct hub *hub, const char *payload, size_t len)
         return;
     }
     log_debug("event %s-%llu (%zu bytes)", ev.epoch, (unsigned long long)ev.seq, len);
+    if (ev.reset) {
+        /* A change may have been committed and never published: everyone refetches. The
+         * ring starts over after it, so a resume from before it is answered `missed`. */
+        log_warn("runwatch-api lost a publish (%.*s)",
+                 (int)(len < HUB_LOG_PAYLOAD_MAX ? len : HUB_LOG_PAYLOAD_MAX), payload);
+        hub_reset_all(hub, "lost");
+        sse_event_fini(&ev);
+        return;
+    }
     if (ev.truncated && ++hub->st.truncated <= 10)
         log_warn("event %s-%llu of %zu bytes is past RUNWATCH_SSE_FRAME_MAX: sent truncated",
                  ev.epoch, (unsigned long long)ev.seq, len);
