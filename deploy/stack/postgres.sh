@@ -127,6 +127,11 @@ pg_start() {
         log "creating database runwatch"
         pg_admin -c "CREATE DATABASE runwatch OWNER runwatch"
     fi
+    # What runwatch_report may not reach in PostgreSQL's own catalogue (other tenants'
+    # query texts, statistics, signals, advisory locks): only a superuser can take it,
+    # per database, and runwatch-api refuses ad-hoc SQL until it is done. Idempotent.
+    pg_admin -d runwatch -v app_role=runwatch -f "$REPO_DIR/sql/setup/report_confine.sql" ||
+        fail "confining runwatch_report failed"
 }
 
 pg_ready() {

@@ -1,6 +1,9 @@
 /* db_report: ad-hoc SQL on its own connection. Safety is the database's: the login
  * role can read the report views only, the transaction is READ ONLY, the grant is
- * signed (migration 0007). This file only bounds time and memory on our side:
+ * signed (migration 0007), and the login can reach no statistics, signals or advisory
+ * locks (sql/setup/report_confine.sql; checked here at connect). PostgreSQL's parser
+ * says whether a statement is a query before it runs (db_report_check). This file
+ * otherwise only bounds time and memory on our side:
  * - rows are read in single-row mode; at the row or byte cap the query is cancelled
  *   and the rest drained unread;
  * - the wait for the server has a deadline of its own (the statement timeout plus a
@@ -100,6 +103,20 @@ static int db_report_connect(struct op *o)
         if (c)
             PQfinish(c);
         return db_report_unavailable(o, err);
+    }
+    /* Every tenant's SQL runs as this one login, and PostgreSQL lets a role read the
+     * query texts of, and signal, its own other backends: refused unless the superuser's
+     * confinement (sql/setup/report_confine.sql) took that from it. */
+    PGresult *res = PQexec(c, db_stmts[DB_STMT_ADHOC_CONFINED].sql);
+    int confined = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1 &&
+                   strcmp(PQgetvalue(res, 0, ADHOC_CONFINED_CONFINED), "t") == 0;
+    PQclear(res);
+    if (!confined) {
+        PQfinish(c);
+        log_error("ad-hoc SQL refused: the login runwatch_report is not confined; run "
+                  "sql/setup/report_confine.sql in this database as a superuser "
+                  "(docs/REPORTS.md, operator set-up)");
+        return db_report_unavailable(o, "the report login is not confined");
     }
     db_report_conn = c;
     log_info("report connection open (backend %d)", PQbackendPID(c));
@@ -464,6 +481,53 @@ static int db_report_begin(struct op *o, PGconn *c, const char *grant)
 }
 
 /* Rolls back and clears session state; closes the connection when that fails. */
+static void db_report_end(PGconn *c);
+
+/* 0 when sql is a query; else -1 with the answer set: the statement's own error when it
+ * is not valid SQL, not_a_query when it is another command. PostgreSQL decides, by
+ * parsing (never running) it behind the prefix of adhoc_query_check, whose grammar takes
+ * a query only: no list of keywords of ours that a comment, parentheses or a WITH could
+ * get past. The text parsed and the text run are the same, token for token. */
+static int db_report_check(struct op *o, PGconn *c, const char *sql, const char *grant)
+{
+    const char *wrapped =
+        arena_sprintf(o->arena, "%s\n%s", db_stmts[DB_STMT_ADHOC_QUERY_CHECK].sql, sql);
+    PGresult *res;
+    ExecStatusType st;
+
+    if (!wrapped)
+        return op_fail(o, OP_INTERNAL, "internal", NULL, "out of memory");
+    res = PQprepare(c, "", wrapped, 0, NULL);
+    st = PQresultStatus(res);
+    PQclear(res);
+    if (st == PGRES_COMMAND_OK)
+        return 0;
+    /* Not a query, or not SQL at all: the statement's own parse, in a new transaction
+     * (the failed one is aborted), tells which, with positions in the user's text. */
+    db_report_end(c);
+    if (!db_report_conn)
+        return db_report_unavailable(o, "reset failed");
+    if (db_report_begin(o, c, grant))
+        return -1;
+    res = PQprepare(c, "", sql, 0, NULL);
+    st = PQresultStatus(res);
+    if (st == PGRES_COMMAND_OK) {
+        PQclear(res);
+        db_report_end(c);
+        return op_fail(o, OP_INVALID, "not_a_query", "sql",
+                       "only a query (SELECT, VALUES, TABLE or WITH … SELECT) can be run here");
+    }
+    if (st != PGRES_FATAL_ERROR || PQstatus(c) != CONNECTION_OK ||
+        arena_defer(o->arena, db_report_clear, res) != 0) {
+        PQclear(res);
+        db_report_fini();
+        return db_report_unavailable(o, "connection lost");
+    }
+    db_report_end(c);
+    return db_report_sql_error(o, res);
+}
+
+/* Rolls back and clears session state; closes the connection when that fails. */
 static void db_report_end(PGconn *c)
 {
     PGresult *res = PQexec(c, db_stmts[DB_STMT_ADHOC_END].sql);
@@ -539,6 +603,8 @@ int db_report_run(struct op *o, const char *sql, const char *grant, enum db_repo
     if (db_report_connect(o) || db_report_begin(o, db_report_conn, grant))
         return -1;
     c = db_report_conn;
+    if (db_report_check(o, c, sql, grant))
+        return -1;
     clock_gettime(CLOCK_MONOTONIC, &deadline);
     deadline.tv_sec += (cfg->report_timeout_ms + DB_REPORT_GRACE_MS) / 1000;
     deadline.tv_nsec += ((cfg->report_timeout_ms + DB_REPORT_GRACE_MS) % 1000) * 1000000;

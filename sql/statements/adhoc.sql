@@ -4,6 +4,36 @@
 -- timeout, and only the report schema on the search path; everything is LOCAL to the
 -- read-only transaction.
 
+-- name: adhoc_confined
+-- connection: adhoc
+-- Run once on each new connection, as runwatch_report: 't' only when the superuser's
+-- sql/setup/report_confine.sql took from it what would let one tenant see or touch
+-- another's queries (statistics, signals, advisory locks, size estimates). Ad-hoc SQL is
+-- refused on a login that still has them.
+-- in:
+-- out: confined
+SELECT NOT EXISTS (
+        SELECT 1 FROM pg_catalog.pg_proc p
+        WHERE p.pronamespace = 'pg_catalog'::regnamespace
+          AND (p.proname LIKE 'pg\_stat\_get\_%'
+               OR p.proname IN ('pg_terminate_backend', 'pg_cancel_backend', 'pg_lock_status',
+                                'pg_relation_size', 'pg_current_snapshot', 'txid_current')
+               OR (p.proname LIKE '%advisory%lock%' AND p.proname <> 'pg_advisory_unlock_all'))
+          AND has_function_privilege(p.oid, 'EXECUTE'))
+    AND NOT has_table_privilege('pg_catalog.pg_stat_activity', 'SELECT')
+    AND NOT has_column_privilege('pg_catalog.pg_class', 'reltuples', 'SELECT') AS confined;
+
+-- name: adhoc_query_check
+-- connection: adhoc
+-- Only a query runs: a user's statement is parsed (never run) behind this prefix first,
+-- and PostgreSQL's grammar takes nothing after it but a query (SELECT, VALUES, TABLE,
+-- WITH … SELECT, in any parentheses, comments or case). EXPLAIN, SHOW, FETCH, SET and
+-- every other command fail that parse: EXPLAIN's row counts ("Rows Removed by Filter")
+-- and estimates are counted before the views' project filter, over every tenant's rows.
+-- in:
+-- out:
+DECLARE runwatch_query_check NO SCROLL CURSOR FOR
+
 -- name: adhoc_begin
 -- connection: adhoc
 -- in:

@@ -23,6 +23,9 @@ export RUNWATCH_API_WORKERS=${RUNWATCH_API_WORKERS:-3}
 export RUNWATCH_ADMIN_EMAIL=admin@runwatch.test
 export RUNWATCH_ADMIN_PASSWORD=admin-password-for-tests
 export RUNWATCH_LOGIN_RATE=20r/s
+# Two ad-hoc statements at once (of 3 workers), so the reports suite can run one
+# tenant's query beside another's (test_reports.c).
+export RUNWATCH_REPORT_CONCURRENCY=2
 export RUNWATCH_LOGIN_BURST=40
 # The live hub: a short keepalive and a small ring, so the stream suite sees comments and
 # reaches past the ring quickly.

@@ -3,7 +3,11 @@
  * project, and ad-hoc SQL is safe by the database: a viewer of project A cannot read
  * B's rows, write anything, read users/sessions/tokens, forge a grant, take back the
  * application's role, run past the timeout, or pull more than the row cap; a string of
- * two statements is refused. Saved reports: create, list, change, run, CSV, delete.
+ * two statements is refused. Between tenants: B cannot read, cancel or end A's running
+ * query, EXPLAIN nothing (no "Rows Removed by Filter" about A's run ids), read no
+ * statistics, and take no advisory lock (rollups, the wait slots of POST /runs/wait,
+ * which answers while the report caps are full). Saved reports: create, list, change,
+ * run, CSV, delete.
  * Each test makes its own kinds and error types, so the tests do not depend on one
  * another. */
 #include <pthread.h>
@@ -471,24 +475,28 @@ static void test_query_cannot_escape(void)
     /* Functions that run SQL run it as the report role too. */
     expect_refused(&viewer, "select query_to_xml('select * from public.users', true, true, '')",
                    403, "permission_denied");
-    /* No writes of any kind. */
-    expect_refused(&viewer, "insert into runs (project_id, kind) values (1, 'x')", 403, NULL);
-    expect_refused(&viewer, "update runs set kind = 'x'", 403, NULL);
-    expect_refused(&viewer, "delete from runs", 403, NULL);
-    expect_refused(&viewer, "create table report.t (x int)", 403, "read_only");
-    expect_refused(&viewer, "create temporary table t (x int)", 403, "read_only");
+    /* No writes of any kind: anything but a query is refused before it runs, and the
+     * read-only transaction stays under it. */
+    expect_refused(&viewer, "insert into runs (project_id, kind) values (1, 'x')", 422,
+                   "not_a_query");
+    expect_refused(&viewer, "update runs set kind = 'x'", 422, "not_a_query");
+    expect_refused(&viewer, "delete from runs", 422, "not_a_query");
+    expect_refused(&viewer, "with d as (delete from runs returning id) select count(*) from d", 422,
+                   "not_a_query");
+    expect_refused(&viewer, "create table report.t (x int)", 422, "not_a_query");
+    expect_refused(&viewer, "create temporary table t (x int)", 422, "not_a_query");
     expect_refused(&viewer, "copy (select 1) to stdout", 422, "not_a_query");
-    expect_refused(&viewer, "copy runs from stdin", 403, NULL);
-    expect_refused(&viewer, "do $$ begin delete from runs; end $$", 403, NULL);
+    expect_refused(&viewer, "copy runs from stdin", 422, "not_a_query");
+    expect_refused(&viewer, "do $$ begin delete from runs; end $$", 422, "not_a_query");
     expect_refused(&viewer, "select set_config('transaction_read_only', 'off', false)", 400,
                    "query_error");
     /* The application's role cannot be taken back: not by SET, not inside a query. */
-    expect_refused(&viewer, "set role runwatch", 403, "permission_denied");
+    expect_refused(&viewer, "set role runwatch", 422, "not_a_query");
     expect_refused(&viewer,
                    "select set_config('role', 'runwatch', true), query_to_xml('select "
                    "password_hash from public.users', true, true, '')",
                    403, "permission_denied");
-    expect_refused(&viewer, "set session authorization runwatch", 403, "permission_denied");
+    expect_refused(&viewer, "set session authorization runwatch", 422, "not_a_query");
     /* One statement per request, refused by the server's extended protocol. */
     expect_refused(&viewer, "select 1; select 2", 400, "multiple_statements");
     expect_refused(&viewer, "select 1; delete from runs", 400, "multiple_statements");
@@ -535,9 +543,13 @@ static void test_query_bounds(void)
     CU_ASSERT_TRUE(json_object_get_boolean(itest_jget(r.json, "truncated")));
     CU_ASSERT_TRUE(r.len < 4096);
     http_resp_free(&r);
-    /* And a result that must be materialised first hits the server's temp-file limit. */
-    expect_refused(&viewer, "select g from generate_series(1, 100000000) g order by g desc", 422,
-                   "resource_limit");
+    /* And a result that must be materialised first hits the server's temp-file limit
+     * (wide rows: 256 MB is written after some 30,000 of them, with little work per byte,
+     * so the limit comes well before the timeout even on a busy machine). */
+    expect_refused(&viewer,
+                   "select g, repeat('x', 8000) as pad from generate_series(1, 100000000) g "
+                   "order by g desc",
+                   422, "resource_limit");
     /* The connection is fine afterwards. */
     CU_ASSERT_EQUAL_FATAL(query(&viewer, "select 1 as one, 'a,b' as t, null as n", NULL, &r), 0);
     CU_ASSERT_EQUAL(r.status, 200);
@@ -607,12 +619,19 @@ struct held_query {
     long status;
 };
 
-static void *held_query_run(void *arg)
+/* Runs the held query, asking again while refused with 429 (a cap, or the worker busy with
+ * another query: nginx may pick it), for up to a minute: the query must run. */
+static void *held_query_retry(void *arg)
 {
     struct held_query *q = arg;
-    struct http_resp r;
-    q->status = query(q->who, q->sql, NULL, &r) == 0 ? r.status : -1;
-    http_resp_free(&r);
+    for (int i = 0; i < 6000; i++) {
+        struct http_resp r;
+        q->status = query(q->who, q->sql, NULL, &r) == 0 ? r.status : -1;
+        http_resp_free(&r);
+        if (q->status != 429)
+            break;
+        itest_sleep_ms(10);
+    }
     return NULL;
 }
 
@@ -632,10 +651,10 @@ static long reports_running(void)
 }
 
 /* Slow ad-hoc queries hold at most RUNWATCH_REPORT_CONCURRENCY seats (the test stack's
- * 3 workers: 1); more get 429 at once, and producers' writes and /healthz go on while the
- * seats are full. No clock is asserted: the caps are seen full before and after the
- * writes (the held query cannot end and be replaced in between: it is one request), and
- * a round where the held query ended too early is tried again, longer. */
+ * 2, tests/integration/run.sh); more get 429 at once, and producers' writes and /healthz
+ * go on while the seats are full. No clock is asserted: the caps are seen full before and
+ * after the writes (a held query cannot end and be replaced in between: each is one
+ * request), and a round where a held query ended too early is tried again, longer. */
 static void test_query_caps(void)
 {
     struct ident tok;
@@ -647,13 +666,15 @@ static void test_query_caps(void)
     CU_ASSERT_EQUAL_FATAL(itest_make_run(&adm, &spec, run, sizeof(run)), 201);
     for (int round = 0; round < 3 && !proved; round++) {
         const char *sql = round == 0 ? "select pg_sleep(2)" : "select pg_sleep(4.5)";
-        struct held_query held = {.who = &viewer, .sql = sql};
-        pthread_t t;
+        struct held_query held = {.who = &viewer, .sql = sql},
+                          held_b = {.who = &viewer_b, .sql = sql};
+        pthread_t t, tb;
         int writes_ok = 0, health_ok = 0;
         long before = -1;
 
-        CU_ASSERT_EQUAL_FATAL(pthread_create(&t, NULL, held_query_run, &held), 0);
-        for (int i = 0; i < 200 && (before = reports_running()) < 1; i++)
+        CU_ASSERT_EQUAL_FATAL(pthread_create(&t, NULL, held_query_retry, &held), 0);
+        CU_ASSERT_EQUAL_FATAL(pthread_create(&tb, NULL, held_query_retry, &held_b), 0);
+        for (int i = 0; i < 3000 && (before = reports_running()) < 2; i++)
             itest_sleep_ms(10);
         /* Full: another user's query is refused at once, with the API's error shape. */
         long st = status_of(&member, "POST", "/api/v1/reports/query", "{\"sql\":\"select 1\"}",
@@ -673,10 +694,12 @@ static void test_query_caps(void)
         long after =
             status_of(&member, "POST", "/api/v1/reports/query", "{\"sql\":\"select 1\"}", NULL, 0);
         pthread_join(t, NULL);
+        pthread_join(tb, NULL);
         CU_ASSERT_EQUAL(held.status, 200);
+        CU_ASSERT_EQUAL(held_b.status, 200);
         CU_ASSERT_EQUAL(writes_ok, 10);
         CU_ASSERT_TRUE(health_ok);
-        if (before >= 1 && st == 429 && after == 429) {
+        if (before >= 2 && st == 429 && after == 429) {
             proved = 1;
         } else {
             fprintf(stderr, "\n  round %d not conclusive: running %ld, refused %ld/%ld (%s)", round,
@@ -714,6 +737,300 @@ static void test_query_after_kill(void)
             fprintf(stderr, "\n  query %d after the kill: %ld %s", i, r.status, S(r.body));
         http_resp_free(&r);
     }
+}
+
+/* ---- one tenant's SQL against another's ---- */
+
+struct look {
+    const struct ident *who;
+    const char *sql;
+    struct http_resp r;
+    int rc;
+};
+
+static void *look_run(void *arg)
+{
+    struct look *l = arg;
+    l->rc = query(l->who, l->sql, NULL, &l->r);
+    return NULL;
+}
+
+/* who's statement, sent three at a time until one is not refused with 429: nginx hands
+ * a request to the connection it used last, which may be the worker busy with the query
+ * under test (that refuses a second one), so a single sender could wait for it to end.
+ * The answer must be status and code and must not hold `secret`. */
+static void expect_refused_past_caps(const struct ident *who, const char *sql, long status,
+                                     const char *code, const char *secret)
+{
+    enum { N = 3 };
+    struct look l[N];
+    int got = -1;
+
+    for (int i = 0; i < 2000 && got < 0; i++) {
+        pthread_t t[N];
+        int started[N] = {0};
+        for (int k = 0; k < N; k++) {
+            l[k] = (struct look){.who = who, .sql = sql, .rc = -1};
+            started[k] = pthread_create(&t[k], NULL, look_run, &l[k]) == 0;
+        }
+        for (int k = 0; k < N; k++) {
+            if (started[k])
+                pthread_join(t[k], NULL);
+            if (got < 0 && l[k].rc == 0 && l[k].r.status != 429)
+                got = k;
+        }
+        for (int k = 0; k < N; k++)
+            if (k != got)
+                http_resp_free(&l[k].r);
+        if (got < 0)
+            itest_sleep_ms(10);
+    }
+    CU_ASSERT_TRUE_FATAL(got >= 0);
+    struct http_resp *r = &l[got].r;
+    if (r->status != status || strcmp(S(http_error_code(r)), code) != 0)
+        fprintf(stderr, "\n  %s: %ld %s", sql, r->status, S(r->body));
+    CU_ASSERT_EQUAL(r->status, status);
+    CU_ASSERT_STRING_EQUAL(S(http_error_code(r)), code);
+    CU_ASSERT_PTR_NULL(secret && r->body ? strstr(r->body, secret) : NULL);
+    http_resp_free(r);
+}
+
+/* Every tenant's SQL runs as one login, and PostgreSQL shows a role the query texts of
+ * its other backends and lets it signal them. While a query of project A's viewer runs
+ * (a secret literal in it), project B's viewer can neither read its text nor cancel or
+ * end it: the statistics views and functions and the signals are not the report login's
+ * (sql/setup/report_confine.sql). A's query then answers normally. */
+static void test_query_other_tenants_queries(void)
+{
+    char tag[64], sql[256], look[320], pid[32] = "", b[256];
+    struct held_query held = {.who = &viewer, .sql = sql};
+    pthread_t t;
+
+    itest_unique("rw-secret", tag, sizeof(tag));
+    snprintf(sql, sizeof(sql), "select pg_sleep(4.5), '%s' as secret", tag);
+    CU_ASSERT_EQUAL_FATAL(pthread_create(&t, NULL, held_query_retry, &held), 0);
+    /* Until A's query runs (as the superuser sees it). */
+    snprintf(look, sizeof(look),
+             "select pid from pg_stat_activity where query like '%%%s%%' and state = 'active' "
+             "and pid <> pg_backend_pid()",
+             tag);
+    for (int i = 0; i < 3000 && !pid[0]; i++) {
+        if (itest_psql_admin(look, pid, sizeof(pid)) != 0)
+            pid[0] = '\0';
+        if (!pid[0])
+            itest_sleep_ms(10);
+    }
+    CU_ASSERT_TRUE(pid[0] != '\0');
+    if (pid[0]) {
+        pid[strcspn(pid, "\n")] = '\0';
+        snprintf(b, sizeof(b), "select pid, query from pg_stat_activity where query like '%%%s%%'",
+                 tag);
+        expect_refused_past_caps(&viewer_b, b, 403, "permission_denied", tag);
+        expect_refused_past_caps(
+            &viewer_b, "select pg_stat_get_backend_activity(s) from pg_stat_get_backend_idset() s",
+            403, "permission_denied", tag);
+        snprintf(b, sizeof(b), "select pg_cancel_backend(%s)", pid);
+        expect_refused_past_caps(&viewer_b, b, 403, "permission_denied", NULL);
+        snprintf(b, sizeof(b), "select pg_terminate_backend(%s)", pid);
+        expect_refused_past_caps(&viewer_b, b, 403, "permission_denied", NULL);
+        /* Said, not asserted (no clock in tests): the looks came while A's query ran. */
+        snprintf(look, sizeof(look),
+                 "select count(*) from pg_stat_activity where pid = %s and state = 'active'", pid);
+        if (itest_psql_admin(look, b, sizeof(b)) == 0 && atoi(b) != 1)
+            fprintf(stderr, "\n  A's query had ended before B's last look");
+    }
+    pthread_join(t, NULL);
+    CU_ASSERT_EQUAL(held.status, 200);
+}
+
+/* EXPLAIN counts rows before the views' project filter ("Rows Removed by Filter: 1"
+ * says another project's run exists) and estimates from every tenant's rows: nothing but
+ * a query runs, however it is dressed, and the answer for another project's run id is
+ * the answer for an id nobody has. */
+/* tmpl with its one "%s" replaced by id, into out. */
+static const char *with_id(const char *tmpl, const char *id, char *out, size_t cap)
+{
+    const char *at = strstr(tmpl, "%s");
+    if (!at)
+        snprintf(out, cap, "%s", tmpl);
+    else
+        snprintf(out, cap, "%.*s%s%s", (int)(at - tmpl), tmpl, id, at + 2);
+    return out;
+}
+
+static void test_query_no_explain(void)
+{
+    static const char *const refused[] = {
+        "explain analyze select * from runs where id = '%s'",
+        "EXPLAIN (ANALYZE, FORMAT JSON) select * from runs where id = '%s'",
+        "/* a comment */ Explain\n\tAnalyze select * from runs where id = '%s'",
+        "-- a line\n  explain (costs off) select * from runs where id = '%s'",
+        "explain select * from runs where id = '%s'",
+        "explain analyze execute p('%s')",
+    };
+    static const char *const broken[] = {
+        "(explain analyze select * from runs where id = '%s')",
+        "with x as (select 1) explain analyze select * from runs where id = '%s'",
+        "select 1; explain analyze select * from runs where id = '%s'",
+        "select query_to_xml('explain analyze select * from runs where id = ''%s''', true, "
+        "false, '')",
+    };
+    char kind[64], id[64], sql[400], out[64];
+    struct http_resp r, none;
+
+    itest_unique("explain", kind, sizeof(kind));
+    CU_ASSERT_EQUAL_FATAL(run_with(pb.slug, kind, "succeeded", NULL, id, sizeof(id)), 0);
+    for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+        with_id(refused[i], id, sql, sizeof(sql));
+        CU_ASSERT_EQUAL_FATAL(query(&viewer, sql, NULL, &r), 0);
+        with_id(refused[i], "00000000-0000-4000-8000-000000000000", sql, sizeof(sql));
+        CU_ASSERT_EQUAL_FATAL(query(&viewer, sql, NULL, &none), 0);
+        if (r.status != 422)
+            fprintf(stderr, "\n  %s: %ld %s", refused[i], r.status, S(r.body));
+        CU_ASSERT_EQUAL(r.status, 422);
+        CU_ASSERT_STRING_EQUAL(S(http_error_code(&r)), "not_a_query");
+        CU_ASSERT_STRING_EQUAL(S(r.body), S(none.body));
+        http_resp_free(&r);
+        http_resp_free(&none);
+    }
+    for (size_t i = 0; i < sizeof(broken) / sizeof(broken[0]); i++) {
+        with_id(broken[i], id, sql, sizeof(sql));
+        CU_ASSERT_EQUAL_FATAL(query(&viewer, sql, NULL, &r), 0);
+        if (r.status < 400 || (r.body && strstr(r.body, "Removed")))
+            fprintf(stderr, "\n  %s: %ld %s", broken[i], r.status, S(r.body));
+        CU_ASSERT_TRUE(r.status >= 400 && r.status < 500);
+        CU_ASSERT_PTR_NULL(r.body ? strstr(r.body, "Removed") : NULL);
+        http_resp_free(&r);
+    }
+    /* Queries in every dress still run. */
+    CU_ASSERT_STRING_EQUAL(scalar(&viewer,
+                                  "/* c */ (with x as (select 1 as n) select n from x) union all "
+                                  "(values (2)) -- the end",
+                                  out, sizeof(out)),
+                           "1");
+    CU_ASSERT_STRING_EQUAL(scalar(&viewer, "  SELECT 3;  ", out, sizeof(out)), "3");
+    snprintf(sql, sizeof(sql), "select count(*) from (table projects) p where p.slug = '%s'",
+             pa.slug);
+    CU_ASSERT_STRING_EQUAL(scalar(&viewer, sql, out, sizeof(out)), "1");
+}
+
+/* Instance-wide statistics are not the report login's: row counts, sizes, activity and
+ * locks of every tenant. The catalogue of what it may query stays readable (the
+ * dashboard lists the schema from it). */
+static void test_query_no_statistics(void)
+{
+    static const char *const refused[] = {
+        "select relname, n_live_tup from pg_stat_user_tables",
+        "select * from pg_stat_all_tables",
+        "select * from pg_statio_user_tables",
+        "select * from pg_stat_database",
+        "select * from pg_stats",
+        "select * from pg_locks",
+        "select reltuples, relpages from pg_class where relname = 'runs'",
+        "select pg_stat_get_live_tuples(c.oid) from pg_class c where c.relname = 'runs'",
+        "select pg_relation_size(c.oid) from pg_class c where c.relname = 'runs'",
+        "select pg_database_size(current_database())",
+        "select txid_current_snapshot()",
+        "select pg_current_wal_lsn()",
+    };
+    char out[64];
+
+    for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++)
+        expect_refused(&viewer, refused[i], 403, "permission_denied");
+    CU_ASSERT_STRING_EQUAL(scalar(&viewer,
+                                  "select relname from pg_class where relname = 'runs' limit 1",
+                                  out, sizeof(out)),
+                           "runs");
+    CU_ASSERT_TRUE(atoi(scalar(&viewer,
+                               "select count(*) from information_schema.columns where "
+                               "table_schema = 'report' and table_name = 'runs'",
+                               out, sizeof(out))) > 10);
+    CU_ASSERT_STRING_EQUAL(scalar(&viewer,
+                                  "select p.proname from pg_catalog.pg_proc p join "
+                                  "pg_catalog.pg_namespace n on n.oid = p.pronamespace where "
+                                  "n.nspname = 'report' and p.proname = 'throughput'",
+                                  out, sizeof(out)),
+                           "throughput");
+}
+
+/* The rollup folder's lock, housekeeping leadership and the wait slots of POST
+ * /runs/wait are advisory locks: a report can take none of them, nor call the folder. */
+static void test_query_no_locks(void)
+{
+    static const char *const refused[] = {
+        "select pg_try_advisory_xact_lock(hashtext('runwatch.rollup_fold'))",
+        "select pg_advisory_xact_lock(hashtext('runwatch.rollup_fold'))",
+        "select pg_try_advisory_lock(1920165473, 1)",
+        "select pg_advisory_lock_shared(7243002)",
+        "select public.rollup_fold(1)",
+    };
+    char out[64];
+
+    for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++)
+        expect_refused(&viewer, refused[i], 403, "permission_denied");
+    /* None is held afterwards by a report connection. */
+    CU_ASSERT_EQUAL(itest_psql_admin("select count(*) from pg_locks l join pg_stat_activity a "
+                                     "on a.pid = l.pid where l.locktype = 'advisory' and "
+                                     "a.application_name = 'runwatch-report'",
+                                     out, sizeof(out)),
+                    0);
+    CU_ASSERT_EQUAL(atoi(out), 0);
+}
+
+/* POST /runs/wait works while the report caps are full, also when the first of the
+ * queries filling them tries to take every wait slot (a session advisory lock each)
+ * before it sleeps. No clock is asserted: the caps are seen full before and after the
+ * waits, and a round where a held query ended too early is tried again, longer. */
+static void test_wait_while_caps_full(void)
+{
+    char queued[64], done[64], grab[300], hold[64], body[200];
+    int proved = 0;
+
+    CU_ASSERT_EQUAL_FATAL(run_with(pa.slug, "capwait", "queued", NULL, queued, sizeof(queued)), 0);
+    CU_ASSERT_EQUAL_FATAL(run_with(pa.slug, "capwait", "succeeded", NULL, done, sizeof(done)), 0);
+    for (int round = 0; round < 3 && !proved; round++) {
+        const char *nap = round == 0 ? "2" : "4.5";
+        struct held_query g = {.who = &member, .sql = grab}, h1 = {.who = &viewer, .sql = hold},
+                          h2 = {.who = &viewer_b, .sql = hold};
+        pthread_t tg, t1, t2;
+        long before = -1, st, after, w_done, w_queued;
+        char code[64] = "";
+
+        snprintf(grab, sizeof(grab),
+                 "select pg_try_advisory_lock(1920165473, g), pg_sleep(case when g = 64 then %s "
+                 "else 0 end) from generate_series(1, 64) g",
+                 nap);
+        snprintf(hold, sizeof(hold), "select pg_sleep(%s)", nap);
+        CU_ASSERT_EQUAL_FATAL(pthread_create(&tg, NULL, held_query_retry, &g), 0);
+        /* The grabber first: until it was answered (refused) or holds a seat. */
+        for (int i = 0; i < 3000 && g.status == 0 && reports_running() < 1; i++)
+            itest_sleep_ms(10);
+        CU_ASSERT_EQUAL_FATAL(pthread_create(&t1, NULL, held_query_retry, &h1), 0);
+        CU_ASSERT_EQUAL_FATAL(pthread_create(&t2, NULL, held_query_retry, &h2), 0);
+        for (int i = 0; i < 3000 && (before = reports_running()) < 2; i++)
+            itest_sleep_ms(10);
+        st = status_of(&adm, "POST", "/api/v1/reports/query", "{\"sql\":\"select 1\"}", NULL, 0);
+        snprintf(body, sizeof(body), "{\"ids\":[\"%s\"],\"timeout_s\":1}", done);
+        w_done = status_of(&viewer, "POST", "/api/v1/runs/wait", body, code, sizeof(code));
+        snprintf(body, sizeof(body), "{\"ids\":[\"%s\"],\"timeout_s\":1}", queued);
+        w_queued = status_of(&viewer, "POST", "/api/v1/runs/wait", body, code, sizeof(code));
+        after = status_of(&adm, "POST", "/api/v1/reports/query", "{\"sql\":\"select 1\"}", NULL, 0);
+        pthread_join(tg, NULL);
+        pthread_join(t1, NULL);
+        pthread_join(t2, NULL);
+        if (w_done != 200 || w_queued != 200)
+            fprintf(stderr, "\n  round %d: waits answered %ld, %ld (%s); the grabber %ld", round,
+                    w_done, w_queued, code, g.status);
+        CU_ASSERT_EQUAL(w_done, 200);
+        CU_ASSERT_EQUAL(w_queued, 200);
+        CU_ASSERT_EQUAL(g.status, 403);
+        if (before >= 2 && st == 429 && after == 429)
+            proved = 1;
+        else
+            fprintf(stderr, "\n  round %d not conclusive: running %ld, refused %ld/%ld", round,
+                    before, st, after);
+    }
+    CU_ASSERT_TRUE(proved);
 }
 
 /* ---- saved reports ---- */
@@ -1018,6 +1335,14 @@ int suite_reports_register(void)
         !CU_add_test(s, "ad-hoc SQL has concurrency caps; writes go on", test_query_caps) ||
         !CU_add_test(s, "a report connection the server ended is replaced",
                      test_query_after_kill) ||
+        !CU_add_test(s, "ad-hoc SQL cannot see, cancel or end another tenant's query",
+                     test_query_other_tenants_queries) ||
+        !CU_add_test(s, "ad-hoc SQL runs queries only: no EXPLAIN", test_query_no_explain) ||
+        !CU_add_test(s, "ad-hoc SQL reads no instance-wide statistics", test_query_no_statistics) ||
+        !CU_add_test(s, "ad-hoc SQL takes no advisory lock (rollups, wait slots)",
+                     test_query_no_locks) ||
+        !CU_add_test(s, "POST /runs/wait works while the report caps are full",
+                     test_wait_while_caps_full) ||
         !CU_add_test(s, "saved reports: create, list, change, run, delete", test_saved_reports) ||
         !CU_add_test(s, "the rollups agree with the runs, folded or not", test_rollups_agree))
         return -1;

@@ -690,7 +690,7 @@ export interface paths {
         put?: never;
         /**
          * Run one read-only SQL statement over the report schema (viewer)
-         * @description Runs as the read-only database login runwatch_report, in a READ ONLY transaction, with only the report schema on the search path, a statement timeout (RUNWATCH_REPORT_TIMEOUT_MS, 5 s) and a row cap (RUNWATCH_REPORT_MAX_ROWS, 10000) and byte cap (RUNWATCH_REPORT_MAX_BYTES) applied while reading: past a cap the answer is cut short with truncated: true (CSV: X-Runwatch-Truncated: true; a row that would pass the byte cap is left out whole, and a text cell a spreadsheet would run as a formula is written with a leading quote). At most RUNWATCH_REPORT_CONCURRENCY queries run at once and RUNWATCH_REPORT_PER_USER of one user or token: more get 429 too_many_queries at once. The report views show only the rows of the caller's projects (or of project). One statement a request. Errors carry PostgreSQL's message about the statement and details.sqlstate/position. Every statement is in the audit log.
+         * @description Runs as the read-only database login runwatch_report, in a READ ONLY transaction, with only the report schema on the search path, a statement timeout (RUNWATCH_REPORT_TIMEOUT_MS, 5 s) and a row cap (RUNWATCH_REPORT_MAX_ROWS, 10000) and byte cap (RUNWATCH_REPORT_MAX_BYTES) applied while reading: past a cap the answer is cut short with truncated: true (CSV: X-Runwatch-Truncated: true; a row that would pass the byte cap is left out whole, and a text cell a spreadsheet would run as a formula is written with a leading quote). At most RUNWATCH_REPORT_CONCURRENCY queries run at once and RUNWATCH_REPORT_PER_USER of one user or token: more get 429 too_many_queries at once. The report views show only the rows of the caller's projects (or of project). One statement a request, and only a query (SELECT, VALUES, TABLE, WITH … SELECT): anything else, EXPLAIN included, is refused with 422 not_a_query before it runs. The login cannot read PostgreSQL's statistics (pg_stat_*, pg_locks, size estimates), signal backends or take advisory locks: 403 permission_denied. Errors carry PostgreSQL's message about the statement and details.sqlstate/position. Every statement is in the audit log.
          */
         post: operations["reportQuery"];
         delete?: never;
@@ -4431,7 +4431,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description permission_denied (the statement read what the role may not), read_only (it tried to write), or missing X-Runwatch-CSRF */
+            /** @description permission_denied (the statement read or called what the role may not: tables outside the report schema, statistics, signals, advisory locks), read_only (it tried to write), or missing X-Runwatch-CSRF */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4458,7 +4458,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description query_timeout, resource_limit, or not_a_query (a statement that returns no rows) */
+            /** @description query_timeout, resource_limit, or not_a_query (a statement that is not a query: EXPLAIN, SHOW, SET, a write…) */
             422: {
                 headers: {
                     [name: string]: unknown;
