@@ -306,3 +306,35 @@ int pub_event(struct pub *p, const char *project_id, const char *type, const cha
     }
     return 0;
 }
+
+int pub_revoked(struct pub *p, const char *who)
+{
+    char err[256];
+    redisReply *r;
+
+    pub_settle(p); /* one unanswered message at most, and events keep their order */
+    if (pub_backing_off(p)) {
+        snprintf(err, sizeof(err), "redis down");
+        goto lost;
+    }
+    if (!p->c && pub_connect(p, err, sizeof(err)) != 0)
+        goto lost;
+    r = redisCommand(p->c, "PUBLISH %s %s", PUB_REVOKED_CHANNEL, who);
+    if (!r || r->type == REDIS_REPLY_ERROR) {
+        snprintf(err, sizeof(err), "redis: %s",
+                 r                 ? r->str
+                 : p->c->errstr[0] ? p->c->errstr
+                                   : "no reply");
+        if (r)
+            freeReplyObject(r);
+        else
+            pub_drop(p);
+        goto lost;
+    }
+    freeReplyObject(r);
+    log_debug("streams of %s ended", who);
+    return 0;
+lost:
+    log_warn("the end of the streams of %s not published: %s", who, err);
+    return -1;
+}
