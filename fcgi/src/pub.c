@@ -309,26 +309,32 @@ int pub_event(struct pub *p, const char *project_id, const char *type, const cha
 
 int pub_revoked(struct pub *p, const char *who)
 {
-    char err[256];
-    redisReply *r;
+    char err[256] = "redis down";
+    redisReply *r = NULL;
 
     pub_settle(p); /* one unanswered message at most, and events keep their order */
-    if (pub_backing_off(p)) {
-        snprintf(err, sizeof(err), "redis down");
+    /* A connection idle since Redis restarted fails on first use: one more try on a new
+     * one, since nothing else would tell the hub later. */
+    for (int attempt = 0; attempt < 2 && !r; attempt++) {
+        if (!p->c && (attempt > 0 || !pub_backing_off(p)) && pub_connect(p, err, sizeof(err)) != 0)
+            break;
+        if (!p->c)
+            break;
+        r = redisCommand(p->c, "PUBLISH %s %s", PUB_REVOKED_CHANNEL, who);
+        if (!r) {
+            snprintf(err, sizeof(err), "redis: %s", p->c->errstr[0] ? p->c->errstr : "no reply");
+            redisFree(p->c);
+            p->c = NULL;
+        }
+    }
+    if (!r) {
+        if (!p->c)
+            pub_drop(p); /* the usual second of backoff before anything tries again */
         goto lost;
     }
-    if (!p->c && pub_connect(p, err, sizeof(err)) != 0)
-        goto lost;
-    r = redisCommand(p->c, "PUBLISH %s %s", PUB_REVOKED_CHANNEL, who);
-    if (!r || r->type == REDIS_REPLY_ERROR) {
-        snprintf(err, sizeof(err), "redis: %s",
-                 r                 ? r->str
-                 : p->c->errstr[0] ? p->c->errstr
-                                   : "no reply");
-        if (r)
-            freeReplyObject(r);
-        else
-            pub_drop(p);
+    if (r->type == REDIS_REPLY_ERROR) {
+        snprintf(err, sizeof(err), "redis: %.*s", (int)r->len, r->str);
+        freeReplyObject(r);
         goto lost;
     }
     freeReplyObject(r);

@@ -2,7 +2,7 @@
  * chunked, the session cookie or a bearer token, auth_request in front of runwatch-sse.
  * Writes go through the REST API, so each test covers the whole path: COMMIT, the publish
  * script, Redis, the hub, nginx. The stack runs the hub with a 1 s keepalive and a ring
- * of 256 events (tests/integration/run.sh). The Redis restart runs last: it starts a new
+ * of 256 events (tests/integration/run.sh). The Redis restarts run last: each starts a new
  * epoch for everything after it. */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -1269,6 +1269,23 @@ static void test_script_flushed(void)
     sse_close(&c);
 }
 
+/* Stops Redis (pid) and starts it again with the stack's config: 0 when done. */
+static int redis_restart(int pid)
+{
+    char path[1024], cmd[1200];
+    long long deadline = now_ms() + 10000;
+
+    if (kill(pid, SIGTERM) != 0)
+        return -1;
+    while (kill(pid, 0) == 0 && now_ms() < deadline)
+        usleep(50000);
+    if (kill(pid, 0) == 0)
+        return -1;
+    snprintf(cmd, sizeof(cmd), "redis-server '%s' >/dev/null 2>&1",
+             var_path("run/redis.conf", path, sizeof(path)));
+    return system(cmd) == 0 ? 0 : -1;
+}
+
 /* Redis restarts (without persistence: the id counter starts over in a new epoch): the
  * stream gets `event: reset` and ends; reopened, it carries live events under the new
  * epoch. */
@@ -1276,7 +1293,7 @@ static void test_redis_restart(void)
 {
     struct sse_conn c;
     struct sse_frame f;
-    char run[40], id1[80], ep1[64], ep2[64], path[1024], cmd[1200];
+    char run[40], id1[80], ep1[64], ep2[64];
     int pid = redis_pid(), reset = 0, live = 0, ended = 0;
     long long deadline;
 
@@ -1286,14 +1303,7 @@ static void test_redis_restart(void)
     CU_ASSERT_EQUAL_FATAL(wait_for_run(&c, run, id1, sizeof(id1)), 1);
     id_seq(id1, ep1, sizeof(ep1));
 
-    CU_ASSERT_EQUAL_FATAL(kill(pid, SIGTERM), 0);
-    deadline = now_ms() + 10000;
-    while (kill(pid, 0) == 0 && now_ms() < deadline)
-        usleep(50000);
-    CU_ASSERT_NOT_EQUAL_FATAL(kill(pid, 0), 0);
-    snprintf(cmd, sizeof(cmd), "redis-server '%s' >/dev/null 2>&1",
-             var_path("run/redis.conf", path, sizeof(path)));
-    CU_ASSERT_EQUAL_FATAL(system(cmd), 0);
+    CU_ASSERT_EQUAL_FATAL(redis_restart(pid), 0);
 
     /* The hub resubscribes (backoff up to 5 s), tells the client, and ends the stream: a
      * revocation published during the gap would be lost to it, so every client passes
@@ -1331,6 +1341,40 @@ static void test_redis_restart(void)
     sse_close(&c);
 }
 
+/* After a Redis restart each worker's publishing connection is stale until used: a
+ * revocation that finds it so is sent again on a new one, not lost (nothing else would
+ * tell the hub later). No write comes between the restart and the revocations. */
+static void test_revoke_after_redis_restart(void)
+{
+    enum { N = 6 }; /* twice the stack's workers (run.sh) */
+    struct ident t[N];
+    struct sse_conn c[N];
+    char path[256], why[32], run[40];
+    long long deadline;
+
+    /* Every worker publishes once, so each holds a connection to the Redis to come down. */
+    for (int i = 0; i < 3 * N; i++)
+        CU_ASSERT_EQUAL(create_run(&mem_a, pa.slug, NULL, run), 201);
+    for (int i = 0; i < N; i++)
+        CU_ASSERT_EQUAL_FATAL(itest_new_token(&adm, pa.slug, "[\"read\"]", NULL, &t[i]), 201);
+    CU_ASSERT_EQUAL_FATAL(redis_restart(redis_pid()), 0);
+    deadline = now_ms() + 15000;
+    while (hub_metric("runwatch_sse_redis_subscribed") != 1 && now_ms() < deadline)
+        usleep(100000);
+    CU_ASSERT_EQUAL_FATAL(hub_metric("runwatch_sse_redis_subscribed"), 1);
+    for (int i = 0; i < N; i++)
+        CU_ASSERT_EQUAL_FATAL(sse_open(&c[i], &t[i], NULL, NULL, NULL, 0), 200);
+    for (int i = 0; i < N; i++) {
+        snprintf(path, sizeof(path), "/api/v1/projects/%s/tokens/%lld", pa.slug, t[i].token_id);
+        CU_ASSERT_EQUAL(send_req(&adm, "DELETE", path, NULL), 204);
+    }
+    for (int i = 0; i < N; i++) {
+        CU_ASSERT_TRUE(wait_ended(&c[i], 10000, why, sizeof(why)));
+        CU_ASSERT_STRING_EQUAL(why, "token");
+        sse_close(&c[i]);
+    }
+}
+
 int suite_stream_register(void)
 {
     CU_pSuite s = CU_add_suite("stream", stream_init, stream_fini);
@@ -1359,5 +1403,7 @@ int suite_stream_register(void)
            !CU_add_test(s, "a disabled user's stream ends", test_user_disabled_ends_stream) ||
            !CU_add_test(s, "streams per user or token are capped", test_streams_per_user) ||
            !CU_add_test(s, "redis forgets the script: nothing lost", test_script_flushed) ||
-           !CU_add_test(s, "redis restart: reset, end, then live", test_redis_restart);
+           !CU_add_test(s, "redis restart: reset, end, then live", test_redis_restart) ||
+           !CU_add_test(s, "a revocation after a redis restart still ends the stream",
+                        test_revoke_after_redis_restart);
 }
