@@ -31,6 +31,9 @@ void db_init(struct db *db, const char *conninfo)
     db->ident_listening = 0;
     db->backend_pid = 0;
     db->ident_epoch = 0;
+    db->revoked = NULL;
+    db->revoked_len = db->revoked_cap = 0;
+    db->revoked_all = 0;
     db->fake_exec = NULL;
     db->fake_ctx = NULL;
 }
@@ -40,6 +43,8 @@ void db_fini(struct db *db)
     if (db->conn)
         PQfinish(db->conn);
     db->conn = NULL;
+    free(db->revoked);
+    db->revoked = NULL;
     db_report_fini(); /* the ad-hoc SQL connection, when one was opened */
 }
 
@@ -57,16 +62,59 @@ static void db_drop(struct db *db)
 /* The channel of sql/functions/15_identity.sql (LISTENed by the listen_ident statement). */
 #define DB_IDENT_CHANNEL "runwatch_ident"
 
+/* Keeps who (a notification's payload) for db_revoked_take. Past DB_REVOKED_MAX the list
+ * gives way to "everyone": a stream ended for nothing reconnects, one left open is not. */
+static void db_revoked_add(struct db *db, const char *who)
+{
+    size_t n = strlen(who);
+
+    if (db->revoked_all || n == 0)
+        return;
+    if (db->revoked_len + n + 2 > db->revoked_cap) {
+        size_t cap = db->revoked_cap ? db->revoked_cap * 2 : 256;
+        char *grown;
+
+        while (cap < db->revoked_len + n + 2)
+            cap *= 2;
+        if (cap > DB_REVOKED_MAX || !(grown = realloc(db->revoked, cap))) {
+            db->revoked_all = 1;
+            return;
+        }
+        db->revoked = grown;
+        db->revoked_cap = cap;
+    }
+    if (db->revoked_len)
+        db->revoked[db->revoked_len++] = ' ';
+    memcpy(db->revoked + db->revoked_len, who, n + 1);
+    db->revoked_len += n;
+}
+
+const char *db_revoked_take(struct db *db)
+{
+    if (db->revoked_all) {
+        db->revoked_all = 0;
+        db->revoked_len = 0;
+        return "*";
+    }
+    if (!db->revoked_len)
+        return NULL;
+    db->revoked_len = 0; /* the text stays in place until the next add */
+    return db->revoked;
+}
+
 /* 1 when n announces an identity change, which it then accounts for: this worker's
- * caches are stale, and when this very connection committed it, every worker's. */
+ * caches are stale, and when this very connection committed it, every worker's, and the
+ * live hub is to end that identity's streams (db_revoked_take). */
 static int db_ident_note(struct db *db, const PGnotify *n)
 {
     if (strcmp(n->relname, DB_IDENT_CHANNEL) != 0)
         return 0;
     db->ident_epoch++;
-    if (n->be_pid == db->backend_pid)
+    if (n->be_pid == db->backend_pid) {
         counters_ident_bump();
-    log_debug("identity change in %s: cached identities dropped", n->extra);
+        db_revoked_add(db, n->extra);
+    }
+    log_debug("identity change (%s): cached identities dropped", n->extra);
     return 1;
 }
 

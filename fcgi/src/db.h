@@ -24,6 +24,12 @@ struct db {
     int ident_listening;  /* this connection LISTENs */
     int backend_pid;      /* the server process of this connection: its own notifications */
     uint64_t ident_epoch; /* this worker's part of db_ident_epoch */
+    /* The identities this connection's own commits changed, space-separated, not yet
+     * taken by db_revoked_take (malloc'd, NULL when none); revoked_all when they did not
+     * fit DB_REVOKED_MAX. */
+    char *revoked;
+    size_t revoked_len, revoked_cap;
+    int revoked_all;
     /* The seam for unit tests: when set, db_exec asks it instead of a server. It returns
      * a result it made (PQmakeEmptyPGresult…), which db_exec then owns, or NULL for a
      * database that cannot be reached. Never set outside tests/unit. */
@@ -94,6 +100,12 @@ int db_ident_poll(struct db *db);
 /* This worker's notifications and (re)connects, plus the shared epoch: it changes
  * whenever a cache synced to it may be stale. */
 uint64_t db_ident_epoch(const struct db *db);
+
+/* The identities ("token:7 session:12 user:5", or "*" for too many to list) whose changes
+ * this connection committed since the last call, for the live hub to end their streams
+ * (pub_revoked); NULL when there are none. The text stays valid until the next statement. */
+#define DB_REVOKED_MAX 65536
+const char *db_revoked_take(struct db *db);
 
 /* For readiness: 0 when the server answers a query, else -1 with a reason. */
 int db_ping(struct db *db, char *err, size_t errlen);

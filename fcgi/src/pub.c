@@ -311,3 +311,41 @@ int pub_event(struct pub *p, const char *project_id, const char *type, const cha
     }
     return 0;
 }
+
+int pub_revoked(struct pub *p, const char *who)
+{
+    char err[256] = "redis down";
+    redisReply *r = NULL;
+
+    pub_settle(p); /* one unanswered message at most, and events keep their order */
+    /* A connection idle since Redis restarted fails on first use: one more try on a new
+     * one, since nothing else would tell the hub later. */
+    for (int attempt = 0; attempt < 2 && !r; attempt++) {
+        if (!p->c && (attempt > 0 || !pub_backing_off(p)) && pub_connect(p, err, sizeof(err)) != 0)
+            break;
+        if (!p->c)
+            break;
+        r = redisCommand(p->c, "PUBLISH %s %s", PUB_REVOKED_CHANNEL, who);
+        if (!r) {
+            snprintf(err, sizeof(err), "redis: %s", p->c->errstr[0] ? p->c->errstr : "no reply");
+            redisFree(p->c);
+            p->c = NULL;
+        }
+    }
+    if (!r) {
+        if (!p->c)
+            pub_drop(p); /* the usual second of backoff before anything tries again */
+        goto lost;
+    }
+    if (r->type == REDIS_REPLY_ERROR) {
+        snprintf(err, sizeof(err), "redis: %.*s", (int)r->len, r->str);
+        freeReplyObject(r);
+        goto lost;
+    }
+    freeReplyObject(r);
+    log_debug("streams of %s ended", who);
+    return 0;
+lost:
+    log_warn("the end of the streams of %s not published: %s", who, err);
+    return -1;
+}

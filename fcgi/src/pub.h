@@ -15,7 +15,11 @@
 struct redisContext;
 
 #define PUB_CHANNEL "runwatch:events"
-#define PUB_SEQ_KEY "runwatch:event_seq"
+/* Identities whose streams must end now (a revoked token, an ended session, a disabled
+ * user or a changed membership): the message is the space-separated list
+ * db_revoked_take gives ("token:7 session:12 user:5"; "*" for every stream). */
+#define PUB_REVOKED_CHANNEL "runwatch:revoked"
+#define PUB_SEQ_KEY         "runwatch:event_seq"
 /* The epoch of the counter: a new one is drawn whenever the counter starts over (a Redis
  * without persistence restarted, the key was deleted), so an id from before can never be
  * mistaken for one after. Ids go to browsers as "<epoch>-<seq>" (docs/CONTRACTS.md). */
@@ -64,5 +68,12 @@ int pub_pending(const struct pub *p);
  * dropped at once. */
 int pub_event(struct pub *p, const char *project_id, const char *type, const char *run_id,
               const char *data_json);
+
+/* Publishes who on PUB_REVOKED_CHANNEL, after the COMMIT that changed those identities.
+ * Rare (a revoke, a logout, a role change), so it waits for its reply (500 ms at most; a
+ * connection found stale is replaced once); it never fails the caller's write: a message
+ * Redis did not take is logged, and those streams then end at the hub's next Redis gap
+ * or their maximum age (docs/CONTRACTS.md). 0 when published, else -1. */
+int pub_revoked(struct pub *p, const char *who);
 
 #endif

@@ -211,6 +211,13 @@ static void serve_answer(struct serve_ctx *w, struct req *r, FCGX_Request *fr, i
     /* A failed handler may leave a transaction open; nothing half-written survives. */
     if (w->db.in_tx || rc != 0)
         db_rollback(&w->db);
+    /* Identities this request's commits changed: their open streams end before it
+     * answers, so a revoke that returned holds on the stream as on every request. */
+    {
+        const char *who = db_revoked_take(&w->db);
+        if (who)
+            pub_revoked(&w->pub, who);
+    }
     req_render(r, rc);
     {
         char head[4096];
@@ -441,6 +448,9 @@ int serve_worker(const struct config *cfg, int listen_fd)
     arena_init(&w->arena, 16384);
     arena_init(&w->nested, 16384);
     db_init(&w->db, cfg->database_url);
+    /* Every connection LISTENs for identity changes, cache or not: the worker that
+     * commits one learns of it with its COMMIT and tells the live hub (serve_answer). */
+    w->db.ident_listen = 1;
     config_parse_redis_url(cfg->redis_url, &ra);
     pub_init(&w->pub, &ra);
     if (cfg->test_fault_publish[0]) {

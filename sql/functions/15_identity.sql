@@ -8,16 +8,28 @@
 -- Only changes that can end or narrow what a lookup answered fire: a token revoked,
 -- deleted, re-scoped, moved or given another expiry; a session revoked, deleted, expired
 -- early or made idle (last_seen_at moved back); a user disabled or re-enabled, made or
--- unmade instance admin, or given a new password. The lookups' own touches of
--- last_used_at and last_seen_at (forward) do not fire, nor do INSERTs: unknown secrets are
--- never cached, so a new token or session needs no announcement. Memberships are not
--- cached (a project's role is read per request), so project_members has no trigger. The
--- payload names the table, for the log; identical payloads of one transaction are
--- delivered once.
+-- unmade instance admin, or given a new password; a user removed from a project or given
+-- another role there. The lookups' own touches of last_used_at and last_seen_at (forward)
+-- do not fire, nor do INSERTs: unknown secrets are never cached, so a new token or session
+-- needs no announcement, and a new membership narrows nothing.
+--
+-- The payload names whose identity changed: `token:<id>`, `session:<id>` or `user:<id>`
+-- (a membership names its user). The worker that committed the change forwards its own
+-- notifications to the live hub (Redis channel runwatch:revoked, fcgi/src/pub.c), which
+-- ends that identity's open streams (docs/CONTRACTS.md, `event: revoked`). Identical
+-- payloads of one transaction are delivered once.
 CREATE OR REPLACE FUNCTION ident_notify() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
-    PERFORM pg_notify('runwatch_ident', TG_TABLE_NAME);
+    IF TG_TABLE_NAME = 'api_tokens' THEN
+        PERFORM pg_notify('runwatch_ident', 'token:' || OLD.id);
+    ELSIF TG_TABLE_NAME = 'sessions' THEN
+        PERFORM pg_notify('runwatch_ident', 'session:' || OLD.id);
+    ELSIF TG_TABLE_NAME = 'users' THEN
+        PERFORM pg_notify('runwatch_ident', 'user:' || OLD.id);
+    ELSE -- project_members
+        PERFORM pg_notify('runwatch_ident', 'user:' || OLD.user_id);
+    END IF;
     RETURN NULL;
 END $$;
 
@@ -48,6 +60,15 @@ CREATE OR REPLACE TRIGGER users_ident_update AFTER UPDATE ON users
                        OR OLD.disabled_at IS DISTINCT FROM NEW.disabled_at
                        OR OLD.password_hash IS DISTINCT FROM NEW.password_hash)
     EXECUTE FUNCTION ident_notify();
+
+CREATE OR REPLACE TRIGGER project_members_ident_update AFTER UPDATE ON project_members
+    FOR EACH ROW WHEN (OLD.role IS DISTINCT FROM NEW.role
+                       OR OLD.user_id IS DISTINCT FROM NEW.user_id
+                       OR OLD.project_id IS DISTINCT FROM NEW.project_id)
+    EXECUTE FUNCTION ident_notify();
+
+CREATE OR REPLACE TRIGGER project_members_ident_delete AFTER DELETE ON project_members
+    FOR EACH ROW EXECUTE FUNCTION ident_notify();
 
 -- The client a failed login is counted against (login_failures, migration 0014): the
 -- address nginx saw (REMOTE_ADDR, which a client cannot set: no X-Forwarded-For is

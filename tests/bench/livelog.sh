@@ -49,6 +49,8 @@ LOAD=${BENCH_SSE_LOAD:-$BIN/sse-load}
 export RUNWATCH_ADMIN_EMAIL=bench@runwatch.test
 RUNWATCH_ADMIN_PASSWORD=bench-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
 export RUNWATCH_ADMIN_PASSWORD
+# Every stream here is one token's: no per-token cap (RUNWATCH_SSE_STREAMS_PER_USER).
+export RUNWATCH_SSE_STREAMS_PER_USER=0
 bench_start_stack
 
 api POST /api/v1/auth/login "{\"email\":\"$RUNWATCH_ADMIN_EMAIL\",\"password\":\"$RUNWATCH_ADMIN_PASSWORD\"}" \

@@ -2,8 +2,8 @@
 // starts both): log in; create a run with a producer token over the API and see it appear
 // in the runs table; open it; see an event arrive; cancel it; switch the theme; a failed
 // run lands in a failure group; the Reports page runs SQL, saves it and downloads CSV;
-// anomaly thresholds are saved in Settings. A screenshot of each page goes to
-// RUNWATCH_E2E_OUT.
+// anomaly thresholds are saved in Settings; signed out elsewhere, the open page goes to the
+// sign-in page by itself. A screenshot of each page goes to RUNWATCH_E2E_OUT.
 //
 // Live steps: with RUNWATCH_E2E_STREAM=1 (run.sh sets it when the tree has the live hub's
 // stream) the run and the event must appear WITHOUT a reload, and the connection
@@ -387,6 +387,23 @@ async function main() {
     await panel.getByRole('link', { name: lost.id.slice(0, 8) }).waitFor();
     await shot('20-overview-anomalies');
   });
+
+  if (LIVE) {
+    // The session ends elsewhere (signed out in another tab, here over the API with the
+    // page's own cookie): the hub ends the page's stream with `event: revoked`, and the
+    // page goes to the sign-in page by itself, without a reload or a reconnect loop.
+    await step('signed out elsewhere: the open page goes to sign-in', async () => {
+      await page.locator('[data-testid=live-status][data-status=live]').waitFor({ timeout: WAIT });
+      const session = (await page.context().cookies()).find((c) => c.name === 'rw_session');
+      assert.ok(session, 'the page has a session cookie');
+      await call('POST', '/auth/logout', { cookie: `rw_session=${session.value}` });
+      await page.waitForURL(/\/login/, { timeout: WAIT });
+      await page.getByLabel('Email').waitFor({ timeout: WAIT });
+      await shot('21-signed-out-elsewhere');
+    });
+  } else {
+    skip('signed out elsewhere: the open page goes to sign-in', 'no live stream in this tree');
+  }
 
   await step('no uncaught errors in the page', async () => {
     assert.deepEqual(pageErrors, []);

@@ -31,6 +31,8 @@ export RUNWATCH_LOGIN_BURST=40
 # reaches past the ring quickly.
 export RUNWATCH_SSE_KEEPALIVE_MS=1000
 export RUNWATCH_SSE_RING=256
+# A small cap of streams per user or token, so the stream suite reaches it cheaply.
+export RUNWATCH_SSE_STREAMS_PER_USER=8
 # The identity cache at its longest: no suite runs that long, so a change that holds at
 # once can only have been invalidated, never merely expired (test_auth.c).
 export RUNWATCH_AUTH_CACHE_S=60

@@ -458,9 +458,11 @@ static void test_auth_check(void)
     snprintf(want, sizeof(want), "%lld", world.pa.id);
     CU_ASSERT_PTR_NOT_NULL(http_header(&r, "X-Runwatch-Projects", h, sizeof(h)));
     CU_ASSERT_STRING_EQUAL(h, want);
-    snprintf(id, sizeof(id), "user:%lld", ua.user_id);
+    /* The user and the session: a logout ends that session's streams only. */
+    snprintf(id, sizeof(id), "user:%lld session:", ua.user_id);
     CU_ASSERT_PTR_NOT_NULL(http_header(&r, "X-Runwatch-Identity", h, sizeof(h)));
-    CU_ASSERT_STRING_EQUAL(h, id);
+    CU_ASSERT_EQUAL(strncmp(h, id, strlen(id)), 0);
+    CU_ASSERT_TRUE(atoll(h + strlen(id)) > 0);
     http_resp_free(&r);
 
     /* A user of no project may watch nothing. */

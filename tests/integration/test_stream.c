@@ -2,7 +2,7 @@
  * chunked, the session cookie or a bearer token, auth_request in front of runwatch-sse.
  * Writes go through the REST API, so each test covers the whole path: COMMIT, the publish
  * script, Redis, the hub, nginx. The stack runs the hub with a 1 s keepalive and a ring
- * of 256 events (tests/integration/run.sh). The Redis restart runs last: it starts a new
+ * of 256 events (tests/integration/run.sh). The Redis restarts run last: each starts a new
  * epoch for everything after it. */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -23,6 +23,8 @@
 #define S(s) ((s) ? (s) : "(null)")
 /* The ring size run.sh gives the hub. */
 #define RING 256
+/* RUNWATCH_SSE_STREAMS_PER_USER in run.sh. */
+#define STREAMS_PER_USER 8
 
 static struct ident adm, mem_a, mem_b, tok_a;
 static struct {
@@ -1023,6 +1025,201 @@ static void test_truncated_frame(void)
     free(input);
 }
 
+/* ---- identities that change while their streams are open ---- */
+
+/* Reads frames until the stream ends or deadline_ms pass: 1 when it ended. The reason of
+ * an `event: revoked` frame seen on the way goes to why ("" when none came). */
+static int wait_ended(struct sse_conn *c, int deadline_ms, char *why, size_t cap)
+{
+    long long deadline = now_ms() + deadline_ms;
+    struct sse_frame f;
+
+    why[0] = '\0';
+    while (now_ms() < deadline) {
+        int rc = sse_next(c, (int)(deadline - now_ms()), &f);
+        if (rc < 0)
+            return 1;
+        if (rc == 1 && strcmp(f.event, "revoked") == 0) {
+            json_object *d = f.data ? json_tokener_parse(f.data) : NULL;
+            snprintf(why, cap, "%s", S(itest_jstr(d, "reason")));
+            json_object_put(d);
+        }
+        frame_free(&f);
+    }
+    return 0;
+}
+
+/* A write to project A reaches c (which must watch A): the stream is still live. */
+static int still_live(struct sse_conn *c)
+{
+    struct sse_frame f;
+    char run[40];
+    long long deadline = now_ms() + 10000;
+    int seen = 0;
+
+    if (create_run(&adm, pa.slug, NULL, run) != 201)
+        return 0;
+    while (!seen && now_ms() < deadline && sse_next(c, 1000, &f) >= 0) {
+        seen = f.data && strstr(f.data, run) != NULL;
+        frame_free(&f);
+    }
+    return seen;
+}
+
+static long send_req(const struct ident *who, const char *method, const char *path,
+                     const char *body)
+{
+    struct http_resp r;
+    long st;
+
+    if (api_call(who, method, path, body, &r) != 0)
+        return -1;
+    st = r.status;
+    http_resp_free(&r);
+    return st;
+}
+
+/* A revoked token's open streams end within seconds (they used to run on for up to
+ * RUNWATCH_SSE_MAX_AGE_S, 15 minutes), with `event: revoked` first; another identity's
+ * stream carries on. */
+static void test_revoke_token_ends_stream(void)
+{
+    struct ident t;
+    struct sse_conn ct, cm;
+    char path[256], why[32];
+
+    CU_ASSERT_EQUAL_FATAL(itest_new_token(&adm, pa.slug, "[\"read\"]", NULL, &t), 201);
+    CU_ASSERT_EQUAL_FATAL(sse_open(&ct, &t, NULL, NULL, NULL, 0), 200);
+    CU_ASSERT_EQUAL_FATAL(sse_open(&cm, &mem_a, NULL, NULL, NULL, 0), 200);
+    snprintf(path, sizeof(path), "/api/v1/projects/%s/tokens/%lld", pa.slug, t.token_id);
+    CU_ASSERT_EQUAL_FATAL(send_req(&adm, "DELETE", path, NULL), 204);
+    CU_ASSERT_TRUE(wait_ended(&ct, 10000, why, sizeof(why)));
+    CU_ASSERT_STRING_EQUAL(why, "token");
+    CU_ASSERT_TRUE(still_live(&cm));
+    sse_close(&ct);
+    sse_close(&cm);
+    /* And it cannot come back. */
+    CU_ASSERT_EQUAL(sse_open(&ct, &t, NULL, NULL, NULL, 0), 401);
+    sse_close(&ct);
+}
+
+/* Logging out ends that session's streams; the same user's other session keeps its own. */
+static void test_logout_ends_stream(void)
+{
+    struct ident u, other;
+    struct sse_conn c1, c2;
+    char why[32];
+
+    CU_ASSERT_EQUAL_FATAL(itest_new_member(&adm, "logout", "stream.test", pa.slug, "viewer", &u),
+                          0);
+    other = u;
+    CU_ASSERT_EQUAL_FATAL(api_login(&other), 200);
+    CU_ASSERT_EQUAL_FATAL(sse_open(&c1, &u, NULL, NULL, NULL, 0), 200);
+    CU_ASSERT_EQUAL_FATAL(sse_open(&c2, &other, NULL, NULL, NULL, 0), 200);
+    CU_ASSERT_EQUAL_FATAL(send_req(&u, "POST", "/api/v1/auth/logout", NULL), 204);
+    CU_ASSERT_TRUE(wait_ended(&c1, 10000, why, sizeof(why)));
+    CU_ASSERT_STRING_EQUAL(why, "session");
+    CU_ASSERT_TRUE(still_live(&c2));
+    sse_close(&c1);
+    sse_close(&c2);
+    CU_ASSERT_EQUAL(sse_open(&c1, &u, NULL, NULL, NULL, 0), 401);
+    sse_close(&c1);
+}
+
+/* Removed from a project: the stream ends, and the next one no longer shows that project. */
+static void test_member_removed_ends_stream(void)
+{
+    struct ident u;
+    struct sse_conn c;
+    char path[256], q[64], why[32];
+
+    CU_ASSERT_EQUAL_FATAL(itest_new_member(&adm, "removed", "stream.test", pa.slug, "member", &u),
+                          0);
+    snprintf(q, sizeof(q), "project=%lld", pa.id);
+    CU_ASSERT_EQUAL_FATAL(sse_open(&c, &u, q, NULL, NULL, 0), 200);
+    snprintf(path, sizeof(path), "/api/v1/projects/%s/members/%lld", pa.slug, u.user_id);
+    CU_ASSERT_EQUAL_FATAL(send_req(&adm, "DELETE", path, NULL), 204);
+    CU_ASSERT_TRUE(wait_ended(&c, 10000, why, sizeof(why)));
+    CU_ASSERT_STRING_EQUAL(why, "user");
+    sse_close(&c);
+    CU_ASSERT_EQUAL(sse_open(&c, &u, q, NULL, NULL, 0), 404);
+    sse_close(&c);
+}
+
+/* A role change in a project ends the member's streams too (they reconnect at once). */
+static void test_role_change_ends_stream(void)
+{
+    struct ident u;
+    struct sse_conn c;
+    char path[256], why[32];
+
+    CU_ASSERT_EQUAL_FATAL(itest_new_member(&adm, "role", "stream.test", pa.slug, "member", &u), 0);
+    CU_ASSERT_EQUAL_FATAL(sse_open(&c, &u, NULL, NULL, NULL, 0), 200);
+    snprintf(path, sizeof(path), "/api/v1/projects/%s/members/%lld", pa.slug, u.user_id);
+    CU_ASSERT_EQUAL_FATAL(send_req(&adm, "PATCH", path, "{\"role\":\"viewer\"}"), 200);
+    CU_ASSERT_TRUE(wait_ended(&c, 10000, why, sizeof(why)));
+    CU_ASSERT_STRING_EQUAL(why, "user");
+    sse_close(&c);
+    CU_ASSERT_EQUAL(sse_open(&c, &u, NULL, NULL, NULL, 0), 200);
+    sse_close(&c);
+}
+
+/* A disabled user's streams end; a new one is refused. */
+static void test_user_disabled_ends_stream(void)
+{
+    struct ident u;
+    struct sse_conn c;
+    char path[128], why[32];
+
+    CU_ASSERT_EQUAL_FATAL(itest_new_member(&adm, "disabled", "stream.test", pa.slug, "viewer", &u),
+                          0);
+    CU_ASSERT_EQUAL_FATAL(sse_open(&c, &u, NULL, NULL, NULL, 0), 200);
+    snprintf(path, sizeof(path), "/api/v1/users/%lld", u.user_id);
+    CU_ASSERT_EQUAL_FATAL(send_req(&adm, "PATCH", path, "{\"disabled\":true}"), 200);
+    CU_ASSERT_TRUE(wait_ended(&c, 10000, why, sizeof(why)));
+    CU_ASSERT_STRING_EQUAL(why, "user");
+    sse_close(&c);
+    CU_ASSERT_EQUAL(sse_open(&c, &u, NULL, NULL, NULL, 0), 401);
+    sse_close(&c);
+}
+
+/* One token (or user) holds at most RUNWATCH_SSE_STREAMS_PER_USER streams (run.sh sets
+ * STREAMS_PER_USER): the next is a JSON 429; another identity is not affected, and a
+ * closed stream frees its place. */
+static void test_streams_per_user(void)
+{
+    struct ident t;
+    struct sse_conn c[STREAMS_PER_USER + 1], other;
+    json_object *e;
+    long long deadline;
+    long st = 0;
+
+    CU_ASSERT_EQUAL_FATAL(itest_new_token(&adm, pa.slug, "[\"read\"]", NULL, &t), 201);
+    for (int i = 0; i < STREAMS_PER_USER; i++)
+        CU_ASSERT_EQUAL_FATAL(sse_open(&c[i], &t, NULL, NULL, NULL, 0), 200);
+    CU_ASSERT_EQUAL(sse_open(&c[STREAMS_PER_USER], &t, NULL, NULL, NULL, 0), 429);
+    e = sse_error_body(&c[STREAMS_PER_USER]);
+    CU_ASSERT_STRING_EQUAL(S(itest_jstr(e, "error.code")), "too_many_streams");
+    CU_ASSERT_PTR_NOT_NULL(strcasestr(c[STREAMS_PER_USER].head, "application/json"));
+    json_object_put(e);
+    sse_close(&c[STREAMS_PER_USER]);
+    CU_ASSERT_EQUAL(sse_open(&other, &mem_a, NULL, NULL, NULL, 0), 200);
+    sse_close(&other);
+    /* The hub learns of the close when the connection drops: poll. */
+    sse_close(&c[0]);
+    deadline = now_ms() + 10000;
+    while (st != 200 && now_ms() < deadline) {
+        st = sse_open(&c[0], &t, NULL, NULL, NULL, 0);
+        if (st != 200) {
+            sse_close(&c[0]);
+            usleep(100000);
+        }
+    }
+    CU_ASSERT_EQUAL(st, 200);
+    for (int i = 0; i < STREAMS_PER_USER; i++)
+        sse_close(&c[i]);
+}
+
 static int redis_pid(void)
 {
     char path[1024];
@@ -1036,8 +1233,6 @@ static int redis_pid(void)
     return pid;
 }
 
-/* Redis restarts (without persistence: the id counter starts over in a new epoch): the
- * stream stays open, gets `event: reset`, then live events again under the new epoch. */
 /* Publishing runs the script by its SHA-1. When Redis forgets it (SCRIPT FLUSH), a worker's
  * next publish is refused (NOSCRIPT, no id taken) and sent again with the script before
  * anything else: every write still reaches the stream, in the order written. */
@@ -1074,12 +1269,32 @@ static void test_script_flushed(void)
     sse_close(&c);
 }
 
+/* Stops Redis (pid) and starts it again with the stack's config: 0 when done. */
+static int redis_restart(int pid)
+{
+    char path[1024], cmd[1200];
+    long long deadline = now_ms() + 10000;
+
+    if (kill(pid, SIGTERM) != 0)
+        return -1;
+    while (kill(pid, 0) == 0 && now_ms() < deadline)
+        usleep(50000);
+    if (kill(pid, 0) == 0)
+        return -1;
+    snprintf(cmd, sizeof(cmd), "redis-server '%s' >/dev/null 2>&1",
+             var_path("run/redis.conf", path, sizeof(path)));
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+/* Redis restarts (without persistence: the id counter starts over in a new epoch): the
+ * stream gets `event: reset` and ends; reopened, it carries live events under the new
+ * epoch. */
 static void test_redis_restart(void)
 {
     struct sse_conn c;
     struct sse_frame f;
-    char run[40], id1[80], ep1[64], ep2[64], path[1024], cmd[1200];
-    int pid = redis_pid(), reset = 0, live = 0;
+    char run[40], id1[80], ep1[64], ep2[64];
+    int pid = redis_pid(), reset = 0, live = 0, ended = 0;
     long long deadline;
 
     CU_ASSERT_TRUE_FATAL(pid > 0);
@@ -1088,22 +1303,26 @@ static void test_redis_restart(void)
     CU_ASSERT_EQUAL_FATAL(wait_for_run(&c, run, id1, sizeof(id1)), 1);
     id_seq(id1, ep1, sizeof(ep1));
 
-    CU_ASSERT_EQUAL_FATAL(kill(pid, SIGTERM), 0);
-    deadline = now_ms() + 10000;
-    while (kill(pid, 0) == 0 && now_ms() < deadline)
-        usleep(50000);
-    CU_ASSERT_NOT_EQUAL_FATAL(kill(pid, 0), 0);
-    snprintf(cmd, sizeof(cmd), "redis-server '%s' >/dev/null 2>&1",
-             var_path("run/redis.conf", path, sizeof(path)));
-    CU_ASSERT_EQUAL_FATAL(system(cmd), 0);
+    CU_ASSERT_EQUAL_FATAL(redis_restart(pid), 0);
 
-    /* The hub resubscribes (backoff up to 5 s) and tells the client. */
+    /* The hub resubscribes (backoff up to 5 s), tells the client, and ends the stream: a
+     * revocation published during the gap would be lost to it, so every client passes
+     * auth_request again. */
     deadline = now_ms() + 15000;
     while (!reset && now_ms() < deadline && sse_next(&c, 1000, &f) >= 0) {
         reset = strcmp(f.event, "reset") == 0;
         frame_free(&f);
     }
     CU_ASSERT_TRUE_FATAL(reset);
+    deadline = now_ms() + 10000;
+    while (!ended && now_ms() < deadline) {
+        ended = sse_next(&c, 1000, &f) < 0;
+        frame_free(&f);
+    }
+    CU_ASSERT_TRUE(ended);
+    sse_close(&c);
+    /* The browser reconnects with its last id, and the stream carries on. */
+    CU_ASSERT_EQUAL_FATAL(sse_open(&c, &mem_a, NULL, id1, NULL, 0), 200);
     /* Writes publish again once the API's connection is back (it retries after 1 s). */
     deadline = now_ms() + 15000;
     while (!live && now_ms() < deadline) {
@@ -1120,6 +1339,40 @@ static void test_redis_restart(void)
     if (live)
         CU_ASSERT_STRING_NOT_EQUAL(ep1, ep2);
     sse_close(&c);
+}
+
+/* After a Redis restart each worker's publishing connection is stale until used: a
+ * revocation that finds it so is sent again on a new one, not lost (nothing else would
+ * tell the hub later). No write comes between the restart and the revocations. */
+static void test_revoke_after_redis_restart(void)
+{
+    enum { N = 6 }; /* twice the stack's workers (run.sh) */
+    struct ident t[N];
+    struct sse_conn c[N];
+    char path[256], why[32], run[40];
+    long long deadline;
+
+    /* Every worker publishes once, so each holds a connection to the Redis to come down. */
+    for (int i = 0; i < 3 * N; i++)
+        CU_ASSERT_EQUAL(create_run(&mem_a, pa.slug, NULL, run), 201);
+    for (int i = 0; i < N; i++)
+        CU_ASSERT_EQUAL_FATAL(itest_new_token(&adm, pa.slug, "[\"read\"]", NULL, &t[i]), 201);
+    CU_ASSERT_EQUAL_FATAL(redis_restart(redis_pid()), 0);
+    deadline = now_ms() + 15000;
+    while (hub_metric("runwatch_sse_redis_subscribed") != 1 && now_ms() < deadline)
+        usleep(100000);
+    CU_ASSERT_EQUAL_FATAL(hub_metric("runwatch_sse_redis_subscribed"), 1);
+    for (int i = 0; i < N; i++)
+        CU_ASSERT_EQUAL_FATAL(sse_open(&c[i], &t[i], NULL, NULL, NULL, 0), 200);
+    for (int i = 0; i < N; i++) {
+        snprintf(path, sizeof(path), "/api/v1/projects/%s/tokens/%lld", pa.slug, t[i].token_id);
+        CU_ASSERT_EQUAL(send_req(&adm, "DELETE", path, NULL), 204);
+    }
+    for (int i = 0; i < N; i++) {
+        CU_ASSERT_TRUE(wait_ended(&c[i], 10000, why, sizeof(why)));
+        CU_ASSERT_STRING_EQUAL(why, "token");
+        sse_close(&c[i]);
+    }
 }
 
 int suite_stream_register(void)
@@ -1142,6 +1395,15 @@ int suite_stream_register(void)
            !CU_add_test(s, "a client that stops reading is dropped", test_slow_client) ||
            !CU_add_test(s, "a message past the frame cap arrives truncated",
                         test_truncated_frame) ||
+           !CU_add_test(s, "a revoked token's stream ends", test_revoke_token_ends_stream) ||
+           !CU_add_test(s, "logout ends that session's stream", test_logout_ends_stream) ||
+           !CU_add_test(s, "removal from the project ends the stream",
+                        test_member_removed_ends_stream) ||
+           !CU_add_test(s, "a role change ends the stream", test_role_change_ends_stream) ||
+           !CU_add_test(s, "a disabled user's stream ends", test_user_disabled_ends_stream) ||
+           !CU_add_test(s, "streams per user or token are capped", test_streams_per_user) ||
            !CU_add_test(s, "redis forgets the script: nothing lost", test_script_flushed) ||
-           !CU_add_test(s, "redis restart: reset, then live", test_redis_restart);
+           !CU_add_test(s, "redis restart: reset, end, then live", test_redis_restart) ||
+           !CU_add_test(s, "a revocation after a redis restart still ends the stream",
+                        test_revoke_after_redis_restart);
 }

@@ -390,15 +390,19 @@ static void fx_on_request(struct evhttp_request *req, void *arg)
     sr.projects[1] = 2;
     sr.n_projects = 2;
     sr.last_event_id = evhttp_find_header(evhttp_request_get_input_headers(req), "Last-Event-ID");
-    sr.identity = "unit";
+    sr.identity = evhttp_find_header(evhttp_request_get_input_headers(req), "X-Runwatch-Identity");
     st = hub_stream_open(f->hub, req, &sr);
     if (st != 0)
         evhttp_send_error(req, st, NULL);
 }
 
+/* RUNWATCH_SSE_STREAMS_PER_USER of the next fx_open (0: no cap). */
+static size_t fx_per_user;
+
 static int fx_open(struct fx *f, size_t ring, int keepalive_ms, int max_age_s)
 {
     struct sse_options o = {
+        .per_user = fx_per_user,
         .ring = ring,
         .ring_bytes = 64 << 20,
         .keepalive_ms = keepalive_ms,
@@ -535,10 +539,11 @@ static void client_read(struct client *c)
         client_dechunk(c);
 }
 
-static int client_open(struct fx *f, struct client *c, const char *last_id)
+/* A stream as nginx passes it for who (X-Runwatch-Identity; NULL for none). */
+static int client_open_as(struct fx *f, struct client *c, const char *last_id, const char *who)
 {
     struct sockaddr_in sa = {.sin_family = AF_INET};
-    char req[256];
+    char req[384];
     int n;
 
     memset(c, 0, sizeof(*c));
@@ -547,13 +552,19 @@ static int client_open(struct fx *f, struct client *c, const char *last_id)
     if ((c->fd = socket(AF_INET, SOCK_STREAM, 0)) < 0 ||
         connect(c->fd, (struct sockaddr *)&sa, sizeof(sa)) != 0)
         return -1;
-    n = snprintf(req, sizeof(req), "GET /stream HTTP/1.1\r\nHost: hub\r\n%s%s%s\r\n",
-                 last_id ? "Last-Event-ID: " : "", last_id ? last_id : "", last_id ? "\r\n" : "");
+    n = snprintf(req, sizeof(req), "GET /stream HTTP/1.1\r\nHost: hub\r\n%s%s%s%s%s%s\r\n",
+                 last_id ? "Last-Event-ID: " : "", last_id ? last_id : "", last_id ? "\r\n" : "",
+                 who ? "X-Runwatch-Identity: " : "", who ? who : "", who ? "\r\n" : "");
     if (write(c->fd, req, (size_t)n) != n)
         return -1;
     fcntl(c->fd, F_SETFL, fcntl(c->fd, F_GETFL) | O_NONBLOCK);
     c->body = calloc(1, 1);
     return c->body ? 0 : -1;
+}
+
+static int client_open(struct fx *f, struct client *c, const char *last_id)
+{
+    return client_open_as(f, c, last_id, NULL);
 }
 
 static void client_close(struct client *c)
@@ -830,15 +841,24 @@ static void test_hub_redis_gap(void)
     hub_stats_get(f.hub, &st);
     CU_ASSERT_FALSE(st.subscribed);
     CU_ASSERT_EQUAL(st.gaps, 1);
-    /* Back: whatever was published meanwhile is lost to the hub, so everyone resets. */
+    /* Back: whatever was published meanwhile is lost to the hub, so everyone resets; a
+     * revocation may have been lost too, so every stream then ends (the browser
+     * reconnects through auth_request). */
     hub_on_subscribed(f.hub);
     CU_ASSERT_FATAL(client_wait(&f, &c, RESET("redis")));
+    CU_ASSERT(client_wait(&f, &c, NULL));
+    CU_ASSERT_TRUE(c.ended);
     hub_stats_get(f.hub, &st);
     CU_ASSERT_TRUE(st.subscribed);
     CU_ASSERT_EQUAL(st.reconnects, 1);
     CU_ASSERT_EQUAL(st.ring_events, 0);
     CU_ASSERT_EQUAL(st.last_seq, 0);
-    /* The next event starts a known epoch again, whatever its seq. */
+    CU_ASSERT_EQUAL(st.clients, 0);
+    client_close(&c);
+    /* The reconnect: the next event starts a known epoch again, whatever its seq, and
+     * tells it what it missed. */
+    CU_ASSERT_EQUAL_FATAL(client_open(&f, &c, "ep1-1"), 0);
+    CU_ASSERT_FATAL(client_wait(&f, &c, ": runwatch\n\n"));
     fx_publish(&f, EPOCH, 9, 1, "run.created");
     CU_ASSERT(client_wait(&f, &c, "id: ep1-9\n"));
     CU_ASSERT_EQUAL(count_of(c.body, "event: reset"), 1);
@@ -915,6 +935,107 @@ static void test_hub_max_age(void)
     fx_close(&f);
 }
 
+#define REVOKED(reason) "event: revoked\ndata: {\"reason\":\"" reason "\"}\n\n"
+
+/* A revocation ends exactly the streams of the identities it names, each with
+ * `event: revoked` and its reason; others carry on. */
+static void test_hub_revoked(void)
+{
+    struct fx f;
+    struct client s12, s13, tok, other;
+    struct hub_stats st;
+    char fr[256];
+
+    CU_ASSERT_EQUAL_FATAL(fx_open_live(&f, 16, 15000, 0), 0);
+    CU_ASSERT_EQUAL_FATAL(client_open_as(&f, &s12, NULL, "user:5 session:12"), 0);
+    CU_ASSERT_EQUAL_FATAL(client_open_as(&f, &s13, NULL, "user:5 session:13"), 0);
+    CU_ASSERT_EQUAL_FATAL(client_open_as(&f, &tok, NULL, "token:5"), 0);
+    CU_ASSERT_EQUAL_FATAL(client_open_as(&f, &other, NULL, "user:50 session:120"), 0);
+    CU_ASSERT_FATAL(client_wait(&f, &s12, ": runwatch\n\n"));
+    CU_ASSERT_FATAL(client_wait(&f, &s13, ": runwatch\n\n"));
+    CU_ASSERT_FATAL(client_wait(&f, &tok, ": runwatch\n\n"));
+    CU_ASSERT_FATAL(client_wait(&f, &other, ": runwatch\n\n"));
+
+    /* A logout: that session only (not user 12, not token 12). */
+    hub_on_revoked(f.hub, "session:12", 10);
+    CU_ASSERT(client_wait(&f, &s12, NULL));
+    CU_ASSERT_TRUE(s12.ended);
+    CU_ASSERT_STRING_EQUAL(after_hello(&s12), REVOKED("session"));
+    /* A user disabled: every session of it, though the token of the same number stays. */
+    hub_on_revoked(f.hub, "session:13 user:5", 17);
+    CU_ASSERT(client_wait(&f, &s13, NULL));
+    CU_ASSERT_STRING_EQUAL(after_hello(&s13), REVOKED("user"));
+    fx_publish(&f, EPOCH, 1, 1, "run.created");
+    frame_of(fr, sizeof(fr), EPOCH, 1, 1, "run.created");
+    CU_ASSERT(client_wait(&f, &tok, fr));
+    CU_ASSERT_FALSE(tok.ended);
+    /* A token revoked; junk in the list is ignored. */
+    hub_on_revoked(f.hub, "nonsense token:5 user:x", 23);
+    CU_ASSERT(client_wait(&f, &tok, NULL));
+    CU_ASSERT_PTR_NOT_NULL(strstr(tok.body, REVOKED("token")));
+    CU_ASSERT(client_wait(&f, &other, fr));
+    CU_ASSERT_FALSE(other.ended);
+    hub_stats_get(f.hub, &st);
+    CU_ASSERT_EQUAL(st.revoked, 3);
+    CU_ASSERT_EQUAL(st.clients, 1);
+    /* "*": everyone. */
+    hub_on_revoked(f.hub, "*", 1);
+    CU_ASSERT(client_wait(&f, &other, NULL));
+    CU_ASSERT_PTR_NOT_NULL(strstr(other.body, REVOKED("all")));
+    client_close(&s12);
+    client_close(&s13);
+    client_close(&tok);
+    client_close(&other);
+    fx_close(&f);
+}
+
+/* A user (any of its sessions) or a token holds at most per_user streams: the next is 429
+ * until one closes. Streams of no known identity are not counted. */
+static void test_hub_per_user_cap(void)
+{
+    struct fx f;
+    struct client a, b, c, t, anon[3];
+    struct hub_stats st;
+
+    fx_per_user = 2;
+    CU_ASSERT_EQUAL_FATAL(fx_open_live(&f, 16, 15000, 0), 0);
+    fx_per_user = 0;
+    CU_ASSERT_EQUAL_FATAL(client_open_as(&f, &a, NULL, "user:5 session:1"), 0);
+    CU_ASSERT_EQUAL_FATAL(client_open_as(&f, &b, NULL, "user:5 session:2"), 0);
+    CU_ASSERT_FATAL(client_wait(&f, &a, ": runwatch\n\n"));
+    CU_ASSERT_FATAL(client_wait(&f, &b, ": runwatch\n\n"));
+    CU_ASSERT_EQUAL_FATAL(client_open_as(&f, &c, NULL, "user:5 session:1"), 0);
+    CU_ASSERT(client_wait(&f, &c, NULL));
+    CU_ASSERT_PTR_NOT_NULL(strstr(c.raw, " 429 "));
+    client_close(&c);
+    /* A token numbered like the user is another identity. */
+    CU_ASSERT_EQUAL_FATAL(client_open_as(&f, &t, NULL, "token:5"), 0);
+    CU_ASSERT(client_wait(&f, &t, ": runwatch\n\n"));
+    for (int i = 0; i < 3; i++) {
+        CU_ASSERT_EQUAL_FATAL(client_open(&f, &anon[i], NULL), 0);
+        CU_ASSERT(client_wait(&f, &anon[i], ": runwatch\n\n"));
+    }
+    hub_stats_get(f.hub, &st);
+    CU_ASSERT_EQUAL(st.capped, 1);
+    CU_ASSERT_EQUAL(st.clients, 6);
+    /* One closes: its place is free again once the hub sees the close. */
+    client_close(&a);
+    for (time_t until = time(NULL) + WAIT_S; st.clients != 5 && time(NULL) < until;) {
+        event_base_loop(f.base, EVLOOP_NONBLOCK);
+        hub_stats_get(f.hub, &st);
+        usleep(1000);
+    }
+    CU_ASSERT_EQUAL(st.clients, 5);
+    CU_ASSERT_EQUAL_FATAL(client_open_as(&f, &c, NULL, "user:5 session:3"), 0);
+    CU_ASSERT(client_wait(&f, &c, ": runwatch\n\n"));
+    client_close(&b);
+    client_close(&c);
+    client_close(&t);
+    for (int i = 0; i < 3; i++)
+        client_close(&anon[i]);
+    fx_close(&f);
+}
+
 int suite_hub_register(void)
 {
     static const struct test_case ring[] = {
@@ -944,6 +1065,8 @@ int suite_hub_register(void)
         {"a redis gap resets every client once", test_hub_redis_gap},
         {"keepalive comments on the fake clock", test_hub_keepalive},
         {"streams end at their maximum age", test_hub_max_age},
+        {"a revocation ends its identity's streams", test_hub_revoked},
+        {"streams per user or token are capped", test_hub_per_user_cap},
         {NULL, NULL},
     };
     return test_add_suite("hub ring", ring) || test_add_suite("hub framing", framing) ||

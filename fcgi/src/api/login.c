@@ -215,8 +215,10 @@ int login_check(struct req *r)
         if (!res)
             return -1;
         allowed = PQgetvalue(res, 0, ALLOWED_PROJECTS_IDS);
-        req_add_header(r, "X-Runwatch-Identity",
-                       arena_sprintf(r->op.arena, "user:%s", id->user_id));
+        /* The session too, so that its end (a logout) ends its streams only. */
+        req_add_header(
+            r, "X-Runwatch-Identity",
+            arena_sprintf(r->op.arena, "user:%s session:%s", id->user_id, id->session_id));
     }
     req_add_header(r, "X-Runwatch-Projects", allowed);
     r->status = 204;

@@ -181,6 +181,10 @@ static void sse_http_metrics(struct sse_http *http, struct evhttp_request *req)
         {"runwatch_sse_uptime_seconds", "gauge", "Seconds since the hub started."},
         {"runwatch_sse_events_truncated_total", "counter",
          "Messages past RUNWATCH_SSE_FRAME_MAX, sent as truncated stubs."},
+        {"runwatch_sse_streams_capped_total", "counter",
+         "Streams refused for their user's or token's cap (RUNWATCH_SSE_STREAMS_PER_USER)."},
+        {"runwatch_sse_streams_revoked_total", "counter",
+         "Streams ended because their token, session, user or membership changed."},
     };
     uint64_t v[sizeof(m) / sizeof(m[0])];
 
@@ -203,6 +207,8 @@ static void sse_http_metrics(struct sse_http *http, struct evhttp_request *req)
     v[15] = st.ring_bytes;
     v[16] = st.uptime_s;
     v[17] = st.truncated;
+    v[18] = st.capped;
+    v[19] = st.revoked;
     for (size_t i = 0; i < sizeof(m) / sizeof(m[0]); i++)
         evbuffer_add_printf(out, "# HELP %s %s\n# TYPE %s %s\n%s %" PRIu64 "\n", m[i].name,
                             m[i].help, m[i].name, m[i].type, m[i].name, v[i]);
@@ -370,7 +376,11 @@ static void sse_http_stream(struct sse_http *http, struct evhttp_request *req)
     sr.projects = NULL; /* the hub took it */
     if (status != 0) {
         evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After", "5");
-        sse_http_send_error(req, status, "unavailable", "the live hub is full or stopping");
+        if (status == 429)
+            sse_http_send_error(req, status, "too_many_streams",
+                                "too many open streams for this user or token; close one first");
+        else
+            sse_http_send_error(req, status, "unavailable", "the live hub is full or stopping");
     }
 out:
     free(sr.projects);

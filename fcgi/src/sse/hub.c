@@ -14,7 +14,11 @@
  * draining is disconnected (it reconnects and replays). The grace lets a healthy client
  * take a burst of large frames (a run with a big input) without being dropped; the hard
  * bound caps what a client can pin meanwhile. A replay is paced by the client's own
- * draining so it never has to pass the limit. */
+ * draining so it never has to pass the limit.
+ * Who watches: each stream knows its identity (the user and session, or the token, that
+ * auth_request found). A revocation names identities (HUB_REVOKED_CHANNEL) and ends
+ * their streams at once; a table of open streams per user or token enforces
+ * RUNWATCH_SSE_STREAMS_PER_USER. */
 #include "hub.h"
 
 #include <stdio.h>
@@ -41,6 +45,21 @@
 /* Pending output past this many times the limit drops the client at once. */
 #define HUB_HARD_FACTOR 4
 
+/* What an identity's key is made of (hub_who_key): the kind in the low bits, so a token
+ * and a user with the same id never share a key. */
+enum hub_who_kind {
+    HUB_WHO_TOKEN = 1,
+    HUB_WHO_SESSION = 2,
+    HUB_WHO_USER = 3,
+};
+
+/* The open streams of one user or token, for the cap. */
+struct hub_who {
+    struct hub_who *next; /* the bucket's chain */
+    int64_t key;
+    size_t n;
+};
+
 struct hub_client {
     struct hub_client *prev, *next;
     struct hub *hub;
@@ -60,6 +79,9 @@ struct hub_client {
     int64_t busy_since_ms; /* output last went from empty to pending, or drained some */
     int64_t deadline_ms;   /* ended at this time (RUNWATCH_SSE_MAX_AGE_S), 0 = never */
     int64_t over_since_ms; /* pending output went above the limit, 0 = it is under */
+    /* hub_who_key of the stream's token, session and user; 0 for none */
+    int64_t who_token, who_session, who_user;
+    struct hub_who *who; /* the user's (or the token's) entry of the cap table, or NULL */
     char ident[40];
 };
 
@@ -82,6 +104,8 @@ struct hub {
     struct event *pump;       /* continues replays once clients drained */
     int tick_ms;
     unsigned seed;
+    struct hub_who **who; /* open streams per user or token: who_mask + 1 chains */
+    size_t who_mask;
     struct hub_stats st; /* counters only; the rest is filled by hub_stats_get */
 };
 
@@ -98,6 +122,96 @@ int64_t (*hub_clock_ms)(void) = hub_clock_monotonic_ms;
 static int64_t hub_now_ms(void)
 {
     return hub_clock_ms();
+}
+
+/* ---- who watches ---- */
+
+static int64_t hub_who_key(enum hub_who_kind kind, int64_t id)
+{
+    return id * 4 + (int64_t)kind;
+}
+
+/* Reads "user:5 session:12" or "token:7" (nginx's X-Runwatch-Identity) into c. Anything
+ * else leaves c with no identity: no cap applies and only "*" ends it. */
+static void hub_who_parse(struct hub_client *c, const char *s)
+{
+    while (s && *s) {
+        static const struct {
+            const char *prefix;
+            enum hub_who_kind kind;
+        } kinds[] = {
+            {"token:", HUB_WHO_TOKEN}, {"session:", HUB_WHO_SESSION}, {"user:", HUB_WHO_USER}};
+        char *end;
+        long long id;
+
+        while (*s == ' ')
+            s++;
+        for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+            size_t n = strlen(kinds[i].prefix);
+
+            if (strncmp(s, kinds[i].prefix, n) != 0)
+                continue;
+            id = strtoll(s + n, &end, 10);
+            if (end == s + n || id <= 0 || id > INT64_MAX / 8 || (*end && *end != ' '))
+                break;
+            if (kinds[i].kind == HUB_WHO_TOKEN)
+                c->who_token = hub_who_key(HUB_WHO_TOKEN, id);
+            else if (kinds[i].kind == HUB_WHO_SESSION)
+                c->who_session = hub_who_key(HUB_WHO_SESSION, id);
+            else
+                c->who_user = hub_who_key(HUB_WHO_USER, id);
+            break;
+        }
+        s = strchr(s, ' ');
+    }
+}
+
+static struct hub_who **hub_who_slot(struct hub *hub, int64_t key)
+{
+    uint64_t h = (uint64_t)key * 0x9e3779b97f4a7c15ULL;
+    struct hub_who **p = &hub->who[(h >> 32) & hub->who_mask];
+
+    while (*p && (*p)->key != key)
+        p = &(*p)->next;
+    return p;
+}
+
+/* Counts c against its user's (or token's) cap: 0, or -1 when it is reached (or out of
+ * memory). A stream of no known identity is not counted. */
+static int hub_who_claim(struct hub *hub, struct hub_client *c)
+{
+    int64_t key = c->who_user ? c->who_user : c->who_token;
+    struct hub_who **p, *w;
+
+    if (!key || !hub->who)
+        return 0;
+    p = hub_who_slot(hub, key);
+    w = *p;
+    if (w && hub->opts.per_user && w->n >= hub->opts.per_user)
+        return -1;
+    if (!w) {
+        if (!(w = calloc(1, sizeof(*w))))
+            return -1;
+        w->key = key;
+        *p = w;
+    }
+    w->n++;
+    c->who = w;
+    return 0;
+}
+
+static void hub_who_release(struct hub *hub, struct hub_client *c)
+{
+    struct hub_who **p;
+
+    if (!c->who)
+        return;
+    if (--c->who->n == 0) {
+        p = hub_who_slot(hub, c->who->key);
+        *p = c->who->next;
+        free(c->who);
+    }
+    c->who = NULL;
 }
 
 /* ---- one client ---- */
@@ -120,6 +234,7 @@ static void hub_client_unlink(struct hub *hub, struct hub_client *c)
         evbuffer_remove_cb_entry(c->out, c->watch);
         c->watch = NULL;
     }
+    hub_who_release(hub, c);
 }
 
 static void hub_client_free(struct hub_client *c)
@@ -328,6 +443,18 @@ static void hub_reset_all(struct hub *hub, const char *reason)
     log_info("sent reset to %zu clients (%s)", n, reason);
 }
 
+/* Ends every stream (their last frames drain first). */
+static size_t hub_end_all(struct hub *hub)
+{
+    size_t n = 0;
+
+    while (hub->clients) {
+        hub_client_end(hub, hub->clients);
+        n++;
+    }
+    return n;
+}
+
 static void hub_on_pump(evutil_socket_t fd, short what, void *arg)
 {
     struct hub *hub = arg;
@@ -381,7 +508,12 @@ struct hub *hub_new(struct event_base *base, const struct sse_options *opts)
     hub->tick_ms = opts->keepalive_ms / 5 > 20 ? opts->keepalive_ms / 5 : 20;
     tv.tv_sec = hub->tick_ms / 1000;
     tv.tv_usec = (hub->tick_ms % 1000) * 1000;
-    if (sse_ring_init(&hub->ring, opts->ring, opts->ring_bytes) != 0 ||
+    /* About a chain per four streams at the client limit, 1024 at least. */
+    hub->who_mask = 1023;
+    while (hub->who_mask < opts->max_clients / 4 && hub->who_mask < (1u << 20) - 1)
+        hub->who_mask = hub->who_mask * 2 + 1;
+    if (!(hub->who = calloc(hub->who_mask + 1, sizeof(*hub->who))) ||
+        sse_ring_init(&hub->ring, opts->ring, opts->ring_bytes) != 0 ||
         !(hub->scratch = evbuffer_new()) ||
         !(hub->tick = event_new(base, -1, EV_PERSIST, hub_on_tick, hub)) ||
         !(hub->pump = event_new(base, -1, 0, hub_on_pump, hub)) || event_add(hub->tick, &tv) != 0)
@@ -406,6 +538,14 @@ void hub_free(struct hub *hub)
         hub->clients = c->next;
         hub_client_free(c);
     }
+    for (size_t i = 0; hub->who && i <= hub->who_mask; i++)
+        while (hub->who[i]) {
+            struct hub_who *w = hub->who[i];
+
+            hub->who[i] = w->next;
+            free(w);
+        }
+    free(hub->who);
     if (hub->tick)
         event_free(hub->tick);
     if (hub->pump)
@@ -430,6 +570,11 @@ void hub_on_subscribed(struct hub *hub)
     log_info("subscribed to %s again after a gap (gaps=%llu)", HUB_CHANNEL,
              (unsigned long long)hub->st.gaps);
     hub_reset_all(hub, "redis");
+    /* A revocation published during the gap is lost too: every stream ends after its
+     * reset, and the browsers reconnect through auth_request, which refuses the revoked
+     * and recomputes the projects of the rest. Cheaper than re-checking every stream
+     * periodically, and a gap is rare. */
+    hub_end_all(hub);
 }
 
 void hub_on_link_lost(struct hub *hub)
@@ -441,6 +586,88 @@ void hub_on_link_lost(struct hub *hub)
     hub->gap_pending = true;
     log_warn("lost the subscription to %s; messages published until it is back are lost",
              HUB_CHANNEL);
+}
+
+static int hub_cmp_key(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+    return (x > y) - (x < y);
+}
+
+static bool hub_key_in(const int64_t *keys, size_t n, int64_t key)
+{
+    return key && bsearch(&key, keys, n, sizeof(*keys), hub_cmp_key) != NULL;
+}
+
+void hub_on_revoked(struct hub *hub, const char *payload, size_t len)
+{
+    static const char frame[] = "event: revoked\ndata: {\"reason\":\"%s\"}\n\n";
+    struct hub_client *c, *next;
+    int64_t *keys = NULL;
+    size_t n = 0, ended = 0;
+    bool all = false;
+    char *text = malloc(len + 1), *p, *end;
+
+    /* At most one key a two bytes ("t:" is the shortest that could parse). */
+    keys = malloc((len / 2 + 1) * sizeof(*keys));
+    if (!text || !keys) {
+        all = true; /* cannot tell whom it names: end everyone rather than no one */
+        goto apply;
+    }
+    memcpy(text, payload, len);
+    text[len] = '\0';
+    for (p = text; *p; p = end) {
+        struct hub_client probe = {0};
+
+        while (*p == ' ')
+            p++;
+        end = p + strcspn(p, " ");
+        if (end == p)
+            break;
+        if (end - p == 1 && *p == '*') {
+            all = true;
+            continue;
+        }
+        if (*end)
+            *end++ = '\0';
+        hub_who_parse(&probe, p);
+        if (probe.who_token)
+            keys[n++] = probe.who_token;
+        else if (probe.who_session)
+            keys[n++] = probe.who_session;
+        else if (probe.who_user)
+            keys[n++] = probe.who_user;
+        else
+            log_warn("revocation names \"%s\", which is no identity: ignored", p);
+    }
+    qsort(keys, n, sizeof(*keys), hub_cmp_key);
+apply:
+    for (c = hub->clients; c; c = next) {
+        /* The widest change first: a disabled user's sessions end with it. */
+        const char *why = all                                   ? "all"
+                          : hub_key_in(keys, n, c->who_token)   ? "token"
+                          : hub_key_in(keys, n, c->who_user)    ? "user"
+                          : hub_key_in(keys, n, c->who_session) ? "session"
+                                                                : NULL;
+        char buf[sizeof(frame) + 16];
+        int k;
+
+        next = c->next;
+        if (!why)
+            continue;
+        k = snprintf(buf, sizeof(buf), frame, why);
+        if (k > 0 && (size_t)k < sizeof(buf))
+            hub_client_write(hub, c, buf, (size_t)k);
+        log_info("ending a stream (%s): its %s changed", c->ident, why);
+        hub->st.revoked++;
+        hub_client_end(hub, c);
+        ended++;
+    }
+    log_debug("revocation of %.*s: %zu streams ended", (int)(len < 256 ? len : 256), payload,
+              ended);
+    free(keys);
+    free(text);
 }
 
 void hub_on_message(struct hub *hub, const char *payload, size_t len)
@@ -559,10 +786,19 @@ int hub_stream_open(struct hub *hub, struct evhttp_request *req, struct hub_stre
     c->types = sr->types;
     memcpy(c->run, sr->run, sizeof(c->run));
     snprintf(c->ident, sizeof(c->ident), "%s", sr->identity ? sr->identity : "anonymous");
+    hub_who_parse(c, sr->identity);
+    if (hub_who_claim(hub, c) != 0) {
+        hub->st.capped++;
+        log_info("refusing a stream (%s): %zu streams is its cap (RUNWATCH_SSE_STREAMS_PER_USER)",
+                 c->ident, hub->opts.per_user);
+        hub_client_free(c);
+        return 429;
+    }
     bev = evhttp_connection_get_bufferevent(evcon);
     c->out = bufferevent_get_output(bev);
     c->watch = evbuffer_add_cb(c->out, hub_on_output, c);
     if (!c->watch) {
+        hub_who_release(hub, c);
         hub_client_free(c);
         return 503;
     }
@@ -604,14 +840,8 @@ int hub_stream_open(struct hub *hub, struct evhttp_request *req, struct hub_stre
 
 size_t hub_shutdown(struct hub *hub)
 {
-    size_t n = 0;
-
     hub->stopping = true;
-    while (hub->clients) {
-        hub_client_end(hub, hub->clients);
-        n++;
-    }
-    return n;
+    return hub_end_all(hub);
 }
 
 void hub_stats_get(const struct hub *hub, struct hub_stats *out)

@@ -16,6 +16,10 @@
 
 /* The one channel runwatch-api publishes every committed change on (docs/CONTRACTS.md). */
 #define HUB_CHANNEL "runwatch:events"
+/* Where runwatch-api names the identities whose streams must end now: a revoked token, an
+ * ended session, a disabled user, a changed membership ("token:7 session:12 user:5", or
+ * "*" for every stream; fcgi/src/pub.h). */
+#define HUB_REVOKED_CHANNEL "runwatch:revoked"
 
 struct event_base;
 struct evhttp_request;
@@ -35,6 +39,8 @@ struct hub_stats {
     uint64_t resets;               /* `event: reset` frames written */
     uint64_t slow;                 /* clients disconnected for falling behind */
     uint64_t refused;              /* streams refused (client limit, shutting down) */
+    uint64_t capped;               /* streams refused for their identity's cap (429) */
+    uint64_t revoked;              /* streams ended because their identity changed */
     uint64_t streams;              /* streams opened since start */
     uint64_t gaps;                 /* times the subscription was lost after being live */
     uint64_t reconnects;           /* times it came back after such a loss */
@@ -54,7 +60,9 @@ struct hub_stream_req {
     uint32_t types;            /* 0 = every type */
     char run[SSE_RUN_LEN + 1]; /* "" = every run */
     const char *last_event_id; /* Last-Event-ID, or NULL */
-    const char *identity;      /* who, for log lines ("user:5"), or NULL */
+    /* Who, as nginx got it from auth_request: "user:<id> session:<id>" or "token:<id>";
+     * NULL for nobody known. It decides the stream's cap and which revocations end it. */
+    const char *identity;
 };
 
 /* The clock behind keepalives, slow clients and stream ages, in milliseconds
@@ -67,15 +75,23 @@ void hub_free(struct hub *hub);
 
 /* The Redis side reports its transitions here. hub_on_link_lost may be called in any
  * state and as often as the link drops; only the loss of a live subscription is a gap,
- * and the next hub_on_subscribed sends every client `event: reset`. */
+ * and the next hub_on_subscribed sends every client `event: reset` and ends its stream:
+ * a revocation published meanwhile is lost to the hub, so every browser reconnects and
+ * passes auth_request again. */
 void hub_on_subscribed(struct hub *hub);
 void hub_on_link_lost(struct hub *hub);
 
 /* One message from the channel. payload is borrowed for the duration of the call. */
 void hub_on_message(struct hub *hub, const char *payload, size_t len);
 
+/* One message of HUB_REVOKED_CHANNEL: every stream of a named identity gets
+ * `event: revoked` and ends (the browser reconnects through auth_request, which refuses
+ * or recomputes its projects). payload is borrowed for the duration of the call. */
+void hub_on_revoked(struct hub *hub, const char *payload, size_t len);
+
 /* Starts streaming req (a GET the HTTP side accepted): 0 when the hub took it, else the
- * HTTP status the caller must answer with (503: at the client limit or shutting down). */
+ * HTTP status the caller must answer with (503: at the client limit or shutting down;
+ * 429: its user or token holds RUNWATCH_SSE_STREAMS_PER_USER streams already). */
 int hub_stream_open(struct hub *hub, struct evhttp_request *req, struct hub_stream_req *sr);
 
 /* SIGTERM: refuses new streams and ends every stream cleanly (browsers reconnect, to

@@ -16,6 +16,7 @@ struct sse_options {
     size_t max_clients;   /* streams held at once; more get 503 */
     int max_age_s;        /* a stream is ended after about this long (0 = never) */
     int retry_ms;         /* the browser's reconnect delay, sent as `retry:` */
+    size_t per_user;      /* streams one user or token may hold at once (0 = no cap); 429 past */
 };
 
 /* Fills opts from the environment; on a bad value returns -1 with a message naming the

@@ -136,9 +136,17 @@ static void redis_sub_on_reply(redisAsyncContext *ac, void *r, void *privdata)
     }
     kind = reply->element[0]->str;
     if (strcasecmp(kind, "message") == 0) {
-        if (reply->element[2]->type == REDIS_REPLY_STRING)
+        if (reply->element[2]->type != REDIS_REPLY_STRING)
+            return;
+        if (reply->element[1]->type == REDIS_REPLY_STRING &&
+            strcmp(reply->element[1]->str, HUB_REVOKED_CHANNEL) == 0)
+            hub_on_revoked(sub->hub, reply->element[2]->str, reply->element[2]->len);
+        else
             hub_on_message(sub->hub, reply->element[2]->str, reply->element[2]->len);
     } else if (strcasecmp(kind, "subscribe") == 0) {
+        /* One confirmation per channel; the link is up once both are. */
+        if (reply->element[2]->type == REDIS_REPLY_INTEGER && reply->element[2]->integer < 2)
+            return;
         evtimer_del(sub->handshake_timer);
         sub->subscribed = true;
         sub->backoff_ms = REDIS_SUB_BACKOFF_MIN_MS;
@@ -204,7 +212,8 @@ static void redis_sub_connect(struct redis_sub *sub)
         redisAsyncSetDisconnectCallback(ac, redis_sub_on_disconnect) != REDIS_OK)
         goto fail;
     /* Queued now, written as soon as the connection is up. */
-    if (redisAsyncCommand(ac, redis_sub_on_reply, sub, "SUBSCRIBE %s", HUB_CHANNEL) != REDIS_OK)
+    if (redisAsyncCommand(ac, redis_sub_on_reply, sub, "SUBSCRIBE %s %s", HUB_CHANNEL,
+                          HUB_REVOKED_CHANNEL) != REDIS_OK)
         goto fail;
     sub->ac = ac;
     evtimer_add(sub->handshake_timer, &handshake);

@@ -70,7 +70,7 @@ export interface paths {
         };
         /**
          * Live events as Server-Sent Events (served by runwatch-sse after nginx's auth_request)
-         * @description One frame per committed change the caller may see: `id: <epoch>-<seq>`, `event: <type>`, `data: <the published JSON>`. The stream opens with `retry:` and a comment; idle streams get a comment every 15 s. A reconnecting client sends `Last-Event-ID` (EventSource does) or `last_event_id`, and gets what it missed from the hub's ring, or `event: reset` (data `{"reason": …}`) when the hub cannot bridge the gap: refetch over REST. Streams end after about RUNWATCH_SSE_MAX_AGE_S; EventSource reconnects and resumes. Instance admins see every project; others the projects they are members of (a token: its project). A `run.event` frame carries its batch in `data.events`, each event as GET /api/v1/runs/{run}/events returns it, when they fit 32 KiB; past that `data.truncated` is true, only `count`, `first_id` and `last_id` come, and viewers fetch. Contract: docs/CONTRACTS.md.
+         * @description One frame per committed change the caller may see: `id: <epoch>-<seq>`, `event: <type>`, `data: <the published JSON>`. The stream opens with `retry:` and a comment; idle streams get a comment every 15 s. A reconnecting client sends `Last-Event-ID` (EventSource does) or `last_event_id`, and gets what it missed from the hub's ring, or `event: reset` (data `{"reason": …}`) when the hub cannot bridge the gap: refetch over REST. Streams end after about RUNWATCH_SSE_MAX_AGE_S; EventSource reconnects and resumes. When the caller's token is revoked, its session ends, or its user is disabled or loses or changes a membership, the stream gets `event: revoked` (data `{"reason": "token"|"session"|"user"|"all"}`) and ends at once: ask GET /api/v1/auth/me (401: sign in again) before reconnecting. One user (all its sessions) or token holds at most RUNWATCH_SSE_STREAMS_PER_USER streams (429 past it). Instance admins see every project; others the projects they are members of (a token: its project). A `run.event` frame carries its batch in `data.events`, each event as GET /api/v1/runs/{run}/events returns it, when they fit 32 KiB; past that `data.truncated` is true, only `count`, `first_id` and `last_id` come, and viewers fetch. Contract: docs/CONTRACTS.md.
          */
         get: operations["streamEvents"];
         put?: never;
@@ -1385,6 +1385,15 @@ export interface operations {
             };
             /** @description A project in the filter the caller may not see (field: project) */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too many open streams for this user or token (code too_many_streams; RUNWATCH_SSE_STREAMS_PER_USER); Retry-After */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };

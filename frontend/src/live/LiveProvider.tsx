@@ -3,7 +3,10 @@
 // the browser gives up (an HTTP error: hub restarting, nginx 502) we open a new stream
 // with the last id in the query (`last_event_id`), which the hub replays from the same
 // way; when the hub cannot (`event: reset`), or we never had an id, the cached views are
-// refetched over REST.
+// refetched over REST. When who we are changes (`event: revoked`: signed out elsewhere, a
+// revoked token, removed from a project, a disabled account), the hub ends the stream and
+// we ask /auth/me before opening another: a lost session leads to the sign-in page
+// (RequireAuth), not to a reconnect loop.
 import { createContext, useContext, useEffect, useRef, useState, type ReactNode } from 'react';
 import { useQueryClient } from '@tanstack/react-query';
 import {
@@ -14,6 +17,7 @@ import {
   type LiveMessage,
 } from './apply';
 import { activity } from './activity';
+import { authKeys } from '../api/auth';
 
 export type LiveStatus = 'connecting' | 'live' | 'reconnecting' | 'offline';
 
@@ -78,9 +82,11 @@ export function LiveProvider({
           setStatus('reconnecting');
           return;
         }
-        // CLOSED: an HTTP error or a wrong content type. The browser will not retry.
+        // CLOSED: an HTTP error or a wrong content type. The browser will not retry. A
+        // 401 means the session is gone: asking who we are shows the sign-in page.
         setStatus(navigator.onLine ? 'reconnecting' : 'offline');
         src.close();
+        void qc.invalidateQueries({ queryKey: authKeys.me });
         opens = Math.max(opens, 1);
         retry = setTimeout(open, retryMs.current);
         retryMs.current = Math.min(retryMs.current * 2, RETRY_MAX_MS);
@@ -88,6 +94,16 @@ export function LiveProvider({
       src.onmessage = onMessage;
       for (const t of LIVE_TYPES) src.addEventListener(t, onMessage as EventListener);
       src.addEventListener('reset', () => resyncAll(ctx));
+      src.addEventListener('revoked', () => {
+        // Closed before the browser reconnects by itself: who we are decides what next.
+        src.close();
+        setStatus('reconnecting');
+        void qc.invalidateQueries({ queryKey: authKeys.me }).finally(() => {
+          // Signed out: RequireAuth has gone to the sign-in page and unmounted us. Still
+          // signed in (a narrowed role): a new stream, whose projects nginx recomputes.
+          if (!closed && qc.getQueryData(authKeys.me)) open();
+        });
+      });
     };
 
     const onOffline = () => setStatus('offline');
