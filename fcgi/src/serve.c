@@ -457,7 +457,7 @@ int serve_worker(const struct config *cfg, int listen_fd)
     arena_init(&w->arena, 16384);
     arena_init(&w->nested, 16384);
     db_init(&w->db, cfg->database_url);
-    config_parse_redis_url(cfg->redis_url, &ra);
+    config_redis_addr(cfg, &ra);
     pub_init(&w->pub, &ra);
 
     if (conns_init(&w->conns, listen_fd, serve_one, serve_flush, w) != 0) {

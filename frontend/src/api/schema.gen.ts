@@ -1392,6 +1392,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description This client address already holds RUNWATCH_STREAM_CONN_LIMIT streams (nginx); code throttled, retry after Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description The hub is at its client limit, stopping, or runwatch-api cannot answer the authorisation check; retry after Retry-After */
             503: {
                 headers: {
