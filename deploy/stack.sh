@@ -23,10 +23,11 @@
 #   deploy/stack.sh demo [ARGS]    a simulated fleet reporting to the running stack (make demo)
 #   deploy/stack.sh supervise      the supervisor itself (start leaves it running)
 #
-# Layout: $VAR/pg (data), $VAR/run (sockets, pid files), $VAR/log (one log per
-# process; supervisor.log: deaths and restarts), $VAR/nginx (rendered config, temp
-# files), $VAR/stack.env (the settings of the last start), $VAR/first-admin.txt (the
-# first admin's generated password, 0600).
+# Layout: $VAR/pg (data), $VAR/run (sockets, pid files, the secrets the processes share:
+# redis.password, sse.key, each 0600), $VAR/log (one log per process; supervisor.log:
+# deaths and restarts), $VAR/nginx (rendered config, temp files), $VAR/stack.env (the
+# settings of the last start), $VAR/first-admin.txt (the first admin's generated
+# password, 0600).
 # Each component's recipe is a file in deploy/stack; the table below puts them in order.
 #
 # As root (CI, containers): PostgreSQL runs as the `postgres` system user and nginx's
@@ -71,7 +72,7 @@ abs_path() {
 REMEMBERED=(RUNWATCH_VAR_DIR RUNWATCH_HTTP_HOST RUNWATCH_HTTP_PORT RUNWATCH_PG_PORT
     RUNWATCH_REDIS_PORT RUNWATCH_SSE_HOST RUNWATCH_SSE_PORT RUNWATCH_BIN_DIR
     RUNWATCH_STATIC_DIR RUNWATCH_MIGRATIONS_DIR RUNWATCH_LOGIN_RATE RUNWATCH_LOGIN_BURST
-    RUNWATCH_METRICS_ALLOW)
+    RUNWATCH_METRICS_ALLOW RUNWATCH_STREAM_CONN_LIMIT RUNWATCH_API_CONN_LIMIT)
 # ...and any other setting of the stack's (those `runwatch-api config --shell` prints, the
 # hub's RUNWATCH_SSE_*, RUNWATCH_PG_BINDIR) that was set by hand. Never the first admin's
 # password or a producer's token.
@@ -163,7 +164,14 @@ load_config() {
     API_SOCKET=$RUNWATCH_API_SOCKET
     DATABASE_URL=$RUNWATCH_DATABASE_URL
     REDIS_URL=$RUNWATCH_REDIS_URL
-    # Login throttling per client address, in nginx (the API adds a backoff per (account, address)).
+    # Secrets, each in a 0600 file under $RUN (made at start, kept across restarts): the
+    # password Redis requires, and the key nginx shows the hub with every stream.
+    REDIS_PASSWORD_FILE=$RUNWATCH_REDIS_PASSWORD_FILE
+    SSE_KEY_FILE=$RUNWATCH_SSE_KEY_FILE
+    # Requests one client address may have in flight (nginx limit_conn), per location.
+    STREAM_CONN_LIMIT=$RUNWATCH_STREAM_CONN_LIMIT
+    API_CONN_LIMIT=$RUNWATCH_API_CONN_LIMIT
+        # Login throttling per client address, in nginx (the API adds a backoff per (account, address)).
     LOGIN_RATE=$RUNWATCH_LOGIN_RATE
     LOGIN_BURST=$RUNWATCH_LOGIN_BURST
     [[ "$LOGIN_RATE" =~ ^[0-9]+r/[sm]$ ]] || die "RUNWATCH_LOGIN_RATE must look like 10r/m or 5r/s, got '$LOGIN_RATE'"
@@ -183,7 +191,7 @@ load_config() {
 
     # These paths go into nginx, PostgreSQL and Redis config files; keep them to
     # characters none of those formats needs to escape.
-    for name in VAR BIN_DIR STATIC_DIR MIGRATIONS_DIR API_SOCKET REPO_DIR; do
+    for name in VAR BIN_DIR STATIC_DIR MIGRATIONS_DIR API_SOCKET REPO_DIR REDIS_PASSWORD_FILE SSE_KEY_FILE; do
         [[ "${!name}" =~ ^[A-Za-z0-9._/+@:,=-]+$ ]] ||
             die "path '${!name}' (${name}) has spaces or special characters; use a plain path"
     done
@@ -229,6 +237,7 @@ load_config() {
     export RUNWATCH_BIN_DIR=$BIN_DIR RUNWATCH_STATIC_DIR=$STATIC_DIR
     export RUNWATCH_MIGRATIONS_DIR=$MIGRATIONS_DIR RUNWATCH_API_SOCKET=$API_SOCKET
     export RUNWATCH_DATABASE_URL=$DATABASE_URL RUNWATCH_REDIS_URL=$REDIS_URL
+    export RUNWATCH_REDIS_PASSWORD_FILE=$REDIS_PASSWORD_FILE RUNWATCH_SSE_KEY_FILE=$SSE_KEY_FILE
     if [[ -n "${RUNWATCH_API_SOCKET_GROUP:-}" ]]; then export RUNWATCH_API_SOCKET_GROUP; fi
 }
 
@@ -368,6 +377,19 @@ check_port_free() {
 
 need_bin() {
     [[ -x "$BIN_DIR/$1" ]] || die "$BIN_DIR/$1 not found: build it with \`make build\` (or set RUNWATCH_BIN_DIR)"
+}
+
+# ---------------------------------------------------------------- secrets
+
+# make_secret FILE: 32 random bytes as 64 hex digits in FILE (0600), unless FILE already
+# holds one: a restarted component keeps the secret the others use. The secret never
+# appears on a command line.
+make_secret() {
+    local file=$1
+    [[ -s "$file" ]] && return 0
+    mkdir -p "$(dirname "$file")"
+    (umask 077 && od -An -N32 -tx1 /dev/urandom | tr -d ' \n' >"$file.tmp" && mv "$file.tmp" "$file")
+    [[ -s "$file" ]] || fail "cannot write a secret to $file"
 }
 
 # ---------------------------------------------------------------- directories

@@ -9,11 +9,15 @@ nginx_where() { url; }
 
 sed_escape() { printf '%s' "$1" | sed -e 's/[\\|&]/\\&/g'; }
 
-# Renders the template to $1 ("-" = stdout).
+# Renders the template to $1 ("-" = stdout). The file holds the hub's key, so it is 0600
+# (nginx's master reads it before it drops privileges).
 render_nginx() {
-    local out=$1 tmpl=$REPO_DIR/nginx/runwatch.conf.in user_line=''
+    local out=$1 tmpl=$REPO_DIR/nginx/runwatch.conf.in user_line='' sse_key
     [[ -r "$tmpl" ]] || die "$tmpl not found"
     if [[ -n "$NGINX_USER" ]]; then user_line="user $NGINX_USER $NGINX_GROUP;"; fi
+    make_secret "$SSE_KEY_FILE"
+    sse_key=$(<"$SSE_KEY_FILE")
+    [[ "$sse_key" =~ ^[A-Za-z0-9._~+/=-]+$ ]] || die "$SSE_KEY_FILE: a key of letters, digits and ._~+/=- only"
     local -a args=(
         -e "s|@HTTP_HOST@:@HTTP_PORT@|$(sed_escape "$(host_port "$HTTP_HOST" "$HTTP_PORT")")|g"
         -e "s|@HTTP_HOST@|$(sed_escape "$HTTP_HOST")|g"
@@ -29,9 +33,13 @@ render_nginx() {
         -e "s|@NGINX_NOFILE@|$(sed_escape "$NGINX_NOFILE")|g"
         -e "s|@NGINX_CONNECTIONS@|$(sed_escape "$NGINX_CONNECTIONS")|g"
         -e "s|@METRICS_ALLOW@|$(sed_escape "$METRICS_ALLOW_LINES")|g"
+        -e "s|@STREAM_CONN_LIMIT@|$(sed_escape "$STREAM_CONN_LIMIT")|g"
+        -e "s|@API_CONN_LIMIT@|$(sed_escape "$API_CONN_LIMIT")|g"
     )
     local text left
     text=$(sed "${args[@]}" "$tmpl")
+    # In the shell, not as a sed argument: a command line is visible to every local user.
+    text=${text//@SSE_KEY@/"$sse_key"}
     if left=$(grep -o '@[A-Z_]*@' <<<"$text" | sort -u | tr '\n' ' ') && [[ -n "$left" ]]; then
         die "unrendered placeholders in $tmpl: $left"
     fi
@@ -39,7 +47,8 @@ render_nginx() {
         printf '%s\n' "$text"
     else
         mkdir -p "$(dirname "$out")"
-        printf '%s\n' "$text" >"$out.tmp"
+        (umask 077 && printf '%s\n' "$text" >"$out.tmp")
+        chmod 0600 "$out.tmp"
         mv "$out.tmp" "$out"
     fi
 }

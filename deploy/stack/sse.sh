@@ -3,6 +3,9 @@
 # (RUNWATCH_SSE_RING, _RING_BYTES, _FRAME_MAX, _KEEPALIVE_MS, _CLIENT_BUFFER, _STALL_MS,
 # _MAX_CLIENTS, _MAX_AGE_S, _RETRY_MS; docs/CONTRACTS.md) pass through the environment; it checks them and exits
 # with a message naming a bad one. Ready once /healthz answers 200.
+# It opens a stream only for a request that carries the key in $SSE_KEY_FILE (made here,
+# 0600), which nginx adds: without it the hub could not tell nginx's X-Runwatch-Projects
+# from one any local process forged.
 
 sse_pid() { pid_of "$RUN/sse.pid" runwatch-sse; }
 
@@ -11,6 +14,7 @@ sse_where() { host_port "$SSE_HOST" "$SSE_PORT"; }
 sse_start() {
     need_bin runwatch-sse
     check_port_free "$SSE_PORT" RUNWATCH_SSE_PORT
+    make_secret "$SSE_KEY_FILE"
     log "starting runwatch-sse on $(host_port "$SSE_HOST" "$SSE_PORT")"
     spawn "$LOGS/sse.log" "$RUN/sse.pid" "$BIN_DIR/runwatch-sse"
 }

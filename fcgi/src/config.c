@@ -83,6 +83,42 @@ int config_parse_redis_url(const char *url, struct config_redis_addr *out)
     return 0;
 }
 
+void config_redis_addr(const struct config *cfg, struct config_redis_addr *out)
+{
+    config_parse_redis_url(cfg->redis_url, out);
+    snprintf(out->password, sizeof(out->password), "%s", cfg->redis_password);
+}
+
+int config_read_secret(const char *path, int optional, const char *name, char *out, size_t cap,
+                       char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "r");
+    size_t n;
+
+    out[0] = '\0';
+    if (!f) {
+        if (optional && errno == ENOENT)
+            return 0;
+        snprintf(err, errlen, "%s: cannot read %s: %s", name, path, strerror(errno));
+        return -1;
+    }
+    if (!fgets(out, (int)cap, f))
+        out[0] = '\0';
+    fclose(f);
+    n = strcspn(out, "\r\n");
+    if (n == cap - 1) {
+        snprintf(err, errlen, "%s: the secret in %s is longer than %zu bytes", name, path, cap - 2);
+        out[0] = '\0';
+        return -1;
+    }
+    out[n] = '\0';
+    if (!out[0] && !optional) {
+        snprintf(err, errlen, "%s: %s is empty", name, path);
+        return -1;
+    }
+    return 0;
+}
+
 /* Retention per table family: RUNWATCH_RETENTION_DAYS_<FAMILY>=days. */
 #define CONFIG_RETENTION_PREFIX "RUNWATCH_RETENTION_DAYS_"
 
@@ -166,6 +202,14 @@ int config_load(struct config *cfg, char *err, size_t errlen)
         snprintf(err, errlen, "RUNWATCH_REDIS_URL must be redis://host:port or unix:/path");
         return -1;
     }
+    /* The stack's Redis requires this password (deploy/stack/redis.sh makes it). */
+    snprintf(buf, sizeof(buf), "%s/run/redis.password", var);
+    if (config_copy(cfg->redis_password_file, sizeof(cfg->redis_password_file),
+                    config_env("RUNWATCH_REDIS_PASSWORD_FILE", buf), "RUNWATCH_REDIS_PASSWORD_FILE",
+                    err, errlen) ||
+        config_read_secret(cfg->redis_password_file, 1, "RUNWATCH_REDIS_PASSWORD_FILE",
+                           cfg->redis_password, sizeof(cfg->redis_password), err, errlen))
+        return -1;
 
     snprintf(buf, sizeof(buf), "%s/run/api.sock", var);
     if (config_copy(cfg->api_socket, sizeof(cfg->api_socket),
@@ -200,6 +244,10 @@ int config_load(struct config *cfg, char *err, size_t errlen)
     if (config_long("RUNWATCH_SSE_PORT", "8089", 1, 65535, &v, err, errlen))
         return -1;
     cfg->sse_port = (int)v;
+    snprintf(buf, sizeof(buf), "%s/run/sse.key", var);
+    if (config_copy(cfg->sse_key_file, sizeof(cfg->sse_key_file),
+                    config_env("RUNWATCH_SSE_KEY_FILE", buf), "RUNWATCH_SSE_KEY_FILE", err, errlen))
+        return -1;
 
     snprintf(dflt_workers, sizeof(dflt_workers), "%ld", ncpu > 0 ? 2 * ncpu : 2);
     if (config_long("RUNWATCH_API_WORKERS", dflt_workers, 1, 256, &v, err, errlen))
@@ -408,6 +456,13 @@ int config_stack_load(struct config_stack *st, char *err, size_t errlen)
                     config_env("RUNWATCH_METRICS_ALLOW", "127.0.0.1,::1"), "RUNWATCH_METRICS_ALLOW",
                     err, errlen))
         return -1;
+    /* Per client address, in nginx: one address cannot hold every connection the hub and
+     * the API's workers have. Ample for a browser (one stream a tab) and for a NAT of a
+     * few dozen users; per-user caps on streams are the hub's. */
+    if (config_long("RUNWATCH_STREAM_CONN_LIMIT", "64", 1, 65535, &st->stream_conn_limit, err,
+                    errlen) ||
+        config_long("RUNWATCH_API_CONN_LIMIT", "256", 1, 65535, &st->api_conn_limit, err, errlen))
+        return -1;
     return 0;
 }
 
@@ -455,6 +510,10 @@ int config_print_shell(const struct config *cfg, FILE *out, char *err, size_t er
     config_put_long(out, "RUNWATCH_REDIS_PORT", st.redis_port);
     config_put(out, "RUNWATCH_SSE_HOST", cfg->sse_host);
     config_put_long(out, "RUNWATCH_SSE_PORT", cfg->sse_port);
+    if (config_abs(path, sizeof(path), cfg->sse_key_file, "RUNWATCH_SSE_KEY_FILE", err, errlen) !=
+        0)
+        return -1;
+    config_put(out, "RUNWATCH_SSE_KEY_FILE", path);
     config_put(out, "RUNWATCH_STATIC_DIR", st.static_dir);
     if (config_abs(path, sizeof(path), cfg->migrations_dir, "RUNWATCH_MIGRATIONS_DIR", err,
                    errlen) != 0)
@@ -470,6 +529,10 @@ int config_print_shell(const struct config *cfg, FILE *out, char *err, size_t er
     config_put(out, "RUNWATCH_API_SOCKET_GROUP", cfg->api_socket_group);
     config_put(out, "RUNWATCH_DATABASE_URL", cfg->database_url);
     config_put(out, "RUNWATCH_REDIS_URL", cfg->redis_url);
+    if (config_abs(path, sizeof(path), cfg->redis_password_file, "RUNWATCH_REDIS_PASSWORD_FILE",
+                   err, errlen) != 0)
+        return -1;
+    config_put(out, "RUNWATCH_REDIS_PASSWORD_FILE", path);
     config_put(out, "RUNWATCH_REPORT_DATABASE_URL", cfg->report_database_url);
     config_put_long(out, "RUNWATCH_REPORT_TIMEOUT_MS", cfg->report_timeout_ms);
     config_put_long(out, "RUNWATCH_REPORT_MAX_ROWS", cfg->report_max_rows);
@@ -486,6 +549,8 @@ int config_print_shell(const struct config *cfg, FILE *out, char *err, size_t er
     config_put(out, "RUNWATCH_LOGIN_RATE", st.login_rate);
     config_put_long(out, "RUNWATCH_LOGIN_BURST", st.login_burst);
     config_put(out, "RUNWATCH_METRICS_ALLOW", st.metrics_allow);
+    config_put_long(out, "RUNWATCH_STREAM_CONN_LIMIT", st.stream_conn_limit);
+    config_put_long(out, "RUNWATCH_API_CONN_LIMIT", st.api_conn_limit);
     /* Retention has no default (keep everything): only the families set are printed. */
     for (char **e = environ; e && *e; e++) {
         const char *eq = strchr(*e, '=');

@@ -15,12 +15,21 @@ struct config {
     char var_dir[512];
     char database_url[1024];
     char redis_url[512];
+    /* RUNWATCH_REDIS_PASSWORD_FILE, and what it holds (empty: the file is absent, so no
+     * AUTH). The password lives in a file, never in the URL or a command line, so neither
+     * `config --shell`, a log line nor `ps` shows it. */
+    char redis_password_file[512];
+    char redis_password[256];
     char api_socket[512];
     char api_socket_group[64];
     char migrations_dir[512];
     char functions_dir[512]; /* RUNWATCH_FUNCTIONS_DIR: beside the migrations by default */
     char sse_host[128];
     int sse_port;
+    /* RUNWATCH_SSE_KEY_FILE: the per-stack key nginx sends the hub with every stream
+     * (X-Runwatch-Hub-Key), so the hub believes only nginx's X-Runwatch-Projects. Read by
+     * runwatch-sse (it refuses to start without it) and by deploy/stack.sh. */
+    char sse_key_file[512];
     int api_workers;
     size_t max_body;
     long session_idle_s; /* a session unused this long is expired */
@@ -62,8 +71,17 @@ struct config_redis_addr {
     char host[256]; /* a socket path when is_unix */
     int port;
     int is_unix;
+    char password[256]; /* sent with AUTH on every new connection; empty: no AUTH */
 };
 int config_parse_redis_url(const char *url, struct config_redis_addr *out);
+/* cfg's Redis: its URL parsed (config_load checked it) with the password. */
+void config_redis_addr(const struct config *cfg, struct config_redis_addr *out);
+
+/* Reads a secret kept in a file (a password, a key): its first line, without the line
+ * end, into out. A missing file is an empty secret when optional, an error otherwise;
+ * an empty secret that is required is an error too. -1 with a message naming `name`. */
+int config_read_secret(const char *path, int optional, const char *name, char *out, size_t cap,
+                       char *err, size_t errlen);
 
 /* An integer environment variable (dflt when unset or empty) within [min, max]; -1 with
  * a message naming the variable otherwise. Shared by both daemons' settings. */
@@ -82,6 +100,10 @@ struct config_stack {
     char login_rate[32];
     long login_burst;
     char metrics_allow[512];
+    /* nginx's limit_conn: requests one client address may have in flight at once, on the
+     * live stream and on the REST API (each its own count). */
+    long stream_conn_limit;
+    long api_conn_limit;
 };
 int config_stack_load(struct config_stack *st, char *err, size_t errlen);
 

@@ -181,7 +181,7 @@ int housekeep_once(const struct config *cfg)
     housekeep_signals();
     if (!(c = housekeep_connect(cfg)))
         return 1;
-    config_parse_redis_url(cfg->redis_url, &ra);
+    config_redis_addr(cfg, &ra);
     pub_init(&pub, &ra);
     failed = housekeep_pass(c, &pub, cfg, 1);
     pub_fini(&pub);
@@ -197,7 +197,7 @@ int housekeep_main(const struct config *cfg)
     int leading = 0, said_standby = 0, all = 0;
 
     housekeep_signals();
-    config_parse_redis_url(cfg->redis_url, &ra);
+    config_redis_addr(cfg, &ra);
     pub_init(&pub, &ra);
     log_info("housekeeper started");
     while (!housekeep_stop) {

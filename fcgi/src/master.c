@@ -152,7 +152,7 @@ static void master_reset_streams(const struct master *m, const char *why)
     struct pub p;
     char data[96];
 
-    config_parse_redis_url(m->cfg->redis_url, &ra);
+    config_redis_addr(m->cfg, &ra);
     pub_init(&p, &ra);
     snprintf(data, sizeof(data), "{\"reason\":\"%s\"}", why);
     if (pub_event(&p, "0", PUB_TYPE_RESET, NULL, data) == 0)

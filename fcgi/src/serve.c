@@ -144,6 +144,16 @@ static int serve_read_body(struct req *r, FCGX_Stream *in, const char *clen)
     return 0;
 }
 
+/* Room for serve_head: the fixed part and every header, so none is ever cut. */
+static size_t serve_head_size(const struct req *r)
+{
+    size_t n = 512 + strlen(r->resp_type) + strlen(r->request_id);
+
+    for (size_t i = 0; i < r->n_resp_headers; i++)
+        n += strlen(r->resp_headers[i].name) + strlen(r->resp_headers[i].value) + 4;
+    return n;
+}
+
 /* The response head; the body follows it as is. Returns its length, 0 if it cannot fit. */
 static size_t serve_head(const struct req *r, char *head, size_t cap)
 {
@@ -159,8 +169,12 @@ static size_t serve_head(const struct req *r, char *head, size_t cap)
     for (size_t i = 0; i < r->n_resp_headers && pos; i++) {
         n = snprintf(head + pos, cap - pos, "%s: %s\r\n", r->resp_headers[i].name,
                      r->resp_headers[i].value);
-        if (n < 0 || (size_t)n >= cap - pos)
-            break; /* headers are ours and short; a truncated one is dropped, not split */
+        if (n < 0 || (size_t)n >= cap - pos) {
+            /* serve_head_size made room for all: a header that did not fit is a bug, and
+             * is never dropped in silence (auth/check's project list once was). */
+            pos = 0;
+            break;
+        }
         pos += (size_t)n;
     }
     if (pos == 0 || pos + 2 >= cap) {
@@ -220,8 +234,18 @@ static void serve_answer(struct serve_ctx *w, struct req *r, FCGX_Request *fr, i
     }
     req_render(r, rc);
     {
-        char head[4096];
-        size_t hlen = serve_head(r, head, sizeof(head));
+        /* Most heads fit the stack buffer; a long header (the project ids of
+         * auth/check for a member of thousands of projects) gets one from the arena. */
+        char small[4096], *head = small;
+        size_t need = serve_head_size(r), cap = sizeof(small), hlen;
+
+        if (need > cap && (head = arena_alloc(r->op.arena, need)) != NULL)
+            cap = need;
+        if (!head) {
+            head = small;
+            log_error("out of memory for a response head of %zu bytes", need);
+        }
+        hlen = serve_head(r, head, cap);
         /* libfcgi's FCGX_FPrintF has its own printf that rejects %zu and then fails the
          * whole stream, so the head is formatted with snprintf and written as bytes. */
         if (hlen && (FCGX_PutStr(head, (int)hlen, fr->out) < 0 ||
@@ -451,7 +475,7 @@ int serve_worker(const struct config *cfg, int listen_fd)
     /* Every connection LISTENs for identity changes, cache or not: the worker that
      * commits one learns of it with its COMMIT and tells the live hub (serve_answer). */
     w->db.ident_listen = 1;
-    config_parse_redis_url(cfg->redis_url, &ra);
+    config_redis_addr(cfg, &ra);
     pub_init(&w->pub, &ra);
     if (cfg->test_fault_publish[0]) {
         log_warn("RUNWATCH_TEST_FAULT_EXIT_BEFORE_PUBLISH is set: a test stack, not for use");

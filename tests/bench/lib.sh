@@ -44,7 +44,11 @@ bench_start_stack() {
 
     export RUNWATCH_STATIC_DIR=$TMP/static
     # The stack's own defaults for everything else (the API's worker count, log level).
-    unset RUNWATCH_API_SOCKET RUNWATCH_DATABASE_URL RUNWATCH_REDIS_URL
+    unset RUNWATCH_API_SOCKET RUNWATCH_DATABASE_URL RUNWATCH_REDIS_URL RUNWATCH_REDIS_PASSWORD_FILE
+    # Every load generator here is one client address: nginx's per-address connection
+    # limits would measure themselves, not the stack.
+    export RUNWATCH_STREAM_CONN_LIMIT=${RUNWATCH_STREAM_CONN_LIMIT:-65535}
+    export RUNWATCH_API_CONN_LIMIT=${RUNWATCH_API_CONN_LIMIT:-65535}
 
     mkdir -p "$RUNWATCH_STATIC_DIR"
     head -c 1024 /dev/zero | tr '\0' 'x' >"$RUNWATCH_STATIC_DIR/1k.txt"

@@ -695,6 +695,22 @@ int main(int argc, char **argv)
     l.addr.sin_port = htons((unsigned short)l.port);
     if (inet_pton(AF_INET, l.host, &l.addr.sin_addr) != 1)
         usage();
+    {
+        /* The stack's Redis wants its password: from RUNWATCH_REDIS_PASSWORD_FILE, or the
+         * stack's own file under RUNWATCH_VAR_DIR (never a command-line argument). */
+        const char *pwf = getenv("RUNWATCH_REDIS_PASSWORD_FILE"), *var = getenv("RUNWATCH_VAR_DIR");
+        char path[600], err[256];
+
+        if (!pwf || !*pwf) {
+            snprintf(path, sizeof(path), "%s/run/redis.password", var && *var ? var : "var");
+            pwf = path;
+        }
+        if (config_read_secret(pwf, 1, "RUNWATCH_REDIS_PASSWORD_FILE", ra.password,
+                               sizeof(ra.password), err, sizeof(err)) != 0) {
+            fprintf(stderr, "sse-load: %s\n", err);
+            return 2;
+        }
+    }
     pub_init(&l.pub, &ra);
     l.conns = calloc((size_t)l.clients, sizeof(*l.conns));
     l.base = event_base_new();

@@ -130,9 +130,17 @@ struct itest_sub {
     size_t len, cap;
 };
 
-/* Connects and subscribes to channel; returns 0 once Redis confirmed the subscription,
- * so anything published after that is seen. */
+/* Connects, authenticates (the stack's Redis requires its password) and subscribes to
+ * channel; returns 0 once Redis confirmed the subscription, so anything published after
+ * that is seen. */
 int itest_sub_open(struct itest_sub *s, const char *channel);
+/* The stack's Redis password ($RUNWATCH_VAR_DIR/run/redis.password) into buf; "" when
+ * it cannot be read. */
+const char *itest_redis_password(char *buf, size_t cap);
+/* Sends one command (RESP, built from argv) on a new unauthenticated connection to the
+ * stack's Redis and returns its first reply line (malloc'd), or NULL. What a local
+ * process without the password gets. */
+char *itest_redis_anon(int argc, const char *const *argv);
 /* The payload of the next message (malloc'd, NUL-terminated; the caller frees it), or
  * NULL when none came within timeout_ms or the connection failed. */
 char *itest_sub_next(struct itest_sub *s, int timeout_ms);

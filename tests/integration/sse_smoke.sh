@@ -2,8 +2,9 @@
 # sse_smoke: runwatch-sse against a private Redis on free loopback ports — /healthz, message
 # counting, Redis going away (503, the hub stays up) and coming back (200 with a gap),
 # /metrics, a stream read straight from the hub (no nginx: the test sets the allowed-projects
-# header itself), and a clean SIGTERM that ends that stream properly. Every wait is bounded;
-# everything started here is removed on exit.
+# header itself, with the hub key nginx would add; without the key it is a 403), and a clean
+# SIGTERM that ends that stream properly. Redis requires a password, as in the stack. Every
+# wait is bounded; everything started here is removed on exit.
 #
 # usage: tests/integration/sse_smoke.sh path/to/runwatch-sse
 # A wrapper script works as $1 if it execs the binary, so signals reach it; give valgrind
@@ -27,6 +28,15 @@ slow=${SSE_SMOKE_SLOW:-1}
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/runwatch-sse-smoke.XXXXXX") || exit 2
 hub_pid=
 code=000
+# The secrets the stack keeps in $RUNWATCH_VAR_DIR/run (deploy/stack.sh): the hub reads
+# both from there. They reach redis-server in a config file and curl in a header file, never
+# on a command line.
+mkdir -p "$tmp/run"
+(umask 077 && od -An -N32 -tx1 /dev/urandom | tr -d ' \n' >"$tmp/run/sse.key" &&
+    od -An -N32 -tx1 /dev/urandom | tr -d ' \n' >"$tmp/run/redis.password" &&
+    printf 'X-Runwatch-Hub-Key: %s\n' "$(cat "$tmp/run/sse.key")" >"$tmp/key-header") || exit 2
+REDISCLI_AUTH=$(cat "$tmp/run/redis.password")
+export REDISCLI_AUTH
 
 redis_stop() {
     local pid
@@ -75,14 +85,23 @@ until_ok() {
 }
 
 redis_start() {
-    redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no \
-        --daemonize yes --pidfile "$tmp/redis.pid" --dir "$tmp" \
-        --logfile "$tmp/redis.log" >/dev/null || return 1
+    (umask 077 && cat >"$tmp/redis.conf") <<EOF || return 1
+port $redis_port
+bind 127.0.0.1
+requirepass $REDISCLI_AUTH
+save ""
+appendonly no
+daemonize yes
+pidfile "$tmp/redis.pid"
+dir "$tmp"
+logfile "$tmp/redis.log"
+EOF
+    redis-server "$tmp/redis.conf" >/dev/null || return 1
     until_ok 50 redis_ping
 }
 
 redis_ping() {
-    [ "$(redis-cli -p "$redis_port" ping 2>/dev/null)" = PONG ]
+    [ "$(redis-cli --no-auth-warning -p "$redis_port" ping 2>/dev/null)" = PONG ]
 }
 
 # Fetches URL path $1 (method $2, GET by default) into $tmp/body and $tmp/headers and
@@ -117,7 +136,7 @@ header_is() {
 }
 
 publish() {
-    [ "$(redis-cli -p "$redis_port" publish runwatch:events "$1" 2>/dev/null)" = 1 ]
+    [ "$(redis-cli --no-auth-warning -p "$redis_port" publish runwatch:events "$1" 2>/dev/null)" = 1 ]
 }
 
 free_port redis_port || exit 1
@@ -199,16 +218,31 @@ else
 fi
 
 fetch /api/v1/stream
-if [ "$code" = 401 ] && grep -q '"code":"unauthenticated"' "$tmp/body" 2>/dev/null; then
-    ok "a stream request without nginx's projects header is a JSON 401"
+if [ "$code" = 403 ] && grep -q '"code":"forbidden"' "$tmp/body" 2>/dev/null; then
+    ok "a stream request without the hub key is a JSON 403"
 else
-    not_ok "a stream request without nginx's projects header is a JSON 401 (got $code)"
+    not_ok "a stream request without the hub key is a JSON 403 (got $code)"
+fi
+code=$(curl -s -m 2 -H 'X-Runwatch-Projects: [7]' -o "$tmp/body" -w '%{http_code}' \
+    "http://127.0.0.1:$hub_port/api/v1/stream" 2>/dev/null) || code=000
+if [ "$code" = 403 ]; then
+    ok "a forged projects header without the hub key is a 403"
+else
+    not_ok "a forged projects header without the hub key is a 403 (got $code)"
+fi
+code=$(curl -s -m 2 -H @"$tmp/key-header" -o "$tmp/body" -w '%{http_code}' \
+    "http://127.0.0.1:$hub_port/api/v1/stream" 2>/dev/null) || code=000
+if [ "$code" = 401 ] && grep -q '"code":"unauthenticated"' "$tmp/body" 2>/dev/null; then
+    ok "a stream request with the key but without nginx's projects header is a JSON 401"
+else
+    not_ok "a stream request with the key but without nginx's projects header is a JSON 401 (got $code)"
 fi
 
 # A stream of project 7, open across the SIGTERM below: it must end cleanly (curl exits 0
 # only when the chunked body was terminated).
 stream_rc=none
-curl -sN -m 20 -H 'X-Runwatch-Projects: [7]' "http://127.0.0.1:$hub_port/api/v1/stream" \
+curl -sN -m 20 -H @"$tmp/key-header" -H 'X-Runwatch-Projects: [7]' \
+    "http://127.0.0.1:$hub_port/api/v1/stream" \
     >"$tmp/stream" 2>/dev/null &
 stream_pid=$!
 stream_has() { grep -q "$1" "$tmp/stream" 2>/dev/null; }

@@ -65,6 +65,19 @@ export RUNWATCH_VAR_DIR=$var
 mode=$(stat -c %a "$var/stack.env" 2>/dev/null || echo none)
 if [[ "$mode" == 600 ]]; then ok "stack.env is kept, mode 0600"; else not_ok "stack.env mode is $mode"; fi
 
+# The secrets the processes share, and the files that hold them, are the owner's only;
+# stack.env (which `config --shell` output feeds) holds their paths, never their values.
+for f in run/redis.password run/sse.key run/redis.conf nginx/nginx.conf; do
+    mode=$(stat -c %a "$var/$f" 2>/dev/null || echo none)
+    if [[ "$mode" == 600 ]]; then ok "$f has mode 0600"; else not_ok "$f mode is $mode"; fi
+done
+if ! grep -qF "$(cat "$var/run/redis.password")" "$var/stack.env" &&
+    ! grep -qF "$(cat "$var/run/sse.key")" "$var/stack.env"; then
+    ok "stack.env holds no secret"
+else
+    not_ok "stack.env holds a secret"
+fi
+
 file=$var/first-admin.txt
 mode=$(stat -c %a "$file" 2>/dev/null || echo none)
 if [[ "$mode" == 600 ]]; then ok "the first admin's password file has mode 0600"; else not_ok "$file mode is $mode"; fi

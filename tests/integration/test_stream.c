@@ -152,13 +152,13 @@ static int sse_fill(struct sse_conn *c, int timeout_ms)
     return 0;
 }
 
-/* Connects to nginx and sends the stream request. query may be NULL; extra is one more
- * header line or NULL; rcvbuf > 0 shrinks the socket's receive buffer (a slow client).
- * Returns the HTTP status (0 when no answer came). */
-static long sse_open(struct sse_conn *c, const struct ident *id, const char *query,
-                     const char *last_event_id, const char *extra, int rcvbuf)
+/* Connects to url ("http://127.0.0.1:PORT": nginx, or the hub itself as a local attacker
+ * would) and sends the stream request. query may be NULL; extra is one more header line
+ * or NULL; rcvbuf > 0 shrinks the socket's receive buffer (a slow client). Returns the
+ * HTTP status (0 when no answer came). */
+static long sse_open_at(struct sse_conn *c, const char *url, const struct ident *id,
+                        const char *query, const char *last_event_id, const char *extra, int rcvbuf)
 {
-    const char *url = getenv("RUNWATCH_TEST_URL");
     struct sockaddr_in a = {.sin_family = AF_INET};
     char host[64] = "", req[4096];
     int port = 0, n;
@@ -213,6 +213,13 @@ static long sse_open(struct sse_conn *c, const struct ident *id, const char *que
         if (now_ms() > deadline || sse_fill(c, (int)(deadline - now_ms())) < 0)
             return 0;
     }
+}
+
+/* The stream request through nginx, as every client makes it. */
+static long sse_open(struct sse_conn *c, const struct ident *id, const char *query,
+                     const char *last_event_id, const char *extra, int rcvbuf)
+{
+    return sse_open_at(c, getenv("RUNWATCH_TEST_URL"), id, query, last_event_id, extra, rcvbuf);
 }
 
 /* The whole (short) body of a refused stream, for its JSON error. */
@@ -1220,6 +1227,220 @@ static void test_streams_per_user(void)
         sse_close(&c[i]);
 }
 
+/* ---- who the hub and Redis believe (a local attacker's view) ---- */
+
+/* A local process reaches the hub's port past nginx and forges X-Runwatch-Projects: the hub
+ * refuses it (JSON 403) without the per-stack key nginx adds, and a wrong key is no better.
+ * Nothing of project B arrives on such a connection. */
+static void test_hub_direct_forged(void)
+{
+    const char *port = getenv("RUNWATCH_SSE_PORT");
+    char url[64], hdr[160], rb[40];
+    struct sse_conn c;
+    struct sse_frame f;
+    json_object *e;
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(port);
+    snprintf(url, sizeof(url), "http://127.0.0.1:%s", port);
+    snprintf(hdr, sizeof(hdr), "X-Runwatch-Projects: [%lld]", pb.id);
+    CU_ASSERT_EQUAL(sse_open_at(&c, url, NULL, NULL, NULL, hdr, 0), 403);
+    e = sse_error_body(&c);
+    CU_ASSERT_STRING_EQUAL(S(itest_jstr(e, "error.code")), "forbidden");
+    json_object_put(e);
+    /* Whatever came on it, no frame of B's run written now. */
+    CU_ASSERT_EQUAL(create_run(&mem_b, pb.slug, NULL, rb), 201);
+    while (sse_next(&c, 1000, &f) == 1) {
+        CU_ASSERT_PTR_NULL(f.data ? strstr(f.data, rb) : NULL);
+        frame_free(&f);
+    }
+    CU_ASSERT_PTR_NULL(c.body ? strstr(c.body, rb) : NULL);
+    sse_close(&c);
+
+    snprintf(hdr, sizeof(hdr),
+             "X-Runwatch-Hub-Key: 0000000000000000000000000000000000000000000000000000000000000000"
+             "\r\nX-Runwatch-Projects: [%lld]",
+             pb.id);
+    CU_ASSERT_EQUAL(sse_open_at(&c, url, NULL, NULL, NULL, hdr, 0), 403);
+    sse_close(&c);
+    /* Through nginx the same stream is fine (the key nginx adds is the right one). */
+    CU_ASSERT_EQUAL(sse_open(&c, &mem_b, NULL, NULL, NULL, 0), 200);
+    sse_close(&c);
+}
+
+/* Redis refuses a connection without the password (NOAUTH): a local process can neither
+ * listen to every project's events nor publish one into a project's stream. */
+static void test_redis_noauth(void)
+{
+    char msg[512], marker[64], run[40];
+    const char *publish[3] = {"PUBLISH", "runwatch:events", msg};
+    const char *subscribe[2] = {"SUBSCRIBE", "runwatch:events"};
+    const char *ping[1] = {"PING"};
+    struct sse_conn c;
+    struct sse_frame f;
+    char *reply;
+    int forged = 0, real = 0;
+
+    reply = itest_redis_anon(1, ping);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(reply);
+    CU_ASSERT_EQUAL(strncmp(reply, "-NOAUTH", 7), 0);
+    free(reply);
+    reply = itest_redis_anon(2, subscribe);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(reply);
+    CU_ASSERT_EQUAL(strncmp(reply, "-NOAUTH", 7), 0);
+    free(reply);
+
+    itest_unique("forged", marker, sizeof(marker));
+    snprintf(msg, sizeof(msg),
+             "{\"id\":999999999,\"epoch\":\"forged\",\"project\":%lld,\"type\":\"run.updated\","
+             "\"run\":null,\"data\":{\"marker\":\"%s\"}}",
+             pa.id, marker);
+    CU_ASSERT_EQUAL_FATAL(sse_open(&c, &mem_a, NULL, NULL, NULL, 0), 200);
+    reply = itest_redis_anon(3, publish);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(reply);
+    CU_ASSERT_EQUAL(strncmp(reply, "-NOAUTH", 7), 0);
+    free(reply);
+    /* A real write after it: had the forged message gone through, it would come first. */
+    CU_ASSERT_EQUAL_FATAL(create_run(&mem_a, pa.slug, NULL, run), 201);
+    while (!real && sse_next(&c, 10000, &f) == 1) {
+        forged |= f.data && strstr(f.data, marker) != NULL;
+        real = f.data && strstr(f.data, run) != NULL;
+        frame_free(&f);
+    }
+    CU_ASSERT_TRUE(real);
+    CU_ASSERT_FALSE(forged);
+    sse_close(&c);
+}
+
+/* A member of 10,000 projects (made in SQL for speed) gets the events of the last one: the
+ * project list crosses auth/check's head, nginx's auth_request and the hub whole. It was
+ * once cut at 4 KiB, which left such a user a silently empty stream. */
+static void test_many_projects(void)
+{
+    char tag[48], sql[1024], out[256], last[96], run[40];
+    struct ident u;
+    struct sse_conn c;
+    struct sse_frame f;
+    int got = 0;
+
+    CU_ASSERT_EQUAL_FATAL(itest_new_user(&adm, "bulk", "stream.test", &u), 0);
+    CU_ASSERT_EQUAL_FATAL(api_login(&u), 200);
+    itest_unique("bulk", tag, sizeof(tag));
+    snprintf(sql, sizeof(sql),
+             "WITH p AS (INSERT INTO projects (slug, name) SELECT '%s-' || g, '%s ' || g "
+             "FROM generate_series(1, 10000) g RETURNING id) "
+             "INSERT INTO project_members (project_id, user_id, role) "
+             "SELECT p.id, u.id, 'member' FROM p, users u WHERE u.email = '%s'",
+             tag, tag, u.email);
+    CU_ASSERT_EQUAL_FATAL(itest_psql_admin(sql, out, sizeof(out)), 0);
+    snprintf(last, sizeof(last), "%s-10000", tag);
+
+    CU_ASSERT_EQUAL(sse_open(&c, &u, NULL, NULL, NULL, 0), 200);
+    if (c.status == 200) {
+        CU_ASSERT_EQUAL(create_run(&u, last, NULL, run), 201);
+        while (!got && sse_next(&c, 10000, &f) == 1) {
+            got = f.data && strstr(f.data, run) != NULL;
+            frame_free(&f);
+        }
+    } else {
+        fprintf(stderr, "\n  stream of a member of 10,000 projects: %ld %s", c.status, S(c.body));
+    }
+    CU_ASSERT_TRUE(got);
+    sse_close(&c);
+    /* The other suites' instance admin lists every project: leave them as they were. */
+    snprintf(sql, sizeof(sql), "DELETE FROM projects WHERE slug LIKE '%s-%%'", tag);
+    CU_ASSERT_EQUAL(itest_psql_admin(sql, out, sizeof(out)), 0);
+}
+
+/* The stack's setting NAME as `runwatch-api config --shell` prints it (what the stack
+ * rendered into nginx's config), or -1. */
+static long stack_setting(const char *name)
+{
+    const char *bin = getenv("RUNWATCH_BIN_DIR");
+    char cmd[1200], line[512];
+    size_t n = strlen(name);
+    long v = -1;
+    FILE *p;
+
+    if (!bin)
+        return -1;
+    snprintf(cmd, sizeof(cmd), "'%s/runwatch-api' config --shell", bin);
+    p = popen(cmd, "r");
+    if (!p)
+        return -1;
+    while (fgets(line, sizeof(line), p))
+        if (strncmp(line, name, n) == 0 && line[n] == '=')
+            v = strtol(line + n + 2, NULL, 10); /* NAME='value' */
+    pclose(p);
+    return v;
+}
+
+/* Waits (10 s at most) until the hub holds `want` streams: nginx has let go of the ones
+ * closed before, so its per-address count is theirs no more. */
+static int hub_clients_are(long long want)
+{
+    long long deadline = now_ms() + 10000;
+
+    while (hub_metric("runwatch_sse_clients") != want && now_ms() < deadline)
+        usleep(50000);
+    return hub_metric("runwatch_sse_clients") == want;
+}
+
+/* One address holds at most RUNWATCH_STREAM_CONN_LIMIT streams: the next one is a JSON 429,
+ * and once one closes, another opens. Spread over users, so a per-user cap of the hub is
+ * never what answers. */
+static void test_conn_limit(void)
+{
+    enum { PER_USER = 8 };
+    long limit = stack_setting("RUNWATCH_STREAM_CONN_LIMIT");
+    struct sse_conn *cs;
+    struct ident *users;
+    size_t n_users;
+    long opened = 0;
+    json_object *e;
+    struct sse_conn extra;
+
+    size_t n_streams = limit > 0 && limit <= 1000 ? (size_t)limit : 0;
+
+    CU_ASSERT_TRUE_FATAL(n_streams > 0);
+    n_users = (n_streams + PER_USER) / PER_USER;
+    cs = calloc(n_streams, sizeof(*cs));
+    users = calloc(n_users, sizeof(*users));
+    CU_ASSERT_PTR_NOT_NULL_FATAL(cs);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(users);
+    for (size_t i = 0; i < n_users; i++)
+        CU_ASSERT_EQUAL_FATAL(
+            itest_new_member(&adm, "conns", "stream.test", pa.slug, "viewer", &users[i]), 0);
+    CU_ASSERT_TRUE_FATAL(hub_clients_are(0));
+    for (long i = 0; i < limit; i++) {
+        long st = sse_open(&cs[i], &users[i / PER_USER], NULL, NULL, NULL, 0);
+        opened += st == 200;
+        if (st != 200)
+            fprintf(stderr, "\n  stream %ld of %ld: %ld %s", i + 1, limit, st, S(cs[i].body));
+    }
+    CU_ASSERT_EQUAL(opened, limit);
+    CU_ASSERT_EQUAL(sse_open(&extra, &users[n_users - 1], NULL, NULL, NULL, 0), 429);
+    e = sse_error_body(&extra);
+    CU_ASSERT_STRING_EQUAL(S(itest_jstr(e, "error.code")), "throttled");
+    CU_ASSERT_PTR_NOT_NULL(strcasestr(extra.head, "content-type: application/json"));
+    json_object_put(e);
+    sse_close(&extra);
+    /* The REST API of the same address is not counted with the streams. */
+    {
+        struct http_resp r;
+        CU_ASSERT_EQUAL(api_call(&users[0], "GET", "/api/v1/auth/me", NULL, &r), 0);
+        CU_ASSERT_EQUAL(r.status, 200);
+        http_resp_free(&r);
+    }
+    sse_close(&cs[0]);
+    CU_ASSERT_TRUE(hub_clients_are(limit - 1));
+    CU_ASSERT_EQUAL(sse_open(&extra, &users[0], NULL, NULL, NULL, 0), 200);
+    sse_close(&extra);
+    for (long i = 0; i < limit; i++)
+        sse_close(&cs[i]);
+    free(cs);
+    free(users);
+}
+
 static int redis_pid(void)
 {
     char path[1024];
@@ -1247,8 +1468,22 @@ static void test_script_flushed(void)
 
     CU_ASSERT_PTR_NOT_NULL_FATAL(port);
     CU_ASSERT_EQUAL_FATAL(sse_open(&c, &mem_a, "types=run.created", NULL, NULL, 0), 200);
-    snprintf(cmd, sizeof(cmd), "redis-cli -p %s SCRIPT FLUSH >/dev/null 2>&1", port);
-    CU_ASSERT_EQUAL_FATAL(system(cmd), 0);
+    {
+        /* redis-cli takes the stack's password from the environment, not its arguments. */
+        char pw[256];
+        setenv("REDISCLI_AUTH", itest_redis_password(pw, sizeof(pw)), 1);
+        snprintf(cmd, sizeof(cmd), "redis-cli --no-auth-warning -p %s SCRIPT FLUSH 2>&1", port);
+        {
+            FILE *p = popen(cmd, "r");
+            char line[256] = "";
+            CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+            if (!fgets(line, sizeof(line), p))
+                line[0] = '\0';
+            CU_ASSERT_EQUAL(pclose(p), 0);
+            CU_ASSERT_EQUAL(strncmp(line, "OK", 2), 0);
+        }
+        unsetenv("REDISCLI_AUTH");
+    }
     /* More writes than workers, so every worker meets the flushed cache. */
     for (int i = 0; i < 8; i++)
         CU_ASSERT_EQUAL_FATAL(create_run(&mem_a, pa.slug, NULL, runs[i]), 201);
@@ -1402,6 +1637,13 @@ int suite_stream_register(void)
            !CU_add_test(s, "a role change ends the stream", test_role_change_ends_stream) ||
            !CU_add_test(s, "a disabled user's stream ends", test_user_disabled_ends_stream) ||
            !CU_add_test(s, "streams per user or token are capped", test_streams_per_user) ||
+           !CU_add_test(s, "straight to the hub, a forged project list gets a 403",
+                        test_hub_direct_forged) ||
+           !CU_add_test(s, "redis without its password: NOAUTH, nothing injected",
+                        test_redis_noauth) ||
+           !CU_add_test(s, "a member of 10,000 projects gets the last one's events",
+                        test_many_projects) ||
+           !CU_add_test(s, "one address past its stream limit gets a JSON 429", test_conn_limit) ||
            !CU_add_test(s, "redis forgets the script: nothing lost", test_script_flushed) ||
            !CU_add_test(s, "redis restart: reset, end, then live", test_redis_restart) ||
            !CU_add_test(s, "a revocation after a redis restart still ends the stream",

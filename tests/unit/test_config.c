@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -152,6 +153,56 @@ static void test_shell(void)
     clear_env();
 }
 
+/* Secrets live in files: the first line without its end; a missing file is an empty
+ * secret only where one is optional; the Redis password is read from the var dir's file
+ * and goes with the address, never into the URL or the shell output. */
+static void test_secrets(void)
+{
+    struct config c;
+    struct config_redis_addr ra;
+    char err[256], dir[] = "/tmp/rw-secret-XXXXXX", path[64], rundir[64], out[16], *text = NULL;
+    size_t len = 0;
+    FILE *f;
+
+    clear_env();
+    CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
+    snprintf(path, sizeof(path), "%s/none", dir);
+    CU_ASSERT_EQUAL(config_read_secret(path, 1, "X", out, sizeof(out), err, sizeof(err)), 0);
+    CU_ASSERT_STRING_EQUAL(out, "");
+    CU_ASSERT_EQUAL(config_read_secret(path, 0, "X_FILE", out, sizeof(out), err, sizeof(err)), -1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "X_FILE"));
+    snprintf(rundir, sizeof(rundir), "%s/run", dir);
+    CU_ASSERT_EQUAL_FATAL(mkdir(rundir, 0700), 0);
+    snprintf(path, sizeof(path), "%s/run/redis.password", dir);
+    f = fopen(path, "w");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    fputs("s3cret\nsecond line\n", f);
+    fclose(f);
+    CU_ASSERT_EQUAL(config_read_secret(path, 0, "X", out, sizeof(out), err, sizeof(err)), 0);
+    CU_ASSERT_STRING_EQUAL(out, "s3cret");
+    /* Longer than the buffer: refused, not cut. */
+    CU_ASSERT_EQUAL(config_read_secret(path, 0, "X", out, 4, err, sizeof(err)), -1);
+
+    setenv("RUNWATCH_VAR_DIR", dir, 1);
+    CU_ASSERT_EQUAL_FATAL(config_load(&c, err, sizeof(err)), 0);
+    CU_ASSERT_STRING_EQUAL(c.redis_password, "s3cret");
+    config_redis_addr(&c, &ra);
+    CU_ASSERT_STRING_EQUAL(ra.password, "s3cret");
+    CU_ASSERT_STRING_EQUAL(ra.host, "127.0.0.1");
+    f = open_memstream(&text, &len);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    CU_ASSERT_EQUAL(config_print_shell(&c, f, err, sizeof(err)), 0);
+    fclose(f);
+    CU_ASSERT_PTR_NULL(strstr(text, "s3cret"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "RUNWATCH_REDIS_PASSWORD_FILE='"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "/run/sse.key'\n"));
+    free(text);
+    clear_env();
+    unlink(path);
+    rmdir(rundir);
+    rmdir(dir);
+}
+
 int suite_config_register(void)
 {
     static const struct test_case cases[] = {
@@ -160,6 +211,7 @@ int suite_config_register(void)
         {"redis url", test_redis_url},
         {"stack.env fills what the environment leaves unset", test_remembered},
         {"config --shell", test_shell},
+        {"secrets are read from files, never printed", test_secrets},
         {NULL, NULL},
     };
     return test_add_suite("config", cases);

@@ -2,7 +2,10 @@
  * every answer — including 404 and 405 — is JSON in the API's error shape
  * (docs/ARCHITECTURE.md, "API conventions").
  * The stream route checks what nginx and the client sent (the allowed projects nginx got
- * from auth_request, the filters) and hands the request to the hub. No bodies are read;
+ * from auth_request, the filters) and hands the request to the hub. It believes the
+ * allowed projects only from a request that carries the per-stack key nginx adds: any
+ * local process can reach the hub's port, but only nginx (and the stack's owner) can read
+ * the key. /healthz and /metrics need no key: they say nothing of any project. No bodies are read;
  * the timeout bounds how long a client may take to send its request (the hub lifts it
  * once a stream starts). */
 #include "http.h"
@@ -35,6 +38,8 @@
 /* The header nginx sets from auth_request, "[1,5,9]" (never sent by a client: nginx
  * replaces any such header). Its absence means the request did not come through nginx. */
 #define SSE_HTTP_PROJECTS_HEADER "X-Runwatch-Projects"
+/* The per-stack key, from nginx's proxy_set_header (deploy/stack.sh makes it). */
+#define SSE_HTTP_KEY_HEADER "X-Runwatch-Hub-Key"
 /* At most this many ids in ?project=. */
 #define SSE_HTTP_MAX_PROJECT_FILTER 100
 /* evhttp listens with a backlog of 128; after a hub restart thousands of browsers reconnect
@@ -45,6 +50,8 @@ struct sse_http {
     struct evhttp *evhttp;
     struct evhttp_bound_socket *bound;
     struct hub *hub; /* borrowed */
+    char key[256];   /* what X-Runwatch-Hub-Key must be */
+    size_t key_len;
 };
 
 struct sse_http_route {
@@ -288,6 +295,24 @@ fail:
     return -1;
 }
 
+/* 1 when the request carries the key. Every byte is compared whatever the others, so the
+ * time taken says nothing of how much of a guess was right; only the length (fixed by
+ * deploy/stack.sh) can show. */
+static int sse_http_key_ok(const struct sse_http *http, const char *sent)
+{
+    unsigned char diff = 0;
+    size_t n;
+
+    if (!sent)
+        return 0;
+    n = strlen(sent);
+    if (n != http->key_len)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        diff |= (unsigned char)(sent[i] ^ http->key[i]);
+    return diff == 0;
+}
+
 static int sse_http_has_id(const int64_t *ids, size_t n, int64_t id)
 {
     return bsearch(&id, ids, n, sizeof(*ids), sse_http_cmp_id) != NULL;
@@ -313,6 +338,12 @@ static void sse_http_stream(struct sse_http *http, struct evhttp_request *req)
 
     memset(&sr, 0, sizeof(sr));
     TAILQ_INIT(&params);
+    if (!sse_http_key_ok(http, evhttp_find_header(in, SSE_HTTP_KEY_HEADER))) {
+        /* Someone on this host beside nginx, perhaps with a forged X-Runwatch-Projects. */
+        log_warn("stream request without the hub key refused (not through nginx)");
+        sse_http_send_error(req, 403, "forbidden", "only the proxy may open streams here");
+        goto out;
+    }
     if (!allowed_hdr) {
         /* Only nginx reaches the hub, and it always sets the header after auth_request:
          * a request without it bypassed authorisation. */
@@ -417,7 +448,8 @@ static void sse_http_dispatch(struct evhttp_request *req, void *arg)
     sse_http_send_error(req, HTTP_NOTFOUND, "not_found", "no such route");
 }
 
-struct sse_http *sse_http_new(struct event_base *base, struct hub *hub, const char *host, int port)
+struct sse_http *sse_http_new(struct event_base *base, struct hub *hub, const char *host, int port,
+                              const char *key)
 {
     struct sse_http *http = calloc(1, sizeof(*http));
     struct evhttp_bound_socket *bound;
@@ -427,6 +459,12 @@ struct sse_http *sse_http_new(struct event_base *base, struct hub *hub, const ch
         return NULL;
     }
     http->hub = hub;
+    http->key_len = strlen(key);
+    if (http->key_len < SSE_HTTP_KEY_MIN || http->key_len >= sizeof(http->key)) {
+        log_error("the hub key must be %d to %zu bytes", SSE_HTTP_KEY_MIN, sizeof(http->key) - 1);
+        goto fail;
+    }
+    memcpy(http->key, key, http->key_len + 1);
     http->evhttp = evhttp_new(base);
     if (!http->evhttp) {
         log_error("cannot create the http server");

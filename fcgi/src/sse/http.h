@@ -8,8 +8,14 @@ struct event_base;
 struct hub;
 struct sse_http;
 
-/* Binds host:port and serves on base. On failure logs why and returns NULL. */
-struct sse_http *sse_http_new(struct event_base *base, struct hub *hub, const char *host, int port);
+/* The shortest key the hub accepts (deploy/stack.sh makes 64 hex digits). */
+#define SSE_HTTP_KEY_MIN 32
+
+/* Binds host:port and serves on base. key is the per-stack secret nginx sends in
+ * X-Runwatch-Hub-Key (copied); a stream request without it is refused. On failure logs
+ * why and returns NULL. */
+struct sse_http *sse_http_new(struct event_base *base, struct hub *hub, const char *host, int port,
+                              const char *key);
 
 /* Closes the listening socket (SIGTERM): connections already open stay. */
 void sse_http_stop_accepting(struct sse_http *http);

@@ -114,7 +114,7 @@ int main(void)
     struct config cfg;
     struct sse_options opts;
     struct main_ctx ctx = {0};
-    char err[256];
+    char err[256], key[256];
     struct event_base *base = NULL;
     struct event *sigterm = NULL, *sigint = NULL;
     struct hub *hub = NULL;
@@ -129,6 +129,18 @@ int main(void)
     }
     if (sse_options_load(&opts, err, sizeof(err)) != 0) {
         log_error("%s", err);
+        return 2;
+    }
+    /* Without the key the hub could not tell nginx from any other local client, and would
+     * have to believe whatever X-Runwatch-Projects they sent: no key, no start. */
+    if (config_read_secret(cfg.sse_key_file, 0, "RUNWATCH_SSE_KEY_FILE", key, sizeof(key), err,
+                           sizeof(err)) != 0) {
+        log_error("%s", err);
+        return 2;
+    }
+    if (strlen(key) < SSE_HTTP_KEY_MIN) {
+        log_error("RUNWATCH_SSE_KEY_FILE: the key in %s is shorter than %d bytes", cfg.sse_key_file,
+                  SSE_HTTP_KEY_MIN);
         return 2;
     }
     log_init("sse", cfg.log_level);
@@ -159,12 +171,12 @@ int main(void)
         log_error("out of memory");
         goto out;
     }
-    http = sse_http_new(base, hub, cfg.sse_host, cfg.sse_port);
+    http = sse_http_new(base, hub, cfg.sse_host, cfg.sse_port, key);
     if (!http)
         goto out;
     ctx.http = http;
     ctx.hub = hub;
-    sub = redis_sub_new(base, hub, cfg.redis_url);
+    sub = redis_sub_new(base, hub, &cfg);
     if (!sub) {
         log_error("cannot set up the redis subscriber");
         goto out;

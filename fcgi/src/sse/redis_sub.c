@@ -33,10 +33,11 @@
 #define REDIS_SUB_HANDSHAKE_MS 5000
 
 struct redis_sub {
-    struct event_base *base; /* borrowed */
-    struct hub *hub;         /* borrowed */
-    struct config_redis_addr addr;
-    char url[512]; /* for log lines */
+    struct event_base *base;       /* borrowed */
+    struct hub *hub;               /* borrowed */
+    struct config_redis_addr addr; /* with the password, when Redis requires one */
+    char url[512];                 /* for log lines */
+    char refused[128];             /* why Redis refused AUTH on the current context, for the log */
     /* The live context, or NULL. Cleared before we free a context ourselves, so the
      * callbacks hiredis runs during that free see a context that is no longer ours. */
     redisAsyncContext *ac;
@@ -115,7 +116,22 @@ static void redis_sub_on_disconnect(const redisAsyncContext *ac, int status)
 
     if (sub->ac != ac)
         return;
-    redis_sub_down(sub, status == REDIS_OK ? "connection closed" : redis_sub_errstr(ac));
+    redis_sub_down(sub, sub->refused[0]      ? sub->refused
+                        : status == REDIS_OK ? "connection closed"
+                                             : redis_sub_errstr(ac));
+}
+
+/* AUTH's reply, before SUBSCRIBE's. A refused password ends the connection, with that as
+ * the outage's reason in the log; the retries go on with backoff as for any outage. */
+static void redis_sub_on_auth(redisAsyncContext *ac, void *r, void *privdata)
+{
+    struct redis_sub *sub = privdata;
+    redisReply *reply = r;
+
+    if (!reply || sub->ac != ac || reply->type != REDIS_REPLY_ERROR)
+        return;
+    snprintf(sub->refused, sizeof(sub->refused), "AUTH refused: %s", reply->str);
+    redisAsyncDisconnect(ac);
 }
 
 /* Every reply on a subscribed connection comes here: the SUBSCRIBE confirmation first,
@@ -211,7 +227,12 @@ static void redis_sub_connect(struct redis_sub *sub)
     if (redisAsyncSetConnectCallback(ac, redis_sub_on_connect) != REDIS_OK ||
         redisAsyncSetDisconnectCallback(ac, redis_sub_on_disconnect) != REDIS_OK)
         goto fail;
-    /* Queued now, written as soon as the connection is up. */
+    /* Queued now, written as soon as the connection is up: AUTH first when Redis wants a
+     * password, so the subscription is never attempted unauthenticated. */
+    sub->refused[0] = '\0';
+    if (sub->addr.password[0] &&
+        redisAsyncCommand(ac, redis_sub_on_auth, sub, "AUTH %s", sub->addr.password) != REDIS_OK)
+        goto fail;
     if (redisAsyncCommand(ac, redis_sub_on_reply, sub, "SUBSCRIBE %s %s", HUB_CHANNEL,
                           HUB_REVOKED_CHANNEL) != REDIS_OK)
         goto fail;
@@ -226,16 +247,17 @@ fail:
     redisAsyncFree(ac);
 }
 
-struct redis_sub *redis_sub_new(struct event_base *base, struct hub *hub, const char *url)
+struct redis_sub *redis_sub_new(struct event_base *base, struct hub *hub, const struct config *cfg)
 {
     struct redis_sub *sub = calloc(1, sizeof(*sub));
-    size_t len = strlen(url);
+    size_t len = strlen(cfg->redis_url);
 
     if (!sub)
         return NULL;
-    if (len >= sizeof(sub->url) || config_parse_redis_url(url, &sub->addr) != 0)
+    if (len >= sizeof(sub->url) || config_parse_redis_url(cfg->redis_url, &sub->addr) != 0)
         goto fail;
-    memcpy(sub->url, url, len + 1);
+    config_redis_addr(cfg, &sub->addr);
+    memcpy(sub->url, cfg->redis_url, len + 1);
     sub->base = base;
     sub->hub = hub;
     sub->backoff_ms = REDIS_SUB_BACKOFF_MIN_MS;

@@ -4,13 +4,15 @@
 #ifndef RW_SSE_REDIS_SUB_H
 #define RW_SSE_REDIS_SUB_H
 
+struct config;
 struct event_base;
 struct hub;
 struct redis_sub;
 
-/* url is "redis://host:port" or "unix:/path" (config_parse_redis_url). Allocates only;
- * nothing connects before redis_sub_start. NULL on a bad url or out of memory. */
-struct redis_sub *redis_sub_new(struct event_base *base, struct hub *hub, const char *url);
+/* Redis at cfg->redis_url ("redis://host:port" or "unix:/path"), authenticated with
+ * cfg->redis_password when there is one. Allocates only; nothing connects before
+ * redis_sub_start. NULL on a bad url or out of memory. */
+struct redis_sub *redis_sub_new(struct event_base *base, struct hub *hub, const struct config *cfg);
 
 /* Starts the first connection attempt. A Redis that is down is not an error: the attempt
  * is retried until it succeeds or redis_sub_free is called. */

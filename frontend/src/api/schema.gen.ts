@@ -1392,7 +1392,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Too many open streams for this user or token (code too_many_streams; RUNWATCH_SSE_STREAMS_PER_USER); Retry-After */
+            /** @description Too many open streams for this user or token (code too_many_streams; RUNWATCH_SSE_STREAMS_PER_USER); Retry-After; or this client address already holds RUNWATCH_STREAM_CONN_LIMIT streams (nginx; code throttled) */
             429: {
                 headers: {
                     [name: string]: unknown;
