@@ -45,6 +45,9 @@ struct config {
      * (family lowercased: RUNWATCH_RETENTION_DAYS_EVENTS → "events"); a family left out
      * keeps everything. */
     char housekeep_settings[1024];
+    /* The Prometheus scrape's bearer token lives in this file (prom.c reads it per
+     * scrape; deploy/stack.sh generates it, 0600). Missing or empty: no scrape by token. */
+    char metrics_token_file[512];
 };
 
 /* Fills cfg from the environment. On a bad value returns -1 and writes a message
