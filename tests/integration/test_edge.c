@@ -103,13 +103,16 @@ static int raw_header_count(const struct raw_resp *r, const char *name)
 static int raw_do(const char *req, size_t len, int head_only, struct raw_resp *out)
 {
     size_t cap = 1 << 16, got = 0, sent = 0;
-    char *buf = malloc(cap + 1), *end = NULL, cl[32];
+    char *buf = malloc(cap + 1), cl[32];
+    size_t body_at = 0; /* where the body starts (an offset: buf may move), 0 before the head */
     long want = -1;
     int fd = raw_connect(), rc = -1;
 
     memset(out, 0, sizeof(*out));
-    if (fd < 0 || !buf)
+    if (fd < 0 || !buf) {
+        fprintf(stderr, "\n  cannot connect for %.60s…: %s", req, strerror(errno));
         goto out;
+    }
     while (sent < len) {
         ssize_t n = send(fd, req + sent, len - sent, MSG_NOSIGNAL);
         if (n < 0 && errno == EINTR)
@@ -121,9 +124,10 @@ static int raw_do(const char *req, size_t len, int head_only, struct raw_resp *o
     for (;;) {
         struct pollfd pfd = {fd, POLLIN, 0};
         ssize_t n;
-        if (end && head_only)
+        /* The head is all there is: a stream is only looked at, a 204 or 304 has no body. */
+        if (body_at && (head_only || out->status == 204 || out->status == 304))
             break;
-        if (end && want >= 0 && got - (size_t)(end + 4 - buf) >= (size_t)want)
+        if (body_at && want >= 0 && got - body_at >= (size_t)want)
             break;
         if (poll(&pfd, 1, 60000) <= 0) /* a generous deadline: only a hang trips it */
             break;
@@ -141,19 +145,25 @@ static int raw_do(const char *req, size_t len, int head_only, struct raw_resp *o
             break;
         got += (size_t)n;
         buf[got] = '\0';
-        if (!end && (end = strstr(buf, "\r\n\r\n")) != NULL) {
+        const char *end;
+        if (!body_at && (end = strstr(buf, "\r\n\r\n")) != NULL) {
+            body_at = (size_t)(end - buf) + 4;
             snprintf(out->head, sizeof(out->head), "%.*s", (int)(end - buf), buf);
+            if (sscanf(buf, "HTTP/1.%*d %d", &out->status) != 1)
+                out->status = 0;
             if (raw_header(out, "Content-Length", cl, sizeof(cl)))
                 want = atol(cl);
         }
     }
-    if (!end || sscanf(buf, "HTTP/1.%*d %d", &out->status) != 1)
+    if (!body_at || sscanf(buf, "HTTP/1.%*d %d", &out->status) != 1) {
+        fprintf(stderr, "\n  no response to %.60s… (%zu bytes: %.80s)", req, got, got ? buf : "");
         goto out;
-    out->body_len = got - (size_t)(end + 4 - buf);
+    }
+    out->body_len = got - body_at;
     out->body = malloc(out->body_len + 1);
     if (!out->body)
         goto out;
-    memcpy(out->body, end + 4, out->body_len);
+    memcpy(out->body, buf + body_at, out->body_len);
     out->body[out->body_len] = '\0';
     rc = 0;
 out:
