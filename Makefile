@@ -57,7 +57,7 @@ BINS := $(BUILD)/runwatch-api $(BUILD)/runwatch-sse $(BUILD)/unit-tests $(BUILD)
         $(BUILD)/runwatch-fleet $(BUILD)/sse-load $(BUILD)/stmt-cost $(BUILD)/redact-cost
 
 .PHONY: build binaries deps run-deps run stop demo test unit integration faults asan bench fmt lint clean \
-        frontend frontend-test e2e
+        frontend frontend-test e2e fuzz fuzz-build
 # deps first, then a fresh make: pkg-config must see libraries installed moments ago.
 build: deps
 	@$(MAKE) --no-print-directory binaries frontend
@@ -214,6 +214,52 @@ bench: build
 	RUNWATCH_BIN_DIR=$(BUILD) tests/bench/reports.sh
 	RUNWATCH_BIN_DIR=$(BUILD) tests/bench/runs_scroll.sh
 	RUNWATCH_BIN_DIR=$(BUILD) tests/bench/runs_list.sh
+
+# ---- fuzzing (tests/fuzz/README.md): libFuzzer targets for the parsers that read outside
+# input, built with clang, ASan and UBSan into build/fuzz from their own objects (every
+# source instrumented), then each run a fixed number of times from a fixed seed over its
+# seed corpus (tests/fuzz/corpus/<target>; new inputs go to build/fuzz/corpus, never into
+# the tree). Not part of `make test`: the instrumented build of the whole API is minutes on
+# a busy box. FUZZ_RUNS=0 runs until a crash; FUZZ_TARGETS=json runs one.
+FUZZ_CC      ?= clang
+FUZZ_DIR     := build/fuzz
+FUZZ_RUNS    ?= 20000
+FUZZ_SEED    ?= 1
+FUZZ_TARGETS ?= json request sse
+FUZZ_CFLAGS  := -std=c17 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer -Wall -Wextra -Werror \
+                -Wno-unused-function -fsanitize=fuzzer-no-link,address,undefined \
+                -fno-sanitize-recover=all -Ifcgi/src -I$(GEN) $(PKG_CFLAGS)
+# The hub's http.c is compiled into fuzz_sse.c (its parser of ids is static).
+FUZZ_LIB_SRC := $(API_LIB_SRC) $(filter-out fcgi/src/sse/http.c,$(SSE_LIB_SRC)) $(COMMON_SRC)
+FUZZ_LIB_OBJ := $(patsubst %.c,$(FUZZ_DIR)/obj/%.o,$(FUZZ_LIB_SRC)) $(FUZZ_DIR)/obj/gen/db_stmt.o
+FUZZ_LIBS    := $(API_LIBS) $(shell pkg-config --libs libevent 2>/dev/null)
+
+$(FUZZ_DIR)/obj/gen/db_stmt.o: $(GEN)/db_stmt.c $(GEN)/db_stmt.h
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -MMD -MP -c $< -o $@
+
+$(FUZZ_DIR)/obj/%.o: %.c | $(GEN)/.stamp
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -MMD -MP -c $< -o $@
+
+$(FUZZ_DIR)/fuzz-%: $(FUZZ_DIR)/obj/tests/fuzz/fuzz_%.o $(FUZZ_LIB_OBJ)
+	$(FUZZ_CC) -fsanitize=fuzzer,address,undefined -o $@ $^ $(FUZZ_LIBS)
+
+# Kept between runs (they are made by a chain of pattern rules).
+.SECONDARY: $(FUZZ_LIB_OBJ) $(patsubst %,$(FUZZ_DIR)/obj/tests/fuzz/fuzz_%.o,$(FUZZ_TARGETS))
+
+-include $(shell find $(FUZZ_DIR)/obj -name '*.d' 2>/dev/null)
+
+fuzz-build: $(patsubst %,$(FUZZ_DIR)/fuzz-%,$(FUZZ_TARGETS))
+
+fuzz: fuzz-build
+	@for t in $(FUZZ_TARGETS); do \
+	    echo "== fuzz $$t ($(FUZZ_RUNS) runs, seed $(FUZZ_SEED))"; \
+	    mkdir -p $(FUZZ_DIR)/corpus/$$t $(FUZZ_DIR)/crashes; \
+	    $(FUZZ_DIR)/fuzz-$$t -seed=$(FUZZ_SEED) -runs=$(FUZZ_RUNS) -max_len=8192 \
+	        -artifact_prefix=$(FUZZ_DIR)/crashes/$$t- -print_final_stats=1 \
+	        $(FUZZ_DIR)/corpus/$$t tests/fuzz/corpus/$$t || exit 1; \
+	done
 
 C_FILES = $(shell git ls-files '*.c' '*.h' 2>/dev/null; git ls-files --others --exclude-standard '*.c' '*.h' 2>/dev/null)
 

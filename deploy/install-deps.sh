@@ -39,6 +39,8 @@ TEST_PACKAGES=(
     wrk
     # the dashboard's browser tests (playwright-core drives it; no browser is downloaded)
     chromium
+    # make fuzz: clang with libFuzzer and the sanitizer runtimes (tests/fuzz/README.md)
+    clang libclang-rt-dev
     # promtool (checks the /metrics exposition and deploy/prometheus/alerts.yml in tests).
     # The package also ships a Prometheus server that Runwatch never starts.
     prometheus

@@ -27,7 +27,7 @@
 # redis.password, sse.key, each 0600), $VAR/log (one log per process; supervisor.log:
 # deaths and restarts), $VAR/nginx (rendered config, temp files), $VAR/stack.env (the
 # settings of the last start), $VAR/first-admin.txt (the first admin's generated
-# password, 0600).
+# password, 0600), $VAR/metrics.token (Prometheus's bearer token for /metrics, 0600).
 # Each component's recipe is a file in deploy/stack; the table below puts them in order.
 #
 # As root (CI, containers): PostgreSQL runs as the `postgres` system user and nginx's
@@ -439,6 +439,19 @@ prepare_dirs() {
     prepare_logs
 }
 
+# The bearer token Prometheus scrapes /metrics with (fcgi/src/prom.c), made once at the
+# first start: RUNWATCH_METRICS_TOKEN_FILE (default $VAR/metrics.token), 0600, never
+# printed. Give Prometheus a copy as its credentials_file (README "Monitoring"); delete the
+# file and restart to get a new one.
+ensure_metrics_token() {
+    local file=$RUNWATCH_METRICS_TOKEN_FILE
+    [[ -s "$file" ]] && return 0
+    mkdir -p "$(dirname "$file")"
+    (umask 077 && printf 'rwm_%s\n' "$(od -An -N32 -tx1 /dev/urandom | tr -d ' \n')" >"$file.tmp")
+    mv "$file.tmp" "$file"
+    log "made the metrics token for Prometheus: $file"
+}
+
 # ---------------------------------------------------------------- the components
 
 # shellcheck source=deploy/stack/postgres.sh
@@ -595,6 +608,7 @@ cmd_start() {
     STARTING=1
     trap on_exit_while_starting EXIT
     prepare_dirs
+    ensure_metrics_token
     rm -f "$RUN/stop-requested" "$RUN"/held.*
     remember_settings
     for name in $(names); do start_one "$name"; done

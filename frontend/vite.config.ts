@@ -12,7 +12,9 @@ export default defineConfig({
   build: {
     outDir: 'dist',
     emptyOutDir: true,
-    sourcemap: true,
+    // No source maps in the build nginx serves: they would publish the dashboard's whole
+    // source (nginx refuses *.map as well). `npm run dev` keeps its own maps for debugging.
+    sourcemap: false,
     // Big, rarely changing vendors in their own files: a deploy of our code leaves them
     // cached in browsers. Pages are split by route (React.lazy in src/routes.tsx).
     rollupOptions: {

@@ -315,6 +315,12 @@ int config_load(struct config *cfg, char *err, size_t errlen)
     if (config_retention(cfg, err, errlen))
         return -1;
 
+    snprintf(buf, sizeof(buf), "%s/metrics.token", var);
+    if (config_copy(cfg->metrics_token_file, sizeof(cfg->metrics_token_file),
+                    config_env("RUNWATCH_METRICS_TOKEN_FILE", buf), "RUNWATCH_METRICS_TOKEN_FILE",
+                    err, errlen))
+        return -1;
+
     if (log_level_parse(config_env("RUNWATCH_LOG_LEVEL", "info"), &cfg->log_level) != 0) {
         snprintf(err, errlen, "RUNWATCH_LOG_LEVEL must be debug, info, warn or error");
         return -1;
@@ -551,6 +557,10 @@ int config_print_shell(const struct config *cfg, FILE *out, char *err, size_t er
     config_put(out, "RUNWATCH_METRICS_ALLOW", st.metrics_allow);
     config_put_long(out, "RUNWATCH_STREAM_CONN_LIMIT", st.stream_conn_limit);
     config_put_long(out, "RUNWATCH_API_CONN_LIMIT", st.api_conn_limit);
+    if (config_abs(path, sizeof(path), cfg->metrics_token_file, "RUNWATCH_METRICS_TOKEN_FILE", err,
+                   errlen) != 0)
+        return -1;
+    config_put(out, "RUNWATCH_METRICS_TOKEN_FILE", path);
     /* Retention has no default (keep everything): only the families set are printed. */
     for (char **e = environ; e && *e; e++) {
         const char *eq = strchr(*e, '=');

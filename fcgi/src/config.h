@@ -60,6 +60,9 @@ struct config {
      * die exactly there (tests/faults). Empty (the default, and never remembered or
      * printed by `config --shell`): off. */
     char test_fault_publish[64];
+    /* The Prometheus scrape's bearer token lives in this file (prom.c reads it per
+     * scrape; deploy/stack.sh generates it, 0600). Missing or empty: no scrape by token. */
+    char metrics_token_file[512];
 };
 
 /* Fills cfg from the environment. On a bad value returns -1 and writes a message

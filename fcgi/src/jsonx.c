@@ -273,6 +273,9 @@ static int jsonx_prescan(const char *buf, size_t len, struct jsonx_keys *keys,
             if (++w.depth <= JSONX_MAX_DEPTH) {
                 w.lv[w.depth].kind = (char)c;
                 w.lv[w.depth].index = 0;
+                /* No key yet: a refusal here names the object itself, and the path
+                 * must not point at a stale or unset offset (fuzz_json.c, under UBSan). */
+                w.lv[w.depth].key_off = 0;
                 w.lv[w.depth].key_len = 0;
                 if (c == '{') {
                     if (keys->len == keys->cap) {
@@ -291,6 +294,13 @@ static int jsonx_prescan(const char *buf, size_t len, struct jsonx_keys *keys,
             }
             w.expect_key = c == '{';
         } else if (c == '}' || c == ']') {
+            /* A closing bracket with nothing open: json-c refuses the document too, but
+             * later; the depth must never go below 0, or the next '{' or '[' would write
+             * below w.lv (found by tests/fuzz/fuzz_json.c). */
+            if (w.depth == 0) {
+                jsonx_err_set(err, "", "malformed JSON: unexpected '%c' at offset %zu", c, i);
+                return -1;
+            }
             w.depth--;
             w.expect_key = 0;
         } else if (c == ',' && w.depth >= 1 && w.depth <= JSONX_MAX_DEPTH) {

@@ -5,22 +5,30 @@
  * process counters and runwatch_database_up 0, so Prometheus tells "API down" from
  * "database down".
  *
- * Access: the exposition covers every project, so it is for the operator. nginx's
- * `location = /metrics` (allowed addresses only, RUNWATCH_METRICS_ALLOW) passes the
- * FastCGI parameter RUNWATCH_METRICS_SCRAPE=1, which no client can set (client headers
- * arrive as HTTP_*); through /api/v1/metrics it takes a signed-in instance admin.
- * Project tokens are refused: they see one project, this shows all of them. */
+ * Access: the exposition covers every project, so it is for the operator: the metrics
+ * token (`Authorization: Bearer rwm_…`, the contents of RUNWATCH_METRICS_TOKEN_FILE, which
+ * deploy/stack.sh generates; Prometheus sends it from a credentials_file) or a signed-in
+ * instance admin. nginx serves it at /metrics as well, to RUNWATCH_METRICS_ALLOW addresses
+ * only; an address is not an identity (a reverse proxy on the same host is 127.0.0.1 to
+ * nginx), so the token is required there too. Project tokens are refused: they see one
+ * project, this shows all of them. */
 #include "prom.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <unistd.h>
 
 #include "access.h"
 #include "counters.h"
 #include "db.h"
+#include "config.h"
 #include "log.h"
 #include "router.h"
+#include "sha256.h"
 
 static const char *const prom_statuses[] = {"queued",    "running", "retrying",
                                             "succeeded", "failed",  "cancelled"};
@@ -241,16 +249,54 @@ static void prom_database(FILE *f, PGresult *res)
     }
 }
 
-/* 1 when nginx's /metrics location sent this request (a FastCGI parameter of ours). */
-static int prom_from_scrape_location(const struct req *r)
+/* The metrics token's prefix: an API token (rw_…) is never mistaken for it, and a metrics
+ * token never reaches the database's token lookup. */
+#define PROM_TOKEN_PREFIX "rwm_"
+
+/* 1 when the request carries the metrics token as its bearer token. The file is read on
+ * each scrape (one every 15 s or so), so a new token takes effect without a restart. A
+ * missing or empty file matches nothing. Digests are compared, so the time taken does not
+ * tell how much of a guess was right. */
+static int prom_has_metrics_token(const struct req *r)
 {
-    static const char key[] = "RUNWATCH_METRICS_SCRAPE=";
-    if (!r->env)
+    const char *authz = req_header(r, "Authorization");
+    const char *path = r->op.cfg ? r->op.cfg->metrics_token_file : "";
+    char buf[256];
+    uint8_t want[SHA256_DIGEST], got[SHA256_DIGEST];
+    unsigned diff = 0;
+    ssize_t n;
+    size_t len;
+    int fd;
+
+    if (!authz || strncasecmp(authz, "Bearer ", 7) != 0)
         return 0;
-    for (char *const *e = r->env; *e; e++)
-        if (strncmp(*e, key, sizeof(key) - 1) == 0)
-            return strcmp(*e + sizeof(key) - 1, "1") == 0;
-    return 0;
+    authz += 7;
+    while (*authz == ' ')
+        authz++;
+    if (strncmp(authz, PROM_TOKEN_PREFIX, sizeof(PROM_TOKEN_PREFIX) - 1) != 0 || !*path)
+        return 0;
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        log_warn("metrics: cannot read the metrics token file %s: %s", path, strerror(errno));
+        return 0;
+    }
+    do
+        n = read(fd, buf, sizeof(buf) - 1);
+    while (n < 0 && errno == EINTR);
+    close(fd);
+    if (n <= 0)
+        return 0;
+    len = (size_t)n;
+    while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r' || buf[len - 1] == ' '))
+        len--;
+    if (len <= sizeof(PROM_TOKEN_PREFIX) - 1)
+        return 0;
+    sha256_digest(buf, len, want);
+    sha256_digest(authz, strlen(authz), got);
+    explicit_bzero(buf, sizeof(buf));
+    for (size_t i = 0; i < SHA256_DIGEST; i++)
+        diff |= (unsigned)(want[i] ^ got[i]);
+    return diff == 0;
 }
 
 static void prom_free(void *p)
@@ -260,7 +306,7 @@ static void prom_free(void *p)
 
 int prom_metrics(struct req *r)
 {
-    /* The route is public so that the scrape location needs no identity; everyone
+    /* The route is public so that the metrics token needs no database lookup; everyone
      * else is resolved here as on any other route. */
     static const struct route signed_in = {"GET", "/api/v1/metrics", prom_metrics, 0};
     char *buf = NULL;
@@ -268,7 +314,7 @@ int prom_metrics(struct req *r)
     PGresult *res;
     FILE *f;
 
-    if (!prom_from_scrape_location(r) &&
+    if (!prom_has_metrics_token(r) &&
         (access_guard(r, &signed_in) != 0 || access_require_instance_admin(&r->op) != 0))
         return -1;
     res = prom_query(r);

@@ -23,8 +23,8 @@
 const struct route routes[] = {
     {"GET", "/api/v1/healthz", health_live, PUB},
     {"GET", "/api/v1/readyz", health_ready, PUB},
-    /* Prometheus: public here, because nginx's /metrics location (address allow-list)
-     * needs no identity; everyone else must be an instance admin (prom.c). */
+    /* Prometheus: public here, because the metrics token is checked by prom.c, not by
+     * the token lookup; everyone else must be an instance admin (prom.c). */
     {"GET", "/api/v1/metrics", prom_metrics, PUB},
 
     {"POST", "/api/v1/auth/login", login_signin, PUB | J},

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Initial JavaScript of the built app: the entry script and every module index.html
 // preloads, gzipped (level 9, as a proxy for nginx's gzip), against the budget from
-// issue 6. Exits 1 over budget, so `make test` catches a regression.
+// issue 6. Exits 1 over budget, or when the build holds a source map, so `make test`
+// catches a regression.
 //   node scripts/bundle-size.mjs [dist] [--budget-kb=300] [--json]
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -36,6 +37,12 @@ if (args.includes('--json')) {
 } else {
   for (const r of rows) console.log(`${kb(r.gzip).padStart(8)} kB gz  ${kb(r.raw).padStart(8)} kB raw  ${r.file}`);
   console.log(`initial JS: ${kb(total)} kB gzipped (budget ${budgetKb} kB); lazy chunks: ${kb(lazy)} kB gzipped`);
+}
+// No source maps are shipped (vite.config.ts: build.sourcemap false); nginx refuses them too.
+const maps = readdirSync(join(dist, 'assets')).filter((f) => f.endsWith('.map'));
+if (maps.length) {
+  console.error(`bundle-size: source maps in ${dist}/assets (a production build ships none): ${maps.join(' ')}`);
+  process.exit(1);
 }
 if (total > budgetKb * 1024) {
   console.error(`bundle-size: initial JS ${kb(total)} kB gzipped is over the ${budgetKb} kB budget`);

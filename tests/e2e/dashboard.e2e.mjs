@@ -76,6 +76,7 @@ const shot = (name) => page.screenshot({ path: join(OUT, `${name}.png`), fullPag
 let browser;
 let page;
 const pageErrors = [];
+const cspViolations = [];
 
 async function main() {
   console.log(`e2e against ${BASE}; live steps ${LIVE ? 'ON' : 'OFF (no stream in this tree)'}`);
@@ -96,11 +97,23 @@ async function main() {
     args: process.getuid?.() === 0 ? ['--no-sandbox'] : [],
   });
   const context = await browser.newContext({ viewport: { width: 1400, height: 900 }, colorScheme: 'light' });
+  // Content-Security-Policy (nginx/security_headers.conf): every violation the page
+  // reports, from the DOM event and from Chromium's console message, fails the last step.
+  await context.addInitScript(() => {
+    document.addEventListener('securitypolicyviolation', (e) =>
+      console.error(`CSP violation: ${e.violatedDirective} blocked ${e.blockedURI || 'inline'}`),
+    );
+  });
   page = await context.newPage();
   page.on('pageerror', (e) => pageErrors.push(String(e)));
+  page.on('console', (m) => {
+    if (/Content Security Policy|CSP violation/i.test(m.text())) cspViolations.push(m.text());
+  });
 
   await step('log in', async () => {
-    await page.goto(BASE + '/');
+    const first = await page.goto(BASE + '/');
+    // The dashboard runs under the policy nginx sends, so the last step means something.
+    assert.match(first.headers()['content-security-policy'] ?? '', /script-src 'self'/);
     await page.waitForURL(/\/login/);
     await page.getByLabel('Email').fill(EMAIL);
     await page.getByLabel('Password').fill('wrong-password');
@@ -407,6 +420,10 @@ async function main() {
 
   await step('no uncaught errors in the page', async () => {
     assert.deepEqual(pageErrors, []);
+  });
+
+  await step('no Content-Security-Policy violations', async () => {
+    assert.deepEqual(cspViolations, []);
   });
   void project;
 }

@@ -747,13 +747,30 @@ static char *sub_next_of(struct itest_sub *s, const char *kind, int timeout_ms)
     }
 }
 
+int itest_scrape(struct http_resp *out)
+{
+    char path[600], tok[256], line[300];
+    const char *hdr[] = {line, NULL};
+    FILE *f = fopen(var_path("metrics.token", path, sizeof(path)), "r");
+
+    tok[0] = '\0';
+    if (f) {
+        if (!fgets(tok, sizeof(tok), f))
+            tok[0] = '\0';
+        fclose(f);
+    }
+    tok[strcspn(tok, "\r\n")] = '\0';
+    snprintf(line, sizeof(line), "Authorization: Bearer %s", tok);
+    return http_do("GET", "/metrics", NULL, 0, hdr, out);
+}
+
 double itest_metric(const char *series)
 {
     struct http_resp r;
     double v = -1;
     size_t n = strlen(series);
 
-    if (http_get("/metrics", &r) == 0 && r.status == 200 && r.body) {
+    if (itest_scrape(&r) == 0 && r.status == 200 && r.body) {
         /* At a line's start, followed by the value. */
         for (const char *p = r.body; (p = strstr(p, series)); p += n)
             if ((p == r.body || p[-1] == '\n') && p[n] == ' ') {

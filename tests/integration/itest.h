@@ -116,6 +116,9 @@ int secrets_in_text(const char *text, size_t len, const char *where);
  * RUNWATCH_TEST_STACK, else the current directory). */
 const char *repo_path(const char *rel, char *buf, size_t cap);
 
+/* GET /metrics as Prometheus does: with the metrics token of the stack
+ * ($RUNWATCH_VAR_DIR/metrics.token) as its bearer token. 0 when a response came. */
+int itest_scrape(struct http_resp *out);
 /* The value of one series of GET /metrics (its whole name with labels, as printed:
  * "runwatch_write_batches_total"), or -1 when it is missing. */
 double itest_metric(const char *series);
@@ -164,6 +167,7 @@ int suite_stream_register(void);
 int suite_prometheus_register(void);
 int suite_housekeeping_register(void);
 int suite_lifecycle_register(void);
+int suite_edge_register(void);
 
 /* Fixtures: a project (slug written to slug), a user with a fresh password, a token
  * (returns the HTTP status; expires is JSON text or NULL), a membership (0 on 201). */

@@ -23,7 +23,7 @@ static const struct {
     {"workers", suite_workers_register},       {"metrics", suite_metrics_register},
     {"reports", suite_reports_register},       {"stream", suite_stream_register},
     {"prometheus", suite_prometheus_register}, {"housekeeping", suite_housekeeping_register},
-    {"lifecycle", suite_lifecycle_register},
+    {"lifecycle", suite_lifecycle_register},   {"edge", suite_edge_register},
 };
 #define N_SUITES (sizeof(suites) / sizeof(suites[0]))
 

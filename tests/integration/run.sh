@@ -38,6 +38,11 @@ export RUNWATCH_SSE_STREAMS_PER_USER=8
 export RUNWATCH_AUTH_CACHE_S=60
 mkdir -p "$tmp/static"
 echo '<!doctype html><title>Runwatch</title>' >"$tmp/static/index.html"
+# An asset and a source map beside it: the edge suite checks nginx never serves a map.
+mkdir -p "$tmp/static/assets"
+echo 'console.log("edge")' >"$tmp/static/assets/app-edge.js"
+echo '{"version":3}' >"$tmp/static/assets/app-edge.js.map"
+cp "$tmp/static/assets/app-edge.js.map" "$tmp/static/app-edge.js.map"
 export RUNWATCH_STATIC_DIR=$tmp/static
 
 cleanup() {

@@ -77,6 +77,14 @@ if ! grep -qF "$(cat "$var/run/redis.password")" "$var/stack.env" &&
 else
     not_ok "stack.env holds a secret"
 fi
+# Prometheus's bearer token for /metrics: made at the first start, private, never printed.
+file=$var/metrics.token
+mode=$(stat -c %a "$file" 2>/dev/null || echo none)
+if [[ "$mode" == 600 ]] && grep -qE '^rwm_[0-9a-f]{64}$' "$file" && ! grep -qF "$(cat "$file")" "$tmp/start.out"; then
+    ok "the metrics token is made at start, mode 0600, and not printed"
+else
+    not_ok "$file: mode $mode, or not a metrics token, or printed at start"
+fi
 
 file=$var/first-admin.txt
 mode=$(stat -c %a "$file" 2>/dev/null || echo none)

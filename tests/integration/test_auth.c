@@ -37,7 +37,7 @@ static double cache_hits(void)
     struct http_resp r;
     double v = -1;
 
-    if (http_get("/metrics", &r) == 0 && r.status == 200 && r.body) {
+    if (itest_scrape(&r) == 0 && r.status == 200 && r.body) {
         const char *p = strstr(r.body, series);
         if (p)
             v = strtod(p + sizeof(series) - 1, NULL);

@@ -2,10 +2,12 @@
  * counters move with what the API does (an event batch adds its size, a 404 shows in
  * the request counter under "unmatched", a run's start and end in the run counters, by
  * route pattern and never the raw path); they survive a worker's death; who may scrape
- * (the allowed address through /metrics, an instance admin through /api/v1/metrics);
- * the alert rules pass `promtool check rules`, and every metric the rules and the
- * Grafana dashboard name is one the exposition has. With PostgreSQL stopped a scrape
- * still answers, says runwatch_database_up 0 and counts the failed requests. */
+ * (the metrics token from an allowed address through /metrics, the token or an instance
+ * admin through /api/v1/metrics); the alert rules pass `promtool check rules` and the
+ * example configuration (the token as a credentials_file) `promtool check config`; every
+ * metric the rules and the Grafana dashboard name is one the exposition has. With
+ * PostgreSQL stopped a scrape still answers, says runwatch_database_up 0 and counts the
+ * failed requests. */
 #include <ctype.h>
 #include <curl/curl.h>
 #include <signal.h>
@@ -41,13 +43,14 @@ static void sleep_ms(int ms)
     nanosleep(&ts, NULL);
 }
 
-/* GET /metrics through nginx as Prometheus does; the body (malloc'd) or NULL. */
+/* GET /metrics through nginx as Prometheus does (with the metrics token); the body
+ * (malloc'd) or NULL. */
 static char *scrape(void)
 {
     struct http_resp r;
     char *out = NULL, ct[128];
 
-    if (http_get("/metrics", &r) == 0 && r.status == 200 && r.body) {
+    if (itest_scrape(&r) == 0 && r.status == 200 && r.body) {
         if (!http_header(&r, "Content-Type", ct, sizeof(ct)) ||
             strncmp(ct, "text/plain; version=0.0.4", 25) != 0)
             fprintf(stderr, "\n  /metrics content type: %s",
@@ -102,23 +105,45 @@ static size_t discard(char *ptr, size_t size, size_t nmemb, void *ud)
     return size * nmemb;
 }
 
-/* GET path from source address src (another loopback address); the status or -1. */
-static long status_from(const char *src, const char *path)
+/* GET path from source address src (another loopback address), with the header line authz
+ * (or none); the status or -1. */
+static long status_from(const char *src, const char *path, const char *authz)
 {
     char url[512];
     long status = -1;
+    struct curl_slist *hl = NULL;
     CURL *c = curl_easy_init();
     if (!c)
         return -1;
     snprintf(url, sizeof(url), "%s%s", S(getenv("RUNWATCH_TEST_URL")), path);
     curl_easy_setopt(c, CURLOPT_URL, url);
     curl_easy_setopt(c, CURLOPT_INTERFACE, src);
+    if (authz) {
+        hl = curl_slist_append(hl, authz);
+        curl_easy_setopt(c, CURLOPT_HTTPHEADER, hl);
+    }
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
     curl_easy_setopt(c, CURLOPT_TIMEOUT, 10L);
     if (curl_easy_perform(c) == CURLE_OK)
         curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
     curl_easy_cleanup(c);
+    curl_slist_free_all(hl);
     return status;
+}
+
+/* "Authorization: Bearer <the stack's metrics token>" into buf. */
+static const char *metrics_authz(char *buf, size_t cap)
+{
+    char path[600], tok[256] = "";
+    FILE *f = fopen(var_path("metrics.token", path, sizeof(path)), "r");
+    if (f) {
+        if (!fgets(tok, sizeof(tok), f))
+            tok[0] = '\0';
+        fclose(f);
+    }
+    tok[strcspn(tok, "\r\n")] = '\0';
+    snprintf(buf, cap, "Authorization: Bearer %s", tok);
+    return buf;
 }
 
 /* A fresh run of the suite's project (as the token), its id into id. */
@@ -302,9 +327,29 @@ static void test_access(void)
     CU_ASSERT_EQUAL(api_req(&anon, "GET", "/api/v1/metrics", NULL, 0, fake, &r), 0);
     CU_ASSERT_EQUAL(r.status, 401);
     http_resp_free(&r);
-    /* Through nginx's /metrics: the allowed address (127.0.0.1 by default) and no other. */
-    CU_ASSERT_EQUAL(status_from("127.0.0.1", "/metrics"), 200);
-    CU_ASSERT_EQUAL(status_from("127.0.0.2", "/metrics"), 403);
+    /* Through nginx's /metrics: the metrics token, and from an allowed address (127.0.0.1
+     * by default) only. An allowed address alone is not enough: a reverse proxy on this
+     * host makes every client 127.0.0.1. */
+    char authz[320], wrong[320];
+    metrics_authz(authz, sizeof(authz));
+    snprintf(wrong, sizeof(wrong), "%.*sx", (int)strlen(authz) - 1, authz);
+    CU_ASSERT_EQUAL(status_from("127.0.0.1", "/metrics", authz), 200);
+    CU_ASSERT_EQUAL(status_from("127.0.0.1", "/metrics", NULL), 401);
+    CU_ASSERT_EQUAL(status_from("127.0.0.1", "/metrics", wrong), 401);
+    CU_ASSERT_EQUAL(status_from("127.0.0.1", "/metrics", "Authorization: Bearer rwm_"), 401);
+    CU_ASSERT_EQUAL(status_from("127.0.0.2", "/metrics", authz), 403);
+    /* Without credentials the refusal is the JSON error shape. */
+    CU_ASSERT_EQUAL(http_get("/metrics", &r), 0);
+    CU_ASSERT_TRUE(IS_ERROR(r, 401, "unauthenticated", NULL));
+    http_resp_free(&r);
+    /* The token is for the exposition only, and it works at /api/v1/metrics too. */
+    const char *with[] = {authz, NULL};
+    CU_ASSERT_EQUAL(http_do("GET", "/api/v1/auth/me", NULL, 0, with, &r), 0);
+    CU_ASSERT_EQUAL(r.status, 401);
+    http_resp_free(&r);
+    CU_ASSERT_EQUAL(http_do("GET", "/api/v1/metrics", NULL, 0, with, &r), 0);
+    CU_ASSERT_EQUAL(r.status, 200);
+    http_resp_free(&r);
     /* Only GET (and HEAD) is a scrape. */
     CU_ASSERT_EQUAL(http_do("POST", "/metrics", "x", 1, NULL, &r), 0);
     CU_ASSERT_EQUAL(r.status, 405);
@@ -409,6 +454,28 @@ static void test_rules_and_dashboard(void)
     free(text);
 }
 
+/* deploy/prometheus/prometheus.yml, beside alerts.yml and a copy of the stack's metrics
+ * token as the README says, passes `promtool check config` (which also checks that the
+ * credentials file is there). */
+static void test_example_config(void)
+{
+    char dir[600], yml[600], alerts[600], tok[600], cmd[8192], args[800];
+
+    var_path("prometheus-example", dir, sizeof(dir));
+    repo_path("deploy/prometheus/prometheus.yml", yml, sizeof(yml));
+    repo_path("deploy/prometheus/alerts.yml", alerts, sizeof(alerts));
+    var_path("metrics.token", tok, sizeof(tok));
+    snprintf(cmd, sizeof(cmd),
+             "rm -rf '%s' && mkdir -p '%s' && cp '%s' '%s' '%s/' && "
+             "install -m 0600 '%s' '%s/runwatch-metrics.token'",
+             dir, dir, yml, alerts, dir, tok, dir);
+    CU_ASSERT_EQUAL_FATAL(system(cmd), 0);
+    snprintf(args, sizeof(args), "check config %s/prometheus.yml", dir);
+    CU_ASSERT_EQUAL(promtool(args, NULL), 0);
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+    CU_ASSERT_EQUAL(system(cmd), 0);
+}
+
 int suite_prometheus_register(void)
 {
     CU_pSuite s = CU_add_suite("prometheus", prom_init, NULL);
@@ -423,7 +490,8 @@ int suite_prometheus_register(void)
         !CU_add_test(s, "who may scrape", test_access) ||
         !CU_add_test(s, "a scrape while PostgreSQL is down", test_database_down) ||
         !CU_add_test(s, "alert rules pass promtool; rules and dashboard name real metrics",
-                     test_rules_and_dashboard))
+                     test_rules_and_dashboard) ||
+        !CU_add_test(s, "the example Prometheus config passes promtool", test_example_config))
         return -1;
     return 0;
 }

@@ -148,6 +148,53 @@ static void test_parse_depth_limit(void)
     json_object_put(o);
 }
 
+/* A closing bracket with nothing open is refused where it stands. The prescan's depth
+ * went below zero on it, and the next opening bracket wrote below its stack array (the
+ * first input tests/fuzz/fuzz_json.c found; the long run of ']' reaches far enough to
+ * crash without a sanitizer). */
+static void test_stray_closing_brackets(void)
+{
+    static const struct {
+        const char *doc, *says;
+    } cases[] = {
+        {"{]]]][[[.[[][[[]", "unexpected ']' at offset 2"},
+        {"]", "unexpected ']' at offset 0"},
+        {"}{\"a\":1}", "unexpected '}' at offset 0"},
+        {"[1]]", "unexpected ']' at offset 3"},
+        {"{\"a\":{}}}[[{\"b\":[1]}]]", "unexpected '}' at offset 8"},
+        {"]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]"
+         "{\"a\":[{\"b\":[{\"c\":1}]}]}",
+         "unexpected ']' at offset 0"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct jsonx_err err;
+        memset(&err, 0, sizeof(err));
+        json_object *o = jsonx_parse(cases[i].doc, strlen(cases[i].doc), &err);
+        CU_ASSERT_PTR_NULL(o);
+        json_object_put(o);
+        if (!strstr(err.message, cases[i].says))
+            fprintf(stderr, "\n  %s: %s", cases[i].doc, err.message);
+        CU_ASSERT_PTR_NOT_NULL(strstr(err.message, cases[i].says));
+    }
+}
+
+/* A refusal inside an object before its first key is read (bad UTF-8 in the key itself)
+ * builds the path from that level's key offset, which was never set: UBSan saw the
+ * pointer run off the buffer (fuzz_json.c). The path ends at the object. */
+static void test_refusal_in_first_key(void)
+{
+    static const char *const docs[] = {"[[[[[[[[[[1[[{\"s\xda[", "{\"\xc0\xaf\":1}",
+                                       "[{\"a\":{\"b\xff\":2}}]"};
+    for (size_t i = 0; i < sizeof(docs) / sizeof(docs[0]); i++) {
+        struct jsonx_err err;
+        memset(&err, 0, sizeof(err));
+        json_object *o = jsonx_parse(docs[i], strlen(docs[i]), &err);
+        CU_ASSERT_PTR_NULL(o);
+        json_object_put(o);
+        CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "invalid UTF-8"));
+    }
+}
+
 static void test_fields(void)
 {
     struct jsonx_err err;
@@ -228,6 +275,8 @@ int suite_jsonx_register(void)
         {"text strict", test_text_strict},
         {"duplicate keys", test_duplicate_keys},
         {"depth limit", test_parse_depth_limit},
+        {"stray closing brackets", test_stray_closing_brackets},
+        {"a refusal in an object's first key", test_refusal_in_first_key},
         {"field validators", test_fields},
         {"unknown keys rejected", test_only_keys},
         {"compact output", test_to_string},

@@ -50,7 +50,7 @@ export interface paths {
         };
         /**
          * Prometheus exposition of runwatch-api (text format 0.0.4)
-         * @description Request counts and a latency histogram by route pattern and status class, events and metric points stored, Redis publish failures, database errors, worker starts (summed over every API worker through a shared segment), and from PostgreSQL: runs by project and status, runs started and finished (counters kept by triggers), stuck runs. A failed database query still answers 200 with runwatch_database_up 0. Prometheus scrapes it through nginx at /metrics, which only RUNWATCH_METRICS_ALLOW addresses may reach and which needs no identity; through this path it needs a signed-in instance admin. Project tokens are refused: the exposition covers every project.
+         * @description Request counts and a latency histogram by route pattern and status class, events and metric points stored, Redis publish failures, database errors, worker starts (summed over every API worker through a shared segment), and from PostgreSQL: runs by project and status, runs started and finished (counters kept by triggers), stuck runs. A failed database query still answers 200 with runwatch_database_up 0. Prometheus scrapes it through nginx at /metrics (which only RUNWATCH_METRICS_ALLOW addresses may reach) with the metrics token as its bearer token; here and there a signed-in instance admin may read it too. Without either: 401. Project tokens are refused: the exposition covers every project.
          */
         get: operations["getPrometheusMetrics"];
         put?: never;
