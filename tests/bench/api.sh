@@ -163,7 +163,7 @@ wrk_args() {
 }
 # group_counters: "groups grouped-requests" from /metrics, or nothing (an API without them).
 group_counters() {
-    curl -sf "$BASE/metrics" | awk '/^runwatch_write_batches_total / { g = $2 }
+    bench_scrape "$BASE" | awk '/^runwatch_write_batches_total / { g = $2 }
         /^runwatch_write_batched_requests_total / { q = $2 }
         END { if (g != "") print g, q }'
 }

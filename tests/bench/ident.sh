@@ -104,8 +104,8 @@ cpu_ticks() {
     done | awk '{ s += $1 } END { print s + 0 }'
 }
 
-lookups() { # BASE: "hits misses" from /metrics
-    curl -sS "$1/metrics" | awk '
+lookups() { # BASE VAR: "hits misses" from /metrics
+    bench_scrape "$1" "$2" | awk '
         /^runwatch_auth_cache_lookups_total\{result="hit"\}/ { h = $2 }
         /^runwatch_auth_cache_lookups_total\{result="miss"\}/ { m = $2 }
         END { print h + 0, m + 0 }'
@@ -124,7 +124,7 @@ measure() { # name side
     local n=$1 side=$2 key="$1@$2" out="$TMP/$1-$2-$r.txt" pg0 api0 pg1 api1 h0 m0 h1 m1 reqs
     local d="-d${DURATION}s" base=${BASE_OF[$2]} var=${VAR_OF[$2]} token=${TOKEN_OF[$2]}
     local run=${RUN_OF[$2]}
-    read -r h0 m0 <<<"$(lookups "$base")"
+    read -r h0 m0 <<<"$(lookups "$base" "$var")"
     pg0=$(cpu_ticks "$var/pg/postmaster.pid")
     api0=$(cpu_ticks "$var/run/api.pid")
     case "$n" in
@@ -139,7 +139,7 @@ measure() { # name side
     esac
     pg1=$(cpu_ticks "$var/pg/postmaster.pid")
     api1=$(cpu_ticks "$var/run/api.pid")
-    read -r h1 m1 <<<"$(lookups "$base")"
+    read -r h1 m1 <<<"$(lookups "$base" "$var")"
     reqs=$(awk '/requests in/ { print $1 }' "$out")
     PGUS[$key]+="$(awk -v t="$((pg1 - pg0))" -v n="$reqs" -v k="$TICK" 'BEGIN { printf "%.1f", t * 1e6 / k / n }') "
     APIUS[$key]+="$(awk -v t="$((api1 - api0))" -v n="$reqs" -v k="$TICK" 'BEGIN { printf "%.1f", t * 1e6 / k / n }') "

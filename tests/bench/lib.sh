@@ -124,6 +124,13 @@ bench_machine() {
 # For seeding through the API of the stack bench_start_stack started (BASE): method path
 # body [extra curl args]; dies on a transport error. field NAME: the first string or
 # number member NAME of the JSON on stdin.
+# The Prometheus exposition of the stack at BASE ($1), with its metrics token (the file in
+# its var dir, $2, default RUNWATCH_VAR_DIR): /metrics is closed without it.
+bench_scrape() {
+    printf 'Authorization: Bearer %s\n' "$(<"${2:-$RUNWATCH_VAR_DIR}/metrics.token")" |
+        curl -sf -H @- "$1/metrics"
+}
+
 api() { # method path body [extra curl args]
     local out
     out=$(curl -sS -X "$1" -H 'Content-Type: application/json' -H 'X-Runwatch-CSRF: 1' \

@@ -151,9 +151,11 @@ FAILED=()
 for ((r = 1; r <= ROUNDS; r++)); do
     for n in "${NAMES[@]}"; do
         log "round $r/$ROUNDS: $n"
+        tok=$TOKEN # the scrape takes the stack's metrics token, not a project's
+        [[ $n == metrics ]] && tok=$(<"$RUNWATCH_VAR_DIR/metrics.token")
         for ((i = 0; i < REQUESTS; i++)); do
             out=$(curl -sS -o "$TMP/body" -w '%{http_code} %{time_total}' \
-                -H "Authorization: Bearer $TOKEN" "$BASE${PATH_OF[$n]}") || die "curl $n failed"
+                -H "Authorization: Bearer $tok" "$BASE${PATH_OF[$n]}") || die "curl $n failed"
             read -r code secs <<<"$out"
             if [[ "$code" != 200 ]]; then
                 FAILED+=("$n: HTTP $code $(head -c 200 "$TMP/body")")

@@ -641,7 +641,7 @@ static long reports_running(void)
     struct http_resp r;
     long v = -1;
     const char *name = "\nrunwatch_report_queries_running ";
-    if (http_get("/metrics", &r) == 0 && r.status == 200 && r.body) {
+    if (itest_scrape(&r) == 0 && r.status == 200 && r.body) {
         const char *p = strstr(r.body, name);
         if (p)
             v = strtol(p + strlen(name), NULL, 10);
