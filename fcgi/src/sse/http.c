@@ -315,7 +315,8 @@ static int sse_http_key_ok(const struct sse_http *http, const char *sent)
 
 static int sse_http_has_id(const int64_t *ids, size_t n, int64_t id)
 {
-    return bsearch(&id, ids, n, sizeof(*ids), sse_http_cmp_id) != NULL;
+    /* A caller of no project has no list at all (ids NULL), which bsearch may not be given. */
+    return n > 0 && bsearch(&id, ids, n, sizeof(*ids), sse_http_cmp_id) != NULL;
 }
 
 /* GET /api/v1/stream?project=1,2&run=<uuid>&types=run.updated,run.event[&last_event_id=…]
