@@ -8,6 +8,7 @@
 
 #include <json-c/json.h>
 #include <libpq-fe.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -17,8 +18,9 @@
 #include "log.h"
 #include "pub.h"
 
-#define HOUSEKEEP_TICK_S    1  /* how often due tasks are looked for */
-#define HOUSEKEEP_STANDBY_S 10 /* a non-leader's (or a disconnected one's) wait */
+#define HOUSEKEEP_TICK_S       1   /* how often due tasks are looked for */
+#define HOUSEKEEP_STANDBY_S    10  /* a non-leader's (or a disconnected one's) wait */
+#define HOUSEKEEP_PUBLISH_STEP 256 /* publishes in flight at most (housekeep_publish) */
 
 static volatile sig_atomic_t housekeep_stop;
 
@@ -112,9 +114,17 @@ static void housekeep_publish(struct pub *pub, const char *publish)
                                : NULL;
         if (project && type)
             pub_event(pub, project, type, run, data);
+        /* Tens of thousands of leases can lapse at once (workers lost, or the stack down
+         * for a while): flushed in steps, the commands and replies in hand stay bounded. */
+        if ((i + 1) % HOUSEKEEP_PUBLISH_STEP == 0)
+            pub_flush(pub);
     }
     pub_flush(pub); /* the last reply now, not at the next task's publish */
     json_object_put(arr);
+    /* Such a pass parses and frees tens of MB; give them back to the system rather than
+     * keep a one-off peak for the life of the process. */
+    if (n > HOUSEKEEP_PUBLISH_STEP)
+        malloc_trim(0);
 }
 
 /* Runs the due tasks (all of them when all). Returns how many failed, or -1 when the
