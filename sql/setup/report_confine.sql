@@ -81,18 +81,11 @@ BEGIN
     FOR v IN
         SELECT c.oid::regclass
         FROM pg_class c
-        WHERE c.relnamespace = 'pg_catalog'::regnamespace AND c.relkind = 'v'
-          AND (c.relname LIKE 'pg\_stat%' OR c.relname IN ('pg_locks', 'pg_prepared_xacts'))
-    LOOP
-        EXECUTE format('REVOKE SELECT ON %s FROM PUBLIC', v);
-        EXECUTE format('GRANT SELECT ON %s TO %I, %I', v, app, mon);
-    END LOOP;
-
-    -- pg_stat_statements, wherever it was installed (its texts are every role's).
-    FOR v IN
-        SELECT c.oid::regclass FROM pg_class c
-        WHERE c.relname IN ('pg_stat_statements', 'pg_stat_statements_info')
-          AND c.relnamespace <> 'pg_catalog'::regnamespace
+        WHERE (c.relnamespace = 'pg_catalog'::regnamespace AND c.relkind = 'v'
+               AND (c.relname LIKE 'pg\_stat%' OR c.relname IN ('pg_locks', 'pg_prepared_xacts')))
+           -- pg_stat_statements, wherever it was installed (its texts are every role's).
+           OR (c.relname IN ('pg_stat_statements', 'pg_stat_statements_info')
+               AND c.relnamespace <> 'pg_catalog'::regnamespace)
     LOOP
         EXECUTE format('REVOKE SELECT ON %s FROM PUBLIC', v);
         EXECUTE format('GRANT SELECT ON %s TO %I, %I', v, app, mon);
