@@ -1,9 +1,10 @@
 /* housekeep: one connection, its own statements of db_stmt.c prepared at connect, and a
  * loop that asks PostgreSQL which tasks are due and runs each in a statement (so in a
- * transaction) of its own. A task's failure is caught in SQL, recorded and logged; it
- * never ends the process. Losing the database drops leadership with the session: the
- * process reconnects and competes again. What a task asks to publish (live events) goes
- * to Redis after its statement has committed, like a handler's writes. */
+ * transaction) of its own; a task that works in bounded slices runs again at once while
+ * it says there is more (lease expiry: tens of thousands at once). A task's failure is caught in
+ * SQL, recorded and logged; it never ends the process. Losing the database drops leadership with
+ * the session: the process reconnects and competes again. What a task asks to publish (live events)
+ * goes to Redis after its statement has committed, like a handler's writes. */
 #include "housekeep.h"
 
 #include <json-c/json.h>
@@ -96,7 +97,8 @@ static int housekeep_did_something(json_object *o)
     return 0;
 }
 
-static void housekeep_publish(struct pub *pub, const char *publish)
+/* Publishes a task's list (after its commit); returns how many it held. */
+static size_t housekeep_publish(struct pub *pub, const char *publish)
 {
     json_object *arr = json_tokener_parse(publish);
     size_t n = arr && json_object_is_type(arr, json_type_array) ? json_object_array_length(arr) : 0;
@@ -114,17 +116,57 @@ static void housekeep_publish(struct pub *pub, const char *publish)
                                : NULL;
         if (project && type)
             pub_event(pub, project, type, run, data);
-        /* Tens of thousands of leases can lapse at once (workers lost, or the stack down
-         * for a while): flushed in steps, the commands and replies in hand stay bounded. */
+        /* Flushed in steps, the commands and replies in hand stay bounded. */
         if ((i + 1) % HOUSEKEEP_PUBLISH_STEP == 0)
             pub_flush(pub);
     }
-    pub_flush(pub); /* the last reply now, not at the next task's publish */
+    pub_flush(pub); /* the last reply now, not at the next slice's or task's publish */
     json_object_put(arr);
-    /* Such a pass parses and frees tens of MB; give them back to the system rather than
-     * keep a one-off peak for the life of the process. */
-    if (n > HOUSEKEEP_PUBLISH_STEP)
+    return n;
+}
+
+/* Runs one task, slice after slice while its result says "more" (70_housekeeping.sql),
+ * each slice's publishes made before the next slice runs, so a slice committed is a
+ * slice published unless the process dies in between (the master then resets every
+ * stream, master.c). A stop ends the task after the slice in hand. Returns 0, 1 when
+ * it failed, -1 when the connection is lost. */
+static int housekeep_task(PGconn *c, struct pub *pub, const struct config *cfg, const char *name,
+                          int all)
+{
+    const char *pr[HOUSEKEEP_RUN__NIN] = {
+        [HOUSEKEEP_RUN_IN_TASK] = name, [HOUSEKEEP_RUN_IN_SETTINGS] = cfg->housekeep_settings};
+    size_t published = 0;
+    int more = 0, rc = 0;
+
+    do {
+        PGresult *res = housekeep_exec(c, DB_STMT_HOUSEKEEP_RUN, pr);
+        if (!res) {
+            rc = PQstatus(c) == CONNECTION_OK ? 1 : -1;
+            break;
+        }
+        const char *result = PQgetvalue(res, 0, HOUSEKEEP_RUN_RESULT);
+        more = 0;
+        if (PQgetvalue(res, 0, HOUSEKEEP_RUN_OK)[0] != 't') {
+            log_warn("task %s failed: %s", name, result);
+            rc = 1;
+        } else {
+            json_object *o = json_tokener_parse(result), *v;
+            if (all || housekeep_did_something(o))
+                log_info("task %s: %s", name, result);
+            else
+                log_debug("task %s: %s", name, result);
+            more = json_object_object_get_ex(o, "more", &v) &&
+                   json_object_is_type(v, json_type_boolean) && json_object_get_boolean(v);
+            json_object_put(o);
+            published += housekeep_publish(pub, PQgetvalue(res, 0, HOUSEKEEP_RUN_PUBLISH));
+        }
+        PQclear(res);
+    } while (more && !housekeep_stop);
+    /* Thousands of publishes parsed and freed, slice by slice: give the memory back to
+     * the system rather than keep a one-off peak for the life of the process. */
+    if (published > HOUSEKEEP_PUBLISH_STEP)
         malloc_trim(0);
+    return rc;
 }
 
 /* Runs the due tasks (all of them when all). Returns how many failed, or -1 when the
@@ -138,32 +180,12 @@ static int housekeep_pass(PGconn *c, struct pub *pub, const struct config *cfg, 
     if (!due)
         return PQstatus(c) == CONNECTION_OK ? 1 : -1;
     for (int i = 0; i < PQntuples(due) && !housekeep_stop; i++) {
-        const char *name = PQgetvalue(due, i, HOUSEKEEP_DUE_TASK);
-        const char *pr[HOUSEKEEP_RUN__NIN] = {
-            [HOUSEKEEP_RUN_IN_TASK] = name, [HOUSEKEEP_RUN_IN_SETTINGS] = cfg->housekeep_settings};
-        PGresult *res = housekeep_exec(c, DB_STMT_HOUSEKEEP_RUN, pr);
-        if (!res) {
-            failed++;
-            if (PQstatus(c) != CONNECTION_OK) {
-                failed = -1;
-                break;
-            }
-            continue;
+        int rc = housekeep_task(c, pub, cfg, PQgetvalue(due, i, HOUSEKEEP_DUE_TASK), all);
+        if (rc < 0) {
+            failed = -1;
+            break;
         }
-        const char *result = PQgetvalue(res, 0, HOUSEKEEP_RUN_RESULT);
-        if (PQgetvalue(res, 0, HOUSEKEEP_RUN_OK)[0] != 't') {
-            log_warn("task %s failed: %s", name, result);
-            failed++;
-        } else {
-            json_object *o = json_tokener_parse(result);
-            if (all || housekeep_did_something(o))
-                log_info("task %s: %s", name, result);
-            else
-                log_debug("task %s: %s", name, result);
-            json_object_put(o);
-            housekeep_publish(pub, PQgetvalue(res, 0, HOUSEKEEP_RUN_PUBLISH));
-        }
-        PQclear(res);
+        failed += rc;
     }
     PQclear(due);
     return failed;

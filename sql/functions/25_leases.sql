@@ -7,8 +7,12 @@
 -- the run again; both arguments NULL: every queue of every project. SKIP LOCKED: the
 -- callers never wait on each other or on a worker's heartbeat. running → queued is a
 -- system move of the run lifecycle, announced (transaction-local) to its trigger.
+-- p_limit (NULL: none) caps how many runs one call moves when it is not a claim's own
+-- queue, so the housekeeper, which holds the publishes of what it moved in memory
+-- (70_housekeeping.sql), takes tens of thousands of lapsed leases in slices.
 -- Returns the runs queued again.
-CREATE OR REPLACE FUNCTION expire_leases(p_project bigint DEFAULT NULL, p_queue text DEFAULT NULL)
+CREATE OR REPLACE FUNCTION expire_leases(p_project bigint DEFAULT NULL, p_queue text DEFAULT NULL,
+                                         p_limit integer DEFAULT NULL)
 RETURNS TABLE (expired_project bigint, expired_run uuid)
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -29,6 +33,7 @@ BEGIN
               WHERE (p_project IS NULL OR r.project_id = p_project)
                 AND (p_queue IS NULL OR r.queue = p_queue)
                 AND r.status = 'running' AND r.lease_expires_at < now()
+              LIMIT p_limit
               FOR UPDATE SKIP LOCKED) x;
     END IF;
     IF ids IS NULL THEN

@@ -3,9 +3,11 @@
 -- --once`. A task is a function (settings jsonb) RETURNS jsonb: settings carries the
 -- process's configuration ({"retention_days": {"events": 90}}); the result is what it
 -- did, plus an optional "publish" array of live events ({project, type, run, data})
--- that the process sends to Redis once the task has committed. Each task is safe to run
--- from two processes at once (its own lock or SKIP LOCKED), so a second box, or an
--- operator's --once beside a running housekeeper, only repeats work.
+-- that the process sends to Redis once the task has committed, and "more": true when
+-- it did a bounded slice of its work and more is left: the process then runs it again
+-- at once, after those publishes, each slice a statement (so a commit) of its own. Each
+-- task is safe to run from two processes at once (its own lock or SKIP LOCKED), so a
+-- second box, or an operator's --once beside a running housekeeper, only repeats work.
 
 -- The report rollups' deltas, folded (rollup_fold, 50_rollups.sql). A batch is capped
 -- so one pass holds the folder's lock for about a second at most; the next goes on.
@@ -15,15 +17,18 @@ LANGUAGE sql AS $$
 $$;
 
 -- Lapsed leases of every queue (25_leases.sql), with a live event for each run queued
--- again, like the claim sends.
+-- again, like the claim sends. Tens of thousands can lapse at once (workers lost, the
+-- stack down for a while): 1000 runs a slice, so the list of publishes the housekeeper
+-- holds stays small, and "more" has it run the next slice at once.
 CREATE OR REPLACE FUNCTION housekeep_expire_leases(settings jsonb) RETURNS jsonb
 LANGUAGE sql AS $$
     SELECT jsonb_build_object(
         'requeued', count(*),
+        'more', count(*) >= 1000,
         'publish', coalesce(jsonb_agg(jsonb_build_object(
             'project', e.expired_project::text, 'type', 'run.updated', 'run', e.expired_run,
             'data', jsonb_build_object('status', 'queued', 'reason', 'lease_expired'))), '[]'))
-    FROM expire_leases() e
+    FROM expire_leases(NULL, NULL, 1000) e
 $$;
 
 -- Workers' resource samples are kept for 7 days. Deleted worker by worker, along the

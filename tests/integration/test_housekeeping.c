@@ -1,6 +1,7 @@
 /* Housekeeping suite: what the housekeeper (runwatch-api housekeeper, under serve) does
- * with no request asking: leases lapse on a queue nobody claims from, the report
- * rollups fold; and what a pass (`runwatch-api housekeep --once`) does to the event
+ * with no request asking: leases lapse on a queue nobody claims from (one, or thousands
+ * at once, queued again in slices and each published once), the report rollups fold;
+ * and what a pass (`runwatch-api housekeep --once`) does to the event
  * partitions: months ahead created, rows of the default partition moved to their
  * month, a database whose partitions ran out healed, and retention dropping only what
  * is wholly past it. Polls with generous deadlines; never times anything. */
@@ -14,9 +15,12 @@
 
 #include "itest.h"
 
-#define S(x)       ((x) ? (x) : "(null)")
-#define DEADLINE_S 90
-#define HK_QUEUE   "hk-nobody-claims"
+#define S(x)        ((x) ? (x) : "(null)")
+#define DEADLINE_S  90
+#define HK_QUEUE    "hk-nobody-claims"
+#define FLOOD_QUEUE "hk-flood"
+#define FLOOD_RUNS  2500 /* leases lapsing at once: three of the housekeeper's slices */
+#define ID_LEN      37   /* a uuid's text and its NUL */
 
 static struct ident adm;
 static char slug[64];
@@ -134,6 +138,109 @@ static void test_lease_expires_without_claims(void)
     CU_ASSERT_STRING_EQUAL(out, "failed lease_expired");
 }
 
+static int id_cmp(const void *a, const void *b)
+{
+    return strcmp(a, b);
+}
+
+/* Thousands of leases lapse in one statement (workers lost, or the stack down for a
+ * while): the housekeeper queues every run again, in slices, and publishes each run's
+ * run.updated (lease_expired) once, after the commit that queued it. */
+static void test_many_leases_lapse_at_once(void)
+{
+    static char want[FLOOD_RUNS][ID_LEN], got[FLOOD_RUNS + 1][ID_LEN];
+    static char list[FLOOD_RUNS * ID_LEN + 1];
+    char out[256], sql[1024];
+    struct itest_sub sub = {.fd = -1};
+    size_t nwant = 0, ngot = 0, unqueued = 0;
+
+    /* Running runs with an hour's lease, each with its running attempt, as claims leave
+     * them. */
+    snprintf(sql, sizeof(sql),
+             "INSERT INTO runs (project_id, kind, name, status, queue, started_at, "
+             "last_heartbeat_at, lease_s, lease_expires_at) SELECT %lld, 'flood', 'flood-' || "
+             "g, 'running', '" FLOOD_QUEUE "', now(), now(), 3600, now() + interval '1 hour' "
+             "FROM generate_series(1, %d) g; INSERT INTO attempts (run_id, seq, status, "
+             "started_at) SELECT id, 1, 'running', now() FROM runs WHERE project_id = %lld "
+             "AND queue = '" FLOOD_QUEUE "'",
+             project, FLOOD_RUNS, project);
+    CU_ASSERT_EQUAL_FATAL(itest_psql(sql, NULL, 0), 0);
+    snprintf(sql, sizeof(sql),
+             "SELECT string_agg(id::text, ',') FROM runs WHERE project_id = %lld AND queue = "
+             "'" FLOOD_QUEUE "'",
+             project);
+    CU_ASSERT_EQUAL_FATAL(itest_psql(sql, list, sizeof(list)), 0);
+    for (const char *t = list; *t && nwant < FLOOD_RUNS;) {
+        size_t n = strcspn(t, ",");
+        snprintf(want[nwant++], ID_LEN, "%.*s", (int)n, t);
+        t += n + (t[n] == ',');
+    }
+    CU_ASSERT_EQUAL_FATAL(nwant, FLOOD_RUNS);
+
+    CU_ASSERT_EQUAL_FATAL(itest_sub_open(&sub, "runwatch:events"), 0);
+    CU_ASSERT_EQUAL_FATAL(sql1(out, sizeof(out),
+                               "WITH u AS (UPDATE runs SET lease_expires_at = now() - interval "
+                               "'1 second' WHERE project_id = %lld AND queue = '" FLOOD_QUEUE
+                               "' RETURNING 1) SELECT count(*) FROM u",
+                               project),
+                          0);
+    CU_ASSERT_EQUAL_FATAL(atoi(out), FLOOD_RUNS);
+
+    /* Every message until each run was heard of, or none came for a long while; then
+     * a second more, to catch a run published twice. */
+    while (ngot <= FLOOD_RUNS) {
+        char *msg = itest_sub_next(&sub, ngot < FLOOD_RUNS ? DEADLINE_S * 1000 : 1000);
+        json_object *o;
+        if (!msg)
+            break;
+        o = json_tokener_parse(msg);
+        free(msg);
+        const char *type = o ? itest_jstr(o, "type") : NULL,
+                   *reason = o ? itest_jstr(o, "data.reason") : NULL,
+                   *run = o ? itest_jstr(o, "run") : NULL;
+        if (type && reason && run && strcmp(type, "run.updated") == 0 &&
+            itest_jint(o, "project") == project && strcmp(reason, "lease_expired") == 0) {
+            /* Published after its commit: the run is queued already (checked for one in
+             * 250, each psql costs a process). */
+            if (ngot % 250 == 0 && ngot < FLOOD_RUNS) {
+                sql1(out, sizeof(out), "SELECT status FROM runs WHERE id = '%s'", run);
+                unqueued += strcmp(out, "queued") != 0;
+            }
+            snprintf(got[ngot++], ID_LEN, "%s", run);
+        }
+        json_object_put(o);
+    }
+    itest_sub_close(&sub);
+    CU_ASSERT_EQUAL(ngot, FLOOD_RUNS);
+    CU_ASSERT_EQUAL(unqueued, 0);
+    /* Each run exactly once: the two sorted lists are the same. */
+    qsort(want, nwant, ID_LEN, id_cmp);
+    qsort(got, ngot, ID_LEN, id_cmp);
+    CU_ASSERT_EQUAL(ngot == nwant ? memcmp(want, got, sizeof(want)) : -1, 0);
+
+    sql1(out, sizeof(out),
+         "SELECT count(*) FILTER (WHERE r.status = 'queued' AND r.lease_expires_at IS NULL AND "
+         "a.status = 'failed' AND a.error_type = 'lease_expired') || '/' || count(*) FROM runs r "
+         "JOIN attempts a ON a.run_id = r.id AND a.seq = 1 WHERE r.project_id = %lld AND "
+         "r.queue = '" FLOOD_QUEUE "'",
+         project);
+    snprintf(sql, sizeof(sql), "%d/%d", FLOOD_RUNS, FLOOD_RUNS);
+    CU_ASSERT_STRING_EQUAL(out, sql);
+
+    /* In slices, each its own statement: the housekeeper's log shows the slices that
+     * said more was left (a JSON log line, its quotes escaped). */
+    {
+        char path[600], line[4096];
+        int slices = 0;
+        FILE *f = fopen(var_path("log/api.log", path, sizeof(path)), "r");
+        CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+        while (fgets(line, sizeof(line), f))
+            slices += strstr(line, "task expire_leases: {\\\"more\\\": true") != NULL;
+        fclose(f);
+        CU_ASSERT(slices >= FLOOD_RUNS / 1000);
+    }
+}
+
 /* The claim and the expiry appended rollup deltas: the housekeeper folds them. */
 static void test_rollups_fold_without_requests(void)
 {
@@ -248,6 +355,8 @@ int suite_housekeeping_register(void)
                      test_first_pass_runs_everything) ||
         !CU_add_test(s, "a lease lapses on a queue nobody claims from",
                      test_lease_expires_without_claims) ||
+        !CU_add_test(s, "thousands of leases lapse at once: each run queued and published once",
+                     test_many_leases_lapse_at_once) ||
         !CU_add_test(s, "the rollups fold without any request",
                      test_rollups_fold_without_requests) ||
         !CU_add_test(s, "partitions that ran out heal; an event five months ahead gets its month",
