@@ -33,6 +33,7 @@ enum counters_scalar {
     COUNTERS_WRITE_BATCHES,         /* groups of writes committed as one transaction (serve.c) */
     COUNTERS_WRITE_BATCHED,         /* requests whose write was in such a group */
     COUNTERS_WRITE_BATCH_FALLBACKS, /* groups not committed: their writes ran one by one */
+    COUNTERS_WRITE_MERGED,          /* writes of such groups done by another's statement */
     COUNTERS_REPORT_REFUSED,        /* ad-hoc queries refused with 429 (the concurrency caps) */
     COUNTERS__COUNT,
 };

@@ -182,6 +182,10 @@ static void prom_process(FILE *f)
                 "Groups that did not commit (a statement failed, or the connection): each write "
                 "ran again alone.",
                 counters_total(COUNTERS_WRITE_BATCH_FALLBACKS));
+    prom_scalar(f, "runwatch_write_merged_requests_total", "counter",
+                "Requests of committed groups whose write shared one statement with another's "
+                "(claims of one queue): the statements saved.",
+                counters_total(COUNTERS_WRITE_MERGED));
     prom_scalar(f, "runwatch_api_worker_starts_total", "counter",
                 "API worker processes started by the master (restarts and reloads included).",
                 counters_worker_starts());

@@ -37,6 +37,12 @@ struct req_write {
     const char *params[REQ_WRITE_MAX_PARAMS];
     int nparams;
     req_then_fn then;
+    /* Optional (group_write_merge): the statement that does the writes of several such
+     * requests at once, when they agree on the first merge_shared parameters; 0 for
+     * none. row: this request's row of the result then() is given (0 alone). */
+    int merge_stmt;
+    int merge_shared;
+    int row;
 };
 /* What a handler returns when its write waits for the group (never to an HTTP client). */
 #define REQ_DEFERRED 1

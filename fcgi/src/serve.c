@@ -344,31 +344,31 @@ static int serve_one(void *ctx, FCGX_Request *fr, enum conns_mode mode)
 }
 
 /* conns' flush callback: the kept requests' writes, in the order they came. Several go
- * as one transaction in one round trip (db_batch); each request is completed (its
- * publish, its answer) only after that COMMIT, in statement order, so a run's events are
- * published in id order. When the group fails, nothing of it counts: each statement runs
- * again alone, autocommitted, and each request gets its own outcome. A lone one runs as
- * it would have without company. */
+ * as one transaction in one round trip (db_batch), like writes merged into one statement
+ * (the claims of one queue: group_merge); each request is completed (its publish, its
+ * answer) only after that COMMIT, in the requests' order, so a run's events are published
+ * in id order. When the group fails, nothing of it counts: each write runs again alone,
+ * as its own statement, autocommitted, and each request gets its own outcome. A lone one
+ * runs as it would have without company. */
 _Static_assert(CONNS_BATCH_MAX <= DB_BATCH_MAX, "a group must fit in one db_batch");
 
 static void serve_flush(void *ctx)
 {
     struct serve_ctx *w = ctx;
     struct db_batch_item items[CONNS_BATCH_MAX];
+    struct req *reqs[CONNS_BATCH_MAX];
+    int item_of[CONNS_BATCH_MAX];
     int n = w->npending, outcome = DB_BATCH_FAILED;
 
     if (n > 1) {
-        for (int i = 0; i < n; i++) {
-            struct req_write *wr = &w->pending[i].r.write;
-            items[i] = (struct db_batch_item){.stmt = (enum db_stmt_id)wr->stmt,
-                                              .params = wr->params,
-                                              .nparams = wr->nparams,
-                                              .op = &w->pending[i].r.op};
-        }
-        outcome = db_batch(&w->db, items, n);
+        for (int i = 0; i < n; i++)
+            reqs[i] = &w->pending[i].r;
+        int nitems = group_merge(reqs, n, item_of, items);
+        outcome = db_batch(&w->db, items, nitems);
         if (outcome == DB_BATCH_COMMITTED) {
             counters_add(COUNTERS_WRITE_BATCHES, 1);
             counters_add(COUNTERS_WRITE_BATCHED, (uint64_t)n);
+            counters_add(COUNTERS_WRITE_MERGED, (uint64_t)(n - nitems));
         } else {
             counters_add(COUNTERS_WRITE_BATCH_FALLBACKS, 1);
         }
@@ -376,12 +376,22 @@ static void serve_flush(void *ctx)
     for (int i = 0; i < n; i++) {
         struct req *r = &w->pending[i].r;
         int rc;
-        if (outcome == DB_BATCH_COMMITTED)
-            rc = items[i].res ? r->write.then(r, items[i].res) : -1;
-        else if (outcome == DB_BATCH_LOST) /* db_batch said why in r->op */
+        if (outcome == DB_BATCH_COMMITTED) {
+            rc = items[item_of[i]].res ? r->write.then(r, items[item_of[i]].res) : -1;
+            /* A merged result that could not be kept: its owner has the error. */
+            if (rc < 0 && r->op.err.kind == OP_OK)
+                op_fail(&r->op, OP_INTERNAL, "internal", NULL, "out of memory");
+        } else if (outcome == DB_BATCH_LOST) {
+            /* db_batch said why in each item's op; the other requests of a merged item
+             * were in it too. */
             rc = -1;
-        else
+            if (r->op.err.kind == OP_OK) {
+                op_fail(&r->op, OP_UNAVAILABLE, "unavailable", NULL, "database unavailable");
+                r->op.err.retry_after = 1;
+            }
+        } else {
             rc = group_run_now(r);
+        }
         serve_answer(w, r, w->pending[i].fr, rc);
     }
     w->npending = 0;

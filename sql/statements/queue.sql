@@ -82,3 +82,40 @@ SELECT EXISTS (SELECT 1 FROM wk) AS may_claim, run_json(r, (SELECT slug FROM pro
     id = r.project_id), (SELECT attempt_json(a) FROM a)), r.id
 FROM (SELECT 1) one
 LEFT JOIN r ON true;
+
+-- name: claim_group
+-- The claims of one group commit that share project, queue and kinds, as one statement
+-- (serve.c merges them: group_write_merge, group.h): worker_id and lease_s are arrays
+-- holding each claim's own (a bigint[] and an int[], NULL elements allowed for a worker).
+-- One walk of the claim index locks as many of the highest-priority, oldest queued runs
+-- as there are claims that may claim (FOR UPDATE SKIP LOCKED), so the index's entries
+-- of runs claimed since the last vacuum are stepped over once a group, not once a claim.
+-- The k-th claim that may claim, in the claims' order, takes the k-th run in priority
+-- order. One row comes back for each claim, in the claims' order, as claim's: whether
+-- its worker may claim (each distinct worker checked once), its run and the run's id,
+-- NULL when fewer runs were free than claims.
+-- in: project_id, queue, kinds, worker_id, lease_s
+-- out: may_claim, run_json, id
+WITH q AS (SELECT w, l, o FROM unnest($4::bigint[], $5::int[]) WITH ORDINALITY AS q(w, l, o)),
+ok AS (SELECT w, l, o, row_number() OVER (ORDER BY o) AS k FROM q WHERE w IS NULL OR w IN
+    (SELECT id FROM workers WHERE id = ANY($4::bigint[]) AND project_id = $1 AND status <>
+    'stopped')),
+c AS (SELECT id, row_number() OVER (ORDER BY priority DESC, created_at) AS k FROM (SELECT id,
+    priority, created_at FROM runs WHERE project_id = $1 AND queue = $2 AND status = 'queued'
+    AND ($3::text[] IS NULL OR kind = ANY($3::text[])) ORDER BY priority DESC, created_at
+    LIMIT (SELECT count(*) FROM ok) FOR UPDATE SKIP LOCKED) f),
+p AS (SELECT c.id, ok.w, ok.l, ok.o FROM c JOIN ok USING (k)),
+a AS (INSERT INTO attempts (run_id, seq, status, worker_id, started_at, last_heartbeat_at)
+    SELECT p.id, coalesce((SELECT max(seq) FROM attempts WHERE run_id = p.id), 0) + 1,
+    'running', p.w, now(), now() FROM p RETURNING *),
+r AS (UPDATE runs SET status = 'running', started_at = coalesce(started_at, now()),
+    worker_id = p.w, last_heartbeat_at = now(), lease_s = p.l, lease_expires_at = now() +
+    make_interval(secs => p.l), cancel_requested = false, updated_at = now() FROM p WHERE
+    runs.id = p.id RETURNING runs AS run, p.o)
+SELECT ok.o IS NOT NULL AS may_claim, run_json(r.run, (SELECT slug FROM projects WHERE id =
+    $1), (SELECT attempt_json(a) FROM a WHERE a.run_id = (r.run).id)) AS run_json, (r.run).id
+    AS id
+FROM q
+LEFT JOIN ok USING (o)
+LEFT JOIN r USING (o)
+ORDER BY q.o;

@@ -1,6 +1,6 @@
 /* Queue suite (api/queue.c): attempts (a run follows its latest attempt), claims (order,
  * kinds, queue and project isolation, eight concurrent claimers over 1,000 runs, sixteen
- * sharing commits with refused ones among them), leases
+ * sharing commits with refused ones among them, 64 at once claiming in one statement), leases
  * (lapse and renewal), who may do what, and what claims publish. Each test works in
  * queues and kinds of its own, so the tests do not depend on one another. The lease
  * tests wait for a one-second lease to lapse: they poll, they never assert on durations. */
@@ -387,6 +387,191 @@ static void test_grouped_claims(void)
     char want[64];
     snprintf(want, sizeof(want), "%d|%d|%d|0", total, total, total);
     CU_ASSERT_STRING_EQUAL(out, want);
+}
+
+/* ---- a burst of claims at once: claims of one queue in one statement (claim_group) ----
+ * 64 claimers on 64 connections ask at the same moment (a barrier), so each API worker
+ * finds many ready and their claims of the queue go as one statement. Among them a
+ * stopped worker and a worker of another project, each refused with its own error while
+ * the others get their runs. First 62 may claim of 100 runs: the claimed runs are the
+ * 62 first by priority, then age, each claimed once. Then 64 claim the 38 left: 38 get
+ * one, 26 get 204. Passes (a new queue each) repeat, a bounded number of times, until a
+ * statement claimed for several (runwatch_write_merged_requests_total; no speed is
+ * assumed, only that 64 at once meet within some pass). A group whose statement fails
+ * runs each claim alone: test_grouped_claims above. */
+
+#define BURST_CLAIMERS 64
+#define BURST_RUNS     100
+#define BURST_PASSES   6
+
+struct burst_claim {
+    const char *queue;
+    long long worker;
+    pthread_barrier_t *go;
+    long status;
+    char id[40];
+    char code[40];
+    int wrong; /* a 200 whose run is not as a claim makes it */
+};
+
+static void *burst_one(void *arg)
+{
+    struct burst_claim *c = arg;
+    struct http_resp r;
+    char body[64], path[300];
+
+    snprintf(body, sizeof(body), "{\"worker_id\":%lld}", c->worker);
+    snprintf(path, sizeof(path), "/api/v1/queues/%s/claim", c->queue);
+    pthread_barrier_wait(c->go);
+    c->status = api_call(&world.twrite, "POST", path, body, &r) == 0 ? r.status : -1;
+    c->id[0] = c->code[0] = '\0';
+    if (c->status == 200) {
+        snprintf(c->id, sizeof(c->id), "%s", S(itest_jstr(r.json, "id")));
+        c->wrong = itest_jint(r.json, "worker_id") != c->worker ||
+                   itest_jint(r.json, "latest_attempt.worker_id") != c->worker ||
+                   itest_jint(r.json, "latest_attempt.seq") != 1 ||
+                   !itest_streq(itest_jstr(r.json, "latest_attempt.status"), "running") ||
+                   !itest_streq(itest_jstr(r.json, "status"), "running") ||
+                   !itest_streq(itest_jstr(r.json, "queue"), c->queue) ||
+                   !itest_streq(itest_jstr(r.json, "project"), world.pa.slug);
+    } else if (c->status > 0) {
+        snprintf(c->code, sizeof(c->code), "%s", S(http_error_code(&r)));
+    }
+    http_resp_free(&r);
+    return NULL;
+}
+
+/* One burst of n claimers (worker of each in workers); 0 when every thread ran. */
+static int burst(const char *queue, const long long *workers, struct burst_claim *c, int n)
+{
+    pthread_t t[BURST_CLAIMERS];
+    pthread_barrier_t go;
+    int started = 0;
+
+    if (pthread_barrier_init(&go, NULL, (unsigned)n) != 0)
+        return -1;
+    for (int i = 0; i < n; i++) {
+        c[i] = (struct burst_claim){.queue = queue, .worker = workers[i], .go = &go};
+        if (pthread_create(&t[i], NULL, burst_one, &c[i]) != 0)
+            break;
+        started++;
+    }
+    if (started < n) { /* the others wait at the barrier for ever: no way out but to fail */
+        fprintf(stderr, "\n  burst: only %d of %d threads", started, n);
+        exit(1);
+    }
+    for (int i = 0; i < n; i++)
+        pthread_join(t[i], NULL);
+    pthread_barrier_destroy(&go);
+    return 0;
+}
+
+static void test_claim_burst(void)
+{
+    static char got[2 * BURST_CLAIMERS][40];
+    struct burst_claim c[BURST_CLAIMERS];
+    long long workers[BURST_CLAIMERS], stopped, foreign, pool[4];
+    char queue[64], sql[1024], out[256];
+    double merged0 = itest_metric("runwatch_write_merged_requests_total");
+    int passes = 0;
+
+    CU_ASSERT_TRUE_FATAL(merged0 >= 0);
+    CU_ASSERT_TRUE_FATAL((stopped = itest_new_worker(&world.twrite, NULL, NULL)) > 0);
+    CU_ASSERT_EQUAL_FATAL(
+        itest_statusf(&world.twrite, "POST", NULL, "/api/v1/workers/%lld/stop", stopped), 200);
+    CU_ASSERT_TRUE_FATAL((foreign = itest_new_worker(&world.twrite_b, NULL, NULL)) > 0);
+    for (int i = 0; i < 4; i++)
+        CU_ASSERT_TRUE_FATAL((pool[i] = itest_new_worker(&world.twrite, NULL, NULL)) > 0);
+
+    while (passes < BURST_PASSES &&
+           (passes == 0 || itest_metric("runwatch_write_merged_requests_total") <= merged0)) {
+        int n200 = 0, n204 = 0, other = 0, wrong = 0, dups = 0, stopped_ok = 0, foreign_ok = 0;
+        passes++;
+        itest_unique("burst", queue, sizeof(queue));
+        /* Four priorities, ages a millisecond apart: one order, no ties. */
+        snprintf(sql, sizeof(sql),
+                 "INSERT INTO runs (project_id, kind, name, status, queue, priority, created_at, "
+                 "queued_at) SELECT %lld, 'burst', 'burst-' || g, 'queued', '%s', g %% 4, now() "
+                 "- g * interval '1 millisecond', now() FROM generate_series(1, %d) g",
+                 world.pa.id, queue, BURST_RUNS);
+        itest_psql_ok(sql);
+
+        /* 1: 62 who may claim, a stopped worker and another project's among them. */
+        for (int i = 0; i < BURST_CLAIMERS; i++)
+            workers[i] = pool[i % 4];
+        workers[17] = stopped;
+        workers[40] = foreign;
+        CU_ASSERT_EQUAL_FATAL(burst(queue, workers, c, BURST_CLAIMERS), 0);
+        for (int i = 0; i < BURST_CLAIMERS; i++) {
+            if (i == 17) {
+                stopped_ok = c[i].status == 409 && itest_streq(c[i].code, "worker_stopped");
+            } else if (i == 40) {
+                foreign_ok = c[i].status == 422 && itest_streq(c[i].code, "invalid_reference");
+            } else if (c[i].status == 200) {
+                wrong += c[i].wrong;
+                memcpy(got[n200++], c[i].id, 40);
+            } else {
+                if (other++ < 3)
+                    fprintf(stderr, "\n  burst claim %d: %ld %s", i, c[i].status, c[i].code);
+            }
+        }
+        if (!stopped_ok || !foreign_ok)
+            fprintf(stderr, "\n  burst refusals: stopped %ld %s, foreign %ld %s", c[17].status,
+                    c[17].code, c[40].status, c[40].code);
+        CU_ASSERT_TRUE(stopped_ok);
+        CU_ASSERT_TRUE(foreign_ok);
+        CU_ASSERT_EQUAL(n200, BURST_CLAIMERS - 2);
+        CU_ASSERT_EQUAL(other, 0);
+        /* The claimed are the first by priority, then age: no run left queued comes
+         * before a claimed one. */
+        snprintf(sql, sizeof(sql),
+                 "SELECT count(*) FILTER (WHERE status = 'running'), (SELECT count(*) FROM runs "
+                 "q JOIN runs c ON c.project_id = q.project_id AND c.queue = q.queue WHERE "
+                 "q.project_id = %lld AND q.queue = '%s' AND q.status = 'queued' AND c.status = "
+                 "'running' AND (q.priority, c.created_at) > (c.priority, q.created_at)) FROM "
+                 "runs WHERE project_id = %lld AND queue = '%s'",
+                 world.pa.id, queue, world.pa.id, queue);
+        CU_ASSERT_EQUAL(itest_psql(sql, out, sizeof(out)), 0);
+        CU_ASSERT_STRING_EQUAL(out, "62|0");
+
+        /* 2: 64 who may claim the 38 left: 38 runs, 26 answers of 204. */
+        for (int i = 0; i < BURST_CLAIMERS; i++)
+            workers[i] = pool[i % 4];
+        CU_ASSERT_EQUAL_FATAL(burst(queue, workers, c, BURST_CLAIMERS), 0);
+        for (int i = 0; i < BURST_CLAIMERS; i++) {
+            if (c[i].status == 200 && n200 < 2 * BURST_CLAIMERS) {
+                wrong += c[i].wrong;
+                memcpy(got[n200++], c[i].id, 40);
+            } else if (c[i].status == 204) {
+                n204++;
+            } else if (other++ < 3) {
+                fprintf(stderr, "\n  burst claim %d (2): %ld %s", i, c[i].status, c[i].code);
+            }
+        }
+        CU_ASSERT_EQUAL(n200, BURST_RUNS);
+        CU_ASSERT_EQUAL(n204, BURST_CLAIMERS - (BURST_RUNS - (BURST_CLAIMERS - 2)));
+        CU_ASSERT_EQUAL(other, 0);
+        CU_ASSERT_EQUAL(wrong, 0);
+        qsort(got, (size_t)n200, 40, cmp_id);
+        for (int i = 1; i < n200; i++)
+            dups += strcmp(got[i - 1], got[i]) == 0;
+        CU_ASSERT_EQUAL(dups, 0);
+        /* The database agrees: each run runs with one attempt, its worker's. */
+        snprintf(sql, sizeof(sql),
+                 "SELECT count(*) FILTER (WHERE r.status = 'running'), count(a.run_id), count(*) "
+                 "FILTER (WHERE a.seq = 1 AND a.worker_id = r.worker_id AND r.worker_id IN "
+                 "(%lld, %lld, %lld, %lld)) FROM runs r LEFT JOIN attempts a ON a.run_id = r.id "
+                 "WHERE r.project_id = %lld AND r.queue = '%s'",
+                 pool[0], pool[1], pool[2], pool[3], world.pa.id, queue);
+        CU_ASSERT_EQUAL(itest_psql(sql, out, sizeof(out)), 0);
+        CU_ASSERT_STRING_EQUAL(out, "100|100|100");
+        if (n200 != BURST_RUNS || dups || wrong || other)
+            fprintf(stderr, "\n  BURST pass %d: %d claimed, %d twice, %d wrong, %d other", passes,
+                    n200, dups, wrong, other);
+    }
+    if (itest_metric("runwatch_write_merged_requests_total") <= merged0)
+        fprintf(stderr, "\n  no claims shared a statement in %d passes", passes);
+    CU_ASSERT_TRUE(itest_metric("runwatch_write_merged_requests_total") > merged0);
 }
 
 /* ---- order, kinds, isolation ---- */
@@ -1277,6 +1462,8 @@ int suite_queue_register(void)
            !CU_add_test(s, "attempts: bad input names the field", test_attempt_validation) ||
            !CU_add_test(s, "claims at once share commits, each run claimed once",
                         test_grouped_claims) ||
+           !CU_add_test(s, "64 claims at once: one statement, priority order, 204 past the end",
+                        test_claim_burst) ||
            !CU_add_test(s, "who may claim, start and stop", test_access) ||
            !CU_add_test(s, "claims and workers are published", test_published) ||
            !CU_add_test(s, "no secret in any log", test_no_secrets_in_logs);

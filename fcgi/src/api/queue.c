@@ -160,27 +160,43 @@ int queue_claim(struct req *r)
                                   [CLAIM_IN_LEASE_S] = lease};
     /* The claim may share its commit with other requests' writes (group_write). Two claims
      * in one transaction take two runs: the second statement sees the first's run as
-     * running, so it no longer matches. */
-    return group_write(r, 1, DB_STMT_CLAIM, pc, CLAIM__NIN, queue_claimed);
+     * running, so it no longer matches. The claims of a group for the same queue and kinds
+     * go as one statement (claim_group): one walk of the claim index for all of them. */
+    return group_write_merge(r, DB_STMT_CLAIM, pc, CLAIM__NIN, queue_claimed, DB_STMT_CLAIM_GROUP,
+                             CLAIM_IN_WORKER_ID);
 }
+
+/* claim_group takes claim's parameters, the ones from worker_id on as arrays, and answers
+ * claim's columns, a row a claim. */
+_Static_assert(CLAIM_GROUP__NIN == CLAIM__NIN && CLAIM_GROUP_IN_PROJECT_ID == CLAIM_IN_PROJECT_ID &&
+                   CLAIM_GROUP_IN_QUEUE == CLAIM_IN_QUEUE &&
+                   CLAIM_GROUP_IN_KINDS == CLAIM_IN_KINDS &&
+                   CLAIM_GROUP_IN_WORKER_ID == CLAIM_IN_WORKER_ID &&
+                   CLAIM_GROUP_IN_LEASE_S == CLAIM_IN_LEASE_S &&
+                   CLAIM_GROUP_MAY_CLAIM == CLAIM_MAY_CLAIM &&
+                   CLAIM_GROUP_RUN_JSON == CLAIM_RUN_JSON && CLAIM_GROUP_ID == CLAIM_ID,
+               "claim_group must mirror claim");
 
 /* After the COMMIT: the claimed run (or none) is answered and published. */
 static int queue_claimed(struct req *r, PGresult *res)
 {
     const char *project = r->write.params[CLAIM_IN_PROJECT_ID],
                *worker = r->write.params[CLAIM_IN_WORKER_ID];
+    int row = r->write.row; /* this claim's row (claim_group answers a row a claim) */
 
-    if (PQgetvalue(res, 0, CLAIM_MAY_CLAIM)[0] != 't') {
+    if (row < 0 || row >= PQntuples(res))
+        return req_error(r, 500, "internal", NULL, "internal error");
+    if (PQgetvalue(res, row, CLAIM_MAY_CLAIM)[0] != 't') {
         /* The worker may not claim: say why (not of this project, or stopped). */
         if (queue_check_worker(r, worker, project) == 0)
             req_error(r, 409, "conflict", "worker_id", "the worker changed meanwhile; retry");
         return -1;
     }
-    if (PQgetisnull(res, 0, CLAIM_ID)) {
+    if (PQgetisnull(res, row, CLAIM_ID)) {
         r->status = 204;
         return 0;
     }
-    const char *json = PQgetvalue(res, 0, CLAIM_RUN_JSON);
-    pub_event(r->op.pub, project, "run.updated", PQgetvalue(res, 0, CLAIM_ID), json);
+    const char *json = PQgetvalue(res, row, CLAIM_RUN_JSON);
+    pub_event(r->op.pub, project, "run.updated", PQgetvalue(res, row, CLAIM_ID), json);
     return req_json_text(r, 200, json);
 }
