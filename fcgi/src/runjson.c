@@ -16,7 +16,7 @@
 #include "db_stmt.h"
 
 /* Every list statement answers run_list_columns; the handler asserts that their indexes
- * agree, so these name the columns of all eighteen. */
+ * agree, so these name the columns of all twenty. */
 #define C(name) RUN_LIST_CREATED_DESC_##name
 
 /* Type OIDs (pg_type.h; fixed for built-in types). */
