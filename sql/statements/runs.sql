@@ -210,7 +210,7 @@ ORDER BY r.created_at DESC, r.id DESC;
 -- name: run_list_created_desc_one
 -- run_list_created_desc when statuses holds one status: that status's range scan is the page,
 -- in order, so neither the merge nor a sort of the page's whole rows is needed (about a
--- fifth of the statement's time: docs/PERFORMANCE.md, "The run list's server time"). The
+-- fifth of the statement's time: docs/PERFORMANCE.md, "the run list's server time"). The
 -- inputs reach the scan as InitPlans of the CTE, which hides their values from the planner
 -- as the CTE does (the generic plan is kept) and leaves the scan's order visible to it.
 -- in: project_id, statuses, cursor_key, cursor_id, limit
