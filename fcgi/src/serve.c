@@ -28,6 +28,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/select.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -210,6 +211,83 @@ static int serve_put(FCGX_Stream *out, const char *p, size_t n)
     return 0;
 }
 
+/* Records a writev carries at most: 3 iovecs each (header, the head's part, the body's). */
+#define SERVE_RECS_PER_WRITE 256
+
+int serve_put_records(int fd, int request_id, const char *a, size_t alen, const char *b,
+                      size_t blen)
+{
+    unsigned char hdr[SERVE_RECS_PER_WRITE][8];
+    struct iovec iov[3 * SERVE_RECS_PER_WRITE];
+    size_t off = 0, total = alen + blen;
+
+    while (off < total) {
+        int niov = 0;
+        for (int k = 0; k < SERVE_RECS_PER_WRITE && off < total; k++) {
+            size_t n = total - off > SERVE_RECORD_MAX ? SERVE_RECORD_MAX : total - off;
+            unsigned char *h = hdr[k];
+            h[0] = 1; /* FCGI_VERSION_1 */
+            h[1] = 6; /* FCGI_STDOUT */
+            h[2] = (unsigned char)(request_id >> 8);
+            h[3] = (unsigned char)request_id;
+            h[4] = (unsigned char)(n >> 8);
+            h[5] = (unsigned char)n;
+            h[6] = 0; /* no padding */
+            h[7] = 0;
+            iov[niov++] = (struct iovec){h, 8};
+            if (off < alen) {
+                size_t m = alen - off < n ? alen - off : n;
+                iov[niov++] = (struct iovec){(char *)a + off, m};
+                off += m;
+                n -= m;
+            }
+            if (n) {
+                iov[niov++] = (struct iovec){(char *)b + (off - alen), n};
+                off += n;
+            }
+        }
+        /* A blocking socket: writev returns short only when a signal interrupts it. */
+        for (struct iovec *v = iov; niov > 0;) {
+            ssize_t w = writev(fd, v, niov);
+            if (w < 0) {
+                if (errno == EINTR)
+                    continue;
+                return -1;
+            }
+            while (niov > 0 && (size_t)w >= v->iov_len) {
+                w -= (ssize_t)v->iov_len;
+                v++;
+                niov--;
+            }
+            if (niov > 0) {
+                v->iov_base = (char *)v->iov_base + w;
+                v->iov_len -= (size_t)w;
+            }
+        }
+    }
+    return 0;
+}
+
+/* The head and body on fr's stdout. libfcgi's stream sends a record per 8 KB (a page of 100
+ * runs was eleven writes, and as many wake-ups of nginx): a response that does not fit its
+ * buffer goes as whole records in one writev instead, before anything of it is buffered
+ * there; libfcgi then writes only the end of the stream and of the request. A failed write
+ * marks the stream as libfcgi would, so the connection is closed. */
+static int serve_write(FCGX_Request *fr, const char *head, size_t hlen, const char *body,
+                       size_t blen)
+{
+    if (hlen + blen <= SERVE_STREAM_BUF)
+        return FCGX_PutStr(head, (int)hlen, fr->out) < 0 || serve_put(fr->out, body, blen) < 0 ? -1
+                                                                                               : 0;
+    if (serve_put_records(fr->ipcFd, fr->requestId, head, hlen, body, blen) < 0) {
+        if (!fr->out->FCGI_errno)
+            fr->out->FCGI_errno = errno ? errno : EIO;
+        fr->out->isClosed = 1;
+        return -1;
+    }
+    return 0;
+}
+
 /* A request whose write waits for the group's commit (serve_flush): its own arena and
  * context live here until it is answered. */
 struct serve_pending {
@@ -248,8 +326,7 @@ static void serve_answer(struct serve_ctx *w, struct req *r, FCGX_Request *fr, i
         hlen = serve_head(r, head, cap);
         /* libfcgi's FCGX_FPrintF has its own printf that rejects %zu and then fails the
          * whole stream, so the head is formatted with snprintf and written as bytes. */
-        if (hlen && (FCGX_PutStr(head, (int)hlen, fr->out) < 0 ||
-                     serve_put(fr->out, r->resp_body, r->resp_len) < 0))
+        if (hlen && serve_write(fr, head, hlen, r->resp_body, r->resp_len) < 0)
             log_warn("writing response failed: %s", strerror(FCGX_GetError(fr->out)));
     }
 

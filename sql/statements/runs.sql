@@ -20,8 +20,9 @@ JOIN projects p ON p.id = r.project_id
 -- which runjson.c renders as run_json() would, from libpq's binary format: PostgreSQL's text
 -- output of the timestamps and jsonb in run_json() was most of the list's time
 -- (docs/PERFORMANCE.md, "The run list's JSON made in C"). now is the statement's, for a running
--- run's duration_s; the cursor's key is made from the sort's column.
-r.id, p.slug AS project, r.experiment_id, r.kind, r.name, r.queue, r.status, r.priority,
+-- run's duration_s; the cursor's key is made from the sort's column. Every list takes its
+-- project as $1: the slug is one lookup per statement (an InitPlan), not a join per run.
+r.id, (SELECT slug FROM projects WHERE id = $1::bigint) AS project, r.experiment_id, r.kind, r.name, r.queue, r.status, r.priority,
     r.input, r.params, r.tags, r.parent_id, r.root_id, r.group_id, r.worker_id, r.progress,
     r.created_at, r.queued_at, r.started_at, r.ended_at, r.last_heartbeat_at, r.updated_at,
     r.cancel_requested, r.error_type, r.error_message, r.error_traceback, r.error_fingerprint,
@@ -32,8 +33,7 @@ r.id, p.slug AS project, r.experiment_id, r.kind, r.name, r.queue, r.status, r.p
 
 -- fragment: run_list_joins
 -- What the lists' columns need beside the run r, joined after the page is cut so only the
--- runs shown pay for them: its project's slug and its latest attempt's columns.
-JOIN projects p ON p.id = r.project_id
+-- runs shown pay for them: its latest attempt's columns.
 LEFT JOIN LATERAL (SELECT a.seq, a.status, a.worker_id, a.created_at, a.started_at, a.ended_at,
     a.last_heartbeat_at, a.error_type, a.error_message, a.error_traceback FROM attempts a WHERE
     a.run_id = r.id ORDER BY a.seq DESC LIMIT 1) la ON true
@@ -179,8 +179,8 @@ RETURNING run_json(r, (SELECT slug FROM projects WHERE id = r.project_id), coale
 -- without the key (never started, not ended) are not in the started/ended/duration lists.
 -- The cursor key is a time, or for duration microseconds (ended - started, the expression of
 -- the duration index). The API runs run_list_created_<order>_all when nothing narrows a list
--- by creation, run_list_<sort>_<order> when only statuses do, else the _filtered one; all
--- eighteen answer the same columns (run_list_columns), in binary.
+-- by creation, run_list_created_<order>_one when one status does, run_list_<sort>_<order>
+-- when only statuses do, else the _filtered one; all twenty answer the same columns (run_list_columns), in binary.
 
 -- name: run_list_created_desc
 -- The run list's common shapes (no filter but statuses), whose generic plan
@@ -207,10 +207,32 @@ FROM (SELECT r.*
 -- include: run_list_joins
 ORDER BY r.created_at DESC, r.id DESC;
 
+-- name: run_list_created_desc_one
+-- run_list_created_desc when statuses holds one status: that status's range scan is the page,
+-- in order, so neither the merge nor a sort of the page's whole rows is needed (about a
+-- fifth of the statement's time: docs/PERFORMANCE.md, "the run list's server time"). The
+-- inputs reach the scan as InitPlans of the CTE, which hides their values from the planner
+-- as the CTE does (the generic plan is kept) and leaves the scan's order visible to it.
+-- in: project_id, statuses, cursor_key, cursor_id, limit
+-- out: id, project, experiment_id, kind, name, queue, status, priority, input, params, tags, parent_id, root_id, group_id, worker_id, progress, created_at, queued_at, started_at, ended_at, last_heartbeat_at, updated_at, cancel_requested, error_type, error_message, error_traceback, error_fingerprint, result, summary, now, a_seq, a_status, a_worker_id, a_created_at, a_started_at, a_ended_at, a_last_heartbeat_at, a_error_type, a_error_message, a_error_traceback
+-- format: binary
+-- include: run_list_args
+SELECT
+    -- include: run_list_columns
+FROM (SELECT * FROM runs r WHERE r.project_id = (SELECT project_id FROM arg) AND
+        r.status = (SELECT statuses[1] FROM arg) AND
+        (r.created_at, r.id) < (SELECT coalesce(arg.cursor_key::timestamptz, 'infinity'),
+        coalesce(arg.cursor_id, 'ffffffff-ffff-ffff-ffff-ffffffffffff') FROM arg)
+        ORDER BY r.created_at DESC, r.id DESC
+        LIMIT (SELECT n FROM arg)) r
+-- include: run_list_joins
+ORDER BY r.created_at DESC, r.id DESC;
+
 -- name: run_list_created_desc_all
 -- The default view (by creation, no filter at all): one range scan of
 -- runs_project_created_idx, cheaper than merging six statuses. Inputs as in
--- run_list_args (see there why they pass through a CTE).
+-- run_list_args (see there why they pass through a CTE), then as InitPlans, so the scan's
+-- order is the page's and no sort follows (see run_list_created_desc_one).
 -- in: project_id, cursor_key, cursor_id, limit
 -- out: id, project, experiment_id, kind, name, queue, status, priority, input, params, tags, parent_id, root_id, group_id, worker_id, progress, created_at, queued_at, started_at, ended_at, last_heartbeat_at, updated_at, cancel_requested, error_type, error_message, error_traceback, error_fingerprint, result, summary, now, a_seq, a_status, a_worker_id, a_created_at, a_started_at, a_ended_at, a_last_heartbeat_at, a_error_type, a_error_message, a_error_traceback
 -- format: binary
@@ -218,13 +240,11 @@ WITH arg AS MATERIALIZED (SELECT $1::bigint AS project_id, $2::text AS cursor_ke
     cursor_id, $4::int AS n)
 SELECT
     -- include: run_list_columns
-FROM (SELECT r.*
-    FROM arg
-    CROSS JOIN LATERAL (SELECT * FROM runs r WHERE r.project_id = arg.project_id AND
-        (r.created_at, r.id) < (coalesce(arg.cursor_key::timestamptz, 'infinity'),
-        coalesce(arg.cursor_id, 'ffffffff-ffff-ffff-ffff-ffffffffffff'))
+FROM (SELECT * FROM runs r WHERE r.project_id = (SELECT project_id FROM arg) AND
+        (r.created_at, r.id) < (SELECT coalesce(arg.cursor_key::timestamptz, 'infinity'),
+        coalesce(arg.cursor_id, 'ffffffff-ffff-ffff-ffff-ffffffffffff') FROM arg)
         ORDER BY r.created_at DESC, r.id DESC
-        LIMIT arg.n) r) r
+        LIMIT (SELECT n FROM arg)) r
 -- include: run_list_joins
 ORDER BY r.created_at DESC, r.id DESC;
 
@@ -276,6 +296,23 @@ FROM (SELECT r.*
 -- include: run_list_joins
 ORDER BY r.created_at ASC, r.id ASC;
 
+-- name: run_list_created_asc_one
+-- See run_list_created_desc_one.
+-- in: project_id, statuses, cursor_key, cursor_id, limit
+-- out: id, project, experiment_id, kind, name, queue, status, priority, input, params, tags, parent_id, root_id, group_id, worker_id, progress, created_at, queued_at, started_at, ended_at, last_heartbeat_at, updated_at, cancel_requested, error_type, error_message, error_traceback, error_fingerprint, result, summary, now, a_seq, a_status, a_worker_id, a_created_at, a_started_at, a_ended_at, a_last_heartbeat_at, a_error_type, a_error_message, a_error_traceback
+-- format: binary
+-- include: run_list_args
+SELECT
+    -- include: run_list_columns
+FROM (SELECT * FROM runs r WHERE r.project_id = (SELECT project_id FROM arg) AND
+        r.status = (SELECT statuses[1] FROM arg) AND
+        (r.created_at, r.id) > (SELECT coalesce(arg.cursor_key::timestamptz, '-infinity'),
+        coalesce(arg.cursor_id, '00000000-0000-0000-0000-000000000000') FROM arg)
+        ORDER BY r.created_at ASC, r.id ASC
+        LIMIT (SELECT n FROM arg)) r
+-- include: run_list_joins
+ORDER BY r.created_at ASC, r.id ASC;
+
 -- name: run_list_created_asc_all
 -- See run_list_created_desc_all.
 -- in: project_id, cursor_key, cursor_id, limit
@@ -285,13 +322,11 @@ WITH arg AS MATERIALIZED (SELECT $1::bigint AS project_id, $2::text AS cursor_ke
     cursor_id, $4::int AS n)
 SELECT
     -- include: run_list_columns
-FROM (SELECT r.*
-    FROM arg
-    CROSS JOIN LATERAL (SELECT * FROM runs r WHERE r.project_id = arg.project_id AND
-        (r.created_at, r.id) > (coalesce(arg.cursor_key::timestamptz, '-infinity'),
-        coalesce(arg.cursor_id, '00000000-0000-0000-0000-000000000000'))
+FROM (SELECT * FROM runs r WHERE r.project_id = (SELECT project_id FROM arg) AND
+        (r.created_at, r.id) > (SELECT coalesce(arg.cursor_key::timestamptz, '-infinity'),
+        coalesce(arg.cursor_id, '00000000-0000-0000-0000-000000000000') FROM arg)
         ORDER BY r.created_at ASC, r.id ASC
-        LIMIT arg.n) r) r
+        LIMIT (SELECT n FROM arg)) r
 -- include: run_list_joins
 ORDER BY r.created_at ASC, r.id ASC;
 

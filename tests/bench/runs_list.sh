@@ -169,11 +169,11 @@ explain() { # label statement args
         awk '/generic plans/ || /Execution Time/ || (/Buffers: shared/ && !b++) || /Scan .*on runs / {
             sub(/^ *(->)? */, ""); print "    " $0 }'
 }
-explain skewed run_list_created_desc "$PID_SKEWED, '{succeeded}', NULL, NULL, 101"
+explain skewed run_list_created_desc_one "$PID_SKEWED, '{succeeded}', NULL, NULL, 101"
 explain all run_list_created_desc_all "$PID_PLAIN, NULL, NULL, 101"
 explain live run_list_created_desc "$PID_SKEWED, '{running,retrying}', NULL, NULL, 101"
 explain duration run_list_duration_desc "$PID_SKEWED, '{failed}', NULL, NULL, 101"
-explain page2 run_list_created_desc "$PID_SKEWED, '{succeeded}', '$CUR_KEY', '$CUR_ID', 101"
+explain page2 run_list_created_desc_one "$PID_SKEWED, '{succeeded}', '$CUR_KEY', '$CUR_ID', 101"
 explain filtered run_list_created_desc_filtered \
     "$PID_SKEWED, '{succeeded}', 'train', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 101, NULL, NULL"
 

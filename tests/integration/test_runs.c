@@ -1972,7 +1972,7 @@ out:
     return rc;
 }
 
-/* Every list statement (plain, all, filtered; every sort, both orders; pages) gives, for each
+/* Every list statement (plain, one, all, filtered; every sort, both orders; pages) gives, for each
  * run, what run_json() gives for it: the same keys in the same order and the same texts of
  * every value (timestamps with PostgreSQL's trimming of microseconds, float4 progress, the
  * numeric duration, escapes, jsonb as stored, errors, latest attempts, nulls). */
@@ -2047,7 +2047,10 @@ static void test_list_json(void)
         "limit=1000",                              /* run_list_created_desc_all */
         "order=asc&limit=7",                       /* _asc_all, paged */
         "status=succeeded,failed,running&limit=9", /* plain, paged */
-        "status=queued&order=asc&limit=1000",      /* plain */
+        "status=queued&order=asc&limit=1000",      /* run_list_created_asc_one */
+        "status=failed&limit=4",                   /* _desc_one, paged */
+        "status=running&order=asc&limit=3",        /* _asc_one, paged */
+        "status=failed,failed&limit=1000",         /* one status named twice: plain */
         "kind=train&limit=1000",                   /* filtered */
         "q=n1&sort=ended&order=asc&limit=1000",    /* filtered */
         "sort=started&limit=8",                    /* plain, every status, paged */

@@ -5,7 +5,7 @@
  * 2 GiB are refused by closing that connection (not the worker), a request that waits
  * serves another connection's request meanwhile, requests ready together may be kept and
  * answered by one flush (the group commit's) while a lone one is served at once, and a
- * new connection beyond CONNS_MAX closes the one idle longest. */
+ * new connection beyond CONNS_MAX closes the one idle longest; a long answer's records. */
 #include <fcntl.h>
 #include <poll.h>
 #include <stdint.h>
@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "conns.h"
+#include "serve.h"
 #include "suites.h"
 
 struct fx {
@@ -474,6 +475,48 @@ static void test_evict_idle(void)
     fx_run_until(0);
 }
 
+/* serve_put_records (serve.c): a head and a body of every size around a record's bound come
+ * back whole from the records written, each a FCGI_STDOUT record of the request (content up
+ * to 65535 bytes, in order), in as few records as the bound allows. A file takes the place of
+ * nginx's socket (writev is the same on both). */
+static void test_put_records(void)
+{
+    static const size_t sizes[] = {0, 1, 65535 - 100, 65535 - 99, 65535, 200000, 17u << 20};
+    const char head[100] = "Status: 200 OK\r\n";
+    for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+        size_t blen = sizes[i], total = sizeof(head) + blen, got = 0, nrec = 0;
+        char *body = malloc(blen + 1), *back = malloc(total);
+        unsigned char *file = malloc(total + 8 * (total / 65535 + 1));
+        CU_ASSERT_FATAL(body && back && file);
+        for (size_t k = 0; k < blen; k++)
+            body[k] = (char)('a' + k % 23);
+        FILE *f = tmpfile();
+        CU_ASSERT_FATAL(f != NULL);
+        CU_ASSERT_EQUAL(serve_put_records(fileno(f), 0x1234, head, sizeof(head), body, blen), 0);
+        off_t end = lseek(fileno(f), 0, SEEK_END);
+        CU_ASSERT_FATAL(end > 0 && (size_t)end <= total + 8 * (total / 65535 + 1));
+        long flen = (long)end;
+        CU_ASSERT_EQUAL_FATAL(pread(fileno(f), file, (size_t)end & SIZE_MAX >> 1, 0), flen);
+        for (long at = 0; at < flen; nrec++) {
+            unsigned char *h = file + at;
+            size_t n = (size_t)h[4] << 8 | h[5];
+            CU_ASSERT_FATAL(at + 8 + (long)n + h[6] <= flen);
+            CU_ASSERT(h[0] == 1 && h[1] == 6 && h[2] == 0x12 && h[3] == 0x34 && n > 0);
+            memcpy(back + got, h + 8, n);
+            got += n;
+            at += 8 + (long)n + h[6];
+        }
+        CU_ASSERT_EQUAL(got, total);
+        CU_ASSERT_EQUAL(nrec, (total + 65534) / 65535);
+        CU_ASSERT(memcmp(back, head, sizeof(head)) == 0 &&
+                  memcmp(back + sizeof(head), body, blen) == 0);
+        fclose(f);
+        free(body);
+        free(back);
+        free(file);
+    }
+}
+
 int suite_conns_register(void)
 {
     CU_pSuite s = CU_add_suite("conns", fx_setup, fx_teardown);
@@ -484,5 +527,6 @@ int suite_conns_register(void)
            !CU_add_test(s, "2 GiB parameters close that connection", test_refused_params) ||
            !CU_add_test(s, "a waiting request serves another", test_wait_serves_other) ||
            !CU_add_test(s, "requests ready together are flushed as a group", test_group_flush) ||
-           !CU_add_test(s, "one more than CONNS_MAX closes the idlest", test_evict_idle);
+           !CU_add_test(s, "one more than CONNS_MAX closes the idlest", test_evict_idle) ||
+           !CU_add_test(s, "a long answer leaves as whole records", test_put_records);
 }

@@ -419,14 +419,15 @@ static const char *runs_like_escape(struct arena *a, const char *s)
 /* The sorts of the run list and their statements (runs.sql), [0] descending, [1] ascending:
  * `plain` when nothing but statuses narrows the list (its generic plan is kept), `filtered`
  * with any other filter (planned for its values), `all` for no filter at all where a sort has
- * one (else plain with every status). Cursors of `created` carry no prefix (they predate the
+ * one (else plain with every status), `one` for a single status where a sort has one (plain's
+ * inputs, without its merge; else plain). Cursors of `created` carry no prefix (they predate the
  * others, and links with them keep working). */
 static const struct runs_sort {
     const char *name;
     const char *cursor_prefix;
     int key_is_time; /* else microseconds */
     int key_col;     /* the key's column (for duration, the end: the key is end - start) */
-    enum db_stmt_id plain[2], filtered[2], all[2];
+    enum db_stmt_id plain[2], filtered[2], all[2], one[2];
 } runs_sorts[] = {
     {"created",
      "",
@@ -434,13 +435,15 @@ static const struct runs_sort {
      RUN_LIST_CREATED_DESC_CREATED_AT,
      {DB_STMT_RUN_LIST_CREATED_DESC, DB_STMT_RUN_LIST_CREATED_ASC},
      {DB_STMT_RUN_LIST_CREATED_DESC_FILTERED, DB_STMT_RUN_LIST_CREATED_ASC_FILTERED},
-     {DB_STMT_RUN_LIST_CREATED_DESC_ALL, DB_STMT_RUN_LIST_CREATED_ASC_ALL}},
+     {DB_STMT_RUN_LIST_CREATED_DESC_ALL, DB_STMT_RUN_LIST_CREATED_ASC_ALL},
+     {DB_STMT_RUN_LIST_CREATED_DESC_ONE, DB_STMT_RUN_LIST_CREATED_ASC_ONE}},
     {"started",
      "s:",
      1,
      RUN_LIST_CREATED_DESC_STARTED_AT,
      {DB_STMT_RUN_LIST_STARTED_DESC, DB_STMT_RUN_LIST_STARTED_ASC},
      {DB_STMT_RUN_LIST_STARTED_DESC_FILTERED, DB_STMT_RUN_LIST_STARTED_ASC_FILTERED},
+     {DB_STMT__COUNT, DB_STMT__COUNT},
      {DB_STMT__COUNT, DB_STMT__COUNT}},
     {"ended",
      "e:",
@@ -448,6 +451,7 @@ static const struct runs_sort {
      RUN_LIST_CREATED_DESC_ENDED_AT,
      {DB_STMT_RUN_LIST_ENDED_DESC, DB_STMT_RUN_LIST_ENDED_ASC},
      {DB_STMT_RUN_LIST_ENDED_DESC_FILTERED, DB_STMT_RUN_LIST_ENDED_ASC_FILTERED},
+     {DB_STMT__COUNT, DB_STMT__COUNT},
      {DB_STMT__COUNT, DB_STMT__COUNT}},
     {"duration",
      "d:",
@@ -455,11 +459,13 @@ static const struct runs_sort {
      RUN_LIST_CREATED_DESC_ENDED_AT,
      {DB_STMT_RUN_LIST_DURATION_DESC, DB_STMT_RUN_LIST_DURATION_ASC},
      {DB_STMT_RUN_LIST_DURATION_DESC_FILTERED, DB_STMT_RUN_LIST_DURATION_ASC_FILTERED},
+     {DB_STMT__COUNT, DB_STMT__COUNT},
      {DB_STMT__COUNT, DB_STMT__COUNT}},
     {NULL,
      NULL,
      0,
      0,
+     {DB_STMT_PING, DB_STMT_PING},
      {DB_STMT_PING, DB_STMT_PING},
      {DB_STMT_PING, DB_STMT_PING},
      {DB_STMT_PING, DB_STMT_PING}},
@@ -499,7 +505,9 @@ static const struct runs_sort {
 _Static_assert(RUNS_LIST_PLAIN(RUN_LIST_CREATED_ASC) && RUNS_LIST_PLAIN(RUN_LIST_STARTED_DESC) &&
                    RUNS_LIST_PLAIN(RUN_LIST_STARTED_ASC) && RUNS_LIST_PLAIN(RUN_LIST_ENDED_DESC) &&
                    RUNS_LIST_PLAIN(RUN_LIST_ENDED_ASC) && RUNS_LIST_PLAIN(RUN_LIST_DURATION_DESC) &&
-                   RUNS_LIST_PLAIN(RUN_LIST_DURATION_ASC),
+                   RUNS_LIST_PLAIN(RUN_LIST_DURATION_ASC) &&
+                   RUNS_LIST_PLAIN(RUN_LIST_CREATED_DESC_ONE) &&
+                   RUNS_LIST_PLAIN(RUN_LIST_CREATED_ASC_ONE),
                "the plain run_list statements differ");
 _Static_assert(RUNS_LIST_FILTERED(RUN_LIST_CREATED_DESC_FILTERED) &&
                    RUNS_LIST_FILTERED(RUN_LIST_CREATED_ASC_FILTERED) &&
@@ -658,7 +666,9 @@ int runs_list(struct req *r)
             [RUN_LIST_CREATED_DESC_IN_CURSOR_KEY] = cur_key,
             [RUN_LIST_CREATED_DESC_IN_CURSOR_ID] = cur_id,
             [RUN_LIST_CREATED_DESC_IN_LIMIT] = n};
-        res = DB_EXEC(&r->op, by->plain[asc], p);
+        /* One status (req_enum_list's "{a}"): its range scan alone is the page. */
+        int one = statuses && !strchr(statuses, ',') && by->one[asc] != DB_STMT__COUNT;
+        res = DB_EXEC(&r->op, one ? by->one[asc] : by->plain[asc], p);
     }
     if (!res)
         return -1;
