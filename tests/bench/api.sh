@@ -14,7 +14,8 @@
 #               of project bench-claims, never a listed project) is seeded again before
 #               every claim round, so it never runs dry (checked)
 # Reported: median req/s, p50, p99, the ratio to return204, and CPU µs per request of
-# nginx, runwatch-api, PostgreSQL and Redis + the hub (from /proc, the same rounds), and
+# nginx, runwatch-api, PostgreSQL and Redis + the hub (from /proc, the same rounds), the WAL
+# PostgreSQL wrote per request (the insert position around each round, all writers), and
 # for the targets whose writes share commits (the group commit: event1, claim) how many of
 # their requests did and the mean group (from /metrics around each measured round).
 # Knobs: BENCH_RUNS (200000; the issue's figures use 1000000), BENCH_SECONDS (5),
@@ -167,9 +168,9 @@ group_counters() {
         /^runwatch_write_batched_requests_total / { q = $2 }
         END { if (g != "") print g, q }'
 }
-declare -A GC_GROUPS=() GC_GROUPED=() GC_REQS=()
+declare -A GC_GROUPS=() GC_GROUPED=() GC_REQS=() WAL=()
 measure() { # name round
-    local n=$1 left g0 q0 g1 q1
+    local n=$1 left g0 q0 g1 q1 w0
     wrk_args "$n"
     if [[ $n == claim ]]; then seed_claims; fi
     if ((WARMUP > 0)); then
@@ -177,9 +178,12 @@ measure() { # name round
         if [[ $n == claim ]]; then seed_claims; fi
     fi
     read -r g0 q0 <<<"$(group_counters)" || true
+    w0=$(psql_q -c "SELECT pg_current_wal_insert_lsn()")
     bench_cpu_begin
     bench_wrk "$n" "$TMP/wrk-$n-$2.txt" "${WRK[@]}" "-d${DURATION}s" "${ARGS[@]}"
     bench_cpu_end "$n"
+    WAL[$n]+="$(psql_q -c "SELECT round(pg_wal_lsn_diff(pg_current_wal_insert_lsn(), '$w0')
+                                        / greatest($BENCH_LAST_REQUESTS, 1))") "
     read -r g1 q1 <<<"$(group_counters)" || true
     if [[ -n "$g0" && -n "$g1" ]]; then
         GC_GROUPS[$n]=$((${GC_GROUPS[$n]:-0} + g1 - g0))
@@ -209,14 +213,15 @@ echo "command:  wrk ${WRK[*]} -d${DURATION}s --latency [-s tests/bench/{get,post
 echo "rounds:   $ROUNDS per target, interleaved, each after a ${WARMUP}s warm-up; $SEED_RUNS runs in 10 projects"
 echo
 printf '%-32s %10s %9s %9s %9s   %s\n' "target" "req/s" "p50 ms" "p99 ms" "vs 204" \
-    "CPU us/request: nginx api postgres redis+hub"
+    "CPU us/request: nginx api postgres redis+hub; WAL bytes/request"
 for n in "${NAMES[@]}"; do
     read -r rps p50 p99 <<<"$(bench_medians "$n")"
     [[ $n == return204 ]] && R204=$rps
     cpu=""
     for c in "${BENCH_COMPONENTS[@]}"; do cpu+=$(printf ' %6.0f' "$(bench_cpu_median "$n" "$c")"); done
-    printf '%-32s %10.0f %9.2f %9.2f %9s  %s\n' "${LABEL_OF[$n]}" "$rps" "$p50" "$p99" \
-        "$( ((have204)) && ratio "$rps" "$R204" || echo -)" "$cpu"
+    read -r -a wal <<<"${WAL[$n]}"
+    printf '%-32s %10.0f %9.2f %9.2f %9s  %s %9.0f\n' "${LABEL_OF[$n]}" "$rps" "$p50" "$p99" \
+        "$( ((have204)) && ratio "$rps" "$R204" || echo -)" "$cpu" "$(median "${wal[@]}")"
 done
 for n in "${NAMES[@]}"; do
     [[ $n == event1000 ]] && printf 'batch ingest: %.0f events/s\n' \
