@@ -14,7 +14,10 @@
 #               of project bench-claims, never a listed project) is seeded again before
 #               every claim round, so it never runs dry (checked)
 # Reported: median req/s, p50, p99, the ratio to return204, and CPU µs per request of
-# nginx, runwatch-api, PostgreSQL and Redis + the hub (from /proc, the same rounds), and
+# nginx, runwatch-api, PostgreSQL and Redis + the hub (from /proc, the same rounds), the WAL
+# PostgreSQL wrote per request (the insert position around each round, all writers), for
+# the event targets PostgreSQL's CPU and the WAL per request stored (by the events' id
+# sequence: the database also finishes requests of the warm-up inside a round), and
 # for the targets whose writes share commits (the group commit: event1, claim) how many of
 # their requests did and the mean group (from /metrics around each measured round).
 # Knobs: BENCH_RUNS (200000; the issue's figures use 1000000), BENCH_SECONDS (5),
@@ -167,9 +170,9 @@ group_counters() {
         /^runwatch_write_batched_requests_total / { q = $2 }
         END { if (g != "") print g, q }'
 }
-declare -A GC_GROUPS=() GC_GROUPED=() GC_REQS=()
+declare -A GC_GROUPS=() GC_GROUPED=() GC_REQS=() WAL=() STORED=()
 measure() { # name round
-    local n=$1 left g0 q0 g1 q1
+    local n=$1 left g0 q0 g1 q1 w0 w1 e0 e1
     wrk_args "$n"
     if [[ $n == claim ]]; then seed_claims; fi
     if ((WARMUP > 0)); then
@@ -177,9 +180,25 @@ measure() { # name round
         if [[ $n == claim ]]; then seed_claims; fi
     fi
     read -r g0 q0 <<<"$(group_counters)" || true
+    w0=$(psql_q -c "SELECT pg_current_wal_insert_lsn()")
+    e0=$(psql_q -c "SELECT last_value FROM events_id_seq")
     bench_cpu_begin
     bench_wrk "$n" "$TMP/wrk-$n-$2.txt" "${WRK[@]}" "-d${DURATION}s" "${ARGS[@]}"
     bench_cpu_end "$n"
+    w1=$(psql_q -c "SELECT pg_wal_lsn_diff(pg_current_wal_insert_lsn(), '$w0')")
+    e1=$(psql_q -c "SELECT last_value FROM events_id_seq")
+    WAL[$n]+="$(awk -v w="$w1" -v r="$BENCH_LAST_REQUESTS" 'BEGIN { printf "%.0f", w / (r > 0 ? r : 1) }') "
+    # Event targets, per request stored rather than answered: a queue deeper than the
+    # workers (-c64, 4 workers, 1000-event batches) carries requests of the warm-up into
+    # the round, which the database works on but wrk does not count.
+    if [[ $n == event1 || $n == event1000 ]]; then
+        local per=1 pg
+        [[ $n == event1000 ]] && per=1000
+        read -r -a pg <<<"${CPU[$n:postgres]}"
+        STORED[$n]+="$(awk -v w="$w1" -v c="${pg[-1]}" -v r="$BENCH_LAST_REQUESTS" \
+            -v s="$(((e1 - e0) / per))" 'BEGIN { if (s < 1) s = 1
+                printf "%.0f/%.0f/%.0f", c * r / s, w / s, s }') "
+    fi
     read -r g1 q1 <<<"$(group_counters)" || true
     if [[ -n "$g0" && -n "$g1" ]]; then
         GC_GROUPS[$n]=$((${GC_GROUPS[$n]:-0} + g1 - g0))
@@ -209,18 +228,29 @@ echo "command:  wrk ${WRK[*]} -d${DURATION}s --latency [-s tests/bench/{get,post
 echo "rounds:   $ROUNDS per target, interleaved, each after a ${WARMUP}s warm-up; $SEED_RUNS runs in 10 projects"
 echo
 printf '%-32s %10s %9s %9s %9s   %s\n' "target" "req/s" "p50 ms" "p99 ms" "vs 204" \
-    "CPU us/request: nginx api postgres redis+hub"
+    "CPU us/request: nginx api postgres redis+hub; WAL bytes/request"
 for n in "${NAMES[@]}"; do
     read -r rps p50 p99 <<<"$(bench_medians "$n")"
     [[ $n == return204 ]] && R204=$rps
     cpu=""
     for c in "${BENCH_COMPONENTS[@]}"; do cpu+=$(printf ' %6.0f' "$(bench_cpu_median "$n" "$c")"); done
-    printf '%-32s %10.0f %9.2f %9.2f %9s  %s\n' "${LABEL_OF[$n]}" "$rps" "$p50" "$p99" \
-        "$( ((have204)) && ratio "$rps" "$R204" || echo -)" "$cpu"
+    read -r -a wal <<<"${WAL[$n]}"
+    printf '%-32s %10.0f %9.2f %9.2f %9s  %s %9.0f\n' "${LABEL_OF[$n]}" "$rps" "$p50" "$p99" \
+        "$( ((have204)) && ratio "$rps" "$R204" || echo -)" "$cpu" "$(median "${wal[@]}")"
 done
 for n in "${NAMES[@]}"; do
     [[ $n == event1000 ]] && printf 'batch ingest: %.0f events/s\n' \
         "$(awk -v r="$(bench_medians event1000 | cut -d' ' -f1)" 'BEGIN { print r * 1000 }')"
+    if [[ -n "${STORED[$n]:-}" ]]; then
+        read -r -a st <<<"${STORED[$n]}"
+        pgs=() wals=() ns=()
+        for x in "${st[@]}"; do
+            IFS=/ read -r a b c <<<"$x"
+            pgs+=("$a") wals+=("$b") ns+=("$c")
+        done
+        printf '%s per request stored (%s a round): PostgreSQL %.0f us, WAL %.0f bytes\n' "$n" \
+            "$(IFS=' '; echo "${ns[*]}")" "$(median "${pgs[@]}")" "$(median "${wals[@]}")"
+    fi
 done
 for n in "${NAMES[@]}"; do
     if [[ -n "${GC_GROUPS[$n]:-}" && "${GC_GROUPS[$n]}" -gt 0 ]]; then
