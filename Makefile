@@ -12,7 +12,7 @@ endif
 
 BUILD   := build/$(FLAVOUR)
 CC      ?= cc
-PKGS    := json-c libpq hiredis libevent libcurl
+PKGS    := json-c libpq hiredis libevent libcurl zlib
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 CFLAGS_BASE := -std=c17 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
                -Wformat=2 -Wvla -g -Ifcgi/src -I$(BUILD)/gen $(PKG_CFLAGS)
@@ -47,7 +47,7 @@ SQLGEN    := $(BUILD)/sqlgen
 SQL_STMTS := $(sort $(wildcard sql/statements/*.sql))
 GEN_OBJ   := $(BUILD)/obj/gen/db_stmt.o
 
-API_LIBS  := -lfcgi $(shell pkg-config --libs json-c libpq hiredis 2>/dev/null) -lcrypt -lm
+API_LIBS  := -lfcgi $(shell pkg-config --libs json-c libpq hiredis zlib 2>/dev/null) -lcrypt -lm
 SSE_LIBS  := $(shell pkg-config --libs json-c hiredis libevent 2>/dev/null)
 UNIT_LIBS := -lcunit $(API_LIBS) $(shell pkg-config --libs libevent 2>/dev/null)
 ITEST_LIBS := -lcunit $(shell pkg-config --libs libcurl json-c 2>/dev/null)
