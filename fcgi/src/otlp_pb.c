@@ -176,49 +176,61 @@ static const struct pb_field pb_request_f[] = {
 };
 static const struct pb_msg pb_request = PB_MSG_OF(pb_request_f);
 
-/* The decoder's state: where it is, as a JSON path for error messages. */
+/* The decoder's state: where it is, as a stack of keys and indexes, made into a JSON path
+ * only when a field is refused (formatting it for every field cost a third of the time). */
+#define PBD_FRAMES (2 * OTLP_PB_MAX_DEPTH + 8)
 struct pbd {
     struct jsonx_err *err;
-    char path[sizeof(((struct jsonx_err *)0)->field)];
-    size_t plen;
+    size_t n; /* frames in use; past PBD_FRAMES they are counted, not kept */
+    struct {
+        const char *name; /* a key, or NULL for an index */
+        size_t index;
+    } at[PBD_FRAMES];
 };
 
-/* Appends ".name" (or "name" at the top) or "[i]" to the path; returns the old length
- * to restore. A path longer than the buffer is cut, which only shortens a message. */
-static size_t pbd_push(struct pbd *d, const char *name, long index)
+/* Enters a key (name) or an array index; returns what pbd_pop restores. */
+static size_t pbd_push(struct pbd *d, const char *name, size_t index)
 {
-    size_t old = d->plen;
-    int n;
-
-    if (name)
-        n = snprintf(d->path + d->plen, sizeof(d->path) - d->plen, "%s%s", d->plen ? "." : "",
-                     name);
-    else
-        n = snprintf(d->path + d->plen, sizeof(d->path) - d->plen, "[%ld]", index);
-    if (n > 0)
-        d->plen +=
-            (size_t)n < sizeof(d->path) - d->plen ? (size_t)n : sizeof(d->path) - 1 - d->plen;
-    return old;
+    if (d->n < PBD_FRAMES) {
+        d->at[d->n].name = name;
+        d->at[d->n].index = index;
+    }
+    return d->n++;
 }
 
 static void pbd_pop(struct pbd *d, size_t old)
 {
-    d->plen = old;
-    d->path[old] = '\0';
+    d->n = old;
+}
+
+/* The path of the frames, "resourceSpans[0].scopeSpans", cut to fit. */
+static void pbd_path(const struct pbd *d, char *buf, size_t cap)
+{
+    size_t len = 0;
+
+    buf[0] = '\0';
+    for (size_t i = 0; i < d->n && i < PBD_FRAMES && len < cap; i++) {
+        int k = d->at[i].name
+                    ? snprintf(buf + len, cap - len, "%s%s", len ? "." : "", d->at[i].name)
+                    : snprintf(buf + len, cap - len, "[%zu]", d->at[i].index);
+        if (k < 0)
+            break;
+        len += (size_t)k;
+    }
 }
 
 /* Refuses the input: "malformed protobuf: <path> <what>" with the path as the field. */
 static int pbd_fail(struct pbd *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static int pbd_fail(struct pbd *d, const char *fmt, ...)
 {
-    char what[160];
+    char what[160], path[sizeof(d->err->field)];
     va_list ap;
 
     va_start(ap, fmt);
     vsnprintf(what, sizeof(what), fmt, ap);
     va_end(ap);
-    jsonx_err_set(d->err, d->path, "malformed protobuf: %s %s", d->plen ? d->path : "the request",
-                  what);
+    pbd_path(d, path, sizeof(path));
+    jsonx_err_set(d->err, path, "malformed protobuf: %s %s", path[0] ? path : "the request", what);
     return -1;
 }
 
@@ -358,6 +370,21 @@ static json_object *pb_double(double v)
     return json_object_new_double_s(v, buf);
 }
 
+/* v in decimal, with a minus when negative is set (int64's magnitude as a uint64). */
+static json_object *pb_decimal(uint64_t v, int negative)
+{
+    char buf[24];
+    size_t i = sizeof(buf);
+
+    do {
+        buf[--i] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    if (negative)
+        buf[--i] = '-';
+    return json_object_new_string_len(buf + i, (int)(sizeof(buf) - i));
+}
+
 static json_object *pb_hex(const unsigned char *s, size_t n)
 {
     static const char digits[] = "0123456789abcdef";
@@ -398,7 +425,7 @@ static json_object *pb_base64(const unsigned char *s, size_t n)
 static int pb_message(struct pbd *d, const struct pb_msg *m, const unsigned char *p,
                       const unsigned char *end, json_object *obj, int depth);
 
-/* Sets (or, for repeated fields, appends) one field's value in obj; d->path names the
+/* Sets (or, for repeated fields, appends) one field's value in obj; d's frames name the
  * field. depth is the level obj is at (the request is 1). */
 static int pb_value(struct pbd *d, const struct pb_field *f, const unsigned char **p,
                     const unsigned char *end, json_object *obj, int depth)
@@ -407,7 +434,6 @@ static int pb_value(struct pbd *d, const struct pb_field *f, const unsigned char
     uint64_t v = 0;
     size_t n = 0;
     json_object *val = NULL, *arr = NULL;
-    char num[24];
 
     /* Read the field's bytes by its wire type (already checked against the table). */
     switch (pb_wire_type(f->type)) {
@@ -453,7 +479,7 @@ static int pb_value(struct pbd *d, const struct pb_field *f, const unsigned char
     case PB_STRINGS: {
         size_t old = 0;
         if (f->type == PB_STRINGS)
-            old = pbd_push(d, NULL, (long)json_object_array_length(arr));
+            old = pbd_push(d, NULL, json_object_array_length(arr));
         if (n > INT32_MAX)
             return pbd_fail(d, "is too long");
         if (memchr(s, '\0', n))
@@ -480,8 +506,7 @@ static int pb_value(struct pbd *d, const struct pb_field *f, const unsigned char
         break;
     }
     case PB_FIXED64:
-        snprintf(num, sizeof(num), "%" PRIu64, v);
-        val = json_object_new_string(num);
+        val = pb_decimal(v, 0);
         break;
     case PB_FIXED32:
         val = json_object_new_int64((int64_t)v);
@@ -498,8 +523,8 @@ static int pb_value(struct pbd *d, const struct pb_field *f, const unsigned char
         val = json_object_new_int64((int64_t)v);
         break;
     case PB_INT64:
-        snprintf(num, sizeof(num), "%" PRId64, (int64_t)v);
-        val = json_object_new_string(num);
+        /* The magnitude of a negative int64 (two's complement), INT64_MIN included. */
+        val = (int64_t)v < 0 ? pb_decimal(~v + 1, 1) : pb_decimal(v, 0);
         break;
     case PB_BOOL:
         val = json_object_new_boolean(v != 0);
@@ -525,7 +550,7 @@ static int pb_value(struct pbd *d, const struct pb_field *f, const unsigned char
         }
         break;
     case PB_MSGS: {
-        size_t old = pbd_push(d, NULL, (long)json_object_array_length(arr));
+        size_t old = pbd_push(d, NULL, json_object_array_length(arr));
         if ((val = json_object_new_object()) == NULL)
             return pbd_nomem(d);
         if (pb_message(d, f->msg, s, s + n, val, depth + 2) != 0) {
@@ -583,7 +608,7 @@ static int pb_message(struct pbd *d, const struct pb_msg *m, const unsigned char
         old = pbd_push(d, f->name, 0);
         if (wt != pb_wire_type(f->type))
             return pbd_fail(d, "has wire type %u, not %u", wt, pb_wire_type(f->type));
-        if (f->oneof) {
+        if (f->oneof && json_object_object_length(obj) > 0) {
             /* Setting a oneof member clears the others; a message member sent again
              * after itself merges. */
             for (size_t i = 0; i < m->n; i++)
