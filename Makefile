@@ -12,7 +12,7 @@ endif
 
 BUILD   := build/$(FLAVOUR)
 CC      ?= cc
-PKGS    := json-c libpq hiredis libevent libcurl
+PKGS    := json-c libpq hiredis libevent libcurl zlib
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 CFLAGS_BASE := -std=c17 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
                -Wformat=2 -Wvla -g -Ifcgi/src -I$(BUILD)/gen $(PKG_CFLAGS)
@@ -47,14 +47,15 @@ SQLGEN    := $(BUILD)/sqlgen
 SQL_STMTS := $(sort $(wildcard sql/statements/*.sql))
 GEN_OBJ   := $(BUILD)/obj/gen/db_stmt.o
 
-API_LIBS  := -lfcgi $(shell pkg-config --libs json-c libpq hiredis 2>/dev/null) -lcrypt -lm
+API_LIBS  := -lfcgi $(shell pkg-config --libs json-c libpq hiredis zlib 2>/dev/null) -lcrypt -lm
 SSE_LIBS  := $(shell pkg-config --libs json-c hiredis libevent 2>/dev/null)
 UNIT_LIBS := -lcunit $(API_LIBS) $(shell pkg-config --libs libevent 2>/dev/null)
 ITEST_LIBS := -lcunit $(shell pkg-config --libs libcurl json-c 2>/dev/null)
 FLEET_LIBS := $(shell pkg-config --libs libcurl json-c 2>/dev/null) -pthread -lm
 
 BINS := $(BUILD)/runwatch-api $(BUILD)/runwatch-sse $(BUILD)/unit-tests $(BUILD)/integration-tests \
-        $(BUILD)/runwatch-fleet $(BUILD)/sse-load $(BUILD)/stmt-cost $(BUILD)/redact-cost
+        $(BUILD)/runwatch-fleet $(BUILD)/sse-load $(BUILD)/stmt-cost $(BUILD)/redact-cost \
+        $(BUILD)/otlp-cost
 
 .PHONY: build binaries deps run-deps run stop demo test unit integration faults asan bench fmt lint clean \
         frontend frontend-test e2e fuzz fuzz-build
@@ -115,6 +116,10 @@ $(BUILD)/stmt-cost: $(call obj,tests/bench/stmt_cost.c)
 # What redaction costs a 1000-event batch (docs/PERFORMANCE.md, "Redaction").
 $(BUILD)/redact-cost: $(call obj,tests/bench/redact_cost.c fcgi/src/jsonx.c fcgi/src/arena.c)
 	$(CC) $(LDFLAGS) -o $@ $^ $(shell pkg-config --libs json-c 2>/dev/null) -lm
+
+# What decoding an OTLP trace request costs per span, protobuf against JSON (docs/PERFORMANCE.md).
+$(BUILD)/otlp-cost: $(call obj,tests/bench/otlp_cost.c fcgi/src/otlp_pb.c fcgi/src/inflate.c fcgi/src/jsonx.c fcgi/src/arena.c)
+	$(CC) $(LDFLAGS) -o $@ $^ $(shell pkg-config --libs json-c zlib 2>/dev/null) -lm
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
 
@@ -189,6 +194,8 @@ test: build
 	suite integration env RUNWATCH_SUITES= RUNWATCH_BIN_DIR=$(BUILD) \
 	    tests/integration/run.sh $(BUILD)/integration-tests; \
 	suite faults env RUNWATCH_BIN_DIR=$(BUILD) tests/faults/run.sh; \
+	suite fuzz-short $(MAKE) --no-print-directory fuzz FUZZ_TARGETS="$(FUZZ_SHORT_TARGETS)" \
+	    FUZZ_RUNS=$(FUZZ_SHORT_RUNS); \
 	suite hub-smoke tests/integration/sse_smoke.sh $(BUILD)/runwatch-sse; \
 	suite dashboard $(MAKE) --no-print-directory frontend-test; \
 	suite e2e env RUNWATCH_BIN_DIR=$(BUILD) tests/e2e/run.sh; \
@@ -219,13 +226,18 @@ bench: build
 # input, built with clang, ASan and UBSan into build/fuzz from their own objects (every
 # source instrumented), then each run a fixed number of times from a fixed seed over its
 # seed corpus (tests/fuzz/corpus/<target>; new inputs go to build/fuzz/corpus, never into
-# the tree). Not part of `make test`: the instrumented build of the whole API is minutes on
-# a busy box. FUZZ_RUNS=0 runs until a crash; FUZZ_TARGETS=json runs one.
+# the tree). `make test` runs FUZZ_SHORT_TARGETS (the OTLP decoder and the inflater, which
+# build from their own few modules) FUZZ_SHORT_RUNS times each; the others stay out of it:
+# the instrumented build of the whole API is minutes on a busy box. FUZZ_RUNS=0 runs until
+# a crash; FUZZ_TARGETS=json runs one.
 FUZZ_CC      ?= clang
 FUZZ_DIR     := build/fuzz
 FUZZ_RUNS    ?= 20000
 FUZZ_SEED    ?= 1
-FUZZ_TARGETS ?= json request sse
+FUZZ_TARGETS ?= json request sse otlp inflate
+# The short run of `make test`: the targets that build from a few modules, a fixed count.
+FUZZ_SHORT_TARGETS ?= otlp inflate
+FUZZ_SHORT_RUNS    ?= 20000
 FUZZ_CFLAGS  := -std=c17 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer -Wall -Wextra -Werror \
                 -Wno-unused-function -fsanitize=fuzzer-no-link,address,undefined \
                 -fno-sanitize-recover=all -Ifcgi/src -I$(GEN) $(PKG_CFLAGS)
@@ -245,8 +257,21 @@ $(FUZZ_DIR)/obj/%.o: %.c | $(GEN)/.stamp
 $(FUZZ_DIR)/fuzz-%: $(FUZZ_DIR)/obj/tests/fuzz/fuzz_%.o $(FUZZ_LIB_OBJ)
 	$(FUZZ_CC) -fsanitize=fuzzer,address,undefined -o $@ $^ $(FUZZ_LIBS)
 
+# The OTLP decoder and the inflater need only their own modules: built in seconds, which
+# is what lets `make test` run them (FUZZ_SHORT_TARGETS below).
+FUZZ_OTLP_OBJ := $(patsubst %.c,$(FUZZ_DIR)/obj/%.o,fcgi/src/otlp_pb.c fcgi/src/jsonx.c fcgi/src/arena.c)
+FUZZ_INFLATE_OBJ := $(patsubst %.c,$(FUZZ_DIR)/obj/%.o,fcgi/src/inflate.c fcgi/src/jsonx.c fcgi/src/arena.c)
+FUZZ_SMALL_LIBS := $(shell pkg-config --libs json-c zlib 2>/dev/null) -lm
+
+$(FUZZ_DIR)/fuzz-otlp: $(FUZZ_DIR)/obj/tests/fuzz/fuzz_otlp.o $(FUZZ_OTLP_OBJ)
+	$(FUZZ_CC) -fsanitize=fuzzer,address,undefined -o $@ $^ $(FUZZ_SMALL_LIBS)
+
+$(FUZZ_DIR)/fuzz-inflate: $(FUZZ_DIR)/obj/tests/fuzz/fuzz_inflate.o $(FUZZ_INFLATE_OBJ)
+	$(FUZZ_CC) -fsanitize=fuzzer,address,undefined -o $@ $^ $(FUZZ_SMALL_LIBS)
+
 # Kept between runs (they are made by a chain of pattern rules).
-.SECONDARY: $(FUZZ_LIB_OBJ) $(patsubst %,$(FUZZ_DIR)/obj/tests/fuzz/fuzz_%.o,$(FUZZ_TARGETS))
+.SECONDARY: $(FUZZ_LIB_OBJ) $(FUZZ_OTLP_OBJ) $(FUZZ_INFLATE_OBJ) \
+            $(patsubst %,$(FUZZ_DIR)/obj/tests/fuzz/fuzz_%.o,$(FUZZ_TARGETS))
 
 -include $(shell find $(FUZZ_DIR)/obj -name '*.d' 2>/dev/null)
 

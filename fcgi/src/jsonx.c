@@ -146,6 +146,21 @@ static size_t jsonx_utf8_len(const char *p, size_t avail)
     return n;
 }
 
+int jsonx_utf8_valid(const char *s, size_t len)
+{
+    for (size_t i = 0; i < len;) {
+        size_t n;
+        if ((unsigned char)s[i] < 0x80) {
+            i++;
+            continue;
+        }
+        if ((n = jsonx_utf8_len(s + i, len - i)) == 0)
+            return 0;
+        i += n;
+    }
+    return 1;
+}
+
 /* The value of four hex digits, or 0x10000 when they are not. */
 static unsigned jsonx_hex4(const char *p)
 {

@@ -55,6 +55,9 @@ int jsonx_only_keys(json_object *obj, const char *const *allowed, struct jsonx_e
  * extra (NULL-terminated, may be NULL) adds words or word sequences that make a key secret
  * (RUNWATCH_REDACT_KEYS). Returns how many values it replaced. */
 int jsonx_redact(json_object *obj, const char *const *extra);
+/* 1 when s[0..len) is UTF-8 as jsonx_parse accepts it: well-formed, with no overlong
+ * form, no surrogate and nothing past U+10FFFF (NUL bytes are the caller's business). */
+int jsonx_utf8_valid(const char *s, size_t len);
 /* 1 when s is an RFC 3339 time with a zone: 2026-01-02T03:04:05(.frac)(Z|+hh:mm). */
 int jsonx_is_rfc3339(const char *s);
 /* 1 when s is a UUID in its canonical 8-4-4-4-12 hex form. */

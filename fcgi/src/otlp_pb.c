@@ -1,0 +1,641 @@
+/* otlp_pb: a protobuf decoder for OTLP's ExportTraceServiceRequest, written by hand from
+ * the published field numbers, building the tree the OTLP JSON mapping gives (otlp_pb.h).
+ * Messages are described by tables (number, JSON name, type); one loop walks them. Only
+ * AnyValue's nesting recurses, and the depth cap bounds it. Proto3 semantics are kept:
+ * unknown fields are skipped by wire type, a singular field sent twice keeps the last
+ * value (a message merges), setting a oneof member clears the others. Anything a
+ * conforming encoder cannot produce is refused, naming the field: a wrong wire type, a
+ * varint past 10 bytes or past its type's range, a length past the end of its message,
+ * invalid UTF-8 or NUL in a string, an id of the wrong length. */
+#include "otlp_pb.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum pb_type {
+    PB_STRING,      /* string: UTF-8, no NUL */
+    PB_STRINGS,     /* repeated string */
+    PB_BYTES,       /* bytes: standard base64 */
+    PB_ID16,        /* bytes of 16: hex (trace ids) */
+    PB_ID8,         /* bytes of 8: hex (span ids) */
+    PB_ID8_OR_NONE, /* bytes of 8 or empty: hex or "" (parent span id) */
+    PB_FIXED64,     /* fixed64: a decimal string */
+    PB_FIXED32,     /* fixed32: an integer */
+    PB_UINT32,      /* varint within uint32: an integer */
+    PB_INT32,       /* varint within int32 (enums too): an integer */
+    PB_INT64,       /* varint: a decimal string */
+    PB_BOOL,        /* varint: true unless 0 */
+    PB_DOUBLE,      /* fixed64 double: a number, or "NaN", "Infinity", "-Infinity" */
+    PB_MSG,         /* a message: an object */
+    PB_MSGS,        /* repeated message: an array of objects */
+};
+
+/* Protobuf wire types. Groups (3, 4) are proto2's; they are skipped when unknown. */
+enum {
+    PB_WT_VARINT = 0,
+    PB_WT_I64 = 1,
+    PB_WT_LEN = 2,
+    PB_WT_SGROUP = 3,
+    PB_WT_EGROUP = 4,
+    PB_WT_I32 = 5
+};
+
+struct pb_msg;
+struct pb_field {
+    uint32_t num;
+    const char *name; /* the JSON mapping's key */
+    unsigned char type;
+    unsigned char oneof; /* a member of the message's one oneof */
+    const struct pb_msg *msg;
+};
+struct pb_msg {
+    const struct pb_field *fields;
+    size_t n;
+};
+
+#define PB_MSG_OF(f)                                                                               \
+    {                                                                                              \
+        f, sizeof(f) / sizeof(f[0])                                                                \
+    }
+
+/* The messages refer to each other, AnyValue in a cycle. */
+static const struct pb_msg pb_any_value, pb_key_value;
+
+/* opentelemetry/proto/common/v1/common.proto */
+static const struct pb_field pb_array_value_f[] = {
+    {1, "values", PB_MSGS, 0, &pb_any_value},
+};
+static const struct pb_msg pb_array_value = PB_MSG_OF(pb_array_value_f);
+static const struct pb_field pb_kvlist_f[] = {
+    {1, "values", PB_MSGS, 0, &pb_key_value},
+};
+static const struct pb_msg pb_kvlist = PB_MSG_OF(pb_kvlist_f);
+static const struct pb_field pb_any_value_f[] = {
+    {1, "stringValue", PB_STRING, 1, NULL},
+    {2, "boolValue", PB_BOOL, 1, NULL},
+    {3, "intValue", PB_INT64, 1, NULL},
+    {4, "doubleValue", PB_DOUBLE, 1, NULL},
+    {5, "arrayValue", PB_MSG, 1, &pb_array_value},
+    {6, "kvlistValue", PB_MSG, 1, &pb_kvlist},
+    {7, "bytesValue", PB_BYTES, 1, NULL},
+    /* Profiles only; a trace receiver treats it as absent (kept for the ingest to see). */
+    {8, "stringValueStrindex", PB_INT32, 1, NULL},
+};
+static const struct pb_msg pb_any_value = PB_MSG_OF(pb_any_value_f);
+static const struct pb_field pb_key_value_f[] = {
+    {1, "key", PB_STRING, 0, NULL},
+    {2, "value", PB_MSG, 0, &pb_any_value},
+    {3, "keyStrindex", PB_INT32, 0, NULL},
+};
+static const struct pb_msg pb_key_value = PB_MSG_OF(pb_key_value_f);
+static const struct pb_field pb_scope_f[] = {
+    {1, "name", PB_STRING, 0, NULL},
+    {2, "version", PB_STRING, 0, NULL},
+    {3, "attributes", PB_MSGS, 0, &pb_key_value},
+    {4, "droppedAttributesCount", PB_UINT32, 0, NULL},
+};
+static const struct pb_msg pb_scope = PB_MSG_OF(pb_scope_f);
+static const struct pb_field pb_entity_ref_f[] = {
+    {1, "schemaUrl", PB_STRING, 0, NULL},
+    {2, "type", PB_STRING, 0, NULL},
+    {3, "idKeys", PB_STRINGS, 0, NULL},
+    {4, "descriptionKeys", PB_STRINGS, 0, NULL},
+};
+static const struct pb_msg pb_entity_ref = PB_MSG_OF(pb_entity_ref_f);
+
+/* opentelemetry/proto/resource/v1/resource.proto */
+static const struct pb_field pb_resource_f[] = {
+    {1, "attributes", PB_MSGS, 0, &pb_key_value},
+    {2, "droppedAttributesCount", PB_UINT32, 0, NULL},
+    {3, "entityRefs", PB_MSGS, 0, &pb_entity_ref},
+};
+static const struct pb_msg pb_resource = PB_MSG_OF(pb_resource_f);
+
+/* opentelemetry/proto/trace/v1/trace.proto */
+static const struct pb_field pb_status_f[] = {
+    {2, "message", PB_STRING, 0, NULL},
+    {3, "code", PB_INT32, 0, NULL},
+};
+static const struct pb_msg pb_status = PB_MSG_OF(pb_status_f);
+static const struct pb_field pb_event_f[] = {
+    {1, "timeUnixNano", PB_FIXED64, 0, NULL},
+    {2, "name", PB_STRING, 0, NULL},
+    {3, "attributes", PB_MSGS, 0, &pb_key_value},
+    {4, "droppedAttributesCount", PB_UINT32, 0, NULL},
+};
+static const struct pb_msg pb_event = PB_MSG_OF(pb_event_f);
+static const struct pb_field pb_link_f[] = {
+    {1, "traceId", PB_ID16, 0, NULL},
+    {2, "spanId", PB_ID8, 0, NULL},
+    {3, "traceState", PB_STRING, 0, NULL},
+    {4, "attributes", PB_MSGS, 0, &pb_key_value},
+    {5, "droppedAttributesCount", PB_UINT32, 0, NULL},
+    {6, "flags", PB_FIXED32, 0, NULL},
+};
+static const struct pb_msg pb_link = PB_MSG_OF(pb_link_f);
+static const struct pb_field pb_span_f[] = {
+    {1, "traceId", PB_ID16, 0, NULL},
+    {2, "spanId", PB_ID8, 0, NULL},
+    {3, "traceState", PB_STRING, 0, NULL},
+    {4, "parentSpanId", PB_ID8_OR_NONE, 0, NULL},
+    {5, "name", PB_STRING, 0, NULL},
+    {6, "kind", PB_INT32, 0, NULL},
+    {7, "startTimeUnixNano", PB_FIXED64, 0, NULL},
+    {8, "endTimeUnixNano", PB_FIXED64, 0, NULL},
+    {9, "attributes", PB_MSGS, 0, &pb_key_value},
+    {10, "droppedAttributesCount", PB_UINT32, 0, NULL},
+    {11, "events", PB_MSGS, 0, &pb_event},
+    {12, "droppedEventsCount", PB_UINT32, 0, NULL},
+    {13, "links", PB_MSGS, 0, &pb_link},
+    {14, "droppedLinksCount", PB_UINT32, 0, NULL},
+    {15, "status", PB_MSG, 0, &pb_status},
+    {16, "flags", PB_FIXED32, 0, NULL},
+};
+static const struct pb_msg pb_span = PB_MSG_OF(pb_span_f);
+static const struct pb_field pb_scope_spans_f[] = {
+    {1, "scope", PB_MSG, 0, &pb_scope},
+    {2, "spans", PB_MSGS, 0, &pb_span},
+    {3, "schemaUrl", PB_STRING, 0, NULL},
+};
+static const struct pb_msg pb_scope_spans = PB_MSG_OF(pb_scope_spans_f);
+static const struct pb_field pb_resource_spans_f[] = {
+    {1, "resource", PB_MSG, 0, &pb_resource},
+    {2, "scopeSpans", PB_MSGS, 0, &pb_scope_spans},
+    {3, "schemaUrl", PB_STRING, 0, NULL},
+};
+static const struct pb_msg pb_resource_spans = PB_MSG_OF(pb_resource_spans_f);
+
+/* opentelemetry/proto/collector/trace/v1/trace_service.proto */
+static const struct pb_field pb_request_f[] = {
+    {1, "resourceSpans", PB_MSGS, 0, &pb_resource_spans},
+};
+static const struct pb_msg pb_request = PB_MSG_OF(pb_request_f);
+
+/* The decoder's state: where it is, as a stack of keys and indexes, made into a JSON path
+ * only when a field is refused (formatting it for every field cost a third of the time). */
+#define PBD_FRAMES (2 * OTLP_PB_MAX_DEPTH + 8)
+struct pbd {
+    struct jsonx_err *err;
+    size_t n; /* frames in use; past PBD_FRAMES they are counted, not kept */
+    struct {
+        const char *name; /* a key, or NULL for an index */
+        size_t index;
+    } at[PBD_FRAMES];
+};
+
+/* Enters a key (name) or an array index; returns what pbd_pop restores. */
+static size_t pbd_push(struct pbd *d, const char *name, size_t index)
+{
+    if (d->n < PBD_FRAMES) {
+        d->at[d->n].name = name;
+        d->at[d->n].index = index;
+    }
+    return d->n++;
+}
+
+static void pbd_pop(struct pbd *d, size_t old)
+{
+    d->n = old;
+}
+
+/* The path of the frames, "resourceSpans[0].scopeSpans", cut to fit. */
+static void pbd_path(const struct pbd *d, char *buf, size_t cap)
+{
+    size_t len = 0;
+
+    buf[0] = '\0';
+    for (size_t i = 0; i < d->n && i < PBD_FRAMES && len < cap; i++) {
+        int k = d->at[i].name
+                    ? snprintf(buf + len, cap - len, "%s%s", len ? "." : "", d->at[i].name)
+                    : snprintf(buf + len, cap - len, "[%zu]", d->at[i].index);
+        if (k < 0)
+            break;
+        len += (size_t)k;
+    }
+}
+
+/* Refuses the input: "malformed protobuf: <path> <what>" with the path as the field. */
+static int pbd_fail(struct pbd *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int pbd_fail(struct pbd *d, const char *fmt, ...)
+{
+    char what[160], path[sizeof(d->err->field)];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof(what), fmt, ap);
+    va_end(ap);
+    pbd_path(d, path, sizeof(path));
+    jsonx_err_set(d->err, path, "malformed protobuf: %s %s", path[0] ? path : "the request", what);
+    return -1;
+}
+
+static int pbd_nomem(struct pbd *d)
+{
+    jsonx_err_set(d->err, "", "out of memory");
+    return -1;
+}
+
+/* A varint of at most 10 bytes whose 10th holds only the 64th bit. 0, or -1 when the
+ * bytes end first, -2 when it is too long. */
+static int pb_varint(const unsigned char **p, const unsigned char *end, uint64_t *out)
+{
+    uint64_t v = 0;
+
+    for (unsigned shift = 0; shift < 70; shift += 7) {
+        unsigned char b;
+        if (*p >= end)
+            return -1;
+        b = *(*p)++;
+        if (shift == 63 && b > 1)
+            return -2;
+        v |= (uint64_t)(b & 0x7f) << shift;
+        if (!(b & 0x80)) {
+            *out = v;
+            return 0;
+        }
+    }
+    return -2;
+}
+
+static uint64_t pb_le(const unsigned char *p, int n)
+{
+    uint64_t v = 0;
+    for (int i = n - 1; i >= 0; i--)
+        v = v << 8 | p[i];
+    return v;
+}
+
+static int pb_varint_or_fail(struct pbd *d, const unsigned char **p, const unsigned char *end,
+                             uint64_t *v)
+{
+    int rc = pb_varint(p, end, v);
+    if (rc == -1)
+        return pbd_fail(d, "has a truncated varint");
+    if (rc == -2)
+        return pbd_fail(d, "has a varint longer than 10 bytes");
+    return 0;
+}
+
+/* Skips a field the tables do not know (a newer schema's), by its wire type. A group
+ * is skipped to its matching end, nested at most `depth_left` deep. */
+static int pb_skip(struct pbd *d, uint32_t num, unsigned wt, const unsigned char **p,
+                   const unsigned char *end, int depth_left)
+{
+    uint64_t v;
+
+    switch (wt) {
+    case PB_WT_VARINT:
+        return pb_varint_or_fail(d, p, end, &v);
+    case PB_WT_I64:
+    case PB_WT_I32: {
+        size_t n = wt == PB_WT_I64 ? 8 : 4;
+        if ((size_t)(end - *p) < n)
+            return pbd_fail(d, "field %" PRIu32 " ends past its message", num);
+        *p += n;
+        return 0;
+    }
+    case PB_WT_LEN:
+        if (pb_varint_or_fail(d, p, end, &v) != 0)
+            return -1;
+        if (v > (uint64_t)(end - *p))
+            return pbd_fail(d, "field %" PRIu32 " ends past its message", num);
+        *p += v;
+        return 0;
+    case PB_WT_SGROUP:
+        if (depth_left <= 0)
+            return pbd_fail(d, "field %" PRIu32 " nests groups too deep", num);
+        for (;;) {
+            uint64_t tag;
+            if (*p >= end)
+                return pbd_fail(d, "group %" PRIu32 " has no end", num);
+            if (pb_varint_or_fail(d, p, end, &tag) != 0)
+                return -1;
+            if ((tag & 7) == PB_WT_EGROUP) {
+                if (tag >> 3 != num)
+                    return pbd_fail(d, "group %" PRIu32 " ends with group %" PRIu64, num, tag >> 3);
+                return 0;
+            }
+            if (tag >> 3 == 0 || tag >> 3 > 0x1fffffff)
+                return pbd_fail(d, "has field number %" PRIu64, tag >> 3);
+            if (pb_skip(d, (uint32_t)(tag >> 3), (unsigned)(tag & 7), p, end, depth_left - 1) != 0)
+                return -1;
+        }
+    default:
+        return pbd_fail(d, "field %" PRIu32 " has wire type %u", num, wt);
+    }
+}
+
+static unsigned pb_wire_type(enum pb_type t)
+{
+    switch (t) {
+    case PB_FIXED64:
+    case PB_DOUBLE:
+        return PB_WT_I64;
+    case PB_FIXED32:
+        return PB_WT_I32;
+    case PB_UINT32:
+    case PB_INT32:
+    case PB_INT64:
+    case PB_BOOL:
+        return PB_WT_VARINT;
+    default:
+        return PB_WT_LEN;
+    }
+}
+
+/* The text of a double that reads back as the same double, as short as it can be, with
+ * ".0" when it would read as an integer (json-c would then keep it as one). */
+static json_object *pb_double(double v)
+{
+    char buf[40];
+
+    if (isnan(v))
+        return json_object_new_string("NaN");
+    if (isinf(v))
+        return json_object_new_string(v > 0 ? "Infinity" : "-Infinity");
+    for (int prec = 15; prec <= 17; prec++) {
+        snprintf(buf, sizeof(buf), "%.*g", prec, v);
+        if (strtod(buf, NULL) == v)
+            break;
+    }
+    if (!strpbrk(buf, ".eE")) {
+        size_t n = strlen(buf);
+        memcpy(buf + n, ".0", 3);
+    }
+    return json_object_new_double_s(v, buf);
+}
+
+/* v in decimal, with a minus when negative is set (int64's magnitude as a uint64). */
+static json_object *pb_decimal(uint64_t v, int negative)
+{
+    char buf[24];
+    size_t i = sizeof(buf);
+
+    do {
+        buf[--i] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    if (negative)
+        buf[--i] = '-';
+    return json_object_new_string_len(buf + i, (int)(sizeof(buf) - i));
+}
+
+static json_object *pb_hex(const unsigned char *s, size_t n)
+{
+    static const char digits[] = "0123456789abcdef";
+    char buf[33];
+
+    for (size_t i = 0; i < n; i++) {
+        buf[2 * i] = digits[s[i] >> 4];
+        buf[2 * i + 1] = digits[s[i] & 15];
+    }
+    return json_object_new_string_len(buf, (int)(2 * n));
+}
+
+static json_object *pb_base64(const unsigned char *s, size_t n)
+{
+    static const char digits[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    size_t out_len = (n + 2) / 3 * 4, o = 0;
+    char *buf;
+    json_object *str;
+
+    if (out_len > INT32_MAX || (buf = malloc(out_len + 1)) == NULL)
+        return NULL;
+    for (size_t i = 0; i < n; i += 3) {
+        uint32_t v = (uint32_t)s[i] << 16;
+        if (i + 1 < n)
+            v |= (uint32_t)s[i + 1] << 8;
+        if (i + 2 < n)
+            v |= s[i + 2];
+        buf[o++] = digits[v >> 18 & 63];
+        buf[o++] = digits[v >> 12 & 63];
+        buf[o++] = i + 1 < n ? digits[v >> 6 & 63] : '=';
+        buf[o++] = i + 2 < n ? digits[v & 63] : '=';
+    }
+    str = json_object_new_string_len(buf, (int)out_len);
+    free(buf);
+    return str;
+}
+
+static int pb_message(struct pbd *d, const struct pb_msg *m, const unsigned char *p,
+                      const unsigned char *end, json_object *obj, int depth);
+
+/* Sets (or, for repeated fields, appends) one field's value in obj; d's frames name the
+ * field. depth is the level obj is at (the request is 1). */
+static int pb_value(struct pbd *d, const struct pb_field *f, const unsigned char **p,
+                    const unsigned char *end, json_object *obj, int depth)
+{
+    const unsigned char *s = NULL;
+    uint64_t v = 0;
+    size_t n = 0;
+    json_object *val = NULL, *arr = NULL;
+
+    /* Read the field's bytes by its wire type (already checked against the table). */
+    switch (pb_wire_type(f->type)) {
+    case PB_WT_VARINT:
+        if (pb_varint_or_fail(d, p, end, &v) != 0)
+            return -1;
+        break;
+    case PB_WT_I64:
+    case PB_WT_I32:
+        n = pb_wire_type(f->type) == PB_WT_I64 ? 8 : 4;
+        if ((size_t)(end - *p) < n)
+            return pbd_fail(d, "ends past its message");
+        v = pb_le(*p, (int)n);
+        *p += n;
+        break;
+    default:
+        if (pb_varint_or_fail(d, p, end, &v) != 0)
+            return -1;
+        if (v > (uint64_t)(end - *p))
+            return pbd_fail(d, "has a length of %" PRIu64 " bytes, past the end of its message", v);
+        s = *p;
+        n = (size_t)v;
+        *p += n;
+        break;
+    }
+
+    /* A repeated field's element is one level below its array. */
+    if (f->type == PB_MSGS || f->type == PB_STRINGS) {
+        if (depth + 1 > OTLP_PB_MAX_DEPTH || (f->type == PB_MSGS && depth + 2 > OTLP_PB_MAX_DEPTH))
+            return pbd_fail(d, "nests deeper than %d levels", OTLP_PB_MAX_DEPTH);
+        if (!json_object_object_get_ex(obj, f->name, &arr) ||
+            !json_object_is_type(arr, json_type_array)) {
+            if ((arr = json_object_new_array()) == NULL)
+                return pbd_nomem(d);
+            if (json_object_object_add_ex(obj, f->name, arr, JSON_C_OBJECT_KEY_IS_CONSTANT) != 0) {
+                json_object_put(arr);
+                return pbd_nomem(d);
+            }
+        }
+    }
+    switch ((enum pb_type)f->type) {
+    case PB_STRING:
+    case PB_STRINGS: {
+        size_t old = 0;
+        if (f->type == PB_STRINGS)
+            old = pbd_push(d, NULL, json_object_array_length(arr));
+        if (n > INT32_MAX)
+            return pbd_fail(d, "is too long");
+        if (memchr(s, '\0', n))
+            return pbd_fail(d, "must not contain NUL characters (\\u0000)");
+        if (!jsonx_utf8_valid((const char *)s, n))
+            return pbd_fail(d, "is not valid UTF-8");
+        if (f->type == PB_STRINGS)
+            pbd_pop(d, old);
+        val = json_object_new_string_len((const char *)s, (int)n);
+        break;
+    }
+    case PB_BYTES:
+        if (n > INT32_MAX / 4 * 3 - 3)
+            return pbd_fail(d, "is too long");
+        val = pb_base64(s, n);
+        break;
+    case PB_ID16:
+    case PB_ID8:
+    case PB_ID8_OR_NONE: {
+        size_t want = f->type == PB_ID16 ? 16 : 8;
+        if (n != want && !(n == 0 && f->type == PB_ID8_OR_NONE))
+            return pbd_fail(d, "must be %zu bytes, not %zu", want, n);
+        val = pb_hex(s, n);
+        break;
+    }
+    case PB_FIXED64:
+        val = pb_decimal(v, 0);
+        break;
+    case PB_FIXED32:
+        val = json_object_new_int64((int64_t)v);
+        break;
+    case PB_UINT32:
+        if (v > UINT32_MAX)
+            return pbd_fail(d, "is %" PRIu64 ", past uint32", v);
+        val = json_object_new_int64((int64_t)v);
+        break;
+    case PB_INT32:
+        /* A negative int32 is sent sign-extended to 64 bits. */
+        if ((int64_t)v < INT32_MIN || (int64_t)v > INT32_MAX)
+            return pbd_fail(d, "is %" PRId64 ", past int32", (int64_t)v);
+        val = json_object_new_int64((int64_t)v);
+        break;
+    case PB_INT64:
+        /* The magnitude of a negative int64 (two's complement), INT64_MIN included. */
+        val = (int64_t)v < 0 ? pb_decimal(~v + 1, 1) : pb_decimal(v, 0);
+        break;
+    case PB_BOOL:
+        val = json_object_new_boolean(v != 0);
+        break;
+    case PB_DOUBLE: {
+        double dv;
+        memcpy(&dv, &v, sizeof(dv));
+        val = pb_double(dv);
+        break;
+    }
+    case PB_MSG:
+        /* Sent twice, a message merges into the first. */
+        if (json_object_object_get_ex(obj, f->name, &val) &&
+            json_object_is_type(val, json_type_object))
+            return pb_message(d, f->msg, s, s + n, val, depth + 1);
+        if (depth + 1 > OTLP_PB_MAX_DEPTH)
+            return pbd_fail(d, "nests deeper than %d levels", OTLP_PB_MAX_DEPTH);
+        if ((val = json_object_new_object()) == NULL)
+            return pbd_nomem(d);
+        if (pb_message(d, f->msg, s, s + n, val, depth + 1) != 0) {
+            json_object_put(val);
+            return -1;
+        }
+        break;
+    case PB_MSGS: {
+        size_t old = pbd_push(d, NULL, json_object_array_length(arr));
+        if ((val = json_object_new_object()) == NULL)
+            return pbd_nomem(d);
+        if (pb_message(d, f->msg, s, s + n, val, depth + 2) != 0) {
+            json_object_put(val);
+            return -1;
+        }
+        pbd_pop(d, old);
+        break;
+    }
+    }
+    if (!val)
+        return pbd_nomem(d);
+    if (arr) {
+        if (json_object_array_add(arr, val) != 0) {
+            json_object_put(val);
+            return pbd_nomem(d);
+        }
+        return 0;
+    }
+    if (json_object_object_add_ex(obj, f->name, val, JSON_C_OBJECT_KEY_IS_CONSTANT) != 0) {
+        json_object_put(val);
+        return pbd_nomem(d);
+    }
+    return 0;
+}
+
+/* Decodes the message m in p[0..end) into obj (at level depth), merging into what obj
+ * already holds. */
+static int pb_message(struct pbd *d, const struct pb_msg *m, const unsigned char *p,
+                      const unsigned char *end, json_object *obj, int depth)
+{
+    while (p < end) {
+        const struct pb_field *f = NULL;
+        uint64_t tag;
+        uint32_t num;
+        unsigned wt;
+        size_t old;
+
+        if (pb_varint_or_fail(d, &p, end, &tag) != 0)
+            return -1;
+        if (tag >> 3 == 0 || tag >> 3 > 0x1fffffff)
+            return pbd_fail(d, "has field number %" PRIu64, tag >> 3);
+        num = (uint32_t)(tag >> 3);
+        wt = (unsigned)(tag & 7);
+        for (size_t i = 0; i < m->n; i++)
+            if (m->fields[i].num == num) {
+                f = &m->fields[i];
+                break;
+            }
+        if (!f) {
+            if (pb_skip(d, num, wt, &p, end, OTLP_PB_MAX_DEPTH) != 0)
+                return -1;
+            continue;
+        }
+        old = pbd_push(d, f->name, 0);
+        if (wt != pb_wire_type(f->type))
+            return pbd_fail(d, "has wire type %u, not %u", wt, pb_wire_type(f->type));
+        if (f->oneof && json_object_object_length(obj) > 0) {
+            /* Setting a oneof member clears the others; a message member sent again
+             * after itself merges. */
+            for (size_t i = 0; i < m->n; i++)
+                if (m->fields[i].oneof && &m->fields[i] != f)
+                    json_object_object_del(obj, m->fields[i].name);
+        }
+        if (pb_value(d, f, &p, end, obj, depth) != 0)
+            return -1;
+        pbd_pop(d, old);
+    }
+    return 0;
+}
+
+json_object *otlp_pb_decode(const unsigned char *buf, size_t len, struct jsonx_err *err)
+{
+    struct pbd d = {.err = err};
+    json_object *root = json_object_new_object();
+
+    if (!root) {
+        jsonx_err_set(err, "", "out of memory");
+        return NULL;
+    }
+    if (len == 0) /* an empty request (and buf may be NULL) */
+        return root;
+    if (pb_message(&d, &pb_request, buf, buf + len, root, 1) != 0) {
+        json_object_put(root);
+        return NULL;
+    }
+    return root;
+}

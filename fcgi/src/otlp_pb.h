@@ -1,0 +1,31 @@
+/* otlp_pb: decodes an OTLP ExportTraceServiceRequest in protobuf (application/x-protobuf)
+ * into the json-c tree the OTLP JSON mapping of the same request parses to, so that one
+ * ingest function reads both encodings. Hand-written, without generated code; the field
+ * table, the limits and what is refused are in docs/ARCHITECTURE.md ("OTLP protobuf"). */
+#ifndef RW_OTLP_PB_H
+#define RW_OTLP_PB_H
+
+#include <stddef.h>
+
+#include "jsonx.h"
+
+/* The deepest tree the decoder builds, counted as jsonx_parse counts a JSON document's
+ * nesting (the request object is level 1), so that a request is refused for its depth
+ * in both encodings alike. */
+#define OTLP_PB_MAX_DEPTH JSONX_MAX_DEPTH
+
+/* Decodes buf[0..len) (not NUL-terminated; an empty buffer is an empty request and gives
+ * {}). Returns a tree the caller owns (json_object_put it, or hand it to an arena with
+ * arena_defer), or NULL with err filled: err->field names the field to blame in the JSON
+ * mapping's words ("resourceSpans[0].scopeSpans[1].spans[3].traceId"), err->message says
+ * what is wrong (a 400). An allocation failure answers NULL with an empty err->field and
+ * the message "out of memory" (not the client's fault), as jsonx_parse does.
+ *
+ * The tree: lowerCamelCase keys; trace and span ids as lowercase hex; bytesValue as
+ * standard base64; fixed64 times and intValue as decimal strings; enums, flags and counts
+ * as integers; doubleValue as a number, or "NaN", "Infinity", "-Infinity". Only the
+ * fields present in the bytes are in the tree (proto3 leaves zero values out, so absent
+ * means zero, as in the JSON mapping). */
+json_object *otlp_pb_decode(const unsigned char *buf, size_t len, struct jsonx_err *err);
+
+#endif
