@@ -57,8 +57,9 @@ static void spans_pop(struct spans_walk *w, size_t len)
 static int spans_bad(struct spans_walk *w, const char *key, const char *msg)
 {
     const char *field =
-        key ? arena_sprintf(w->r->op.arena, "%s%s%s", w->path, w->path[0] ? "." : "", key)
-            : arena_strdup(w->r->op.arena, w->path);
+        key          ? arena_sprintf(w->r->op.arena, "%s%s%s", w->path, w->path[0] ? "." : "", key)
+        : w->path[0] ? arena_strdup(w->r->op.arena, w->path)
+                     : NULL; /* the request itself */
     return req_error(w->r, 400, "invalid_field", field, "%s", msg);
 }
 
@@ -113,15 +114,21 @@ static int spans_digits(const char *s, int neg)
     return n > 0 && n <= 20;
 }
 
-/* 1 when s[0..n) is 1 to 19 decimal digits (a non-negative int64's, most of them). */
+/* 1 when s[0..n) is a non-negative int64 in decimal (a cursor's nanoseconds: 19 digits,
+ * one more than req_is_int takes). */
 static int spans_digits_n(const char *s, size_t n)
 {
+    char buf[24];
     if (n == 0 || n > 19)
         return 0;
     for (size_t i = 0; i < n; i++)
         if (!isdigit((unsigned char)s[i]))
             return 0;
-    return 1;
+    memcpy(buf, s, n);
+    buf[n] = '\0';
+    errno = 0;
+    (void)strtoll(buf, NULL, 10);
+    return errno == 0;
 }
 
 /* An unsigned 64-bit integer (fixed64 times, uint32 counts) as a JSON number or a decimal
@@ -230,6 +237,11 @@ static json_object *spans_double(struct arena *a, double d)
     if (isinf(d))
         return json_object_new_string(d > 0 ? "Infinity" : "-Infinity");
     const char *t = spans_double_text(a, d);
+    /* Past 9e18, jsonb would print the number with all its digits (1.5e300 as 301 of
+     * them), which integer parsers (json-c's among them) read wrongly: such a double is
+     * kept as proto3 JSON's other form of a double, its text in a string. */
+    if (t && fabs(d) >= 9e18)
+        return json_object_new_string(t);
     return t ? json_object_new_double_s(d, t) : NULL;
 }
 
@@ -244,7 +256,8 @@ static json_object *spans_decimal(long long v)
 }
 
 /* One AnyValue, normalised to the OTLP JSON form that is stored: intValue as a decimal
- * string, doubleValue as a number (NaN and the infinities as proto3 JSON's strings),
+ * string, doubleValue as a number (NaN, the infinities and magnitudes past 9e18 as proto3
+ * JSON's strings),
  * bytesValue as the base64 sent. An integral intValue past int64 (the JavaScript SDK sends
  * every integral number as intValue, 1.5e300 too) is kept as the doubleValue it was. */
 static int spans_value(struct spans_walk *w, json_object *v, json_object **out)
@@ -1042,8 +1055,8 @@ int spans_search(struct req *r)
         after_ns = c1 ? arena_strndup(r->op.arena, cursor, (size_t)(c1 - cursor)) : NULL;
         after_trace = c2 ? arena_strndup(r->op.arena, c1 + 1, (size_t)(c2 - c1 - 1)) : NULL;
         after_span = c2 ? c2 + 1 : NULL;
-        if (!after_ns || !req_is_int(after_ns) || !spans_is_hex(after_trace, 32) ||
-            !spans_is_hex(after_span, 16))
+        if (!after_ns || !spans_digits_n(after_ns, strlen(after_ns)) ||
+            !spans_is_hex(after_trace, 32) || !spans_is_hex(after_span, 16))
             return req_error(r, 400, "invalid_field", "cursor",
                              "cursor must be a next_cursor of this search");
     }

@@ -906,7 +906,7 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
-        /** @description An OTLP AnyValue in its JSON form, one key: stringValue, boolValue, intValue (a decimal string), doubleValue (a number, or "NaN", "Infinity", "-Infinity"), bytesValue (base64), arrayValue {values: [AnyValue]}, kvlistValue {values: [{key, value}]}; {} is empty */
+        /** @description An OTLP AnyValue in its JSON form, one key: stringValue, boolValue, intValue (a decimal string), doubleValue (a number; a string for "NaN", "Infinity", "-Infinity" and magnitudes past 9e18, e.g. "1.5e+300"), bytesValue (base64), arrayValue {values: [AnyValue]}, kvlistValue {values: [{key, value}]}; {} is empty */
         AnyValue: Record<string, never>;
         Span: {
             /** @description 32 lower-case hex digits */
