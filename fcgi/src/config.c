@@ -257,6 +257,11 @@ int config_load(struct config *cfg, char *err, size_t errlen)
     if (config_long("RUNWATCH_MAX_BODY", "1048576", 1024, 64L * 1024 * 1024, &v, err, errlen))
         return -1;
     cfg->max_body = (size_t)v;
+    /* 8 MiB holds thousands of spans; nginx's own cap on the OTLP paths is 65 MiB, above
+     * the largest value allowed here (the OTLP specification recommends 64 MiB). */
+    if (config_long("RUNWATCH_OTLP_MAX_BYTES", "8388608", 1024, 64L * 1024 * 1024, &v, err, errlen))
+        return -1;
+    cfg->otlp_max_bytes = (size_t)v;
 
     if (config_long("RUNWATCH_SESSION_IDLE", "604800", 60, 31536000, &cfg->session_idle_s, err,
                     errlen))
@@ -547,6 +552,7 @@ int config_print_shell(const struct config *cfg, FILE *out, char *err, size_t er
     config_put_long(out, "RUNWATCH_REPORT_MAX_BYTES", cfg->report_max_bytes);
     config_put_long(out, "RUNWATCH_API_WORKERS", cfg->api_workers);
     config_put_long(out, "RUNWATCH_MAX_BODY", (long)cfg->max_body);
+    config_put_long(out, "RUNWATCH_OTLP_MAX_BYTES", (long)cfg->otlp_max_bytes);
     config_put_long(out, "RUNWATCH_SESSION_IDLE", cfg->session_idle_s);
     config_put_long(out, "RUNWATCH_SESSION_MAX", cfg->session_max_s);
     config_put_long(out, "RUNWATCH_AUTH_CACHE_S", cfg->auth_cache_s);

@@ -32,6 +32,9 @@ struct config {
     char sse_key_file[512];
     int api_workers;
     size_t max_body;
+    /* RUNWATCH_OTLP_MAX_BYTES: largest OTLP request body (POST /v1/traces), read in place of
+     * max_body on the OTLP paths (serve.c); batches of spans are larger than other writes. */
+    size_t otlp_max_bytes;
     long session_idle_s; /* a session unused this long is expired */
     long session_max_s;  /* absolute lifetime of a session */
     long auth_cache_s;   /* how long a worker may reuse a token or session lookup; 0: never */

@@ -442,8 +442,67 @@ int req_item_error(struct req *r, const char *name, long idx, const struct jsonx
                      name, idx, je->message);
 }
 
+/* The google.rpc.Code of an HTTP status, for OTLP's error body: the mapping gRPC's HTTP
+ * gateways use (INVALID_ARGUMENT, UNAUTHENTICATED, PERMISSION_DENIED, NOT_FOUND,
+ * RESOURCE_EXHAUSTED, UNAVAILABLE, INTERNAL, UNIMPLEMENTED for the rest). */
+static int req_rpc_code(int status)
+{
+    switch (status) {
+    case 400:
+    case 413:
+    case 415:
+    case 422:
+        return 3;
+    case 401:
+        return 16;
+    case 403:
+        return 7;
+    case 404:
+        return 5;
+    case 409:
+        return 10;
+    case 429:
+        return 8;
+    case 503:
+        return 14;
+    case 405:
+        return 12;
+    default:
+        return 13;
+    }
+}
+
+/* {"code": n, "message": "field: message"} (google.rpc.Status in its JSON form), what an
+ * OTLP/HTTP client expects of a failure. */
+static void req_render_otlp_error(struct req *r)
+{
+    const struct op_err *err = &r->op.err;
+    json_object *root = json_object_new_object();
+    const char *msg = err->message ? err->message : "internal error";
+    size_t len = 0;
+
+    if (err->field)
+        msg = arena_sprintf(r->op.arena, "%s: %s", err->field, msg);
+    json_object_object_add(root, "code", json_object_new_int(req_rpc_code(r->status)));
+    json_object_object_add(root, "message", json_object_new_string(msg ? msg : "out of memory"));
+    if (arena_defer(r->op.arena, req_put_json, root) != 0) {
+        r->resp_body = "{\"code\":13,\"message\":\"out of memory\"}";
+        r->resp_len = strlen(r->resp_body);
+        r->status = 500;
+        return;
+    }
+    r->resp_body = jsonx_to_string(root, &len);
+    r->resp_len = len;
+    r->resp_type = "application/json";
+}
+
 static void req_render_error(struct req *r)
 {
+    if (r->otlp) {
+        req_render_otlp_error(r);
+        return;
+    }
+
     const struct op_err *err = &r->op.err;
     json_object *root = json_object_new_object();
     json_object *e = json_object_new_object();

@@ -73,6 +73,9 @@ struct req {
     size_t n_path_params;
     struct timespec started;
     const struct route *route; /* the matched route (per-route counters), or NULL */
+    /* An OTLP path (REQ_OTLP_PREFIX): errors take the google.rpc.Status shape OpenTelemetry
+     * exporters read ({"code": 3, "message": "…"}), and the body cap is otlp_max_bytes. */
+    int otlp;
     /* Other requests were ready with this one: a write may wait to join their commit. */
     int may_defer;
     int write_marked;       /* serve.c counted it as a write in hand (counters_write_begin) */
@@ -86,6 +89,9 @@ struct req {
     struct req_param resp_headers[REQ_MAX_HEADERS];
     size_t n_resp_headers;
 };
+
+/* The paths of OTLP/HTTP (nginx maps POST /v1/traces to REQ_OTLP_PREFIX "v1/traces"). */
+#define REQ_OTLP_PREFIX "/api/v1/otlp/"
 
 /* Resets r to an empty request using arena a. */
 void req_init(struct req *r, struct arena *a);

@@ -13,6 +13,7 @@
 #include "api/queue.h"
 #include "api/reports.h"
 #include "api/runs.h"
+#include "api/spans.h"
 #include "api/users.h"
 #include "api/workers.h"
 #include "prom.h"
@@ -63,12 +64,19 @@ const struct route routes[] = {
     {"GET", "/api/v1/runs/{run}/events", events_list, 0},
     {"POST", "/api/v1/runs/{run}/metrics", metrics_create, J},
     {"GET", "/api/v1/runs/{run}/metrics", metrics_list, 0},
+    {"GET", "/api/v1/runs/{run}/spans", spans_list, 0},
     {"GET", "/api/v1/runs/{run}/attempts", attempts_list, 0},
     /* Optional body ({"worker_id", "lease_s"}), parsed by the handler. */
     {"POST", "/api/v1/runs/{run}/attempts", attempts_start, 0},
     {"PATCH", "/api/v1/runs/{run}/attempts/{seq}", attempts_update, J},
 
     {"POST", "/api/v1/queues/{queue}/claim", queue_claim, J},
+
+    /* Traces (api/spans.c). OTLP/HTTP: nginx maps POST /v1/traces here; the handler reads
+     * the body itself (JSON now; its encodings are chosen in one place there). */
+    {"POST", "/api/v1/otlp/v1/traces", spans_otlp_traces, 0},
+    {"GET", "/api/v1/traces/{trace_id}", spans_trace, 0},
+    {"GET", "/api/v1/spans", spans_search, 0},
 
     {"POST", "/api/v1/workers", workers_register, J},
     {"GET", "/api/v1/workers", workers_list, 0},

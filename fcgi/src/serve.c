@@ -94,11 +94,12 @@ static int serve_id_ok(const char *id)
     return n > 0;
 }
 
-/* Reads the body into the arena, refusing more than cfg->max_body bytes. A refused
+/* Reads the body into the arena, refusing more than cfg->max_body bytes (otlp_max_bytes on
+ * the OTLP paths). A refused
  * body is still drained (nginx caps it) so nginx sees our 413, not a broken pipe. */
 static int serve_read_body(struct req *r, FCGX_Stream *in, const char *clen)
 {
-    size_t max = r->op.cfg->max_body;
+    size_t max = r->otlp ? r->op.cfg->otlp_max_bytes : r->op.cfg->max_body;
     size_t want = 0, got = 0;
     char *buf;
     char sink[8192];
@@ -399,6 +400,7 @@ static int serve_one(void *ctx, FCGX_Request *fr, enum conns_mode mode)
         q = strchr(uri, '?');
         r->path = q ? arena_strndup(a, uri, (size_t)(q - uri)) : uri;
         r->query = q ? q + 1 : "";
+        r->otlp = strncmp(r->path, REQ_OTLP_PREFIX, sizeof(REQ_OTLP_PREFIX) - 1) == 0;
         rc = serve_read_body(r, fr->in, FCGX_GetParam("CONTENT_LENGTH", fr->envp));
         if (rc == 0)
             rc = req_parse_query(r, r->query);

@@ -25,19 +25,20 @@ LANGUAGE sql STABLE AS $$
                      AND m.role IN ('member', 'admin')) END
 $$;
 
--- Events and metrics have no foreign key to runs (migration 0012: checking it locked the
+-- Events, metrics and spans have no foreign key to runs (migration 0012: checking it locked the
 -- run's row for every row written). The statements that add them read the run's row in
 -- the same statement, and the API never deletes a run; a run deleted otherwise (by hand,
--- or with its project) takes its events and metrics with it here, as ON DELETE CASCADE
+-- or with its project) takes its events, metrics and spans with it here, as ON DELETE CASCADE
 -- did. The lock waits for the writes in flight, whose rows the deletes then see, and holds
 -- new ones back until this transaction ends, when the run is gone for them too (a
 -- statement takes its snapshot after its locks). Reads are not blocked.
 CREATE OR REPLACE FUNCTION runs_delete_logs() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
-    LOCK TABLE events, metrics IN SHARE ROW EXCLUSIVE MODE;
+    LOCK TABLE events, metrics, spans IN SHARE ROW EXCLUSIVE MODE;
     DELETE FROM events e USING deleted d WHERE e.run_id = d.id;
     DELETE FROM metrics m USING deleted d WHERE m.run_id = d.id;
+    DELETE FROM spans s USING deleted d WHERE s.run_id = d.id;
     RETURN NULL;
 END $$;
 
@@ -50,6 +51,7 @@ CREATE OR REPLACE FUNCTION runs_truncate_logs() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
     TRUNCATE events, metrics;
+    DELETE FROM spans WHERE run_id IS NOT NULL;
     RETURN NULL;
 END $$;
 

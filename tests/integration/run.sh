@@ -87,6 +87,9 @@ if [ -n "${RUNWATCH_SUITES:-}" ]; then
 else
     # The README's producer walk-through, against the same stack.
     part examples.sh "$repo/tests/integration/examples.sh"
+    # The unmodified OpenTelemetry JS exporter, from npm (pinned in tests/otel), against the
+    # same stack: what it sends is stored and read back exactly.
+    part otel_exporter.sh "$repo/tests/integration/otel_exporter.sh"
     # The fleet simulator (make demo) against the same stack, checked through the database.
     part fleet.sh "$repo/tests/integration/fleet.sh"
     # A stack of its own, on other free ports: what a start remembers (deploy/stack.sh

@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "itest.h"
 
@@ -64,6 +66,9 @@ enum op {
     OP_SAVED_PATCH,  /* {report}: the same, renamed */
     OP_GROUP,        /* {fingerprint}: a fresh failure group of {project} */
     OP_THRESHOLDS,   /* thresholds of {project}, set */
+    /* traces */
+    OP_OTLP,  /* a one-span OTLP export (a token's own project) */
+    OP_TRACE, /* {trace_id}: a fresh trace of one span in {project} */
 };
 
 #define OK 2 /* the operation's documented 2xx status */
@@ -155,6 +160,14 @@ static const struct row matrix[] = {
     {"GET",    "/api/v1/anomalies",                        NULL, PA, OP_PLAIN,          {401, OK,  OK,  OK,  OK,  OK,  OK,  OK,  OK}},
     {"GET",    "/api/v1/projects/{project}/anomaly-thresholds", NULL, PA, OP_PLAIN,     {401, OK,  OK,  OK,  OK,  OK,  OK,  OK,  404}},
     {"PUT",    "/api/v1/projects/{project}/anomaly-thresholds", NULL, PA, OP_THRESHOLDS, {401, 403, 403, OK,  OK,  403, 403, OK,  404}},
+    /* Traces: OTLP ingest takes a project token that may write, never a session; reads
+     * are a viewer's, of the token's own project or the one a user names. */
+    {"POST",   "/api/v1/otlp/v1/traces",                   NULL, PA, OP_OTLP,           {401, 403, 403, 403, 403, 403, OK,  OK,  403}},
+    {"GET",    "/api/v1/runs/{run}/spans",                 NULL, PA, OP_RUN,            {401, OK,  OK,  OK,  OK,  OK,  OK,  OK,  404}},
+    {"GET",    "/api/v1/traces/{trace_id}",  "project={project}", PA, OP_TRACE,         {401, OK,  OK,  OK,  OK,  OK,  OK,  OK,  404}},
+    {"GET",    "/api/v1/traces/{trace_id}",                NULL, PA, OP_TRACE,          {401, 400, 400, 400, 400, OK,  OK,  OK,  400}},
+    {"GET",    "/api/v1/spans",              "project={project}", PA, OP_PLAIN,         {401, OK,  OK,  OK,  OK,  OK,  OK,  OK,  404}},
+    {"GET",    "/api/v1/spans",                            NULL, PA, OP_PLAIN,          {401, 400, 400, 400, 400, OK,  OK,  OK,  400}},
 
     /* The same project endpoints on project B, which only other-project-admin (and the
      * instance admin) can see: everyone else gets 404, tokens of A included. */
@@ -197,6 +210,10 @@ static const struct row matrix[] = {
     {"POST",   "/api/v1/reports/saved/{report}/run",       NULL, PB, OP_SAVED,          {401, 404, 404, 404, OK,  404, 404, 404, OK}},
     {"GET",    "/api/v1/failure-groups/{fingerprint}/runs", NULL, PB, OP_GROUP,         {401, 404, 404, 404, OK,  404, 404, 404, OK}},
     {"PUT",    "/api/v1/projects/{project}/anomaly-thresholds", NULL, PB, OP_THRESHOLDS, {401, 404, 404, 404, OK,  404, 404, 404, OK}},
+    {"GET",    "/api/v1/runs/{run}/spans",                 NULL, PB, OP_RUN,            {401, 404, 404, 404, OK,  404, 404, 404, OK}},
+    {"GET",    "/api/v1/traces/{trace_id}",  "project={project}", PB, OP_TRACE,         {401, 404, 404, 404, OK,  404, 404, 404, OK}},
+    {"GET",    "/api/v1/traces/{trace_id}",                NULL, PB, OP_TRACE,          {401, 400, 400, 400, 400, 404, 404, 404, 400}},
+    {"GET",    "/api/v1/spans",              "project={project}", PB, OP_PLAIN,         {401, 404, 404, 404, OK,  404, 404, 404, OK}},
 };
 /* clang-format on */
 
@@ -328,6 +345,28 @@ static int make_failure_group(int p, char *fp, size_t cap)
     return rc;
 }
 
+/* A trace id no other test made: 32 hex digits. */
+static void fresh_trace(char out[33])
+{
+    static unsigned n;
+    snprintf(out, 33, "%016llx%08x%08x", (unsigned long long)time(NULL), (unsigned)getpid(), ++n);
+}
+
+/* A trace of one span in project p, stored directly (the OTLP ingest has its own suite,
+ * and takes only a token's own project). */
+static int make_trace(int p, char trace[33])
+{
+    char sql[512];
+    fresh_trace(trace);
+    snprintf(sql, sizeof(sql),
+             "INSERT INTO spans (project_id, start_at, trace_id, span_id, name, start_ns, end_ns) "
+             "VALUES (%lld, '2026-01-01T00:00:00Z', decode('%s', 'hex'), "
+             "decode('0102030405060708', 'hex'), 'matrix', 1767225600000000000, "
+             "1767225600000000001)",
+             projects[p].id, trace);
+    return itest_psql(sql, NULL, 0) == 0 ? 0 : -1;
+}
+
 static int make_project(int p, const char *tag)
 {
     struct http_resp r;
@@ -438,6 +477,7 @@ struct more_targets {
     long long worker;
     long long report;        /* {report} */
     const char *fingerprint; /* {fingerprint} */
+    char trace[33];          /* {trace_id} */
 };
 
 static int substitute(const char *tmpl, const char *query, const char *project, long long user,
@@ -480,6 +520,9 @@ static int substitute(const char *tmpl, const char *query, const char *project, 
         } else if (strncmp(s, "{fingerprint}", 13) == 0) {
             val = more->fingerprint;
             skip = 13;
+        } else if (strncmp(s, "{trace_id}", 10) == 0) {
+            val = more->trace;
+            skip = 10;
         }
         if (val) {
             size_t n = strlen(val);
@@ -671,6 +714,20 @@ static long access_call(const struct row *row, int who, char *code, size_t ccap)
     case OP_THRESHOLDS:
         b = "{\"stuck_after_s\":600}";
         break;
+    case OP_OTLP:
+        fresh_trace(more.trace);
+        snprintf(body, sizeof(body),
+                 "{\"resourceSpans\":[{\"scopeSpans\":[{\"spans\":[{\"traceId\":\"%s\","
+                 "\"spanId\":\"0102030405060708\",\"name\":\"matrix\","
+                 "\"startTimeUnixNano\":\"1767225600000000000\","
+                 "\"endTimeUnixNano\":\"1767225600000000001\"}]}]}]}",
+                 more.trace);
+        b = body;
+        break;
+    case OP_TRACE:
+        if (make_trace(row->project, more.trace))
+            return -1;
+        break;
     }
     if (substitute(row->path, row->query, slug, user, token, run, &more, path, sizeof(path)) != 0)
         return -1;
@@ -681,6 +738,15 @@ static long access_call(const struct row *row, int who, char *code, size_t ccap)
     status = r.status;
     if (http_error_code(&r))
         snprintf(code, ccap, "%s", http_error_code(&r));
+    else if (r.json && itest_jint(r.json, "code") >= 0) {
+        /* The OTLP paths answer google.rpc.Status: its code in the API's words. */
+        long long c = itest_jint(r.json, "code");
+        snprintf(code, ccap, "%s",
+                 c == 16  ? "unauthenticated"
+                 : c == 7 ? "forbidden"
+                 : c == 5 ? "not_found"
+                          : "rpc");
+    }
     /* Whatever a call hands out is a secret for the log scan. */
     if (http_json_string(&r, "token"))
         secret_note("API token", http_json_string(&r, "token"));

@@ -530,6 +530,83 @@ export interface paths {
         patch: operations["updateAttempt"];
         trace?: never;
     };
+    "/api/v1/otlp/v1/traces": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * OTLP/HTTP trace export (a project token with write scope)
+         * @description An OpenTelemetry ExportTraceServiceRequest in the OTLP JSON encoding (Content-Type: application/json): hex trace and span ids, enums as integers, lowerCamelCase keys, 64-bit integers as strings or numbers, unknown fields ignored. nginx also serves it at POST /v1/traces, the OTLP/HTTP default path, so an exporter's endpoint is the server's base URL. Authorization: Bearer <project token>. The whole request is one transaction. A span links to a run of the token's project when it, or its resource, carries runwatch.run_id (or agentlightning.rollout_id) as a UUID string, with runwatch.attempt optional; any other span is stored unlinked. Spans already stored (same trace id, span id and start) are skipped. Each run touched gets one live run.spans message. Failures answer a google.rpc.Status ({code, message}). The body is capped by RUNWATCH_OTLP_MAX_BYTES.
+         */
+        post: operations["otlpExportTraces"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/runs/{run}/spans": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Spans of a run, by sequence id or start time (viewer)
+         * @description order=sequence (default): the order the spans were stored (sequence_id, per run). order=start: by start time. Pass next_cursor as cursor for the next page, with the same order.
+         */
+        get: operations["listRunSpans"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/traces/{trace_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A whole trace within one project (viewer)
+         * @description Every span of the trace in the caller's project (a token's own, or ?project= for a user), by start time, at most 10000 (truncated says when there were more). A trace with no span there is 404, whatever other projects hold.
+         */
+        get: operations["getTrace"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/spans": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Search a project's spans, newest start first (viewer) */
+        get: operations["searchSpans"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/queues/{queue}/claim": {
         parameters: {
             query?: never;
@@ -829,6 +906,107 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** @description An OTLP AnyValue in its JSON form, one key: stringValue, boolValue, intValue (a decimal string), doubleValue (a number; a string for "NaN", "Infinity", "-Infinity" and magnitudes past 9e18, e.g. "1.5e+300"), bytesValue (base64), arrayValue {values: [AnyValue]}, kvlistValue {values: [{key, value}]}; {} is empty */
+        AnyValue: Record<string, never>;
+        Span: {
+            /** @description 32 lower-case hex digits */
+            trace_id: string;
+            /** @description 16 lower-case hex digits */
+            span_id: string;
+            parent_span_id?: string | null;
+            trace_state?: string;
+            flags?: number;
+            name: string;
+            /** @description OTLP SpanKind: 0 unspecified, 1 internal, 2 server, 3 client, 4 producer, 5 consumer */
+            kind: number;
+            /** @description Unix nanoseconds as sent, a decimal string */
+            start_time_unix_nano: string;
+            end_time_unix_nano: string;
+            /**
+             * Format: date-time
+             * @description start, to the microsecond
+             */
+            start_at?: string;
+            /** Format: date-time */
+            end_at?: string;
+            duration_ns?: number;
+            status: {
+                /** @description 0 unset, 1 ok, 2 error */
+                code?: number;
+                message?: string;
+            };
+            attributes: {
+                [key: string]: components["schemas"]["AnyValue"];
+            };
+            dropped_attributes_count?: number;
+            events?: {
+                time_unix_nano?: string;
+                name?: string;
+                attributes?: {
+                    [key: string]: components["schemas"]["AnyValue"];
+                };
+                dropped_attributes_count?: number;
+            }[];
+            dropped_events_count?: number;
+            links?: {
+                trace_id?: string;
+                span_id?: string;
+                trace_state?: string;
+                flags?: number;
+                attributes?: {
+                    [key: string]: components["schemas"]["AnyValue"];
+                };
+                dropped_attributes_count?: number;
+            }[];
+            dropped_links_count?: number;
+            resource?: {
+                attributes?: {
+                    [key: string]: components["schemas"]["AnyValue"];
+                };
+                dropped_attributes_count?: number;
+                schema_url?: string;
+            };
+            scope?: {
+                name?: string;
+                version?: string;
+                attributes?: {
+                    [key: string]: components["schemas"]["AnyValue"];
+                };
+                dropped_attributes_count?: number;
+                schema_url?: string;
+            };
+            /** Format: uuid */
+            run_id?: string | null;
+            attempt?: number | null;
+            /** @description per run, increasing in the order spans were stored (numbers may be skipped) */
+            sequence_id?: number | null;
+            /** Format: date-time */
+            received_at?: string;
+        };
+        SpanPage: {
+            items: components["schemas"]["Span"][];
+            /** @description pass as ?cursor= */
+            next_cursor: string | null;
+        };
+        Trace: {
+            trace_id: string;
+            spans: components["schemas"]["Span"][];
+            truncated: boolean;
+        };
+        /** @description ExportTraceServiceResponse (OTLP JSON) */
+        OtlpExportResponse: {
+            partialSuccess?: {
+                /** @description int64 as a decimal string */
+                rejectedSpans?: string;
+                errorMessage?: string;
+            };
+        };
+        /** @description google.rpc.Status in its JSON form, what OTLP clients read from a failure */
+        OtlpStatus: {
+            /** @description google.rpc.Code: 3 invalid argument, 16 unauthenticated, 7 permission denied, 5 not found, 8 resource exhausted, 14 unavailable, 13 internal */
+            code: number;
+            message: string;
+        };
         Error: {
             error: {
                 /** @description Stable machine-readable code, e.g. invalid_field, not_found, method_not_allowed, body_too_large, invalid_json, invalid_query, unavailable, not_ready */
@@ -1342,7 +1520,7 @@ export interface operations {
                 project?: string;
                 /** @description Only events about this run. */
                 run?: string;
-                /** @description Comma list of event types: run.created, run.updated, run.event, run.heartbeat, run.metrics, worker.updated. */
+                /** @description Comma list of event types: run.created, run.updated, run.event, run.heartbeat, run.metrics, run.spans, worker.updated. */
                 types?: string;
                 /** @description Resume after this id (as the Last-Event-ID header does). */
                 last_event_id?: string;
@@ -3717,6 +3895,261 @@ export interface operations {
             };
             /** @description Well-formed but invalid (names the field) */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    otlpExportTraces: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": {
+                    resourceSpans?: Record<string, never>[];
+                };
+            };
+        };
+        responses: {
+            /** @description Stored. partialSuccess is empty, or counts the spans dropped (an empty or all-zero trace or span id, a time past 2^63 ns) with the first reason. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OtlpExportResponse"];
+                };
+            };
+            /** @description Malformed payload: nothing stored; the message names the field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OtlpStatus"];
+                };
+            };
+            /** @description No identity */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OtlpStatus"];
+                };
+            };
+            /** @description Not a project token, or one without write scope */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OtlpStatus"];
+                };
+            };
+            /** @description Body larger than RUNWATCH_OTLP_MAX_BYTES */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OtlpStatus"];
+                };
+            };
+            /** @description A Content-Type or Content-Encoding not accepted */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OtlpStatus"];
+                };
+            };
+            /** @description Database unavailable; retry after Retry-After seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OtlpStatus"];
+                };
+            };
+        };
+    };
+    listRunSpans: {
+        parameters: {
+            query?: {
+                order?: "sequence" | "start";
+                /** @description the previous page's next_cursor */
+                cursor?: string;
+                attempt?: number;
+                /** @description the span name, exactly */
+                name?: string;
+                /** @description the span's status code */
+                status?: "unset" | "ok" | "error";
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                run: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of spans */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SpanPage"];
+                };
+            };
+            /** @description Malformed request (names the field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No identity */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such run, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getTrace: {
+        parameters: {
+            query?: {
+                /** @description slug; optional for a token (its project) */
+                project?: string;
+            };
+            header?: never;
+            path: {
+                trace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The trace */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Trace"];
+                };
+            };
+            /** @description Malformed request (names the field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No identity */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such trace in the project, or no such project */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    searchSpans: {
+        parameters: {
+            query?: {
+                /** @description slug; optional for a token (its project) */
+                project?: string;
+                /** @description the span name, exactly */
+                name?: string;
+                /** @description key=value: spans whose attribute key holds value, as a string, or as an int, double or bool when value reads as one */
+                attr?: string;
+                /** @description the span's status code */
+                status?: "unset" | "ok" | "error";
+                min_duration_ms?: number;
+                /** @description start at or after */
+                from?: string;
+                /** @description start before */
+                to?: string;
+                /** @description the previous page's next_cursor */
+                cursor?: string;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of spans */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SpanPage"];
+                };
+            };
+            /** @description Malformed request (names the field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No identity */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such project, or not visible to the caller */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

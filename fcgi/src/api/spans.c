@@ -1,0 +1,1083 @@
+/* spans: OpenTelemetry traces (docs/ARCHITECTURE.md, "Traces").
+ * Ingest: the body is decoded into the OTLP JSON tree (spans_otlp_decode, the one place an
+ * encoding is chosen), then spans_otlp_ingest checks the whole tree, turns it into the
+ * batch span_insert stores in one statement (one transaction, all or nothing), publishes
+ * run.spans for each run it touched, and answers ExportTraceServiceResponse. A malformed
+ * request is a 400 naming the field and stores nothing; a well-formed span that cannot be
+ * kept (an all-zero id, a time past 2^63 ns) is counted in partialSuccess.
+ * Reads: a run's spans (runs_access decides), a trace and a search within one project. */
+#include "spans.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "access.h"
+#include "api/runs.h"
+#include "db.h"
+#include "pub.h"
+
+#define SPANS_PATH_MAX 256
+
+/* The walk of one request: what it builds and where it is (the field path of an error). */
+struct spans_walk {
+    struct req *r;
+    json_object *resources, *scopes, *spans; /* the batch's arrays (owned by batch) */
+    long rejected;
+    const char *reject_reason;
+    char path[SPANS_PATH_MAX];
+};
+
+/* Appends ".name" or "[i]" to the path; returns the old length, to cut back to. */
+static size_t spans_push(struct spans_walk *w, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static size_t spans_push(struct spans_walk *w, const char *fmt, ...)
+{
+    size_t len = strlen(w->path);
+    va_list ap;
+    va_start(ap, fmt);
+    if (len < sizeof(w->path))
+        vsnprintf(w->path + len, sizeof(w->path) - len, fmt, ap);
+    va_end(ap);
+    return len;
+}
+
+static void spans_pop(struct spans_walk *w, size_t len)
+{
+    w->path[len] = '\0';
+}
+
+/* A 400 naming the field at the walk's path (plus key when given). */
+static int spans_bad(struct spans_walk *w, const char *key, const char *msg)
+{
+    const char *field =
+        key          ? arena_sprintf(w->r->op.arena, "%s%s%s", w->path, w->path[0] ? "." : "", key)
+        : w->path[0] ? arena_strdup(w->r->op.arena, w->path)
+                     : NULL; /* the request itself */
+    return req_error(w->r, 400, "invalid_field", field, "%s", msg);
+}
+
+/* A member of obj, NULL when absent or JSON null (proto3 JSON: null is the default). */
+static json_object *spans_get(json_object *obj, const char *key)
+{
+    json_object *v = NULL;
+    if (!json_object_object_get_ex(obj, key, &v) || json_object_is_type(v, json_type_null))
+        return NULL;
+    return v;
+}
+
+/* An optional object member; -1 with the error set when it is another type. */
+static int spans_object(struct spans_walk *w, json_object *obj, const char *key, json_object **out)
+{
+    *out = spans_get(obj, key);
+    if (*out && !json_object_is_type(*out, json_type_object))
+        return spans_bad(w, key, "must be an object");
+    return 0;
+}
+
+static int spans_array(struct spans_walk *w, json_object *obj, const char *key, json_object **out)
+{
+    *out = spans_get(obj, key);
+    if (*out && !json_object_is_type(*out, json_type_array))
+        return spans_bad(w, key, "must be an array");
+    return 0;
+}
+
+/* An optional string member without NUL bytes (PostgreSQL's text holds none); "" absent. */
+static int spans_string(struct spans_walk *w, json_object *obj, const char *key, const char **out)
+{
+    json_object *v = spans_get(obj, key);
+    *out = "";
+    if (!v)
+        return 0;
+    if (!json_object_is_type(v, json_type_string))
+        return spans_bad(w, key, "must be a string");
+    if (memchr(json_object_get_string(v), '\0', (size_t)json_object_get_string_len(v)))
+        return spans_bad(w, key, "must not contain NUL");
+    *out = json_object_get_string(v);
+    return 0;
+}
+
+/* Decimal digits only (an optional leading '-' when neg), at most 20 of them. */
+static int spans_digits(const char *s, int neg)
+{
+    size_t i = (neg && s[0] == '-') ? 1 : 0, n = 0;
+    for (; s[i]; i++, n++)
+        if (!isdigit((unsigned char)s[i]))
+            return 0;
+    return n > 0 && n <= 20;
+}
+
+/* 1 when s[0..n) is a non-negative int64 in decimal (a cursor's nanoseconds: 19 digits,
+ * one more than req_is_int takes). */
+static int spans_digits_n(const char *s, size_t n)
+{
+    char buf[24];
+    if (n == 0 || n > 19)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!isdigit((unsigned char)s[i]))
+            return 0;
+    memcpy(buf, s, n);
+    buf[n] = '\0';
+    errno = 0;
+    (void)strtoll(buf, NULL, 10);
+    return errno == 0;
+}
+
+/* An unsigned 64-bit integer (fixed64 times, uint32 counts) as a JSON number or a decimal
+ * string, the two forms OTLP JSON allows. 0 when absent. */
+static int spans_u64(struct spans_walk *w, json_object *obj, const char *key, uint64_t max,
+                     uint64_t *out)
+{
+    json_object *v = spans_get(obj, key);
+    *out = 0;
+    if (!v)
+        return 0;
+    if (json_object_is_type(v, json_type_int)) {
+        /* json-c keeps a number past INT64_MAX as a uint64 (get_int64 then clamps). */
+        if (json_object_get_int64(v) < 0)
+            return spans_bad(w, key, "must not be negative");
+        *out = json_object_get_uint64(v);
+    } else if (json_object_is_type(v, json_type_string)) {
+        const char *s = json_object_get_string(v);
+        char *end;
+        if (!spans_digits(s, 0))
+            return spans_bad(w, key, "must be a non-negative integer");
+        errno = 0;
+        *out = strtoull(s, &end, 10);
+        if (errno || *end)
+            return spans_bad(w, key, "is out of range");
+    } else {
+        return spans_bad(w, key, "must be an integer or a decimal string");
+    }
+    if (*out > max)
+        return spans_bad(w, key, "is out of range");
+    return 0;
+}
+
+/* An enum, as OTLP JSON sends it: an integer (names are not allowed), within [0, max]. */
+static int spans_enum(struct spans_walk *w, json_object *obj, const char *key, int max, int *out)
+{
+    json_object *v = spans_get(obj, key);
+    *out = 0;
+    if (!v)
+        return 0;
+    if (!json_object_is_type(v, json_type_int))
+        return spans_bad(w, key, "must be an integer (OTLP JSON sends enums as integers)");
+    int64_t n = json_object_get_int64(v);
+    if (n < 0 || n > max)
+        return spans_bad(w, key, max == 5 ? "must be 0 to 5" : "must be 0 to 2");
+    *out = (int)n;
+    return 0;
+}
+
+/* An id in hex of nbytes bytes, lower-cased into out (2*nbytes+1): 1 when all zero or
+ * absent (OTLP's "no id"), 0 when set, -1 with the error set when malformed. */
+static int spans_hex_id(struct spans_walk *w, json_object *obj, const char *key, size_t nbytes,
+                        char *out)
+{
+    const char *s;
+    int zero = 1;
+    if (spans_string(w, obj, key, &s))
+        return -1;
+    if (!s[0])
+        return 1;
+    const char *msg = nbytes == 16 ? "must be 32 hex digits" : "must be 16 hex digits";
+    if (strlen(s) != 2 * nbytes)
+        return spans_bad(w, key, msg);
+    for (size_t i = 0; i < 2 * nbytes; i++) {
+        if (!isxdigit((unsigned char)s[i]))
+            return spans_bad(w, key, msg);
+        out[i] = (char)tolower((unsigned char)s[i]);
+        zero &= s[i] == '0';
+    }
+    out[2 * nbytes] = '\0';
+    return zero;
+}
+
+/* Standard or URL-safe base64, padded or not (proto3 JSON accepts both). */
+static int spans_is_base64(const char *s, size_t n)
+{
+    size_t pad = 0;
+    while (n > 0 && s[n - 1] == '=' && pad < 2) {
+        n--;
+        pad++;
+    }
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (!isalnum(c) && c != '+' && c != '/' && c != '-' && c != '_')
+            return 0;
+    }
+    return n % 4 != 1 && (pad == 0 || (n + pad) % 4 == 0);
+}
+
+/* The shortest "%.*g" that reads back as d: 0.1 stays 0.1, not 0.10000000000000001. */
+static const char *spans_double_text(struct arena *a, double d)
+{
+    char buf[40];
+    for (int prec = 15; prec <= 17; prec++) {
+        snprintf(buf, sizeof(buf), "%.*g", prec, d);
+        if (strtod(buf, NULL) == d)
+            break;
+    }
+    return arena_strdup(a, buf);
+}
+
+static json_object *spans_double(struct arena *a, double d)
+{
+    if (isnan(d))
+        return json_object_new_string("NaN");
+    if (isinf(d))
+        return json_object_new_string(d > 0 ? "Infinity" : "-Infinity");
+    const char *t = spans_double_text(a, d);
+    /* Past 9e18, jsonb would print the number with all its digits (1.5e300 as 301 of
+     * them), which integer parsers (json-c's among them) read wrongly: such a double is
+     * kept as proto3 JSON's other form of a double, its text in a string. */
+    if (t && fabs(d) >= 9e18)
+        return json_object_new_string(t);
+    return t ? json_object_new_double_s(d, t) : NULL;
+}
+
+static int spans_kvlist(struct spans_walk *w, json_object *list, json_object **out);
+
+/* An int64 as OTLP JSON's decimal string. */
+static json_object *spans_decimal(long long v)
+{
+    char buf[24];
+    snprintf(buf, sizeof(buf), "%lld", v);
+    return json_object_new_string(buf);
+}
+
+/* One AnyValue, normalised to the OTLP JSON form that is stored: intValue as a decimal
+ * string, doubleValue as a number (NaN, the infinities and magnitudes past 9e18 as proto3
+ * JSON's strings),
+ * bytesValue as the base64 sent. An integral intValue past int64 (the JavaScript SDK sends
+ * every integral number as intValue, 1.5e300 too) is kept as the doubleValue it was. */
+static int spans_value(struct spans_walk *w, json_object *v, json_object **out)
+{
+    struct arena *a = w->r->op.arena;
+    json_object *val = NULL, *res = json_object_new_object();
+    const char *kind = NULL;
+    static const char *const kinds[] = {"stringValue", "boolValue",   "intValue",  "doubleValue",
+                                        "arrayValue",  "kvlistValue", "bytesValue"};
+
+    *out = res;
+    if (!res)
+        return req_error(w->r, 500, "internal", NULL, "out of memory");
+    if (!v)
+        return 0;
+    if (!json_object_is_type(v, json_type_object))
+        return spans_bad(w, NULL, "must be an AnyValue object");
+    for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+        json_object *x = spans_get(v, kinds[i]);
+        if (!x)
+            continue;
+        if (kind)
+            return spans_bad(w, NULL, "must hold one value");
+        kind = kinds[i];
+        val = x;
+    }
+    if (!kind)
+        return 0; /* {}: an empty value */
+    json_object *n = NULL;
+    if (strcmp(kind, "stringValue") == 0) {
+        if (!json_object_is_type(val, json_type_string))
+            return spans_bad(w, kind, "must be a string");
+        if (memchr(json_object_get_string(val), '\0', (size_t)json_object_get_string_len(val)))
+            return spans_bad(w, kind, "must not contain NUL");
+        n = json_object_get(val);
+    } else if (strcmp(kind, "boolValue") == 0) {
+        if (!json_object_is_type(val, json_type_boolean))
+            return spans_bad(w, kind, "must be true or false");
+        n = json_object_get(val);
+    } else if (strcmp(kind, "intValue") == 0) {
+        if (json_object_is_type(val, json_type_int)) {
+            if (json_object_get_int64(val) == INT64_MAX && json_object_get_uint64(val) > INT64_MAX)
+                return spans_bad(w, kind, "is out of the int64 range");
+            n = spans_decimal(json_object_get_int64(val));
+        } else if (json_object_is_type(val, json_type_string)) {
+            const char *s = json_object_get_string(val);
+            char *end;
+            errno = 0;
+            long long ll = spans_digits(s, 1) ? strtoll(s, &end, 10) : 0;
+            if (!spans_digits(s, 1) || errno || *end)
+                return spans_bad(w, kind, "must be an int64 as a number or a decimal string");
+            n = spans_decimal(ll);
+        } else if (json_object_is_type(val, json_type_double)) {
+            double d = json_object_get_double(val);
+            if (!isfinite(d) || d != floor(d))
+                return spans_bad(w, kind, "must be an integer");
+            if (d >= -9223372036854775808.0 && d < 9223372036854775808.0) {
+                n = spans_decimal((int64_t)d);
+            } else {
+                kind = "doubleValue";
+                n = spans_double(a, d);
+            }
+        } else {
+            return spans_bad(w, kind, "must be an int64 as a number or a decimal string");
+        }
+    } else if (strcmp(kind, "doubleValue") == 0) {
+        double d;
+        if (json_object_is_type(val, json_type_double) || json_object_is_type(val, json_type_int)) {
+            d = json_object_get_double(val);
+        } else if (json_object_is_type(val, json_type_string)) {
+            const char *s = json_object_get_string(val);
+            char *end;
+            if (strcmp(s, "NaN") == 0)
+                d = NAN;
+            else if (strcmp(s, "Infinity") == 0)
+                d = INFINITY;
+            else if (strcmp(s, "-Infinity") == 0)
+                d = -INFINITY;
+            else {
+                errno = 0;
+                d = strtod(s, &end);
+                if (!s[0] || *end || !isfinite(d) || isspace((unsigned char)s[0]) ||
+                    strpbrk(s, "xXnNiI"))
+                    return spans_bad(w, kind, "must be a number");
+            }
+        } else {
+            return spans_bad(w, kind, "must be a number");
+        }
+        n = spans_double(a, d);
+    } else if (strcmp(kind, "bytesValue") == 0) {
+        if (!json_object_is_type(val, json_type_string) ||
+            !spans_is_base64(json_object_get_string(val), (size_t)json_object_get_string_len(val)))
+            return spans_bad(w, kind, "must be base64");
+        n = json_object_get(val);
+    } else {
+        /* arrayValue {"values": [AnyValue]} and kvlistValue {"values": [KeyValue]} */
+        json_object *values, *arr;
+        size_t at = spans_push(w, ".%s", kind);
+        if (!json_object_is_type(val, json_type_object))
+            return spans_bad(w, NULL, "must be an object");
+        if (spans_array(w, val, "values", &values))
+            return -1;
+        if (strcmp(kind, "kvlistValue") == 0) {
+            if (spans_kvlist(w, values, &arr))
+                return -1;
+        } else {
+            arr = json_object_new_array();
+            size_t len = values ? json_object_array_length(values) : 0;
+            for (size_t i = 0; arr && i < len; i++) {
+                json_object *item;
+                size_t at2 = spans_push(w, ".values[%zu]", i);
+                int rc = spans_value(w, json_object_array_get_idx(values, i), &item);
+                if (item)
+                    json_object_array_add(arr, item);
+                if (rc) {
+                    json_object_put(arr);
+                    return -1;
+                }
+                spans_pop(w, at2);
+            }
+        }
+        spans_pop(w, at);
+        if (!arr)
+            return req_error(w->r, 500, "internal", NULL, "out of memory");
+        n = json_object_new_object();
+        if (!n) {
+            json_object_put(arr);
+            return req_error(w->r, 500, "internal", NULL, "out of memory");
+        }
+        json_object_object_add(n, "values", arr);
+    }
+    if (!n || json_object_object_add(res, kind, n))
+        return req_error(w->r, 500, "internal", NULL, "out of memory");
+    return 0;
+}
+
+/* A kvlistValue's values: [{"key", "value"}] kept as a list (*out, owned by the caller). */
+static int spans_kvlist(struct spans_walk *w, json_object *list, json_object **out)
+{
+    size_t len = list ? json_object_array_length(list) : 0;
+    json_object *arr = json_object_new_array();
+    *out = arr;
+    if (!arr)
+        return 0;
+    for (size_t i = 0; i < len; i++) {
+        json_object *kv = json_object_array_get_idx(list, i), *val, *o;
+        const char *key;
+        size_t at = spans_push(w, ".values[%zu]", i);
+        if (!json_object_is_type(kv, json_type_object) || spans_string(w, kv, "key", &key))
+            goto fail;
+        spans_push(w, ".value");
+        int rc = spans_value(w, spans_get(kv, "value"), &val);
+        if (!(o = json_object_new_object())) {
+            json_object_put(val);
+            goto fail;
+        }
+        json_object_array_add(arr, o);
+        json_object_object_add(o, "key", json_object_new_string(key));
+        json_object_object_add(o, "value", val);
+        if (rc)
+            goto fail;
+        spans_pop(w, at);
+    }
+    return 0;
+fail:
+    if (w->r->op.err.kind == OP_OK)
+        spans_bad(w, NULL, "must be a KeyValue object");
+    json_object_put(arr);
+    *out = NULL;
+    return -1;
+}
+
+/* A list of KeyValue as the object {key: AnyValue} that is stored (keys are unique in
+ * OTLP; a repeated one keeps its last value). Added to dst under name. */
+static int spans_attributes(struct spans_walk *w, json_object *obj, const char *key,
+                            json_object *dst, const char *name)
+{
+    json_object *list, *attrs = json_object_new_object();
+    if (!attrs || json_object_object_add(dst, name, attrs))
+        return req_error(w->r, 500, "internal", NULL, "out of memory");
+    if (spans_array(w, obj, key, &list))
+        return -1;
+    size_t len = list ? json_object_array_length(list) : 0;
+    for (size_t i = 0; i < len; i++) {
+        json_object *kv = json_object_array_get_idx(list, i), *val;
+        const char *k;
+        size_t at = spans_push(w, "%s%s[%zu]", w->path[0] ? "." : "", key, i);
+        if (!json_object_is_type(kv, json_type_object))
+            return spans_bad(w, NULL, "must be a KeyValue object");
+        if (spans_string(w, kv, "key", &k))
+            return -1;
+        spans_push(w, ".value");
+        int rc = spans_value(w, spans_get(kv, "value"), &val);
+        if (val)
+            json_object_object_add(attrs, k, val);
+        if (rc)
+            return -1;
+        spans_pop(w, at);
+    }
+    return 0;
+}
+
+/* droppedAttributesCount and the like: uint32, stored under name. */
+static int spans_count(struct spans_walk *w, json_object *obj, const char *key, json_object *dst,
+                       const char *name)
+{
+    uint64_t n;
+    if (spans_u64(w, obj, key, UINT32_MAX, &n))
+        return -1;
+    json_object_object_add(dst, name, json_object_new_int64((int64_t)n));
+    return 0;
+}
+
+/* The stored attribute `key` when it is a string, else NULL. */
+static const char *spans_attr_string(json_object *attrs, const char *key)
+{
+    json_object *v, *s;
+    if (attrs && json_object_object_get_ex(attrs, key, &v) &&
+        json_object_object_get_ex(v, "stringValue", &s))
+        return json_object_get_string(s);
+    return NULL;
+}
+
+/* The stored attribute `key` as an attempt number (1 to 2^31-1), else 0. */
+static long spans_attr_attempt(json_object *attrs, const char *key)
+{
+    json_object *v, *s;
+    if (!attrs || !json_object_object_get_ex(attrs, key, &v))
+        return 0;
+    if (!json_object_object_get_ex(v, "intValue", &s) &&
+        !json_object_object_get_ex(v, "stringValue", &s))
+        return 0;
+    const char *t = json_object_get_string(s);
+    if (!spans_digits(t, 0) || strlen(t) > 10)
+        return 0;
+    long n = strtol(t, NULL, 10);
+    return n >= 1 && n <= INT32_MAX ? n : 0;
+}
+
+/* The run a span names: runwatch.run_id, else agentlightning.rollout_id (how rollouts map
+ * to runs beyond that is the agent-lightning store's), on the span first, then on its
+ * resource; only a UUID (span_insert links it when it is a run of the token's project). */
+static const char *spans_run_of(json_object *attrs, json_object *res_attrs, long *attempt)
+{
+    static const char *const keys[] = {"runwatch.run_id", "agentlightning.rollout_id"};
+    static const char *const attempt_keys[] = {"runwatch.attempt", "agentlightning.attempt_id"};
+    json_object *where[] = {attrs, res_attrs};
+    for (size_t i = 0; i < 2; i++)
+        for (size_t k = 0; k < 2; k++) {
+            const char *id = spans_attr_string(where[i], keys[k]);
+            if (id && jsonx_is_uuid(id)) {
+                *attempt = spans_attr_attempt(attrs, attempt_keys[k]);
+                if (!*attempt)
+                    *attempt = spans_attr_attempt(res_attrs, attempt_keys[k]);
+                return id;
+            }
+        }
+    return NULL;
+}
+
+static void spans_reject(struct spans_walk *w, const char *why)
+{
+    if (!w->rejected)
+        w->reject_reason = arena_sprintf(w->r->op.arena, "%s %s", w->path, why);
+    w->rejected++;
+}
+
+/* A span event or link: the list under key, each made by one() into dst[name]. */
+static int spans_events(struct spans_walk *w, json_object *span, json_object *out)
+{
+    json_object *list, *arr = json_object_new_array();
+    if (!arr || json_object_object_add(out, "e", arr))
+        return req_error(w->r, 500, "internal", NULL, "out of memory");
+    if (spans_array(w, span, "events", &list))
+        return -1;
+    size_t len = list ? json_object_array_length(list) : 0;
+    for (size_t i = 0; i < len; i++) {
+        json_object *ev = json_object_array_get_idx(list, i), *o = json_object_new_object();
+        const char *name;
+        uint64_t t;
+        size_t at = spans_push(w, ".events[%zu]", i);
+        if (!o || json_object_array_add(arr, o))
+            return req_error(w->r, 500, "internal", NULL, "out of memory");
+        if (!json_object_is_type(ev, json_type_object))
+            return spans_bad(w, NULL, "must be an object");
+        if (spans_u64(w, ev, "timeUnixNano", UINT64_MAX, &t) || spans_string(w, ev, "name", &name))
+            return -1;
+        char tbuf[24];
+        snprintf(tbuf, sizeof(tbuf), "%" PRIu64, t);
+        json_object_object_add(o, "time_unix_nano", json_object_new_string(tbuf));
+        json_object_object_add(o, "name", json_object_new_string(name));
+        if (spans_attributes(w, ev, "attributes", o, "attributes") ||
+            spans_count(w, ev, "droppedAttributesCount", o, "dropped_attributes_count"))
+            return -1;
+        spans_pop(w, at);
+    }
+    return 0;
+}
+
+static int spans_links(struct spans_walk *w, json_object *span, json_object *out)
+{
+    json_object *list, *arr = json_object_new_array();
+    if (!arr || json_object_object_add(out, "l", arr))
+        return req_error(w->r, 500, "internal", NULL, "out of memory");
+    if (spans_array(w, span, "links", &list))
+        return -1;
+    size_t len = list ? json_object_array_length(list) : 0;
+    for (size_t i = 0; i < len; i++) {
+        json_object *ln = json_object_array_get_idx(list, i), *o = json_object_new_object();
+        char trace[33] = "", span_id[17] = "";
+        const char *state;
+        uint64_t flags;
+        size_t at = spans_push(w, ".links[%zu]", i);
+        if (!o || json_object_array_add(arr, o))
+            return req_error(w->r, 500, "internal", NULL, "out of memory");
+        if (!json_object_is_type(ln, json_type_object))
+            return spans_bad(w, NULL, "must be an object");
+        if (spans_hex_id(w, ln, "traceId", 16, trace) < 0 ||
+            spans_hex_id(w, ln, "spanId", 8, span_id) < 0 ||
+            spans_string(w, ln, "traceState", &state) ||
+            spans_u64(w, ln, "flags", UINT32_MAX, &flags))
+            return -1;
+        json_object_object_add(o, "trace_id", json_object_new_string(trace));
+        json_object_object_add(o, "span_id", json_object_new_string(span_id));
+        json_object_object_add(o, "trace_state", json_object_new_string(state));
+        json_object_object_add(o, "flags", json_object_new_int64((int64_t)flags));
+        if (spans_attributes(w, ln, "attributes", o, "attributes") ||
+            spans_count(w, ln, "droppedAttributesCount", o, "dropped_attributes_count"))
+            return -1;
+        spans_pop(w, at);
+    }
+    return 0;
+}
+
+/* One span into the batch's record (the columns of span_insert's recordset). */
+static int spans_span(struct spans_walk *w, json_object *span, int ri, int si,
+                      json_object *res_attrs)
+{
+    char trace[33], span_id[17], parent[17];
+    const char *name, *state, *msg = "";
+    uint64_t start, end, flags;
+    int kind, code = 0, zt, zs, zp;
+    json_object *status, *o;
+
+    if (!json_object_is_type(span, json_type_object))
+        return spans_bad(w, NULL, "must be an object");
+    if ((zt = spans_hex_id(w, span, "traceId", 16, trace)) < 0 ||
+        (zs = spans_hex_id(w, span, "spanId", 8, span_id)) < 0 ||
+        (zp = spans_hex_id(w, span, "parentSpanId", 8, parent)) < 0 ||
+        spans_string(w, span, "traceState", &state) ||
+        spans_u64(w, span, "flags", UINT32_MAX, &flags) || spans_string(w, span, "name", &name) ||
+        spans_enum(w, span, "kind", 5, &kind) ||
+        spans_u64(w, span, "startTimeUnixNano", UINT64_MAX, &start) ||
+        spans_u64(w, span, "endTimeUnixNano", UINT64_MAX, &end) ||
+        spans_object(w, span, "status", &status))
+        return -1;
+    if (status) {
+        size_t at = spans_push(w, ".status");
+        if (spans_string(w, status, "message", &msg) || spans_enum(w, status, "code", 2, &code))
+            return -1;
+        spans_pop(w, at);
+    }
+    if (!(o = json_object_new_object()))
+        return req_error(w->r, 500, "internal", NULL, "out of memory");
+    /* Added first, so that every path below frees it with the batch. */
+    json_object_array_add(w->spans, o);
+    if (spans_attributes(w, span, "attributes", o, "a") || spans_events(w, span, o) ||
+        spans_links(w, span, o) || spans_count(w, span, "droppedAttributesCount", o, "da") ||
+        spans_count(w, span, "droppedEventsCount", o, "de") ||
+        spans_count(w, span, "droppedLinksCount", o, "dl"))
+        return -1;
+    /* Checked whole before deciding: a malformed span further on is still a 400. */
+    if (zt || zs || start > INT64_MAX || end > INT64_MAX) {
+        json_object_array_del_idx(w->spans, json_object_array_length(w->spans) - 1, 1);
+        spans_reject(w, zt || zs ? "has no traceId or spanId (empty or all zero)"
+                                 : "has a time past 2^63 nanoseconds");
+        return 0;
+    }
+    long attempt = 0;
+    json_object *attrs = NULL;
+    json_object_object_get_ex(o, "a", &attrs);
+    const char *run = spans_run_of(attrs, res_attrs, &attempt);
+    json_object_object_add(o, "i", json_object_new_int((int)json_object_array_length(w->spans)));
+    json_object_object_add(o, "t", json_object_new_string(trace));
+    json_object_object_add(o, "s", json_object_new_string(span_id));
+    if (!zp)
+        json_object_object_add(o, "p", json_object_new_string(parent));
+    json_object_object_add(o, "ts", json_object_new_string(state));
+    json_object_object_add(o, "f", json_object_new_int64((int64_t)flags));
+    json_object_object_add(o, "n", json_object_new_string(name));
+    json_object_object_add(o, "k", json_object_new_int(kind));
+    json_object_object_add(o, "sn", json_object_new_int64((int64_t)start));
+    json_object_object_add(o, "en", json_object_new_int64((int64_t)end));
+    json_object_object_add(o, "sc", json_object_new_int(code));
+    json_object_object_add(o, "sm", json_object_new_string(msg));
+    json_object_object_add(o, "ri", json_object_new_int(ri));
+    json_object_object_add(o, "si", json_object_new_int(si));
+    if (run) {
+        json_object_object_add(o, "run", json_object_new_string(run));
+        if (attempt)
+            json_object_object_add(o, "att", json_object_new_int64(attempt));
+    }
+    return 0;
+}
+
+/* The whole ExportTraceServiceRequest into the batch: resources, scopes and spans. */
+static int spans_walk_request(struct spans_walk *w, json_object *req)
+{
+    json_object *rss;
+    if (!json_object_is_type(req, json_type_object))
+        return spans_bad(w, NULL, "the request must be an ExportTraceServiceRequest object");
+    if (spans_array(w, req, "resourceSpans", &rss))
+        return -1;
+    size_t nrs = rss ? json_object_array_length(rss) : 0;
+    for (size_t i = 0; i < nrs; i++) {
+        json_object *rs = json_object_array_get_idx(rss, i), *res, *sss, *ro, *rattrs = NULL;
+        const char *schema;
+        size_t at = spans_push(w, "resourceSpans[%zu]", i);
+        if (!json_object_is_type(rs, json_type_object))
+            return spans_bad(w, NULL, "must be an object");
+        if (spans_object(w, rs, "resource", &res) || spans_array(w, rs, "scopeSpans", &sss) ||
+            spans_string(w, rs, "schemaUrl", &schema))
+            return -1;
+        if (!(ro = json_object_new_object()) || json_object_array_add(w->resources, ro))
+            return req_error(w->r, 500, "internal", NULL, "out of memory");
+        size_t at2 = spans_push(w, ".resource");
+        if (spans_attributes(w, res, "attributes", ro, "attributes") ||
+            spans_count(w, res, "droppedAttributesCount", ro, "dropped_attributes_count"))
+            return -1;
+        spans_pop(w, at2);
+        json_object_object_add(ro, "schema_url", json_object_new_string(schema));
+        json_object_object_get_ex(ro, "attributes", &rattrs);
+        int ri = (int)json_object_array_length(w->resources) - 1;
+        size_t nss = sss ? json_object_array_length(sss) : 0;
+        for (size_t j = 0; j < nss; j++) {
+            json_object *ss = json_object_array_get_idx(sss, j), *scope, *spans, *so;
+            const char *sname, *sversion, *sschema;
+            size_t at3 = spans_push(w, ".scopeSpans[%zu]", j);
+            if (!json_object_is_type(ss, json_type_object))
+                return spans_bad(w, NULL, "must be an object");
+            if (spans_object(w, ss, "scope", &scope) || spans_array(w, ss, "spans", &spans) ||
+                spans_string(w, ss, "schemaUrl", &sschema))
+                return -1;
+            if (!(so = json_object_new_object()) || json_object_array_add(w->scopes, so))
+                return req_error(w->r, 500, "internal", NULL, "out of memory");
+            size_t at4 = spans_push(w, ".scope");
+            if (spans_string(w, scope, "name", &sname) ||
+                spans_string(w, scope, "version", &sversion))
+                return -1;
+            json_object_object_add(so, "name", json_object_new_string(sname));
+            json_object_object_add(so, "version", json_object_new_string(sversion));
+            if (spans_attributes(w, scope, "attributes", so, "attributes") ||
+                spans_count(w, scope, "droppedAttributesCount", so, "dropped_attributes_count"))
+                return -1;
+            spans_pop(w, at4);
+            json_object_object_add(so, "schema_url", json_object_new_string(sschema));
+            int si = (int)json_object_array_length(w->scopes) - 1;
+            size_t nsp = spans ? json_object_array_length(spans) : 0;
+            for (size_t k = 0; k < nsp; k++) {
+                size_t at5 = spans_push(w, ".spans[%zu]", k);
+                if (spans_span(w, json_object_array_get_idx(spans, k), ri, si, rattrs))
+                    return -1;
+                spans_pop(w, at5);
+            }
+            spans_pop(w, at3);
+        }
+        spans_pop(w, at);
+    }
+    return 0;
+}
+
+/* ExportTraceServiceResponse: partialSuccess empty, or the spans dropped and why
+ * (rejectedSpans is an int64: a string in OTLP JSON). */
+static int spans_otlp_answer(struct req *r, long rejected, const char *why)
+{
+    const char *body =
+        rejected ? arena_sprintf(
+                       r->op.arena,
+                       "{\"partialSuccess\":{\"rejectedSpans\":\"%ld\",\"errorMessage\":", rejected)
+                 : "{\"partialSuccess\":{}}";
+    if (rejected) {
+        json_object *m = json_object_new_string(why ? why : "spans rejected");
+        const char *text = m ? jsonx_to_string(m, NULL) : NULL;
+        body = text ? arena_sprintf(r->op.arena, "%s%s}}", body, text) : NULL;
+        json_object_put(m);
+    }
+    return req_json_text(r, 200, body);
+}
+
+int spans_otlp_ingest(struct req *r, const char *project_id, json_object *request)
+{
+    struct spans_walk w = {.r = r};
+    json_object *batch = req_own_json(r, json_object_new_object());
+    PGresult *res;
+
+    if (!batch)
+        return -1;
+    w.resources = json_object_new_array();
+    w.scopes = json_object_new_array();
+    w.spans = json_object_new_array();
+    json_object_object_add(batch, "resources", w.resources);
+    json_object_object_add(batch, "scopes", w.scopes);
+    json_object_object_add(batch, "spans", w.spans);
+    if (!w.resources || !w.scopes || !w.spans)
+        return req_error(r, 500, "internal", NULL, "out of memory");
+    if (spans_walk_request(&w, request))
+        return -1;
+    if (json_object_array_length(w.spans) == 0) /* nothing to store: an empty request too */
+        return spans_otlp_answer(r, w.rejected, w.reject_reason);
+
+    const char *p[SPAN_INSERT__NIN] = {[SPAN_INSERT_IN_PROJECT] = project_id,
+                                       [SPAN_INSERT_IN_BATCH] = jsonx_to_string(batch, NULL)};
+    if (!(res = DB_EXEC(&r->op, DB_STMT_SPAN_INSERT, p)))
+        return -1;
+    /* After the COMMIT (the statement was its own transaction): one compact message per
+     * run touched, so a viewer of the run fetches what it misses (after its last sequence
+     * id). Unlinked spans (run_id NULL) have no run to tell. */
+    for (int i = 0; i < PQntuples(res); i++) {
+        if (PQgetisnull(res, i, SPAN_INSERT_RUN_ID))
+            continue;
+        pub_event(r->op.pub, project_id, "run.spans", PQgetvalue(res, i, SPAN_INSERT_RUN_ID),
+                  arena_sprintf(r->op.arena,
+                                "{\"count\":%s,\"first_sequence_id\":\"%s\","
+                                "\"last_sequence_id\":\"%s\"}",
+                                PQgetvalue(res, i, SPAN_INSERT_COUNT),
+                                PQgetvalue(res, i, SPAN_INSERT_FIRST_SEQ),
+                                PQgetvalue(res, i, SPAN_INSERT_LAST_SEQ)));
+    }
+    return spans_otlp_answer(r, w.rejected, w.reject_reason);
+}
+
+/* The media type of a header value, without parameters or case: "application/json". */
+static int spans_media_is(const char *value, const char *type)
+{
+    size_t n = strlen(type);
+    if (!value)
+        return 0;
+    while (*value == ' ' || *value == '\t')
+        value++;
+    if (strncasecmp(value, type, n) != 0)
+        return 0;
+    value += n;
+    while (*value == ' ' || *value == '\t')
+        value++;
+    return *value == '\0' || *value == ';';
+}
+
+/* The body as the OTLP JSON tree (owned by the request's arena), whatever its encoding.
+ * The one place an encoding is chosen: Content-Encoding first (identity only yet), then
+ * Content-Type (application/json only yet); a protobuf decoder and gzip plug in here and
+ * hand back the same tree. */
+static json_object *spans_otlp_decode(struct req *r)
+{
+    const char *enc = req_header(r, "Content-Encoding");
+    struct jsonx_err je;
+    json_object *tree;
+
+    if (enc && *enc && strcasecmp(enc, "identity") != 0) {
+        req_error(r, 415, "unsupported_media_type", "Content-Encoding",
+                  "must be identity (or absent)");
+        return NULL;
+    }
+    if (!spans_media_is(r->content_type, "application/json")) {
+        req_error(r, 415, "unsupported_media_type", "Content-Type", "must be application/json");
+        return NULL;
+    }
+    if (!(tree = jsonx_parse(r->body ? r->body : "", r->body_len, &je))) {
+        req_error_json(r, 400, &je);
+        return NULL;
+    }
+    return req_own_json(r, tree);
+}
+
+int spans_otlp_traces(struct req *r)
+{
+    /* A project token that may write: its project is the spans'. */
+    const char *project = access_own_project(&r->op, ACCESS_ROLE_MEMBER);
+    if (!project)
+        return req_error(r, 403, "forbidden", NULL,
+                         r->op.ident && r->op.ident->kind == ACCESS_TOKEN
+                             ? "the token may not write"
+                             : "OTLP ingest takes a project token (Authorization: Bearer)");
+    /* An empty body is an empty request: success, nothing stored. */
+    if (r->body_len == 0 && spans_media_is(r->content_type, "application/json"))
+        return spans_otlp_answer(r, 0, NULL);
+    json_object *tree = spans_otlp_decode(r);
+    if (!tree)
+        return -1;
+    return spans_otlp_ingest(r, project, tree);
+}
+
+/* ?status= as OTLP's code: unset 0, ok 1, error 2. */
+static int spans_status_param(struct req *r, const char **out)
+{
+    static const char *const names[] = {"unset", "ok", "error"};
+    const char *s = req_query(r, "status");
+    *out = NULL;
+    if (!s)
+        return 0;
+    for (int i = 0; i < 3; i++)
+        if (strcmp(s, names[i]) == 0) {
+            *out = i == 0 ? "0" : i == 1 ? "1" : "2";
+            return 0;
+        }
+    return req_error(r, 400, "invalid_field", "status", "status must be unset, ok or error");
+}
+
+/* GET /runs/{run}/spans: by sequence id (order=sequence, the default) or by start time. */
+int spans_list(struct req *r)
+{
+    static const char *const known[] = {"order",  "cursor", "attempt", "name",
+                                        "status", "limit",  NULL};
+    const char *order = req_query(r, "order"), *cursor = req_query(r, "cursor");
+    const char *attempt = req_query(r, "attempt"), *name = req_query(r, "name"), *status;
+    struct access_project pr;
+    long limit;
+    PGresult *res;
+
+    if (req_only_params(r, known) || req_limit(r, &limit) || spans_status_param(r, &status))
+        return -1;
+    if (order && strcmp(order, "sequence") != 0 && strcmp(order, "start") != 0)
+        return req_error(r, 400, "invalid_field", "order", "order must be sequence or start");
+    int by_start = order && strcmp(order, "start") == 0;
+    if (attempt && (!req_is_int(attempt) || strlen(attempt) > 9))
+        return req_error(r, 400, "invalid_field", "attempt", "attempt must be an attempt number");
+    const char *after = "0", *after_ns = "-1", *after_seq = "0";
+    if (cursor) {
+        const char *colon = strchr(cursor, ':');
+        if (!by_start ? !req_is_int(cursor)
+                      : !colon || !req_is_int(colon + 1) ||
+                            !spans_digits_n(cursor, (size_t)(colon - cursor)))
+            return req_error(r, 400, "invalid_field", "cursor",
+                             "cursor must be a next_cursor of this list and order");
+        after = cursor;
+        if (by_start) {
+            after_ns = arena_strndup(r->op.arena, cursor, (size_t)(colon - cursor));
+            after_seq = colon + 1;
+        }
+    }
+    if (runs_access(r, ACCESS_ROLE_VIEWER, RUNS_READ_STATUS, &pr, NULL))
+        return -1;
+    const char *lim = arena_sprintf(r->op.arena, "%ld", limit + 1);
+    if (by_start) {
+        const char *p[SPAN_LIST_RUN_START__NIN] = {[SPAN_LIST_RUN_START_IN_RUN] =
+                                                       req_path_param(r, "run"),
+                                                   [SPAN_LIST_RUN_START_IN_AFTER_NS] = after_ns,
+                                                   [SPAN_LIST_RUN_START_IN_AFTER_SEQ] = after_seq,
+                                                   [SPAN_LIST_RUN_START_IN_ATTEMPT] = attempt,
+                                                   [SPAN_LIST_RUN_START_IN_NAME] = name,
+                                                   [SPAN_LIST_RUN_START_IN_STATUS] = status,
+                                                   [SPAN_LIST_RUN_START_IN_LIMIT] = lim};
+        res = DB_EXEC(&r->op, DB_STMT_SPAN_LIST_RUN_START, p);
+    } else {
+        const char *p[SPAN_LIST_RUN__NIN] = {[SPAN_LIST_RUN_IN_RUN] = req_path_param(r, "run"),
+                                             [SPAN_LIST_RUN_IN_AFTER] = after,
+                                             [SPAN_LIST_RUN_IN_ATTEMPT] = attempt,
+                                             [SPAN_LIST_RUN_IN_NAME] = name,
+                                             [SPAN_LIST_RUN_IN_STATUS] = status,
+                                             [SPAN_LIST_RUN_IN_LIMIT] = lim};
+        res = DB_EXEC(&r->op, DB_STMT_SPAN_LIST_RUN, p);
+    }
+    if (!res)
+        return -1;
+    _Static_assert(SPAN_LIST_RUN_SPAN_JSON == 0 && SPAN_LIST_RUN_START_SPAN_JSON == 0 &&
+                       SPAN_LIST_RUN_CURSOR == SPAN_LIST_RUN_START_CURSOR,
+                   "req_page_rows splices column 0; both lists answer the same columns");
+    int n = PQntuples(res), shown = n > limit ? (int)limit : n;
+    return req_page_rows(r, res, shown,
+                         n > limit ? PQgetvalue(res, shown - 1, SPAN_LIST_RUN_CURSOR) : NULL);
+}
+
+/* 1 when s is n hex digits. */
+static int spans_is_hex(const char *s, size_t n)
+{
+    if (!s || strlen(s) != n)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!isxdigit((unsigned char)s[i]))
+            return 0;
+    return 1;
+}
+
+/* GET /traces/{trace_id}: the trace's spans in the caller's project (?project= for a user;
+ * a token reads its own). A trace with no span there is 404, whoever else has it. */
+int spans_trace(struct req *r)
+{
+    static const char *const known[] = {"project", NULL};
+    const char *trace = req_path_param(r, "trace_id");
+    struct access_project pr;
+    PGresult *res;
+
+    if (req_only_params(r, known))
+        return -1;
+    if (!spans_is_hex(trace, 32))
+        return req_error(r, 404, "not_found", NULL, "no such trace");
+    if (access_project_for(&r->op, req_query(r, "project"), "project", ACCESS_ROLE_VIEWER, &pr))
+        return -1;
+    const char *p[SPAN_TRACE__NIN] = {[SPAN_TRACE_IN_PROJECT] = pr.id,
+                                      [SPAN_TRACE_IN_TRACE] = trace,
+                                      [SPAN_TRACE_IN_LIMIT] =
+                                          arena_sprintf(r->op.arena, "%d", SPANS_TRACE_MAX + 1)};
+    if (!(res = DB_EXEC(&r->op, DB_STMT_SPAN_TRACE, p)))
+        return -1;
+    int n = PQntuples(res), shown = n > SPANS_TRACE_MAX ? SPANS_TRACE_MAX : n;
+    if (n == 0)
+        return req_error(r, 404, "not_found", NULL, "no such trace");
+    struct jsonx_out o;
+    jsonx_out_init(&o, r->op.arena, 64 + (size_t)shown * 512);
+    jsonx_out_raw(&o, "{\"trace_id\":\"", 13);
+    for (int i = 0; i < 32; i++) {
+        char c = (char)tolower((unsigned char)trace[i]);
+        jsonx_out_raw(&o, &c, 1);
+    }
+    jsonx_out_raw(&o, "\",\"spans\":[", 11);
+    for (int i = 0; i < shown; i++) {
+        if (i)
+            jsonx_out_raw(&o, ",", 1);
+        jsonx_out_raw(&o, PQgetvalue(res, i, SPAN_TRACE_SPAN_JSON),
+                      (size_t)PQgetlength(res, i, SPAN_TRACE_SPAN_JSON));
+    }
+    const char *tail = n > SPANS_TRACE_MAX ? "],\"truncated\":true}" : "],\"truncated\":false}";
+    jsonx_out_raw(&o, tail, strlen(tail));
+    return req_json_text(r, 200, jsonx_out_end(&o, NULL));
+}
+
+/* ?attr=key=value as the attribute objects a span's attributes may contain: the value as
+ * a string, and also as an int, a double or a bool when it reads as one (a JSON array of
+ * {"key": AnyValue}). */
+static const char *spans_attr_filter(struct req *r, const char *attr)
+{
+    const char *eq = strchr(attr, '=');
+    if (!eq || eq == attr)
+        return NULL;
+    const char *key = arena_strndup(r->op.arena, attr, (size_t)(eq - attr)), *v = eq + 1;
+    json_object *arr = req_own_json(r, json_object_new_array());
+    if (!arr || !key)
+        return NULL;
+    const char *kinds[3] = {"stringValue", NULL, NULL};
+    json_object *vals[3] = {json_object_new_string(v), NULL, NULL};
+    char *end;
+    errno = 0;
+    long long ll = spans_digits(v, 1) ? strtoll(v, &end, 10) : 0;
+    if (spans_digits(v, 1) && !errno && !*end) {
+        kinds[1] = "intValue";
+        vals[1] = spans_decimal(ll);
+    }
+    double d = *v ? strtod(v, &end) : 0;
+    if (*v && !*end && isfinite(d) && !strpbrk(v, "xXnNiI")) {
+        kinds[2] = "doubleValue";
+        vals[2] = spans_double(r->op.arena, d);
+    } else if (strcmp(v, "true") == 0 || strcmp(v, "false") == 0) {
+        kinds[2] = "boolValue";
+        vals[2] = json_object_new_boolean(v[0] == 't');
+    }
+    for (int i = 0; i < 3; i++) {
+        if (!kinds[i])
+            continue;
+        json_object *one = json_object_new_object(), *val = json_object_new_object();
+        json_object_object_add(val, kinds[i], vals[i]);
+        json_object_object_add(one, key, val);
+        json_object_array_add(arr, one);
+    }
+    return jsonx_to_string(arr, NULL);
+}
+
+/* GET /spans: search a project's spans, newest start first. */
+int spans_search(struct req *r)
+{
+    static const char *const known[] = {"project", "name", "attr",   "status", "min_duration_ms",
+                                        "from",    "to",   "cursor", "limit",  NULL};
+    const char *attr = req_query(r, "attr"), *min_ms = req_query(r, "min_duration_ms");
+    const char *from = req_query(r, "from"), *to = req_query(r, "to");
+    const char *cursor = req_query(r, "cursor"), *status, *attrs = NULL, *min_ns = NULL;
+    const char *after_ns = NULL, *after_trace = NULL, *after_span = NULL;
+    struct access_project pr;
+    long limit;
+    PGresult *res;
+
+    if (req_only_params(r, known) || req_limit(r, &limit) || spans_status_param(r, &status))
+        return -1;
+    if (attr && !(attrs = spans_attr_filter(r, attr)))
+        return req_error(r, 400, "invalid_field", "attr", "attr must be key=value");
+    if (min_ms) {
+        if (!req_is_int(min_ms) || strlen(min_ms) > 12)
+            return req_error(r, 400, "invalid_field", "min_duration_ms",
+                             "min_duration_ms must be a whole number of milliseconds");
+        min_ns = arena_sprintf(r->op.arena, "%lld", strtoll(min_ms, NULL, 10) * 1000000LL);
+    }
+    if (from && !jsonx_is_rfc3339(from))
+        return req_error(r, 400, "invalid_field", "from", "from must be an RFC 3339 time");
+    if (to && !jsonx_is_rfc3339(to))
+        return req_error(r, 400, "invalid_field", "to", "to must be an RFC 3339 time");
+    if (cursor) {
+        const char *c1 = strchr(cursor, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+        after_ns = c1 ? arena_strndup(r->op.arena, cursor, (size_t)(c1 - cursor)) : NULL;
+        after_trace = c2 ? arena_strndup(r->op.arena, c1 + 1, (size_t)(c2 - c1 - 1)) : NULL;
+        after_span = c2 ? c2 + 1 : NULL;
+        if (!after_ns || !spans_digits_n(after_ns, strlen(after_ns)) ||
+            !spans_is_hex(after_trace, 32) || !spans_is_hex(after_span, 16))
+            return req_error(r, 400, "invalid_field", "cursor",
+                             "cursor must be a next_cursor of this search");
+    }
+    if (access_project_for(&r->op, req_query(r, "project"), "project", ACCESS_ROLE_VIEWER, &pr))
+        return -1;
+    const char *p[SPAN_SEARCH__NIN] = {[SPAN_SEARCH_IN_PROJECT] = pr.id,
+                                       [SPAN_SEARCH_IN_NAME] = req_query(r, "name"),
+                                       [SPAN_SEARCH_IN_ATTRS] = attrs,
+                                       [SPAN_SEARCH_IN_STATUS] = status,
+                                       [SPAN_SEARCH_IN_MIN_DURATION_NS] = min_ns,
+                                       [SPAN_SEARCH_IN_FROM] = from,
+                                       [SPAN_SEARCH_IN_TO] = to,
+                                       [SPAN_SEARCH_IN_AFTER_NS] = after_ns,
+                                       [SPAN_SEARCH_IN_AFTER_TRACE] = after_trace,
+                                       [SPAN_SEARCH_IN_AFTER_SPAN] = after_span,
+                                       [SPAN_SEARCH_IN_LIMIT] =
+                                           arena_sprintf(r->op.arena, "%ld", limit + 1)};
+    if (!(res = DB_EXEC(&r->op, DB_STMT_SPAN_SEARCH, p)))
+        return -1;
+    _Static_assert(SPAN_SEARCH_SPAN_JSON == 0, "req_page_rows splices column 0");
+    int n = PQntuples(res), shown = n > limit ? (int)limit : n;
+    return req_page_rows(r, res, shown,
+                         n > limit ? PQgetvalue(res, shown - 1, SPAN_SEARCH_CURSOR) : NULL);
+}

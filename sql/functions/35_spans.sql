@@ -1,0 +1,36 @@
+-- Spans (migration 0021): their JSON for the read API, and a project's deletion taking its
+-- spans (spans have no foreign key: docs/SQL.md).
+
+-- A span as the API answers it (GET /runs/{run}/spans, /traces/{id}, /spans). Ids in lower
+-- case hex; times as the exact Unix nanoseconds in decimal strings (beyond JavaScript's
+-- 2^53) with start_at/end_at in RFC 3339 for people; values in their OTLP JSON form.
+CREATE OR REPLACE FUNCTION span_json(s spans) RETURNS json
+LANGUAGE sql STABLE AS $$
+    SELECT json_build_object(
+        'trace_id', encode(s.trace_id, 'hex'), 'span_id', encode(s.span_id, 'hex'),
+        'parent_span_id', encode(s.parent_span_id, 'hex'), 'trace_state', s.trace_state,
+        'flags', s.flags, 'name', s.name, 'kind', s.kind,
+        'start_time_unix_nano', s.start_ns::text, 'end_time_unix_nano', s.end_ns::text,
+        'start_at', s.start_at,
+        'end_at', timestamptz 'epoch' + (s.end_ns / 1000) * interval '1 microsecond',
+        'duration_ns', s.end_ns - s.start_ns,
+        'status', json_build_object('code', s.status_code, 'message', s.status_message),
+        'attributes', s.attributes, 'dropped_attributes_count', s.dropped_attributes_count,
+        'events', s.events, 'dropped_events_count', s.dropped_events_count,
+        'links', s.links, 'dropped_links_count', s.dropped_links_count,
+        'resource', s.resource, 'scope', s.scope,
+        'run_id', s.run_id, 'attempt', s.attempt_seq, 'sequence_id', s.sequence_id,
+        'received_at', s.received_at)
+$$;
+
+-- A deleted project's spans go with it (runs_delete_logs takes a deleted run's).
+CREATE OR REPLACE FUNCTION projects_delete_spans() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    DELETE FROM spans s USING deleted d WHERE s.project_id = d.id;
+    RETURN NULL;
+END $$;
+
+CREATE OR REPLACE TRIGGER projects_delete_spans AFTER DELETE ON projects
+    REFERENCING OLD TABLE AS deleted
+    FOR EACH STATEMENT EXECUTE FUNCTION projects_delete_spans();

@@ -1,0 +1,104 @@
+-- Spans (api/spans.c): the OTLP ingest's one statement per batch, and the read API.
+
+-- name: span_insert
+-- One statement stores a whole batch (one transaction: all or nothing). batch is
+-- {"resources": [...], "scopes": [...], "spans": [...]} as api/spans.c makes it from the
+-- OTLP request: each span names its resource and scope by index (ri, si), so a resource
+-- shared by 512 spans is sent once. A span's run (run: a UUID the span or its resource
+-- named) links only when it is a run of the token's project; any other is kept unlinked,
+-- so an id of another project's run neither links nor tells it exists. A linked span takes
+-- the attempt it names, else its run's latest. Sequence ids: each run's counter
+-- (run_span_seqs) is raised once by the batch's count, in run id order (two batches
+-- touching the same runs lock them in the same order), and the batch's spans of the run
+-- take the numbers in the order they came. A span already stored (an exporter's retry)
+-- is skipped: its number is not reused. One row per run touched (run_id NULL: the
+-- unlinked spans), with the count stored and the first and last sequence ids.
+-- in: project, batch
+-- out: run_id, count, first_seq, last_seq
+WITH s AS (SELECT x.* FROM jsonb_to_recordset($2::jsonb -> 'spans') AS x(i int, t text, s text,
+    p text, ts text, f bigint, n text, k smallint, sn bigint, en bigint, sc smallint, sm text,
+    a jsonb, da bigint, e jsonb, de bigint, l jsonb, dl bigint, ri int, si int, run uuid,
+    att int)),
+h AS (SELECT r.id, (SELECT max(a.seq) FROM attempts a WHERE a.run_id = r.id) AS latest
+    FROM runs r WHERE r.id IN (SELECT run FROM s) AND r.project_id = $1::bigint),
+c AS (SELECT s.run, count(*) AS n FROM s JOIN h ON h.id = s.run GROUP BY s.run),
+q AS (INSERT INTO run_span_seqs AS q (run_id, last) SELECT c.run, c.n FROM c ORDER BY c.run
+    ON CONFLICT (run_id) DO UPDATE SET last = q.last + excluded.last RETURNING q.run_id, q.last),
+ins AS (INSERT INTO spans (project_id, start_at, trace_id, span_id, parent_span_id,
+    trace_state, flags, name, kind, start_ns, end_ns, status_code, status_message, attributes,
+    dropped_attributes_count, events, dropped_events_count, links, dropped_links_count,
+    resource, scope, run_id, attempt_seq, sequence_id)
+    SELECT $1::bigint, timestamptz 'epoch' + (s.sn / 1000) * interval '1 microsecond',
+    decode(s.t, 'hex'), decode(s.s, 'hex'), decode(s.p, 'hex'), s.ts, s.f, s.n, s.k, s.sn,
+    s.en, s.sc, s.sm, s.a, s.da, s.e, s.de, s.l, s.dl, $2::jsonb -> 'resources' -> s.ri,
+    $2::jsonb -> 'scopes' -> s.si, h.id, CASE WHEN h.id IS NOT NULL THEN coalesce(s.att,
+    h.latest) END, q.last - c.n + row_number() OVER (PARTITION BY h.id ORDER BY s.i)
+    FROM s LEFT JOIN h ON h.id = s.run LEFT JOIN c ON c.run = h.id LEFT JOIN q ON q.run_id =
+    h.id
+    ORDER BY s.i
+    ON CONFLICT (project_id, trace_id, span_id, start_at) DO NOTHING
+    RETURNING run_id, sequence_id)
+SELECT ins.run_id, count(*) AS count, min(ins.sequence_id)::text AS first_seq,
+    max(ins.sequence_id)::text AS last_seq
+FROM ins
+GROUP BY ins.run_id;
+
+-- name: span_list_run
+-- A run's spans by sequence id, after one (0 for the first page). The caller checked
+-- that it may read the run (runs_access); every span of a run is of the run's project.
+-- in: run, after, attempt, name, status, limit
+-- out: span_json, cursor
+SELECT span_json(s), s.sequence_id::text AS cursor
+FROM spans s
+WHERE s.run_id = $1::uuid AND s.sequence_id > $2::bigint
+  AND ($3::int IS NULL OR s.attempt_seq = $3) AND ($4::text IS NULL OR s.name = $4)
+  AND ($5::smallint IS NULL OR s.status_code = $5)
+ORDER BY s.sequence_id
+LIMIT $6;
+
+-- name: span_list_run_start
+-- The same by start time (ties by sequence id), after the cursor "start_ns:sequence_id".
+-- in: run, after_ns, after_seq, attempt, name, status, limit
+-- out: span_json, cursor
+SELECT span_json(s), s.start_ns::text || ':' || s.sequence_id::text AS cursor
+FROM spans s
+WHERE s.run_id = $1::uuid AND (s.start_ns, s.sequence_id) > ($2::bigint, $3::bigint)
+  AND ($4::int IS NULL OR s.attempt_seq = $4) AND ($5::text IS NULL OR s.name = $5)
+  AND ($6::smallint IS NULL OR s.status_code = $6)
+ORDER BY s.start_ns, s.sequence_id
+LIMIT $7;
+
+-- name: span_trace
+-- A trace's spans within one project, by start time (a parent before its children when
+-- clocks agree); limit caps what one answer holds (api/spans.c says when it cut).
+-- in: project, trace, limit
+-- out: span_json
+SELECT span_json(s)
+FROM spans s
+WHERE s.project_id = $1::bigint AND s.trace_id = decode($2, 'hex')
+ORDER BY s.start_ns, s.span_id
+LIMIT $3;
+
+-- name: span_search
+-- Spans of a project, newest start first, each filter NULL for none: a name, attribute
+-- values (attrs: a jsonb array of {"key": AnyValue} objects, any of which the span's
+-- attributes must contain: the value as a string, and as a number or boolean when it
+-- reads as one), a status code, a least duration, a start range [from, to). The cursor
+-- is the last row's (start_ns, trace_id, span_id).
+-- in: project, name, attrs, status, min_duration_ns, from, to, after_ns, after_trace, after_span, limit
+-- out: span_json, cursor
+SELECT span_json(s), s.start_ns::text || ':' || encode(s.trace_id, 'hex') || ':' ||
+    encode(s.span_id, 'hex') AS cursor
+FROM spans s
+WHERE s.project_id = $1::bigint
+  AND ($2::text IS NULL OR s.name = $2)
+  AND ($3::jsonb IS NULL OR s.attributes @> ANY (ARRAY(SELECT jsonb_array_elements($3::jsonb))))
+  AND ($4::smallint IS NULL OR s.status_code = $4)
+  AND ($5::bigint IS NULL OR s.end_ns - s.start_ns >= $5)
+  AND ($6::timestamptz IS NULL OR s.start_at >= $6)
+  AND ($7::timestamptz IS NULL OR s.start_at < $7)
+  AND ($8::bigint IS NULL OR s.start_at <= timestamptz 'epoch' + ($8::bigint / 1000) *
+      interval '1 microsecond' AND (s.start_ns, s.trace_id, s.span_id) < ($8::bigint,
+      decode($9, 'hex'), decode($10, 'hex')))
+ORDER BY s.start_ns DESC, s.trace_id DESC, s.span_id DESC
+LIMIT $11;

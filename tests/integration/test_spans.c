@@ -1,0 +1,624 @@
+/* Traces (api/spans.c): OTLP/HTTP JSON ingest through nginx (POST /v1/traces and
+ * /api/v1/otlp/v1/traces) and the read API. Every attribute type and the span's parts
+ * come back exactly as sent; a malformed or hostile request is a 4xx with the
+ * google.rpc.Status body and stores nothing, not even the valid spans beside the bad one;
+ * a run id of another project never links, and another project's token reads nothing of
+ * A's; a span sent twice is stored once; linked batches publish run.spans. Each test
+ * works with trace ids of its own. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "itest.h"
+
+#define S(s) ((s) ? (s) : "")
+
+static struct itest_world world;
+
+static int spans_init(void)
+{
+    return itest_world_init(&world, "spans") ? 1 : 0;
+}
+
+/* A trace id of 32 hex digits no other test uses. */
+static const char *fresh_trace(char out[33])
+{
+    static unsigned n;
+    snprintf(out, 33, "%016llx%08x%08x", (unsigned long long)time(NULL) * 1000003ULL,
+             (unsigned)getpid(), ++n);
+    return out;
+}
+
+/* POST body to path as token who with the given Content-Type (NULL: application/json)
+ * and more headers (one line or NULL). */
+static long otlp_post(const struct ident *who, const char *path, const char *ctype,
+                      const char *more, const char *body, size_t len, struct http_resp *r)
+{
+    char auth[300], ct[128];
+    snprintf(auth, sizeof(auth), "Authorization: Bearer %s", who->secret);
+    snprintf(ct, sizeof(ct), "Content-Type: %s", ctype ? ctype : "application/json");
+    const char *h[] = {auth, ct, more, NULL};
+    if (http_do("POST", path, body, len, h, r) != 0)
+        return -1;
+    return r->status;
+}
+
+static long otlp(const struct ident *who, const char *body, struct http_resp *r)
+{
+    long st = otlp_post(who, "/v1/traces", NULL, NULL, body, strlen(body), r);
+    if (st != 200)
+        fprintf(stderr, "\n  POST /v1/traces: %ld %.300s", st, S(r->body));
+    return st;
+}
+
+/* The trace as who reads it (GET /api/v1/traces/{id}); the status. */
+static long get_trace(const struct ident *who, const char *trace, struct http_resp *r)
+{
+    return itest_callf(who, "GET", NULL, r, "/api/v1/traces/%s", trace);
+}
+
+/* The number of spans of trace in any project, from the database. */
+static long stored(const char *trace)
+{
+    char sql[200], out[32] = "";
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM spans WHERE trace_id = decode('%s', 'hex')",
+             trace);
+    if (itest_psql(sql, out, sizeof(out)) != 0)
+        return -1;
+    return strtol(out, NULL, 10);
+}
+
+/* One span's JSON (OTLP) with the given trace, span id, parent ("" none) and extra
+ * members (a leading comma, or ""). */
+static const char *span_json(char *buf, size_t cap, const char *trace, const char *span,
+                             const char *parent, const char *extra)
+{
+    snprintf(buf, cap,
+             "{\"traceId\":\"%s\",\"spanId\":\"%s\"%s%s%s,\"name\":\"op\","
+             "\"startTimeUnixNano\":\"1767225600123456789\","
+             "\"endTimeUnixNano\":\"1767225601987654321\"%s}",
+             trace, span, parent[0] ? ",\"parentSpanId\":\"" : "", parent, parent[0] ? "\"" : "",
+             extra);
+    return buf;
+}
+
+/* An ExportTraceServiceRequest of the spans (JSON text of a list, without brackets) under
+ * one resource with the given attributes (JSON text of a list, without brackets). */
+static const char *request_json(char *buf, size_t cap, const char *res_attrs, const char *spans)
+{
+    snprintf(buf, cap,
+             "{\"resourceSpans\":[{\"resource\":{\"attributes\":[%s]},\"scopeSpans\":[{"
+             "\"scope\":{\"name\":\"itest\",\"version\":\"1.2\"},\"spans\":[%s]}]}]}",
+             res_attrs, spans);
+    return buf;
+}
+
+/* The span of the answer to GET /traces with the id span, or NULL. */
+static json_object *find_span(json_object *trace, const char *span)
+{
+    json_object *spans = itest_jget(trace, "spans");
+    for (size_t i = 0; spans && i < json_object_array_length(spans); i++) {
+        json_object *s = json_object_array_get_idx(spans, i);
+        if (itest_streq(itest_jstr(s, "span_id"), span))
+            return s;
+    }
+    return NULL;
+}
+
+/* ---- round trip ---- */
+
+static void test_round_trip(void)
+{
+    char trace[33], link_trace[33], s1[4096], s2[512], mid[4700], body[5200];
+    struct http_resp r;
+    fresh_trace(trace);
+    fresh_trace(link_trace);
+    /* Upper-case hex (the OTLP example's), every AnyValue kind, ints as strings and as
+     * numbers at the int64 extremes, an unknown member at each level. */
+    span_json(
+        s1, sizeof(s1), trace, "EEE19B7EC3C1B174", "",
+        ",\"kind\":2,\"traceState\":\"k=v\",\"flags\":257,\"futureField\":{\"x\":1},"
+        "\"attributes\":["
+        "{\"key\":\"s\",\"value\":{\"stringValue\":\"h\\u00e9llo \\\"q\\\" \\\\ \\n\"}},"
+        "{\"key\":\"t\",\"value\":{\"boolValue\":true}},"
+        "{\"key\":\"f\",\"value\":{\"boolValue\":false}},"
+        "{\"key\":\"imax\",\"value\":{\"intValue\":\"9223372036854775807\"}},"
+        "{\"key\":\"imin\",\"value\":{\"intValue\":\"-9223372036854775808\"}},"
+        "{\"key\":\"inum\",\"value\":{\"intValue\":9223372036854775807}},"
+        "{\"key\":\"ineg\",\"value\":{\"intValue\":-42}},"
+        "{\"key\":\"d\",\"value\":{\"doubleValue\":0.1}},"
+        "{\"key\":\"dint\",\"value\":{\"doubleValue\":3}},"
+        "{\"key\":\"dnan\",\"value\":{\"doubleValue\":\"NaN\"}},"
+        "{\"key\":\"dinf\",\"value\":{\"doubleValue\":\"-Infinity\"}},"
+        "{\"key\":\"dbig\",\"value\":{\"intValue\":1.5e300}},"
+        "{\"key\":\"by\",\"value\":{\"bytesValue\":\"AAH/\"}},"
+        "{\"key\":\"empty\",\"value\":{}},"
+        "{\"key\":\"arr\",\"value\":{\"arrayValue\":{\"values\":[{\"intValue\":1},"
+        "{\"stringValue\":\"x\"},{\"arrayValue\":{\"values\":[{\"boolValue\":true}]}}]}}},"
+        "{\"key\":\"kv\",\"value\":{\"kvlistValue\":{\"values\":[{\"key\":\"a\",\"value\":"
+        "{\"doubleValue\":2.5}},{\"key\":\"b\",\"value\":{\"kvlistValue\":{}}}]}}}],"
+        "\"droppedAttributesCount\":3,"
+        "\"events\":[{\"timeUnixNano\":\"1767225600500000001\",\"name\":\"ev\",\"attributes\":"
+        "[{\"key\":\"n\",\"value\":{\"intValue\":\"7\"}}],\"droppedAttributesCount\":1}],"
+        "\"droppedEventsCount\":2,\"droppedLinksCount\":4,"
+        "\"status\":{\"code\":2,\"message\":\"boom\"}");
+    size_t n = strlen(s1);
+    snprintf(s1 + n - 1, sizeof(s1) - n + 1,
+             ",\"links\":[{\"traceId\":\"%s\",\"spanId\":\"0000000000000abc\",\"traceState\":"
+             "\"x=y\",\"flags\":1,\"attributes\":[{\"key\":\"l\",\"value\":{\"stringValue\":"
+             "\"link\"}}]}]}",
+             link_trace);
+    span_json(s2, sizeof(s2), trace, "eee19b7ec3c1b175", "eee19b7ec3c1b174", "");
+    snprintf(mid, sizeof(mid), "%s,%s", s1, s2);
+    request_json(body, sizeof(body),
+                 "{\"key\":\"service.name\",\"value\":{\"stringValue\":\"svc\"}}", mid);
+
+    CU_ASSERT_EQUAL(otlp(&world.twrite, body, &r), 200);
+    char ct[128];
+    CU_ASSERT_PTR_NOT_NULL(
+        strstr(S(http_header(&r, "Content-Type", ct, sizeof(ct))), "application/json"));
+    CU_ASSERT_PTR_NOT_NULL(itest_jget(r.json, "partialSuccess"));
+    CU_ASSERT_PTR_NULL(itest_jget(r.json, "partialSuccess.rejectedSpans"));
+    http_resp_free(&r);
+
+    CU_ASSERT_EQUAL_FATAL(get_trace(&world.tread, trace, &r), 200);
+    CU_ASSERT_EQUAL(itest_jlen(r.json, "spans"), 2);
+    json_object *a = find_span(r.json, "eee19b7ec3c1b174"),
+                *b = find_span(r.json, "eee19b7ec3c1b175");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+    /* ids lower-cased; a root has no parent; the child names it */
+    CU_ASSERT(itest_jnull(a, "parent_span_id"));
+    CU_ASSERT(itest_streq(itest_jstr(b, "parent_span_id"), "eee19b7ec3c1b174"));
+    CU_ASSERT(itest_streq(itest_jstr(a, "trace_id"), trace));
+    /* nanoseconds exactly */
+    CU_ASSERT(itest_streq(itest_jstr(a, "start_time_unix_nano"), "1767225600123456789"));
+    CU_ASSERT(itest_streq(itest_jstr(a, "end_time_unix_nano"), "1767225601987654321"));
+    CU_ASSERT_EQUAL(itest_jint(a, "duration_ns"), 1864197532LL);
+    CU_ASSERT_EQUAL(itest_jint(a, "kind"), 2);
+    CU_ASSERT_EQUAL(itest_jint(a, "flags"), 257);
+    CU_ASSERT(itest_streq(itest_jstr(a, "trace_state"), "k=v"));
+    CU_ASSERT_EQUAL(itest_jint(a, "status.code"), 2);
+    CU_ASSERT(itest_streq(itest_jstr(a, "status.message"), "boom"));
+    CU_ASSERT_EQUAL(itest_jint(a, "dropped_attributes_count"), 3);
+    CU_ASSERT_EQUAL(itest_jint(a, "dropped_events_count"), 2);
+    CU_ASSERT_EQUAL(itest_jint(a, "dropped_links_count"), 4);
+    /* every value with its type */
+    CU_ASSERT(itest_streq(itest_jstr(a, "attributes.s.stringValue"), "h\xc3\xa9llo \"q\" \\ \n"));
+    CU_ASSERT(json_object_get_boolean(itest_jget(a, "attributes.t.boolValue")) == 1);
+    json_object *f = NULL;
+    CU_ASSERT(itest_jfind(a, "attributes.f.boolValue", &f) &&
+              json_object_is_type(f, json_type_boolean) && !json_object_get_boolean(f));
+    CU_ASSERT(itest_streq(itest_jstr(a, "attributes.imax.intValue"), "9223372036854775807"));
+    CU_ASSERT(itest_streq(itest_jstr(a, "attributes.imin.intValue"), "-9223372036854775808"));
+    CU_ASSERT(itest_streq(itest_jstr(a, "attributes.inum.intValue"), "9223372036854775807"));
+    CU_ASSERT(itest_streq(itest_jstr(a, "attributes.ineg.intValue"), "-42"));
+    CU_ASSERT(itest_jnum(a, "attributes.d.doubleValue") == 0.1);
+    CU_ASSERT(itest_jnum(a, "attributes.dint.doubleValue") == 3.0);
+    CU_ASSERT(itest_streq(itest_jstr(a, "attributes.dnan.doubleValue"), "NaN"));
+    CU_ASSERT(itest_streq(itest_jstr(a, "attributes.dinf.doubleValue"), "-Infinity"));
+    /* an integral number past int64 (the JS SDK's intValue of 1.5e300) stays the double */
+    CU_ASSERT(itest_streq(itest_jstr(a, "attributes.dbig.doubleValue"), "1.5e+300"));
+    CU_ASSERT(itest_streq(itest_jstr(a, "attributes.by.bytesValue"), "AAH/"));
+    json_object *empty = itest_jget(a, "attributes.empty");
+    CU_ASSERT(json_object_is_type(empty, json_type_object) &&
+              json_object_object_length(empty) == 0);
+    CU_ASSERT_EQUAL(itest_jlen(a, "attributes.arr.arrayValue.values"), 3);
+    CU_ASSERT(itest_streq(itest_jstr(a, "attributes.arr.arrayValue.values.0.intValue"), "1"));
+    CU_ASSERT(itest_streq(itest_jstr(a, "attributes.arr.arrayValue.values.1.stringValue"), "x"));
+    CU_ASSERT(json_object_get_boolean(
+        itest_jget(a, "attributes.arr.arrayValue.values.2.arrayValue.values.0.boolValue")));
+    CU_ASSERT(itest_streq(itest_jstr(a, "attributes.kv.kvlistValue.values.0.key"), "a"));
+    CU_ASSERT(itest_jnum(a, "attributes.kv.kvlistValue.values.0.value.doubleValue") == 2.5);
+    CU_ASSERT(itest_streq(itest_jstr(a, "attributes.kv.kvlistValue.values.1.key"), "b"));
+    CU_ASSERT_EQUAL(itest_jlen(a, "attributes.kv.kvlistValue.values.1.value.kvlistValue.values"),
+                    0);
+    /* events and links */
+    CU_ASSERT(itest_streq(itest_jstr(a, "events.0.time_unix_nano"), "1767225600500000001"));
+    CU_ASSERT(itest_streq(itest_jstr(a, "events.0.name"), "ev"));
+    CU_ASSERT(itest_streq(itest_jstr(a, "events.0.attributes.n.intValue"), "7"));
+    CU_ASSERT_EQUAL(itest_jint(a, "events.0.dropped_attributes_count"), 1);
+    CU_ASSERT(itest_streq(itest_jstr(a, "links.0.trace_id"), link_trace));
+    CU_ASSERT(itest_streq(itest_jstr(a, "links.0.span_id"), "0000000000000abc"));
+    CU_ASSERT(itest_streq(itest_jstr(a, "links.0.trace_state"), "x=y"));
+    CU_ASSERT_EQUAL(itest_jint(a, "links.0.flags"), 1);
+    CU_ASSERT(itest_streq(itest_jstr(a, "links.0.attributes.l.stringValue"), "link"));
+    /* the resource and the scope */
+    /* (a dotted key: looked up by hand, not by path) */
+    CU_ASSERT(itest_streq(
+        itest_jstr(json_object_object_get(itest_jget(a, "resource.attributes"), "service.name"),
+                   "stringValue"),
+        "svc"));
+    CU_ASSERT(itest_streq(itest_jstr(a, "scope.name"), "itest"));
+    CU_ASSERT(itest_streq(itest_jstr(a, "scope.version"), "1.2"));
+    /* unlinked */
+    CU_ASSERT(itest_jnull(a, "run_id"));
+    CU_ASSERT(itest_jnull(a, "sequence_id"));
+    http_resp_free(&r);
+}
+
+/* ---- malformed and hostile ---- */
+
+struct bad_case {
+    const char *what;
+    const char *body; /* {t}: the trace id (a valid span with it comes first) */
+    long status;
+};
+
+static void test_malformed(void)
+{
+    /* Each case holds a valid span of the test's trace before the bad part: a 4xx must
+     * store nothing of it. */
+#define OK_SPAN                                                                                    \
+    "{\"traceId\":\"{t}\",\"spanId\":\"0102030405060708\",\"name\":\"ok\","                        \
+    "\"startTimeUnixNano\":\"1\",\"endTimeUnixNano\":\"2\"}"
+#define WRAP(x) "{\"resourceSpans\":[{\"scopeSpans\":[{\"spans\":[" OK_SPAN "," x "]}]}]}"
+    static const struct bad_case cases[] = {
+        {"not JSON", "{\"resourceSpans\":[{t}", 400},
+        {"trailing garbage", WRAP("{}") "x", 400},
+        {"top level an array", "[\"{t}\"]", 400},
+        {"resourceSpans an object", "{\"resourceSpans\":{\"x\":\"{t}\"}}", 400},
+        {"span a string", WRAP("\"span\""), 400},
+        {"short trace id", WRAP("{\"traceId\":\"abc\",\"spanId\":\"0102030405060708\"}"), 400},
+        {"non-hex trace id",
+         WRAP("{\"traceId\":\"zz8efff798038103d269b633813fc60c\",\"spanId\":\"0102030405060708\"}"),
+         400},
+        {"base64 span id (proto3 JSON, not OTLP)",
+         WRAP("{\"traceId\":\"5b8efff798038103d269b633813fc60c\",\"spanId\":\"AQIDBAUGBwg=\"}"),
+         400},
+        {"kind by name", WRAP("{\"kind\":\"SPAN_KIND_SERVER\"}"), 400},
+        {"kind out of range", WRAP("{\"kind\":9}"), 400},
+        {"status code by name", WRAP("{\"status\":{\"code\":\"STATUS_CODE_ERROR\"}}"), 400},
+        {"negative time", WRAP("{\"startTimeUnixNano\":-1}"), 400},
+        {"time with a fraction", WRAP("{\"startTimeUnixNano\":\"1.5\"}"), 400},
+        {"time past uint64", WRAP("{\"startTimeUnixNano\":\"18446744073709551616\"}"), 400},
+        {"intValue past int64",
+         WRAP(
+             "{\"attributes\":[{\"key\":\"k\",\"value\":{\"intValue\":\"9223372036854775808\"}}]}"),
+         400},
+        {"intValue below int64",
+         WRAP("{\"attributes\":[{\"key\":\"k\",\"value\":{\"intValue\":\"-9223372036854775809\"}}]"
+              "}"),
+         400},
+        {"intValue a word",
+         WRAP("{\"attributes\":[{\"key\":\"k\",\"value\":{\"intValue\":\"ten\"}}]}"), 400},
+        {"intValue with a fraction",
+         WRAP("{\"attributes\":[{\"key\":\"k\",\"value\":{\"intValue\":1.5}}]}"), 400},
+        {"two values in one AnyValue",
+         WRAP(
+             "{\"attributes\":[{\"key\":\"k\",\"value\":{\"intValue\":1,\"stringValue\":\"a\"}}]}"),
+         400},
+        {"boolValue a string",
+         WRAP("{\"attributes\":[{\"key\":\"k\",\"value\":{\"boolValue\":\"true\"}}]}"), 400},
+        {"doubleValue a word",
+         WRAP("{\"attributes\":[{\"key\":\"k\",\"value\":{\"doubleValue\":\"fast\"}}]}"), 400},
+        {"bytesValue not base64",
+         WRAP("{\"attributes\":[{\"key\":\"k\",\"value\":{\"bytesValue\":\"!!!\"}}]}"), 400},
+        {"NUL in a string",
+         WRAP("{\"attributes\":[{\"key\":\"k\",\"value\":{\"stringValue\":\"a\\u0000b\"}}]}"), 400},
+        {"NUL in a name", WRAP("{\"name\":\"a\\u0000\"}"), 400},
+        {"attributes an object", WRAP("{\"attributes\":{\"k\":\"v\"}}"), 400},
+        {"attribute not a KeyValue", WRAP("{\"attributes\":[5]}"), 400},
+        {"events an object", WRAP("{\"events\":{}}"), 400},
+        {"link with a short span id",
+         WRAP("{\"links\":[{\"traceId\":\"5b8efff798038103d269b633813fc60c\",\"spanId\":\"01\"}]}"),
+         400},
+        {"dropped count past uint32", WRAP("{\"droppedAttributesCount\":4294967296}"), 400},
+        {"invalid UTF-8", WRAP("{\"name\":\"\xff\xfe\"}"), 400},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char trace[33], body[2048];
+        struct http_resp r;
+        fresh_trace(trace);
+        const struct itest_subst subs[] = {{"{t}", trace}, {NULL, NULL}};
+        itest_expand(cases[i].body, subs, body, sizeof(body));
+        long st = otlp(&world.twrite, body, &r);
+        int ok = st == cases[i].status && r.json && itest_jint(r.json, "code") == 3 &&
+                 itest_jstr(r.json, "message") && !itest_jget(r.json, "error");
+        if (!ok)
+            fprintf(stderr, "\n  %s: %ld %.300s", cases[i].what, st, r.body ? r.body : "");
+        CU_ASSERT(ok);
+        http_resp_free(&r);
+        long n = stored(trace);
+        if (n != 0)
+            fprintf(stderr, "\n  %s: %ld spans stored", cases[i].what, n);
+        CU_ASSERT_EQUAL(n, 0);
+    }
+
+    /* Values nested past the JSON layer's depth (JSONX_MAX_DEPTH): 400, nothing stored. */
+    {
+        char deep_trace[33], deep[4096], *o = deep;
+        size_t cap = sizeof(deep);
+        int k = snprintf(o, cap,
+                         "{\"resourceSpans\":[{\"scopeSpans\":[{\"spans\":[{\"traceId\":\"%s\","
+                         "\"spanId\":\"0102030405060708\",\"attributes\":[{\"key\":\"k\","
+                         "\"value\":",
+                         fresh_trace(deep_trace));
+        o += k;
+        cap -= (size_t)k;
+        for (int d = 0; d < 40; d++, o += 25, cap -= 25)
+            memcpy(o, "{\"arrayValue\":{\"values\":[", 25);
+        for (int d = 0; d < 40; d++, o += 3, cap -= 3)
+            memcpy(o, "]}}", 3);
+        snprintf(o, cap, "}]}]}]}]}");
+        struct http_resp dr;
+        CU_ASSERT_EQUAL(otlp(&world.twrite, deep, &dr), 400);
+        CU_ASSERT_EQUAL(itest_jint(dr.json, "code"), 3);
+        http_resp_free(&dr);
+        CU_ASSERT_EQUAL(stored(deep_trace), 0);
+    }
+
+    /* Other content types and encodings: 415 with the same body, nothing stored. */
+    char trace[33], body[512], one[300];
+    struct http_resp r;
+    fresh_trace(trace);
+    request_json(body, sizeof(body), "",
+                 span_json(one, sizeof(one), trace, "0102030405060708", "", ""));
+    CU_ASSERT_EQUAL(
+        otlp_post(&world.twrite, "/v1/traces", "text/plain", NULL, body, strlen(body), &r), 415);
+    CU_ASSERT_EQUAL(itest_jint(r.json, "code"), 3);
+    http_resp_free(&r);
+    CU_ASSERT_EQUAL(otlp_post(&world.twrite, "/v1/traces", NULL, "Content-Encoding: br", body,
+                              strlen(body), &r),
+                    415);
+    http_resp_free(&r);
+    CU_ASSERT_EQUAL(stored(trace), 0);
+    /* Sessions and read tokens may not ingest; no identity is a 401, in OTLP's shape too. */
+    CU_ASSERT_EQUAL(otlp(&world.tread, body, &r), 403);
+    CU_ASSERT_EQUAL(itest_jint(r.json, "code"), 7);
+    http_resp_free(&r);
+    const char *noauth[] = {"Content-Type: application/json", "X-Runwatch-CSRF: 1", NULL};
+    CU_ASSERT_EQUAL_FATAL(http_do("POST", "/v1/traces", body, strlen(body), noauth, &r), 0);
+    CU_ASSERT_EQUAL(r.status, 401);
+    CU_ASSERT_EQUAL(itest_jint(r.json, "code"), 16);
+    http_resp_free(&r);
+    CU_ASSERT_EQUAL(stored(trace), 0);
+
+    /* Above RUNWATCH_OTLP_MAX_BYTES (8 MiB by default): 413, nothing read. */
+    size_t big = 9u * 1024 * 1024;
+    char *huge = malloc(big);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(huge);
+    memset(huge, ' ', big);
+    memcpy(huge, body, strlen(body));
+    CU_ASSERT_EQUAL(otlp_post(&world.twrite, "/v1/traces", NULL, NULL, huge, big, &r), 413);
+    CU_ASSERT_EQUAL(itest_jint(r.json, "code"), 3);
+    http_resp_free(&r);
+    free(huge);
+    CU_ASSERT_EQUAL(stored(trace), 0);
+
+    /* An empty body and an empty request are successes that store nothing. */
+    CU_ASSERT_EQUAL(otlp_post(&world.twrite, "/v1/traces", NULL, NULL, "", 0, &r), 200);
+    http_resp_free(&r);
+    CU_ASSERT_EQUAL(otlp(&world.twrite, "{}", &r), 200);
+    http_resp_free(&r);
+}
+
+/* Spans that cannot be kept are counted, the others stored. */
+static void test_partial(void)
+{
+    char trace[33], a[300], b[300], c[300], all[1000], body[1400];
+    struct http_resp r;
+    fresh_trace(trace);
+    span_json(a, sizeof(a), trace, "0102030405060708", "", "");
+    span_json(b, sizeof(b), "00000000000000000000000000000000", "0102030405060709", "", "");
+    span_json(c, sizeof(c), trace, "0000000000000000", "", "");
+    snprintf(all, sizeof(all), "%s,%s,%s", a, b, c);
+    CU_ASSERT_EQUAL(otlp(&world.twrite, request_json(body, sizeof(body), "", all), &r), 200);
+    CU_ASSERT(itest_streq(itest_jstr(r.json, "partialSuccess.rejectedSpans"), "2"));
+    CU_ASSERT_PTR_NOT_NULL(itest_jstr(r.json, "partialSuccess.errorMessage"));
+    http_resp_free(&r);
+    CU_ASSERT_EQUAL(stored(trace), 1);
+}
+
+/* ---- runs: linking, sequence ids, the live message, isolation ---- */
+
+static void test_run_link(void)
+{
+    char run[64], trace[33], attrs[300], spans[1200], body[2000], x[300], y[300], z[300];
+    struct http_resp r;
+    struct itest_run rr = {.status = "running"};
+    CU_ASSERT_EQUAL_FATAL(itest_make_run(&world.twrite, &rr, run, sizeof(run)), 201);
+    struct itest_sub sub;
+    CU_ASSERT_EQUAL_FATAL(itest_sub_open(&sub, "runwatch:events"), 0);
+
+    /* The run named by the resource, and once by a span itself with an attempt. */
+    fresh_trace(trace);
+    snprintf(attrs, sizeof(attrs),
+             "{\"key\":\"runwatch.run_id\",\"value\":{\"stringValue\":\"%s\"}}", run);
+    span_json(x, sizeof(x), trace, "1000000000000001", "", "");
+    span_json(y, sizeof(y), trace, "1000000000000002", "1000000000000001", "");
+    span_json(z, sizeof(z), trace, "1000000000000003", "1000000000000001",
+              ",\"attributes\":[{\"key\":\"runwatch.attempt\",\"value\":{\"intValue\":7}}]");
+    snprintf(spans, sizeof(spans), "%s,%s,%s", x, y, z);
+    request_json(body, sizeof(body), attrs, spans);
+    CU_ASSERT_EQUAL(
+        otlp_post(&world.twrite, "/api/v1/otlp/v1/traces", NULL, NULL, body, strlen(body), &r),
+        200);
+    http_resp_free(&r);
+
+    /* The live message: count and the sequence range. */
+    json_object *m = NULL;
+    char *msg = NULL;
+    for (int i = 0; i < 200 && !m; i++) {
+        free(msg);
+        if (!(msg = itest_sub_next(&sub, 5000)))
+            break;
+        json_object *o = json_tokener_parse(msg);
+        if (o && itest_streq(itest_jstr(o, "run"), run) &&
+            itest_streq(itest_jstr(o, "type"), "run.spans"))
+            m = o;
+        else
+            json_object_put(o);
+    }
+    free(msg);
+    itest_sub_close(&sub);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+    CU_ASSERT_EQUAL(itest_jint(m, "project"), world.pa.id);
+    CU_ASSERT_EQUAL(itest_jint(m, "data.count"), 3);
+    CU_ASSERT(itest_streq(itest_jstr(m, "data.first_sequence_id"), "1"));
+    CU_ASSERT(itest_streq(itest_jstr(m, "data.last_sequence_id"), "3"));
+    json_object_put(m);
+
+    /* The run's spans in sequence order, in pages; the attempt filter. */
+    CU_ASSERT_EQUAL_FATAL(
+        itest_callf(&world.viewer, "GET", NULL, &r, "/api/v1/runs/%s/spans?limit=2", run), 200);
+    CU_ASSERT_EQUAL(itest_jlen(r.json, "items"), 2);
+    CU_ASSERT_EQUAL(itest_jint(r.json, "items.0.sequence_id"), 1);
+    CU_ASSERT(itest_streq(itest_jstr(r.json, "items.0.span_id"), "1000000000000001"));
+    CU_ASSERT(itest_streq(itest_jstr(r.json, "items.0.run_id"), run));
+    char cursor[64];
+    snprintf(cursor, sizeof(cursor), "%s", S(itest_jstr(r.json, "next_cursor")));
+    http_resp_free(&r);
+    CU_ASSERT_EQUAL_FATAL(itest_callf(&world.viewer, "GET", NULL, &r,
+                                      "/api/v1/runs/%s/spans?limit=2&cursor=%s", run, cursor),
+                          200);
+    CU_ASSERT_EQUAL(itest_jlen(r.json, "items"), 1);
+    CU_ASSERT_EQUAL(itest_jint(r.json, "items.0.sequence_id"), 3);
+    CU_ASSERT_EQUAL(itest_jint(r.json, "items.0.attempt"), 7);
+    CU_ASSERT(itest_jnull(r.json, "next_cursor"));
+    http_resp_free(&r);
+    /* by start time, in pages: the start cursor carries 19-digit nanoseconds */
+    CU_ASSERT_EQUAL_FATAL(itest_callf(&world.viewer, "GET", NULL, &r,
+                                      "/api/v1/runs/%s/spans?order=start&limit=2", run),
+                          200);
+    CU_ASSERT_EQUAL(itest_jlen(r.json, "items"), 2);
+    snprintf(cursor, sizeof(cursor), "%s", S(itest_jstr(r.json, "next_cursor")));
+    http_resp_free(&r);
+    itest_callf(&world.viewer, "GET", NULL, &r,
+                "/api/v1/runs/%s/spans?order=start&limit=2&cursor=%s", run, cursor);
+    EXPECT_STATUS(r, 200);
+    CU_ASSERT_EQUAL(itest_jlen(r.json, "items"), 1);
+    http_resp_free(&r);
+    CU_ASSERT_EQUAL_FATAL(itest_callf(&world.viewer, "GET", NULL, &r,
+                                      "/api/v1/runs/%s/spans?attempt=7&order=start", run),
+                          200);
+    CU_ASSERT_EQUAL(itest_jlen(r.json, "items"), 1);
+    http_resp_free(&r);
+
+    /* The same batch again (an exporter's retry): stored once, nothing new to number. */
+    CU_ASSERT_EQUAL(otlp(&world.twrite, body, &r), 200);
+    http_resp_free(&r);
+    CU_ASSERT_EQUAL(stored(trace), 3);
+
+    /* Project B's token naming A's run: stored in B, unlinked; A's run does not see it. */
+    char trace_b[33];
+    fresh_trace(trace_b);
+    span_json(x, sizeof(x), trace_b, "2000000000000001", "", "");
+    CU_ASSERT_EQUAL(otlp(&world.twrite_b, request_json(body, sizeof(body), attrs, x), &r), 200);
+    http_resp_free(&r);
+    CU_ASSERT_EQUAL_FATAL(get_trace(&world.twrite_b, trace_b, &r), 200);
+    CU_ASSERT(itest_jnull(r.json, "spans.0.run_id"));
+    CU_ASSERT(itest_jnull(r.json, "spans.0.sequence_id"));
+    http_resp_free(&r);
+    CU_ASSERT_EQUAL_FATAL(
+        itest_callf(&world.viewer, "GET", NULL, &r, "/api/v1/runs/%s/spans?limit=100", run), 200);
+    CU_ASSERT_EQUAL(itest_jlen(r.json, "items"), 3);
+    http_resp_free(&r);
+
+    /* B reads nothing of A: A's trace, A's run's spans, a search of A's span name. */
+    CU_ASSERT_EQUAL(get_trace(&world.twrite_b, trace, &r), 404);
+    http_resp_free(&r);
+    CU_ASSERT_EQUAL(itest_statusf(&world.twrite_b, "GET", NULL, "/api/v1/runs/%s/spans", run), 404);
+    CU_ASSERT_EQUAL(itest_statusf(&world.member_b, "GET", NULL, "/api/v1/traces/%s?project=%s",
+                                  trace, world.pa.slug),
+                    404);
+    CU_ASSERT_EQUAL_FATAL(itest_callf(&world.twrite_b, "GET", NULL, &r,
+                                      "/api/v1/spans?attr=runwatch.run_id=%s&limit=1000", run),
+                          200);
+    json_object *items = itest_jget(r.json, "items");
+    for (size_t i = 0; items && i < json_object_array_length(items); i++)
+        CU_ASSERT(!itest_streq(itest_jstr(json_object_array_get_idx(items, i), "trace_id"), trace));
+    http_resp_free(&r);
+    /* And A does not see B's span. */
+    CU_ASSERT_EQUAL(get_trace(&world.tread, trace_b, &r), 404);
+    http_resp_free(&r);
+}
+
+/* ---- search ---- */
+
+static void test_search(void)
+{
+    char trace[33], name[64], a[600], b[600], all[1300], body[1800];
+    struct http_resp r;
+    fresh_trace(trace);
+    itest_unique("search-op", name, sizeof(name));
+    snprintf(a, sizeof(a),
+             "{\"traceId\":\"%s\",\"spanId\":\"3000000000000001\",\"name\":\"%s\","
+             "\"startTimeUnixNano\":\"1767225600000000000\",\"endTimeUnixNano\":"
+             "\"1767225602000000000\",\"status\":{\"code\":2},\"attributes\":[{\"key\":"
+             "\"gen_ai.request.model\",\"value\":{\"stringValue\":\"m-%s\"}},{\"key\":\"n\","
+             "\"value\":{\"intValue\":42}}]}",
+             trace, name, trace);
+    snprintf(b, sizeof(b),
+             "{\"traceId\":\"%s\",\"spanId\":\"3000000000000002\",\"name\":\"%s\","
+             "\"startTimeUnixNano\":\"1767225601000000000\",\"endTimeUnixNano\":"
+             "\"1767225601000100000\",\"attributes\":[{\"key\":\"gen_ai.request.model\","
+             "\"value\":{\"stringValue\":\"other\"}}]}",
+             trace, name);
+    snprintf(all, sizeof(all), "%s,%s", a, b);
+    CU_ASSERT_EQUAL(otlp(&world.twrite, request_json(body, sizeof(body), "", all), &r), 200);
+    http_resp_free(&r);
+
+    /* by name, newest start first, one a page */
+    CU_ASSERT_EQUAL_FATAL(
+        itest_callf(&world.tread, "GET", NULL, &r, "/api/v1/spans?name=%s&limit=1", name), 200);
+    CU_ASSERT_EQUAL(itest_jlen(r.json, "items"), 1);
+    CU_ASSERT(itest_streq(itest_jstr(r.json, "items.0.span_id"), "3000000000000002"));
+    char cursor[128];
+    snprintf(cursor, sizeof(cursor), "%s", S(itest_jstr(r.json, "next_cursor")));
+    http_resp_free(&r);
+    itest_callf(&world.tread, "GET", NULL, &r, "/api/v1/spans?name=%s&limit=1&cursor=%s", name,
+                cursor);
+    EXPECT_STATUS(r, 200);
+    CU_ASSERT(itest_streq(itest_jstr(r.json, "items.0.span_id"), "3000000000000001"));
+    http_resp_free(&r);
+    /* by attribute (a string, and an int given as text), status, duration, time range */
+    struct {
+        const char *query;
+        long n;
+    } q[] = {
+        {"attr=gen_ai.request.model=m-{x}", 1},
+        {"attr=n=42&name={x}", 1},
+        {"status=error&name={x}", 1},
+        {"status=ok&name={x}", 0},
+        {"min_duration_ms=1000&name={x}", 1},
+        {"from=2026-01-01T00:00:00.5Z&to=2026-01-01T00:00:02Z&name={x}", 1},
+        {"from=2026-01-01T00:00:00Z&to=2026-01-01T00:00:02Z&name={x}", 2},
+    };
+    for (size_t i = 0; i < sizeof(q) / sizeof(q[0]); i++) {
+        char query[200];
+        const struct itest_subst subs[] = {{"{x}", i == 0 ? trace : name}, {NULL, NULL}};
+        itest_expand(q[i].query, subs, query, sizeof(query));
+        CU_ASSERT_EQUAL_FATAL(itest_callf(&world.tread, "GET", NULL, &r, "/api/v1/spans?%s", query),
+                              200);
+        if (itest_jlen(r.json, "items") != q[i].n)
+            fprintf(stderr, "\n  %s: %ld items", query, itest_jlen(r.json, "items"));
+        CU_ASSERT_EQUAL(itest_jlen(r.json, "items"), q[i].n);
+        http_resp_free(&r);
+    }
+    /* bad filters name the field */
+    CU_ASSERT_EQUAL(itest_callf(&world.tread, "GET", NULL, &r, "/api/v1/spans?status=broken"), 400);
+    CU_ASSERT(itest_streq(http_error_field(&r), "status"));
+    http_resp_free(&r);
+    CU_ASSERT_EQUAL(itest_callf(&world.tread, "GET", NULL, &r, "/api/v1/spans?cursor=x"), 400);
+    CU_ASSERT(itest_streq(http_error_field(&r), "cursor"));
+    http_resp_free(&r);
+}
+
+int suite_spans_register(void)
+{
+    CU_pSuite s = CU_add_suite("spans", spans_init, NULL);
+    if (!s)
+        return -1;
+    if (!CU_add_test(s, "every attribute type, parents, events, links, status round-trip",
+                     test_round_trip) ||
+        !CU_add_test(s, "malformed and hostile requests: a 4xx, nothing stored", test_malformed) ||
+        !CU_add_test(s, "spans that cannot be kept are a partial success", test_partial) ||
+        !CU_add_test(s, "spans link to runs of the token's project only; run.spans",
+                     test_run_link) ||
+        !CU_add_test(s, "search by name, attribute, status, duration and time", test_search))
+        return -1;
+    return 0;
+}
