@@ -896,6 +896,25 @@ char *itest_sub_next(struct itest_sub *s, int timeout_ms)
     return s->fd < 0 ? NULL : sub_next_of(s, "message", timeout_ms);
 }
 
+json_object *itest_sub_find(struct itest_sub *s, const char *run, const char *type)
+{
+    json_object *m = NULL;
+
+    /* Other writes of the instance may come first: skip them, up to 200 messages. */
+    for (int i = 0; i < 200 && !m; i++) {
+        char *msg = itest_sub_next(s, 5000);
+        if (!msg)
+            break;
+        json_object *o = json_tokener_parse(msg);
+        free(msg);
+        if (o && itest_streq(itest_jstr(o, "run"), run) && itest_streq(itest_jstr(o, "type"), type))
+            m = o;
+        else
+            json_object_put(o);
+    }
+    return m;
+}
+
 void itest_sub_close(struct itest_sub *s)
 {
     if (s->fd >= 0)

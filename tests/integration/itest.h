@@ -147,6 +147,9 @@ char *itest_redis_anon(int argc, const char *const *argv);
 /* The payload of the next message (malloc'd, NUL-terminated; the caller frees it), or
  * NULL when none came within timeout_ms or the connection failed. */
 char *itest_sub_next(struct itest_sub *s, int timeout_ms);
+/* The next message about run of the given type (the caller puts it), skipping the
+ * instance's other messages; NULL when none came within 200 messages of 5 s each. */
+json_object *itest_sub_find(struct itest_sub *s, const char *run, const char *type);
 void itest_sub_close(struct itest_sub *s);
 
 /* One suite per API module (test_<module>.c) plus the cross-cutting ones. */

@@ -186,7 +186,6 @@ static void test_metrics_published(void)
     struct itest_sub sub;
     struct http_resp r;
     char run[40];
-    char *msg = NULL;
 
     CU_ASSERT_EQUAL_FATAL(itest_token_run(&world, "running", run), 0);
     CU_ASSERT_EQUAL_FATAL(itest_sub_open(&sub, "runwatch:events"), 0);
@@ -196,20 +195,7 @@ static void test_metrics_published(void)
                 &r, "/api/v1/runs/%s/metrics", run);
     EXPECT_STATUS(r, 201);
     http_resp_free(&r);
-    /* Other writes of the instance may come first: look for this run's message. */
-    json_object *m = NULL;
-    for (int i = 0; i < 200 && !m; i++) {
-        free(msg);
-        if (!(msg = itest_sub_next(&sub, 5000)))
-            break;
-        json_object *o = json_tokener_parse(msg);
-        if (o && itest_streq(itest_jstr(o, "run"), run) &&
-            itest_streq(itest_jstr(o, "type"), "run.metrics"))
-            m = o;
-        else
-            json_object_put(o);
-    }
-    free(msg);
+    json_object *m = itest_sub_find(&sub, run, "run.metrics");
     itest_sub_close(&sub);
     CU_ASSERT_PTR_NOT_NULL_FATAL(m);
     CU_ASSERT_EQUAL(itest_jint(m, "project"), world.pa.id);

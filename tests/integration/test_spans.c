@@ -439,20 +439,7 @@ static void test_run_link(void)
     http_resp_free(&r);
 
     /* The live message: count and the sequence range. */
-    json_object *m = NULL;
-    char *msg = NULL;
-    for (int i = 0; i < 200 && !m; i++) {
-        free(msg);
-        if (!(msg = itest_sub_next(&sub, 5000)))
-            break;
-        json_object *o = json_tokener_parse(msg);
-        if (o && itest_streq(itest_jstr(o, "run"), run) &&
-            itest_streq(itest_jstr(o, "type"), "run.spans"))
-            m = o;
-        else
-            json_object_put(o);
-    }
-    free(msg);
+    json_object *m = itest_sub_find(&sub, run, "run.spans");
     itest_sub_close(&sub);
     CU_ASSERT_PTR_NOT_NULL_FATAL(m);
     CU_ASSERT_EQUAL(itest_jint(m, "project"), world.pa.id);
