@@ -442,6 +442,23 @@ int req_item_error(struct req *r, const char *name, long idx, const struct jsonx
                      name, idx, je->message);
 }
 
+/* An error's tree as the response body; when the tree cannot be kept, the fixed
+ * out-of-memory body of the error's shape instead (a 500). */
+static void req_error_body(struct req *r, json_object *root, const char *oom_body)
+{
+    size_t len = 0;
+
+    if (arena_defer(r->op.arena, req_put_json, root) != 0) {
+        r->resp_body = oom_body;
+        r->resp_len = strlen(oom_body);
+        r->status = 500;
+        return;
+    }
+    r->resp_body = jsonx_to_string(root, &len);
+    r->resp_len = len;
+    r->resp_type = "application/json";
+}
+
 /* The google.rpc.Code of an HTTP status, for OTLP's error body: the mapping gRPC's HTTP
  * gateways use (INVALID_ARGUMENT, UNAUTHENTICATED, PERMISSION_DENIED, NOT_FOUND,
  * RESOURCE_EXHAUSTED, UNAVAILABLE, INTERNAL, UNIMPLEMENTED for the rest). */
@@ -479,21 +496,12 @@ static void req_render_otlp_error(struct req *r)
     const struct op_err *err = &r->op.err;
     json_object *root = json_object_new_object();
     const char *msg = err->message ? err->message : "internal error";
-    size_t len = 0;
 
     if (err->field)
         msg = arena_sprintf(r->op.arena, "%s: %s", err->field, msg);
     json_object_object_add(root, "code", json_object_new_int(req_rpc_code(r->status)));
     json_object_object_add(root, "message", json_object_new_string(msg ? msg : "out of memory"));
-    if (arena_defer(r->op.arena, req_put_json, root) != 0) {
-        r->resp_body = "{\"code\":13,\"message\":\"out of memory\"}";
-        r->resp_len = strlen(r->resp_body);
-        r->status = 500;
-        return;
-    }
-    r->resp_body = jsonx_to_string(root, &len);
-    r->resp_len = len;
-    r->resp_type = "application/json";
+    req_error_body(r, root, "{\"code\":13,\"message\":\"out of memory\"}");
 }
 
 static void req_render_error(struct req *r)
@@ -506,7 +514,6 @@ static void req_render_error(struct req *r)
     const struct op_err *err = &r->op.err;
     json_object *root = json_object_new_object();
     json_object *e = json_object_new_object();
-    size_t len = 0;
 
     json_object_object_add(e, "code", json_object_new_string(err->code ? err->code : "internal"));
     json_object_object_add(e, "message", json_object_new_string(err->message ? err->message : ""));
@@ -515,15 +522,7 @@ static void req_render_error(struct req *r)
     if (err->details)
         json_object_object_add(e, "details", json_object_get(err->details));
     json_object_object_add(root, "error", e);
-    if (arena_defer(r->op.arena, req_put_json, root) != 0) {
-        r->resp_body = "{\"error\":{\"code\":\"internal\",\"message\":\"out of memory\"}}";
-        r->resp_len = strlen(r->resp_body);
-        r->status = 500;
-        return;
-    }
-    r->resp_body = jsonx_to_string(root, &len);
-    r->resp_len = len;
-    r->resp_type = "application/json";
+    req_error_body(r, root, "{\"error\":{\"code\":\"internal\",\"message\":\"out of memory\"}}");
 }
 
 void req_render(struct req *r, int handler_rc)
