@@ -12,7 +12,6 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,44 +22,59 @@
 #include "db.h"
 #include "pub.h"
 
-#define SPANS_PATH_MAX 256
+#define SPANS_PATH_FRAMES 128
 
-/* The walk of one request: what it builds and where it is (the field path of an error). */
+/* The walk of one request: what it builds and where it is (the field path of an error:
+ * frames of a key and, for an array's member, its index, turned into text only when a
+ * field is refused; formatting it at every field was a cost every valid span paid). */
 struct spans_walk {
     struct req *r;
     json_object *resources, *scopes, *spans; /* the batch's arrays (owned by batch) */
     long rejected;
     const char *reject_reason;
-    char path[SPANS_PATH_MAX];
+    struct {
+        const char *key; /* lives as long as the request's tree */
+        long idx;        /* -1: not an array member */
+    } path[SPANS_PATH_FRAMES];
+    int depth; /* frames pushed (those past SPANS_PATH_FRAMES are counted, not kept) */
 };
 
-/* Appends ".name" or "[i]" to the path; returns the old length, to cut back to. */
-static size_t spans_push(struct spans_walk *w, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-static size_t spans_push(struct spans_walk *w, const char *fmt, ...)
+/* Enters key (idx >= 0: its member idx); returns the depth to go back to. */
+static int spans_push(struct spans_walk *w, const char *key, long idx)
 {
-    size_t len = strlen(w->path);
-    va_list ap;
-    va_start(ap, fmt);
-    if (len < sizeof(w->path))
-        vsnprintf(w->path + len, sizeof(w->path) - len, fmt, ap);
-    va_end(ap);
-    return len;
+    int d = w->depth++;
+    if (d < SPANS_PATH_FRAMES) {
+        w->path[d].key = key;
+        w->path[d].idx = idx;
+    }
+    return d;
 }
 
-static void spans_pop(struct spans_walk *w, size_t len)
+static void spans_pop(struct spans_walk *w, int depth)
 {
-    w->path[len] = '\0';
+    w->depth = depth;
+}
+
+/* The walk's path, then key when given ("a[0].b.key"); NULL for the request itself. */
+static const char *spans_path(struct spans_walk *w, const char *key)
+{
+    int n = w->depth < SPANS_PATH_FRAMES ? w->depth : SPANS_PATH_FRAMES;
+    const char *out = "";
+
+    for (int d = 0; d < n && out; d++)
+        out = w->path[d].idx >= 0
+                  ? arena_sprintf(w->r->op.arena, "%s%s%s[%ld]", out, d ? "." : "", w->path[d].key,
+                                  w->path[d].idx)
+                  : arena_sprintf(w->r->op.arena, "%s%s%s", out, d ? "." : "", w->path[d].key);
+    if (out && key)
+        out = arena_sprintf(w->r->op.arena, "%s%s%s", out, n ? "." : "", key);
+    return out && out[0] ? out : NULL;
 }
 
 /* A 400 naming the field at the walk's path (plus key when given). */
 static int spans_bad(struct spans_walk *w, const char *key, const char *msg)
 {
-    const char *field =
-        key          ? arena_sprintf(w->r->op.arena, "%s%s%s", w->path, w->path[0] ? "." : "", key)
-        : w->path[0] ? arena_strdup(w->r->op.arena, w->path)
-                     : NULL; /* the request itself */
-    return req_error(w->r, 400, "invalid_field", field, "%s", msg);
+    return req_error(w->r, 400, "invalid_field", spans_path(w, key), "%s", msg);
 }
 
 /* A member of obj, NULL when absent or JSON null (proto3 JSON: null is the default). */
@@ -355,7 +369,7 @@ static int spans_value(struct spans_walk *w, json_object *v, json_object **out)
     } else {
         /* arrayValue {"values": [AnyValue]} and kvlistValue {"values": [KeyValue]} */
         json_object *values, *arr;
-        size_t at = spans_push(w, ".%s", kind);
+        int at = spans_push(w, kind, -1);
         if (!json_object_is_type(val, json_type_object))
             return spans_bad(w, NULL, "must be an object");
         if (spans_array(w, val, "values", &values))
@@ -368,7 +382,7 @@ static int spans_value(struct spans_walk *w, json_object *v, json_object **out)
             size_t len = values ? json_object_array_length(values) : 0;
             for (size_t i = 0; arr && i < len; i++) {
                 json_object *item;
-                size_t at2 = spans_push(w, ".values[%zu]", i);
+                int at2 = spans_push(w, "values", (long)i);
                 int rc = spans_value(w, json_object_array_get_idx(values, i), &item);
                 if (item)
                     json_object_array_add(arr, item);
@@ -405,10 +419,10 @@ static int spans_kvlist(struct spans_walk *w, json_object *list, json_object **o
     for (size_t i = 0; i < len; i++) {
         json_object *kv = json_object_array_get_idx(list, i), *val, *o;
         const char *key;
-        size_t at = spans_push(w, ".values[%zu]", i);
+        int at = spans_push(w, "values", (long)i);
         if (!json_object_is_type(kv, json_type_object) || spans_string(w, kv, "key", &key))
             goto fail;
-        spans_push(w, ".value");
+        spans_push(w, "value", -1);
         int rc = spans_value(w, spans_get(kv, "value"), &val);
         if (!(o = json_object_new_object())) {
             json_object_put(val);
@@ -444,12 +458,12 @@ static int spans_attributes(struct spans_walk *w, json_object *obj, const char *
     for (size_t i = 0; i < len; i++) {
         json_object *kv = json_object_array_get_idx(list, i), *val;
         const char *k;
-        size_t at = spans_push(w, "%s%s[%zu]", w->path[0] ? "." : "", key, i);
+        int at = spans_push(w, key, (long)i);
         if (!json_object_is_type(kv, json_type_object))
             return spans_bad(w, NULL, "must be a KeyValue object");
         if (spans_string(w, kv, "key", &k))
             return -1;
-        spans_push(w, ".value");
+        spans_push(w, "value", -1);
         int rc = spans_value(w, spans_get(kv, "value"), &val);
         if (val)
             json_object_object_add(attrs, k, val);
@@ -520,8 +534,10 @@ static const char *spans_run_of(json_object *attrs, json_object *res_attrs, long
 
 static void spans_reject(struct spans_walk *w, const char *why)
 {
-    if (!w->rejected)
-        w->reject_reason = arena_sprintf(w->r->op.arena, "%s %s", w->path, why);
+    if (!w->rejected) {
+        const char *at = spans_path(w, NULL);
+        w->reject_reason = arena_sprintf(w->r->op.arena, "%s %s", at ? at : "", why);
+    }
     w->rejected++;
 }
 
@@ -538,7 +554,7 @@ static int spans_events(struct spans_walk *w, json_object *span, json_object *ou
         json_object *ev = json_object_array_get_idx(list, i), *o = json_object_new_object();
         const char *name;
         uint64_t t;
-        size_t at = spans_push(w, ".events[%zu]", i);
+        int at = spans_push(w, "events", (long)i);
         if (!o || json_object_array_add(arr, o))
             return req_error(w->r, 500, "internal", NULL, "out of memory");
         if (!json_object_is_type(ev, json_type_object))
@@ -570,7 +586,7 @@ static int spans_links(struct spans_walk *w, json_object *span, json_object *out
         char trace[33] = "", span_id[17] = "";
         const char *state;
         uint64_t flags;
-        size_t at = spans_push(w, ".links[%zu]", i);
+        int at = spans_push(w, "links", (long)i);
         if (!o || json_object_array_add(arr, o))
             return req_error(w->r, 500, "internal", NULL, "out of memory");
         if (!json_object_is_type(ln, json_type_object))
@@ -615,7 +631,7 @@ static int spans_span(struct spans_walk *w, json_object *span, int ri, int si,
         spans_object(w, span, "status", &status))
         return -1;
     if (status) {
-        size_t at = spans_push(w, ".status");
+        int at = spans_push(w, "status", -1);
         if (spans_string(w, status, "message", &msg) || spans_enum(w, status, "code", 2, &code))
             return -1;
         spans_pop(w, at);
@@ -675,7 +691,7 @@ static int spans_walk_request(struct spans_walk *w, json_object *req)
     for (size_t i = 0; i < nrs; i++) {
         json_object *rs = json_object_array_get_idx(rss, i), *res, *sss, *ro, *rattrs = NULL;
         const char *schema;
-        size_t at = spans_push(w, "resourceSpans[%zu]", i);
+        int at = spans_push(w, "resourceSpans", (long)i);
         if (!json_object_is_type(rs, json_type_object))
             return spans_bad(w, NULL, "must be an object");
         if (spans_object(w, rs, "resource", &res) || spans_array(w, rs, "scopeSpans", &sss) ||
@@ -683,7 +699,7 @@ static int spans_walk_request(struct spans_walk *w, json_object *req)
             return -1;
         if (!(ro = json_object_new_object()) || json_object_array_add(w->resources, ro))
             return req_error(w->r, 500, "internal", NULL, "out of memory");
-        size_t at2 = spans_push(w, ".resource");
+        int at2 = spans_push(w, "resource", -1);
         if (spans_attributes(w, res, "attributes", ro, "attributes") ||
             spans_count(w, res, "droppedAttributesCount", ro, "dropped_attributes_count"))
             return -1;
@@ -695,7 +711,7 @@ static int spans_walk_request(struct spans_walk *w, json_object *req)
         for (size_t j = 0; j < nss; j++) {
             json_object *ss = json_object_array_get_idx(sss, j), *scope, *spans, *so;
             const char *sname, *sversion, *sschema;
-            size_t at3 = spans_push(w, ".scopeSpans[%zu]", j);
+            int at3 = spans_push(w, "scopeSpans", (long)j);
             if (!json_object_is_type(ss, json_type_object))
                 return spans_bad(w, NULL, "must be an object");
             if (spans_object(w, ss, "scope", &scope) || spans_array(w, ss, "spans", &spans) ||
@@ -703,7 +719,7 @@ static int spans_walk_request(struct spans_walk *w, json_object *req)
                 return -1;
             if (!(so = json_object_new_object()) || json_object_array_add(w->scopes, so))
                 return req_error(w->r, 500, "internal", NULL, "out of memory");
-            size_t at4 = spans_push(w, ".scope");
+            int at4 = spans_push(w, "scope", -1);
             if (spans_string(w, scope, "name", &sname) ||
                 spans_string(w, scope, "version", &sversion))
                 return -1;
@@ -717,7 +733,7 @@ static int spans_walk_request(struct spans_walk *w, json_object *req)
             int si = (int)json_object_array_length(w->scopes) - 1;
             size_t nsp = spans ? json_object_array_length(spans) : 0;
             for (size_t k = 0; k < nsp; k++) {
-                size_t at5 = spans_push(w, ".spans[%zu]", k);
+                int at5 = spans_push(w, "spans", (long)k);
                 if (spans_span(w, json_object_array_get_idx(spans, k), ri, si, rattrs))
                     return -1;
                 spans_pop(w, at5);
