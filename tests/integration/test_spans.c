@@ -245,6 +245,7 @@ struct bad_case {
     const char *what;
     const char *body; /* {t}: the trace id (a valid span with it comes first) */
     long status;
+    const char *field; /* when set, the message names it first ("field: why") */
 };
 
 static void test_malformed(void)
@@ -256,57 +257,62 @@ static void test_malformed(void)
     "\"startTimeUnixNano\":\"1\",\"endTimeUnixNano\":\"2\"}"
 #define WRAP(x) "{\"resourceSpans\":[{\"scopeSpans\":[{\"spans\":[" OK_SPAN "," x "]}]}]}"
     static const struct bad_case cases[] = {
-        {"not JSON", "{\"resourceSpans\":[{t}", 400},
-        {"trailing garbage", WRAP("{}") "x", 400},
-        {"top level an array", "[\"{t}\"]", 400},
-        {"resourceSpans an object", "{\"resourceSpans\":{\"x\":\"{t}\"}}", 400},
-        {"span a string", WRAP("\"span\""), 400},
-        {"short trace id", WRAP("{\"traceId\":\"abc\",\"spanId\":\"0102030405060708\"}"), 400},
+        {"not JSON", "{\"resourceSpans\":[{t}", 400, NULL},
+        {"trailing garbage", WRAP("{}") "x", 400, NULL},
+        {"top level an array", "[\"{t}\"]", 400, NULL},
+        {"resourceSpans an object", "{\"resourceSpans\":{\"x\":\"{t}\"}}", 400, NULL},
+        {"span a string", WRAP("\"span\""), 400, NULL},
+        {"short trace id", WRAP("{\"traceId\":\"abc\",\"spanId\":\"0102030405060708\"}"), 400,
+         NULL},
         {"non-hex trace id",
          WRAP("{\"traceId\":\"zz8efff798038103d269b633813fc60c\",\"spanId\":\"0102030405060708\"}"),
-         400},
+         400, NULL},
         {"base64 span id (proto3 JSON, not OTLP)",
          WRAP("{\"traceId\":\"5b8efff798038103d269b633813fc60c\",\"spanId\":\"AQIDBAUGBwg=\"}"),
-         400},
-        {"kind by name", WRAP("{\"kind\":\"SPAN_KIND_SERVER\"}"), 400},
-        {"kind out of range", WRAP("{\"kind\":9}"), 400},
-        {"status code by name", WRAP("{\"status\":{\"code\":\"STATUS_CODE_ERROR\"}}"), 400},
-        {"negative time", WRAP("{\"startTimeUnixNano\":-1}"), 400},
-        {"time with a fraction", WRAP("{\"startTimeUnixNano\":\"1.5\"}"), 400},
-        {"time past uint64", WRAP("{\"startTimeUnixNano\":\"18446744073709551616\"}"), 400},
+         400, NULL},
+        {"kind by name", WRAP("{\"kind\":\"SPAN_KIND_SERVER\"}"), 400, NULL},
+        {"kind out of range", WRAP("{\"kind\":9}"), 400, NULL},
+        {"status code by name", WRAP("{\"status\":{\"code\":\"STATUS_CODE_ERROR\"}}"), 400, NULL},
+        {"negative time", WRAP("{\"startTimeUnixNano\":-1}"), 400, NULL},
+        {"time with a fraction", WRAP("{\"startTimeUnixNano\":\"1.5\"}"), 400, NULL},
+        {"time past uint64", WRAP("{\"startTimeUnixNano\":\"18446744073709551616\"}"), 400, NULL},
         {"intValue past int64",
          WRAP(
              "{\"attributes\":[{\"key\":\"k\",\"value\":{\"intValue\":\"9223372036854775808\"}}]}"),
-         400},
+         400, NULL},
         {"intValue below int64",
          WRAP("{\"attributes\":[{\"key\":\"k\",\"value\":{\"intValue\":\"-9223372036854775809\"}}]"
               "}"),
-         400},
+         400, NULL},
         {"intValue a word",
-         WRAP("{\"attributes\":[{\"key\":\"k\",\"value\":{\"intValue\":\"ten\"}}]}"), 400},
+         WRAP("{\"attributes\":[{\"key\":\"k\",\"value\":{\"intValue\":\"ten\"}}]}"), 400,
+         "resourceSpans[0].scopeSpans[0].spans[1].attributes[0].value.intValue"},
         {"intValue with a fraction",
-         WRAP("{\"attributes\":[{\"key\":\"k\",\"value\":{\"intValue\":1.5}}]}"), 400},
+         WRAP("{\"attributes\":[{\"key\":\"k\",\"value\":{\"intValue\":1.5}}]}"), 400, NULL},
         {"two values in one AnyValue",
          WRAP(
              "{\"attributes\":[{\"key\":\"k\",\"value\":{\"intValue\":1,\"stringValue\":\"a\"}}]}"),
-         400},
+         400, NULL},
         {"boolValue a string",
-         WRAP("{\"attributes\":[{\"key\":\"k\",\"value\":{\"boolValue\":\"true\"}}]}"), 400},
+         WRAP("{\"attributes\":[{\"key\":\"k\",\"value\":{\"boolValue\":\"true\"}}]}"), 400, NULL},
         {"doubleValue a word",
-         WRAP("{\"attributes\":[{\"key\":\"k\",\"value\":{\"doubleValue\":\"fast\"}}]}"), 400},
+         WRAP("{\"attributes\":[{\"key\":\"k\",\"value\":{\"doubleValue\":\"fast\"}}]}"), 400,
+         NULL},
         {"bytesValue not base64",
-         WRAP("{\"attributes\":[{\"key\":\"k\",\"value\":{\"bytesValue\":\"!!!\"}}]}"), 400},
+         WRAP("{\"attributes\":[{\"key\":\"k\",\"value\":{\"bytesValue\":\"!!!\"}}]}"), 400, NULL},
         {"NUL in a string",
-         WRAP("{\"attributes\":[{\"key\":\"k\",\"value\":{\"stringValue\":\"a\\u0000b\"}}]}"), 400},
-        {"NUL in a name", WRAP("{\"name\":\"a\\u0000\"}"), 400},
-        {"attributes an object", WRAP("{\"attributes\":{\"k\":\"v\"}}"), 400},
-        {"attribute not a KeyValue", WRAP("{\"attributes\":[5]}"), 400},
-        {"events an object", WRAP("{\"events\":{}}"), 400},
+         WRAP("{\"attributes\":[{\"key\":\"k\",\"value\":{\"stringValue\":\"a\\u0000b\"}}]}"), 400,
+         NULL},
+        {"NUL in a name", WRAP("{\"name\":\"a\\u0000\"}"), 400, NULL},
+        {"attributes an object", WRAP("{\"attributes\":{\"k\":\"v\"}}"), 400, NULL},
+        {"attribute not a KeyValue", WRAP("{\"attributes\":[5]}"), 400, NULL},
+        {"events an object", WRAP("{\"events\":{}}"), 400, NULL},
         {"link with a short span id",
          WRAP("{\"links\":[{\"traceId\":\"5b8efff798038103d269b633813fc60c\",\"spanId\":\"01\"}]}"),
-         400},
-        {"dropped count past uint32", WRAP("{\"droppedAttributesCount\":4294967296}"), 400},
-        {"invalid UTF-8", WRAP("{\"name\":\"\xff\xfe\"}"), 400},
+         400, NULL},
+        {"dropped count past uint32", WRAP("{\"droppedAttributesCount\":4294967296}"), 400,
+         "resourceSpans[0].scopeSpans[0].spans[1].droppedAttributesCount"},
+        {"invalid UTF-8", WRAP("{\"name\":\"\xff\xfe\"}"), 400, NULL},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         char trace[33], body[2048];
@@ -315,8 +321,13 @@ static void test_malformed(void)
         const struct itest_subst subs[] = {{"{t}", trace}, {NULL, NULL}};
         itest_expand(cases[i].body, subs, body, sizeof(body));
         long st = otlp(&world.twrite, body, &r);
-        int ok = st == cases[i].status && r.json && itest_jint(r.json, "code") == 3 &&
-                 itest_jstr(r.json, "message") && !itest_jget(r.json, "error");
+        const char *msg = r.json ? itest_jstr(r.json, "message") : NULL;
+        int ok = st == cases[i].status && r.json && itest_jint(r.json, "code") == 3 && msg &&
+                 !itest_jget(r.json, "error");
+        if (ok && cases[i].field) {
+            size_t n = strlen(cases[i].field);
+            ok = strncmp(msg, cases[i].field, n) == 0 && strncmp(msg + n, ": ", 2) == 0;
+        }
         if (!ok)
             fprintf(stderr, "\n  %s: %ld %.300s", cases[i].what, st, r.body ? r.body : "");
         CU_ASSERT(ok);
