@@ -68,6 +68,13 @@ int jsonx_is_uuid(const char *s);
  * "input.args[2]". */
 int jsonx_find_nul(json_object *obj, char *path, size_t cap);
 
+/* The text of the value of key in buf[0..len), a document jsonx_parse accepted whose top
+ * level is an object of that one member, the key written without escapes: its offset and
+ * length, so a caller that changed nothing in the tree can hand on the bytes it was sent
+ * instead of printing the tree again. -1 when the document is not written so (the caller
+ * prints the tree). */
+int jsonx_sole_member(const char *buf, size_t len, const char *key, size_t *off, size_t *n);
+
 /* Serialises without pretty-printing or escaped slashes; the string is owned by obj. */
 const char *jsonx_to_string(json_object *obj, size_t *len);
 

@@ -16,8 +16,8 @@
 # Reported: median req/s, p50, p99, the ratio to return204, and CPU µs per request of
 # nginx, runwatch-api, PostgreSQL and Redis + the hub (from /proc, the same rounds), the WAL
 # PostgreSQL wrote per request (the insert position around each round, all writers), for
-# the event targets PostgreSQL's CPU and the WAL per request stored (by the events' id
-# sequence: the database also finishes requests of the warm-up inside a round), and
+# the event targets PostgreSQL's and runwatch-api's CPU and the WAL per request stored (by
+# the events' id sequence: both also finish requests of the warm-up inside a round), and
 # for the targets whose writes share commits (the group commit: event1, claim) how many of
 # their requests did and the mean group (from /metrics around each measured round).
 # Knobs: BENCH_RUNS (200000; the issue's figures use 1000000), BENCH_SECONDS (5),
@@ -192,12 +192,13 @@ measure() { # name round
     # workers (-c64, 4 workers, 1000-event batches) carries requests of the warm-up into
     # the round, which the database works on but wrk does not count.
     if [[ $n == event1 || $n == event1000 ]]; then
-        local per=1 pg
+        local per=1 pg api
         [[ $n == event1000 ]] && per=1000
         read -r -a pg <<<"${CPU[$n:postgres]}"
-        STORED[$n]+="$(awk -v w="$w1" -v c="${pg[-1]}" -v r="$BENCH_LAST_REQUESTS" \
+        read -r -a api <<<"${CPU[$n:api]}"
+        STORED[$n]+="$(awk -v w="$w1" -v c="${pg[-1]}" -v a="${api[-1]}" -v r="$BENCH_LAST_REQUESTS" \
             -v s="$(((e1 - e0) / per))" 'BEGIN { if (s < 1) s = 1
-                printf "%.0f/%.0f/%.0f", c * r / s, w / s, s }') "
+                printf "%.0f/%.0f/%.0f/%.0f", c * r / s, w / s, s, a * r / s }') "
     fi
     read -r g1 q1 <<<"$(group_counters)" || true
     if [[ -n "$g0" && -n "$g1" ]]; then
@@ -243,13 +244,14 @@ for n in "${NAMES[@]}"; do
         "$(awk -v r="$(bench_medians event1000 | cut -d' ' -f1)" 'BEGIN { print r * 1000 }')"
     if [[ -n "${STORED[$n]:-}" ]]; then
         read -r -a st <<<"${STORED[$n]}"
-        pgs=() wals=() ns=()
+        pgs=() wals=() ns=() apis=()
         for x in "${st[@]}"; do
-            IFS=/ read -r a b c <<<"$x"
-            pgs+=("$a") wals+=("$b") ns+=("$c")
+            IFS=/ read -r a b c d <<<"$x"
+            pgs+=("$a") wals+=("$b") ns+=("$c") apis+=("$d")
         done
-        printf '%s per request stored (%s a round): PostgreSQL %.0f us, WAL %.0f bytes\n' "$n" \
-            "$(IFS=' '; echo "${ns[*]}")" "$(median "${pgs[@]}")" "$(median "${wals[@]}")"
+        printf '%s per request stored (%s a round): PostgreSQL %.0f us, runwatch-api %.0f us, WAL %.0f bytes\n' \
+            "$n" "$(IFS=' '; echo "${ns[*]}")" "$(median "${pgs[@]}")" "$(median "${apis[@]}")" \
+            "$(median "${wals[@]}")"
     fi
 done
 for n in "${NAMES[@]}"; do

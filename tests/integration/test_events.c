@@ -690,6 +690,44 @@ static void test_idempotent_batches(void)
               "{\"key\":\"loss\",\"value\":0.4,\"step\":2}", 2);
 }
 
+/* A batch nothing in which is redacted is handed to the database as the bytes it came in
+ * (api/events.c, events_text): whitespace, escapes and a number's own digits read back as
+ * the values they spell, and a batch with a secret is still stored redacted. */
+static void test_events_as_sent(void)
+{
+    char kind[64], id[40], path[128];
+    struct http_resp r;
+
+    itest_unique("events-as-sent", kind, sizeof(kind));
+    CU_ASSERT_EQUAL_FATAL(itest_run_in(&world, kind, "running", id), 0);
+    CU_ASSERT_EQUAL(itest_run_op(&world.member, "POST", id, "/events",
+                                 " {\n \"events\" :\t[ {\"message\":\"caf\\u00e9 \\/ "
+                                 "\\\"q\\\"\\n\\ud83d\\ude00\",\"data\":{\"x\":1.50,\"e\":2E+3}} ,"
+                                 "{\"data\":{\"password\":\"hunter2\"}}]\r\n} ",
+                                 &r),
+                    201);
+    CU_ASSERT_EQUAL(itest_jnum(r.json, "count"), 2);
+    http_resp_free(&r);
+    CU_ASSERT_EQUAL(
+        itest_run_op(&world.member, "POST", id, "/events",
+                     "{\"events\":[{\"message\":\"t\\u00e9\",\"data\":{\"n\":[1,2.5]}}]}", &r),
+        201);
+    http_resp_free(&r);
+    snprintf(path, sizeof(path), "/api/v1/runs/%s/events", id);
+    CU_ASSERT_EQUAL_FATAL(api_call(&world.tread, "GET", path, NULL, &r), 0);
+    EXPECT_STATUS(r, 200);
+    CU_ASSERT_EQUAL(itest_jlen(r.json, "items"), 3);
+    CU_ASSERT_STRING_EQUAL(S(itest_jstr(r.json, "items.0.message")),
+                           "caf\xc3\xa9 / \"q\"\n\xf0\x9f\x98\x80");
+    CU_ASSERT_DOUBLE_EQUAL(itest_jnum(r.json, "items.0.data.x"), 1.5, 1e-9);
+    CU_ASSERT_DOUBLE_EQUAL(itest_jnum(r.json, "items.0.data.e"), 2000, 1e-9);
+    CU_ASSERT_STRING_EQUAL(S(itest_jstr(r.json, "items.1.data.password")), "[redacted]");
+    CU_ASSERT_STRING_EQUAL(S(itest_jstr(r.json, "items.2.message")), "t\xc3\xa9");
+    CU_ASSERT_DOUBLE_EQUAL(itest_jnum(r.json, "items.2.data.n.1"), 2.5, 1e-9);
+    CU_ASSERT_PTR_NULL(strstr(S(r.body), "hunter2"));
+    http_resp_free(&r);
+}
+
 int suite_events_register(void)
 {
     CU_pSuite s = CU_add_suite("events", events_init, events_fini);
@@ -697,6 +735,8 @@ int suite_events_register(void)
         return 1;
     return !CU_add_test(s, "events: one, batches, paging", test_events) ||
            !CU_add_test(s, "events: a bad batch stores nothing", test_event_validation) ||
+           !CU_add_test(s, "events: a batch as sent reads back as the values it spells",
+                        test_events_as_sent) ||
            !CU_add_test(s, "events newest first, paged with before", test_events_desc) ||
            !CU_add_test(s, "a run deleted by hand takes its events and metrics",
                         test_deleted_run_log) ||

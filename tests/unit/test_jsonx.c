@@ -267,6 +267,35 @@ static void test_to_string(void)
     json_object_put(o);
 }
 
+/* The sole member's text as sent, or -1 when the document is not written so. */
+static void test_sole_member(void)
+{
+    static const struct {
+        const char *doc, *want; /* want NULL: -1 */
+    } cases[] = {
+        {"{\"events\":[{\"a\":1},{\"b\":\"}\"}]}", "[{\"a\":1},{\"b\":\"}\"}]"},
+        {" \n{ \"events\" :\t[1, 2] \r\n} \n", "[1, 2]"},
+        {"{\"events\":{}}", "{}"},
+        {"{\"event\":[1]}", NULL},
+        {"{\"eventsx\":[1]}", NULL},
+        {"{\"\\u0065vents\":[1]}", NULL}, /* escaped: the tree's own text must do */
+        {"[{\"events\":[1]}]", NULL},
+        {"{\"events\":", NULL},
+        {"{\"events\":}", NULL},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        size_t off = 0, n = 0, len = strlen(cases[i].doc);
+        int rc = jsonx_sole_member(cases[i].doc, len, "events", &off, &n);
+        if (!cases[i].want) {
+            CU_ASSERT_EQUAL(rc, -1);
+            continue;
+        }
+        CU_ASSERT_EQUAL_FATAL(rc, 0);
+        CU_ASSERT_EQUAL(n, strlen(cases[i].want));
+        CU_ASSERT_EQUAL(memcmp(cases[i].doc + off, cases[i].want, n), 0);
+    }
+}
+
 int suite_jsonx_register(void)
 {
     static const struct test_case cases[] = {
@@ -280,6 +309,7 @@ int suite_jsonx_register(void)
         {"field validators", test_fields},
         {"unknown keys rejected", test_only_keys},
         {"compact output", test_to_string},
+        {"a sole member's text as sent", test_sole_member},
         {NULL, NULL},
     };
     return test_add_suite("jsonx", cases);
