@@ -466,13 +466,13 @@ static int jsonx_object_path(json_object *o, size_t want, size_t *next, char *pa
  * value, key and hash table apart (a 1000-event batch of 120 KB is about 30,000 small
  * allocations, 1 MB), and the request frees them all at once. With glibc's defaults the heap
  * above 128 KB of free space is handed back to the kernel at each free (brk), so every batch
- * faulted its megabyte in again, page by page: 260 minor faults a batch, a fifth of the
- * parse's wall time, which no instruction count shows (docs/PERFORMANCE.md, "the JSON
- * layer's page faults"). Free space up to JSONX_TRIM_BYTES stays; a one-off larger peak is
- * still given back. Bodies up to JSONX_MMAP_BYTES (RUNWATCH_MAX_BODY is 1 MiB) come from the
- * heap too, not from a fresh mmap each time. Setting either turns off glibc's own sliding
- * thresholds, which only rise after a large mmap'd block is freed. No fastbins: freeing a
- * tree of small blocks made glibc merge them again and again (malloc_consolidate, 8% of a
+ * faulted its megabyte in again, page by page: 260 minor faults a batch, a fifth to more
+ * than half of the parse's wall time on this shared box, which no instruction count shows
+ * (docs/PERFORMANCE.md, "the JSON layer's page faults"). Free space up to JSONX_TRIM_BYTES stays; a
+ * one-off larger peak is still given back. Bodies up to JSONX_MMAP_BYTES (RUNWATCH_MAX_BODY is 1
+ * MiB) come from the heap too, not from a fresh mmap each time. Setting either turns off glibc's
+ * own sliding thresholds, which only rise after a large mmap'd block is freed. No fastbins: freeing
+ * a tree of small blocks made glibc merge them again and again (malloc_consolidate, 8% of a
  * worker's CPU under the batch load); without them the same batch costs 2-7% less CPU. */
 #define JSONX_TRIM_BYTES (16u << 20)
 #define JSONX_MMAP_BYTES (4u << 20)
