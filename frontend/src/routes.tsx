@@ -9,6 +9,8 @@ const LoginPage = lazy(() => import('./pages/LoginPage'));
 const OverviewPage = lazy(() => import('./pages/OverviewPage'));
 const RunsPage = lazy(() => import('./pages/RunsPage'));
 const RunDetailPage = lazy(() => import('./pages/RunDetailPage'));
+const TracesPage = lazy(() => import('./pages/TracesPage'));
+const TracePage = lazy(() => import('./pages/TracePage'));
 const WorkersPage = lazy(() => import('./pages/WorkersPage'));
 const WorkerDetailPage = lazy(() => import('./pages/WorkerDetailPage'));
 const SettingsPage = lazy(() => import('./pages/SettingsPage'));
@@ -47,6 +49,8 @@ export const router = createBrowserRouter([
               { index: true, element: page(<OverviewPage />) },
               { path: 'runs', element: page(<RunsPage />) },
               { path: 'runs/:runId', element: page(<RunDetailPage />) },
+              { path: 'traces', element: page(<TracesPage />) },
+              { path: 'traces/:traceId', element: page(<TracePage />) },
               { path: 'workers', element: page(<WorkersPage />) },
               { path: 'workers/:workerId', element: page(<WorkerDetailPage />) },
               { path: 'reports', element: page(<ReportsPage />) },
