@@ -168,6 +168,7 @@ export function formatNs(v: number | null | undefined): string {
   const a = Math.abs(v);
   // Three significant digits at most (4.56 ms, 45.6 ms, 456 ms), no trailing zeros (20 ms).
   const sig = (x: number) => String(Number(x.toFixed(Math.abs(x) < 10 ? 2 : Math.abs(x) < 100 ? 1 : 0)));
+  if (v === 0) return '0';
   if (a < 1e3) return `${Math.round(v)} ns`;
   if (a < 1e6) return `${sig(v / 1e3)} µs`;
   if (a < 1e9) return `${sig(v / 1e6)} ms`;

@@ -33,13 +33,23 @@ const KIND_COLOR: Record<ValueKind, string> = {
   empty: 'gray',
 };
 
+// Drawn, not a font glyph: the copy symbols are missing from common system fonts.
+function CopyIcon() {
+  return (
+    <svg width="12" height="12" viewBox="0 0 12 12" fill="none" stroke="currentColor" strokeWidth="1.2" aria-hidden="true">
+      <rect x="3.5" y="3.5" width="7" height="7" rx="1" />
+      <path d="M8.5 1.5h-6a1 1 0 0 0-1 1v6" />
+    </svg>
+  );
+}
+
 export function Copy({ value, label }: { value: string; label: string }) {
   return (
     <CopyButton value={value} timeout={1500}>
       {({ copied, copy }) => (
         <Tooltip label={copied ? 'copied' : `copy ${label}`} withArrow>
           <ActionIcon size="xs" variant="subtle" color={copied ? 'teal' : 'gray'} onClick={copy} aria-label={`copy ${label}`}>
-            {copied ? '✓' : '⧉'}
+            {copied ? '✓' : <CopyIcon />}
           </ActionIcon>
         </Tooltip>
       )}
@@ -98,8 +108,8 @@ export function Attributes({ attrs, testid }: { attrs: Record<string, AnyValue> 
               <Table.Td w="34%" style={{ wordBreak: 'break-all' }} ff="monospace">
                 {k}
               </Table.Td>
-              <Table.Td w={62}>
-                <Badge size="xs" variant="light" color={KIND_COLOR[kind]} data-testid="attr-kind">
+              <Table.Td w={70}>
+                <Badge size="xs" variant="light" tt="none" color={KIND_COLOR[kind]} data-testid="attr-kind">
                   {kind}
                 </Badge>
               </Table.Td>
