@@ -7,7 +7,8 @@
 // (GET /runs/{run}/spans, pages of 1000): the time from navigation to the waterfall's first
 // rows in the DOM (a MutationObserver installed before the page's scripts), to the frame
 // after (requestAnimationFrame, then a task: the rows painted), and the span requests'
-// time (Resource Timing). Measured, never asserted. Run by tests/bench/trace_paint.sh.
+// time (Resource Timing); then the frame times while the trace page's waterfall scrolls
+// (BENCH_FRAMES frames). Measured, never asserted. Run by tests/bench/trace_paint.sh.
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -144,7 +145,41 @@ try {
       log(`round ${r} ${name}: span requests from ${m.start.toFixed(0)} ms, ${m.requests} taking ${m.fetchMs.toFixed(0)} ms (${(m.bytes / 1e6).toFixed(2)} MB, ${(m.raw / 1e6).toFixed(2)} MB decoded); rows in the DOM at ${m.dom.toFixed(0)} ms (${m.after.toFixed(0)} ms after the last response), painted at ${m.painted.toFixed(0)} ms; ${m.rows} rows in the DOM`);
     }
   }
+  // Scrolling the trace page's waterfall (all spans loaded): 200 px a frame, bouncing at
+  // the ends, for BENCH_FRAMES frames; the time between frames.
+  const FRAMES = Number(process.env.BENCH_FRAMES ?? 600);
+  const sp = await context.newPage();
+  await sp.goto(views.trace.url);
+  await sp.evaluate(() => window.__paint);
+  const frames = await sp.getByTestId('waterfall-scroll').evaluate(
+    (el, n) =>
+      new Promise((resolve) => {
+        const times = [];
+        let dir = 1;
+        let last = 0;
+        let most = 0;
+        function tick(now) {
+          times.push(now - last);
+          last = now;
+          if (el.scrollTop + el.clientHeight >= el.scrollHeight - 1) dir = -1;
+          else if (el.scrollTop <= 0) dir = 1;
+          el.scrollTop += dir * 200;
+          most = Math.max(most, el.querySelectorAll('[data-testid=span-row]').length);
+          if (times.length < n) requestAnimationFrame(tick);
+          else resolve({ times: times.slice(1), most });
+        }
+        requestAnimationFrame((now) => {
+          last = now;
+          requestAnimationFrame(tick);
+        });
+      }),
+    FRAMES,
+  );
+  await sp.close();
+  const ft = [...frames.times].sort((a, b) => a - b);
+  const scroll = `median frame ${median(ft).toFixed(2)} ms, p95 ${ft[Math.floor(0.95 * (ft.length - 1))].toFixed(2)} ms, max ${ft[ft.length - 1].toFixed(1)} ms, frames > 50 ms ${ft.filter((t) => t > 50).length} of ${ft.length}, at most ${frames.most} rows in the DOM`;
   console.log(`trace of ${SPANS} spans; rounds ${ROUNDS} (after one warm-up), alternating; times from navigation start`);
+  console.log(`scrolling the trace page's waterfall at 200 px a frame: ${scroll}`);
   for (const [name, label] of [['trace', 'trace page (GET /traces/{id})'], ['run', "run's Traces tab (GET /runs/{run}/spans, pages of 1000)"]]) {
     const xs = res[name];
     console.log(

@@ -209,7 +209,7 @@ export function Waterfall({ spans, selected, onSelect, height }: WaterfallProps)
       </Group>
       <div className={classes.frame} style={{ ['--name-width' as string]: nameWidth }}>
         <Axis trace={single} nameWidth={nameWidth} />
-        <div ref={scrollRef} className={classes.scroll} style={{ height: viewH }}>
+        <div ref={scrollRef} className={classes.scroll} style={{ height: viewH }} data-testid="waterfall-scroll">
           <div style={{ height: virtualizer.getTotalSize(), position: 'relative' }}>
             {virtualizer.getVirtualItems().map((v) => {
               const row = rows[v.index]!;
