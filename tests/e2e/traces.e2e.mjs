@@ -299,6 +299,8 @@ async function main() {
       await page.getByLabel('Attribute').fill('gen_ai.request.model=gpt-4o-mini');
       await page.getByRole('button', { name: 'Search' }).click();
       await page.waitForURL(/attr=gen_ai.request.model/);
+      // The unfiltered list (every span) was on screen before: wait until it is replaced.
+      await page.locator(`[data-testid=spans-table] tr[data-span-id="${ID.plan}"]`).waitFor({ state: 'detached', timeout: WAIT });
       const hit = page.locator(`[data-testid=spans-table] tr[data-span-id="${ID.llm}"]`);
       await hit.waitFor({ timeout: WAIT });
       assert.equal(await page.locator('[data-testid=spans-table] tbody tr').count(), 1);
