@@ -83,7 +83,12 @@ function skip(name, why) {
   skipped++;
   console.log(`ok ${n} - ${name} # SKIP ${why}`);
 }
-const shot = (name) => page.screenshot({ path: join(OUT, `${name}.png`), fullPage: true });
+// After the page's transitions (a drawer sliding in) have finished, so the picture shows
+// what a person sees once it is still.
+async function shot(name) {
+  await page.waitForFunction(() => document.getAnimations().every((a) => a.playState !== 'running'), null, { timeout: WAIT });
+  await page.screenshot({ path: join(OUT, `${name}.png`), fullPage: true });
+}
 
 // ---- the trace: an agent's rollout with a planning step, an LLM call that used a tool
 // (which failed), all tied to the run through the resource's runwatch.run_id.
