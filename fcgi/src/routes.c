@@ -14,6 +14,7 @@
 #include "api/reports.h"
 #include "api/runs.h"
 #include "api/spans.h"
+#include "api/traces.h"
 #include "api/users.h"
 #include "api/workers.h"
 #include "prom.h"
@@ -72,9 +73,11 @@ const struct route routes[] = {
 
     {"POST", "/api/v1/queues/{queue}/claim", queue_claim, J},
 
-    /* Traces (api/spans.c). OTLP/HTTP: nginx maps POST /v1/traces here; the handler reads
-     * the body itself (JSON now; its encodings are chosen in one place there). */
+    /* Traces (api/spans.c; the list of traces with their aggregates, api/traces.c).
+     * OTLP/HTTP: nginx maps POST /v1/traces here; the handler reads the body itself (JSON
+     * now; its encodings are chosen in one place there). */
     {"POST", "/api/v1/otlp/v1/traces", spans_otlp_traces, 0},
+    {"GET", "/api/v1/traces", traces_list, 0},
     {"GET", "/api/v1/traces/{trace_id}", spans_trace, 0},
     {"GET", "/api/v1/spans", spans_search, 0},
 

@@ -1,14 +1,21 @@
 // Routes, each page its own chunk (React.lazy), so the first load carries only the shell.
+// The trace views' loaders start their span fetch at navigation, while the sign-in check
+// and the page's chunk load, instead of after them (docs/PERFORMANCE.md, the trace view's
+// first paint); they return at once, the page reads the same query from the cache.
 import { lazy, Suspense, type ReactNode } from 'react';
-import { createBrowserRouter, Navigate } from 'react-router-dom';
+import { createBrowserRouter, Navigate, type LoaderFunctionArgs } from 'react-router-dom';
 import { Center, Loader } from '@mantine/core';
 import { RequireAuth, ProjectRoute, ProjectRedirect } from './components/guards';
 import { AppLayout } from './components/AppLayout';
+import { queryClient } from './queryClient';
+import { runSpansQuery, traceQuery } from './api/spans';
 
 const LoginPage = lazy(() => import('./pages/LoginPage'));
 const OverviewPage = lazy(() => import('./pages/OverviewPage'));
 const RunsPage = lazy(() => import('./pages/RunsPage'));
 const RunDetailPage = lazy(() => import('./pages/RunDetailPage'));
+const TracesPage = lazy(() => import('./pages/TracesPage'));
+const TracePage = lazy(() => import('./pages/TracePage'));
 const WorkersPage = lazy(() => import('./pages/WorkersPage'));
 const WorkerDetailPage = lazy(() => import('./pages/WorkerDetailPage'));
 const SettingsPage = lazy(() => import('./pages/SettingsPage'));
@@ -16,6 +23,23 @@ const ReportsPage = lazy(() => import('./pages/ReportsPage'));
 const FailuresPage = lazy(() => import('./pages/FailuresPage'));
 const FailureGroupPage = lazy(() => import('./pages/FailureGroupPage'));
 const NotFoundPage = lazy(() => import('./pages/NotFoundPage'));
+
+/** Starts a fetch into the cache unless it holds the data already; never waits for it (an
+ * error shows on the page, whose query asks again). */
+function prefetch(p: Promise<unknown>): null {
+  p.catch(() => {});
+  return null;
+}
+
+function traceLoader({ params }: LoaderFunctionArgs) {
+  return prefetch(queryClient.ensureQueryData(traceQuery(params.project ?? '', params.traceId ?? '')));
+}
+
+/** A run opened on its Traces tab (?tab=traces): its spans. */
+function runLoader({ params, request }: LoaderFunctionArgs) {
+  if (new URL(request.url).searchParams.get('tab') !== 'traces') return null;
+  return prefetch(queryClient.ensureQueryData(runSpansQuery(params.project ?? '', params.runId ?? '')));
+}
 
 function page(el: ReactNode) {
   return (
@@ -46,7 +70,9 @@ export const router = createBrowserRouter([
             children: [
               { index: true, element: page(<OverviewPage />) },
               { path: 'runs', element: page(<RunsPage />) },
-              { path: 'runs/:runId', element: page(<RunDetailPage />) },
+              { path: 'runs/:runId', element: page(<RunDetailPage />), loader: runLoader },
+              { path: 'traces', element: page(<TracesPage />) },
+              { path: 'traces/:traceId', element: page(<TracePage />), loader: traceLoader },
               { path: 'workers', element: page(<WorkersPage />) },
               { path: 'workers/:workerId', element: page(<WorkerDetailPage />) },
               { path: 'reports', element: page(<ReportsPage />) },

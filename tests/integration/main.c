@@ -24,7 +24,7 @@ static const struct {
     {"reports", suite_reports_register},       {"stream", suite_stream_register},
     {"prometheus", suite_prometheus_register}, {"housekeeping", suite_housekeeping_register},
     {"lifecycle", suite_lifecycle_register},   {"edge", suite_edge_register},
-    {"spans", suite_spans_register},
+    {"spans", suite_spans_register},           {"traces", suite_traces_register},
 };
 #define N_SUITES (sizeof(suites) / sizeof(suites[0]))
 

@@ -168,6 +168,8 @@ static const struct row matrix[] = {
     {"GET",    "/api/v1/traces/{trace_id}",                NULL, PA, OP_TRACE,          {401, 400, 400, 400, 400, OK,  OK,  OK,  400}},
     {"GET",    "/api/v1/spans",              "project={project}", PA, OP_PLAIN,         {401, OK,  OK,  OK,  OK,  OK,  OK,  OK,  404}},
     {"GET",    "/api/v1/spans",                            NULL, PA, OP_PLAIN,          {401, 400, 400, 400, 400, OK,  OK,  OK,  400}},
+    {"GET",    "/api/v1/traces",             "project={project}", PA, OP_PLAIN,         {401, OK,  OK,  OK,  OK,  OK,  OK,  OK,  404}},
+    {"GET",    "/api/v1/traces",                           NULL, PA, OP_PLAIN,          {401, 400, 400, 400, 400, OK,  OK,  OK,  400}},
 
     /* The same project endpoints on project B, which only other-project-admin (and the
      * instance admin) can see: everyone else gets 404, tokens of A included. */
@@ -214,6 +216,7 @@ static const struct row matrix[] = {
     {"GET",    "/api/v1/traces/{trace_id}",  "project={project}", PB, OP_TRACE,         {401, 404, 404, 404, OK,  404, 404, 404, OK}},
     {"GET",    "/api/v1/traces/{trace_id}",                NULL, PB, OP_TRACE,          {401, 400, 400, 400, 400, 404, 404, 404, 400}},
     {"GET",    "/api/v1/spans",              "project={project}", PB, OP_PLAIN,         {401, 404, 404, 404, OK,  404, 404, 404, OK}},
+    {"GET",    "/api/v1/traces",             "project={project}", PB, OP_PLAIN,         {401, 404, 404, 404, OK,  404, 404, 404, OK}},
 };
 /* clang-format on */
 

@@ -570,6 +570,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/traces": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A project's traces with their aggregates, newest first (viewer)
+         * @description One item per trace whose root span (a span without a parent) is stored, newest root start first, with the trace's span count, error spans (status code 2) and extent (earliest start to latest end over all its spans). A trace whose root has not arrived yet (exporters send the root last, when it ends) is not listed; GET /api/v1/spans finds its spans. The filters apply to the root span. Same access as GET /api/v1/spans.
+         */
+        get: operations["listTraces"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/traces/{trace_id}": {
         parameters: {
             query?: never;
@@ -985,6 +1005,36 @@ export interface components {
         };
         SpanPage: {
             items: components["schemas"]["Span"][];
+            /** @description pass as ?cursor= */
+            next_cursor: string | null;
+        };
+        TraceSummary: {
+            /** @description 32 lower-case hex digits */
+            trace_id: string;
+            root_span_id: string;
+            root_name: string;
+            /** @description the root span's status code: 0 unset, 1 ok, 2 error */
+            root_status?: number;
+            /**
+             * Format: uuid
+             * @description the root span's run
+             */
+            run_id?: string | null;
+            /**
+             * Format: date-time
+             * @description the trace's earliest start, to the microsecond
+             */
+            start_at: string;
+            /** @description the same in Unix nanoseconds, a decimal string */
+            start_time_unix_nano: string;
+            /** @description earliest start to latest end of its spans */
+            duration_ns: number;
+            span_count: number;
+            /** @description spans with status code 2 (error) */
+            error_count: number;
+        };
+        TraceSummaryPage: {
+            items: components["schemas"]["TraceSummary"][];
             /** @description pass as ?cursor= */
             next_cursor: string | null;
         };
@@ -4033,6 +4083,65 @@ export interface operations {
                 };
             };
             /** @description No such run, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listTraces: {
+        parameters: {
+            query?: {
+                /** @description slug; optional for a token (its project) */
+                project?: string;
+                /** @description the root span's name, exactly */
+                name?: string;
+                /** @description root start at or after */
+                from?: string;
+                /** @description root start before */
+                to?: string;
+                /** @description the previous page's next_cursor */
+                cursor?: string;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of traces */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TraceSummaryPage"];
+                };
+            };
+            /** @description Malformed request (names the field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No identity */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such project, or not visible to the caller */
             404: {
                 headers: {
                     [name: string]: unknown;

@@ -23,6 +23,7 @@ import { LiveIndicator } from './LiveIndicator';
 const NAV = [
   { to: '', label: 'Overview' },
   { to: 'runs', label: 'Runs' },
+  { to: 'traces', label: 'Traces' },
   { to: 'workers', label: 'Workers' },
   { to: 'failures', label: 'Failures' },
   { to: 'reports', label: 'Reports' },

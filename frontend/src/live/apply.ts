@@ -6,6 +6,7 @@ import type { QueryClient } from '@tanstack/react-query';
 import { appendLiveEvents, fetchNewEvents, patchRun, runKeys, type RunsData } from '../api/runs';
 import { patchWorker, workerKeys } from '../api/workers';
 import { metricKeys } from '../api/metrics';
+import { fetchNewRunSpans } from '../api/spans';
 import { reportKeys } from '../api/reports';
 import type { Run, RunEvent, Worker } from '../api/types';
 import { parseRunFilters, runMatches } from '../lib/runFilters';
@@ -27,6 +28,7 @@ export const LIVE_TYPES = [
   'run.heartbeat',
   'run.event',
   'run.metrics',
+  'run.spans',
   'worker.updated',
 ] as const;
 
@@ -78,6 +80,44 @@ class EventFetcher {
   }
 }
 
+/** One fetch of new spans per run at a time, like EventFetcher: a run.spans message during
+ * a fetch queues one more, from the earliest first sequence id the queued messages named. */
+class SpanFetcher {
+  private busy = new Map<string, { again: boolean; from?: bigint }>();
+  async fetch(qc: QueryClient, project: string, run: string, from?: bigint): Promise<void> {
+    const queued = this.busy.get(run);
+    if (queued) {
+      queued.again = true;
+      if (from !== undefined && (queued.from === undefined || from < queued.from)) queued.from = from;
+      return;
+    }
+    const state = { again: true, from };
+    this.busy.set(run, state);
+    try {
+      while (state.again) {
+        const start = state.from;
+        state.again = false;
+        state.from = undefined;
+        await fetchNewRunSpans(qc, project, run, start);
+      }
+    } catch {
+      // The spans refetch on the next message or a reset; the view shows the query's state.
+    } finally {
+      this.busy.delete(run);
+    }
+  }
+}
+
+/** The first sequence id a run.spans names (docs/CONTRACTS.md, "Live events"). */
+export function firstSequenceId(data: unknown): bigint | undefined {
+  try {
+    const id = (data as { first_sequence_id?: string } | null)?.first_sequence_id;
+    return id ? BigInt(id) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** What a run.event carries (docs/CONTRACTS.md, "Live events"): the batch's ids, and the
  * events themselves unless the batch was past the frame's budget (`truncated`). */
 export interface RunEventData {
@@ -115,10 +155,11 @@ export interface LiveContext {
   projectId: number;
   refetch: Coalescer;
   events: EventFetcher;
+  spans: SpanFetcher;
 }
 
 export function newLiveContext(qc: QueryClient, slug: string, projectId: number): LiveContext {
-  return { qc, slug, projectId, refetch: new Coalescer(1000), events: new EventFetcher() };
+  return { qc, slug, projectId, refetch: new Coalescer(1000), events: new EventFetcher(), spans: new SpanFetcher() };
 }
 
 /** Adds a newly created run to the top of every cached list it belongs in. */
@@ -204,6 +245,11 @@ export function applyLiveMessage(ctx: LiveContext, msg: LiveMessage): boolean {
           qc.invalidateQueries({ queryKey: metricKeys.run(slug, run) }),
         );
       }
+      break;
+    case 'run.spans':
+      // Compact whatever the batch's size: the spans are fetched, only by a viewer of the
+      // run's Traces tab, from the batch's first sequence id.
+      if (msg.run) void ctx.spans.fetch(qc, slug, msg.run, firstSequenceId(msg.data));
       break;
     case 'worker.updated':
       if (msg.data && typeof msg.data === 'object') patchWorker(qc, slug, msg.data as Worker);

@@ -1,5 +1,6 @@
 // One run: its header (status, id, times, progress, error with traceback), the live event
-// log, metrics, attempts and raw JSON, and a cancel button while it can be cancelled.
+// log, metrics, traces, attempts and raw JSON, and a cancel button while it can be
+// cancelled. The open tab is in the URL (?tab=), so a link can open the run's traces.
 import { useState } from 'react';
 import {
   Alert,
@@ -18,7 +19,7 @@ import {
   Title,
 } from '@mantine/core';
 import { useQuery } from '@tanstack/react-query';
-import { Link, useParams } from 'react-router-dom';
+import { Link, useParams, useSearchParams } from 'react-router-dom';
 import { attemptsQuery, eventsQuery, runQuery, useCancelRun } from '../api/runs';
 import { errorText } from '../api/client';
 import type { Run } from '../api/types';
@@ -27,6 +28,7 @@ import { ErrorState, LoadingRows } from '../components/QueryState';
 import { RunStatusBadges, StatusBadge } from '../components/StatusBadges';
 import { EventLog } from '../components/EventLog';
 import { MetricsPanel } from '../components/MetricsPanel';
+import { RunTraces } from '../components/traces/RunTraces';
 import { JsonBlock } from '../components/Json';
 import { durationBetween, formatDuration, formatRelative, formatTime } from '../lib/format';
 import { canCancel } from '../lib/status';
@@ -137,6 +139,8 @@ export default function RunDetailPage() {
   const run = useQuery(runQuery(slug, runId));
   const events = useQuery(eventsQuery(slug, runId));
   const now = useNow(1000);
+  const [params, setParams] = useSearchParams();
+  const tab = params.get('tab') ?? 'events';
 
   if (run.isPending) return <LoadingRows rows={8} />;
   if (run.error) return <ErrorState error={run.error} onRetry={() => void run.refetch()} />;
@@ -216,10 +220,15 @@ export default function RunDetailPage() {
         </Alert>
       )}
 
-      <Tabs defaultValue="events" keepMounted={false}>
+      <Tabs
+        value={tab}
+        keepMounted={false}
+        onChange={(v) => setParams(v && v !== 'events' ? { tab: v } : {}, { replace: true })}
+      >
         <Tabs.List>
           <Tabs.Tab value="events">Events</Tabs.Tab>
           <Tabs.Tab value="metrics">Metrics</Tabs.Tab>
+          <Tabs.Tab value="traces">Traces</Tabs.Tab>
           <Tabs.Tab value="attempts">Attempts</Tabs.Tab>
           <Tabs.Tab value="raw">Raw</Tabs.Tab>
         </Tabs.List>
@@ -234,6 +243,9 @@ export default function RunDetailPage() {
         </Tabs.Panel>
         <Tabs.Panel value="metrics" pt="sm">
           <MetricsPanel project={slug} run={runId} />
+        </Tabs.Panel>
+        <Tabs.Panel value="traces" pt="sm">
+          <RunTraces project={slug} run={runId} />
         </Tabs.Panel>
         <Tabs.Panel value="attempts" pt="sm">
           <Attempts project={slug} run={runId} />

@@ -1,0 +1,88 @@
+/* traces: GET /traces, a project's traces newest first, a page of root spans with each
+ * trace's aggregates (sql/statements/traces.sql says which traces are listed). Access is
+ * the span search's: a viewer of the project (?project= for a user, a token's own). */
+#include "traces.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "access.h"
+#include "db.h"
+
+/* 1 when s[0..n) is a non-negative int64 in decimal (a cursor's nanoseconds). */
+static int traces_is_ns(const char *s, size_t n)
+{
+    char buf[24];
+    if (n == 0 || n > 19)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!isdigit((unsigned char)s[i]))
+            return 0;
+    memcpy(buf, s, n);
+    buf[n] = '\0';
+    errno = 0;
+    (void)strtoll(buf, NULL, 10);
+    return errno == 0;
+}
+
+/* 1 when s is exactly n hex digits. */
+static int traces_is_hex(const char *s, size_t n)
+{
+    if (!s || strlen(s) != n)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!isxdigit((unsigned char)s[i]))
+            return 0;
+    return 1;
+}
+
+int traces_list(struct req *r)
+{
+    static const char *const known[] = {"project", "name", "from", "to", "cursor", "limit", NULL};
+    const char *from = req_query(r, "from"), *to = req_query(r, "to");
+    const char *cursor = req_query(r, "cursor");
+    const char *after_ns = NULL, *after_trace = NULL, *after_span = NULL;
+    struct access_project pr;
+    long limit;
+    PGresult *res;
+
+    if (req_only_params(r, known) || req_limit(r, &limit))
+        return -1;
+    if (from && !jsonx_is_rfc3339(from))
+        return req_error(r, 400, "invalid_field", "from", "from must be an RFC 3339 time");
+    if (to && !jsonx_is_rfc3339(to))
+        return req_error(r, 400, "invalid_field", "to", "to must be an RFC 3339 time");
+    if (cursor) {
+        /* "start_ns:trace_id:span_id" of the last root shown. */
+        const char *c1 = strchr(cursor, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+        if (!c2 || !traces_is_ns(cursor, (size_t)(c1 - cursor)) || (size_t)(c2 - c1 - 1) != 32 ||
+            !traces_is_hex(c2 + 1, 16))
+            return req_error(r, 400, "invalid_field", "cursor",
+                             "cursor must be a next_cursor of this list");
+        after_ns = arena_strndup(r->op.arena, cursor, (size_t)(c1 - cursor));
+        after_trace = arena_strndup(r->op.arena, c1 + 1, 32);
+        after_span = c2 + 1;
+        if (!after_ns || !after_trace || !traces_is_hex(after_trace, 32))
+            return req_error(r, 400, "invalid_field", "cursor",
+                             "cursor must be a next_cursor of this list");
+    }
+    if (access_project_for(&r->op, req_query(r, "project"), "project", ACCESS_ROLE_VIEWER, &pr))
+        return -1;
+    const char *p[TRACE_LIST__NIN] = {[TRACE_LIST_IN_PROJECT] = pr.id,
+                                      [TRACE_LIST_IN_NAME] = req_query(r, "name"),
+                                      [TRACE_LIST_IN_FROM] = from,
+                                      [TRACE_LIST_IN_TO] = to,
+                                      [TRACE_LIST_IN_AFTER_NS] = after_ns,
+                                      [TRACE_LIST_IN_AFTER_TRACE] = after_trace,
+                                      [TRACE_LIST_IN_AFTER_SPAN] = after_span,
+                                      [TRACE_LIST_IN_LIMIT] =
+                                          arena_sprintf(r->op.arena, "%ld", limit + 1)};
+    if (!(res = DB_EXEC(&r->op, DB_STMT_TRACE_LIST, p)))
+        return -1;
+    _Static_assert(TRACE_LIST_TRACE_JSON == 0, "req_page_rows splices column 0");
+    int n = PQntuples(res), shown = n > limit ? (int)limit : n;
+    return req_page_rows(r, res, shown,
+                         n > limit ? PQgetvalue(res, shown - 1, TRACE_LIST_CURSOR) : NULL);
+}

@@ -1,0 +1,191 @@
+/* The list of traces (api/traces.c, GET /api/v1/traces): one item per trace whose root is
+ * stored, newest first, with its span count, error spans and extent over all its spans
+ * (a child that ends after its root counts); pages by cursor; filters on the root's name
+ * and start; a trace without a stored root is not listed; another project's caller sees
+ * none of it; bad parameters are 400s naming the field. Spans go in through OTLP/HTTP
+ * (POST /v1/traces), with trace ids and root names of this suite's own. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "itest.h"
+
+#define S(s) ((s) ? (s) : "")
+
+static struct itest_world world;
+
+static int traces_init(void)
+{
+    return itest_world_init(&world, "traces") ? 1 : 0;
+}
+
+/* A trace id of 32 hex digits no other test uses. */
+static const char *fresh_trace(char out[33])
+{
+    static unsigned n;
+    snprintf(out, 33, "%016llx%08x%08x", (unsigned long long)time(NULL) * 7919ULL,
+             (unsigned)getpid(), ++n);
+    return out;
+}
+
+/* One OTLP span: trace, span id, parent ("" for a root), name, start and end (Unix
+ * seconds of 2026-01-01 plus the offsets in ms), status code. */
+static void span(char *buf, size_t cap, const char *trace, const char *id, const char *parent,
+                 const char *name, long start_ms, long end_ms, int status)
+{
+    const long long base = 1767225600000LL; /* 2026-01-01T00:00:00Z in ms */
+    snprintf(buf, cap,
+             "{\"traceId\":\"%s\",\"spanId\":\"%s\"%s%s%s,\"name\":\"%s\","
+             "\"startTimeUnixNano\":\"%lld000000\",\"endTimeUnixNano\":\"%lld000000\","
+             "\"status\":{\"code\":%d}}",
+             trace, id, parent[0] ? ",\"parentSpanId\":\"" : "", parent, parent[0] ? "\"" : "",
+             name, base + start_ms, base + end_ms, status);
+}
+
+/* POST /v1/traces as the write token of A (or B) with the spans (JSON list text without
+ * brackets); the status. */
+static long ingest(const struct ident *who, const char *spans)
+{
+    size_t cap = strlen(spans) + 200;
+    char auth[300], *body = malloc(cap);
+    struct http_resp r;
+    if (!body)
+        return -1;
+    snprintf(body, cap, "{\"resourceSpans\":[{\"scopeSpans\":[{\"spans\":[%s]}]}]}", spans);
+    snprintf(auth, sizeof(auth), "Authorization: Bearer %s", who->secret);
+    const char *h[] = {auth, "Content-Type: application/json", NULL};
+    long st = http_do("POST", "/v1/traces", body, strlen(body), h, &r) == 0 ? r.status : -1;
+    if (st != 200)
+        fprintf(stderr, "\n  POST /v1/traces: %ld %.300s", st, S(r.body));
+    if (st != -1)
+        http_resp_free(&r);
+    free(body);
+    return st;
+}
+
+static void test_list(void)
+{
+    char t1[33], t2[33], t3[33], name[64], orphan[64], a[6][400], all[2600];
+    struct http_resp r;
+    fresh_trace(t1);
+    fresh_trace(t2);
+    fresh_trace(t3);
+    itest_unique("trace-root", name, sizeof(name));
+    itest_unique("trace-orphan", orphan, sizeof(orphan));
+    /* t1: a root of 0-1000 ms, a child of 100-1500 ms (outlives the root) in error, and a
+     * grandchild; t2 (newer): a lone ok root of 5000-5250 ms; t3: a child whose root never
+     * came. */
+    span(a[0], sizeof(a[0]), t1, "1000000000000001", "", name, 0, 1000, 0);
+    span(a[1], sizeof(a[1]), t1, "1000000000000002", "1000000000000001", "child", 100, 1500, 2);
+    span(a[2], sizeof(a[2]), t1, "1000000000000003", "1000000000000002", "leaf", 200, 300, 1);
+    span(a[3], sizeof(a[3]), t2, "2000000000000001", "", name, 5000, 5250, 1);
+    span(a[4], sizeof(a[4]), t3, "3000000000000002", "3000000000000001", orphan, 6000, 6100, 0);
+    snprintf(all, sizeof(all), "%s,%s,%s,%s,%s", a[0], a[1], a[2], a[3], a[4]);
+    CU_ASSERT_EQUAL_FATAL(ingest(&world.twrite, all), 200);
+
+    /* Newest root first, with each trace's aggregates. */
+    CU_ASSERT_EQUAL_FATAL(itest_callf(&world.viewer, "GET", NULL, &r,
+                                      "/api/v1/traces?project=%s&name=%s", world.pa.slug, name),
+                          200);
+    CU_ASSERT_EQUAL(itest_jlen(r.json, "items"), 2);
+    CU_ASSERT(itest_jnull(r.json, "next_cursor"));
+    CU_ASSERT(itest_streq(itest_jstr(r.json, "items.0.trace_id"), t2));
+    CU_ASSERT_EQUAL(itest_jint(r.json, "items.0.span_count"), 1);
+    CU_ASSERT_EQUAL(itest_jint(r.json, "items.0.error_count"), 0);
+    CU_ASSERT_EQUAL(itest_jint(r.json, "items.0.duration_ns"), 250000000LL);
+    CU_ASSERT_EQUAL(itest_jint(r.json, "items.0.root_status"), 1);
+    CU_ASSERT(itest_streq(itest_jstr(r.json, "items.1.trace_id"), t1));
+    CU_ASSERT(itest_streq(itest_jstr(r.json, "items.1.root_span_id"), "1000000000000001"));
+    CU_ASSERT(itest_streq(itest_jstr(r.json, "items.1.root_name"), name));
+    CU_ASSERT_EQUAL(itest_jint(r.json, "items.1.span_count"), 3);
+    CU_ASSERT_EQUAL(itest_jint(r.json, "items.1.error_count"), 1);
+    CU_ASSERT_EQUAL(itest_jint(r.json, "items.1.duration_ns"), 1500000000LL);
+    CU_ASSERT(
+        itest_streq(itest_jstr(r.json, "items.1.start_time_unix_nano"), "1767225600000000000"));
+    CU_ASSERT(itest_jnull(r.json, "items.1.run_id"));
+    http_resp_free(&r);
+
+    /* One a page: the cursor leads to the older trace, then the list ends. */
+    CU_ASSERT_EQUAL_FATAL(
+        itest_callf(&world.tread, "GET", NULL, &r, "/api/v1/traces?name=%s&limit=1", name), 200);
+    CU_ASSERT_EQUAL(itest_jlen(r.json, "items"), 1);
+    CU_ASSERT(itest_streq(itest_jstr(r.json, "items.0.trace_id"), t2));
+    char cursor[128];
+    snprintf(cursor, sizeof(cursor), "%s", S(itest_jstr(r.json, "next_cursor")));
+    http_resp_free(&r);
+    CU_ASSERT_FATAL(cursor[0] != '\0');
+    CU_ASSERT_EQUAL_FATAL(itest_callf(&world.tread, "GET", NULL, &r,
+                                      "/api/v1/traces?name=%s&limit=1&cursor=%s", name, cursor),
+                          200);
+    CU_ASSERT_EQUAL(itest_jlen(r.json, "items"), 1);
+    CU_ASSERT(itest_streq(itest_jstr(r.json, "items.0.trace_id"), t1));
+    CU_ASSERT(itest_jnull(r.json, "next_cursor"));
+    http_resp_free(&r);
+
+    /* The root's start range: [from, to). */
+    CU_ASSERT_EQUAL_FATAL(
+        itest_callf(&world.tread, "GET", NULL, &r,
+                    "/api/v1/traces?name=%s&from=2026-01-01T00:00:04Z&to=2026-01-01T00:00:06Z",
+                    name),
+        200);
+    CU_ASSERT_EQUAL(itest_jlen(r.json, "items"), 1);
+    CU_ASSERT(itest_streq(itest_jstr(r.json, "items.0.trace_id"), t2));
+    http_resp_free(&r);
+    CU_ASSERT_EQUAL_FATAL(itest_callf(&world.tread, "GET", NULL, &r,
+                                      "/api/v1/traces?name=%s&to=2026-01-01T00:00:00Z", name),
+                          200);
+    CU_ASSERT_EQUAL(itest_jlen(r.json, "items"), 0);
+    http_resp_free(&r);
+
+    /* A trace without its root is not listed (GET /spans finds it). */
+    CU_ASSERT_EQUAL_FATAL(
+        itest_callf(&world.tread, "GET", NULL, &r, "/api/v1/traces?name=%s", orphan), 200);
+    CU_ASSERT_EQUAL(itest_jlen(r.json, "items"), 0);
+    http_resp_free(&r);
+
+    /* Project B's callers see none of A's traces, even naming its root. */
+    CU_ASSERT_EQUAL_FATAL(
+        itest_callf(&world.twrite_b, "GET", NULL, &r, "/api/v1/traces?name=%s", name), 200);
+    CU_ASSERT_EQUAL(itest_jlen(r.json, "items"), 0);
+    http_resp_free(&r);
+    CU_ASSERT_EQUAL(
+        itest_statusf(&world.member_b, "GET", NULL, "/api/v1/traces?project=%s", world.pa.slug),
+        404);
+}
+
+static void test_bad_params(void)
+{
+    static const struct {
+        const char *query, *field;
+    } bad[] = {
+        {"cursor=x", "cursor"},
+        {"cursor=1:00:00", "cursor"},
+        {"cursor=1767225600000000000:0123456789abcdef0123456789abcdeg:0123456789abcdef", "cursor"},
+        {"from=yesterday", "from"},
+        {"to=2026-13-01", "to"},
+        {"limit=0", "limit"},
+        {"status=error", "status"},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        struct http_resp r;
+        long st = itest_callf(&world.tread, "GET", NULL, &r, "/api/v1/traces?%s", bad[i].query);
+        if (!IS_ERROR(r, 400, NULL, bad[i].field))
+            fprintf(stderr, "\n  (query %s)", bad[i].query);
+        (void)st;
+        http_resp_free(&r);
+    }
+}
+
+int suite_traces_register(void)
+{
+    CU_pSuite s = CU_add_suite("traces", traces_init, NULL);
+    if (!s)
+        return -1;
+    if (!CU_add_test(s, "traces newest first with their aggregates, pages, filters, access",
+                     test_list) ||
+        !CU_add_test(s, "bad parameters are 400s naming the field", test_bad_params))
+        return -1;
+    return 0;
+}
