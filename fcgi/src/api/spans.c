@@ -20,6 +20,8 @@
 #include "access.h"
 #include "api/runs.h"
 #include "db.h"
+#include "inflate.h"
+#include "otlp_pb.h"
 #include "pub.h"
 
 #define SPANS_PATH_FRAMES 128
@@ -745,10 +747,30 @@ static int spans_walk_request(struct spans_walk *w, json_object *req)
     return 0;
 }
 
+/* Whether the request came as protobuf: its answer is protobuf too (OTLP/HTTP replies in
+ * the request's content type; req_render does the same for errors). */
+static int spans_is_pb(const struct req *r)
+{
+    return req_media_is(r->content_type, "application/x-protobuf");
+}
+
 /* ExportTraceServiceResponse: partialSuccess empty, or the spans dropped and why
- * (rejectedSpans is an int64: a string in OTLP JSON). */
+ * (rejectedSpans is an int64: a string in OTLP JSON). In protobuf, all accepted is the
+ * empty message. */
 static int spans_otlp_answer(struct req *r, long rejected, const char *why)
 {
+    if (spans_is_pb(r)) {
+        const char *msg = rejected && !why ? "spans rejected" : why;
+        size_t n = otlp_pb_export_response(NULL, rejected, msg);
+        unsigned char *out = arena_alloc(r->op.arena, n + 1);
+        if (!out)
+            return req_error(r, 500, "internal", NULL, "out of memory");
+        r->status = 200;
+        r->resp_type = "application/x-protobuf";
+        r->resp_len = otlp_pb_export_response(out, rejected, msg);
+        r->resp_body = (const char *)out;
+        return 0;
+    }
     const char *body =
         rejected ? arena_sprintf(
                        r->op.arena,
@@ -805,43 +827,73 @@ int spans_otlp_ingest(struct req *r, const char *project_id, json_object *reques
     return spans_otlp_answer(r, w.rejected, w.reject_reason);
 }
 
-/* The media type of a header value, without parameters or case: "application/json". */
-static int spans_media_is(const char *value, const char *type)
+/* A decoder's refusal: a 400 naming the field, or a 500 when it ran out of memory (an
+ * empty field and that message, for jsonx_parse and otlp_pb_decode alike). */
+static void spans_decode_error(struct req *r, const struct jsonx_err *je)
 {
-    size_t n = strlen(type);
-    if (!value)
-        return 0;
-    while (*value == ' ' || *value == '\t')
-        value++;
-    if (strncasecmp(value, type, n) != 0)
-        return 0;
-    value += n;
-    while (*value == ' ' || *value == '\t')
-        value++;
-    return *value == '\0' || *value == ';';
+    if (!je->field[0] && strcmp(je->message, "out of memory") == 0)
+        req_error(r, 500, "internal", NULL, "out of memory");
+    else
+        req_error_json(r, 400, je);
 }
 
 /* The body as the OTLP JSON tree (owned by the request's arena), whatever its encoding.
- * The one place an encoding is chosen: Content-Encoding first (identity only yet), then
- * Content-Type (application/json only yet); a protobuf decoder and gzip plug in here and
- * hand back the same tree. */
+ * The one place an encoding is chosen: Content-Type (OTLP JSON or protobuf, anything else
+ * 415 before any work), then Content-Encoding (identity or gzip, inflated under the same
+ * cap as the body, RUNWATCH_OTLP_MAX_BYTES: past it a 413, having allocated no more),
+ * then the decoder, both handing back the same tree. */
 static json_object *spans_otlp_decode(struct req *r)
 {
     const char *enc = req_header(r, "Content-Encoding");
+    const unsigned char *body = (const unsigned char *)(r->body ? r->body : "");
+    size_t len = r->body_len;
+    int pb = spans_is_pb(r);
     struct jsonx_err je;
     json_object *tree;
 
-    if (enc && *enc && strcasecmp(enc, "identity") != 0) {
+    if (!pb && !req_media_is(r->content_type, "application/json")) {
+        req_error(r, 415, "unsupported_media_type", "Content-Type",
+                  "must be application/json or application/x-protobuf");
+        return NULL;
+    }
+    if (enc && strcasecmp(enc, "gzip") == 0) {
+        unsigned char *out;
+        switch (inflate_gzip(body, len, r->op.cfg->otlp_max_bytes, &out, &len, &je)) {
+        case INFLATE_OK:
+            break;
+        case INFLATE_TOO_LARGE:
+            req_error(r, 413, "body_too_large", "Content-Encoding",
+                      "request body inflates past %zu bytes", r->op.cfg->otlp_max_bytes);
+            return NULL;
+        case INFLATE_MALFORMED:
+            req_error_json(r, 400, &je);
+            return NULL;
+        default:
+            req_error(r, 500, "internal", NULL, "out of memory");
+            return NULL;
+        }
+        if (arena_defer(r->op.arena, free, out) != 0) {
+            free(out);
+            req_error(r, 500, "internal", NULL, "out of memory");
+            return NULL;
+        }
+        body = out;
+    } else if (enc && *enc && strcasecmp(enc, "identity") != 0) {
         req_error(r, 415, "unsupported_media_type", "Content-Encoding",
-                  "must be identity (or absent)");
+                  "must be gzip or identity (or absent)");
         return NULL;
     }
-    if (!spans_media_is(r->content_type, "application/json")) {
-        req_error(r, 415, "unsupported_media_type", "Content-Type", "must be application/json");
-        return NULL;
-    }
-    if (!(tree = jsonx_parse(r->body ? r->body : "", r->body_len, &je))) {
-        req_error_json(r, 400, &je);
+    if (pb)
+        tree = otlp_pb_decode(body, len, &je);
+    else if (len == 0) /* an empty body is an empty request */
+        tree = json_object_new_object();
+    else
+        tree = jsonx_parse((const char *)body, len, &je);
+    if (!tree) {
+        if (pb || len)
+            spans_decode_error(r, &je);
+        else
+            req_error(r, 500, "internal", NULL, "out of memory");
         return NULL;
     }
     return req_own_json(r, tree);
@@ -856,9 +908,6 @@ int spans_otlp_traces(struct req *r)
                          r->op.ident && r->op.ident->kind == ACCESS_TOKEN
                              ? "the token may not write"
                              : "OTLP ingest takes a project token (Authorization: Bearer)");
-    /* An empty body is an empty request: success, nothing stored. */
-    if (r->body_len == 0 && spans_media_is(r->content_type, "application/json"))
-        return spans_otlp_answer(r, 0, NULL);
     json_object *tree = spans_otlp_decode(r);
     if (!tree)
         return -1;
