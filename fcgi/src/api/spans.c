@@ -523,9 +523,10 @@ static void spans_note(struct spans_names *nm, const char *key, const struct spa
         if (strcmp(key, runs[k]) == 0)
             nm->run[k] = sc->kind && strcmp(sc->kind, "stringValue") == 0 ? sc->text : NULL;
         else if (strcmp(key, attempts[k]) == 0) {
+            size_t n = sc->kind ? strlen(sc->text) : sizeof(nm->buf[k]);
             nm->attempt[k] = NULL;
-            if (sc->kind && strlen(sc->text) < sizeof(nm->buf[k]))
-                nm->attempt[k] = strcpy(nm->buf[k], sc->text);
+            if (n < sizeof(nm->buf[k]))
+                nm->attempt[k] = memcpy(nm->buf[k], sc->text, n + 1);
         }
     }
 }
@@ -568,8 +569,8 @@ static int spans_attributes(struct spans_walk *w, struct jsonx_out *o, json_obje
 }
 
 /* droppedAttributesCount and the like: uint32, written as ,"name":n. */
-static int spans_count(struct spans_walk *w, struct jsonx_out *o, json_object *obj,
-                       const char *key, const char *name)
+static int spans_count(struct spans_walk *w, struct jsonx_out *o, json_object *obj, const char *key,
+                       const char *name)
 {
     uint64_t n;
     if (spans_u64(w, obj, key, UINT32_MAX, &n))
@@ -930,8 +931,8 @@ int spans_otlp_ingest(struct req *r, const char *project_id, json_object *reques
     if (!(text = jsonx_out_end(&batch, NULL)))
         return req_error(r, 500, "internal", NULL, "out of memory");
 
-    const char *p[SPAN_INSERT__NIN] = {[SPAN_INSERT_IN_PROJECT] = project_id,
-                                       [SPAN_INSERT_IN_BATCH] = text};
+    const char *p[SPAN_INSERT__NIN] = {
+        [SPAN_INSERT_IN_PROJECT] = project_id, [SPAN_INSERT_IN_BATCH] = text};
     if (!(res = DB_EXEC(&r->op, DB_STMT_SPAN_INSERT, p)))
         return -1;
     /* After the COMMIT (the statement was its own transaction): one compact message per
