@@ -50,7 +50,7 @@ GEN_OBJ   := $(BUILD)/obj/gen/db_stmt.o
 API_LIBS  := -lfcgi $(shell pkg-config --libs json-c libpq hiredis zlib 2>/dev/null) -lcrypt -lm
 SSE_LIBS  := $(shell pkg-config --libs json-c hiredis libevent 2>/dev/null)
 UNIT_LIBS := -lcunit $(API_LIBS) $(shell pkg-config --libs libevent 2>/dev/null)
-ITEST_LIBS := -lcunit $(shell pkg-config --libs libcurl json-c 2>/dev/null)
+ITEST_LIBS := -lcunit $(shell pkg-config --libs libcurl json-c zlib 2>/dev/null)
 FLEET_LIBS := $(shell pkg-config --libs libcurl json-c 2>/dev/null) -pthread -lm
 
 BINS := $(BUILD)/runwatch-api $(BUILD)/runwatch-sse $(BUILD)/unit-tests $(BUILD)/integration-tests \

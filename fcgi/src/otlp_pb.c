@@ -6,7 +6,8 @@
  * value (a message merges), setting a oneof member clears the others. Anything a
  * conforming encoder cannot produce is refused, naming the field: a wrong wire type, a
  * varint past 10 bytes or past its type's range, a length past the end of its message,
- * invalid UTF-8 or NUL in a string, an id of the wrong length. */
+ * invalid UTF-8 or NUL in a string, an id of the wrong length.
+ * Also the two small messages a protobuf request is answered with (pbe_*, at the end). */
 #include "otlp_pb.h"
 
 #include <inttypes.h>
@@ -638,4 +639,79 @@ json_object *otlp_pb_decode(const unsigned char *buf, size_t len, struct jsonx_e
         return NULL;
     }
     return root;
+}
+
+/* The encoder: a writer that only counts when out is NULL. */
+struct pbe {
+    unsigned char *out;
+    size_t len;
+};
+
+static void pbe_bytes(struct pbe *e, const void *p, size_t n)
+{
+    if (e->out && n)
+        memcpy(e->out + e->len, p, n);
+    e->len += n;
+}
+
+static void pbe_varint(struct pbe *e, uint64_t v)
+{
+    unsigned char b[10];
+    size_t n = 0;
+    do {
+        b[n] = (unsigned char)(v & 0x7f);
+        v >>= 7;
+        if (v)
+            b[n] |= 0x80;
+        n++;
+    } while (v);
+    pbe_bytes(e, b, n);
+}
+
+/* A varint field; a negative int32 or int64 is sign-extended to ten bytes, as protobuf
+ * encodes it. */
+static void pbe_int(struct pbe *e, uint32_t num, int64_t v)
+{
+    pbe_varint(e, (uint64_t)num << 3 | PB_WT_VARINT);
+    pbe_varint(e, (uint64_t)v);
+}
+
+static void pbe_len(struct pbe *e, uint32_t num, const void *p, size_t n)
+{
+    pbe_varint(e, (uint64_t)num << 3 | PB_WT_LEN);
+    pbe_varint(e, n);
+    pbe_bytes(e, p, n);
+}
+
+size_t otlp_pb_export_response(unsigned char *out, int64_t rejected, const char *message)
+{
+    struct pbe e = {.out = out};
+    size_t mlen = message ? strlen(message) : 0;
+
+    if (rejected == 0)
+        return 0;
+    /* ExportTracePartialSuccess counted first (a writer without out), then written
+     * after its tag and length; proto3 leaves an empty field out. */
+    struct pbe inner = {0};
+    pbe_int(&inner, 1, rejected);
+    if (mlen)
+        pbe_len(&inner, 2, message, mlen);
+    pbe_varint(&e, 1u << 3 | PB_WT_LEN);
+    pbe_varint(&e, inner.len);
+    pbe_int(&e, 1, rejected);
+    if (mlen)
+        pbe_len(&e, 2, message, mlen);
+    return e.len;
+}
+
+size_t otlp_pb_status(unsigned char *out, int32_t code, const char *message)
+{
+    struct pbe e = {.out = out};
+    size_t mlen = message ? strlen(message) : 0;
+
+    if (code)
+        pbe_int(&e, 1, code);
+    if (mlen)
+        pbe_len(&e, 2, message, mlen);
+    return e.len;
 }

@@ -6,6 +6,7 @@
 #define RW_OTLP_PB_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "jsonx.h"
 
@@ -27,5 +28,17 @@
  * fields present in the bytes are in the tree (proto3 leaves zero values out, so absent
  * means zero, as in the JSON mapping). */
 json_object *otlp_pb_decode(const unsigned char *buf, size_t len, struct jsonx_err *err);
+
+/* The replies, for a request that came as protobuf (OTLP/HTTP answers in the request's
+ * content type). Each writes its message to out and returns its length; with out NULL
+ * it only returns the length, so a caller sizes the buffer first. */
+
+/* ExportTraceServiceResponse: an empty message (0 bytes) when rejected is 0, else
+ * partial_success (1) = ExportTracePartialSuccess {rejected_spans (1) int64,
+ * error_message (2) string}. */
+size_t otlp_pb_export_response(unsigned char *out, int64_t rejected, const char *message);
+
+/* google.rpc.Status {code (1) int32, message (2) string}: an OTLP/HTTP failure's body. */
+size_t otlp_pb_status(unsigned char *out, int32_t code, const char *message);
 
 #endif

@@ -1,6 +1,7 @@
 /* req: request parsing helpers and the single error renderer. Every response body
  * produced by runwatch-api for an error goes through req_render(), so the shape
- * {"error":{"code","message","field"}} cannot drift between handlers. */
+ * {"error":{"code","message","field"}} cannot drift between handlers (nor the OTLP paths'
+ * google.rpc.Status, in JSON or protobuf). */
 #include "req.h"
 
 #include <ctype.h>
@@ -8,8 +9,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <libpq-fe.h>
+
+#include "otlp_pb.h"
 
 void req_init(struct req *r, struct arena *a)
 {
@@ -389,6 +393,21 @@ int req_page_rows(struct req *r, struct pg_result *res, int shown, const char *n
     return 0;
 }
 
+int req_media_is(const char *value, const char *type)
+{
+    size_t n = strlen(type);
+    if (!value)
+        return 0;
+    while (*value == ' ' || *value == '\t')
+        value++;
+    if (strncasecmp(value, type, n) != 0)
+        return 0;
+    value += n;
+    while (*value == ' ' || *value == '\t')
+        value++;
+    return *value == '\0' || *value == ';';
+}
+
 int req_json_text(struct req *r, int status, const char *json)
 {
     if (!json)
@@ -489,16 +508,35 @@ static int req_rpc_code(int status)
     }
 }
 
-/* {"code": n, "message": "field: message"} (google.rpc.Status in its JSON form), what an
- * OTLP/HTTP client expects of a failure. */
+/* google.rpc.Status, what an OTLP/HTTP client expects of a failure, in the request's
+ * content type: protobuf for a protobuf request, else its JSON form {"code": n,
+ * "message": "field: message"} (an unknown content type gets JSON). */
 static void req_render_otlp_error(struct req *r)
 {
     const struct op_err *err = &r->op.err;
-    json_object *root = json_object_new_object();
+    json_object *root;
     const char *msg = err->message ? err->message : "internal error";
 
     if (err->field)
         msg = arena_sprintf(r->op.arena, "%s: %s", err->field, msg);
+    if (req_media_is(r->content_type, "application/x-protobuf")) {
+        /* code 13, "out of memory" */
+        static const char oom[] = "\x08\x0d\x12\x0dout of memory";
+        int code = req_rpc_code(r->status);
+        size_t n = otlp_pb_status(NULL, code, msg);
+        unsigned char *out = msg ? arena_alloc(r->op.arena, n + 1) : NULL;
+        r->resp_type = "application/x-protobuf";
+        if (!out) {
+            r->resp_body = oom;
+            r->resp_len = sizeof(oom) - 1;
+            r->status = 500;
+            return;
+        }
+        r->resp_len = otlp_pb_status(out, code, msg);
+        r->resp_body = (const char *)out;
+        return;
+    }
+    root = json_object_new_object();
     json_object_object_add(root, "code", json_object_new_int(req_rpc_code(r->status)));
     json_object_object_add(root, "message", json_object_new_string(msg ? msg : "out of memory"));
     req_error_body(r, root, "{\"code\":13,\"message\":\"out of memory\"}");

@@ -148,6 +148,9 @@ int req_page_rows(struct req *r, struct pg_result *res, int shown, const char *n
  * 500 set when obj is NULL or cannot be registered. */
 json_object *req_own_json(struct req *r, json_object *obj);
 
+/* Whether a header value is the media type `type` ("application/json"), whatever the
+ * case and parameters ("application/json; charset=utf-8"). */
+int req_media_is(const char *value, const char *type);
 /* Sets a JSON response; takes ownership of obj (it is freed with the arena). */
 int req_json(struct req *r, int status, json_object *obj);
 /* Sets JSON text made elsewhere (PostgreSQL's json, an arena string) as the response,

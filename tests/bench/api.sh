@@ -13,6 +13,9 @@
 #   claim       POST /api/v1/queues/bench-claim/claim; the queue (BENCH_CLAIM_QUEUE runs
 #               of project bench-claims, never a listed project) is seeded again before
 #               every claim round, so it never runs dry (checked)
+#   spans512    POST /v1/traces (OTLP/HTTP JSON) with 512 spans linked to the same run
+#               (spans_body.awk: ~340 KB, traces of 8 spans, six attributes and an event a
+#               span), trace ids new in every request (spans.lua), so all are stored
 # Reported: median req/s, p50, p99, the ratio to return204, and CPU µs per request of
 # nginx, runwatch-api, PostgreSQL and Redis + the hub (from /proc, the same rounds), the WAL
 # PostgreSQL wrote per request (the insert position around each round, all writers), for
@@ -35,7 +38,7 @@ ROUNDS=${BENCH_ROUNDS:-3}
 CONNS=${BENCH_CONNECTIONS:-64}
 WARMUP=${BENCH_WARMUP:-2}
 CLAIM_QUEUE=${BENCH_CLAIM_QUEUE:-50000}
-read -r -a NAMES <<<"${BENCH_TESTS:-return204 healthz get list event1 event1000 claim}"
+read -r -a NAMES <<<"${BENCH_TESTS:-return204 healthz get list event1 event1000 claim spans512}"
 for v in SEED_RUNS DURATION ROUNDS CONNS WARMUP CLAIM_QUEUE; do
     [[ "${!v}" =~ ^[0-9]+$ ]] || die "$v must be a whole number, got '${!v}'"
 done
@@ -49,6 +52,7 @@ declare -A LABEL_OF=(
     [event1]="POST 1 event"
     [event1000]="POST 1000 events (batch)"
     [claim]="POST claim"
+    [spans512]="POST 512 spans (OTLP JSON)"
 )
 for n in "${NAMES[@]}"; do [[ -n "${LABEL_OF[$n]:-}" ]] || die "unknown test '$n' in BENCH_TESTS"; done
 BIN=${RUNWATCH_BIN_DIR:-$BENCH_REPO/build/release}
@@ -132,6 +136,8 @@ printf '{"level":"info","message":"epoch 1 step 1: loss 0.2500","data":{"step":1
     printf ']}'
 } >"$TMP/event1000.json"
 printf '{"worker_id":%s,"lease_s":3600}' "$WORKER" >"$TMP/claim.json"
+awk -v n=512 -v run="$RUN" -v sec="$(date +%s)" -f "$(dirname "${BASH_SOURCE[0]}")/spans_body.awk" \
+    >"$TMP/spans512.json"
 
 # Every target answers 2xx before it is measured.
 probe() { # name code curl-args…
@@ -144,6 +150,9 @@ probe get "${AUTH[@]}" "$BASE/api/v1/runs/$(head -n 1 "$TMP/ids")"
 probe list "${AUTH[@]}" "$BASE/api/v1/runs?status=succeeded&limit=100"
 probe event1 "${AUTH[@]}" -H 'Content-Type: application/json' --data-binary "@$TMP/event1.json" \
     "$BASE/api/v1/runs/$RUN/events"
+sed 's/XXXXXXXX/00000000/g' "$TMP/spans512.json" >"$TMP/probe.json"
+probe spans512 "${AUTH[@]}" -H 'Content-Type: application/json' --data-binary "@$TMP/probe.json" \
+    "$BASE/v1/traces"
 
 # ---------------------------------------------------------------- measure
 
@@ -158,6 +167,7 @@ wrk_args() {
     list) ARGS=("${AUTH[@]}" "$BASE/api/v1/runs?status=succeeded&limit=100") ;;
     event1 | event1000) ARGS=(-s "$LIB_DIR/post.lua" "$BASE/api/v1/runs/$RUN/events") ;;
     claim) ARGS=(-s "$LIB_DIR/post.lua" "$BASE/api/v1/queues/bench-claim/claim") ;;
+    spans512) ARGS=(-s "$LIB_DIR/spans.lua" "$BASE/v1/traces") ;;
     esac
     export BENCH_IDS_FILE=$TMP/ids BENCH_BODY_FILE=$TMP/$1.json
     BENCH_TOKEN=$TOKEN
@@ -225,7 +235,7 @@ for n in "${NAMES[@]}"; do [[ $n == return204 ]] && have204=1; done
 echo
 echo "Runwatch API benchmark, $(date -u +%Y-%m-%dT%H:%MZ)"
 bench_machine
-echo "command:  wrk ${WRK[*]} -d${DURATION}s --latency [-s tests/bench/{get,post}.lua] $BASE<path>"
+echo "command:  wrk ${WRK[*]} -d${DURATION}s --latency [-s tests/bench/{get,post,spans}.lua] $BASE<path>"
 echo "rounds:   $ROUNDS per target, interleaved, each after a ${WARMUP}s warm-up; $SEED_RUNS runs in 10 projects"
 echo
 printf '%-32s %10s %9s %9s %9s   %s\n' "target" "req/s" "p50 ms" "p99 ms" "vs 204" \
@@ -242,6 +252,8 @@ done
 for n in "${NAMES[@]}"; do
     [[ $n == event1000 ]] && printf 'batch ingest: %.0f events/s\n' \
         "$(awk -v r="$(bench_medians event1000 | cut -d' ' -f1)" 'BEGIN { print r * 1000 }')"
+    [[ $n == spans512 ]] && printf 'span ingest: %.0f spans/s\n' \
+        "$(awk -v r="$(bench_medians spans512 | cut -d' ' -f1)" 'BEGIN { print r * 512 }')"
     if [[ -n "${STORED[$n]:-}" ]]; then
         read -r -a st <<<"${STORED[$n]}"
         pgs=() wals=() ns=() apis=()

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# otel_exporter.sh: the unmodified OpenTelemetry JS exporter (@opentelemetry/exporter-trace-otlp-http,
-# pinned in tests/otel/package-lock.json) sends a trace to the integration stack (run.sh calls
-# it while the stack is up); tests/otel/export.mjs reads it back through the API and compares.
+# otel_exporter.sh: the unmodified OpenTelemetry JS exporters (@opentelemetry/exporter-trace-otlp-http
+# and -proto, pinned in tests/otel/package-lock.json) send a trace each to the integration stack
+# (run.sh calls it while the stack is up), in OTLP JSON and protobuf, plain and gzipped;
+# tests/otel/export.mjs reads each back through the API and compares.
 # Installs the pinned packages under tests/otel with `npm ci` when they are missing.
 set -euo pipefail
 
@@ -16,7 +17,8 @@ admin() { # admin METHOD PATH [BODY]
         -H 'X-Runwatch-CSRF: 1' ${3:+-d "$3"} "$url/api/v1$2"
 }
 
-if [ ! -d "$repo/tests/otel/node_modules/@opentelemetry/exporter-trace-otlp-http" ]; then
+if [ ! -d "$repo/tests/otel/node_modules/@opentelemetry/exporter-trace-otlp-http" ] ||
+    [ ! -d "$repo/tests/otel/node_modules/@opentelemetry/exporter-trace-otlp-proto" ]; then
     (cd "$repo/tests/otel" && npm ci --no-audit --no-fund >/dev/null)
 fi
 admin POST /auth/login "{\"email\":\"$RUNWATCH_ADMIN_EMAIL\",\"password\":\"$RUNWATCH_ADMIN_PASSWORD\"}" >/dev/null
@@ -29,5 +31,12 @@ run=$(curl -sS -H "Authorization: Bearer $token" -H 'Content-Type: application/j
     -d '{"kind":"otel"}' "$url/api/v1/runs" | sed -n 's/^{"id" *: *"\([0-9a-f-]*\)".*/\1/p')
 [ -n "$run" ] || { echo "no run"; exit 1; }
 
-echo "the OpenTelemetry JS exporter:"
-RUNWATCH_TEST_URL=$url RUNWATCH_TOKEN=$token RUNWATCH_RUN=$run node "$repo/tests/otel/export.mjs"
+echo "the OpenTelemetry JS exporters:"
+rc=0
+for protocol in json proto; do
+    for compression in none gzip; do
+        RUNWATCH_TEST_URL=$url RUNWATCH_TOKEN=$token RUNWATCH_RUN=$run OTEL_TEST_PROTOCOL=$protocol \
+            OTEL_TEST_COMPRESSION=$compression node "$repo/tests/otel/export.mjs" || rc=1
+    done
+done
+exit $rc

@@ -4,12 +4,15 @@
  * google.rpc.Status body and stores nothing, not even the valid spans beside the bad one;
  * a run id of another project never links, and another project's token reads nothing of
  * A's; a span sent twice is stored once; linked batches publish run.spans. Each test
- * works with trace ids of its own. */
+ * works with trace ids of its own. The same holds in protobuf and gzipped (test_encodings):
+ * a protobuf request is answered in protobuf, a failure as google.rpc.Status. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <zlib.h>
 
 #include "itest.h"
 
@@ -406,6 +409,208 @@ static void test_malformed(void)
     http_resp_free(&r);
 }
 
+/* ---- protobuf and gzip ---- */
+
+/* A tag and a length of at most 127 (the small messages here). */
+static unsigned char *pb_len(unsigned char *o, unsigned num, size_t len)
+{
+    *o++ = (unsigned char)(num << 3 | 2);
+    *o++ = (unsigned char)len;
+    return o;
+}
+
+/* An ExportTraceServiceRequest in protobuf with one span (trace in hex, the span id's
+ * last byte sid; name "op", the times of span_json), written by hand from the field
+ * numbers of trace.proto: request { resource_spans (1) { scope_spans (2) { spans (2) }}}.
+ * Returns its length. */
+static size_t request_pb(unsigned char *buf, const char *trace, unsigned char sid)
+{
+    unsigned char span[64], *o = span;
+    o = pb_len(o, 1, 16); /* trace_id */
+    for (int i = 0; i < 16; i++) {
+        unsigned v = 0;
+        sscanf(trace + 2 * i, "%2x", &v);
+        *o++ = (unsigned char)v;
+    }
+    o = pb_len(o, 2, 8); /* span_id */
+    memcpy(o, "\x01\x02\x03\x04\x05\x06\x07", 7);
+    o[7] = sid;
+    o += 8;
+    o = pb_len(o, 5, 2); /* name */
+    memcpy(o, "op", 2);
+    o += 2;
+    const unsigned long long t[2] = {1767225600123456789ULL, 1767225601987654321ULL};
+    for (int k = 0; k < 2; k++) { /* start_time_unix_nano (7), end (8): fixed64 */
+        *o++ = (unsigned char)((7 + k) << 3 | 1);
+        for (int i = 0; i < 8; i++)
+            *o++ = (unsigned char)(t[k] >> (8 * i));
+    }
+    size_t n = (size_t)(o - span);
+    unsigned char *w = pb_len(buf, 1, n + 4); /* resource_spans */
+    w = pb_len(w, 2, n + 2);                  /* scope_spans */
+    w = pb_len(w, 2, n);                      /* spans */
+    memcpy(w, span, n);
+    return n + 6;
+}
+
+/* in[0..len) gzipped (zlib, windowBits 31) into a malloc'd buffer; its length. */
+static unsigned char *gzip_of(const void *in, size_t len, size_t *outlen)
+{
+    z_stream z = {0};
+    uLong cap = compressBound((uLong)len) + 64;
+    unsigned char *out = malloc(cap);
+    if (!out || deflateInit2(&z, 9, Z_DEFLATED, 31, 9, Z_DEFAULT_STRATEGY) != Z_OK) {
+        free(out);
+        return NULL;
+    }
+    z.next_in = (Bytef *)(uintptr_t)in;
+    z.avail_in = (uInt)len;
+    z.next_out = out;
+    z.avail_out = (uInt)cap;
+    int rc = deflate(&z, Z_FINISH);
+    *outlen = z.total_out;
+    deflateEnd(&z);
+    if (rc != Z_STREAM_END) {
+        free(out);
+        return NULL;
+    }
+    return out;
+}
+
+/* A google.rpc.Status in protobuf with this code and a message: the bytes
+ * 08 <code> 12 <len> <message>, the message's length at most 127. */
+static int is_pb_status(const struct http_resp *r, int code)
+{
+    char ct[128];
+    const unsigned char *b = (const unsigned char *)r->body;
+    int ok = http_header(r, "Content-Type", ct, sizeof(ct)) &&
+             strcmp(ct, "application/x-protobuf") == 0 && r->len >= 4 && b[0] == 0x08 &&
+             b[1] == code && b[2] == 0x12 && b[3] > 0 && b[3] < 128 && r->len == 4u + b[3];
+    if (!ok)
+        fprintf(stderr, "\n  not a protobuf Status %d: %ld %s %zu bytes", code, r->status, ct,
+                r->len);
+    return ok;
+}
+
+static void test_encodings(void)
+{
+    const char *pb = "application/x-protobuf", *gz = "Content-Encoding: gzip";
+    char trace[33], ct[128], body[512], one[300];
+    unsigned char req[128];
+    struct http_resp r;
+    size_t n, zn;
+    unsigned char *z;
+
+    /* Protobuf: stored, answered with the empty ExportTraceServiceResponse. */
+    fresh_trace(trace);
+    n = request_pb(req, trace, 0x08);
+    CU_ASSERT_EQUAL(otlp_post(&world.twrite, "/v1/traces", pb, NULL, (char *)req, n, &r), 200);
+    CU_ASSERT(itest_streq(http_header(&r, "Content-Type", ct, sizeof(ct)), pb));
+    CU_ASSERT_EQUAL(r.len, 0);
+    http_resp_free(&r);
+    CU_ASSERT_EQUAL(stored(trace), 1);
+    CU_ASSERT_EQUAL(get_trace(&world.tread, trace, &r), 200);
+    json_object *s = find_span(r.json, "0102030405060708");
+    CU_ASSERT(s && itest_streq(itest_jstr(s, "name"), "op") &&
+              itest_streq(itest_jstr(s, "start_time_unix_nano"), "1767225600123456789"));
+    http_resp_free(&r);
+
+    /* A span that cannot be kept (all-zero trace id): partial_success in protobuf,
+     * 0a <len> 08 01 12 <len> <message>. */
+    {
+        unsigned char bad[128];
+        size_t bn = request_pb(bad, "00000000000000000000000000000000", 0x08);
+        CU_ASSERT_EQUAL(otlp_post(&world.twrite, "/v1/traces", pb, NULL, (char *)bad, bn, &r), 200);
+        const unsigned char *b = (const unsigned char *)r.body;
+        CU_ASSERT(r.len > 6 && b[0] == 0x0a && b[1] == r.len - 2 && b[2] == 0x08 && b[3] == 1 &&
+                  b[4] == 0x12 && b[5] == r.len - 6);
+        http_resp_free(&r);
+    }
+
+    /* Malformed protobuf (a length past the end): 400, a protobuf Status, nothing stored;
+     * an unknown encoding of a protobuf body: 415 in protobuf too. */
+    fresh_trace(trace);
+    n = request_pb(req, trace, 0x08);
+    CU_ASSERT_EQUAL(otlp_post(&world.twrite, "/v1/traces", pb, NULL, (char *)req, n - 1, &r), 400);
+    CU_ASSERT(is_pb_status(&r, 3));
+    http_resp_free(&r);
+    CU_ASSERT_EQUAL(
+        otlp_post(&world.twrite, "/v1/traces", pb, "Content-Encoding: br", (char *)req, n, &r),
+        415);
+    CU_ASSERT(is_pb_status(&r, 3));
+    http_resp_free(&r);
+    /* A protobuf token error (a read token) is a protobuf Status too. */
+    CU_ASSERT_EQUAL(otlp_post(&world.tread, "/v1/traces", pb, NULL, (char *)req, n, &r), 403);
+    CU_ASSERT(is_pb_status(&r, 7));
+    http_resp_free(&r);
+    CU_ASSERT_EQUAL(stored(trace), 0);
+
+    /* gzip, protobuf and JSON: stored. */
+    CU_ASSERT_PTR_NOT_NULL_FATAL(z = gzip_of(req, n, &zn));
+    CU_ASSERT_EQUAL(otlp_post(&world.twrite, "/v1/traces", pb, gz, (char *)z, zn, &r), 200);
+    http_resp_free(&r);
+    CU_ASSERT_EQUAL(stored(trace), 1);
+    /* Truncated gzip: 400 naming Content-Encoding, nothing stored. */
+    fresh_trace(trace);
+    n = request_pb(req, trace, 0x08);
+    free(z);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(z = gzip_of(req, n, &zn));
+    CU_ASSERT_EQUAL(otlp_post(&world.twrite, "/v1/traces", pb, gz, (char *)z, zn - 4, &r), 400);
+    CU_ASSERT(is_pb_status(&r, 3));
+    http_resp_free(&r);
+    free(z);
+    CU_ASSERT_EQUAL(stored(trace), 0);
+
+    request_json(body, sizeof(body), "",
+                 span_json(one, sizeof(one), trace, "0102030405060708", "", ""));
+    CU_ASSERT_PTR_NOT_NULL_FATAL(z = gzip_of(body, strlen(body) - 1, &zn));
+    CU_ASSERT_EQUAL(otlp_post(&world.twrite, "/v1/traces", NULL, gz, (char *)z, zn, &r), 400);
+    CU_ASSERT(r.json && itest_jint(r.json, "code") == 3); /* the JSON's, not the gzip's */
+    http_resp_free(&r);
+    free(z);
+    CU_ASSERT_EQUAL(stored(trace), 0);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(z = gzip_of(body, strlen(body), &zn));
+    CU_ASSERT_EQUAL(otlp_post(&world.twrite, "/v1/traces", NULL, gz, (char *)z, zn - 1, &r), 400);
+    CU_ASSERT(r.json && itest_jint(r.json, "code") == 3 && itest_jstr(r.json, "message") &&
+              strncmp(itest_jstr(r.json, "message"), "Content-Encoding: ", 18) == 0);
+    http_resp_free(&r);
+    CU_ASSERT_EQUAL(otlp_post(&world.twrite, "/v1/traces", NULL, gz, (char *)z, zn, &r), 200);
+    CU_ASSERT(itest_jget(r.json, "partialSuccess") != NULL);
+    http_resp_free(&r);
+    free(z);
+    CU_ASSERT_EQUAL(stored(trace), 1);
+
+    /* A small gzip body that inflates past RUNWATCH_OTLP_MAX_BYTES (8 MiB by default):
+     * 413 in both encodings, nothing stored. */
+    fresh_trace(trace);
+    size_t big = 9u * 1024 * 1024;
+    char *huge = malloc(big);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(huge);
+    memset(huge, ' ', big);
+    request_json(body, sizeof(body), "",
+                 span_json(one, sizeof(one), trace, "0102030405060708", "", ""));
+    memcpy(huge, body, strlen(body));
+    CU_ASSERT_PTR_NOT_NULL_FATAL(z = gzip_of(huge, big, &zn));
+    CU_ASSERT(zn < 64 * 1024);
+    CU_ASSERT_EQUAL(otlp_post(&world.twrite, "/v1/traces", NULL, gz, (char *)z, zn, &r), 413);
+    CU_ASSERT(r.json && itest_jint(r.json, "code") == 3);
+    http_resp_free(&r);
+    CU_ASSERT_EQUAL(otlp_post(&world.twrite, "/v1/traces", pb, gz, (char *)z, zn, &r), 413);
+    CU_ASSERT(is_pb_status(&r, 3));
+    http_resp_free(&r);
+    free(z);
+    free(huge);
+    CU_ASSERT_EQUAL(stored(trace), 0);
+
+    /* Another content type: 415 with the JSON Status, whatever the encoding. */
+    CU_ASSERT_EQUAL(
+        otlp_post(&world.twrite, "/v1/traces", "application/grpc", gz, body, strlen(body), &r),
+        415);
+    CU_ASSERT(r.json && itest_jint(r.json, "code") == 3);
+    http_resp_free(&r);
+    CU_ASSERT_EQUAL(stored(trace), 0);
+}
+
 /* Spans that cannot be kept are counted, the others stored. */
 static void test_partial(void)
 {
@@ -614,6 +819,8 @@ int suite_spans_register(void)
                      test_round_trip) ||
         !CU_add_test(s, "malformed and hostile requests: a 4xx, nothing stored", test_malformed) ||
         !CU_add_test(s, "spans that cannot be kept are a partial success", test_partial) ||
+        !CU_add_test(s, "protobuf and gzip: stored, answered in the request's encoding",
+                     test_encodings) ||
         !CU_add_test(s, "spans link to runs of the token's project only; run.spans",
                      test_run_link) ||
         !CU_add_test(s, "search by name, attribute, status, duration and time", test_search))

@@ -1,10 +1,13 @@
-// The unmodified OpenTelemetry JS SDK and OTLP/HTTP exporter (JSON) against a Runwatch
-// stack: exports a small trace whose resource names a run, then reads it back through the
-// API and checks that every part came back as the SDK had it (the SDK's own copy of the
-// spans, from an in-memory exporter beside the OTLP one, is the reference). Exits 1 on a
-// difference. Env: RUNWATCH_TEST_URL, RUNWATCH_TOKEN (write), RUNWATCH_RUN (a run id).
+// The unmodified OpenTelemetry JS SDK and OTLP/HTTP exporter (JSON or protobuf, gzipped
+// or not) against a Runwatch stack: exports a small trace whose resource names a run, then
+// reads it back through the API and checks that every part came back as the SDK had it
+// (the SDK's own copy of the spans, from an in-memory exporter beside the OTLP one, is
+// the reference). Exits 1 on a difference. Env: RUNWATCH_TEST_URL, RUNWATCH_TOKEN
+// (write), RUNWATCH_RUN (a run id); OTEL_TEST_PROTOCOL json (exporter-trace-otlp-http,
+// the default) or proto (exporter-trace-otlp-proto); OTEL_TEST_COMPRESSION none or gzip.
 import { context, trace, SpanKind, SpanStatusCode } from '@opentelemetry/api';
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import { OTLPTraceExporter as JsonExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import { OTLPTraceExporter as ProtoExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import {
   BasicTracerProvider,
@@ -15,10 +18,22 @@ import {
 const url = process.env.RUNWATCH_TEST_URL;
 const token = process.env.RUNWATCH_TOKEN;
 const run = process.env.RUNWATCH_RUN;
-const otlp = new OTLPTraceExporter({
+const protocol = process.env.OTEL_TEST_PROTOCOL ?? 'json';
+const compression = process.env.OTEL_TEST_COMPRESSION ?? 'none';
+const Exporter = { json: JsonExporter, proto: ProtoExporter }[protocol];
+// The exporter reports a failed export (an HTTP error) here; it does not throw.
+let exportError = null;
+const otlp = new Exporter({
   url: `${url}/v1/traces`,
   headers: { Authorization: `Bearer ${token}` },
+  compression,
 });
+const send = otlp.export.bind(otlp);
+otlp.export = (spans, done) =>
+  send(spans, (result) => {
+    if (result.error) exportError = result.error;
+    done(result);
+  });
 const memory = new InMemorySpanExporter();
 const provider = new BasicTracerProvider({
   resource: resourceFromAttributes({ 'service.name': 'otel-itest', 'runwatch.run_id': run }),
@@ -34,7 +49,8 @@ const attrs = {
   neg: -7,
   maxSafe: Number.MAX_SAFE_INTEGER,
   dbl: 0.1,
-  // A whole-number double: the JS SDK sends it as intValue (1.5e+300 in JSON).
+  // A whole-number double: the JS JSON serializer sends it as intValue (1.5e+300), the
+  // protobuf one as double_value; both are stored as the double.
   huge: 1.5e300,
   strs: ['a', 'b'],
   nums: [1, 2.5],
@@ -75,6 +91,8 @@ const check = (what, got, want) => {
   console.log(`  ${ok ? 'ok' : 'FAILED'}: ${what}${ok ? '' : `: got ${JSON.stringify(got)}, want ${JSON.stringify(want)}`}`);
   if (!ok) failed = 1;
 };
+console.log(`  (${protocol}, compression ${compression})`);
+check('the export succeeded', exportError ? String(exportError) : null, null);
 check('GET /traces answers 200', res.status, 200);
 check('both spans stored', body.spans?.length, 2);
 const ns = (hr) => String(BigInt(hr[0]) * 1000000000n + BigInt(hr[1]));
@@ -100,7 +118,7 @@ check('int', a.int, { intValue: '42' });
 check('negative int', a.neg, { intValue: '-7' });
 check('largest safe int', a.maxSafe, { intValue: String(Number.MAX_SAFE_INTEGER) });
 check('double', a.dbl, { doubleValue: 0.1 });
-check('whole double past int64 (sent as intValue)', a.huge, { doubleValue: '1.5e+300' });
+check('whole double past int64', a.huge, { doubleValue: '1.5e+300' });
 check('string array', a.strs, { arrayValue: { values: [{ stringValue: 'a' }, { stringValue: 'b' }] } });
 check('number array', a.nums, { arrayValue: { values: [{ intValue: '1' }, { doubleValue: 2.5 }] } });
 check('bool array', a.bools, { arrayValue: { values: [{ boolValue: true }, { boolValue: false }] } });

@@ -762,6 +762,33 @@ static void test_inflate_bomb(void)
     free(gz);
 }
 
+/* The replies: the bytes protobuf gives these messages (hand-checked against
+ * trace_service.proto and google/rpc/status.proto), and the size a NULL writer counts. */
+static void test_replies(void)
+{
+    unsigned char out[64];
+    static const unsigned char partial[] = {0x0a, 0x06, 0x08, 0x02, 0x12, 0x02, 'n', 'o'};
+    static const unsigned char big[] = {0x0a, 0x06, 0x08, 0xac, 0x02, 0x12, 0x01, 'x'};
+    static const unsigned char status[] = {0x08, 0x03, 0x12, 0x03, 'b', 'a', 'd'};
+
+    CU_ASSERT_EQUAL(otlp_pb_export_response(NULL, 0, "ignored"), 0);
+    CU_ASSERT_EQUAL(otlp_pb_export_response(NULL, 2, "no"), sizeof(partial));
+    CU_ASSERT_EQUAL(otlp_pb_export_response(out, 2, "no"), sizeof(partial));
+    CU_ASSERT(memcmp(out, partial, sizeof(partial)) == 0);
+    CU_ASSERT_EQUAL(otlp_pb_export_response(out, 300, "x"), sizeof(big));
+    CU_ASSERT(memcmp(out, big, sizeof(big)) == 0);
+    CU_ASSERT_EQUAL(otlp_pb_export_response(out, 1, NULL), 4); /* no message: left out */
+    CU_ASSERT(memcmp(out, "\x0a\x02\x08\x01", 4) == 0);
+    CU_ASSERT_EQUAL(otlp_pb_status(NULL, 3, "bad"), sizeof(status));
+    CU_ASSERT_EQUAL(otlp_pb_status(out, 3, "bad"), sizeof(status));
+    CU_ASSERT(memcmp(out, status, sizeof(status)) == 0);
+    /* A message past 127 bytes takes a two-byte length. */
+    char msg[200];
+    memset(msg, 'm', sizeof(msg) - 1);
+    msg[sizeof(msg) - 1] = '\0';
+    CU_ASSERT_EQUAL(otlp_pb_status(NULL, 13, msg), 2 + 1 + 2 + 199);
+}
+
 int suite_otlp_pb_register(void)
 {
     static const struct test_case cases[] = {
@@ -774,6 +801,7 @@ int suite_otlp_pb_register(void)
         {"malformed input names the field", test_malformed},
         {"gzip: cap, members, truncation", test_inflate},
         {"gzip bomb stops at the cap", test_inflate_bomb},
+        {"the protobuf replies", test_replies},
         {NULL, NULL},
     };
     return test_add_suite("otlp_pb", cases);

@@ -20,6 +20,8 @@
 #include "access.h"
 #include "api/runs.h"
 #include "db.h"
+#include "inflate.h"
+#include "otlp_pb.h"
 #include "pub.h"
 
 #define SPANS_PATH_FRAMES 128
@@ -29,7 +31,10 @@
  * field is refused; formatting it at every field was a cost every valid span paid). */
 struct spans_walk {
     struct req *r;
-    json_object *resources, *scopes, *spans; /* the batch's arrays (owned by batch) */
+    /* The batch's three arrays, written as JSON text (without their brackets) as the walk
+     * goes: a tree of the batch and its serialisation were a third of the request's CPU. */
+    struct jsonx_out res, sco, spa;
+    long nres, nsco, nspans;
     long rejected;
     const char *reject_reason;
     struct {
@@ -259,7 +264,7 @@ static json_object *spans_double(struct arena *a, double d)
     return t ? json_object_new_double_s(d, t) : NULL;
 }
 
-static int spans_kvlist(struct spans_walk *w, json_object *list, json_object **out);
+static int spans_kvlist(struct spans_walk *w, struct jsonx_out *o, json_object *list);
 
 /* An int64 as OTLP JSON's decimal string. */
 static json_object *spans_decimal(long long v)
@@ -269,24 +274,73 @@ static json_object *spans_decimal(long long v)
     return json_object_new_string(buf);
 }
 
-/* One AnyValue, normalised to the OTLP JSON form that is stored: intValue as a decimal
- * string, doubleValue as a number (NaN, the infinities and magnitudes past 9e18 as proto3
- * JSON's strings),
- * bytesValue as the base64 sent. An integral intValue past int64 (the JavaScript SDK sends
- * every integral number as intValue, 1.5e300 too) is kept as the doubleValue it was. */
-static int spans_value(struct spans_walk *w, json_object *v, json_object **out)
+#define SPANS_LIT(o, s) jsonx_out_raw((o), (s), sizeof(s) - 1)
+
+static void spans_out_str(struct jsonx_out *o, const char *s)
 {
-    struct arena *a = w->r->op.arena;
-    json_object *val = NULL, *res = json_object_new_object();
+    jsonx_out_str(o, s, strlen(s));
+}
+
+static void spans_out_u64(struct jsonx_out *o, uint64_t v)
+{
+    char buf[24];
+    int n = snprintf(buf, sizeof(buf), "%" PRIu64, v);
+    jsonx_out_raw(o, buf, (size_t)n);
+}
+
+/* A double as spans_double makes it, written as text. */
+static void spans_out_double(struct jsonx_out *o, double d)
+{
+    char buf[40];
+    if (isnan(d)) {
+        SPANS_LIT(o, "\"NaN\"");
+        return;
+    }
+    if (isinf(d)) {
+        if (d > 0)
+            SPANS_LIT(o, "\"Infinity\"");
+        else
+            SPANS_LIT(o, "\"-Infinity\"");
+        return;
+    }
+    for (int prec = 15; prec <= 17; prec++) {
+        snprintf(buf, sizeof(buf), "%.*g", prec, d);
+        if (strtod(buf, NULL) == d)
+            break;
+    }
+    if (fabs(d) >= 9e18)
+        jsonx_out_str(o, buf, strlen(buf));
+    else
+        jsonx_out_raw(o, buf, strlen(buf));
+}
+
+/* What spans_value wrote, for the attributes that name a run or an attempt: the kind
+ * (NULL for any but a string or an int) and its text. */
+struct spans_scalar {
+    const char *kind;
+    const char *text; /* a string's (in the request's tree), or buf */
+    char buf[24];
+};
+
+/* One AnyValue, normalised to the OTLP JSON form that is stored, written to o: intValue as
+ * a decimal string, doubleValue as a number (NaN, the infinities and magnitudes past 9e18
+ * as proto3 JSON's strings), bytesValue as the base64 sent. An integral intValue past
+ * int64 (the JavaScript SDK sends every integral number as intValue, 1.5e300 too) is kept
+ * as the doubleValue it was. sc (may be NULL) learns a string's or an int's text. */
+static int spans_value(struct spans_walk *w, struct jsonx_out *o, json_object *v,
+                       struct spans_scalar *sc)
+{
+    json_object *val = NULL;
     const char *kind = NULL;
     static const char *const kinds[] = {"stringValue", "boolValue",   "intValue",  "doubleValue",
                                         "arrayValue",  "kvlistValue", "bytesValue"};
 
-    *out = res;
-    if (!res)
-        return req_error(w->r, 500, "internal", NULL, "out of memory");
-    if (!v)
+    if (sc)
+        sc->kind = NULL;
+    if (!v) {
+        SPANS_LIT(o, "{}");
         return 0;
+    }
     if (!json_object_is_type(v, json_type_object))
         return spans_bad(w, NULL, "must be an AnyValue object");
     for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
@@ -298,44 +352,67 @@ static int spans_value(struct spans_walk *w, json_object *v, json_object **out)
         kind = kinds[i];
         val = x;
     }
-    if (!kind)
-        return 0; /* {}: an empty value */
-    json_object *n = NULL;
+    if (!kind) { /* {}: an empty value */
+        SPANS_LIT(o, "{}");
+        return 0;
+    }
     if (strcmp(kind, "stringValue") == 0) {
+        const char *s = json_object_get_string(val);
+        size_t n = (size_t)json_object_get_string_len(val);
         if (!json_object_is_type(val, json_type_string))
             return spans_bad(w, kind, "must be a string");
-        if (memchr(json_object_get_string(val), '\0', (size_t)json_object_get_string_len(val)))
+        if (memchr(s, '\0', n))
             return spans_bad(w, kind, "must not contain NUL");
-        n = json_object_get(val);
+        SPANS_LIT(o, "{\"stringValue\":");
+        jsonx_out_str(o, s, n);
+        SPANS_LIT(o, "}");
+        if (sc) {
+            sc->kind = kind;
+            sc->text = s;
+        }
     } else if (strcmp(kind, "boolValue") == 0) {
         if (!json_object_is_type(val, json_type_boolean))
             return spans_bad(w, kind, "must be true or false");
-        n = json_object_get(val);
+        if (json_object_get_boolean(val))
+            SPANS_LIT(o, "{\"boolValue\":true}");
+        else
+            SPANS_LIT(o, "{\"boolValue\":false}");
     } else if (strcmp(kind, "intValue") == 0) {
+        long long ll;
         if (json_object_is_type(val, json_type_int)) {
             if (json_object_get_int64(val) == INT64_MAX && json_object_get_uint64(val) > INT64_MAX)
                 return spans_bad(w, kind, "is out of the int64 range");
-            n = spans_decimal(json_object_get_int64(val));
+            ll = json_object_get_int64(val);
         } else if (json_object_is_type(val, json_type_string)) {
             const char *s = json_object_get_string(val);
             char *end;
             errno = 0;
-            long long ll = spans_digits(s, 1) ? strtoll(s, &end, 10) : 0;
+            ll = spans_digits(s, 1) ? strtoll(s, &end, 10) : 0;
             if (!spans_digits(s, 1) || errno || *end)
                 return spans_bad(w, kind, "must be an int64 as a number or a decimal string");
-            n = spans_decimal(ll);
         } else if (json_object_is_type(val, json_type_double)) {
             double d = json_object_get_double(val);
             if (!isfinite(d) || d != floor(d))
                 return spans_bad(w, kind, "must be an integer");
-            if (d >= -9223372036854775808.0 && d < 9223372036854775808.0) {
-                n = spans_decimal((int64_t)d);
-            } else {
-                kind = "doubleValue";
-                n = spans_double(a, d);
+            if (!(d >= -9223372036854775808.0 && d < 9223372036854775808.0)) {
+                SPANS_LIT(o, "{\"doubleValue\":");
+                spans_out_double(o, d);
+                SPANS_LIT(o, "}");
+                return 0;
             }
+            ll = (long long)d;
         } else {
             return spans_bad(w, kind, "must be an int64 as a number or a decimal string");
+        }
+        char buf[24];
+        int n = snprintf(buf, sizeof(buf), "%lld", ll);
+        SPANS_LIT(o, "{\"intValue\":\"");
+        jsonx_out_raw(o, buf, (size_t)n);
+        SPANS_LIT(o, "\"}");
+        if (sc) {
+            sc->kind = kind;
+            memcpy(sc->buf, buf, (size_t)n + 1);
+            sc->text = sc->buf;
         }
     } else if (strcmp(kind, "doubleValue") == 0) {
         double d;
@@ -360,152 +437,155 @@ static int spans_value(struct spans_walk *w, json_object *v, json_object **out)
         } else {
             return spans_bad(w, kind, "must be a number");
         }
-        n = spans_double(a, d);
+        SPANS_LIT(o, "{\"doubleValue\":");
+        spans_out_double(o, d);
+        SPANS_LIT(o, "}");
     } else if (strcmp(kind, "bytesValue") == 0) {
         if (!json_object_is_type(val, json_type_string) ||
             !spans_is_base64(json_object_get_string(val), (size_t)json_object_get_string_len(val)))
             return spans_bad(w, kind, "must be base64");
-        n = json_object_get(val);
+        SPANS_LIT(o, "{\"bytesValue\":");
+        jsonx_out_str(o, json_object_get_string(val), (size_t)json_object_get_string_len(val));
+        SPANS_LIT(o, "}");
     } else {
         /* arrayValue {"values": [AnyValue]} and kvlistValue {"values": [KeyValue]} */
-        json_object *values, *arr;
+        json_object *values;
         int at = spans_push(w, kind, -1);
         if (!json_object_is_type(val, json_type_object))
             return spans_bad(w, NULL, "must be an object");
         if (spans_array(w, val, "values", &values))
             return -1;
         if (strcmp(kind, "kvlistValue") == 0) {
-            if (spans_kvlist(w, values, &arr))
+            SPANS_LIT(o, "{\"kvlistValue\":{\"values\":");
+            if (spans_kvlist(w, o, values))
                 return -1;
         } else {
-            arr = json_object_new_array();
             size_t len = values ? json_object_array_length(values) : 0;
-            for (size_t i = 0; arr && i < len; i++) {
-                json_object *item;
+            SPANS_LIT(o, "{\"arrayValue\":{\"values\":[");
+            for (size_t i = 0; i < len; i++) {
                 int at2 = spans_push(w, "values", (long)i);
-                int rc = spans_value(w, json_object_array_get_idx(values, i), &item);
-                if (item)
-                    json_object_array_add(arr, item);
-                if (rc) {
-                    json_object_put(arr);
+                if (i)
+                    SPANS_LIT(o, ",");
+                if (spans_value(w, o, json_object_array_get_idx(values, i), NULL))
                     return -1;
-                }
                 spans_pop(w, at2);
             }
+            SPANS_LIT(o, "]");
         }
+        SPANS_LIT(o, "}}");
         spans_pop(w, at);
-        if (!arr)
-            return req_error(w->r, 500, "internal", NULL, "out of memory");
-        n = json_object_new_object();
-        if (!n) {
-            json_object_put(arr);
-            return req_error(w->r, 500, "internal", NULL, "out of memory");
-        }
-        json_object_object_add(n, "values", arr);
     }
-    if (!n || json_object_object_add(res, kind, n))
-        return req_error(w->r, 500, "internal", NULL, "out of memory");
     return 0;
 }
 
-/* A kvlistValue's values: [{"key", "value"}] kept as a list (*out, owned by the caller). */
-static int spans_kvlist(struct spans_walk *w, json_object *list, json_object **out)
+/* A kvlistValue's values: [{"key", "value"}] kept as a list. */
+static int spans_kvlist(struct spans_walk *w, struct jsonx_out *o, json_object *list)
 {
     size_t len = list ? json_object_array_length(list) : 0;
-    json_object *arr = json_object_new_array();
-    *out = arr;
-    if (!arr)
-        return 0;
+    SPANS_LIT(o, "[");
     for (size_t i = 0; i < len; i++) {
-        json_object *kv = json_object_array_get_idx(list, i), *val, *o;
+        json_object *kv = json_object_array_get_idx(list, i);
         const char *key;
         int at = spans_push(w, "values", (long)i);
-        if (!json_object_is_type(kv, json_type_object) || spans_string(w, kv, "key", &key))
-            goto fail;
+        if (!json_object_is_type(kv, json_type_object))
+            return spans_bad(w, NULL, "must be a KeyValue object");
+        if (spans_string(w, kv, "key", &key))
+            return -1;
+        if (i)
+            SPANS_LIT(o, ",");
+        SPANS_LIT(o, "{\"key\":");
+        spans_out_str(o, key);
+        SPANS_LIT(o, ",\"value\":");
         spans_push(w, "value", -1);
-        int rc = spans_value(w, spans_get(kv, "value"), &val);
-        if (!(o = json_object_new_object())) {
-            json_object_put(val);
-            goto fail;
-        }
-        json_object_array_add(arr, o);
-        json_object_object_add(o, "key", json_object_new_string(key));
-        json_object_object_add(o, "value", val);
-        if (rc)
-            goto fail;
+        if (spans_value(w, o, spans_get(kv, "value"), NULL))
+            return -1;
+        SPANS_LIT(o, "}");
         spans_pop(w, at);
     }
+    SPANS_LIT(o, "]");
     return 0;
-fail:
-    if (w->r->op.err.kind == OP_OK)
-        spans_bad(w, NULL, "must be a KeyValue object");
-    json_object_put(arr);
-    *out = NULL;
-    return -1;
 }
 
-/* A list of KeyValue as the object {key: AnyValue} that is stored (keys are unique in
- * OTLP; a repeated one keeps its last value). Added to dst under name. */
-static int spans_attributes(struct spans_walk *w, json_object *obj, const char *key,
-                            json_object *dst, const char *name)
+/* The attributes that name a span's run and attempt (spans_run_of), as written: index 0
+ * runwatch's keys, 1 agent-lightning's. */
+struct spans_names {
+    const char *run[2];     /* a stringValue's text, else NULL */
+    const char *attempt[2]; /* an intValue's decimal or a stringValue's text, else NULL */
+    char buf[2][24];
+};
+
+static void spans_note(struct spans_names *nm, const char *key, const struct spans_scalar *sc)
 {
-    json_object *list, *attrs = json_object_new_object();
-    if (!attrs || json_object_object_add(dst, name, attrs))
-        return req_error(w->r, 500, "internal", NULL, "out of memory");
+    static const char *const runs[] = {"runwatch.run_id", "agentlightning.rollout_id"};
+    static const char *const attempts[] = {"runwatch.attempt", "agentlightning.attempt_id"};
+    for (int k = 0; k < 2; k++) {
+        /* A key repeated keeps its last value, in jsonb and here alike. */
+        if (strcmp(key, runs[k]) == 0)
+            nm->run[k] = sc->kind && strcmp(sc->kind, "stringValue") == 0 ? sc->text : NULL;
+        else if (strcmp(key, attempts[k]) == 0) {
+            size_t n = sc->kind ? strlen(sc->text) : sizeof(nm->buf[k]);
+            nm->attempt[k] = NULL;
+            if (n < sizeof(nm->buf[k]))
+                nm->attempt[k] = memcpy(nm->buf[k], sc->text, n + 1);
+        }
+    }
+}
+
+/* A list of KeyValue as the object {key: AnyValue} that is stored, written to o (keys are
+ * unique in OTLP; a repeated one keeps its last value: jsonb keeps a key's last). nm (may
+ * be NULL) learns the attributes naming a run. */
+static int spans_attributes(struct spans_walk *w, struct jsonx_out *o, json_object *obj,
+                            const char *key, struct spans_names *nm)
+{
+    json_object *list;
+    if (nm)
+        memset(nm, 0, sizeof(*nm));
     if (spans_array(w, obj, key, &list))
         return -1;
     size_t len = list ? json_object_array_length(list) : 0;
+    SPANS_LIT(o, "{");
     for (size_t i = 0; i < len; i++) {
-        json_object *kv = json_object_array_get_idx(list, i), *val;
+        json_object *kv = json_object_array_get_idx(list, i);
         const char *k;
+        struct spans_scalar sc;
         int at = spans_push(w, key, (long)i);
         if (!json_object_is_type(kv, json_type_object))
             return spans_bad(w, NULL, "must be a KeyValue object");
         if (spans_string(w, kv, "key", &k))
             return -1;
+        if (i)
+            SPANS_LIT(o, ",");
+        spans_out_str(o, k);
+        SPANS_LIT(o, ":");
         spans_push(w, "value", -1);
-        int rc = spans_value(w, spans_get(kv, "value"), &val);
-        if (val)
-            json_object_object_add(attrs, k, val);
-        if (rc)
+        if (spans_value(w, o, spans_get(kv, "value"), nm ? &sc : NULL))
             return -1;
+        if (nm)
+            spans_note(nm, k, &sc);
         spans_pop(w, at);
     }
+    SPANS_LIT(o, "}");
     return 0;
 }
 
-/* droppedAttributesCount and the like: uint32, stored under name. */
-static int spans_count(struct spans_walk *w, json_object *obj, const char *key, json_object *dst,
+/* droppedAttributesCount and the like: uint32, written as ,"name":n. */
+static int spans_count(struct spans_walk *w, struct jsonx_out *o, json_object *obj, const char *key,
                        const char *name)
 {
     uint64_t n;
     if (spans_u64(w, obj, key, UINT32_MAX, &n))
         return -1;
-    json_object_object_add(dst, name, json_object_new_int64((int64_t)n));
+    SPANS_LIT(o, ",\"");
+    jsonx_out_raw(o, name, strlen(name));
+    SPANS_LIT(o, "\":");
+    spans_out_u64(o, n);
     return 0;
 }
 
-/* The stored attribute `key` when it is a string, else NULL. */
-static const char *spans_attr_string(json_object *attrs, const char *key)
+/* An attempt number's text (1 to 2^31-1), else 0. */
+static long spans_attempt(const char *t)
 {
-    json_object *v, *s;
-    if (attrs && json_object_object_get_ex(attrs, key, &v) &&
-        json_object_object_get_ex(v, "stringValue", &s))
-        return json_object_get_string(s);
-    return NULL;
-}
-
-/* The stored attribute `key` as an attempt number (1 to 2^31-1), else 0. */
-static long spans_attr_attempt(json_object *attrs, const char *key)
-{
-    json_object *v, *s;
-    if (!attrs || !json_object_object_get_ex(attrs, key, &v))
-        return 0;
-    if (!json_object_object_get_ex(v, "intValue", &s) &&
-        !json_object_object_get_ex(v, "stringValue", &s))
-        return 0;
-    const char *t = json_object_get_string(s);
-    if (!spans_digits(t, 0) || strlen(t) > 10)
+    if (!t || !spans_digits(t, 0) || strlen(t) > 10)
         return 0;
     long n = strtol(t, NULL, 10);
     return n >= 1 && n <= INT32_MAX ? n : 0;
@@ -514,18 +594,17 @@ static long spans_attr_attempt(json_object *attrs, const char *key)
 /* The run a span names: runwatch.run_id, else agentlightning.rollout_id (how rollouts map
  * to runs beyond that is the agent-lightning store's), on the span first, then on its
  * resource; only a UUID (span_insert links it when it is a run of the token's project). */
-static const char *spans_run_of(json_object *attrs, json_object *res_attrs, long *attempt)
+static const char *spans_run_of(const struct spans_names *span, const struct spans_names *res,
+                                long *attempt)
 {
-    static const char *const keys[] = {"runwatch.run_id", "agentlightning.rollout_id"};
-    static const char *const attempt_keys[] = {"runwatch.attempt", "agentlightning.attempt_id"};
-    json_object *where[] = {attrs, res_attrs};
+    const struct spans_names *where[] = {span, res};
     for (size_t i = 0; i < 2; i++)
         for (size_t k = 0; k < 2; k++) {
-            const char *id = spans_attr_string(where[i], keys[k]);
+            const char *id = where[i]->run[k];
             if (id && jsonx_is_uuid(id)) {
-                *attempt = spans_attr_attempt(attrs, attempt_keys[k]);
+                *attempt = spans_attempt(span->attempt[k]);
                 if (!*attempt)
-                    *attempt = spans_attr_attempt(res_attrs, attempt_keys[k]);
+                    *attempt = spans_attempt(res->attempt[k]);
                 return id;
             }
         }
@@ -541,54 +620,54 @@ static void spans_reject(struct spans_walk *w, const char *why)
     w->rejected++;
 }
 
-/* A span event or link: the list under key, each made by one() into dst[name]. */
-static int spans_events(struct spans_walk *w, json_object *span, json_object *out)
+/* A span's events, written as the stored list. */
+static int spans_events(struct spans_walk *w, struct jsonx_out *o, json_object *span)
 {
-    json_object *list, *arr = json_object_new_array();
-    if (!arr || json_object_object_add(out, "e", arr))
-        return req_error(w->r, 500, "internal", NULL, "out of memory");
+    json_object *list;
     if (spans_array(w, span, "events", &list))
         return -1;
     size_t len = list ? json_object_array_length(list) : 0;
+    SPANS_LIT(o, "[");
     for (size_t i = 0; i < len; i++) {
-        json_object *ev = json_object_array_get_idx(list, i), *o = json_object_new_object();
+        json_object *ev = json_object_array_get_idx(list, i);
         const char *name;
         uint64_t t;
         int at = spans_push(w, "events", (long)i);
-        if (!o || json_object_array_add(arr, o))
-            return req_error(w->r, 500, "internal", NULL, "out of memory");
         if (!json_object_is_type(ev, json_type_object))
             return spans_bad(w, NULL, "must be an object");
         if (spans_u64(w, ev, "timeUnixNano", UINT64_MAX, &t) || spans_string(w, ev, "name", &name))
             return -1;
-        char tbuf[24];
-        snprintf(tbuf, sizeof(tbuf), "%" PRIu64, t);
-        json_object_object_add(o, "time_unix_nano", json_object_new_string(tbuf));
-        json_object_object_add(o, "name", json_object_new_string(name));
-        if (spans_attributes(w, ev, "attributes", o, "attributes") ||
-            spans_count(w, ev, "droppedAttributesCount", o, "dropped_attributes_count"))
+        if (i)
+            SPANS_LIT(o, ",");
+        SPANS_LIT(o, "{\"time_unix_nano\":\"");
+        spans_out_u64(o, t);
+        SPANS_LIT(o, "\",\"name\":");
+        spans_out_str(o, name);
+        SPANS_LIT(o, ",\"attributes\":");
+        if (spans_attributes(w, o, ev, "attributes", NULL) ||
+            spans_count(w, o, ev, "droppedAttributesCount", "dropped_attributes_count"))
             return -1;
+        SPANS_LIT(o, "}");
         spans_pop(w, at);
     }
+    SPANS_LIT(o, "]");
     return 0;
 }
 
-static int spans_links(struct spans_walk *w, json_object *span, json_object *out)
+/* A span's links, written as the stored list. */
+static int spans_links(struct spans_walk *w, struct jsonx_out *o, json_object *span)
 {
-    json_object *list, *arr = json_object_new_array();
-    if (!arr || json_object_object_add(out, "l", arr))
-        return req_error(w->r, 500, "internal", NULL, "out of memory");
+    json_object *list;
     if (spans_array(w, span, "links", &list))
         return -1;
     size_t len = list ? json_object_array_length(list) : 0;
+    SPANS_LIT(o, "[");
     for (size_t i = 0; i < len; i++) {
-        json_object *ln = json_object_array_get_idx(list, i), *o = json_object_new_object();
+        json_object *ln = json_object_array_get_idx(list, i);
         char trace[33] = "", span_id[17] = "";
         const char *state;
         uint64_t flags;
         int at = spans_push(w, "links", (long)i);
-        if (!o || json_object_array_add(arr, o))
-            return req_error(w->r, 500, "internal", NULL, "out of memory");
         if (!json_object_is_type(ln, json_type_object))
             return spans_bad(w, NULL, "must be an object");
         if (spans_hex_id(w, ln, "traceId", 16, trace) < 0 ||
@@ -596,27 +675,39 @@ static int spans_links(struct spans_walk *w, json_object *span, json_object *out
             spans_string(w, ln, "traceState", &state) ||
             spans_u64(w, ln, "flags", UINT32_MAX, &flags))
             return -1;
-        json_object_object_add(o, "trace_id", json_object_new_string(trace));
-        json_object_object_add(o, "span_id", json_object_new_string(span_id));
-        json_object_object_add(o, "trace_state", json_object_new_string(state));
-        json_object_object_add(o, "flags", json_object_new_int64((int64_t)flags));
-        if (spans_attributes(w, ln, "attributes", o, "attributes") ||
-            spans_count(w, ln, "droppedAttributesCount", o, "dropped_attributes_count"))
+        if (i)
+            SPANS_LIT(o, ",");
+        SPANS_LIT(o, "{\"trace_id\":\"");
+        jsonx_out_raw(o, trace, strlen(trace));
+        SPANS_LIT(o, "\",\"span_id\":\"");
+        jsonx_out_raw(o, span_id, strlen(span_id));
+        SPANS_LIT(o, "\",\"trace_state\":");
+        spans_out_str(o, state);
+        SPANS_LIT(o, ",\"flags\":");
+        spans_out_u64(o, flags);
+        SPANS_LIT(o, ",\"attributes\":");
+        if (spans_attributes(w, o, ln, "attributes", NULL) ||
+            spans_count(w, o, ln, "droppedAttributesCount", "dropped_attributes_count"))
             return -1;
+        SPANS_LIT(o, "}");
         spans_pop(w, at);
     }
+    SPANS_LIT(o, "]");
     return 0;
 }
 
-/* One span into the batch's record (the columns of span_insert's recordset). */
+/* One span into the batch's records (the columns of span_insert's recordset), written to
+ * w->spa; a span that cannot be kept is taken back out and counted. */
 static int spans_span(struct spans_walk *w, json_object *span, int ri, int si,
-                      json_object *res_attrs)
+                      const struct spans_names *res_names)
 {
     char trace[33], span_id[17], parent[17];
     const char *name, *state, *msg = "";
     uint64_t start, end, flags;
     int kind, code = 0, zt, zs, zp;
-    json_object *status, *o;
+    json_object *status;
+    struct jsonx_out *o = &w->spa;
+    struct spans_names nm;
 
     if (!json_object_is_type(span, json_type_object))
         return spans_bad(w, NULL, "must be an object");
@@ -636,46 +727,62 @@ static int spans_span(struct spans_walk *w, json_object *span, int ri, int si,
             return -1;
         spans_pop(w, at);
     }
-    if (!(o = json_object_new_object()))
-        return req_error(w->r, 500, "internal", NULL, "out of memory");
-    /* Added first, so that every path below frees it with the batch. */
-    json_object_array_add(w->spans, o);
-    if (spans_attributes(w, span, "attributes", o, "a") || spans_events(w, span, o) ||
-        spans_links(w, span, o) || spans_count(w, span, "droppedAttributesCount", o, "da") ||
-        spans_count(w, span, "droppedEventsCount", o, "de") ||
-        spans_count(w, span, "droppedLinksCount", o, "dl"))
+    size_t mark = o->len; /* where this span starts, to take it back */
+    if (w->nspans)
+        SPANS_LIT(o, ",");
+    SPANS_LIT(o, "{\"a\":");
+    if (spans_attributes(w, o, span, "attributes", &nm))
+        return -1;
+    SPANS_LIT(o, ",\"e\":");
+    if (spans_events(w, o, span))
+        return -1;
+    SPANS_LIT(o, ",\"l\":");
+    if (spans_links(w, o, span) || spans_count(w, o, span, "droppedAttributesCount", "da") ||
+        spans_count(w, o, span, "droppedEventsCount", "de") ||
+        spans_count(w, o, span, "droppedLinksCount", "dl"))
         return -1;
     /* Checked whole before deciding: a malformed span further on is still a 400. */
     if (zt || zs || start > INT64_MAX || end > INT64_MAX) {
-        json_object_array_del_idx(w->spans, json_object_array_length(w->spans) - 1, 1);
+        if (!o->failed)
+            o->len = mark;
         spans_reject(w, zt || zs ? "has no traceId or spanId (empty or all zero)"
                                  : "has a time past 2^63 nanoseconds");
         return 0;
     }
     long attempt = 0;
-    json_object *attrs = NULL;
-    json_object_object_get_ex(o, "a", &attrs);
-    const char *run = spans_run_of(attrs, res_attrs, &attempt);
-    json_object_object_add(o, "i", json_object_new_int((int)json_object_array_length(w->spans)));
-    json_object_object_add(o, "t", json_object_new_string(trace));
-    json_object_object_add(o, "s", json_object_new_string(span_id));
-    if (!zp)
-        json_object_object_add(o, "p", json_object_new_string(parent));
-    json_object_object_add(o, "ts", json_object_new_string(state));
-    json_object_object_add(o, "f", json_object_new_int64((int64_t)flags));
-    json_object_object_add(o, "n", json_object_new_string(name));
-    json_object_object_add(o, "k", json_object_new_int(kind));
-    json_object_object_add(o, "sn", json_object_new_int64((int64_t)start));
-    json_object_object_add(o, "en", json_object_new_int64((int64_t)end));
-    json_object_object_add(o, "sc", json_object_new_int(code));
-    json_object_object_add(o, "sm", json_object_new_string(msg));
-    json_object_object_add(o, "ri", json_object_new_int(ri));
-    json_object_object_add(o, "si", json_object_new_int(si));
-    if (run) {
-        json_object_object_add(o, "run", json_object_new_string(run));
-        if (attempt)
-            json_object_object_add(o, "att", json_object_new_int64(attempt));
+    const char *run = spans_run_of(&nm, res_names, &attempt);
+    char num[80];
+    int n = snprintf(num, sizeof(num), ",\"i\":%ld,\"t\":\"%s\",\"s\":\"%s\"", ++w->nspans, trace,
+                     span_id);
+    jsonx_out_raw(o, num, (size_t)n);
+    if (!zp) {
+        SPANS_LIT(o, ",\"p\":\"");
+        jsonx_out_raw(o, parent, strlen(parent));
+        SPANS_LIT(o, "\"");
     }
+    SPANS_LIT(o, ",\"ts\":");
+    spans_out_str(o, state);
+    SPANS_LIT(o, ",\"f\":");
+    spans_out_u64(o, flags);
+    SPANS_LIT(o, ",\"n\":");
+    spans_out_str(o, name);
+    n = snprintf(num, sizeof(num), ",\"k\":%d,\"sn\":%" PRIu64 ",\"en\":%" PRIu64 ",\"sc\":%d",
+                 kind, start, end, code);
+    jsonx_out_raw(o, num, (size_t)n);
+    SPANS_LIT(o, ",\"sm\":");
+    spans_out_str(o, msg);
+    n = snprintf(num, sizeof(num), ",\"ri\":%d,\"si\":%d", ri, si);
+    jsonx_out_raw(o, num, (size_t)n);
+    if (run) {
+        SPANS_LIT(o, ",\"run\":\"");
+        jsonx_out_raw(o, run, strlen(run));
+        SPANS_LIT(o, "\"");
+        if (attempt) {
+            n = snprintf(num, sizeof(num), ",\"att\":%ld", attempt);
+            jsonx_out_raw(o, num, (size_t)n);
+        }
+    }
+    SPANS_LIT(o, "}");
     return 0;
 }
 
@@ -689,27 +796,30 @@ static int spans_walk_request(struct spans_walk *w, json_object *req)
         return -1;
     size_t nrs = rss ? json_object_array_length(rss) : 0;
     for (size_t i = 0; i < nrs; i++) {
-        json_object *rs = json_object_array_get_idx(rss, i), *res, *sss, *ro, *rattrs = NULL;
+        json_object *rs = json_object_array_get_idx(rss, i), *res, *sss;
         const char *schema;
+        struct spans_names rnames;
         int at = spans_push(w, "resourceSpans", (long)i);
         if (!json_object_is_type(rs, json_type_object))
             return spans_bad(w, NULL, "must be an object");
         if (spans_object(w, rs, "resource", &res) || spans_array(w, rs, "scopeSpans", &sss) ||
             spans_string(w, rs, "schemaUrl", &schema))
             return -1;
-        if (!(ro = json_object_new_object()) || json_object_array_add(w->resources, ro))
-            return req_error(w->r, 500, "internal", NULL, "out of memory");
         int at2 = spans_push(w, "resource", -1);
-        if (spans_attributes(w, res, "attributes", ro, "attributes") ||
-            spans_count(w, res, "droppedAttributesCount", ro, "dropped_attributes_count"))
+        if (w->nres)
+            SPANS_LIT(&w->res, ",");
+        SPANS_LIT(&w->res, "{\"attributes\":");
+        if (spans_attributes(w, &w->res, res, "attributes", &rnames) ||
+            spans_count(w, &w->res, res, "droppedAttributesCount", "dropped_attributes_count"))
             return -1;
         spans_pop(w, at2);
-        json_object_object_add(ro, "schema_url", json_object_new_string(schema));
-        json_object_object_get_ex(ro, "attributes", &rattrs);
-        int ri = (int)json_object_array_length(w->resources) - 1;
+        SPANS_LIT(&w->res, ",\"schema_url\":");
+        spans_out_str(&w->res, schema);
+        SPANS_LIT(&w->res, "}");
+        int ri = (int)w->nres++;
         size_t nss = sss ? json_object_array_length(sss) : 0;
         for (size_t j = 0; j < nss; j++) {
-            json_object *ss = json_object_array_get_idx(sss, j), *scope, *spans, *so;
+            json_object *ss = json_object_array_get_idx(sss, j), *scope, *spans;
             const char *sname, *sversion, *sschema;
             int at3 = spans_push(w, "scopeSpans", (long)j);
             if (!json_object_is_type(ss, json_type_object))
@@ -717,24 +827,30 @@ static int spans_walk_request(struct spans_walk *w, json_object *req)
             if (spans_object(w, ss, "scope", &scope) || spans_array(w, ss, "spans", &spans) ||
                 spans_string(w, ss, "schemaUrl", &sschema))
                 return -1;
-            if (!(so = json_object_new_object()) || json_object_array_add(w->scopes, so))
-                return req_error(w->r, 500, "internal", NULL, "out of memory");
             int at4 = spans_push(w, "scope", -1);
             if (spans_string(w, scope, "name", &sname) ||
                 spans_string(w, scope, "version", &sversion))
                 return -1;
-            json_object_object_add(so, "name", json_object_new_string(sname));
-            json_object_object_add(so, "version", json_object_new_string(sversion));
-            if (spans_attributes(w, scope, "attributes", so, "attributes") ||
-                spans_count(w, scope, "droppedAttributesCount", so, "dropped_attributes_count"))
+            if (w->nsco)
+                SPANS_LIT(&w->sco, ",");
+            SPANS_LIT(&w->sco, "{\"name\":");
+            spans_out_str(&w->sco, sname);
+            SPANS_LIT(&w->sco, ",\"version\":");
+            spans_out_str(&w->sco, sversion);
+            SPANS_LIT(&w->sco, ",\"attributes\":");
+            if (spans_attributes(w, &w->sco, scope, "attributes", NULL) ||
+                spans_count(w, &w->sco, scope, "droppedAttributesCount",
+                            "dropped_attributes_count"))
                 return -1;
             spans_pop(w, at4);
-            json_object_object_add(so, "schema_url", json_object_new_string(sschema));
-            int si = (int)json_object_array_length(w->scopes) - 1;
+            SPANS_LIT(&w->sco, ",\"schema_url\":");
+            spans_out_str(&w->sco, sschema);
+            SPANS_LIT(&w->sco, "}");
+            int si = (int)w->nsco++;
             size_t nsp = spans ? json_object_array_length(spans) : 0;
             for (size_t k = 0; k < nsp; k++) {
                 int at5 = spans_push(w, "spans", (long)k);
-                if (spans_span(w, json_object_array_get_idx(spans, k), ri, si, rattrs))
+                if (spans_span(w, json_object_array_get_idx(spans, k), ri, si, &rnames))
                     return -1;
                 spans_pop(w, at5);
             }
@@ -745,10 +861,30 @@ static int spans_walk_request(struct spans_walk *w, json_object *req)
     return 0;
 }
 
+/* Whether the request came as protobuf: its answer is protobuf too (OTLP/HTTP replies in
+ * the request's content type; req_render does the same for errors). */
+static int spans_is_pb(const struct req *r)
+{
+    return req_media_is(r->content_type, "application/x-protobuf");
+}
+
 /* ExportTraceServiceResponse: partialSuccess empty, or the spans dropped and why
- * (rejectedSpans is an int64: a string in OTLP JSON). */
+ * (rejectedSpans is an int64: a string in OTLP JSON). In protobuf, all accepted is the
+ * empty message. */
 static int spans_otlp_answer(struct req *r, long rejected, const char *why)
 {
+    if (spans_is_pb(r)) {
+        const char *msg = rejected && !why ? "spans rejected" : why;
+        size_t n = otlp_pb_export_response(NULL, rejected, msg);
+        unsigned char *out = arena_alloc(r->op.arena, n + 1);
+        if (!out)
+            return req_error(r, 500, "internal", NULL, "out of memory");
+        r->status = 200;
+        r->resp_type = "application/x-protobuf";
+        r->resp_len = otlp_pb_export_response(out, rejected, msg);
+        r->resp_body = (const char *)out;
+        return 0;
+    }
     const char *body =
         rejected ? arena_sprintf(
                        r->op.arena,
@@ -766,26 +902,37 @@ static int spans_otlp_answer(struct req *r, long rejected, const char *why)
 int spans_otlp_ingest(struct req *r, const char *project_id, json_object *request)
 {
     struct spans_walk w = {.r = r};
-    json_object *batch = req_own_json(r, json_object_new_object());
+    struct jsonx_out batch;
+    const char *res_text, *sco_text, *spa_text, *text;
+    size_t res_len, sco_len, spa_len;
     PGresult *res;
 
-    if (!batch)
-        return -1;
-    w.resources = json_object_new_array();
-    w.scopes = json_object_new_array();
-    w.spans = json_object_new_array();
-    json_object_object_add(batch, "resources", w.resources);
-    json_object_object_add(batch, "scopes", w.scopes);
-    json_object_object_add(batch, "spans", w.spans);
-    if (!w.resources || !w.scopes || !w.spans)
-        return req_error(r, 500, "internal", NULL, "out of memory");
+    jsonx_out_init(&w.res, r->op.arena, 1024);
+    jsonx_out_init(&w.sco, r->op.arena, 1024);
+    /* About the size of an OTLP JSON body; protobuf is some three times smaller. */
+    jsonx_out_init(&w.spa, r->op.arena, 4096 + r->body_len * 2);
     if (spans_walk_request(&w, request))
         return -1;
-    if (json_object_array_length(w.spans) == 0) /* nothing to store: an empty request too */
+    if (w.nspans == 0) /* nothing to store: an empty request too */
         return spans_otlp_answer(r, w.rejected, w.reject_reason);
+    res_text = jsonx_out_end(&w.res, &res_len);
+    sco_text = jsonx_out_end(&w.sco, &sco_len);
+    spa_text = jsonx_out_end(&w.spa, &spa_len);
+    if (!res_text || !sco_text || !spa_text)
+        return req_error(r, 500, "internal", NULL, "out of memory");
+    jsonx_out_init(&batch, r->op.arena, res_len + sco_len + spa_len + 64);
+    SPANS_LIT(&batch, "{\"resources\":[");
+    jsonx_out_raw(&batch, res_text, res_len);
+    SPANS_LIT(&batch, "],\"scopes\":[");
+    jsonx_out_raw(&batch, sco_text, sco_len);
+    SPANS_LIT(&batch, "],\"spans\":[");
+    jsonx_out_raw(&batch, spa_text, spa_len);
+    SPANS_LIT(&batch, "]}");
+    if (!(text = jsonx_out_end(&batch, NULL)))
+        return req_error(r, 500, "internal", NULL, "out of memory");
 
-    const char *p[SPAN_INSERT__NIN] = {[SPAN_INSERT_IN_PROJECT] = project_id,
-                                       [SPAN_INSERT_IN_BATCH] = jsonx_to_string(batch, NULL)};
+    const char *p[SPAN_INSERT__NIN] = {
+        [SPAN_INSERT_IN_PROJECT] = project_id, [SPAN_INSERT_IN_BATCH] = text};
     if (!(res = DB_EXEC(&r->op, DB_STMT_SPAN_INSERT, p)))
         return -1;
     /* After the COMMIT (the statement was its own transaction): one compact message per
@@ -805,43 +952,73 @@ int spans_otlp_ingest(struct req *r, const char *project_id, json_object *reques
     return spans_otlp_answer(r, w.rejected, w.reject_reason);
 }
 
-/* The media type of a header value, without parameters or case: "application/json". */
-static int spans_media_is(const char *value, const char *type)
+/* A decoder's refusal: a 400 naming the field, or a 500 when it ran out of memory (an
+ * empty field and that message, for jsonx_parse and otlp_pb_decode alike). */
+static void spans_decode_error(struct req *r, const struct jsonx_err *je)
 {
-    size_t n = strlen(type);
-    if (!value)
-        return 0;
-    while (*value == ' ' || *value == '\t')
-        value++;
-    if (strncasecmp(value, type, n) != 0)
-        return 0;
-    value += n;
-    while (*value == ' ' || *value == '\t')
-        value++;
-    return *value == '\0' || *value == ';';
+    if (!je->field[0] && strcmp(je->message, "out of memory") == 0)
+        req_error(r, 500, "internal", NULL, "out of memory");
+    else
+        req_error_json(r, 400, je);
 }
 
 /* The body as the OTLP JSON tree (owned by the request's arena), whatever its encoding.
- * The one place an encoding is chosen: Content-Encoding first (identity only yet), then
- * Content-Type (application/json only yet); a protobuf decoder and gzip plug in here and
- * hand back the same tree. */
+ * The one place an encoding is chosen: Content-Type (OTLP JSON or protobuf, anything else
+ * 415 before any work), then Content-Encoding (identity or gzip, inflated under the same
+ * cap as the body, RUNWATCH_OTLP_MAX_BYTES: past it a 413, having allocated no more),
+ * then the decoder, both handing back the same tree. */
 static json_object *spans_otlp_decode(struct req *r)
 {
     const char *enc = req_header(r, "Content-Encoding");
+    const unsigned char *body = (const unsigned char *)(r->body ? r->body : "");
+    size_t len = r->body_len;
+    int pb = spans_is_pb(r);
     struct jsonx_err je;
     json_object *tree;
 
-    if (enc && *enc && strcasecmp(enc, "identity") != 0) {
+    if (!pb && !req_media_is(r->content_type, "application/json")) {
+        req_error(r, 415, "unsupported_media_type", "Content-Type",
+                  "must be application/json or application/x-protobuf");
+        return NULL;
+    }
+    if (enc && strcasecmp(enc, "gzip") == 0) {
+        unsigned char *out;
+        switch (inflate_gzip(body, len, r->op.cfg->otlp_max_bytes, &out, &len, &je)) {
+        case INFLATE_OK:
+            break;
+        case INFLATE_TOO_LARGE:
+            req_error(r, 413, "body_too_large", "Content-Encoding",
+                      "request body inflates past %zu bytes", r->op.cfg->otlp_max_bytes);
+            return NULL;
+        case INFLATE_MALFORMED:
+            req_error_json(r, 400, &je);
+            return NULL;
+        default:
+            req_error(r, 500, "internal", NULL, "out of memory");
+            return NULL;
+        }
+        if (arena_defer(r->op.arena, free, out) != 0) {
+            free(out);
+            req_error(r, 500, "internal", NULL, "out of memory");
+            return NULL;
+        }
+        body = out;
+    } else if (enc && *enc && strcasecmp(enc, "identity") != 0) {
         req_error(r, 415, "unsupported_media_type", "Content-Encoding",
-                  "must be identity (or absent)");
+                  "must be gzip or identity (or absent)");
         return NULL;
     }
-    if (!spans_media_is(r->content_type, "application/json")) {
-        req_error(r, 415, "unsupported_media_type", "Content-Type", "must be application/json");
-        return NULL;
-    }
-    if (!(tree = jsonx_parse(r->body ? r->body : "", r->body_len, &je))) {
-        req_error_json(r, 400, &je);
+    if (pb)
+        tree = otlp_pb_decode(body, len, &je);
+    else if (len == 0) /* an empty body is an empty request */
+        tree = json_object_new_object();
+    else
+        tree = jsonx_parse((const char *)body, len, &je);
+    if (!tree) {
+        if (pb || len)
+            spans_decode_error(r, &je);
+        else
+            req_error(r, 500, "internal", NULL, "out of memory");
         return NULL;
     }
     return req_own_json(r, tree);
@@ -856,9 +1033,6 @@ int spans_otlp_traces(struct req *r)
                          r->op.ident && r->op.ident->kind == ACCESS_TOKEN
                              ? "the token may not write"
                              : "OTLP ingest takes a project token (Authorization: Bearer)");
-    /* An empty body is an empty request: success, nothing stored. */
-    if (r->body_len == 0 && spans_media_is(r->content_type, "application/json"))
-        return spans_otlp_answer(r, 0, NULL);
     json_object *tree = spans_otlp_decode(r);
     if (!tree)
         return -1;

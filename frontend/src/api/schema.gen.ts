@@ -541,7 +541,7 @@ export interface paths {
         put?: never;
         /**
          * OTLP/HTTP trace export (a project token with write scope)
-         * @description An OpenTelemetry ExportTraceServiceRequest in the OTLP JSON encoding (Content-Type: application/json): hex trace and span ids, enums as integers, lowerCamelCase keys, 64-bit integers as strings or numbers, unknown fields ignored. nginx also serves it at POST /v1/traces, the OTLP/HTTP default path, so an exporter's endpoint is the server's base URL. Authorization: Bearer <project token>. The whole request is one transaction. A span links to a run of the token's project when it, or its resource, carries runwatch.run_id (or agentlightning.rollout_id) as a UUID string, with runwatch.attempt optional; any other span is stored unlinked. Spans already stored (same trace id, span id and start) are skipped. Each run touched gets one live run.spans message. Failures answer a google.rpc.Status ({code, message}). The body is capped by RUNWATCH_OTLP_MAX_BYTES.
+         * @description An OpenTelemetry ExportTraceServiceRequest in either OTLP/HTTP encoding: protobuf (Content-Type: application/x-protobuf; unknown fields skipped) or OTLP JSON (Content-Type: application/json: hex trace and span ids, enums as integers, lowerCamelCase keys, 64-bit integers as strings or numbers, unknown fields ignored); either may be gzipped (Content-Encoding: gzip). The answer, and any failure's google.rpc.Status, comes in the request's content type: protobuf for protobuf (an all-accepted ExportTraceServiceResponse is the empty message), JSON otherwise. nginx also serves it at POST /v1/traces, the OTLP/HTTP default path, so an exporter's endpoint is the server's base URL. Authorization: Bearer <project token>. The whole request is one transaction. A span links to a run of the token's project when it, or its resource, carries runwatch.run_id (or agentlightning.rollout_id) as a UUID string, with runwatch.attempt optional; any other span is stored unlinked. Spans already stored (same trace id, span id and start) are skipped. Each run touched gets one live run.spans message. Failures answer a google.rpc.Status ({code, message}). The body is capped by RUNWATCH_OTLP_MAX_BYTES, and so is a gzipped body's inflated size.
          */
         post: operations["otlpExportTraces"];
         delete?: never;
@@ -3957,7 +3957,10 @@ export interface operations {
     otlpExportTraces: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description gzip, or identity (the same as absent); anything else is a 415 */
+                "Content-Encoding"?: "gzip" | "identity";
+            };
             path?: never;
             cookie?: never;
         };
@@ -3966,6 +3969,7 @@ export interface operations {
                 "application/json": {
                     resourceSpans?: Record<string, never>[];
                 };
+                "application/x-protobuf": string;
             };
         };
         responses: {
@@ -3976,15 +3980,17 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["OtlpExportResponse"];
+                    "application/x-protobuf": string;
                 };
             };
-            /** @description Malformed payload: nothing stored; the message names the field */
+            /** @description Malformed payload (JSON, protobuf or gzip): nothing stored; the message names the field (Content-Encoding for a gzip body that is not gzip, is truncated or fails its CRC) */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["OtlpStatus"];
+                    "application/x-protobuf": string;
                 };
             };
             /** @description No identity */
@@ -3994,6 +4000,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["OtlpStatus"];
+                    "application/x-protobuf": string;
                 };
             };
             /** @description Not a project token, or one without write scope */
@@ -4003,24 +4010,27 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["OtlpStatus"];
+                    "application/x-protobuf": string;
                 };
             };
-            /** @description Body larger than RUNWATCH_OTLP_MAX_BYTES */
+            /** @description Body, or a gzipped body's inflated size, larger than RUNWATCH_OTLP_MAX_BYTES */
             413: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["OtlpStatus"];
+                    "application/x-protobuf": string;
                 };
             };
-            /** @description A Content-Type or Content-Encoding not accepted */
+            /** @description A Content-Type other than application/json or application/x-protobuf (answered in JSON), or a Content-Encoding other than gzip or identity */
             415: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["OtlpStatus"];
+                    "application/x-protobuf": string;
                 };
             };
             /** @description Database unavailable; retry after Retry-After seconds */
@@ -4030,6 +4040,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["OtlpStatus"];
+                    "application/x-protobuf": string;
                 };
             };
         };
