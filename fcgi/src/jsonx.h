@@ -25,6 +25,9 @@ enum {
 
 /* Parses a complete JSON document; rejects NUL bytes, invalid UTF-8, nesting past
  * JSONX_MAX_DEPTH and anything but whitespace after the value. */
+/* Tunes glibc's malloc for json-c's many small blocks freed at once (jsonx.c says why);
+ * idempotent. */
+void jsonx_malloc_tune(void);
 json_object *jsonx_parse(const char *buf, size_t len, struct jsonx_err *err);
 
 /* Each getter returns 0 when the field is valid or absent-and-optional (then *out is

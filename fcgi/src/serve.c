@@ -20,7 +20,6 @@
 #include "serve.h"
 
 #include <errno.h>
-#include <malloc.h>
 #include <fcgiapp.h>
 #include <poll.h>
 #include <signal.h>
@@ -39,6 +38,7 @@
 #include "counters.h"
 #include "db.h"
 #include "group.h"
+#include "jsonx.h"
 #include "log.h"
 #include "pub.h"
 #include "req.h"
@@ -546,13 +546,7 @@ int serve_worker(const struct config *cfg, int listen_fd)
     signal(SIGHUP, SIG_IGN);
     serve_cap_descriptors();
     counters_attach(routes, routes_count);
-    /* No fastbins: a request's json-c trees are tens of thousands of small objects, freed
-     * together at its end; in fastbins they wait for a larger free or malloc to make
-     * glibc consolidate them all (malloc_consolidate was a third of a 512-span OTLP
-     * request's CPU). Freed past tcache, they coalesce at once instead: that request
-     * costs the worker 28% less CPU, a 1000-event batch no more (docs/PERFORMANCE.md,
-     * "span ingest"). */
-    mallopt(M_MXFAST, 0);
+    jsonx_malloc_tune(); /* before any request: the protobuf path parses no JSON */
 
     w = calloc(1, sizeof(*w)); /* the connection slots make it large for a stack */
     if (w && !(w->pending = calloc(CONNS_BATCH_MAX, sizeof(*w->pending)))) {
