@@ -85,7 +85,9 @@ $$;
 -- end, and the start's status). The values are rollup_contributions()'s, written out: a
 -- call with the whole row costs more. (The trigger has no WHEN clause: PostgreSQL parses
 -- and plans a WHEN clause again for every statement, which cost more than the call it
--- saved; docs/PERFORMANCE.md.)
+-- saved; docs/PERFORMANCE.md. Nor is it a statement trigger over transition tables:
+-- those may have no column list, so it would run for every heartbeat, and it saved a
+-- group's claim statement nothing measurable; docs/PERFORMANCE.md, 2026-12-04.)
 CREATE OR REPLACE FUNCTION runs_report_on_update() RETURNS trigger
 LANGUAGE plpgsql AS $$
 DECLARE

@@ -397,8 +397,9 @@ static void test_grouped_claims(void)
  * 62 first by priority, then age, each claimed once. Then 64 claim the 38 left: 38 get
  * one, 26 get 204. Passes (a new queue each) repeat, a bounded number of times, until a
  * statement claimed for several (runwatch_write_merged_requests_total; no speed is
- * assumed, only that 64 at once meet within some pass). A group whose statement fails
- * runs each claim alone: test_grouped_claims above. */
+ * assumed, only that 64 at once meet within some pass). Each pass also checks that the
+ * reports' rollups and the started counter count each claimed run once. A group whose
+ * statement fails runs each claim alone: test_grouped_claims above. */
 
 #define BURST_CLAIMERS 64
 #define BURST_RUNS     100
@@ -471,7 +472,8 @@ static void test_claim_burst(void)
     static char got[2 * BURST_CLAIMERS][40];
     struct burst_claim c[BURST_CLAIMERS];
     long long workers[BURST_CLAIMERS], stopped, foreign, pool[4];
-    char queue[64], sql[1024], out[256];
+    char queue[64], sql[2048], out[256];
+    long long started0;
     double merged0 = itest_metric("runwatch_write_merged_requests_total");
     int passes = 0;
 
@@ -488,6 +490,11 @@ static void test_claim_burst(void)
         int n200 = 0, n204 = 0, other = 0, wrong = 0, dups = 0, stopped_ok = 0, foreign_ok = 0;
         passes++;
         itest_unique("burst", queue, sizeof(queue));
+        snprintf(sql, sizeof(sql),
+                 "SELECT coalesce(sum(started), 0) FROM run_counters WHERE project_id = %lld",
+                 world.pa.id);
+        CU_ASSERT_EQUAL_FATAL(itest_psql(sql, out, sizeof(out)), 0);
+        started0 = atoll(out);
         /* Four priorities, ages a millisecond apart: one order, no ties. */
         snprintf(sql, sizeof(sql),
                  "INSERT INTO runs (project_id, kind, name, status, queue, priority, created_at, "
@@ -565,6 +572,22 @@ static void test_claim_burst(void)
                  pool[0], pool[1], pool[2], pool[3], world.pa.id, queue);
         CU_ASSERT_EQUAL(itest_psql(sql, out, sizeof(out)), 0);
         CU_ASSERT_STRING_EQUAL(out, "100|100|100");
+        /* The reports' aggregates count each claim once, in one snapshot whether the
+         * housekeeper folded the deltas or not: the queue's starts by status in the
+         * rollups (folded rows and deltas) are the runs', and the project's started
+         * counter (runs_report_update, 50_rollups.sql) moved by the 100 claimed. */
+        snprintf(sql, sizeof(sql),
+                 "WITH r AS (SELECT status, count(*) AS n FROM runs WHERE project_id = %lld AND "
+                 "queue = '%s' AND started_at IS NOT NULL GROUP BY 1), u AS (SELECT status, "
+                 "sum(n)::bigint AS n FROM (SELECT status, started AS n FROM rollup_hourly WHERE "
+                 "project_id = %lld AND queue = '%s' UNION ALL SELECT status, n FROM rollup_delta "
+                 "WHERE project_id = %lld AND queue = '%s' AND side = 's') x GROUP BY 1 HAVING "
+                 "sum(n) <> 0) SELECT (SELECT count(*) FROM ((TABLE r EXCEPT TABLE u) UNION ALL "
+                 "(TABLE u EXCEPT TABLE r)) m) || '|' || (SELECT sum(n) FROM u) || '|' || "
+                 "(SELECT sum(started) FROM run_counters WHERE project_id = %lld) - %lld",
+                 world.pa.id, queue, world.pa.id, queue, world.pa.id, queue, world.pa.id, started0);
+        CU_ASSERT_EQUAL(itest_psql(sql, out, sizeof(out)), 0);
+        CU_ASSERT_STRING_EQUAL(out, "0|100|100");
         if (n200 != BURST_RUNS || dups || wrong || other)
             fprintf(stderr, "\n  BURST pass %d: %d claimed, %d twice, %d wrong, %d other", passes,
                     n200, dups, wrong, other);
