@@ -52,38 +52,13 @@ export class Coalescer {
   }
 }
 
-/** One fetch of new events per run at a time; a message during a fetch queues one more,
- * from the earliest event id any of the queued messages named. */
-class EventFetcher {
-  private busy = new Map<string, { again: boolean; from?: bigint }>();
-  async fetch(qc: QueryClient, project: string, run: string, from?: bigint): Promise<void> {
-    const queued = this.busy.get(run);
-    if (queued) {
-      queued.again = true;
-      if (from !== undefined && (queued.from === undefined || from < queued.from)) queued.from = from;
-      return;
-    }
-    const state = { again: true, from };
-    this.busy.set(run, state);
-    try {
-      while (state.again) {
-        const start = state.from;
-        state.again = false;
-        state.from = undefined;
-        await fetchNewEvents(qc, project, run, start);
-      }
-    } catch {
-      // The log refetches on the next message or a reset; the page shows the query's state.
-    } finally {
-      this.busy.delete(run);
-    }
-  }
-}
+type RunLoader = (qc: QueryClient, project: string, run: string, from?: bigint) => Promise<void>;
 
-/** One fetch of new spans per run at a time, like EventFetcher: a run.spans message during
- * a fetch queues one more, from the earliest first sequence id the queued messages named. */
-class SpanFetcher {
+/** One fetch of new items (events, spans) per run at a time; a message during a fetch queues
+ * one more, from the earliest id any of the queued messages named. */
+class RunFetcher {
   private busy = new Map<string, { again: boolean; from?: bigint }>();
+  constructor(private readonly load: RunLoader) {}
   async fetch(qc: QueryClient, project: string, run: string, from?: bigint): Promise<void> {
     const queued = this.busy.get(run);
     if (queued) {
@@ -98,10 +73,10 @@ class SpanFetcher {
         const start = state.from;
         state.again = false;
         state.from = undefined;
-        await fetchNewRunSpans(qc, project, run, start);
+        await this.load(qc, project, run, start);
       }
     } catch {
-      // The spans refetch on the next message or a reset; the view shows the query's state.
+      // It refetches on the next message or a reset; the page shows the query's state.
     } finally {
       this.busy.delete(run);
     }
@@ -154,12 +129,12 @@ export interface LiveContext {
   slug: string;
   projectId: number;
   refetch: Coalescer;
-  events: EventFetcher;
-  spans: SpanFetcher;
+  events: RunFetcher;
+  spans: RunFetcher;
 }
 
 export function newLiveContext(qc: QueryClient, slug: string, projectId: number): LiveContext {
-  return { qc, slug, projectId, refetch: new Coalescer(1000), events: new EventFetcher(), spans: new SpanFetcher() };
+  return { qc, slug, projectId, refetch: new Coalescer(1000), events: new RunFetcher(fetchNewEvents), spans: new RunFetcher(fetchNewRunSpans) };
 }
 
 /** Adds a newly created run to the top of every cached list it belongs in. */
