@@ -88,3 +88,43 @@ BEGIN
     END LOOP;
     RETURN NULL;
 END $$;
+
+-- The run row's copy of its latest attempt (migration 0024), made again from attempts for
+-- the given runs (NULL: every run). The statements that write attempts keep the copy in the
+-- same statement; a write to attempts that bypasses them (an import, a test's fixture, a
+-- fix by hand) calls this after it. Returns how many runs it wrote.
+CREATE OR REPLACE FUNCTION runs_latest_attempt_sync(run_ids uuid[] DEFAULT NULL)
+RETURNS bigint
+LANGUAGE sql AS $$
+    WITH u AS (UPDATE runs r
+        SET attempt_seq = a.seq, attempt_status = a.status, attempt_worker_id = a.worker_id,
+            attempt_created_at = a.created_at, attempt_started_at = a.started_at,
+            attempt_ended_at = a.ended_at, attempt_last_heartbeat_at = a.last_heartbeat_at,
+            attempt_error_type = a.error_type, attempt_error_message = a.error_message,
+            attempt_error_traceback = a.error_traceback
+        FROM (SELECT x.id FROM runs x WHERE run_ids IS NULL OR x.id = ANY (run_ids)) k
+        LEFT JOIN LATERAL (SELECT * FROM attempts a WHERE a.run_id = k.id ORDER BY a.seq DESC
+            LIMIT 1) a ON true
+        WHERE r.id = k.id
+        RETURNING 1)
+    SELECT count(*) FROM u
+$$;
+
+-- A deleted worker leaves its attempts with worker_id NULL (ON DELETE SET NULL), and so the
+-- runs' copy of their latest attempt: here, once per statement, rather than a foreign key
+-- on runs.attempt_worker_id, whose check would cost every claim. A worker's attempts are
+-- of its own project's runs (claims and attempt starts check it), whose range of
+-- runs_project_created_idx is read. The API never deletes a worker; a project's deletion
+-- (which takes its workers) and a deletion by hand do.
+CREATE OR REPLACE FUNCTION runs_workers_deleted() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE runs r SET attempt_worker_id = NULL
+    FROM deleted d
+    WHERE r.project_id = d.project_id AND r.attempt_worker_id = d.id;
+    RETURN NULL;
+END $$;
+
+CREATE OR REPLACE TRIGGER runs_workers_deleted AFTER DELETE ON workers
+    REFERENCING OLD TABLE AS deleted
+    FOR EACH STATEMENT EXECUTE FUNCTION runs_workers_deleted();
