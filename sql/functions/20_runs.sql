@@ -3,7 +3,9 @@
 
 -- The project of a run the caller may write to (member or admin), as one row, or no row:
 -- the access check of the hot producer writes (events, metrics, heartbeats), which select
--- from it in their one statement. A token (token_project set; its scope is checked by the
+-- from it in their one statement. With it the run's latest attempt's seq and status (the
+-- row's copy, migration 0024), which a heartbeat checks its attempt against: read with the
+-- access check, not by a probe of attempts. A token (token_project set; its scope is checked by the
 -- API) writes to its own project's runs; a user to those of projects where they are a
 -- member or admin; an instance admin to all. No row says nothing of why: the API then
 -- asks the slow way to answer 404 or 403 precisely.
@@ -14,9 +16,9 @@
 -- run_write_project) is not inlined when its body has a FROM: it was planned again on
 -- every call, 0.2 ms of every write (docs/PERFORMANCE.md).
 CREATE OR REPLACE FUNCTION run_writable(run uuid, token_project bigint, uid bigint, is_admin boolean)
-RETURNS TABLE (project_id bigint)
+RETURNS TABLE (project_id bigint, attempt_seq integer, attempt_status text)
 LANGUAGE sql STABLE AS $$
-    SELECT r.project_id FROM runs r
+    SELECT r.project_id, r.attempt_seq, r.attempt_status FROM runs r
     WHERE r.id = run
       AND CASE WHEN token_project IS NOT NULL THEN r.project_id = token_project
                ELSE is_admin OR EXISTS (

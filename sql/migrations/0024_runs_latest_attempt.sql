@@ -31,3 +31,9 @@ SET attempt_seq = a.seq, attempt_status = a.status, attempt_worker_id = a.worker
     attempt_error_traceback = a.error_traceback
 FROM (SELECT DISTINCT ON (run_id) * FROM attempts ORDER BY run_id, seq DESC) a
 WHERE r.id = a.run_id;
+
+-- run_writable() (sql/functions/20_runs.sql) answers the copy's seq and status too, for the
+-- heartbeat: a new result type, which CREATE OR REPLACE cannot give an existing function.
+-- The functions are applied after the migrations, so it exists again before anything calls
+-- it.
+DROP FUNCTION IF EXISTS run_writable(uuid, bigint, bigint, boolean);

@@ -636,15 +636,18 @@ UNLISTEN runwatch_run_ended;
 -- name: run_heartbeat
 -- progress may be NULL; attempt is the attempt the worker runs, or NULL: the run's and its
 -- latest attempt's heartbeat (and the run's copy of it, migration 0024: the same attempt,
--- compared by seq), renewing a running run's lease. Nothing changes when attempt
+-- compared by seq), renewing a running run's lease. The latest attempt (cur) is the row's
+-- copy, read with the access check (run_writable). Nothing changes when attempt
 -- is not the running latest attempt; the answer's status is then NULL and the latest
 -- attempt's seq and status say why. The hot writes' access check is folded into the statement
 -- (run_writable, inlined; see runs_write): w has no row when the caller may not write to the
 -- run, and then nothing is written and no row answers.
 -- in: run, token_project, user_id, is_admin, progress, attempt
 -- out: project_id, cancel_requested, status, latest_attempt, latest_status
-WITH w AS (SELECT project_id FROM run_writable($1::uuid, $2::bigint, $3::bigint, $4::bool)),
-cur AS (SELECT seq, status FROM attempts WHERE run_id = $1::uuid ORDER BY seq DESC LIMIT 1),
+WITH w AS (SELECT project_id, attempt_seq, attempt_status FROM run_writable($1::uuid,
+    $2::bigint, $3::bigint, $4::bool)),
+cur AS (SELECT attempt_seq AS seq, attempt_status AS status FROM w WHERE attempt_seq IS NOT
+    NULL),
 ok AS (SELECT project_id FROM w WHERE $6::int IS NULL OR EXISTS (SELECT 1 FROM cur WHERE seq
     = $6::int AND status = 'running')),
 a AS (UPDATE attempts SET last_heartbeat_at = now() FROM ok, cur WHERE run_id = $1::uuid AND
