@@ -1480,11 +1480,12 @@ static int copies_differing(void)
 /* Every statement that writes an attempt writes the run's copy with it: after the suite's
  * claims (one and grouped), hand-started attempts, heartbeats, retries, lease expiries and
  * ends (above), and here a heartbeat naming its attempt, an error reported while running,
- * an end through the run (which closes the running attempt), a cancel and a deleted
- * worker, the copy of every run of the suite's projects is its latest attempt. */
+ * an end through the run (which closes the running attempt), a cancel, a deleted worker
+ * and a lapsed lease whose run nobody claimed again, the copy of every run of the suite's projects
+ * is its latest attempt. */
 static void test_row_keeps_latest_attempt(void)
 {
-    char queue[64], kind[64], run[40], run2[40], got[40], body[512];
+    char queue[64], kind[64], run[40], run2[40], run3[40], got[40], body[512];
     struct http_resp r;
     long long w, wgone;
 
@@ -1528,6 +1529,30 @@ static void test_row_keeps_latest_attempt(void)
                     200);
     CU_ASSERT_STRING_EQUAL(S(itest_jstr(r.json, "latest_attempt.status")), "cancelled");
     CU_ASSERT_TRUE(itest_jnull(r.json, "latest_attempt.worker_id"));
+    http_resp_free(&r);
+    CU_ASSERT_EQUAL(copies_differing(), 0);
+    /* A lease that lapsed, its run queued again and not claimed since (expire_leases(), as
+     * a claim and the housekeeper call it): the copy is the failed attempt. */
+    CU_ASSERT_EQUAL_FATAL(itest_queued_run(&world, world.pa.slug, queue, kind, 0, run3), 0);
+    CU_ASSERT_EQUAL_FATAL(itest_claim_a(&world, queue, w, got), 200);
+    CU_ASSERT_STRING_EQUAL(got, run3);
+    snprintf(body, sizeof(body),
+             "UPDATE runs SET lease_expires_at = now() - interval '1 second' WHERE id = '%s'",
+             run3);
+    CU_ASSERT_EQUAL(itest_psql(body, NULL, 0), 0);
+    snprintf(body, sizeof(body),
+             "SELECT count(*) FROM expire_leases((SELECT id FROM projects WHERE slug = '%s'), "
+             "'%s')",
+             world.pa.slug, queue);
+    {
+        char out[16];
+        CU_ASSERT_EQUAL(itest_psql(body, out, sizeof(out)), 0);
+        CU_ASSERT_STRING_EQUAL(out, "1");
+    }
+    CU_ASSERT_EQUAL(itest_callf(&world.adm, "GET", NULL, &r, "/api/v1/runs/%s", run3), 200);
+    CU_ASSERT_STRING_EQUAL(S(itest_jstr(r.json, "status")), "queued");
+    CU_ASSERT_STRING_EQUAL(S(itest_jstr(r.json, "latest_attempt.status")), "failed");
+    CU_ASSERT_STRING_EQUAL(S(itest_jstr(r.json, "latest_attempt.error.type")), "lease_expired");
     http_resp_free(&r);
     CU_ASSERT_EQUAL(copies_differing(), 0);
     /* Runs with and without attempts were compared. */
