@@ -94,7 +94,8 @@ END $$;
 -- The run row's copy of its latest attempt (migration 0024), made again from attempts for
 -- the given runs (NULL: every run). The statements that write attempts keep the copy in the
 -- same statement; a write to attempts that bypasses them (an import, a test's fixture, a
--- fix by hand) calls this after it. Returns how many runs it wrote.
+-- fix by hand) calls this after it. Only runs whose copy differs are written (a run without
+-- attempts and without a copy is left as it is). Returns how many runs it wrote.
 CREATE OR REPLACE FUNCTION runs_latest_attempt_sync(run_ids uuid[] DEFAULT NULL)
 RETURNS bigint
 LANGUAGE sql AS $$
@@ -107,7 +108,12 @@ LANGUAGE sql AS $$
         FROM (SELECT x.id FROM runs x WHERE run_ids IS NULL OR x.id = ANY (run_ids)) k
         LEFT JOIN LATERAL (SELECT * FROM attempts a WHERE a.run_id = k.id ORDER BY a.seq DESC
             LIMIT 1) a ON true
-        WHERE r.id = k.id
+        WHERE r.id = k.id AND row(r.attempt_seq, r.attempt_status, r.attempt_worker_id,
+            r.attempt_created_at, r.attempt_started_at, r.attempt_ended_at,
+            r.attempt_last_heartbeat_at, r.attempt_error_type, r.attempt_error_message,
+            r.attempt_error_traceback) IS DISTINCT FROM row(a.seq, a.status, a.worker_id,
+            a.created_at, a.started_at, a.ended_at, a.last_heartbeat_at, a.error_type,
+            a.error_message, a.error_traceback)
         RETURNING 1)
     SELECT count(*) FROM u
 $$;
