@@ -41,14 +41,25 @@ BEGIN
     END IF;
     PERFORM set_config('runwatch.transition', 'lease_expiry', true);
     RETURN QUERY
+    -- The failed attempt is the run's latest (only the latest may run): the run's copy of
+    -- it (migration 0024) takes its new fields from att, joined by run.
     WITH att AS (UPDATE attempts a SET status = 'failed', ended_at = now(),
                         error_type = 'lease_expired',
                         error_message = 'the worker did not renew its lease in time'
                  WHERE a.run_id = ANY (ids) AND a.status = 'running'
-                 RETURNING a.run_id),
+                 RETURNING a.*),
     upd AS (UPDATE runs r SET status = 'queued', queued_at = now(), lease_expires_at = NULL,
-                   worker_id = NULL, updated_at = now()
-            WHERE r.id = ANY (ids) RETURNING r.project_id, r.id)
+                   worker_id = NULL, updated_at = now(),
+                   attempt_status = CASE WHEN c.seq IS NULL THEN r.attempt_status ELSE c.status END,
+                   attempt_ended_at = CASE WHEN c.seq IS NULL THEN r.attempt_ended_at
+                                           ELSE c.ended_at END,
+                   attempt_error_type = CASE WHEN c.seq IS NULL THEN r.attempt_error_type
+                                             ELSE c.error_type END,
+                   attempt_error_message = CASE WHEN c.seq IS NULL THEN r.attempt_error_message
+                                                ELSE c.error_message END
+            FROM unnest(ids) AS i(id)
+            LEFT JOIN att c ON c.run_id = i.id
+            WHERE r.id = i.id RETURNING r.project_id, r.id)
     SELECT u.project_id, u.id FROM upd u;
     -- The announcement ends with the move: later statements of a caller's transaction
     -- are checked as usual.

@@ -1,5 +1,15 @@
 -- Attempts and the queue (api/queue.c).
 
+-- fragment: run_attempt_set
+-- The run's copy of its latest attempt (migration 0024), set in an UPDATE of runs (unaliased)
+-- from the attempt the statement wrote, its CTE a (a row per run): every statement that
+-- writes an attempt writes the copy with it, so the reads of runs never probe attempts.
+(attempt_seq, attempt_status, attempt_worker_id, attempt_created_at, attempt_started_at,
+    attempt_ended_at, attempt_last_heartbeat_at, attempt_error_type, attempt_error_message,
+    attempt_error_traceback) = (SELECT a.seq, a.status, a.worker_id, a.created_at,
+    a.started_at, a.ended_at, a.last_heartbeat_at, a.error_type, a.error_message,
+    a.error_traceback FROM a WHERE a.run_id = runs.id)
+
 -- name: attempt_list
 -- in: run
 -- out: attempt_json
@@ -18,8 +28,9 @@ ORDER BY seq DESC
 LIMIT 1;
 
 -- name: attempt_start
--- worker_id and lease_s may be NULL: a new running attempt; the run runs with it. (A CTE's
--- insert is invisible to its siblings: the attempt's JSON is passed to run_json directly.)
+-- worker_id and lease_s may be NULL: a new running attempt; the run runs with it and keeps
+-- its copy (migration 0024). (A CTE's insert is invisible to its siblings' scans of the
+-- table: the run's copy and run_json take the attempt from a, what the insert returned.)
 -- in: run, worker_id, lease_s
 -- out: run_json
 WITH a AS (INSERT INTO attempts (run_id, seq, status, worker_id, started_at,
@@ -27,7 +38,8 @@ WITH a AS (INSERT INTO attempts (run_id, seq, status, worker_id, started_at,
     run_id = $1::uuid), 0) + 1, 'running', $2::bigint, now(), now()) RETURNING *),
 r AS (UPDATE runs SET status = 'running', started_at = coalesce(started_at, now()),
     worker_id = coalesce($2::bigint, worker_id), last_heartbeat_at = now(), lease_s =
-    $3::int, lease_expires_at = now() + make_interval(secs => $3::int), updated_at = now()
+    $3::int, lease_expires_at = now() + make_interval(secs => $3::int), updated_at = now(),
+    -- include: run_attempt_set
     WHERE id = $1::uuid RETURNING *)
 SELECT run_json(r, (SELECT slug FROM projects WHERE id = r.project_id), (SELECT
     attempt_json(a) FROM a))
@@ -42,14 +54,20 @@ FROM attempts
 WHERE run_id = $1::uuid AND seq = $2::int FOR UPDATE;
 
 -- name: attempt_finish
+-- The latest attempt's new fields go to its run's copy too (migration 0024), in the same
+-- statement; the run's own fields are run_update's, which the API runs next.
 -- in: run, seq, status, error_type, error_message, traceback
 -- out: attempt_json
-UPDATE attempts
-SET status = $3, ended_at = CASE WHEN $3 <> 'running' THEN coalesce(ended_at, now()) END,
-    error_type = coalesce($4, error_type), error_message = coalesce($5, error_message),
-    error_traceback = coalesce($6, error_traceback)
-WHERE run_id = $1::uuid AND seq = $2::int
-RETURNING attempt_json(attempts);
+WITH a AS (UPDATE attempts SET status = $3, ended_at = CASE WHEN $3 <> 'running' THEN
+    coalesce(ended_at, now()) END, error_type = coalesce($4, error_type), error_message =
+    coalesce($5, error_message), error_traceback = coalesce($6, error_traceback)
+    WHERE run_id = $1::uuid AND seq = $2::int RETURNING *),
+r AS (UPDATE runs SET
+    -- include: run_attempt_set
+    WHERE id = $1::uuid AND (SELECT seq FROM a) = (SELECT max(seq) FROM attempts WHERE run_id =
+    $1::uuid))
+SELECT attempt_json(a)
+FROM a;
 
 -- name: lease_expire
 -- Runs of this queue whose worker let the lease lapse fail their attempt (lease_expired)
@@ -76,7 +94,8 @@ a AS (INSERT INTO attempts (run_id, seq, status, worker_id, started_at, last_hea
     'running', $4::bigint, now(), now() FROM c RETURNING *),
 r AS (UPDATE runs SET status = 'running', started_at = coalesce(started_at, now()),
     worker_id = $4::bigint, last_heartbeat_at = now(), lease_s = $5::int, lease_expires_at =
-    now() + make_interval(secs => $5::int), cancel_requested = false, updated_at = now()
+    now() + make_interval(secs => $5::int), cancel_requested = false, updated_at = now(),
+    -- include: run_attempt_set
     FROM c WHERE runs.id = c.id RETURNING runs.*)
 SELECT EXISTS (SELECT 1 FROM wk) AS may_claim, run_json(r, (SELECT slug FROM projects WHERE
     id = r.project_id), (SELECT attempt_json(a) FROM a)), r.id
@@ -110,8 +129,9 @@ a AS (INSERT INTO attempts (run_id, seq, status, worker_id, started_at, last_hea
     'running', p.w, now(), now() FROM p RETURNING *),
 r AS (UPDATE runs SET status = 'running', started_at = coalesce(started_at, now()),
     worker_id = p.w, last_heartbeat_at = now(), lease_s = p.l, lease_expires_at = now() +
-    make_interval(secs => p.l), cancel_requested = false, updated_at = now() FROM p WHERE
-    runs.id = p.id RETURNING runs AS run, p.o)
+    make_interval(secs => p.l), cancel_requested = false, updated_at = now(),
+    -- include: run_attempt_set
+    FROM p WHERE runs.id = p.id RETURNING runs AS run, p.o)
 SELECT ok.o IS NOT NULL AS may_claim, run_json(r.run, (SELECT slug FROM projects WHERE id =
     $1), (SELECT attempt_json(a) FROM a WHERE a.run_id = (r.run).id)) AS run_json, (r.run).id
     AS id

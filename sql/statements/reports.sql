@@ -79,7 +79,7 @@ FROM (SELECT coalesce($1::timestamptz, coalesce($2::timestamptz, now()) - make_i
 -- for the first page.
 -- in: fingerprint, cursor_ended_at, cursor_id, limit
 -- out: run_json, ended_at, id
-SELECT run_json(r, p.slug, latest_attempt_json(r.id)), to_char(r.ended_at,
+SELECT run_json(r, p.slug, run_attempt_json(r)), to_char(r.ended_at,
     'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS ended_at, r.id
 FROM runs r
 JOIN projects p ON p.id = r.project_id

@@ -2,21 +2,14 @@
 -- leave as RFC 3339 UTC text (the session's TimeZone is UTC), runs as run_json()'s text,
 -- except in the run lists, whose columns leave in binary for runjson.c (docs/SQL.md).
 
--- fragment: run_latest_attempt
--- The latest attempt of run r as la.j, NULL before the first: a lateral join PostgreSQL plans
--- with the statement. (latest_attempt_json() is a function it cannot inline: its query was
--- planned again for every run it was called for.)
-LEFT JOIN LATERAL (SELECT attempt_json(a) AS j FROM attempts a WHERE a.run_id = r.id ORDER BY
-    a.seq DESC LIMIT 1) la ON true
-
 -- fragment: run_json_joins
--- What run_json() needs beside the run r: its project's slug and its latest attempt. The
--- lists join them after the page is cut, so only the runs shown pay for them.
+-- What run_json() needs beside the run r: its project's slug. (Its latest attempt is on its
+-- row: run_attempt_json(r), migration 0024.)
 JOIN projects p ON p.id = r.project_id
--- include: run_latest_attempt
 
 -- fragment: run_list_columns
--- The columns of a listed run and of its latest attempt (a_*, all NULL before the first),
+-- The columns of a listed run and of its latest attempt (a_*, all NULL before the first;
+-- the row's copy, migration 0024, so no run of the page probes attempts),
 -- which runjson.c renders as run_json() would, from libpq's binary format: PostgreSQL's text
 -- output of the timestamps and jsonb in run_json() was most of the list's time
 -- (docs/PERFORMANCE.md, "The run list's JSON made in C"). now is the statement's, for a running
@@ -26,17 +19,11 @@ r.id, (SELECT slug FROM projects WHERE id = $1::bigint) AS project, r.experiment
     r.input, r.params, r.tags, r.parent_id, r.root_id, r.group_id, r.worker_id, r.progress,
     r.created_at, r.queued_at, r.started_at, r.ended_at, r.last_heartbeat_at, r.updated_at,
     r.cancel_requested, r.error_type, r.error_message, r.error_traceback, r.error_fingerprint,
-    r.result, r.summary, now() AS now, la.seq AS a_seq, la.status AS a_status, la.worker_id AS
-    a_worker_id, la.created_at AS a_created_at, la.started_at AS a_started_at, la.ended_at AS
-    a_ended_at, la.last_heartbeat_at AS a_last_heartbeat_at, la.error_type AS a_error_type,
-    la.error_message AS a_error_message, la.error_traceback AS a_error_traceback
-
--- fragment: run_list_joins
--- What the lists' columns need beside the run r, joined after the page is cut so only the
--- runs shown pay for them: its latest attempt's columns.
-LEFT JOIN LATERAL (SELECT a.seq, a.status, a.worker_id, a.created_at, a.started_at, a.ended_at,
-    a.last_heartbeat_at, a.error_type, a.error_message, a.error_traceback FROM attempts a WHERE
-    a.run_id = r.id ORDER BY a.seq DESC LIMIT 1) la ON true
+    r.result, r.summary, now() AS now, r.attempt_seq AS a_seq, r.attempt_status AS a_status,
+    r.attempt_worker_id AS a_worker_id, r.attempt_created_at AS a_created_at,
+    r.attempt_started_at AS a_started_at, r.attempt_ended_at AS a_ended_at,
+    r.attempt_last_heartbeat_at AS a_last_heartbeat_at, r.attempt_error_type AS a_error_type,
+    r.attempt_error_message AS a_error_message, r.attempt_error_traceback AS a_error_traceback
 
 -- fragment: run_list_statuses
 -- One row per status: the lists scan each wanted status's range of a runs_project_status_*
@@ -92,7 +79,8 @@ FROM ins;
 -- id or idempotency_key may be NULL: the run a retried create made.
 -- in: id, idempotency_key, project_id
 -- out: run_json, same_project, id
-SELECT run_json(r, p.slug, la.j) AS run_json, r.project_id = $3 AS same_project, r.id
+SELECT run_json(r, p.slug, run_attempt_json(r)) AS run_json, r.project_id = $3 AS
+    same_project, r.id
 FROM (SELECT * FROM runs r WHERE r.id = $1::uuid OR (r.project_id = $3 AND r.idempotency_key =
     $2) LIMIT 1) r
 -- include: run_json_joins
@@ -100,7 +88,7 @@ FROM (SELECT * FROM runs r WHERE r.id = $1::uuid OR (r.project_id = $3 AND r.ide
 -- name: run_get
 -- in: run
 -- out: run_json, project_id
-SELECT run_json(r, p.slug, la.j) AS run_json, r.project_id
+SELECT run_json(r, p.slug, run_attempt_json(r)) AS run_json, r.project_id
 FROM runs r
 -- include: run_json_joins
 WHERE r.id = $1::uuid;
@@ -112,7 +100,7 @@ WHERE r.id = $1::uuid;
 -- to; an instance admin all.
 -- in: run, token_project, user_id, is_admin
 -- out: run_json
-SELECT run_json(r, p.slug, la.j) AS run_json
+SELECT run_json(r, p.slug, run_attempt_json(r)) AS run_json
 FROM runs r
 -- include: run_json_joins
 WHERE r.id = $1::uuid AND CASE WHEN $2::bigint IS NOT NULL THEN r.project_id = $2::bigint
@@ -140,9 +128,9 @@ WHERE id = $1::uuid;
 -- A run that stops running ends its running attempt the same way, so a run never has a running
 -- attempt unless it runs itself (and never two).
 -- Success clears an earlier attempt's error unless one is reported with it.
--- The statement's snapshot predates `closed`: its attempt is passed in directly. The latest
--- attempt is a sub-select here, planned with the statement (latest_attempt_json() is a SQL
--- function that cannot be inlined and was planned again on every call).
+-- The attempt it ends, the running one, is the latest (only the latest may run): the run's
+-- copy of it (migration 0024) takes the attempt's new fields from `closed` (the statement's
+-- snapshot predates that update), and the answer's latest attempt is the copy.
 -- in: run, status, progress, result, error_type, error_message, traceback, summary, tags
 -- out: run_json
 WITH cur AS (SELECT id, run_next_status(status, $2, cancel_requested) AS ns FROM runs
@@ -167,12 +155,16 @@ SET status = cur.ns, progress = coalesce($3::real, CASE WHEN cur.ns = 'succeeded
     ('succeeded', 'failed', 'cancelled') THEN coalesce(r.ended_at, now()) ELSE r.ended_at
     END, queued_at = CASE WHEN cur.ns = 'queued' AND r.status <> 'queued' THEN now() ELSE
     r.queued_at END, lease_expires_at = CASE WHEN cur.ns <> 'running' THEN NULL ELSE
-    r.lease_expires_at END, updated_at = now()
+    r.lease_expires_at END, updated_at = now(), attempt_status = CASE WHEN c.seq IS NULL THEN
+    r.attempt_status ELSE c.status END, attempt_ended_at = CASE WHEN c.seq IS NULL THEN
+    r.attempt_ended_at ELSE c.ended_at END, attempt_error_type = CASE WHEN c.seq IS NULL
+    THEN r.attempt_error_type ELSE c.error_type END, attempt_error_message = CASE WHEN c.seq
+    IS NULL THEN r.attempt_error_message ELSE c.error_message END, attempt_error_traceback =
+    CASE WHEN c.seq IS NULL THEN r.attempt_error_traceback ELSE c.error_traceback END
 FROM cur
+LEFT JOIN closed c ON c.run_id = cur.id
 WHERE r.id = cur.id
-RETURNING run_json(r, (SELECT slug FROM projects WHERE id = r.project_id), coalesce((SELECT
-    attempt_json(c) FROM closed c), (SELECT attempt_json(a) FROM attempts a WHERE a.run_id =
-    r.id ORDER BY a.seq DESC LIMIT 1)));
+RETURNING run_json(r, (SELECT slug FROM projects WHERE id = r.project_id), run_attempt_json(r));
 
 -- The run list, by creation, start, end or duration, either way, keyset-paginated on (key, id)
 -- along the runs_project_status_* indexes (0001 for created, 0013 for the others). Runs
@@ -204,7 +196,6 @@ FROM (SELECT r.*
         LIMIT arg.n) r
     ORDER BY r.created_at DESC, r.id DESC
     LIMIT (SELECT n FROM arg)) r
--- include: run_list_joins
 ORDER BY r.created_at DESC, r.id DESC;
 
 -- name: run_list_created_desc_one
@@ -225,7 +216,6 @@ FROM (SELECT * FROM runs r WHERE r.project_id = (SELECT project_id FROM arg) AND
         coalesce(arg.cursor_id, 'ffffffff-ffff-ffff-ffff-ffffffffffff') FROM arg)
         ORDER BY r.created_at DESC, r.id DESC
         LIMIT (SELECT n FROM arg)) r
--- include: run_list_joins
 ORDER BY r.created_at DESC, r.id DESC;
 
 -- name: run_list_created_desc_all
@@ -245,7 +235,6 @@ FROM (SELECT * FROM runs r WHERE r.project_id = (SELECT project_id FROM arg) AND
         coalesce(arg.cursor_id, 'ffffffff-ffff-ffff-ffff-ffffffffffff') FROM arg)
         ORDER BY r.created_at DESC, r.id DESC
         LIMIT (SELECT n FROM arg)) r
--- include: run_list_joins
 ORDER BY r.created_at DESC, r.id DESC;
 
 -- name: run_list_created_desc_filtered
@@ -270,7 +259,6 @@ FROM (SELECT r.*
     WHERE $2::text[] IS NULL OR s.status = ANY($2::text[])
     ORDER BY r.created_at DESC, r.id DESC
     LIMIT $13) r
--- include: run_list_joins
 ORDER BY r.created_at DESC, r.id DESC;
 
 -- name: run_list_created_asc
@@ -293,7 +281,6 @@ FROM (SELECT r.*
         LIMIT arg.n) r
     ORDER BY r.created_at ASC, r.id ASC
     LIMIT (SELECT n FROM arg)) r
--- include: run_list_joins
 ORDER BY r.created_at ASC, r.id ASC;
 
 -- name: run_list_created_asc_one
@@ -310,7 +297,6 @@ FROM (SELECT * FROM runs r WHERE r.project_id = (SELECT project_id FROM arg) AND
         coalesce(arg.cursor_id, '00000000-0000-0000-0000-000000000000') FROM arg)
         ORDER BY r.created_at ASC, r.id ASC
         LIMIT (SELECT n FROM arg)) r
--- include: run_list_joins
 ORDER BY r.created_at ASC, r.id ASC;
 
 -- name: run_list_created_asc_all
@@ -327,7 +313,6 @@ FROM (SELECT * FROM runs r WHERE r.project_id = (SELECT project_id FROM arg) AND
         coalesce(arg.cursor_id, '00000000-0000-0000-0000-000000000000') FROM arg)
         ORDER BY r.created_at ASC, r.id ASC
         LIMIT (SELECT n FROM arg)) r
--- include: run_list_joins
 ORDER BY r.created_at ASC, r.id ASC;
 
 -- name: run_list_created_asc_filtered
@@ -350,7 +335,6 @@ FROM (SELECT r.*
     WHERE $2::text[] IS NULL OR s.status = ANY($2::text[])
     ORDER BY r.created_at ASC, r.id ASC
     LIMIT $13) r
--- include: run_list_joins
 ORDER BY r.created_at ASC, r.id ASC;
 
 -- name: run_list_started_desc
@@ -373,7 +357,6 @@ FROM (SELECT r.*
         LIMIT arg.n) r
     ORDER BY r.started_at DESC, r.id DESC
     LIMIT (SELECT n FROM arg)) r
--- include: run_list_joins
 ORDER BY r.started_at DESC, r.id DESC;
 
 -- name: run_list_started_desc_filtered
@@ -396,7 +379,6 @@ FROM (SELECT r.*
     WHERE $2::text[] IS NULL OR s.status = ANY($2::text[])
     ORDER BY r.started_at DESC, r.id DESC
     LIMIT $13) r
--- include: run_list_joins
 ORDER BY r.started_at DESC, r.id DESC;
 
 -- name: run_list_started_asc
@@ -419,7 +401,6 @@ FROM (SELECT r.*
         LIMIT arg.n) r
     ORDER BY r.started_at ASC, r.id ASC
     LIMIT (SELECT n FROM arg)) r
--- include: run_list_joins
 ORDER BY r.started_at ASC, r.id ASC;
 
 -- name: run_list_started_asc_filtered
@@ -442,7 +423,6 @@ FROM (SELECT r.*
     WHERE $2::text[] IS NULL OR s.status = ANY($2::text[])
     ORDER BY r.started_at ASC, r.id ASC
     LIMIT $13) r
--- include: run_list_joins
 ORDER BY r.started_at ASC, r.id ASC;
 
 -- name: run_list_ended_desc
@@ -465,7 +445,6 @@ FROM (SELECT r.*
         LIMIT arg.n) r
     ORDER BY r.ended_at DESC, r.id DESC
     LIMIT (SELECT n FROM arg)) r
--- include: run_list_joins
 ORDER BY r.ended_at DESC, r.id DESC;
 
 -- name: run_list_ended_desc_filtered
@@ -488,7 +467,6 @@ FROM (SELECT r.*
     WHERE $2::text[] IS NULL OR s.status = ANY($2::text[])
     ORDER BY r.ended_at DESC, r.id DESC
     LIMIT $13) r
--- include: run_list_joins
 ORDER BY r.ended_at DESC, r.id DESC;
 
 -- name: run_list_ended_asc
@@ -511,7 +489,6 @@ FROM (SELECT r.*
         LIMIT arg.n) r
     ORDER BY r.ended_at ASC, r.id ASC
     LIMIT (SELECT n FROM arg)) r
--- include: run_list_joins
 ORDER BY r.ended_at ASC, r.id ASC;
 
 -- name: run_list_ended_asc_filtered
@@ -534,7 +511,6 @@ FROM (SELECT r.*
     WHERE $2::text[] IS NULL OR s.status = ANY($2::text[])
     ORDER BY r.ended_at ASC, r.id ASC
     LIMIT $13) r
--- include: run_list_joins
 ORDER BY r.ended_at ASC, r.id ASC;
 
 -- name: run_list_duration_desc
@@ -557,7 +533,6 @@ FROM (SELECT r.*
         LIMIT arg.n) r
     ORDER BY (r.ended_at - r.started_at) DESC, r.id DESC
     LIMIT (SELECT n FROM arg)) r
--- include: run_list_joins
 ORDER BY (r.ended_at - r.started_at) DESC, r.id DESC;
 
 -- name: run_list_duration_desc_filtered
@@ -580,7 +555,6 @@ FROM (SELECT r.*
     WHERE $2::text[] IS NULL OR s.status = ANY($2::text[])
     ORDER BY (r.ended_at - r.started_at) DESC, r.id DESC
     LIMIT $13) r
--- include: run_list_joins
 ORDER BY (r.ended_at - r.started_at) DESC, r.id DESC;
 
 -- name: run_list_duration_asc
@@ -603,7 +577,6 @@ FROM (SELECT r.*
         LIMIT arg.n) r
     ORDER BY (r.ended_at - r.started_at) ASC, r.id ASC
     LIMIT (SELECT n FROM arg)) r
--- include: run_list_joins
 ORDER BY (r.ended_at - r.started_at) ASC, r.id ASC;
 
 -- name: run_list_duration_asc_filtered
@@ -626,7 +599,6 @@ FROM (SELECT r.*
     WHERE $2::text[] IS NULL OR s.status = ANY($2::text[])
     ORDER BY (r.ended_at - r.started_at) ASC, r.id ASC
     LIMIT $13) r
--- include: run_list_joins
 ORDER BY (r.ended_at - r.started_at) ASC, r.id ASC;
 
 -- name: run_wait_status
@@ -663,23 +635,28 @@ UNLISTEN runwatch_run_ended;
 
 -- name: run_heartbeat
 -- progress may be NULL; attempt is the attempt the worker runs, or NULL: the run's and its
--- latest attempt's heartbeat, renewing a running run's lease. Nothing changes when attempt
+-- latest attempt's heartbeat (and the run's copy of it, migration 0024: the same attempt,
+-- compared by seq), renewing a running run's lease. The latest attempt (cur) is the row's
+-- copy, read with the access check (run_writable). Nothing changes when attempt
 -- is not the running latest attempt; the answer's status is then NULL and the latest
 -- attempt's seq and status say why. The hot writes' access check is folded into the statement
 -- (run_writable, inlined; see runs_write): w has no row when the caller may not write to the
 -- run, and then nothing is written and no row answers.
 -- in: run, token_project, user_id, is_admin, progress, attempt
 -- out: project_id, cancel_requested, status, latest_attempt, latest_status
-WITH w AS (SELECT project_id FROM run_writable($1::uuid, $2::bigint, $3::bigint, $4::bool)),
-cur AS (SELECT seq, status FROM attempts WHERE run_id = $1::uuid ORDER BY seq DESC LIMIT 1),
+WITH w AS (SELECT project_id, attempt_seq, attempt_status FROM run_writable($1::uuid,
+    $2::bigint, $3::bigint, $4::bool)),
+cur AS (SELECT attempt_seq AS seq, attempt_status AS status FROM w WHERE attempt_seq IS NOT
+    NULL),
 ok AS (SELECT project_id FROM w WHERE $6::int IS NULL OR EXISTS (SELECT 1 FROM cur WHERE seq
     = $6::int AND status = 'running')),
 a AS (UPDATE attempts SET last_heartbeat_at = now() FROM ok, cur WHERE run_id = $1::uuid AND
     attempts.seq = cur.seq),
 u AS (UPDATE runs SET last_heartbeat_at = now(), progress = coalesce($5::real, progress),
     lease_expires_at = CASE WHEN status = 'running' AND lease_s IS NOT NULL THEN now() +
-    make_interval(secs => lease_s) ELSE lease_expires_at END FROM ok WHERE id = $1::uuid
-    RETURNING cancel_requested, status)
+    make_interval(secs => lease_s) ELSE lease_expires_at END, attempt_last_heartbeat_at =
+    CASE WHEN attempt_seq = (SELECT seq FROM cur) THEN now() ELSE attempt_last_heartbeat_at
+    END FROM ok WHERE id = $1::uuid RETURNING cancel_requested, status)
 SELECT w.project_id, u.cancel_requested, u.status, (SELECT seq FROM cur) AS latest_attempt,
     (SELECT status FROM cur) AS latest_status
 FROM w
@@ -695,8 +672,8 @@ SET cancel_requested = (status = 'running'), ended_at = CASE WHEN status IN ('qu
     'retrying') THEN now() ELSE ended_at END, status = CASE WHEN status = 'running' THEN
     status ELSE 'cancelled' END, updated_at = now()
 WHERE id = $1::uuid
-RETURNING run_json(runs, (SELECT slug FROM projects WHERE id = runs.project_id), (SELECT
-    attempt_json(a) FROM attempts a WHERE a.run_id = runs.id ORDER BY a.seq DESC LIMIT 1));
+RETURNING run_json(runs, (SELECT slug FROM projects WHERE id = runs.project_id),
+    run_attempt_json(runs));
 
 -- name: write_key_get
 -- The first answer under a batch's Idempotency-Key (migration 0017), for a keyed insert whose

@@ -42,7 +42,7 @@ WHERE id = $1::bigint;
 -- in: worker_id
 -- out: detail
 SELECT json_build_object('worker', worker_json(w), 'current_runs', coalesce((SELECT
-    json_agg(run_json(r, p.slug, latest_attempt_json(r.id)) ORDER BY r.started_at DESC) FROM
+    json_agg(run_json(r, p.slug, run_attempt_json(r)) ORDER BY r.started_at DESC) FROM
     runs r JOIN projects p ON p.id = r.project_id WHERE r.worker_id = w.id AND r.status =
     'running'), '[]'), 'sessions', coalesce((SELECT json_agg(json_build_object('id', s.id,
     'host', s.host, 'pid', s.pid, 'started_at', s.started_at, 'ended_at', s.ended_at,

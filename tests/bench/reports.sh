@@ -88,6 +88,8 @@ INSERT INTO attempts (run_id, seq, status, worker_id, started_at, ended_at, erro
 SELECT r.id, 1, 'failed', r.worker_id, r.started_at, r.started_at + interval '10 minutes',
        'lease_expired'
 FROM runs r WHERE r.status = 'running' AND r.last_heartbeat_at < now() - interval '30 minutes';
+-- The runs' copy of their latest attempt, as the statements that write attempts keep it.
+SELECT runs_latest_attempt_sync();
 ANALYZE workers; ANALYZE runs; ANALYZE attempts;"
 
 # Events: SEED_EVENTS spread over the runs that started, in order of the runs (id),

@@ -82,6 +82,7 @@ log "seeding $RUNS runs in each project, $SKEW newer queued runs in skewed (SQL)
     SELECT id, 1, status, started_at, started_at, ended_at, coalesce(ended_at, started_at),
            error_type, error_message
     FROM runs WHERE started_at IS NOT NULL;
+    SELECT runs_latest_attempt_sync(); -- the runs' copy of the attempts (docs/SQL.md)
     ANALYZE runs;
     ANALYZE attempts;" >/dev/null
 # The seeding's rollup deltas are folded before measuring, as the housekeeper would.

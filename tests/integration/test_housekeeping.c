@@ -162,8 +162,9 @@ static void test_many_leases_lapse_at_once(void)
              "g, 'running', '" FLOOD_QUEUE "', now(), now(), 3600, now() + interval '1 hour' "
              "FROM generate_series(1, %d) g; INSERT INTO attempts (run_id, seq, status, "
              "started_at) SELECT id, 1, 'running', now() FROM runs WHERE project_id = %lld "
-             "AND queue = '" FLOOD_QUEUE "'",
-             project, FLOOD_RUNS, project);
+             "AND queue = '" FLOOD_QUEUE "'; SELECT runs_latest_attempt_sync(ARRAY(SELECT id "
+             "FROM runs WHERE project_id = %lld AND queue = '" FLOOD_QUEUE "'))",
+             project, FLOOD_RUNS, project, project);
     CU_ASSERT_EQUAL_FATAL(itest_psql(sql, NULL, 0), 0);
     snprintf(sql, sizeof(sql),
              "SELECT string_agg(id::text, ',') FROM runs WHERE project_id = %lld AND queue = "

@@ -1467,6 +1467,130 @@ static void test_no_secrets_in_logs(void)
     CU_ASSERT_EQUAL(secrets_scan_logs(), 0);
 }
 
+/* ---- the run row's copy of its latest attempt ---- */
+
+/* How many runs of the suite's projects have a row copy (migration 0024) that differs from
+ * their latest attempt in attempts, field by field (all NULL when a run has none); the first
+ * few differences go to stderr. -1 when psql fails. */
+static int copies_differing(void)
+{
+    char sql[2048], out[4096];
+    snprintf(sql, sizeof(sql),
+             "WITH d AS (SELECT r.id, row(r.attempt_seq, r.attempt_status, r.attempt_worker_id, "
+             "r.attempt_created_at, r.attempt_started_at, r.attempt_ended_at, "
+             "r.attempt_last_heartbeat_at, r.attempt_error_type, r.attempt_error_message, "
+             "r.attempt_error_traceback)::text AS copy, row(a.seq, a.status, a.worker_id, "
+             "a.created_at, a.started_at, a.ended_at, a.last_heartbeat_at, a.error_type, "
+             "a.error_message, a.error_traceback)::text AS latest FROM runs r LEFT JOIN LATERAL "
+             "(SELECT * FROM attempts a WHERE a.run_id = r.id ORDER BY a.seq DESC LIMIT 1) a ON "
+             "true WHERE r.project_id IN (SELECT id FROM projects WHERE slug IN ('%s', '%s')) AND "
+             "row(r.attempt_seq, r.attempt_status, r.attempt_worker_id, r.attempt_created_at, "
+             "r.attempt_started_at, r.attempt_ended_at, r.attempt_last_heartbeat_at, "
+             "r.attempt_error_type, r.attempt_error_message, r.attempt_error_traceback) IS "
+             "DISTINCT FROM row(a.seq, a.status, a.worker_id, a.created_at, a.started_at, "
+             "a.ended_at, a.last_heartbeat_at, a.error_type, a.error_message, a.error_traceback)) "
+             "SELECT count(*) || coalesce(string_agg(E'\\n  ' || id || ' row ' || copy || ' "
+             "attempt ' || latest, '') FILTER (WHERE n <= 5), '') FROM (SELECT d.*, row_number() "
+             "OVER () AS n FROM d) x",
+             world.pa.slug, world.pb.slug);
+    if (itest_psql(sql, out, sizeof(out)) != 0)
+        return -1;
+    if (atoi(out) != 0)
+        fprintf(stderr, "\n  runs whose row differs from their latest attempt: %s", out);
+    return atoi(out);
+}
+
+/* Every statement that writes an attempt writes the run's copy with it: after the suite's
+ * claims (one and grouped), hand-started attempts, heartbeats, retries, lease expiries and
+ * ends (above), and here a heartbeat naming its attempt, an error reported while running,
+ * an end through the run (which closes the running attempt), a cancel, a deleted worker
+ * and a lapsed lease whose run nobody claimed again, the copy of every run of the suite's projects
+ * is its latest attempt. */
+static void test_row_keeps_latest_attempt(void)
+{
+    char queue[64], kind[64], run[40], run2[40], run3[40], got[40], body[512];
+    struct http_resp r;
+    long long w, wgone;
+
+    itest_unique("copy", queue, sizeof(queue));
+    itest_unique("copy", kind, sizeof(kind));
+    CU_ASSERT_TRUE_FATAL((w = itest_new_worker(&world.member, world.pa.slug, NULL)) > 0);
+    CU_ASSERT_TRUE_FATAL((wgone = itest_new_worker(&world.member, world.pa.slug, NULL)) > 0);
+    CU_ASSERT_EQUAL_FATAL(itest_queued_run(&world, world.pa.slug, queue, kind, 1, run), 0);
+    CU_ASSERT_EQUAL_FATAL(itest_queued_run(&world, world.pa.slug, queue, kind, 0, run2), 0);
+    CU_ASSERT_EQUAL_FATAL(itest_claim_a(&world, queue, w, got), 200);
+    CU_ASSERT_STRING_EQUAL(got, run);
+    CU_ASSERT_EQUAL(itest_statusf(&world.twrite, "POST", "{\"attempt\":1,\"progress\":0.5}",
+                                  "/api/v1/runs/%s/heartbeat", run),
+                    200);
+    CU_ASSERT_EQUAL(
+        itest_attempt_end(&world.member, run, 1,
+                          "{\"status\":\"running\",\"error\":{\"type\":\"Warn\",\"message\":"
+                          "\"slow\",\"traceback\":\"tb\"}}",
+                          &r),
+        200);
+    http_resp_free(&r);
+    CU_ASSERT_EQUAL(copies_differing(), 0);
+    /* The run ends itself: its running attempt ends with it, with the error reported. */
+    snprintf(body, sizeof(body),
+             "{\"status\":\"failed\",\"error\":{\"type\":\"Boom\",\"message\":\"m\"}}");
+    CU_ASSERT_EQUAL(itest_callf(&world.member, "PATCH", body, &r, "/api/v1/runs/%s", run), 200);
+    CU_ASSERT_STRING_EQUAL(S(itest_jstr(r.json, "latest_attempt.status")), "failed");
+    CU_ASSERT_STRING_EQUAL(S(itest_jstr(r.json, "latest_attempt.error.type")), "Boom");
+    http_resp_free(&r);
+    /* Claimed by a worker then deleted (by hand: the API never deletes one), and asked to
+     * stop. */
+    CU_ASSERT_EQUAL_FATAL(itest_claim_a(&world, queue, wgone, got), 200);
+    CU_ASSERT_STRING_EQUAL(got, run2);
+    CU_ASSERT_EQUAL(itest_statusf(&world.member, "POST", NULL, "/api/v1/runs/%s/cancel", run2),
+                    200);
+    CU_ASSERT_EQUAL(copies_differing(), 0);
+    snprintf(body, sizeof(body), "DELETE FROM workers WHERE id = %lld", wgone);
+    CU_ASSERT_EQUAL(itest_psql(body, NULL, 0), 0);
+    CU_ASSERT_EQUAL(itest_callf(&world.member, "PATCH", "{\"status\":\"cancelled\"}", &r,
+                                "/api/v1/runs/%s", run2),
+                    200);
+    CU_ASSERT_STRING_EQUAL(S(itest_jstr(r.json, "latest_attempt.status")), "cancelled");
+    CU_ASSERT_TRUE(itest_jnull(r.json, "latest_attempt.worker_id"));
+    http_resp_free(&r);
+    CU_ASSERT_EQUAL(copies_differing(), 0);
+    /* A lease that lapsed, its run queued again and not claimed since (expire_leases(), as
+     * a claim and the housekeeper call it): the copy is the failed attempt. */
+    CU_ASSERT_EQUAL_FATAL(itest_queued_run(&world, world.pa.slug, queue, kind, 0, run3), 0);
+    CU_ASSERT_EQUAL_FATAL(itest_claim_a(&world, queue, w, got), 200);
+    CU_ASSERT_STRING_EQUAL(got, run3);
+    snprintf(body, sizeof(body),
+             "UPDATE runs SET lease_expires_at = now() - interval '1 second' WHERE id = '%s'",
+             run3);
+    CU_ASSERT_EQUAL(itest_psql(body, NULL, 0), 0);
+    snprintf(body, sizeof(body),
+             "SELECT count(*) FROM expire_leases((SELECT id FROM projects WHERE slug = '%s'), "
+             "'%s')",
+             world.pa.slug, queue);
+    {
+        char out[16];
+        CU_ASSERT_EQUAL(itest_psql(body, out, sizeof(out)), 0);
+        CU_ASSERT_STRING_EQUAL(out, "1");
+    }
+    CU_ASSERT_EQUAL(itest_callf(&world.adm, "GET", NULL, &r, "/api/v1/runs/%s", run3), 200);
+    CU_ASSERT_STRING_EQUAL(S(itest_jstr(r.json, "status")), "queued");
+    CU_ASSERT_STRING_EQUAL(S(itest_jstr(r.json, "latest_attempt.status")), "failed");
+    CU_ASSERT_STRING_EQUAL(S(itest_jstr(r.json, "latest_attempt.error.type")), "lease_expired");
+    http_resp_free(&r);
+    CU_ASSERT_EQUAL(copies_differing(), 0);
+    /* Runs with and without attempts were compared. */
+    snprintf(body, sizeof(body),
+             "SELECT count(*) FILTER (WHERE attempt_seq IS NULL) > 0 AND count(*) FILTER (WHERE "
+             "attempt_seq > 1) > 0 FROM runs WHERE project_id IN (SELECT id FROM projects WHERE "
+             "slug IN ('%s', '%s'))",
+             world.pa.slug, world.pb.slug);
+    {
+        char out[16];
+        CU_ASSERT_EQUAL(itest_psql(body, out, sizeof(out)), 0);
+        CU_ASSERT_STRING_EQUAL(out, "t");
+    }
+}
+
 int suite_queue_register(void)
 {
     CU_pSuite s = CU_add_suite("queue", queue_init, NULL);
@@ -1489,5 +1613,7 @@ int suite_queue_register(void)
                         test_claim_burst) ||
            !CU_add_test(s, "who may claim, start and stop", test_access) ||
            !CU_add_test(s, "claims and workers are published", test_published) ||
+           !CU_add_test(s, "the run row keeps its latest attempt, exactly",
+                        test_row_keeps_latest_attempt) ||
            !CU_add_test(s, "no secret in any log", test_no_secrets_in_logs);
 }
