@@ -1578,6 +1578,35 @@ static void test_row_keeps_latest_attempt(void)
     CU_ASSERT_STRING_EQUAL(S(itest_jstr(r.json, "latest_attempt.error.type")), "lease_expired");
     http_resp_free(&r);
     CU_ASSERT_EQUAL(copies_differing(), 0);
+    /* Events name their run's latest attempt, which event_insert reads from the copy: on
+     * run3 (attempt 1 failed, queued again) with and without an Idempotency-Key, and on a
+     * run never claimed (no attempt). */
+    {
+        char run4[40], out[64];
+        const char *key[2] = {"Idempotency-Key: copy-events-1", NULL};
+        CU_ASSERT_EQUAL_FATAL(itest_queued_run(&world, world.pa.slug, queue, kind, 0, run4), 0);
+        CU_ASSERT_EQUAL(
+            itest_run_op(&world.twrite, "POST", run3, "/events", "{\"message\":\"lone\"}", &r),
+            201);
+        http_resp_free(&r);
+        snprintf(body, sizeof(body), "/api/v1/runs/%s/events", run3);
+        CU_ASSERT_EQUAL(api_req(&world.twrite, "POST", body,
+                                "{\"events\":[{\"message\":\"keyed\"}]}", 0, key, &r),
+                        0);
+        CU_ASSERT_EQUAL(r.status, 201);
+        http_resp_free(&r);
+        CU_ASSERT_EQUAL(
+            itest_run_op(&world.twrite, "POST", run4, "/events", "{\"message\":\"none\"}", &r),
+            201);
+        http_resp_free(&r);
+        snprintf(
+            body, sizeof(body),
+            "SELECT string_agg(coalesce(attempt_seq::text, '-'), ',' ORDER BY run_id = '%s', id) "
+            "FROM events WHERE run_id IN ('%s', '%s')",
+            run4, run3, run4);
+        CU_ASSERT_EQUAL(itest_psql(body, out, sizeof(out)), 0);
+        CU_ASSERT_STRING_EQUAL(out, "1,1,-");
+    }
     /* Runs with and without attempts were compared. */
     snprintf(body, sizeof(body),
              "SELECT count(*) FILTER (WHERE attempt_seq IS NULL) > 0 AND count(*) FILTER (WHERE "
