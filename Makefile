@@ -55,7 +55,7 @@ FLEET_LIBS := $(shell pkg-config --libs libcurl json-c 2>/dev/null) -pthread -lm
 
 BINS := $(BUILD)/runwatch-api $(BUILD)/runwatch-sse $(BUILD)/unit-tests $(BUILD)/integration-tests \
         $(BUILD)/runwatch-fleet $(BUILD)/sse-load $(BUILD)/stmt-cost $(BUILD)/redact-cost \
-        $(BUILD)/otlp-cost $(BUILD)/batch-cost
+        $(BUILD)/otlp-cost $(BUILD)/batch-cost $(BUILD)/copy-cost
 
 .PHONY: build binaries deps run-deps run stop demo test unit integration faults asan bench fmt lint clean \
         frontend frontend-test e2e fuzz fuzz-build
@@ -124,6 +124,10 @@ $(BUILD)/otlp-cost: $(call obj,tests/bench/otlp_cost.c fcgi/src/otlp_pb.c fcgi/s
 # What the JSON layer costs the API for a 1000-event batch (docs/PERFORMANCE.md).
 $(BUILD)/batch-cost: $(call obj,tests/bench/batch_cost.c fcgi/src/jsonx.c fcgi/src/arena.c)
 	$(CC) $(LDFLAGS) -o $@ $^ $(shell pkg-config --libs json-c 2>/dev/null) -lm
+
+# A 1000-event batch by INSERT … SELECT against COPY, in PostgreSQL and here (docs/PERFORMANCE.md).
+$(BUILD)/copy-cost: $(call obj,tests/bench/copy_cost.c fcgi/src/jsonx.c fcgi/src/arena.c) $(GEN_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(shell pkg-config --libs json-c libpq 2>/dev/null) -lm
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
 
