@@ -12,65 +12,14 @@
 // and the skip is visible in every run's output.
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const require = createRequire(join(here, '../../frontend/package.json'));
-const { chromium } = require('playwright-core');
+import { BASE, EMAIL, LIVE, OUT, PASSWORD, Steps, WAIT, api, chromium } from './lib.mjs';
 
-const BASE = process.env.RUNWATCH_E2E_URL;
-const OUT = process.env.RUNWATCH_E2E_OUT;
-const LIVE = process.env.RUNWATCH_E2E_STREAM === '1';
-const EMAIL = process.env.RUNWATCH_ADMIN_EMAIL;
-const PASSWORD = process.env.RUNWATCH_ADMIN_PASSWORD;
-assert.ok(BASE && OUT && EMAIL && PASSWORD, 'run through tests/e2e/run.sh');
-const WAIT = 15_000;
-
-// ---- the API, as a producer and an admin would call it (Node's fetch, no browser)
-let adminCookie = '';
-async function call(method, path, { body, token, cookie } = {}) {
-  const headers = { Accept: 'application/json' };
-  if (body !== undefined) headers['Content-Type'] = 'application/json';
-  if (token) headers.Authorization = `Bearer ${token}`;
-  if (cookie) headers.Cookie = cookie;
-  if (!token) headers['X-Runwatch-CSRF'] = '1'; // a browser-style (cookie) write
-  const res = await fetch(BASE + '/api/v1' + path, {
-    method,
-    headers,
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
-  const setCookie = res.headers.get('set-cookie');
-  if (setCookie) adminCookie = setCookie.split(';')[0];
-  return text ? JSON.parse(text) : null;
-}
-
-let failed = 0;
-let passed = 0;
-let skipped = 0;
-let n = 0;
-async function step(name, fn) {
-  n++;
-  try {
-    await fn();
-    passed++;
-    console.log(`ok ${n} - ${name}`);
-  } catch (err) {
-    failed++;
-    err.reported = true;
-    console.log(`not ok ${n} - ${name}\n  ${String(err?.stack ?? err).split('\n').join('\n  ')}`);
-    if (page) await page.screenshot({ path: join(OUT, `FAILED-${n}.png`), fullPage: true }).catch(() => {});
-    throw err;
-  }
-}
-function skip(name, why) {
-  n++;
-  skipped++;
-  console.log(`ok ${n} - ${name} # SKIP ${why}`);
-}
+const steps = new Steps('e2e', 'FAILED-');
+const step = (name, fn) => steps.step(name, fn);
+const skip = (name, why) => steps.skip(name, why);
+const call = api.call;
 const shot = (name) => page.screenshot({ path: join(OUT, `${name}.png`), fullPage: true });
 
 let browser;
@@ -82,9 +31,9 @@ async function main() {
   console.log(`e2e against ${BASE}; live steps ${LIVE ? 'ON' : 'OFF (no stream in this tree)'}`);
   // Fixtures over the API: a project, a producer token with write scope, a worker.
   await call('POST', '/auth/login', { body: { email: EMAIL, password: PASSWORD } });
-  const project = await call('POST', '/projects', { cookie: adminCookie, body: { slug: 'e2e', name: 'E2E team' } });
+  const project = await call('POST', '/projects', { cookie: api.cookie, body: { slug: 'e2e', name: 'E2E team' } });
   const tok = await call('POST', '/projects/e2e/tokens', {
-    cookie: adminCookie,
+    cookie: api.cookie,
     body: { name: 'e2e-producer', scopes: ['read', 'write'] },
   });
   const token = tok.token;
@@ -105,6 +54,7 @@ async function main() {
     );
   });
   page = await context.newPage();
+  steps.page = page;
   page.on('pageerror', (e) => pageErrors.push(String(e)));
   page.on('console', (m) => {
     if (/Content Security Policy|CSP violation/i.test(m.text())) cspViolations.push(m.text());
@@ -344,7 +294,7 @@ async function main() {
     await page.getByTestId('save-report').click();
     await page.getByTestId('editing-name').getByText('Editing “e2e runs by status”').waitFor({ timeout: WAIT });
     await page.getByTestId('saved-reports').locator('[data-report="e2e runs by status"]').waitFor({ timeout: WAIT });
-    const saved = await call('GET', '/reports/saved?project=e2e', { cookie: adminCookie });
+    const saved = await call('GET', '/reports/saved?project=e2e', { cookie: api.cookie });
     const mine = saved.items.find((r) => r.name === 'e2e runs by status');
     assert.ok(mine, 'the saved report is listed by the API');
     assert.equal(mine.sql, reportSql);
@@ -367,7 +317,7 @@ async function main() {
     await page.getByRole('dialog').getByText('Delete this saved report?').waitFor();
     await page.getByTestId('confirm-delete-report').click();
     await page.getByTestId('saved-reports').getByText('No saved reports yet').waitFor({ timeout: WAIT });
-    const saved = await call('GET', '/reports/saved?project=e2e', { cookie: adminCookie });
+    const saved = await call('GET', '/reports/saved?project=e2e', { cookie: api.cookie });
     assert.equal(saved.items.length, 0);
     // The editor lets go of a report that no longer exists.
     await page.getByTestId('editing-name').getByText('New query').waitFor();
@@ -382,7 +332,7 @@ async function main() {
     await stuck.fill('600');
     await page.getByTestId('save-thresholds').click();
     await box.getByText(/last changed/).waitFor({ timeout: WAIT });
-    const t = await call('GET', '/projects/e2e/anomaly-thresholds', { cookie: adminCookie });
+    const t = await call('GET', '/projects/e2e/anomaly-thresholds', { cookie: api.cookie });
     assert.equal(t.stuck_after_s, 600);
     await shot('19-settings-thresholds');
   });
@@ -428,18 +378,4 @@ async function main() {
   void project;
 }
 
-try {
-  await main();
-} catch (err) {
-  // A failed step has reported itself; anything else (fixtures, the browser) is a failure
-  // too, and must never end in a green run.
-  if (!failed) {
-    failed++;
-    console.log(`not ok - outside a step: ${String(err?.stack ?? err)}`);
-  }
-} finally {
-  await browser?.close();
-}
-console.log(`1..${n}`);
-console.log(`e2e: ${passed} passed, ${skipped} skipped, ${failed} failed; screenshots in ${OUT}`);
-process.exit(failed ? 1 : 0);
+await steps.run(main, () => browser?.close());

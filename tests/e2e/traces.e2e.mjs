@@ -7,39 +7,17 @@
 // project's Traces page lists the trace, opens it, and finds a span by attribute. A
 // screenshot of each view goes to RUNWATCH_E2E_OUT (traces-*.png).
 import assert from 'node:assert/strict';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const require = createRequire(join(here, '../../frontend/package.json'));
-const { chromium } = require('playwright-core');
+import { BASE, EMAIL, LIVE, OUT, PASSWORD, Steps, WAIT, api, chromium } from './lib.mjs';
 
-const BASE = process.env.RUNWATCH_E2E_URL;
-const OUT = process.env.RUNWATCH_E2E_OUT;
-const LIVE = process.env.RUNWATCH_E2E_STREAM === '1';
-const EMAIL = process.env.RUNWATCH_ADMIN_EMAIL;
-const PASSWORD = process.env.RUNWATCH_ADMIN_PASSWORD;
-assert.ok(BASE && OUT && EMAIL && PASSWORD, 'run through tests/e2e/run.sh');
-const WAIT = 15_000;
 const SLUG = 'e2e-traces';
 
-// ---- the API as an admin and a producer call it (Node's fetch, no browser)
-let adminCookie = '';
-async function call(method, path, { body, token, cookie } = {}) {
-  const headers = { Accept: 'application/json' };
-  if (body !== undefined) headers['Content-Type'] = 'application/json';
-  if (token) headers.Authorization = `Bearer ${token}`;
-  if (cookie) headers.Cookie = cookie;
-  if (!token) headers['X-Runwatch-CSRF'] = '1';
-  const res = await fetch(BASE + '/api/v1' + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-  const text = await res.text();
-  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
-  const setCookie = res.headers.get('set-cookie');
-  if (setCookie) adminCookie = setCookie.split(';')[0];
-  return text ? JSON.parse(text) : null;
-}
+const steps = new Steps('e2e traces', 'FAILED-traces-');
+const step = (name, fn) => steps.step(name, fn);
+const skip = (name, why) => steps.skip(name, why);
+const call = api.call;
 
 /** POST /v1/traces (the OTLP/HTTP path an exporter uses), OTLP JSON. */
 async function otlp(token, spans, resourceAttrs) {
@@ -60,29 +38,7 @@ async function otlp(token, spans, resourceAttrs) {
   assert.deepEqual(JSON.parse(text), { partialSuccess: {} });
 }
 
-let failed = 0;
-let passed = 0;
-let skipped = 0;
-let n = 0;
 let page;
-async function step(name, fn) {
-  n++;
-  try {
-    await fn();
-    passed++;
-    console.log(`ok ${n} - ${name}`);
-  } catch (err) {
-    failed++;
-    console.log(`not ok ${n} - ${name}\n  ${String(err?.stack ?? err).split('\n').join('\n  ')}`);
-    if (page) await page.screenshot({ path: join(OUT, `FAILED-traces-${n}.png`), fullPage: true }).catch(() => {});
-    throw err;
-  }
-}
-function skip(name, why) {
-  n++;
-  skipped++;
-  console.log(`ok ${n} - ${name} # SKIP ${why}`);
-}
 // After the page's transitions (a drawer sliding in) have finished, so the picture shows
 // what a person sees once it is still.
 async function shot(name) {
@@ -146,9 +102,9 @@ const lateBatch = [otlpSpan(ID.late, ID.root, 'reflect', 2360, 2390)];
 
 async function main() {
   await call('POST', '/auth/login', { body: { email: EMAIL, password: PASSWORD } });
-  await call('POST', '/projects', { cookie: adminCookie, body: { slug: SLUG, name: 'E2E traces' } });
+  await call('POST', '/projects', { cookie: api.cookie, body: { slug: SLUG, name: 'E2E traces' } });
   const tok = await call('POST', `/projects/${SLUG}/tokens`, {
-    cookie: adminCookie,
+    cookie: api.cookie,
     body: { name: 'e2e-otel', scopes: ['read', 'write'] },
   });
   const token = tok.token;
@@ -168,6 +124,7 @@ async function main() {
   try {
     const context = await browser.newContext({ viewport: { width: 1400, height: 900 }, colorScheme: 'light' });
     page = await context.newPage();
+    steps.page = page;
     page.on('pageerror', (e) => pageErrors.push(String(e)));
     const row = (id) => page.locator(`[data-testid=span-row][data-span-id="${id}"]`);
 
@@ -324,14 +281,4 @@ async function main() {
   }
 }
 
-try {
-  await main();
-} catch (err) {
-  if (!failed) {
-    failed++;
-    console.log(`not ok - outside a step: ${String(err?.stack ?? err)}`);
-  }
-}
-console.log(`1..${n}`);
-console.log(`e2e traces: ${passed} passed, ${skipped} skipped, ${failed} failed; screenshots in ${OUT}`);
-process.exit(failed ? 1 : 0);
+await steps.run(main);

@@ -1,0 +1,99 @@
+// What the browser specs (dashboard.e2e.mjs, traces.e2e.mjs) share: the environment
+// tests/e2e/run.sh sets, the API as an admin and a producer call it (Node's fetch, no
+// browser), and TAP steps that keep a screenshot of a failure and never let a run that
+// failed outside a step end green.
+import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const require = createRequire(join(here, '../../frontend/package.json'));
+export const { chromium } = require('playwright-core');
+
+export const BASE = process.env.RUNWATCH_E2E_URL;
+export const OUT = process.env.RUNWATCH_E2E_OUT;
+export const LIVE = process.env.RUNWATCH_E2E_STREAM === '1';
+export const EMAIL = process.env.RUNWATCH_ADMIN_EMAIL;
+export const PASSWORD = process.env.RUNWATCH_ADMIN_PASSWORD;
+assert.ok(BASE && OUT && EMAIL && PASSWORD, 'run through tests/e2e/run.sh');
+export const WAIT = 15_000;
+
+/** The JSON API under /api/v1; `api.cookie` is the session cookie of the last response
+ * that set one (the admin's login). Without a token a call is a browser-style (cookie)
+ * write, so it carries the CSRF header. A status other than 2xx throws. */
+export const api = {
+  cookie: '',
+  async call(method, path, { body, token, cookie } = {}) {
+    const headers = { Accept: 'application/json' };
+    if (body !== undefined) headers['Content-Type'] = 'application/json';
+    if (token) headers.Authorization = `Bearer ${token}`;
+    if (cookie) headers.Cookie = cookie;
+    if (!token) headers['X-Runwatch-CSRF'] = '1';
+    const res = await fetch(BASE + '/api/v1' + path, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await res.text();
+    if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
+    const setCookie = res.headers.get('set-cookie');
+    if (setCookie) api.cookie = setCookie.split(';')[0];
+    return text ? JSON.parse(text) : null;
+  },
+};
+
+/** One spec's TAP steps. A failed step prints its error, saves a full-page screenshot of
+ * `page` (set it once the browser is up) as <failPrefix><n>.png and ends the spec: the
+ * steps after it depend on it. */
+export class Steps {
+  constructor(label, failPrefix) {
+    this.label = label;
+    this.failPrefix = failPrefix;
+    this.page = null;
+    this.n = 0;
+    this.passed = 0;
+    this.skipped = 0;
+    this.failed = 0;
+  }
+
+  async step(name, fn) {
+    const n = ++this.n;
+    try {
+      await fn();
+      this.passed++;
+      console.log(`ok ${n} - ${name}`);
+    } catch (err) {
+      this.failed++;
+      console.log(`not ok ${n} - ${name}\n  ${String(err?.stack ?? err).split('\n').join('\n  ')}`);
+      if (this.page)
+        await this.page.screenshot({ path: join(OUT, `${this.failPrefix}${n}.png`), fullPage: true }).catch(() => {});
+      throw err;
+    }
+  }
+
+  skip(name, why) {
+    this.skipped++;
+    console.log(`ok ${++this.n} - ${name} # SKIP ${why}`);
+  }
+
+  /** Runs main, then cleanup, prints the plan and the summary, and exits: non-zero when a
+   * step failed or anything outside one (fixtures, the browser) threw. */
+  async run(main, cleanup) {
+    try {
+      await main();
+    } catch (err) {
+      if (!this.failed) {
+        this.failed++;
+        console.log(`not ok - outside a step: ${String(err?.stack ?? err)}`);
+      }
+    } finally {
+      await cleanup?.();
+    }
+    console.log(`1..${this.n}`);
+    console.log(
+      `${this.label}: ${this.passed} passed, ${this.skipped} skipped, ${this.failed} failed; screenshots in ${OUT}`,
+    );
+    process.exit(this.failed ? 1 : 0);
+  }
+}
