@@ -3,7 +3,10 @@
  * pgbench cannot send) and an optional "-- set: SET …" line run before each of its rounds
  * (else RESET ALL: plan_cache_mode = force_generic_plan, say, stays with its case), then
  * an optional "-- format: binary" line for a statement whose columns the API reads in
- * binary (sql/statements' "-- format: binary").
+ * binary (sql/statements' "-- format: binary"). Every "XXXXXXXX" in a parameter is
+ * replaced before each execution by 8 hex digits not used before in the run (the seconds'
+ * clock and a counter), so a statement that skips rows it stored already (the span
+ * ingest's duplicate check) stores them anew every time.
  * Every case is prepared once on one connection (so PostgreSQL's custom-or-generic choice
  * is the API's), then executed N times per round, rounds alternating the cases' order. It
  * prints the median over rounds of the wall time and of the backend's CPU time per
@@ -29,6 +32,8 @@ struct stmt_case {
     const char *params[STMT_MAX_PARAMS];
     int nparams;
     int rows;
+    char **tags; /* where the parameters' XXXXXXXX were, ntags of them */
+    int ntags;
     double wall[STMT_MAX_ROUNDS], cpu[STMT_MAX_ROUNDS];
 };
 
@@ -82,6 +87,22 @@ static char *stmt_header(char **text, const char *key)
     return v;
 }
 
+/* Writes a new tag over every XXXXXXXX the parameters had (they point into c->text). */
+static void stmt_vary(struct stmt_case *c)
+{
+    static unsigned counter;
+    static unsigned prefix;
+    char tag[9];
+
+    if (!c->ntags)
+        return;
+    if (!prefix)
+        prefix = ((unsigned)time(NULL) & 0xffffu) | 0x10000u;
+    snprintf(tag, sizeof(tag), "%04x%04x", prefix & 0xffffu, ++counter & 0xffffu);
+    for (int i = 0; i < c->ntags; i++)
+        memcpy(c->tags[i], tag, 8);
+}
+
 static int stmt_load(struct stmt_case *c, const char *file)
 {
     FILE *f = fopen(file, "r");
@@ -115,6 +136,13 @@ static int stmt_load(struct stmt_case *c, const char *file)
             return -1;
         }
         c->params[c->nparams++] = strcmp(p, "\\N") == 0 ? NULL : p;
+        for (char *t = p; (t = strstr(t, "XXXXXXXX")); t += 8) {
+            char **tags = realloc(c->tags, sizeof(char *) * (size_t)(c->ntags + 1));
+            if (!tags)
+                return -1;
+            c->tags = tags;
+            c->tags[c->ntags++] = t;
+        }
         p = bar ? bar + 1 : NULL;
     }
     return 0;
@@ -163,6 +191,7 @@ int main(int argc, char **argv)
             PQclear(PQexec(conn, c->set ? c->set : "RESET ALL"));
             double t0 = stmt_now_us(), c0 = stmt_cpu_us(pid);
             for (int j = 0; j < n; j++) {
+                stmt_vary(c);
                 PGresult *res =
                     PQexecPrepared(conn, name, c->nparams, c->params, NULL, NULL, c->binary);
                 int ok = PQresultStatus(res) == PGRES_TUPLES_OK;

@@ -137,6 +137,9 @@ static void test_round_trip(void)
         "{\"key\":\"dinf\",\"value\":{\"doubleValue\":\"-Infinity\"}},"
         "{\"key\":\"dbig\",\"value\":{\"intValue\":1.5e300}},"
         "{\"key\":\"by\",\"value\":{\"bytesValue\":\"AAH/\"}},"
+        /* A null kind is absent and an unknown member ignored, beside the one value. */
+        "{\"key\":\"nk\",\"value\":{\"stringValue\":null,\"futureKind\":1,"
+        "\"boolValue\":false}},"
         "{\"key\":\"empty\",\"value\":{}},"
         "{\"key\":\"arr\",\"value\":{\"arrayValue\":{\"values\":[{\"intValue\":1},"
         "{\"stringValue\":\"x\"},{\"arrayValue\":{\"values\":[{\"boolValue\":true}]}}]}}},"
@@ -205,6 +208,10 @@ static void test_round_trip(void)
     /* an integral number past int64 (the JS SDK's intValue of 1.5e300) stays the double */
     CU_ASSERT(itest_streq(itest_jstr(a, "attributes.dbig.doubleValue"), "1.5e+300"));
     CU_ASSERT(itest_streq(itest_jstr(a, "attributes.by.bytesValue"), "AAH/"));
+    json_object *nk = itest_jget(a, "attributes.nk");
+    CU_ASSERT(nk && json_object_object_length(nk) == 1 &&
+              json_object_is_type(itest_jget(nk, "boolValue"), json_type_boolean) &&
+              !json_object_get_boolean(itest_jget(nk, "boolValue")));
     json_object *empty = itest_jget(a, "attributes.empty");
     CU_ASSERT(json_object_is_type(empty, json_type_object) &&
               json_object_object_length(empty) == 0);
