@@ -23,6 +23,28 @@ LANGUAGE sql STABLE AS $$
         'received_at', s.received_at)
 $$;
 
+-- The same span less its resource and scope (the read API's statements answer those as
+-- columns of their own): api/spans.c puts them back, as "resource"/"scope" in the full
+-- form, or once per answer in a table the spans refer to by index (?form=lean). The fields
+-- are span_json's, in its order: keep the two alike (test_spans compares the forms).
+CREATE OR REPLACE FUNCTION span_json_lean(s spans) RETURNS json
+LANGUAGE sql STABLE AS $$
+    SELECT json_build_object(
+        'trace_id', encode(s.trace_id, 'hex'), 'span_id', encode(s.span_id, 'hex'),
+        'parent_span_id', encode(s.parent_span_id, 'hex'), 'trace_state', s.trace_state,
+        'flags', s.flags, 'name', s.name, 'kind', s.kind,
+        'start_time_unix_nano', s.start_ns::text, 'end_time_unix_nano', s.end_ns::text,
+        'start_at', s.start_at,
+        'end_at', timestamptz 'epoch' + (s.end_ns / 1000) * interval '1 microsecond',
+        'duration_ns', s.end_ns - s.start_ns,
+        'status', json_build_object('code', s.status_code, 'message', s.status_message),
+        'attributes', s.attributes, 'dropped_attributes_count', s.dropped_attributes_count,
+        'events', s.events, 'dropped_events_count', s.dropped_events_count,
+        'links', s.links, 'dropped_links_count', s.dropped_links_count,
+        'run_id', s.run_id, 'attempt', s.attempt_seq, 'sequence_id', s.sequence_id,
+        'received_at', s.received_at)
+$$;
+
 -- A deleted project's spans go with it (runs_delete_logs takes a deleted run's).
 CREATE OR REPLACE FUNCTION projects_delete_spans() RETURNS trigger
 LANGUAGE plpgsql AS $$

@@ -47,8 +47,8 @@ GROUP BY ins.run_id;
 -- A run's spans by sequence id, after one (0 for the first page). The caller checked
 -- that it may read the run (runs_access); every span of a run is of the run's project.
 -- in: run, after, attempt, name, status, limit
--- out: span_json, cursor
-SELECT span_json(s), s.sequence_id::text AS cursor
+-- out: span_json_lean, resource, scope, cursor
+SELECT span_json_lean(s), s.resource, s.scope, s.sequence_id::text AS cursor
 FROM spans s
 WHERE s.run_id = $1::uuid AND s.sequence_id > $2::bigint
   AND ($3::int IS NULL OR s.attempt_seq = $3) AND ($4::text IS NULL OR s.name = $4)
@@ -59,8 +59,8 @@ LIMIT $6;
 -- name: span_list_run_start
 -- The same by start time (ties by sequence id), after the cursor "start_ns:sequence_id".
 -- in: run, after_ns, after_seq, attempt, name, status, limit
--- out: span_json, cursor
-SELECT span_json(s), s.start_ns::text || ':' || s.sequence_id::text AS cursor
+-- out: span_json_lean, resource, scope, cursor
+SELECT span_json_lean(s), s.resource, s.scope, s.start_ns::text || ':' || s.sequence_id::text AS cursor
 FROM spans s
 WHERE s.run_id = $1::uuid AND (s.start_ns, s.sequence_id) > ($2::bigint, $3::bigint)
   AND ($4::int IS NULL OR s.attempt_seq = $4) AND ($5::text IS NULL OR s.name = $5)
@@ -72,8 +72,8 @@ LIMIT $7;
 -- A trace's spans within one project, by start time (a parent before its children when
 -- clocks agree); limit caps what one answer holds (api/spans.c says when it cut).
 -- in: project, trace, limit
--- out: span_json
-SELECT span_json(s)
+-- out: span_json_lean, resource, scope
+SELECT span_json_lean(s), s.resource, s.scope
 FROM spans s
 WHERE s.project_id = $1::bigint AND s.trace_id = decode($2, 'hex')
 ORDER BY s.start_ns, s.span_id

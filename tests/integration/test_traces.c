@@ -2,7 +2,9 @@
  * stored, newest first, with its span count, error spans and extent over all its spans
  * (a child that ends after its root counts); pages by cursor; filters on the root's name
  * and start; a trace without a stored root is not listed; another project's caller sees
- * none of it; bad parameters are 400s naming the field. Spans go in through OTLP/HTTP
+ * none of it; bad parameters are 400s naming the field. A trace and a run's spans read in
+ * the lean form (?form=lean: resources and scopes once, spans referring to them by index)
+ * carry the same spans as the full form. Spans go in through OTLP/HTTP
  * (POST /v1/traces), with trace ids and root names of this suite's own. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -178,6 +180,133 @@ static void test_bad_params(void)
     }
 }
 
+/* The spans of a lean answer (key: "spans" or "items") made full again: each span with the
+ * resource and scope its indexes name, the indexes gone. Checks the indexes are in range. */
+static json_object *lean_expand(json_object *lean, const char *key)
+{
+    json_object *spans = itest_jget(lean, key), *res = itest_jget(lean, "resources"),
+                *sco = itest_jget(lean, "scopes"), *out = json_object_new_array();
+    for (size_t i = 0; spans && res && sco && i < json_object_array_length(spans); i++) {
+        json_object *s = NULL, *ri, *si;
+        json_object_deep_copy(json_object_array_get_idx(spans, i), &s, NULL);
+        CU_ASSERT_FATAL(json_object_object_get_ex(s, "resource_index", &ri) &&
+                        json_object_object_get_ex(s, "scope_index", &si));
+        size_t r = (size_t)json_object_get_int(ri), c = (size_t)json_object_get_int(si);
+        CU_ASSERT_FATAL(r < json_object_array_length(res) && c < json_object_array_length(sco));
+        json_object_object_add(s, "resource", json_object_get(json_object_array_get_idx(res, r)));
+        json_object_object_add(s, "scope", json_object_get(json_object_array_get_idx(sco, c)));
+        json_object_object_del(s, "resource_index");
+        json_object_object_del(s, "scope_index");
+        json_object_array_add(out, s);
+    }
+    return out;
+}
+
+/* The full answer's spans and the lean one's made full are the same, span by span. */
+static void same_spans(json_object *full, json_object *lean, const char *key)
+{
+    json_object *a = itest_jget(full, key), *b = lean_expand(lean, key);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+    CU_ASSERT_EQUAL(json_object_array_length(a), json_object_array_length(b));
+    for (size_t i = 0; i < json_object_array_length(a) && i < json_object_array_length(b); i++) {
+        json_object *x = json_object_array_get_idx(a, i), *y = json_object_array_get_idx(b, i);
+        CU_ASSERT(json_object_object_get_ex(x, "resource", NULL) && json_object_equal(x, y));
+    }
+    json_object_put(b);
+}
+
+static void test_lean(void)
+{
+    char run[64], trace[33], a[400], b[400], c[400], d[400], e[400], body[4000];
+    struct itest_run rr = {.status = "running"};
+    CU_ASSERT_EQUAL_FATAL(itest_make_run(&world.twrite, &rr, run, sizeof(run)), 201);
+    fresh_trace(trace);
+    span(a, sizeof(a), trace, "3000000000000001", "", "lean-root", 0, 900, 0);
+    span(b, sizeof(b), trace, "3000000000000002", "3000000000000001", "lean-a", 10, 200, 1);
+    span(c, sizeof(c), trace, "3000000000000003", "3000000000000001", "lean-b", 20, 300, 2);
+    span(d, sizeof(d), trace, "3000000000000004", "3000000000000001", "lean-c", 30, 400, 0);
+    span(e, sizeof(e), trace, "3000000000000005", "3000000000000004", "lean-d", 40, 500, 0);
+    /* Two resources naming the run; the first with two scopes, the second with a scope equal
+     * to the first's first (one entry in "scopes"). */
+    snprintf(body, sizeof(body),
+             "{\"resourceSpans\":["
+             "{\"resource\":{\"attributes\":[{\"key\":\"runwatch.run_id\",\"value\":{"
+             "\"stringValue\":\"%s\"}},{\"key\":\"service.name\",\"value\":{\"stringValue\":"
+             "\"lean-one\"}}]},\"scopeSpans\":["
+             "{\"scope\":{\"name\":\"s1\",\"version\":\"1\"},\"spans\":[%s,%s]},"
+             "{\"scope\":{\"name\":\"s2\"},\"spans\":[%s]}]},"
+             "{\"resource\":{\"attributes\":[{\"key\":\"runwatch.run_id\",\"value\":{"
+             "\"stringValue\":\"%s\"}},{\"key\":\"service.name\",\"value\":{\"stringValue\":"
+             "\"lean-two\"}}],\"droppedAttributesCount\":2},\"scopeSpans\":["
+             "{\"scope\":{\"name\":\"s1\",\"version\":\"1\"},\"spans\":[%s,%s]}]}]}",
+             run, a, b, c, run, d, e);
+    char auth[300];
+    struct http_resp r, full, lean;
+    snprintf(auth, sizeof(auth), "Authorization: Bearer %s", world.twrite.secret);
+    const char *h[] = {auth, "Content-Type: application/json", NULL};
+    CU_ASSERT_EQUAL_FATAL(http_do("POST", "/v1/traces", body, strlen(body), h, &r), 0);
+    CU_ASSERT_EQUAL(r.status, 200);
+    http_resp_free(&r);
+
+    /* The trace: the default is the full form; the lean one names 2 resources, 2 scopes. */
+    CU_ASSERT_EQUAL_FATAL(itest_callf(&world.tread, "GET", NULL, &full, "/api/v1/traces/%s", trace),
+                          200);
+    CU_ASSERT_EQUAL_FATAL(
+        itest_callf(&world.tread, "GET", NULL, &r, "/api/v1/traces/%s?form=full", trace), 200);
+    CU_ASSERT(json_object_equal(full.json, r.json));
+    http_resp_free(&r);
+    CU_ASSERT_EQUAL_FATAL(
+        itest_callf(&world.tread, "GET", NULL, &lean, "/api/v1/traces/%s?form=lean", trace), 200);
+    CU_ASSERT_EQUAL(itest_jlen(full.json, "spans"), 5);
+    CU_ASSERT_EQUAL(itest_jlen(lean.json, "resources"), 2);
+    CU_ASSERT_EQUAL(itest_jlen(lean.json, "scopes"), 2);
+    CU_ASSERT_PTR_NULL(itest_jget(lean.json, "spans.0.resource"));
+    CU_ASSERT_PTR_NOT_NULL(itest_jget(lean.json, "spans.0.resource_index"));
+    CU_ASSERT(itest_streq(itest_jstr(lean.json, "trace_id"), trace));
+    CU_ASSERT(
+        json_object_equal(itest_jget(full.json, "truncated"), itest_jget(lean.json, "truncated")));
+    same_spans(full.json, lean.json, "spans");
+    http_resp_free(&full);
+    http_resp_free(&lean);
+
+    /* The run's spans, in pages, in both orders: the same spans and cursors in both forms. */
+    static const char *const orders[] = {"sequence", "start"};
+    for (int o = 0; o < 2; o++) {
+        char cursor[80] = "";
+        for (int page = 0; page < 3; page++) {
+            CU_ASSERT_EQUAL_FATAL(itest_callf(&world.viewer, "GET", NULL, &full,
+                                              "/api/v1/runs/%s/spans?order=%s&limit=2%s%s", run,
+                                              orders[o], cursor[0] ? "&cursor=" : "", cursor),
+                                  200);
+            CU_ASSERT_EQUAL_FATAL(
+                itest_callf(&world.viewer, "GET", NULL, &lean,
+                            "/api/v1/runs/%s/spans?order=%s&limit=2&form=lean%s%s", run, orders[o],
+                            cursor[0] ? "&cursor=" : "", cursor),
+                200);
+            CU_ASSERT_EQUAL(itest_jlen(full.json, "items"), page < 2 ? 2 : 1);
+            CU_ASSERT(itest_jlen(lean.json, "resources") >= 1 &&
+                      itest_jlen(lean.json, "resources") <= itest_jlen(lean.json, "items"));
+            same_spans(full.json, lean.json, "items");
+            CU_ASSERT(json_object_equal(itest_jget(full.json, "next_cursor"),
+                                        itest_jget(lean.json, "next_cursor")));
+            snprintf(cursor, sizeof(cursor), "%s", S(itest_jstr(full.json, "next_cursor")));
+            CU_ASSERT(page < 2 ? cursor[0] != '\0' : itest_jnull(full.json, "next_cursor"));
+            http_resp_free(&full);
+            http_resp_free(&lean);
+        }
+    }
+
+    /* form is full or lean */
+    CU_ASSERT_EQUAL(itest_callf(&world.tread, "GET", NULL, &r, "/api/v1/traces/%s?form=x", trace),
+                    400);
+    CU_ASSERT(IS_ERROR(r, 400, "invalid_field", "form"));
+    http_resp_free(&r);
+    CU_ASSERT_EQUAL(
+        itest_callf(&world.viewer, "GET", NULL, &r, "/api/v1/runs/%s/spans?form=x", run), 400);
+    CU_ASSERT(IS_ERROR(r, 400, "invalid_field", "form"));
+    http_resp_free(&r);
+}
+
 int suite_traces_register(void)
 {
     CU_pSuite s = CU_add_suite("traces", traces_init, NULL);
@@ -185,7 +314,8 @@ int suite_traces_register(void)
         return -1;
     if (!CU_add_test(s, "traces newest first with their aggregates, pages, filters, access",
                      test_list) ||
-        !CU_add_test(s, "bad parameters are 400s naming the field", test_bad_params))
+        !CU_add_test(s, "bad parameters are 400s naming the field", test_bad_params) ||
+        !CU_add_test(s, "a trace and a run's spans in the lean form: the same spans", test_lean))
         return -1;
     return 0;
 }

@@ -1063,18 +1063,131 @@ static int spans_status_param(struct req *r, const char **out)
     return req_error(r, 400, "invalid_field", "status", "status must be unset, ok or error");
 }
 
+/* ?form=: full (the default: each span carries its resource and scope) or lean (each
+ * resource and scope once per answer, in "resources" and "scopes", and each span their
+ * index there: a trace's spans mostly share one resource, about 1 KB of JSON a span that
+ * the dashboard's waterfall paid to fetch and parse 5,000 times). */
+static int spans_form_param(struct req *r, int *lean)
+{
+    const char *f = req_query(r, "form");
+    *lean = f && strcmp(f, "lean") == 0;
+    if (f && !*lean && strcmp(f, "full") != 0)
+        return req_error(r, 400, "invalid_field", "form", "form must be full or lean");
+    return 0;
+}
+
+/* The distinct texts of one column of a read answer (resources, or scopes), in order of
+ * first appearance: open addressing on FNV-1a of the text. PostgreSQL writes equal jsonb
+ * values as equal text, so equal texts are the same resource. */
+struct spans_tab {
+    int *slot;  /* index + 1 into the answer's rows of each kept text's first row; 0 empty */
+    int *first; /* the row of each kept text, in order */
+    unsigned mask;
+    int n;
+};
+
+static int spans_tab_init(struct spans_tab *t, struct arena *a, int rows)
+{
+    unsigned size = 16;
+    while (size < 2u * (unsigned)rows)
+        size <<= 1;
+    t->slot = arena_alloc(a, size * sizeof *t->slot);
+    t->first = arena_alloc(a, ((size_t)rows + 1) * sizeof *t->first);
+    t->mask = size - 1;
+    t->n = 0;
+    if (!t->slot || !t->first)
+        return -1;
+    memset(t->slot, 0, size * sizeof *t->slot);
+    return 0;
+}
+
+/* The index of row i's text in column col, kept if it is new. */
+static int spans_tab_index(struct spans_tab *t, PGresult *res, int i, int col)
+{
+    const char *s = PQgetvalue(res, i, col);
+    int len = PQgetlength(res, i, col);
+    uint32_t h = 2166136261u;
+    for (int k = 0; k < len; k++)
+        h = (h ^ (unsigned char)s[k]) * 16777619u;
+    for (unsigned j = h & t->mask;; j = (j + 1) & t->mask) {
+        if (!t->slot[j]) {
+            t->first[t->n] = i;
+            t->slot[j] = ++t->n;
+            return t->n - 1;
+        }
+        int row = t->first[t->slot[j] - 1];
+        if (PQgetlength(res, row, col) == len &&
+            memcmp(PQgetvalue(res, row, col), s, (size_t)len) == 0)
+            return t->slot[j] - 1;
+    }
+}
+
+/* Rows 0..shown of a read statement's answer (span_json_lean, then resource and scope, in
+ * columns col, col + 1, col + 2) as `"<key>":[…]` in o, in the form asked: the full one
+ * puts "resource" and "scope" back into each span; the lean one gives each span
+ * "resource_index" and "scope_index" and follows with "resources" and "scopes". */
+static int spans_rows_out(struct req *r, struct jsonx_out *o, PGresult *res, int shown, int col,
+                          int lean, const char *key)
+{
+    struct spans_tab tr, ts;
+    char num[48];
+
+    if (lean &&
+        (spans_tab_init(&tr, r->op.arena, shown) || spans_tab_init(&ts, r->op.arena, shown)))
+        return req_error(r, 500, "internal", NULL, "out of memory");
+    jsonx_out_raw(o, "\"", 1);
+    jsonx_out_raw(o, key, strlen(key));
+    jsonx_out_raw(o, "\":[", 3);
+    for (int i = 0; i < shown; i++) {
+        int len = PQgetlength(res, i, col);
+        if (i)
+            jsonx_out_raw(o, ",", 1);
+        /* json_build_object's text ends with its closing brace. */
+        jsonx_out_raw(o, PQgetvalue(res, i, col), len > 0 ? (size_t)len - 1 : 0);
+        if (lean) {
+            int n = snprintf(num, sizeof num, ",\"resource_index\":%d,\"scope_index\":%d}",
+                             spans_tab_index(&tr, res, i, col + 1),
+                             spans_tab_index(&ts, res, i, col + 2));
+            jsonx_out_raw(o, num, (size_t)n);
+            continue;
+        }
+        jsonx_out_raw(o, ",\"resource\":", 12);
+        jsonx_out_raw(o, PQgetvalue(res, i, col + 1), (size_t)PQgetlength(res, i, col + 1));
+        jsonx_out_raw(o, ",\"scope\":", 9);
+        jsonx_out_raw(o, PQgetvalue(res, i, col + 2), (size_t)PQgetlength(res, i, col + 2));
+        jsonx_out_raw(o, "}", 1);
+    }
+    jsonx_out_raw(o, "]", 1);
+    if (!lean)
+        return 0;
+    for (int c = 0; c < 2; c++) {
+        const struct spans_tab *t = c ? &ts : &tr;
+        jsonx_out_raw(o, c ? ",\"scopes\":[" : ",\"resources\":[", c ? 11 : 14);
+        for (int k = 0; k < t->n; k++) {
+            if (k)
+                jsonx_out_raw(o, ",", 1);
+            jsonx_out_raw(o, PQgetvalue(res, t->first[k], col + 1 + c),
+                          (size_t)PQgetlength(res, t->first[k], col + 1 + c));
+        }
+        jsonx_out_raw(o, "]", 1);
+    }
+    return 0;
+}
+
 /* GET /runs/{run}/spans: by sequence id (order=sequence, the default) or by start time. */
 int spans_list(struct req *r)
 {
     static const char *const known[] = {"order",  "cursor", "attempt", "name",
-                                        "status", "limit",  NULL};
+                                        "status", "limit",  "form",    NULL};
     const char *order = req_query(r, "order"), *cursor = req_query(r, "cursor");
     const char *attempt = req_query(r, "attempt"), *name = req_query(r, "name"), *status;
     struct access_project pr;
     long limit;
+    int lean;
     PGresult *res;
 
-    if (req_only_params(r, known) || req_limit(r, &limit) || spans_status_param(r, &status))
+    if (req_only_params(r, known) || req_limit(r, &limit) || spans_status_param(r, &status) ||
+        spans_form_param(r, &lean))
         return -1;
     if (order && strcmp(order, "sequence") != 0 && strcmp(order, "start") != 0)
         return req_error(r, 400, "invalid_field", "order", "order must be sequence or start");
@@ -1119,12 +1232,30 @@ int spans_list(struct req *r)
     }
     if (!res)
         return -1;
-    _Static_assert(SPAN_LIST_RUN_SPAN_JSON == 0 && SPAN_LIST_RUN_START_SPAN_JSON == 0 &&
+    _Static_assert(SPAN_LIST_RUN_SPAN_JSON_LEAN == SPAN_LIST_RUN_START_SPAN_JSON_LEAN &&
+                       SPAN_LIST_RUN_RESOURCE == SPAN_LIST_RUN_SPAN_JSON_LEAN + 1 &&
+                       SPAN_LIST_RUN_SCOPE == SPAN_LIST_RUN_SPAN_JSON_LEAN + 2 &&
+                       SPAN_LIST_RUN_START_RESOURCE == SPAN_LIST_RUN_START_SPAN_JSON_LEAN + 1 &&
+                       SPAN_LIST_RUN_START_SCOPE == SPAN_LIST_RUN_START_SPAN_JSON_LEAN + 2 &&
                        SPAN_LIST_RUN_CURSOR == SPAN_LIST_RUN_START_CURSOR,
-                   "req_page_rows splices column 0; both lists answer the same columns");
+                   "spans_rows_out reads a span and its resource and scope side by side; both "
+                   "lists answer the same columns");
     int n = PQntuples(res), shown = n > limit ? (int)limit : n;
-    return req_page_rows(r, res, shown,
-                         n > limit ? PQgetvalue(res, shown - 1, SPAN_LIST_RUN_CURSOR) : NULL);
+    /* Cursors are ours (decimal numbers and a colon): nothing to escape. */
+    const char *next = n > limit ? PQgetvalue(res, shown - 1, SPAN_LIST_RUN_CURSOR) : NULL;
+    struct jsonx_out o;
+    jsonx_out_init(&o, r->op.arena, 64 + (size_t)shown * 1024);
+    jsonx_out_raw(&o, "{", 1);
+    if (spans_rows_out(r, &o, res, shown, SPAN_LIST_RUN_SPAN_JSON_LEAN, lean, "items"))
+        return -1;
+    jsonx_out_raw(&o, ",\"next_cursor\":", 15);
+    if (next) {
+        jsonx_out_raw(&o, "\"", 1);
+        jsonx_out_raw(&o, next, strlen(next));
+        jsonx_out_raw(&o, "\"}", 2);
+    } else
+        jsonx_out_raw(&o, "null}", 5);
+    return req_json_text(r, 200, jsonx_out_end(&o, NULL));
 }
 
 /* 1 when s is n hex digits. */
@@ -1142,12 +1273,13 @@ static int spans_is_hex(const char *s, size_t n)
  * a token reads its own). A trace with no span there is 404, whoever else has it. */
 int spans_trace(struct req *r)
 {
-    static const char *const known[] = {"project", NULL};
+    static const char *const known[] = {"project", "form", NULL};
     const char *trace = req_path_param(r, "trace_id");
     struct access_project pr;
+    int lean;
     PGresult *res;
 
-    if (req_only_params(r, known))
+    if (req_only_params(r, known) || spans_form_param(r, &lean))
         return -1;
     if (!spans_is_hex(trace, 32))
         return req_error(r, 404, "not_found", NULL, "no such trace");
@@ -1163,20 +1295,19 @@ int spans_trace(struct req *r)
     if (n == 0)
         return req_error(r, 404, "not_found", NULL, "no such trace");
     struct jsonx_out o;
-    jsonx_out_init(&o, r->op.arena, 64 + (size_t)shown * 512);
+    _Static_assert(SPAN_TRACE_RESOURCE == SPAN_TRACE_SPAN_JSON_LEAN + 1 &&
+                       SPAN_TRACE_SCOPE == SPAN_TRACE_SPAN_JSON_LEAN + 2,
+                   "spans_rows_out reads a span and its resource and scope side by side");
+    jsonx_out_init(&o, r->op.arena, 64 + (size_t)shown * (lean ? 512 : 1536));
     jsonx_out_raw(&o, "{\"trace_id\":\"", 13);
     for (int i = 0; i < 32; i++) {
         char c = (char)tolower((unsigned char)trace[i]);
         jsonx_out_raw(&o, &c, 1);
     }
-    jsonx_out_raw(&o, "\",\"spans\":[", 11);
-    for (int i = 0; i < shown; i++) {
-        if (i)
-            jsonx_out_raw(&o, ",", 1);
-        jsonx_out_raw(&o, PQgetvalue(res, i, SPAN_TRACE_SPAN_JSON),
-                      (size_t)PQgetlength(res, i, SPAN_TRACE_SPAN_JSON));
-    }
-    const char *tail = n > SPANS_TRACE_MAX ? "],\"truncated\":true}" : "],\"truncated\":false}";
+    jsonx_out_raw(&o, "\",", 2);
+    if (spans_rows_out(r, &o, res, shown, SPAN_TRACE_SPAN_JSON_LEAN, lean, "spans"))
+        return -1;
+    const char *tail = n > SPANS_TRACE_MAX ? ",\"truncated\":true}" : ",\"truncated\":false}";
     jsonx_out_raw(&o, tail, strlen(tail));
     return req_json_text(r, 200, jsonx_out_end(&o, NULL));
 }

@@ -559,7 +559,7 @@ export interface paths {
         };
         /**
          * Spans of a run, by sequence id or start time (viewer)
-         * @description order=sequence (default): the order the spans were stored (sequence_id, per run). order=start: by start time. Pass next_cursor as cursor for the next page, with the same order.
+         * @description order=sequence (default): the order the spans were stored (sequence_id, per run). order=start: by start time. Pass next_cursor as cursor for the next page, with the same order. ?form=lean lists each resource and scope of the page once (SpanPageLean).
          */
         get: operations["listRunSpans"];
         put?: never;
@@ -599,7 +599,7 @@ export interface paths {
         };
         /**
          * A whole trace within one project (viewer)
-         * @description Every span of the trace in the caller's project (a token's own, or ?project= for a user), by start time, at most 10000 (truncated says when there were more). A trace with no span there is 404, whatever other projects hold.
+         * @description Every span of the trace in the caller's project (a token's own, or ?project= for a user), by start time, at most 10000 (truncated says when there were more). A trace with no span there is 404, whatever other projects hold. ?form=lean lists each resource and scope once (TraceLean).
          */
         get: operations["getTrace"];
         put?: never;
@@ -1003,10 +1003,97 @@ export interface components {
             /** Format: date-time */
             received_at?: string;
         };
+        /** @description A span of the lean form: a Span whose resource and scope are given by their index in the answer's resources and scopes. */
+        SpanLean: {
+            /** @description 32 lower-case hex digits */
+            trace_id: string;
+            /** @description 16 lower-case hex digits */
+            span_id: string;
+            parent_span_id?: string | null;
+            trace_state?: string;
+            flags?: number;
+            name: string;
+            /** @description OTLP SpanKind: 0 unspecified, 1 internal, 2 server, 3 client, 4 producer, 5 consumer */
+            kind: number;
+            /** @description Unix nanoseconds as sent, a decimal string */
+            start_time_unix_nano: string;
+            end_time_unix_nano: string;
+            /**
+             * Format: date-time
+             * @description start, to the microsecond
+             */
+            start_at?: string;
+            /** Format: date-time */
+            end_at?: string;
+            duration_ns?: number;
+            status: {
+                /** @description 0 unset, 1 ok, 2 error */
+                code?: number;
+                message?: string;
+            };
+            attributes: {
+                [key: string]: components["schemas"]["AnyValue"];
+            };
+            dropped_attributes_count?: number;
+            events?: {
+                time_unix_nano?: string;
+                name?: string;
+                attributes?: {
+                    [key: string]: components["schemas"]["AnyValue"];
+                };
+                dropped_attributes_count?: number;
+            }[];
+            dropped_events_count?: number;
+            links?: {
+                trace_id?: string;
+                span_id?: string;
+                trace_state?: string;
+                flags?: number;
+                attributes?: {
+                    [key: string]: components["schemas"]["AnyValue"];
+                };
+                dropped_attributes_count?: number;
+            }[];
+            dropped_links_count?: number;
+            /** Format: uuid */
+            run_id?: string | null;
+            attempt?: number | null;
+            /** @description per run, increasing in the order spans were stored (numbers may be skipped) */
+            sequence_id?: number | null;
+            /** Format: date-time */
+            received_at?: string;
+            /** @description index in resources */
+            resource_index: number;
+            /** @description index in scopes */
+            scope_index: number;
+        };
         SpanPage: {
             items: components["schemas"]["Span"][];
             /** @description pass as ?cursor= */
             next_cursor: string | null;
+        };
+        SpanPageLean: {
+            items: components["schemas"]["SpanLean"][];
+            /** @description pass as ?cursor= */
+            next_cursor: string | null;
+            /** @description each distinct resource of the page's spans once */
+            resources: {
+                attributes?: {
+                    [key: string]: components["schemas"]["AnyValue"];
+                };
+                dropped_attributes_count?: number;
+                schema_url?: string;
+            }[];
+            /** @description each distinct instrumentation scope of the page's spans once */
+            scopes: {
+                name?: string;
+                version?: string;
+                attributes?: {
+                    [key: string]: components["schemas"]["AnyValue"];
+                };
+                dropped_attributes_count?: number;
+                schema_url?: string;
+            }[];
         };
         TraceSummary: {
             /** @description 32 lower-case hex digits */
@@ -1041,6 +1128,29 @@ export interface components {
         Trace: {
             trace_id: string;
             spans: components["schemas"]["Span"][];
+            truncated: boolean;
+        };
+        TraceLean: {
+            trace_id: string;
+            spans: components["schemas"]["SpanLean"][];
+            /** @description each distinct resource of the spans once */
+            resources: {
+                attributes?: {
+                    [key: string]: components["schemas"]["AnyValue"];
+                };
+                dropped_attributes_count?: number;
+                schema_url?: string;
+            }[];
+            /** @description each distinct instrumentation scope of the spans once */
+            scopes: {
+                name?: string;
+                version?: string;
+                attributes?: {
+                    [key: string]: components["schemas"]["AnyValue"];
+                };
+                dropped_attributes_count?: number;
+                schema_url?: string;
+            }[];
             truncated: boolean;
         };
         /** @description ExportTraceServiceResponse (OTLP JSON) */
@@ -4057,6 +4167,8 @@ export interface operations {
                 /** @description the span's status code */
                 status?: "unset" | "ok" | "error";
                 limit?: number;
+                /** @description full: each span carries its resource and scope. lean: each distinct resource and scope once, in resources and scopes, and each span their index there (resource_index, scope_index) instead: the same data, a fraction of the bytes when spans share a resource. */
+                form?: "full" | "lean";
             };
             header?: never;
             path: {
@@ -4072,7 +4184,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["SpanPage"];
+                    "application/json": components["schemas"]["SpanPage"] | components["schemas"]["SpanPageLean"];
                 };
             };
             /** @description Malformed request (names the field) */
@@ -4168,6 +4280,8 @@ export interface operations {
             query?: {
                 /** @description slug; optional for a token (its project) */
                 project?: string;
+                /** @description full: each span carries its resource and scope. lean: each distinct resource and scope once, in resources and scopes, and each span their index there (resource_index, scope_index) instead: the same data, a fraction of the bytes when spans share a resource. */
+                form?: "full" | "lean";
             };
             header?: never;
             path: {
@@ -4183,7 +4297,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Trace"];
+                    "application/json": components["schemas"]["Trace"] | components["schemas"]["TraceLean"];
                 };
             };
             /** @description Malformed request (names the field) */

@@ -11,6 +11,8 @@ type S = components['schemas'];
 export type AnyValue = Record<string, unknown>;
 export type Span = Omit<S['Span'], 'attributes'> & { attributes: Record<string, AnyValue> };
 export type Trace = Omit<S['Trace'], 'spans'> & { spans: Span[] };
+type LeanSpan = Omit<S['SpanLean'], 'attributes'> & { attributes: Record<string, AnyValue> };
+type Lean = Pick<S['TraceLean'], 'resources' | 'scopes'>;
 export type TraceSummary = S['TraceSummary'];
 
 /** Spans one request asks for (the API's most). */
@@ -41,17 +43,34 @@ const seq = (s: Span) => {
   }
 };
 
+/** Spans of a lean answer (?form=lean: each resource and scope once, spans naming them by
+ * index) as Spans: each takes the shared resource and scope object, so 5,000 spans of one
+ * resource hold one copy of it, not 5,000 parsed from 5 MB of JSON. */
+export function unleanSpans(spans: LeanSpan[], lean: Lean): Span[] {
+  const out = spans as unknown as Span[];
+  for (let i = 0; i < spans.length; i++) {
+    const l = spans[i]!;
+    const s = out[i]! as Span & Partial<Pick<LeanSpan, 'resource_index' | 'scope_index'>>;
+    if (l.resource_index === undefined) continue; // a full answer's span: as it came
+    s.resource = lean.resources[l.resource_index];
+    s.scope = lean.scopes[l.scope_index];
+    delete s.resource_index;
+    delete s.scope_index;
+  }
+  return out;
+}
+
 /** The run's spans after sequence id `after`, every page (up to `room` spans). */
 async function fetchRunSpansAfter(run: string, after: string, room: number, signal?: AbortSignal) {
   const out: Span[] = [];
   let cursor = after;
   let more = true;
   while (more && out.length < room) {
-    const page = await api<Page<Span>>(`/runs/${encodeURIComponent(run)}/spans`, {
-      query: { cursor, limit: SPANS_PAGE },
+    const page = await api<Page<LeanSpan> & Lean>(`/runs/${encodeURIComponent(run)}/spans`, {
+      query: { cursor, limit: SPANS_PAGE, form: 'lean' },
       signal,
     });
-    out.push(...page.items);
+    out.push(...unleanSpans(page.items, page));
     more = page.next_cursor !== null;
     if (page.next_cursor) cursor = page.next_cursor;
   }
@@ -117,7 +136,13 @@ export async function fetchNewRunSpans(qc: QueryClient, project: string, run: st
 export const traceQuery = (project: string, trace: string) =>
   queryOptions({
     queryKey: spanKeys.trace(project, trace),
-    queryFn: ({ signal }) => api<Trace>(`/traces/${encodeURIComponent(trace)}`, { query: { project }, signal }),
+    queryFn: async ({ signal }): Promise<Trace> => {
+      const t = await api<Omit<S['TraceLean'], 'spans'> & { spans: LeanSpan[] }>(`/traces/${encodeURIComponent(trace)}`, {
+        query: { project, form: 'lean' },
+        signal,
+      });
+      return { trace_id: t.trace_id, truncated: t.truncated, spans: unleanSpans(t.spans, t) };
+    },
   });
 
 export const TRACES_PAGE = 50;

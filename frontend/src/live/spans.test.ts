@@ -40,7 +40,7 @@ describe('run.spans', () => {
     expect(applyLiveMessage(ctx, msg(3, 4))).toBe(true);
     await vi.waitFor(() => expect(seqs(qc)).toEqual([1, 2, 3, 4]));
     expect(fetchMock).toHaveBeenCalledTimes(1);
-    expect(fetchMock.mock.calls[0]![0]).toBe(`/api/v1/runs/${RUN}/spans?cursor=2&limit=1000`);
+    expect(fetchMock.mock.calls[0]![0]).toBe(`/api/v1/runs/${RUN}/spans?cursor=2&limit=1000&form=lean`);
   });
 
   it('follows the pages of a big batch', async () => {
@@ -54,7 +54,7 @@ describe('run.spans', () => {
     qc.setQueryData<RunSpans>(spanKeys.run('ml', RUN), { spans: [sp(1)], last: '1', capped: false });
     applyLiveMessage(ctx, msg(2, 3));
     await vi.waitFor(() => expect(seqs(qc)).toEqual([1, 2, 3]));
-    expect(fetchMock.mock.calls[1]![0]).toBe(`/api/v1/runs/${RUN}/spans?cursor=2&limit=1000`);
+    expect(fetchMock.mock.calls[1]![0]).toBe(`/api/v1/runs/${RUN}/spans?cursor=2&limit=1000&form=lean`);
   });
 
   it('fetches nothing when nobody looks at the run', async () => {
