@@ -1269,6 +1269,19 @@ static int spans_is_hex(const char *s, size_t n)
     return 1;
 }
 
+int spans_cursor_parse(struct arena *a, const char *cursor, const char **ns, const char **trace,
+                       const char **span)
+{
+    const char *c1 = strchr(cursor, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+    *ns = c1 ? arena_strndup(a, cursor, (size_t)(c1 - cursor)) : NULL;
+    *trace = c2 ? arena_strndup(a, c1 + 1, (size_t)(c2 - c1 - 1)) : NULL;
+    *span = c2 ? c2 + 1 : NULL;
+    return *ns && spans_digits_n(*ns, strlen(*ns)) && spans_is_hex(*trace, 32) &&
+                   spans_is_hex(*span, 16)
+               ? 0
+               : -1;
+}
+
 /* GET /traces/{trace_id}: the trace's spans in the caller's project (?project= for a user;
  * a token reads its own). A trace with no span there is 404, whoever else has it. */
 int spans_trace(struct req *r)
@@ -1379,16 +1392,9 @@ int spans_search(struct req *r)
         return req_error(r, 400, "invalid_field", "from", "from must be an RFC 3339 time");
     if (to && !jsonx_is_rfc3339(to))
         return req_error(r, 400, "invalid_field", "to", "to must be an RFC 3339 time");
-    if (cursor) {
-        const char *c1 = strchr(cursor, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
-        after_ns = c1 ? arena_strndup(r->op.arena, cursor, (size_t)(c1 - cursor)) : NULL;
-        after_trace = c2 ? arena_strndup(r->op.arena, c1 + 1, (size_t)(c2 - c1 - 1)) : NULL;
-        after_span = c2 ? c2 + 1 : NULL;
-        if (!after_ns || !spans_digits_n(after_ns, strlen(after_ns)) ||
-            !spans_is_hex(after_trace, 32) || !spans_is_hex(after_span, 16))
-            return req_error(r, 400, "invalid_field", "cursor",
-                             "cursor must be a next_cursor of this search");
-    }
+    if (cursor && spans_cursor_parse(r->op.arena, cursor, &after_ns, &after_trace, &after_span))
+        return req_error(r, 400, "invalid_field", "cursor",
+                         "cursor must be a next_cursor of this search");
     if (access_project_for(&r->op, req_query(r, "project"), "project", ACCESS_ROLE_VIEWER, &pr))
         return -1;
     const char *p[SPAN_SEARCH__NIN] = {[SPAN_SEARCH_IN_PROJECT] = pr.id,

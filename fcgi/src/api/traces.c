@@ -3,40 +3,9 @@
  * the span search's: a viewer of the project (?project= for a user, a token's own). */
 #include "traces.h"
 
-#include <ctype.h>
-#include <errno.h>
-#include <stdlib.h>
-#include <string.h>
-
 #include "access.h"
 #include "db.h"
-
-/* 1 when s[0..n) is a non-negative int64 in decimal (a cursor's nanoseconds). */
-static int traces_is_ns(const char *s, size_t n)
-{
-    char buf[24];
-    if (n == 0 || n > 19)
-        return 0;
-    for (size_t i = 0; i < n; i++)
-        if (!isdigit((unsigned char)s[i]))
-            return 0;
-    memcpy(buf, s, n);
-    buf[n] = '\0';
-    errno = 0;
-    (void)strtoll(buf, NULL, 10);
-    return errno == 0;
-}
-
-/* 1 when s is exactly n hex digits. */
-static int traces_is_hex(const char *s, size_t n)
-{
-    if (!s || strlen(s) != n)
-        return 0;
-    for (size_t i = 0; i < n; i++)
-        if (!isxdigit((unsigned char)s[i]))
-            return 0;
-    return 1;
-}
+#include "spans.h"
 
 int traces_list(struct req *r)
 {
@@ -54,20 +23,10 @@ int traces_list(struct req *r)
         return req_error(r, 400, "invalid_field", "from", "from must be an RFC 3339 time");
     if (to && !jsonx_is_rfc3339(to))
         return req_error(r, 400, "invalid_field", "to", "to must be an RFC 3339 time");
-    if (cursor) {
-        /* "start_ns:trace_id:span_id" of the last root shown. */
-        const char *c1 = strchr(cursor, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
-        if (!c2 || !traces_is_ns(cursor, (size_t)(c1 - cursor)) || (size_t)(c2 - c1 - 1) != 32 ||
-            !traces_is_hex(c2 + 1, 16))
-            return req_error(r, 400, "invalid_field", "cursor",
-                             "cursor must be a next_cursor of this list");
-        after_ns = arena_strndup(r->op.arena, cursor, (size_t)(c1 - cursor));
-        after_trace = arena_strndup(r->op.arena, c1 + 1, 32);
-        after_span = c2 + 1;
-        if (!after_ns || !after_trace || !traces_is_hex(after_trace, 32))
-            return req_error(r, 400, "invalid_field", "cursor",
-                             "cursor must be a next_cursor of this list");
-    }
+    /* "start_ns:trace_id:span_id" of the last root shown. */
+    if (cursor && spans_cursor_parse(r->op.arena, cursor, &after_ns, &after_trace, &after_span))
+        return req_error(r, 400, "invalid_field", "cursor",
+                         "cursor must be a next_cursor of this list");
     if (access_project_for(&r->op, req_query(r, "project"), "project", ACCESS_ROLE_VIEWER, &pr))
         return -1;
     const char *p[TRACE_LIST__NIN] = {[TRACE_LIST_IN_PROJECT] = pr.id,
