@@ -119,7 +119,8 @@ static int raw_send(const char *req, size_t len)
 }
 
 /* Reads one response on fd, then closes it: its head, and a body of Content-Length bytes
- * or up to the end of the connection. head_only stops after the head (the live stream).
+ * or up to the end of the connection. head_only stops after the head of a 200 (the live
+ * stream, which never ends); any other answer is read whole.
  * Returns 0 when a response arrived. */
 static int raw_recv(int fd, int head_only, struct raw_resp *out)
 {
@@ -135,8 +136,11 @@ static int raw_recv(int fd, int head_only, struct raw_resp *out)
     for (;;) {
         struct pollfd pfd = {fd, POLLIN, 0};
         ssize_t n;
-        /* The head is all there is: a stream is only looked at, a 204 or 304 has no body. */
-        if (body_at && (head_only || out->status == 204 || out->status == 304))
+        /* The head is all there is: a stream is only looked at, a 204 or 304 has no body.
+         * A stream refused (not 200) is read to its end, so that the answer checked is
+         * this one: asking again could reach the API on a connection nginx kept. */
+        if (body_at &&
+            ((head_only && out->status == 200) || out->status == 204 || out->status == 304))
             break;
         if (body_at && want >= 0 && got - body_at >= (size_t)want)
             break;
@@ -496,9 +500,6 @@ static void test_upstream_down(void)
         if (!stream_503 && raw_do(req, strlen(req), 1, &r) == 0) {
             if (r.status != 200) {
                 stream_503 = 1;
-                /* head_only: read the body now that it is an error */
-                raw_free(&r);
-                CU_ASSERT_EQUAL(raw_str(req, &r), 0);
                 CU_ASSERT_TRUE(is_json_error(&r, 503, "the stream's authorisation down"));
                 CU_ASSERT_TRUE(has_security_headers(&r, "the stream's authorisation down"));
             }
