@@ -72,6 +72,11 @@ static void test_postgres_outage(void)
     const char *const auth[] = {cookie, NULL};
 
     CU_ASSERT_PTR_NOT_NULL_FATAL(cookie);
+    /* An OTLP exporter's token, made now and never used before the outage. */
+    struct itest_world w;
+    struct ident exporter;
+    CU_ASSERT_EQUAL_FATAL(itest_world_projects(&w, "outage"), 0);
+    CU_ASSERT_EQUAL_FATAL(itest_new_token(&w.adm, w.pa.slug, "[\"write\"]", NULL, &exporter), 201);
     CU_ASSERT_EQUAL_FATAL(stack_cmd("pg-stop"), 0);
     /* A request that needs the database: 503 with Retry-After, never a crash or a 500. */
     CU_ASSERT_EQUAL(http_do("GET", "/api/v1/auth/me", NULL, 0, auth, &r), 0);
@@ -84,6 +89,19 @@ static void test_postgres_outage(void)
     CU_ASSERT_STRING_EQUAL(http_error_code(&r), "not_ready");
     CU_ASSERT_PTR_NOT_NULL(http_header(&r, "Retry-After", buf, sizeof(buf)));
     CU_ASSERT_PTR_NOT_NULL(r.body && strstr(r.body, "\"postgres\":\"unreachable\""));
+    http_resp_free(&r);
+    /* OTLP exporters retry a 503 after Retry-After; the body is a google.rpc.Status
+     * (14: UNAVAILABLE), as for every OTLP error. */
+    CU_ASSERT_EQUAL(api_req(&exporter, "POST", "/api/v1/otlp/v1/traces",
+                            "{\"resourceSpans\":[{\"scopeSpans\":[{\"spans\":[{\"traceId\":"
+                            "\"5b8efff798038103d269b633813fc60c\",\"spanId\":\"eee19b7ec3c1b174\","
+                            "\"name\":\"outage\",\"startTimeUnixNano\":\"1\",\"endTimeUnixNano\":"
+                            "\"2\"}]}]}]}",
+                            0, NULL, &r),
+                    0);
+    CU_ASSERT_EQUAL(r.status, 503);
+    CU_ASSERT_PTR_NOT_NULL(http_header(&r, "Retry-After", buf, sizeof(buf)));
+    CU_ASSERT_PTR_NOT_NULL(r.body && strstr(r.body, "\"code\":14"));
     http_resp_free(&r);
     /* Liveness does not depend on PostgreSQL. */
     CU_ASSERT_EQUAL(http_get("/api/v1/healthz", &r), 0);
