@@ -14,6 +14,7 @@
 #include <json-c/json.h>
 #include <libpq-fe.h>
 
+#include "bench_time.h"
 #include "db_stmt.h"
 #include "jsonx.h"
 #include <stdio.h>
@@ -31,39 +32,6 @@ static const char *begin_sql =
     " now()::text AS now, (SELECT string_agg(id::text, ',' ORDER BY id) FROM (SELECT"
     " nextval('events_id_seq') AS id FROM generate_series(1, $5::int)) s) AS ids"
     " FROM run_writable($1::uuid, $2::bigint, $3::bigint, $4::bool) w";
-
-static double now_us(clockid_t c)
-{
-    struct timespec t;
-    clock_gettime(c, &t);
-    return (double)t.tv_sec * 1e6 + (double)t.tv_nsec / 1e3;
-}
-
-static double backend_us(int pid)
-{
-    char path[64];
-    double ns = 0;
-    snprintf(path, sizeof(path), "/proc/%d/schedstat", pid);
-    FILE *f = fopen(path, "r");
-    if (f) {
-        if (fscanf(f, "%lf", &ns) != 1)
-            ns = 0;
-        fclose(f);
-    }
-    return ns / 1000.0;
-}
-
-static int cmp(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof(double), cmp);
-    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
 
 static void die(PGconn *c, const char *what)
 {
@@ -147,7 +115,7 @@ static void one_copy(PGconn *c, const char *run, const char *proj)
     int null_attempt = PQgetisnull(b, 0, 1);
     const char *ids = PQgetvalue(b, 0, 3);
 
-    double t0 = now_us(CLOCK_PROCESS_CPUTIME_ID);
+    double t0 = bench_now_us(CLOCK_PROCESS_CPUTIME_ID);
     /* The rows: id, project_id, run_id, attempt_seq, ts, kind, level, message, data. */
     char *o = copybuf;
     for (int i = 0; i < EVENTS; i++) {
@@ -181,7 +149,7 @@ static void one_copy(PGconn *c, const char *run, const char *proj)
         }
         *o++ = '\n';
     }
-    build_us += now_us(CLOCK_PROCESS_CPUTIME_ID) - t0;
+    build_us += bench_now_us(CLOCK_PROCESS_CPUTIME_ID) - t0;
     PQclear(b);
     if (!PQsendQuery(c, floor_mode
                             ? "COPY events (id, project_id, run_id, attempt_seq, kind, level, "
@@ -255,12 +223,13 @@ int main(int argc, char **argv)
     for (int k = 0; k < rounds; k++) {
         for (int which = 0; which < 2; which++) {
             int copy = (which + k) % 2;
-            double b0 = backend_us(pid), c0 = now_us(CLOCK_PROCESS_CPUTIME_ID),
-                   w0 = now_us(CLOCK_MONOTONIC);
+            double b0 = bench_cpu_us(pid), c0 = bench_now_us(CLOCK_PROCESS_CPUTIME_ID),
+                   w0 = bench_now_us(CLOCK_MONOTONIC);
             for (int i = 0; i < n; i++)
                 copy ? one_copy(c, run, proj) : one_insert(c, run, proj);
-            double b = (backend_us(pid) - b0) / n, cl = (now_us(CLOCK_PROCESS_CPUTIME_ID) - c0) / n,
-                   w = (now_us(CLOCK_MONOTONIC) - w0) / n;
+            double b = (bench_cpu_us(pid) - b0) / n,
+                   cl = (bench_now_us(CLOCK_PROCESS_CPUTIME_ID) - c0) / n,
+                   w = (bench_now_us(CLOCK_MONOTONIC) - w0) / n;
             copies += copy ? n : 0;
             (copy ? bc : bi)[k] = b;
             (copy ? cc : ci)[k] = cl;
@@ -270,9 +239,9 @@ int main(int argc, char **argv)
         }
     }
     printf("median insert: backend %.0f us, client %.0f us, wall %.0f us a batch\n",
-           median(bi, rounds), median(ci, rounds), median(wi, rounds));
+           bench_median(bi, rounds), bench_median(ci, rounds), bench_median(wi, rounds));
     printf("median copy:   backend %.0f us, client %.0f us, wall %.0f us a batch\n",
-           median(bc, rounds), median(cc, rounds), median(wc, rounds));
+           bench_median(bc, rounds), bench_median(cc, rounds), bench_median(wc, rounds));
     printf("of which making the COPY text: %.0f us a batch (mean)\n", build_us / copies);
     PQfinish(c);
     return 0;

@@ -19,6 +19,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench_time.h"
+
 #define STMT_MAX_CASES  16
 #define STMT_MAX_PARAMS 32
 #define STMT_MAX_ROUNDS 200
@@ -37,40 +39,12 @@ struct stmt_case {
     double wall[STMT_MAX_ROUNDS], cpu[STMT_MAX_ROUNDS];
 };
 
-static double stmt_now_us(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec * 1e6 + (double)t.tv_nsec / 1e3;
-}
-
-/* The backend's CPU time so far, in microseconds (0 when unreadable). */
-static double stmt_cpu_us(int pid)
-{
-    char path[64];
-    double ns = 0;
-    snprintf(path, sizeof(path), "/proc/%d/schedstat", pid);
-    FILE *f = fopen(path, "r");
-    if (f) {
-        if (fscanf(f, "%lf", &ns) != 1)
-            ns = 0;
-        fclose(f);
-    }
-    return ns / 1000.0;
-}
-
-static int stmt_cmp(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
+/* The median of a case's rounds, which stay in their order. */
 static double stmt_median(const double *v, int n)
 {
     double s[STMT_MAX_ROUNDS];
     memcpy(s, v, sizeof(double) * (size_t)n);
-    qsort(s, (size_t)n, sizeof(double), stmt_cmp);
-    return n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
+    return bench_median(s, n);
 }
 
 /* The value of a "-- key: value" first line, cutting it off the text; NULL when absent. */
@@ -189,7 +163,7 @@ int main(int argc, char **argv)
             char name[16];
             snprintf(name, sizeof(name), "c%d", i);
             PQclear(PQexec(conn, c->set ? c->set : "RESET ALL"));
-            double t0 = stmt_now_us(), c0 = stmt_cpu_us(pid);
+            double t0 = bench_now_us(CLOCK_MONOTONIC), c0 = bench_cpu_us(pid);
             for (int j = 0; j < n; j++) {
                 stmt_vary(c);
                 PGresult *res =
@@ -202,8 +176,8 @@ int main(int argc, char **argv)
                     goto out;
                 }
             }
-            c->wall[r] = (stmt_now_us() - t0) / n;
-            c->cpu[r] = (stmt_cpu_us(pid) - c0) / n;
+            c->wall[r] = (bench_now_us(CLOCK_MONOTONIC) - t0) / n;
+            c->cpu[r] = (bench_cpu_us(pid) - c0) / n;
         }
     }
     printf("%-36s %5s %14s %14s\n", "case", "rows", "wall µs/exec", "server CPU µs");
