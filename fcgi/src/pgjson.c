@@ -389,6 +389,25 @@ void pgjson_uuid(struct pgjson_row *w, int col)
     w->o->len += 38;
 }
 
+void pgjson_hex(struct pgjson_row *w, int col)
+{
+    static const char hex[] = "0123456789abcdef";
+    char *d;
+    if (pgjson_null(w, col))
+        return;
+    const unsigned char *p = (const unsigned char *)PQgetvalue(w->res, w->row, col);
+    size_t n = (size_t)PQgetlength(w->res, w->row, col);
+    if (!(d = jsonx_out_room(w->o, 2 * n + 2)))
+        return;
+    *d++ = '"';
+    for (size_t i = 0; i < n; i++) {
+        *d++ = hex[p[i] >> 4];
+        *d++ = hex[p[i] & 15];
+    }
+    *d = '"';
+    w->o->len += 2 * n + 2;
+}
+
 void pgjson_time(struct pgjson_row *w, int col)
 {
     char buf[PGJSON_NUM_MAX + 2];

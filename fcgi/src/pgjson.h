@@ -108,6 +108,8 @@ void pgjson_text(struct pgjson_row *w, int col);
 /* An int2, int4 or int8 (size 2, 4, 8) in decimal. */
 void pgjson_int(struct pgjson_row *w, int col, int size);
 void pgjson_uuid(struct pgjson_row *w, int col);
+/* A bytea as encode(v, 'hex') gives it, a JSON string of lower-case hex digits. */
+void pgjson_hex(struct pgjson_row *w, int col);
 void pgjson_time(struct pgjson_row *w, int col);
 /* jsonb as its text (jsonb_out's spacing: ", " and ": "). */
 void pgjson_jsonb(struct pgjson_row *w, int col);
