@@ -389,21 +389,26 @@ void pgjson_uuid(struct pgjson_row *w, int col)
     w->o->len += 38;
 }
 
-void pgjson_hex(struct pgjson_row *w, int col)
+char *pgjson_hex_bytes(char *d, const unsigned char *p, size_t n)
 {
     static const char hex[] = "0123456789abcdef";
-    char *d;
-    if (pgjson_null(w, col))
-        return;
-    const unsigned char *p = (const unsigned char *)PQgetvalue(w->res, w->row, col);
-    size_t n = (size_t)PQgetlength(w->res, w->row, col);
-    if (!(d = jsonx_out_room(w->o, 2 * n + 2)))
-        return;
-    *d++ = '"';
     for (size_t i = 0; i < n; i++) {
         *d++ = hex[p[i] >> 4];
         *d++ = hex[p[i] & 15];
     }
+    return d;
+}
+
+void pgjson_hex(struct pgjson_row *w, int col)
+{
+    char *d;
+    if (pgjson_null(w, col))
+        return;
+    size_t n = (size_t)PQgetlength(w->res, w->row, col);
+    if (!(d = jsonx_out_room(w->o, 2 * n + 2)))
+        return;
+    *d = '"';
+    d = pgjson_hex_bytes(d + 1, (const unsigned char *)PQgetvalue(w->res, w->row, col), n);
     *d = '"';
     w->o->len += 2 * n + 2;
 }

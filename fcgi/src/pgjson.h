@@ -74,6 +74,8 @@ size_t pgjson_fmt_float4(char *buf, float f);
 size_t pgjson_fmt_seconds(char *buf, int64_t us);
 /* v as int8out prints it (%lld, without printf's cost). */
 size_t pgjson_fmt_i64(char *buf, int64_t v);
+/* p[0..n) as 2n lower-case hex digits at d (encode(…, 'hex'), no NUL); returns the end. */
+char *pgjson_hex_bytes(char *d, const unsigned char *p, size_t n);
 
 /* jsonx_out_raw, with the common case (room left) inlined: a row is over a hundred pieces,
  * and the two calls each cost about a fifth of the rendering. */

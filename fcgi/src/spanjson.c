@@ -9,18 +9,19 @@
 #include "db_stmt.h"
 #include "pgjson.h"
 
-/* The three read statements answer span_columns; these name the columns of all three. */
+/* The span reads and the search answer span_columns (the same "out" line); these name the
+ * columns of all four, and spans.c's page writer reads the cursor's columns by these names. */
 #define C(name)                   SPAN_TRACE_##name
 #define SPANJSON_SAME(stmt, name) (stmt##_##name == SPAN_TRACE_##name)
 #define SPANJSON_SAME_ALL(name)                                                                    \
-    (SPANJSON_SAME(SPAN_LIST_RUN, name) && SPANJSON_SAME(SPAN_LIST_RUN_START, name))
-_Static_assert(SPAN_LIST_RUN__NOUT == SPAN_TRACE__NOUT &&
-                   SPAN_LIST_RUN_START__NOUT == SPAN_TRACE__NOUT && SPANJSON_SAME_ALL(TRACE_ID) &&
-                   SPANJSON_SAME_ALL(PARENT_SPAN_ID) && SPANJSON_SAME_ALL(START_NS) &&
-                   SPANJSON_SAME_ALL(END_NS) && SPANJSON_SAME_ALL(RESOURCE) &&
+    (SPANJSON_SAME(SPAN_LIST_RUN, name) && SPANJSON_SAME(SPAN_LIST_RUN_START, name) &&             \
+     SPANJSON_SAME(SPAN_SEARCH, name))
+_Static_assert(SPANJSON_SAME_ALL(_NOUT) && SPANJSON_SAME_ALL(TRACE_ID) &&
+                   SPANJSON_SAME_ALL(SPAN_ID) && SPANJSON_SAME_ALL(START_NS) &&
+                   SPANJSON_SAME_ALL(ATTRIBUTES) && SPANJSON_SAME_ALL(RESOURCE) &&
                    SPANJSON_SAME_ALL(SCOPE) && SPANJSON_SAME_ALL(SEQUENCE_ID) &&
                    SPANJSON_SAME_ALL(RECEIVED_AT),
-               "the span read statements answer span_columns alike");
+               "the span statements answer span_columns alike");
 
 static const unsigned spanjson_types[C(_NOUT)] = {
     [C(TRACE_ID)] = PGJSON_BYTEA,
@@ -52,10 +53,11 @@ static const unsigned spanjson_types[C(_NOUT)] = {
 int spanjson_check(const PGresult *res, char *err, size_t errlen)
 {
     if (PQnfields(res) != C(_NOUT)) {
-        snprintf(err, errlen, "a span read answers %d columns, not %d", PQnfields(res), C(_NOUT));
+        snprintf(err, errlen, "a span statement answers %d columns, not %d", PQnfields(res),
+                 C(_NOUT));
         return -1;
     }
-    return pgjson_check(res, 0, spanjson_types, C(_NOUT), "a span read", err, errlen);
+    return pgjson_check(res, 0, spanjson_types, C(_NOUT), "a span statement", err, errlen);
 }
 
 /* Unix epoch in PostgreSQL's microseconds since 2000-01-01. */

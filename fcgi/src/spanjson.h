@@ -1,11 +1,12 @@
-/* spanjson: a span's public JSON made in C from the span read statements' columns (the
- * fragment span_columns, sql/statements/spans.sql) in libpq's binary format. It gives what
- * span_json() (the full form) or span_json_lean() (sql/functions/35_spans.sql) gives for the
- * same row, value for value: the same keys in the same order, ids in lower-case hex,
- * timestamps in PostgreSQL's JSON form in UTC (end_at computed as the SQL computes it),
- * numbers and text as its json output writes them, jsonb as its text; only the separators
- * are compact. Both shapes must change together: the spans integration suite compares them
- * for spans of every shape. The values are written by pgjson.c, which runjson.c shares. */
+/* spanjson: a span's public JSON made in C from the span statements' columns (the reads of
+ * a trace and of a run's spans, and the search: fragment span_columns,
+ * sql/statements/spans.sql) in libpq's binary format. It gives what span_json() (the full
+ * form) or span_json_lean() (sql/functions/35_spans.sql) gives for the same row, value for
+ * value: the same keys in the same order, ids in lower-case hex, timestamps in
+ * PostgreSQL's JSON form in UTC (end_at computed as the SQL computes it), numbers and text
+ * as its json output writes them, jsonb as its text; only the separators are compact. Both
+ * shapes must change together: the traces integration suite compares them for spans of
+ * every shape. The values are written by pgjson.c, which runjson.c shares. */
 #ifndef RW_SPANJSON_H
 #define RW_SPANJSON_H
 

@@ -4,9 +4,9 @@
 -- A span as the API answers it (GET /runs/{run}/spans, /traces/{id}, /spans). Ids in lower
 -- case hex; times as the exact Unix nanoseconds in decimal strings (beyond JavaScript's
 -- 2^53) with start_at/end_at in RFC 3339 for people; values in their OTLP JSON form. The
--- span search sends this text; the trace and run-span reads send the same JSON made in C
--- from the span's columns (fcgi/src/spanjson.c, docs/SQL.md "The span reads' columns"):
--- a change here goes there too (the traces integration suite compares the two).
+-- API sends the same JSON made in C from the span's columns (fcgi/src/spanjson.c,
+-- docs/SQL.md "The span reads' columns"); this is its reference: a change here goes there
+-- too (the traces integration suite compares the two).
 CREATE OR REPLACE FUNCTION span_json(s spans) RETURNS json
 LANGUAGE sql STABLE AS $$
     SELECT json_build_object(

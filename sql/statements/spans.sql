@@ -44,10 +44,10 @@ FROM ins
 GROUP BY ins.run_id;
 
 -- fragment: span_columns
--- A span's columns, which spanjson.c renders in libpq's binary format as span_json() (the
--- full form) or span_json_lean() (the lean one) would: json_build_object's text of the
--- three timestamps, the hex ids and the numbers was most of a 5,000-span trace's server
--- time (docs/PERFORMANCE.md, "the span JSON made in C").
+-- A span's columns (the span reads and the search), which spanjson.c renders from libpq's
+-- binary format as span_json() (the full form) or span_json_lean() (the lean one) would:
+-- json_build_object's text of the three timestamps, the hex ids and the numbers was most
+-- of a 5,000-span trace's server time (docs/PERFORMANCE.md, "the span JSON made in C").
 s.trace_id, s.span_id, s.parent_span_id, s.trace_state, s.flags, s.name, s.kind, s.start_ns,
     s.end_ns, s.start_at, s.status_code, s.status_message, s.attributes,
     s.dropped_attributes_count, s.events, s.dropped_events_count, s.links,
@@ -102,11 +102,12 @@ LIMIT $3;
 -- values (attrs: a jsonb array of {"key": AnyValue} objects, any of which the span's
 -- attributes must contain: the value as a string, and as a number or boolean when it
 -- reads as one), a status code, a least duration, a start range [from, to). The cursor
--- is the last row's (start_ns, trace_id, span_id).
+-- is made from the last row's (start_ns, trace_id, span_id).
 -- in: project, name, attrs, status, min_duration_ns, from, to, after_ns, after_trace, after_span, limit
--- out: span_json, cursor
-SELECT span_json(s), s.start_ns::text || ':' || encode(s.trace_id, 'hex') || ':' ||
-    encode(s.span_id, 'hex') AS cursor
+-- out: trace_id, span_id, parent_span_id, trace_state, flags, name, kind, start_ns, end_ns, start_at, status_code, status_message, attributes, dropped_attributes_count, events, dropped_events_count, links, dropped_links_count, resource, scope, run_id, attempt_seq, sequence_id, received_at
+-- format: binary
+SELECT
+    -- include: span_columns
 FROM spans s
 WHERE s.project_id = $1::bigint
   AND ($2::text IS NULL OR s.name = $2)

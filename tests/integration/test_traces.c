@@ -450,6 +450,44 @@ static void run_spans_are_sql(const char *run)
     free(got);
 }
 
+/* GET /spans?name=… (the search), pages of one, against span_json() of the project's spans
+ * of that name in the search's order. */
+static void search_is_sql(const char *name)
+{
+    char *want = malloc(JSON_CAP), *got = malloc(JSON_CAP), sql[512], what[160], cursor[120] = "";
+    size_t len = 0;
+    CU_ASSERT_PTR_NOT_NULL_FATAL(want && got);
+    for (int page = 0; page < 20; page++) {
+        struct http_resp r;
+        size_t n;
+        CU_ASSERT_EQUAL_FATAL(itest_callf(&world.tread, "GET", NULL, &r,
+                                          "/api/v1/spans?name=%s&limit=1%s%s", name,
+                                          cursor[0] ? "&cursor=" : "", cursor),
+                              200);
+        const char *t = between(r.body, "\"items\":[", "],\"next_cursor\":", &n);
+        CU_ASSERT_FATAL(t != NULL && len + n + 2 < JSON_CAP);
+        if (n && len)
+            got[len++] = ',';
+        memcpy(got + len, t, n);
+        len += n;
+        snprintf(cursor, sizeof(cursor), "%s", S(itest_jstr(r.json, "next_cursor")));
+        http_resp_free(&r);
+        if (!cursor[0])
+            break;
+    }
+    got[len] = '\0';
+    snprintf(sql, sizeof(sql),
+             "SELECT string_agg(span_json(s)::text, ',' ORDER BY s.start_ns DESC, s.trace_id "
+             "DESC, s.span_id DESC) FROM spans s WHERE s.project_id = %lld AND s.name = '%s'",
+             world.pa.id, name);
+    CU_ASSERT_EQUAL_FATAL(itest_psql(sql, want, JSON_CAP), 0);
+    CU_ASSERT(want[0] != '\0' && want[0] != '\n');
+    snprintf(what, sizeof(what), "GET /spans?name=%s", name);
+    CU_ASSERT(same_text(what, got, len, want) == 0);
+    free(want);
+    free(got);
+}
+
 /* Spans of every shape: every AnyValue kind (the int64 extremes, NaN, infinities, bytes,
  * nested arrays and lists), text with quotes, control bytes and UTF-8, events, links,
  * dropped counts, an error status, roots and children, times with and without
@@ -540,6 +578,9 @@ static void test_json_is_sql(void)
     trace_is_sql(trace);
     run_spans_are_sql(r1);
     run_spans_are_sql(r2);
+    static const char *const names[] = {"far", "orphan", "a", "q"};
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+        search_is_sql(names[i]);
 }
 
 int suite_traces_register(void)
@@ -551,7 +592,9 @@ int suite_traces_register(void)
                      test_list) ||
         !CU_add_test(s, "bad parameters are 400s naming the field", test_bad_params) ||
         !CU_add_test(s, "a trace and a run's spans in the lean form: the same spans", test_lean) ||
-        !CU_add_test(s, "the span JSON made in C is span_json()'s and span_json_lean()'s",
+        !CU_add_test(s,
+                     "the span JSON made in C (trace, run pages, search) is span_json()'s and "
+                     "span_json_lean()'s",
                      test_json_is_sql))
         return -1;
     return 0;

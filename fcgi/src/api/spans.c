@@ -1174,6 +1174,50 @@ static int spans_rows_out(struct req *r, struct jsonx_out *o, PGresult *res, int
     return 0;
 }
 
+/* The cursor after a page's last row, made from its binary columns: sequence_id, or
+ * start_ns:sequence_id (a run's spans by start), or start_ns:trace_id:span_id (the search). */
+enum spans_cursor { SPANS_CURSOR_SEQUENCE, SPANS_CURSOR_START, SPANS_CURSOR_SEARCH };
+
+/* {"items":[…](,"resources":[…],"scopes":[…]),"next_cursor":…}: rows 0..shown of a binary
+ * span_columns answer, and a cursor after the last when more is set. */
+static int spans_page(struct req *r, PGresult *res, int shown, int more, int lean,
+                      enum spans_cursor kind)
+{
+    struct jsonx_out o;
+    jsonx_out_init(&o, r->op.arena, 64 + (size_t)shown * 1024);
+    jsonx_out_raw(&o, "{", 1);
+    if (spans_rows_out(r, &o, res, shown, lean, "items"))
+        return -1;
+    jsonx_out_raw(&o, ",\"next_cursor\":", 15);
+    if (!more || !shown) {
+        jsonx_out_raw(&o, "null}", 5);
+        return req_json_text(r, 200, jsonx_out_end(&o, NULL));
+    }
+    /* Numbers, hex and colons (spanjson_check read the columns' types): nothing to escape. */
+    char next[2 * PGJSON_NUM_MAX + 64], *e = next;
+    int last = shown - 1;
+    *e++ = '"';
+    if (kind != SPANS_CURSOR_SEQUENCE) {
+        e += pgjson_fmt_i64(e, pgjson_time_at(res, last, SPAN_TRACE_START_NS));
+        *e++ = ':';
+    }
+    if (kind != SPANS_CURSOR_SEARCH) {
+        e += pgjson_fmt_i64(e, pgjson_time_at(res, last, SPAN_TRACE_SEQUENCE_ID));
+    } else {
+        for (int c = 0; c < 2; c++) {
+            int col = c ? SPAN_TRACE_SPAN_ID : SPAN_TRACE_TRACE_ID,
+                len = PQgetlength(res, last, col);
+            if (c)
+                *e++ = ':';
+            e = pgjson_hex_bytes(e, (const unsigned char *)PQgetvalue(res, last, col),
+                                 (size_t)(len < 16 ? len : 16));
+        }
+    }
+    memcpy(e, "\"}", 2);
+    jsonx_out_raw(&o, next, (size_t)(e + 2 - next));
+    return req_json_text(r, 200, jsonx_out_end(&o, NULL));
+}
+
 /* GET /runs/{run}/spans: by sequence id (order=sequence, the default) or by start time. */
 int spans_list(struct req *r)
 {
@@ -1232,28 +1276,9 @@ int spans_list(struct req *r)
     }
     if (!res)
         return -1;
-    int n = PQntuples(res), shown = n > limit ? (int)limit : n;
-    struct jsonx_out o;
-    jsonx_out_init(&o, r->op.arena, 64 + (size_t)shown * 1024);
-    jsonx_out_raw(&o, "{", 1);
-    if (spans_rows_out(r, &o, res, shown, lean, "items"))
-        return -1;
-    jsonx_out_raw(&o, ",\"next_cursor\":", 15);
-    if (n > limit) {
-        /* The last row's sequence_id, after its start_ns by start (spanjson_check read the
-         * columns' types): numbers and a colon, nothing to escape. */
-        char next[2 * PGJSON_NUM_MAX + 4], *e = next;
-        *e++ = '"';
-        if (by_start) {
-            e += pgjson_fmt_i64(e, pgjson_time_at(res, shown - 1, SPAN_TRACE_START_NS));
-            *e++ = ':';
-        }
-        e += pgjson_fmt_i64(e, pgjson_time_at(res, shown - 1, SPAN_TRACE_SEQUENCE_ID));
-        memcpy(e, "\"}", 2);
-        jsonx_out_raw(&o, next, (size_t)(e + 2 - next));
-    } else
-        jsonx_out_raw(&o, "null}", 5);
-    return req_json_text(r, 200, jsonx_out_end(&o, NULL));
+    int n = PQntuples(res);
+    return spans_page(r, res, n > limit ? (int)limit : n, n > limit, lean,
+                      by_start ? SPANS_CURSOR_START : SPANS_CURSOR_SEQUENCE);
 }
 
 /* 1 when s is n hex digits. */
@@ -1406,8 +1431,6 @@ int spans_search(struct req *r)
                                            arena_sprintf(r->op.arena, "%ld", limit + 1)};
     if (!(res = DB_EXEC(&r->op, DB_STMT_SPAN_SEARCH, p)))
         return -1;
-    _Static_assert(SPAN_SEARCH_SPAN_JSON == 0, "req_page_rows splices column 0");
-    int n = PQntuples(res), shown = n > limit ? (int)limit : n;
-    return req_page_rows(r, res, shown,
-                         n > limit ? PQgetvalue(res, shown - 1, SPAN_SEARCH_CURSOR) : NULL);
+    int n = PQntuples(res);
+    return spans_page(r, res, n > limit ? (int)limit : n, n > limit, 0, SPANS_CURSOR_SEARCH);
 }
