@@ -3,7 +3,10 @@
 
 -- A span as the API answers it (GET /runs/{run}/spans, /traces/{id}, /spans). Ids in lower
 -- case hex; times as the exact Unix nanoseconds in decimal strings (beyond JavaScript's
--- 2^53) with start_at/end_at in RFC 3339 for people; values in their OTLP JSON form.
+-- 2^53) with start_at/end_at in RFC 3339 for people; values in their OTLP JSON form. The
+-- API sends the same JSON made in C from the span's columns (fcgi/src/spanjson.c,
+-- docs/SQL.md "The span reads' columns"); this is its reference: a change here goes there
+-- too (the traces integration suite compares the two).
 CREATE OR REPLACE FUNCTION span_json(s spans) RETURNS json
 LANGUAGE sql STABLE AS $$
     SELECT json_build_object(
@@ -23,10 +26,10 @@ LANGUAGE sql STABLE AS $$
         'received_at', s.received_at)
 $$;
 
--- The same span less its resource and scope (the read API's statements answer those as
--- columns of their own): api/spans.c puts them back, as "resource"/"scope" in the full
--- form, or once per answer in a table the spans refer to by index (?form=lean). The fields
--- are span_json's, in its order: keep the two alike (test_spans compares the forms).
+-- The same span less its resource and scope: the lean form's span (?form=lean), whose
+-- resource and scope are given once per answer in a table the spans refer to by index.
+-- spanjson.c makes it in C (above); this is its reference. The fields are span_json's, in
+-- its order: keep the two alike (test_traces compares the forms and the C with both).
 CREATE OR REPLACE FUNCTION span_json_lean(s spans) RETURNS json
 LANGUAGE sql STABLE AS $$
     SELECT json_build_object(

@@ -43,12 +43,26 @@ SELECT ins.run_id, count(*) AS count, min(ins.sequence_id)::text AS first_seq,
 FROM ins
 GROUP BY ins.run_id;
 
+-- fragment: span_columns
+-- A span's columns (the span reads and the search), which spanjson.c renders from libpq's
+-- binary format as span_json() (the full form) or span_json_lean() (the lean one) would:
+-- json_build_object's text of the three timestamps, the hex ids and the numbers was most
+-- of a 5,000-span trace's server time (docs/PERFORMANCE.md, "the span JSON made in C").
+s.trace_id, s.span_id, s.parent_span_id, s.trace_state, s.flags, s.name, s.kind, s.start_ns,
+    s.end_ns, s.start_at, s.status_code, s.status_message, s.attributes,
+    s.dropped_attributes_count, s.events, s.dropped_events_count, s.links,
+    s.dropped_links_count, s.resource, s.scope, s.run_id, s.attempt_seq, s.sequence_id,
+    s.received_at
+
 -- name: span_list_run
 -- A run's spans by sequence id, after one (0 for the first page). The caller checked
 -- that it may read the run (runs_access); every span of a run is of the run's project.
+-- The next page's cursor is made from the last row's sequence_id (and start_ns, below).
 -- in: run, after, attempt, name, status, limit
--- out: span_json_lean, resource, scope, cursor
-SELECT span_json_lean(s), s.resource, s.scope, s.sequence_id::text AS cursor
+-- out: trace_id, span_id, parent_span_id, trace_state, flags, name, kind, start_ns, end_ns, start_at, status_code, status_message, attributes, dropped_attributes_count, events, dropped_events_count, links, dropped_links_count, resource, scope, run_id, attempt_seq, sequence_id, received_at
+-- format: binary
+SELECT
+    -- include: span_columns
 FROM spans s
 WHERE s.run_id = $1::uuid AND s.sequence_id > $2::bigint
   AND ($3::int IS NULL OR s.attempt_seq = $3) AND ($4::text IS NULL OR s.name = $4)
@@ -59,8 +73,10 @@ LIMIT $6;
 -- name: span_list_run_start
 -- The same by start time (ties by sequence id), after the cursor "start_ns:sequence_id".
 -- in: run, after_ns, after_seq, attempt, name, status, limit
--- out: span_json_lean, resource, scope, cursor
-SELECT span_json_lean(s), s.resource, s.scope, s.start_ns::text || ':' || s.sequence_id::text AS cursor
+-- out: trace_id, span_id, parent_span_id, trace_state, flags, name, kind, start_ns, end_ns, start_at, status_code, status_message, attributes, dropped_attributes_count, events, dropped_events_count, links, dropped_links_count, resource, scope, run_id, attempt_seq, sequence_id, received_at
+-- format: binary
+SELECT
+    -- include: span_columns
 FROM spans s
 WHERE s.run_id = $1::uuid AND (s.start_ns, s.sequence_id) > ($2::bigint, $3::bigint)
   AND ($4::int IS NULL OR s.attempt_seq = $4) AND ($5::text IS NULL OR s.name = $5)
@@ -72,8 +88,10 @@ LIMIT $7;
 -- A trace's spans within one project, by start time (a parent before its children when
 -- clocks agree); limit caps what one answer holds (api/spans.c says when it cut).
 -- in: project, trace, limit
--- out: span_json_lean, resource, scope
-SELECT span_json_lean(s), s.resource, s.scope
+-- out: trace_id, span_id, parent_span_id, trace_state, flags, name, kind, start_ns, end_ns, start_at, status_code, status_message, attributes, dropped_attributes_count, events, dropped_events_count, links, dropped_links_count, resource, scope, run_id, attempt_seq, sequence_id, received_at
+-- format: binary
+SELECT
+    -- include: span_columns
 FROM spans s
 WHERE s.project_id = $1::bigint AND s.trace_id = decode($2, 'hex')
 ORDER BY s.start_ns, s.span_id
@@ -84,11 +102,12 @@ LIMIT $3;
 -- values (attrs: a jsonb array of {"key": AnyValue} objects, any of which the span's
 -- attributes must contain: the value as a string, and as a number or boolean when it
 -- reads as one), a status code, a least duration, a start range [from, to). The cursor
--- is the last row's (start_ns, trace_id, span_id).
+-- is made from the last row's (start_ns, trace_id, span_id).
 -- in: project, name, attrs, status, min_duration_ns, from, to, after_ns, after_trace, after_span, limit
--- out: span_json, cursor
-SELECT span_json(s), s.start_ns::text || ':' || encode(s.trace_id, 'hex') || ':' ||
-    encode(s.span_id, 'hex') AS cursor
+-- out: trace_id, span_id, parent_span_id, trace_state, flags, name, kind, start_ns, end_ns, start_at, status_code, status_message, attributes, dropped_attributes_count, events, dropped_events_count, links, dropped_links_count, resource, scope, run_id, attempt_seq, sequence_id, received_at
+-- format: binary
+SELECT
+    -- include: span_columns
 FROM spans s
 WHERE s.project_id = $1::bigint
   AND ($2::text IS NULL OR s.name = $2)

@@ -1507,3 +1507,28 @@ int itest_check_bad(const struct itest_world *w, const struct ident *who,
     }
     return wrong;
 }
+
+/* s without the whitespace between JSON tokens (inside strings it stays). */
+char *itest_json_squeeze(const char *s, size_t n)
+{
+    char *out = malloc(n + 1), *o = out;
+    int in_str = 0;
+    for (size_t i = 0; out && i < n; i++) {
+        char c = s[i];
+        if (in_str) {
+            *o++ = c;
+            if (c == '\\' && i + 1 < n)
+                *o++ = s[++i];
+            else if (c == '"')
+                in_str = 0;
+        } else if (c == '"') {
+            in_str = 1;
+            *o++ = c;
+        } else if (c != ' ' && c != '\n' && c != '\t' && c != '\r') {
+            *o++ = c;
+        }
+    }
+    if (out)
+        *o = '\0';
+    return out;
+}

@@ -255,6 +255,9 @@ long long itest_jint(json_object *o, const char *path);
 int itest_jnull(json_object *o, const char *path);
 /* Length of the array at path, or -1 when it is missing or not an array. */
 long itest_jlen(json_object *o, const char *path);
+/* s[0..n) without the whitespace between JSON tokens (inside strings it stays), malloc'd:
+ * answers made in C (compact) against PostgreSQL's json text (", " and " : "). */
+char *itest_json_squeeze(const char *s, size_t n);
 /* The number at path (an integer too), or -1e300 when it is missing or not a number. */
 double itest_jnum(json_object *o, const char *path);
 /* 1 when the member at path exists (*out is then NULL for a JSON null), else 0. */

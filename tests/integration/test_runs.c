@@ -1844,31 +1844,6 @@ static void test_no_secrets_in_logs(void)
 
 /* ---- the list's JSON, made in C (runjson.c), against run_json() ---- */
 
-/* s without the whitespace between JSON tokens (inside strings it stays). */
-static char *json_squeeze(const char *s, size_t n)
-{
-    char *out = malloc(n + 1), *o = out;
-    int in_str = 0;
-    for (size_t i = 0; out && i < n; i++) {
-        char c = s[i];
-        if (in_str) {
-            *o++ = c;
-            if (c == '\\' && i + 1 < n)
-                *o++ = s[++i];
-            else if (c == '"')
-                in_str = 0;
-        } else if (c == '"') {
-            in_str = 1;
-            *o++ = c;
-        } else if (c != ' ' && c != '\n' && c != '\t' && c != '\r') {
-            *o++ = c;
-        }
-    }
-    if (out)
-        *o = '\0';
-    return out;
-}
-
 /* Replaces, in squeezed page text, the duration_s of each run that has started and not ended
  * (the one value that depends on when it was made: now()) by X; the values go to durs.
  * Its own ended_at is the nearest before duration_s (its attempt's comes after). */
@@ -1937,7 +1912,7 @@ static int list_page_is_run_json(const struct ident *who, const char *path, char
          p = strstr(p + 1, "],\"next_cursor\""))
         b = p;
     CU_ASSERT_FATAL(a && b && a < b);
-    got = json_squeeze(a + 1, (size_t)(b - a - 1));
+    got = itest_json_squeeze(a + 1, (size_t)(b - a - 1));
     snprintf(sql, 80 * 1024,
              "SELECT string_agg(run_json(r, p.slug, la.j)::text, ',' ORDER BY u.i) FROM "
              "unnest('%s'::uuid[]) WITH ORDINALITY u(id, i) JOIN runs r ON r.id = u.id JOIN "
@@ -1945,7 +1920,7 @@ static int list_page_is_run_json(const struct ident *who, const char *path, char
              "FROM attempts a WHERE a.run_id = r.id ORDER BY a.seq DESC LIMIT 1) la ON true",
              ids);
     CU_ASSERT_EQUAL_FATAL(itest_psql(sql, want, cap), 0);
-    wsq = json_squeeze(want, strlen(want));
+    wsq = itest_json_squeeze(want, strlen(want));
     /* Durations to now() were made at different times: the list's must be the earlier. */
     int ng = mask_running_durations(got, got_d, 64), nw = mask_running_durations(wsq, want_d, 64);
     CU_ASSERT_EQUAL(ng, nw);

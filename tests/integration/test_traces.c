@@ -307,6 +307,282 @@ static void test_lean(void)
     http_resp_free(&r);
 }
 
+/* ---- the span JSON made in C (spanjson.c) against span_json() and span_json_lean() ---- */
+
+/* The text of body after the first from and before the last to that follows it; NULL when
+ * either is missing. (Keys and brackets written bare cannot occur inside a JSON string.) */
+static const char *between(const char *body, const char *from, const char *to, size_t *n)
+{
+    const char *a = body ? strstr(body, from) : NULL, *b = NULL;
+    if (!a)
+        return NULL;
+    a += strlen(from);
+    for (const char *p = strstr(a, to); p; p = strstr(p + 1, to))
+        b = p;
+    if (!b)
+        return NULL;
+    *n = (size_t)(b - a);
+    return a;
+}
+
+/* got[0..n) (spans as the API sent them) against want (psql's text of the SQL function's
+ * rows joined by commas), both without the whitespace between tokens and got without the
+ * lean form's resource_index and scope_index (test_lean checks what they point at): 0 when
+ * they are the same text, else -1 with the first difference printed. */
+static int same_text(const char *what, const char *got, size_t n, const char *want)
+{
+    static const char *const keys[] = {",\"resource_index\":", ",\"scope_index\":"};
+    char *g = itest_json_squeeze(got, n), *w = itest_json_squeeze(want, strlen(want));
+    int rc = -1;
+    if (!g || !w)
+        goto out;
+    for (int k = 0; k < 2; k++)
+        for (char *p = strstr(g, keys[k]); p; p = strstr(p, keys[k])) {
+            char *e = p + strlen(keys[k]);
+            while (*e >= '0' && *e <= '9')
+                e++;
+            memmove(p, e, strlen(e) + 1);
+        }
+    if (strcmp(g, w) == 0) {
+        rc = 0;
+        goto out;
+    }
+    size_t i = 0;
+    while (g[i] && g[i] == w[i])
+        i++;
+    fprintf(stderr, "\n  %s differs from SQL at byte %zu:\n  API: %.200s\n  SQL: %.200s\n", what, i,
+            g + (i > 80 ? i - 80 : 0), w + (i > 80 ? i - 80 : 0));
+out:
+    free(g);
+    free(w);
+    return rc;
+}
+
+#define JSON_CAP (1 << 20)
+
+/* The trace's spans by GET /traces/{id} in both forms (and the lean form's resources and
+ * scopes) against the SQL functions of the same rows in the statement's order. */
+static void trace_is_sql(const char *trace)
+{
+    static const char *const forms[] = {"full", "lean"};
+    char *want = malloc(JSON_CAP), sql[1024], what[160];
+    const char *t;
+    size_t n;
+    CU_ASSERT_PTR_NOT_NULL_FATAL(want);
+    for (int f = 0; f < 2; f++) {
+        struct http_resp r;
+        CU_ASSERT_EQUAL_FATAL(itest_callf(&world.tread, "GET", NULL, &r,
+                                          "/api/v1/traces/%s?form=%s", trace, forms[f]),
+                              200);
+        snprintf(sql, sizeof(sql),
+                 "SELECT string_agg(%s(s)::text, ',' ORDER BY s.start_ns, s.span_id) FROM spans "
+                 "s WHERE s.trace_id = decode('%s', 'hex')",
+                 f ? "span_json_lean" : "span_json", trace);
+        CU_ASSERT_EQUAL_FATAL(itest_psql(sql, want, JSON_CAP), 0);
+        t = between(r.body, "\"spans\":[", f ? "],\"resources\":[" : "],\"truncated\":", &n);
+        snprintf(what, sizeof(what), "GET /traces/%s?form=%s", trace, forms[f]);
+        CU_ASSERT_PTR_NOT_NULL(t);
+        CU_ASSERT(t && same_text(what, t, n, want) == 0);
+        for (int c = 0; f && c < 2; c++) {
+            /* each distinct resource (scope) once, in the order of first appearance */
+            const char *col = c ? "scope" : "resource";
+            snprintf(sql, sizeof(sql),
+                     "SELECT string_agg(x.v::text, ',' ORDER BY x.i) FROM (SELECT q.v, min(q.n) "
+                     "AS i FROM (SELECT s.%s AS v, row_number() OVER (ORDER BY s.start_ns, "
+                     "s.span_id) AS n FROM spans s WHERE s.trace_id = decode('%s', 'hex')) q "
+                     "GROUP BY q.v) x",
+                     col, trace);
+            CU_ASSERT_EQUAL_FATAL(itest_psql(sql, want, JSON_CAP), 0);
+            t = c ? between(r.body, "\"scopes\":[", "],\"truncated\":", &n)
+                  : between(r.body, "\"resources\":[", "],\"scopes\":[", &n);
+            snprintf(what, sizeof(what), "GET /traces/%s?form=lean: %ss", trace, col);
+            CU_ASSERT(t && same_text(what, t, n, want) == 0);
+        }
+        http_resp_free(&r);
+    }
+    free(want);
+}
+
+/* The run's spans by GET /runs/{run}/spans, pages of two, in both orders and forms, against
+ * the SQL functions of all its spans in that order. */
+static void run_spans_are_sql(const char *run)
+{
+    static const char *const forms[] = {"full", "lean"}, *const orders[] = {"sequence", "start"};
+    char *want = malloc(JSON_CAP), *got = malloc(JSON_CAP), sql[512], what[160];
+    CU_ASSERT_PTR_NOT_NULL_FATAL(want && got);
+    for (int o = 0; o < 2; o++)
+        for (int f = 0; f < 2; f++) {
+            char cursor[80] = "";
+            size_t len = 0;
+            for (int page = 0; page < 20; page++) {
+                struct http_resp r;
+                size_t n;
+                CU_ASSERT_EQUAL_FATAL(
+                    itest_callf(&world.viewer, "GET", NULL, &r,
+                                "/api/v1/runs/%s/spans?order=%s&form=%s&limit=2%s%s", run,
+                                orders[o], forms[f], cursor[0] ? "&cursor=" : "", cursor),
+                    200);
+                const char *t = between(r.body, "\"items\":[",
+                                        f ? "],\"resources\":[" : "],\"next_cursor\":", &n);
+                CU_ASSERT_FATAL(t != NULL && len + n + 2 < JSON_CAP);
+                if (n && len)
+                    got[len++] = ',';
+                memcpy(got + len, t, n);
+                len += n;
+                snprintf(cursor, sizeof(cursor), "%s", S(itest_jstr(r.json, "next_cursor")));
+                http_resp_free(&r);
+                if (!cursor[0])
+                    break;
+            }
+            got[len] = '\0';
+            snprintf(sql, sizeof(sql),
+                     "SELECT string_agg(%s(s)::text, ',' ORDER BY %s) FROM spans s WHERE "
+                     "s.run_id = '%s'",
+                     f ? "span_json_lean" : "span_json",
+                     o ? "s.start_ns, s.sequence_id" : "s.sequence_id", run);
+            CU_ASSERT_EQUAL_FATAL(itest_psql(sql, want, JSON_CAP), 0);
+            CU_ASSERT(want[0] != '\0' && want[0] != '\n');
+            snprintf(what, sizeof(what), "GET /runs/%s/spans?order=%s&form=%s", run, orders[o],
+                     forms[f]);
+            CU_ASSERT(same_text(what, got, len, want) == 0);
+        }
+    free(want);
+    free(got);
+}
+
+/* GET /spans?name=… (the search), pages of one, against span_json() of the project's spans
+ * of that name in the search's order. */
+static void search_is_sql(const char *name)
+{
+    char *want = malloc(JSON_CAP), *got = malloc(JSON_CAP), sql[512], what[160], cursor[120] = "";
+    size_t len = 0;
+    CU_ASSERT_PTR_NOT_NULL_FATAL(want && got);
+    for (int page = 0; page < 20; page++) {
+        struct http_resp r;
+        size_t n;
+        CU_ASSERT_EQUAL_FATAL(itest_callf(&world.tread, "GET", NULL, &r,
+                                          "/api/v1/spans?name=%s&limit=1%s%s", name,
+                                          cursor[0] ? "&cursor=" : "", cursor),
+                              200);
+        const char *t = between(r.body, "\"items\":[", "],\"next_cursor\":", &n);
+        CU_ASSERT_FATAL(t != NULL && len + n + 2 < JSON_CAP);
+        if (n && len)
+            got[len++] = ',';
+        memcpy(got + len, t, n);
+        len += n;
+        snprintf(cursor, sizeof(cursor), "%s", S(itest_jstr(r.json, "next_cursor")));
+        http_resp_free(&r);
+        if (!cursor[0])
+            break;
+    }
+    got[len] = '\0';
+    snprintf(sql, sizeof(sql),
+             "SELECT string_agg(span_json(s)::text, ',' ORDER BY s.start_ns DESC, s.trace_id "
+             "DESC, s.span_id DESC) FROM spans s WHERE s.project_id = %lld AND s.name = '%s'",
+             world.pa.id, name);
+    CU_ASSERT_EQUAL_FATAL(itest_psql(sql, want, JSON_CAP), 0);
+    CU_ASSERT(want[0] != '\0' && want[0] != '\n');
+    snprintf(what, sizeof(what), "GET /spans?name=%s", name);
+    CU_ASSERT(same_text(what, got, len, want) == 0);
+    free(want);
+    free(got);
+}
+
+/* Spans of every shape: every AnyValue kind (the int64 extremes, NaN, infinities, bytes,
+ * nested arrays and lists), text with quotes, control bytes and UTF-8, events, links,
+ * dropped counts, an error status, roots and children, times with and without
+ * microseconds, an end before the start, an end at 2^63 - 1 ns (past 2^53 microseconds,
+ * where end_at is rounded as a double in SQL), a linked run with an attempt named, a run
+ * without one, and spans of no run with no resource or scope. */
+static void test_json_is_sql(void)
+{
+    char r1[64], r2[64], trace[33], *body = malloc(16384);
+    struct itest_run running = {.status = "running"}, queued = {.status = "queued"};
+    CU_ASSERT_PTR_NOT_NULL_FATAL(body);
+    CU_ASSERT_EQUAL_FATAL(itest_make_run(&world.twrite, &running, r1, sizeof(r1)), 201);
+    CU_ASSERT_EQUAL_FATAL(itest_make_run(&world.twrite, &queued, r2, sizeof(r2)), 201);
+    fresh_trace(trace);
+    snprintf(
+        body, 16384,
+        "{\"resourceSpans\":[{\"resource\":{\"attributes\":["
+        "{\"key\":\"runwatch.run_id\",\"value\":{\"stringValue\":\"%s\"}},"
+        "{\"key\":\"service.name\",\"value\":{\"stringValue\":\"svc \\\"one\\\"\"}}],"
+        "\"droppedAttributesCount\":1},\"scopeSpans\":[{\"scope\":{\"name\":\"sc\","
+        "\"version\":\"1.0\",\"attributes\":[{\"key\":\"k\",\"value\":{\"intValue\":5}}]},"
+        "\"spans\":["
+        /* the root: everything */
+        "{\"traceId\":\"%s\",\"spanId\":\"4000000000000001\",\"name\":\"r\\u00f4ot \\\"q\\\"\","
+        "\"kind\":2,\"traceState\":\"k=v,a=\\\\b\",\"flags\":257,"
+        "\"startTimeUnixNano\":\"1767225600123456789\",\"endTimeUnixNano\":"
+        "\"1767225601987654321\",\"attributes\":["
+        "{\"key\":\"s\",\"value\":{\"stringValue\":\"h\\u00e9llo \\\"q\\\" \\\\ \\n\\t\\u0001/\"}},"
+        "{\"key\":\"t\",\"value\":{\"boolValue\":true}},"
+        "{\"key\":\"f\",\"value\":{\"boolValue\":false}},"
+        "{\"key\":\"imax\",\"value\":{\"intValue\":\"9223372036854775807\"}},"
+        "{\"key\":\"imin\",\"value\":{\"intValue\":\"-9223372036854775808\"}},"
+        "{\"key\":\"ineg\",\"value\":{\"intValue\":-42}},"
+        "{\"key\":\"d\",\"value\":{\"doubleValue\":0.1}},"
+        "{\"key\":\"dint\",\"value\":{\"doubleValue\":3}},"
+        "{\"key\":\"dexp\",\"value\":{\"doubleValue\":-1.25e-7}},"
+        "{\"key\":\"dnan\",\"value\":{\"doubleValue\":\"NaN\"}},"
+        "{\"key\":\"dinf\",\"value\":{\"doubleValue\":\"-Infinity\"}},"
+        "{\"key\":\"dbig\",\"value\":{\"intValue\":1.5e300}},"
+        "{\"key\":\"by\",\"value\":{\"bytesValue\":\"AAH/\"}},"
+        "{\"key\":\"empty\",\"value\":{}},"
+        "{\"key\":\"arr\",\"value\":{\"arrayValue\":{\"values\":[{\"intValue\":1},"
+        "{\"stringValue\":\"x\"},{\"arrayValue\":{\"values\":[{\"boolValue\":true}]}}]}}},"
+        "{\"key\":\"kv\",\"value\":{\"kvlistValue\":{\"values\":[{\"key\":\"a\",\"value\":"
+        "{\"doubleValue\":2.5}},{\"key\":\"b\",\"value\":{\"kvlistValue\":{}}}]}}}],"
+        "\"droppedAttributesCount\":3,\"events\":["
+        "{\"timeUnixNano\":\"1767225600500000001\",\"name\":\"ev\",\"attributes\":"
+        "[{\"key\":\"n\",\"value\":{\"intValue\":\"7\"}}],\"droppedAttributesCount\":1},"
+        "{\"timeUnixNano\":\"1767225600600000000\",\"name\":\"\\u00e9v2\"}],"
+        "\"droppedEventsCount\":2,\"links\":[{\"traceId\":\"%s\",\"spanId\":\"0000000000000abc\","
+        "\"traceState\":\"x=y\",\"flags\":1,\"attributes\":[{\"key\":\"l\",\"value\":"
+        "{\"stringValue\":\"link\"}}],\"droppedAttributesCount\":2}],\"droppedLinksCount\":4,"
+        "\"status\":{\"code\":2,\"message\":\"bo\\\"om\\n\\u0001\\u00e9\"}},"
+        /* a child naming its attempt; times whose microseconds end in zeros */
+        "{\"traceId\":\"%s\",\"spanId\":\"4000000000000002\",\"parentSpanId\":"
+        "\"4000000000000001\",\"name\":\"a\",\"startTimeUnixNano\":\"1767225600100000000\","
+        "\"endTimeUnixNano\":\"1767225600100000999\",\"attributes\":[{\"key\":"
+        "\"runwatch.attempt\",\"value\":{\"stringValue\":\"3\"}}],\"status\":{\"code\":1}},"
+        /* an end before the start (the epoch, under a microsecond) */
+        "{\"traceId\":\"%s\",\"spanId\":\"4000000000000003\",\"parentSpanId\":"
+        "\"4000000000000001\",\"name\":\"na\\u00efve \\u2713\",\"kind\":5,"
+        "\"startTimeUnixNano\":\"1767225602000000000\",\"endTimeUnixNano\":\"999\"},"
+        /* the last nanoseconds there are */
+        "{\"traceId\":\"%s\",\"spanId\":\"4000000000000004\",\"parentSpanId\":"
+        "\"4000000000000002\",\"name\":\"far\",\"startTimeUnixNano\":\"9223372036854775000\","
+        "\"endTimeUnixNano\":\"9223372036854775807\",\"status\":{\"code\":2}}]}]},"
+        /* no resource, no scope: a span of no run and one naming the queued run */
+        "{\"scopeSpans\":[{\"spans\":["
+        "{\"traceId\":\"%s\",\"spanId\":\"4000000000000005\",\"parentSpanId\":"
+        "\"4000000000000009\",\"name\":\"orphan\",\"startTimeUnixNano\":\"1\","
+        "\"endTimeUnixNano\":\"1999\"},"
+        "{\"traceId\":\"%s\",\"spanId\":\"4000000000000006\",\"name\":\"q\","
+        "\"startTimeUnixNano\":\"1767225600000001000\",\"endTimeUnixNano\":"
+        "\"1767225600000002000\",\"attributes\":[{\"key\":\"runwatch.run_id\",\"value\":"
+        "{\"stringValue\":\"%s\"}}]}]}]}]}",
+        r1, trace, trace, trace, trace, trace, trace, trace, r2);
+    char auth[300];
+    struct http_resp r;
+    snprintf(auth, sizeof(auth), "Authorization: Bearer %s", world.twrite.secret);
+    const char *h[] = {auth, "Content-Type: application/json", NULL};
+    CU_ASSERT_EQUAL_FATAL(http_do("POST", "/v1/traces", body, strlen(body), h, &r), 0);
+    CU_ASSERT_EQUAL(r.status, 200);
+    if (r.status != 200)
+        fprintf(stderr, "\n  POST /v1/traces: %ld %.300s", r.status, S(r.body));
+    http_resp_free(&r);
+    free(body);
+
+    trace_is_sql(trace);
+    run_spans_are_sql(r1);
+    run_spans_are_sql(r2);
+    static const char *const names[] = {"far", "orphan", "a", "q"};
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+        search_is_sql(names[i]);
+}
+
 int suite_traces_register(void)
 {
     CU_pSuite s = CU_add_suite("traces", traces_init, NULL);
@@ -315,7 +591,11 @@ int suite_traces_register(void)
     if (!CU_add_test(s, "traces newest first with their aggregates, pages, filters, access",
                      test_list) ||
         !CU_add_test(s, "bad parameters are 400s naming the field", test_bad_params) ||
-        !CU_add_test(s, "a trace and a run's spans in the lean form: the same spans", test_lean))
+        !CU_add_test(s, "a trace and a run's spans in the lean form: the same spans", test_lean) ||
+        !CU_add_test(s,
+                     "the span JSON made in C (trace, run pages, search) is span_json()'s and "
+                     "span_json_lean()'s",
+                     test_json_is_sql))
         return -1;
     return 0;
 }

@@ -9,6 +9,7 @@
 #include "arena.h"
 #include "db_stmt.h"
 #include "jsonx.h"
+#include "pgjson.h"
 #include "runjson.h"
 #include "suites.h"
 
@@ -30,20 +31,20 @@ static void test_time(void)
         {86399999999, "2000-01-01T23:59:59.999999+00:00", "2000-01-01T23:59:59.999999Z"},
         {-63082281600000000, "0001-01-01T00:00:00+00:00", "0001-01-01T00:00:00.000000Z"},
     };
-    char buf[RUNJSON_NUM_MAX];
+    char buf[PGJSON_NUM_MAX];
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        CU_ASSERT_EQUAL(runjson_fmt_time(buf, cases[i].us), strlen(cases[i].json));
+        CU_ASSERT_EQUAL(pgjson_fmt_time(buf, cases[i].us), strlen(cases[i].json));
         CU_ASSERT_STRING_EQUAL(buf, cases[i].json);
-        CU_ASSERT_EQUAL(runjson_fmt_cursor_time(buf, cases[i].us), strlen(cases[i].cursor));
+        CU_ASSERT_EQUAL(pgjson_fmt_cursor_time(buf, cases[i].us), strlen(cases[i].cursor));
         CU_ASSERT_STRING_EQUAL(buf, cases[i].cursor);
     }
-    runjson_fmt_time(buf, -63113904000000000);
+    pgjson_fmt_time(buf, -63113904000000000);
     CU_ASSERT_STRING_EQUAL(buf, "0001-01-01T00:00:00+00:00 BC");
-    runjson_fmt_time(buf, 315537897600000000);
+    pgjson_fmt_time(buf, 315537897600000000);
     CU_ASSERT_STRING_EQUAL(buf, "11998-12-31T00:00:00+00:00");
-    runjson_fmt_time(buf, INT64_MAX);
+    pgjson_fmt_time(buf, INT64_MAX);
     CU_ASSERT_STRING_EQUAL(buf, "infinity");
-    runjson_fmt_time(buf, INT64_MIN);
+    pgjson_fmt_time(buf, INT64_MIN);
     CU_ASSERT_STRING_EQUAL(buf, "-infinity");
 }
 
@@ -76,11 +77,11 @@ static void test_float4(void)
         {0x7f800000, "\"Infinity\""},
         {0xff800000, "\"-Infinity\""},
     };
-    char buf[RUNJSON_NUM_MAX];
+    char buf[PGJSON_NUM_MAX];
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         float f;
         memcpy(&f, &cases[i].bits, sizeof(f));
-        CU_ASSERT_EQUAL(runjson_fmt_float4(buf, f), strlen(cases[i].text));
+        CU_ASSERT_EQUAL(pgjson_fmt_float4(buf, f), strlen(cases[i].text));
         CU_ASSERT_STRING_EQUAL(buf, cases[i].text);
     }
 }
@@ -101,9 +102,9 @@ static void test_seconds(void)
         {10000000, "10.000000"},
         {-10, "-0.000010"},
     };
-    char buf[RUNJSON_NUM_MAX];
+    char buf[PGJSON_NUM_MAX];
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        CU_ASSERT_EQUAL(runjson_fmt_seconds(buf, cases[i].us), strlen(cases[i].text));
+        CU_ASSERT_EQUAL(pgjson_fmt_seconds(buf, cases[i].us), strlen(cases[i].text));
         CU_ASSERT_STRING_EQUAL(buf, cases[i].text);
     }
 }

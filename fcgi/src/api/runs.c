@@ -23,6 +23,7 @@
 #include "db.h"
 #include "group.h"
 #include "log.h"
+#include "pgjson.h"
 #include "pub.h"
 #include "runjson.h"
 
@@ -555,15 +556,15 @@ static int runs_list_page(struct req *r, PGresult *res, long limit, const struct
     jsonx_out_raw(&o, "],\"next_cursor\":", 16);
     if (nrows > limit) {
         /* Cursors are ours (a time or a number, a uuid): nothing to escape. */
-        char key[RUNJSON_NUM_MAX], id[37];
-        int64_t k = runjson_time_at(res, shown - 1, by->key_col);
+        char key[PGJSON_NUM_MAX], id[37];
+        int64_t k = pgjson_time_at(res, shown - 1, by->key_col);
         if (by->key_is_time)
-            runjson_fmt_cursor_time(key, k);
+            pgjson_fmt_cursor_time(key, k);
         else
             snprintf(
                 key, sizeof(key), "%lld",
-                (long long)(k - runjson_time_at(res, shown - 1, RUN_LIST_CREATED_DESC_STARTED_AT)));
-        if (runjson_uuid_at(res, shown - 1, RUN_LIST_CREATED_DESC_ID, id) != 0)
+                (long long)(k - pgjson_time_at(res, shown - 1, RUN_LIST_CREATED_DESC_STARTED_AT)));
+        if (pgjson_uuid_at(res, shown - 1, RUN_LIST_CREATED_DESC_ID, id) != 0)
             return op_fail(&r->op, OP_INTERNAL, "internal", NULL, "internal error");
         const char *next = arena_sprintf(r->op.arena, "\"%s%s~%s\"}", by->cursor_prefix, key, id);
         if (!next)

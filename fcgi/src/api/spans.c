@@ -21,8 +21,11 @@
 #include "api/runs.h"
 #include "db.h"
 #include "inflate.h"
+#include "log.h"
 #include "otlp_pb.h"
+#include "pgjson.h"
 #include "pub.h"
+#include "spanjson.h"
 
 #define SPANS_PATH_FRAMES 128
 
@@ -1122,16 +1125,20 @@ static int spans_tab_index(struct spans_tab *t, PGresult *res, int i, int col)
     }
 }
 
-/* Rows 0..shown of a read statement's answer (span_json_lean, then resource and scope, in
- * columns col, col + 1, col + 2) as `"<key>":[…]` in o, in the form asked: the full one
- * puts "resource" and "scope" back into each span; the lean one gives each span
- * "resource_index" and "scope_index" and follows with "resources" and "scopes". */
-static int spans_rows_out(struct req *r, struct jsonx_out *o, PGresult *res, int shown, int col,
-                          int lean, const char *key)
+/* Rows 0..shown of a read statement's binary answer (span_columns) as `"<key>":[…]` in o,
+ * each span rendered by spanjson.c, in the form asked: the full one is span_json()'s, with
+ * "resource" and "scope" in each span; the lean one gives each span "resource_index" and
+ * "scope_index" and follows with "resources" and "scopes". */
+static int spans_rows_out(struct req *r, struct jsonx_out *o, PGresult *res, int shown, int lean,
+                          const char *key)
 {
     struct spans_tab tr, ts;
-    char num[48];
+    char err[256];
 
+    if (shown && spanjson_check(res, err, sizeof(err)) != 0) {
+        log_error("%s", err);
+        return req_error(r, 500, "internal", NULL, "internal error");
+    }
     if (lean &&
         (spans_tab_init(&tr, r->op.arena, shown) || spans_tab_init(&ts, r->op.arena, shown)))
         return req_error(r, 500, "internal", NULL, "out of memory");
@@ -1139,23 +1146,14 @@ static int spans_rows_out(struct req *r, struct jsonx_out *o, PGresult *res, int
     jsonx_out_raw(o, key, strlen(key));
     jsonx_out_raw(o, "\":[", 3);
     for (int i = 0; i < shown; i++) {
-        int len = PQgetlength(res, i, col);
         if (i)
             jsonx_out_raw(o, ",", 1);
-        /* json_build_object's text ends with its closing brace. */
-        jsonx_out_raw(o, PQgetvalue(res, i, col), len > 0 ? (size_t)len - 1 : 0);
-        if (lean) {
-            int n = snprintf(num, sizeof num, ",\"resource_index\":%d,\"scope_index\":%d}",
-                             spans_tab_index(&tr, res, i, col + 1),
-                             spans_tab_index(&ts, res, i, col + 2));
-            jsonx_out_raw(o, num, (size_t)n);
-            continue;
+        int ri = lean ? spans_tab_index(&tr, res, i, SPAN_TRACE_RESOURCE) : -1;
+        int si = lean ? spans_tab_index(&ts, res, i, SPAN_TRACE_SCOPE) : -1;
+        if (spanjson_row(o, res, i, ri, si) != 0) {
+            log_error("span read: row %d has a malformed binary value", i);
+            return req_error(r, 500, "internal", NULL, "internal error");
         }
-        jsonx_out_raw(o, ",\"resource\":", 12);
-        jsonx_out_raw(o, PQgetvalue(res, i, col + 1), (size_t)PQgetlength(res, i, col + 1));
-        jsonx_out_raw(o, ",\"scope\":", 9);
-        jsonx_out_raw(o, PQgetvalue(res, i, col + 2), (size_t)PQgetlength(res, i, col + 2));
-        jsonx_out_raw(o, "}", 1);
     }
     jsonx_out_raw(o, "]", 1);
     if (!lean)
@@ -1164,14 +1162,60 @@ static int spans_rows_out(struct req *r, struct jsonx_out *o, PGresult *res, int
         const struct spans_tab *t = c ? &ts : &tr;
         jsonx_out_raw(o, c ? ",\"scopes\":[" : ",\"resources\":[", c ? 11 : 14);
         for (int k = 0; k < t->n; k++) {
+            struct pgjson_row w = {.o = o, .res = res, .row = t->first[k], .bad = 0};
             if (k)
                 jsonx_out_raw(o, ",", 1);
-            jsonx_out_raw(o, PQgetvalue(res, t->first[k], col + 1 + c),
-                          (size_t)PQgetlength(res, t->first[k], col + 1 + c));
+            pgjson_jsonb(&w, c ? SPAN_TRACE_SCOPE : SPAN_TRACE_RESOURCE);
+            if (w.bad) /* (spanjson_row read the same value well) */
+                return req_error(r, 500, "internal", NULL, "internal error");
         }
         jsonx_out_raw(o, "]", 1);
     }
     return 0;
+}
+
+/* The cursor after a page's last row, made from its binary columns: sequence_id, or
+ * start_ns:sequence_id (a run's spans by start), or start_ns:trace_id:span_id (the search). */
+enum spans_cursor { SPANS_CURSOR_SEQUENCE, SPANS_CURSOR_START, SPANS_CURSOR_SEARCH };
+
+/* {"items":[…](,"resources":[…],"scopes":[…]),"next_cursor":…}: rows 0..shown of a binary
+ * span_columns answer, and a cursor after the last when more is set. */
+static int spans_page(struct req *r, PGresult *res, int shown, int more, int lean,
+                      enum spans_cursor kind)
+{
+    struct jsonx_out o;
+    jsonx_out_init(&o, r->op.arena, 64 + (size_t)shown * 1024);
+    jsonx_out_raw(&o, "{", 1);
+    if (spans_rows_out(r, &o, res, shown, lean, "items"))
+        return -1;
+    jsonx_out_raw(&o, ",\"next_cursor\":", 15);
+    if (!more || !shown) {
+        jsonx_out_raw(&o, "null}", 5);
+        return req_json_text(r, 200, jsonx_out_end(&o, NULL));
+    }
+    /* Numbers, hex and colons (spanjson_check read the columns' types): nothing to escape. */
+    char next[2 * PGJSON_NUM_MAX + 64], *e = next;
+    int last = shown - 1;
+    *e++ = '"';
+    if (kind != SPANS_CURSOR_SEQUENCE) {
+        e += pgjson_fmt_i64(e, pgjson_time_at(res, last, SPAN_TRACE_START_NS));
+        *e++ = ':';
+    }
+    if (kind != SPANS_CURSOR_SEARCH) {
+        e += pgjson_fmt_i64(e, pgjson_time_at(res, last, SPAN_TRACE_SEQUENCE_ID));
+    } else {
+        for (int c = 0; c < 2; c++) {
+            int col = c ? SPAN_TRACE_SPAN_ID : SPAN_TRACE_TRACE_ID,
+                len = PQgetlength(res, last, col);
+            if (c)
+                *e++ = ':';
+            e = pgjson_hex_bytes(e, (const unsigned char *)PQgetvalue(res, last, col),
+                                 (size_t)(len < 16 ? len : 16));
+        }
+    }
+    memcpy(e, "\"}", 2);
+    jsonx_out_raw(&o, next, (size_t)(e + 2 - next));
+    return req_json_text(r, 200, jsonx_out_end(&o, NULL));
 }
 
 /* GET /runs/{run}/spans: by sequence id (order=sequence, the default) or by start time. */
@@ -1232,30 +1276,9 @@ int spans_list(struct req *r)
     }
     if (!res)
         return -1;
-    _Static_assert(SPAN_LIST_RUN_SPAN_JSON_LEAN == SPAN_LIST_RUN_START_SPAN_JSON_LEAN &&
-                       SPAN_LIST_RUN_RESOURCE == SPAN_LIST_RUN_SPAN_JSON_LEAN + 1 &&
-                       SPAN_LIST_RUN_SCOPE == SPAN_LIST_RUN_SPAN_JSON_LEAN + 2 &&
-                       SPAN_LIST_RUN_START_RESOURCE == SPAN_LIST_RUN_START_SPAN_JSON_LEAN + 1 &&
-                       SPAN_LIST_RUN_START_SCOPE == SPAN_LIST_RUN_START_SPAN_JSON_LEAN + 2 &&
-                       SPAN_LIST_RUN_CURSOR == SPAN_LIST_RUN_START_CURSOR,
-                   "spans_rows_out reads a span and its resource and scope side by side; both "
-                   "lists answer the same columns");
-    int n = PQntuples(res), shown = n > limit ? (int)limit : n;
-    /* Cursors are ours (decimal numbers and a colon): nothing to escape. */
-    const char *next = n > limit ? PQgetvalue(res, shown - 1, SPAN_LIST_RUN_CURSOR) : NULL;
-    struct jsonx_out o;
-    jsonx_out_init(&o, r->op.arena, 64 + (size_t)shown * 1024);
-    jsonx_out_raw(&o, "{", 1);
-    if (spans_rows_out(r, &o, res, shown, SPAN_LIST_RUN_SPAN_JSON_LEAN, lean, "items"))
-        return -1;
-    jsonx_out_raw(&o, ",\"next_cursor\":", 15);
-    if (next) {
-        jsonx_out_raw(&o, "\"", 1);
-        jsonx_out_raw(&o, next, strlen(next));
-        jsonx_out_raw(&o, "\"}", 2);
-    } else
-        jsonx_out_raw(&o, "null}", 5);
-    return req_json_text(r, 200, jsonx_out_end(&o, NULL));
+    int n = PQntuples(res);
+    return spans_page(r, res, n > limit ? (int)limit : n, n > limit, lean,
+                      by_start ? SPANS_CURSOR_START : SPANS_CURSOR_SEQUENCE);
 }
 
 /* 1 when s is n hex digits. */
@@ -1308,9 +1331,6 @@ int spans_trace(struct req *r)
     if (n == 0)
         return req_error(r, 404, "not_found", NULL, "no such trace");
     struct jsonx_out o;
-    _Static_assert(SPAN_TRACE_RESOURCE == SPAN_TRACE_SPAN_JSON_LEAN + 1 &&
-                       SPAN_TRACE_SCOPE == SPAN_TRACE_SPAN_JSON_LEAN + 2,
-                   "spans_rows_out reads a span and its resource and scope side by side");
     jsonx_out_init(&o, r->op.arena, 64 + (size_t)shown * (lean ? 512 : 1536));
     jsonx_out_raw(&o, "{\"trace_id\":\"", 13);
     for (int i = 0; i < 32; i++) {
@@ -1318,7 +1338,7 @@ int spans_trace(struct req *r)
         jsonx_out_raw(&o, &c, 1);
     }
     jsonx_out_raw(&o, "\",", 2);
-    if (spans_rows_out(r, &o, res, shown, SPAN_TRACE_SPAN_JSON_LEAN, lean, "spans"))
+    if (spans_rows_out(r, &o, res, shown, lean, "spans"))
         return -1;
     const char *tail = n > SPANS_TRACE_MAX ? ",\"truncated\":true}" : ",\"truncated\":false}";
     jsonx_out_raw(&o, tail, strlen(tail));
@@ -1411,8 +1431,6 @@ int spans_search(struct req *r)
                                            arena_sprintf(r->op.arena, "%ld", limit + 1)};
     if (!(res = DB_EXEC(&r->op, DB_STMT_SPAN_SEARCH, p)))
         return -1;
-    _Static_assert(SPAN_SEARCH_SPAN_JSON == 0, "req_page_rows splices column 0");
-    int n = PQntuples(res), shown = n > limit ? (int)limit : n;
-    return req_page_rows(r, res, shown,
-                         n > limit ? PQgetvalue(res, shown - 1, SPAN_SEARCH_CURSOR) : NULL);
+    int n = PQntuples(res);
+    return spans_page(r, res, n > limit ? (int)limit : n, n > limit, 0, SPANS_CURSOR_SEARCH);
 }
