@@ -11,6 +11,7 @@
 #include "jsonx.h"
 #include "pgjson.h"
 #include "runjson.h"
+#include "pgres_fake.h"
 #include "suites.h"
 
 static void test_time(void)
@@ -179,40 +180,7 @@ static const unsigned col_type[COL(_NOUT)] = {
 
 static PGresult *make_result(int text_col)
 {
-    PGresAttDesc att[COL(_NOUT)];
-    PGresult *res = PQmakeEmptyPGresult(NULL, PGRES_TUPLES_OK);
-    for (int i = 0; i < COL(_NOUT); i++)
-        att[i] = (PGresAttDesc){.name = (char *)"c",
-                                .format = i == text_col ? 0 : 1,
-                                .typid = col_type[i],
-                                .typlen = -1,
-                                .atttypmod = -1};
-    if (res && !PQsetResultAttrs(res, COL(_NOUT), att)) {
-        PQclear(res);
-        return NULL;
-    }
-    for (int r = 0; res && r < 2; r++)
-        for (int i = 0; i < COL(_NOUT); i++)
-            PQsetvalue(res, r, i, NULL, -1); /* NULL unless set below */
-    return res;
-}
-
-static void put(PGresult *res, int row, int col, const void *v, int len)
-{
-    CU_ASSERT_FATAL(PQsetvalue(res, row, col, (char *)v, len));
-}
-
-static void put_be(PGresult *res, int row, int col, uint64_t v, int size)
-{
-    unsigned char b[8];
-    for (int i = 0; i < size; i++)
-        b[i] = (unsigned char)(v >> (8 * (size - 1 - i)));
-    put(res, row, col, b, size);
-}
-
-static void put_text(PGresult *res, int row, int col, const char *s)
-{
-    put(res, row, col, s, (int)strlen(s));
+    return pgres_fake(col_type, COL(_NOUT), 2, text_col);
 }
 
 static void test_row(void)
@@ -232,37 +200,37 @@ static void test_row(void)
     PGresult *res = make_result(-1);
     CU_ASSERT_PTR_NOT_NULL_FATAL(res);
     /* row 0: every kind of value */
-    put(res, 0, COL(ID), id, 16);
-    put_text(res, 0, COL(PROJECT), "p\"1");
-    put_be(res, 0, COL(EXPERIMENT_ID), 7, 8);
-    put_text(res, 0, COL(KIND), "train");
-    put_text(res, 0, COL(NAME), "\xc3\xa9\n");
-    put_text(res, 0, COL(QUEUE), "q");
-    put_text(res, 0, COL(STATUS), "failed");
-    put_be(res, 0, COL(PRIORITY), (uint32_t)-3, 4);
-    put(res, 0, COL(INPUT), input, (int)sizeof(input) - 1);
-    put(res, 0, COL(TAGS), tags, (int)sizeof(tags));
-    put(res, 0, COL(ROOT_ID), root, 16);
-    put_be(res, 0, COL(WORKER_ID), 9000000000, 8);
-    put_be(res, 0, COL(PROGRESS), 0x3dcccccd, 4);
-    put_be(res, 0, COL(CREATED_AT), 843291791495350, 8);
-    put_be(res, 0, COL(STARTED_AT), 843291791000000, 8);
-    put_be(res, 0, COL(ENDED_AT), 843291792500000, 8);
-    put_be(res, 0, COL(UPDATED_AT), 0, 8);
-    put(res, 0, COL(CANCEL_REQUESTED), "\1", 1);
-    put_text(res, 0, COL(ERROR_MESSAGE), "m");
-    put_text(res, 0, COL(ERROR_FINGERPRINT), "fp");
-    put(res, 0, COL(RESULT), "\0011", 2);
-    put_be(res, 0, COL(NOW), 0, 8);
-    put_be(res, 0, COL(A_SEQ), 2, 4);
-    put_text(res, 0, COL(A_STATUS), "running");
-    put_be(res, 0, COL(A_CREATED_AT), 1, 8);
+    pgres_put(res, 0, COL(ID), id, 16);
+    pgres_put_text(res, 0, COL(PROJECT), "p\"1");
+    pgres_put_be(res, 0, COL(EXPERIMENT_ID), 7, 8);
+    pgres_put_text(res, 0, COL(KIND), "train");
+    pgres_put_text(res, 0, COL(NAME), "\xc3\xa9\n");
+    pgres_put_text(res, 0, COL(QUEUE), "q");
+    pgres_put_text(res, 0, COL(STATUS), "failed");
+    pgres_put_be(res, 0, COL(PRIORITY), (uint32_t)-3, 4);
+    pgres_put(res, 0, COL(INPUT), input, (int)sizeof(input) - 1);
+    pgres_put(res, 0, COL(TAGS), tags, (int)sizeof(tags));
+    pgres_put(res, 0, COL(ROOT_ID), root, 16);
+    pgres_put_be(res, 0, COL(WORKER_ID), 9000000000, 8);
+    pgres_put_be(res, 0, COL(PROGRESS), 0x3dcccccd, 4);
+    pgres_put_be(res, 0, COL(CREATED_AT), 843291791495350, 8);
+    pgres_put_be(res, 0, COL(STARTED_AT), 843291791000000, 8);
+    pgres_put_be(res, 0, COL(ENDED_AT), 843291792500000, 8);
+    pgres_put_be(res, 0, COL(UPDATED_AT), 0, 8);
+    pgres_put(res, 0, COL(CANCEL_REQUESTED), "\1", 1);
+    pgres_put_text(res, 0, COL(ERROR_MESSAGE), "m");
+    pgres_put_text(res, 0, COL(ERROR_FINGERPRINT), "fp");
+    pgres_put(res, 0, COL(RESULT), "\0011", 2);
+    pgres_put_be(res, 0, COL(NOW), 0, 8);
+    pgres_put_be(res, 0, COL(A_SEQ), 2, 4);
+    pgres_put_text(res, 0, COL(A_STATUS), "running");
+    pgres_put_be(res, 0, COL(A_CREATED_AT), 1, 8);
     /* row 1: running (duration to now), no tags, no error, no attempt */
-    put(res, 1, COL(ID), id, 16);
-    put(res, 1, COL(TAGS), no_tags, (int)sizeof(no_tags));
-    put_be(res, 1, COL(STARTED_AT), 843291791000000, 8);
-    put_be(res, 1, COL(NOW), 843291793000000, 8);
-    put(res, 1, COL(CANCEL_REQUESTED), "\0", 1);
+    pgres_put(res, 1, COL(ID), id, 16);
+    pgres_put(res, 1, COL(TAGS), no_tags, (int)sizeof(no_tags));
+    pgres_put_be(res, 1, COL(STARTED_AT), 843291791000000, 8);
+    pgres_put_be(res, 1, COL(NOW), 843291793000000, 8);
+    pgres_put(res, 1, COL(CANCEL_REQUESTED), "\0", 1);
 
     CU_ASSERT_EQUAL(runjson_check(res, err, sizeof(err)), 0);
     arena_init(&a, 1024);
@@ -298,11 +266,11 @@ static void test_row(void)
 
     /* A malformed value fails the row and leaves what was written before it. */
     size_t before = o.len;
-    put(res, 1, COL(PROGRESS), "\0\0", 2);
+    pgres_put(res, 1, COL(PROGRESS), "\0\0", 2);
     CU_ASSERT_EQUAL(runjson_row(&o, res, 1), -1);
     CU_ASSERT_EQUAL(o.len, before);
-    put(res, 1, COL(PROGRESS), NULL, -1);
-    put(res, 1, COL(INPUT), "\2{}", 3); /* a jsonb version this code does not know */
+    pgres_put(res, 1, COL(PROGRESS), NULL, -1);
+    pgres_put(res, 1, COL(INPUT), "\2{}", 3); /* a jsonb version this code does not know */
     CU_ASSERT_EQUAL(runjson_row(&o, res, 1), -1);
     PQclear(res);
     arena_fini(&a);

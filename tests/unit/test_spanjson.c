@@ -10,6 +10,7 @@
 #include "db_stmt.h"
 #include "jsonx.h"
 #include "spanjson.h"
+#include "pgres_fake.h"
 #include "suites.h"
 
 #define COL(name) SPAN_TRACE_##name
@@ -31,40 +32,7 @@ static const unsigned col_type[COL(_NOUT)] = {
 
 static PGresult *make_result(int text_col)
 {
-    PGresAttDesc att[COL(_NOUT)];
-    PGresult *res = PQmakeEmptyPGresult(NULL, PGRES_TUPLES_OK);
-    for (int i = 0; i < COL(_NOUT); i++)
-        att[i] = (PGresAttDesc){.name = (char *)"c",
-                                .format = i == text_col ? 0 : 1,
-                                .typid = col_type[i],
-                                .typlen = -1,
-                                .atttypmod = -1};
-    if (res && !PQsetResultAttrs(res, COL(_NOUT), att)) {
-        PQclear(res);
-        return NULL;
-    }
-    for (int r = 0; res && r < 2; r++)
-        for (int i = 0; i < COL(_NOUT); i++)
-            PQsetvalue(res, r, i, NULL, -1); /* NULL unless set below */
-    return res;
-}
-
-static void put(PGresult *res, int row, int col, const void *v, int len)
-{
-    CU_ASSERT_FATAL(PQsetvalue(res, row, col, (char *)v, len));
-}
-
-static void put_be(PGresult *res, int row, int col, uint64_t v, int size)
-{
-    unsigned char b[8];
-    for (int i = 0; i < size; i++)
-        b[i] = (unsigned char)(v >> (8 * (size - 1 - i)));
-    put(res, row, col, b, size);
-}
-
-static void put_text(PGresult *res, int row, int col, const char *s)
-{
-    put(res, row, col, s, (int)strlen(s));
+    return pgres_fake(col_type, COL(_NOUT), 2, text_col);
 }
 
 /* The columns every span has (NOT NULL), as a stored span without anything set has them. */
@@ -72,22 +40,22 @@ static void put_plain(PGresult *res, int row)
 {
     static const unsigned char trace[16] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
     static const unsigned char span[8] = {0xa0, 0xa1, 0xa2, 0xa3, 0xa4, 0xa5, 0xa6, 0xa7};
-    put(res, row, COL(TRACE_ID), trace, 16);
-    put(res, row, COL(SPAN_ID), span, 8);
-    put_text(res, row, COL(TRACE_STATE), "");
-    put_be(res, row, COL(FLAGS), 0, 8);
-    put_text(res, row, COL(NAME), "");
-    put_be(res, row, COL(KIND), 0, 2);
-    put_be(res, row, COL(STATUS_CODE), 0, 2);
-    put_text(res, row, COL(STATUS_MESSAGE), "");
-    put(res, row, COL(ATTRIBUTES), "\1{}", 3);
-    put_be(res, row, COL(DROPPED_ATTRIBUTES_COUNT), 0, 8);
-    put(res, row, COL(EVENTS), "\1[]", 3);
-    put_be(res, row, COL(DROPPED_EVENTS_COUNT), 0, 8);
-    put(res, row, COL(LINKS), "\1[]", 3);
-    put_be(res, row, COL(DROPPED_LINKS_COUNT), 0, 8);
-    put(res, row, COL(RESOURCE), "\1{}", 3);
-    put(res, row, COL(SCOPE), "\1{}", 3);
+    pgres_put(res, row, COL(TRACE_ID), trace, 16);
+    pgres_put(res, row, COL(SPAN_ID), span, 8);
+    pgres_put_text(res, row, COL(TRACE_STATE), "");
+    pgres_put_be(res, row, COL(FLAGS), 0, 8);
+    pgres_put_text(res, row, COL(NAME), "");
+    pgres_put_be(res, row, COL(KIND), 0, 2);
+    pgres_put_be(res, row, COL(STATUS_CODE), 0, 2);
+    pgres_put_text(res, row, COL(STATUS_MESSAGE), "");
+    pgres_put(res, row, COL(ATTRIBUTES), "\1{}", 3);
+    pgres_put_be(res, row, COL(DROPPED_ATTRIBUTES_COUNT), 0, 8);
+    pgres_put(res, row, COL(EVENTS), "\1[]", 3);
+    pgres_put_be(res, row, COL(DROPPED_EVENTS_COUNT), 0, 8);
+    pgres_put(res, row, COL(LINKS), "\1[]", 3);
+    pgres_put_be(res, row, COL(DROPPED_LINKS_COUNT), 0, 8);
+    pgres_put(res, row, COL(RESOURCE), "\1{}", 3);
+    pgres_put(res, row, COL(SCOPE), "\1{}", 3);
 }
 
 static void test_row(void)
@@ -104,30 +72,30 @@ static void test_row(void)
     CU_ASSERT_PTR_NOT_NULL_FATAL(res);
     /* row 0: a linked span with a bit of everything */
     put_plain(res, 0);
-    put_text(res, 0, COL(TRACE_STATE), "k=v");
-    put_be(res, 0, COL(FLAGS), 257, 8);
-    put_text(res, 0, COL(NAME), "n\"\n\xc3\xa9");
-    put_be(res, 0, COL(KIND), 2, 2);
-    put_be(res, 0, COL(START_NS), 1767225600123456789, 8);
-    put_be(res, 0, COL(END_NS), 1767225601987654321, 8);
-    put_be(res, 0, COL(START_AT), 820540800123456, 8);
-    put_be(res, 0, COL(STATUS_CODE), 2, 2);
-    put_text(res, 0, COL(STATUS_MESSAGE), "boom\x01");
-    put(res, 0, COL(ATTRIBUTES), attrs, (int)sizeof(attrs) - 1);
-    put_be(res, 0, COL(DROPPED_ATTRIBUTES_COUNT), 3, 8);
-    put_text(res, 0, COL(SCOPE), "\1{\"name\": \"s\"}");
-    put(res, 0, COL(RUN_ID), run, 16);
-    put_be(res, 0, COL(ATTEMPT_SEQ), 2, 4);
-    put_be(res, 0, COL(SEQUENCE_ID), 7, 8);
-    put_be(res, 0, COL(RECEIVED_AT), 0, 8);
+    pgres_put_text(res, 0, COL(TRACE_STATE), "k=v");
+    pgres_put_be(res, 0, COL(FLAGS), 257, 8);
+    pgres_put_text(res, 0, COL(NAME), "n\"\n\xc3\xa9");
+    pgres_put_be(res, 0, COL(KIND), 2, 2);
+    pgres_put_be(res, 0, COL(START_NS), 1767225600123456789, 8);
+    pgres_put_be(res, 0, COL(END_NS), 1767225601987654321, 8);
+    pgres_put_be(res, 0, COL(START_AT), 820540800123456, 8);
+    pgres_put_be(res, 0, COL(STATUS_CODE), 2, 2);
+    pgres_put_text(res, 0, COL(STATUS_MESSAGE), "boom\x01");
+    pgres_put(res, 0, COL(ATTRIBUTES), attrs, (int)sizeof(attrs) - 1);
+    pgres_put_be(res, 0, COL(DROPPED_ATTRIBUTES_COUNT), 3, 8);
+    pgres_put_text(res, 0, COL(SCOPE), "\1{\"name\": \"s\"}");
+    pgres_put(res, 0, COL(RUN_ID), run, 16);
+    pgres_put_be(res, 0, COL(ATTEMPT_SEQ), 2, 4);
+    pgres_put_be(res, 0, COL(SEQUENCE_ID), 7, 8);
+    pgres_put_be(res, 0, COL(RECEIVED_AT), 0, 8);
     /* row 1: unlinked, a parent, and the last nanoseconds there are (end_ns / 1000 past
      * 2^53 is rounded to a double in SQL: ...775 becomes ...776) */
     put_plain(res, 1);
-    put(res, 1, COL(PARENT_SPAN_ID), parent, 8);
-    put_be(res, 1, COL(START_NS), 9223372036854775000, 8);
-    put_be(res, 1, COL(END_NS), INT64_MAX, 8);
-    put_be(res, 1, COL(START_AT), 8276687236854776, 8);
-    put_be(res, 1, COL(RECEIVED_AT), 1, 8);
+    pgres_put(res, 1, COL(PARENT_SPAN_ID), parent, 8);
+    pgres_put_be(res, 1, COL(START_NS), 9223372036854775000, 8);
+    pgres_put_be(res, 1, COL(END_NS), INT64_MAX, 8);
+    pgres_put_be(res, 1, COL(START_AT), 8276687236854776, 8);
+    pgres_put_be(res, 1, COL(RECEIVED_AT), 1, 8);
 
     CU_ASSERT_EQUAL(spanjson_check(res, err, sizeof(err)), 0);
     arena_init(&a, 1024);
@@ -163,15 +131,15 @@ static void test_row(void)
 
     /* A malformed value fails the row and leaves what was written before it. */
     size_t before = o.len;
-    put(res, 1, COL(KIND), "\0\0\0\0", 4);
+    pgres_put(res, 1, COL(KIND), "\0\0\0\0", 4);
     CU_ASSERT_EQUAL(spanjson_row(&o, res, 1, 0, 0), -1);
     CU_ASSERT_EQUAL(o.len, before);
-    put_be(res, 1, COL(KIND), 0, 2);
-    put(res, 1, COL(EVENTS), "\2[]", 3); /* a jsonb version this code does not know */
+    pgres_put_be(res, 1, COL(KIND), 0, 2);
+    pgres_put(res, 1, COL(EVENTS), "\2[]", 3); /* a jsonb version this code does not know */
     CU_ASSERT_EQUAL(spanjson_row(&o, res, 1, -1, -1), -1);
-    put(res, 1, COL(EVENTS), "\1[]", 3);
+    pgres_put(res, 1, COL(EVENTS), "\1[]", 3);
     /* a duration past int64 is an error in SQL */
-    put_be(res, 1, COL(START_NS), (uint64_t)INT64_MIN, 8);
+    pgres_put_be(res, 1, COL(START_NS), (uint64_t)INT64_MIN, 8);
     CU_ASSERT_EQUAL(spanjson_row(&o, res, 1, -1, -1), -1);
     CU_ASSERT_EQUAL(o.len, before);
     PQclear(res);
