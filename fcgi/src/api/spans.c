@@ -1292,8 +1292,8 @@ static int spans_is_hex(const char *s, size_t n)
     return 1;
 }
 
-int spans_cursor_parse(struct arena *a, const char *cursor, const char **ns, const char **trace,
-                       const char **span)
+static int spans_cursor_parse(struct arena *a, const char *cursor, const char **ns,
+                              const char **trace, const char **span)
 {
     const char *c1 = strchr(cursor, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
     *ns = c1 ? arena_strndup(a, cursor, (size_t)(c1 - cursor)) : NULL;
@@ -1303,6 +1303,24 @@ int spans_cursor_parse(struct arena *a, const char *cursor, const char **ns, con
                    spans_is_hex(*span, 16)
                ? 0
                : -1;
+}
+
+int spans_range_params(struct req *r, const char *cursor_of, struct spans_range *g)
+{
+    const char *cursor = req_query(r, "cursor");
+
+    memset(g, 0, sizeof(*g));
+    g->from = req_query(r, "from");
+    g->to = req_query(r, "to");
+    if (g->from && !jsonx_is_rfc3339(g->from))
+        return req_error(r, 400, "invalid_field", "from", "from must be an RFC 3339 time");
+    if (g->to && !jsonx_is_rfc3339(g->to))
+        return req_error(r, 400, "invalid_field", "to", "to must be an RFC 3339 time");
+    if (cursor &&
+        spans_cursor_parse(r->op.arena, cursor, &g->after_ns, &g->after_trace, &g->after_span))
+        return req_error(r, 400, "invalid_field", "cursor", "cursor must be a next_cursor of %s",
+                         cursor_of);
+    return 0;
 }
 
 /* GET /traces/{trace_id}: the trace's spans in the caller's project (?project= for a user;
@@ -1391,9 +1409,8 @@ int spans_search(struct req *r)
     static const char *const known[] = {"project", "name", "attr",   "status", "min_duration_ms",
                                         "from",    "to",   "cursor", "limit",  NULL};
     const char *attr = req_query(r, "attr"), *min_ms = req_query(r, "min_duration_ms");
-    const char *from = req_query(r, "from"), *to = req_query(r, "to");
-    const char *cursor = req_query(r, "cursor"), *status, *attrs = NULL, *min_ns = NULL;
-    const char *after_ns = NULL, *after_trace = NULL, *after_span = NULL;
+    const char *status, *attrs = NULL, *min_ns = NULL;
+    struct spans_range g;
     struct access_project pr;
     long limit;
     PGresult *res;
@@ -1408,13 +1425,8 @@ int spans_search(struct req *r)
                              "min_duration_ms must be a whole number of milliseconds");
         min_ns = arena_sprintf(r->op.arena, "%lld", strtoll(min_ms, NULL, 10) * 1000000LL);
     }
-    if (from && !jsonx_is_rfc3339(from))
-        return req_error(r, 400, "invalid_field", "from", "from must be an RFC 3339 time");
-    if (to && !jsonx_is_rfc3339(to))
-        return req_error(r, 400, "invalid_field", "to", "to must be an RFC 3339 time");
-    if (cursor && spans_cursor_parse(r->op.arena, cursor, &after_ns, &after_trace, &after_span))
-        return req_error(r, 400, "invalid_field", "cursor",
-                         "cursor must be a next_cursor of this search");
+    if (spans_range_params(r, "this search", &g))
+        return -1;
     if (access_project_for(&r->op, req_query(r, "project"), "project", ACCESS_ROLE_VIEWER, &pr))
         return -1;
     const char *p[SPAN_SEARCH__NIN] = {[SPAN_SEARCH_IN_PROJECT] = pr.id,
@@ -1422,11 +1434,11 @@ int spans_search(struct req *r)
                                        [SPAN_SEARCH_IN_ATTRS] = attrs,
                                        [SPAN_SEARCH_IN_STATUS] = status,
                                        [SPAN_SEARCH_IN_MIN_DURATION_NS] = min_ns,
-                                       [SPAN_SEARCH_IN_FROM] = from,
-                                       [SPAN_SEARCH_IN_TO] = to,
-                                       [SPAN_SEARCH_IN_AFTER_NS] = after_ns,
-                                       [SPAN_SEARCH_IN_AFTER_TRACE] = after_trace,
-                                       [SPAN_SEARCH_IN_AFTER_SPAN] = after_span,
+                                       [SPAN_SEARCH_IN_FROM] = g.from,
+                                       [SPAN_SEARCH_IN_TO] = g.to,
+                                       [SPAN_SEARCH_IN_AFTER_NS] = g.after_ns,
+                                       [SPAN_SEARCH_IN_AFTER_TRACE] = g.after_trace,
+                                       [SPAN_SEARCH_IN_AFTER_SPAN] = g.after_span,
                                        [SPAN_SEARCH_IN_LIMIT] =
                                            arena_sprintf(r->op.arena, "%ld", limit + 1)};
     if (!(res = DB_EXEC(&r->op, DB_STMT_SPAN_SEARCH, p)))

@@ -19,11 +19,14 @@ int spans_search(struct req *r);
  * answers ExportTraceServiceResponse. */
 int spans_otlp_ingest(struct req *r, const char *project_id, json_object *request);
 
-/* A page cursor "start_ns:trace_id:span_id" (the last span of a page of the span search,
- * or the last root span of GET /traces): its parts, the first two copied into arena a;
- * 0, or -1 when cursor is not one. */
-int spans_cursor_parse(struct arena *a, const char *cursor, const char **ns, const char **trace,
-                       const char **span);
+/* The time range and page cursor of a project-wide span read (the span search, GET
+ * /traces): from and to in RFC 3339, and the cursor "start_ns:trace_id:span_id" of the last
+ * span of a page, its parts in the arena. 0, or the 400 naming the field (cursor_of ends
+ * its message: "this search"). */
+struct spans_range {
+    const char *from, *to, *after_ns, *after_trace, *after_span;
+};
+int spans_range_params(struct req *r, const char *cursor_of, struct spans_range *g);
 
 /* Most spans one GET /traces/{trace_id} answers. */
 #define SPANS_TRACE_MAX 10000

@@ -10,32 +10,25 @@
 int traces_list(struct req *r)
 {
     static const char *const known[] = {"project", "name", "from", "to", "cursor", "limit", NULL};
-    const char *from = req_query(r, "from"), *to = req_query(r, "to");
-    const char *cursor = req_query(r, "cursor");
-    const char *after_ns = NULL, *after_trace = NULL, *after_span = NULL;
+    struct spans_range g;
     struct access_project pr;
     long limit;
     PGresult *res;
 
     if (req_only_params(r, known) || req_limit(r, &limit))
         return -1;
-    if (from && !jsonx_is_rfc3339(from))
-        return req_error(r, 400, "invalid_field", "from", "from must be an RFC 3339 time");
-    if (to && !jsonx_is_rfc3339(to))
-        return req_error(r, 400, "invalid_field", "to", "to must be an RFC 3339 time");
-    /* "start_ns:trace_id:span_id" of the last root shown. */
-    if (cursor && spans_cursor_parse(r->op.arena, cursor, &after_ns, &after_trace, &after_span))
-        return req_error(r, 400, "invalid_field", "cursor",
-                         "cursor must be a next_cursor of this list");
+    /* The cursor names the last root shown. */
+    if (spans_range_params(r, "this list", &g))
+        return -1;
     if (access_project_for(&r->op, req_query(r, "project"), "project", ACCESS_ROLE_VIEWER, &pr))
         return -1;
     const char *p[TRACE_LIST__NIN] = {[TRACE_LIST_IN_PROJECT] = pr.id,
                                       [TRACE_LIST_IN_NAME] = req_query(r, "name"),
-                                      [TRACE_LIST_IN_FROM] = from,
-                                      [TRACE_LIST_IN_TO] = to,
-                                      [TRACE_LIST_IN_AFTER_NS] = after_ns,
-                                      [TRACE_LIST_IN_AFTER_TRACE] = after_trace,
-                                      [TRACE_LIST_IN_AFTER_SPAN] = after_span,
+                                      [TRACE_LIST_IN_FROM] = g.from,
+                                      [TRACE_LIST_IN_TO] = g.to,
+                                      [TRACE_LIST_IN_AFTER_NS] = g.after_ns,
+                                      [TRACE_LIST_IN_AFTER_TRACE] = g.after_trace,
+                                      [TRACE_LIST_IN_AFTER_SPAN] = g.after_span,
                                       [TRACE_LIST_IN_LIMIT] =
                                           arena_sprintf(r->op.arena, "%ld", limit + 1)};
     if (!(res = DB_EXEC(&r->op, DB_STMT_TRACE_LIST, p)))
