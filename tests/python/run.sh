@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# The Python client (clients/python) and the `runwatch` command line against a private
+# stack: builds the wheel with Debian's setuptools (offline, no build isolation), installs
+# it into a scratch directory, type-checks the package with `mypy --strict`, then runs
+# tests/python/test_*.py with Debian's /usr/bin/python3 against the stack, whose processes
+# the tests kill and restart (an API restart, a disconnected stream). The stack is
+# started like every test stack (tests/lib/ports.sh, deploy/stack.sh) and always stopped.
+set -euo pipefail
+
+repo=$(cd "$(dirname "$0")/../.." && pwd)
+bin_dir=${RUNWATCH_BIN_DIR:-$repo/build/release}
+case "$bin_dir" in /*) ;; *) bin_dir=$repo/$bin_dir ;; esac
+py=${RUNWATCH_PYTHON:-/usr/bin/python3}
+
+# shellcheck source=tests/lib/ports.sh
+. "$repo/tests/lib/ports.sh"
+
+private_stack runwatch-py
+tmp=$stack_dir
+export RUNWATCH_BIN_DIR=$bin_dir
+export RUNWATCH_API_WORKERS=${RUNWATCH_API_WORKERS:-3}
+export RUNWATCH_ADMIN_EMAIL=admin@runwatch.test
+export RUNWATCH_ADMIN_PASSWORD=admin-password-for-tests
+# Short keepalives, so a stream's reader notices a dead connection soon.
+export RUNWATCH_SSE_KEEPALIVE_MS=1000
+mkdir -p "$tmp/static"
+echo '<!doctype html><title>Runwatch</title>' >"$tmp/static/index.html"
+export RUNWATCH_STATIC_DIR=$tmp/static
+
+cleanup() {
+    local rc=$?
+    "$repo/deploy/stack.sh" stop >/dev/null 2>&1 || true
+    if [ $rc -ne 0 ] && [ -d "$RUNWATCH_VAR_DIR/log" ]; then
+        for f in "$RUNWATCH_VAR_DIR"/log/*.log; do
+            echo "---- last lines of $(basename "$f")"
+            tail -n 20 "$f"
+        done
+    fi
+    rm -rf "$tmp"
+    exit $rc
+}
+trap cleanup EXIT INT TERM
+
+failed=()
+part() { # name command…
+    local name=$1
+    shift
+    echo "-- $name"
+    "$@" || failed+=("$name")
+}
+
+# The package builds and installs offline, with its console script (from a copy: a build
+# leaves build/ and *.egg-info beside the sources).
+export PIP_ROOT_USER_ACTION=ignore PIP_DISABLE_PIP_VERSION_CHECK=1
+cp -r "$repo/clients/python" "$tmp/src"
+part "wheel" "$py" -m pip wheel -q --no-deps --no-build-isolation -w "$tmp/wheel" "$tmp/src"
+part "install" "$py" -m pip install -q --no-deps --no-index --target "$tmp/site" "$tmp"/wheel/runwatch-*.whl
+part "mypy --strict" "$py" -m mypy --strict --no-incremental --cache-dir=/dev/null \
+    "$repo/clients/python/src/runwatch" "$repo/tests/python"
+
+"$repo/deploy/stack.sh" start >"$tmp/start.log" 2>&1 || {
+    cat "$tmp/start.log"
+    exit 1
+}
+token=$(cd "$repo" && "$bin_dir/runwatch-api" token create --project pyclient --create-project \
+    --name "python client tests" --scopes read,write)
+[[ "$token" == rw_* ]] || {
+    echo "no token"
+    exit 1
+}
+# shellcheck disable=SC2153 # set by private_stack
+export RUNWATCH_URL=http://$RUNWATCH_HTTP_HOST:$RUNWATCH_HTTP_PORT
+export RUNWATCH_TOKEN=$token
+unset RUNWATCH_PROJECT
+export RUNWATCH_TEST_STACK=$repo/deploy/stack.sh
+# The installed wheel first: the tests use its package and its `runwatch` script.
+export PYTHONPATH=$tmp/site
+export RUNWATCH_CLI=$tmp/site/bin/runwatch
+export PYTHONDONTWRITEBYTECODE=1
+part "tests" "$py" -m unittest discover -v -s "$repo/tests/python" -p 'test_*.py'
+
+if ((${#failed[@]})); then
+    echo "python: failed: ${failed[*]}"
+    exit 1
+fi
+echo "python: every part passed"
