@@ -207,6 +207,7 @@ test: build
 	suite hub-smoke tests/integration/sse_smoke.sh $(BUILD)/runwatch-sse; \
 	suite dashboard $(MAKE) --no-print-directory frontend-test; \
 	suite e2e env RUNWATCH_BIN_DIR=$(BUILD) tests/e2e/run.sh; \
+	suite python env RUNWATCH_BIN_DIR=$(BUILD) tests/python/run.sh; \
 	if [ -n "$$failed" ]; then echo "== failed:$$failed"; exit 1; fi; \
 	echo "== every suite passed ($(FLAVOUR))"
 
@@ -217,7 +218,8 @@ asan:
 # (events, batches, claims, the run list at 1M runs), the fleet simulator as a load
 # generator, the live stream (idle streams' memory, fan-out latency), the built-in
 # reports at 1M runs and 10M events, then the dashboard's runs page scrolling 10,000
-# rows in Chromium, and the first paint of a 5,000-span trace. Figures with their commands go to
+# rows in Chromium, the first paint of a 5,000-span trace, and the Python client's cost
+# a `run.log` call and metric points a second from one process. Figures with their commands go to
 # docs/PERFORMANCE.md.
 bench: build
 	RUNWATCH_BIN_DIR=$(BUILD) tests/bench/baseline.sh
@@ -230,6 +232,7 @@ bench: build
 	RUNWATCH_BIN_DIR=$(BUILD) tests/bench/runs_scroll.sh
 	RUNWATCH_BIN_DIR=$(BUILD) tests/bench/runs_list.sh
 	RUNWATCH_BIN_DIR=$(BUILD) tests/bench/trace_paint.sh
+	RUNWATCH_BIN_DIR=$(BUILD) tests/python/run.sh bench
 
 # ---- fuzzing (tests/fuzz/README.md): libFuzzer targets for the parsers that read outside
 # input, built with clang, ASan and UBSan into build/fuzz from their own objects (every

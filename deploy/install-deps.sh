@@ -43,6 +43,9 @@ TEST_PACKAGES=(
     chromium
     # make fuzz: clang with libFuzzer and the sanitizer runtimes (tests/fuzz/README.md)
     clang libclang-rt-dev
+    # the Python client (clients/python): its wheel builds offline with Debian's setuptools,
+    # pip installs it, mypy --strict checks it (tests/python/run.sh)
+    python3 python3-pip python3-setuptools python3-wheel python3-mypy
     # promtool (checks the /metrics exposition and deploy/prometheus/alerts.yml in tests).
     # The package also ships a Prometheus server that Runwatch never starts.
     prometheus

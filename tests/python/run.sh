@@ -5,7 +5,11 @@
 # tests/python/test_*.py with Debian's /usr/bin/python3 against the stack, whose processes
 # the tests kill and restart (an API restart, a disconnected stream). The stack is
 # started like every test stack (tests/lib/ports.sh, deploy/stack.sh) and always stopped.
+# `run.sh bench` runs tests/python/bench.py against the stack instead (make bench).
 set -euo pipefail
+
+mode=${1:-test}
+case "$mode" in test | bench) ;; *) echo "usage: $0 [test|bench]" >&2; exit 2 ;; esac
 
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 bin_dir=${RUNWATCH_BIN_DIR:-$repo/build/release}
@@ -55,7 +59,7 @@ export PIP_ROOT_USER_ACTION=ignore PIP_DISABLE_PIP_VERSION_CHECK=1
 cp -r "$repo/clients/python" "$tmp/src"
 part "wheel" "$py" -m pip wheel -q --no-deps --no-build-isolation -w "$tmp/wheel" "$tmp/src"
 part "install" "$py" -m pip install -q --no-deps --no-index --target "$tmp/site" "$tmp"/wheel/runwatch-*.whl
-part "mypy --strict" "$py" -m mypy --strict --no-incremental --cache-dir=/dev/null \
+part "mypy --strict" "$py" -m mypy --strict --python-version 3.9 --no-incremental --cache-dir=/dev/null \
     "$repo/clients/python/src/runwatch" "$repo/tests/python"
 
 "$repo/deploy/stack.sh" start >"$tmp/start.log" 2>&1 || {
@@ -77,7 +81,11 @@ export RUNWATCH_TEST_STACK=$repo/deploy/stack.sh
 export PYTHONPATH=$tmp/site
 export RUNWATCH_CLI=$tmp/site/bin/runwatch
 export PYTHONDONTWRITEBYTECODE=1
-part "tests" "$py" -m unittest discover -v -s "$repo/tests/python" -p 'test_*.py'
+if [[ "$mode" == bench ]]; then
+    part "bench" "$py" "$repo/tests/python/bench.py"
+else
+    part "tests" "$py" -m unittest discover -v -s "$repo/tests/python" -p 'test_*.py'
+fi
 
 if ((${#failed[@]})); then
     echo "python: failed: ${failed[*]}"

@@ -142,7 +142,8 @@ class Client:
             self._local.conn = c
         return c
 
-    def _drop_conn(self) -> None:
+    def drop_connection(self) -> None:
+        """Closes the calling thread's kept connection (a thread that ends calls it)."""
         c: Optional[http.client.HTTPConnection] = getattr(self._local, "conn", None)
         if c is not None:
             c.close()
@@ -159,7 +160,7 @@ class Client:
     def close(self) -> None:
         """Interrupts retry waits of every thread; the client is not used afterwards."""
         self._closed.set()
-        self._drop_conn()
+        self.drop_connection()
 
     # ---- one exchange
 
@@ -180,17 +181,17 @@ class Client:
                 r = c.getresponse()
                 data = r.read()
             except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError):
-                self._drop_conn()
+                self.drop_connection()
                 # A kept connection the server had closed meanwhile: the request never
                 # reached it, so sending it again on a new one is no retry at all.
                 if reused and not fresh:
                     continue
                 raise
             except BaseException:
-                self._drop_conn()
+                self.drop_connection()
                 raise
             if r.getheader("Connection", "").lower() == "close":
-                self._drop_conn()
+                self.drop_connection()
             return r.status, r.getheader("Retry-After"), data
         raise AssertionError("unreachable")
 

@@ -96,6 +96,7 @@ class Run:
         self.lost = 0
         self.retries = 0
         self._worker = worker
+        self._owns_client = False  # start() made the client: finish closes its connection
         self._on_cancel = on_cancel
         self._flush_s = flush_s
         self._batch = min(batch_size, MAX_POINTS_PER_BATCH)
@@ -267,6 +268,8 @@ class Run:
             _open_runs.discard(self)
             if self._worker is not None:
                 self._worker._done(self)
+            if self._owns_client:
+                self.client.drop_connection()
         if self._error is not None:
             e, self._error = self._error, None
             raise e
@@ -318,6 +321,12 @@ class Run:
     # ---- the sender thread
 
     def _send_loop(self) -> None:
+        try:
+            self._send_until_stopped()
+        finally:
+            self.client.drop_connection()  # this thread's
+
+    def _send_until_stopped(self) -> None:
         while True:
             self._wake.wait(self._flush_s)
             self._wake.clear()
@@ -395,6 +404,12 @@ class Run:
     # ---- the heartbeat thread
 
     def _beat_loop(self) -> None:
+        try:
+            self._beat_until_stopped()
+        finally:
+            self.client.drop_connection()  # this thread's
+
+    def _beat_until_stopped(self) -> None:
         path = f"/runs/{self.id}/heartbeat"
         while not self._stop_beats.wait(self._heartbeat_s):
             body: Dict[str, Any] = {}
@@ -539,6 +554,8 @@ def start(
     key = idempotency_key or f"py-{uuid.uuid4().hex}"
     _, data = c.request("POST", "/runs", body, headers={"Idempotency-Key": key})
     _install_hooks()
-    return Run(c, data, raise_on_cancel=raise_on_cancel, heartbeat_s=heartbeat_s, flush_s=flush_s,
+    run = Run(c, data, raise_on_cancel=raise_on_cancel, heartbeat_s=heartbeat_s, flush_s=flush_s,
                batch_size=batch_size, max_buffer=max_buffer, flush_timeout_s=flush_timeout_s)
+    run._owns_client = client is None
+    return run
 

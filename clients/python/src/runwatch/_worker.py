@@ -55,6 +55,7 @@ class Worker:
         self.heartbeat_s = heartbeat_s if heartbeat_s is not None else min(10.0, lease_s / 3)
         self.poll_s = poll_s
         self.client = client or Client(url, token, project)
+        self._owns_client = client is None
         self.run_options = run_options
         self.id: Optional[int] = None
         self.stopped = threading.Event()
@@ -150,6 +151,8 @@ class Worker:
                 log_.warning("runwatch: worker %s: stop not reported: %s", self.name, e)
         if self._beater is not None:
             self._beater.join(self.client.timeout)
+        if self._owns_client:
+            self.client.drop_connection()
 
     def __enter__(self) -> "Worker":
         if self.id is None:
@@ -161,6 +164,12 @@ class Worker:
         self.stop()
 
     def _beat_loop(self) -> None:
+        try:
+            self._beat_until_stopped()
+        finally:
+            self.client.drop_connection()
+
+    def _beat_until_stopped(self) -> None:
         while not self.stopped.wait(self.heartbeat_s):
             with self._lock:
                 busy = bool(self._runs)
