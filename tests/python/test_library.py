@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import signal
 import threading
 import unittest
 from typing import Any, Dict, List
@@ -293,6 +294,43 @@ class Workers(unittest.TestCase):
         self.assertEqual(rwtest.metric_counts(c, ids[1]), {"loss": 1})
         kinds = [e["kind"] for e in rwtest.all_events(c, ids[1])]
         self.assertIn("interrupted", kinds)
+
+
+WORKER_SCRIPT = r"""
+import sys, time, runwatch
+w = runwatch.Worker(sys.argv[1], queues=[sys.argv[2]], kinds=["train"], lease_s=30,
+                    heartbeat_s=0.2, flush_s=0.05)
+run = w.wait()
+print(run.id, w.id, flush=True)
+with run:
+    while True:
+        run.log(x=1.0)
+        time.sleep(0.01)
+"""
+
+
+class WorkerShutdown(unittest.TestCase):
+    def test_sigterm_interrupts_the_claimed_run(self) -> None:
+        c = rwtest.client()
+        queue = rwtest.unique("q")
+        rid = c.post("/runs", {"kind": "train", "queue": queue})["id"]
+        p = rwtest.python(WORKER_SCRIPT, rwtest.unique("w"), queue)
+        try:
+            assert p.stdout is not None
+            claimed, wid = p.stdout.readline().split()
+            self.assertEqual(claimed, rid)
+            rwtest.until("the worker logged", lambda: rwtest.metric_counts(c, rid).get("x", 0) > 0)
+            p.send_signal(signal.SIGTERM)
+            _, err = p.communicate(timeout=rwtest.DEADLINE_S)
+        finally:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+        self.assertIn("KeyboardInterrupt: SIGTERM", err)
+        self.assertEqual(c.get(f"/workers/{wid}")["worker"]["status"], "stopped")
+        self.assertIn("interrupted", [e["kind"] for e in rwtest.all_events(c, rid)])
+        # Left to its lease: still running, to be claimed again once it lapses.
+        self.assertEqual(c.get(f"/runs/{rid}")["status"], "running")
 
 
 if __name__ == "__main__":

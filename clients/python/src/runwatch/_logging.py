@@ -29,7 +29,7 @@ class Handler(logging.Handler):
         self.run = run
 
     def emit(self, record: logging.LogRecord) -> None:
-        if record.name == "runwatch" or record.name.startswith("runwatch."):
+        if record.name == "runwatch" or record.name.startswith("runwatch.") or self.run.finished:
             return
         try:
             msg = record.getMessage()

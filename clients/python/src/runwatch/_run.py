@@ -99,6 +99,9 @@ class Run:
         self._owns_client = False  # start() made the client: finish closes its connection
         self._on_cancel = on_cancel
         self._flush_s = flush_s
+        # The sender wakes when batch_size calls wait, and sends at most the API's limit
+        # a request.
+        self._wake_at = batch_size
         self._batch = min(batch_size, MAX_POINTS_PER_BATCH)
         self._max = max_buffer
         self._flush_timeout = flush_timeout_s
@@ -129,6 +132,11 @@ class Run:
         self._sender.start()
         self._beater.start()
         _open_runs.add(self)
+
+    @property
+    def finished(self) -> bool:
+        """True once finish() or abandon() began: log and event raise from then on."""
+        return self._finished
 
     def __repr__(self) -> str:
         return f"<runwatch.Run {self.id} {self.status or 'open'}>"
@@ -161,7 +169,7 @@ class Run:
         if len(q) >= self._max:
             self._drop_oldest()
         q.append((0, time.time(), step, m))
-        if len(q) >= self._batch:
+        if len(q) >= self._wake_at:
             self._wake.set()
 
     def event(self, message: str, level: str = "info", *, kind: str = "log",
@@ -182,7 +190,7 @@ class Run:
         if len(q) >= self._max:
             self._drop_oldest()
         q.append((1, time.time(), None, ev))
-        if len(q) >= self._batch:
+        if len(q) >= self._wake_at:
             self._wake.set()
 
     def progress(self, x: float) -> None:
@@ -494,7 +502,9 @@ def _at_exit() -> None:
     for run in list(_open_runs):
         ev = _uncaught[-1] if _uncaught else None
         try:
-            if ev is None:
+            if run._worker is not None and isinstance(ev, (KeyboardInterrupt, SystemExit)):
+                run.abandon()
+            elif ev is None:
                 run.finish("succeeded")
             elif isinstance(ev, KeyboardInterrupt):
                 run.finish("cancelled")

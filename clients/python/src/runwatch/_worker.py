@@ -1,15 +1,18 @@
 """Queue consumers: a registered worker claims runs from its queues, holds a lease on each
 (renewed by the run's heartbeats, which name the attempt) and beats itself.
 
-`stop()` (also on leaving `with Worker(...)`, and after Ctrl-C) abandons the runs it still
-holds, flushing what they logged, and tells the API it stopped: each such run gets an
-"interrupted" event, its lease lapses and another worker claims it as a new attempt.
+`stop()` (also on leaving `with Worker(...)`, after Ctrl-C or SIGTERM, and at exit)
+abandons the runs it still holds, flushing what they logged, and tells the API it
+stopped: each such run gets an "interrupted" event, its lease lapses and another worker
+claims it as a new attempt.
 """
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
+import signal
 import socket
 import threading
 import types
@@ -36,6 +39,7 @@ class Worker:
         lease_s: int = 300,
         heartbeat_s: Optional[float] = None,
         poll_s: float = 1.0,
+        handle_sigterm: bool = True,
         url: Optional[str] = None,
         token: Optional[str] = None,
         project: Optional[str] = None,
@@ -54,6 +58,7 @@ class Worker:
         # Three beats a lease: one lost beat never loses the lease.
         self.heartbeat_s = heartbeat_s if heartbeat_s is not None else min(10.0, lease_s / 3)
         self.poll_s = poll_s
+        self.handle_sigterm = handle_sigterm
         self.client = client or Client(url, token, project)
         self._owns_client = client is None
         self.run_options = run_options
@@ -79,7 +84,23 @@ class Worker:
                                             daemon=True)
             self._beater.start()
         _install_hooks()
+        atexit.register(self.stop)
+        self._catch_sigterm()
         return self.id
+
+    def _catch_sigterm(self) -> None:
+        """SIGTERM (a service manager stopping the worker) unwinds the main thread like
+        Ctrl-C, so the runs it holds are interrupted and the stop is reported; only when
+        nobody else handles SIGTERM, and only from the main thread (Python's rule)."""
+        if not self.handle_sigterm or threading.current_thread() is not threading.main_thread():
+            return
+        if signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+            return
+
+        def on_term(signum: int, frame: Any) -> None:
+            raise KeyboardInterrupt("SIGTERM")
+
+        signal.signal(signal.SIGTERM, on_term)
 
     def claim(self) -> Optional[Run]:
         """One claim on each queue in turn: the first run claimed (a new attempt holding a
@@ -140,6 +161,9 @@ class Worker:
         if self.stopped.is_set():
             return
         self.stopped.set()
+        # A beat still in flight would land after the stop and mark the worker busy again.
+        if self._beater is not None and self._beater is not threading.current_thread():
+            self._beater.join(self.client.timeout + self.heartbeat_s)
         with self._lock:
             held = list(self._runs)
         for run in held:
@@ -149,8 +173,6 @@ class Worker:
                 self.client.post(f"/workers/{self.id}/stop", max_retry_s=30.0)
             except (APIError, TransportError) as e:
                 log_.warning("runwatch: worker %s: stop not reported: %s", self.name, e)
-        if self._beater is not None:
-            self._beater.join(self.client.timeout)
         if self._owns_client:
             self.client.drop_connection()
 
