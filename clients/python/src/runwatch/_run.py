@@ -341,7 +341,12 @@ class Run:
             with self._cv:
                 want = self._flush_req
             stopping = self._stop_sender.is_set()
-            self._drain()
+            try:
+                self._drain()
+            except Exception as e:  # a bug here must not end the thread and hang flush()
+                log_.exception("runwatch: run %s: the sender failed", self.id)
+                self._error = RunwatchError(f"the sender failed: {e!r}")
+                self._check = True
             with self._cv:
                 self._flush_done = want
                 self._cv.notify_all()
