@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import queue
+import sys
 import threading
 import unittest
 from typing import List
@@ -67,6 +68,48 @@ class Exec(unittest.TestCase):
         bad = rwtest.cli(["runs", "--status", "nonsense"])
         self.assertEqual(bad.returncode, 4)
         self.assertIn("(field status)", bad.stderr)
+
+
+# A command that waits (polling, no sleep of its own length) until its run has a
+# heartbeat, or loops until stopped.
+BEATS = r"""
+import os, time, runwatch
+c = runwatch.Client()
+rid = os.environ["RUNWATCH_RUN_ID"]
+while not c.get(f"/runs/{rid}")["last_heartbeat_at"]:
+    time.sleep(0.05)
+print("saw a heartbeat of", rid, flush=True)
+"""
+FOREVER = "import time\nprint('started', flush=True)\nwhile True: time.sleep(0.05)"
+
+
+class ExecLive(unittest.TestCase):
+    def test_heartbeats_while_the_command_runs(self) -> None:
+        out = rwtest.cli(["exec", "--heartbeat", "0.2", "--", sys.executable, "-c", BEATS])
+        self.assertEqual(out.returncode, 0, out.stderr)
+        rid = out.stderr.split("run ", 1)[1].split()[0]
+        self.assertIn(f"saw a heartbeat of {rid}", out.stdout)
+        self.assertEqual(rwtest.client().get(f"/runs/{rid}")["status"], "succeeded")
+
+    def test_cancel_stops_the_command(self) -> None:
+        p = rwtest.cli_popen(["exec", "--heartbeat", "0.2", "--", sys.executable, "-c", FOREVER])
+        try:
+            assert p.stderr is not None and p.stdout is not None
+            rid = p.stderr.readline().split("run ", 1)[1].split()[0]
+            self.assertEqual(p.stdout.readline().strip(), "started")
+            self.assertEqual(rwtest.cli(["run", "cancel", rid]).returncode, 0)
+            p.wait(timeout=rwtest.DEADLINE_S)
+        finally:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+            for f in (p.stdout, p.stderr):
+                if f is not None:
+                    f.close()
+        self.assertEqual(p.returncode, 128 + 15)  # SIGTERM
+        r = rwtest.client().get(f"/runs/{rid}")
+        self.assertEqual(r["status"], "cancelled")
+        self.assertEqual(r["summary"], {"exit_code": 143, "signal": "SIGTERM"})
 
 
 class Wait(unittest.TestCase):

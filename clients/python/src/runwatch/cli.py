@@ -268,7 +268,9 @@ def cmd_exec(c: Client, a: argparse.Namespace) -> int:
     _err(f"run {run.id}")
     stderr_tail: List[str] = []
     try:
-        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        # The command learns its run (to log into it, or to print a link).
+        env = dict(os.environ, RUNWATCH_RUN_ID=run.id)
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
     except OSError as e:
         run.finish("failed", error={"type": type(e).__name__, "message": str(e)})
         _err(f"exec: {cmd[0]}: {e}")
@@ -313,7 +315,10 @@ def cmd_exec(c: Client, a: argparse.Namespace) -> int:
     finally:
         for s, h in old.items():
             signal.signal(s, h)
-    summary = {"exit_code": rc}
+    # As a shell says it: 128+N when signal N ended the command.
+    summary: Dict[str, Any] = {"exit_code": 128 - rc if rc < 0 else rc}
+    if rc < 0:
+        summary["signal"] = _signal_name(-rc)
     if stopped_by:
         run.finish("cancelled", summary=summary)
         _err(f"run {run.id} cancelled ({stopped_by[0]})")
