@@ -25,6 +25,10 @@ export RUNWATCH_BIN_DIR=$bin_dir
 export RUNWATCH_API_WORKERS=${RUNWATCH_API_WORKERS:-3}
 export RUNWATCH_ADMIN_EMAIL=admin@runwatch.test
 export RUNWATCH_ADMIN_PASSWORD=admin-password-for-tests
+# A write whose published data holds this text makes its worker exit after the COMMIT,
+# before answering (a test stack only; never remembered): a lost answer, which the
+# client's retry with the same Idempotency-Key must not store twice (test_library.py).
+export RUNWATCH_TEST_FAULT_EXIT_BEFORE_PUBLISH=python-client-lost-answer
 # Short keepalives, so a stream's reader notices a dead connection soon.
 export RUNWATCH_SSE_KEEPALIVE_MS=1000
 mkdir -p "$tmp/static"

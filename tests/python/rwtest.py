@@ -17,6 +17,9 @@ import runwatch
 
 VAR = os.environ.get("RUNWATCH_VAR_DIR", "")
 CLI = os.environ.get("RUNWATCH_CLI", "")
+# A write whose published data holds this text makes its API worker exit after the COMMIT,
+# before it answers (tests/python/run.sh starts the stack with it).
+FAULT_MARKER = os.environ.get("RUNWATCH_TEST_FAULT_EXIT_BEFORE_PUBLISH", "")
 # How long a restarted server may take on a loaded 2-core box; polled, never slept.
 DEADLINE_S = float(os.environ.get("RUNWATCH_PY_DEADLINE", "240"))
 

@@ -175,6 +175,25 @@ class Restart(unittest.TestCase):
         self.assertEqual(c.get(f"/runs/{run.id}")["status"], "succeeded")
 
 
+    def test_a_lost_answer_is_not_stored_twice(self) -> None:
+        """A worker that dies after its COMMIT, before answering (the stack's test fault
+        RUNWATCH_TEST_FAULT_EXIT_BEFORE_PUBLISH, set by run.sh, on a batch holding its
+        marker): nginx answers 503, the sender sends the batch again with its key, and
+        the API stores it once."""
+        c = rwtest.client()
+        run = runwatch.start(kind="train", flush_s=0.05)
+        run.event("first")
+        self.assertTrue(run.flush(rwtest.DEADLINE_S))
+        run.event(f"the answer to this one is lost: {rwtest.FAULT_MARKER}")
+        run.event("and this one is in the same batch")
+        self.assertTrue(run.flush(rwtest.DEADLINE_S))
+        self.assertGreater(run.retries, 0)
+        run.finish()
+        self.assertEqual([e["message"] for e in rwtest.all_events(c, run.id)],
+                         ["first", f"the answer to this one is lost: {rwtest.FAULT_MARKER}",
+                          "and this one is in the same batch"])
+
+
 LOOP = r"""
 import sys, time, runwatch
 run = runwatch.start(kind="train", name="cancel me", heartbeat_s=0.2, flush_s=0.05,
