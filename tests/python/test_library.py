@@ -117,6 +117,21 @@ class Lifecycle(unittest.TestCase):
         with self.assertRaises(runwatch.ConfigError):
             runwatch.Client(url="ftp://example.com", token="x")
 
+    def test_large_events_are_split_to_fit_the_body_limit(self) -> None:
+        # 8 events of 64 KiB, 200-390 KB each as JSON: one request would pass the API's
+        # 1 MiB body limit (413); the sender splits them.
+        run = runwatch.start(kind="train", flush_s=3600)
+        for i in range(4):
+            run.event("\x01" * 65536, i=i)
+            run.event("é" * 32768, i=i)
+        with self.assertRaises(ValueError):
+            run.event("é" * 32769)  # 65,538 bytes of UTF-8
+        self.assertEqual(len(runwatch.clip("é" * 32769).encode()), 65536)
+        run.finish()
+        self.assertEqual((run.sent_events, run.lost), (8, 0))
+        evs = rwtest.all_events(rwtest.client(), run.id)
+        self.assertEqual([len(e["message"]) for e in evs], [65536, 32768] * 4)
+
     def test_bounded_buffer_drops_oldest(self) -> None:
         # The sender sends only at flush: 25 log calls into a buffer of 10.
         run = runwatch.start(kind="train", max_buffer=10, batch_size=10000, flush_s=3600)

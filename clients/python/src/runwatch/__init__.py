@@ -10,7 +10,7 @@ Configuration: arguments, or RUNWATCH_URL, RUNWATCH_TOKEN, RUNWATCH_PROJECT.
 from ._client import (APIError, Cancelled, Client, ConfigError, RunwatchError,
                       TransportError)
 from ._logging import Handler
-from ._run import Run, error_of, start
+from ._run import Run, clip, error_of, start
 from ._version import __version__
 from ._worker import Worker
 
@@ -25,6 +25,7 @@ __all__ = [
     "TransportError",
     "Worker",
     "__version__",
+    "clip",
     "error_of",
     "start",
 ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any, Dict
 
-from ._run import Run
+from ._run import Run, clip
 
 _LEVELS = {logging.DEBUG: "debug", logging.INFO: "info", logging.WARNING: "warning",
            logging.ERROR: "error", logging.CRITICAL: "critical"}
@@ -38,6 +38,6 @@ class Handler(logging.Handler):
             if record.exc_info:
                 data["exc"] = self.formatter.formatException(record.exc_info) if self.formatter \
                     else logging.Formatter().formatException(record.exc_info)
-            self.run.event(msg[:65536], level=level_name(record.levelno), **data)
+            self.run.event(clip(msg), level=level_name(record.levelno), **data)
         except Exception:
             self.handleError(record)

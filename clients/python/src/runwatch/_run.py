@@ -35,15 +35,33 @@ _KEY = re.compile(r"[A-Za-z0-9_./:-]{1,200}\Z")
 # The API's batch limits (openapi: events up to 1000, metric points up to 10000 a request).
 MAX_EVENTS_PER_BATCH = 1000
 MAX_POINTS_PER_BATCH = 10000
+BODY_BUDGET = 512 * 1024
+MAX_MESSAGE_BYTES = 65536
+
+
+def clip(text: str, limit: int = MAX_MESSAGE_BYTES) -> str:
+    """text cut to at most limit bytes of UTF-8, on a character boundary."""
+    if len(text) <= limit // 4:
+        return text
+    b = text.encode()
+    return text if len(b) <= limit else b[:limit].decode("utf-8", "ignore")
 
 # A buffered item: (kind, unix time, step, payload). kind 0: a metrics dict of one log
 # call; kind 1: an event (its JSON object without ts).
 Item = Tuple[int, float, Optional[int], Dict[str, Any]]
 
 
+# (second, its text): one reference, swapped whole, so senders of several runs share it.
+_ts_second: Tuple[int, str] = (-1, "")
+
+
 def _ts(t: float) -> str:
+    global _ts_second
     s = int(t)
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(s)) + ".%06dZ" % int((t - s) * 1e6)
+    sec = _ts_second
+    if sec[0] != s:
+        sec = _ts_second = (s, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(s)))
+    return sec[1] + ".%06dZ" % int((t - s) * 1e6)
 
 
 def error_of(exc: BaseException, tb: Optional[types.TracebackType] = None) -> Dict[str, str]:
@@ -181,8 +199,10 @@ class Run:
         if level not in LEVELS:
             raise ValueError(f"level must be one of {sorted(LEVELS)}, got {level!r}")
         message = str(message)
-        if len(message) > 65536:
-            raise ValueError("an event's message holds at most 65536 characters")
+        # At most 4 bytes a character: only a long message needs encoding to count.
+        if len(message) > MAX_MESSAGE_BYTES // 4 and len(message.encode()) > MAX_MESSAGE_BYTES:
+            raise ValueError(f"an event's message holds at most {MAX_MESSAGE_BYTES} bytes "
+                             "of UTF-8 (runwatch.clip cuts one to fit)")
         ev: Dict[str, Any] = {"kind": kind, "level": level, "message": message}
         if data:
             ev["data"] = data
@@ -357,27 +377,36 @@ class Run:
         q = self._q
         while q:
             points: List[str] = []
-            events: List[Dict[str, Any]] = []
-            npoints = 0
-            while q and npoints < self._batch and len(events) < MAX_EVENTS_PER_BATCH:
+            events: List[str] = []
+            pbytes = ebytes = 0
+            # Each request stays within the API's limits: points and events a batch, and
+            # a body under RUNWATCH_MAX_BODY (1 MiB): taking items stops once either body
+            # passes BODY_BUDGET, and one more item adds at most ~400 KB (an event of
+            # 65,536 characters, each escaped to 6 bytes at worst).
+            while (q and len(points) < self._batch and len(events) < MAX_EVENTS_PER_BATCH
+                   and pbytes < BODY_BUDGET and ebytes < BODY_BUDGET):
                 kind, t, step, payload = q.popleft()
                 if kind == 0:
                     stamp = _ts(t)
                     rest = (',"ts":"%s"}' % stamp if step is None
                             else ',"step":%d,"ts":"%s"}' % (step, stamp))
                     for k, v in payload.items():
-                        points.append('{"key":"%s","value":%r%s' % (k, v, rest))
-                    npoints += len(payload)
+                        pt = '{"key":"%s","value":%r%s' % (k, v, rest)
+                        points.append(pt)
+                        pbytes += len(pt) + 1
                 else:
                     ev = dict(payload)
                     ev["ts"] = _ts(t)
-                    events.append(ev)
+                    # ASCII only (json's default), so characters are bytes.
+                    text = json.dumps(ev, separators=(",", ":"), default=str)
+                    events.append(text)
+                    ebytes += len(text) + 1
             if points:
                 body = ('{"metrics":[' + ",".join(points) + "]}").encode()
                 if self._post("metrics", body, len(points)):
                     self.sent_metrics += len(points)
             if events:
-                body = json.dumps({"events": events}, separators=(",", ":"), default=str).encode()
+                body = ('{"events":[' + ",".join(events) + "]}").encode()
                 if self._post("events", body, len(events)):
                     self.sent_events += len(events)
 

@@ -21,7 +21,7 @@ import time
 from typing import IO, Any, Dict, List, Optional, Sequence
 
 from ._client import APIError, Client, ConfigError, RunwatchError, TransportError
-from ._run import FINAL, Run, start
+from ._run import FINAL, Run, clip, start
 from ._sse import Busy, frames
 from ._version import __version__
 
@@ -299,7 +299,7 @@ def cmd_exec(c: Client, a: argparse.Namespace) -> int:
                 stderr_tail.append(line)
                 del stderr_tail[:-100]
             try:
-                run.event(line[:65536], level=level, stream=name)
+                run.event(clip(line), level=level, stream=name)
             except RunwatchError as e:
                 _err(f"exec: {e}")
 
