@@ -5,6 +5,7 @@ condition holds (generous deadlines, never a timed assertion)."""
 
 from __future__ import annotations
 
+import atexit
 import os
 import signal
 import subprocess
@@ -32,6 +33,7 @@ def client() -> runwatch.Client:
     global _client
     if _client is None:
         _client = runwatch.Client()
+        atexit.register(_client.drop_connection)
     return _client
 
 

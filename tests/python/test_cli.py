@@ -181,6 +181,9 @@ class Tail(unittest.TestCase):
             if p.poll() is None:
                 p.kill()
                 p.wait()
+            for f in (p.stdout, p.stderr):
+                if f is not None:
+                    f.close()
         while not lines.empty():
             got.append(lines.get())
         while not errs.empty():

@@ -26,6 +26,20 @@ class Lifecycle(unittest.TestCase):
             api = json.load(f)["info"]["version"]
         self.assertEqual(runwatch.__version__, api)
 
+    def test_the_readme_example(self) -> None:
+        with open(os.path.join(REPO, "README.md")) as f:
+            readme = f.read()
+        section = readme.split("## From Python", 1)[1]
+        code = section.split("```python\n", 1)[1].split("```", 1)[0]
+        p = rwtest.python(code + "print(run.id)\n")
+        out, err = p.communicate(timeout=rwtest.DEADLINE_S)
+        self.assertEqual(p.returncode, 0, err)
+        rid = out.split()[-1]
+        c = rwtest.client()
+        r = c.get(f"/runs/{rid}")
+        self.assertEqual((r["status"], r["kind"], r["name"]), ("succeeded", "train", "resnet50"))
+        self.assertEqual(rwtest.metric_counts(c, rid), {"loss": 1, "acc": 1})
+
     def test_whole_life_cycle(self) -> None:
         c = rwtest.client()
         parent = runwatch.start(kind="sweep", name="parent")
