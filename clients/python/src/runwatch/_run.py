@@ -46,6 +46,7 @@ def clip(text: str, limit: int = MAX_MESSAGE_BYTES) -> str:
     b = text.encode()
     return text if len(b) <= limit else b[:limit].decode("utf-8", "ignore")
 
+
 # A buffered item: (kind, unix time, step, payload). kind 0: a metrics dict of one log
 # call; kind 1: an event (its JSON object without ts).
 Item = Tuple[int, float, Optional[int], Dict[str, Any]]
