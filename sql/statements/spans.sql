@@ -1,30 +1,34 @@
 -- Spans (api/spans.c): the OTLP ingest's one statement per batch, and the read API.
 
 -- name: span_insert
--- One statement stores a whole batch (one transaction: all or nothing). batch is
--- {"resources": [...], "scopes": [...], "spans": [...]} as api/spans.c makes it from the
--- OTLP request: each span names its resource and scope by index (ri, si), so a resource
--- shared by 512 spans is sent once, and stored once: each resource and scope becomes the
--- id of its body in span_origins (span_origin_id, once per resource or scope, not per
--- span; migration 0027), which the span row keeps. A span's run (run: a UUID the span or its resource
+-- One statement stores a whole batch (one transaction: all or nothing). spans, resources
+-- and scopes are three JSON arrays as api/spans.c makes them from the OTLP request: each
+-- span names its resource and scope by index (ri, si), so a resource shared by 512 spans
+-- is sent once, and stored once: each resource and scope becomes the id of its body in
+-- span_origins (span_origin_id, once per resource or scope, not per span; migration
+-- 0027), which the span row keeps. A span's run (run: a UUID the span or its resource
 -- named) links only when it is a run of the token's project; any other is kept unlinked,
--- so an id of another project's run neither links nor tells it exists. A linked span takes
--- the attempt it names, else its run's latest. Sequence ids: each run's counter
+-- so an id of another project's run neither links nor tells it exists. A linked span
+-- takes the attempt it names, else its run's latest. Sequence ids: each run's counter
 -- (run_span_seqs) is raised once by the batch's count, in run id order (two batches
 -- touching the same runs lock them in the same order), and the batch's spans of the run
 -- take the numbers in the order they came. A span already stored (an exporter's retry)
 -- is skipped: its number is not reused. One row per run touched (run_id NULL: the
 -- unlinked spans), with the count stored and the first and last sequence ids.
--- in: project, batch
+-- spans is json, not jsonb: json_to_recordset reads the text once and makes jsonb of the
+-- jsonb columns only, where a jsonb parameter was made whole at bind (numbers made numeric
+-- and printed back for the bigint columns) then taken apart (-5% of the statement's CPU,
+-- docs/PERFORMANCE.md "span ingest: resources and scopes stored once").
+-- in: project, spans, resources, scopes
 -- out: run_id, count, first_seq, last_seq
-WITH s AS (SELECT x.* FROM jsonb_to_recordset($2::jsonb -> 'spans') AS x(i int, t text, s text,
+WITH s AS (SELECT x.* FROM json_to_recordset($2::json) AS x(i int, t text, s text,
     p text, ts text, f bigint, n text, k smallint, sn bigint, en bigint, sc smallint, sm text,
     a jsonb, da bigint, e jsonb, de bigint, l jsonb, dl bigint, ri int, si int, run uuid,
     att int)),
 ro AS (SELECT o.n - 1 AS i, span_origin_id(o.v) AS id
-    FROM jsonb_array_elements($2::jsonb -> 'resources') WITH ORDINALITY AS o(v, n)),
+    FROM jsonb_array_elements($3::jsonb) WITH ORDINALITY AS o(v, n)),
 so AS (SELECT o.n - 1 AS i, span_origin_id(o.v) AS id
-    FROM jsonb_array_elements($2::jsonb -> 'scopes') WITH ORDINALITY AS o(v, n)),
+    FROM jsonb_array_elements($4::jsonb) WITH ORDINALITY AS o(v, n)),
 h AS (SELECT r.id, (SELECT max(a.seq) FROM attempts a WHERE a.run_id = r.id) AS latest
     FROM runs r WHERE r.id IN (SELECT run FROM s) AND r.project_id = $1::bigint),
 c AS (SELECT s.run, count(*) AS n FROM s JOIN h ON h.id = s.run GROUP BY s.run),
