@@ -1,5 +1,31 @@
--- Spans (migration 0021): their JSON for the read API, and a project's deletion taking its
--- spans (spans have no foreign key: docs/SQL.md).
+-- Spans (migration 0021): the ingest's resources and scopes stored once (migration 0027),
+-- their JSON for the read API, and a project's deletion taking its spans (spans have no
+-- foreign key: docs/SQL.md).
+
+-- The id of a span resource or scope body (span_origins), added when new. span_insert calls
+-- it once per resource and scope of a batch, not per span. VOLATILE plpgsql on purpose:
+-- each statement here takes a new snapshot (READ COMMITTED), so when a concurrent batch
+-- adds the same body first (this INSERT waits for it, then skips), the last SELECT sees
+-- its row once committed. A SELECT first: a body seen before (nearly every batch) takes
+-- no row lock and writes nothing.
+CREATE OR REPLACE FUNCTION span_origin_id(b jsonb) RETURNS bigint
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+    h bytea := sha256(convert_to(b::text, 'UTF8'));
+    r bigint;
+BEGIN
+    SELECT o.id INTO r FROM span_origins o WHERE o.hash = h;
+    IF FOUND THEN
+        RETURN r;
+    END IF;
+    INSERT INTO span_origins (hash, body) VALUES (h, b) ON CONFLICT (hash) DO NOTHING
+    RETURNING id INTO r;
+    IF FOUND THEN
+        RETURN r;
+    END IF;
+    SELECT o.id INTO r FROM span_origins o WHERE o.hash = h;
+    RETURN r;
+END $$;
 
 -- A span as the API answers it (GET /runs/{run}/spans, /traces/{id}, /spans). Ids in lower
 -- case hex; times as the exact Unix nanoseconds in decimal strings (beyond JavaScript's
@@ -21,7 +47,8 @@ LANGUAGE sql STABLE AS $$
         'attributes', s.attributes, 'dropped_attributes_count', s.dropped_attributes_count,
         'events', s.events, 'dropped_events_count', s.dropped_events_count,
         'links', s.links, 'dropped_links_count', s.dropped_links_count,
-        'resource', s.resource, 'scope', s.scope,
+        'resource', (SELECT o.body FROM span_origins o WHERE o.id = s.resource_id),
+        'scope', (SELECT o.body FROM span_origins o WHERE o.id = s.scope_id),
         'run_id', s.run_id, 'attempt', s.attempt_seq, 'sequence_id', s.sequence_id,
         'received_at', s.received_at)
 $$;

@@ -1,24 +1,34 @@
 -- Spans (api/spans.c): the OTLP ingest's one statement per batch, and the read API.
 
 -- name: span_insert
--- One statement stores a whole batch (one transaction: all or nothing). batch is
--- {"resources": [...], "scopes": [...], "spans": [...]} as api/spans.c makes it from the
--- OTLP request: each span names its resource and scope by index (ri, si), so a resource
--- shared by 512 spans is sent once. A span's run (run: a UUID the span or its resource
+-- One statement stores a whole batch (one transaction: all or nothing). spans, resources
+-- and scopes are three JSON arrays as api/spans.c makes them from the OTLP request: each
+-- span names its resource and scope by index (ri, si), so a resource shared by 512 spans
+-- is sent once, and stored once: each resource and scope becomes the id of its body in
+-- span_origins (span_origin_id, once per resource or scope, not per span; migration
+-- 0027), which the span row keeps. A span's run (run: a UUID the span or its resource
 -- named) links only when it is a run of the token's project; any other is kept unlinked,
--- so an id of another project's run neither links nor tells it exists. A linked span takes
--- the attempt it names, else its run's latest. Sequence ids: each run's counter
+-- so an id of another project's run neither links nor tells it exists. A linked span
+-- takes the attempt it names, else its run's latest. Sequence ids: each run's counter
 -- (run_span_seqs) is raised once by the batch's count, in run id order (two batches
 -- touching the same runs lock them in the same order), and the batch's spans of the run
 -- take the numbers in the order they came. A span already stored (an exporter's retry)
 -- is skipped: its number is not reused. One row per run touched (run_id NULL: the
 -- unlinked spans), with the count stored and the first and last sequence ids.
--- in: project, batch
+-- spans is json, not jsonb: json_to_recordset reads the text once and makes jsonb of the
+-- jsonb columns only, where a jsonb parameter was made whole at bind (numbers made numeric
+-- and printed back for the bigint columns) then taken apart (-5% of the statement's CPU,
+-- docs/PERFORMANCE.md "span ingest: resources and scopes stored once").
+-- in: project, spans, resources, scopes
 -- out: run_id, count, first_seq, last_seq
-WITH s AS (SELECT x.* FROM jsonb_to_recordset($2::jsonb -> 'spans') AS x(i int, t text, s text,
+WITH s AS (SELECT x.* FROM json_to_recordset($2::json) AS x(i int, t text, s text,
     p text, ts text, f bigint, n text, k smallint, sn bigint, en bigint, sc smallint, sm text,
     a jsonb, da bigint, e jsonb, de bigint, l jsonb, dl bigint, ri int, si int, run uuid,
     att int)),
+ro AS (SELECT o.n - 1 AS i, span_origin_id(o.v) AS id
+    FROM jsonb_array_elements($3::jsonb) WITH ORDINALITY AS o(v, n)),
+so AS (SELECT o.n - 1 AS i, span_origin_id(o.v) AS id
+    FROM jsonb_array_elements($4::jsonb) WITH ORDINALITY AS o(v, n)),
 h AS (SELECT r.id, (SELECT max(a.seq) FROM attempts a WHERE a.run_id = r.id) AS latest
     FROM runs r WHERE r.id IN (SELECT run FROM s) AND r.project_id = $1::bigint),
 c AS (SELECT s.run, count(*) AS n FROM s JOIN h ON h.id = s.run GROUP BY s.run),
@@ -27,14 +37,14 @@ q AS (INSERT INTO run_span_seqs AS q (run_id, last) SELECT c.run, c.n FROM c ORD
 ins AS (INSERT INTO spans (project_id, start_at, trace_id, span_id, parent_span_id,
     trace_state, flags, name, kind, start_ns, end_ns, status_code, status_message, attributes,
     dropped_attributes_count, events, dropped_events_count, links, dropped_links_count,
-    resource, scope, run_id, attempt_seq, sequence_id)
+    resource_id, scope_id, run_id, attempt_seq, sequence_id)
     SELECT $1::bigint, timestamptz 'epoch' + (s.sn / 1000) * interval '1 microsecond',
     decode(s.t, 'hex'), decode(s.s, 'hex'), decode(s.p, 'hex'), s.ts, s.f, s.n, s.k, s.sn,
-    s.en, s.sc, s.sm, s.a, s.da, s.e, s.de, s.l, s.dl, $2::jsonb -> 'resources' -> s.ri,
-    $2::jsonb -> 'scopes' -> s.si, h.id, CASE WHEN h.id IS NOT NULL THEN coalesce(s.att,
-    h.latest) END, q.last - c.n + row_number() OVER (PARTITION BY h.id ORDER BY s.i)
-    FROM s LEFT JOIN h ON h.id = s.run LEFT JOIN c ON c.run = h.id LEFT JOIN q ON q.run_id =
-    h.id
+    s.en, s.sc, s.sm, s.a, s.da, s.e, s.de, s.l, s.dl, ro.id, so.id, h.id,
+    CASE WHEN h.id IS NOT NULL THEN coalesce(s.att, h.latest) END,
+    q.last - c.n + row_number() OVER (PARTITION BY h.id ORDER BY s.i)
+    FROM s JOIN ro ON ro.i = s.ri JOIN so ON so.i = s.si LEFT JOIN h ON h.id = s.run
+    LEFT JOIN c ON c.run = h.id LEFT JOIN q ON q.run_id = h.id
     ORDER BY s.i
     ON CONFLICT (project_id, trace_id, span_id, start_at) DO NOTHING
     RETURNING run_id, sequence_id)
@@ -48,11 +58,16 @@ GROUP BY ins.run_id;
 -- binary format as span_json() (the full form) or span_json_lean() (the lean one) would:
 -- json_build_object's text of the three timestamps, the hex ids and the numbers was most
 -- of a 5,000-span trace's server time (docs/PERFORMANCE.md, "the span JSON made in C").
+-- The resource and scope come from span_origins, joined as ro and so (span_origins_join).
 s.trace_id, s.span_id, s.parent_span_id, s.trace_state, s.flags, s.name, s.kind, s.start_ns,
     s.end_ns, s.start_at, s.status_code, s.status_message, s.attributes,
     s.dropped_attributes_count, s.events, s.dropped_events_count, s.links,
-    s.dropped_links_count, s.resource, s.scope, s.run_id, s.attempt_seq, s.sequence_id,
-    s.received_at
+    s.dropped_links_count, ro.body AS resource, so.body AS scope, s.run_id, s.attempt_seq,
+    s.sequence_id, s.received_at
+
+-- fragment: span_origins_join
+-- The span's resource and scope bodies (migration 0027), for span_columns.
+JOIN span_origins ro ON ro.id = s.resource_id JOIN span_origins so ON so.id = s.scope_id
 
 -- name: span_list_run
 -- A run's spans by sequence id, after one (0 for the first page). The caller checked
@@ -64,6 +79,7 @@ s.trace_id, s.span_id, s.parent_span_id, s.trace_state, s.flags, s.name, s.kind,
 SELECT
     -- include: span_columns
 FROM spans s
+    -- include: span_origins_join
 WHERE s.run_id = $1::uuid AND s.sequence_id > $2::bigint
   AND ($3::int IS NULL OR s.attempt_seq = $3) AND ($4::text IS NULL OR s.name = $4)
   AND ($5::smallint IS NULL OR s.status_code = $5)
@@ -78,6 +94,7 @@ LIMIT $6;
 SELECT
     -- include: span_columns
 FROM spans s
+    -- include: span_origins_join
 WHERE s.run_id = $1::uuid AND (s.start_ns, s.sequence_id) > ($2::bigint, $3::bigint)
   AND ($4::int IS NULL OR s.attempt_seq = $4) AND ($5::text IS NULL OR s.name = $5)
   AND ($6::smallint IS NULL OR s.status_code = $6)
@@ -93,6 +110,7 @@ LIMIT $7;
 SELECT
     -- include: span_columns
 FROM spans s
+    -- include: span_origins_join
 WHERE s.project_id = $1::bigint AND s.trace_id = decode($2, 'hex')
 ORDER BY s.start_ns, s.span_id
 LIMIT $3;
@@ -109,6 +127,7 @@ LIMIT $3;
 SELECT
     -- include: span_columns
 FROM spans s
+    -- include: span_origins_join
 WHERE s.project_id = $1::bigint
   AND ($2::text IS NULL OR s.name = $2)
   AND ($3::jsonb IS NULL OR s.attributes @> ANY (ARRAY(SELECT jsonb_array_elements($3::jsonb))))

@@ -39,13 +39,13 @@ TR=${P#*|}
 cols_bin='s.trace_id, s.span_id, s.parent_span_id, s.trace_state, s.flags, s.name, s.kind,
     s.start_ns, s.end_ns, s.start_at, s.status_code, s.status_message, s.attributes,
     s.dropped_attributes_count, s.events, s.dropped_events_count, s.links,
-    s.dropped_links_count, s.resource, s.scope, s.run_id, s.attempt_seq, s.sequence_id,
-    s.received_at'
+    s.dropped_links_count, ro.body AS resource, so.body AS scope, s.run_id, s.attempt_seq,
+    s.sequence_id, s.received_at'
 for f in full lean columns; do
     cols='span_json(s)' fmt=''
-    [[ $f == lean ]] && cols='span_json_lean(s), s.resource, s.scope'
+    [[ $f == lean ]] && cols='span_json_lean(s), ro.body, so.body'
     [[ $f == columns ]] && cols=$cols_bin fmt=$'-- format: binary\n'
-    printf -- "-- params: %s|10001\n%sSELECT %s FROM spans s WHERE s.project_id = \$1::bigint AND s.trace_id = decode(\$2, 'hex') ORDER BY s.start_ns, s.span_id LIMIT \$3;\n" \
+    printf -- "-- params: %s|10001\n%sSELECT %s FROM spans s JOIN span_origins ro ON ro.id = s.resource_id JOIN span_origins so ON so.id = s.scope_id WHERE s.project_id = \$1::bigint AND s.trace_id = decode(\$2, 'hex') ORDER BY s.start_ns, s.span_id LIMIT \$3;\n" \
         "$P" "$fmt" "$cols" >"$D/$f.sql"
 done
 # (over the stack's socket: inet_server_port() is NULL there)

@@ -635,6 +635,48 @@ static void test_partial(void)
     CU_ASSERT_EQUAL(stored(trace), 1);
 }
 
+/* A resource and scope sent again are stored once (span_origins, migration 0027): two
+ * requests under the same resource (named after a fresh trace, so no other test sent it)
+ * refer to one row, a third under another resource to a second; each span still answers
+ * with its own resource. */
+static void test_origins_once(void)
+{
+    char trace[33], other[33], res[2][200], sp[300], body[900], sql[400], out[64] = "";
+    struct http_resp r;
+    fresh_trace(trace);
+    fresh_trace(other);
+    for (int i = 0; i < 2; i++)
+        snprintf(res[i], sizeof(res[i]),
+                 "{\"key\":\"service.name\",\"value\":{\"stringValue\":\"svc-%s\"}}",
+                 i ? other : trace);
+    static const char *const ids[] = {"0a0a0a0a0a0a0a01", "0a0a0a0a0a0a0a02", "0a0a0a0a0a0a0a03"};
+    for (int i = 0; i < 3; i++) {
+        span_json(sp, sizeof(sp), trace, ids[i], "", "");
+        CU_ASSERT_EQUAL(otlp(&world.twrite, request_json(body, sizeof(body), res[i == 2], sp), &r),
+                        200);
+        http_resp_free(&r);
+    }
+    CU_ASSERT_EQUAL(stored(trace), 3);
+    snprintf(sql, sizeof(sql),
+             "SELECT count(DISTINCT s.resource_id) || ':' || count(DISTINCT s.scope_id) || ':' "
+             "|| (SELECT count(*) FROM span_origins o WHERE o.body @> '{\"attributes\":"
+             "{\"service.name\":{\"stringValue\":\"svc-%s\"}}}') FROM spans s WHERE "
+             "s.trace_id = decode('%s', 'hex')",
+             trace, trace);
+    CU_ASSERT_EQUAL_FATAL(itest_psql(sql, out, sizeof(out)), 0);
+    CU_ASSERT_STRING_EQUAL(out, "2:1:1");
+    CU_ASSERT_EQUAL_FATAL(get_trace(&world.tread, trace, &r), 200);
+    for (int i = 0; i < 3; i++) {
+        char want[80];
+        snprintf(want, sizeof(want), "svc-%s", i == 2 ? other : trace);
+        json_object *v = NULL; /* the key has a dot: not an itest_jget path */
+        json_object_object_get_ex(itest_jget(find_span(r.json, ids[i]), "resource.attributes"),
+                                  "service.name", &v);
+        CU_ASSERT(itest_streq(itest_jstr(v, "stringValue"), want));
+    }
+    http_resp_free(&r);
+}
+
 /* ---- runs: linking, sequence ids, the live message, isolation ---- */
 
 static void test_run_link(void)
@@ -826,6 +868,7 @@ int suite_spans_register(void)
                      test_round_trip) ||
         !CU_add_test(s, "malformed and hostile requests: a 4xx, nothing stored", test_malformed) ||
         !CU_add_test(s, "spans that cannot be kept are a partial success", test_partial) ||
+        !CU_add_test(s, "a resource and scope sent again are stored once", test_origins_once) ||
         !CU_add_test(s, "protobuf and gzip: stored, answered in the request's encoding",
                      test_encodings) ||
         !CU_add_test(s, "spans link to runs of the token's project only; run.spans",

@@ -384,14 +384,17 @@ static void trace_is_sql(const char *trace)
         CU_ASSERT_PTR_NOT_NULL(t);
         CU_ASSERT(t && same_text(what, t, n, want) == 0);
         for (int c = 0; f && c < 2; c++) {
-            /* each distinct resource (scope) once, in the order of first appearance */
+            /* each distinct resource (scope) once, in the order of first appearance (the
+             * bodies are in span_origins, migration 0027) */
             const char *col = c ? "scope" : "resource";
-            snprintf(sql, sizeof(sql),
-                     "SELECT string_agg(x.v::text, ',' ORDER BY x.i) FROM (SELECT q.v, min(q.n) "
-                     "AS i FROM (SELECT s.%s AS v, row_number() OVER (ORDER BY s.start_ns, "
-                     "s.span_id) AS n FROM spans s WHERE s.trace_id = decode('%s', 'hex')) q "
-                     "GROUP BY q.v) x",
-                     col, trace);
+            snprintf(
+                sql, sizeof(sql),
+                "SELECT string_agg(x.v::text, ',' ORDER BY x.i) FROM (SELECT q.v, min(q.n) "
+                "AS i FROM (SELECT (SELECT o.body FROM span_origins o WHERE o.id = s.%s_id) AS v, "
+                "row_number() OVER (ORDER BY s.start_ns, "
+                "s.span_id) AS n FROM spans s WHERE s.trace_id = decode('%s', 'hex')) q "
+                "GROUP BY q.v) x",
+                col, trace);
             CU_ASSERT_EQUAL_FATAL(itest_psql(sql, want, JSON_CAP), 0);
             t = c ? between(r.body, "\"scopes\":[", "],\"truncated\":", &n)
                   : between(r.body, "\"resources\":[", "],\"scopes\":[", &n);

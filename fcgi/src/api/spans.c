@@ -34,8 +34,9 @@
  * field is refused; formatting it at every field was a cost every valid span paid). */
 struct spans_walk {
     struct req *r;
-    /* The batch's three arrays, written as JSON text (without their brackets) as the walk
-     * goes: a tree of the batch and its serialisation were a third of the request's CPU. */
+    /* The batch's three arrays (span_insert's three parameters), written as JSON text as
+     * the walk goes: a tree of the batch and its serialisation were a third of the
+     * request's CPU. */
     struct jsonx_out res, sco, spa;
     long nres, nsco, nspans;
     long rejected;
@@ -913,37 +914,33 @@ static int spans_otlp_answer(struct req *r, long rejected, const char *why)
 int spans_otlp_ingest(struct req *r, const char *project_id, json_object *request)
 {
     struct spans_walk w = {.r = r};
-    struct jsonx_out batch;
-    const char *res_text, *sco_text, *spa_text, *text;
-    size_t res_len, sco_len, spa_len;
+    const char *res_text, *sco_text, *spa_text;
     PGresult *res;
 
     jsonx_out_init(&w.res, r->op.arena, 1024);
     jsonx_out_init(&w.sco, r->op.arena, 1024);
     /* About the size of an OTLP JSON body; protobuf is some three times smaller. */
     jsonx_out_init(&w.spa, r->op.arena, 4096 + r->body_len * 2);
+    SPANS_LIT(&w.res, "[");
+    SPANS_LIT(&w.sco, "[");
+    SPANS_LIT(&w.spa, "[");
     if (spans_walk_request(&w, request))
         return -1;
     if (w.nspans == 0) /* nothing to store: an empty request too */
         return spans_otlp_answer(r, w.rejected, w.reject_reason);
-    res_text = jsonx_out_end(&w.res, &res_len);
-    sco_text = jsonx_out_end(&w.sco, &sco_len);
-    spa_text = jsonx_out_end(&w.spa, &spa_len);
+    SPANS_LIT(&w.res, "]");
+    SPANS_LIT(&w.sco, "]");
+    SPANS_LIT(&w.spa, "]");
+    res_text = jsonx_out_end(&w.res, NULL);
+    sco_text = jsonx_out_end(&w.sco, NULL);
+    spa_text = jsonx_out_end(&w.spa, NULL);
     if (!res_text || !sco_text || !spa_text)
         return req_error(r, 500, "internal", NULL, "out of memory");
-    jsonx_out_init(&batch, r->op.arena, res_len + sco_len + spa_len + 64);
-    SPANS_LIT(&batch, "{\"resources\":[");
-    jsonx_out_raw(&batch, res_text, res_len);
-    SPANS_LIT(&batch, "],\"scopes\":[");
-    jsonx_out_raw(&batch, sco_text, sco_len);
-    SPANS_LIT(&batch, "],\"spans\":[");
-    jsonx_out_raw(&batch, spa_text, spa_len);
-    SPANS_LIT(&batch, "]}");
-    if (!(text = jsonx_out_end(&batch, NULL)))
-        return req_error(r, 500, "internal", NULL, "out of memory");
 
-    const char *p[SPAN_INSERT__NIN] = {
-        [SPAN_INSERT_IN_PROJECT] = project_id, [SPAN_INSERT_IN_BATCH] = text};
+    const char *p[SPAN_INSERT__NIN] = {[SPAN_INSERT_IN_PROJECT] = project_id,
+                                       [SPAN_INSERT_IN_SPANS] = spa_text,
+                                       [SPAN_INSERT_IN_RESOURCES] = res_text,
+                                       [SPAN_INSERT_IN_SCOPES] = sco_text};
     if (!(res = DB_EXEC(&r->op, DB_STMT_SPAN_INSERT, p)))
         return -1;
     /* After the COMMIT (the statement was its own transaction): one compact message per
