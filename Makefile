@@ -58,7 +58,7 @@ BINS := $(BUILD)/runwatch-api $(BUILD)/runwatch-sse $(BUILD)/unit-tests $(BUILD)
         $(BUILD)/otlp-cost $(BUILD)/batch-cost $(BUILD)/copy-cost
 
 .PHONY: build binaries deps run-deps run stop demo test unit integration faults asan bench fmt lint clean \
-        frontend frontend-test e2e fuzz fuzz-build
+        frontend frontend-test e2e fuzz fuzz-build deploy-check
 # deps first, then a fresh make: pkg-config must see libraries installed moments ago.
 build: deps
 	@$(MAKE) --no-print-directory binaries frontend
@@ -193,6 +193,11 @@ integration: build
 faults: build
 	RUNWATCH_BIN_DIR=$(BUILD) tests/faults/run.sh
 
+# The production deployment files (deploy/systemd, deploy/container, deploy/k8s), checked
+# offline against the template and settings the stack uses (tests/deploy/run.sh).
+deploy-check: binaries
+	RUNWATCH_BIN_DIR=$(BUILD) tests/deploy/run.sh
+
 # Every suite runs even when one fails (CI must see them all); the target fails at the
 # end, naming the suites that failed.
 test: build
@@ -205,6 +210,7 @@ test: build
 	suite fuzz-short $(MAKE) --no-print-directory fuzz FUZZ_TARGETS="$(FUZZ_SHORT_TARGETS)" \
 	    FUZZ_RUNS=$(FUZZ_SHORT_RUNS); \
 	suite hub-smoke tests/integration/sse_smoke.sh $(BUILD)/runwatch-sse; \
+	suite deploy env RUNWATCH_BIN_DIR=$(BUILD) tests/deploy/run.sh; \
 	suite dashboard $(MAKE) --no-print-directory frontend-test; \
 	suite e2e env RUNWATCH_BIN_DIR=$(BUILD) tests/e2e/run.sh; \
 	if [ -n "$$failed" ]; then echo "== failed:$$failed"; exit 1; fi; \

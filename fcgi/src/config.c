@@ -224,6 +224,28 @@ int config_load(struct config *cfg, char *err, size_t errlen)
                     config_env("RUNWATCH_API_SOCKET_GROUP", ""), "RUNWATCH_API_SOCKET_GROUP", err,
                     errlen))
         return -1;
+    if (config_copy(cfg->api_tcp, sizeof(cfg->api_tcp), config_env("RUNWATCH_API_TCP", ""),
+                    "RUNWATCH_API_TCP", err, errlen))
+        return -1;
+    if (cfg->api_tcp[0]) {
+        const char *colon = strrchr(cfg->api_tcp, ':');
+        long port;
+        char *end;
+        if (!colon || colon == cfg->api_tcp ||
+            (port = strtol(colon + 1, &end, 10),
+             end == colon + 1 || *end || port < 1 || port > 65535)) {
+            snprintf(err, errlen, "RUNWATCH_API_TCP must be host:port, got \"%s\"", cfg->api_tcp);
+            return -1;
+        }
+    }
+    {
+        const char *hk = config_env("RUNWATCH_HOUSEKEEPER", "on");
+        if (strcmp(hk, "on") != 0 && strcmp(hk, "off") != 0) {
+            snprintf(err, errlen, "RUNWATCH_HOUSEKEEPER must be on or off, got \"%s\"", hk);
+            return -1;
+        }
+        cfg->housekeeper = strcmp(hk, "on") == 0;
+    }
     if (config_copy(cfg->migrations_dir, sizeof(cfg->migrations_dir),
                     config_env("RUNWATCH_MIGRATIONS_DIR", "sql/migrations"),
                     "RUNWATCH_MIGRATIONS_DIR", err, errlen))
@@ -538,6 +560,8 @@ int config_print_shell(const struct config *cfg, FILE *out, char *err, size_t er
         return -1;
     config_put(out, "RUNWATCH_API_SOCKET", path);
     config_put(out, "RUNWATCH_API_SOCKET_GROUP", cfg->api_socket_group);
+    config_put(out, "RUNWATCH_API_TCP", cfg->api_tcp);
+    config_put(out, "RUNWATCH_HOUSEKEEPER", cfg->housekeeper ? "on" : "off");
     config_put(out, "RUNWATCH_DATABASE_URL", cfg->database_url);
     config_put(out, "RUNWATCH_REDIS_URL", cfg->redis_url);
     if (config_abs(path, sizeof(path), cfg->redis_password_file, "RUNWATCH_REDIS_PASSWORD_FILE",

@@ -31,6 +31,12 @@ struct config {
      * runwatch-sse (it refuses to start without it) and by deploy/stack.sh. */
     char sse_key_file[512];
     int api_workers;
+    /* RUNWATCH_API_TCP: host:port the master listens on for FastCGI instead of api_socket
+     * (nginx on another host or container); empty: the unix socket. */
+    char api_tcp[256];
+    /* RUNWATCH_HOUSEKEEPER: 1 (on) when serve's master runs the housekeeping process; 0
+     * where a dedicated `runwatch-api housekeeper` unit or Deployment runs it instead. */
+    int housekeeper;
     size_t max_body;
     /* RUNWATCH_OTLP_MAX_BYTES: largest OTLP request body (POST /v1/traces), read in place of
      * max_body on the OTLP paths (serve.c); batches of spans are larger than other writes. */

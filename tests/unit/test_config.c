@@ -49,6 +49,13 @@ static void test_defaults(void)
     CU_ASSERT_TRUE(c.api_workers >= 2);
     CU_ASSERT_EQUAL(c.sse_port, 8089);
     CU_ASSERT_EQUAL(c.auth_cache_s, 5);
+    CU_ASSERT_STRING_EQUAL(c.api_tcp, "");
+    CU_ASSERT_EQUAL(c.housekeeper, 1);
+    setenv("RUNWATCH_API_TCP", "[::1]:9000", 1);
+    setenv("RUNWATCH_HOUSEKEEPER", "off", 1);
+    CU_ASSERT_EQUAL_FATAL(config_load(&c, err, sizeof(err)), 0);
+    CU_ASSERT_STRING_EQUAL(c.api_tcp, "[::1]:9000");
+    CU_ASSERT_EQUAL(c.housekeeper, 0);
     clear_env();
 }
 
@@ -61,7 +68,9 @@ static void test_rejects(void)
         {"RUNWATCH_MAX_BODY", "10"},     {"RUNWATCH_SSE_PORT", "70000"},
         {"RUNWATCH_LOG_LEVEL", "loud"},  {"RUNWATCH_REDIS_URL", "http://x"},
         {"RUNWATCH_API_WORKERS", "2x"},  {"RUNWATCH_AUTH_CACHE_S", "61"},
-        {"RUNWATCH_AUTH_CACHE_S", "-1"},
+        {"RUNWATCH_AUTH_CACHE_S", "-1"}, {"RUNWATCH_API_TCP", "9000"},
+        {"RUNWATCH_API_TCP", ":9000"},   {"RUNWATCH_API_TCP", "host:0"},
+        {"RUNWATCH_API_TCP", "host:9x"}, {"RUNWATCH_HOUSEKEEPER", "yes"},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         clear_env();
