@@ -25,6 +25,8 @@ KEY_PLACEHOLDER=RUNWATCH_SSE_KEY_PLACEHOLDER
 # output  settings files (comma-separated, later ones win)
 OUTPUTS='
 deploy/systemd/runwatch-nginx.conf   deploy/systemd/runwatch.env
+deploy/container/nginx.conf          deploy/k8s/base/runwatch.env
+deploy/container/nginx-tls.conf      deploy/k8s/base/runwatch.env,deploy/container/tls.env
 '
 
 die() {
@@ -46,15 +48,15 @@ printf '%s\n' "$KEY_PLACEHOLDER" >"$tmp/sse.key"
 
 # The NAME='value' lines of the settings files, as env(1) arguments.
 settings_args() {
-    local f line re="^(RUNWATCH_[A-Z0-9_]+)='([^']*)'\$"
+    local f line re="^(RUNWATCH_[A-Z0-9_]+)=('([^']*)'|([^' ]*))\$"
     local -a list
     IFS=',' read -r -a list <<<"$1"
     for f in "${list[@]}"; do
         [[ -r "$REPO_DIR/$f" ]] || die "$f not found"
         while IFS= read -r line; do
             [[ "$line" =~ ^[[:space:]]*(#|$) ]] && continue
-            [[ "$line" =~ $re ]] || die "$f: not a NAME='value' line: $line"
-            printf '%s=%s\n' "${BASH_REMATCH[1]}" "${BASH_REMATCH[2]}"
+            [[ "$line" =~ $re ]] || die "$f: not a NAME='value' or NAME=value line: $line"
+            printf '%s=%s\n' "${BASH_REMATCH[1]}" "${BASH_REMATCH[3]}${BASH_REMATCH[4]}"
         done <"$REPO_DIR/$f"
     done
 }

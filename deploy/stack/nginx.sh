@@ -51,8 +51,11 @@ nginx_topology() {
     TLS_LINES="ssl_certificate \"$cert\"; ssl_certificate_key \"$key\"; include \"$REPO_DIR/nginx/tls.conf\";"
     if [[ -n "$redirect" ]]; then
         [[ "$redirect" =~ ^[0-9]{1,5}$ ]] || die "RUNWATCH_NGINX_REDIRECT_PORT must be a port"
-        local to=\$host # nginx's variable, not ours
-        [[ "$HTTP_PORT" == 443 ]] || to+=":$HTTP_PORT"
+        # The https port clients use: HTTP_PORT, unless a container's port is published
+        # as another (RUNWATCH_NGINX_REDIRECT_TO).
+        local to=\$host https_port=${RUNWATCH_NGINX_REDIRECT_TO:-$HTTP_PORT} # \$host: nginx's
+        [[ "$https_port" =~ ^[0-9]{1,5}$ ]] || die "RUNWATCH_NGINX_REDIRECT_TO must be a port"
+        [[ "$https_port" == 443 ]] || to+=":$https_port"
         EXTRA_SERVERS="server { listen $(host_port "$HTTP_HOST" "$redirect"); server_name _; location = /nginx-healthz { access_log off; return 204; } location / { return 301 https://$to\$request_uri; } }"
     fi
 }

@@ -8,14 +8,19 @@
 #     comment saying what it is;
 #   - systemd accepts the units (systemd-analyze verify), each hardened as OPERATIONS.md
 #     says;
-# and further checks as the files below exist (tests/deploy/*.py). Needs a built
-# runwatch-api (RUNWATCH_BIN_DIR, default build/release).
+#   - yamllint --strict on every YAML file, then a strict parser (no duplicate keys, no
+#     YAML 1.1 booleans: tests/deploy/strictyaml.py) and the structural assertions of
+#     check_containers.py (Dockerfile rules in place of hadolint, which Debian lacks; the
+#     runtime image's packages against what the binaries link; compose against the
+#     settings) and check_k8s.py (the manifests and overlays).
+# Needs a built runwatch-api (RUNWATCH_BIN_DIR, default build/release).
 set -uo pipefail
 
 REPO_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$REPO_DIR" || exit 1
 BIN_DIR=$(realpath -m "${RUNWATCH_BIN_DIR:-build/release}")
 export RUNWATCH_BIN_DIR=$BIN_DIR
+PY=/usr/bin/python3 # Debian's, with python3-yaml (not a pyenv python on PATH)
 failed=()
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -74,8 +79,10 @@ nginx_accepts() {
     sed -e "s|/usr/share/runwatch/|$REPO_DIR/|g" -e "s|\"/var/lib/runwatch/|\"$d/|g" \
         -e "s|\"/etc/runwatch/tls/[a-z]*chain.pem\"|\"$d/tls/cert.pem\"|g" \
         -e "s|\"/etc/runwatch/tls/[a-z]*key.pem\"|\"$d/tls/key.pem\"|g" \
+        -e "s|\"/run/secrets/tls_cert\"|\"$d/tls/cert.pem\"|g" -e "s|\"/run/secrets/tls_key\"|\"$d/tls/key.pem\"|g" \
+        -e 's|server "api:|server "127.0.0.1:|' -e 's|server hub:|server 127.0.0.1:|' \
         -e "s|^user .*;||" -e 's|listen [^;]*:\([0-9]*\)|listen 127.0.0.1:\1|' "$f" >"$d/nginx.conf"
-    if grep -n '"/var/lib\|"/etc/runwatch\|"/usr/share' "$d/nginx.conf"; then
+    if grep -n '"/var/lib\|"/etc/runwatch\|"/usr/share\|"/run/secrets' "$d/nginx.conf"; then
         echo "$f: an install path the check did not map"
         return 1
     fi
@@ -115,10 +122,17 @@ units_hardened() {
     exit 1
 }
 check "generated files match their settings (deploy/generate.sh --check)" deploy/generate.sh --check
-check "settings files: known and commented" settings_documented deploy/systemd/runwatch.env
-check "nginx -t: deploy/systemd/runwatch-nginx.conf" nginx_accepts deploy/systemd/runwatch-nginx.conf
+check "settings files: known and commented" settings_documented deploy/systemd/runwatch.env \
+    deploy/k8s/base/runwatch.env deploy/container/tls.env
+for f in deploy/systemd/runwatch-nginx.conf deploy/container/nginx.conf deploy/container/nginx-tls.conf; do
+    check "nginx -t: $f" nginx_accepts "$f"
+done
 check "systemd-analyze verify deploy/systemd/*.service" units_verify
 check "units hardened" units_hardened
+check "yamllint (strict) deploy/container deploy/k8s" yamllint --strict -c tests/deploy/yamllint.yaml \
+    deploy/container deploy/k8s
+check "container files: Dockerfiles, runtime libraries, compose (check_containers.py)" \
+    "$PY" tests/deploy/check_containers.py
 
 if ((${#failed[@]})); then
     printf 'deploy: %d check(s) failed\n' "${#failed[@]}"
