@@ -133,6 +133,7 @@ check "yamllint (strict) deploy/container deploy/k8s" yamllint --strict -c tests
     deploy/container deploy/k8s
 check "container files: Dockerfiles, runtime libraries, compose (check_containers.py)" \
     "$PY" tests/deploy/check_containers.py
+check "kubernetes: base and overlays built and asserted (check_k8s.py)" "$PY" tests/deploy/check_k8s.py
 
 if ((${#failed[@]})); then
     printf 'deploy: %d check(s) failed\n' "${#failed[@]}"
