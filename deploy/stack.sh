@@ -74,7 +74,8 @@ REMEMBERED=(RUNWATCH_VAR_DIR RUNWATCH_HTTP_HOST RUNWATCH_HTTP_PORT RUNWATCH_PG_P
     RUNWATCH_STATIC_DIR RUNWATCH_MIGRATIONS_DIR RUNWATCH_LOGIN_RATE RUNWATCH_LOGIN_BURST
     RUNWATCH_METRICS_ALLOW RUNWATCH_STREAM_CONN_LIMIT RUNWATCH_API_CONN_LIMIT)
 # ...and any other setting of the stack's (those `runwatch-api config --shell` prints, the
-# hub's RUNWATCH_SSE_*, nginx's RUNWATCH_NGINX_*, RUNWATCH_PG_BINDIR) that was set by hand.
+# hub's RUNWATCH_SSE_*, nginx's RUNWATCH_NGINX_*, RUNWATCH_STACK_COMPONENTS,
+# RUNWATCH_PG_BINDIR) that was set by hand.
 # Never the first admin's password or a producer's token.
 EXPLICIT=()
 
@@ -148,7 +149,7 @@ load_config() {
     settings=$(cd "$REPO_DIR" && "$BIN_DIR/runwatch-api" config --shell) ||
         die "$BIN_DIR/runwatch-api config --shell failed (a setting above is wrong, or the binary predates it: make build)"
     mapfile -t known < <(sed -n 's/^\(RUNWATCH_[A-Z0-9_]*\)=.*/\1/p' <<<"$settings")
-    for name in "${known[@]}" $(compgen -e | grep -E '^RUNWATCH_(SSE_[A-Z0-9_]+|NGINX_[A-Z0-9_]+|PG_BINDIR)$' || true); do
+    for name in "${known[@]}" $(compgen -e | grep -E '^RUNWATCH_(SSE_[A-Z0-9_]+|NGINX_[A-Z0-9_]+|STACK_COMPONENTS|PG_BINDIR)$' || true); do
         if [[ -n "${!name:-}" ]]; then EXPLICIT+=("$name"); fi
     done
     eval "$settings"
@@ -509,9 +510,18 @@ row() {
     die "no component '$1'"
 }
 
+# The components of this stack, in start order: every one, or those RUNWATCH_STACK_COMPONENTS
+# names (space- or comma-separated; "all" for every one): a node of a scaled-out
+# deployment that runs only an API pool and a hub against another node's PostgreSQL and
+# Redis (tests/scale). start, stop, status and the supervisor all go by this list.
 names() {
-    local line
-    for line in "${STACK[@]}"; do printf '%s\n' "${line%% *}"; done
+    local line want=" ${RUNWATCH_STACK_COMPONENTS:-all} "
+    want=${want//,/ }
+    for line in "${STACK[@]}"; do
+        if [[ "$want" == *" all "* || "$want" == *" ${line%% *} "* ]]; then
+            printf '%s\n' "${line%% *}"
+        fi
+    done
 }
 
 # Prints the component's pid and succeeds while it runs; a step (no pid) never runs.

@@ -79,11 +79,20 @@ struct config {
 int config_load(struct config *cfg, char *err, size_t errlen);
 
 /* Parsed form of RUNWATCH_REDIS_URL: "redis://host:port" or "unix:/path". */
+#define CONFIG_SENTINELS_MAX 5
 struct config_redis_addr {
     char host[256]; /* a socket path when is_unix */
     int port;
     int is_unix;
     char password[256]; /* sent with AUTH on every new connection; empty: no AUTH */
+    /* redis-sentinel://h1:p1,h2:p2,h3:p3/name: host and port are asked of the Sentinels
+     * before every connection (redis_sentinel_resolve); master empty: a fixed address. */
+    char master[64];
+    int nsentinels;
+    struct {
+        char host[64];
+        int port;
+    } sentinels[CONFIG_SENTINELS_MAX];
 };
 int config_parse_redis_url(const char *url, struct config_redis_addr *out);
 /* cfg's Redis: its URL parsed (config_load checked it) with the password. */

@@ -98,6 +98,26 @@ static void test_redis_url(void)
     CU_ASSERT_EQUAL(config_parse_redis_url("redis://h:0", &ra), -1);
     CU_ASSERT_EQUAL(config_parse_redis_url("redis://h:x", &ra), -1);
     CU_ASSERT_EQUAL(config_parse_redis_url("unix:", &ra), -1);
+    /* Sentinel: the primary's name and every Sentinel, no address until resolved. */
+    CU_ASSERT_EQUAL(config_parse_redis_url("redis-sentinel://10.0.0.1:26379,s2:26380/rw-main", &ra),
+                    0);
+    CU_ASSERT_STRING_EQUAL(ra.master, "rw-main");
+    CU_ASSERT_EQUAL(ra.nsentinels, 2);
+    CU_ASSERT_STRING_EQUAL(ra.sentinels[0].host, "10.0.0.1");
+    CU_ASSERT_EQUAL(ra.sentinels[0].port, 26379);
+    CU_ASSERT_STRING_EQUAL(ra.sentinels[1].host, "s2");
+    CU_ASSERT_EQUAL(ra.sentinels[1].port, 26380);
+    CU_ASSERT_STRING_EQUAL(ra.host, "");
+    CU_ASSERT_EQUAL(config_parse_redis_url("redis://cache:6380", &ra), 0);
+    CU_ASSERT_STRING_EQUAL(ra.master, "");
+    CU_ASSERT_EQUAL(config_parse_redis_url("redis-sentinel://s1:26379", &ra), -1);
+    CU_ASSERT_EQUAL(config_parse_redis_url("redis-sentinel://s1:26379/", &ra), -1);
+    CU_ASSERT_EQUAL(config_parse_redis_url("redis-sentinel:///m", &ra), -1);
+    CU_ASSERT_EQUAL(config_parse_redis_url("redis-sentinel://s1/m", &ra), -1);
+    CU_ASSERT_EQUAL(config_parse_redis_url("redis-sentinel://s1:0/m", &ra), -1);
+    CU_ASSERT_EQUAL(config_parse_redis_url("redis-sentinel://s1:1,/m", &ra), -1);
+    CU_ASSERT_EQUAL(config_parse_redis_url("redis-sentinel://s1:1/m x", &ra), -1);
+    CU_ASSERT_EQUAL(config_parse_redis_url("redis-sentinel://a:1,b:2,c:3,d:4,e:5,f:6/m", &ra), -1);
 }
 
 /* stack.env fills what the environment leaves unset; the environment wins. */
