@@ -130,6 +130,35 @@ const char *db_report_pid(struct op *o)
     return arena_sprintf(o->arena, "%d", PQbackendPID(db_report_conn));
 }
 
+int db_report_replica(struct op *o, int *standby, double *lag_s)
+{
+    PGresult *res;
+    int ok;
+
+    *standby = 0;
+    *lag_s = -1;
+    if (db_report_in_flight) /* a query of this worker's is on the connection */
+        return 1;
+    if (db_report_connect(o))
+        return -1;
+    res = PQexec(db_report_conn, db_stmts[DB_STMT_ADHOC_REPLICA].sql);
+    ok = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1;
+    if (ok) {
+        *standby = strcmp(PQgetvalue(res, 0, ADHOC_REPLICA_STANDBY), "t") == 0;
+        if (*standby && !PQgetisnull(res, 0, ADHOC_REPLICA_LAG_S))
+            *lag_s = strtod(PQgetvalue(res, 0, ADHOC_REPLICA_LAG_S), NULL);
+    }
+    PQclear(res);
+    if (!ok) {
+        char err[256];
+        snprintf(err, sizeof(err), "%s", PQerrorMessage(db_report_conn));
+        err[strcspn(err, "\n")] = '\0';
+        db_report_fini(); /* in doubt: the next use opens a new one */
+        return db_report_unavailable(o, err);
+    }
+    return 0;
+}
+
 /* ---- output ---- */
 
 /* A growing buffer on the heap, freed with the request's arena. It never grows past

@@ -40,6 +40,11 @@ int db_report_run(struct op *o, const char *sql, const char *grant, enum db_repo
                   struct db_report_out *out);
 
 /* Closes the connection (worker exit). */
+/* Whether the report connection's server is a standby and, if so, its replay lag in
+ * seconds (negative when it has replayed nothing yet), for /metrics. 0; 1 when this
+ * worker's own ad-hoc query holds the connection (nothing known); -1 when the report
+ * database cannot be reached (o's error then says why; the caller clears it). */
+int db_report_replica(struct op *o, int *standby, double *lag_s);
 void db_report_fini(void);
 
 #endif

@@ -57,3 +57,16 @@ SELECT set_config('runwatch.grant', $1, true) AS runwatch_grant,
 -- in:
 -- out: pg_advisory_unlock_all
 ROLLBACK; DEALLOCATE ALL; SELECT pg_advisory_unlock_all();
+
+-- name: adhoc_replica
+-- connection: adhoc
+-- What the ad-hoc SQL connection reads from, for /metrics (prom.c): whether its server is
+-- a standby (RUNWATCH_REPORT_DATABASE_URL names a streaming replica), and then the seconds
+-- since the last commit it replayed: its lag behind the primary while the primary writes
+-- (on an idle primary it grows though nothing is missing). NULL on a primary.
+-- in:
+-- out: standby, lag_s
+SELECT pg_catalog.pg_is_in_recovery() AS standby,
+       CASE WHEN pg_catalog.pg_is_in_recovery()
+            THEN extract(epoch FROM now() - pg_catalog.pg_last_xact_replay_timestamp())::float8
+       END AS lag_s;

@@ -366,6 +366,17 @@ fi
 
 # ---------------------------------------------------------------- 4. the PostgreSQL replica
 
+scrape() { # the value of one metric in nginx's /metrics (any pool answers), or nothing
+    curl -sS -m 10 -H "Authorization: Bearer $(cat "$A/metrics.token")" "$url/metrics" 2>/dev/null |
+        sed -n "s/^$1 //p"
+}
+lag_shown() { [[ "$(scrape runwatch_report_database_standby)" == 1 && -n "$(scrape runwatch_report_replica_lag_seconds)" ]]; }
+if until_ok "$DEADLINE" lag_shown; then
+    ok "/metrics: ad-hoc SQL reads a standby, its replay lag shown ($(scrape runwatch_report_replica_lag_seconds) s)"
+else
+    not_ok "/metrics shows the replica and its lag" "$(curl -sS -H "Authorization: Bearer $(cat "$A/metrics.token")" "$url/metrics" | grep report)"
+fi
+
 adhoc() { # prints "<http code> <body>"
     curl -sS -m 20 -w '\n%{http_code}' -H "$auth" -H 'Content-Type: application/json' \
         -d '{"sql":"select count(*) from runs"}' "$url/api/v1/reports/query" 2>/dev/null | tr '\n' ' '
@@ -385,6 +396,12 @@ if [[ "$answer" == *' 503' && "$answer" == *'"unavailable"'* ]]; then
     ok "the replica stopped: ad-hoc SQL answers 503 unavailable (the primary is up: the reads were the replica's)"
 else
     not_ok "the replica stopped: ad-hoc SQL answers 503" "$answer"
+fi
+report_down() { [[ "$(scrape runwatch_report_database_up)" == 0 && "$(scrape runwatch_database_up)" == 1 ]]; }
+if until_ok "$DEADLINE" report_down; then
+    ok "/metrics: the report database is down, the primary up"
+else
+    not_ok "/metrics: the report database is down, the primary up"
 fi
 before=$(acked_count)
 if until_ok "$DEADLINE" acked_since "$((before + 20))"; then
