@@ -384,8 +384,8 @@ adhoc() { # prints "<http code> <body>"
 adhoc_count() { sed -n 's/.*"rows":\[\[\([0-9]*\)\]\].* 200$/\1/p' <<<"$(adhoc)"; }
 db_runs() { "$stack" psql -X -tAc "select count(*) from runs r join projects p on p.id = r.project_id where p.slug = 'scale'"; }
 first=$(adhoc_count)
-if [[ -n "$first" ]]; then
-    ok "ad-hoc SQL answers from the replica ($first runs)"
+if [[ -n "$first" && "$(adhoc)" =~ \"replica_lag_s\":[0-9.]+\} ]]; then
+    ok "ad-hoc SQL answers from the replica ($first runs), with its replica_lag_s"
 else
     not_ok "ad-hoc SQL answers from the replica" "$(adhoc)"
 fi
