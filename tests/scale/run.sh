@@ -266,6 +266,13 @@ fi
 
 traffic_start
 serving_again "both nodes, live traffic" || exit 1
+# nginx spreads the writes over both pools: pool B (FastCGI over TCP) has served some.
+b_served() { (($(grep -c '"msg":"request"' "$B/log/api.log" || true) >= 5)); }
+if until_ok "$DEADLINE" b_served; then
+    ok "API pool B (FastCGI over TCP) serves its share: $(grep -c '"msg":"request"' "$B/log/api.log") requests so far"
+else
+    not_ok "API pool B (FastCGI over TCP) serves requests" "$(tail -n 5 "$B/log/api.log")"
+fi
 
 # What a failure cost: the writer's refused or failed tries, the stream's reconnections,
 # and the seconds from the kill until writes and the stream both worked again.
@@ -425,6 +432,7 @@ serving_again "after every failure" || true
 traffic_stop
 check_acked_stored
 check_stream_gapless "every failure"
+echo "# requests served: pool A $(grep -c '"msg":"request"' "$A/log/api.log" || true), pool B $(grep -c '"msg":"request"' "$B/log/api.log" || true)"
 echo "# what each failure cost (this machine, this run; not asserted):"
 printf '#   %s\n' "${costs[@]}"
 echo "scale: $passed passed, $failed failed"
