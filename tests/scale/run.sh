@@ -322,7 +322,14 @@ fi
 
 # ---------------------------------------------------------------- 2. the stream's hub
 
-hub_clients() { curl -fsS -m 2 "http://127.0.0.1:$1/healthz" 2>/dev/null | sed -n 's/.*"clients":\([0-9]*\).*/\1/p'; }
+hub_clients() { # the streams a hub holds (0 when it does not answer)
+    local n
+    n=$(curl -fsS -m 2 "http://127.0.0.1:$1/healthz" 2>/dev/null | sed -n 's/.*"clients":\([0-9]*\).*/\1/p')
+    printf '%s' "${n:-0}"
+}
+# The stream is on one hub (not between two connections) before we pick which to kill.
+stream_on_a_hub() { (($(hub_clients "$RUNWATCH_SSE_PORT") + $(hub_clients "$SSE_B_PORT") >= 1)); }
+until_ok "$DEADLINE" stream_on_a_hub || not_ok "the stream is held by a hub"
 if [[ "$(hub_clients "$RUNWATCH_SSE_PORT")" -ge 1 ]]; then
     hub_var=$A other_port=$SSE_B_PORT hub_name=A
 else
