@@ -26,8 +26,8 @@ endif
 CFLAGS  := $(CFLAGS_BASE) $(CFLAGS_FLAVOUR) $(EXTRA_CFLAGS)
 LDFLAGS := $(LDFLAGS_FLAVOUR) $(EXTRA_LDFLAGS)
 
-# Modules both daemons share.
-COMMON_SRC := fcgi/src/log.c fcgi/src/config.c fcgi/src/arena.c fcgi/src/jsonx.c
+# Modules both daemons share (sentinel.c: both find the Redis primary through Sentinel).
+COMMON_SRC := fcgi/src/log.c fcgi/src/config.c fcgi/src/arena.c fcgi/src/jsonx.c fcgi/src/sentinel.c
 # runwatch-api: every other file under fcgi/src and fcgi/src/api.
 API_SRC    := $(filter-out $(COMMON_SRC),$(wildcard fcgi/src/*.c)) $(wildcard fcgi/src/api/*.c)
 API_LIB_SRC := $(filter-out fcgi/src/main.c,$(API_SRC))
@@ -58,7 +58,7 @@ BINS := $(BUILD)/runwatch-api $(BUILD)/runwatch-sse $(BUILD)/unit-tests $(BUILD)
         $(BUILD)/otlp-cost $(BUILD)/batch-cost $(BUILD)/copy-cost
 
 .PHONY: build binaries deps run-deps run stop demo test unit integration faults asan bench fmt lint clean \
-        frontend frontend-test e2e fuzz fuzz-build
+        frontend frontend-test e2e fuzz fuzz-build deploy-check scale-test
 # deps first, then a fresh make: pkg-config must see libraries installed moments ago.
 build: deps
 	@$(MAKE) --no-print-directory binaries frontend
@@ -193,6 +193,18 @@ integration: build
 faults: build
 	RUNWATCH_BIN_DIR=$(BUILD) tests/faults/run.sh
 
+# The scale-out rehearsal on one machine (tests/scale/run.sh): two API pools (one over
+# TCP) and two hubs behind one nginx, a PostgreSQL streaming replica serving ad-hoc SQL,
+# Redis with a replica and three Sentinels; one pool, one hub, the Redis primary and the
+# replica fail in turn under live traffic. About two minutes; part of make test.
+scale-test: build
+	RUNWATCH_BIN_DIR=$(BUILD) tests/scale/run.sh
+
+# The production deployment files (deploy/systemd, deploy/container, deploy/k8s), checked
+# offline against the template and settings the stack uses (tests/deploy/run.sh).
+deploy-check: binaries
+	RUNWATCH_BIN_DIR=$(BUILD) tests/deploy/run.sh
+
 # Every suite runs even when one fails (CI must see them all); the target fails at the
 # end, naming the suites that failed.
 test: build
@@ -205,6 +217,8 @@ test: build
 	suite fuzz-short $(MAKE) --no-print-directory fuzz FUZZ_TARGETS="$(FUZZ_SHORT_TARGETS)" \
 	    FUZZ_RUNS=$(FUZZ_SHORT_RUNS); \
 	suite hub-smoke tests/integration/sse_smoke.sh $(BUILD)/runwatch-sse; \
+	suite deploy env RUNWATCH_BIN_DIR=$(BUILD) tests/deploy/run.sh; \
+	suite scale env RUNWATCH_BIN_DIR=$(BUILD) tests/scale/run.sh; \
 	suite dashboard $(MAKE) --no-print-directory frontend-test; \
 	suite e2e env RUNWATCH_BIN_DIR=$(BUILD) tests/e2e/run.sh; \
 	suite python env RUNWATCH_BIN_DIR=$(BUILD) tests/python/run.sh; \

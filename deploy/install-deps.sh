@@ -49,6 +49,10 @@ TEST_PACKAGES=(
     # promtool (checks the /metrics exposition and deploy/prometheus/alerts.yml in tests).
     # The package also ships a Prometheus server that Runwatch never starts.
     prometheus
+    # the deployment files' offline checks (tests/deploy): YAML lint and a strict parser,
+    # systemd-analyze verify, a throwaway certificate for nginx -t, readelf for the image's
+    # libraries; the rehearsal's Redis Sentinels (tests/scale)
+    yamllint python3-yaml systemd openssl binutils redis-sentinel
 )
 NODE_MIN_MAJOR=20
 

@@ -74,8 +74,9 @@ REMEMBERED=(RUNWATCH_VAR_DIR RUNWATCH_HTTP_HOST RUNWATCH_HTTP_PORT RUNWATCH_PG_P
     RUNWATCH_STATIC_DIR RUNWATCH_MIGRATIONS_DIR RUNWATCH_LOGIN_RATE RUNWATCH_LOGIN_BURST
     RUNWATCH_METRICS_ALLOW RUNWATCH_STREAM_CONN_LIMIT RUNWATCH_API_CONN_LIMIT)
 # ...and any other setting of the stack's (those `runwatch-api config --shell` prints, the
-# hub's RUNWATCH_SSE_*, RUNWATCH_PG_BINDIR) that was set by hand. Never the first admin's
-# password or a producer's token.
+# hub's RUNWATCH_SSE_*, nginx's RUNWATCH_NGINX_*, RUNWATCH_STACK_COMPONENTS,
+# RUNWATCH_PG_BINDIR) that was set by hand.
+# Never the first admin's password or a producer's token.
 EXPLICIT=()
 
 # Fills every RUNWATCH_* variable the environment leaves unset from $VAR/stack.env.
@@ -148,7 +149,7 @@ load_config() {
     settings=$(cd "$REPO_DIR" && "$BIN_DIR/runwatch-api" config --shell) ||
         die "$BIN_DIR/runwatch-api config --shell failed (a setting above is wrong, or the binary predates it: make build)"
     mapfile -t known < <(sed -n 's/^\(RUNWATCH_[A-Z0-9_]*\)=.*/\1/p' <<<"$settings")
-    for name in "${known[@]}" $(compgen -e | grep -E '^RUNWATCH_(SSE_[A-Z0-9_]+|PG_BINDIR)$' || true); do
+    for name in "${known[@]}" $(compgen -e | grep -E '^RUNWATCH_(SSE_[A-Z0-9_]+|NGINX_[A-Z0-9_]+|STACK_COMPONENTS|PG_BINDIR)$' || true); do
         if [[ -n "${!name:-}" ]]; then EXPLICIT+=("$name"); fi
     done
     eval "$settings"
@@ -213,10 +214,20 @@ load_config() {
     else
         NGINX_NOFILE=$hard
     fi
+    # A rendering for another host (deploy/generate.sh, a container image) says its own.
+    if [[ -n "${RUNWATCH_NGINX_NOFILE:-}" ]]; then
+        [[ "$RUNWATCH_NGINX_NOFILE" =~ ^[0-9]{3,7}$ ]] || die "RUNWATCH_NGINX_NOFILE must be a number"
+        NGINX_NOFILE=$RUNWATCH_NGINX_NOFILE
+    fi
     NGINX_CONNECTIONS=$((NGINX_NOFILE / 2 > 1024 ? NGINX_NOFILE / 2 : 1024))
 
     NGINX_USER='' NGINX_GROUP=''
-    if ((EUID == 0)); then
+    if [[ "$cmd" == render-nginx && -n "${RUNWATCH_NGINX_USER+set}" ]]; then
+        # "user group" for the rendered `user` line, or empty for none (a non-root master).
+        [[ "$RUNWATCH_NGINX_USER" =~ ^([a-z_][a-z0-9_-]*( [a-z_][a-z0-9_-]*)?)?$ ]] ||
+            die "RUNWATCH_NGINX_USER must be 'user group' or empty"
+        read -r NGINX_USER NGINX_GROUP <<<"$RUNWATCH_NGINX_USER"
+    elif ((EUID == 0)); then
         id -u postgres >/dev/null 2>&1 ||
             die "running as root needs the 'postgres' system user (install postgresql: deploy/install-deps.sh run)"
         local u
@@ -499,9 +510,18 @@ row() {
     die "no component '$1'"
 }
 
+# The components of this stack, in start order: every one, or those RUNWATCH_STACK_COMPONENTS
+# names (space- or comma-separated; "all" for every one): a node of a scaled-out
+# deployment that runs only an API pool and a hub against another node's PostgreSQL and
+# Redis (tests/scale). start, stop, status and the supervisor all go by this list.
 names() {
-    local line
-    for line in "${STACK[@]}"; do printf '%s\n' "${line%% *}"; done
+    local line want=" ${RUNWATCH_STACK_COMPONENTS:-all} "
+    want=${want//,/ }
+    for line in "${STACK[@]}"; do
+        if [[ "$want" == *" all "* || "$want" == *" ${line%% *} "* ]]; then
+            printf '%s\n' "${line%% *}"
+        fi
+    done
 }
 
 # Prints the component's pid and succeeds while it runs; a step (no pid) never runs.

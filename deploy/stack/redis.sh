@@ -30,6 +30,9 @@ port $REDIS_PORT
 bind 127.0.0.1
 protected-mode yes
 requirepass $pw
+# The same password toward a primary: if Sentinel makes this server a replica after a
+# failover (tests/scale), it can follow the new primary.
+masterauth $pw
 daemonize yes
 pidfile "$RUN/redis.pid"
 logfile "$LOGS/redis.log"

@@ -49,6 +49,53 @@ int config_long(const char *name, const char *dflt, long min, long max, long *ou
     return 0;
 }
 
+/* After "redis-sentinel://": host:port[,host:port]... "/" name. Each Sentinel is an IPv4
+ * address or a name (no IPv6 literal); the name is what `sentinel monitor` calls the
+ * primary. out is zeroed by the caller. */
+static int config_parse_sentinel_url(const char *s, struct config_redis_addr *out)
+{
+    const char *slash = strchr(s, '/'), *p = s;
+    size_t n;
+
+    if (!slash || !slash[1])
+        return -1;
+    n = strlen(slash + 1);
+    if (n >= sizeof(out->master) ||
+        strspn(slash + 1, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                          "0123456789._-") != n)
+        return -1;
+    memcpy(out->master, slash + 1, n + 1);
+    while (p < slash) {
+        const char *comma = memchr(p, ',', (size_t)(slash - p));
+        const char *end = comma ? comma : slash;
+        const char *colon = memchr(p, ':', (size_t)(end - p));
+        char num[8];
+        char *stop;
+        long port;
+        size_t hl, pl;
+
+        if (out->nsentinels == CONFIG_SENTINELS_MAX || !colon)
+            return -1;
+        hl = (size_t)(colon - p);
+        pl = (size_t)(end - colon - 1);
+        if (hl == 0 || hl >= sizeof(out->sentinels[0].host) || pl == 0 || pl >= sizeof(num))
+            return -1;
+        memcpy(num, colon + 1, pl);
+        num[pl] = '\0';
+        port = strtol(num, &stop, 10);
+        if (*stop || port < 1 || port > 65535)
+            return -1;
+        memcpy(out->sentinels[out->nsentinels].host, p, hl);
+        out->sentinels[out->nsentinels].host[hl] = '\0';
+        out->sentinels[out->nsentinels].port = (int)port;
+        out->nsentinels++;
+        if (comma && comma + 1 == slash) /* "a:1,/name": an empty last Sentinel */
+            return -1;
+        p = comma ? comma + 1 : slash;
+    }
+    return out->nsentinels > 0 ? 0 : -1;
+}
+
 int config_parse_redis_url(const char *url, struct config_redis_addr *out)
 {
     memset(out, 0, sizeof(*out));
@@ -60,6 +107,8 @@ int config_parse_redis_url(const char *url, struct config_redis_addr *out)
         snprintf(out->host, sizeof(out->host), "%s", path);
         return 0;
     }
+    if (strncmp(url, "redis-sentinel://", 17) == 0)
+        return config_parse_sentinel_url(url + 17, out);
     if (strncmp(url, "redis://", 8) != 0)
         return -1;
     const char *hp = url + 8;
@@ -199,7 +248,9 @@ int config_load(struct config *cfg, char *err, size_t errlen)
                     "RUNWATCH_REDIS_URL", err, errlen))
         return -1;
     if (config_parse_redis_url(cfg->redis_url, &ra) != 0) {
-        snprintf(err, errlen, "RUNWATCH_REDIS_URL must be redis://host:port or unix:/path");
+        snprintf(err, errlen,
+                 "RUNWATCH_REDIS_URL must be redis://host:port, unix:/path or "
+                 "redis-sentinel://host:port[,host:port]/name");
         return -1;
     }
     /* The stack's Redis requires this password (deploy/stack/redis.sh makes it). */
@@ -224,6 +275,28 @@ int config_load(struct config *cfg, char *err, size_t errlen)
                     config_env("RUNWATCH_API_SOCKET_GROUP", ""), "RUNWATCH_API_SOCKET_GROUP", err,
                     errlen))
         return -1;
+    if (config_copy(cfg->api_tcp, sizeof(cfg->api_tcp), config_env("RUNWATCH_API_TCP", ""),
+                    "RUNWATCH_API_TCP", err, errlen))
+        return -1;
+    if (cfg->api_tcp[0]) {
+        const char *colon = strrchr(cfg->api_tcp, ':');
+        long port;
+        char *end;
+        if (!colon || colon == cfg->api_tcp ||
+            (port = strtol(colon + 1, &end, 10),
+             end == colon + 1 || *end || port < 1 || port > 65535)) {
+            snprintf(err, errlen, "RUNWATCH_API_TCP must be host:port, got \"%s\"", cfg->api_tcp);
+            return -1;
+        }
+    }
+    {
+        const char *hk = config_env("RUNWATCH_HOUSEKEEPER", "on");
+        if (strcmp(hk, "on") != 0 && strcmp(hk, "off") != 0) {
+            snprintf(err, errlen, "RUNWATCH_HOUSEKEEPER must be on or off, got \"%s\"", hk);
+            return -1;
+        }
+        cfg->housekeeper = strcmp(hk, "on") == 0;
+    }
     if (config_copy(cfg->migrations_dir, sizeof(cfg->migrations_dir),
                     config_env("RUNWATCH_MIGRATIONS_DIR", "sql/migrations"),
                     "RUNWATCH_MIGRATIONS_DIR", err, errlen))
@@ -538,6 +611,8 @@ int config_print_shell(const struct config *cfg, FILE *out, char *err, size_t er
         return -1;
     config_put(out, "RUNWATCH_API_SOCKET", path);
     config_put(out, "RUNWATCH_API_SOCKET_GROUP", cfg->api_socket_group);
+    config_put(out, "RUNWATCH_API_TCP", cfg->api_tcp);
+    config_put(out, "RUNWATCH_HOUSEKEEPER", cfg->housekeeper ? "on" : "off");
     config_put(out, "RUNWATCH_DATABASE_URL", cfg->database_url);
     config_put(out, "RUNWATCH_REDIS_URL", cfg->redis_url);
     if (config_abs(path, sizeof(path), cfg->redis_password_file, "RUNWATCH_REDIS_PASSWORD_FILE",

@@ -31,6 +31,12 @@ struct config {
      * runwatch-sse (it refuses to start without it) and by deploy/stack.sh. */
     char sse_key_file[512];
     int api_workers;
+    /* RUNWATCH_API_TCP: host:port the master listens on for FastCGI instead of api_socket
+     * (nginx on another host or container); empty: the unix socket. */
+    char api_tcp[256];
+    /* RUNWATCH_HOUSEKEEPER: 1 (on) when serve's master runs the housekeeping process; 0
+     * where a dedicated `runwatch-api housekeeper` unit or Deployment runs it instead. */
+    int housekeeper;
     size_t max_body;
     /* RUNWATCH_OTLP_MAX_BYTES: largest OTLP request body (POST /v1/traces), read in place of
      * max_body on the OTLP paths (serve.c); batches of spans are larger than other writes. */
@@ -73,11 +79,20 @@ struct config {
 int config_load(struct config *cfg, char *err, size_t errlen);
 
 /* Parsed form of RUNWATCH_REDIS_URL: "redis://host:port" or "unix:/path". */
+#define CONFIG_SENTINELS_MAX 5
 struct config_redis_addr {
     char host[256]; /* a socket path when is_unix */
     int port;
     int is_unix;
     char password[256]; /* sent with AUTH on every new connection; empty: no AUTH */
+    /* redis-sentinel://h1:p1,h2:p2,h3:p3/name: host and port are asked of the Sentinels
+     * before every connection (redis_sentinel_resolve); master empty: a fixed address. */
+    char master[64];
+    int nsentinels;
+    struct {
+        char host[64];
+        int port;
+    } sentinels[CONFIG_SENTINELS_MAX];
 };
 int config_parse_redis_url(const char *url, struct config_redis_addr *out);
 /* cfg's Redis: its URL parsed (config_load checked it) with the password. */

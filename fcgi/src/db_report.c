@@ -130,6 +130,35 @@ const char *db_report_pid(struct op *o)
     return arena_sprintf(o->arena, "%d", PQbackendPID(db_report_conn));
 }
 
+int db_report_replica(struct op *o, int *standby, double *lag_s)
+{
+    PGresult *res;
+    int ok;
+
+    *standby = 0;
+    *lag_s = -1;
+    if (db_report_in_flight) /* a query of this worker's is on the connection */
+        return 1;
+    if (db_report_connect(o))
+        return -1;
+    res = PQexec(db_report_conn, db_stmts[DB_STMT_ADHOC_REPLICA].sql);
+    ok = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1;
+    if (ok) {
+        *standby = strcmp(PQgetvalue(res, 0, ADHOC_REPLICA_STANDBY), "t") == 0;
+        if (*standby && !PQgetisnull(res, 0, ADHOC_REPLICA_LAG_S))
+            *lag_s = strtod(PQgetvalue(res, 0, ADHOC_REPLICA_LAG_S), NULL);
+    }
+    PQclear(res);
+    if (!ok) {
+        char err[256];
+        snprintf(err, sizeof(err), "%s", PQerrorMessage(db_report_conn));
+        err[strcspn(err, "\n")] = '\0';
+        db_report_fini(); /* in doubt: the next use opens a new one */
+        return db_report_unavailable(o, err);
+    }
+    return 0;
+}
+
 /* ---- output ---- */
 
 /* A growing buffer on the heap, freed with the request's arena. It never grows past
@@ -455,7 +484,7 @@ static int db_report_sql_error(struct op *o, const PGresult *res)
 }
 
 /* Starts the transaction and pins its settings; -1 with an error set. */
-static int db_report_begin(struct op *o, PGconn *c, const char *grant)
+static int db_report_begin(struct op *o, PGconn *c, const char *grant, double *lag_s)
 {
     const char *timeout = arena_sprintf(o->arena, "%ld", o->cfg->report_timeout_ms);
     const char *p[ADHOC_SETUP__NIN] = {
@@ -467,7 +496,10 @@ static int db_report_begin(struct op *o, PGconn *c, const char *grant)
     if (ok) {
         res = PQexecParams(c, db_stmts[DB_STMT_ADHOC_SETUP].sql, ADHOC_SETUP__NIN, NULL, p, NULL,
                            NULL, 0);
-        ok = PQresultStatus(res) == PGRES_TUPLES_OK;
+        ok = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1;
+        *lag_s = ok && !PQgetisnull(res, 0, ADHOC_SETUP_REPLICA_LAG_S)
+                     ? strtod(PQgetvalue(res, 0, ADHOC_SETUP_REPLICA_LAG_S), NULL)
+                     : -1;
         PQclear(res);
     }
     if (!ok) {
@@ -507,7 +539,8 @@ static int db_report_check(struct op *o, PGconn *c, const char *sql, const char 
     db_report_end(c);
     if (!db_report_conn)
         return db_report_unavailable(o, "reset failed");
-    if (db_report_begin(o, c, grant))
+    double lag_s; /* of this error's transaction: not reported */
+    if (db_report_begin(o, c, grant, &lag_s))
         return -1;
     res = PQprepare(c, "", sql, 0, NULL);
     st = PQresultStatus(res);
@@ -600,7 +633,8 @@ int db_report_run(struct op *o, const char *sql, const char *grant, enum db_repo
     if (!b || arena_defer(o->arena, db_report_buf_free, b) != 0)
         return op_fail(o, OP_INTERNAL, "internal", NULL, "out of memory");
     b->limit = SIZE_MAX;
-    if (db_report_connect(o) || db_report_begin(o, db_report_conn, grant))
+    out->replica_lag_s = -1;
+    if (db_report_connect(o) || db_report_begin(o, db_report_conn, grant, &out->replica_lag_s))
         return -1;
     c = db_report_conn;
     if (db_report_check(o, c, sql, grant))
@@ -697,9 +731,11 @@ int db_report_run(struct op *o, const char *sql, const char *grant, enum db_repo
     if (fmt == DB_REPORT_FORMAT_CSV) {
         out->type = "text/csv; charset=utf-8";
     } else {
-        char tail[96];
-        snprintf(tail, sizeof(tail), "],\"row_count\":%ld,\"truncated\":%s}", nrows,
-                 truncated ? "true" : "false");
+        char tail[160], lag[32] = "null";
+        if (out->replica_lag_s >= 0)
+            snprintf(lag, sizeof(lag), "%.3f", out->replica_lag_s);
+        snprintf(tail, sizeof(tail), "],\"row_count\":%ld,\"truncated\":%s,\"replica_lag_s\":%s}",
+                 nrows, truncated ? "true" : "false", lag);
         buf_str(b, tail);
         if (b->oom)
             return op_fail(o, OP_INTERNAL, "internal", NULL, "out of memory");

@@ -23,6 +23,9 @@ struct db_report_out {
     size_t len;
     const char *type; /* the media type of body */
     int truncated;    /* the row or byte cap cut the rows short */
+    /* The answer came from a streaming replica (RUNWATCH_REPORT_DATABASE_URL) this many
+     * seconds behind its last replayed commit; -1: from a primary. */
+    double replica_lag_s;
 };
 
 /* The backend pid of the ad-hoc connection as text (connecting first when needed), for
@@ -39,6 +42,11 @@ int db_report_busy(void);
 int db_report_run(struct op *o, const char *sql, const char *grant, enum db_report_format fmt,
                   struct db_report_out *out);
 
+/* Whether the report connection's server is a standby and, if so, its replay lag in
+ * seconds (negative when it has replayed nothing yet), for /metrics. 0; 1 when this
+ * worker's own ad-hoc query holds the connection (nothing known); -1 when the report
+ * database cannot be reached (o's error then says why; the caller clears it). */
+int db_report_replica(struct op *o, int *standby, double *lag_s);
 /* Closes the connection (worker exit). */
 void db_report_fini(void);
 

@@ -11,6 +11,9 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <limits.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -216,6 +219,52 @@ static int master_crash_loop(const struct master *m)
     return 1;
 }
 
+/* FastCGI over TCP (RUNWATCH_API_TCP, host:port; config_load checked its shape): nginx on
+ * another host or in another container. Anyone who reaches the port can speak FastCGI,
+ * so it belongs on a private network (docs/OPERATIONS.md). Nagle's algorithm is off:
+ * libfcgi writes a record at a time, and Linux gives accepted sockets the listener's
+ * TCP_NODELAY. */
+static int master_bind_tcp(struct master *m)
+{
+    const char *spec = m->cfg->api_tcp;
+    const char *colon = strrchr(spec, ':');
+    char host[256];
+    struct addrinfo hints, *ai = NULL;
+    int one = 1, rc;
+    size_t hl = (size_t)(colon - spec);
+
+    /* [::1]:9000 as well as 127.0.0.1:9000 */
+    if (hl >= 2 && spec[0] == '[' && spec[hl - 1] == ']')
+        snprintf(host, sizeof(host), "%.*s", (int)(hl - 2), spec + 1);
+    else
+        snprintf(host, sizeof(host), "%.*s", (int)hl, spec);
+    memset(&hints, 0, sizeof(hints));
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+    rc = getaddrinfo(host, colon + 1, &hints, &ai);
+    if (rc != 0) {
+        log_error("RUNWATCH_API_TCP %s: %s", spec, gai_strerror(rc));
+        return -1;
+    }
+    /* Not close-on-exec, non-blocking: as the unix socket below. */
+    m->listen_fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    if (m->listen_fd >= 0 &&
+        (setsockopt(m->listen_fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
+         setsockopt(m->listen_fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) != 0 ||
+         bind(m->listen_fd, ai->ai_addr, ai->ai_addrlen) != 0 || listen(m->listen_fd, 1024) != 0)) {
+        int e = errno;
+        close(m->listen_fd);
+        m->listen_fd = -1;
+        errno = e;
+    }
+    freeaddrinfo(ai);
+    if (m->listen_fd < 0) {
+        log_error("cannot listen on %s: %s", spec, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
 static int master_bind(struct master *m)
 {
     const struct config *cfg = m->cfg;
@@ -224,6 +273,8 @@ static int master_bind(struct master *m)
     int probe;
     mode_t old;
 
+    if (cfg->api_tcp[0])
+        return master_bind_tcp(m);
     /* Refuse to steal the socket of a live master; remove a stale one. */
     if (stat(cfg->api_socket, &st) == 0) {
         if (!S_ISSOCK(st.st_mode)) {
@@ -318,8 +369,11 @@ int master_run(const struct config *cfg)
     }
     for (int i = 0; i < cfg->api_workers; i++)
         master_spawn(&m);
-    master_spawn_housekeeper(&m);
-    log_info("serving on %s with %d workers", cfg->api_socket, cfg->api_workers);
+    if (cfg->housekeeper)
+        master_spawn_housekeeper(&m);
+    log_info("serving on %s with %d workers%s", cfg->api_tcp[0] ? cfg->api_tcp : cfg->api_socket,
+             cfg->api_workers,
+             cfg->housekeeper ? "" : " (no housekeeper: RUNWATCH_HOUSEKEEPER=off)");
 
     for (;;) {
         int sig = sigtimedwait(&set, &info, &tick);
@@ -362,7 +416,7 @@ int master_run(const struct config *cfg)
             }
             continue;
         }
-        if (m.hk_pid == 0 && time(NULL) >= m.hk_not_before)
+        if (cfg->housekeeper && m.hk_pid == 0 && time(NULL) >= m.hk_not_before)
             master_spawn_housekeeper(&m);
         for (int have = master_count(&m, m.gen); have < cfg->api_workers; have++) {
             if (master_crash_loop(&m)) {
@@ -380,7 +434,8 @@ int master_run(const struct config *cfg)
     close(m.listen_fd);
     if (m.counters_fd >= 0)
         close(m.counters_fd);
-    unlink(cfg->api_socket);
+    if (!cfg->api_tcp[0])
+        unlink(cfg->api_socket);
     log_info("stopped");
     return rc;
 }

@@ -25,6 +25,7 @@
 #include "access.h"
 #include "counters.h"
 #include "db.h"
+#include "db_report.h"
 #include "config.h"
 #include "log.h"
 #include "router.h"
@@ -253,6 +254,34 @@ static void prom_database(FILE *f, PGresult *res)
     }
 }
 
+/* The ad-hoc SQL database: reachable or not, and when it is a streaming replica
+ * (RUNWATCH_REPORT_DATABASE_URL), how far its replay is behind (docs/OPERATIONS.md). A
+ * failure is this scrape's gauge, never its error; a worker whose own ad-hoc query holds
+ * the connection leaves the three out of this scrape. */
+static void prom_report(FILE *f, struct req *r)
+{
+    int standby = 0;
+    double lag = -1;
+    int rc = db_report_replica(&r->op, &standby, &lag), up = rc == 0;
+
+    if (rc == 1) /* busy with this worker's own query: the next scrape will say */
+        return;
+    if (!up)
+        op_clear(&r->op);
+    prom_head(f, "runwatch_report_database_up", "gauge",
+              "1 when this scrape reached the database ad-hoc SQL reads from.");
+    fprintf(f, "runwatch_report_database_up %d\n", up);
+    prom_head(f, "runwatch_report_database_standby", "gauge",
+              "1 when ad-hoc SQL reads from a streaming replica.");
+    fprintf(f, "runwatch_report_database_standby %d\n", standby);
+    if (standby && lag >= 0) {
+        prom_head(f, "runwatch_report_replica_lag_seconds", "gauge",
+                  "Seconds since the last commit the replica replayed (its lag while the "
+                  "primary writes).");
+        fprintf(f, "runwatch_report_replica_lag_seconds %.3f\n", lag);
+    }
+}
+
 /* The metrics token's prefix: an API token (rw_…) is never mistaken for it, and a metrics
  * token never reaches the database's token lookup. */
 #define PROM_TOKEN_PREFIX "rwm_"
@@ -328,6 +357,7 @@ int prom_metrics(struct req *r)
     prom_requests(f);
     prom_process(f);
     prom_database(f, res);
+    prom_report(f, r);
     if (fclose(f) != 0 || !buf) {
         free(buf);
         return req_error(r, 500, "internal", NULL, "out of memory");

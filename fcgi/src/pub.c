@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "sentinel.h"
 
 static const struct timeval pub_timeout = {0, 500000};
 
@@ -75,11 +76,16 @@ static void pub_lost(struct pub *p, const char *why)
 
 static int pub_connect(struct pub *p, char *err, size_t errlen)
 {
-    redisContext *c = p->addr.is_unix
-                          ? redisConnectUnixWithTimeout(p->addr.host, pub_timeout)
-                          : redisConnectWithTimeout(p->addr.host, p->addr.port, pub_timeout);
+    redisContext *c;
     redisReply *r;
 
+    /* Behind Sentinel: where the primary is now (a failover moves it). */
+    if (redis_sentinel_resolve(&p->addr, err, errlen) != 0) {
+        pub_drop(p);
+        return -1;
+    }
+    c = p->addr.is_unix ? redisConnectUnixWithTimeout(p->addr.host, pub_timeout)
+                        : redisConnectWithTimeout(p->addr.host, p->addr.port, pub_timeout);
     if (!c || c->err) {
         snprintf(err, errlen, "redis: %s", c ? c->errstr : "out of memory");
         if (c)
@@ -94,6 +100,23 @@ static int pub_connect(struct pub *p, char *err, size_t errlen)
         if (!r || r->type == REDIS_REPLY_ERROR) {
             snprintf(err, errlen, "redis: AUTH: %s",
                      !r ? (c->errstr[0] ? c->errstr : "no reply") : r->str);
+            if (r)
+                freeReplyObject(r);
+            redisFree(c);
+            pub_drop(p);
+            return -1;
+        }
+        freeReplyObject(r);
+    }
+    /* A Sentinel's answer may be a moment stale: publish only to a primary (a replica
+     * would refuse the script's INCR, and its PUBLISH reaches no one). */
+    if (p->addr.master[0]) {
+        r = redisCommand(c, "ROLE");
+        if (!r || r->type != REDIS_REPLY_ARRAY || r->elements < 1 ||
+            r->element[0]->type != REDIS_REPLY_STRING ||
+            strcmp(r->element[0]->str, "master") != 0) {
+            snprintf(err, errlen, "redis: %s:%d is not the primary of %s", p->addr.host,
+                     p->addr.port, p->addr.master);
             if (r)
                 freeReplyObject(r);
             redisFree(c);

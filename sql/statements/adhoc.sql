@@ -42,13 +42,18 @@ BEGIN READ ONLY;
 
 -- name: adhoc_setup
 -- connection: adhoc
--- timeout_ms is both the statement and the lock timeout.
+-- timeout_ms is both the statement and the lock timeout. replica_lag_s: on a streaming
+-- replica, the seconds since the last commit it replayed (the answer's replica_lag_s, which
+-- the dashboard shows); NULL on a primary.
 -- in: grant, timeout_ms
--- out: runwatch_grant, statement_timeout, lock_timeout, search_path
+-- out: runwatch_grant, statement_timeout, lock_timeout, search_path, replica_lag_s
 SELECT set_config('runwatch.grant', $1, true) AS runwatch_grant,
     set_config('statement_timeout', $2, true) AS statement_timeout,
     set_config('lock_timeout', $2, true) AS lock_timeout,
-    set_config('search_path', 'report', true) AS search_path;
+    set_config('search_path', 'report', true) AS search_path,
+    CASE WHEN pg_catalog.pg_is_in_recovery()
+         THEN coalesce(extract(epoch FROM now() - pg_catalog.pg_last_xact_replay_timestamp())::float8, 0)
+    END AS replica_lag_s;
 
 -- name: adhoc_end
 -- connection: adhoc
@@ -57,3 +62,16 @@ SELECT set_config('runwatch.grant', $1, true) AS runwatch_grant,
 -- in:
 -- out: pg_advisory_unlock_all
 ROLLBACK; DEALLOCATE ALL; SELECT pg_advisory_unlock_all();
+
+-- name: adhoc_replica
+-- connection: adhoc
+-- What the ad-hoc SQL connection reads from, for /metrics (prom.c): whether its server is
+-- a standby (RUNWATCH_REPORT_DATABASE_URL names a streaming replica), and then the seconds
+-- since the last commit it replayed: its lag behind the primary while the primary writes
+-- (on an idle primary it grows though nothing is missing). NULL on a primary.
+-- in:
+-- out: standby, lag_s
+SELECT pg_catalog.pg_is_in_recovery() AS standby,
+       CASE WHEN pg_catalog.pg_is_in_recovery()
+            THEN extract(epoch FROM now() - pg_catalog.pg_last_xact_replay_timestamp())::float8
+       END AS lag_s;

@@ -22,6 +22,8 @@ case "$bin_dir" in /*) ;; *) bin_dir=$repo/$bin_dir ;; esac
 . "$repo/tests/lib/ports.sh"
 # shellcheck source=tests/lib/tap.sh
 . "$repo/tests/lib/tap.sh"
+# shellcheck source=tests/lib/traffic.sh
+. "$repo/tests/lib/traffic.sh"
 
 private_stack runwatch-faults
 tmp=$stack_dir
@@ -80,117 +82,11 @@ token=$(cd "$repo" && "$bin_dir/runwatch-api" token create --project faults --cr
 }
 auth="Authorization: Bearer $token"
 
-# ---------------------------------------------------------------- the writer
+# ---------------------------------------------------------------- the traffic
 
-# Posts until the answer is 2xx; prints the answer's body. Every try has a bounded time.
-post_acked() { # path body [header]
-    local out code
-    while [[ ! -e "$tmp/stop" ]]; do
-        out=$(curl -sS -m 15 -w '\n%{http_code}' -H "$auth" -H 'Content-Type: application/json' \
-            ${3:+-H "$3"} -d "$2" "$url/api/v1$1" 2>>"$tmp/writer.err") || true
-        code=${out##*$'\n'}
-        if [[ "$code" == 2?? ]]; then
-            printf '%s' "${out%$'\n'*}"
-            return 0
-        fi
-        sleep 0.2
-    done
-    return 1
-}
-
-# Every 20th write creates a run (with an Idempotency-Key, so a retry makes no second);
-# the others post an event to the newest run. Each acknowledged write is appended to
-# acked: "run <id>" or "event <run> <message>".
-writer() {
-    local i=0 run='' body msg
-    while [[ ! -e "$tmp/stop" ]]; do
-        i=$((i + 1))
-        if ((i % 20 == 1)); then
-            body=$(post_acked /runs "{\"kind\":\"faults\",\"name\":\"faults $i\"}" \
-                "Idempotency-Key: faults-run-$i") || break
-            run=$(sed -n 's/^{"id" *: *"\([0-9a-f-]*\)".*/\1/p' <<<"$body")
-            [[ -n "$run" ]] || {
-                echo "no run id in: $body" >>"$tmp/writer.err"
-                continue
-            }
-            echo "run $run" >>"$tmp/acked"
-            continue
-        fi
-        msg=faults-write-$i
-        post_acked "/runs/$run/events" "{\"level\":\"info\",\"message\":\"$msg\"}" >/dev/null || break
-        echo "event $run $msg" >>"$tmp/acked"
-    done
-}
-
-# ---------------------------------------------------------------- the stream
-
-# One connection after another, each resuming from the last id received, the way
-# EventSource does. Connections are marked in the log with "# connect N".
-streamer() {
-    local n=0 last='' cpid
-    local -a hdr
-    while [[ ! -e "$tmp/stop" ]]; do
-        n=$((n + 1))
-        hdr=()
-        if [[ -n "$last" ]]; then hdr=(-H "Last-Event-ID: $last"); fi
-        echo "# connect $n last=$last" >>"$tmp/stream.log"
-        curl -sS -N -m 900 -H "$auth" "${hdr[@]}" "$url/api/v1/stream" \
-            >>"$tmp/stream.log" 2>>"$tmp/stream.err" &
-        cpid=$!
-        echo "$cpid" >"$tmp/stream.curl.pid"
-        wait "$cpid" || true
-        last=$(sed -n 's/^id: //p' "$tmp/stream.log" | tail -n 1)
-        sleep 0.2
-    done
-}
-
-: >"$tmp/acked"
-: >"$tmp/stream.log"
-streamer &
-streamer_pid=$!
-writer &
-writer_pid=$!
-
-acked_count() { wc -l <"$tmp/acked"; }
-
-# Polls a command until it succeeds or the deadline passes.
-until_ok() { # seconds command...
-    local secs=$1 end
-    shift
-    end=$((SECONDS + secs))
-    while ((SECONDS < end)); do
-        if "$@"; then return 0; fi
-        sleep 0.2
-    done
-    return 1
-}
-
-# The stream carries a write acknowledged after a point: both the write path and the
-# live path work (whatever was killed has been restarted and found again). Any later
-# write will do: those published while the hub was away reach the stream as a reset.
-STREAM_OK_AFTER=0
-acked_since() { (($(acked_count) > $1)); }
-write_num() { grep -o 'faults-write-[0-9]*' | sed 's/.*-//' | sort -n | tail -n 1; }
-stream_has_new_write() {
-    local mark seen
-    mark=$(head -n "$STREAM_OK_AFTER" "$tmp/acked" | write_num)
-    seen=$(write_num <"$tmp/stream.log")
-    [[ -n "$mark" && -n "$seen" ]] && ((seen > mark))
-}
-serving_again() { # name
-    local before
-    before=$(acked_count)
-    until_ok "$DEADLINE" acked_since "$((before + 3))" || {
-        not_ok "$1: writes are acknowledged again" "acknowledged writes stuck at $(acked_count)"
-        return 1
-    }
-    STREAM_OK_AFTER=$(acked_count)
-    until_ok "$DEADLINE" stream_has_new_write || {
-        not_ok "$1: the stream delivers new writes again"
-        return 1
-    }
-    ok "$1: writes and the stream work again"
-}
+# The writer and the stream (tests/lib/traffic.sh).
+TRAFFIC_TAG=faults
+traffic_start
 
 serving_again "the stack is up" || exit 1
 
@@ -284,10 +180,7 @@ kill_one "nginx" "$var/run/nginx.pid"
 
 # ---------------------------------------------------------------- the outcome
 
-: >"$tmp/stop"
-kill "$(<"$tmp/stream.curl.pid")" 2>/dev/null || true
-wait "$writer_pid" "$streamer_pid" 2>/dev/null || true
-writer_pid='' streamer_pid=''
+traffic_stop
 
 if "$stack" status >"$tmp/status" 2>&1; then
     ok "stack.sh status: every server and the supervisor run"
@@ -306,39 +199,8 @@ else
     not_ok "the supervisor's log is 0600" "$(stat -c %a "$var/log/supervisor.log")"
 fi
 
-# Every acknowledged write is stored: the runs by id, the events by (run, message).
-awk '$1 == "run" {print $2}' "$tmp/acked" | sort -u >"$tmp/acked.runs"
-awk '$1 == "event" {print $2 " " $3}' "$tmp/acked" | sort -u >"$tmp/acked.events"
-"$stack" psql -X -tA -F ' ' -c "select id from runs where kind = 'faults'" | sort -u >"$tmp/db.runs"
-"$stack" psql -X -tA -F ' ' -c "select run_id, message from events e join runs r on r.id = e.run_id
-                                 where r.kind = 'faults'" | sort -u >"$tmp/db.events"
-missing_runs=$(comm -23 "$tmp/acked.runs" "$tmp/db.runs")
-missing_events=$(comm -23 "$tmp/acked.events" "$tmp/db.events")
-if [[ -z "$missing_runs$missing_events" ]]; then
-    ok "all $(wc -l <"$tmp/acked.runs") acknowledged runs and $(wc -l <"$tmp/acked.events") events are in the database"
-else
-    not_ok "every acknowledged write is in the database" "missing: $missing_runs $missing_events"
-fi
-
-# The stream never skipped: consecutive ids follow each other within an epoch unless a
-# reset came between (a replay continues the id; anything else must say reset).
-gaps=$(awk '
-    /^event: reset/ { reset = 1; resets++ }
-    /^# connect/ { connects++ }
-    /^id: / {
-        split(substr($0, 5), p, "-"); e = p[1]; s = p[2] + 0
-        if (have && !reset && (e != le || s != ls + 1))
-            printf "id %s-%d follows %s-%d with no reset between\n", e, s, le, ls
-        le = e; ls = s; have = 1; reset = 0; frames++
-    }
-    END { printf "# %d frames, %d resets, %d connections\n", frames, resets, connects }
-' "$tmp/stream.log")
-summary=$(grep '^#' <<<"$gaps")
-if ! grep -qv '^#' <<<"$gaps"; then
-    ok "the stream resumed after each kill with a replay or a reset, never a silent gap ($summary)"
-else
-    not_ok "the stream resumed after each kill with a replay or a reset, never a silent gap" "$gaps"
-fi
+check_acked_stored
+check_stream_gapless "each kill"
 connects=$(grep -c '^# connect' "$tmp/stream.log" || true)
 if ((connects >= 3)); then
     ok "the stream reconnected ($connects connections: the hub and nginx were killed under it)"

@@ -49,6 +49,13 @@ static void test_defaults(void)
     CU_ASSERT_TRUE(c.api_workers >= 2);
     CU_ASSERT_EQUAL(c.sse_port, 8089);
     CU_ASSERT_EQUAL(c.auth_cache_s, 5);
+    CU_ASSERT_STRING_EQUAL(c.api_tcp, "");
+    CU_ASSERT_EQUAL(c.housekeeper, 1);
+    setenv("RUNWATCH_API_TCP", "[::1]:9000", 1);
+    setenv("RUNWATCH_HOUSEKEEPER", "off", 1);
+    CU_ASSERT_EQUAL_FATAL(config_load(&c, err, sizeof(err)), 0);
+    CU_ASSERT_STRING_EQUAL(c.api_tcp, "[::1]:9000");
+    CU_ASSERT_EQUAL(c.housekeeper, 0);
     clear_env();
 }
 
@@ -61,7 +68,9 @@ static void test_rejects(void)
         {"RUNWATCH_MAX_BODY", "10"},     {"RUNWATCH_SSE_PORT", "70000"},
         {"RUNWATCH_LOG_LEVEL", "loud"},  {"RUNWATCH_REDIS_URL", "http://x"},
         {"RUNWATCH_API_WORKERS", "2x"},  {"RUNWATCH_AUTH_CACHE_S", "61"},
-        {"RUNWATCH_AUTH_CACHE_S", "-1"},
+        {"RUNWATCH_AUTH_CACHE_S", "-1"}, {"RUNWATCH_API_TCP", "9000"},
+        {"RUNWATCH_API_TCP", ":9000"},   {"RUNWATCH_API_TCP", "host:0"},
+        {"RUNWATCH_API_TCP", "host:9x"}, {"RUNWATCH_HOUSEKEEPER", "yes"},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         clear_env();
@@ -89,6 +98,26 @@ static void test_redis_url(void)
     CU_ASSERT_EQUAL(config_parse_redis_url("redis://h:0", &ra), -1);
     CU_ASSERT_EQUAL(config_parse_redis_url("redis://h:x", &ra), -1);
     CU_ASSERT_EQUAL(config_parse_redis_url("unix:", &ra), -1);
+    /* Sentinel: the primary's name and every Sentinel, no address until resolved. */
+    CU_ASSERT_EQUAL(config_parse_redis_url("redis-sentinel://10.0.0.1:26379,s2:26380/rw-main", &ra),
+                    0);
+    CU_ASSERT_STRING_EQUAL(ra.master, "rw-main");
+    CU_ASSERT_EQUAL(ra.nsentinels, 2);
+    CU_ASSERT_STRING_EQUAL(ra.sentinels[0].host, "10.0.0.1");
+    CU_ASSERT_EQUAL(ra.sentinels[0].port, 26379);
+    CU_ASSERT_STRING_EQUAL(ra.sentinels[1].host, "s2");
+    CU_ASSERT_EQUAL(ra.sentinels[1].port, 26380);
+    CU_ASSERT_STRING_EQUAL(ra.host, "");
+    CU_ASSERT_EQUAL(config_parse_redis_url("redis://cache:6380", &ra), 0);
+    CU_ASSERT_STRING_EQUAL(ra.master, "");
+    CU_ASSERT_EQUAL(config_parse_redis_url("redis-sentinel://s1:26379", &ra), -1);
+    CU_ASSERT_EQUAL(config_parse_redis_url("redis-sentinel://s1:26379/", &ra), -1);
+    CU_ASSERT_EQUAL(config_parse_redis_url("redis-sentinel:///m", &ra), -1);
+    CU_ASSERT_EQUAL(config_parse_redis_url("redis-sentinel://s1/m", &ra), -1);
+    CU_ASSERT_EQUAL(config_parse_redis_url("redis-sentinel://s1:0/m", &ra), -1);
+    CU_ASSERT_EQUAL(config_parse_redis_url("redis-sentinel://s1:1,/m", &ra), -1);
+    CU_ASSERT_EQUAL(config_parse_redis_url("redis-sentinel://s1:1/m x", &ra), -1);
+    CU_ASSERT_EQUAL(config_parse_redis_url("redis-sentinel://a:1,b:2,c:3,d:4,e:5,f:6/m", &ra), -1);
 }
 
 /* stack.env fills what the environment leaves unset; the environment wins. */

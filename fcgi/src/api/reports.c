@@ -483,6 +483,9 @@ static int reports_run_sql(struct req *r, const char *sql, const char *only, con
         return -1;
     if (out.truncated && fmt == DB_REPORT_FORMAT_CSV)
         req_add_header(r, "X-Runwatch-Truncated", "true");
+    if (out.replica_lag_s >= 0 && fmt == DB_REPORT_FORMAT_CSV)
+        req_add_header(r, "X-Runwatch-Replica-Lag",
+                       arena_sprintf(r->op.arena, "%.3f", out.replica_lag_s));
     r->status = 200;
     r->resp_type = out.type;
     r->resp_body = out.body;

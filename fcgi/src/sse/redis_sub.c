@@ -23,6 +23,7 @@
 #include "config.h"
 #include "hub.h"
 #include "log.h"
+#include "sentinel.h"
 
 #define REDIS_SUB_BACKOFF_MIN_MS 100
 #define REDIS_SUB_BACKOFF_MAX_MS 5000
@@ -37,7 +38,7 @@ struct redis_sub {
     struct hub *hub;               /* borrowed */
     struct config_redis_addr addr; /* with the password, when Redis requires one */
     char url[512];                 /* for log lines */
-    char refused[128];             /* why Redis refused AUTH on the current context, for the log */
+    char refused[400]; /* why the current context is being left (AUTH refused, not the primary) */
     /* The live context, or NULL. Cleared before we free a context ourselves, so the
      * callbacks hiredis runs during that free see a context that is no longer ours. */
     redisAsyncContext *ac;
@@ -134,6 +135,24 @@ static void redis_sub_on_auth(redisAsyncContext *ac, void *r, void *privdata)
     redisAsyncDisconnect(ac);
 }
 
+/* ROLE's reply, behind Sentinel: a server that is no longer the primary (the Sentinel's
+ * answer was a moment stale) is left at once, and the next attempt asks again. */
+static void redis_sub_on_role(redisAsyncContext *ac, void *r, void *privdata)
+{
+    struct redis_sub *sub = privdata;
+    redisReply *reply = r;
+
+    if (!reply || sub->ac != ac)
+        return;
+    if (reply->type == REDIS_REPLY_ARRAY && reply->elements >= 1 &&
+        reply->element[0]->type == REDIS_REPLY_STRING &&
+        strcmp(reply->element[0]->str, "master") == 0)
+        return;
+    snprintf(sub->refused, sizeof(sub->refused), "%s:%d is not the primary of %s", sub->addr.host,
+             sub->addr.port, sub->addr.master);
+    redisAsyncDisconnect(ac);
+}
+
 /* Every reply on a subscribed connection comes here: the SUBSCRIBE confirmation first,
  * then one ["message", channel, payload] per PUBLISH. NULL means the context is being
  * freed; the connect/disconnect callbacks report that. */
@@ -204,6 +223,14 @@ static void redis_sub_connect(struct redis_sub *sub)
                                 .tv_usec = (REDIS_SUB_HANDSHAKE_MS % 1000) * 1000};
     redisAsyncContext *ac;
 
+    char why[160];
+
+    /* Behind Sentinel: where the primary is now (blocks the loop for at most a few
+     * hundred ms a Sentinel, and only while the link is down). */
+    if (redis_sentinel_resolve(&sub->addr, why, sizeof(why)) != 0) {
+        redis_sub_down(sub, why);
+        return;
+    }
     if (sub->addr.is_unix)
         ac = redisAsyncConnectUnix(sub->addr.host);
     else
@@ -232,6 +259,8 @@ static void redis_sub_connect(struct redis_sub *sub)
     sub->refused[0] = '\0';
     if (sub->addr.password[0] &&
         redisAsyncCommand(ac, redis_sub_on_auth, sub, "AUTH %s", sub->addr.password) != REDIS_OK)
+        goto fail;
+    if (sub->addr.master[0] && redisAsyncCommand(ac, redis_sub_on_role, sub, "ROLE") != REDIS_OK)
         goto fail;
     if (redisAsyncCommand(ac, redis_sub_on_reply, sub, "SUBSCRIBE %s %s", HUB_CHANNEL,
                           HUB_REVOKED_CHANNEL) != REDIS_OK)

@@ -1551,6 +1551,8 @@ export interface components {
             rows: unknown[][];
             row_count: number;
             truncated: boolean;
+            /** @description When the answer came from a streaming replica (RUNWATCH_REPORT_DATABASE_URL): seconds since the last commit it replayed, its lag behind the primary while the primary writes; null from a primary. CSV answers carry it as X-Runwatch-Replica-Lag. */
+            replica_lag_s?: number | null;
         };
         Chart: {
             /** @enum {unknown} */

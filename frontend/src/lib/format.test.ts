@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { durationBetween, formatDuration, formatRelative, formatTime, truncateJson } from './format';
+import {
+  durationBetween,
+  formatDuration,
+  formatRelative,
+  formatReplicaLag,
+  formatTime,
+  truncateJson,
+} from './format';
 
 describe('formatTime', () => {
   it('prints local time as YYYY-MM-DD HH:mm:ss, zero-padded', () => {
@@ -66,5 +73,15 @@ describe('truncateJson', () => {
     expect(s).toHaveLength(20);
     expect(s.endsWith('…')).toBe(true);
     expect(truncateJson(null)).toBe('');
+  });
+});
+
+describe('formatReplicaLag', () => {
+  it('reads as a person would say it', () => {
+    expect(formatReplicaLag(0)).toBe('<1 s');
+    expect(formatReplicaLag(0.061)).toBe('<1 s');
+    expect(formatReplicaLag(4.4)).toBe('4 s');
+    expect(formatReplicaLag(119)).toBe('119 s');
+    expect(formatReplicaLag(600)).toBe('10 min');
   });
 });

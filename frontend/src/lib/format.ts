@@ -84,3 +84,10 @@ export function truncateJson(v: unknown, max = 80): string {
 export function shortId(id: string | null | undefined): string {
   return id ? id.slice(0, 8) : '—';
 }
+
+/** A streaming replica's replay lag (seconds) for people: "<1 s", seconds, then minutes. */
+export function formatReplicaLag(seconds: number): string {
+  if (seconds < 1) return '<1 s';
+  if (seconds < 120) return `${Math.round(seconds)} s`;
+  return `${Math.round(seconds / 60)} min`;
+}

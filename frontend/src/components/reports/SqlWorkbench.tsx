@@ -39,7 +39,7 @@ import {
   useSaveReport,
 } from '../../api/reports';
 import type { ChartSpec, QueryResult, SavedReport } from '../../api/types';
-import { formatRelative } from '../../lib/format';
+import { formatRelative, formatReplicaLag } from '../../lib/format';
 import { chartProblem, guessChart, resultToChart } from '../../lib/reportChart';
 import { useCan } from '../guards';
 import { EmptyState, ErrorState, LoadingRows } from '../QueryState';
@@ -287,6 +287,16 @@ export function SqlWorkbench({ slug }: { slug: string }) {
                   {ranAt && (
                     <Text size="xs" c="dimmed">
                       in {Math.round(ranAt.ms)} ms
+                    </Text>
+                  )}
+                  {result.replica_lag_s != null && (
+                    <Text
+                      size="xs"
+                      c={result.replica_lag_s > 60 ? 'yellow' : 'dimmed'}
+                      data-testid="replica-lag"
+                      title="Ad-hoc SQL reads a streaming replica; this is how long ago its last replayed commit was"
+                    >
+                      from a replica, {formatReplicaLag(result.replica_lag_s)} behind
                     </Text>
                   )}
                 </Group>
