@@ -10,6 +10,7 @@
 #include "api/events.h"
 #include "api/login.h"
 #include "api/metrics.h"
+#include "api/policies.h"
 #include "api/projects.h"
 #include "api/queue.h"
 #include "api/reports.h"
@@ -73,6 +74,9 @@ const struct route routes[] = {
     {"PATCH", "/api/v1/runs/{run}/attempts/{seq}", attempts_update, J},
 
     {"POST", "/api/v1/queues/{queue}/claim", queue_claim, J},
+    /* A queue's retry policy, which the housekeeper's watchdog enforces (api/policies.c). */
+    {"GET", "/api/v1/queues/{queue}/policy", policies_get, 0},
+    {"PUT", "/api/v1/queues/{queue}/policy", policies_put, J},
 
     /* Traces (api/spans.c; the list of traces with their aggregates, api/traces.c).
      * OTLP/HTTP: nginx maps POST /v1/traces here; the handler reads the body itself (JSON

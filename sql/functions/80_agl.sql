@@ -366,7 +366,8 @@ BEGIN
     FROM agl_attempt_native(st) n
     WHERE x.run_id = run AND x.seq = aseq
     RETURNING x.* INTO a;
-    IF a.worker_id IS NOT NULL THEN
+    -- A native worker keeps its own status (it reports it); a rollout's follows its attempt.
+    IF a.worker_id IS NOT NULL AND (SELECT kind FROM runs WHERE id = run) = 'rollout' THEN
         PERFORM agl_worker_follow(a.worker_id, run, aseq, st);
     END IF;
     IF propagate THEN
@@ -1084,10 +1085,36 @@ LANGUAGE plpgsql AS $$
 DECLARE
     x record;
     n integer := 0;
+    beats integer;
     ids uuid[] := '{}';
     result jsonb;
 BEGIN
     PERFORM set_config('runwatch.transition', 'agl', true);
+    -- Spans that came over OTLP (/v1/traces: the ingest links them, but touches no attempt)
+    -- are heartbeats too, noticed here: the run's newest span (one probe of
+    -- spans_run_seq_idx), when it is of the latest attempt and newer than its heartbeat, beats
+    -- for it, as POST /spans would have (agl_heartbeat), within a second of its arrival. Only
+    -- where it changes something: a preparing or unresponsive attempt, a requeuing rollout,
+    -- or an attempt the unresponsive check below would judge.
+    FOR x IN
+        SELECT r.id, a.seq, s.received_at
+        FROM runs r
+        JOIN LATERAL (SELECT * FROM attempts WHERE run_id = r.id ORDER BY seq DESC LIMIT 1) a
+            ON true
+        JOIN LATERAL (SELECT sp.received_at, sp.attempt_seq FROM spans sp WHERE sp.run_id = r.id
+            ORDER BY sp.sequence_id DESC LIMIT 1) s ON s.attempt_seq = a.seq
+        LEFT JOIN queue_policies q ON q.project_id = r.project_id AND q.queue = r.queue
+        WHERE (r.status = 'running' OR (r.status = 'retrying' AND r.kind = 'rollout'))
+          AND (a.phase IN ('preparing', 'unresponsive') OR r.phase = 'preparing'
+               OR r.status = 'retrying' OR coalesce(r.unresponsive_s, q.unresponsive_s) IS NOT NULL)
+          AND s.received_at > coalesce(a.last_heartbeat_at, '-infinity')
+        LIMIT 1000
+        FOR UPDATE OF r SKIP LOCKED
+    LOOP
+        PERFORM agl_heartbeat(x.id, x.seq);
+        ids := ids || x.id;
+    END LOOP;
+    beats := cardinality(ids);
     FOR x IN
         SELECT r.id, a.seq, r.kind,
             CASE WHEN coalesce(r.timeout_s, q.timeout_s) IS NOT NULL AND now() - a.created_at >
@@ -1097,7 +1124,7 @@ BEGIN
         JOIN LATERAL (SELECT * FROM attempts WHERE run_id = r.id ORDER BY seq DESC LIMIT 1) a
             ON true
         LEFT JOIN queue_policies q ON q.project_id = r.project_id AND q.queue = r.queue
-        WHERE r.status = 'running' AND a.status = 'running'
+        WHERE r.status = 'running' AND a.status = 'running' AND NOT r.id = ANY (ids)
           AND ((coalesce(r.timeout_s, q.timeout_s) IS NOT NULL AND now() - a.created_at >
                 make_interval(secs => coalesce(r.timeout_s, q.timeout_s)))
             OR (coalesce(r.unresponsive_s, q.unresponsive_s) IS NOT NULL AND
@@ -1116,7 +1143,7 @@ BEGIN
         ids := ids || x.id;
         n := n + 1;
     END LOOP;
-    result := jsonb_build_object('moved', n, 'more', n >= 1000,
+    result := jsonb_build_object('moved', n, 'beats', beats, 'more', n >= 1000 OR beats >= 1000,
         'publish', agl_publish(ids, 'run.updated'));
     PERFORM set_config('runwatch.transition', '', true);
     RETURN result;

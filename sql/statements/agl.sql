@@ -117,3 +117,33 @@ SELECT agl_spans_query($1::bigint, $2::jsonb) AS answer;
 -- in: project
 -- out: answer
 SELECT agl_statistics($1::bigint) AS answer;
+
+-- fragment: queue_policy_json
+-- A queue's policy as the API answers it, from q (a queue_policies row, or NULLs).
+json_build_object('queue', $2::text, 'max_attempts', q.max_attempts, 'retry_on', q.retry_on,
+    'timeout_s', q.timeout_s, 'unresponsive_s', q.unresponsive_s)
+
+-- name: queue_policy_get
+-- A queue's retry policy (api/policies.c): every field null when none is set.
+-- in: project, queue
+-- out: policy
+SELECT
+    -- include: queue_policy_json
+    AS policy
+FROM (SELECT 1) one
+LEFT JOIN queue_policies q ON q.project_id = $1::bigint AND q.queue = $2;
+
+-- name: queue_policy_put
+-- Sets a queue's retry policy, for its runs that set none of their own (the watchdog,
+-- sql/functions/80_agl.sql); NULL fields: none.
+-- in: project, queue, max_attempts, retry_on, timeout_s, unresponsive_s
+-- out: policy
+INSERT INTO queue_policies AS q (project_id, queue, max_attempts, retry_on, timeout_s,
+    unresponsive_s)
+VALUES ($1::bigint, $2, $3::int, $4::text[], $5::float8, $6::float8)
+ON CONFLICT (project_id, queue) DO UPDATE SET max_attempts = excluded.max_attempts,
+    retry_on = excluded.retry_on, timeout_s = excluded.timeout_s,
+    unresponsive_s = excluded.unresponsive_s
+RETURNING
+    -- include: queue_policy_json
+    AS policy;

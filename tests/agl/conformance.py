@@ -610,6 +610,63 @@ class Watchdog(AglTest):
         self.assertEqual(self.s.latest_attempt(rid)["status"], "unresponsive")
 
 
+class NativePolicy(AglTest):
+    """The same retry policy for native runs, per queue (PUT /api/v1/queues/{queue}/policy)."""
+
+    def api(self, method, path, body=None):
+        return _raw(urllib.request.build_opener(), method, URL + "/api/v1" + path, body,
+                    {"Authorization": "Bearer " + self.token})
+
+    def test_queue_policy_round_trip_and_checks(self):
+        st, pol = self.api("GET", "/queues/q1/policy")
+        self.assertEqual((st, pol["timeout_s"], pol["retry_on"]), (200, None, None))
+        st, pol = self.api("PUT", "/queues/q1/policy", {"max_attempts": 3, "retry_on": ["timeout"],
+                                                        "timeout_s": 30})
+        self.assertEqual((st, pol["max_attempts"], pol["retry_on"], pol["timeout_s"]),
+                         (200, 3, ["timeout"], 30))
+        for bad in ({"max_attempts": 0}, {"retry_on": ["sometimes"]}, {"timeout_s": -1}):
+            st, _ = self.api("PUT", "/queues/q1/policy", bad)
+            self.assertEqual(st, 422, bad)
+
+    def test_native_run_times_out_is_queued_again_then_fails(self):
+        st, _ = self.api("PUT", "/queues/nq/policy", {"timeout_s": 0.5, "max_attempts": 2,
+                                                      "retry_on": ["timeout"]})
+        self.assertEqual(st, 200)
+        st, run = self.api("POST", "/runs", {"kind": "train", "queue": "nq"})
+        self.assertEqual(st, 201, run)
+        rid = run["id"]
+        st, worker = self.api("POST", "/workers", {"name": "native-w"})
+        self.assertEqual(st, 201, worker)
+        for attempt, final in ((1, "queued"), (2, "failed")):
+            st, claimed = self.api("POST", "/queues/nq/claim", {"worker_id": worker["id"], "lease_s": 600})
+            self.assertEqual((st, claimed["id"]), (200, rid))
+            poll(lambda: self.api("GET", f"/runs/{rid}")[1]["status"] == final,
+                 f"attempt {attempt} times out and the run is {final}")
+            st, att = self.api("GET", f"/runs/{rid}/attempts")
+            a = att["items"][attempt - 1]
+            self.assertEqual((a["status"], a["error"]["type"] if a.get("error") else a.get("error_type")),
+                             ("failed", "timeout"))
+
+
+class OtlpHeartbeat(AglTest):
+    def test_an_otlp_span_runs_the_attempt(self):
+        r = self.s.start_rollout(1, worker_id="w")
+        rid = r["rollout_id"]
+        now = time.time_ns()
+        body = {"resourceSpans": [{"resource": {"attributes": [
+            {"key": "agentlightning.rollout_id", "value": {"stringValue": rid}},
+            {"key": "agentlightning.attempt_id", "value": {"stringValue": "1"}}]},
+            "scopeSpans": [{"spans": [{"traceId": uuid.uuid4().hex, "spanId": uuid.uuid4().hex[:16],
+                                       "name": "llm", "startTimeUnixNano": str(now),
+                                       "endTimeUnixNano": str(now + 1000)}]}]}]}
+        st, _ = _raw(urllib.request.build_opener(), "POST", f"{URL}/agl/{self.token}/v1/traces", body)
+        self.assertEqual(st, 200)
+        poll(lambda: self.s.get(rid)["status"] == "running", "the OTLP span runs the rollout")
+        a = self.s.latest_attempt(rid)
+        self.assertEqual(a["status"], "running")
+        self.assertIsNotNone(a["last_heartbeat_time"])
+
+
 class Native(AglTest):
     def test_a_rollout_is_a_run(self):
         rid = self.s.start_rollout({"task": 1}, worker_id="w")["rollout_id"]

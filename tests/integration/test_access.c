@@ -70,8 +70,9 @@ enum op {
     OP_OTLP,  /* a one-span OTLP export (a token's own project) */
     OP_TRACE, /* {trace_id}: a fresh trace of one span in {project} */
     /* the agent-lightning store (a token's own project) */
-    OP_AGL, /* {rollout}: a fresh started rollout of project A; {attempt} latest; the body the
-             * path takes (agl_matrix_body) */
+    OP_POLICY, /* {queue}: a fresh queue name; for PUT, a policy in {project} */
+    OP_AGL,    /* {rollout}: a fresh started rollout of project A; {attempt} latest; the body the
+                * path takes (agl_matrix_body) */
 };
 
 #define OK 2 /* the operation's documented 2xx status */
@@ -229,6 +230,9 @@ static const struct row matrix[] = {
     {"GET",    "/api/v1/traces/{trace_id}",                NULL, PB, OP_TRACE,          {401, 400, 400, 400, 400, 404, 404, 404, 400}},
     {"GET",    "/api/v1/spans",              "project={project}", PB, OP_PLAIN,         {401, 404, 404, 404, OK,  404, 404, 404, OK}},
     {"GET",    "/api/v1/traces",             "project={project}", PB, OP_PLAIN,         {401, 404, 404, 404, OK,  404, 404, 404, OK}},
+    /* a queue's retry policy (api/policies.c) */
+    {"GET",    "/api/v1/queues/{queue}/policy", "project={project}", PB, OP_POLICY,     {401, 404, 404, 404, OK,  404, 404, 404, OK}},
+    {"PUT",    "/api/v1/queues/{queue}/policy",            NULL, PB, OP_POLICY,         {401, 404, 404, 404, OK,  404, 404, 404, OK}},
     /* the agent-lightning store (api/agl.c) */
     {"GET", "/api/v1/agl/health", NULL, PA, OP_AGL, {OK,  OK,  OK,  OK,  OK,  OK,  OK,  OK,  OK}},
     {"POST", "/api/v1/agl/queues/rollouts/enqueue", NULL, PA, OP_AGL, AGL_WRITE},
@@ -842,6 +846,11 @@ static long access_call(const struct row *row, int who, char *code, size_t ccap)
     case OP_TRACE:
         if (make_trace(row->project, more.trace))
             return -1;
+        break;
+    case OP_POLICY:
+        itest_unique("matrix-q", queue, sizeof(queue));
+        snprintf(body, sizeof(body), "{\"project\":\"%s\",\"timeout_s\":60}", slug);
+        b = strcmp(row->method, "PUT") == 0 ? body : NULL;
         break;
     case OP_AGL:
         if (make_rollout(more.rollout, sizeof(more.rollout)))

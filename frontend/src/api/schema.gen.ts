@@ -1286,6 +1286,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/queues/{queue}/policy": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A queue's retry policy (viewer) */
+        get: operations["getQueuePolicy"];
+        /**
+         * Set a queue's retry policy (member or write token)
+         * @description Every field absent or null is unset. The watchdog (every second) fails the latest attempt of a running run of the queue past timeout_s from its start (error type timeout), or silent past unresponsive_s (unresponsive), then queues the run again while retry_on names that and the attempt's seq is below max_attempts, else fails it. A run's own policy (a rollout's config) wins.
+         */
+        put: operations["putQueuePolicy"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -2062,6 +2083,16 @@ export interface components {
             limit: number;
             offset: number;
             total: number;
+        };
+        /** @description A queue's retry policy, for its runs that set none of their own; the housekeeper's watchdog enforces it (docs/AGENT_LIGHTNING.md). null: not set. */
+        QueuePolicy: {
+            queue?: string;
+            max_attempts?: number | null;
+            retry_on?: ("failed" | "timeout" | "unresponsive")[] | null;
+            /** @description an attempt running longer than this (from its start) times out */
+            timeout_s?: number | null;
+            /** @description an attempt silent this long (no heartbeat or span, else from its start) is unresponsive */
+            unresponsive_s?: number | null;
         };
     };
     responses: never;
@@ -8374,6 +8405,144 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["AglError"];
+                };
+            };
+        };
+    };
+    getQueuePolicy: {
+        parameters: {
+            query?: {
+                /** @description the project's slug (a token: its own) */
+                project?: string;
+            };
+            header?: never;
+            path: {
+                queue: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The policy */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["QueuePolicy"];
+                };
+            };
+            /** @description Bad input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No identity */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such project */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    putQueuePolicy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                queue: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    project?: string;
+                    max_attempts?: number | null;
+                    retry_on?: string[] | null;
+                    timeout_s?: number | null;
+                    unresponsive_s?: number | null;
+                };
+            };
+        };
+        responses: {
+            /** @description The policy */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["QueuePolicy"];
+                };
+            };
+            /** @description Bad input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No identity */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such project */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A value out of range */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
                 };
             };
         };
