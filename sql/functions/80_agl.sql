@@ -1105,6 +1105,8 @@ BEGIN
             ORDER BY sp.sequence_id DESC LIMIT 1) s ON s.attempt_seq = a.seq
         LEFT JOIN queue_policies q ON q.project_id = r.project_id AND q.queue = r.queue
         WHERE (r.status = 'running' OR (r.status = 'retrying' AND r.kind = 'rollout'))
+          -- Of the run and its policy alone, so the plan filters before it probes attempts.
+          AND (r.kind = 'rollout' OR coalesce(r.unresponsive_s, q.unresponsive_s) IS NOT NULL)
           AND (a.phase IN ('preparing', 'unresponsive') OR r.phase = 'preparing'
                OR r.status = 'retrying' OR coalesce(r.unresponsive_s, q.unresponsive_s) IS NOT NULL)
           AND s.received_at > coalesce(a.last_heartbeat_at, '-infinity')
@@ -1125,6 +1127,8 @@ BEGIN
             ON true
         LEFT JOIN queue_policies q ON q.project_id = r.project_id AND q.queue = r.queue
         WHERE r.status = 'running' AND a.status = 'running' AND NOT r.id = ANY (ids)
+          AND (coalesce(r.timeout_s, q.timeout_s) IS NOT NULL OR
+               coalesce(r.unresponsive_s, q.unresponsive_s) IS NOT NULL)
           AND ((coalesce(r.timeout_s, q.timeout_s) IS NOT NULL AND now() - a.created_at >
                 make_interval(secs => coalesce(r.timeout_s, q.timeout_s)))
             OR (coalesce(r.unresponsive_s, q.unresponsive_s) IS NOT NULL AND
