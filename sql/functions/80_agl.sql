@@ -212,6 +212,26 @@ LANGUAGE sql IMMUTABLE AS $$
         q -> key)) WHEN 'string' THEN ARRAY[q ->> key] END
 $$;
 
+-- The run's copy of its latest attempt (migration 0024) after the store wrote attempts:
+-- runs_latest_attempt_sync() for one run, by its key (that function's NULL-for-every-run
+-- argument makes its plan scan runs: 10 ms a call at 60,000 runs, docs/PERFORMANCE.md).
+CREATE OR REPLACE FUNCTION agl_sync(run uuid) RETURNS void
+LANGUAGE sql AS $$
+    UPDATE runs r
+    SET attempt_seq = a.seq, attempt_status = a.status, attempt_worker_id = a.worker_id,
+        attempt_created_at = a.created_at, attempt_started_at = a.started_at,
+        attempt_ended_at = a.ended_at, attempt_last_heartbeat_at = a.last_heartbeat_at,
+        attempt_error_type = a.error_type, attempt_error_message = a.error_message,
+        attempt_error_traceback = a.error_traceback
+    FROM (SELECT * FROM attempts WHERE run_id = run ORDER BY seq DESC LIMIT 1) a
+    WHERE r.id = run AND row(r.attempt_seq, r.attempt_status, r.attempt_worker_id,
+        r.attempt_created_at, r.attempt_started_at, r.attempt_ended_at,
+        r.attempt_last_heartbeat_at, r.attempt_error_type, r.attempt_error_message,
+        r.attempt_error_traceback) IS DISTINCT FROM row(a.seq, a.status, a.worker_id,
+        a.created_at, a.started_at, a.ended_at, a.last_heartbeat_at, a.error_type,
+        a.error_message, a.error_traceback)
+$$;
+
 -- ---- resources, workers
 
 -- The id of the worker agent-lightning calls name, made on first use (NULL for none).
@@ -393,7 +413,7 @@ BEGIN
     IF w IS NOT NULL THEN
         PERFORM agl_worker_follow(w, run, s, 'preparing');
     END IF;
-    PERFORM runs_latest_attempt_sync(ARRAY[run]);
+    PERFORM agl_sync(run);
     RETURN s;
 END $$;
 
@@ -709,7 +729,7 @@ BEGIN
         SELECT * INTO a FROM attempts WHERE run_id = r.id AND seq = s;
         PERFORM agl_worker_follow(a.worker_id, r.id, s, agl_attempt_status(a.status, a.phase));
     END IF;
-    PERFORM runs_latest_attempt_sync(ARRAY[r.id]);
+    PERFORM agl_sync(r.id);
     SELECT * INTO a FROM attempts WHERE run_id = r.id AND seq = s;
     answer := agl_attempt_json(a);
     publish := agl_publish(ARRAY[r.id], 'run.updated');
@@ -736,7 +756,7 @@ BEGIN
         PERFORM agl_rollout_move(run, 'running');
     END IF;
     UPDATE runs SET last_heartbeat_at = now() WHERE id = run;
-    PERFORM runs_latest_attempt_sync(ARRAY[run]);
+    PERFORM agl_sync(run);
 END $$;
 
 -- ---- workers
@@ -1090,6 +1110,25 @@ DECLARE
     result jsonb;
 BEGIN
     PERFORM set_config('runwatch.transition', 'agl', true);
+    -- The candidates: running runs (and requeuing rollouts) with a policy, or rollouts,
+    -- found from the run and its queue's policy alone (OFFSET 0 keeps the planner from
+    -- probing attempts for every running run first: 27 ms a pass at 20,000 running runs
+    -- without a policy, docs/PERFORMANCE.md); a verdict's run is locked and checked again in
+    -- the loop (SKIP LOCKED: never waiting on a request).
+    IF to_regclass('pg_temp.agl_watch') IS NULL THEN
+        CREATE TEMP TABLE agl_watch (id uuid, kind text, status text, phase text,
+            tmo double precision, unr double precision) ON COMMIT DELETE ROWS;
+    END IF;
+    INSERT INTO agl_watch
+    SELECT r.id, r.kind, r.status, r.phase, coalesce(r.timeout_s, q.timeout_s),
+        coalesce(r.unresponsive_s, q.unresponsive_s)
+    FROM runs r
+    LEFT JOIN queue_policies q ON q.project_id = r.project_id AND q.queue = r.queue
+    WHERE r.status = 'running' AND (r.kind = 'rollout' OR coalesce(r.timeout_s, q.timeout_s)
+        IS NOT NULL OR coalesce(r.unresponsive_s, q.unresponsive_s) IS NOT NULL)
+    UNION ALL
+    SELECT r.id, r.kind, r.status, r.phase, NULL, NULL
+    FROM runs r WHERE r.status = 'retrying' AND r.kind = 'rollout';
     -- Spans that came over OTLP (/v1/traces: the ingest links them, but touches no attempt)
     -- are heartbeats too, noticed here: the run's newest span (one probe of
     -- spans_run_seq_idx), when it is of the latest attempt and newer than its heartbeat, beats
@@ -1097,53 +1136,47 @@ BEGIN
     -- where it changes something: a preparing or unresponsive attempt, a requeuing rollout,
     -- or an attempt the unresponsive check below would judge.
     FOR x IN
-        SELECT r.id, a.seq, s.received_at
-        FROM runs r
-        JOIN LATERAL (SELECT * FROM attempts WHERE run_id = r.id ORDER BY seq DESC LIMIT 1) a
+        SELECT c.id, a.seq
+        FROM agl_watch c
+        JOIN LATERAL (SELECT * FROM attempts WHERE run_id = c.id ORDER BY seq DESC LIMIT 1) a
             ON true
-        JOIN LATERAL (SELECT sp.received_at, sp.attempt_seq FROM spans sp WHERE sp.run_id = r.id
+        JOIN LATERAL (SELECT sp.received_at, sp.attempt_seq FROM spans sp WHERE sp.run_id = c.id
             ORDER BY sp.sequence_id DESC LIMIT 1) s ON s.attempt_seq = a.seq
-        LEFT JOIN queue_policies q ON q.project_id = r.project_id AND q.queue = r.queue
-        WHERE (r.status = 'running' OR (r.status = 'retrying' AND r.kind = 'rollout'))
-          -- Of the run and its policy alone, so the plan filters before it probes attempts.
-          AND (r.kind = 'rollout' OR coalesce(r.unresponsive_s, q.unresponsive_s) IS NOT NULL)
-          AND (a.phase IN ('preparing', 'unresponsive') OR r.phase = 'preparing'
-               OR r.status = 'retrying' OR coalesce(r.unresponsive_s, q.unresponsive_s) IS NOT NULL)
+        WHERE (a.phase IN ('preparing', 'unresponsive') OR c.phase = 'preparing'
+               OR c.status = 'retrying' OR c.unr IS NOT NULL)
           AND s.received_at > coalesce(a.last_heartbeat_at, '-infinity')
         LIMIT 1000
-        FOR UPDATE OF r SKIP LOCKED
     LOOP
+        CONTINUE WHEN NOT EXISTS (SELECT 1 FROM runs WHERE id = x.id FOR UPDATE SKIP LOCKED);
         PERFORM agl_heartbeat(x.id, x.seq);
         ids := ids || x.id;
     END LOOP;
     beats := cardinality(ids);
     FOR x IN
-        SELECT r.id, a.seq, r.kind,
-            CASE WHEN coalesce(r.timeout_s, q.timeout_s) IS NOT NULL AND now() - a.created_at >
-                make_interval(secs => coalesce(r.timeout_s, q.timeout_s)) THEN 'timeout'
-                ELSE 'unresponsive' END AS verdict
-        FROM runs r
-        JOIN LATERAL (SELECT * FROM attempts WHERE run_id = r.id ORDER BY seq DESC LIMIT 1) a
+        SELECT c.id, a.seq, c.kind,
+            CASE WHEN c.tmo IS NOT NULL AND now() - a.created_at > make_interval(secs => c.tmo)
+                THEN 'timeout' ELSE 'unresponsive' END AS verdict
+        FROM agl_watch c
+        JOIN LATERAL (SELECT * FROM attempts WHERE run_id = c.id ORDER BY seq DESC LIMIT 1) a
             ON true
-        LEFT JOIN queue_policies q ON q.project_id = r.project_id AND q.queue = r.queue
-        WHERE r.status = 'running' AND a.status = 'running' AND NOT r.id = ANY (ids)
-          AND (coalesce(r.timeout_s, q.timeout_s) IS NOT NULL OR
-               coalesce(r.unresponsive_s, q.unresponsive_s) IS NOT NULL)
-          AND ((coalesce(r.timeout_s, q.timeout_s) IS NOT NULL AND now() - a.created_at >
-                make_interval(secs => coalesce(r.timeout_s, q.timeout_s)))
-            OR (coalesce(r.unresponsive_s, q.unresponsive_s) IS NOT NULL AND
-                now() - coalesce(a.last_heartbeat_at, a.created_at) >
-                make_interval(secs => coalesce(r.unresponsive_s, q.unresponsive_s))))
+        WHERE c.status = 'running' AND a.status = 'running' AND NOT c.id = ANY (ids)
+          AND ((c.tmo IS NOT NULL AND now() - a.created_at > make_interval(secs => c.tmo))
+            OR (c.unr IS NOT NULL AND now() - coalesce(a.last_heartbeat_at, a.created_at) >
+                make_interval(secs => c.unr)))
         LIMIT 1000
-        FOR UPDATE OF r SKIP LOCKED
     LOOP
+        -- Locked, then the same attempt must still be the latest and running.
+        CONTINUE WHEN NOT EXISTS (SELECT 1 FROM runs WHERE id = x.id AND status = 'running'
+            FOR UPDATE SKIP LOCKED);
+        CONTINUE WHEN NOT EXISTS (SELECT 1 FROM attempts WHERE run_id = x.id AND seq = x.seq
+            AND status = 'running' AND seq = (SELECT max(seq) FROM attempts WHERE run_id = x.id));
         PERFORM agl_attempt_move(x.id, x.seq, x.verdict, true);
         -- A native run goes back to its queue where agent-lightning's would be requeuing.
         IF x.kind <> 'rollout' THEN
             UPDATE runs SET status = 'queued', queued_at = now(), lease_expires_at = NULL,
                 worker_id = NULL WHERE id = x.id AND status = 'retrying';
         END IF;
-        PERFORM runs_latest_attempt_sync(ARRAY[x.id]);
+        PERFORM agl_sync(x.id);
         ids := ids || x.id;
         n := n + 1;
     END LOOP;
