@@ -217,7 +217,8 @@ asan:
 # (events, batches, claims, the run list at 1M runs), the fleet simulator as a load
 # generator, the live stream (idle streams' memory, fan-out latency), the built-in
 # reports at 1M runs and 10M events, then the dashboard's runs page scrolling 10,000
-# rows in Chromium, and the first paint of a 5,000-span trace. Figures with their commands go to
+# rows in Chromium, the first paint of a 5,000-span trace, and agent-lightning's client loop at
+# 1,000 rollouts in flight (tests/bench/agl.sh). Figures with their commands go to
 # docs/PERFORMANCE.md.
 bench: build
 	RUNWATCH_BIN_DIR=$(BUILD) tests/bench/baseline.sh
@@ -230,6 +231,7 @@ bench: build
 	RUNWATCH_BIN_DIR=$(BUILD) tests/bench/runs_scroll.sh
 	RUNWATCH_BIN_DIR=$(BUILD) tests/bench/runs_list.sh
 	RUNWATCH_BIN_DIR=$(BUILD) tests/bench/trace_paint.sh
+	RUNWATCH_BIN_DIR=$(BUILD) tests/bench/agl.sh
 
 # ---- fuzzing (tests/fuzz/README.md): libFuzzer targets for the parsers that read outside
 # input, built with clang, ASan and UBSan into build/fuzz from their own objects (every
