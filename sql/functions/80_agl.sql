@@ -402,19 +402,27 @@ END $$;
 CREATE OR REPLACE FUNCTION agl_attempt_new(run uuid, w bigint) RETURNS integer
 LANGUAGE plpgsql AS $$
 DECLARE
-    s integer;
+    a attempts;
 BEGIN
     INSERT INTO attempts (run_id, seq, status, phase, worker_id, created_at, started_at)
     VALUES (run, coalesce((SELECT max(seq) FROM attempts WHERE run_id = run), 0) + 1, 'running',
         'preparing', w, clock_timestamp(), clock_timestamp())
-    RETURNING seq INTO s;
-    PERFORM agl_rollout_move(run, 'preparing');
-    UPDATE runs SET worker_id = coalesce(w, worker_id) WHERE id = run;
+    RETURNING * INTO a;
+    -- agl_rollout_move(run, 'preparing'), the worker and the copy of the attempt in one
+    -- update of the run: each update of it writes an entry in every index whose columns
+    -- change (docs/PERFORMANCE.md).
+    UPDATE runs SET status = 'running', phase = 'preparing',
+        started_at = coalesce(started_at, now()), worker_id = coalesce(w, worker_id),
+        updated_at = now(), attempt_seq = a.seq, attempt_status = a.status,
+        attempt_worker_id = a.worker_id, attempt_created_at = a.created_at,
+        attempt_started_at = a.started_at, attempt_ended_at = a.ended_at,
+        attempt_last_heartbeat_at = a.last_heartbeat_at, attempt_error_type = a.error_type,
+        attempt_error_message = a.error_message, attempt_error_traceback = a.error_traceback
+    WHERE id = run;
     IF w IS NOT NULL THEN
-        PERFORM agl_worker_follow(w, run, s, 'preparing');
+        PERFORM agl_worker_follow(w, run, a.seq, 'preparing');
     END IF;
-    PERFORM agl_sync(run);
-    RETURN s;
+    RETURN a.seq;
 END $$;
 
 -- Inserts one rollout (an EnqueueRolloutRequest or RolloutRequest) as a run of kind
@@ -738,7 +746,7 @@ END $$;
 -- A span (or a watchdog-free sign of life) of an attempt: its heartbeat time; a preparing or
 -- unresponsive attempt runs (a timed-out one stays), and a preparing or requeuing rollout
 -- whose latest attempt it is runs.
-CREATE OR REPLACE FUNCTION agl_heartbeat(run uuid, aseq integer) RETURNS void
+CREATE OR REPLACE FUNCTION agl_heartbeat(run uuid, aseq integer) RETURNS boolean
 LANGUAGE plpgsql AS $$
 DECLARE
     a attempts;
@@ -747,16 +755,27 @@ BEGIN
     PERFORM set_config('runwatch.transition', 'agl', true);
     UPDATE attempts SET last_heartbeat_at = now() WHERE run_id = run AND seq = aseq
     RETURNING * INTO a;
+    SELECT * INTO r FROM runs WHERE id = run;
+    -- The common case, a running attempt of a running rollout: one update of the run (its
+    -- heartbeat and its copy's). attempt_seq is the copy of the latest attempt's seq.
+    IF agl_attempt_status(a.status, a.phase) NOT IN ('preparing', 'unresponsive') AND
+       (aseq IS DISTINCT FROM r.attempt_seq OR
+        agl_rollout_status(r.status, r.phase) NOT IN ('preparing', 'requeuing')) THEN
+        UPDATE runs SET last_heartbeat_at = now(), attempt_last_heartbeat_at = CASE WHEN
+            attempt_seq = aseq THEN a.last_heartbeat_at ELSE attempt_last_heartbeat_at END
+        WHERE id = run;
+        RETURN false;
+    END IF;
     IF agl_attempt_status(a.status, a.phase) IN ('preparing', 'unresponsive') THEN
         PERFORM agl_attempt_move(run, aseq, 'running', false);
     END IF;
-    SELECT * INTO r FROM runs WHERE id = run;
-    IF aseq = (SELECT max(seq) FROM attempts WHERE run_id = run) AND
+    IF aseq = r.attempt_seq AND
        agl_rollout_status(r.status, r.phase) IN ('preparing', 'requeuing') THEN
         PERFORM agl_rollout_move(run, 'running');
     END IF;
     UPDATE runs SET last_heartbeat_at = now() WHERE id = run;
     PERFORM agl_sync(run);
+    RETURN true;
 END $$;
 
 -- ---- workers
@@ -1018,9 +1037,11 @@ BEGIN
         publish := '[]';
         RETURN;
     END IF;
-    PERFORM agl_heartbeat(r.id, s);
     answer := span;
-    publish := agl_publish(ARRAY[r.id], 'run.updated') || jsonb_build_array(jsonb_build_object(
+    -- The run itself only when the span moved a status (a heartbeat alone: the spans' message,
+    -- as the OTLP ingest publishes).
+    publish := CASE WHEN agl_heartbeat(r.id, s) THEN agl_publish(ARRAY[r.id], 'run.updated')
+        ELSE '[]' END || jsonb_build_array(jsonb_build_object(
         'project', p::text, 'type', 'run.spans', 'run', r.id, 'data', jsonb_build_object(
         'count', 1, 'first_sequence_id', seq::text, 'last_sequence_id', seq::text)));
 END $$;
