@@ -300,7 +300,8 @@ PGresult *db_exec(struct op *o, enum db_stmt_id id, const char *const *params, i
     const char *sqlstate = PQresultErrorField(res, PG_DIAG_SQLSTATE);
     struct db_err_map m = db_err_classify(sqlstate);
     const char *msg = PQresultErrorMessage(res);
-    int ours = m.kind == OP_INTERNAL || m.kind == OP_UNAVAILABLE;
+    /* The store's own 500s (AG500: "Rollout X not found") are a client's miss, not a fault. */
+    int ours = (m.kind == OP_INTERNAL || m.kind == OP_UNAVAILABLE) && !m.server_text;
     if (ours) {
         counters_db_error(m.code);
         log_error("statement %s failed: sqlstate=%s %.*s", db_stmts[id].name,

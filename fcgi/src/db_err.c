@@ -22,6 +22,12 @@ struct db_err_map db_err_classify(const char *sqlstate)
         m = (struct db_err_map){OP_UNAVAILABLE, "timeout", "database statement timed out", 1, 0};
     } else if (strcmp(sqlstate, DB_ERR_ILLEGAL_TRANSITION) == 0) {
         m = (struct db_err_map){OP_CONFLICT, "illegal_transition", "illegal status move", 0, 1};
+    } else if (strcmp(sqlstate, "AG400") == 0) {
+        m = (struct db_err_map){OP_BAD_INPUT, "invalid_value", "invalid value", 0, 1};
+    } else if (strcmp(sqlstate, "AG422") == 0) {
+        m = (struct db_err_map){OP_INVALID, "invalid_value", "invalid value", 0, 1};
+    } else if (strcmp(sqlstate, "AG500") == 0) {
+        m = (struct db_err_map){OP_INTERNAL, "store_error", "store error", 0, 1};
     } else if (strcmp(sqlstate, "23505") == 0) {
         m = (struct db_err_map){OP_CONFLICT, "conflict", "already exists", 0, 0};
     } else if (strcmp(sqlstate, "23503") == 0) {

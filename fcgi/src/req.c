@@ -542,10 +542,41 @@ static void req_render_otlp_error(struct req *r)
     req_error_body(r, root, "{\"code\":13,\"message\":\"out of memory\"}");
 }
 
+/* agent-lightning's server's shapes (its client retries on 5xx and 408, on no other
+ * 4xx): FastAPI's {"detail": "…"}, and for a store error its handler's 500
+ * {"detail": "Internal server error", "error_type": "ValueError"} (the exception's class,
+ * which the store's function names in the error's details), plus the message and
+ * Runwatch's error code. */
+static void req_render_agl_error(struct req *r)
+{
+    const struct op_err *err = &r->op.err;
+    json_object *root = json_object_new_object(), *t;
+    const char *msg = err->message ? err->message : "internal error";
+
+    if (r->status == 500) {
+        const char *etype = "InternalError";
+        if (err->details && json_object_object_get_ex(err->details, "error_type", &t))
+            etype = json_object_get_string(t);
+        json_object_object_add(root, "detail", json_object_new_string("Internal server error"));
+        json_object_object_add(root, "error_type", json_object_new_string(etype));
+        json_object_object_add(root, "message", json_object_new_string(msg));
+    } else {
+        json_object_object_add(root, "detail", json_object_new_string(msg));
+    }
+    /* Runwatch's own code beside them, as every other error carries it. */
+    json_object_object_add(root, "code",
+                           json_object_new_string(err->code ? err->code : "internal"));
+    req_error_body(r, root, "{\"detail\":\"out of memory\"}");
+}
+
 static void req_render_error(struct req *r)
 {
     if (r->otlp) {
         req_render_otlp_error(r);
+        return;
+    }
+    if (r->agl) {
+        req_render_agl_error(r);
         return;
     }
 

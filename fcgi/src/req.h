@@ -76,6 +76,9 @@ struct req {
     /* An OTLP path (REQ_OTLP_PREFIX): errors take the google.rpc.Status shape OpenTelemetry
      * exporters read ({"code": 3, "message": "…"}), and the body cap is otlp_max_bytes. */
     int otlp;
+    /* The agent-lightning store (REQ_AGL_PREFIX): errors take its server's shapes,
+     * {"detail": "…"}, and for a 500 {"detail", "error_type"} (api/agl.c). */
+    int agl;
     /* Other requests were ready with this one: a write may wait to join their commit. */
     int may_defer;
     int write_marked;       /* serve.c counted it as a write in hand (counters_write_begin) */
@@ -92,6 +95,8 @@ struct req {
 
 /* The paths of OTLP/HTTP (nginx maps POST /v1/traces to REQ_OTLP_PREFIX "v1/traces"). */
 #define REQ_OTLP_PREFIX "/api/v1/otlp/"
+/* The agent-lightning store's paths (nginx maps /agl/<token>/v1/agl/… there). */
+#define REQ_AGL_PREFIX "/api/v1/agl/"
 
 /* Resets r to an empty request using arena a. */
 void req_init(struct req *r, struct arena *a);

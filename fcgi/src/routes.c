@@ -3,12 +3,14 @@
  * checks) and with the access matrix of tests/integration/test_access.c. */
 #include "router.h"
 
+#include "api/agl.h"
 #include "api/attempts.h"
 #include "api/audit.h"
 #include "api/health.h"
 #include "api/events.h"
 #include "api/login.h"
 #include "api/metrics.h"
+#include "api/policies.h"
 #include "api/projects.h"
 #include "api/queue.h"
 #include "api/reports.h"
@@ -72,6 +74,9 @@ const struct route routes[] = {
     {"PATCH", "/api/v1/runs/{run}/attempts/{seq}", attempts_update, J},
 
     {"POST", "/api/v1/queues/{queue}/claim", queue_claim, J},
+    /* A queue's retry policy, which the housekeeper's watchdog enforces (api/policies.c). */
+    {"GET", "/api/v1/queues/{queue}/policy", policies_get, 0},
+    {"PUT", "/api/v1/queues/{queue}/policy", policies_put, J},
 
     /* Traces (api/spans.c; the list of traces with their aggregates, api/traces.c).
      * OTLP/HTTP: nginx maps POST /v1/traces here; the handler reads the body itself (JSON
@@ -102,6 +107,39 @@ const struct route routes[] = {
     {"GET", "/api/v1/failure-groups", reports_failure_groups, 0},
     {"GET", "/api/v1/failure-groups/{fingerprint}/runs", reports_failure_group_runs, 0},
     {"GET", "/api/v1/anomalies", reports_anomalies, 0},
+
+    /* The agent-lightning store (api/agl.c, docs/AGENT_LIGHTNING.md): agent-lightning's
+     * /v1/agl, answered in its shapes. nginx maps /agl/<token>/v1/agl/… here with the token
+     * as the bearer. The literal routes (search, latest, next) come before the {id} ones of
+     * the same method: the first match wins, so they are never taken for ids. */
+    {"GET", "/api/v1/agl/health", agl_health, PUB},
+    {"POST", "/api/v1/agl/queues/rollouts/enqueue", agl_enqueue, J},
+    {"POST", "/api/v1/agl/queues/rollouts/dequeue", agl_dequeue, 0},
+    {"POST", "/api/v1/agl/rollouts", agl_rollouts_start, J},
+    {"GET", "/api/v1/agl/rollouts", agl_rollouts_list, 0},
+    {"POST", "/api/v1/agl/rollouts/search", agl_rollouts_search, 0},
+    {"GET", "/api/v1/agl/rollouts/{rollout}", agl_rollouts_get, 0},
+    {"POST", "/api/v1/agl/rollouts/{rollout}", agl_rollouts_update, J},
+    {"POST", "/api/v1/agl/rollouts/{rollout}/attempts", agl_attempts_start, 0},
+    {"GET", "/api/v1/agl/rollouts/{rollout}/attempts", agl_attempts_list, 0},
+    {"POST", "/api/v1/agl/rollouts/{rollout}/attempts/search", agl_attempts_search, 0},
+    {"GET", "/api/v1/agl/rollouts/{rollout}/attempts/latest", agl_attempts_latest, 0},
+    {"POST", "/api/v1/agl/rollouts/{rollout}/attempts/{attempt}", agl_attempts_update, J},
+    {"GET", "/api/v1/agl/workers", agl_workers_list, 0},
+    {"POST", "/api/v1/agl/workers/search", agl_workers_search, 0},
+    {"GET", "/api/v1/agl/workers/{worker}", agl_workers_get, 0},
+    {"POST", "/api/v1/agl/workers/{worker}", agl_workers_beat, 0},
+    {"GET", "/api/v1/agl/statistics", agl_statistics, 0},
+    {"GET", "/api/v1/agl/resources", agl_resources_list, 0},
+    {"POST", "/api/v1/agl/resources", agl_resources_add, J},
+    {"GET", "/api/v1/agl/resources/latest", agl_resources_latest, 0},
+    {"GET", "/api/v1/agl/resources/{resources}", agl_resources_get, 0},
+    {"POST", "/api/v1/agl/resources/{resources}", agl_resources_update, J},
+    {"POST", "/api/v1/agl/spans", agl_spans_add, J},
+    {"GET", "/api/v1/agl/spans", agl_spans_list, 0},
+    {"POST", "/api/v1/agl/spans/search", agl_spans_search, 0},
+    {"POST", "/api/v1/agl/spans/next", agl_spans_next, J},
+    {"POST", "/api/v1/agl/waits/rollouts", agl_waits, J},
     {"GET", "/api/v1/projects/{project}/anomaly-thresholds", reports_thresholds_get, 0},
     {"PUT", "/api/v1/projects/{project}/anomaly-thresholds", reports_thresholds_put, J},
 };

@@ -402,6 +402,7 @@ static int serve_one(void *ctx, FCGX_Request *fr, enum conns_mode mode)
         r->path = q ? arena_strndup(a, uri, (size_t)(q - uri)) : uri;
         r->query = q ? q + 1 : "";
         r->otlp = strncmp(r->path, REQ_OTLP_PREFIX, sizeof(REQ_OTLP_PREFIX) - 1) == 0;
+        r->agl = strncmp(r->path, REQ_AGL_PREFIX, sizeof(REQ_AGL_PREFIX) - 1) == 0;
         rc = serve_read_body(r, fr->in, FCGX_GetParam("CONTENT_LENGTH", fr->envp));
         if (rc == 0)
             rc = req_parse_query(r, r->query);

@@ -38,7 +38,9 @@ CREATE OR REPLACE FUNCTION lifecycle_legal(entity text, from_status text, to_sta
                                            system_move text)
 RETURNS boolean
 LANGUAGE sql STABLE PARALLEL SAFE AS $$
-    SELECT from_status = to_status OR EXISTS (
+    -- 'agl': the agent-lightning store's functions (80_agl.sql), whose status machine lets
+    -- any update set any status (docs/AGENT_LIGHTNING.md); they announce it as a system move.
+    SELECT from_status = to_status OR system_move IS NOT DISTINCT FROM 'agl' OR EXISTS (
         SELECT 1 FROM lifecycle_transitions() t
         WHERE t.entity = lifecycle_legal.entity AND t.from_status = lifecycle_legal.from_status
           AND t.to_status = lifecycle_legal.to_status

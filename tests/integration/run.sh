@@ -81,7 +81,21 @@ part() { # name command…
     shift
     "$@" || failed+=("$name")
 }
-part "CUnit suites" "$tests_bin"
+# `agl` in RUNWATCH_SUITES names the agent-lightning store's conformance suite (Python,
+# tests/agl), which runs beside the CUnit suites; alone, it runs without them.
+agl=1
+if [ -n "${RUNWATCH_SUITES:-}" ]; then
+    case ",$RUNWATCH_SUITES," in *,agl,*) ;; *) agl=0 ;; esac
+    only=$(tr ',' '\n' <<<"$RUNWATCH_SUITES" | grep -vx agl | paste -sd, - || true)
+    if [ -n "$only" ]; then
+        RUNWATCH_SUITES=$only part "CUnit suites" "$tests_bin"
+    fi
+else
+    part "CUnit suites" "$tests_bin"
+fi
+if ((agl)); then
+    part "agl conformance" "$repo/tests/agl/run.sh"
+fi
 if [ -n "${RUNWATCH_SUITES:-}" ]; then
     echo "RUNWATCH_SUITES=$RUNWATCH_SUITES: skipped the other suites and the shell parts"
 else

@@ -69,6 +69,10 @@ enum op {
     /* traces */
     OP_OTLP,  /* a one-span OTLP export (a token's own project) */
     OP_TRACE, /* {trace_id}: a fresh trace of one span in {project} */
+    /* the agent-lightning store (a token's own project) */
+    OP_POLICY, /* {queue}: a fresh queue name; for PUT, a policy in {project} */
+    OP_AGL,    /* {rollout}: a fresh started rollout of project A; {attempt} latest; the body the
+                * path takes (agl_matrix_body) */
 };
 
 #define OK 2 /* the operation's documented 2xx status */
@@ -84,6 +88,15 @@ struct row {
     short expect[N_ID];
 };
 
+/* The agent-lightning store: a project token's (sessions 403), reads for a read token. */
+#define AGL_READ                                                                                   \
+    {                                                                                              \
+        401, 403, 403, 403, 403, OK, OK, OK, 403                                                   \
+    }
+#define AGL_WRITE                                                                                  \
+    {                                                                                              \
+        401, 403, 403, 403, 403, 403, OK, OK, 403                                                  \
+    }
 /* clang-format off */
 static const struct row matrix[] = {
     /*                                                                           anon viewer member padmin iadmin tread twrite tadmin other */
@@ -217,6 +230,38 @@ static const struct row matrix[] = {
     {"GET",    "/api/v1/traces/{trace_id}",                NULL, PB, OP_TRACE,          {401, 400, 400, 400, 400, 404, 404, 404, 400}},
     {"GET",    "/api/v1/spans",              "project={project}", PB, OP_PLAIN,         {401, 404, 404, 404, OK,  404, 404, 404, OK}},
     {"GET",    "/api/v1/traces",             "project={project}", PB, OP_PLAIN,         {401, 404, 404, 404, OK,  404, 404, 404, OK}},
+    /* a queue's retry policy (api/policies.c) */
+    {"GET",    "/api/v1/queues/{queue}/policy", "project={project}", PB, OP_POLICY,     {401, 404, 404, 404, OK,  404, 404, 404, OK}},
+    {"PUT",    "/api/v1/queues/{queue}/policy",            NULL, PB, OP_POLICY,         {401, 404, 404, 404, OK,  404, 404, 404, OK}},
+    /* the agent-lightning store (api/agl.c) */
+    {"GET", "/api/v1/agl/health", NULL, PA, OP_AGL, {OK,  OK,  OK,  OK,  OK,  OK,  OK,  OK,  OK}},
+    {"POST", "/api/v1/agl/queues/rollouts/enqueue", NULL, PA, OP_AGL, AGL_WRITE},
+    {"POST", "/api/v1/agl/queues/rollouts/dequeue", NULL, PA, OP_AGL, AGL_WRITE},
+    {"POST", "/api/v1/agl/rollouts", NULL, PA, OP_AGL, AGL_WRITE},
+    {"GET", "/api/v1/agl/rollouts", NULL, PA, OP_AGL, AGL_READ},
+    {"POST", "/api/v1/agl/rollouts/search", NULL, PA, OP_AGL, AGL_READ},
+    {"GET", "/api/v1/agl/rollouts/{rollout}", NULL, PA, OP_AGL, AGL_READ},
+    {"POST", "/api/v1/agl/rollouts/{rollout}", NULL, PA, OP_AGL, AGL_WRITE},
+    {"POST", "/api/v1/agl/rollouts/{rollout}/attempts", NULL, PA, OP_AGL, AGL_WRITE},
+    {"GET", "/api/v1/agl/rollouts/{rollout}/attempts", NULL, PA, OP_AGL, AGL_READ},
+    {"POST", "/api/v1/agl/rollouts/{rollout}/attempts/search", NULL, PA, OP_AGL, AGL_READ},
+    {"GET", "/api/v1/agl/rollouts/{rollout}/attempts/latest", NULL, PA, OP_AGL, AGL_READ},
+    {"POST", "/api/v1/agl/rollouts/{rollout}/attempts/{attempt}", NULL, PA, OP_AGL, AGL_WRITE},
+    {"GET", "/api/v1/agl/workers", NULL, PA, OP_AGL, AGL_READ},
+    {"POST", "/api/v1/agl/workers/search", NULL, PA, OP_AGL, AGL_READ},
+    {"GET", "/api/v1/agl/workers/{worker}", NULL, PA, OP_AGL, AGL_READ},
+    {"POST", "/api/v1/agl/workers/{worker}", NULL, PA, OP_AGL, AGL_WRITE},
+    {"GET", "/api/v1/agl/statistics", NULL, PA, OP_AGL, AGL_READ},
+    {"GET", "/api/v1/agl/resources", NULL, PA, OP_AGL, AGL_READ},
+    {"POST", "/api/v1/agl/resources", NULL, PA, OP_AGL, AGL_WRITE},
+    {"GET", "/api/v1/agl/resources/latest", NULL, PA, OP_AGL, AGL_READ},
+    {"GET", "/api/v1/agl/resources/{resources}", NULL, PA, OP_AGL, AGL_READ},
+    {"POST", "/api/v1/agl/resources/{resources}", NULL, PA, OP_AGL, AGL_WRITE},
+    {"POST", "/api/v1/agl/spans", NULL, PA, OP_AGL, AGL_WRITE},
+    {"GET", "/api/v1/agl/spans", "rollout_id={rollout}", PA, OP_AGL, AGL_READ},
+    {"POST", "/api/v1/agl/spans/search", NULL, PA, OP_AGL, AGL_READ},
+    {"POST", "/api/v1/agl/spans/next", NULL, PA, OP_AGL, AGL_WRITE},
+    {"POST", "/api/v1/agl/waits/rollouts", NULL, PA, OP_AGL, AGL_READ},
 };
 /* clang-format on */
 
@@ -481,6 +526,7 @@ struct more_targets {
     long long report;        /* {report} */
     const char *fingerprint; /* {fingerprint} */
     char trace[33];          /* {trace_id} */
+    char rollout[64];        /* {rollout} */
 };
 
 static int substitute(const char *tmpl, const char *query, const char *project, long long user,
@@ -526,6 +572,15 @@ static int substitute(const char *tmpl, const char *query, const char *project, 
         } else if (strncmp(s, "{trace_id}", 10) == 0) {
             val = more->trace;
             skip = 10;
+        } else if (strncmp(s, "{rollout}", 9) == 0) {
+            val = more->rollout;
+            skip = 9;
+        } else if (strncmp(s, "{attempt}", 9) == 0) {
+            val = "latest";
+            skip = 9;
+        } else if (strncmp(s, "{resources}", 11) == 0) {
+            val = "rs-matrix";
+            skip = 11;
         }
         if (val) {
             size_t n = strlen(val);
@@ -548,6 +603,67 @@ static int substitute(const char *tmpl, const char *query, const char *project, 
         return substitute(query, NULL, project, user, token, run, more, out + o, cap - o);
     }
     return 0;
+}
+
+/* A fresh rollout of project A, started (attempt 1), by its write token. */
+static int make_rollout(char *id, size_t cap)
+{
+    struct http_resp r;
+    const char *rid;
+    int rc = -1;
+
+    if (api_call(&ids[ID_TWRITE], "POST", "/api/v1/agl/rollouts", "{\"input\":1}", &r) == 0 &&
+        r.status == 201 && (rid = http_json_string(&r, "rollout_id"))) {
+        snprintf(id, cap, "%s", rid);
+        rc = 0;
+    }
+    http_resp_free(&r);
+    return rc;
+}
+
+/* The body of an agent-lightning store call: what its client sends there. */
+static const char *agl_matrix_body(const struct row *row, const char *rollout, char *buf,
+                                   size_t cap)
+{
+    const char *p = row->path + strlen("/api/v1/agl");
+
+    if (strcmp(row->method, "POST") != 0)
+        return NULL;
+    if (strcmp(p, "/queues/rollouts/enqueue") == 0)
+        return "{\"rollouts\":[{\"input\":1}]}";
+    if (strcmp(p, "/rollouts") == 0)
+        return "{\"input\":1}";
+    if (strcmp(p, "/rollouts/{rollout}") == 0)
+        return "{\"metadata\":{\"m\":1}}";
+    if (strcmp(p, "/rollouts/{rollout}/attempts/{attempt}") == 0)
+        return "{\"status\":\"running\"}";
+    if (strcmp(p, "/resources") == 0 || strcmp(p, "/resources/{resources}") == 0)
+        return "{\"p\":{\"resource_type\":\"prompt_template\",\"template\":\"x\"}}";
+    if (strcmp(p, "/waits/rollouts") == 0) {
+        snprintf(buf, cap, "{\"rollout_ids\":[\"%s\"],\"timeout\":0}", rollout);
+        return buf;
+    }
+    if (strcmp(p, "/spans/next") == 0) {
+        snprintf(buf, cap, "{\"rollout_id\":\"%s\",\"attempt_id\":\"1\"}", rollout);
+        return buf;
+    }
+    if (strcmp(p, "/spans") == 0) {
+        char trace[33];
+        fresh_trace(trace);
+        snprintf(buf, cap,
+                 "{\"rollout_id\":\"%s\",\"attempt_id\":\"1\",\"sequence_id\":1,"
+                 "\"trace_id\":\"%s\",\"span_id\":\"0102030405060708\",\"name\":\"matrix\"}",
+                 rollout, trace);
+        return buf;
+    }
+    if (strstr(p, "/search")) {
+        if (strcmp(p, "/spans/search") == 0) {
+            snprintf(buf, cap, "{\"rollout_id\":\"%s\"}", rollout);
+            return buf;
+        }
+        return "{}";
+    }
+    return "{}";
 }
 
 /* Makes the request of row for identity who; returns the status (or -1 on a setup
@@ -731,6 +847,16 @@ static long access_call(const struct row *row, int who, char *code, size_t ccap)
         if (make_trace(row->project, more.trace))
             return -1;
         break;
+    case OP_POLICY:
+        itest_unique("matrix-q", queue, sizeof(queue));
+        snprintf(body, sizeof(body), "{\"project\":\"%s\",\"timeout_s\":60}", slug);
+        b = strcmp(row->method, "PUT") == 0 ? body : NULL;
+        break;
+    case OP_AGL:
+        if (make_rollout(more.rollout, sizeof(more.rollout)))
+            return -1;
+        b = agl_matrix_body(row, more.rollout, body, sizeof(body));
+        break;
     }
     if (substitute(row->path, row->query, slug, user, token, run, &more, path, sizeof(path)) != 0)
         return -1;
@@ -749,6 +875,10 @@ static long access_call(const struct row *row, int who, char *code, size_t ccap)
                  : c == 7 ? "forbidden"
                  : c == 5 ? "not_found"
                           : "rpc");
+    } else if (r.json && json_object_object_get_ex(r.json, "detail", NULL) &&
+               http_json_string(&r, "code")) {
+        /* The agent-lightning store answers its client's {"detail"}, with our code. */
+        snprintf(code, ccap, "%s", http_json_string(&r, "code"));
     }
     /* Whatever a call hands out is a secret for the log scan. */
     if (http_json_string(&r, "token"))

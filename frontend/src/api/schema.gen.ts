@@ -922,6 +922,391 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/agl/health": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The store answers (no token needed) */
+        get: operations["aglHealth"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/agl/queues/rollouts/enqueue": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Enqueue rollouts ({"rollouts": [...]}), answered in order */
+        post: operations["aglEnqueue"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/agl/queues/rollouts/dequeue": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Dequeue up to limit rollouts, first queued first, each as a new preparing attempt ([] when none) */
+        post: operations["aglDequeue"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/agl/rollouts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Rollouts, filtered, sorted and paged */
+        get: operations["aglListRollouts"];
+        put?: never;
+        /** Start a rollout now (preparing, attempt 1) */
+        post: operations["aglStartRollout"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/agl/rollouts/search": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Rollouts, filtered, sorted and paged (the query as a JSON body) */
+        post: operations["aglSearchRollouts"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/agl/rollouts/{rollout}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A rollout with its latest attempt, or null */
+        get: operations["aglGetRollout"];
+        put?: never;
+        /** Update the keys present (status and config may not be null) */
+        post: operations["aglUpdateRollout"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/agl/rollouts/{rollout}/attempts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The rollout's attempts, paged */
+        get: operations["aglListAttempts"];
+        put?: never;
+        /** A new attempt of the rollout (max_attempts not checked) */
+        post: operations["aglStartAttempt"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/agl/rollouts/{rollout}/attempts/search": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** The rollout's attempts, paged (JSON body) */
+        post: operations["aglSearchAttempts"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/agl/rollouts/{rollout}/attempts/latest": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The latest attempt, or null */
+        get: operations["aglLatestAttempt"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/agl/rollouts/{rollout}/attempts/{attempt}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Update the keys present of an attempt (its id or latest); the latest moves its rollout */
+        post: operations["aglUpdateAttempt"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/agl/workers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Workers, filtered, sorted and paged */
+        get: operations["aglListWorkers"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/agl/workers/search": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Workers (JSON body) */
+        post: operations["aglSearchWorkers"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/agl/workers/{worker}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A worker, or null */
+        get: operations["aglGetWorker"];
+        put?: never;
+        /** A worker's heartbeat, with optional heartbeat_stats (made on first use) */
+        post: operations["aglWorkerHeartbeat"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/agl/statistics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Counts of the project's store */
+        get: operations["aglStatistics"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/agl/resources": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Resources (latest version of each id), paged */
+        get: operations["aglListResources"];
+        put?: never;
+        /** New resources (rs-…, version 1, the latest) */
+        post: operations["aglAddResources"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/agl/resources/latest": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The resources written last, or null */
+        get: operations["aglLatestResources"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/agl/resources/{resources}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Resources by id (latest version), or null */
+        get: operations["aglGetResources"];
+        put?: never;
+        /** A new version of the id */
+        post: operations["aglUpdateResources"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/agl/spans": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A rollout's spans, filtered and paged */
+        get: operations["aglListSpans"];
+        put?: never;
+        /** Store a span (a heartbeat of its attempt); null when it is stored already */
+        post: operations["aglAddSpan"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/agl/spans/search": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A rollout's spans (JSON body) */
+        post: operations["aglSearchSpans"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/agl/spans/next": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** The rollout's next span sequence id */
+        post: operations["aglNextSpanSequence"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/agl/waits/rollouts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** The listed rollouts that have finished (answered at once) */
+        post: operations["aglWaitRollouts"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/queues/{queue}/policy": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A queue's retry policy (viewer) */
+        get: operations["getQueuePolicy"];
+        /**
+         * Set a queue's retry policy (member or write token)
+         * @description Every field absent or null is unset. The watchdog (every second) fails the latest attempt of a running run of the queue past timeout_s from its start (error type timeout), or silent past unresponsive_s (unresponsive), then queues the run again while retry_on names that and the attempt's seq is below max_attempts, else fails it. A run's own policy (a rollout's config) wins.
+         */
+        put: operations["putQueuePolicy"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1577,6 +1962,139 @@ export interface components {
         SavedReportPage: {
             items?: components["schemas"]["SavedReport"][];
             next_cursor?: string | null;
+        };
+        /** @description agent-lightning's RolloutConfig: the run's retry policy (max_attempts, retry_on, timeout_s, unresponsive_s) */
+        AglRolloutConfig: {
+            timeout_seconds?: number | null;
+            unresponsive_seconds?: number | null;
+            max_attempts?: number;
+            retry_condition?: ("preparing" | "running" | "failed" | "succeeded" | "unresponsive" | "timeout")[];
+        };
+        /** @description an attempt of a rollout; attempt_id is its seq as text */
+        AglAttempt: {
+            rollout_id: string;
+            attempt_id: string;
+            sequence_id: number;
+            start_time: number;
+            /** @description seconds since the epoch */
+            end_time?: number | null;
+            /** @enum {string} */
+            status: "preparing" | "running" | "failed" | "succeeded" | "unresponsive" | "timeout";
+            worker_id?: string | null;
+            /** @description seconds since the epoch */
+            last_heartbeat_time?: number | null;
+            metadata?: Record<string, never> | null;
+        };
+        /** @description a run of kind rollout as agent-lightning's Rollout (rollout_id is the run's id); with its latest attempt under attempt when it has one (an AttemptedRollout) */
+        AglRollout: {
+            rollout_id: string;
+            input?: unknown;
+            start_time: number;
+            /** @description seconds since the epoch */
+            end_time?: number | null;
+            /** @enum {string|null} */
+            mode?: "train" | "val" | "test" | null;
+            resources_id?: string | null;
+            /** @enum {string} */
+            status: "queuing" | "preparing" | "running" | "failed" | "succeeded" | "cancelled" | "requeuing";
+            config: components["schemas"]["AglRolloutConfig"];
+            metadata?: Record<string, never> | null;
+            attempt?: components["schemas"]["AglAttempt"];
+        };
+        AglWorker: {
+            worker_id: string;
+            /** @enum {string} */
+            status: "idle" | "busy" | "unknown";
+            heartbeat_stats?: Record<string, never> | null;
+            /** @description seconds since the epoch */
+            last_heartbeat_time?: number | null;
+            /** @description seconds since the epoch */
+            last_dequeue_time?: number | null;
+            /** @description seconds since the epoch */
+            last_busy_time?: number | null;
+            /** @description seconds since the epoch */
+            last_idle_time?: number | null;
+            current_rollout_id?: string | null;
+            current_attempt_id?: string | null;
+        };
+        AglResourcesUpdate: {
+            resources_id: string;
+            create_time: number;
+            update_time: number;
+            version: number;
+            /** @description name to an LLM, ProxyLLM or PromptTemplate (resource_type) */
+            resources: {
+                [key: string]: Record<string, never>;
+            };
+        };
+        /** @description agent-lightning's Span, stored as a native span of the rollout */
+        AglSpan: {
+            rollout_id: string;
+            attempt_id: string;
+            sequence_id: number;
+            trace_id: string;
+            span_id: string;
+            parent_id?: string | null;
+            name: string;
+            status?: Record<string, never>;
+            attributes?: Record<string, never>;
+            events?: Record<string, never>[];
+            links?: Record<string, never>[];
+            /** @description seconds since the epoch */
+            start_time?: number | null;
+            /** @description seconds since the epoch */
+            end_time?: number | null;
+            context?: Record<string, never> | null;
+            parent?: Record<string, never> | null;
+            resource?: Record<string, never>;
+        } & {
+            [key: string]: unknown;
+        };
+        /** @description agent-lightning's error shapes: {detail} (400, 422), {detail: "Internal server error", error_type, message} (500; its client retries) */
+        AglError: {
+            detail?: unknown;
+            error_type?: string;
+            message?: string;
+        };
+        AglRolloutPage: {
+            items: components["schemas"]["AglRollout"][];
+            limit: number;
+            offset: number;
+            total: number;
+        };
+        AglAttemptPage: {
+            items: components["schemas"]["AglAttempt"][];
+            limit: number;
+            offset: number;
+            total: number;
+        };
+        AglWorkerPage: {
+            items: components["schemas"]["AglWorker"][];
+            limit: number;
+            offset: number;
+            total: number;
+        };
+        AglResourcesPage: {
+            items: components["schemas"]["AglResourcesUpdate"][];
+            limit: number;
+            offset: number;
+            total: number;
+        };
+        AglSpanPage: {
+            items: components["schemas"]["AglSpan"][];
+            limit: number;
+            offset: number;
+            total: number;
+        };
+        /** @description A queue's retry policy, for its runs that set none of their own; the housekeeper's watchdog enforces it (docs/AGENT_LIGHTNING.md). null: not set. */
+        QueuePolicy: {
+            queue?: string;
+            max_attempts?: number | null;
+            retry_on?: ("failed" | "timeout" | "unresponsive")[] | null;
+            /** @description an attempt running longer than this (from its start) times out */
+            timeout_s?: number | null;
+            /** @description an attempt silent this long (no heartbeat or span, else from its start) is unresponsive */
+            unresponsive_s?: number | null;
         };
     };
     responses: never;
@@ -5925,6 +6443,2103 @@ export interface operations {
             };
             /** @description Body is not application/json */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    aglHealth: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status?: string;
+                    };
+                };
+            };
+            /** @description agent-lightning's error shape */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AglError"];
+                };
+            };
+            /** @description agent-lightning's error shape */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AglError"];
+                };
+            };
+            /** @description agent-lightning's error shape */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AglError"];
+                };
+            };
+            /** @description agent-lightning's error shape */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AglError"];
+                };
+            };
+            /** @description agent-lightning's error shape */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AglError"];
+                };
+            };
+        };
+    };
+    aglEnqueue: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    rollouts: Record<string, never>[];
+                };
+            };
+        };
+        responses: {
+            /** @description OK */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AglRollout"][];
+                };
+            };
+            /** @description agent-lightning's error shape */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AglError"];
+                };
+            };
+            /** @description agent-lightning's error shape */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AglError"];
+                };
+            };
+            /** @description agent-lightning's error shape */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AglError"];
+                };
+            };
+            /** @description agent-lightning's error shape */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AglError"];
+                };
+            };
+            /** @description agent-lightning's error shape */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AglError"];
+                };
+            };
+        };
+    };
+    aglDequeue: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    limit?: number;
+                    worker_id?: string | null;
+                };
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AglRollout"][];
+                };
+            };
+            /** @description agent-lightning's error shape */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AglError"];
+                };
+            };
+            /** @description agent-lightning's error shape */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AglError"];
+                };
+            };
+            /** @description agent-lightning's error shape */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AglError"];
+                };
+            };
+            /** @description agent-lightning's error shape */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AglError"];
+                };
+            };
+            /** @description agent-lightning's error shape */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AglError"];
+                };
+            };
+        };
+    };
+    aglListRollouts: {
+        parameters: {
+            query?: {
+                status_in?: string[];
+                rollout_id_in?: string[];
+                rollout_id_contains?: string;
+                filter_logic?: "and" | "or";
+                sort_by?: string;
+                sort_order?: "asc" | "desc";
+                limit?: number;
+                offset?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AglRolloutPage"];
+                };
+            };
+            /** @description agent-lightning's error shape */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AglError"];
+                };
+            };
+            /** @description agent-lightning's error shape */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AglError"];
+                };
+            };
+            /** @description agent-lightning's error shape */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AglError"];
+                };
+            };
+            /** @description agent-lightning's error shape */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AglError"];
+                };
+            };
+            /** @description agent-lightning's error shape */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AglError"];
+                };
+            };
+        };
+    };
+    aglStartRollout: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": Record<string, never>;
+            };
+        };
+        responses: {
+            /** @description OK */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AglRollout"];
+                };
+            };
+            /** @description agent-lightning's error shape */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AglError"];
+                };
+            };
+            /** @description agent-lightning's error shape */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AglError"];
+                };
+            };
+            /** @description agent-lightning's error shape */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AglError"];
+                };
+            };
+            /** @description agent-lightning's error shape */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AglError"];
+                };
+            };
+            /** @description agent-lightning's error shape */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AglError"];
+                };
+            };
+        };
+    };
+    aglSearchRollouts: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": Record<string, never>;
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AglRolloutPage"];
+                };
+            };
+            /** @description agent-lightning's error shape */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AglError"];
+                };
+            };
+            /** @description agent-lightning's error shape */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AglError"];
+                };
+            };
+            /** @description agent-lightning's error shape */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AglError"];
+                };
+            };
+            /** @description agent-lightning's error shape */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AglError"];
+                };
+            };
+            /** @description agent-lightning's error shape */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AglError"];
+                };
+            };
+        };
+    };
+    aglGetRollout: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                rollout: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AglRollout"] | null;
+                };
+            };
+            /** @description agent-lightning's error shape */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AglError"];
+                };
+            };
+            /** @description agent-lightning's error shape */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AglError"];
+                };
+            };
+            /** @description agent-lightning's error shape */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AglError"];
+                };
+            };
+            /** @description agent-lightning's error shape */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AglError"];
+                };
+            };
+            /** @description agent-lightning's error shape */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AglError"];
+                };
+            };
+        };
+    };
+    aglUpdateRollout: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                rollout: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": Record<string, never>;
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AglRollout"];
+                };
+            };
+            /** @description agent-lightning's error shape */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AglError"];
+                };
+            };
+            /** @description agent-lightning's error shape */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AglError"];
+                };
+            };
+            /** @description agent-lightning's error shape */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AglError"];
+                };
+            };
+            /** @description agent-lightning's error shape */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AglError"];
+                };
+            };
+            /** @description agent-lightning's error shape */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AglError"];
+                };
+            };
+        };
+    };
+    aglListAttempts: {
+        parameters: {
+            query?: {
+                sort_by?: string;
+                sort_order?: "asc" | "desc";
+                limit?: number;
+                offset?: number;
+            };
+            header?: never;
+            path: {
+                rollout: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AglAttemptPage"];
+                };
+            };
+            /** @description agent-lightning's error shape */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AglError"];
+                };
+            };
+            /** @description agent-lightning's error shape */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AglError"];
+                };
+            };
+            /** @description agent-lightning's error shape */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AglError"];
+                };
+            };
+            /** @description agent-lightning's error shape */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AglError"];
+                };
+            };
+            /** @description agent-lightning's error shape */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AglError"];
+                };
+            };
+        };
+    };
+    aglStartAttempt: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                rollout: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": Record<string, never>;
+            };
+        };
+        responses: {
+            /** @description OK */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AglRollout"];
+                };
+            };
+            /** @description agent-lightning's error shape */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AglError"];
+                };
+            };
+            /** @description agent-lightning's error shape */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AglError"];
+                };
+            };
+            /** @description agent-lightning's error shape */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AglError"];
+                };
+            };
+            /** @description agent-lightning's error shape */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AglError"];
+                };
+            };
+            /** @description agent-lightning's error shape */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AglError"];
+                };
+            };
+        };
+    };
+    aglSearchAttempts: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                rollout: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": Record<string, never>;
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AglAttemptPage"];
+                };
+            };
+            /** @description agent-lightning's error shape */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AglError"];
+                };
+            };
+            /** @description agent-lightning's error shape */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AglError"];
+                };
+            };
+            /** @description agent-lightning's error shape */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AglError"];
+                };
+            };
+            /** @description agent-lightning's error shape */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AglError"];
+                };
+            };
+            /** @description agent-lightning's error shape */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AglError"];
+                };
+            };
+        };
+    };
+    aglLatestAttempt: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                rollout: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AglAttempt"] | null;
+                };
+            };
+            /** @description agent-lightning's error shape */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AglError"];
+                };
+            };
+            /** @description agent-lightning's error shape */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AglError"];
+                };
+            };
+            /** @description agent-lightning's error shape */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AglError"];
+                };
+            };
+            /** @description agent-lightning's error shape */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AglError"];
+                };
+            };
+            /** @description agent-lightning's error shape */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AglError"];
+                };
+            };
+        };
+    };
+    aglUpdateAttempt: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                rollout: string;
+                attempt: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": Record<string, never>;
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AglAttempt"];
+                };
+            };
+            /** @description agent-lightning's error shape */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AglError"];
+                };
+            };
+            /** @description agent-lightning's error shape */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AglError"];
+                };
+            };
+            /** @description agent-lightning's error shape */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AglError"];
+                };
+            };
+            /** @description agent-lightning's error shape */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AglError"];
+                };
+            };
+            /** @description agent-lightning's error shape */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AglError"];
+                };
+            };
+        };
+    };
+    aglListWorkers: {
+        parameters: {
+            query?: {
+                status_in?: string[];
+                worker_id_contains?: string;
+                filter_logic?: string;
+                sort_by?: string;
+                sort_order?: "asc" | "desc";
+                limit?: number;
+                offset?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AglWorkerPage"];
+                };
+            };
+            /** @description agent-lightning's error shape */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AglError"];
+                };
+            };
+            /** @description agent-lightning's error shape */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AglError"];
+                };
+            };
+            /** @description agent-lightning's error shape */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AglError"];
+                };
+            };
+            /** @description agent-lightning's error shape */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AglError"];
+                };
+            };
+            /** @description agent-lightning's error shape */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AglError"];
+                };
+            };
+        };
+    };
+    aglSearchWorkers: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": Record<string, never>;
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AglWorkerPage"];
+                };
+            };
+            /** @description agent-lightning's error shape */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AglError"];
+                };
+            };
+            /** @description agent-lightning's error shape */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AglError"];
+                };
+            };
+            /** @description agent-lightning's error shape */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AglError"];
+                };
+            };
+            /** @description agent-lightning's error shape */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AglError"];
+                };
+            };
+            /** @description agent-lightning's error shape */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AglError"];
+                };
+            };
+        };
+    };
+    aglGetWorker: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                worker: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AglWorker"] | null;
+                };
+            };
+            /** @description agent-lightning's error shape */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AglError"];
+                };
+            };
+            /** @description agent-lightning's error shape */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AglError"];
+                };
+            };
+            /** @description agent-lightning's error shape */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AglError"];
+                };
+            };
+            /** @description agent-lightning's error shape */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AglError"];
+                };
+            };
+            /** @description agent-lightning's error shape */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AglError"];
+                };
+            };
+        };
+    };
+    aglWorkerHeartbeat: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                worker: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": Record<string, never>;
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AglWorker"];
+                };
+            };
+            /** @description agent-lightning's error shape */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AglError"];
+                };
+            };
+            /** @description agent-lightning's error shape */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AglError"];
+                };
+            };
+            /** @description agent-lightning's error shape */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AglError"];
+                };
+            };
+            /** @description agent-lightning's error shape */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AglError"];
+                };
+            };
+            /** @description agent-lightning's error shape */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AglError"];
+                };
+            };
+        };
+    };
+    aglStatistics: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": Record<string, never>;
+                };
+            };
+            /** @description agent-lightning's error shape */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AglError"];
+                };
+            };
+            /** @description agent-lightning's error shape */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AglError"];
+                };
+            };
+            /** @description agent-lightning's error shape */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AglError"];
+                };
+            };
+            /** @description agent-lightning's error shape */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AglError"];
+                };
+            };
+            /** @description agent-lightning's error shape */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AglError"];
+                };
+            };
+        };
+    };
+    aglListResources: {
+        parameters: {
+            query?: {
+                resources_id?: string;
+                resources_id_contains?: string;
+                sort_by?: string;
+                sort_order?: "asc" | "desc";
+                limit?: number;
+                offset?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AglResourcesPage"];
+                };
+            };
+            /** @description agent-lightning's error shape */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AglError"];
+                };
+            };
+            /** @description agent-lightning's error shape */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AglError"];
+                };
+            };
+            /** @description agent-lightning's error shape */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AglError"];
+                };
+            };
+            /** @description agent-lightning's error shape */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AglError"];
+                };
+            };
+            /** @description agent-lightning's error shape */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AglError"];
+                };
+            };
+        };
+    };
+    aglAddResources: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": Record<string, never>;
+            };
+        };
+        responses: {
+            /** @description OK */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AglResourcesUpdate"];
+                };
+            };
+            /** @description agent-lightning's error shape */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AglError"];
+                };
+            };
+            /** @description agent-lightning's error shape */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AglError"];
+                };
+            };
+            /** @description agent-lightning's error shape */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AglError"];
+                };
+            };
+            /** @description agent-lightning's error shape */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AglError"];
+                };
+            };
+            /** @description agent-lightning's error shape */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AglError"];
+                };
+            };
+        };
+    };
+    aglLatestResources: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AglResourcesUpdate"] | null;
+                };
+            };
+            /** @description agent-lightning's error shape */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AglError"];
+                };
+            };
+            /** @description agent-lightning's error shape */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AglError"];
+                };
+            };
+            /** @description agent-lightning's error shape */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AglError"];
+                };
+            };
+            /** @description agent-lightning's error shape */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AglError"];
+                };
+            };
+            /** @description agent-lightning's error shape */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AglError"];
+                };
+            };
+        };
+    };
+    aglGetResources: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                resources: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AglResourcesUpdate"] | null;
+                };
+            };
+            /** @description agent-lightning's error shape */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AglError"];
+                };
+            };
+            /** @description agent-lightning's error shape */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AglError"];
+                };
+            };
+            /** @description agent-lightning's error shape */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AglError"];
+                };
+            };
+            /** @description agent-lightning's error shape */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AglError"];
+                };
+            };
+            /** @description agent-lightning's error shape */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AglError"];
+                };
+            };
+        };
+    };
+    aglUpdateResources: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                resources: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": Record<string, never>;
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AglResourcesUpdate"];
+                };
+            };
+            /** @description agent-lightning's error shape */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AglError"];
+                };
+            };
+            /** @description agent-lightning's error shape */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AglError"];
+                };
+            };
+            /** @description agent-lightning's error shape */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AglError"];
+                };
+            };
+            /** @description agent-lightning's error shape */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AglError"];
+                };
+            };
+            /** @description agent-lightning's error shape */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AglError"];
+                };
+            };
+        };
+    };
+    aglListSpans: {
+        parameters: {
+            query?: {
+                rollout_id?: string;
+                attempt_id?: string;
+                name_contains?: string;
+                sort_by?: string;
+                sort_order?: "asc" | "desc";
+                limit?: number;
+                offset?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AglSpanPage"];
+                };
+            };
+            /** @description agent-lightning's error shape */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AglError"];
+                };
+            };
+            /** @description agent-lightning's error shape */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AglError"];
+                };
+            };
+            /** @description agent-lightning's error shape */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AglError"];
+                };
+            };
+            /** @description agent-lightning's error shape */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AglError"];
+                };
+            };
+            /** @description agent-lightning's error shape */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AglError"];
+                };
+            };
+        };
+    };
+    aglAddSpan: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AglSpan"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AglSpan"] | null;
+                };
+            };
+            /** @description agent-lightning's error shape */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AglError"];
+                };
+            };
+            /** @description agent-lightning's error shape */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AglError"];
+                };
+            };
+            /** @description agent-lightning's error shape */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AglError"];
+                };
+            };
+            /** @description agent-lightning's error shape */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AglError"];
+                };
+            };
+            /** @description agent-lightning's error shape */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AglError"];
+                };
+            };
+        };
+    };
+    aglSearchSpans: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": Record<string, never>;
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AglSpanPage"];
+                };
+            };
+            /** @description agent-lightning's error shape */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AglError"];
+                };
+            };
+            /** @description agent-lightning's error shape */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AglError"];
+                };
+            };
+            /** @description agent-lightning's error shape */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AglError"];
+                };
+            };
+            /** @description agent-lightning's error shape */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AglError"];
+                };
+            };
+            /** @description agent-lightning's error shape */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AglError"];
+                };
+            };
+        };
+    };
+    aglNextSpanSequence: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    rollout_id?: string;
+                    attempt_id?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        sequence_id?: number;
+                    };
+                };
+            };
+            /** @description agent-lightning's error shape */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AglError"];
+                };
+            };
+            /** @description agent-lightning's error shape */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AglError"];
+                };
+            };
+            /** @description agent-lightning's error shape */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AglError"];
+                };
+            };
+            /** @description agent-lightning's error shape */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AglError"];
+                };
+            };
+            /** @description agent-lightning's error shape */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AglError"];
+                };
+            };
+        };
+    };
+    aglWaitRollouts: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    rollout_ids?: string[];
+                    timeout?: number | null;
+                };
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AglRollout"][];
+                };
+            };
+            /** @description agent-lightning's error shape */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AglError"];
+                };
+            };
+            /** @description agent-lightning's error shape */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AglError"];
+                };
+            };
+            /** @description agent-lightning's error shape */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AglError"];
+                };
+            };
+            /** @description agent-lightning's error shape */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AglError"];
+                };
+            };
+            /** @description agent-lightning's error shape */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AglError"];
+                };
+            };
+        };
+    };
+    getQueuePolicy: {
+        parameters: {
+            query?: {
+                /** @description the project's slug (a token: its own) */
+                project?: string;
+            };
+            header?: never;
+            path: {
+                queue: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The policy */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["QueuePolicy"];
+                };
+            };
+            /** @description Bad input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No identity */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such project */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    putQueuePolicy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                queue: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    project?: string;
+                    max_attempts?: number | null;
+                    retry_on?: string[] | null;
+                    timeout_s?: number | null;
+                    unresponsive_s?: number | null;
+                };
+            };
+        };
+        responses: {
+            /** @description The policy */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["QueuePolicy"];
+                };
+            };
+            /** @description Bad input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No identity */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such project */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A value out of range */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
