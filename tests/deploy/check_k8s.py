@@ -335,8 +335,17 @@ def check(res, name, env_path):
                     problem(f"{name}: {dname} has {reps} replicas, outside its HPA's range")
 
     ing = [o for (k, _), o in res.items() if k == "Ingress"]
-    if len(ing) != 1:
-        problem(f"{name}: one Ingress expected")
+    names = sorted(i["metadata"]["name"] for i in ing)
+    if names != ["runwatch", "runwatch-agl"]:
+        problem(f"{name}: Ingresses {names}, expected runwatch and runwatch-agl")
+    for i in ing:
+        paths = [p["path"] for r in i["spec"].get("rules", []) for p in r["http"]["paths"]]
+        quiet = i["metadata"].get("annotations", {}).get(
+            "nginx.ingress.kubernetes.io/enable-access-log") == "false"
+        # A store root carries a project token in its path: no access log may record it.
+        if any(p.startswith("/agl") for p in paths) != quiet:
+            problem(f"{name}: Ingress {i['metadata']['name']}: the controller's access log must be "
+                    "off for /agl/ (a token in the path) and only there")
     for i in ing:
         a = i["metadata"].get("annotations", {})
         if a.get("nginx.ingress.kubernetes.io/proxy-buffering") != "off":
