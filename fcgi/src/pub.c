@@ -1,13 +1,20 @@
-/* pub: synchronous hiredis with short timeouts, pipelined one deep. A publish is written
- * to Redis at once and its reply read later: before the next command on the connection,
- * or when the worker has nothing else to do (pub_flush), so a write's answer never waits
- * for Redis. One message at most is unanswered, so a worker's messages keep their order,
- * and each is counted as published or dropped (and logged) once its reply is read. The
- * script is loaded once a connection (SCRIPT LOAD) and run by its SHA-1 (EVALSHA); if
- * Redis has lost it (SCRIPT FLUSH), the message is sent again with the script itself
- * before anything else. A connection authenticates first (AUTH) when a password is set.
- * A reply waits at most 500 ms; after a failure the worker does
- * not try again for a second, so a dead Redis adds no latency to the writes that follow. */
+/* pub: synchronous hiredis with short timeouts, pipelined. A publish is written to Redis
+ * at once and its reply read later: when the worker has nothing else to do (pub_flush),
+ * before a command that needs its own answer (PING, the revocations), or once
+ * PUB_INFLIGHT_MAX are out. So neither a write's answer nor the next publish waits for
+ * Redis: a group commit's publishes go out one after another, and Redis reads them
+ * together (a publish a reply round trip cost Redis and the hub about twice the CPU, and
+ * the worker a sleep and a wake-up each: docs/PERFORMANCE.md, "a group's publishes
+ * without waiting"). One connection runs its commands in the order sent, so a worker's
+ * messages keep their order, and each is counted as published or dropped (and logged)
+ * once its reply is read. The script is loaded once a connection (SCRIPT LOAD) and run by
+ * its SHA-1 (EVALSHA); if Redis has lost it (SCRIPT FLUSH), every message sent meanwhile
+ * is refused alike and each is sent again with the script itself, in the order they were
+ * first sent (only another worker's EVAL between two of them could let the later one run
+ * by its SHA-1 before the earlier one's second try: each still gets its own id, in the
+ * order subscribers receive them). A connection authenticates first (AUTH) when a password
+ * is set. A reply waits at most 500 ms; after a failure the worker does not try again for
+ * a second, so a dead Redis adds no latency to the writes that follow. */
 #include "pub.h"
 
 #include <hiredis/hiredis.h>
@@ -50,11 +57,22 @@ void pub_init(struct pub *p, const struct config_redis_addr *addr)
     p->rng |= 1;
 }
 
+/* The oldest message in flight, or NULL. */
+static struct pub_msg *pub_oldest(struct pub *p)
+{
+    return p->n_inflight ? &p->inflight[p->first] : NULL;
+}
+
+/* Forgets the oldest message in flight (its reply was read, or it is lost). */
 static void pub_forget(struct pub *p)
 {
-    free(p->pending);
-    p->pending = NULL;
-    p->pending_len = 0;
+    struct pub_msg *m = pub_oldest(p);
+    if (!m)
+        return;
+    free(m->text);
+    m->text = NULL;
+    p->first = (p->first + 1) % PUB_INFLIGHT_MAX;
+    p->n_inflight--;
 }
 
 static void pub_drop(struct pub *p)
@@ -66,12 +84,22 @@ static void pub_drop(struct pub *p)
     p->c = NULL;
 }
 
-/* The unanswered message could not be confirmed: it counts as dropped. */
+/* The oldest unanswered message could not be confirmed: it counts as dropped. */
 static void pub_lost(struct pub *p, const char *why)
 {
-    log_warn("%s event not published: %s", p->pending_type, why);
+    struct pub_msg *m = pub_oldest(p);
+    if (!m)
+        return;
+    log_warn("%s event not published: %s", m->type, why);
     p->dropped++;
     pub_forget(p);
+}
+
+/* The connection is gone: every message in flight counts as dropped. */
+static void pub_lost_all(struct pub *p, const char *why)
+{
+    while (p->n_inflight)
+        pub_lost(p, why);
 }
 
 static int pub_connect(struct pub *p, char *err, size_t errlen)
@@ -157,14 +185,14 @@ static char *pub_bulk(char *o, const char *end, const char *s, size_t n)
     return o + 2;
 }
 
-/* Writes the pending message to Redis, by the script's SHA-1 or (eval) with its text.
- * The command is laid out here in one buffer (hiredis's argv formatting cost more than
- * the rest of the publish). */
-static int pub_send(struct pub *p, int eval)
+/* Writes message m to Redis, by the script's SHA-1 or (eval) with its text. The command
+ * is laid out here in one buffer (hiredis's argv formatting cost more than the rest of the
+ * publish). */
+static int pub_send(struct pub *p, const struct pub_msg *m, int eval)
 {
     const char *cmd = eval ? "EVAL" : "EVALSHA", *body = eval ? pub_script : p->sha;
     size_t blen = eval ? sizeof(pub_script) - 1 : strlen(p->sha);
-    size_t need = 160 + blen + p->pending_len + sizeof(PUB_SEQ_KEY PUB_CHANNEL PUB_EPOCH_KEY);
+    size_t need = 160 + blen + m->len + sizeof(PUB_SEQ_KEY PUB_CHANNEL PUB_EPOCH_KEY);
     char *buf = malloc(need), *o, *end;
     int done = 0, rc = -1;
 
@@ -179,8 +207,8 @@ static int pub_send(struct pub *p, int eval)
     o = pub_bulk(o, end, PUB_SEQ_KEY, sizeof(PUB_SEQ_KEY) - 1);
     o = pub_bulk(o, end, PUB_CHANNEL, sizeof(PUB_CHANNEL) - 1);
     o = pub_bulk(o, end, PUB_EPOCH_KEY, sizeof(PUB_EPOCH_KEY) - 1);
-    o = pub_bulk(o, end, p->pending, p->pending_len);
-    o = pub_bulk(o, end, p->pending_epoch, strlen(p->pending_epoch));
+    o = pub_bulk(o, end, m->text, m->len);
+    o = pub_bulk(o, end, m->epoch, strlen(m->epoch));
     if (redisAppendFormattedCommand(p->c, buf, (size_t)(o - buf)) != REDIS_OK)
         goto out;
     while (!done)
@@ -192,35 +220,37 @@ out:
     return rc;
 }
 
-/* Reads the reply of the pending message and counts it; 0, or -1 when the connection
- * was lost (and dropped). */
-static int pub_settle(struct pub *p)
+/* Reads the reply of the oldest message in flight and counts it; 0, or -1 when the
+ * connection was lost (and dropped, with every message in flight). A message Redis
+ * refused with NOSCRIPT took no id: it goes again with the script, behind the ones in
+ * flight, which were sent by SHA-1 after it and are refused alike (the file's head). */
+static int pub_settle_one(struct pub *p)
 {
     char why[192];
     redisReply *r = NULL;
+    struct pub_msg *m = pub_oldest(p), again;
 
-    if (!p->pending)
+    if (!m)
         return 0;
-    for (int eval = 0;; eval = 1) {
-        if (!p->c || redisGetReply(p->c, (void **)&r) != REDIS_OK || !r) {
-            snprintf(why, sizeof(why), "redis: %s",
-                     p->c && p->c->errstr[0] ? p->c->errstr : "no reply");
-            pub_lost(p, why);
+    if (!p->c || redisGetReply(p->c, (void **)&r) != REDIS_OK || !r) {
+        snprintf(why, sizeof(why), "redis: %s",
+                 p->c && p->c->errstr[0] ? p->c->errstr : "no reply");
+        pub_lost_all(p, why);
+        pub_drop(p);
+        return -1;
+    }
+    if (r->type == REDIS_REPLY_ERROR && strncmp(r->str, "NOSCRIPT", 8) == 0) {
+        freeReplyObject(r);
+        again = *m; /* moved from the ring's head to its end */
+        m->text = NULL;
+        p->first = (p->first + 1) % PUB_INFLIGHT_MAX;
+        p->inflight[(p->first + p->n_inflight - 1) % PUB_INFLIGHT_MAX] = again;
+        if (pub_send(p, &again, 1) != 0) {
+            pub_lost_all(p, "redis: sending the publish script failed");
             pub_drop(p);
             return -1;
         }
-        /* Redis lost the script: that message took no id; send it again with the script
-         * before anything else, so nothing overtakes it. */
-        if (!eval && r->type == REDIS_REPLY_ERROR && strncmp(r->str, "NOSCRIPT", 8) == 0) {
-            freeReplyObject(r);
-            if (pub_send(p, 1) != 0) {
-                pub_lost(p, "redis: sending the publish script failed");
-                pub_drop(p);
-                return -1;
-            }
-            continue;
-        }
-        break;
+        return 0;
     }
     if (r->type == REDIS_REPLY_ERROR) {
         snprintf(why, sizeof(why), "redis: %.*s", (int)r->len, r->str);
@@ -233,6 +263,13 @@ static int pub_settle(struct pub *p)
     return 0;
 }
 
+/* Reads the replies of every message in flight. */
+static void pub_settle(struct pub *p)
+{
+    while (p->n_inflight && pub_settle_one(p) == 0)
+        ;
+}
+
 void pub_flush(struct pub *p)
 {
     pub_settle(p);
@@ -240,13 +277,12 @@ void pub_flush(struct pub *p)
 
 int pub_pending(const struct pub *p)
 {
-    return p->pending != NULL;
+    return p->n_inflight > 0;
 }
 
 void pub_fini(struct pub *p)
 {
     pub_settle(p);
-    pub_forget(p);
     if (p->c)
         redisFree(p->c);
     p->c = NULL;
@@ -305,6 +341,7 @@ int pub_event(struct pub *p, const char *project_id, const char *type, const cha
               const char *data_json)
 {
     char err[256];
+    struct pub_msg *m;
     size_t cap;
     int n;
 
@@ -312,26 +349,33 @@ int pub_event(struct pub *p, const char *project_id, const char *type, const cha
         log_warn("test fault: exiting after the commit, before publishing %s", type);
         _exit(70);
     }
-    /* The previous message's reply first: one unanswered message at most. */
-    pub_settle(p);
+    /* Out of room: the oldest reply first (under load, it came long ago); one refused
+     * with NOSCRIPT goes to the end again, so read on until one leaves. A lost connection
+     * empties the ring. */
+    while (p->n_inflight == PUB_INFLIGHT_MAX && pub_settle_one(p) == 0)
+        ;
+    m = &p->inflight[(p->first + p->n_inflight) % PUB_INFLIGHT_MAX];
     cap = 96 + strlen(type) + (run_id ? strlen(run_id) : 4) + (data_json ? strlen(data_json) : 4) +
           strlen(project_id);
-    p->pending = malloc(cap);
-    if (!p->pending) {
+    m->text = malloc(cap);
+    if (!m->text) {
         p->dropped++;
         return -1;
     }
-    snprintf(p->pending_type, sizeof(p->pending_type), "%s", type);
+    snprintf(m->type, sizeof(m->type), "%s", type);
     /* type and run are ours (a constant, a uuid from PostgreSQL): no escaping needed. */
-    n = snprintf(p->pending, cap, "{\"project\":%s,\"type\":\"%s\",\"run\":%s%s%s,\"data\":%s}",
+    n = snprintf(m->text, cap, "{\"project\":%s,\"type\":\"%s\",\"run\":%s%s%s,\"data\":%s}",
                  project_id, type, run_id ? "\"" : "", run_id ? run_id : "null", run_id ? "\"" : "",
                  data_json ? data_json : "null");
     if (n < 0 || (size_t)n >= cap) {
-        pub_forget(p);
+        free(m->text);
+        m->text = NULL;
         p->dropped++;
         return -1;
     }
-    p->pending_len = (size_t)n;
+    m->len = (size_t)n;
+    p->n_inflight++;
+    /* Without a connection nothing else is in flight: pub_lost drops this message. */
     if (pub_backing_off(p)) {
         pub_lost(p, "redis down");
         return -1;
@@ -340,10 +384,10 @@ int pub_event(struct pub *p, const char *project_id, const char *type, const cha
         pub_lost(p, err);
         return -1;
     }
-    pub_epoch_candidate(p, p->pending_epoch);
-    if (pub_send(p, 0) != 0) {
+    pub_epoch_candidate(p, m->epoch);
+    if (pub_send(p, m, 0) != 0) {
         snprintf(err, sizeof(err), "redis: %s", p->c->errstr[0] ? p->c->errstr : "write failed");
-        pub_lost(p, err);
+        pub_lost_all(p, err);
         pub_drop(p);
         return -1;
     }
@@ -355,7 +399,7 @@ int pub_revoked(struct pub *p, const char *who)
     char err[256] = "redis down";
     redisReply *r = NULL;
 
-    pub_settle(p); /* one unanswered message at most, and events keep their order */
+    pub_settle(p); /* the messages in flight first: events keep their order */
     /* A connection idle since Redis restarted fails on first use: one more try on a new
      * one, since nothing else would tell the hub later. */
     for (int attempt = 0; attempt < 2 && !r; attempt++) {

@@ -30,6 +30,21 @@ struct redisContext;
 /* Longest epoch the script makes: 8 hex digits of Unix seconds and 6 random ones. */
 #define PUB_EPOCH_MAX 14
 
+/* Messages written to Redis whose replies a worker has not read yet, at most: a group
+ * commit's publishes go without waiting for each other's replies (CONNS_BATCH_MAX is 32),
+ * and a worker that is never idle reads the oldest reply, long since arrived, before the
+ * next send once this many are out. */
+#define PUB_INFLIGHT_MAX 64
+
+/* A message sent (malloc'd), with what it needs to be sent again (its epoch candidate) and
+ * to be named in the log (its type). */
+struct pub_msg {
+    char *text;
+    size_t len;
+    char epoch[PUB_EPOCH_MAX + 1];
+    char type[32];
+};
+
 struct pub {
     struct redisContext *c;
     struct config_redis_addr addr;
@@ -38,12 +53,10 @@ struct pub {
     unsigned long dropped; /* events not published (Redis down or slow); logged each time */
     char sha[48];          /* the script's SHA-1, as Redis loaded it on this connection */
     uint64_t rng;          /* the epoch candidates' random bits */
-    /* The message sent whose reply is not read yet (malloc'd), with what it needs to be
-     * sent again (the epoch candidate) and named in the log (its type). */
-    char *pending;
-    size_t pending_len;
-    char pending_epoch[PUB_EPOCH_MAX + 1];
-    char pending_type[32];
+    /* The messages sent whose replies are not read yet, oldest first: a ring of
+     * PUB_INFLIGHT_MAX from inflight[first], n_inflight of them (pub.c). */
+    struct pub_msg inflight[PUB_INFLIGHT_MAX];
+    int first, n_inflight;
     /* Tests only (RUNWATCH_TEST_FAULT_EXIT_BEFORE_PUBLISH, config.h): a publish whose data
      * holds this text ends the process instead, after the caller's COMMIT. NULL: never. */
     const char *fault_marker;
@@ -53,8 +66,8 @@ void pub_init(struct pub *p, const struct config_redis_addr *addr);
 void pub_fini(struct pub *p);
 /* 0 when Redis answers PING now (ignores the backoff), else -1 with a reason. */
 int pub_ping(struct pub *p, char *err, size_t errlen);
-/* Reads the reply of the message sent last, if it is not read yet, and counts it. A
- * worker calls it when idle; every other call on the connection does it first. */
+/* Reads the replies of the messages sent, if any is not read yet, and counts them. A
+ * worker calls it when idle; pub_ping and pub_revoked do it first. */
 void pub_flush(struct pub *p);
 /* 1 while a message's reply is unread. */
 int pub_pending(const struct pub *p);

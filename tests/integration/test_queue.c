@@ -412,7 +412,8 @@ struct burst_claim {
     long status;
     char id[40];
     char code[40];
-    int wrong; /* a 200 whose run is not as a claim makes it */
+    int wrong;        /* a 200 whose run is not as a claim makes it */
+    json_object *run; /* a 200's answer, kept for claim_answers_are_run_json */
 };
 
 static void *burst_one(void *arg)
@@ -422,12 +423,14 @@ static void *burst_one(void *arg)
     char body[64], path[300];
 
     snprintf(body, sizeof(body), "{\"worker_id\":%lld}", c->worker);
+    c->run = NULL;
     snprintf(path, sizeof(path), "/api/v1/queues/%s/claim", c->queue);
     pthread_barrier_wait(c->go);
     c->status = api_call(&world.twrite, "POST", path, body, &r) == 0 ? r.status : -1;
     c->id[0] = c->code[0] = '\0';
     if (c->status == 200) {
         snprintf(c->id, sizeof(c->id), "%s", S(itest_jstr(r.json, "id")));
+        c->run = json_object_get(r.json);
         c->wrong = itest_jint(r.json, "worker_id") != c->worker ||
                    itest_jint(r.json, "latest_attempt.worker_id") != c->worker ||
                    itest_jint(r.json, "latest_attempt.seq") != 1 ||
@@ -465,6 +468,58 @@ static int burst(const char *queue, const long long *workers, struct burst_claim
         pthread_join(t[i], NULL);
     pthread_barrier_destroy(&go);
     return 0;
+}
+
+/* Each claimed run's answer, grouped or alone, is what run_json() makes of that run now
+ * (the run and its new attempt, not another claim's), and frees the answers. duration_s
+ * aside: the answer's is 0 (the run started at the claim statement's now()), run_json()'s
+ * runs on to the present. Counts the answers that differ. */
+static int claim_answers_are_run_json(const char *queue, struct burst_claim *c, int n)
+{
+    size_t cap = 1 << 20;
+    char sql[512], *out = malloc(cap), *line, *save = NULL;
+    int differ = 0, found = 0, answered = 0;
+
+    CU_ASSERT_FATAL(out != NULL);
+    snprintf(sql, sizeof(sql),
+             "SELECT r.id, run_json(r, p.slug, run_attempt_json(r)) FROM runs r JOIN projects p ON "
+             "p.id = r.project_id WHERE r.project_id = %lld AND r.queue = '%s' AND r.status = "
+             "'running'",
+             world.pa.id, queue);
+    CU_ASSERT_EQUAL_FATAL(itest_psql(sql, out, cap), 0);
+    for (int i = 0; i < n; i++)
+        answered += c[i].run != NULL;
+    for (line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        char *bar = strchr(line, '|');
+        if (!bar)
+            continue;
+        *bar = '\0';
+        for (int i = 0; i < n; i++) {
+            if (!c[i].run || strcmp(c[i].id, line) != 0)
+                continue;
+            json_object *want = json_tokener_parse(bar + 1);
+            found++;
+            if (!want || itest_jnum(c[i].run, "duration_s") != 0) {
+                differ++;
+            } else {
+                json_object_object_del(want, "duration_s");
+                json_object_object_del(c[i].run, "duration_s");
+                if (!json_object_equal(want, c[i].run)) {
+                    if (differ++ == 0)
+                        fprintf(stderr, "\n  claim answer %s\n  run_json()    %s",
+                                json_object_to_json_string(c[i].run),
+                                json_object_to_json_string(want));
+                }
+            }
+            json_object_put(want);
+        }
+    }
+    for (int i = 0; i < n; i++) {
+        json_object_put(c[i].run);
+        c[i].run = NULL;
+    }
+    free(out);
+    return differ + (found != answered);
 }
 
 static void test_claim_burst(void)
@@ -540,6 +595,7 @@ static void test_claim_burst(void)
                  world.pa.id, queue, world.pa.id, queue);
         CU_ASSERT_EQUAL(itest_psql(sql, out, sizeof(out)), 0);
         CU_ASSERT_STRING_EQUAL(out, "62|0");
+        CU_ASSERT_EQUAL(claim_answers_are_run_json(queue, c, BURST_CLAIMERS), 0);
 
         /* 2: 64 who may claim the 38 left: 38 runs, 26 answers of 204. */
         for (int i = 0; i < BURST_CLAIMERS; i++)
@@ -557,6 +613,7 @@ static void test_claim_burst(void)
         }
         CU_ASSERT_EQUAL(n200, BURST_RUNS);
         CU_ASSERT_EQUAL(n204, BURST_CLAIMERS - (BURST_RUNS - (BURST_CLAIMERS - 2)));
+        CU_ASSERT_EQUAL(claim_answers_are_run_json(queue, c, BURST_CLAIMERS), 0);
         CU_ASSERT_EQUAL(other, 0);
         CU_ASSERT_EQUAL(wrong, 0);
         qsort(got, (size_t)n200, 40, cmp_id);
