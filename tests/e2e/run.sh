@@ -44,19 +44,7 @@ export RUNWATCH_STATIC_DIR=$tmp/static
 rm -rf "$out"
 mkdir -p "$out"
 
-cleanup() {
-    local rc=$?
-    "$repo/deploy/stack.sh" stop >/dev/null 2>&1 || true
-    if [ $rc -ne 0 ] && [ -d "$RUNWATCH_VAR_DIR/log" ]; then
-        for f in "$RUNWATCH_VAR_DIR"/log/*.log; do
-            echo "---- last lines of $(basename "$f")"
-            tail -n 20 "$f"
-        done
-    fi
-    rm -rf "$tmp"
-    exit $rc
-}
-trap cleanup EXIT INT TERM
+trap 'private_stack_end $?' EXIT INT TERM
 
 "$repo/deploy/stack.sh" start >"$out/stack.log" 2>&1 || {
     cat "$out/stack.log"

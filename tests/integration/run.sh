@@ -45,27 +45,7 @@ echo '{"version":3}' >"$tmp/static/assets/app-edge.js.map"
 cp "$tmp/static/assets/app-edge.js.map" "$tmp/static/app-edge.js.map"
 export RUNWATCH_STATIC_DIR=$tmp/static
 
-cleanup() {
-    local rc=$?
-    "$repo/deploy/stack.sh" stop >/dev/null 2>&1 || true
-    # Under `make asan` the daemons report to their logs, not to this terminal: any
-    # sanitizer report there fails the run (LeakSanitizer runs at each process's exit).
-    if grep -lE 'ERROR: (Address|Leak)Sanitizer|runtime error:|SUMMARY: UndefinedBehaviorSanitizer' \
-        "$RUNWATCH_VAR_DIR"/log/*.log 2>/dev/null; then
-        echo "sanitizer reports found in the daemons' logs (files above):"
-        grep -hE -A20 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$RUNWATCH_VAR_DIR"/log/*.log | head -80
-        rc=1
-    fi
-    if [ $rc -ne 0 ] && [ -d "$RUNWATCH_VAR_DIR/log" ]; then
-        for f in "$RUNWATCH_VAR_DIR"/log/*.log; do
-            echo "---- last lines of $(basename "$f")"
-            tail -n 30 "$f"
-        done
-    fi
-    rm -rf "$tmp"
-    exit $rc
-}
-trap cleanup EXIT INT TERM
+trap 'private_stack_end $?' EXIT INT TERM
 
 "$repo/deploy/stack.sh" start
 

@@ -40,3 +40,27 @@ private_stack() {
     free_port RUNWATCH_HTTP_PORT && free_port RUNWATCH_PG_PORT &&
         free_port RUNWATCH_REDIS_PORT && free_port RUNWATCH_SSE_PORT
 }
+
+# private_stack_end RC: the end of a script that ran a private_stack, from its EXIT trap
+# (`trap 'private_stack_end $?' EXIT INT TERM`): stops the stack; fails on any sanitizer
+# report in the daemons' logs (under `make asan` they report there, not to this terminal,
+# and LeakSanitizer at each process's exit); on failure prints the last lines of each log;
+# removes the stack's directory; exits with RC, or 1 for a sanitizer report.
+private_stack_end() {
+    local rc=$1 f
+    "$(dirname "${BASH_SOURCE[0]}")/../../deploy/stack.sh" stop >/dev/null 2>&1 || true
+    if grep -lE 'ERROR: (Address|Leak)Sanitizer|runtime error:|SUMMARY: UndefinedBehaviorSanitizer' \
+        "$RUNWATCH_VAR_DIR"/log/*.log 2>/dev/null; then
+        echo "sanitizer reports found in the daemons' logs (files above):"
+        grep -hE -A20 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$RUNWATCH_VAR_DIR"/log/*.log | head -80
+        rc=1
+    fi
+    if [ "$rc" -ne 0 ] && [ -d "$RUNWATCH_VAR_DIR/log" ]; then
+        for f in "$RUNWATCH_VAR_DIR"/log/*.log; do
+            echo "---- last lines of $(basename "$f")"
+            tail -n 30 "$f"
+        done
+    fi
+    rm -rf "$stack_dir"
+    exit "$rc"
+}
