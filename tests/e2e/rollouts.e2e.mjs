@@ -2,20 +2,22 @@
 // stack (tests/e2e/run.sh): rollouts, attempts, spans and two versions of a resources
 // snapshot go in through the store's own API (/api/v1/agl, a project token, as
 // agent-lightning's client sends them); the Rollouts view shows agent-lightning's columns
-// (a rollout whose attempt timed out as "requeuing - timeout"), a rollout with two attempts
-// expands to them, Raw JSON and View traces open; the Resources page shows the snapshot's
+// (a rollout whose attempt timed out as "requeuing - timeout"), a rollout that succeeds
+// changes without a reload (live stream), a rollout with two attempts expands to them, Raw
+// JSON and View traces open; the Resources page shows the snapshot's
 // versions, which is latest, a diff of the two (its api_key redacted), and the rollouts that
 // used it. A screenshot of each view goes to RUNWATCH_E2E_OUT (rollouts-*.png).
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 
-import { BASE, EMAIL, OUT, PASSWORD, Steps, WAIT, api, chromium } from './lib.mjs';
+import { BASE, EMAIL, LIVE, OUT, PASSWORD, Steps, WAIT, api, chromium } from './lib.mjs';
 
 const SLUG = 'e2e-rollouts';
 
 const steps = new Steps('e2e rollouts', 'FAILED-rollouts-');
 const step = (name, fn) => steps.step(name, fn);
+const skip = (name, why) => steps.skip(name, why);
 const call = api.call;
 
 let page;
@@ -134,6 +136,19 @@ async function main() {
       await shot('rollouts-01-view');
     });
 
+    const liveName = 'rollouts: a rollout that succeeds changes in the view without a reload (polling off)';
+    if (!LIVE) skip(liveName, 'this tree has no live stream');
+    else
+      await step(liveName, async () => {
+        // Polling off (the refresh preference), so only the live stream can bring the change.
+        await page.evaluate(() => window.localStorage.setItem('runwatch.refresh', '0'));
+        await page.reload();
+        await page.locator('[data-testid=live-status][data-status=live]').waitFor({ timeout: WAIT });
+        await row(C).waitFor({ timeout: WAIT });
+        await agl('POST', `/rollouts/${C}/attempts/1`, { status: 'succeeded' });
+        await row(C).getByTestId('rollout-status').getByText('succeeded', { exact: true }).waitFor({ timeout: WAIT });
+      });
+
     await step('rollouts: a rollout with two attempts expands to them, fetched on opening', async () => {
       const fetched = page.waitForResponse((r) => r.url().includes(`/api/v1/rollouts/${A}/attempts`));
       await row(A).getByTestId('rollout-expand').click();
@@ -174,6 +189,10 @@ async function main() {
       const r = await page.getByTestId('resources-row').allTextContents();
       assert.equal(r.length, 1);
       assert.ok(r[0].includes(rs) && r[0].includes('latest') && r[0].includes('v2 of 2'), r[0]);
+      const versions = await page.getByTestId('resources-version').allTextContents();
+      assert.equal(versions.length, 2);
+      assert.ok(versions[0].startsWith('v2 newest') && versions[0].includes('Diff with v1'), versions[0]);
+      assert.ok(versions[1].startsWith('v1'), versions[1]);
       const diff = page.getByTestId('resources-diff');
       await diff.waitFor({ timeout: WAIT });
       const lines = (op) =>
@@ -184,6 +203,12 @@ async function main() {
       assert.ok(!(await page.content()).includes('sk-e2e-secret'), 'the api_key is redacted');
       assert.match(await page.getByTestId('diff-summary').textContent(), /^4 changed lines between v1 and v2/);
       await shot('resources-01-diff');
+      // The diff is the URL's: v2 against itself shows no difference, then back to v1 → v2.
+      await page.goto(`${BASE}/p/${SLUG}/resources?id=${rs}&from=2&to=2`);
+      await page.getByTestId('diff-summary').getByText('No difference').waitFor({ timeout: WAIT });
+      await page.getByRole('button', { name: 'Diff with v1' }).click();
+      await page.waitForURL(/from=1&to=2/, { timeout: WAIT });
+      await page.getByTestId('diff-summary').getByText(/^4 changed lines/).waitFor({ timeout: WAIT });
     });
 
     await step('resources: the rollouts that used it, each with its version', async () => {

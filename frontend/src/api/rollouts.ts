@@ -1,7 +1,8 @@
 // The agent-lightning store's views: the Rollouts view (GET /rollouts, a rollout's attempts
 // on demand) and the Resources page (GET /resources, one id's versions). Keys start with
-// ['rollouts', project] and ['resources', project]; both pages poll at the user's refresh
-// interval (lib/prefs), as the workers page does.
+// ['rollouts', project] and ['resources', project]. The live stream refetches the rollout
+// queries on screen when a rollout changes (live/apply.ts); resources are not published, so
+// both pages also poll at the user's refresh interval (lib/prefs), as the workers page does.
 import { infiniteQueryOptions, queryOptions } from '@tanstack/react-query';
 import { api } from './client';
 import type { Page, ResourcesSummary, ResourcesVersions, Rollout, RolloutAttempt } from './types';

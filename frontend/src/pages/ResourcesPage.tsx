@@ -129,6 +129,44 @@ function ResourcesDetail({ project, id }: { project: string; id: string }) {
           {versions.length} version{versions.length === 1 ? '' : 's'}
         </Text>
       </Group>
+      <Table fz="sm" data-testid="resources-versions" withRowBorders={false}>
+        <Table.Thead>
+          <Table.Tr>
+            <Table.Th>Version</Table.Th>
+            <Table.Th>Stored</Table.Th>
+            <Table.Th />
+          </Table.Tr>
+        </Table.Thead>
+        <Table.Tbody>
+          {versions.map((v, i) => {
+            const prev = versions[i + 1];
+            return (
+              <Table.Tr key={v.version} data-testid="resources-version">
+                <Table.Td>
+                  v{v.version}{' '}
+                  {i === 0 && (
+                    <Badge size="xs" variant="light">
+                      newest
+                    </Badge>
+                  )}
+                </Table.Td>
+                <Table.Td>{formatTime(v.created_at)}</Table.Td>
+                <Table.Td>
+                  {prev && (
+                    <Button
+                      size="compact-xs"
+                      variant="subtle"
+                      onClick={() => setSp(new URLSearchParams({ id, from: String(prev.version), to: String(v.version) }), { replace: true })}
+                    >
+                      Diff with v{prev.version}
+                    </Button>
+                  )}
+                </Table.Td>
+              </Table.Tr>
+            );
+          })}
+        </Table.Tbody>
+      </Table>
       {versions.length > 1 && from ? (
         <Stack gap="xs">
           <Group gap="sm">
