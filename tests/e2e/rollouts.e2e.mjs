@@ -91,7 +91,7 @@ async function main() {
   });
   const pageErrors = [];
   try {
-    const context = await browser.newContext({ viewport: { width: 1500, height: 900 }, colorScheme: 'light' });
+    const context = await browser.newContext({ viewport: { width: 1800, height: 900 }, colorScheme: 'light' });
     page = await context.newPage();
     steps.page = page;
     page.on('pageerror', (e) => pageErrors.push(String(e)));

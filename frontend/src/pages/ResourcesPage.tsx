@@ -77,7 +77,7 @@ function UsedBy({ project, id }: { project: string; id: string }) {
                 </Anchor>
               </Table.Td>
               <Table.Td>
-                <Badge size="sm" variant="light" tt="none" maw="none" color={ROLLOUT_STATUS_COLOR[r.status ?? ''] ?? 'gray'}>
+                <Badge size="sm" variant="light" tt="none" styles={{ root: { minWidth: 'max-content' } }} color={ROLLOUT_STATUS_COLOR[r.status ?? ''] ?? 'gray'}>
                   {r.status}
                 </Badge>
               </Table.Td>

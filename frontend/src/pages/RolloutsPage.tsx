@@ -19,12 +19,15 @@ import { useNow } from '../lib/useNow';
 
 const STATUSES = ['queuing', 'preparing', 'running', 'requeuing', 'succeeded', 'failed', 'cancelled'];
 const COLUMNS = 12;
+const BADGE_STYLES = { root: { minWidth: 'max-content' } } as const;
 
 function StatusCell({ rollout, attempt }: { rollout: string | undefined; attempt: string | undefined }) {
   const label = rolloutStatusLabel(rollout, attempt);
   const color = ROLLOUT_STATUS_COLOR[attempt && attempt !== rollout ? attempt : (rollout ?? '')] ?? 'gray';
   return (
-    <Badge color={color} variant="light" size="sm" tt="none" maw="none" data-testid="rollout-status">
+    // A badge's min-content width is its padding (its label hides its overflow): in a crowded
+    // table the cell would shrink it to "run…".
+    <Badge color={color} variant="light" size="sm" tt="none" styles={BADGE_STYLES} data-testid="rollout-status">
       {label}
     </Badge>
   );
@@ -161,7 +164,14 @@ export default function RolloutsPage() {
       ) : (
         <>
           <Table.ScrollContainer minWidth={1100}>
-            <Table striped highlightOnHover data-testid="rollouts-table" fz="sm" style={{ whiteSpace: 'nowrap' }}>
+            <Table
+              striped
+              highlightOnHover
+              horizontalSpacing="xs"
+              data-testid="rollouts-table"
+              fz="sm"
+              style={{ whiteSpace: 'nowrap' }}
+            >
               <Table.Thead>
                 <Table.Tr>
                   <Table.Th w={28} />
