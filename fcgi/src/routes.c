@@ -14,6 +14,7 @@
 #include "api/projects.h"
 #include "api/queue.h"
 #include "api/reports.h"
+#include "api/rollouts.h"
 #include "api/runs.h"
 #include "api/spans.h"
 #include "api/traces.h"
@@ -140,6 +141,11 @@ const struct route routes[] = {
     {"POST", "/api/v1/agl/spans/search", agl_spans_search, 0},
     {"POST", "/api/v1/agl/spans/next", agl_spans_next, J},
     {"POST", "/api/v1/agl/waits/rollouts", agl_waits, J},
+    /* The dashboard's reads of the store (api/rollouts.c): a viewer's, session or token. */
+    {"GET", "/api/v1/rollouts", rollouts_list, 0},
+    {"GET", "/api/v1/rollouts/{run}/attempts", rollouts_attempts, 0},
+    {"GET", "/api/v1/resources", resources_list, 0},
+    {"GET", "/api/v1/resources/{resources}", resources_get, 0},
     {"GET", "/api/v1/projects/{project}/anomaly-thresholds", reports_thresholds_get, 0},
     {"PUT", "/api/v1/projects/{project}/anomaly-thresholds", reports_thresholds_put, J},
 };

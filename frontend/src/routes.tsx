@@ -16,6 +16,8 @@ const RunsPage = lazy(() => import('./pages/RunsPage'));
 const RunDetailPage = lazy(() => import('./pages/RunDetailPage'));
 const TracesPage = lazy(() => import('./pages/TracesPage'));
 const TracePage = lazy(() => import('./pages/TracePage'));
+const RolloutsPage = lazy(() => import('./pages/RolloutsPage'));
+const ResourcesPage = lazy(() => import('./pages/ResourcesPage'));
 const WorkersPage = lazy(() => import('./pages/WorkersPage'));
 const WorkerDetailPage = lazy(() => import('./pages/WorkerDetailPage'));
 const SettingsPage = lazy(() => import('./pages/SettingsPage'));
@@ -73,6 +75,8 @@ export const router = createBrowserRouter([
               { path: 'runs/:runId', element: page(<RunDetailPage />), loader: runLoader },
               { path: 'traces', element: page(<TracesPage />) },
               { path: 'traces/:traceId', element: page(<TracePage />), loader: traceLoader },
+              { path: 'rollouts', element: page(<RolloutsPage />) },
+              { path: 'resources', element: page(<ResourcesPage />) },
               { path: 'workers', element: page(<WorkersPage />) },
               { path: 'workers/:workerId', element: page(<WorkerDetailPage />) },
               { path: 'reports', element: page(<ReportsPage />) },

@@ -1,4 +1,4 @@
-// What the browser specs (dashboard.e2e.mjs, traces.e2e.mjs) share: the environment
+// What the browser specs (dashboard, traces and rollouts .e2e.mjs) share: the environment
 // tests/e2e/run.sh sets, the API as an admin and a producer call it (Node's fetch, no
 // browser), and TAP steps that keep a screenshot of a failure and never let a run that
 // failed outside a step end green.

@@ -63,8 +63,9 @@ if grep -Eq '^[[:space:]]*auth_request[[:space:]]' "$repo/nginx/runwatch.conf.in
 else
     export RUNWATCH_E2E_STREAM=0
 fi
-# Each spec makes its own project; both run, and either failing fails the e2e.
+# Each spec makes its own project; all run, and any failing fails the e2e.
 rc=0
 node "$repo/tests/e2e/dashboard.e2e.mjs" || rc=1
 node "$repo/tests/e2e/traces.e2e.mjs" || rc=1
+node "$repo/tests/e2e/rollouts.e2e.mjs" || rc=1
 ((rc == 0))

@@ -70,9 +70,10 @@ enum op {
     OP_OTLP,  /* a one-span OTLP export (a token's own project) */
     OP_TRACE, /* {trace_id}: a fresh trace of one span in {project} */
     /* the agent-lightning store (a token's own project) */
-    OP_POLICY, /* {queue}: a fresh queue name; for PUT, a policy in {project} */
-    OP_AGL,    /* {rollout}: a fresh started rollout of project A; {attempt} latest; the body the
-                * path takes (agl_matrix_body) */
+    OP_POLICY,    /* {queue}: a fresh queue name; for PUT, a policy in {project} */
+    OP_AGL,       /* {rollout}: a fresh started rollout of project A; {attempt} latest; the body the
+                   * path takes (agl_matrix_body) */
+    OP_RESOURCES, /* {resources}: resources rs-matrix of {project} (api/rollouts.c) */
 };
 
 #define OK 2 /* the operation's documented 2xx status */
@@ -262,6 +263,17 @@ static const struct row matrix[] = {
     {"POST", "/api/v1/agl/spans/search", NULL, PA, OP_AGL, AGL_READ},
     {"POST", "/api/v1/agl/spans/next", NULL, PA, OP_AGL, AGL_WRITE},
     {"POST", "/api/v1/agl/waits/rollouts", NULL, PA, OP_AGL, AGL_READ},
+    /* the dashboard's reads of the store (api/rollouts.c): the native reads' rules */
+    {"GET",    "/api/v1/rollouts",           "project={project}", PA, OP_PLAIN,         {401, OK,  OK,  OK,  OK,  OK,  OK,  OK,  404}},
+    {"GET",    "/api/v1/rollouts",                         NULL, PA, OP_PLAIN,          {401, 400, 400, 400, 400, OK,  OK,  OK,  400}},
+    {"GET",    "/api/v1/rollouts/{run}/attempts",          NULL, PA, OP_RUN,            {401, OK,  OK,  OK,  OK,  OK,  OK,  OK,  404}},
+    {"GET",    "/api/v1/resources",          "project={project}", PA, OP_PLAIN,         {401, OK,  OK,  OK,  OK,  OK,  OK,  OK,  404}},
+    {"GET",    "/api/v1/resources",                        NULL, PA, OP_PLAIN,          {401, 400, 400, 400, 400, OK,  OK,  OK,  400}},
+    {"GET",    "/api/v1/resources/{resources}", "project={project}", PA, OP_RESOURCES,  {401, OK,  OK,  OK,  OK,  OK,  OK,  OK,  404}},
+    {"GET",    "/api/v1/rollouts",           "project={project}", PB, OP_PLAIN,         {401, 404, 404, 404, OK,  404, 404, 404, OK}},
+    {"GET",    "/api/v1/rollouts/{run}/attempts",          NULL, PB, OP_RUN,            {401, 404, 404, 404, OK,  404, 404, 404, OK}},
+    {"GET",    "/api/v1/resources",          "project={project}", PB, OP_PLAIN,         {401, 404, 404, 404, OK,  404, 404, 404, OK}},
+    {"GET",    "/api/v1/resources/{resources}", "project={project}", PB, OP_RESOURCES,  {401, 404, 404, 404, OK,  404, 404, 404, OK}},
 };
 /* clang-format on */
 
@@ -851,6 +863,14 @@ static long access_call(const struct row *row, int who, char *code, size_t ccap)
         itest_unique("matrix-q", queue, sizeof(queue));
         snprintf(body, sizeof(body), "{\"project\":\"%s\",\"timeout_s\":60}", slug);
         b = strcmp(row->method, "PUT") == 0 ? body : NULL;
+        break;
+    case OP_RESOURCES:
+        snprintf(body, sizeof(body),
+                 "INSERT INTO resources (project_id, resources_id, version, resources) VALUES "
+                 "(%lld, 'rs-matrix', 1, '{}') ON CONFLICT DO NOTHING",
+                 projects[row->project].id);
+        if (itest_psql(body, NULL, 0) != 0)
+            return -1;
         break;
     case OP_AGL:
         if (make_rollout(more.rollout, sizeof(more.rollout)))

@@ -1286,6 +1286,86 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/rollouts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A project's agent-lightning rollouts, newest first (viewer)
+         * @description The runs of kind `rollout` as the dashboard's Rollouts view shows them: agent-lightning's statuses (the rollout's from its run's status and phase, docs/AGENT_LIGHTNING.md), its mode and resources, and its latest attempt. Unlike the store's own GET /api/v1/agl/rollouts, which answers only a project token, a session reads it like the other native reads: a viewer of the project (?project=; a token's own project without it).
+         */
+        get: operations["listRollouts"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/rollouts/{run}/attempts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A rollout's attempts with agent-lightning's statuses, oldest first (viewer)
+         * @description Every attempt of the run (a rollout is a run; any run of the caller's answers), each with its agent-lightning status and its worker's name. Access as GET /api/v1/runs/{run}/attempts.
+         */
+        get: operations["listRolloutAttempts"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/resources": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A project's agent-lightning resources, newest first (viewer)
+         * @description Each resources id the store keeps (POST /api/v1/agl/resources), newest first by its first version: its latest version, how many versions, whether it is the project's latest (what a rollout enqueued without resources takes), and how many rollouts name it.
+         */
+        get: operations["listResources"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/resources/{resources}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Every version of one resources id, newest first (viewer)
+         * @description The versions as stored, except that secrets are redacted as in a run's input (docs/ARCHITECTURE.md, "Redaction"): the store keeps an LLM's api_key for its runners, the dashboard never needs it. Which rollouts used them: GET /api/v1/rollouts?resources_id=.
+         */
+        get: operations["getResources"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/queues/{queue}/policy": {
         parameters: {
             query?: never;
@@ -2085,6 +2165,98 @@ export interface components {
             limit: number;
             offset: number;
             total: number;
+        };
+        RolloutAttempt: {
+            seq?: number;
+            /** @enum {string} */
+            status?: "preparing" | "running" | "succeeded" | "failed" | "unresponsive" | "timeout";
+            /** @description the attempt's native status */
+            run_status?: string;
+            /** @description the worker's name (agent-lightning's worker_id) */
+            worker?: string | null;
+            worker_id?: number | null;
+            /** Format: date-time */
+            created_at?: string | null;
+            /** Format: date-time */
+            started_at?: string | null;
+            /** Format: date-time */
+            ended_at?: string | null;
+            /** Format: date-time */
+            last_heartbeat_at?: string | null;
+            error?: {
+                type?: string | null;
+                message?: string | null;
+            } | null;
+            metadata?: unknown;
+        };
+        Rollout: {
+            /** Format: uuid */
+            id?: string;
+            name?: string | null;
+            /** @enum {string} */
+            status?: "queuing" | "preparing" | "running" | "requeuing" | "succeeded" | "failed" | "cancelled";
+            /** @description the run's native status */
+            run_status?: string;
+            input?: unknown;
+            mode?: string | null;
+            resources_id?: string | null;
+            /** @description the version of its resources that was the latest when its latest attempt started (when it was created, before one) */
+            resources_version?: number | null;
+            metadata?: unknown;
+            config?: {
+                max_attempts?: number | null;
+                retry_on?: string[] | null;
+                timeout_s?: number | null;
+                unresponsive_s?: number | null;
+            };
+            /** Format: date-time */
+            created_at?: string;
+            /** Format: date-time */
+            started_at?: string | null;
+            /** Format: date-time */
+            ended_at?: string | null;
+            /** @description how many attempts it has had */
+            attempts?: number;
+            attempt?: components["schemas"]["RolloutAttempt"] | null;
+        };
+        RolloutPage: {
+            items: components["schemas"]["Rollout"][];
+            next_cursor: string | null;
+        };
+        RolloutAttemptPage: {
+            items: components["schemas"]["RolloutAttempt"][];
+            next_cursor: null;
+        };
+        ResourcesSummary: {
+            resources_id?: string;
+            /** @description the latest version */
+            version?: number;
+            versions?: number;
+            /** Format: date-time */
+            created_at?: string;
+            /** Format: date-time */
+            updated_at?: string;
+            /** @description the project's latest resources */
+            latest?: boolean;
+            /** @description rollouts that name it */
+            rollouts?: number;
+        };
+        ResourcesSummaryPage: {
+            items: components["schemas"]["ResourcesSummary"][];
+            next_cursor: string | null;
+        };
+        ResourcesVersions: {
+            resources_id?: string;
+            latest?: boolean;
+            versions?: {
+                version?: number;
+                /** Format: date-time */
+                created_at?: string;
+                /** @description name → resource (each with its resource_type), as agent-lightning sent it, secrets redacted */
+                resources?: {
+                    [key: string]: unknown;
+                };
+            }[];
         };
         /** @description A queue's retry policy, for its runs that set none of their own; the housekeeper's watchdog enforces it (docs/AGENT_LIGHTNING.md). null: not set. */
         QueuePolicy: {
@@ -8407,6 +8579,208 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["AglError"];
+                };
+            };
+        };
+    };
+    listRollouts: {
+        parameters: {
+            query?: {
+                /** @description slug; optional for a token (its project) */
+                project?: string;
+                /** @description comma list of rollout statuses: queuing, preparing, running, requeuing, succeeded, failed, cancelled */
+                status?: string;
+                /** @description only the rollouts that name these resources */
+                resources_id?: string;
+                /** @description the previous page's next_cursor */
+                cursor?: string;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of rollouts */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RolloutPage"];
+                };
+            };
+            /** @description Malformed request (names the field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No identity */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such project, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listRolloutAttempts: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                run: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Attempts */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RolloutAttemptPage"];
+                };
+            };
+            /** @description No identity */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such resource, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listResources: {
+        parameters: {
+            query?: {
+                /** @description slug; optional for a token (its project) */
+                project?: string;
+                /** @description the previous page's next_cursor */
+                cursor?: string;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of resources */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ResourcesSummaryPage"];
+                };
+            };
+            /** @description Malformed request (names the field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No identity */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such project, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getResources: {
+        parameters: {
+            query?: {
+                /** @description slug; optional for a token (its project) */
+                project?: string;
+            };
+            header?: never;
+            path: {
+                resources: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The resources */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ResourcesVersions"];
+                };
+            };
+            /** @description Malformed request (names the field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No identity */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such resources, project, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
                 };
             };
         };

@@ -51,3 +51,10 @@ export type AnomalyThresholds = S['AnomalyThresholds'];
 export type QueryResult = S['QueryResult'];
 export type SavedReport = S['SavedReport'];
 export type ChartSpec = S['Chart'];
+
+// The agent-lightning store's views (issue 16): rollouts, their attempts, resources.
+export type Rollout = S['Rollout'];
+export type RolloutAttempt = S['RolloutAttempt'];
+export type ResourcesSummary = S['ResourcesSummary'];
+export type ResourcesVersions = S['ResourcesVersions'];
+export type ResourcesVersion = NonNullable<ResourcesVersions['versions']>[number];

@@ -24,6 +24,8 @@ const NAV = [
   { to: '', label: 'Overview' },
   { to: 'runs', label: 'Runs' },
   { to: 'traces', label: 'Traces' },
+  { to: 'rollouts', label: 'Rollouts' },
+  { to: 'resources', label: 'Resources' },
   { to: 'workers', label: 'Workers' },
   { to: 'failures', label: 'Failures' },
   { to: 'reports', label: 'Reports' },

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { QueryClient, QueryObserver } from '@tanstack/react-query';
 import { reportKeys } from '../api/reports';
+import { rolloutKeys } from '../api/rollouts';
 import { applyLiveMessage, frameEvents, newLiveContext } from './apply';
 import { activity, useActivity } from './activity';
 import { renderHook } from '@testing-library/react';
@@ -48,6 +49,29 @@ describe('applyLiveMessage', () => {
     expect(fetches).toBe(2);
     // A success does not touch them.
     applyLiveMessage(ctx, { project: 7, type: 'run.updated', run: 'd', data: run('d', { status: 'succeeded' }) });
+    await vi.advanceTimersByTimeAsync(1100);
+    expect(fetches).toBe(2);
+    stop();
+    ctx.refetch.clear();
+    vi.useRealTimers();
+  });
+  it('refetches the rollouts on screen when a rollout changes, once for a burst, not for other runs', async () => {
+    vi.useFakeTimers();
+    const { qc, ctx } = setup();
+    let fetches = 0;
+    const observer = new QueryObserver(qc, {
+      queryKey: rolloutKeys.list('ml', {}),
+      queryFn: () => ++fetches,
+    });
+    const stop = observer.subscribe(() => {});
+    await vi.advanceTimersByTimeAsync(0);
+    expect(fetches).toBe(1);
+    applyLiveMessage(ctx, { project: 7, type: 'run.updated', run: 'n', data: run('n', { status: 'running' }) });
+    await vi.advanceTimersByTimeAsync(1100);
+    expect(fetches).toBe(1);
+    const rollout = (id: string) => ({ project: 7, type: 'run.updated', run: id, data: run(id, { kind: 'rollout', status: 'running' }) });
+    applyLiveMessage(ctx, rollout('r1'));
+    applyLiveMessage(ctx, rollout('r2'));
     await vi.advanceTimersByTimeAsync(1100);
     expect(fetches).toBe(2);
     stop();

@@ -158,6 +158,15 @@ function insertRun(ctx: LiveContext, run: Run): void {
   }
 }
 
+/** A rollout (a run of kind `rollout`, the agent-lightning store's) changed, or spans came
+ * (a span is a rollout's heartbeat): the Rollouts view is the server's to say (its statuses
+ * and attempts are agent-lightning's), so the rollout queries on screen refetch, coalesced. */
+function refreshRollouts(ctx: LiveContext): void {
+  ctx.refetch.run('rollouts', () => ctx.qc.invalidateQueries({ queryKey: ['rollouts', ctx.slug] }));
+}
+
+const isRollout = (data: unknown) => !!data && typeof data === 'object' && (data as Run).kind === 'rollout';
+
 function refreshOverview(ctx: LiveContext): void {
   ctx.refetch.run('overview', () => ctx.qc.invalidateQueries({ queryKey: ['overview', ctx.slug] }));
 }
@@ -183,17 +192,20 @@ export function applyLiveMessage(ctx: LiveContext, msg: LiveMessage): boolean {
     if (msg.run) void qc.invalidateQueries({ queryKey: runKeys.detail(slug, msg.run) });
     ctx.refetch.run('lists', () => qc.invalidateQueries({ queryKey: runKeys.lists(slug) }));
     refreshOverview(ctx);
+    refreshRollouts(ctx);
     return true;
   }
   switch (msg.type) {
     case 'run.created':
       if (msg.data && typeof msg.data === 'object') insertRun(ctx, msg.data as Run);
+      if (isRollout(msg.data)) refreshRollouts(ctx);
       refreshOverview(ctx);
       break;
     case 'run.updated':
       if (msg.data && typeof msg.data === 'object') patchRun(qc, slug, msg.data as Run);
       if (msg.run) qc.invalidateQueries({ queryKey: runKeys.attempts(slug, msg.run) });
       if (msg.data && typeof msg.data === 'object' && (msg.data as Run).status === 'failed') refreshFailures(ctx);
+      if (isRollout(msg.data)) refreshRollouts(ctx);
       refreshOverview(ctx);
       break;
     case 'run.heartbeat': {
@@ -225,6 +237,7 @@ export function applyLiveMessage(ctx: LiveContext, msg: LiveMessage): boolean {
       // Compact whatever the batch's size: the spans are fetched, only by a viewer of the
       // run's Traces tab, from the batch's first sequence id.
       if (msg.run) void ctx.spans.fetch(qc, slug, msg.run, firstSequenceId(msg.data));
+      refreshRollouts(ctx);
       break;
     case 'worker.updated':
       if (msg.data && typeof msg.data === 'object') patchWorker(qc, slug, msg.data as Worker);
@@ -241,5 +254,6 @@ export function resyncAll(ctx: LiveContext): void {
   void ctx.qc.invalidateQueries({ queryKey: runKeys.all(ctx.slug) });
   void ctx.qc.invalidateQueries({ queryKey: workerKeys.all(ctx.slug) });
   void ctx.qc.invalidateQueries({ queryKey: ['overview', ctx.slug] });
+  void ctx.qc.invalidateQueries({ queryKey: ['rollouts', ctx.slug] });
   invalidateFailures(ctx);
 }

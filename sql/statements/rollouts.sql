@@ -1,0 +1,110 @@
+-- The dashboard's views of the agent-lightning store (api/rollouts.c): a project's rollouts
+-- (its runs of kind 'rollout') and its resources, read by a session under the native access
+-- model, where the store's own reads (agl.sql) answer only its tokens. Statuses are
+-- agent-lightning's (agl_rollout_status, agl_attempt_status of sql/functions/80_agl.sql);
+-- times are RFC 3339 text, as on every native read.
+
+-- fragment: rollout_attempt_json
+-- An attempt a with its worker w (a LEFT JOIN: NULL when it has none).
+json_build_object('seq', a.seq, 'status', agl_attempt_status(a.status, a.phase),
+    'run_status', a.status, 'worker', w.name, 'worker_id', a.worker_id,
+    'created_at', a.created_at, 'started_at', a.started_at, 'ended_at', a.ended_at,
+    'last_heartbeat_at', a.last_heartbeat_at,
+    'error', CASE WHEN a.error_type IS NULL AND a.error_message IS NULL THEN NULL
+                  ELSE json_build_object('type', a.error_type, 'message', a.error_message) END,
+    'metadata', a.metadata)
+
+-- name: rollout_list
+-- A project's rollouts, newest first, with their latest attempt (a PK probe per row of the
+-- page: the run's copy of it, migration 0024, has no phase or metadata). statuses (a text[]
+-- of rollout statuses) and resources_id narrow the list (NULL: no filter). The cursor is the
+-- last run shown; its key is looked up (a cursor of another project matches nothing).
+-- resources_version is the version of its resources that was the latest when its latest
+-- attempt started (when it was created, before one): agent-lightning's runner fetches the
+-- resources by id as it starts an attempt, and a rollout records only the id.
+-- in: project, statuses, resources_id, cursor, limit
+-- out: rollout_json, cursor
+SELECT json_build_object('id', r.id, 'name', r.name,
+    'status', agl_rollout_status(r.status, r.phase), 'run_status', r.status, 'input', r.input,
+    'mode', r.mode, 'resources_id', r.resources_id,
+    'resources_version', (SELECT max(v.version) FROM resources v
+        WHERE v.project_id = r.project_id AND v.resources_id = r.resources_id
+          AND v.created_at <= coalesce(a.created_at, r.created_at)),
+    'metadata', r.params,
+    'config', json_build_object('max_attempts', r.max_attempts, 'retry_on', r.retry_on,
+        'timeout_s', r.timeout_s, 'unresponsive_s', r.unresponsive_s),
+    'created_at', r.created_at, 'started_at', r.started_at, 'ended_at', r.ended_at,
+    'attempts', coalesce(r.attempt_seq, 0),
+    'attempt', CASE WHEN a.seq IS NOT NULL THEN
+        -- include: rollout_attempt_json
+        END) AS rollout_json,
+    r.id::text AS cursor
+FROM (SELECT * FROM runs r
+    WHERE r.project_id = $1::bigint AND r.kind = 'rollout'
+      AND ($2::text[] IS NULL OR agl_rollout_status(r.status, r.phase) = ANY ($2::text[]))
+      AND ($3::text IS NULL OR r.resources_id = $3)
+      AND ($4::uuid IS NULL OR (r.created_at, r.id) < (SELECT c.created_at, c.id FROM runs c
+          WHERE c.id = $4::uuid AND c.project_id = $1::bigint))
+    ORDER BY r.created_at DESC, r.id DESC
+    LIMIT $5) r
+LEFT JOIN attempts a ON a.run_id = r.id AND a.seq = r.attempt_seq
+LEFT JOIN workers w ON w.id = a.worker_id
+ORDER BY r.created_at DESC, r.id DESC;
+
+-- name: rollout_attempts
+-- Every attempt of a run, first first (the API checked the caller may read the run).
+-- in: run
+-- out: attempt_json
+SELECT
+    -- include: rollout_attempt_json
+    AS attempt_json
+FROM attempts a
+LEFT JOIN workers w ON w.id = a.worker_id
+WHERE a.run_id = $1::uuid
+ORDER BY a.seq;
+
+-- name: resources_list
+-- A project's resources, newest first (by their first version), each with its latest
+-- version, how many versions, whether it is the project's latest (what a rollout without
+-- resources takes), and how many rollouts name it (one grouped pass over the project's
+-- rollouts for the page's ids; runs has no index on resources_id: if projects keep many
+-- more rollouts than a page of resources, CREATE INDEX runs_resources_idx ON runs
+-- (project_id, resources_id) WHERE kind = 'rollout'). The cursor is the last id shown,
+-- escaped for a JSON string (ids are a client's text; the API puts the cursor in quotes).
+-- in: project, cursor, limit
+-- out: resources_json, cursor
+WITH page AS (SELECT d.*
+    FROM (SELECT x.resources_id, max(x.version) AS version, count(*) AS n,
+            min(x.created_at) AS first_at, max(x.created_at) AS last_at
+        FROM resources x WHERE x.project_id = $1::bigint GROUP BY x.resources_id) d
+    WHERE $2::text IS NULL OR (d.first_at, d.resources_id) < (SELECT min(c.created_at),
+        min(c.resources_id) FROM resources c WHERE c.project_id = $1::bigint
+        AND c.resources_id = $2)
+    ORDER BY d.first_at DESC, d.resources_id DESC
+    LIMIT $3),
+used AS (SELECT r.resources_id, count(*) AS n FROM runs r
+    WHERE r.project_id = $1::bigint AND r.kind = 'rollout'
+      AND r.resources_id IN (SELECT resources_id FROM page)
+    GROUP BY r.resources_id),
+latest AS (SELECT agl_latest_resources($1::bigint) AS id)
+SELECT json_build_object('resources_id', p.resources_id, 'version', p.version,
+    'versions', p.n, 'created_at', p.first_at, 'updated_at', p.last_at,
+    'latest', p.resources_id IS NOT DISTINCT FROM (SELECT id FROM latest),
+    'rollouts', coalesce(u.n, 0)) AS resources_json,
+    substr(to_json(p.resources_id)::text, 2, length(to_json(p.resources_id)::text) - 2)
+        AS cursor
+FROM page p
+LEFT JOIN used u ON u.resources_id = p.resources_id
+ORDER BY p.first_at DESC, p.resources_id DESC;
+
+-- name: resources_versions
+-- Every version of one resources id, newest first; no row when the project has none.
+-- in: project, id
+-- out: resources_json
+SELECT json_build_object('resources_id', $2::text,
+    'latest', $2::text IS NOT DISTINCT FROM agl_latest_resources($1::bigint),
+    'versions', json_agg(json_build_object('version', v.version, 'created_at', v.created_at,
+        'resources', v.resources) ORDER BY v.version DESC)) AS resources_json
+FROM resources v
+WHERE v.project_id = $1::bigint AND v.resources_id = $2
+HAVING count(*) > 0;
