@@ -6,13 +6,7 @@
 // frames over 50 ms. Run by tests/bench/runs_scroll.sh, which starts the stack and seeds
 // the runs.
 import assert from 'node:assert/strict';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-
-const here = dirname(fileURLToPath(import.meta.url));
-const require = createRequire(join(here, '../../frontend/package.json'));
-const { chromium } = require('playwright-core');
+import { launchChromium } from '../lib/chromium.mjs';
 
 const BASE = process.env.BENCH_URL;
 const EMAIL = process.env.RUNWATCH_ADMIN_EMAIL;
@@ -30,11 +24,7 @@ const q = (xs, p) => {
 };
 const median = (xs) => q(xs, 0.5);
 
-const browser = await chromium.launch({
-  executablePath: process.env.RUNWATCH_CHROMIUM ?? '/usr/bin/chromium',
-  headless: true,
-  args: process.getuid?.() === 0 ? ['--no-sandbox'] : [],
-});
+const browser = await launchChromium();
 try {
   const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
   const login = await context.newPage();

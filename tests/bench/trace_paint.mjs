@@ -10,14 +10,8 @@
 // time (Resource Timing); then the frame times while the trace page's waterfall scrolls
 // (BENCH_FRAMES frames). Measured, never asserted. Run by tests/bench/trace_paint.sh.
 import assert from 'node:assert/strict';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
-
-const here = dirname(fileURLToPath(import.meta.url));
-const require = createRequire(join(here, '../../frontend/package.json'));
-const { chromium } = require('playwright-core');
+import { launchChromium } from '../lib/chromium.mjs';
 
 const BASE = process.env.BENCH_URL;
 const EMAIL = process.env.RUNWATCH_ADMIN_EMAIL;
@@ -93,11 +87,7 @@ for (let i = 0; i < spans.length; i += 500) {
 }
 log(`trace ${trace}: ${spans.length} spans stored, tied to run ${run.id}`);
 
-const browser = await chromium.launch({
-  executablePath: process.env.RUNWATCH_CHROMIUM ?? '/usr/bin/chromium',
-  headless: true,
-  args: process.getuid?.() === 0 ? ['--no-sandbox'] : [],
-});
+const browser = await launchChromium();
 try {
   const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
   // Before any of the page's scripts: note when the first span row of a full waterfall

@@ -14,7 +14,7 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
-import { BASE, EMAIL, LIVE, OUT, PASSWORD, Steps, WAIT, api, chromium } from './lib.mjs';
+import { BASE, EMAIL, LIVE, OUT, PASSWORD, Steps, WAIT, api, launchChromium } from './lib.mjs';
 
 const steps = new Steps('e2e', 'FAILED-');
 const step = (name, fn) => steps.step(name, fn);
@@ -39,12 +39,7 @@ async function main() {
   const token = tok.token;
   const worker = await call('POST', '/workers', { token, body: { name: 'gpu-e2e', host: 'gpu-e2e', kinds: ['train'] } });
 
-  browser = await chromium.launch({
-    executablePath: process.env.RUNWATCH_CHROMIUM ?? '/usr/bin/chromium',
-    headless: true,
-    // Chromium refuses its sandbox as root (CI containers); the page is our own.
-    args: process.getuid?.() === 0 ? ['--no-sandbox'] : [],
-  });
+  browser = await launchChromium();
   const context = await browser.newContext({ viewport: { width: 1400, height: 900 }, colorScheme: 'light' });
   // Content-Security-Policy (nginx/security_headers.conf): every violation the page
   // reports, from the DOM event and from Chromium's console message, fails the last step.

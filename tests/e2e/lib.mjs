@@ -3,13 +3,9 @@
 // browser), and TAP steps that keep a screenshot of a failure and never let a run that
 // failed outside a step end green.
 import assert from 'node:assert/strict';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const require = createRequire(join(here, '../../frontend/package.json'));
-export const { chromium } = require('playwright-core');
+export { launchChromium } from '../lib/chromium.mjs';
 
 export const BASE = process.env.RUNWATCH_E2E_URL;
 export const OUT = process.env.RUNWATCH_E2E_OUT;

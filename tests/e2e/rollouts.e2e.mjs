@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 
-import { BASE, EMAIL, LIVE, OUT, PASSWORD, Steps, WAIT, api, chromium } from './lib.mjs';
+import { BASE, EMAIL, LIVE, OUT, PASSWORD, Steps, WAIT, api, launchChromium } from './lib.mjs';
 
 const SLUG = 'e2e-rollouts';
 
@@ -84,11 +84,7 @@ async function main() {
   assert.equal(again[0]?.rollout_id, A);
   await span(A, '2', 2, 'agent.rollout', 5, 9);
 
-  const browser = await chromium.launch({
-    executablePath: process.env.RUNWATCH_CHROMIUM ?? '/usr/bin/chromium',
-    headless: true,
-    args: process.getuid?.() === 0 ? ['--no-sandbox'] : [],
-  });
+  const browser = await launchChromium();
   const pageErrors = [];
   try {
     const context = await browser.newContext({ viewport: { width: 1800, height: 900 }, colorScheme: 'light' });

@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 
-import { BASE, EMAIL, LIVE, OUT, PASSWORD, Steps, WAIT, api, chromium } from './lib.mjs';
+import { BASE, EMAIL, LIVE, OUT, PASSWORD, Steps, WAIT, api, launchChromium } from './lib.mjs';
 
 const SLUG = 'e2e-traces';
 
@@ -115,11 +115,7 @@ async function main() {
   ];
   await otlp(token, firstBatch, resource);
 
-  const browser = await chromium.launch({
-    executablePath: process.env.RUNWATCH_CHROMIUM ?? '/usr/bin/chromium',
-    headless: true,
-    args: process.getuid?.() === 0 ? ['--no-sandbox'] : [],
-  });
+  const browser = await launchChromium();
   const pageErrors = [];
   try {
     const context = await browser.newContext({ viewport: { width: 1400, height: 900 }, colorScheme: 'light' });
