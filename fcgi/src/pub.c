@@ -1,11 +1,11 @@
 /* pub: synchronous hiredis with short timeouts, pipelined. A publish is written to Redis
- * at once and its reply read later: when the worker has nothing else to do (pub_flush),
- * before a command that needs its own answer (PING, the revocations), or once
- * PUB_INFLIGHT_MAX are out. So neither a write's answer nor the next publish waits for
- * Redis: a group commit's publishes go out one after another, and Redis reads them
- * together (a publish a reply round trip cost Redis and the hub about twice the CPU, and
- * the worker a sleep and a wake-up each: docs/PERFORMANCE.md, "a group's publishes
- * without waiting"). One connection runs its commands in the order sent, so a worker's
+ * at once and its reply read later: before the worker sends the answers (pub_flush from
+ * serve.c, so Redis has run it before the producer can send its next write), before a
+ * command that needs its own answer (PING, the revocations), or once PUB_INFLIGHT_MAX are
+ * out. So the next publish never waits for Redis: a group commit's publishes go out one
+ * after another, Redis reads them together, and their replies cost one round trip (a
+ * round trip a publish cost Redis and the hub about twice the CPU, and the worker a sleep
+ * and a wake-up each: docs/PERFORMANCE.md, "a group's publishes without waiting"). One connection runs its commands in the order sent, so a worker's
  * messages keep their order, and each is counted as published or dropped (and logged)
  * once its reply is read. The script is loaded once a connection (SCRIPT LOAD) and run by
  * its SHA-1 (EVALSHA); if Redis has lost it (SCRIPT FLUSH), every message sent meanwhile

@@ -1,8 +1,8 @@
 /* pub: the worker's Redis connection, used only to PUBLISH after COMMIT and to answer
  * readiness. A Redis outage never fails a write: PostgreSQL holds the event and the
  * hub tells browsers to resync, so pub_event() only logs and counts what it could not
- * send. A message is written at once and its reply read later (pub.c), so a write does
- * not wait for Redis. */
+ * send. A message is written at once and its reply read later (pub.c): the worker reads
+ * the replies before it sends the answers (serve.c), one round trip a request or a group. */
 #ifndef RW_PUB_H
 #define RW_PUB_H
 

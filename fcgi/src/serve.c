@@ -200,6 +200,20 @@ static void serve_count_pub(struct serve_ctx *w)
     w->pub_seen[1] = w->pub.dropped;
 }
 
+/* Reads the replies of the publishes in flight (pub.c sends them without waiting), so
+ * Redis has run each before its request's answer leaves: a producer's next write, sent
+ * after the answer and perhaps served by another worker on its own Redis connection,
+ * is published after it (Redis serves ready connections in no fixed order, so writing
+ * first is not enough). A group's publishes still go out together and are settled
+ * together, one round trip a group. */
+static void serve_settle(struct serve_ctx *w)
+{
+    if (pub_pending(&w->pub)) {
+        pub_flush(&w->pub);
+        serve_count_pub(w);
+    }
+}
+
 /* Writes n bytes: lengths stay size_t, and libfcgi's int count is fed in pieces. */
 static int serve_put(FCGX_Stream *out, const char *p, size_t n)
 {
@@ -326,6 +340,9 @@ static void serve_answer(struct serve_ctx *w, struct req *r, FCGX_Request *fr, i
             log_error("out of memory for a response head of %zu bytes", need);
         }
         hlen = serve_head(r, head, cap);
+        /* An answer past the stream's buffer is written now, not at the finish. */
+        if (hlen + r->resp_len > SERVE_STREAM_BUF)
+            serve_settle(w);
         /* libfcgi's FCGX_FPrintF has its own printf that rejects %zu and then fails the
          * whole stream, so the head is formatted with snprintf and written as bytes. */
         if (hlen && serve_write(fr, head, hlen, r->resp_body, r->resp_len) < 0)
@@ -340,7 +357,8 @@ static void serve_answer(struct serve_ctx *w, struct req *r, FCGX_Request *fr, i
     /* By route pattern, never the raw path: ids in paths would make a series each. */
     counters_request(r->route, r->status, ms / 1e3);
     serve_count_pub(w);
-    /* Its publish, if any, is with Redis now (pub.c writes it at once). */
+    /* Its publish, if any, is with Redis now (pub.c writes it at once); its reply is read
+     * before the answer is finished (serve_settle). */
     if (r->write_marked)
         counters_write_end();
     w->served++;
@@ -421,6 +439,7 @@ static int serve_one(void *ctx, FCGX_Request *fr, enum conns_mode mode)
     if (rc == REQ_DEFERRED) /* never without may_defer and a write: a bug, not an answer */
         rc = req_error(r, 500, "internal", NULL, "internal error");
     serve_answer(w, r, fr, rc);
+    serve_settle(w); /* conns finishes (sends) the answer when this returns */
     return 0;
 }
 
@@ -476,6 +495,7 @@ static void serve_flush(void *ctx)
         serve_answer(w, r, w->pending[i].fr, rc);
     }
     w->npending = 0;
+    serve_settle(w); /* conns finishes (sends) the group's answers when this returns */
 }
 
 /* While a request waits for PostgreSQL (db_notify_wait), requests on the worker's other
