@@ -5,16 +5,16 @@
  * out. So the next publish never waits for Redis: a group commit's publishes go out one
  * after another, Redis reads them together, and their replies cost one round trip (a
  * round trip a publish cost Redis and the hub about twice the CPU, and the worker a sleep
- * and a wake-up each: docs/PERFORMANCE.md, "a group's publishes without waiting"). One connection runs its commands in the order sent, so a worker's
- * messages keep their order, and each is counted as published or dropped (and logged)
- * once its reply is read. The script is loaded once a connection (SCRIPT LOAD) and run by
- * its SHA-1 (EVALSHA); if Redis has lost it (SCRIPT FLUSH), every message sent meanwhile
- * is refused alike and each is sent again with the script itself, in the order they were
- * first sent (only another worker's EVAL between two of them could let the later one run
- * by its SHA-1 before the earlier one's second try: each still gets its own id, in the
- * order subscribers receive them). A connection authenticates first (AUTH) when a password
- * is set. A reply waits at most 500 ms; after a failure the worker does not try again for
- * a second, so a dead Redis adds no latency to the writes that follow. */
+ * and a wake-up each: docs/PERFORMANCE.md, "a group's publishes without waiting"). One connection
+ * runs its commands in the order sent, so a worker's messages keep their order, and each is counted
+ * as published or dropped (and logged) once its reply is read. The script is loaded once a
+ * connection (SCRIPT LOAD) and run by its SHA-1 (EVALSHA); if Redis has lost it (SCRIPT FLUSH),
+ * every message sent meanwhile is refused alike and each is sent again with the script itself, in
+ * the order they were first sent (only another worker's EVAL between two of them could let the
+ * later one run by its SHA-1 before the earlier one's second try: each still gets its own id, in
+ * the order subscribers receive them). A connection authenticates first (AUTH) when a password is
+ * set. A reply waits at most 500 ms; after a failure the worker does not try again for a second, so
+ * a dead Redis adds no latency to the writes that follow. */
 #include "pub.h"
 
 #include <hiredis/hiredis.h>
