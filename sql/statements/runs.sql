@@ -62,25 +62,27 @@ WHERE id = $1::uuid AND project_id = $2;
 
 -- name: run_insert
 -- id may be NULL; tags is a JSON array; slug is the project's. No row back: the id or the key
--- exists already.
--- in: id, project_id, idempotency_key, kind, name, queue, status, priority, input, params, tags, parent, group_id, progress, slug
+-- exists already. The retry policy's four (NULL: the queue's) as policies_parse gives them.
+-- in: id, project_id, idempotency_key, kind, name, queue, status, priority, input, params, tags, parent, group_id, progress, slug, max_attempts, retry_on, timeout_s, unresponsive_s
 -- out: run_json, id
 WITH ins AS (INSERT INTO runs (id, project_id, idempotency_key, kind, name, queue, status,
     priority, input, params, tags, parent_id, root_id, group_id, progress, queued_at,
-    started_at) VALUES (coalesce($1::uuid, gen_random_uuid()), $2, $3, $4, $5, $6, $7, $8,
-    $9::jsonb, $10::jsonb, ARRAY(SELECT jsonb_array_elements_text($11::jsonb)), $12::uuid,
+    started_at, max_attempts, retry_on, timeout_s, unresponsive_s) VALUES (coalesce($1::uuid,
+    gen_random_uuid()), $2, $3, $4, $5, $6, $7, $8, $9::jsonb, $10::jsonb,
+    ARRAY(SELECT jsonb_array_elements_text($11::jsonb)), $12::uuid,
     (SELECT coalesce(p.root_id, p.id) FROM runs p WHERE p.id = $12::uuid), $13, $14::real,
-    CASE WHEN $7 = 'queued' THEN now() END, CASE WHEN $7 = 'running' THEN now() END) ON
+    CASE WHEN $7 = 'queued' THEN now() END, CASE WHEN $7 = 'running' THEN now() END,
+    $16::integer, $17::text[], $18::double precision, $19::double precision) ON
     CONFLICT DO NOTHING RETURNING *)
-SELECT run_json(ins, $15, NULL), ins.id
+SELECT run_policy_json(run_json(ins, $15, NULL), ins) AS run_json, ins.id
 FROM ins;
 
 -- name: run_find_existing
 -- id or idempotency_key may be NULL: the run a retried create made.
 -- in: id, idempotency_key, project_id
 -- out: run_json, same_project, id
-SELECT run_json(r, p.slug, run_attempt_json(r)) AS run_json, r.project_id = $3 AS
-    same_project, r.id
+SELECT run_policy_json(run_json(r, p.slug, run_attempt_json(r)), r) AS run_json,
+    r.project_id = $3 AS same_project, r.id
 FROM (SELECT * FROM runs r WHERE r.id = $1::uuid OR (r.project_id = $3 AND r.idempotency_key =
     $2) LIMIT 1) r
 -- include: run_json_joins
@@ -88,7 +90,7 @@ FROM (SELECT * FROM runs r WHERE r.id = $1::uuid OR (r.project_id = $3 AND r.ide
 -- name: run_get
 -- in: run
 -- out: run_json, project_id
-SELECT run_json(r, p.slug, run_attempt_json(r)) AS run_json, r.project_id
+SELECT run_policy_json(run_json(r, p.slug, run_attempt_json(r)), r) AS run_json, r.project_id
 FROM runs r
 -- include: run_json_joins
 WHERE r.id = $1::uuid;
@@ -100,7 +102,7 @@ WHERE r.id = $1::uuid;
 -- to; an instance admin all.
 -- in: run, token_project, user_id, is_admin
 -- out: run_json
-SELECT run_json(r, p.slug, run_attempt_json(r)) AS run_json
+SELECT run_policy_json(run_json(r, p.slug, run_attempt_json(r)), r) AS run_json
 FROM runs r
 -- include: run_json_joins
 WHERE r.id = $1::uuid AND CASE WHEN $2::bigint IS NOT NULL THEN r.project_id = $2::bigint

@@ -24,6 +24,7 @@
 #include "group.h"
 #include "log.h"
 #include "pgjson.h"
+#include "policies.h"
 #include "pub.h"
 #include "runjson.h"
 
@@ -82,10 +83,12 @@ static int runs_check_tags(struct req *r, json_object *body, const char **out)
 
 int runs_create(struct req *r)
 {
-    static const char *const keys[] = {"id",        "project",  "kind",     "name",   "queue",
-                                       "status",    "priority", "input",    "params", "tags",
-                                       "parent_id", "group_id", "progress", NULL};
+    static const char *const keys[] = {
+        "id",       "project",      "kind",     "name",      "queue",          "status",
+        "priority", "input",        "params",   "tags",      "parent_id",      "group_id",
+        "progress", "max_attempts", "retry_on", "timeout_s", "unresponsive_s", NULL};
     json_object *b = r->body_json, *params = NULL;
+    struct policy_in pol;
     struct jsonx_err je;
     const char *id = NULL, *slug = NULL, *kind = NULL, *name = "", *queue = "default";
     const char *status = "queued", *parent = NULL, *group = NULL, *tags = "[]";
@@ -114,7 +117,7 @@ int runs_create(struct req *r)
         return req_error(r, 400, "invalid_field", "id", "id must be a UUID");
     if (parent && !jsonx_is_uuid(parent))
         return req_error(r, 400, "invalid_field", "parent_id", "parent_id must be a UUID");
-    if (runs_check_tags(r, b, &tags))
+    if (runs_check_tags(r, b, &tags) || policies_parse(r, b, &pol))
         return -1;
     const char *key;
     if (runs_idempotency_key(r, &key))
@@ -154,7 +157,11 @@ int runs_create(struct req *r)
                                       [RUN_INSERT_IN_PARENT] = parent,
                                       [RUN_INSERT_IN_GROUP_ID] = group,
                                       [RUN_INSERT_IN_PROGRESS] = prog,
-                                      [RUN_INSERT_IN_SLUG] = pr.slug};
+                                      [RUN_INSERT_IN_SLUG] = pr.slug,
+                                      [RUN_INSERT_IN_MAX_ATTEMPTS] = pol.max_attempts,
+                                      [RUN_INSERT_IN_RETRY_ON] = pol.retry_on,
+                                      [RUN_INSERT_IN_TIMEOUT_S] = pol.timeout_s,
+                                      [RUN_INSERT_IN_UNRESPONSIVE_S] = pol.unresponsive_s};
     if (!(res = DB_EXEC(&r->op, DB_STMT_RUN_INSERT, p)))
         return -1;
     if (PQntuples(res) == 1) {
