@@ -72,19 +72,6 @@ LANGUAGE sql STABLE AS $$
         'latest_attempt', latest_attempt)
 $$;
 
--- The single-run answers (GET /runs/{id}, create) add the run's own retry policy to
--- run_json(), each key only when set: the lists, events and run_json() itself keep their
--- shape, so a run without a policy costs no bytes anywhere (README, "Retry policy"). Keys in
--- json_build_object's spacing, after latest_attempt.
-CREATE OR REPLACE FUNCTION run_policy_json(j json, r runs) RETURNS json
-LANGUAGE sql STABLE AS $$
-    SELECT CASE WHEN num_nonnulls(r.max_attempts, r.retry_on, r.timeout_s, r.unresponsive_s) = 0
-        THEN j
-        ELSE (left(j::text, -1) || concat(', "max_attempts" : ' || r.max_attempts,
-            ', "retry_on" : ' || to_json(r.retry_on), ', "timeout_s" : ' || to_json(r.timeout_s),
-            ', "unresponsive_s" : ' || to_json(r.unresponsive_s)) || '}')::json END
-$$;
-
 CREATE OR REPLACE FUNCTION latest_attempt_json(run uuid) RETURNS json
 LANGUAGE sql STABLE AS $$
     SELECT attempt_json(a) FROM attempts a WHERE a.run_id = run ORDER BY a.seq DESC LIMIT 1
