@@ -1,7 +1,8 @@
 /* Queue suite (api/queue.c): attempts (a run follows its latest attempt), claims (order,
  * kinds, queue and project isolation, eight concurrent claimers over 1,000 runs, sixteen
  * sharing commits with refused ones among them, 64 at once claiming in one statement), leases
- * (lapse and renewal), who may do what, and what claims publish. Each test works in
+ * (lapse and renewal), a run's own retry policy over its queue's (the watchdog), who may do
+ * what, and what claims publish. Each test works in
  * queues and kinds of its own, so the tests do not depend on one another. The lease
  * tests wait for a one-second lease to lapse: they poll, they never assert on durations. */
 #include <pthread.h>
@@ -1217,6 +1218,113 @@ static void test_retry_flow(void)
     http_resp_free(&r);
 }
 
+/* ---- a native run's own retry policy (POST /runs: max_attempts, retry_on, timeout_s,
+ * unresponsive_s), which the housekeeper's watchdog applies before its queue's ---- */
+
+/* Polls the run (every 250 ms, for up to two minutes: the watchdog's pass is every second,
+ * but the box may be slow) until its status is want; 1 when it came. */
+static int run_reaches(const char *run, const char *want)
+{
+    for (int i = 0; i < 480; i++) {
+        json_object *o = run_get(run);
+        int done = itest_streq(itest_jstr(o, "status"), want);
+        json_object_put(o);
+        if (done)
+            return 1;
+        itest_sleep_ms(250);
+    }
+    fprintf(stderr, "\n  run %s never became %s", run, want);
+    return 0;
+}
+
+static void test_run_policy(void)
+{
+    static const struct {
+        const char *extra, *field;
+    } bad[] = {
+        {"\"max_attempts\":0", "max_attempts"},
+        {"\"max_attempts\":1.5", "max_attempts"},
+        {"\"retry_on\":[\"sometimes\"]", "retry_on"},
+        {"\"retry_on\":\"timeout\"", "retry_on"},
+        {"\"timeout_s\":0", "timeout_s"},
+        {"\"unresponsive_s\":-1", "unresponsive_s"},
+        {"\"unresponsive_s\":\"5\"", "unresponsive_s"},
+    };
+    char queue[64], kind[64], run[40], plain[40], got[40], body[300], extra[200];
+    struct http_resp r;
+    json_object *o, *page;
+    long long w;
+
+    itest_unique("policy", queue, sizeof(queue));
+    itest_unique("policy", kind, sizeof(kind));
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        snprintf(body, sizeof(body), "{\"project\":\"%s\",\"kind\":\"%s\",%s}", world.pa.slug, kind,
+                 bad[i].extra);
+        CU_ASSERT_EQUAL(api_call(&world.member, "POST", "/api/v1/runs", body, &r), 0);
+        if (r.status != 422 || !itest_streq(http_error_field(&r), bad[i].field))
+            fprintf(stderr, "\n  %s: %ld %.300s", bad[i].extra, r.status, S(r.body));
+        CU_ASSERT_EQUAL(r.status, 422);
+        CU_ASSERT_STRING_EQUAL(S(http_error_field(&r)), bad[i].field);
+        http_resp_free(&r);
+    }
+
+    /* The queue's policy would never time out and never retry: the run's own wins. */
+    snprintf(body, sizeof(body),
+             "{\"project\":\"%s\",\"timeout_s\":86400,\"max_attempts\":1,\"retry_on\":[]}",
+             world.pa.slug);
+    CU_ASSERT_EQUAL(itest_callf(&world.member, "PUT", body, &r, "/api/v1/queues/%s/policy", queue),
+                    200);
+    http_resp_free(&r);
+    snprintf(extra, sizeof(extra),
+             "\"queue\":\"%s\",\"max_attempts\":2,\"retry_on\":[\"timeout\"],\"timeout_s\":0.5",
+             queue);
+    CU_ASSERT_EQUAL_FATAL(itest_world_run(&world, world.pa.slug, kind, extra, run), 0);
+    /* A run without a policy shows none of the keys; one with shows what it set. */
+    snprintf(extra, sizeof(extra), "\"queue\":\"%s-plain\"", queue);
+    CU_ASSERT_EQUAL_FATAL(itest_world_run(&world, world.pa.slug, kind, extra, plain), 0);
+    o = run_get(plain);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(o);
+    CU_ASSERT_FALSE(json_object_object_get_ex(o, "max_attempts", NULL) ||
+                    json_object_object_get_ex(o, "retry_on", NULL) ||
+                    json_object_object_get_ex(o, "timeout_s", NULL) ||
+                    json_object_object_get_ex(o, "unresponsive_s", NULL));
+    json_object_put(o);
+    o = run_get(run);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(o);
+    CU_ASSERT_EQUAL(itest_jint(o, "max_attempts"), 2);
+    CU_ASSERT_EQUAL(itest_jlen(o, "retry_on"), 1);
+    CU_ASSERT_STRING_EQUAL(S(itest_jstr(o, "retry_on.0")), "timeout");
+    CU_ASSERT_TRUE(json_object_object_get_ex(o, "timeout_s", NULL));
+    CU_ASSERT_FALSE(json_object_object_get_ex(o, "unresponsive_s", NULL));
+    json_object_put(o);
+
+    /* Claimed with a long lease: the lease never lapses, only the run's timeout_s fails it.
+     * Attempt 1 times out and the run is queued again; attempt 2 times out and it fails. */
+    CU_ASSERT_TRUE_FATAL((w = itest_new_worker(&world.member, world.pa.slug, NULL)) > 0);
+    snprintf(extra, sizeof(extra), "\"project\":\"%s\",\"lease_s\":3600", world.pa.slug);
+    CU_ASSERT_EQUAL_FATAL(itest_claim(&world.member, queue, w, extra, got), 200);
+    CU_ASSERT_STRING_EQUAL(got, run);
+    CU_ASSERT_TRUE_FATAL(run_reaches(run, "queued"));
+    CU_ASSERT_EQUAL_FATAL(itest_claim(&world.member, queue, w, extra, got), 200);
+    CU_ASSERT_STRING_EQUAL(got, run);
+    CU_ASSERT_TRUE_FATAL(run_reaches(run, "failed"));
+    page = attempts_of(run);
+    CU_ASSERT_EQUAL(itest_jlen(page, "items"), 2);
+    for (int i = 0; i < 2; i++) {
+        char path[48];
+        snprintf(path, sizeof(path), "items.%d.status", i);
+        CU_ASSERT_STRING_EQUAL(S(itest_jstr(page, path)), "failed");
+        snprintf(path, sizeof(path), "items.%d.error.type", i);
+        CU_ASSERT_STRING_EQUAL(S(itest_jstr(page, path)), "timeout");
+    }
+    json_object_put(page);
+    o = run_get(run);
+    CU_ASSERT_STRING_EQUAL(S(itest_jstr(o, "error.type")), "timeout");
+    json_object_put(o);
+    /* Nothing left to claim: a third attempt was not made. */
+    CU_ASSERT_EQUAL(itest_claim(&world.member, queue, w, extra, got), 204);
+}
+
 /* Number of the run's attempts with status running. */
 static int running_attempts(const char *run)
 {
@@ -1691,6 +1799,8 @@ int suite_queue_register(void)
            !CU_add_test(s, "heartbeats keep the lease", test_lease_renewed) ||
            !CU_add_test(s, "attempts: the run follows the latest", test_attempts) ||
            !CU_add_test(s, "retry: failed, queued, claimed again", test_retry_flow) ||
+           !CU_add_test(s, "a run's own retry policy: timed out, queued again, then failed",
+                        test_run_policy) ||
            !CU_add_test(s, "no second attempt while one runs", test_no_second_running_attempt) ||
            !CU_add_test(s, "attempts: bad input names the field", test_attempt_validation) ||
            !CU_add_test(s, "claims at once share commits, each run claimed once",

@@ -3,7 +3,8 @@
  * own (sql/functions/80_agl.sql, docs/AGENT_LIGHTNING.md): an attempt past timeout_s from
  * its start, or silent past unresponsive_s, fails (error type timeout or unresponsive), and
  * the run is queued again while retry_on names that and attempts remain, else fails. The
- * same policy a rollout's config is. */
+ * same policy a rollout's config is, and a native run's own (POST /runs takes the same four
+ * fields, read by policies_parse). */
 #include "policies.h"
 
 #include <stdio.h>
@@ -59,31 +60,22 @@ static int policies_seconds(struct req *r, json_object *b, const char *key, cons
     return 0;
 }
 
-int policies_put(struct req *r)
+int policies_parse(struct req *r, json_object *b, struct policy_in *out)
 {
-    static const char *const keys[] = {"project",   "max_attempts",   "retry_on",
-                                       "timeout_s", "unresponsive_s", NULL};
-    json_object *b = r->body_json, *retry = NULL;
+    json_object *retry = NULL;
     struct jsonx_err je;
-    struct access_project pr;
-    const char *queue = policies_queue(r), *slug = NULL, *max = NULL, *retry_on = NULL,
-               *timeout = NULL, *unresponsive = NULL;
     int64_t attempts = 0;
     int has_max = 0;
-    PGresult *res;
 
-    if (!queue)
-        return -1;
-    if (jsonx_only_keys(b, keys, &je) ||
-        jsonx_string(b, "project", JSONX_NULLABLE, 1, 63, &slug, NULL, &je) ||
-        jsonx_int(b, "max_attempts", JSONX_NULLABLE, 1, 1000, &attempts, &has_max, &je) ||
+    *out = (struct policy_in){0};
+    if (jsonx_int(b, "max_attempts", JSONX_NULLABLE, 1, 1000, &attempts, &has_max, &je) ||
         jsonx_child(b, "retry_on", JSONX_NULLABLE, json_type_array, &retry, NULL, &je))
         return req_error_json(r, 422, &je);
-    if (policies_seconds(r, b, "timeout_s", &timeout) ||
-        policies_seconds(r, b, "unresponsive_s", &unresponsive))
+    if (policies_seconds(r, b, "timeout_s", &out->timeout_s) ||
+        policies_seconds(r, b, "unresponsive_s", &out->unresponsive_s))
         return -1;
     if (has_max)
-        max = arena_sprintf(r->op.arena, "%lld", (long long)attempts);
+        out->max_attempts = arena_sprintf(r->op.arena, "%lld", (long long)attempts);
     if (retry) {
         /* A text[] literal of the allowed words: nothing to escape. */
         char buf[64] = "{";
@@ -101,16 +93,38 @@ int policies_put(struct req *r)
             o += (size_t)snprintf(buf + o, sizeof(buf) - o, "%s%s", i ? "," : "", word);
         }
         snprintf(buf + o, sizeof(buf) - o, "}");
-        retry_on = arena_strdup(r->op.arena, buf);
+        out->retry_on = arena_strdup(r->op.arena, buf);
     }
+    return 0;
+}
+
+int policies_put(struct req *r)
+{
+    static const char *const keys[] = {"project",   "max_attempts",   "retry_on",
+                                       "timeout_s", "unresponsive_s", NULL};
+    json_object *b = r->body_json;
+    struct jsonx_err je;
+    struct access_project pr;
+    struct policy_in pol;
+    const char *queue = policies_queue(r), *slug = NULL;
+    PGresult *res;
+
+    if (!queue)
+        return -1;
+    if (jsonx_only_keys(b, keys, &je) ||
+        jsonx_string(b, "project", JSONX_NULLABLE, 1, 63, &slug, NULL, &je))
+        return req_error_json(r, 422, &je);
+    if (policies_parse(r, b, &pol))
+        return -1;
     if (access_project_for(&r->op, slug, "project", ACCESS_ROLE_MEMBER, &pr))
         return -1;
     const char *p[QUEUE_POLICY_PUT__NIN] = {[QUEUE_POLICY_PUT_IN_PROJECT] = pr.id,
                                             [QUEUE_POLICY_PUT_IN_QUEUE] = queue,
-                                            [QUEUE_POLICY_PUT_IN_MAX_ATTEMPTS] = max,
-                                            [QUEUE_POLICY_PUT_IN_RETRY_ON] = retry_on,
-                                            [QUEUE_POLICY_PUT_IN_TIMEOUT_S] = timeout,
-                                            [QUEUE_POLICY_PUT_IN_UNRESPONSIVE_S] = unresponsive};
+                                            [QUEUE_POLICY_PUT_IN_MAX_ATTEMPTS] = pol.max_attempts,
+                                            [QUEUE_POLICY_PUT_IN_RETRY_ON] = pol.retry_on,
+                                            [QUEUE_POLICY_PUT_IN_TIMEOUT_S] = pol.timeout_s,
+                                            [QUEUE_POLICY_PUT_IN_UNRESPONSIVE_S] =
+                                                pol.unresponsive_s};
     if (!(res = DB_EXEC(&r->op, DB_STMT_QUEUE_POLICY_PUT, p)))
         return -1;
     return req_json_text(r, 200, PQgetvalue(res, 0, QUEUE_POLICY_PUT_POLICY));

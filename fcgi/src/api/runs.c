@@ -24,6 +24,7 @@
 #include "group.h"
 #include "log.h"
 #include "pgjson.h"
+#include "policies.h"
 #include "pub.h"
 #include "runjson.h"
 
@@ -80,12 +81,27 @@ static int runs_check_tags(struct req *r, json_object *body, const char **out)
     return 0;
 }
 
+/* The run's JSON (column jcol of row 0) with its own retry policy's keys (column pcol, the
+ * run_policy_column fragment of sql/statements/runs.sql: NULL when it set none) before its
+ * closing brace: the single-run answers show the policy, run_json() and the list do not. */
+static const char *runs_detail_json(struct req *r, PGresult *res, int jcol, int pcol)
+{
+    const char *json = PQgetvalue(res, 0, jcol);
+    size_t n = strlen(json);
+
+    if (PQgetisnull(res, 0, pcol) || n < 2 || json[n - 1] != '}')
+        return json;
+    return arena_sprintf(r->op.arena, "%.*s%s}", (int)(n - 1), json, PQgetvalue(res, 0, pcol));
+}
+
 int runs_create(struct req *r)
 {
-    static const char *const keys[] = {"id",        "project",  "kind",     "name",   "queue",
-                                       "status",    "priority", "input",    "params", "tags",
-                                       "parent_id", "group_id", "progress", NULL};
+    static const char *const keys[] = {
+        "id",       "project",      "kind",     "name",      "queue",          "status",
+        "priority", "input",        "params",   "tags",      "parent_id",      "group_id",
+        "progress", "max_attempts", "retry_on", "timeout_s", "unresponsive_s", NULL};
     json_object *b = r->body_json, *params = NULL;
+    struct policy_in pol;
     struct jsonx_err je;
     const char *id = NULL, *slug = NULL, *kind = NULL, *name = "", *queue = "default";
     const char *status = "queued", *parent = NULL, *group = NULL, *tags = "[]";
@@ -114,7 +130,7 @@ int runs_create(struct req *r)
         return req_error(r, 400, "invalid_field", "id", "id must be a UUID");
     if (parent && !jsonx_is_uuid(parent))
         return req_error(r, 400, "invalid_field", "parent_id", "parent_id must be a UUID");
-    if (runs_check_tags(r, b, &tags))
+    if (runs_check_tags(r, b, &tags) || policies_parse(r, b, &pol))
         return -1;
     const char *key;
     if (runs_idempotency_key(r, &key))
@@ -154,11 +170,15 @@ int runs_create(struct req *r)
                                       [RUN_INSERT_IN_PARENT] = parent,
                                       [RUN_INSERT_IN_GROUP_ID] = group,
                                       [RUN_INSERT_IN_PROGRESS] = prog,
-                                      [RUN_INSERT_IN_SLUG] = pr.slug};
+                                      [RUN_INSERT_IN_SLUG] = pr.slug,
+                                      [RUN_INSERT_IN_MAX_ATTEMPTS] = pol.max_attempts,
+                                      [RUN_INSERT_IN_RETRY_ON] = pol.retry_on,
+                                      [RUN_INSERT_IN_TIMEOUT_S] = pol.timeout_s,
+                                      [RUN_INSERT_IN_UNRESPONSIVE_S] = pol.unresponsive_s};
     if (!(res = DB_EXEC(&r->op, DB_STMT_RUN_INSERT, p)))
         return -1;
     if (PQntuples(res) == 1) {
-        const char *json = PQgetvalue(res, 0, RUN_INSERT_RUN_JSON),
+        const char *json = runs_detail_json(r, res, RUN_INSERT_RUN_JSON, RUN_INSERT_POLICY),
                    *rid = PQgetvalue(res, 0, RUN_INSERT_ID);
         if (db_commit(&r->op))
             return -1;
@@ -174,7 +194,8 @@ int runs_create(struct req *r)
         return -1;
     if (PQntuples(res) != 1 || PQgetvalue(res, 0, RUN_FIND_EXISTING_SAME_PROJECT)[0] != 't')
         return req_error(r, 409, "conflict", "id", "this id is already in use");
-    return req_json_text(r, 200, PQgetvalue(res, 0, RUN_FIND_EXISTING_RUN_JSON));
+    return req_json_text(
+        r, 200, runs_detail_json(r, res, RUN_FIND_EXISTING_RUN_JSON, RUN_FIND_EXISTING_POLICY));
 }
 
 int runs_idempotency_key(struct req *r, const char **key)
@@ -244,7 +265,8 @@ int runs_access(struct req *r, int min_role, enum runs_read how, struct access_p
     if (PQntuples(res) != 1)
         return req_error(r, 404, "not_found", NULL, "no such run");
     if (first)
-        *first = PQgetvalue(res, 0, RUN_GET_RUN_JSON);
+        *first = how == RUNS_READ_JSON ? runs_detail_json(r, res, RUN_GET_RUN_JSON, RUN_GET_POLICY)
+                                       : PQgetvalue(res, 0, RUN_GET_RUN_JSON);
     return access_project_by_id(&r->op, PQgetvalue(res, 0, RUN_GET_PROJECT_ID),
                                 (enum access_role)min_role, proj, "run");
 }
@@ -333,7 +355,8 @@ int runs_get(struct req *r)
         if (!(res = DB_EXEC(&r->op, DB_STMT_RUN_GET_VISIBLE, p)))
             return -1;
         if (PQntuples(res) == 1)
-            return req_json_text(r, 200, PQgetvalue(res, 0, RUN_GET_VISIBLE_RUN_JSON));
+            return req_json_text(
+                r, 200, runs_detail_json(r, res, RUN_GET_VISIBLE_RUN_JSON, RUN_GET_VISIBLE_POLICY));
     }
     if (runs_access(r, ACCESS_ROLE_VIEWER, RUNS_READ_JSON, &pr, &json))
         return -1;

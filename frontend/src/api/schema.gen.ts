@@ -357,7 +357,7 @@ export interface paths {
         put?: never;
         /**
          * Create a run (project member or write token)
-         * @description Idempotent: a client-chosen id or an Idempotency-Key header makes a retried create answer 200 with the first run instead of making a second. Run ids are global, so a client-chosen id must lie in the caller's project's part of them (docs/ARCHITECTURE.md, "Run ids"): a version 8 UUID whose last 12 hex digits are the project's id in hex (xxxxxxxx-xxxx-8xxx-[89ab]xxx-PPPPPPPPPPPP). Any other id is 422 invalid_value naming id, in the same words whether or not a run has it, so the answer tells nothing about other projects' runs. A token creates in its own project; a user names the project. Secrets are redacted before storage (docs/ARCHITECTURE.md, "Redaction"): the value of a key whose words name a secret (password, api-key, privateKey, AWSSecretAccessKey, access_token, Authorization, cookie, …, but not max_tokens, tokenizer or token_count; RUNWATCH_REDACT_KEYS adds words) is stored as "[redacted]", and in any string the part shaped like a secret (a URL's password, a Bearer token, a PEM private key, AWS, GitHub, GitLab, Slack, OpenAI, Stripe and Google keys, JWTs, Runwatch tokens) is replaced by "[redacted]".
+         * @description Idempotent: a client-chosen id or an Idempotency-Key header makes a retried create answer 200 with the first run instead of making a second. Run ids are global, so a client-chosen id must lie in the caller's project's part of them (docs/ARCHITECTURE.md, "Run ids"): a version 8 UUID whose last 12 hex digits are the project's id in hex (xxxxxxxx-xxxx-8xxx-[89ab]xxx-PPPPPPPPPPPP). Any other id is 422 invalid_value naming id, in the same words whether or not a run has it, so the answer tells nothing about other projects' runs. A token creates in its own project; a user names the project. Secrets are redacted before storage (docs/ARCHITECTURE.md, "Redaction"): the value of a key whose words name a secret (password, api-key, privateKey, AWSSecretAccessKey, access_token, Authorization, cookie, …, but not max_tokens, tokenizer or token_count; RUNWATCH_REDACT_KEYS adds words) is stored as "[redacted]", and in any string the part shaped like a secret (a URL's password, a Bearer token, a PEM private key, AWS, GitHub, GitLab, Slack, OpenAI, Stripe and Google keys, JWTs, Runwatch tokens) is replaced by "[redacted]". The run's own retry policy (max_attempts, retry_on, timeout_s, unresponsive_s) overrides its queue's, key by key; the housekeeper's watchdog enforces it. A wrong value is 422 naming the field. PATCH does not change it.
          */
         post: operations["createRun"];
         delete?: never;
@@ -1788,6 +1788,16 @@ export interface components {
             result?: unknown;
             summary?: Record<string, never> | null;
             latest_attempt?: components["schemas"]["Attempt"] | null;
+        };
+        /** @description A run as the single-run answers show it (GET /api/v1/runs/{run}, the create, and its run.created event): a Run plus the keys of its own retry policy that it set, and only those (absent: its queue's applies). The run list, claims and later events show a Run: runs without a policy cost no bytes there. */
+        RunDetail: components["schemas"]["Run"] & {
+            /** @description attempts in all, counting the first */
+            max_attempts?: number;
+            retry_on?: ("failed" | "timeout" | "unresponsive")[];
+            /** @description seconds from an attempt's start until the watchdog times it out */
+            timeout_s?: number;
+            /** @description seconds of silence until the watchdog declares an attempt unresponsive */
+            unresponsive_s?: number;
         };
         RunPage: {
             items: components["schemas"]["Run"][];
@@ -3720,6 +3730,14 @@ export interface operations {
                     parent_id?: string;
                     group_id?: string;
                     progress?: number;
+                    /** @description The run's own retry policy (each of these four optional; unset: its queue's, PUT /api/v1/queues/{queue}/policy): attempts in all, counting the first. */
+                    max_attempts?: number;
+                    /** @description the failures that queue the run again while attempts remain */
+                    retry_on?: ("failed" | "timeout" | "unresponsive")[];
+                    /** @description an attempt running longer than this (from its start) times out (the housekeeper's watchdog) */
+                    timeout_s?: number;
+                    /** @description an attempt silent this long (no heartbeat or span, else from its start) is unresponsive */
+                    unresponsive_s?: number;
                 };
             };
         };
@@ -3730,7 +3748,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Run"];
+                    "application/json": components["schemas"]["RunDetail"];
                 };
             };
             /** @description Created */
@@ -3739,7 +3757,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Run"];
+                    "application/json": components["schemas"]["RunDetail"];
                 };
             };
             /** @description Malformed request (names the field) */
@@ -3924,7 +3942,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Run"];
+                    "application/json": components["schemas"]["RunDetail"];
                 };
             };
             /** @description No identity */
