@@ -8,9 +8,12 @@
 
 #include <libpq-fe.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "db_stmt.h"
 #include "op.h"
+
+struct config;
 
 struct db {
     PGconn *conn;
@@ -33,12 +36,27 @@ struct db {
     /* The seam for unit tests: when set, db_exec asks it instead of a server. It returns
      * a result it made (PQmakeEmptyPGresult…), which db_exec then owns, or NULL for a
      * database that cannot be reached. Never set outside tests/unit. */
+    /* The built-in reports' replica connection (db_read), not the primary: its outage is
+     * the replica's (logged as such, not counted as a database error), and after a
+     * failed connect it is not tried again before retry_at, so an unreachable replica
+     * costs one connect timeout per worker per DB_READ_RETRY_S, not one per report. */
+    int replica;
+    time_t retry_at;
     PGresult *(*fake_exec)(void *ctx, enum db_stmt_id id, const char *const *params, int nparams);
     void *fake_ctx;
 };
 
 void db_init(struct db *db, const char *conninfo);
+/* Also closes this process's db_read and db_report connections. */
 void db_fini(struct db *db);
+
+/* The built-in reports' connection: RUNWATCH_READ_DATABASE_URL, a streaming replica
+ * logged in as the main role, where every statement of the API's connection is
+ * prepared as on the primary. One per process, connected by its first db_exec; NULL
+ * when the setting is empty (the reports read the primary). A caller that finds it
+ * unavailable reads the primary instead (api/reports.c). */
+#define DB_READ_RETRY_S 5
+struct db *db_read(const struct config *cfg);
 
 /* Runs a prepared statement on o's connection. The result is owned by o's arena. On
  * failure returns NULL with the classified error set in o. nparams must equal the
