@@ -5380,6 +5380,10 @@ export interface operations {
             /** @description The report */
             200: {
                 headers: {
+                    /** @description Where the report was read: replica (RUNWATCH_READ_DATABASE_URL, a streaming replica), primary (no replica configured), or primary-fallback (a replica is configured but could not answer; the primary did). */
+                    "X-Runwatch-Read-From"?: "replica" | "primary" | "primary-fallback";
+                    /** @description From a replica only: seconds since the last commit it replayed (its lag behind the primary while the primary writes), three decimals. */
+                    "X-Runwatch-Replica-Lag"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5458,6 +5462,10 @@ export interface operations {
             /** @description The report */
             200: {
                 headers: {
+                    /** @description Where the report was read: replica (RUNWATCH_READ_DATABASE_URL, a streaming replica), primary (no replica configured), or primary-fallback (a replica is configured but could not answer; the primary did). */
+                    "X-Runwatch-Read-From"?: "replica" | "primary" | "primary-fallback";
+                    /** @description From a replica only: seconds since the last commit it replayed (its lag behind the primary while the primary writes), three decimals. */
+                    "X-Runwatch-Replica-Lag"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5527,6 +5535,10 @@ export interface operations {
             /** @description The report */
             200: {
                 headers: {
+                    /** @description Where the report was read: replica (RUNWATCH_READ_DATABASE_URL, a streaming replica), primary (no replica configured), or primary-fallback (a replica is configured but could not answer; the primary did). */
+                    "X-Runwatch-Read-From"?: "replica" | "primary" | "primary-fallback";
+                    /** @description From a replica only: seconds since the last commit it replayed (its lag behind the primary while the primary writes), three decimals. */
+                    "X-Runwatch-Replica-Lag"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6144,6 +6156,10 @@ export interface operations {
             /** @description Groups, most runs first */
             200: {
                 headers: {
+                    /** @description Where the report was read: replica (RUNWATCH_READ_DATABASE_URL, a streaming replica), primary (no replica configured), or primary-fallback (a replica is configured but could not answer; the primary did). */
+                    "X-Runwatch-Read-From"?: "replica" | "primary" | "primary-fallback";
+                    /** @description From a replica only: seconds since the last commit it replayed (its lag behind the primary while the primary writes), three decimals. */
+                    "X-Runwatch-Replica-Lag"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6272,6 +6288,10 @@ export interface operations {
             /** @description Counts by kind and the oldest items */
             200: {
                 headers: {
+                    /** @description Where the report was read: replica (RUNWATCH_READ_DATABASE_URL, a streaming replica), primary (no replica configured), or primary-fallback (a replica is configured but could not answer; the primary did). */
+                    "X-Runwatch-Read-From"?: "replica" | "primary" | "primary-fallback";
+                    /** @description From a replica only: seconds since the last commit it replayed (its lag behind the primary while the primary writes), three decimals. */
+                    "X-Runwatch-Replica-Lag"?: string;
                     [name: string]: unknown;
                 };
                 content: {
