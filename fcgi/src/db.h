@@ -1,7 +1,8 @@
-/* db: the worker's one PostgreSQL connection. It connects lazily, prepares every
- * statement of sql/statements (the generated db_stmt.h) on each new connection, and
- * after losing the server it reconnects on the next unit of work; work during an
- * outage fails as unavailable (503 with Retry-After for a request), never a crash.
+/* db: the worker's PostgreSQL connection (and, for the built-in reports, a second one on
+ * a streaming replica: db_read). It connects lazily, prepares every statement of
+ * sql/statements (the generated db_stmt.h) on each new connection, and after losing the
+ * server it reconnects on the next unit of work; work during an outage fails as
+ * unavailable (503 with Retry-After for a request), never a crash.
  * Callers use db_exec on a struct op and never call libpq; nothing here knows HTTP. */
 #ifndef RW_DB_H
 #define RW_DB_H
@@ -33,15 +34,15 @@ struct db {
     char *revoked;
     size_t revoked_len, revoked_cap;
     int revoked_all;
-    /* The seam for unit tests: when set, db_exec asks it instead of a server. It returns
-     * a result it made (PQmakeEmptyPGresult…), which db_exec then owns, or NULL for a
-     * database that cannot be reached. Never set outside tests/unit. */
     /* The built-in reports' replica connection (db_read), not the primary: its outage is
      * the replica's (logged as such, not counted as a database error), and after a
      * failed connect it is not tried again before retry_at, so an unreachable replica
      * costs one connect timeout per worker per DB_READ_RETRY_S, not one per report. */
     int replica;
     time_t retry_at;
+    /* The seam for unit tests: when set, db_exec asks it instead of a server. It returns
+     * a result it made (PQmakeEmptyPGresult…), which db_exec then owns, or NULL for a
+     * database that cannot be reached. Never set outside tests/unit. */
     PGresult *(*fake_exec)(void *ctx, enum db_stmt_id id, const char *const *params, int nparams);
     void *fake_ctx;
 };
