@@ -376,6 +376,11 @@ int config_load(struct config *cfg, char *err, size_t errlen)
                     config_env("RUNWATCH_REPORT_DATABASE_URL", ""), "RUNWATCH_REPORT_DATABASE_URL",
                     err, errlen))
         return -1;
+    /* Built-in reports. Empty: they read the primary (the main connection). */
+    if (config_copy(cfg->read_database_url, sizeof(cfg->read_database_url),
+                    config_env("RUNWATCH_READ_DATABASE_URL", ""), "RUNWATCH_READ_DATABASE_URL", err,
+                    errlen))
+        return -1;
     if (config_long("RUNWATCH_REPORT_TIMEOUT_MS", "5000", 100, 600000, &cfg->report_timeout_ms, err,
                     errlen) ||
         config_long("RUNWATCH_REPORT_MAX_ROWS", "10000", 1, 1000000, &cfg->report_max_rows, err,
@@ -620,6 +625,7 @@ int config_print_shell(const struct config *cfg, FILE *out, char *err, size_t er
         return -1;
     config_put(out, "RUNWATCH_REDIS_PASSWORD_FILE", path);
     config_put(out, "RUNWATCH_REPORT_DATABASE_URL", cfg->report_database_url);
+    config_put(out, "RUNWATCH_READ_DATABASE_URL", cfg->read_database_url);
     config_put_long(out, "RUNWATCH_REPORT_TIMEOUT_MS", cfg->report_timeout_ms);
     config_put_long(out, "RUNWATCH_REPORT_MAX_ROWS", cfg->report_max_rows);
     config_put_long(out, "RUNWATCH_REPORT_CONCURRENCY", cfg->report_concurrency);

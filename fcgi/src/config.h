@@ -52,6 +52,8 @@ struct config {
     /* Ad-hoc SQL (api/reports.c, db_report.c): the read-only login's conninfo, and the
      * limits every user statement runs under. */
     char report_database_url[1024];
+    /* The built-in reports' streaming replica, as the main login; empty: the primary. */
+    char read_database_url[1024];
     long report_timeout_ms;
     long report_max_rows;
     long report_max_bytes;

@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "arena.h"
+#include "config.h"
 #include "counters.h"
 #include "db_err.h"
 #include "db_report.h"
@@ -34,17 +35,43 @@ void db_init(struct db *db, const char *conninfo)
     db->revoked = NULL;
     db->revoked_len = db->revoked_cap = 0;
     db->revoked_all = 0;
+    db->replica = 0;
+    db->retry_at = 0;
     db->fake_exec = NULL;
     db->fake_ctx = NULL;
 }
 
-void db_fini(struct db *db)
+static struct db db_read_db;
+static int db_read_ready;
+
+struct db *db_read(const struct config *cfg)
+{
+    if (!cfg->read_database_url[0])
+        return NULL;
+    if (!db_read_ready) {
+        db_init(&db_read_db, cfg->read_database_url);
+        db_read_db.replica = 1;
+        db_read_ready = 1;
+    }
+    return &db_read_db;
+}
+
+static void db_close(struct db *db)
 {
     if (db->conn)
         PQfinish(db->conn);
     db->conn = NULL;
     free(db->revoked);
     db->revoked = NULL;
+}
+
+void db_fini(struct db *db)
+{
+    db_close(db);
+    if (db_read_ready && db != &db_read_db) {
+        db_close(&db_read_db);
+        db_read_ready = 0;
+    }
     db_report_fini(); /* the ad-hoc SQL connection, when one was opened */
 }
 
@@ -219,7 +246,8 @@ static int db_connect(struct db *db, char *err, size_t errlen)
     db->ident_listening = db->ident_listen;
     db->backend_pid = PQbackendPID(c);
     db->ident_epoch++; /* a new connection: nothing announced before it is known */
-    log_info("connected to postgresql (server %d)", PQserverVersion(c));
+    log_info("connected to %s (server %d)", db->replica ? "the read replica" : "postgresql",
+             PQserverVersion(c));
     return 0;
 }
 
@@ -230,8 +258,12 @@ static void db_clear(void *res)
 
 static int db_unavailable(struct op *o, const char *why)
 {
-    log_warn("database unavailable: %s", why);
-    counters_db_error("unavailable");
+    if (o->db->replica) {
+        log_warn("read replica unavailable: %s", why);
+    } else {
+        log_warn("database unavailable: %s", why);
+        counters_db_error("unavailable");
+    }
     op_fail(o, OP_UNAVAILABLE, "unavailable", NULL, "database unavailable");
     if (o->err.kind == OP_UNAVAILABLE && o->err.retry_after == 0)
         o->err.retry_after = 1;
@@ -265,7 +297,13 @@ PGresult *db_exec(struct op *o, enum db_stmt_id id, const char *const *params, i
     if (db->fake_exec && !(res = db_exec_fake(o, id, params)))
         return NULL;
     for (int attempt = 0; attempt < 2 && !db->fake_exec; attempt++) {
+        if (!db->conn && db->replica && time(NULL) < db->retry_at) {
+            db_unavailable(o, "a recent connect failed");
+            return NULL;
+        }
         if (!db->conn && db_connect(db, err, sizeof(err)) != 0) {
+            if (db->replica)
+                db->retry_at = time(NULL) + DB_READ_RETRY_S;
             db_unavailable(o, err);
             return NULL;
         }

@@ -1,16 +1,20 @@
-/* db: the worker's one PostgreSQL connection. It connects lazily, prepares every
- * statement of sql/statements (the generated db_stmt.h) on each new connection, and
- * after losing the server it reconnects on the next unit of work; work during an
- * outage fails as unavailable (503 with Retry-After for a request), never a crash.
+/* db: the worker's PostgreSQL connection (and, for the built-in reports, a second one on
+ * a streaming replica: db_read). It connects lazily, prepares every statement of
+ * sql/statements (the generated db_stmt.h) on each new connection, and after losing the
+ * server it reconnects on the next unit of work; work during an outage fails as
+ * unavailable (503 with Retry-After for a request), never a crash.
  * Callers use db_exec on a struct op and never call libpq; nothing here knows HTTP. */
 #ifndef RW_DB_H
 #define RW_DB_H
 
 #include <libpq-fe.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "db_stmt.h"
 #include "op.h"
+
+struct config;
 
 struct db {
     PGconn *conn;
@@ -30,6 +34,12 @@ struct db {
     char *revoked;
     size_t revoked_len, revoked_cap;
     int revoked_all;
+    /* The built-in reports' replica connection (db_read), not the primary: its outage is
+     * the replica's (logged as such, not counted as a database error), and after a
+     * failed connect it is not tried again before retry_at, so an unreachable replica
+     * costs one connect timeout per worker per DB_READ_RETRY_S, not one per report. */
+    int replica;
+    time_t retry_at;
     /* The seam for unit tests: when set, db_exec asks it instead of a server. It returns
      * a result it made (PQmakeEmptyPGresult…), which db_exec then owns, or NULL for a
      * database that cannot be reached. Never set outside tests/unit. */
@@ -38,7 +48,16 @@ struct db {
 };
 
 void db_init(struct db *db, const char *conninfo);
+/* Also closes this process's db_read and db_report connections. */
 void db_fini(struct db *db);
+
+/* The built-in reports' connection: RUNWATCH_READ_DATABASE_URL, a streaming replica
+ * logged in as the main role, where every statement of the API's connection is
+ * prepared as on the primary. One per process, connected by its first db_exec; NULL
+ * when the setting is empty (the reports read the primary). A caller that finds it
+ * unavailable reads the primary instead (api/reports.c). */
+#define DB_READ_RETRY_S 5
+struct db *db_read(const struct config *cfg);
 
 /* Runs a prepared statement on o's connection. The result is owned by o's arena. On
  * failure returns NULL with the classified error set in o. nparams must equal the

@@ -64,11 +64,11 @@ SELECT set_config('runwatch.grant', $1, true) AS runwatch_grant,
 ROLLBACK; DEALLOCATE ALL; SELECT pg_advisory_unlock_all();
 
 -- name: adhoc_replica
--- connection: adhoc
--- What the ad-hoc SQL connection reads from, for /metrics (prom.c): whether its server is
--- a standby (RUNWATCH_REPORT_DATABASE_URL names a streaming replica), and then the seconds
--- since the last commit it replayed: its lag behind the primary while the primary writes
--- (on an idle primary it grows though nothing is missing). NULL on a primary.
+-- What a connection reads from: whether its server is a standby (a streaming replica), and
+-- then the seconds since the last commit it replayed: its lag behind the primary while the primary writes
+-- (on an idle primary it grows though nothing is missing). NULL on a primary. Run as text
+-- on the ad-hoc SQL connection for /metrics (db_report.c, prom.c), and prepared on the API's
+-- connections for the built-in reports' X-Runwatch-Replica-Lag (api/reports.c, db_read).
 -- in:
 -- out: standby, lag_s
 SELECT pg_catalog.pg_is_in_recovery() AS standby,

@@ -149,6 +149,11 @@ static void test_builtin_reports(void)
     CU_ASSERT_EQUAL(sum_items(r.json, "kind", kind, "ended"), 5);
     CU_ASSERT_EQUAL(sum_items(r.json, "kind", kind_b, "started"), 0);
     CU_ASSERT_EQUAL(itest_jint(r.json, "bucket_s"), 3600);
+    /* No replica configured (RUNWATCH_READ_DATABASE_URL): read from the primary, no lag. */
+    char from[32];
+    const char *read_from = http_header(&r, "X-Runwatch-Read-From", from, sizeof(from));
+    CU_ASSERT_STRING_EQUAL(read_from ? read_from : "", "primary");
+    CU_ASSERT_PTR_NULL(http_header(&r, "X-Runwatch-Replica-Lag", from, sizeof(from)));
     http_resp_free(&r);
     /* B's viewer sees B's kind, and only B. */
     CU_ASSERT_EQUAL(api_call(&viewer_b, "GET",

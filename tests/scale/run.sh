@@ -10,7 +10,8 @@
 #            a second housekeeper (it stands by: one leads by advisory lock), against A's
 #            PostgreSQL and Redis, with its own supervisor;
 #   here     what the stack has no recipe for: a streaming replica of A's PostgreSQL
-#            (pg_basebackup -R), which serves ad-hoc SQL (RUNWATCH_REPORT_DATABASE_URL); a
+#            (pg_basebackup -R), which serves ad-hoc SQL (RUNWATCH_REPORT_DATABASE_URL) and
+#            the built-in reports (RUNWATCH_READ_DATABASE_URL); a
 #            Redis replica and three Sentinels; every API and hub finds the Redis primary
 #            through them (RUNWATCH_REDIS_URL=redis-sentinel://…).
 # A writer and a live stream run throughout (tests/lib/traffic.sh). Then, one at a time:
@@ -21,8 +22,9 @@
 #     API pools and hubs follow it, publishing and the stream resume; the old primary,
 #     let back, rejoins as a replica;
 #  4. the PostgreSQL replica is stopped: ad-hoc SQL answers 503 naming the database
-#     (never another answer), writes go on; restarted, it answers with the rows written
-#     meanwhile.
+#     (never another answer), a built-in report answers from the primary (saying so),
+#     the same answer the replica gives once back; writes go on; restarted, it answers
+#     with the rows written meanwhile.
 # At the end every acknowledged write is in the primary and the stream never skipped an
 # id without a reset. What each failure cost (refused tries, stream reconnections,
 # seconds to recover) is printed, not asserted: it depends on the machine.
@@ -72,6 +74,8 @@ export RUNWATCH_REDIS_URL="redis-sentinel://127.0.0.1:$SENTINEL_1,127.0.0.1:$SEN
 replica=$top/replica
 replica_run=$top/replica-run
 export RUNWATCH_REPORT_DATABASE_URL="host=$replica_run port=$REPLICA_PG_PORT dbname=runwatch user=runwatch_report"
+# The built-in reports read it too, as the main login (RUNWATCH_READ_DATABASE_URL).
+export RUNWATCH_READ_DATABASE_URL="host=$replica_run port=$REPLICA_PG_PORT dbname=runwatch user=runwatch"
 
 # Node B: only an API pool (over TCP) and a hub, on A's PostgreSQL, Redis password and hub key.
 node_b() {
@@ -403,8 +407,44 @@ if [[ -n "$first" && "$(adhoc)" =~ \"replica_lag_s\":[0-9.]+\} ]]; then
 else
     not_ok "ad-hoc SQL answers from the replica" "$(adhoc)"
 fi
+# A built-in report, to a fixed end: the replica answers it,
+# with its lag; while the replica is down the primary does; back, the replica again, and
+# the same as the primary did (nothing started before the end commits after the stop).
+builtin() { # <to>: the throughput report of project scale up to <to>, headers then body
+    curl -sS -m 20 -D - -H "$auth" "$url/api/v1/reports/throughput?project=scale&window=24h&to=$1" 2>/dev/null | tr -d '\r'
+}
+header_of() { sed -n "s/^$1: //Ip" <<<"$2" | head -n 1; }
+body_of() { sed '1,/^$/d' <<<"$1"; }
+status_of() { sed -n '1s/^HTTP[^ ]* \([0-9]*\).*/\1/p' <<<"$1"; }
+# The writer's runs stay queued: three started ones give the report something to count.
+for i in 1 2 3; do
+    curl -fsS -m 20 -o /dev/null -H "$auth" -H 'Content-Type: application/json' \
+        -d "{\"kind\":\"scale-report\",\"name\":\"report $i\",\"status\":\"running\"}" "$url/api/v1/runs" ||
+        not_ok "a running run created for the report"
+done
+# The end: the next whole second of the primary's clock, after those three started.
+report_to=$("$stack" psql -X -tAc "select to_char(date_trunc('second', now() at time zone 'utc') + interval '1 second', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')")
+from_replica() {
+    answer=$(builtin "$report_to")
+    [[ "$(status_of "$answer")" == 200 && "$(header_of X-Runwatch-Read-From "$answer")" == replica &&
+        "$(header_of X-Runwatch-Replica-Lag "$answer")" =~ ^[0-9]+\.[0-9]{3}$ ]]
+}
+if until_ok "$DEADLINE" from_replica; then
+    ok "a built-in report (throughput) answers from the replica, its lag in X-Runwatch-Replica-Lag ($(header_of X-Runwatch-Replica-Lag "$answer") s)"
+else
+    not_ok "a built-in report answers from the replica" "$answer"
+fi
 cost_begin
 replica_stop
+answer=$(builtin "$report_to")
+fallback_body=$(body_of "$answer")
+if [[ "$(status_of "$answer")" == 200 && "$(header_of X-Runwatch-Read-From "$answer")" == primary-fallback &&
+    -z "$(header_of X-Runwatch-Replica-Lag "$answer")" ]] &&
+    jq -e '.items | map(select(.project == "scale") | .started) | add >= 3' >/dev/null <<<"$fallback_body"; then
+    ok "the replica stopped: the built-in report answers from the primary (X-Runwatch-Read-From: primary-fallback)"
+else
+    not_ok "the replica stopped: the built-in report answers from the primary" "$answer"
+fi
 answer=$(adhoc)
 if [[ "$answer" == *' 503' && "$answer" == *'"unavailable"'* ]]; then
     ok "the replica stopped: ad-hoc SQL answers 503 unavailable (the primary is up: the reads were the replica's)"
@@ -430,6 +470,13 @@ if until_ok "$DEADLINE" caught_up; then
     ok "the replica restarted: ad-hoc SQL answers again, with the runs written meanwhile (>= $target)"
 else
     not_ok "the replica restarted: ad-hoc SQL answers again with the runs written meanwhile" "$(adhoc)"
+fi
+same_from_replica() { from_replica && [[ "$(jq -S . <<<"$(body_of "$answer")")" == "$(jq -S . <<<"$fallback_body")" ]]; }
+if until_ok "$DEADLINE" same_from_replica; then
+    ok "the replica back: the built-in report answers from it again, as the primary did while it was down"
+else
+    not_ok "the replica back: the built-in report answers from it, as the primary did" "$answer
+primary's: $fallback_body"
 fi
 cost_end "4. PostgreSQL replica restarted"
 

@@ -2,7 +2,8 @@
  * sets a signed grant of the caller's projects (all they are a member of, or the one
  * named by ?project=), and then reads the report schema, whose views keep only those
  * projects' rows; so a report cannot show another project's runs even if its SQL is
- * wrong. Built-in reports are answered with JSON that PostgreSQL builds. Ad-hoc SQL
+ * wrong. Built-in reports are answered with JSON that PostgreSQL builds, on the streaming
+ * replica when one is configured (db_read; the primary when it cannot answer). Ad-hoc SQL
  * (and running a saved report) goes to db_report, on the read-only login. */
 #include "reports.h"
 
@@ -17,6 +18,7 @@
 #include "config.h"
 #include "db.h"
 #include "db_report.h"
+#include "log.h"
 
 #define REPORTS_MAX_WINDOW_S (400L * 86400)
 #define REPORTS_MAX_BUCKETS  10000
@@ -54,14 +56,20 @@ static int reports_project(struct req *r, const char **only)
     return 0;
 }
 
-/* Opens the request's transaction with the caller's grant set in it. */
-static int reports_begin(struct req *r, const char *only)
+/* Opens o's transaction (on the primary, or the replica's op of reports_answer) with the
+ * caller's grant set in it. */
+static int reports_begin_on(struct req *r, struct op *o, const char *only)
 {
     const char *p[REPORT_SET_GRANT__NIN];
     reports_grant_params(r, only, p);
-    if (db_begin(&r->op))
+    if (db_begin(o))
         return -1;
-    return DB_EXEC(&r->op, DB_STMT_REPORT_SET_GRANT, p) ? 0 : -1;
+    return DB_EXEC(o, DB_STMT_REPORT_SET_GRANT, p) ? 0 : -1;
+}
+
+static int reports_begin(struct req *r, const char *only)
+{
+    return reports_begin_on(r, &r->op, only);
 }
 
 struct reports_window {
@@ -163,13 +171,56 @@ _Static_assert(REPORT_THROUGHPUT_REPORT == 0 && REPORT_DURATIONS_REPORT == 0 &&
                    REPORT_FAILURE_GROUPS_REPORT == 0 && REPORT_ANOMALIES_REPORT == 0,
                "a built-in report does not answer in its first column");
 
-/* Runs a built-in report statement whose one row, one column is the whole answer. */
+/* Runs a built-in report on the replica (db_read): 1 when it answered (the answer is
+ * set), 0 when it could not and the primary is to answer instead, -1 with the request's
+ * error set for an error the primary would give as well (the caller's own). Its lag
+ * comes from the report's own transaction, so it is that of the snapshot read. */
+static int reports_on_replica(struct req *r, struct db *rdb, const char *only, enum db_stmt_id id,
+                              const char **p, int np)
+{
+    struct op ro = r->op; /* the request's arena, configuration and identity */
+    PGresult *res, *rep;
+
+    ro.db = rdb;
+    op_clear(&ro);
+    if (reports_begin_on(r, &ro, only) == 0 && (res = db_exec(&ro, id, p, np)) &&
+        (rep = db_exec(&ro, DB_STMT_ADHOC_REPLICA, NULL, 0)) && db_commit(&ro) == 0) {
+        if (strcmp(PQgetvalue(rep, 0, ADHOC_REPLICA_STANDBY), "t") == 0 &&
+            !PQgetisnull(rep, 0, ADHOC_REPLICA_LAG_S))
+            req_add_header(r, "X-Runwatch-Replica-Lag",
+                           arena_sprintf(r->op.arena, "%.3f",
+                                         strtod(PQgetvalue(rep, 0, ADHOC_REPLICA_LAG_S), NULL)));
+        req_add_header(r, "X-Runwatch-Read-From", "replica");
+        return req_json_text(r, 200, PQgetvalue(res, 0, REPORT_THROUGHPUT_REPORT)) ? -1 : 1;
+    }
+    db_rollback(rdb);
+    /* The replica is down, restarting, cancelled the read for a conflict with recovery,
+     * or failed on its side: the primary has the same data, only fresher. */
+    if (ro.err.kind == OP_UNAVAILABLE || ro.err.kind == OP_CONFLICT || ro.err.kind == OP_INTERNAL) {
+        log_info("built-in report %s: the replica could not answer (%s); reading the primary",
+                 db_stmts[id].name, ro.err.message ? ro.err.message : ro.err.code);
+        return 0;
+    }
+    r->op.err = ro.err;
+    return -1;
+}
+
+/* Runs a built-in report statement whose one row, one column is the whole answer: on the
+ * replica when one is configured (RUNWATCH_READ_DATABASE_URL), else, or when it cannot
+ * answer, on the primary. X-Runwatch-Read-From says which ("primary-fallback": a
+ * replica is configured but did not answer), X-Runwatch-Replica-Lag how far behind. */
 static int reports_answer(struct req *r, const char *only, enum db_stmt_id id, const char **p,
                           int np)
 {
+    struct db *rdb = db_read(r->op.cfg);
     PGresult *res;
+    int rc;
+
+    if (rdb && (rc = reports_on_replica(r, rdb, only, id, p, np)) != 0)
+        return rc < 0 ? -1 : 0;
     if (reports_begin(r, only) || !(res = db_exec(&r->op, id, p, np)) || db_commit(&r->op))
         return -1;
+    req_add_header(r, "X-Runwatch-Read-From", rdb ? "primary-fallback" : "primary");
     return req_json_text(r, 200, PQgetvalue(res, 0, REPORT_THROUGHPUT_REPORT));
 }
 

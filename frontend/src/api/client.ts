@@ -112,6 +112,16 @@ export async function api<T>(path: string, opts: RequestOptions = {}): Promise<T
   return (text ? JSON.parse(text) : undefined) as T;
 }
 
+/** A JSON answer and its headers (the built-in reports say in them where they were read). */
+export async function apiWithHeaders<T>(
+  path: string,
+  opts: RequestOptions = {},
+): Promise<{ data: T; headers: Headers }> {
+  const res = await send(path, opts, 'application/json');
+  const text = await res.text();
+  return { data: (text ? JSON.parse(text) : undefined) as T, headers: res.headers };
+}
+
 /** A non-JSON answer (CSV): its body as a Blob and its headers; errors as api() throws them. */
 export async function apiBlob(
   path: string,

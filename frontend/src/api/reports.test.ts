@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ApiError } from './client';
-import { withQuerySeat } from './reports';
+import { readFrom, withQuerySeat } from './reports';
 
 const busy = () => new ApiError(429, 'too_many_queries', '2 queries are running, the most at once; retry when one ends');
 
@@ -30,5 +30,21 @@ describe('withQuerySeat', () => {
     };
     await expect(withQuerySeat(bad, undefined, [1])).rejects.toMatchObject({ code: 'query_error' });
     expect(calls).toBe(1);
+  });
+});
+
+describe('readFrom', () => {
+  it('reads X-Runwatch-Read-From and X-Runwatch-Replica-Lag', () => {
+    const h = (o: Record<string, string>) => new Headers(o);
+    expect(readFrom(h({ 'X-Runwatch-Read-From': 'replica', 'X-Runwatch-Replica-Lag': '1.250' }))).toEqual({
+      from: 'replica',
+      lagS: 1.25,
+    });
+    expect(readFrom(h({ 'X-Runwatch-Read-From': 'primary-fallback' }))).toEqual({ from: 'primary-fallback', lagS: null });
+    expect(readFrom(h({}))).toEqual({ from: null, lagS: null });
+    expect(readFrom(h({ 'X-Runwatch-Read-From': 'elsewhere', 'X-Runwatch-Replica-Lag': 'soon' }))).toEqual({
+      from: null,
+      lagS: null,
+    });
   });
 });

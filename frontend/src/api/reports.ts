@@ -7,7 +7,7 @@ import {
   useMutation,
   useQueryClient,
 } from '@tanstack/react-query';
-import { ApiError, api, apiBlob } from './client';
+import { ApiError, api, apiBlob, apiWithHeaders } from './client';
 import type {
   Anomalies,
   AnomalyThresholds,
@@ -39,10 +39,31 @@ export const reportKeys = {
   schema: ['reports', 'schema'] as const,
 };
 
+/** Where a built-in report was read (X-Runwatch-Read-From): a streaming replica, and how
+ * far behind (X-Runwatch-Replica-Lag, seconds); the primary; or the primary because the
+ * configured replica could not answer. null: the server did not say. */
+export interface ReadFrom {
+  from: 'replica' | 'primary' | 'primary-fallback' | null;
+  lagS: number | null;
+}
+
+export function readFrom(headers: Headers): ReadFrom {
+  const f = headers.get('X-Runwatch-Read-From');
+  const lag = headers.get('X-Runwatch-Replica-Lag');
+  const n = lag === null ? NaN : Number(lag);
+  return {
+    from: f === 'replica' || f === 'primary' || f === 'primary-fallback' ? f : null,
+    lagS: Number.isFinite(n) && n >= 0 ? n : null,
+  };
+}
+
 function builtin<T>(project: string, name: string, path: string, params: Record<string, string>) {
   return queryOptions({
     queryKey: reportKeys.builtin(project, name, params),
-    queryFn: ({ signal }) => api<T>(path, { query: { project, ...params }, signal }),
+    queryFn: async ({ signal }): Promise<T & { read: ReadFrom }> => {
+      const { data, headers } = await apiWithHeaders<T>(path, { query: { project, ...params }, signal });
+      return { ...data, read: readFrom(headers) };
+    },
   });
 }
 

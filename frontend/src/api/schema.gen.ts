@@ -5570,6 +5570,10 @@ export interface operations {
             /** @description The report */
             200: {
                 headers: {
+                    /** @description Where the report was read: replica (RUNWATCH_READ_DATABASE_URL, a streaming replica), primary (no replica configured), or primary-fallback (a replica is configured but could not answer; the primary did). */
+                    "X-Runwatch-Read-From"?: "replica" | "primary" | "primary-fallback";
+                    /** @description From a replica only: seconds since the last commit it replayed (its lag behind the primary while the primary writes), three decimals. */
+                    "X-Runwatch-Replica-Lag"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5648,6 +5652,10 @@ export interface operations {
             /** @description The report */
             200: {
                 headers: {
+                    /** @description Where the report was read: replica (RUNWATCH_READ_DATABASE_URL, a streaming replica), primary (no replica configured), or primary-fallback (a replica is configured but could not answer; the primary did). */
+                    "X-Runwatch-Read-From"?: "replica" | "primary" | "primary-fallback";
+                    /** @description From a replica only: seconds since the last commit it replayed (its lag behind the primary while the primary writes), three decimals. */
+                    "X-Runwatch-Replica-Lag"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5717,6 +5725,10 @@ export interface operations {
             /** @description The report */
             200: {
                 headers: {
+                    /** @description Where the report was read: replica (RUNWATCH_READ_DATABASE_URL, a streaming replica), primary (no replica configured), or primary-fallback (a replica is configured but could not answer; the primary did). */
+                    "X-Runwatch-Read-From"?: "replica" | "primary" | "primary-fallback";
+                    /** @description From a replica only: seconds since the last commit it replayed (its lag behind the primary while the primary writes), three decimals. */
+                    "X-Runwatch-Replica-Lag"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6334,6 +6346,10 @@ export interface operations {
             /** @description Groups, most runs first */
             200: {
                 headers: {
+                    /** @description Where the report was read: replica (RUNWATCH_READ_DATABASE_URL, a streaming replica), primary (no replica configured), or primary-fallback (a replica is configured but could not answer; the primary did). */
+                    "X-Runwatch-Read-From"?: "replica" | "primary" | "primary-fallback";
+                    /** @description From a replica only: seconds since the last commit it replayed (its lag behind the primary while the primary writes), three decimals. */
+                    "X-Runwatch-Replica-Lag"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6462,6 +6478,10 @@ export interface operations {
             /** @description Counts by kind and the oldest items */
             200: {
                 headers: {
+                    /** @description Where the report was read: replica (RUNWATCH_READ_DATABASE_URL, a streaming replica), primary (no replica configured), or primary-fallback (a replica is configured but could not answer; the primary did). */
+                    "X-Runwatch-Read-From"?: "replica" | "primary" | "primary-fallback";
+                    /** @description From a replica only: seconds since the last commit it replayed (its lag behind the primary while the primary writes), three decimals. */
+                    "X-Runwatch-Replica-Lag"?: string;
                     [name: string]: unknown;
                 };
                 content: {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  describeRead,
   durationBetween,
   formatDuration,
   formatRelative,
@@ -83,5 +84,15 @@ describe('formatReplicaLag', () => {
     expect(formatReplicaLag(4.4)).toBe('4 s');
     expect(formatReplicaLag(119)).toBe('119 s');
     expect(formatReplicaLag(600)).toBe('10 min');
+  });
+});
+
+describe('describeRead', () => {
+  it('says where a built-in report was read', () => {
+    expect(describeRead('replica', 2.4)).toBe('from a replica, 2 s behind');
+    expect(describeRead('replica', null)).toBe('from a replica');
+    expect(describeRead('primary-fallback', null)).toBe('from the primary: the replica is unavailable');
+    expect(describeRead('primary', null)).toBeNull();
+    expect(describeRead(null, null)).toBeNull();
   });
 });

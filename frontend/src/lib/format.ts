@@ -91,3 +91,12 @@ export function formatReplicaLag(seconds: number): string {
   if (seconds < 120) return `${Math.round(seconds)} s`;
   return `${Math.round(seconds / 60)} min`;
 }
+
+/** Where a built-in report was read, in words, or null when there is nothing to say (the
+ * primary, with no replica configured). */
+export function describeRead(from: string | null, lagS: number | null): string | null {
+  if (from === 'replica')
+    return lagS === null ? 'from a replica' : `from a replica, ${formatReplicaLag(lagS)} behind`;
+  if (from === 'primary-fallback') return 'from the primary: the replica is unavailable';
+  return null;
+}

@@ -10,28 +10,51 @@ import {
   failureRateQuery,
   throughputQuery,
   type Bucket,
+  type ReadFrom,
 } from '../../api/reports';
 import type { DurationRow, FailureRateRow, ThroughputRow } from '../../api/types';
-import { formatDuration, formatPercent } from '../../lib/format';
+import { describeRead, formatDuration, formatPercent } from '../../lib/format';
 import { pivotByTime, type ChartData } from '../../lib/reportChart';
 import { EmptyState, ErrorState, LoadingRows } from '../QueryState';
 import { ReportChart } from '../ReportChart';
+
+/** Where the card's answer was read, as the SQL workbench shows its replica lag. */
+function ReadNote({ read }: { read?: ReadFrom }) {
+  const words = read ? describeRead(read.from, read.lagS) : null;
+  if (!read || !words) return null;
+  const warn = read.from === 'primary-fallback' || (read.lagS ?? 0) > 60;
+  return (
+    <Text
+      size="xs"
+      c={warn ? 'yellow' : 'dimmed'}
+      data-testid="report-read-from"
+      title="Built-in reports read a streaming replica when one is configured; the lag is how long ago its last replayed commit was"
+    >
+      {words}
+    </Text>
+  );
+}
 
 function ReportCard({
   title,
   controls,
   testid,
+  read,
   children,
 }: {
   title: string;
   controls?: ReactNode;
   testid: string;
+  read?: ReadFrom;
   children: ReactNode;
 }) {
   return (
     <Card withBorder data-testid={testid}>
       <Group justify="space-between" mb="xs" wrap="wrap">
-        <Title order={4}>{title}</Title>
+        <Group gap="xs" align="baseline">
+          <Title order={4}>{title}</Title>
+          <ReadNote read={read} />
+        </Group>
         {controls}
       </Group>
       {children}
@@ -82,6 +105,7 @@ function Throughput({ slug, window, bucket }: { slug: string; window: string; bu
     <ReportCard
       title="Throughput"
       testid="report-throughput"
+      read={q.data?.read}
       controls={
         <Group gap="xs">
           <SegmentedControl size="xs" value={what} onChange={(v) => setWhat(v as typeof what)} data={['started', 'ended']} />
@@ -133,6 +157,7 @@ function Percentiles({
     <ReportCard
       title={metric === 'duration' ? 'Duration percentiles' : 'Queue wait percentiles'}
       testid={`report-${metric}`}
+      read={q.data?.read}
       controls={<SegmentedControl size="xs" value={by} onChange={setBy} data={dims.map((d) => ({ value: d, label: `by ${d}` }))} />}
     >
       <Body q={q} empty={(d) => d.items.length === 0}>
@@ -211,6 +236,7 @@ function FailureRate({ slug, window, bucket }: { slug: string; window: string; b
     <ReportCard
       title="Failure rate"
       testid="report-failure-rate"
+      read={q.data?.read}
       controls={
         <SegmentedControl
           size="xs"
