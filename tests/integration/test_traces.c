@@ -406,6 +406,35 @@ static void trace_is_sql(const char *trace)
     free(want);
 }
 
+/* The items of every page of a paged GET (path ends in a query; the cursor is appended),
+ * joined with commas into got (JSON_CAP bytes); items end where end_marker begins. Returns
+ * their length. */
+static size_t paged_items(const struct ident *as, const char *path, const char *end_marker,
+                          char *got)
+{
+    char cursor[120] = "";
+    size_t len = 0;
+    for (int page = 0; page < 20; page++) {
+        struct http_resp r;
+        size_t n;
+        CU_ASSERT_EQUAL_FATAL(
+            itest_callf(as, "GET", NULL, &r, "%s%s%s", path, cursor[0] ? "&cursor=" : "", cursor),
+            200);
+        const char *t = between(r.body, "\"items\":[", end_marker, &n);
+        CU_ASSERT_FATAL(t != NULL && len + n + 2 < JSON_CAP);
+        if (n && len)
+            got[len++] = ',';
+        memcpy(got + len, t, n);
+        len += n;
+        snprintf(cursor, sizeof(cursor), "%s", S(itest_jstr(r.json, "next_cursor")));
+        http_resp_free(&r);
+        if (!cursor[0])
+            break;
+    }
+    got[len] = '\0';
+    return len;
+}
+
 /* The run's spans by GET /runs/{run}/spans, pages of two, in both orders and forms, against
  * the SQL functions of all its spans in that order. */
 static void run_spans_are_sql(const char *run)
@@ -415,29 +444,11 @@ static void run_spans_are_sql(const char *run)
     CU_ASSERT_PTR_NOT_NULL_FATAL(want && got);
     for (int o = 0; o < 2; o++)
         for (int f = 0; f < 2; f++) {
-            char cursor[80] = "";
-            size_t len = 0;
-            for (int page = 0; page < 20; page++) {
-                struct http_resp r;
-                size_t n;
-                CU_ASSERT_EQUAL_FATAL(
-                    itest_callf(&world.viewer, "GET", NULL, &r,
-                                "/api/v1/runs/%s/spans?order=%s&form=%s&limit=2%s%s", run,
-                                orders[o], forms[f], cursor[0] ? "&cursor=" : "", cursor),
-                    200);
-                const char *t = between(r.body, "\"items\":[",
-                                        f ? "],\"resources\":[" : "],\"next_cursor\":", &n);
-                CU_ASSERT_FATAL(t != NULL && len + n + 2 < JSON_CAP);
-                if (n && len)
-                    got[len++] = ',';
-                memcpy(got + len, t, n);
-                len += n;
-                snprintf(cursor, sizeof(cursor), "%s", S(itest_jstr(r.json, "next_cursor")));
-                http_resp_free(&r);
-                if (!cursor[0])
-                    break;
-            }
-            got[len] = '\0';
+            char path[200];
+            snprintf(path, sizeof(path), "/api/v1/runs/%s/spans?order=%s&form=%s&limit=2", run,
+                     orders[o], forms[f]);
+            size_t len = paged_items(&world.viewer, path,
+                                     f ? "],\"resources\":[" : "],\"next_cursor\":", got);
             snprintf(sql, sizeof(sql),
                      "SELECT string_agg(%s(s)::text, ',' ORDER BY %s) FROM spans s WHERE "
                      "s.run_id = '%s'",
@@ -457,28 +468,10 @@ static void run_spans_are_sql(const char *run)
  * of that name in the search's order. */
 static void search_is_sql(const char *name)
 {
-    char *want = malloc(JSON_CAP), *got = malloc(JSON_CAP), sql[512], what[160], cursor[120] = "";
-    size_t len = 0;
+    char *want = malloc(JSON_CAP), *got = malloc(JSON_CAP), sql[512], what[160], path[200];
     CU_ASSERT_PTR_NOT_NULL_FATAL(want && got);
-    for (int page = 0; page < 20; page++) {
-        struct http_resp r;
-        size_t n;
-        CU_ASSERT_EQUAL_FATAL(itest_callf(&world.tread, "GET", NULL, &r,
-                                          "/api/v1/spans?name=%s&limit=1%s%s", name,
-                                          cursor[0] ? "&cursor=" : "", cursor),
-                              200);
-        const char *t = between(r.body, "\"items\":[", "],\"next_cursor\":", &n);
-        CU_ASSERT_FATAL(t != NULL && len + n + 2 < JSON_CAP);
-        if (n && len)
-            got[len++] = ',';
-        memcpy(got + len, t, n);
-        len += n;
-        snprintf(cursor, sizeof(cursor), "%s", S(itest_jstr(r.json, "next_cursor")));
-        http_resp_free(&r);
-        if (!cursor[0])
-            break;
-    }
-    got[len] = '\0';
+    snprintf(path, sizeof(path), "/api/v1/spans?name=%s&limit=1", name);
+    size_t len = paged_items(&world.tread, path, "],\"next_cursor\":", got);
     snprintf(sql, sizeof(sql),
              "SELECT string_agg(span_json(s)::text, ',' ORDER BY s.start_ns DESC, s.trace_id "
              "DESC, s.span_id DESC) FROM spans s WHERE s.project_id = %lld AND s.name = '%s'",
