@@ -63,9 +63,17 @@ if grep -Eq '^[[:space:]]*auth_request[[:space:]]' "$repo/nginx/runwatch.conf.in
 else
     export RUNWATCH_E2E_STREAM=0
 fi
-# Each spec makes its own project; all run, and any failing fails the e2e.
+# Each spec (tests/e2e/*.e2e.mjs) makes its own project; all run, and any failing fails
+# the e2e. RUNWATCH_E2E_SPECS="graph traces" runs only those (names without .e2e.mjs).
 rc=0
-node "$repo/tests/e2e/dashboard.e2e.mjs" || rc=1
-node "$repo/tests/e2e/traces.e2e.mjs" || rc=1
-node "$repo/tests/e2e/rollouts.e2e.mjs" || rc=1
+if [[ -n ${RUNWATCH_E2E_SPECS:-} ]]; then
+    specs=()
+    for name in $RUNWATCH_E2E_SPECS; do specs+=("$repo/tests/e2e/$name.e2e.mjs"); done
+else
+    specs=("$repo"/tests/e2e/*.e2e.mjs)
+fi
+for spec in "${specs[@]}"; do
+    echo "-- e2e: ${spec##*/}"
+    node "$spec" || { echo "-- e2e FAILED: ${spec##*/}"; rc=1; }
+done
 ((rc == 0))
