@@ -29,6 +29,8 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
         ('run', 'retrying', 'cancelled', NULL),
         -- A worker that let its lease lapse loses the run: it is queued for another.
         ('run', 'running', 'queued', 'lease_expiry'),
+        -- A worker failed it and its retry policy retries on `failed` (run_policy_requeue).
+        ('run', 'running', 'queued', 'retry_policy'),
         ('attempt', 'running', 'succeeded', NULL),
         ('attempt', 'running', 'failed', NULL),
         ('attempt', 'running', 'cancelled', NULL)
@@ -129,6 +131,26 @@ BEGIN
         RETURN 'cancelled';
     END IF;
     RETURN requested;
+END $$;
+
+-- The status a running run a worker reports `failed` (ns, from run_next_status) gets under
+-- its retry policy, its own else its queue's: back to its queue ('queued', claimed later as a
+-- new attempt) while `failed` is in retry_on and attempts remain, as the watchdog does for
+-- `timeout` and `unresponsive`; a run asked to stop is not requeued. The move is a system
+-- move, announced for the caller's transaction (the API's statements are one each). Only
+-- called for a failure (run_update's CASE), so other updates pay nothing for it.
+CREATE OR REPLACE FUNCTION run_policy_requeue(r runs, ns text) RETURNS text
+LANGUAGE plpgsql VOLATILE AS $$
+BEGIN
+    IF ns = 'failed' AND r.status = 'running' AND NOT r.cancel_requested AND EXISTS (
+        SELECT 1 FROM (SELECT 1) one
+        LEFT JOIN queue_policies q ON q.project_id = r.project_id AND q.queue = r.queue
+        WHERE 'failed' = ANY (coalesce(r.retry_on, q.retry_on, '{}'))
+          AND coalesce(r.attempt_seq, 0) < coalesce(r.max_attempts, q.max_attempts, 1)) THEN
+        PERFORM set_config('runwatch.transition', 'retry_policy', true);
+        RETURN 'queued';
+    END IF;
+    RETURN ns;
 END $$;
 
 -- Derived states (stuck, stale, lease expired) are never stored: they are computed from a

@@ -143,7 +143,9 @@ WHERE id = $1::uuid;
 -- name: run_update
 -- NULL keeps a field. tags is a JSON array.
 -- The new status comes from the lifecycle (run_next_status, sql/functions/25_lifecycle.sql):
--- the request must be a legal move, and a cancel that was asked for wins over a retry.
+-- the request must be a legal move, and a cancel that was asked for wins over a retry. A
+-- running run reported failed goes back to its queue when its retry policy retries on `failed`
+-- and attempts remain (run_policy_requeue), leaving its worker.
 -- A run that stops running ends its running attempt the same way, so a run never has a running
 -- attempt unless it runs itself (and never two).
 -- Success clears an earlier attempt's error unless one is reported with it.
@@ -152,8 +154,10 @@ WHERE id = $1::uuid;
 -- snapshot predates that update), and the answer's latest attempt is the copy.
 -- in: run, status, progress, result, error_type, error_message, traceback, summary, tags
 -- out: run_json
-WITH cur AS (SELECT id, run_next_status(status, $2, cancel_requested) AS ns FROM runs
-    WHERE id = $1::uuid),
+WITH nx AS (SELECT r, run_next_status(r.status, $2, r.cancel_requested) AS ns FROM runs r
+    WHERE r.id = $1::uuid),
+cur AS (SELECT (r).id, CASE WHEN ns = 'failed' THEN run_policy_requeue(r, ns) ELSE ns END AS ns
+    FROM nx),
 closed AS (UPDATE attempts a SET status = CASE cur.ns WHEN 'succeeded' THEN 'succeeded' WHEN
     'cancelled' THEN 'cancelled' ELSE 'failed' END, ended_at = now(), error_type =
     coalesce($5, a.error_type), error_message = coalesce($6, a.error_message),
@@ -174,7 +178,8 @@ SET status = cur.ns, progress = coalesce($3::real, CASE WHEN cur.ns = 'succeeded
     ('succeeded', 'failed', 'cancelled') THEN coalesce(r.ended_at, now()) ELSE r.ended_at
     END, queued_at = CASE WHEN cur.ns = 'queued' AND r.status <> 'queued' THEN now() ELSE
     r.queued_at END, lease_expires_at = CASE WHEN cur.ns <> 'running' THEN NULL ELSE
-    r.lease_expires_at END, updated_at = now(), attempt_status = CASE WHEN c.seq IS NULL THEN
+    r.lease_expires_at END, worker_id = CASE WHEN cur.ns = 'queued' AND r.status = 'running'
+    THEN NULL ELSE r.worker_id END, updated_at = now(), attempt_status = CASE WHEN c.seq IS NULL THEN
     r.attempt_status ELSE c.status END, attempt_ended_at = CASE WHEN c.seq IS NULL THEN
     r.attempt_ended_at ELSE c.ended_at END, attempt_error_type = CASE WHEN c.seq IS NULL
     THEN r.attempt_error_type ELSE c.error_type END, attempt_error_message = CASE WHEN c.seq

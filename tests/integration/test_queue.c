@@ -1325,6 +1325,80 @@ static void test_run_policy(void)
     CU_ASSERT_EQUAL(itest_claim(&world.member, queue, w, extra, got), 204);
 }
 
+/* A worker's own `failed` under a policy that retries on it (a run's own, then a queue's):
+ * the run is queued again, off its worker, until its attempts are used up; a run asked to
+ * stop is not requeued. Without the policy's rule each run here would fail at once. */
+static void test_run_policy_failed(void)
+{
+    char queue[64], kind[64], run[40], other[40], got[40], body[300], extra[200];
+    struct http_resp r;
+    json_object *o, *page;
+    long long w;
+
+    itest_unique("pfail", queue, sizeof(queue));
+    itest_unique("pfail", kind, sizeof(kind));
+    CU_ASSERT_TRUE_FATAL((w = itest_new_worker(&world.member, world.pa.slug, NULL)) > 0);
+    snprintf(extra, sizeof(extra), "\"queue\":\"%s\",\"max_attempts\":2,\"retry_on\":[\"failed\"]",
+             queue);
+    CU_ASSERT_EQUAL_FATAL(itest_world_run(&world, world.pa.slug, kind, extra, run), 0);
+    snprintf(extra, sizeof(extra), "\"project\":\"%s\",\"lease_s\":3600", world.pa.slug);
+    for (int seq = 1; seq <= 2; seq++) {
+        CU_ASSERT_EQUAL_FATAL(itest_claim(&world.member, queue, w, extra, got), 200);
+        CU_ASSERT_STRING_EQUAL(got, run);
+        CU_ASSERT_EQUAL(itest_callf(&world.member, "PATCH",
+                                    "{\"status\":\"failed\",\"error\":{\"type\":\"OOM\"}}", &r,
+                                    "/api/v1/runs/%s/attempts/%d", run, seq),
+                        200);
+        o = json_tokener_parse(S(r.body));
+        /* The answer is the run as it now is: queued again after the first, failed after
+         * the last attempt allowed. */
+        CU_ASSERT_STRING_EQUAL(S(itest_jstr(o, "status")), seq == 1 ? "queued" : "failed");
+        json_object_put(o);
+        http_resp_free(&r);
+        o = run_get(run);
+        CU_ASSERT_STRING_EQUAL(S(itest_jstr(o, "status")), seq == 1 ? "queued" : "failed");
+        if (seq == 1) /* worker_id null: the run left its worker */
+            CU_ASSERT_PTR_NULL(json_object_object_get(o, "worker_id"));
+        json_object_put(o);
+    }
+    page = attempts_of(run);
+    CU_ASSERT_EQUAL(itest_jlen(page, "items"), 2);
+    CU_ASSERT_STRING_EQUAL(S(itest_jstr(page, "items.0.status")), "failed");
+    CU_ASSERT_STRING_EQUAL(S(itest_jstr(page, "items.0.error.type")), "OOM");
+    json_object_put(page);
+    CU_ASSERT_EQUAL(itest_claim(&world.member, queue, w, extra, got), 204);
+
+    /* The queue's policy, for a run that set none; a run asked to stop is not requeued. */
+    snprintf(body, sizeof(body),
+             "{\"project\":\"%s\",\"max_attempts\":3,\"retry_on\":[\"failed\"]}", world.pa.slug);
+    CU_ASSERT_EQUAL(itest_callf(&world.member, "PUT", body, &r, "/api/v1/queues/%s/policy", queue),
+                    200);
+    http_resp_free(&r);
+    snprintf(body, sizeof(body), "\"queue\":\"%s\"", queue);
+    CU_ASSERT_EQUAL_FATAL(itest_world_run(&world, world.pa.slug, kind, body, other), 0);
+    CU_ASSERT_EQUAL_FATAL(itest_claim(&world.member, queue, w, extra, got), 200);
+    CU_ASSERT_STRING_EQUAL(got, other);
+    CU_ASSERT_EQUAL(itest_callf(&world.member, "PATCH", "{\"status\":\"failed\"}", &r,
+                                "/api/v1/runs/%s", other),
+                    200);
+    http_resp_free(&r);
+    o = run_get(other);
+    CU_ASSERT_STRING_EQUAL(S(itest_jstr(o, "status")), "queued");
+    json_object_put(o);
+    CU_ASSERT_EQUAL_FATAL(itest_claim(&world.member, queue, w, extra, got), 200);
+    CU_ASSERT_STRING_EQUAL(got, other);
+    CU_ASSERT_EQUAL(itest_callf(&world.member, "POST", "{}", &r, "/api/v1/runs/%s/cancel", other),
+                    200);
+    http_resp_free(&r);
+    CU_ASSERT_EQUAL(itest_callf(&world.member, "PATCH", "{\"status\":\"failed\"}", &r,
+                                "/api/v1/runs/%s/attempts/2", other),
+                    200);
+    http_resp_free(&r);
+    o = run_get(other);
+    CU_ASSERT_STRING_EQUAL(S(itest_jstr(o, "status")), "failed");
+    json_object_put(o);
+}
+
 /* Number of the run's attempts with status running. */
 static int running_attempts(const char *run)
 {
@@ -1801,6 +1875,8 @@ int suite_queue_register(void)
            !CU_add_test(s, "retry: failed, queued, claimed again", test_retry_flow) ||
            !CU_add_test(s, "a run's own retry policy: timed out, queued again, then failed",
                         test_run_policy) ||
+           !CU_add_test(s, "retry_on failed: a worker's failure queued again, then failed",
+                        test_run_policy_failed) ||
            !CU_add_test(s, "no second attempt while one runs", test_no_second_running_attempt) ||
            !CU_add_test(s, "attempts: bad input names the field", test_attempt_validation) ||
            !CU_add_test(s, "claims at once share commits, each run claimed once",
