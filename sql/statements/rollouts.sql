@@ -14,17 +14,13 @@ json_build_object('seq', a.seq, 'status', agl_attempt_status(a.status, a.phase),
                   ELSE json_build_object('type', a.error_type, 'message', a.error_message) END,
     'metadata', a.metadata)
 
--- name: rollout_list
--- A project's rollouts, newest first, with their latest attempt (a PK probe per row of the
--- page: the run's copy of it, migration 0024, has no phase or metadata). statuses (a text[]
--- of rollout statuses) and resources_id narrow the list (NULL: no filter). The cursor is the
--- last run shown; its key is looked up (a cursor of another project matches nothing).
+-- fragment: rollout_list_columns
+-- A listed rollout's answer, from the page's run r and its latest attempt a (a PK probe per
+-- row of the page: the run's copy of it, migration 0024, has no phase or metadata).
 -- resources_version is the version of its resources that was the latest when its latest
 -- attempt started (when it was created, before one): agent-lightning's runner fetches the
 -- resources by id as it starts an attempt, and a rollout records only the id.
--- in: project, statuses, resources_id, cursor, limit
--- out: rollout_json, cursor
-SELECT json_build_object('id', r.id, 'name', r.name,
+json_build_object('id', r.id, 'name', r.name,
     'status', agl_rollout_status(r.status, r.phase), 'run_status', r.status, 'input', r.input,
     'mode', r.mode, 'resources_id', r.resources_id,
     'resources_version', (SELECT max(v.version) FROM resources v
@@ -39,6 +35,18 @@ SELECT json_build_object('id', r.id, 'name', r.name,
         -- include: rollout_attempt_json
         END) AS rollout_json,
     r.id::text AS cursor
+
+-- name: rollout_list
+-- A project's rollouts, newest first, unfiltered (rollout_list_filtered narrows them), in the
+-- project's created order. statuses and resources_id are NULL here (the inputs are the
+-- filtered list's): the filters on them stay written, as their "NULL OR" keeps the planner
+-- on one generic plan (without them it plans every call again, 0.5 ms: docs/PERFORMANCE.md).
+-- The cursor is the last run shown; its key is looked up (a cursor of another project
+-- matches nothing).
+-- in: project, statuses, resources_id, cursor, limit
+-- out: rollout_json, cursor
+SELECT
+    -- include: rollout_list_columns
 FROM (SELECT * FROM runs r
     WHERE r.project_id = $1::bigint AND r.kind = 'rollout'
       AND ($2::text[] IS NULL OR agl_rollout_status(r.status, r.phase) = ANY ($2::text[]))
@@ -46,6 +54,48 @@ FROM (SELECT * FROM runs r
       AND ($4::uuid IS NULL OR (r.created_at, r.id) < (SELECT c.created_at, c.id FROM runs c
           WHERE c.id = $4::uuid AND c.project_id = $1::bigint))
     ORDER BY r.created_at DESC, r.id DESC
+    LIMIT $5) r
+LEFT JOIN attempts a ON a.run_id = r.id AND a.seq = r.attempt_seq
+LEFT JOIN workers w ON w.id = a.worker_id
+ORDER BY r.created_at DESC, r.id DESC;
+
+-- name: rollout_list_filtered
+-- rollout_list narrowed by statuses (a text[] of rollout statuses) and/or resources_id (NULL:
+-- no filter; at least one is set). Each shape has its own branch, which a one-time filter
+-- turns off, so that the generic plan reads an index range in order: by resources id, its
+-- range of runs_rollout_resources_idx (migration 0036); by status alone, each native
+-- status's range of runs_project_status_idx, merged as the run lists do. (One statement
+-- with "$n IS NULL OR ..." filters read the project's every rollout when few match; the
+-- unfiltered list is a statement of its own because the branches' merge costs its page
+-- about as much again: docs/PERFORMANCE.md.) k is the key the page starts below (the top
+-- without a cursor; no row, so nothing, for a cursor of another project), as two values an
+-- index scan can start from.
+-- in: project, statuses, resources_id, cursor, limit
+-- out: rollout_json, cursor
+WITH k AS MATERIALIZED (SELECT 'infinity'::timestamptz AS created_at,
+        'ffffffff-ffff-ffff-ffff-ffffffffffff'::uuid AS id WHERE $4::uuid IS NULL
+    UNION ALL
+    SELECT c.created_at, c.id FROM runs c WHERE c.id = $4::uuid AND c.project_id = $1::bigint)
+SELECT
+    -- include: rollout_list_columns
+FROM (SELECT * FROM (
+    (SELECT * FROM runs r
+    WHERE $3::text IS NOT NULL AND r.project_id = $1::bigint AND r.kind = 'rollout'
+      AND r.resources_id = $3
+      AND ($2::text[] IS NULL OR agl_rollout_status(r.status, r.phase) = ANY ($2::text[]))
+      AND (r.created_at, r.id) < ((SELECT k.created_at FROM k), (SELECT k.id FROM k))
+    ORDER BY r.created_at DESC, r.id DESC
+    LIMIT $5)
+    UNION ALL
+    (SELECT r.* FROM (SELECT DISTINCT (agl_rollout_native(x)).status FROM unnest($2::text[]) x)
+        s CROSS JOIN LATERAL (SELECT * FROM runs r
+        WHERE r.project_id = $1::bigint AND r.status = s.status AND r.kind = 'rollout'
+          AND agl_rollout_status(r.status, r.phase) = ANY ($2::text[])
+          AND (r.created_at, r.id) < ((SELECT k.created_at FROM k), (SELECT k.id FROM k))
+        ORDER BY r.created_at DESC, r.id DESC
+        LIMIT $5) r
+    WHERE $3::text IS NULL)) u
+    ORDER BY u.created_at DESC, u.id DESC
     LIMIT $5) r
 LEFT JOIN attempts a ON a.run_id = r.id AND a.seq = r.attempt_seq
 LEFT JOIN workers w ON w.id = a.worker_id
@@ -66,10 +116,9 @@ ORDER BY a.seq;
 -- name: resources_list
 -- A project's resources, newest first (by their first version), each with its latest
 -- version, how many versions, whether it is the project's latest (what a rollout without
--- resources takes), and how many rollouts name it (one grouped pass over the project's
--- rollouts for the page's ids; runs has no index on resources_id: if projects keep many
--- more rollouts than a page of resources, CREATE INDEX runs_resources_idx ON runs
--- (project_id, resources_id) WHERE kind = 'rollout'). The cursor is the last id shown,
+-- resources takes), and how many rollouts name it (the page ids' ranges of
+-- runs_rollout_resources_idx, migration 0036: every rollout naming one is counted, from the
+-- index alone where the visibility map allows). The cursor is the last id shown,
 -- escaped for a JSON string (ids are a client's text; the API puts the cursor in quotes).
 -- in: project, cursor, limit
 -- out: resources_json, cursor

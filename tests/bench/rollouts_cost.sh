@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # rollouts_cost.sh: what the dashboard's reads of the agent-lightning store (api/rollouts.c)
 # cost PostgreSQL at scale: a private stack, a project of 20,000 rollouts (a quarter with a
-# second attempt) naming 50 resources ids of 3 versions each, seeded in SQL; then
+# second attempt; the newest tenth running, the rest ended) naming 50 resources ids of 3 versions each, seeded in SQL; then
 # build/release/stmt-cost on the statements as the API prepares them (their SQL taken from
 # the generated statement table): the first page of 100, a page filtered by status, by
 # resources id, and the resources list. Measured, never asserted. Figures:
@@ -42,10 +42,16 @@ WHERE r.project_id = (SELECT id FROM projects WHERE slug = 'bench')
   AND (s = 1 OR right(r.id::text, 1) IN ('0', '4', '8', 'c'));
 UPDATE attempts a SET status = 'failed', ended_at = a.created_at
 WHERE a.seq = 1 AND EXISTS (SELECT 1 FROM attempts b WHERE b.run_id = a.run_id AND b.seq = 2);
-UPDATE runs SET status = 'running', started_at = created_at
+-- As a live project: the newest tenth running, the rest ended (a tenth of them failed).
+UPDATE runs SET status = CASE WHEN created_at > now() - interval '2000 seconds' THEN 'running'
+        WHEN right(id::text, 1) IN ('1', '2') THEN 'failed' ELSE 'succeeded' END,
+    started_at = created_at,
+    ended_at = CASE WHEN created_at <= now() - interval '2000 seconds' THEN created_at END
 WHERE project_id = (SELECT id FROM projects WHERE slug = 'bench');
+UPDATE attempts a SET status = r.status, ended_at = r.ended_at FROM runs r
+WHERE a.run_id = r.id AND r.status <> 'running' AND a.status = 'running';
 SELECT count(agl_sync(id)) FROM runs WHERE project_id = (SELECT id FROM projects WHERE slug = 'bench');
-ANALYZE runs, attempts, resources, workers;
+VACUUM ANALYZE runs, attempts, resources, workers;
 SQL
 P=$("$BENCH_STACK" psql -Atc "SELECT id FROM projects WHERE slug = 'bench'")
 
@@ -61,9 +67,10 @@ PY
 D=$TMP/rollouts_cost
 mkdir -p "$D"
 list=$(stmt_sql rollout_list)
+filtered=$(stmt_sql rollout_list_filtered)
 printf -- '-- params: %s|\\N|\\N|\\N|101\n%s\n' "$P" "$list" >"$D/page.sql"
-printf -- '-- params: %s|{requeuing}|\\N|\\N|101\n%s\n' "$P" "$list" >"$D/by_status.sql"
-printf -- '-- params: %s|\\N|rs-000000000007|\\N|101\n%s\n' "$P" "$list" >"$D/by_resources.sql"
+printf -- '-- params: %s|{requeuing}|\\N|\\N|101\n%s\n' "$P" "$filtered" >"$D/by_status.sql"
+printf -- '-- params: %s|\\N|rs-000000000007|\\N|101\n%s\n' "$P" "$filtered" >"$D/by_resources.sql"
 printf -- '-- params: %s|\\N|101\n%s\n' "$P" "$(stmt_sql resources_list)" >"$D/resources.sql"
 printf -- '-- params: %s|rs-000000000007\n%s\n' "$P" "$(stmt_sql resources_versions)" >"$D/versions.sql"
 PORT=$("$BENCH_STACK" psql -c '\conninfo' | grep -o 'port "[0-9]*"' | tr -dc 0-9)

@@ -132,6 +132,32 @@ static void test_views(void)
                     200);
     CU_ASSERT_EQUAL(itest_jlen(r.json, "items"), 0);
     http_resp_free(&r);
+    /* Two statuses (two native ones: queued, running) merged newest first across pages;
+     * a cursor that is no run of the project ends a filtered list as it ends the plain one. */
+    CU_ASSERT_EQUAL(itest_callf(&world.viewer, "GET", NULL, &r,
+                                "/api/v1/rollouts?project=%s&status=preparing,queuing&limit=1",
+                                world.pa.slug),
+                    200);
+    CU_ASSERT_EQUAL(itest_jlen(r.json, "items"), 1);
+    CU_ASSERT(itest_streq(itest_jstr(r.json, "items.0.id"), second));
+    CU_ASSERT(itest_streq(itest_jstr(r.json, "next_cursor"), second));
+    http_resp_free(&r);
+    CU_ASSERT_EQUAL(itest_callf(&world.viewer, "GET", NULL, &r,
+                                "/api/v1/rollouts?project=%s&status=preparing,queuing&limit=1"
+                                "&cursor=%s",
+                                world.pa.slug, second),
+                    200);
+    CU_ASSERT_EQUAL(itest_jlen(r.json, "items"), 1);
+    CU_ASSERT(itest_streq(itest_jstr(r.json, "items.0.id"), first));
+    CU_ASSERT(itest_jnull(r.json, "next_cursor"));
+    http_resp_free(&r);
+    CU_ASSERT_EQUAL(itest_callf(&world.viewer, "GET", NULL, &r,
+                                "/api/v1/rollouts?project=%s&status=preparing,queuing"
+                                "&cursor=00000000-0000-4000-8000-000000000000",
+                                world.pa.slug),
+                    200);
+    CU_ASSERT_EQUAL(itest_jlen(r.json, "items"), 0);
+    http_resp_free(&r);
 
     /* The first rollout's attempts: 1 ran (the span) and was superseded, 2 prepares. */
     CU_ASSERT_EQUAL(

@@ -51,8 +51,21 @@ int rollouts_list(struct req *r)
                                         [ROLLOUT_LIST_IN_CURSOR] = cursor,
                                         [ROLLOUT_LIST_IN_LIMIT] =
                                             arena_sprintf(r->op.arena, "%ld", limit + 1)};
-    if (!(res = DB_EXEC(&r->op, DB_STMT_ROLLOUT_LIST, p)))
+    /* The filtered and unfiltered lists are two statements with the same inputs and
+     * columns, each with the plan of its shape (sql/statements/rollouts.sql). */
+    _Static_assert(ROLLOUT_LIST__NIN == ROLLOUT_LIST_FILTERED__NIN &&
+                       ROLLOUT_LIST_IN_STATUSES == ROLLOUT_LIST_FILTERED_IN_STATUSES &&
+                       ROLLOUT_LIST_IN_RESOURCES_ID == ROLLOUT_LIST_FILTERED_IN_RESOURCES_ID &&
+                       ROLLOUT_LIST_IN_CURSOR == ROLLOUT_LIST_FILTERED_IN_CURSOR &&
+                       ROLLOUT_LIST_IN_LIMIT == ROLLOUT_LIST_FILTERED_IN_LIMIT,
+                   "rollout_list and rollout_list_filtered take the same inputs");
+    res =
+        DB_EXEC(&r->op, statuses || rid ? DB_STMT_ROLLOUT_LIST_FILTERED : DB_STMT_ROLLOUT_LIST, p);
+    if (!res)
         return -1;
+    _Static_assert(ROLLOUT_LIST_ROLLOUT_JSON == ROLLOUT_LIST_FILTERED_ROLLOUT_JSON &&
+                       ROLLOUT_LIST_CURSOR == ROLLOUT_LIST_FILTERED_CURSOR,
+                   "rollout_list and rollout_list_filtered answer alike");
     _Static_assert(ROLLOUT_LIST_ROLLOUT_JSON == 0, "req_page_rows splices column 0");
     return rollouts_page(r, res, limit, ROLLOUT_LIST_CURSOR);
 }
