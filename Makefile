@@ -249,6 +249,7 @@ bench: build
 	RUNWATCH_BIN_DIR=$(BUILD) tests/bench/trace_paint.sh
 	RUNWATCH_BIN_DIR=$(BUILD) tests/python/run.sh bench
 	RUNWATCH_BIN_DIR=$(BUILD) tests/bench/agl.sh
+	RUNWATCH_BIN_DIR=$(BUILD) tests/bench/artifacts.sh
 
 # ---- fuzzing (tests/fuzz/README.md): libFuzzer targets for the parsers that read outside
 # input, built with clang, ASan and UBSan into build/fuzz from their own objects (every

@@ -87,6 +87,7 @@ render_nginx() {
         -e "s|@METRICS_ALLOW@|$(sed_escape "$METRICS_ALLOW_LINES")|g"
         -e "s|@STREAM_CONN_LIMIT@|$(sed_escape "$STREAM_CONN_LIMIT")|g"
         -e "s|@API_CONN_LIMIT@|$(sed_escape "$API_CONN_LIMIT")|g"
+        -e "s|@ARTIFACT_MAX_BYTES@|$(sed_escape "${RUNWATCH_ARTIFACT_MAX_BYTES:-16777216}")|g"
         -e "s|@API_SERVERS@|$(sed_escape "$API_SERVERS")|g"
         -e "s|@SSE_SERVERS@|$(sed_escape "$SSE_SERVERS")|g"
         -e "s|@LISTEN_TLS@|$(sed_escape "$LISTEN_TLS")|g"

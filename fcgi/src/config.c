@@ -335,6 +335,12 @@ int config_load(struct config *cfg, char *err, size_t errlen)
     if (config_long("RUNWATCH_OTLP_MAX_BYTES", "8388608", 1024, 64L * 1024 * 1024, &v, err, errlen))
         return -1;
     cfg->otlp_max_bytes = (size_t)v;
+    /* Uploads are held whole while their sha256 is checked and they are stored: small files
+     * only (bigger artifacts are registered by URI). */
+    if (config_long("RUNWATCH_ARTIFACT_MAX_BYTES", "16777216", 1024, 256L * 1024 * 1024, &v, err,
+                    errlen))
+        return -1;
+    cfg->artifact_max_bytes = (size_t)v;
 
     if (config_long("RUNWATCH_SESSION_IDLE", "604800", 60, 31536000, &cfg->session_idle_s, err,
                     errlen))
@@ -634,6 +640,7 @@ int config_print_shell(const struct config *cfg, FILE *out, char *err, size_t er
     config_put_long(out, "RUNWATCH_API_WORKERS", cfg->api_workers);
     config_put_long(out, "RUNWATCH_MAX_BODY", (long)cfg->max_body);
     config_put_long(out, "RUNWATCH_OTLP_MAX_BYTES", (long)cfg->otlp_max_bytes);
+    config_put_long(out, "RUNWATCH_ARTIFACT_MAX_BYTES", (long)cfg->artifact_max_bytes);
     config_put_long(out, "RUNWATCH_SESSION_IDLE", cfg->session_idle_s);
     config_put_long(out, "RUNWATCH_SESSION_MAX", cfg->session_max_s);
     config_put_long(out, "RUNWATCH_AUTH_CACHE_S", cfg->auth_cache_s);

@@ -37,6 +37,10 @@ struct config {
     /* RUNWATCH_HOUSEKEEPER: 1 (on) when serve's master runs the housekeeping process; 0
      * where a dedicated `runwatch-api housekeeper` unit or Deployment runs it instead. */
     int housekeeper;
+    /* RUNWATCH_ARTIFACT_MAX_BYTES: largest artifact upload (POST …/artifacts/upload), read
+     * in place of max_body on that path; nginx's client_max_body_size there is rendered
+     * from the same setting (deploy/stack/nginx.sh). */
+    size_t artifact_max_bytes;
     size_t max_body;
     /* RUNWATCH_OTLP_MAX_BYTES: largest OTLP request body (POST /v1/traces), read in place of
      * max_body on the OTLP paths (serve.c); batches of spans are larger than other writes. */

@@ -280,7 +280,8 @@ static PGresult *db_exec_fake(struct op *o, enum db_stmt_id id, const char *cons
     return res;
 }
 
-PGresult *db_exec(struct op *o, enum db_stmt_id id, const char *const *params, int nparams)
+static PGresult *db_exec_full(struct op *o, enum db_stmt_id id, const char *const *params,
+                              const int *lengths, const int *formats, int nparams)
 {
     struct db *db = o->db;
     char err[256];
@@ -309,8 +310,8 @@ PGresult *db_exec(struct op *o, enum db_stmt_id id, const char *const *params, i
         }
         /* Parameters go as text; a "-- format: binary" statement's columns come back in
          * binary, which the server makes without its text output functions. */
-        res = PQexecPrepared(db->conn, db_stmts[id].name, db_stmts[id].nparams, params, NULL, NULL,
-                             db_stmts[id].binary);
+        res = PQexecPrepared(db->conn, db_stmts[id].name, db_stmts[id].nparams, params, lengths,
+                             formats, db_stmts[id].binary);
         if (PQstatus(db->conn) != CONNECTION_BAD)
             break;
         /* The server went away (restart, failover). Retry once if nothing is lost. */
@@ -364,6 +365,17 @@ PGresult *db_exec(struct op *o, enum db_stmt_id id, const char *const *params, i
     if (sqlstate)
         snprintf(o->err.sqlstate, sizeof(o->err.sqlstate), "%s", sqlstate);
     return NULL;
+}
+
+PGresult *db_exec(struct op *o, enum db_stmt_id id, const char *const *params, int nparams)
+{
+    return db_exec_full(o, id, params, NULL, NULL, nparams);
+}
+
+PGresult *db_exec_bin(struct op *o, enum db_stmt_id id, const char *const *params,
+                      const int *lengths, const int *formats, int nparams)
+{
+    return db_exec_full(o, id, params, lengths, formats, nparams);
 }
 
 /* A connection that broke while idle (a server restart) has said so already: its socket

@@ -64,6 +64,10 @@ struct db *db_read(const struct config *cfg);
  * statement's count (checked: a mismatch is an internal error, never a read past the
  * array). Use DB_EXEC with an array so the count is the array's. */
 PGresult *db_exec(struct op *o, enum db_stmt_id id, const char *const *params, int nparams);
+/* The same with some parameters in binary (formats[i] 1, lengths[i] their byte count):
+ * bytes for a bytea (an upload) go as they are, not as twice their size in hex text. */
+PGresult *db_exec_bin(struct op *o, enum db_stmt_id id, const char *const *params,
+                      const int *lengths, const int *formats, int nparams);
 #define DB_EXEC(o, id, params)                                                                     \
     db_exec((o), (id), (params), (int)(sizeof(params) / sizeof((params)[0])))
 /* The group commit (serve.c): n prepared statements, each for its own op, as one

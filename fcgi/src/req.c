@@ -599,6 +599,7 @@ void req_render(struct req *r, int handler_rc)
     if (handler_rc != 0 && r->op.err.kind == OP_OK)
         req_error(r, 500, "internal", NULL, "internal error");
     if (r->op.err.kind != OP_OK) {
+        r->resp_more = NULL; /* an error has its own body, never a stream's */
         r->status = req_op_status(r->op.err.kind);
         if (r->op.err.retry_after > 0)
             req_add_header(r, "Retry-After",
@@ -610,6 +611,16 @@ void req_render(struct req *r, int handler_rc)
         r->resp_body = "{}";
         r->resp_len = 2;
     }
+}
+
+int req_is_upload(const char *path)
+{
+    static const char prefix[] = "/api/v1/runs/", suffix[] = "/artifacts/upload";
+    size_t n = strlen(path), pl = sizeof(prefix) - 1, sl = sizeof(suffix) - 1;
+
+    /* One segment (the run) between the two: a slash in it is another path. */
+    return n > pl + sl && strncmp(path, prefix, pl) == 0 && strcmp(path + n - sl, suffix) == 0 &&
+           memchr(path + pl, '/', n - pl - sl) == NULL;
 }
 
 const char *req_status_text(int status)

@@ -79,6 +79,8 @@ struct req {
     /* The agent-lightning store (REQ_AGL_PREFIX): errors take its server's shapes,
      * {"detail": "…"}, and for a 500 {"detail", "error_type"} (api/agl.c). */
     int agl;
+    /* An artifact upload (req_is_upload): the body cap is artifact_max_bytes. */
+    int upload;
     /* Other requests were ready with this one: a write may wait to join their commit. */
     int may_defer;
     int write_marked;       /* serve.c counted it as a write in hand (counters_write_begin) */
@@ -91,12 +93,26 @@ struct req {
     const char *resp_type;
     struct req_param resp_headers[REQ_MAX_HEADERS];
     size_t n_resp_headers;
+    /* A body streamed after the head (a download): Content-Length is resp_total, and
+     * serve.c asks resp_more for the bytes from `offset` one slice at a time, each made in
+     * `scratch` (reset after the slice is written), so a large body is never held whole.
+     * resp_more answers 0 with a slice of at least one byte, -1 when it cannot: then the
+     * connection is closed and nginx sees a short body, never a wrong one. Dropped when
+     * the request ends in an error. */
+    int (*resp_more)(struct req *r, struct arena *scratch, size_t offset, const char **chunk,
+                     size_t *len);
+    size_t resp_total;
+    void *resp_ctx;
 };
 
 /* The paths of OTLP/HTTP (nginx maps POST /v1/traces to REQ_OTLP_PREFIX "v1/traces"). */
 #define REQ_OTLP_PREFIX "/api/v1/otlp/"
 /* The agent-lightning store's paths (nginx maps /agl/<token>/v1/agl/… there). */
 #define REQ_AGL_PREFIX "/api/v1/agl/"
+
+/* The path of an artifact upload (POST /api/v1/runs/{run}/artifacts/upload), whose body
+ * may be as large as RUNWATCH_ARTIFACT_MAX_BYTES. */
+int req_is_upload(const char *path);
 
 /* Resets r to an empty request using arena a. */
 void req_init(struct req *r, struct arena *a);

@@ -4,6 +4,7 @@
 #include "router.h"
 
 #include "api/agl.h"
+#include "api/artifacts.h"
 #include "api/attempts.h"
 #include "api/audit.h"
 #include "api/health.h"
@@ -73,6 +74,23 @@ const struct route routes[] = {
     /* Optional body ({"worker_id", "lease_s"}), parsed by the handler. */
     {"POST", "/api/v1/runs/{run}/attempts", attempts_start, 0},
     {"PATCH", "/api/v1/runs/{run}/attempts/{seq}", attempts_update, J},
+    /* What a run leaves behind (api/artifacts.c): artifacts, promotions, tables, snapshot.
+     * An upload's body is the file (its cap: RUNWATCH_ARTIFACT_MAX_BYTES, req_is_upload). */
+    {"POST", "/api/v1/runs/{run}/artifacts", artifacts_create, J},
+    {"GET", "/api/v1/runs/{run}/artifacts", artifacts_list, 0},
+    {"POST", "/api/v1/runs/{run}/artifacts/upload", artifacts_upload, 0},
+    {"GET", "/api/v1/runs/{run}/artifacts/{artifact}", artifacts_get, 0},
+    {"GET", "/api/v1/runs/{run}/artifacts/{artifact}/content", artifacts_content, 0},
+    {"POST", "/api/v1/runs/{run}/artifacts/{artifact}/promote", promotions_create, J},
+    {"GET", "/api/v1/artifacts", artifacts_project_list, 0},
+    {"GET", "/api/v1/promotions", promotions_list, 0},
+    {"GET", "/api/v1/promotions/{promotion}", promotions_get, 0},
+    /* The body ({"reason"}) is optional; the handler parses it when present. */
+    {"POST", "/api/v1/promotions/{promotion}/demote", promotions_demote, 0},
+    {"GET", "/api/v1/runs/{run}/tables", run_tables_list, 0},
+    {"GET", "/api/v1/runs/{run}/tables/{name}", run_tables_get, 0},
+    {"POST", "/api/v1/runs/{run}/tables/{name}", run_tables_put, J},
+    {"GET", "/api/v1/runs/{run}/snapshot", run_snapshot_get, 0},
 
     {"POST", "/api/v1/queues/{queue}/claim", queue_claim, J},
     /* A queue's retry policy, which the housekeeper's watchdog enforces (api/policies.c). */

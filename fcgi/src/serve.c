@@ -100,7 +100,9 @@ static int serve_id_ok(const char *id)
  * body is still drained (nginx caps it) so nginx sees our 413, not a broken pipe. */
 static int serve_read_body(struct req *r, FCGX_Stream *in, const char *clen)
 {
-    size_t max = r->otlp ? r->op.cfg->otlp_max_bytes : r->op.cfg->max_body;
+    size_t max = r->otlp     ? r->op.cfg->otlp_max_bytes
+                 : r->upload ? r->op.cfg->artifact_max_bytes
+                             : r->op.cfg->max_body;
     size_t want = 0, got = 0;
     char *buf;
     char sink[8192];
@@ -167,7 +169,8 @@ static size_t serve_head(const struct req *r, char *head, size_t cap)
                  "Status: %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
                  "Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n"
                  "X-Request-Id: %s\r\n",
-                 r->status, req_status_text(r->status), r->resp_type, r->resp_len, r->request_id);
+                 r->status, req_status_text(r->status), r->resp_type,
+                 r->resp_more ? r->resp_total : r->resp_len, r->request_id);
     pos = n > 0 && (size_t)n < cap ? (size_t)n : 0;
     for (size_t i = 0; i < r->n_resp_headers && pos; i++) {
         n = snprintf(head + pos, cap - pos, "%s: %s\r\n", r->resp_headers[i].name,
@@ -304,6 +307,43 @@ static int serve_write(FCGX_Request *fr, const char *head, size_t hlen, const ch
     return 0;
 }
 
+/* A streamed body (req.h, resp_more): one slice at a time, each from a scratch arena that is
+ * reset once the slice is on its way, so a 16 MiB download holds one slice, not the whole.
+ * A slice that cannot be made closes the connection: the head promised resp_total bytes,
+ * so nginx sees a short answer (and drops it) rather than a wrong one. */
+static void serve_stream(struct req *r, FCGX_Request *fr)
+{
+    struct arena scratch;
+    size_t off = 0;
+
+    arena_init(&scratch, 16384);
+    /* The head goes first (it sits in libfcgi's buffer); then each slice as whole records
+     * in one writev, as serve_write sends a large body. */
+    if (FCGX_FFlush(fr->out) < 0)
+        off = r->resp_total + 1;
+    while (off < r->resp_total) {
+        const char *chunk = NULL;
+        size_t len = 0;
+        if (r->resp_more(r, &scratch, off, &chunk, &len) != 0 || len == 0 ||
+            len > r->resp_total - off ||
+            serve_put_records(fr->ipcFd, fr->requestId, chunk, len, NULL, 0) < 0) {
+            log_warn("streamed body ended at %zu of %zu bytes", off, r->resp_total);
+            fr->out->isClosed = 1;
+            if (!fr->out->FCGI_errno)
+                fr->out->FCGI_errno = EIO;
+            break;
+        }
+        off += len;
+        r->resp_len = off; /* the access log's byte count */
+        arena_reset(&scratch);
+    }
+    if (off > r->resp_total) {
+        log_warn("streamed body: the head could not be sent");
+        fr->out->isClosed = 1;
+    }
+    arena_fini(&scratch);
+}
+
 /* A request whose write waits for the group's commit (serve_flush): its own arena and
  * context live here until it is answered. */
 struct serve_pending {
@@ -347,6 +387,8 @@ static void serve_answer(struct serve_ctx *w, struct req *r, FCGX_Request *fr, i
          * whole stream, so the head is formatted with snprintf and written as bytes. */
         if (hlen && serve_write(fr, head, hlen, r->resp_body, r->resp_len) < 0)
             log_warn("writing response failed: %s", strerror(FCGX_GetError(fr->out)));
+        else if (hlen && r->resp_more)
+            serve_stream(r, fr);
     }
 
     struct timespec end;
@@ -421,6 +463,7 @@ static int serve_one(void *ctx, FCGX_Request *fr, enum conns_mode mode)
         r->query = q ? q + 1 : "";
         r->otlp = strncmp(r->path, REQ_OTLP_PREFIX, sizeof(REQ_OTLP_PREFIX) - 1) == 0;
         r->agl = strncmp(r->path, REQ_AGL_PREFIX, sizeof(REQ_AGL_PREFIX) - 1) == 0;
+        r->upload = req_is_upload(r->path);
         rc = serve_read_body(r, fr->in, FCGX_GetParam("CONTENT_LENGTH", fr->envp));
         if (rc == 0)
             rc = req_parse_query(r, r->query);

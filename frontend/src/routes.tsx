@@ -17,6 +17,7 @@ const RunDetailPage = lazy(() => import('./pages/RunDetailPage'));
 const TracesPage = lazy(() => import('./pages/TracesPage'));
 const TracePage = lazy(() => import('./pages/TracePage'));
 const RolloutsPage = lazy(() => import('./pages/RolloutsPage'));
+const ArtifactsPage = lazy(() => import('./pages/ArtifactsPage'));
 const ResourcesPage = lazy(() => import('./pages/ResourcesPage'));
 const WorkersPage = lazy(() => import('./pages/WorkersPage'));
 const WorkerDetailPage = lazy(() => import('./pages/WorkerDetailPage'));
@@ -76,6 +77,7 @@ export const router = createBrowserRouter([
               { path: 'traces', element: page(<TracesPage />) },
               { path: 'traces/:traceId', element: page(<TracePage />), loader: traceLoader },
               { path: 'rollouts', element: page(<RolloutsPage />) },
+              { path: 'artifacts', element: page(<ArtifactsPage />) },
               { path: 'resources', element: page(<ResourcesPage />) },
               { path: 'workers', element: page(<WorkersPage />) },
               { path: 'workers/:workerId', element: page(<WorkerDetailPage />) },

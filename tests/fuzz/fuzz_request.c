@@ -86,6 +86,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         r.method = method;
         r.path = path;
         r.env = env;
+        /* Which body cap the path takes (serve.c): the artifact upload's or the usual. */
+        r.upload = req_is_upload(path);
         rc = router_dispatch(routes, routes_count, &r, fuzz_guard);
         (void)req_path_param(&r, "run");
     }

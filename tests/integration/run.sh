@@ -33,6 +33,9 @@ export RUNWATCH_SSE_KEEPALIVE_MS=1000
 export RUNWATCH_SSE_RING=256
 # A small cap of streams per user or token, so the stream suite reaches it cheaply.
 export RUNWATCH_SSE_STREAMS_PER_USER=8
+# Artifact uploads up to 3 MiB: the artifacts suite sends a file of several 1 MiB slices and
+# one past the cap (413) without moving 16 MiB around.
+export RUNWATCH_ARTIFACT_MAX_BYTES=3145728
 # The identity cache at its longest: no suite runs that long, so a change that holds at
 # once can only have been invalidated, never merely expired (test_auth.c).
 export RUNWATCH_AUTH_CACHE_S=60

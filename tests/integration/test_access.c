@@ -74,6 +74,14 @@ enum op {
     OP_AGL,       /* {rollout}: a fresh started rollout of project A; {attempt} latest; the body the
                    * path takes (agl_matrix_body) */
     OP_RESOURCES, /* {resources}: resources rs-matrix of {project} (api/rollouts.c) */
+    /* what a run leaves behind (api/artifacts.c) */
+    OP_ARTIFACT_CREATE, /* {run}: a fresh queued run, one artifact by URI */
+    OP_UPLOAD,          /* {run}: a fresh queued run, "hello" with its sha256 (in the query) */
+    OP_ARTIFACT,        /* {run}/{artifact}: a fresh run with an uploaded artifact */
+    OP_PROMOTE,         /* {run}/{artifact}: a fresh succeeded run's artifact with a sha256 */
+    OP_PROMOTION,       /* {promotion}: a fresh promotion of {project} */
+    OP_TABLE_PUT,       /* {run}/{name}: a fresh queued run, a table of one row */
+    OP_TABLE,           /* {run}/{name}: a fresh run with that table */
 };
 
 #define OK 2 /* the operation's documented 2xx status */
@@ -274,6 +282,30 @@ static const struct row matrix[] = {
     {"GET",    "/api/v1/rollouts/{run}/attempts",          NULL, PB, OP_RUN,            {401, 404, 404, 404, OK,  404, 404, 404, OK}},
     {"GET",    "/api/v1/resources",          "project={project}", PB, OP_PLAIN,         {401, 404, 404, 404, OK,  404, 404, 404, OK}},
     {"GET",    "/api/v1/resources/{resources}", "project={project}", PB, OP_RESOURCES,  {401, 404, 404, 404, OK,  404, 404, 404, OK}},
+    /* What a run leaves behind (api/artifacts.c): viewers read, producers (members, write
+     * tokens) register, upload, promote and emit tables; demoting is the project admin's. */
+    {"POST",   "/api/v1/runs/{run}/artifacts",             NULL, PA, OP_ARTIFACT_CREATE,{401, 403, OK,  OK,  OK,  403, OK,  OK,  404}},
+    {"GET",    "/api/v1/runs/{run}/artifacts",             NULL, PA, OP_RUN,            {401, OK,  OK,  OK,  OK,  OK,  OK,  OK,  404}},
+    {"POST",   "/api/v1/runs/{run}/artifacts/upload", "name=u&sha256=2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824", PA, OP_UPLOAD, {401, 403, OK,  OK,  OK,  403, OK,  OK,  404}},
+    {"GET",    "/api/v1/runs/{run}/artifacts/{artifact}", NULL, PA, OP_ARTIFACT,       {401, OK,  OK,  OK,  OK,  OK,  OK,  OK,  404}},
+    {"GET",    "/api/v1/runs/{run}/artifacts/{artifact}/content", NULL, PA, OP_ARTIFACT, {401, OK,  OK,  OK,  OK,  OK,  OK,  OK,  404}},
+    {"POST",   "/api/v1/runs/{run}/artifacts/{artifact}/promote", NULL, PA, OP_PROMOTE, {401, 403, OK,  OK,  OK,  403, OK,  OK,  404}},
+    {"GET",    "/api/v1/artifacts",          "project={project}", PA, OP_PLAIN,         {401, OK,  OK,  OK,  OK,  OK,  OK,  OK,  404}},
+    {"GET",    "/api/v1/artifacts",                        NULL, PA, OP_PLAIN,          {401, 400, 400, 400, 400, OK,  OK,  OK,  400}},
+    {"GET",    "/api/v1/promotions",         "project={project}", PA, OP_PLAIN,         {401, OK,  OK,  OK,  OK,  OK,  OK,  OK,  404}},
+    {"GET",    "/api/v1/promotions",                       NULL, PA, OP_PLAIN,          {401, 400, 400, 400, 400, OK,  OK,  OK,  400}},
+    {"GET",    "/api/v1/promotions/{promotion}",           NULL, PA, OP_PROMOTION,      {401, OK,  OK,  OK,  OK,  OK,  OK,  OK,  404}},
+    {"POST",   "/api/v1/promotions/{promotion}/demote",    NULL, PA, OP_PROMOTION,      {401, 403, 403, OK,  OK,  403, 403, OK,  404}},
+    {"GET",    "/api/v1/runs/{run}/tables",                NULL, PA, OP_RUN,            {401, OK,  OK,  OK,  OK,  OK,  OK,  OK,  404}},
+    {"GET",    "/api/v1/runs/{run}/tables/{name}",         NULL, PA, OP_TABLE,          {401, OK,  OK,  OK,  OK,  OK,  OK,  OK,  404}},
+    {"POST",   "/api/v1/runs/{run}/tables/{name}",         NULL, PA, OP_TABLE_PUT,      {401, 403, OK,  OK,  OK,  403, OK,  OK,  404}},
+    {"GET",    "/api/v1/runs/{run}/snapshot",              NULL, PA, OP_RUN,            {401, OK,  OK,  OK,  OK,  OK,  OK,  OK,  404}},
+    {"POST",   "/api/v1/runs/{run}/artifacts",             NULL, PB, OP_ARTIFACT_CREATE,{401, 404, 404, 404, OK,  404, 404, 404, OK}},
+    {"POST",   "/api/v1/runs/{run}/artifacts/upload", "name=u&sha256=2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824", PB, OP_UPLOAD, {401, 404, 404, 404, OK,  404, 404, 404, OK}},
+    {"GET",    "/api/v1/runs/{run}/artifacts/{artifact}/content", NULL, PB, OP_ARTIFACT, {401, 404, 404, 404, OK,  404, 404, 404, OK}},
+    {"POST",   "/api/v1/runs/{run}/artifacts/{artifact}/promote", NULL, PB, OP_PROMOTE, {401, 404, 404, 404, OK,  404, 404, 404, OK}},
+    {"POST",   "/api/v1/promotions/{promotion}/demote",    NULL, PB, OP_PROMOTION,      {401, 404, 404, 404, OK,  404, 404, 404, OK}},
+    {"GET",    "/api/v1/runs/{run}/tables/{name}",         NULL, PB, OP_TABLE,          {401, 404, 404, 404, OK,  404, 404, 404, OK}},
 };
 /* clang-format on */
 
@@ -539,6 +571,8 @@ struct more_targets {
     const char *fingerprint; /* {fingerprint} */
     char trace[33];          /* {trace_id} */
     char rollout[64];        /* {rollout} */
+    long long artifact;      /* {artifact} */
+    long long promotion;     /* {promotion} */
 };
 
 static int substitute(const char *tmpl, const char *query, const char *project, long long user,
@@ -584,6 +618,17 @@ static int substitute(const char *tmpl, const char *query, const char *project, 
         } else if (strncmp(s, "{trace_id}", 10) == 0) {
             val = more->trace;
             skip = 10;
+        } else if (strncmp(s, "{artifact}", 10) == 0) {
+            snprintf(num, sizeof(num), "%lld", more->artifact);
+            val = num;
+            skip = 10;
+        } else if (strncmp(s, "{promotion}", 11) == 0) {
+            snprintf(num, sizeof(num), "%lld", more->promotion);
+            val = num;
+            skip = 11;
+        } else if (strncmp(s, "{name}", 6) == 0) {
+            val = "t"; /* the table the fixture made */
+            skip = 6;
         } else if (strncmp(s, "{rollout}", 9) == 0) {
             val = more->rollout;
             skip = 9;
@@ -676,6 +721,52 @@ static const char *agl_matrix_body(const struct row *row, const char *rollout, c
         return "{}";
     }
     return "{}";
+}
+
+/* A fresh run of project p holding what op needs, made by the instance admin: an uploaded
+ * artifact ("hello"), or the run succeeded with it (to promote), or a promotion of it, or a
+ * table "t". */
+static int make_leftovers(int p, enum op op, char *run, size_t cap, struct more_targets *more)
+{
+    struct http_resp r;
+    char path[300];
+    long st;
+
+    if (make_run(p, op == OP_TABLE ? "queued" : "running", run, cap))
+        return -1;
+    if (op == OP_TABLE) {
+        snprintf(path, sizeof(path), "/api/v1/runs/%s/tables/t", run);
+        api_call(admin(), "POST", path, "{\"columns\":[\"a\"],\"rows\":[[1]]}", &r);
+        st = r.status;
+        http_resp_free(&r);
+        return st == 200 ? 0 : -1;
+    }
+    snprintf(path, sizeof(path),
+             "/api/v1/runs/%s/artifacts/upload?name=h&sha256="
+             "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824",
+             run);
+    api_call(admin(), "POST", path, "hello", &r);
+    st = r.status;
+    more->artifact = itest_jint(r.json, "id");
+    http_resp_free(&r);
+    if (st != 201 || more->artifact <= 0)
+        return -1;
+    if (op == OP_ARTIFACT)
+        return 0;
+    snprintf(path, sizeof(path), "/api/v1/runs/%s", run);
+    api_call(admin(), "PATCH", path, "{\"status\":\"succeeded\"}", &r);
+    st = r.status;
+    http_resp_free(&r);
+    if (st != 200)
+        return -1;
+    if (op == OP_PROMOTE)
+        return 0;
+    snprintf(path, sizeof(path), "/api/v1/runs/%s/artifacts/%lld/promote", run, more->artifact);
+    api_call(admin(), "POST", path, "{\"name\":\"matrix\"}", &r);
+    st = r.status;
+    more->promotion = itest_jint(r.json, "id");
+    http_resp_free(&r);
+    return st == 201 && more->promotion > 0 ? 0 : -1;
 }
 
 /* Makes the request of row for identity who; returns the status (or -1 on a setup
@@ -876,6 +967,23 @@ static long access_call(const struct row *row, int who, char *code, size_t ccap)
         if (make_rollout(more.rollout, sizeof(more.rollout)))
             return -1;
         b = agl_matrix_body(row, more.rollout, body, sizeof(body));
+        break;
+    case OP_ARTIFACT_CREATE:
+    case OP_UPLOAD:
+    case OP_TABLE_PUT:
+        if (make_run(row->project, "queued", run, sizeof(run)))
+            return -1;
+        b = row->op == OP_ARTIFACT_CREATE ? "{\"name\":\"m\",\"kind\":\"file\",\"uri\":\"s3://m\"}"
+            : row->op == OP_UPLOAD        ? "hello"
+                                          : "{\"columns\":[\"a\"],\"rows\":[[1]]}";
+        break;
+    case OP_ARTIFACT:
+    case OP_PROMOTE:
+    case OP_PROMOTION:
+    case OP_TABLE:
+        if (make_leftovers(row->project, row->op, run, sizeof(run), &more))
+            return -1;
+        b = row->op == OP_PROMOTE ? "{\"name\":\"matrix\"}" : NULL;
         break;
     }
     if (substitute(row->path, row->query, slug, user, token, run, &more, path, sizeof(path)) != 0)

@@ -76,7 +76,8 @@ export PYTHONDONTWRITEBYTECODE=1
 if [[ "$mode" == bench ]]; then
     part "bench" "$py" "$repo/tests/python/bench.py"
 else
-    part "tests" "$py" -m unittest discover -v -s "$repo/tests/python" -p 'test_*.py'
+    # RUNWATCH_PY_TESTS=test_artifacts.py runs one file (a developer's shortcut).
+    part "tests" "$py" -m unittest discover -v -s "$repo/tests/python" -p "${RUNWATCH_PY_TESTS:-test_*.py}"
 fi
 
 if ((${#failed[@]})); then

@@ -120,6 +120,22 @@ static int clean(void)
     return 0;
 }
 
+/* The upload path takes the bigger body cap (RUNWATCH_ARTIFACT_MAX_BYTES): only that one
+ * route, one run segment between the prefix and the suffix. */
+static void test_is_upload(void)
+{
+    CU_ASSERT_TRUE(
+        req_is_upload("/api/v1/runs/1b4e28ba-2fa1-11d2-883f-0016d3cca427/artifacts/upload"));
+    CU_ASSERT_TRUE(req_is_upload("/api/v1/runs/x/artifacts/upload"));
+    CU_ASSERT_FALSE(req_is_upload("/api/v1/runs//artifacts/upload"));
+    CU_ASSERT_FALSE(req_is_upload("/api/v1/runs/a/b/artifacts/upload"));
+    CU_ASSERT_FALSE(req_is_upload("/api/v1/runs/a/artifacts/upload/x"));
+    CU_ASSERT_FALSE(req_is_upload("/api/v1/runs/a/artifacts"));
+    CU_ASSERT_FALSE(req_is_upload("/api/v1/runs/artifacts/upload"));
+    CU_ASSERT_FALSE(req_is_upload("/api/v1/otlp/runs/a/artifacts/upload"));
+    CU_ASSERT_FALSE(req_is_upload(""));
+}
+
 int suite_req_register(void)
 {
     CU_pSuite s = CU_add_suite("req", init, clean);
@@ -129,5 +145,6 @@ int suite_req_register(void)
            !CU_add_test(s, "query rejects malformed input", test_query_rejects) ||
            !CU_add_test(s, "header lookup", test_headers) ||
            !CU_add_test(s, "error render shape", test_error_render_shape) ||
-           !CU_add_test(s, "percent decoding", test_decode);
+           !CU_add_test(s, "percent decoding", test_decode) ||
+           !CU_add_test(s, "the artifact upload path", test_is_upload);
 }

@@ -25,6 +25,7 @@ const NAV = [
   { to: 'runs', label: 'Runs' },
   { to: 'traces', label: 'Traces' },
   { to: 'rollouts', label: 'Rollouts' },
+  { to: 'artifacts', label: 'Artifacts' },
   { to: 'resources', label: 'Resources' },
   { to: 'workers', label: 'Workers' },
   { to: 'failures', label: 'Failures' },

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   describeRead,
+  formatTableCell,
   durationBetween,
   formatDuration,
   formatRelative,
@@ -94,5 +95,26 @@ describe('describeRead', () => {
     expect(describeRead('primary-fallback', null)).toBe('from the primary: the replica is unavailable');
     expect(describeRead('primary', null)).toBeNull();
     expect(describeRead(null, null)).toBeNull();
+  });
+});
+
+describe('formatTableCell', () => {
+  it('prints integers bare and other numbers to 4 decimals', () => {
+    expect(formatTableCell(3)).toEqual({ text: '3', numeric: true });
+    expect(formatTableCell(-120000)).toEqual({ text: '-120000', numeric: true });
+    expect(formatTableCell(0.91234567)).toEqual({ text: '0.9123', numeric: true });
+    expect(formatTableCell(12.5)).toEqual({ text: '12.5000', numeric: true });
+  });
+  it('writes |x| < 1e-4 in scientific notation, never as 0.0000', () => {
+    expect(formatTableCell(0.00001234)).toEqual({ text: '1.2340e-5', numeric: true });
+    expect(formatTableCell(-0.00005)).toEqual({ text: '-5.0000e-5', numeric: true });
+    expect(formatTableCell(0.0001).text).toBe('0.0001');
+    expect(formatTableCell(0)).toEqual({ text: '0', numeric: true });
+  });
+  it('leaves text, booleans and null as text', () => {
+    expect(formatTableCell('LightGBM')).toEqual({ text: 'LightGBM', numeric: false });
+    expect(formatTableCell('0.5')).toEqual({ text: '0.5', numeric: false });
+    expect(formatTableCell(true)).toEqual({ text: 'true', numeric: false });
+    expect(formatTableCell(null)).toEqual({ text: '—', numeric: false });
   });
 });

@@ -100,3 +100,18 @@ export function describeRead(from: string | null, lagS: number | null): string |
   if (from === 'primary-fallback') return 'from the primary: the replica is unavailable';
   return null;
 }
+
+/** A cell of a table a run emits (leaderboards), by the rendering rule of issue 19:
+ * integers as they are, other numbers to 4 decimals, and a non-zero |x| < 1e-4 in
+ * scientific notation (4 decimals of mantissa) so a small score never shows as 0.0000.
+ * Text, booleans and null as text (`—` for null). `numeric` says how to align and sort. */
+export function formatTableCell(v: unknown): { text: string; numeric: boolean } {
+  if (typeof v === 'number' && Number.isFinite(v)) {
+    if (Number.isInteger(v)) return { text: String(v), numeric: true };
+    if (Math.abs(v) < 1e-4) return { text: v.toExponential(4), numeric: true };
+    return { text: v.toFixed(4), numeric: true };
+  }
+  if (v === null || v === undefined) return { text: '—', numeric: false };
+  if (typeof v === 'string') return { text: v, numeric: false };
+  return { text: String(v), numeric: false };
+}

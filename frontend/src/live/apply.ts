@@ -6,6 +6,7 @@ import type { QueryClient } from '@tanstack/react-query';
 import { appendLiveEvents, fetchNewEvents, patchRun, runKeys, type RunsData } from '../api/runs';
 import { patchWorker, workerKeys } from '../api/workers';
 import { metricKeys } from '../api/metrics';
+import { artifactKeys, patchRunTable, type TableMessage } from '../api/artifacts';
 import { fetchNewRunSpans } from '../api/spans';
 import { reportKeys } from '../api/reports';
 import type { Run, RunEvent, Worker } from '../api/types';
@@ -30,6 +31,7 @@ export const LIVE_TYPES = [
   'run.metrics',
   'run.spans',
   'worker.updated',
+  'run.table',
 ] as const;
 
 /** Runs a function at most once per `ms` per key, trailing (the last call wins). */
@@ -238,6 +240,17 @@ export function applyLiveMessage(ctx: LiveContext, msg: LiveMessage): boolean {
       // run's Traces tab, from the batch's first sequence id.
       if (msg.run) void ctx.spans.fetch(qc, slug, msg.run, firstSequenceId(msg.data));
       refreshRollouts(ctx);
+      break;
+    case 'run.table':
+      // Appended rows ride in the message; a table past its budget is fetched (coalesced).
+      if (msg.run) {
+        const run = msg.run;
+        const d = msg.data as TableMessage | undefined;
+        if (!d || typeof d !== 'object' || !patchRunTable(qc, slug, run, d))
+          ctx.refetch.run('tables:' + run, () =>
+            qc.invalidateQueries({ queryKey: artifactKeys.tables(slug, run) }),
+          );
+      }
       break;
     case 'worker.updated':
       if (msg.data && typeof msg.data === 'object') patchWorker(qc, slug, msg.data as Worker);

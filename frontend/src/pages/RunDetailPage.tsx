@@ -29,6 +29,7 @@ import { RunStatusBadges, StatusBadge } from '../components/StatusBadges';
 import { EventLog } from '../components/EventLog';
 import { MetricsPanel } from '../components/MetricsPanel';
 import { RunTraces } from '../components/traces/RunTraces';
+import { RunArtifactTabs, RunArtifactPanels } from '../components/RunArtifactTabs';
 import { JsonBlock } from '../components/Json';
 import { durationBetween, formatDuration, formatRelative, formatTime } from '../lib/format';
 import { canCancel } from '../lib/status';
@@ -230,6 +231,7 @@ export default function RunDetailPage() {
           <Tabs.Tab value="metrics">Metrics</Tabs.Tab>
           <Tabs.Tab value="traces">Traces</Tabs.Tab>
           <Tabs.Tab value="attempts">Attempts</Tabs.Tab>
+          <RunArtifactTabs />
           <Tabs.Tab value="raw">Raw</Tabs.Tab>
         </Tabs.List>
         <Tabs.Panel value="events" pt="sm">
@@ -250,6 +252,7 @@ export default function RunDetailPage() {
         <Tabs.Panel value="attempts" pt="sm">
           <Attempts project={slug} run={runId} />
         </Tabs.Panel>
+        <RunArtifactPanels project={slug} run={runId} succeeded={r.status === 'succeeded'} />
         <Tabs.Panel value="raw" pt="sm">
           <SimpleGrid cols={{ base: 1, md: 2 }}>
             {(['input', 'params', 'result', 'summary'] as const).map((k) => (

@@ -172,7 +172,7 @@ class Client:
         h = dict(self.headers)
         h.update(headers)
         if body is not None:
-            h["Content-Type"] = "application/json"
+            h.setdefault("Content-Type", "application/json")
         for fresh in (False, True):
             c = self._conn()
             reused = getattr(c, "sock", None) is not None

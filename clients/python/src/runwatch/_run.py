@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import atexit
 import collections
+import hashlib
 import json
 import logging
 import math
@@ -23,7 +24,8 @@ import time
 import traceback
 import types
 import uuid
-from typing import Any, Callable, Deque, Dict, List, Mapping, Optional, Set, Tuple, Type, Union
+from typing import (Any, Callable, Deque, Dict, Iterable, List, Mapping, Optional, Sequence, Set,
+                    Tuple, Type, Union)
 
 from ._client import APIError, Cancelled, Client, RunwatchError, TransportError
 
@@ -37,6 +39,9 @@ MAX_EVENTS_PER_BATCH = 1000
 MAX_POINTS_PER_BATCH = 10000
 BODY_BUDGET = 512 * 1024
 MAX_MESSAGE_BYTES = 65536
+
+
+ARTIFACT_KINDS = frozenset({"checkpoint", "model", "dataset", "file", "table"})
 
 
 def clip(text: str, limit: int = MAX_MESSAGE_BYTES) -> str:
@@ -220,6 +225,65 @@ class Run:
         if not 0.0 <= x <= 1.0:
             raise ValueError(f"progress must be between 0 and 1, got {x}")
         self._progress = x
+
+    def artifact(self, name: str, *, kind: str = "file", uri: Optional[str] = None,
+                 path: Optional[str] = None, data: Optional[bytes] = None,
+                 sha256: Optional[str] = None, size: Optional[int] = None,
+                 step: Optional[int] = None,
+                 metadata: Optional[Mapping[str, Any]] = None) -> Dict[str, Any]:
+        """Registers an artifact of the run (kind checkpoint|model|dataset|file|table) and
+        answers it as stored. Either `uri` (where a big artifact lives; size and sha256 are
+        optional) or a small file Runwatch stores, as `path` or `data`: its sha256 is computed
+        here (or the one given is sent) and checked by the server, which stores nothing on a
+        mismatch (APIError 400, field sha256) and refuses files past its
+        RUNWATCH_ARTIFACT_MAX_BYTES (APIError 413). Sent at once, not buffered; registering
+        the same artifact again is harmless, another one under a taken name is APIError 409."""
+        if kind not in ARTIFACT_KINDS:
+            raise ValueError(f"kind must be one of {sorted(ARTIFACT_KINDS)}, got {kind!r}")
+        if sum(x is not None for x in (uri, path, data)) != 1:
+            raise ValueError("give exactly one of uri, path or data")
+        if uri is not None:
+            item: Dict[str, Any] = {"name": name, "kind": kind, "uri": uri}
+            for k, v in (("size", size), ("sha256", sha256), ("step", step)):
+                if v is not None:
+                    item[k] = v
+            if metadata is not None:
+                item["metadata"] = dict(metadata)
+            _, r = self.client.request("POST", f"/runs/{self.id}/artifacts", item)
+            return dict(r["items"][0])
+        if path is not None:
+            with open(path, "rb") as f:
+                data = f.read()
+        assert data is not None
+        query: Dict[str, Any] = {"name": name, "kind": kind,
+                                 "sha256": sha256 or hashlib.sha256(data).hexdigest()}
+        if step is not None:
+            query["step"] = step
+        if metadata is not None:
+            query["metadata"] = json.dumps(dict(metadata), separators=(",", ":"))
+        _, r = self.client.request("POST", f"/runs/{self.id}/artifacts/upload", query=query,
+                                   raw_body=bytes(data),
+                                   headers={"Content-Type": "application/octet-stream"})
+        return dict(r)
+
+    def table(self, name: str, columns: Sequence[str], rows: Iterable[Sequence[Any]],
+              mode: str = "replace") -> int:
+        """Posts a table the run emits (a leaderboard): its columns in the engine's order and
+        rows of one value per column (numbers, strings, booleans, None). mode "replace" sets
+        the table, "append" adds rows to it (the same columns). Answers the table's row
+        count. Sent at once; an append is not retried once sent (a lost answer would add the
+        rows twice)."""
+        if mode not in ("replace", "append"):
+            raise ValueError(f"mode must be replace or append, got {mode!r}")
+        cols = [str(c) for c in columns]
+        lines: List[List[Any]] = [list(r) for r in rows]
+        for i, r in enumerate(lines):
+            if len(r) != len(cols):
+                raise ValueError(f"rows[{i}] has {len(r)} values for {len(cols)} columns")
+        body = {"columns": cols, "rows": lines, "mode": mode}
+        _, a = self.client.request("POST", f"/runs/{self.id}/tables/{name}", body,
+                                   idempotent=mode == "replace")
+        return int(a["row_count"])
 
     def on_cancel(self, fn: Callable[["Run"], None]) -> None:
         """fn(run) is called from the heartbeat thread when a cancel is requested."""
