@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  chartDate,
   describeRead,
   durationBetween,
   formatDuration,
@@ -96,6 +97,15 @@ describe('truncateJson', () => {
     expect(s).toHaveLength(20);
     expect(s.endsWith('…')).toBe(true);
     expect(truncateJson(null)).toBe('');
+  });
+});
+
+describe('chartDate', () => {
+  it("reads the chosen zone through a Date's local fields (what uPlot prints)", () => {
+    const ts = Date.parse('2026-03-04T01:02:03Z') / 1000;
+    const u = chartDate(ts, 'utc');
+    expect([u.getFullYear(), u.getMonth() + 1, u.getDate(), u.getHours(), u.getMinutes()]).toEqual([2026, 3, 4, 1, 2]);
+    expect(chartDate(ts, 'local').getTime()).toBe(ts * 1000);
   });
 });
 

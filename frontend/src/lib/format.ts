@@ -51,6 +51,13 @@ export function parseTimeInput(v: string, zone: TimeZonePref = getTimeZone()): n
   return Date.parse(zone === 'utc' ? `${v}Z` : v);
 }
 
+/** uPlot's `tzDate` for time axes and legends: a Date whose local fields read the chosen
+ * zone (uPlot formats with local getters), so charts follow the setting too. */
+export function chartDate(ts: number, zone: TimeZonePref = getTimeZone()): Date {
+  const d = new Date(ts * 1000);
+  return zone === 'utc' ? new Date(d.getTime() + d.getTimezoneOffset() * 60_000) : d;
+}
+
 /** The one duration style: `2d 3h 0m 0s`, `1h 30m 15s`, `45s`, and below a second
  * `1.23s`-like units down to ns (`450ms`, `12.3µs`); an em dash for none. */
 export function formatDuration(seconds: number | null | undefined): string {
