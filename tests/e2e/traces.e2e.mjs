@@ -150,7 +150,7 @@ async function main() {
         ['tool.search', '2', 'error'],
         ['answer', '1', 'unset'],
       ]);
-      assert.equal(await row(ID.root).getByTestId('span-duration').textContent(), '2.4 s');
+      assert.equal(await row(ID.root).getByTestId('span-duration').textContent(), '2.4s');
       assert.equal(await row(ID.tool).getByTestId('span-duration').textContent(), '700ms');
       await shot('traces-01-run-waterfall');
     });
@@ -238,7 +238,7 @@ async function main() {
       assert.equal(cells[0], 'agent.rollout');
       assert.equal(cells[1], '6'); // spans
       assert.equal(cells[2], '1'); // errors
-      assert.equal(cells[3], '2.4 s');
+      assert.equal(cells[3], '2.4s');
       assert.equal(cells[6], run.id.slice(0, 8));
       await shot('traces-06-traces-page');
     });
