@@ -314,7 +314,10 @@ async function main() {
       const p = await phone.newPage();
       p.on('pageerror', (e) => pageErrors.push(String(e)));
       await login(p);
-      const pages = ['', 'runs', `runs/${runs[2].id}`, 'traces', 'rollouts', 'resources', 'workers', `workers/${worker.id}`, 'failures', 'reports', 'settings', 'admin', 'audit'];
+      const groups = await call('GET', `/failure-groups?project=${SLUG}`, { token });
+      const fp = groups.items?.[0]?.fingerprint;
+      assert.ok(fp, 'the failed run makes a failure group');
+      const pages = ['', 'runs', `runs/${runs[2].id}`, 'traces', 'rollouts', 'resources', 'workers', `workers/${worker.id}`, 'failures', `failures/${fp}`, 'reports', 'reports?tab=sql', 'settings', 'admin', 'audit'];
       const over = [];
       for (const path of pages) {
         await p.goto(`${BASE}/p/${SLUG}${path ? '/' + path : ''}`);
@@ -322,7 +325,7 @@ async function main() {
         await p.waitForFunction(() => !document.querySelector('[aria-busy=true]') && !document.querySelector('.mantine-Loader-root'), null, { timeout: WAIT });
         const m = await p.evaluate(() => ({ sw: document.scrollingElement.scrollWidth, iw: window.innerWidth }));
         if (m.sw > m.iw) over.push(`${path || 'overview'}: ${m.sw} > ${m.iw}`);
-        await shot(`9-mobile-${(path || 'overview').replace(/\/.*/, '-detail')}`, p);
+        await shot(`9-mobile-${(path || 'overview').replace(/\/.*/, '-detail').replace(/\?tab=/, '-')}`, p);
       }
       assert.deepEqual(over, []);
       // The runs list keeps Status on screen.
