@@ -42,6 +42,7 @@ const struct route routes[] = {
     {"GET", "/api/v1/users", users_list, 0},
     {"POST", "/api/v1/users", users_create, J},
     {"PATCH", "/api/v1/users/{user}", users_update, J},
+    {"POST", "/api/v1/users/{user}/password", users_password, J},
 
     {"GET", "/api/v1/projects", projects_list, 0},
     {"POST", "/api/v1/projects", projects_create, J},

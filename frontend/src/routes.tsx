@@ -1,7 +1,10 @@
 // Routes, each page its own chunk (React.lazy), so the first load carries only the shell.
 // The trace views' loaders start their span fetch at navigation, while the sign-in check
 // and the page's chunk load, instead of after them (docs/PERFORMANCE.md, the trace view's
-// first paint); they return at once, the page reads the same query from the cache.
+// first paint); they return at once, the page reads the same query from the cache. The
+// overview and runs loaders do the same for those pages' first requests and their chunk,
+// so a cold load asks for the session, the code and the data at once rather than one
+// after another (docs/PERFORMANCE.md, "No waterfall on the overview and runs pages").
 import { lazy, Suspense, type ReactNode } from 'react';
 import { createBrowserRouter, Navigate, type LoaderFunctionArgs } from 'react-router-dom';
 import { Center, Loader } from '@mantine/core';
@@ -9,10 +12,16 @@ import { RequireAuth, ProjectRoute, ProjectRedirect } from './components/guards'
 import { AppLayout } from './components/AppLayout';
 import { queryClient } from './queryClient';
 import { runSpansQuery, traceQuery } from './api/spans';
+import { prefetchOverview } from './api/overview';
+import { runsListQuery } from './api/runs';
+import { thresholdsQuery } from './api/reports';
+import { parseRunFilters, runFiltersToApi, runFiltersToSearch } from './lib/runFilters';
 
 const LoginPage = lazy(() => import('./pages/LoginPage'));
-const OverviewPage = lazy(() => import('./pages/OverviewPage'));
-const RunsPage = lazy(() => import('./pages/RunsPage'));
+const loadOverview = () => import('./pages/OverviewPage');
+const loadRuns = () => import('./pages/RunsPage');
+const OverviewPage = lazy(loadOverview);
+const RunsPage = lazy(loadRuns);
 const RunDetailPage = lazy(() => import('./pages/RunDetailPage'));
 const TracesPage = lazy(() => import('./pages/TracesPage'));
 const TracePage = lazy(() => import('./pages/TracePage'));
@@ -25,6 +34,8 @@ const SettingsPage = lazy(() => import('./pages/SettingsPage'));
 const ReportsPage = lazy(() => import('./pages/ReportsPage'));
 const FailuresPage = lazy(() => import('./pages/FailuresPage'));
 const FailureGroupPage = lazy(() => import('./pages/FailureGroupPage'));
+const AdminPage = lazy(() => import('./pages/AdminPage'));
+const AuditPage = lazy(() => import('./pages/AuditPage'));
 const NotFoundPage = lazy(() => import('./pages/NotFoundPage'));
 
 /** Starts a fetch into the cache unless it holds the data already; never waits for it (an
@@ -42,6 +53,23 @@ function traceLoader({ params }: LoaderFunctionArgs) {
 function runLoader({ params, request }: LoaderFunctionArgs) {
   if (new URL(request.url).searchParams.get('tab') !== 'traces') return null;
   return prefetch(queryClient.ensureQueryData(runSpansQuery(params.project ?? '', params.runId ?? '')));
+}
+
+function overviewLoader({ params }: LoaderFunctionArgs) {
+  void loadOverview().catch(() => {});
+  prefetchOverview(queryClient, params.project ?? '').forEach(prefetch);
+  return null;
+}
+
+/** The runs list's first page under the URL's filters, keyed as RunsPage keys it. */
+function runsLoader({ params, request }: LoaderFunctionArgs) {
+  const slug = params.project ?? '';
+  const filters = parseRunFilters(new URL(request.url).searchParams);
+  const key = Object.fromEntries(runFiltersToSearch(filters));
+  void loadRuns().catch(() => {});
+  prefetch(queryClient.prefetchInfiniteQuery(runsListQuery(slug, key, (anchor) => runFiltersToApi(filters, anchor))));
+  prefetch(queryClient.prefetchQuery(thresholdsQuery(slug)));
+  return null;
 }
 
 function page(el: ReactNode) {
@@ -71,8 +99,8 @@ export const router = createBrowserRouter([
           {
             element: <AppLayout />,
             children: [
-              { index: true, element: page(<OverviewPage />) },
-              { path: 'runs', element: page(<RunsPage />) },
+              { index: true, element: page(<OverviewPage />), loader: overviewLoader },
+              { path: 'runs', element: page(<RunsPage />), loader: runsLoader },
               { path: 'runs/:runId', element: page(<RunDetailPage />), loader: runLoader },
               { path: 'traces', element: page(<TracesPage />) },
               { path: 'traces/:traceId', element: page(<TracePage />), loader: traceLoader },
@@ -85,6 +113,8 @@ export const router = createBrowserRouter([
               { path: 'failures', element: page(<FailuresPage />) },
               { path: 'failures/:fingerprint', element: page(<FailureGroupPage />) },
               { path: 'settings', element: page(<SettingsPage />) },
+              { path: 'admin', element: page(<AdminPage />) },
+              { path: 'audit', element: page(<AuditPage />) },
               { path: '*', element: page(<NotFoundPage />) },
             ],
           },

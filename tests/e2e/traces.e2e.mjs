@@ -150,8 +150,8 @@ async function main() {
         ['tool.search', '2', 'error'],
         ['answer', '1', 'unset'],
       ]);
-      assert.equal(await row(ID.root).getByTestId('span-duration').textContent(), '2.4 s');
-      assert.equal(await row(ID.tool).getByTestId('span-duration').textContent(), '700 ms');
+      assert.equal(await row(ID.root).getByTestId('span-duration').textContent(), '2.4s');
+      assert.equal(await row(ID.tool).getByTestId('span-duration').textContent(), '700ms');
       await shot('traces-01-run-waterfall');
     });
 
@@ -192,7 +192,7 @@ async function main() {
       // Each value has its copy button.
       assert.equal(await drawer.getByTestId('span-attributes').getByRole('button', { name: /^copy / }).count(), 7);
       await drawer.getByTestId('span-events').getByText('plan.ready').waitFor();
-      await drawer.getByTestId('span-events').getByText('+70 ms').waitFor();
+      await drawer.getByTestId('span-events').getByText('+70ms').waitFor();
       await drawer.getByTestId('resource-attributes').getByText('e2e-agent').waitFor();
       await drawer.getByText('e2e-agent 0.3.1').waitFor();
       await shot('traces-03-span-drawer');
@@ -238,7 +238,7 @@ async function main() {
       assert.equal(cells[0], 'agent.rollout');
       assert.equal(cells[1], '6'); // spans
       assert.equal(cells[2], '1'); // errors
-      assert.equal(cells[3], '2.4 s');
+      assert.equal(cells[3], '2.4s');
       assert.equal(cells[6], run.id.slice(0, 8));
       await shot('traces-06-traces-page');
     });

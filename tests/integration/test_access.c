@@ -37,6 +37,7 @@ enum op {
     OP_PASSWORD,
     OP_USER_CREATE,
     OP_USER_PATCH,
+    OP_USER_PASSWORD, /* {user}: a throwaway user, given a new password */
     OP_PROJECT_CREATE,
     OP_PROJECT_PATCH,
     OP_MEMBER_ADD,
@@ -121,6 +122,7 @@ static const struct row matrix[] = {
     {"GET",    "/api/v1/users",                            NULL, PA, OP_PLAIN,          {401, 403, 403, 403, OK,  403, 403, 403, 403}},
     {"POST",   "/api/v1/users",                            NULL, PA, OP_USER_CREATE,    {401, 403, 403, 403, OK,  403, 403, 403, 403}},
     {"PATCH",  "/api/v1/users/{user}",                     NULL, PA, OP_USER_PATCH,     {401, 403, 403, 403, OK,  403, 403, 403, 403}},
+    {"POST",   "/api/v1/users/{user}/password",            NULL, PA, OP_USER_PASSWORD,  {401, 403, 403, 403, OK,  403, 403, 403, 403}},
     {"GET",    "/api/v1/projects",                         NULL, PA, OP_PLAIN,          {401, OK,  OK,  OK,  OK,  OK,  OK,  OK,  OK}},
     {"POST",   "/api/v1/projects",                         NULL, PA, OP_PROJECT_CREATE, {401, 403, 403, 403, OK,  403, 403, 403, 403}},
     {"GET",    "/api/v1/projects/{project}",               NULL, PA, OP_PLAIN,          {401, OK,  OK,  OK,  OK,  OK,  OK,  OK,  404}},
@@ -811,6 +813,13 @@ static long access_call(const struct row *row, int who, char *code, size_t ccap)
             return -1;
         user = throwaway.user_id;
         b = "{\"display_name\":\"renamed\"}";
+        break;
+    case OP_USER_PASSWORD:
+        if (make_user("resetme", &throwaway))
+            return -1;
+        user = throwaway.user_id;
+        snprintf(body, sizeof(body), "{\"password\":\"%s\"}", itest_password(pw, sizeof(pw)));
+        b = body;
         break;
     case OP_PROJECT_CREATE:
         snprintf(body, sizeof(body), "{\"slug\":\"%s\",\"name\":\"made by a matrix call\"}",

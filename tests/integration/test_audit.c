@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "itest.h"
 
@@ -17,9 +18,10 @@ static int audit_init(void)
 static void test_audit(void)
 {
     static const char *const wanted[] = {
-        "auth.login",   "auth.login_failed", "auth.logout",    "token.create",
-        "token.revoke", "member.add",        "member.role",    "member.remove",
-        "user.create",  "user.update",       "project.create", "user.password_changed",
+        "auth.login",          "auth.login_failed", "auth.logout",    "token.create",
+        "token.revoke",        "member.add",        "member.role",    "member.remove",
+        "user.create",         "user.update",       "project.create", "user.password_changed",
+        "user.password_reset",
     };
     int found[sizeof(wanted) / sizeof(wanted[0])] = {0};
     int pages = 0, http_without_ip = 0, token_actor = 0, leaks = 0;
@@ -97,10 +99,72 @@ static void test_audit(void)
     CU_ASSERT_EQUAL(itest_get_status(&padmin, "/api/v1/audit"), 403);
 }
 
+/* The number of entries GET path answers (one page), or -1; each entry's action must
+ * start with prefix and its actor_email be actor (NULL: any), else bad is counted. */
+static int audit_count(const char *path, const char *prefix, const char *actor, int *bad)
+{
+    struct http_resp r;
+    json_object *items, *v;
+    int n = -1;
+
+    if (api_call(&world.adm, "GET", path, NULL, &r) != 0)
+        return -1;
+    if (r.status == 200 && r.json && json_object_object_get_ex(r.json, "items", &items)) {
+        n = (int)json_object_array_length(items);
+        for (int i = 0; i < n; i++) {
+            json_object *e = json_object_array_get_idx(items, i);
+            if (prefix && (!json_object_object_get_ex(e, "action", &v) ||
+                           strncmp(json_object_get_string(v), prefix, strlen(prefix)) != 0))
+                (*bad)++;
+            if (actor && (!json_object_object_get_ex(e, "actor_email", &v) || !v ||
+                          strcasecmp(json_object_get_string(v), actor) != 0))
+                (*bad)++;
+        }
+    }
+    http_resp_free(&r);
+    return n;
+}
+
+/* The Audit page's filters: actor, action (one or a family), time, and field errors. */
+static void test_audit_filters(void)
+{
+    char path[400];
+    int bad = 0;
+    struct http_resp r;
+
+    snprintf(path, sizeof(path), "/api/v1/audit?action=user&limit=1000");
+    CU_ASSERT_TRUE(audit_count(path, "user.", NULL, &bad) > 0);
+    snprintf(path, sizeof(path), "/api/v1/audit?action=user.create&limit=1000");
+    CU_ASSERT_TRUE(audit_count(path, "user.create", NULL, &bad) > 0);
+    /* A family matches at a dot only: "use" is no family. */
+    CU_ASSERT_EQUAL(audit_count("/api/v1/audit?action=use", NULL, NULL, &bad), 0);
+    snprintf(path, sizeof(path), "/api/v1/audit?actor=%s&limit=1000", world.adm.email);
+    CU_ASSERT_TRUE(audit_count(path, NULL, world.adm.email, &bad) > 0);
+    CU_ASSERT_EQUAL(audit_count("/api/v1/audit?actor=nobody@audit.test", NULL, NULL, &bad), 0);
+    snprintf(path, sizeof(path), "/api/v1/audit?project=%s&action=member&limit=1000",
+             world.pa.slug);
+    CU_ASSERT_TRUE(audit_count(path, "member.", NULL, &bad) > 0);
+    /* Time: everything is before a far future and nothing after it. */
+    CU_ASSERT_TRUE(audit_count("/api/v1/audit?until=2999-01-01T00:00:00Z", NULL, NULL, &bad) > 0);
+    CU_ASSERT_EQUAL(audit_count("/api/v1/audit?since=2999-01-01T00:00:00Z", NULL, NULL, &bad), 0);
+    CU_ASSERT_EQUAL(bad, 0);
+
+    CU_ASSERT_EQUAL_FATAL(api_call(&world.adm, "GET", "/api/v1/audit?since=yesterday", NULL, &r),
+                          0);
+    CU_ASSERT_EQUAL(r.status, 400);
+    CU_ASSERT_STRING_EQUAL(http_error_field(&r) ? http_error_field(&r) : "", "since");
+    http_resp_free(&r);
+    CU_ASSERT_EQUAL_FATAL(api_call(&world.adm, "GET", "/api/v1/audit?actr=x", NULL, &r), 0);
+    CU_ASSERT_EQUAL(r.status, 400);
+    CU_ASSERT_STRING_EQUAL(http_error_field(&r) ? http_error_field(&r) : "", "actr");
+    http_resp_free(&r);
+}
+
 int suite_audit_register(void)
 {
     CU_pSuite s = CU_add_suite("audit", audit_init, NULL);
     if (!s)
         return 1;
-    return !CU_add_test(s, "audit log", test_audit);
+    return !CU_add_test(s, "audit log", test_audit) ||
+           !CU_add_test(s, "audit filters", test_audit_filters);
 }

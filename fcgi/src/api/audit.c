@@ -1,5 +1,6 @@
 /* audit: GET /api/v1/audit. Instance admins read everything; a project admin reads the
- * entries of a project with ?project=slug. (Writing entries is audit_log.c's.) */
+ * entries of a project with ?project=slug. The Audit page's filters (actor, action,
+ * since, until) narrow either. (Writing entries is audit_log.c's.) */
 #include "audit.h"
 
 #include <stdlib.h>
@@ -7,6 +8,7 @@
 
 #include "access.h"
 #include "db.h"
+#include "jsonx.h"
 
 /* A text column as a JSON string, SQL NULL as JSON null. */
 static json_object *jstr_or_null(PGresult *res, int row, int col)
@@ -14,17 +16,36 @@ static json_object *jstr_or_null(PGresult *res, int row, int col)
     return PQgetisnull(res, row, col) ? NULL : json_object_new_string(PQgetvalue(res, row, col));
 }
 
+/* An optional RFC 3339 bound on ts. */
+static int audit_time_param(struct req *r, const char *name, const char **out)
+{
+    *out = req_query(r, name);
+    if (*out && !jsonx_is_rfc3339(*out))
+        return req_error(r, 400, "invalid_field", name, "%s must be an RFC 3339 time with a zone",
+                         name);
+    return 0;
+}
+
 int audit_list(struct req *r)
 {
+    static const char *const known[] = {"project", "cursor", "limit", "actor",
+                                        "action",  "since",  "until", NULL};
     const char *slug = req_query(r, "project");
     const char *cursor = req_query(r, "cursor");
+    const char *actor = req_query(r, "actor"), *action = req_query(r, "action");
+    const char *since, *until;
     const char *project_id = NULL;
     struct access_project proj;
     long limit;
     PGresult *res;
 
-    if (req_limit(r, &limit))
+    if (req_only_params(r, known) || req_limit(r, &limit) || audit_time_param(r, "since", &since) ||
+        audit_time_param(r, "until", &until))
         return -1;
+    if (actor && (!actor[0] || strlen(actor) > 254))
+        return req_error(r, 400, "invalid_field", "actor", "actor must be 1 to 254 characters");
+    if (action && (!action[0] || strlen(action) > 100))
+        return req_error(r, 400, "invalid_field", "action", "action must be 1 to 100 characters");
     if (cursor && !req_is_int(cursor))
         return req_error(r, 400, "invalid_field", "cursor", "cursor is not one this API issued");
     if (slug) {
@@ -37,7 +58,11 @@ int audit_list(struct req *r)
     const char *lim = arena_sprintf(r->op.arena, "%ld", limit + 1);
     const char *p[AUDIT_LIST__NIN] = {[AUDIT_LIST_IN_PROJECT_ID] = project_id,
                                       [AUDIT_LIST_IN_CURSOR] = cursor,
-                                      [AUDIT_LIST_IN_LIMIT] = lim};
+                                      [AUDIT_LIST_IN_LIMIT] = lim,
+                                      [AUDIT_LIST_IN_ACTOR] = actor,
+                                      [AUDIT_LIST_IN_ACTION] = action,
+                                      [AUDIT_LIST_IN_SINCE] = since,
+                                      [AUDIT_LIST_IN_UNTIL] = until};
     if (!(res = DB_EXEC(&r->op, DB_STMT_AUDIT_LIST, p)))
         return -1;
 

@@ -1,7 +1,8 @@
 /* users: accounts. Only instance admins manage them over HTTP. An admin cannot
  * disable or demote their own account, so an instance is never left without one by
  * a slip. Disabling a user ends their sessions at once. Creating a user is
- * accounts_user_create, which the CLI calls too. */
+ * accounts_user_create and an admin's password reset accounts_password_reset, which the
+ * CLI calls too (`runwatch-api user create|reset-password`). */
 #include "users.h"
 
 #include <crypt.h>
@@ -118,6 +119,33 @@ int users_update(struct req *r)
         has_disabled ? (disabled ? "true" : "false") : "null");
     if (audit_log_write(&r->op, "user.update", NULL, PQgetvalue(res, 0, USER_UPDATE_EMAIL),
                         details) ||
+        db_commit(&r->op))
+        return -1;
+    return req_json(r, 200, users_row_json(res, 0));
+}
+
+/* POST /users/{user}/password: an instance admin sets a user's password (the Admin page's
+ * "Reset password"); the user's sessions end, as with the CLI's reset-password. */
+int users_password(struct req *r)
+{
+    static const char *const keys[] = {"password", NULL};
+    struct jsonx_err je;
+    const char *uid = req_path_param(r, "user"), *password = NULL;
+    PGresult *res;
+
+    if (access_require_instance_admin(&r->op))
+        return -1;
+    if (jsonx_only_keys(r->body_json, keys, &je) ||
+        jsonx_string(r->body_json, "password", JSONX_REQUIRED, 0, 1024, &password, NULL, &je))
+        return req_error_json(r, 400, &je);
+    if (!req_is_int(uid))
+        return req_error(r, 404, "not_found", NULL, "no such user");
+    const char *p[USER_GET__NIN] = {[USER_GET_IN_USER_ID] = uid};
+    if (db_begin(&r->op) || !(res = DB_EXEC(&r->op, DB_STMT_USER_GET, p)))
+        return -1;
+    if (PQntuples(res) != 1)
+        return req_error(r, 404, "not_found", NULL, "no such user");
+    if (accounts_password_reset(&r->op, PQgetvalue(res, 0, USER_GET_EMAIL), password, "admin") ||
         db_commit(&r->op))
         return -1;
     return req_json(r, 200, users_row_json(res, 0));

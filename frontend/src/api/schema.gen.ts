@@ -221,6 +221,23 @@ export interface paths {
         patch: operations["updateUser"];
         trace?: never;
     };
+    "/api/v1/users/{user}/password": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Set a user's password (instance admin); their sessions end. Audited as user.password_reset with via admin */
+        post: operations["resetUserPassword"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/projects": {
         parameters: {
             query?: never;
@@ -335,7 +352,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Audit log, newest first: all entries (instance admin) or one project's (?project=, project admin) */
+        /** Audit log, newest first: all entries (instance admin) or one project's (?project=, project admin), narrowed by actor, action and time */
         get: operations["listAudit"];
         put?: never;
         post?: never;
@@ -3198,6 +3215,80 @@ export interface operations {
             };
         };
     };
+    resetUserPassword: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                user: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description the new password; the same rules as POST /api/v1/users */
+                    password: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Reset; the user as GET /api/v1/users lists them */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["User"];
+                };
+            };
+            /** @description Malformed request (names the field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No identity: sign in or send a bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not allowed (role too low, token where a user is needed, or missing X-Runwatch-CSRF) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such resource, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Well-formed but invalid (names the field) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     listProjects: {
         parameters: {
             query?: never;
@@ -3854,6 +3945,14 @@ export interface operations {
         parameters: {
             query?: {
                 project?: string;
+                /** @description a user's email (any case) or a token's prefix */
+                actor?: string;
+                /** @description one action (user.create) or a family: user matches user.create, user.update, … */
+                action?: string;
+                /** @description entries at or after this RFC 3339 time */
+                since?: string;
+                /** @description entries before this RFC 3339 time */
+                until?: string;
                 limit?: number;
                 /** @description next_cursor of the previous page */
                 cursor?: string;

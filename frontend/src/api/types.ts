@@ -20,6 +20,7 @@ export type WorkerSession = S['WorkerSession'];
 /** GET /workers/{id}: the worker, its runs in flight, registrations and resource samples. */
 export type WorkerDetail = operations['getWorker']['responses'][200]['content']['application/json'];
 export type Role = NonNullable<Project['role']>;
+export type AuditEntry = S['AuditEntry'];
 
 export interface Page<T> {
   items: T[];

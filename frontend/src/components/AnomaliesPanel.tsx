@@ -3,9 +3,9 @@
 // each, from GET /anomalies with the project's thresholds (editable in Settings).
 import { Anchor, Badge, Card, Group, SimpleGrid, Stack, Table, Text, Title, Tooltip } from '@mantine/core';
 import { useQuery } from '@tanstack/react-query';
+import { anomaliesQuery } from '../api/overview';
 import { Link } from 'react-router-dom';
-import { api } from '../api/client';
-import type { Anomalies, AnomalyKind } from '../api/types';
+import type { AnomalyKind } from '../api/types';
 import { formatDuration, formatTime, shortId } from '../lib/format';
 import { useRefetchInterval } from '../lib/prefs';
 import { ErrorState, LoadingRows } from './QueryState';
@@ -19,12 +19,8 @@ export const ANOMALY_KINDS: { kind: AnomalyKind; label: string; color: string; w
 
 export function AnomaliesPanel({ slug, now }: { slug: string; now: number }) {
   const refetchInterval = useRefetchInterval();
-  const q = useQuery({
-    // Under ['overview', slug]: the live stream refreshes it as runs change.
-    queryKey: ['overview', slug, 'anomalies'],
-    queryFn: ({ signal }) => api<Anomalies>('/anomalies', { query: { project: slug, limit: 20 }, signal }),
-    refetchInterval,
-  });
+  // Under ['overview', slug]: the live stream refreshes it as runs change.
+  const q = useQuery({ ...anomaliesQuery(slug), refetchInterval });
   const total = ANOMALY_KINDS.reduce((a, k) => a + (q.data?.counts?.[k.kind] ?? 0), 0);
   return (
     <Card withBorder data-testid="anomalies">

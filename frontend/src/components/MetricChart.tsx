@@ -6,6 +6,7 @@ import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import { useComputedColorScheme } from '@mantine/core';
 import type { MetricSeries } from '../api/metrics';
+import { chartDate } from '../lib/format';
 
 export interface ChartLine {
   label: string;
@@ -41,6 +42,7 @@ export function LineChart({
       legend: { show: lines.length > 1 },
       cursor: { drag: { x: true, y: false } },
       scales: { x: { time } },
+      tzDate: (ts: number) => chartDate(ts), // the zone chosen in Settings (lib/format.ts)
       axes: [
         { stroke: axis, grid: { stroke: grid }, ticks: { stroke: grid } },
         { stroke: axis, grid: { stroke: grid }, ticks: { stroke: grid }, size: 60 },

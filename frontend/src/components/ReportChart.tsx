@@ -5,7 +5,7 @@ import { useEffect, useRef } from 'react';
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import { Text, useComputedColorScheme } from '@mantine/core';
-import { formatTime } from '../lib/format';
+import { chartDate, formatTime } from '../lib/format';
 import type { ChartData } from '../lib/reportChart';
 
 export const PALETTE = [
@@ -133,6 +133,7 @@ function LinesChart({ data, height, testid }: { data: ChartData; height: number;
       legend: { show: true },
       cursor: { drag: { x: !cat, y: false } },
       scales: { x: { time: data.xKind === 'time' } },
+      tzDate: (ts: number) => chartDate(ts), // the zone chosen in Settings (lib/format.ts)
       axes: [
         {
           stroke: axis,

@@ -44,6 +44,7 @@ function DebouncedInput({
       w={w}
       value={text}
       inputMode={inputMode}
+      {...(label === 'Search' ? { 'data-kb-search': true } : {})}
       onChange={(e) => setText(e.currentTarget.value)}
     />
   );

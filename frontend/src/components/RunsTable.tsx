@@ -20,6 +20,7 @@ import { RunStatusBadges, StatusBadge } from './StatusBadges';
 import { ErrorState, LoadingRows } from './QueryState';
 import { JsonDrawer } from './Json';
 import classes from './RunsTable.module.css';
+import { usePrefetchRunOnHover } from '../lib/prefetch';
 
 export const ROW_ESTIMATE = 41;
 
@@ -86,6 +87,7 @@ export function RunsTable({
 }) {
   const [expanded, setExpanded] = useState<Record<string, boolean>>({});
   const [drawer, setDrawer] = useState<Run | null>(null);
+  const prefetchOnHover = usePrefetchRunOnHover(project);
   const base = `/p/${project}/runs`;
 
   const columns = useMemo<ColumnDef<Run>[]>(
@@ -243,7 +245,7 @@ export function RunsTable({
             {table.getHeaderGroups().map((hg) => (
               <tr key={hg.id}>
                 {hg.headers.map((h) => (
-                  <th key={h.id}>{flexRender(h.column.columnDef.header, h.getContext())}</th>
+                  <th key={h.id} data-col={h.column.id}>{flexRender(h.column.columnDef.header, h.getContext())}</th>
                 ))}
               </tr>
             ))}
@@ -264,10 +266,12 @@ export function RunsTable({
                 className={classes.run}
                 data-run-id={row.original.id}
                 data-status={row.original.status}
+                data-kb-row={row.original.id}
+                {...prefetchOnHover(row.original.id ?? '')}
               >
                 <tr>
                   {row.getVisibleCells().map((c) => (
-                    <td key={c.id}>{flexRender(c.column.columnDef.cell, c.getContext())}</td>
+                    <td key={c.id} data-col={c.column.id}>{flexRender(c.column.columnDef.cell, c.getContext())}</td>
                   ))}
                 </tr>
                 {open && (

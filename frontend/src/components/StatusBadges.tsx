@@ -6,13 +6,17 @@ import { thresholdsQuery } from '../api/reports';
 import type { Run } from '../api/types';
 import { runBadges, statusColor } from '../lib/status';
 
+// A badge's min-content width is its padding (its label hides its overflow): in a crowded
+// table the cell would shrink it to "QU…". A status is what the column is for.
+const WHOLE = { root: { minWidth: 'max-content' } } as const;
+
 export function RunStatusBadges({ run, now }: { run: Run; now?: number }) {
   const project = run.project ?? '';
   const thresholds = useQuery({ ...thresholdsQuery(project), enabled: project !== '', staleTime: 60_000 });
   return (
     <Group gap={4} wrap="nowrap">
       {runBadges(run, thresholds.data, now).map((b) => (
-        <Badge key={b.label} color={b.color} variant="light" title={b.title} size="sm">
+        <Badge key={b.label} color={b.color} variant="light" title={b.title} size="sm" styles={WHOLE}>
           {b.label}
         </Badge>
       ))}
@@ -22,7 +26,7 @@ export function RunStatusBadges({ run, now }: { run: Run; now?: number }) {
 
 export function StatusBadge({ status }: { status: string | null | undefined }) {
   return (
-    <Badge color={statusColor(status)} variant="light" size="sm">
+    <Badge color={statusColor(status)} variant="light" size="sm" styles={WHOLE}>
       {status ?? 'unknown'}
     </Badge>
   );

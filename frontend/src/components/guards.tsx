@@ -12,10 +12,14 @@ import { LiveProvider } from '../live/LiveProvider';
 import { getLastProject, setLastProject } from '../lib/prefs';
 import { CreateProjectForm } from './CreateProjectForm';
 
+/** What the pages see in the moment between logging out and leaving them: no one. */
+const SIGNED_OUT = { projects: [] } as unknown as Me;
+
 export function useMe(): Me {
   const { data } = useQuery(meQuery);
-  // RequireAuth renders its children only once this is known and non-null.
-  return data as Me;
+  // RequireAuth renders its children only once this is known and non-null; logging out
+  // sets it to null while they are still mounted, until the sign-in page replaces them.
+  return data ?? SIGNED_OUT;
 }
 
 export function RequireAuth() {

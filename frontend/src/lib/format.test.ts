@@ -1,16 +1,38 @@
 import { describe, expect, it } from 'vitest';
 import {
+  chartDate,
   describeRead,
   formatTableCell,
   durationBetween,
   formatDuration,
   formatRelative,
   formatReplicaLag,
+  formatDurationNs,
   formatTime,
+  parseTimeInput,
+  toTimeInput,
   truncateJson,
 } from './format';
+import { setTimeZone } from './prefs';
 
 describe('formatTime', () => {
+  it('prints UTC with the zone named when the user chose UTC', () => {
+    expect(formatTime('2026-03-04T01:02:03Z', 'utc')).toBe('2026-03-04 01:02:03 UTC');
+    expect(formatTime('2026-03-04T23:59:59.9-02:00', 'utc')).toBe('2026-03-05 01:59:59 UTC');
+  });
+  it('follows the Settings choice kept in localStorage', () => {
+    setTimeZone('utc');
+    try {
+      expect(formatTime('2026-03-04T01:02:03Z')).toBe('2026-03-04 01:02:03 UTC');
+      expect(toTimeInput('2026-03-04T01:02:03Z')).toBe('2026-03-04T01:02');
+      expect(parseTimeInput('2026-03-04T01:02')).toBe(Date.parse('2026-03-04T01:02:00Z'));
+    } finally {
+      setTimeZone('local');
+    }
+    expect(formatTime(new Date(2026, 0, 5, 7, 3, 9))).toBe('2026-01-05 07:03:09');
+    expect(parseTimeInput('2026-01-05T07:03')).toBe(new Date(2026, 0, 5, 7, 3).getTime());
+    expect(parseTimeInput('yesterday')).toBeNaN();
+  });
   it('prints local time as YYYY-MM-DD HH:mm:ss, zero-padded', () => {
     // A Date built from local parts, so the test holds in any time zone.
     expect(formatTime(new Date(2026, 0, 5, 7, 3, 9))).toBe('2026-01-05 07:03:09');
@@ -41,7 +63,8 @@ describe('formatDuration', () => {
     [61.9, '1m 1s'],
     [90061, '1d 1h 1m 1s'],
     [0, '0s'],
-    [0.42, '0.4s'],
+    [0.42, '420ms'],
+    [0.0015, '1.5ms'],
     [-3, '0s'],
   ])('%s s → %s', (s, want) => expect(formatDuration(s)).toBe(want));
   it('shows a dash when unknown', () => {
@@ -78,19 +101,37 @@ describe('truncateJson', () => {
   });
 });
 
+describe('chartDate', () => {
+  it("reads the chosen zone through a Date's local fields (what uPlot prints)", () => {
+    const ts = Date.parse('2026-03-04T01:02:03Z') / 1000;
+    const u = chartDate(ts, 'utc');
+    expect([u.getFullYear(), u.getMonth() + 1, u.getDate(), u.getHours(), u.getMinutes()]).toEqual([2026, 3, 4, 1, 2]);
+    expect(chartDate(ts, 'local').getTime()).toBe(ts * 1000);
+  });
+});
+
+describe('formatDurationNs', () => {
+  it.each([
+    [0, '0s'],
+    [850, '850ns'],
+    [4_560_000, '4.56ms'],
+    [61e9, '1m 1s'],
+  ])('%d ns → %s', (v, want) => expect(formatDurationNs(v)).toBe(want));
+});
+
 describe('formatReplicaLag', () => {
   it('reads as a person would say it', () => {
-    expect(formatReplicaLag(0)).toBe('<1 s');
-    expect(formatReplicaLag(0.061)).toBe('<1 s');
-    expect(formatReplicaLag(4.4)).toBe('4 s');
-    expect(formatReplicaLag(119)).toBe('119 s');
-    expect(formatReplicaLag(600)).toBe('10 min');
+    expect(formatReplicaLag(0)).toBe('<1s');
+    expect(formatReplicaLag(0.061)).toBe('<1s');
+    expect(formatReplicaLag(4.4)).toBe('4s');
+    expect(formatReplicaLag(119)).toBe('1m 59s');
+    expect(formatReplicaLag(600)).toBe('10m 0s');
   });
 });
 
 describe('describeRead', () => {
   it('says where a built-in report was read', () => {
-    expect(describeRead('replica', 2.4)).toBe('from a replica, 2 s behind');
+    expect(describeRead('replica', 2.4)).toBe('from a replica, 2s behind');
     expect(describeRead('replica', null)).toBe('from a replica');
     expect(describeRead('primary-fallback', null)).toBe('from the primary: the replica is unavailable');
     expect(describeRead('primary', null)).toBeNull();

@@ -1,5 +1,8 @@
-// Formatters shared by every page: times in the viewer's local zone as
-// `YYYY-MM-DD HH:mm:ss`, durations as `1h 30m 15s`, and relative ages (`12s ago`).
+// Formatters shared by every page: times as `YYYY-MM-DD HH:mm:ss` in the zone the user
+// chose in Settings (local or UTC, lib/prefs.ts; UTC times say so), durations in one
+// compact style (`1h 30m 15s`, `1.23s`, `4.56ms`), and relative ages (`12s ago`). Every
+// time and duration on screen comes through here, so the setting holds everywhere.
+import { getTimeZone, type TimeZonePref } from './prefs';
 
 const pad = (n: number) => String(n).padStart(2, '0');
 
@@ -9,21 +12,59 @@ function toDate(v: string | number | Date | null | undefined): Date | null {
   return Number.isNaN(d.getTime()) ? null : d;
 }
 
-/** Local time, `YYYY-MM-DD HH:mm:ss`; an em dash for no time. */
-export function formatTime(v: string | number | Date | null | undefined): string {
+/** `YYYY-MM-DD HH:mm:ss` in the chosen zone (` UTC` appended in UTC); an em dash for no
+ * time. */
+export function formatTime(
+  v: string | number | Date | null | undefined,
+  zone: TimeZonePref = getTimeZone(),
+): string {
   const d = toDate(v);
   if (!d) return '—';
+  if (zone === 'utc')
+    return (
+      `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())} ` +
+      `${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())} UTC`
+    );
   return (
     `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ` +
     `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`
   );
 }
 
-/** `1h 30m 15s`, `2d 3h 0m 0s`, `45s`, `0.4s` below a second; an em dash for none. */
+/** A time as a `datetime-local` input's value (`YYYY-MM-DDTHH:mm`) in the chosen zone. */
+export function toTimeInput(
+  v: string | number | Date | null | undefined,
+  zone: TimeZonePref = getTimeZone(),
+): string {
+  const d = toDate(v);
+  if (!d) return '';
+  return zone === 'utc'
+    ? `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())}T${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}`
+    : `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}`;
+}
+
+/** A `datetime-local` input's value, read in the chosen zone, as epoch ms; a time that
+ * names its zone (RFC 3339) is read as it says; NaN when neither. */
+export function parseTimeInput(v: string, zone: TimeZonePref = getTimeZone()): number {
+  if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?$/.test(v))
+    return /^\d{4}-\d{2}-\d{2}T.*(Z|[+-]\d{2}:\d{2})$/i.test(v) ? Date.parse(v) : Number.NaN;
+  return Date.parse(zone === 'utc' ? `${v}Z` : v);
+}
+
+/** uPlot's `tzDate` for time axes and legends: a Date whose local fields read the chosen
+ * zone (uPlot formats with local getters), so charts follow the setting too. */
+export function chartDate(ts: number, zone: TimeZonePref = getTimeZone()): Date {
+  const d = new Date(ts * 1000);
+  return zone === 'utc' ? new Date(d.getTime() + d.getTimezoneOffset() * 60_000) : d;
+}
+
+/** The one duration style: `2d 3h 0m 0s`, `1h 30m 15s`, `45s`, and below a second
+ * `1.23s`-like units down to ns (`450ms`, `12.3µs`); an em dash for none. */
 export function formatDuration(seconds: number | null | undefined): string {
   if (seconds === null || seconds === undefined || !Number.isFinite(seconds)) return '—';
   if (seconds < 0) seconds = 0;
-  if (seconds < 1) return seconds === 0 ? '0s' : `${seconds.toFixed(1)}s`;
+  if (seconds === 0) return '0s';
+  if (seconds < 1) return formatDurationNs(seconds * 1e9);
   let s = Math.floor(seconds);
   const d = Math.floor(s / 86400);
   s -= d * 86400;
@@ -35,6 +76,20 @@ export function formatDuration(seconds: number | null | undefined): string {
   if (h > 0) return `${h}h ${m}m ${s}s`;
   if (m > 0) return `${m}m ${s}s`;
   return `${s}s`;
+}
+
+/** A duration in nanoseconds (spans): `850ns`, `12.3µs`, `4.56ms`, `1.23s`, then as
+ * formatDuration (`2m 3s`). Three significant digits at most, no trailing zeros. */
+export function formatDurationNs(v: number | null | undefined): string {
+  if (v === null || v === undefined || !Number.isFinite(v)) return '—';
+  if (v === 0) return '0s';
+  const a = Math.abs(v);
+  const sig = (x: number) => String(Number(x.toFixed(Math.abs(x) < 10 ? 2 : Math.abs(x) < 100 ? 1 : 0)));
+  if (a < 1e3) return `${Math.round(v)}ns`;
+  if (a < 1e6) return `${sig(v / 1e3)}µs`;
+  if (a < 1e9) return `${sig(v / 1e6)}ms`;
+  if (a < 60e9) return `${sig(v / 1e9)}s`;
+  return formatDuration(Math.round(v / 1e9));
 }
 
 /** Seconds between two times, or from `start` to `now` while unfinished. */
@@ -85,11 +140,10 @@ export function shortId(id: string | null | undefined): string {
   return id ? id.slice(0, 8) : '—';
 }
 
-/** A streaming replica's replay lag (seconds) for people: "<1 s", seconds, then minutes. */
+/** A streaming replica's replay lag (seconds) for people: "<1s", then formatDuration. */
 export function formatReplicaLag(seconds: number): string {
-  if (seconds < 1) return '<1 s';
-  if (seconds < 120) return `${Math.round(seconds)} s`;
-  return `${Math.round(seconds / 60)} min`;
+  if (seconds < 1) return '<1s';
+  return formatDuration(Math.round(seconds));
 }
 
 /** Where a built-in report was read, in words, or null when there is nothing to say (the

@@ -1,6 +1,7 @@
 // Per-browser preferences kept in localStorage: the auto-refresh interval of views the
-// live stream does not keep current, and the last project opened. (The colour scheme is
-// kept by Mantine's own colour-scheme manager.)
+// live stream does not keep current, the time zone every time is shown in (lib/format.ts
+// reads it), and the last project opened. (The colour scheme is kept by Mantine's own
+// colour-scheme manager.)
 import { useSyncExternalStore } from 'react';
 
 export const REFRESH_CHOICES = [0, 5, 15, 60, 300] as const;
@@ -8,6 +9,7 @@ export type RefreshSeconds = (typeof REFRESH_CHOICES)[number];
 
 const REFRESH_KEY = 'runwatch.refresh';
 const PROJECT_KEY = 'runwatch.project';
+const ZONE_KEY = 'runwatch.timezone';
 const listeners = new Set<() => void>();
 
 function read(key: string): string | null {
@@ -37,7 +39,7 @@ export function setRefreshSeconds(s: RefreshSeconds): void {
 function subscribe(l: () => void) {
   listeners.add(l);
   const onStorage = (e: StorageEvent) => {
-    if (e.key === REFRESH_KEY) l();
+    if (e.key === REFRESH_KEY || e.key === ZONE_KEY) l();
   };
   window.addEventListener('storage', onStorage);
   return () => {
@@ -60,4 +62,20 @@ export function getLastProject(): string | null {
 }
 export function setLastProject(slug: string): void {
   if (read(PROJECT_KEY) !== slug) write(PROJECT_KEY, slug);
+}
+
+/** Times show in the browser's zone (`local`, the default) or in `utc`. */
+export type TimeZonePref = 'local' | 'utc';
+export const TIME_ZONE_CHOICES: readonly TimeZonePref[] = ['local', 'utc'];
+
+export function getTimeZone(): TimeZonePref {
+  return read(ZONE_KEY) === 'utc' ? 'utc' : 'local';
+}
+export function setTimeZone(z: TimeZonePref): void {
+  write(ZONE_KEY, z);
+}
+/** The zone, re-rendering the caller when it changes (the app shell keys its pages on it,
+ * so every formatted time follows at once). */
+export function useTimeZone(): TimeZonePref {
+  return useSyncExternalStore(subscribe, getTimeZone, getTimeZone);
 }

@@ -3,6 +3,7 @@
 // the URL says that is not valid (an unknown status, a bad date) is dropped, never sent
 // to the server. runFiltersToApi turns a view into the API's query parameters.
 import { RUN_STATUSES, type RunStatus } from '../api/types';
+import { parseTimeInput } from './format';
 
 export const SORT_KEYS = ['created', 'started', 'ended', 'duration'] as const;
 export type SortKey = (typeof SORT_KEYS)[number];
@@ -45,7 +46,7 @@ export const DEFAULT_FILTERS: RunFilters = {
   order: 'desc',
 };
 
-const isDate = (s: string) => s !== '' && !Number.isNaN(Date.parse(s));
+const isDate = (s: string) => s !== '' && !Number.isNaN(parseTimeInput(s));
 
 export function parseRunFilters(sp: URLSearchParams): RunFilters {
   const f: RunFilters = { ...DEFAULT_FILTERS, status: [] };
@@ -109,8 +110,9 @@ export function runFiltersToApi(
   let before: string | undefined;
   if (f.range) after = iso(now - RANGES[f.range] * 1000);
   else {
-    if (f.from) after = iso(Date.parse(f.from));
-    if (f.to) before = iso(Date.parse(f.to));
+    // The inputs' text is in the zone chosen in Settings (lib/format.ts).
+    if (f.from) after = iso(parseTimeInput(f.from));
+    if (f.to) before = iso(parseTimeInput(f.to));
   }
   return {
     status: f.status.length ? f.status.join(',') : undefined,
@@ -152,7 +154,7 @@ export function runMatches(
   }
   const created = Date.parse(run.created_at ?? '');
   if (f.range && Number.isFinite(created) && created < now - RANGES[f.range] * 1000) return false;
-  if (f.from && Number.isFinite(created) && created < Date.parse(f.from)) return false;
-  if (f.to && Number.isFinite(created) && created >= Date.parse(f.to)) return false;
+  if (f.from && Number.isFinite(created) && created < parseTimeInput(f.from)) return false;
+  if (f.to && Number.isFinite(created) && created >= parseTimeInput(f.to)) return false;
   return true;
 }

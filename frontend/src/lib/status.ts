@@ -2,8 +2,9 @@
 // stale: derived, never stored, from the project's anomaly thresholds, the same numbers
 // the server's anomalies panel uses; docs/ARCHITECTURE.md, "The run lifecycle"), and
 // whether the latest attempt is worth showing beside the run (only when it says something
-// the run's status does not).
+// the run's status does not), and how legible each badge colour is (WCAG contrast).
 import type { AnomalyThresholds, Run, RunStatus } from '../api/types';
+import { BADGE_BG_ALPHA, BADGE_SURFACES, BADGE_TEXT, badgeTint, type BadgeHue, type Scheme } from '../theme';
 
 export const STATUS_COLOR: Record<string, string> = {
   queued: 'gray',
@@ -99,4 +100,35 @@ export function runBadges(
   if (run.cancel_requested && !isTerminal(status))
     out.push({ label: 'cancelling', color: 'grape', title: 'cancel requested' });
   return out;
+}
+
+// WCAG 2 contrast (https://www.w3.org/TR/WCAG21/#dfn-contrast-ratio), for the badge test.
+type Rgb = [number, number, number];
+function rgb(hex: string): Rgb {
+  const h = hex.replace('#', '');
+  return [0, 2, 4].map((i) => parseInt(h.slice(i, i + 2), 16)) as Rgb;
+}
+function luminance([r, g, b]: Rgb): number {
+  const lin = (c: number) => {
+    const v = c / 255;
+    return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4;
+  };
+  return 0.2126 * lin(r) + 0.7152 * lin(g) + 0.0722 * lin(b);
+}
+/** The contrast ratio of two colours, 1 to 21. */
+export function contrastRatio(a: string | Rgb, b: string | Rgb): number {
+  const x = luminance(typeof a === 'string' ? rgb(a) : a);
+  const y = luminance(typeof b === 'string' ? rgb(b) : b);
+  return (Math.max(x, y) + 0.05) / (Math.min(x, y) + 0.05);
+}
+const over = (fg: Rgb, alpha: number, bg: Rgb): Rgb => fg.map((v, i) => v * alpha + bg[i]! * (1 - alpha)) as Rgb;
+
+/** A `light` badge of `hue` in `scheme` (theme.ts: its text, and Mantine's tint laid over
+ * each surface it sits on): the lowest contrast of its text against its background. */
+export function badgeContrast(hue: BadgeHue, scheme: Scheme): number {
+  const text = BADGE_TEXT[scheme][hue];
+  const tint = rgb(badgeTint(hue));
+  return Math.min(
+    ...BADGE_SURFACES[scheme].map((s) => contrastRatio(text, over(tint, BADGE_BG_ALPHA[scheme], rgb(s)))),
+  );
 }

@@ -3,6 +3,7 @@
 // (AnyValue) typed for display, and the model and token counts of an LLM call
 // (OpenTelemetry GenAI conventions, and the older llm.* names).
 import type { Span, AnyValue } from '../api/spans';
+import { formatDurationNs } from './format';
 
 /** A span with what the waterfall needs precomputed. Times are nanoseconds from its
  * trace's start: numbers are exact to 2^53 ns (104 days), far past any trace. */
@@ -162,20 +163,8 @@ export function flatten(tree: TraceTree, collapsed: ReadonlySet<string>): Waterf
   return rows;
 }
 
-/** `850 ns`, `12.3 µs`, `4.56 ms`, `200 ms`, `1.23 s`, `2m 03s`. */
-export function formatNs(v: number | null | undefined): string {
-  if (v === null || v === undefined || !Number.isFinite(v)) return '—';
-  const a = Math.abs(v);
-  // Three significant digits at most (4.56 ms, 45.6 ms, 456 ms), no trailing zeros (20 ms).
-  const sig = (x: number) => String(Number(x.toFixed(Math.abs(x) < 10 ? 2 : Math.abs(x) < 100 ? 1 : 0)));
-  if (v === 0) return '0';
-  if (a < 1e3) return `${Math.round(v)} ns`;
-  if (a < 1e6) return `${sig(v / 1e3)} µs`;
-  if (a < 1e9) return `${sig(v / 1e6)} ms`;
-  if (a < 60e9) return `${sig(v / 1e9)} s`;
-  const s = Math.round(v / 1e9);
-  return `${Math.floor(s / 60)}m ${String(s % 60).padStart(2, '0')}s`;
-}
+/** A span duration in ns: the app's one duration style (lib/format.ts). */
+export const formatNs = formatDurationNs;
 
 export const SPAN_KINDS = ['unspecified', 'internal', 'server', 'client', 'producer', 'consumer'];
 export const spanKindName = (k: number | undefined) => SPAN_KINDS[k ?? 0] ?? `kind ${k}`;

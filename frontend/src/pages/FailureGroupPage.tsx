@@ -56,7 +56,7 @@ export default function FailureGroupPage() {
               </Table.Thead>
               <Table.Tbody>
                 {runs.map((r) => (
-                  <Table.Tr key={r.id} data-run-id={r.id}>
+                  <Table.Tr key={r.id} data-run-id={r.id} data-kb-row={r.id}>
                     <Table.Td>
                       <Anchor component={Link} to={`/p/${slug}/runs/${r.id}`} ff="monospace">
                         {shortId(r.id)}

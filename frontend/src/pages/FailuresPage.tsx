@@ -61,7 +61,7 @@ export default function FailuresPage() {
             </Table.Thead>
             <Table.Tbody>
               {q.data.items.map((g) => (
-                <Table.Tr key={g.fingerprint} data-fingerprint={g.fingerprint}>
+                <Table.Tr key={g.fingerprint} data-fingerprint={g.fingerprint} data-kb-row={g.fingerprint}>
                   <Table.Td maw={460}>
                     <Anchor component={Link} to={`/p/${slug}/failures/${g.fingerprint}`} fw={600} size="sm">
                       {g.error_type || 'error'}

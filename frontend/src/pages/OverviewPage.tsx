@@ -7,10 +7,10 @@
 import { Anchor, Badge, Card, Group, SimpleGrid, Stack, Table, Text, Title } from '@mantine/core';
 import { useQuery } from '@tanstack/react-query';
 import { Link } from 'react-router-dom';
-import { api } from '../api/client';
-import type { Page, ReportThroughput, Run } from '../api/types';
+import type { Run } from '../api/types';
 import { AnomaliesPanel } from '../components/AnomaliesPanel';
 import { workersQuery } from '../api/workers';
+import { LIVE_STATUSES, NOW_LIMIT, lastDayQuery, overviewRunsQuery } from '../api/overview';
 import { useProject } from '../components/guards';
 import { EmptyState, ErrorState, FirstRunHint, LoadingRows } from '../components/QueryState';
 import { RunStatusBadges } from '../components/StatusBadges';
@@ -20,40 +20,17 @@ import { statusColor } from '../lib/status';
 import { useRefetchInterval } from '../lib/prefs';
 import { useNow } from '../lib/useNow';
 
-const NOW_LIMIT = 1000;
-
+// The queries are api/overview.ts's, shared with the route loader that starts them.
 function useOverviewRuns(slug: string, name: string, query: Record<string, string>, limit: number) {
   const refetchInterval = useRefetchInterval();
-  return useQuery({
-    queryKey: ['overview', slug, name],
-    queryFn: ({ signal }) => api<Page<Run>>('/runs', { query: { project: slug, limit, ...query }, signal }),
-    refetchInterval,
-  });
+  return useQuery({ ...overviewRunsQuery(slug, name, query, limit), refetchInterval });
 }
 
-/** Exact counts of the last 24 h: runs that ended, by status, and runs that started. */
 function useLastDay(slug: string) {
   const refetchInterval = useRefetchInterval();
-  return useQuery({
-    queryKey: ['overview', slug, 'last-day'],
-    queryFn: async ({ signal }) => {
-      const t = await api<ReportThroughput>('/reports/throughput', {
-        query: { project: slug, window: '24h', bucket: 'hour', by: 'status' },
-        signal,
-      });
-      const ended: Record<string, number> = {};
-      let started = 0;
-      for (const r of t.items) {
-        started += r.started ?? 0;
-        if (r.status && r.ended) ended[r.status] = (ended[r.status] ?? 0) + r.ended;
-      }
-      return { ended, started };
-    },
-    refetchInterval,
-  });
+  return useQuery({ ...lastDayQuery(slug), refetchInterval });
 }
 
-const LIVE_STATUSES = ['queued', 'running', 'retrying'] as const;
 const ENDED_STATUSES = ['succeeded', 'failed', 'cancelled'] as const;
 
 function Stat({ label, value, color, testid }: { label: string; value: string | number; color?: string; testid?: string }) {

@@ -195,7 +195,7 @@ export default function RolloutsPage() {
                   const many = (r.attempts ?? 0) > 1;
                   return (
                     <Fragment key={id}>
-                      <Table.Tr data-testid="rollout-row" data-rollout-id={id}>
+                      <Table.Tr data-testid="rollout-row" data-rollout-id={id} data-kb-row={id}>
                         <Table.Td>
                           {many && (
                             <ActionIcon

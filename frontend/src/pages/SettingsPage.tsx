@@ -15,7 +15,6 @@ import {
   NumberInput,
   PasswordInput,
   SegmentedControl,
-  Select,
   Stack,
   Table,
   Text,
@@ -29,20 +28,26 @@ import { useQuery } from '@tanstack/react-query';
 import { ApiError, errorText } from '../api/client';
 import { useChangePassword } from '../api/auth';
 import {
-  membersQuery,
   tokensQuery,
-  useAddMember,
   useCreateToken,
-  useRemoveMember,
   useRevokeToken,
-  useSetMemberRole,
 } from '../api/projects';
 import { thresholdsQuery, useSaveThresholds } from '../api/reports';
-import type { NewToken, Role } from '../api/types';
-import { useCan, useMe, useProject } from '../components/guards';
+import type { NewToken } from '../api/types';
+import { useCan, useProject } from '../components/guards';
 import { EmptyState, ErrorState, LoadingRows } from '../components/QueryState';
-import { formatDuration, formatRelative, formatTime } from '../lib/format';
-import { REFRESH_CHOICES, setRefreshSeconds, useRefetchInterval, useRefreshSeconds, type RefreshSeconds } from '../lib/prefs';
+import { ProjectMembers } from '../components/ProjectMembers';
+import { formatDuration, formatRelative, formatTime, parseTimeInput } from '../lib/format';
+import {
+  REFRESH_CHOICES,
+  setRefreshSeconds,
+  setTimeZone,
+  useRefetchInterval,
+  useRefreshSeconds,
+  useTimeZone,
+  type RefreshSeconds,
+  type TimeZonePref,
+} from '../lib/prefs';
 
 const fieldError = (err: unknown, field: string) =>
   err instanceof ApiError && err.field === field ? err.message : undefined;
@@ -52,6 +57,7 @@ const generalError = (err: unknown, fields: string[]) =>
 function Appearance() {
   const { colorScheme, setColorScheme } = useMantineColorScheme();
   const refresh = useRefreshSeconds();
+  const zone = useTimeZone();
   return (
     <Card withBorder>
       <Title order={4} mb="sm">
@@ -80,8 +86,25 @@ function Appearance() {
           <SegmentedControl
             value={String(refresh)}
             onChange={(v) => setRefreshSeconds(Number(v) as RefreshSeconds)}
-            data={REFRESH_CHOICES.map((s) => ({ value: String(s), label: s === 0 ? 'Off' : `${s} s` }))}
+            data={REFRESH_CHOICES.map((s) => ({ value: String(s), label: s === 0 ? 'Off' : formatDuration(s) }))}
           />
+        </div>
+        <div>
+          <Text size="sm" mb={4}>
+            Times are shown in
+          </Text>
+          <SegmentedControl
+            data-testid="zone-choice"
+            value={zone}
+            onChange={(v) => setTimeZone(v as TimeZonePref)}
+            data={[
+              { value: 'local', label: `Local (${Intl.DateTimeFormat().resolvedOptions().timeZone})` },
+              { value: 'utc', label: 'UTC' },
+            ]}
+          />
+          <Text size="xs" c="dimmed" mt={4}>
+            Now: {formatTime(Date.now(), zone)}
+          </Text>
         </div>
       </Stack>
     </Card>
@@ -154,7 +177,7 @@ function Tokens({ slug }: { slug: string }) {
         onSubmit={(e) => {
           e.preventDefault();
           create.mutate(
-            { name, scopes, expires_at: expires ? new Date(expires).toISOString() : null },
+            { name, scopes, expires_at: expires ? new Date(parseTimeInput(expires)).toISOString() : null },
             {
               onSuccess: (t) => {
                 setShown(t);
@@ -270,111 +293,6 @@ function Tokens({ slug }: { slug: string }) {
   );
 }
 
-const ROLES: Role[] = ['viewer', 'member', 'admin'];
-
-function Members({ slug, canAdmin }: { slug: string; canAdmin: boolean }) {
-  const me = useMe();
-  const refetchInterval = useRefetchInterval();
-  const q = useQuery({ ...membersQuery(slug), refetchInterval });
-  const add = useAddMember(slug);
-  const setRole = useSetMemberRole(slug);
-  const remove = useRemoveMember(slug);
-  const [email, setEmail] = useState('');
-  const [role, setNewRole] = useState<Role>('member');
-  const rowError = setRole.error ?? remove.error;
-
-  return (
-    <Card withBorder data-testid="members">
-      <Title order={4} mb="sm">
-        Members
-      </Title>
-      {canAdmin && (
-        <form
-          onSubmit={(e) => {
-            e.preventDefault();
-            add.mutate({ email, role }, { onSuccess: () => setEmail('') });
-          }}
-        >
-          <Group align="flex-end" mb="md">
-            <TextInput label="Email" type="email" required value={email} onChange={(e) => setEmail(e.currentTarget.value)} error={fieldError(add.error, 'email')} />
-            <Select label="Role" data={ROLES} value={role} allowDeselect={false} onChange={(v) => v && setNewRole(v as Role)} w={120} />
-            <Button type="submit" loading={add.isPending}>
-              Add member
-            </Button>
-          </Group>
-          {generalError(add.error, ['email']) && (
-            <Alert color="red" mb="sm">
-              {generalError(add.error, ['email'])}
-            </Alert>
-          )}
-        </form>
-      )}
-      {rowError && (
-        <Alert color="red" mb="sm">
-          {errorText(rowError)}
-        </Alert>
-      )}
-      {q.isPending ? (
-        <LoadingRows rows={3} />
-      ) : q.error ? (
-        <ErrorState error={q.error} onRetry={() => void q.refetch()} />
-      ) : (
-        <Table fz="sm" striped>
-          <Table.Thead>
-            <Table.Tr>
-              <Table.Th>Name</Table.Th>
-              <Table.Th>Email</Table.Th>
-              <Table.Th>Role</Table.Th>
-              <Table.Th>Since</Table.Th>
-              {canAdmin && <Table.Th />}
-            </Table.Tr>
-          </Table.Thead>
-          <Table.Tbody>
-            {q.data.map((m) => (
-              <Table.Tr key={m.user_id}>
-                <Table.Td>{m.display_name}</Table.Td>
-                <Table.Td>{m.email}</Table.Td>
-                <Table.Td>
-                  {canAdmin ? (
-                    <Select
-                      size="xs"
-                      w={110}
-                      data={ROLES}
-                      value={m.role ?? 'viewer'}
-                      allowDeselect={false}
-                      aria-label={`role of ${m.email}`}
-                      onChange={(v) => v && v !== m.role && setRole.mutate({ user_id: m.user_id ?? 0, role: v as Role })}
-                    />
-                  ) : (
-                    m.role
-                  )}
-                </Table.Td>
-                <Table.Td>{formatTime(m.created_at)}</Table.Td>
-                {canAdmin && (
-                  <Table.Td>
-                    <Button
-                      size="xs"
-                      variant="subtle"
-                      color="red"
-                      onClick={() => {
-                        const self = m.user_id === me.user?.id;
-                        if (window.confirm(self ? 'Remove yourself from this project?' : `Remove ${m.email} from this project?`))
-                          remove.mutate(m.user_id ?? 0);
-                      }}
-                    >
-                      Remove
-                    </Button>
-                  </Table.Td>
-                )}
-              </Table.Tr>
-            ))}
-          </Table.Tbody>
-        </Table>
-      )}
-    </Card>
-  );
-}
-
 const THRESHOLDS = [
   { key: 'stuck_after_s', label: 'Stuck after', hint: 'a running run without a heartbeat this long is stuck', min: 10, max: 604800 },
   { key: 'stale_after_s', label: 'Stale after', hint: 'a run queued this long is stale', min: 10, max: 2592000 },
@@ -468,7 +386,7 @@ export default function SettingsPage() {
         Project {name}
       </Title>
       {canAdmin ? <Tokens slug={slug} /> : <Text size="sm" c="dimmed">Project admins manage API tokens.</Text>}
-      <Members slug={slug} canAdmin={canAdmin} />
+      <ProjectMembers slug={slug} canAdmin={canAdmin} />
       <Thresholds slug={slug} canAdmin={canAdmin} />
     </Stack>
   );

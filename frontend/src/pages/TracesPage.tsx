@@ -22,26 +22,22 @@ import { Link, useSearchParams } from 'react-router-dom';
 import { spanSearchQuery, tracesListQuery, type Span, type TraceSummary } from '../api/spans';
 import { useProject } from '../components/guards';
 import { EmptyState, ErrorState, LoadingRows } from '../components/QueryState';
-import { formatTime } from '../lib/format';
+import { formatTime, parseTimeInput, toTimeInput } from '../lib/format';
 import { formatNs, genAiOf, statusName } from '../lib/trace';
 
 const TRACE_FIELDS = ['name', 'from', 'to'] as const;
 const SPAN_FIELDS = ['name', 'attr', 'status', 'min_duration_ms', 'from', 'to'] as const;
 
-/** A datetime-local value (the viewer's zone) as RFC 3339 UTC, or '' when unset. */
+/** A datetime-local value (the zone chosen in Settings) as RFC 3339 UTC, or '' when unset. */
 function toRfc3339(local: string): string {
   if (!local) return '';
-  const d = new Date(local);
-  return Number.isNaN(d.getTime()) ? '' : d.toISOString();
+  const ms = parseTimeInput(local);
+  return Number.isNaN(ms) ? '' : new Date(ms).toISOString();
 }
 
 /** RFC 3339 back to a datetime-local value. */
 function toLocal(iso: string | null): string {
-  if (!iso) return '';
-  const d = new Date(iso);
-  if (Number.isNaN(d.getTime())) return '';
-  const p = (n: number) => String(n).padStart(2, '0');
-  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}`;
+  return iso ? toTimeInput(iso) : '';
 }
 
 function pick(params: URLSearchParams, fields: readonly string[]): Record<string, string> {
@@ -92,7 +88,7 @@ function TraceList({ slug, filters }: { slug: string; filters: Record<string, st
         </Table.Thead>
         <Table.Tbody>
           {items.map((t) => (
-            <Table.Tr key={`${t.trace_id}:${t.root_span_id}`} data-trace-id={t.trace_id}>
+            <Table.Tr key={`${t.trace_id}:${t.root_span_id}`} data-trace-id={t.trace_id} data-kb-row={`${t.trace_id}:${t.root_span_id}`}>
               <Table.Td>
                 <Anchor component={Link} to={`/p/${slug}/traces/${t.trace_id}`} size="sm">
                   {t.root_name || '(unnamed)'}
@@ -158,7 +154,7 @@ function SpanResults({ slug, filters }: { slug: string; filters: Record<string, 
           {items.map((s) => {
             const g = genAiOf(s);
             return (
-              <Table.Tr key={`${s.trace_id}:${s.span_id}`} data-span-id={s.span_id}>
+              <Table.Tr key={`${s.trace_id}:${s.span_id}`} data-span-id={s.span_id} data-kb-row={`${s.trace_id}:${s.span_id}`}>
                 <Table.Td>
                   <Anchor component={Link} to={`/p/${slug}/traces/${s.trace_id}?span=${s.span_id}`} size="sm">
                     {s.name}
@@ -248,6 +244,7 @@ export default function TracesPage() {
             size="xs"
             label={view === 'spans' ? 'Span name' : 'Root span name'}
             placeholder="exact name"
+            data-kb-search
             value={name}
             onChange={(e) => setName(e.currentTarget.value)}
             w={200}

@@ -51,6 +51,7 @@ export default function WorkersPage() {
           </Text>
         </EmptyState>
       ) : (
+        <Table.ScrollContainer minWidth={720}>
         <Table striped highlightOnHover data-testid="workers-table">
           <Table.Thead>
             <Table.Tr>
@@ -67,7 +68,7 @@ export default function WorkersPage() {
             {q.data.map((w) => {
               const runs = running.data?.get(w.id ?? -1) ?? [];
               return (
-                <Table.Tr key={w.id}>
+                <Table.Tr key={w.id} data-kb-row={w.id}>
                   <Table.Td>
                     <Anchor component={Link} to={`/p/${slug}/workers/${w.id}`}>
                       {w.name}
@@ -105,6 +106,7 @@ export default function WorkersPage() {
             })}
           </Table.Tbody>
         </Table>
+        </Table.ScrollContainer>
       )}
     </Stack>
   );

@@ -49,7 +49,7 @@ describe('Waterfall', () => {
       ['tool', '2', 'error'],
     ]);
     expect(screen.getByTestId('span-genai').textContent).toBe('gpt-4o-mini · 812→64 tok');
-    expect(rows[0]!.querySelector('[data-testid=span-duration]')!.textContent).toBe('200 ms');
+    expect(rows[0]!.querySelector('[data-testid=span-duration]')!.textContent).toBe('200ms');
   });
   it('collapses and expands a subtree, and selects a span', () => {
     const onSelect = vi.fn();
