@@ -1,5 +1,6 @@
 // Runs: query keys, query options and mutations. Keys start with ['runs', project] so
 // the live stream can patch or invalidate one project's lists and details at once.
+import { serverNow } from '../lib/clock';
 import {
   infiniteQueryOptions,
   queryOptions,
@@ -47,7 +48,7 @@ export function runsListQuery(
     queryKey: runKeys.list(project, key),
     initialPageParam: { cursor: null, anchor: 0 } as RunsPageParam,
     queryFn: async ({ pageParam, signal }): Promise<RunsPage> => {
-      const anchor = pageParam.anchor || Date.now();
+      const anchor = pageParam.anchor || serverNow();
       const page = await api<Page<Run>>('/runs', {
         query: {
           project,

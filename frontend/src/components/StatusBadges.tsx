@@ -6,13 +6,18 @@ import { thresholdsQuery } from '../api/reports';
 import type { Run } from '../api/types';
 import { runBadges, statusColor } from '../lib/status';
 
+/** A badge is never cut to `R..`: Mantine's badge clips its label with an ellipsis and, in a
+ * flex row, shrinks below its text; a status is short, so it keeps its width and the
+ * cells around it give way instead. */
+export const WHOLE_BADGE = { root: { flexShrink: 0, overflow: 'visible', maxWidth: 'none' } } as const;
+
 export function RunStatusBadges({ run, now }: { run: Run; now?: number }) {
   const project = run.project ?? '';
   const thresholds = useQuery({ ...thresholdsQuery(project), enabled: project !== '', staleTime: 60_000 });
   return (
-    <Group gap={4} wrap="nowrap">
+    <Group gap={4} wrap="nowrap" style={{ flexShrink: 0 }}>
       {runBadges(run, thresholds.data, now).map((b) => (
-        <Badge key={b.label} color={b.color} variant="light" title={b.title} size="sm">
+        <Badge key={b.label} color={b.color} variant="light" title={b.title} size="sm" styles={WHOLE_BADGE}>
           {b.label}
         </Badge>
       ))}
@@ -22,7 +27,7 @@ export function RunStatusBadges({ run, now }: { run: Run; now?: number }) {
 
 export function StatusBadge({ status }: { status: string | null | undefined }) {
   return (
-    <Badge color={statusColor(status)} variant="light" size="sm">
+    <Badge color={statusColor(status)} variant="light" size="sm" styles={WHOLE_BADGE}>
       {status ?? 'unknown'}
     </Badge>
   );

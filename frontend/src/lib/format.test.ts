@@ -96,3 +96,13 @@ describe('describeRead', () => {
     expect(describeRead(null, null)).toBeNull();
   });
 });
+
+describe('formatProgress', () => {
+  it('renders 0 as "0 %", not an empty label', async () => {
+    const { formatProgress } = await import('./format');
+    expect(formatProgress(0)).toBe('0 %');
+    expect(formatProgress(0.423)).toBe('42 %');
+    expect(formatProgress(1)).toBe('100 %');
+    expect(formatProgress(null)).toBe('—');
+  });
+});

@@ -4,6 +4,7 @@
 // whether the latest attempt is worth showing beside the run (only when it says something
 // the run's status does not).
 import type { AnomalyThresholds, Run, RunStatus } from '../api/types';
+import { serverNow } from './clock';
 
 export const STATUS_COLOR: Record<string, string> = {
   queued: 'gray',
@@ -65,7 +66,7 @@ export function runBadges(
     'status' | 'latest_attempt' | 'last_heartbeat_at' | 'started_at' | 'created_at' | 'queued_at'
   > & { cancel_requested?: boolean },
   thresholds: BadgeThresholds | undefined,
-  now: number = Date.now(),
+  now: number = serverNow(),
 ): Badge[] {
   const status = (run.status ?? 'queued') as RunStatus;
   const out: Badge[] = [{ label: status, color: statusColor(status), title: `run ${status}` }];

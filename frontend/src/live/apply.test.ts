@@ -3,7 +3,7 @@ import { QueryClient, QueryObserver } from '@tanstack/react-query';
 import { reportKeys } from '../api/reports';
 import { rolloutKeys } from '../api/rollouts';
 import { applyLiveMessage, frameEvents, newLiveContext } from './apply';
-import { activity, useActivity } from './activity';
+import { activity, activityRunName, useActivity } from './activity';
 import { renderHook } from '@testing-library/react';
 import { eventsQuery, runKeys, type RunsData } from '../api/runs';
 import { workerKeys } from '../api/workers';
@@ -285,12 +285,36 @@ describe('frameEvents', () => {
 });
 
 describe('the activity feed', () => {
-  it('does not keep the events a run.event carries', () => {
+  it('does not keep the events a run.event carries, only what the feed says of them', () => {
     activity.clear();
-    activity.push({ type: 'run.event', run: 'r', data: { count: 1, events: [{ id: '1' }] } });
+    activity.push({ type: 'run.event', run: 'r', data: { count: 2, events: [{ id: '1', level: 'warning', message: 'low disk' }, { id: '2' }] } });
     const { result } = renderHook(() => useActivity());
     expect(result.current[0]!.type).toBe('run.event');
-    expect(result.current[0]!.data).toBeUndefined();
+    expect(result.current[0]!.data).toEqual({ count: 2, level: 'warning', message: 'low disk' });
     activity.clear();
+  });
+  it('remembers the names of the runs it saw, for the lines that carry only an id', () => {
+    activity.clear();
+    activity.push({ type: 'run.created', run: 'r9', data: run('r9', { name: 'nightly-etl' }) });
+    expect(activityRunName('r9')?.name).toBe('nightly-etl');
+    activity.clear();
+    expect(activityRunName('r9')).toBeUndefined();
+  });
+});
+
+describe('the overview lists', () => {
+  it('move the moment a live message says a run started, ended or failed', () => {
+    const { qc, ctx } = setup();
+    const list = (items: Run[]) => ({ items, next_cursor: null });
+    qc.setQueryData(['overview', 'ml', 'inflight'], list([run('a', { status: 'running' })]));
+    qc.setQueryData(['overview', 'ml', 'failures'], list([]));
+    qc.setQueryData(['overview', 'ml', 'now'], list([run('a', { status: 'running' }), run('b')]));
+    applyLiveMessage(ctx, { project: 7, type: 'run.updated', run: 'b', data: run('b', { status: 'running' }) });
+    applyLiveMessage(ctx, { project: 7, type: 'run.updated', run: 'a', data: run('a', { status: 'failed' }) });
+    const ids = (name: string) => (qc.getQueryData(['overview', 'ml', name]) as { items: Run[] }).items.map((r) => `${r.id}:${r.status}`);
+    expect(ids('inflight')).toEqual(['b:running']);
+    expect(ids('failures')).toEqual(['a:failed']);
+    expect(ids('now')).toEqual(['b:running']);
+    ctx.refetch.clear();
   });
 });

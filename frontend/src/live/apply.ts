@@ -10,6 +10,8 @@ import { fetchNewRunSpans } from '../api/spans';
 import { reportKeys } from '../api/reports';
 import type { Run, RunEvent, Worker } from '../api/types';
 import { parseRunFilters, runMatches } from '../lib/runFilters';
+import { serverNow } from '../lib/clock';
+import { patchOverviewLists } from './overview';
 
 export interface LiveMessage {
   id?: string | number;
@@ -139,7 +141,7 @@ export function newLiveContext(qc: QueryClient, slug: string, projectId: number)
 
 /** Adds a newly created run to the top of every cached list it belongs in. */
 function insertRun(ctx: LiveContext, run: Run): void {
-  const now = Date.now();
+  const now = serverNow();
   for (const [key, data] of ctx.qc.getQueriesData<RunsData>({ queryKey: runKeys.lists(ctx.slug) })) {
     if (!data || data.pages.length === 0) continue;
     const view = parseRunFilters(new URLSearchParams((key[3] ?? {}) as Record<string, string>));
@@ -197,12 +199,18 @@ export function applyLiveMessage(ctx: LiveContext, msg: LiveMessage): boolean {
   }
   switch (msg.type) {
     case 'run.created':
-      if (msg.data && typeof msg.data === 'object') insertRun(ctx, msg.data as Run);
+      if (msg.data && typeof msg.data === 'object') {
+        insertRun(ctx, msg.data as Run);
+        patchOverviewLists(qc, slug, msg.data as Run);
+      }
       if (isRollout(msg.data)) refreshRollouts(ctx);
       refreshOverview(ctx);
       break;
     case 'run.updated':
-      if (msg.data && typeof msg.data === 'object') patchRun(qc, slug, msg.data as Run);
+      if (msg.data && typeof msg.data === 'object') {
+        patchRun(qc, slug, msg.data as Run);
+        patchOverviewLists(qc, slug, msg.data as Run);
+      }
       if (msg.run) qc.invalidateQueries({ queryKey: runKeys.attempts(slug, msg.run) });
       if (msg.data && typeof msg.data === 'object' && (msg.data as Run).status === 'failed') refreshFailures(ctx);
       if (isRollout(msg.data)) refreshRollouts(ctx);
@@ -211,7 +219,7 @@ export function applyLiveMessage(ctx: LiveContext, msg: LiveMessage): boolean {
     case 'run.heartbeat': {
       if (!msg.run) break;
       const d = (msg.data ?? {}) as { progress?: number };
-      const patch: Run = { id: msg.run, last_heartbeat_at: new Date().toISOString() };
+      const patch: Run = { id: msg.run, last_heartbeat_at: new Date(serverNow()).toISOString() };
       if (typeof d.progress === 'number') patch.progress = d.progress;
       patchRun(qc, slug, patch);
       break;

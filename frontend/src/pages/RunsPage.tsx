@@ -46,7 +46,7 @@ export default function RunsPage() {
           </Text>
         )}
       </Group>
-      <RunFiltersBar value={filters} onChange={setFilters} />
+      <RunFiltersBar value={filters} onChange={setFilters} project={slug} />
       {filters.sort !== 'created' && (
         <Text size="xs" c="dimmed">
           {filters.sort === 'started'
