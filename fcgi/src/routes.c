@@ -93,6 +93,8 @@ const struct route routes[] = {
     /* Optional body ({"status", "resources"}), parsed by the handler. */
     {"POST", "/api/v1/workers/{worker}/heartbeat", workers_heartbeat, 0},
     {"POST", "/api/v1/workers/{worker}/stop", workers_stop, 0},
+    {"POST", "/api/v1/workers/{worker}/events", workers_events_create, J},
+    {"GET", "/api/v1/workers/{worker}/events", workers_events_list, 0},
 
     /* Reporting (api/reports.c; the report schema of migration 0007). */
     {"GET", "/api/v1/reports/throughput", reports_throughput, 0},

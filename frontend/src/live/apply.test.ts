@@ -318,3 +318,18 @@ describe('the overview lists', () => {
     ctx.refetch.clear();
   });
 });
+
+describe('worker.event: a worker’s log lines', () => {
+  it('appends the lines a frame carries to the worker’s cached tail, by id, once', () => {
+    const { qc, ctx } = setup();
+    const line = (id: string, message: string) => ({ id, worker_id: 4, level: 'info' as const, message });
+    qc.setQueryData(workerKeys.events('ml', 4), [line('1', 'boot')]);
+    const frame = { worker_id: 4, worker_name: 'gpu-4', count: 2, first_id: '2', last_id: '3', truncated: false, events: [line('2', 'a'), line('3', 'b')] };
+    expect(applyLiveMessage(ctx, { project: 7, type: 'worker.event', data: frame })).toBe(true);
+    applyLiveMessage(ctx, { project: 7, type: 'worker.event', data: frame });
+    expect((qc.getQueryData(workerKeys.events('ml', 4)) as { message: string }[]).map((e) => e.message)).toEqual(['boot', 'a', 'b']);
+    // Another worker's page is not touched; nothing is created for a page nobody opened.
+    applyLiveMessage(ctx, { project: 7, type: 'worker.event', data: { ...frame, worker_id: 5 } });
+    expect(qc.getQueryData(workerKeys.events('ml', 5))).toBeUndefined();
+  });
+});

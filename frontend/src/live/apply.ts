@@ -4,11 +4,11 @@
 // of messages costs one request.
 import type { QueryClient } from '@tanstack/react-query';
 import { appendLiveEvents, fetchNewEvents, patchRun, runKeys, type RunsData } from '../api/runs';
-import { patchWorker, workerKeys } from '../api/workers';
+import { appendWorkerEvents, fetchNewWorkerEvents, patchWorker, workerKeys } from '../api/workers';
 import { metricKeys } from '../api/metrics';
 import { fetchNewRunSpans } from '../api/spans';
 import { reportKeys } from '../api/reports';
-import type { Run, RunEvent, Worker } from '../api/types';
+import type { Run, RunEvent, Worker, WorkerEvent } from '../api/types';
 import { parseRunFilters, runMatches } from '../lib/runFilters';
 import { serverNow } from '../lib/clock';
 import { patchOverviewLists } from './overview';
@@ -32,6 +32,7 @@ export const LIVE_TYPES = [
   'run.metrics',
   'run.spans',
   'worker.updated',
+  'worker.event',
 ] as const;
 
 /** Runs a function at most once per `ms` per key, trailing (the last call wins). */
@@ -247,6 +248,15 @@ export function applyLiveMessage(ctx: LiveContext, msg: LiveMessage): boolean {
       if (msg.run) void ctx.spans.fetch(qc, slug, msg.run, firstSequenceId(msg.data));
       refreshRollouts(ctx);
       break;
+    case 'worker.event': {
+      // A worker's log lines: the frame carries them unless past its budget (as run.event).
+      const d = (msg.data ?? {}) as { worker_id?: number; count?: number; truncated?: boolean; events?: WorkerEvent[] };
+      if (typeof d.worker_id !== 'number') break;
+      if (d.truncated === false && Array.isArray(d.events) && d.events.length === d.count)
+        appendWorkerEvents(qc, slug, d.worker_id, d.events);
+      else void fetchNewWorkerEvents(qc, slug, d.worker_id).catch(() => undefined);
+      break;
+    }
     case 'worker.updated':
       if (msg.data && typeof msg.data === 'object') patchWorker(qc, slug, msg.data as Worker);
       refreshOverview(ctx);
