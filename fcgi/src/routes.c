@@ -15,6 +15,7 @@
 #include "api/queue.h"
 #include "api/reports.h"
 #include "api/rollouts.h"
+#include "api/run_facets.h"
 #include "api/runs.h"
 #include "api/spans.h"
 #include "api/traces.h"
@@ -59,6 +60,8 @@ const struct route routes[] = {
     {"POST", "/api/v1/runs", runs_create, J},
     {"GET", "/api/v1/runs", runs_list, 0},
     {"POST", "/api/v1/runs/wait", runs_wait, J},
+    {"GET", "/api/v1/runs/count", run_facets_count, 0},
+    {"GET", "/api/v1/runs/values", run_facets_values, 0},
     {"GET", "/api/v1/runs/{run}", runs_get, 0},
     {"PATCH", "/api/v1/runs/{run}", runs_update, J},
     /* The body is optional ({"progress": …}); the handler parses it when present. */

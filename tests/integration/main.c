@@ -26,6 +26,7 @@ static const struct {
     {"lifecycle", suite_lifecycle_register},   {"edge", suite_edge_register},
     {"spans", suite_spans_register},           {"traces", suite_traces_register},
     {"rollouts", suite_rollouts_register},     {"worker_events", suite_worker_events_register},
+    {"run_facets", suite_run_facets_register},
 };
 #define N_SUITES (sizeof(suites) / sizeof(suites[0]))
 

@@ -133,6 +133,9 @@ static const struct row matrix[] = {
     {"POST",   "/api/v1/runs",                             NULL, PA, OP_RUN_CREATE_OWN, {401, 400, 400, 400, 400, 403, OK,  OK,  400}},
     {"GET",    "/api/v1/runs",               "project={project}", PA, OP_PLAIN,         {401, OK,  OK,  OK,  OK,  OK,  OK,  OK,  404}},
     {"GET",    "/api/v1/runs",                             NULL, PA, OP_PLAIN,          {401, 400, 400, 400, 400, OK,  OK,  OK,  400}},
+    /* The list's count and its filters' values: whoever may list. */
+    {"GET",    "/api/v1/runs/count",         "project={project}", PA, OP_PLAIN,         {401, OK,  OK,  OK,  OK,  OK,  OK,  OK,  404}},
+    {"GET",    "/api/v1/runs/values",  "project={project}&field=kind", PA, OP_PLAIN,    {401, OK,  OK,  OK,  OK,  OK,  OK,  OK,  404}},
     {"GET",    "/api/v1/runs/{run}",                       NULL, PA, OP_RUN,            {401, OK,  OK,  OK,  OK,  OK,  OK,  OK,  404}},
     {"PATCH",  "/api/v1/runs/{run}",                       NULL, PA, OP_RUN_PATCH,      {401, 403, OK,  OK,  OK,  403, OK,  OK,  404}},
     {"POST",   "/api/v1/runs/{run}/heartbeat",             NULL, PA, OP_RUN_HEARTBEAT,  {401, 403, OK,  OK,  OK,  403, OK,  OK,  404}},
@@ -207,6 +210,8 @@ static const struct row matrix[] = {
     {"PATCH",  "/api/v1/runs/{run}",                       NULL, PB, OP_RUN_PATCH,      {401, 404, 404, 404, OK,  404, 404, 404, OK}},
     {"POST",   "/api/v1/runs/{run}/heartbeat",             NULL, PB, OP_RUN_HEARTBEAT,  {401, 404, 404, 404, OK,  404, 404, 404, OK}},
     {"POST",   "/api/v1/runs/{run}/cancel",                NULL, PB, OP_RUN,            {401, 404, 404, 404, OK,  404, 404, 404, OK}},
+    {"GET",    "/api/v1/runs/count",         "project={project}", PB, OP_PLAIN,         {401, 404, 404, 404, OK,  404, 404, 404, OK}},
+    {"GET",    "/api/v1/runs/values",  "project={project}&field=queue", PB, OP_PLAIN,   {401, 404, 404, 404, OK,  404, 404, 404, OK}},
     {"POST",   "/api/v1/runs/{run}/events",                NULL, PB, OP_EVENT_CREATE,   {401, 404, 404, 404, OK,  404, 404, 404, OK}},
     {"GET",    "/api/v1/runs/{run}/events",                NULL, PB, OP_RUN,            {401, 404, 404, 404, OK,  404, 404, 404, OK}},
     {"POST",   "/api/v1/runs/{run}/metrics",               NULL, PB, OP_METRIC_CREATE,  {401, 404, 404, 404, OK,  404, 404, 404, OK}},

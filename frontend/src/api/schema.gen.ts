@@ -386,6 +386,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/runs/count": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * How many runs a view of the list holds, counted up to 10000 (viewer)
+         * @description Takes the list's filters (GET /api/v1/runs) without sort, order, limit or cursor. Counting stops past the cap: `more` is true and `count` is the cap (show "10000+" or "many"). A separate request so the list's pages answer as fast as before.
+         */
+        get: operations["countRuns"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/runs/values": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A project's kinds or queues, for the runs filters (viewer)
+         * @description field=kind: every kind the project ever ran. field=queue: the queues holding queued runs and those whose runs started or ended in the last 30 days. Sorted, at most 500.
+         */
+        get: operations["listRunValues"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/runs/{run}": {
         parameters: {
             query?: never;
@@ -2319,6 +2359,18 @@ export interface components {
             /** @description pass as ?after= (order=asc) or ?before= (order=desc) */
             next_cursor: string | null;
         };
+        RunCount: {
+            /** @description the runs of the view, at most cap */
+            count: number;
+            /** @description true when the view holds more than cap */
+            more: boolean;
+            cap: number;
+        };
+        RunValues: {
+            /** @enum {unknown} */
+            field: "kind" | "queue";
+            items: string[];
+        };
     };
     responses: never;
     parameters: never;
@@ -3957,6 +4009,120 @@ export interface operations {
             };
             /** @description Every wait slot is taken (Retry-After) */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    countRuns: {
+        parameters: {
+            query?: {
+                /** @description slug; optional for a token (its project) */
+                project?: string;
+                /** @description comma list, e.g. failed,running */
+                status?: string;
+                kind?: string;
+                queue?: string;
+                worker?: number;
+                tag?: string;
+                parent?: string;
+                created_after?: string;
+                created_before?: string;
+                ended_after?: string;
+                ended_before?: string;
+                /** @description id prefix or name substring */
+                q?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The count */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RunCount"];
+                };
+            };
+            /** @description Malformed request (names the field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No identity */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such project, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listRunValues: {
+        parameters: {
+            query: {
+                /** @description slug; optional for a token (its project) */
+                project?: string;
+                field: "kind" | "queue";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The values */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RunValues"];
+                };
+            };
+            /** @description Malformed request (names the field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No identity */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such project, or not visible to the caller */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -6,6 +6,8 @@ import { ActionIcon, Button, Group, MultiSelect, Select, TextInput, Tooltip } fr
 import { useDebouncedValue } from '@mantine/hooks';
 import { RUN_STATUSES, type RunStatus } from '../api/types';
 import { useWorkerNames } from './WorkerName';
+import { useQuery } from '@tanstack/react-query';
+import { runValuesQuery } from '../api/runs';
 import {
   DEFAULT_FILTERS,
   isFiltered,
@@ -65,6 +67,28 @@ function LocalTimeInput({ label, value, onChange }: { label: string; value: stri
   );
 }
 
+/** A filter offering the project's values of a field (kinds, queues); the URL keeps the value. */
+function ValueSelect({ project, field, label, value, onChange }: { project: string; field: 'kind' | 'queue'; label: string; value: string; onChange: (v: string) => void }) {
+  const q = useQuery(runValuesQuery(project, field));
+  const data = [...(q.data ?? [])];
+  if (value && !data.includes(value)) data.unshift(value);
+  return (
+    <Select
+      size="xs"
+      label={label}
+      placeholder="any"
+      searchable
+      clearable
+      w={150}
+      data={data}
+      value={value || null}
+      onChange={(v) => onChange(v ?? '')}
+      nothingFoundMessage={q.isPending ? 'loading…' : `no ${field} by that name`}
+      data-testid={`${field}-filter`}
+    />
+  );
+}
+
 /** The project's workers by name; the id goes into the URL. */
 function WorkerSelect({ project, value, onChange }: { project: string; value: string; onChange: (v: string) => void }) {
   const names = useWorkerNames(project);
@@ -114,8 +138,17 @@ export function RunFiltersBar({
         w={240}
         clearable
       />
-      <DebouncedInput label="Kind" value={value.kind} onChange={(v) => set('kind', v)} />
-      <DebouncedInput label="Queue" value={value.queue} onChange={(v) => set('queue', v)} />
+      {project ? (
+        <>
+          <ValueSelect project={project} field="kind" label="Kind" value={value.kind} onChange={(v) => set('kind', v)} />
+          <ValueSelect project={project} field="queue" label="Queue" value={value.queue} onChange={(v) => set('queue', v)} />
+        </>
+      ) : (
+        <>
+          <DebouncedInput label="Kind" value={value.kind} onChange={(v) => set('kind', v)} />
+          <DebouncedInput label="Queue" value={value.queue} onChange={(v) => set('queue', v)} />
+        </>
+      )}
       <DebouncedInput label="Tag" value={value.tag} onChange={(v) => set('tag', v)} />
       {project ? (
         <WorkerSelect project={project} value={value.worker} onChange={(v) => set('worker', v)} />

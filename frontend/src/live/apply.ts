@@ -206,6 +206,7 @@ export function applyLiveMessage(ctx: LiveContext, msg: LiveMessage): boolean {
       }
       if (isRollout(msg.data)) refreshRollouts(ctx);
       refreshOverview(ctx);
+      ctx.refetch.run('counts', () => qc.invalidateQueries({ queryKey: runKeys.counts(slug) }));
       break;
     case 'run.updated':
       if (msg.data && typeof msg.data === 'object') {
