@@ -60,7 +60,10 @@ export function BarChart({
   empty?: string;
 }) {
   const scheme = useComputedColorScheme('light');
-  const reason = emptyReason(data);
+  // Bars of nothing but zeros draw an empty frame: say so instead.
+  const reason =
+    emptyReason(data) ??
+    (data.lines.every((l) => l.values.every((v) => !v || v <= 0)) ? 'Nothing in this window: every value is 0.' : null);
   if (reason) return <EmptyChart reason={empty ?? reason} testid={testid} />;
   const axis = scheme === 'dark' ? '#c1c2c5' : '#495057';
   const grid = scheme === 'dark' ? '#373a40' : '#e9ecef';

@@ -6,10 +6,14 @@ import { thresholdsQuery } from '../api/reports';
 import type { Run } from '../api/types';
 import { runBadges, statusColor } from '../lib/status';
 
-/** A badge is never cut to `R..`: Mantine's badge clips its label with an ellipsis and, in a
- * flex row, shrinks below its text; a status is short, so it keeps its width and the
- * cells around it give way instead. */
-export const WHOLE_BADGE = { root: { flexShrink: 0, overflow: 'visible', maxWidth: 'none' } } as const;
+/** A badge is never cut to `R..`: Mantine's badge is a grid whose label clips with an
+ * ellipsis, and a grid item that clips may shrink to nothing (its min-width is 0), so a
+ * narrow table cell squeezed it. A status is short: it keeps its whole width and the cells
+ * around it give way instead. */
+export const WHOLE_BADGE = {
+  root: { flexShrink: 0, overflow: 'visible', maxWidth: 'none', minWidth: 'max-content' },
+  label: { overflow: 'visible', textOverflow: 'clip' },
+} as const;
 
 export function RunStatusBadges({ run, now }: { run: Run; now?: number }) {
   const project = run.project ?? '';

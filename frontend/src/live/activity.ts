@@ -33,9 +33,15 @@ function learnName(msg: LiveMessage): void {
 function summarise(msg: LiveMessage): LiveMessage {
   const d = (msg.data ?? {}) as { count?: number; events?: { level?: string; message?: string }[] };
   const first = Array.isArray(d.events) ? d.events[0] : undefined;
+  const w = msg.data as { worker_id?: number; worker_name?: string } | null | undefined;
   return {
     ...msg,
-    data: { count: d.count ?? (Array.isArray(d.events) ? d.events.length : 1), level: first?.level, message: first?.message?.slice(0, 200) },
+    data: {
+      count: d.count ?? (Array.isArray(d.events) ? d.events.length : 1),
+      level: first?.level,
+      message: first?.message?.slice(0, 200),
+      ...(msg.type === 'worker.event' ? { worker_id: w?.worker_id, worker_name: w?.worker_name } : {}),
+    },
   };
 }
 

@@ -293,6 +293,13 @@ describe('the activity feed', () => {
     expect(result.current[0]!.data).toEqual({ count: 2, level: 'warning', message: 'low disk' });
     activity.clear();
   });
+  it('keeps the worker of a worker.event, for the line that names it', () => {
+    activity.clear();
+    activity.push({ type: 'worker.event', data: { worker_id: 4, worker_name: 'gpu-4', count: 1, events: [{ id: '1', message: 'hot' }] } });
+    const { result } = renderHook(() => useActivity());
+    expect(result.current[0]!.data).toMatchObject({ worker_name: 'gpu-4', worker_id: 4, message: 'hot' });
+    activity.clear();
+  });
   it('remembers the names of the runs it saw, for the lines that carry only an id', () => {
     activity.clear();
     activity.push({ type: 'run.created', run: 'r9', data: run('r9', { name: 'nightly-etl' }) });
