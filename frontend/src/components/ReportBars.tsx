@@ -99,7 +99,8 @@ export function BarChart({
           </g>
         ))}
         {data.x.map((_, i) => {
-          const w = Math.min(slot * 0.8, MAX_BAR * k);
+          // A stack is one bar; side by side, each series gets a bar's width.
+          const w = Math.min(slot * 0.8, stacked ? MAX_BAR : MAX_BAR * k);
           const x0 = left + i * slot + (slot - w) / 2;
           let acc = 0;
           return (

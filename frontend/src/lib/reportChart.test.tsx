@@ -173,14 +173,18 @@ describe('report components', () => {
     const day = Date.UTC(2026, 11, 1) / 1000;
     const x = Array.from({ length: 7 }, (_, i) => day + i * 86400);
     const { container } = renderApp(
-      <ReportChart type="bar" data={{ xKind: 'time', x, labels: [], step: 86400, lines: [{ label: 'started', values: [0, 0, 0, 1, 0, 0, 0] }] }} />,
+      <ReportChart
+        type="bar"
+        stacked
+        data={{ xKind: 'time', x, labels: [], step: 86400, lines: [{ label: 'started', values: [0, 0, 0, 1, 0, 0, 0] }, { label: 'failed', values: [0, 0, 0, 1, 0, 0, 0] }, { label: 'queued', values: [0, 0, 0, 0, 0, 0, 0] }] }}
+      />,
     );
     const ticks = [...container.querySelectorAll('[data-tick]')].map((t) => t.textContent);
     expect(ticks.every((t) => /^\d+$/.test(t ?? ''))).toBe(true);
     expect(ticks).toContain('1');
     const rects = container.querySelectorAll('rect');
-    expect(rects).toHaveLength(1);
-    expect(Number(rects[0]!.getAttribute('width'))).toBeLessThanOrEqual(48);
+    expect(rects).toHaveLength(2);
+    for (const r of rects) expect(Number(r.getAttribute('width'))).toBeLessThanOrEqual(48);
     const labels = [...container.querySelectorAll('[data-xlabel]')].map((t) => t.textContent);
     expect(labels[0]).toMatch(/^[A-Z][a-z]{2} \d{1,2}$/);
   });
