@@ -340,3 +340,23 @@ describe('worker.event: a worker’s log lines', () => {
     expect(qc.getQueryData(workerKeys.events('ml', 5))).toBeUndefined();
   });
 });
+
+describe('the runs page total', () => {
+  it('is counted again once after a burst of created and changed runs', async () => {
+    vi.useFakeTimers();
+    const { qc, ctx } = setup();
+    let fetches = 0;
+    const observer = new QueryObserver(qc, { queryKey: runKeys.count('ml', {}), queryFn: () => ++fetches });
+    const stop = observer.subscribe(() => {});
+    await vi.advanceTimersByTimeAsync(0);
+    expect(fetches).toBe(1);
+    applyLiveMessage(ctx, { project: 7, type: 'run.created', run: 'a', data: run('a') });
+    applyLiveMessage(ctx, { project: 7, type: 'run.updated', run: 'a', data: run('a', { status: 'running' }) });
+    applyLiveMessage(ctx, { project: 7, type: 'run.created', run: 'b', data: run('b') });
+    await vi.advanceTimersByTimeAsync(1100);
+    expect(fetches).toBe(2);
+    stop();
+    ctx.refetch.clear();
+    vi.useRealTimers();
+  });
+});

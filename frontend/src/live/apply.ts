@@ -214,6 +214,8 @@ export function applyLiveMessage(ctx: LiveContext, msg: LiveMessage): boolean {
         patchOverviewLists(qc, slug, msg.data as Run);
       }
       if (msg.run) qc.invalidateQueries({ queryKey: runKeys.attempts(slug, msg.run) });
+      // A view's total may change with a status (the runs page's count, coalesced).
+      ctx.refetch.run('counts', () => qc.invalidateQueries({ queryKey: runKeys.counts(slug) }));
       if (msg.data && typeof msg.data === 'object' && (msg.data as Run).status === 'failed') refreshFailures(ctx);
       if (isRollout(msg.data)) refreshRollouts(ctx);
       refreshOverview(ctx);
