@@ -1898,6 +1898,35 @@ export interface components {
             message?: string;
             data?: Record<string, never>;
         };
+        RunCount: {
+            /** @description the runs of the view, at most cap */
+            count: number;
+            /** @description true when the view holds more than cap */
+            more: boolean;
+            cap: number;
+        };
+        RunValues: {
+            /** @enum {unknown} */
+            field: "kind" | "queue";
+            items: string[];
+        };
+        WorkerEvent: {
+            /** @description increasing; a string because it may pass 2^53 */
+            id?: string;
+            worker_id?: number;
+            /** Format: date-time */
+            ts?: string;
+            kind?: string;
+            /** @enum {unknown} */
+            level?: "debug" | "info" | "warning" | "error" | "critical";
+            message?: string;
+            data?: Record<string, never> | null;
+        };
+        WorkerEventPage: {
+            items: components["schemas"]["WorkerEvent"][];
+            /** @description pass as ?after= (order=asc) or ?before= (order=desc) */
+            next_cursor: string | null;
+        };
         Worker: {
             id?: number;
             name?: string;
@@ -2341,35 +2370,6 @@ export interface components {
             timeout_s?: number | null;
             /** @description an attempt silent this long (no heartbeat or span, else from its start) is unresponsive */
             unresponsive_s?: number | null;
-        };
-        WorkerEvent: {
-            /** @description increasing; a string because it may pass 2^53 */
-            id?: string;
-            worker_id?: number;
-            /** Format: date-time */
-            ts?: string;
-            kind?: string;
-            /** @enum {unknown} */
-            level?: "debug" | "info" | "warning" | "error" | "critical";
-            message?: string;
-            data?: Record<string, never> | null;
-        };
-        WorkerEventPage: {
-            items: components["schemas"]["WorkerEvent"][];
-            /** @description pass as ?after= (order=asc) or ?before= (order=desc) */
-            next_cursor: string | null;
-        };
-        RunCount: {
-            /** @description the runs of the view, at most cap */
-            count: number;
-            /** @description true when the view holds more than cap */
-            more: boolean;
-            cap: number;
-        };
-        RunValues: {
-            /** @enum {unknown} */
-            field: "kind" | "queue";
-            items: string[];
         };
     };
     responses: never;
