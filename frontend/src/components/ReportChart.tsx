@@ -6,7 +6,7 @@ import { useEffect, useRef } from 'react';
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import { useComputedColorScheme } from '@mantine/core';
-import { allIntegers, emptyReason, type ChartData } from '../lib/reportChart';
+import { allIntegers, emptyReason, timeLabels, type ChartData } from '../lib/reportChart';
 import { BarChart, colorOf, EmptyChart } from './ReportBars';
 
 export { PALETTE, xText } from './ReportBars';
@@ -33,6 +33,9 @@ function LinesChart({ data, height, testid }: { data: ChartData; height: number;
           grid: { stroke: grid },
           ticks: { stroke: grid },
           ...(cat ? { values: (_u: uPlot, vals: number[]) => vals.map((v) => (Number.isInteger(v) ? (data.labels[v] ?? '') : '')) } : {}),
+          // Dates as the bars write them (`Nov 27`, `14:00`, the date where a day begins),
+          // not uPlot's `11/27` over a year line.
+          ...(data.xKind === 'time' ? { values: (_u: uPlot, vals: number[]) => timeLabels(vals, undefined) } : {}),
         },
         {
           stroke: axis,
