@@ -16,6 +16,7 @@
 #include "api/queue.h"
 #include "api/reports.h"
 #include "api/rollouts.h"
+#include "api/run_facets.h"
 #include "api/runs.h"
 #include "api/spans.h"
 #include "api/traces.h"
@@ -61,6 +62,8 @@ const struct route routes[] = {
     {"POST", "/api/v1/runs", runs_create, J},
     {"GET", "/api/v1/runs", runs_list, 0},
     {"POST", "/api/v1/runs/wait", runs_wait, J},
+    {"GET", "/api/v1/runs/count", run_facets_count, 0},
+    {"GET", "/api/v1/runs/values", run_facets_values, 0},
     {"GET", "/api/v1/runs/{run}", runs_get, 0},
     {"PATCH", "/api/v1/runs/{run}", runs_update, J},
     /* The body is optional ({"progress": …}); the handler parses it when present. */
@@ -112,6 +115,8 @@ const struct route routes[] = {
     /* Optional body ({"status", "resources"}), parsed by the handler. */
     {"POST", "/api/v1/workers/{worker}/heartbeat", workers_heartbeat, 0},
     {"POST", "/api/v1/workers/{worker}/stop", workers_stop, 0},
+    {"POST", "/api/v1/workers/{worker}/events", workers_events_create, J},
+    {"GET", "/api/v1/workers/{worker}/events", workers_events_list, 0},
 
     /* Reporting (api/reports.c; the report schema of migration 0007). */
     {"GET", "/api/v1/reports/throughput", reports_throughput, 0},

@@ -84,6 +84,14 @@ LANGUAGE sql STABLE AS $$
                              'message', e.message, 'data', e.data)
 $$;
 
+-- A worker's log line (GET /workers/{worker}/events, and the worker.event live frame).
+CREATE OR REPLACE FUNCTION worker_event_json(e worker_events) RETURNS json
+LANGUAGE sql STABLE AS $$
+    SELECT json_build_object('id', e.id::text, 'worker_id', e.worker_id, 'ts', e.ts,
+                             'kind', e.kind, 'level', e.level, 'message', e.message,
+                             'data', e.data)
+$$;
+
 CREATE OR REPLACE FUNCTION worker_json(w workers) RETURNS json
 LANGUAGE sql STABLE AS $$
     SELECT json_build_object(

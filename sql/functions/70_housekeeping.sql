@@ -58,7 +58,8 @@ LANGUAGE sql AS $$
 $$;
 
 -- Every table of time_partitioned: months past its family's retention
--- (settings.retention_days.<parent>, absent: keep everything) dropped first, then this
+-- (settings.retention_days.<parent>, else that of its retention_of family, absent: keep
+-- everything) dropped first, then this
 -- month and the months ahead created, and rows that landed in the default partition
 -- given their own month. One pass at a time (the lock), and a parent busy for longer
 -- than the lock_timeout fails this pass only: the next one tries again.
@@ -72,7 +73,10 @@ BEGIN
     PERFORM pg_advisory_xact_lock(hashtext('runwatch.partitions'));
     PERFORM set_config('lock_timeout', '10s', true);
     FOR t IN SELECT * FROM time_partitioned ORDER BY parent LOOP
-        days := (settings -> 'retention_days' ->> t.parent)::integer;
+        -- A family without its own retention may follow another's (retention_of,
+        -- migration 0031: worker_events are kept like events).
+        days := coalesce(settings -> 'retention_days' ->> t.parent,
+                         settings -> 'retention_days' ->> t.retention_of)::integer;
         result := result || jsonb_build_object(t.parent,
             partitions_drop_expired(t.parent, days) || partitions_ensure(t.parent, t.months_ahead));
     END LOOP;

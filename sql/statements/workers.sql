@@ -31,8 +31,8 @@ FROM w;
 
 -- name: worker_get
 -- in: worker_id
--- out: status, project_id
-SELECT status, project_id
+-- out: status, project_id, name
+SELECT status, project_id, name
 FROM workers
 WHERE id = $1::bigint;
 
@@ -103,3 +103,41 @@ SELECT worker_json(w)
 FROM workers w
 WHERE w.project_id = $1 AND ($2::text IS NULL OR w.status = $2)
 ORDER BY w.name;
+
+-- name: worker_event_insert
+-- A worker's log lines: events is a JSON array of {ts, kind, level, message, data}, one
+-- statement for the batch (as event_insert). The worker's project was checked by the
+-- handler (worker_get, access); project_id is stored for the reports' row visibility.
+-- events_json is the batch as GET .../events renders it, for the live frame, unless it
+-- cannot fit the frame's budget (the same 175-byte floor as event_insert).
+-- in: worker_id, project_id, events
+-- out: count, first_id, last_id, events_json
+WITH ins AS (INSERT INTO worker_events (project_id, worker_id, ts, kind, level, message, data)
+    SELECT $2::bigint, $1::bigint, coalesce(e.ts, now()), coalesce(e.kind, 'log'),
+    coalesce(e.level, 'info'), coalesce(e.message, ''), e.data FROM
+    jsonb_to_recordset($3::jsonb) AS e(ts timestamptz, kind text, level text, message text,
+    data jsonb) RETURNING id, CASE WHEN jsonb_array_length($3::jsonb) * 175 <= 32768 THEN
+    worker_event_json(worker_events)::text END AS j)
+SELECT count(*) AS count, min(id)::text AS first_id, max(id)::text AS last_id,
+    string_agg(j, ',' ORDER BY id) FILTER (WHERE j IS NOT NULL) AS events_json
+FROM ins;
+
+-- name: worker_event_list
+-- Oldest first after an id: (worker_id, id) is the key's prefix.
+-- in: worker_id, after, limit
+-- out: event_json, id
+SELECT worker_event_json(e) AS event_json, e.id::text
+FROM worker_events e
+WHERE e.worker_id = $1::bigint AND e.id > $2::bigint
+ORDER BY e.id
+LIMIT $3;
+
+-- name: worker_event_list_desc
+-- Newest first before an id (NULL for the newest): the log's tail in one page.
+-- in: worker_id, before, limit
+-- out: event_json, id
+SELECT worker_event_json(e) AS event_json, e.id::text
+FROM worker_events e
+WHERE e.worker_id = $1::bigint AND ($2::bigint IS NULL OR e.id < $2)
+ORDER BY e.id DESC
+LIMIT $3;

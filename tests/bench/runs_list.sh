@@ -12,6 +12,9 @@
 #   duration    GET /runs?status=failed&sort=duration&limit=100 in skewed
 #   page2       the page after the first of `skewed` (a cursor)
 #   filtered    GET /runs?status=succeeded&kind=train&limit=100 in skewed (planned per call)
+#   count       GET /runs/count in skewed (the runs page's total: 200,000 runs, capped at 10,000)
+#   kinds       GET /runs/values?field=kind in skewed (a loose index scan)
+#   queues      GET /runs/values?field=queue in skewed (queued runs' queues + 30 days of rollups)
 # Then skewed/plain (the goal: at least 0.8), and for each target the statement the API
 # runs, prepared in psql and executed as often as a worker would: its plan, buffers, and
 # whether PostgreSQL settled on the generic plan (pg_prepared_statements).
@@ -97,7 +100,7 @@ NEXT_Q=$(printf '%s' "$NEXT" | sed 's/:/%3A/g; s/+/%2B/g')
 
 # ---------------------------------------------------------------- measure
 
-NAMES=(return204 plain skewed all live duration page2 filtered)
+NAMES=(return204 plain skewed all live duration page2 filtered count kinds queues)
 declare -A PATH_OF=(
     [plain]="/api/v1/runs?status=succeeded&limit=100"
     [skewed]="/api/v1/runs?status=succeeded&limit=100"
@@ -106,6 +109,9 @@ declare -A PATH_OF=(
     [duration]="/api/v1/runs?status=failed&sort=duration&limit=100"
     [page2]="/api/v1/runs?status=succeeded&limit=100&cursor=$NEXT_Q"
     [filtered]="/api/v1/runs?status=succeeded&kind=train&limit=100"
+    [count]="/api/v1/runs/count"
+    [kinds]="/api/v1/runs/values?field=kind"
+    [queues]="/api/v1/runs/values?field=queue"
 )
 measure() {
     local n=$1 out="$TMP/$1.$2.txt" d="-d${DURATION}s" tok=${TOKEN[skewed]}
@@ -177,6 +183,10 @@ explain duration run_list_duration_desc "$PID_SKEWED, '{failed}', NULL, NULL, 10
 explain page2 run_list_created_desc_one "$PID_SKEWED, '{succeeded}', '$CUR_KEY', '$CUR_ID', 101"
 explain filtered run_list_created_desc_filtered \
     "$PID_SKEWED, '{succeeded}', 'train', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 101, NULL, NULL"
+explain count run_count \
+    "$PID_SKEWED, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 10001, NULL, NULL, NULL, NULL"
+explain kinds run_kinds "$PID_SKEWED"
+explain queues run_queues "$PID_SKEWED"
 
 if ((${#FAILED[@]})); then
     echo

@@ -175,6 +175,8 @@ int suite_spans_register(void);
 int suite_traces_register(void);
 int suite_rollouts_register(void);
 int suite_artifacts_register(void);
+int suite_worker_events_register(void);
+int suite_run_facets_register(void);
 
 /* Fixtures: a project (slug written to slug), a user with a fresh password, a token
  * (returns the HTTP status; expires is JSON text or NULL), a membership (0 on 201). */

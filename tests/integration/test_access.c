@@ -60,6 +60,7 @@ enum op {
     OP_WORKER_NEW_OWN, /* the same without a project: a token's own */
     OP_WORKER,         /* {worker}: a fresh worker of {project}, no body */
     OP_WORKER_BEAT,    /* {worker}: a fresh worker, with a status */
+    OP_WORKER_EVENT,   /* {worker}: a fresh worker, one log line */
     /* reports */
     OP_QUERY,        /* ad-hoc SQL narrowed to {project} */
     OP_SAVED_CREATE, /* a fresh saved report in {project} */
@@ -142,6 +143,9 @@ static const struct row matrix[] = {
     {"POST",   "/api/v1/runs",                             NULL, PA, OP_RUN_CREATE_OWN, {401, 400, 400, 400, 400, 403, OK,  OK,  400}},
     {"GET",    "/api/v1/runs",               "project={project}", PA, OP_PLAIN,         {401, OK,  OK,  OK,  OK,  OK,  OK,  OK,  404}},
     {"GET",    "/api/v1/runs",                             NULL, PA, OP_PLAIN,          {401, 400, 400, 400, 400, OK,  OK,  OK,  400}},
+    /* The list's count and its filters' values: whoever may list. */
+    {"GET",    "/api/v1/runs/count",         "project={project}", PA, OP_PLAIN,         {401, OK,  OK,  OK,  OK,  OK,  OK,  OK,  404}},
+    {"GET",    "/api/v1/runs/values",  "project={project}&field=kind", PA, OP_PLAIN,    {401, OK,  OK,  OK,  OK,  OK,  OK,  OK,  404}},
     {"GET",    "/api/v1/runs/{run}",                       NULL, PA, OP_RUN,            {401, OK,  OK,  OK,  OK,  OK,  OK,  OK,  404}},
     {"PATCH",  "/api/v1/runs/{run}",                       NULL, PA, OP_RUN_PATCH,      {401, 403, OK,  OK,  OK,  403, OK,  OK,  404}},
     {"POST",   "/api/v1/runs/{run}/heartbeat",             NULL, PA, OP_RUN_HEARTBEAT,  {401, 403, OK,  OK,  OK,  403, OK,  OK,  404}},
@@ -166,6 +170,9 @@ static const struct row matrix[] = {
     {"GET",    "/api/v1/workers/{worker}",                 NULL, PA, OP_WORKER,         {401, OK,  OK,  OK,  OK,  OK,  OK,  OK,  404}},
     {"POST",   "/api/v1/workers/{worker}/heartbeat",       NULL, PA, OP_WORKER_BEAT,    {401, 403, OK,  OK,  OK,  403, OK,  OK,  404}},
     {"POST",   "/api/v1/workers/{worker}/stop",            NULL, PA, OP_WORKER,         {401, 403, OK,  OK,  OK,  403, OK,  OK,  404}},
+    /* A worker's own log: members (producers) append, viewers read, like a run's events. */
+    {"POST",   "/api/v1/workers/{worker}/events",          NULL, PA, OP_WORKER_EVENT,   {401, 403, OK,  OK,  OK,  403, OK,  OK,  404}},
+    {"GET",    "/api/v1/workers/{worker}/events",          NULL, PA, OP_WORKER,         {401, OK,  OK,  OK,  OK,  OK,  OK,  OK,  404}},
     /* reports (test_reports.c has the behaviour; here only who may) */
     {"GET",    "/api/v1/reports/throughput",               NULL, PA, OP_PLAIN,          {401, OK,  OK,  OK,  OK,  OK,  OK,  OK,  OK}},
     {"GET",    "/api/v1/reports/throughput", "project={project}", PA, OP_PLAIN,         {401, OK,  OK,  OK,  OK,  OK,  OK,  OK,  404}},
@@ -213,6 +220,8 @@ static const struct row matrix[] = {
     {"PATCH",  "/api/v1/runs/{run}",                       NULL, PB, OP_RUN_PATCH,      {401, 404, 404, 404, OK,  404, 404, 404, OK}},
     {"POST",   "/api/v1/runs/{run}/heartbeat",             NULL, PB, OP_RUN_HEARTBEAT,  {401, 404, 404, 404, OK,  404, 404, 404, OK}},
     {"POST",   "/api/v1/runs/{run}/cancel",                NULL, PB, OP_RUN,            {401, 404, 404, 404, OK,  404, 404, 404, OK}},
+    {"GET",    "/api/v1/runs/count",         "project={project}", PB, OP_PLAIN,         {401, 404, 404, 404, OK,  404, 404, 404, OK}},
+    {"GET",    "/api/v1/runs/values",  "project={project}&field=queue", PB, OP_PLAIN,   {401, 404, 404, 404, OK,  404, 404, 404, OK}},
     {"POST",   "/api/v1/runs/{run}/events",                NULL, PB, OP_EVENT_CREATE,   {401, 404, 404, 404, OK,  404, 404, 404, OK}},
     {"GET",    "/api/v1/runs/{run}/events",                NULL, PB, OP_RUN,            {401, 404, 404, 404, OK,  404, 404, 404, OK}},
     {"POST",   "/api/v1/runs/{run}/metrics",               NULL, PB, OP_METRIC_CREATE,  {401, 404, 404, 404, OK,  404, 404, 404, OK}},
@@ -227,6 +236,8 @@ static const struct row matrix[] = {
     {"GET",    "/api/v1/workers/{worker}",                 NULL, PB, OP_WORKER,         {401, 404, 404, 404, OK,  404, 404, 404, OK}},
     {"POST",   "/api/v1/workers/{worker}/heartbeat",       NULL, PB, OP_WORKER_BEAT,    {401, 404, 404, 404, OK,  404, 404, 404, OK}},
     {"POST",   "/api/v1/workers/{worker}/stop",            NULL, PB, OP_WORKER,         {401, 404, 404, 404, OK,  404, 404, 404, OK}},
+    {"POST",   "/api/v1/workers/{worker}/events",          NULL, PB, OP_WORKER_EVENT,   {401, 404, 404, 404, OK,  404, 404, 404, OK}},
+    {"GET",    "/api/v1/workers/{worker}/events",          NULL, PB, OP_WORKER,         {401, 404, 404, 404, OK,  404, 404, 404, OK}},
     /* reports, project B */
     {"GET",    "/api/v1/reports/throughput", "project={project}", PB, OP_PLAIN,         {401, 404, 404, 404, OK,  404, 404, 404, OK}},
     {"POST",   "/api/v1/reports/query",                    NULL, PB, OP_QUERY,          {401, 404, 404, 404, OK,  404, 404, 404, OK}},
@@ -916,9 +927,12 @@ static long access_call(const struct row *row, int who, char *code, size_t ccap)
         break;
     case OP_WORKER:
     case OP_WORKER_BEAT:
+    case OP_WORKER_EVENT:
         if ((more.worker = make_worker(row->project)) < 0)
             return -1;
-        b = row->op == OP_WORKER_BEAT ? "{\"status\":\"idle\"}" : NULL;
+        b = row->op == OP_WORKER_BEAT    ? "{\"status\":\"idle\"}"
+            : row->op == OP_WORKER_EVENT ? "{\"events\":[{\"message\":\"matrix\"}]}"
+                                         : NULL;
         break;
     case OP_QUERY:
         snprintf(body, sizeof(body), "{\"sql\":\"select count(*) from runs\",\"project\":\"%s\"}",

@@ -312,6 +312,22 @@ class AtExit(unittest.TestCase):
 
 
 class Workers(unittest.TestCase):
+    def test_worker_log_lines(self) -> None:
+        c = rwtest.client()
+        w = runwatch.Worker(rwtest.unique("wlog"), queues=[rwtest.unique("q")], handle_sigterm=False)
+        try:
+            w.log("worker up")
+            w.log("GPU 3 lost", "error", kind="gpu", gpu=3)
+            items = c.get(f"/workers/{w.id}/events")["items"]
+            self.assertEqual([(e["message"], e["level"], e["kind"]) for e in items],
+                             [("worker up", "info", "log"), ("GPU 3 lost", "error", "gpu")])
+            self.assertEqual(items[1]["data"], {"gpu": 3})
+            with self.assertRaises(runwatch.APIError) as bad:
+                w.log("x", "loud")
+            self.assertEqual(bad.exception.field, "events[0].level")
+        finally:
+            w.stop()
+
     def test_claim_lease_finish_and_interruption(self) -> None:
         c = rwtest.client()
         queue = rwtest.unique("q")

@@ -336,6 +336,10 @@ static void test_frame_types_and_ids(void)
     sse_event_fini(&ev);
     CU_ASSERT_EQUAL(sse_types_parse("run.created,worker.updated", &mask, bad, sizeof(bad)), 0);
     CU_ASSERT_EQUAL(mask, sse_type_bit("run.created", 11) | sse_type_bit("worker.updated", 14));
+    /* A worker's log lines (POST /workers/{id}/events) have a type of their own. */
+    CU_ASSERT_EQUAL(sse_types_parse("worker.event", &mask, bad, sizeof(bad)), 0);
+    CU_ASSERT_EQUAL(mask, sse_type_bit("worker.event", 12));
+    CU_ASSERT_NOT_EQUAL(mask, 0);
     CU_ASSERT_EQUAL(sse_types_parse("run.created,run.future", &mask, bad, sizeof(bad)), -1);
     CU_ASSERT_STRING_EQUAL(bad, "run.future");
 

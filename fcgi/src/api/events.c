@@ -18,8 +18,9 @@
 
 static const char *const levels[] = {"debug", "info", "warning", "error", "critical", NULL};
 
-/* Validates one event; field names in errors carry the batch index. */
-static int events_check(struct req *r, json_object *e, long idx)
+/* Validates one event; field names in errors carry the batch index. A worker's log lines
+ * (api/workers.c) have the same shape and use it too. */
+int events_check(struct req *r, json_object *e, long idx)
 {
     static const char *const keys[] = {"ts", "kind", "level", "message", "data", NULL};
     struct jsonx_err je;

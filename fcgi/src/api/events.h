@@ -14,6 +14,9 @@
 #define EVENTS_LIVE_MAX_BYTES 32768
 
 int events_create(struct req *r);
+/* One item of an events batch ({ts, kind, level, message, data}), for req_batch: 0, or -1
+ * with a 400 naming the field (events[3].level). */
+int events_check(struct req *r, json_object *e, long idx);
 int events_list(struct req *r);
 
 #endif

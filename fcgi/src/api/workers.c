@@ -1,6 +1,7 @@
 /* workers: a worker registers under a name (registering again starts a new session on
  * the same row, keeping the fields it leaves out), beats with an optional resource
- * sample (kept a week for the worker's page), and stops. Stopping with runs
+ * sample (kept a week for the worker's page), logs lines of its own (worker events, kept
+ * like a run's events: migration 0031), and stops. Stopping with runs
  * in flight leaves an `interrupted` event on each, so the run's page says why it went
  * quiet. Worker JSON is made by worker_json() in sql/functions/10_json.sql. */
 #include "workers.h"
@@ -9,6 +10,7 @@
 #include <string.h>
 
 #include "access.h"
+#include "api/events.h"
 #include "db.h"
 #include "pub.h"
 
@@ -18,7 +20,7 @@ static const char *const worker_statuses[] = {"online", "idle", "busy", "drainin
 
 /* The worker in the path, checked against the caller's role on its project. */
 static int workers_access(struct req *r, enum access_role min, struct access_project *pr,
-                          const char **status)
+                          const char **status, const char **name)
 {
     const char *id = req_path_param(r, "worker");
     PGresult *res;
@@ -32,6 +34,8 @@ static int workers_access(struct req *r, enum access_role min, struct access_pro
         return req_error(r, 404, "not_found", NULL, "no such worker");
     if (status)
         *status = PQgetvalue(res, 0, WORKER_GET_STATUS);
+    if (name)
+        *name = PQgetvalue(res, 0, WORKER_GET_NAME);
     return access_project_by_id(&r->op, PQgetvalue(res, 0, WORKER_GET_PROJECT_ID), min, pr,
                                 "worker");
 }
@@ -111,7 +115,7 @@ int workers_get(struct req *r)
     struct access_project pr;
     PGresult *res;
 
-    if (workers_access(r, ACCESS_ROLE_VIEWER, &pr, NULL))
+    if (workers_access(r, ACCESS_ROLE_VIEWER, &pr, NULL, NULL))
         return -1;
     const char *p[WORKER_DETAIL__NIN] = {[WORKER_DETAIL_IN_WORKER_ID] =
                                              req_path_param(r, "worker")};
@@ -136,7 +140,7 @@ int workers_heartbeat(struct req *r)
         jsonx_enum(b, "status", JSONX_NULLABLE, worker_statuses, &status, NULL, &je) ||
         jsonx_child(b, "resources", JSONX_NULLABLE, json_type_object, &resources, NULL, &je))
         return req_error_json(r, 400, &je);
-    if (db_begin(&r->op) || workers_access(r, ACCESS_ROLE_MEMBER, &pr, &cur))
+    if (db_begin(&r->op) || workers_access(r, ACCESS_ROLE_MEMBER, &pr, &cur, NULL))
         return -1;
     if (strcmp(cur, "stopped") == 0)
         return req_error(r, 409, "worker_stopped", NULL,
@@ -167,7 +171,7 @@ int workers_stop(struct req *r)
     const char *cur;
     PGresult *res;
 
-    if (db_begin(&r->op) || workers_access(r, ACCESS_ROLE_MEMBER, &pr, &cur))
+    if (db_begin(&r->op) || workers_access(r, ACCESS_ROLE_MEMBER, &pr, &cur, NULL))
         return -1;
     /* p serves worker_json and worker_stop: one input, the worker. */
     _Static_assert(WORKER_JSON__NIN == WORKER_STOP__NIN &&
@@ -192,4 +196,102 @@ int workers_stop(struct req *r)
                   "{\"kind\":\"interrupted\"}");
     json_object_put(ids);
     return req_json_text(r, 200, json);
+}
+
+/* A batch of the worker's own log lines, validated whole (events_check: the same items as a
+ * run's events, errors naming events[3].level), redacted, then one statement. A stopped
+ * worker may still log (its last words). The live frame carries the batch, like run.event,
+ * with the worker's id and name, unless it is past EVENTS_LIVE_MAX_BYTES. */
+int workers_events_create(struct req *r)
+{
+    json_object *arr = req_batch(r, "events", EVENTS_MAX_BATCH, events_check);
+    struct access_project pr;
+    const char *name, *worker = req_path_param(r, "worker");
+    PGresult *res;
+
+    if (!arr)
+        return -1;
+    jsonx_redact(arr, r->op.cfg->redact_keys);
+    const char *text = jsonx_to_string(arr, NULL);
+    if (!text)
+        return req_error(r, 500, "internal", NULL, "out of memory");
+    if (workers_access(r, ACCESS_ROLE_MEMBER, &pr, NULL, &name))
+        return -1;
+    const char *p[WORKER_EVENT_INSERT__NIN] = {[WORKER_EVENT_INSERT_IN_WORKER_ID] = worker,
+                                               [WORKER_EVENT_INSERT_IN_PROJECT_ID] = pr.id,
+                                               [WORKER_EVENT_INSERT_IN_EVENTS] = text};
+    if (!(res = DB_EXEC(&r->op, DB_STMT_WORKER_EVENT_INSERT, p)))
+        return -1;
+    const char *count = PQgetvalue(res, 0, WORKER_EVENT_INSERT_COUNT),
+               *first = PQgetvalue(res, 0, WORKER_EVENT_INSERT_FIRST_ID),
+               *last = PQgetvalue(res, 0, WORKER_EVENT_INSERT_LAST_ID);
+    const char *qname;
+    json_object *jn = req_own_json(r, json_object_new_string(name));
+    if (!jn || !(qname = jsonx_to_string(jn, NULL)))
+        return -1;
+    const char *data;
+    if (!PQgetisnull(res, 0, WORKER_EVENT_INSERT_EVENTS_JSON) &&
+        (size_t)PQgetlength(res, 0, WORKER_EVENT_INSERT_EVENTS_JSON) + 2 <= EVENTS_LIVE_MAX_BYTES)
+        data = arena_sprintf(
+            r->op.arena,
+            "{\"worker_id\":%s,\"worker_name\":%s,\"count\":%s,\"first_id\":\"%s\","
+            "\"last_id\":\"%s\",\"truncated\":false,\"events\":[%s]}",
+            worker, qname, count, first, last, PQgetvalue(res, 0, WORKER_EVENT_INSERT_EVENTS_JSON));
+    else
+        data =
+            arena_sprintf(r->op.arena,
+                          "{\"worker_id\":%s,\"worker_name\":%s,\"count\":%s,\"first_id\":\"%s\","
+                          "\"last_id\":\"%s\",\"truncated\":true}",
+                          worker, qname, count, first, last);
+    pub_event(r->op.pub, pr.id, "worker.event", NULL, data);
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "count", json_object_new_int64(strtoll(count, NULL, 10)));
+    json_object_object_add(o, "first_id", json_object_new_string(first));
+    json_object_object_add(o, "last_id", json_object_new_string(last));
+    return req_json(r, 201, o);
+}
+
+/* The worker's log: oldest first after an id (?after=), or newest first before one
+ * (?order=desc&before=), the worker page's tail; pages by id like a run's events. */
+int workers_events_list(struct req *r)
+{
+    const char *after = req_query(r, "after"), *before = req_query(r, "before");
+    const char *order = req_query(r, "order");
+    struct access_project pr;
+    long limit;
+    int desc;
+    PGresult *res;
+
+    if (req_limit(r, &limit))
+        return -1;
+    if (order && strcmp(order, "asc") != 0 && strcmp(order, "desc") != 0)
+        return req_error(r, 400, "invalid_field", "order", "order must be asc or desc");
+    desc = order && strcmp(order, "desc") == 0;
+    if (after && (desc || !req_is_int(after)))
+        return req_error(r, 400, "invalid_field", "after",
+                         desc ? "after goes with order=asc; use before with order=desc"
+                              : "after must be an event id");
+    if (before && (!desc || !req_is_int(before)))
+        return req_error(r, 400, "invalid_field", "before",
+                         desc ? "before must be an event id"
+                              : "before goes with order=desc; use after with order=asc");
+    if (workers_access(r, ACCESS_ROLE_VIEWER, &pr, NULL, NULL))
+        return -1;
+    _Static_assert(WORKER_EVENT_LIST_IN_WORKER_ID == WORKER_EVENT_LIST_DESC_IN_WORKER_ID &&
+                       WORKER_EVENT_LIST_IN_AFTER == WORKER_EVENT_LIST_DESC_IN_BEFORE &&
+                       WORKER_EVENT_LIST_IN_LIMIT == WORKER_EVENT_LIST_DESC_IN_LIMIT &&
+                       WORKER_EVENT_LIST__NIN == WORKER_EVENT_LIST_DESC__NIN &&
+                       WORKER_EVENT_LIST_ID == WORKER_EVENT_LIST_DESC_ID,
+                   "worker_event_list and worker_event_list_desc differ");
+    const char *p[WORKER_EVENT_LIST__NIN] = {
+        [WORKER_EVENT_LIST_IN_WORKER_ID] = req_path_param(r, "worker"),
+        [WORKER_EVENT_LIST_IN_AFTER] = desc ? before : (after ? after : "0"),
+        [WORKER_EVENT_LIST_IN_LIMIT] = arena_sprintf(r->op.arena, "%ld", limit + 1)};
+    if (!(res = DB_EXEC(&r->op, desc ? DB_STMT_WORKER_EVENT_LIST_DESC : DB_STMT_WORKER_EVENT_LIST,
+                        p)))
+        return -1;
+    _Static_assert(WORKER_EVENT_LIST_EVENT_JSON == 0, "req_page_rows splices column 0");
+    int n = PQntuples(res), shown = n > limit ? (int)limit : n;
+    return req_page_rows(r, res, shown,
+                         n > limit ? PQgetvalue(res, shown - 1, WORKER_EVENT_LIST_ID) : NULL);
 }

@@ -9,5 +9,7 @@ int workers_list(struct req *r);
 int workers_get(struct req *r);
 int workers_heartbeat(struct req *r);
 int workers_stop(struct req *r);
+int workers_events_create(struct req *r);
+int workers_events_list(struct req *r);
 
 #endif

@@ -17,8 +17,8 @@ _Static_assert(SSE_JSON_MAX_DEPTH >= JSONX_MAX_DEPTH + 8,
 
 /* Index = bit. Keep in step with the types runwatch-api publishes (docs/CONTRACTS.md). */
 static const char *const sse_types[] = {
-    "run.created", "run.updated", "run.event",      "run.heartbeat",
-    "run.metrics", "run.spans",   "worker.updated", "run.table",
+    "run.created", "run.updated",    "run.event", "run.heartbeat", "run.metrics",
+    "run.spans",   "worker.updated", "run.table", "worker.event",
 };
 #define SSE_N_TYPES (sizeof(sse_types) / sizeof(sse_types[0]))
 
@@ -33,7 +33,7 @@ uint32_t sse_type_bit(const char *name, size_t len)
 const char *sse_type_names(void)
 {
     return "run.created, run.updated, run.event, run.heartbeat, run.metrics, run.spans, "
-           "worker.updated, run.table";
+           "worker.updated, run.table, worker.event";
 }
 
 int sse_types_parse(const char *list, uint32_t *mask, char *bad, size_t badcap)

@@ -1,6 +1,8 @@
 // The one way the app talks to /api/v1: same-origin fetch with the session cookie, the
 // CSRF header on every write (auth.c refuses cookie-authenticated writes without it), and
 // every failure turned into an ApiError whose message can be shown to a person as is.
+// Every answer's Date header teaches lib/clock the server's time (clock-skew correction).
+import { noteServerDate } from '../lib/clock';
 
 export const CSRF_HEADER = 'X-Runwatch-CSRF';
 
@@ -84,6 +86,7 @@ async function send(path: string, opts: RequestOptions, accept: string): Promise
     body = JSON.stringify(opts.body);
   }
   let res: Response;
+  const sentMs = Date.now();
   try {
     res = await fetch(withQuery(`/api/v1${path}`, opts.query), {
       method,
@@ -96,6 +99,7 @@ async function send(path: string, opts: RequestOptions, accept: string): Promise
     if (err instanceof DOMException && err.name === 'AbortError') throw err;
     throw new ApiError(0, 'network', 'cannot reach the server (network error)');
   }
+  noteServerDate(res.headers?.get?.('Date'), sentMs, Date.now());
   if (!res.ok) {
     const err = await toApiError(res);
     // The login call itself answers 401 for a wrong password: that is not a lost session.

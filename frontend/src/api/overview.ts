@@ -25,7 +25,8 @@ export const overviewLists = (slug: string) => [
   overviewRunsQuery(slug, 'failures', { status: 'failed' }, 10),
 ];
 
-/** Exact counts of the last 24 h: runs that ended, by status, and runs that started. */
+/** Exact counts of the last 24 h: runs that ended, by status, and runs that started, with the
+ * hourly report they come from (the overview's throughput trend). */
 export const lastDayQuery = (slug: string) =>
   queryOptions({
     queryKey: ['overview', slug, 'last-day'],
@@ -40,7 +41,7 @@ export const lastDayQuery = (slug: string) =>
         started += r.started ?? 0;
         if (r.status && r.ended) ended[r.status] = (ended[r.status] ?? 0) + r.ended;
       }
-      return { ended, started };
+      return { ended, started, report: t };
     },
   });
 

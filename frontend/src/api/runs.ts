@@ -1,5 +1,6 @@
 // Runs: query keys, query options and mutations. Keys start with ['runs', project] so
 // the live stream can patch or invalidate one project's lists and details at once.
+import { serverNow } from '../lib/clock';
 import {
   infiniteQueryOptions,
   queryOptions,
@@ -22,7 +23,39 @@ export const runKeys = {
   detail: (project: string, id: string) => ['runs', project, 'detail', id] as const,
   events: (project: string, id: string) => ['runs', project, 'events', id] as const,
   attempts: (project: string, id: string) => ['runs', project, 'attempts', id] as const,
+  counts: (project: string) => ['runs', project, 'count'] as const,
+  count: (project: string, params: Record<string, string | undefined>) => ['runs', project, 'count', params] as const,
+  values: (project: string, field: 'kind' | 'queue') => ['runs', project, 'values', field] as const,
 };
+
+export interface RunCount {
+  count: number;
+  more: boolean;
+  cap: number;
+}
+
+/** How many runs a view holds, up to the server's cap (GET /runs/count): its own request,
+ * beside the list's pages, so a page never waits for a count. */
+export const runCountQuery = (project: string, params: Record<string, string | undefined>) =>
+  queryOptions({
+    queryKey: runKeys.count(project, params),
+    queryFn: ({ signal }) => api<RunCount>('/runs/count', { query: { project, ...params }, signal }),
+  });
+
+/** A project's kinds or queues, for the filters' menus (GET /runs/values). */
+export const runValuesQuery = (project: string, field: 'kind' | 'queue') =>
+  queryOptions({
+    queryKey: runKeys.values(project, field),
+    queryFn: async ({ signal }) =>
+      (await api<{ field: string; items: string[] }>('/runs/values', { query: { project, field }, signal })).items,
+    staleTime: 60_000,
+  });
+
+/** "1,234 runs", or "10,000+ runs" past the cap. */
+export function countText(c: RunCount): string {
+  const n = c.count.toLocaleString('en');
+  return `${n}${c.more ? '+' : ''} run${c.count === 1 && !c.more ? '' : 's'}`;
+}
 
 /** A page of runs plus the instant its listing was anchored at (see runFiltersToApi). */
 export interface RunsPage extends Page<Run> {
@@ -47,7 +80,7 @@ export function runsListQuery(
     queryKey: runKeys.list(project, key),
     initialPageParam: { cursor: null, anchor: 0 } as RunsPageParam,
     queryFn: async ({ pageParam, signal }): Promise<RunsPage> => {
-      const anchor = pageParam.anchor || Date.now();
+      const anchor = pageParam.anchor || serverNow();
       const page = await api<Page<Run>>('/runs', {
         query: {
           project,

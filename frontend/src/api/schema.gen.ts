@@ -1625,6 +1625,70 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/runs/count": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * How many runs a view of the list holds, counted up to 10000 (viewer)
+         * @description Takes the list's filters (GET /api/v1/runs) without sort, order, limit or cursor. Counting stops past the cap: `more` is true and `count` is the cap (show "10000+" or "many"). A separate request so the list's pages answer as fast as before.
+         */
+        get: operations["countRuns"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/runs/values": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A project's kinds or queues, for the runs filters (viewer)
+         * @description field=kind: every kind the project ever ran. field=queue: the queues holding queued runs and those whose runs started or ended in the last 30 days. Sorted, at most 500.
+         */
+        get: operations["listRunValues"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workers/{worker}/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A worker's log, oldest first after an id, or newest first before one (viewer)
+         * @description order=asc (default): oldest first, after= the last id seen. order=desc: newest first, before= the next_cursor of the previous page, so a reader takes a long log's tail in one request. after goes only with asc and before only with desc.
+         */
+        get: operations["listWorkerEvents"];
+        put?: never;
+        /**
+         * Append a worker's own log lines: one event, or a batch {"events": [...]} of up to 1000, in one statement (member)
+         * @description Lines about the worker rather than one run (started, lost a GPU, draining, short of disk). Items are a run event's (NewEvent) and are validated the same way (a bad item is 400 naming events[3].level), and redacted the same way (docs/ARCHITECTURE.md, "Redaction"). A stopped worker may still log. Kept like run events: monthly partitions retired by the housekeeper (RUNWATCH_RETENTION_DAYS_WORKER_EVENTS, else RUNWATCH_RETENTION_DAYS_EVENTS). Published live as worker.event (docs/CONTRACTS.md).
+         */
+        post: operations["createWorkerEvents"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -2592,6 +2656,35 @@ export interface components {
             /** @description id, name, flags (as they were when the run was linked to the experiment) and taken_at; null for a run without an experiment */
             experiment: Record<string, never> | null;
         };
+        RunCount: {
+            /** @description the runs of the view, at most cap */
+            count: number;
+            /** @description true when the view holds more than cap */
+            more: boolean;
+            cap: number;
+        };
+        RunValues: {
+            /** @enum {unknown} */
+            field: "kind" | "queue";
+            items: string[];
+        };
+        WorkerEvent: {
+            /** @description increasing; a string because it may pass 2^53 */
+            id?: string;
+            worker_id?: number;
+            /** Format: date-time */
+            ts?: string;
+            kind?: string;
+            /** @enum {unknown} */
+            level?: "debug" | "info" | "warning" | "error" | "critical";
+            message?: string;
+            data?: Record<string, never> | null;
+        };
+        WorkerEventPage: {
+            items: components["schemas"]["WorkerEvent"][];
+            /** @description pass as ?after= (order=asc) or ?before= (order=desc) */
+            next_cursor: string | null;
+        };
     };
     responses: never;
     parameters: never;
@@ -2696,7 +2789,7 @@ export interface operations {
                 project?: string;
                 /** @description Only events about this run. */
                 run?: string;
-                /** @description Comma list of event types: run.created, run.updated, run.event, run.heartbeat, run.metrics, run.spans, worker.updated, run.table. */
+                /** @description Comma list of event types: run.created, run.updated, run.event, run.heartbeat, run.metrics, run.spans, worker.updated, run.table, worker.event. */
                 types?: string;
                 /** @description Resume after this id (as the Last-Event-ID header does). */
                 last_event_id?: string;
@@ -10334,6 +10427,263 @@ export interface operations {
             };
             /** @description Not found, or not visible to the caller */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    countRuns: {
+        parameters: {
+            query?: {
+                /** @description slug; optional for a token (its project) */
+                project?: string;
+                /** @description comma list, e.g. failed,running */
+                status?: string;
+                kind?: string;
+                queue?: string;
+                worker?: number;
+                tag?: string;
+                parent?: string;
+                created_after?: string;
+                created_before?: string;
+                ended_after?: string;
+                ended_before?: string;
+                /** @description id prefix or name substring */
+                q?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The count */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RunCount"];
+                };
+            };
+            /** @description Malformed request (names the field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No identity */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such project, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listRunValues: {
+        parameters: {
+            query: {
+                /** @description slug; optional for a token (its project) */
+                project?: string;
+                field: "kind" | "queue";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The values */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RunValues"];
+                };
+            };
+            /** @description Malformed request (names the field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No identity */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such project, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listWorkerEvents: {
+        parameters: {
+            query?: {
+                /** @description order=asc: events with a larger id (the previous page's next_cursor) */
+                after?: string;
+                /** @description order=desc: events with a smaller id (the previous page's next_cursor) */
+                before?: string;
+                /** @description asc: oldest first; desc: newest first */
+                order?: "asc" | "desc";
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                worker: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of the worker's log lines */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WorkerEventPage"];
+                };
+            };
+            /** @description Malformed request (names the field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No identity */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such worker, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    createWorkerEvents: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                worker: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NewEvent"] | {
+                    events: components["schemas"]["NewEvent"][];
+                };
+            };
+        };
+        responses: {
+            /** @description Stored */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        count?: number;
+                        first_id?: string;
+                        last_id?: string;
+                    };
+                };
+            };
+            /** @description Malformed request (names the field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No identity */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Role too low, or missing X-Runwatch-CSRF */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such worker, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Well-formed but invalid (names the field), or an Idempotency-Key used with another batch (idempotency_key_reused, field Idempotency-Key) */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };

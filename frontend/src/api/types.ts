@@ -16,6 +16,7 @@ export type RunStatus = NonNullable<Run['status']>;
 export type RunEvent = S['Event'];
 export type EventLevel = NonNullable<RunEvent['level']>;
 export type Worker = S['Worker'];
+export type WorkerEvent = S['WorkerEvent'];
 export type WorkerSession = S['WorkerSession'];
 /** GET /workers/{id}: the worker, its runs in flight, registrations and resource samples. */
 export type WorkerDetail = operations['getWorker']['responses'][200]['content']['application/json'];

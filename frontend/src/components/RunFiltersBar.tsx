@@ -1,9 +1,13 @@
 // The runs table's filter bar. Every control writes the URL (lib/runFilters), so the
-// view can be shared by link; typed fields wait a moment before they do.
+// view can be shared by link; typed fields wait a moment before they do. Given the
+// project, the worker filter offers the project's workers by name (the URL keeps the id).
 import { useEffect, useState } from 'react';
 import { ActionIcon, Button, Group, MultiSelect, Select, TextInput, Tooltip } from '@mantine/core';
 import { useDebouncedValue } from '@mantine/hooks';
 import { RUN_STATUSES, type RunStatus } from '../api/types';
+import { useWorkerNames } from './WorkerName';
+import { useQuery } from '@tanstack/react-query';
+import { runValuesQuery } from '../api/runs';
 import {
   DEFAULT_FILTERS,
   isFiltered,
@@ -64,7 +68,61 @@ function LocalTimeInput({ label, value, onChange }: { label: string; value: stri
   );
 }
 
-export function RunFiltersBar({ value, onChange }: { value: RunFilters; onChange: (f: RunFilters) => void }) {
+/** A filter offering the project's values of a field (kinds, queues); the URL keeps the value. */
+function ValueSelect({ project, field, label, value, onChange }: { project: string; field: 'kind' | 'queue'; label: string; value: string; onChange: (v: string) => void }) {
+  const q = useQuery(runValuesQuery(project, field));
+  const data = [...(q.data ?? [])];
+  if (value && !data.includes(value)) data.unshift(value);
+  return (
+    <Select
+      size="xs"
+      label={label}
+      placeholder="any"
+      searchable
+      clearable
+      w={150}
+      data={data}
+      value={value || null}
+      onChange={(v) => onChange(v ?? '')}
+      nothingFoundMessage={q.isPending ? 'loading…' : `no ${field} by that name`}
+      data-testid={`${field}-filter`}
+    />
+  );
+}
+
+/** The project's workers by name; the id goes into the URL. */
+function WorkerSelect({ project, value, onChange }: { project: string; value: string; onChange: (v: string) => void }) {
+  const names = useWorkerNames(project);
+  const data = [...names.entries()].map(([id, name]) => ({ value: String(id), label: name || `#${id}` }));
+  if (value && !names.has(Number(value))) data.push({ value, label: `#${value}` });
+  data.sort((a, b) => a.label.localeCompare(b.label));
+  return (
+    <Select
+      size="xs"
+      label="Worker"
+      placeholder="any"
+      searchable
+      clearable
+      w={160}
+      data={data}
+      value={value || null}
+      onChange={(v) => onChange(v ?? '')}
+      nothingFoundMessage="no worker by that name"
+      data-testid="worker-filter"
+    />
+  );
+}
+
+export function RunFiltersBar({
+  value,
+  onChange,
+  project,
+}: {
+  value: RunFilters;
+  onChange: (f: RunFilters) => void;
+  /** The project, to offer its workers by name; without it the worker is typed by id. */
+  project?: string;
+}) {
   const set = <K extends keyof RunFilters>(k: K, v: RunFilters[K]) => onChange({ ...value, [k]: v });
   const [custom, setCustom] = useState(false);
   const rangeValue = value.range || (custom || value.from || value.to ? 'custom' : 'any');
@@ -81,16 +139,29 @@ export function RunFiltersBar({ value, onChange }: { value: RunFilters; onChange
         w={240}
         clearable
       />
-      <DebouncedInput label="Kind" value={value.kind} onChange={(v) => set('kind', v)} />
-      <DebouncedInput label="Queue" value={value.queue} onChange={(v) => set('queue', v)} />
+      {project ? (
+        <>
+          <ValueSelect project={project} field="kind" label="Kind" value={value.kind} onChange={(v) => set('kind', v)} />
+          <ValueSelect project={project} field="queue" label="Queue" value={value.queue} onChange={(v) => set('queue', v)} />
+        </>
+      ) : (
+        <>
+          <DebouncedInput label="Kind" value={value.kind} onChange={(v) => set('kind', v)} />
+          <DebouncedInput label="Queue" value={value.queue} onChange={(v) => set('queue', v)} />
+        </>
+      )}
       <DebouncedInput label="Tag" value={value.tag} onChange={(v) => set('tag', v)} />
-      <DebouncedInput
-        label="Worker id"
-        value={value.worker}
-        inputMode="numeric"
-        onChange={(v) => set('worker', /^[0-9]*$/.test(v) ? v : value.worker)}
-        w={90}
-      />
+      {project ? (
+        <WorkerSelect project={project} value={value.worker} onChange={(v) => set('worker', v)} />
+      ) : (
+        <DebouncedInput
+          label="Worker id"
+          value={value.worker}
+          inputMode="numeric"
+          onChange={(v) => set('worker', /^[0-9]*$/.test(v) ? v : value.worker)}
+          w={90}
+        />
+      )}
       <Select
         size="xs"
         label="Created"

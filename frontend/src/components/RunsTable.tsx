@@ -1,7 +1,8 @@
 // The runs table: TanStack Table for columns, @tanstack/react-virtual for rows, so
 // 10,000 loaded runs cost the DOM of the ~30 on screen. Each run is one <tbody> (a row
 // and, when expanded, its attempts), measured as it renders. Scrolling near the end
-// asks for the next page.
+// asks for the next page. A row is a link: a click anywhere on it that is not on a control
+// opens the run, and the run's name is a real link for the keyboard and middle-click.
 import { Fragment, useEffect, useMemo, useRef, useState } from 'react';
 import {
   flexRender,
@@ -12,19 +13,21 @@ import {
 import { useVirtualizer } from '@tanstack/react-virtual';
 import { ActionIcon, Anchor, Box, Group, Progress, Table, Text, Tooltip } from '@mantine/core';
 import { useQuery } from '@tanstack/react-query';
-import { Link } from 'react-router-dom';
+import { Link, useNavigate } from 'react-router-dom';
 import type { Run } from '../api/types';
 import { attemptsQuery } from '../api/runs';
-import { durationBetween, formatDuration, formatRelative, formatTime, shortId, truncateJson } from '../lib/format';
+import { durationBetween, formatDuration, formatProgress, formatRelative, formatTime, shortId, truncateJson } from '../lib/format';
+import { WorkerLink } from './WorkerName';
 import { RunStatusBadges, StatusBadge } from './StatusBadges';
 import { ErrorState, LoadingRows } from './QueryState';
 import { JsonDrawer } from './Json';
 import classes from './RunsTable.module.css';
 import { usePrefetchRunOnHover } from '../lib/prefetch';
+import { serverNow } from '../lib/clock';
 
 export const ROW_ESTIMATE = 41;
 
-const nowOf = (t: { options: { meta?: unknown } }) => (t.options.meta as { now: number } | undefined)?.now ?? Date.now();
+const nowOf = (t: { options: { meta?: unknown } }) => (t.options.meta as { now: number } | undefined)?.now ?? serverNow();
 
 function AttemptsRow({ project, run, colSpan }: { project: string; run: Run; colSpan: number }) {
   const q = useQuery(attemptsQuery(project, run.id ?? ''));
@@ -54,10 +57,12 @@ function AttemptsRow({ project, run, colSpan }: { project: string; run: Run; col
                   <Table.Td>
                     <StatusBadge status={a.status} />
                   </Table.Td>
-                  <Table.Td>{a.worker_id ?? '—'}</Table.Td>
+                  <Table.Td>
+                    <WorkerLink project={project} id={a.worker_id} size="xs" />
+                  </Table.Td>
                   <Table.Td>{formatTime(a.started_at)}</Table.Td>
                   <Table.Td>{formatDuration(durationBetween(a.started_at, a.ended_at))}</Table.Td>
-                  <Table.Td>{truncateJson((a.error as { message?: string } | null)?.message ?? a.error, 100)}</Table.Td>
+                  <Table.Td>{a.error ? truncateJson((a.error as { message?: string } | null)?.message ?? a.error, 100) : ''}</Table.Td>
                 </Table.Tr>
               ))}
             </Table.Tbody>
@@ -89,6 +94,10 @@ export function RunsTable({
   const [drawer, setDrawer] = useState<Run | null>(null);
   const prefetchOnHover = usePrefetchRunOnHover(project);
   const base = `/p/${project}/runs`;
+  const navigate = useNavigate();
+  // The Input column only when a loaded run has an input: an empty column beside the
+  // name would take the width the name needs.
+  const hasInput = useMemo(() => runs.some((r) => r.input !== null && r.input !== undefined && truncateJson(r.input) !== '{}'), [runs]);
 
   const columns = useMemo<ColumnDef<Run>[]>(
     () => [
@@ -126,10 +135,10 @@ export function RunsTable({
         id: 'name',
         header: 'Name / kind',
         cell: ({ row }) => (
-          <Box maw={220}>
-            <Text size="sm" truncate>
+          <Box maw={hasInput ? 260 : 420}>
+            <Anchor component={Link} to={`${base}/${row.original.id}`} size="sm" c="inherit" display="block" truncate title={row.original.name || undefined} data-testid="run-name">
               {row.original.name || '—'}
-            </Text>
+            </Anchor>
             <Text size="xs" c="dimmed" truncate>
               {row.original.kind}
               {row.original.queue ? ` · ${row.original.queue}` : ''}
@@ -137,15 +146,19 @@ export function RunsTable({
           </Box>
         ),
       },
-      {
-        id: 'input',
-        header: 'Input',
-        cell: ({ row }) => (
-          <Text size="xs" ff="monospace" truncate maw={200} c="dimmed">
-            {truncateJson(row.original.input, 60)}
-          </Text>
-        ),
-      },
+      ...(hasInput
+        ? [
+            {
+              id: 'input',
+              header: 'Input',
+              cell: ({ row }) => (
+                <Text size="xs" ff="monospace" truncate maw={200} c="dimmed">
+                  {truncateJson(row.original.input, 60)}
+                </Text>
+              ),
+            } as ColumnDef<Run>,
+          ]
+        : []),
       { id: 'status', header: 'Status', cell: ({ row, table }) => <RunStatusBadges run={row.original} now={nowOf(table)} /> },
       {
         id: 'progress',
@@ -154,9 +167,12 @@ export function RunsTable({
           const p = row.original.progress;
           if (p === null || p === undefined) return <Text size="xs" c="dimmed">—</Text>;
           return (
-            <Tooltip label={`${Math.round(p * 100)}%`}>
-              <Progress value={p * 100} size="sm" w={80} aria-label="progress" />
-            </Tooltip>
+            <Group gap={6} wrap="nowrap">
+              <Progress value={p * 100} size="sm" w={60} aria-label="progress" />
+              <Text size="xs" data-testid="progress-text">
+                {formatProgress(p)}
+              </Text>
+            </Group>
           );
         },
       },
@@ -164,7 +180,17 @@ export function RunsTable({
       {
         id: 'duration',
         header: 'Duration',
-        cell: ({ row, table }) => formatDuration(durationBetween(row.original.started_at, row.original.ended_at, nowOf(table))),
+        cell: ({ row, table }) => {
+          const r = row.original;
+          // A queued run has no duration yet: how long it has waited is what matters.
+          if (!r.started_at && (r.status ?? 'queued') === 'queued')
+            return (
+              <Text size="sm" c="dimmed" title={`queued at ${formatTime(r.queued_at ?? r.created_at)}`} data-testid="queued-age">
+                waiting {formatDuration(durationBetween(r.queued_at ?? r.created_at, null, nowOf(table)))}
+              </Text>
+            );
+          return formatDuration(durationBetween(r.started_at, r.ended_at, nowOf(table)));
+        },
       },
       {
         id: 'heartbeat',
@@ -176,14 +202,7 @@ export function RunsTable({
       {
         id: 'worker',
         header: 'Worker',
-        cell: ({ row }) =>
-          row.original.worker_id ? (
-            <Anchor component={Link} to={`/p/${project}/workers/${row.original.worker_id}`} size="sm">
-              {row.original.worker_id}
-            </Anchor>
-          ) : (
-            '—'
-          ),
+        cell: ({ row }) => <WorkerLink project={project} id={row.original.worker_id} size="sm" />,
       },
       {
         id: 'actions',
@@ -204,7 +223,7 @@ export function RunsTable({
         ),
       },
     ],
-    [base, expanded, project],
+    [base, expanded, project, hasInput],
   );
 
   const table = useReactTable({
@@ -269,7 +288,16 @@ export function RunsTable({
                 data-kb-row={row.original.id}
                 {...prefetchOnHover(row.original.id ?? '')}
               >
-                <tr>
+                <tr
+                  className={classes.link}
+                  onClick={(e) => {
+                    // A click on a control (a link, a button, selected text) is its own.
+                    const t = e.target as HTMLElement;
+                    if (t.closest('a,button,input,label,[role="button"]') || window.getSelection()?.toString()) return;
+                    if (e.metaKey || e.ctrlKey) window.open(`${base}/${row.original.id}`, '_blank', 'noopener');
+                    else navigate(`${base}/${row.original.id}`);
+                  }}
+                >
                   {row.getVisibleCells().map((c) => (
                     <td key={c.id} data-col={c.column.id}>{flexRender(c.column.columnDef.cell, c.getContext())}</td>
                   ))}

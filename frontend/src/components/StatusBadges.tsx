@@ -6,17 +6,22 @@ import { thresholdsQuery } from '../api/reports';
 import type { Run } from '../api/types';
 import { runBadges, statusColor } from '../lib/status';
 
-// A badge's min-content width is its padding (its label hides its overflow): in a crowded
-// table the cell would shrink it to "QU…". A status is what the column is for.
-const WHOLE = { root: { minWidth: 'max-content' } } as const;
+/** A badge is never cut to `R..`: Mantine's badge is a grid whose label clips with an
+ * ellipsis, and a grid item that clips may shrink to nothing (its min-width is 0), so a
+ * narrow table cell squeezed it. A status is short: it keeps its whole width and the cells
+ * around it give way instead. */
+export const WHOLE_BADGE = {
+  root: { flexShrink: 0, overflow: 'visible', maxWidth: 'none', minWidth: 'max-content' },
+  label: { overflow: 'visible', textOverflow: 'clip' },
+} as const;
 
 export function RunStatusBadges({ run, now }: { run: Run; now?: number }) {
   const project = run.project ?? '';
   const thresholds = useQuery({ ...thresholdsQuery(project), enabled: project !== '', staleTime: 60_000 });
   return (
-    <Group gap={4} wrap="nowrap">
+    <Group gap={4} wrap="nowrap" style={{ flexShrink: 0 }}>
       {runBadges(run, thresholds.data, now).map((b) => (
-        <Badge key={b.label} color={b.color} variant="light" title={b.title} size="sm" styles={WHOLE}>
+        <Badge key={b.label} color={b.color} variant="light" title={b.title} size="sm" styles={WHOLE_BADGE}>
           {b.label}
         </Badge>
       ))}
@@ -26,7 +31,7 @@ export function RunStatusBadges({ run, now }: { run: Run; now?: number }) {
 
 export function StatusBadge({ status }: { status: string | null | undefined }) {
   return (
-    <Badge color={statusColor(status)} variant="light" size="sm" styles={WHOLE}>
+    <Badge color={statusColor(status)} variant="light" size="sm" styles={WHOLE_BADGE}>
       {status ?? 'unknown'}
     </Badge>
   );

@@ -5,7 +5,10 @@ import type { RunEvent } from '../api/types';
 
 export const EVENT_LOG_CAP = 500;
 
-function idOf(e: RunEvent): bigint {
+/** Anything with a text id that grows: a run's events, a worker's log lines. */
+type HasId = Pick<RunEvent, 'id'>;
+
+function idOf(e: HasId): bigint {
   try {
     return BigInt(e.id ?? '0');
   } catch {
@@ -14,14 +17,14 @@ function idOf(e: RunEvent): bigint {
 }
 
 /** `log` plus `incoming`, without duplicates, ordered by id, cut to the newest `cap`. */
-export function appendCapped(
-  log: readonly RunEvent[],
-  incoming: readonly RunEvent[],
+export function appendCapped<E extends HasId = RunEvent>(
+  log: readonly E[],
+  incoming: readonly E[],
   cap: number = EVENT_LOG_CAP,
-): RunEvent[] {
-  if (incoming.length === 0 && log.length <= cap) return log as RunEvent[];
+): E[] {
+  if (incoming.length === 0 && log.length <= cap) return log as E[];
   const seen = new Set<string>();
-  const all: RunEvent[] = [];
+  const all: E[] = [];
   for (const e of [...log, ...incoming]) {
     const k = e.id ?? '';
     if (seen.has(k)) continue;
@@ -36,7 +39,7 @@ export function appendCapped(
 }
 
 /** The id to ask for events after (`GET …/events?after=`), or undefined for the start. */
-export function lastEventId(log: readonly RunEvent[]): string | undefined {
+export function lastEventId(log: readonly HasId[]): string | undefined {
   return log.length ? log[log.length - 1]!.id : undefined;
 }
 

@@ -159,3 +159,13 @@ describe('formatTableCell', () => {
     expect(formatTableCell(null)).toEqual({ text: '—', numeric: false });
   });
 });
+
+describe('formatProgress', () => {
+  it('renders 0 as "0 %", not an empty label', async () => {
+    const { formatProgress } = await import('./format');
+    expect(formatProgress(0)).toBe('0 %');
+    expect(formatProgress(0.423)).toBe('42 %');
+    expect(formatProgress(1)).toBe('100 %');
+    expect(formatProgress(null)).toBe('—');
+  });
+});

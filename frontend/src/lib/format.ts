@@ -1,7 +1,9 @@
 // Formatters shared by every page: times as `YYYY-MM-DD HH:mm:ss` in the zone the user
 // chose in Settings (local or UTC, lib/prefs.ts; UTC times say so), durations in one
 // compact style (`1h 30m 15s`, `1.23s`, `4.56ms`), and relative ages (`12s ago`). Every
-// time and duration on screen comes through here, so the setting holds everywhere.
+// time and duration on screen comes through here, so the setting holds everywhere. Ages and
+// running durations count from the server's clock (lib/clock), not the browser's.
+import { serverNow } from './clock';
 import { getTimeZone, type TimeZonePref } from './prefs';
 
 const pad = (n: number) => String(n).padStart(2, '0');
@@ -96,7 +98,7 @@ export function formatDurationNs(v: number | null | undefined): string {
 export function durationBetween(
   start: string | null | undefined,
   end: string | null | undefined,
-  now: number = Date.now(),
+  now: number = serverNow(),
 ): number | null {
   const a = toDate(start);
   if (!a) return null;
@@ -104,17 +106,21 @@ export function durationBetween(
   return ((b ? b.getTime() : now) - a.getTime()) / 1000;
 }
 
-/** `just now`, `12s ago`, `5m ago`, `3h ago`, `2d ago`; `in 5m` for a future time. */
+/** How far ahead of now a time may be and still read `just now`: what is left of the clock
+ * skew after lib/clock's correction (under a second) and a live message's travel. */
+const FUTURE_SLACK_S = 10;
+
+/** `just now`, `12s ago`, `5m ago`, `3h ago`, `2d ago`; `in 5m` for a time truly ahead. */
 export function formatRelative(
   v: string | number | Date | null | undefined,
-  now: number = Date.now(),
+  now: number = serverNow(),
 ): string {
   const d = toDate(v);
   if (!d) return '—';
   const diff = Math.round((now - d.getTime()) / 1000);
   const abs = Math.abs(diff);
   let text: string;
-  if (abs < 2) return 'just now';
+  if (abs < 2 || (diff < 0 && abs <= FUTURE_SLACK_S)) return 'just now';
   if (abs < 60) text = `${abs}s`;
   else if (abs < 3600) text = `${Math.floor(abs / 60)}m`;
   else if (abs < 86400) text = `${Math.floor(abs / 3600)}h`;
@@ -126,6 +132,12 @@ export function formatRelative(
 export function formatPercent(v: number | null | undefined, digits = 0): string {
   if (v === null || v === undefined || !Number.isFinite(v)) return '—';
   return `${(v * 100).toFixed(digits)}%`;
+}
+
+/** A run's progress (0..1) as `0 %`, `42 %`, `100 %`; an em dash for none. */
+export function formatProgress(p: number | null | undefined): string {
+  if (p === null || p === undefined || !Number.isFinite(p)) return '—';
+  return `${Math.round(Math.min(Math.max(p, 0), 1) * 100)} %`;
 }
 
 /** One line of JSON for a table cell, cut to `max` characters with an ellipsis. */

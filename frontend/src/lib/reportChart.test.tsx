@@ -8,6 +8,9 @@ import {
   toNumber,
   windowBuckets,
   MAX_LINES,
+  niceTicks,
+  timeLabels,
+  emptyReason,
 } from './reportChart';
 import { schemaFromResult } from '../api/reports';
 import type { QueryResult } from '../api/types';
@@ -50,6 +53,27 @@ describe('pivotByTime', () => {
     expect(c.lines).toHaveLength(MAX_LINES);
     expect(c.lines[0]!.label).toBe(`k${MAX_LINES + 2}`);
     expect(c.lines[MAX_LINES - 1]).toEqual({ label: 'other', values: [1 + 2 + 3 + 4] });
+  });
+});
+
+describe('axes', () => {
+  it('ticks counts in whole steps, other numbers on a 1-2-5 step', () => {
+    expect(niceTicks(1, true)).toEqual([0, 1]);
+    expect(niceTicks(3, true)).toEqual([0, 1, 2, 3]);
+    expect(niceTicks(37, true)).toEqual([0, 10, 20, 30, 40]);
+    expect(niceTicks(0.9, false)).toEqual([0, 0.5, 1]);
+    expect(niceTicks(0, true)).toEqual([0, 1]);
+  });
+  it('labels hourly buckets by time with the date where a day begins, days by date', () => {
+    const t0 = new Date(2026, 11, 4, 22, 0, 0).getTime() / 1000;
+    expect(timeLabels([t0, t0 + 3600, t0 + 7200], 3600)).toEqual(['Dec 4 22:00', '23:00', 'Dec 5 00:00']);
+    expect(timeLabels([t0, t0 + 86400], 86400)).toEqual(['Dec 4', 'Dec 5']);
+  });
+  it('says why a chart is empty', () => {
+    expect(emptyReason({ xKind: 'time', x: [], labels: [], lines: [] })).toMatch(/no rows/);
+    expect(emptyReason({ xKind: 'time', x: [1], labels: [], lines: [] })).toMatch(/numeric/);
+    expect(emptyReason({ xKind: 'time', x: [1], labels: [], lines: [{ label: 'a', values: [null] }] })).toMatch(/empty/);
+    expect(emptyReason({ xKind: 'time', x: [1], labels: [], lines: [{ label: 'a', values: [0] }] })).toBeNull();
   });
 });
 
@@ -142,7 +166,27 @@ describe('report components', () => {
     expect(rects).toHaveLength(1); // a zero draws no bar
     expect(rects[0]!.querySelector('title')!.textContent).toBe('train · p50: 2');
     renderApp(<ReportChart type="line" data={{ xKind: 'time', x: [], labels: [], lines: [] }} />);
-    expect(screen.getByText('Nothing to chart.')).toBeInTheDocument();
+    expect(screen.getByText('No data in this window: no rows to chart.')).toBeInTheDocument();
+  });
+
+  it('gives counts whole-number ticks, a lone bar a bar’s width, and time buckets short labels', () => {
+    const day = Date.UTC(2026, 11, 1) / 1000;
+    const x = Array.from({ length: 7 }, (_, i) => day + i * 86400);
+    const { container } = renderApp(
+      <ReportChart
+        type="bar"
+        stacked
+        data={{ xKind: 'time', x, labels: [], step: 86400, lines: [{ label: 'started', values: [0, 0, 0, 1, 0, 0, 0] }, { label: 'failed', values: [0, 0, 0, 1, 0, 0, 0] }, { label: 'queued', values: [0, 0, 0, 0, 0, 0, 0] }] }}
+      />,
+    );
+    const ticks = [...container.querySelectorAll('[data-tick]')].map((t) => t.textContent);
+    expect(ticks.every((t) => /^\d+$/.test(t ?? ''))).toBe(true);
+    expect(ticks).toContain('1');
+    const rects = container.querySelectorAll('rect');
+    expect(rects).toHaveLength(2);
+    for (const r of rects) expect(Number(r.getAttribute('width'))).toBeLessThanOrEqual(48);
+    const labels = [...container.querySelectorAll('[data-xlabel]')].map((t) => t.textContent);
+    expect(labels[0]).toMatch(/^[A-Z][a-z]{2} \d{1,2}$/);
   });
 
   it('renders a result table with its types, nulls marked', () => {

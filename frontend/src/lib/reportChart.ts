@@ -3,6 +3,7 @@
 // into x and y series by a chart spec ({type, x, y, series}), with a sensible default
 // spec guessed from the column types. Pure functions, tested in reportChart.test.ts.
 import type { ChartSpec, QueryResult } from '../api/types';
+import { chartDate } from './format';
 
 export interface Line {
   label: string;
@@ -18,6 +19,8 @@ export interface ChartData {
   /** The category names, when xKind is category. */
   labels: string[];
   lines: Line[];
+  /** The bucket in seconds, when the x values are time buckets (for their labels). */
+  step?: number;
 }
 
 export const MAX_LINES = 12;
@@ -87,6 +90,7 @@ export function pivotByTime<R>(
     xKind: 'time',
     x,
     labels: [],
+    step: fill?.step,
     lines: named.map((g) => ({ label: g.label, values: x.map((t) => g.m.get(t) ?? 0) })),
   };
 }
@@ -180,4 +184,63 @@ export function cellText(v: unknown): string {
   if (v === null || v === undefined) return '';
   if (typeof v === 'object') return JSON.stringify(v);
   return String(v);
+}
+
+/** True when every value of every line is a whole number (counts): the y axis then has
+ * whole-number ticks only, never "0.25 runs". */
+export function allIntegers(data: ChartData): boolean {
+  return data.lines.every((l) => l.values.every((v) => v === null || Number.isInteger(v)));
+}
+
+/**
+ * Y ticks from 0 to at least `max`: about `target` of them on a 1-2-5 step, a whole-number
+ * step of at least 1 for counts. Returns the ticks (the last is the axis' top).
+ */
+export function niceTicks(max: number, integers: boolean, target = 4): number[] {
+  if (!(max > 0)) return [0, 1];
+  const raw = max / target;
+  const mag = 10 ** Math.floor(Math.log10(raw));
+  let step = [1, 2, 5, 10].map((m) => m * mag).find((s) => s >= raw) ?? 10 * mag;
+  if (integers) step = Math.max(1, Math.ceil(step));
+  const out: number[] = [];
+  for (let t = 0; t < max + step * 1e-9; t += step) out.push(+t.toPrecision(12));
+  if (out[out.length - 1]! < max) out.push(+(out[out.length - 1]! + step).toPrecision(12));
+  return out;
+}
+
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+const pad2 = (n: number) => String(n).padStart(2, '0');
+const dayText = (d: Date) => `${MONTHS[d.getMonth()]} ${d.getDate()}`;
+
+/**
+ * Labels for time buckets (Unix seconds, in the zone chosen in Settings), short enough to read under a bar:
+ * `Dec 4` for buckets of a day or more; `14:00` within a day, with the date (`Dec 4
+ * 00:00`) where a new day begins and on the first label. `step` is the bucket in seconds.
+ */
+export function timeLabels(xs: number[], step: number | undefined): string[] {
+  let lastDay = '';
+  return xs.map((x) => {
+    const d = chartDate(x); // the zone chosen in Settings, as every time on screen
+    const day = dayText(d);
+    if ((step ?? minGap(xs)) >= 86400) return day;
+    const hm = `${pad2(d.getHours())}:${pad2(d.getMinutes())}`;
+    const out = day !== lastDay ? `${day} ${hm}` : hm;
+    lastDay = day;
+    return out;
+  });
+}
+
+/** The smallest gap between sorted x values (a bucket's width when none is given). */
+function minGap(xs: number[]): number {
+  let g = Infinity;
+  for (let i = 1; i < xs.length; i++) g = Math.min(g, xs[i]! - xs[i - 1]!);
+  return g;
+}
+
+/** Why a chart has nothing to draw, in words; null when it has something. */
+export function emptyReason(data: ChartData | null | undefined): string | null {
+  if (!data || data.x.length === 0) return 'No data in this window: no rows to chart.';
+  if (data.lines.length === 0) return 'No numeric column to chart.';
+  if (data.lines.every((l) => l.values.every((v) => v === null))) return 'Every value is empty (null): nothing to chart.';
+  return null;
 }

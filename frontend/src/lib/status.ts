@@ -5,6 +5,7 @@
 // the run's status does not), and how legible each badge colour is (WCAG contrast).
 import type { AnomalyThresholds, Run, RunStatus } from '../api/types';
 import { BADGE_BG_ALPHA, BADGE_SURFACES, BADGE_TEXT, badgeTint, type BadgeHue, type Scheme } from '../theme';
+import { serverNow } from './clock';
 
 export const STATUS_COLOR: Record<string, string> = {
   queued: 'gray',
@@ -66,7 +67,7 @@ export function runBadges(
     'status' | 'latest_attempt' | 'last_heartbeat_at' | 'started_at' | 'created_at' | 'queued_at'
   > & { cancel_requested?: boolean },
   thresholds: BadgeThresholds | undefined,
-  now: number = Date.now(),
+  now: number = serverNow(),
 ): Badge[] {
   const status = (run.status ?? 'queued') as RunStatus;
   const out: Badge[] = [{ label: status, color: statusColor(status), title: `run ${status}` }];

@@ -3,7 +3,7 @@ import { QueryClient, QueryObserver } from '@tanstack/react-query';
 import { reportKeys } from '../api/reports';
 import { rolloutKeys } from '../api/rollouts';
 import { applyLiveMessage, frameEvents, newLiveContext } from './apply';
-import { activity, useActivity } from './activity';
+import { activity, activityRunName, useActivity } from './activity';
 import { renderHook } from '@testing-library/react';
 import { eventsQuery, runKeys, type RunsData } from '../api/runs';
 import { workerKeys } from '../api/workers';
@@ -285,12 +285,78 @@ describe('frameEvents', () => {
 });
 
 describe('the activity feed', () => {
-  it('does not keep the events a run.event carries', () => {
+  it('does not keep the events a run.event carries, only what the feed says of them', () => {
     activity.clear();
-    activity.push({ type: 'run.event', run: 'r', data: { count: 1, events: [{ id: '1' }] } });
+    activity.push({ type: 'run.event', run: 'r', data: { count: 2, events: [{ id: '1', level: 'warning', message: 'low disk' }, { id: '2' }] } });
     const { result } = renderHook(() => useActivity());
     expect(result.current[0]!.type).toBe('run.event');
-    expect(result.current[0]!.data).toBeUndefined();
+    expect(result.current[0]!.data).toEqual({ count: 2, level: 'warning', message: 'low disk' });
     activity.clear();
+  });
+  it('keeps the worker of a worker.event, for the line that names it', () => {
+    activity.clear();
+    activity.push({ type: 'worker.event', data: { worker_id: 4, worker_name: 'gpu-4', count: 1, events: [{ id: '1', message: 'hot' }] } });
+    const { result } = renderHook(() => useActivity());
+    expect(result.current[0]!.data).toMatchObject({ worker_name: 'gpu-4', worker_id: 4, message: 'hot' });
+    activity.clear();
+  });
+  it('remembers the names of the runs it saw, for the lines that carry only an id', () => {
+    activity.clear();
+    activity.push({ type: 'run.created', run: 'r9', data: run('r9', { name: 'nightly-etl' }) });
+    expect(activityRunName('r9')?.name).toBe('nightly-etl');
+    activity.clear();
+    expect(activityRunName('r9')).toBeUndefined();
+  });
+});
+
+describe('the overview lists', () => {
+  it('move the moment a live message says a run started, ended or failed', () => {
+    const { qc, ctx } = setup();
+    const list = (items: Run[]) => ({ items, next_cursor: null });
+    qc.setQueryData(['overview', 'ml', 'inflight'], list([run('a', { status: 'running' })]));
+    qc.setQueryData(['overview', 'ml', 'failures'], list([]));
+    qc.setQueryData(['overview', 'ml', 'now'], list([run('a', { status: 'running' }), run('b')]));
+    applyLiveMessage(ctx, { project: 7, type: 'run.updated', run: 'b', data: run('b', { status: 'running' }) });
+    applyLiveMessage(ctx, { project: 7, type: 'run.updated', run: 'a', data: run('a', { status: 'failed' }) });
+    const ids = (name: string) => (qc.getQueryData(['overview', 'ml', name]) as { items: Run[] }).items.map((r) => `${r.id}:${r.status}`);
+    expect(ids('inflight')).toEqual(['b:running']);
+    expect(ids('failures')).toEqual(['a:failed']);
+    expect(ids('now')).toEqual(['b:running']);
+    ctx.refetch.clear();
+  });
+});
+
+describe('worker.event: a worker’s log lines', () => {
+  it('appends the lines a frame carries to the worker’s cached tail, by id, once', () => {
+    const { qc, ctx } = setup();
+    const line = (id: string, message: string) => ({ id, worker_id: 4, level: 'info' as const, message });
+    qc.setQueryData(workerKeys.events('ml', 4), [line('1', 'boot')]);
+    const frame = { worker_id: 4, worker_name: 'gpu-4', count: 2, first_id: '2', last_id: '3', truncated: false, events: [line('2', 'a'), line('3', 'b')] };
+    expect(applyLiveMessage(ctx, { project: 7, type: 'worker.event', data: frame })).toBe(true);
+    applyLiveMessage(ctx, { project: 7, type: 'worker.event', data: frame });
+    expect((qc.getQueryData(workerKeys.events('ml', 4)) as { message: string }[]).map((e) => e.message)).toEqual(['boot', 'a', 'b']);
+    // Another worker's page is not touched; nothing is created for a page nobody opened.
+    applyLiveMessage(ctx, { project: 7, type: 'worker.event', data: { ...frame, worker_id: 5 } });
+    expect(qc.getQueryData(workerKeys.events('ml', 5))).toBeUndefined();
+  });
+});
+
+describe('the runs page total', () => {
+  it('is counted again once after a burst of created and changed runs', async () => {
+    vi.useFakeTimers();
+    const { qc, ctx } = setup();
+    let fetches = 0;
+    const observer = new QueryObserver(qc, { queryKey: runKeys.count('ml', {}), queryFn: () => ++fetches });
+    const stop = observer.subscribe(() => {});
+    await vi.advanceTimersByTimeAsync(0);
+    expect(fetches).toBe(1);
+    applyLiveMessage(ctx, { project: 7, type: 'run.created', run: 'a', data: run('a') });
+    applyLiveMessage(ctx, { project: 7, type: 'run.updated', run: 'a', data: run('a', { status: 'running' }) });
+    applyLiveMessage(ctx, { project: 7, type: 'run.created', run: 'b', data: run('b') });
+    await vi.advanceTimersByTimeAsync(1100);
+    expect(fetches).toBe(2);
+    stop();
+    ctx.refetch.clear();
+    vi.useRealTimers();
   });
 });

@@ -4,13 +4,15 @@
 // of messages costs one request.
 import type { QueryClient } from '@tanstack/react-query';
 import { appendLiveEvents, fetchNewEvents, patchRun, runKeys, type RunsData } from '../api/runs';
-import { patchWorker, workerKeys } from '../api/workers';
+import { appendWorkerEvents, fetchNewWorkerEvents, patchWorker, workerKeys } from '../api/workers';
 import { metricKeys } from '../api/metrics';
 import { artifactKeys, patchRunTable, type TableMessage } from '../api/artifacts';
 import { fetchNewRunSpans } from '../api/spans';
 import { reportKeys } from '../api/reports';
-import type { Run, RunEvent, Worker } from '../api/types';
+import type { Run, RunEvent, Worker, WorkerEvent } from '../api/types';
 import { parseRunFilters, runMatches } from '../lib/runFilters';
+import { serverNow } from '../lib/clock';
+import { patchOverviewLists } from './overview';
 
 export interface LiveMessage {
   id?: string | number;
@@ -32,6 +34,7 @@ export const LIVE_TYPES = [
   'run.spans',
   'worker.updated',
   'run.table',
+  'worker.event',
 ] as const;
 
 /** Runs a function at most once per `ms` per key, trailing (the last call wins). */
@@ -141,7 +144,7 @@ export function newLiveContext(qc: QueryClient, slug: string, projectId: number)
 
 /** Adds a newly created run to the top of every cached list it belongs in. */
 function insertRun(ctx: LiveContext, run: Run): void {
-  const now = Date.now();
+  const now = serverNow();
   for (const [key, data] of ctx.qc.getQueriesData<RunsData>({ queryKey: runKeys.lists(ctx.slug) })) {
     if (!data || data.pages.length === 0) continue;
     const view = parseRunFilters(new URLSearchParams((key[3] ?? {}) as Record<string, string>));
@@ -199,13 +202,22 @@ export function applyLiveMessage(ctx: LiveContext, msg: LiveMessage): boolean {
   }
   switch (msg.type) {
     case 'run.created':
-      if (msg.data && typeof msg.data === 'object') insertRun(ctx, msg.data as Run);
+      if (msg.data && typeof msg.data === 'object') {
+        insertRun(ctx, msg.data as Run);
+        patchOverviewLists(qc, slug, msg.data as Run);
+      }
       if (isRollout(msg.data)) refreshRollouts(ctx);
       refreshOverview(ctx);
+      ctx.refetch.run('counts', () => qc.invalidateQueries({ queryKey: runKeys.counts(slug) }));
       break;
     case 'run.updated':
-      if (msg.data && typeof msg.data === 'object') patchRun(qc, slug, msg.data as Run);
+      if (msg.data && typeof msg.data === 'object') {
+        patchRun(qc, slug, msg.data as Run);
+        patchOverviewLists(qc, slug, msg.data as Run);
+      }
       if (msg.run) qc.invalidateQueries({ queryKey: runKeys.attempts(slug, msg.run) });
+      // A view's total may change with a status (the runs page's count, coalesced).
+      ctx.refetch.run('counts', () => qc.invalidateQueries({ queryKey: runKeys.counts(slug) }));
       if (msg.data && typeof msg.data === 'object' && (msg.data as Run).status === 'failed') refreshFailures(ctx);
       if (isRollout(msg.data)) refreshRollouts(ctx);
       refreshOverview(ctx);
@@ -213,7 +225,7 @@ export function applyLiveMessage(ctx: LiveContext, msg: LiveMessage): boolean {
     case 'run.heartbeat': {
       if (!msg.run) break;
       const d = (msg.data ?? {}) as { progress?: number };
-      const patch: Run = { id: msg.run, last_heartbeat_at: new Date().toISOString() };
+      const patch: Run = { id: msg.run, last_heartbeat_at: new Date(serverNow()).toISOString() };
       if (typeof d.progress === 'number') patch.progress = d.progress;
       patchRun(qc, slug, patch);
       break;
@@ -252,6 +264,15 @@ export function applyLiveMessage(ctx: LiveContext, msg: LiveMessage): boolean {
           );
       }
       break;
+    case 'worker.event': {
+      // A worker's log lines: the frame carries them unless past its budget (as run.event).
+      const d = (msg.data ?? {}) as { worker_id?: number; count?: number; truncated?: boolean; events?: WorkerEvent[] };
+      if (typeof d.worker_id !== 'number') break;
+      if (d.truncated === false && Array.isArray(d.events) && d.events.length === d.count)
+        appendWorkerEvents(qc, slug, d.worker_id, d.events);
+      else void fetchNewWorkerEvents(qc, slug, d.worker_id).catch(() => undefined);
+      break;
+    }
     case 'worker.updated':
       if (msg.data && typeof msg.data === 'object') patchWorker(qc, slug, msg.data as Worker);
       refreshOverview(ctx);

@@ -2,19 +2,25 @@
 // online, and the live activity feed. Finished counts (succeeded, failed, cancelled by the
 // time they ended) and the runs started are exact, from the throughput report; the runs
 // queued, running or retrying now are counted from one list page of up to 1000 and shown
-// as "1000+" beyond. Every query is keyed under ['overview', slug], which the live stream
-// refreshes (coalesced) as runs change.
-import { Anchor, Badge, Card, Group, SimpleGrid, Stack, Table, Text, Title } from '@mantine/core';
+// as "1000+" beyond. Every query is keyed under ['overview', slug]: the live stream patches
+// the run lists at once (live/overview.ts) and refreshes them all (coalesced) as runs
+// change. The throughput trend (started and failed per hour) is the same 24 h report the
+// counts come from, drawn as bars; the feed says in words what happened (lib/activityText).
+import { Anchor, Card, Group, SimpleGrid, Stack, Table, Text, Title } from '@mantine/core';
+import { useMemo } from 'react';
 import { useQuery } from '@tanstack/react-query';
 import { Link } from 'react-router-dom';
-import type { Run } from '../api/types';
+import type { ReportThroughput, Run, ThroughputRow } from '../api/types';
+import { BarChart } from '../components/ReportBars';
+import { pivotByTime } from '../lib/reportChart';
+import { activityLine } from '../lib/activityText';
 import { AnomaliesPanel } from '../components/AnomaliesPanel';
 import { workersQuery } from '../api/workers';
 import { LIVE_STATUSES, NOW_LIMIT, lastDayQuery, overviewRunsQuery } from '../api/overview';
 import { useProject } from '../components/guards';
 import { EmptyState, ErrorState, FirstRunHint, LoadingRows } from '../components/QueryState';
 import { RunStatusBadges } from '../components/StatusBadges';
-import { useActivity } from '../live/activity';
+import { activityRunName, useActivity } from '../live/activity';
 import { formatPercent, formatRelative, formatTime, shortId } from '../lib/format';
 import { statusColor } from '../lib/status';
 import { useRefetchInterval } from '../lib/prefs';
@@ -46,6 +52,31 @@ function Stat({ label, value, color, testid }: { label: string; value: string | 
   );
 }
 
+/** Runs started and runs failed per hour of the last 24 h, from the throughput report's
+ * rows (started counted at their start, failed at their end), every hour drawn. */
+function Trend({ report }: { report: ReportThroughput }) {
+  const data = useMemo(() => {
+    const fill = { from: report.from, to: report.to, step: report.bucket_s };
+    const started = pivotByTime<ThroughputRow>(report.items, (r) => r.bucket, () => 'started', (r) => r.started ?? 0, fill);
+    const failed = pivotByTime<ThroughputRow>(report.items, (r) => r.bucket, () => 'failed', (r) => (r.status === 'failed' ? (r.ended ?? 0) : 0), fill);
+    return {
+      ...started,
+      lines: [
+        { label: 'started', values: started.lines[0]?.values ?? started.x.map(() => 0) },
+        { label: 'failed', values: failed.lines[0]?.values ?? failed.x.map(() => 0) },
+      ],
+    };
+  }, [report]);
+  return (
+    <Card withBorder data-testid="throughput-trend">
+      <Title order={4} mb="xs">
+        Throughput, last 24 h
+      </Title>
+      <BarChart data={data} height={160} empty="No runs started or ended in the last 24 hours." />
+    </Card>
+  );
+}
+
 function RunList({ runs, slug, now }: { runs: Run[]; slug: string; now: number }) {
   return (
     <Table fz="sm">
@@ -57,11 +88,15 @@ function RunList({ runs, slug, now }: { runs: Run[]; slug: string; now: number }
                 {shortId(r.id)}
               </Anchor>
             </Table.Td>
-            <Table.Td>{r.name || r.kind}</Table.Td>
+            <Table.Td maw={160}>
+              <Text size="sm" truncate title={r.name || r.kind || undefined}>
+                {r.name || r.kind}
+              </Text>
+            </Table.Td>
             <Table.Td>
               <RunStatusBadges run={r} now={now} />
             </Table.Td>
-            <Table.Td c="dimmed" title={formatTime(r.ended_at ?? r.started_at ?? r.created_at)}>
+            <Table.Td c="dimmed" style={{ whiteSpace: 'nowrap' }} title={formatTime(r.ended_at ?? r.started_at ?? r.created_at)}>
               {formatRelative(r.ended_at ?? r.started_at ?? r.created_at, now)}
             </Table.Td>
           </Table.Tr>
@@ -138,6 +173,7 @@ export default function OverviewPage() {
           </SimpleGrid>
         </>
       )}
+      {day.data && <Trend report={day.data.report} />}
       <AnomaliesPanel slug={slug} now={now} />
       <SimpleGrid cols={{ base: 1, lg: 3 }}>
         <Card withBorder>
@@ -176,28 +212,30 @@ export default function OverviewPage() {
             <Text size="sm" c="dimmed">Changes appear here as they happen.</Text>
           ) : (
             <Stack gap={4} data-testid="activity">
-              {feed.slice(0, 20).map((m, i) => (
-                <Group key={`${m.id ?? i}-${m.at}`} gap="xs" wrap="nowrap">
-                  <Text size="xs" c="dimmed" w={60}>
-                    {formatRelative(m.at, now)}
-                  </Text>
-                  <Badge size="xs" variant="light">
-                    {m.type}
-                  </Badge>
-                  {m.run && (
-                    <Anchor component={Link} to={`/p/${slug}/runs/${m.run}`} size="xs" ff="monospace">
-                      {shortId(m.run)}
-                    </Anchor>
-                  )}
-                  <Text size="xs" truncate>
-                    {m.type === 'run.created' || m.type === 'run.updated'
-                      ? ((m.data as Run | null)?.status ?? '')
-                      : m.type === 'worker.updated'
-                        ? `${(m.data as { name?: string } | null)?.name ?? ''} ${(m.data as { status?: string } | null)?.status ?? ''}`
-                        : ''}
-                  </Text>
-                </Group>
-              ))}
+              {feed.slice(0, 20).map((m, i) => {
+                const line = activityLine(m, activityRunName);
+                return (
+                  <Group key={`${m.id ?? i}-${m.at}`} gap="xs" wrap="nowrap" align="flex-start">
+                    <Text size="xs" c="dimmed" w={60} style={{ flexShrink: 0 }} title={formatTime(m.at)}>
+                      {formatRelative(m.at, now)}
+                    </Text>
+                    <Text size="xs" style={{ minWidth: 0 }} lineClamp={2} data-testid="activity-line">
+                      {m.run ? (
+                        <Anchor component={Link} to={`/p/${slug}/runs/${m.run}`} size="xs" fw={600}>
+                          {line.subject}
+                        </Anchor>
+                      ) : (
+                        <Text span size="xs" fw={600}>
+                          {line.subject}
+                        </Text>
+                      )}{' '}
+                      <Text span size="xs" c={line.status ? statusColor(line.status) : undefined}>
+                        {line.text}
+                      </Text>
+                    </Text>
+                  </Group>
+                );
+              })}
             </Stack>
           )}
         </Card>

@@ -31,7 +31,8 @@ import { MetricsPanel } from '../components/MetricsPanel';
 import { RunTraces } from '../components/traces/RunTraces';
 import { RunArtifactTabs, RunArtifactPanels } from '../components/RunArtifactTabs';
 import { JsonBlock } from '../components/Json';
-import { durationBetween, formatDuration, formatRelative, formatTime } from '../lib/format';
+import { durationBetween, formatDuration, formatProgress, formatRelative, formatTime } from '../lib/format';
+import { WorkerLink } from '../components/WorkerName';
 import { canCancel } from '../lib/status';
 import { useNow } from '../lib/useNow';
 
@@ -111,21 +112,13 @@ function Attempts({ project, run }: { project: string; run: string }) {
               <StatusBadge status={a.status} />
             </Table.Td>
             <Table.Td>
-              {a.worker_id ? (
-                <Anchor component={Link} to={`/p/${project}/workers/${a.worker_id}`}>
-                  {a.worker_id}
-                </Anchor>
-              ) : (
-                '—'
-              )}
+              <WorkerLink project={project} id={a.worker_id} />
             </Table.Td>
             <Table.Td>{formatTime(a.started_at)}</Table.Td>
             <Table.Td>{formatTime(a.ended_at)}</Table.Td>
             <Table.Td>{formatDuration(durationBetween(a.started_at, a.ended_at))}</Table.Td>
             <Table.Td>{formatRelative(a.last_heartbeat_at)}</Table.Td>
-            <Table.Td>
-              <Code>{a.error ? JSON.stringify(a.error) : ''}</Code>
-            </Table.Td>
+            <Table.Td>{a.error ? <Code>{JSON.stringify(a.error)}</Code> : null}</Table.Td>
           </Table.Tr>
         ))}
       </Table.Tbody>
@@ -180,13 +173,7 @@ export default function RunDetailPage() {
           <Field label="Duration">{formatDuration(durationBetween(r.started_at, r.ended_at, now))}</Field>
           <Field label="Last heartbeat">{formatRelative(r.last_heartbeat_at, now)}</Field>
           <Field label="Worker">
-            {r.worker_id ? (
-              <Anchor component={Link} to={`/p/${slug}/workers/${r.worker_id}`}>
-                {r.worker_id}
-              </Anchor>
-            ) : (
-              '—'
-            )}
+            <WorkerLink project={slug} id={r.worker_id} />
           </Field>
           <Field label="Priority">{r.priority ?? 0}</Field>
           <Field label="Tags">{r.tags?.length ? r.tags.join(', ') : '—'}</Field>
@@ -196,7 +183,7 @@ export default function RunDetailPage() {
             ) : (
               <Group gap="xs" wrap="nowrap">
                 <Progress value={r.progress * 100} w={100} aria-label="progress" />
-                {Math.round(r.progress * 100)}%
+                {formatProgress(r.progress)}
               </Group>
             )}
           </Field>

@@ -3,9 +3,9 @@
 // through the live stream (live/apply.ts patches this query's cache).
 import { useCallback, useMemo } from 'react';
 import { Group, Stack, Text, Title } from '@mantine/core';
-import { useInfiniteQuery } from '@tanstack/react-query';
+import { useInfiniteQuery, useQuery } from '@tanstack/react-query';
 import { useSearchParams } from 'react-router-dom';
-import { runsListQuery } from '../api/runs';
+import { countText, runCountQuery, runsListQuery } from '../api/runs';
 import { useProject } from '../components/guards';
 import { RunFiltersBar } from '../components/RunFiltersBar';
 import { RunsTable } from '../components/RunsTable';
@@ -31,6 +31,15 @@ export default function RunsPage() {
   const q = useInfiniteQuery(runsListQuery(slug, key, (anchor) => runFiltersToApi(filters, anchor)));
   const runs = useMemo(() => q.data?.pages.flatMap((p) => p.items) ?? [], [q.data]);
   const now = useNow(1000);
+  // The view's total (capped by the server), for the order by creation only: the other
+  // sorts list only runs that started or ended, which the count does not know.
+  const countParams = useMemo(() => {
+    const { sort: _s, order: _o, ...rest } = runFiltersToApi(filters, now);
+    return rest;
+    // The time range is anchored when the view changes, not every second.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [filters]);
+  const count = useQuery({ ...runCountQuery(slug, countParams), enabled: filters.sort === 'created' });
   const { hasNextPage, isFetchingNextPage, fetchNextPage } = q;
   const loadMore = useCallback(() => {
     if (hasNextPage && !isFetchingNextPage) void fetchNextPage();
@@ -42,11 +51,12 @@ export default function RunsPage() {
         <Title order={2}>Runs</Title>
         {q.data && (
           <Text size="sm" c="dimmed" data-testid="runs-count">
+            {count.data ? `${countText(count.data)} · ` : ''}
             {runs.length} loaded{q.hasNextPage ? ', more below' : ''}
           </Text>
         )}
       </Group>
-      <RunFiltersBar value={filters} onChange={setFilters} />
+      <RunFiltersBar value={filters} onChange={setFilters} project={slug} />
       {filters.sort !== 'created' && (
         <Text size="xs" c="dimmed">
           {filters.sort === 'started'

@@ -1,5 +1,5 @@
 // One worker: identity, status, labels, its resource samples (charted), its sessions
-// (registrations), what it runs now and every run it had.
+// (registrations), what it runs now, its own live log tail, and every run it had.
 import { useMemo } from 'react';
 import { Anchor, Card, Group, SimpleGrid, Stack, Table, Text, Title } from '@mantine/core';
 import { useInfiniteQuery, useQuery } from '@tanstack/react-query';
@@ -13,6 +13,7 @@ import { JsonBlock } from '../components/Json';
 import { LineChart, type ChartLine } from '../components/MetricChart';
 import type { WorkerDetail } from '../api/types';
 import { RunsTable } from '../components/RunsTable';
+import { WorkerLog } from '../components/WorkerLog';
 import { durationBetween, formatDuration, formatRelative, formatTime, shortId } from '../lib/format';
 
 /** The numeric fields of the samples, one chart each (at most six). */
@@ -103,6 +104,8 @@ export default function WorkerDetailPage() {
           ))}
         </Group>
       )}
+      <Title order={4}>Log</Title>
+      <WorkerLog project={slug} worker={id} />
       <Title order={4}>Resources</Title>
       {charts.length === 0 ? (
         <Text size="sm" c="dimmed">No resource samples in the last 7 days (a worker sends them with its heartbeats).</Text>

@@ -88,6 +88,18 @@ class Worker:
         self._catch_sigterm()
         return self.id
 
+    def log(self, message: str, level: str = "info", *, kind: str = "log",
+            **data: Any) -> None:
+        """One line of the worker's own log (POST /workers/{id}/events), about the worker
+        rather than a run: `w.log("GPU 3 lost", "error", gpu=3)`. Sent at once (a worker's
+        lines are few); the worker page tails them live."""
+        if self.id is None:
+            self.register()
+        event: Dict[str, Any] = {"message": message, "level": level, "kind": kind}
+        if data:
+            event["data"] = data
+        self.client.post(f"/workers/{self.id}/events", {"events": [event]})
+
     def _catch_sigterm(self) -> None:
         """SIGTERM (a service manager stopping the worker) unwinds the main thread like
         Ctrl-C, so the runs it holds are interrupted and the stop is reported; only when
