@@ -15,6 +15,7 @@
 #include "api/queue.h"
 #include "api/reports.h"
 #include "api/rollouts.h"
+#include "api/graph.h"
 #include "api/runs.h"
 #include "api/spans.h"
 #include "api/traces.h"
@@ -70,6 +71,8 @@ const struct route routes[] = {
     {"GET", "/api/v1/runs/{run}/metrics", metrics_list, 0},
     {"GET", "/api/v1/runs/{run}/spans", spans_list, 0},
     {"GET", "/api/v1/runs/{run}/attempts", attempts_list, 0},
+    {"GET", "/api/v1/runs/{run}/graph", graph_get, 0},
+    {"GET", "/api/v1/runs/{run}/lineage", graph_lineage, 0},
     /* Optional body ({"worker_id", "lease_s"}), parsed by the handler. */
     {"POST", "/api/v1/runs/{run}/attempts", attempts_start, 0},
     {"PATCH", "/api/v1/runs/{run}/attempts/{seq}", attempts_update, J},
