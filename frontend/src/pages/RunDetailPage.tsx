@@ -29,6 +29,7 @@ import { RunStatusBadges, StatusBadge } from '../components/StatusBadges';
 import { EventLog } from '../components/EventLog';
 import { MetricsPanel } from '../components/MetricsPanel';
 import { RunTraces } from '../components/traces/RunTraces';
+import { GraphTab, useHasGraph } from '../components/graph/GraphTab';
 import { JsonBlock } from '../components/Json';
 import { durationBetween, formatDuration, formatRelative, formatTime } from '../lib/format';
 import { canCancel } from '../lib/status';
@@ -141,6 +142,7 @@ export default function RunDetailPage() {
   const now = useNow(1000);
   const [params, setParams] = useSearchParams();
   const tab = params.get('tab') ?? 'events';
+  const hasGraph = useHasGraph(slug, run.data);
 
   if (run.isPending) return <LoadingRows rows={8} />;
   if (run.error) return <ErrorState error={run.error} onRetry={() => void run.refetch()} />;
@@ -230,6 +232,7 @@ export default function RunDetailPage() {
           <Tabs.Tab value="metrics">Metrics</Tabs.Tab>
           <Tabs.Tab value="traces">Traces</Tabs.Tab>
           <Tabs.Tab value="attempts">Attempts</Tabs.Tab>
+          {hasGraph && <Tabs.Tab value="graph">Graph</Tabs.Tab>}
           <Tabs.Tab value="raw">Raw</Tabs.Tab>
         </Tabs.List>
         <Tabs.Panel value="events" pt="sm">
@@ -249,6 +252,9 @@ export default function RunDetailPage() {
         </Tabs.Panel>
         <Tabs.Panel value="attempts" pt="sm">
           <Attempts project={slug} run={runId} />
+        </Tabs.Panel>
+        <Tabs.Panel value="graph" pt="sm">
+          <GraphTab project={slug} run={r} />
         </Tabs.Panel>
         <Tabs.Panel value="raw" pt="sm">
           <SimpleGrid cols={{ base: 1, md: 2 }}>
