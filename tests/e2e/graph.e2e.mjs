@@ -50,6 +50,13 @@ async function main() {
   const trials = [];
   for (let i = 0; i < 20; i++) trials.push(await run({ name: `trial.${i}`, parent_id: root.id, group_id: 'sweep-7', status: 'running' }));
   for (let i = 0; i < 20; i += 3) await status(trials[i].id, 'succeeded');
+  // A step that a worker retried: attempt 1 fails and will retry, attempt 2 succeeds.
+  const worker = await call('POST', '/workers', { token, body: { name: 'graph-e2e-w', host: 'graph-e2e-w', kinds: ['celery.task'] } });
+  const step1 = await run({ name: 'train.step', parent_id: root.id });
+  await call('POST', `/runs/${step1.id}/attempts`, { token, body: { worker_id: worker.id } });
+  await call('PATCH', `/runs/${step1.id}/attempts/1`, { token, body: { status: 'failed', retry: true } });
+  await call('POST', `/runs/${step1.id}/attempts`, { token, body: { worker_id: worker.id } });
+  await call('PATCH', `/runs/${step1.id}/attempts/2`, { token, body: { status: 'succeeded' } });
 
   const browser = await launchChromium();
   const pageErrors = [];
@@ -71,9 +78,9 @@ async function main() {
       await page.getByRole('tab', { name: 'Graph' }).click();
       await canvas.waitFor({ timeout: WAIT });
       await runNode('reduce.callback').waitFor({ timeout: WAIT });
-      assert.match(await page.getByTestId('graph-summary').textContent(), /^26 runs in this tree/);
-      // Root, three members, the grandchild, the callback: drawn one by one.
-      assert.equal(await page.locator('[data-testid=graph-run]').count(), 6);
+      assert.match(await page.getByTestId('graph-summary').textContent(), /^27 runs in this tree/);
+      // Root, three members, the grandchild, the callback, the step: drawn one by one.
+      assert.equal(await page.locator('[data-testid=graph-run]').count(), 7);
       assert.equal(await runNode('fetch.1').getAttribute('data-status'), 'failed');
       assert.equal(await runNode('fetch.0').first().getAttribute('data-status'), 'succeeded');
       await shot('graph-01-graph');
@@ -89,7 +96,7 @@ async function main() {
       await canvas.waitFor({ timeout: WAIT });
       await shot('graph-02-lineage');
       await page.goto(`${BASE}/p/${SLUG}/runs/${root.id}?tab=graph`);
-      await page.getByTestId('lineage-descendants').getByText('25').waitFor({ timeout: WAIT });
+      await page.getByTestId('lineage-descendants').getByText('26').waitFor({ timeout: WAIT });
     });
 
     await step('graph: the 20 trials are one folded group node that unfolds on a click', async () => {
@@ -102,7 +109,7 @@ async function main() {
       await folded.click();
       await page.locator('[data-testid=graph-cluster][data-folded=false]', { hasText: 'sweep-7' }).waitFor({ timeout: WAIT });
       await runNode('trial.19').waitFor({ timeout: WAIT });
-      assert.equal(await page.locator('[data-testid=graph-run]').count(), 26);
+      assert.equal(await page.locator('[data-testid=graph-run]').count(), 27);
       await shot('graph-04-unfolded-group');
     });
 
@@ -114,6 +121,36 @@ async function main() {
         await status(members[2].id, 'succeeded');
         await page.locator('[data-testid=graph-run][data-status=succeeded]', { hasText: 'fetch.2' }).waitFor({ timeout: WAIT });
       });
+
+    await step("timeline: the root's runs on one time axis, the retried step marked", async () => {
+      await page.goto(`${BASE}/p/${SLUG}/runs/${root.id}?tab=graph`);
+      await page.locator('label', { hasText: 'Timeline' }).click();
+      const tl = page.locator('[data-testid=tree-timeline][data-rows="27"]');
+      await tl.waitFor({ timeout: WAIT });
+      await tl.locator('[data-testid=tree-timeline-row]', { hasText: 'train.step · 1 retry' }).waitFor();
+      await shot('graph-05-timeline');
+    });
+
+    await step("timeline: a run's attempts, one bar each", async () => {
+      await page.goto(`${BASE}/p/${SLUG}/runs/${step1.id}?tab=attempts`);
+      const tl = page.locator('[data-testid=attempts-timeline][data-rows="2"]');
+      await tl.waitFor({ timeout: WAIT });
+      const rows = tl.locator('[data-testid=attempts-timeline-row]');
+      assert.equal(await rows.nth(0).getAttribute('data-status'), 'failed');
+      assert.equal(await rows.nth(1).getAttribute('data-status'), 'succeeded');
+      await shot('graph-06-attempts-timeline');
+    });
+
+    await step("timeline: a worker's runs with its online session as a band", async () => {
+      await page.goto(`${BASE}/p/${SLUG}/workers/${worker.id}`);
+      const tl = page.locator('[data-testid=worker-timeline][data-rows="1"]');
+      await tl.waitFor({ timeout: WAIT });
+      assert.equal(await tl.locator('[data-testid=worker-timeline-band]').count(), 1);
+      await tl.locator('[data-testid=worker-timeline-row]', { hasText: 'train.step' }).waitFor();
+      await shot('graph-07-worker-timeline');
+      await page.goto(`${BASE}/p/${SLUG}/runs/${callback.id}?tab=graph`);
+      await canvas.waitFor({ timeout: WAIT });
+    });
 
     await step('graph: a click on a run opens its page', async () => {
       await runNode('reduce.callback').click();

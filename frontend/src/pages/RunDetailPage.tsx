@@ -30,6 +30,7 @@ import { EventLog } from '../components/EventLog';
 import { MetricsPanel } from '../components/MetricsPanel';
 import { RunTraces } from '../components/traces/RunTraces';
 import { GraphTab, useHasGraph } from '../components/graph/GraphTab';
+import { AttemptsTimeline } from '../components/graph/Timeline';
 import { JsonBlock } from '../components/Json';
 import { durationBetween, formatDuration, formatRelative, formatTime } from '../lib/format';
 import { canCancel } from '../lib/status';
@@ -251,6 +252,7 @@ export default function RunDetailPage() {
           <RunTraces project={slug} run={runId} />
         </Tabs.Panel>
         <Tabs.Panel value="attempts" pt="sm">
+          <AttemptsTimeline project={slug} run={runId} />
           <Attempts project={slug} run={runId} />
         </Tabs.Panel>
         <Tabs.Panel value="graph" pt="sm">

@@ -13,6 +13,7 @@ import { JsonBlock } from '../components/Json';
 import { LineChart, type ChartLine } from '../components/MetricChart';
 import type { WorkerDetail } from '../api/types';
 import { RunsTable } from '../components/RunsTable';
+import { WorkerTimeline } from '../components/graph/Timeline';
 import { durationBetween, formatDuration, formatRelative, formatTime, shortId } from '../lib/format';
 
 /** The numeric fields of the samples, one chart each (at most six). */
@@ -155,6 +156,8 @@ export default function WorkerDetailPage() {
           </Table.Tbody>
         </Table>
       )}
+      <Title order={4}>Timeline</Title>
+      <WorkerTimeline project={slug} runs={list} sessions={sessions} />
       <Title order={4}>Runs on this worker</Title>
       {runs.isPending ? (
         <LoadingRows />

@@ -1,16 +1,17 @@
 // The run page's Graph tab: the run's lineage both ways (its ancestors up to the root as a
 // path, its descendants' count and nearest ones) above the run graph of its whole tree,
-// which loads as its own lazy chunk. useHasGraph says whether the run has a tab at all: a
+// which loads as its own lazy chunk, or the tree's runs as a timeline. useHasGraph says whether the run has a tab at all: a
 // parent, children, a group or dependencies (GET /runs/{run}/lineage, one small request).
-import { lazy, Suspense } from 'react';
-import { Anchor, Breadcrumbs, Group, Stack, Text } from '@mantine/core';
+import { lazy, Suspense, useState } from 'react';
+import { Anchor, Breadcrumbs, Group, SegmentedControl, Stack, Text } from '@mantine/core';
 import { useQuery } from '@tanstack/react-query';
 import { Link } from 'react-router-dom';
-import { lineageQuery } from '../../api/graph';
+import { graphQuery, lineageQuery } from '../../api/graph';
 import type { Run } from '../../api/types';
 import { shortId } from '../../lib/format';
 import { statusColor } from '../../lib/status';
-import { LoadingRows } from '../QueryState';
+import { ErrorState, LoadingRows } from '../QueryState';
+import { Timeline, treeRows } from './Timeline';
 
 const RunGraph = lazy(() => import('./RunGraph'));
 
@@ -20,8 +21,17 @@ export function useHasGraph(project: string, run: Run | undefined): boolean {
   return hasOwn || (!!q.data && (q.data.descendants_total > 0 || q.data.deps > 0));
 }
 
+/** The tree's runs on one time axis (the graph's data: no second request). */
+function TreeTimeline({ project, runId }: { project: string; runId: string }) {
+  const q = useQuery(graphQuery(project, runId));
+  if (q.isPending) return <LoadingRows rows={6} />;
+  if (q.error) return <ErrorState error={q.error} onRetry={() => void q.refetch()} />;
+  return <Timeline rows={treeRows(q.data, project)} testId="tree-timeline" />;
+}
+
 export function GraphTab({ project, run }: { project: string; run: Run }) {
   const q = useQuery(lineageQuery(project, run.id ?? '', 20));
+  const [view, setView] = useState('graph');
   const l = q.data;
   const link = (id: string, label: string, status?: string) => (
     <Anchor key={id} component={Link} to={`/p/${project}/runs/${id}`} size="sm" c={status ? statusColor(status) : undefined}>
@@ -69,9 +79,23 @@ export function GraphTab({ project, run }: { project: string; run: Run }) {
           </Group>
         </Stack>
       )}
-      <Suspense fallback={<LoadingRows rows={6} />}>
-        <RunGraph project={project} runId={run.id ?? ''} />
-      </Suspense>
+      <SegmentedControl
+        size="xs"
+        w="fit-content"
+        value={view}
+        onChange={setView}
+        data={[
+          { value: 'graph', label: 'Graph' },
+          { value: 'timeline', label: 'Timeline' },
+        ]}
+      />
+      {view === 'graph' ? (
+        <Suspense fallback={<LoadingRows rows={6} />}>
+          <RunGraph project={project} runId={run.id ?? ''} />
+        </Suspense>
+      ) : (
+        <TreeTimeline project={project} runId={run.id ?? ''} />
+      )}
     </Stack>
   );
 }
