@@ -58,6 +58,24 @@ async function main() {
   await call('POST', `/runs/${step1.id}/attempts`, { token, body: { worker_id: worker.id } });
   await call('PATCH', `/runs/${step1.id}/attempts/2`, { token, body: { status: 'succeeded' } });
 
+  // A pipeline: three stages in a chain reporting the pipeline/ metrics; train is slow (its
+  // upstream is backpressured) and its partition 0 runs hot.
+  const pipe = await run({ name: 'nightly.pipeline', kind: 'pipeline', status: 'running' });
+  const stages = {};
+  let prev = null;
+  for (const [name, tp, lag, bp] of [['etl', 1200, 100, 0.7], ['train', 300, 9000, 0.1], ['eval', 800, 50, 0.05]]) {
+    const st = await run({ name, parent_id: pipe.id, status: 'running', ...(prev ? { depends_on: [prev] } : {}) });
+    stages[name] = st;
+    prev = st.id;
+    const metrics = [
+      { key: 'pipeline/throughput', value: tp, step: 1 },
+      { key: 'pipeline/lag', value: lag, step: 1 },
+      { key: 'pipeline/backpressure', value: bp, step: 1 },
+    ];
+    for (let p = 0; p < 4; p++) metrics.push({ key: `pipeline/partition/${p}/lag`, value: p === 0 ? lag * 0.55 : lag * 0.15, step: 1 });
+    await call('POST', `/runs/${st.id}/metrics`, { token, body: { metrics } });
+  }
+
   const browser = await launchChromium();
   const pageErrors = [];
   try {
@@ -148,6 +166,35 @@ async function main() {
       assert.equal(await tl.locator('[data-testid=worker-timeline-band]').count(), 1);
       await tl.locator('[data-testid=worker-timeline-row]', { hasText: 'train.step' }).waitFor();
       await shot('graph-07-worker-timeline');
+      await page.goto(`${BASE}/p/${SLUG}/runs/${callback.id}?tab=graph`);
+      await canvas.waitFor({ timeout: WAIT });
+    });
+
+    await step('pipeline: the stage DAG with throughput, lag and backpressure, the bottleneck marked', async () => {
+      await page.goto(`${BASE}/p/${SLUG}/runs/${pipe.id}?tab=graph`);
+      await page.locator('label', { hasText: 'Pipeline' }).click();
+      const dag = page.getByTestId('pipeline-dag');
+      await dag.waitFor({ timeout: WAIT });
+      const cards = dag.getByTestId('pipeline-stage');
+      await cards.nth(2).getByText('throughput 800/s').waitFor({ timeout: WAIT });
+      assert.deepEqual(
+        (await cards.allTextContents()).map((t) => t.split(/running|bottleneck/)[0]),
+        ['etl', 'train', 'eval'],
+      );
+      const hot = dag.locator('[data-testid=pipeline-stage][data-bottleneck=true]');
+      assert.equal(await hot.count(), 1);
+      assert.match(await hot.textContent(), /^trainbottleneck/);
+      await dag.getByText('70%').waitFor();
+      await shot('graph-08-pipeline');
+    });
+
+    await step("pipeline: a stage's page shows its per-partition skew", async () => {
+      await page.goto(`${BASE}/p/${SLUG}/runs/${stages.train.id}?tab=graph`);
+      await page.locator('label', { hasText: 'Pipeline' }).click();
+      const skew = page.getByTestId('partition-skew');
+      await skew.waitFor({ timeout: WAIT });
+      await skew.getByText(/^lag: skew 2\.20× \(max \/ mean\)/).waitFor({ timeout: WAIT });
+      await shot('graph-09-partition-skew');
       await page.goto(`${BASE}/p/${SLUG}/runs/${callback.id}?tab=graph`);
       await canvas.waitFor({ timeout: WAIT });
     });

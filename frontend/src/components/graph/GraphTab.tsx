@@ -1,6 +1,7 @@
 // The run page's Graph tab: the run's lineage both ways (its ancestors up to the root as a
 // path, its descendants' count and nearest ones) above the run graph of its whole tree,
-// which loads as its own lazy chunk, or the tree's runs as a timeline. useHasGraph says whether the run has a tab at all: a
+// which loads as its own lazy chunk; or the tree's runs as a timeline; or the run as a
+// pipeline of stages (its children) and, for a stage, its partitions' skew. useHasGraph says whether the run has a tab at all: a
 // parent, children, a group or dependencies (GET /runs/{run}/lineage, one small request).
 import { lazy, Suspense, useState } from 'react';
 import { Anchor, Breadcrumbs, Group, SegmentedControl, Stack, Text } from '@mantine/core';
@@ -11,6 +12,7 @@ import type { Run } from '../../api/types';
 import { shortId } from '../../lib/format';
 import { statusColor } from '../../lib/status';
 import { ErrorState, LoadingRows } from '../QueryState';
+import { PipelineView } from './Pipeline';
 import { Timeline, treeRows } from './Timeline';
 
 const RunGraph = lazy(() => import('./RunGraph'));
@@ -87,14 +89,17 @@ export function GraphTab({ project, run }: { project: string; run: Run }) {
         data={[
           { value: 'graph', label: 'Graph' },
           { value: 'timeline', label: 'Timeline' },
+          { value: 'pipeline', label: 'Pipeline' },
         ]}
       />
       {view === 'graph' ? (
         <Suspense fallback={<LoadingRows rows={6} />}>
           <RunGraph project={project} runId={run.id ?? ''} />
         </Suspense>
-      ) : (
+      ) : view === 'timeline' ? (
         <TreeTimeline project={project} runId={run.id ?? ''} />
+      ) : (
+        <PipelineView project={project} run={run} />
       )}
     </Stack>
   );
