@@ -247,6 +247,7 @@ bench: build
 	RUNWATCH_BIN_DIR=$(BUILD) tests/bench/runs_scroll.sh
 	RUNWATCH_BIN_DIR=$(BUILD) tests/bench/runs_list.sh
 	RUNWATCH_BIN_DIR=$(BUILD) tests/bench/trace_paint.sh
+	RUNWATCH_BIN_DIR=$(BUILD) tests/bench/graph_paint.sh
 	RUNWATCH_BIN_DIR=$(BUILD) tests/python/run.sh bench
 	RUNWATCH_BIN_DIR=$(BUILD) tests/bench/agl.sh
 
