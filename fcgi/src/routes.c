@@ -51,6 +51,7 @@ const struct route routes[] = {
     {"POST", "/api/v1/projects/{project}/members", members_add, J},
     {"PATCH", "/api/v1/projects/{project}/members/{user}", members_update, J},
     {"DELETE", "/api/v1/projects/{project}/members/{user}", members_remove, 0},
+    {"GET", "/api/v1/projects/{project}/run-roots", graph_roots, 0},
     {"GET", "/api/v1/projects/{project}/tokens", tokens_list, 0},
     {"POST", "/api/v1/projects/{project}/tokens", tokens_create, J},
     {"DELETE", "/api/v1/projects/{project}/tokens/{token}", tokens_revoke, 0},

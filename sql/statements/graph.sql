@@ -122,3 +122,20 @@ SELECT $1::uuid, $2::bigint, d::uuid, NULL FROM jsonb_array_elements_text(coales
 UNION ALL
 SELECT $1::uuid, $2::bigint, NULL, $4::text WHERE $4::text IS NOT NULL
 ON CONFLICT DO NOTHING;
+
+-- name: graph_roots
+-- A page of the project's roots (runs without a parent), newest first (runs_roots_idx),
+-- after the root cursor (NULL: from the newest), each with its child and descendant counts
+-- (runs_parent_idx, runs_root_idx): the runs list's "roots only" view.
+-- in: project_id, cursor, n
+-- out: root_json, id
+WITH page AS MATERIALIZED (SELECT r.* FROM runs r WHERE r.project_id = $1::bigint AND
+    r.parent_id IS NULL AND ($2::uuid IS NULL OR (r.created_at, r.id) < (SELECT c.created_at,
+    c.id FROM runs c WHERE c.id = $2::uuid AND c.project_id = $1::bigint))
+    ORDER BY r.created_at DESC, r.id DESC LIMIT $3::int)
+SELECT
+-- include: graph_node
+    , 'children', (SELECT count(*) FROM runs c WHERE c.parent_id = r.id), 'descendants',
+    (SELECT count(*) FROM runs d WHERE d.root_id = r.id))::text AS root_json, r.id
+FROM page r
+ORDER BY r.created_at DESC, r.id DESC;

@@ -175,6 +175,7 @@ static const struct row matrix[] = {
     {"GET",    "/api/v1/anomalies",          "project={project}", PA, OP_PLAIN,         {401, OK,  OK,  OK,  OK,  OK,  OK,  OK,  404}},
     {"GET",    "/api/v1/anomalies",                        NULL, PA, OP_PLAIN,          {401, OK,  OK,  OK,  OK,  OK,  OK,  OK,  OK}},
     {"GET",    "/api/v1/projects/{project}/anomaly-thresholds", NULL, PA, OP_PLAIN,     {401, OK,  OK,  OK,  OK,  OK,  OK,  OK,  404}},
+    {"GET",    "/api/v1/projects/{project}/run-roots",     NULL, PA, OP_PLAIN,          {401, OK,  OK,  OK,  OK,  OK,  OK,  OK,  404}},
     {"PUT",    "/api/v1/projects/{project}/anomaly-thresholds", NULL, PA, OP_THRESHOLDS, {401, 403, 403, OK,  OK,  403, 403, OK,  404}},
     /* Traces: OTLP ingest takes a project token that may write, never a session; reads
      * are a viewer's, of the token's own project or the one a user names. */

@@ -142,6 +142,70 @@ static void test_graph_shape(void)
     http_resp_free(&r);
 }
 
+static void test_roots(void)
+{
+    struct http_resp r;
+
+    char other[40];
+    CU_ASSERT_FATAL(root[0] != '\0');
+    CU_ASSERT_EQUAL_FATAL(
+        itest_make_run(&world.twrite, &(struct itest_run){.kind = "lone"}, other, sizeof(other)),
+        201);
+    /* A's roots: the tree's root with its counts; none of its children. */
+    CU_ASSERT_EQUAL(itest_callf(&world.viewer, "GET", NULL, &r,
+                                "/api/v1/projects/%s/run-roots?limit=1000", world.pa.slug),
+                    200);
+    CU_ASSERT_TRUE(has_obj(r.json, "items", "id", root, NULL, NULL, NULL, NULL));
+    CU_ASSERT_FALSE(has_obj(r.json, "items", "id", c1, NULL, NULL, NULL, NULL));
+    CU_ASSERT_FALSE(has_obj(r.json, "items", "id", xb, NULL, NULL, NULL, NULL));
+    json_object *items = itest_jget(r.json, "items");
+    for (size_t i = 0; items && i < json_object_array_length(items); i++) {
+        json_object *it = json_object_array_get_idx(items, i);
+        if (strcmp(itest_jstr(it, "id") ? itest_jstr(it, "id") : "", root) == 0) {
+            CU_ASSERT_EQUAL(itest_jint(it, "children"), 3);
+            CU_ASSERT_EQUAL(itest_jint(it, "descendants"), 4);
+        }
+    }
+    http_resp_free(&r);
+    /* Pages of one follow the cursor: the newest root, then the tree's. */
+    CU_ASSERT_EQUAL(itest_callf(&world.viewer, "GET", NULL, &r,
+                                "/api/v1/projects/%s/run-roots?limit=1", world.pa.slug),
+                    200);
+    CU_ASSERT_EQUAL(itest_jlen(r.json, "items"), 1);
+    char first[40] = "", next[40] = "";
+    if (itest_jstr(r.json, "items.0.id"))
+        snprintf(first, sizeof(first), "%s", itest_jstr(r.json, "items.0.id"));
+    if (itest_jstr(r.json, "next_cursor"))
+        snprintf(next, sizeof(next), "%s", itest_jstr(r.json, "next_cursor"));
+    http_resp_free(&r);
+    CU_ASSERT_FATAL(next[0] != '\0');
+    CU_ASSERT_STRING_EQUAL(next, first);
+    CU_ASSERT_STRING_EQUAL(first, other);
+    CU_ASSERT_EQUAL(itest_callf(&world.viewer, "GET", NULL, &r,
+                                "/api/v1/projects/%s/run-roots?limit=1&cursor=%s", world.pa.slug,
+                                next),
+                    200);
+    CU_ASSERT_EQUAL(itest_jlen(r.json, "items"), 1);
+    CU_ASSERT_STRING_NOT_EQUAL(
+        itest_jstr(r.json, "items.0.id") ? itest_jstr(r.json, "items.0.id") : first, first);
+    http_resp_free(&r);
+    /* B's member cannot list A's roots; bad parameters name themselves. */
+    CU_ASSERT_EQUAL(itest_callf(&world.member_b, "GET", NULL, &r, "/api/v1/projects/%s/run-roots",
+                                world.pa.slug),
+                    404);
+    http_resp_free(&r);
+    CU_ASSERT_EQUAL(itest_callf(&world.viewer, "GET", NULL, &r,
+                                "/api/v1/projects/%s/run-roots?cursor=nope", world.pa.slug),
+                    400);
+    CU_ASSERT_TRUE(IS_ERROR(r, 400, NULL, "cursor"));
+    http_resp_free(&r);
+    CU_ASSERT_EQUAL(itest_callf(&world.viewer, "GET", NULL, &r,
+                                "/api/v1/projects/%s/run-roots?limit=0", world.pa.slug),
+                    400);
+    CU_ASSERT_TRUE(IS_ERROR(r, 400, NULL, "limit"));
+    http_resp_free(&r);
+}
+
 static void test_isolation(void)
 {
     struct http_resp r;
@@ -225,6 +289,7 @@ int suite_graph_register(void)
         return -1;
     if (!CU_add_test(s, "a tree with a group and a chord callback read back whole",
                      test_graph_shape) ||
+        !CU_add_test(s, "the project's roots with their counts, paged", test_roots) ||
         !CU_add_test(s, "another project's runs never appear", test_isolation) ||
         !CU_add_test(s, "bad input is a 400 naming the field", test_bad_input))
         return -1;

@@ -5,7 +5,8 @@
  *   default and at most 10,000 a page; `total` says how many there are, so a client asks
  *   for the next page with offset. The whole tree is walked for every page (child counts
  *   and group sizes are the tree's), which costs O(tree) per page: a bounded few pages.
- * - Access is the run's project's: a viewer reads; another project's runs never appear. */
+ * - Access is the run's project's: a viewer reads; another project's runs never appear.
+ * - The runs list's "roots only" view pages a project's roots with their child counts. */
 #include "graph.h"
 
 #include <stdlib.h>
@@ -75,4 +76,29 @@ int graph_lineage(struct req *r)
     if (!(res = DB_EXEC(&r->op, DB_STMT_GRAPH_LINEAGE, p)))
         return -1;
     return req_json_text(r, 200, PQgetvalue(res, 0, GRAPH_LINEAGE_LINEAGE_JSON));
+}
+
+int graph_roots(struct req *r)
+{
+    static const char *const known[] = {"limit", "cursor", NULL};
+    const char *cursor = req_query(r, "cursor");
+    struct access_project pr;
+    long limit;
+    PGresult *res;
+
+    if (req_only_params(r, known) || req_limit(r, &limit))
+        return -1;
+    if (cursor && !jsonx_is_uuid(cursor))
+        return req_error(r, 400, "invalid_field", "cursor", "cursor must be a run id");
+    if (access_project(&r->op, req_path_param(r, "project"), ACCESS_ROLE_VIEWER, &pr))
+        return -1;
+    const char *p[GRAPH_ROOTS__NIN] = {[GRAPH_ROOTS_IN_PROJECT_ID] = pr.id,
+                                       [GRAPH_ROOTS_IN_CURSOR] = cursor,
+                                       [GRAPH_ROOTS_IN_N] =
+                                           arena_sprintf(r->op.arena, "%ld", limit + 1)};
+    if (!(res = DB_EXEC(&r->op, DB_STMT_GRAPH_ROOTS, p)))
+        return -1;
+    int n = PQntuples(res), shown = n > limit ? (int)limit : n;
+    return req_page_rows(r, res, shown,
+                         n > limit ? PQgetvalue(res, shown - 1, GRAPH_ROOTS_ID) : NULL);
 }

@@ -9,6 +9,9 @@
 int graph_get(struct req *r);
 /* GET /runs/{run}/lineage: ancestors up to the root and descendants, breadth first. */
 int graph_lineage(struct req *r);
+/* GET /projects/{project}/run-roots: the project's runs without a parent, newest first,
+ * with their child and descendant counts (the runs list's "roots only"). */
+int graph_roots(struct req *r);
 
 #define GRAPH_PAGE_DEFAULT    5000
 #define GRAPH_PAGE_MAX        10000

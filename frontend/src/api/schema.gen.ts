@@ -510,6 +510,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/projects/{project}/run-roots": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The project's runs without a parent, newest first, with their child and descendant counts (viewer)
+         * @description The runs list's "roots only" view: a page of the project's roots (limit 1 to 1000, default 100; next_cursor is the last root's id), each a GraphNode with children (direct) and descendants (the whole tree below it). Expand one with GET /api/v1/runs/{run}/lineage.
+         */
+        get: operations["listRunRoots"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/runs/{run}/graph": {
         parameters: {
             query?: never;
@@ -2370,6 +2390,13 @@ export interface components {
             outside: components["schemas"]["GraphNode"][];
             groups: components["schemas"]["GraphGroup"][];
             edges: components["schemas"]["GraphEdge"][];
+        };
+        RunRootPage: {
+            items: (components["schemas"]["GraphNode"] & {
+                /** @description runs in the tree below it */
+                descendants: number;
+            })[];
+            next_cursor: string | null;
         };
         RunLineage: {
             /** Format: uuid */
@@ -4772,6 +4799,59 @@ export interface operations {
             };
             /** @description Well-formed but invalid (names the field) */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listRunRoots: {
+        parameters: {
+            query?: {
+                limit?: number;
+                /** @description next_cursor of the page before */
+                cursor?: string;
+            };
+            header?: never;
+            path: {
+                project: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of roots */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RunRootPage"];
+                };
+            };
+            /** @description A bad limit or cursor (field names it) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No identity */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such resource, or not visible to the caller */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
