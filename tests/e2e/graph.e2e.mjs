@@ -4,7 +4,9 @@
 // a sweep of 20 trials in a group of their own). The run page's Graph tab draws it: lineage
 // both ways, the small group open and the 20 trials folded into one node that unfolds on a
 // click, a run changing status without a reload (live stream), a click through to a run.
-// Screenshots go to RUNWATCH_E2E_OUT (graph-*.png).
+// Timelines (the tree's, a run's attempts, a worker's), a pipeline's stage DAG with its
+// bottleneck and a stage's partition skew, and the runs list's roots-only view with a root
+// expanded into its tree. Screenshots go to RUNWATCH_E2E_OUT (graph-*.png).
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 
@@ -195,6 +197,24 @@ async function main() {
       await skew.waitFor({ timeout: WAIT });
       await skew.getByText(/^lag: skew 2\.20× \(max \/ mean\)/).waitFor({ timeout: WAIT });
       await shot('graph-09-partition-skew');
+      await page.goto(`${BASE}/p/${SLUG}/runs/${callback.id}?tab=graph`);
+      await canvas.waitFor({ timeout: WAIT });
+    });
+
+    await step('runs list: roots only with child counts, a root expands into its tree', async () => {
+      await page.goto(`${BASE}/p/${SLUG}/runs`);
+      await page.locator('label', { hasText: 'Roots only' }).click();
+      await page.waitForURL(/roots=1/, { timeout: WAIT });
+      const rows = page.getByTestId('root-row');
+      await rows.nth(1).waitFor({ timeout: WAIT });
+      assert.equal(await rows.count(), 2);
+      const flow = rows.filter({ hasText: 'flow.root' });
+      assert.equal(await flow.getByTestId('child-count').textContent(), '25');
+      assert.equal(await rows.filter({ hasText: 'nightly.pipeline' }).getByTestId('child-count').textContent(), '3');
+      await flow.getByTestId('root-expand').click();
+      await page.locator('[data-testid=tree-row][data-depth="2"]', { hasText: 'fetch.0.retry-helper' }).waitFor({ timeout: WAIT });
+      assert.equal(await page.getByTestId('tree-row').count(), 26);
+      await shot('graph-10-roots-only');
       await page.goto(`${BASE}/p/${SLUG}/runs/${callback.id}?tab=graph`);
       await canvas.waitFor({ timeout: WAIT });
     });

@@ -2,13 +2,14 @@
 // 100 come from the server by cursor as the table scrolls; new and changed runs arrive
 // through the live stream (live/apply.ts patches this query's cache).
 import { useCallback, useMemo } from 'react';
-import { Group, Stack, Text, Title } from '@mantine/core';
+import { Group, Stack, Switch, Text, Title } from '@mantine/core';
 import { useInfiniteQuery } from '@tanstack/react-query';
 import { useSearchParams } from 'react-router-dom';
 import { runsListQuery } from '../api/runs';
 import { useProject } from '../components/guards';
 import { RunFiltersBar } from '../components/RunFiltersBar';
 import { RunsTable } from '../components/RunsTable';
+import { RootsList } from '../components/graph/RootsList';
 import { EmptyState, ErrorState, FirstRunHint, LoadingRows } from '../components/QueryState';
 import {
   isFiltered,
@@ -28,7 +29,8 @@ export default function RunsPage() {
     (f: RunFilters) => setSp(runFiltersToSearch(f), { replace: true }),
     [setSp],
   );
-  const q = useInfiniteQuery(runsListQuery(slug, key, (anchor) => runFiltersToApi(filters, anchor)));
+  const roots = sp.get('roots') === '1';
+  const q = useInfiniteQuery({ ...runsListQuery(slug, key, (anchor) => runFiltersToApi(filters, anchor)), enabled: !roots });
   const runs = useMemo(() => q.data?.pages.flatMap((p) => p.items) ?? [], [q.data]);
   const now = useNow(1000);
   const { hasNextPage, isFetchingNextPage, fetchNextPage } = q;
@@ -36,10 +38,31 @@ export default function RunsPage() {
     if (hasNextPage && !isFetchingNextPage) void fetchNextPage();
   }, [hasNextPage, isFetchingNextPage, fetchNextPage]);
 
+  // Roots only (?roots=1): the project's trees, each expandable (components/graph/RootsList).
+  const rootsToggle = (
+    <Switch
+      label="Roots only"
+      checked={roots}
+      onChange={(e) => setSp(e.currentTarget.checked ? { roots: '1' } : {}, { replace: true })}
+      data-testid="roots-only"
+    />
+  );
+  if (roots)
+    return (
+      <Stack gap="sm">
+        <Group justify="space-between">
+          <Title order={2}>Runs</Title>
+          {rootsToggle}
+        </Group>
+        <RootsList project={slug} />
+      </Stack>
+    );
+
   return (
     <Stack gap="sm">
       <Group justify="space-between">
         <Title order={2}>Runs</Title>
+        {rootsToggle}
         {q.data && (
           <Text size="sm" c="dimmed" data-testid="runs-count">
             {runs.length} loaded{q.hasNextPage ? ', more below' : ''}
