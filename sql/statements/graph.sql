@@ -26,15 +26,17 @@ json_build_object('id', r.id, 'name', r.name, 'kind', r.kind, 'status', r.status
 WITH me AS MATERIALIZED (SELECT coalesce(root_id, id) AS root FROM runs WHERE id = $1::uuid AND
     project_id = $2::bigint),
 -- Only the columns a node shows: the whole rows (input, params, result, tracebacks) would
--- be copied into the materialized tree for nothing.
+-- be copied into the materialized tree for nothing. The root as a scalar subquery, not a
+-- join with me: joined, the generic plan read every run of the project (a sequential scan
+-- and a hash join) instead of the root's range of runs_root_idx.
 tree AS MATERIALIZED (
     SELECT r.id, r.name, r.kind, r.status, r.queue, r.created_at, r.started_at, r.ended_at,
         r.group_id, r.parent_id, r.attempt_seq, r.worker_id
-    FROM runs r, me WHERE r.id = me.root AND r.project_id = $2::bigint
+    FROM runs r WHERE r.id = (SELECT root FROM me) AND r.project_id = $2::bigint
     UNION ALL
     SELECT r.id, r.name, r.kind, r.status, r.queue, r.created_at, r.started_at, r.ended_at,
         r.group_id, r.parent_id, r.attempt_seq, r.worker_id
-    FROM runs r, me WHERE r.root_id = me.root AND r.project_id = $2::bigint),
+    FROM runs r WHERE r.root_id = (SELECT root FROM me) AND r.project_id = $2::bigint),
 kids AS MATERIALIZED (SELECT parent_id, count(*) AS n FROM tree WHERE parent_id IS NOT NULL
     GROUP BY parent_id),
 page AS MATERIALIZED (SELECT * FROM tree ORDER BY created_at, id OFFSET $3::int LIMIT $4::int),
