@@ -9,6 +9,7 @@
 #include "api/audit.h"
 #include "api/health.h"
 #include "api/events.h"
+#include "api/graph.h"
 #include "api/login.h"
 #include "api/metrics.h"
 #include "api/policies.h"
@@ -53,6 +54,7 @@ const struct route routes[] = {
     {"POST", "/api/v1/projects/{project}/members", members_add, J},
     {"PATCH", "/api/v1/projects/{project}/members/{user}", members_update, J},
     {"DELETE", "/api/v1/projects/{project}/members/{user}", members_remove, 0},
+    {"GET", "/api/v1/projects/{project}/run-roots", graph_roots, 0},
     {"GET", "/api/v1/projects/{project}/tokens", tokens_list, 0},
     {"POST", "/api/v1/projects/{project}/tokens", tokens_create, J},
     {"DELETE", "/api/v1/projects/{project}/tokens/{token}", tokens_revoke, 0},
@@ -75,6 +77,8 @@ const struct route routes[] = {
     {"GET", "/api/v1/runs/{run}/metrics", metrics_list, 0},
     {"GET", "/api/v1/runs/{run}/spans", spans_list, 0},
     {"GET", "/api/v1/runs/{run}/attempts", attempts_list, 0},
+    {"GET", "/api/v1/runs/{run}/graph", graph_get, 0},
+    {"GET", "/api/v1/runs/{run}/lineage", graph_lineage, 0},
     /* Optional body ({"worker_id", "lease_s"}), parsed by the handler. */
     {"POST", "/api/v1/runs/{run}/attempts", attempts_start, 0},
     {"PATCH", "/api/v1/runs/{run}/attempts/{seq}", attempts_update, J},

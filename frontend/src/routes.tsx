@@ -15,6 +15,7 @@ import { runSpansQuery, traceQuery } from './api/spans';
 import { prefetchOverview } from './api/overview';
 import { runsListQuery } from './api/runs';
 import { thresholdsQuery } from './api/reports';
+import { workersQuery } from './api/workers';
 import { parseRunFilters, runFiltersToApi, runFiltersToSearch } from './lib/runFilters';
 
 const LoginPage = lazy(() => import('./pages/LoginPage'));
@@ -69,6 +70,8 @@ function runsLoader({ params, request }: LoaderFunctionArgs) {
   void loadRuns().catch(() => {});
   prefetch(queryClient.prefetchInfiniteQuery(runsListQuery(slug, key, (anchor) => runFiltersToApi(filters, anchor))));
   prefetch(queryClient.prefetchQuery(thresholdsQuery(slug)));
+  // The table names each run's worker from the project's worker list.
+  prefetch(queryClient.prefetchQuery(workersQuery(slug)));
   return null;
 }
 

@@ -39,6 +39,7 @@ static const struct {
     {"artifacts", suite_artifacts_register},
     {"worker_events", suite_worker_events_register},
     {"run_facets", suite_run_facets_register},
+    {"graph", suite_graph_register},
 };
 #define N_SUITES (sizeof(suites) / sizeof(suites[0]))
 

@@ -158,6 +158,8 @@ static const struct row matrix[] = {
     {"POST",   "/api/v1/runs/wait",                        NULL, PA, OP_WAIT,           {401, OK,  OK,  OK,  OK,  OK,  OK,  OK,  404}},
     /* Attempts and the queue follow the runs' rules: viewers read, members write. */
     {"GET",    "/api/v1/runs/{run}/attempts",              NULL, PA, OP_RUN,            {401, OK,  OK,  OK,  OK,  OK,  OK,  OK,  404}},
+    {"GET",    "/api/v1/runs/{run}/graph",                 NULL, PA, OP_RUN,            {401, OK,  OK,  OK,  OK,  OK,  OK,  OK,  404}},
+    {"GET",    "/api/v1/runs/{run}/lineage",               NULL, PA, OP_RUN,            {401, OK,  OK,  OK,  OK,  OK,  OK,  OK,  404}},
     {"POST",   "/api/v1/runs/{run}/attempts",              NULL, PA, OP_RUN,            {401, 403, OK,  OK,  OK,  403, OK,  OK,  404}},
     {"PATCH",  "/api/v1/runs/{run}/attempts/{seq}",        NULL, PA, OP_ATTEMPT_PATCH,  {401, 403, OK,  OK,  OK,  403, OK,  OK,  404}},
     {"POST",   "/api/v1/queues/{queue}/claim",             NULL, PA, OP_CLAIM,          {401, 403, OK,  OK,  OK,  403, OK,  OK,  404}},
@@ -190,6 +192,7 @@ static const struct row matrix[] = {
     {"GET",    "/api/v1/anomalies",          "project={project}", PA, OP_PLAIN,         {401, OK,  OK,  OK,  OK,  OK,  OK,  OK,  404}},
     {"GET",    "/api/v1/anomalies",                        NULL, PA, OP_PLAIN,          {401, OK,  OK,  OK,  OK,  OK,  OK,  OK,  OK}},
     {"GET",    "/api/v1/projects/{project}/anomaly-thresholds", NULL, PA, OP_PLAIN,     {401, OK,  OK,  OK,  OK,  OK,  OK,  OK,  404}},
+    {"GET",    "/api/v1/projects/{project}/run-roots",     NULL, PA, OP_PLAIN,          {401, OK,  OK,  OK,  OK,  OK,  OK,  OK,  404}},
     {"PUT",    "/api/v1/projects/{project}/anomaly-thresholds", NULL, PA, OP_THRESHOLDS, {401, 403, 403, OK,  OK,  403, 403, OK,  404}},
     /* Traces: OTLP ingest takes a project token that may write, never a session; reads
      * are a viewer's, of the token's own project or the one a user names. */
@@ -228,6 +231,8 @@ static const struct row matrix[] = {
     {"GET",    "/api/v1/runs/{run}/metrics",               NULL, PB, OP_RUN,            {401, 404, 404, 404, OK,  404, 404, 404, OK}},
     {"POST",   "/api/v1/runs/wait",                        NULL, PB, OP_WAIT,           {401, 404, 404, 404, OK,  404, 404, 404, OK}},
     {"GET",    "/api/v1/runs/{run}/attempts",              NULL, PB, OP_RUN,            {401, 404, 404, 404, OK,  404, 404, 404, OK}},
+    {"GET",    "/api/v1/runs/{run}/graph",                 NULL, PB, OP_RUN,            {401, 404, 404, 404, OK,  404, 404, 404, OK}},
+    {"GET",    "/api/v1/runs/{run}/lineage",               NULL, PB, OP_RUN,            {401, 404, 404, 404, OK,  404, 404, 404, OK}},
     {"POST",   "/api/v1/runs/{run}/attempts",              NULL, PB, OP_RUN,            {401, 404, 404, 404, OK,  404, 404, 404, OK}},
     {"PATCH",  "/api/v1/runs/{run}/attempts/{seq}",        NULL, PB, OP_ATTEMPT_PATCH,  {401, 404, 404, 404, OK,  404, 404, 404, OK}},
     {"POST",   "/api/v1/queues/{queue}/claim",             NULL, PB, OP_CLAIM,          {401, 404, 404, 404, OK,  404, 404, 404, OK}},

@@ -475,3 +475,24 @@ json_object *catalog_resources(uint64_t *s, int gpu, int busy)
     }
     return r;
 }
+
+void catalog_pipeline_metrics(json_object *a, uint64_t *s, int kind, int step)
+{
+    /* items/s, items behind, share of time blocked on the next stage */
+    double tp = kind == CATALOG_ETL ? 1200 : kind == CATALOG_TRAIN ? 300 : 800;
+    double bp = kind == CATALOG_ETL ? 0.7 : kind == CATALOG_TRAIN ? 0.1 : 0.05;
+    double lag = kind == CATALOG_TRAIN ? 5000 + 400.0 * step : 200;
+    double noise = catalog_unit(s) - 0.5;
+    char key[80];
+
+    point(a, "pipeline/throughput", tp * (1 + 0.1 * noise), step);
+    point(a, "pipeline/lag", lag * (1 + 0.1 * noise), step);
+    point(a, "pipeline/backpressure", bp + 0.05 * noise, step);
+    for (int p = 0; p < 4; p++) {
+        double share = p == 0 ? 0.4 : 0.2; /* partition 0 is hot */
+        snprintf(key, sizeof(key), "pipeline/partition/%d/throughput", p);
+        point(a, key, tp * share * (1 + 0.1 * noise), step);
+        snprintf(key, sizeof(key), "pipeline/partition/%d/lag", p);
+        point(a, key, lag * (p == 0 ? 2.5 : 0.5) / 4 * (1 + 0.1 * noise), step);
+    }
+}

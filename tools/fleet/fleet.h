@@ -103,6 +103,10 @@ json_object *catalog_run_body(uint64_t *s, int kind);
  * is per run, so a run's curves are smooth across steps. */
 json_object *catalog_events(uint64_t *s, int kind, int step, int steps);
 json_object *catalog_metrics(uint64_t *s, int kind, uint64_t seed, int step, int steps);
+/* Adds a pipeline stage's points to a (docs/ARCHITECTURE.md, "Pipelines"): pipeline/throughput,
+ * pipeline/lag, pipeline/backpressure and per partition pipeline/partition/<p>/throughput
+ * and /lag. Train is the slow stage (its upstream backs up); partition 0 runs hot. */
+void catalog_pipeline_metrics(json_object *a, uint64_t *s, int kind, int step);
 /* A run's result and summary once it succeeded. */
 json_object *catalog_result(uint64_t *s, int kind);
 

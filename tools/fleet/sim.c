@@ -274,7 +274,7 @@ enum step_end {
 
 /* One step of a run: events, metrics, the run's heartbeat (which may ask to cancel). */
 static enum step_end worker_step(struct sim_worker *w, const char *run, int kind, int seq,
-                                 uint64_t seed, int step, int steps)
+                                 uint64_t seed, int step, int steps, int stage)
 {
     json_object *ev = catalog_events(&w->rng, kind, step, steps), *out = NULL;
     long st;
@@ -292,6 +292,8 @@ static enum step_end worker_step(struct sim_worker *w, const char *run, int kind
     if (!sim_ok(st))
         goto lost;
     json_object *pts = catalog_metrics(&w->rng, kind, seed, step, steps);
+    if (stage)
+        catalog_pipeline_metrics(pts, &w->rng, kind, step);
     st = worker_metrics(w, run, pts);
     json_object_put(pts);
     if (!sim_ok(st))
@@ -422,6 +424,14 @@ static void worker_run(struct sim_worker *w, json_object *claimed)
     copy_id(run, sizeof(run), jget_str(claimed, "id"));
     if (kind < 0 || seq < 1 || !run[0])
         return; /* not one of ours: its lease will lapse */
+    /* A pipeline's stage (tagged so by the submitter) reports the pipeline/ metrics. */
+    int stage = 0;
+    json_object *tags;
+    if (json_object_object_get_ex(claimed, "tags", &tags) &&
+        json_object_is_type(tags, json_type_array))
+        for (size_t i = 0; i < json_object_array_length(tags); i++)
+            stage |=
+                strcmp(json_object_get_string(json_object_array_get_idx(tags, i)), "pipeline") == 0;
     while (seq > 0) {
         int lo, hi;
         catalog_steps(kind, &lo, &hi);
@@ -442,7 +452,7 @@ static void worker_run(struct sim_worker *w, json_object *claimed)
                 sim_count(w->sim, FLEET_RUNS_ABANDONED, 1);
                 return;
             }
-            enum step_end end = worker_step(w, run, kind, seq, seed, step, steps);
+            enum step_end end = worker_step(w, run, kind, seq, seed, step, steps, stage);
             if (end == STEP_LOST)
                 sim_count(w->sim, FLEET_RUNS_ABANDONED, 1);
             if (end != STEP_GO_ON)
@@ -614,6 +624,12 @@ static void submit_group(struct sim_submitter *s)
         json_object *c = catalog_run_body(&s->rng, kind), *ct;
         json_object_object_add(c, "parent_id", json_object_new_string(pid));
         json_object_object_add(c, "group_id", json_object_new_string(group));
+        /* A pipeline's stages wait for the one before (run_deps: the graph's stage DAG). */
+        if (!sweep && i > 0 && cid[0]) {
+            json_object *deps = json_object_new_array();
+            json_object_array_add(deps, json_object_new_string(cid));
+            json_object_object_add(c, "depends_on", deps);
+        }
         if (json_object_object_get_ex(c, "tags", &ct))
             json_object_array_add(ct, json_object_new_string(sweep ? "sweep" : "pipeline"));
         submit_run(s, c, cid, sizeof(cid));

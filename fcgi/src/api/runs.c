@@ -19,6 +19,7 @@
 #include <time.h>
 
 #include "access.h"
+#include "api/run_deps.h"
 #include "config.h"
 #include "db.h"
 #include "group.h"
@@ -97,9 +98,10 @@ static const char *runs_detail_json(struct req *r, PGresult *res, int jcol, int 
 int runs_create(struct req *r)
 {
     static const char *const keys[] = {
-        "id",       "project",      "kind",     "name",      "queue",          "status",
-        "priority", "input",        "params",   "tags",      "parent_id",      "group_id",
-        "progress", "max_attempts", "retry_on", "timeout_s", "unresponsive_s", NULL};
+        "id",        "project",        "kind",       "name",         "queue",
+        "status",    "priority",       "input",      "params",       "tags",
+        "parent_id", "group_id",       "progress",   "max_attempts", "retry_on",
+        "timeout_s", "unresponsive_s", "depends_on", "after_group",  NULL};
     json_object *b = r->body_json, *params = NULL;
     struct policy_in pol;
     struct jsonx_err je;
@@ -130,7 +132,9 @@ int runs_create(struct req *r)
         return req_error(r, 400, "invalid_field", "id", "id must be a UUID");
     if (parent && !jsonx_is_uuid(parent))
         return req_error(r, 400, "invalid_field", "parent_id", "parent_id must be a UUID");
-    if (runs_check_tags(r, b, &tags) || policies_parse(r, b, &pol))
+    const char *dep_ids, *dep_group;
+    if (runs_check_tags(r, b, &tags) || policies_parse(r, b, &pol) ||
+        run_deps_parse(r, b, &dep_ids, &dep_group))
         return -1;
     const char *key;
     if (runs_idempotency_key(r, &key))
@@ -156,6 +160,8 @@ int runs_create(struct req *r)
             return req_error(r, 422, "invalid_reference", "parent_id",
                              "parent_id is not a run of this project");
     }
+    if (run_deps_check(r, pr.id, dep_ids))
+        return -1;
     const char *p[RUN_INSERT__NIN] = {[RUN_INSERT_IN_ID] = id,
                                       [RUN_INSERT_IN_PROJECT_ID] = pr.id,
                                       [RUN_INSERT_IN_IDEMPOTENCY_KEY] = key,
@@ -180,7 +186,7 @@ int runs_create(struct req *r)
     if (PQntuples(res) == 1) {
         const char *json = runs_detail_json(r, res, RUN_INSERT_RUN_JSON, RUN_INSERT_POLICY),
                    *rid = PQgetvalue(res, 0, RUN_INSERT_ID);
-        if (db_commit(&r->op))
+        if (run_deps_write(r, rid, pr.id, dep_ids, dep_group) || db_commit(&r->op))
             return -1;
         pub_event(r->op.pub, pr.id, "run.created", rid, json);
         return req_json_text(r, 201, json);

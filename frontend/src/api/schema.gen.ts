@@ -1689,6 +1689,66 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/projects/{project}/run-roots": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The project's runs without a parent, newest first, with their child and descendant counts (viewer)
+         * @description The runs list's "roots only" view: a page of the project's roots (limit 1 to 1000, default 100; next_cursor is the last root's id), each a GraphNode with children (direct) and descendants (the whole tree below it). Expand one with GET /api/v1/runs/{run}/lineage.
+         */
+        get: operations["listRunRoots"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/runs/{run}/graph": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The run's whole connected graph for drawing: its root's tree, groups and dependencies (viewer)
+         * @description The tree of the run's root (the root and every run whose root_id is the root), oldest first so parents come before children, a page of nodes at a time (limit 1 to 10,000, default 5,000; offset pages; total is the tree's size). edges are lineage (kind child: parent to child), run dependencies (kind dep: the run depended on to the run waiting) and group dependencies (kind group: from a group id to the run waiting for the whole group, a Celery chord's callback), for the page's runs. groups lists each group a page's run belongs to or waits for, with its size and status counts in the tree. outside holds the runs of the project outside the tree that a page's run depends on (outside: true), or {id, status: unknown} for one not reported yet; another project's run never appears.
+         */
+        get: operations["getRunGraph"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/runs/{run}/lineage": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A run's ancestors up to its root and its descendants (viewer)
+         * @description ancestors: nearest first, up to the root (depth 1 is the parent). descendants: breadth first (by depth, then oldest first), at most limit (1 to 10,000, default 1,000) of descendants_total.
+         */
+        get: operations["getRunLineage"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -2684,6 +2744,75 @@ export interface components {
             items: components["schemas"]["WorkerEvent"][];
             /** @description pass as ?after= (order=asc) or ?before= (order=desc) */
             next_cursor: string | null;
+        };
+        GraphNode: {
+            /** Format: uuid */
+            id: string;
+            name?: string;
+            kind?: string;
+            /** @description A run status, or unknown for a dependency not reported yet */
+            status: string;
+            queue?: string;
+            /** Format: date-time */
+            created_at?: string;
+            /** Format: date-time */
+            started_at?: string | null;
+            /** Format: date-time */
+            ended_at?: string | null;
+            duration_s?: number | null;
+            group_id?: string | null;
+            /** Format: uuid */
+            parent_id?: string | null;
+            attempt_seq?: number | null;
+            worker_id?: number | null;
+            /** @description Child runs (graph only) */
+            children?: number;
+            /** @description Distance from the run (lineage only) */
+            depth?: number;
+            /** @description A dependency outside the tree */
+            outside?: boolean;
+        };
+        GraphEdge: {
+            /** @enum {string} */
+            kind: "child" | "dep" | "group";
+            /** @description A run id, or a group id for kind group */
+            source: string;
+            /** Format: uuid */
+            target: string;
+        };
+        GraphGroup: {
+            id: string;
+            size: number;
+            statuses: {
+                [key: string]: number;
+            };
+        };
+        RunGraph: {
+            /** Format: uuid */
+            root_id: string;
+            total: number;
+            offset: number;
+            limit: number;
+            nodes: components["schemas"]["GraphNode"][];
+            outside: components["schemas"]["GraphNode"][];
+            groups: components["schemas"]["GraphGroup"][];
+            edges: components["schemas"]["GraphEdge"][];
+        };
+        RunRootPage: {
+            items: (components["schemas"]["GraphNode"] & {
+                /** @description runs in the tree below it */
+                descendants: number;
+            })[];
+            next_cursor: string | null;
+        };
+        RunLineage: {
+            /** Format: uuid */
+            run_id: string;
+            ancestors: components["schemas"]["GraphNode"][];
+            descendants: components["schemas"]["GraphNode"][];
+            descendants_total: number;
+            /** @description run_deps edges at the run, either way */
+            deps: number;
         };
     };
     responses: never;
@@ -4227,6 +4356,10 @@ export interface operations {
                     timeout_s?: number;
                     /** @description an attempt silent this long (no heartbeat or span, else from its start) is unresponsive */
                     unresponsive_s?: number;
+                    /** @description runs of the same project this run waits for (run_deps; the run graph draws an edge from each); a malformed id or one that is not a run of the project is 400 naming depends_on */
+                    depends_on?: string[];
+                    /** @description a group id this run waits for as a whole (a Celery chord's callback after its header group); the graph draws an edge from the group's node */
+                    after_group?: string;
                 };
             };
         };
@@ -10684,6 +10817,165 @@ export interface operations {
             };
             /** @description Well-formed but invalid (names the field), or an Idempotency-Key used with another batch (idempotency_key_reused, field Idempotency-Key) */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listRunRoots: {
+        parameters: {
+            query?: {
+                limit?: number;
+                /** @description next_cursor of the page before */
+                cursor?: string;
+            };
+            header?: never;
+            path: {
+                project: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of roots */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RunRootPage"];
+                };
+            };
+            /** @description A bad limit or cursor (field names it) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No identity */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such resource, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getRunGraph: {
+        parameters: {
+            query?: {
+                /** @description Nodes per page */
+                limit?: number;
+                /** @description Nodes to skip */
+                offset?: number;
+            };
+            header?: never;
+            path: {
+                run: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of the graph */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RunGraph"];
+                };
+            };
+            /** @description A bad limit or offset (field names it) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No identity */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such resource, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getRunLineage: {
+        parameters: {
+            query?: {
+                /** @description Descendants at most */
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                run: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The lineage */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RunLineage"];
+                };
+            };
+            /** @description A bad limit (field names it) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No identity */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such resource, or not visible to the caller */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -30,6 +30,8 @@ import { EventLog } from '../components/EventLog';
 import { MetricsPanel } from '../components/MetricsPanel';
 import { RunTraces } from '../components/traces/RunTraces';
 import { RunArtifactTabs, RunArtifactPanels } from '../components/RunArtifactTabs';
+import { GraphTab, useHasGraph } from '../components/graph/GraphTab';
+import { AttemptsTimeline } from '../components/graph/Timeline';
 import { JsonBlock } from '../components/Json';
 import { durationBetween, formatDuration, formatProgress, formatRelative, formatTime } from '../lib/format';
 import { WorkerLink } from '../components/WorkerName';
@@ -135,6 +137,7 @@ export default function RunDetailPage() {
   const now = useNow(1000);
   const [params, setParams] = useSearchParams();
   const tab = params.get('tab') ?? 'events';
+  const hasGraph = useHasGraph(slug, run.data);
 
   if (run.isPending) return <LoadingRows rows={8} />;
   if (run.error) return <ErrorState error={run.error} onRetry={() => void run.refetch()} />;
@@ -219,6 +222,7 @@ export default function RunDetailPage() {
           <Tabs.Tab value="traces">Traces</Tabs.Tab>
           <Tabs.Tab value="attempts">Attempts</Tabs.Tab>
           <RunArtifactTabs />
+          {hasGraph && <Tabs.Tab value="graph">Graph</Tabs.Tab>}
           <Tabs.Tab value="raw">Raw</Tabs.Tab>
         </Tabs.List>
         <Tabs.Panel value="events" pt="sm">
@@ -237,9 +241,13 @@ export default function RunDetailPage() {
           <RunTraces project={slug} run={runId} />
         </Tabs.Panel>
         <Tabs.Panel value="attempts" pt="sm">
+          <AttemptsTimeline project={slug} run={runId} />
           <Attempts project={slug} run={runId} />
         </Tabs.Panel>
         <RunArtifactPanels project={slug} run={runId} succeeded={r.status === 'succeeded'} />
+        <Tabs.Panel value="graph" pt="sm">
+          <GraphTab project={slug} run={r} />
+        </Tabs.Panel>
         <Tabs.Panel value="raw" pt="sm">
           <SimpleGrid cols={{ base: 1, md: 2 }}>
             {(['input', 'params', 'result', 'summary'] as const).map((k) => (

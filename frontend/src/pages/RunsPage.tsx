@@ -2,13 +2,14 @@
 // 100 come from the server by cursor as the table scrolls; new and changed runs arrive
 // through the live stream (live/apply.ts patches this query's cache).
 import { useCallback, useMemo } from 'react';
-import { Group, Stack, Text, Title } from '@mantine/core';
+import { Group, Stack, Switch, Text, Title } from '@mantine/core';
 import { useInfiniteQuery, useQuery } from '@tanstack/react-query';
 import { useSearchParams } from 'react-router-dom';
 import { countText, runCountQuery, runsListQuery } from '../api/runs';
 import { useProject } from '../components/guards';
 import { RunFiltersBar } from '../components/RunFiltersBar';
 import { RunsTable } from '../components/RunsTable';
+import { RootsList } from '../components/graph/RootsList';
 import { EmptyState, ErrorState, FirstRunHint, LoadingRows } from '../components/QueryState';
 import {
   isFiltered,
@@ -28,7 +29,8 @@ export default function RunsPage() {
     (f: RunFilters) => setSp(runFiltersToSearch(f), { replace: true }),
     [setSp],
   );
-  const q = useInfiniteQuery(runsListQuery(slug, key, (anchor) => runFiltersToApi(filters, anchor)));
+  const roots = sp.get('roots') === '1';
+  const q = useInfiniteQuery({ ...runsListQuery(slug, key, (anchor) => runFiltersToApi(filters, anchor)), enabled: !roots });
   const runs = useMemo(() => q.data?.pages.flatMap((p) => p.items) ?? [], [q.data]);
   const now = useNow(1000);
   // The view's total (capped by the server), for the order by creation only: the other
@@ -39,16 +41,37 @@ export default function RunsPage() {
     // The time range is anchored when the view changes, not every second.
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [filters]);
-  const count = useQuery({ ...runCountQuery(slug, countParams), enabled: filters.sort === 'created' });
+  const count = useQuery({ ...runCountQuery(slug, countParams), enabled: filters.sort === 'created' && !roots });
   const { hasNextPage, isFetchingNextPage, fetchNextPage } = q;
   const loadMore = useCallback(() => {
     if (hasNextPage && !isFetchingNextPage) void fetchNextPage();
   }, [hasNextPage, isFetchingNextPage, fetchNextPage]);
 
+  // Roots only (?roots=1): the project's trees, each expandable (components/graph/RootsList).
+  const rootsToggle = (
+    <Switch
+      label="Roots only"
+      checked={roots}
+      onChange={(e) => setSp(e.currentTarget.checked ? { roots: '1' } : {}, { replace: true })}
+      data-testid="roots-only"
+    />
+  );
+  if (roots)
+    return (
+      <Stack gap="sm">
+        <Group justify="space-between">
+          <Title order={2}>Runs</Title>
+          {rootsToggle}
+        </Group>
+        <RootsList project={slug} />
+      </Stack>
+    );
+
   return (
     <Stack gap="sm">
       <Group justify="space-between">
         <Title order={2}>Runs</Title>
+        {rootsToggle}
         {q.data && (
           <Text size="sm" c="dimmed" data-testid="runs-count">
             {count.data ? `${countText(count.data)} · ` : ''}

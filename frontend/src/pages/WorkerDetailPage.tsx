@@ -14,6 +14,7 @@ import { LineChart, type ChartLine } from '../components/MetricChart';
 import type { WorkerDetail } from '../api/types';
 import { RunsTable } from '../components/RunsTable';
 import { WorkerLog } from '../components/WorkerLog';
+import { WorkerTimeline } from '../components/graph/Timeline';
 import { durationBetween, formatDuration, formatRelative, formatTime, shortId } from '../lib/format';
 
 /** The numeric fields of the samples, one chart each (at most six). */
@@ -158,6 +159,8 @@ export default function WorkerDetailPage() {
           </Table.Tbody>
         </Table>
       )}
+      <Title order={4}>Timeline</Title>
+      <WorkerTimeline project={slug} runs={list} sessions={sessions} />
       <Title order={4}>Runs on this worker</Title>
       {runs.isPending ? (
         <LoadingRows />
