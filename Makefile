@@ -177,10 +177,11 @@ stop:
 
 # A simulated fleet reporting to the stack of `make run` (run it in another terminal):
 # a project "demo" and its token are made on first use. Options: make demo ARGS='--workers 8'.
+# --launcher: the fleet also launches and stops the demo's experiments (tools/fleet/launcher.c).
 demo:
 	@deploy/install-deps.sh demo
 	@$(MAKE) --no-print-directory $(BUILD)/runwatch-api $(BUILD)/runwatch-fleet
-	@deploy/stack.sh demo $(ARGS)
+	@deploy/stack.sh demo --launcher $(ARGS)
 
 unit: build
 	$(BUILD)/unit-tests
