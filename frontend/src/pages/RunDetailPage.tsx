@@ -33,6 +33,7 @@ import { JsonBlock } from '../components/Json';
 import { durationBetween, formatDuration, formatRelative, formatTime } from '../lib/format';
 import { canCancel } from '../lib/status';
 import { useNow } from '../lib/useNow';
+import { ExperimentLink } from '../components/experiments/ExperimentLink';
 
 function Field({ label, children }: { label: string; children: React.ReactNode }) {
   return (
@@ -199,6 +200,11 @@ export default function RunDetailPage() {
               </Group>
             )}
           </Field>
+          {r.experiment_id ? (
+            <Field label="Experiment">
+              <ExperimentLink project={slug} id={r.experiment_id} />
+            </Field>
+          ) : null}
           {r.parent_id && (
             <Field label="Parent">
               <Anchor component={Link} to={`/p/${slug}/runs/${r.parent_id}`} ff="monospace">
