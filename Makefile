@@ -235,7 +235,8 @@ asan:
 # reports at 1M runs and 10M events, then the dashboard's runs page scrolling 10,000
 # rows in Chromium, the first paint of a 5,000-span trace, the Python client's cost a
 # `run.log` call and metric points a second from one process, and agent-lightning's client
-# loop at 1,000 rollouts in flight (tests/bench/agl.sh). Figures with their commands go to
+# loop at 1,000 rollouts in flight (tests/bench/agl.sh), and the launchers' reconcile poll
+# with 1,000 experiments (tests/bench/experiments.sh). Figures with their commands go to
 # docs/PERFORMANCE.md.
 bench: build
 	RUNWATCH_BIN_DIR=$(BUILD) tests/bench/baseline.sh
@@ -250,6 +251,7 @@ bench: build
 	RUNWATCH_BIN_DIR=$(BUILD) tests/bench/trace_paint.sh
 	RUNWATCH_BIN_DIR=$(BUILD) tests/python/run.sh bench
 	RUNWATCH_BIN_DIR=$(BUILD) tests/bench/agl.sh
+	RUNWATCH_BIN_DIR=$(BUILD) tests/bench/experiments.sh
 
 # ---- fuzzing (tests/fuzz/README.md): libFuzzer targets for the parsers that read outside
 # input, built with clang, ASan and UBSan into build/fuzz from their own objects (every

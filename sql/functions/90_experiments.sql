@@ -42,14 +42,21 @@ LANGUAGE sql STABLE AS $$
                     (SELECT 'token:' || t.prefix FROM api_tokens t WHERE t.id = p_token))
 $$;
 
+-- One SELECT of one expression, so PostgreSQL inlines it into the calling statement: the
+-- form with a FROM (the active run computed once) was not inlined, and its per-call set-up
+-- cost a millisecond a row (docs/PERFORMANCE.md, "Experiments: the reconcile poll"). The
+-- active run is an index probe of runs_experiment_active_idx, so asking three times is cheap.
 CREATE OR REPLACE FUNCTION experiment_json(e experiments, project_slug text) RETURNS json
 LANGUAGE sql STABLE AS $$
     SELECT json_build_object(
         'id', e.id, 'project', project_slug, 'name', e.name, 'description', e.description,
         'flags', e.flags, 'kind', e.kind, 'queue', e.queue, 'tags', e.tags,
-        'desired_state', e.desired_state, 'actual_state', s.actual,
-        'action', experiment_action(e.desired_state, s.actual, e.retry_at),
-        'active_run_id', s.active,
+        'desired_state', e.desired_state,
+        'actual_state', experiment_actual(experiment_active_run(e.id), e.terminated_at),
+        'action', experiment_action(e.desired_state,
+                                    experiment_actual(experiment_active_run(e.id), e.terminated_at),
+                                    e.retry_at),
+        'active_run_id', experiment_active_run(e.id),
         'lease', CASE WHEN e.lease_id IS NOT NULL AND e.lease_expires_at > now() THEN
             json_build_object('action', e.lease_action, 'launcher', e.lease_launcher,
                               'expires_at', e.lease_expires_at) END,
@@ -57,6 +64,4 @@ LANGUAGE sql STABLE AS $$
         'created_by', experiment_actor(e.created_by_user, e.created_by_token),
         'updated_by', experiment_actor(e.updated_by_user, e.updated_by_token),
         'created_at', e.created_at, 'updated_at', e.updated_at)
-    FROM (SELECT a.active, experiment_actual(a.active, e.terminated_at) AS actual
-          FROM (SELECT experiment_active_run(e.id) AS active) a) s
 $$;
