@@ -104,19 +104,32 @@ ORDER BY e.id
 LIMIT $4::int;
 
 -- name: experiment_lock
--- The experiment's row, locked for a claim or a report: the action it needs now (from the
--- latest committed runs: each statement of a transaction takes a new snapshot), whether a
--- live lease holds it, the lease, and the active run.
+-- The experiment's row, locked for a claim or a report. Only the lock: what it needs is read
+-- by experiment_state after it, in a snapshot taken once the lock is held. (Read in the same
+-- statement, the runs were those of the statement's start: a claim that had waited for
+-- another launcher's report saw that report's cleared lease, but not the run the launcher had
+-- made before it, and granted the launch a second time — the two-launcher test caught it.)
+-- While the lock is held no run of the experiment can be inserted: the insert's foreign key
+-- check takes FOR KEY SHARE on this row.
 -- in: experiment
--- out: project_id, slug, action, held, lease_id, lease_action, active_run
-SELECT e.project_id, p.slug, experiment_action(e.desired_state, experiment_actual(s.active,
-    e.terminated_at), e.retry_at) AS action, coalesce(e.lease_expires_at > now(), false) AS held,
-    e.lease_id, e.lease_action, s.active AS active_run
+-- out: project_id
+SELECT e.project_id
+FROM experiments e
+WHERE e.id = $1::bigint
+FOR UPDATE;
+
+-- name: experiment_state
+-- The locked experiment (experiment_lock): the action it needs now, whether a live lease
+-- holds it, the lease, and the active run.
+-- in: experiment
+-- out: slug, action, held, lease_id, lease_action, active_run
+SELECT p.slug, experiment_action(e.desired_state, experiment_actual(s.active, e.terminated_at),
+    e.retry_at) AS action, coalesce(e.lease_expires_at > now(), false) AS held, e.lease_id,
+    e.lease_action, s.active AS active_run
 FROM experiments e
 JOIN projects p ON p.id = e.project_id
 CROSS JOIN LATERAL (SELECT experiment_active_run(e.id) AS active) s
-WHERE e.id = $1::bigint
-FOR UPDATE OF e;
+WHERE e.id = $1::bigint;
 
 -- name: experiment_claim
 -- A new lease on the locked experiment (experiment_lock said it is free and needs action);

@@ -14,6 +14,13 @@
 
 static struct itest_world world;
 
+/* A string assertion that fails, not crashes, when the value is missing (NULL). */
+static const char *or_null(const char *s)
+{
+    return s ? s : "(missing)";
+}
+#define STR_EQ(a, b) CU_ASSERT_STRING_EQUAL(or_null(a), (b))
+
 static int experiments_init(void)
 {
     return itest_world_init(&world, "experiments") ? 1 : 0;
@@ -67,15 +74,15 @@ static void test_crud(void)
 
     CU_ASSERT_EQUAL(itest_callf(&world.viewer, "GET", NULL, &r, "/api/v1/experiments/%lld", a),
                     200);
-    CU_ASSERT_STRING_EQUAL(itest_jstr(r.json, "name"), "crud-a");
-    CU_ASSERT_STRING_EQUAL(itest_jstr(r.json, "kind"), "train");
-    CU_ASSERT_STRING_EQUAL(itest_jstr(r.json, "queue"), "gpu");
-    CU_ASSERT_STRING_EQUAL(itest_jstr(r.json, "desired_state"), "stopped");
-    CU_ASSERT_STRING_EQUAL(itest_jstr(r.json, "actual_state"), "stopped");
+    STR_EQ(itest_jstr(r.json, "name"), "crud-a");
+    STR_EQ(itest_jstr(r.json, "kind"), "train");
+    STR_EQ(itest_jstr(r.json, "queue"), "gpu");
+    STR_EQ(itest_jstr(r.json, "desired_state"), "stopped");
+    STR_EQ(itest_jstr(r.json, "actual_state"), "stopped");
     CU_ASSERT_TRUE(itest_jnull(r.json, "action"));
     CU_ASSERT_EQUAL(itest_jint(r.json, "flags.model.layers"), 4);
     CU_ASSERT_EQUAL(itest_jlen(r.json, "tags"), 2);
-    CU_ASSERT_STRING_EQUAL(itest_jstr(r.json, "created_by"), world.member.email);
+    STR_EQ(itest_jstr(r.json, "created_by"), world.member.email);
     http_resp_free(&r);
     CU_ASSERT_EQUAL(itest_callf(&world.viewer, "GET", NULL, &r, "/api/v1/experiments/%lld", t),
                     200);
@@ -85,7 +92,7 @@ static void test_crud(void)
     http_resp_free(&r);
     CU_ASSERT_EQUAL(itest_callf(&world.viewer, "GET", NULL, &r, "/api/v1/experiments/%lld", b),
                     200);
-    CU_ASSERT_STRING_EQUAL(itest_jstr(r.json, "action"), "launch");
+    STR_EQ(itest_jstr(r.json, "action"), "launch");
     http_resp_free(&r);
 
     /* Filters: name substring, desired state, tag; pages by cursor. */
@@ -130,10 +137,10 @@ static void test_crud(void)
                     "{\"desired_state\":\"running\",\"flags\":{\"nodes\":4},\"tags\":[]}", &r,
                     "/api/v1/experiments/%lld", a),
         200);
-    CU_ASSERT_STRING_EQUAL(itest_jstr(r.json, "desired_state"), "running");
+    STR_EQ(itest_jstr(r.json, "desired_state"), "running");
     CU_ASSERT_EQUAL(itest_jint(r.json, "flags.nodes"), 4);
     CU_ASSERT_EQUAL(itest_jlen(r.json, "tags"), 0);
-    CU_ASSERT_STRING_EQUAL(itest_jstr(r.json, "name"), "crud-a");
+    STR_EQ(itest_jstr(r.json, "name"), "crud-a");
     CU_ASSERT_TRUE(itest_jstr(r.json, "updated_by") &&
                    strncmp(itest_jstr(r.json, "updated_by"), "token:", 6) == 0);
     http_resp_free(&r);
@@ -264,7 +271,7 @@ static void test_isolation(void)
     CU_ASSERT_EQUAL(itest_callf(&world.twrite_b, "GET", NULL, &r, "/api/v1/experiments?q=iso-"),
                     200);
     CU_ASSERT_EQUAL(itest_jlen(r.json, "items"), 1);
-    CU_ASSERT_STRING_EQUAL(itest_jstr(r.json, "items.0.name"), "iso-b");
+    STR_EQ(itest_jstr(r.json, "items.0.name"), "iso-b");
     http_resp_free(&r);
     /* A run of A cannot join B's experiment, by id or by name. */
     CU_ASSERT_EQUAL(exp_run(&world.member, bexp, run), 422);
@@ -286,9 +293,9 @@ static void test_runs_link(void)
     http_resp_free(&r);
     CU_ASSERT_EQUAL(itest_callf(&world.viewer, "GET", NULL, &r, "/api/v1/experiments/%lld", a),
                     200);
-    CU_ASSERT_STRING_EQUAL(itest_jstr(r.json, "actual_state"), "running");
-    CU_ASSERT_STRING_EQUAL(itest_jstr(r.json, "active_run_id"), run1);
-    CU_ASSERT_STRING_EQUAL(itest_jstr(r.json, "action"), "stop"); /* desired: stopped */
+    STR_EQ(itest_jstr(r.json, "actual_state"), "running");
+    STR_EQ(itest_jstr(r.json, "active_run_id"), run1);
+    STR_EQ(itest_jstr(r.json, "action"), "stop"); /* desired: stopped */
     http_resp_free(&r);
     /* A second active run: refused by id and by name, naming the field given. */
     snprintf(body, sizeof(body), "{\"project\":\"%s\",\"kind\":\"exp\",\"experiment\":\"link-a\"}",
@@ -327,9 +334,9 @@ static void test_runs_link(void)
     CU_ASSERT_EQUAL(itest_callf(&world.viewer, "GET", NULL, &r, "/api/v1/experiments/%lld/runs", a),
                     200);
     CU_ASSERT_EQUAL(itest_jlen(r.json, "items"), 2);
-    CU_ASSERT_STRING_EQUAL(itest_jstr(r.json, "items.0.id"), run2);
-    CU_ASSERT_STRING_EQUAL(itest_jstr(r.json, "items.1.id"), run1);
-    CU_ASSERT_STRING_EQUAL(itest_jstr(r.json, "items.1.error.message"), "exit code 3");
+    STR_EQ(itest_jstr(r.json, "items.0.id"), run2);
+    STR_EQ(itest_jstr(r.json, "items.1.id"), run1);
+    STR_EQ(itest_jstr(r.json, "items.1.error.message"), "exit code 3");
     http_resp_free(&r);
 }
 
@@ -378,7 +385,7 @@ static void test_one_active_race(void)
     CU_ASSERT_EQUAL(conflicts, N - 1);
     snprintf(sql, sizeof(sql), "SELECT count(*) FROM runs WHERE experiment_id = %lld", exp);
     CU_ASSERT_EQUAL(itest_psql(sql, out, sizeof(out)), 0);
-    CU_ASSERT_STRING_EQUAL(out, "1");
+    STR_EQ(out, "1");
 }
 
 /* ---- flag schema ---- */
@@ -423,18 +430,18 @@ static void test_flag_schema(void)
     CU_ASSERT_EQUAL(itest_callf(&world.viewer, "GET", NULL, &r,
                                 "/api/v1/experiments/flag-schema?project=%s", world.pa.slug),
                     200);
-    CU_ASSERT_STRING_EQUAL(itest_jstr(schema_path(r.json, "sch.lr"), "type"), "float");
-    CU_ASSERT_STRING_EQUAL(itest_jstr(schema_path(r.json, "sch.opt"), "type"), "choice");
+    STR_EQ(itest_jstr(schema_path(r.json, "sch.lr"), "type"), "float");
+    STR_EQ(itest_jstr(schema_path(r.json, "sch.opt"), "type"), "choice");
     CU_ASSERT_EQUAL(itest_jlen(schema_path(r.json, "sch.opt"), "values"), 3);
-    CU_ASSERT_STRING_EQUAL(itest_jstr(schema_path(r.json, "sch.tag"), "type"), "string");
-    CU_ASSERT_STRING_EQUAL(itest_jstr(schema_path(r.json, "sch.net.depth"), "type"), "integer");
+    STR_EQ(itest_jstr(schema_path(r.json, "sch.tag"), "type"), "string");
+    STR_EQ(itest_jstr(schema_path(r.json, "sch.net.depth"), "type"), "integer");
     CU_ASSERT_EQUAL(itest_jint(schema_path(r.json, "sch.net.depth"), "min"), 2);
     CU_ASSERT_EQUAL(itest_jint(schema_path(r.json, "sch.net.depth"), "max"), 5);
-    CU_ASSERT_STRING_EQUAL(itest_jstr(schema_path(r.json, "sch.dims"), "type"), "array");
-    CU_ASSERT_STRING_EQUAL(itest_jstr(schema_path(r.json, "sch.seed"), "type"), "integer");
+    STR_EQ(itest_jstr(schema_path(r.json, "sch.dims"), "type"), "array");
+    STR_EQ(itest_jstr(schema_path(r.json, "sch.seed"), "type"), "integer");
     CU_ASSERT_TRUE(
         json_object_get_boolean(itest_jget(schema_path(r.json, "sch.seed"), "nullable")));
-    CU_ASSERT_STRING_EQUAL(itest_jstr(schema_path(r.json, "sch.fp16"), "type"), "boolean");
+    STR_EQ(itest_jstr(schema_path(r.json, "sch.fp16"), "type"), "boolean");
     CU_ASSERT_PTR_NULL(schema_path(r.json, "sch.net")); /* objects are walked, not leaves */
     http_resp_free(&r);
     /* One experiment's own: its values only. */
@@ -443,7 +450,7 @@ static void test_flag_schema(void)
         200);
     CU_ASSERT_EQUAL(itest_jint(r.json, "documents"), 1);
     CU_ASSERT_EQUAL(itest_jint(r.json, "experiment_id"), first);
-    CU_ASSERT_STRING_EQUAL(itest_jstr(schema_path(r.json, "sch.lr"), "type"), "integer");
+    STR_EQ(itest_jstr(schema_path(r.json, "sch.lr"), "type"), "integer");
     CU_ASSERT_EQUAL(itest_jlen(schema_path(r.json, "sch.opt"), "values"), 1);
     http_resp_free(&r);
     CU_ASSERT_EQUAL(
@@ -537,7 +544,7 @@ static void test_reconcile(void)
     CU_ASSERT_EQUAL(report(e, lease, "done", run, NULL), 200);
     CU_ASSERT_EQUAL(report(e, lease, "done", run, NULL), 409); /* reported already */
     exp_field(e, "actual_state", v, sizeof(v));
-    CU_ASSERT_STRING_EQUAL(v, "running");
+    STR_EQ(v, "running");
     CU_ASSERT_FALSE(listed("l1", e, "launch"));
 
     /* Stop: done only once the run has ended. */
@@ -552,7 +559,7 @@ static void test_reconcile(void)
         200);
     CU_ASSERT_EQUAL(report(e, lease, "done", NULL, NULL), 200);
     exp_field(e, "actual_state", v, sizeof(v));
-    CU_ASSERT_STRING_EQUAL(v, "stopped");
+    STR_EQ(v, "stopped");
 
     /* Terminate: needed even with no run (the launcher frees what it holds). */
     CU_ASSERT_EQUAL(itest_statusf(&world.member, "PATCH", "{\"desired_state\":\"terminated\"}",
@@ -561,7 +568,7 @@ static void test_reconcile(void)
     CU_ASSERT_EQUAL(claim("l1", e, "terminate", 60, lease), 200);
     CU_ASSERT_EQUAL(report(e, lease, "done", NULL, NULL), 200);
     exp_field(e, "actual_state", v, sizeof(v));
-    CU_ASSERT_STRING_EQUAL(v, "terminated");
+    STR_EQ(v, "terminated");
     CU_ASSERT_FALSE(listed("l1", e, "terminate"));
 
     /* A failed launch keeps the error and backs off; asking again clears the back-off. */
@@ -573,7 +580,7 @@ static void test_reconcile(void)
         report(e, lease, "failed", NULL, "\"error\":\"quota exceeded\",\"retry_after_s\":3600"),
         200);
     exp_field(e, "last_error", v, sizeof(v));
-    CU_ASSERT_STRING_EQUAL(v, "quota exceeded");
+    STR_EQ(v, "quota exceeded");
     CU_ASSERT_FALSE(listed("l1", e, "launch"));
     CU_ASSERT_EQUAL(claim("l1", e, "launch", 60, NULL), 409);
     CU_ASSERT_EQUAL(itest_statusf(&world.member, "PATCH", "{\"desired_state\":\"stopped\"}",
@@ -601,8 +608,8 @@ static void test_reconcile(void)
              "ORDER BY id) FROM experiment_actions WHERE experiment_id = %lld",
              e);
     CU_ASSERT_EQUAL(itest_psql(sql, out, sizeof(out)), 0);
-    CU_ASSERT_STRING_EQUAL(out, "l1:launch:done,l2:stop:done,l1:terminate:done,l1:launch:failed,"
-                                "crashed:launch:lapsed,l2:launch:done");
+    STR_EQ(out, "l1:launch:done,l2:stop:done,l1:terminate:done,l1:launch:failed,"
+                "crashed:launch:lapsed,l2:launch:done");
 }
 
 /* ---- two launchers against one set ---- */
@@ -639,6 +646,8 @@ static int launcher_pass(struct launcher *l)
         long long id = itest_jint(e, "id");
         const char *action = itest_jstr(e, "action");
         char body[200], lease[40] = "", run[40] = "";
+        if (!action)
+            continue;
         struct http_resp c;
         snprintf(body, sizeof(body), "{\"launcher\":\"%s\",\"action\":\"%s\"}", l->name, action);
         if (itest_callf(l->who, "POST", body, &c, "/api/v1/experiments/%lld/claim", id) == 200)
@@ -649,8 +658,12 @@ static int launcher_pass(struct launcher *l)
         if (strcmp(action, "launch") == 0) {
             char rb[200];
             snprintf(rb, sizeof(rb), "{\"kind\":\"two\",\"experiment_id\":%lld}", id);
-            if (itest_callf(l->who, "POST", rb, &c, "/api/v1/runs") == 201)
+            long rs = itest_callf(l->who, "POST", rb, &c, "/api/v1/runs");
+            if (rs == 201)
                 snprintf(run, sizeof(run), "%s", itest_jstr(c.json, "id"));
+            else
+                fprintf(stderr, "\n  %s: the run of %lld: %ld %.300s", l->name, id, rs,
+                        c.body ? c.body : "");
             http_resp_free(&c);
         } else {
             const char *active = itest_jstr(e, "active_run_id");
@@ -660,8 +673,14 @@ static int launcher_pass(struct launcher *l)
         }
         snprintf(body, sizeof(body), "{\"lease_id\":\"%s\",\"outcome\":\"done\"%s%s%s}", lease,
                  run[0] ? ",\"run_id\":\"" : "", run, run[0] ? "\"" : "");
-        if (itest_statusf(l->who, "POST", body, "/api/v1/experiments/%lld/report", id) == 200)
+        struct http_resp rep;
+        long st = itest_callf(l->who, "POST", body, &rep, "/api/v1/experiments/%lld/report", id);
+        if (st == 200)
             l->acted++;
+        else /* says why, for the count checked below */
+            fprintf(stderr, "\n  %s: %s of %lld reported %ld %.200s", l->name, action, id, st,
+                    rep.body ? rep.body : "");
+        http_resp_free(&rep);
     }
     http_resp_free(&r);
     return seen;
@@ -711,7 +730,7 @@ static void test_two_launchers(void)
     for (int i = 0; i < SET_N; i++) {
         char v[32];
         exp_field(ids[i], "actual_state", v, sizeof(v));
-        CU_ASSERT_STRING_EQUAL(v, "running");
+        STR_EQ(v, "running");
         CU_ASSERT_EQUAL(itest_statusf(&world.twrite, "PATCH", "{\"desired_state\":\"stopped\"}",
                                       "/api/v1/experiments/%lld", ids[i]),
                         200);
@@ -736,7 +755,7 @@ static void test_two_launchers(void)
         size_t n = strlen(want);
         snprintf(want + n, sizeof(want) - n, "%s%s-%d=1/1/2/1", i ? "," : "", tag, i);
     }
-    CU_ASSERT_STRING_EQUAL(out, want);
+    STR_EQ(out, want);
 }
 
 int suite_experiments_register(void)

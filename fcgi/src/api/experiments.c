@@ -344,20 +344,31 @@ int experiments_reconcile(struct req *r)
     return req_page_rows(r, res, PQntuples(res), NULL);
 }
 
-/* Locks the experiment in the path (experiment_lock) and checks the caller may act on it. */
+/* Locks the experiment in the path (experiment_lock), checks the caller may act on it, then
+ * reads its state (experiment_state) in a snapshot taken with the lock held: *res holds it. */
 static int experiments_lock(struct req *r, struct access_project *pr, PGresult **res)
 {
     const char *id = req_path_param(r, "experiment");
+    PGresult *lk;
 
     if (!id || !req_is_int(id) || strlen(id) > 18)
         return req_error(r, 404, "not_found", NULL, "no such experiment");
     const char *p[EXPERIMENT_LOCK__NIN] = {[EXPERIMENT_LOCK_IN_EXPERIMENT] = id};
-    if (db_begin(&r->op) || !(*res = DB_EXEC(&r->op, DB_STMT_EXPERIMENT_LOCK, p)))
+    if (db_begin(&r->op) || !(lk = DB_EXEC(&r->op, DB_STMT_EXPERIMENT_LOCK, p)))
+        return -1;
+    if (PQntuples(lk) != 1)
+        return req_error(r, 404, "not_found", NULL, "no such experiment");
+    if (access_project_by_id(&r->op, PQgetvalue(lk, 0, EXPERIMENT_LOCK_PROJECT_ID),
+                             ACCESS_ROLE_MEMBER, pr, "experiment"))
+        return -1;
+    _Static_assert(EXPERIMENT_STATE_IN_EXPERIMENT == EXPERIMENT_LOCK_IN_EXPERIMENT &&
+                       EXPERIMENT_STATE__NIN == EXPERIMENT_LOCK__NIN,
+                   "experiment_lock and experiment_state take the same input");
+    if (!(*res = DB_EXEC(&r->op, DB_STMT_EXPERIMENT_STATE, p)))
         return -1;
     if (PQntuples(*res) != 1)
         return req_error(r, 404, "not_found", NULL, "no such experiment");
-    return access_project_by_id(&r->op, PQgetvalue(*res, 0, EXPERIMENT_LOCK_PROJECT_ID),
-                                ACCESS_ROLE_MEMBER, pr, "experiment");
+    return 0;
 }
 
 int experiments_claim(struct req *r)
@@ -377,14 +388,14 @@ int experiments_claim(struct req *r)
         return req_error_json(r, 400, &je);
     if (experiments_lock(r, &pr, &lk))
         return -1;
-    if (PQgetvalue(lk, 0, EXPERIMENT_LOCK_HELD)[0] == 't')
+    if (PQgetvalue(lk, 0, EXPERIMENT_STATE_HELD)[0] == 't')
         return req_error(r, 409, "conflict", "experiment",
                          "another launcher holds a lease on this experiment");
-    if (PQgetisnull(lk, 0, EXPERIMENT_LOCK_ACTION))
+    if (PQgetisnull(lk, 0, EXPERIMENT_STATE_ACTION))
         return req_error(r, 409, "conflict", "action", "the experiment needs no action");
-    if (strcmp(PQgetvalue(lk, 0, EXPERIMENT_LOCK_ACTION), action) != 0)
+    if (strcmp(PQgetvalue(lk, 0, EXPERIMENT_STATE_ACTION), action) != 0)
         return req_error(r, 409, "conflict", "action", "the experiment needs %s, not %s",
-                         PQgetvalue(lk, 0, EXPERIMENT_LOCK_ACTION), action);
+                         PQgetvalue(lk, 0, EXPERIMENT_STATE_ACTION), action);
     const char *p[EXPERIMENT_CLAIM__NIN] = {
         [EXPERIMENT_CLAIM_IN_EXPERIMENT] = req_path_param(r, "experiment"),
         [EXPERIMENT_CLAIM_IN_SLUG] = pr.slug,
@@ -422,12 +433,12 @@ int experiments_report(struct req *r)
         return -1;
     /* A lapsed lease still counts until another launcher claims over it: a slow launcher's
      * late report is welcome when nobody else acted. */
-    if (PQgetisnull(lk, 0, EXPERIMENT_LOCK_LEASE_ID) ||
-        strcasecmp(PQgetvalue(lk, 0, EXPERIMENT_LOCK_LEASE_ID), lease) != 0)
+    if (PQgetisnull(lk, 0, EXPERIMENT_STATE_LEASE_ID) ||
+        strcasecmp(PQgetvalue(lk, 0, EXPERIMENT_STATE_LEASE_ID), lease) != 0)
         return req_error(r, 409, "conflict", "lease_id",
                          "not the experiment's lease: it was reported, or lapsed and another "
                          "launcher took over");
-    const char *action = PQgetvalue(lk, 0, EXPERIMENT_LOCK_LEASE_ACTION);
+    const char *action = PQgetvalue(lk, 0, EXPERIMENT_STATE_LEASE_ACTION);
     const char *id = req_path_param(r, "experiment");
     if (strcmp(outcome, "done") == 0 && strcmp(action, "launch") == 0) {
         if (!run)
@@ -440,7 +451,7 @@ int experiments_report(struct req *r)
         if (PQntuples(res) != 1)
             return req_error(r, 422, "invalid_reference", "run_id",
                              "run_id is not a run of this experiment");
-    } else if (strcmp(outcome, "done") == 0 && !PQgetisnull(lk, 0, EXPERIMENT_LOCK_ACTIVE_RUN)) {
+    } else if (strcmp(outcome, "done") == 0 && !PQgetisnull(lk, 0, EXPERIMENT_STATE_ACTIVE_RUN)) {
         return req_error(r, 409, "conflict", "outcome",
                          "the experiment still has an active run: end it before reporting %s done",
                          action);
