@@ -177,10 +177,11 @@ stop:
 
 # A simulated fleet reporting to the stack of `make run` (run it in another terminal):
 # a project "demo" and its token are made on first use. Options: make demo ARGS='--workers 8'.
+# --launcher: the fleet also launches and stops the demo's experiments (tools/fleet/launcher.c).
 demo:
 	@deploy/install-deps.sh demo
 	@$(MAKE) --no-print-directory $(BUILD)/runwatch-api $(BUILD)/runwatch-fleet
-	@deploy/stack.sh demo $(ARGS)
+	@deploy/stack.sh demo --launcher $(ARGS)
 
 unit: build
 	$(BUILD)/unit-tests
@@ -235,7 +236,8 @@ asan:
 # rows in Chromium, the first paint of a 5,000-span trace and of a 5,000-run graph (and the
 # graph statements' cost), the Python client's cost a
 # `run.log` call and metric points a second from one process, and agent-lightning's client
-# loop at 1,000 rollouts in flight (tests/bench/agl.sh). Figures with their commands go to
+# loop at 1,000 rollouts in flight (tests/bench/agl.sh), and the launchers' reconcile poll
+# with 1,000 experiments (tests/bench/experiments.sh). Figures with their commands go to
 # docs/PERFORMANCE.md.
 bench: build
 	RUNWATCH_BIN_DIR=$(BUILD) tests/bench/baseline.sh
@@ -254,21 +256,23 @@ bench: build
 	RUNWATCH_BIN_DIR=$(BUILD) tests/bench/agl.sh
 	RUNWATCH_BIN_DIR=$(BUILD) tests/bench/artifacts.sh
 
+	RUNWATCH_BIN_DIR=$(BUILD) tests/bench/experiments.sh
+
 # ---- fuzzing (tests/fuzz/README.md): libFuzzer targets for the parsers that read outside
 # input, built with clang, ASan and UBSan into build/fuzz from their own objects (every
 # source instrumented), then each run a fixed number of times from a fixed seed over its
 # seed corpus (tests/fuzz/corpus/<target>; new inputs go to build/fuzz/corpus, never into
-# the tree). `make test` runs FUZZ_SHORT_TARGETS (the OTLP decoder and the inflater, which
-# build from their own few modules) FUZZ_SHORT_RUNS times each; the others stay out of it:
+# the tree). `make test` runs FUZZ_SHORT_TARGETS (the OTLP decoder, the inflater and the
+# flag schema inference, which build from their own few modules) FUZZ_SHORT_RUNS times each; the others stay out of it:
 # the instrumented build of the whole API is minutes on a busy box. FUZZ_RUNS=0 runs until
 # a crash; FUZZ_TARGETS=json runs one.
 FUZZ_CC      ?= clang
 FUZZ_DIR     := build/fuzz
 FUZZ_RUNS    ?= 20000
 FUZZ_SEED    ?= 1
-FUZZ_TARGETS ?= json request sse otlp inflate
+FUZZ_TARGETS ?= json request sse otlp inflate flagschema
 # The short run of `make test`: the targets that build from a few modules, a fixed count.
-FUZZ_SHORT_TARGETS ?= otlp inflate
+FUZZ_SHORT_TARGETS ?= otlp inflate flagschema
 FUZZ_SHORT_RUNS    ?= 20000
 FUZZ_CFLAGS  := -std=c17 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer -Wall -Wextra -Werror \
                 -Wno-unused-function -fsanitize=fuzzer-no-link,address,undefined \
@@ -289,10 +293,11 @@ $(FUZZ_DIR)/obj/%.o: %.c | $(GEN)/.stamp
 $(FUZZ_DIR)/fuzz-%: $(FUZZ_DIR)/obj/tests/fuzz/fuzz_%.o $(FUZZ_LIB_OBJ)
 	$(FUZZ_CC) -fsanitize=fuzzer,address,undefined -o $@ $^ $(FUZZ_LIBS)
 
-# The OTLP decoder and the inflater need only their own modules: built in seconds, which
+# The OTLP decoder, the inflater and the flag schema need only their own modules: built in seconds, which
 # is what lets `make test` run them (FUZZ_SHORT_TARGETS below).
 FUZZ_OTLP_OBJ := $(patsubst %.c,$(FUZZ_DIR)/obj/%.o,fcgi/src/otlp_pb.c fcgi/src/jsonx.c fcgi/src/arena.c)
 FUZZ_INFLATE_OBJ := $(patsubst %.c,$(FUZZ_DIR)/obj/%.o,fcgi/src/inflate.c fcgi/src/jsonx.c fcgi/src/arena.c)
+FUZZ_FLAGSCHEMA_OBJ := $(patsubst %.c,$(FUZZ_DIR)/obj/%.o,fcgi/src/flagschema.c fcgi/src/jsonx.c fcgi/src/arena.c)
 FUZZ_SMALL_LIBS := $(shell pkg-config --libs json-c zlib 2>/dev/null) -lm
 
 $(FUZZ_DIR)/fuzz-otlp: $(FUZZ_DIR)/obj/tests/fuzz/fuzz_otlp.o $(FUZZ_OTLP_OBJ)
@@ -301,8 +306,11 @@ $(FUZZ_DIR)/fuzz-otlp: $(FUZZ_DIR)/obj/tests/fuzz/fuzz_otlp.o $(FUZZ_OTLP_OBJ)
 $(FUZZ_DIR)/fuzz-inflate: $(FUZZ_DIR)/obj/tests/fuzz/fuzz_inflate.o $(FUZZ_INFLATE_OBJ)
 	$(FUZZ_CC) -fsanitize=fuzzer,address,undefined -o $@ $^ $(FUZZ_SMALL_LIBS)
 
+$(FUZZ_DIR)/fuzz-flagschema: $(FUZZ_DIR)/obj/tests/fuzz/fuzz_flagschema.o $(FUZZ_FLAGSCHEMA_OBJ)
+	$(FUZZ_CC) -fsanitize=fuzzer,address,undefined -o $@ $^ $(FUZZ_SMALL_LIBS)
+
 # Kept between runs (they are made by a chain of pattern rules).
-.SECONDARY: $(FUZZ_LIB_OBJ) $(FUZZ_OTLP_OBJ) $(FUZZ_INFLATE_OBJ) \
+.SECONDARY: $(FUZZ_LIB_OBJ) $(FUZZ_OTLP_OBJ) $(FUZZ_INFLATE_OBJ) $(FUZZ_FLAGSCHEMA_OBJ) \
             $(patsubst %,$(FUZZ_DIR)/obj/tests/fuzz/fuzz_%.o,$(FUZZ_TARGETS))
 
 -include $(shell find $(FUZZ_DIR)/obj -name '*.d' 2>/dev/null)

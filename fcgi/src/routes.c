@@ -10,6 +10,7 @@
 #include "api/health.h"
 #include "api/events.h"
 #include "api/graph.h"
+#include "api/experiments.h"
 #include "api/login.h"
 #include "api/metrics.h"
 #include "api/policies.h"
@@ -121,6 +122,20 @@ const struct route routes[] = {
     {"POST", "/api/v1/workers/{worker}/stop", workers_stop, 0},
     {"POST", "/api/v1/workers/{worker}/events", workers_events_create, J},
     {"GET", "/api/v1/workers/{worker}/events", workers_events_list, 0},
+
+    /* Experiments and the reconcile contract of their launchers (api/experiments.c). The
+     * literal routes come before the {experiment} ones: the first match wins. */
+    {"GET", "/api/v1/experiments", experiments_list, 0},
+    {"POST", "/api/v1/experiments", experiments_create, J},
+    {"GET", "/api/v1/experiments/reconcile", experiments_reconcile, 0},
+    {"GET", "/api/v1/experiments/flag-schema", experiments_project_schema, 0},
+    {"GET", "/api/v1/experiments/{experiment}", experiments_get, 0},
+    {"PATCH", "/api/v1/experiments/{experiment}", experiments_update, J},
+    {"DELETE", "/api/v1/experiments/{experiment}", experiments_delete, 0},
+    {"GET", "/api/v1/experiments/{experiment}/runs", experiments_runs, 0},
+    {"GET", "/api/v1/experiments/{experiment}/flag-schema", experiments_schema, 0},
+    {"POST", "/api/v1/experiments/{experiment}/claim", experiments_claim, J},
+    {"POST", "/api/v1/experiments/{experiment}/report", experiments_report, J},
 
     /* Reporting (api/reports.c; the report schema of migration 0007). */
     {"GET", "/api/v1/reports/throughput", reports_throughput, 0},

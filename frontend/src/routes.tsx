@@ -30,6 +30,8 @@ const RolloutsPage = lazy(() => import('./pages/RolloutsPage'));
 const ArtifactsPage = lazy(() => import('./pages/ArtifactsPage'));
 const ResourcesPage = lazy(() => import('./pages/ResourcesPage'));
 const WorkersPage = lazy(() => import('./pages/WorkersPage'));
+const ExperimentsPage = lazy(() => import('./pages/ExperimentsPage'));
+const ExperimentPage = lazy(() => import('./pages/ExperimentPage'));
 const WorkerDetailPage = lazy(() => import('./pages/WorkerDetailPage'));
 const SettingsPage = lazy(() => import('./pages/SettingsPage'));
 const ReportsPage = lazy(() => import('./pages/ReportsPage'));
@@ -111,6 +113,8 @@ export const router = createBrowserRouter([
               { path: 'artifacts', element: page(<ArtifactsPage />) },
               { path: 'resources', element: page(<ResourcesPage />) },
               { path: 'workers', element: page(<WorkersPage />) },
+              { path: 'experiments', element: page(<ExperimentsPage />) },
+              { path: 'experiments/:experimentId', element: page(<ExperimentPage />) },
               { path: 'workers/:workerId', element: page(<WorkerDetailPage />) },
               { path: 'reports', element: page(<ReportsPage />) },
               { path: 'failures', element: page(<FailuresPage />) },

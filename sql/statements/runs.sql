@@ -75,17 +75,19 @@ WHERE id = $1::uuid AND project_id = $2;
 
 -- name: run_insert
 -- id may be NULL; tags is a JSON array; slug is the project's. No row back: the id or the key
--- exists already. The retry policy's four (NULL: the queue's) as policies_parse gives them.
--- in: id, project_id, idempotency_key, kind, name, queue, status, priority, input, params, tags, parent, group_id, progress, slug, max_attempts, retry_on, timeout_s, unresponsive_s
+-- exists already, or (experiment_id set) the experiment has an active run already
+-- (runs_experiment_active_idx, migration 0034). The retry policy's four (NULL: the queue's)
+-- as policies_parse gives them.
+-- in: id, project_id, idempotency_key, kind, name, queue, status, priority, input, params, tags, parent, group_id, progress, slug, max_attempts, retry_on, timeout_s, unresponsive_s, experiment_id
 -- out: run_json, id, policy
 WITH ins AS (INSERT INTO runs (id, project_id, idempotency_key, kind, name, queue, status,
     priority, input, params, tags, parent_id, root_id, group_id, progress, queued_at,
-    started_at, max_attempts, retry_on, timeout_s, unresponsive_s) VALUES (coalesce($1::uuid,
+    started_at, max_attempts, retry_on, timeout_s, unresponsive_s, experiment_id) VALUES (coalesce($1::uuid,
     gen_random_uuid()), $2, $3, $4, $5, $6, $7, $8, $9::jsonb, $10::jsonb,
     ARRAY(SELECT jsonb_array_elements_text($11::jsonb)), $12::uuid,
     (SELECT coalesce(p.root_id, p.id) FROM runs p WHERE p.id = $12::uuid), $13, $14::real,
     CASE WHEN $7 = 'queued' THEN now() END, CASE WHEN $7 = 'running' THEN now() END,
-    $16::integer, $17::text[], $18::double precision, $19::double precision) ON
+    $16::integer, $17::text[], $18::double precision, $19::double precision, $20::bigint) ON
     CONFLICT DO NOTHING RETURNING *)
 SELECT run_json(r, $15, NULL) AS run_json, r.id,
 -- include: run_policy_column

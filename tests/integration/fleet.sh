@@ -5,7 +5,9 @@
 # database must show what the fleet says it did: workers registered and stopped, runs
 # succeeded, failed (with fingerprints that group), retried as new attempts, cancelled,
 # grouped under parents, interrupted at the stop; every event and metric point it
-# counted stored; and no 5xx answer or lost request. Run by tests/integration/run.sh
+# counted stored; and no 5xx answer or lost request. With --launcher it also launches its
+# demo experiments and stops those its simulated user flips (every 3 s here): launches and
+# stops happened, and every launch made one run of its experiment. Run by tests/integration/run.sh
 # after the C suite, with the stack's environment.
 set -euo pipefail
 
@@ -34,7 +36,8 @@ eq() { [[ "$1" == "$2" ]] || { say "     expected '$2', got '$1'"; return 1; }; 
 say "running the simulator for 15 s"
 rc=0
 "$stack" demo --workers 4 --duration 15 --step-ms 50 --max-steps 8 --rate 0 --backlog 12 \
-    --poll-ms 100 --fail-rate 0.4 --cancel-rate 0.1 --lease 30 --quiet >"$out" 2>"$var/fleet.err" || rc=$?
+    --poll-ms 100 --fail-rate 0.4 --cancel-rate 0.1 --lease 30 --launcher --flip-s 3 --quiet \
+    >"$out" 2>"$var/fleet.err" || rc=$?
 sed 's/^/    /' "$out"
 if [[ -s "$var/fleet.err" ]]; then sed 's/^/    stderr: /' "$var/fleet.err"; fi
 
@@ -58,6 +61,11 @@ check "every event the fleet counted is stored" eq "$(q "SELECT count(*) FROM ev
 check "events were sent" ge "$(summary events)" 100
 check "every metric point the fleet counted is stored" eq "$(q "SELECT count(*) FROM metrics WHERE project_id = $P")" "$(summary metric_points)"
 check "metric points were sent" ge "$(summary metric_points)" 100
+check "the launcher made its 4 demo experiments" eq "$(q "SELECT count(*) FROM experiments WHERE project_id = $P AND 'launcher' = ANY (tags)")" 4
+check "the launcher launched experiments" ge "$(summary exp_launched)" 4
+check "the launcher stopped a flipped experiment" ge "$(summary exp_stopped)" 1
+check "every launch reported is a run of its experiment" eq "$(q "SELECT count(*) FROM experiment_actions a JOIN experiments e ON e.id = a.experiment_id WHERE e.project_id = $P AND a.action = 'launch' AND a.outcome = 'done' AND NOT EXISTS (SELECT 1 FROM runs r WHERE r.id = a.run_id AND r.experiment_id = a.experiment_id)")" 0
+check "launches done match the fleet's count" eq "$(q "SELECT count(*) FROM experiment_actions a JOIN experiments e ON e.id = a.experiment_id WHERE e.project_id = $P AND a.action = 'launch' AND a.outcome = 'done'")" "$(summary exp_launched)"
 check "secrets in params are stored redacted" eq "$(q "SELECT count(*) FROM runs WHERE project_id = $P AND params::text LIKE '%hunter2%'")" 0
 
 # The report rollups (migration 0009) after a fleet's concurrent claims, retries, ends and

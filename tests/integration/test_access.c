@@ -84,6 +84,13 @@ enum op {
     OP_PROMOTION,       /* {promotion}: a fresh promotion of {project} */
     OP_TABLE_PUT,       /* {run}/{name}: a fresh queued run, a table of one row */
     OP_TABLE,           /* {run}/{name}: a fresh run with that table */
+
+    /* experiments (api/experiments.c) */
+    OP_EXP_CREATE,     /* a fresh experiment name in {project} */
+    OP_EXP_CREATE_OWN, /* the same without a project: a token's own */
+    OP_EXP,            /* {experiment}: a fresh experiment of {project} wanting a launch; the
+                        * body the path takes (a change, a claim of the launch) */
+    OP_EXP_REPORT,     /* {experiment}: the same with its launch claimed; a failure reported */
 };
 
 #define OK 2 /* the operation's documented 2xx status */
@@ -324,6 +331,28 @@ static const struct row matrix[] = {
     {"POST",   "/api/v1/runs/{run}/artifacts/{artifact}/promote", NULL, PB, OP_PROMOTE, {401, 404, 404, 404, OK,  404, 404, 404, OK}},
     {"POST",   "/api/v1/promotions/{promotion}/demote",    NULL, PB, OP_PROMOTION,      {401, 404, 404, 404, OK,  404, 404, 404, OK}},
     {"GET",    "/api/v1/runs/{run}/tables/{name}",         NULL, PB, OP_TABLE,          {401, 404, 404, 404, OK,  404, 404, 404, OK}},
+
+    /* Experiments: viewers and read tokens read (the reconcile list too), members and write
+     * tokens write, claim and report. */
+    {"GET",    "/api/v1/experiments",        "project={project}", PA, OP_PLAIN,         {401, OK,  OK,  OK,  OK,  OK,  OK,  OK,  404}},
+    {"GET",    "/api/v1/experiments",                      NULL, PA, OP_PLAIN,          {401, 400, 400, 400, 400, OK,  OK,  OK,  400}},
+    {"POST",   "/api/v1/experiments",                      NULL, PA, OP_EXP_CREATE,     {401, 403, OK,  OK,  OK,  403, OK,  OK,  404}},
+    {"POST",   "/api/v1/experiments",                      NULL, PA, OP_EXP_CREATE_OWN, {401, 400, 400, 400, 400, 403, OK,  OK,  400}},
+    {"GET",    "/api/v1/experiments/reconcile", "project={project}&launcher=m", PA, OP_PLAIN, {401, OK, OK, OK, OK, OK, OK, OK, 404}},
+    {"GET",    "/api/v1/experiments/flag-schema", "project={project}", PA, OP_PLAIN,     {401, OK,  OK,  OK,  OK,  OK,  OK,  OK,  404}},
+    {"GET",    "/api/v1/experiments/{experiment}",         NULL, PA, OP_EXP,            {401, OK,  OK,  OK,  OK,  OK,  OK,  OK,  404}},
+    {"PATCH",  "/api/v1/experiments/{experiment}",         NULL, PA, OP_EXP,            {401, 403, OK,  OK,  OK,  403, OK,  OK,  404}},
+    {"DELETE", "/api/v1/experiments/{experiment}",         NULL, PA, OP_EXP,            {401, 403, OK,  OK,  OK,  403, OK,  OK,  404}},
+    {"GET",    "/api/v1/experiments/{experiment}/runs",    NULL, PA, OP_EXP,            {401, OK,  OK,  OK,  OK,  OK,  OK,  OK,  404}},
+    {"GET",    "/api/v1/experiments/{experiment}/flag-schema", NULL, PA, OP_EXP,        {401, OK,  OK,  OK,  OK,  OK,  OK,  OK,  404}},
+    {"POST",   "/api/v1/experiments/{experiment}/claim",   NULL, PA, OP_EXP,            {401, 403, OK,  OK,  OK,  403, OK,  OK,  404}},
+    {"POST",   "/api/v1/experiments/{experiment}/report",  NULL, PA, OP_EXP_REPORT,     {401, 403, OK,  OK,  OK,  403, OK,  OK,  404}},
+    {"GET",    "/api/v1/experiments",        "project={project}", PB, OP_PLAIN,         {401, 404, 404, 404, OK,  404, 404, 404, OK}},
+    {"POST",   "/api/v1/experiments",                      NULL, PB, OP_EXP_CREATE,     {401, 404, 404, 404, OK,  404, 404, 404, OK}},
+    {"GET",    "/api/v1/experiments/{experiment}",         NULL, PB, OP_EXP,            {401, 404, 404, 404, OK,  404, 404, 404, OK}},
+    {"PATCH",  "/api/v1/experiments/{experiment}",         NULL, PB, OP_EXP,            {401, 404, 404, 404, OK,  404, 404, 404, OK}},
+    {"POST",   "/api/v1/experiments/{experiment}/claim",   NULL, PB, OP_EXP,            {401, 404, 404, 404, OK,  404, 404, 404, OK}},
+    {"POST",   "/api/v1/experiments/{experiment}/report",  NULL, PB, OP_EXP_REPORT,     {401, 404, 404, 404, OK,  404, 404, 404, OK}},
 };
 /* clang-format on */
 
@@ -591,6 +620,8 @@ struct more_targets {
     char rollout[64];        /* {rollout} */
     long long artifact;      /* {artifact} */
     long long promotion;     /* {promotion} */
+
+    long long experiment; /* {experiment} */
 };
 
 static int substitute(const char *tmpl, const char *query, const char *project, long long user,
@@ -653,6 +684,10 @@ static int substitute(const char *tmpl, const char *query, const char *project, 
         } else if (strncmp(s, "{attempt}", 9) == 0) {
             val = "latest";
             skip = 9;
+        } else if (strncmp(s, "{experiment}", 12) == 0) {
+            snprintf(num, sizeof(num), "%lld", more->experiment);
+            val = num;
+            skip = 12;
         } else if (strncmp(s, "{resources}", 11) == 0) {
             val = "rs-matrix";
             skip = 11;
@@ -991,6 +1026,43 @@ static long access_call(const struct row *row, int who, char *code, size_t ccap)
         if (itest_psql(body, NULL, 0) != 0)
             return -1;
         break;
+    case OP_EXP_CREATE:
+    case OP_EXP_CREATE_OWN:
+        itest_unique("matrix-exp", name, sizeof(name));
+        if (row->op == OP_EXP_CREATE)
+            snprintf(body, sizeof(body), "{\"project\":\"%s\",\"name\":\"%s\"}", slug, name);
+        else
+            snprintf(body, sizeof(body), "{\"name\":\"%s\"}", name);
+        b = body;
+        break;
+    case OP_EXP:
+    case OP_EXP_REPORT: {
+        /* Made in the database: the fixture must not depend on the roles under test. */
+        char out[128];
+        snprintf(body, sizeof(body),
+                 "INSERT INTO experiments (project_id, name, desired_state) VALUES (%lld, '%s', "
+                 "'running') RETURNING id",
+                 projects[row->project].id, itest_unique("matrix-exp", name, sizeof(name)));
+        if (itest_psql(body, out, sizeof(out)) != 0)
+            return -1;
+        more.experiment = atoll(out);
+        if (row->op == OP_EXP_REPORT) {
+            snprintf(body, sizeof(body),
+                     "UPDATE experiments SET lease_id = gen_random_uuid(), lease_action = "
+                     "'launch', lease_launcher = 'm', lease_expires_at = now() + interval '1 hour' "
+                     "WHERE id = %lld RETURNING lease_id",
+                     more.experiment);
+            if (itest_psql(body, out, sizeof(out)) != 0)
+                return -1;
+            snprintf(body, sizeof(body), "{\"lease_id\":\"%s\",\"outcome\":\"failed\"}", out);
+            b = body;
+        } else if (strcmp(row->method, "PATCH") == 0) {
+            b = "{\"description\":\"matrix\"}";
+        } else if (strstr(row->path, "/claim")) {
+            b = "{\"launcher\":\"m\",\"action\":\"launch\"}";
+        }
+        break;
+    }
     case OP_AGL:
         if (make_rollout(more.rollout, sizeof(more.rollout)))
             return -1;

@@ -1979,13 +1979,16 @@ static void test_list_json(void)
     snprintf(
         sql, sizeof(sql),
         "INSERT INTO workers (project_id, name) VALUES (%lld, 'w1'); "
-        "INSERT INTO experiments (project_id, name) VALUES (%lld, 'e1'); "
+        /* One experiment per linked run: at most one active run each (migration 0034). */
+        "INSERT INTO experiments (project_id, name) SELECT %lld, 'e' || g FROM "
+        "generate_series(4, 60, 4) g; "
         "INSERT INTO runs (project_id, experiment_id, kind, name, queue, status, priority, input, "
         "params, tags, created_at, queued_at, started_at, ended_at, last_heartbeat_at, "
         "updated_at, error_type, error_message, error_traceback, error_fingerprint, progress, "
         "group_id, result, summary, cancel_requested, worker_id) "
-        "SELECT %lld, CASE WHEN g %% 4 = 0 THEN (SELECT max(id) FROM experiments WHERE "
-        "project_id = %lld) END, (ARRAY['train','eval','k\"\\x'])[1 + g %% 3], 'n' || g || "
+        "SELECT %lld, CASE WHEN g %% 4 = 0 THEN (SELECT id FROM experiments WHERE "
+        "project_id = %lld AND name = 'e' || g) END, (ARRAY['train','eval','k\"\\x'])[1 + g %% 3], "
+        "'n' || g || "
         "E'\\t\"\\\\\\u00e9\\n' || chr(1 + g %% 31), 'q', st, g - 20, CASE WHEN g %% 4 = 0 THEN "
         "NULL ELSE jsonb_build_object('a', g, 'f', g / 7.0, 's', E'x\\u2028\"\\\\', 'n', NULL, "
         "'arr', jsonb_build_array(1, 'two', 3.50, -0.0, 1e-7)) END, CASE WHEN g %% 5 = 0 THEN "

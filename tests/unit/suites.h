@@ -19,6 +19,7 @@ int suite_pub_register(void);
 int suite_runjson_register(void);
 int suite_spanjson_register(void);
 int suite_otlp_pb_register(void);
+int suite_flagschema_register(void);
 
 /* Adds a suite and its tests; returns non-zero on failure. */
 struct test_case {

@@ -34,7 +34,11 @@ static void fleet_usage(FILE *f)
                "  --cancel-rate F   share of runs later cancelled (0.03)\n"
                "  --seed N          random seed (default: the time)\n"
                "  --name-prefix P   prefix of worker names (to run two fleets at once)\n"
-               "  --quiet           no progress lines, only the summary\n");
+               "  --quiet           no progress lines, only the summary\n"
+               "  --launcher        also launch experiments: make demo ones, honour every\n"
+               "                    experiment's desired state (reconcile, claim, report)\n"
+               "  --flip-s S        with --launcher, a simulated user flips a demo experiment\n"
+               "                    between running and stopped every S seconds (20; 0 = never)\n");
 }
 
 static int fleet_number(const char *name, const char *v, double lo, double hi, double *out)
@@ -67,6 +71,8 @@ static int fleet_options(int argc, char **argv, struct fleet_opts *o)
         O_SEED,
         O_PREFIX,
         O_QUIET,
+        O_LAUNCHER,
+        O_FLIP,
         O_HELP
     };
     static const struct option opts[] = {
@@ -83,6 +89,8 @@ static int fleet_options(int argc, char **argv, struct fleet_opts *o)
         {"seed", required_argument, NULL, O_SEED},
         {"name-prefix", required_argument, NULL, O_PREFIX},
         {"quiet", no_argument, NULL, O_QUIET},
+        {"launcher", no_argument, NULL, O_LAUNCHER},
+        {"flip-s", required_argument, NULL, O_FLIP},
         {"help", no_argument, NULL, O_HELP},
         {NULL, 0, NULL, 0},
     };
@@ -101,6 +109,7 @@ static int fleet_options(int argc, char **argv, struct fleet_opts *o)
     o->lease_s = 30;
     o->fail_rate = 0.15;
     o->cancel_rate = 0.03;
+    o->flip_s = 20;
     o->seed = (uint64_t)time(NULL);
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
@@ -164,6 +173,14 @@ static int fleet_options(int argc, char **argv, struct fleet_opts *o)
             break;
         case O_QUIET:
             o->quiet = 1;
+            break;
+        case O_LAUNCHER:
+            o->launcher = 1;
+            break;
+        case O_FLIP:
+            if (fleet_number("--flip-s", optarg, 0, 86400, &d))
+                return -1;
+            o->flip_s = (int)d;
             break;
         case O_HELP:
             fleet_usage(stdout);
@@ -299,6 +316,10 @@ static void fleet_summary(const struct fleet_opts *o, struct fleet_stats *st, do
         {"events", FLEET_EVENTS, 1},
         {"metric_points", FLEET_METRIC_POINTS, 1},
         {"requests", FLEET_REQUESTS, 1},
+        {"exp_launched", FLEET_EXP_LAUNCHED, 0},
+        {"exp_stopped", FLEET_EXP_STOPPED, 0},
+        {"exp_terminated", FLEET_EXP_TERMINATED, 0},
+        {"exp_claims_lost", FLEET_EXP_CLAIMS_LOST, 0},
     };
     printf("fleet summary: %.1f s, %d workers, step %d ms, rate %g/s\n", t, o->workers, o->step_ms,
            o->rate);
@@ -322,6 +343,7 @@ int main(int argc, char **argv)
     struct fleet_opts o = {0};
     static struct fleet_stats st;
     static struct sim sim;
+    static struct launcher launcher;
     char project[80];
     sigset_t sigs;
     struct timespec t0, now, wait = {1, 0};
@@ -355,6 +377,10 @@ int main(int argc, char **argv)
         curl_global_cleanup();
         return 1;
     }
+    if (o.launcher && launcher_start(&launcher, &sim)) {
+        fprintf(stderr, "fleet: could not start the launcher\n");
+        atomic_store(&sim.stop, 1);
+    }
     /* Rates are over the time the fleet ran, not its shutdown. */
     double t = 0, t_stop = -1, next_progress = 5, last_t = 0;
     long last_req = 0;
@@ -384,6 +410,8 @@ int main(int argc, char **argv)
         }
     }
     sim_join(&sim);
+    if (o.launcher)
+        launcher_join(&launcher);
     fleet_summary(&o, &st, t_stop >= 0 ? t_stop : t);
     if (atomic_load(&sim.fatal))
         rc = 1;

@@ -3,12 +3,13 @@
  * events, metrics and outcomes over the producer API, as a real fleet would. Every
  * request is counted by HTTP status, so the same program is a load generator.
  * Modules: http (one libcurl handle per thread, counting), catalog (what runs say and
- * how they fail), sim (the worker and submitter threads), fleet (options, signals,
- * summary). */
+ * how they fail), sim (the worker and submitter threads), launcher (--launcher: an
+ * external launcher of experiments), fleet (options, signals, summary). */
 #ifndef RW_FLEET_H
 #define RW_FLEET_H
 
 #include <curl/curl.h>
+#include <pthread.h>
 #include <json-c/json.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -29,6 +30,8 @@ struct fleet_opts {
     double cancel_rate; /* share of created runs the submitter later cancels */
     uint64_t seed;
     int quiet;
+    int launcher; /* --launcher: also an external launcher of experiments (launcher.c) */
+    int flip_s;   /* the simulated user flips a demo experiment this often; 0 = never */
 };
 
 enum fleet_counter {
@@ -46,6 +49,10 @@ enum fleet_counter {
     FLEET_WORKERS,
     FLEET_REQUESTS,
     FLEET_TRANSPORT_ERRORS,
+    FLEET_EXP_LAUNCHED,
+    FLEET_EXP_STOPPED,
+    FLEET_EXP_TERMINATED,
+    FLEET_EXP_CLAIMS_LOST,
     FLEET__COUNT,
 };
 
@@ -134,5 +141,24 @@ struct sim {
 int sim_start(struct sim *sim);
 /* Joins every thread (after sim->stop is set). */
 void sim_join(struct sim *sim);
+
+/* ---- launcher: --launcher, one thread honouring experiments' desired state ---- */
+
+#define LAUNCHER_MAX_EXP 64
+
+struct launcher {
+    struct sim *sim;
+    struct http h;
+    uint64_t rng;
+    char name[128];
+    long long ids[LAUNCHER_MAX_EXP]; /* the demo experiments the simulated user flips */
+    int n;
+    pthread_t th;
+    int started;
+};
+
+/* Starts the launcher thread (counted in sim->live); -1 when it could not. */
+int launcher_start(struct launcher *l, struct sim *sim);
+void launcher_join(struct launcher *l);
 
 #endif

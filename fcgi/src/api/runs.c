@@ -58,8 +58,7 @@ static int runs_id_in_project(const char *id, const char *project_id)
            strncasecmp(id + 24, tail, 12) == 0;
 }
 
-/* tags: an array of 0..50 non-empty strings of at most 100 bytes. */
-static int runs_check_tags(struct req *r, json_object *body, const char **out)
+int runs_check_tags(struct req *r, json_object *body, const char **out)
 {
     struct jsonx_err je;
     json_object *tags = NULL;
@@ -98,18 +97,19 @@ static const char *runs_detail_json(struct req *r, PGresult *res, int jcol, int 
 int runs_create(struct req *r)
 {
     static const char *const keys[] = {
-        "id",        "project",        "kind",       "name",         "queue",
-        "status",    "priority",       "input",      "params",       "tags",
-        "parent_id", "group_id",       "progress",   "max_attempts", "retry_on",
-        "timeout_s", "unresponsive_s", "depends_on", "after_group",  NULL};
+        "id",          "project",       "kind",       "name",      "queue",          "status",
+        "priority",    "input",         "params",     "tags",      "parent_id",      "group_id",
+        "progress",    "max_attempts",  "retry_on",   "timeout_s", "unresponsive_s", "depends_on",
+        "after_group", "experiment_id", "experiment", NULL};
     json_object *b = r->body_json, *params = NULL;
     struct policy_in pol;
     struct jsonx_err je;
     const char *id = NULL, *slug = NULL, *kind = NULL, *name = "", *queue = "default";
     const char *status = "queued", *parent = NULL, *group = NULL, *tags = "[]";
-    int64_t priority = 0;
+    const char *exp_name = NULL, *exp_id = NULL;
+    int64_t priority = 0, experiment = 0;
     double progress = 0;
-    int has_progress = 0;
+    int has_progress = 0, has_experiment = 0;
     struct access_project pr;
     PGresult *res;
 
@@ -126,8 +126,14 @@ int runs_create(struct req *r)
         jsonx_child(b, "params", JSONX_NULLABLE, json_type_object, &params, NULL, &je) ||
         jsonx_string(b, "parent_id", JSONX_NULLABLE, 36, 36, &parent, NULL, &je) ||
         jsonx_string(b, "group_id", JSONX_NULLABLE, 1, 200, &group, NULL, &je) ||
-        jsonx_number(b, "progress", JSONX_NULLABLE, 0, 1, &progress, &has_progress, &je))
+        jsonx_number(b, "progress", JSONX_NULLABLE, 0, 1, &progress, &has_progress, &je) ||
+        jsonx_int(b, "experiment_id", JSONX_NULLABLE, 1, INT64_MAX, &experiment, &has_experiment,
+                  &je) ||
+        jsonx_string(b, "experiment", JSONX_NULLABLE, 1, 200, &exp_name, NULL, &je))
         return req_error_json(r, 400, &je);
+    if (has_experiment && exp_name)
+        return req_error(r, 400, "invalid_field", "experiment",
+                         "give experiment_id or experiment, not both");
     if (id && !jsonx_is_uuid(id))
         return req_error(r, 400, "invalid_field", "id", "id must be a UUID");
     if (parent && !jsonx_is_uuid(parent))
@@ -162,6 +168,22 @@ int runs_create(struct req *r)
     }
     if (run_deps_check(r, pr.id, dep_ids))
         return -1;
+
+    if (has_experiment || exp_name) {
+        /* The experiment by id or name, in the run's project (api/experiments.c). */
+        const char *field = exp_name ? "experiment" : "experiment_id";
+        const char *pp[EXPERIMENT_RESOLVE__NIN] = {
+            [EXPERIMENT_RESOLVE_IN_PROJECT_ID] = pr.id,
+            [EXPERIMENT_RESOLVE_IN_ID] =
+                has_experiment ? arena_sprintf(r->op.arena, "%lld", (long long)experiment) : NULL,
+            [EXPERIMENT_RESOLVE_IN_NAME] = exp_name};
+        if (!(res = DB_EXEC(&r->op, DB_STMT_EXPERIMENT_RESOLVE, pp)))
+            return -1;
+        if (PQntuples(res) != 1)
+            return req_error(r, 422, "invalid_reference", field,
+                             "%s is not an experiment of this project", field);
+        exp_id = arena_strdup(r->op.arena, PQgetvalue(res, 0, EXPERIMENT_RESOLVE_ID));
+    }
     const char *p[RUN_INSERT__NIN] = {[RUN_INSERT_IN_ID] = id,
                                       [RUN_INSERT_IN_PROJECT_ID] = pr.id,
                                       [RUN_INSERT_IN_IDEMPOTENCY_KEY] = key,
@@ -180,7 +202,8 @@ int runs_create(struct req *r)
                                       [RUN_INSERT_IN_MAX_ATTEMPTS] = pol.max_attempts,
                                       [RUN_INSERT_IN_RETRY_ON] = pol.retry_on,
                                       [RUN_INSERT_IN_TIMEOUT_S] = pol.timeout_s,
-                                      [RUN_INSERT_IN_UNRESPONSIVE_S] = pol.unresponsive_s};
+                                      [RUN_INSERT_IN_UNRESPONSIVE_S] = pol.unresponsive_s,
+                                      [RUN_INSERT_IN_EXPERIMENT_ID] = exp_id};
     if (!(res = DB_EXEC(&r->op, DB_STMT_RUN_INSERT, p)))
         return -1;
     if (PQntuples(res) == 1) {
@@ -198,6 +221,11 @@ int runs_create(struct req *r)
                                               [RUN_FIND_EXISTING_IN_PROJECT_ID] = pr.id};
     if (!(res = DB_EXEC(&r->op, DB_STMT_RUN_FIND_EXISTING, pe)) || db_commit(&r->op))
         return -1;
+    /* No id or key matched: the insert met runs_experiment_active_idx (migration 0034), the
+     * database's rule of one active run per experiment. */
+    if (PQntuples(res) != 1 && exp_id)
+        return req_error(r, 409, "conflict", has_experiment ? "experiment_id" : "experiment",
+                         "the experiment already has an active run");
     if (PQntuples(res) != 1 || PQgetvalue(res, 0, RUN_FIND_EXISTING_SAME_PROJECT)[0] != 't')
         return req_error(r, 409, "conflict", "id", "this id is already in use");
     return req_json_text(
@@ -431,8 +459,7 @@ static int runs_time_param(struct req *r, const char *name, const char **out)
     return 0;
 }
 
-/* For LIKE: % _ and \ from the user are literal. */
-static const char *runs_like_escape(struct arena *a, const char *s)
+const char *runs_like_escape(struct arena *a, const char *s)
 {
     char *out = arena_alloc(a, 2 * strlen(s) + 1), *o = out;
     if (!out)

@@ -52,6 +52,11 @@ int runs_write_check(struct req *r, PGresult *res);
 
 /* Idempotency-Key (runs, and a run's event and metric batches): 0 with *key NULL when none
  * was sent or the key; -1 with a 400 naming the header when it is not 1 to 200 bytes. */
+/* tags of body: an array of 0..50 non-empty strings of at most 100 bytes, as JSON text in
+ * *out (left alone when absent); else a 4xx naming tags. */
+int runs_check_tags(struct req *r, json_object *body, const char **out);
+/* s for LIKE: % _ and \ from the user are literal. NULL when the arena is out of memory. */
+const char *runs_like_escape(struct arena *a, const char *s);
 int runs_idempotency_key(struct req *r, const char **key);
 /* What a keyed batch answers when its statement stored nothing because the key was used
  * before: the first answer's count, first_id and last_id (the latter two NULL for metrics).

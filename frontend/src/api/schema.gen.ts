@@ -736,6 +736,160 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/experiments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Experiments of a project, newest first (viewer) */
+        get: operations["listExperiments"];
+        put?: never;
+        /**
+         * Create an experiment (project member or write token)
+         * @description Audited (experiment.create). desired_state defaults to stopped. A name used in the project is 409 naming name.
+         */
+        post: operations["createExperiment"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/experiments/reconcile": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * What a launcher must do: experiments whose desired and actual states differ (viewer)
+         * @description Each item is an experiment with its action (launch, stop or terminate). Listed: no live lease, or a live lease of this launcher's name. Claim an action with POST /experiments/{experiment}/claim before acting; report with /report. The actual state follows from the runs: running while a run of the experiment is queued, running or retrying (at most one: the database refuses a second), terminated after a reported terminate, else stopped. A failed launch is offered again after its retry_after_s.
+         */
+        get: operations["reconcileExperiments"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/experiments/flag-schema": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Flag schema inferred from every experiment of the project (viewer) */
+        get: operations["getProjectFlagSchema"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/experiments/{experiment}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One experiment (viewer) */
+        get: operations["getExperiment"];
+        put?: never;
+        post?: never;
+        /** Delete an experiment; its runs stay, unlinked (member or write token) */
+        delete: operations["deleteExperiment"];
+        options?: never;
+        head?: never;
+        /**
+         * Change an experiment; Start/Stop/Terminate set desired_state (member or write token)
+         * @description Audited (experiment.update, with the fields given). Absent fields stay. A change of desired_state clears a failed launch's back-off.
+         */
+        patch: operations["updateExperiment"];
+        trace?: never;
+    };
+    "/api/v1/experiments/{experiment}/runs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The experiment's job history: its runs, newest first (viewer) */
+        get: operations["listExperimentRuns"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/experiments/{experiment}/flag-schema": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Flag schema inferred from the experiment's flags (viewer) */
+        get: operations["getExperimentFlagSchema"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/experiments/{experiment}/claim": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Claim the experiment's pending action with a lease (member or write token)
+         * @description One lease per experiment: while it lives, another claim is 409 naming experiment, so two launchers never act twice. A claim of an action the experiment does not need (any more) is 409 naming action. A lease that lapsed (a crashed launcher) may be claimed over; the old one is then recorded as lapsed and its report refused.
+         */
+        post: operations["claimExperimentAction"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/experiments/{experiment}/report": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Report what the lease's action did (member or write token)
+         * @description done of a launch names the run started (created with POST /runs and experiment_id); done of a stop or terminate needs the experiment's run ended first (409 naming outcome). failed keeps the error; a launch is offered again after retry_after_s (default 30). A lease that is not the experiment's current one is 409 naming lease_id.
+         */
+        post: operations["reportExperimentAction"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/reports/throughput": {
         parameters: {
             query?: never;
@@ -1753,6 +1907,81 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        Experiment: {
+            id: number;
+            project: string;
+            name: string;
+            description?: string;
+            flags: Record<string, never>;
+            kind?: string;
+            queue?: string;
+            tags?: string[];
+            /** @enum {unknown} */
+            desired_state: "running" | "stopped" | "terminated";
+            /** @enum {unknown} */
+            actual_state: "running" | "stopped" | "terminated";
+            /**
+             * @description what brings actual to desired; null when they agree
+             * @enum {unknown}
+             */
+            action: "launch" | "stop" | "terminate" | null;
+            /** Format: uuid */
+            active_run_id?: string | null;
+            lease?: {
+                action?: string;
+                launcher?: string;
+                /** Format: date-time */
+                expires_at?: string;
+            } | null;
+            last_error?: string | null;
+            /** Format: date-time */
+            retry_at?: string | null;
+            /** Format: date-time */
+            terminated_at?: string | null;
+            /** @description a user's email or token:<prefix> */
+            created_by?: string | null;
+            updated_by?: string | null;
+            /** Format: date-time */
+            created_at?: string;
+            /** Format: date-time */
+            updated_at?: string;
+        };
+        ExperimentPage: {
+            items: components["schemas"]["Experiment"][];
+            next_cursor: string | null;
+        };
+        ExperimentLease: {
+            /** Format: uuid */
+            lease_id: string;
+            /** @enum {unknown} */
+            action: "launch" | "stop" | "terminate";
+            launcher: string;
+            /** Format: date-time */
+            expires_at: string;
+            experiment: components["schemas"]["Experiment"];
+        };
+        FlagSchemaPath: {
+            /** @description keys joined with dots */
+            path: string;
+            keys: string[];
+            /** @enum {unknown} */
+            type: "boolean" | "integer" | "float" | "string" | "choice" | "array" | "object" | "null" | "mixed";
+            /** @description the kinds seen, for mixed */
+            types?: string[];
+            count: number;
+            nullable: boolean;
+            values: unknown[];
+            values_truncated: boolean;
+            min?: number;
+            max?: number;
+        };
+        FlagSchema: {
+            documents: number;
+            paths: components["schemas"]["FlagSchemaPath"][];
+            paths_dropped: number;
+            project: string;
+            experiment_id?: number;
+        };
         /** @description An OTLP AnyValue in its JSON form, one key: stringValue, boolValue, intValue (a decimal string), doubleValue (a number; a string for "NaN", "Infinity", "-Infinity" and magnitudes past 9e18, e.g. "1.5e+300"), bytesValue (base64), arrayValue {values: [AnyValue]}, kvlistValue {values: [{key, value}]}; {} is empty */
         AnyValue: Record<string, never>;
         Span: {
@@ -4347,6 +4576,10 @@ export interface operations {
                     /** Format: uuid */
                     parent_id?: string;
                     group_id?: string;
+                    /** @description the experiment the run belongs to (of the same project); at most one queued, running or retrying run per experiment: a second is 409 naming the field */
+                    experiment_id?: number;
+                    /** @description the same, by the experiment's name (give one of the two) */
+                    experiment?: string;
                     progress?: number;
                     /** @description The run's own retry policy (each of these four optional; unset: its queue's, PUT /api/v1/queues/{queue}/policy): attempts in all, counting the first. */
                     max_attempts?: number;
@@ -6158,6 +6391,757 @@ export interface operations {
             };
             /** @description No such resource, or not visible to the caller */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listExperiments: {
+        parameters: {
+            query?: {
+                /** @description slug; optional for a token */
+                project?: string;
+                /** @description name substring */
+                q?: string;
+                /** @description desired state */
+                state?: "running" | "stopped" | "terminated";
+                tag?: string;
+                /** @description next_cursor of the previous page */
+                cursor?: string;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of experiments */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExperimentPage"];
+                };
+            };
+            /** @description Malformed request (names the field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No identity */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Role too low, or missing X-Runwatch-CSRF */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such resource, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    createExperiment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description slug; optional for a token */
+                    project?: string;
+                    name: string;
+                    description?: string;
+                    /** @description Any JSON object: the template's knobs, handed to the runs a launcher starts. */
+                    flags?: Record<string, never>;
+                    /** @description kind of the runs it launches (default experiment) */
+                    kind?: string;
+                    /** @description queue of the runs it launches (default default) */
+                    queue?: string;
+                    tags?: string[];
+                    /** @enum {unknown} */
+                    desired_state?: "running" | "stopped" | "terminated";
+                };
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Experiment"];
+                };
+            };
+            /** @description Malformed request (names the field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No identity */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Role too low, or missing X-Runwatch-CSRF */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such resource, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description An experiment of this name exists in the project */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    reconcileExperiments: {
+        parameters: {
+            query: {
+                /** @description slug; optional for a token */
+                project?: string;
+                launcher: string;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Experiments needing action, oldest first (next_cursor always null) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExperimentPage"];
+                };
+            };
+            /** @description Malformed request (names the field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No identity */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Role too low, or missing X-Runwatch-CSRF */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such resource, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getProjectFlagSchema: {
+        parameters: {
+            query?: {
+                /** @description slug; optional for a token */
+                project?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The schema */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FlagSchema"];
+                };
+            };
+            /** @description Malformed request (names the field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No identity */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Role too low, or missing X-Runwatch-CSRF */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such resource, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getExperiment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                experiment: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The experiment */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Experiment"];
+                };
+            };
+            /** @description Malformed request (names the field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No identity */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Role too low, or missing X-Runwatch-CSRF */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such resource, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    deleteExperiment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                experiment: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Malformed request (names the field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No identity */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Role too low, or missing X-Runwatch-CSRF */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such resource, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    updateExperiment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                experiment: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    name?: string;
+                    description?: string;
+                    /** @description Any JSON object: the template's knobs, handed to the runs a launcher starts. */
+                    flags?: Record<string, never>;
+                    /** @description kind of the runs it launches (default experiment) */
+                    kind?: string;
+                    /** @description queue of the runs it launches (default default) */
+                    queue?: string;
+                    tags?: string[];
+                    /** @enum {unknown} */
+                    desired_state?: "running" | "stopped" | "terminated";
+                };
+            };
+        };
+        responses: {
+            /** @description Changed */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Experiment"];
+                };
+            };
+            /** @description Malformed request (names the field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No identity */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Role too low, or missing X-Runwatch-CSRF */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such resource, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description An experiment of this name exists in the project */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listExperimentRuns: {
+        parameters: {
+            query?: {
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                experiment: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Runs (next_cursor always null) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RunPage"];
+                };
+            };
+            /** @description Malformed request (names the field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No identity */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Role too low, or missing X-Runwatch-CSRF */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such resource, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getExperimentFlagSchema: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                experiment: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The schema */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FlagSchema"];
+                };
+            };
+            /** @description Malformed request (names the field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No identity */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Role too low, or missing X-Runwatch-CSRF */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such resource, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    claimExperimentAction: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                experiment: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    launcher: string;
+                    /** @enum {unknown} */
+                    action: "launch" | "stop" | "terminate";
+                    /** @description default 60 */
+                    lease_s?: number;
+                };
+            };
+        };
+        responses: {
+            /** @description The lease */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExperimentLease"];
+                };
+            };
+            /** @description Malformed request (names the field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No identity */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Role too low, or missing X-Runwatch-CSRF */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such resource, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Leased by another launcher, or the action is not needed */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    reportExperimentAction: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                experiment: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** Format: uuid */
+                    lease_id: string;
+                    /** @enum {unknown} */
+                    outcome: "done" | "failed";
+                    /** Format: uuid */
+                    run_id?: string;
+                    error?: string;
+                    retry_after_s?: number;
+                };
+            };
+        };
+        responses: {
+            /** @description The experiment after the report */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Experiment"];
+                };
+            };
+            /** @description Malformed request (names the field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No identity */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Role too low, or missing X-Runwatch-CSRF */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such resource, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not the current lease, or the run is still active */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description run_id is not a run of this experiment */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -60,3 +60,7 @@ export type RolloutAttempt = S['RolloutAttempt'];
 export type ResourcesSummary = S['ResourcesSummary'];
 export type ResourcesVersions = S['ResourcesVersions'];
 export type ResourcesVersion = NonNullable<ResourcesVersions['versions']>[number];
+export type Experiment = S['Experiment'];
+export type ExperimentState = NonNullable<Experiment['desired_state']>;
+export type FlagSchema = S['FlagSchema'];
+export type FlagSchemaPath = S['FlagSchemaPath'];

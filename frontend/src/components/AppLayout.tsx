@@ -30,6 +30,7 @@ import { LiveIndicator } from './LiveIndicator';
 const NAV = [
   { to: '', label: 'Overview' },
   { to: 'runs', label: 'Runs' },
+  { to: 'experiments', label: 'Experiments' },
   { to: 'traces', label: 'Traces' },
   { to: 'rollouts', label: 'Rollouts' },
   { to: 'artifacts', label: 'Artifacts' },

@@ -37,6 +37,7 @@ import { durationBetween, formatDuration, formatProgress, formatRelative, format
 import { WorkerLink } from '../components/WorkerName';
 import { canCancel } from '../lib/status';
 import { useNow } from '../lib/useNow';
+import { ExperimentLink } from '../components/experiments/ExperimentLink';
 
 function Field({ label, children }: { label: string; children: React.ReactNode }) {
   return (
@@ -190,6 +191,11 @@ export default function RunDetailPage() {
               </Group>
             )}
           </Field>
+          {r.experiment_id ? (
+            <Field label="Experiment">
+              <ExperimentLink project={slug} id={r.experiment_id} />
+            </Field>
+          ) : null}
           {r.parent_id && (
             <Field label="Parent">
               <Anchor component={Link} to={`/p/${slug}/runs/${r.parent_id}`} ff="monospace">
