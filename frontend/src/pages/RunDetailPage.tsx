@@ -28,6 +28,7 @@ import { ErrorState, LoadingRows } from '../components/QueryState';
 import { RunStatusBadges, StatusBadge } from '../components/StatusBadges';
 import { EventLog } from '../components/EventLog';
 import { MetricsPanel } from '../components/MetricsPanel';
+import { RunMetricsCharts } from '../components/RunMetricsCharts';
 import { RunTraces } from '../components/traces/RunTraces';
 import { JsonBlock } from '../components/Json';
 import { durationBetween, formatDuration, formatRelative, formatTime } from '../lib/format';
@@ -219,6 +220,8 @@ export default function RunDetailPage() {
           )}
         </Alert>
       )}
+
+      <RunMetricsCharts project={slug} run={runId} />
 
       <Tabs
         value={tab}
