@@ -25,6 +25,7 @@ const ReportsPage = lazy(() => import('./pages/ReportsPage'));
 const FailuresPage = lazy(() => import('./pages/FailuresPage'));
 const FailureGroupPage = lazy(() => import('./pages/FailureGroupPage'));
 const NotFoundPage = lazy(() => import('./pages/NotFoundPage'));
+const ComparePage = lazy(() => import('./pages/ComparePage'));
 
 /** Starts a fetch into the cache unless it holds the data already; never waits for it (an
  * error shows on the page, whose query asks again). */
@@ -73,6 +74,7 @@ export const router = createBrowserRouter([
               { index: true, element: page(<OverviewPage />) },
               { path: 'runs', element: page(<RunsPage />) },
               { path: 'runs/:runId', element: page(<RunDetailPage />), loader: runLoader },
+              { path: 'compare', element: page(<ComparePage />) },
               { path: 'traces', element: page(<TracesPage />) },
               { path: 'traces/:traceId', element: page(<TracePage />), loader: traceLoader },
               { path: 'rollouts', element: page(<RolloutsPage />) },

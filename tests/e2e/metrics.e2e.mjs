@@ -51,6 +51,18 @@ async function main() {
   const token = tok.token;
   const run = await call('POST', '/runs', { token, body: { project: SLUG, kind: 'train', name: 'resnet-lr3e-4', queue: 'gpu', params: { lr: 3e-4, batch: 64 } } });
   await postCurves(token, run.id, 1);
+  // A sweep: a parent and three trials differing in lr only, each with curves and a summary.
+  const sweep = await call('POST', '/runs', { token, body: { project: SLUG, kind: 'sweep', name: 'lr-sweep', queue: 'gpu' } });
+  const trials = [];
+  for (const [i, lr] of [1e-4, 3e-4, 1e-3].entries()) {
+    const t = await call('POST', '/runs', {
+      token,
+      body: { project: SLUG, kind: 'train', name: `trial-lr${lr}`, queue: 'gpu', parent_id: sweep.id, params: { lr, batch: 64, opt: { name: 'adam' } } },
+    });
+    await postCurves(token, t.id, 2 + i * 20);
+    await call('PATCH', `/runs/${t.id}`, { token, body: { summary: { 'eval/accuracy': 0.8 + i * 0.05, 'train/loss': 0.5 - i * 0.1 } } });
+    trials.push(t);
+  }
 
   const browser = await launchChromium();
   const pageErrors = [];
@@ -153,6 +165,38 @@ async function main() {
         await call('POST', `/runs/${run.id}/metrics`, { token, body: { metrics: [{ key: 'epoch', step: 1000, value: 99 }] } });
         await page.getByTestId('run-metrics').getByText('11 points').waitFor({ timeout: WAIT });
       });
+
+    await step('compare: tick two runs in the runs list and press Compare', async () => {
+      await page.goto(`${BASE}/p/${SLUG}/runs`);
+      await page.getByTestId('runs-table').waitFor({ timeout: WAIT });
+      await page.getByRole('checkbox', { name: `select ${trials[0].name}` }).check();
+      await page.getByRole('checkbox', { name: `select ${trials[2].name}` }).check();
+      await page.getByTestId('compare-bar').getByText('2 selected').waitFor({ timeout: WAIT });
+      await page.getByTestId('compare-button').click();
+      await page.waitForURL(new RegExp(`/compare\\?runs=${trials[0].id},${trials[2].id}$`), { timeout: WAIT });
+      await page.locator('[data-testid=compare][data-runs="2"]').waitFor({ timeout: WAIT });
+    });
+
+    await step('compare: a sweep compares all its trials; params that differ, summaries side by side, overlaid charts', async () => {
+      await page.goto(`${BASE}/p/${SLUG}/runs/${sweep.id}`);
+      await page.getByTestId('compare-trials').getByText('Compare 3 trials').click();
+      await page.locator('[data-testid=compare][data-runs="3"]').waitFor({ timeout: WAIT });
+      await page.getByTestId('compare-row').nth(2).waitFor({ timeout: WAIT });
+      assert.deepEqual(await page.getByTestId('compare-param').allTextContents(), ['lr']);
+      assert.deepEqual(await page.getByTestId('compare-summary').allTextContents(), ['eval/accuracy', 'train/loss']);
+      const rows = await page.getByTestId('compare-row').allTextContents();
+      for (const t of trials) assert.ok(rows.some((r) => r.includes(t.name)), `${t.name} in ${rows.join(' | ')}`);
+      assert.ok(rows.some((r) => r.includes('0.001') && r.includes('0.9')), rows.join(' | '));
+      for (const k of ['train/loss', 'train/lr', 'eval/accuracy', 'system/gpu_util']) await page.locator(`[data-testid="compare-${k}"] .uplot`).waitFor({ timeout: WAIT });
+      // One line per run in the legend (3 runs, plus the x column).
+      assert.equal(await page.locator('[data-testid="compare-train/loss"] .u-legend .u-series').count(), 4);
+      await shot('metrics-06-compare');
+      await page.getByText('All params', { exact: true }).click();
+      await page.waitForFunction(() => [...document.querySelectorAll('[data-testid=compare-param]')].map((e) => e.textContent).join(',') === 'batch,lr,opt.name', null, { timeout: WAIT });
+      // The comparison is its URL: a reload shows the same runs.
+      await page.reload();
+      await page.locator('[data-testid=compare][data-runs="3"]').waitFor({ timeout: WAIT });
+    });
 
     await step('metrics: no uncaught errors in the page', async () => {
       assert.deepEqual(pageErrors, []);

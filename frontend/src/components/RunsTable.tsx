@@ -13,6 +13,7 @@ import { useVirtualizer } from '@tanstack/react-virtual';
 import { ActionIcon, Anchor, Box, Group, Progress, Table, Text, Tooltip } from '@mantine/core';
 import { useQuery } from '@tanstack/react-query';
 import { Link } from 'react-router-dom';
+import { selectColumn, type RunSelection } from './RunSelection';
 import type { Run } from '../api/types';
 import { attemptsQuery } from '../api/runs';
 import { durationBetween, formatDuration, formatRelative, formatTime, shortId, truncateJson } from '../lib/format';
@@ -75,6 +76,7 @@ export function RunsTable({
   loadingMore,
   onLoadMore,
   height,
+  selection,
 }: {
   project: string;
   runs: Run[];
@@ -83,6 +85,8 @@ export function RunsTable({
   loadingMore: boolean;
   onLoadMore: () => void;
   height: string;
+  /** Tick boxes to pick runs (the compare view). */
+  selection?: RunSelection;
 }) {
   const [expanded, setExpanded] = useState<Record<string, boolean>>({});
   const [drawer, setDrawer] = useState<Run | null>(null);
@@ -90,6 +94,7 @@ export function RunsTable({
 
   const columns = useMemo<ColumnDef<Run>[]>(
     () => [
+      ...(selection ? [selectColumn(selection)] : []),
       {
         id: 'expand',
         header: '',
@@ -202,7 +207,7 @@ export function RunsTable({
         ),
       },
     ],
-    [base, expanded, project],
+    [base, expanded, project, selection],
   );
 
   const table = useReactTable({

@@ -29,6 +29,7 @@ import { RunStatusBadges, StatusBadge } from '../components/StatusBadges';
 import { EventLog } from '../components/EventLog';
 import { MetricsPanel } from '../components/MetricsPanel';
 import { RunMetricsCharts } from '../components/RunMetricsCharts';
+import { CompareTrialsButton } from '../components/RunSelection';
 import { RunTraces } from '../components/traces/RunTraces';
 import { JsonBlock } from '../components/Json';
 import { durationBetween, formatDuration, formatRelative, formatTime } from '../lib/format';
@@ -166,7 +167,10 @@ export default function RunDetailPage() {
             {r.id}
           </Text>
         </Stack>
-        {canWrite && <CancelButton run={r} project={slug} />}
+        <Group gap="xs">
+          <CompareTrialsButton project={slug} run={runId} />
+          {canWrite && <CancelButton run={r} project={slug} />}
+        </Group>
       </Group>
 
       <Card withBorder>

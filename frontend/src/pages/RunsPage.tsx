@@ -9,6 +9,7 @@ import { runsListQuery } from '../api/runs';
 import { useProject } from '../components/guards';
 import { RunFiltersBar } from '../components/RunFiltersBar';
 import { RunsTable } from '../components/RunsTable';
+import { CompareBar, useRunSelection } from '../components/RunSelection';
 import { EmptyState, ErrorState, FirstRunHint, LoadingRows } from '../components/QueryState';
 import {
   isFiltered,
@@ -31,6 +32,7 @@ export default function RunsPage() {
   const q = useInfiniteQuery(runsListQuery(slug, key, (anchor) => runFiltersToApi(filters, anchor)));
   const runs = useMemo(() => q.data?.pages.flatMap((p) => p.items) ?? [], [q.data]);
   const now = useNow(1000);
+  const selection = useRunSelection();
   const { hasNextPage, isFetchingNextPage, fetchNextPage } = q;
   const loadMore = useCallback(() => {
     if (hasNextPage && !isFetchingNextPage) void fetchNextPage();
@@ -47,6 +49,7 @@ export default function RunsPage() {
         )}
       </Group>
       <RunFiltersBar value={filters} onChange={setFilters} />
+      <CompareBar project={slug} sel={selection} />
       {filters.sort !== 'created' && (
         <Text size="xs" c="dimmed">
           {filters.sort === 'started'
@@ -82,6 +85,7 @@ export default function RunsPage() {
             loadingMore={q.isFetchingNextPage}
             onLoadMore={loadMore}
             height="calc(100vh - 230px)"
+            selection={selection}
           />
           {q.error && <ErrorState error={q.error} onRetry={() => void q.fetchNextPage()} />}
         </>
