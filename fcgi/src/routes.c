@@ -9,6 +9,7 @@
 #include "api/health.h"
 #include "api/events.h"
 #include "api/login.h"
+#include "api/leaderboard.h"
 #include "api/metrics.h"
 #include "api/policies.h"
 #include "api/projects.h"
@@ -68,6 +69,7 @@ const struct route routes[] = {
     {"GET", "/api/v1/runs/{run}/events", events_list, 0},
     {"POST", "/api/v1/runs/{run}/metrics", metrics_create, J},
     {"GET", "/api/v1/runs/{run}/metrics", metrics_list, 0},
+    {"GET", "/api/v1/leaderboard", leaderboard_list, 0},
     {"GET", "/api/v1/runs/{run}/spans", spans_list, 0},
     {"GET", "/api/v1/runs/{run}/attempts", attempts_list, 0},
     /* Optional body ({"worker_id", "lease_s"}), parsed by the handler. */

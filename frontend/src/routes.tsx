@@ -26,6 +26,7 @@ const FailuresPage = lazy(() => import('./pages/FailuresPage'));
 const FailureGroupPage = lazy(() => import('./pages/FailureGroupPage'));
 const NotFoundPage = lazy(() => import('./pages/NotFoundPage'));
 const ComparePage = lazy(() => import('./pages/ComparePage'));
+const LeaderboardPage = lazy(() => import('./pages/LeaderboardPage'));
 
 /** Starts a fetch into the cache unless it holds the data already; never waits for it (an
  * error shows on the page, whose query asks again). */
@@ -75,6 +76,7 @@ export const router = createBrowserRouter([
               { path: 'runs', element: page(<RunsPage />) },
               { path: 'runs/:runId', element: page(<RunDetailPage />), loader: runLoader },
               { path: 'compare', element: page(<ComparePage />) },
+              { path: 'leaderboard', element: page(<LeaderboardPage />) },
               { path: 'traces', element: page(<TracesPage />) },
               { path: 'traces/:traceId', element: page(<TracePage />), loader: traceLoader },
               { path: 'rollouts', element: page(<RolloutsPage />) },

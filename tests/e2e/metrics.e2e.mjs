@@ -198,6 +198,21 @@ async function main() {
       await page.locator('[data-testid=compare][data-runs="3"]').waitFor({ timeout: WAIT });
     });
 
+    await step('leaderboard: runs ranked by a summary metric, lowest first, columns from the URL', async () => {
+      await page.goto(`${BASE}/p/${SLUG}/leaderboard?metric=train/loss&order=asc&kind=train&cols=p:lr,s:eval/accuracy`);
+      await page.getByTestId('leaderboard-row').nth(2).waitFor({ timeout: WAIT });
+      const rows = await page.getByTestId('leaderboard-row').allTextContents();
+      assert.equal(rows.length, 3, rows.join(' | '));
+      // Lowest loss first: the third trial (0.3), then the second (0.4), the first (0.5).
+      assert.ok(rows[0].startsWith('1' + trials[2].name), rows[0]);
+      assert.ok(rows[2].startsWith('3' + trials[0].name), rows[2]);
+      assert.deepEqual(await page.getByTestId('leaderboard-col').allTextContents(), ['lr', 'eval/accuracy']);
+      await shot('metrics-07-leaderboard');
+      await page.getByText('Highest first').click();
+      await page.waitForURL((u) => !u.searchParams.has('order'), { timeout: WAIT });
+      await page.waitForFunction((name) => document.querySelector('[data-testid=leaderboard-row]')?.textContent?.startsWith('1' + name), trials[0].name, { timeout: WAIT });
+    });
+
     await step('metrics: no uncaught errors in the page', async () => {
       assert.deepEqual(pageErrors, []);
     });

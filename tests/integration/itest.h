@@ -174,6 +174,7 @@ int suite_edge_register(void);
 int suite_spans_register(void);
 int suite_traces_register(void);
 int suite_rollouts_register(void);
+int suite_leaderboard_register(void);
 
 /* Fixtures: a project (slug written to slug), a user with a fresh password, a token
  * (returns the HTTP status; expires is JSON text or NULL), a membership (0 on 201). */

@@ -25,7 +25,7 @@ static const struct {
     {"prometheus", suite_prometheus_register}, {"housekeeping", suite_housekeeping_register},
     {"lifecycle", suite_lifecycle_register},   {"edge", suite_edge_register},
     {"spans", suite_spans_register},           {"traces", suite_traces_register},
-    {"rollouts", suite_rollouts_register},
+    {"rollouts", suite_rollouts_register},     {"leaderboard", suite_leaderboard_register},
 };
 #define N_SUITES (sizeof(suites) / sizeof(suites[0]))
 

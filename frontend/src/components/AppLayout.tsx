@@ -23,6 +23,7 @@ import { LiveIndicator } from './LiveIndicator';
 const NAV = [
   { to: '', label: 'Overview' },
   { to: 'runs', label: 'Runs' },
+  { to: 'leaderboard', label: 'Leaderboard' },
   { to: 'traces', label: 'Traces' },
   { to: 'rollouts', label: 'Rollouts' },
   { to: 'resources', label: 'Resources' },
