@@ -232,7 +232,8 @@ asan:
 # (events, batches, claims, the run list at 1M runs), the fleet simulator as a load
 # generator, the live stream (idle streams' memory, fan-out latency), the built-in
 # reports at 1M runs and 10M events, then the dashboard's runs page scrolling 10,000
-# rows in Chromium, the first paint of a 5,000-span trace, the Python client's cost a
+# rows in Chromium, the first paint of a 5,000-span trace and of the compare view (50 runs ×
+# 10,000 points), the Python client's cost a
 # `run.log` call and metric points a second from one process, and agent-lightning's client
 # loop at 1,000 rollouts in flight (tests/bench/agl.sh). Figures with their commands go to
 # docs/PERFORMANCE.md.
@@ -247,6 +248,7 @@ bench: build
 	RUNWATCH_BIN_DIR=$(BUILD) tests/bench/runs_scroll.sh
 	RUNWATCH_BIN_DIR=$(BUILD) tests/bench/runs_list.sh
 	RUNWATCH_BIN_DIR=$(BUILD) tests/bench/trace_paint.sh
+	RUNWATCH_BIN_DIR=$(BUILD) tests/bench/compare_paint.sh
 	RUNWATCH_BIN_DIR=$(BUILD) tests/python/run.sh bench
 	RUNWATCH_BIN_DIR=$(BUILD) tests/bench/agl.sh
 

@@ -108,6 +108,9 @@ export function LineChart({
       ],
     };
     const chart = new uPlot(opts, data, box);
+    // What is drawn, for tests and the first-paint benchmark (tests/bench/compare_paint.mjs).
+    box.dataset.lines = String(lines.length);
+    box.dataset.points = String(ys.reduce((n, l) => n + l.filter((v) => v !== null).length, 0));
     const ro = new ResizeObserver(() => chart.setSize({ width: Math.max(box.clientWidth, 200), height }));
     ro.observe(box);
     return () => {
