@@ -72,9 +72,10 @@ export function CompareBar({ project, sel }: { project: string; sel: RunSelectio
 /** On a sweep's page (a run with two or more children): compare its trials, the first 50. */
 export function CompareTrialsButton({ project, run }: { project: string; run: string }) {
   const navigate = useNavigate();
-  // Under the runs list key, so the live stream's list invalidation refreshes it.
+  // Under the project's runs key (a live reset refetches it), but not under its lists: the
+  // live stream patches those as pages of the run list, which this is not.
   const children = useQuery({
-    queryKey: [...runKeys.lists(project), { parent: run, compare: '1' }],
+    queryKey: [...runKeys.all(project), 'children', run],
     queryFn: ({ signal }) => api<Page<Run>>('/runs', { query: { project, parent: run, limit: COMPARE_MAX }, signal }),
   });
   const ids = (children.data?.items ?? []).flatMap((r) => (r.id ? [r.id] : []));

@@ -38,7 +38,8 @@ export default function LeaderboardPage() {
 
   // The keys to offer: from the newest runs' summaries and params, and the ranked runs'.
   const recent = useQuery({
-    queryKey: ['runs', slug, 'list', { leaderboardKeys: '1' }],
+    // Not under the runs lists' key: the live stream patches those as list pages.
+    queryKey: ['runs', slug, 'leaderboard-keys'],
     queryFn: ({ signal }) => api<Page<Run>>('/runs', { query: { project: slug, limit: 200 }, signal }),
   });
   const board = useQuery(leaderboardQuery(slug, p));
