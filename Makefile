@@ -233,12 +233,13 @@ asan:
 # (events, batches, claims, the run list at 1M runs), the fleet simulator as a load
 # generator, the live stream (idle streams' memory, fan-out latency), the built-in
 # reports at 1M runs and 10M events, then the dashboard's runs page scrolling 10,000
-# rows in Chromium, the first paint of a 5,000-span trace and of a 5,000-run graph (and the
-# graph statements' cost), the Python client's cost a
-# `run.log` call and metric points a second from one process, and agent-lightning's client
-# loop at 1,000 rollouts in flight (tests/bench/agl.sh), and the launchers' reconcile poll
-# with 1,000 experiments (tests/bench/experiments.sh). Figures with their commands go to
-# docs/PERFORMANCE.md.
+# rows in Chromium, the first paint of a 5,000-span trace, of a 5,000-run graph (and the
+# graph statements' cost) and of the compare view (50 runs × 10,000 points), the Python
+# client's cost a `run.log` call and metric points a second from one process,
+# agent-lightning's client loop at 1,000 rollouts in flight (tests/bench/agl.sh), artifact
+# uploads and streamed downloads of 16 MiB (tests/bench/artifacts.sh), and the launchers'
+# reconcile poll with 1,000 experiments (tests/bench/experiments.sh). Figures with their
+# commands go to docs/PERFORMANCE.md.
 bench: build
 	RUNWATCH_BIN_DIR=$(BUILD) tests/bench/baseline.sh
 	RUNWATCH_BIN_DIR=$(BUILD) tests/bench/api.sh
@@ -252,10 +253,10 @@ bench: build
 	RUNWATCH_BIN_DIR=$(BUILD) tests/bench/trace_paint.sh
 	RUNWATCH_BIN_DIR=$(BUILD) tests/bench/graph_paint.sh
 	RUNWATCH_BIN_DIR=$(BUILD) tests/bench/graph_cost.sh
+	RUNWATCH_BIN_DIR=$(BUILD) tests/bench/compare_paint.sh
 	RUNWATCH_BIN_DIR=$(BUILD) tests/python/run.sh bench
 	RUNWATCH_BIN_DIR=$(BUILD) tests/bench/agl.sh
 	RUNWATCH_BIN_DIR=$(BUILD) tests/bench/artifacts.sh
-
 	RUNWATCH_BIN_DIR=$(BUILD) tests/bench/experiments.sh
 
 # ---- fuzzing (tests/fuzz/README.md): libFuzzer targets for the parsers that read outside

@@ -12,6 +12,7 @@
 #include "api/graph.h"
 #include "api/experiments.h"
 #include "api/login.h"
+#include "api/leaderboard.h"
 #include "api/metrics.h"
 #include "api/policies.h"
 #include "api/projects.h"
@@ -76,6 +77,7 @@ const struct route routes[] = {
     {"GET", "/api/v1/runs/{run}/events", events_list, 0},
     {"POST", "/api/v1/runs/{run}/metrics", metrics_create, J},
     {"GET", "/api/v1/runs/{run}/metrics", metrics_list, 0},
+    {"GET", "/api/v1/leaderboard", leaderboard_list, 0},
     {"GET", "/api/v1/runs/{run}/spans", spans_list, 0},
     {"GET", "/api/v1/runs/{run}/attempts", attempts_list, 0},
     {"GET", "/api/v1/runs/{run}/graph", graph_get, 0},

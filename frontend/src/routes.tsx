@@ -40,6 +40,8 @@ const FailureGroupPage = lazy(() => import('./pages/FailureGroupPage'));
 const AdminPage = lazy(() => import('./pages/AdminPage'));
 const AuditPage = lazy(() => import('./pages/AuditPage'));
 const NotFoundPage = lazy(() => import('./pages/NotFoundPage'));
+const ComparePage = lazy(() => import('./pages/ComparePage'));
+const LeaderboardPage = lazy(() => import('./pages/LeaderboardPage'));
 
 /** Starts a fetch into the cache unless it holds the data already; never waits for it (an
  * error shows on the page, whose query asks again). */
@@ -107,6 +109,8 @@ export const router = createBrowserRouter([
               { index: true, element: page(<OverviewPage />), loader: overviewLoader },
               { path: 'runs', element: page(<RunsPage />), loader: runsLoader },
               { path: 'runs/:runId', element: page(<RunDetailPage />), loader: runLoader },
+              { path: 'compare', element: page(<ComparePage />) },
+              { path: 'leaderboard', element: page(<LeaderboardPage />) },
               { path: 'traces', element: page(<TracesPage />) },
               { path: 'traces/:traceId', element: page(<TracePage />), loader: traceLoader },
               { path: 'rollouts', element: page(<RolloutsPage />) },

@@ -182,6 +182,8 @@ int suite_graph_register(void);
 
 int suite_experiments_register(void);
 
+int suite_leaderboard_register(void);
+
 /* Fixtures: a project (slug written to slug), a user with a fresh password, a token
  * (returns the HTTP status; expires is JSON text or NULL), a membership (0 on 201). */
 int itest_make_project(const struct ident *admin, const char *tag, char *slug, size_t cap,

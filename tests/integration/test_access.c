@@ -161,6 +161,9 @@ static const struct row matrix[] = {
     {"GET",    "/api/v1/runs/{run}/events",                NULL, PA, OP_RUN,            {401, OK,  OK,  OK,  OK,  OK,  OK,  OK,  404}},
     {"POST",   "/api/v1/runs/{run}/metrics",               NULL, PA, OP_METRIC_CREATE,  {401, 403, OK,  OK,  OK,  403, OK,  OK,  404}},
     {"GET",    "/api/v1/runs/{run}/metrics",               NULL, PA, OP_RUN,            {401, OK,  OK,  OK,  OK,  OK,  OK,  OK,  404}},
+    /* The leaderboard: a viewer's read, like the run list. */
+    {"GET",    "/api/v1/leaderboard", "project={project}&metric=loss", PA, OP_PLAIN,    {401, OK,  OK,  OK,  OK,  OK,  OK,  OK,  404}},
+    {"GET",    "/api/v1/leaderboard",              "metric=loss", PA, OP_PLAIN,         {401, 400, 400, 400, 400, OK,  OK,  OK,  400}},
     /* Waiting only reads: viewers may. A run the caller cannot see is a 404. */
     {"POST",   "/api/v1/runs/wait",                        NULL, PA, OP_WAIT,           {401, OK,  OK,  OK,  OK,  OK,  OK,  OK,  404}},
     /* Attempts and the queue follow the runs' rules: viewers read, members write. */
@@ -236,6 +239,7 @@ static const struct row matrix[] = {
     {"GET",    "/api/v1/runs/{run}/events",                NULL, PB, OP_RUN,            {401, 404, 404, 404, OK,  404, 404, 404, OK}},
     {"POST",   "/api/v1/runs/{run}/metrics",               NULL, PB, OP_METRIC_CREATE,  {401, 404, 404, 404, OK,  404, 404, 404, OK}},
     {"GET",    "/api/v1/runs/{run}/metrics",               NULL, PB, OP_RUN,            {401, 404, 404, 404, OK,  404, 404, 404, OK}},
+    {"GET",    "/api/v1/leaderboard", "project={project}&metric=loss", PB, OP_PLAIN,    {401, 404, 404, 404, OK,  404, 404, 404, OK}},
     {"POST",   "/api/v1/runs/wait",                        NULL, PB, OP_WAIT,           {401, 404, 404, 404, OK,  404, 404, 404, OK}},
     {"GET",    "/api/v1/runs/{run}/attempts",              NULL, PB, OP_RUN,            {401, 404, 404, 404, OK,  404, 404, 404, OK}},
     {"GET",    "/api/v1/runs/{run}/graph",                 NULL, PB, OP_RUN,            {401, 404, 404, 404, OK,  404, 404, 404, OK}},

@@ -17,7 +17,7 @@
 
 /* Keys are names, not text: [A-Za-z0-9_./:-], so "a,b" in a query lists two keys and a
  * key never needs escaping in a URL or a chart legend. */
-static int metrics_key_ok(const char *k, size_t len)
+int metrics_key_ok(const char *k, size_t len)
 {
     if (len < 1 || len > 200)
         return 0;

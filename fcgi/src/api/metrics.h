@@ -9,6 +9,9 @@
 #define METRICS_DEFAULT_POINTS 1000
 #define METRICS_MAX_POINTS     10000
 
+/* 1 when k[0..len) is a metric key: 1 to 200 of [A-Za-z0-9_./:-]. */
+int metrics_key_ok(const char *k, size_t len);
+
 int metrics_create(struct req *r);
 int metrics_list(struct req *r);
 

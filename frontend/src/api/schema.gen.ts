@@ -482,6 +482,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/leaderboard": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A project's runs ranked by a summary metric, best first (viewer)
+         * @description Runs whose summary holds `metric` as a number, highest first (order=asc: lowest first, as for a loss); ties newest first. Filters: kind, experiment_id, tag (all optional). Each item carries the run's params and summary, so a table can show any of their keys. Cost grows with the project's runs (docs/PERFORMANCE.md).
+         */
+        get: operations["getLeaderboard"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/runs/{run}/metrics": {
         parameters: {
             query?: never;
@@ -2471,6 +2491,23 @@ export interface components {
             last_ts?: string;
             min?: number;
             max?: number;
+        };
+        /** @description A run on the leaderboard: its identity, params and summary, and value, the summary metric it is ranked by. */
+        LeaderboardItem: {
+            /** Format: uuid */
+            id?: string;
+            name?: string | null;
+            kind?: string;
+            status?: string;
+            experiment_id?: number | null;
+            tags?: string[];
+            /** Format: date-time */
+            created_at?: string;
+            /** Format: date-time */
+            ended_at?: string | null;
+            params?: Record<string, never> | null;
+            summary?: Record<string, never> | null;
+            value?: number;
         };
         MetricSeries: {
             key?: string;
@@ -5225,6 +5262,69 @@ export interface operations {
             };
             /** @description Well-formed but invalid (names the field), or an Idempotency-Key used with another batch (idempotency_key_reused, field Idempotency-Key) */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getLeaderboard: {
+        parameters: {
+            query: {
+                /** @description slug; optional for a token (its project) */
+                project?: string;
+                /** @description the summary key to rank by (1 to 200 of A-Z a-z 0-9 _ . / : -) */
+                metric: string;
+                /** @description desc (default: highest first) or asc (lowest first) */
+                order?: "desc" | "asc";
+                /** @description only runs of this kind */
+                kind?: string;
+                /** @description only runs of this experiment */
+                experiment_id?: number;
+                /** @description only runs with this tag */
+                tag?: string;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The ranked runs */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: components["schemas"]["LeaderboardItem"][];
+                    };
+                };
+            };
+            /** @description Malformed request (names the field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No identity */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such project, or not visible to the caller */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -31,6 +31,7 @@ const NAV = [
   { to: '', label: 'Overview' },
   { to: 'runs', label: 'Runs' },
   { to: 'experiments', label: 'Experiments' },
+  { to: 'leaderboard', label: 'Leaderboard' },
   { to: 'traces', label: 'Traces' },
   { to: 'rollouts', label: 'Rollouts' },
   { to: 'artifacts', label: 'Artifacts' },

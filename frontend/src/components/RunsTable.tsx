@@ -14,6 +14,7 @@ import { useVirtualizer } from '@tanstack/react-virtual';
 import { ActionIcon, Anchor, Box, Group, Progress, Table, Text, Tooltip } from '@mantine/core';
 import { useQuery } from '@tanstack/react-query';
 import { Link, useNavigate } from 'react-router-dom';
+import { selectColumn, type RunSelection } from './RunSelection';
 import type { Run } from '../api/types';
 import { attemptsQuery } from '../api/runs';
 import { durationBetween, formatDuration, formatProgress, formatRelative, formatTime, shortId, truncateJson } from '../lib/format';
@@ -81,6 +82,7 @@ export function RunsTable({
   loadingMore,
   onLoadMore,
   height,
+  selection,
 }: {
   project: string;
   runs: Run[];
@@ -89,6 +91,8 @@ export function RunsTable({
   loadingMore: boolean;
   onLoadMore: () => void;
   height: string;
+  /** Tick boxes to pick runs (the compare view). */
+  selection?: RunSelection;
 }) {
   const [expanded, setExpanded] = useState<Record<string, boolean>>({});
   const [drawer, setDrawer] = useState<Run | null>(null);
@@ -101,6 +105,7 @@ export function RunsTable({
 
   const columns = useMemo<ColumnDef<Run>[]>(
     () => [
+      ...(selection ? [selectColumn(selection)] : []),
       {
         id: 'expand',
         header: '',
@@ -223,7 +228,7 @@ export function RunsTable({
         ),
       },
     ],
-    [base, expanded, project, hasInput],
+    [base, expanded, project, hasInput, selection],
   );
 
   const table = useReactTable({

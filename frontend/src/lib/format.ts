@@ -181,3 +181,71 @@ export function formatTableCell(v: unknown): { text: string; numeric: boolean } 
   if (typeof v === 'string') return { text: v, numeric: false };
   return { text: String(v), numeric: false };
 }
+
+// ---- Metric numbers (the metrics lane): values and axis ticks that never collapse ----
+// A chart's ticks 1e-4, 2e-4, 3e-4 printed with a fixed number of decimals all read "0";
+// these pick the notation by magnitude (plain, SI above 10^4, scientific below 10^-3) and
+// the fewest significant digits that keep distinct values distinct.
+
+const SI = ['', 'k', 'M', 'G', 'T', 'P', 'E'];
+
+/** `v` to `digits` significant digits, trailing zeros dropped, never in exponent form. */
+function sig(v: number, digits: number): string {
+  const s = String(Number(v.toPrecision(digits)));
+  return s === '-0' ? '0' : s;
+}
+
+/** Scientific with the mantissa's trailing zeros dropped: 3e-4, 1.5e-4, 2e+24. */
+function sci(v: number, digits: number): string {
+  const [m = '', e = ''] = v.toExponential(digits - 1).split('e');
+  const mant = m.includes('.') ? m.replace(/0+$/, '').replace(/\.$/, '') : m;
+  return `${mant}e${e}`;
+}
+
+/** A metric value for people: `0.5`, `1234`, `12.35k`, `3.5M`, `3e-4`, `1.25e-7`, to at
+ * most `digits` significant digits; an em dash for none. */
+export function formatNumber(v: number | null | undefined, digits = 4): string {
+  if (v === null || v === undefined || Number.isNaN(v)) return '—';
+  if (!Number.isFinite(v)) return v > 0 ? '∞' : '-∞';
+  if (v === 0) return '0';
+  const d = Math.min(Math.max(Math.round(digits), 1), 17);
+  const a = Math.abs(v);
+  if (a < 1e-3) return sci(v, d);
+  if (a < 1e4) return sig(v, d);
+  let k = Math.min(Math.floor(Math.log10(a) / 3), SI.length - 1);
+  let m = Number((v / 10 ** (3 * k)).toPrecision(d));
+  // 999999 rounds to 1000k: that is 1M.
+  if (Math.abs(m) >= 1000 && k < SI.length - 1) {
+    k += 1;
+    m = Number((v / 10 ** (3 * k)).toPrecision(d));
+  }
+  if (Math.abs(m) >= 1000) return sci(v, d);
+  return `${sig(m, d)}${SI[k]}`;
+}
+
+/** The number a formatNumber label stands for (`12.35k` → 12350). */
+function labelValue(label: string): number {
+  const k = SI.indexOf(label.slice(-1));
+  return k > 0 ? Number(label.slice(0, -1)) * 10 ** (3 * k) : Number(label);
+}
+
+/** Labels for axis ticks (or any set of numbers shown together): the fewest significant
+ * digits, at least `min`, at which every label is within 1% of the smallest gap between
+ * the values of the number it stands for. So distinct values print differently, and
+ * 0, 0.5, 1, 1.5 do not read 0, 0.5, 1, 2. */
+export function formatTicks(values: readonly number[], min = 1): string[] {
+  const finite = [...new Set(values.filter((v) => Number.isFinite(v)))].sort((a, b) => a - b);
+  let gap = Infinity;
+  finite.forEach((v, i) => {
+    if (i > 0) gap = Math.min(gap, v - (finite[i - 1] as number));
+  });
+  for (let d = Math.max(min, 1); d < 17; d++) {
+    const out = values.map((v) => formatNumber(v, d));
+    if (gap === Infinity) return out;
+    const close = values.every(
+      (v, i) => !Number.isFinite(v) || Math.abs(labelValue(out[i] ?? '') - v) <= gap * 0.01,
+    );
+    if (close) return out;
+  }
+  return values.map((v) => formatNumber(v, 17));
+}

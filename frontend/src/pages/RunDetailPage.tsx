@@ -28,6 +28,8 @@ import { ErrorState, LoadingRows } from '../components/QueryState';
 import { RunStatusBadges, StatusBadge } from '../components/StatusBadges';
 import { EventLog } from '../components/EventLog';
 import { MetricsPanel } from '../components/MetricsPanel';
+import { RunMetricsCharts } from '../components/RunMetricsCharts';
+import { CompareTrialsButton } from '../components/RunSelection';
 import { RunTraces } from '../components/traces/RunTraces';
 import { RunArtifactTabs, RunArtifactPanels } from '../components/RunArtifactTabs';
 import { GraphTab, useHasGraph } from '../components/graph/GraphTab';
@@ -163,7 +165,10 @@ export default function RunDetailPage() {
             {r.id}
           </Text>
         </Stack>
-        {canWrite && <CancelButton run={r} project={slug} />}
+        <Group gap="xs">
+          <CompareTrialsButton project={slug} run={runId} />
+          {canWrite && <CancelButton run={r} project={slug} />}
+        </Group>
       </Group>
 
       <Card withBorder>
@@ -216,6 +221,8 @@ export default function RunDetailPage() {
           )}
         </Alert>
       )}
+
+      <RunMetricsCharts project={slug} run={runId} />
 
       <Tabs
         value={tab}

@@ -10,6 +10,7 @@ import { useProject } from '../components/guards';
 import { RunFiltersBar } from '../components/RunFiltersBar';
 import { RunsTable } from '../components/RunsTable';
 import { RootsList } from '../components/graph/RootsList';
+import { CompareBar, useRunSelection } from '../components/RunSelection';
 import { EmptyState, ErrorState, FirstRunHint, LoadingRows } from '../components/QueryState';
 import {
   isFiltered,
@@ -42,6 +43,7 @@ export default function RunsPage() {
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [filters]);
   const count = useQuery({ ...runCountQuery(slug, countParams), enabled: filters.sort === 'created' && !roots });
+  const selection = useRunSelection();
   const { hasNextPage, isFetchingNextPage, fetchNextPage } = q;
   const loadMore = useCallback(() => {
     if (hasNextPage && !isFetchingNextPage) void fetchNextPage();
@@ -80,6 +82,7 @@ export default function RunsPage() {
         )}
       </Group>
       <RunFiltersBar value={filters} onChange={setFilters} project={slug} />
+      <CompareBar project={slug} sel={selection} />
       {filters.sort !== 'created' && (
         <Text size="xs" c="dimmed">
           {filters.sort === 'started'
@@ -115,6 +118,7 @@ export default function RunsPage() {
             loadingMore={q.isFetchingNextPage}
             onLoadMore={loadMore}
             height="calc(100vh - 230px)"
+            selection={selection}
           />
           {q.error && <ErrorState error={q.error} onRetry={() => void q.fetchNextPage()} />}
         </>

@@ -1,0 +1,115 @@
+// The compare view's first paint for BENCH_COMPARE_RUNS runs (50) × BENCH_COMPARE_POINTS
+// points (10,000) of one key in real Chromium (playwright-core driving /usr/bin/chromium,
+// headless). Makes project "bench", the runs and each run's train/loss series, then, in
+// rounds, a fresh tab loads /p/bench/compare?runs=…: the time from navigation to the
+// overlaid train/loss chart drawn with every run's series (the chart's data-points reaching
+// runs × the downsampled length; a MutationObserver installed before the page's scripts),
+// then to the frame after; and the metric requests' count and time (Resource Timing).
+// Measured, never asserted. Run by tests/bench/compare_paint.sh.
+import assert from 'node:assert/strict';
+import { launchChromium } from '../lib/chromium.mjs';
+
+const BASE = process.env.BENCH_URL;
+const EMAIL = process.env.RUNWATCH_ADMIN_EMAIL;
+const PASSWORD = process.env.RUNWATCH_ADMIN_PASSWORD;
+const RUNS = Number(process.env.BENCH_COMPARE_RUNS ?? 50);
+const POINTS = Number(process.env.BENCH_COMPARE_POINTS ?? 10000);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+/** The compare view asks for this many points a series (api/metrics.ts METRIC_POINTS). */
+const SHOWN = Math.min(POINTS, 500);
+assert.ok(BASE && EMAIL && PASSWORD, 'run through tests/bench/compare_paint.sh');
+
+const log = (s) => process.stderr.write(`bench: ${s}\n`);
+const median = (xs) => {
+  const a = [...xs].sort((x, y) => x - y);
+  return a.length % 2 ? a[(a.length - 1) / 2] : (a[a.length / 2 - 1] + a[a.length / 2]) / 2;
+};
+
+let cookie = '';
+async function call(method, path, { body, token } = {}) {
+  const headers = { Accept: 'application/json', 'X-Runwatch-CSRF': '1' };
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  if (token) headers.Authorization = `Bearer ${token}`;
+  else if (cookie) headers.Cookie = cookie;
+  const res = await fetch(BASE + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
+  const sc = res.headers.get('set-cookie');
+  if (sc) cookie = sc.split(';')[0];
+  return text ? JSON.parse(text) : null;
+}
+
+await call('POST', '/api/v1/auth/login', { body: { email: EMAIL, password: PASSWORD } });
+await call('POST', '/api/v1/projects', { body: { slug: 'bench', name: 'Benchmark' } });
+const { token } = await call('POST', '/api/v1/projects/bench/tokens', { body: { name: 'bench-metrics', scopes: ['read', 'write'] } });
+const ids = [];
+for (let r = 0; r < RUNS; r++) {
+  const run = await call('POST', '/api/v1/runs', { token, body: { kind: 'train', name: `trial-${r}`, queue: 'gpu', params: { lr: 1e-4 * (1 + r), seed: r } } });
+  for (let i = 0; i < POINTS; i += 10000) {
+    const n = Math.min(10000, POINTS - i);
+    const metrics = Array.from({ length: n }, (_, j) => {
+      const s = i + j;
+      return { key: 'train/loss', step: s, value: 2 * Math.exp(-s / (2000 + 50 * r)) + 0.1 + 0.05 * Math.sin(s * 0.37 + r) };
+    });
+    await call('POST', `/api/v1/runs/${run.id}/metrics`, { token, body: { metrics } });
+  }
+  ids.push(run.id);
+}
+log(`${RUNS} runs × ${POINTS} points of train/loss stored`);
+
+const browser = await launchChromium();
+try {
+  const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+  await context.addInitScript((want) => {
+    window.__paint = new Promise((resolve) => {
+      const mo = new MutationObserver(() => {
+        const c = document.querySelector('[data-testid="compare-train/loss"]');
+        if (!c || Number(c.dataset.points) < want) return;
+        mo.disconnect();
+        const dom = performance.now();
+        requestAnimationFrame(() => setTimeout(() => resolve({ dom, painted: performance.now(), points: Number(c.dataset.points) }), 0));
+      });
+      mo.observe(document, { childList: true, subtree: true, attributes: true, attributeFilter: ['data-points'] });
+    });
+  }, RUNS * SHOWN);
+  const login = await context.newPage();
+  await login.goto(BASE + '/login');
+  await login.getByLabel('Email').fill(EMAIL);
+  await login.getByLabel('Password').fill(PASSWORD);
+  await login.getByRole('button', { name: 'Sign in' }).click();
+  await login.waitForURL(/\/p\/bench/);
+  await login.close();
+
+  const url = `${BASE}/p/bench/compare?runs=${ids.join(',')}`;
+  const res = [];
+  // Round 0 warms the browser's cache of the static files; it is not counted.
+  for (let r = 0; r <= ROUNDS; r++) {
+    const page = await context.newPage();
+    await page.goto(url);
+    const m = await page.evaluate(async () => {
+      const p = await window.__paint;
+      const reqs = performance.getEntriesByType('resource').filter((e) => e.name.includes('/api/v1/runs/'));
+      const series = reqs.filter((e) => e.name.includes('/metrics?'));
+      const end = reqs.length ? Math.max(...reqs.map((e) => e.responseEnd)) : NaN;
+      return {
+        ...p,
+        requests: reqs.length,
+        seriesRequests: series.length,
+        lastResponse: end,
+        after: p.dom - end,
+        bytes: series.reduce((a, e) => a + (e.encodedBodySize || 0), 0),
+        raw: series.reduce((a, e) => a + (e.decodedBodySize || 0), 0),
+      };
+    });
+    await page.close();
+    if (r === 0) continue;
+    res.push(m);
+    log(`round ${r}: ${m.requests} run/metric requests (${m.seriesRequests} series), last response at ${m.lastResponse.toFixed(0)} ms; chart with ${m.points} points in the DOM at ${m.dom.toFixed(0)} ms (${m.after.toFixed(0)} ms after the last response), painted at ${m.painted.toFixed(0)} ms`);
+  }
+  console.log(`compare view, ${RUNS} runs × ${POINTS} points (train/loss, ${SHOWN} a series drawn); rounds ${ROUNDS} after one warm-up; times from navigation start`);
+  console.log(
+    `first paint median ${median(res.map((x) => x.painted)).toFixed(0)} ms (min ${Math.min(...res.map((x) => x.painted)).toFixed(0)}, max ${Math.max(...res.map((x) => x.painted)).toFixed(0)}); last API response ${median(res.map((x) => x.lastResponse)).toFixed(0)} ms; last response to chart ${median(res.map((x) => x.after)).toFixed(0)} ms; ${res[0].requests} requests (${res[0].seriesRequests} series: ${(res[0].bytes / 1e6).toFixed(2)} MB gzip, ${(res[0].raw / 1e6).toFixed(2)} MB JSON) (medians)`,
+  );
+} finally {
+  await browser.close();
+}
