@@ -6,6 +6,7 @@
 #include "api/agl.h"
 #include "api/attempts.h"
 #include "api/audit.h"
+#include "api/celery.h"
 #include "api/health.h"
 #include "api/events.h"
 #include "api/login.h"
@@ -93,6 +94,9 @@ const struct route routes[] = {
     /* Optional body ({"status", "resources"}), parsed by the handler. */
     {"POST", "/api/v1/workers/{worker}/heartbeat", workers_heartbeat, 0},
     {"POST", "/api/v1/workers/{worker}/stop", workers_stop, 0},
+
+    /* The Celery bridge's ingest (api/celery.c): a burst of Celery events in one write. */
+    {"POST", "/api/v1/celery/events", celery_events, J},
 
     /* Reporting (api/reports.c; the report schema of migration 0007). */
     {"GET", "/api/v1/reports/throughput", reports_throughput, 0},

@@ -67,8 +67,9 @@ enum op {
     OP_GROUP,        /* {fingerprint}: a fresh failure group of {project} */
     OP_THRESHOLDS,   /* thresholds of {project}, set */
     /* traces */
-    OP_OTLP,  /* a one-span OTLP export (a token's own project) */
-    OP_TRACE, /* {trace_id}: a fresh trace of one span in {project} */
+    OP_OTLP,   /* a one-span OTLP export (a token's own project) */
+    OP_CELERY, /* an empty burst of Celery events (the bridge's ingest) */
+    OP_TRACE,  /* {trace_id}: a fresh trace of one span in {project} */
     /* the agent-lightning store (a token's own project) */
     OP_POLICY,    /* {queue}: a fresh queue name; for PUT, a policy in {project} */
     OP_AGL,       /* {rollout}: a fresh started rollout of project A; {attempt} latest; the body the
@@ -156,6 +157,9 @@ static const struct row matrix[] = {
     {"GET",    "/api/v1/workers/{worker}",                 NULL, PA, OP_WORKER,         {401, OK,  OK,  OK,  OK,  OK,  OK,  OK,  404}},
     {"POST",   "/api/v1/workers/{worker}/heartbeat",       NULL, PA, OP_WORKER_BEAT,    {401, 403, OK,  OK,  OK,  403, OK,  OK,  404}},
     {"POST",   "/api/v1/workers/{worker}/stop",            NULL, PA, OP_WORKER,         {401, 403, OK,  OK,  OK,  403, OK,  OK,  404}},
+    /* The Celery bridge's ingest: a producer's write, like a run's events. */
+    {"POST",   "/api/v1/celery/events",      "project={project}", PA, OP_CELERY,        {401, 403, OK,  OK,  OK,  403, OK,  OK,  404}},
+    {"POST",   "/api/v1/celery/events",                    NULL, PA, OP_CELERY,         {401, 400, 400, 400, 400, 403, OK,  OK,  400}},
     /* reports (test_reports.c has the behaviour; here only who may) */
     {"GET",    "/api/v1/reports/throughput",               NULL, PA, OP_PLAIN,          {401, OK,  OK,  OK,  OK,  OK,  OK,  OK,  OK}},
     {"GET",    "/api/v1/reports/throughput", "project={project}", PA, OP_PLAIN,         {401, OK,  OK,  OK,  OK,  OK,  OK,  OK,  404}},
@@ -217,6 +221,7 @@ static const struct row matrix[] = {
     {"GET",    "/api/v1/workers/{worker}",                 NULL, PB, OP_WORKER,         {401, 404, 404, 404, OK,  404, 404, 404, OK}},
     {"POST",   "/api/v1/workers/{worker}/heartbeat",       NULL, PB, OP_WORKER_BEAT,    {401, 404, 404, 404, OK,  404, 404, 404, OK}},
     {"POST",   "/api/v1/workers/{worker}/stop",            NULL, PB, OP_WORKER,         {401, 404, 404, 404, OK,  404, 404, 404, OK}},
+    {"POST",   "/api/v1/celery/events",      "project={project}", PB, OP_CELERY,        {401, 404, 404, 404, OK,  404, 404, 404, OK}},
     /* reports, project B */
     {"GET",    "/api/v1/reports/throughput", "project={project}", PB, OP_PLAIN,         {401, 404, 404, 404, OK,  404, 404, 404, OK}},
     {"POST",   "/api/v1/reports/query",                    NULL, PB, OP_QUERY,          {401, 404, 404, 404, OK,  404, 404, 404, OK}},
@@ -779,6 +784,9 @@ static long access_call(const struct row *row, int who, char *code, size_t ccap)
             return -1;
         snprintf(body, sizeof(body), "{\"ids\":[\"%s\"],\"timeout_s\":0}", run);
         b = body;
+        break;
+    case OP_CELERY:
+        b = "{\"events\":[]}";
         break;
     case OP_RUN_HEARTBEAT:
         if (make_run(row->project, "running", run, sizeof(run)))
