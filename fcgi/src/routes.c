@@ -97,6 +97,9 @@ const struct route routes[] = {
 
     /* The Celery bridge's ingest (api/celery.c): a burst of Celery events in one write. */
     {"POST", "/api/v1/celery/events", celery_events, J},
+    {"GET", "/api/v1/celery/registry", celery_registry, 0},
+    {"GET", "/api/v1/celery/workers", celery_workers, 0},
+    {"GET", "/api/v1/runs/{run}/celery", celery_run, 0},
 
     /* Reporting (api/reports.c; the report schema of migration 0007). */
     {"GET", "/api/v1/reports/throughput", reports_throughput, 0},

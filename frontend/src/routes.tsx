@@ -19,6 +19,7 @@ const TracePage = lazy(() => import('./pages/TracePage'));
 const RolloutsPage = lazy(() => import('./pages/RolloutsPage'));
 const ResourcesPage = lazy(() => import('./pages/ResourcesPage'));
 const WorkersPage = lazy(() => import('./pages/WorkersPage'));
+const CeleryRegistryPage = lazy(() => import('./pages/CeleryRegistryPage'));
 const WorkerDetailPage = lazy(() => import('./pages/WorkerDetailPage'));
 const SettingsPage = lazy(() => import('./pages/SettingsPage'));
 const ReportsPage = lazy(() => import('./pages/ReportsPage'));
@@ -78,6 +79,7 @@ export const router = createBrowserRouter([
               { path: 'rollouts', element: page(<RolloutsPage />) },
               { path: 'resources', element: page(<ResourcesPage />) },
               { path: 'workers', element: page(<WorkersPage />) },
+              { path: 'celery', element: page(<CeleryRegistryPage />) },
               { path: 'workers/:workerId', element: page(<WorkerDetailPage />) },
               { path: 'reports', element: page(<ReportsPage />) },
               { path: 'failures', element: page(<FailuresPage />) },

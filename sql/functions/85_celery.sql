@@ -401,9 +401,12 @@ BEGIN
         UPDATE celery_workers SET last_seen = seen, active = 0 WHERE worker_id = w.id;
         RETURN true;
     END IF;
-    -- Online, or a beat from a worker seen stopped or lost (restarted, or the bridge came up
-    -- after it): a new session when the process is not the open session's.
-    IF typ = 'worker-online' OR w.status IN ('stopped', 'offline')
+    -- A session opened when a task event named the worker first has no pid yet: this is it.
+    UPDATE worker_sessions SET pid = pidv WHERE worker_id = w.id AND ended_at IS NULL
+        AND pid IS NULL AND pidv IS NOT NULL;
+    -- A worker seen stopped or lost (restarted, or the bridge came up after it), or a process
+    -- that is not the open session's (a restart between two beats): a new session.
+    IF w.status IN ('stopped', 'offline')
        OR NOT EXISTS (SELECT 1 FROM worker_sessions WHERE worker_id = w.id AND ended_at IS NULL
                       AND pid IS NOT DISTINCT FROM pidv) THEN
         UPDATE worker_sessions SET ended_at = greatest(ts, started_at), end_reason = 'replaced'

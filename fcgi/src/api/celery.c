@@ -186,3 +186,55 @@ int celery_events(struct req *r)
         return -1;
     return req_json_text(r, 200, PQgetvalue(res, 0, CELERY_INGEST_RESULT));
 }
+
+/* The task registry: every task name with its last 24 hours (viewers). */
+int celery_registry(struct req *r)
+{
+    struct access_project pr;
+    PGresult *res;
+
+    if (access_project_for(&r->op, req_query(r, "project"), "project", ACCESS_ROLE_VIEWER, &pr))
+        return -1;
+    const char *p[CELERY_REGISTRY__NIN] = {[CELERY_REGISTRY_IN_PROJECT_ID] = pr.id};
+    if (!(res = DB_EXEC(&r->op, DB_STMT_CELERY_REGISTRY, p)))
+        return -1;
+    return req_json_text(
+        r, 200,
+        arena_sprintf(r->op.arena, "{\"items\":%s}", PQgetvalue(res, 0, CELERY_REGISTRY_REGISTRY)));
+}
+
+/* The project's Celery workers with their heartbeat fields (viewers). */
+int celery_workers(struct req *r)
+{
+    struct access_project pr;
+    PGresult *res;
+
+    if (access_project_for(&r->op, req_query(r, "project"), "project", ACCESS_ROLE_VIEWER, &pr))
+        return -1;
+    const char *p[CELERY_WORKERS__NIN] = {[CELERY_WORKERS_IN_PROJECT_ID] = pr.id};
+    if (!(res = DB_EXEC(&r->op, DB_STMT_CELERY_WORKERS, p)))
+        return -1;
+    return req_json_text(
+        r, 200,
+        arena_sprintf(r->op.arena, "{\"items\":%s}", PQgetvalue(res, 0, CELERY_WORKERS_WORKERS)));
+}
+
+/* A run's Celery fields; a run that is no Celery task (or not visible) is a 404. */
+int celery_run(struct req *r)
+{
+    const char *id = req_path_param(r, "run");
+    struct access_project pr;
+    PGresult *res;
+
+    if (!id || !jsonx_is_uuid(id))
+        return req_error(r, 404, "not_found", NULL, "no such celery task");
+    const char *p[CELERY_RUN__NIN] = {[CELERY_RUN_IN_RUN_ID] = id};
+    if (!(res = DB_EXEC(&r->op, DB_STMT_CELERY_RUN, p)))
+        return -1;
+    if (PQntuples(res) != 1)
+        return req_error(r, 404, "not_found", NULL, "no such celery task");
+    if (access_project_by_id(&r->op, PQgetvalue(res, 0, CELERY_RUN_PROJECT_ID), ACCESS_ROLE_VIEWER,
+                             &pr, "celery task"))
+        return -1;
+    return req_json_text(r, 200, PQgetvalue(res, 0, CELERY_RUN_CELERY));
+}

@@ -5,5 +5,8 @@
 #include "req.h"
 
 int celery_events(struct req *r);
+int celery_registry(struct req *r);
+int celery_workers(struct req *r);
+int celery_run(struct req *r);
 
 #endif

@@ -27,6 +27,7 @@ const NAV = [
   { to: 'rollouts', label: 'Rollouts' },
   { to: 'resources', label: 'Resources' },
   { to: 'workers', label: 'Workers' },
+  { to: 'celery', label: 'Celery' },
   { to: 'failures', label: 'Failures' },
   { to: 'reports', label: 'Reports' },
   { to: 'settings', label: 'Settings' },
