@@ -240,8 +240,9 @@ asan:
 # reports at 1M runs and 10M events, then the dashboard's runs page scrolling 10,000
 # rows in Chromium, the first paint of a 5,000-span trace, the Python client's cost a
 # `run.log` call and metric points a second from one process, and agent-lightning's client
-# loop at 1,000 rollouts in flight (tests/bench/agl.sh). Figures with their commands go to
-# docs/PERFORMANCE.md.
+# loop at 1,000 rollouts in flight (tests/bench/agl.sh), and the Celery bridge under 1,000
+# simulated workers and 5,000 task events/s (tests/bench/celery.sh). Figures with their
+# commands go to docs/PERFORMANCE.md.
 bench: build
 	RUNWATCH_BIN_DIR=$(BUILD) tests/bench/baseline.sh
 	RUNWATCH_BIN_DIR=$(BUILD) tests/bench/api.sh
@@ -255,6 +256,7 @@ bench: build
 	RUNWATCH_BIN_DIR=$(BUILD) tests/bench/trace_paint.sh
 	RUNWATCH_BIN_DIR=$(BUILD) tests/python/run.sh bench
 	RUNWATCH_BIN_DIR=$(BUILD) tests/bench/agl.sh
+	RUNWATCH_BIN_DIR=$(BUILD) tests/bench/celery.sh
 
 # ---- fuzzing (tests/fuzz/README.md): libFuzzer targets for the parsers that read outside
 # input, built with clang, ASan and UBSan into build/fuzz from their own objects (every
