@@ -318,7 +318,7 @@ BEGIN
         UPDATE celery_tasks SET state = left(upper(substr(typ, 6)), 64)
         WHERE run_id = u AND state IN ('PENDING', 'RECEIVED', 'STARTED', 'REJECTED', 'RETRY');
     END IF;
-    PERFORM celery_run_sync(u);
+    -- The run's status is derived once per burst (celery_ingest), not once per event.
     RETURN true;
 END $$;
 
@@ -493,15 +493,26 @@ DECLARE
     skipped integer := 0;
     ok boolean;
     touched uuid[] := '{}';
+    unsynced uuid[] := '{}';
     expired integer := 0;
     open_ids jsonb;
 BEGIN
     PERFORM set_config('runwatch.transition', 'celery', true);
     FOR e IN SELECT value FROM jsonb_array_elements(coalesce(batch->'events', '[]')) LOOP
+        -- Task events leave their run's status to be derived once per burst (a task's
+        -- received, started and succeeded usually come together); anything that reads
+        -- the runs' status (a worker going offline, the backend's word) sees it synced.
+        IF e->>'type' NOT LIKE 'task-%' AND cardinality(unsynced) > 0 THEN
+            PERFORM celery_run_sync(x) FROM (SELECT DISTINCT unnest(unsynced) AS x) d;
+            unsynced := '{}';
+        END IF;
         IF e->>'type' = 'backend-meta' THEN
             ok := celery_meta_event(project, e);
         ELSIF e->>'type' LIKE 'task-%' THEN
             ok := celery_task_event(project, e);
+            IF ok THEN
+                unsynced := unsynced || (e->>'uuid')::uuid;
+            END IF;
         ELSIF e->>'type' LIKE 'worker-%' THEN
             ok := celery_worker_event(project, e);
         ELSE
@@ -516,6 +527,9 @@ BEGIN
             skipped := skipped + 1;
         END IF;
     END LOOP;
+    IF cardinality(unsynced) > 0 THEN
+        PERFORM celery_run_sync(x) FROM (SELECT DISTINCT unnest(unsynced) AS x) d;
+    END IF;
     IF cardinality(touched) > 0 THEN
         PERFORM celery_link_chords(project, touched);
     END IF;
