@@ -54,13 +54,18 @@ done
 t2=$(date +%s.%N)
 BENCH_LAST_REQUESTS=$events
 bench_cpu_end celery
-workers_tracked=$(q "SELECT count(*) FROM workers WHERE project_id = $P AND status IN ('idle', 'busy')")
+# Tracked: every simulated worker has its row, a session and its heartbeat fields. Online is
+# read after the drain, when the generator has long stopped beating: workers silent for
+# 2 x freq are offline by then, as they should be (their sessions end 'lost').
+workers_tracked=$(q "SELECT count(DISTINCT c.worker_id) FROM celery_workers c JOIN worker_sessions s ON s.worker_id = c.worker_id WHERE c.project_id = $P AND c.processed IS NOT NULL AND s.pid IS NOT NULL")
+sessions=$(q "SELECT count(*) FROM worker_sessions s JOIN celery_workers c ON c.worker_id = s.worker_id WHERE c.project_id = $P")
+workers_lost=$(q "SELECT count(*) FROM celery_workers c JOIN workers w ON w.id = c.worker_id WHERE c.project_id = $P AND w.status = 'offline'")
 awk -v b0="$b0" -v b1="$b1" -v hz="$hz" -v t0="$t0" -v t1="$t1" -v t2="$t2" -v n="$n" -v tasks="$tasks" \
     -v ev="$events" 'BEGIN {
     printf "bridge CPU: %.3f of a core over the %.1f s of generation\n", (b1 - b0) / hz / (t1 - t0), t1 - t0
     printf "stored: %d of %d tasks (%d task events) in %.1f s from the start: %.0f task events/s\n", n, tasks, ev, t2 - t0, n * 3 / (t2 - t0)
 }'
-echo "workers tracked (online): $workers_tracked of $WORKERS"
+echo "workers tracked (a session with its pid, heartbeat fields): $workers_tracked of $WORKERS, $sessions sessions; offline after the generator stopped: $workers_lost"
 for c in api postgres; do
     echo "$c CPU per task event: $(bench_cpu_median celery "$c") µs"
 done

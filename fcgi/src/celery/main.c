@@ -442,7 +442,10 @@ static void reconcile(struct bridge *b, json_object *open)
     }
 }
 
-static void flush(struct bridge *b)
+/* caught_up: the burst is posted because flush_ms passed, not because it filled up. Only
+ * then does it carry the clock liveness is judged by: a bridge behind its input cannot tell
+ * a silent worker from a heartbeat still waiting in its own backlog. */
+static void flush(struct bridge *b, int caught_up)
 {
     json_object *payload = json_object_new_object(), *ended = json_object_new_array(), *ans;
     size_t n = json_object_array_length(b->events);
@@ -460,7 +463,8 @@ static void flush(struct bridge *b)
         read_metas(b->be, b->o.keyprefix, ended, b->events, 0) != 0)
         backend_drop(b);
     json_object_object_add(payload, "events", b->events);
-    json_object_object_add(payload, "now", json_object_new_double(now_s()));
+    if (caught_up)
+        json_object_object_add(payload, "now", json_object_new_double(now_s()));
     if (asked)
         json_object_object_add(payload, "open", json_object_new_boolean(1));
     b->need_reconcile = 0;
@@ -559,10 +563,10 @@ static int run(struct bridge *b)
         size_t n = json_object_array_length(b->events);
         /* A burst is posted when full, or once flush_ms have passed; an empty one every
          * second carries the clock that liveness is judged by. */
-        if ((long)n >= b->o.batch || b->bytes > 512 * 1024 ||
-            (t - last_flush >= b->o.flush_ms / 1000.0 && (n > 0 || b->need_reconcile)) ||
+        int full = (long)n >= b->o.batch || b->bytes > 512 * 1024;
+        if (full || (t - last_flush >= b->o.flush_ms / 1000.0 && (n > 0 || b->need_reconcile)) ||
             t - last_flush >= 1.0) {
-            flush(b);
+            flush(b, !full);
             last_flush = mono_s();
         }
         if (t - last_stats >= 60) {
@@ -571,7 +575,7 @@ static int run(struct bridge *b)
         }
     }
     if (json_object_array_length(b->events) > 0)
-        flush(b);
+        flush(b, 0);
     stats_log(b);
     json_object_put(b->events);
     return 0;
