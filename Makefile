@@ -33,6 +33,8 @@ API_SRC    := $(filter-out $(COMMON_SRC),$(wildcard fcgi/src/*.c)) $(wildcard fc
 API_LIB_SRC := $(filter-out fcgi/src/main.c,$(API_SRC))
 SSE_SRC    := $(wildcard fcgi/src/sse/*.c)
 SSE_LIB_SRC := $(filter-out fcgi/src/sse/main.c,$(SSE_SRC))
+# runwatch-celery, the Celery bridge (fcgi/src/celery): its envelope decoder is fuzzed alone.
+CELERY_SRC := $(wildcard fcgi/src/celery/*.c)
 UNIT_SRC   := $(wildcard tests/unit/*.c)
 ITEST_SRC  := $(wildcard tests/integration/*.c)
 FLEET_SRC  := $(wildcard tools/fleet/*.c)
@@ -55,7 +57,7 @@ FLEET_LIBS := $(shell pkg-config --libs libcurl json-c 2>/dev/null) -pthread -lm
 
 BINS := $(BUILD)/runwatch-api $(BUILD)/runwatch-sse $(BUILD)/unit-tests $(BUILD)/integration-tests \
         $(BUILD)/runwatch-fleet $(BUILD)/sse-load $(BUILD)/stmt-cost $(BUILD)/redact-cost \
-        $(BUILD)/otlp-cost $(BUILD)/batch-cost $(BUILD)/copy-cost
+        $(BUILD)/otlp-cost $(BUILD)/batch-cost $(BUILD)/copy-cost $(BUILD)/runwatch-celery
 
 .PHONY: build binaries deps run-deps run stop demo test unit integration faults asan bench fmt lint clean \
         frontend frontend-test e2e fuzz fuzz-build deploy-check scale-test
@@ -91,6 +93,9 @@ $(BUILD)/runwatch-api: $(call obj,$(API_SRC) $(COMMON_SRC)) $(GEN_OBJ)
 
 $(BUILD)/runwatch-sse: $(call obj,$(SSE_SRC) $(COMMON_SRC))
 	$(CC) $(LDFLAGS) -o $@ $^ $(SSE_LIBS)
+
+$(BUILD)/runwatch-celery: $(call obj,$(CELERY_SRC) fcgi/src/log.c)
+	$(CC) $(LDFLAGS) -o $@ $^ $(shell pkg-config --libs json-c hiredis libcurl 2>/dev/null) -lm
 
 # The unit tests link the API and the hub (each without its main).
 $(BUILD)/unit-tests: $(call obj,$(UNIT_SRC) $(API_LIB_SRC) $(SSE_LIB_SRC) $(COMMON_SRC)) $(GEN_OBJ)
@@ -223,6 +228,7 @@ test: build
 	suite dashboard $(MAKE) --no-print-directory frontend-test; \
 	suite e2e env RUNWATCH_BIN_DIR=$(BUILD) tests/e2e/run.sh; \
 	suite python env RUNWATCH_BIN_DIR=$(BUILD) tests/python/run.sh; \
+	suite celery env RUNWATCH_BIN_DIR=$(BUILD) tests/celery/run.sh; \
 	if [ -n "$$failed" ]; then echo "== failed:$$failed"; exit 1; fi; \
 	echo "== every suite passed ($(FLAVOUR))"
 
@@ -237,8 +243,9 @@ asan:
 # graph statements' cost) and of the compare view (50 runs × 10,000 points), the Python
 # client's cost a `run.log` call and metric points a second from one process,
 # agent-lightning's client loop at 1,000 rollouts in flight (tests/bench/agl.sh), artifact
-# uploads and streamed downloads of 16 MiB (tests/bench/artifacts.sh), and the launchers'
-# reconcile poll with 1,000 experiments (tests/bench/experiments.sh). Figures with their
+# uploads and streamed downloads of 16 MiB (tests/bench/artifacts.sh), the launchers'
+# reconcile poll with 1,000 experiments (tests/bench/experiments.sh), and the Celery bridge
+# under 1,000 simulated workers and 5,000 task events/s (tests/bench/celery.sh). Figures with their
 # commands go to docs/PERFORMANCE.md.
 bench: build
 	RUNWATCH_BIN_DIR=$(BUILD) tests/bench/baseline.sh
@@ -258,6 +265,7 @@ bench: build
 	RUNWATCH_BIN_DIR=$(BUILD) tests/bench/agl.sh
 	RUNWATCH_BIN_DIR=$(BUILD) tests/bench/artifacts.sh
 	RUNWATCH_BIN_DIR=$(BUILD) tests/bench/experiments.sh
+	RUNWATCH_BIN_DIR=$(BUILD) tests/bench/celery.sh
 
 # ---- fuzzing (tests/fuzz/README.md): libFuzzer targets for the parsers that read outside
 # input, built with clang, ASan and UBSan into build/fuzz from their own objects (every
@@ -271,9 +279,9 @@ FUZZ_CC      ?= clang
 FUZZ_DIR     := build/fuzz
 FUZZ_RUNS    ?= 20000
 FUZZ_SEED    ?= 1
-FUZZ_TARGETS ?= json request sse otlp inflate flagschema
+FUZZ_TARGETS ?= json request sse otlp inflate flagschema celery
 # The short run of `make test`: the targets that build from a few modules, a fixed count.
-FUZZ_SHORT_TARGETS ?= otlp inflate flagschema
+FUZZ_SHORT_TARGETS ?= otlp inflate flagschema celery
 FUZZ_SHORT_RUNS    ?= 20000
 FUZZ_CFLAGS  := -std=c17 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer -Wall -Wextra -Werror \
                 -Wno-unused-function -fsanitize=fuzzer-no-link,address,undefined \
@@ -310,8 +318,14 @@ $(FUZZ_DIR)/fuzz-inflate: $(FUZZ_DIR)/obj/tests/fuzz/fuzz_inflate.o $(FUZZ_INFLA
 $(FUZZ_DIR)/fuzz-flagschema: $(FUZZ_DIR)/obj/tests/fuzz/fuzz_flagschema.o $(FUZZ_FLAGSCHEMA_OBJ)
 	$(FUZZ_CC) -fsanitize=fuzzer,address,undefined -o $@ $^ $(FUZZ_SMALL_LIBS)
 
+# runwatch-celery's envelope decoder, from its own module.
+FUZZ_CELERY_OBJ := $(patsubst %.c,$(FUZZ_DIR)/obj/%.o,fcgi/src/celery/envelope.c)
+
+$(FUZZ_DIR)/fuzz-celery: $(FUZZ_DIR)/obj/tests/fuzz/fuzz_celery.o $(FUZZ_CELERY_OBJ)
+	$(FUZZ_CC) -fsanitize=fuzzer,address,undefined -o $@ $^ $(FUZZ_SMALL_LIBS)
+
 # Kept between runs (they are made by a chain of pattern rules).
-.SECONDARY: $(FUZZ_LIB_OBJ) $(FUZZ_OTLP_OBJ) $(FUZZ_INFLATE_OBJ) $(FUZZ_FLAGSCHEMA_OBJ) \
+.SECONDARY: $(FUZZ_LIB_OBJ) $(FUZZ_OTLP_OBJ) $(FUZZ_INFLATE_OBJ) $(FUZZ_FLAGSCHEMA_OBJ) $(FUZZ_CELERY_OBJ) \
             $(patsubst %,$(FUZZ_DIR)/obj/tests/fuzz/fuzz_%.o,$(FUZZ_TARGETS))
 
 -include $(shell find $(FUZZ_DIR)/obj -name '*.d' 2>/dev/null)

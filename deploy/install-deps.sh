@@ -46,6 +46,9 @@ TEST_PACKAGES=(
     # the Python client (clients/python): its wheel builds offline with Debian's setuptools,
     # pip installs it, mypy --strict checks it (tests/python/run.sh)
     python3 python3-pip python3-setuptools python3-wheel python3-mypy
+    # the Celery bridge's tests run a real Celery worker against the test stack's Redis
+    # (tests/celery/run.sh)
+    python3-celery python3-redis
     # promtool (checks the /metrics exposition and deploy/prometheus/alerts.yml in tests).
     # The package also ships a Prometheus server that Runwatch never starts.
     prometheus

@@ -7,6 +7,7 @@
 #include "api/artifacts.h"
 #include "api/attempts.h"
 #include "api/audit.h"
+#include "api/celery.h"
 #include "api/health.h"
 #include "api/events.h"
 #include "api/graph.h"
@@ -138,6 +139,12 @@ const struct route routes[] = {
     {"GET", "/api/v1/experiments/{experiment}/flag-schema", experiments_schema, 0},
     {"POST", "/api/v1/experiments/{experiment}/claim", experiments_claim, J},
     {"POST", "/api/v1/experiments/{experiment}/report", experiments_report, J},
+
+    /* The Celery bridge's ingest (api/celery.c): a burst of Celery events in one write. */
+    {"POST", "/api/v1/celery/events", celery_events, J},
+    {"GET", "/api/v1/celery/registry", celery_registry, 0},
+    {"GET", "/api/v1/celery/workers", celery_workers, 0},
+    {"GET", "/api/v1/runs/{run}/celery", celery_run, 0},
 
     /* Reporting (api/reports.c; the report schema of migration 0007). */
     {"GET", "/api/v1/reports/throughput", reports_throughput, 0},

@@ -32,6 +32,7 @@ const ResourcesPage = lazy(() => import('./pages/ResourcesPage'));
 const WorkersPage = lazy(() => import('./pages/WorkersPage'));
 const ExperimentsPage = lazy(() => import('./pages/ExperimentsPage'));
 const ExperimentPage = lazy(() => import('./pages/ExperimentPage'));
+const CeleryRegistryPage = lazy(() => import('./pages/CeleryRegistryPage'));
 const WorkerDetailPage = lazy(() => import('./pages/WorkerDetailPage'));
 const SettingsPage = lazy(() => import('./pages/SettingsPage'));
 const ReportsPage = lazy(() => import('./pages/ReportsPage'));
@@ -119,6 +120,7 @@ export const router = createBrowserRouter([
               { path: 'workers', element: page(<WorkersPage />) },
               { path: 'experiments', element: page(<ExperimentsPage />) },
               { path: 'experiments/:experimentId', element: page(<ExperimentPage />) },
+              { path: 'celery', element: page(<CeleryRegistryPage />) },
               { path: 'workers/:workerId', element: page(<WorkerDetailPage />) },
               { path: 'reports', element: page(<ReportsPage />) },
               { path: 'failures', element: page(<FailuresPage />) },

@@ -42,7 +42,10 @@ RETURNS boolean
 LANGUAGE sql STABLE PARALLEL SAFE AS $$
     -- 'agl': the agent-lightning store's functions (80_agl.sql), whose status machine lets
     -- any update set any status (docs/AGENT_LIGHTNING.md); they announce it as a system move.
-    SELECT from_status = to_status OR system_move IS NOT DISTINCT FROM 'agl' OR EXISTS (
+    -- 'celery': the Celery bridge's ingest (85_celery.sql), which applies Celery's own
+    -- precedence to events that arrive out of order or after a gap (a task seen succeeding
+    -- whose start was missed goes from queued to succeeded).
+    SELECT from_status = to_status OR coalesce(system_move, '') IN ('agl', 'celery') OR EXISTS (
         SELECT 1 FROM lifecycle_transitions() t
         WHERE t.entity = lifecycle_legal.entity AND t.from_status = lifecycle_legal.from_status
           AND t.to_status = lifecycle_legal.to_status

@@ -69,8 +69,10 @@ enum op {
     OP_GROUP,        /* {fingerprint}: a fresh failure group of {project} */
     OP_THRESHOLDS,   /* thresholds of {project}, set */
     /* traces */
-    OP_OTLP,  /* a one-span OTLP export (a token's own project) */
-    OP_TRACE, /* {trace_id}: a fresh trace of one span in {project} */
+    OP_OTLP,       /* a one-span OTLP export (a token's own project) */
+    OP_CELERY,     /* an empty burst of Celery events (the bridge's ingest) */
+    OP_CELERY_RUN, /* {run}: a fresh Celery task of {project}, made through the ingest */
+    OP_TRACE,      /* {trace_id}: a fresh trace of one span in {project} */
     /* the agent-lightning store (a token's own project) */
     OP_POLICY,    /* {queue}: a fresh queue name; for PUT, a policy in {project} */
     OP_AGL,       /* {rollout}: a fresh started rollout of project A; {attempt} latest; the body the
@@ -185,6 +187,12 @@ static const struct row matrix[] = {
     /* A worker's own log: members (producers) append, viewers read, like a run's events. */
     {"POST",   "/api/v1/workers/{worker}/events",          NULL, PA, OP_WORKER_EVENT,   {401, 403, OK,  OK,  OK,  403, OK,  OK,  404}},
     {"GET",    "/api/v1/workers/{worker}/events",          NULL, PA, OP_WORKER,         {401, OK,  OK,  OK,  OK,  OK,  OK,  OK,  404}},
+    /* The Celery bridge's ingest: a producer's write, like a run's events. */
+    {"POST",   "/api/v1/celery/events",      "project={project}", PA, OP_CELERY,        {401, 403, OK,  OK,  OK,  403, OK,  OK,  404}},
+    {"POST",   "/api/v1/celery/events",                    NULL, PA, OP_CELERY,         {401, 400, 400, 400, 400, 403, OK,  OK,  400}},
+    {"GET",    "/api/v1/celery/registry",    "project={project}", PA, OP_PLAIN,         {401, OK,  OK,  OK,  OK,  OK,  OK,  OK,  404}},
+    {"GET",    "/api/v1/celery/workers",     "project={project}", PA, OP_PLAIN,         {401, OK,  OK,  OK,  OK,  OK,  OK,  OK,  404}},
+    {"GET",    "/api/v1/runs/{run}/celery",                NULL, PA, OP_CELERY_RUN,     {401, OK,  OK,  OK,  OK,  OK,  OK,  OK,  404}},
     /* reports (test_reports.c has the behaviour; here only who may) */
     {"GET",    "/api/v1/reports/throughput",               NULL, PA, OP_PLAIN,          {401, OK,  OK,  OK,  OK,  OK,  OK,  OK,  OK}},
     {"GET",    "/api/v1/reports/throughput", "project={project}", PA, OP_PLAIN,         {401, OK,  OK,  OK,  OK,  OK,  OK,  OK,  404}},
@@ -254,6 +262,9 @@ static const struct row matrix[] = {
     {"POST",   "/api/v1/workers/{worker}/stop",            NULL, PB, OP_WORKER,         {401, 404, 404, 404, OK,  404, 404, 404, OK}},
     {"POST",   "/api/v1/workers/{worker}/events",          NULL, PB, OP_WORKER_EVENT,   {401, 404, 404, 404, OK,  404, 404, 404, OK}},
     {"GET",    "/api/v1/workers/{worker}/events",          NULL, PB, OP_WORKER,         {401, 404, 404, 404, OK,  404, 404, 404, OK}},
+    {"POST",   "/api/v1/celery/events",      "project={project}", PB, OP_CELERY,        {401, 404, 404, 404, OK,  404, 404, 404, OK}},
+    {"GET",    "/api/v1/celery/registry",    "project={project}", PB, OP_PLAIN,         {401, 404, 404, 404, OK,  404, 404, 404, OK}},
+    {"GET",    "/api/v1/runs/{run}/celery",                NULL, PB, OP_CELERY_RUN,     {401, 404, 404, 404, OK,  404, 404, 404, OK}},
     /* reports, project B */
     {"GET",    "/api/v1/reports/throughput", "project={project}", PB, OP_PLAIN,         {401, 404, 404, 404, OK,  404, 404, 404, OK}},
     {"POST",   "/api/v1/reports/query",                    NULL, PB, OP_QUERY,          {401, 404, 404, 404, OK,  404, 404, 404, OK}},
@@ -935,6 +946,25 @@ static long access_call(const struct row *row, int who, char *code, size_t ccap)
         snprintf(body, sizeof(body), "{\"ids\":[\"%s\"],\"timeout_s\":0}", run);
         b = body;
         break;
+    case OP_CELERY:
+        b = "{\"events\":[]}";
+        break;
+    case OP_CELERY_RUN: {
+        /* A task id of random hex, received by a worker, posted as the instance admin. */
+        char ev[400];
+        unsigned long long a = ((unsigned long long)rand() << 31) ^ (unsigned long long)rand(),
+                           c = ((unsigned long long)rand() << 31) ^ (unsigned long long)rand();
+        snprintf(run, sizeof(run), "%08llx-%04llx-4%03llx-8%03llx-%012llx", a & 0xffffffffULL,
+                 (a >> 32) & 0xffffULL, c & 0xfffULL, (c >> 12) & 0xfffULL,
+                 (a ^ (c << 7)) & 0xffffffffffffULL);
+        snprintf(ev, sizeof(ev),
+                 "{\"events\":[{\"type\":\"task-received\",\"uuid\":\"%s\",\"timestamp\":1,"
+                 "\"hostname\":\"w@matrix\",\"name\":\"matrix.task\"}]}",
+                 run);
+        if (itest_statusf(admin(), "POST", ev, "/api/v1/celery/events?project=%s", slug) != 200)
+            return -1;
+        break;
+    }
     case OP_RUN_HEARTBEAT:
         if (make_run(row->project, "running", run, sizeof(run)))
             return -1;

@@ -1923,6 +1923,74 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/celery/registry": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every Celery task name of the project with its last 24 hours: runs, failure rate, average and p95 duration, last run, the workers that ran it, unregistered names first (viewer) */
+        get: operations["celeryRegistry"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/celery/workers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The project's Celery workers with what their heartbeats say: pool load, active tasks, processed, sessions (viewer) */
+        get: operations["celeryWorkers"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/runs/{run}/celery": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A run's Celery fields: hostname, retries, eta, the repr strings, revoke details, unknown after a gap (viewer); 404 for a run that is no Celery task */
+        get: operations["celeryRun"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/celery/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A burst of Celery events from runwatch-celery (member or write token): validated whole, applied in one transaction with Celery's state precedence (tasks → runs, deliveries → attempts, Celery workers → workers with sessions) */
+        post: operations["ingestCeleryEvents"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -3079,6 +3147,120 @@ export interface components {
             descendants_total: number;
             /** @description run_deps edges at the run, either way */
             deps: number;
+        };
+        CeleryTaskName: {
+            name: string;
+            runs_24h: number;
+            failed_24h: number;
+            failure_rate?: number | null;
+            avg_s?: number | null;
+            p95_s?: number | null;
+            /** Format: date-time */
+            last_run_at?: string;
+            workers: string[];
+            unregistered: boolean;
+        };
+        CeleryWorker: {
+            worker_id: number;
+            name: string;
+            status: string;
+            freq: number;
+            active?: number | null;
+            processed?: number | null;
+            loadavg?: number[] | null;
+            sw_ver?: string | null;
+            /** Format: date-time */
+            last_seen?: string;
+            sessions: number;
+            /** Format: date-time */
+            online_since?: string | null;
+        };
+        CeleryRun: {
+            /** @description Celery's state name (SUCCESS, STARTED, …), or INTERRUPTED when its worker died under it */
+            state: string;
+            hostname?: string | null;
+            retries: number;
+            eta?: string | null;
+            expires?: string | null;
+            args?: string | null;
+            kwargs?: string | null;
+            result?: string | null;
+            runtime?: number | null;
+            exception?: string | null;
+            unregistered: boolean;
+            terminated?: boolean | null;
+            expired?: boolean | null;
+            signum?: string | null;
+            /** @description The bridge missed events and the result backend could not tell how it ended */
+            unknown: boolean;
+            utcoffset?: number | null;
+            /** Format: date-time */
+            sent_at?: string | null;
+            /** Format: date-time */
+            received_at?: string | null;
+            group_id?: string | null;
+            deps: {
+                run_id?: string | null;
+                group_id?: string | null;
+            }[];
+        };
+        CeleryBurst: {
+            events: components["schemas"]["CeleryEvent"][];
+            /** @description The bridge's clock (epoch seconds): workers silent for 2 × freq by it go offline */
+            now?: number;
+            /** @description After a gap: answer the open task ids (to reconcile from the result backend) and give every worker a fresh liveness window */
+            open?: boolean;
+        };
+        /** @description A Celery event as Celery publishes it (task-*, worker-*), or backend-meta: what the result backend says of a task */
+        CeleryEvent: {
+            type: string;
+            /** Format: uuid */
+            uuid?: string;
+            timestamp?: number;
+            received?: number;
+            hostname?: string;
+            name?: string;
+            args?: string;
+            kwargs?: string;
+            /** Format: uuid */
+            root_id?: string | null;
+            /** Format: uuid */
+            parent_id?: string | null;
+            retries?: number;
+            eta?: string;
+            expires?: string;
+            queue?: string;
+            result?: string;
+            runtime?: number;
+            exception?: string;
+            traceback?: string;
+            terminated?: boolean;
+            expired?: boolean;
+            signum?: string;
+            requeue?: boolean;
+            utcoffset?: number;
+            pid?: number;
+            clock?: number;
+            freq?: number;
+            active?: number;
+            processed?: number;
+            loadavg?: number[];
+            sw_ident?: string;
+            sw_ver?: string;
+            sw_sys?: string;
+            status?: string;
+            group_id?: string;
+            children?: string[];
+            date_done?: number;
+            exc_type?: string;
+            exc_message?: string;
+            reconcile?: boolean;
+        };
+        CeleryIngestResult: {
+            applied: number;
+            skipped: number;
+            workers_lost: number;
+            open?: string[];
         };
     };
     responses: never;
@@ -12051,6 +12233,213 @@ export interface operations {
             };
             /** @description No identity */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such resource, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    celeryRegistry: {
+        parameters: {
+            query?: {
+                /** @description The project's slug; a token's own project when absent */
+                project?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: components["schemas"]["CeleryTaskName"][];
+                    };
+                };
+            };
+            /** @description No project named (a user must name one) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No identity */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such resource, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    celeryWorkers: {
+        parameters: {
+            query?: {
+                /** @description The project's slug; a token's own project when absent */
+                project?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: components["schemas"]["CeleryWorker"][];
+                    };
+                };
+            };
+            /** @description No project named (a user must name one) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No identity */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such resource, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    celeryRun: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                run: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CeleryRun"];
+                };
+            };
+            /** @description No identity */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such resource, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    ingestCeleryEvents: {
+        parameters: {
+            query?: {
+                /** @description The project's slug; a token's own project when absent */
+                project?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CeleryBurst"];
+            };
+        };
+        responses: {
+            /** @description Applied */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CeleryIngestResult"];
+                };
+            };
+            /** @description A field of the burst is invalid (the error names it, e.g. events[3].uuid) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No identity */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Role too low, or missing X-Runwatch-CSRF */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };

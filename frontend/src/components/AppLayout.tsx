@@ -37,6 +37,7 @@ const NAV = [
   { to: 'artifacts', label: 'Artifacts' },
   { to: 'resources', label: 'Resources' },
   { to: 'workers', label: 'Workers' },
+  { to: 'celery', label: 'Celery' },
   { to: 'failures', label: 'Failures' },
   { to: 'reports', label: 'Reports' },
   { to: 'settings', label: 'Settings' },

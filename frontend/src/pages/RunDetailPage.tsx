@@ -24,6 +24,7 @@ import { attemptsQuery, eventsQuery, runQuery, useCancelRun } from '../api/runs'
 import { errorText } from '../api/client';
 import type { Run } from '../api/types';
 import { useCan, useProject } from '../components/guards';
+import { CeleryRunPanel } from '../components/celery/CeleryRunPanel';
 import { ErrorState, LoadingRows } from '../components/QueryState';
 import { RunStatusBadges, StatusBadge } from '../components/StatusBadges';
 import { EventLog } from '../components/EventLog';
@@ -210,6 +211,7 @@ export default function RunDetailPage() {
           )}
         </SimpleGrid>
       </Card>
+      {r.id && <CeleryRunPanel project={slug} runId={r.id} />}
 
       {err && (err.type || err.message) && (
         <Alert color="red" title={err.type || 'error'} data-testid="run-error">

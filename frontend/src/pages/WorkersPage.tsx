@@ -8,6 +8,7 @@ import type { Page, Run } from '../api/types';
 import { useProject } from '../components/guards';
 import { EmptyState, ErrorState, LoadingRows } from '../components/QueryState';
 import { StatusBadge } from '../components/StatusBadges';
+import { CeleryWorkersPanel } from '../components/celery/CeleryWorkersPanel';
 import { formatRelative, formatTime, shortId } from '../lib/format';
 import { useRefetchInterval } from '../lib/prefs';
 import { useNow } from '../lib/useNow';
@@ -108,6 +109,7 @@ export default function WorkersPage() {
         </Table>
         </Table.ScrollContainer>
       )}
+      <CeleryWorkersPanel project={slug} />
     </Stack>
   );
 }

@@ -1,0 +1,556 @@
+-- The Celery bridge's ingest (docs/ARCHITECTURE.md, "The Celery bridge"): runwatch-celery
+-- posts a burst of normalized Celery events (POST /api/v1/celery/events) and celery_ingest()
+-- applies the whole burst in the caller's one transaction, in the order the bridge received
+-- it. Task → run (id = the task's uuid), each delivery (retries + 1) → an attempt, Celery
+-- worker → worker with sessions. The API has checked every field's type and shape; these
+-- functions trust them.
+--
+-- Precedence, as celery/events/state.py: events arrive out of order (a prefork worker
+-- batches them, several workers interleave), so an event whose state ranks below the
+-- attempt's current one only merges its fields. Celery ranks, highest first: SUCCESS,
+-- FAILURE, (custom), REVOKED, STARTED, RECEIVED, REJECTED, RETRY, PENDING. Unlike Celery's
+-- in-memory State, a retry is not a state of the task here but the end of one attempt:
+-- Debian's 5.2.6 sends the second task-retried of a task after its success, which Celery's
+-- own rule (RETRY always applies) would show as a task retrying forever.
+--
+-- Status moves are announced as the 'celery' system move (25_lifecycle.sql): a task whose
+-- start the bridge missed goes from queued to succeeded.
+
+-- Celery's rank of an attempt status (higher wins): ended > cancelled > running > queued.
+CREATE OR REPLACE FUNCTION celery_rank(status text) RETURNS integer
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT CASE status WHEN 'succeeded' THEN 5 WHEN 'failed' THEN 4 WHEN 'cancelled' THEN 3
+                       WHEN 'running' THEN 2 ELSE 1 END
+$$;
+
+-- "ValueError('boom')" → ('ValueError', 'boom'): the type and the message of an exception
+-- repr, so failures group by fingerprint like native ones. A repr that is not Type(...)
+-- keeps its whole text as the message.
+CREATE OR REPLACE FUNCTION celery_exc_split(exc text, OUT etype text, OUT message text)
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT CASE WHEN m IS NULL THEN 'Exception' ELSE left(m[1], 200) END,
+           CASE WHEN m IS NULL THEN exc
+                ELSE regexp_replace(m[2], '^([''"])(.*)\1$', '\2', 's') END
+    FROM (SELECT regexp_match(coalesce(exc, ''), '^([A-Za-z_][A-Za-z0-9_.]*)\((.*)\)$', 's') AS m) x
+$$;
+
+-- The native worker of a Celery node name in a project, made on first sight.
+CREATE OR REPLACE FUNCTION celery_worker_id(project bigint, hostname text) RETURNS bigint
+LANGUAGE plpgsql AS $$
+DECLARE
+    wid bigint;
+BEGIN
+    IF hostname IS NULL OR hostname = '' THEN
+        RETURN NULL;
+    END IF;
+    SELECT id INTO wid FROM workers WHERE project_id = project AND name = hostname;
+    IF wid IS NULL THEN
+        INSERT INTO workers (project_id, name, host, labels, status)
+        VALUES (project, left(hostname, 200), left(split_part(hostname, '@', 2), 255),
+                '{"celery": true}', 'online')
+        ON CONFLICT (project_id, name) DO UPDATE SET name = EXCLUDED.name
+        RETURNING id INTO wid;
+        INSERT INTO worker_sessions (worker_id, host) VALUES (wid, split_part(hostname, '@', 2));
+    END IF;
+    RETURN wid;
+END $$;
+
+-- The run's status and its copy of the latest attempt, from its attempts and Celery state.
+CREATE OR REPLACE FUNCTION celery_run_sync(run uuid) RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+    a attempts;
+    t celery_tasks;
+    first_start timestamptz;
+    st text;
+BEGIN
+    SELECT * INTO a FROM attempts WHERE run_id = run ORDER BY seq DESC LIMIT 1;
+    SELECT * INTO t FROM celery_tasks WHERE run_id = run;
+    SELECT min(started_at) INTO first_start FROM attempts WHERE run_id = run;
+    IF a.seq IS NULL THEN
+        st := CASE t.state WHEN 'REVOKED' THEN 'cancelled' WHEN 'FAILURE' THEN 'failed'
+                           WHEN 'SUCCESS' THEN 'succeeded' ELSE 'queued' END;
+    ELSIF a.status = 'failed' AND t.state = 'RETRY' THEN
+        st := 'retrying';
+    ELSE
+        st := a.status;
+    END IF;
+    UPDATE runs r SET
+        status = st,
+        worker_id = coalesce(a.worker_id, r.worker_id),
+        started_at = coalesce(first_start, r.started_at),
+        ended_at = CASE WHEN st IN ('succeeded', 'failed', 'cancelled')
+                        THEN greatest(coalesce(a.ended_at, r.ended_at, now()),
+                                      coalesce(first_start, r.started_at, '-infinity'))
+                   END,
+        last_heartbeat_at = coalesce(a.started_at, r.last_heartbeat_at),
+        error_type = CASE WHEN st = 'failed' THEN a.error_type END,
+        error_message = CASE WHEN st = 'failed' THEN a.error_message END,
+        error_traceback = CASE WHEN st = 'failed' THEN a.error_traceback END,
+        error_fingerprint = CASE WHEN st = 'failed'
+                                 THEN error_fingerprint(a.error_type, a.error_message) END,
+        result = CASE WHEN t.result IS NOT NULL THEN jsonb_build_object('repr', t.result) END,
+        updated_at = now()
+    WHERE r.id = run;
+    PERFORM runs_latest_attempt_sync(ARRAY[run]);
+END $$;
+
+-- The run of a task, made on first sight (kind 'celery.unknown' until an event names it);
+-- NULL when the uuid is another project's run (never touched).
+CREATE OR REPLACE FUNCTION celery_task_row(project bigint, u uuid, ts timestamptz)
+RETURNS boolean
+LANGUAGE plpgsql AS $$
+DECLARE
+    p bigint;
+BEGIN
+    SELECT project_id INTO p FROM runs WHERE id = u FOR UPDATE;
+    IF p IS NULL THEN
+        INSERT INTO runs (id, project_id, kind, queue, status, created_at, queued_at, tags)
+        VALUES (u, project, 'celery.unknown', 'celery', 'queued', ts, ts, '{celery}');
+        INSERT INTO celery_tasks (run_id, project_id) VALUES (u, project);
+        -- Children seen before this parent: their lineage can be linked now.
+        UPDATE runs c SET parent_id = u FROM celery_tasks ct
+        WHERE ct.parent_uuid = u AND ct.run_id = c.id AND c.parent_id IS NULL;
+        RETURN true;
+    END IF;
+    IF p <> project THEN
+        RETURN false;
+    END IF;
+    INSERT INTO celery_tasks (run_id, project_id) VALUES (u, project) ON CONFLICT DO NOTHING;
+    RETURN true;
+END $$;
+
+-- Fields of task-sent / task-received (Celery's merge rules for RECEIVED: name, args,
+-- kwargs, parent_id, root_id, retries, eta, expires), merged whatever the precedence.
+CREATE OR REPLACE FUNCTION celery_task_merge(project bigint, u uuid, e jsonb) RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+    parent uuid := nullif(e->>'parent_id', '')::uuid;
+BEGIN
+    -- A retried task names itself as its parent (Celery 5.2.6): a retry, not lineage.
+    IF parent = u THEN
+        parent := NULL;
+    END IF;
+    UPDATE celery_tasks SET
+        args = coalesce(e->>'args', args), kwargs = coalesce(e->>'kwargs', kwargs),
+        eta = coalesce(e->>'eta', eta), expires = coalesce(e->>'expires', expires),
+        retries = greatest(retries, coalesce((e->>'retries')::integer, 0)),
+        parent_uuid = coalesce(parent, parent_uuid), updated_at = now()
+    WHERE run_id = u;
+    UPDATE runs SET
+        kind = CASE WHEN e ? 'name' AND kind = 'celery.unknown' THEN left(e->>'name', 200)
+                    ELSE kind END,
+        name = CASE WHEN e ? 'name' AND name = '' THEN left(e->>'name', 500) ELSE name END,
+        queue = coalesce(nullif(left(e->>'queue', 200), ''), queue),
+        input = CASE WHEN e ? 'args' OR e ? 'kwargs'
+                     THEN jsonb_build_object('args', e->>'args', 'kwargs', e->>'kwargs')
+                     ELSE input END,
+        root_id = coalesce(nullif(e->>'root_id', '')::uuid, root_id),
+        parent_id = CASE WHEN parent IS NOT NULL AND EXISTS (SELECT 1 FROM runs p WHERE
+                             p.id = parent AND p.project_id = project) THEN parent
+                         ELSE parent_id END
+    WHERE id = u;
+END $$;
+
+-- Ends the attempt as failed because its worker died or went silent under it.
+CREATE OR REPLACE FUNCTION celery_interrupt(wid bigint, why text, ts timestamptz)
+RETURNS integer
+LANGUAGE plpgsql AS $$
+DECLARE
+    r record;
+    n integer := 0;
+BEGIN
+    FOR r IN SELECT id, project_id, attempt_seq FROM runs
+             WHERE worker_id = wid AND status = 'running' FOR UPDATE LOOP
+        UPDATE attempts SET status = 'failed', ended_at = greatest(ts, started_at),
+            error_type = 'WorkerLost', error_message = why
+        WHERE run_id = r.id AND seq = r.attempt_seq AND ended_at IS NULL;
+        UPDATE celery_tasks SET state = 'INTERRUPTED', updated_at = now() WHERE run_id = r.id;
+        PERFORM celery_run_sync(r.id);
+        INSERT INTO events (project_id, run_id, attempt_seq, kind, level, message, data)
+        VALUES (r.project_id, r.id, r.attempt_seq, 'interrupted', 'warning', why,
+                jsonb_build_object('worker_id', wid));
+        n := n + 1;
+    END LOOP;
+    RETURN n;
+END $$;
+
+-- One task event. Returns false when it was not applied (another project's run).
+CREATE OR REPLACE FUNCTION celery_task_event(project bigint, e jsonb) RETURNS boolean
+LANGUAGE plpgsql AS $$
+DECLARE
+    u uuid := (e->>'uuid')::uuid;
+    typ text := e->>'type';
+    ts timestamptz := to_timestamp((e->>'timestamp')::double precision);
+    wid bigint;
+    a attempts;
+    seqn integer;
+    ex_type text;
+    ex_msg text;
+    cur_state text;
+BEGIN
+    IF NOT celery_task_row(project, u, ts) THEN
+        RETURN false;
+    END IF;
+    -- Any event after a gap says the task is alive: no longer unknown.
+    UPDATE celery_tasks SET unknown = false,
+        hostname = CASE WHEN typ = 'task-sent' THEN hostname
+                        ELSE coalesce(e->>'hostname', hostname) END,
+        utcoffset = coalesce((e->>'utcoffset')::integer, utcoffset)
+    WHERE run_id = u
+    RETURNING state INTO cur_state;
+    IF typ <> 'task-sent' THEN
+        wid := celery_worker_id(project, e->>'hostname');
+    END IF;
+    SELECT * INTO a FROM attempts WHERE run_id = u ORDER BY seq DESC LIMIT 1;
+
+    IF typ = 'task-sent' THEN
+        PERFORM celery_task_merge(project, u, e);
+        UPDATE celery_tasks SET sent_at = coalesce(sent_at, ts) WHERE run_id = u;
+        UPDATE runs SET queued_at = least(queued_at, ts), created_at = least(created_at, ts)
+        WHERE id = u;
+
+    ELSIF typ = 'task-received' THEN
+        PERFORM celery_task_merge(project, u, e);
+        seqn := coalesce((e->>'retries')::integer, 0) + 1;
+        UPDATE celery_tasks SET received_at = coalesce(received_at, ts),
+            state = CASE WHEN state IN ('PENDING', 'REJECTED', 'RETRY', 'INTERRUPTED')
+                         AND seqn >= coalesce(a.seq, 0) THEN 'RECEIVED' ELSE state END
+        WHERE run_id = u;
+        IF NOT EXISTS (SELECT 1 FROM attempts WHERE run_id = u AND seq = seqn) THEN
+            -- A new delivery ends the earlier ones still open: they were retried. The
+            -- task-retried event that says why may come later (Debian's 5.2.6 sends it after
+            -- the next delivery): 'Retry' with no message marks an attempt waiting for it.
+            UPDATE attempts SET status = 'failed', ended_at = greatest(ts, started_at),
+                error_type = coalesce(error_type, 'Retry')
+            WHERE run_id = u AND seq < seqn AND ended_at IS NULL;
+            INSERT INTO attempts (run_id, seq, status, worker_id, created_at)
+            VALUES (u, seqn, 'queued', wid, ts);
+        END IF;
+
+    ELSIF typ = 'task-started' THEN
+        IF a.seq IS NULL THEN
+            INSERT INTO attempts (run_id, seq, status, worker_id, created_at, started_at)
+            VALUES (u, 1, 'running', wid, ts, ts);
+        ELSE
+            UPDATE attempts SET started_at = coalesce(started_at, ts), worker_id = coalesce(wid, worker_id),
+                status = CASE WHEN celery_rank(status) < celery_rank('running') THEN 'running'
+                              ELSE status END
+            WHERE id = a.id;
+        END IF;
+        UPDATE celery_tasks SET state = CASE WHEN state IN ('PENDING', 'RECEIVED', 'REJECTED', 'RETRY')
+                                             THEN 'STARTED' ELSE state END
+        WHERE run_id = u;
+
+    ELSIF typ IN ('task-succeeded', 'task-failed', 'task-revoked', 'task-rejected') THEN
+        IF typ = 'task-failed' THEN
+            SELECT etype, message INTO ex_type, ex_msg FROM celery_exc_split(e->>'exception');
+        END IF;
+        IF a.seq IS NULL THEN
+            INSERT INTO attempts (run_id, seq, status, worker_id, created_at)
+            VALUES (u, 1, 'queued', wid, ts) RETURNING * INTO a;
+        END IF;
+        -- SUCCESS outranks everything; FAILURE everything but SUCCESS; REVOKED and REJECTED
+        -- only an attempt not yet ended. An attempt failed by a lost worker takes the
+        -- real end when it comes after all (the worker was only slow).
+        IF (typ = 'task-succeeded' AND a.status <> 'succeeded')
+           OR (typ = 'task-failed' AND (a.ended_at IS NULL OR a.error_type = 'WorkerLost'))
+           OR (typ IN ('task-revoked', 'task-rejected') AND a.ended_at IS NULL) THEN
+            UPDATE attempts SET
+                status = CASE typ WHEN 'task-succeeded' THEN 'succeeded'
+                                  WHEN 'task-revoked' THEN 'cancelled' ELSE 'failed' END,
+                ended_at = greatest(ts, started_at),
+                worker_id = coalesce(worker_id, wid),
+                error_type = CASE typ WHEN 'task-failed' THEN ex_type
+                                      WHEN 'task-rejected' THEN 'Rejected' END,
+                error_message = CASE typ WHEN 'task-failed' THEN ex_msg
+                                         WHEN 'task-rejected' THEN 'rejected by the worker' END,
+                error_traceback = CASE WHEN typ = 'task-failed' THEN e->>'traceback' END
+            WHERE id = a.id;
+            UPDATE celery_tasks SET
+                state = CASE typ WHEN 'task-succeeded' THEN 'SUCCESS' WHEN 'task-failed' THEN 'FAILURE'
+                                 WHEN 'task-revoked' THEN 'REVOKED' ELSE 'REJECTED' END,
+                result = CASE WHEN typ = 'task-succeeded' THEN e->>'result' ELSE result END,
+                runtime = CASE WHEN typ = 'task-succeeded' THEN (e->>'runtime')::double precision
+                               ELSE runtime END,
+                exception = CASE WHEN typ = 'task-failed' THEN e->>'exception' ELSE exception END,
+                terminated = CASE WHEN typ = 'task-revoked' THEN (e->>'terminated')::boolean ELSE terminated END,
+                expired = CASE WHEN typ = 'task-revoked' THEN (e->>'expired')::boolean ELSE expired END,
+                signum = CASE WHEN typ = 'task-revoked' THEN e->>'signum' ELSE signum END
+            WHERE run_id = u;
+        END IF;
+        -- A worker that did not know the task fails it as NotRegistered('name') without a
+        -- task-received: the name comes from the exception.
+        IF typ = 'task-failed' AND ex_type = 'NotRegistered' THEN
+            UPDATE celery_tasks SET unregistered = true WHERE run_id = u;
+            UPDATE runs SET kind = left(ex_msg, 200), name = left(ex_msg, 500)
+            WHERE id = u AND kind = 'celery.unknown' AND ex_msg <> '';
+        END IF;
+        IF typ = 'task-revoked' AND coalesce((e->>'terminated')::boolean, false) THEN
+            INSERT INTO events (project_id, run_id, attempt_seq, kind, level, message, data)
+            VALUES (project, u, a.seq, 'celery.revoked', 'warning',
+                    'terminated' || coalesce(' by ' || (e->>'signum'), ''),
+                    jsonb_build_object('terminated', true, 'signum', e->'signum'));
+        ELSIF typ = 'task-revoked' AND coalesce((e->>'expired')::boolean, false) THEN
+            INSERT INTO events (project_id, run_id, attempt_seq, kind, level, message, data)
+            VALUES (project, u, a.seq, 'celery.revoked', 'warning', 'expired',
+                    jsonb_build_object('expired', true));
+        END IF;
+
+    ELSIF typ = 'task-retried' THEN
+        SELECT etype, message INTO ex_type, ex_msg FROM celery_exc_split(e->>'exception');
+        -- The why of an attempt a later delivery already ended (the lowest waiting one:
+        -- one worker sends a task's retries in order), else the end of the open attempt.
+        UPDATE attempts SET error_type = ex_type, error_message = ex_msg,
+            error_traceback = e->>'traceback'
+        WHERE id = (SELECT id FROM attempts WHERE run_id = u AND status = 'failed'
+                    AND error_type = 'Retry' AND error_message IS NULL ORDER BY seq LIMIT 1);
+        IF NOT FOUND AND a.seq IS NOT NULL AND a.ended_at IS NULL THEN
+            UPDATE attempts SET status = 'failed', ended_at = greatest(ts, started_at),
+                error_type = ex_type, error_message = ex_msg, error_traceback = e->>'traceback'
+            WHERE id = a.id;
+            UPDATE celery_tasks SET state = 'RETRY', exception = e->>'exception' WHERE run_id = u;
+        END IF;
+
+    ELSE
+        -- task-cancelled and custom task-* events: only the state name, when it outranks
+        -- the pending ones (Celery ranks unknown states just below FAILURE).
+        UPDATE celery_tasks SET state = left(upper(substr(typ, 6)), 64)
+        WHERE run_id = u AND state IN ('PENDING', 'RECEIVED', 'STARTED', 'REJECTED', 'RETRY');
+    END IF;
+    -- The run's status is derived once per burst (celery_ingest), not once per event.
+    RETURN true;
+END $$;
+
+-- What the result backend says of a task (celery-task-meta-<id>), read by the bridge when a
+-- task ends (its group and children) and after a gap (how tasks it missed ended).
+CREATE OR REPLACE FUNCTION celery_meta_event(project bigint, e jsonb) RETURNS boolean
+LANGUAGE plpgsql AS $$
+DECLARE
+    u uuid := (e->>'uuid')::uuid;
+    st text := e->>'status';
+    ts timestamptz := coalesce(to_timestamp((e->>'date_done')::double precision), now());
+    a attempts;
+    reconciling boolean := coalesce((e->>'reconcile')::boolean, false);
+BEGIN
+    IF reconciling AND NOT EXISTS (SELECT 1 FROM runs WHERE id = u AND project_id = project) THEN
+        RETURN false;
+    END IF;
+    IF NOT celery_task_row(project, u, ts) THEN
+        RETURN false;
+    END IF;
+    UPDATE runs SET group_id = coalesce(left(e->>'group_id', 200), group_id) WHERE id = u;
+    UPDATE celery_tasks SET meta_seen = true,
+        children = CASE WHEN e ? 'children' THEN ARRAY(SELECT jsonb_array_elements_text(e->'children'))::uuid[]
+                        ELSE children END,
+        parent_uuid = coalesce(parent_uuid, nullif(nullif(e->>'parent_id', ''), e->>'uuid')::uuid)
+    WHERE run_id = u;
+    IF reconciling THEN
+        SELECT * INTO a FROM attempts WHERE run_id = u ORDER BY seq DESC LIMIT 1;
+        IF st IN ('SUCCESS', 'FAILURE', 'REVOKED') THEN
+            IF a.seq IS NULL THEN
+                INSERT INTO attempts (run_id, seq, status, created_at)
+                VALUES (u, 1, 'queued', ts) RETURNING * INTO a;
+            END IF;
+            IF a.ended_at IS NULL OR a.error_type = 'WorkerLost' THEN
+                UPDATE attempts SET status = CASE st WHEN 'SUCCESS' THEN 'succeeded'
+                                                     WHEN 'FAILURE' THEN 'failed' ELSE 'cancelled' END,
+                    ended_at = greatest(ts, started_at),
+                    error_type = CASE WHEN st = 'FAILURE' THEN coalesce(e->>'exc_type', 'Exception') END,
+                    error_message = CASE WHEN st = 'FAILURE' THEN e->>'exc_message' END,
+                    error_traceback = CASE WHEN st = 'FAILURE' THEN e->>'traceback' END
+                WHERE id = a.id;
+                UPDATE celery_tasks SET state = st, unknown = false WHERE run_id = u;
+                INSERT INTO events (project_id, run_id, attempt_seq, kind, level, message)
+                VALUES (project, u, a.seq, 'celery.reconciled', 'info',
+                        'events missed by the bridge; the end read from the result backend');
+            END IF;
+        ELSE
+            -- Nothing stored says how it went: shown as unknown, never guessed.
+            UPDATE celery_tasks SET unknown = true WHERE run_id = u
+                AND state IN ('PENDING', 'RECEIVED', 'STARTED', 'RETRY');
+        END IF;
+    END IF;
+    PERFORM celery_run_sync(u);
+    RETURN true;
+END $$;
+
+-- One worker event.
+CREATE OR REPLACE FUNCTION celery_worker_event(project bigint, e jsonb) RETURNS boolean
+LANGUAGE plpgsql AS $$
+DECLARE
+    typ text := e->>'type';
+    hname text := e->>'hostname';
+    ts timestamptz := to_timestamp((e->>'timestamp')::double precision);
+    seen timestamptz := coalesce(to_timestamp((e->>'received')::double precision), now());
+    w workers;
+    pidv integer := (e->>'pid')::integer;
+    res jsonb;
+    last_sample timestamptz;
+BEGIN
+    IF hname IS NULL OR hname = '' THEN
+        RETURN false;
+    END IF;
+    PERFORM celery_worker_id(project, hname);
+    SELECT * INTO w FROM workers WHERE project_id = project AND name = hname FOR UPDATE;
+    IF typ = 'worker-offline' THEN
+        UPDATE workers SET status = 'stopped', stopped_at = ts WHERE id = w.id;
+        UPDATE worker_sessions SET ended_at = greatest(ts, started_at), end_reason = 'stopped'
+        WHERE worker_id = w.id AND ended_at IS NULL;
+        PERFORM celery_interrupt(w.id, 'the worker went offline while the task was in flight', ts);
+        UPDATE celery_workers SET last_seen = seen, active = 0 WHERE worker_id = w.id;
+        RETURN true;
+    END IF;
+    -- A session opened when a task event named the worker first has no pid yet: this is it.
+    UPDATE worker_sessions SET pid = pidv WHERE worker_id = w.id AND ended_at IS NULL
+        AND pid IS NULL AND pidv IS NOT NULL;
+    -- A worker seen stopped or lost (restarted, or the bridge came up after it), or a process
+    -- that is not the open session's (a restart between two beats): a new session.
+    IF w.status IN ('stopped', 'offline')
+       OR NOT EXISTS (SELECT 1 FROM worker_sessions WHERE worker_id = w.id AND ended_at IS NULL
+                      AND pid IS NOT DISTINCT FROM pidv) THEN
+        UPDATE worker_sessions SET ended_at = greatest(ts, started_at), end_reason = 'replaced'
+        WHERE worker_id = w.id AND ended_at IS NULL;
+        INSERT INTO worker_sessions (worker_id, host, pid, started_at)
+        VALUES (w.id, split_part(hname, '@', 2), pidv, ts);
+        UPDATE workers SET started_at = ts, stopped_at = NULL, pid = pidv WHERE id = w.id;
+    END IF;
+    res := jsonb_strip_nulls(jsonb_build_object('active', e->'active', 'processed', e->'processed',
+                             'loadavg', e->'loadavg', 'freq', e->'freq'));
+    UPDATE workers SET last_heartbeat_at = ts, resources = res,
+        status = CASE WHEN coalesce((e->>'active')::integer, 0) > 0 THEN 'busy' ELSE 'idle' END
+    WHERE id = w.id;
+    INSERT INTO celery_workers AS c (worker_id, project_id, freq, active, processed, loadavg,
+                                     sw_ident, sw_ver, sw_sys, last_seen)
+    VALUES (w.id, project, coalesce((e->>'freq')::double precision, 2.0), (e->>'active')::integer,
+            (e->>'processed')::bigint,
+            CASE WHEN jsonb_typeof(e->'loadavg') = 'array'
+                 THEN ARRAY(SELECT jsonb_array_elements_text(e->'loadavg'))::double precision[] END,
+            e->>'sw_ident', e->>'sw_ver', e->>'sw_sys', seen)
+    ON CONFLICT (worker_id) DO UPDATE SET freq = EXCLUDED.freq, active = EXCLUDED.active,
+        processed = EXCLUDED.processed, loadavg = EXCLUDED.loadavg,
+        sw_ident = coalesce(EXCLUDED.sw_ident, c.sw_ident), sw_ver = coalesce(EXCLUDED.sw_ver, c.sw_ver),
+        sw_sys = coalesce(EXCLUDED.sw_sys, c.sw_sys), last_seen = EXCLUDED.last_seen
+    RETURNING c.last_sample_at INTO last_sample;
+    -- Load and active tasks as samples for the worker's page: one per 10 s is plenty, and
+    -- keeps 1,000 workers beating every 2 s from writing 500 rows a second.
+    IF last_sample IS NULL OR ts >= last_sample + interval '10 seconds' THEN
+        INSERT INTO worker_samples (worker_id, ts, sample) VALUES (w.id, ts, res);
+        UPDATE celery_workers SET last_sample_at = ts WHERE worker_id = w.id;
+    END IF;
+    RETURN true;
+END $$;
+
+-- Workers silent for 2 × freq by the bridge's clock (Celery's HEARTBEAT_EXPIRE_WINDOW):
+-- offline, their session lost, their tasks in flight interrupted.
+CREATE OR REPLACE FUNCTION celery_expire_workers(project bigint, now_ts timestamptz)
+RETURNS integer
+LANGUAGE plpgsql AS $$
+DECLARE
+    w record;
+    n integer := 0;
+BEGIN
+    FOR w IN SELECT c.worker_id FROM celery_workers c JOIN workers k ON k.id = c.worker_id
+             WHERE c.project_id = project AND k.status NOT IN ('stopped', 'offline')
+               AND c.last_seen < now_ts - make_interval(secs => c.freq * 2)
+             FOR UPDATE OF k LOOP
+        UPDATE workers SET status = 'offline', stopped_at = now_ts WHERE id = w.worker_id;
+        UPDATE worker_sessions SET ended_at = greatest(now_ts, started_at), end_reason = 'lost'
+        WHERE worker_id = w.worker_id AND ended_at IS NULL;
+        PERFORM celery_interrupt(w.worker_id, 'the worker stopped sending heartbeats while the task was in flight', now_ts);
+        n := n + 1;
+    END LOOP;
+    RETURN n;
+END $$;
+
+-- Chord callbacks of the given tasks, either side: a task applied by a header task of
+-- group G after that task's result was stored (so not among its children) and not itself
+-- in G waits for G (run_deps.dep_group_id). Celery names the header task that finished last
+-- as the callback's parent and root; the edge to the group is what the graph draws.
+CREATE OR REPLACE FUNCTION celery_link_chords(project bigint, ids uuid[]) RETURNS void
+LANGUAGE sql AS $$
+    INSERT INTO run_deps (run_id, project_id, dep_group_id)
+    SELECT DISTINCT c.run_id, project, p.group_id
+    FROM celery_tasks c
+    JOIN runs p ON p.id = c.parent_uuid AND p.project_id = project AND p.group_id IS NOT NULL
+    JOIN celery_tasks pt ON pt.run_id = p.id AND pt.meta_seen
+    JOIN runs cr ON cr.id = c.run_id
+    WHERE (c.run_id = ANY (ids) OR c.parent_uuid = ANY (ids))
+      AND c.project_id = project
+      AND NOT (c.run_id = ANY (coalesce(pt.children, '{}')))
+      AND cr.group_id IS DISTINCT FROM p.group_id
+    ON CONFLICT DO NOTHING
+$$;
+
+-- A burst: {"events": [...], "now": <bridge clock>, "open": <bool>}. Applied in order; the
+-- liveness check after it by the bridge's clock. Answers how many were applied and skipped
+-- and, when asked, the tasks still open (which the bridge reconciles after a gap).
+CREATE OR REPLACE FUNCTION celery_ingest(project bigint, batch jsonb) RETURNS jsonb
+LANGUAGE plpgsql AS $$
+DECLARE
+    e jsonb;
+    applied integer := 0;
+    skipped integer := 0;
+    ok boolean;
+    touched uuid[] := '{}';
+    unsynced uuid[] := '{}';
+    expired integer := 0;
+    open_ids jsonb;
+BEGIN
+    PERFORM set_config('runwatch.transition', 'celery', true);
+    FOR e IN SELECT value FROM jsonb_array_elements(coalesce(batch->'events', '[]')) LOOP
+        -- Task events leave their run's status to be derived once per burst (a task's
+        -- received, started and succeeded usually come together); anything that reads
+        -- the runs' status (a worker going offline, the backend's word) sees it synced.
+        IF e->>'type' NOT LIKE 'task-%' AND cardinality(unsynced) > 0 THEN
+            PERFORM celery_run_sync(x) FROM (SELECT DISTINCT unnest(unsynced) AS x) d;
+            unsynced := '{}';
+        END IF;
+        IF e->>'type' = 'backend-meta' THEN
+            ok := celery_meta_event(project, e);
+        ELSIF e->>'type' LIKE 'task-%' THEN
+            ok := celery_task_event(project, e);
+            IF ok THEN
+                unsynced := unsynced || (e->>'uuid')::uuid;
+            END IF;
+        ELSIF e->>'type' LIKE 'worker-%' THEN
+            ok := celery_worker_event(project, e);
+        ELSE
+            ok := false;
+        END IF;
+        IF ok THEN
+            applied := applied + 1;
+            IF e ? 'uuid' THEN
+                touched := touched || (e->>'uuid')::uuid;
+            END IF;
+        ELSE
+            skipped := skipped + 1;
+        END IF;
+    END LOOP;
+    IF cardinality(unsynced) > 0 THEN
+        PERFORM celery_run_sync(x) FROM (SELECT DISTINCT unnest(unsynced) AS x) d;
+    END IF;
+    IF cardinality(touched) > 0 THEN
+        PERFORM celery_link_chords(project, touched);
+    END IF;
+    IF coalesce((batch->>'open')::boolean, false) THEN
+        -- After a gap the bridge was deaf, not the workers silent: each worker gets a fresh
+        -- window of 2 × freq from now to be heard again.
+        IF batch ? 'now' THEN
+            UPDATE celery_workers SET last_seen = greatest(last_seen,
+                to_timestamp((batch->>'now')::double precision))
+            WHERE project_id = project;
+        END IF;
+        -- The open tasks, and those interrupted lately (the worker may only have been
+        -- slow, or the bridge deaf): the bridge reads how they ended from the backend.
+        SELECT coalesce(jsonb_agg(run_id), '[]') INTO open_ids FROM (
+            SELECT run_id FROM celery_tasks WHERE project_id = project
+              AND (state IN ('PENDING', 'RECEIVED', 'STARTED', 'RETRY')
+                   OR (state = 'INTERRUPTED' AND updated_at > now() - interval '1 day'))
+            LIMIT 10000) x;
+    ELSIF batch ? 'now' THEN
+        expired := celery_expire_workers(project, to_timestamp((batch->>'now')::double precision));
+    END IF;
+    RETURN jsonb_strip_nulls(jsonb_build_object('applied', applied, 'skipped', skipped,
+                                                'workers_lost', expired, 'open', open_ids));
+END $$;

@@ -1,0 +1,278 @@
+"""The Celery bridge end to end (run by tests/celery/run.sh, which starts the stack).
+
+Real Celery workers (Debian's 5.2.6) publish events to the stack's Redis; runwatch-celery
+posts them to the API; every assertion reads the database. No sleep-then-assert: each
+check waits for its condition with a generous deadline, and fails with what it saw.
+"""
+import base64
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+TMP = os.environ["RWCELERY_TMP"]
+STACK = os.environ["RWCELERY_STACK"]
+BROKER = os.environ["RWCELERY_BROKER"]
+os.environ["RWCELERY_BROKER"] = BROKER
+
+import redis  # noqa: E402
+from celery import chain, chord, group  # noqa: E402
+
+import rwapp  # noqa: E402
+
+failures = []
+P = "(SELECT id FROM projects WHERE slug = 'celery')"
+
+
+def say(msg):
+    print("celery test: " + msg, flush=True)
+
+
+def q(sql):
+    p = subprocess.run([STACK, "psql", "-X", "-q", "-tA", "-v", "ON_ERROR_STOP=1", "-c", sql],
+                       capture_output=True, text=True)
+    if p.returncode != 0:
+        return "psql error: " + p.stderr.strip()
+    return p.stdout.strip()
+
+
+def check(desc, sql, expected, deadline=60):
+    """Waits until the query answers expected (a string), then passes; fails at the deadline."""
+    end = time.monotonic() + deadline
+    got = None
+    while True:
+        got = q(sql)
+        if got == expected:
+            say("ok   " + desc)
+            return True
+        if time.monotonic() > end:
+            say("FAIL %s: expected %r, got %r" % (desc, expected, got))
+            failures.append(desc)
+            return False
+        time.sleep(0.2)
+
+
+def record_pgid(pid):
+    with open(os.path.join(TMP, "pgids"), "a") as f:
+        f.write("%d\n" % pid)
+
+
+def start_worker(name, queues="celery", extra=()):
+    log = open(os.path.join(TMP, "worker-%s.log" % name), "w")
+    p = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "rwapp", "worker", "-E", "-c", "2", "-n", name,
+         "-Q", queues, "--without-mingle", "--without-gossip", "--loglevel=INFO", *extra],
+        cwd=HERE, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    record_pgid(p.pid)
+    return p
+
+
+def start_bridge():
+    log = open(os.path.join(TMP, "var", "log", "celery.log"), "a")
+    env = dict(os.environ, RUNWATCH_CELERY_BROKER=BROKER, RUNWATCH_CELERY_URL=os.environ["RWCELERY_URL"],
+               RUNWATCH_CELERY_TOKEN=os.environ["RWCELERY_TOKEN"], RUNWATCH_CELERY_FLUSH_MS="100")
+    p = subprocess.Popen([os.environ["RWCELERY_BIN"]], env=env, stdout=log, stderr=subprocess.STDOUT,
+                         start_new_session=True)
+    record_pgid(p.pid)
+    return p
+
+
+def wait_result(res, timeout=60):
+    return res.get(timeout=timeout, propagate=False)
+
+
+def post(body):
+    req = urllib.request.Request(os.environ["RWCELERY_URL"] + "/api/v1/celery/events",
+                                 data=json.dumps(body).encode(), method="POST",
+                                 headers={"Authorization": "Bearer " + os.environ["RWCELERY_TOKEN"],
+                                          "Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req) as r:
+            return r.status, json.loads(r.read())
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read())
+
+
+def run_of(task_id, cols):
+    return "SELECT %s FROM runs r LEFT JOIN celery_tasks c ON c.run_id = r.id WHERE r.id = '%s'" % (cols, task_id)
+
+
+def main():
+    r = redis.Redis.from_url(BROKER)
+    bridge = start_bridge()
+    w1 = start_worker("w1@rwtest", extra=("--heartbeat-interval", "1"))
+    check("worker w1 online with a session", "SELECT count(*) FROM workers w JOIN worker_sessions s ON "
+          "s.worker_id = w.id AND s.ended_at IS NULL WHERE w.project_id = %s AND w.name = 'w1@rwtest' "
+          "AND w.status IN ('idle', 'busy')" % P, "1")
+
+    # --- plain tasks, a failure, an autoretry
+    add = rwapp.add.delay(2, 3)
+    mul = rwapp.mul.delay(4, 5)
+    boom = rwapp.boom.delay("bad input 42")
+    flaky = rwapp.flaky.delay("m")
+    for res in (add, mul, boom, flaky):
+        wait_result(res)
+    check("add: succeeded with its repr strings", run_of(add.id, "r.kind || '|' || r.status || '|' || c.args || '|' || c.result || '|' || (r.input->>'args') || '|' || (c.runtime > 0)::text"),
+          "rwapp.add|succeeded|(2, 3)|5|(2, 3)|true")
+    check("add: one attempt, succeeded, on w1", "SELECT string_agg(a.seq || ':' || a.status || ':' || w.name, ',') FROM attempts a JOIN workers w ON w.id = a.worker_id WHERE a.run_id = '%s'" % add.id,
+          "1:succeeded:w1@rwtest")
+    check("mul: succeeded, 20", run_of(mul.id, "r.status || '|' || c.result"), "succeeded|20")
+    check("boom: failed with type, message, traceback and fingerprint",
+          run_of(boom.id, "r.status || '|' || r.error_type || '|' || r.error_message || '|' || (r.error_traceback LIKE '%ValueError%')::text || '|' || (r.error_fingerprint IS NOT NULL)::text"),
+          "failed|ValueError|bad input 42|true|true")
+    check("flaky: succeeded after two retries, three attempts",
+          "SELECT string_agg(seq || ':' || status || ':' || coalesce(error_type, '-'), ',' ORDER BY seq) FROM attempts WHERE run_id = '%s'" % flaky.id,
+          "1:failed:KeyError,2:failed:KeyError,3:succeeded:-")
+    check("flaky: the run succeeded, retries 2, no self-parent",
+          run_of(flaky.id, "r.status || '|' || c.retries || '|' || coalesce(r.parent_id::text, 'none') || '|' || r.attempt_seq"),
+          "succeeded|2|none|3")
+
+    # --- canvases
+    ch = chain(rwapp.add.s(1, 2), rwapp.mul.s(3)).apply_async()
+    g = group(rwapp.add.s(i, i) for i in range(3)).apply_async()
+    cd = chord([rwapp.add.s(1, 1), rwapp.add.s(2, 2)], rwapp.tsum.s()).apply_async()
+    sp = rwapp.spawn.delay(5)
+    wait_result(ch)
+    g.get(timeout=60)
+    wait_result(cd)
+    child_id = wait_result(sp)
+    first = ch.parent.id
+    check("chain: the second link's parent and root are the first", run_of(ch.id, "r.parent_id::text || '|' || r.root_id::text || '|' || r.status"),
+          "%s|%s|succeeded" % (first, first))
+    check("group: every member has the group id",
+          "SELECT count(*) FROM runs WHERE group_id = '%s' AND status = 'succeeded'" % g.id, "3")
+    header = cd.parent.id
+    header_ids = [x.id for x in cd.parent.results]
+    check("chord: the header tasks carry the header group",
+          "SELECT count(*) FROM runs WHERE group_id = '%s' AND id IN ('%s')" % (header, "','".join(header_ids)), "2")
+    check("chord: the callback waits for the header group (run_deps)",
+          "SELECT dep_group_id FROM run_deps WHERE run_id = '%s'" % cd.id, header)
+    check("chord: the callback is no member of the group", run_of(cd.id, "coalesce(r.group_id, 'none') || '|' || r.status || '|' || c.result"),
+          "none|succeeded|6")
+    check("spawn: the dynamic child's parent is the spawner", run_of(child_id, "r.parent_id::text || '|' || r.root_id::text"),
+          "%s|%s" % (sp.id, sp.id))
+    check("spawn: the dynamic child is no chord callback", "SELECT count(*) FROM run_deps WHERE run_id = '%s'" % child_id, "0")
+    check("chain: links are no chord callbacks", "SELECT count(*) FROM run_deps WHERE run_id = '%s'" % ch.id, "0")
+
+    # --- an unregistered name
+    nope = rwapp.app.send_task("rwapp.nope", args=(1,))
+    check("unregistered: failed, named, flagged",
+          run_of(nope.id, "r.kind || '|' || r.status || '|' || c.unregistered::text || '|' || r.error_type"),
+          "rwapp.nope|failed|true|NotRegistered")
+
+    # --- a long task revoked with terminate
+    long_ = rwapp.sleepy.delay(120)
+    check("long task running", run_of(long_.id, "r.status"), "running")
+    rwapp.app.control.revoke(long_.id, terminate=True)
+    check("revoked: cancelled, terminated noted",
+          run_of(long_.id, "r.status || '|' || c.terminated::text || '|' || r.attempt_status"),
+          "cancelled|true|cancelled")
+    check("revoked: an event says so", "SELECT count(*) FROM events WHERE run_id = '%s' AND kind = 'celery.revoked'" % long_.id, "1")
+
+    # --- a late task-received never moves a finished task back (posted by hand, as a
+    # reordered stream would deliver it)
+    st, ans = post({"events": [{"type": "task-received", "uuid": add.id, "timestamp": time.time() - 3600,
+                                "hostname": "w1@rwtest", "name": "rwapp.add", "args": "(2, 3)",
+                                "kwargs": "{}", "retries": 0}]})
+    check("a late task-received is applied", "SELECT '%d:%s'" % (st, ans.get("applied")), "200:1")
+    check("…and the finished task stays succeeded", run_of(add.id, "r.status || '|' || r.attempt_seq"), "succeeded|1")
+    # Bad input: 4xx naming the field.
+    st, ans = post({"events": [{"type": "task-started", "uuid": "not-a-uuid", "timestamp": 1}]})
+    check("a bad uuid is a 400 naming the field", "SELECT '%d:%s'" % (st, ans.get("error", {}).get("field")),
+          "400:events[0].uuid")
+    st, ans = post({"events": [{"type": "task-started", "uuid": add.id, "timestamp": "soon"}]})
+    check("a bad timestamp is a 400 naming the field", "SELECT '%d:%s'" % (st, ans.get("error", {}).get("field")),
+          "400:events[0].timestamp")
+
+    # --- hostile envelopes on the wire: counted, skipped, the bridge stays up
+    ch_name = "/3.celeryev/task.multi"
+    good = rwapp.add.delay(40, 2)
+    hostile = [
+        b"not json at all",
+        json.dumps({"body": "%%%not base64%%%"}).encode(),
+        json.dumps({"body": base64.b64encode(b"{not json").decode()}).encode(),
+        json.dumps({"body": base64.b64encode(json.dumps([{"type": "task-started", "uuid": "x", "timestamp": "t"}]).encode()).decode()}).encode(),
+        json.dumps({"body": base64.b64encode(json.dumps({"type": 7}).encode()).decode()}).encode(),
+        json.dumps({"body": base64.b64encode(b"[]").decode()}).encode(),
+        json.dumps({"body": base64.b64encode(json.dumps([{"type": "task-started", "uuid": good.id, "timestamp": 1e300}]).encode()).decode()}).encode(),
+        b'{"body": "' + b"A" * (5 << 20) + b'"}',
+        json.dumps({"body": base64.b64encode(b"\xff\xfe invalid utf-8").decode()}).encode(),
+        json.dumps({"body": base64.b64encode(json.dumps({"type": "task-succeeded", "uuid": "0badc0de-0000-4000-8000-000000000000", "timestamp": time.time(), "result": "\u0000"}).encode()).decode()}).encode(),
+    ]
+    for h in hostile:
+        r.publish(ch_name, h)
+    wait_result(good)
+    check("after hostile envelopes the bridge is alive and stores the next task",
+          run_of(good.id, "r.status || '|' || c.result"), "succeeded|42")
+    if bridge.poll() is not None:
+        failures.append("bridge exited on hostile input")
+
+    # --- the bridge restarts mid-stream
+    running = rwapp.sleepy.delay(4)
+    check("a task in flight before the restart is running", run_of(running.id, "r.status"), "running")
+    silent = rwapp.sleepy.delay(300)
+    check("a second one too", run_of(silent.id, "r.status"), "running")
+    bridge.send_signal(signal.SIGTERM)
+    bridge.wait(timeout=30)
+    before = q("SELECT count(*) FROM runs WHERE project_id = %s" % P)
+    wait_result(running)  # it ends while the bridge is down
+    # The worker's revoked event for `silent` comes later, with the bridge back.
+    bridge = start_bridge()
+    check("stored runs stay across the restart", "SELECT (count(*) >= %s)::text FROM runs WHERE project_id = %s" % (before, P), "true")
+    check("a task that ended while the bridge was down is reconciled from the backend",
+          run_of(running.id, "r.status || '|' || c.unknown::text"), "succeeded|false")
+    check("…with an event saying so", "SELECT count(*) FROM events WHERE run_id = '%s' AND kind = 'celery.reconciled'" % running.id, "1")
+    check("a task the backend knows nothing of is shown as unknown", run_of(silent.id, "r.status || '|' || c.unknown::text"),
+          "running|true")
+    rwapp.app.control.revoke(silent.id, terminate=True)
+    check("its next event clears unknown", run_of(silent.id, "r.status || '|' || c.unknown::text"), "cancelled|false")
+    log = open(os.path.join(TMP, "var", "log", "celery.log")).read()
+    stats = [line for line in log.splitlines() if '"stats messages=' in line or "stats messages=" in line]
+    say("bridge stats at stop: " + (stats[-1] if stats else "none"))
+    want = ("bad_json=3", "bad_base64=1", "too_big=1")
+    if not any(all(w in line for w in want) for line in stats):
+        failures.append("hostile envelopes counted")
+        say("FAIL hostile envelopes counted (%s)" % ", ".join(want))
+    else:
+        say("ok   hostile envelopes counted")
+
+    # --- a worker killed with -9 mid-task
+    w2 = start_worker("w2@rwtest", queues="w2q", extra=("--heartbeat-interval", "1"))
+    check("worker w2 online", "SELECT status FROM workers WHERE project_id = %s AND name = 'w2@rwtest'" % P, "idle")
+    doomed = rwapp.sleepy.apply_async((120,), queue="w2q")
+    check("the doomed task runs on w2", run_of(doomed.id, "r.status"), "running")
+    os.killpg(w2.pid, signal.SIGKILL)
+    w2.wait()
+    check("w2 is offline, its session lost", "SELECT w.status || '|' || s.end_reason FROM workers w JOIN worker_sessions s ON s.worker_id = w.id WHERE w.project_id = %s AND w.name = 'w2@rwtest' ORDER BY s.id DESC LIMIT 1" % P,
+          "offline|lost")
+    check("its task in flight is interrupted", run_of(doomed.id, "r.status || '|' || r.error_type || '|' || c.state"),
+          "failed|WorkerLost|INTERRUPTED")
+    check("…with an interrupted event", "SELECT count(*) FROM events WHERE run_id = '%s' AND kind = 'interrupted'" % doomed.id, "1")
+
+    # --- w1 stops cleanly: worker-offline ends its session
+    w1.send_signal(signal.SIGTERM)
+    w1.wait(timeout=60)
+    check("w1 stopped, its session ended 'stopped'", "SELECT w.status || '|' || s.end_reason FROM workers w JOIN worker_sessions s ON s.worker_id = w.id WHERE w.project_id = %s AND w.name = 'w1@rwtest' ORDER BY s.id DESC LIMIT 1" % P,
+          "stopped|stopped")
+    check("w1's heartbeats left samples with load and active", "SELECT (count(*) >= 1)::text FROM worker_samples s JOIN workers w ON w.id = s.worker_id WHERE w.name = 'w1@rwtest' AND s.sample ? 'loadavg' AND s.sample ? 'active'", "true")
+    check("w1's Celery fields", "SELECT c.sw_ident || '|' || c.sw_ver || '|' || (c.processed > 0)::text FROM celery_workers c JOIN workers w ON w.id = c.worker_id WHERE w.name = 'w1@rwtest'",
+          "py-celery|5.2.6|true")
+    check("no run is left in flight", "SELECT count(*) FROM runs WHERE project_id = %s AND status IN ('running', 'retrying')" % P, "0")
+
+    bridge.send_signal(signal.SIGTERM)
+    bridge.wait(timeout=30)
+    if failures:
+        say("failed: " + "; ".join(failures))
+        return 1
+    say("every check passed")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
