@@ -3,7 +3,8 @@
 // runwatch-celery posts them (a worker online and beating, tasks that succeed, fail, retry,
 // and one no worker knew). The Celery registry lists each task name with its runs, failure
 // rate and workers, the unregistered name first and highlighted; a Celery run's page shows
-// its Celery fields; the workers page shows the Celery worker's load, active and processed.
+// its Celery fields; the workers page shows the Celery worker's load, active and processed;
+// a chord's root shows the canvas in the run graph (the group a node, the callback after it).
 // A screenshot of each view goes to RUNWATCH_E2E_OUT (celery-*.png).
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
@@ -54,6 +55,19 @@ async function main() {
   const nope = randomUUID();
   await post([beat('worker-online', 0), beat('worker-heartbeat', 2), ...add1, ...add2, ...boom,
     { type: 'task-failed', uuid: nope, hostname: host, timestamp: t + 5, exception: "NotRegistered('app.nope')" }]);
+  // A chord as the bridge reports it: a root task starts a group of two header tasks (their
+  // group id from the result backend, as backend-meta events), and the callback is applied
+  // by the header that finished last (Celery names it parent and root's descendant).
+  const root = randomUUID(), h1 = randomUUID(), h2 = randomUUID(), cb = randomUUID();
+  const group = randomUUID();
+  const run = (id, name, parent, dt) => [
+    { type: 'task-received', uuid: id, hostname: host, timestamp: t + dt, name, args: '()', kwargs: '{}', retries: 0, root_id: root, ...(parent ? { parent_id: parent } : {}) },
+    { type: 'task-started', uuid: id, hostname: host, timestamp: t + dt + 0.1 },
+    { type: 'task-succeeded', uuid: id, hostname: host, timestamp: t + dt + 1, result: 'None', runtime: 0.9 },
+  ];
+  const meta = (id, g) => ({ type: 'backend-meta', uuid: id, status: 'SUCCESS', date_done: t + 12, children: [], ...(g ? { group_id: g } : {}) });
+  await post([...run(root, 'app.pipeline', null, 6), ...run(h1, 'app.fetch', root, 7), ...run(h2, 'app.fetch', root, 8),
+    meta(root), meta(h1, group), meta(h2, group), ...run(cb, 'app.merge', h2, 10), meta(cb)]);
 
   const browser = await launchChromium();
   const pageErrors = [];
@@ -76,7 +90,7 @@ async function main() {
 
     await step('celery registry: every name, the unregistered one first and highlighted', async () => {
       const rows = page.locator('[data-testid=celery-task-row]');
-      assert.equal(await rows.count(), 3);
+      assert.equal(await rows.count(), 6); // add, boom, nope and the chord's pipeline, fetch, merge
       const first = await rows.nth(0).locator('td').allTextContents();
       assert.ok(first[0].startsWith('app.nope') && first[0].includes('unregistered'), first.join(' | '));
       assert.equal(await rows.nth(0).getAttribute('data-unregistered'), 'true');
@@ -111,6 +125,19 @@ async function main() {
       assert.ok(cells[5].startsWith('1'), cells[5]);
       assert.equal(cells[7], '5.2.6');
       await shot('celery-03-workers');
+    });
+
+    await step('celery flow graph: a chord as a group node, its callback linked from the group', async () => {
+      const g = await call('GET', `/runs/${root}/graph`, { token: tok.token });
+      const kinds = g.edges.map((e) => `${e.kind}:${e.source}->${e.target}`);
+      for (const want of [`child:${root}->${h1}`, `child:${root}->${h2}`, `group:${group}->${cb}`])
+        assert.ok(kinds.includes(want), `${want} in ${kinds.join(' ')}`);
+      await page.goto(`${BASE}/p/${SLUG}/runs/${root}`);
+      await page.getByRole('tab', { name: 'Graph' }).click();
+      await page.locator('[data-testid=graph-canvas][data-ready=true]').waitFor({ timeout: WAIT });
+      await page.locator('[data-testid=graph-cluster]', { hasText: group.slice(0, 8) }).first().waitFor({ timeout: WAIT });
+      await page.locator('[data-testid=graph-run]', { hasText: 'app.merge' }).waitFor({ timeout: WAIT });
+      await shot('celery-04-flow-graph');
     });
 
     await step('celery: no uncaught errors in the page', async () => {
