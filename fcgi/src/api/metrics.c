@@ -185,7 +185,7 @@ int metrics_list(struct req *r)
 static const char *compare_runs_param(struct req *r, const char *list)
 {
     const char *ids[COMPARE_MAX_RUNS];
-    size_t n = 0, len = list ? strlen(list) : 0;
+    size_t n = 0;
 
     if (!list || !list[0])
         return req_error(r, 400, "invalid_field", "runs",
@@ -218,7 +218,6 @@ static const char *compare_runs_param(struct req *r, const char *list)
     char *out = arena_sprintf(r->op.arena, "{%s}", list);
     if (!out)
         req_error(r, 500, "internal", NULL, "out of memory");
-    (void)len;
     return out;
 }
 
