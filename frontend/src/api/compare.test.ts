@@ -60,4 +60,40 @@ describe('compare cache', () => {
     ctx.refetch.clear();
     vi.useRealTimers();
   });
+  it('the live stream never cancels a comparison still loading: it asks again once it has landed', async () => {
+    vi.useFakeTimers();
+    const qc = new QueryClient();
+    const ctx = newLiveContext(qc, 'ml', 7);
+    let started = 0;
+    let landed = 0;
+    const observer = new QueryObserver(qc, {
+      queryKey: compareKeys.runs('ml', ['a', 'b']),
+      queryFn: ({ signal }) =>
+        new Promise<RunCompare>((resolve, reject) => {
+          started++;
+          signal.addEventListener('abort', () => reject(new Error('cancelled')));
+          setTimeout(() => (landed++, resolve(answer(['a', 'b']))), 2500);
+        }),
+    });
+    const stop = observer.subscribe(() => {});
+    await vi.advanceTimersByTimeAsync(2600);
+    expect([started, landed]).toEqual([1, 1]);
+    applyLiveMessage(ctx, { project: 7, type: 'run.metrics', run: 'a', data: { count: 1 } });
+    await vi.advanceTimersByTimeAsync(1100);
+    expect(started).toBe(2);
+    // Metrics keep coming while the refetch is slow: it is left to land, not restarted.
+    applyLiveMessage(ctx, { project: 7, type: 'run.metrics', run: 'b', data: { count: 1 } });
+    await vi.advanceTimersByTimeAsync(1100);
+    expect([started, landed]).toEqual([2, 1]);
+    await vi.advanceTimersByTimeAsync(1500);
+    expect(landed).toBe(2);
+    // Then the message that came meanwhile is honoured.
+    await vi.advanceTimersByTimeAsync(1100);
+    expect(started).toBe(3);
+    await vi.advanceTimersByTimeAsync(2600);
+    expect([started, landed]).toEqual([3, 3]);
+    stop();
+    ctx.refetch.clear();
+    vi.useRealTimers();
+  });
 });

@@ -180,11 +180,19 @@ function refreshOverview(ctx: LiveContext): void {
 /** A run failed: the failure groups and their run lists may have changed. They are
  * grouped by the server (fingerprints, counts, first/last seen), so they are refetched
  * (coalesced), not patched; only the queries on screen refetch. */
-/** The comparisons holding run refetch (each at most once a second: one request brings all
- * its runs' series, so a burst of metrics from many runs costs one). */
+/** The comparisons holding run refetch, each at most once a second (one request brings all
+ * its runs' series, so a burst of metrics from many runs costs one). A comparison still
+ * loading is not cancelled (its statement runs on regardless, and with 50 busy runs each
+ * refetch would cancel the one before it and none would land): it is asked again after it. */
 function refreshCompare(ctx: LiveContext, run: string): void {
-  for (const key of compareKeysWith(ctx.qc, ctx.slug, run))
-    ctx.refetch.run('compare:' + JSON.stringify(key), () => ctx.qc.invalidateQueries({ queryKey: key, exact: true }));
+  for (const key of compareKeysWith(ctx.qc, ctx.slug, run)) refetchCompare(ctx, key);
+}
+
+function refetchCompare(ctx: LiveContext, key: readonly unknown[]): void {
+  ctx.refetch.run('compare:' + JSON.stringify(key), () => {
+    if (ctx.qc.isFetching({ queryKey: key, exact: true })) refetchCompare(ctx, key);
+    else void ctx.qc.invalidateQueries({ queryKey: key, exact: true });
+  });
 }
 
 function invalidateFailures(ctx: LiveContext): void {
