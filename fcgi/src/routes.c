@@ -69,6 +69,8 @@ const struct route routes[] = {
     {"POST", "/api/v1/runs/wait", runs_wait, J},
     {"GET", "/api/v1/runs/count", run_facets_count, 0},
     {"GET", "/api/v1/runs/values", run_facets_values, 0},
+    /* Literal, before /runs/{run}: the first match wins (router.c). */
+    {"GET", "/api/v1/runs/compare", metrics_compare, 0},
     {"GET", "/api/v1/runs/{run}", runs_get, 0},
     {"PATCH", "/api/v1/runs/{run}", runs_update, J},
     /* The body is optional ({"progress": …}); the handler parses it when present. */

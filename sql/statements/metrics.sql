@@ -72,3 +72,60 @@ SELECT json_agg(json_build_object('key', k.key, 'count', coalesce(s.n, 0), 'down
     coalesce(s.n, 0) > $3::bigint, 'points', coalesce(s.pts, '[]')) ORDER BY k.i) AS series
 FROM unnest($2::text[]) WITH ORDINALITY k(key, i)
 LEFT JOIN s ON s.key = k.key;
+
+-- name: metric_compare
+-- GET /runs/compare: up to 50 runs of one project at once, each as the run list renders it
+-- (run_json()), with its keys' summaries (metric_keys, per run) and its series downsampled
+-- exactly as metric_series does (the same buckets, per run and key). runs is a uuid[] in the
+-- caller's order; keys a text[] (NULL: each run's own keys, by key); points the most per
+-- series (NULL: the most, up to 500, that keeps the answer within max_total). missing is the
+-- first id that is not a run of the project (then nothing else is read). total counts the
+-- points the answer holds (the sum over series of least(count, points)), known from the
+-- summaries before any series is read: past max_total, items is NULL and no series is read.
+-- in: project_id, runs, keys, points, max_total
+-- out: missing, total, points, items
+WITH ids AS (SELECT u.id, u.ord FROM unnest($2::uuid[]) WITH ORDINALITY u(id, ord)),
+rs AS (SELECT ids.ord, r.id, run_json(r, p.slug, run_attempt_json(r)) AS j
+    FROM ids JOIN runs r ON r.id = ids.id
+    -- include: run_json_joins
+    WHERE r.project_id = $1::bigint),
+miss AS (SELECT ids.id FROM ids WHERE NOT EXISTS (SELECT FROM rs WHERE rs.id = ids.id)
+    ORDER BY ids.ord LIMIT 1),
+ks AS (SELECT run_id, key, count(*) AS n, min(step) AS fs, max(step) AS ls, min(value) AS mn,
+    max(value) AS mx, max(ts) AS lt, (array_agg(value ORDER BY step DESC NULLS LAST, ts
+    DESC))[1] AS lv FROM metrics WHERE run_id IN (SELECT id FROM rs) AND NOT EXISTS (SELECT
+    FROM miss) GROUP BY run_id, key),
+sel AS (SELECT rs.id AS run_id, k.key, k.i FROM rs, unnest($3::text[]) WITH ORDINALITY k(key, i)
+    WHERE $3::text[] IS NOT NULL
+    UNION ALL SELECT ks.run_id, ks.key, row_number() OVER (PARTITION BY ks.run_id ORDER BY
+    ks.key) FROM ks WHERE $3::text[] IS NULL),
+sn AS (SELECT sel.run_id, sel.key, sel.i, coalesce(ks.n, 0) AS n FROM sel LEFT JOIN ks ON
+    ks.run_id = sel.run_id AND ks.key = sel.key),
+b AS (SELECT coalesce($4::bigint, greatest(2, least(500, $5::bigint / greatest(1, (SELECT
+    count(*) FROM sn WHERE n > 0))))) AS p),
+bt AS (SELECT b.p, (SELECT coalesce(sum(least(sn.n, b.p)), 0) FROM sn) AS total FROM b),
+pts AS (SELECT run_id, key, step, ts, value, row_number() OVER (PARTITION BY run_id, key ORDER
+    BY step NULLS LAST, ts) - 1 AS i, count(*) OVER (PARTITION BY run_id, key) AS n FROM
+    metrics WHERE run_id IN (SELECT id FROM rs) AND ($3::text[] IS NULL OR key =
+    ANY($3::text[])) AND NOT EXISTS (SELECT FROM miss) AND (SELECT total FROM bt) <=
+    $5::bigint),
+g AS (SELECT run_id, key, (i * bt.p) / n AS bucket, max(n) AS n, max(step) AS step, max(ts) AS
+    ts, avg(value) AS v, min(value) AS mn, max(value) AS mx FROM pts, bt GROUP BY run_id,
+    key, (i * bt.p) / n),
+s AS (SELECT run_id, key, max(n) AS n, json_agg(CASE WHEN n > (SELECT p FROM bt) THEN
+    json_build_object('step', step, 'ts', ts, 'value', v, 'min', mn, 'max', mx) ELSE
+    json_build_object('step', step, 'ts', ts, 'value', v) END ORDER BY bucket) AS pts FROM g
+    GROUP BY run_id, key),
+sj AS (SELECT sn.run_id, json_agg(json_build_object('key', sn.key, 'count', coalesce(s.n, 0),
+    'downsampled', coalesce(s.n, 0) > (SELECT p FROM bt), 'points', coalesce(s.pts, '[]'))
+    ORDER BY sn.i) AS series FROM sn LEFT JOIN s ON s.run_id = sn.run_id AND s.key = sn.key
+    GROUP BY sn.run_id),
+kj AS (SELECT run_id, json_agg(json_build_object('key', key, 'count', n, 'first_step', fs,
+    'last_step', ls, 'last_value', lv, 'last_ts', lt, 'min', mn, 'max', mx) ORDER BY key) AS
+    keys FROM ks GROUP BY run_id)
+SELECT (SELECT id FROM miss) AS missing, bt.total, bt.p AS points, CASE WHEN NOT EXISTS
+    (SELECT FROM miss) AND bt.total <= $5::bigint THEN (SELECT coalesce(json_agg(
+    json_build_object('run', rs.j, 'keys', coalesce(kj.keys, '[]'), 'series',
+    coalesce(sj.series, '[]')) ORDER BY rs.ord), '[]') FROM rs LEFT JOIN kj ON kj.run_id =
+    rs.id LEFT JOIN sj ON sj.run_id = rs.id) END AS items
+FROM bt;

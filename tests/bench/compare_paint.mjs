@@ -15,7 +15,9 @@ const PASSWORD = process.env.RUNWATCH_ADMIN_PASSWORD;
 const RUNS = Number(process.env.BENCH_COMPARE_RUNS ?? 50);
 const POINTS = Number(process.env.BENCH_COMPARE_POINTS ?? 10000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
-/** The compare view asks for this many points a series (api/metrics.ts METRIC_POINTS). */
+/** Points a series the compare view draws: the server's pick for GET /runs/compare without
+ * points (up to 500 within its bound; 500 for 50 runs of one key), as the per-run reads'
+ * METRIC_POINTS before it. */
 const SHOWN = Math.min(POINTS, 500);
 assert.ok(BASE && EMAIL && PASSWORD, 'run through tests/bench/compare_paint.sh');
 
@@ -89,7 +91,9 @@ try {
     const m = await page.evaluate(async () => {
       const p = await window.__paint;
       const reqs = performance.getEntriesByType('resource').filter((e) => e.name.includes('/api/v1/runs/'));
-      const series = reqs.filter((e) => e.name.includes('/metrics?'));
+      // Series come from the per-run reads (/runs/{run}/metrics?key=…) or the one batch read
+      // (/runs/compare?…), whichever the built frontend makes.
+      const series = reqs.filter((e) => e.name.includes('/metrics?') || e.name.includes('/runs/compare?'));
       const end = reqs.length ? Math.max(...reqs.map((e) => e.responseEnd)) : NaN;
       return {
         ...p,

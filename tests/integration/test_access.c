@@ -52,6 +52,7 @@ enum op {
     OP_RUN_HEARTBEAT,  /* {run}: a fresh running run, with progress */
     OP_EVENT_CREATE,   /* {run}: a fresh queued run, one event */
     OP_METRIC_CREATE,  /* {run}: a fresh queued run, one metric point */
+    OP_COMPARE,        /* {runs}: two fresh queued runs of {project}, comma-separated */
     OP_WAIT,           /* a fresh queued run of {project} waited for (in the body), no time */
     OP_ATTEMPT_PATCH,  /* {run}/{seq}: a fresh run whose attempt 1 runs, ended */
     OP_CLAIM,          /* {queue}: a fresh queue holding one run; a worker of {project} */
@@ -163,6 +164,8 @@ static const struct row matrix[] = {
     {"GET",    "/api/v1/runs/{run}/events",                NULL, PA, OP_RUN,            {401, OK,  OK,  OK,  OK,  OK,  OK,  OK,  404}},
     {"POST",   "/api/v1/runs/{run}/metrics",               NULL, PA, OP_METRIC_CREATE,  {401, 403, OK,  OK,  OK,  403, OK,  OK,  404}},
     {"GET",    "/api/v1/runs/{run}/metrics",               NULL, PA, OP_RUN,            {401, OK,  OK,  OK,  OK,  OK,  OK,  OK,  404}},
+    /* Compare: a viewer's read of the project, as each run's metrics above. */
+    {"GET",    "/api/v1/runs/compare", "project={project}&runs={runs}", PA, OP_COMPARE, {401, OK,  OK,  OK,  OK,  OK,  OK,  OK,  404}},
     /* The leaderboard: a viewer's read, like the run list. */
     {"GET",    "/api/v1/leaderboard", "project={project}&metric=loss", PA, OP_PLAIN,    {401, OK,  OK,  OK,  OK,  OK,  OK,  OK,  404}},
     {"GET",    "/api/v1/leaderboard",              "metric=loss", PA, OP_PLAIN,         {401, 400, 400, 400, 400, OK,  OK,  OK,  400}},
@@ -247,6 +250,7 @@ static const struct row matrix[] = {
     {"GET",    "/api/v1/runs/{run}/events",                NULL, PB, OP_RUN,            {401, 404, 404, 404, OK,  404, 404, 404, OK}},
     {"POST",   "/api/v1/runs/{run}/metrics",               NULL, PB, OP_METRIC_CREATE,  {401, 404, 404, 404, OK,  404, 404, 404, OK}},
     {"GET",    "/api/v1/runs/{run}/metrics",               NULL, PB, OP_RUN,            {401, 404, 404, 404, OK,  404, 404, 404, OK}},
+    {"GET",    "/api/v1/runs/compare", "project={project}&runs={runs}", PB, OP_COMPARE, {401, 404, 404, 404, OK,  404, 404, 404, OK}},
     {"GET",    "/api/v1/leaderboard", "project={project}&metric=loss", PB, OP_PLAIN,    {401, 404, 404, 404, OK,  404, 404, 404, OK}},
     {"POST",   "/api/v1/runs/wait",                        NULL, PB, OP_WAIT,           {401, 404, 404, 404, OK,  404, 404, 404, OK}},
     {"GET",    "/api/v1/runs/{run}/attempts",              NULL, PB, OP_RUN,            {401, 404, 404, 404, OK,  404, 404, 404, OK}},
@@ -637,6 +641,7 @@ struct more_targets {
     long long promotion;     /* {promotion} */
 
     long long experiment; /* {experiment} */
+    char runs[80];        /* {runs} */
 };
 
 static int substitute(const char *tmpl, const char *query, const char *project, long long user,
@@ -659,6 +664,9 @@ static int substitute(const char *tmpl, const char *query, const char *project, 
             snprintf(num, sizeof(num), "%lld", token);
             val = num;
             skip = 7;
+        } else if (strncmp(s, "{runs}", 6) == 0) {
+            val = more->runs;
+            skip = 6;
         } else if (strncmp(s, "{run}", 5) == 0) {
             val = run;
             skip = 5;
@@ -939,6 +947,14 @@ static long access_call(const struct row *row, int who, char *code, size_t ccap)
             : row->op == OP_METRIC_CREATE ? "{\"key\":\"loss\",\"value\":0.5,\"step\":1}"
                                           : NULL;
         break;
+    case OP_COMPARE: {
+        char second[40];
+        if (make_run(row->project, "queued", run, sizeof(run)) ||
+            make_run(row->project, "queued", second, sizeof(second)))
+            return -1;
+        snprintf(more.runs, sizeof(more.runs), "%s,%s", run, second);
+        break;
+    }
     case OP_WAIT:
         /* No time to wait: an allowed wait answers at once (not done). */
         if (make_run(row->project, "queued", run, sizeof(run)))

@@ -114,7 +114,7 @@ int metrics_create(struct req *r)
 
 /* ?key=a,b as a text[] literal. Keys are checked against metrics_key_ok, so none holds
  * a quote, comma, brace or backslash and the literal needs no escaping. */
-static const char *metrics_keys_param(struct req *r, const char *list)
+const char *metrics_keys_param(struct req *r, const char *list)
 {
     size_t n = 0, len = strlen(list);
     char *out = arena_alloc(r->op.arena, len + 3);
@@ -178,4 +178,98 @@ int metrics_list(struct req *r)
     return req_json_text(
         r, 200,
         arena_sprintf(r->op.arena, "{\"series\":%s}", PQgetvalue(res, 0, METRIC_SERIES_SERIES)));
+}
+
+/* ?runs=id1,id2,… as a uuid[] literal: 2 to COMPARE_MAX_RUNS distinct run ids (a uuid holds
+ * no character the literal would need to escape). */
+static const char *compare_runs_param(struct req *r, const char *list)
+{
+    const char *ids[COMPARE_MAX_RUNS];
+    size_t n = 0;
+
+    if (!list || !list[0])
+        return req_error(r, 400, "invalid_field", "runs",
+                         "runs must list 2 to %d run ids, comma-separated", COMPARE_MAX_RUNS),
+               NULL;
+    for (const char *k = list;; k++) {
+        size_t kl = strcspn(k, ",");
+        char id[37];
+        if (n >= COMPARE_MAX_RUNS)
+            return req_error(r, 400, "invalid_field", "runs", "at most %d runs at once",
+                             COMPARE_MAX_RUNS),
+                   NULL;
+        if (kl != 36 || (memcpy(id, k, 36), id[36] = 0, !jsonx_is_uuid(id)))
+            return req_error(r, 400, "invalid_field", "runs", "runs[%zu] must be a run id", n),
+                   NULL;
+        for (size_t j = 0; j < n; j++)
+            if (strncmp(ids[j], k, 36) == 0)
+                return req_error(r, 400, "invalid_field", "runs", "runs[%zu] repeats runs[%zu]", n,
+                                 j),
+                       NULL;
+        ids[n++] = k;
+        k += kl;
+        if (!*k)
+            break;
+    }
+    if (n < 2)
+        return req_error(r, 400, "invalid_field", "runs", "runs must list 2 to %d run ids",
+                         COMPARE_MAX_RUNS),
+               NULL;
+    char *out = arena_sprintf(r->op.arena, "{%s}", list);
+    if (!out)
+        req_error(r, 500, "internal", NULL, "out of memory");
+    return out;
+}
+
+int metrics_compare(struct req *r)
+{
+    static const char *const known[] = {"project", "runs", "key", "points", NULL};
+    const char *keys = req_query(r, "key"), *points = req_query(r, "points"), *runs;
+    struct access_project pr;
+    PGresult *res;
+
+    if (req_only_params(r, known))
+        return -1;
+    if (!(runs = compare_runs_param(r, req_query(r, "runs"))))
+        return -1;
+    if (points) {
+        long np = req_is_int(points) ? strtol(points, NULL, 10) : 0;
+        if (np < 2 || np > METRICS_MAX_POINTS)
+            return req_error(r, 400, "invalid_field", "points", "points must be 2 to %d",
+                             METRICS_MAX_POINTS);
+    }
+    if (keys && !(keys = metrics_keys_param(r, keys)))
+        return -1;
+    /* A viewer's of the project, as GET /runs/{run}/metrics asks of each run's; a run of
+     * another project is not one of this project's (404 below), whoever asks. */
+    if (access_project_for(&r->op, req_query(r, "project"), "project", ACCESS_ROLE_VIEWER, &pr))
+        return -1;
+    const char *p[METRIC_COMPARE__NIN] = {[METRIC_COMPARE_IN_PROJECT_ID] = pr.id,
+                                          [METRIC_COMPARE_IN_RUNS] = runs,
+                                          [METRIC_COMPARE_IN_KEYS] = keys,
+                                          [METRIC_COMPARE_IN_POINTS] = points,
+                                          [METRIC_COMPARE_IN_MAX_TOTAL] =
+                                              arena_sprintf(r->op.arena, "%d", COMPARE_MAX_POINTS)};
+    if (!(res = DB_EXEC(&r->op, DB_STMT_METRIC_COMPARE, p)))
+        return -1;
+    if (!PQgetisnull(res, 0, METRIC_COMPARE_MISSING))
+        return req_error(r, 404, "not_found", "runs", "no such run in this project: %s",
+                         PQgetvalue(res, 0, METRIC_COMPARE_MISSING));
+    if (PQgetisnull(res, 0, METRIC_COMPARE_ITEMS)) {
+        json_object *d = json_object_new_object();
+        const char *total = PQgetvalue(res, 0, METRIC_COMPARE_TOTAL);
+        req_error(r, 413, "answer_too_large", points ? "points" : "runs",
+                  "the answer would hold %s points, past the most of %d: ask for fewer "
+                  "points, keys or runs",
+                  total, COMPARE_MAX_POINTS);
+        json_object_object_add(d, "total", json_object_new_int64(strtoll(total, NULL, 10)));
+        json_object_object_add(d, "max_total", json_object_new_int(COMPARE_MAX_POINTS));
+        req_error_details(r, d);
+        return -1;
+    }
+    return req_json_text(r, 200,
+                         arena_sprintf(r->op.arena, "{\"points\":%s,\"total\":%s,\"items\":%s}",
+                                       PQgetvalue(res, 0, METRIC_COMPARE_POINTS),
+                                       PQgetvalue(res, 0, METRIC_COMPARE_TOTAL),
+                                       PQgetvalue(res, 0, METRIC_COMPARE_ITEMS)));
 }

@@ -1991,6 +1991,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/runs/compare": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * 2 to 50 runs of a project with their metric keys and series, in one request (viewer)
+         * @description The compare view's one read. Each item is a run as the run list renders it, its metric keys with their summaries (as GET /runs/{run}/metrics without key) and its series, downsampled exactly as GET /runs/{run}/metrics?key=&points= does (the same buckets, so each series equals that endpoint's). Items come in the order of runs. The answer holds at most 200,000 points (the sum over series of the lesser of its count and points; known before any series is read): past it, 413 answer_too_large naming points (or runs when points was not given), with details {total, max_total}. Without points the server picks the most points per series, up to 500, that keeps the answer within the bound, and says which in points. Access is a viewer's of the project (a token's own project without ?project=), the role GET /runs/{run}/metrics asks for each run; a run id that is not a run of that project (unknown, or another project's) is 404 not_found naming runs, whoever asks, so the answer never says whether another project's run exists.
+         */
+        get: operations["compareRuns"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -3261,6 +3281,17 @@ export interface components {
             skipped: number;
             workers_lost: number;
             open?: string[];
+        };
+        RunCompare: {
+            /** @description the most points per series in this answer */
+            points: number;
+            /** @description points in this answer */
+            total: number;
+            items: {
+                run: components["schemas"]["Run"];
+                keys: components["schemas"]["MetricKey"][];
+                series: components["schemas"]["MetricSeries"][];
+            }[];
         };
     };
     responses: never;
@@ -12449,6 +12480,80 @@ export interface operations {
             };
             /** @description No such resource, or not visible to the caller */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    compareRuns: {
+        parameters: {
+            query: {
+                /** @description slug; optional for a token (its project) */
+                project?: string;
+                /** @description 2 to 50 distinct run ids, comma-separated */
+                runs: string;
+                /** @description comma-separated metric keys, at most 20 (each run answers each, empty where it has none); absent: each run's own keys, sorted */
+                key?: string;
+                /** @description most points per series; absent: the most, up to 500, that fits the bound */
+                points?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The runs, keys and series */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RunCompare"];
+                };
+            };
+            /** @description Malformed request (names the field: runs, key, points) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No identity */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The caller's role in the project is below viewer */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such project, or not visible to the caller; or a run that is not the project's (field runs) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The answer would hold more than 200,000 points (field points, or runs) */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -45,3 +45,19 @@ export function diffKeys(objs: readonly Record<string, unknown>[], onlyDiffering
     return objs.some((o) => JSON.stringify(o[k]) !== first);
   });
 }
+
+/** One run of a comparison as the lines need it: its label and its series (by key). */
+export interface CompareRunSeries<S extends { key?: string }> {
+  label: string;
+  series: readonly S[] | undefined;
+}
+
+/** Every key any run has, sorted, each with one line per run in the comparison's order (the
+ * run's place is its colour); a run without the key has a line without a series. */
+export function compareLines<S extends { key?: string }>(
+  runs: readonly CompareRunSeries<S>[],
+): Map<string, { label: string; index: number; series: S | undefined }[]> {
+  const byKey = runs.map((r) => new Map((r.series ?? []).flatMap((s) => (s.key ? [[s.key, s] as const] : []))));
+  const keys = [...new Set(byKey.flatMap((m) => [...m.keys()]))].sort();
+  return new Map(keys.map((k) => [k, runs.map((r, i) => ({ label: r.label, index: i, series: byKey[i]!.get(k) }))]));
+}

@@ -6,6 +6,7 @@ import type { QueryClient } from '@tanstack/react-query';
 import { appendLiveEvents, fetchNewEvents, patchRun, runKeys, type RunsData } from '../api/runs';
 import { appendWorkerEvents, fetchNewWorkerEvents, patchWorker, workerKeys } from '../api/workers';
 import { metricKeys } from '../api/metrics';
+import { compareKeysWith, patchCompareRun } from '../api/compare';
 import { artifactKeys, patchRunTable, type TableMessage } from '../api/artifacts';
 import { fetchNewRunSpans } from '../api/spans';
 import { reportKeys } from '../api/reports';
@@ -179,6 +180,21 @@ function refreshOverview(ctx: LiveContext): void {
 /** A run failed: the failure groups and their run lists may have changed. They are
  * grouped by the server (fingerprints, counts, first/last seen), so they are refetched
  * (coalesced), not patched; only the queries on screen refetch. */
+/** The comparisons holding run refetch, each at most once a second (one request brings all
+ * its runs' series, so a burst of metrics from many runs costs one). A comparison still
+ * loading is not cancelled (its statement runs on regardless, and with 50 busy runs each
+ * refetch would cancel the one before it and none would land): it is asked again after it. */
+function refreshCompare(ctx: LiveContext, run: string): void {
+  for (const key of compareKeysWith(ctx.qc, ctx.slug, run)) refetchCompare(ctx, key);
+}
+
+function refetchCompare(ctx: LiveContext, key: readonly unknown[]): void {
+  ctx.refetch.run('compare:' + JSON.stringify(key), () => {
+    if (ctx.qc.isFetching({ queryKey: key, exact: true })) refetchCompare(ctx, key);
+    else void ctx.qc.invalidateQueries({ queryKey: key, exact: true });
+  });
+}
+
 function invalidateFailures(ctx: LiveContext): void {
   void ctx.qc.invalidateQueries({ queryKey: reportKeys.groupsAll(ctx.slug) });
   void ctx.qc.invalidateQueries({ queryKey: reportKeys.groupRunsAll(ctx.slug) });
@@ -195,6 +211,7 @@ export function applyLiveMessage(ctx: LiveContext, msg: LiveMessage): boolean {
   if (msg.truncated && (msg.type === 'run.created' || msg.type === 'run.updated')) {
     // Nothing to patch with: the run's page and the lists on screen refetch (coalesced).
     if (msg.run) void qc.invalidateQueries({ queryKey: runKeys.detail(slug, msg.run) });
+    if (msg.run) refreshCompare(ctx, msg.run);
     ctx.refetch.run('lists', () => qc.invalidateQueries({ queryKey: runKeys.lists(slug) }));
     refreshOverview(ctx);
     refreshRollouts(ctx);
@@ -213,6 +230,7 @@ export function applyLiveMessage(ctx: LiveContext, msg: LiveMessage): boolean {
     case 'run.updated':
       if (msg.data && typeof msg.data === 'object') {
         patchRun(qc, slug, msg.data as Run);
+        patchCompareRun(qc, slug, msg.data as Run);
         patchOverviewLists(qc, slug, msg.data as Run);
       }
       if (msg.run) qc.invalidateQueries({ queryKey: runKeys.attempts(slug, msg.run) });
@@ -245,6 +263,7 @@ export function applyLiveMessage(ctx: LiveContext, msg: LiveMessage): boolean {
         ctx.refetch.run('metrics:' + run, () =>
           qc.invalidateQueries({ queryKey: metricKeys.run(slug, run) }),
         );
+        refreshCompare(ctx, run);
       }
       break;
     case 'run.spans':

@@ -2,8 +2,9 @@
 // with the params whose values differ (or all of them) and their summary metrics side by
 // side, then every metric key's charts with the runs overlaid, grouped by prefix like the
 // run page and with its controls. Each run keeps its colour (its place in the URL).
-// Data: each run, its keys and its series (the run page's queries, so the live stream keeps
-// them current); 50 runs cost 50 × (2 + keys/20) requests (docs/PERFORMANCE.md).
+// Data: one request for all of it (GET /runs/compare: each run, its keys and its series,
+// downsampled by the server), so 50 runs cost one request, not 150 (docs/PERFORMANCE.md).
+// The live stream patches a run's status in it and refetches it when a run logs metrics.
 import { useMemo, useState } from 'react';
 import {
   Accordion,
@@ -21,22 +22,19 @@ import {
   Text,
   Title,
 } from '@mantine/core';
-import { useQueries } from '@tanstack/react-query';
+import { useQuery } from '@tanstack/react-query';
 import { Link, useSearchParams } from 'react-router-dom';
-import { runQuery } from '../api/runs';
-import { metricKeysQuery, metricSeriesQuery, type MetricSeries } from '../api/metrics';
+import { compareQuery } from '../api/compare';
 import type { Run } from '../api/types';
 import { useProject } from '../components/guards';
 import { EmptyState, ErrorState, LoadingRows } from '../components/QueryState';
 import { StatusBadge } from '../components/StatusBadges';
 import { DEFAULT_VIEW, type ChartView } from '../components/MetricChart';
 import { MetricControls } from '../components/MetricControls';
-import { CompareChart, type CompareLine } from '../components/CompareChart';
-import { diffKeys, flatten, parseCompareRuns } from '../lib/compare';
+import { CompareChart } from '../components/CompareChart';
+import { compareLines, diffKeys, flatten, parseCompareRuns } from '../lib/compare';
 import { groupMetricKeys, runColor } from '../lib/metricsView';
 import { formatNumber, shortId, truncateJson } from '../lib/format';
-
-const KEYS_PER_REQUEST = 20;
 
 const cell = (v: unknown) => (typeof v === 'number' ? formatNumber(v, 5) : v === undefined ? '—' : truncateJson(v, 40));
 
@@ -47,40 +45,19 @@ export default function ComparePage() {
   const [allParams, setAllParams] = useState(false);
   const [view, setView] = useState<ChartView>(DEFAULT_VIEW);
 
-  const runs = useQueries({ queries: ids.map((id) => runQuery(slug, id)) });
-  const keys = useQueries({ queries: ids.map((id) => metricKeysQuery(slug, id)) });
-  const allKeys = useMemo(() => {
-    const s = new Set<string>();
-    for (const q of keys) for (const k of q.data ?? []) if (k.key) s.add(k.key);
-    return [...s].sort();
-    // eslint-disable-next-line react-hooks/exhaustive-deps -- the stamp stands for the queries' data
-  }, [keys.map((q) => q.dataUpdatedAt).join(',')]);
-  // Each run's own keys only: asking a run for a key it lacks costs a request for nothing.
-  const seriesQueries = ids.flatMap((id, i) => {
-    const own = (keys[i]?.data ?? []).flatMap((k) => (k.key ? [k.key] : []));
-    const chunks: string[][] = [];
-    for (let j = 0; j < own.length; j += KEYS_PER_REQUEST) chunks.push(own.slice(j, j + KEYS_PER_REQUEST));
-    return chunks.map((c) => ({ run: id, q: metricSeriesQuery(slug, id, c) }));
-  });
-  const series = useQueries({ queries: seriesQueries.map((s) => s.q) });
-  // Each key's lines, rebuilt only when a series or a run's name changes (a chart redraws
-  // when its lines change identity).
-  const seriesStamp = series.map((q) => q.dataUpdatedAt).join(',');
-  const names = runs.map((q) => q.data?.name ?? '').join('\u0000');
-  const perKey = useMemo(() => {
-    const byRunKey = new Map<string, MetricSeries>();
-    series.forEach((q, i) => {
-      for (const s of q.data ?? []) byRunKey.set(`${seriesQueries[i]!.run} ${s.key}`, s);
-    });
-    const out = new Map<string, CompareLine[]>();
-    for (const k of allKeys)
-      out.set(
-        k,
-        ids.map((id, i) => ({ label: runs[i]?.data?.name || shortId(id), index: i, series: byRunKey.get(`${id} ${k}`) })),
-      );
-    return out;
-    // eslint-disable-next-line react-hooks/exhaustive-deps -- the stamps stand for the queries' data
-  }, [seriesStamp, names, allKeys, ids]);
+  const cmp = useQuery(compareQuery(slug, ids));
+  const items = cmp.data?.items;
+  const byId = useMemo(() => new Map((items ?? []).map((it) => [it.run.id, it])), [items]);
+  const runOf = (id: string): Run | undefined => byId.get(id)?.run;
+  // Each key's lines, rebuilt only when the series (the answer's time: a live status patch
+  // keeps it) or a run's name change: a chart redraws when its lines change identity.
+  const names = ids.map((id) => byId.get(id)?.run.name || shortId(id));
+  const perKey = useMemo(
+    () => compareLines(ids.map((id, i) => ({ label: names[i]!, series: byId.get(id)?.series }))),
+    // eslint-disable-next-line react-hooks/exhaustive-deps -- the stamp stands for the series
+    [cmp.dataUpdatedAt, names.join('\u0000'), ids],
+  );
+  const allKeys = useMemo(() => [...perKey.keys()], [perKey]);
 
   const remove = (id: string) => setParams({ runs: ids.filter((x) => x !== id).join(',') }, { replace: true });
 
@@ -94,11 +71,9 @@ export default function ComparePage() {
       </EmptyState>
     );
 
-  const failed = runs.find((q) => q.error);
-  const loaded = runs.map((q) => q.data).filter((r): r is Run => !!r);
   const label = (r: Run | undefined, id: string) => r?.name || shortId(id);
-  const flatParams = ids.map((_, i) => flatten(runs[i]?.data?.params as Record<string, unknown> | undefined));
-  const flatSummary = ids.map((_, i) => flatten(runs[i]?.data?.summary as Record<string, unknown> | undefined));
+  const flatParams = ids.map((id) => flatten(runOf(id)?.params as Record<string, unknown> | undefined));
+  const flatSummary = ids.map((id) => flatten(runOf(id)?.summary as Record<string, unknown> | undefined));
   const paramKeys = diffKeys(flatParams, !allParams);
   const summaryKeys = diffKeys(flatSummary, false);
   const groups = groupMetricKeys(allKeys);
@@ -110,8 +85,8 @@ export default function ComparePage() {
         <Title order={2}>Compare {ids.length} runs</Title>
         <Switch label="All params" checked={allParams} onChange={(e) => setAllParams(e.currentTarget.checked)} data-testid="compare-all-params" />
       </Group>
-      {failed?.error && <ErrorState error={failed.error} onRetry={() => void failed.refetch()} />}
-      {loaded.length < ids.length && !failed ? (
+      {cmp.error && <ErrorState error={cmp.error} onRetry={() => void cmp.refetch()} />}
+      {cmp.error ? null : cmp.isPending ? (
         <LoadingRows rows={Math.min(ids.length, 6)} />
       ) : (
         <Card withBorder padding="xs">
@@ -136,7 +111,7 @@ export default function ComparePage() {
               </Table.Thead>
               <Table.Tbody>
                 {ids.map((id, i) => {
-                  const r = runs[i]?.data;
+                  const r = runOf(id);
                   return (
                     <Table.Tr key={id} data-testid="compare-row">
                       <Table.Td>
@@ -180,7 +155,7 @@ export default function ComparePage() {
             <Title order={4}>Metrics</Title>
             <MetricControls view={view} onChange={setView} />
           </Group>
-          {keys.some((q) => q.isPending) ? (
+          {cmp.isPending ? (
             <LoadingRows rows={2} height={120} />
           ) : allKeys.length === 0 ? (
             <Text size="sm" c="dimmed">
