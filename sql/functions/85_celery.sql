@@ -509,10 +509,12 @@ BEGIN
     -- A temporary table holds the folded tasks between the statements below (dropped
     -- rows at commit; made once per connection).
     IF to_regclass('pg_temp.celery_fold') IS NULL THEN
+        -- (Rename it when its shape changes: a connection keeps the one it made.)
         CREATE TEMP TABLE celery_fold (
             u uuid PRIMARY KEY, wid bigint, host text, created timestamptz, st text,
-            ts_r timestamptz, ts_s timestamptz, ended timestamptz,
-            r jsonb, x jsonb, m jsonb, utcoffset integer, idx bigint[]
+            ts_r timestamptz, ts_s timestamptz, ts_x timestamptz, s_first boolean,
+            ended timestamptz, r jsonb, x jsonb, m jsonb, utcoffset integer, idx bigint[],
+            cont boolean NOT NULL DEFAULT false
         ) ON COMMIT DELETE ROWS;
     END IF;
     DELETE FROM pg_temp.celery_fold;
@@ -521,9 +523,9 @@ BEGIN
     IF current_setting('runwatch.celery_fold', true) = 'off' THEN
         RETURN '{}';
     END IF;
-    INSERT INTO pg_temp.celery_fold (u, host, created, st, ts_r, ts_s, ended, r, x, m,
-                                     utcoffset, idx)
-    SELECT g.u, g.host, g.created, g.st, g.ts_r, g.ts_s,
+    INSERT INTO pg_temp.celery_fold (u, host, created, st, ts_r, ts_s, ts_x, s_first, ended,
+                                     r, x, m, utcoffset, idx)
+    SELECT g.u, g.host, g.created, g.st, g.ts_r, g.ts_s, g.ts_x, g.i_s < g.i_x,
            -- The success ends the attempt at greatest(its time, the start), the start
            -- counting only when it arrived first (as the event-by-event path does).
            greatest(g.ts_x, CASE WHEN g.i_s < g.i_x THEN g.ts_s END),
@@ -566,14 +568,22 @@ BEGIN
            AND bool_and(coalesce(nullif(e->>'parent_id', e->>'uuid'), '') = '')
            AND bool_and(NOT coalesce((e->>'reconcile')::boolean, false))
     ) g;
-    -- The run must be new (any project's), with no child waiting to be linked to it, and
-    -- its worker known and not going offline in this burst.
+    -- Its worker known and not going offline in this burst. The run new (any project's),
+    -- with no child waiting to be linked to it; or (cont) the rest of a first delivery
+    -- received in an earlier burst: a run of this project whose one attempt is still open,
+    -- and no task-received in this burst.
     UPDATE pg_temp.celery_fold f SET wid = w.id
     FROM workers w WHERE w.project_id = project AND w.name = f.host;
+    UPDATE pg_temp.celery_fold f SET cont = true
+    FROM runs r, celery_tasks c
+    WHERE r.id = f.u AND r.project_id = project AND f.r IS NULL AND r.attempt_seq = 1
+      AND c.run_id = f.u AND c.state IN ('RECEIVED', 'STARTED')
+      AND (SELECT count(*) FROM attempts a WHERE a.run_id = f.u AND a.ended_at IS NULL) = 1
+      AND (SELECT count(*) FROM attempts a WHERE a.run_id = f.u) = 1;
     DELETE FROM pg_temp.celery_fold f
     WHERE f.wid IS NULL
-       OR EXISTS (SELECT 1 FROM runs r WHERE r.id = f.u)
-       OR EXISTS (SELECT 1 FROM celery_tasks c WHERE c.parent_uuid = f.u)
+       OR (NOT f.cont AND (EXISTS (SELECT 1 FROM runs r WHERE r.id = f.u)
+                           OR EXISTS (SELECT 1 FROM celery_tasks c WHERE c.parent_uuid = f.u)))
        OR EXISTS (SELECT 1 FROM jsonb_array_elements(evs) o
                   WHERE o->>'type' = 'worker-offline' AND o->>'hostname' = f.host);
 
@@ -595,11 +605,11 @@ BEGIN
            CASE WHEN f.x->>'result' IS NOT NULL THEN jsonb_build_object('repr', f.x->>'result') END,
            now(),
            1, f.st, f.wid, f.created, f.ts_s, f.ended
-    FROM pg_temp.celery_fold f
+    FROM pg_temp.celery_fold f WHERE NOT f.cont
     ORDER BY f.u;
     INSERT INTO attempts (run_id, seq, status, worker_id, created_at, started_at, ended_at)
     SELECT f.u, 1, f.st, f.wid, f.created, f.ts_s, f.ended
-    FROM pg_temp.celery_fold f
+    FROM pg_temp.celery_fold f WHERE NOT f.cont
     ORDER BY f.u;
     INSERT INTO celery_tasks (run_id, project_id, state, hostname, retries, eta, expires, args,
                               kwargs, result, runtime, children, meta_seen, utcoffset,
@@ -612,11 +622,64 @@ BEGIN
            CASE WHEN f.m ? 'children'
                 THEN ARRAY(SELECT jsonb_array_elements_text(f.m->'children'))::uuid[] END,
            f.m IS NOT NULL, f.utcoffset, f.ts_r
-    FROM pg_temp.celery_fold f
+    FROM pg_temp.celery_fold f WHERE NOT f.cont
     ORDER BY f.u;
-    -- Chords: a task the backend spoke of may be a header task whose callback is known.
+
+    -- The rest of a first delivery: its attempt moves as task-started and task-succeeded
+    -- move it (the end at greatest(its time, the start as the success found it)), then
+    -- the run is derived from it as celery_run_sync() derives it.
+    UPDATE attempts a SET
+        status = CASE WHEN f.x IS NOT NULL THEN 'succeeded'
+                      WHEN f.ts_s IS NOT NULL AND a.status = 'queued' THEN 'running'
+                      ELSE a.status END,
+        started_at = coalesce(a.started_at, f.ts_s),
+        ended_at = CASE WHEN f.x IS NOT NULL
+                        THEN greatest(f.ts_x, coalesce(a.started_at,
+                                                       CASE WHEN f.s_first THEN f.ts_s END))
+                   END,
+        worker_id = CASE WHEN f.ts_s IS NOT NULL THEN f.wid ELSE coalesce(a.worker_id, f.wid) END,
+        error_type = CASE WHEN f.x IS NOT NULL THEN NULL ELSE a.error_type END,
+        error_message = CASE WHEN f.x IS NOT NULL THEN NULL ELSE a.error_message END,
+        error_traceback = CASE WHEN f.x IS NOT NULL THEN NULL ELSE a.error_traceback END
+    FROM pg_temp.celery_fold f
+    WHERE f.cont AND a.run_id = f.u AND a.seq = 1;
+    UPDATE celery_tasks c SET
+        unknown = false, hostname = f.host, utcoffset = coalesce(f.utcoffset, c.utcoffset),
+        state = CASE WHEN f.x IS NOT NULL THEN 'SUCCESS' ELSE 'STARTED' END,
+        result = CASE WHEN f.x IS NOT NULL THEN f.x->>'result' ELSE c.result END,
+        runtime = CASE WHEN f.x IS NOT NULL THEN (f.x->>'runtime')::double precision
+                       ELSE c.runtime END,
+        meta_seen = c.meta_seen OR f.m IS NOT NULL,
+        children = CASE WHEN f.m ? 'children'
+                        THEN ARRAY(SELECT jsonb_array_elements_text(f.m->'children'))::uuid[]
+                        ELSE c.children END,
+        updated_at = now()
+    FROM pg_temp.celery_fold f
+    WHERE f.cont AND c.run_id = f.u;
+    UPDATE runs r SET
+        status = a.status,
+        worker_id = coalesce(a.worker_id, r.worker_id),
+        started_at = coalesce(a.started_at, r.started_at),
+        ended_at = CASE WHEN a.status = 'succeeded'
+                        THEN greatest(coalesce(a.ended_at, r.ended_at, now()),
+                                      coalesce(a.started_at, r.started_at, '-infinity'))
+                   END,
+        last_heartbeat_at = coalesce(a.started_at, r.last_heartbeat_at),
+        error_type = NULL, error_message = NULL, error_traceback = NULL,
+        error_fingerprint = NULL,
+        result = CASE WHEN c.result IS NOT NULL THEN jsonb_build_object('repr', c.result) END,
+        group_id = coalesce(left(f.m->>'group_id', 200), r.group_id),
+        updated_at = now(),
+        attempt_status = a.status, attempt_worker_id = a.worker_id,
+        attempt_started_at = a.started_at, attempt_ended_at = a.ended_at,
+        attempt_error_type = a.error_type, attempt_error_message = a.error_message,
+        attempt_error_traceback = a.error_traceback
+    FROM pg_temp.celery_fold f, attempts a, celery_tasks c
+    WHERE f.cont AND r.id = f.u AND a.run_id = f.u AND a.seq = 1 AND c.run_id = f.u;
+    -- Chords: a task the backend spoke of may be a header task whose callback is known,
+    -- and a task seen before may be a callback.
     PERFORM celery_link_chords(project, array_agg(f.u))
-    FROM pg_temp.celery_fold f WHERE f.m IS NOT NULL HAVING count(*) > 0;
+    FROM pg_temp.celery_fold f WHERE f.m IS NOT NULL OR f.cont HAVING count(*) > 0;
     SELECT coalesce(array_agg(i), '{}') INTO done
     FROM pg_temp.celery_fold f, unnest(f.idx) i;
 

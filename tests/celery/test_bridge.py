@@ -107,9 +107,11 @@ def run_of(task_id, cols):
 def fold_burst(host, pid):
     """A burst of the shapes celery_ingest() folds set-based (a first delivery seen whole,
     in any order, with or without the backend's word) and one it must not (a retry), plus
-    a heartbeat: (events, the uuids of its tasks, how many should fold)."""
+    a heartbeat; and the rest of first deliveries received in an earlier burst (the first
+    list, to post before): (earlier events, events, the uuids of its tasks, how many should
+    fold)."""
     t = time.time()
-    ids = [str(uuid.uuid4()) for _ in range(12)]
+    ids = [str(uuid.uuid4()) for _ in range(17)]
 
     def ev(typ, i, dt, **kw):
         e = {"type": typ, "uuid": ids[i], "timestamp": t + dt, "hostname": host, "utcoffset": -1}
@@ -143,7 +145,15 @@ def fold_burst(host, pid):
             "sw_ident": "py-celery", "sw_ver": "5.2.6", "sw_sys": "Linux"},
            {"type": "backend-meta", "uuid": ids[8], "status": "SUCCESS", "group_id": "fold-group",
             "children": [ids[11]], "date_done": t + 2}]
-    return evs, ids[:11], 10
+    earlier = [rec(12, -3), rec(13, -3), rec(14, -3), rec(15, -3), ev("task-started", 15, -2),
+               rec(16, -3)]
+    evs += [ev("task-started", 12, 1), ok(12, 2),                    # started and ended now
+            ok(13, 2),                                               # ended now
+            ok(14, 2), ev("task-started", 14, 1),                    # reversed
+            ok(15, 2), {"type": "backend-meta", "uuid": ids[15], "status": "SUCCESS",
+                        "group_id": "fold-group-2", "date_done": t + 2},
+            ev("task-started", 16, 1)]                               # started now
+    return earlier, evs, ids[:11] + ids[12:], 15
 
 
 def fold_dump(project, burst, ids, host, fold):
@@ -164,7 +174,7 @@ SELECT jsonb_build_object(
   'celery_worker', (SELECT to_jsonb(c) FROM celery_workers c JOIN workers w ON w.id = c.worker_id WHERE w.project_id = %s AND w.name = '%s'),
   'sessions', (SELECT jsonb_agg(to_jsonb(s) ORDER BY s.id) FROM worker_sessions s JOIN workers w ON w.id = s.worker_id WHERE w.project_id = %s AND w.name = '%s'),
   'samples', (SELECT jsonb_agg(jsonb_build_object('ts', s.ts, 'sample', s.sample) ORDER BY s.ts) FROM worker_samples s JOIN workers w ON w.id = s.worker_id WHERE w.project_id = %s AND w.name = '%s'),
-  'rollups', (SELECT jsonb_agg(x ORDER BY x::text) FROM (SELECT side, t, kind, queue, status, v, sum(n) AS n FROM rollup_delta WHERE project_id = %s AND queue IN ('celery', 'q7') AND kind IN ('rwapp.fold', 'celery.unknown') GROUP BY 1, 2, 3, 4, 5, 6 HAVING sum(n) <> 0) x),
+  'rollups', (SELECT jsonb_agg(x ORDER BY x::text) FROM (SELECT side, t, kind, queue, status, v, sum(n) AS n FROM rollup_delta WHERE project_id = %s AND xmin = pg_current_xact_id()::xid GROUP BY 1, 2, 3, 4, 5, 6 HAVING sum(n) <> 0) x),
   'counters', (SELECT jsonb_build_array(sum(started), sum(succeeded), sum(failed), sum(cancelled)) FROM run_counters WHERE project_id = %s));
 ROLLBACK;""" % ("on" if fold else "off", project, json.dumps({"events": burst}).replace("'", "''"),
                 arr, arr, arr, arr, arr, project, host, project, host, project, host, project, host,
@@ -250,7 +260,9 @@ def main():
                                 "pid": 4242, "freq": 3600.0}]})
     check("a worker for the folding check", "SELECT '%d:%s'" % (st, ans.get("applied")), "200:1")
     project = q("SELECT id FROM projects WHERE slug = 'celery'")
-    burst, ids, nfold = fold_burst("fold@rwtest", 4242)
+    earlier, burst, ids, nfold = fold_burst("fold@rwtest", 4242)
+    st, ans = post({"events": earlier})
+    check("…and tasks received before the folded burst", "SELECT '%d:%s'" % (st, ans.get("applied")), "200:%d" % len(earlier))
     folded = fold_dump(project, burst, ids, "fold@rwtest", True)
     plain = fold_dump(project, burst, ids, "fold@rwtest", False)
     check("a burst's first deliveries are folded set-based", "SELECT '%s'" % folded.get("folded"), str(nfold))
@@ -259,7 +271,13 @@ def main():
         say("folded %s: %s" % (k, json.dumps(folded.get(k))))
         say("one by one %s: %s" % (k, json.dumps(plain.get(k))))
     check("…leaving the rows the event-by-event apply leaves", "SELECT '%s'" % (",".join(diff) or "same"), "same")
-    check("…and rows at all", "SELECT '%s'" % (len(folded.get("runs") or []), ), "11")
+    check("…and rows at all", "SELECT '%s'" % (len(folded.get("runs") or []), ), "16")
+    done = [{"type": "task-succeeded", "uuid": e["uuid"], "timestamp": time.time(), "hostname": "fold@rwtest",
+             "result": "None", "runtime": 0.1} for e in earlier if e["type"] == "task-received"]
+    st, ans = post({"events": done})
+    check("the tasks received before end when their success comes in a later burst",
+          "SELECT count(*) FROM runs WHERE id IN ('%s') AND status = 'succeeded' AND attempt_status = 'succeeded'"
+          % "','".join(e["uuid"] for e in done), str(len(done)))
 
     # --- a late task-received never moves a finished task back (posted by hand, as a
     # reordered stream would deliver it)
