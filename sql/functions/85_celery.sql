@@ -505,6 +505,7 @@ LANGUAGE plpgsql AS $$
 DECLARE
     done bigint[];
     beats bigint[];
+    offline text[];
 BEGIN
     -- A temporary table holds the folded tasks between the statements below (dropped
     -- rows at commit; made once per connection).
@@ -518,6 +519,8 @@ BEGIN
         ) ON COMMIT DELETE ROWS;
     END IF;
     DELETE FROM pg_temp.celery_fold;
+    SELECT coalesce(array_agg(e->>'hostname'), '{}') INTO offline
+    FROM jsonb_array_elements(evs) e WHERE e->>'type' = 'worker-offline';
     -- Off: the event-by-event path alone (tests/celery/test_bridge.py checks that both
     -- paths leave the same rows).
     IF current_setting('runwatch.celery_fold', true) = 'off' THEN
@@ -584,8 +587,7 @@ BEGIN
     WHERE f.wid IS NULL
        OR (NOT f.cont AND (EXISTS (SELECT 1 FROM runs r WHERE r.id = f.u)
                            OR EXISTS (SELECT 1 FROM celery_tasks c WHERE c.parent_uuid = f.u)))
-       OR EXISTS (SELECT 1 FROM jsonb_array_elements(evs) o
-                  WHERE o->>'type' = 'worker-offline' AND o->>'hostname' = f.host);
+       OR f.host = ANY (offline);
 
     INSERT INTO runs (id, project_id, kind, name, queue, status, created_at, queued_at, tags,
                       input, root_id, group_id, worker_id, started_at, ended_at,
