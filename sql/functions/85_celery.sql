@@ -506,6 +506,7 @@ DECLARE
     done bigint[];
     beats bigint[];
     offline text[];
+    conts boolean;
 BEGIN
     -- A temporary table holds the folded tasks between the statements below (dropped
     -- rows at commit; made once per connection).
@@ -583,6 +584,7 @@ BEGIN
       AND c.run_id = f.u AND c.state IN ('RECEIVED', 'STARTED')
       AND (SELECT count(*) FROM attempts a WHERE a.run_id = f.u AND a.ended_at IS NULL) = 1
       AND (SELECT count(*) FROM attempts a WHERE a.run_id = f.u) = 1;
+    conts := FOUND;
     DELETE FROM pg_temp.celery_fold f
     WHERE f.wid IS NULL
        OR (NOT f.cont AND (EXISTS (SELECT 1 FROM runs r WHERE r.id = f.u)
@@ -627,57 +629,59 @@ BEGIN
     FROM pg_temp.celery_fold f WHERE NOT f.cont
     ORDER BY f.u;
 
-    -- The rest of a first delivery: its attempt moves as task-started and task-succeeded
-    -- move it (the end at greatest(its time, the start as the success found it)), then
-    -- the run is derived from it as celery_run_sync() derives it.
-    UPDATE attempts a SET
-        status = CASE WHEN f.x IS NOT NULL THEN 'succeeded'
-                      WHEN f.ts_s IS NOT NULL AND a.status = 'queued' THEN 'running'
-                      ELSE a.status END,
-        started_at = coalesce(a.started_at, f.ts_s),
-        ended_at = CASE WHEN f.x IS NOT NULL
-                        THEN greatest(f.ts_x, coalesce(a.started_at,
-                                                       CASE WHEN f.s_first THEN f.ts_s END))
-                   END,
-        worker_id = CASE WHEN f.ts_s IS NOT NULL THEN f.wid ELSE coalesce(a.worker_id, f.wid) END,
-        error_type = CASE WHEN f.x IS NOT NULL THEN NULL ELSE a.error_type END,
-        error_message = CASE WHEN f.x IS NOT NULL THEN NULL ELSE a.error_message END,
-        error_traceback = CASE WHEN f.x IS NOT NULL THEN NULL ELSE a.error_traceback END
-    FROM pg_temp.celery_fold f
-    WHERE f.cont AND a.run_id = f.u AND a.seq = 1;
-    UPDATE celery_tasks c SET
-        unknown = false, hostname = f.host, utcoffset = coalesce(f.utcoffset, c.utcoffset),
-        state = CASE WHEN f.x IS NOT NULL THEN 'SUCCESS' ELSE 'STARTED' END,
-        result = CASE WHEN f.x IS NOT NULL THEN f.x->>'result' ELSE c.result END,
-        runtime = CASE WHEN f.x IS NOT NULL THEN (f.x->>'runtime')::double precision
-                       ELSE c.runtime END,
-        meta_seen = c.meta_seen OR f.m IS NOT NULL,
-        children = CASE WHEN f.m ? 'children'
-                        THEN ARRAY(SELECT jsonb_array_elements_text(f.m->'children'))::uuid[]
-                        ELSE c.children END,
-        updated_at = now()
-    FROM pg_temp.celery_fold f
-    WHERE f.cont AND c.run_id = f.u;
-    UPDATE runs r SET
-        status = a.status,
-        worker_id = coalesce(a.worker_id, r.worker_id),
-        started_at = coalesce(a.started_at, r.started_at),
-        ended_at = CASE WHEN a.status = 'succeeded'
-                        THEN greatest(coalesce(a.ended_at, r.ended_at, now()),
-                                      coalesce(a.started_at, r.started_at, '-infinity'))
-                   END,
-        last_heartbeat_at = coalesce(a.started_at, r.last_heartbeat_at),
-        error_type = NULL, error_message = NULL, error_traceback = NULL,
-        error_fingerprint = NULL,
-        result = CASE WHEN c.result IS NOT NULL THEN jsonb_build_object('repr', c.result) END,
-        group_id = coalesce(left(f.m->>'group_id', 200), r.group_id),
-        updated_at = now(),
-        attempt_status = a.status, attempt_worker_id = a.worker_id,
-        attempt_started_at = a.started_at, attempt_ended_at = a.ended_at,
-        attempt_error_type = a.error_type, attempt_error_message = a.error_message,
-        attempt_error_traceback = a.error_traceback
-    FROM pg_temp.celery_fold f, attempts a, celery_tasks c
-    WHERE f.cont AND r.id = f.u AND a.run_id = f.u AND a.seq = 1 AND c.run_id = f.u;
+    IF conts THEN
+        -- The rest of a first delivery: its attempt moves as task-started and task-succeeded
+        -- move it (the end at greatest(its time, the start as the success found it)), then
+        -- the run is derived from it as celery_run_sync() derives it.
+        UPDATE attempts a SET
+            status = CASE WHEN f.x IS NOT NULL THEN 'succeeded'
+                          WHEN f.ts_s IS NOT NULL AND a.status = 'queued' THEN 'running'
+                          ELSE a.status END,
+            started_at = coalesce(a.started_at, f.ts_s),
+            ended_at = CASE WHEN f.x IS NOT NULL
+                            THEN greatest(f.ts_x, coalesce(a.started_at,
+                                                           CASE WHEN f.s_first THEN f.ts_s END))
+                       END,
+            worker_id = CASE WHEN f.ts_s IS NOT NULL THEN f.wid ELSE coalesce(a.worker_id, f.wid) END,
+            error_type = CASE WHEN f.x IS NOT NULL THEN NULL ELSE a.error_type END,
+            error_message = CASE WHEN f.x IS NOT NULL THEN NULL ELSE a.error_message END,
+            error_traceback = CASE WHEN f.x IS NOT NULL THEN NULL ELSE a.error_traceback END
+        FROM pg_temp.celery_fold f
+        WHERE f.cont AND a.run_id = f.u AND a.seq = 1;
+        UPDATE celery_tasks c SET
+            unknown = false, hostname = f.host, utcoffset = coalesce(f.utcoffset, c.utcoffset),
+            state = CASE WHEN f.x IS NOT NULL THEN 'SUCCESS' ELSE 'STARTED' END,
+            result = CASE WHEN f.x IS NOT NULL THEN f.x->>'result' ELSE c.result END,
+            runtime = CASE WHEN f.x IS NOT NULL THEN (f.x->>'runtime')::double precision
+                           ELSE c.runtime END,
+            meta_seen = c.meta_seen OR f.m IS NOT NULL,
+            children = CASE WHEN f.m ? 'children'
+                            THEN ARRAY(SELECT jsonb_array_elements_text(f.m->'children'))::uuid[]
+                            ELSE c.children END,
+            updated_at = now()
+        FROM pg_temp.celery_fold f
+        WHERE f.cont AND c.run_id = f.u;
+        UPDATE runs r SET
+            status = a.status,
+            worker_id = coalesce(a.worker_id, r.worker_id),
+            started_at = coalesce(a.started_at, r.started_at),
+            ended_at = CASE WHEN a.status = 'succeeded'
+                            THEN greatest(coalesce(a.ended_at, r.ended_at, now()),
+                                          coalesce(a.started_at, r.started_at, '-infinity'))
+                       END,
+            last_heartbeat_at = coalesce(a.started_at, r.last_heartbeat_at),
+            error_type = NULL, error_message = NULL, error_traceback = NULL,
+            error_fingerprint = NULL,
+            result = CASE WHEN c.result IS NOT NULL THEN jsonb_build_object('repr', c.result) END,
+            group_id = coalesce(left(f.m->>'group_id', 200), r.group_id),
+            updated_at = now(),
+            attempt_status = a.status, attempt_worker_id = a.worker_id,
+            attempt_started_at = a.started_at, attempt_ended_at = a.ended_at,
+            attempt_error_type = a.error_type, attempt_error_message = a.error_message,
+            attempt_error_traceback = a.error_traceback
+        FROM pg_temp.celery_fold f, attempts a, celery_tasks c
+        WHERE f.cont AND r.id = f.u AND a.run_id = f.u AND a.seq = 1 AND c.run_id = f.u;
+    END IF;
     -- Chords: a task the backend spoke of may be a header task whose callback is known,
     -- and a task seen before may be a callback.
     PERFORM celery_link_chords(project, array_agg(f.u))
