@@ -493,9 +493,12 @@ $$;
 -- worker that does not go offline in the burst, plus the backend's word on it (not a
 -- reconcile) naming no other parent. Folding them is exact: the precedence rules give the
 -- same end whatever their order, which is the highest of the three (SUCCESS > STARTED >
--- RECEIVED), so the run is inserted at its final state once, with its one attempt.
--- Anything else — a retry, a failure, a revoke, a task seen in an earlier burst, lineage
--- to link — keeps the event-by-event path, which is the reference.
+-- RECEIVED), so the run is inserted at its final state once, with its one attempt. The
+-- rest of such a delivery received in an earlier burst (started, succeeded, the backend's
+-- word; the run's one attempt still open) is folded the same way into three UPDATEs.
+-- Anything else — a retry, a failure, a revoke, lineage to link — keeps the
+-- event-by-event path, which is the reference (tests/celery/test_bridge.py applies a burst
+-- of every folded shape both ways and compares every row).
 --
 -- A heartbeat is folded when it is the only event of its worker in the burst and the
 -- worker's session is open with the same pid (nothing to open or close): one statement
