@@ -482,8 +482,269 @@ LANGUAGE sql AS $$
     ON CONFLICT DO NOTHING
 $$;
 
--- A burst: {"events": [...], "now": <bridge clock>, "open": <bool>}. Applied in order; the
--- liveness check after it by the bridge's clock. Answers how many were applied and skipped
+-- The set-based part of a burst (docs/PERFORMANCE.md, "The Celery bridge: a burst applied
+-- set-based"): the common shapes, applied in a few statements over the whole burst instead
+-- of event by event. Returns the positions (1-based) of the events it applied; the rest go
+-- through celery_task_event() / celery_worker_event() in arrival order as before.
+--
+-- A task is folded here when its events of the burst are one first delivery seen whole
+-- within it: its run is new (no row yet, no child waiting for it), its events are at most
+-- one each of task-received (retries 0), task-started and task-succeeded from one known
+-- worker that does not go offline in the burst, plus the backend's word on it (not a
+-- reconcile) naming no other parent. Folding them is exact: the precedence rules give the
+-- same end whatever their order, which is the highest of the three (SUCCESS > STARTED >
+-- RECEIVED), so the run is inserted at its final state once, with its one attempt. The
+-- rest of such a delivery received in an earlier burst (started, succeeded, the backend's
+-- word; the run's one attempt still open) is folded the same way into three UPDATEs.
+-- Anything else — a retry, a failure, a revoke, lineage to link — keeps the
+-- event-by-event path, which is the reference (tests/celery/test_bridge.py applies a burst
+-- of every folded shape both ways and compares every row).
+--
+-- A heartbeat is folded when it is the only event of its worker in the burst and the
+-- worker's session is open with the same pid (nothing to open or close): one statement
+-- updates every such worker, its Celery fields and its sample when one is due.
+CREATE OR REPLACE FUNCTION celery_ingest_sets(project bigint, evs jsonb) RETURNS bigint[]
+LANGUAGE plpgsql AS $$
+DECLARE
+    done bigint[];
+    beats bigint[];
+    offline text[];
+    conts boolean;
+BEGIN
+    -- A temporary table holds the folded tasks between the statements below (dropped
+    -- rows at commit; made once per connection).
+    IF to_regclass('pg_temp.celery_fold') IS NULL THEN
+        -- (Rename it when its shape changes: a connection keeps the one it made.)
+        CREATE TEMP TABLE celery_fold (
+            u uuid PRIMARY KEY, wid bigint, host text, created timestamptz, st text,
+            ts_r timestamptz, ts_s timestamptz, ts_x timestamptz, s_first boolean,
+            ended timestamptz, r jsonb, x jsonb, m jsonb, utcoffset integer, idx bigint[],
+            cont boolean NOT NULL DEFAULT false
+        ) ON COMMIT DELETE ROWS;
+    END IF;
+    DELETE FROM pg_temp.celery_fold;
+    SELECT coalesce(array_agg(e->>'hostname'), '{}') INTO offline
+    FROM jsonb_array_elements(evs) e WHERE e->>'type' = 'worker-offline';
+    -- Off: the event-by-event path alone (tests/celery/test_bridge.py checks that both
+    -- paths leave the same rows).
+    IF current_setting('runwatch.celery_fold', true) = 'off' THEN
+        RETURN '{}';
+    END IF;
+    INSERT INTO pg_temp.celery_fold (u, host, created, st, ts_r, ts_s, ts_x, s_first, ended,
+                                     r, x, m, utcoffset, idx)
+    SELECT g.u, g.host, g.created, g.st, g.ts_r, g.ts_s, g.ts_x, g.i_s < g.i_x,
+           -- The success ends the attempt at greatest(its time, the start), the start
+           -- counting only when it arrived first (as the event-by-event path does).
+           greatest(g.ts_x, CASE WHEN g.i_s < g.i_x THEN g.ts_s END),
+           g.r, g.x, g.m, g.utcoffset, g.idx
+    FROM (
+        SELECT (e->>'uuid')::uuid AS u, min(e->>'hostname') AS host,
+               -- The run and its attempt are made by whichever event arrived first.
+               (array_agg(to_timestamp((e->>'timestamp')::double precision) ORDER BY i)
+                    FILTER (WHERE e->>'type' <> 'backend-meta'))[1] AS created,
+               CASE WHEN bool_or(e->>'type' = 'task-succeeded') THEN 'succeeded'
+                    WHEN bool_or(e->>'type' = 'task-started') THEN 'running'
+                    ELSE 'queued' END AS st,
+               min(to_timestamp((e->>'timestamp')::double precision))
+                   FILTER (WHERE e->>'type' = 'task-received') AS ts_r,
+               min(to_timestamp((e->>'timestamp')::double precision))
+                   FILTER (WHERE e->>'type' = 'task-started') AS ts_s,
+               min(to_timestamp((e->>'timestamp')::double precision))
+                   FILTER (WHERE e->>'type' = 'task-succeeded') AS ts_x,
+               min(i) FILTER (WHERE e->>'type' = 'task-started') AS i_s,
+               min(i) FILTER (WHERE e->>'type' = 'task-succeeded') AS i_x,
+               (array_agg(e) FILTER (WHERE e->>'type' = 'task-received'))[1] AS r,
+               (array_agg(e) FILTER (WHERE e->>'type' = 'task-succeeded'))[1] AS x,
+               (array_agg(e) FILTER (WHERE e->>'type' = 'backend-meta'))[1] AS m,
+               (array_agg((e->>'utcoffset')::integer ORDER BY i DESC)
+                    FILTER (WHERE e->>'utcoffset' IS NOT NULL))[1] AS utcoffset,
+               array_agg(i) AS idx
+        FROM jsonb_array_elements(evs) WITH ORDINALITY x(e, i)
+        WHERE e->>'type' LIKE 'task-%' OR e->>'type' = 'backend-meta'
+        GROUP BY e->>'uuid'
+        HAVING bool_and(e->>'type' IN ('task-received', 'task-started', 'task-succeeded',
+                                       'backend-meta'))
+           AND count(*) FILTER (WHERE e->>'type' = 'task-received') <= 1
+           AND count(*) FILTER (WHERE e->>'type' = 'task-started') <= 1
+           AND count(*) FILTER (WHERE e->>'type' = 'task-succeeded') <= 1
+           AND count(*) FILTER (WHERE e->>'type' = 'backend-meta') <= 1
+           AND count(*) FILTER (WHERE e->>'type' <> 'backend-meta') >= 1
+           AND bool_and(e->>'type' = 'backend-meta' OR e->>'hostname' IS NOT NULL)
+           AND count(DISTINCT e->>'hostname') = 1
+           AND bool_and(coalesce((e->>'retries')::integer, 0) = 0)
+           AND bool_and(coalesce(nullif(e->>'parent_id', e->>'uuid'), '') = '')
+           AND bool_and(NOT coalesce((e->>'reconcile')::boolean, false))
+    ) g;
+    -- Its worker known and not going offline in this burst. The run new (any project's),
+    -- with no child waiting to be linked to it; or (cont) the rest of a first delivery
+    -- received in an earlier burst: a run of this project whose one attempt is still open,
+    -- and no task-received in this burst.
+    UPDATE pg_temp.celery_fold f SET wid = w.id
+    FROM workers w WHERE w.project_id = project AND w.name = f.host;
+    UPDATE pg_temp.celery_fold f SET cont = true
+    FROM runs r, celery_tasks c
+    WHERE r.id = f.u AND r.project_id = project AND f.r IS NULL AND r.attempt_seq = 1
+      AND c.run_id = f.u AND c.state IN ('RECEIVED', 'STARTED')
+      AND (SELECT count(*) FROM attempts a WHERE a.run_id = f.u AND a.ended_at IS NULL) = 1
+      AND (SELECT count(*) FROM attempts a WHERE a.run_id = f.u) = 1;
+    conts := FOUND;
+    DELETE FROM pg_temp.celery_fold f
+    WHERE f.wid IS NULL
+       OR (NOT f.cont AND (EXISTS (SELECT 1 FROM runs r WHERE r.id = f.u)
+                           OR EXISTS (SELECT 1 FROM celery_tasks c WHERE c.parent_uuid = f.u)))
+       OR f.host = ANY (offline);
+
+    INSERT INTO runs (id, project_id, kind, name, queue, status, created_at, queued_at, tags,
+                      input, root_id, group_id, worker_id, started_at, ended_at,
+                      last_heartbeat_at, result, updated_at,
+                      attempt_seq, attempt_status, attempt_worker_id, attempt_created_at,
+                      attempt_started_at, attempt_ended_at)
+    SELECT f.u, project,
+           coalesce(left(f.r->>'name', 200), 'celery.unknown'),
+           coalesce(left(f.r->>'name', 500), ''),
+           coalesce(nullif(left(f.r->>'queue', 200), ''), 'celery'),
+           f.st, f.created, f.created, '{celery}',
+           CASE WHEN f.r ? 'args' OR f.r ? 'kwargs'
+                THEN jsonb_build_object('args', f.r->>'args', 'kwargs', f.r->>'kwargs') END,
+           nullif(f.r->>'root_id', '')::uuid,
+           left(f.m->>'group_id', 200),
+           f.wid, f.ts_s, CASE WHEN f.ended IS NOT NULL THEN greatest(f.ended, f.ts_s) END, f.ts_s,
+           CASE WHEN f.x->>'result' IS NOT NULL THEN jsonb_build_object('repr', f.x->>'result') END,
+           now(),
+           1, f.st, f.wid, f.created, f.ts_s, f.ended
+    FROM pg_temp.celery_fold f WHERE NOT f.cont
+    ORDER BY f.u;
+    INSERT INTO attempts (run_id, seq, status, worker_id, created_at, started_at, ended_at)
+    SELECT f.u, 1, f.st, f.wid, f.created, f.ts_s, f.ended
+    FROM pg_temp.celery_fold f WHERE NOT f.cont
+    ORDER BY f.u;
+    INSERT INTO celery_tasks (run_id, project_id, state, hostname, retries, eta, expires, args,
+                              kwargs, result, runtime, children, meta_seen, utcoffset,
+                              received_at)
+    SELECT f.u, project,
+           CASE f.st WHEN 'succeeded' THEN 'SUCCESS' WHEN 'running' THEN 'STARTED'
+                     ELSE 'RECEIVED' END,
+           f.host, 0, f.r->>'eta', f.r->>'expires', f.r->>'args', f.r->>'kwargs',
+           f.x->>'result', (f.x->>'runtime')::double precision,
+           CASE WHEN f.m ? 'children'
+                THEN ARRAY(SELECT jsonb_array_elements_text(f.m->'children'))::uuid[] END,
+           f.m IS NOT NULL, f.utcoffset, f.ts_r
+    FROM pg_temp.celery_fold f WHERE NOT f.cont
+    ORDER BY f.u;
+
+    IF conts THEN
+        -- The rest of a first delivery: its attempt moves as task-started and task-succeeded
+        -- move it (the end at greatest(its time, the start as the success found it)), then
+        -- the run is derived from it as celery_run_sync() derives it.
+        UPDATE attempts a SET
+            status = CASE WHEN f.x IS NOT NULL THEN 'succeeded'
+                          WHEN f.ts_s IS NOT NULL AND a.status = 'queued' THEN 'running'
+                          ELSE a.status END,
+            started_at = coalesce(a.started_at, f.ts_s),
+            ended_at = CASE WHEN f.x IS NOT NULL
+                            THEN greatest(f.ts_x, coalesce(a.started_at,
+                                                           CASE WHEN f.s_first THEN f.ts_s END))
+                       END,
+            worker_id = CASE WHEN f.ts_s IS NOT NULL THEN f.wid ELSE coalesce(a.worker_id, f.wid) END,
+            error_type = CASE WHEN f.x IS NOT NULL THEN NULL ELSE a.error_type END,
+            error_message = CASE WHEN f.x IS NOT NULL THEN NULL ELSE a.error_message END,
+            error_traceback = CASE WHEN f.x IS NOT NULL THEN NULL ELSE a.error_traceback END
+        FROM pg_temp.celery_fold f
+        WHERE f.cont AND a.run_id = f.u AND a.seq = 1;
+        UPDATE celery_tasks c SET
+            unknown = false, hostname = f.host, utcoffset = coalesce(f.utcoffset, c.utcoffset),
+            state = CASE WHEN f.x IS NOT NULL THEN 'SUCCESS' ELSE 'STARTED' END,
+            result = CASE WHEN f.x IS NOT NULL THEN f.x->>'result' ELSE c.result END,
+            runtime = CASE WHEN f.x IS NOT NULL THEN (f.x->>'runtime')::double precision
+                           ELSE c.runtime END,
+            meta_seen = c.meta_seen OR f.m IS NOT NULL,
+            children = CASE WHEN f.m ? 'children'
+                            THEN ARRAY(SELECT jsonb_array_elements_text(f.m->'children'))::uuid[]
+                            ELSE c.children END,
+            updated_at = now()
+        FROM pg_temp.celery_fold f
+        WHERE f.cont AND c.run_id = f.u;
+        UPDATE runs r SET
+            status = a.status,
+            worker_id = coalesce(a.worker_id, r.worker_id),
+            started_at = coalesce(a.started_at, r.started_at),
+            ended_at = CASE WHEN a.status = 'succeeded'
+                            THEN greatest(coalesce(a.ended_at, r.ended_at, now()),
+                                          coalesce(a.started_at, r.started_at, '-infinity'))
+                       END,
+            last_heartbeat_at = coalesce(a.started_at, r.last_heartbeat_at),
+            error_type = NULL, error_message = NULL, error_traceback = NULL,
+            error_fingerprint = NULL,
+            result = CASE WHEN c.result IS NOT NULL THEN jsonb_build_object('repr', c.result) END,
+            group_id = coalesce(left(f.m->>'group_id', 200), r.group_id),
+            updated_at = now(),
+            attempt_status = a.status, attempt_worker_id = a.worker_id,
+            attempt_started_at = a.started_at, attempt_ended_at = a.ended_at,
+            attempt_error_type = a.error_type, attempt_error_message = a.error_message,
+            attempt_error_traceback = a.error_traceback
+        FROM pg_temp.celery_fold f, attempts a, celery_tasks c
+        WHERE f.cont AND r.id = f.u AND a.run_id = f.u AND a.seq = 1 AND c.run_id = f.u;
+    END IF;
+    -- Chords: a task the backend spoke of may be a header task whose callback is known,
+    -- and a task seen before may be a callback.
+    PERFORM celery_link_chords(project, array_agg(f.u))
+    FROM pg_temp.celery_fold f WHERE f.m IS NOT NULL OR f.cont HAVING count(*) > 0;
+    SELECT coalesce(array_agg(i), '{}') INTO done
+    FROM pg_temp.celery_fold f, unnest(f.idx) i;
+
+    -- Heartbeats.
+    WITH hb AS (
+        SELECT i, e, w.id AS wid, to_timestamp((e->>'timestamp')::double precision) AS ts,
+               coalesce(to_timestamp((e->>'received')::double precision), now()) AS seen,
+               jsonb_strip_nulls(jsonb_build_object('active', e->'active',
+                   'processed', e->'processed', 'loadavg', e->'loadavg', 'freq', e->'freq')) AS res
+        FROM (SELECT e, i, count(*) OVER (PARTITION BY e->>'hostname') AS n
+              FROM jsonb_array_elements(evs) WITH ORDINALITY x(e, i)
+              WHERE e->>'type' LIKE 'worker-%') b
+        JOIN workers w ON w.project_id = project AND w.name = b.e->>'hostname'
+        WHERE b.n = 1 AND b.e->>'type' = 'worker-heartbeat'
+          AND w.status NOT IN ('stopped', 'offline')
+          AND EXISTS (SELECT 1 FROM worker_sessions s WHERE s.worker_id = w.id
+                      AND s.ended_at IS NULL AND s.pid IS NOT DISTINCT FROM (b.e->>'pid')::integer)
+    ), due AS (
+        SELECT hb.*, (c.worker_id IS NULL OR c.last_sample_at IS NULL
+                      OR hb.ts >= c.last_sample_at + interval '10 seconds') AS due
+        FROM hb LEFT JOIN celery_workers c ON c.worker_id = hb.wid
+    ), wk AS (
+        UPDATE workers w SET last_heartbeat_at = d.ts, resources = d.res,
+            status = CASE WHEN coalesce((d.e->>'active')::integer, 0) > 0 THEN 'busy' ELSE 'idle' END
+        FROM due d WHERE w.id = d.wid
+        RETURNING 1
+    ), smp AS (
+        INSERT INTO worker_samples (worker_id, ts, sample)
+        SELECT wid, ts, res FROM due WHERE due
+        RETURNING 1
+    ), cw AS (
+        INSERT INTO celery_workers AS c (worker_id, project_id, freq, active, processed, loadavg,
+                                         sw_ident, sw_ver, sw_sys, last_seen, last_sample_at)
+        SELECT d.wid, project, coalesce((d.e->>'freq')::double precision, 2.0),
+               (d.e->>'active')::integer, (d.e->>'processed')::bigint,
+               CASE WHEN jsonb_typeof(d.e->'loadavg') = 'array'
+                    THEN ARRAY(SELECT jsonb_array_elements_text(d.e->'loadavg'))::double precision[] END,
+               d.e->>'sw_ident', d.e->>'sw_ver', d.e->>'sw_sys', d.seen,
+               CASE WHEN d.due THEN d.ts END
+        FROM due d ORDER BY d.wid
+        ON CONFLICT (worker_id) DO UPDATE SET freq = EXCLUDED.freq, active = EXCLUDED.active,
+            processed = EXCLUDED.processed, loadavg = EXCLUDED.loadavg,
+            sw_ident = coalesce(EXCLUDED.sw_ident, c.sw_ident),
+            sw_ver = coalesce(EXCLUDED.sw_ver, c.sw_ver),
+            sw_sys = coalesce(EXCLUDED.sw_sys, c.sw_sys), last_seen = EXCLUDED.last_seen,
+            last_sample_at = coalesce(EXCLUDED.last_sample_at, c.last_sample_at)
+        RETURNING 1
+    )
+    SELECT coalesce(array_agg(i), '{}') INTO beats
+    FROM due, (SELECT count(*) FROM wk) a, (SELECT count(*) FROM smp) b, (SELECT count(*) FROM cw) c;
+    RETURN done || beats;
+END $$;
+
+-- A burst: {"events": [...], "now": <bridge clock>, "open": <bool>}. The common shapes first,
+-- set-based (celery_ingest_sets), then the rest in arrival order; the liveness check after
+-- it by the bridge's clock. Answers how many were applied and skipped
 -- and, when asked, the tasks still open (which the bridge reconciles after a gap).
 CREATE OR REPLACE FUNCTION celery_ingest(project bigint, batch jsonb) RETURNS jsonb
 LANGUAGE plpgsql AS $$
@@ -496,9 +757,15 @@ DECLARE
     unsynced uuid[] := '{}';
     expired integer := 0;
     open_ids jsonb;
+    folded bigint[];
 BEGIN
     PERFORM set_config('runwatch.transition', 'celery', true);
-    FOR e IN SELECT value FROM jsonb_array_elements(coalesce(batch->'events', '[]')) LOOP
+    folded := celery_ingest_sets(project, coalesce(batch->'events', '[]'));
+    applied := cardinality(folded);
+    FOR e IN SELECT x.value FROM jsonb_array_elements(coalesce(batch->'events', '[]'))
+                 WITH ORDINALITY x(value, i)
+             LEFT JOIN unnest(folded) f(i) ON f.i = x.i
+             WHERE f.i IS NULL ORDER BY x.i LOOP
         -- Task events leave their run's status to be derived once per burst (a task's
         -- received, started and succeeded usually come together); anything that reads
         -- the runs' status (a worker going offline, the backend's word) sees it synced.

@@ -64,6 +64,7 @@ awk -v b0="$b0" -v b1="$b1" -v hz="$hz" -v t0="$t0" -v t1="$t1" -v t2="$t2" -v n
     -v ev="$events" 'BEGIN {
     printf "bridge CPU: %.3f of a core over the %.1f s of generation\n", (b1 - b0) / hz / (t1 - t0), t1 - t0
     printf "stored: %d of %d tasks (%d task events) in %.1f s from the start: %.0f task events/s\n", n, tasks, ev, t2 - t0, n * 3 / (t2 - t0)
+    printf "lag: the last task stored %.1f s after the generator stopped (a bridge that keeps pace stores the rate sent)\n", t2 - t1
 }'
 echo "workers tracked (a session with its pid, heartbeat fields): $workers_tracked of $WORKERS, $sessions sessions; offline after the generator stopped: $workers_lost"
 for c in api postgres; do

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 import urllib.error
+import uuid
 import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -103,6 +104,85 @@ def run_of(task_id, cols):
     return "SELECT %s FROM runs r LEFT JOIN celery_tasks c ON c.run_id = r.id WHERE r.id = '%s'" % (cols, task_id)
 
 
+def fold_burst(host, pid):
+    """A burst of the shapes celery_ingest() folds set-based (a first delivery seen whole,
+    in any order, with or without the backend's word) and one it must not (a retry), plus
+    a heartbeat; and the rest of first deliveries received in an earlier burst (the first
+    list, to post before): (earlier events, events, the uuids of its tasks, how many should
+    fold)."""
+    t = time.time()
+    ids = [str(uuid.uuid4()) for _ in range(17)]
+
+    def ev(typ, i, dt, **kw):
+        e = {"type": typ, "uuid": ids[i], "timestamp": t + dt, "hostname": host, "utcoffset": -1}
+        e.update(kw)
+        return e
+
+    def rec(i, dt, **kw):
+        fields = {"name": "rwapp.fold", "args": "(%d,)" % i, "kwargs": "{}", "root_id": ids[i],
+                  "parent_id": None, "retries": 0}
+        fields.update(kw)
+        return ev("task-received", i, dt, **fields)
+
+    def ok(i, dt):
+        return ev("task-succeeded", i, dt, result="'r%d'" % i, runtime=0.5)
+
+    evs = [rec(0, 0), ev("task-started", 0, 1), ok(0, 2),            # in order
+           ok(1, 2), ev("task-started", 1, 1), rec(1, 0),            # reversed
+           ev("task-started", 2, 1), ok(2, 2), rec(2, 0),            # the start first
+           rec(3, 0),                                                # received only
+           ev("task-started", 4, 1),                                 # started only
+           ok(5, 2),                                                 # succeeded only
+           rec(6, 0), ev("task-started", 6, 1),                      # still running
+           ev("task-started", 7, 3), rec(7, 0, queue="q7", eta="2030-01-01T00:00:00"),
+           rec(8, 0), ev("task-started", 8, 1), ok(8, 2),            # with the backend's word
+           ok(9, 5), rec(9, 6, parent_id=ids[9]),                    # names itself as parent
+           rec(10, 0), ev("task-started", 10, 1),                    # a retry: not folded
+           ev("task-retried", 10, 2, exception="KeyError('k')", traceback="tb"),
+           rec(10, 3, retries=1), ev("task-started", 10, 4), ok(10, 5),
+           {"type": "worker-heartbeat", "hostname": host, "timestamp": t + 1, "received": t + 1,
+            "pid": pid, "freq": 3600.0, "active": 2, "processed": 7, "loadavg": [0.1, 0.2, 0.3],
+            "sw_ident": "py-celery", "sw_ver": "5.2.6", "sw_sys": "Linux"},
+           {"type": "backend-meta", "uuid": ids[8], "status": "SUCCESS", "group_id": "fold-group",
+            "children": [ids[11]], "date_done": t + 2}]
+    earlier = [rec(12, -3), rec(13, -3), rec(14, -3), rec(15, -3), ev("task-started", 15, -2),
+               rec(16, -3)]
+    evs += [ev("task-started", 12, 1), ok(12, 2),                    # started and ended now
+            ok(13, 2),                                               # ended now
+            ok(14, 2), ev("task-started", 14, 1),                    # reversed
+            ok(15, 2), {"type": "backend-meta", "uuid": ids[15], "status": "SUCCESS",
+                        "group_id": "fold-group-2", "date_done": t + 2},
+            ev("task-started", 16, 1)]                               # started now
+    return earlier, evs, ids[:11] + ids[12:], 15
+
+
+def fold_dump(project, burst, ids, host, fold):
+    """Applies the burst in a transaction that is rolled back; answers the rows it left
+    (ids and clocks of the moment left out) and how many tasks were folded."""
+    arr = "ARRAY['%s']::uuid[]" % "','".join(ids)
+    sql = """BEGIN;
+SET LOCAL runwatch.celery_fold = '%s';
+SELECT celery_ingest(%s, '%s'::jsonb) IS NULL;
+SELECT jsonb_build_object(
+  'folded', (SELECT count(*) FROM pg_temp.celery_fold),
+  'runs', (SELECT jsonb_agg(to_jsonb(r) - 'updated_at' ORDER BY r.id) FROM runs r WHERE r.id = ANY (%s)),
+  'attempts', (SELECT jsonb_agg(to_jsonb(a) - 'id' ORDER BY a.run_id, a.seq) FROM attempts a WHERE a.run_id = ANY (%s)),
+  'tasks', (SELECT jsonb_agg(to_jsonb(c) - 'updated_at' ORDER BY c.run_id) FROM celery_tasks c WHERE c.run_id = ANY (%s)),
+  'events', (SELECT jsonb_agg(jsonb_build_object('run', e.run_id, 'kind', e.kind, 'message', e.message) ORDER BY e.run_id, e.kind) FROM events e WHERE e.run_id = ANY (%s)),
+  'deps', (SELECT jsonb_agg(to_jsonb(d) ORDER BY d.run_id) FROM run_deps d WHERE d.run_id = ANY (%s)),
+  'worker', (SELECT to_jsonb(w) FROM workers w WHERE w.project_id = %s AND w.name = '%s'),
+  'celery_worker', (SELECT to_jsonb(c) FROM celery_workers c JOIN workers w ON w.id = c.worker_id WHERE w.project_id = %s AND w.name = '%s'),
+  'sessions', (SELECT jsonb_agg(to_jsonb(s) ORDER BY s.id) FROM worker_sessions s JOIN workers w ON w.id = s.worker_id WHERE w.project_id = %s AND w.name = '%s'),
+  'samples', (SELECT jsonb_agg(jsonb_build_object('ts', s.ts, 'sample', s.sample) ORDER BY s.ts) FROM worker_samples s JOIN workers w ON w.id = s.worker_id WHERE w.project_id = %s AND w.name = '%s'),
+  'rollups', (SELECT jsonb_agg(x ORDER BY x::text) FROM (SELECT side, t, kind, queue, status, v, sum(n) AS n FROM rollup_delta WHERE project_id = %s AND xmin = pg_current_xact_id()::xid GROUP BY 1, 2, 3, 4, 5, 6 HAVING sum(n) <> 0) x),
+  'counters', (SELECT jsonb_build_array(sum(started), sum(succeeded), sum(failed), sum(cancelled)) FROM run_counters WHERE project_id = %s));
+ROLLBACK;""" % ("on" if fold else "off", project, json.dumps({"events": burst}).replace("'", "''"),
+                arr, arr, arr, arr, arr, project, host, project, host, project, host, project, host,
+                project, project)
+    out = q(sql).splitlines()
+    return json.loads(out[-1]) if out and out[-1].startswith("{") else {"error": out}
+
+
 def main():
     r = redis.Redis.from_url(BROKER)
     bridge = start_bridge()
@@ -174,6 +254,30 @@ def main():
           run_of(long_.id, "r.status || '|' || c.terminated::text || '|' || r.attempt_status"),
           "cancelled|true|cancelled")
     check("revoked: an event says so", "SELECT count(*) FROM events WHERE run_id = '%s' AND kind = 'celery.revoked'" % long_.id, "1")
+
+    # --- the set-based apply of a burst leaves exactly the rows of the event-by-event one
+    st, ans = post({"events": [{"type": "worker-online", "hostname": "fold@rwtest", "timestamp": time.time(),
+                                "pid": 4242, "freq": 3600.0}]})
+    check("a worker for the folding check", "SELECT '%d:%s'" % (st, ans.get("applied")), "200:1")
+    project = q("SELECT id FROM projects WHERE slug = 'celery'")
+    earlier, burst, ids, nfold = fold_burst("fold@rwtest", 4242)
+    st, ans = post({"events": earlier})
+    check("…and tasks received before the folded burst", "SELECT '%d:%s'" % (st, ans.get("applied")), "200:%d" % len(earlier))
+    folded = fold_dump(project, burst, ids, "fold@rwtest", True)
+    plain = fold_dump(project, burst, ids, "fold@rwtest", False)
+    check("a burst's first deliveries are folded set-based", "SELECT '%s'" % folded.get("folded"), str(nfold))
+    diff = sorted(k for k in set(folded) | set(plain) if k != "folded" and folded.get(k) != plain.get(k))
+    for k in diff:
+        say("folded %s: %s" % (k, json.dumps(folded.get(k))))
+        say("one by one %s: %s" % (k, json.dumps(plain.get(k))))
+    check("…leaving the rows the event-by-event apply leaves", "SELECT '%s'" % (",".join(diff) or "same"), "same")
+    check("…and rows at all", "SELECT '%s'" % (len(folded.get("runs") or []), ), "16")
+    done = [{"type": "task-succeeded", "uuid": e["uuid"], "timestamp": time.time(), "hostname": "fold@rwtest",
+             "result": "None", "runtime": 0.1} for e in earlier if e["type"] == "task-received"]
+    st, ans = post({"events": done})
+    check("the tasks received before end when their success comes in a later burst",
+          "SELECT count(*) FROM runs WHERE id IN ('%s') AND status = 'succeeded' AND attempt_status = 'succeeded'"
+          % "','".join(e["uuid"] for e in done), str(len(done)))
 
     # --- a late task-received never moves a finished task back (posted by hand, as a
     # reordered stream would deliver it)
