@@ -7,7 +7,9 @@
 #     published over TLS and stores them, and reads the result backend over TLS (a task's
 #     group id comes only from there);
 #   - `kill -9` of the bridge: the supervisor starts another, which stores the next events;
-#   - a bridge given the wrong CA refuses the broker with a clear log line;
+#   - a bridge given the wrong CA refuses the broker with a clear log line, and so does one
+#     reaching a server whose certificate (by the right CA) names another host;
+#     ssl_cert_reqs=none connects anyway and says so; a misspelt option is refused;
 #   - `stack.sh stop` stops the bridge.
 # Every wait is for a condition, with a generous deadline. Always stops what it started.
 set -euo pipefail
@@ -33,10 +35,12 @@ free_port TLS_PORT
 failures=0
 redis_pid=''
 stray_pid=''
+s_server_pid=''
 
 cleanup() {
     local rc=$?
     if [[ -n "$stray_pid" ]]; then kill -9 "$stray_pid" 2>/dev/null || true; fi
+    if [[ -n "$s_server_pid" ]]; then kill "$s_server_pid" 2>/dev/null || true; fi
     if [[ -n "$redis_pid" ]]; then kill "$redis_pid" 2>/dev/null || true; fi
     private_stack_end "$rc"
 }
@@ -73,6 +77,11 @@ printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\n' >"$t/ext.cnf"
 openssl x509 -req -in "$t/broker.csr" -CA "$t/ca.pem" -CAkey "$t/ca.key" -CAcreateserial -days 2 \
     -extfile "$t/ext.cnf" -out "$t/broker.pem" 2>/dev/null
 openssl req -x509 "${ec[@]}" -days 2 -subj /CN=some-other-ca -keyout "$t/other.key" -out "$t/other.pem" 2>/dev/null
+# A certificate the right CA signed for another name (the name check, not only the chain).
+openssl req "${ec[@]}" -subj /CN=elsewhere.example -keyout "$t/elsewhere.key" -out "$t/elsewhere.csr" 2>/dev/null
+printf 'subjectAltName=DNS:elsewhere.example\n' >"$t/ext2.cnf"
+openssl x509 -req -in "$t/elsewhere.csr" -CA "$t/ca.pem" -CAkey "$t/ca.key" -CAcreateserial -days 2 \
+    -extfile "$t/ext2.cnf" -out "$t/elsewhere.pem" 2>/dev/null
 
 # --- the fleet's broker: Redis with TLS only, a password, nothing on disk
 password=$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')
@@ -171,6 +180,53 @@ wait "$stray_pid" 2>/dev/null || true
 stray_pid=''
 if grep -q '"subscribed to' "$tmp/wrong-ca.log"; then bad "the wrong-CA bridge subscribed anyway"; else
     ok "…and never subscribed"
+fi
+
+# run_bridge LOG URL: a bridge of the test's own (not the stack's) on that broker URL.
+run_bridge() {
+    RUNWATCH_CELERY_BROKER=$2 RUNWATCH_CELERY_BACKEND=none \
+        RUNWATCH_CELERY_TOKEN_FILE=$RUNWATCH_VAR_DIR/celery.token \
+        RUNWATCH_CELERY_URL="http://$RUNWATCH_HTTP_HOST:${RUNWATCH_HTTP_PORT:?}" \
+        "$bin_dir/runwatch-celery" >"$1" 2>&1 &
+    stray_pid=$!
+}
+end_bridge() {
+    kill -TERM "$stray_pid" 2>/dev/null || true
+    wait "$stray_pid" 2>/dev/null || true
+    stray_pid=''
+}
+
+# --- the right CA, the wrong name: a TLS server (openssl s_server) whose certificate the CA
+# signed for elsewhere.example is refused when reached as 127.0.0.1
+free_port NAME_PORT
+openssl s_server -quiet -accept "$NAME_PORT" -cert "$t/elsewhere.pem" -key "$t/elsewhere.key" \
+    </dev/null >"$tmp/s_server.log" 2>&1 &
+s_server_pid=$!
+listening() { (exec 3<>"/dev/tcp/127.0.0.1/$NAME_PORT") 2>/dev/null; }
+wait_for "a TLS server with another name's certificate listens" 30 listening
+run_bridge "$tmp/wrong-name.log" "rediss://127.0.0.1:$NAME_PORT/5?ssl_ca_certs=$t/ca.pem"
+mismatch() { grep -q "the broker's certificate was refused: IP address mismatch" "$tmp/wrong-name.log"; }
+wait_for "a certificate for another name is refused, saying why" 60 mismatch
+end_bridge
+kill "$s_server_pid" 2>/dev/null || true
+
+# --- ssl_cert_reqs=none: the wrong CA is accepted, and the log says verification is off
+run_bridge "$tmp/no-verify.log" "rediss://:$password@localhost:$TLS_PORT/5?ssl_cert_reqs=none&ssl_ca_certs=$t/other.pem"
+unverified() {
+    grep -q "certificate NOT verified: ssl_cert_reqs=none" "$tmp/no-verify.log" &&
+        grep -q '"msg":"subscribed to /5.celeryev/\*"' "$tmp/no-verify.log"
+}
+wait_for "ssl_cert_reqs=none connects, logging that nothing is verified" 60 unverified
+end_bridge
+
+# --- a query item the bridge does not know: refused at start (exit 2), not ignored
+rc=0
+RUNWATCH_CELERY_TOKEN=x "$bin_dir/runwatch-celery" --broker "rediss://localhost:$TLS_PORT/5?ssl_cert_reqz=none" \
+    >"$tmp/typo.log" 2>&1 || rc=$?
+if ((rc == 2)) && grep -q "unknown query item 'ssl_cert_reqz'" "$tmp/typo.log"; then
+    ok "a misspelt TLS option is refused, not ignored"
+else
+    bad "a misspelt TLS option: exit $rc, $(cat "$tmp/typo.log")"
 fi
 
 # --- stop
