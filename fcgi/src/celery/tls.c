@@ -25,6 +25,7 @@
 #include <openssl/x509v3.h>
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -501,7 +502,14 @@ redisContext *celery_tls_connect(const struct celery_tls *t, const char *host, i
     sv[1] = -1;
     log_info("TLS connection to %s:%d (%s, %s)", host, port, SSL_get_version(p->ssl),
              t->verify ? "certificate verified" : "certificate NOT verified: ssl_cert_reqs=none");
-    if (pthread_create(&p->thread, NULL, pump_run, p) != 0) {
+    /* The pump takes no signals (it inherits this mask): SIGTERM goes to the main thread,
+     * whose blocking calls it interrupts, as without TLS. */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    int started = pthread_create(&p->thread, NULL, pump_run, p);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (started != 0) {
         log_error("cannot start the TLS pump thread");
         redisFree(c);
         goto fail;
