@@ -95,7 +95,7 @@ $(BUILD)/runwatch-sse: $(call obj,$(SSE_SRC) $(COMMON_SRC))
 	$(CC) $(LDFLAGS) -o $@ $^ $(SSE_LIBS)
 
 $(BUILD)/runwatch-celery: $(call obj,$(CELERY_SRC) fcgi/src/log.c)
-	$(CC) $(LDFLAGS) -o $@ $^ $(shell pkg-config --libs json-c hiredis libcurl 2>/dev/null) -lm
+	$(CC) $(LDFLAGS) -o $@ $^ $(shell pkg-config --libs json-c hiredis libcurl openssl 2>/dev/null) -pthread -lm
 
 # The unit tests link the API and the hub (each without its main).
 $(BUILD)/unit-tests: $(call obj,$(UNIT_SRC) $(API_LIB_SRC) $(SSE_LIB_SRC) $(COMMON_SRC)) $(GEN_OBJ)

@@ -24,6 +24,8 @@ RUN_PACKAGES=(
     build-essential pkg-config
     # libraries runwatch-api and runwatch-sse link against
     libfcgi-dev libpq-dev libjson-c-dev libhiredis-dev libevent-dev libcrypt-dev
+    # runwatch-celery's TLS to rediss:// brokers (Debian's hiredis has no SSL)
+    libssl-dev
     # gzip request bodies (OTLP's Content-Encoding: gzip)
     zlib1g-dev
     # servers of the local stack (deploy/stack.sh) and the tools it calls

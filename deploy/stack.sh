@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # stack.sh: the local Runwatch stack — a private PostgreSQL, Redis, runwatch-api,
-# runwatch-sse and nginx, all on loopback, all state under RUNWATCH_VAR_DIR.
+# runwatch-sse and nginx, all on loopback, all state under RUNWATCH_VAR_DIR; and
+# runwatch-celery when RUNWATCH_CELERY_BROKER names a Celery fleet's broker.
 # Settings come from the environment (README, docs/CONTRACTS.md), then from the settings
 # the stack was last started with ($VAR/stack.env), then from the defaults, which live
 # in the binary (`runwatch-api config --shell`). `make run` and the test harnesses drive it.
@@ -74,8 +75,8 @@ REMEMBERED=(RUNWATCH_VAR_DIR RUNWATCH_HTTP_HOST RUNWATCH_HTTP_PORT RUNWATCH_PG_P
     RUNWATCH_STATIC_DIR RUNWATCH_MIGRATIONS_DIR RUNWATCH_LOGIN_RATE RUNWATCH_LOGIN_BURST
     RUNWATCH_METRICS_ALLOW RUNWATCH_STREAM_CONN_LIMIT RUNWATCH_API_CONN_LIMIT)
 # ...and any other setting of the stack's (those `runwatch-api config --shell` prints, the
-# hub's RUNWATCH_SSE_*, nginx's RUNWATCH_NGINX_*, RUNWATCH_STACK_COMPONENTS,
-# RUNWATCH_PG_BINDIR) that was set by hand.
+# hub's RUNWATCH_SSE_*, nginx's RUNWATCH_NGINX_*, the Celery bridge's RUNWATCH_CELERY_*,
+# RUNWATCH_STACK_COMPONENTS, RUNWATCH_PG_BINDIR) that was set by hand.
 # Never the first admin's password or a producer's token.
 EXPLICIT=()
 
@@ -149,7 +150,8 @@ load_config() {
     settings=$(cd "$REPO_DIR" && "$BIN_DIR/runwatch-api" config --shell) ||
         die "$BIN_DIR/runwatch-api config --shell failed (a setting above is wrong, or the binary predates it: make build)"
     mapfile -t known < <(sed -n 's/^\(RUNWATCH_[A-Z0-9_]*\)=.*/\1/p' <<<"$settings")
-    for name in "${known[@]}" $(compgen -e | grep -E '^RUNWATCH_(SSE_[A-Z0-9_]+|NGINX_[A-Z0-9_]+|STACK_COMPONENTS|PG_BINDIR)$' || true); do
+    for name in "${known[@]}" $(compgen -e | grep -E '^RUNWATCH_(SSE_[A-Z0-9_]+|NGINX_[A-Z0-9_]+|CELERY_[A-Z0-9_]+|STACK_COMPONENTS|PG_BINDIR)$' |
+        grep -vx RUNWATCH_CELERY_TOKEN || true); do
         if [[ -n "${!name:-}" ]]; then EXPLICIT+=("$name"); fi
     done
     eval "$settings"
@@ -477,6 +479,8 @@ ensure_metrics_token() {
 . "$SCRIPT_DIR/stack/sse.sh"
 # shellcheck source=deploy/stack/nginx.sh
 . "$SCRIPT_DIR/stack/nginx.sh"
+# shellcheck source=deploy/stack/celery.sh
+. "$SCRIPT_DIR/stack/celery.sh"
 # shellcheck source=deploy/stack/supervisor.sh
 . "$SCRIPT_DIR/stack/supervisor.sh"
 
@@ -494,6 +498,7 @@ schema        -          schema_apply  -            -           -            mig
 runwatch-api  api_pid    api_start     api_ready    api_stop    api_where    api.log                 -           yes
 runwatch-sse  sse_pid    sse_start     sse_ready    sse_stop    sse_where    sse.log                 SSE_PORT    yes
 nginx         nginx_pid  nginx_start   nginx_ready  nginx_stop  nginx_where  nginx-error.log,api.log HTTP_PORT   yes
+runwatch-celery celery_pid celery_start celery_ready celery_stop celery_where celery.log           -           yes
 '
 mapfile -t STACK < <(grep -v '^[[:space:]]*$' <<<"$STACK_TABLE")
 
@@ -514,10 +519,12 @@ row() {
 # names (space- or comma-separated; "all" for every one): a node of a scaled-out
 # deployment that runs only an API pool and a hub against another node's PostgreSQL and
 # Redis (tests/scale). start, stop, status and the supervisor all go by this list.
+# runwatch-celery is one only when configured (deploy/stack/celery.sh).
 names() {
     local line want=" ${RUNWATCH_STACK_COMPONENTS:-all} "
     want=${want//,/ }
     for line in "${STACK[@]}"; do
+        if [[ "${line%% *}" == runwatch-celery ]] && ! celery_configured; then continue; fi
         if [[ "$want" == *" all "* || "$want" == *" ${line%% *} "* ]]; then
             printf '%s\n' "${line%% *}"
         fi
@@ -683,7 +690,7 @@ cmd_run() {
     trap on_signal INT TERM
     echo "Runwatch is running at $(url) — press Ctrl-C to stop (or \`make stop\` from another shell)"
     # The daemons' warnings and errors, and the supervisor's restarts, as they happen.
-    tail -q -n 0 -F --pid=$$ "$LOGS/api.log" "$LOGS/sse.log" "$LOGS/supervisor.log" 2>/dev/null |
+    tail -q -n 0 -F --pid=$$ "$LOGS/api.log" "$LOGS/sse.log" "$LOGS/celery.log" "$LOGS/supervisor.log" 2>/dev/null |
         grep --line-buffered -E '"level":"(warn|error)"|^[^{]' &
     tail_pid=$!
     while true; do

@@ -61,3 +61,5 @@ export RWCELERY_STACK=$repo/deploy/stack.sh
 export RWCELERY_TMP=$tmp
 export PYTHONDONTWRITEBYTECODE=1
 "$py" "$repo/tests/celery/test_bridge.py"
+# The bridge as a supervised component of the stack, on a TLS broker (its own private stack).
+RUNWATCH_BIN_DIR=$bin_dir "$repo/tests/celery/stack.sh"

@@ -166,7 +166,7 @@ def check_images():
     libs_dev = {p for p in install_deps_packages() if p.endswith("-dev")}
     for p in sorted(libs_dev - build):
         problem(f"deploy/container/Dockerfile: the build stage lacks {p} (deploy/install-deps.sh has it)")
-    bins = [os.path.join(BIN, b) for b in ("runwatch-api", "runwatch-sse")]
+    bins = [os.path.join(BIN, b) for b in ("runwatch-api", "runwatch-sse", "runwatch-celery")]
     for p in sorted(needed_packages(bins) - runtime):
         problem(f"deploy/container/Dockerfile: the runtime stage lacks {p}, which the binaries link")
     web = instructions("deploy/container/Dockerfile.web")
@@ -204,7 +204,9 @@ def check_compose():
             if s not in defined:
                 problem(f"{rel}: service {name} uses secret {s}, which is not defined")
         if svc.get("image", "").startswith("runwatch"):
-            if svc.get("env_file") != "../k8s/base/runwatch.env":
+            # The Celery bridge reads its own settings after the shared ones.
+            shared = "../k8s/base/runwatch.env"
+            if svc.get("env_file") != (shared if name != "celery" else [shared, "./celery.env"]):
                 problem(f"{rel}: service {name} does not read {env_rel}")
             if "environment" in svc:
                 problem(f"{rel}: service {name} sets environment: settings live in {env_rel}")
@@ -242,6 +244,21 @@ def check_compose():
             users = [n for n, svc in services.items() if s in svc.get("secrets", [])]
             if not users:
                 problem(f"{rel}: {k} names {v}, which no service mounts")
+    # The Celery bridge: off unless asked for (a profile), the image's runwatch-celery, its
+    # token a secret the service mounts.
+    celery = services.get("celery")
+    if celery is None:
+        problem(f"{rel}: no service celery")
+    else:
+        cel = settings("deploy/container/celery.env")
+        if cmds["celery"][0] != ["runwatch-celery"] or celery.get("profiles") != ["celery"]:
+            problem(f"{rel}: celery must run runwatch-celery, only under the profile celery")
+        for k in ("RUNWATCH_CELERY_BROKER", "RUNWATCH_CELERY_URL", "RUNWATCH_CELERY_TOKEN_FILE"):
+            if not cel.get(k):
+                problem(f"deploy/container/celery.env: no {k}")
+        tf = cel.get("RUNWATCH_CELERY_TOKEN_FILE", "")
+        if not tf.startswith("/run/secrets/") or tf[len("/run/secrets/"):] not in celery.get("secrets", []):
+            problem(f"{rel}: celery does not mount the secret RUNWATCH_CELERY_TOKEN_FILE names ({tf})")
     # The health checks are the images' own.
     for name, arg in (("api", "api"), ("hub", "hub")):
         if services.get(name, {}).get("healthcheck", {}).get("test") != ["CMD", "healthcheck", arg]:

@@ -186,7 +186,7 @@ def selects(selector, labels):
 def check(res, name, env_path):
     env = settings(env_path)
     deps = {n: d for (k, n), d in res.items() if k == "Deployment"}
-    for want in ("runwatch-api", "runwatch-hub", "runwatch-web", "runwatch-housekeeper"):
+    for want in ("runwatch-api", "runwatch-hub", "runwatch-web", "runwatch-housekeeper", "runwatch-celery"):
         if want not in deps:
             problem(f"{name}: no Deployment {want}")
     if ("ConfigMap", "runwatch-settings") not in res:
@@ -204,6 +204,7 @@ def check(res, name, env_path):
         "runwatch-hub": ({"command": ["runwatch-sse"]}, int(env["RUNWATCH_SSE_PORT"])),
         "runwatch-web": ({"args": ["nginx.conf"]}, int(env["RUNWATCH_HTTP_PORT"])),
         "runwatch-housekeeper": ({"args": ["housekeeper"]}, None),
+        "runwatch-celery": ({"command": ["runwatch-celery"]}, None),
     }
     for dname, (cmd, port) in expect.items():
         d = deps.get(dname)
@@ -275,6 +276,31 @@ def check(res, name, env_path):
     if hk and (hk["spec"].get("replicas") != 1 or "runwatch-housekeeper" in
                {h["spec"]["scaleTargetRef"]["name"] for (k, _), h in res.items() if k == "HorizontalPodAutoscaler"}):
         problem(f"{name}: the housekeeper is one replica, never autoscaled")
+    # The Celery bridge: off or one, never two at once (every event would be stored twice),
+    # its broker URL and token from its own Secret, allowed into web like a client.
+    cel = deps.get("runwatch-celery")
+    if cel:
+        where = f"{name}: Deployment runwatch-celery ({cel['_file']})"
+        hpas = {h["spec"]["scaleTargetRef"]["name"] for (k, _), h in res.items() if k == "HorizontalPodAutoscaler"}
+        if cel["spec"].get("replicas") not in (0, 1) or "runwatch-celery" in hpas:
+            problem(f"{where}: 0 or 1 replica, never autoscaled")
+        if cel["spec"].get("strategy", {}).get("type") != "Recreate":
+            problem(f"{where}: strategy Recreate (the old bridge stops before the new one starts)")
+        refs = containers(cel)[0].get("envFrom", []) if containers(cel) else []
+        sec = res.get(("Secret", "runwatch-celery"), {}).get("stringData", {})
+        if {"secretRef": {"name": "runwatch-celery"}} not in refs or "RUNWATCH_CELERY_BROKER" not in sec:
+            problem(f"{where}: takes RUNWATCH_CELERY_BROKER from Secret runwatch-celery")
+        if "RUNWATCH_CELERY_BROKER" in env or "RUNWATCH_CELERY_TOKEN" in env:
+            problem(f"{name}: runwatch.env holds the Celery broker URL or token: they go in Secret runwatch-celery")
+        if not env.get("RUNWATCH_CELERY_URL", "").startswith(f"http://web:{env['RUNWATCH_HTTP_PORT']}"):
+            problem(f"{name}: RUNWATCH_CELERY_URL must be the web Service (http://web:RUNWATCH_HTTP_PORT)")
+        lets_in = any(
+            selects(p["spec"].get("podSelector", {}).get("matchLabels"), deps["runwatch-web"]["spec"]["template"]["metadata"]["labels"])
+            and any(selects(f.get("podSelector", {}).get("matchLabels"), cel["spec"]["template"]["metadata"]["labels"])
+                    for rule in p["spec"].get("ingress", []) for f in rule.get("from", []))
+            for (k, _), p in res.items() if k == "NetworkPolicy") if "runwatch-web" in deps else False
+        if not lets_in:
+            problem(f"{name}: no NetworkPolicy lets the Celery bridge reach the web pods")
     if env.get("RUNWATCH_HOUSEKEEPER") != "off":
         problem(f"{name}: RUNWATCH_HOUSEKEEPER must be off (the api pods run none; the housekeeper Deployment does)")
 

@@ -38,7 +38,8 @@ check() {
 }
 
 # The settings every part reads: runwatch-api's (config --shell), the hub's RUNWATCH_SSE_*,
-# the renderer's RUNWATCH_NGINX_*, the stack's RUNWATCH_BIN_DIR, retention per family.
+# the renderer's RUNWATCH_NGINX_*, the stack's RUNWATCH_BIN_DIR, retention per family, and
+# the Celery bridge's RUNWATCH_CELERY_* (those its source reads).
 known_setting() {
     grep -qx "$1" "$tmp/known" || [[ "$1" =~ ^RUNWATCH_(SSE_[A-Z_]+|NGINX_[A-Z_]+|RETENTION_DAYS_[A-Z_]+|BIN_DIR)$ ]]
 }
@@ -46,6 +47,8 @@ known_setting() {
 settings_documented() {
     local f line prev='' bad=0 name
     "$BIN_DIR/runwatch-api" config --shell | sed -n 's/^\(RUNWATCH_[A-Z0-9_]*\)=.*/\1/p' >"$tmp/known"
+    grep -oh 'getenv("RUNWATCH_CELERY_[A-Z0-9_]*"\|env_or("RUNWATCH_CELERY_[A-Z0-9_]*"' fcgi/src/celery/*.c |
+        sed 's/.*("//; s/"$//' >>"$tmp/known"
     for f in "$@"; do
         prev=''
         while IFS= read -r line; do
@@ -104,7 +107,7 @@ units_verify() {
 # The hardening docs/OPERATIONS.md promises, in every long-running unit.
 units_hardened() {
     local f k bad=0
-    for f in deploy/systemd/runwatch-{api,sse,housekeeper}.service; do
+    for f in deploy/systemd/runwatch-{api,sse,housekeeper,celery}.service; do
         for k in '^User=runwatch$' '^ProtectSystem=strict$' '^NoNewPrivileges=yes$' \
             '^Restart=on-failure$' '^LimitNOFILE=' '^MemoryMax=' '^TasksMax=' \
             '^EnvironmentFile=/etc/runwatch/runwatch.env$' '^CapabilityBoundingSet=$'; do
@@ -122,7 +125,8 @@ units_hardened() {
     exit 1
 }
 check "generated files match their settings (deploy/generate.sh --check)" deploy/generate.sh --check
-check "settings files: known and commented" settings_documented deploy/systemd/runwatch.env \
+check "settings files: known and commented" settings_documented deploy/systemd/runwatch.env deploy/systemd/celery.env \
+    deploy/container/celery.env \
     deploy/k8s/base/runwatch.env deploy/container/tls.env
 for f in deploy/systemd/runwatch-nginx.conf deploy/container/nginx.conf deploy/container/nginx-tls.conf; do
     check "nginx -t: $f" nginx_accepts "$f"
