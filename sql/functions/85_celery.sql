@@ -332,12 +332,41 @@ DECLARE
     ts timestamptz := coalesce(to_timestamp((e->>'date_done')::double precision), now());
     a attempts;
     reconciling boolean := coalesce((e->>'reconcile')::boolean, false);
+    discovering boolean := coalesce((e->>'discover')::boolean, false);
 BEGIN
     IF reconciling AND NOT EXISTS (SELECT 1 FROM runs WHERE id = u AND project_id = project) THEN
         RETURN false;
     END IF;
+    -- Found by the bridge's scan of the backend after a gap: only a task no run exists for
+    -- (known ids are skipped, whatever their state), and only an ended one, so it is made
+    -- at its final state. Its kind is the meta's name (result_extended) or celery.unknown,
+    -- never a guess; the 'celery.discovered' tag says where it came from.
+    IF discovering THEN
+        IF EXISTS (SELECT 1 FROM runs WHERE id = u)
+           OR st IS NULL OR st NOT IN ('SUCCESS', 'FAILURE', 'REVOKED') THEN
+            RETURN false;
+        END IF;
+        reconciling := true;
+    END IF;
     IF NOT celery_task_row(project, u, ts) THEN
         RETURN false;
+    END IF;
+    IF discovering THEN
+        UPDATE runs SET tags = array_append(tags, 'celery.discovered'),
+            kind = coalesce(nullif(left(e->>'name', 200), ''), kind),
+            name = coalesce(nullif(left(e->>'name', 500), ''), name),
+            queue = coalesce(nullif(left(e->>'queue', 200), ''), queue),
+            input = CASE WHEN e ? 'args' OR e ? 'kwargs'
+                         THEN jsonb_build_object('args', e->>'args', 'kwargs', e->>'kwargs') END
+        WHERE id = u;
+        UPDATE celery_tasks SET hostname = e->>'hostname',
+            args = e->>'args', kwargs = e->>'kwargs', result = e->>'result',
+            retries = coalesce((e->>'retries')::integer, 0)
+        WHERE run_id = u;
+        INSERT INTO events (project_id, run_id, kind, level, message)
+        VALUES (project, u, 'celery.discovered', 'info',
+                'started and ended while the bridge was down; found in the result backend'
+                || CASE WHEN e ? 'name' THEN '' ELSE ' (no result_extended: the task name is unknown)' END);
     END IF;
     UPDATE runs SET group_id = coalesce(left(e->>'group_id', 200), group_id) WHERE id = u;
     UPDATE celery_tasks SET meta_seen = true,
@@ -758,8 +787,15 @@ DECLARE
     expired integer := 0;
     open_ids jsonb;
     folded bigint[];
+    since double precision;
 BEGIN
     PERFORM set_config('runwatch.transition', 'celery', true);
+    -- After a gap: when the bridge last heard this project's fleet, read before this burst
+    -- moves it. The bridge scans the backend for tasks that ended after it (less a margin).
+    IF coalesce((batch->>'open')::boolean, false) THEN
+        SELECT extract(epoch FROM max(last_seen)) INTO since FROM celery_workers
+        WHERE project_id = project;
+    END IF;
     folded := celery_ingest_sets(project, coalesce(batch->'events', '[]'));
     applied := cardinality(folded);
     FOR e IN SELECT x.value FROM jsonb_array_elements(coalesce(batch->'events', '[]'))
@@ -819,5 +855,6 @@ BEGIN
         expired := celery_expire_workers(project, to_timestamp((batch->>'now')::double precision));
     END IF;
     RETURN jsonb_strip_nulls(jsonb_build_object('applied', applied, 'skipped', skipped,
-                                                'workers_lost', expired, 'open', open_ids));
+                                                'workers_lost', expired, 'open', open_ids,
+                                                'since', since));
 END $$;

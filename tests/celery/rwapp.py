@@ -13,6 +13,9 @@ app.conf.update(
     task_send_sent_event=os.environ.get("RWCELERY_SENT_EVENT") == "1",
     worker_prefetch_multiplier=1,
     broker_connection_retry_on_startup=True,
+    # A worker started with RWCELERY_RESULT_EXTENDED=1 stores name, args, kwargs, worker and
+    # queue in the result meta: what the bridge's backend scan names a discovered task by.
+    result_extended=os.environ.get("RWCELERY_RESULT_EXTENDED") == "1",
 )
 
 

@@ -64,12 +64,13 @@ def record_pgid(pid):
         f.write("%d\n" % pid)
 
 
-def start_worker(name, queues="celery", extra=()):
+def start_worker(name, queues="celery", extra=(), env=None):
     log = open(os.path.join(TMP, "worker-%s.log" % name), "w")
     p = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "rwapp", "worker", "-E", "-c", "2", "-n", name,
          "-Q", queues, "--without-mingle", "--without-gossip", "--loglevel=INFO", *extra],
-        cwd=HERE, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        cwd=HERE, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        env=dict(os.environ, **(env or {})))
     record_pgid(p.pid)
     return p
 
@@ -318,6 +319,9 @@ def main():
         failures.append("bridge exited on hostile input")
 
     # --- the bridge restarts mid-stream
+    # w3 stores its results with result_extended (the meta names the task).
+    w3 = start_worker("w3@rwtest", queues="w3q", env={"RWCELERY_RESULT_EXTENDED": "1"})
+    check("worker w3 online", "SELECT status FROM workers WHERE project_id = %s AND name = 'w3@rwtest'" % P, "idle")
     running = rwapp.sleepy.delay(4)
     check("a task in flight before the restart is running", run_of(running.id, "r.status"), "running")
     silent = rwapp.sleepy.delay(300)
@@ -326,6 +330,19 @@ def main():
     bridge.wait(timeout=30)
     before = q("SELECT count(*) FROM runs WHERE project_id = %s" % P)
     wait_result(running)  # it ends while the bridge is down
+    # Tasks sent, run and ended entirely while the bridge is down: no event of theirs is
+    # ever seen; the backend scan after the restart finds them.
+    gap_ok = rwapp.add.delay(40, 2)
+    gap_bad = rwapp.boom.delay("while the bridge slept")
+    gap_ext = rwapp.mul.apply_async((6, 7), queue="w3q")
+    for res in (gap_ok, gap_bad, gap_ext):
+        wait_result(res)
+    # An old result in the backend (ended long before the fleet was last heard): the scan
+    # leaves it alone, so a restart never imports a backend's history.
+    ancient = str(uuid.uuid4())
+    r.set("celery-task-meta-" + ancient, json.dumps({
+        "status": "SUCCESS", "result": 1, "traceback": None, "children": [],
+        "date_done": "2020-01-01T00:00:00.000000", "task_id": ancient}))
     # The worker's revoked event for `silent` comes later, with the bridge back.
     bridge = start_bridge()
     check("stored runs stay across the restart", "SELECT (count(*) >= %s)::text FROM runs WHERE project_id = %s" % (before, P), "true")
@@ -334,6 +351,18 @@ def main():
     check("…with an event saying so", "SELECT count(*) FROM events WHERE run_id = '%s' AND kind = 'celery.reconciled'" % running.id, "1")
     check("a task the backend knows nothing of is shown as unknown", run_of(silent.id, "r.status || '|' || c.unknown::text"),
           "running|true")
+    check("a task run entirely in the gap is discovered from the backend, at its end, kind unknown without result_extended",
+          run_of(gap_ok.id, "r.status || '|' || r.kind || '|' || c.result || '|' || ('celery.discovered' = ANY(r.tags))::text"),
+          "succeeded|celery.unknown|42|true")
+    check("…with an event saying so", "SELECT count(*) FROM events WHERE run_id = '%s' AND kind = 'celery.discovered'" % gap_ok.id, "1")
+    check("a failure in the gap is discovered failed, with its error",
+          run_of(gap_bad.id, "r.status || '|' || r.error_type || '|' || (r.error_traceback LIKE '%%ValueError%%')::text"),
+          "failed|ValueError|true")
+    check("with result_extended the discovered task has its name, args, worker and queue",
+          run_of(gap_ext.id, "r.status || '|' || r.kind || '|' || c.args || '|' || c.hostname || '|' || r.queue || '|' || c.result"),
+          "succeeded|rwapp.mul|[6,7]|w3@rwtest|w3q|42")
+    check("a result that ended before the fleet was last heard is not imported",
+          "SELECT count(*) FROM runs WHERE id = '%s'" % ancient, "0")
     rwapp.app.control.revoke(silent.id, terminate=True)
     check("its next event clears unknown", run_of(silent.id, "r.status || '|' || c.unknown::text"), "cancelled|false")
     log = open(os.path.join(TMP, "var", "log", "celery.log")).read()
@@ -358,6 +387,9 @@ def main():
     check("its task in flight is interrupted", run_of(doomed.id, "r.status || '|' || r.error_type || '|' || c.state"),
           "failed|WorkerLost|INTERRUPTED")
     check("…with an interrupted event", "SELECT count(*) FROM events WHERE run_id = '%s' AND kind = 'interrupted'" % doomed.id, "1")
+
+    w3.send_signal(signal.SIGTERM)
+    w3.wait(timeout=60)
 
     # --- w1 stops cleanly: worker-offline ends its session
     w1.send_signal(signal.SIGTERM)

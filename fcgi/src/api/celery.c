@@ -44,7 +44,7 @@ static const struct celery_field celery_fields[] = {
     {"clock", CK_INT},      {"freq", CK_NUM},        {"active", CK_INT},      {"processed", CK_INT},
     {"loadavg", CK_NUMS},   {"sw_ident", CK_SHORT},  {"sw_ver", CK_SHORT},    {"sw_sys", CK_SHORT},
     {"status", CK_SHORT},   {"group_id", CK_SHORT},  {"children", CK_UUIDS},  {"date_done", CK_NUM},
-    {"exc_type", CK_SHORT}, {"exc_message", CK_STR}, {"reconcile", CK_BOOL},
+    {"exc_type", CK_SHORT}, {"exc_message", CK_STR}, {"reconcile", CK_BOOL},  {"discover", CK_BOOL},
 };
 
 static int celery_bad(struct req *r, long idx, const char *field, const char *what)

@@ -266,9 +266,34 @@ static double iso_epoch(const char *s)
     return (double)timegm(&tm) + frac;
 }
 
-/* The backend-meta event of a task from its celery-task-meta-<id> value (NULL: none). */
-static json_object *meta_event(const char *id, const char *text, size_t len, int reconcile)
+/* Why a meta is read: a task just ended, a task known open after a gap, or one found by
+ * scanning the backend after a gap (celery_meta_event in sql/functions/85_celery.sql). */
+enum meta_mode { META_ENDED, META_RECONCILE, META_DISCOVER };
+
+/* A string field of the meta copied into the event when it is 1..max bytes. */
+static void meta_str(json_object *m, const char *key, json_object *ev, const char *as, int max)
 {
+    json_object *v;
+    if (json_object_object_get_ex(m, key, &v) && json_object_is_type(v, json_type_string) &&
+        json_object_get_string_len(v) >= 1 && json_object_get_string_len(v) <= max)
+        json_object_object_add(ev, as, json_object_new_string(json_object_get_string(v)));
+}
+
+/* A JSON value of the meta (args, kwargs, a result) as its JSON text, cut to max bytes. */
+static void meta_json(json_object *m, const char *key, json_object *ev, const char *as, size_t max)
+{
+    json_object *v;
+    size_t n;
+    if (!json_object_object_get_ex(m, key, &v) || !v)
+        return;
+    const char *t = json_object_to_json_string_length(v, JSON_C_TO_STRING_PLAIN, &n);
+    json_object_object_add(ev, as, json_object_new_string_len(t, (int)(n > max ? max : n)));
+}
+
+/* The backend-meta event of a task from its celery-task-meta-<id> value (NULL: none). */
+static json_object *meta_event(const char *id, const char *text, size_t len, enum meta_mode mode)
+{
+    int reconcile = mode == META_RECONCILE;
     json_object *ev = json_object_new_object(), *m = NULL, *v;
     struct json_tokener *tok = json_tokener_new_ex(16);
 
@@ -276,6 +301,8 @@ static json_object *meta_event(const char *id, const char *text, size_t len, int
     json_object_object_add(ev, "uuid", json_object_new_string(id));
     if (reconcile)
         json_object_object_add(ev, "reconcile", json_object_new_boolean(1));
+    if (mode == META_DISCOVER)
+        json_object_object_add(ev, "discover", json_object_new_boolean(1));
     if (tok && text) {
         json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
         m = json_tokener_parse_ex(tok, text, (int)len);
@@ -339,6 +366,23 @@ static json_object *meta_event(const char *id, const char *text, size_t len, int
             json_object_object_add(ev, "traceback",
                                    json_object_new_string_len(t, (int)(n > 16384 ? 16384 : n)));
     }
+    /* A task the database never saw: what the meta says of it. Only with Celery's
+     * result_extended does the meta carry name, args, kwargs, worker and queue; without,
+     * the run's kind stays celery.unknown. The result is the stored value's JSON text. */
+    if (mode == META_DISCOVER) {
+        meta_str(m, "name", ev, "name", 200);
+        meta_str(m, "worker", ev, "hostname", 200);
+        meta_str(m, "queue", ev, "queue", 200);
+        meta_json(m, "args", ev, "args", 4096);
+        meta_json(m, "kwargs", ev, "kwargs", 4096);
+        if (json_object_object_get_ex(m, "retries", &v) && json_object_is_type(v, json_type_int) &&
+            json_object_get_int64(v) >= 0 && json_object_get_int64(v) <= 1000000)
+            json_object_object_add(ev, "retries", json_object_new_int64(json_object_get_int64(v)));
+        json_object *st = NULL;
+        if (json_object_object_get_ex(m, "status", &st) &&
+            strcmp(json_object_get_string(st), "SUCCESS") == 0)
+            meta_json(m, "result", ev, "result", 16384);
+    }
     json_object_put(m);
     return ev;
 }
@@ -346,7 +390,7 @@ static json_object *meta_event(const char *id, const char *text, size_t len, int
 /* Appends the backend-meta events of ids (json strings) to out, pipelined. Returns -1 when
  * the backend connection failed (the caller reconnects). */
 static int read_metas(redisContext *be, const char *keyprefix, json_object *ids, json_object *out,
-                      int reconcile)
+                      enum meta_mode mode)
 {
     size_t n = json_object_array_length(ids);
     for (size_t i = 0; i < n; i++)
@@ -358,9 +402,9 @@ static int read_metas(redisContext *be, const char *keyprefix, json_object *ids,
             return -1;
         const char *id = json_object_get_string(json_object_array_get_idx(ids, i));
         if (r->type == REDIS_REPLY_STRING)
-            json_object_array_add(out, meta_event(id, r->str, r->len, reconcile));
-        else if (reconcile)
-            json_object_array_add(out, meta_event(id, NULL, 0, reconcile));
+            json_object_array_add(out, meta_event(id, r->str, r->len, mode));
+        else if (mode == META_RECONCILE)
+            json_object_array_add(out, meta_event(id, NULL, 0, mode));
         freeReplyObject(r);
     }
     return 0;
@@ -377,17 +421,22 @@ struct bridge {
     json_object *events; /* the burst being gathered */
     size_t bytes;        /* its payload's size, roughly */
     int need_reconcile;
-    unsigned long posted, post_failures, reconciled, dropped;
+    /* The backend scan after a gap (scan_step): SCAN's cursor, and the oldest date_done
+     * worth importing. */
+    int scanning;
+    char scan_cursor[32];
+    double scan_cutoff, started;
+    unsigned long posted, post_failures, reconciled, dropped, discovered;
 };
 
 static void stats_log(struct bridge *b)
 {
     log_info("stats messages=%lu events=%lu posted=%lu post_failures=%lu dropped=%lu "
-             "reconciled=%lu too_big=%lu "
+             "reconciled=%lu discovered=%lu too_big=%lu "
              "bad_json=%lu bad_base64=%lu bad_shape=%lu bad_event=%lu bad_fields=%lu ignored=%lu",
              b->st.messages, b->st.events, b->posted, b->post_failures, b->dropped, b->reconciled,
-             b->st.too_big, b->st.bad_json, b->st.bad_base64, b->st.bad_shape, b->st.bad_event,
-             b->st.bad_fields, b->st.ignored);
+             b->discovered, b->st.too_big, b->st.bad_json, b->st.bad_base64, b->st.bad_shape,
+             b->st.bad_event, b->st.bad_fields, b->st.ignored);
 }
 
 static int backend_ready(struct bridge *b)
@@ -441,7 +490,8 @@ static void reconcile(struct bridge *b, json_object *open)
         json_object *ids = json_object_new_array(), *evs = json_object_new_array();
         for (size_t i = off; i < n && i < off + 500; i++)
             json_object_array_add(ids, json_object_get(json_object_array_get_idx(open, i)));
-        if (backend_ready(b) == 0 && read_metas(b->be, b->o.keyprefix, ids, evs, 1) != 0)
+        if (backend_ready(b) == 0 &&
+            read_metas(b->be, b->o.keyprefix, ids, evs, META_RECONCILE) != 0)
             backend_drop(b);
         if (json_object_array_length(evs) > 0) {
             json_object *payload = json_object_new_object();
@@ -453,6 +503,96 @@ static void reconcile(struct bridge *b, json_object *open)
         json_object_put(ids);
         json_object_put(evs);
     }
+}
+
+/* How far back a scan after a gap looks: tasks whose date_done is later than the fleet was
+ * last heard (the API's `since`) less this margin, which covers clock skew between the
+ * workers and the bridge and events still in flight when the gap began. */
+#define SCAN_MARGIN_S 60.0
+/* Keys one SCAN step asks for: a pass is one SCAN and one pipelined GET of its keys, so
+ * event reading waits for at most that between two bursts however big the backend is. */
+#define SCAN_COUNT 1000
+
+static void scan_begin(struct bridge *b, json_object *ans)
+{
+    json_object *since = NULL;
+    double cutoff;
+
+    if (!b->beu.host[0])
+        return;
+    /* A fleet never heard before: only what ended since this bridge started, not the
+     * backend's whole history. */
+    if (json_object_object_get_ex(ans, "since", &since) &&
+        (json_object_is_type(since, json_type_double) || json_object_is_type(since, json_type_int)))
+        cutoff = json_object_get_double(since) - SCAN_MARGIN_S;
+    else
+        cutoff = b->started - SCAN_MARGIN_S;
+    /* A gap during a scan: start over, from the older of the two cutoffs. */
+    b->scan_cutoff = b->scanning && b->scan_cutoff < cutoff ? b->scan_cutoff : cutoff;
+    b->scanning = 1;
+    snprintf(b->scan_cursor, sizeof(b->scan_cursor), "0");
+}
+
+/* One pass of the scan: SCAN ... COUNT 1000, GET the keys found, post the ended tasks with
+ * a date_done after the cutoff as discover events (the API skips the ids it knows). */
+static void scan_step(struct bridge *b)
+{
+    char pattern[600];
+    size_t plen;
+    redisReply *r;
+    json_object *evs = json_object_new_array();
+
+    snprintf(pattern, sizeof(pattern), "%scelery-task-meta-", b->o.keyprefix);
+    plen = strlen(pattern);
+    if (backend_ready(b) != 0)
+        goto done;
+    r = redisCommand(b->be, "SCAN %s MATCH %s* COUNT %d", b->scan_cursor, pattern, SCAN_COUNT);
+    if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
+        r->element[0]->type != REDIS_REPLY_STRING || r->element[1]->type != REDIS_REPLY_ARRAY) {
+        if (r)
+            freeReplyObject(r);
+        backend_drop(b);
+        goto done;
+    }
+    snprintf(b->scan_cursor, sizeof(b->scan_cursor), "%s", r->element[0]->str);
+    json_object *ids = json_object_new_array(), *metas = json_object_new_array();
+    for (size_t i = 0; i < r->element[1]->elements; i++) {
+        redisReply *k = r->element[1]->element[i];
+        if (k->type == REDIS_REPLY_STRING && k->len > plen && envelope_is_uuid(k->str + plen))
+            json_object_array_add(ids, json_object_new_string(k->str + plen));
+    }
+    freeReplyObject(r);
+    if (read_metas(b->be, b->o.keyprefix, ids, metas, META_DISCOVER) != 0)
+        backend_drop(b);
+    for (size_t i = 0; i < json_object_array_length(metas); i++) {
+        json_object *ev = json_object_array_get_idx(metas, i), *d = NULL, *st = NULL;
+        const char *s;
+        /* Only an end after the cutoff: a restart does not import old results again. */
+        if (json_object_object_get_ex(ev, "date_done", &d) &&
+            json_object_get_double(d) >= b->scan_cutoff &&
+            json_object_object_get_ex(ev, "status", &st) && (s = json_object_get_string(st)) &&
+            (strcmp(s, "SUCCESS") == 0 || strcmp(s, "FAILURE") == 0 || strcmp(s, "REVOKED") == 0))
+            json_object_array_add(evs, json_object_get(ev));
+    }
+    json_object_put(ids);
+    json_object_put(metas);
+    if (strcmp(b->scan_cursor, "0") == 0) {
+        b->scanning = 0;
+        log_info("backend scan done: %lu tasks discovered so far", b->discovered);
+    }
+    for (size_t off = 0; off < json_object_array_length(evs) && !stopping; off += 500) {
+        json_object *chunk = json_object_new_array(), *payload = json_object_new_object();
+        for (size_t i = off; i < json_object_array_length(evs) && i < off + 500; i++)
+            json_object_array_add(chunk, json_object_get(json_object_array_get_idx(evs, i)));
+        json_object_object_add(payload, "events", chunk);
+        json_object *ans = post_until(b, payload), *applied = NULL;
+        if (ans && json_object_object_get_ex(ans, "applied", &applied))
+            b->discovered += (unsigned long)json_object_get_int64(applied);
+        json_object_put(ans);
+        json_object_put(payload);
+    }
+done:
+    json_object_put(evs);
 }
 
 /* caught_up: the burst is posted because flush_ms passed, not because it filled up. Only
@@ -473,7 +613,7 @@ static void flush(struct bridge *b, int caught_up)
             json_object_array_add(ended, json_object_new_string(envelope_task_id(ev)));
     }
     if (json_object_array_length(ended) > 0 && backend_ready(b) == 0 &&
-        read_metas(b->be, b->o.keyprefix, ended, b->events, 0) != 0)
+        read_metas(b->be, b->o.keyprefix, ended, b->events, META_ENDED) != 0)
         backend_drop(b);
     json_object_object_add(payload, "events", b->events);
     if (caught_up)
@@ -488,6 +628,8 @@ static void flush(struct bridge *b, int caught_up)
         if (asked && json_object_object_get_ex(ans, "open", &open) &&
             json_object_is_type(open, json_type_array))
             reconcile(b, open);
+        if (asked)
+            scan_begin(b, ans);
     }
     json_object_put(ans);
     json_object_put(payload);
@@ -539,6 +681,7 @@ static int run(struct bridge *b)
     double last_flush = mono_s(), last_stats = mono_s(), backoff = 0.5;
 
     b->events = json_object_new_array();
+    b->started = now_s();
     while (!stopping) {
         if (!b->sub) {
             if (subscribe(b) != 0) {
@@ -580,6 +723,8 @@ static int run(struct bridge *b)
         if (full || (t - last_flush >= b->o.flush_ms / 1000.0 && (n > 0 || b->need_reconcile)) ||
             t - last_flush >= 1.0) {
             flush(b, !full);
+            if (b->scanning)
+                scan_step(b);
             last_flush = mono_s();
         }
         if (t - last_stats >= 60) {

@@ -3275,12 +3275,16 @@ export interface components {
             exc_type?: string;
             exc_message?: string;
             reconcile?: boolean;
+            /** @description backend-meta of a task found by the bridge's scan of the result backend after a gap: applied only when no run has this id and the status is SUCCESS, FAILURE or REVOKED; the run is made at its end, kind = name (result_extended) or celery.unknown, tagged celery.discovered */
+            discover?: boolean;
         };
         CeleryIngestResult: {
             applied: number;
             skipped: number;
             workers_lost: number;
             open?: string[];
+            /** @description After a gap (open: true): when the project's Celery fleet was last heard (epoch seconds), read before this burst; absent when never. The bridge scans the result backend for tasks that ended after it, less a 60 s margin */
+            since?: number;
         };
         RunCompare: {
             /** @description the most points per series in this answer */
