@@ -641,7 +641,7 @@ struct more_targets {
     long long promotion;     /* {promotion} */
 
     long long experiment; /* {experiment} */
-    char runs[80];        /* {runs} */
+    char runs[128];       /* {runs} */
 };
 
 static int substitute(const char *tmpl, const char *query, const char *project, long long user,
