@@ -171,30 +171,40 @@ static int events_answer(struct req *r, int status, const char *count, const cha
     return req_json(r, status, o);
 }
 
+int events_page_params(struct req *r, long *limit, int *desc, const char **from)
+{
+    const char *after = req_query(r, "after"), *before = req_query(r, "before");
+    const char *order = req_query(r, "order");
+
+    if (req_limit(r, limit))
+        return -1;
+    if (order && strcmp(order, "asc") != 0 && strcmp(order, "desc") != 0)
+        return req_error(r, 400, "invalid_field", "order", "order must be asc or desc");
+    *desc = order && strcmp(order, "desc") == 0;
+    if (after && (*desc || !req_is_int(after)))
+        return req_error(r, 400, "invalid_field", "after",
+                         *desc ? "after goes with order=asc; use before with order=desc"
+                               : "after must be an event id");
+    if (before && (!*desc || !req_is_int(before)))
+        return req_error(r, 400, "invalid_field", "before",
+                         *desc ? "before must be an event id"
+                               : "before goes with order=desc; use after with order=asc");
+    *from = *desc ? before : (after ? after : "0");
+    return 0;
+}
+
 /* Oldest first after an id (?after=, the default), or newest first before one
  * (?order=desc&before=), so a reader can take a long log's tail without walking it. */
 int events_list(struct req *r)
 {
-    const char *after = req_query(r, "after"), *before = req_query(r, "before");
-    const char *order = req_query(r, "order");
+    const char *from;
     struct access_project pr;
     long limit;
     int desc;
     PGresult *res;
 
-    if (req_limit(r, &limit))
+    if (events_page_params(r, &limit, &desc, &from))
         return -1;
-    if (order && strcmp(order, "asc") != 0 && strcmp(order, "desc") != 0)
-        return req_error(r, 400, "invalid_field", "order", "order must be asc or desc");
-    desc = order && strcmp(order, "desc") == 0;
-    if (after && (desc || !req_is_int(after)))
-        return req_error(r, 400, "invalid_field", "after",
-                         desc ? "after goes with order=asc; use before with order=desc"
-                              : "after must be an event id");
-    if (before && (!desc || !req_is_int(before)))
-        return req_error(r, 400, "invalid_field", "before",
-                         desc ? "before must be an event id"
-                              : "before goes with order=desc; use after with order=asc");
     if (runs_access(r, ACCESS_ROLE_VIEWER, RUNS_READ_STATUS, &pr, NULL))
         return -1;
     /* event_list and event_list_desc take the same inputs and answer the same columns. */
@@ -205,7 +215,7 @@ int events_list(struct req *r)
                        EVENT_LIST_ID == EVENT_LIST_DESC_ID,
                    "event_list and event_list_desc differ");
     const char *p[EVENT_LIST__NIN] = {[EVENT_LIST_IN_RUN] = req_path_param(r, "run"),
-                                      [EVENT_LIST_IN_AFTER] = desc ? before : (after ? after : "0"),
+                                      [EVENT_LIST_IN_AFTER] = from,
                                       [EVENT_LIST_IN_LIMIT] =
                                           arena_sprintf(r->op.arena, "%ld", limit + 1)};
     if (!(res = DB_EXEC(&r->op, desc ? DB_STMT_EVENT_LIST_DESC : DB_STMT_EVENT_LIST, p)))

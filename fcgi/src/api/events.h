@@ -18,5 +18,9 @@ int events_create(struct req *r);
  * with a 400 naming the field (events[3].level). */
 int events_check(struct req *r, json_object *e, long idx);
 int events_list(struct req *r);
+/* The paging of an event log (a run's, a worker's): ?limit, ?order=asc|desc, ?after= (asc)
+ * or ?before= (desc), checked (a 400 naming the field, -1); *from is the id the page starts
+ * from, as the list statements take it ("0": the start). */
+int events_page_params(struct req *r, long *limit, int *desc, const char **from);
 
 #endif

@@ -255,26 +255,14 @@ int workers_events_create(struct req *r)
  * (?order=desc&before=), the worker page's tail; pages by id like a run's events. */
 int workers_events_list(struct req *r)
 {
-    const char *after = req_query(r, "after"), *before = req_query(r, "before");
-    const char *order = req_query(r, "order");
+    const char *from;
     struct access_project pr;
     long limit;
     int desc;
     PGresult *res;
 
-    if (req_limit(r, &limit))
+    if (events_page_params(r, &limit, &desc, &from))
         return -1;
-    if (order && strcmp(order, "asc") != 0 && strcmp(order, "desc") != 0)
-        return req_error(r, 400, "invalid_field", "order", "order must be asc or desc");
-    desc = order && strcmp(order, "desc") == 0;
-    if (after && (desc || !req_is_int(after)))
-        return req_error(r, 400, "invalid_field", "after",
-                         desc ? "after goes with order=asc; use before with order=desc"
-                              : "after must be an event id");
-    if (before && (!desc || !req_is_int(before)))
-        return req_error(r, 400, "invalid_field", "before",
-                         desc ? "before must be an event id"
-                              : "before goes with order=desc; use after with order=asc");
     if (workers_access(r, ACCESS_ROLE_VIEWER, &pr, NULL, NULL))
         return -1;
     _Static_assert(WORKER_EVENT_LIST_IN_WORKER_ID == WORKER_EVENT_LIST_DESC_IN_WORKER_ID &&
@@ -285,7 +273,7 @@ int workers_events_list(struct req *r)
                    "worker_event_list and worker_event_list_desc differ");
     const char *p[WORKER_EVENT_LIST__NIN] = {
         [WORKER_EVENT_LIST_IN_WORKER_ID] = req_path_param(r, "worker"),
-        [WORKER_EVENT_LIST_IN_AFTER] = desc ? before : (after ? after : "0"),
+        [WORKER_EVENT_LIST_IN_AFTER] = from,
         [WORKER_EVENT_LIST_IN_LIMIT] = arena_sprintf(r->op.arena, "%ld", limit + 1)};
     if (!(res = DB_EXEC(&r->op, desc ? DB_STMT_WORKER_EVENT_LIST_DESC : DB_STMT_WORKER_EVENT_LIST,
                         p)))
