@@ -366,7 +366,7 @@ static void test_metrics_compare(void)
      * the most (200,000): 413 naming points, with the figures; without points the server
      * picks a count that fits (500 each here). */
     for (int k = 0; k < 21; k++) {
-        char key[16];
+        char key[32];
         snprintf(key, sizeof(key), "big/k%02d", k);
         compare_points(c, key, 10000, 0.001);
     }
