@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 
-import { BASE, EMAIL, OUT, PASSWORD, Steps, WAIT, api, launchChromium } from './lib.mjs';
+import { BASE, EMAIL, OUT, PASSWORD, Steps, WAIT, api, launchChromium, screenshot } from './lib.mjs';
 
 const SLUG = 'e2e-artifacts';
 
@@ -19,10 +19,7 @@ const step = (name, fn) => steps.step(name, fn);
 const call = api.call;
 
 let page;
-async function shot(name) {
-  await page.waitForFunction(() => document.getAnimations().every((a) => a.playState !== 'running'), null, { timeout: WAIT });
-  await page.screenshot({ path: join(OUT, `${name}.png`), fullPage: true });
-}
+const shot = (name) => screenshot(page, name);
 
 const COLUMNS = ['model', 'score_val', 'eval_metric', 'pred_time_val', 'fit_time', 'stack_level', 'can_infer'];
 const ROWS = [

@@ -10,7 +10,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 
-import { BASE, EMAIL, LIVE, OUT, PASSWORD, Steps, WAIT, api, launchChromium } from './lib.mjs';
+import { BASE, EMAIL, LIVE, OUT, PASSWORD, Steps, WAIT, api, launchChromium, screenshot } from './lib.mjs';
 
 const SLUG = 'e2e-graph';
 
@@ -20,10 +20,7 @@ const skip = (name, why) => steps.skip(name, why);
 const call = api.call;
 
 let page;
-async function shot(name) {
-  await page.waitForFunction(() => document.getAnimations().every((a) => a.playState !== 'running'), null, { timeout: WAIT });
-  await page.screenshot({ path: join(OUT, `${name}.png`), fullPage: true });
-}
+const shot = (name) => screenshot(page, name);
 
 async function main() {
   await call('POST', '/auth/login', { body: { email: EMAIL, password: PASSWORD } });

@@ -1,4 +1,4 @@
-// What the browser specs (dashboard, traces and rollouts .e2e.mjs) share: the environment
+// What the browser specs (tests/e2e/*.e2e.mjs) share: the environment
 // tests/e2e/run.sh sets, the API as an admin and a producer call it (Node's fetch, no
 // browser), and TAP steps that keep a screenshot of a failure and never let a run that
 // failed outside a step end green.
@@ -42,6 +42,13 @@ export const api = {
 /** One spec's TAP steps. A failed step prints its error, saves a full-page screenshot of
  * `page` (set it once the browser is up) as <failPrefix><n>.png and ends the spec: the
  * steps after it depend on it. */
+/** A full-page screenshot NAME.png in OUT, taken once the page's animations have ended (so
+ * a screenshot never catches a drawer half open). */
+export async function screenshot(page, name) {
+  await page.waitForFunction(() => document.getAnimations().every((a) => a.playState !== 'running'), null, { timeout: WAIT });
+  await page.screenshot({ path: join(OUT, `${name}.png`), fullPage: true });
+}
+
 export class Steps {
   constructor(label, failPrefix) {
     this.label = label;

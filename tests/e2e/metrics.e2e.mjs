@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 
-import { BASE, EMAIL, LIVE, OUT, PASSWORD, Steps, WAIT, api, launchChromium } from './lib.mjs';
+import { BASE, EMAIL, LIVE, OUT, PASSWORD, Steps, WAIT, api, launchChromium, screenshot } from './lib.mjs';
 
 const SLUG = 'e2e-metrics';
 
@@ -16,10 +16,7 @@ const skip = (name, why) => steps.skip(name, why);
 const call = api.call;
 
 let page;
-async function shot(name) {
-  await page.waitForFunction(() => document.getAnimations().every((a) => a.playState !== 'running'), null, { timeout: WAIT });
-  await page.screenshot({ path: join(OUT, `${name}.png`), fullPage: true });
-}
+const shot = (name) => screenshot(page, name);
 
 /** A training run's curves: loss falling with noise, lr warm-up then decay between 1e-4
  * and 3e-4 (the case whose ticks all read "0"), eval accuracy, GPU use, one bare key. */

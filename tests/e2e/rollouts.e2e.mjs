@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 
-import { BASE, EMAIL, LIVE, OUT, PASSWORD, Steps, WAIT, api, launchChromium } from './lib.mjs';
+import { BASE, EMAIL, LIVE, OUT, PASSWORD, Steps, WAIT, api, launchChromium, screenshot } from './lib.mjs';
 
 const SLUG = 'e2e-rollouts';
 
@@ -21,10 +21,7 @@ const skip = (name, why) => steps.skip(name, why);
 const call = api.call;
 
 let page;
-async function shot(name) {
-  await page.waitForFunction(() => document.getAnimations().every((a) => a.playState !== 'running'), null, { timeout: WAIT });
-  await page.screenshot({ path: join(OUT, `${name}.png`), fullPage: true });
-}
+const shot = (name) => screenshot(page, name);
 
 const hex = (bytes) => randomBytes(bytes).toString('hex');
 const llm = (model, temperature) => ({

@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 
-import { BASE, EMAIL, LIVE, OUT, PASSWORD, Steps, WAIT, api, launchChromium } from './lib.mjs';
+import { BASE, EMAIL, LIVE, OUT, PASSWORD, Steps, WAIT, api, launchChromium, screenshot } from './lib.mjs';
 
 const SLUG = 'e2e-traces';
 
@@ -41,10 +41,7 @@ async function otlp(token, spans, resourceAttrs) {
 let page;
 // After the page's transitions (a drawer sliding in) have finished, so the picture shows
 // what a person sees once it is still.
-async function shot(name) {
-  await page.waitForFunction(() => document.getAnimations().every((a) => a.playState !== 'running'), null, { timeout: WAIT });
-  await page.screenshot({ path: join(OUT, `${name}.png`), fullPage: true });
-}
+const shot = (name) => screenshot(page, name);
 
 // ---- the trace: an agent's rollout with a planning step, an LLM call that used a tool
 // (which failed), all tied to the run through the resource's runwatch.run_id.
