@@ -212,10 +212,16 @@ deploy-check: binaries
 	RUNWATCH_BIN_DIR=$(BUILD) tests/deploy/run.sh
 
 # Every suite runs even when one fails (CI must see them all); the target fails at the
-# end, naming the suites that failed.
+# end, naming the suites that failed and repeating their failure lines (CUnit's FAILED
+# tests and the assertions below them, the shell tests' "not ok" and FAIL lines, the
+# sanitizers' reports), since a CI log is often read from its tail. Each suite's whole
+# output is kept in $(BUILD)/test-logs/<suite>.log.
+TEST_LOGS := $(BUILD)/test-logs
 test: build
-	@failed=; \
-	suite() { name=$$1; shift; echo "== $$name ($(FLAVOUR))"; "$$@" || failed="$$failed $$name"; }; \
+	@failed=; rm -rf $(TEST_LOGS); mkdir -p $(TEST_LOGS); \
+	suite() { name=$$1; shift; echo "== $$name ($(FLAVOUR))"; \
+	    "$$@" 2>&1 | tee $(TEST_LOGS)/$$name.log; \
+	    [ "$${PIPESTATUS[0]}" = 0 ] || failed="$$failed $$name"; }; \
 	suite unit $(BUILD)/unit-tests; \
 	suite integration env RUNWATCH_SUITES= RUNWATCH_BIN_DIR=$(BUILD) \
 	    tests/integration/run.sh $(BUILD)/integration-tests; \
@@ -229,7 +235,14 @@ test: build
 	suite e2e env RUNWATCH_BIN_DIR=$(BUILD) tests/e2e/run.sh; \
 	suite python env RUNWATCH_BIN_DIR=$(BUILD) tests/python/run.sh; \
 	suite celery env RUNWATCH_BIN_DIR=$(BUILD) tests/celery/run.sh; \
-	if [ -n "$$failed" ]; then echo "== failed:$$failed"; exit 1; fi; \
+	if [ -n "$$failed" ]; then \
+	    for name in $$failed; do \
+	        echo "== $$name failed; its failure lines ($(TEST_LOGS)/$$name.log):"; \
+	        grep -E -A3 'FAILED|^not ok|FAIL |ERROR: *(Address|Leak|Undefined)Sanitizer|runtime error:' \
+	            $(TEST_LOGS)/$$name.log | head -24; \
+	    done; \
+	    echo "== failed:$$failed"; exit 1; \
+	fi; \
 	echo "== every suite passed ($(FLAVOUR))"
 
 asan:
