@@ -12,7 +12,7 @@ import { execFileSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { BASE, EMAIL, OUT, PASSWORD, Steps, WAIT, api, launchChromium } from './lib.mjs';
+import { BASE, EMAIL, OUT, Steps, WAIT, api, launchChromium, setUpProject, signIn } from './lib.mjs';
 
 const SLUG = 'e2e-admin';
 const BARE = 'e2e-admin-bare';
@@ -27,14 +27,6 @@ let page;
 async function shot(name, p = page) {
   await p.waitForFunction(() => document.getAnimations().every((a) => a.playState !== 'running'), null, { timeout: WAIT });
   await p.screenshot({ path: join(OUT, `admin-${name}.png`), fullPage: true });
-}
-
-async function login(p) {
-  await p.goto(BASE + '/login');
-  await p.getByLabel('Email').fill(EMAIL);
-  await p.getByLabel('Password').fill(PASSWORD);
-  await p.getByRole('button', { name: 'Sign in' }).click();
-  await p.waitForURL(/\/p\//, { timeout: WAIT });
 }
 
 /** Counts the page's API requests by URL (the live stream aside: it stays open), and
@@ -61,12 +53,9 @@ function countRequests(p) {
 const dupes = (counts) => [...counts].filter(([, n]) => n > 1).map(([u, n]) => `${n}× ${u.replace(BASE, '')}`);
 
 async function main() {
-  await call('POST', '/auth/login', { body: { email: EMAIL, password: PASSWORD } });
+  const { token } = await setUpProject(SLUG, 'E2E admin', 'e2e-admin');
   const admin = api.cookie;
-  await call('POST', '/projects', { cookie: admin, body: { slug: SLUG, name: 'E2E admin' } });
   await call('POST', '/projects', { cookie: admin, body: { slug: BARE, name: 'E2E bare' } });
-  const tok = await call('POST', `/projects/${SLUG}/tokens`, { cookie: admin, body: { name: 'e2e-admin', scopes: ['read', 'write'] } });
-  const token = tok.token;
   const worker = await call('POST', '/workers', { token, body: { name: 'gpu-admin-e2e-with-a-long-name', host: 'gpu-admin-e2e', kinds: ['train', 'eval'] } });
   const runs = [];
   for (const [name, end] of [
@@ -105,7 +94,7 @@ async function main() {
     page.on('dialog', (d) => void d.accept());
 
     await step('admin: log in; instance admins have Admin and Audit in the navigation', async () => {
-      await login(page);
+      await signIn(page);
       await page.goto(`${BASE}/p/${SLUG}`);
       await page.getByRole('link', { name: 'Admin', exact: true }).waitFor({ timeout: WAIT });
       await page.getByRole('link', { name: 'Audit', exact: true }).waitFor({ timeout: WAIT });
@@ -243,7 +232,7 @@ async function main() {
       for (const path of ['', '/runs']) {
         const cold = await browser.newContext({ viewport: { width: 1400, height: 900 } });
         const p = await cold.newPage();
-        await login(p);
+        await signIn(p);
         await p.goto('about:blank');
         const req = countRequests(p);
         await p.goto(`${BASE}/p/${SLUG}${path}`);
@@ -289,7 +278,7 @@ async function main() {
     await step('dark theme: every status badge is legible (CANCELLED too)', async () => {
       const dark = await browser.newContext({ viewport: { width: 1400, height: 900 }, colorScheme: 'dark' });
       const p = await dark.newPage();
-      await login(p);
+      await signIn(p);
       await p.goto(`${BASE}/p/${SLUG}/runs`);
       const badge = p.locator(`[data-run-id="${runs[1].id}"] td[data-col=status] .mantine-Badge-root`).first();
       await badge.waitFor({ timeout: WAIT });
@@ -313,7 +302,7 @@ async function main() {
       const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
       const p = await phone.newPage();
       p.on('pageerror', (e) => pageErrors.push(String(e)));
-      await login(p);
+      await signIn(p);
       const groups = await call('GET', `/failure-groups?project=${SLUG}`, { token });
       const fp = groups.items?.[0]?.fingerprint;
       assert.ok(fp, 'the failed run makes a failure group');

@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 
-import { BASE, EMAIL, OUT, PASSWORD, Steps, WAIT, api, launchChromium, screenshot } from './lib.mjs';
+import { BASE, EMAIL, Steps, WAIT, api, launchChromium, screenshot, setUpProject, signIn } from './lib.mjs';
 
 const SLUG = 'e2e-artifacts';
 
@@ -29,13 +29,7 @@ const ROWS = [
 ];
 
 async function main() {
-  await call('POST', '/auth/login', { body: { email: EMAIL, password: PASSWORD } });
-  await call('POST', '/projects', { cookie: api.cookie, body: { slug: SLUG, name: 'E2E artifacts' } });
-  const tok = await call('POST', `/projects/${SLUG}/tokens`, {
-    cookie: api.cookie,
-    body: { name: 'e2e-art', scopes: ['read', 'write'] },
-  });
-  const token = tok.token;
+  const { token } = await setUpProject(SLUG, 'E2E artifacts', 'e2e-art');
   const as = (method, path, body) => call(method, path, { token, body });
 
   const run = await as('POST', '/runs', {
@@ -72,11 +66,7 @@ async function main() {
       table().locator('tbody tr').evaluateAll((trs, k) => trs.map((tr) => tr.children[k].textContent), i);
 
     await step('artifacts: log in and open the run page on its Tables tab', async () => {
-      await page.goto(BASE + '/login');
-      await page.getByLabel('Email').fill(EMAIL);
-      await page.getByLabel('Password').fill(PASSWORD);
-      await page.getByRole('button', { name: 'Sign in' }).click();
-      await page.waitForURL(/\/p\//, { timeout: WAIT });
+      await signIn(page);
       await page.goto(`${BASE}/p/${SLUG}/runs/${R}?tab=tables`);
       await table().waitFor({ timeout: WAIT });
     });

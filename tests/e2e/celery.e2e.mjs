@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 
-import { BASE, EMAIL, OUT, PASSWORD, Steps, WAIT, api, launchChromium, screenshot } from './lib.mjs';
+import { BASE, Steps, WAIT, api, launchChromium, screenshot, setUpProject, signIn } from './lib.mjs';
 
 const SLUG = 'e2e-celery';
 const steps = new Steps('e2e celery', 'FAILED-celery-');
@@ -21,13 +21,8 @@ let page;
 const shot = (name) => screenshot(page, name);
 
 async function main() {
-  await call('POST', '/auth/login', { body: { email: EMAIL, password: PASSWORD } });
-  await call('POST', '/projects', { cookie: api.cookie, body: { slug: SLUG, name: 'E2E celery' } });
-  const tok = await call('POST', `/projects/${SLUG}/tokens`, {
-    cookie: api.cookie,
-    body: { name: 'e2e-celery', scopes: ['read', 'write'] },
-  });
-  const post = (events) => call('POST', '/celery/events', { token: tok.token, body: { events, now: Date.now() / 1000 } });
+  const { token } = await setUpProject(SLUG, 'E2E celery', 'e2e-celery');
+  const post = (events) => call('POST', '/celery/events', { token, body: { events, now: Date.now() / 1000 } });
   const host = 'celery@e2e-1';
   const t = Date.now() / 1000 - 60;
   const beat = (type, dt) => ({
@@ -75,11 +70,7 @@ async function main() {
     page.on('pageerror', (e) => pageErrors.push(String(e)));
 
     await step('celery: log in and open the Celery registry from the nav', async () => {
-      await page.goto(BASE + '/login');
-      await page.getByLabel('Email').fill(EMAIL);
-      await page.getByLabel('Password').fill(PASSWORD);
-      await page.getByRole('button', { name: 'Sign in' }).click();
-      await page.waitForURL(/\/p\//, { timeout: WAIT });
+      await signIn(page);
       await page.goto(`${BASE}/p/${SLUG}`);
       await page.getByRole('link', { name: 'Celery', exact: true }).click();
       await page.getByTestId('celery-registry').waitFor({ timeout: WAIT });
@@ -125,7 +116,7 @@ async function main() {
     });
 
     await step('celery flow graph: a chord as a group node, its callback linked from the group', async () => {
-      const g = await call('GET', `/runs/${root}/graph`, { token: tok.token });
+      const g = await call('GET', `/runs/${root}/graph`, { token });
       const kinds = g.edges.map((e) => `${e.kind}:${e.source}->${e.target}`);
       for (const want of [`child:${root}->${h1}`, `child:${root}->${h2}`, `group:${group}->${cb}`])
         assert.ok(kinds.includes(want), `${want} in ${kinds.join(' ')}`);

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 
-import { BASE, EMAIL, LIVE, OUT, PASSWORD, Steps, WAIT, api, launchChromium } from './lib.mjs';
+import { BASE, LIVE, OUT, Steps, WAIT, api, launchChromium, setUpProject, signIn } from './lib.mjs';
 
 const SLUG = 'e2e-cmp';
 
@@ -15,10 +15,7 @@ const skip = (name, why) => steps.skip(name, why);
 const call = api.call;
 
 async function main() {
-  await call('POST', '/auth/login', { body: { email: EMAIL, password: PASSWORD } });
-  await call('POST', '/projects', { cookie: api.cookie, body: { slug: SLUG, name: 'E2E compare' } });
-  const tok = await call('POST', `/projects/${SLUG}/tokens`, { cookie: api.cookie, body: { name: 'e2e-cmp', scopes: ['read', 'write'] } });
-  const token = tok.token;
+  const { token } = await setUpProject(SLUG, 'E2E compare', 'e2e-cmp');
   const runs = [];
   for (const [i, lr] of [1e-4, 3e-4, 1e-3].entries()) {
     const r = await call('POST', '/runs', { token, body: { project: SLUG, kind: 'train', name: `cmp-lr${lr}`, params: { lr } } });
@@ -43,11 +40,7 @@ async function main() {
     });
 
     await step('cmp: three runs compared in one request, no per-run reads', async () => {
-      await page.goto(BASE + '/login');
-      await page.getByLabel('Email').fill(EMAIL);
-      await page.getByLabel('Password').fill(PASSWORD);
-      await page.getByRole('button', { name: 'Sign in' }).click();
-      await page.waitForURL(/\/p\//, { timeout: WAIT });
+      await signIn(page);
       reads.length = 0;
       await page.goto(`${BASE}/p/${SLUG}/compare?runs=${runs.map((r) => r.id).join(',')}`);
       await page.getByTestId('compare-row').nth(2).waitFor({ timeout: WAIT });

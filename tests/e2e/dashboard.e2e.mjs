@@ -14,7 +14,7 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
-import { BASE, EMAIL, LIVE, OUT, PASSWORD, Steps, WAIT, api, launchChromium } from './lib.mjs';
+import { BASE, EMAIL, LIVE, OUT, PASSWORD, Steps, WAIT, api, launchChromium, setUpProject } from './lib.mjs';
 
 const steps = new Steps('e2e', 'FAILED-');
 const step = (name, fn) => steps.step(name, fn);
@@ -30,13 +30,7 @@ const cspViolations = [];
 async function main() {
   console.log(`e2e against ${BASE}; live steps ${LIVE ? 'ON' : 'OFF (no stream in this tree)'}`);
   // Fixtures over the API: a project, a producer token with write scope, a worker.
-  await call('POST', '/auth/login', { body: { email: EMAIL, password: PASSWORD } });
-  const project = await call('POST', '/projects', { cookie: api.cookie, body: { slug: 'e2e', name: 'E2E team' } });
-  const tok = await call('POST', '/projects/e2e/tokens', {
-    cookie: api.cookie,
-    body: { name: 'e2e-producer', scopes: ['read', 'write'] },
-  });
-  const token = tok.token;
+  const { project, token } = await setUpProject('e2e', 'E2E team', 'e2e-producer');
   const worker = await call('POST', '/workers', { token, body: { name: 'gpu-e2e', host: 'gpu-e2e', kinds: ['train'] } });
 
   browser = await launchChromium();

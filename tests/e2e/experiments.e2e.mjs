@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 
-import { BASE, EMAIL, OUT, PASSWORD, Steps, WAIT, api, launchChromium, screenshot } from './lib.mjs';
+import { BASE, Steps, WAIT, api, launchChromium, screenshot, setUpProject, signIn } from './lib.mjs';
 
 const SLUG = 'e2e-experiments';
 
@@ -20,13 +20,7 @@ let page;
 const shot = (name) => screenshot(page, name);
 
 async function main() {
-  await call('POST', '/auth/login', { body: { email: EMAIL, password: PASSWORD } });
-  await call('POST', '/projects', { cookie: api.cookie, body: { slug: SLUG, name: 'E2E experiments' } });
-  const tok = await call('POST', `/projects/${SLUG}/tokens`, {
-    cookie: api.cookie,
-    body: { name: 'e2e-launcher', scopes: ['read', 'write'] },
-  });
-  const token = tok.token;
+  const { token } = await setUpProject(SLUG, 'E2E experiments', 'e2e-launcher');
   const as = (method, path, body) => call(method, path, { token, body });
 
   // Three experiments with flags the schema learns from; the first ran once (a launcher's
@@ -57,11 +51,7 @@ async function main() {
     page.on('pageerror', (e) => pageErrors.push(String(e)));
 
     await step('experiments: log in and open the list, filtered by name and tag', async () => {
-      await page.goto(BASE + '/login');
-      await page.getByLabel('Email').fill(EMAIL);
-      await page.getByLabel('Password').fill(PASSWORD);
-      await page.getByRole('button', { name: 'Sign in' }).click();
-      await page.waitForURL(/\/p\//, { timeout: WAIT });
+      await signIn(page);
       await page.goto(`${BASE}/p/${SLUG}/experiments`);
       await page.getByTestId('experiments-table').waitFor({ timeout: WAIT });
       assert.equal(await page.locator('[data-testid=experiments-table] tbody tr').count(), 3);

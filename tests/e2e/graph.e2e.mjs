@@ -10,7 +10,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 
-import { BASE, EMAIL, LIVE, OUT, PASSWORD, Steps, WAIT, api, launchChromium, screenshot } from './lib.mjs';
+import { BASE, LIVE, Steps, WAIT, api, launchChromium, screenshot, setUpProject, signIn } from './lib.mjs';
 
 const SLUG = 'e2e-graph';
 
@@ -23,13 +23,7 @@ let page;
 const shot = (name) => screenshot(page, name);
 
 async function main() {
-  await call('POST', '/auth/login', { body: { email: EMAIL, password: PASSWORD } });
-  await call('POST', '/projects', { cookie: api.cookie, body: { slug: SLUG, name: 'E2E graph' } });
-  const tok = await call('POST', `/projects/${SLUG}/tokens`, {
-    cookie: api.cookie,
-    body: { name: 'e2e-graph', scopes: ['read', 'write'] },
-  });
-  const token = tok.token;
+  const { token } = await setUpProject(SLUG, 'E2E graph', 'e2e-graph');
   const run = (body) => call('POST', '/runs', { token, body: { kind: 'celery.task', ...body } });
   const status = (id, s) => call('PATCH', `/runs/${id}`, { token, body: { status: s } });
 
@@ -86,11 +80,7 @@ async function main() {
     const runNode = (name) => page.locator('[data-testid=graph-run]', { hasText: name });
 
     await step('graph: log in, the callback has a Graph tab that draws its whole tree', async () => {
-      await page.goto(BASE + '/login');
-      await page.getByLabel('Email').fill(EMAIL);
-      await page.getByLabel('Password').fill(PASSWORD);
-      await page.getByRole('button', { name: 'Sign in' }).click();
-      await page.waitForURL(/\/p\//, { timeout: WAIT });
+      await signIn(page);
       await page.goto(`${BASE}/p/${SLUG}/runs/${callback.id}`);
       await page.getByRole('tab', { name: 'Graph' }).click();
       await canvas.waitFor({ timeout: WAIT });

@@ -39,6 +39,29 @@ export const api = {
   },
 };
 
+/** The admin signed in over the API (`api.cookie`), project SLUG named NAME made, and a
+ * producer token TOKEN_NAME with read and write scopes: the fixtures every spec starts from.
+ * Returns the project and the token's secret. */
+export async function setUpProject(slug, name, tokenName) {
+  await api.call('POST', '/auth/login', { body: { email: EMAIL, password: PASSWORD } });
+  const project = await api.call('POST', '/projects', { cookie: api.cookie, body: { slug, name } });
+  const { token } = await api.call('POST', `/projects/${slug}/tokens`, {
+    cookie: api.cookie,
+    body: { name: tokenName, scopes: ['read', 'write'] },
+  });
+  return { project, token };
+}
+
+/** The admin signed in through the login page, as a user would; resolves once the app has
+ * taken them to a project. */
+export async function signIn(page, email = EMAIL, password = PASSWORD) {
+  await page.goto(BASE + '/login');
+  await page.getByLabel('Email').fill(email);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.waitForURL(/\/p\//, { timeout: WAIT });
+}
+
 /** One spec's TAP steps. A failed step prints its error, saves a full-page screenshot of
  * `page` (set it once the browser is up) as <failPrefix><n>.png and ends the spec: the
  * steps after it depend on it. */

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 
-import { BASE, EMAIL, LIVE, OUT, PASSWORD, Steps, WAIT, api, launchChromium, screenshot } from './lib.mjs';
+import { BASE, LIVE, OUT, Steps, WAIT, api, launchChromium, screenshot, setUpProject, signIn } from './lib.mjs';
 
 const SLUG = 'e2e-metrics';
 
@@ -42,10 +42,7 @@ async function postCurves(token, run, seed) {
 }
 
 async function main() {
-  await call('POST', '/auth/login', { body: { email: EMAIL, password: PASSWORD } });
-  await call('POST', '/projects', { cookie: api.cookie, body: { slug: SLUG, name: 'E2E metrics' } });
-  const tok = await call('POST', `/projects/${SLUG}/tokens`, { cookie: api.cookie, body: { name: 'e2e-metrics', scopes: ['read', 'write'] } });
-  const token = tok.token;
+  const { token } = await setUpProject(SLUG, 'E2E metrics', 'e2e-metrics');
   const run = await call('POST', '/runs', { token, body: { project: SLUG, kind: 'train', name: 'resnet-lr3e-4', queue: 'gpu', params: { lr: 3e-4, batch: 64 } } });
   await postCurves(token, run.id, 1);
   // A sweep: a parent and three trials differing in lr only, each with curves and a summary.
@@ -71,11 +68,7 @@ async function main() {
     const chart = (key) => page.locator(`[data-testid="metric-${key}"] .uplot`);
 
     await step('metrics: log in, open a run: its charts are on the page, grouped by prefix', async () => {
-      await page.goto(BASE + '/login');
-      await page.getByLabel('Email').fill(EMAIL);
-      await page.getByLabel('Password').fill(PASSWORD);
-      await page.getByRole('button', { name: 'Sign in' }).click();
-      await page.waitForURL(/\/p\//, { timeout: WAIT });
+      await signIn(page);
       await page.goto(`${BASE}/p/${SLUG}/runs/${run.id}`);
       await page.getByTestId('run-metrics').waitFor({ timeout: WAIT });
       for (const k of ['train/loss', 'train/lr', 'eval/accuracy', 'system/gpu_util', 'epoch']) await chart(k).waitFor({ timeout: WAIT });

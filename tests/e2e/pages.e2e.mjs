@@ -12,7 +12,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 
-import { BASE, EMAIL, OUT, PASSWORD, Steps, WAIT, api, launchChromium } from './lib.mjs';
+import { BASE, OUT, Steps, WAIT, api, launchChromium, setUpProject, signIn } from './lib.mjs';
 
 const SLUG = 'e2e-pages';
 const EMPTY = 'e2e-pages-empty';
@@ -32,11 +32,8 @@ async function shot(name) {
 const futureTimes = async () => (await page.locator('body').innerText()).match(/\bin \d+[smhd]\b/g) ?? [];
 
 async function main() {
-  await call('POST', '/auth/login', { body: { email: EMAIL, password: PASSWORD } });
-  await call('POST', '/projects', { cookie: api.cookie, body: { slug: SLUG, name: 'E2E pages' } });
+  const { token } = await setUpProject(SLUG, 'E2E pages', 'e2e-pages');
   await call('POST', '/projects', { cookie: api.cookie, body: { slug: EMPTY, name: 'E2E pages, empty' } });
-  const tok = await call('POST', `/projects/${SLUG}/tokens`, { cookie: api.cookie, body: { name: 'e2e-pages', scopes: ['read', 'write'] } });
-  const token = tok.token;
   const t = (method, path, body) => call(method, path, { token, body });
 
   const gpu = (await t('POST', '/workers', { name: 'gpu-alpha', host: 'node-1' })).id;
@@ -87,11 +84,7 @@ async function main() {
     page.on('pageerror', (e) => pageErrors.push(String(e)));
 
     await step('pages: log in with a browser clock two minutes slow', async () => {
-      await page.goto(BASE + '/login');
-      await page.getByLabel('Email').fill(EMAIL);
-      await page.getByLabel('Password').fill(PASSWORD);
-      await page.getByRole('button', { name: 'Sign in' }).click();
-      await page.waitForURL(/\/p\//, { timeout: WAIT });
+      await signIn(page);
       const skew = await page.evaluate(() => Date.now());
       assert.ok(Date.now() - skew > 100_000, 'the page runs behind');
     });

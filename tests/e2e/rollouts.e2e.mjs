@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 
-import { BASE, EMAIL, LIVE, OUT, PASSWORD, Steps, WAIT, api, launchChromium, screenshot } from './lib.mjs';
+import { BASE, LIVE, Steps, WAIT, api, launchChromium, screenshot, setUpProject, signIn } from './lib.mjs';
 
 const SLUG = 'e2e-rollouts';
 
@@ -34,13 +34,7 @@ const llm = (model, temperature) => ({
 const prompt = { resource_type: 'prompt_template', template: 'Answer briefly: {question}', engine: 'f-string' };
 
 async function main() {
-  await call('POST', '/auth/login', { body: { email: EMAIL, password: PASSWORD } });
-  await call('POST', '/projects', { cookie: api.cookie, body: { slug: SLUG, name: 'E2E rollouts' } });
-  const tok = await call('POST', `/projects/${SLUG}/tokens`, {
-    cookie: api.cookie,
-    body: { name: 'e2e-agl', scopes: ['read', 'write'] },
-  });
-  const token = tok.token;
+  const { token } = await setUpProject(SLUG, 'E2E rollouts', 'e2e-agl');
   const agl = (method, path, body) => call(method, '/agl' + path, { token, body });
 
   // Resources, twice: one id at versions 1 and 2 (the trainer's next step), the latest.
@@ -92,11 +86,7 @@ async function main() {
     const cells = (id) => row(id).locator('td').allTextContents();
 
     await step('rollouts: log in and open the Rollouts view', async () => {
-      await page.goto(BASE + '/login');
-      await page.getByLabel('Email').fill(EMAIL);
-      await page.getByLabel('Password').fill(PASSWORD);
-      await page.getByRole('button', { name: 'Sign in' }).click();
-      await page.waitForURL(/\/p\//, { timeout: WAIT });
+      await signIn(page);
       await page.goto(`${BASE}/p/${SLUG}/rollouts`);
       await page.getByTestId('rollouts-table').waitFor({ timeout: WAIT });
       await page.getByRole('link', { name: 'Rollouts', exact: true }).waitFor();

@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 
-import { BASE, EMAIL, LIVE, OUT, PASSWORD, Steps, WAIT, api, launchChromium, screenshot } from './lib.mjs';
+import { BASE, LIVE, Steps, WAIT, api, launchChromium, screenshot, setUpProject, signIn } from './lib.mjs';
 
 const SLUG = 'e2e-traces';
 
@@ -98,13 +98,7 @@ const firstBatch = [
 const lateBatch = [otlpSpan(ID.late, ID.root, 'reflect', 2360, 2390)];
 
 async function main() {
-  await call('POST', '/auth/login', { body: { email: EMAIL, password: PASSWORD } });
-  await call('POST', '/projects', { cookie: api.cookie, body: { slug: SLUG, name: 'E2E traces' } });
-  const tok = await call('POST', `/projects/${SLUG}/tokens`, {
-    cookie: api.cookie,
-    body: { name: 'e2e-otel', scopes: ['read', 'write'] },
-  });
-  const token = tok.token;
+  const { token } = await setUpProject(SLUG, 'E2E traces', 'e2e-otel');
   const run = await call('POST', '/runs', { token, body: { kind: 'rollout', name: 'e2e-agent-rollout', queue: 'agents' } });
   const resource = [
     { key: 'service.name', value: v.s('e2e-agent') },
@@ -122,11 +116,7 @@ async function main() {
     const row = (id) => page.locator(`[data-testid=span-row][data-span-id="${id}"]`);
 
     await step('traces: log in and open the run', async () => {
-      await page.goto(BASE + '/login');
-      await page.getByLabel('Email').fill(EMAIL);
-      await page.getByLabel('Password').fill(PASSWORD);
-      await page.getByRole('button', { name: 'Sign in' }).click();
-      await page.waitForURL(/\/p\//, { timeout: WAIT });
+      await signIn(page);
       await page.goto(`${BASE}/p/${SLUG}/runs/${run.id}`);
       await page.locator('[data-testid=run-detail]').waitFor({ timeout: WAIT });
       if (LIVE) await page.locator('[data-testid=live-status][data-status=live]').waitFor({ timeout: WAIT });
