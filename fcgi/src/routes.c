@@ -140,6 +140,7 @@ const struct route routes[] = {
     {"GET", "/api/v1/experiments/{experiment}/runs", experiments_runs, 0},
     {"GET", "/api/v1/experiments/{experiment}/flag-schema", experiments_schema, 0},
     {"POST", "/api/v1/experiments/{experiment}/claim", experiments_claim, J},
+    {"POST", "/api/v1/experiments/{experiment}/renew", experiments_renew, J},
     {"POST", "/api/v1/experiments/{experiment}/report", experiments_report, J},
 
     /* The Celery bridge's ingest (api/celery.c): a burst of Celery events in one write. */

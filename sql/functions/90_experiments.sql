@@ -65,3 +65,12 @@ LANGUAGE sql STABLE AS $$
         'updated_by', experiment_actor(e.updated_by_user, e.updated_by_token),
         'created_at', e.created_at, 'updated_at', e.updated_at)
 $$;
+
+-- A lease as the claim and its renewals answer it: the launcher keeps lease_id to report
+-- and renew, expires_at to know when to renew by.
+CREATE OR REPLACE FUNCTION experiment_lease_json(e experiments, project_slug text) RETURNS json
+LANGUAGE sql STABLE AS $$
+    SELECT json_build_object('lease_id', e.lease_id, 'action', e.lease_action, 'launcher',
+        e.lease_launcher, 'expires_at', e.lease_expires_at, 'experiment',
+        experiment_json(e, project_slug))
+$$;

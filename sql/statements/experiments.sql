@@ -143,9 +143,21 @@ u AS (UPDATE experiments e SET lease_id = gen_random_uuid(), lease_action = $3, 
     WHERE e.id = $1::bigint RETURNING e.*),
 ins AS (INSERT INTO experiment_actions (experiment_id, lease_id, action, launcher, expires_at)
     SELECT u.id, u.lease_id, u.lease_action, u.lease_launcher, u.lease_expires_at FROM u)
-SELECT json_build_object('lease_id', u.lease_id, 'action', u.lease_action, 'launcher',
-    u.lease_launcher, 'expires_at', u.lease_expires_at, 'experiment', experiment_json(
-    u::experiments, $2)) AS claim_json
+SELECT experiment_lease_json(u::experiments, $2) AS claim_json
+FROM u;
+
+-- name: experiment_renew
+-- The holder's lease extended to lease_s from now (the API checked the lease against
+-- experiment_lock): an action that takes longer than one lease (a cluster that takes
+-- minutes to come up) keeps it by renewing before it lapses. A lapsed lease nobody claimed
+-- over is still the holder's, as for its report. The action's row keeps the new expiry.
+-- in: experiment, slug, lease_s
+-- out: lease_json
+WITH u AS (UPDATE experiments e SET lease_expires_at = now() + make_interval(secs =>
+    $3::double precision) WHERE e.id = $1::bigint RETURNING e.*),
+act AS (UPDATE experiment_actions a SET expires_at = u.lease_expires_at FROM u
+    WHERE a.lease_id = u.lease_id)
+SELECT experiment_lease_json(u::experiments, $2) AS lease_json
 FROM u;
 
 -- name: experiment_run_of

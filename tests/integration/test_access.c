@@ -93,7 +93,8 @@ enum op {
     OP_EXP_CREATE_OWN, /* the same without a project: a token's own */
     OP_EXP,            /* {experiment}: a fresh experiment of {project} wanting a launch; the
                         * body the path takes (a change, a claim of the launch) */
-    OP_EXP_REPORT,     /* {experiment}: the same with its launch claimed; a failure reported */
+    OP_EXP_REPORT,     /* {experiment}: the same with its launch claimed; a failure reported
+                          (or, for /renew, the lease renewed) */
 };
 
 #define OK 2 /* the operation's documented 2xx status */
@@ -365,12 +366,14 @@ static const struct row matrix[] = {
     {"GET",    "/api/v1/experiments/{experiment}/runs",    NULL, PA, OP_EXP,            {401, OK,  OK,  OK,  OK,  OK,  OK,  OK,  404}},
     {"GET",    "/api/v1/experiments/{experiment}/flag-schema", NULL, PA, OP_EXP,        {401, OK,  OK,  OK,  OK,  OK,  OK,  OK,  404}},
     {"POST",   "/api/v1/experiments/{experiment}/claim",   NULL, PA, OP_EXP,            {401, 403, OK,  OK,  OK,  403, OK,  OK,  404}},
+    {"POST",   "/api/v1/experiments/{experiment}/renew",   NULL, PA, OP_EXP_REPORT,     {401, 403, OK,  OK,  OK,  403, OK,  OK,  404}},
     {"POST",   "/api/v1/experiments/{experiment}/report",  NULL, PA, OP_EXP_REPORT,     {401, 403, OK,  OK,  OK,  403, OK,  OK,  404}},
     {"GET",    "/api/v1/experiments",        "project={project}", PB, OP_PLAIN,         {401, 404, 404, 404, OK,  404, 404, 404, OK}},
     {"POST",   "/api/v1/experiments",                      NULL, PB, OP_EXP_CREATE,     {401, 404, 404, 404, OK,  404, 404, 404, OK}},
     {"GET",    "/api/v1/experiments/{experiment}",         NULL, PB, OP_EXP,            {401, 404, 404, 404, OK,  404, 404, 404, OK}},
     {"PATCH",  "/api/v1/experiments/{experiment}",         NULL, PB, OP_EXP,            {401, 404, 404, 404, OK,  404, 404, 404, OK}},
     {"POST",   "/api/v1/experiments/{experiment}/claim",   NULL, PB, OP_EXP,            {401, 404, 404, 404, OK,  404, 404, 404, OK}},
+    {"POST",   "/api/v1/experiments/{experiment}/renew",   NULL, PB, OP_EXP_REPORT,     {401, 404, 404, 404, OK,  404, 404, 404, OK}},
     {"POST",   "/api/v1/experiments/{experiment}/report",  NULL, PB, OP_EXP_REPORT,     {401, 404, 404, 404, OK,  404, 404, 404, OK}},
 };
 /* clang-format on */
@@ -1104,7 +1107,10 @@ static long access_call(const struct row *row, int who, char *code, size_t ccap)
                      more.experiment);
             if (itest_psql(body, out, sizeof(out)) != 0)
                 return -1;
-            snprintf(body, sizeof(body), "{\"lease_id\":\"%s\",\"outcome\":\"failed\"}", out);
+            if (strstr(row->path, "/renew"))
+                snprintf(body, sizeof(body), "{\"lease_id\":\"%s\"}", out);
+            else
+                snprintf(body, sizeof(body), "{\"lease_id\":\"%s\",\"outcome\":\"failed\"}", out);
             b = body;
         } else if (strcmp(row->method, "PATCH") == 0) {
             b = "{\"description\":\"matrix\"}";

@@ -612,6 +612,106 @@ static void test_reconcile(void)
                 "crashed:launch:lapsed,l2:launch:done");
 }
 
+/* A renewal's status; body is the request's JSON as sent. */
+static long renew(long long id, const char *body, struct http_resp *r)
+{
+    return itest_callf(&world.member, "POST", body, r, "/api/v1/experiments/%lld/renew", id);
+}
+
+/* A long action keeps its lease by renewing it: past the claim's one-second expiry (waited
+ * for in the database's clock, never slept on) another launcher is still refused; the action's
+ * row keeps the new expiry; a wrong, reported or malformed lease is refused naming the field. */
+static void test_renew(void)
+{
+    char body[300], lease[40], other[40], out[256], sql[400];
+    struct http_resp r;
+    long long e;
+
+    snprintf(body, sizeof(body),
+             "{\"project\":\"%s\",\"name\":\"renew-1\",\"desired_state\":\"running\"}",
+             world.pa.slug);
+    CU_ASSERT_FATAL((e = make_exp(&world.member, body)) > 0);
+    CU_ASSERT_EQUAL_FATAL(claim("slow", e, "launch", 1, lease), 200);
+    snprintf(body, sizeof(body), "{\"lease_id\":\"%s\",\"lease_s\":600}", lease);
+    CU_ASSERT_EQUAL(renew(e, body, &r), 200);
+    CU_ASSERT(itest_streq(itest_jstr(r.json, "lease_id"), lease));
+    CU_ASSERT(itest_streq(itest_jstr(r.json, "action"), "launch"));
+    CU_ASSERT(itest_streq(itest_jstr(r.json, "launcher"), "slow"));
+    CU_ASSERT_EQUAL(itest_jint(r.json, "experiment.id"), e);
+    CU_ASSERT(itest_streq(itest_jstr(r.json, "experiment.lease.launcher"), "slow"));
+    http_resp_free(&r);
+    /* The first expiry passes in the database's clock; the lease lives on. */
+    snprintf(sql, sizeof(sql),
+             "SELECT now() > a.claimed_at + interval '1.5 s' FROM experiment_actions a "
+             "WHERE a.lease_id = '%s'",
+             lease);
+    time_t deadline = time(NULL) + 60;
+    while (itest_psql(sql, out, sizeof(out)) == 0 && strcmp(out, "t") != 0 && time(NULL) < deadline)
+        usleep(200 * 1000);
+    CU_ASSERT_STRING_EQUAL(out, "t");
+    CU_ASSERT_EQUAL(claim("fast", e, "launch", 60, NULL), 409);
+    snprintf(sql, sizeof(sql),
+             "SELECT (e.lease_expires_at > now() + interval '500 s')::text || '|' || "
+             "(a.expires_at = e.lease_expires_at)::text || '|' || coalesce(a.outcome, '-') FROM "
+             "experiments e JOIN experiment_actions a ON a.lease_id = e.lease_id WHERE e.id = %lld",
+             e);
+    CU_ASSERT_EQUAL(itest_psql(sql, out, sizeof(out)), 0);
+    CU_ASSERT_STRING_EQUAL(out, "true|true|-");
+
+    /* Bad input names its field; another lease is refused. */
+    static const struct {
+        const char *body, *field;
+        long status;
+    } bad[] = {
+        {"{\"lease_s\":60}", "lease_id", 400},
+        {"{\"lease_id\":\"not-a-uuid-not-a-uuid-not-a-uuid-xx\"}", "lease_id", 400},
+        {"{\"lease_id\":\"00000000-0000-4000-8000-000000000000\",\"lease_s\":0}", "lease_s", 400},
+        {"{\"lease_id\":\"00000000-0000-4000-8000-000000000000\",\"lease_s\":3601}", "lease_s",
+         400},
+        {"{\"lease_id\":\"00000000-0000-4000-8000-000000000000\",\"until\":1}", "until", 400},
+        {"{\"lease_id\":\"00000000-0000-4000-8000-000000000000\"}", "lease_id", 409},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        CU_ASSERT_EQUAL(renew(e, bad[i].body, &r), bad[i].status);
+        if (!IS_ERROR(r, bad[i].status, NULL, bad[i].field))
+            fprintf(stderr, "\n  renew %s: %ld %.200s", bad[i].body, r.status, or_null(r.body));
+        CU_ASSERT(IS_ERROR(r, bad[i].status, NULL, bad[i].field));
+        http_resp_free(&r);
+    }
+    CU_ASSERT_EQUAL(itest_statusf(&world.member, "POST",
+                                  "{\"lease_id\":\"00000000-0000-4000-8000-000000000000\"}",
+                                  "/api/v1/experiments/999999999/renew"),
+                    404);
+
+    /* Reported: the lease is over, and so is its renewal. */
+    CU_ASSERT_EQUAL(report(e, lease, "failed", NULL, "\"error\":\"quota\""), 200);
+    snprintf(body, sizeof(body), "{\"lease_id\":\"%s\"}", lease);
+    CU_ASSERT_EQUAL(renew(e, body, &r), 409);
+    CU_ASSERT(IS_ERROR(r, 409, NULL, "lease_id"));
+    http_resp_free(&r);
+
+    /* A lapsed lease claimed over by another launcher: the first one's renewal is refused, the
+     * new holder's accepted. */
+    CU_ASSERT_EQUAL(itest_statusf(&world.member, "PATCH", "{\"desired_state\":\"stopped\"}",
+                                  "/api/v1/experiments/%lld", e),
+                    200);
+    CU_ASSERT_EQUAL(itest_statusf(&world.member, "PATCH", "{\"desired_state\":\"running\"}",
+                                  "/api/v1/experiments/%lld", e),
+                    200);
+    CU_ASSERT_EQUAL_FATAL(claim("crashed", e, "launch", 1, lease), 200);
+    deadline = time(NULL) + 60;
+    long st;
+    while ((st = claim("heir", e, "launch", 60, other)) == 409 && time(NULL) < deadline)
+        usleep(200 * 1000);
+    CU_ASSERT_EQUAL_FATAL(st, 200);
+    snprintf(body, sizeof(body), "{\"lease_id\":\"%s\"}", lease);
+    CU_ASSERT_EQUAL(renew(e, body, &r), 409);
+    http_resp_free(&r);
+    snprintf(body, sizeof(body), "{\"lease_id\":\"%s\",\"lease_s\":120}", other);
+    CU_ASSERT_EQUAL(renew(e, body, &r), 200);
+    http_resp_free(&r);
+}
+
 /* ---- two launchers against one set ---- */
 
 #define SET_N 6
@@ -770,6 +870,7 @@ int suite_experiments_register(void)
         !CU_add_test(s, "one active run per experiment under a race", test_one_active_race) ||
         !CU_add_test(s, "flag schema inferred from values", test_flag_schema) ||
         !CU_add_test(s, "reconcile: claim, lease, report, back-off, lapse", test_reconcile) ||
+        !CU_add_test(s, "reconcile: a long action renews its lease", test_renew) ||
         !CU_add_test(s, "two launchers act exactly once on every action", test_two_launchers))
         return -1;
     return 0;

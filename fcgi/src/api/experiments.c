@@ -407,6 +407,49 @@ int experiments_claim(struct req *r)
     return req_json_text(r, 200, PQgetvalue(res, 0, EXPERIMENT_CLAIM_CLAIM_JSON));
 }
 
+/* experiments_lock, then the lease's holder only: 409 naming lease_id for anyone else. A
+ * lapsed lease still counts until another launcher claims over it: a slow launcher's late
+ * report (or renewal) is welcome when nobody else acted. */
+static int experiments_lock_lease(struct req *r, const char *lease, struct access_project *pr,
+                                  PGresult **lk)
+{
+    if (experiments_lock(r, pr, lk))
+        return -1;
+    if (PQgetisnull(*lk, 0, EXPERIMENT_STATE_LEASE_ID) ||
+        strcasecmp(PQgetvalue(*lk, 0, EXPERIMENT_STATE_LEASE_ID), lease) != 0)
+        return req_error(r, 409, "conflict", "lease_id",
+                         "not the experiment's lease: it was reported, or lapsed and another "
+                         "launcher took over");
+    return 0;
+}
+
+int experiments_renew(struct req *r)
+{
+    static const char *const keys[] = {"lease_id", "lease_s", NULL};
+    json_object *b = r->body_json;
+    struct jsonx_err je;
+    const char *lease = NULL;
+    int64_t lease_s = EXPERIMENTS_LEASE_DEFAULT_S;
+    struct access_project pr;
+    PGresult *lk, *res;
+
+    if (jsonx_only_keys(b, keys, &je) ||
+        jsonx_string(b, "lease_id", JSONX_REQUIRED, 36, 36, &lease, NULL, &je) ||
+        jsonx_int(b, "lease_s", JSONX_NULLABLE, 1, EXPERIMENTS_LEASE_MAX_S, &lease_s, NULL, &je))
+        return req_error_json(r, 400, &je);
+    if (!jsonx_is_uuid(lease))
+        return req_error(r, 400, "invalid_field", "lease_id", "lease_id must be a UUID");
+    if (experiments_lock_lease(r, lease, &pr, &lk))
+        return -1;
+    const char *p[EXPERIMENT_RENEW__NIN] = {
+        [EXPERIMENT_RENEW_IN_EXPERIMENT] = req_path_param(r, "experiment"),
+        [EXPERIMENT_RENEW_IN_SLUG] = pr.slug,
+        [EXPERIMENT_RENEW_IN_LEASE_S] = arena_sprintf(r->op.arena, "%lld", (long long)lease_s)};
+    if (!(res = DB_EXEC(&r->op, DB_STMT_EXPERIMENT_RENEW, p)) || db_commit(&r->op))
+        return -1;
+    return req_json_text(r, 200, PQgetvalue(res, 0, EXPERIMENT_RENEW_LEASE_JSON));
+}
+
 int experiments_report(struct req *r)
 {
     static const char *const keys[] = {"lease_id", "outcome",       "run_id",
@@ -429,15 +472,8 @@ int experiments_report(struct req *r)
         return req_error(r, 400, "invalid_field", "lease_id", "lease_id must be a UUID");
     if (run && !jsonx_is_uuid(run))
         return req_error(r, 400, "invalid_field", "run_id", "run_id must be a UUID");
-    if (experiments_lock(r, &pr, &lk))
+    if (experiments_lock_lease(r, lease, &pr, &lk))
         return -1;
-    /* A lapsed lease still counts until another launcher claims over it: a slow launcher's
-     * late report is welcome when nobody else acted. */
-    if (PQgetisnull(lk, 0, EXPERIMENT_STATE_LEASE_ID) ||
-        strcasecmp(PQgetvalue(lk, 0, EXPERIMENT_STATE_LEASE_ID), lease) != 0)
-        return req_error(r, 409, "conflict", "lease_id",
-                         "not the experiment's lease: it was reported, or lapsed and another "
-                         "launcher took over");
     const char *action = PQgetvalue(lk, 0, EXPERIMENT_STATE_LEASE_ACTION);
     const char *id = req_path_param(r, "experiment");
     if (strcmp(outcome, "done") == 0 && strcmp(action, "launch") == 0) {
