@@ -238,7 +238,7 @@ test: build
 	if [ -n "$$failed" ]; then \
 	    for name in $$failed; do \
 	        echo "== $$name failed; its failure lines ($(TEST_LOGS)/$$name.log):"; \
-	        grep -E -A3 'FAILED|^not ok|FAIL |ERROR: *(Address|Leak|Undefined)Sanitizer|runtime error:' \
+	        grep -E -A3 'FAILED|^not ok|^[a-z._ -]+: failed:|FAIL |ERROR: *(Address|Leak|Undefined)Sanitizer|runtime error:' \
 	            $(TEST_LOGS)/$$name.log | head -24; \
 	    done; \
 	    echo "== failed:$$failed"; exit 1; \

@@ -25,28 +25,39 @@ mkdir -p "$tmp/repo" "$tmp/parts" "$tmp/lists/partial"
 : >"$tmp/repo/Packages"
 echo "deb [trusted=yes] file:$tmp/repo ./" >"$tmp/sources.list"
 
-# hold LOCKFILE SECONDS: holds the lock as apt does; prints "held" once it has it.
+# hold LOCKFILE RELEASE: holds the lock as apt does; prints "held" once it has it, and lets
+# it go once the file RELEASE exists (so nothing here depends on how fast apt-get starts).
 hold() {
     python3 -c '
-import fcntl, sys, time
+import fcntl, os, sys, time
 f = open(sys.argv[1], "w")
 fcntl.lockf(f, fcntl.LOCK_EX)
 print("held", flush=True)
-time.sleep(float(sys.argv[2]))' "$1" "$2"
+while not os.path.exists(sys.argv[2]):
+    time.sleep(0.05)' "$1" "$2"
 }
 
-# check NAME LOCKFILE COMMAND…: fails at once without apt_wait, waits and succeeds with it.
+# check NAME LOCKFILE COMMAND…: while the lock is held, the command fails at once without
+# apt_wait; under apt_wait, started while the lock is held, it succeeds once the lock is let
+# go 3 s later. (If this machine is so slow that apt-get meets the lock only after it was
+# let go, it succeeds anyway: the test never fails for slowness, and on any usual machine
+# apt-get meets the held lock and fails without the wait.)
 check() {
-    local name=$1 lock=$2 fd rc t0
+    local name=$1 lock=$2 rc t0 fd waiter
     shift 2
-    exec {fd}< <(hold "$lock" 4)
+    rm -f "$tmp/release"
+    exec {fd}< <(hold "$lock" "$tmp/release")
     read -r _ <&"$fd"
     rc=0
     "$@" >/dev/null 2>&1 || rc=$?
     if ((rc != 0)); then ok "$name: without the wait apt-get fails (rc $rc)"; else not_ok "$name: without the wait apt-get did not fail"; fi
     t0=$SECONDS
+    APT_WAIT_S=120 APT_WAIT_STEP_S=1 apt_wait "$@" 2>/dev/null &
+    waiter=$!
+    sleep 3
+    : >"$tmp/release"
     rc=0
-    APT_WAIT_S=60 APT_WAIT_STEP_S=1 apt_wait "$@" 2>/dev/null || rc=$?
+    wait "$waiter" || rc=$?
     if ((rc == 0)); then ok "$name: apt_wait waited $((SECONDS - t0)) s and succeeded"; else not_ok "$name: apt_wait failed (rc $rc)"; fi
     exec {fd}<&-
 }
