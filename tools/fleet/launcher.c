@@ -157,27 +157,39 @@ static void launcher_act(struct launcher *l, json_object *e)
         &l->sim->st->n[strcmp(action, "stop") == 0 ? FLEET_EXP_STOPPED : FLEET_EXP_TERMINATED], 1);
 }
 
-/* The simulated user: one demo experiment flipped between running and stopped. */
+/* The simulated user: stops a demo experiment that has a run active (so the launcher has a
+ * run to stop, whatever the machine's speed), and at the next flip starts it again; then
+ * another. Looked at from a random one on, so two fleets' users pick different ones. */
 static void launcher_flip(struct launcher *l)
 {
     char path[96];
-    json_object *out = NULL;
+    long long pick = 0;
+    const char *to = NULL;
 
     if (l->n == 0)
         return;
-    long long id = l->ids[catalog_range(&l->rng, 0, l->n - 1)];
-    snprintf(path, sizeof(path), "/api/v1/experiments/%lld", id);
-    if (http_call(&l->h, "GET", path, NULL, NULL, &out) == 200) {
-        const char *desired = jstr(out, "desired_state");
-        json_object *b = json_object_new_object();
-        json_object_object_add(b, "desired_state",
-                               json_object_new_string(desired && strcmp(desired, "running") == 0
-                                                          ? "stopped"
-                                                          : "running"));
-        http_call(&l->h, "PATCH", path, b, NULL, NULL);
-        json_object_put(b);
+    int first = catalog_range(&l->rng, 0, l->n - 1);
+    for (int k = 0; k < l->n && !to; k++) {
+        long long id = l->ids[(first + k) % l->n];
+        json_object *out = NULL;
+        snprintf(path, sizeof(path), "/api/v1/experiments/%lld", id);
+        if (http_call(&l->h, "GET", path, NULL, NULL, &out) == 200) {
+            const char *desired = jstr(out, "desired_state");
+            if (desired && strcmp(desired, "stopped") == 0)
+                pick = id, to = "running";
+            else if (!pick && desired && strcmp(desired, "running") == 0 &&
+                     jstr(out, "active_run_id"))
+                pick = id; /* stopped unless another is to be started again */
+        }
+        json_object_put(out);
     }
-    json_object_put(out);
+    if (!pick)
+        return; /* no run active anywhere yet: the next flip tries again */
+    json_object *b = json_object_new_object();
+    json_object_object_add(b, "desired_state", json_object_new_string(to ? to : "stopped"));
+    snprintf(path, sizeof(path), "/api/v1/experiments/%lld", pick);
+    http_call(&l->h, "PATCH", path, b, NULL, NULL);
+    json_object_put(b);
 }
 
 static void *launcher_main(void *arg)
