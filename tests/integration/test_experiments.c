@@ -521,6 +521,28 @@ static int listed(const char *launcher, long long id, const char *action)
     return found;
 }
 
+/* The member sets experiment id's desired state; the status. */
+static long desire(long long id, const char *state)
+{
+    char body[64];
+    snprintf(body, sizeof(body), "{\"desired_state\":\"%s\"}", state);
+    return itest_statusf(&world.member, "PATCH", body, "/api/v1/experiments/%lld", id);
+}
+
+/* A crashed launcher's one-second lease on id's launch, lapsed and claimed over by heir
+ * (waited for, not slept on): the crashed one's lease id in lease, the heir's in heirs.
+ * The heir's claim's status. */
+static long crash_and_take_over(long long id, const char *heir, char lease[40], char heirs[40])
+{
+    long st;
+    if (claim("crashed", id, "launch", 1, lease) != 200)
+        return -1;
+    time_t deadline = time(NULL) + 60;
+    while ((st = claim(heir, id, "launch", 60, heirs)) == 409 && time(NULL) < deadline)
+        usleep(200 * 1000);
+    return st;
+}
+
 static void test_reconcile(void)
 {
     char body[300], lease[40], lease2[40], run[40], v[128];
@@ -548,9 +570,7 @@ static void test_reconcile(void)
     CU_ASSERT_FALSE(listed("l1", e, "launch"));
 
     /* Stop: done only once the run has ended. */
-    CU_ASSERT_EQUAL(itest_statusf(&world.member, "PATCH", "{\"desired_state\":\"stopped\"}",
-                                  "/api/v1/experiments/%lld", e),
-                    200);
+    CU_ASSERT_EQUAL(desire(e, "stopped"), 200);
     CU_ASSERT_TRUE(listed("l2", e, "stop"));
     CU_ASSERT_EQUAL(claim("l2", e, "stop", 60, lease), 200);
     CU_ASSERT_EQUAL(report(e, lease, "done", NULL, NULL), 409);
@@ -562,9 +582,7 @@ static void test_reconcile(void)
     STR_EQ(v, "stopped");
 
     /* Terminate: needed even with no run (the launcher frees what it holds). */
-    CU_ASSERT_EQUAL(itest_statusf(&world.member, "PATCH", "{\"desired_state\":\"terminated\"}",
-                                  "/api/v1/experiments/%lld", e),
-                    200);
+    CU_ASSERT_EQUAL(desire(e, "terminated"), 200);
     CU_ASSERT_EQUAL(claim("l1", e, "terminate", 60, lease), 200);
     CU_ASSERT_EQUAL(report(e, lease, "done", NULL, NULL), 200);
     exp_field(e, "actual_state", v, sizeof(v));
@@ -572,9 +590,7 @@ static void test_reconcile(void)
     CU_ASSERT_FALSE(listed("l1", e, "terminate"));
 
     /* A failed launch keeps the error and backs off; asking again clears the back-off. */
-    CU_ASSERT_EQUAL(itest_statusf(&world.member, "PATCH", "{\"desired_state\":\"running\"}",
-                                  "/api/v1/experiments/%lld", e),
-                    200);
+    CU_ASSERT_EQUAL(desire(e, "running"), 200);
     CU_ASSERT_EQUAL(claim("l1", e, "launch", 60, lease), 200);
     CU_ASSERT_EQUAL(
         report(e, lease, "failed", NULL, "\"error\":\"quota exceeded\",\"retry_after_s\":3600"),
@@ -583,22 +599,13 @@ static void test_reconcile(void)
     STR_EQ(v, "quota exceeded");
     CU_ASSERT_FALSE(listed("l1", e, "launch"));
     CU_ASSERT_EQUAL(claim("l1", e, "launch", 60, NULL), 409);
-    CU_ASSERT_EQUAL(itest_statusf(&world.member, "PATCH", "{\"desired_state\":\"stopped\"}",
-                                  "/api/v1/experiments/%lld", e),
-                    200);
-    CU_ASSERT_EQUAL(itest_statusf(&world.member, "PATCH", "{\"desired_state\":\"running\"}",
-                                  "/api/v1/experiments/%lld", e),
-                    200);
+    CU_ASSERT_EQUAL(desire(e, "stopped"), 200);
+    CU_ASSERT_EQUAL(desire(e, "running"), 200);
     CU_ASSERT_TRUE(listed("l1", e, "launch"));
 
     /* A crashed launcher: its one-second lease lapses (waited for, not slept on), another
      * takes over, and the first one's late report is refused. */
-    CU_ASSERT_EQUAL(claim("crashed", e, "launch", 1, lease), 200);
-    time_t deadline = time(NULL) + 60;
-    long st;
-    while ((st = claim("l2", e, "launch", 60, lease2)) == 409 && time(NULL) < deadline)
-        usleep(200 * 1000);
-    CU_ASSERT_EQUAL_FATAL(st, 200);
+    CU_ASSERT_EQUAL_FATAL(crash_and_take_over(e, "l2", lease, lease2), 200);
     CU_ASSERT_EQUAL(report(e, lease, "failed", NULL, "\"error\":\"late\""), 409);
     CU_ASSERT_EQUAL_FATAL(exp_run(&world.member, e, run), 201);
     CU_ASSERT_EQUAL(report(e, lease2, "done", run, NULL), 200);
@@ -692,18 +699,9 @@ static void test_renew(void)
 
     /* A lapsed lease claimed over by another launcher: the first one's renewal is refused, the
      * new holder's accepted. */
-    CU_ASSERT_EQUAL(itest_statusf(&world.member, "PATCH", "{\"desired_state\":\"stopped\"}",
-                                  "/api/v1/experiments/%lld", e),
-                    200);
-    CU_ASSERT_EQUAL(itest_statusf(&world.member, "PATCH", "{\"desired_state\":\"running\"}",
-                                  "/api/v1/experiments/%lld", e),
-                    200);
-    CU_ASSERT_EQUAL_FATAL(claim("crashed", e, "launch", 1, lease), 200);
-    deadline = time(NULL) + 60;
-    long st;
-    while ((st = claim("heir", e, "launch", 60, other)) == 409 && time(NULL) < deadline)
-        usleep(200 * 1000);
-    CU_ASSERT_EQUAL_FATAL(st, 200);
+    CU_ASSERT_EQUAL(desire(e, "stopped"), 200);
+    CU_ASSERT_EQUAL(desire(e, "running"), 200);
+    CU_ASSERT_EQUAL_FATAL(crash_and_take_over(e, "heir", lease, other), 200);
     snprintf(body, sizeof(body), "{\"lease_id\":\"%s\"}", lease);
     CU_ASSERT_EQUAL(renew(e, body, &r), 409);
     http_resp_free(&r);
