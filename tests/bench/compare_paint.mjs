@@ -6,44 +6,17 @@
 // runs × the downsampled length; a MutationObserver installed before the page's scripts),
 // then to the frame after; and the metric requests' count and time (Resource Timing).
 // Measured, never asserted. Run by tests/bench/compare_paint.sh.
-import assert from 'node:assert/strict';
 import { launchChromium } from '../lib/chromium.mjs';
+import { BASE, ROUNDS, call, log, median, setUpBench, signIn } from './paint.mjs';
 
-const BASE = process.env.BENCH_URL;
-const EMAIL = process.env.RUNWATCH_ADMIN_EMAIL;
-const PASSWORD = process.env.RUNWATCH_ADMIN_PASSWORD;
 const RUNS = Number(process.env.BENCH_COMPARE_RUNS ?? 50);
 const POINTS = Number(process.env.BENCH_COMPARE_POINTS ?? 10000);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 /** Points a series the compare view draws: the server's pick for GET /runs/compare without
  * points (up to 500 within its bound; 500 for 50 runs of one key), as the per-run reads'
  * METRIC_POINTS before it. */
 const SHOWN = Math.min(POINTS, 500);
-assert.ok(BASE && EMAIL && PASSWORD, 'run through tests/bench/compare_paint.sh');
 
-const log = (s) => process.stderr.write(`bench: ${s}\n`);
-const median = (xs) => {
-  const a = [...xs].sort((x, y) => x - y);
-  return a.length % 2 ? a[(a.length - 1) / 2] : (a[a.length / 2 - 1] + a[a.length / 2]) / 2;
-};
-
-let cookie = '';
-async function call(method, path, { body, token } = {}) {
-  const headers = { Accept: 'application/json', 'X-Runwatch-CSRF': '1' };
-  if (body !== undefined) headers['Content-Type'] = 'application/json';
-  if (token) headers.Authorization = `Bearer ${token}`;
-  else if (cookie) headers.Cookie = cookie;
-  const res = await fetch(BASE + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-  const text = await res.text();
-  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
-  const sc = res.headers.get('set-cookie');
-  if (sc) cookie = sc.split(';')[0];
-  return text ? JSON.parse(text) : null;
-}
-
-await call('POST', '/api/v1/auth/login', { body: { email: EMAIL, password: PASSWORD } });
-await call('POST', '/api/v1/projects', { body: { slug: 'bench', name: 'Benchmark' } });
-const { token } = await call('POST', '/api/v1/projects/bench/tokens', { body: { name: 'bench-metrics', scopes: ['read', 'write'] } });
+const token = await setUpBench('bench-metrics');
 const ids = [];
 for (let r = 0; r < RUNS; r++) {
   const run = await call('POST', '/api/v1/runs', { token, body: { kind: 'train', name: `trial-${r}`, queue: 'gpu', params: { lr: 1e-4 * (1 + r), seed: r } } });
@@ -74,13 +47,7 @@ try {
       mo.observe(document, { childList: true, subtree: true, attributes: true, attributeFilter: ['data-points'] });
     });
   }, RUNS * SHOWN);
-  const login = await context.newPage();
-  await login.goto(BASE + '/login');
-  await login.getByLabel('Email').fill(EMAIL);
-  await login.getByLabel('Password').fill(PASSWORD);
-  await login.getByRole('button', { name: 'Sign in' }).click();
-  await login.waitForURL(/\/p\/bench/);
-  await login.close();
+  await signIn(context);
 
   const url = `${BASE}/p/bench/compare?runs=${ids.join(',')}`;
   const res = [];

@@ -20,17 +20,5 @@ fi
 if ! [[ "$POINTS" =~ ^[0-9]+$ ]] || ((POINTS < 10 || POINTS > 100000)); then
     die "BENCH_COMPARE_POINTS must be a whole number from 10 to 100000"
 fi
-DIST=${BENCH_DIST:-$BENCH_REPO/frontend/dist}
-[[ -f "$DIST/index.html" ]] || die "$DIST is not built (make frontend)"
-[[ -d "$BENCH_REPO/frontend/node_modules/playwright-core" ]] || die "playwright-core is not installed (make frontend)"
-[[ -x "${RUNWATCH_CHROMIUM:-/usr/bin/chromium}" ]] || die "chromium not found (deploy/install-deps.sh)"
-
-export RUNWATCH_ADMIN_EMAIL=bench@runwatch.test
-RUNWATCH_ADMIN_PASSWORD=bench-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
-export RUNWATCH_ADMIN_PASSWORD
-bench_start_stack
-cp -r "$DIST/." "$RUNWATCH_STATIC_DIR/"
-chmod -R a+rX "$RUNWATCH_STATIC_DIR"
-
-log "machine: $(nproc) cores, $(uptime | sed 's/.*load average/load average/'); $(/usr/bin/chromium --version 2>/dev/null || true)"
+bench_start_dashboard_stack "${BENCH_DIST:-}"
 BENCH_URL=$BASE BENCH_COMPARE_RUNS=$RUNS BENCH_COMPARE_POINTS=$POINTS node "$BENCH_REPO/tests/bench/compare_paint.mjs"

@@ -7,39 +7,12 @@
 // installed before the page's scripts; the canvas says data-ready once laid out), to the
 // frame after (requestAnimationFrame, then a task), and the graph request's time (Resource
 // Timing). Measured, never asserted. Run by tests/bench/graph_paint.sh.
-import assert from 'node:assert/strict';
 import { launchChromium } from '../lib/chromium.mjs';
+import { BASE, ROUNDS, call, log, median, setUpBench, signIn } from './paint.mjs';
 
-const BASE = process.env.BENCH_URL;
-const EMAIL = process.env.RUNWATCH_ADMIN_EMAIL;
-const PASSWORD = process.env.RUNWATCH_ADMIN_PASSWORD;
 const RUNS = Number(process.env.BENCH_GRAPH_RUNS ?? 5000);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
-assert.ok(BASE && EMAIL && PASSWORD, 'run through tests/bench/graph_paint.sh');
 
-const log = (s) => process.stderr.write(`bench: ${s}\n`);
-const median = (xs) => {
-  const a = [...xs].sort((x, y) => x - y);
-  return a.length % 2 ? a[(a.length - 1) / 2] : (a[a.length / 2 - 1] + a[a.length / 2]) / 2;
-};
-
-let cookie = '';
-async function call(method, path, { body, token } = {}) {
-  const headers = { Accept: 'application/json', 'X-Runwatch-CSRF': '1' };
-  if (body !== undefined) headers['Content-Type'] = 'application/json';
-  if (token) headers.Authorization = `Bearer ${token}`;
-  else if (cookie) headers.Cookie = cookie;
-  const res = await fetch(BASE + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-  const text = await res.text();
-  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
-  const sc = res.headers.get('set-cookie');
-  if (sc) cookie = sc.split(';')[0];
-  return text ? JSON.parse(text) : null;
-}
-
-await call('POST', '/api/v1/auth/login', { body: { email: EMAIL, password: PASSWORD } });
-await call('POST', '/api/v1/projects', { body: { slug: 'bench', name: 'Benchmark' } });
-const { token } = await call('POST', '/api/v1/projects/bench/tokens', { body: { name: 'bench-graph', scopes: ['read', 'write'] } });
+const token = await setUpBench('bench-graph');
 const mk = (body) => call('POST', '/api/v1/runs', { token, body: { kind: 'bench.task', ...body } });
 
 const STAGES = 10;
@@ -78,13 +51,7 @@ try {
       mo.observe(document, { childList: true, subtree: true, attributes: true, attributeFilter: ['data-ready'] });
     });
   });
-  const login = await context.newPage();
-  await login.goto(BASE + '/login');
-  await login.getByLabel('Email').fill(EMAIL);
-  await login.getByLabel('Password').fill(PASSWORD);
-  await login.getByRole('button', { name: 'Sign in' }).click();
-  await login.waitForURL(/\/p\/bench/);
-  await login.close();
+  await signIn(context);
 
   const url = `${BASE}/p/bench/runs/${root.id}?tab=graph`;
   const api = `/api/v1/runs/${root.id}/graph`;

@@ -64,6 +64,25 @@ bench_start_stack() {
     BASE=http://127.0.0.1:$RUNWATCH_HTTP_PORT
 }
 
+# bench_start_dashboard_stack [DIST]: a private stack serving the dashboard build DIST
+# (default frontend/dist) for the browser benchmarks, with an admin whose email and
+# password are exported (RUNWATCH_ADMIN_EMAIL, RUNWATCH_ADMIN_PASSWORD) for the page to log
+# in with; then the machine's line (cores, load, Chromium's version) in the log.
+bench_start_dashboard_stack() {
+    local dist=${1:-$BENCH_REPO/frontend/dist}
+    [[ -f "$dist/index.html" ]] || die "$dist is not built (make frontend)"
+    [[ -d "$BENCH_REPO/frontend/node_modules/playwright-core" ]] || die "playwright-core is not installed (make frontend)"
+    [[ -x "${RUNWATCH_CHROMIUM:-/usr/bin/chromium}" ]] || die "chromium not found (deploy/install-deps.sh)"
+    export RUNWATCH_ADMIN_EMAIL=bench@runwatch.test
+    RUNWATCH_ADMIN_PASSWORD=bench-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
+    export RUNWATCH_ADMIN_PASSWORD
+    bench_start_stack
+    # The dashboard itself, readable by nginx's workers.
+    cp -r "$dist/." "$RUNWATCH_STATIC_DIR/"
+    chmod -R a+rX "$RUNWATCH_STATIC_DIR"
+    log "machine: $(nproc) cores, $(uptime | sed 's/.*load average/load average/'); $("${RUNWATCH_CHROMIUM:-/usr/bin/chromium}" --version 2>/dev/null || true)"
+}
+
 bench_cleanup() {
     local rc=$?
     trap - EXIT INT TERM

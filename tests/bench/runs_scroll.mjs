@@ -5,19 +5,14 @@
 // frames (requestAnimationFrame); it prints the median, p95 and max frame time and the
 // frames over 50 ms. Run by tests/bench/runs_scroll.sh, which starts the stack and seeds
 // the runs.
-import assert from 'node:assert/strict';
 import { launchChromium } from '../lib/chromium.mjs';
+import { BASE, log, signIn } from './paint.mjs';
 
-const BASE = process.env.BENCH_URL;
-const EMAIL = process.env.RUNWATCH_ADMIN_EMAIL;
-const PASSWORD = process.env.RUNWATCH_ADMIN_PASSWORD;
 const ROWS = Number(process.env.BENCH_SCROLL_ROWS ?? 10000);
 const FRAMES = Number(process.env.BENCH_FRAMES ?? 600);
 const STEP = Number(process.env.BENCH_STEP_PX ?? 200);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
-assert.ok(BASE && EMAIL && PASSWORD, 'run through tests/bench/runs_scroll.sh');
 
-const log = (s) => process.stderr.write(`bench: ${s}\n`);
 const q = (xs, p) => {
   const a = [...xs].sort((x, y) => x - y);
   return a[Math.min(a.length - 1, Math.floor(p * (a.length - 1) + 0.5))];
@@ -27,28 +22,23 @@ const median = (xs) => q(xs, 0.5);
 const browser = await launchChromium();
 try {
   const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
-  const login = await context.newPage();
-  await login.goto(BASE + '/login');
-  await login.getByLabel('Email').fill(EMAIL);
-  await login.getByLabel('Password').fill(PASSWORD);
-  await login.getByRole('button', { name: 'Sign in' }).click();
-  await login.waitForURL(/\/p\/bench/);
-  await login.close();
+  await signIn(context);
 
   // The page with every row loaded: scroll to the end until the last page has come.
   const big = await context.newPage();
   await big.goto(BASE + '/p/bench/runs');
-  const loaded = big.getByText(/^\d+ loaded/);
-  await loaded.waitFor();
+  // The count line reads "N runs · M loaded, more below" (the total once counted).
+  const loaded = big.getByTestId('runs-count');
+  await loaded.getByText(/\d+ loaded/).waitFor();
   const t0 = Date.now();
   for (;;) {
     const text = (await loaded.textContent()) ?? '';
-    const n = Number(text.split(' ')[0]);
+    const n = Number(/(\d+) loaded/.exec(text)?.[1] ?? 0);
     if (n >= ROWS && !text.includes('more below')) break;
     await big.getByTestId('runs-scroll').evaluate((el) => el.scrollTo(0, el.scrollHeight));
     await big.waitForFunction(
       (prev) => {
-        const el = [...document.querySelectorAll('p,span,div')].find((e) => /^\d+ loaded/.test(e.textContent ?? ''));
+        const el = document.querySelector('[data-testid=runs-count]');
         return el && el.textContent !== prev;
       },
       text,
@@ -60,7 +50,7 @@ try {
   // The same page holding 100 rows (tag t0 has exactly 100 runs): the baseline.
   const small = await context.newPage();
   await small.goto(BASE + '/p/bench/runs?tag=t0');
-  await small.getByText('100 loaded').waitFor();
+  await small.getByTestId('runs-count').getByText(/\b100 loaded/).waitFor();
 
   async function measure(page) {
     return page.getByTestId('runs-scroll').evaluate(

@@ -15,17 +15,7 @@ ROWS=${BENCH_SCROLL_ROWS:-10000}
 if ! [[ "$ROWS" =~ ^[0-9]+$ ]] || ((ROWS < 100)); then
     die "BENCH_SCROLL_ROWS must be a whole number >= 100"
 fi
-[[ -f "$BENCH_REPO/frontend/dist/index.html" ]] || die "frontend/dist is not built (make frontend)"
-[[ -d "$BENCH_REPO/frontend/node_modules/playwright-core" ]] || die "playwright-core is not installed (make frontend)"
-[[ -x "${RUNWATCH_CHROMIUM:-/usr/bin/chromium}" ]] || die "chromium not found (deploy/install-deps.sh)"
-
-export RUNWATCH_ADMIN_EMAIL=bench@runwatch.test
-RUNWATCH_ADMIN_PASSWORD=bench-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
-export RUNWATCH_ADMIN_PASSWORD
-bench_start_stack
-# The dashboard itself, readable by nginx's workers.
-cp -r "$BENCH_REPO/frontend/dist/." "$RUNWATCH_STATIC_DIR/"
-chmod -R a+rX "$RUNWATCH_STATIC_DIR"
+bench_start_dashboard_stack "${BENCH_DIST:-}"
 
 curl -sS -c "$TMP/jar" -H 'Content-Type: application/json' -H 'X-Runwatch-CSRF: 1' \
     -d "{\"email\":\"$RUNWATCH_ADMIN_EMAIL\",\"password\":\"$RUNWATCH_ADMIN_PASSWORD\"}" \
@@ -46,5 +36,4 @@ log "seeding $ROWS runs with SQL"
     FROM projects p, generate_series(1, $ROWS) g WHERE p.slug = 'bench';
     ANALYZE runs;" >/dev/null
 
-log "machine: $(nproc) cores, $(uptime | sed 's/.*load average/load average/'); $(/usr/bin/chromium --version 2>/dev/null || true)"
 BENCH_URL=$BASE BENCH_SCROLL_ROWS=$ROWS node "$BENCH_REPO/tests/bench/runs_scroll.mjs"

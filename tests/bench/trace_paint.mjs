@@ -12,37 +12,11 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { launchChromium } from '../lib/chromium.mjs';
+import { BASE, ROUNDS, call, log, median, setUpBench, signIn } from './paint.mjs';
 
-const BASE = process.env.BENCH_URL;
-const EMAIL = process.env.RUNWATCH_ADMIN_EMAIL;
-const PASSWORD = process.env.RUNWATCH_ADMIN_PASSWORD;
 const SPANS = Number(process.env.BENCH_TRACE_SPANS ?? 5000);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
-assert.ok(BASE && EMAIL && PASSWORD, 'run through tests/bench/trace_paint.sh');
 
-const log = (s) => process.stderr.write(`bench: ${s}\n`);
-const median = (xs) => {
-  const a = [...xs].sort((x, y) => x - y);
-  return a.length % 2 ? a[(a.length - 1) / 2] : (a[a.length / 2 - 1] + a[a.length / 2]) / 2;
-};
-
-let cookie = '';
-async function call(method, path, { body, token } = {}) {
-  const headers = { Accept: 'application/json', 'X-Runwatch-CSRF': '1' };
-  if (body !== undefined) headers['Content-Type'] = 'application/json';
-  if (token) headers.Authorization = `Bearer ${token}`;
-  else if (cookie) headers.Cookie = cookie;
-  const res = await fetch(BASE + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-  const text = await res.text();
-  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
-  const sc = res.headers.get('set-cookie');
-  if (sc) cookie = sc.split(';')[0];
-  return text ? JSON.parse(text) : null;
-}
-
-await call('POST', '/api/v1/auth/login', { body: { email: EMAIL, password: PASSWORD } });
-await call('POST', '/api/v1/projects', { body: { slug: 'bench', name: 'Benchmark' } });
-const { token } = await call('POST', '/api/v1/projects/bench/tokens', { body: { name: 'bench-otel', scopes: ['read', 'write'] } });
+const token = await setUpBench('bench-otel');
 const run = await call('POST', '/api/v1/runs', { token, body: { kind: 'rollout', name: 'bench-trace', queue: 'agents' } });
 
 // The trace: a root, 50 steps under it, the other spans as leaves spread over the steps.
@@ -104,13 +78,7 @@ try {
       mo.observe(document, { childList: true, subtree: true, attributes: true, attributeFilter: ['data-spans'] });
     });
   }, SPANS);
-  const login = await context.newPage();
-  await login.goto(BASE + '/login');
-  await login.getByLabel('Email').fill(EMAIL);
-  await login.getByLabel('Password').fill(PASSWORD);
-  await login.getByRole('button', { name: 'Sign in' }).click();
-  await login.waitForURL(/\/p\/bench/);
-  await login.close();
+  await signIn(context);
 
   const views = {
     trace: { url: `${BASE}/p/bench/traces/${trace}`, api: `/api/v1/traces/${trace}` },
