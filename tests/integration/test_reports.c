@@ -465,6 +465,107 @@ static void test_query_isolation(void)
     (void)out2;
 }
 
+/* One project's rows in every table added since the report schema's first views, each
+ * named or tagged tag: a run, a worker, an experiment with a lease, a span, an artifact and
+ * its promotion, a run table and snapshot, a worker log line and session, a Celery task and
+ * worker, a resources version and a queue policy. */
+static int seed_newer_tables(const char *slug, long long project, const char *tag)
+{
+    char run[64], sql[3000], out[512];
+    long long worker = itest_new_worker(&adm, slug, tag);
+
+    if (worker <= 0 || run_with(slug, tag, "succeeded", NULL, run, sizeof(run))) {
+        fprintf(stderr, "\n  seeding %s: no worker (%lld) or run", slug, worker);
+        return -1;
+    }
+    snprintf(sql, sizeof(sql),
+             "WITH x AS (INSERT INTO experiments (project_id, name, desired_state, flags, "
+             "lease_id, lease_action, lease_launcher, lease_expires_at) VALUES (%lld, '%s', "
+             "'running', '{\"lr\": 0.1}', gen_random_uuid(), 'launch', '%s', now() + interval "
+             "'1 hour') RETURNING id, lease_id), "
+             "a AS (INSERT INTO experiment_actions (experiment_id, lease_id, action, launcher, "
+             "expires_at) SELECT id, lease_id, 'launch', '%s', now() + interval '1 hour' FROM x), "
+             "s AS (INSERT INTO run_snapshots (run_id, experiment_id, experiment_name) SELECT "
+             "'%s', id, '%s' FROM x), "
+             "f AS (INSERT INTO artifacts (project_id, run_id, name, kind, uri, sha256) VALUES "
+             "(%lld, '%s', '%s', 'model', 's3://b/%s', repeat('ab', 32)) RETURNING id) "
+             "INSERT INTO promotions (project_id, name, kind, version, artifact_id, "
+             "artifact_name, run_id, sha256) SELECT %lld, '%s', 'model', 1, id, '%s', '%s', "
+             "repeat('ab', 32) FROM f",
+             project, tag, tag, tag, run, tag, project, run, tag, tag, project, tag, tag, run);
+    if (itest_psql(sql, out, sizeof(out)) != 0) {
+        fprintf(stderr, "\n  seeding %s: %s", slug, out);
+        return -1;
+    }
+    snprintf(
+        sql, sizeof(sql),
+        "INSERT INTO spans (project_id, start_at, trace_id, span_id, name, start_ns, end_ns) "
+        "VALUES (%lld, now(), decode(md5(random()::text), 'hex'), "
+        "substring(decode(md5(random()::text), 'hex') from 1 for 8), '%s', 1000000, 3000000); "
+        "INSERT INTO run_tables (run_id, name, project_id, columns) VALUES ('%s', '%s', "
+        "%lld, '[\"a\"]'); "
+        "INSERT INTO worker_events (project_id, worker_id, message) VALUES (%lld, %lld, '%s'); "
+        "INSERT INTO worker_sessions (worker_id, host) VALUES (%lld, '%s'); "
+        "INSERT INTO celery_tasks (run_id, project_id, hostname) VALUES ('%s', %lld, '%s'); "
+        "INSERT INTO celery_workers (worker_id, project_id, sw_ident, last_seen) VALUES "
+        "(%lld, %lld, '%s', now()); "
+        "INSERT INTO resources (project_id, resources_id, version, resources) VALUES (%lld, "
+        "'%s', 1, '{}'); "
+        "INSERT INTO queue_policies (project_id, queue, max_attempts) VALUES (%lld, '%s', 3)",
+        project, tag, run, tag, project, project, worker, tag, worker, tag, run, project, tag,
+        worker, project, tag, project, tag, project, tag);
+    if (itest_psql(sql, out, sizeof(out)) != 0) {
+        fprintf(stderr, "\n  seeding %s: %s", slug, out);
+        return -1;
+    }
+    return 0;
+}
+
+/* Every table added since the first report views has its view, keeping the caller's
+ * projects only; the grown views (runs, attempts, workers, experiments) answer their new
+ * columns. */
+static void test_query_newer_views(void)
+{
+    static const struct {
+        const char *view, *where;
+    } views[] = {
+        {"spans", "name = '{tag}' and trace_id ~ '^[0-9a-f]{32}$' and duration_ms = 2"},
+        {"experiments", "name = '{tag}' and flags = config and actual_state = 'stopped'"},
+        {"experiment_actions", "launcher = '{tag}'"},
+        {"artifacts", "name = '{tag}' and sha256 = repeat('ab', 32)"},
+        {"promotions", "name = '{tag}'"},
+        {"run_tables", "name = '{tag}'"},
+        {"run_snapshots", "experiment_name = '{tag}'"},
+        {"worker_events", "message = '{tag}'"},
+        {"worker_sessions", "host = '{tag}'"},
+        {"celery_tasks", "hostname = '{tag}'"},
+        {"celery_workers", "sw_ident = '{tag}'"},
+        {"resources", "resources_id = '{tag}'"},
+        {"queue_policies", "queue = '{tag}'"},
+        {"runs", "kind = '{tag}' and attempt_seq is null and retry_on is null"},
+        {"workers", "name = '{tag}' and current_run_id is null"},
+    };
+    char tag[64], sql[400], where[300], out[64];
+
+    itest_unique("newer", tag, sizeof(tag));
+    CU_ASSERT_EQUAL_FATAL(seed_newer_tables(pa.slug, pa.id, tag), 0);
+    CU_ASSERT_EQUAL_FATAL(seed_newer_tables(pb.slug, pb.id, tag), 0);
+    for (size_t i = 0; i < sizeof(views) / sizeof(views[0]); i++) {
+        const struct itest_subst subs[] = {{"{tag}", tag}, {NULL, NULL}};
+        itest_expand(views[i].where, subs, where, sizeof(where));
+        snprintf(sql, sizeof(sql), "select count(*) from %s where %s", views[i].view, where);
+        if (strcmp(scalar(&viewer, sql, out, sizeof(out)), "1") != 0)
+            fprintf(stderr, "\n  A's viewer, %s: %s", sql, out);
+        CU_ASSERT_STRING_EQUAL(out, "1");
+        CU_ASSERT_STRING_EQUAL(scalar(&tread_b, sql, out, sizeof(out)), "1");
+        CU_ASSERT_STRING_EQUAL(scalar(&adm, sql, out, sizeof(out)), "2");
+        /* Only the caller's project, whatever the WHERE asks. */
+        snprintf(sql, sizeof(sql), "select count(*) from %s where project_id = %lld and %s",
+                 views[i].view, pb.id, where);
+        CU_ASSERT_STRING_EQUAL(scalar(&viewer, sql, out, sizeof(out)), "0");
+    }
+}
+
 static void test_query_cannot_escape(void)
 {
     /* No public tables, by name or by schema. */
@@ -1335,6 +1436,8 @@ int suite_reports_register(void)
         !CU_add_test(s, "anomalies: stuck, stale, interrupted, lease expired; thresholds",
                      test_anomalies) ||
         !CU_add_test(s, "ad-hoc SQL sees only the caller's projects", test_query_isolation) ||
+        !CU_add_test(s, "ad-hoc SQL: every newer table has its view, per project",
+                     test_query_newer_views) ||
         !CU_add_test(s, "ad-hoc SQL cannot write, read secrets or change role",
                      test_query_cannot_escape) ||
         !CU_add_test(s, "ad-hoc SQL is bounded in time and rows", test_query_bounds) ||
