@@ -452,6 +452,22 @@ json_object *req_batch(struct req *r, const char *name, size_t max,
     return arr;
 }
 
+void req_error_of_item(struct req *r, const char *name, long idx)
+{
+    struct op_err *e = &r->op.err;
+    const char *field, *message;
+
+    if (e->kind == OP_OK || idx < 0)
+        return;
+    field = e->field ? arena_sprintf(r->op.arena, "%s[%ld].%s", name, idx, e->field)
+                     : arena_sprintf(r->op.arena, "%s[%ld]", name, idx);
+    message = arena_sprintf(r->op.arena, "%s[%ld]: %s", name, idx, e->message ? e->message : "");
+    if (field && message) {
+        e->field = field;
+        e->message = message;
+    }
+}
+
 int req_item_error(struct req *r, const char *name, long idx, const struct jsonx_err *je)
 {
     if (idx < 0)

@@ -193,6 +193,10 @@ json_object *req_batch(struct req *r, const char *name, size_t max,
 /* A batch item's validation failure: the lone item's field as is, a batch item's as
  * name[idx].field. Returns -1. */
 int req_item_error(struct req *r, const char *name, long idx, const struct jsonx_err *je);
+/* The error already recorded while checking member idx of a batch's array name, said of
+ * that member: its field becomes "name[idx].field" (or "name[idx]") and its message starts
+ * "name[idx]: ", so a check written for one item names the member in a batch. */
+void req_error_of_item(struct req *r, const char *name, long idx);
 
 /* Produces the final status and body: the error when one is set, else the response;
  * a handler that failed without saying why becomes a 500. Call exactly once. */

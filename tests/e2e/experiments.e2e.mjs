@@ -3,7 +3,8 @@
 // history (a launcher's run made through the API, linked both ways with the run page);
 // Start sets the desired state and the page shows the pending launch; the flags editor
 // refuses a value of the wrong type and saves a good one chosen by typeahead; Clone; and a
-// 2 x 4 grid over nodes x model.layers creates 8 experiments. Screenshots go to
+// 2 x 4 grid over nodes x model.layers creates 8 experiments in one request (again: none,
+// the names are taken). Screenshots go to
 // RUNWATCH_E2E_OUT (experiments-*.png).
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -154,6 +155,11 @@ async function main() {
       const combos = new Set(made.items.map((x) => `${x.flags.nodes}x${x.flags.model.layers}`));
       assert.equal(combos.size, 8);
       assert.ok(made.items.every((x) => x.desired_state === 'stopped' && x.flags.model.act === 'gelu'));
+      // The same grid again: every name is taken, so the one request makes none of them and
+      // says which member failed.
+      await dialog.getByTestId('grid-create').click();
+      await dialog.getByText(/experiments\[0\]: an experiment of this name exists/).waitFor({ timeout: 3 * WAIT });
+      assert.equal((await as('GET', '/experiments?tag=grid')).items.length, 8);
       await page.keyboard.press('Escape');
       await page.goto(`${BASE}/p/${SLUG}/experiments`);
       await page.waitForFunction(() => document.querySelectorAll('[data-testid=experiments-table] tbody tr').length === 12, null, { timeout: WAIT });

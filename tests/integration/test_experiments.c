@@ -42,6 +42,92 @@ static long long make_exp(const struct ident *who, const char *body)
     return id;
 }
 
+/* The experiments of A named with prefix, counted in the database. */
+static long count_named(const char *prefix)
+{
+    char sql[300], out[64];
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FROM experiments WHERE project_id = %lld AND name LIKE '%s%%'",
+             world.pa.id, prefix);
+    return itest_psql(sql, out, sizeof(out)) == 0 ? atol(out) : -1;
+}
+
+/* A batch is made whole, in order, or not at all; an error names the member. */
+static void test_batch_create(void)
+{
+    char pre[64], body[2000], big[40000];
+    struct http_resp r;
+
+    itest_unique("batch", pre, sizeof(pre));
+    snprintf(body, sizeof(body),
+             "{\"project\":\"%s\",\"experiments\":[{\"name\":\"%s-1\",\"flags\":{\"n\":1}},"
+             "{\"name\":\"%s-2\",\"flags\":{\"n\":2},\"tags\":[\"grid\"]},{\"name\":\"%s-3\","
+             "\"desired_state\":\"running\"}]}",
+             world.pa.slug, pre, pre, pre);
+    CU_ASSERT_EQUAL(itest_callf(&world.member, "POST", body, &r, "/api/v1/experiments"), 201);
+    CU_ASSERT_EQUAL(itest_jlen(r.json, "items"), 3);
+    char want[96];
+    for (int i = 0; i < 3; i++) {
+        char path[32];
+        snprintf(want, sizeof(want), "%s-%d", pre, i + 1);
+        snprintf(path, sizeof(path), "items.%d.name", i);
+        STR_EQ(itest_jstr(r.json, path), want);
+    }
+    STR_EQ(itest_jstr(r.json, "items.2.desired_state"), "running");
+    http_resp_free(&r);
+    CU_ASSERT_EQUAL(count_named(pre), 3);
+
+    /* Refused whole: a name taken (by the batch above), repeated within, a bad member. */
+    static const struct {
+        const char *items, *field;
+        long status;
+    } bad[] = {
+        {"{\"name\":\"{p}-4\"},{\"name\":\"{p}-5\"},{\"name\":\"{p}-1\"}", "experiments[2].name",
+         409},
+        {"{\"name\":\"{p}-4\"},{\"name\":\"{p}-4\"}", "experiments[1].name", 409},
+        {"{\"name\":\"{p}-4\"},{\"name\":7}", "experiments[1].name", 400},
+        {"{\"name\":\"{p}-4\",\"bogus\":1}", "experiments[0].bogus", 400},
+        {"{\"name\":\"{p}-4\"},{\"name\":\"{p}-5\",\"tags\":[\"\"]}", "experiments[1].tags", 422},
+        {"{\"name\":\"{p}-4\",\"desired_state\":\"on\"}", "experiments[0].desired_state", 400},
+        {"{\"name\":\"{p}-4\"},3", "experiments", 400},
+        {"", "experiments", 422},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        char items[600];
+        const struct itest_subst subs[] = {{"{p}", pre}, {NULL, NULL}};
+        itest_expand(bad[i].items, subs, items, sizeof(items));
+        snprintf(body, sizeof(body), "{\"project\":\"%s\",\"experiments\":[%s]}", world.pa.slug,
+                 items);
+        CU_ASSERT_EQUAL(itest_callf(&world.member, "POST", body, &r, "/api/v1/experiments"),
+                        bad[i].status);
+        if (!IS_ERROR(r, bad[i].status, NULL, bad[i].field))
+            fprintf(stderr, "\n  batch %s: %ld %.300s", items, r.status, or_null(r.body));
+        CU_ASSERT(IS_ERROR(r, bad[i].status, NULL, bad[i].field));
+        http_resp_free(&r);
+    }
+    CU_ASSERT_EQUAL(count_named(pre), 3);
+
+    /* Past 256 members; other keys beside the batch; a viewer. */
+    size_t o =
+        (size_t)snprintf(big, sizeof(big), "{\"project\":\"%s\",\"experiments\":[", world.pa.slug);
+    for (int i = 0; i < 257; i++)
+        o += (size_t)snprintf(big + o, sizeof(big) - o, "%s{\"name\":\"%s-big-%d\"}", i ? "," : "",
+                              pre, i);
+    snprintf(big + o, sizeof(big) - o, "]}");
+    CU_ASSERT_EQUAL(itest_callf(&world.member, "POST", big, &r, "/api/v1/experiments"), 422);
+    CU_ASSERT(IS_ERROR(r, 422, NULL, "experiments"));
+    http_resp_free(&r);
+    snprintf(body, sizeof(body), "{\"project\":\"%s\",\"name\":\"x\",\"experiments\":[]}",
+             world.pa.slug);
+    CU_ASSERT_EQUAL(itest_callf(&world.member, "POST", body, &r, "/api/v1/experiments"), 400);
+    CU_ASSERT(IS_ERROR(r, 400, NULL, "name"));
+    http_resp_free(&r);
+    snprintf(body, sizeof(body), "{\"project\":\"%s\",\"experiments\":[{\"name\":\"%s-v\"}]}",
+             world.pa.slug, pre);
+    CU_ASSERT_EQUAL(itest_statusf(&world.viewer, "POST", body, "/api/v1/experiments"), 403);
+    CU_ASSERT_EQUAL(count_named(pre), 3);
+}
+
 /* A run of experiment exp made by who (a member of A); its id in id on 201. */
 static long exp_run(const struct ident *who, long long exp, char id[40])
 {
@@ -863,6 +949,7 @@ int suite_experiments_register(void)
         return -1;
     if (!CU_add_test(s, "create, read, list with filters, change, delete; audit", test_crud) ||
         !CU_add_test(s, "bad input is a 4xx naming the field", test_bad_input) ||
+        !CU_add_test(s, "a batch is made whole or not at all", test_batch_create) ||
         !CU_add_test(s, "projects see only their own experiments", test_isolation) ||
         !CU_add_test(s, "runs link to their experiment; one active run each", test_runs_link) ||
         !CU_add_test(s, "one active run per experiment under a race", test_one_active_race) ||

@@ -22,6 +22,7 @@ static const char *const outcomes[] = {"done", "failed", NULL};
 /* A launcher's lease: long enough to start a job on a slow cloud, short enough that a
  * crashed launcher's work is taken over the same hour. */
 #define EXPERIMENTS_LEASE_DEFAULT_S 60
+#define EXPERIMENTS_MAX_BATCH       256
 #define EXPERIMENTS_LEASE_MAX_S     3600
 #define EXPERIMENTS_RETRY_DEFAULT_S 30
 
@@ -133,6 +134,96 @@ int experiments_list(struct req *r)
                                                 : NULL);
 }
 
+/* Inserts one validated experiment (and its audit row) in the open transaction; the
+ * inserted row, or NULL with the error set (a name taken: 409 naming name). */
+static PGresult *experiments_insert(struct req *r, const struct access_project *pr,
+                                    const struct experiment_in *in, json_object *b)
+{
+    PGresult *res;
+    const char *p[EXPERIMENT_INSERT__NIN] = {
+        [EXPERIMENT_INSERT_IN_PROJECT_ID] = pr->id,
+        [EXPERIMENT_INSERT_IN_SLUG] = pr->slug,
+        [EXPERIMENT_INSERT_IN_NAME] = in->name,
+        [EXPERIMENT_INSERT_IN_DESCRIPTION] = in->description,
+        [EXPERIMENT_INSERT_IN_FLAGS] = in->flags,
+        [EXPERIMENT_INSERT_IN_KIND] = in->kind,
+        [EXPERIMENT_INSERT_IN_QUEUE] = in->queue,
+        [EXPERIMENT_INSERT_IN_TAGS] = in->tags,
+        [EXPERIMENT_INSERT_IN_DESIRED_STATE] = in->desired_state,
+        [EXPERIMENT_INSERT_IN_USER_ID] = r->op.ident->user_id,
+        [EXPERIMENT_INSERT_IN_TOKEN_ID] = r->op.ident->token_id};
+    if (!(res = DB_EXEC(&r->op, DB_STMT_EXPERIMENT_INSERT, p)) ||
+        audit_log_write(&r->op, "experiment.create", pr->id,
+                        PQgetvalue(res, 0, EXPERIMENT_INSERT_ID),
+                        experiments_audit_details(r, b))) {
+        req_refine_error(r, 409, "name", "an experiment of this name exists in the project");
+        return NULL;
+    }
+    return res;
+}
+
+/* {"project": …, "experiments": [one create's body, …]}: all made in one transaction or
+ * none (the grid action's N combinations), each checked before any is written; an error
+ * names the member ("experiments[3].name"). Answers {"items": [the experiments, in order]}. */
+static int experiments_create_batch(struct req *r, json_object *b)
+{
+    static const char *const keys[] = {"project", "experiments", NULL};
+    static const char *const item_keys[] = {"name",  "description", "flags",         "kind",
+                                            "queue", "tags",        "desired_state", NULL};
+    struct jsonx_err je;
+    const char *slug = NULL;
+    json_object *arr = NULL;
+    struct access_project pr;
+    struct experiment_in *in;
+    struct jsonx_out out;
+    size_t n;
+
+    if (jsonx_only_keys(b, keys, &je) ||
+        jsonx_string(b, "project", JSONX_NULLABLE, 1, 63, &slug, NULL, &je) ||
+        jsonx_child(b, "experiments", JSONX_REQUIRED, json_type_array, &arr, NULL, &je))
+        return req_error_json(r, 400, &je);
+    n = json_object_array_length(arr);
+    if (n == 0 || n > EXPERIMENTS_MAX_BATCH)
+        return req_error(r, 422, "invalid_value", "experiments",
+                         "a batch holds 1 to %d experiments", EXPERIMENTS_MAX_BATCH);
+    if (!(in = arena_alloc(r->op.arena, n * sizeof(*in))))
+        return req_error(r, 500, "internal", NULL, "out of memory");
+    for (size_t i = 0; i < n; i++) {
+        json_object *e = json_object_array_get_idx(arr, i);
+        if (!json_object_is_type(e, json_type_object))
+            return req_error(r, 400, "invalid_field", "experiments",
+                             "experiments[%zu] must be an object", i);
+        if (jsonx_only_keys(e, item_keys, &je))
+            return req_item_error(r, "experiments", (long)i, &je);
+        if (experiments_parse(r, e, JSONX_REQUIRED, &in[i])) {
+            req_error_of_item(r, "experiments", (long)i);
+            return -1;
+        }
+    }
+    if (access_project_for(&r->op, slug, "project", ACCESS_ROLE_MEMBER, &pr) || db_begin(&r->op))
+        return -1;
+    jsonx_out_init(&out, r->op.arena, 512 * n);
+    jsonx_out_raw(&out, "{\"items\":[", 10);
+    for (size_t i = 0; i < n; i++) {
+        PGresult *res = experiments_insert(r, &pr, &in[i], json_object_array_get_idx(arr, i));
+        if (!res) {
+            req_error_of_item(r, "experiments", (long)i);
+            return -1;
+        }
+        if (i)
+            jsonx_out_raw(&out, ",", 1);
+        jsonx_out_raw(&out, PQgetvalue(res, 0, EXPERIMENT_INSERT_EXPERIMENT_JSON),
+                      (size_t)PQgetlength(res, 0, EXPERIMENT_INSERT_EXPERIMENT_JSON));
+    }
+    jsonx_out_raw(&out, "]}", 2);
+    const char *text = jsonx_out_end(&out, NULL);
+    if (!text)
+        return req_error(r, 500, "internal", NULL, "out of memory");
+    if (db_commit(&r->op))
+        return -1;
+    return req_json_text(r, 201, text);
+}
+
 int experiments_create(struct req *r)
 {
     static const char *const keys[] = {"project", "name", "description",   "flags", "kind",
@@ -144,32 +235,16 @@ int experiments_create(struct req *r)
     struct access_project pr;
     PGresult *res;
 
+    if (json_object_object_get_ex(b, "experiments", NULL))
+        return experiments_create_batch(r, b);
     if (jsonx_only_keys(b, keys, &je) ||
         jsonx_string(b, "project", JSONX_NULLABLE, 1, 63, &slug, NULL, &je))
         return req_error_json(r, 400, &je);
     if (experiments_parse(r, b, JSONX_REQUIRED, &in) ||
         access_project_for(&r->op, slug, "project", ACCESS_ROLE_MEMBER, &pr))
         return -1;
-    const char *p[EXPERIMENT_INSERT__NIN] = {
-        [EXPERIMENT_INSERT_IN_PROJECT_ID] = pr.id,
-        [EXPERIMENT_INSERT_IN_SLUG] = pr.slug,
-        [EXPERIMENT_INSERT_IN_NAME] = in.name,
-        [EXPERIMENT_INSERT_IN_DESCRIPTION] = in.description,
-        [EXPERIMENT_INSERT_IN_FLAGS] = in.flags,
-        [EXPERIMENT_INSERT_IN_KIND] = in.kind,
-        [EXPERIMENT_INSERT_IN_QUEUE] = in.queue,
-        [EXPERIMENT_INSERT_IN_TAGS] = in.tags,
-        [EXPERIMENT_INSERT_IN_DESIRED_STATE] = in.desired_state,
-        [EXPERIMENT_INSERT_IN_USER_ID] = r->op.ident->user_id,
-        [EXPERIMENT_INSERT_IN_TOKEN_ID] = r->op.ident->token_id};
-    if (db_begin(&r->op) || !(res = DB_EXEC(&r->op, DB_STMT_EXPERIMENT_INSERT, p)) ||
-        audit_log_write(&r->op, "experiment.create", pr.id,
-                        PQgetvalue(res, 0, EXPERIMENT_INSERT_ID),
-                        experiments_audit_details(r, b)) ||
-        db_commit(&r->op)) {
-        req_refine_error(r, 409, "name", "an experiment of this name exists in the project");
+    if (db_begin(&r->op) || !(res = experiments_insert(r, &pr, &in, b)) || db_commit(&r->op))
         return -1;
-    }
     return req_json_text(r, 201, PQgetvalue(res, 0, EXPERIMENT_INSERT_EXPERIMENT_JSON));
 }
 

@@ -767,8 +767,8 @@ export interface paths {
         get: operations["listExperiments"];
         put?: never;
         /**
-         * Create an experiment (project member or write token)
-         * @description Audited (experiment.create). desired_state defaults to stopped. A name used in the project is 409 naming name.
+         * Create an experiment, or a batch of them in one transaction (project member or write token)
+         * @description Audited (experiment.create, one entry per experiment). desired_state defaults to stopped. A name used in the project is 409 naming name. A batch ({"experiments": [...]}, 1 to 256, as the grid action sends) is made whole or not at all: every member is checked before any is written, and an error names the member (experiments[3].name, also for a name taken or repeated within the batch); it answers {"items": [...]} in the order sent.
          */
         post: operations["createExperiment"];
         delete?: never;
@@ -3316,6 +3316,39 @@ export interface components {
                 keys: components["schemas"]["MetricKey"][];
                 series: components["schemas"]["MetricSeries"][];
             }[];
+        };
+        ExperimentCreate: {
+            /** @description slug; optional for a token */
+            project?: string;
+            name: string;
+            description?: string;
+            /** @description Any JSON object: the template's knobs, handed to the runs a launcher starts. */
+            flags?: Record<string, never>;
+            /** @description kind of the runs it launches (default experiment) */
+            kind?: string;
+            /** @description queue of the runs it launches (default default) */
+            queue?: string;
+            tags?: string[];
+            /** @enum {unknown} */
+            desired_state?: "running" | "stopped" | "terminated";
+        };
+        ExperimentCreateItem: {
+            name: string;
+            description?: string;
+            /** @description Any JSON object: the template's knobs, handed to the runs a launcher starts. */
+            flags?: Record<string, never>;
+            /** @description kind of the runs it launches (default experiment) */
+            kind?: string;
+            /** @description queue of the runs it launches (default default) */
+            queue?: string;
+            tags?: string[];
+            /** @enum {unknown} */
+            desired_state?: "running" | "stopped" | "terminated";
+        };
+        ExperimentCreateBatch: {
+            /** @description slug; optional for a token */
+            project?: string;
+            experiments: components["schemas"]["ExperimentCreateItem"][];
         };
     };
     responses: never;
@@ -6813,21 +6846,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": {
-                    /** @description slug; optional for a token */
-                    project?: string;
-                    name: string;
-                    description?: string;
-                    /** @description Any JSON object: the template's knobs, handed to the runs a launcher starts. */
-                    flags?: Record<string, never>;
-                    /** @description kind of the runs it launches (default experiment) */
-                    kind?: string;
-                    /** @description queue of the runs it launches (default default) */
-                    queue?: string;
-                    tags?: string[];
-                    /** @enum {unknown} */
-                    desired_state?: "running" | "stopped" | "terminated";
-                };
+                "application/json": components["schemas"]["ExperimentCreate"] | components["schemas"]["ExperimentCreateBatch"];
             };
         };
         responses: {
@@ -6837,7 +6856,9 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Experiment"];
+                    "application/json": components["schemas"]["Experiment"] | {
+                        items: components["schemas"]["Experiment"][];
+                    };
                 };
             };
             /** @description Malformed request (names the field) */
@@ -6878,6 +6899,15 @@ export interface operations {
             };
             /** @description An experiment of this name exists in the project */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A batch of no experiment or more than 256, or tags out of bounds */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };

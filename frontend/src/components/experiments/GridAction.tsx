@@ -1,6 +1,7 @@
 // The grid action: a cartesian product over chosen flags of an experiment creates one new
 // experiment per combination (2 values of nodes x 4 of layers = 8), each a copy of this
-// one with those flags set, named "<name> [nodes=2,layers=12]", stopped until started.
+// one with those flags set, named "<name> [nodes=2,layers=12]", stopped until started; all
+// in one request, made whole or not at all.
 import { useMemo, useState } from 'react';
 import { Alert, Button, Group, Modal, MultiSelect, Stack, Text, TextInput } from '@mantine/core';
 import { useQueryClient } from '@tanstack/react-query';
@@ -42,30 +43,30 @@ export function GridAction({ experiment, schema }: { experiment: Experiment; sch
     return (p?.values ?? []).map((v) => (typeof v === 'string' ? v : JSON.stringify(v))).join(', ');
   }
 
+  // One request for the whole grid: the server makes every combination or none, so a
+  // name already taken leaves no half-made grid behind.
   async function create() {
     setBusy(true);
     setError(null);
-    let n = 0;
+    setMade(null);
     try {
-      for (const c of combos) {
-        await api<Experiment>('/experiments', {
-          method: 'POST',
-          body: {
-            project: experiment.project,
+      const res = await api<{ items: Experiment[] }>('/experiments', {
+        method: 'POST',
+        body: {
+          project: experiment.project,
+          experiments: combos.map((c) => ({
             name: `${experiment.name} [${c.suffix}]`.slice(0, 200),
             description: experiment.description,
             flags: c.flags,
             kind: experiment.kind,
             queue: experiment.queue,
             tags: [...(experiment.tags ?? []), 'grid'],
-          },
-        });
-        n++;
-      }
-      setMade(n);
+          })),
+        },
+      });
+      setMade(res.items.length);
     } catch (e) {
       setError(e);
-      setMade(n);
     } finally {
       setBusy(false);
       void qc.invalidateQueries({ queryKey: experimentKeys.all(experiment.project) });
