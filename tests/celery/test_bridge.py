@@ -8,8 +8,10 @@ import base64
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import uuid
@@ -75,10 +77,11 @@ def start_worker(name, queues="celery", extra=(), env=None):
     return p
 
 
-def start_bridge():
+def start_bridge(**extra_env):
     log = open(os.path.join(TMP, "var", "log", "celery.log"), "a")
     env = dict(os.environ, RUNWATCH_CELERY_BROKER=BROKER, RUNWATCH_CELERY_URL=os.environ["RWCELERY_URL"],
-               RUNWATCH_CELERY_TOKEN=os.environ["RWCELERY_TOKEN"], RUNWATCH_CELERY_FLUSH_MS="100")
+               RUNWATCH_CELERY_TOKEN=os.environ["RWCELERY_TOKEN"], RUNWATCH_CELERY_FLUSH_MS="100",
+               **extra_env)
     p = subprocess.Popen([os.environ["RWCELERY_BIN"]], env=env, stdout=log, stderr=subprocess.STDOUT,
                          start_new_session=True)
     record_pgid(p.pid)
@@ -387,6 +390,61 @@ def main():
     check("its task in flight is interrupted", run_of(doomed.id, "r.status || '|' || r.error_type || '|' || c.state"),
           "failed|WorkerLost|INTERRUPTED")
     check("…with an interrupted event", "SELECT count(*) FROM events WHERE run_id = '%s' AND kind = 'interrupted'" % doomed.id, "1")
+
+    # --- a result backend that accepts connections and never answers (a stopped Redis, a
+    # network path that drops silently): the bridge's commands to it time out, it says so,
+    # and the events go on being stored without the backend's word.
+    bridge.send_signal(signal.SIGTERM)
+    bridge.wait(timeout=30)
+    hole = socket.socket()
+    hole.bind(("127.0.0.1", 0))
+    hole.listen(8)
+    held = []
+
+    def hold():  # accepts every connection and never answers on it
+        try:
+            while True:
+                held.append(hole.accept())
+        except OSError:
+            pass  # closed at the end of this part
+    threading.Thread(target=hold, daemon=True).start()
+    log_at = os.path.getsize(os.path.join(TMP, "var", "log", "celery.log"))
+    bridge = start_bridge(RUNWATCH_CELERY_BACKEND="redis://127.0.0.1:%d/3" % hole.getsockname()[1])
+
+    def bridge_said(what, deadline=60):
+        end = time.monotonic() + deadline
+        said = ""
+        while time.monotonic() < end and what not in said:
+            with open(os.path.join(TMP, "var", "log", "celery.log")) as f:
+                f.seek(log_at)
+                said = f.read()
+            time.sleep(0.2)
+        return said
+    # Events published before the bridge subscribes reach no one (pub/sub keeps nothing), and
+    # the backend that would let it discover them is the silent one: wait for the subscription.
+    if "subscribed to" not in bridge_said("subscribed to"):
+        failures.append("the bridge with a silent backend subscribes")
+        say("FAIL the bridge with a silent backend never subscribed")
+    mute = rwapp.mul.apply_async((5, 5), queue="w3q")
+    wait_result(mute)
+    check("with a result backend that never answers, a task's events are still stored",
+          run_of(mute.id, "r.status || '|' || coalesce(c.result, '-')"), "succeeded|25", deadline=90)
+    said = bridge_said("result backend 127.0.0.1")
+    if "result backend 127.0.0.1" in said and "not read for" in said:
+        say("ok   …and the bridge says the backend failed")
+    else:
+        failures.append("the bridge says the backend failed")
+        say("FAIL the bridge says the backend failed (log: %r)" % said[-500:])
+    bridge.send_signal(signal.SIGTERM)
+    try:
+        bridge.wait(timeout=30)
+        say("ok   …and stops when asked")
+    except subprocess.TimeoutExpired:
+        failures.append("the bridge stops with a silent backend")
+        say("FAIL the bridge did not stop within 30 s with a silent backend")
+        bridge.kill()
+    hole.close()
+    bridge = start_bridge()
 
     w3.send_signal(signal.SIGTERM)
     w3.wait(timeout=60)

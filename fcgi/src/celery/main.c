@@ -125,9 +125,17 @@ static int parse_redis_url(const char *s, struct redis_url *u)
     return 0;
 }
 
+/* A command to the broker or the result backend waits at most this long for its reply: a
+ * Redis that accepts connections but never answers (stopped, or a network path that drops
+ * without a reset) must not hold the bridge forever. */
+#define REDIS_REPLY_TIMEOUT_S 5
+/* After the result backend failed, it is not tried again for this long: a hung one then
+ * costs one timeout in that time, not one a burst, and the events go on without its word. */
+#define BACKEND_RETRY_S 30
+
 static redisContext *redis_open(const struct redis_url *u)
 {
-    struct timeval tv = {5, 0};
+    struct timeval tv = {REDIS_REPLY_TIMEOUT_S, 0};
     redisContext *c = u->tls.on ? celery_tls_connect(&u->tls, u->host, u->port, (int)tv.tv_sec)
                                 : redisConnectWithTimeout(u->host, u->port, tv);
     redisReply *r;
@@ -141,6 +149,13 @@ static redisContext *redis_open(const struct redis_url *u)
     }
     if (!u->tls.on) /* a socketpair has no TCP keepalive: tls.c sets it on its socket */
         redisEnableKeepAlive(c);
+    /* The replies' deadline (the connect had its own); over TLS it bounds the wait on the
+     * socketpair to tls.c's pump, which gives up on a silent server alike. */
+    if (redisSetTimeout(c, tv) != REDIS_OK) {
+        log_warn("redis: setting the reply timeout failed");
+        redisFree(c);
+        return NULL;
+    }
     if (u->password[0]) {
         r = redisCommand(c, "AUTH %s", u->password);
         if (!r || r->type == REDIS_REPLY_ERROR) {
@@ -426,6 +441,7 @@ struct bridge {
     int scanning;
     char scan_cursor[32];
     double scan_cutoff, started;
+    double backend_retry_at; /* mono_s() before which the failed backend is not tried */
     unsigned long posted, post_failures, reconciled, dropped, discovered;
 };
 
@@ -439,19 +455,39 @@ static void stats_log(struct bridge *b)
              b->st.bad_event, b->st.bad_fields, b->st.ignored);
 }
 
+static void backend_drop(struct bridge *b);
+
 static int backend_ready(struct bridge *b)
 {
     if (b->be || !b->beu.host[0])
         return b->be ? 0 : -1;
+    if (mono_s() < b->backend_retry_at)
+        return -1;
     b->be = redis_open(&b->beu);
+    if (!b->be)
+        backend_drop(b);
     return b->be ? 0 : -1;
 }
 
+/* The backend failed (no connection, an error, no reply in time): forget the connection,
+ * say so, and leave it alone for BACKEND_RETRY_S. Group ids, children and the gap's
+ * reconciliation wait for it; the events themselves go on being posted. */
 static void backend_drop(struct bridge *b)
 {
+    if (stopping) /* a call cut short by the stop signal: nothing to report */
+        ;
+    else if (b->be) {
+        log_warn("result backend %s:%d failed (%s): its task metas are not read for %d s",
+                 b->beu.host, b->beu.port, b->be->errstr[0] ? b->be->errstr : "an unexpected reply",
+                 BACKEND_RETRY_S);
+    } else {
+        log_warn("result backend %s:%d unreachable: its task metas are not read for %d s",
+                 b->beu.host, b->beu.port, BACKEND_RETRY_S);
+    }
     if (b->be)
         redisFree(b->be);
     b->be = NULL;
+    b->backend_retry_at = mono_s() + BACKEND_RETRY_S;
 }
 
 /* Posts one payload until it is taken (or the bridge stops). */
