@@ -80,12 +80,55 @@ def start_worker(name, queues="celery", extra=(), env=None):
 def start_bridge(**extra_env):
     log = open(os.path.join(TMP, "var", "log", "celery.log"), "a")
     env = dict(os.environ, RUNWATCH_CELERY_BROKER=BROKER, RUNWATCH_CELERY_URL=os.environ["RWCELERY_URL"],
-               RUNWATCH_CELERY_TOKEN=os.environ["RWCELERY_TOKEN"], RUNWATCH_CELERY_FLUSH_MS="100",
-               **extra_env)
+               RUNWATCH_CELERY_TOKEN=os.environ["RWCELERY_TOKEN"], RUNWATCH_CELERY_FLUSH_MS="100")
+    env.update(extra_env)
     p = subprocess.Popen([os.environ["RWCELERY_BIN"]], env=env, stdout=log, stderr=subprocess.STDOUT,
                          start_new_session=True)
     record_pgid(p.pid)
     return p
+
+
+def serve_silently(srv):
+    """A Redis that answers AUTH, SELECT and PSUBSCRIBE as Redis does, then nothing (PING
+    included): what a stopped broker looks like once the subscription is in place."""
+    def parse(buf):
+        if not buf.startswith(b"*") or b"\r\n" not in buf:
+            return None, buf
+        head, rest = buf.split(b"\r\n", 1)
+        args = []
+        for _ in range(int(head[1:])):
+            if b"\r\n" not in rest:
+                return None, buf
+            ln, rest = rest.split(b"\r\n", 1)
+            n = int(ln[1:])
+            if len(rest) < n + 2:
+                return None, buf
+            args.append(rest[:n])
+            rest = rest[n + 2:]
+        return args, rest
+
+    def serve(conn):
+        buf = b""
+        while True:
+            data = conn.recv(4096)
+            if not data:
+                return
+            buf += data
+            while True:
+                cmd, buf = parse(buf)
+                if cmd is None:
+                    break
+                name = cmd[0].lower()
+                if name in (b"auth", b"select"):
+                    conn.sendall(b"+OK\r\n")
+                elif name == b"psubscribe":
+                    conn.sendall(b"*3\r\n$10\r\npsubscribe\r\n$%d\r\n%s\r\n:1\r\n" % (len(cmd[1]), cmd[1]))
+    try:
+        while True:
+            conn, _ = srv.accept()
+            threading.Thread(target=serve, args=(conn,), daemon=True).start()
+    except OSError:
+        pass  # closed at the end of its part
 
 
 def wait_result(res, timeout=60):
@@ -444,6 +487,43 @@ def main():
         say("FAIL the bridge did not stop within 30 s with a silent backend")
         bridge.kill()
     hole.close()
+
+    # --- a broker that takes the subscription and then goes silent (stopped, or a network
+    # path that drops without a reset): the bridge's PING goes unanswered, it says so and
+    # reconnects, and it stops when asked.
+    mute_broker = socket.socket()
+    mute_broker.bind(("127.0.0.1", 0))
+    mute_broker.listen(8)
+    threading.Thread(target=serve_silently, args=(mute_broker,), daemon=True).start()
+    log_at = os.path.getsize(os.path.join(TMP, "var", "log", "celery.log"))
+    bridge = start_bridge(RUNWATCH_CELERY_BROKER="redis://127.0.0.1:%d/3" % mute_broker.getsockname()[1],
+                          RUNWATCH_CELERY_BACKEND="none")
+    said = bridge_said("no answer to PING")
+    if "subscribed to" in said and "no answer to PING" in said:
+        say("ok   a broker that goes silent is found out by its unanswered PING")
+    else:
+        failures.append("a silent broker is found out")
+        say("FAIL a silent broker is found out (log: %r)" % said[-500:])
+    end = time.monotonic() + 60
+    again = False
+    while not again and time.monotonic() < end:
+        said = bridge_said("no answer to PING", deadline=1)
+        again = "subscribed to" in said[said.find("no answer to PING"):]
+        time.sleep(0.2)
+    if again:
+        say("ok   …and the bridge subscribes again")
+    else:
+        failures.append("the bridge subscribes again after a silent broker")
+        say("FAIL the bridge did not subscribe again after a silent broker")
+    bridge.send_signal(signal.SIGTERM)
+    try:
+        bridge.wait(timeout=30)
+        say("ok   …and stops when asked")
+    except subprocess.TimeoutExpired:
+        failures.append("the bridge stops with a silent broker")
+        say("FAIL the bridge did not stop within 30 s with a silent broker")
+        bridge.kill()
+    mute_broker.close()
     bridge = start_bridge()
 
     w3.send_signal(signal.SIGTERM)

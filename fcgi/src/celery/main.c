@@ -132,6 +132,10 @@ static int parse_redis_url(const char *s, struct redis_url *u)
 /* After the result backend failed, it is not tried again for this long: a hung one then
  * costs one timeout in that time, not one a burst, and the events go on without its word. */
 #define BACKEND_RETRY_S 30
+/* A broker quiet this long is asked (PING, which a subscribed connection answers as a
+ * message), so that its silence is known within REDIS_REPLY_TIMEOUT_S more: then the bridge
+ * reconnects (and reconciles), and meanwhile its liveness clock stands still. */
+#define BROKER_PING_S 1.0
 
 static redisContext *redis_open(const struct redis_url *u)
 {
@@ -442,6 +446,7 @@ struct bridge {
     char scan_cursor[32];
     double scan_cutoff, started;
     double backend_retry_at; /* mono_s() before which the failed backend is not tried */
+    double heard_at;         /* now_s() when the broker last answered (a message, a PING) */
     unsigned long posted, post_failures, reconciled, dropped, discovered;
 };
 
@@ -633,7 +638,9 @@ done:
 
 /* caught_up: the burst is posted because flush_ms passed, not because it filled up. Only
  * then does it carry the clock liveness is judged by: a bridge behind its input cannot tell
- * a silent worker from a heartbeat still waiting in its own backlog. */
+ * a silent worker from a heartbeat still waiting in its own backlog. That clock is when the
+ * broker was last heard (heard_at), not the time of the post: a broker gone silent must not
+ * make its workers look silent. */
 static void flush(struct bridge *b, int caught_up)
 {
     json_object *payload = json_object_new_object(), *ended = json_object_new_array(), *ans;
@@ -653,7 +660,7 @@ static void flush(struct bridge *b, int caught_up)
         backend_drop(b);
     json_object_object_add(payload, "events", b->events);
     if (caught_up)
-        json_object_object_add(payload, "now", json_object_new_double(now_s()));
+        json_object_object_add(payload, "now", json_object_new_double(b->heard_at));
     if (asked)
         json_object_object_add(payload, "open", json_object_new_boolean(1));
     b->need_reconcile = 0;
@@ -712,12 +719,33 @@ static void on_message(struct bridge *b, redisReply *r)
         b->bytes += r->element[3]->len;
 }
 
+/* Sends PING on the subscribed connection; -1 when it could not be written. */
+static int broker_ping(struct bridge *b)
+{
+    int done = 0;
+    if (redisAppendCommand(b->sub, "PING") != REDIS_OK)
+        return -1;
+    while (!done)
+        if (redisBufferWrite(b->sub, &done) != REDIS_OK)
+            return -1;
+    return 0;
+}
+
+static void broker_drop(struct bridge *b, const char *why)
+{
+    log_warn("broker connection lost: %s", why);
+    redisFree(b->sub);
+    b->sub = NULL;
+}
+
 static int run(struct bridge *b)
 {
     double last_flush = mono_s(), last_stats = mono_s(), backoff = 0.5;
+    double last_heard = mono_s(), ping_at = 0;
 
     b->events = json_object_new_array();
     b->started = now_s();
+    b->heard_at = b->started;
     while (!stopping) {
         if (!b->sub) {
             if (subscribe(b) != 0) {
@@ -727,15 +755,19 @@ static int run(struct bridge *b)
                 continue;
             }
             backoff = 0.5;
+            last_heard = mono_s();
+            b->heard_at = now_s();
+            ping_at = 0;
         }
         redisReply *r = NULL;
         if (redisGetReplyFromReader(b->sub, (void **)&r) != REDIS_OK) {
-            log_warn("broker connection lost: %s", b->sub->errstr);
-            redisFree(b->sub);
-            b->sub = NULL;
+            broker_drop(b, b->sub->errstr);
             continue;
         }
         if (r) {
+            last_heard = mono_s();
+            b->heard_at = now_s();
+            ping_at = 0;
             on_message(b, r);
             freeReplyObject(r);
         } else {
@@ -743,15 +775,36 @@ static int run(struct bridge *b)
             int waiting = json_object_array_length(b->events) > 0 || b->need_reconcile;
             double left = (waiting ? b->o.flush_ms / 1000.0 : 1.0) - (mono_s() - last_flush);
             struct pollfd pf = {.fd = b->sub->fd, .events = POLLIN};
+            if (!ping_at && BROKER_PING_S - (mono_s() - last_heard) < left)
+                left = BROKER_PING_S - (mono_s() - last_heard);
             int rc = left > 0 ? poll(&pf, 1, (int)(left * 1000) + 1) : 0;
             if (rc > 0 && redisBufferRead(b->sub) != REDIS_OK) {
-                log_warn("broker connection lost: %s", b->sub->errstr);
-                redisFree(b->sub);
-                b->sub = NULL;
+                broker_drop(b, b->sub->errstr);
                 continue;
             }
         }
         double t = mono_s();
+        if (!ping_at && t - last_heard >= BROKER_PING_S) {
+            if (broker_ping(b) != 0) {
+                broker_drop(b, b->sub->errstr);
+                continue;
+            }
+            ping_at = t;
+        } else if (ping_at && t - ping_at >= REDIS_REPLY_TIMEOUT_S) {
+            /* The bridge may have been busy (a slow post, the backend): what the broker sent
+             * meanwhile waits in the socket, the answer among it. Read before judging. */
+            struct pollfd pf = {.fd = b->sub->fd, .events = POLLIN};
+            if (poll(&pf, 1, 0) > 0) {
+                if (redisBufferRead(b->sub) != REDIS_OK)
+                    broker_drop(b, b->sub->errstr);
+                continue;
+            }
+            char why[96];
+            snprintf(why, sizeof(why), "no answer to PING in %d s: reconnecting",
+                     REDIS_REPLY_TIMEOUT_S);
+            broker_drop(b, why);
+            continue;
+        }
         size_t n = json_object_array_length(b->events);
         /* A burst is posted when full, or once flush_ms have passed; an empty one every
          * second carries the clock that liveness is judged by. */
