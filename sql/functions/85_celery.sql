@@ -378,8 +378,13 @@ BEGIN
         SELECT * INTO a FROM attempts WHERE run_id = u ORDER BY seq DESC LIMIT 1;
         IF st IN ('SUCCESS', 'FAILURE', 'REVOKED') THEN
             IF a.seq IS NULL THEN
-                INSERT INTO attempts (run_id, seq, status, created_at)
-                VALUES (u, 1, 'queued', ts) RETURNING * INTO a;
+                -- The worker the meta names (result_extended), when Runwatch knows it: a
+                -- discovered run then shows who ran it. Never a worker made up from a meta
+                -- (it may be long gone). Its start is not in the meta: left empty.
+                INSERT INTO attempts (run_id, seq, status, worker_id, created_at)
+                VALUES (u, 1, 'queued', (SELECT w.id FROM workers w WHERE w.project_id = project
+                                         AND w.name = e->>'hostname'), ts)
+                RETURNING * INTO a;
             END IF;
             IF a.ended_at IS NULL OR a.error_type = 'WorkerLost' THEN
                 UPDATE attempts SET status = CASE st WHEN 'SUCCESS' THEN 'succeeded'

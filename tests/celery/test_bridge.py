@@ -404,9 +404,10 @@ def main():
     check("a failure in the gap is discovered failed, with its error",
           run_of(gap_bad.id, "r.status || '|' || r.error_type || '|' || (r.error_traceback LIKE '%%ValueError%%')::text"),
           "failed|ValueError|true")
-    check("with result_extended the discovered task has its name, args, worker and queue",
-          run_of(gap_ext.id, "r.status || '|' || r.kind || '|' || c.args || '|' || c.hostname || '|' || r.queue || '|' || c.result"),
-          "succeeded|rwapp.mul|[6,7]|w3@rwtest|w3q|42")
+    check("with result_extended the discovered task has its name, args, worker (linked) and queue",
+          run_of(gap_ext.id, "r.status || '|' || r.kind || '|' || c.args || '|' || c.hostname || '|' || r.queue || '|' || c.result"
+                 " || '|' || coalesce((SELECT w.name FROM workers w WHERE w.id = r.worker_id), '-')"),
+          "succeeded|rwapp.mul|[6,7]|w3@rwtest|w3q|42|w3@rwtest")
     check("a result that ended before the fleet was last heard is not imported",
           "SELECT count(*) FROM runs WHERE id = '%s'" % ancient, "0")
     rwapp.app.control.revoke(silent.id, terminate=True)
