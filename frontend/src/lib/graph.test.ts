@@ -10,6 +10,7 @@ import {
   mergePages,
   patchNode,
   SCREENFUL,
+  treeOrder,
   type GraphNode,
   type RunGraphData,
 } from './graph';
@@ -136,5 +137,34 @@ describe('helpers', () => {
   it('colours a cluster by its most urgent status', () => {
     expect(clusterStatus({ succeeded: 9, failed: 1 })).toBe('failed');
     expect(clusterStatus({ succeeded: 9 })).toBe('succeeded');
+  });
+});
+
+describe('treeOrder', () => {
+  it('lists a breadth-first lineage depth first, with depths, siblings in order', () => {
+    const nodes = [
+      node('a', { parent_id: 'r' }),
+      node('b', { parent_id: 'r' }),
+      node('a1', { parent_id: 'a' }),
+      node('b1', { parent_id: 'b' }),
+      node('a2', { parent_id: 'a' }),
+      node('a1x', { parent_id: 'a1' }),
+    ];
+    expect(treeOrder('r', nodes).map((x) => `${x.node.id}:${x.depth}`)).toEqual([
+      'a:1',
+      'a1:2',
+      'a1x:3',
+      'a2:2',
+      'b:1',
+      'b1:2',
+    ]);
+  });
+
+  it('leaves out runs whose parent is not listed, and copes with a deep chain', () => {
+    expect(treeOrder('r', [node('x', { parent_id: 'elsewhere' })])).toEqual([]);
+    const chain = Array.from({ length: 20000 }, (_, i) => node(`c${i}`, { parent_id: i ? `c${i - 1}` : 'r' }));
+    const out = treeOrder('r', chain);
+    expect(out).toHaveLength(20000);
+    expect(out[19999]).toEqual({ node: chain[19999], depth: 20000 });
   });
 });

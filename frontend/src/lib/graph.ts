@@ -303,3 +303,30 @@ export function patchNode(g: RunGraphData, run: Partial<GraphNode> & { id: strin
   };
   return true;
 }
+
+/** Depth-first order of a breadth-first list of descendants of root (GET /runs/{run}/lineage),
+ * each with its depth under root (children 1); siblings keep the list's order. Nodes whose
+ * parent is not in the list (nor root) are left out: they hang under a run not listed. */
+export function treeOrder(root: string, nodes: GraphNode[]): { node: GraphNode; depth: number }[] {
+  const kids = new Map<string, GraphNode[]>();
+  for (const n of nodes) {
+    const p = n.parent_id ?? '';
+    const list = kids.get(p);
+    if (list) list.push(n);
+    else kids.set(p, [n]);
+  }
+  const out: { node: GraphNode; depth: number }[] = [];
+  // An explicit stack rather than recursion: a chain thousands of runs deep must not
+  // overflow the call stack.
+  const stack: { id: string; depth: number; i: number }[] = [{ id: root, depth: 1, i: 0 }];
+  for (let top = stack.at(-1); top; top = stack.at(-1)) {
+    const k = (kids.get(top.id) ?? [])[top.i++];
+    if (!k) {
+      stack.pop();
+      continue;
+    }
+    out.push({ node: k, depth: top.depth });
+    stack.push({ id: k.id, depth: top.depth + 1, i: 0 });
+  }
+  return out;
+}

@@ -10,31 +10,13 @@ import { api } from '../../api/client';
 import { lineageQuery } from '../../api/graph';
 import type { components } from '../../api/schema.gen';
 import { formatDuration, formatTime, shortId } from '../../lib/format';
-import type { GraphNode } from '../../lib/graph';
+import { treeOrder, type GraphNode } from '../../lib/graph';
 import { StatusBadge } from '../StatusBadges';
 import { EmptyState, ErrorState, LoadingRows } from '../QueryState';
 
 type RootPage = components['schemas']['RunRootPage'];
 /** Descendants listed under an expanded root; the rest are in its Graph tab. */
 export const TREE_ROWS = 500;
-
-/** Depth-first order of a breadth-first list of descendants, each with its depth. */
-export function treeOrder(root: string, nodes: GraphNode[]): { node: GraphNode; depth: number }[] {
-  const kids = new Map<string, GraphNode[]>();
-  for (const n of nodes) {
-    const p = n.parent_id ?? '';
-    kids.set(p, [...(kids.get(p) ?? []), n]);
-  }
-  const out: { node: GraphNode; depth: number }[] = [];
-  const walk = (id: string, depth: number) => {
-    for (const k of kids.get(id) ?? []) {
-      out.push({ node: k, depth });
-      walk(k.id, depth + 1);
-    }
-  };
-  walk(root, 1);
-  return out;
-}
 
 function Row({ project, n, depth, children, open, onToggle }: {
   project: string;
