@@ -835,7 +835,7 @@ char *itest_redis_anon(int argc, const char *const *argv)
     if (s.fd < 0 || !n || write(s.fd, cmd, n) != (ssize_t)n)
         goto out;
     while (!(s.buf && (eol = memmem(s.buf, s.len, "\r\n", 2))))
-        if (sub_fill(&s, 5000) != 0)
+        if (sub_fill(&s, ITEST_WAIT_MS) != 0)
             goto out;
     out = strndup(s.buf, (size_t)(eol - s.buf));
 out:
@@ -864,7 +864,7 @@ int itest_sub_open(struct itest_sub *s, const char *channel)
             return -1;
         }
         while (!(s->buf && (eol = memmem(s->buf, s->len, "\r\n", 2))))
-            if (sub_fill(s, 5000) != 0) {
+            if (sub_fill(s, ITEST_WAIT_MS) != 0) {
                 itest_sub_close(s);
                 return -1;
             }
@@ -882,7 +882,7 @@ int itest_sub_open(struct itest_sub *s, const char *channel)
         return -1;
     }
     /* The confirmation's third element is the subscription count. */
-    confirm = sub_next_of(s, "subscribe", 5000);
+    confirm = sub_next_of(s, "subscribe", ITEST_WAIT_MS);
     if (!confirm) {
         itest_sub_close(s);
         return -1;
@@ -902,7 +902,7 @@ json_object *itest_sub_find(struct itest_sub *s, const char *run, const char *ty
 
     /* Other writes of the instance may come first: skip them, up to 200 messages. */
     for (int i = 0; i < 200 && !m; i++) {
-        char *msg = itest_sub_next(s, 5000);
+        char *msg = itest_sub_next(s, ITEST_WAIT_MS);
         if (!msg)
             break;
         json_object *o = json_tokener_parse(msg);
@@ -1287,7 +1287,7 @@ long itest_get_status(const struct ident *id, const char *path)
 
 long itest_status_settles(const struct ident *id, const char *path, long want)
 {
-    double deadline = itest_now_s() + 10;
+    double deadline = itest_now_s() + 30;
     long st;
 
     while ((st = itest_get_status(id, path)) != want && itest_now_s() < deadline)

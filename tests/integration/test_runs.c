@@ -1743,7 +1743,7 @@ static json_object *next_about(struct itest_sub *sub, const char *run, long long
                                int *disorder)
 {
     for (;;) {
-        char *msg = itest_sub_next(sub, 5000);
+        char *msg = itest_sub_next(sub, ITEST_WAIT_MS);
         json_object *o, *rn;
         long long mid;
         if (!msg)
