@@ -267,10 +267,11 @@ int api_req(const struct ident *id, const char *method, const char *path, const 
      * suites sign in often and are not about throttling, so a login's 429 is waited
      * out. Any other 429 is the answer under test. */
     int is_login = strcmp(path, "/api/v1/auth/login") == 0;
-    for (int tries = 0;; tries++) {
+    double deadline = itest_now_s() + ITEST_WAIT_MS / 1000.0;
+    for (;;) {
         int rc = http_do_from(flags & API_FROM_ALT ? ITEST_ALT_SOURCE : NULL, method, path, body,
                               body ? strlen(body) : 0, hdr, out);
-        if (rc != 0 || out->status != 429 || !is_login || tries == 50)
+        if (rc != 0 || out->status != 429 || !is_login || itest_now_s() >= deadline)
             return rc;
         http_resp_free(out);
         nanosleep(&(struct timespec){0, 100000000L}, NULL);
