@@ -78,7 +78,8 @@ int http_do_from(const char *source, const char *method, const char *path, const
     curl_easy_setopt(c, CURLOPT_WRITEDATA, out);
     curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(c, CURLOPT_HEADERDATA, out);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT, 20L);
+    /* Only a hang runs this long (a wait of POST /runs/wait is at most 30 s). */
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, (long)(ITEST_WAIT_MS / 1000));
     if (source) {
         /* "host!": an address to bind, never taken for an interface's name. */
         snprintf(iface, sizeof(iface), "host!%s", source);
