@@ -760,7 +760,7 @@ cmd_demo() {
     if [[ -s "$token_file" ]]; then
         token=$(<"$token_file")
         code=$(printf 'Authorization: Bearer %s\n' "$token" |
-            curl -sS -o /dev/null -w '%{http_code}' --max-time 5 -H @- "$base/api/v1/auth/me" || true)
+            curl -sS -o /dev/null -w '%{http_code}' --max-time 30 -H @- "$base/api/v1/auth/me" || true)
         case "$code" in
         200) ;;
         401) token='' ;; # revoked, or a database made anew: make another

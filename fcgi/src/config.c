@@ -136,6 +136,7 @@ void config_redis_addr(const struct config *cfg, struct config_redis_addr *out)
 {
     config_parse_redis_url(cfg->redis_url, out);
     snprintf(out->password, sizeof(out->password), "%s", cfg->redis_password);
+    out->timeout_ms = (int)cfg->redis_timeout_ms;
 }
 
 int config_read_secret(const char *path, int optional, const char *name, char *out, size_t cap,
@@ -351,6 +352,11 @@ int config_load(struct config *cfg, char *err, size_t errlen)
     /* At most a minute: last_used_at and last_seen_at are touched on cache misses only, and
      * their one-minute resolution should stay about that (docs/ARCHITECTURE.md). */
     if (config_long("RUNWATCH_AUTH_CACHE_S", "5", 0, 60, &cfg->auth_cache_s, err, errlen))
+        return -1;
+    /* Short by default, so a Redis that hangs costs a write little (pub.c); the test stack
+     * sets it long, so a loaded machine's slow reply is never a dropped live event there. */
+    if (config_long("RUNWATCH_REDIS_TIMEOUT_MS", "500", 50, 60000, &cfg->redis_timeout_ms, err,
+                    errlen))
         return -1;
 
     /* Words added to the built-in ones (jsonx_redact), which always apply: an operator's list
@@ -644,6 +650,7 @@ int config_print_shell(const struct config *cfg, FILE *out, char *err, size_t er
     config_put_long(out, "RUNWATCH_SESSION_IDLE", cfg->session_idle_s);
     config_put_long(out, "RUNWATCH_SESSION_MAX", cfg->session_max_s);
     config_put_long(out, "RUNWATCH_AUTH_CACHE_S", cfg->auth_cache_s);
+    config_put_long(out, "RUNWATCH_REDIS_TIMEOUT_MS", cfg->redis_timeout_ms);
     config_put(out, "RUNWATCH_REDACT_KEYS", keys);
     config_put(out, "RUNWATCH_LOG_LEVEL", levels[cfg->log_level]);
     config_put(out, "RUNWATCH_LOGIN_RATE", st.login_rate);

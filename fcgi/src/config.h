@@ -48,6 +48,8 @@ struct config {
     long session_idle_s; /* a session unused this long is expired */
     long session_max_s;  /* absolute lifetime of a session */
     long auth_cache_s;   /* how long a worker may reuse a token or session lookup; 0: never */
+    /* RUNWATCH_REDIS_TIMEOUT_MS: how long pub.c waits for Redis to connect or reply. */
+    long redis_timeout_ms;
     enum log_level log_level;
     /* Extra words or word sequences (api_key: "api key") that make a key secret, beside the
      * built-in ones (RUNWATCH_REDACT_KEYS; jsonx_redact). */
@@ -91,6 +93,8 @@ struct config_redis_addr {
     int port;
     int is_unix;
     char password[256]; /* sent with AUTH on every new connection; empty: no AUTH */
+    /* A publish connection's connect and reply wait (pub.c); 0: 500. */
+    int timeout_ms;
     /* redis-sentinel://h1:p1,h2:p2,h3:p3/name: host and port are asked of the Sentinels
      * before every connection (redis_sentinel_resolve); master empty: a fixed address. */
     char master[64];

@@ -13,8 +13,9 @@
  * the order they were first sent (only another worker's EVAL between two of them could let the
  * later one run by its SHA-1 before the earlier one's second try: each still gets its own id, in
  * the order subscribers receive them). A connection authenticates first (AUTH) when a password is
- * set. A reply waits at most 500 ms; after a failure the worker does not try again for a second, so
- * a dead Redis adds no latency to the writes that follow. */
+ * set. A reply waits at most RUNWATCH_REDIS_TIMEOUT_MS (500 ms by default); after a failure the
+ * worker does not try again for a second, so a dead Redis adds no latency to the writes that
+ * follow. */
 #include "pub.h"
 
 #include <hiredis/hiredis.h>
@@ -29,7 +30,12 @@
 #include "log.h"
 #include "sentinel.h"
 
-static const struct timeval pub_timeout = {0, 500000};
+/* The connect and reply wait (RUNWATCH_REDIS_TIMEOUT_MS; 500 ms when the address has none). */
+static struct timeval pub_timeout(const struct pub *p)
+{
+    int ms = p->addr.timeout_ms > 0 ? p->addr.timeout_ms : 500;
+    return (struct timeval){ms / 1000, (long)(ms % 1000) * 1000};
+}
 
 /* KEYS[1] the counter, KEYS[2] the channel, KEYS[3] the epoch, ARGV[1] the message without
  * id and epoch, ARGV[2] a fresh epoch, used only if the counter starts over (INCR gave 1)
@@ -112,8 +118,8 @@ static int pub_connect(struct pub *p, char *err, size_t errlen)
         pub_drop(p);
         return -1;
     }
-    c = p->addr.is_unix ? redisConnectUnixWithTimeout(p->addr.host, pub_timeout)
-                        : redisConnectWithTimeout(p->addr.host, p->addr.port, pub_timeout);
+    c = p->addr.is_unix ? redisConnectUnixWithTimeout(p->addr.host, pub_timeout(p))
+                        : redisConnectWithTimeout(p->addr.host, p->addr.port, pub_timeout(p));
     if (!c || c->err) {
         snprintf(err, errlen, "redis: %s", c ? c->errstr : "out of memory");
         if (c)
@@ -121,7 +127,7 @@ static int pub_connect(struct pub *p, char *err, size_t errlen)
         pub_drop(p);
         return -1;
     }
-    redisSetTimeout(c, pub_timeout);
+    redisSetTimeout(c, pub_timeout(p));
     /* The stack's Redis requires a password: nothing (not even a PUBLISH) before AUTH. */
     if (p->addr.password[0]) {
         r = redisCommand(c, "AUTH %s", p->addr.password);

@@ -83,10 +83,11 @@ int pub_event(struct pub *p, const char *project_id, const char *type, const cha
               const char *data_json);
 
 /* Publishes who on PUB_REVOKED_CHANNEL, after the COMMIT that changed those identities.
- * Rare (a revoke, a logout, a role change), so it waits for its reply (500 ms at most; a
- * connection found stale is replaced once); it never fails the caller's write: a message
- * Redis did not take is logged, and those streams then end at the hub's next Redis gap
- * or their maximum age (docs/CONTRACTS.md). 0 when published, else -1. */
+ * Rare (a revoke, a logout, a role change), so it waits for its reply (at most
+ * RUNWATCH_REDIS_TIMEOUT_MS, 500 ms by default; a connection found stale is replaced once); it
+ * never fails the caller's write: a message Redis did not take is logged, and those streams
+ * then end at the hub's next Redis gap or their maximum age (docs/CONTRACTS.md). 0 when
+ * published, else -1. */
 int pub_revoked(struct pub *p, const char *who);
 
 #endif

@@ -1,6 +1,6 @@
 """The Celery app the celery suite runs a real worker of (tests/celery/run.sh): plain
 tasks, a failure, an autoretry that succeeds on its third try, a long task to revoke or
-kill, and a task that spawns a child. Broker and result backend are the test stack's
+kill, a task that runs until the test releases it, and a task that spawns a child. Broker and result backend are the test stack's
 Redis (RWCELERY_BROKER); the result backend is what the bridge reads group ids from."""
 import os
 import time
@@ -52,6 +52,18 @@ def flaky(self, marker):
 def sleepy(seconds):
     time.sleep(seconds)
     return seconds
+
+
+@app.task
+def until_file(path, cap_s):
+    # Runs until the test creates path (so it ends when the test says, not after a time the
+    # test must outpace); past cap_s it fails, so a release that never comes shows.
+    end = time.monotonic() + cap_s
+    while not os.path.exists(path):
+        if time.monotonic() > end:
+            raise TimeoutError("never released: " + path)
+        time.sleep(0.05)
+    return "released"
 
 
 @app.task

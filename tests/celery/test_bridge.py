@@ -368,13 +368,17 @@ def main():
     # w3 stores its results with result_extended (the meta names the task).
     w3 = start_worker("w3@rwtest", queues="w3q", env={"RWCELERY_RESULT_EXTENDED": "1"})
     check("worker w3 online", "SELECT status FROM workers WHERE project_id = %s AND name = 'w3@rwtest'" % P, "idle")
-    running = rwapp.sleepy.delay(4)
+    # It ends while the bridge is down because the test releases it then: a sleepy(4) had to
+    # outlast two checks and the bridge's stop, which a busy box did not always allow.
+    release = os.path.join(TMP, "release-" + str(uuid.uuid4()))
+    running = rwapp.until_file.delay(release, 600)
     check("a task in flight before the restart is running", run_of(running.id, "r.status"), "running")
     silent = rwapp.sleepy.delay(300)
     check("a second one too", run_of(silent.id, "r.status"), "running")
     bridge.send_signal(signal.SIGTERM)
-    bridge.wait(timeout=30)
+    bridge.wait(timeout=60)
     before = q("SELECT count(*) FROM runs WHERE project_id = %s" % P)
+    open(release, "w").close()
     wait_result(running)  # it ends while the bridge is down
     # Tasks sent, run and ended entirely while the bridge is down: no event of theirs is
     # ever seen; the backend scan after the restart finds them.

@@ -13,7 +13,9 @@ export const LIVE = process.env.RUNWATCH_E2E_STREAM === '1';
 export const EMAIL = process.env.RUNWATCH_ADMIN_EMAIL;
 export const PASSWORD = process.env.RUNWATCH_ADMIN_PASSWORD;
 assert.ok(BASE && OUT && EMAIL && PASSWORD, 'run through tests/e2e/run.sh');
-export const WAIT = 15_000;
+// How long a step waits for what must appear (a page, a live update): long enough that only
+// a bug, never a busy machine, runs past it; a wait that succeeds ends at once.
+export const WAIT = 60_000;
 
 /** The JSON API under /api/v1; `api.cookie` is the session cookie of the last response
  * that set one (the admin's login). Without a token a call is a browser-style (cookie)

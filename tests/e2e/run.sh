@@ -36,6 +36,9 @@ export RUNWATCH_BIN_DIR=$bin_dir
 export RUNWATCH_API_WORKERS=${RUNWATCH_API_WORKERS:-2}
 export RUNWATCH_ADMIN_EMAIL=admin@runwatch.test
 export RUNWATCH_ADMIN_PASSWORD=admin-password-for-e2e
+# Live updates the specs wait for are not dropped for a loaded machine's slow Redis reply
+# (500 ms in production; tests/integration/run.sh says why).
+export RUNWATCH_REDIS_TIMEOUT_MS=10000
 # A copy of the build, so nginx's workers (www-data under root) can read it wherever the
 # checkout lives.
 cp -r "$repo/frontend/dist" "$tmp/static"

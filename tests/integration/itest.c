@@ -78,7 +78,8 @@ int http_do_from(const char *source, const char *method, const char *path, const
     curl_easy_setopt(c, CURLOPT_WRITEDATA, out);
     curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(c, CURLOPT_HEADERDATA, out);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT, 20L);
+    /* Only a hang runs this long (a wait of POST /runs/wait is at most 30 s). */
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, (long)(ITEST_WAIT_MS / 1000));
     if (source) {
         /* "host!": an address to bind, never taken for an interface's name. */
         snprintf(iface, sizeof(iface), "host!%s", source);
@@ -267,10 +268,11 @@ int api_req(const struct ident *id, const char *method, const char *path, const 
      * suites sign in often and are not about throttling, so a login's 429 is waited
      * out. Any other 429 is the answer under test. */
     int is_login = strcmp(path, "/api/v1/auth/login") == 0;
-    for (int tries = 0;; tries++) {
+    double deadline = itest_now_s() + ITEST_WAIT_MS / 1000.0;
+    for (;;) {
         int rc = http_do_from(flags & API_FROM_ALT ? ITEST_ALT_SOURCE : NULL, method, path, body,
                               body ? strlen(body) : 0, hdr, out);
-        if (rc != 0 || out->status != 429 || !is_login || tries == 50)
+        if (rc != 0 || out->status != 429 || !is_login || itest_now_s() >= deadline)
             return rc;
         http_resp_free(out);
         nanosleep(&(struct timespec){0, 100000000L}, NULL);
@@ -835,7 +837,7 @@ char *itest_redis_anon(int argc, const char *const *argv)
     if (s.fd < 0 || !n || write(s.fd, cmd, n) != (ssize_t)n)
         goto out;
     while (!(s.buf && (eol = memmem(s.buf, s.len, "\r\n", 2))))
-        if (sub_fill(&s, 5000) != 0)
+        if (sub_fill(&s, ITEST_WAIT_MS) != 0)
             goto out;
     out = strndup(s.buf, (size_t)(eol - s.buf));
 out:
@@ -864,7 +866,7 @@ int itest_sub_open(struct itest_sub *s, const char *channel)
             return -1;
         }
         while (!(s->buf && (eol = memmem(s->buf, s->len, "\r\n", 2))))
-            if (sub_fill(s, 5000) != 0) {
+            if (sub_fill(s, ITEST_WAIT_MS) != 0) {
                 itest_sub_close(s);
                 return -1;
             }
@@ -882,7 +884,7 @@ int itest_sub_open(struct itest_sub *s, const char *channel)
         return -1;
     }
     /* The confirmation's third element is the subscription count. */
-    confirm = sub_next_of(s, "subscribe", 5000);
+    confirm = sub_next_of(s, "subscribe", ITEST_WAIT_MS);
     if (!confirm) {
         itest_sub_close(s);
         return -1;
@@ -902,7 +904,7 @@ json_object *itest_sub_find(struct itest_sub *s, const char *run, const char *ty
 
     /* Other writes of the instance may come first: skip them, up to 200 messages. */
     for (int i = 0; i < 200 && !m; i++) {
-        char *msg = itest_sub_next(s, 5000);
+        char *msg = itest_sub_next(s, ITEST_WAIT_MS);
         if (!msg)
             break;
         json_object *o = json_tokener_parse(msg);
@@ -1287,7 +1289,7 @@ long itest_get_status(const struct ident *id, const char *path)
 
 long itest_status_settles(const struct ident *id, const char *path, long want)
 {
-    double deadline = itest_now_s() + 10;
+    double deadline = itest_now_s() + 30;
     long st;
 
     while ((st = itest_get_status(id, path)) != want && itest_now_s() < deadline)

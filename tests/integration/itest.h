@@ -144,11 +144,16 @@ const char *itest_redis_password(char *buf, size_t cap);
  * stack's Redis and returns its first reply line (malloc'd), or NULL. What a local
  * process without the password gets. */
 char *itest_redis_anon(int argc, const char *const *argv);
+/* How long a suite waits for something that must happen (a message, an answer): long
+ * enough that only a bug, never a busy machine, runs past it. A wait that ends early on
+ * success costs nothing when all is well; only a failing check waits this long. */
+#define ITEST_WAIT_MS 60000
 /* The payload of the next message (malloc'd, NUL-terminated; the caller frees it), or
  * NULL when none came within timeout_ms or the connection failed. */
 char *itest_sub_next(struct itest_sub *s, int timeout_ms);
 /* The next message about run of the given type (the caller puts it), skipping the
- * instance's other messages; NULL when none came within 200 messages of 5 s each. */
+ * instance's other messages; NULL when none came within 200 messages of ITEST_WAIT_MS
+ * each. */
 json_object *itest_sub_find(struct itest_sub *s, const char *run, const char *type);
 void itest_sub_close(struct itest_sub *s);
 
@@ -292,11 +297,11 @@ double itest_now_s(void);
 void itest_sleep_ms(long ms);
 /* The status of GET path as id, or -1 when no answer came. */
 long itest_get_status(const struct ident *id, const char *path);
-/* The status of GET path as id once it is want, or the last status after 10 s of
+/* The status of GET path as id once it is want, or the last status after 30 s of
  * asking. For identity changes made outside the API (psql): they reach the workers'
  * identity caches by PostgreSQL's notification, which is asynchronous, where a change
  * through the API holds on the very next request (docs/ARCHITECTURE.md, "The identity
- * cache"). The deadline is no speed assumption: run.sh sets a cache TTL far above it, so
+ * cache"). The deadline is no speed assumption: run.sh sets the cache TTL (60 s) at twice it, so
  * a missing notification fails the check. */
 long itest_status_settles(const struct ident *id, const char *path, long want);
 /* Runs sql through itest_psql and asserts that psql succeeded. */

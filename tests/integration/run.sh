@@ -39,6 +39,10 @@ export RUNWATCH_ARTIFACT_MAX_BYTES=3145728
 # The identity cache at its longest: no suite runs that long, so a change that holds at
 # once can only have been invalidated, never merely expired (test_auth.c).
 export RUNWATCH_AUTH_CACHE_S=60
+# A publish waits this long for Redis (500 ms in production, fcgi/src/pub.c): a loaded
+# machine's slow reply must not drop a live event a suite waits for, which would look like a
+# bug. No suite makes Redis hang: one it kills answers at once (connection refused).
+export RUNWATCH_REDIS_TIMEOUT_MS=10000
 mkdir -p "$tmp/static"
 echo '<!doctype html><title>Runwatch</title>' >"$tmp/static/index.html"
 # An asset and a source map beside it: the edge suite checks nginx never serves a map.

@@ -96,7 +96,7 @@ else
     not_ok "the password file does not hold the printed password" "$(cat "$tmp/start.out")"
 fi
 code=$(printf '{"email":"admin@localhost","password":"%s"}' "$password" |
-    curl -sS -o /dev/null -w '%{http_code}' --max-time 10 -H 'X-Runwatch-CSRF: 1' \
+    curl -sS -o /dev/null -w '%{http_code}' --max-time 60 -H 'X-Runwatch-CSRF: 1' \
         -H 'Content-Type: application/json' --data-binary @- \
         "http://127.0.0.1:$http/api/v1/auth/login" || true)
 if [[ "$code" == 200 ]]; then ok "the kept password signs in"; else not_ok "login with the kept password answered $code"; fi
@@ -127,7 +127,7 @@ fi
 token=$(cd "$tmp" && env -u RUNWATCH_VAR_DIR RUNWATCH_VAR_DIR=var "$bin_dir/runwatch-api" token create \
     --project settings --create-project --name settings-test 2>"$tmp/cli.err") || true
 code=$(printf 'Authorization: Bearer %s\n' "$token" |
-    curl -sS -o /dev/null -w '%{http_code}' --max-time 10 -H @- "http://127.0.0.1:$http/api/v1/auth/me" || true)
+    curl -sS -o /dev/null -w '%{http_code}' --max-time 60 -H @- "http://127.0.0.1:$http/api/v1/auth/me" || true)
 if [[ "$token" == rw_* && "$code" == 200 ]]; then
     ok "runwatch-api token create (relative var dir, no ports) made a token this stack accepts"
 else

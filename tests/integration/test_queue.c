@@ -866,12 +866,12 @@ static void test_claim_validation(void)
 /* ---- leases ---- */
 
 /* The next message of type about run (or, run NULL, about worker: data.id), skipping
- * others; parsed, or NULL after 5 s. */
+ * others; parsed, or NULL after ITEST_WAIT_MS without one. */
 static json_object *next_msg(struct itest_sub *sub, const char *type, const char *run,
                              long long worker)
 {
     for (;;) {
-        char *msg = itest_sub_next(sub, 5000);
+        char *msg = itest_sub_next(sub, ITEST_WAIT_MS);
         json_object *o;
         if (!msg)
             return NULL;
@@ -884,12 +884,14 @@ static json_object *next_msg(struct itest_sub *sub, const char *type, const char
     }
 }
 
-/* Claims on queue with worker every 250 ms until one answers 200 (at most ~8 s);
- * returns that claim's status, the run in id. */
+/* Claims on queue with worker every 250 ms until one answers 200 (or ITEST_WAIT_MS pass:
+ * a lease that never lapses is the bug this catches, however slow the machine); returns
+ * that claim's status, the run in id. */
 static long claim_when_lapsed(const char *queue, long long worker, char id[40])
 {
+    double deadline = itest_now_s() + ITEST_WAIT_MS / 1000.0;
     long st = 204;
-    for (int i = 0; i < 32 && st == 204; i++) {
+    while (st == 204 && itest_now_s() < deadline) {
         itest_sleep_ms(250);
         st = itest_claim_a(&world, queue, worker, id);
     }
@@ -979,9 +981,9 @@ static void test_lease_expiry(void)
 
 static void test_lease_renewed(void)
 {
-    char queue[64], kind[64], run[40], decoy[40], got[40], more[128];
+    char queue[64], kind[64], run[40], decoy[40], got[40], more[128], sql[512], t0[64], out[64];
     long long w1, w2;
-    int stolen = 0, beats = 0;
+    int stolen = 0;
     json_object *page;
 
     itest_unique("renew", queue, sizeof(queue));
@@ -990,20 +992,34 @@ static void test_lease_renewed(void)
     CU_ASSERT_TRUE_FATAL((w2 = itest_new_worker(&world.member, world.pa.slug, NULL)) > 0);
     CU_ASSERT_EQUAL_FATAL(itest_queued_run(&world, world.pa.slug, queue, kind, 1, run), 0);
     CU_ASSERT_EQUAL_FATAL(itest_queued_run(&world, world.pa.slug, queue, kind, 0, decoy), 0);
-    snprintf(more, sizeof(more), "\"project\":\"%s\",\"lease_s\":1", world.pa.slug);
+    /* A lease of 600 s, so no delay of this machine's lets it lapse on its own. (A lease of
+     * 1 s beaten every 0.3 s lapsed when a busy box took 0.7 s for a beat and a claim.) */
+    snprintf(more, sizeof(more), "\"project\":\"%s\",\"lease_s\":600", world.pa.slug);
     CU_ASSERT_EQUAL_FATAL(itest_claim(&world.member, queue, w1, more, got), 200);
     CU_ASSERT_STRING_EQUAL_FATAL(got, run);
 
-    /* Beating every 0.3 s for 1.5 s keeps the lease: the other worker gets the decoy,
-     * then nothing. */
-    for (int i = 0; i < 5; i++) {
-        itest_sleep_ms(300);
-        beats += itest_statusf(&world.twrite, "POST", "{\"progress\":0.1}",
-                               "/api/v1/runs/%s/heartbeat", run) == 200;
+    /* Each beat sets the lease to the beat's time plus lease_s: moved an hour out first
+     * (by hand), it comes back to between the database's time before the beat and after
+     * it, plus 600 s. Bounds in the database's own clock, whatever the beat took. */
+    for (int i = 0; i < 3; i++) {
+        snprintf(sql, sizeof(sql),
+                 "UPDATE runs SET lease_expires_at = now() + interval '1 hour' WHERE id = '%s' "
+                 "RETURNING now()",
+                 run);
+        CU_ASSERT_EQUAL_FATAL(itest_psql(sql, t0, sizeof(t0)), 0);
+        CU_ASSERT_EQUAL(itest_statusf(&world.twrite, "POST", "{\"progress\":0.1}",
+                                      "/api/v1/runs/%s/heartbeat", run),
+                        200);
+        snprintf(sql, sizeof(sql),
+                 "SELECT lease_expires_at BETWEEN '%s'::timestamptz + interval '600 s' AND now() + "
+                 "interval '600 s' FROM runs WHERE id = '%s'",
+                 t0, run);
+        CU_ASSERT_EQUAL(itest_psql(sql, out, sizeof(out)), 0);
+        CU_ASSERT_STRING_EQUAL(out, "t");
+        /* The other worker gets the decoy, then nothing. */
         CU_ASSERT_NOT_EQUAL(itest_claim_a(&world, queue, w2, got), -1);
         stolen += strcmp(got, run) == 0;
     }
-    CU_ASSERT_EQUAL(beats, 5);
     CU_ASSERT_EQUAL(stolen, 0);
     page = attempts_of(run);
     CU_ASSERT_EQUAL(itest_jlen(page, "items"), 1);
@@ -1014,7 +1030,11 @@ static void test_lease_renewed(void)
     CU_ASSERT_EQUAL(itest_jint(page, "worker_id"), w2);
     json_object_put(page);
 
-    /* Without beats it lapses after all. */
+    /* Without beats it lapses after all: its time passed (by hand here; test_lease_expiry
+     * waits for a real one), the next claim takes it back. */
+    snprintf(sql, sizeof(sql),
+             "UPDATE runs SET lease_expires_at = now() - interval '1 second' WHERE id = '%s'", run);
+    itest_psql_ok(sql);
     CU_ASSERT_EQUAL(claim_when_lapsed(queue, w2, got), 200);
     CU_ASSERT_STRING_EQUAL(got, run);
 }

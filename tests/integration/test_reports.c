@@ -10,7 +10,9 @@
  * run, CSV, delete.
  * Each test makes its own kinds and error types, so the tests do not depend on one
  * another. */
+#include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -826,17 +828,28 @@ static void test_query_caps(void)
  * 200, none 503. Each worker holds its own, so several queries reach them all. */
 static void test_query_after_kill(void)
 {
-    char killed[32] = "", one[16];
+    char killed[512] = "", one[16];
+    int n = 0, alive = 1;
 
     for (int i = 0; i < 6; i++)
         CU_ASSERT_STRING_EQUAL(scalar(&viewer, "select 1", one, sizeof(one)), "1");
-    CU_ASSERT_EQUAL_FATAL(
-        itest_psql_admin("select count(pg_terminate_backend(pid)) from pg_stat_activity "
-                         "where application_name = 'runwatch-report'",
-                         killed, sizeof(killed)),
-        0);
-    CU_ASSERT_TRUE(atoi(killed) >= 1);
-    itest_sleep_ms(200); /* the backends' goodbye reaches the sockets */
+    CU_ASSERT_EQUAL_FATAL(itest_psql_admin("select string_agg(pid::text, ' ') from (select pid, "
+                                           "pg_terminate_backend(pid) as t from pg_stat_activity "
+                                           "where application_name = 'runwatch-report') a where t",
+                                           killed, sizeof(killed)),
+                          0);
+    /* The backends' goodbye reaches the sockets once they have exited: waited for (a
+     * terminated backend may take its time on a busy machine), not slept on. */
+    for (double deadline = itest_now_s() + ITEST_WAIT_MS / 1000.0;
+         alive && itest_now_s() < deadline; itest_sleep_ms(alive ? 50 : 0)) {
+        char *p = killed, *end;
+        n = 0;
+        alive = 0;
+        for (long pid; (pid = strtol(p, &end, 10)) > 0; p = end, n++)
+            alive |= !(kill((pid_t)pid, 0) == -1 && errno == ESRCH);
+    }
+    CU_ASSERT_TRUE(n >= 1);
+    CU_ASSERT_FALSE(alive);
     for (int i = 0; i < 6; i++) {
         struct http_resp r;
         CU_ASSERT_EQUAL(query(&viewer, "select 1", NULL, &r), 0);
@@ -1314,7 +1327,8 @@ static long long delta_rows(long long project)
  * rollup_fold answers -1 and the next turn goes on). */
 static long long fold_all(long long project)
 {
-    for (int i = 0; i < 50 && delta_rows(project) != 0; i++) {
+    for (double deadline = itest_now_s() + ITEST_WAIT_MS / 1000.0;
+         itest_now_s() < deadline && delta_rows(project) != 0;) {
         CU_ASSERT_EQUAL(itest_psql("SELECT rollup_fold(1000000)", NULL, 0), 0);
         usleep(100 * 1000);
     }

@@ -1378,12 +1378,14 @@ static void test_wait_slots(void)
 
     CU_ASSERT_FATAL(slots >= 1 && slots <= MAXW);
     CU_ASSERT_EQUAL_FATAL(itest_token_run(&world, "queued", run), 0);
+    /* The longest waits there are, ended by the run's cancel once the extra one was refused:
+     * waits of 4 s ran out first when a busy box was slow to get them all under way. */
     for (int i = 0; i < slots; i++) {
-        snprintf(w[i].body, sizeof(w[i].body), "{\"ids\":[\"%s\"],\"timeout_s\":4}", run);
+        snprintf(w[i].body, sizeof(w[i].body), "{\"ids\":[\"%s\"],\"timeout_s\":30}", run);
         CU_ASSERT_EQUAL_FATAL(pthread_create(&t[i], NULL, wait_long, &w[i]), 0);
     }
     /* Until every slot is held (seen in pg_locks), then one more wait. */
-    for (int tries = 0; tries < 300; tries++) {
+    for (double deadline = itest_now_s() + ITEST_WAIT_MS / 1000.0; itest_now_s() < deadline;) {
         itest_psql("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND classid = "
                    "1920165473 AND granted",
                    out, sizeof(out));
@@ -1402,6 +1404,7 @@ static void test_wait_slots(void)
     http_resp_free(&r);
     /* Other requests are still served meanwhile. */
     CU_ASSERT_EQUAL(itest_statusf(&world.viewer, "GET", NULL, "/api/v1/runs/%s", run), 200);
+    CU_ASSERT_EQUAL(itest_statusf(&world.twrite, "POST", NULL, "/api/v1/runs/%s/cancel", run), 200);
     for (int i = 0; i < slots; i++) {
         pthread_join(t[i], NULL);
         CU_ASSERT_EQUAL(w[i].status, 200);
@@ -1743,7 +1746,7 @@ static json_object *next_about(struct itest_sub *sub, const char *run, long long
                                int *disorder)
 {
     for (;;) {
-        char *msg = itest_sub_next(sub, 5000);
+        char *msg = itest_sub_next(sub, ITEST_WAIT_MS);
         json_object *o, *rn;
         long long mid;
         if (!msg)

@@ -195,7 +195,7 @@ static void test_live_message(void)
                     201);
     http_resp_free(&r);
     for (int i = 0; i < 200 && !found; i++) {
-        char *m = itest_sub_next(&sub, 5000);
+        char *m = itest_sub_next(&sub, ITEST_WAIT_MS);
         if (!m)
             break;
         json_object *o = json_tokener_parse(m);

@@ -23,10 +23,13 @@ const compression = process.env.OTEL_TEST_COMPRESSION ?? 'none';
 const Exporter = { json: JsonExporter, proto: ProtoExporter }[protocol];
 // The exporter reports a failed export (an HTTP error) here; it does not throw.
 let exportError = null;
+// Generous waits (the exporter's own is 10 s an export, the provider's flush 30 s): a loaded
+// machine only makes the export slower, and only a server that never answers fails it.
 const otlp = new Exporter({
   url: `${url}/v1/traces`,
   headers: { Authorization: `Bearer ${token}` },
   compression,
+  timeoutMillis: 60_000,
 });
 const send = otlp.export.bind(otlp);
 otlp.export = (spans, done) =>
@@ -38,6 +41,7 @@ const memory = new InMemorySpanExporter();
 const provider = new BasicTracerProvider({
   resource: resourceFromAttributes({ 'service.name': 'otel-itest', 'runwatch.run_id': run }),
   spanProcessors: [new SimpleSpanProcessor(otlp), new SimpleSpanProcessor(memory)],
+  forceFlushTimeoutMillis: 120_000,
 });
 const tracer = provider.getTracer('runwatch-itest', '0.1.0');
 

@@ -49,6 +49,12 @@ static void test_defaults(void)
     CU_ASSERT_TRUE(c.api_workers >= 2);
     CU_ASSERT_EQUAL(c.sse_port, 8089);
     CU_ASSERT_EQUAL(c.auth_cache_s, 5);
+    CU_ASSERT_EQUAL(c.redis_timeout_ms, 500);
+    {
+        struct config_redis_addr ra;
+        config_redis_addr(&c, &ra);
+        CU_ASSERT_EQUAL(ra.timeout_ms, 500);
+    }
     CU_ASSERT_STRING_EQUAL(c.api_tcp, "");
     CU_ASSERT_EQUAL(c.housekeeper, 1);
     setenv("RUNWATCH_API_TCP", "[::1]:9000", 1);
@@ -64,13 +70,14 @@ static void test_rejects(void)
     struct config c;
     char err[256];
     const char *cases[][2] = {
-        {"RUNWATCH_API_WORKERS", "0"},   {"RUNWATCH_API_WORKERS", "four"},
-        {"RUNWATCH_MAX_BODY", "10"},     {"RUNWATCH_SSE_PORT", "70000"},
-        {"RUNWATCH_LOG_LEVEL", "loud"},  {"RUNWATCH_REDIS_URL", "http://x"},
-        {"RUNWATCH_API_WORKERS", "2x"},  {"RUNWATCH_AUTH_CACHE_S", "61"},
-        {"RUNWATCH_AUTH_CACHE_S", "-1"}, {"RUNWATCH_API_TCP", "9000"},
-        {"RUNWATCH_API_TCP", ":9000"},   {"RUNWATCH_API_TCP", "host:0"},
-        {"RUNWATCH_API_TCP", "host:9x"}, {"RUNWATCH_HOUSEKEEPER", "yes"},
+        {"RUNWATCH_API_WORKERS", "0"},       {"RUNWATCH_API_WORKERS", "four"},
+        {"RUNWATCH_MAX_BODY", "10"},         {"RUNWATCH_SSE_PORT", "70000"},
+        {"RUNWATCH_LOG_LEVEL", "loud"},      {"RUNWATCH_REDIS_URL", "http://x"},
+        {"RUNWATCH_API_WORKERS", "2x"},      {"RUNWATCH_AUTH_CACHE_S", "61"},
+        {"RUNWATCH_AUTH_CACHE_S", "-1"},     {"RUNWATCH_API_TCP", "9000"},
+        {"RUNWATCH_API_TCP", ":9000"},       {"RUNWATCH_API_TCP", "host:0"},
+        {"RUNWATCH_API_TCP", "host:9x"},     {"RUNWATCH_HOUSEKEEPER", "yes"},
+        {"RUNWATCH_REDIS_TIMEOUT_MS", "49"}, {"RUNWATCH_REDIS_TIMEOUT_MS", "60001"},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         clear_env();
