@@ -14,7 +14,7 @@
 #define EVENTS_LIVE_MAX_BYTES 32768
 
 int events_create(struct req *r);
-/* One item of an events batch ({ts, kind, level, message, data}), for req_batch: 0, or -1
+/* One item of an events batch ({ts, kind, level, message, data}), for req_vbatch: 0, or -1
  * with a 400 naming the field (events[3].level). */
 int events_check(struct req *r, const struct jsonx_val *e, long idx);
 /* A batch checked by events_check (req_vbatch: the array, or the lone event) as the text of
