@@ -235,9 +235,19 @@ static int jsonx_prescan(const char *buf, size_t len, struct jsonx_keys *keys,
                 return jsonx_bad_text(&w, buf, i, "a lone UTF-16 surrogate (\\ud800-\\udbff)", err);
             if (esc) {
                 esc = 0;
-                if (c == 'u' && i + 4 < len) {
-                    unsigned u = jsonx_hex4(buf + i + 1);
-                    if (u <= 0xffff) {
+                if (c == 'u') {
+                    /* A \u without four hex digits is refused here, though json-c refuses
+                     * it too: after a high surrogate ("\ud834\u\udc00") json-c stopped with
+                     * the surrogate held, and the next body the process parsed had a
+                     * U+FFFD before its first \u escape (tests/fuzz/fuzz_jsonread.c). */
+                    unsigned u = i + 4 < len ? jsonx_hex4(buf + i + 1) : 0x10000;
+                    if (u > 0xffff) {
+                        jsonx_err_set(err, "",
+                                      "malformed JSON: \\u without four hex digits at offset %zu",
+                                      i);
+                        return -1;
+                    }
+                    {
                         i += 4;
                         if (u >= 0xdc00 && u <= 0xdfff && !high)
                             return jsonx_bad_text(&w, buf, i,
@@ -341,9 +351,10 @@ static int jsonx_prescan(const char *buf, size_t len, struct jsonx_keys *keys,
         }
     }
     /* A document that ends inside a string is refused here, not by json-c: a body cut after
-     * "\ud834 left json-c 0.16's tokener holding the high surrogate through json_tokener_reset,
-     * and the next request's first surrogate pair in the worker came out with a U+FFFD before
-     * it (found by tests/fuzz/fuzz_jsonread.c). */
+     * "\ud834 left json-c 0.16's tokener holding the high surrogate through json_tokener_reset
+     * (which clears neither it nor the escape's state), and the next request's first \u escape
+     * in the worker came out with a U+FFFD before it (found by tests/fuzz/fuzz_jsonread.c).
+     * With this and the \u check above, json-c never stops inside a \u escape. */
     if (in_str) {
         jsonx_err_set(err, "", "malformed JSON: unexpected end of input");
         return -1;
@@ -579,7 +590,8 @@ fail:
  * what jsonx_parse's prescan and json-c's strict grammar check together (the differences
  * from RFC 8259 found by tests/fuzz/fuzz_jsonread.c are none inside a container), and what
  * jsonx_parse checks after (repeated keys). The nodes of a container wait on a stack the
- * process keeps until it closes, then go to the arena in one piece. A json-c tree of the
+ * process keeps (one reader at a time, like jsonx_parse's tokener: the daemons read bodies on
+ * one thread) until it closes, then go to the arena in one piece. A json-c tree of the
  * bench's 1000-event batch was about 30,000 allocations; this is one per container. */
 
 struct jsonx_rd {
@@ -717,6 +729,12 @@ static const char *jsonx_rd_string(struct jsonx_rd *rd, const char *p, const cha
             if (u >= 0xd800 && u <= 0xdbff) {
                 u = 0x10000 + ((u - 0xd800) << 10) + (jsonx_hex4(q + 2) - 0xdc00);
                 q += 6;
+                /* As json-c 0.16 decodes it: it tests a pair's code point for a surrogate by
+                 * its low 16 bits only, so U+1D800-U+1DFFF, U+2D800-U+2DFFF ... come out as
+                 * one U+FFFD. The tree must hold what json-c's holds (a key's repeats, a
+                 * string's length); the text as sent, which is what is stored, keeps them. */
+                if ((u & 0xf800) == 0xd800)
+                    u = 0xfffd;
             }
             *nul |= u == 0;
             o = jsonx_rd_utf8(o, u);

@@ -59,7 +59,8 @@ int jsonx_only_keys(json_object *obj, const char *const *allowed, struct jsonx_e
  * NUL-terminated), any other value keeps where its text is in the body (s, len: an array's
  * text from '[' to ']', to hand on as sent). An object's members stay in the order sent (a
  * lookup is a walk: the objects of bulk input are short); a key is cut at a NUL (\u0000)
- * as json-c cuts it, so both trees have the same keys. */
+ * as json-c cuts it, and an escaped pair json-c 0.16 misreads (U+1D800-U+1DFFF and the like)
+ * is one U+FFFD as in json-c's tree, so both trees hold the same strings and keys. */
 enum jsonx_kind {
     JSONX_NULL,
     JSONX_BOOL,
