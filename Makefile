@@ -284,17 +284,17 @@ bench: build
 # input, built with clang, ASan and UBSan into build/fuzz from their own objects (every
 # source instrumented), then each run a fixed number of times from a fixed seed over its
 # seed corpus (tests/fuzz/corpus/<target>; new inputs go to build/fuzz/corpus, never into
-# the tree). `make test` runs FUZZ_SHORT_TARGETS (the OTLP decoder, the inflater and the
-# flag schema inference, which build from their own few modules) FUZZ_SHORT_RUNS times each; the others stay out of it:
+# the tree). `make test` runs FUZZ_SHORT_TARGETS (the OTLP decoder, the inflater, the
+# flag schema inference and jsonx_read against jsonx_parse, which build from their own few modules) FUZZ_SHORT_RUNS times each; the others stay out of it:
 # the instrumented build of the whole API is minutes on a busy box. FUZZ_RUNS=0 runs until
 # a crash; FUZZ_TARGETS=json runs one.
 FUZZ_CC      ?= clang
 FUZZ_DIR     := build/fuzz
 FUZZ_RUNS    ?= 20000
 FUZZ_SEED    ?= 1
-FUZZ_TARGETS ?= json request sse otlp inflate flagschema celery
+FUZZ_TARGETS ?= json jsonread request sse otlp inflate flagschema celery
 # The short run of `make test`: the targets that build from a few modules, a fixed count.
-FUZZ_SHORT_TARGETS ?= otlp inflate flagschema celery
+FUZZ_SHORT_TARGETS ?= otlp inflate flagschema celery jsonread
 FUZZ_SHORT_RUNS    ?= 20000
 FUZZ_CFLAGS  := -std=c17 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer -Wall -Wextra -Werror \
                 -Wno-unused-function -fsanitize=fuzzer-no-link,address,undefined \
@@ -320,6 +320,7 @@ $(FUZZ_DIR)/fuzz-%: $(FUZZ_DIR)/obj/tests/fuzz/fuzz_%.o $(FUZZ_LIB_OBJ)
 FUZZ_OTLP_OBJ := $(patsubst %.c,$(FUZZ_DIR)/obj/%.o,fcgi/src/otlp_pb.c fcgi/src/jsonx.c fcgi/src/arena.c)
 FUZZ_INFLATE_OBJ := $(patsubst %.c,$(FUZZ_DIR)/obj/%.o,fcgi/src/inflate.c fcgi/src/jsonx.c fcgi/src/arena.c)
 FUZZ_FLAGSCHEMA_OBJ := $(patsubst %.c,$(FUZZ_DIR)/obj/%.o,fcgi/src/flagschema.c fcgi/src/jsonx.c fcgi/src/arena.c)
+FUZZ_JSONREAD_OBJ := $(patsubst %.c,$(FUZZ_DIR)/obj/%.o,fcgi/src/jsonx.c fcgi/src/arena.c)
 FUZZ_SMALL_LIBS := $(shell pkg-config --libs json-c zlib 2>/dev/null) -lm
 
 $(FUZZ_DIR)/fuzz-otlp: $(FUZZ_DIR)/obj/tests/fuzz/fuzz_otlp.o $(FUZZ_OTLP_OBJ)
@@ -331,6 +332,9 @@ $(FUZZ_DIR)/fuzz-inflate: $(FUZZ_DIR)/obj/tests/fuzz/fuzz_inflate.o $(FUZZ_INFLA
 $(FUZZ_DIR)/fuzz-flagschema: $(FUZZ_DIR)/obj/tests/fuzz/fuzz_flagschema.o $(FUZZ_FLAGSCHEMA_OBJ)
 	$(FUZZ_CC) -fsanitize=fuzzer,address,undefined -o $@ $^ $(FUZZ_SMALL_LIBS)
 
+$(FUZZ_DIR)/fuzz-jsonread: $(FUZZ_DIR)/obj/tests/fuzz/fuzz_jsonread.o $(FUZZ_JSONREAD_OBJ)
+	$(FUZZ_CC) -fsanitize=fuzzer,address,undefined -o $@ $^ $(FUZZ_SMALL_LIBS)
+
 # runwatch-celery's envelope decoder, from its own module.
 FUZZ_CELERY_OBJ := $(patsubst %.c,$(FUZZ_DIR)/obj/%.o,fcgi/src/celery/envelope.c)
 
@@ -338,7 +342,7 @@ $(FUZZ_DIR)/fuzz-celery: $(FUZZ_DIR)/obj/tests/fuzz/fuzz_celery.o $(FUZZ_CELERY_
 	$(FUZZ_CC) -fsanitize=fuzzer,address,undefined -o $@ $^ $(FUZZ_SMALL_LIBS)
 
 # Kept between runs (they are made by a chain of pattern rules).
-.SECONDARY: $(FUZZ_LIB_OBJ) $(FUZZ_OTLP_OBJ) $(FUZZ_INFLATE_OBJ) $(FUZZ_FLAGSCHEMA_OBJ) $(FUZZ_CELERY_OBJ) \
+.SECONDARY: $(FUZZ_LIB_OBJ) $(FUZZ_OTLP_OBJ) $(FUZZ_INFLATE_OBJ) $(FUZZ_FLAGSCHEMA_OBJ) $(FUZZ_JSONREAD_OBJ) $(FUZZ_CELERY_OBJ) \
             $(patsubst %,$(FUZZ_DIR)/obj/tests/fuzz/fuzz_%.o,$(FUZZ_TARGETS))
 
 -include $(shell find $(FUZZ_DIR)/obj -name '*.d' 2>/dev/null)

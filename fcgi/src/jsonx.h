@@ -1,8 +1,12 @@
-/* jsonx: the one JSON layer over json-c, for input and output. Ownership rules live
- * here only: jsonx_parse returns a tree the caller owns (put it, or hand it to an
- * arena); a child got from a parent is borrowed; adding a child to a parent hands
- * over the caller's reference. Field getters validate type and range and, on
- * failure, name the field in a jsonx_err the caller turns into a 4xx. */
+/* jsonx: the one JSON layer, for input and output. Two readings of a body: json-c's tree
+ * (jsonx_parse), and for bulk input (an event batch) jsonx_read, a read-only tree of
+ * struct jsonx_val in the request's arena whose values are spans of the body, which
+ * accepts and refuses exactly what jsonx_parse does (tests/fuzz/fuzz_jsonread.c) at a
+ * fraction of the cost: no allocation per value, nothing to free. json-c's ownership rules
+ * live here only: jsonx_parse returns a tree the caller owns (put it, or hand it to an
+ * arena); a child got from a parent is borrowed; adding a child to a parent hands over the
+ * caller's reference. Field getters of both trees validate type and range by the same
+ * rules and, on failure, name the field in a jsonx_err the caller turns into a 4xx. */
 #ifndef RW_JSONX_H
 #define RW_JSONX_H
 
@@ -50,6 +54,67 @@ int jsonx_child(json_object *obj, const char *key, unsigned flags, json_type typ
  * in a producer's payload is an error, not silently dropped data. */
 int jsonx_only_keys(json_object *obj, const char *const *allowed, struct jsonx_err *err);
 
+/* ---- The read-only tree (jsonx_read). A value as sent: a string's text is unescaped (a span
+ * of the body when it was sent without escapes, else a copy in the arena, never
+ * NUL-terminated), any other value keeps where its text is in the body (s, len: an array's
+ * text from '[' to ']', to hand on as sent). An object's members stay in the order sent (a
+ * lookup is a walk: the objects of bulk input are short); a key is cut at a NUL (\u0000)
+ * as json-c cuts it, and an escaped pair json-c 0.16 misreads (U+1D800-U+1DFFF and the like)
+ * is one U+FFFD as in json-c's tree, so both trees hold the same strings and keys. */
+enum jsonx_kind {
+    JSONX_NULL,
+    JSONX_BOOL,
+    JSONX_NUMBER,
+    JSONX_STRING,
+    JSONX_ARRAY,
+    JSONX_OBJECT,
+};
+
+struct jsonx_member;
+struct jsonx_val {
+    unsigned char kind;    /* enum jsonx_kind */
+    unsigned char truth;   /* JSONX_BOOL: the value */
+    unsigned char integer; /* JSONX_NUMBER: no fraction and no exponent (json-c's int) */
+    uint32_t n;            /* JSONX_ARRAY: items; JSONX_OBJECT: members */
+    const char *s;
+    size_t len;
+    union {
+        const struct jsonx_val *items;      /* JSONX_ARRAY */
+        const struct jsonx_member *members; /* JSONX_OBJECT */
+    };
+};
+struct jsonx_member {
+    const char *key;
+    size_t key_len;
+    struct jsonx_val val;
+};
+
+struct arena;
+/* Reads buf[0..len), a document whose top level is an object or an array (a body), into *root
+ * with its nodes in arena a. Accepts exactly the documents jsonx_parse accepts with that top
+ * level, and refuses the rest with -1 and nothing said: a caller that must say why asks
+ * jsonx_parse (the refusal is the rare case). *nul is set when a string value holds a NUL
+ * (\u0000), which jsonx_parse lets through and a request body must not (req_json_body). */
+int jsonx_read(struct arena *a, const char *buf, size_t len, struct jsonx_val *root, int *nul);
+/* The value of key in an object, or NULL (also when obj is no object). */
+const struct jsonx_val *jsonx_get(const struct jsonx_val *obj, const char *key);
+/* jsonx_string .. jsonx_only_keys for the read-only tree, by the same rules and errors. A
+ * string's text is not NUL-terminated: *len is its length. */
+int jsonx_vstring(const struct jsonx_val *obj, const char *key, unsigned flags, size_t min_len,
+                  size_t max_len, const char **out, size_t *len, int *present,
+                  struct jsonx_err *err);
+int jsonx_venum(const struct jsonx_val *obj, const char *key, unsigned flags,
+                const char *const *allowed, const char **out, int *present, struct jsonx_err *err);
+/* An object or array (kind JSONX_OBJECT or JSONX_ARRAY), borrowed from obj. */
+int jsonx_vchild(const struct jsonx_val *obj, const char *key, unsigned flags, int kind,
+                 const struct jsonx_val **out, int *present, struct jsonx_err *err);
+int jsonx_vonly_keys(const struct jsonx_val *obj, const char *const *allowed,
+                     struct jsonx_err *err);
+/* 1 when jsonx_redact would replace something in the json-c tree of this value (a secret key
+ * or a string of a secret's shape, at any depth), else 0: the caller that gets 0 may hand on
+ * the value's text as sent. */
+int jsonx_vredacts(const struct jsonx_val *v, const char *const *extra);
+
 /* Redacts secrets in place, at any depth (docs/ARCHITECTURE.md, "Redaction"): the value of
  * every key whose words name a secret (password, api_key, privateKey, AWSSecretAccessKey;
  * not max_tokens or tokenizer) becomes the string "[redacted]", whatever it was; in every
@@ -63,6 +128,8 @@ int jsonx_redact(json_object *obj, const char *const *extra);
 int jsonx_utf8_valid(const char *s, size_t len);
 /* 1 when s is an RFC 3339 time with a zone: 2026-01-02T03:04:05(.frac)(Z|+hh:mm). */
 int jsonx_is_rfc3339(const char *s);
+/* The same of s[0..len), which need not be NUL-terminated. */
+int jsonx_is_rfc3339_len(const char *s, size_t len);
 /* 1 when s is a UUID in its canonical 8-4-4-4-12 hex form. */
 int jsonx_is_uuid(const char *s);
 
@@ -70,13 +137,6 @@ int jsonx_is_uuid(const char *s);
  * PostgreSQL's jsonb and text refuse); path (start it as "") then names where, like
  * "input.args[2]". */
 int jsonx_find_nul(json_object *obj, char *path, size_t cap);
-
-/* The text of the value of key in buf[0..len), a document jsonx_parse accepted whose top
- * level is an object of that one member, the key written without escapes: its offset and
- * length, so a caller that changed nothing in the tree can hand on the bytes it was sent
- * instead of printing the tree again. -1 when the document is not written so (the caller
- * prints the tree). */
-int jsonx_sole_member(const char *buf, size_t len, const char *key, size_t *off, size_t *n);
 
 /* Serialises without pretty-printing or escaped slashes; the string is owned by obj. */
 const char *jsonx_to_string(json_object *obj, size_t *len);

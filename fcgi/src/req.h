@@ -66,7 +66,8 @@ struct req {
     char *const *env; /* FastCGI params, NAME=value */
     const char *body;
     size_t body_len;
-    json_object *body_json; /* parsed by the router for ROUTE_JSON_BODY routes; arena-owned */
+    json_object *body_json;    /* parsed by the router for ROUTE_JSON_BODY routes; arena-owned */
+    struct jsonx_val body_val; /* read by the router for ROUTE_JSON_READ routes (an object) */
     struct req_param query_params[REQ_MAX_QUERY_PARAMS];
     size_t n_query_params;
     struct req_param path_params[REQ_MAX_PATH_PARAMS];
@@ -183,6 +184,10 @@ int req_add_header(struct req *r, const char *name, const char *value);
 json_object *req_json_body(struct req *r);
 /* The same for endpoints whose body is optional: no body is an empty object. */
 json_object *req_json_body_opt(struct req *r);
+/* The body read into r->body_val (jsonx_read, nodes in the arena) for bulk input: 0, or -1
+ * with the error req_json_body would set (the same documents are refused, in the same
+ * words: it is asked why). */
+int req_read_body(struct req *r);
 
 /* A body that is one item, or a batch {"<name>": [1..max items]} and nothing else.
  * check() validates one item (idx is -1 for a lone item) and sets the error. Returns
@@ -190,6 +195,11 @@ json_object *req_json_body_opt(struct req *r);
  * set. Writers validate the whole batch before writing any of it. */
 json_object *req_batch(struct req *r, const char *name, size_t max,
                        int (*check)(struct req *r, json_object *item, long idx));
+/* req_batch over r->body_val (req_read_body), by the same rules: the batch's array, or the lone
+ * item (the body itself: kind JSONX_OBJECT), NULL with the error set. */
+const struct jsonx_val *req_vbatch(struct req *r, const char *name, size_t max,
+                                   int (*check)(struct req *r, const struct jsonx_val *item,
+                                                long idx));
 /* A batch item's validation failure: the lone item's field as is, a batch item's as
  * name[idx].field. Returns -1. */
 int req_item_error(struct req *r, const char *name, long idx, const struct jsonx_err *je);

@@ -119,6 +119,8 @@ int router_dispatch(const struct route *table, size_t n, struct req *r, route_gu
                 if (!r->body_json)
                     return -1;
             }
+            if ((table[i].flags & ROUTE_JSON_READ) && req_read_body(r))
+                return -1;
             return table[i].handler(r);
         }
         int w =

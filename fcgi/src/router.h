@@ -14,6 +14,10 @@ typedef int (*route_handler)(struct req *r);
 enum {
     ROUTE_JSON_BODY = 1 << 0, /* the dispatcher parses the body before the handler runs */
     ROUTE_PUBLIC = 1 << 1,    /* no identity needed (health, login) */
+    /* Bulk input: the dispatcher reads the body into r->body_val (req_read_body: jsonx_read's
+     * read-only tree in the arena, no json-c tree) before the handler runs; r->body_json stays
+     * NULL. The same bodies are refused with the same errors as ROUTE_JSON_BODY's. */
+    ROUTE_JSON_READ = 1 << 2,
 };
 
 struct route {

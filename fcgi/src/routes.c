@@ -29,6 +29,7 @@
 #include "prom.h"
 
 #define J   ROUTE_JSON_BODY
+#define JR  ROUTE_JSON_READ
 #define PUB ROUTE_PUBLIC
 
 const struct route routes[] = {
@@ -76,7 +77,7 @@ const struct route routes[] = {
     /* The body is optional ({"progress": …}); the handler parses it when present. */
     {"POST", "/api/v1/runs/{run}/heartbeat", runs_heartbeat, 0},
     {"POST", "/api/v1/runs/{run}/cancel", runs_cancel, 0},
-    {"POST", "/api/v1/runs/{run}/events", events_create, J},
+    {"POST", "/api/v1/runs/{run}/events", events_create, JR},
     {"GET", "/api/v1/runs/{run}/events", events_list, 0},
     {"POST", "/api/v1/runs/{run}/metrics", metrics_create, J},
     {"GET", "/api/v1/runs/{run}/metrics", metrics_list, 0},
@@ -125,7 +126,7 @@ const struct route routes[] = {
     /* Optional body ({"status", "resources"}), parsed by the handler. */
     {"POST", "/api/v1/workers/{worker}/heartbeat", workers_heartbeat, 0},
     {"POST", "/api/v1/workers/{worker}/stop", workers_stop, 0},
-    {"POST", "/api/v1/workers/{worker}/events", workers_events_create, J},
+    {"POST", "/api/v1/workers/{worker}/events", workers_events_create, JR},
     {"GET", "/api/v1/workers/{worker}/events", workers_events_list, 0},
 
     /* Experiments and the reconcile contract of their launchers (api/experiments.c). The

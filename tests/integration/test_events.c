@@ -230,6 +230,18 @@ static void test_event_validation(void)
          400, NULL, "data.n", NULL},
         {"POST", "/api/v1/runs/{r}/events", "{\"events\":[{\"message\":\"ok\"},5]}", 0, 400, NULL,
          NULL, NULL},
+        /* The route reads its body with jsonx_read: refused as json-c refuses, in its words. */
+        {"POST", "/api/v1/runs/{r}/events", "[{\"message\":\"ok\"}]", 0, 400, "invalid_json", NULL,
+         NULL},
+        {"POST", "/api/v1/runs/{r}/events", "{\"events\":[{\"message\":\"ok\"},]}", 0, 400,
+         "invalid_json", NULL, NULL},
+        {"POST", "/api/v1/runs/{r}/events", "{\"message\":\"ok\"} x", 0, 400, "invalid_json", NULL,
+         NULL},
+        {"POST", "/api/v1/runs/{r}/events", "{\"data\":{\"n\":01}}", 0, 400, "invalid_json", NULL,
+         NULL},
+        {"POST", "/api/v1/runs/{r}/events",
+         "{\"events\":[{\"message\":\"ok\"}],\"\\u0065vents\":[]}", 0, 400, "invalid_json", NULL,
+         NULL},
         {"POST", "/api/v1/runs/{r}/events", "{\"events\":[]}", 0, 422, NULL, "events", NULL},
         {"POST", "/api/v1/runs/{r}/events", "{\"events\":{}}", 0, 400, NULL, "events", NULL},
         {"POST", "/api/v1/runs/{r}/events", "{\"events\":[{}],\"message\":\"x\"}", 0, 400, NULL,
@@ -692,7 +704,8 @@ static void test_idempotent_batches(void)
 
 /* A batch nothing in which is redacted is handed to the database as the bytes it came in
  * (api/events.c, events_text): whitespace, escapes and a number's own digits read back as
- * the values they spell, and a batch with a secret is still stored redacted. */
+ * the values they spell, and a batch with a secret is still stored redacted, whether a key
+ * names it or only a value has its shape (jsonx_vredacts must see both, or the raw text goes). */
 static void test_events_as_sent(void)
 {
     char kind[64], id[40], path[128];
@@ -713,10 +726,19 @@ static void test_events_as_sent(void)
                      "{\"events\":[{\"message\":\"t\\u00e9\",\"data\":{\"n\":[1,2.5]}}]}", &r),
         201);
     http_resp_free(&r);
+    /* No secret key, only values of a secret's shape (a URL's password, in an array; a bearer
+     * token): the batch must not go as sent either. */
+    CU_ASSERT_EQUAL(itest_run_op(&world.member, "POST", id, "/events",
+                                 "{\"events\":[{\"message\":\"dsn set\",\"data\":{\"dsn\":["
+                                 "\"postgres://app:hunter3@db:5432/x\"],\"note\":\"Bearer "
+                                 "abcdefghijklmnopqrstuvwxyz0123\"}}]}",
+                                 &r),
+                    201);
+    http_resp_free(&r);
     snprintf(path, sizeof(path), "/api/v1/runs/%s/events", id);
     CU_ASSERT_EQUAL_FATAL(api_call(&world.tread, "GET", path, NULL, &r), 0);
     EXPECT_STATUS(r, 200);
-    CU_ASSERT_EQUAL(itest_jlen(r.json, "items"), 3);
+    CU_ASSERT_EQUAL(itest_jlen(r.json, "items"), 4);
     CU_ASSERT_STRING_EQUAL(S(itest_jstr(r.json, "items.0.message")),
                            "caf\xc3\xa9 / \"q\"\n\xf0\x9f\x98\x80");
     CU_ASSERT_DOUBLE_EQUAL(itest_jnum(r.json, "items.0.data.x"), 1.5, 1e-9);
@@ -725,6 +747,11 @@ static void test_events_as_sent(void)
     CU_ASSERT_STRING_EQUAL(S(itest_jstr(r.json, "items.2.message")), "t\xc3\xa9");
     CU_ASSERT_DOUBLE_EQUAL(itest_jnum(r.json, "items.2.data.n.1"), 2.5, 1e-9);
     CU_ASSERT_PTR_NULL(strstr(S(r.body), "hunter2"));
+    CU_ASSERT_STRING_EQUAL(S(itest_jstr(r.json, "items.3.data.dsn.0")),
+                           "postgres://app:[redacted]@db:5432/x");
+    CU_ASSERT_STRING_EQUAL(S(itest_jstr(r.json, "items.3.data.note")), "Bearer [redacted]");
+    CU_ASSERT_PTR_NULL(strstr(S(r.body), "hunter3"));
+    CU_ASSERT_PTR_NULL(strstr(S(r.body), "abcdefghijklmnopqrstuvwxyz0123"));
     http_resp_free(&r);
 }
 

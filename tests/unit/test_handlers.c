@@ -323,7 +323,7 @@ static void test_event_deferred(void)
     struct req r;
 
     setup(&r, &member_token, "{\"message\":\"m\"}");
-    r.body_json = req_json_body(&r);
+    CU_ASSERT_EQUAL_FATAL(req_read_body(&r), 0);
     r.may_defer = 1;
     int rc = events_create(&r);
     CU_ASSERT_EQUAL_FATAL(rc, REQ_DEFERRED);
@@ -358,7 +358,7 @@ static void test_event_batch_not_deferred(void)
     struct req r;
 
     setup(&r, &member_token, "{\"events\":[{\"message\":\"a\"},{\"message\":\"b\"}]}");
-    r.body_json = req_json_body(&r);
+    CU_ASSERT_EQUAL_FATAL(req_read_body(&r), 0);
     r.may_defer = 1;
     int rc = events_create(&r);
     req_render(&r, rc);

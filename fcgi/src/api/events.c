@@ -1,8 +1,10 @@
 /* events: one event or a batch of up to EVENTS_MAX_BATCH in one request, validated
  * whole before anything is written, then inserted by a single statement in one
  * transaction (jsonb_to_recordset), so a batch is all in or all out. Values under
- * secret-looking keys of data are redacted first. Listing pages by event id, oldest or
- * newest first. */
+ * secret-looking keys of data are redacted first. The body is read with jsonx_read (the
+ * route's ROUTE_JSON_READ), not into a json-c tree: a batch is bulk input, and json-c's tree
+ * was most of the API's time a batch (docs/PERFORMANCE.md). Listing pages by event id, oldest
+ * or newest first. */
 #include "events.h"
 
 #include <stdio.h>
@@ -20,24 +22,25 @@ static const char *const levels[] = {"debug", "info", "warning", "error", "criti
 
 /* Validates one event; field names in errors carry the batch index. A worker's log lines
  * (api/workers.c) have the same shape and use it too. */
-int events_check(struct req *r, json_object *e, long idx)
+int events_check(struct req *r, const struct jsonx_val *e, long idx)
 {
     static const char *const keys[] = {"ts", "kind", "level", "message", "data", NULL};
     struct jsonx_err je;
     const char *ts = NULL, *s;
-    json_object *data;
+    size_t ts_len = 0;
+    const struct jsonx_val *data;
 
-    if (!json_object_is_type(e, json_type_object))
+    if (e->kind != JSONX_OBJECT)
         return req_error(r, 400, "invalid_field", idx < 0 ? NULL : "events",
                          "events[%ld] must be an object", idx);
-    if (jsonx_only_keys(e, keys, &je) ||
-        jsonx_string(e, "ts", JSONX_NULLABLE, 20, 40, &ts, NULL, &je) ||
-        jsonx_string(e, "kind", JSONX_NULLABLE, 1, 100, &s, NULL, &je) ||
-        jsonx_enum(e, "level", JSONX_NULLABLE, levels, &s, NULL, &je) ||
-        jsonx_string(e, "message", JSONX_NULLABLE, 0, 65536, &s, NULL, &je) ||
-        jsonx_child(e, "data", JSONX_NULLABLE, json_type_object, &data, NULL, &je))
+    if (jsonx_vonly_keys(e, keys, &je) ||
+        jsonx_vstring(e, "ts", JSONX_NULLABLE, 20, 40, &ts, &ts_len, NULL, &je) ||
+        jsonx_vstring(e, "kind", JSONX_NULLABLE, 1, 100, &s, NULL, NULL, &je) ||
+        jsonx_venum(e, "level", JSONX_NULLABLE, levels, &s, NULL, &je) ||
+        jsonx_vstring(e, "message", JSONX_NULLABLE, 0, 65536, &s, NULL, NULL, &je) ||
+        jsonx_vchild(e, "data", JSONX_NULLABLE, JSONX_OBJECT, &data, NULL, &je))
         return req_item_error(r, "events", idx, &je);
-    if (ts && !jsonx_is_rfc3339(ts))
+    if (ts && !jsonx_is_rfc3339_len(ts, ts_len))
         return req_error(r, 400, "invalid_field",
                          idx < 0 ? "ts" : arena_sprintf(r->op.arena, "events[%ld].ts", idx),
                          "ts must be an RFC 3339 time with a zone");
@@ -85,38 +88,41 @@ static int events_create_keyed(struct req *r, const char *text, const char *key)
                          prior.last_id ? prior.last_id : "");
 }
 
-/* The batch as the statement's jsonb text, in the arena. When redaction changed nothing
- * and the body is {"events": [...]}, that is the array's text as sent (jsonx_parse accepted
- * it, so PostgreSQL reads the same values): printing the tree again cost a 120 KB batch
- * 330 µs, a tenth of the API's time (docs/PERFORMANCE.md). Otherwise json-c prints the tree
- * (its buffer of arr until arr is printed again, so copied: a write that may wait for its
- * group must not lose it). */
-static const char *events_text(struct req *r, json_object *arr, int redacted)
+const char *events_text(struct req *r, const struct jsonx_val *batch)
 {
-    size_t off, n;
+    struct jsonx_err err;
+    json_object *body, *arr;
     const char *text;
-    char *copy;
+    size_t n;
 
-    if (!redacted && json_object_object_get_ex(r->body_json, "events", NULL) &&
-        jsonx_sole_member(r->body, r->body_len, "events", &off, &n) == 0)
-        text = r->body + off;
-    else if (!(text = jsonx_to_string(arr, &n)))
+    if (batch->kind == JSONX_ARRAY && !jsonx_vredacts(batch, r->op.cfg->redact_keys))
+        return arena_strndup(r->op.arena, batch->s, batch->len);
+    /* The rare case pays for json-c: the body's tree, redacted and printed (json-c's buffer
+     * is arr's until arr is printed again, so copied: a write that may wait for its group
+     * must not lose it). */
+    if (!(body = req_own_json(r, jsonx_parse(r->body, r->body_len, &err))))
         return NULL;
-    if (!(copy = arena_alloc(r->op.arena, n + 1)))
+    if (batch->kind == JSONX_ARRAY) {
+        if (!json_object_object_get_ex(body, "events", &arr))
+            return NULL;
+    } else {
+        if (!(arr = req_own_json(r, json_object_new_array())))
+            return NULL;
+        json_object_array_add(arr, json_object_get(body));
+    }
+    jsonx_redact(arr, r->op.cfg->redact_keys);
+    if (!(text = jsonx_to_string(arr, &n)))
         return NULL;
-    memcpy(copy, text, n);
-    copy[n] = '\0';
-    return copy;
+    return arena_strndup(r->op.arena, text, n);
 }
 
 int events_create(struct req *r)
 {
     const char *key, *text;
-    json_object *arr = req_batch(r, "events", EVENTS_MAX_BATCH, events_check);
-    if (!arr || runs_idempotency_key(r, &key))
+    const struct jsonx_val *batch = req_vbatch(r, "events", EVENTS_MAX_BATCH, events_check);
+    if (!batch || runs_idempotency_key(r, &key))
         return -1;
-    int redacted = jsonx_redact(arr, r->op.cfg->redact_keys);
-    if (!(text = events_text(r, arr, redacted)))
+    if (!(text = events_text(r, batch)))
         return req_error(r, 500, "internal", NULL, "out of memory");
     if (key)
         return events_create_keyed(r, text, key);
@@ -125,7 +131,7 @@ int events_create(struct req *r)
      * lock on the run: appends to one run must not queue behind each other's commits.
      * A lone event may share its commit with other requests' writes (group_write); a batch
      * is one commit already, and a large one would hold the others up. */
-    int lone = json_object_array_length(arr) == 1;
+    int lone = batch->kind != JSONX_ARRAY || batch->n == 1;
     const char *extra[EVENT_INSERT__NIN - RUNS_WRITE_NFIXED] = {
         [EVENT_INSERT_IN_EVENTS - RUNS_WRITE_NFIXED] = text};
     return runs_write_then(r, lone, DB_STMT_EVENT_INSERT, extra,

@@ -14,9 +14,16 @@
 #define EVENTS_LIVE_MAX_BYTES 32768
 
 int events_create(struct req *r);
-/* One item of an events batch ({ts, kind, level, message, data}), for req_batch: 0, or -1
+/* One item of an events batch ({ts, kind, level, message, data}), for req_vbatch: 0, or -1
  * with a 400 naming the field (events[3].level). */
-int events_check(struct req *r, json_object *e, long idx);
+int events_check(struct req *r, const struct jsonx_val *e, long idx);
+/* A batch checked by events_check (req_vbatch: the array, or the lone event) as the text of
+ * the jsonb array the insert statements take, in the arena; NULL when out of memory. When
+ * redaction would change nothing (jsonx_vredacts) a batch's text is the array as sent
+ * (jsonx_read accepted it, so PostgreSQL reads the same values): printing a tree again cost a
+ * 120 KB batch 330 µs (docs/PERFORMANCE.md). A batch with a secret, and a lone event, are
+ * json-c's tree of the body, redacted and printed. */
+const char *events_text(struct req *r, const struct jsonx_val *batch);
 int events_list(struct req *r);
 /* The paging of an event log (a run's, a worker's): ?limit, ?order=asc|desc, ?after= (asc)
  * or ?before= (desc), checked (a 400 naming the field, -1); *from is the id the page starts

@@ -204,15 +204,14 @@ int workers_stop(struct req *r)
  * with the worker's id and name, unless it is past EVENTS_LIVE_MAX_BYTES. */
 int workers_events_create(struct req *r)
 {
-    json_object *arr = req_batch(r, "events", EVENTS_MAX_BATCH, events_check);
+    const struct jsonx_val *batch = req_vbatch(r, "events", EVENTS_MAX_BATCH, events_check);
     struct access_project pr;
     const char *name, *worker = req_path_param(r, "worker");
     PGresult *res;
 
-    if (!arr)
+    if (!batch)
         return -1;
-    jsonx_redact(arr, r->op.cfg->redact_keys);
-    const char *text = jsonx_to_string(arr, NULL);
+    const char *text = events_text(r, batch);
     if (!text)
         return req_error(r, 500, "internal", NULL, "out of memory");
     if (workers_access(r, ACCESS_ROLE_MEMBER, &pr, NULL, &name))
