@@ -551,7 +551,7 @@ static void test_grouped_events(void)
     for (int i = 0; i < GC_PRODUCERS; i++)
         expected += pr[i].nids;
     while (published < expected) {
-        char *m = itest_sub_next(&sub, 5000);
+        char *m = itest_sub_next(&sub, ITEST_WAIT_MS);
         if (!m)
             break;
         json_object *f = json_tokener_parse(m);

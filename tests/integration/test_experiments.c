@@ -725,8 +725,9 @@ static void test_renew(void)
              world.pa.slug);
     CU_ASSERT_FATAL((e = make_exp(&world.member, body)) > 0);
     /* Claimed for a second and renewed at once. On a busy machine the renewal may come after
-     * that second: then the lease has rightly lapsed (409), and the pair is tried again (a
-     * renewal that never works fails at the deadline). */
+     * that second; a lapsed lease nobody claimed over is still the holder's, so it is renewed
+     * all the same. Any other refusal is tried again with a new claim until the deadline (a
+     * renewal that never works fails there). */
     long rst = 0;
     for (double deadline_s = itest_now_s() + ITEST_WAIT_MS / 1000.0;
          rst != 200 && itest_now_s() < deadline_s;) {
