@@ -16,17 +16,10 @@ set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 ROUNDS=${BENCH_ROUNDS:-7}
-[[ -f "$BENCH_REPO/frontend/dist/index.html" ]] || die "the dashboard is not built (make frontend)"
 STMT_COST=${RUNWATCH_BIN_DIR:-$BENCH_REPO/build/release}/stmt-cost
 [[ -x "$STMT_COST" ]] || die "$STMT_COST is not built (make $STMT_COST)"
 
-export RUNWATCH_ADMIN_EMAIL=bench@runwatch.test
-RUNWATCH_ADMIN_PASSWORD=bench-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
-export RUNWATCH_ADMIN_PASSWORD
-bench_start_stack
-cp -r "$BENCH_REPO/frontend/dist/." "$RUNWATCH_STATIC_DIR/"
-chmod -R a+rX "$RUNWATCH_STATIC_DIR"
-log "machine: $(nproc) cores, $(uptime | sed 's/.*load average/load average/')"
+bench_start_dashboard_stack "${BENCH_DIST:-}"
 BENCH_URL=$BASE BENCH_TRACE_SPANS=5000 BENCH_ROUNDS=1 BENCH_FRAMES=2 \
     node "$BENCH_REPO/tests/bench/trace_paint.mjs" >/dev/null
 

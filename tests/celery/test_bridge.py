@@ -131,6 +131,18 @@ def serve_silently(srv):
         pass  # closed at the end of its part
 
 
+def stops_when_asked(bridge, despite):
+    """SIGTERM, then the bridge must exit within 30 s despite what it is stuck with."""
+    bridge.send_signal(signal.SIGTERM)
+    try:
+        bridge.wait(timeout=30)
+        say("ok   …and stops when asked")
+    except subprocess.TimeoutExpired:
+        failures.append("the bridge stops with " + despite)
+        say("FAIL the bridge did not stop within 30 s with " + despite)
+        bridge.kill()
+
+
 def wait_result(res, timeout=60):
     return res.get(timeout=timeout, propagate=False)
 
@@ -483,14 +495,7 @@ def main():
     else:
         failures.append("the bridge says the backend failed")
         say("FAIL the bridge says the backend failed (log: %r)" % said[-500:])
-    bridge.send_signal(signal.SIGTERM)
-    try:
-        bridge.wait(timeout=30)
-        say("ok   …and stops when asked")
-    except subprocess.TimeoutExpired:
-        failures.append("the bridge stops with a silent backend")
-        say("FAIL the bridge did not stop within 30 s with a silent backend")
-        bridge.kill()
+    stops_when_asked(bridge, "a silent backend")
     hole.close()
 
     # --- a broker that takes the subscription and then goes silent (stopped, or a network
@@ -520,14 +525,7 @@ def main():
     else:
         failures.append("the bridge subscribes again after a silent broker")
         say("FAIL the bridge did not subscribe again after a silent broker")
-    bridge.send_signal(signal.SIGTERM)
-    try:
-        bridge.wait(timeout=30)
-        say("ok   …and stops when asked")
-    except subprocess.TimeoutExpired:
-        failures.append("the bridge stops with a silent broker")
-        say("FAIL the bridge did not stop within 30 s with a silent broker")
-        bridge.kill()
+    stops_when_asked(bridge, "a silent broker")
     mute_broker.close()
     bridge = start_bridge()
 

@@ -204,14 +204,19 @@ async function main() {
       assert.equal(await page.evaluate(() => document.activeElement?.hasAttribute('data-kb-search')), true);
       await page.keyboard.press('Escape');
       await page.evaluate(() => document.activeElement instanceof HTMLElement && document.activeElement.blur());
+      // Each key's move is awaited in the page (a re-render after the key, not at once): read
+      // at once, a busy box showed the row before the move, and Enter opened another run.
+      const ids = await page.locator('[data-kb-row]').evaluateAll((els) => els.map((e) => e.getAttribute('data-kb-row')));
+      const activeIs = (id) => page.locator(`[data-kb-row="${id}"][data-kb-active]`).waitFor({ timeout: WAIT });
       await page.keyboard.press('j');
+      await activeIs(ids[0]);
       await page.keyboard.press('j');
+      await activeIs(ids[1]);
       await page.keyboard.press('k');
-      const active = page.locator('[data-kb-row][data-kb-active]');
-      const firstId = await page.locator('[data-kb-row]').first().getAttribute('data-kb-row');
-      assert.equal(await active.getAttribute('data-kb-row'), firstId);
+      await activeIs(ids[0]);
       await page.keyboard.press('j');
-      const second = await active.getAttribute('data-kb-row');
+      const second = ids[1];
+      await activeIs(second);
       await shot('6-keyboard');
       await page.keyboard.press('Enter');
       await page.waitForURL(`${BASE}/p/${SLUG}/runs/${second}`, { timeout: WAIT });
@@ -224,6 +229,7 @@ async function main() {
       await page.goto(`${BASE}/p/${SLUG}/workers`);
       await page.locator('[data-kb-row]').first().waitFor({ timeout: WAIT });
       await page.keyboard.press('j');
+      await page.locator('[data-kb-row][data-kb-active]').waitFor({ timeout: WAIT });
       await page.keyboard.press('Enter');
       await page.waitForURL(`${BASE}/p/${SLUG}/workers/${worker.id}`, { timeout: WAIT });
     });

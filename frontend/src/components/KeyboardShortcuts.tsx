@@ -3,7 +3,7 @@
 // themselves). Nothing fires while the user types in a field or holds a modifier.
 import { useEffect, useState } from 'react';
 import { Kbd, Modal, Table } from '@mantine/core';
-import { focusSearch, isTypingTarget, moveRow, openRow, SHORTCUTS } from '../lib/keyboard';
+import { focusSearch, forgetRow, isTypingTarget, moveRow, openRow, SHORTCUTS } from '../lib/keyboard';
 import './keyboard.css';
 
 export function KeyboardShortcuts({ onEscape }: { onEscape?: () => void }) {
@@ -11,6 +11,7 @@ export function KeyboardShortcuts({ onEscape }: { onEscape?: () => void }) {
   useEffect(() => {
     const onKey = (e: KeyboardEvent) => {
       if (e.key === 'Escape') {
+        forgetRow();
         onEscape?.();
         return;
       }

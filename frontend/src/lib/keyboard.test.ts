@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { activeRow, focusSearch, isTypingTarget, moveRow, openRow } from './keyboard';
+import { activeRow, focusSearch, forgetRow, isTypingTarget, moveRow, openRow } from './keyboard';
 
 afterEach(() => {
+  forgetRow();
   document.body.innerHTML = '';
 });
 
@@ -27,6 +28,18 @@ describe('keyboard lists', () => {
     document.body.innerHTML = '';
     expect(moveRow(1)).toBeNull();
     expect(openRow()).toBe(false);
+  });
+  it('a list rendered again from scratch keeps its highlight, by key; Esc forgets it', () => {
+    list(3);
+    moveRow(1);
+    moveRow(1);
+    list(3); // the same rows, new elements: the attribute is gone
+    expect(document.querySelector('[data-kb-active]')).toBeNull();
+    expect(activeRow()?.getAttribute('data-kb-row')).toBe('r1');
+    expect(moveRow(1)?.getAttribute('data-kb-row')).toBe('r2');
+    forgetRow();
+    expect(activeRow()).toBeNull();
+    expect(moveRow(1)?.getAttribute('data-kb-row')).toBe('r0');
   });
   it("Enter follows the highlighted row's link", () => {
     list(2);

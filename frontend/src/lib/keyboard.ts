@@ -26,9 +26,27 @@ function rows(root: ParentNode): HTMLElement[] {
   return Array.from(root.querySelectorAll<HTMLElement>(`[${KB_ROW}]`));
 }
 
-/** The row highlighted now, if it is still in the DOM. */
+/** The highlighted row's key, and the page it was highlighted on. The highlight is an
+ * attribute on a DOM element, which a list rendered again from scratch (a refetch that
+ * remounts it, a live update) loses: the key finds the same row again. Another page starts
+ * afresh. */
+let remembered: { key: string; path: string } | null = null;
+
+/** Forgets the highlight (Esc): the next j starts from the top again. */
+export function forgetRow(root: ParentNode = document): void {
+  remembered = null;
+  for (const el of root.querySelectorAll(`[${KB_ACTIVE}]`)) el.removeAttribute(KB_ACTIVE);
+}
+
+/** The row highlighted now: the marked one, or the one of the remembered key once the list
+ * was rendered again (marked anew). */
 export function activeRow(root: ParentNode = document): HTMLElement | null {
-  return root.querySelector<HTMLElement>(`[${KB_ROW}][${KB_ACTIVE}]`);
+  const marked = root.querySelector<HTMLElement>(`[${KB_ROW}][${KB_ACTIVE}]`);
+  if (marked || !remembered || remembered.path !== window.location.pathname) return marked;
+  const key = remembered.key.replace(/["\\]/g, '\\$&');
+  const again = root.querySelector<HTMLElement>(`[${KB_ROW}="${key}"]`);
+  again?.setAttribute(KB_ACTIVE, 'true');
+  return again;
 }
 
 /** Moves the highlight `step` rows (1 = j, -1 = k); the first press highlights the first
@@ -42,6 +60,7 @@ export function moveRow(step: number, root: ParentNode = document): HTMLElement 
   const next = all[i]!;
   if (cur && cur !== next) cur.removeAttribute(KB_ACTIVE);
   next.setAttribute(KB_ACTIVE, 'true');
+  remembered = { key: next.getAttribute(KB_ROW) ?? '', path: window.location.pathname };
   next.scrollIntoView?.({ block: 'nearest' });
   return next;
 }
@@ -68,6 +87,6 @@ export const SHORTCUTS: ReadonlyArray<{ keys: string; what: string }> = [
   { keys: '/', what: 'focus the search of the page' },
   { keys: 'j / k', what: 'next / previous row of the list' },
   { keys: 'Enter', what: 'open the highlighted row' },
-  { keys: 'Esc', what: 'close a drawer, dialog or the menu' },
+  { keys: 'Esc', what: 'close a drawer, dialog or the menu; clear the highlighted row' },
   { keys: '?', what: 'this help' },
 ];
