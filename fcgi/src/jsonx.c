@@ -16,6 +16,7 @@
 #include <strings.h>
 
 #include "arena.h"
+#include "hex.h"
 
 void jsonx_err_set(struct jsonx_err *err, const char *field, const char *fmt, ...)
 {
@@ -170,16 +171,10 @@ static unsigned jsonx_hex4(const char *p)
 {
     unsigned v = 0;
     for (int k = 0; k < 4; k++) {
-        char c = p[k];
-        v <<= 4;
-        if (c >= '0' && c <= '9')
-            v |= (unsigned)(c - '0');
-        else if (c >= 'a' && c <= 'f')
-            v |= (unsigned)(c - 'a' + 10);
-        else if (c >= 'A' && c <= 'F')
-            v |= (unsigned)(c - 'A' + 10);
-        else
+        int d = hex_digit(p[k]);
+        if (d < 0)
             return 0x10000;
+        v = v << 4 | (unsigned)d;
     }
     return v;
 }

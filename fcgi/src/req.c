@@ -13,6 +13,7 @@
 
 #include <libpq-fe.h>
 
+#include "hex.h"
 #include "log.h"
 #include "otlp_pb.h"
 
@@ -22,17 +23,6 @@ void req_init(struct req *r, struct arena *a)
     r->op.arena = a;
     r->status = 200;
     r->resp_type = "application/json";
-}
-
-static int req_hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
 }
 
 char *req_decode(struct arena *a, const char *src, size_t len, int plus_is_space)
@@ -48,8 +38,8 @@ char *req_decode(struct arena *a, const char *src, size_t len, int plus_is_space
             int hi, lo;
             if (i + 2 >= len)
                 return NULL;
-            hi = req_hexval(src[i + 1]);
-            lo = req_hexval(src[i + 2]);
+            hi = hex_digit(src[i + 1]);
+            lo = hex_digit(src[i + 2]);
             if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
                 return NULL;
             out[o++] = (char)(hi * 16 + lo);
@@ -514,11 +504,9 @@ void req_error_of_item(struct req *r, const char *name, long idx)
 
 int req_item_error(struct req *r, const char *name, long idx, const struct jsonx_err *je)
 {
-    if (idx < 0)
-        return req_error_json(r, 400, je);
-    return req_error(r, 400, "invalid_field",
-                     arena_sprintf(r->op.arena, "%s[%ld].%s", name, idx, je->field), "%s[%ld]: %s",
-                     name, idx, je->message);
+    req_error_json(r, 400, je);
+    req_error_of_item(r, name, idx);
+    return -1;
 }
 
 /* An error's tree as the response body; when the tree cannot be kept, the fixed
