@@ -29,19 +29,7 @@ import { JobHistory } from '../components/experiments/JobHistory';
 import { formatTime, shortId } from '../lib/format';
 import type { Flags } from '../lib/flags';
 import { useRefetchInterval } from '../lib/prefs';
-
-function Field({ label, children }: { label: string; children: React.ReactNode }) {
-  return (
-    <Stack gap={0}>
-      <Text size="xs" c="dimmed">
-        {label}
-      </Text>
-      <Text size="sm" component="div">
-        {children}
-      </Text>
-    </Stack>
-  );
-}
+import { Field } from '../components/Field';
 
 function CloneButton({ experiment }: { experiment: Experiment }) {
   const [open, setOpen] = useState(false);

@@ -41,19 +41,7 @@ import { WorkerLink } from '../components/WorkerName';
 import { canCancel } from '../lib/status';
 import { useNow } from '../lib/useNow';
 import { ExperimentLink } from '../components/experiments/ExperimentLink';
-
-function Field({ label, children }: { label: string; children: React.ReactNode }) {
-  return (
-    <div>
-      <Text size="xs" c="dimmed">
-        {label}
-      </Text>
-      <Text size="sm" component="div">
-        {children}
-      </Text>
-    </div>
-  );
-}
+import { Field } from '../components/Field';
 
 function CancelButton({ run, project }: { run: Run; project: string }) {
   const [open, setOpen] = useState(false);

@@ -4,19 +4,7 @@ import { Alert, Badge, Code, Group, SimpleGrid, Stack, Text } from '@mantine/cor
 import { useQuery } from '@tanstack/react-query';
 import { celeryRunQuery } from '../../api/celery';
 import { formatDuration } from '../../lib/format';
-
-function Field({ label, children }: { label: string; children: React.ReactNode }) {
-  return (
-    <Stack gap={2}>
-      <Text size="xs" c="dimmed">
-        {label}
-      </Text>
-      <Text size="sm" component="div">
-        {children}
-      </Text>
-    </Stack>
-  );
-}
+import { Field } from '../Field';
 
 export function CeleryRunPanel({ project, runId }: { project: string; runId: string }) {
   const q = useQuery(celeryRunQuery(project, runId));
