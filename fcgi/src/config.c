@@ -353,6 +353,9 @@ int config_load(struct config *cfg, char *err, size_t errlen)
      * their one-minute resolution should stay about that (docs/ARCHITECTURE.md). */
     if (config_long("RUNWATCH_AUTH_CACHE_S", "5", 0, 60, &cfg->auth_cache_s, err, errlen))
         return -1;
+    /* Per worker; what the lists read fills it, and a worker's RSS grows only that far. */
+    if (config_long("RUNWATCH_RUN_CACHE_MB", "8", 0, 1024, &cfg->run_cache_mb, err, errlen))
+        return -1;
     /* Short by default, so a Redis that hangs costs a write little (pub.c); the test stack
      * sets it long, so a loaded machine's slow reply is never a dropped live event there. */
     if (config_long("RUNWATCH_REDIS_TIMEOUT_MS", "500", 50, 60000, &cfg->redis_timeout_ms, err,
@@ -650,6 +653,7 @@ int config_print_shell(const struct config *cfg, FILE *out, char *err, size_t er
     config_put_long(out, "RUNWATCH_SESSION_IDLE", cfg->session_idle_s);
     config_put_long(out, "RUNWATCH_SESSION_MAX", cfg->session_max_s);
     config_put_long(out, "RUNWATCH_AUTH_CACHE_S", cfg->auth_cache_s);
+    config_put_long(out, "RUNWATCH_RUN_CACHE_MB", cfg->run_cache_mb);
     config_put_long(out, "RUNWATCH_REDIS_TIMEOUT_MS", cfg->redis_timeout_ms);
     config_put(out, "RUNWATCH_REDACT_KEYS", keys);
     config_put(out, "RUNWATCH_LOG_LEVEL", levels[cfg->log_level]);

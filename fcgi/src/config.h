@@ -48,6 +48,7 @@ struct config {
     long session_idle_s; /* a session unused this long is expired */
     long session_max_s;  /* absolute lifetime of a session */
     long auth_cache_s;   /* how long a worker may reuse a token or session lookup; 0: never */
+    long run_cache_mb;   /* RUNWATCH_RUN_CACHE_MB: a worker's rendered runs (runcache.h); 0: off */
     /* RUNWATCH_REDIS_TIMEOUT_MS: how long pub.c waits for Redis to connect or reply. */
     long redis_timeout_ms;
     enum log_level log_level;

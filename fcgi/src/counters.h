@@ -35,6 +35,11 @@ enum counters_scalar {
     COUNTERS_WRITE_BATCH_FALLBACKS, /* groups not committed: their writes ran one by one */
     COUNTERS_WRITE_MERGED,          /* writes of such groups done by another's statement */
     COUNTERS_REPORT_REFUSED,        /* ad-hoc queries refused with 429 (the concurrency caps) */
+    COUNTERS_LIST_WHOLE,            /* run list pages read whole (runs.c) */
+    COUNTERS_LIST_PROBED,           /* run list pages made from a probe (runcache.h) */
+    COUNTERS_LIST_REREAD,           /* probed pages read whole again: a run changed meanwhile */
+    COUNTERS_LIST_RUNS_CACHED,      /* runs of probed pages written from the cache */
+    COUNTERS_LIST_RUNS_READ,        /* runs of probed pages read by id */
     COUNTERS__COUNT,
 };
 

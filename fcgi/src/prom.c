@@ -167,6 +167,23 @@ static void prom_process(FILE *f)
             (unsigned long long)counters_total(COUNTERS_AUTH_CACHE_HIT));
     fprintf(f, "runwatch_auth_cache_lookups_total{result=\"miss\"} %llu\n",
             (unsigned long long)counters_total(COUNTERS_AUTH_CACHE_MISS));
+    prom_head(f, "runwatch_run_list_pages_total", "counter",
+              "Run list pages by how they were read: whole, from a probe of ids and versions "
+              "with the runs a worker holds rendered (probed), or whole after a probe found a "
+              "run changed meanwhile (reread).");
+    fprintf(f, "runwatch_run_list_pages_total{read=\"whole\"} %llu\n",
+            (unsigned long long)counters_total(COUNTERS_LIST_WHOLE));
+    fprintf(f, "runwatch_run_list_pages_total{read=\"probed\"} %llu\n",
+            (unsigned long long)counters_total(COUNTERS_LIST_PROBED));
+    fprintf(f, "runwatch_run_list_pages_total{read=\"reread\"} %llu\n",
+            (unsigned long long)counters_total(COUNTERS_LIST_REREAD));
+    prom_head(f, "runwatch_run_list_probed_runs_total", "counter",
+              "Runs of probed run list pages, written from a worker's rendered runs (cached) "
+              "or read by id (read) (RUNWATCH_RUN_CACHE_MB).");
+    fprintf(f, "runwatch_run_list_probed_runs_total{source=\"cached\"} %llu\n",
+            (unsigned long long)counters_total(COUNTERS_LIST_RUNS_CACHED));
+    fprintf(f, "runwatch_run_list_probed_runs_total{source=\"read\"} %llu\n",
+            (unsigned long long)counters_total(COUNTERS_LIST_RUNS_READ));
     prom_scalar(f, "runwatch_report_queries_running", "gauge",
                 "Ad-hoc SQL queries running now (RUNWATCH_REPORT_CONCURRENCY at most).",
                 (uint64_t)counters_report_running());

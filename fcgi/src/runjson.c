@@ -57,6 +57,7 @@ static const unsigned runjson_types[C(_NOUT)] = {
     [C(A_ERROR_TYPE)] = PGJSON_TEXT,
     [C(A_ERROR_MESSAGE)] = PGJSON_TEXT,
     [C(A_ERROR_TRACEBACK)] = PGJSON_TEXT,
+    [C(VERSION)] = PGJSON_XID,
 };
 
 int runjson_check(const PGresult *res, char *err, size_t errlen)
@@ -69,19 +70,22 @@ int runjson_check(const PGresult *res, char *err, size_t errlen)
 }
 
 /* duration_s: extract(epoch FROM (coalesce(ended_at, now()) - started_at)). */
-static void runjson_duration(struct pgjson_row *w)
+int runjson_duration(struct jsonx_out *o, const PGresult *res, int row, int started, int ended,
+                     int now)
 {
+    struct pgjson_row w = {.o = o, .res = res, .row = row, .bad = 0};
     char buf[PGJSON_NUM_MAX];
-    if (pgjson_null(w, C(STARTED_AT)))
-        return;
-    int end = PQgetisnull(w->res, w->row, C(ENDED_AT)) ? C(NOW) : C(ENDED_AT);
-    if (!pgjson_val(w, C(STARTED_AT), 8) || !pgjson_val(w, end, 8))
-        return;
-    int64_t d = pgjson_time_at(w->res, w->row, end) - pgjson_time_at(w->res, w->row, C(STARTED_AT));
-    pgjson_raw(w->o, buf, pgjson_fmt_seconds(buf, d));
+    if (pgjson_null(&w, started))
+        return 0;
+    int end = PQgetisnull(res, row, ended) ? now : ended;
+    if (!pgjson_val(&w, started, 8) || !pgjson_val(&w, end, 8))
+        return -1;
+    int64_t d = pgjson_time_at(res, row, end) - pgjson_time_at(res, row, started);
+    pgjson_raw(o, buf, pgjson_fmt_seconds(buf, d));
+    return 0;
 }
 
-int runjson_row(struct jsonx_out *o, const PGresult *res, int row)
+int runjson_row(struct jsonx_out *o, const PGresult *res, int row, struct runjson_hole *hole)
 {
     struct pgjson_row w = {.o = o, .res = res, .row = row, .bad = 0};
     size_t start = o->len;
@@ -137,7 +141,10 @@ int runjson_row(struct jsonx_out *o, const PGresult *res, int row)
             pgjson_raw(o, *p ? "true" : "false", *p ? 4 : 5);
     }
     PGJSON_RAW(o, ",\"duration_s\":");
-    runjson_duration(&w);
+    size_t hole_at = o->len;
+    if (runjson_duration(o, res, row, C(STARTED_AT), C(ENDED_AT), C(NOW)) != 0)
+        w.bad = 1;
+    size_t hole_end = o->len;
     PGJSON_RAW(o, ",\"error\":");
     if (PQgetisnull(res, row, C(ERROR_TYPE)) && PQgetisnull(res, row, C(ERROR_MESSAGE))) {
         pgjson_raw(o, "null", 4);
@@ -191,6 +198,12 @@ int runjson_row(struct jsonx_out *o, const PGresult *res, int row)
     if (w.bad) {
         o->len = start;
         return -1;
+    }
+    if (hole) {
+        hole->start = start;
+        hole->at = hole_at;
+        hole->end = hole_end;
+        hole->stop = o->len;
     }
     return 0;
 }

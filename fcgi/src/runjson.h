@@ -19,7 +19,20 @@ struct pg_result;
 /* 0 when res has the run list's columns with the types this module reads; else -1 with
  * the first column that differs named in err. Call once per result, before runjson_row. */
 int runjson_check(const struct pg_result *res, char *err, size_t errlen);
-/* Appends row's run as JSON to o; -1 (o unchanged past o->len) when a value is malformed. */
-int runjson_row(struct jsonx_out *o, const struct pg_result *res, int row);
+/* Where a written run is in o->buf, [start, stop), and its duration_s value, [at, end)
+ * (runcache.c keeps the run without it). */
+struct runjson_hole {
+    size_t start, at, end, stop;
+};
+
+/* Appends row's run as JSON to o, and when hole is not NULL where its duration_s value went;
+ * -1 (o unchanged past o->len) when a value is malformed. */
+int runjson_row(struct jsonx_out *o, const struct pg_result *res, int row,
+                struct runjson_hole *hole);
+/* Appends row's duration_s value as runjson_row does, from its columns started, ended and
+ * now (the statement's now()): for a run rendered earlier, from a probe's columns. -1 when
+ * a value is malformed. */
+int runjson_duration(struct jsonx_out *o, const struct pg_result *res, int row, int started,
+                     int ended, int now);
 
 #endif

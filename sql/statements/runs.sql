@@ -28,6 +28,7 @@ CASE WHEN num_nonnulls(r.max_attempts, r.retry_on, r.timeout_s, r.unresponsive_s
 -- (docs/PERFORMANCE.md, "The run list's JSON made in C"). now is the statement's, for a running
 -- run's duration_s; the cursor's key is made from the sort's column. Every list takes its
 -- project as $1: the slug is one lookup per statement (an InitPlan), not a join per run.
+-- version is the row version's xmin (runcache.c keys a rendered run by id and version).
 r.id, (SELECT slug FROM projects WHERE id = $1::bigint) AS project, r.experiment_id, r.kind, r.name, r.queue, r.status, r.priority,
     r.input, r.params, r.tags, r.parent_id, r.root_id, r.group_id, r.worker_id, r.progress,
     r.created_at, r.queued_at, r.started_at, r.ended_at, r.last_heartbeat_at, r.updated_at,
@@ -36,7 +37,7 @@ r.id, (SELECT slug FROM projects WHERE id = $1::bigint) AS project, r.experiment
     r.attempt_worker_id AS a_worker_id, r.attempt_created_at AS a_created_at,
     r.attempt_started_at AS a_started_at, r.attempt_ended_at AS a_ended_at,
     r.attempt_last_heartbeat_at AS a_last_heartbeat_at, r.attempt_error_type AS a_error_type,
-    r.attempt_error_message AS a_error_message, r.attempt_error_traceback AS a_error_traceback
+    r.attempt_error_message AS a_error_message, r.attempt_error_traceback AS a_error_traceback, r.version
 
 -- fragment: run_list_statuses
 -- One row per status: the lists scan each wanted status's range of a runs_project_status_*
@@ -54,6 +55,18 @@ r.id, (SELECT slug FROM projects WHERE id = $1::bigint) AS project, r.experiment
 -- about 0.6 ms, a third of the list's time.) statuses NULL is all six; a NULL cursor starts.
 WITH arg AS MATERIALIZED (SELECT $1::bigint AS project_id, $2::text[] AS statuses, $3::text AS
     cursor_key, $4::uuid AS cursor_id, $5::int AS n)
+
+-- fragment: run_list_all_args
+-- The inputs of the run_list_created_*_all statements (see run_list_args for why a CTE).
+WITH arg AS MATERIALIZED (SELECT $1::bigint AS project_id, $2::text AS cursor_key, $3::uuid AS
+    cursor_id, $4::int AS n)
+
+-- fragment: run_list_probe_columns
+-- What a run list's probe answers (runs.c, runs_list): which runs the page holds, at which
+-- row version (the tuple's xmin: a committed version's is never reused while the cached
+-- copy lives, runcache.c), and what the page's cursor and a run's duration_s are made of, so
+-- the runs a worker holds rendered from an earlier list are not read and sent again.
+r.id, r.version, r.created_at, r.started_at, r.ended_at, now() AS now
 
 -- fragment: run_list_filters
 -- The filters of the *_filtered lists, which take the same inputs; NULL skips one. text is an
@@ -200,21 +213,13 @@ RETURNING run_json(r, (SELECT slug FROM projects WHERE id = r.project_id), run_a
 -- by creation, run_list_created_<order>_one when one status does, run_list_<sort>_<order>
 -- when only statuses do, else the _filtered one; all twenty answer the same columns (run_list_columns), in binary.
 
--- name: run_list_created_desc
--- The run list's common shapes (no filter but statuses), whose generic plan
--- PostgreSQL keeps: see the fragment run_list_args. One index range scan per status
--- wanted (all six when statuses is NULL), merged; the JSON is made for the page only.
--- in: project_id, statuses, cursor_key, cursor_id, limit
--- out: id, project, experiment_id, kind, name, queue, status, priority, input, params, tags, parent_id, root_id, group_id, worker_id, progress, created_at, queued_at, started_at, ended_at, last_heartbeat_at, updated_at, cancel_requested, error_type, error_message, error_traceback, error_fingerprint, result, summary, now, a_seq, a_status, a_worker_id, a_created_at, a_started_at, a_ended_at, a_last_heartbeat_at, a_error_type, a_error_message, a_error_traceback
--- format: binary
--- include: run_list_args
-SELECT
-    -- include: run_list_columns
+-- fragment: run_list_created_desc_rows
+-- The page of run_list_created_desc and of run_list_created_desc_probe.
 FROM (SELECT r.*
     FROM arg JOIN
     -- include: run_list_statuses
     ON arg.statuses IS NULL OR s.status = ANY(arg.statuses)
-    CROSS JOIN LATERAL (SELECT * FROM runs r WHERE r.project_id = arg.project_id AND
+    CROSS JOIN LATERAL (SELECT r.*, r.xmin AS version FROM runs r WHERE r.project_id = arg.project_id AND
         r.status = s.status AND
         (r.created_at, r.id) < (coalesce(arg.cursor_key::timestamptz,
         'infinity'), coalesce(arg.cursor_id, 'ffffffff-ffff-ffff-ffff-ffffffffffff'))
@@ -222,7 +227,39 @@ FROM (SELECT r.*
         LIMIT arg.n) r
     ORDER BY r.created_at DESC, r.id DESC
     LIMIT (SELECT n FROM arg)) r
-ORDER BY r.created_at DESC, r.id DESC;
+ORDER BY r.created_at DESC, r.id DESC
+
+-- name: run_list_created_desc
+-- The run list's common shapes (no filter but statuses), whose generic plan
+-- PostgreSQL keeps: see the fragment run_list_args. One index range scan per status
+-- wanted (all six when statuses is NULL), merged; the JSON is made for the page only.
+-- in: project_id, statuses, cursor_key, cursor_id, limit
+-- out: id, project, experiment_id, kind, name, queue, status, priority, input, params, tags, parent_id, root_id, group_id, worker_id, progress, created_at, queued_at, started_at, ended_at, last_heartbeat_at, updated_at, cancel_requested, error_type, error_message, error_traceback, error_fingerprint, result, summary, now, a_seq, a_status, a_worker_id, a_created_at, a_started_at, a_ended_at, a_last_heartbeat_at, a_error_type, a_error_message, a_error_traceback, version
+-- format: binary
+-- include: run_list_args
+SELECT
+    -- include: run_list_columns
+-- include: run_list_created_desc_rows
+
+-- name: run_list_created_desc_probe
+-- run_list_created_desc's page as its runs' ids and versions (see run_list_probe_columns).
+-- in: project_id, statuses, cursor_key, cursor_id, limit
+-- out: id, version, created_at, started_at, ended_at, now
+-- format: binary
+-- include: run_list_args
+SELECT
+    -- include: run_list_probe_columns
+-- include: run_list_created_desc_rows
+
+-- fragment: run_list_created_desc_one_rows
+-- The page of run_list_created_desc_one and of run_list_created_desc_one_probe.
+FROM (SELECT r.*, r.xmin AS version FROM runs r WHERE r.project_id = (SELECT project_id FROM arg) AND
+        r.status = (SELECT statuses[1] FROM arg) AND
+        (r.created_at, r.id) < (SELECT coalesce(arg.cursor_key::timestamptz, 'infinity'),
+        coalesce(arg.cursor_id, 'ffffffff-ffff-ffff-ffff-ffffffffffff') FROM arg)
+        ORDER BY r.created_at DESC, r.id DESC
+        LIMIT (SELECT n FROM arg)) r
+ORDER BY r.created_at DESC, r.id DESC
 
 -- name: run_list_created_desc_one
 -- run_list_created_desc when statuses holds one status: that status's range scan is the page,
@@ -231,18 +268,31 @@ ORDER BY r.created_at DESC, r.id DESC;
 -- inputs reach the scan as InitPlans of the CTE, which hides their values from the planner
 -- as the CTE does (the generic plan is kept) and leaves the scan's order visible to it.
 -- in: project_id, statuses, cursor_key, cursor_id, limit
--- out: id, project, experiment_id, kind, name, queue, status, priority, input, params, tags, parent_id, root_id, group_id, worker_id, progress, created_at, queued_at, started_at, ended_at, last_heartbeat_at, updated_at, cancel_requested, error_type, error_message, error_traceback, error_fingerprint, result, summary, now, a_seq, a_status, a_worker_id, a_created_at, a_started_at, a_ended_at, a_last_heartbeat_at, a_error_type, a_error_message, a_error_traceback
+-- out: id, project, experiment_id, kind, name, queue, status, priority, input, params, tags, parent_id, root_id, group_id, worker_id, progress, created_at, queued_at, started_at, ended_at, last_heartbeat_at, updated_at, cancel_requested, error_type, error_message, error_traceback, error_fingerprint, result, summary, now, a_seq, a_status, a_worker_id, a_created_at, a_started_at, a_ended_at, a_last_heartbeat_at, a_error_type, a_error_message, a_error_traceback, version
 -- format: binary
 -- include: run_list_args
 SELECT
     -- include: run_list_columns
-FROM (SELECT * FROM runs r WHERE r.project_id = (SELECT project_id FROM arg) AND
-        r.status = (SELECT statuses[1] FROM arg) AND
+-- include: run_list_created_desc_one_rows
+
+-- name: run_list_created_desc_one_probe
+-- run_list_created_desc_one's page as its runs' ids and versions (see run_list_probe_columns).
+-- in: project_id, statuses, cursor_key, cursor_id, limit
+-- out: id, version, created_at, started_at, ended_at, now
+-- format: binary
+-- include: run_list_args
+SELECT
+    -- include: run_list_probe_columns
+-- include: run_list_created_desc_one_rows
+
+-- fragment: run_list_created_desc_all_rows
+-- The page of run_list_created_desc_all and of run_list_created_desc_all_probe.
+FROM (SELECT r.*, r.xmin AS version FROM runs r WHERE r.project_id = (SELECT project_id FROM arg) AND
         (r.created_at, r.id) < (SELECT coalesce(arg.cursor_key::timestamptz, 'infinity'),
         coalesce(arg.cursor_id, 'ffffffff-ffff-ffff-ffff-ffffffffffff') FROM arg)
         ORDER BY r.created_at DESC, r.id DESC
         LIMIT (SELECT n FROM arg)) r
-ORDER BY r.created_at DESC, r.id DESC;
+ORDER BY r.created_at DESC, r.id DESC
 
 -- name: run_list_created_desc_all
 -- The default view (by creation, no filter at all): one range scan of
@@ -250,32 +300,29 @@ ORDER BY r.created_at DESC, r.id DESC;
 -- run_list_args (see there why they pass through a CTE), then as InitPlans, so the scan's
 -- order is the page's and no sort follows (see run_list_created_desc_one).
 -- in: project_id, cursor_key, cursor_id, limit
--- out: id, project, experiment_id, kind, name, queue, status, priority, input, params, tags, parent_id, root_id, group_id, worker_id, progress, created_at, queued_at, started_at, ended_at, last_heartbeat_at, updated_at, cancel_requested, error_type, error_message, error_traceback, error_fingerprint, result, summary, now, a_seq, a_status, a_worker_id, a_created_at, a_started_at, a_ended_at, a_last_heartbeat_at, a_error_type, a_error_message, a_error_traceback
+-- out: id, project, experiment_id, kind, name, queue, status, priority, input, params, tags, parent_id, root_id, group_id, worker_id, progress, created_at, queued_at, started_at, ended_at, last_heartbeat_at, updated_at, cancel_requested, error_type, error_message, error_traceback, error_fingerprint, result, summary, now, a_seq, a_status, a_worker_id, a_created_at, a_started_at, a_ended_at, a_last_heartbeat_at, a_error_type, a_error_message, a_error_traceback, version
 -- format: binary
-WITH arg AS MATERIALIZED (SELECT $1::bigint AS project_id, $2::text AS cursor_key, $3::uuid AS
-    cursor_id, $4::int AS n)
+-- include: run_list_all_args
 SELECT
     -- include: run_list_columns
-FROM (SELECT * FROM runs r WHERE r.project_id = (SELECT project_id FROM arg) AND
-        (r.created_at, r.id) < (SELECT coalesce(arg.cursor_key::timestamptz, 'infinity'),
-        coalesce(arg.cursor_id, 'ffffffff-ffff-ffff-ffff-ffffffffffff') FROM arg)
-        ORDER BY r.created_at DESC, r.id DESC
-        LIMIT (SELECT n FROM arg)) r
-ORDER BY r.created_at DESC, r.id DESC;
+-- include: run_list_created_desc_all_rows
 
--- name: run_list_created_desc_filtered
--- The run list with any filter (see run_list_filters): parameters as they are, so
--- PostgreSQL plans each call with its values and may choose another index (a parent's
--- runs, a worker's).
--- in: project_id, statuses, kind, queue, worker_id, tag, parent, created_after, created_before, text, cursor_key, cursor_id, limit, ended_after, ended_before
--- out: id, project, experiment_id, kind, name, queue, status, priority, input, params, tags, parent_id, root_id, group_id, worker_id, progress, created_at, queued_at, started_at, ended_at, last_heartbeat_at, updated_at, cancel_requested, error_type, error_message, error_traceback, error_fingerprint, result, summary, now, a_seq, a_status, a_worker_id, a_created_at, a_started_at, a_ended_at, a_last_heartbeat_at, a_error_type, a_error_message, a_error_traceback
+-- name: run_list_created_desc_all_probe
+-- run_list_created_desc_all's page as its runs' ids and versions (see run_list_probe_columns).
+-- in: project_id, cursor_key, cursor_id, limit
+-- out: id, version, created_at, started_at, ended_at, now
 -- format: binary
+-- include: run_list_all_args
 SELECT
-    -- include: run_list_columns
+    -- include: run_list_probe_columns
+-- include: run_list_created_desc_all_rows
+
+-- fragment: run_list_created_desc_filtered_rows
+-- The page of run_list_created_desc_filtered and of run_list_created_desc_filtered_probe.
 FROM (SELECT r.*
     FROM
     -- include: run_list_statuses
-    CROSS JOIN LATERAL (SELECT * FROM runs r WHERE r.project_id = $1 AND
+    CROSS JOIN LATERAL (SELECT r.*, r.xmin AS version FROM runs r WHERE r.project_id = $1 AND
         r.status = s.status AND
         (r.created_at, r.id) < (coalesce($11::timestamptz,
         'infinity'), coalesce($12::uuid, 'ffffffff-ffff-ffff-ffff-ffffffffffff'))
@@ -285,21 +332,35 @@ FROM (SELECT r.*
     WHERE $2::text[] IS NULL OR s.status = ANY($2::text[])
     ORDER BY r.created_at DESC, r.id DESC
     LIMIT $13) r
-ORDER BY r.created_at DESC, r.id DESC;
+ORDER BY r.created_at DESC, r.id DESC
 
--- name: run_list_created_asc
--- See run_list_created_desc.
--- in: project_id, statuses, cursor_key, cursor_id, limit
--- out: id, project, experiment_id, kind, name, queue, status, priority, input, params, tags, parent_id, root_id, group_id, worker_id, progress, created_at, queued_at, started_at, ended_at, last_heartbeat_at, updated_at, cancel_requested, error_type, error_message, error_traceback, error_fingerprint, result, summary, now, a_seq, a_status, a_worker_id, a_created_at, a_started_at, a_ended_at, a_last_heartbeat_at, a_error_type, a_error_message, a_error_traceback
+-- name: run_list_created_desc_filtered
+-- The run list with any filter (see run_list_filters): parameters as they are, so
+-- PostgreSQL plans each call with its values and may choose another index (a parent's
+-- runs, a worker's).
+-- in: project_id, statuses, kind, queue, worker_id, tag, parent, created_after, created_before, text, cursor_key, cursor_id, limit, ended_after, ended_before
+-- out: id, project, experiment_id, kind, name, queue, status, priority, input, params, tags, parent_id, root_id, group_id, worker_id, progress, created_at, queued_at, started_at, ended_at, last_heartbeat_at, updated_at, cancel_requested, error_type, error_message, error_traceback, error_fingerprint, result, summary, now, a_seq, a_status, a_worker_id, a_created_at, a_started_at, a_ended_at, a_last_heartbeat_at, a_error_type, a_error_message, a_error_traceback, version
 -- format: binary
--- include: run_list_args
 SELECT
     -- include: run_list_columns
+-- include: run_list_created_desc_filtered_rows
+
+-- name: run_list_created_desc_filtered_probe
+-- run_list_created_desc_filtered's page as its runs' ids and versions (see run_list_probe_columns).
+-- in: project_id, statuses, kind, queue, worker_id, tag, parent, created_after, created_before, text, cursor_key, cursor_id, limit, ended_after, ended_before
+-- out: id, version, created_at, started_at, ended_at, now
+-- format: binary
+SELECT
+    -- include: run_list_probe_columns
+-- include: run_list_created_desc_filtered_rows
+
+-- fragment: run_list_created_asc_rows
+-- The page of run_list_created_asc and of run_list_created_asc_probe.
 FROM (SELECT r.*
     FROM arg JOIN
     -- include: run_list_statuses
     ON arg.statuses IS NULL OR s.status = ANY(arg.statuses)
-    CROSS JOIN LATERAL (SELECT * FROM runs r WHERE r.project_id = arg.project_id AND
+    CROSS JOIN LATERAL (SELECT r.*, r.xmin AS version FROM runs r WHERE r.project_id = arg.project_id AND
         r.status = s.status AND
         (r.created_at, r.id) > (coalesce(arg.cursor_key::timestamptz,
         '-infinity'), coalesce(arg.cursor_id, '00000000-0000-0000-0000-000000000000'))
@@ -307,51 +368,93 @@ FROM (SELECT r.*
         LIMIT arg.n) r
     ORDER BY r.created_at ASC, r.id ASC
     LIMIT (SELECT n FROM arg)) r
-ORDER BY r.created_at ASC, r.id ASC;
+ORDER BY r.created_at ASC, r.id ASC
 
--- name: run_list_created_asc_one
--- See run_list_created_desc_one.
+-- name: run_list_created_asc
+-- See run_list_created_desc.
 -- in: project_id, statuses, cursor_key, cursor_id, limit
--- out: id, project, experiment_id, kind, name, queue, status, priority, input, params, tags, parent_id, root_id, group_id, worker_id, progress, created_at, queued_at, started_at, ended_at, last_heartbeat_at, updated_at, cancel_requested, error_type, error_message, error_traceback, error_fingerprint, result, summary, now, a_seq, a_status, a_worker_id, a_created_at, a_started_at, a_ended_at, a_last_heartbeat_at, a_error_type, a_error_message, a_error_traceback
+-- out: id, project, experiment_id, kind, name, queue, status, priority, input, params, tags, parent_id, root_id, group_id, worker_id, progress, created_at, queued_at, started_at, ended_at, last_heartbeat_at, updated_at, cancel_requested, error_type, error_message, error_traceback, error_fingerprint, result, summary, now, a_seq, a_status, a_worker_id, a_created_at, a_started_at, a_ended_at, a_last_heartbeat_at, a_error_type, a_error_message, a_error_traceback, version
 -- format: binary
 -- include: run_list_args
 SELECT
     -- include: run_list_columns
-FROM (SELECT * FROM runs r WHERE r.project_id = (SELECT project_id FROM arg) AND
+-- include: run_list_created_asc_rows
+
+-- name: run_list_created_asc_probe
+-- run_list_created_asc's page as its runs' ids and versions (see run_list_probe_columns).
+-- in: project_id, statuses, cursor_key, cursor_id, limit
+-- out: id, version, created_at, started_at, ended_at, now
+-- format: binary
+-- include: run_list_args
+SELECT
+    -- include: run_list_probe_columns
+-- include: run_list_created_asc_rows
+
+-- fragment: run_list_created_asc_one_rows
+-- The page of run_list_created_asc_one and of run_list_created_asc_one_probe.
+FROM (SELECT r.*, r.xmin AS version FROM runs r WHERE r.project_id = (SELECT project_id FROM arg) AND
         r.status = (SELECT statuses[1] FROM arg) AND
         (r.created_at, r.id) > (SELECT coalesce(arg.cursor_key::timestamptz, '-infinity'),
         coalesce(arg.cursor_id, '00000000-0000-0000-0000-000000000000') FROM arg)
         ORDER BY r.created_at ASC, r.id ASC
         LIMIT (SELECT n FROM arg)) r
-ORDER BY r.created_at ASC, r.id ASC;
+ORDER BY r.created_at ASC, r.id ASC
 
--- name: run_list_created_asc_all
--- See run_list_created_desc_all.
--- in: project_id, cursor_key, cursor_id, limit
--- out: id, project, experiment_id, kind, name, queue, status, priority, input, params, tags, parent_id, root_id, group_id, worker_id, progress, created_at, queued_at, started_at, ended_at, last_heartbeat_at, updated_at, cancel_requested, error_type, error_message, error_traceback, error_fingerprint, result, summary, now, a_seq, a_status, a_worker_id, a_created_at, a_started_at, a_ended_at, a_last_heartbeat_at, a_error_type, a_error_message, a_error_traceback
+-- name: run_list_created_asc_one
+-- See run_list_created_desc_one.
+-- in: project_id, statuses, cursor_key, cursor_id, limit
+-- out: id, project, experiment_id, kind, name, queue, status, priority, input, params, tags, parent_id, root_id, group_id, worker_id, progress, created_at, queued_at, started_at, ended_at, last_heartbeat_at, updated_at, cancel_requested, error_type, error_message, error_traceback, error_fingerprint, result, summary, now, a_seq, a_status, a_worker_id, a_created_at, a_started_at, a_ended_at, a_last_heartbeat_at, a_error_type, a_error_message, a_error_traceback, version
 -- format: binary
-WITH arg AS MATERIALIZED (SELECT $1::bigint AS project_id, $2::text AS cursor_key, $3::uuid AS
-    cursor_id, $4::int AS n)
+-- include: run_list_args
 SELECT
     -- include: run_list_columns
-FROM (SELECT * FROM runs r WHERE r.project_id = (SELECT project_id FROM arg) AND
+-- include: run_list_created_asc_one_rows
+
+-- name: run_list_created_asc_one_probe
+-- run_list_created_asc_one's page as its runs' ids and versions (see run_list_probe_columns).
+-- in: project_id, statuses, cursor_key, cursor_id, limit
+-- out: id, version, created_at, started_at, ended_at, now
+-- format: binary
+-- include: run_list_args
+SELECT
+    -- include: run_list_probe_columns
+-- include: run_list_created_asc_one_rows
+
+-- fragment: run_list_created_asc_all_rows
+-- The page of run_list_created_asc_all and of run_list_created_asc_all_probe.
+FROM (SELECT r.*, r.xmin AS version FROM runs r WHERE r.project_id = (SELECT project_id FROM arg) AND
         (r.created_at, r.id) > (SELECT coalesce(arg.cursor_key::timestamptz, '-infinity'),
         coalesce(arg.cursor_id, '00000000-0000-0000-0000-000000000000') FROM arg)
         ORDER BY r.created_at ASC, r.id ASC
         LIMIT (SELECT n FROM arg)) r
-ORDER BY r.created_at ASC, r.id ASC;
+ORDER BY r.created_at ASC, r.id ASC
 
--- name: run_list_created_asc_filtered
--- See run_list_created_desc_filtered.
--- in: project_id, statuses, kind, queue, worker_id, tag, parent, created_after, created_before, text, cursor_key, cursor_id, limit, ended_after, ended_before
--- out: id, project, experiment_id, kind, name, queue, status, priority, input, params, tags, parent_id, root_id, group_id, worker_id, progress, created_at, queued_at, started_at, ended_at, last_heartbeat_at, updated_at, cancel_requested, error_type, error_message, error_traceback, error_fingerprint, result, summary, now, a_seq, a_status, a_worker_id, a_created_at, a_started_at, a_ended_at, a_last_heartbeat_at, a_error_type, a_error_message, a_error_traceback
+-- name: run_list_created_asc_all
+-- See run_list_created_desc_all.
+-- in: project_id, cursor_key, cursor_id, limit
+-- out: id, project, experiment_id, kind, name, queue, status, priority, input, params, tags, parent_id, root_id, group_id, worker_id, progress, created_at, queued_at, started_at, ended_at, last_heartbeat_at, updated_at, cancel_requested, error_type, error_message, error_traceback, error_fingerprint, result, summary, now, a_seq, a_status, a_worker_id, a_created_at, a_started_at, a_ended_at, a_last_heartbeat_at, a_error_type, a_error_message, a_error_traceback, version
 -- format: binary
+-- include: run_list_all_args
 SELECT
     -- include: run_list_columns
+-- include: run_list_created_asc_all_rows
+
+-- name: run_list_created_asc_all_probe
+-- run_list_created_asc_all's page as its runs' ids and versions (see run_list_probe_columns).
+-- in: project_id, cursor_key, cursor_id, limit
+-- out: id, version, created_at, started_at, ended_at, now
+-- format: binary
+-- include: run_list_all_args
+SELECT
+    -- include: run_list_probe_columns
+-- include: run_list_created_asc_all_rows
+
+-- fragment: run_list_created_asc_filtered_rows
+-- The page of run_list_created_asc_filtered and of run_list_created_asc_filtered_probe.
 FROM (SELECT r.*
     FROM
     -- include: run_list_statuses
-    CROSS JOIN LATERAL (SELECT * FROM runs r WHERE r.project_id = $1 AND
+    CROSS JOIN LATERAL (SELECT r.*, r.xmin AS version FROM runs r WHERE r.project_id = $1 AND
         r.status = s.status AND
         (r.created_at, r.id) > (coalesce($11::timestamptz,
         '-infinity'), coalesce($12::uuid, '00000000-0000-0000-0000-000000000000'))
@@ -361,21 +464,33 @@ FROM (SELECT r.*
     WHERE $2::text[] IS NULL OR s.status = ANY($2::text[])
     ORDER BY r.created_at ASC, r.id ASC
     LIMIT $13) r
-ORDER BY r.created_at ASC, r.id ASC;
+ORDER BY r.created_at ASC, r.id ASC
 
--- name: run_list_started_desc
--- See run_list_created_desc.
--- in: project_id, statuses, cursor_key, cursor_id, limit
--- out: id, project, experiment_id, kind, name, queue, status, priority, input, params, tags, parent_id, root_id, group_id, worker_id, progress, created_at, queued_at, started_at, ended_at, last_heartbeat_at, updated_at, cancel_requested, error_type, error_message, error_traceback, error_fingerprint, result, summary, now, a_seq, a_status, a_worker_id, a_created_at, a_started_at, a_ended_at, a_last_heartbeat_at, a_error_type, a_error_message, a_error_traceback
+-- name: run_list_created_asc_filtered
+-- See run_list_created_desc_filtered.
+-- in: project_id, statuses, kind, queue, worker_id, tag, parent, created_after, created_before, text, cursor_key, cursor_id, limit, ended_after, ended_before
+-- out: id, project, experiment_id, kind, name, queue, status, priority, input, params, tags, parent_id, root_id, group_id, worker_id, progress, created_at, queued_at, started_at, ended_at, last_heartbeat_at, updated_at, cancel_requested, error_type, error_message, error_traceback, error_fingerprint, result, summary, now, a_seq, a_status, a_worker_id, a_created_at, a_started_at, a_ended_at, a_last_heartbeat_at, a_error_type, a_error_message, a_error_traceback, version
 -- format: binary
--- include: run_list_args
 SELECT
     -- include: run_list_columns
+-- include: run_list_created_asc_filtered_rows
+
+-- name: run_list_created_asc_filtered_probe
+-- run_list_created_asc_filtered's page as its runs' ids and versions (see run_list_probe_columns).
+-- in: project_id, statuses, kind, queue, worker_id, tag, parent, created_after, created_before, text, cursor_key, cursor_id, limit, ended_after, ended_before
+-- out: id, version, created_at, started_at, ended_at, now
+-- format: binary
+SELECT
+    -- include: run_list_probe_columns
+-- include: run_list_created_asc_filtered_rows
+
+-- fragment: run_list_started_desc_rows
+-- The page of run_list_started_desc and of run_list_started_desc_probe.
 FROM (SELECT r.*
     FROM arg JOIN
     -- include: run_list_statuses
     ON arg.statuses IS NULL OR s.status = ANY(arg.statuses)
-    CROSS JOIN LATERAL (SELECT * FROM runs r WHERE r.project_id = arg.project_id AND
+    CROSS JOIN LATERAL (SELECT r.*, r.xmin AS version FROM runs r WHERE r.project_id = arg.project_id AND
         r.status = s.status AND r.started_at IS NOT NULL AND
         (r.started_at, r.id) < (coalesce(arg.cursor_key::timestamptz,
         'infinity'), coalesce(arg.cursor_id, 'ffffffff-ffff-ffff-ffff-ffffffffffff'))
@@ -383,19 +498,34 @@ FROM (SELECT r.*
         LIMIT arg.n) r
     ORDER BY r.started_at DESC, r.id DESC
     LIMIT (SELECT n FROM arg)) r
-ORDER BY r.started_at DESC, r.id DESC;
+ORDER BY r.started_at DESC, r.id DESC
 
--- name: run_list_started_desc_filtered
--- See run_list_created_desc_filtered.
--- in: project_id, statuses, kind, queue, worker_id, tag, parent, created_after, created_before, text, cursor_key, cursor_id, limit, ended_after, ended_before
--- out: id, project, experiment_id, kind, name, queue, status, priority, input, params, tags, parent_id, root_id, group_id, worker_id, progress, created_at, queued_at, started_at, ended_at, last_heartbeat_at, updated_at, cancel_requested, error_type, error_message, error_traceback, error_fingerprint, result, summary, now, a_seq, a_status, a_worker_id, a_created_at, a_started_at, a_ended_at, a_last_heartbeat_at, a_error_type, a_error_message, a_error_traceback
+-- name: run_list_started_desc
+-- See run_list_created_desc.
+-- in: project_id, statuses, cursor_key, cursor_id, limit
+-- out: id, project, experiment_id, kind, name, queue, status, priority, input, params, tags, parent_id, root_id, group_id, worker_id, progress, created_at, queued_at, started_at, ended_at, last_heartbeat_at, updated_at, cancel_requested, error_type, error_message, error_traceback, error_fingerprint, result, summary, now, a_seq, a_status, a_worker_id, a_created_at, a_started_at, a_ended_at, a_last_heartbeat_at, a_error_type, a_error_message, a_error_traceback, version
 -- format: binary
+-- include: run_list_args
 SELECT
     -- include: run_list_columns
+-- include: run_list_started_desc_rows
+
+-- name: run_list_started_desc_probe
+-- run_list_started_desc's page as its runs' ids and versions (see run_list_probe_columns).
+-- in: project_id, statuses, cursor_key, cursor_id, limit
+-- out: id, version, created_at, started_at, ended_at, now
+-- format: binary
+-- include: run_list_args
+SELECT
+    -- include: run_list_probe_columns
+-- include: run_list_started_desc_rows
+
+-- fragment: run_list_started_desc_filtered_rows
+-- The page of run_list_started_desc_filtered and of run_list_started_desc_filtered_probe.
 FROM (SELECT r.*
     FROM
     -- include: run_list_statuses
-    CROSS JOIN LATERAL (SELECT * FROM runs r WHERE r.project_id = $1 AND
+    CROSS JOIN LATERAL (SELECT r.*, r.xmin AS version FROM runs r WHERE r.project_id = $1 AND
         r.status = s.status AND r.started_at IS NOT NULL AND
         (r.started_at, r.id) < (coalesce($11::timestamptz,
         'infinity'), coalesce($12::uuid, 'ffffffff-ffff-ffff-ffff-ffffffffffff'))
@@ -405,21 +535,33 @@ FROM (SELECT r.*
     WHERE $2::text[] IS NULL OR s.status = ANY($2::text[])
     ORDER BY r.started_at DESC, r.id DESC
     LIMIT $13) r
-ORDER BY r.started_at DESC, r.id DESC;
+ORDER BY r.started_at DESC, r.id DESC
 
--- name: run_list_started_asc
--- See run_list_created_desc.
--- in: project_id, statuses, cursor_key, cursor_id, limit
--- out: id, project, experiment_id, kind, name, queue, status, priority, input, params, tags, parent_id, root_id, group_id, worker_id, progress, created_at, queued_at, started_at, ended_at, last_heartbeat_at, updated_at, cancel_requested, error_type, error_message, error_traceback, error_fingerprint, result, summary, now, a_seq, a_status, a_worker_id, a_created_at, a_started_at, a_ended_at, a_last_heartbeat_at, a_error_type, a_error_message, a_error_traceback
+-- name: run_list_started_desc_filtered
+-- See run_list_created_desc_filtered.
+-- in: project_id, statuses, kind, queue, worker_id, tag, parent, created_after, created_before, text, cursor_key, cursor_id, limit, ended_after, ended_before
+-- out: id, project, experiment_id, kind, name, queue, status, priority, input, params, tags, parent_id, root_id, group_id, worker_id, progress, created_at, queued_at, started_at, ended_at, last_heartbeat_at, updated_at, cancel_requested, error_type, error_message, error_traceback, error_fingerprint, result, summary, now, a_seq, a_status, a_worker_id, a_created_at, a_started_at, a_ended_at, a_last_heartbeat_at, a_error_type, a_error_message, a_error_traceback, version
 -- format: binary
--- include: run_list_args
 SELECT
     -- include: run_list_columns
+-- include: run_list_started_desc_filtered_rows
+
+-- name: run_list_started_desc_filtered_probe
+-- run_list_started_desc_filtered's page as its runs' ids and versions (see run_list_probe_columns).
+-- in: project_id, statuses, kind, queue, worker_id, tag, parent, created_after, created_before, text, cursor_key, cursor_id, limit, ended_after, ended_before
+-- out: id, version, created_at, started_at, ended_at, now
+-- format: binary
+SELECT
+    -- include: run_list_probe_columns
+-- include: run_list_started_desc_filtered_rows
+
+-- fragment: run_list_started_asc_rows
+-- The page of run_list_started_asc and of run_list_started_asc_probe.
 FROM (SELECT r.*
     FROM arg JOIN
     -- include: run_list_statuses
     ON arg.statuses IS NULL OR s.status = ANY(arg.statuses)
-    CROSS JOIN LATERAL (SELECT * FROM runs r WHERE r.project_id = arg.project_id AND
+    CROSS JOIN LATERAL (SELECT r.*, r.xmin AS version FROM runs r WHERE r.project_id = arg.project_id AND
         r.status = s.status AND r.started_at IS NOT NULL AND
         (r.started_at, r.id) > (coalesce(arg.cursor_key::timestamptz,
         '-infinity'), coalesce(arg.cursor_id, '00000000-0000-0000-0000-000000000000'))
@@ -427,19 +569,34 @@ FROM (SELECT r.*
         LIMIT arg.n) r
     ORDER BY r.started_at ASC, r.id ASC
     LIMIT (SELECT n FROM arg)) r
-ORDER BY r.started_at ASC, r.id ASC;
+ORDER BY r.started_at ASC, r.id ASC
 
--- name: run_list_started_asc_filtered
--- See run_list_created_desc_filtered.
--- in: project_id, statuses, kind, queue, worker_id, tag, parent, created_after, created_before, text, cursor_key, cursor_id, limit, ended_after, ended_before
--- out: id, project, experiment_id, kind, name, queue, status, priority, input, params, tags, parent_id, root_id, group_id, worker_id, progress, created_at, queued_at, started_at, ended_at, last_heartbeat_at, updated_at, cancel_requested, error_type, error_message, error_traceback, error_fingerprint, result, summary, now, a_seq, a_status, a_worker_id, a_created_at, a_started_at, a_ended_at, a_last_heartbeat_at, a_error_type, a_error_message, a_error_traceback
+-- name: run_list_started_asc
+-- See run_list_created_desc.
+-- in: project_id, statuses, cursor_key, cursor_id, limit
+-- out: id, project, experiment_id, kind, name, queue, status, priority, input, params, tags, parent_id, root_id, group_id, worker_id, progress, created_at, queued_at, started_at, ended_at, last_heartbeat_at, updated_at, cancel_requested, error_type, error_message, error_traceback, error_fingerprint, result, summary, now, a_seq, a_status, a_worker_id, a_created_at, a_started_at, a_ended_at, a_last_heartbeat_at, a_error_type, a_error_message, a_error_traceback, version
 -- format: binary
+-- include: run_list_args
 SELECT
     -- include: run_list_columns
+-- include: run_list_started_asc_rows
+
+-- name: run_list_started_asc_probe
+-- run_list_started_asc's page as its runs' ids and versions (see run_list_probe_columns).
+-- in: project_id, statuses, cursor_key, cursor_id, limit
+-- out: id, version, created_at, started_at, ended_at, now
+-- format: binary
+-- include: run_list_args
+SELECT
+    -- include: run_list_probe_columns
+-- include: run_list_started_asc_rows
+
+-- fragment: run_list_started_asc_filtered_rows
+-- The page of run_list_started_asc_filtered and of run_list_started_asc_filtered_probe.
 FROM (SELECT r.*
     FROM
     -- include: run_list_statuses
-    CROSS JOIN LATERAL (SELECT * FROM runs r WHERE r.project_id = $1 AND
+    CROSS JOIN LATERAL (SELECT r.*, r.xmin AS version FROM runs r WHERE r.project_id = $1 AND
         r.status = s.status AND r.started_at IS NOT NULL AND
         (r.started_at, r.id) > (coalesce($11::timestamptz,
         '-infinity'), coalesce($12::uuid, '00000000-0000-0000-0000-000000000000'))
@@ -449,21 +606,33 @@ FROM (SELECT r.*
     WHERE $2::text[] IS NULL OR s.status = ANY($2::text[])
     ORDER BY r.started_at ASC, r.id ASC
     LIMIT $13) r
-ORDER BY r.started_at ASC, r.id ASC;
+ORDER BY r.started_at ASC, r.id ASC
 
--- name: run_list_ended_desc
--- See run_list_created_desc.
--- in: project_id, statuses, cursor_key, cursor_id, limit
--- out: id, project, experiment_id, kind, name, queue, status, priority, input, params, tags, parent_id, root_id, group_id, worker_id, progress, created_at, queued_at, started_at, ended_at, last_heartbeat_at, updated_at, cancel_requested, error_type, error_message, error_traceback, error_fingerprint, result, summary, now, a_seq, a_status, a_worker_id, a_created_at, a_started_at, a_ended_at, a_last_heartbeat_at, a_error_type, a_error_message, a_error_traceback
+-- name: run_list_started_asc_filtered
+-- See run_list_created_desc_filtered.
+-- in: project_id, statuses, kind, queue, worker_id, tag, parent, created_after, created_before, text, cursor_key, cursor_id, limit, ended_after, ended_before
+-- out: id, project, experiment_id, kind, name, queue, status, priority, input, params, tags, parent_id, root_id, group_id, worker_id, progress, created_at, queued_at, started_at, ended_at, last_heartbeat_at, updated_at, cancel_requested, error_type, error_message, error_traceback, error_fingerprint, result, summary, now, a_seq, a_status, a_worker_id, a_created_at, a_started_at, a_ended_at, a_last_heartbeat_at, a_error_type, a_error_message, a_error_traceback, version
 -- format: binary
--- include: run_list_args
 SELECT
     -- include: run_list_columns
+-- include: run_list_started_asc_filtered_rows
+
+-- name: run_list_started_asc_filtered_probe
+-- run_list_started_asc_filtered's page as its runs' ids and versions (see run_list_probe_columns).
+-- in: project_id, statuses, kind, queue, worker_id, tag, parent, created_after, created_before, text, cursor_key, cursor_id, limit, ended_after, ended_before
+-- out: id, version, created_at, started_at, ended_at, now
+-- format: binary
+SELECT
+    -- include: run_list_probe_columns
+-- include: run_list_started_asc_filtered_rows
+
+-- fragment: run_list_ended_desc_rows
+-- The page of run_list_ended_desc and of run_list_ended_desc_probe.
 FROM (SELECT r.*
     FROM arg JOIN
     -- include: run_list_statuses
     ON arg.statuses IS NULL OR s.status = ANY(arg.statuses)
-    CROSS JOIN LATERAL (SELECT * FROM runs r WHERE r.project_id = arg.project_id AND
+    CROSS JOIN LATERAL (SELECT r.*, r.xmin AS version FROM runs r WHERE r.project_id = arg.project_id AND
         r.status = s.status AND r.ended_at IS NOT NULL AND
         (r.ended_at, r.id) < (coalesce(arg.cursor_key::timestamptz,
         'infinity'), coalesce(arg.cursor_id, 'ffffffff-ffff-ffff-ffff-ffffffffffff'))
@@ -471,19 +640,34 @@ FROM (SELECT r.*
         LIMIT arg.n) r
     ORDER BY r.ended_at DESC, r.id DESC
     LIMIT (SELECT n FROM arg)) r
-ORDER BY r.ended_at DESC, r.id DESC;
+ORDER BY r.ended_at DESC, r.id DESC
 
--- name: run_list_ended_desc_filtered
--- See run_list_created_desc_filtered.
--- in: project_id, statuses, kind, queue, worker_id, tag, parent, created_after, created_before, text, cursor_key, cursor_id, limit, ended_after, ended_before
--- out: id, project, experiment_id, kind, name, queue, status, priority, input, params, tags, parent_id, root_id, group_id, worker_id, progress, created_at, queued_at, started_at, ended_at, last_heartbeat_at, updated_at, cancel_requested, error_type, error_message, error_traceback, error_fingerprint, result, summary, now, a_seq, a_status, a_worker_id, a_created_at, a_started_at, a_ended_at, a_last_heartbeat_at, a_error_type, a_error_message, a_error_traceback
+-- name: run_list_ended_desc
+-- See run_list_created_desc.
+-- in: project_id, statuses, cursor_key, cursor_id, limit
+-- out: id, project, experiment_id, kind, name, queue, status, priority, input, params, tags, parent_id, root_id, group_id, worker_id, progress, created_at, queued_at, started_at, ended_at, last_heartbeat_at, updated_at, cancel_requested, error_type, error_message, error_traceback, error_fingerprint, result, summary, now, a_seq, a_status, a_worker_id, a_created_at, a_started_at, a_ended_at, a_last_heartbeat_at, a_error_type, a_error_message, a_error_traceback, version
 -- format: binary
+-- include: run_list_args
 SELECT
     -- include: run_list_columns
+-- include: run_list_ended_desc_rows
+
+-- name: run_list_ended_desc_probe
+-- run_list_ended_desc's page as its runs' ids and versions (see run_list_probe_columns).
+-- in: project_id, statuses, cursor_key, cursor_id, limit
+-- out: id, version, created_at, started_at, ended_at, now
+-- format: binary
+-- include: run_list_args
+SELECT
+    -- include: run_list_probe_columns
+-- include: run_list_ended_desc_rows
+
+-- fragment: run_list_ended_desc_filtered_rows
+-- The page of run_list_ended_desc_filtered and of run_list_ended_desc_filtered_probe.
 FROM (SELECT r.*
     FROM
     -- include: run_list_statuses
-    CROSS JOIN LATERAL (SELECT * FROM runs r WHERE r.project_id = $1 AND
+    CROSS JOIN LATERAL (SELECT r.*, r.xmin AS version FROM runs r WHERE r.project_id = $1 AND
         r.status = s.status AND r.ended_at IS NOT NULL AND
         (r.ended_at, r.id) < (coalesce($11::timestamptz,
         'infinity'), coalesce($12::uuid, 'ffffffff-ffff-ffff-ffff-ffffffffffff'))
@@ -493,21 +677,33 @@ FROM (SELECT r.*
     WHERE $2::text[] IS NULL OR s.status = ANY($2::text[])
     ORDER BY r.ended_at DESC, r.id DESC
     LIMIT $13) r
-ORDER BY r.ended_at DESC, r.id DESC;
+ORDER BY r.ended_at DESC, r.id DESC
 
--- name: run_list_ended_asc
--- See run_list_created_desc.
--- in: project_id, statuses, cursor_key, cursor_id, limit
--- out: id, project, experiment_id, kind, name, queue, status, priority, input, params, tags, parent_id, root_id, group_id, worker_id, progress, created_at, queued_at, started_at, ended_at, last_heartbeat_at, updated_at, cancel_requested, error_type, error_message, error_traceback, error_fingerprint, result, summary, now, a_seq, a_status, a_worker_id, a_created_at, a_started_at, a_ended_at, a_last_heartbeat_at, a_error_type, a_error_message, a_error_traceback
+-- name: run_list_ended_desc_filtered
+-- See run_list_created_desc_filtered.
+-- in: project_id, statuses, kind, queue, worker_id, tag, parent, created_after, created_before, text, cursor_key, cursor_id, limit, ended_after, ended_before
+-- out: id, project, experiment_id, kind, name, queue, status, priority, input, params, tags, parent_id, root_id, group_id, worker_id, progress, created_at, queued_at, started_at, ended_at, last_heartbeat_at, updated_at, cancel_requested, error_type, error_message, error_traceback, error_fingerprint, result, summary, now, a_seq, a_status, a_worker_id, a_created_at, a_started_at, a_ended_at, a_last_heartbeat_at, a_error_type, a_error_message, a_error_traceback, version
 -- format: binary
--- include: run_list_args
 SELECT
     -- include: run_list_columns
+-- include: run_list_ended_desc_filtered_rows
+
+-- name: run_list_ended_desc_filtered_probe
+-- run_list_ended_desc_filtered's page as its runs' ids and versions (see run_list_probe_columns).
+-- in: project_id, statuses, kind, queue, worker_id, tag, parent, created_after, created_before, text, cursor_key, cursor_id, limit, ended_after, ended_before
+-- out: id, version, created_at, started_at, ended_at, now
+-- format: binary
+SELECT
+    -- include: run_list_probe_columns
+-- include: run_list_ended_desc_filtered_rows
+
+-- fragment: run_list_ended_asc_rows
+-- The page of run_list_ended_asc and of run_list_ended_asc_probe.
 FROM (SELECT r.*
     FROM arg JOIN
     -- include: run_list_statuses
     ON arg.statuses IS NULL OR s.status = ANY(arg.statuses)
-    CROSS JOIN LATERAL (SELECT * FROM runs r WHERE r.project_id = arg.project_id AND
+    CROSS JOIN LATERAL (SELECT r.*, r.xmin AS version FROM runs r WHERE r.project_id = arg.project_id AND
         r.status = s.status AND r.ended_at IS NOT NULL AND
         (r.ended_at, r.id) > (coalesce(arg.cursor_key::timestamptz,
         '-infinity'), coalesce(arg.cursor_id, '00000000-0000-0000-0000-000000000000'))
@@ -515,19 +711,34 @@ FROM (SELECT r.*
         LIMIT arg.n) r
     ORDER BY r.ended_at ASC, r.id ASC
     LIMIT (SELECT n FROM arg)) r
-ORDER BY r.ended_at ASC, r.id ASC;
+ORDER BY r.ended_at ASC, r.id ASC
 
--- name: run_list_ended_asc_filtered
--- See run_list_created_desc_filtered.
--- in: project_id, statuses, kind, queue, worker_id, tag, parent, created_after, created_before, text, cursor_key, cursor_id, limit, ended_after, ended_before
--- out: id, project, experiment_id, kind, name, queue, status, priority, input, params, tags, parent_id, root_id, group_id, worker_id, progress, created_at, queued_at, started_at, ended_at, last_heartbeat_at, updated_at, cancel_requested, error_type, error_message, error_traceback, error_fingerprint, result, summary, now, a_seq, a_status, a_worker_id, a_created_at, a_started_at, a_ended_at, a_last_heartbeat_at, a_error_type, a_error_message, a_error_traceback
+-- name: run_list_ended_asc
+-- See run_list_created_desc.
+-- in: project_id, statuses, cursor_key, cursor_id, limit
+-- out: id, project, experiment_id, kind, name, queue, status, priority, input, params, tags, parent_id, root_id, group_id, worker_id, progress, created_at, queued_at, started_at, ended_at, last_heartbeat_at, updated_at, cancel_requested, error_type, error_message, error_traceback, error_fingerprint, result, summary, now, a_seq, a_status, a_worker_id, a_created_at, a_started_at, a_ended_at, a_last_heartbeat_at, a_error_type, a_error_message, a_error_traceback, version
 -- format: binary
+-- include: run_list_args
 SELECT
     -- include: run_list_columns
+-- include: run_list_ended_asc_rows
+
+-- name: run_list_ended_asc_probe
+-- run_list_ended_asc's page as its runs' ids and versions (see run_list_probe_columns).
+-- in: project_id, statuses, cursor_key, cursor_id, limit
+-- out: id, version, created_at, started_at, ended_at, now
+-- format: binary
+-- include: run_list_args
+SELECT
+    -- include: run_list_probe_columns
+-- include: run_list_ended_asc_rows
+
+-- fragment: run_list_ended_asc_filtered_rows
+-- The page of run_list_ended_asc_filtered and of run_list_ended_asc_filtered_probe.
 FROM (SELECT r.*
     FROM
     -- include: run_list_statuses
-    CROSS JOIN LATERAL (SELECT * FROM runs r WHERE r.project_id = $1 AND
+    CROSS JOIN LATERAL (SELECT r.*, r.xmin AS version FROM runs r WHERE r.project_id = $1 AND
         r.status = s.status AND r.ended_at IS NOT NULL AND
         (r.ended_at, r.id) > (coalesce($11::timestamptz,
         '-infinity'), coalesce($12::uuid, '00000000-0000-0000-0000-000000000000'))
@@ -537,21 +748,33 @@ FROM (SELECT r.*
     WHERE $2::text[] IS NULL OR s.status = ANY($2::text[])
     ORDER BY r.ended_at ASC, r.id ASC
     LIMIT $13) r
-ORDER BY r.ended_at ASC, r.id ASC;
+ORDER BY r.ended_at ASC, r.id ASC
 
--- name: run_list_duration_desc
--- See run_list_created_desc.
--- in: project_id, statuses, cursor_key, cursor_id, limit
--- out: id, project, experiment_id, kind, name, queue, status, priority, input, params, tags, parent_id, root_id, group_id, worker_id, progress, created_at, queued_at, started_at, ended_at, last_heartbeat_at, updated_at, cancel_requested, error_type, error_message, error_traceback, error_fingerprint, result, summary, now, a_seq, a_status, a_worker_id, a_created_at, a_started_at, a_ended_at, a_last_heartbeat_at, a_error_type, a_error_message, a_error_traceback
+-- name: run_list_ended_asc_filtered
+-- See run_list_created_desc_filtered.
+-- in: project_id, statuses, kind, queue, worker_id, tag, parent, created_after, created_before, text, cursor_key, cursor_id, limit, ended_after, ended_before
+-- out: id, project, experiment_id, kind, name, queue, status, priority, input, params, tags, parent_id, root_id, group_id, worker_id, progress, created_at, queued_at, started_at, ended_at, last_heartbeat_at, updated_at, cancel_requested, error_type, error_message, error_traceback, error_fingerprint, result, summary, now, a_seq, a_status, a_worker_id, a_created_at, a_started_at, a_ended_at, a_last_heartbeat_at, a_error_type, a_error_message, a_error_traceback, version
 -- format: binary
--- include: run_list_args
 SELECT
     -- include: run_list_columns
+-- include: run_list_ended_asc_filtered_rows
+
+-- name: run_list_ended_asc_filtered_probe
+-- run_list_ended_asc_filtered's page as its runs' ids and versions (see run_list_probe_columns).
+-- in: project_id, statuses, kind, queue, worker_id, tag, parent, created_after, created_before, text, cursor_key, cursor_id, limit, ended_after, ended_before
+-- out: id, version, created_at, started_at, ended_at, now
+-- format: binary
+SELECT
+    -- include: run_list_probe_columns
+-- include: run_list_ended_asc_filtered_rows
+
+-- fragment: run_list_duration_desc_rows
+-- The page of run_list_duration_desc and of run_list_duration_desc_probe.
 FROM (SELECT r.*
     FROM arg JOIN
     -- include: run_list_statuses
     ON arg.statuses IS NULL OR s.status = ANY(arg.statuses)
-    CROSS JOIN LATERAL (SELECT * FROM runs r WHERE r.project_id = arg.project_id AND
+    CROSS JOIN LATERAL (SELECT r.*, r.xmin AS version FROM runs r WHERE r.project_id = arg.project_id AND
         r.status = s.status AND r.ended_at IS NOT NULL AND r.started_at IS NOT NULL AND
         ((r.ended_at - r.started_at), r.id) < (coalesce(arg.cursor_key::bigint * interval '1 microsecond',
         interval '1000000 years'), coalesce(arg.cursor_id, 'ffffffff-ffff-ffff-ffff-ffffffffffff'))
@@ -559,19 +782,34 @@ FROM (SELECT r.*
         LIMIT arg.n) r
     ORDER BY (r.ended_at - r.started_at) DESC, r.id DESC
     LIMIT (SELECT n FROM arg)) r
-ORDER BY (r.ended_at - r.started_at) DESC, r.id DESC;
+ORDER BY (r.ended_at - r.started_at) DESC, r.id DESC
 
--- name: run_list_duration_desc_filtered
--- See run_list_created_desc_filtered.
--- in: project_id, statuses, kind, queue, worker_id, tag, parent, created_after, created_before, text, cursor_key, cursor_id, limit, ended_after, ended_before
--- out: id, project, experiment_id, kind, name, queue, status, priority, input, params, tags, parent_id, root_id, group_id, worker_id, progress, created_at, queued_at, started_at, ended_at, last_heartbeat_at, updated_at, cancel_requested, error_type, error_message, error_traceback, error_fingerprint, result, summary, now, a_seq, a_status, a_worker_id, a_created_at, a_started_at, a_ended_at, a_last_heartbeat_at, a_error_type, a_error_message, a_error_traceback
+-- name: run_list_duration_desc
+-- See run_list_created_desc.
+-- in: project_id, statuses, cursor_key, cursor_id, limit
+-- out: id, project, experiment_id, kind, name, queue, status, priority, input, params, tags, parent_id, root_id, group_id, worker_id, progress, created_at, queued_at, started_at, ended_at, last_heartbeat_at, updated_at, cancel_requested, error_type, error_message, error_traceback, error_fingerprint, result, summary, now, a_seq, a_status, a_worker_id, a_created_at, a_started_at, a_ended_at, a_last_heartbeat_at, a_error_type, a_error_message, a_error_traceback, version
 -- format: binary
+-- include: run_list_args
 SELECT
     -- include: run_list_columns
+-- include: run_list_duration_desc_rows
+
+-- name: run_list_duration_desc_probe
+-- run_list_duration_desc's page as its runs' ids and versions (see run_list_probe_columns).
+-- in: project_id, statuses, cursor_key, cursor_id, limit
+-- out: id, version, created_at, started_at, ended_at, now
+-- format: binary
+-- include: run_list_args
+SELECT
+    -- include: run_list_probe_columns
+-- include: run_list_duration_desc_rows
+
+-- fragment: run_list_duration_desc_filtered_rows
+-- The page of run_list_duration_desc_filtered and of run_list_duration_desc_filtered_probe.
 FROM (SELECT r.*
     FROM
     -- include: run_list_statuses
-    CROSS JOIN LATERAL (SELECT * FROM runs r WHERE r.project_id = $1 AND
+    CROSS JOIN LATERAL (SELECT r.*, r.xmin AS version FROM runs r WHERE r.project_id = $1 AND
         r.status = s.status AND r.ended_at IS NOT NULL AND r.started_at IS NOT NULL AND
         ((r.ended_at - r.started_at), r.id) < (coalesce($11::bigint * interval '1 microsecond',
         interval '1000000 years'), coalesce($12::uuid, 'ffffffff-ffff-ffff-ffff-ffffffffffff'))
@@ -581,21 +819,33 @@ FROM (SELECT r.*
     WHERE $2::text[] IS NULL OR s.status = ANY($2::text[])
     ORDER BY (r.ended_at - r.started_at) DESC, r.id DESC
     LIMIT $13) r
-ORDER BY (r.ended_at - r.started_at) DESC, r.id DESC;
+ORDER BY (r.ended_at - r.started_at) DESC, r.id DESC
 
--- name: run_list_duration_asc
--- See run_list_created_desc.
--- in: project_id, statuses, cursor_key, cursor_id, limit
--- out: id, project, experiment_id, kind, name, queue, status, priority, input, params, tags, parent_id, root_id, group_id, worker_id, progress, created_at, queued_at, started_at, ended_at, last_heartbeat_at, updated_at, cancel_requested, error_type, error_message, error_traceback, error_fingerprint, result, summary, now, a_seq, a_status, a_worker_id, a_created_at, a_started_at, a_ended_at, a_last_heartbeat_at, a_error_type, a_error_message, a_error_traceback
+-- name: run_list_duration_desc_filtered
+-- See run_list_created_desc_filtered.
+-- in: project_id, statuses, kind, queue, worker_id, tag, parent, created_after, created_before, text, cursor_key, cursor_id, limit, ended_after, ended_before
+-- out: id, project, experiment_id, kind, name, queue, status, priority, input, params, tags, parent_id, root_id, group_id, worker_id, progress, created_at, queued_at, started_at, ended_at, last_heartbeat_at, updated_at, cancel_requested, error_type, error_message, error_traceback, error_fingerprint, result, summary, now, a_seq, a_status, a_worker_id, a_created_at, a_started_at, a_ended_at, a_last_heartbeat_at, a_error_type, a_error_message, a_error_traceback, version
 -- format: binary
--- include: run_list_args
 SELECT
     -- include: run_list_columns
+-- include: run_list_duration_desc_filtered_rows
+
+-- name: run_list_duration_desc_filtered_probe
+-- run_list_duration_desc_filtered's page as its runs' ids and versions (see run_list_probe_columns).
+-- in: project_id, statuses, kind, queue, worker_id, tag, parent, created_after, created_before, text, cursor_key, cursor_id, limit, ended_after, ended_before
+-- out: id, version, created_at, started_at, ended_at, now
+-- format: binary
+SELECT
+    -- include: run_list_probe_columns
+-- include: run_list_duration_desc_filtered_rows
+
+-- fragment: run_list_duration_asc_rows
+-- The page of run_list_duration_asc and of run_list_duration_asc_probe.
 FROM (SELECT r.*
     FROM arg JOIN
     -- include: run_list_statuses
     ON arg.statuses IS NULL OR s.status = ANY(arg.statuses)
-    CROSS JOIN LATERAL (SELECT * FROM runs r WHERE r.project_id = arg.project_id AND
+    CROSS JOIN LATERAL (SELECT r.*, r.xmin AS version FROM runs r WHERE r.project_id = arg.project_id AND
         r.status = s.status AND r.ended_at IS NOT NULL AND r.started_at IS NOT NULL AND
         ((r.ended_at - r.started_at), r.id) > (coalesce(arg.cursor_key::bigint * interval '1 microsecond',
         interval '-1000000 years'), coalesce(arg.cursor_id, '00000000-0000-0000-0000-000000000000'))
@@ -603,19 +853,34 @@ FROM (SELECT r.*
         LIMIT arg.n) r
     ORDER BY (r.ended_at - r.started_at) ASC, r.id ASC
     LIMIT (SELECT n FROM arg)) r
-ORDER BY (r.ended_at - r.started_at) ASC, r.id ASC;
+ORDER BY (r.ended_at - r.started_at) ASC, r.id ASC
 
--- name: run_list_duration_asc_filtered
--- See run_list_created_desc_filtered.
--- in: project_id, statuses, kind, queue, worker_id, tag, parent, created_after, created_before, text, cursor_key, cursor_id, limit, ended_after, ended_before
--- out: id, project, experiment_id, kind, name, queue, status, priority, input, params, tags, parent_id, root_id, group_id, worker_id, progress, created_at, queued_at, started_at, ended_at, last_heartbeat_at, updated_at, cancel_requested, error_type, error_message, error_traceback, error_fingerprint, result, summary, now, a_seq, a_status, a_worker_id, a_created_at, a_started_at, a_ended_at, a_last_heartbeat_at, a_error_type, a_error_message, a_error_traceback
+-- name: run_list_duration_asc
+-- See run_list_created_desc.
+-- in: project_id, statuses, cursor_key, cursor_id, limit
+-- out: id, project, experiment_id, kind, name, queue, status, priority, input, params, tags, parent_id, root_id, group_id, worker_id, progress, created_at, queued_at, started_at, ended_at, last_heartbeat_at, updated_at, cancel_requested, error_type, error_message, error_traceback, error_fingerprint, result, summary, now, a_seq, a_status, a_worker_id, a_created_at, a_started_at, a_ended_at, a_last_heartbeat_at, a_error_type, a_error_message, a_error_traceback, version
 -- format: binary
+-- include: run_list_args
 SELECT
     -- include: run_list_columns
+-- include: run_list_duration_asc_rows
+
+-- name: run_list_duration_asc_probe
+-- run_list_duration_asc's page as its runs' ids and versions (see run_list_probe_columns).
+-- in: project_id, statuses, cursor_key, cursor_id, limit
+-- out: id, version, created_at, started_at, ended_at, now
+-- format: binary
+-- include: run_list_args
+SELECT
+    -- include: run_list_probe_columns
+-- include: run_list_duration_asc_rows
+
+-- fragment: run_list_duration_asc_filtered_rows
+-- The page of run_list_duration_asc_filtered and of run_list_duration_asc_filtered_probe.
 FROM (SELECT r.*
     FROM
     -- include: run_list_statuses
-    CROSS JOIN LATERAL (SELECT * FROM runs r WHERE r.project_id = $1 AND
+    CROSS JOIN LATERAL (SELECT r.*, r.xmin AS version FROM runs r WHERE r.project_id = $1 AND
         r.status = s.status AND r.ended_at IS NOT NULL AND r.started_at IS NOT NULL AND
         ((r.ended_at - r.started_at), r.id) > (coalesce($11::bigint * interval '1 microsecond',
         interval '-1000000 years'), coalesce($12::uuid, '00000000-0000-0000-0000-000000000000'))
@@ -625,7 +890,37 @@ FROM (SELECT r.*
     WHERE $2::text[] IS NULL OR s.status = ANY($2::text[])
     ORDER BY (r.ended_at - r.started_at) ASC, r.id ASC
     LIMIT $13) r
-ORDER BY (r.ended_at - r.started_at) ASC, r.id ASC;
+ORDER BY (r.ended_at - r.started_at) ASC, r.id ASC
+
+-- name: run_list_duration_asc_filtered
+-- See run_list_created_desc_filtered.
+-- in: project_id, statuses, kind, queue, worker_id, tag, parent, created_after, created_before, text, cursor_key, cursor_id, limit, ended_after, ended_before
+-- out: id, project, experiment_id, kind, name, queue, status, priority, input, params, tags, parent_id, root_id, group_id, worker_id, progress, created_at, queued_at, started_at, ended_at, last_heartbeat_at, updated_at, cancel_requested, error_type, error_message, error_traceback, error_fingerprint, result, summary, now, a_seq, a_status, a_worker_id, a_created_at, a_started_at, a_ended_at, a_last_heartbeat_at, a_error_type, a_error_message, a_error_traceback, version
+-- format: binary
+SELECT
+    -- include: run_list_columns
+-- include: run_list_duration_asc_filtered_rows
+
+-- name: run_list_duration_asc_filtered_probe
+-- run_list_duration_asc_filtered's page as its runs' ids and versions (see run_list_probe_columns).
+-- in: project_id, statuses, kind, queue, worker_id, tag, parent, created_after, created_before, text, cursor_key, cursor_id, limit, ended_after, ended_before
+-- out: id, version, created_at, started_at, ended_at, now
+-- format: binary
+SELECT
+    -- include: run_list_probe_columns
+-- include: run_list_duration_asc_filtered_rows
+
+-- name: run_list_by_ids
+-- The runs of a list's page that the worker does not hold rendered at the version its probe
+-- saw (runs.c, runs_list), in the run list's columns. The caller checks each run's version
+-- against the probe's: a run changed in between sends it back to the whole list.
+-- in: project_id, ids
+-- out: id, project, experiment_id, kind, name, queue, status, priority, input, params, tags, parent_id, root_id, group_id, worker_id, progress, created_at, queued_at, started_at, ended_at, last_heartbeat_at, updated_at, cancel_requested, error_type, error_message, error_traceback, error_fingerprint, result, summary, now, a_seq, a_status, a_worker_id, a_created_at, a_started_at, a_ended_at, a_last_heartbeat_at, a_error_type, a_error_message, a_error_traceback, version
+-- format: binary
+SELECT
+    -- include: run_list_columns
+FROM (SELECT r.*, r.xmin AS version FROM runs r WHERE r.id = ANY($2::uuid[]) AND
+    r.project_id = $1::bigint) r;
 
 -- name: run_wait_status
 -- ids is a JSON array of run ids: each id's run (NULLs for an unknown id), in the order asked.

@@ -2044,17 +2044,43 @@ static void test_list_json(void)
         "sort=duration&order=asc&limit=1000",
         "sort=duration&tag=t4&limit=1000",
     };
-    for (size_t q = 0; q < sizeof(queries) / sizeof(queries[0]); q++) {
-        char cursor[256] = "", path[1024];
-        int pages = 0, total = 0, n = 0;
-        do {
-            snprintf(path, sizeof(path), "/api/v1/runs?project=%s&%s%s%s", slug, queries[q],
-                     cursor[0] ? "&cursor=" : "", cursor);
-            CU_ASSERT_EQUAL(list_page_is_run_json(&tok, path, cursor, sizeof(cursor), &n), 0);
-            total += n;
-        } while (cursor[0] && ++pages < 50);
-        CU_ASSERT(total > 0); /* each query lists something, so it compared something */
+    /* Each query read again and again: a worker reads a page whole at first, then, once
+     * most of its runs are held rendered (runcache.h), from a probe of ids and versions. Both
+     * must give run_json()'s runs. Between rounds a third of the runs change (a new row
+     * version each): the probe reads those by id and must never give an older version. */
+#define PROBED  "runwatch_run_list_pages_total{read=\"probed\"}"
+#define CACHED  "runwatch_run_list_probed_runs_total{source=\"cached\"}"
+#define READ_ID "runwatch_run_list_probed_runs_total{source=\"read\"}"
+    double probed0 = itest_metric(PROBED), cached0 = itest_metric(CACHED);
+    double read0 = itest_metric(READ_ID);
+    for (int round = 0; round < 12; round++) {
+        if (round % 4 == 3) {
+            snprintf(sql, sizeof(sql),
+                     "UPDATE runs SET progress = %d / 100.0, name = coalesce(name, '') || '%d', "
+                     "summary = jsonb_build_object('round', %d) WHERE project_id = %lld AND "
+                     "kind <> 'api' AND priority %% 3 = 0",
+                     round, round, round, pid);
+            CU_ASSERT_EQUAL_FATAL(itest_psql(sql, NULL, 0), 0);
+        }
+        for (size_t q = 0; q < sizeof(queries) / sizeof(queries[0]); q++) {
+            char cursor[256] = "", path[1024];
+            int pages = 0, total = 0, n = 0;
+            do {
+                snprintf(path, sizeof(path), "/api/v1/runs?project=%s&%s%s%s", slug, queries[q],
+                         cursor[0] ? "&cursor=" : "", cursor);
+                CU_ASSERT_EQUAL(list_page_is_run_json(&tok, path, cursor, sizeof(cursor), &n), 0);
+                total += n;
+            } while (cursor[0] && ++pages < 50);
+            CU_ASSERT(total > 0); /* each query lists something, so it compared something */
+        }
     }
+    /* Both ways were taken, and the probes both used the cache and read changed runs. */
+    CU_ASSERT(itest_metric(PROBED) > probed0);
+    CU_ASSERT(itest_metric(CACHED) > cached0);
+    CU_ASSERT(itest_metric(READ_ID) > read0);
+#undef PROBED
+#undef CACHED
+#undef READ_ID
 }
 
 int suite_runs_register(void)

@@ -17,6 +17,7 @@ int suite_idcache_register(void);
 int suite_conns_register(void);
 int suite_pub_register(void);
 int suite_runjson_register(void);
+int suite_runcache_register(void);
 int suite_spanjson_register(void);
 int suite_otlp_pb_register(void);
 int suite_flagschema_register(void);

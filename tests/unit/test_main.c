@@ -15,8 +15,8 @@ int main(void)
         suite_jsonx_register() || suite_config_register() || suite_misc_register() ||
         suite_openapi_register() || suite_runs_register() || suite_handlers_register() ||
         suite_hub_register() || suite_idcache_register() || suite_conns_register() ||
-        suite_pub_register() || suite_runjson_register() || suite_spanjson_register() ||
-        suite_otlp_pb_register() || suite_flagschema_register()) {
+        suite_pub_register() || suite_runjson_register() || suite_runcache_register() ||
+        suite_spanjson_register() || suite_otlp_pb_register() || suite_flagschema_register()) {
         fprintf(stderr, "cannot register suites: %s\n", CU_get_error_msg());
         CU_cleanup_registry();
         return 2;

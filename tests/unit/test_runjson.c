@@ -176,6 +176,7 @@ static const unsigned col_type[COL(_NOUT)] = {
     [COL(A_ERROR_TYPE)] = 25,
     [COL(A_ERROR_MESSAGE)] = 25,
     [COL(A_ERROR_TRACEBACK)] = 25,
+    [COL(VERSION)] = 28,
 };
 
 static PGresult *make_result(int text_col)
@@ -235,9 +236,19 @@ static void test_row(void)
     CU_ASSERT_EQUAL(runjson_check(res, err, sizeof(err)), 0);
     arena_init(&a, 1024);
     jsonx_out_init(&o, &a, 16);
-    CU_ASSERT_EQUAL(runjson_row(&o, res, 0), 0);
+    struct runjson_hole h0, h1;
+    CU_ASSERT_EQUAL(runjson_row(&o, res, 0, &h0), 0);
     jsonx_out_raw(&o, "\n", 1);
-    CU_ASSERT_EQUAL(runjson_row(&o, res, 1), 0);
+    CU_ASSERT_EQUAL(runjson_row(&o, res, 1, &h1), 0);
+    /* Where each duration_s value went (runcache.c keeps the run around it). */
+    CU_ASSERT_EQUAL(h0.start, 0);
+    CU_ASSERT_NSTRING_EQUAL(o.buf + h0.at, "1.500000,", h0.end - h0.at + 1);
+    CU_ASSERT_EQUAL(h0.end - h0.at, 8);
+    CU_ASSERT_NSTRING_EQUAL(o.buf + h1.at, "2.000000,", h1.end - h1.at + 1);
+    CU_ASSERT_EQUAL(h1.end - h1.at, 8);
+    CU_ASSERT_NSTRING_EQUAL(o.buf + h1.start, "{\"id\":", 6);
+    CU_ASSERT_EQUAL(h1.start, h0.stop + 1); /* the "\n" between */
+    CU_ASSERT_EQUAL(h1.stop, o.len);
     CU_ASSERT_STRING_EQUAL(
         jsonx_out_end(&o, NULL),
         "{\"id\":\"00112233-4455-6677-8899-aabbccddeeff\",\"project\":\"p\\\"1\","
@@ -267,11 +278,11 @@ static void test_row(void)
     /* A malformed value fails the row and leaves what was written before it. */
     size_t before = o.len;
     pgres_put(res, 1, COL(PROGRESS), "\0\0", 2);
-    CU_ASSERT_EQUAL(runjson_row(&o, res, 1), -1);
+    CU_ASSERT_EQUAL(runjson_row(&o, res, 1, NULL), -1);
     CU_ASSERT_EQUAL(o.len, before);
     pgres_put(res, 1, COL(PROGRESS), NULL, -1);
     pgres_put(res, 1, COL(INPUT), "\2{}", 3); /* a jsonb version this code does not know */
-    CU_ASSERT_EQUAL(runjson_row(&o, res, 1), -1);
+    CU_ASSERT_EQUAL(runjson_row(&o, res, 1, NULL), -1);
     PQclear(res);
     arena_fini(&a);
 

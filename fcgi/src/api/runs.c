@@ -21,12 +21,15 @@
 #include "access.h"
 #include "api/run_deps.h"
 #include "config.h"
+#include "counters.h"
 #include "db.h"
 #include "group.h"
+#include "idcache.h"
 #include "log.h"
 #include "pgjson.h"
 #include "policies.h"
 #include "pub.h"
+#include "runcache.h"
 #include "runjson.h"
 
 static const char *const run_statuses[] = {"queued", "running",   "retrying", "succeeded",
@@ -479,54 +482,73 @@ const char *runs_like_escape(struct arena *a, const char *s)
  * one (else plain with every status), `one` for a single status where a sort has one (plain's
  * inputs, without its merge; else plain). Cursors of `created` carry no prefix (they predate the
  * others, and links with them keep working). */
+struct runs_stmt {
+    enum db_stmt_id full, probe; /* the page, and its probe (run_list_probe_columns) */
+};
+#define RUNS_STMT(s)                                                                               \
+    {                                                                                              \
+        DB_STMT_##s, DB_STMT_##s##_PROBE                                                           \
+    }
+#define RUNS_NONE                                                                                  \
+    {                                                                                              \
+        DB_STMT__COUNT, DB_STMT__COUNT                                                             \
+    }
 static const struct runs_sort {
     const char *name;
     const char *cursor_prefix;
-    int key_is_time; /* else microseconds */
-    int key_col;     /* the key's column (for duration, the end: the key is end - start) */
-    enum db_stmt_id plain[2], filtered[2], all[2], one[2];
+    int key_is_time;   /* else microseconds */
+    int key_col;       /* the key's column (for duration, the end: the key is end - start) */
+    int probe_key_col; /* the same in the probe's columns */
+    struct runs_stmt plain[2], filtered[2], all[2], one[2];
 } runs_sorts[] = {
     {"created",
      "",
      1,
      RUN_LIST_CREATED_DESC_CREATED_AT,
-     {DB_STMT_RUN_LIST_CREATED_DESC, DB_STMT_RUN_LIST_CREATED_ASC},
-     {DB_STMT_RUN_LIST_CREATED_DESC_FILTERED, DB_STMT_RUN_LIST_CREATED_ASC_FILTERED},
-     {DB_STMT_RUN_LIST_CREATED_DESC_ALL, DB_STMT_RUN_LIST_CREATED_ASC_ALL},
-     {DB_STMT_RUN_LIST_CREATED_DESC_ONE, DB_STMT_RUN_LIST_CREATED_ASC_ONE}},
+     RUN_LIST_CREATED_DESC_PROBE_CREATED_AT,
+     {RUNS_STMT(RUN_LIST_CREATED_DESC), RUNS_STMT(RUN_LIST_CREATED_ASC)},
+     {RUNS_STMT(RUN_LIST_CREATED_DESC_FILTERED), RUNS_STMT(RUN_LIST_CREATED_ASC_FILTERED)},
+     {RUNS_STMT(RUN_LIST_CREATED_DESC_ALL), RUNS_STMT(RUN_LIST_CREATED_ASC_ALL)},
+     {RUNS_STMT(RUN_LIST_CREATED_DESC_ONE), RUNS_STMT(RUN_LIST_CREATED_ASC_ONE)}},
     {"started",
      "s:",
      1,
      RUN_LIST_CREATED_DESC_STARTED_AT,
-     {DB_STMT_RUN_LIST_STARTED_DESC, DB_STMT_RUN_LIST_STARTED_ASC},
-     {DB_STMT_RUN_LIST_STARTED_DESC_FILTERED, DB_STMT_RUN_LIST_STARTED_ASC_FILTERED},
-     {DB_STMT__COUNT, DB_STMT__COUNT},
-     {DB_STMT__COUNT, DB_STMT__COUNT}},
+     RUN_LIST_CREATED_DESC_PROBE_STARTED_AT,
+     {RUNS_STMT(RUN_LIST_STARTED_DESC), RUNS_STMT(RUN_LIST_STARTED_ASC)},
+     {RUNS_STMT(RUN_LIST_STARTED_DESC_FILTERED), RUNS_STMT(RUN_LIST_STARTED_ASC_FILTERED)},
+     {RUNS_NONE, RUNS_NONE},
+     {RUNS_NONE, RUNS_NONE}},
     {"ended",
      "e:",
      1,
      RUN_LIST_CREATED_DESC_ENDED_AT,
-     {DB_STMT_RUN_LIST_ENDED_DESC, DB_STMT_RUN_LIST_ENDED_ASC},
-     {DB_STMT_RUN_LIST_ENDED_DESC_FILTERED, DB_STMT_RUN_LIST_ENDED_ASC_FILTERED},
-     {DB_STMT__COUNT, DB_STMT__COUNT},
-     {DB_STMT__COUNT, DB_STMT__COUNT}},
+     RUN_LIST_CREATED_DESC_PROBE_ENDED_AT,
+     {RUNS_STMT(RUN_LIST_ENDED_DESC), RUNS_STMT(RUN_LIST_ENDED_ASC)},
+     {RUNS_STMT(RUN_LIST_ENDED_DESC_FILTERED), RUNS_STMT(RUN_LIST_ENDED_ASC_FILTERED)},
+     {RUNS_NONE, RUNS_NONE},
+     {RUNS_NONE, RUNS_NONE}},
     {"duration",
      "d:",
      0,
      RUN_LIST_CREATED_DESC_ENDED_AT,
-     {DB_STMT_RUN_LIST_DURATION_DESC, DB_STMT_RUN_LIST_DURATION_ASC},
-     {DB_STMT_RUN_LIST_DURATION_DESC_FILTERED, DB_STMT_RUN_LIST_DURATION_ASC_FILTERED},
-     {DB_STMT__COUNT, DB_STMT__COUNT},
-     {DB_STMT__COUNT, DB_STMT__COUNT}},
+     RUN_LIST_CREATED_DESC_PROBE_ENDED_AT,
+     {RUNS_STMT(RUN_LIST_DURATION_DESC), RUNS_STMT(RUN_LIST_DURATION_ASC)},
+     {RUNS_STMT(RUN_LIST_DURATION_DESC_FILTERED), RUNS_STMT(RUN_LIST_DURATION_ASC_FILTERED)},
+     {RUNS_NONE, RUNS_NONE},
+     {RUNS_NONE, RUNS_NONE}},
     {NULL,
      NULL,
      0,
      0,
-     {DB_STMT_PING, DB_STMT_PING},
-     {DB_STMT_PING, DB_STMT_PING},
-     {DB_STMT_PING, DB_STMT_PING},
-     {DB_STMT_PING, DB_STMT_PING}},
+     0,
+     {RUNS_NONE, RUNS_NONE},
+     {RUNS_NONE, RUNS_NONE},
+     {RUNS_NONE, RUNS_NONE},
+     {RUNS_NONE, RUNS_NONE}},
 };
+#undef RUNS_STMT
+#undef RUNS_NONE
 
 /* Each family of run_list statements takes the same inputs and all answer the same columns
  * (runs.sql): one parameter array per family serves its statements, and runjson.c reads all
@@ -535,7 +557,14 @@ static const struct runs_sort {
 #define RUNS_LIST_COLS(s)                                                                          \
     (s##_ID == RUN_LIST_CREATED_DESC_ID && s##_CREATED_AT == RUN_LIST_CREATED_DESC_CREATED_AT &&   \
      s##_A_ERROR_TRACEBACK == RUN_LIST_CREATED_DESC_A_ERROR_TRACEBACK &&                           \
-     s##__NOUT == RUN_LIST_CREATED_DESC__NOUT)
+     s##_VERSION == RUN_LIST_CREATED_DESC_VERSION && s##__NOUT == RUN_LIST_CREATED_DESC__NOUT &&   \
+     s##_PROBE_ID == RUN_LIST_CREATED_DESC_PROBE_ID &&                                             \
+     s##_PROBE_VERSION == RUN_LIST_CREATED_DESC_PROBE_VERSION &&                                   \
+     s##_PROBE_CREATED_AT == RUN_LIST_CREATED_DESC_PROBE_CREATED_AT &&                             \
+     s##_PROBE_STARTED_AT == RUN_LIST_CREATED_DESC_PROBE_STARTED_AT &&                             \
+     s##_PROBE_ENDED_AT == RUN_LIST_CREATED_DESC_PROBE_ENDED_AT &&                                 \
+     s##_PROBE_NOW == RUN_LIST_CREATED_DESC_PROBE_NOW &&                                           \
+     s##_PROBE__NOUT == RUN_LIST_CREATED_DESC_PROBE__NOUT && s##_PROBE__NIN == s##__NIN)
 #define RUNS_LIST_PLAIN(s)                                                                         \
     (RUNS_LIST_COLS(s) && s##_IN_PROJECT_ID == RUN_LIST_CREATED_DESC_IN_PROJECT_ID &&              \
      s##_IN_STATUSES == RUN_LIST_CREATED_DESC_IN_STATUSES &&                                       \
@@ -587,14 +616,226 @@ _Static_assert(
 #undef RUNS_LIST_PLAIN
 #undef RUNS_LIST_FILTERED
 
-/* {"items":[…],"next_cursor":…}: the first `limit` runs of the list's binary result, rendered
- * by runjson.c, and a cursor after the last when there is one more row. */
-static int runs_list_page(struct req *r, PGresult *res, long limit, const struct runs_sort *by)
-{
-    int nrows = PQntuples(res), shown = nrows > limit ? (int)limit : nrows;
-    char err[256];
-    struct jsonx_out o;
+_Static_assert(RUN_LIST_BY_IDS_ID == RUN_LIST_CREATED_DESC_ID &&
+                   RUN_LIST_BY_IDS_STARTED_AT == RUN_LIST_CREATED_DESC_STARTED_AT &&
+                   RUN_LIST_BY_IDS_A_ERROR_TRACEBACK == RUN_LIST_CREATED_DESC_A_ERROR_TRACEBACK &&
+                   RUN_LIST_BY_IDS_VERSION == RUN_LIST_CREATED_DESC_VERSION &&
+                   RUN_LIST_BY_IDS__NOUT == RUN_LIST_CREATED_DESC__NOUT,
+               "run_list_by_ids answers other columns than the run lists");
 
+/* A list's page: its statement, that statement's probe and their inputs. */
+struct runs_pagespec {
+    struct runs_stmt stmt;
+    const char *const *params;
+    int nparams;
+    const char *project;
+    long limit;
+    int first_page; /* no cursor */
+    const struct runs_sort *by;
+};
+
+/* The worker's rendered runs (runcache.h), and per list statement and first page or not,
+ * the share of a page's runs that the cache held lately (an average halved each page): a
+ * page is probed first only when most of its runs are likely held, else the probe's round
+ * trip would be added to reading them all. A page read whole counts the runs the cache
+ * held at the versions read, so a list read again soon is probed. */
+static struct runcache runs_cache;
+static float runs_cache_share[2][DB_STMT__COUNT];
+
+static const unsigned runs_probe_types[RUN_LIST_CREATED_DESC_PROBE__NOUT] = {
+    [RUN_LIST_CREATED_DESC_PROBE_ID] = PGJSON_UUID,
+    [RUN_LIST_CREATED_DESC_PROBE_VERSION] = PGJSON_XID,
+    [RUN_LIST_CREATED_DESC_PROBE_CREATED_AT] = PGJSON_TIMESTAMPTZ,
+    [RUN_LIST_CREATED_DESC_PROBE_STARTED_AT] = PGJSON_TIMESTAMPTZ,
+    [RUN_LIST_CREATED_DESC_PROBE_ENDED_AT] = PGJSON_TIMESTAMPTZ,
+    [RUN_LIST_CREATED_DESC_PROBE_NOW] = PGJSON_TIMESTAMPTZ,
+};
+
+/* The cache key of row's run: -1 when its id or version is malformed. */
+static int runs_cache_key(const PGresult *res, int row, int id_col, int version_col,
+                          int64_t project, struct runcache_key *k)
+{
+    if (PQgetisnull(res, row, id_col) || PQgetlength(res, row, id_col) != 16 ||
+        PQgetisnull(res, row, version_col) || PQgetlength(res, row, version_col) != 4)
+        return -1;
+    memcpy(k->id, PQgetvalue(res, row, id_col), 16);
+    k->version = pgjson_be32((const unsigned char *)PQgetvalue(res, row, version_col));
+    k->project = project;
+    return 0;
+}
+
+/* Keeps the run o holds at hole (runjson_row wrote it) for k, without its duration_s value. */
+static void runs_cache_put(const struct jsonx_out *o, const struct runjson_hole *h,
+                           const struct runcache_key *k, int64_t now_ns)
+{
+    runcache_put(&runs_cache, k, o->buf + h->start, h->at - h->start, o->buf + h->end,
+                 h->stop - h->end, now_ns);
+}
+
+/* Ends the page: the cursor after row `last` of res when there is more, from its columns
+ * key_col, started_col (for a duration) and id_col; then the answer. */
+static int runs_list_end(struct req *r, struct jsonx_out *o, const PGresult *res, int more,
+                         int last, int key_col, int started_col, int id_col,
+                         const struct runs_sort *by)
+{
+    jsonx_out_raw(o, "],\"next_cursor\":", 16);
+    if (more) {
+        /* Cursors are ours (a time or a number, a uuid): nothing to escape. */
+        char key[PGJSON_NUM_MAX], id[37];
+        int64_t k = pgjson_time_at(res, last, key_col);
+        if (by->key_is_time)
+            pgjson_fmt_cursor_time(key, k);
+        else
+            snprintf(key, sizeof(key), "%lld",
+                     (long long)(k - pgjson_time_at(res, last, started_col)));
+        if (pgjson_uuid_at(res, last, id_col, id) != 0)
+            return op_fail(&r->op, OP_INTERNAL, "internal", NULL, "internal error");
+        const char *next = arena_sprintf(r->op.arena, "\"%s%s~%s\"}", by->cursor_prefix, key, id);
+        if (!next)
+            return op_fail(&r->op, OP_INTERNAL, "internal", NULL, "out of memory");
+        jsonx_out_raw(o, next, strlen(next));
+    } else {
+        jsonx_out_raw(o, "null}", 5);
+    }
+    return req_json_text(r, 200, jsonx_out_end(o, NULL));
+}
+
+/* The page from its probe: the runs the cache holds at the probe's versions are written from
+ * there, the others read by id (run_list_by_ids) and kept. 1 when a run changed between the
+ * two reads (the caller reads the page whole, so a page is always one snapshot's), -1 on
+ * error, else 0 with the answer made. */
+static int runs_list_probed(struct req *r, const struct runs_pagespec *rd, int64_t project,
+                            int64_t now_ns, float *share)
+{
+    PGresult *pr = db_exec(&r->op, rd->stmt.probe, rd->params, rd->nparams);
+    char err[256];
+    if (!pr)
+        return -1;
+    int nrows = PQntuples(pr), shown = nrows > rd->limit ? (int)rd->limit : nrows, misses = 0;
+    if (nrows && pgjson_check(pr, 0, runs_probe_types, RUN_LIST_CREATED_DESC_PROBE__NOUT,
+                              "the run list's probe", err, sizeof(err)) != 0) {
+        log_error("%s", err);
+        return op_fail(&r->op, OP_INTERNAL, "internal", NULL, "internal error");
+    }
+    struct runcache_hit *hit = arena_alloc(r->op.arena, sizeof(*hit) * ((size_t)shown + 1));
+    struct runcache_key *key = arena_alloc(r->op.arena, sizeof(*key) * ((size_t)shown + 1));
+    int *row_of = arena_alloc(r->op.arena, sizeof(*row_of) * ((size_t)shown + 1));
+    struct runjson_hole *hole = arena_alloc(r->op.arena, sizeof(*hole) * ((size_t)shown + 1));
+    struct jsonx_out ids;
+    if (!hit || !key || !row_of || !hole)
+        return op_fail(&r->op, OP_INTERNAL, "internal", NULL, "out of memory");
+    jsonx_out_init(&ids, r->op.arena, 40 * (size_t)shown + 3);
+    jsonx_out_raw(&ids, "{", 1);
+    for (int i = 0; i < shown; i++) {
+        if (runs_cache_key(pr, i, RUN_LIST_CREATED_DESC_PROBE_ID,
+                           RUN_LIST_CREATED_DESC_PROBE_VERSION, project, &key[i]) != 0)
+            return 1;
+        row_of[i] = -1;
+        if (runcache_get(&runs_cache, &key[i], now_ns, &hit[i]))
+            continue;
+        char id[37];
+        pgjson_uuid_at(pr, i, RUN_LIST_CREATED_DESC_PROBE_ID, id);
+        if (misses++)
+            jsonx_out_raw(&ids, ",", 1);
+        jsonx_out_raw(&ids, id, 36);
+    }
+    jsonx_out_raw(&ids, "}", 1);
+    *share = 0.5f * *share + (shown ? 0.5f * (float)(shown - misses) / (float)shown : 0.5f);
+
+    PGresult *fr = NULL;
+    if (misses) {
+        const char *p[RUN_LIST_BY_IDS__NIN] = {[RUN_LIST_BY_IDS_IN_PROJECT_ID] = rd->project,
+                                               [RUN_LIST_BY_IDS_IN_IDS] =
+                                                   jsonx_out_end(&ids, NULL)};
+        if (!p[RUN_LIST_BY_IDS_IN_IDS])
+            return op_fail(&r->op, OP_INTERNAL, "internal", NULL, "out of memory");
+        if (!(fr = DB_EXEC(&r->op, DB_STMT_RUN_LIST_BY_IDS, p)))
+            return -1;
+        if (PQntuples(fr) != misses)
+            return 1; /* a run left the project or was deleted in between */
+        if (runjson_check(fr, err, sizeof(err)) != 0) {
+            log_error("%s", err);
+            return op_fail(&r->op, OP_INTERNAL, "internal", NULL, "internal error");
+        }
+        for (int j = 0; j < misses; j++) {
+            struct runcache_key k;
+            int i = 0;
+            if (runs_cache_key(fr, j, RUN_LIST_CREATED_DESC_ID, RUN_LIST_CREATED_DESC_VERSION,
+                               project, &k) != 0)
+                return 1;
+            while (i < shown && (row_of[i] >= 0 || memcmp(key[i].id, k.id, 16) != 0 ||
+                                 runcache_get(&runs_cache, &key[i], now_ns, &hit[i])))
+                i++;
+            if (i == shown || key[i].version != k.version)
+                return 1; /* changed since the probe */
+            row_of[i] = j;
+        }
+    }
+
+    struct jsonx_out o;
+    jsonx_out_init(&o, r->op.arena, 64 + 1024 * (size_t)shown);
+    jsonx_out_raw(&o, "{\"items\":[", 10);
+    for (int i = 0; i < shown; i++) {
+        if (i)
+            jsonx_out_raw(&o, ",", 1);
+        if (row_of[i] >= 0) {
+            if (runjson_row(&o, fr, row_of[i], &hole[i]) != 0) {
+                log_error("run list: a run read by id has a malformed binary value");
+                return op_fail(&r->op, OP_INTERNAL, "internal", NULL, "internal error");
+            }
+            continue;
+        }
+        jsonx_out_raw(&o, hit[i].head, hit[i].head_len);
+        if (runjson_duration(&o, pr, i, RUN_LIST_CREATED_DESC_PROBE_STARTED_AT,
+                             RUN_LIST_CREATED_DESC_PROBE_ENDED_AT,
+                             RUN_LIST_CREATED_DESC_PROBE_NOW) != 0) {
+            log_error("run list: the probe's row %d has a malformed time", i);
+            return op_fail(&r->op, OP_INTERNAL, "internal", NULL, "internal error");
+        }
+        jsonx_out_raw(&o, hit[i].tail, hit[i].tail_len);
+    }
+    /* Only now: a put may evict an entry a hit above was written from. */
+    if (!o.failed)
+        for (int i = 0; i < shown; i++)
+            if (row_of[i] >= 0)
+                runs_cache_put(&o, &hole[i], &key[i], now_ns);
+    counters_add(COUNTERS_LIST_PROBED, 1);
+    counters_add(COUNTERS_LIST_RUNS_CACHED, (uint64_t)(shown - misses));
+    counters_add(COUNTERS_LIST_RUNS_READ, (uint64_t)misses);
+    if (runs_list_end(r, &o, pr, nrows > rd->limit, shown - 1, rd->by->probe_key_col,
+                      RUN_LIST_CREATED_DESC_PROBE_STARTED_AT, RUN_LIST_CREATED_DESC_PROBE_ID,
+                      rd->by) != 0)
+        return -1;
+    return 0;
+}
+
+/* {"items":[…],"next_cursor":…}: the first `limit` runs of the list, rendered by runjson.c,
+ * and a cursor after the last when there is one more row. Through the probe when the cache
+ * likely holds most of the page, else read whole (and kept). */
+static int runs_list_page(struct req *r, const struct runs_pagespec *rd)
+{
+    int64_t project = strtoll(rd->project, NULL, 10), now_ns = idcache_now_ns();
+    float *share = &runs_cache_share[rd->first_page][rd->stmt.full];
+    char err[256];
+
+    if (!runs_cache.max_bytes)
+        runs_cache.max_bytes = (size_t)r->op.cfg->run_cache_mb << 20;
+    if (runs_cache.max_bytes && *share >= 0.5f) {
+        int rc = runs_list_probed(r, rd, project, now_ns, share);
+        if (rc <= 0)
+            return rc;
+        counters_add(COUNTERS_LIST_REREAD, 1);
+    } else {
+        counters_add(COUNTERS_LIST_WHOLE, 1);
+    }
+    PGresult *res = db_exec(&r->op, rd->stmt.full, rd->params, rd->nparams);
+    if (!res)
+        return -1;
+    int nrows = PQntuples(res), shown = nrows > rd->limit ? (int)rd->limit : nrows, held = 0;
+    struct jsonx_out o;
+    struct runjson_hole *hole = arena_alloc(r->op.arena, sizeof(*hole) * ((size_t)shown + 1));
+    if (!hole)
+        return op_fail(&r->op, OP_INTERNAL, "internal", NULL, "out of memory");
     if (nrows && runjson_check(res, err, sizeof(err)) != 0) {
         log_error("%s", err);
         return op_fail(&r->op, OP_INTERNAL, "internal", NULL, "internal error");
@@ -604,32 +845,27 @@ static int runs_list_page(struct req *r, PGresult *res, long limit, const struct
     for (int i = 0; i < shown; i++) {
         if (i)
             jsonx_out_raw(&o, ",", 1);
-        if (runjson_row(&o, res, i) != 0) {
+        if (runjson_row(&o, res, i, &hole[i]) != 0) {
             log_error("run list: row %d has a malformed binary value", i);
             return op_fail(&r->op, OP_INTERNAL, "internal", NULL, "internal error");
         }
     }
-    jsonx_out_raw(&o, "],\"next_cursor\":", 16);
-    if (nrows > limit) {
-        /* Cursors are ours (a time or a number, a uuid): nothing to escape. */
-        char key[PGJSON_NUM_MAX], id[37];
-        int64_t k = pgjson_time_at(res, shown - 1, by->key_col);
-        if (by->key_is_time)
-            pgjson_fmt_cursor_time(key, k);
-        else
-            snprintf(
-                key, sizeof(key), "%lld",
-                (long long)(k - pgjson_time_at(res, shown - 1, RUN_LIST_CREATED_DESC_STARTED_AT)));
-        if (pgjson_uuid_at(res, shown - 1, RUN_LIST_CREATED_DESC_ID, id) != 0)
-            return op_fail(&r->op, OP_INTERNAL, "internal", NULL, "internal error");
-        const char *next = arena_sprintf(r->op.arena, "\"%s%s~%s\"}", by->cursor_prefix, key, id);
-        if (!next)
-            return op_fail(&r->op, OP_INTERNAL, "internal", NULL, "out of memory");
-        jsonx_out_raw(&o, next, strlen(next));
-    } else {
-        jsonx_out_raw(&o, "null}", 5);
+    if (runs_cache.max_bytes && !o.failed) {
+        for (int i = 0; i < shown; i++) {
+            struct runcache_key k;
+            struct runcache_hit h;
+            if (runs_cache_key(res, i, RUN_LIST_CREATED_DESC_ID, RUN_LIST_CREATED_DESC_VERSION,
+                               project, &k) != 0)
+                continue;
+            if (runcache_get(&runs_cache, &k, now_ns, &h))
+                held++;
+            else
+                runs_cache_put(&o, &hole[i], &k, now_ns);
+        }
+        *share = 0.5f * *share + (shown ? 0.5f * (float)held / (float)shown : 0.5f);
     }
-    return req_json_text(r, 200, jsonx_out_end(&o, NULL));
+    return runs_list_end(r, &o, res, nrows > rd->limit, shown - 1, rd->by->key_col,
+                         RUN_LIST_CREATED_DESC_STARTED_AT, RUN_LIST_CREATED_DESC_ID, rd->by);
 }
 
 int runs_list(struct req *r)
@@ -648,7 +884,6 @@ int runs_list(struct req *r)
     const char *cur_key = NULL, *cur_id = NULL;
     struct access_project pr;
     long limit;
-    PGresult *res;
 
     if (req_only_params(r, filters) || req_limit(r, &limit) ||
         req_enum_list(r, "status", run_statuses, &statuses) ||
@@ -691,46 +926,56 @@ int runs_list(struct req *r)
     }
     const char *n = arena_sprintf(r->op.arena, "%ld", limit + 1);
     int asc = order && strcmp(order, "asc") == 0;
+    struct runs_pagespec rd = {.project = project, .limit = limit, .first_page = !cursor, .by = by};
     if (kind || queue || worker || tag || parent || ca || cb || q || ea || eb) {
-        const char *p[RUN_LIST_CREATED_DESC_FILTERED__NIN] = {
-            [RUN_LIST_CREATED_DESC_FILTERED_IN_PROJECT_ID] = project,
-            [RUN_LIST_CREATED_DESC_FILTERED_IN_STATUSES] = statuses,
-            [RUN_LIST_CREATED_DESC_FILTERED_IN_KIND] = kind,
-            [RUN_LIST_CREATED_DESC_FILTERED_IN_QUEUE] = queue,
-            [RUN_LIST_CREATED_DESC_FILTERED_IN_WORKER_ID] = worker,
-            [RUN_LIST_CREATED_DESC_FILTERED_IN_TAG] = tag,
-            [RUN_LIST_CREATED_DESC_FILTERED_IN_PARENT] = parent,
-            [RUN_LIST_CREATED_DESC_FILTERED_IN_CREATED_AFTER] = ca,
-            [RUN_LIST_CREATED_DESC_FILTERED_IN_CREATED_BEFORE] = cb,
-            [RUN_LIST_CREATED_DESC_FILTERED_IN_TEXT] = q ? runs_like_escape(r->op.arena, q) : NULL,
-            [RUN_LIST_CREATED_DESC_FILTERED_IN_CURSOR_KEY] = cur_key,
-            [RUN_LIST_CREATED_DESC_FILTERED_IN_CURSOR_ID] = cur_id,
-            [RUN_LIST_CREATED_DESC_FILTERED_IN_LIMIT] = n,
-            [RUN_LIST_CREATED_DESC_FILTERED_IN_ENDED_AFTER] = ea,
-            [RUN_LIST_CREATED_DESC_FILTERED_IN_ENDED_BEFORE] = eb};
-        res = DB_EXEC(&r->op, by->filtered[asc], p);
-    } else if (!statuses && by->all[asc] != DB_STMT__COUNT) {
-        const char *p[RUN_LIST_CREATED_DESC_ALL__NIN] = {
-            [RUN_LIST_CREATED_DESC_ALL_IN_PROJECT_ID] = project,
-            [RUN_LIST_CREATED_DESC_ALL_IN_CURSOR_KEY] = cur_key,
-            [RUN_LIST_CREATED_DESC_ALL_IN_CURSOR_ID] = cur_id,
-            [RUN_LIST_CREATED_DESC_ALL_IN_LIMIT] = n};
-        res = DB_EXEC(&r->op, by->all[asc], p);
+        const char **p = arena_alloc(r->op.arena, sizeof(*p) * RUN_LIST_CREATED_DESC_FILTERED__NIN);
+        if (!p)
+            return op_fail(&r->op, OP_INTERNAL, "internal", NULL, "out of memory");
+        p[RUN_LIST_CREATED_DESC_FILTERED_IN_PROJECT_ID] = project;
+        p[RUN_LIST_CREATED_DESC_FILTERED_IN_STATUSES] = statuses;
+        p[RUN_LIST_CREATED_DESC_FILTERED_IN_KIND] = kind;
+        p[RUN_LIST_CREATED_DESC_FILTERED_IN_QUEUE] = queue;
+        p[RUN_LIST_CREATED_DESC_FILTERED_IN_WORKER_ID] = worker;
+        p[RUN_LIST_CREATED_DESC_FILTERED_IN_TAG] = tag;
+        p[RUN_LIST_CREATED_DESC_FILTERED_IN_PARENT] = parent;
+        p[RUN_LIST_CREATED_DESC_FILTERED_IN_CREATED_AFTER] = ca;
+        p[RUN_LIST_CREATED_DESC_FILTERED_IN_CREATED_BEFORE] = cb;
+        p[RUN_LIST_CREATED_DESC_FILTERED_IN_TEXT] = q ? runs_like_escape(r->op.arena, q) : NULL;
+        p[RUN_LIST_CREATED_DESC_FILTERED_IN_CURSOR_KEY] = cur_key;
+        p[RUN_LIST_CREATED_DESC_FILTERED_IN_CURSOR_ID] = cur_id;
+        p[RUN_LIST_CREATED_DESC_FILTERED_IN_LIMIT] = n;
+        p[RUN_LIST_CREATED_DESC_FILTERED_IN_ENDED_AFTER] = ea;
+        p[RUN_LIST_CREATED_DESC_FILTERED_IN_ENDED_BEFORE] = eb;
+        rd.stmt = by->filtered[asc];
+        rd.params = p;
+        rd.nparams = RUN_LIST_CREATED_DESC_FILTERED__NIN;
+    } else if (!statuses && by->all[asc].full != DB_STMT__COUNT) {
+        const char **p = arena_alloc(r->op.arena, sizeof(*p) * RUN_LIST_CREATED_DESC_ALL__NIN);
+        if (!p)
+            return op_fail(&r->op, OP_INTERNAL, "internal", NULL, "out of memory");
+        p[RUN_LIST_CREATED_DESC_ALL_IN_PROJECT_ID] = project;
+        p[RUN_LIST_CREATED_DESC_ALL_IN_CURSOR_KEY] = cur_key;
+        p[RUN_LIST_CREATED_DESC_ALL_IN_CURSOR_ID] = cur_id;
+        p[RUN_LIST_CREATED_DESC_ALL_IN_LIMIT] = n;
+        rd.stmt = by->all[asc];
+        rd.params = p;
+        rd.nparams = RUN_LIST_CREATED_DESC_ALL__NIN;
     } else {
-        const char *p[RUN_LIST_CREATED_DESC__NIN] = {
-            [RUN_LIST_CREATED_DESC_IN_PROJECT_ID] = project,
-            [RUN_LIST_CREATED_DESC_IN_STATUSES] = statuses,
-            [RUN_LIST_CREATED_DESC_IN_CURSOR_KEY] = cur_key,
-            [RUN_LIST_CREATED_DESC_IN_CURSOR_ID] = cur_id,
-            [RUN_LIST_CREATED_DESC_IN_LIMIT] = n};
+        const char **p = arena_alloc(r->op.arena, sizeof(*p) * RUN_LIST_CREATED_DESC__NIN);
+        if (!p)
+            return op_fail(&r->op, OP_INTERNAL, "internal", NULL, "out of memory");
+        p[RUN_LIST_CREATED_DESC_IN_PROJECT_ID] = project;
+        p[RUN_LIST_CREATED_DESC_IN_STATUSES] = statuses;
+        p[RUN_LIST_CREATED_DESC_IN_CURSOR_KEY] = cur_key;
+        p[RUN_LIST_CREATED_DESC_IN_CURSOR_ID] = cur_id;
+        p[RUN_LIST_CREATED_DESC_IN_LIMIT] = n;
         /* One status (req_enum_list's "{a}"): its range scan alone is the page. */
-        int one = statuses && !strchr(statuses, ',') && by->one[asc] != DB_STMT__COUNT;
-        res = DB_EXEC(&r->op, one ? by->one[asc] : by->plain[asc], p);
+        int one = statuses && !strchr(statuses, ',') && by->one[asc].full != DB_STMT__COUNT;
+        rd.stmt = one ? by->one[asc] : by->plain[asc];
+        rd.params = p;
+        rd.nparams = RUN_LIST_CREATED_DESC__NIN;
     }
-    if (!res)
-        return -1;
-
-    return runs_list_page(r, res, limit, by);
+    return runs_list_page(r, &rd);
 }
 
 int runs_heartbeat(struct req *r)
