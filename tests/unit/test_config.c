@@ -75,6 +75,7 @@ static void test_rejects(void)
         {"RUNWATCH_LOG_LEVEL", "loud"},      {"RUNWATCH_REDIS_URL", "http://x"},
         {"RUNWATCH_API_WORKERS", "2x"},      {"RUNWATCH_AUTH_CACHE_S", "61"},
         {"RUNWATCH_AUTH_CACHE_S", "-1"},     {"RUNWATCH_API_TCP", "9000"},
+        {"RUNWATCH_RUN_CACHE_MB", "-1"},     {"RUNWATCH_RUN_CACHE_MB", "1025"},
         {"RUNWATCH_API_TCP", ":9000"},       {"RUNWATCH_API_TCP", "host:0"},
         {"RUNWATCH_API_TCP", "host:9x"},     {"RUNWATCH_HOUSEKEEPER", "yes"},
         {"RUNWATCH_REDIS_TIMEOUT_MS", "49"}, {"RUNWATCH_REDIS_TIMEOUT_MS", "60001"},
