@@ -636,11 +636,15 @@ struct runs_pagespec {
 
 /* The worker's rendered runs (runcache.h), and per list statement and first page or not,
  * the share of a page's runs that the cache held lately (an average halved each page): a
- * page is probed first only when most of its runs are likely held, else the probe's round
- * trip would be added to reading them all. A page read whole counts the runs the cache
+ * page is probed first only when most of its runs are likely held, else the probe and the
+ * reads by id would cost more than reading the page whole. A page read whole counts the runs the cache
  * held at the versions read, so a list read again soon is probed. */
 static struct runcache runs_cache;
 static float runs_cache_share[2][DB_STMT__COUNT];
+/* Reading a run by id costs PostgreSQL about twice what reading it in a whole page does, and
+ * the probe a third of the whole page (docs/PERFORMANCE.md, "The run list's rendered runs"):
+ * probing pays while at least about two thirds of a page's runs are held. */
+#define RUNS_PROBE_SHARE 0.75f
 
 static const unsigned runs_probe_types[RUN_LIST_CREATED_DESC_PROBE__NOUT] = {
     [RUN_LIST_CREATED_DESC_PROBE_ID] = PGJSON_UUID,
@@ -820,7 +824,7 @@ static int runs_list_page(struct req *r, const struct runs_pagespec *rd)
 
     if (!runs_cache.max_bytes)
         runs_cache.max_bytes = (size_t)r->op.cfg->run_cache_mb << 20;
-    if (runs_cache.max_bytes && *share >= 0.5f) {
+    if (runs_cache.max_bytes && *share >= RUNS_PROBE_SHARE) {
         int rc = runs_list_probed(r, rd, project, now_ns, share);
         if (rc <= 0)
             return rc;
