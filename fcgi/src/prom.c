@@ -131,16 +131,44 @@ static void prom_requests(FILE *f)
         }
 }
 
+/* One counter's series by one label: name{label="value"} for each value. */
+struct prom_value {
+    enum counters_scalar k;
+    const char *value;
+};
+
+static void prom_labelled(FILE *f, const char *name, const char *help, const char *label,
+                          const struct prom_value *v, size_t n)
+{
+    prom_head(f, name, "counter", help);
+    for (size_t i = 0; i < n; i++)
+        fprintf(f, "%s{%s=\"%s\"} %llu\n", name, label, v[i].value,
+                (unsigned long long)counters_total(v[i].k));
+}
+
+#define PROM_LABELLED(f, name, help, label, values)                                                \
+    prom_labelled((f), (name), (help), (label), (values), sizeof(values) / sizeof((values)[0]))
+
 static void prom_process(FILE *f)
 {
-    static const struct {
-        enum counters_scalar k;
-        const char *kind;
-    } db_kinds[] = {
+    static const struct prom_value db_kinds[] = {
         {COUNTERS_DB_UNAVAILABLE, "unavailable"},
         {COUNTERS_DB_TIMEOUT, "timeout"},
         {COUNTERS_DB_RETRY, "retry"},
         {COUNTERS_DB_INTERNAL, "internal"},
+    };
+    static const struct prom_value auth_cache[] = {
+        {COUNTERS_AUTH_CACHE_HIT, "hit"},
+        {COUNTERS_AUTH_CACHE_MISS, "miss"},
+    };
+    static const struct prom_value list_pages[] = {
+        {COUNTERS_LIST_WHOLE, "whole"},
+        {COUNTERS_LIST_PROBED, "probed"},
+        {COUNTERS_LIST_REREAD, "reread"},
+    };
+    static const struct prom_value probed_runs[] = {
+        {COUNTERS_LIST_RUNS_CACHED, "cached"},
+        {COUNTERS_LIST_RUNS_READ, "read"},
     };
 
     prom_scalar(f, "runwatch_events_stored_total", "counter",
@@ -155,35 +183,21 @@ static void prom_process(FILE *f)
     prom_scalar(f, "runwatch_redis_publish_failures_total", "counter",
                 "Live events not published (Redis down or slow); the write itself succeeded.",
                 counters_total(COUNTERS_PUB_DROPPED));
-    prom_head(f, "runwatch_db_errors_total", "counter",
-              "PostgreSQL failures the API answered with 5xx, by kind.");
-    for (size_t i = 0; i < sizeof(db_kinds) / sizeof(db_kinds[0]); i++)
-        fprintf(f, "runwatch_db_errors_total{kind=\"%s\"} %llu\n", db_kinds[i].kind,
-                (unsigned long long)counters_total(db_kinds[i].k));
-    prom_head(f, "runwatch_auth_cache_lookups_total", "counter",
-              "Identities of requests answered from a worker's cache (hit) or looked up in "
-              "PostgreSQL (miss), while the cache is on (RUNWATCH_AUTH_CACHE_S).");
-    fprintf(f, "runwatch_auth_cache_lookups_total{result=\"hit\"} %llu\n",
-            (unsigned long long)counters_total(COUNTERS_AUTH_CACHE_HIT));
-    fprintf(f, "runwatch_auth_cache_lookups_total{result=\"miss\"} %llu\n",
-            (unsigned long long)counters_total(COUNTERS_AUTH_CACHE_MISS));
-    prom_head(f, "runwatch_run_list_pages_total", "counter",
-              "Run list pages by how they were read: whole, from a probe of ids and versions "
-              "with the runs a worker holds rendered (probed), or whole after a probe found a "
-              "run changed meanwhile (reread).");
-    fprintf(f, "runwatch_run_list_pages_total{read=\"whole\"} %llu\n",
-            (unsigned long long)counters_total(COUNTERS_LIST_WHOLE));
-    fprintf(f, "runwatch_run_list_pages_total{read=\"probed\"} %llu\n",
-            (unsigned long long)counters_total(COUNTERS_LIST_PROBED));
-    fprintf(f, "runwatch_run_list_pages_total{read=\"reread\"} %llu\n",
-            (unsigned long long)counters_total(COUNTERS_LIST_REREAD));
-    prom_head(f, "runwatch_run_list_probed_runs_total", "counter",
-              "Runs of probed run list pages, written from a worker's rendered runs (cached) "
-              "or read by id (read) (RUNWATCH_RUN_CACHE_MB).");
-    fprintf(f, "runwatch_run_list_probed_runs_total{source=\"cached\"} %llu\n",
-            (unsigned long long)counters_total(COUNTERS_LIST_RUNS_CACHED));
-    fprintf(f, "runwatch_run_list_probed_runs_total{source=\"read\"} %llu\n",
-            (unsigned long long)counters_total(COUNTERS_LIST_RUNS_READ));
+    PROM_LABELLED(f, "runwatch_db_errors_total",
+                  "PostgreSQL failures the API answered with 5xx, by kind.", "kind", db_kinds);
+    PROM_LABELLED(f, "runwatch_auth_cache_lookups_total",
+                  "Identities of requests answered from a worker's cache (hit) or looked up in "
+                  "PostgreSQL (miss), while the cache is on (RUNWATCH_AUTH_CACHE_S).",
+                  "result", auth_cache);
+    PROM_LABELLED(f, "runwatch_run_list_pages_total",
+                  "Run list pages by how they were read: whole, from a probe of ids and "
+                  "versions with the runs a worker holds rendered (probed), or whole after a "
+                  "probe found a run changed meanwhile (reread).",
+                  "read", list_pages);
+    PROM_LABELLED(f, "runwatch_run_list_probed_runs_total",
+                  "Runs of probed run list pages, written from a worker's rendered runs "
+                  "(cached) or read by id (read) (RUNWATCH_RUN_CACHE_MB).",
+                  "source", probed_runs);
     prom_scalar(f, "runwatch_report_queries_running", "gauge",
                 "Ad-hoc SQL queries running now (RUNWATCH_REPORT_CONCURRENCY at most).",
                 (uint64_t)counters_report_running());

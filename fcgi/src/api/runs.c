@@ -637,8 +637,8 @@ struct runs_pagespec {
 /* The worker's rendered runs (runcache.h), and per list statement and first page or not,
  * the share of a page's runs that the cache held lately (an average halved each page): a
  * page is probed first only when most of its runs are likely held, else the probe and the
- * reads by id would cost more than reading the page whole. A page read whole counts the runs the cache
- * held at the versions read, so a list read again soon is probed. */
+ * reads by id would cost more than reading the page whole. A page read whole counts the runs the
+ * cache held at the versions read, so a list read again soon is probed. */
 static struct runcache runs_cache;
 static float runs_cache_share[2][DB_STMT__COUNT];
 /* Reading a run by id costs PostgreSQL about twice what reading it in a whole page does, and
