@@ -38,16 +38,20 @@ static struct timeval pub_timeout(const struct pub *p)
 }
 
 /* KEYS[1] the counter, KEYS[2] the channel, KEYS[3] the epoch, ARGV[1] the message without
- * id and epoch, ARGV[2] a fresh epoch, used only if the counter starts over (INCR gave 1)
- * or the epoch key is gone: one atomic step in Redis, so no two workers can publish ids out
- * of order and no (epoch, id) pair is ever published twice. Redis 5+ replicates a script's
- * effects, so the candidate drawn by the worker is what replicas store too. */
+ * id and epoch and without its opening brace, ARGV[2] a fresh epoch, used only if the
+ * counter starts over (INCR gave 1) or the epoch key is gone: one atomic step in Redis, so
+ * no two workers can publish ids out of order and no (epoch, id) pair is ever published
+ * twice. Redis 5+ replicates a script's effects, so the candidate drawn by the worker is
+ * what replicas store too. The brace is left out here, not cut in the script: Redis's Lua
+ * hashes every byte of every string it makes, and a string.sub of a claimed run's message
+ * was a third of the hashing a publish cost Redis (docs/PERFORMANCE.md, "the claim's
+ * indexes, its publish and the hub's parse"). */
 static const char pub_script[] =
     "local id = redis.call('INCR', KEYS[1]) "
     "local epoch = redis.call('GET', KEYS[3]) "
     "if id == 1 or not epoch then epoch = ARGV[2] redis.call('SET', KEYS[3], epoch) end "
     "redis.call('PUBLISH', KEYS[2], '{\"id\":' .. id .. ',\"epoch\":\"' .. epoch .. '\",' .. "
-    "string.sub(ARGV[1], 2)) "
+    "ARGV[1]) "
     "return id";
 
 void pub_init(struct pub *p, const struct config_redis_addr *addr)
@@ -213,7 +217,7 @@ static int pub_send(struct pub *p, const struct pub_msg *m, int eval)
     o = pub_bulk(o, end, PUB_SEQ_KEY, sizeof(PUB_SEQ_KEY) - 1);
     o = pub_bulk(o, end, PUB_CHANNEL, sizeof(PUB_CHANNEL) - 1);
     o = pub_bulk(o, end, PUB_EPOCH_KEY, sizeof(PUB_EPOCH_KEY) - 1);
-    o = pub_bulk(o, end, m->text, m->len);
+    o = pub_bulk(o, end, m->text + 1, m->len - 1); /* without its '{' (pub_script) */
     o = pub_bulk(o, end, m->epoch, strlen(m->epoch));
     if (redisAppendFormattedCommand(p->c, buf, (size_t)(o - buf)) != REDIS_OK)
         goto out;

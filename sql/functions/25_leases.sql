@@ -19,7 +19,7 @@ DECLARE
     ids uuid[];
 BEGIN
     -- Only the choice of runs differs: the claim's case (one queue) has its own query so
-    -- that its plan walks runs_lease_idx (project, queue, lease_expires_at); a generic
+    -- that its plan walks runs_running_idx (project, queue, lease_expires_at); a generic
     -- plan of the NULL-tolerant one would not.
     IF p_project IS NOT NULL AND p_queue IS NOT NULL THEN
         SELECT array_agg(x.id) INTO ids

@@ -2,7 +2,8 @@
  * in X-Runwatch-Projects ("[1,2,3]") and the ?project= filter (sse_http_parse_ids, a
  * static function of sse/http.c, which is compiled into this file for it), ?types=, the
  * Last-Event-ID a browser sends back, ?run=, and a message published on Redis
- * (sse_event_parse). The first input byte picks the parser, the rest is its input.
+ * (sse_event_parse, held to its json-c road, sse_event_parse_tree, byte for byte). The
+ * first input byte picks the parser, the rest is its input.
  * `make fuzz` builds and runs it (tests/fuzz/README.md). */
 #include "sse/http.c"
 
@@ -54,8 +55,26 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             break;
         memcpy(msg, data + 1, size - 1);
         memset(&ev, 0, sizeof(ev));
-        if (sse_event_parse(msg, size - 1, 256, &ev, why, sizeof(why)) == 0)
-            sse_event_fini(&ev);
+        {
+            /* The common road (jsonx_read) must give what json-c's tree gives: the same
+             * answer, reason, fields and frame bytes. */
+            struct sse_event ref;
+            char why_ref[128];
+            int rc = sse_event_parse(msg, size - 1, 256, &ev, why, sizeof(why));
+            int rc_ref = sse_event_parse_tree(msg, size - 1, 256, &ref, why_ref, sizeof(why_ref));
+            if (rc != rc_ref || (rc != 0 && strcmp(why, why_ref) != 0))
+                abort();
+            if (rc == 0 &&
+                (ev.seq != ref.seq || ev.project != ref.project || ev.type_bit != ref.type_bit ||
+                 ev.truncated != ref.truncated || ev.reset != ref.reset ||
+                 strcmp(ev.epoch, ref.epoch) != 0 || strcmp(ev.run, ref.run) != 0 ||
+                 ev.frame_len != ref.frame_len || memcmp(ev.frame, ref.frame, ev.frame_len) != 0))
+                abort();
+            if (rc == 0) {
+                sse_event_fini(&ev);
+                sse_event_fini(&ref);
+            }
+        }
         free(msg);
         break;
     }

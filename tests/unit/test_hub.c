@@ -322,6 +322,87 @@ static void test_frame_refused(void)
     }
 }
 
+/* The common road (jsonx_read) and json-c's tree give the same event, frame and reason for
+ * each message: a claimed run as runwatch-api publishes it, and the shapes the common road
+ * hands to the tree (a repeated key, trailing whitespace, a line break, nesting past
+ * jsonx's depth, an id past 18 digits, a NUL in a string, bad UTF-8) or refuses. */
+static void test_frame_roads_agree(void)
+{
+    static const char *const msgs[] = {
+        "{\"id\":41,\"epoch\":\"ep1\",\"project\":7,\"type\":\"run.updated\",\"run\":"
+        "\"2403d628-c5f1-4a25-9cea-4c8df4080385\",\"data\":{\"id\" : \"2403d628-c5f1-4a25-"
+        "9cea-4c8df4080385\", \"project\" : \"bench-claims\", \"status\" : \"running\", "
+        "\"priority\" : 2, \"input\" : {\"rows\": 310, \"lr\": 0.001, \"e\": 1e-3}, \"tags\" : "
+        "[\"claim\", \"\\u00e9t\\u00e9\"], \"attempt\" : {\"seq\": 1, \"worker_id\": 3}, "
+        "\"ended_at\" : null, \"cancel_requested\" : false}}",
+        "{\"id\":2,\"epoch\":\"ep1\",\"project\":-3,\"type\":\"run.future\",\"run\":null}",
+        "{\"id\":3,\"epoch\":\"ep1\",\"project\":1,\"type\":\"reset\"}",
+        "  {\"id\":4,\"epoch\":\"ep1\",\"project\":1,\"type\":\"run.created\"}",
+        "{\"id\":5,\"epoch\":\"ep1\",\"project\":1,\"type\":\"run.created\"} ",
+        "{\"id\":6,\"epoch\":\"ep1\",\"project\":1,\"type\":\"run.created\",\"id\":7}",
+        "{\"id\":8,\"epoch\":\"ep1\",\"project\":1,\n\"type\":\"run.created\"}",
+        "{\"id\":1234567890123456789,\"epoch\":\"ep1\",\"project\":1,\"type\":\"run.created\"}",
+        "{\"id\":123456789012345678,\"epoch\":\"ep1\",\"project\":1,\"type\":\"run.created\"}",
+        "{\"id\":9,\"epoch\":\"ep1\",\"project\":1,\"type\":\"run.\\u0000x\"}",
+        "{\"id\":10,\"epoch\":\"ep\\u0000\",\"project\":1,\"type\":\"run.created\"}",
+        "{\"id\":11,\"epoch\":\"ep1\",\"project\":1,\"type\":\"run.created\",\"d\":\"\xff\"}",
+        "{\"id\":12.0,\"epoch\":\"ep1\",\"project\":1,\"type\":\"run.created\"}",
+        "{\"id\":-0,\"epoch\":\"ep1\",\"project\":1,\"type\":\"run.created\"}",
+        "{\"id\":13,\"epoch\":\"ep1\",\"project\":1e2,\"type\":\"run.created\"}",
+        "{\"id\":14,\"epoch\":\"ep1\",\"project\":1,\"type\":\"run.created\",\"run\":"
+        "\"2403D628-c5f1-4a25-9cea-4c8df4080385\"}",
+        "[{\"id\":15}]",
+        "{\"id\":16,\"epoch\":\"ep1\",\"project\":1,\"type\":\"run.created\"",
+    };
+    char deep[600];
+    size_t n = (size_t)snprintf(deep, sizeof(deep),
+                                "{\"id\":17,\"epoch\":\"ep1\",\"project\":1,\"type\":\"x\",\"d\":");
+    for (int i = 0; i < JSONX_MAX_DEPTH + 2; i++)
+        deep[n++] = '[';
+    for (int i = 0; i < JSONX_MAX_DEPTH + 2; i++)
+        deep[n++] = ']';
+    deep[n++] = '}';
+    deep[n] = '\0';
+
+    for (size_t i = 0; i <= sizeof(msgs) / sizeof(msgs[0]); i++) {
+        const char *m = i < sizeof(msgs) / sizeof(msgs[0]) ? msgs[i] : deep;
+        for (size_t cap = 0; cap <= 256; cap += 256) {
+            struct sse_event a, b;
+            char wa[64] = "", wb[64] = "";
+            int ra = sse_event_parse(m, strlen(m), cap, &a, wa, sizeof(wa));
+            int rb = sse_event_parse_tree(m, strlen(m), cap, &b, wb, sizeof(wb));
+            CU_ASSERT_EQUAL(ra, rb);
+            CU_ASSERT_STRING_EQUAL(wa, wb);
+            if (ra == 0 && rb == 0) {
+                CU_ASSERT_EQUAL(a.seq, b.seq);
+                CU_ASSERT_EQUAL(a.project, b.project);
+                CU_ASSERT_EQUAL(a.type_bit, b.type_bit);
+                CU_ASSERT_STRING_EQUAL(a.epoch, b.epoch);
+                CU_ASSERT_STRING_EQUAL(a.run, b.run);
+                CU_ASSERT_EQUAL(a.truncated, b.truncated);
+                CU_ASSERT_EQUAL(a.reset, b.reset);
+                CU_ASSERT_EQUAL_FATAL(a.frame_len, b.frame_len);
+                CU_ASSERT_EQUAL(memcmp(a.frame, b.frame, a.frame_len), 0);
+                sse_event_fini(&a);
+                sse_event_fini(&b);
+            }
+        }
+    }
+    /* The claimed run's message is taken whole, byte for byte. */
+    {
+        struct sse_event ev;
+        char why[64];
+        CU_ASSERT_EQUAL_FATAL(sse_event_parse(msgs[0], strlen(msgs[0]), 0, &ev, why, sizeof(why)),
+                              0);
+        CU_ASSERT_EQUAL(ev.seq, 41);
+        CU_ASSERT_EQUAL(ev.project, 7);
+        CU_ASSERT_STRING_EQUAL(ev.run, "2403d628-c5f1-4a25-9cea-4c8df4080385");
+        CU_ASSERT_EQUAL(
+            memcmp(ev.frame + ev.frame_len - strlen(msgs[0]) - 2, msgs[0], strlen(msgs[0])), 0);
+        sse_event_fini(&ev);
+    }
+}
+
 static void test_frame_types_and_ids(void)
 {
     static const char other[] = "{\"id\":1,\"epoch\":\"e\",\"project\":1,\"type\":\"run.future\"}";
@@ -1057,6 +1138,7 @@ int suite_hub_register(void)
         {"a client's JSON nested as deep as the API takes passes", test_frame_deep},
         {"messages the hub refuses", test_frame_refused},
         {"types and the id grammar", test_frame_types_and_ids},
+        {"jsonx_read and json-c's tree give the same frames and reasons", test_frame_roads_agree},
         {NULL, NULL},
     };
     static const struct test_case continuity[] = {
