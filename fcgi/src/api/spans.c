@@ -1,6 +1,7 @@
 /* spans: OpenTelemetry traces (docs/ARCHITECTURE.md, "Traces").
- * Ingest: the body is decoded into the OTLP JSON tree (spans_otlp_decode, the one place an
- * encoding is chosen), then spans_otlp_ingest checks the whole tree, turns it into the
+ * Ingest: the body is decoded into the OTLP JSON read-only tree (jsonx.h's jsonx_val, in the
+ * request's arena: spans_otlp_decode, the one place an encoding is chosen), then
+ * spans_otlp_ingest checks the whole tree, turns it into the
  * batch span_insert stores in one statement (one transaction, all or nothing), publishes
  * run.spans for each run it touched, and answers ExportTraceServiceResponse. A malformed
  * request is a 400 naming the field and stores nothing; a well-formed span that cannot be
@@ -86,44 +87,61 @@ static int spans_bad(struct spans_walk *w, const char *key, const char *msg)
     return req_error(w->r, 400, "invalid_field", spans_path(w, key), "%s", msg);
 }
 
-/* A member of obj, NULL when absent or JSON null (proto3 JSON: null is the default). */
-static json_object *spans_get(json_object *obj, const char *key)
+/* A string of the request's tree: its text (not NUL-terminated) and length. */
+struct spans_str {
+    const char *s;
+    size_t n;
+};
+
+/* 1 when a string of the tree is lit (a NUL-terminated literal). */
+static int spans_is(const char *s, size_t n, const char *lit)
 {
-    json_object *v = NULL;
-    if (!json_object_object_get_ex(obj, key, &v) || json_object_is_type(v, json_type_null))
-        return NULL;
-    return v;
+    return strlen(lit) == n && memcmp(s, lit, n) == 0;
+}
+
+/* A member of obj, NULL when absent or JSON null (proto3 JSON: null is the default). */
+static const struct jsonx_val *spans_get(const struct jsonx_val *obj, const char *key)
+{
+    const struct jsonx_val *v = jsonx_get(obj, key);
+    return v && v->kind != JSONX_NULL ? v : NULL;
 }
 
 /* An optional object member; -1 with the error set when it is another type. */
-static int spans_object(struct spans_walk *w, json_object *obj, const char *key, json_object **out)
+static int spans_object(struct spans_walk *w, const struct jsonx_val *obj, const char *key,
+                        const struct jsonx_val **out)
 {
     *out = spans_get(obj, key);
-    if (*out && !json_object_is_type(*out, json_type_object))
+    if (*out && (*out)->kind != JSONX_OBJECT)
         return spans_bad(w, key, "must be an object");
     return 0;
 }
 
-static int spans_array(struct spans_walk *w, json_object *obj, const char *key, json_object **out)
+static int spans_array(struct spans_walk *w, const struct jsonx_val *obj, const char *key,
+                       const struct jsonx_val **out)
 {
     *out = spans_get(obj, key);
-    if (*out && !json_object_is_type(*out, json_type_array))
+    if (*out && (*out)->kind != JSONX_ARRAY)
         return spans_bad(w, key, "must be an array");
     return 0;
 }
 
 /* An optional string member without NUL bytes (PostgreSQL's text holds none); "" absent. */
-static int spans_string(struct spans_walk *w, json_object *obj, const char *key, const char **out)
+static int spans_string(struct spans_walk *w, const struct jsonx_val *obj, const char *key,
+                        struct spans_str *out)
 {
-    json_object *v = spans_get(obj, key);
-    *out = "";
+    const struct jsonx_val *v = spans_get(obj, key);
+    out->s = "";
+    out->n = 0;
     if (!v)
         return 0;
-    if (!json_object_is_type(v, json_type_string))
+    if (v->kind != JSONX_STRING)
         return spans_bad(w, key, "must be a string");
-    if (memchr(json_object_get_string(v), '\0', (size_t)json_object_get_string_len(v)))
+    if (v->len && memchr(v->s, '\0', v->len))
         return spans_bad(w, key, "must not contain NUL");
-    *out = json_object_get_string(v);
+    if (v->len) {
+        out->s = v->s;
+        out->n = v->len;
+    }
     return 0;
 }
 
@@ -154,72 +172,117 @@ static int spans_digits_n(const char *s, size_t n)
     return errno == 0;
 }
 
+/* s[0..n) as decimal digits, with a leading '-' when neg allows it: 0 with the magnitude in
+ * *mag and *minus set for a '-'; -1 when it is not that (or has more than 20 digits), -2 when
+ * the magnitude is past uint64. */
+static int spans_dec(const char *s, size_t n, int neg, uint64_t *mag, int *minus)
+{
+    size_t i = 0;
+    uint64_t v = 0;
+
+    *minus = neg && n && s[0] == '-';
+    i = (size_t)*minus;
+    if (i == n || n - i > 20)
+        return -1;
+    for (; i < n; i++) {
+        unsigned d = (unsigned)(unsigned char)s[i] - '0';
+        if (d > 9)
+            return -1;
+        if (v > (UINT64_MAX - d) / 10)
+            return -2;
+        v = v * 10 + d;
+    }
+    *mag = v;
+    return 0;
+}
+
+/* A value's text as a double (strtod: a number's text, or a string's), through a
+ * NUL-terminated copy; *end_ok is 1 when strtod read all of it. */
+static double spans_strtod(struct arena *a, const char *s, size_t n, int *end_ok)
+{
+    char buf[64], *t = n < sizeof(buf) ? buf : arena_strndup(a, s, n), *end;
+    double d;
+
+    if (!t) {
+        *end_ok = 0;
+        return 0;
+    }
+    memcpy(t, s, n);
+    t[n] = '\0';
+    d = strtod(t, &end);
+    *end_ok = n > 0 && *end == '\0';
+    return d;
+}
+
 /* An unsigned 64-bit integer (fixed64 times, uint32 counts) as a JSON number or a decimal
  * string, the two forms OTLP JSON allows. 0 when absent. */
-static int spans_u64(struct spans_walk *w, json_object *obj, const char *key, uint64_t max,
-                     uint64_t *out)
+static int spans_u64(struct spans_walk *w, const struct jsonx_val *obj, const char *key,
+                     uint64_t max, uint64_t *out)
 {
-    json_object *v = spans_get(obj, key);
+    const struct jsonx_val *v = spans_get(obj, key);
+    uint64_t m = 0;
+    int minus, rc;
     *out = 0;
     if (!v)
         return 0;
-    if (json_object_is_type(v, json_type_int)) {
-        /* json-c keeps a number past INT64_MAX as a uint64 (get_int64 then clamps). */
-        if (json_object_get_int64(v) < 0)
+    if (v->kind == JSONX_NUMBER && v->integer) {
+        rc = spans_dec(v->s, v->len, 1, &m, &minus);
+        if (minus && (rc || m))
             return spans_bad(w, key, "must not be negative");
-        *out = json_object_get_uint64(v);
-    } else if (json_object_is_type(v, json_type_string)) {
-        const char *s = json_object_get_string(v);
-        char *end;
-        if (!spans_digits(s, 0))
+        if (rc)
+            return spans_bad(w, key, "is out of range");
+    } else if (v->kind == JSONX_STRING) {
+        rc = spans_dec(v->s, v->len, 0, &m, &minus);
+        if (rc == -1)
             return spans_bad(w, key, "must be a non-negative integer");
-        errno = 0;
-        *out = strtoull(s, &end, 10);
-        if (errno || *end)
+        if (rc)
             return spans_bad(w, key, "is out of range");
     } else {
         return spans_bad(w, key, "must be an integer or a decimal string");
     }
-    if (*out > max)
+    if (m > max)
         return spans_bad(w, key, "is out of range");
+    *out = m;
     return 0;
 }
 
 /* An enum, as OTLP JSON sends it: an integer (names are not allowed), within [0, max]. */
-static int spans_enum(struct spans_walk *w, json_object *obj, const char *key, int max, int *out)
+static int spans_enum(struct spans_walk *w, const struct jsonx_val *obj, const char *key, int max,
+                      int *out)
 {
-    json_object *v = spans_get(obj, key);
+    const struct jsonx_val *v = spans_get(obj, key);
+    uint64_t m = 0;
+    int minus;
     *out = 0;
     if (!v)
         return 0;
-    if (!json_object_is_type(v, json_type_int))
+    if (v->kind != JSONX_NUMBER || !v->integer)
         return spans_bad(w, key, "must be an integer (OTLP JSON sends enums as integers)");
-    int64_t n = json_object_get_int64(v);
-    if (n < 0 || n > max)
+    if (spans_dec(v->s, v->len, 1, &m, &minus) || (minus && m) || m > (uint64_t)max)
         return spans_bad(w, key, max == 5 ? "must be 0 to 5" : "must be 0 to 2");
-    *out = (int)n;
+    *out = (int)m;
     return 0;
 }
 
 /* An id in hex of nbytes bytes, lower-cased into out (2*nbytes+1): 1 when all zero or
  * absent (OTLP's "no id"), 0 when set, -1 with the error set when malformed. */
-static int spans_hex_id(struct spans_walk *w, json_object *obj, const char *key, size_t nbytes,
-                        char *out)
+static int spans_hex_id(struct spans_walk *w, const struct jsonx_val *obj, const char *key,
+                        size_t nbytes, char *out)
 {
-    const char *s;
+    struct spans_str s;
     int zero = 1;
     if (spans_string(w, obj, key, &s))
         return -1;
-    if (!s[0])
+    if (!s.n)
         return 1;
     const char *msg = nbytes == 16 ? "must be 32 hex digits" : "must be 16 hex digits";
-    if (strlen(s) != 2 * nbytes)
+    if (s.n != 2 * nbytes)
         return spans_bad(w, key, msg);
     for (size_t i = 0; i < 2 * nbytes; i++) {
-        if (!isxdigit((unsigned char)s[i]))
+        if (!isxdigit((unsigned char)s.s[i]))
             return spans_bad(w, key, msg);
-        out[i] = (char)tolower((unsigned char)s[i]);
-        zero &= s[i] == '0';
+        out[i] = (char)tolower((unsigned char)s.s[i]);
+        zero &= s.s[i] == '0';
     }
     out[2 * nbytes] = '\0';
     return zero;
@@ -268,7 +331,7 @@ static json_object *spans_double(struct arena *a, double d)
     return t ? json_object_new_double_s(d, t) : NULL;
 }
 
-static int spans_kvlist(struct spans_walk *w, struct jsonx_out *o, json_object *list);
+static int spans_kvlist(struct spans_walk *w, struct jsonx_out *o, const struct jsonx_val *list);
 
 /* An int64 as OTLP JSON's decimal string. */
 static json_object *spans_decimal(long long v)
@@ -280,16 +343,20 @@ static json_object *spans_decimal(long long v)
 
 #define SPANS_LIT(o, s) jsonx_out_raw((o), (s), sizeof(s) - 1)
 
-static void spans_out_str(struct jsonx_out *o, const char *s)
+static void spans_out_s(struct jsonx_out *o, struct spans_str s)
 {
-    jsonx_out_str(o, s, strlen(s));
+    jsonx_out_str(o, s.s, s.n);
 }
 
 static void spans_out_u64(struct jsonx_out *o, uint64_t v)
 {
     char buf[24];
-    int n = snprintf(buf, sizeof(buf), "%" PRIu64, v);
-    jsonx_out_raw(o, buf, (size_t)n);
+    size_t i = sizeof(buf);
+    do {
+        buf[--i] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    jsonx_out_raw(o, buf + i, sizeof(buf) - i);
 }
 
 /* A double as spans_double makes it, written as text. */
@@ -318,167 +385,201 @@ static void spans_out_double(struct jsonx_out *o, double d)
         jsonx_out_raw(o, buf, strlen(buf));
 }
 
+/* The AnyValue kinds, in the order spans_value looks for them. */
+enum spans_kind {
+    SPANS_STRING,
+    SPANS_BOOL,
+    SPANS_INT,
+    SPANS_DOUBLE,
+    SPANS_ARRAY,
+    SPANS_KVLIST,
+    SPANS_BYTES,
+    SPANS_NKINDS,
+    SPANS_NONE = SPANS_NKINDS
+};
+static const char *const spans_kinds[SPANS_NKINDS] = {"stringValue", "boolValue",  "intValue",
+                                                      "doubleValue", "arrayValue", "kvlistValue",
+                                                      "bytesValue"};
+
 /* What spans_value wrote, for the attributes that name a run or an attempt: the kind
- * (NULL for any but a string or an int) and its text. */
+ * (SPANS_NONE for any but a string or an int) and its text. */
 struct spans_scalar {
-    const char *kind;
-    const char *text; /* a string's (in the request's tree), or buf */
+    int kind;
+    struct spans_str text; /* a string's (in the request's tree), or buf */
     char buf[24];
 };
+
+/* An int64 written as {"intValue":"n"} (sc, when given, learns its text). */
+static void spans_out_int(struct jsonx_out *o, uint64_t mag, int minus, struct spans_scalar *sc)
+{
+    char buf[24];
+    size_t i = sizeof(buf);
+    do {
+        buf[--i] = (char)('0' + mag % 10);
+        mag /= 10;
+    } while (mag);
+    if (minus)
+        buf[--i] = '-';
+    SPANS_LIT(o, "{\"intValue\":\"");
+    jsonx_out_raw(o, buf + i, sizeof(buf) - i);
+    SPANS_LIT(o, "\"}");
+    if (sc) {
+        sc->kind = SPANS_INT;
+        memcpy(sc->buf, buf + i, sizeof(buf) - i);
+        sc->text.s = sc->buf;
+        sc->text.n = sizeof(buf) - i;
+    }
+}
 
 /* One AnyValue, normalised to the OTLP JSON form that is stored, written to o: intValue as
  * a decimal string, doubleValue as a number (NaN, the infinities and magnitudes past 9e18
  * as proto3 JSON's strings), bytesValue as the base64 sent. An integral intValue past
  * int64 (the JavaScript SDK sends every integral number as intValue, 1.5e300 too) is kept
  * as the doubleValue it was. sc (may be NULL) learns a string's or an int's text. */
-static int spans_value(struct spans_walk *w, struct jsonx_out *o, json_object *v,
+static int spans_value(struct spans_walk *w, struct jsonx_out *o, const struct jsonx_val *v,
                        struct spans_scalar *sc)
 {
-    json_object *val = NULL;
-    const char *kind = NULL;
-    static const char *const kinds[] = {"stringValue", "boolValue",   "intValue",  "doubleValue",
-                                        "arrayValue",  "kvlistValue", "bytesValue"};
+    const struct jsonx_val *val = NULL;
+    int kind = SPANS_NONE;
 
     if (sc)
-        sc->kind = NULL;
+        sc->kind = SPANS_NONE;
     if (!v) {
         SPANS_LIT(o, "{}");
         return 0;
     }
-    if (!json_object_is_type(v, json_type_object))
+    if (v->kind != JSONX_OBJECT)
         return spans_bad(w, NULL, "must be an AnyValue object");
-    /* The members walked once (an AnyValue has one) rather than a hash lookup per kind
-     * (seven an AnyValue, some 5% of a 512-span request's API time: docs/PERFORMANCE.md).
-     * Other keys are ignored and a null is absent, as spans_get has it. */
-    json_object_object_foreach(v, key, x)
-    {
-        size_t i = 0;
-        if (!x || json_object_is_type(x, json_type_null))
+    /* The members walked once (an AnyValue has one); other keys are ignored and a null is
+     * absent, as spans_get has it. */
+    for (uint32_t m = 0; m < v->n; m++) {
+        const struct jsonx_member *mb = &v->members[m];
+        int i = 0;
+        if (mb->val.kind == JSONX_NULL)
             continue;
-        while (i < sizeof(kinds) / sizeof(kinds[0]) && strcmp(key, kinds[i]) != 0)
+        while (i < SPANS_NKINDS && !spans_is(mb->key, mb->key_len, spans_kinds[i]))
             i++;
-        if (i == sizeof(kinds) / sizeof(kinds[0]))
+        if (i == SPANS_NKINDS)
             continue;
-        if (kind)
+        if (kind != SPANS_NONE)
             return spans_bad(w, NULL, "must hold one value");
-        kind = kinds[i];
-        val = x;
+        kind = i;
+        val = &mb->val;
     }
-    if (!kind) { /* {}: an empty value */
+    const char *kname = kind == SPANS_NONE ? NULL : spans_kinds[kind];
+    switch (kind) {
+    case SPANS_NONE: /* {}: an empty value */
         SPANS_LIT(o, "{}");
         return 0;
-    }
-    if (strcmp(kind, "stringValue") == 0) {
-        const char *s = json_object_get_string(val);
-        size_t n = (size_t)json_object_get_string_len(val);
-        if (!json_object_is_type(val, json_type_string))
-            return spans_bad(w, kind, "must be a string");
-        if (memchr(s, '\0', n))
-            return spans_bad(w, kind, "must not contain NUL");
+    case SPANS_STRING:
+        if (val->kind != JSONX_STRING)
+            return spans_bad(w, kname, "must be a string");
+        if (val->len && memchr(val->s, '\0', val->len))
+            return spans_bad(w, kname, "must not contain NUL");
         SPANS_LIT(o, "{\"stringValue\":");
-        jsonx_out_str(o, s, n);
+        jsonx_out_str(o, val->s, val->len);
         SPANS_LIT(o, "}");
         if (sc) {
-            sc->kind = kind;
-            sc->text = s;
+            sc->kind = SPANS_STRING;
+            sc->text.s = val->s;
+            sc->text.n = val->len;
         }
-    } else if (strcmp(kind, "boolValue") == 0) {
-        if (!json_object_is_type(val, json_type_boolean))
-            return spans_bad(w, kind, "must be true or false");
-        if (json_object_get_boolean(val))
+        return 0;
+    case SPANS_BOOL:
+        if (val->kind != JSONX_BOOL)
+            return spans_bad(w, kname, "must be true or false");
+        if (val->truth)
             SPANS_LIT(o, "{\"boolValue\":true}");
         else
             SPANS_LIT(o, "{\"boolValue\":false}");
-    } else if (strcmp(kind, "intValue") == 0) {
-        long long ll;
-        if (json_object_is_type(val, json_type_int)) {
-            if (json_object_get_int64(val) == INT64_MAX && json_object_get_uint64(val) > INT64_MAX)
-                return spans_bad(w, kind, "is out of the int64 range");
-            ll = json_object_get_int64(val);
-        } else if (json_object_is_type(val, json_type_string)) {
-            const char *s = json_object_get_string(val);
-            char *end;
-            errno = 0;
-            ll = spans_digits(s, 1) ? strtoll(s, &end, 10) : 0;
-            if (!spans_digits(s, 1) || errno || *end)
-                return spans_bad(w, kind, "must be an int64 as a number or a decimal string");
-        } else if (json_object_is_type(val, json_type_double)) {
-            double d = json_object_get_double(val);
-            if (!isfinite(d) || d != floor(d))
-                return spans_bad(w, kind, "must be an integer");
+        return 0;
+    case SPANS_INT: {
+        uint64_t mag = 0;
+        int minus = 0, ok;
+        if (val->kind == JSONX_NUMBER && val->integer) {
+            if (spans_dec(val->s, val->len, 1, &mag, &minus) ||
+                mag > (minus ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX))
+                return spans_bad(w, kname, "is out of the int64 range");
+        } else if (val->kind == JSONX_STRING) {
+            if (spans_dec(val->s, val->len, 1, &mag, &minus) ||
+                mag > (minus ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX))
+                return spans_bad(w, kname, "must be an int64 as a number or a decimal string");
+        } else if (val->kind == JSONX_NUMBER) {
+            double d = spans_strtod(w->r->op.arena, val->s, val->len, &ok);
+            if (!ok || !isfinite(d) || d != floor(d))
+                return spans_bad(w, kname, "must be an integer");
             if (!(d >= -9223372036854775808.0 && d < 9223372036854775808.0)) {
                 SPANS_LIT(o, "{\"doubleValue\":");
                 spans_out_double(o, d);
                 SPANS_LIT(o, "}");
                 return 0;
             }
-            ll = (long long)d;
+            long long ll = (long long)d;
+            minus = ll < 0;
+            mag = minus ? (uint64_t)0 - (uint64_t)ll : (uint64_t)ll;
         } else {
-            return spans_bad(w, kind, "must be an int64 as a number or a decimal string");
+            return spans_bad(w, kname, "must be an int64 as a number or a decimal string");
         }
-        char buf[24];
-        int n = snprintf(buf, sizeof(buf), "%lld", ll);
-        SPANS_LIT(o, "{\"intValue\":\"");
-        jsonx_out_raw(o, buf, (size_t)n);
-        SPANS_LIT(o, "\"}");
-        if (sc) {
-            sc->kind = kind;
-            memcpy(sc->buf, buf, (size_t)n + 1);
-            sc->text = sc->buf;
-        }
-    } else if (strcmp(kind, "doubleValue") == 0) {
+        spans_out_int(o, mag, minus && mag, sc);
+        return 0;
+    }
+    case SPANS_DOUBLE: {
         double d;
-        if (json_object_is_type(val, json_type_double) || json_object_is_type(val, json_type_int)) {
-            d = json_object_get_double(val);
-        } else if (json_object_is_type(val, json_type_string)) {
-            const char *s = json_object_get_string(val);
-            char *end;
-            if (strcmp(s, "NaN") == 0)
+        int ok;
+        if (val->kind == JSONX_NUMBER) {
+            d = spans_strtod(w->r->op.arena, val->s, val->len, &ok);
+        } else if (val->kind == JSONX_STRING) {
+            if (spans_is(val->s, val->len, "NaN"))
                 d = NAN;
-            else if (strcmp(s, "Infinity") == 0)
+            else if (spans_is(val->s, val->len, "Infinity"))
                 d = INFINITY;
-            else if (strcmp(s, "-Infinity") == 0)
+            else if (spans_is(val->s, val->len, "-Infinity"))
                 d = -INFINITY;
             else {
-                errno = 0;
-                d = strtod(s, &end);
-                if (!s[0] || *end || !isfinite(d) || isspace((unsigned char)s[0]) ||
-                    strpbrk(s, "xXnNiI"))
-                    return spans_bad(w, kind, "must be a number");
+                d = spans_strtod(w->r->op.arena, val->s, val->len, &ok);
+                if (!ok || !isfinite(d) || isspace((unsigned char)val->s[0]) ||
+                    memchr(val->s, '\0', val->len))
+                    return spans_bad(w, kname, "must be a number");
+                for (size_t i = 0; i < val->len; i++)
+                    if (strchr("xXnNiI", val->s[i]))
+                        return spans_bad(w, kname, "must be a number");
             }
         } else {
-            return spans_bad(w, kind, "must be a number");
+            return spans_bad(w, kname, "must be a number");
         }
         SPANS_LIT(o, "{\"doubleValue\":");
         spans_out_double(o, d);
         SPANS_LIT(o, "}");
-    } else if (strcmp(kind, "bytesValue") == 0) {
-        if (!json_object_is_type(val, json_type_string) ||
-            !spans_is_base64(json_object_get_string(val), (size_t)json_object_get_string_len(val)))
-            return spans_bad(w, kind, "must be base64");
+        return 0;
+    }
+    case SPANS_BYTES:
+        if (val->kind != JSONX_STRING || !spans_is_base64(val->s, val->len))
+            return spans_bad(w, kname, "must be base64");
         SPANS_LIT(o, "{\"bytesValue\":");
-        jsonx_out_str(o, json_object_get_string(val), (size_t)json_object_get_string_len(val));
+        jsonx_out_str(o, val->s, val->len);
         SPANS_LIT(o, "}");
-    } else {
+        return 0;
+    default: {
         /* arrayValue {"values": [AnyValue]} and kvlistValue {"values": [KeyValue]} */
-        json_object *values;
-        int at = spans_push(w, kind, -1);
-        if (!json_object_is_type(val, json_type_object))
+        const struct jsonx_val *values;
+        int at = spans_push(w, kname, -1);
+        if (val->kind != JSONX_OBJECT)
             return spans_bad(w, NULL, "must be an object");
         if (spans_array(w, val, "values", &values))
             return -1;
-        if (strcmp(kind, "kvlistValue") == 0) {
+        if (kind == SPANS_KVLIST) {
             SPANS_LIT(o, "{\"kvlistValue\":{\"values\":");
             if (spans_kvlist(w, o, values))
                 return -1;
         } else {
-            size_t len = values ? json_object_array_length(values) : 0;
+            uint32_t len = values ? values->n : 0;
             SPANS_LIT(o, "{\"arrayValue\":{\"values\":[");
-            for (size_t i = 0; i < len; i++) {
+            for (uint32_t i = 0; i < len; i++) {
                 int at2 = spans_push(w, "values", (long)i);
                 if (i)
                     SPANS_LIT(o, ",");
-                if (spans_value(w, o, json_object_array_get_idx(values, i), NULL))
+                if (spans_value(
+                        w, o, values->items[i].kind == JSONX_NULL ? NULL : &values->items[i], NULL))
                     return -1;
                 spans_pop(w, at2);
             }
@@ -486,27 +587,28 @@ static int spans_value(struct spans_walk *w, struct jsonx_out *o, json_object *v
         }
         SPANS_LIT(o, "}}");
         spans_pop(w, at);
+        return 0;
     }
-    return 0;
+    }
 }
 
 /* A kvlistValue's values: [{"key", "value"}] kept as a list. */
-static int spans_kvlist(struct spans_walk *w, struct jsonx_out *o, json_object *list)
+static int spans_kvlist(struct spans_walk *w, struct jsonx_out *o, const struct jsonx_val *list)
 {
-    size_t len = list ? json_object_array_length(list) : 0;
+    uint32_t len = list ? list->n : 0;
     SPANS_LIT(o, "[");
-    for (size_t i = 0; i < len; i++) {
-        json_object *kv = json_object_array_get_idx(list, i);
-        const char *key;
+    for (uint32_t i = 0; i < len; i++) {
+        const struct jsonx_val *kv = &list->items[i];
+        struct spans_str key;
         int at = spans_push(w, "values", (long)i);
-        if (!json_object_is_type(kv, json_type_object))
+        if (kv->kind != JSONX_OBJECT)
             return spans_bad(w, NULL, "must be a KeyValue object");
         if (spans_string(w, kv, "key", &key))
             return -1;
         if (i)
             SPANS_LIT(o, ",");
         SPANS_LIT(o, "{\"key\":");
-        spans_out_str(o, key);
+        spans_out_s(o, key);
         SPANS_LIT(o, ",\"value\":");
         spans_push(w, "value", -1);
         if (spans_value(w, o, spans_get(kv, "value"), NULL))
@@ -521,24 +623,31 @@ static int spans_kvlist(struct spans_walk *w, struct jsonx_out *o, json_object *
 /* The attributes that name a span's run and attempt (spans_run_of), as written: index 0
  * runwatch's keys, 1 agent-lightning's. */
 struct spans_names {
-    const char *run[2];     /* a stringValue's text, else NULL */
-    const char *attempt[2]; /* an intValue's decimal or a stringValue's text, else NULL */
-    char buf[2][24];
+    int run_set[2]; /* a stringValue of a UUID's length: run holds it */
+    char run[2][37];
+    int attempt_set[2]; /* an intValue's decimal or a stringValue's text, short enough */
+    char attempt[2][24];
 };
 
-static void spans_note(struct spans_names *nm, const char *key, const struct spans_scalar *sc)
+static void spans_note(struct spans_names *nm, struct spans_str key, const struct spans_scalar *sc)
 {
     static const char *const runs[] = {"runwatch.run_id", "agentlightning.rollout_id"};
     static const char *const attempts[] = {"runwatch.attempt", "agentlightning.attempt_id"};
     for (int k = 0; k < 2; k++) {
         /* A key repeated keeps its last value, in jsonb and here alike. */
-        if (strcmp(key, runs[k]) == 0)
-            nm->run[k] = sc->kind && strcmp(sc->kind, "stringValue") == 0 ? sc->text : NULL;
-        else if (strcmp(key, attempts[k]) == 0) {
-            size_t n = sc->kind ? strlen(sc->text) : sizeof(nm->buf[k]);
-            nm->attempt[k] = NULL;
-            if (n < sizeof(nm->buf[k]))
-                nm->attempt[k] = memcpy(nm->buf[k], sc->text, n + 1);
+        if (spans_is(key.s, key.n, runs[k])) {
+            nm->run_set[k] = sc->kind == SPANS_STRING && sc->text.n == 36;
+            if (nm->run_set[k]) {
+                memcpy(nm->run[k], sc->text.s, 36);
+                nm->run[k][36] = '\0';
+            }
+        } else if (spans_is(key.s, key.n, attempts[k])) {
+            nm->attempt_set[k] = sc->kind != SPANS_NONE && sc->text.n < sizeof(nm->attempt[k]) &&
+                                 !memchr(sc->text.s, '\0', sc->text.n);
+            if (nm->attempt_set[k]) {
+                memcpy(nm->attempt[k], sc->text.s, sc->text.n);
+                nm->attempt[k][sc->text.n] = '\0';
+            }
         }
     }
 }
@@ -546,28 +655,28 @@ static void spans_note(struct spans_names *nm, const char *key, const struct spa
 /* A list of KeyValue as the object {key: AnyValue} that is stored, written to o (keys are
  * unique in OTLP; a repeated one keeps its last value: jsonb keeps a key's last). nm (may
  * be NULL) learns the attributes naming a run. */
-static int spans_attributes(struct spans_walk *w, struct jsonx_out *o, json_object *obj,
+static int spans_attributes(struct spans_walk *w, struct jsonx_out *o, const struct jsonx_val *obj,
                             const char *key, struct spans_names *nm)
 {
-    json_object *list;
+    const struct jsonx_val *list;
     if (nm)
         memset(nm, 0, sizeof(*nm));
     if (spans_array(w, obj, key, &list))
         return -1;
-    size_t len = list ? json_object_array_length(list) : 0;
+    uint32_t len = list ? list->n : 0;
     SPANS_LIT(o, "{");
-    for (size_t i = 0; i < len; i++) {
-        json_object *kv = json_object_array_get_idx(list, i);
-        const char *k;
+    for (uint32_t i = 0; i < len; i++) {
+        const struct jsonx_val *kv = &list->items[i];
+        struct spans_str k;
         struct spans_scalar sc;
         int at = spans_push(w, key, (long)i);
-        if (!json_object_is_type(kv, json_type_object))
+        if (kv->kind != JSONX_OBJECT)
             return spans_bad(w, NULL, "must be a KeyValue object");
         if (spans_string(w, kv, "key", &k))
             return -1;
         if (i)
             SPANS_LIT(o, ",");
-        spans_out_str(o, k);
+        spans_out_s(o, k);
         SPANS_LIT(o, ":");
         spans_push(w, "value", -1);
         if (spans_value(w, o, spans_get(kv, "value"), nm ? &sc : NULL))
@@ -581,8 +690,8 @@ static int spans_attributes(struct spans_walk *w, struct jsonx_out *o, json_obje
 }
 
 /* droppedAttributesCount and the like: uint32, written as ,"name":n. */
-static int spans_count(struct spans_walk *w, struct jsonx_out *o, json_object *obj, const char *key,
-                       const char *name)
+static int spans_count(struct spans_walk *w, struct jsonx_out *o, const struct jsonx_val *obj,
+                       const char *key, const char *name)
 {
     uint64_t n;
     if (spans_u64(w, obj, key, UINT32_MAX, &n))
@@ -595,9 +704,9 @@ static int spans_count(struct spans_walk *w, struct jsonx_out *o, json_object *o
 }
 
 /* An attempt number's text (1 to 2^31-1), else 0. */
-static long spans_attempt(const char *t)
+static long spans_attempt(int set, const char *t)
 {
-    if (!t || !spans_digits(t, 0) || strlen(t) > 10)
+    if (!set || !spans_digits(t, 0) || strlen(t) > 10)
         return 0;
     long n = strtol(t, NULL, 10);
     return n >= 1 && n <= INT32_MAX ? n : 0;
@@ -612,12 +721,11 @@ static const char *spans_run_of(const struct spans_names *span, const struct spa
     const struct spans_names *where[] = {span, res};
     for (size_t i = 0; i < 2; i++)
         for (size_t k = 0; k < 2; k++) {
-            const char *id = where[i]->run[k];
-            if (id && jsonx_is_uuid(id)) {
-                *attempt = spans_attempt(span->attempt[k]);
+            if (where[i]->run_set[k] && jsonx_is_uuid(where[i]->run[k])) {
+                *attempt = spans_attempt(span->attempt_set[k], span->attempt[k]);
                 if (!*attempt)
-                    *attempt = spans_attempt(res->attempt[k]);
-                return id;
+                    *attempt = spans_attempt(res->attempt_set[k], res->attempt[k]);
+                return where[i]->run[k];
             }
         }
     return NULL;
@@ -633,19 +741,19 @@ static void spans_reject(struct spans_walk *w, const char *why)
 }
 
 /* A span's events, written as the stored list. */
-static int spans_events(struct spans_walk *w, struct jsonx_out *o, json_object *span)
+static int spans_events(struct spans_walk *w, struct jsonx_out *o, const struct jsonx_val *span)
 {
-    json_object *list;
+    const struct jsonx_val *list;
     if (spans_array(w, span, "events", &list))
         return -1;
-    size_t len = list ? json_object_array_length(list) : 0;
+    uint32_t len = list ? list->n : 0;
     SPANS_LIT(o, "[");
-    for (size_t i = 0; i < len; i++) {
-        json_object *ev = json_object_array_get_idx(list, i);
-        const char *name;
+    for (uint32_t i = 0; i < len; i++) {
+        const struct jsonx_val *ev = &list->items[i];
+        struct spans_str name;
         uint64_t t;
         int at = spans_push(w, "events", (long)i);
-        if (!json_object_is_type(ev, json_type_object))
+        if (ev->kind != JSONX_OBJECT)
             return spans_bad(w, NULL, "must be an object");
         if (spans_u64(w, ev, "timeUnixNano", UINT64_MAX, &t) || spans_string(w, ev, "name", &name))
             return -1;
@@ -654,7 +762,7 @@ static int spans_events(struct spans_walk *w, struct jsonx_out *o, json_object *
         SPANS_LIT(o, "{\"time_unix_nano\":\"");
         spans_out_u64(o, t);
         SPANS_LIT(o, "\",\"name\":");
-        spans_out_str(o, name);
+        spans_out_s(o, name);
         SPANS_LIT(o, ",\"attributes\":");
         if (spans_attributes(w, o, ev, "attributes", NULL) ||
             spans_count(w, o, ev, "droppedAttributesCount", "dropped_attributes_count"))
@@ -667,20 +775,20 @@ static int spans_events(struct spans_walk *w, struct jsonx_out *o, json_object *
 }
 
 /* A span's links, written as the stored list. */
-static int spans_links(struct spans_walk *w, struct jsonx_out *o, json_object *span)
+static int spans_links(struct spans_walk *w, struct jsonx_out *o, const struct jsonx_val *span)
 {
-    json_object *list;
+    const struct jsonx_val *list;
     if (spans_array(w, span, "links", &list))
         return -1;
-    size_t len = list ? json_object_array_length(list) : 0;
+    uint32_t len = list ? list->n : 0;
     SPANS_LIT(o, "[");
-    for (size_t i = 0; i < len; i++) {
-        json_object *ln = json_object_array_get_idx(list, i);
+    for (uint32_t i = 0; i < len; i++) {
+        const struct jsonx_val *ln = &list->items[i];
         char trace[33] = "", span_id[17] = "";
-        const char *state;
+        struct spans_str state;
         uint64_t flags;
         int at = spans_push(w, "links", (long)i);
-        if (!json_object_is_type(ln, json_type_object))
+        if (ln->kind != JSONX_OBJECT)
             return spans_bad(w, NULL, "must be an object");
         if (spans_hex_id(w, ln, "traceId", 16, trace) < 0 ||
             spans_hex_id(w, ln, "spanId", 8, span_id) < 0 ||
@@ -694,7 +802,7 @@ static int spans_links(struct spans_walk *w, struct jsonx_out *o, json_object *s
         SPANS_LIT(o, "\",\"span_id\":\"");
         jsonx_out_raw(o, span_id, strlen(span_id));
         SPANS_LIT(o, "\",\"trace_state\":");
-        spans_out_str(o, state);
+        spans_out_s(o, state);
         SPANS_LIT(o, ",\"flags\":");
         spans_out_u64(o, flags);
         SPANS_LIT(o, ",\"attributes\":");
@@ -710,18 +818,18 @@ static int spans_links(struct spans_walk *w, struct jsonx_out *o, json_object *s
 
 /* One span into the batch's records (the columns of span_insert's recordset), written to
  * w->spa; a span that cannot be kept is taken back out and counted. */
-static int spans_span(struct spans_walk *w, json_object *span, int ri, int si,
+static int spans_span(struct spans_walk *w, const struct jsonx_val *span, int ri, int si,
                       const struct spans_names *res_names)
 {
     char trace[33], span_id[17], parent[17];
-    const char *name, *state, *msg = "";
+    struct spans_str name, state, msg = {"", 0};
     uint64_t start, end, flags;
     int kind, code = 0, zt, zs, zp;
-    json_object *status;
+    const struct jsonx_val *status;
     struct jsonx_out *o = &w->spa;
     struct spans_names nm;
 
-    if (!json_object_is_type(span, json_type_object))
+    if (span->kind != JSONX_OBJECT)
         return spans_bad(w, NULL, "must be an object");
     if ((zt = spans_hex_id(w, span, "traceId", 16, trace)) < 0 ||
         (zs = spans_hex_id(w, span, "spanId", 8, span_id)) < 0 ||
@@ -773,16 +881,16 @@ static int spans_span(struct spans_walk *w, json_object *span, int ri, int si,
         SPANS_LIT(o, "\"");
     }
     SPANS_LIT(o, ",\"ts\":");
-    spans_out_str(o, state);
+    spans_out_s(o, state);
     SPANS_LIT(o, ",\"f\":");
     spans_out_u64(o, flags);
     SPANS_LIT(o, ",\"n\":");
-    spans_out_str(o, name);
+    spans_out_s(o, name);
     n = snprintf(num, sizeof(num), ",\"k\":%d,\"sn\":%" PRIu64 ",\"en\":%" PRIu64 ",\"sc\":%d",
                  kind, start, end, code);
     jsonx_out_raw(o, num, (size_t)n);
     SPANS_LIT(o, ",\"sm\":");
-    spans_out_str(o, msg);
+    spans_out_s(o, msg);
     n = snprintf(num, sizeof(num), ",\"ri\":%d,\"si\":%d", ri, si);
     jsonx_out_raw(o, num, (size_t)n);
     if (run) {
@@ -799,20 +907,20 @@ static int spans_span(struct spans_walk *w, json_object *span, int ri, int si,
 }
 
 /* The whole ExportTraceServiceRequest into the batch: resources, scopes and spans. */
-static int spans_walk_request(struct spans_walk *w, json_object *req)
+static int spans_walk_request(struct spans_walk *w, const struct jsonx_val *req)
 {
-    json_object *rss;
-    if (!json_object_is_type(req, json_type_object))
+    const struct jsonx_val *rss;
+    if (req->kind != JSONX_OBJECT)
         return spans_bad(w, NULL, "the request must be an ExportTraceServiceRequest object");
     if (spans_array(w, req, "resourceSpans", &rss))
         return -1;
-    size_t nrs = rss ? json_object_array_length(rss) : 0;
-    for (size_t i = 0; i < nrs; i++) {
-        json_object *rs = json_object_array_get_idx(rss, i), *res, *sss;
-        const char *schema;
+    uint32_t nrs = rss ? rss->n : 0;
+    for (uint32_t i = 0; i < nrs; i++) {
+        const struct jsonx_val *rs = &rss->items[i], *res, *sss;
+        struct spans_str schema;
         struct spans_names rnames;
         int at = spans_push(w, "resourceSpans", (long)i);
-        if (!json_object_is_type(rs, json_type_object))
+        if (rs->kind != JSONX_OBJECT)
             return spans_bad(w, NULL, "must be an object");
         if (spans_object(w, rs, "resource", &res) || spans_array(w, rs, "scopeSpans", &sss) ||
             spans_string(w, rs, "schemaUrl", &schema))
@@ -826,15 +934,15 @@ static int spans_walk_request(struct spans_walk *w, json_object *req)
             return -1;
         spans_pop(w, at2);
         SPANS_LIT(&w->res, ",\"schema_url\":");
-        spans_out_str(&w->res, schema);
+        spans_out_s(&w->res, schema);
         SPANS_LIT(&w->res, "}");
         int ri = (int)w->nres++;
-        size_t nss = sss ? json_object_array_length(sss) : 0;
-        for (size_t j = 0; j < nss; j++) {
-            json_object *ss = json_object_array_get_idx(sss, j), *scope, *spans;
-            const char *sname, *sversion, *sschema;
+        uint32_t nss = sss ? sss->n : 0;
+        for (uint32_t j = 0; j < nss; j++) {
+            const struct jsonx_val *ss = &sss->items[j], *scope, *spans;
+            struct spans_str sname, sversion, sschema;
             int at3 = spans_push(w, "scopeSpans", (long)j);
-            if (!json_object_is_type(ss, json_type_object))
+            if (ss->kind != JSONX_OBJECT)
                 return spans_bad(w, NULL, "must be an object");
             if (spans_object(w, ss, "scope", &scope) || spans_array(w, ss, "spans", &spans) ||
                 spans_string(w, ss, "schemaUrl", &sschema))
@@ -846,9 +954,9 @@ static int spans_walk_request(struct spans_walk *w, json_object *req)
             if (w->nsco)
                 SPANS_LIT(&w->sco, ",");
             SPANS_LIT(&w->sco, "{\"name\":");
-            spans_out_str(&w->sco, sname);
+            spans_out_s(&w->sco, sname);
             SPANS_LIT(&w->sco, ",\"version\":");
-            spans_out_str(&w->sco, sversion);
+            spans_out_s(&w->sco, sversion);
             SPANS_LIT(&w->sco, ",\"attributes\":");
             if (spans_attributes(w, &w->sco, scope, "attributes", NULL) ||
                 spans_count(w, &w->sco, scope, "droppedAttributesCount",
@@ -856,13 +964,13 @@ static int spans_walk_request(struct spans_walk *w, json_object *req)
                 return -1;
             spans_pop(w, at4);
             SPANS_LIT(&w->sco, ",\"schema_url\":");
-            spans_out_str(&w->sco, sschema);
+            spans_out_s(&w->sco, sschema);
             SPANS_LIT(&w->sco, "}");
             int si = (int)w->nsco++;
-            size_t nsp = spans ? json_object_array_length(spans) : 0;
-            for (size_t k = 0; k < nsp; k++) {
+            uint32_t nsp = spans ? spans->n : 0;
+            for (uint32_t k = 0; k < nsp; k++) {
                 int at5 = spans_push(w, "spans", (long)k);
-                if (spans_span(w, json_object_array_get_idx(spans, k), ri, si, &rnames))
+                if (spans_span(w, &spans->items[k], ri, si, &rnames))
                     return -1;
                 spans_pop(w, at5);
             }
@@ -911,7 +1019,7 @@ static int spans_otlp_answer(struct req *r, long rejected, const char *why)
     return req_json_text(r, 200, body);
 }
 
-int spans_otlp_ingest(struct req *r, const char *project_id, json_object *request)
+int spans_otlp_ingest(struct req *r, const char *project_id, const struct jsonx_val *request)
 {
     struct spans_walk w = {.r = r};
     const char *res_text, *sco_text, *spa_text;
@@ -970,23 +1078,29 @@ static void spans_decode_error(struct req *r, const struct jsonx_err *je)
         req_error_json(r, 400, je);
 }
 
-/* The body as the OTLP JSON tree (owned by the request's arena), whatever its encoding.
- * The one place an encoding is chosen: Content-Type (OTLP JSON or protobuf, anything else
- * 415 before any work), then Content-Encoding (identity or gzip, inflated under the same
- * cap as the body, RUNWATCH_OTLP_MAX_BYTES: past it a 413, having allocated no more),
- * then the decoder, both handing back the same tree. */
-static json_object *spans_otlp_decode(struct req *r)
+/* The body as the OTLP JSON read-only tree (jsonx_read's, in the request's arena), whatever
+ * its encoding. The one place an encoding is chosen: Content-Type (OTLP JSON or protobuf,
+ * anything else 415 before any work), then Content-Encoding (identity or gzip, inflated
+ * under the same cap as the body, RUNWATCH_OTLP_MAX_BYTES: past it a 413, having allocated
+ * no more), then the decoder, both making the same tree. json-c's tree was most of a JSON
+ * request's API time (docs/PERFORMANCE.md, "span ingest without json-c's tree"); it is
+ * built only to say why a body jsonx_read refused is malformed. */
+static const struct jsonx_val *spans_otlp_decode(struct req *r)
 {
     const char *enc = req_header(r, "Content-Encoding");
     const unsigned char *body = (const unsigned char *)(r->body ? r->body : "");
     size_t len = r->body_len;
-    int pb = spans_is_pb(r);
+    int pb = spans_is_pb(r), nul = 0;
     struct jsonx_err je;
-    json_object *tree;
+    struct jsonx_val *tree = arena_calloc(r->op.arena, sizeof(*tree));
 
     if (!pb && !req_media_is(r->content_type, "application/json")) {
         req_error(r, 415, "unsupported_media_type", "Content-Type",
                   "must be application/json or application/x-protobuf");
+        return NULL;
+    }
+    if (!tree) {
+        req_error(r, 500, "internal", NULL, "out of memory");
         return NULL;
     }
     if (enc && strcasecmp(enc, "gzip") == 0) {
@@ -1016,20 +1130,27 @@ static json_object *spans_otlp_decode(struct req *r)
                   "must be gzip or identity (or absent)");
         return NULL;
     }
-    if (pb)
-        tree = otlp_pb_decode(body, len, &je);
-    else if (len == 0) /* an empty body is an empty request */
-        tree = json_object_new_object();
-    else
-        tree = jsonx_parse((const char *)body, len, &je);
-    if (!tree) {
-        if (pb || len)
+    if (pb) {
+        if (otlp_pb_decode(r->op.arena, body, len, tree, &je) != 0) {
             spans_decode_error(r, &je);
-        else
-            req_error(r, 500, "internal", NULL, "out of memory");
+            return NULL;
+        }
+    } else if (len == 0) { /* an empty body is an empty request */
+        tree->kind = JSONX_OBJECT;
+    } else if (jsonx_read(r->op.arena, (const char *)body, len, tree, &nul) != 0) {
+        /* A NUL in a string is the walk's to refuse, naming the field. jsonx_read refuses
+         * a top level other than an object or array, which JSON allows: the walk says so. */
+        json_object *again = jsonx_parse((const char *)body, len, &je);
+        if (!again) {
+            spans_decode_error(r, &je);
+            return NULL;
+        }
+        json_object_put(again);
+        req_error(r, 400, "invalid_field", NULL,
+                  "the request must be an ExportTraceServiceRequest object");
         return NULL;
     }
-    return req_own_json(r, tree);
+    return tree;
 }
 
 int spans_otlp_traces(struct req *r)
@@ -1041,7 +1162,7 @@ int spans_otlp_traces(struct req *r)
                          r->op.ident && r->op.ident->kind == ACCESS_TOKEN
                              ? "the token may not write"
                              : "OTLP ingest takes a project token (Authorization: Bearer)");
-    json_object *tree = spans_otlp_decode(r);
+    const struct jsonx_val *tree = spans_otlp_decode(r);
     if (!tree)
         return -1;
     return spans_otlp_ingest(r, project, tree);
