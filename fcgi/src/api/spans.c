@@ -21,6 +21,7 @@
 #include "access.h"
 #include "api/runs.h"
 #include "db.h"
+#include "hex.h"
 #include "inflate.h"
 #include "log.h"
 #include "otlp_pb.h"
@@ -33,13 +34,60 @@
 /* The walk of one request: what it builds and where it is (the field path of an error:
  * frames of a key and, for an array's member, its index, turned into text only when a
  * field is refused; formatting it at every field was a cost every valid span paid). */
+/* The batch's span columns, each one of span_insert's array parameters in libpq's binary
+ * format (spans_col), in the statement's order. */
+enum spans_column {
+    SPANS_C_TRACE,   /* bytea: 16 bytes */
+    SPANS_C_SPAN,    /* bytea: 8 bytes */
+    SPANS_C_PARENT,  /* bytea: 8 bytes, NULL for a root */
+    SPANS_C_STATE,   /* text */
+    SPANS_C_FLAGS,   /* int8 */
+    SPANS_C_NAME,    /* text */
+    SPANS_C_KIND,    /* int2 */
+    SPANS_C_START,   /* int8: ns */
+    SPANS_C_END,     /* int8: ns */
+    SPANS_C_CODE,    /* int2 */
+    SPANS_C_MSG,     /* text */
+    SPANS_C_ATTRS,   /* jsonb */
+    SPANS_C_DATTRS,  /* int8 */
+    SPANS_C_EVENTS,  /* jsonb */
+    SPANS_C_DEVENTS, /* int8 */
+    SPANS_C_LINKS,   /* jsonb */
+    SPANS_C_DLINKS,  /* int8 */
+    SPANS_C_RES,     /* int4: the resource's index in the batch */
+    SPANS_C_SCOPE,   /* int4: the scope's */
+    SPANS_C_RUN,     /* uuid, NULL when the span names no run */
+    SPANS_C_ATTEMPT, /* int4, NULL when it names no attempt */
+    SPANS_C_RANK,    /* int4: the span's place among the batch's spans of its run, from 1 */
+    SPANS_NCOLS
+};
+
+/* One column: a one-dimensional array as array_send writes it (a 20-byte header: 1
+ * dimension, a has-nulls flag, the element type's OID, the length and the lower bound 1;
+ * then each element as a 4-byte length, -1 for NULL, and its bytes; big-endian). The
+ * header's flag and length are written at the end (spans_col_end). */
+struct spans_col {
+    struct jsonx_out o;
+    uint32_t oid;
+    int hasnull;
+};
+
 struct spans_walk {
     struct req *r;
-    /* The batch's three arrays (span_insert's three parameters), written as JSON text as
-     * the walk goes: a tree of the batch and its serialisation were a third of the
-     * request's CPU. */
-    struct jsonx_out res, sco, spa;
+    /* The batch, written as the walk goes: resources and scopes as two JSON arrays, the
+     * spans as span_insert's column arrays (a tree of the batch and its serialisation were
+     * a third of the request's CPU; a json document of the spans was a fifth of the
+     * statement's, parsed again by PostgreSQL). */
+    struct jsonx_out res, sco;
+    struct spans_col col[SPANS_NCOLS];
     long nres, nsco, nspans;
+    /* The runs the batch's spans name and how many each (spans_rank): open addressing on
+     * the UUID's text, 2^k slots, at most half full. */
+    struct spans_run_count {
+        const char *run; /* NULL: an empty slot */
+        long n;
+    } * runs;
+    unsigned runs_mask, nruns;
     long rejected;
     const char *reject_reason;
     struct {
@@ -637,10 +685,11 @@ static void spans_note(struct spans_names *nm, struct spans_str key, const struc
         /* A key repeated keeps its last value, in jsonb and here alike. */
         if (spans_is(key.s, key.n, runs[k])) {
             nm->run_set[k] = sc->kind == SPANS_STRING && sc->text.n == 36;
-            if (nm->run_set[k]) {
-                memcpy(nm->run[k], sc->text.s, 36);
-                nm->run[k][36] = '\0';
-            }
+            /* Lower case: the batch's spans are counted per run by this text (spans_rank),
+             * and PostgreSQL's uuid reads either case as the same run. */
+            for (size_t i = 0; nm->run_set[k] && i < 36; i++)
+                nm->run[k][i] = (char)tolower((unsigned char)sc->text.s[i]);
+            nm->run[k][36] = '\0';
         } else if (spans_is(key.s, key.n, attempts[k])) {
             nm->attempt_set[k] = sc->kind != SPANS_NONE && sc->text.n < sizeof(nm->attempt[k]) &&
                                  !memchr(sc->text.s, '\0', sc->text.n);
@@ -816,8 +865,159 @@ static int spans_links(struct spans_walk *w, struct jsonx_out *o, const struct j
     return 0;
 }
 
-/* One span into the batch's records (the columns of span_insert's recordset), written to
- * w->spa; a span that cannot be kept is taken back out and counted. */
+static void spans_be32(char *p, uint32_t v)
+{
+    p[0] = (char)(v >> 24);
+    p[1] = (char)(v >> 16);
+    p[2] = (char)(v >> 8);
+    p[3] = (char)v;
+}
+
+static void spans_col_init(struct spans_col *c, struct arena *a, size_t cap, uint32_t oid)
+{
+    jsonx_out_init(&c->o, a, cap);
+    c->oid = oid;
+    c->hasnull = 0;
+    char *p = jsonx_out_room(&c->o, 20);
+    if (p) {
+        memset(p, 0, 20);
+        c->o.len += 20;
+    }
+}
+
+/* An element's length, then room for its n bytes (NULL after an allocation failure). */
+static char *spans_col_elem(struct spans_col *c, size_t n)
+{
+    char *p = jsonx_out_room(&c->o, 4 + n);
+    if (!p)
+        return NULL;
+    spans_be32(p, (uint32_t)n);
+    c->o.len += 4 + n;
+    return p + 4;
+}
+
+static void spans_col_null(struct spans_col *c)
+{
+    char *p = jsonx_out_room(&c->o, 4);
+    if (p) {
+        spans_be32(p, UINT32_MAX); /* -1 */
+        c->o.len += 4;
+    }
+    c->hasnull = 1;
+}
+
+static void spans_col_bytes(struct spans_col *c, const void *s, size_t n)
+{
+    char *p = spans_col_elem(c, n);
+    if (p && n)
+        memcpy(p, s, n);
+}
+
+static void spans_col_int(struct spans_col *c, uint64_t v, size_t width)
+{
+    char *p = spans_col_elem(c, width);
+    for (size_t i = 0; p && i < width; i++)
+        p[i] = (char)(v >> (8 * (width - 1 - i)));
+}
+
+/* Opens a jsonb element (its length patched by spans_col_close): jsonb's binary form is a
+ * version byte, 1, then the JSON text, which the caller writes to c->o. */
+static size_t spans_col_open_jsonb(struct spans_col *c)
+{
+    size_t at = c->o.len;
+    char *p = jsonx_out_room(&c->o, 5);
+    if (p) {
+        p[4] = 1;
+        c->o.len += 5;
+    }
+    return at;
+}
+
+static void spans_col_close(struct spans_col *c, size_t at)
+{
+    if (!c->o.failed)
+        spans_be32(c->o.buf + at, (uint32_t)(c->o.len - at - 4));
+}
+
+/* The array's bytes with n elements (its header completed), NULL after a failure. */
+static const char *spans_col_end(struct spans_col *c, long n, int *len)
+{
+    size_t total;
+    const char *buf = jsonx_out_end(&c->o, &total);
+    if (!buf || total > INT32_MAX)
+        return NULL;
+    spans_be32(c->o.buf, 1);
+    spans_be32(c->o.buf + 4, (uint32_t)c->hasnull);
+    spans_be32(c->o.buf + 8, c->oid);
+    spans_be32(c->o.buf + 12, (uint32_t)n);
+    spans_be32(c->o.buf + 16, 1);
+    *len = (int)total;
+    return buf;
+}
+
+/* 2n hex digits (checked already) as n bytes. */
+static void spans_col_hex(struct spans_col *c, const char *hex, size_t n)
+{
+    char *p = spans_col_elem(c, n);
+    for (size_t i = 0; p && i < n; i++)
+        p[i] = (char)(hex_digit(hex[2 * i]) << 4 | hex_digit(hex[2 * i + 1]));
+}
+
+/* A UUID's canonical text (checked already) as its 16 bytes. */
+static void spans_col_uuid(struct spans_col *c, const char *u)
+{
+    char *p = spans_col_elem(c, 16);
+    for (size_t i = 0, k = 0; p && k < 16; k++) {
+        if (u[i] == '-')
+            i++;
+        p[k] = (char)(hex_digit(u[i]) << 4 | hex_digit(u[i + 1]));
+        i += 2;
+    }
+}
+
+/* The place of the next span of run among the batch's spans of it (1 for its first). The
+ * statement numbers a run's spans from its counter by this place, instead of a window
+ * over the batch sorted by run, which ran while the batch held the run's counter (the
+ * batches of one run wait for each other there: docs/PERFORMANCE.md). 0 when out of
+ * memory. */
+static long spans_rank(struct spans_walk *w, const char *run)
+{
+    uint32_t h = 2166136261u;
+    for (const char *c = run; *c; c++)
+        h = (h ^ (unsigned char)*c) * 16777619u;
+    if (!w->runs || 2 * (w->nruns + 1) > w->runs_mask + 1) {
+        unsigned size = w->runs ? 2 * (w->runs_mask + 1) : 16;
+        struct spans_run_count *t = arena_calloc(w->r->op.arena, size * sizeof(*t));
+        if (!t)
+            return 0;
+        for (unsigned i = 0; w->runs && i <= w->runs_mask; i++) {
+            if (!w->runs[i].run)
+                continue;
+            uint32_t k = 2166136261u;
+            for (const char *c = w->runs[i].run; *c; c++)
+                k = (k ^ (unsigned char)*c) * 16777619u;
+            while (t[k & (size - 1)].run)
+                k++;
+            t[k & (size - 1)] = w->runs[i];
+        }
+        w->runs = t;
+        w->runs_mask = size - 1;
+    }
+    for (;; h++) {
+        struct spans_run_count *e = &w->runs[h & w->runs_mask];
+        if (!e->run) {
+            if (!(e->run = arena_strdup(w->r->op.arena, run)))
+                return 0;
+            w->nruns++;
+        } else if (strcmp(e->run, run) != 0) {
+            continue;
+        }
+        return ++e->n;
+    }
+}
+
+/* One span into the batch's columns (span_insert's arrays); a span that cannot be kept is
+ * taken back out and counted. */
 static int spans_span(struct spans_walk *w, const struct jsonx_val *span, int ri, int si,
                       const struct spans_names *res_names)
 {
@@ -826,7 +1026,6 @@ static int spans_span(struct spans_walk *w, const struct jsonx_val *span, int ri
     uint64_t start, end, flags;
     int kind, code = 0, zt, zs, zp;
     const struct jsonx_val *status;
-    struct jsonx_out *o = &w->spa;
     struct spans_names nm;
 
     if (span->kind != JSONX_OBJECT)
@@ -847,62 +1046,78 @@ static int spans_span(struct spans_walk *w, const struct jsonx_val *span, int ri
             return -1;
         spans_pop(w, at);
     }
-    size_t mark = o->len; /* where this span starts, to take it back */
-    if (w->nspans)
-        SPANS_LIT(o, ",");
-    SPANS_LIT(o, "{\"a\":");
-    if (spans_attributes(w, o, span, "attributes", &nm))
+    /* The three jsonb columns first: the span is checked whole before deciding whether to
+     * keep it (a malformed span further on is still a 400); one that cannot be kept is
+     * taken back out of them. */
+    struct spans_col *col = w->col;
+    size_t mark[3] = {col[SPANS_C_ATTRS].o.len, col[SPANS_C_EVENTS].o.len,
+                      col[SPANS_C_LINKS].o.len};
+    size_t at = spans_col_open_jsonb(&col[SPANS_C_ATTRS]);
+    if (spans_attributes(w, &col[SPANS_C_ATTRS].o, span, "attributes", &nm))
         return -1;
-    SPANS_LIT(o, ",\"e\":");
-    if (spans_events(w, o, span))
+    spans_col_close(&col[SPANS_C_ATTRS], at);
+    at = spans_col_open_jsonb(&col[SPANS_C_EVENTS]);
+    if (spans_events(w, &col[SPANS_C_EVENTS].o, span))
         return -1;
-    SPANS_LIT(o, ",\"l\":");
-    if (spans_links(w, o, span) || spans_count(w, o, span, "droppedAttributesCount", "da") ||
-        spans_count(w, o, span, "droppedEventsCount", "de") ||
-        spans_count(w, o, span, "droppedLinksCount", "dl"))
+    spans_col_close(&col[SPANS_C_EVENTS], at);
+    at = spans_col_open_jsonb(&col[SPANS_C_LINKS]);
+    if (spans_links(w, &col[SPANS_C_LINKS].o, span))
         return -1;
-    /* Checked whole before deciding: a malformed span further on is still a 400. */
+    spans_col_close(&col[SPANS_C_LINKS], at);
+    uint64_t da, de, dl;
+    if (spans_u64(w, span, "droppedAttributesCount", UINT32_MAX, &da) ||
+        spans_u64(w, span, "droppedEventsCount", UINT32_MAX, &de) ||
+        spans_u64(w, span, "droppedLinksCount", UINT32_MAX, &dl))
+        return -1;
     if (zt || zs || start > INT64_MAX || end > INT64_MAX) {
-        if (!o->failed)
-            o->len = mark;
+        if (!col[SPANS_C_ATTRS].o.failed && !col[SPANS_C_EVENTS].o.failed &&
+            !col[SPANS_C_LINKS].o.failed) {
+            col[SPANS_C_ATTRS].o.len = mark[0];
+            col[SPANS_C_EVENTS].o.len = mark[1];
+            col[SPANS_C_LINKS].o.len = mark[2];
+        }
         spans_reject(w, zt || zs ? "has no traceId or spanId (empty or all zero)"
                                  : "has a time past 2^63 nanoseconds");
         return 0;
     }
     long attempt = 0;
     const char *run = spans_run_of(&nm, res_names, &attempt);
-    char num[80];
-    int n = snprintf(num, sizeof(num), ",\"i\":%ld,\"t\":\"%s\",\"s\":\"%s\"", ++w->nspans, trace,
-                     span_id);
-    jsonx_out_raw(o, num, (size_t)n);
-    if (!zp) {
-        SPANS_LIT(o, ",\"p\":\"");
-        jsonx_out_raw(o, parent, strlen(parent));
-        SPANS_LIT(o, "\"");
-    }
-    SPANS_LIT(o, ",\"ts\":");
-    spans_out_s(o, state);
-    SPANS_LIT(o, ",\"f\":");
-    spans_out_u64(o, flags);
-    SPANS_LIT(o, ",\"n\":");
-    spans_out_s(o, name);
-    n = snprintf(num, sizeof(num), ",\"k\":%d,\"sn\":%" PRIu64 ",\"en\":%" PRIu64 ",\"sc\":%d",
-                 kind, start, end, code);
-    jsonx_out_raw(o, num, (size_t)n);
-    SPANS_LIT(o, ",\"sm\":");
-    spans_out_s(o, msg);
-    n = snprintf(num, sizeof(num), ",\"ri\":%d,\"si\":%d", ri, si);
-    jsonx_out_raw(o, num, (size_t)n);
+    w->nspans++;
+    spans_col_hex(&col[SPANS_C_TRACE], trace, 16);
+    spans_col_hex(&col[SPANS_C_SPAN], span_id, 8);
+    if (zp)
+        spans_col_null(&col[SPANS_C_PARENT]);
+    else
+        spans_col_hex(&col[SPANS_C_PARENT], parent, 8);
+    spans_col_bytes(&col[SPANS_C_STATE], state.s, state.n);
+    spans_col_int(&col[SPANS_C_FLAGS], flags, 8);
+    spans_col_bytes(&col[SPANS_C_NAME], name.s, name.n);
+    spans_col_int(&col[SPANS_C_KIND], (uint64_t)kind, 2);
+    spans_col_int(&col[SPANS_C_START], start, 8);
+    spans_col_int(&col[SPANS_C_END], end, 8);
+    spans_col_int(&col[SPANS_C_CODE], (uint64_t)code, 2);
+    spans_col_bytes(&col[SPANS_C_MSG], msg.s, msg.n);
+    spans_col_int(&col[SPANS_C_DATTRS], da, 8);
+    spans_col_int(&col[SPANS_C_DEVENTS], de, 8);
+    spans_col_int(&col[SPANS_C_DLINKS], dl, 8);
+    spans_col_int(&col[SPANS_C_RES], (uint64_t)ri, 4);
+    spans_col_int(&col[SPANS_C_SCOPE], (uint64_t)si, 4);
+    if (run)
+        spans_col_uuid(&col[SPANS_C_RUN], run);
+    else
+        spans_col_null(&col[SPANS_C_RUN]);
+    if (run && attempt)
+        spans_col_int(&col[SPANS_C_ATTEMPT], (uint64_t)attempt, 4);
+    else
+        spans_col_null(&col[SPANS_C_ATTEMPT]);
     if (run) {
-        SPANS_LIT(o, ",\"run\":\"");
-        jsonx_out_raw(o, run, strlen(run));
-        SPANS_LIT(o, "\"");
-        if (attempt) {
-            n = snprintf(num, sizeof(num), ",\"att\":%ld", attempt);
-            jsonx_out_raw(o, num, (size_t)n);
-        }
+        long rank = spans_rank(w, run);
+        if (!rank)
+            return req_error(w->r, 500, "internal", NULL, "out of memory");
+        spans_col_int(&col[SPANS_C_RANK], (uint64_t)rank, 4);
+    } else {
+        spans_col_null(&col[SPANS_C_RANK]);
     }
-    SPANS_LIT(o, "}");
     return 0;
 }
 
@@ -1021,35 +1236,64 @@ static int spans_otlp_answer(struct req *r, long rejected, const char *why)
 
 int spans_otlp_ingest(struct req *r, const char *project_id, const struct jsonx_val *request)
 {
+    /* Each column's element type (the statement's casts say the same) and first room, a
+     * share of the body's size (a buffer doubles as it fills). */
+    static const struct {
+        uint32_t oid;
+        unsigned share; /* the body's size over this */
+        int in;         /* span_insert's parameter */
+    } cols[SPANS_NCOLS] = {
+        [SPANS_C_TRACE] = {17, 8, SPAN_INSERT_IN_TRACE_IDS},
+        [SPANS_C_SPAN] = {17, 16, SPAN_INSERT_IN_SPAN_IDS},
+        [SPANS_C_PARENT] = {17, 16, SPAN_INSERT_IN_PARENT_IDS},
+        [SPANS_C_STATE] = {25, 32, SPAN_INSERT_IN_TRACE_STATES},
+        [SPANS_C_FLAGS] = {20, 16, SPAN_INSERT_IN_FLAGS},
+        [SPANS_C_NAME] = {25, 8, SPAN_INSERT_IN_NAMES},
+        [SPANS_C_KIND] = {21, 32, SPAN_INSERT_IN_KINDS},
+        [SPANS_C_START] = {20, 16, SPAN_INSERT_IN_STARTS},
+        [SPANS_C_END] = {20, 16, SPAN_INSERT_IN_ENDS},
+        [SPANS_C_CODE] = {21, 32, SPAN_INSERT_IN_CODES},
+        [SPANS_C_MSG] = {25, 32, SPAN_INSERT_IN_MESSAGES},
+        [SPANS_C_ATTRS] = {3802, 2, SPAN_INSERT_IN_ATTRIBUTES},
+        [SPANS_C_DATTRS] = {20, 16, SPAN_INSERT_IN_DROPPED_ATTRIBUTES},
+        [SPANS_C_EVENTS] = {3802, 4, SPAN_INSERT_IN_EVENTS},
+        [SPANS_C_DEVENTS] = {20, 16, SPAN_INSERT_IN_DROPPED_EVENTS},
+        [SPANS_C_LINKS] = {3802, 16, SPAN_INSERT_IN_LINKS},
+        [SPANS_C_DLINKS] = {20, 16, SPAN_INSERT_IN_DROPPED_LINKS},
+        [SPANS_C_RES] = {23, 32, SPAN_INSERT_IN_RESOURCE_IDX},
+        [SPANS_C_SCOPE] = {23, 32, SPAN_INSERT_IN_SCOPE_IDX},
+        [SPANS_C_RUN] = {2950, 8, SPAN_INSERT_IN_RUNS},
+        [SPANS_C_ATTEMPT] = {23, 32, SPAN_INSERT_IN_ATTEMPTS},
+        [SPANS_C_RANK] = {23, 32, SPAN_INSERT_IN_RANKS},
+    };
     struct spans_walk w = {.r = r};
-    const char *res_text, *sco_text, *spa_text;
+    const char *p[SPAN_INSERT__NIN] = {[SPAN_INSERT_IN_PROJECT] = project_id};
+    int lengths[SPAN_INSERT__NIN] = {0}, formats[SPAN_INSERT__NIN] = {0};
     PGresult *res;
 
     jsonx_out_init(&w.res, r->op.arena, 1024);
     jsonx_out_init(&w.sco, r->op.arena, 1024);
-    /* About the size of an OTLP JSON body; protobuf is some three times smaller. */
-    jsonx_out_init(&w.spa, r->op.arena, 4096 + r->body_len * 2);
+    for (int c = 0; c < SPANS_NCOLS; c++)
+        spans_col_init(&w.col[c], r->op.arena, 64 + r->body_len / cols[c].share, cols[c].oid);
     SPANS_LIT(&w.res, "[");
     SPANS_LIT(&w.sco, "[");
-    SPANS_LIT(&w.spa, "[");
     if (spans_walk_request(&w, request))
         return -1;
     if (w.nspans == 0) /* nothing to store: an empty request too */
         return spans_otlp_answer(r, w.rejected, w.reject_reason);
     SPANS_LIT(&w.res, "]");
     SPANS_LIT(&w.sco, "]");
-    SPANS_LIT(&w.spa, "]");
-    res_text = jsonx_out_end(&w.res, NULL);
-    sco_text = jsonx_out_end(&w.sco, NULL);
-    spa_text = jsonx_out_end(&w.spa, NULL);
-    if (!res_text || !sco_text || !spa_text)
+    p[SPAN_INSERT_IN_RESOURCES] = jsonx_out_end(&w.res, NULL);
+    p[SPAN_INSERT_IN_SCOPES] = jsonx_out_end(&w.sco, NULL);
+    for (int c = 0; c < SPANS_NCOLS; c++) {
+        p[cols[c].in] = spans_col_end(&w.col[c], w.nspans, &lengths[cols[c].in]);
+        formats[cols[c].in] = 1;
+        if (!p[cols[c].in])
+            return req_error(r, 500, "internal", NULL, "out of memory");
+    }
+    if (!p[SPAN_INSERT_IN_RESOURCES] || !p[SPAN_INSERT_IN_SCOPES])
         return req_error(r, 500, "internal", NULL, "out of memory");
-
-    const char *p[SPAN_INSERT__NIN] = {[SPAN_INSERT_IN_PROJECT] = project_id,
-                                       [SPAN_INSERT_IN_SPANS] = spa_text,
-                                       [SPAN_INSERT_IN_RESOURCES] = res_text,
-                                       [SPAN_INSERT_IN_SCOPES] = sco_text};
-    if (!(res = DB_EXEC(&r->op, DB_STMT_SPAN_INSERT, p)))
+    if (!(res = db_exec_bin(&r->op, DB_STMT_SPAN_INSERT, p, lengths, formats, SPAN_INSERT__NIN)))
         return -1;
     /* After the COMMIT (the statement was its own transaction): one compact message per
      * run touched, so a viewer of the run fetches what it misses (after its last sequence
