@@ -22,7 +22,7 @@
 -- first and last sequence ids.
 -- Binary arrays, not a json document: json_to_recordset's pass over the batch's text (a
 -- hash table of keys per span) was a fifth of the statement's CPU (docs/PERFORMANCE.md,
--- "span ingest: binary arrays"); only the three jsonb columns are parsed from text now.
+-- "span ingest without json-c's tree, and the batch as binary arrays"); only the three jsonb columns are parsed from text now.
 -- in: project, trace_ids, span_ids, parent_ids, trace_states, flags, names, kinds, starts, ends, codes, messages, attributes, dropped_attributes, events, dropped_events, links, dropped_links, resource_idx, scope_idx, runs, attempts, ranks, resources, scopes
 -- out: run_id, count, first_seq, last_seq
 WITH s AS (SELECT x.* FROM unnest($2::bytea[], $3::bytea[], $4::bytea[], $5::text[],
