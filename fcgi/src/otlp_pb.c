@@ -464,12 +464,27 @@ static int pb_base64(struct pbd *d, struct jsonx_val *out, const unsigned char *
     return 0;
 }
 
-/* An empty object of message m, with room for each of its fields. */
+/* How many members an object of message m has room for: one for each of its fields, and one
+ * for its oneof's members together (setting one clears the others, so at most one is there):
+ * an AnyValue, the most frequent message, takes one member's room, not seven. */
+static size_t pb_room(const struct pb_msg *m)
+{
+    size_t room = 0;
+    int oneof = 0;
+
+    for (size_t i = 0; i < m->n; i++) {
+        room += !m->fields[i].oneof;
+        oneof |= m->fields[i].oneof;
+    }
+    return room + (size_t)oneof;
+}
+
+/* An empty object of message m, with pb_room(m) members' room. */
 static int pb_object(struct pbd *d, struct jsonx_val *v, const struct pb_msg *m)
 {
     memset(v, 0, sizeof(*v));
     v->kind = JSONX_OBJECT;
-    if (!(v->members = arena_alloc(d->a, m->n * sizeof(struct jsonx_member))))
+    if (!(v->members = arena_alloc(d->a, pb_room(m) * sizeof(struct jsonx_member))))
         return pbd_nomem(d);
     return 0;
 }
@@ -484,12 +499,17 @@ static struct jsonx_member *pb_member(struct jsonx_val *obj, const struct pb_fie
     return NULL;
 }
 
-/* obj's member for f, added (its value zeroed: JSONX_NULL) when it has none. */
-static struct jsonx_member *pb_member_add(struct jsonx_val *obj, const struct pb_field *f)
+/* obj's member for f, added (its value zeroed: JSONX_NULL) when it has none; NULL when obj
+ * has no room left (room: pb_room of its message; the oneof's clearing keeps it from
+ * happening, and an arena block would not catch a write past it). */
+static struct jsonx_member *pb_member_add(struct jsonx_val *obj, const struct pb_field *f,
+                                          size_t room)
 {
     struct jsonx_member *m = pb_member(obj, f);
     if (m)
         return m;
+    if (obj->n >= room)
+        return NULL;
     m = (struct jsonx_member *)&obj->members[obj->n++];
     memset(m, 0, sizeof(*m));
     m->key = f->name;
@@ -529,7 +549,7 @@ static int pb_message(struct pbd *d, const struct pb_msg *m, const unsigned char
 /* Sets (or, for repeated fields, appends) one field's value in obj; d's frames name the
  * field. depth is the level obj is at (the request is 1). */
 static int pb_value(struct pbd *d, const struct pb_field *f, const unsigned char **p,
-                    const unsigned char *end, struct jsonx_val *obj, int depth)
+                    const unsigned char *end, struct jsonx_val *obj, int depth, size_t room)
 {
     const unsigned char *s = NULL;
     uint64_t v = 0;
@@ -562,7 +582,8 @@ static int pb_value(struct pbd *d, const struct pb_field *f, const unsigned char
         break;
     }
 
-    mem = pb_member_add(obj, f);
+    if (!(mem = pb_member_add(obj, f, room)))
+        return pbd_fail(d, "has more fields than its message");
     val = &mem->val;
     /* A repeated field's element is one level below its array. */
     if (f->type == PB_MSGS || f->type == PB_STRINGS) {
@@ -661,6 +682,8 @@ static int pb_value(struct pbd *d, const struct pb_field *f, const unsigned char
 static int pb_message(struct pbd *d, const struct pb_msg *m, const unsigned char *p,
                       const unsigned char *end, struct jsonx_val *obj, int depth)
 {
+    size_t room = pb_room(m);
+
     while (p < end) {
         const struct pb_field *f = NULL;
         uint64_t tag;
@@ -702,7 +725,7 @@ static int pb_message(struct pbd *d, const struct pb_msg *m, const unsigned char
             }
             obj->n = k;
         }
-        if (pb_value(d, f, &p, end, obj, depth) != 0)
+        if (pb_value(d, f, &p, end, obj, depth, room) != 0)
             return -1;
         pbd_pop(d, old);
     }
