@@ -807,7 +807,7 @@ static void test_run_ranks(void)
     /* runs of the spans, in order: 0, 1, 0 (upper case), 1, 0 */
     const char *named[5] = {run[0], run[1], upper, run[1], run[0]};
     for (int i = 0; i < 5; i++) {
-        snprintf(ids[i], sizeof(ids[i]), "30000000000000%02d", i + 1);
+        snprintf(ids[i], sizeof(ids[i]), "30000000000000%02u", (unsigned)(i + 1) % 100u);
         snprintf(
             ex[i], sizeof(ex[i]),
             ",\"attributes\":[{\"key\":\"runwatch.run_id\",\"value\":{\"stringValue\":\"%s\"}}]",
