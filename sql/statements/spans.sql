@@ -17,14 +17,42 @@
 -- came (rk: the span's place among the batch's spans of its run, counted by the API, so
 -- that no sort or window runs while the counter's row is held: the batches of one run
 -- wait for each other on it). A span already stored (an exporter's retry) is skipped: its
--- number is not reused.
+-- number is not reused. That takes span_insert_dedupe, the same statement with ON
+-- CONFLICT DO NOTHING, which the API runs when this one meets a span stored already
+-- (unique_violation: this statement and its counter's raise roll back whole): ON CONFLICT
+-- makes every row a speculative insertion, 14% of the rows' insert while the counter is
+-- held (docs/PERFORMANCE.md, "span ingest without json-c's tree, and the batch as binary
+-- arrays"), paid only by a retry.
 -- One row per run touched (run_id NULL: the unlinked spans), with the count stored and the
 -- first and last sequence ids.
 -- Binary arrays, not a json document: json_to_recordset's pass over the batch's text (a
 -- hash table of keys per span) was a fifth of the statement's CPU (docs/PERFORMANCE.md,
--- "span ingest without json-c's tree, and the batch as binary arrays"); only the three jsonb columns are parsed from text now.
+-- "span ingest without json-c's tree, and the batch as binary arrays"); only the three
+-- jsonb columns are parsed from text now.
 -- in: project, trace_ids, span_ids, parent_ids, trace_states, flags, names, kinds, starts, ends, codes, messages, attributes, dropped_attributes, events, dropped_events, links, dropped_links, resource_idx, scope_idx, runs, attempts, ranks, resources, scopes
 -- out: run_id, count, first_seq, last_seq
+-- include: span_insert_rows
+    RETURNING run_id, sequence_id)
+SELECT ins.run_id, count(*) AS count, min(ins.sequence_id)::text AS first_seq,
+    max(ins.sequence_id)::text AS last_seq
+FROM ins
+GROUP BY ins.run_id;
+
+-- name: span_insert_dedupe
+-- span_insert for a batch holding spans stored already (an exporter's retry) or a span
+-- twice: each such span is skipped (ON CONFLICT DO NOTHING), its number not reused.
+-- in: project, trace_ids, span_ids, parent_ids, trace_states, flags, names, kinds, starts, ends, codes, messages, attributes, dropped_attributes, events, dropped_events, links, dropped_links, resource_idx, scope_idx, runs, attempts, ranks, resources, scopes
+-- out: run_id, count, first_seq, last_seq
+-- include: span_insert_rows
+    ON CONFLICT (project_id, trace_id, span_id, start_at) DO NOTHING
+    RETURNING run_id, sequence_id)
+SELECT ins.run_id, count(*) AS count, min(ins.sequence_id)::text AS first_seq,
+    max(ins.sequence_id)::text AS last_seq
+FROM ins
+GROUP BY ins.run_id;
+
+-- fragment: span_insert_rows
+-- span_insert's batch, linked and numbered, inserted (the INSERT's end is each statement's).
 WITH s AS (SELECT x.* FROM unnest($2::bytea[], $3::bytea[], $4::bytea[], $5::text[],
     $6::bigint[], $7::text[], $8::smallint[], $9::bigint[], $10::bigint[], $11::smallint[],
     $12::text[], $13::jsonb[], $14::bigint[], $15::jsonb[], $16::bigint[], $17::jsonb[],
@@ -50,12 +78,6 @@ ins AS (INSERT INTO spans (project_id, start_at, trace_id, span_id, parent_span_
     FROM s JOIN ro ON ro.i = s.ri JOIN so ON so.i = s.si LEFT JOIN h ON h.id = s.run
     LEFT JOIN c ON c.run = h.id LEFT JOIN q ON q.run_id = h.id
     ORDER BY s.i
-    ON CONFLICT (project_id, trace_id, span_id, start_at) DO NOTHING
-    RETURNING run_id, sequence_id)
-SELECT ins.run_id, count(*) AS count, min(ins.sequence_id)::text AS first_seq,
-    max(ins.sequence_id)::text AS last_seq
-FROM ins
-GROUP BY ins.run_id;
 
 -- fragment: span_columns
 -- A span's columns (the span reads and the search), which spanjson.c renders from libpq's

@@ -849,6 +849,44 @@ static void test_run_ranks(void)
     http_resp_free(&r);
 }
 
+/* A span sent twice in one batch, and a batch sent again with one new span: each span is
+ * stored once (the insert meets the stored span and the batch goes again skipping it), the
+ * new one too, and the run's spans keep increasing sequence ids. */
+static void test_twice(void)
+{
+    char run[64], trace[33], attrs[300], x[300], y[300], z[300], spans[1000], body[1600];
+    struct http_resp r;
+    struct itest_run rr = {.status = "running"};
+    CU_ASSERT_EQUAL_FATAL(itest_make_run(&world.twrite, &rr, run, sizeof(run)), 201);
+    snprintf(attrs, sizeof(attrs),
+             "{\"key\":\"runwatch.run_id\",\"value\":{\"stringValue\":\"%s\"}}", run);
+    fresh_trace(trace);
+    span_json(x, sizeof(x), trace, "4000000000000001", "", "");
+    span_json(y, sizeof(y), trace, "4000000000000002", "4000000000000001", "");
+    snprintf(spans, sizeof(spans), "%s,%s,%s", x, x, y);
+    CU_ASSERT_EQUAL(otlp(&world.twrite, request_json(body, sizeof(body), attrs, spans), &r), 200);
+    CU_ASSERT(strstr(S(r.body), "rejectedSpans") == NULL);
+    http_resp_free(&r);
+    CU_ASSERT_EQUAL(stored(trace), 2);
+    span_json(z, sizeof(z), trace, "4000000000000003", "4000000000000001", "");
+    snprintf(spans, sizeof(spans), "%s,%s,%s", x, y, z);
+    CU_ASSERT_EQUAL(otlp(&world.twrite, request_json(body, sizeof(body), attrs, spans), &r), 200);
+    http_resp_free(&r);
+    CU_ASSERT_EQUAL(stored(trace), 3);
+    CU_ASSERT_EQUAL_FATAL(
+        itest_callf(&world.viewer, "GET", NULL, &r, "/api/v1/runs/%s/spans?limit=100", run), 200);
+    CU_ASSERT_EQUAL(itest_jlen(r.json, "items"), 3);
+    long prev = 0;
+    for (int i = 0; i < 3; i++) {
+        char path[64];
+        snprintf(path, sizeof(path), "items.%d.sequence_id", i);
+        CU_ASSERT(itest_jint(r.json, path) > prev);
+        prev = itest_jint(r.json, path);
+    }
+    CU_ASSERT(itest_streq(itest_jstr(r.json, "items.2.span_id"), "4000000000000003"));
+    http_resp_free(&r);
+}
+
 /* ---- search ---- */
 
 static void test_search(void)
@@ -936,6 +974,7 @@ int suite_spans_register(void)
                      test_run_link) ||
         !CU_add_test(s, "a batch naming two runs numbers each run's spans in order",
                      test_run_ranks) ||
+        !CU_add_test(s, "a span sent twice, in a batch or again, is stored once", test_twice) ||
         !CU_add_test(s, "search by name, attribute, status, duration and time", test_search))
         return -1;
     return 0;

@@ -1293,7 +1293,17 @@ int spans_otlp_ingest(struct req *r, const char *project_id, const struct jsonx_
     }
     if (!p[SPAN_INSERT_IN_RESOURCES] || !p[SPAN_INSERT_IN_SCOPES])
         return req_error(r, 500, "internal", NULL, "out of memory");
-    if (!(res = db_exec_bin(&r->op, DB_STMT_SPAN_INSERT, p, lengths, formats, SPAN_INSERT__NIN)))
+    _Static_assert(SPAN_INSERT_DEDUPE__NIN == SPAN_INSERT__NIN, "one parameter list for both");
+    res = db_exec_bin(&r->op, DB_STMT_SPAN_INSERT, p, lengths, formats, SPAN_INSERT__NIN);
+    if (!res && strcmp(r->op.err.sqlstate, "23505") == 0) {
+        /* A span stored already (an exporter's retry, a span sent twice): span_insert
+         * rolled back whole; the same batch again, skipping such spans (span_insert's
+         * comment says why two statements). */
+        op_clear(&r->op);
+        res = db_exec_bin(&r->op, DB_STMT_SPAN_INSERT_DEDUPE, p, lengths, formats,
+                          SPAN_INSERT_DEDUPE__NIN);
+    }
+    if (!res)
         return -1;
     /* After the COMMIT (the statement was its own transaction): one compact message per
      * run touched, so a viewer of the run fetches what it misses (after its last sequence
