@@ -65,7 +65,8 @@ struct db *db_read(const struct config *cfg);
  * array). Use DB_EXEC with an array so the count is the array's. */
 PGresult *db_exec(struct op *o, enum db_stmt_id id, const char *const *params, int nparams);
 /* The same with some parameters in binary (formats[i] 1, lengths[i] their byte count):
- * bytes for a bytea (an upload) go as they are, not as twice their size in hex text. */
+ * bytes for a bytea (an upload) go as they are, not as twice their size in hex text, and
+ * a span batch's columns as arrays the server reads without parsing text (api/spans.c). */
 PGresult *db_exec_bin(struct op *o, enum db_stmt_id id, const char *const *params,
                       const int *lengths, const int *formats, int nparams);
 #define DB_EXEC(o, id, params)                                                                     \

@@ -2053,6 +2053,44 @@ void jsonx_out_str(struct jsonx_out *o, const char *s, size_t n)
     o->len += (size_t)(p - start);
 }
 
+void jsonx_out_val(struct jsonx_out *o, const struct jsonx_val *v)
+{
+    switch (v->kind) {
+    case JSONX_NULL:
+        jsonx_out_raw(o, "null", 4);
+        break;
+    case JSONX_BOOL:
+        jsonx_out_raw(o, v->truth ? "true" : "false", v->truth ? 4 : 5);
+        break;
+    case JSONX_NUMBER:
+        jsonx_out_raw(o, v->s, v->len);
+        break;
+    case JSONX_STRING:
+        jsonx_out_str(o, v->s, v->len);
+        break;
+    case JSONX_ARRAY:
+        jsonx_out_raw(o, "[", 1);
+        for (uint32_t i = 0; i < v->n; i++) {
+            if (i)
+                jsonx_out_raw(o, ",", 1);
+            jsonx_out_val(o, &v->items[i]);
+        }
+        jsonx_out_raw(o, "]", 1);
+        break;
+    default:
+        jsonx_out_raw(o, "{", 1);
+        for (uint32_t i = 0; i < v->n; i++) {
+            if (i)
+                jsonx_out_raw(o, ",", 1);
+            jsonx_out_str(o, v->members[i].key, v->members[i].key_len);
+            jsonx_out_raw(o, ":", 1);
+            jsonx_out_val(o, &v->members[i].val);
+        }
+        jsonx_out_raw(o, "}", 1);
+        break;
+    }
+}
+
 const char *jsonx_out_end(struct jsonx_out *o, size_t *len)
 {
     if (!jsonx_out_room(o, 0))

@@ -161,6 +161,9 @@ void jsonx_out_raw(struct jsonx_out *o, const char *s, size_t n);
 /* s[0..n) as a JSON string, escaped as PostgreSQL's json output escapes text: \" \\ \b
  * \f \n \r \t, other control bytes as \u00xx, everything else (UTF-8) as it is. */
 void jsonx_out_str(struct jsonx_out *o, const char *s, size_t n);
+/* A value of the read-only tree (jsonx_read, otlp_pb_decode) as JSON text: strings as
+ * jsonx_out_str writes them, numbers as their text, members in their order. */
+void jsonx_out_val(struct jsonx_out *o, const struct jsonx_val *v);
 /* The text, NUL-terminated, and its length; NULL when an allocation failed. */
 const char *jsonx_out_end(struct jsonx_out *o, size_t *len);
 

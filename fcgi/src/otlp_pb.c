@@ -18,6 +18,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "arena.h"
+
 enum pb_type {
     PB_STRING,      /* string: UTF-8, no NUL */
     PB_STRINGS,     /* repeated string */
@@ -182,6 +184,7 @@ static const struct pb_msg pb_request = PB_MSG_OF(pb_request_f);
 #define PBD_FRAMES (2 * OTLP_PB_MAX_DEPTH + 8)
 struct pbd {
     struct jsonx_err *err;
+    struct arena *a;
     size_t n; /* frames in use; past PBD_FRAMES they are counted, not kept */
     struct {
         const char *name; /* a key, or NULL for an index */
@@ -349,32 +352,63 @@ static unsigned pb_wire_type(enum pb_type t)
     }
 }
 
+/* ---- The tree (jsonx.h's read-only form, built in the request's arena). An object of
+ * message m has room for m's fields from the start (each is one key, a repeated field one
+ * array); an array grows by doubling: its room is 4, then the power of two at or above n, so
+ * it needs no field of its own. A string is the bytes of the buffer (no copy); numbers,
+ * ids and base64 are text written in the arena. */
+
+static void pb_str(struct jsonx_val *v, const char *s, size_t n, int kind)
+{
+    memset(v, 0, sizeof(*v));
+    v->kind = (unsigned char)kind;
+    v->s = n ? s : "";
+    v->len = n;
+}
+
+/* n bytes of text in the arena, NUL-terminated (the walk's strtod reads it). */
+static char *pb_text(struct pbd *d, const char *s, size_t n)
+{
+    char *t = arena_alloc(d->a, n + 1);
+    if (t) {
+        memcpy(t, s, n);
+        t[n] = '\0';
+    }
+    return t;
+}
+
 /* The text of a double that reads back as the same double, as short as it can be, with
- * ".0" when it would read as an integer (json-c would then keep it as one). */
-static json_object *pb_double(double v)
+ * ".0" when it would read as an integer (as the JSON mapping's number would). */
+static int pb_double(struct pbd *d, struct jsonx_val *v, double x)
 {
     char buf[40];
+    const char *t;
 
-    if (isnan(v))
-        return json_object_new_string("NaN");
-    if (isinf(v))
-        return json_object_new_string(v > 0 ? "Infinity" : "-Infinity");
+    if (isnan(x) || isinf(x)) {
+        t = isnan(x) ? "NaN" : x > 0 ? "Infinity" : "-Infinity";
+        pb_str(v, t, strlen(t), JSONX_STRING);
+        return 0;
+    }
     for (int prec = 15; prec <= 17; prec++) {
-        snprintf(buf, sizeof(buf), "%.*g", prec, v);
-        if (strtod(buf, NULL) == v)
+        snprintf(buf, sizeof(buf), "%.*g", prec, x);
+        if (strtod(buf, NULL) == x)
             break;
     }
     if (!strpbrk(buf, ".eE")) {
         size_t n = strlen(buf);
         memcpy(buf + n, ".0", 3);
     }
-    return json_object_new_double_s(v, buf);
+    if (!(t = pb_text(d, buf, strlen(buf))))
+        return pbd_nomem(d);
+    pb_str(v, t, strlen(t), JSONX_NUMBER);
+    return 0;
 }
 
-/* v in decimal, with a minus when negative is set (int64's magnitude as a uint64). */
-static json_object *pb_decimal(uint64_t v, int negative)
+/* v in decimal, with a minus when negative is set (int64's magnitude as a uint64): a string
+ * (kind JSONX_STRING, the JSON mapping's 64-bit form) or an integer (JSONX_NUMBER). */
+static int pb_decimal(struct pbd *d, struct jsonx_val *out, uint64_t v, int negative, int kind)
 {
-    char buf[24];
+    char buf[24], *t;
     size_t i = sizeof(buf);
 
     do {
@@ -383,30 +417,37 @@ static json_object *pb_decimal(uint64_t v, int negative)
     } while (v);
     if (negative)
         buf[--i] = '-';
-    return json_object_new_string_len(buf + i, (int)(sizeof(buf) - i));
+    if (!(t = pb_text(d, buf + i, sizeof(buf) - i)))
+        return pbd_nomem(d);
+    pb_str(out, t, sizeof(buf) - i, kind);
+    out->integer = kind == JSONX_NUMBER;
+    return 0;
 }
 
-static json_object *pb_hex(const unsigned char *s, size_t n)
+static int pb_hex(struct pbd *d, struct jsonx_val *out, const unsigned char *s, size_t n)
 {
     static const char digits[] = "0123456789abcdef";
-    char buf[33];
+    char *buf = arena_alloc(d->a, 2 * n + 1);
 
+    if (!buf)
+        return pbd_nomem(d);
     for (size_t i = 0; i < n; i++) {
         buf[2 * i] = digits[s[i] >> 4];
         buf[2 * i + 1] = digits[s[i] & 15];
     }
-    return json_object_new_string_len(buf, (int)(2 * n));
+    buf[2 * n] = '\0';
+    pb_str(out, buf, 2 * n, JSONX_STRING);
+    return 0;
 }
 
-static json_object *pb_base64(const unsigned char *s, size_t n)
+static int pb_base64(struct pbd *d, struct jsonx_val *out, const unsigned char *s, size_t n)
 {
     static const char digits[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     size_t out_len = (n + 2) / 3 * 4, o = 0;
-    char *buf;
-    json_object *str;
+    char *buf = arena_alloc(d->a, out_len + 1);
 
-    if (out_len > INT32_MAX || (buf = malloc(out_len + 1)) == NULL)
-        return NULL;
+    if (!buf)
+        return pbd_nomem(d);
     for (size_t i = 0; i < n; i += 3) {
         uint32_t v = (uint32_t)s[i] << 16;
         if (i + 1 < n)
@@ -418,23 +459,103 @@ static json_object *pb_base64(const unsigned char *s, size_t n)
         buf[o++] = i + 1 < n ? digits[v >> 6 & 63] : '=';
         buf[o++] = i + 2 < n ? digits[v & 63] : '=';
     }
-    str = json_object_new_string_len(buf, (int)out_len);
-    free(buf);
-    return str;
+    buf[out_len] = '\0';
+    pb_str(out, buf, out_len, JSONX_STRING);
+    return 0;
+}
+
+/* How many members an object of message m has room for: one for each of its fields, and one
+ * for its oneof's members together (setting one clears the others, so at most one is there):
+ * an AnyValue, the most frequent message, takes one member's room, not seven. */
+static size_t pb_room(const struct pb_msg *m)
+{
+    size_t room = 0;
+    int oneof = 0;
+
+    for (size_t i = 0; i < m->n; i++) {
+        room += !m->fields[i].oneof;
+        oneof |= m->fields[i].oneof;
+    }
+    return room + (size_t)oneof;
+}
+
+/* An empty object of message m, with pb_room(m) members' room. */
+static int pb_object(struct pbd *d, struct jsonx_val *v, const struct pb_msg *m)
+{
+    memset(v, 0, sizeof(*v));
+    v->kind = JSONX_OBJECT;
+    if (!(v->members = arena_alloc(d->a, pb_room(m) * sizeof(struct jsonx_member))))
+        return pbd_nomem(d);
+    return 0;
+}
+
+/* obj's member for field f, NULL when it has none yet (keys are the table's names). */
+static struct jsonx_member *pb_member(struct jsonx_val *obj, const struct pb_field *f)
+{
+    struct jsonx_member *m = (struct jsonx_member *)obj->members;
+    for (uint32_t i = 0; i < obj->n; i++)
+        if (m[i].key == f->name)
+            return &m[i];
+    return NULL;
+}
+
+/* obj's member for f, added (its value zeroed: JSONX_NULL) when it has none; NULL when obj
+ * has no room left (room: pb_room of its message; the oneof's clearing keeps it from
+ * happening, and an arena block would not catch a write past it). */
+static struct jsonx_member *pb_member_add(struct jsonx_val *obj, const struct pb_field *f,
+                                          size_t room)
+{
+    struct jsonx_member *m = pb_member(obj, f);
+    if (m)
+        return m;
+    if (obj->n >= room)
+        return NULL;
+    m = (struct jsonx_member *)&obj->members[obj->n++];
+    memset(m, 0, sizeof(*m));
+    m->key = f->name;
+    m->key_len = strlen(f->name);
+    return m;
+}
+
+/* A new last item of the array arr, zeroed. */
+static struct jsonx_val *pb_item_add(struct pbd *d, struct jsonx_val *arr)
+{
+    struct jsonx_val *items = (struct jsonx_val *)arr->items;
+    uint32_t n = arr->n;
+
+    if (n == UINT32_MAX) {
+        pbd_fail(d, "has too many elements");
+        return NULL;
+    }
+    if (n == 0 || (n >= 4 && (n & (n - 1)) == 0)) {
+        size_t cap = n ? 2 * (size_t)n : 4;
+        struct jsonx_val *grown = arena_alloc(d->a, cap * sizeof(*grown));
+        if (!grown) {
+            pbd_nomem(d);
+            return NULL;
+        }
+        if (n)
+            memcpy(grown, items, n * sizeof(*grown));
+        arr->items = items = grown;
+    }
+    memset(&items[n], 0, sizeof(items[n]));
+    arr->n = n + 1;
+    return &items[n];
 }
 
 static int pb_message(struct pbd *d, const struct pb_msg *m, const unsigned char *p,
-                      const unsigned char *end, json_object *obj, int depth);
+                      const unsigned char *end, struct jsonx_val *obj, int depth);
 
 /* Sets (or, for repeated fields, appends) one field's value in obj; d's frames name the
  * field. depth is the level obj is at (the request is 1). */
 static int pb_value(struct pbd *d, const struct pb_field *f, const unsigned char **p,
-                    const unsigned char *end, json_object *obj, int depth)
+                    const unsigned char *end, struct jsonx_val *obj, int depth, size_t room)
 {
     const unsigned char *s = NULL;
     uint64_t v = 0;
     size_t n = 0;
-    json_object *val = NULL, *arr = NULL;
+    struct jsonx_member *mem;
+    struct jsonx_val *val;
 
     /* Read the field's bytes by its wire type (already checked against the table). */
     switch (pb_wire_type(f->type)) {
@@ -461,26 +582,28 @@ static int pb_value(struct pbd *d, const struct pb_field *f, const unsigned char
         break;
     }
 
+    if (!(mem = pb_member_add(obj, f, room)))
+        return pbd_fail(d, "has more fields than its message");
+    val = &mem->val;
     /* A repeated field's element is one level below its array. */
     if (f->type == PB_MSGS || f->type == PB_STRINGS) {
         if (depth + 1 > OTLP_PB_MAX_DEPTH || (f->type == PB_MSGS && depth + 2 > OTLP_PB_MAX_DEPTH))
             return pbd_fail(d, "nests deeper than %d levels", OTLP_PB_MAX_DEPTH);
-        if (!json_object_object_get_ex(obj, f->name, &arr) ||
-            !json_object_is_type(arr, json_type_array)) {
-            if ((arr = json_object_new_array()) == NULL)
-                return pbd_nomem(d);
-            if (json_object_object_add_ex(obj, f->name, arr, JSON_C_OBJECT_KEY_IS_CONSTANT) != 0) {
-                json_object_put(arr);
-                return pbd_nomem(d);
-            }
+        if (val->kind != JSONX_ARRAY) {
+            memset(val, 0, sizeof(*val));
+            val->kind = JSONX_ARRAY;
         }
+        size_t old = pbd_push(d, NULL, val->n);
+        if (!(val = pb_item_add(d, val)))
+            return -1;
+        pbd_pop(d, old);
     }
     switch ((enum pb_type)f->type) {
     case PB_STRING:
     case PB_STRINGS: {
         size_t old = 0;
         if (f->type == PB_STRINGS)
-            old = pbd_push(d, NULL, json_object_array_length(arr));
+            old = pbd_push(d, NULL, mem->val.n - 1);
         if (n > INT32_MAX)
             return pbd_fail(d, "is too long");
         if (memchr(s, '\0', n))
@@ -489,91 +612,67 @@ static int pb_value(struct pbd *d, const struct pb_field *f, const unsigned char
             return pbd_fail(d, "is not valid UTF-8");
         if (f->type == PB_STRINGS)
             pbd_pop(d, old);
-        val = json_object_new_string_len((const char *)s, (int)n);
-        break;
+        pb_str(val, (const char *)s, n, JSONX_STRING);
+        return 0;
     }
     case PB_BYTES:
         if (n > INT32_MAX / 4 * 3 - 3)
             return pbd_fail(d, "is too long");
-        val = pb_base64(s, n);
-        break;
+        return pb_base64(d, val, s, n);
     case PB_ID16:
     case PB_ID8:
     case PB_ID8_OR_NONE: {
         size_t want = f->type == PB_ID16 ? 16 : 8;
         if (n != want && !(n == 0 && f->type == PB_ID8_OR_NONE))
             return pbd_fail(d, "must be %zu bytes, not %zu", want, n);
-        val = pb_hex(s, n);
-        break;
+        return pb_hex(d, val, s, n);
     }
     case PB_FIXED64:
-        val = pb_decimal(v, 0);
-        break;
+        return pb_decimal(d, val, v, 0, JSONX_STRING);
     case PB_FIXED32:
-        val = json_object_new_int64((int64_t)v);
-        break;
+        return pb_decimal(d, val, v, 0, JSONX_NUMBER);
     case PB_UINT32:
         if (v > UINT32_MAX)
             return pbd_fail(d, "is %" PRIu64 ", past uint32", v);
-        val = json_object_new_int64((int64_t)v);
-        break;
+        return pb_decimal(d, val, v, 0, JSONX_NUMBER);
     case PB_INT32:
         /* A negative int32 is sent sign-extended to 64 bits. */
         if ((int64_t)v < INT32_MIN || (int64_t)v > INT32_MAX)
             return pbd_fail(d, "is %" PRId64 ", past int32", (int64_t)v);
-        val = json_object_new_int64((int64_t)v);
-        break;
+        return (int64_t)v < 0 ? pb_decimal(d, val, ~v + 1, 1, JSONX_NUMBER)
+                              : pb_decimal(d, val, v, 0, JSONX_NUMBER);
     case PB_INT64:
         /* The magnitude of a negative int64 (two's complement), INT64_MIN included. */
-        val = (int64_t)v < 0 ? pb_decimal(~v + 1, 1) : pb_decimal(v, 0);
-        break;
+        return (int64_t)v < 0 ? pb_decimal(d, val, ~v + 1, 1, JSONX_STRING)
+                              : pb_decimal(d, val, v, 0, JSONX_STRING);
     case PB_BOOL:
-        val = json_object_new_boolean(v != 0);
-        break;
+        memset(val, 0, sizeof(*val));
+        val->kind = JSONX_BOOL;
+        val->truth = v != 0;
+        val->s = val->truth ? "true" : "false";
+        val->len = val->truth ? 4 : 5;
+        return 0;
     case PB_DOUBLE: {
         double dv;
         memcpy(&dv, &v, sizeof(dv));
-        val = pb_double(dv);
-        break;
+        return pb_double(d, val, dv);
     }
     case PB_MSG:
         /* Sent twice, a message merges into the first. */
-        if (json_object_object_get_ex(obj, f->name, &val) &&
-            json_object_is_type(val, json_type_object))
-            return pb_message(d, f->msg, s, s + n, val, depth + 1);
-        if (depth + 1 > OTLP_PB_MAX_DEPTH)
-            return pbd_fail(d, "nests deeper than %d levels", OTLP_PB_MAX_DEPTH);
-        if ((val = json_object_new_object()) == NULL)
-            return pbd_nomem(d);
-        if (pb_message(d, f->msg, s, s + n, val, depth + 1) != 0) {
-            json_object_put(val);
-            return -1;
+        if (val->kind != JSONX_OBJECT) {
+            if (depth + 1 > OTLP_PB_MAX_DEPTH)
+                return pbd_fail(d, "nests deeper than %d levels", OTLP_PB_MAX_DEPTH);
+            if (pb_object(d, val, f->msg) != 0)
+                return -1;
         }
-        break;
+        return pb_message(d, f->msg, s, s + n, val, depth + 1);
     case PB_MSGS: {
-        size_t old = pbd_push(d, NULL, json_object_array_length(arr));
-        if ((val = json_object_new_object()) == NULL)
-            return pbd_nomem(d);
-        if (pb_message(d, f->msg, s, s + n, val, depth + 2) != 0) {
-            json_object_put(val);
+        size_t old = pbd_push(d, NULL, mem->val.n - 1);
+        if (pb_object(d, val, f->msg) != 0 || pb_message(d, f->msg, s, s + n, val, depth + 2) != 0)
             return -1;
-        }
         pbd_pop(d, old);
-        break;
-    }
-    }
-    if (!val)
-        return pbd_nomem(d);
-    if (arr) {
-        if (json_object_array_add(arr, val) != 0) {
-            json_object_put(val);
-            return pbd_nomem(d);
-        }
         return 0;
     }
-    if (json_object_object_add_ex(obj, f->name, val, JSON_C_OBJECT_KEY_IS_CONSTANT) != 0) {
-        json_object_put(val);
-        return pbd_nomem(d);
     }
     return 0;
 }
@@ -581,8 +680,10 @@ static int pb_value(struct pbd *d, const struct pb_field *f, const unsigned char
 /* Decodes the message m in p[0..end) into obj (at level depth), merging into what obj
  * already holds. */
 static int pb_message(struct pbd *d, const struct pb_msg *m, const unsigned char *p,
-                      const unsigned char *end, json_object *obj, int depth)
+                      const unsigned char *end, struct jsonx_val *obj, int depth)
 {
+    size_t room = pb_room(m);
+
     while (p < end) {
         const struct pb_field *f = NULL;
         uint64_t tag;
@@ -609,36 +710,38 @@ static int pb_message(struct pbd *d, const struct pb_msg *m, const unsigned char
         old = pbd_push(d, f->name, 0);
         if (wt != pb_wire_type(f->type))
             return pbd_fail(d, "has wire type %u, not %u", wt, pb_wire_type(f->type));
-        if (f->oneof && json_object_object_length(obj) > 0) {
+        if (f->oneof && obj->n > 0) {
             /* Setting a oneof member clears the others; a message member sent again
              * after itself merges. */
-            for (size_t i = 0; i < m->n; i++)
-                if (m->fields[i].oneof && &m->fields[i] != f)
-                    json_object_object_del(obj, m->fields[i].name);
+            struct jsonx_member *mm = (struct jsonx_member *)obj->members;
+            uint32_t k = 0;
+            for (uint32_t i = 0; i < obj->n; i++) {
+                int other = 0;
+                for (size_t j = 0; j < m->n; j++)
+                    if (m->fields[j].oneof && &m->fields[j] != f && mm[i].key == m->fields[j].name)
+                        other = 1;
+                if (!other)
+                    mm[k++] = mm[i];
+            }
+            obj->n = k;
         }
-        if (pb_value(d, f, &p, end, obj, depth) != 0)
+        if (pb_value(d, f, &p, end, obj, depth, room) != 0)
             return -1;
         pbd_pop(d, old);
     }
     return 0;
 }
 
-json_object *otlp_pb_decode(const unsigned char *buf, size_t len, struct jsonx_err *err)
+int otlp_pb_decode(struct arena *a, const unsigned char *buf, size_t len, struct jsonx_val *root,
+                   struct jsonx_err *err)
 {
-    struct pbd d = {.err = err};
-    json_object *root = json_object_new_object();
+    struct pbd d = {.err = err, .a = a};
 
-    if (!root) {
-        jsonx_err_set(err, "", "out of memory");
-        return NULL;
-    }
+    if (pb_object(&d, root, &pb_request) != 0)
+        return -1;
     if (len == 0) /* an empty request (and buf may be NULL) */
-        return root;
-    if (pb_message(&d, &pb_request, buf, buf + len, root, 1) != 0) {
-        json_object_put(root);
-        return NULL;
-    }
-    return root;
+        return 0;
+    return pb_message(&d, &pb_request, buf, buf + len, root, 1);
 }
 
 /* The encoder: a writer that only counts when out is NULL. */

@@ -1,34 +1,67 @@
 -- Spans (api/spans.c): the OTLP ingest's one statement per batch, and the read API.
 
 -- name: span_insert
--- One statement stores a whole batch (one transaction: all or nothing). spans, resources
--- and scopes are three JSON arrays as api/spans.c makes them from the OTLP request: each
--- span names its resource and scope by index (ri, si), so a resource shared by 512 spans
--- is sent once, and stored once: each resource and scope becomes the id of its body in
--- span_origins (span_origin_id, once per resource or scope, not per span; migration
--- 0027), which the span row keeps. A span's run (run: a UUID the span or its resource
--- named) links only when it is a run of the token's project; any other is kept unlinked,
--- so an id of another project's run neither links nor tells it exists. A linked span
--- takes the attempt it names, else its run's latest. Sequence ids: each run's counter
--- (run_span_seqs) is raised once by the batch's count, in run id order (two batches
--- touching the same runs lock them in the same order), and the batch's spans of the run
--- take the numbers in the order they came. A span already stored (an exporter's retry)
--- is skipped: its number is not reused. One row per run touched (run_id NULL: the
--- unlinked spans), with the count stored and the first and last sequence ids.
--- spans is json, not jsonb: json_to_recordset reads the text once and makes jsonb of the
--- jsonb columns only, where a jsonb parameter was made whole at bind (numbers made numeric
--- and printed back for the bigint columns) then taken apart (-5% of the statement's CPU,
--- docs/PERFORMANCE.md "span ingest: resources and scopes stored once").
--- in: project, spans, resources, scopes
+-- One statement stores a whole batch (one transaction: all or nothing). The spans come as
+-- one array per column in libpq's binary format (api/spans.c writes them as it walks the
+-- OTLP request: ids as bytes, numbers as integers, attributes, events and links as jsonb),
+-- read by one unnest; resources and scopes are two JSON arrays, each span naming its
+-- resource and scope by index (ri, si), so a resource shared by 512 spans is sent once, and
+-- stored once: each resource and scope becomes the id of its body in span_origins
+-- (span_origin_id, once per resource or scope, not per span; migration 0027), which the
+-- span row keeps. A span's run (run: a UUID the span or its resource named) links only
+-- when it is a run of the token's project; any other is kept unlinked, so an id of another
+-- project's run neither links nor tells it exists. A linked span takes the attempt it
+-- names, else its run's latest. Sequence ids: each run's counter (run_span_seqs) is raised
+-- once by the batch's count, in run id order (two batches touching the same runs lock them
+-- in the same order), and the batch's spans of the run take the numbers in the order they
+-- came (rk: the span's place among the batch's spans of its run, counted by the API, so
+-- that no sort or window runs while the counter's row is held: the batches of one run
+-- wait for each other on it). A span already stored (an exporter's retry) is skipped: its
+-- number is not reused. That takes span_insert_dedupe, the same statement with ON
+-- CONFLICT DO NOTHING, which the API runs when this one meets a span stored already
+-- (unique_violation: this statement and its counter's raise roll back whole): ON CONFLICT
+-- makes every row a speculative insertion, 14% of the rows' insert while the counter is
+-- held (docs/PERFORMANCE.md, "span ingest without json-c's tree, and the batch as binary
+-- arrays"), paid only by a retry.
+-- One row per run touched (run_id NULL: the unlinked spans), with the count stored and the
+-- first and last sequence ids.
+-- Binary arrays, not a json document: json_to_recordset's pass over the batch's text (a
+-- hash table of keys per span) was a fifth of the statement's CPU (docs/PERFORMANCE.md,
+-- "span ingest without json-c's tree, and the batch as binary arrays"); only the three
+-- jsonb columns are parsed from text now.
+-- in: project, trace_ids, span_ids, parent_ids, trace_states, flags, names, kinds, starts, ends, codes, messages, attributes, dropped_attributes, events, dropped_events, links, dropped_links, resource_idx, scope_idx, runs, attempts, ranks, resources, scopes
 -- out: run_id, count, first_seq, last_seq
-WITH s AS (SELECT x.* FROM json_to_recordset($2::json) AS x(i int, t text, s text,
-    p text, ts text, f bigint, n text, k smallint, sn bigint, en bigint, sc smallint, sm text,
-    a jsonb, da bigint, e jsonb, de bigint, l jsonb, dl bigint, ri int, si int, run uuid,
-    att int)),
+-- include: span_insert_rows
+    RETURNING run_id, sequence_id)
+SELECT ins.run_id, count(*) AS count, min(ins.sequence_id)::text AS first_seq,
+    max(ins.sequence_id)::text AS last_seq
+FROM ins
+GROUP BY ins.run_id;
+
+-- name: span_insert_dedupe
+-- span_insert for a batch holding spans stored already (an exporter's retry) or a span
+-- twice: each such span is skipped (ON CONFLICT DO NOTHING), its number not reused.
+-- in: project, trace_ids, span_ids, parent_ids, trace_states, flags, names, kinds, starts, ends, codes, messages, attributes, dropped_attributes, events, dropped_events, links, dropped_links, resource_idx, scope_idx, runs, attempts, ranks, resources, scopes
+-- out: run_id, count, first_seq, last_seq
+-- include: span_insert_rows
+    ON CONFLICT (project_id, trace_id, span_id, start_at) DO NOTHING
+    RETURNING run_id, sequence_id)
+SELECT ins.run_id, count(*) AS count, min(ins.sequence_id)::text AS first_seq,
+    max(ins.sequence_id)::text AS last_seq
+FROM ins
+GROUP BY ins.run_id;
+
+-- fragment: span_insert_rows
+-- span_insert's batch, linked and numbered, inserted (the INSERT's end is each statement's).
+WITH s AS (SELECT x.* FROM unnest($2::bytea[], $3::bytea[], $4::bytea[], $5::text[],
+    $6::bigint[], $7::text[], $8::smallint[], $9::bigint[], $10::bigint[], $11::smallint[],
+    $12::text[], $13::jsonb[], $14::bigint[], $15::jsonb[], $16::bigint[], $17::jsonb[],
+    $18::bigint[], $19::int[], $20::int[], $21::uuid[], $22::int[], $23::int[]) WITH ORDINALITY
+    AS x(t, s, p, ts, f, n, k, sn, en, sc, sm, a, da, e, de, l, dl, ri, si, run, att, rk, i)),
 ro AS (SELECT o.n - 1 AS i, span_origin_id(o.v) AS id
-    FROM jsonb_array_elements($3::jsonb) WITH ORDINALITY AS o(v, n)),
+    FROM jsonb_array_elements($24::jsonb) WITH ORDINALITY AS o(v, n)),
 so AS (SELECT o.n - 1 AS i, span_origin_id(o.v) AS id
-    FROM jsonb_array_elements($4::jsonb) WITH ORDINALITY AS o(v, n)),
+    FROM jsonb_array_elements($25::jsonb) WITH ORDINALITY AS o(v, n)),
 h AS (SELECT r.id, (SELECT max(a.seq) FROM attempts a WHERE a.run_id = r.id) AS latest
     FROM runs r WHERE r.id IN (SELECT run FROM s) AND r.project_id = $1::bigint),
 c AS (SELECT s.run, count(*) AS n FROM s JOIN h ON h.id = s.run GROUP BY s.run),
@@ -39,19 +72,12 @@ ins AS (INSERT INTO spans (project_id, start_at, trace_id, span_id, parent_span_
     dropped_attributes_count, events, dropped_events_count, links, dropped_links_count,
     resource_id, scope_id, run_id, attempt_seq, sequence_id)
     SELECT $1::bigint, timestamptz 'epoch' + (s.sn / 1000) * interval '1 microsecond',
-    decode(s.t, 'hex'), decode(s.s, 'hex'), decode(s.p, 'hex'), s.ts, s.f, s.n, s.k, s.sn,
-    s.en, s.sc, s.sm, s.a, s.da, s.e, s.de, s.l, s.dl, ro.id, so.id, h.id,
-    CASE WHEN h.id IS NOT NULL THEN coalesce(s.att, h.latest) END,
-    q.last - c.n + row_number() OVER (PARTITION BY h.id ORDER BY s.i)
+    s.t, s.s, s.p, s.ts, s.f, s.n, s.k, s.sn, s.en, s.sc, s.sm, s.a, s.da, s.e, s.de, s.l,
+    s.dl, ro.id, so.id, h.id, CASE WHEN h.id IS NOT NULL THEN coalesce(s.att, h.latest) END,
+    q.last - c.n + s.rk
     FROM s JOIN ro ON ro.i = s.ri JOIN so ON so.i = s.si LEFT JOIN h ON h.id = s.run
     LEFT JOIN c ON c.run = h.id LEFT JOIN q ON q.run_id = h.id
     ORDER BY s.i
-    ON CONFLICT (project_id, trace_id, span_id, start_at) DO NOTHING
-    RETURNING run_id, sequence_id)
-SELECT ins.run_id, count(*) AS count, min(ins.sequence_id)::text AS first_seq,
-    max(ins.sequence_id)::text AS last_seq
-FROM ins
-GROUP BY ins.run_id;
 
 -- fragment: span_columns
 -- A span's columns (the span reads and the search), which spanjson.c renders from libpq's

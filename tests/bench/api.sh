@@ -16,6 +16,9 @@
 #   spans512    POST /v1/traces (OTLP/HTTP JSON) with 512 spans linked to the same run
 #               (spans_body.awk: ~340 KB, traces of 8 spans, six attributes and an event a
 #               span), trace ids new in every request (spans.lua), so all are stored
+#   spans512x4  the same, the requests naming four runs in turn (one body per run): one
+#               run's batches take its sequence counter one at a time (docs/PERFORMANCE.md,
+#               "span ingest without json-c's tree"), so this is the rate the CPU allows
 # Reported: median req/s, p50, p99, the ratio to return204, and CPU µs per request of
 # nginx, runwatch-api, PostgreSQL and Redis + the hub (from /proc, the same rounds), the WAL
 # PostgreSQL wrote per request (the insert position around each round, all writers), for
@@ -38,7 +41,7 @@ ROUNDS=${BENCH_ROUNDS:-3}
 CONNS=${BENCH_CONNECTIONS:-64}
 WARMUP=${BENCH_WARMUP:-2}
 CLAIM_QUEUE=${BENCH_CLAIM_QUEUE:-50000}
-read -r -a NAMES <<<"${BENCH_TESTS:-return204 healthz get list event1 event1000 claim spans512}"
+read -r -a NAMES <<<"${BENCH_TESTS:-return204 healthz get list event1 event1000 claim spans512 spans512x4}"
 for v in SEED_RUNS DURATION ROUNDS CONNS WARMUP CLAIM_QUEUE; do
     [[ "${!v}" =~ ^[0-9]+$ ]] || die "$v must be a whole number, got '${!v}'"
 done
@@ -53,6 +56,7 @@ declare -A LABEL_OF=(
     [event1000]="POST 1000 events (batch)"
     [claim]="POST claim"
     [spans512]="POST 512 spans (OTLP JSON)"
+    [spans512x4]="POST 512 spans, 4 runs"
 )
 for n in "${NAMES[@]}"; do [[ -n "${LABEL_OF[$n]:-}" ]] || die "unknown test '$n' in BENCH_TESTS"; done
 BIN=${RUNWATCH_BIN_DIR:-$BENCH_REPO/build/release}
@@ -138,6 +142,16 @@ printf '{"level":"info","message":"epoch 1 step 1: loss 0.2500","data":{"step":1
 printf '{"worker_id":%s,"lease_s":3600}' "$WORKER" >"$TMP/claim.json"
 awk -v n=512 -v run="$RUN" -v sec="$(date +%s)" -f "$(dirname "${BASH_SOURCE[0]}")/spans_body.awk" \
     >"$TMP/spans512.json"
+# spans512x4: the same body for each of four runs (RUN and three more).
+SPAN_BODIES=$TMP/spans512.json
+for i in 2 3 4; do
+    run=$(api POST /api/v1/runs '{"kind":"bench","status":"running"}' -H "Authorization: Bearer $TOKEN" |
+        field id)
+    [[ -n "$run" ]] || die "seeding a run for spans512x4 failed"
+    awk -v n=512 -v run="$run" -v sec="$(date +%s)" -f "$(dirname "${BASH_SOURCE[0]}")/spans_body.awk" \
+        >"$TMP/spans512-$i.json"
+    SPAN_BODIES+=" $TMP/spans512-$i.json"
+done
 
 # Every target answers 2xx before it is measured.
 probe() { # name code curl-args…
@@ -167,9 +181,11 @@ wrk_args() {
     list) ARGS=("${AUTH[@]}" "$BASE/api/v1/runs?status=succeeded&limit=100") ;;
     event1 | event1000) ARGS=(-s "$LIB_DIR/post.lua" "$BASE/api/v1/runs/$RUN/events") ;;
     claim) ARGS=(-s "$LIB_DIR/post.lua" "$BASE/api/v1/queues/bench-claim/claim") ;;
-    spans512) ARGS=(-s "$LIB_DIR/spans.lua" "$BASE/v1/traces") ;;
+    spans512 | spans512x4) ARGS=(-s "$LIB_DIR/spans.lua" "$BASE/v1/traces") ;;
     esac
     export BENCH_IDS_FILE=$TMP/ids BENCH_BODY_FILE=$TMP/$1.json
+    unset BENCH_BODY_FILES
+    [[ $1 == spans512x4 ]] && export BENCH_BODY_FILES=$SPAN_BODIES
     BENCH_TOKEN=$TOKEN
     [[ $1 == claim ]] && BENCH_TOKEN=$CLAIM_TOKEN
     export BENCH_TOKEN
@@ -254,6 +270,8 @@ for n in "${NAMES[@]}"; do
         "$(awk -v r="$(bench_medians event1000 | cut -d' ' -f1)" 'BEGIN { print r * 1000 }')"
     [[ $n == spans512 ]] && printf 'span ingest: %.0f spans/s\n' \
         "$(awk -v r="$(bench_medians spans512 | cut -d' ' -f1)" 'BEGIN { print r * 512 }')"
+    [[ $n == spans512x4 ]] && printf 'span ingest, 4 runs: %.0f spans/s\n' \
+        "$(awk -v r="$(bench_medians spans512x4 | cut -d' ' -f1)" 'BEGIN { print r * 512 }')"
     if [[ -n "${STORED[$n]:-}" ]]; then
         read -r -a st <<<"${STORED[$n]}"
         pgs=() wals=() ns=() apis=()

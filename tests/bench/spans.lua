@@ -2,9 +2,14 @@
 -- bearer token BENCH_TOKEN, its trace ids' XXXXXXXX replaced in every request by the
 -- second wrk started (mod 4096), the thread and a counter, so no request repeats one of
 -- this run or of an earlier round (a repeated span is skipped, which costs far less).
-local f = assert(io.open(os.getenv("BENCH_BODY_FILE"), "rb"))
-local body = f:read("*a")
-f:close()
+-- BENCH_BODY_FILES (space-separated), when set, names several bodies sent in turn
+-- (api.sh's spans512x4: one a run).
+local bodies = {}
+for path in string.gmatch(os.getenv("BENCH_BODY_FILES") or os.getenv("BENCH_BODY_FILE"), "%S+") do
+    local f = assert(io.open(path, "rb"))
+    bodies[#bodies + 1] = f:read("*a")
+    f:close()
+end
 local token = os.getenv("BENCH_TOKEN")
 local threads = 0
 local counter = 0
@@ -25,5 +30,5 @@ request = function()
     return wrk.format("POST", nil, {
         ["Content-Type"] = "application/json",
         ["Authorization"] = "Bearer " .. token,
-    }, (body:gsub("XXXXXXXX", tag)))
+    }, (bodies[counter % #bodies + 1]:gsub("XXXXXXXX", tag)))
 end

@@ -6,6 +6,7 @@
  * A's; a span sent twice is stored once; linked batches publish run.spans. Each test
  * works with trace ids of its own. The same holds in protobuf and gzipped (test_encodings):
  * a protobuf request is answered in protobuf, a failure as google.rpc.Status. */
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -788,6 +789,104 @@ static void test_run_link(void)
     http_resp_free(&r);
 }
 
+/* One batch naming two runs span by span, one of them once in upper case: each run's spans
+ * take its next sequence ids in the order they came (the API counts each run's spans in
+ * the batch; the statement adds the run's counter), and a second batch goes on from there. */
+static void test_run_ranks(void)
+{
+    char run[2][64], upper[64], trace[33], ids[5][17], ex[5][200], sp[5][1400], spans[7200],
+        body[7600];
+    struct http_resp r;
+    for (int k = 0; k < 2; k++) {
+        struct itest_run rr = {.status = "running"};
+        CU_ASSERT_EQUAL_FATAL(itest_make_run(&world.twrite, &rr, run[k], sizeof(run[k])), 201);
+    }
+    for (size_t i = 0; i <= strlen(run[0]); i++)
+        upper[i] = (char)toupper((unsigned char)run[0][i]);
+    fresh_trace(trace);
+    /* runs of the spans, in order: 0, 1, 0 (upper case), 1, 0 */
+    const char *named[5] = {run[0], run[1], upper, run[1], run[0]};
+    for (int i = 0; i < 5; i++) {
+        snprintf(ids[i], sizeof(ids[i]), "30000000000000%02u", (unsigned)(i + 1) % 100u);
+        snprintf(
+            ex[i], sizeof(ex[i]),
+            ",\"attributes\":[{\"key\":\"runwatch.run_id\",\"value\":{\"stringValue\":\"%s\"}}]",
+            named[i]);
+        span_json(sp[i], sizeof(sp[i]), trace, ids[i], "", ex[i]);
+    }
+    snprintf(spans, sizeof(spans), "%s,%s,%s,%s,%s", sp[0], sp[1], sp[2], sp[3], sp[4]);
+    CU_ASSERT_EQUAL(otlp(&world.twrite, request_json(body, sizeof(body), "", spans), &r), 200);
+    http_resp_free(&r);
+    static const int want[2][3] = {{0, 2, 4}, {1, 3, -1}};
+    for (int k = 0; k < 2; k++) {
+        CU_ASSERT_EQUAL_FATAL(
+            itest_callf(&world.viewer, "GET", NULL, &r, "/api/v1/runs/%s/spans?limit=100", run[k]),
+            200);
+        CU_ASSERT_EQUAL(itest_jlen(r.json, "items"), k ? 2 : 3);
+        for (int j = 0; j < 3 && want[k][j] >= 0; j++) {
+            char path[64];
+            snprintf(path, sizeof(path), "items.%d.sequence_id", j);
+            CU_ASSERT_EQUAL(itest_jint(r.json, path), j + 1);
+            snprintf(path, sizeof(path), "items.%d.span_id", j);
+            CU_ASSERT(itest_streq(itest_jstr(r.json, path), ids[want[k][j]]));
+        }
+        http_resp_free(&r);
+    }
+    /* The next batch of run 0 goes on after its three. */
+    fresh_trace(trace);
+    span_json(sp[0], sizeof(sp[0]), trace, ids[0], "", ex[0]);
+    span_json(sp[1], sizeof(sp[1]), trace, ids[1], "", ex[2]);
+    snprintf(spans, sizeof(spans), "%s,%s", sp[0], sp[1]);
+    CU_ASSERT_EQUAL(otlp(&world.twrite, request_json(body, sizeof(body), "", spans), &r), 200);
+    http_resp_free(&r);
+    CU_ASSERT_EQUAL_FATAL(
+        itest_callf(&world.viewer, "GET", NULL, &r, "/api/v1/runs/%s/spans?limit=100", run[0]),
+        200);
+    CU_ASSERT_EQUAL(itest_jlen(r.json, "items"), 5);
+    CU_ASSERT_EQUAL(itest_jint(r.json, "items.3.sequence_id"), 4);
+    CU_ASSERT_EQUAL(itest_jint(r.json, "items.4.sequence_id"), 5);
+    CU_ASSERT(itest_streq(itest_jstr(r.json, "items.4.span_id"), ids[1]));
+    http_resp_free(&r);
+}
+
+/* A span sent twice in one batch, and a batch sent again with one new span: each span is
+ * stored once (the insert meets the stored span and the batch goes again skipping it), the
+ * new one too, and the run's spans keep increasing sequence ids. */
+static void test_twice(void)
+{
+    char run[64], trace[33], attrs[300], x[300], y[300], z[300], spans[1000], body[1600];
+    struct http_resp r;
+    struct itest_run rr = {.status = "running"};
+    CU_ASSERT_EQUAL_FATAL(itest_make_run(&world.twrite, &rr, run, sizeof(run)), 201);
+    snprintf(attrs, sizeof(attrs),
+             "{\"key\":\"runwatch.run_id\",\"value\":{\"stringValue\":\"%s\"}}", run);
+    fresh_trace(trace);
+    span_json(x, sizeof(x), trace, "4000000000000001", "", "");
+    span_json(y, sizeof(y), trace, "4000000000000002", "4000000000000001", "");
+    snprintf(spans, sizeof(spans), "%s,%s,%s", x, x, y);
+    CU_ASSERT_EQUAL(otlp(&world.twrite, request_json(body, sizeof(body), attrs, spans), &r), 200);
+    CU_ASSERT(strstr(S(r.body), "rejectedSpans") == NULL);
+    http_resp_free(&r);
+    CU_ASSERT_EQUAL(stored(trace), 2);
+    span_json(z, sizeof(z), trace, "4000000000000003", "4000000000000001", "");
+    snprintf(spans, sizeof(spans), "%s,%s,%s", x, y, z);
+    CU_ASSERT_EQUAL(otlp(&world.twrite, request_json(body, sizeof(body), attrs, spans), &r), 200);
+    http_resp_free(&r);
+    CU_ASSERT_EQUAL(stored(trace), 3);
+    CU_ASSERT_EQUAL_FATAL(
+        itest_callf(&world.viewer, "GET", NULL, &r, "/api/v1/runs/%s/spans?limit=100", run), 200);
+    CU_ASSERT_EQUAL(itest_jlen(r.json, "items"), 3);
+    long prev = 0;
+    for (int i = 0; i < 3; i++) {
+        char path[64];
+        snprintf(path, sizeof(path), "items.%d.sequence_id", i);
+        CU_ASSERT(itest_jint(r.json, path) > prev);
+        prev = itest_jint(r.json, path);
+    }
+    CU_ASSERT(itest_streq(itest_jstr(r.json, "items.2.span_id"), "4000000000000003"));
+    http_resp_free(&r);
+}
+
 /* ---- search ---- */
 
 static void test_search(void)
@@ -873,6 +972,9 @@ int suite_spans_register(void)
                      test_encodings) ||
         !CU_add_test(s, "spans link to runs of the token's project only; run.spans",
                      test_run_link) ||
+        !CU_add_test(s, "a batch naming two runs numbers each run's spans in order",
+                     test_run_ranks) ||
+        !CU_add_test(s, "a span sent twice, in a batch or again, is stored once", test_twice) ||
         !CU_add_test(s, "search by name, attribute, status, duration and time", test_search))
         return -1;
     return 0;

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <zlib.h>
 
+#include "arena.h"
 #include "inflate.h"
 #include "jsonx.h"
 #include "otlp_pb.h"
@@ -132,10 +133,40 @@ static int tree_equal(json_object *a, json_object *b, char *path, size_t cap)
     return 0;
 }
 
+/* otlp_pb_decode's read-only tree as a json-c tree, to compare with what jsonx_parse makes
+ * of the JSON mapping: the tree printed (jsonx_out_val) and parsed again, so a tree the
+ * JSON path would refuse (its depth, UTF-8, numbers) fails here too. NULL with err filled
+ * when the decoder refused; a printed tree that does not parse again is a failed check. */
+static json_object *pb_json(const unsigned char *buf, size_t len, struct jsonx_err *err)
+{
+    struct arena a;
+    struct jsonx_val root;
+    struct jsonx_out o;
+    json_object *tree = NULL;
+
+    arena_init(&a, 4096);
+    if (otlp_pb_decode(&a, buf, len, &root, err) == 0) {
+        const char *text;
+        size_t tl;
+        struct jsonx_err jerr;
+        jsonx_out_init(&o, &a, 256);
+        jsonx_out_val(&o, &root);
+        text = jsonx_out_end(&o, &tl);
+        CU_ASSERT_PTR_NOT_NULL(text);
+        tree = text ? jsonx_parse(text, tl, &jerr) : NULL;
+        CU_ASSERT_PTR_NOT_NULL(tree);
+        if (text && !tree)
+            fprintf(stderr, "\nthe decoded tree does not parse as JSON: %s (%s)\n", jerr.message,
+                    jerr.field);
+    }
+    arena_fini(&a);
+    return tree;
+}
+
 static json_object *decode_ok(const unsigned char *buf, size_t len)
 {
     struct jsonx_err err = {{0}, {0}};
-    json_object *o = otlp_pb_decode(buf, len, &err);
+    json_object *o = pb_json(buf, len, &err);
     if (!o)
         fprintf(stderr, "\nrefused: %s (field %s)\n", err.message, err.field);
     return o;
@@ -297,7 +328,7 @@ static void test_truncations_and_flips(void)
             unsigned char *copy = malloc(n ? n : 1);
             json_object *o;
             memcpy(copy, pb, n); /* exactly n bytes: ASan sees a read past them */
-            o = otlp_pb_decode(copy, n, &err);
+            o = pb_json(copy, n, &err);
             if (o) {
                 CU_ASSERT(reparses(o));
             } else {
@@ -316,7 +347,7 @@ static void test_truncations_and_flips(void)
                 unsigned char save = pb[i];
                 json_object *o;
                 pb[i] = flips[f];
-                o = otlp_pb_decode(pb, len, &err);
+                o = pb_json(pb, len, &err);
                 if (o)
                     CU_ASSERT(reparses(o));
                 json_object_put(o);
@@ -555,7 +586,7 @@ static void test_depth(void)
             v = next;
         }
         wrap_value(&req, &v);
-        o = otlp_pb_decode(req.b, req.n, &err);
+        o = pb_json(req.b, req.n, &err);
         /* The same document as JSON text, for jsonx_parse. */
         tl += (size_t)snprintf(text + tl, sizeof(text) - tl,
                                "{\"resourceSpans\":[{\"scopeSpans\":[{\"spans\":[{\"attributes\":"
@@ -631,7 +662,7 @@ static void test_malformed(void)
     };
     for (size_t i = 0; i < 8; i++) {
         struct jsonx_err err = {{0}, {0}};
-        json_object *o = otlp_pb_decode(reqs[i].b, reqs[i].n, &err);
+        json_object *o = pb_json(reqs[i].b, reqs[i].n, &err);
         CU_ASSERT_PTR_NULL(o);
         json_object_put(o);
         CU_ASSERT_STRING_EQUAL(err.field, want[i].field);
@@ -661,7 +692,7 @@ static void test_malformed(void)
     };
     for (size_t i = 0; i < sizeof(raw) / sizeof(raw[0]); i++) {
         struct jsonx_err err = {{0}, {0}};
-        json_object *o = otlp_pb_decode((const unsigned char *)raw[i].bytes, raw[i].len, &err);
+        json_object *o = pb_json((const unsigned char *)raw[i].bytes, raw[i].len, &err);
         CU_ASSERT_PTR_NULL(o);
         json_object_put(o);
         CU_ASSERT_STRING_EQUAL(err.field, raw[i].field);

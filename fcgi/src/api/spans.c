@@ -1,6 +1,7 @@
 /* spans: OpenTelemetry traces (docs/ARCHITECTURE.md, "Traces").
- * Ingest: the body is decoded into the OTLP JSON tree (spans_otlp_decode, the one place an
- * encoding is chosen), then spans_otlp_ingest checks the whole tree, turns it into the
+ * Ingest: the body is decoded into the OTLP JSON read-only tree (jsonx.h's jsonx_val, in the
+ * request's arena: spans_otlp_decode, the one place an encoding is chosen), then
+ * spans_otlp_ingest checks the whole tree, turns it into the
  * batch span_insert stores in one statement (one transaction, all or nothing), publishes
  * run.spans for each run it touched, and answers ExportTraceServiceResponse. A malformed
  * request is a 400 naming the field and stores nothing; a well-formed span that cannot be
@@ -20,6 +21,7 @@
 #include "access.h"
 #include "api/runs.h"
 #include "db.h"
+#include "hex.h"
 #include "inflate.h"
 #include "log.h"
 #include "otlp_pb.h"
@@ -32,13 +34,60 @@
 /* The walk of one request: what it builds and where it is (the field path of an error:
  * frames of a key and, for an array's member, its index, turned into text only when a
  * field is refused; formatting it at every field was a cost every valid span paid). */
+/* The batch's span columns, each one of span_insert's array parameters in libpq's binary
+ * format (spans_col), in the statement's order. */
+enum spans_column {
+    SPANS_C_TRACE,   /* bytea: 16 bytes */
+    SPANS_C_SPAN,    /* bytea: 8 bytes */
+    SPANS_C_PARENT,  /* bytea: 8 bytes, NULL for a root */
+    SPANS_C_STATE,   /* text */
+    SPANS_C_FLAGS,   /* int8 */
+    SPANS_C_NAME,    /* text */
+    SPANS_C_KIND,    /* int2 */
+    SPANS_C_START,   /* int8: ns */
+    SPANS_C_END,     /* int8: ns */
+    SPANS_C_CODE,    /* int2 */
+    SPANS_C_MSG,     /* text */
+    SPANS_C_ATTRS,   /* jsonb */
+    SPANS_C_DATTRS,  /* int8 */
+    SPANS_C_EVENTS,  /* jsonb */
+    SPANS_C_DEVENTS, /* int8 */
+    SPANS_C_LINKS,   /* jsonb */
+    SPANS_C_DLINKS,  /* int8 */
+    SPANS_C_RES,     /* int4: the resource's index in the batch */
+    SPANS_C_SCOPE,   /* int4: the scope's */
+    SPANS_C_RUN,     /* uuid, NULL when the span names no run */
+    SPANS_C_ATTEMPT, /* int4, NULL when it names no attempt */
+    SPANS_C_RANK,    /* int4: the span's place among the batch's spans of its run, from 1 */
+    SPANS_NCOLS
+};
+
+/* One column: a one-dimensional array as array_send writes it (a 20-byte header: 1
+ * dimension, a has-nulls flag, the element type's OID, the length and the lower bound 1;
+ * then each element as a 4-byte length, -1 for NULL, and its bytes; big-endian). The
+ * header's flag and length are written at the end (spans_col_end). */
+struct spans_col {
+    struct jsonx_out o;
+    uint32_t oid;
+    int hasnull;
+};
+
 struct spans_walk {
     struct req *r;
-    /* The batch's three arrays (span_insert's three parameters), written as JSON text as
-     * the walk goes: a tree of the batch and its serialisation were a third of the
-     * request's CPU. */
-    struct jsonx_out res, sco, spa;
+    /* The batch, written as the walk goes: resources and scopes as two JSON arrays, the
+     * spans as span_insert's column arrays (a tree of the batch and its serialisation were
+     * a third of the request's CPU; a json document of the spans was a fifth of the
+     * statement's, parsed again by PostgreSQL). */
+    struct jsonx_out res, sco;
+    struct spans_col col[SPANS_NCOLS];
     long nres, nsco, nspans;
+    /* The runs the batch's spans name and how many each (spans_rank): open addressing on
+     * the UUID's text, 2^k slots, at most half full. */
+    struct spans_run_count {
+        const char *run; /* NULL: an empty slot */
+        long n;
+    } * runs;
+    unsigned runs_mask, nruns;
     long rejected;
     const char *reject_reason;
     struct {
@@ -86,44 +135,61 @@ static int spans_bad(struct spans_walk *w, const char *key, const char *msg)
     return req_error(w->r, 400, "invalid_field", spans_path(w, key), "%s", msg);
 }
 
-/* A member of obj, NULL when absent or JSON null (proto3 JSON: null is the default). */
-static json_object *spans_get(json_object *obj, const char *key)
+/* A string of the request's tree: its text (not NUL-terminated) and length. */
+struct spans_str {
+    const char *s;
+    size_t n;
+};
+
+/* 1 when a string of the tree is lit (a NUL-terminated literal). */
+static int spans_is(const char *s, size_t n, const char *lit)
 {
-    json_object *v = NULL;
-    if (!json_object_object_get_ex(obj, key, &v) || json_object_is_type(v, json_type_null))
-        return NULL;
-    return v;
+    return strlen(lit) == n && memcmp(s, lit, n) == 0;
+}
+
+/* A member of obj, NULL when absent or JSON null (proto3 JSON: null is the default). */
+static const struct jsonx_val *spans_get(const struct jsonx_val *obj, const char *key)
+{
+    const struct jsonx_val *v = jsonx_get(obj, key);
+    return v && v->kind != JSONX_NULL ? v : NULL;
 }
 
 /* An optional object member; -1 with the error set when it is another type. */
-static int spans_object(struct spans_walk *w, json_object *obj, const char *key, json_object **out)
+static int spans_object(struct spans_walk *w, const struct jsonx_val *obj, const char *key,
+                        const struct jsonx_val **out)
 {
     *out = spans_get(obj, key);
-    if (*out && !json_object_is_type(*out, json_type_object))
+    if (*out && (*out)->kind != JSONX_OBJECT)
         return spans_bad(w, key, "must be an object");
     return 0;
 }
 
-static int spans_array(struct spans_walk *w, json_object *obj, const char *key, json_object **out)
+static int spans_array(struct spans_walk *w, const struct jsonx_val *obj, const char *key,
+                       const struct jsonx_val **out)
 {
     *out = spans_get(obj, key);
-    if (*out && !json_object_is_type(*out, json_type_array))
+    if (*out && (*out)->kind != JSONX_ARRAY)
         return spans_bad(w, key, "must be an array");
     return 0;
 }
 
 /* An optional string member without NUL bytes (PostgreSQL's text holds none); "" absent. */
-static int spans_string(struct spans_walk *w, json_object *obj, const char *key, const char **out)
+static int spans_string(struct spans_walk *w, const struct jsonx_val *obj, const char *key,
+                        struct spans_str *out)
 {
-    json_object *v = spans_get(obj, key);
-    *out = "";
+    const struct jsonx_val *v = spans_get(obj, key);
+    out->s = "";
+    out->n = 0;
     if (!v)
         return 0;
-    if (!json_object_is_type(v, json_type_string))
+    if (v->kind != JSONX_STRING)
         return spans_bad(w, key, "must be a string");
-    if (memchr(json_object_get_string(v), '\0', (size_t)json_object_get_string_len(v)))
+    if (v->len && memchr(v->s, '\0', v->len))
         return spans_bad(w, key, "must not contain NUL");
-    *out = json_object_get_string(v);
+    if (v->len) {
+        out->s = v->s;
+        out->n = v->len;
+    }
     return 0;
 }
 
@@ -154,72 +220,117 @@ static int spans_digits_n(const char *s, size_t n)
     return errno == 0;
 }
 
+/* s[0..n) as decimal digits, with a leading '-' when neg allows it: 0 with the magnitude in
+ * *mag and *minus set for a '-'; -1 when it is not that (or has more than 20 digits), -2 when
+ * the magnitude is past uint64. */
+static int spans_dec(const char *s, size_t n, int neg, uint64_t *mag, int *minus)
+{
+    size_t i = 0;
+    uint64_t v = 0;
+
+    *minus = neg && n && s[0] == '-';
+    i = (size_t)*minus;
+    if (i == n || n - i > 20)
+        return -1;
+    for (; i < n; i++) {
+        unsigned d = (unsigned)(unsigned char)s[i] - '0';
+        if (d > 9)
+            return -1;
+        if (v > (UINT64_MAX - d) / 10)
+            return -2;
+        v = v * 10 + d;
+    }
+    *mag = v;
+    return 0;
+}
+
+/* A value's text as a double (strtod: a number's text, or a string's), through a
+ * NUL-terminated copy; *end_ok is 1 when strtod read all of it. */
+static double spans_strtod(struct arena *a, const char *s, size_t n, int *end_ok)
+{
+    char buf[64], *t = n < sizeof(buf) ? buf : arena_strndup(a, s, n), *end;
+    double d;
+
+    if (!t) {
+        *end_ok = 0;
+        return 0;
+    }
+    memcpy(t, s, n);
+    t[n] = '\0';
+    d = strtod(t, &end);
+    *end_ok = n > 0 && *end == '\0';
+    return d;
+}
+
 /* An unsigned 64-bit integer (fixed64 times, uint32 counts) as a JSON number or a decimal
  * string, the two forms OTLP JSON allows. 0 when absent. */
-static int spans_u64(struct spans_walk *w, json_object *obj, const char *key, uint64_t max,
-                     uint64_t *out)
+static int spans_u64(struct spans_walk *w, const struct jsonx_val *obj, const char *key,
+                     uint64_t max, uint64_t *out)
 {
-    json_object *v = spans_get(obj, key);
+    const struct jsonx_val *v = spans_get(obj, key);
+    uint64_t m = 0;
+    int minus, rc;
     *out = 0;
     if (!v)
         return 0;
-    if (json_object_is_type(v, json_type_int)) {
-        /* json-c keeps a number past INT64_MAX as a uint64 (get_int64 then clamps). */
-        if (json_object_get_int64(v) < 0)
+    if (v->kind == JSONX_NUMBER && v->integer) {
+        rc = spans_dec(v->s, v->len, 1, &m, &minus);
+        if (minus && (rc || m))
             return spans_bad(w, key, "must not be negative");
-        *out = json_object_get_uint64(v);
-    } else if (json_object_is_type(v, json_type_string)) {
-        const char *s = json_object_get_string(v);
-        char *end;
-        if (!spans_digits(s, 0))
+        if (rc)
+            return spans_bad(w, key, "is out of range");
+    } else if (v->kind == JSONX_STRING) {
+        rc = spans_dec(v->s, v->len, 0, &m, &minus);
+        if (rc == -1)
             return spans_bad(w, key, "must be a non-negative integer");
-        errno = 0;
-        *out = strtoull(s, &end, 10);
-        if (errno || *end)
+        if (rc)
             return spans_bad(w, key, "is out of range");
     } else {
         return spans_bad(w, key, "must be an integer or a decimal string");
     }
-    if (*out > max)
+    if (m > max)
         return spans_bad(w, key, "is out of range");
+    *out = m;
     return 0;
 }
 
 /* An enum, as OTLP JSON sends it: an integer (names are not allowed), within [0, max]. */
-static int spans_enum(struct spans_walk *w, json_object *obj, const char *key, int max, int *out)
+static int spans_enum(struct spans_walk *w, const struct jsonx_val *obj, const char *key, int max,
+                      int *out)
 {
-    json_object *v = spans_get(obj, key);
+    const struct jsonx_val *v = spans_get(obj, key);
+    uint64_t m = 0;
+    int minus;
     *out = 0;
     if (!v)
         return 0;
-    if (!json_object_is_type(v, json_type_int))
+    if (v->kind != JSONX_NUMBER || !v->integer)
         return spans_bad(w, key, "must be an integer (OTLP JSON sends enums as integers)");
-    int64_t n = json_object_get_int64(v);
-    if (n < 0 || n > max)
+    if (spans_dec(v->s, v->len, 1, &m, &minus) || (minus && m) || m > (uint64_t)max)
         return spans_bad(w, key, max == 5 ? "must be 0 to 5" : "must be 0 to 2");
-    *out = (int)n;
+    *out = (int)m;
     return 0;
 }
 
 /* An id in hex of nbytes bytes, lower-cased into out (2*nbytes+1): 1 when all zero or
  * absent (OTLP's "no id"), 0 when set, -1 with the error set when malformed. */
-static int spans_hex_id(struct spans_walk *w, json_object *obj, const char *key, size_t nbytes,
-                        char *out)
+static int spans_hex_id(struct spans_walk *w, const struct jsonx_val *obj, const char *key,
+                        size_t nbytes, char *out)
 {
-    const char *s;
+    struct spans_str s;
     int zero = 1;
     if (spans_string(w, obj, key, &s))
         return -1;
-    if (!s[0])
+    if (!s.n)
         return 1;
     const char *msg = nbytes == 16 ? "must be 32 hex digits" : "must be 16 hex digits";
-    if (strlen(s) != 2 * nbytes)
+    if (s.n != 2 * nbytes)
         return spans_bad(w, key, msg);
     for (size_t i = 0; i < 2 * nbytes; i++) {
-        if (!isxdigit((unsigned char)s[i]))
+        if (!isxdigit((unsigned char)s.s[i]))
             return spans_bad(w, key, msg);
-        out[i] = (char)tolower((unsigned char)s[i]);
-        zero &= s[i] == '0';
+        out[i] = (char)tolower((unsigned char)s.s[i]);
+        zero &= s.s[i] == '0';
     }
     out[2 * nbytes] = '\0';
     return zero;
@@ -268,7 +379,7 @@ static json_object *spans_double(struct arena *a, double d)
     return t ? json_object_new_double_s(d, t) : NULL;
 }
 
-static int spans_kvlist(struct spans_walk *w, struct jsonx_out *o, json_object *list);
+static int spans_kvlist(struct spans_walk *w, struct jsonx_out *o, const struct jsonx_val *list);
 
 /* An int64 as OTLP JSON's decimal string. */
 static json_object *spans_decimal(long long v)
@@ -280,16 +391,20 @@ static json_object *spans_decimal(long long v)
 
 #define SPANS_LIT(o, s) jsonx_out_raw((o), (s), sizeof(s) - 1)
 
-static void spans_out_str(struct jsonx_out *o, const char *s)
+static void spans_out_s(struct jsonx_out *o, struct spans_str s)
 {
-    jsonx_out_str(o, s, strlen(s));
+    jsonx_out_str(o, s.s, s.n);
 }
 
 static void spans_out_u64(struct jsonx_out *o, uint64_t v)
 {
     char buf[24];
-    int n = snprintf(buf, sizeof(buf), "%" PRIu64, v);
-    jsonx_out_raw(o, buf, (size_t)n);
+    size_t i = sizeof(buf);
+    do {
+        buf[--i] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    jsonx_out_raw(o, buf + i, sizeof(buf) - i);
 }
 
 /* A double as spans_double makes it, written as text. */
@@ -318,167 +433,201 @@ static void spans_out_double(struct jsonx_out *o, double d)
         jsonx_out_raw(o, buf, strlen(buf));
 }
 
+/* The AnyValue kinds, in the order spans_value looks for them. */
+enum spans_kind {
+    SPANS_STRING,
+    SPANS_BOOL,
+    SPANS_INT,
+    SPANS_DOUBLE,
+    SPANS_ARRAY,
+    SPANS_KVLIST,
+    SPANS_BYTES,
+    SPANS_NKINDS,
+    SPANS_NONE = SPANS_NKINDS
+};
+static const char *const spans_kinds[SPANS_NKINDS] = {"stringValue", "boolValue",  "intValue",
+                                                      "doubleValue", "arrayValue", "kvlistValue",
+                                                      "bytesValue"};
+
 /* What spans_value wrote, for the attributes that name a run or an attempt: the kind
- * (NULL for any but a string or an int) and its text. */
+ * (SPANS_NONE for any but a string or an int) and its text. */
 struct spans_scalar {
-    const char *kind;
-    const char *text; /* a string's (in the request's tree), or buf */
+    int kind;
+    struct spans_str text; /* a string's (in the request's tree), or buf */
     char buf[24];
 };
+
+/* An int64 written as {"intValue":"n"} (sc, when given, learns its text). */
+static void spans_out_int(struct jsonx_out *o, uint64_t mag, int minus, struct spans_scalar *sc)
+{
+    char buf[24];
+    size_t i = sizeof(buf);
+    do {
+        buf[--i] = (char)('0' + mag % 10);
+        mag /= 10;
+    } while (mag);
+    if (minus)
+        buf[--i] = '-';
+    SPANS_LIT(o, "{\"intValue\":\"");
+    jsonx_out_raw(o, buf + i, sizeof(buf) - i);
+    SPANS_LIT(o, "\"}");
+    if (sc) {
+        sc->kind = SPANS_INT;
+        memcpy(sc->buf, buf + i, sizeof(buf) - i);
+        sc->text.s = sc->buf;
+        sc->text.n = sizeof(buf) - i;
+    }
+}
 
 /* One AnyValue, normalised to the OTLP JSON form that is stored, written to o: intValue as
  * a decimal string, doubleValue as a number (NaN, the infinities and magnitudes past 9e18
  * as proto3 JSON's strings), bytesValue as the base64 sent. An integral intValue past
  * int64 (the JavaScript SDK sends every integral number as intValue, 1.5e300 too) is kept
  * as the doubleValue it was. sc (may be NULL) learns a string's or an int's text. */
-static int spans_value(struct spans_walk *w, struct jsonx_out *o, json_object *v,
+static int spans_value(struct spans_walk *w, struct jsonx_out *o, const struct jsonx_val *v,
                        struct spans_scalar *sc)
 {
-    json_object *val = NULL;
-    const char *kind = NULL;
-    static const char *const kinds[] = {"stringValue", "boolValue",   "intValue",  "doubleValue",
-                                        "arrayValue",  "kvlistValue", "bytesValue"};
+    const struct jsonx_val *val = NULL;
+    int kind = SPANS_NONE;
 
     if (sc)
-        sc->kind = NULL;
+        sc->kind = SPANS_NONE;
     if (!v) {
         SPANS_LIT(o, "{}");
         return 0;
     }
-    if (!json_object_is_type(v, json_type_object))
+    if (v->kind != JSONX_OBJECT)
         return spans_bad(w, NULL, "must be an AnyValue object");
-    /* The members walked once (an AnyValue has one) rather than a hash lookup per kind
-     * (seven an AnyValue, some 5% of a 512-span request's API time: docs/PERFORMANCE.md).
-     * Other keys are ignored and a null is absent, as spans_get has it. */
-    json_object_object_foreach(v, key, x)
-    {
-        size_t i = 0;
-        if (!x || json_object_is_type(x, json_type_null))
+    /* The members walked once (an AnyValue has one); other keys are ignored and a null is
+     * absent, as spans_get has it. */
+    for (uint32_t m = 0; m < v->n; m++) {
+        const struct jsonx_member *mb = &v->members[m];
+        int i = 0;
+        if (mb->val.kind == JSONX_NULL)
             continue;
-        while (i < sizeof(kinds) / sizeof(kinds[0]) && strcmp(key, kinds[i]) != 0)
+        while (i < SPANS_NKINDS && !spans_is(mb->key, mb->key_len, spans_kinds[i]))
             i++;
-        if (i == sizeof(kinds) / sizeof(kinds[0]))
+        if (i == SPANS_NKINDS)
             continue;
-        if (kind)
+        if (kind != SPANS_NONE)
             return spans_bad(w, NULL, "must hold one value");
-        kind = kinds[i];
-        val = x;
+        kind = i;
+        val = &mb->val;
     }
-    if (!kind) { /* {}: an empty value */
+    const char *kname = kind == SPANS_NONE ? NULL : spans_kinds[kind];
+    switch (kind) {
+    case SPANS_NONE: /* {}: an empty value */
         SPANS_LIT(o, "{}");
         return 0;
-    }
-    if (strcmp(kind, "stringValue") == 0) {
-        const char *s = json_object_get_string(val);
-        size_t n = (size_t)json_object_get_string_len(val);
-        if (!json_object_is_type(val, json_type_string))
-            return spans_bad(w, kind, "must be a string");
-        if (memchr(s, '\0', n))
-            return spans_bad(w, kind, "must not contain NUL");
+    case SPANS_STRING:
+        if (val->kind != JSONX_STRING)
+            return spans_bad(w, kname, "must be a string");
+        if (val->len && memchr(val->s, '\0', val->len))
+            return spans_bad(w, kname, "must not contain NUL");
         SPANS_LIT(o, "{\"stringValue\":");
-        jsonx_out_str(o, s, n);
+        jsonx_out_str(o, val->s, val->len);
         SPANS_LIT(o, "}");
         if (sc) {
-            sc->kind = kind;
-            sc->text = s;
+            sc->kind = SPANS_STRING;
+            sc->text.s = val->s;
+            sc->text.n = val->len;
         }
-    } else if (strcmp(kind, "boolValue") == 0) {
-        if (!json_object_is_type(val, json_type_boolean))
-            return spans_bad(w, kind, "must be true or false");
-        if (json_object_get_boolean(val))
+        return 0;
+    case SPANS_BOOL:
+        if (val->kind != JSONX_BOOL)
+            return spans_bad(w, kname, "must be true or false");
+        if (val->truth)
             SPANS_LIT(o, "{\"boolValue\":true}");
         else
             SPANS_LIT(o, "{\"boolValue\":false}");
-    } else if (strcmp(kind, "intValue") == 0) {
-        long long ll;
-        if (json_object_is_type(val, json_type_int)) {
-            if (json_object_get_int64(val) == INT64_MAX && json_object_get_uint64(val) > INT64_MAX)
-                return spans_bad(w, kind, "is out of the int64 range");
-            ll = json_object_get_int64(val);
-        } else if (json_object_is_type(val, json_type_string)) {
-            const char *s = json_object_get_string(val);
-            char *end;
-            errno = 0;
-            ll = spans_digits(s, 1) ? strtoll(s, &end, 10) : 0;
-            if (!spans_digits(s, 1) || errno || *end)
-                return spans_bad(w, kind, "must be an int64 as a number or a decimal string");
-        } else if (json_object_is_type(val, json_type_double)) {
-            double d = json_object_get_double(val);
-            if (!isfinite(d) || d != floor(d))
-                return spans_bad(w, kind, "must be an integer");
+        return 0;
+    case SPANS_INT: {
+        uint64_t mag = 0;
+        int minus = 0, ok;
+        if (val->kind == JSONX_NUMBER && val->integer) {
+            if (spans_dec(val->s, val->len, 1, &mag, &minus) ||
+                mag > (minus ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX))
+                return spans_bad(w, kname, "is out of the int64 range");
+        } else if (val->kind == JSONX_STRING) {
+            if (spans_dec(val->s, val->len, 1, &mag, &minus) ||
+                mag > (minus ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX))
+                return spans_bad(w, kname, "must be an int64 as a number or a decimal string");
+        } else if (val->kind == JSONX_NUMBER) {
+            double d = spans_strtod(w->r->op.arena, val->s, val->len, &ok);
+            if (!ok || !isfinite(d) || d != floor(d))
+                return spans_bad(w, kname, "must be an integer");
             if (!(d >= -9223372036854775808.0 && d < 9223372036854775808.0)) {
                 SPANS_LIT(o, "{\"doubleValue\":");
                 spans_out_double(o, d);
                 SPANS_LIT(o, "}");
                 return 0;
             }
-            ll = (long long)d;
+            long long ll = (long long)d;
+            minus = ll < 0;
+            mag = minus ? (uint64_t)0 - (uint64_t)ll : (uint64_t)ll;
         } else {
-            return spans_bad(w, kind, "must be an int64 as a number or a decimal string");
+            return spans_bad(w, kname, "must be an int64 as a number or a decimal string");
         }
-        char buf[24];
-        int n = snprintf(buf, sizeof(buf), "%lld", ll);
-        SPANS_LIT(o, "{\"intValue\":\"");
-        jsonx_out_raw(o, buf, (size_t)n);
-        SPANS_LIT(o, "\"}");
-        if (sc) {
-            sc->kind = kind;
-            memcpy(sc->buf, buf, (size_t)n + 1);
-            sc->text = sc->buf;
-        }
-    } else if (strcmp(kind, "doubleValue") == 0) {
+        spans_out_int(o, mag, minus && mag, sc);
+        return 0;
+    }
+    case SPANS_DOUBLE: {
         double d;
-        if (json_object_is_type(val, json_type_double) || json_object_is_type(val, json_type_int)) {
-            d = json_object_get_double(val);
-        } else if (json_object_is_type(val, json_type_string)) {
-            const char *s = json_object_get_string(val);
-            char *end;
-            if (strcmp(s, "NaN") == 0)
+        int ok;
+        if (val->kind == JSONX_NUMBER) {
+            d = spans_strtod(w->r->op.arena, val->s, val->len, &ok);
+        } else if (val->kind == JSONX_STRING) {
+            if (spans_is(val->s, val->len, "NaN"))
                 d = NAN;
-            else if (strcmp(s, "Infinity") == 0)
+            else if (spans_is(val->s, val->len, "Infinity"))
                 d = INFINITY;
-            else if (strcmp(s, "-Infinity") == 0)
+            else if (spans_is(val->s, val->len, "-Infinity"))
                 d = -INFINITY;
             else {
-                errno = 0;
-                d = strtod(s, &end);
-                if (!s[0] || *end || !isfinite(d) || isspace((unsigned char)s[0]) ||
-                    strpbrk(s, "xXnNiI"))
-                    return spans_bad(w, kind, "must be a number");
+                d = spans_strtod(w->r->op.arena, val->s, val->len, &ok);
+                if (!ok || !isfinite(d) || isspace((unsigned char)val->s[0]) ||
+                    memchr(val->s, '\0', val->len))
+                    return spans_bad(w, kname, "must be a number");
+                for (size_t i = 0; i < val->len; i++)
+                    if (strchr("xXnNiI", val->s[i]))
+                        return spans_bad(w, kname, "must be a number");
             }
         } else {
-            return spans_bad(w, kind, "must be a number");
+            return spans_bad(w, kname, "must be a number");
         }
         SPANS_LIT(o, "{\"doubleValue\":");
         spans_out_double(o, d);
         SPANS_LIT(o, "}");
-    } else if (strcmp(kind, "bytesValue") == 0) {
-        if (!json_object_is_type(val, json_type_string) ||
-            !spans_is_base64(json_object_get_string(val), (size_t)json_object_get_string_len(val)))
-            return spans_bad(w, kind, "must be base64");
+        return 0;
+    }
+    case SPANS_BYTES:
+        if (val->kind != JSONX_STRING || !spans_is_base64(val->s, val->len))
+            return spans_bad(w, kname, "must be base64");
         SPANS_LIT(o, "{\"bytesValue\":");
-        jsonx_out_str(o, json_object_get_string(val), (size_t)json_object_get_string_len(val));
+        jsonx_out_str(o, val->s, val->len);
         SPANS_LIT(o, "}");
-    } else {
+        return 0;
+    default: {
         /* arrayValue {"values": [AnyValue]} and kvlistValue {"values": [KeyValue]} */
-        json_object *values;
-        int at = spans_push(w, kind, -1);
-        if (!json_object_is_type(val, json_type_object))
+        const struct jsonx_val *values;
+        int at = spans_push(w, kname, -1);
+        if (val->kind != JSONX_OBJECT)
             return spans_bad(w, NULL, "must be an object");
         if (spans_array(w, val, "values", &values))
             return -1;
-        if (strcmp(kind, "kvlistValue") == 0) {
+        if (kind == SPANS_KVLIST) {
             SPANS_LIT(o, "{\"kvlistValue\":{\"values\":");
             if (spans_kvlist(w, o, values))
                 return -1;
         } else {
-            size_t len = values ? json_object_array_length(values) : 0;
+            uint32_t len = values ? values->n : 0;
             SPANS_LIT(o, "{\"arrayValue\":{\"values\":[");
-            for (size_t i = 0; i < len; i++) {
+            for (uint32_t i = 0; i < len; i++) {
                 int at2 = spans_push(w, "values", (long)i);
                 if (i)
                     SPANS_LIT(o, ",");
-                if (spans_value(w, o, json_object_array_get_idx(values, i), NULL))
+                if (spans_value(
+                        w, o, values->items[i].kind == JSONX_NULL ? NULL : &values->items[i], NULL))
                     return -1;
                 spans_pop(w, at2);
             }
@@ -486,27 +635,28 @@ static int spans_value(struct spans_walk *w, struct jsonx_out *o, json_object *v
         }
         SPANS_LIT(o, "}}");
         spans_pop(w, at);
+        return 0;
     }
-    return 0;
+    }
 }
 
 /* A kvlistValue's values: [{"key", "value"}] kept as a list. */
-static int spans_kvlist(struct spans_walk *w, struct jsonx_out *o, json_object *list)
+static int spans_kvlist(struct spans_walk *w, struct jsonx_out *o, const struct jsonx_val *list)
 {
-    size_t len = list ? json_object_array_length(list) : 0;
+    uint32_t len = list ? list->n : 0;
     SPANS_LIT(o, "[");
-    for (size_t i = 0; i < len; i++) {
-        json_object *kv = json_object_array_get_idx(list, i);
-        const char *key;
+    for (uint32_t i = 0; i < len; i++) {
+        const struct jsonx_val *kv = &list->items[i];
+        struct spans_str key;
         int at = spans_push(w, "values", (long)i);
-        if (!json_object_is_type(kv, json_type_object))
+        if (kv->kind != JSONX_OBJECT)
             return spans_bad(w, NULL, "must be a KeyValue object");
         if (spans_string(w, kv, "key", &key))
             return -1;
         if (i)
             SPANS_LIT(o, ",");
         SPANS_LIT(o, "{\"key\":");
-        spans_out_str(o, key);
+        spans_out_s(o, key);
         SPANS_LIT(o, ",\"value\":");
         spans_push(w, "value", -1);
         if (spans_value(w, o, spans_get(kv, "value"), NULL))
@@ -521,24 +671,32 @@ static int spans_kvlist(struct spans_walk *w, struct jsonx_out *o, json_object *
 /* The attributes that name a span's run and attempt (spans_run_of), as written: index 0
  * runwatch's keys, 1 agent-lightning's. */
 struct spans_names {
-    const char *run[2];     /* a stringValue's text, else NULL */
-    const char *attempt[2]; /* an intValue's decimal or a stringValue's text, else NULL */
-    char buf[2][24];
+    int run_set[2]; /* a stringValue of a UUID's length: run holds it */
+    char run[2][37];
+    int attempt_set[2]; /* an intValue's decimal or a stringValue's text, short enough */
+    char attempt[2][24];
 };
 
-static void spans_note(struct spans_names *nm, const char *key, const struct spans_scalar *sc)
+static void spans_note(struct spans_names *nm, struct spans_str key, const struct spans_scalar *sc)
 {
     static const char *const runs[] = {"runwatch.run_id", "agentlightning.rollout_id"};
     static const char *const attempts[] = {"runwatch.attempt", "agentlightning.attempt_id"};
     for (int k = 0; k < 2; k++) {
         /* A key repeated keeps its last value, in jsonb and here alike. */
-        if (strcmp(key, runs[k]) == 0)
-            nm->run[k] = sc->kind && strcmp(sc->kind, "stringValue") == 0 ? sc->text : NULL;
-        else if (strcmp(key, attempts[k]) == 0) {
-            size_t n = sc->kind ? strlen(sc->text) : sizeof(nm->buf[k]);
-            nm->attempt[k] = NULL;
-            if (n < sizeof(nm->buf[k]))
-                nm->attempt[k] = memcpy(nm->buf[k], sc->text, n + 1);
+        if (spans_is(key.s, key.n, runs[k])) {
+            nm->run_set[k] = sc->kind == SPANS_STRING && sc->text.n == 36;
+            /* Lower case: the batch's spans are counted per run by this text (spans_rank),
+             * and PostgreSQL's uuid reads either case as the same run. */
+            for (size_t i = 0; nm->run_set[k] && i < 36; i++)
+                nm->run[k][i] = (char)tolower((unsigned char)sc->text.s[i]);
+            nm->run[k][36] = '\0';
+        } else if (spans_is(key.s, key.n, attempts[k])) {
+            nm->attempt_set[k] = sc->kind != SPANS_NONE && sc->text.n < sizeof(nm->attempt[k]) &&
+                                 !memchr(sc->text.s, '\0', sc->text.n);
+            if (nm->attempt_set[k]) {
+                memcpy(nm->attempt[k], sc->text.s, sc->text.n);
+                nm->attempt[k][sc->text.n] = '\0';
+            }
         }
     }
 }
@@ -546,28 +704,28 @@ static void spans_note(struct spans_names *nm, const char *key, const struct spa
 /* A list of KeyValue as the object {key: AnyValue} that is stored, written to o (keys are
  * unique in OTLP; a repeated one keeps its last value: jsonb keeps a key's last). nm (may
  * be NULL) learns the attributes naming a run. */
-static int spans_attributes(struct spans_walk *w, struct jsonx_out *o, json_object *obj,
+static int spans_attributes(struct spans_walk *w, struct jsonx_out *o, const struct jsonx_val *obj,
                             const char *key, struct spans_names *nm)
 {
-    json_object *list;
+    const struct jsonx_val *list;
     if (nm)
         memset(nm, 0, sizeof(*nm));
     if (spans_array(w, obj, key, &list))
         return -1;
-    size_t len = list ? json_object_array_length(list) : 0;
+    uint32_t len = list ? list->n : 0;
     SPANS_LIT(o, "{");
-    for (size_t i = 0; i < len; i++) {
-        json_object *kv = json_object_array_get_idx(list, i);
-        const char *k;
+    for (uint32_t i = 0; i < len; i++) {
+        const struct jsonx_val *kv = &list->items[i];
+        struct spans_str k;
         struct spans_scalar sc;
         int at = spans_push(w, key, (long)i);
-        if (!json_object_is_type(kv, json_type_object))
+        if (kv->kind != JSONX_OBJECT)
             return spans_bad(w, NULL, "must be a KeyValue object");
         if (spans_string(w, kv, "key", &k))
             return -1;
         if (i)
             SPANS_LIT(o, ",");
-        spans_out_str(o, k);
+        spans_out_s(o, k);
         SPANS_LIT(o, ":");
         spans_push(w, "value", -1);
         if (spans_value(w, o, spans_get(kv, "value"), nm ? &sc : NULL))
@@ -581,8 +739,8 @@ static int spans_attributes(struct spans_walk *w, struct jsonx_out *o, json_obje
 }
 
 /* droppedAttributesCount and the like: uint32, written as ,"name":n. */
-static int spans_count(struct spans_walk *w, struct jsonx_out *o, json_object *obj, const char *key,
-                       const char *name)
+static int spans_count(struct spans_walk *w, struct jsonx_out *o, const struct jsonx_val *obj,
+                       const char *key, const char *name)
 {
     uint64_t n;
     if (spans_u64(w, obj, key, UINT32_MAX, &n))
@@ -595,9 +753,9 @@ static int spans_count(struct spans_walk *w, struct jsonx_out *o, json_object *o
 }
 
 /* An attempt number's text (1 to 2^31-1), else 0. */
-static long spans_attempt(const char *t)
+static long spans_attempt(int set, const char *t)
 {
-    if (!t || !spans_digits(t, 0) || strlen(t) > 10)
+    if (!set || !spans_digits(t, 0) || strlen(t) > 10)
         return 0;
     long n = strtol(t, NULL, 10);
     return n >= 1 && n <= INT32_MAX ? n : 0;
@@ -612,12 +770,11 @@ static const char *spans_run_of(const struct spans_names *span, const struct spa
     const struct spans_names *where[] = {span, res};
     for (size_t i = 0; i < 2; i++)
         for (size_t k = 0; k < 2; k++) {
-            const char *id = where[i]->run[k];
-            if (id && jsonx_is_uuid(id)) {
-                *attempt = spans_attempt(span->attempt[k]);
+            if (where[i]->run_set[k] && jsonx_is_uuid(where[i]->run[k])) {
+                *attempt = spans_attempt(span->attempt_set[k], span->attempt[k]);
                 if (!*attempt)
-                    *attempt = spans_attempt(res->attempt[k]);
-                return id;
+                    *attempt = spans_attempt(res->attempt_set[k], res->attempt[k]);
+                return where[i]->run[k];
             }
         }
     return NULL;
@@ -633,19 +790,19 @@ static void spans_reject(struct spans_walk *w, const char *why)
 }
 
 /* A span's events, written as the stored list. */
-static int spans_events(struct spans_walk *w, struct jsonx_out *o, json_object *span)
+static int spans_events(struct spans_walk *w, struct jsonx_out *o, const struct jsonx_val *span)
 {
-    json_object *list;
+    const struct jsonx_val *list;
     if (spans_array(w, span, "events", &list))
         return -1;
-    size_t len = list ? json_object_array_length(list) : 0;
+    uint32_t len = list ? list->n : 0;
     SPANS_LIT(o, "[");
-    for (size_t i = 0; i < len; i++) {
-        json_object *ev = json_object_array_get_idx(list, i);
-        const char *name;
+    for (uint32_t i = 0; i < len; i++) {
+        const struct jsonx_val *ev = &list->items[i];
+        struct spans_str name;
         uint64_t t;
         int at = spans_push(w, "events", (long)i);
-        if (!json_object_is_type(ev, json_type_object))
+        if (ev->kind != JSONX_OBJECT)
             return spans_bad(w, NULL, "must be an object");
         if (spans_u64(w, ev, "timeUnixNano", UINT64_MAX, &t) || spans_string(w, ev, "name", &name))
             return -1;
@@ -654,7 +811,7 @@ static int spans_events(struct spans_walk *w, struct jsonx_out *o, json_object *
         SPANS_LIT(o, "{\"time_unix_nano\":\"");
         spans_out_u64(o, t);
         SPANS_LIT(o, "\",\"name\":");
-        spans_out_str(o, name);
+        spans_out_s(o, name);
         SPANS_LIT(o, ",\"attributes\":");
         if (spans_attributes(w, o, ev, "attributes", NULL) ||
             spans_count(w, o, ev, "droppedAttributesCount", "dropped_attributes_count"))
@@ -667,20 +824,20 @@ static int spans_events(struct spans_walk *w, struct jsonx_out *o, json_object *
 }
 
 /* A span's links, written as the stored list. */
-static int spans_links(struct spans_walk *w, struct jsonx_out *o, json_object *span)
+static int spans_links(struct spans_walk *w, struct jsonx_out *o, const struct jsonx_val *span)
 {
-    json_object *list;
+    const struct jsonx_val *list;
     if (spans_array(w, span, "links", &list))
         return -1;
-    size_t len = list ? json_object_array_length(list) : 0;
+    uint32_t len = list ? list->n : 0;
     SPANS_LIT(o, "[");
-    for (size_t i = 0; i < len; i++) {
-        json_object *ln = json_object_array_get_idx(list, i);
+    for (uint32_t i = 0; i < len; i++) {
+        const struct jsonx_val *ln = &list->items[i];
         char trace[33] = "", span_id[17] = "";
-        const char *state;
+        struct spans_str state;
         uint64_t flags;
         int at = spans_push(w, "links", (long)i);
-        if (!json_object_is_type(ln, json_type_object))
+        if (ln->kind != JSONX_OBJECT)
             return spans_bad(w, NULL, "must be an object");
         if (spans_hex_id(w, ln, "traceId", 16, trace) < 0 ||
             spans_hex_id(w, ln, "spanId", 8, span_id) < 0 ||
@@ -694,7 +851,7 @@ static int spans_links(struct spans_walk *w, struct jsonx_out *o, json_object *s
         SPANS_LIT(o, "\",\"span_id\":\"");
         jsonx_out_raw(o, span_id, strlen(span_id));
         SPANS_LIT(o, "\",\"trace_state\":");
-        spans_out_str(o, state);
+        spans_out_s(o, state);
         SPANS_LIT(o, ",\"flags\":");
         spans_out_u64(o, flags);
         SPANS_LIT(o, ",\"attributes\":");
@@ -708,20 +865,170 @@ static int spans_links(struct spans_walk *w, struct jsonx_out *o, json_object *s
     return 0;
 }
 
-/* One span into the batch's records (the columns of span_insert's recordset), written to
- * w->spa; a span that cannot be kept is taken back out and counted. */
-static int spans_span(struct spans_walk *w, json_object *span, int ri, int si,
+static void spans_be32(char *p, uint32_t v)
+{
+    p[0] = (char)(v >> 24);
+    p[1] = (char)(v >> 16);
+    p[2] = (char)(v >> 8);
+    p[3] = (char)v;
+}
+
+static void spans_col_init(struct spans_col *c, struct arena *a, size_t cap, uint32_t oid)
+{
+    jsonx_out_init(&c->o, a, cap);
+    c->oid = oid;
+    c->hasnull = 0;
+    char *p = jsonx_out_room(&c->o, 20);
+    if (p) {
+        memset(p, 0, 20);
+        c->o.len += 20;
+    }
+}
+
+/* An element's length, then room for its n bytes (NULL after an allocation failure). */
+static char *spans_col_elem(struct spans_col *c, size_t n)
+{
+    char *p = jsonx_out_room(&c->o, 4 + n);
+    if (!p)
+        return NULL;
+    spans_be32(p, (uint32_t)n);
+    c->o.len += 4 + n;
+    return p + 4;
+}
+
+static void spans_col_null(struct spans_col *c)
+{
+    char *p = jsonx_out_room(&c->o, 4);
+    if (p) {
+        spans_be32(p, UINT32_MAX); /* -1 */
+        c->o.len += 4;
+    }
+    c->hasnull = 1;
+}
+
+static void spans_col_bytes(struct spans_col *c, const void *s, size_t n)
+{
+    char *p = spans_col_elem(c, n);
+    if (p && n)
+        memcpy(p, s, n);
+}
+
+static void spans_col_int(struct spans_col *c, uint64_t v, size_t width)
+{
+    char *p = spans_col_elem(c, width);
+    for (size_t i = 0; p && i < width; i++)
+        p[i] = (char)(v >> (8 * (width - 1 - i)));
+}
+
+/* Opens a jsonb element (its length patched by spans_col_close): jsonb's binary form is a
+ * version byte, 1, then the JSON text, which the caller writes to c->o. */
+static size_t spans_col_open_jsonb(struct spans_col *c)
+{
+    size_t at = c->o.len;
+    char *p = jsonx_out_room(&c->o, 5);
+    if (p) {
+        p[4] = 1;
+        c->o.len += 5;
+    }
+    return at;
+}
+
+static void spans_col_close(struct spans_col *c, size_t at)
+{
+    if (!c->o.failed)
+        spans_be32(c->o.buf + at, (uint32_t)(c->o.len - at - 4));
+}
+
+/* The array's bytes with n elements (its header completed), NULL after a failure. */
+static const char *spans_col_end(struct spans_col *c, long n, int *len)
+{
+    size_t total;
+    const char *buf = jsonx_out_end(&c->o, &total);
+    if (!buf || total > INT32_MAX)
+        return NULL;
+    spans_be32(c->o.buf, 1);
+    spans_be32(c->o.buf + 4, (uint32_t)c->hasnull);
+    spans_be32(c->o.buf + 8, c->oid);
+    spans_be32(c->o.buf + 12, (uint32_t)n);
+    spans_be32(c->o.buf + 16, 1);
+    *len = (int)total;
+    return buf;
+}
+
+/* 2n hex digits (checked already) as n bytes. */
+static void spans_col_hex(struct spans_col *c, const char *hex, size_t n)
+{
+    char *p = spans_col_elem(c, n);
+    for (size_t i = 0; p && i < n; i++)
+        p[i] = (char)(hex_digit(hex[2 * i]) << 4 | hex_digit(hex[2 * i + 1]));
+}
+
+/* A UUID's canonical text (checked already) as its 16 bytes. */
+static void spans_col_uuid(struct spans_col *c, const char *u)
+{
+    char *p = spans_col_elem(c, 16);
+    for (size_t i = 0, k = 0; p && k < 16; k++) {
+        if (u[i] == '-')
+            i++;
+        p[k] = (char)(hex_digit(u[i]) << 4 | hex_digit(u[i + 1]));
+        i += 2;
+    }
+}
+
+/* The place of the next span of run among the batch's spans of it (1 for its first). The
+ * statement numbers a run's spans from its counter by this place, instead of a window
+ * over the batch sorted by run, which ran while the batch held the run's counter (the
+ * batches of one run wait for each other there: docs/PERFORMANCE.md). 0 when out of
+ * memory. */
+static long spans_rank(struct spans_walk *w, const char *run)
+{
+    uint32_t h = 2166136261u;
+    for (const char *c = run; *c; c++)
+        h = (h ^ (unsigned char)*c) * 16777619u;
+    if (!w->runs || 2 * (w->nruns + 1) > w->runs_mask + 1) {
+        unsigned size = w->runs ? 2 * (w->runs_mask + 1) : 16;
+        struct spans_run_count *t = arena_calloc(w->r->op.arena, size * sizeof(*t));
+        if (!t)
+            return 0;
+        for (unsigned i = 0; w->runs && i <= w->runs_mask; i++) {
+            if (!w->runs[i].run)
+                continue;
+            uint32_t k = 2166136261u;
+            for (const char *c = w->runs[i].run; *c; c++)
+                k = (k ^ (unsigned char)*c) * 16777619u;
+            while (t[k & (size - 1)].run)
+                k++;
+            t[k & (size - 1)] = w->runs[i];
+        }
+        w->runs = t;
+        w->runs_mask = size - 1;
+    }
+    for (;; h++) {
+        struct spans_run_count *e = &w->runs[h & w->runs_mask];
+        if (!e->run) {
+            if (!(e->run = arena_strdup(w->r->op.arena, run)))
+                return 0;
+            w->nruns++;
+        } else if (strcmp(e->run, run) != 0) {
+            continue;
+        }
+        return ++e->n;
+    }
+}
+
+/* One span into the batch's columns (span_insert's arrays); a span that cannot be kept is
+ * taken back out and counted. */
+static int spans_span(struct spans_walk *w, const struct jsonx_val *span, int ri, int si,
                       const struct spans_names *res_names)
 {
     char trace[33], span_id[17], parent[17];
-    const char *name, *state, *msg = "";
+    struct spans_str name, state, msg = {"", 0};
     uint64_t start, end, flags;
     int kind, code = 0, zt, zs, zp;
-    json_object *status;
-    struct jsonx_out *o = &w->spa;
+    const struct jsonx_val *status;
     struct spans_names nm;
 
-    if (!json_object_is_type(span, json_type_object))
+    if (span->kind != JSONX_OBJECT)
         return spans_bad(w, NULL, "must be an object");
     if ((zt = spans_hex_id(w, span, "traceId", 16, trace)) < 0 ||
         (zs = spans_hex_id(w, span, "spanId", 8, span_id)) < 0 ||
@@ -739,80 +1046,96 @@ static int spans_span(struct spans_walk *w, json_object *span, int ri, int si,
             return -1;
         spans_pop(w, at);
     }
-    size_t mark = o->len; /* where this span starts, to take it back */
-    if (w->nspans)
-        SPANS_LIT(o, ",");
-    SPANS_LIT(o, "{\"a\":");
-    if (spans_attributes(w, o, span, "attributes", &nm))
+    /* The three jsonb columns first: the span is checked whole before deciding whether to
+     * keep it (a malformed span further on is still a 400); one that cannot be kept is
+     * taken back out of them. */
+    struct spans_col *col = w->col;
+    size_t mark[3] = {col[SPANS_C_ATTRS].o.len, col[SPANS_C_EVENTS].o.len,
+                      col[SPANS_C_LINKS].o.len};
+    size_t at = spans_col_open_jsonb(&col[SPANS_C_ATTRS]);
+    if (spans_attributes(w, &col[SPANS_C_ATTRS].o, span, "attributes", &nm))
         return -1;
-    SPANS_LIT(o, ",\"e\":");
-    if (spans_events(w, o, span))
+    spans_col_close(&col[SPANS_C_ATTRS], at);
+    at = spans_col_open_jsonb(&col[SPANS_C_EVENTS]);
+    if (spans_events(w, &col[SPANS_C_EVENTS].o, span))
         return -1;
-    SPANS_LIT(o, ",\"l\":");
-    if (spans_links(w, o, span) || spans_count(w, o, span, "droppedAttributesCount", "da") ||
-        spans_count(w, o, span, "droppedEventsCount", "de") ||
-        spans_count(w, o, span, "droppedLinksCount", "dl"))
+    spans_col_close(&col[SPANS_C_EVENTS], at);
+    at = spans_col_open_jsonb(&col[SPANS_C_LINKS]);
+    if (spans_links(w, &col[SPANS_C_LINKS].o, span))
         return -1;
-    /* Checked whole before deciding: a malformed span further on is still a 400. */
+    spans_col_close(&col[SPANS_C_LINKS], at);
+    uint64_t da, de, dl;
+    if (spans_u64(w, span, "droppedAttributesCount", UINT32_MAX, &da) ||
+        spans_u64(w, span, "droppedEventsCount", UINT32_MAX, &de) ||
+        spans_u64(w, span, "droppedLinksCount", UINT32_MAX, &dl))
+        return -1;
     if (zt || zs || start > INT64_MAX || end > INT64_MAX) {
-        if (!o->failed)
-            o->len = mark;
+        if (!col[SPANS_C_ATTRS].o.failed && !col[SPANS_C_EVENTS].o.failed &&
+            !col[SPANS_C_LINKS].o.failed) {
+            col[SPANS_C_ATTRS].o.len = mark[0];
+            col[SPANS_C_EVENTS].o.len = mark[1];
+            col[SPANS_C_LINKS].o.len = mark[2];
+        }
         spans_reject(w, zt || zs ? "has no traceId or spanId (empty or all zero)"
                                  : "has a time past 2^63 nanoseconds");
         return 0;
     }
     long attempt = 0;
     const char *run = spans_run_of(&nm, res_names, &attempt);
-    char num[80];
-    int n = snprintf(num, sizeof(num), ",\"i\":%ld,\"t\":\"%s\",\"s\":\"%s\"", ++w->nspans, trace,
-                     span_id);
-    jsonx_out_raw(o, num, (size_t)n);
-    if (!zp) {
-        SPANS_LIT(o, ",\"p\":\"");
-        jsonx_out_raw(o, parent, strlen(parent));
-        SPANS_LIT(o, "\"");
-    }
-    SPANS_LIT(o, ",\"ts\":");
-    spans_out_str(o, state);
-    SPANS_LIT(o, ",\"f\":");
-    spans_out_u64(o, flags);
-    SPANS_LIT(o, ",\"n\":");
-    spans_out_str(o, name);
-    n = snprintf(num, sizeof(num), ",\"k\":%d,\"sn\":%" PRIu64 ",\"en\":%" PRIu64 ",\"sc\":%d",
-                 kind, start, end, code);
-    jsonx_out_raw(o, num, (size_t)n);
-    SPANS_LIT(o, ",\"sm\":");
-    spans_out_str(o, msg);
-    n = snprintf(num, sizeof(num), ",\"ri\":%d,\"si\":%d", ri, si);
-    jsonx_out_raw(o, num, (size_t)n);
+    w->nspans++;
+    spans_col_hex(&col[SPANS_C_TRACE], trace, 16);
+    spans_col_hex(&col[SPANS_C_SPAN], span_id, 8);
+    if (zp)
+        spans_col_null(&col[SPANS_C_PARENT]);
+    else
+        spans_col_hex(&col[SPANS_C_PARENT], parent, 8);
+    spans_col_bytes(&col[SPANS_C_STATE], state.s, state.n);
+    spans_col_int(&col[SPANS_C_FLAGS], flags, 8);
+    spans_col_bytes(&col[SPANS_C_NAME], name.s, name.n);
+    spans_col_int(&col[SPANS_C_KIND], (uint64_t)kind, 2);
+    spans_col_int(&col[SPANS_C_START], start, 8);
+    spans_col_int(&col[SPANS_C_END], end, 8);
+    spans_col_int(&col[SPANS_C_CODE], (uint64_t)code, 2);
+    spans_col_bytes(&col[SPANS_C_MSG], msg.s, msg.n);
+    spans_col_int(&col[SPANS_C_DATTRS], da, 8);
+    spans_col_int(&col[SPANS_C_DEVENTS], de, 8);
+    spans_col_int(&col[SPANS_C_DLINKS], dl, 8);
+    spans_col_int(&col[SPANS_C_RES], (uint64_t)ri, 4);
+    spans_col_int(&col[SPANS_C_SCOPE], (uint64_t)si, 4);
+    if (run)
+        spans_col_uuid(&col[SPANS_C_RUN], run);
+    else
+        spans_col_null(&col[SPANS_C_RUN]);
+    if (run && attempt)
+        spans_col_int(&col[SPANS_C_ATTEMPT], (uint64_t)attempt, 4);
+    else
+        spans_col_null(&col[SPANS_C_ATTEMPT]);
     if (run) {
-        SPANS_LIT(o, ",\"run\":\"");
-        jsonx_out_raw(o, run, strlen(run));
-        SPANS_LIT(o, "\"");
-        if (attempt) {
-            n = snprintf(num, sizeof(num), ",\"att\":%ld", attempt);
-            jsonx_out_raw(o, num, (size_t)n);
-        }
+        long rank = spans_rank(w, run);
+        if (!rank)
+            return req_error(w->r, 500, "internal", NULL, "out of memory");
+        spans_col_int(&col[SPANS_C_RANK], (uint64_t)rank, 4);
+    } else {
+        spans_col_null(&col[SPANS_C_RANK]);
     }
-    SPANS_LIT(o, "}");
     return 0;
 }
 
 /* The whole ExportTraceServiceRequest into the batch: resources, scopes and spans. */
-static int spans_walk_request(struct spans_walk *w, json_object *req)
+static int spans_walk_request(struct spans_walk *w, const struct jsonx_val *req)
 {
-    json_object *rss;
-    if (!json_object_is_type(req, json_type_object))
+    const struct jsonx_val *rss;
+    if (req->kind != JSONX_OBJECT)
         return spans_bad(w, NULL, "the request must be an ExportTraceServiceRequest object");
     if (spans_array(w, req, "resourceSpans", &rss))
         return -1;
-    size_t nrs = rss ? json_object_array_length(rss) : 0;
-    for (size_t i = 0; i < nrs; i++) {
-        json_object *rs = json_object_array_get_idx(rss, i), *res, *sss;
-        const char *schema;
+    uint32_t nrs = rss ? rss->n : 0;
+    for (uint32_t i = 0; i < nrs; i++) {
+        const struct jsonx_val *rs = &rss->items[i], *res, *sss;
+        struct spans_str schema;
         struct spans_names rnames;
         int at = spans_push(w, "resourceSpans", (long)i);
-        if (!json_object_is_type(rs, json_type_object))
+        if (rs->kind != JSONX_OBJECT)
             return spans_bad(w, NULL, "must be an object");
         if (spans_object(w, rs, "resource", &res) || spans_array(w, rs, "scopeSpans", &sss) ||
             spans_string(w, rs, "schemaUrl", &schema))
@@ -826,15 +1149,15 @@ static int spans_walk_request(struct spans_walk *w, json_object *req)
             return -1;
         spans_pop(w, at2);
         SPANS_LIT(&w->res, ",\"schema_url\":");
-        spans_out_str(&w->res, schema);
+        spans_out_s(&w->res, schema);
         SPANS_LIT(&w->res, "}");
         int ri = (int)w->nres++;
-        size_t nss = sss ? json_object_array_length(sss) : 0;
-        for (size_t j = 0; j < nss; j++) {
-            json_object *ss = json_object_array_get_idx(sss, j), *scope, *spans;
-            const char *sname, *sversion, *sschema;
+        uint32_t nss = sss ? sss->n : 0;
+        for (uint32_t j = 0; j < nss; j++) {
+            const struct jsonx_val *ss = &sss->items[j], *scope, *spans;
+            struct spans_str sname, sversion, sschema;
             int at3 = spans_push(w, "scopeSpans", (long)j);
-            if (!json_object_is_type(ss, json_type_object))
+            if (ss->kind != JSONX_OBJECT)
                 return spans_bad(w, NULL, "must be an object");
             if (spans_object(w, ss, "scope", &scope) || spans_array(w, ss, "spans", &spans) ||
                 spans_string(w, ss, "schemaUrl", &sschema))
@@ -846,9 +1169,9 @@ static int spans_walk_request(struct spans_walk *w, json_object *req)
             if (w->nsco)
                 SPANS_LIT(&w->sco, ",");
             SPANS_LIT(&w->sco, "{\"name\":");
-            spans_out_str(&w->sco, sname);
+            spans_out_s(&w->sco, sname);
             SPANS_LIT(&w->sco, ",\"version\":");
-            spans_out_str(&w->sco, sversion);
+            spans_out_s(&w->sco, sversion);
             SPANS_LIT(&w->sco, ",\"attributes\":");
             if (spans_attributes(w, &w->sco, scope, "attributes", NULL) ||
                 spans_count(w, &w->sco, scope, "droppedAttributesCount",
@@ -856,13 +1179,13 @@ static int spans_walk_request(struct spans_walk *w, json_object *req)
                 return -1;
             spans_pop(w, at4);
             SPANS_LIT(&w->sco, ",\"schema_url\":");
-            spans_out_str(&w->sco, sschema);
+            spans_out_s(&w->sco, sschema);
             SPANS_LIT(&w->sco, "}");
             int si = (int)w->nsco++;
-            size_t nsp = spans ? json_object_array_length(spans) : 0;
-            for (size_t k = 0; k < nsp; k++) {
+            uint32_t nsp = spans ? spans->n : 0;
+            for (uint32_t k = 0; k < nsp; k++) {
                 int at5 = spans_push(w, "spans", (long)k);
-                if (spans_span(w, json_object_array_get_idx(spans, k), ri, si, &rnames))
+                if (spans_span(w, &spans->items[k], ri, si, &rnames))
                     return -1;
                 spans_pop(w, at5);
             }
@@ -911,37 +1234,76 @@ static int spans_otlp_answer(struct req *r, long rejected, const char *why)
     return req_json_text(r, 200, body);
 }
 
-int spans_otlp_ingest(struct req *r, const char *project_id, json_object *request)
+int spans_otlp_ingest(struct req *r, const char *project_id, const struct jsonx_val *request)
 {
+    /* Each column's element type (the statement's casts say the same) and first room, a
+     * share of the body's size (a buffer doubles as it fills). */
+    static const struct {
+        uint32_t oid;
+        unsigned share; /* the body's size over this */
+        int in;         /* span_insert's parameter */
+    } cols[SPANS_NCOLS] = {
+        [SPANS_C_TRACE] = {17, 8, SPAN_INSERT_IN_TRACE_IDS},
+        [SPANS_C_SPAN] = {17, 16, SPAN_INSERT_IN_SPAN_IDS},
+        [SPANS_C_PARENT] = {17, 16, SPAN_INSERT_IN_PARENT_IDS},
+        [SPANS_C_STATE] = {25, 32, SPAN_INSERT_IN_TRACE_STATES},
+        [SPANS_C_FLAGS] = {20, 16, SPAN_INSERT_IN_FLAGS},
+        [SPANS_C_NAME] = {25, 8, SPAN_INSERT_IN_NAMES},
+        [SPANS_C_KIND] = {21, 32, SPAN_INSERT_IN_KINDS},
+        [SPANS_C_START] = {20, 16, SPAN_INSERT_IN_STARTS},
+        [SPANS_C_END] = {20, 16, SPAN_INSERT_IN_ENDS},
+        [SPANS_C_CODE] = {21, 32, SPAN_INSERT_IN_CODES},
+        [SPANS_C_MSG] = {25, 32, SPAN_INSERT_IN_MESSAGES},
+        [SPANS_C_ATTRS] = {3802, 2, SPAN_INSERT_IN_ATTRIBUTES},
+        [SPANS_C_DATTRS] = {20, 16, SPAN_INSERT_IN_DROPPED_ATTRIBUTES},
+        [SPANS_C_EVENTS] = {3802, 4, SPAN_INSERT_IN_EVENTS},
+        [SPANS_C_DEVENTS] = {20, 16, SPAN_INSERT_IN_DROPPED_EVENTS},
+        [SPANS_C_LINKS] = {3802, 16, SPAN_INSERT_IN_LINKS},
+        [SPANS_C_DLINKS] = {20, 16, SPAN_INSERT_IN_DROPPED_LINKS},
+        [SPANS_C_RES] = {23, 32, SPAN_INSERT_IN_RESOURCE_IDX},
+        [SPANS_C_SCOPE] = {23, 32, SPAN_INSERT_IN_SCOPE_IDX},
+        [SPANS_C_RUN] = {2950, 8, SPAN_INSERT_IN_RUNS},
+        [SPANS_C_ATTEMPT] = {23, 32, SPAN_INSERT_IN_ATTEMPTS},
+        [SPANS_C_RANK] = {23, 32, SPAN_INSERT_IN_RANKS},
+    };
     struct spans_walk w = {.r = r};
-    const char *res_text, *sco_text, *spa_text;
+    const char *p[SPAN_INSERT__NIN] = {[SPAN_INSERT_IN_PROJECT] = project_id};
+    int lengths[SPAN_INSERT__NIN] = {0}, formats[SPAN_INSERT__NIN] = {0};
     PGresult *res;
 
     jsonx_out_init(&w.res, r->op.arena, 1024);
     jsonx_out_init(&w.sco, r->op.arena, 1024);
-    /* About the size of an OTLP JSON body; protobuf is some three times smaller. */
-    jsonx_out_init(&w.spa, r->op.arena, 4096 + r->body_len * 2);
+    for (int c = 0; c < SPANS_NCOLS; c++)
+        spans_col_init(&w.col[c], r->op.arena, 64 + r->body_len / cols[c].share, cols[c].oid);
     SPANS_LIT(&w.res, "[");
     SPANS_LIT(&w.sco, "[");
-    SPANS_LIT(&w.spa, "[");
     if (spans_walk_request(&w, request))
         return -1;
     if (w.nspans == 0) /* nothing to store: an empty request too */
         return spans_otlp_answer(r, w.rejected, w.reject_reason);
     SPANS_LIT(&w.res, "]");
     SPANS_LIT(&w.sco, "]");
-    SPANS_LIT(&w.spa, "]");
-    res_text = jsonx_out_end(&w.res, NULL);
-    sco_text = jsonx_out_end(&w.sco, NULL);
-    spa_text = jsonx_out_end(&w.spa, NULL);
-    if (!res_text || !sco_text || !spa_text)
+    p[SPAN_INSERT_IN_RESOURCES] = jsonx_out_end(&w.res, NULL);
+    p[SPAN_INSERT_IN_SCOPES] = jsonx_out_end(&w.sco, NULL);
+    for (int c = 0; c < SPANS_NCOLS; c++) {
+        p[cols[c].in] = spans_col_end(&w.col[c], w.nspans, &lengths[cols[c].in]);
+        formats[cols[c].in] = 1;
+        if (!p[cols[c].in])
+            return req_error(r, 500, "internal", NULL, "out of memory");
+    }
+    if (!p[SPAN_INSERT_IN_RESOURCES] || !p[SPAN_INSERT_IN_SCOPES])
         return req_error(r, 500, "internal", NULL, "out of memory");
-
-    const char *p[SPAN_INSERT__NIN] = {[SPAN_INSERT_IN_PROJECT] = project_id,
-                                       [SPAN_INSERT_IN_SPANS] = spa_text,
-                                       [SPAN_INSERT_IN_RESOURCES] = res_text,
-                                       [SPAN_INSERT_IN_SCOPES] = sco_text};
-    if (!(res = DB_EXEC(&r->op, DB_STMT_SPAN_INSERT, p)))
+    _Static_assert(SPAN_INSERT_DEDUPE__NIN == SPAN_INSERT__NIN, "one parameter list for both");
+    res = db_exec_bin(&r->op, DB_STMT_SPAN_INSERT, p, lengths, formats, SPAN_INSERT__NIN);
+    if (!res && strcmp(r->op.err.sqlstate, "23505") == 0) {
+        /* A span stored already (an exporter's retry, a span sent twice): span_insert
+         * rolled back whole; the same batch again, skipping such spans (span_insert's
+         * comment says why two statements). */
+        op_clear(&r->op);
+        res = db_exec_bin(&r->op, DB_STMT_SPAN_INSERT_DEDUPE, p, lengths, formats,
+                          SPAN_INSERT_DEDUPE__NIN);
+    }
+    if (!res)
         return -1;
     /* After the COMMIT (the statement was its own transaction): one compact message per
      * run touched, so a viewer of the run fetches what it misses (after its last sequence
@@ -970,23 +1332,29 @@ static void spans_decode_error(struct req *r, const struct jsonx_err *je)
         req_error_json(r, 400, je);
 }
 
-/* The body as the OTLP JSON tree (owned by the request's arena), whatever its encoding.
- * The one place an encoding is chosen: Content-Type (OTLP JSON or protobuf, anything else
- * 415 before any work), then Content-Encoding (identity or gzip, inflated under the same
- * cap as the body, RUNWATCH_OTLP_MAX_BYTES: past it a 413, having allocated no more),
- * then the decoder, both handing back the same tree. */
-static json_object *spans_otlp_decode(struct req *r)
+/* The body as the OTLP JSON read-only tree (jsonx_read's, in the request's arena), whatever
+ * its encoding. The one place an encoding is chosen: Content-Type (OTLP JSON or protobuf,
+ * anything else 415 before any work), then Content-Encoding (identity or gzip, inflated
+ * under the same cap as the body, RUNWATCH_OTLP_MAX_BYTES: past it a 413, having allocated
+ * no more), then the decoder, both making the same tree. json-c's tree was most of a JSON
+ * request's API time (docs/PERFORMANCE.md, "span ingest without json-c's tree"); it is
+ * built only to say why a body jsonx_read refused is malformed. */
+static const struct jsonx_val *spans_otlp_decode(struct req *r)
 {
     const char *enc = req_header(r, "Content-Encoding");
     const unsigned char *body = (const unsigned char *)(r->body ? r->body : "");
     size_t len = r->body_len;
-    int pb = spans_is_pb(r);
+    int pb = spans_is_pb(r), nul = 0;
     struct jsonx_err je;
-    json_object *tree;
+    struct jsonx_val *tree = arena_calloc(r->op.arena, sizeof(*tree));
 
     if (!pb && !req_media_is(r->content_type, "application/json")) {
         req_error(r, 415, "unsupported_media_type", "Content-Type",
                   "must be application/json or application/x-protobuf");
+        return NULL;
+    }
+    if (!tree) {
+        req_error(r, 500, "internal", NULL, "out of memory");
         return NULL;
     }
     if (enc && strcasecmp(enc, "gzip") == 0) {
@@ -1016,20 +1384,27 @@ static json_object *spans_otlp_decode(struct req *r)
                   "must be gzip or identity (or absent)");
         return NULL;
     }
-    if (pb)
-        tree = otlp_pb_decode(body, len, &je);
-    else if (len == 0) /* an empty body is an empty request */
-        tree = json_object_new_object();
-    else
-        tree = jsonx_parse((const char *)body, len, &je);
-    if (!tree) {
-        if (pb || len)
+    if (pb) {
+        if (otlp_pb_decode(r->op.arena, body, len, tree, &je) != 0) {
             spans_decode_error(r, &je);
-        else
-            req_error(r, 500, "internal", NULL, "out of memory");
+            return NULL;
+        }
+    } else if (len == 0) { /* an empty body is an empty request */
+        tree->kind = JSONX_OBJECT;
+    } else if (jsonx_read(r->op.arena, (const char *)body, len, tree, &nul) != 0) {
+        /* A NUL in a string is the walk's to refuse, naming the field. jsonx_read refuses
+         * a top level other than an object or array, which JSON allows: the walk says so. */
+        json_object *again = jsonx_parse((const char *)body, len, &je);
+        if (!again) {
+            spans_decode_error(r, &je);
+            return NULL;
+        }
+        json_object_put(again);
+        req_error(r, 400, "invalid_field", NULL,
+                  "the request must be an ExportTraceServiceRequest object");
         return NULL;
     }
-    return req_own_json(r, tree);
+    return tree;
 }
 
 int spans_otlp_traces(struct req *r)
@@ -1041,7 +1416,7 @@ int spans_otlp_traces(struct req *r)
                          r->op.ident && r->op.ident->kind == ACCESS_TOKEN
                              ? "the token may not write"
                              : "OTLP ingest takes a project token (Authorization: Bearer)");
-    json_object *tree = spans_otlp_decode(r);
+    const struct jsonx_val *tree = spans_otlp_decode(r);
     if (!tree)
         return -1;
     return spans_otlp_ingest(r, project, tree);

@@ -7,6 +7,7 @@
 #include <json-c/json.h>
 
 #include "arena.h"
+#include "jsonx.h"
 #include "req.h"
 
 int spans_otlp_traces(struct req *r);
@@ -14,10 +15,10 @@ int spans_list(struct req *r);
 int spans_trace(struct req *r);
 int spans_search(struct req *r);
 
-/* Stores an ExportTraceServiceRequest in its OTLP JSON form (whatever encoding it came
- * in: every decoder makes this one tree) for the token's project, in one statement, and
- * answers ExportTraceServiceResponse. */
-int spans_otlp_ingest(struct req *r, const char *project_id, json_object *request);
+/* Stores an ExportTraceServiceRequest in its OTLP JSON form, as jsonx_read's read-only tree
+ * (whatever encoding it came in: otlp_pb_decode makes the same tree) for the token's
+ * project, in one statement, and answers ExportTraceServiceResponse. */
+int spans_otlp_ingest(struct req *r, const char *project_id, const struct jsonx_val *request);
 
 /* The time range and page cursor of a project-wide span read (the span search, GET
  * /traces): from and to in RFC 3339, and the cursor "start_ns:trace_id:span_id" of the last
