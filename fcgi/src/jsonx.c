@@ -1228,6 +1228,71 @@ int jsonx_only_keys(json_object *obj, const char *const *allowed, struct jsonx_e
 }
 
 /* The read-only tree's getters: the same rules over its values. */
+/* A number literal's value against json-c's (which parsed the same text). */
+static int jsonx_number_matches(const char *s, size_t n, int integer, json_object *o)
+{
+    char buf[64], *copy = n < sizeof(buf) ? buf : malloc(n + 1);
+    int ok;
+
+    if (!copy)
+        return 0;
+    memcpy(copy, s, n);
+    copy[n] = '\0';
+    if (integer && copy[0] == '-')
+        ok = json_object_is_type(o, json_type_int) &&
+             json_object_get_int64(o) == strtoll(copy, NULL, 10);
+    else if (integer)
+        ok = json_object_is_type(o, json_type_int) &&
+             json_object_get_uint64(o) == strtoull(copy, NULL, 10);
+    else
+        ok = json_object_is_type(o, json_type_double) &&
+             json_object_get_double(o) == strtod(copy, NULL);
+    if (copy != buf)
+        free(copy);
+    return ok;
+}
+
+int jsonx_val_matches(const struct jsonx_val *v, json_object *o)
+{
+    switch (v->kind) {
+    case JSONX_NULL:
+        return o == NULL;
+    case JSONX_BOOL:
+        return json_object_is_type(o, json_type_boolean) &&
+               !json_object_get_boolean(o) == !v->truth;
+    case JSONX_NUMBER:
+        return jsonx_number_matches(v->s, v->len, v->integer, o);
+    case JSONX_STRING:
+        return json_object_is_type(o, json_type_string) &&
+               (size_t)json_object_get_string_len(o) == v->len &&
+               memcmp(json_object_get_string(o), v->s, v->len) == 0;
+    case JSONX_ARRAY:
+        if (!json_object_is_type(o, json_type_array) || json_object_array_length(o) != v->n ||
+            v->len < 2 || v->s[0] != '[' || v->s[v->len - 1] != ']')
+            return 0;
+        for (uint32_t i = 0; i < v->n; i++)
+            if (!jsonx_val_matches(&v->items[i], json_object_array_get_idx(o, i)))
+                return 0;
+        return 1;
+    case JSONX_OBJECT: {
+        uint32_t i = 0;
+        if (!json_object_is_type(o, json_type_object) ||
+            (size_t)json_object_object_length(o) != v->n || v->len < 2 || v->s[0] != '{' ||
+            v->s[v->len - 1] != '}')
+            return 0;
+        json_object_object_foreach(o, k, x)
+        {
+            const struct jsonx_member *m = &v->members[i++];
+            if (strlen(k) != m->key_len || memcmp(k, m->key, m->key_len) != 0 ||
+                !jsonx_val_matches(&m->val, x))
+                return 0;
+        }
+        return 1;
+    }
+    }
+    return 0;
+}
+
 const struct jsonx_val *jsonx_get(const struct jsonx_val *obj, const char *key)
 {
     size_t n = strlen(key);

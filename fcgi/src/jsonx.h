@@ -96,6 +96,12 @@ struct arena;
  * jsonx_parse (the refusal is the rare case). *nul is set when a string value holds a NUL
  * (\u0000), which jsonx_parse lets through and a request body must not (req_json_body). */
 int jsonx_read(struct arena *a, const char *buf, size_t len, struct jsonx_val *root, int *nul);
+/* 1 when json-c's tree o (jsonx_parse's, NULL for null) holds what jsonx_read's v holds: the
+ * same kinds, strings byte for byte, numbers of the same kind and value, members in the same
+ * order, and each array's or object's text spanning its brackets. The one statement of
+ * "jsonx_read reads what jsonx_parse reads", checked by the unit tests and
+ * tests/fuzz/fuzz_jsonread.c. */
+int jsonx_val_matches(const struct jsonx_val *v, json_object *o);
 /* The value of key in an object, or NULL (also when obj is no object). */
 const struct jsonx_val *jsonx_get(const struct jsonx_val *obj, const char *key);
 /* jsonx_string .. jsonx_only_keys for the read-only tree, by the same rules and errors. A

@@ -22,80 +22,15 @@ static void fail(const char *what)
     abort();
 }
 
-/* 1 when the number literal s[0..n) is the value json-c holds in o. */
-static int same_number(const char *s, size_t n, int integer, json_object *o)
-{
-    char *copy = malloc(n + 1);
-    int ok;
-
-    if (!copy)
-        return 1;
-    memcpy(copy, s, n);
-    copy[n] = '\0';
-    if (integer && copy[0] == '-')
-        ok = json_object_is_type(o, json_type_int) &&
-             json_object_get_int64(o) == strtoll(copy, NULL, 10);
-    else if (integer)
-        ok = json_object_is_type(o, json_type_int) &&
-             json_object_get_uint64(o) == strtoull(copy, NULL, 10);
-    else
-        ok = json_object_is_type(o, json_type_double) &&
-             json_object_get_double(o) == strtod(copy, NULL);
-    free(copy);
-    return ok;
-}
-
-static int same_in(const struct jsonx_val *v, json_object *o);
-
-/* Says which value differs before the target stops. */
+/* jsonx_val_matches, saying what differs before the target stops. */
 static int same(const struct jsonx_val *v, json_object *o)
 {
-    int ok = same_in(v, o);
+    int ok = jsonx_val_matches(v, o);
     if (!ok)
         fprintf(stderr, "differs: kind %d, text %.*s; json-c %s\n", v->kind,
                 (int)(v->len > 200 ? 200 : v->len), v->s ? v->s : "",
                 json_object_to_json_string(o));
     return ok;
-}
-
-static int same_in(const struct jsonx_val *v, json_object *o)
-{
-    switch (v->kind) {
-    case JSONX_NULL:
-        return o == NULL;
-    case JSONX_BOOL:
-        return json_object_is_type(o, json_type_boolean) &&
-               !json_object_get_boolean(o) == !v->truth;
-    case JSONX_NUMBER:
-        return same_number(v->s, v->len, v->integer, o);
-    case JSONX_STRING:
-        return json_object_is_type(o, json_type_string) &&
-               (size_t)json_object_get_string_len(o) == v->len &&
-               memcmp(json_object_get_string(o), v->s, v->len) == 0;
-    case JSONX_ARRAY:
-        if (!json_object_is_type(o, json_type_array) || json_object_array_length(o) != v->n ||
-            v->s[0] != '[' || v->s[v->len - 1] != ']')
-            return 0;
-        for (uint32_t i = 0; i < v->n; i++)
-            if (!same(&v->items[i], json_object_array_get_idx(o, i)))
-                return 0;
-        return 1;
-    case JSONX_OBJECT: {
-        uint32_t i = 0;
-        if (!json_object_is_type(o, json_type_object) ||
-            (size_t)json_object_object_length(o) != v->n || v->s[0] != '{' ||
-            v->s[v->len - 1] != '}')
-            return 0;
-        json_object_object_foreach(o, k, x)
-        {
-            const struct jsonx_member *m = &v->members[i++];
-            if (strlen(k) != m->key_len || memcmp(k, m->key, m->key_len) != 0 || !same(&m->val, x))
-                return 0;
-        }
-        return 1;
-    }
-    }
-    return 0;
 }
 
 static void same_err(int rc1, const struct jsonx_err *e1, int rc2, const struct jsonx_err *e2)
