@@ -704,6 +704,11 @@ static int runs_list_end(struct req *r, struct jsonx_out *o, const PGresult *res
     return req_json_text(r, 200, jsonx_out_end(o, NULL));
 }
 
+/* A probed page's run i: written from the cache, still to be read by id, or row_of[i] of
+ * run_list_by_ids's result. */
+#define RUNS_HELD   (-1)
+#define RUNS_MISSED (-2)
+
 /* The page from its probe: the runs the cache holds at the probe's versions are written from
  * there, the others read by id (run_list_by_ids) and kept. 1 when a run changed between the
  * two reads (the caller reads the page whole, so a page is always one snapshot's), -1 on
@@ -734,9 +739,10 @@ static int runs_list_probed(struct req *r, const struct runs_pagespec *rd, int64
         if (runs_cache_key(pr, i, RUN_LIST_CREATED_DESC_PROBE_ID,
                            RUN_LIST_CREATED_DESC_PROBE_VERSION, project, &key[i]) != 0)
             return 1;
-        row_of[i] = -1;
+        row_of[i] = RUNS_HELD;
         if (runcache_get(&runs_cache, &key[i], now_ns, &hit[i]))
             continue;
+        row_of[i] = RUNS_MISSED;
         char id[37];
         pgjson_uuid_at(pr, i, RUN_LIST_CREATED_DESC_PROBE_ID, id);
         if (misses++)
@@ -767,8 +773,7 @@ static int runs_list_probed(struct req *r, const struct runs_pagespec *rd, int64
             if (runs_cache_key(fr, j, RUN_LIST_CREATED_DESC_ID, RUN_LIST_CREATED_DESC_VERSION,
                                project, &k) != 0)
                 return 1;
-            while (i < shown && (row_of[i] >= 0 || memcmp(key[i].id, k.id, 16) != 0 ||
-                                 runcache_get(&runs_cache, &key[i], now_ns, &hit[i])))
+            while (i < shown && (row_of[i] != RUNS_MISSED || memcmp(key[i].id, k.id, 16) != 0))
                 i++;
             if (i == shown || key[i].version != k.version)
                 return 1; /* changed since the probe */
@@ -931,10 +936,13 @@ int runs_list(struct req *r)
     const char *n = arena_sprintf(r->op.arena, "%ld", limit + 1);
     int asc = order && strcmp(order, "asc") == 0;
     struct runs_pagespec rd = {.project = project, .limit = limit, .first_page = !cursor, .by = by};
+    /* One array for whichever shape: the filtered statements take the most inputs. */
+    const char *p[RUN_LIST_CREATED_DESC_FILTERED__NIN] = {0};
+    _Static_assert(RUN_LIST_CREATED_DESC_FILTERED__NIN >= RUN_LIST_CREATED_DESC__NIN &&
+                       RUN_LIST_CREATED_DESC_FILTERED__NIN >= RUN_LIST_CREATED_DESC_ALL__NIN,
+                   "the filtered run lists take the most inputs");
+    rd.params = p;
     if (kind || queue || worker || tag || parent || ca || cb || q || ea || eb) {
-        const char **p = arena_alloc(r->op.arena, sizeof(*p) * RUN_LIST_CREATED_DESC_FILTERED__NIN);
-        if (!p)
-            return op_fail(&r->op, OP_INTERNAL, "internal", NULL, "out of memory");
         p[RUN_LIST_CREATED_DESC_FILTERED_IN_PROJECT_ID] = project;
         p[RUN_LIST_CREATED_DESC_FILTERED_IN_STATUSES] = statuses;
         p[RUN_LIST_CREATED_DESC_FILTERED_IN_KIND] = kind;
@@ -951,23 +959,15 @@ int runs_list(struct req *r)
         p[RUN_LIST_CREATED_DESC_FILTERED_IN_ENDED_AFTER] = ea;
         p[RUN_LIST_CREATED_DESC_FILTERED_IN_ENDED_BEFORE] = eb;
         rd.stmt = by->filtered[asc];
-        rd.params = p;
         rd.nparams = RUN_LIST_CREATED_DESC_FILTERED__NIN;
     } else if (!statuses && by->all[asc].full != DB_STMT__COUNT) {
-        const char **p = arena_alloc(r->op.arena, sizeof(*p) * RUN_LIST_CREATED_DESC_ALL__NIN);
-        if (!p)
-            return op_fail(&r->op, OP_INTERNAL, "internal", NULL, "out of memory");
         p[RUN_LIST_CREATED_DESC_ALL_IN_PROJECT_ID] = project;
         p[RUN_LIST_CREATED_DESC_ALL_IN_CURSOR_KEY] = cur_key;
         p[RUN_LIST_CREATED_DESC_ALL_IN_CURSOR_ID] = cur_id;
         p[RUN_LIST_CREATED_DESC_ALL_IN_LIMIT] = n;
         rd.stmt = by->all[asc];
-        rd.params = p;
         rd.nparams = RUN_LIST_CREATED_DESC_ALL__NIN;
     } else {
-        const char **p = arena_alloc(r->op.arena, sizeof(*p) * RUN_LIST_CREATED_DESC__NIN);
-        if (!p)
-            return op_fail(&r->op, OP_INTERNAL, "internal", NULL, "out of memory");
         p[RUN_LIST_CREATED_DESC_IN_PROJECT_ID] = project;
         p[RUN_LIST_CREATED_DESC_IN_STATUSES] = statuses;
         p[RUN_LIST_CREATED_DESC_IN_CURSOR_KEY] = cur_key;
@@ -976,7 +976,6 @@ int runs_list(struct req *r)
         /* One status (req_enum_list's "{a}"): its range scan alone is the page. */
         int one = statuses && !strchr(statuses, ',') && by->one[asc].full != DB_STMT__COUNT;
         rd.stmt = one ? by->one[asc] : by->plain[asc];
-        rd.params = p;
         rd.nparams = RUN_LIST_CREATED_DESC__NIN;
     }
     return runs_list_page(r, &rd);
