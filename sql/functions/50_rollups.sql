@@ -188,9 +188,15 @@ BEGIN
     IF NOT pg_try_advisory_xact_lock(hashtext('runwatch.rollup_fold')) THEN
         RETURN -1;
     END IF;
+    -- The first max_rows deltas in the table's order, as the range of row addresses up to
+    -- the last of them: one pass over the pages whatever the plan. (ctid = ANY (an array
+    -- of them) became a filter on a sequential scan in the plan made while the table was
+    -- empty: every row compared with every array element, 5,000 × 5,000 a fold at 5,000
+    -- claims a second; docs/PERFORMANCE.md.) A scan that starts mid-table (a synchronized
+    -- scan of a huge table) folds a little more than max_rows.
     WITH d AS (
         DELETE FROM rollup_delta
-        WHERE ctid = ANY (ARRAY(SELECT ctid FROM rollup_delta LIMIT max_rows))
+        WHERE ctid <= (SELECT max(ctid) FROM (SELECT ctid FROM rollup_delta LIMIT max_rows) s)
         RETURNING *),
     live AS (
         SELECT d.* FROM d WHERE EXISTS (SELECT 1 FROM projects p WHERE p.id = d.project_id)),

@@ -112,16 +112,21 @@ LEFT JOIN r ON true;
 -- The k-th claim that may claim, in the claims' order, takes the k-th run in priority
 -- order. One row comes back for each claim, in the claims' order, as claim's: whether
 -- its worker may claim (each distinct worker checked once), its run and the run's id,
--- NULL when fewer runs were free than claims.
+-- NULL when fewer runs were free than claims. The inputs come through a materialized CTE,
+-- as the run list's do (run_list_args): seen as values, the arrays made a plan for the
+-- call look cheaper, so PostgreSQL planned every group again (0.5 ms of a group's 2.8).
 -- in: project_id, queue, kinds, worker_id, lease_s
 -- out: may_claim, run_json, id
-WITH q AS (SELECT w, l, o FROM unnest($4::bigint[], $5::int[]) WITH ORDINALITY AS q(w, l, o)),
+WITH arg AS MATERIALIZED (SELECT $1::bigint AS project_id, $2::text AS queue, $3::text[] AS
+    kinds, $4::bigint[] AS workers, $5::int[] AS leases),
+q AS (SELECT w, l, o FROM arg, unnest(arg.workers, arg.leases) WITH ORDINALITY AS q(w, l, o)),
 ok AS (SELECT w, l, o, row_number() OVER (ORDER BY o) AS k FROM q WHERE w IS NULL OR w IN
-    (SELECT id FROM workers WHERE id = ANY($4::bigint[]) AND project_id = $1 AND status <>
-    'stopped')),
+    (SELECT wk.id FROM workers wk, arg WHERE wk.id = ANY(arg.workers) AND wk.project_id =
+    arg.project_id AND wk.status <> 'stopped')),
 c AS (SELECT id, row_number() OVER (ORDER BY priority DESC, created_at) AS k FROM (SELECT id,
-    priority, created_at FROM runs WHERE project_id = $1 AND queue = $2 AND status = 'queued'
-    AND ($3::text[] IS NULL OR kind = ANY($3::text[])) ORDER BY priority DESC, created_at
+    priority, created_at FROM runs WHERE project_id = (SELECT project_id FROM arg) AND queue =
+    (SELECT queue FROM arg) AND status = 'queued' AND ((SELECT kinds FROM arg) IS NULL OR kind =
+    ANY(CAST((SELECT kinds FROM arg) AS text[]))) ORDER BY priority DESC, created_at
     LIMIT (SELECT count(*) FROM ok) FOR UPDATE SKIP LOCKED) f),
 p AS (SELECT c.id, ok.w, ok.l, ok.o FROM c JOIN ok USING (k)),
 a AS (INSERT INTO attempts (run_id, seq, status, worker_id, started_at, last_heartbeat_at)
@@ -133,8 +138,8 @@ r AS (UPDATE runs SET status = 'running', started_at = coalesce(started_at, now(
     -- include: run_attempt_set
     FROM p WHERE runs.id = p.id RETURNING runs AS run, p.o)
 SELECT ok.o IS NOT NULL AS may_claim, run_json(r.run, (SELECT slug FROM projects WHERE id =
-    $1), (SELECT attempt_json(a) FROM a WHERE a.run_id = (r.run).id)) AS run_json, (r.run).id
-    AS id
+    (SELECT project_id FROM arg)), (SELECT attempt_json(a) FROM a WHERE a.run_id =
+    (r.run).id)) AS run_json, (r.run).id AS id
 FROM q
 LEFT JOIN ok USING (o)
 LEFT JOIN r USING (o)
