@@ -1227,7 +1227,6 @@ int jsonx_only_keys(json_object *obj, const char *const *allowed, struct jsonx_e
     return 0;
 }
 
-/* The read-only tree's getters: the same rules over its values. */
 /* A number literal's value against json-c's (which parsed the same text). */
 static int jsonx_number_matches(const char *s, size_t n, int integer, json_object *o)
 {
@@ -1293,6 +1292,7 @@ int jsonx_val_matches(const struct jsonx_val *v, json_object *o)
     return 0;
 }
 
+/* The read-only tree's getters: the same rules over its values. */
 const struct jsonx_val *jsonx_get(const struct jsonx_val *obj, const char *key)
 {
     size_t n = strlen(key);
@@ -2116,6 +2116,20 @@ void jsonx_out_str(struct jsonx_out *o, const char *s, size_t n)
     }
     *p++ = '"';
     o->len += (size_t)(p - start);
+}
+
+size_t jsonx_fmt_dec(char *buf, uint64_t mag, int minus)
+{
+    char tmp[20];
+    size_t n = 0, m = minus ? 1 : 0;
+    do {
+        tmp[sizeof(tmp) - ++n] = (char)('0' + mag % 10);
+        mag /= 10;
+    } while (mag);
+    buf[0] = '-';
+    memcpy(buf + m, tmp + sizeof(tmp) - n, n);
+    buf[m + n] = '\0';
+    return m + n;
 }
 
 void jsonx_out_val(struct jsonx_out *o, const struct jsonx_val *v)

@@ -167,6 +167,12 @@ void jsonx_out_raw(struct jsonx_out *o, const char *s, size_t n);
 /* s[0..n) as a JSON string, escaped as PostgreSQL's json output escapes text: \" \\ \b
  * \f \n \r \t, other control bytes as \u00xx, everything else (UTF-8) as it is. */
 void jsonx_out_str(struct jsonx_out *o, const char *s, size_t n);
+/* What jsonx_fmt_dec writes at most: a minus, 20 digits and the NUL. */
+#define JSONX_DEC_MAX 22
+/* mag in decimal, after a '-' when minus is set (an int64's sign and magnitude, INT64_MIN's
+ * included, or a uint64), NUL-terminated into buf (JSONX_DEC_MAX bytes); returns the length.
+ * printf's cost without printf: a run list page and an OTLP batch write thousands. */
+size_t jsonx_fmt_dec(char *buf, uint64_t mag, int minus);
 /* A value of the read-only tree (jsonx_read, otlp_pb_decode) as JSON text: strings as
  * jsonx_out_str writes them, numbers as their text, members in their order. */
 void jsonx_out_val(struct jsonx_out *o, const struct jsonx_val *v);

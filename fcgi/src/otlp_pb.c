@@ -408,18 +408,12 @@ static int pb_double(struct pbd *d, struct jsonx_val *v, double x)
  * (kind JSONX_STRING, the JSON mapping's 64-bit form) or an integer (JSONX_NUMBER). */
 static int pb_decimal(struct pbd *d, struct jsonx_val *out, uint64_t v, int negative, int kind)
 {
-    char buf[24], *t;
-    size_t i = sizeof(buf);
+    char buf[JSONX_DEC_MAX], *t;
+    size_t n = jsonx_fmt_dec(buf, v, negative);
 
-    do {
-        buf[--i] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    if (negative)
-        buf[--i] = '-';
-    if (!(t = pb_text(d, buf + i, sizeof(buf) - i)))
+    if (!(t = pb_text(d, buf, n)))
         return pbd_nomem(d);
-    pb_str(out, t, sizeof(buf) - i, kind);
+    pb_str(out, t, n, kind);
     out->integer = kind == JSONX_NUMBER;
     return 0;
 }

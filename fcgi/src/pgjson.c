@@ -106,28 +106,10 @@ static char *pgjson_digits(char *p, int n, int width)
     return p + width;
 }
 
-/* v's decimal digits, as %llu prints them; returns the end. (A page has a priority and a
- * duration a run: printf was a sixth of the rendering.) */
-static char *pgjson_u64(char *p, uint64_t v)
-{
-    char tmp[20];
-    int n = 0;
-    do {
-        tmp[sizeof(tmp) - ++n] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    memcpy(p, tmp + sizeof(tmp) - n, (size_t)n);
-    return p + n;
-}
-
+/* (A page has a priority and a duration a run: printf was a sixth of the rendering.) */
 size_t pgjson_fmt_i64(char *p, int64_t v)
 {
-    char *e = p;
-    if (v < 0)
-        *e++ = '-';
-    e = pgjson_u64(e, v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v);
-    *e = '\0';
-    return (size_t)(e - p);
+    return jsonx_fmt_dec(p, v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v, v < 0);
 }
 
 size_t pgjson_fmt_time(char *buf, int64_t us)
@@ -311,7 +293,7 @@ size_t pgjson_fmt_seconds(char *buf, int64_t us)
     char *p = buf;
     if (us < 0)
         *p++ = '-';
-    p = pgjson_u64(p, a / 1000000);
+    p += jsonx_fmt_dec(p, a / 1000000, 0);
     *p++ = '.';
     p = pgjson_digits(p, (int)(a % 1000000), 6);
     *p = '\0';

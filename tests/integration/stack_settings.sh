@@ -71,8 +71,8 @@ for f in run/redis.password run/sse.key run/redis.conf nginx/nginx.conf; do
     mode=$(stat -c %a "$var/$f" 2>/dev/null || echo none)
     if [[ "$mode" == 600 ]]; then ok "$f has mode 0600"; else not_ok "$f mode is $mode"; fi
 done
-if ! grep -qF "$(cat "$var/run/redis.password")" "$var/stack.env" &&
-    ! grep -qF "$(cat "$var/run/sse.key")" "$var/stack.env"; then
+if ! grep -qF -e "$(cat "$var/run/redis.password")" "$var/stack.env" &&
+    ! grep -qF -e "$(cat "$var/run/sse.key")" "$var/stack.env"; then
     ok "stack.env holds no secret"
 else
     not_ok "stack.env holds a secret"
@@ -90,7 +90,7 @@ file=$var/first-admin.txt
 mode=$(stat -c %a "$file" 2>/dev/null || echo none)
 if [[ "$mode" == 600 ]]; then ok "the first admin's password file has mode 0600"; else not_ok "$file mode is $mode"; fi
 password=$(sed -n 's/^.*password, shown only now: //p' "$file" 2>/dev/null || true)
-if [[ -n "$password" ]] && grep -qF "$password" "$tmp/start.out" && grep -qF "$file" "$tmp/start.out"; then
+if [[ -n "$password" ]] && grep -qF -e "$password" "$tmp/start.out" && grep -qF "$file" "$tmp/start.out"; then
     ok "the password in the file is the one start printed, and start says where the file is"
 else
     not_ok "the password file does not hold the printed password" "$(cat "$tmp/start.out")"

@@ -623,6 +623,29 @@ static void test_rfc3339_len(void)
     CU_ASSERT_EQUAL(jsonx_is_rfc3339(times[2]), 0);
 }
 
+/* jsonx_fmt_dec against printf, at the ends of int64 and uint64 and round them. */
+static void test_fmt_dec(void)
+{
+    static const uint64_t mags[] = {0,
+                                    1,
+                                    9,
+                                    10,
+                                    99,
+                                    100,
+                                    12345678901234567ULL,
+                                    (uint64_t)INT64_MAX,
+                                    (uint64_t)INT64_MAX + 1,
+                                    UINT64_MAX};
+    for (size_t i = 0; i < sizeof(mags) / sizeof(mags[0]); i++)
+        for (int minus = 0; minus < 2; minus++) {
+            char got[JSONX_DEC_MAX], want[32];
+            int n = snprintf(want, sizeof(want), "%s%llu", minus ? "-" : "",
+                             (unsigned long long)mags[i]);
+            CU_ASSERT_EQUAL(jsonx_fmt_dec(got, mags[i], minus), (size_t)n);
+            CU_ASSERT_STRING_EQUAL(got, want);
+        }
+}
+
 int suite_jsonx_register(void)
 {
     static const struct test_case cases[] = {
@@ -642,6 +665,7 @@ int suite_jsonx_register(void)
         {"jsonx_vredacts is jsonx_redact's verdict", test_read_redacts},
         {"an RFC 3339 time of a given length", test_rfc3339_len},
         {"a cut body's surrogate does not reach the next", test_dangling_surrogate},
+        {"decimal digits of a sign and a magnitude", test_fmt_dec},
         {NULL, NULL},
     };
     return test_add_suite("jsonx", cases);

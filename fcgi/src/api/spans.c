@@ -398,13 +398,8 @@ static void spans_out_s(struct jsonx_out *o, struct spans_str s)
 
 static void spans_out_u64(struct jsonx_out *o, uint64_t v)
 {
-    char buf[24];
-    size_t i = sizeof(buf);
-    do {
-        buf[--i] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    jsonx_out_raw(o, buf + i, sizeof(buf) - i);
+    char buf[JSONX_DEC_MAX];
+    jsonx_out_raw(o, buf, jsonx_fmt_dec(buf, v, 0));
 }
 
 /* A double as spans_double makes it, written as text. */
@@ -454,28 +449,21 @@ static const char *const spans_kinds[SPANS_NKINDS] = {"stringValue", "boolValue"
 struct spans_scalar {
     int kind;
     struct spans_str text; /* a string's (in the request's tree), or buf */
-    char buf[24];
+    char buf[JSONX_DEC_MAX];
 };
 
 /* An int64 written as {"intValue":"n"} (sc, when given, learns its text). */
 static void spans_out_int(struct jsonx_out *o, uint64_t mag, int minus, struct spans_scalar *sc)
 {
-    char buf[24];
-    size_t i = sizeof(buf);
-    do {
-        buf[--i] = (char)('0' + mag % 10);
-        mag /= 10;
-    } while (mag);
-    if (minus)
-        buf[--i] = '-';
+    char own[JSONX_DEC_MAX], *buf = sc ? sc->buf : own;
+    size_t n = jsonx_fmt_dec(buf, mag, minus);
     SPANS_LIT(o, "{\"intValue\":\"");
-    jsonx_out_raw(o, buf + i, sizeof(buf) - i);
+    jsonx_out_raw(o, buf, n);
     SPANS_LIT(o, "\"}");
     if (sc) {
         sc->kind = SPANS_INT;
-        memcpy(sc->buf, buf + i, sizeof(buf) - i);
-        sc->text.s = sc->buf;
-        sc->text.n = sizeof(buf) - i;
+        sc->text.s = buf;
+        sc->text.n = n;
     }
 }
 
@@ -975,6 +963,15 @@ static void spans_col_uuid(struct spans_col *c, const char *u)
     }
 }
 
+/* A run's text's slot in the batch's table of runs (spans_rank). */
+static uint32_t spans_run_hash(const char *run)
+{
+    uint32_t h = 2166136261u; /* FNV-1a */
+    for (const char *c = run; *c; c++)
+        h = (h ^ (unsigned char)*c) * 16777619u;
+    return h;
+}
+
 /* The place of the next span of run among the batch's spans of it (1 for its first). The
  * statement numbers a run's spans from its counter by this place, instead of a window
  * over the batch sorted by run, which ran while the batch held the run's counter (the
@@ -982,9 +979,7 @@ static void spans_col_uuid(struct spans_col *c, const char *u)
  * memory. */
 static long spans_rank(struct spans_walk *w, const char *run)
 {
-    uint32_t h = 2166136261u;
-    for (const char *c = run; *c; c++)
-        h = (h ^ (unsigned char)*c) * 16777619u;
+    uint32_t h = spans_run_hash(run);
     if (!w->runs || 2 * (w->nruns + 1) > w->runs_mask + 1) {
         unsigned size = w->runs ? 2 * (w->runs_mask + 1) : 16;
         struct spans_run_count *t = arena_calloc(w->r->op.arena, size * sizeof(*t));
@@ -993,9 +988,7 @@ static long spans_rank(struct spans_walk *w, const char *run)
         for (unsigned i = 0; w->runs && i <= w->runs_mask; i++) {
             if (!w->runs[i].run)
                 continue;
-            uint32_t k = 2166136261u;
-            for (const char *c = w->runs[i].run; *c; c++)
-                k = (k ^ (unsigned char)*c) * 16777619u;
+            uint32_t k = spans_run_hash(w->runs[i].run);
             while (t[k & (size - 1)].run)
                 k++;
             t[k & (size - 1)] = w->runs[i];
