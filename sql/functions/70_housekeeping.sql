@@ -31,6 +31,13 @@ LANGUAGE sql AS $$
     FROM expire_leases(NULL, NULL, 1000) e
 $$;
 
+-- The claim walks' starts (26_queue_heads.sql), moved past the runs claimed since the last
+-- pass: 500 queues with queued runs a pass at most, the least recently looked at first.
+CREATE OR REPLACE FUNCTION housekeep_queue_heads(settings jsonb) RETURNS jsonb
+LANGUAGE sql AS $$
+    SELECT jsonb_build_object('moved', queue_heads_advance(500))
+$$;
+
 -- Workers' resource samples are kept for 7 days. Deleted worker by worker, along the
 -- (worker_id, ts) index.
 CREATE OR REPLACE FUNCTION housekeep_prune_samples(settings jsonb) RETURNS jsonb

@@ -81,14 +81,24 @@ SELECT expired_run AS id FROM expire_leases($1::bigint, $2);
 -- kinds (text[]) and worker_id may be NULL: the highest-priority, oldest queued run, started
 -- as a new attempt, in one autocommitted statement. Always one row: whether the worker may
 -- claim (of the project, not stopped; else nothing is claimed and the API says why), then
--- the run and its id, NULL when the queue has nothing for it.
+-- the run and its id, NULL when the queue has nothing for it. The walk starts at the queue's
+-- head (queue_head, sql/functions/26_queue_heads.sql): the rest of the head's priority from its
+-- age on, then the lower priorities, so the entries of runs claimed before it, dead but not
+-- yet removable while an old snapshot lives, are stepped over in the index.
 -- in: project_id, queue, kinds, worker_id, lease_s
 -- out: may_claim, run_json, id
 WITH wk AS (SELECT 1 WHERE $4::bigint IS NULL OR EXISTS (SELECT 1 FROM workers WHERE id =
     $4::bigint AND project_id = $1 AND status <> 'stopped')),
-c AS (SELECT id FROM runs WHERE project_id = $1 AND queue = $2 AND status = 'queued' AND
-    ($3::text[] IS NULL OR kind = ANY($3::text[])) AND EXISTS (SELECT 1 FROM wk) ORDER BY
-    priority DESC, created_at LIMIT 1 FOR UPDATE SKIP LOCKED),
+h AS (SELECT hp, hc FROM queue_head($1, $2)),
+c AS (SELECT id FROM (SELECT id FROM (SELECT id FROM runs WHERE project_id = $1 AND queue = $2
+    AND status = 'queued' AND ($3::text[] IS NULL OR kind = ANY($3::text[])) AND priority =
+    (SELECT hp FROM h) AND created_at >= (SELECT hc FROM h) AND EXISTS (SELECT 1 FROM wk) ORDER
+    BY created_at LIMIT 1 FOR UPDATE SKIP LOCKED) b1
+    UNION ALL
+    SELECT id FROM (SELECT id FROM runs WHERE project_id = $1 AND queue = $2 AND status =
+    'queued' AND ($3::text[] IS NULL OR kind = ANY($3::text[])) AND priority < (SELECT hp FROM h)
+    AND EXISTS (SELECT 1 FROM wk) ORDER BY priority DESC, created_at LIMIT 1 FOR UPDATE SKIP
+    LOCKED) b2) u LIMIT 1),
 a AS (INSERT INTO attempts (run_id, seq, status, worker_id, started_at, last_heartbeat_at)
     SELECT c.id, coalesce((SELECT max(seq) FROM attempts WHERE run_id = c.id), 0) + 1,
     'running', $4::bigint, now(), now() FROM c RETURNING *),
@@ -108,7 +118,8 @@ LEFT JOIN r ON true;
 -- holding each claim's own (a bigint[] and an int[], NULL elements allowed for a worker).
 -- One walk of the claim index locks as many of the highest-priority, oldest queued runs
 -- as there are claims that may claim (FOR UPDATE SKIP LOCKED), so the index's entries
--- of runs claimed since the last vacuum are stepped over once a group, not once a claim.
+-- of runs claimed since the queue's head last moved are stepped over once a group, not once
+-- a claim (the walk starts at the head, as claim's does).
 -- The k-th claim that may claim, in the claims' order, takes the k-th run in priority
 -- order. One row comes back for each claim, in the claims' order, as claim's: whether
 -- its worker may claim (each distinct worker checked once), its run and the run's id,
@@ -123,11 +134,19 @@ q AS (SELECT w, l, o FROM arg, unnest(arg.workers, arg.leases) WITH ORDINALITY A
 ok AS (SELECT w, l, o, row_number() OVER (ORDER BY o) AS k FROM q WHERE w IS NULL OR w IN
     (SELECT wk.id FROM workers wk, arg WHERE wk.id = ANY(arg.workers) AND wk.project_id =
     arg.project_id AND wk.status <> 'stopped')),
-c AS (SELECT id, row_number() OVER (ORDER BY priority DESC, created_at) AS k FROM (SELECT id,
-    priority, created_at FROM runs WHERE project_id = (SELECT project_id FROM arg) AND queue =
-    (SELECT queue FROM arg) AND status = 'queued' AND ((SELECT kinds FROM arg) IS NULL OR kind =
-    ANY(CAST((SELECT kinds FROM arg) AS text[]))) ORDER BY priority DESC, created_at
-    LIMIT (SELECT count(*) FROM ok) FOR UPDATE SKIP LOCKED) f),
+h AS (SELECT qh.hp, qh.hc FROM arg, queue_head(arg.project_id, arg.queue) qh),
+c AS (SELECT id, row_number() OVER (ORDER BY priority DESC, created_at) AS k FROM (SELECT * FROM
+    (SELECT * FROM (SELECT id, priority, created_at FROM runs WHERE project_id = (SELECT
+    project_id FROM arg) AND queue = (SELECT queue FROM arg) AND status = 'queued' AND ((SELECT
+    kinds FROM arg) IS NULL OR kind = ANY(CAST((SELECT kinds FROM arg) AS text[]))) AND priority
+    = (SELECT hp FROM h) AND created_at >= (SELECT hc FROM h) ORDER BY created_at LIMIT (SELECT
+    count(*) FROM ok) FOR UPDATE SKIP LOCKED) b1
+    UNION ALL
+    SELECT * FROM (SELECT id, priority, created_at FROM runs WHERE project_id = (SELECT
+    project_id FROM arg) AND queue = (SELECT queue FROM arg) AND status = 'queued' AND ((SELECT
+    kinds FROM arg) IS NULL OR kind = ANY(CAST((SELECT kinds FROM arg) AS text[]))) AND priority
+    < (SELECT hp FROM h) ORDER BY priority DESC, created_at LIMIT (SELECT count(*) FROM ok) FOR
+    UPDATE SKIP LOCKED) b2) u LIMIT (SELECT count(*) FROM ok)) f),
 p AS (SELECT c.id, ok.w, ok.l, ok.o FROM c JOIN ok USING (k)),
 a AS (INSERT INTO attempts (run_id, seq, status, worker_id, started_at, last_heartbeat_at)
     SELECT p.id, coalesce((SELECT max(seq) FROM attempts WHERE run_id = p.id), 0) + 1,

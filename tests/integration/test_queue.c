@@ -157,6 +157,19 @@ static void *claim_loop(void *arg)
     return NULL;
 }
 
+/* No queued run of any queue sorts before its queue's head (queue_heads, migration 0042):
+ * the claims walk from it, so a run behind it would never be claimed. */
+static void heads_hold(void)
+{
+    char out[64];
+    CU_ASSERT_EQUAL(itest_psql("SELECT count(*) FROM runs r JOIN queue_heads h USING (project_id, "
+                               "queue) WHERE r.status = 'queued' AND queue_key_before(r.priority, "
+                               "r.created_at, h.priority, h.created_at)",
+                               out, sizeof(out)),
+                    0);
+    CU_ASSERT_STRING_EQUAL(out, "0");
+}
+
 static int cmp_id(const void *a, const void *b)
 {
     return strcmp((const char *)a, (const char *)b);
@@ -242,6 +255,7 @@ static void test_concurrent_claims(void)
     CU_ASSERT_STRING_EQUAL(out, "1000|0|1000|0");
     /* And the queue is empty. */
     CU_ASSERT_EQUAL(itest_claim(&world.twrite, queue, cl[0].worker, NULL, NULL), 204);
+    heads_hold();
 }
 
 /* ---- claims at once: the group commit (serve.c, db_batch) ----
@@ -388,6 +402,7 @@ static void test_grouped_claims(void)
     char want[64];
     snprintf(want, sizeof(want), "%d|%d|%d|0", total, total, total);
     CU_ASSERT_STRING_EQUAL(out, want);
+    heads_hold();
 }
 
 /* ---- a burst of claims at once: claims of one queue in one statement (claim_group) ----
@@ -653,6 +668,7 @@ static void test_claim_burst(void)
     if (itest_metric("runwatch_write_merged_requests_total") <= merged0)
         fprintf(stderr, "\n  no claims shared a statement in %d passes", passes);
     CU_ASSERT_TRUE(itest_metric("runwatch_write_merged_requests_total") > merged0);
+    heads_hold();
 }
 
 /* ---- order, kinds, isolation ---- */
@@ -691,6 +707,94 @@ static void test_claim_order(void)
         CU_ASSERT_EQUAL(itest_psql(sql, out, sizeof(out)), 0);
         CU_ASSERT_STRING_EQUAL(out, "300|t");
     }
+}
+
+/* "t" when the head of queue is run's key (id NULL: the empty key). */
+static void head_is(const char *queue, const char *id)
+{
+    char sql[600], out[16];
+    if (id)
+        snprintf(sql, sizeof(sql),
+                 "SELECT (h.priority, h.created_at) = (r.priority, r.created_at) FROM queue_heads "
+                 "h, runs r WHERE r.id = '%s' AND h.project_id = r.project_id AND h.queue = '%s'",
+                 id, queue);
+    else
+        snprintf(sql, sizeof(sql),
+                 "SELECT (priority, created_at) = (-2147483648, 'infinity') FROM queue_heads WHERE "
+                 "queue = '%s'",
+                 queue);
+    CU_ASSERT_EQUAL(itest_psql(sql, out, sizeof(out)), 0);
+    if (strcmp(out, "t") != 0)
+        fprintf(stderr, "\n  the head of %s is not at %s", queue, id ? id : "the end");
+    CU_ASSERT_STRING_EQUAL(out, "t");
+}
+
+/* The housekeeper's move of the heads, run at once (its own pass may come first: either
+ * way the head ends where the test says). */
+static void heads_advance(void)
+{
+    char out[16];
+    CU_ASSERT_EQUAL(itest_psql("SELECT queue_heads_advance(500) >= 0", out, sizeof(out)), 0);
+}
+
+static void test_claim_head(void)
+{
+    char queue[64], kind[64], ids[4][40], hi[40], late[40], got[40], sql[600], more[128];
+    long long w;
+
+    itest_unique("head", queue, sizeof(queue));
+    itest_unique("head", kind, sizeof(kind));
+    CU_ASSERT_TRUE_FATAL((w = itest_new_worker(&world.member, world.pa.slug, NULL)) > 0);
+    for (int i = 0; i < 4; i++)
+        CU_ASSERT_EQUAL_FATAL(itest_queued_run(&world, world.pa.slug, queue, kind, 0, ids[i]), 0);
+    snprintf(more, sizeof(more), "\"project\":\"%s\",\"lease_s\":60", world.pa.slug);
+    CU_ASSERT_EQUAL(itest_claim(&world.member, queue, w, more, got), 200);
+    CU_ASSERT_STRING_EQUAL(got, ids[0]);
+    CU_ASSERT_EQUAL(itest_claim_a(&world, queue, w, got), 200);
+    CU_ASSERT_STRING_EQUAL(got, ids[1]);
+    /* Moved forward: the claims now walk from the third run. */
+    heads_advance();
+    head_is(queue, ids[2]);
+    /* A higher priority comes in before the head: the head comes back to it. */
+    CU_ASSERT_EQUAL_FATAL(itest_queued_run(&world, world.pa.slug, queue, kind, 5, hi), 0);
+    head_is(queue, hi);
+    CU_ASSERT_EQUAL(itest_claim_a(&world, queue, w, got), 200);
+    CU_ASSERT_STRING_EQUAL(got, hi);
+    heads_advance();
+    head_is(queue, ids[2]);
+    /* The first run's lease lapses (expire_leases, as a claim or the housekeeper runs it):
+     * queued again behind the head, it is claimed before the third. */
+    snprintf(sql, sizeof(sql),
+             "UPDATE runs SET lease_expires_at = now() - interval '1 second' WHERE id = '%s'",
+             ids[0]);
+    itest_psql_ok(sql);
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FROM expire_leases((SELECT id FROM projects WHERE slug = '%s'), "
+             "'%s')",
+             world.pa.slug, queue);
+    itest_psql_ok(sql);
+    head_is(queue, ids[0]);
+    CU_ASSERT_EQUAL(itest_claim_a(&world, queue, w, got), 200);
+    CU_ASSERT_STRING_EQUAL(got, ids[0]);
+    heads_advance();
+    /* A queued run made older by hand (an import) moves before the head too. */
+    snprintf(sql, sizeof(sql),
+             "UPDATE runs SET created_at = created_at - interval '1 hour' WHERE id = '%s'", ids[3]);
+    itest_psql_ok(sql);
+    head_is(queue, ids[3]);
+    CU_ASSERT_EQUAL(itest_claim_a(&world, queue, w, got), 200);
+    CU_ASSERT_STRING_EQUAL(got, ids[3]);
+    CU_ASSERT_EQUAL(itest_claim_a(&world, queue, w, got), 200);
+    CU_ASSERT_STRING_EQUAL(got, ids[2]);
+    /* Empty: the head says so, and the next run still comes first. */
+    heads_advance();
+    head_is(queue, NULL);
+    CU_ASSERT_EQUAL(itest_claim_a(&world, queue, w, got), 204);
+    CU_ASSERT_EQUAL_FATAL(itest_queued_run(&world, world.pa.slug, queue, kind, -3, late), 0);
+    head_is(queue, late);
+    CU_ASSERT_EQUAL(itest_claim_a(&world, queue, w, got), 200);
+    CU_ASSERT_STRING_EQUAL(got, late);
+    heads_hold();
 }
 
 static void test_claim_kinds(void)
@@ -1886,6 +1990,8 @@ int suite_queue_register(void)
         return 1;
     return !CU_add_test(s, "8 claimers, 1,000 runs, each claimed once", test_concurrent_claims) ||
            !CU_add_test(s, "claims by priority, then age", test_claim_order) ||
+           !CU_add_test(s, "claims walk from the queue's head; runs coming back come first",
+                        test_claim_head) ||
            !CU_add_test(s, "claims filtered by kind", test_claim_kinds) ||
            !CU_add_test(s, "claims stay in their queue and project", test_claim_isolation) ||
            !CU_add_test(s, "claim: bad input names the field", test_claim_validation) ||
