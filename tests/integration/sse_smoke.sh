@@ -246,6 +246,9 @@ fi
 # A stream of project 7, open across the SIGTERM below: it must end cleanly (curl exits 0
 # only when the chunked body was terminated). curl's cap is above every wait until then.
 stream_rc=none
+# The file exists before curl's shell opens it: a grep of a missing file says 2, which
+# until_ok takes for a final failure (CI once lost this race).
+: >"$tmp/stream"
 curl -sN -m $((WAIT_S * (4 + slow))) -H @"$tmp/key-header" -H 'X-Runwatch-Projects: [7]' \
     "http://127.0.0.1:$hub_port/api/v1/stream" \
     >"$tmp/stream" 2>/dev/null &
