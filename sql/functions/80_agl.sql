@@ -1132,11 +1132,12 @@ DECLARE
     result jsonb;
 BEGIN
     PERFORM set_config('runwatch.transition', 'agl', true);
-    -- The candidates: running runs (and requeuing rollouts) with a policy, or rollouts,
-    -- found from the run and its queue's policy alone (OFFSET 0 keeps the planner from
-    -- probing attempts for every running run first: 27 ms a pass at 20,000 running runs
-    -- without a policy, docs/PERFORMANCE.md); a verdict's run is locked and checked again in
-    -- the loop (SKIP LOCKED: never waiting on a request).
+    -- The candidates: running runs with a policy (their own or their queue's), or rollouts,
+    -- and requeuing rollouts, found from the run and its queue's policy alone; a verdict's
+    -- run is locked and checked again in the loop (SKIP LOCKED: never waiting on a
+    -- request). Never every running run (docs/PERFORMANCE.md): rollouts and runs with a
+    -- policy of their own from runs_watch_idx (migration 0043), the other runs of a queue
+    -- with a policy from runs_running_idx, one range a policy queue.
     IF to_regclass('pg_temp.agl_watch') IS NULL THEN
         CREATE TEMP TABLE agl_watch (id uuid, kind text, status text, phase text,
             tmo double precision, unr double precision) ON COMMIT DELETE ROWS;
@@ -1146,8 +1147,14 @@ BEGIN
         coalesce(r.unresponsive_s, q.unresponsive_s)
     FROM runs r
     LEFT JOIN queue_policies q ON q.project_id = r.project_id AND q.queue = r.queue
-    WHERE r.status = 'running' AND (r.kind = 'rollout' OR coalesce(r.timeout_s, q.timeout_s)
-        IS NOT NULL OR coalesce(r.unresponsive_s, q.unresponsive_s) IS NOT NULL)
+    WHERE r.status = 'running'
+      AND (r.kind = 'rollout' OR r.timeout_s IS NOT NULL OR r.unresponsive_s IS NOT NULL)
+    UNION ALL
+    SELECT r.id, r.kind, r.status, r.phase, q.timeout_s, q.unresponsive_s
+    FROM queue_policies q
+    JOIN runs r ON r.project_id = q.project_id AND r.queue = q.queue AND r.status = 'running'
+    WHERE (q.timeout_s IS NOT NULL OR q.unresponsive_s IS NOT NULL)
+      AND NOT (r.kind = 'rollout' OR r.timeout_s IS NOT NULL OR r.unresponsive_s IS NOT NULL)
     UNION ALL
     SELECT r.id, r.kind, r.status, r.phase, NULL, NULL
     FROM runs r WHERE r.status = 'retrying' AND r.kind = 'rollout';

@@ -1447,6 +1447,25 @@ static void test_run_policy(void)
     json_object_put(o);
     /* Nothing left to claim: a third attempt was not made. */
     CU_ASSERT_EQUAL(itest_claim(&world.member, queue, w, extra, got), 204);
+
+    /* A run without a policy of its own follows its queue's (the watchdog finds it through
+     * the queue, not through the run): the plain run times out and fails. */
+    snprintf(body, sizeof(body), "{\"project\":\"%s\",\"timeout_s\":0.5,\"max_attempts\":1}",
+             world.pa.slug);
+    CU_ASSERT_EQUAL(
+        itest_callf(&world.member, "PUT", body, &r, "/api/v1/queues/%s-plain/policy", queue), 200);
+    http_resp_free(&r);
+    {
+        char plain_queue[80];
+        snprintf(plain_queue, sizeof(plain_queue), "%s-plain", queue);
+        CU_ASSERT_EQUAL_FATAL(itest_claim(&world.member, plain_queue, w, extra, got), 200);
+        CU_ASSERT_STRING_EQUAL(got, plain);
+    }
+    CU_ASSERT_TRUE_FATAL(run_reaches(plain, "failed"));
+    page = attempts_of(plain);
+    CU_ASSERT_EQUAL(itest_jlen(page, "items"), 1);
+    CU_ASSERT_STRING_EQUAL(S(itest_jstr(page, "items.0.error.type")), "timeout");
+    json_object_put(page);
 }
 
 /* A worker's own `failed` under a policy that retries on it (a run's own, then a queue's):
