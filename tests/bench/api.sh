@@ -13,6 +13,11 @@
 #   claim       POST /api/v1/queues/bench-claim/claim; the queue (BENCH_CLAIM_QUEUE runs
 #               of project bench-claims, never a listed project) is seeded again before
 #               every claim round, so it never runs dry (checked)
+#   claimheld   the same while another session holds a REPEATABLE READ snapshot from
+#               before the round to its end (a pg_dump, a long report): the claimed runs'
+#               index entries cannot be marked dead, so this shows what the walk from the
+#               queue's head saves (docs/SQL.md, "The queue's head"); its ratio to claim
+#               is the number to read
 #   spans512    POST /v1/traces (OTLP/HTTP JSON) with 512 spans linked to the same run
 #               (spans_body.awk: ~340 KB, traces of 8 spans, six attributes and an event a
 #               span), trace ids new in every request (spans.lua), so all are stored
@@ -41,7 +46,7 @@ ROUNDS=${BENCH_ROUNDS:-3}
 CONNS=${BENCH_CONNECTIONS:-64}
 WARMUP=${BENCH_WARMUP:-2}
 CLAIM_QUEUE=${BENCH_CLAIM_QUEUE:-50000}
-read -r -a NAMES <<<"${BENCH_TESTS:-return204 healthz get list event1 event1000 claim spans512 spans512x4}"
+read -r -a NAMES <<<"${BENCH_TESTS:-return204 healthz get list event1 event1000 claim claimheld spans512 spans512x4}"
 for v in SEED_RUNS DURATION ROUNDS CONNS WARMUP CLAIM_QUEUE; do
     [[ "${!v}" =~ ^[0-9]+$ ]] || die "$v must be a whole number, got '${!v}'"
 done
@@ -55,6 +60,7 @@ declare -A LABEL_OF=(
     [event1]="POST 1 event"
     [event1000]="POST 1000 events (batch)"
     [claim]="POST claim"
+    [claimheld]="POST claim, a snapshot held"
     [spans512]="POST 512 spans (OTLP JSON)"
     [spans512x4]="POST 512 spans, 4 runs"
 )
@@ -180,14 +186,15 @@ wrk_args() {
     get) ARGS=(-s "$LIB_DIR/get.lua" "$BASE") ;;
     list) ARGS=("${AUTH[@]}" "$BASE/api/v1/runs?status=succeeded&limit=100") ;;
     event1 | event1000) ARGS=(-s "$LIB_DIR/post.lua" "$BASE/api/v1/runs/$RUN/events") ;;
-    claim) ARGS=(-s "$LIB_DIR/post.lua" "$BASE/api/v1/queues/bench-claim/claim") ;;
+    claim | claimheld) ARGS=(-s "$LIB_DIR/post.lua" "$BASE/api/v1/queues/bench-claim/claim") ;;
     spans512 | spans512x4) ARGS=(-s "$LIB_DIR/spans.lua" "$BASE/v1/traces") ;;
     esac
     export BENCH_IDS_FILE=$TMP/ids BENCH_BODY_FILE=$TMP/$1.json
+    [[ $1 == claimheld ]] && BENCH_BODY_FILE=$TMP/claim.json
     unset BENCH_BODY_FILES
     [[ $1 == spans512x4 ]] && export BENCH_BODY_FILES=$SPAN_BODIES
     BENCH_TOKEN=$TOKEN
-    [[ $1 == claim ]] && BENCH_TOKEN=$CLAIM_TOKEN
+    [[ $1 == claim || $1 == claimheld ]] && BENCH_TOKEN=$CLAIM_TOKEN
     export BENCH_TOKEN
 }
 # group_counters: "groups grouped-requests" from /metrics, or nothing (an API without them).
@@ -197,20 +204,42 @@ group_counters() {
         END { if (g != "") print g, q }'
 }
 declare -A GC_GROUPS=() GC_GROUPED=() GC_REQS=() WAL=() STORED=()
+# snapshot_hold / snapshot_release: a session holding a REPEATABLE READ snapshot (claimheld),
+# started once its snapshot is taken (polled: no sleep guesses), then its sleep cancelled.
+HOLDER=
+snapshot_hold() {
+    "$BENCH_STACK" psql -qAt -c "BEGIN ISOLATION LEVEL REPEATABLE READ" \
+        -c "SELECT count(*) FROM projects" -c "SELECT pg_sleep(3600) AS bench_snapshot_hold" \
+        -c "COMMIT" >/dev/null 2>&1 &
+    HOLDER=$!
+    until [[ "$(psql_q -c "SELECT count(*) FROM pg_stat_activity WHERE backend_xmin IS NOT NULL
+                            AND query LIKE '%bench_snapshot_hold%' AND pid <> pg_backend_pid()")" == 1 ]]; do
+        kill -0 "$HOLDER" 2>/dev/null || die "the snapshot holder ended early"
+        sleep 0.1
+    done
+}
+snapshot_release() {
+    psql_q -c "SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE query LIKE '%bench_snapshot_hold%'
+               AND pid <> pg_backend_pid()" >/dev/null
+    wait "$HOLDER" 2>/dev/null || true
+    HOLDER=
+}
 measure() { # name round
     local n=$1 left g0 q0 g1 q1 w0 w1 e0 e1
     wrk_args "$n"
-    if [[ $n == claim ]]; then seed_claims; fi
+    if [[ $n == claim* ]]; then seed_claims; fi
     if ((WARMUP > 0)); then
         wrk "${WRK[@]}" "-d${WARMUP}s" "${ARGS[@]}" >/dev/null 2>&1 || true
-        if [[ $n == claim ]]; then seed_claims; fi
+        if [[ $n == claim* ]]; then seed_claims; fi
     fi
+    if [[ $n == claimheld ]]; then snapshot_hold; fi
     read -r g0 q0 <<<"$(group_counters)" || true
     w0=$(psql_q -c "SELECT pg_current_wal_insert_lsn()")
     e0=$(psql_q -c "SELECT last_value FROM events_id_seq")
     bench_cpu_begin
     bench_wrk "$n" "$TMP/wrk-$n-$2.txt" "${WRK[@]}" "-d${DURATION}s" "${ARGS[@]}"
     bench_cpu_end "$n"
+    if [[ $n == claimheld ]]; then snapshot_release; fi
     w1=$(psql_q -c "SELECT pg_wal_lsn_diff(pg_current_wal_insert_lsn(), '$w0')")
     e1=$(psql_q -c "SELECT last_value FROM events_id_seq")
     WAL[$n]+="$(awk -v w="$w1" -v r="$BENCH_LAST_REQUESTS" 'BEGIN { printf "%.0f", w / (r > 0 ? r : 1) }') "
@@ -232,7 +261,7 @@ measure() { # name round
         GC_GROUPED[$n]=$((${GC_GROUPED[$n]:-0} + q1 - q0))
         GC_REQS[$n]=$((${GC_REQS[$n]:-0} + BENCH_LAST_REQUESTS))
     fi
-    if [[ $n == claim ]]; then
+    if [[ $n == claim* ]]; then
         left=$(psql_q -c "SELECT count(*) FROM runs WHERE queue = 'bench-claim' AND status = 'queued'")
         ((left > 0)) || FAILED+=("claim round $2: the queue ran dry; raise BENCH_CLAIM_QUEUE")
     fi
