@@ -622,6 +622,22 @@ int secrets_scan_logs(void)
     return scan_dir(var_path("log", dir, sizeof(dir)));
 }
 
+FILE *itest_psql_session(void)
+{
+    char cmd[2048] = "";
+    const char *stack = getenv("RUNWATCH_TEST_STACK");
+    FILE *p;
+
+    if (!stack || sh_quote(cmd, sizeof(cmd), stack) != 0)
+        return NULL;
+    snprintf(cmd + strlen(cmd), sizeof(cmd) - strlen(cmd),
+             " psql -X -q -v ON_ERROR_STOP=1 -o /dev/null >/dev/null 2>&1");
+    if (!(p = popen(cmd, "w")))
+        return NULL;
+    setvbuf(p, NULL, _IONBF, 0);
+    return p;
+}
+
 const char *repo_path(const char *rel, char *buf, size_t cap)
 {
     const char *repo = getenv("RUNWATCH_REPO_DIR");

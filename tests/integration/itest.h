@@ -99,6 +99,10 @@ int itest_psql(const char *sql, char *out, size_t cap);
 /* The same as the cluster's superuser (`stack.sh psql-admin`): for what the API's login
  * may not do, such as ending another role's backends. */
 int itest_psql_admin(const char *sql, char *out, size_t cap);
+/* A psql session of its own (`$RUNWATCH_TEST_STACK psql`, output discarded) fed through the
+ * returned pipe: SQL written to it runs as psql reads it, so a test can hold a transaction
+ * open while it does other things. pclose() ends it (and waits for psql); NULL on failure. */
+FILE *itest_psql_session(void);
 /* `runwatch-api user add` with the password on stdin; returns its exit status. */
 int itest_cli_user_add(const char *email, const char *name, int admin, const char *password);
 /* The first instance admin, made with the CLI once per process, signed in afresh. */

@@ -797,6 +797,60 @@ static void test_claim_head(void)
     heads_hold();
 }
 
+/* The housekeeper never moves a head past a run whose transaction is still open: the run
+ * holds its queue's lock shared from its trigger to its commit, and the move skips a queue
+ * whose lock it cannot take. Here the run enters behind where the move would go (between
+ * the claimed second run and the fourth) without lowering the head (it sorts after it), in a
+ * transaction left open while the move runs; once committed it is the next claim. Without
+ * the lock the move would walk past it (it was not yet visible) and strand it. */
+static void test_claim_head_in_flight(void)
+{
+    char queue[64], kind[64], ids[3][40], got[40], sql[900], out[64];
+    long long w;
+    FILE *s;
+
+    itest_unique("inflight", queue, sizeof(queue));
+    itest_unique("inflight", kind, sizeof(kind));
+    CU_ASSERT_TRUE_FATAL((w = itest_new_worker(&world.member, world.pa.slug, NULL)) > 0);
+    for (int i = 0; i < 3; i++)
+        CU_ASSERT_EQUAL_FATAL(itest_queued_run(&world, world.pa.slug, queue, kind, 0, ids[i]), 0);
+    CU_ASSERT_EQUAL(itest_claim_a(&world, queue, w, got), 200);
+    CU_ASSERT_STRING_EQUAL(got, ids[0]);
+    heads_advance();
+    head_is(queue, ids[1]);
+    CU_ASSERT_EQUAL(itest_claim_a(&world, queue, w, got), 200);
+    CU_ASSERT_STRING_EQUAL(got, ids[1]);
+    /* The late run: a microsecond after the second, so before the third. */
+    CU_ASSERT_PTR_NOT_NULL_FATAL(s = itest_psql_session());
+    snprintf(sql, sizeof(sql),
+             "BEGIN;\nINSERT INTO runs (project_id, kind, name, queue, status, priority, "
+             "created_at) SELECT project_id, kind, 'late', queue, 'queued', 0, created_at + "
+             "interval '1 microsecond' FROM runs WHERE id = '%s';\n",
+             ids[1]);
+    fputs(sql, s);
+    /* Its trigger holds the queue's lock once the insert ran. */
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND classid = 7243004 "
+             "AND objid = queue_head_lock((SELECT id FROM projects WHERE slug = '%s'), '%s')::oid "
+             "AND mode = 'ShareLock' AND granted",
+             world.pa.slug, queue);
+    for (double end = itest_now_s() + ITEST_WAIT_MS / 1000.0;
+         itest_psql(sql, out, sizeof(out)) == 0 && strcmp(out, "1") != 0 && itest_now_s() < end;)
+        itest_sleep_ms(50);
+    CU_ASSERT_STRING_EQUAL(out, "1");
+    heads_advance();
+    head_is(queue, ids[1]);
+    fputs("COMMIT;\n", s);
+    CU_ASSERT_EQUAL(pclose(s), 0);
+    CU_ASSERT_EQUAL(itest_claim_a(&world, queue, w, got), 200);
+    snprintf(sql, sizeof(sql), "SELECT name FROM runs WHERE id = '%s'", got);
+    CU_ASSERT_EQUAL(itest_psql(sql, out, sizeof(out)), 0);
+    CU_ASSERT_STRING_EQUAL(out, "late");
+    CU_ASSERT_EQUAL(itest_claim_a(&world, queue, w, got), 200);
+    CU_ASSERT_STRING_EQUAL(got, ids[2]);
+    heads_hold();
+}
+
 static void test_claim_kinds(void)
 {
     char queue[64], ka[64], kb[64], a1[40], b1[40], a2[40], odd[40], got[40], more[600];
@@ -2011,6 +2065,8 @@ int suite_queue_register(void)
            !CU_add_test(s, "claims by priority, then age", test_claim_order) ||
            !CU_add_test(s, "claims walk from the queue's head; runs coming back come first",
                         test_claim_head) ||
+           !CU_add_test(s, "a head never moves past a run whose transaction is open",
+                        test_claim_head_in_flight) ||
            !CU_add_test(s, "claims filtered by kind", test_claim_kinds) ||
            !CU_add_test(s, "claims stay in their queue and project", test_claim_isolation) ||
            !CU_add_test(s, "claim: bad input names the field", test_claim_validation) ||
