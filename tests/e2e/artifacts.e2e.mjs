@@ -164,7 +164,7 @@ async function main() {
     await step("checkpoints: the project's, newest first, each with its run", async () => {
       await page.getByRole('tab', { name: 'Checkpoints' }).click();
       const list = page.getByTestId('project-checkpoints');
-      await list.waitFor({ timeout: WAIT });
+      await list.locator('tbody tr').nth(2).waitFor({ timeout: WAIT });
       assert.deepEqual(await list.locator('tbody tr td:first-child').allTextContents(), ['ckpt-200', 'ckpt-300', 'ckpt-100']);
       assert.ok((await list.textContent()).includes('tabular-predictor'));
     });

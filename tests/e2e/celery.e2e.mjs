@@ -104,7 +104,7 @@ async function main() {
     await step('celery workers: pool load, active, processed and sessions on the workers page', async () => {
       await page.goto(`${BASE}/p/${SLUG}/workers`);
       const table = page.getByTestId('celery-workers');
-      await table.waitFor({ timeout: WAIT });
+      await table.locator('[data-testid=celery-worker-row]').first().waitFor({ timeout: WAIT });
       const cells = await table.locator('[data-testid=celery-worker-row]').first().locator('td').allTextContents();
       assert.equal(cells[0], host);
       assert.equal(cells[2], '0.42 / 0.30 / 0.25');

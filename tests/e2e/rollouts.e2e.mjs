@@ -169,9 +169,12 @@ async function main() {
     await step('resources: versions, the latest, a diff of the two, secrets redacted', async () => {
       await page.goto(`${BASE}/p/${SLUG}/resources`);
       await page.getByTestId('resources-table').waitFor({ timeout: WAIT });
+      await page.getByTestId('resources-row').first().waitFor({ timeout: WAIT });
       const r = await page.getByTestId('resources-row').allTextContents();
       assert.equal(r.length, 1);
       assert.ok(r[0].includes(rs) && r[0].includes('latest') && r[0].includes('v2 of 2'), r[0]);
+      // The versions come from a request of their own, after the table's: wait for both.
+      await page.getByTestId('resources-version').nth(1).waitFor({ timeout: WAIT });
       const versions = await page.getByTestId('resources-version').allTextContents();
       assert.equal(versions.length, 2);
       assert.ok(versions[0].startsWith('v2 newest') && versions[0].includes('Diff with v1'), versions[0]);
@@ -197,6 +200,7 @@ async function main() {
     await step('resources: the rollouts that used it, each with its version', async () => {
       const used = page.getByTestId('resources-rollouts');
       await used.waitFor({ timeout: WAIT });
+      await used.locator('tbody tr').nth(3).waitFor({ timeout: WAIT });
       const rows = await used.locator('tbody tr').allTextContents();
       assert.equal(rows.length, 4);
       assert.ok(rows.every((t) => t.includes('v2')), rows.join(' | '));
