@@ -96,8 +96,14 @@ DECLARE
     nc timestamptz;
     moved integer := 0;
 BEGIN
+    -- The snapshots after the locks are what make a move right: a transaction with one
+    -- snapshot (a server whose default isolation is stricter) moves nothing.
+    IF current_setting('transaction_isolation') <> 'read committed' THEN
+        RETURN 0;
+    END IF;
     FOR q IN SELECT project_id, queue FROM queue_heads
-             WHERE (priority, created_at) <> (-2147483648, 'infinity') ORDER BY checked_at NULLS FIRST LIMIT p_limit LOOP
+             WHERE (priority, created_at) <> (-2147483648, 'infinity')
+             ORDER BY checked_at NULLS FIRST LIMIT p_limit LOOP
         CONTINUE WHEN NOT pg_try_advisory_xact_lock(7243004,
                                                     queue_head_lock(q.project_id, q.queue));
         -- Each statement from here has a snapshot taken after the lock.
