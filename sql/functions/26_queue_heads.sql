@@ -82,50 +82,61 @@ CREATE OR REPLACE TRIGGER runs_queue_head_update
                OR OLD.project_id <> NEW.project_id))
     EXECUTE FUNCTION queue_heads_on_enter();
 
--- Moves heads it can lock forward to their queue's first queued run (the empty key when
--- none): at most p_limit, of queues not known empty, the least recently looked at first (a
--- lock each, held to the commit). A queue whose lock an enterer holds is skipped until the
--- next pass, so run creation never waits for this. The walk starts at the head, so it
--- crosses only the runs claimed since the last pass. Returns how many heads moved.
+-- Moves one queue's head forward to its first queued run (the empty key when none), reading
+-- from the head, so the walk crosses only the runs claimed since the last move. The caller
+-- holds the queue's lock exclusively (queue_heads_advance, or a test that waits for it);
+-- each statement here has a snapshot taken after it. Returns whether the head moved.
+CREATE OR REPLACE FUNCTION queue_head_advance(p_project bigint, p_queue text) RETURNS boolean
+LANGUAGE plpgsql AS $$
+DECLARE
+    h queue_heads;
+    np integer;
+    nc timestamptz;
+BEGIN
+    -- The snapshots after the lock are what make a move right: a transaction with one
+    -- snapshot (a server whose default isolation is stricter) moves nothing.
+    IF current_setting('transaction_isolation') <> 'read committed' THEN
+        RETURN false;
+    END IF;
+    SELECT * INTO h FROM queue_heads WHERE project_id = p_project AND queue = p_queue;
+    IF NOT FOUND THEN
+        RETURN false;
+    END IF;
+    SELECT r.priority, r.created_at INTO np, nc FROM runs r
+    WHERE r.project_id = h.project_id AND r.queue = h.queue AND r.status = 'queued'
+      AND r.priority = h.priority AND r.created_at >= h.created_at
+    ORDER BY r.created_at LIMIT 1;
+    IF NOT FOUND THEN
+        SELECT r.priority, r.created_at INTO np, nc FROM runs r
+        WHERE r.project_id = h.project_id AND r.queue = h.queue AND r.status = 'queued'
+          AND r.priority < h.priority
+        ORDER BY r.priority DESC, r.created_at LIMIT 1;
+        IF NOT FOUND THEN
+            np := -2147483648;
+            nc := 'infinity';
+        END IF;
+    END IF;
+    UPDATE queue_heads SET priority = np, created_at = nc, checked_at = now()
+    WHERE project_id = h.project_id AND queue = h.queue;
+    RETURN (np, nc) <> (h.priority, h.created_at);
+END $$;
+
+-- The housekeeper's pass: moves the heads whose lock it can take (queue_head_advance), at
+-- most p_limit, of queues not known empty, the least recently looked at first (a lock each,
+-- held to the commit). A queue whose lock an enterer holds is skipped until the next pass,
+-- so run creation never waits for this. Returns how many heads moved.
 CREATE OR REPLACE FUNCTION queue_heads_advance(p_limit integer) RETURNS integer
 LANGUAGE plpgsql AS $$
 DECLARE
     q record;
-    h queue_heads;
-    np integer;
-    nc timestamptz;
     moved integer := 0;
 BEGIN
-    -- The snapshots after the locks are what make a move right: a transaction with one
-    -- snapshot (a server whose default isolation is stricter) moves nothing.
-    IF current_setting('transaction_isolation') <> 'read committed' THEN
-        RETURN 0;
-    END IF;
     FOR q IN SELECT project_id, queue FROM queue_heads
              WHERE (priority, created_at) <> (-2147483648, 'infinity')
              ORDER BY checked_at NULLS FIRST LIMIT p_limit LOOP
         CONTINUE WHEN NOT pg_try_advisory_xact_lock(7243004,
                                                     queue_head_lock(q.project_id, q.queue));
-        -- Each statement from here has a snapshot taken after the lock.
-        SELECT * INTO h FROM queue_heads WHERE project_id = q.project_id AND queue = q.queue;
-        CONTINUE WHEN NOT FOUND;
-        SELECT r.priority, r.created_at INTO np, nc FROM runs r
-        WHERE r.project_id = h.project_id AND r.queue = h.queue AND r.status = 'queued'
-          AND r.priority = h.priority AND r.created_at >= h.created_at
-        ORDER BY r.created_at LIMIT 1;
-        IF NOT FOUND THEN
-            SELECT r.priority, r.created_at INTO np, nc FROM runs r
-            WHERE r.project_id = h.project_id AND r.queue = h.queue AND r.status = 'queued'
-              AND r.priority < h.priority
-            ORDER BY r.priority DESC, r.created_at LIMIT 1;
-            IF NOT FOUND THEN
-                np := -2147483648;
-                nc := 'infinity';
-            END IF;
-        END IF;
-        UPDATE queue_heads SET priority = np, created_at = nc, checked_at = now()
-        WHERE project_id = h.project_id AND queue = h.queue;
-        IF (np, nc) <> (h.priority, h.created_at) THEN
+        IF queue_head_advance(q.project_id, q.queue) THEN
             moved := moved + 1;
         END IF;
     END LOOP;
