@@ -871,7 +871,8 @@ static void test_claim_head_in_flight(void)
              world.pa.id, queue);
     itest_psql_ok(sql);
     itest_psql_ok("SELECT queue_heads_advance(500)");
-    head_is(queue, ids[1]);
+    /* (No check of the head here: the housekeeper may have moved it to the third run before
+     * the insert, which the insert then lowered, uncommitted. The claim below is the test.) */
     fputs("COMMIT;\n", s);
     CU_ASSERT_EQUAL(pclose(s), 0);
     CU_ASSERT_EQUAL(itest_claim_a(&world, queue, w, got), 200);
