@@ -29,7 +29,7 @@
 -- hash table of keys per span) was a fifth of the statement's CPU (docs/PERFORMANCE.md,
 -- "span ingest without json-c's tree, and the batch as binary arrays"); only the three
 -- jsonb columns are parsed from text now.
--- in: project, trace_ids, span_ids, parent_ids, trace_states, flags, names, kinds, starts, ends, codes, messages, attributes, dropped_attributes, events, dropped_events, links, dropped_links, resource_idx, scope_idx, runs, attempts, ranks, resources, scopes
+-- in: project, trace_ids, span_ids, parent_ids, trace_states, flags, names, kinds, starts, ends, codes, messages, attributes, dropped_attributes, events, dropped_events, links, dropped_links, resource_idx, scope_idx, run_idx, attempts, ranks, resources, scopes, run_ids, run_counts
 -- out: run_id, count, first_seq, last_seq
 -- include: span_insert_rows
     RETURNING run_id, sequence_id)
@@ -41,7 +41,7 @@ GROUP BY ins.run_id;
 -- name: span_insert_dedupe
 -- span_insert for a batch holding spans stored already (an exporter's retry) or a span
 -- twice: each such span is skipped (ON CONFLICT DO NOTHING), its number not reused.
--- in: project, trace_ids, span_ids, parent_ids, trace_states, flags, names, kinds, starts, ends, codes, messages, attributes, dropped_attributes, events, dropped_events, links, dropped_links, resource_idx, scope_idx, runs, attempts, ranks, resources, scopes
+-- in: project, trace_ids, span_ids, parent_ids, trace_states, flags, names, kinds, starts, ends, codes, messages, attributes, dropped_attributes, events, dropped_events, links, dropped_links, resource_idx, scope_idx, run_idx, attempts, ranks, resources, scopes, run_ids, run_counts
 -- out: run_id, count, first_seq, last_seq
 -- include: span_insert_rows
     ON CONFLICT (project_id, trace_id, span_id, start_at) DO NOTHING
@@ -53,31 +53,44 @@ GROUP BY ins.run_id;
 
 -- fragment: span_insert_rows
 -- span_insert's batch, linked and numbered, inserted (the INSERT's end is each statement's).
-WITH s AS (SELECT x.* FROM unnest($2::bytea[], $3::bytea[], $4::bytea[], $5::text[],
-    $6::bigint[], $7::text[], $8::smallint[], $9::bigint[], $10::bigint[], $11::smallint[],
-    $12::text[], $13::jsonb[], $14::bigint[], $15::jsonb[], $16::bigint[], $17::jsonb[],
-    $18::bigint[], $19::int[], $20::int[], $21::uuid[], $22::int[], $23::int[]) WITH ORDINALITY
-    AS x(t, s, p, ts, f, n, k, sn, en, sc, sm, a, da, e, de, l, dl, ri, si, run, att, rk, i)),
-ro AS (SELECT o.n - 1 AS i, span_origin_id(o.v) AS id
-    FROM jsonb_array_elements($24::jsonb) WITH ORDINALITY AS o(v, n)),
-so AS (SELECT o.n - 1 AS i, span_origin_id(o.v) AS id
-    FROM jsonb_array_elements($25::jsonb) WITH ORDINALITY AS o(v, n)),
-h AS (SELECT r.id, (SELECT max(a.seq) FROM attempts a WHERE a.run_id = r.id) AS latest
-    FROM runs r WHERE r.id IN (SELECT run FROM s) AND r.project_id = $1::bigint),
-c AS (SELECT s.run, count(*) AS n FROM s JOIN h ON h.id = s.run GROUP BY s.run),
-q AS (INSERT INTO run_span_seqs AS q (run_id, last) SELECT c.run, c.n FROM c ORDER BY c.run
+-- The spans are read once, straight from the unnest into the insert, and everything per
+-- batch (the origins' ids; per run named: linked or not, its latest attempt, the first
+-- number) is one small array built before the first row, that each row subscripts: a
+-- join of the spans with those sets made PostgreSQL keep the batch's wide rows in a CTE's
+-- store and two hash tables, 2 to 3 ms of the 512-span batch's 10 (docs/PERFORMANCE.md,
+-- "span ingest: the batch read once"). Runs named: run_ids (distinct, in the order first
+-- named) with run_counts (how many spans name each); a span's run_idx is its run's place
+-- in them (from 1; NULL: none). The counter's row is taken by q, which m reads at the
+-- first row, so the batch's bind and unnest run before it.
+WITH h AS (SELECT u.n, r.id, r.attempt_seq AS latest, u.c
+    FROM unnest($26::uuid[], $27::int[]) WITH ORDINALITY AS u(run, c, n)
+    JOIN runs r ON r.id = u.run AND r.project_id = $1::bigint),
+q AS (INSERT INTO run_span_seqs AS q (run_id, last) SELECT h.id, h.c FROM h ORDER BY h.id
     ON CONFLICT (run_id) DO UPDATE SET last = q.last + excluded.last RETURNING q.run_id, q.last),
+m AS (SELECT array_agg(h.id ORDER BY u.n) AS id, array_agg(h.latest ORDER BY u.n) AS latest,
+        array_agg(q.last - h.c ORDER BY u.n) AS base
+    FROM generate_series(1, cardinality($26::uuid[])) AS u(n)
+    LEFT JOIN h ON h.n = u.n LEFT JOIN q ON q.run_id = h.id),
 ins AS (INSERT INTO spans (project_id, start_at, trace_id, span_id, parent_span_id,
     trace_state, flags, name, kind, start_ns, end_ns, status_code, status_message, attributes,
     dropped_attributes_count, events, dropped_events_count, links, dropped_links_count,
     resource_id, scope_id, run_id, attempt_seq, sequence_id)
     SELECT $1::bigint, timestamptz 'epoch' + (s.sn / 1000) * interval '1 microsecond',
     s.t, s.s, s.p, s.ts, s.f, s.n, s.k, s.sn, s.en, s.sc, s.sm, s.a, s.da, s.e, s.de, s.l,
-    s.dl, ro.id, so.id, h.id, CASE WHEN h.id IS NOT NULL THEN coalesce(s.att, h.latest) END,
-    q.last - c.n + s.rk
-    FROM s JOIN ro ON ro.i = s.ri JOIN so ON so.i = s.si LEFT JOIN h ON h.id = s.run
-    LEFT JOIN c ON c.run = h.id LEFT JOIN q ON q.run_id = h.id
-    ORDER BY s.i
+    s.dl,
+    (SELECT array_agg(span_origin_id(o.v) ORDER BY o.n)
+        FROM jsonb_array_elements($24::jsonb) WITH ORDINALITY AS o(v, n))[s.ri + 1],
+    (SELECT array_agg(span_origin_id(o.v) ORDER BY o.n)
+        FROM jsonb_array_elements($25::jsonb) WITH ORDINALITY AS o(v, n))[s.si + 1],
+    (SELECT m.id FROM m)[s.run],
+    CASE WHEN (SELECT m.id FROM m)[s.run] IS NOT NULL
+        THEN coalesce(s.att, (SELECT m.latest FROM m)[s.run]) END,
+    (SELECT m.base FROM m)[s.run] + s.rk
+    FROM unnest($2::bytea[], $3::bytea[], $4::bytea[], $5::text[], $6::bigint[], $7::text[],
+        $8::smallint[], $9::bigint[], $10::bigint[], $11::smallint[], $12::text[],
+        $13::jsonb[], $14::bigint[], $15::jsonb[], $16::bigint[], $17::jsonb[], $18::bigint[],
+        $19::int[], $20::int[], $21::int[], $22::int[], $23::int[])
+        AS s(t, s, p, ts, f, n, k, sn, en, sc, sm, a, da, e, de, l, dl, ri, si, run, att, rk)
 
 -- fragment: span_columns
 -- A span's columns (the span reads and the search), which spanjson.c renders from libpq's

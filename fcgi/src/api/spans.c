@@ -56,7 +56,7 @@ enum spans_column {
     SPANS_C_DLINKS,  /* int8 */
     SPANS_C_RES,     /* int4: the resource's index in the batch */
     SPANS_C_SCOPE,   /* int4: the scope's */
-    SPANS_C_RUN,     /* uuid, NULL when the span names no run */
+    SPANS_C_RUN,     /* int4: its run's place in run_ids (from 1), NULL when it names none */
     SPANS_C_ATTEMPT, /* int4, NULL when it names no attempt */
     SPANS_C_RANK,    /* int4: the span's place among the batch's spans of its run, from 1 */
     SPANS_NCOLS
@@ -81,11 +81,13 @@ struct spans_walk {
     struct jsonx_out res, sco;
     struct spans_col col[SPANS_NCOLS];
     long nres, nsco, nspans;
-    /* The runs the batch's spans name and how many each (spans_rank): open addressing on
-     * the UUID's text, 2^k slots, at most half full. */
+    /* The runs the batch's spans name, how many each and in which order first named
+     * (spans_rank; span_insert's run_ids and run_counts): open addressing on the UUID's
+     * text, 2^k slots, at most half full. */
     struct spans_run_count {
         const char *run; /* NULL: an empty slot */
         long n;
+        unsigned idx; /* from 1, in the order first named */
     } * runs;
     unsigned runs_mask, nruns;
     long rejected;
@@ -972,12 +974,12 @@ static uint32_t spans_run_hash(const char *run)
     return h;
 }
 
-/* The place of the next span of run among the batch's spans of it (1 for its first). The
- * statement numbers a run's spans from its counter by this place, instead of a window
- * over the batch sorted by run, which ran while the batch held the run's counter (the
- * batches of one run wait for each other there: docs/PERFORMANCE.md). 0 when out of
- * memory. */
-static long spans_rank(struct spans_walk *w, const char *run)
+/* The place of the next span of run among the batch's spans of it (1 for its first), and
+ * the run's place among the batch's runs (*idx, from 1). The statement numbers a run's
+ * spans from its counter by this place, instead of a window over the batch sorted by run,
+ * which ran while the batch held the run's counter (the batches of one run wait for each
+ * other there: docs/PERFORMANCE.md). 0 when out of memory. */
+static long spans_rank(struct spans_walk *w, const char *run, unsigned *idx)
 {
     uint32_t h = spans_run_hash(run);
     if (!w->runs || 2 * (w->nruns + 1) > w->runs_mask + 1) {
@@ -1001,10 +1003,11 @@ static long spans_rank(struct spans_walk *w, const char *run)
         if (!e->run) {
             if (!(e->run = arena_strdup(w->r->op.arena, run)))
                 return 0;
-            w->nruns++;
+            e->idx = ++w->nruns;
         } else if (strcmp(e->run, run) != 0) {
             continue;
         }
+        *idx = e->idx;
         return ++e->n;
     }
 }
@@ -1095,20 +1098,19 @@ static int spans_span(struct spans_walk *w, const struct jsonx_val *span, int ri
     spans_col_int(&col[SPANS_C_DLINKS], dl, 8);
     spans_col_int(&col[SPANS_C_RES], (uint64_t)ri, 4);
     spans_col_int(&col[SPANS_C_SCOPE], (uint64_t)si, 4);
-    if (run)
-        spans_col_uuid(&col[SPANS_C_RUN], run);
-    else
-        spans_col_null(&col[SPANS_C_RUN]);
     if (run && attempt)
         spans_col_int(&col[SPANS_C_ATTEMPT], (uint64_t)attempt, 4);
     else
         spans_col_null(&col[SPANS_C_ATTEMPT]);
     if (run) {
-        long rank = spans_rank(w, run);
+        unsigned idx = 0;
+        long rank = spans_rank(w, run, &idx);
         if (!rank)
             return req_error(w->r, 500, "internal", NULL, "out of memory");
+        spans_col_int(&col[SPANS_C_RUN], idx, 4);
         spans_col_int(&col[SPANS_C_RANK], (uint64_t)rank, 4);
     } else {
+        spans_col_null(&col[SPANS_C_RUN]);
         spans_col_null(&col[SPANS_C_RANK]);
     }
     return 0;
@@ -1227,6 +1229,34 @@ static int spans_otlp_answer(struct req *r, long rejected, const char *why)
     return req_json_text(r, 200, body);
 }
 
+/* span_insert's run_ids (uuid[]) and run_counts (int4[]): the batch's runs in the order
+ * first named (each span's run_idx points there) and how many spans name each. -1 when out
+ * of memory. */
+static int spans_runs_params(struct spans_walk *w, const char **p, int *lengths, int *formats)
+{
+    struct spans_col ids, counts;
+    const char **order = arena_calloc(w->r->op.arena, (w->nruns + 1) * sizeof(*order));
+    long *n = arena_calloc(w->r->op.arena, (w->nruns + 1) * sizeof(*n));
+    if (!order || !n)
+        return -1;
+    for (unsigned i = 0; w->runs && i <= w->runs_mask; i++)
+        if (w->runs[i].run) {
+            order[w->runs[i].idx - 1] = w->runs[i].run;
+            n[w->runs[i].idx - 1] = w->runs[i].n;
+        }
+    spans_col_init(&ids, w->r->op.arena, 64 + 20 * w->nruns, 2950);
+    spans_col_init(&counts, w->r->op.arena, 64 + 8 * w->nruns, 23);
+    for (unsigned i = 0; i < w->nruns; i++) {
+        spans_col_uuid(&ids, order[i]);
+        spans_col_int(&counts, (uint64_t)n[i], 4);
+    }
+    p[SPAN_INSERT_IN_RUN_IDS] = spans_col_end(&ids, w->nruns, &lengths[SPAN_INSERT_IN_RUN_IDS]);
+    p[SPAN_INSERT_IN_RUN_COUNTS] =
+        spans_col_end(&counts, w->nruns, &lengths[SPAN_INSERT_IN_RUN_COUNTS]);
+    formats[SPAN_INSERT_IN_RUN_IDS] = formats[SPAN_INSERT_IN_RUN_COUNTS] = 1;
+    return p[SPAN_INSERT_IN_RUN_IDS] && p[SPAN_INSERT_IN_RUN_COUNTS] ? 0 : -1;
+}
+
 int spans_otlp_ingest(struct req *r, const char *project_id, const struct jsonx_val *request)
 {
     /* Each column's element type (the statement's casts say the same) and first room, a
@@ -1255,7 +1285,7 @@ int spans_otlp_ingest(struct req *r, const char *project_id, const struct jsonx_
         [SPANS_C_DLINKS] = {20, 16, SPAN_INSERT_IN_DROPPED_LINKS},
         [SPANS_C_RES] = {23, 32, SPAN_INSERT_IN_RESOURCE_IDX},
         [SPANS_C_SCOPE] = {23, 32, SPAN_INSERT_IN_SCOPE_IDX},
-        [SPANS_C_RUN] = {2950, 8, SPAN_INSERT_IN_RUNS},
+        [SPANS_C_RUN] = {23, 32, SPAN_INSERT_IN_RUN_IDX},
         [SPANS_C_ATTEMPT] = {23, 32, SPAN_INSERT_IN_ATTEMPTS},
         [SPANS_C_RANK] = {23, 32, SPAN_INSERT_IN_RANKS},
     };
@@ -1284,7 +1314,8 @@ int spans_otlp_ingest(struct req *r, const char *project_id, const struct jsonx_
         if (!p[cols[c].in])
             return req_error(r, 500, "internal", NULL, "out of memory");
     }
-    if (!p[SPAN_INSERT_IN_RESOURCES] || !p[SPAN_INSERT_IN_SCOPES])
+    if (!p[SPAN_INSERT_IN_RESOURCES] || !p[SPAN_INSERT_IN_SCOPES] ||
+        spans_runs_params(&w, p, lengths, formats))
         return req_error(r, 500, "internal", NULL, "out of memory");
     _Static_assert(SPAN_INSERT_DEDUPE__NIN == SPAN_INSERT__NIN, "one parameter list for both");
     res = db_exec_bin(&r->op, DB_STMT_SPAN_INSERT, p, lengths, formats, SPAN_INSERT__NIN);
