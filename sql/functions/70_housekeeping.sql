@@ -38,6 +38,26 @@ LANGUAGE sql AS $$
     SELECT jsonb_build_object('moved', queue_heads_advance(500))
 $$;
 
+-- Span number holds (span_seq_holds, migration 0044) that nobody will release: their
+-- session is gone (a worker died between span_reserve and span_insert) or has been idle
+-- for ten seconds since (a batch that failed after its reservation, on a session that has
+-- taken no batch since). A live batch's hold is never older than its insert: span_insert
+-- follows span_reserve on the same session at once. Until a hold goes, its run's readers
+-- by sequence id stop below it. A session is the pid's only while it started before the
+-- hold was made (a pid can be used again). settings.span_hold_s: the ten seconds (a test
+-- sets 0).
+CREATE OR REPLACE FUNCTION housekeep_span_holds(settings jsonb) RETURNS jsonb
+LANGUAGE sql AS $$
+    WITH d AS (DELETE FROM span_seq_holds h
+               WHERE h.created_at <= now() - interval '1 second' *
+                     coalesce((settings ->> 'span_hold_s')::numeric, 10)
+                 AND NOT EXISTS (SELECT 1 FROM pg_stat_activity a
+                                 WHERE a.pid = h.pid AND a.backend_start <= h.created_at
+                                   AND a.state <> 'idle')
+               RETURNING 1)
+    SELECT jsonb_build_object('released', count(*)) FROM d
+$$;
+
 -- Workers' resource samples are kept for 7 days. Deleted worker by worker, along the
 -- (worker_id, ts) index.
 CREATE OR REPLACE FUNCTION housekeep_prune_samples(settings jsonb) RETURNS jsonb

@@ -1,5 +1,43 @@
 -- Spans (api/spans.c): the OTLP ingest's one statement per batch, and the read API.
 
+-- name: span_reserve
+-- The numbers of a batch's spans, reserved in a transaction of its own before span_insert
+-- stores them (migration 0044): for each run the batch names (run_ids, in the order first
+-- named, with run_counts, how many spans name it), whether it is a run of the token's
+-- project (else its spans stay unlinked, and an id of another project's run neither
+-- links nor tells it exists), its latest attempt, and the number before its first span.
+-- The counters are raised in run id order (two batches touching the same runs lock them
+-- in the same order) and held only to this statement's commit, not through the insert:
+-- one run's batches then store their spans side by side (docs/PERFORMANCE.md, "span
+-- ingest: one run's batches side by side"). Each range becomes a hold of this session,
+-- which span_insert deletes when it commits the spans; a reader of the run by sequence id
+-- stops below its lowest hold (span_list_run), so ids that commit out of order are never
+-- skipped. Holds this session left (a batch that failed after its reservation: each
+-- session runs one batch at a time) go first; the housekeeper drops those of sessions
+-- gone (housekeep_span_holds).
+-- One row: three arrays in run_ids' order, each NULL where the run is not linked.
+-- in: project, run_ids, run_counts
+-- out: links, latest, bases
+WITH stale AS (DELETE FROM span_seq_holds WHERE pid = pg_backend_pid()),
+h AS (SELECT u.n, r.id, r.attempt_seq AS latest, u.c
+    FROM unnest($2::uuid[], $3::int[]) WITH ORDINALITY AS u(run, c, n)
+    JOIN runs r ON r.id = u.run AND r.project_id = $1::bigint),
+q AS (INSERT INTO run_span_seqs AS q (run_id, last) SELECT h.id, h.c FROM h ORDER BY h.id
+    ON CONFLICT (run_id) DO UPDATE SET last = q.last + excluded.last RETURNING q.run_id, q.last),
+held AS (INSERT INTO span_seq_holds (run_id, first, last, pid)
+    SELECT q.run_id, q.last - h.c + 1, q.last, pg_backend_pid() FROM q JOIN h ON h.id = q.run_id)
+SELECT array_agg(h.id ORDER BY u.n) AS links, array_agg(h.latest ORDER BY u.n) AS latest,
+    array_agg(q.last - h.c ORDER BY u.n) AS bases
+FROM generate_series(1, cardinality($2::uuid[])) AS u(n)
+LEFT JOIN h ON h.n = u.n LEFT JOIN q ON q.run_id = h.id;
+
+-- name: span_release
+-- This session's holds of span numbers (span_reserve), after its batch failed: its runs'
+-- readers by sequence id stop below them until they go.
+-- in:
+-- out:
+DELETE FROM span_seq_holds WHERE pid = pg_backend_pid();
+
 -- name: span_insert
 -- One statement stores a whole batch (one transaction: all or nothing). The spans come as
 -- one array per column in libpq's binary format (api/spans.c writes them as it walks the
@@ -8,28 +46,24 @@
 -- resource and scope by index (ri, si), so a resource shared by 512 spans is sent once, and
 -- stored once: each resource and scope becomes the id of its body in span_origins
 -- (span_origin_id, once per resource or scope, not per span; migration 0027), which the
--- span row keeps. A span's run (run: a UUID the span or its resource named) links only
--- when it is a run of the token's project; any other is kept unlinked, so an id of another
--- project's run neither links nor tells it exists. A linked span takes the attempt it
--- names, else its run's latest. Sequence ids: each run's counter (run_span_seqs) is raised
--- once by the batch's count, in run id order (two batches touching the same runs lock them
--- in the same order), and the batch's spans of the run take the numbers in the order they
--- came (rk: the span's place among the batch's spans of its run, counted by the API, so
--- that no sort or window runs while the counter's row is held: the batches of one run
--- wait for each other on it). A span already stored (an exporter's retry) is skipped: its
--- number is not reused. That takes span_insert_dedupe, the same statement with ON
--- CONFLICT DO NOTHING, which the API runs when this one meets a span stored already
--- (unique_violation: this statement and its counter's raise roll back whole): ON CONFLICT
--- makes every row a speculative insertion, 14% of the rows' insert while the counter is
--- held (docs/PERFORMANCE.md, "span ingest without json-c's tree, and the batch as binary
--- arrays"), paid only by a retry.
+-- span row keeps. A span's run (run_idx: its place in the runs span_reserve answered for,
+-- run_links, run_latest and run_bases) links when span_reserve found it a run of the
+-- token's project; a linked span takes the attempt it names, else its run's latest, and
+-- the number its run's base plus its place among the batch's spans of the run (rk, counted
+-- by the API). The session's holds of those numbers go in the same transaction. A span
+-- already stored (an exporter's retry) is skipped: its number is not reused. That takes
+-- span_insert_dedupe, the same statement with ON CONFLICT DO NOTHING, which the API runs
+-- when this one meets a span stored already (unique_violation: this statement rolls back
+-- whole, its holds stay): ON CONFLICT makes every row a speculative insertion, 14% of the
+-- rows' insert (docs/PERFORMANCE.md, "span ingest without json-c's tree, and the batch as
+-- binary arrays"), paid only by a retry.
 -- One row per run touched (run_id NULL: the unlinked spans), with the count stored and the
 -- first and last sequence ids.
 -- Binary arrays, not a json document: json_to_recordset's pass over the batch's text (a
 -- hash table of keys per span) was a fifth of the statement's CPU (docs/PERFORMANCE.md,
 -- "span ingest without json-c's tree, and the batch as binary arrays"); only the three
 -- jsonb columns are parsed from text now.
--- in: project, trace_ids, span_ids, parent_ids, trace_states, flags, names, kinds, starts, ends, codes, messages, attributes, dropped_attributes, events, dropped_events, links, dropped_links, resource_idx, scope_idx, run_idx, attempts, ranks, resources, scopes, run_ids, run_counts
+-- in: project, trace_ids, span_ids, parent_ids, trace_states, flags, names, kinds, starts, ends, codes, messages, attributes, dropped_attributes, events, dropped_events, links, dropped_links, resource_idx, scope_idx, run_idx, attempts, ranks, resources, scopes, run_links, run_latest, run_bases
 -- out: run_id, count, first_seq, last_seq
 -- include: span_insert_rows
     RETURNING run_id, sequence_id)
@@ -41,7 +75,7 @@ GROUP BY ins.run_id;
 -- name: span_insert_dedupe
 -- span_insert for a batch holding spans stored already (an exporter's retry) or a span
 -- twice: each such span is skipped (ON CONFLICT DO NOTHING), its number not reused.
--- in: project, trace_ids, span_ids, parent_ids, trace_states, flags, names, kinds, starts, ends, codes, messages, attributes, dropped_attributes, events, dropped_events, links, dropped_links, resource_idx, scope_idx, run_idx, attempts, ranks, resources, scopes, run_ids, run_counts
+-- in: project, trace_ids, span_ids, parent_ids, trace_states, flags, names, kinds, starts, ends, codes, messages, attributes, dropped_attributes, events, dropped_events, links, dropped_links, resource_idx, scope_idx, run_idx, attempts, ranks, resources, scopes, run_links, run_latest, run_bases
 -- out: run_id, count, first_seq, last_seq
 -- include: span_insert_rows
     ON CONFLICT (project_id, trace_id, span_id, start_at) DO NOTHING
@@ -53,24 +87,15 @@ GROUP BY ins.run_id;
 
 -- fragment: span_insert_rows
 -- span_insert's batch, linked and numbered, inserted (the INSERT's end is each statement's).
--- The spans are read once, straight from the unnest into the insert, and everything per
--- batch (the origins' ids; per run named: linked or not, its latest attempt, the first
--- number) is one small array built before the first row, that each row subscripts: a
--- join of the spans with those sets made PostgreSQL keep the batch's wide rows in a CTE's
--- store and two hash tables, 2 to 3 ms of the 512-span batch's 10 (docs/PERFORMANCE.md,
--- "span ingest: the batch read once"). Runs named: run_ids (distinct, in the order first
--- named) with run_counts (how many spans name each); a span's run_idx is its run's place
--- in them (from 1; NULL: none). The counter's row is taken by q, which m reads at the
--- first row, so the batch's bind and unnest run before it.
-WITH h AS (SELECT u.n, r.id, r.attempt_seq AS latest, u.c
-    FROM unnest($26::uuid[], $27::int[]) WITH ORDINALITY AS u(run, c, n)
-    JOIN runs r ON r.id = u.run AND r.project_id = $1::bigint),
-q AS (INSERT INTO run_span_seqs AS q (run_id, last) SELECT h.id, h.c FROM h ORDER BY h.id
-    ON CONFLICT (run_id) DO UPDATE SET last = q.last + excluded.last RETURNING q.run_id, q.last),
-m AS (SELECT array_agg(h.id ORDER BY u.n) AS id, array_agg(h.latest ORDER BY u.n) AS latest,
-        array_agg(q.last - h.c ORDER BY u.n) AS base
-    FROM generate_series(1, cardinality($26::uuid[])) AS u(n)
-    LEFT JOIN h ON h.n = u.n LEFT JOIN q ON q.run_id = h.id),
+-- The spans are read once, straight from the unnest into the insert; what is per batch
+-- (the origins' ids; per run named: its id when linked, its latest attempt, the number
+-- before its first span) is a small array that each row subscripts: a join of the spans
+-- with those sets made PostgreSQL keep the batch's wide rows in a CTE's store and two hash
+-- tables, 2 to 3 ms of the 512-span batch's 10 (docs/PERFORMANCE.md, "span ingest: the
+-- batch read once"). The runs' arrays are span_reserve's answer, in the order of the
+-- run_ids it was given; a span's run_idx is its run's place there (from 1; NULL: none).
+-- The session's holds go in the same transaction (span_reserve's comment says why).
+WITH released AS (DELETE FROM span_seq_holds WHERE pid = pg_backend_pid()),
 ins AS (INSERT INTO spans (project_id, start_at, trace_id, span_id, parent_span_id,
     trace_state, flags, name, kind, start_ns, end_ns, status_code, status_message, attributes,
     dropped_attributes_count, events, dropped_events_count, links, dropped_links_count,
@@ -82,10 +107,10 @@ ins AS (INSERT INTO spans (project_id, start_at, trace_id, span_id, parent_span_
         FROM jsonb_array_elements($24::jsonb) WITH ORDINALITY AS o(v, n))[s.ri + 1],
     (SELECT array_agg(span_origin_id(o.v) ORDER BY o.n)
         FROM jsonb_array_elements($25::jsonb) WITH ORDINALITY AS o(v, n))[s.si + 1],
-    (SELECT m.id FROM m)[s.run],
-    CASE WHEN (SELECT m.id FROM m)[s.run] IS NOT NULL
-        THEN coalesce(s.att, (SELECT m.latest FROM m)[s.run]) END,
-    (SELECT m.base FROM m)[s.run] + s.rk
+    ($26::uuid[])[s.run],
+    CASE WHEN ($26::uuid[])[s.run] IS NOT NULL
+        THEN coalesce(s.att, ($27::int[])[s.run]) END,
+    CASE WHEN ($26::uuid[])[s.run] IS NOT NULL THEN ($28::bigint[])[s.run] + s.rk END
     FROM unnest($2::bytea[], $3::bytea[], $4::bytea[], $5::text[], $6::bigint[], $7::text[],
         $8::smallint[], $9::bigint[], $10::bigint[], $11::smallint[], $12::text[],
         $13::jsonb[], $14::bigint[], $15::jsonb[], $16::bigint[], $17::jsonb[], $18::bigint[],
@@ -112,6 +137,9 @@ JOIN span_origins ro ON ro.id = s.resource_id JOIN span_origins so ON so.id = s.
 -- A run's spans by sequence id, after one (0 for the first page). The caller checked
 -- that it may read the run (runs_access); every span of a run is of the run's project.
 -- The next page's cursor is made from the last row's sequence_id (and start_ns, below).
+-- Only the spans below the run's lowest hold (span_seq_holds: numbers reserved by a batch
+-- still being stored): a batch that reserved later may commit first, and a reader that
+-- went on past its spans would never see the earlier batch's.
 -- in: run, after, attempt, name, status, limit
 -- out: trace_id, span_id, parent_span_id, trace_state, flags, name, kind, start_ns, end_ns, start_at, status_code, status_message, attributes, dropped_attributes_count, events, dropped_events_count, links, dropped_links_count, resource, scope, run_id, attempt_seq, sequence_id, received_at
 -- format: binary
@@ -120,6 +148,8 @@ SELECT
 FROM spans s
     -- include: span_origins_join
 WHERE s.run_id = $1::uuid AND s.sequence_id > $2::bigint
+  AND s.sequence_id < coalesce((SELECT min(h.first) FROM span_seq_holds h
+      WHERE h.run_id = $1::uuid), 9223372036854775807)
   AND ($3::int IS NULL OR s.attempt_seq = $3) AND ($4::text IS NULL OR s.name = $4)
   AND ($5::smallint IS NULL OR s.status_code = $5)
 ORDER BY s.sequence_id

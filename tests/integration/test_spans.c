@@ -849,6 +849,127 @@ static void test_run_ranks(void)
     http_resp_free(&r);
 }
 
+/* Posts n spans of a fresh trace naming run (ids from id0), answering the status. */
+static long post_run_spans(const char *run, int n, int id0)
+{
+    char trace[33], ex[200], sp[4][1400], spans[5800], body[6400];
+    struct http_resp r;
+    fresh_trace(trace);
+    snprintf(ex, sizeof(ex),
+             ",\"attributes\":[{\"key\":\"runwatch.run_id\",\"value\":{\"stringValue\":\"%s\"}}]",
+             run);
+    spans[0] = 0;
+    for (int i = 0; i < n && i < 4; i++) {
+        char id[17];
+        snprintf(id, sizeof(id), "40000000000000%02d", (id0 + i) % 100);
+        span_json(sp[i], sizeof(sp[i]), trace, id, "", ex);
+        snprintf(spans + strlen(spans), sizeof(spans) - strlen(spans), "%s%s", i ? "," : "", sp[i]);
+    }
+    long code = otlp(&world.twrite, request_json(body, sizeof(body), "", spans), &r);
+    http_resp_free(&r);
+    return code;
+}
+
+/* The sequence ids a run's spans are read with (GET /runs/{run}/spans), as "1,2,6". */
+static void run_seqs(const char *run, char *out, size_t cap)
+{
+    struct http_resp r;
+    out[0] = 0;
+    CU_ASSERT_EQUAL_FATAL(
+        itest_callf(&world.viewer, "GET", NULL, &r, "/api/v1/runs/%s/spans?limit=100", run), 200);
+    for (int i = 0; i < itest_jlen(r.json, "items"); i++) {
+        char path[48];
+        snprintf(path, sizeof(path), "items.%d.sequence_id", i);
+        snprintf(out + strlen(out), cap - strlen(out), "%s%ld", i ? "," : "",
+                 (long)itest_jint(r.json, path));
+    }
+    http_resp_free(&r);
+}
+
+/* A batch's numbers are reserved in a transaction of their own (span_reserve), so a later
+ * batch of the run may commit first: a reader by sequence id stops below the run's lowest
+ * hold until the earlier batch's spans are in (or its hold is released), and so never
+ * skips them. The hold here stands for a batch between its reservation and its insert. */
+static void test_holds(void)
+{
+    char run[64], sql[400], seqs[200];
+    struct itest_run rr = {.status = "running"};
+    CU_ASSERT_EQUAL_FATAL(itest_make_run(&world.twrite, &rr, run, sizeof(run)), 201);
+    CU_ASSERT_EQUAL(post_run_spans(run, 2, 1), 200);
+    run_seqs(run, seqs, sizeof(seqs));
+    CU_ASSERT_STRING_EQUAL(seqs, "1,2");
+    /* Numbers 3 to 5 reserved by a batch not stored yet: an owner that is no session, and
+     * a time far ahead, so the housekeeper leaves it alone meanwhile. */
+    snprintf(sql, sizeof(sql),
+             "UPDATE run_span_seqs SET last = last + 3 WHERE run_id = '%s';"
+             "INSERT INTO span_seq_holds (run_id, first, last, pid, created_at)"
+             " VALUES ('%s', 3, 5, 0, now() + interval '1 hour')",
+             run, run);
+    itest_psql_ok(sql);
+    CU_ASSERT_EQUAL(post_run_spans(run, 2, 11), 200);
+    snprintf(sql, sizeof(sql),
+             "SELECT string_agg(sequence_id::text, ',' ORDER BY sequence_id) FROM spans "
+             "WHERE run_id = '%s'",
+             run);
+    char out[200] = "";
+    CU_ASSERT_EQUAL(itest_psql(sql, out, sizeof(out)), 0);
+    CU_ASSERT_STRING_EQUAL(out, "1,2,6,7");
+    run_seqs(run, seqs, sizeof(seqs));
+    CU_ASSERT_STRING_EQUAL(seqs, "1,2");
+    /* The earlier batch lands (its hold goes with its spans): all of it, in order. */
+    snprintf(sql, sizeof(sql), "DELETE FROM span_seq_holds WHERE run_id = '%s'", run);
+    itest_psql_ok(sql);
+    run_seqs(run, seqs, sizeof(seqs));
+    CU_ASSERT_STRING_EQUAL(seqs, "1,2,6,7");
+    /* A stored batch leaves no hold of its own behind. */
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM span_seq_holds WHERE run_id = '%s'", run);
+    CU_ASSERT_EQUAL(itest_psql(sql, out, sizeof(out)), 0);
+    CU_ASSERT_STRING_EQUAL(out, "0");
+}
+
+/* Holds nobody will release (their session is gone) go once old enough; younger ones stay,
+ * and so does a hold of a session that is running a statement. */
+static void test_holds_released(void)
+{
+    char run[64], sql[1400], out[200] = "";
+    struct itest_run rr = {.status = "running"};
+    CU_ASSERT_EQUAL_FATAL(itest_make_run(&world.twrite, &rr, run, sizeof(run)), 201);
+    /* A session that is busy: its hold must stay however old. */
+    FILE *busy = itest_psql_session();
+    CU_ASSERT_PTR_NOT_NULL_FATAL(busy);
+    fprintf(busy, "SELECT pg_sleep(60);\n");
+    fflush(busy);
+    snprintf(sql, sizeof(sql),
+             "DO $$ BEGIN FOR i IN 1..600 LOOP PERFORM pg_stat_clear_snapshot(); "
+             "PERFORM 1 FROM pg_stat_activity "
+             "WHERE query LIKE 'SELECT pg_sleep(60)%%' AND state = 'active'; EXIT WHEN FOUND; "
+             "PERFORM pg_sleep(0.1); END LOOP; END $$;"
+             "INSERT INTO span_seq_holds (run_id, first, last, pid, created_at)"
+             " SELECT '%s'::uuid, 1, 1, 0, now() - interval '1 minute' UNION ALL"
+             " SELECT '%s'::uuid, 2, 2, 0, now() + interval '1 hour' UNION ALL"
+             " SELECT '%s'::uuid, k, k, a.pid, a.backend_start - (k - 3) * interval '1 minute'"
+             " FROM pg_stat_activity a, generate_series(3, 4) k"
+             " WHERE a.query LIKE 'SELECT pg_sleep(60)%%' AND a.state = 'active'",
+             run, run, run);
+    itest_psql_ok(sql);
+    /* Released: the one of no session, a minute old (by this call, or by the housekeeper's
+     * task first), and the one made before the busy session's pid was its (another
+     * session's, gone). Kept: the one too young (a hold's age is 0 s here), and the busy
+     * session's, whatever its age. */
+    itest_psql_ok("SELECT housekeep_span_holds('{\"span_hold_s\": 0}')");
+    snprintf(sql, sizeof(sql),
+             "SELECT string_agg(first::text, ',' ORDER BY first) FROM span_seq_holds "
+             "WHERE run_id = '%s'",
+             run);
+    CU_ASSERT_EQUAL(itest_psql(sql, out, sizeof(out)), 0);
+    CU_ASSERT_STRING_EQUAL(out, "2,3");
+    itest_psql_ok("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                  "WHERE query LIKE 'SELECT pg_sleep(60)%' AND state = 'active'");
+    pclose(busy);
+    snprintf(sql, sizeof(sql), "DELETE FROM span_seq_holds WHERE run_id = '%s'", run);
+    itest_psql_ok(sql);
+}
+
 /* A span sent twice in one batch, and a batch sent again with one new span: each span is
  * stored once (the insert meets the stored span and the batch goes again skipping it), the
  * new one too, and the run's spans keep increasing sequence ids. */
@@ -975,6 +1096,10 @@ int suite_spans_register(void)
         !CU_add_test(s, "a batch naming two runs numbers each run's spans in order",
                      test_run_ranks) ||
         !CU_add_test(s, "a span sent twice, in a batch or again, is stored once", test_twice) ||
+        !CU_add_test(s, "a run's readers stop below a batch's reserved numbers until it lands",
+                     test_holds) ||
+        !CU_add_test(s, "holds of sessions gone are released, of busy ones kept",
+                     test_holds_released) ||
         !CU_add_test(s, "search by name, attribute, status, duration and time", test_search))
         return -1;
     return 0;

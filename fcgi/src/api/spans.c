@@ -1229,32 +1229,61 @@ static int spans_otlp_answer(struct req *r, long rejected, const char *why)
     return req_json_text(r, 200, body);
 }
 
-/* span_insert's run_ids (uuid[]) and run_counts (int4[]): the batch's runs in the order
- * first named (each span's run_idx points there) and how many spans name each. -1 when out
- * of memory. */
-static int spans_runs_params(struct spans_walk *w, const char **p, int *lengths, int *formats)
+/* The numbers of the batch's spans (span_reserve, its own transaction): its runs in the
+ * order first named (each span's run_idx points there) with how many spans name each, and
+ * back, for span_insert's run_links, run_latest and run_bases, three arrays in that order.
+ * A batch that names no run reserves nothing. -1 with the error set in r->op. */
+static int spans_reserve(struct spans_walk *w, const char *project_id, const char **p)
 {
+    struct arena *a = w->r->op.arena;
+    p[SPAN_INSERT_IN_RUN_LINKS] = p[SPAN_INSERT_IN_RUN_LATEST] = p[SPAN_INSERT_IN_RUN_BASES] = "{}";
+    if (!w->nruns)
+        return 0;
     struct spans_col ids, counts;
-    const char **order = arena_calloc(w->r->op.arena, (w->nruns + 1) * sizeof(*order));
-    long *n = arena_calloc(w->r->op.arena, (w->nruns + 1) * sizeof(*n));
+    const char **order = arena_calloc(a, w->nruns * sizeof(*order));
+    long *n = arena_calloc(a, w->nruns * sizeof(*n));
     if (!order || !n)
-        return -1;
+        return op_fail(&w->r->op, OP_INTERNAL, "internal", NULL, "out of memory");
     for (unsigned i = 0; w->runs && i <= w->runs_mask; i++)
         if (w->runs[i].run) {
             order[w->runs[i].idx - 1] = w->runs[i].run;
             n[w->runs[i].idx - 1] = w->runs[i].n;
         }
-    spans_col_init(&ids, w->r->op.arena, 64 + 20 * w->nruns, 2950);
-    spans_col_init(&counts, w->r->op.arena, 64 + 8 * w->nruns, 23);
+    spans_col_init(&ids, a, 64 + 20 * w->nruns, 2950);
+    spans_col_init(&counts, a, 64 + 8 * w->nruns, 23);
     for (unsigned i = 0; i < w->nruns; i++) {
         spans_col_uuid(&ids, order[i]);
         spans_col_int(&counts, (uint64_t)n[i], 4);
     }
-    p[SPAN_INSERT_IN_RUN_IDS] = spans_col_end(&ids, w->nruns, &lengths[SPAN_INSERT_IN_RUN_IDS]);
-    p[SPAN_INSERT_IN_RUN_COUNTS] =
-        spans_col_end(&counts, w->nruns, &lengths[SPAN_INSERT_IN_RUN_COUNTS]);
-    formats[SPAN_INSERT_IN_RUN_IDS] = formats[SPAN_INSERT_IN_RUN_COUNTS] = 1;
-    return p[SPAN_INSERT_IN_RUN_IDS] && p[SPAN_INSERT_IN_RUN_COUNTS] ? 0 : -1;
+    const char *rp[SPAN_RESERVE__NIN] = {[SPAN_RESERVE_IN_PROJECT] = project_id};
+    int lengths[SPAN_RESERVE__NIN] = {0}, formats[SPAN_RESERVE__NIN] = {0};
+    rp[SPAN_RESERVE_IN_RUN_IDS] = spans_col_end(&ids, w->nruns, &lengths[SPAN_RESERVE_IN_RUN_IDS]);
+    rp[SPAN_RESERVE_IN_RUN_COUNTS] =
+        spans_col_end(&counts, w->nruns, &lengths[SPAN_RESERVE_IN_RUN_COUNTS]);
+    formats[SPAN_RESERVE_IN_RUN_IDS] = formats[SPAN_RESERVE_IN_RUN_COUNTS] = 1;
+    if (!rp[SPAN_RESERVE_IN_RUN_IDS] || !rp[SPAN_RESERVE_IN_RUN_COUNTS])
+        return op_fail(&w->r->op, OP_INTERNAL, "internal", NULL, "out of memory");
+    PGresult *res =
+        db_exec_bin(&w->r->op, DB_STMT_SPAN_RESERVE, rp, lengths, formats, SPAN_RESERVE__NIN);
+    if (!res)
+        return -1;
+    if (PQntuples(res) != 1)
+        return op_fail(&w->r->op, OP_INTERNAL, "internal", NULL, "span_reserve answered no row");
+    p[SPAN_INSERT_IN_RUN_LINKS] = PQgetvalue(res, 0, SPAN_RESERVE_LINKS);
+    p[SPAN_INSERT_IN_RUN_LATEST] = PQgetvalue(res, 0, SPAN_RESERVE_LATEST);
+    p[SPAN_INSERT_IN_RUN_BASES] = PQgetvalue(res, 0, SPAN_RESERVE_BASES);
+    return 0;
+}
+
+/* After a batch failed past its reservation: its holds go now, so the run's readers do not
+ * wait for this session's next batch or the housekeeper (housekeep_span_holds). The
+ * batch's error stays the request's. */
+static void spans_release(struct req *r)
+{
+    struct op_err failed = r->op.err;
+    op_clear(&r->op);
+    (void)db_exec(&r->op, DB_STMT_SPAN_RELEASE, NULL, 0);
+    r->op.err = failed;
 }
 
 int spans_otlp_ingest(struct req *r, const char *project_id, const struct jsonx_val *request)
@@ -1314,9 +1343,10 @@ int spans_otlp_ingest(struct req *r, const char *project_id, const struct jsonx_
         if (!p[cols[c].in])
             return req_error(r, 500, "internal", NULL, "out of memory");
     }
-    if (!p[SPAN_INSERT_IN_RESOURCES] || !p[SPAN_INSERT_IN_SCOPES] ||
-        spans_runs_params(&w, p, lengths, formats))
+    if (!p[SPAN_INSERT_IN_RESOURCES] || !p[SPAN_INSERT_IN_SCOPES])
         return req_error(r, 500, "internal", NULL, "out of memory");
+    if (spans_reserve(&w, project_id, p))
+        return -1;
     _Static_assert(SPAN_INSERT_DEDUPE__NIN == SPAN_INSERT__NIN, "one parameter list for both");
     res = db_exec_bin(&r->op, DB_STMT_SPAN_INSERT, p, lengths, formats, SPAN_INSERT__NIN);
     if (!res && strcmp(r->op.err.sqlstate, "23505") == 0) {
@@ -1327,8 +1357,11 @@ int spans_otlp_ingest(struct req *r, const char *project_id, const struct jsonx_
         res = db_exec_bin(&r->op, DB_STMT_SPAN_INSERT_DEDUPE, p, lengths, formats,
                           SPAN_INSERT_DEDUPE__NIN);
     }
-    if (!res)
+    if (!res) {
+        if (w.nruns)
+            spans_release(r);
         return -1;
+    }
     /* After the COMMIT (the statement was its own transaction): one compact message per
      * run touched, so a viewer of the run fetches what it misses (after its last sequence
      * id). Unlinked spans (run_id NULL) have no run to tell. */

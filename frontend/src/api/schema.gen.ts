@@ -596,7 +596,7 @@ export interface paths {
         };
         /**
          * Spans of a run, by sequence id or start time (viewer)
-         * @description order=sequence (default): the order the spans were stored (sequence_id, per run). order=start: by start time. Pass next_cursor as cursor for the next page, with the same order. ?form=lean lists each resource and scope of the page once (SpanPageLean).
+         * @description order=sequence (default): the order the spans were stored (sequence_id, per run); a page ends below the numbers of a batch still being stored, so going on from the last sequence_id never skips spans that commit later. order=start: by start time. Pass next_cursor as cursor for the next page, with the same order. ?form=lean lists each resource and scope of the page once (SpanPageLean).
          */
         get: operations["listRunSpans"];
         put?: never;
