@@ -95,6 +95,10 @@ GROUP BY ins.run_id;
 -- batch read once"). The runs' arrays are span_reserve's answer, in the order of the
 -- run_ids it was given; a span's run_idx is its run's place there (from 1; NULL: none).
 -- The session's holds go in the same transaction (span_reserve's comment says why).
+-- The columns are unnested in the select list, in step (one row per span): unnest() of
+-- 22 arrays in FROM is a function scan that writes every row into a tuplestore and reads
+-- it back, 5% of the statement (docs/PERFORMANCE.md, "span ingest: one run's batches side
+-- by side").
 WITH released AS (DELETE FROM span_seq_holds WHERE pid = pg_backend_pid()),
 ins AS (INSERT INTO spans (project_id, start_at, trace_id, span_id, parent_span_id,
     trace_state, flags, name, kind, start_ns, end_ns, status_code, status_message, attributes,
@@ -111,11 +115,14 @@ ins AS (INSERT INTO spans (project_id, start_at, trace_id, span_id, parent_span_
     CASE WHEN ($26::uuid[])[s.run] IS NOT NULL
         THEN coalesce(s.att, ($27::int[])[s.run]) END,
     CASE WHEN ($26::uuid[])[s.run] IS NOT NULL THEN ($28::bigint[])[s.run] + s.rk END
-    FROM unnest($2::bytea[], $3::bytea[], $4::bytea[], $5::text[], $6::bigint[], $7::text[],
-        $8::smallint[], $9::bigint[], $10::bigint[], $11::smallint[], $12::text[],
-        $13::jsonb[], $14::bigint[], $15::jsonb[], $16::bigint[], $17::jsonb[], $18::bigint[],
-        $19::int[], $20::int[], $21::int[], $22::int[], $23::int[])
-        AS s(t, s, p, ts, f, n, k, sn, en, sc, sm, a, da, e, de, l, dl, ri, si, run, att, rk)
+    FROM (SELECT unnest($2::bytea[]) AS t, unnest($3::bytea[]) AS s, unnest($4::bytea[]) AS p,
+        unnest($5::text[]) AS ts, unnest($6::bigint[]) AS f, unnest($7::text[]) AS n,
+        unnest($8::smallint[]) AS k, unnest($9::bigint[]) AS sn, unnest($10::bigint[]) AS en,
+        unnest($11::smallint[]) AS sc, unnest($12::text[]) AS sm, unnest($13::jsonb[]) AS a,
+        unnest($14::bigint[]) AS da, unnest($15::jsonb[]) AS e, unnest($16::bigint[]) AS de,
+        unnest($17::jsonb[]) AS l, unnest($18::bigint[]) AS dl, unnest($19::int[]) AS ri,
+        unnest($20::int[]) AS si, unnest($21::int[]) AS run, unnest($22::int[]) AS att,
+        unnest($23::int[]) AS rk) AS s
 
 -- fragment: span_columns
 -- A span's columns (the span reads and the search), which spanjson.c renders from libpq's
