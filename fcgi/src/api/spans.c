@@ -975,10 +975,9 @@ static uint32_t spans_run_hash(const char *run)
 }
 
 /* The place of the next span of run among the batch's spans of it (1 for its first), and
- * the run's place among the batch's runs (*idx, from 1). The statement numbers a run's
- * spans from its counter by this place, instead of a window over the batch sorted by run,
- * which ran while the batch held the run's counter (the batches of one run wait for each
- * other there: docs/PERFORMANCE.md). 0 when out of memory. */
+ * the run's place among the batch's runs (*idx, from 1). span_insert numbers a run's spans
+ * from the run's reserved base by this place, with no sort or window over the batch
+ * (docs/PERFORMANCE.md, "span ingest without json-c's tree"). 0 when out of memory. */
 static long spans_rank(struct spans_walk *w, const char *run, unsigned *idx)
 {
     uint32_t h = spans_run_hash(run);
