@@ -861,7 +861,7 @@ static long post_run_spans(const char *run, int n, int id0)
     spans[0] = 0;
     for (int i = 0; i < n && i < 4; i++) {
         char id[17];
-        snprintf(id, sizeof(id), "40000000000000%02d", (id0 + i) % 100);
+        snprintf(id, sizeof(id), "40000000000000%02u", (unsigned)(id0 + i) % 100u);
         span_json(sp[i], sizeof(sp[i]), trace, id, "", ex);
         snprintf(spans + strlen(spans), sizeof(spans) - strlen(spans), "%s%s", i ? "," : "", sp[i]);
     }
