@@ -7,6 +7,7 @@
  * works with trace ids of its own. The same holds in protobuf and gzipped (test_encodings):
  * a protobuf request is answered in protobuf, a failure as google.rpc.Status. */
 #include <ctype.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -849,12 +850,16 @@ static void test_run_ranks(void)
     http_resp_free(&r);
 }
 
-/* Posts n spans of a fresh trace naming run (ids from id0), answering the status. */
-static long post_run_spans(const char *run, int n, int id0)
+/* Posts n spans (at most 4) of trace (NULL: a fresh one) naming run, ids from id0; the
+ * status. Safe in threads given a trace. */
+static long post_run_spans(const char *run, int n, int id0, const char *given)
 {
     char trace[33], ex[200], sp[4][1400], spans[5800], body[6400];
     struct http_resp r;
-    fresh_trace(trace);
+    if (given)
+        snprintf(trace, sizeof(trace), "%s", given);
+    else
+        fresh_trace(trace);
     snprintf(ex, sizeof(ex),
              ",\"attributes\":[{\"key\":\"runwatch.run_id\",\"value\":{\"stringValue\":\"%s\"}}]",
              run);
@@ -865,7 +870,8 @@ static long post_run_spans(const char *run, int n, int id0)
         span_json(sp[i], sizeof(sp[i]), trace, id, "", ex);
         snprintf(spans + strlen(spans), sizeof(spans) - strlen(spans), "%s%s", i ? "," : "", sp[i]);
     }
-    long code = otlp(&world.twrite, request_json(body, sizeof(body), "", spans), &r);
+    request_json(body, sizeof(body), "", spans);
+    long code = otlp_post(&world.twrite, "/v1/traces", NULL, NULL, body, strlen(body), &r);
     http_resp_free(&r);
     return code;
 }
@@ -895,7 +901,7 @@ static void test_holds(void)
     char run[64], sql[400], seqs[200];
     struct itest_run rr = {.status = "running"};
     CU_ASSERT_EQUAL_FATAL(itest_make_run(&world.twrite, &rr, run, sizeof(run)), 201);
-    CU_ASSERT_EQUAL(post_run_spans(run, 2, 1), 200);
+    CU_ASSERT_EQUAL(post_run_spans(run, 2, 1, NULL), 200);
     run_seqs(run, seqs, sizeof(seqs));
     CU_ASSERT_STRING_EQUAL(seqs, "1,2");
     /* Numbers 3 to 5 reserved by a batch not stored yet: an owner that is no session, and
@@ -906,7 +912,7 @@ static void test_holds(void)
              " VALUES ('%s', 3, 5, 0, now() + interval '1 hour')",
              run, run);
     itest_psql_ok(sql);
-    CU_ASSERT_EQUAL(post_run_spans(run, 2, 11), 200);
+    CU_ASSERT_EQUAL(post_run_spans(run, 2, 11, NULL), 200);
     snprintf(sql, sizeof(sql),
              "SELECT string_agg(sequence_id::text, ',' ORDER BY sequence_id) FROM spans "
              "WHERE run_id = '%s'",
@@ -925,6 +931,70 @@ static void test_holds(void)
     snprintf(sql, sizeof(sql), "SELECT count(*) FROM span_seq_holds WHERE run_id = '%s'", run);
     CU_ASSERT_EQUAL(itest_psql(sql, out, sizeof(out)), 0);
     CU_ASSERT_STRING_EQUAL(out, "0");
+}
+
+#define CONC_SENDERS 6
+#define CONC_BATCHES 6
+struct span_sender {
+    const char *run;
+    unsigned tag, k;
+    int failed;
+};
+
+static void *send_batches(void *arg)
+{
+    struct span_sender *c = arg;
+    for (unsigned b = 0; b < CONC_BATCHES; b++) {
+        char trace[33];
+        snprintf(trace, sizeof(trace), "%08x%08x%08x%08x", c->tag, c->k, b, 0xc0c0c0c0u);
+        if (post_run_spans(c->run, 4, 1, trace) != 200)
+            c->failed++;
+    }
+    return NULL;
+}
+
+/* Batches of one run from several connections at once (their numbers reserved side by
+ * side, their spans stored in any order): every span gets its own number, the numbers are
+ * 1 to the count with none skipped, a reader by sequence id sees them all in order, and no
+ * hold is left. */
+static void test_concurrent_batches(void)
+{
+    char run[64], sql[600], out[200] = "";
+    struct itest_run rr = {.status = "running"};
+    CU_ASSERT_EQUAL_FATAL(itest_make_run(&world.twrite, &rr, run, sizeof(run)), 201);
+    struct span_sender c[CONC_SENDERS];
+    pthread_t t[CONC_SENDERS];
+    unsigned tag = (unsigned)time(NULL) ^ ((unsigned)getpid() << 16);
+    for (unsigned i = 0; i < CONC_SENDERS; i++) {
+        c[i] = (struct span_sender){.run = run, .tag = tag, .k = i};
+        CU_ASSERT_EQUAL_FATAL(pthread_create(&t[i], NULL, send_batches, &c[i]), 0);
+    }
+    int failed = 0;
+    for (int i = 0; i < CONC_SENDERS; i++) {
+        pthread_join(t[i], NULL);
+        failed += c[i].failed;
+    }
+    CU_ASSERT_EQUAL_FATAL(failed, 0);
+    const int n = CONC_SENDERS * CONC_BATCHES * 4;
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) || '|' || count(DISTINCT sequence_id) || '|' || min(sequence_id) "
+             "|| '|' || max(sequence_id) || '|' || (SELECT count(*) FROM span_seq_holds "
+             "WHERE run_id = '%s') FROM spans WHERE run_id = '%s'",
+             run, run);
+    CU_ASSERT_EQUAL(itest_psql(sql, out, sizeof(out)), 0);
+    char want[64];
+    snprintf(want, sizeof(want), "%d|%d|1|%d|0", n, n, n);
+    CU_ASSERT_STRING_EQUAL(out, want);
+    struct http_resp r;
+    CU_ASSERT_EQUAL_FATAL(
+        itest_callf(&world.viewer, "GET", NULL, &r, "/api/v1/runs/%s/spans?limit=1000", run), 200);
+    CU_ASSERT_EQUAL(itest_jlen(r.json, "items"), n);
+    for (int i = 0; i < itest_jlen(r.json, "items"); i++) {
+        char path[48];
+        snprintf(path, sizeof(path), "items.%d.sequence_id", i);
+        CU_ASSERT_EQUAL(itest_jint(r.json, path), i + 1);
+    }
+    http_resp_free(&r);
 }
 
 /* Holds nobody will release (their session is gone) go once old enough; younger ones stay,
@@ -1100,6 +1170,8 @@ int suite_spans_register(void)
                      test_holds) ||
         !CU_add_test(s, "holds of sessions gone are released, of busy ones kept",
                      test_holds_released) ||
+        !CU_add_test(s, "one run's batches at once: each span its own number, none skipped",
+                     test_concurrent_batches) ||
         !CU_add_test(s, "search by name, attribute, status, duration and time", test_search))
         return -1;
     return 0;
