@@ -7,8 +7,8 @@
 -- prefix that no later commit fills in: a reader fetching "after sequence id n" misses
 -- nothing, as when the counter's row was held to the insert's commit.
 -- A hold names the session that took it (pid; a session of that pid started after the
--- hold was made is another one, so created_at tells them apart): a session's next
--- span_reserve drops what it left (a batch that failed after its reservation), and the
+-- hold was made is another one, so created_at tells them apart): the API drops a failed
+-- batch's holds (span_release), the session's next stored batch drops any left, and the
 -- housekeeper's span_holds task drops holds whose session is gone or idle for ten seconds
 -- (a worker that died between the two transactions), so a run's readers never wait on a
 -- hold nobody will release for longer than that.

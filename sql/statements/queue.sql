@@ -151,9 +151,7 @@ c AS (SELECT id, attempt_seq, row_number() OVER (ORDER BY priority DESC, created
     priority < (SELECT hp FROM h) ORDER BY priority DESC, created_at LIMIT (SELECT count(*) FROM ok) FOR
     UPDATE SKIP LOCKED) b2) u LIMIT (SELECT count(*) FROM ok)) f),
 p AS (SELECT c.id, c.attempt_seq, ok.w, ok.l, ok.o FROM c JOIN ok USING (k)),
--- The next attempt's number from the run's copy of its latest (migration 0024), not
--- max(seq) of attempts: a plan made while attempts was nearly empty read that with a
--- sequential scan, per claim, for as long as the session kept it (docs/PERFORMANCE.md).
+-- The next attempt's number as in claim (the run's copy of its latest).
 a AS (INSERT INTO attempts (run_id, seq, status, worker_id, started_at, last_heartbeat_at)
     SELECT p.id, coalesce(p.attempt_seq, 0) + 1, 'running', p.w, now(), now() FROM p
     RETURNING *),

@@ -12,14 +12,14 @@
 -- ingest: one run's batches side by side"). Each range becomes a hold of this session,
 -- which span_insert deletes when it commits the spans; a reader of the run by sequence id
 -- stops below its lowest hold (span_list_run), so ids that commit out of order are never
--- skipped. Holds this session left (a batch that failed after its reservation: each
--- session runs one batch at a time) go first; the housekeeper drops those of sessions
--- gone (housekeep_span_holds).
+-- skipped. A batch that fails after its reservation releases its holds (span_release);
+-- the session's next span_insert deletes any left (all the session's holds: each session
+-- runs one batch at a time), and the housekeeper those of sessions gone
+-- (housekeep_span_holds).
 -- One row: three arrays in run_ids' order, each NULL where the run is not linked.
 -- in: project, run_ids, run_counts
 -- out: links, latest, bases
-WITH stale AS (DELETE FROM span_seq_holds WHERE pid = pg_backend_pid()),
-h AS (SELECT u.n, r.id, r.attempt_seq AS latest, u.c
+WITH h AS (SELECT u.n, r.id, r.attempt_seq AS latest, u.c
     FROM unnest($2::uuid[], $3::int[]) WITH ORDINALITY AS u(run, c, n)
     JOIN runs r ON r.id = u.run AND r.project_id = $1::bigint),
 q AS (INSERT INTO run_span_seqs AS q (run_id, last) SELECT h.id, h.c FROM h ORDER BY h.id
@@ -93,7 +93,8 @@ GROUP BY ins.run_id;
 -- with those sets made PostgreSQL keep the batch's wide rows in a CTE's store and two hash
 -- tables, 2 to 3 ms of the 512-span batch's 10 (docs/PERFORMANCE.md, "span ingest: the
 -- batch read once"). The runs' arrays are span_reserve's answer, in the order of the
--- run_ids it was given; a span's run_idx is its run's place there (from 1; NULL: none).
+-- run_ids it was given, NULL where a run is not linked (so is a span's number then); a
+-- span's run_idx is its run's place there (from 1; NULL: none).
 -- The session's holds go in the same transaction (span_reserve's comment says why).
 -- The columns are unnested in the select list, in step (one row per span): unnest() of
 -- 22 arrays in FROM is a function scan that writes every row into a tuplestore and reads
@@ -114,7 +115,7 @@ ins AS (INSERT INTO spans (project_id, start_at, trace_id, span_id, parent_span_
     ($26::uuid[])[s.run],
     CASE WHEN ($26::uuid[])[s.run] IS NOT NULL
         THEN coalesce(s.att, ($27::int[])[s.run]) END,
-    CASE WHEN ($26::uuid[])[s.run] IS NOT NULL THEN ($28::bigint[])[s.run] + s.rk END
+    ($28::bigint[])[s.run] + s.rk
     FROM (SELECT unnest($2::bytea[]) AS t, unnest($3::bytea[]) AS s, unnest($4::bytea[]) AS p,
         unnest($5::text[]) AS ts, unnest($6::bigint[]) AS f, unnest($7::text[]) AS n,
         unnest($8::smallint[]) AS k, unnest($9::bigint[]) AS sn, unnest($10::bigint[]) AS en,
